@@ -1,0 +1,10 @@
+//! `mamori agent`.
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`mamori agent` is not available in this build yet")
+}

@@ -1,0 +1,10 @@
+//! `mamori center`.
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`mamori center` is not available in this build yet")
+}
