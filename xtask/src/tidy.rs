@@ -39,7 +39,9 @@ const IO_CRATES: &[&str] = &[
 /// Source patterns that mean I/O or a clock, forbidden in the `src/` of pure crates.
 const IO_PATTERNS: &[&str] = &[
     "std::fs",
-    "std::net",
+    "TcpStream",
+    "TcpListener",
+    "UdpSocket",
     "std::process",
     "std::env",
     "SystemTime::now",

@@ -1,3 +1,5 @@
 //! The intrusion detection and prevention engine. Sans-IO: packets and time go in,
 //! verdicts and EVE events come out. Reads Suricata-format rules; the front-ends
 //! (pcap files, NFQUEUE) live in the `mamori` binary.
+
+pub mod detect;

@@ -1,0 +1,185 @@
+//! The contract between the traffic side and detection.
+//!
+//! The traffic side (decoder, flow table, stream reassembly, app-layer parsers) builds
+//! one [`Input`] per packet, and one per application-layer transaction update, and hands
+//! it to the detector together with the flow's [`FlowDetectState`]. Detection never
+//! looks at raw frames, the flow table or the parsers directly: everything it may match
+//! on is here.
+
+use std::net::IpAddr;
+
+/// Where a packet or a buffer goes, relative to the flow's initiator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the flow's client (the side that sent the first packet / SYN).
+    ToServer,
+    /// From the server back to the client.
+    ToClient,
+}
+
+/// Application protocol recognised on a flow (Suricata's `app_proto` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AppProto {
+    /// Not (yet) recognised.
+    #[default]
+    Unknown,
+    /// Recognition gave up: Suricata's `failed`.
+    Failed,
+    Http,
+    Dns,
+    Tls,
+    Smtp,
+}
+
+impl AppProto {
+    /// The name Suricata uses in rules (`app-layer-protocol`) and in EVE `app_proto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::Unknown => "unknown",
+            AppProto::Failed => "failed",
+            AppProto::Http => "http",
+            AppProto::Dns => "dns",
+            AppProto::Tls => "tls",
+            AppProto::Smtp => "smtp",
+        }
+    }
+}
+
+/// Layer-4 facts of the packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer4 {
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        /// The TCP flags byte (FIN=0x01, SYN=0x02, RST=0x04, PSH=0x08, ACK=0x10,
+        /// URG=0x20, ECE=0x40, CWR=0x80).
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        window: u16,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    /// ICMP (v4) or ICMPv6, told apart by [`Input::ip_proto`] (1 or 58).
+    Icmp {
+        icmp_type: u8,
+        icmp_code: u8,
+    },
+    /// Any other IP protocol.
+    Other,
+}
+
+/// A sticky buffer (or its legacy content modifier) that a rule can inspect.
+///
+/// The traffic side fills the buffers it knows for the current transaction; a rule that
+/// needs a buffer that is absent does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BufferKind {
+    HttpUri,
+    HttpUriRaw,
+    HttpMethod,
+    HttpProtocol,
+    HttpRequestLine,
+    HttpHost,
+    HttpHostRaw,
+    HttpUserAgent,
+    /// Request or response headers (by direction), normalised: `Name: value\r\n` each,
+    /// without the request/status line, without cookies.
+    HttpHeader,
+    HttpHeaderRaw,
+    HttpHeaderNames,
+    HttpCookie,
+    HttpReferer,
+    HttpContentType,
+    HttpContentLen,
+    HttpAccept,
+    HttpAcceptLang,
+    HttpAcceptEnc,
+    HttpConnection,
+    HttpLocation,
+    HttpServer,
+    HttpStart,
+    HttpRequestBody,
+    HttpStatCode,
+    HttpStatMsg,
+    HttpResponseLine,
+    /// Decoded (de-chunked, decompressed) response body; also `file.data` for HTTP.
+    HttpResponseBody,
+    FileData,
+    DnsQuery,
+    TlsSni,
+    TlsCertSubject,
+    TlsCertIssuer,
+    TlsCertSerial,
+    TlsCertFingerprint,
+    TlsVersion,
+    Ja3Hash,
+    Ja3String,
+    Ja3sHash,
+    Ja3sString,
+    SmtpHelo,
+    SmtpMailFrom,
+    SmtpRcptTo,
+}
+
+/// Everything detection may inspect for one packet or one transaction update.
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    /// Packet time, microseconds since the Unix epoch (from the capture, never a clock).
+    pub ts_micros: i64,
+    pub src_ip: IpAddr,
+    pub dst_ip: IpAddr,
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).
+    pub ip_proto: u8,
+    pub ttl: u8,
+    pub l4: Layer4,
+    /// The packet's own payload (after the L4 header). `dsize` is its length.
+    pub payload: &'a [u8],
+    /// Reassembled stream data in this direction that is new since the last inspection
+    /// (TCP only; `None` for packets that bring no new in-order data).
+    pub stream: Option<&'a [u8]>,
+    pub direction: Direction,
+    /// The TCP session saw its three-way handshake (or was picked up mid-stream and is
+    /// treated as established); UDP flows count as established once both sides spoke.
+    pub established: bool,
+    /// The flow's id as written in EVE `flow_id`.
+    pub flow_id: u64,
+    pub app_proto: AppProto,
+    /// Application-layer transaction the buffers belong to, if any. Detection alerts at
+    /// most once per rule and transaction.
+    pub tx_id: Option<u64>,
+    /// The buffers of that transaction available in this direction.
+    pub buffers: &'a [(BufferKind, &'a [u8])],
+}
+
+impl Input<'_> {
+    pub fn buffer(&self, kind: BufferKind) -> Option<&[u8]> {
+        self.buffers
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, b)| *b)
+    }
+
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self.l4 {
+            Layer4::Tcp {
+                src_port, dst_port, ..
+            }
+            | Layer4::Udp { src_port, dst_port } => Some((src_port, dst_port)),
+            _ => None,
+        }
+    }
+}
+
+/// Per-flow state owned by detection (flowbits, per-transaction "already alerted"
+/// marks, per-flow thresholds). The flow table keeps one per flow and passes it back
+/// on every call; detection alone reads and writes it.
+#[derive(Debug, Clone, Default)]
+pub struct FlowDetectState {
+    /// Names of the flowbits set on this flow.
+    pub flowbits: std::collections::BTreeSet<String>,
+    /// (sid, tx_id) pairs that already alerted, so one transaction alerts once per rule.
+    pub alerted_tx: std::collections::HashSet<(u32, u64)>,
+}
