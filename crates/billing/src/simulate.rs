@@ -1,0 +1,495 @@
+//! Runs a [`Scenario`] through time: the contract's monthly invoices with every
+//! charge the terms give, payments and their late interest, and the liability cap.
+//!
+//! Rules of the run, beyond the terms:
+//! - service months are simulated up to the month of `until`, each month whole (a
+//!   month's fee runs to the contract's end, not to `until`);
+//! - the lines of an event go on the invoice of the event's month; late interest on
+//!   the invoice of the month the late payment was made (or the next one still open
+//!   when that month's invoice was already issued, after a termination by the
+//!   provider);
+//! - a payment goes first to the late interest billed on the invoice, then to the rest
+//!   (Civil Code Art. 489); interest is charged only on the rest (Art. 17-4);
+//! - on a termination by the provider every debt falls due on the last day of service
+//!   (Art. 12-3): invoices due later become due that day, and the invoices of the
+//!   months up to it are issued that day.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::charges::{self, Received};
+use crate::contract::{Ending, ProviderTermination};
+use crate::fees;
+use crate::invoice::{Invoice, InvoiceLine, LineKind};
+use crate::money::{MoneyError, Yen};
+use crate::month::YearMonth;
+use crate::scenario::{EventKind, Loc, Scenario, ScenarioError};
+use crate::term;
+
+/// The result of a simulation, printed as JSON by `mamori billing simulate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Simulation {
+    pub start: Date,
+    pub monthly_fee: Yen,
+    /// Last day of the minimum term (Art. 10-1).
+    pub minimum_term_end: Date,
+    /// Last day of service, when the contract ends.
+    pub end: Option<Date>,
+    /// How the contract ends: by the customer (Art. 11-1) or the provider (Art. 12).
+    pub ending: Option<Ending>,
+    /// The Art. 10-2 lump sum (zero without an early end).
+    pub early_termination: Yen,
+    /// One invoice per service month that has lines, by month.
+    pub invoices: Vec<SimInvoice>,
+    pub totals: Totals,
+    /// Invoices not fully paid and past due at `until`.
+    pub overdue: Vec<Overdue>,
+    /// Art. 18-5 cap for `liability_cause_date`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liability_cap: Option<Yen>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liability: Option<Liability>,
+}
+
+/// An invoice with its payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimInvoice {
+    #[serde(flatten)]
+    pub invoice: Invoice,
+    pub payments: Vec<SimPayment>,
+    pub paid: Yen,
+    pub unpaid: Yen,
+    /// Paid beyond the total (kept as a credit; never silently dropped).
+    pub overpaid: Yen,
+}
+
+/// A payment of an invoice and the interest it bears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimPayment {
+    pub date: Date,
+    pub amount: Yen,
+    /// Days of interest (Art. 17-4), zero when on time or within the grace days.
+    pub interest_days: u64,
+    /// Interest on the part of the payment that settled fees (not interest).
+    pub interest: Yen,
+    /// The invoice that bills the interest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interest_invoice: Option<YearMonth>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub invoiced: Yen,
+    pub paid: Yen,
+    pub unpaid: Yen,
+    pub overpaid: Yen,
+}
+
+/// An invoice past due and not fully paid at the end of the simulation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overdue {
+    pub invoice: YearMonth,
+    pub due_date: Date,
+    pub unpaid: Yen,
+    /// The interest it would bear if paid on `until` (Art. 17-4).
+    pub interest_if_paid_on_until: Yen,
+}
+
+/// The Art. 18-5 computation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Liability {
+    pub cause_date: Date,
+    /// First day counted (included).
+    pub from: Date,
+    /// The cause date (excluded).
+    pub to: Date,
+    /// The payments counted.
+    pub payments: Vec<Received>,
+    pub cap: Yen,
+}
+
+fn money(loc: Loc, e: MoneyError) -> ScenarioError {
+    ScenarioError::new(loc, format!("amounts too large to compute: {e}"))
+        .hint("amounts are yen; check for extra digits")
+}
+
+struct PaymentIn {
+    date: Date,
+    amount: Yen,
+    loc: Loc,
+    invoice_loc: Loc,
+}
+
+/// Runs the scenario. Errors name the line of the scenario that causes them.
+pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
+    let term_end = term::minimum_term_end(s.start)
+        .map_err(|e| ScenarioError::new(s.start_loc, e.to_string()))?;
+
+    let mut order: Vec<usize> = (0..s.events.len()).collect();
+    order.sort_by_key(|&i| s.events[i].date);
+
+    // How the contract ends.
+    let mut ending: Option<(Ending, Loc)> = None;
+    for &i in &order {
+        let ev = &s.events[i];
+        let this = match &ev.kind {
+            EventKind::Cancel { end } => Ending::Customer(
+                term::cancel(ev.date, *end)
+                    .map_err(|e| ScenarioError::new(ev.loc, e.to_string()))?,
+            ),
+            EventKind::Terminate {
+                reason,
+                notice,
+                end,
+            } => Ending::Provider(
+                ProviderTermination::new(*reason, *notice, *end)
+                    .map_err(|e| ScenarioError::new(ev.loc, e.to_string()))?,
+            ),
+            _ => continue,
+        };
+        if let Some((_, first)) = &ending {
+            return Err(ScenarioError::new(
+                ev.loc,
+                format!(
+                    "the contract already ends by the event on line {}",
+                    first.line
+                ),
+            )
+            .hint("a contract ends once: keep one cancel or terminate event"));
+        }
+        if this.end() < s.start {
+            return Err(ScenarioError::new(
+                ev.loc,
+                format!(
+                    "the service would end on {}, before it starts on {}",
+                    this.end(),
+                    s.start
+                ),
+            ));
+        }
+        ending = Some((this, ev.loc));
+    }
+    let end = ending.as_ref().map(|(e, _)| e.end());
+    let last_month = YearMonth::of(s.until);
+
+    let mut lines: BTreeMap<YearMonth, Vec<InvoiceLine>> = BTreeMap::new();
+    let push = |lines: &mut BTreeMap<YearMonth, Vec<InvoiceLine>>,
+                kind: LineKind,
+                amount: Yen,
+                date: Date,
+                loc: Loc|
+     -> Result<(), ScenarioError> {
+        let taxable = s.taxable.is_taxable(kind);
+        let rate = if taxable {
+            Some(s.tax.rate_on(date).map_err(|e| {
+                ScenarioError::new(loc, e.to_string())
+                    .hint("add a [[tax_rate]] that covers this date")
+            })?)
+        } else {
+            None
+        };
+        lines
+            .entry(YearMonth::of(date))
+            .or_default()
+            .push(InvoiceLine {
+                kind,
+                amount,
+                taxable,
+                rate,
+                date,
+            });
+        Ok(())
+    };
+
+    // Monthly fees (Art. 17-1, 17-2).
+    let service_last = end.map_or(s.until, |e| e.min(s.until));
+    for m in YearMonth::of(s.start).through(YearMonth::of(service_last)) {
+        if fees::service_days_in_month(m, s.start, end) == 0 {
+            continue;
+        }
+        let fee = fees::month_fee(s.monthly_fee, m, s.start, end)
+            .map_err(|e| money(s.monthly_fee_loc, e))?;
+        let date = end.map_or(m.last_day(), |e| e.min(m.last_day()));
+        push(&mut lines, LineKind::MonthlyFee, fee, date, s.start_loc)?;
+    }
+
+    // Early termination (Art. 10-2).
+    let mut early = Yen::ZERO;
+    if let (Some(end), Some((_, loc))) = (end, &ending) {
+        early = fees::early_termination(s.monthly_fee, s.start, end).map_err(|e| match e {
+            fees::FeeError::Money(m) => money(s.monthly_fee_loc, m),
+            other => ScenarioError::new(*loc, other.to_string()),
+        })?;
+        if early > Yen::ZERO && YearMonth::of(end) <= last_month {
+            push(&mut lines, LineKind::EarlyTermination, early, end, *loc)?;
+        }
+    }
+
+    // One-off charges (Art. 17-3, 15-6) and payments.
+    let mut payments: BTreeMap<YearMonth, Vec<PaymentIn>> = BTreeMap::new();
+    for &i in &order {
+        let ev = &s.events[i];
+        let before_start = || {
+            ScenarioError::new(
+                ev.date_loc,
+                format!(
+                    "the event's date {} is before the service starts on {}",
+                    ev.date, s.start
+                ),
+            )
+        };
+        match &ev.kind {
+            EventKind::Evasion { amount } => {
+                if ev.date < s.start {
+                    return Err(before_start());
+                }
+                let surcharge =
+                    charges::evasion_surcharge(*amount).map_err(|e| money(ev.loc, e))?;
+                push(&mut lines, LineKind::EvadedFee, *amount, ev.date, ev.loc)?;
+                push(
+                    &mut lines,
+                    LineKind::EvasionSurcharge,
+                    surcharge,
+                    ev.date,
+                    ev.loc,
+                )?;
+            }
+            EventKind::Damage {
+                reinstallation,
+                handling,
+            } => {
+                if ev.date < s.start {
+                    return Err(before_start());
+                }
+                if *reinstallation == Yen::ZERO && *handling == Yen::ZERO {
+                    return Err(ScenarioError::new(
+                        ev.loc,
+                        "this \"damage\" event charges nothing: `reinstallation` and `handling` are both 0",
+                    ));
+                }
+                if *reinstallation > Yen::ZERO {
+                    push(
+                        &mut lines,
+                        LineKind::Reinstallation,
+                        *reinstallation,
+                        ev.date,
+                        ev.loc,
+                    )?;
+                }
+                if *handling > Yen::ZERO {
+                    push(&mut lines, LineKind::Handling, *handling, ev.date, ev.loc)?;
+                }
+            }
+            EventKind::Payment {
+                invoice,
+                invoice_loc,
+                amount,
+            } => payments.entry(*invoice).or_default().push(PaymentIn {
+                date: ev.date,
+                amount: *amount,
+                loc: ev.date_loc,
+                invoice_loc: *invoice_loc,
+            }),
+            EventKind::Cancel { .. } | EventKind::Terminate { .. } => {}
+        }
+    }
+
+    let provider_end = match &ending {
+        Some((Ending::Provider(p), _)) => Some(p.end),
+        _ => None,
+    };
+
+    // Invoices in month order; a late payment adds interest to a later month.
+    let mut invoices: Vec<SimInvoice> = Vec::new();
+    let mut cursor: Option<YearMonth> = None;
+    loop {
+        let next = match cursor {
+            None => lines.keys().next().copied(),
+            Some(c) => lines.range(c..).map(|(k, _)| *k).find(|k| *k > c),
+        };
+        let Some(m) = next else { break };
+        cursor = Some(m);
+        let (mut issue, mut due) = s
+            .invoice
+            .dates(m)
+            .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
+        if let Some(pe) = provider_end
+            && m <= YearMonth::of(pe)
+        {
+            // Art. 12-3: every debt falls due at once.
+            if issue > pe {
+                issue = pe;
+            }
+            if due > pe {
+                due = pe;
+            }
+        }
+        let month_lines = lines.get(&m).cloned().unwrap_or_default();
+        let first_loc = s.start_loc;
+        let invoice = Invoice::new(m, issue, due, month_lines)
+            .map_err(|e| ScenarioError::new(first_loc, e.to_string()))?;
+        let mut interest_left = invoice.total.saturating_sub(invoice.interest_bearing);
+        let mut bearing_left = invoice.interest_bearing;
+        let mut out = SimInvoice {
+            payments: Vec::new(),
+            paid: Yen::ZERO,
+            unpaid: invoice.total,
+            overpaid: Yen::ZERO,
+            invoice,
+        };
+        for p in payments.remove(&m).unwrap_or_default() {
+            if p.date < issue {
+                return Err(ScenarioError::new(
+                    p.loc,
+                    format!(
+                        "a payment on {} for invoice {m}, which is issued on {issue}",
+                        p.date
+                    ),
+                )
+                .hint("a payment comes on or after the invoice's issue date"));
+            }
+            let to_interest = p.amount.min(interest_left);
+            interest_left = interest_left.saturating_sub(to_interest);
+            let rest = p.amount.saturating_sub(to_interest);
+            let to_fees = rest.min(bearing_left);
+            bearing_left = bearing_left.saturating_sub(to_fees);
+            let excess = rest.saturating_sub(to_fees);
+            let interest = charges::late_interest(to_fees, due, p.date, &s.interest)
+                .map_err(|e| money(p.loc, e))?;
+            let mut interest_invoice = None;
+            if interest > Yen::ZERO {
+                let target = YearMonth::of(p.date).max(m.next().unwrap_or(m));
+                let target_date = if YearMonth::of(p.date) == target {
+                    p.date
+                } else {
+                    target.first_day()
+                };
+                lines.entry(target).or_default().push(InvoiceLine {
+                    kind: LineKind::LateInterest,
+                    amount: interest,
+                    taxable: false,
+                    rate: None,
+                    date: target_date.max(p.date).min(target.last_day()),
+                });
+                interest_invoice = Some(target);
+            }
+            out.paid = out
+                .paid
+                .checked_add(p.amount)
+                .map_err(|e| money(p.loc, e))?;
+            out.overpaid = out
+                .overpaid
+                .checked_add(excess)
+                .map_err(|e| money(p.loc, e))?;
+            out.payments.push(SimPayment {
+                date: p.date,
+                amount: p.amount,
+                interest_days: charges::interest_days(due, p.date, &s.interest),
+                interest,
+                interest_invoice,
+            });
+        }
+        out.unpaid = interest_left
+            .checked_add(bearing_left)
+            .map_err(|e| money(s.monthly_fee_loc, e))?;
+        invoices.push(out);
+    }
+
+    if let Some((month, ps)) = payments.into_iter().next()
+        && let Some(p) = ps.first()
+    {
+        let existing: Vec<String> = invoices
+            .iter()
+            .map(|i| i.invoice.month.to_string())
+            .collect();
+        return Err(ScenarioError::new(
+            p.invoice_loc,
+            format!("a payment for invoice {month}, which does not exist: service month {month} has no charges"),
+        )
+        .hint(if existing.is_empty() {
+            "the scenario has no invoices".to_string()
+        } else {
+            format!("the invoices are: {}", existing.join(", "))
+        }));
+    }
+
+    let sum = |f: fn(&SimInvoice) -> Yen| {
+        Yen::sum(invoices.iter().map(f)).map_err(|e| money(s.monthly_fee_loc, e))
+    };
+    let totals = Totals {
+        invoiced: sum(|i| i.invoice.total)?,
+        paid: sum(|i| i.paid)?,
+        unpaid: sum(|i| i.unpaid)?,
+        overpaid: sum(|i| i.overpaid)?,
+    };
+
+    let mut overdue = Vec::new();
+    for i in &invoices {
+        if i.unpaid > Yen::ZERO && i.invoice.due_date < s.until {
+            let bearing = i.unpaid.min(i.invoice.interest_bearing);
+            overdue.push(Overdue {
+                invoice: i.invoice.month,
+                due_date: i.invoice.due_date,
+                unpaid: i.unpaid,
+                interest_if_paid_on_until: charges::late_interest(
+                    bearing,
+                    i.invoice.due_date,
+                    s.until,
+                    &s.interest,
+                )
+                .map_err(|e| money(s.until_loc, e))?,
+            });
+        }
+    }
+
+    let liability = match s.liability_cause_date {
+        None => None,
+        Some(cause) => {
+            let received: Vec<Received> = invoices
+                .iter()
+                .flat_map(|i| i.payments.iter())
+                .map(|p| Received {
+                    date: p.date,
+                    amount: p.amount,
+                })
+                .collect();
+            let (from, to) = charges::liability_window(cause)
+                .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
+            let cap = charges::liability_cap(&received, cause)
+                .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
+            let mut counted: Vec<Received> = received
+                .into_iter()
+                .filter(|p| p.date >= from && p.date < to)
+                .collect();
+            counted.sort_by_key(|p| p.date);
+            Some(Liability {
+                cause_date: cause,
+                from,
+                to,
+                payments: counted,
+                cap,
+            })
+        }
+    };
+
+    Ok(Simulation {
+        start: s.start,
+        monthly_fee: s.monthly_fee,
+        minimum_term_end: term_end,
+        end,
+        ending: ending.map(|(e, _)| e),
+        early_termination: early,
+        invoices,
+        totals,
+        overdue,
+        liability_cap: liability.as_ref().map(|l| l.cap),
+        liability,
+    })
+}
+
+/// Parses and runs a scenario.
+pub fn run(text: &str) -> Result<Simulation, ScenarioError> {
+    simulate(&crate::scenario::parse(text)?)
+}
