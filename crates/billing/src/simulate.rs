@@ -493,3 +493,115 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
 pub fn run(text: &str) -> Result<Simulation, ScenarioError> {
     simulate(&crate::scenario::parse(text)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(events: &str) -> Simulation {
+        let text = format!("start = 2026-04-01\nmonthly_fee = 30000\nuntil = 2026-10-31\n{events}");
+        run(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn inv(s: &Simulation, month: &str) -> SimInvoice {
+        s.invoices
+            .iter()
+            .find(|i| i.invoice.month.to_string() == month)
+            .cloned()
+            .unwrap_or_else(|| panic!("no invoice {month}"))
+    }
+
+    /// Art. 17-4: partial payments each bear interest for their own days; one within
+    /// the grace days bears none. April: 33,000 due 05-31; 10,000 paid 06-05 (grace)
+    /// → 0; 23,000 paid 06-30 → 29 days: floor(23000 × 0.145 × 29 / 365) = 264, on
+    /// the June invoice.
+    #[test]
+    fn art_17_4_partial_payments() {
+        let s = sim(
+            "[[event]]\ndate = 2026-06-05\ntype = \"payment\"\ninvoice = \"2026-04\"\namount = 10000\n\
+             [[event]]\ndate = 2026-06-30\ntype = \"payment\"\ninvoice = \"2026-04\"\namount = 23000\n",
+        );
+        let apr = inv(&s, "2026-04");
+        assert_eq!(apr.payments[0].interest, Yen::ZERO);
+        assert_eq!(apr.payments[1].interest_days, 29);
+        assert_eq!(apr.payments[1].interest, Yen::new(264));
+        assert_eq!(apr.unpaid, Yen::ZERO);
+        let jun = inv(&s, "2026-06");
+        assert_eq!(jun.invoice.total, Yen::new(33_264));
+        assert_eq!(jun.invoice.interest_bearing, Yen::new(33_000));
+    }
+
+    /// Art. 17-4: no interest on interest. April paid 06-21 → 20 days →
+    /// floor(33000 × 0.145 × 20 / 365) = 262 on the June invoice (33,262). June paid
+    /// late in two parts: the first 262 settles the interest (Civil Code Art. 489)
+    /// and bears nothing; the 33,000 after bears 262 again, on the August invoice.
+    #[test]
+    fn art_17_4_no_interest_on_interest() {
+        let s = sim(
+            "[[event]]\ndate = 2026-06-21\ntype = \"payment\"\ninvoice = \"2026-04\"\namount = 33000\n\
+             [[event]]\ndate = 2026-08-20\ntype = \"payment\"\ninvoice = \"2026-06\"\namount = 262\n\
+             [[event]]\ndate = 2026-08-21\ntype = \"payment\"\ninvoice = \"2026-06\"\namount = 33000\n",
+        );
+        assert_eq!(inv(&s, "2026-04").payments[0].interest, Yen::new(262));
+        let jun = inv(&s, "2026-06");
+        assert_eq!(jun.invoice.total, Yen::new(33_262));
+        assert_eq!(jun.payments[0].interest, Yen::ZERO);
+        assert_eq!(jun.payments[1].interest, Yen::new(262));
+        assert_eq!(jun.unpaid, Yen::ZERO);
+        let aug = inv(&s, "2026-08");
+        let interest: Vec<_> = aug
+            .invoice
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::LateInterest)
+            .collect();
+        assert_eq!(interest.len(), 1);
+        assert_eq!(interest[0].amount, Yen::new(262));
+    }
+
+    /// Art. 13: debts survive the end: after the contract ends, a late payment's
+    /// interest still gets an invoice of its own month, which can be paid.
+    #[test]
+    fn art_13_interest_after_the_end_gets_its_own_invoice() {
+        let s = sim(
+            "[[event]]\ndate = 2026-04-01\ntype = \"cancel\"\nend = 2026-05-31\n\
+             [[event]]\ndate = 2026-08-10\ntype = \"payment\"\ninvoice = \"2026-05\"\namount = 33000\n\
+             [[event]]\ndate = 2026-10-01\ntype = \"payment\"\ninvoice = \"2026-08\"\namount = 100\n",
+        );
+        // May: 33,000 + lump sum 300,000 (10 months) = 333,000, due 06-30; paid
+        // 33,000 on 08-10, 41 days after: interest for 07-01..08-09 = 40 days:
+        // floor(33000 × 0.145 × 40 / 365) = floor(524.4) = 524.
+        let may = inv(&s, "2026-05");
+        assert_eq!(may.invoice.total, Yen::new(333_000));
+        assert_eq!(may.payments[0].interest, Yen::new(524));
+        assert_eq!(may.unpaid, Yen::new(300_000));
+        let aug = inv(&s, "2026-08");
+        assert_eq!(aug.invoice.lines.len(), 1);
+        assert_eq!(aug.invoice.total, Yen::new(524));
+        assert_eq!(aug.unpaid, Yen::new(424));
+        let overdue: Vec<String> = s.overdue.iter().map(|o| o.invoice.to_string()).collect();
+        assert_eq!(overdue, ["2026-04", "2026-05", "2026-08"]);
+    }
+
+    /// Art. 10-2: the lump sum's taxability is a setting per charge kind.
+    #[test]
+    fn art_10_2_lump_sum_taxability_is_a_setting() {
+        let text = "start = 2026-04-01\nmonthly_fee = 30000\nuntil = 2026-10-31\n\
+                    [settings.taxable]\nearly_termination = true\n\
+                    [[event]]\ndate = 2026-04-01\ntype = \"cancel\"\nend = 2026-05-31\n";
+        let s = run(text).unwrap();
+        let may = inv(&s, "2026-05");
+        assert_eq!(may.invoice.taxable_subtotal, Yen::new(330_000));
+        assert_eq!(may.invoice.tax, Yen::new(33_000));
+    }
+
+    /// Art. 11-1: the error positions of scenario faults point at the right line.
+    #[test]
+    fn errors_point_at_the_event() {
+        let text = "start = 2026-04-01\nmonthly_fee = 30000\nuntil = 2026-10-31\n\
+                    [[event]]\ndate = 2026-03-01\ntype = \"cancel\"\nend = 2026-03-15\n";
+        let e = run(text).unwrap_err();
+        assert_eq!(e.loc.line, 6);
+        assert!(e.message.contains("before it starts"), "{}", e.message);
+    }
+}
