@@ -13,10 +13,12 @@
 //!   liability cap (Art. 18-5);
 //! - [`contract`]: contracts, refusal (Art. 8-2) and termination reasons (Art. 12);
 //! - [`invoice`]: invoices, lines, payments, invoice settings;
+//! - [`document`]: an invoice as a qualified-invoice document, Japanese or English;
 //! - [`scenario`] and [`simulate`]: `mamori billing simulate`.
 
 pub mod charges;
 pub mod contract;
+pub mod document;
 pub mod fees;
 pub mod invoice;
 pub mod money;

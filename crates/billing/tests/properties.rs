@@ -282,3 +282,28 @@ fn a_scenario_error_position_is_one_based() {
     let e = scenario::parse("start = 2026-04-10\nmonthly_fee = x\n").unwrap_err();
     assert_eq!(e.loc.line, 2);
 }
+
+proptest! {
+    /// A registration number built with its check digit parses; changing one digit
+    /// of its base is caught (except 0 ↔ 9, which the mod-9 scheme cannot see);
+    /// arbitrary text never panics the parser.
+    #[test]
+    fn registration_number_check_digit(
+        base in proptest::array::uniform12(0u32..10),
+        pos in 0usize..12,
+        delta in 1u32..9,
+        junk in "\\PC{0,20}",
+    ) {
+        use mamori_billing::document::{check_digit, RegistrationNumber};
+        let digits: String = base.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
+        let good = format!("T{}{digits}", check_digit(&base));
+        prop_assert!(good.parse::<RegistrationNumber>().is_ok(), "{}", good);
+        let mut changed = base;
+        changed[pos] = (changed[pos] + delta) % 10;
+        prop_assume!(changed[pos].abs_diff(base[pos]) != 9);
+        let digits: String = changed.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect();
+        let bad = format!("T{}{digits}", check_digit(&base));
+        prop_assert!(bad.parse::<RegistrationNumber>().is_err(), "{}", bad);
+        let _ = junk.parse::<RegistrationNumber>();
+    }
+}
