@@ -106,13 +106,42 @@ pub fn liability_window(cause: Date) -> Result<(Date, Date), term::DateRangeErro
 /// on `cause`: the sum of payments (tax included) received in
 /// `[cause − 12 months, cause)` for the contract.
 pub fn liability_cap(payments: &[Received], cause: Date) -> Result<Yen, LiabilityError> {
+    Ok(liability_cap_detail(payments, cause)?.cap)
+}
+
+/// The Art. 18-5 cap with the payments it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiabilityCap {
+    pub cause_date: Date,
+    /// First day counted (included): twelve months before the cause date.
+    pub from: Date,
+    /// The cause date (excluded).
+    pub to: Date,
+    /// The payments counted, by date.
+    pub payments: Vec<Received>,
+    pub cap: Yen,
+}
+
+/// Art. 18-5: the cap for a cause on `cause`, with the payments it counts (shown to
+/// back-office staff next to the figure).
+pub fn liability_cap_detail(
+    payments: &[Received],
+    cause: Date,
+) -> Result<LiabilityCap, LiabilityError> {
     let (from, to) = liability_window(cause)?;
-    Ok(Yen::sum(
-        payments
-            .iter()
-            .filter(|p| p.date >= from && p.date < to)
-            .map(|p| p.amount),
-    )?)
+    let mut counted: Vec<Received> = payments
+        .iter()
+        .filter(|p| p.date >= from && p.date < to)
+        .copied()
+        .collect();
+    counted.sort_by_key(|p| p.date);
+    Ok(LiabilityCap {
+        cause_date: cause,
+        from,
+        to,
+        cap: Yen::sum(counted.iter().map(|p| p.amount))?,
+        payments: counted,
+    })
 }
 
 /// An error computing the liability cap.
@@ -225,6 +254,9 @@ mod tests {
             liability_cap(&payments, date(2027, 3, 5)).unwrap(),
             Yen::new(1_110)
         );
+        let detail = liability_cap_detail(&payments, date(2027, 3, 5)).unwrap();
+        assert_eq!(detail.payments.len(), 3);
+        assert_eq!(detail.from, date(2026, 3, 5));
         assert_eq!(
             liability_window(date(2028, 2, 29)).unwrap().0,
             date(2027, 2, 28)

@@ -7,8 +7,9 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::fees::{self, FeeError};
 use crate::money::Yen;
-use crate::term::Cancellation;
+use crate::term::{self, Cancellation, DateRangeError};
 
 /// A contract for the service (Art. 8-1: it exists once the provider accepts the
 /// application and notifies the applicant).
@@ -25,9 +26,36 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// A running contract that starts on `start` at `monthly_fee` a month; its
+    /// minimum term follows from the start (Art. 10-1).
+    pub fn new(start: Date, monthly_fee: Yen) -> Result<Contract, DateRangeError> {
+        Ok(Contract {
+            start,
+            monthly_fee,
+            minimum_term_end: term::minimum_term_end(start)?,
+            ending: None,
+        })
+    }
+
     /// The last day of service, once the contract has ended.
     pub fn end(&self) -> Option<Date> {
         self.ending.as_ref().map(Ending::end)
+    }
+
+    /// Art. 11-1: what a cancellation notice received on `notice` asking to end on
+    /// `requested_end` gives, without recording it: shown to the customer before they
+    /// confirm (the earliest allowed end date, and whether their date moves).
+    pub fn preview_cancellation(
+        &self,
+        notice: Date,
+        requested_end: Date,
+    ) -> Result<Cancellation, DateRangeError> {
+        term::cancel(notice, requested_end)
+    }
+
+    /// Art. 10-2: the lump sum due if the service ends on `end`.
+    pub fn early_termination(&self, end: Date) -> Result<Yen, FeeError> {
+        fees::early_termination(self.monthly_fee, self.start, end)
     }
 }
 
@@ -259,6 +287,14 @@ impl ProviderTermination {
             end,
         })
     }
+
+    /// Art. 12-3: on termination every debt falls due at once, on the last day of
+    /// service. Given an invoice's normal issue and due dates, returns the dates that
+    /// apply: not issued later than `end`, not due later than `end`. Applies to the
+    /// invoices of the service months up to the end's month.
+    pub fn accelerate(&self, issue: Date, due: Date) -> (Date, Date) {
+        (issue.min(self.end), due.min(self.end))
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +325,47 @@ mod tests {
         assert_eq!(RefusalReason::RiskOfNonPayment.article(), "Art. 8-2 (2)");
         let back: RefusalReason = serde_json::from_str("\"unlawful_use\"").unwrap();
         assert_eq!(back, RefusalReason::UnlawfulUse);
+    }
+
+    /// Art. 12-3: all debts fall due at once on termination.
+    #[test]
+    fn art_12_3_debts_fall_due_at_once() {
+        let t = ProviderTermination::new(
+            TerminationReason::NonPayment,
+            TerminationNotice::Urgent,
+            date(2026, 7, 15),
+        )
+        .unwrap();
+        assert_eq!(
+            t.accelerate(date(2026, 7, 1), date(2026, 7, 31)),
+            (date(2026, 7, 1), date(2026, 7, 15))
+        );
+        assert_eq!(
+            t.accelerate(date(2026, 8, 1), date(2026, 8, 31)),
+            (date(2026, 7, 15), date(2026, 7, 15))
+        );
+        assert_eq!(
+            t.accelerate(date(2026, 6, 1), date(2026, 6, 30)),
+            (date(2026, 6, 1), date(2026, 6, 30))
+        );
+    }
+
+    /// Art. 10-1, 10-2, 11-1 through a contract: its minimum term, the lump sum and a
+    /// cancellation preview.
+    #[test]
+    fn art_10_and_11_through_a_contract() {
+        let c = Contract::new(date(2026, 4, 10), Yen::new(30_000)).unwrap();
+        assert_eq!(c.minimum_term_end, date(2027, 4, 9));
+        assert_eq!(
+            c.early_termination(date(2026, 9, 20)).unwrap(),
+            Yen::new(199_000)
+        );
+        let p = c
+            .preview_cancellation(date(2026, 9, 1), date(2026, 9, 20))
+            .unwrap();
+        assert!(p.moved);
+        assert_eq!(p.end, date(2026, 10, 1));
+        assert_eq!(c.end(), None);
     }
 
     /// Art. 12-2: prior notice must precede the termination unless it is urgent.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::charges::{self, Received};
+use crate::charges::{self, LiabilityCap, Received};
 use crate::contract::{Ending, ProviderTermination};
 use crate::fees;
 use crate::invoice::{Invoice, InvoiceLine, LineKind};
@@ -50,7 +50,7 @@ pub struct Simulation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liability_cap: Option<Yen>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub liability: Option<Liability>,
+    pub liability: Option<LiabilityCap>,
 }
 
 /// An invoice with its payments.
@@ -95,19 +95,6 @@ pub struct Overdue {
     pub unpaid: Yen,
     /// The interest it would bear if paid on `until` (Art. 17-4).
     pub interest_if_paid_on_until: Yen,
-}
-
-/// The Art. 18-5 computation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Liability {
-    pub cause_date: Date,
-    /// First day counted (included).
-    pub from: Date,
-    /// The cause date (excluded).
-    pub to: Date,
-    /// The payments counted.
-    pub payments: Vec<Received>,
-    pub cap: Yen,
 }
 
 fn money(loc: Loc, e: MoneyError) -> ScenarioError {
@@ -297,7 +284,7 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
     }
 
     let provider_end = match &ending {
-        Some((Ending::Provider(p), _)) => Some(p.end),
+        Some((Ending::Provider(p), _)) => Some(p.clone()),
         _ => None,
     };
 
@@ -315,16 +302,11 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
             .invoice
             .dates(m)
             .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
-        if let Some(pe) = provider_end
-            && m <= YearMonth::of(pe)
+        if let Some(p) = &provider_end
+            && m <= YearMonth::of(p.end)
         {
             // Art. 12-3: every debt falls due at once.
-            if issue > pe {
-                issue = pe;
-            }
-            if due > pe {
-                due = pe;
-            }
+            (issue, due) = p.accelerate(issue, due);
         }
         let month_lines = lines.get(&m).cloned().unwrap_or_default();
         let first_loc = s.start_loc;
@@ -455,22 +437,10 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
                     amount: p.amount,
                 })
                 .collect();
-            let (from, to) = charges::liability_window(cause)
-                .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
-            let cap = charges::liability_cap(&received, cause)
-                .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?;
-            let mut counted: Vec<Received> = received
-                .into_iter()
-                .filter(|p| p.date >= from && p.date < to)
-                .collect();
-            counted.sort_by_key(|p| p.date);
-            Some(Liability {
-                cause_date: cause,
-                from,
-                to,
-                payments: counted,
-                cap,
-            })
+            Some(
+                charges::liability_cap_detail(&received, cause)
+                    .map_err(|e| ScenarioError::new(s.until_loc, e.to_string()))?,
+            )
         }
     };
 
