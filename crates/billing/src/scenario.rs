@@ -275,6 +275,8 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         let err = ScenarioError::new(loc, message.clone());
         if message.contains("unknown field") {
             err.hint("check the spelling; `mamori billing simulate --help` lists the keys")
+        } else if message.contains("missing field") {
+            err.hint("a scenario needs at least `start`, `monthly_fee` and `until`")
         } else {
             err
         }

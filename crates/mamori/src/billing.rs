@@ -42,6 +42,17 @@ enum Command {
     ///   [[event]]   type = "payment"   date, invoice = "YYYY-MM", amount
     ///   [[event]]   type = "evasion"   date, amount
     ///   [[event]]   type = "damage"    date, reinstallation, handling
+    ///
+    /// Termination reasons (Art. 12-1): insolvency, non_payment, business_closure,
+    /// terms_violation, false_statement, carrier_contract_ended, antisocial_forces,
+    /// fraud_or_threat, other. A termination needs `end` after `date` (prior notice,
+    /// Art. 12-2) unless `urgent = true`.
+    ///
+    /// Output: JSON with minimum_term_end, end, ending, early_termination, invoices
+    /// (month, issue_date, due_date, lines, by_rate, taxable_subtotal, tax, total,
+    /// payments, paid, unpaid), totals, overdue and liability_cap. A bad scenario
+    /// prints `FILE:LINE:COLUMN: what is wrong` and a hint on stderr, and nothing on
+    /// stdout.
     #[command(verbatim_doc_comment)]
     Simulate {
         /// The scenario file.
