@@ -1314,7 +1314,12 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 continue;
             }
             let (line, _) = self.s.line_col(span.start);
-            let counter = format!("rule_{label}");
+            // Named rules count in `rule_NAME`, unnamed ones in `rule-N`: never equal,
+            // since names start with a letter.
+            let counter = match &name {
+                Some((n, _)) => format!("rule_{n}"),
+                None => format!("rule-{index}"),
+            };
             out.push((
                 Rule {
                     index,
