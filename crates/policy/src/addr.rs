@@ -268,6 +268,17 @@ impl IpSet {
         normalise(&mut s.v6);
         s
     }
+    /// The union of many sets, normalised once.
+    pub fn union_all<'a>(sets: impl IntoIterator<Item = &'a IpSet>) -> IpSet {
+        let mut s = IpSet::default();
+        for x in sets {
+            s.v4.extend_from_slice(&x.v4);
+            s.v6.extend_from_slice(&x.v6);
+        }
+        normalise(&mut s.v4);
+        normalise(&mut s.v6);
+        s
+    }
     pub fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()
     }
@@ -287,6 +298,21 @@ impl IpSet {
     }
     /// Whether every address of `other` is in `self`.
     pub fn is_superset(&self, other: &IpSet) -> bool {
+        // Quick answers from the bounds before looking at every range.
+        let outside = |outer: &[(u128, u128)], inner: &[(u128, u128)]| match (
+            outer.first(),
+            outer.last(),
+            inner.first(),
+            inner.last(),
+        ) {
+            (_, _, None, _) => false,
+            (None, _, Some(_), _) => true,
+            (Some(a), Some(b), Some(c), Some(d)) => c.0 < a.0 || d.1 > b.1,
+            _ => false,
+        };
+        if outside(&self.v4, &other.v4) || outside(&self.v6, &other.v6) {
+            return false;
+        }
         other.v4.iter().all(|&(l, h)| covers(&self.v4, l, h))
             && other.v6.iter().all(|&(l, h)| covers(&self.v6, l, h))
     }

@@ -4,9 +4,10 @@
 //! exact key or value. Reading never stops at the first problem: every table is read,
 //! every name resolved, and all problems are reported together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -100,8 +101,8 @@ pub fn check(src: &str, lists: &Lists) -> Checked {
         zones: BTreeSet::new(),
         resolving: BTreeSet::new(),
         resolving_svc: BTreeSet::new(),
-        used_addr: BTreeSet::new(),
-        used_svc: BTreeSet::new(),
+        used_addr: HashSet::new(),
+        used_svc: HashSet::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
     for e in &errors {
@@ -190,13 +191,13 @@ struct Cx<'s, 'a, 'i> {
     addr_defs: HashMap<String, AddrDef<'a, 'i>>,
     svc_defs: HashMap<String, SvcDef<'a, 'i>>,
     /// Resolved objects; `None` while being resolved (cycle detection) or when broken.
-    addr_cache: HashMap<String, Option<IpSet>>,
+    addr_cache: HashMap<String, Option<Arc<IpSet>>>,
     svc_cache: HashMap<String, Option<ServiceSet>>,
     zones: BTreeSet<String>,
     resolving: BTreeSet<String>,
     resolving_svc: BTreeSet<String>,
-    used_addr: BTreeSet<String>,
-    used_svc: BTreeSet<String>,
+    used_addr: HashSet<String>,
+    used_svc: HashSet<String>,
 }
 
 /// A value that is a string or an array of strings, with spans.
@@ -414,7 +415,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         for (name, set) in lists {
-            objects.insert(name, set);
+            objects.entry(name).or_insert_with(|| Arc::new(set));
         }
         let (masquerade, snat, port_forwards, one_to_one) = nat.unwrap_or_default();
         let policy = Policy {
@@ -642,7 +643,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache.insert(name.clone(), Some(set.clone()));
+            self.addr_cache
+                .insert(name.clone(), Some(Arc::new(set.clone())));
             out.insert(name, set);
         }
         out
@@ -651,11 +653,11 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     // ---- name resolution -----------------------------------------------------------
 
     /// Resolves one address reference: a literal or a name.
-    fn addr_ref(&mut self, text: &str, span: Span) -> Option<IpSet> {
+    fn addr_ref(&mut self, text: &str, span: Span) -> Option<Arc<IpSet>> {
         let first = text.chars().next().unwrap_or(' ');
         if first.is_ascii_digit() || text.contains(':') {
             return match addr::parse_range(text) {
-                Ok(r) => Some(IpSet::from_ranges([r])),
+                Ok(r) => Some(Arc::new(IpSet::from_ranges([r]))),
                 Err(e) => {
                     self.s.error(
                         span,
@@ -701,11 +703,11 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         }
                     }
                 }
-                ok.then(|| IpSet::from_ranges(ranges))
+                ok.then(|| Arc::new(IpSet::from_ranges(ranges)))
             }
             AddrDef::Group(def_span, v) => {
                 self.resolving.insert(text.to_string());
-                let mut set = Some(IpSet::default());
+                let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
                 for (m, sp) in self.strings(v, "a group member") {
                     if self.resolving.contains(&m) {
                         self.s.error(
@@ -717,13 +719,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         set = None;
                         continue;
                     }
-                    match self.addr_ref(&m, sp) {
-                        Some(s) => set = set.map(|acc| acc.union(&s)),
-                        None => set = None,
+                    match (self.addr_ref(&m, sp), set.as_mut()) {
+                        (Some(s), Some(acc)) => acc.push(s),
+                        _ => set = None,
                     }
                 }
                 self.resolving.remove(text);
-                set
+                set.map(|v| Arc::new(IpSet::union_all(v.iter().map(|s| &**s))))
             }
         };
         self.addr_cache.insert(text.to_string(), result.clone());
@@ -754,13 +756,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             );
             return None;
         }
-        let mut set = Some(IpSet::default());
+        let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
         for (r, sp) in &refs {
-            match self.addr_ref(r, sp.clone()) {
-                Some(s) => set = set.map(|acc| acc.union(&s)),
-                None => set = None,
+            match (self.addr_ref(r, sp.clone()), set.as_mut()) {
+                (Some(s), Some(acc)) => acc.push(s),
+                _ => set = None,
             }
         }
+        // One reference shares the object's set; several are merged once.
+        let set = set.map(|mut v| {
+            if v.len() == 1 {
+                v.remove(0)
+            } else {
+                Arc::new(IpSet::union_all(v.iter().map(|s| &**s)))
+            }
+        });
         let object = match refs.as_slice() {
             [(name, _)] if self.addr_defs.contains_key(name) => Some(name.clone()),
             _ => None,
@@ -915,10 +925,10 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     }
 }
 
-fn unreachable_list() -> Option<IpSet> {
+fn unreachable_list() -> Option<Arc<IpSet>> {
     // Lists are resolved when declared (their contents are supplied), so they are always
     // in the cache before any reference; an empty set is the safe answer regardless.
-    Some(IpSet::default())
+    Some(Arc::new(IpSet::default()))
 }
 
 fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
@@ -1042,7 +1052,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 );
                 None
             }
-            Some(s) => Some(s),
+            Some(s) => Some((*s).clone()),
         }
     }
 
@@ -1372,13 +1382,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             for (e, _) in &out[..j] {
                 if e.from == r.from
                     && e.to == r.to
-                    && e.src.is_superset(&r.src)
-                    && e.dst.is_superset(&r.dst)
                     && match (&e.services, &r.services) {
                         (None, _) => true,
                         (Some(_), None) => false,
                         (Some(a), Some(b)) => a.is_superset(b),
                     }
+                    && e.dst.is_superset(&r.dst)
+                    && e.src.is_superset(&r.src)
                 {
                     self.s.warning(
                         span.clone(),

@@ -381,7 +381,8 @@ pub fn random_packet(p: &Policy, cfg: &GenConfig, seed: u64) -> Packet {
 
 /// A big policy for benchmarks: `objects` IPv4 host objects (10.0.0.0/8, each a /32 or
 /// a small CIDR), gathered into 10 groups; `rules` rules from `lan` to `wan`, each
-/// naming a group or a single object as source, objects as destination (172.16.0.0/12)
+/// naming a group or a single object as source, an object and a /30 of its own as
+/// destination (172.16.0.0/12),
 /// and a service. None of them matches traffic between the interfaces' own networks
 /// (192.0.2.0/26 to 198.51.100.0/24), which reaches the end of the chain and the
 /// `lan->wan` default, accept: so that traffic traverses every rule.
@@ -431,8 +432,9 @@ pub fn big_policy(objects: usize, rules: usize) -> String {
         };
         let _ = writeln!(
             s,
-            "\n[[rules]]\nname = \"r{r}\"\nfrom = \"lan\"\nto = \"wan\"\nsource = \"{src}\"\ndestination = \"d{}\"\nservice = \"{}\"\naction = \"{}\"",
+            "\n[[rules]]\nname = \"r{r}\"\nfrom = \"lan\"\nto = \"wan\"\nsource = \"{src}\"\ndestination = [\"d{}\", \"{}/30\"]\nservice = \"{}\"\naction = \"{}\"",
             r % 2,
+            ip(0xAC12_0000 + (r as u32) * 4),
             services[r % services.len()],
             actions[r % actions.len()]
         );
