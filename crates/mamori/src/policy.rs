@@ -235,7 +235,15 @@ mod bench {
     pub fn run(objects: &[usize], rules: usize, out: Option<&Path>) -> anyhow::Result<ExitCode> {
         println!(
             "{:>8} {:>6} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>11}",
-            "objects", "rules", "check ms", "compile ms", "text ms", "json ms", "nft rules", "naive ms", "naive rules"
+            "objects",
+            "rules",
+            "check ms",
+            "compile ms",
+            "text ms",
+            "json ms",
+            "nft rules",
+            "naive ms",
+            "naive rules"
         );
         for &n in objects {
             let src = policy::generate::big_policy(n, rules);
