@@ -171,6 +171,56 @@ fn valid_ifname(n: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.')
 }
 
+// Allowed keys of each table; `policy.schema.json` must list the same (a test checks).
+pub(crate) const KEYS_POLICY: &[&str] = &[
+    "interfaces",
+    "management",
+    "addresses",
+    "address_groups",
+    "lists",
+    "services",
+    "service_groups",
+    "defaults",
+    "rules",
+    "nat",
+    "load_balancers",
+];
+pub(crate) const KEYS_INTERFACE: &[&str] = &["zone", "addresses", "default_route"];
+pub(crate) const KEYS_LIST: &[&str] = &["file", "comment"];
+pub(crate) const KEYS_MANAGEMENT: &[&str] = &["center"];
+pub(crate) const KEYS_RULE: &[&str] = &[
+    "name",
+    "from",
+    "to",
+    "source",
+    "destination",
+    "service",
+    "action",
+    "log",
+    "rate_limit",
+    "comment",
+    "enabled",
+];
+pub(crate) const KEYS_LOG: &[&str] = &["prefix", "rate"];
+pub(crate) const KEYS_NAT: &[&str] = &["masquerade", "snat", "port_forwards", "one_to_one"];
+pub(crate) const KEYS_SNAT: &[&str] = &["zone", "source", "to"];
+pub(crate) const KEYS_PORT_FORWARD: &[&str] = &[
+    "name",
+    "zone",
+    "protocol",
+    "destination",
+    "port",
+    "source",
+    "to",
+    "to_port",
+];
+pub(crate) const KEYS_ONE_TO_ONE: &[&str] = &["zone", "public", "private"];
+pub(crate) const KEYS_LOAD_BALANCER: &[&str] = &[
+    "name", "zone", "protocol", "address", "port", "backends", "health",
+];
+pub(crate) const KEYS_BACKEND: &[&str] = &["address", "port", "weight"];
+pub(crate) const KEYS_HEALTH: &[&str] = &["check", "interval", "port", "path", "expect_status"];
+
 const RESERVED: &[&str] = &["any", "self", "tcp", "udp", "icmp", "icmpv6"];
 
 #[derive(Clone)]
@@ -381,23 +431,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     // ---- the document --------------------------------------------------------------
 
     fn document(&mut self, doc: &'a DeTable<'i>, lists: &Lists) -> Option<Policy> {
-        self.keys(
-            doc,
-            &[
-                "interfaces",
-                "management",
-                "addresses",
-                "address_groups",
-                "lists",
-                "services",
-                "service_groups",
-                "defaults",
-                "rules",
-                "nat",
-                "load_balancers",
-            ],
-            "the policy",
-        );
+        self.keys(doc, KEYS_POLICY, "the policy");
         let interfaces = self.interfaces(get(doc, "interfaces"));
         self.declare_objects(doc);
         let lists = self.lists(doc, lists);
@@ -468,7 +502,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             let zone = match v.get_ref() {
                 DeValue::String(_) => self.string(v, "the zone"),
                 DeValue::Table(it) => {
-                    self.keys(it, &["zone", "addresses", "default_route"], "an interface");
+                    self.keys(it, KEYS_INTERFACE, "an interface");
                     if let Some(a) = get(it, "addresses") {
                         for (text, span) in self.strings(a, "`addresses`") {
                             match addr::parse_iface_net(&text) {
@@ -609,7 +643,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             match v.get_ref() {
                 DeValue::String(_) => {}
                 DeValue::Table(lt) => {
-                    self.keys(lt, &["file", "comment"], "a list");
+                    self.keys(lt, KEYS_LIST, "a list");
                     if let Some(f) = get(lt, "file") {
                         self.string(f, "`file`");
                     }
@@ -1028,7 +1062,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             return None;
         };
         let t = self.table(v, "[management]")?;
-        self.keys(t, &["center"], "[management]");
+        self.keys(t, KEYS_MANAGEMENT, "[management]");
         let span = v.span();
         let c = self.required(t, &span, "center", "[management]")?;
         let m = self.addr_match(Some(c), "`center`")?;
@@ -1143,23 +1177,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 continue;
             };
             let span = rv.span();
-            self.keys(
-                t,
-                &[
-                    "name",
-                    "from",
-                    "to",
-                    "source",
-                    "destination",
-                    "service",
-                    "action",
-                    "log",
-                    "rate_limit",
-                    "comment",
-                    "enabled",
-                ],
-                "a rule",
-            );
+            self.keys(t, KEYS_RULE, "a rule");
             let mut ok = true;
             let name = get(t, "name").and_then(|v| self.string(v, "`name`"));
             if let Some((nm, sp)) = &name {
@@ -1254,7 +1272,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         }),
                     })),
                     DeValue::Table(lt) => {
-                        self.keys(lt, &["prefix", "rate"], "`log`");
+                        self.keys(lt, KEYS_LOG, "`log`");
                         let prefix = match get(lt, "prefix")
                             .and_then(|p| self.string(p, "`prefix`"))
                         {
@@ -1417,11 +1435,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(t) = self.table(v, "[nat]") else {
             return out;
         };
-        self.keys(
-            t,
-            &["masquerade", "snat", "port_forwards", "one_to_one"],
-            "[nat]",
-        );
+        self.keys(t, KEYS_NAT, "[nat]");
         if let Some(m) = get(t, "masquerade") {
             for (z, sp) in self.strings(m, "`masquerade`") {
                 if self.zone_ref(&z, sp, false) && !out.0.contains(&z) {
@@ -1430,7 +1444,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         for (item, sp) in self.array_of_tables(get(t, "snat"), "`snat`") {
-            self.keys(item, &["zone", "source", "to"], "an SNAT rule");
+            self.keys(item, KEYS_SNAT, "an SNAT rule");
             let zone = self
                 .required(item, &sp, "zone", "the SNAT rule")
                 .and_then(|z| self.string(z, "`zone`"))
@@ -1449,20 +1463,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             .collect();
         let mut pf_names: HashMap<String, Span> = HashMap::new();
         for (item, sp) in self.array_of_tables(get(t, "port_forwards"), "`port_forwards`") {
-            self.keys(
-                item,
-                &[
-                    "name",
-                    "zone",
-                    "protocol",
-                    "destination",
-                    "port",
-                    "source",
-                    "to",
-                    "to_port",
-                ],
-                "a port forward",
-            );
+            self.keys(item, KEYS_PORT_FORWARD, "a port forward");
             let name = self
                 .required(item, &sp, "name", "the port forward")
                 .and_then(|n| self.string(n, "`name`"));
@@ -1553,7 +1554,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         for (item, sp) in self.array_of_tables(get(t, "one_to_one"), "`one_to_one`") {
-            self.keys(item, &["zone", "public", "private"], "a 1:1 NAT");
+            self.keys(item, KEYS_ONE_TO_ONE, "a 1:1 NAT");
             let zone = self
                 .required(item, &sp, "zone", "the 1:1 NAT")
                 .and_then(|z| self.string(z, "`zone`"))
@@ -1632,13 +1633,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let mut out: Vec<LoadBalancer> = Vec::new();
         let mut names: HashMap<String, Span> = HashMap::new();
         for (t, sp) in self.array_of_tables(v, "`load_balancers`") {
-            self.keys(
-                t,
-                &[
-                    "name", "zone", "protocol", "address", "port", "backends", "health",
-                ],
-                "a load balancer",
-            );
+            self.keys(t, KEYS_LOAD_BALANCER, "a load balancer");
             let name = self
                 .required(t, &sp, "name", "the load balancer")
                 .and_then(|n| self.string(n, "`name`"));
@@ -1691,7 +1686,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         ok = false;
                     }
                     for (b, bsp) in items {
-                        self.keys(b, &["address", "port", "weight"], "a backend");
+                        self.keys(b, KEYS_BACKEND, "a backend");
                         let a = self
                             .required(b, &bsp, "address", "the backend")
                             .and_then(|v| self.host_ref(v, "`address`"));
@@ -1783,11 +1778,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     fn health(&mut self, v: &'a V<'i>) -> Option<HealthCheck> {
         let t = self.table(v, "`health`")?;
-        self.keys(
-            t,
-            &["check", "interval", "port", "path", "expect_status"],
-            "`health`",
-        );
+        self.keys(t, KEYS_HEALTH, "`health`");
         let interval_ms = match get(t, "interval") {
             None => Some(5000),
             Some(i) => {
@@ -1920,6 +1911,74 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         for (span, msg) in unused {
             // Unused objects are still checked, so their mistakes are reported.
             self.s.warning(span, msg, "remove it, or use it in a rule");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON Schema published for editors lists exactly the keys the reader accepts.
+    #[test]
+    fn schema_and_reader_agree_on_keys() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../policy.schema.json")).unwrap();
+        let props = |ptr: &str| -> Vec<String> {
+            let v = schema.pointer(ptr).unwrap_or_else(|| panic!("{ptr}"));
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let sorted = |k: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        let cases: &[(&str, &[&str])] = &[
+            ("/properties", KEYS_POLICY),
+            (
+                "/properties/interfaces/additionalProperties/oneOf/1/properties",
+                KEYS_INTERFACE,
+            ),
+            (
+                "/properties/lists/additionalProperties/oneOf/1/properties",
+                KEYS_LIST,
+            ),
+            ("/properties/management/properties", KEYS_MANAGEMENT),
+            ("/properties/rules/items/properties", KEYS_RULE),
+            (
+                "/properties/rules/items/properties/log/oneOf/1/properties",
+                KEYS_LOG,
+            ),
+            ("/properties/nat/properties", KEYS_NAT),
+            (
+                "/properties/nat/properties/snat/items/properties",
+                KEYS_SNAT,
+            ),
+            (
+                "/properties/nat/properties/port_forwards/items/properties",
+                KEYS_PORT_FORWARD,
+            ),
+            (
+                "/properties/nat/properties/one_to_one/items/properties",
+                KEYS_ONE_TO_ONE,
+            ),
+            (
+                "/properties/load_balancers/items/properties",
+                KEYS_LOAD_BALANCER,
+            ),
+            (
+                "/properties/load_balancers/items/properties/backends/items/properties",
+                KEYS_BACKEND,
+            ),
+            (
+                "/properties/load_balancers/items/properties/health/properties",
+                KEYS_HEALTH,
+            ),
+        ];
+        for (ptr, keys) in cases {
+            assert_eq!(props(ptr), sorted(keys), "{ptr}");
         }
     }
 }
