@@ -163,11 +163,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Reads the document and the external lists it names (or `--list` gives), and checks it.
+/// Reads the document, and each external list it declares from `--list` or the list's
+/// `file` (relative to the policy), and checks it.
 fn load(file: &Path, lists: &ListArgs) -> anyhow::Result<(String, policy::Checked)> {
     let src = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read policy {}", file.display()))?;
-    let mut contents = policy::Lists::new();
     let mut given = std::collections::BTreeMap::new();
     for l in &lists.list {
         let (name, path) = l
@@ -176,35 +176,31 @@ fn load(file: &Path, lists: &ListArgs) -> anyhow::Result<(String, policy::Checke
         given.insert(name.to_string(), PathBuf::from(path));
     }
     let base = file.parent().unwrap_or(Path::new("."));
-    for decl in policy::declared_lists(&src) {
-        let path = match (given.remove(&decl.name), decl.file) {
-            (Some(p), _) => p,
+    let mut declared = Vec::new();
+    let checked = policy::check_with(&src, &mut |decl: &policy::ListDecl| {
+        declared.push(decl.name.clone());
+        let path = match (given.get(&decl.name), &decl.file) {
+            (Some(p), _) => p.clone(),
             (None, Some(f)) => base.join(f),
-            (None, None) => continue,
+            (None, None) => return Ok(None),
         };
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read list `{}` from {}", decl.name, path.display()))?;
-        match policy::parse_list(&text) {
-            Ok(set) => {
-                contents.insert(decl.name, set);
-            }
-            Err(errors) => {
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|(line, e)| format!("{}:{line}: {e}", path.display()))
-                    .collect();
-                bail!(
-                    "list `{}` has bad entries:\n{}\nhint: one address, CIDR or range per line; `#` starts a comment",
-                    decl.name,
-                    lines.join("\n")
-                );
-            }
-        }
-    }
-    if let Some(name) = given.keys().next() {
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        policy::parse_list(&text).map(Some).map_err(|errors| {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(line, e)| format!("{}:{line}: {e}", path.display()))
+                .collect();
+            format!("bad entries:\n{}", lines.join("\n"))
+        })
+    });
+    let toml_ok = !checked
+        .diagnostics
+        .iter()
+        .any(|d| d.message.starts_with("not valid TOML"));
+    if let Some(name) = given.keys().find(|n| toml_ok && !declared.contains(n)) {
         bail!("--list names `{name}`, which the policy does not declare under [lists]");
     }
-    let checked = policy::check(&src, &contents);
     Ok((src, checked))
 }
 

@@ -134,3 +134,41 @@ fn eval_explains_a_bad_packet() {
     assert!(err.contains("bad --packet"), "{err}");
     assert!(err.contains("write e.g."), "{err}");
 }
+
+#[test]
+fn an_unreadable_list_is_an_error_at_its_declaration() {
+    let dir = std::env::temp_dir().join(format!("mamori-policy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("office.toml");
+    std::fs::copy(data("office.toml"), &f).unwrap();
+    let out = mamori(&["policy", "check", f.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("office.toml:23:1: error: cannot use list `threats`: cannot read"),
+        "{err}"
+    );
+    // `--list` supplies it instead.
+    let out = mamori(&[
+        "policy",
+        "check",
+        f.to_str().unwrap(),
+        "--list",
+        &format!("threats={}", data("threats.txt").display()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = mamori(&[
+        "policy",
+        "check",
+        f.to_str().unwrap(),
+        "--list",
+        "nope=/dev/null",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not declare"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

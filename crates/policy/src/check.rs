@@ -92,6 +92,19 @@ pub fn parse_list(text: &str) -> Result<IpSet, Vec<(usize, String)>> {
 
 /// Checks a policy document: parses it, resolves every name, and validates it.
 pub fn check(src: &str, lists: &Lists) -> Checked {
+    check_with(src, &mut |decl: &ListDecl| {
+        Ok(lists.get(&decl.name).cloned())
+    })
+}
+
+/// Where the contents of the external lists come from: called once per list the
+/// document declares; `Ok(None)` means "not supplied" (a warning, the list is empty),
+/// `Err(message)` becomes an error at the list's declaration (e.g. an unreadable file).
+pub type ListSource<'f> = dyn FnMut(&ListDecl) -> Result<Option<IpSet>, String> + 'f;
+
+/// Like [`check`], with list contents supplied on demand (the binary reads each list's
+/// `file` here, so the document is parsed once).
+pub fn check_with(src: &str, lists: &mut ListSource<'_>) -> Checked {
     let mut cx = Cx {
         s: Sink::new(src),
         addr_defs: HashMap::new(),
@@ -430,7 +443,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     // ---- the document --------------------------------------------------------------
 
-    fn document(&mut self, doc: &'a DeTable<'i>, lists: &Lists) -> Option<Policy> {
+    fn document(&mut self, doc: &'a DeTable<'i>, lists: &mut ListSource<'_>) -> Option<Policy> {
         self.keys(doc, KEYS_POLICY, "the policy");
         let interfaces = self.interfaces(get(doc, "interfaces"));
         self.declare_objects(doc);
@@ -630,7 +643,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &Lists) -> Lists {
+    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) -> Lists {
         let mut out = Lists::new();
         let Some(v) = get(doc, "lists") else {
             return out;
@@ -640,12 +653,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         };
         for (k, v) in t.iter() {
             let name = k.get_ref().to_string();
+            let mut file = None;
             match v.get_ref() {
-                DeValue::String(_) => {}
+                DeValue::String(f) => file = Some(f.to_string()),
                 DeValue::Table(lt) => {
                     self.keys(lt, KEYS_LIST, "a list");
                     if let Some(f) = get(lt, "file") {
-                        self.string(f, "`file`");
+                        file = self.string(f, "`file`").map(|f| f.0);
                     }
                     if let Some(c) = get(lt, "comment") {
                         self.string(c, "`comment`");
@@ -666,9 +680,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 continue;
             }
             self.addr_defs.insert(name.clone(), AddrDef::List(k.span()));
-            let set = match supplied.get(&name) {
-                Some(s) => s.clone(),
-                None => {
+            let decl = ListDecl {
+                name: name.clone(),
+                file,
+            };
+            let set = match supplied(&decl) {
+                Ok(Some(s)) => s,
+                Err(e) => {
+                    self.s.error(
+                        k.span(),
+                        format!("cannot use list `{name}`: {e}"),
+                        "fix the list file: one address, CIDR or range per line, `#` starts a comment",
+                    );
+                    IpSet::default()
+                }
+                Ok(None) => {
                     self.s.warning(
                         k.span(),
                         format!("the contents of list `{name}` were not supplied; it is treated as empty"),

@@ -17,7 +17,9 @@ pub mod generate;
 pub mod model;
 pub mod nft;
 
-pub use check::{Checked, ListDecl, Lists, check, declared_lists, parse_list};
+pub use check::{
+    Checked, ListDecl, ListSource, Lists, check, check_with, declared_lists, parse_list,
+};
 pub use compile::{
     Compiled, CounterInfo, LbError, LbUpdate, Mode, TABLE, compile, lb_chain, lb_update,
 };
