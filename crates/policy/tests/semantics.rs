@@ -261,6 +261,8 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
     let local = p.interfaces.iter().any(|i| i.addresses.contains(&run.dst));
     let oif = if local {
         None
+    } else if let Some(o) = &pkt.output {
+        Some(p.interface(o).or_else(|| p.zone_interfaces(o).next()).unwrap())
     } else {
         let best = p
             .interfaces
@@ -420,6 +422,16 @@ fn evaluator_equals_the_compiled_ruleset_on_the_office_policy() {
         "tcp 203.0.113.9:40000 -> 198.51.100.20:25 in wan",
         "tcp 192.0.2.72:40000 -> 203.0.113.9:25 in dmz",
         "tcp 192.0.2.70:40000 -> 203.0.113.9:25 in dmz",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:77::1]:443 in lan",
+        "udp [2001:db8:1::5]:4000 -> [2001:db8:77::1]:53 in lan",
+        "icmpv6 2001:db8:1::5 -> 2001:db8:1::1 in lan",
+        "icmpv6 2001:db8:ff::1 -> 2001:db8:1::1 in lan",
+        "tcp [2001:db8:ff::1]:4000 -> [2001:db8:1::1]:22 in lan",
+        "tcp [2001:db8:ff::1]:4000 -> [2001:db8:1::1]:80 in lan",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:2::1]:443 in lan out dmz",
+        "icmpv6 2001:db8:1::5 -> 2001:db8:2::1 in lan out dmz",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:2::1]:8080 in lan out dmz",
+        "proto/47 192.0.2.10 -> 192.0.2.70 in lan",
         "tcp 198.18.0.5:40000 -> 192.0.2.70:443 in wan established",
         "tcp 198.18.0.5:40000 -> 192.0.2.70:443 in wan invalid",
     ];
@@ -470,5 +482,38 @@ fn management_access_survives_any_policy() {
         let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
         assert_eq!(o.verdict, verdict, "{text}");
         assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
+    }
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn packet_parser(s in "\\PC{0,60}") {
+            let _ = Packet::parse(&s);
+        }
+
+        #[test]
+        fn packet_parser_on_near_packets(
+            proto in "(tcp|udp|icmp|icmpv6|icmp/[a-z-]{0,12}|proto/[0-9]{1,3}|x)",
+            a in "[0-9a-f:.\\[\\]]{0,20}",
+            b in "[0-9a-f:.\\[\\]]{0,20}",
+            rest in "( (in|out|established|new|lan|wan0|zz))*",
+        ) {
+            let _ = Packet::parse(&format!("{proto} {a} -> {b}{rest}"));
+        }
+
+        #[test]
+        fn evaluator_and_compiler(seed in any::<u64>(), k in any::<u64>()) {
+            let cfg = GenConfig::default();
+            let p = check(&random_policy(seed, &cfg), &Lists::new()).policy.unwrap();
+            let _ = compile(&p, Mode::Sets).to_json();
+            let pkt = random_packet(&p, &cfg, k);
+            prop_assert!(eval(&p, &pkt, &Health::all_healthy()).is_ok());
+        }
     }
 }
