@@ -455,15 +455,16 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let load_balancers = self.load_balancers(get(doc, "load_balancers"));
         self.unused_objects();
         // Everything resolved: build the object table for shared sets.
-        let mut objects = BTreeMap::new();
-        for (name, set) in &self.addr_cache {
-            if let Some(set) = set {
-                objects.insert(name.clone(), set.clone());
-            }
-        }
-        for (name, set) in lists {
-            objects.entry(name).or_insert_with(|| Arc::new(set));
-        }
+        // Lists are in the cache too (resolved when declared); collecting a sorted
+        // vector builds the map in one pass.
+        let _ = lists;
+        let mut v: Vec<(String, Arc<IpSet>)> = self
+            .addr_cache
+            .drain()
+            .filter_map(|(name, set)| set.map(|s| (name, s)))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let objects: BTreeMap<String, Arc<IpSet>> = v.into_iter().collect();
         let (masquerade, snat, port_forwards, one_to_one) = nat.unwrap_or_default();
         let policy = Policy {
             zones: self.zones.iter().cloned().collect(),
@@ -729,7 +730,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             };
         }
         if let Some(c) = self.addr_cache.get(text) {
-            self.used_addr.insert(text.to_string());
+            if !self.used_addr.contains(text) {
+                self.used_addr.insert(text.to_string());
+            }
             return c.clone();
         }
         let Some(def) = self.addr_defs.get(text).cloned() else {
@@ -916,7 +919,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             return None;
         }
         if let Some(c) = self.svc_cache.get(text) {
-            self.used_svc.insert(text.to_string());
+            if !self.used_svc.contains(text) {
+                self.used_svc.insert(text.to_string());
+            }
             return c.clone();
         }
         let Some(def) = self.svc_defs.get(text).cloned() else {

@@ -262,7 +262,11 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
     let oif = if local {
         None
     } else if let Some(o) = &pkt.output {
-        Some(p.interface(o).or_else(|| p.zone_interfaces(o).next()).unwrap())
+        Some(
+            p.interface(o)
+                .or_else(|| p.zone_interfaces(o).next())
+                .unwrap(),
+        )
     } else {
         let best = p
             .interfaces
