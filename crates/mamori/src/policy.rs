@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             let c = policy::compile(&p, mode);
             match format {
-                Format::Json => println!("{}", policy::serde_json::to_string_pretty(&c.to_json())?),
+                Format::Json => println!("{}", c.to_json_string()),
                 Format::Nft => print!("{}", c.to_text()),
             }
             Ok(ExitCode::SUCCESS)
@@ -256,7 +256,7 @@ mod bench {
             let t2 = Instant::now();
             let text = c.to_text();
             let t3 = Instant::now();
-            let json = policy::serde_json::to_string(&c.to_json())?;
+            let json = c.to_json_string();
             let t4 = Instant::now();
             let naive = policy::compile(&p, policy::Mode::Naive);
             let naive_text = naive.to_text();

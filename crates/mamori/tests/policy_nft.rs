@@ -83,14 +83,23 @@ fn office() -> Policy {
 fn same_in_kernel(ns: &Netns, name: &str, p: &Policy, mode: Mode) -> String {
     let c = compile(p, mode);
     let text = temp(&format!("{name}.nft"), &c.to_text());
-    let json = temp(
-        &format!("{name}.json"),
+    // What `mamori policy compile` prints (streamed), and the `Value` form.
+    let json = temp(&format!("{name}.json"), &c.to_json_string());
+    let value = temp(
+        &format!("{name}.value.json"),
         &mamori_policy::serde_json::to_string(&c.to_json()).unwrap(),
     );
     ns.load(&text, false);
     let from_text = ns.list();
     ns.load(&json, true);
     let from_json = ns.list();
+    ns.load(&value, true);
+    assert_eq!(
+        from_json,
+        ns.list(),
+        "{name}: streamed and Value JSON load differently"
+    );
+    let _ = std::fs::remove_file(&value);
     let _ = std::fs::remove_file(&text);
     let _ = std::fs::remove_file(&json);
     assert_eq!(

@@ -68,6 +68,11 @@ impl Compiled {
     pub fn to_json(&self) -> Value {
         self.table.to_json()
     }
+    /// The same JSON as compact text, rendered without building a `Value` (fast for
+    /// big rulesets): what `mamori policy compile` prints.
+    pub fn to_json_string(&self) -> String {
+        self.table.to_json_string()
+    }
     /// Number of rules in all chains.
     pub fn rule_count(&self) -> usize {
         self.table.chains.iter().map(|c| c.rules.len()).sum()
