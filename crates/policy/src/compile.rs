@@ -2,12 +2,13 @@
 //!
 //! Shape of the output (see ARCHITECTURE.md for the invariants):
 //! - `forward` and `input` (filter): loopback (input), established/related accepted,
-//!   invalid dropped, then (input) the management rules, ICMPv6 neighbour discovery,
-//!   (forward) the accept rules of port forwards and load balancers, then a verdict map
-//!   on the interface names (`dispatch_forward` on `iifname . oifname`, `dispatch_input`
-//!   on `iifname`) that jumps to one chain per zone pair, `z_FROM_TO`, holding that pair's
-//!   rules in order and ending with the pair's default. Pairs without a chain get the
-//!   global default at the end of the base chain.
+//!   invalid dropped, then (input) the management rules and ICMPv6 neighbour discovery,
+//!   then a verdict map on the interface names (`dispatch_forward` on `iifname .
+//!   oifname`, `dispatch_input` on `iifname`) that jumps to one chain per zone pair,
+//!   `z_FROM_TO`, holding that pair's rules in order, then (forward) the accept rules of
+//!   the port forwards and load balancers of zone FROM (`ct status dnat` and the
+//!   translated destination), then the pair's default. Pairs without a chain get those
+//!   accept rules and the global default at the end of the base chain.
 //! - A rule naming several objects looks them up in one named interval set; a rule
 //!   naming one object uses that object's shared set (`a4_NAME`, `a6_NAME`). The number
 //!   of rules a packet traverses does not depend on the number of addresses.
@@ -616,11 +617,91 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     for pair in p.defaults.keys() {
         pair_rules.entry(pair.clone()).or_default();
     }
+    // The filter rules of port forwards and load balancers: after the user rules of a
+    // zone pair (so a rule can still drop, say, a blocklisted source), before its
+    // default; and in `forward` for pairs without a chain.
+    cx.counters.push(CounterInfo {
+        counter: "mgmt".into(),
+        kind: "management",
+        name: "management".into(),
+        line: None,
+    });
+    let mut nat_accepts: Vec<(Option<String>, Vec<Stmt>)> = Vec::new();
+    for pf in &p.port_forwards {
+        let counter = format!("pf_{}", pf.name);
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "port_forward",
+            name: pf.name.clone(),
+            line: None,
+        });
+        let f = Family::of(&pf.to);
+        let port = match pf.to_port {
+            Some(tp) => Val::Num(tp as u64),
+            None => port_val(pf.ports.lo, pf.ports.hi),
+        };
+        nat_accepts.push((
+            Some(pf.zone.clone()),
+            vec![
+                cx.ifset_match(&pf.zone, false),
+                Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])),
+                Stmt::Match(
+                    Expr::Payload(fam_str(f), "daddr"),
+                    Val::Sym(pf.to.to_string()),
+                ),
+                Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port),
+                Stmt::Counter(counter),
+                Stmt::Accept,
+            ],
+        ));
+    }
+    for lb in &p.load_balancers {
+        let counter = format!("lb_{}", lb.name);
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "load_balancer",
+            name: lb.name.clone(),
+            line: None,
+        });
+        let f = Family::of(&lb.address);
+        let mut r = Vec::new();
+        if let Some(z) = &lb.zone {
+            r.push(cx.ifset_match(z, false));
+        }
+        r.push(Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])));
+        r.push(Stmt::Match(
+            Expr::Concat(vec![
+                Expr::Payload(fam_str(f), "daddr"),
+                Expr::Payload(lb.protocol.as_str(), "dport"),
+            ]),
+            Val::Set(
+                lb.backends
+                    .iter()
+                    .map(|b| {
+                        Val::Concat(vec![
+                            Val::Sym(b.address.to_string()),
+                            Val::Num(b.port as u64),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ));
+        r.push(Stmt::Counter(counter));
+        r.push(Stmt::Accept);
+        nat_accepts.push((lb.zone.clone(), r));
+    }
     let mut zone_chains = Vec::new();
     let mut fwd_map = Vec::new();
     let mut in_map = Vec::new();
     for ((from, to), mut rules) in pair_rules {
         let name = zone_chain(&from, &to);
+        if to != SELF_ZONE {
+            for (z, r) in &nat_accepts {
+                if z.as_ref().is_none_or(|z| *z == from) {
+                    rules.push(r.clone());
+                }
+            }
+        }
         rules.push(vec![verdict(p.default_for(&from, &to))]);
         for i in p.zone_interfaces(&from) {
             if to == SELF_ZONE {
@@ -681,12 +762,6 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         Stmt::Accept,
     ]];
     input.extend(stateful());
-    cx.counters.push(CounterInfo {
-        counter: "mgmt".into(),
-        kind: "management",
-        name: "management".into(),
-        line: None,
-    });
     for f in [Family::V4, Family::V6] {
         if !p.management.has(f) {
             continue;
@@ -750,70 +825,11 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
 
     // forward
     let mut forward = stateful();
-    for pf in &p.port_forwards {
-        let counter = format!("pf_{}", pf.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "port_forward",
-            name: pf.name.clone(),
-            line: None,
-        });
-        let f = Family::of(&pf.to);
-        let port = match pf.to_port {
-            Some(tp) => Val::Num(tp as u64),
-            None => port_val(pf.ports.lo, pf.ports.hi),
-        };
-        forward.push(vec![
-            cx.ifset_match(&pf.zone, false),
-            Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])),
-            Stmt::Match(
-                Expr::Payload(fam_str(f), "daddr"),
-                Val::Sym(pf.to.to_string()),
-            ),
-            Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port),
-            Stmt::Counter(counter),
-            Stmt::Accept,
-        ]);
-    }
-    for lb in &p.load_balancers {
-        let counter = format!("lb_{}", lb.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "load_balancer",
-            name: lb.name.clone(),
-            line: None,
-        });
-        let f = Family::of(&lb.address);
-        let mut r = Vec::new();
-        if let Some(z) = &lb.zone {
-            r.push(cx.ifset_match(z, false));
-        }
-        r.push(Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])));
-        r.push(Stmt::Match(
-            Expr::Concat(vec![
-                Expr::Payload(fam_str(f), "daddr"),
-                Expr::Payload(lb.protocol.as_str(), "dport"),
-            ]),
-            Val::Set(
-                lb.backends
-                    .iter()
-                    .map(|b| {
-                        Val::Concat(vec![
-                            Val::Sym(b.address.to_string()),
-                            Val::Num(b.port as u64),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ));
-        r.push(Stmt::Counter(counter));
-        r.push(Stmt::Accept);
-        forward.push(r);
-    }
     forward.push(vec![Stmt::Vmap(
         Expr::Concat(vec![Expr::Meta("iifname"), Expr::Meta("oifname")]),
         "dispatch_forward".into(),
     )]);
+    forward.extend(nat_accepts.into_iter().map(|(_, r)| r));
     forward.push(vec![verdict(p.default_action)]);
 
     // prerouting

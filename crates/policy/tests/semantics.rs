@@ -412,6 +412,7 @@ fn evaluator_equals_the_compiled_ruleset_on_the_office_policy() {
         "tcp 192.0.2.10:40000 -> 203.0.113.7:443 in lan",
         "tcp 192.0.2.41:40000 -> 203.0.113.7:443 in lan",
         "tcp 203.0.113.5:40000 -> 198.51.100.1:8080 in wan",
+        "tcp 198.18.0.5:40000 -> 198.51.100.1:8080 in wan",
         "tcp 203.0.113.5:40000 -> 198.51.100.1:443 in wan",
         "tcp 203.0.113.10:40000 -> 198.51.100.1:22 in wan",
         "udp 203.0.113.10:40000 -> 198.51.100.1:161 in wan",
@@ -520,4 +521,37 @@ mod never_panics {
             prop_assert!(eval(&p, &pkt, &Health::all_healthy()).is_ok());
         }
     }
+}
+
+#[test]
+fn rules_of_the_zone_pair_apply_to_port_forwarded_traffic() {
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/office.toml"
+    ))
+    .unwrap();
+    let mut l = Lists::new();
+    l.insert("threats".into(), parse_list("198.18.0.0/15\n").unwrap());
+    let p = check(&src, &l).policy.unwrap();
+    let ok = eval(
+        &p,
+        &Packet::parse("tcp 203.0.113.5:40000 -> 198.51.100.1:8080 in wan").unwrap(),
+        &Health::all_healthy(),
+    )
+    .unwrap();
+    assert_eq!(
+        (ok.verdict, &ok.matched),
+        (Action::Accept, &Matched::PortForward { name: "cam".into() })
+    );
+    let blocked = eval(
+        &p,
+        &Packet::parse("tcp 198.18.0.5:40000 -> 198.51.100.1:8080 in wan").unwrap(),
+        &Health::all_healthy(),
+    )
+    .unwrap();
+    assert_eq!(blocked.verdict, Action::Drop);
+    assert!(
+        matches!(&blocked.matched, Matched::Rule { name: Some(n), .. } if n == "block-threats"),
+        "{blocked:?}"
+    );
 }
