@@ -534,6 +534,7 @@ impl Testbed {
 
     /// Connects (TCP) or sends a datagram (UDP) from the host's namespace to `dst:dport`,
     /// optionally from a given source address and port, and reports what happened.
+    #[allow(clippy::too_many_arguments)]
     pub fn probe(
         &self,
         h: Host,
