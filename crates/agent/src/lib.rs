@@ -1,3 +1,13 @@
 //! The gateway agent: enrolment, reconciliation towards the desired configuration with
 //! safe apply (apply, verify, confirm or roll back), and telemetry. Everything that runs
 //! `nft`, `ip`, `wg` or a daemon lives behind the traits of the `host` module.
+//!
+//! - [`safe_apply`]: the pure state machine of apply / confirm / roll back (time as a value);
+//! - [`standalone`]: its executor over a state directory and the nft adapter;
+//! - [`lb`]: load-balancer backend health and the map update that follows it;
+//! - [`host`]: the adapters that run processes and open sockets (`nft`, health checks).
+
+pub mod host;
+pub mod lb;
+pub mod safe_apply;
+pub mod standalone;

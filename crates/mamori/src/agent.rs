@@ -1,10 +1,348 @@
-//! `mamori agent`.
+//! `mamori agent`: standalone enforcement on a gateway. `apply` compiles a policy (or takes
+//! a ready nftables ruleset) and applies it atomically with safe apply; `confirm` keeps
+//! it; `rollback` restores the previous one; `run-lb` health-checks a load-balancing pool
+//! and keeps its backend map pointed at the healthy backends.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use mamori_agent::host::nft::{Nft, Ruleset};
+use mamori_agent::host::{probe, process};
+use mamori_agent::lb::{self, Backend, Check, Health, Thresholds};
+use mamori_agent::safe_apply::{Millis, Note};
+use mamori_agent::standalone::Standalone;
+
+const DEFAULT_STATE_DIR: &str = "/var/lib/mamori/agent";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mamori agent` is not available in this build yet")
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Compile a policy and apply it atomically; with --confirm-within, roll back by
+    /// itself unless `mamori agent confirm` runs in time.
+    Apply {
+        /// A policy file (.toml), or a ready ruleset: nft text (.nft) or nftables JSON (.json).
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+        /// Roll back unless confirmed within this time (e.g. 60s, 500ms, 2m).
+        #[arg(long, value_parser = parse_duration)]
+        confirm_within: Option<Duration>,
+    },
+    /// Keep the applied ruleset that is waiting for confirmation.
+    Confirm {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+    /// Restore the previous ruleset now.
+    Rollback {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+    /// Show the current, previous and pending revisions.
+    Status {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+    /// (internal) Wait for a revision's confirmation deadline, then roll back if needed.
+    #[command(hide = true)]
+    WaitConfirm {
+        #[arg(long)]
+        state_dir: PathBuf,
+        #[arg(long)]
+        revision: u64,
+    },
+    /// Health-check a load-balancing pool and keep its map on the healthy backends.
+    RunLb {
+        /// The pool's map in the `inet mamori` table.
+        #[arg(long)]
+        map: String,
+        /// A backend, ADDR:PORT or ADDR:PORT=WEIGHT (repeat).
+        #[arg(long = "backend", required = true, value_parser = parse_backend)]
+        backends: Vec<Backend>,
+        /// `tcp`, or `http:/PATH` for an HTTP GET that must answer 2xx/3xx.
+        #[arg(long, default_value = "tcp", value_parser = parse_check)]
+        check: Check,
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        interval: Duration,
+        #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+        timeout: Duration,
+        /// Consecutive successes that bring a backend back.
+        #[arg(long, default_value_t = 2)]
+        rise: u32,
+        /// Consecutive failures that take a backend out.
+        #[arg(long, default_value_t = 2)]
+        fall: u32,
+        /// Stop after this many rounds (default: run until killed).
+        #[arg(long)]
+        rounds: Option<u64>,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Sub::Apply {
+            file,
+            state_dir,
+            confirm_within,
+        } => apply(&file, &state_dir, confirm_within),
+        Sub::Confirm { state_dir } => {
+            let r = open(&state_dir)?.confirm(now())?;
+            println!("{}", describe(r.note));
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Rollback { state_dir } => {
+            let r = open(&state_dir)?.rollback(now())?;
+            println!("{}", describe(r.note));
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Status { state_dir } => {
+            let s = open(&state_dir)?.state()?;
+            println!("current revision: {}", s.current);
+            match s.previous {
+                Some(p) => println!("previous revision: {p}"),
+                None => println!("previous revision: none"),
+            }
+            match s.pending {
+                Some(p) => println!(
+                    "pending: revision {} rolls back to {} unless confirmed by {} (Unix ms)",
+                    p.revision, p.restore, p.deadline.0
+                ),
+                None => println!("pending: none"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::WaitConfirm {
+            state_dir,
+            revision,
+        } => wait_confirm(&state_dir, revision),
+        Sub::RunLb {
+            map,
+            backends,
+            check,
+            interval,
+            timeout,
+            rise,
+            fall,
+            rounds,
+        } => run_lb(
+            &map,
+            &backends,
+            &check,
+            interval,
+            timeout,
+            Thresholds { rise, fall },
+            rounds,
+        ),
+    }
+}
+
+fn open(dir: &Path) -> anyhow::Result<Standalone> {
+    Ok(Standalone::open(dir, Nft::default())?)
+}
+
+fn now() -> Millis {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Millis(d.as_millis() as u64)
+}
+
+fn describe(note: Note) -> String {
+    match note {
+        Note::Applied {
+            revision,
+            deadline: None,
+        } => format!("applied revision {revision}"),
+        Note::Applied {
+            revision,
+            deadline: Some(d),
+        } => {
+            let left = d.0.saturating_sub(now().0) as f64 / 1000.0;
+            format!(
+                "applied revision {revision}; it rolls back in {left:.1} s unless `mamori agent confirm` runs"
+            )
+        }
+        Note::Confirmed { revision } => format!("confirmed revision {revision}"),
+        Note::RolledBack { from, to } => format!("rolled back from revision {from} to {to}"),
+        Note::Nothing => "nothing to do".into(),
+        Note::NotYet => "the deadline has not come yet".into(),
+    }
+}
+
+/// Reads FILE as a ready ruleset (.nft, .json) or compiles it as a policy.
+fn load_ruleset(file: &Path) -> anyhow::Result<Ruleset> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("nft") => Ok(Ruleset::Nft(text)),
+        Some("json") => Ok(Ruleset::Json(text)),
+        _ => compile_policy(file, &text),
+    }
+}
+
+fn compile_policy(file: &Path, _text: &str) -> anyhow::Result<Ruleset> {
+    bail!(
+        "{}: this build cannot compile policy files yet\n  hint: give a compiled ruleset instead (`.nft` text or `.json` nftables JSON)",
+        file.display()
+    )
+}
+
+fn apply(file: &Path, dir: &Path, within: Option<Duration>) -> anyhow::Result<ExitCode> {
+    // Compile before touching anything: an invalid policy leaves the running ruleset alone.
+    let ruleset = load_ruleset(file)?;
+    let sa = open(dir)?;
+    let exe = std::env::current_exe().context("cannot find the agent's own executable")?;
+    let log = sa.waiter_log();
+    let state_dir = dir.to_path_buf();
+    let report = sa
+        .apply(
+            &ruleset,
+            &file.display().to_string(),
+            now(),
+            within.map(|d| d.as_millis() as u64),
+            |revision, _deadline| {
+                process::spawn_detached(
+                    &exe,
+                    [
+                        "agent".as_ref(),
+                        "wait-confirm".as_ref(),
+                        "--state-dir".as_ref(),
+                        state_dir.as_os_str(),
+                        "--revision".as_ref(),
+                        revision.to_string().as_ref(),
+                    ] as [&std::ffi::OsStr; 6],
+                    &log,
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            },
+        )
+        .with_context(|| format!("applying {}", file.display()))?;
+    println!("{}", describe(report.note));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wait_confirm(dir: &Path, revision: u64) -> anyhow::Result<ExitCode> {
+    let sa = open(dir)?;
+    loop {
+        let r = sa.on_deadline(revision, now())?;
+        match r.wait_until {
+            Some(at) => {
+                let left = at.0.saturating_sub(now().0);
+                std::thread::sleep(Duration::from_millis(left.max(1)));
+            }
+            None => {
+                println!("revision {revision}: {}", describe(r.note));
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}
+
+fn run_lb(
+    map: &str,
+    backends: &[Backend],
+    check: &Check,
+    interval: Duration,
+    timeout: Duration,
+    th: Thresholds,
+    rounds: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let nft = Nft::default();
+    let mut health = Health::new(backends.len(), th);
+    let start = std::time::Instant::now();
+    let mut round: u64 = 0;
+    loop {
+        let results: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = backends
+                .iter()
+                .map(|b| s.spawn(move || probe::check(b.addr, check, timeout)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(false))
+                .collect()
+        });
+        let mut changed = false;
+        for (i, ok) in results.iter().enumerate() {
+            if health.record(i, *ok) {
+                changed = true;
+                println!(
+                    "backend {} is {}",
+                    backends[i].addr,
+                    if *ok { "up" } else { "down" }
+                );
+            }
+        }
+        if changed {
+            let healthy: Vec<Backend> = health.up().into_iter().map(|i| backends[i]).collect();
+            let script = lb::render_update(map, &healthy, lb::LB_MODULUS);
+            match nft.run_script(&script, false, false) {
+                Ok(()) => println!("map {map}: {} healthy backends", healthy.len()),
+                // Keep checking: the table may be replaced by an apply in the meantime.
+                Err(e) => eprintln!("map {map}: update failed: {e}"),
+            }
+        }
+        round += 1;
+        if rounds.is_some_and(|n| round >= n) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Fixed ticks: a backend that dies is seen down within `fall` intervals.
+        let next = interval * u32::try_from(round).unwrap_or(u32::MAX);
+        if let Some(wait) = next.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 60s, 500ms, 2m)"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    let (addr, weight) = match s.split_once('=') {
+        Some((a, w)) => (
+            a,
+            w.parse::<u32>()
+                .map_err(|_| format!("`{s}`: weight `{w}` is not a whole number"))?,
+        ),
+        None => (s, 1),
+    };
+    let addr: SocketAddr = addr.parse().map_err(|_| {
+        format!("`{s}`: expected ADDR:PORT (IPv6: [ADDR]:PORT), optionally =WEIGHT")
+    })?;
+    Ok(Backend { addr, weight })
+}
+
+fn parse_check(s: &str) -> Result<Check, String> {
+    if s == "tcp" {
+        return Ok(Check::Tcp);
+    }
+    match s.strip_prefix("http:") {
+        Some(path) if path.starts_with('/') => Ok(Check::Http { path: path.into() }),
+        _ => Err(format!("`{s}`: expected `tcp` or `http:/PATH`")),
+    }
 }
