@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const FAMILY: &str = "inet";
 pub const TABLE: &str = "mamori";
 
+/// The start of every apply transaction: make sure the table exists, then delete it.
+const TEXT_PREAMBLE: &str = "table inet mamori {}\ndelete table inet mamori\n";
+
 /// A ruleset for the `inet mamori` table, in one of the two syntaxes `nft` reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "format", content = "text", rename_all = "lowercase")]
@@ -27,11 +30,11 @@ pub enum Ruleset {
 
 impl Ruleset {
     /// The whole transaction given to `nft -f`: create, delete and redefine the table.
+    /// A ruleset that already starts that way (the policy compiler's output) is kept as is.
     pub fn transaction(&self) -> Result<String, NftError> {
         match self {
-            Ruleset::Nft(body) => Ok(format!(
-                "table {FAMILY} {TABLE} {{}}\ndelete table {FAMILY} {TABLE}\n{body}\n"
-            )),
+            Ruleset::Nft(body) if body.starts_with(TEXT_PREAMBLE) => Ok(body.clone()),
+            Ruleset::Nft(body) => Ok(format!("{TEXT_PREAMBLE}{body}\n")),
             Ruleset::Json(text) => {
                 let doc: serde_json::Value =
                     serde_json::from_str(text).map_err(|e| NftError::BadJson {
@@ -48,12 +51,17 @@ impl Ruleset {
                     serde_json::json!({"add": {"table": table.clone()}}),
                     serde_json::json!({"delete": {"table": table}}),
                 ];
-                out.extend(
-                    items
-                        .iter()
-                        .filter(|i| i.get("metainfo").is_none())
-                        .cloned(),
-                );
+                let rest: Vec<&serde_json::Value> = items
+                    .iter()
+                    .filter(|i| i.get("metainfo").is_none())
+                    .collect();
+                let has_preamble = rest.len() >= 2
+                    && rest[0] == &out[0]
+                    && rest[1] == &out[1];
+                if has_preamble {
+                    out.clear();
+                }
+                out.extend(rest.into_iter().cloned());
                 Ok(serde_json::json!({ "nftables": out }).to_string())
             }
         }
@@ -115,7 +123,7 @@ impl Nft {
         self.run_script(&tx, ruleset.is_json(), false)
             .map_err(|e| match e {
                 NftError::Failed { stderr } => NftError::Rejected {
-                    stderr: relocate(&stderr, source, ruleset.is_json()),
+                    stderr: relocate(&stderr, source, ruleset),
                 },
                 e => e,
             })
@@ -223,7 +231,11 @@ impl Nft {
 
 /// Rewrites nft's `/dev/stdin:LINE:COL` positions to `source:LINE:COL` of the ruleset:
 /// the text transaction has two lines before the ruleset.
-fn relocate(stderr: &str, source: &str, json: bool) -> String {
+fn relocate(stderr: &str, source: &str, ruleset: &Ruleset) -> String {
+    let shift = match ruleset {
+        Ruleset::Nft(body) if !body.starts_with(TEXT_PREAMBLE) => 2,
+        _ => 0,
+    };
     let mut out = String::new();
     for line in stderr.lines() {
         if let Some(rest) = line.strip_prefix("/dev/stdin:") {
@@ -232,8 +244,8 @@ fn relocate(stderr: &str, source: &str, json: bool) -> String {
             let l = parts.next().and_then(|l| l.parse::<usize>().ok());
             let col = parts.next().unwrap_or("");
             match l {
-                Some(l) if !json && l > 2 => {
-                    out.push_str(&format!("{source}:{}:{col}: {msg}\n", l - 2))
+                Some(l) if !ruleset.is_json() && l > shift => {
+                    out.push_str(&format!("{source}:{}:{col}: {msg}\n", l - shift))
                 }
                 _ => out.push_str(&format!("{source}: {msg}\n")),
             }
@@ -286,9 +298,19 @@ mod tests {
     fn error_positions_point_into_the_ruleset() {
         let e = "/dev/stdin:4:71-71: Error: syntax error\n  chain input { bogus }\n";
         assert_eq!(
-            relocate(e, "r.nft", false),
+            relocate(e, "r.nft", &Ruleset::Nft("table inet mamori {}".into())),
             "r.nft:2:71-71: Error: syntax error\n  chain input { bogus }"
         );
+    }
+
+    #[test]
+    fn ruleset_with_its_own_preamble_is_not_wrapped_twice() {
+        let body = format!("{TEXT_PREAMBLE}table inet mamori {{ }}\n");
+        assert_eq!(Ruleset::Nft(body.clone()).transaction().unwrap(), body);
+        let json = r#"{"nftables":[{"metainfo":{}},{"add":{"table":{"family":"inet","name":"mamori"}}},{"delete":{"table":{"family":"inet","name":"mamori"}}},{"add":{"table":{"family":"inet","name":"mamori"}}}]}"#;
+        let tx: serde_json::Value =
+            serde_json::from_str(&Ruleset::Json(json.into()).transaction().unwrap()).unwrap();
+        assert_eq!(tx["nftables"].as_array().unwrap().len(), 3);
     }
 
     #[test]
