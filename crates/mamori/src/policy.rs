@@ -1,10 +1,193 @@
-//! `mamori policy`.
+//! `mamori policy`: check, compile and evaluate gateway policies.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use anyhow::{Context, bail};
+use mamori_policy as policy;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mamori policy` is not available in this build yet")
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Report every problem in a policy (exit status 1 when there are errors).
+    Check {
+        file: PathBuf,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Print the diagnostics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the nftables ruleset of a policy.
+    Compile {
+        file: PathBuf,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Output format: libnftables JSON or `nft` text.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// One rule per object, linear (a benchmark baseline, not for use).
+        #[arg(long)]
+        naive: bool,
+    },
+    /// Say what the compiled ruleset does with one packet, without touching the system.
+    Eval {
+        file: PathBuf,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// E.g. "tcp 192.0.2.10:40000 -> 198.51.100.7:443 in lan [out wan] [established]".
+        #[arg(long)]
+        packet: String,
+        /// Healthy backends of a load balancer, NAME=ADDR:PORT,...; unnamed balancers
+        /// have all backends healthy.
+        #[arg(long = "healthy", value_name = "NAME=ADDR:PORT,...")]
+        healthy: Vec<String>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time the compiler on generated policies of growing size.
+    Bench {
+        /// Address-object counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "10,1000,10000,100000")]
+        objects: Vec<usize>,
+        /// Rules per policy.
+        #[arg(long, default_value_t = 1000)]
+        rules: usize,
+        /// Write each generated policy and its compiled ruleset (nft text) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Nft,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Contents of an external list, NAME=FILE (overrides the list's `file`).
+    #[arg(long = "list", value_name = "NAME=FILE")]
+    list: Vec<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Check { file, lists, json } => {
+            let (src, checked) = load(&file, &lists)?;
+            let _ = src;
+            if json {
+                println!("{}", policy::serde_json::to_string_pretty(&checked.diagnostics)?);
+            } else {
+                for d in &checked.diagnostics {
+                    eprintln!("{}", d.display(&file.display().to_string()));
+                }
+                let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+                let warnings = checked.diagnostics.len() - errors;
+                eprintln!("{}: {errors} error(s), {warnings} warning(s)", file.display());
+            }
+            Ok(if checked.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Compile { file, lists, format, naive } => {
+            let p = checked_policy(&file, &lists)?;
+            let mode = if naive { policy::Mode::Naive } else { policy::Mode::Sets };
+            let c = policy::compile(&p, mode);
+            match format {
+                Format::Json => println!("{}", policy::serde_json::to_string_pretty(&c.to_json())?),
+                Format::Nft => print!("{}", c.to_text()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { file, lists, packet, healthy, json } => {
+            let p = checked_policy(&file, &lists)?;
+            let pkt = policy::Packet::parse(&packet).with_context(|| format!("bad --packet `{packet}`"))?;
+            let mut health = policy::Health::all_healthy();
+            for h in &healthy {
+                let (name, list) = h
+                    .split_once('=')
+                    .with_context(|| format!("bad --healthy `{h}`: write NAME=ADDR:PORT,..."))?;
+                let mut set = Vec::new();
+                for b in list.split(',').filter(|b| !b.is_empty()) {
+                    let sa: std::net::SocketAddr =
+                        b.parse().with_context(|| format!("bad backend `{b}` in --healthy: write 192.0.2.21:443 or [2001:db8::1]:443"))?;
+                    set.push((sa.ip(), sa.port()));
+                }
+                health.set(name, set);
+            }
+            let outcome = policy::eval(&p, &pkt, &health).context("cannot evaluate the packet")?;
+            if json {
+                println!("{}", policy::serde_json::to_string_pretty(&outcome)?);
+            } else {
+                print!("{outcome}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { objects, rules, out } => crate::policy_bench::run(&objects, rules, out.as_deref()),
+    }
+}
+
+/// Reads the document and the external lists it names (or `--list` gives), and checks it.
+fn load(file: &Path, lists: &ListArgs) -> anyhow::Result<(String, policy::Checked)> {
+    let src = std::fs::read_to_string(file).with_context(|| format!("cannot read policy {}", file.display()))?;
+    let mut contents = policy::Lists::new();
+    let mut given = std::collections::BTreeMap::new();
+    for l in &lists.list {
+        let (name, path) = l
+            .split_once('=')
+            .with_context(|| format!("bad --list `{l}`: write NAME=FILE"))?;
+        given.insert(name.to_string(), PathBuf::from(path));
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    for decl in policy::declared_lists(&src) {
+        let path = match (given.remove(&decl.name), decl.file) {
+            (Some(p), _) => p,
+            (None, Some(f)) => base.join(f),
+            (None, None) => continue,
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read list `{}` from {}", decl.name, path.display()))?;
+        match policy::parse_list(&text) {
+            Ok(set) => {
+                contents.insert(decl.name, set);
+            }
+            Err(errors) => {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|(line, e)| format!("{}:{line}: {e}", path.display()))
+                    .collect();
+                bail!(
+                    "list `{}` has bad entries:\n{}\nhint: one address, CIDR or range per line; `#` starts a comment",
+                    decl.name,
+                    lines.join("\n")
+                );
+            }
+        }
+    }
+    if let Some(name) = given.keys().next() {
+        bail!("--list names `{name}`, which the policy does not declare under [lists]");
+    }
+    let checked = policy::check(&src, &contents);
+    Ok((src, checked))
+}
+
+fn checked_policy(file: &Path, lists: &ListArgs) -> anyhow::Result<policy::Policy> {
+    let (_, checked) = load(file, lists)?;
+    for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("{}", d.display(&file.display().to_string()));
+    }
+    match checked.policy {
+        Some(p) => Ok(p),
+        None => bail!(
+            "{} has errors; nothing was compiled\nhint: run `mamori policy check {}` for every problem",
+            file.display(),
+            file.display()
+        ),
+    }
 }

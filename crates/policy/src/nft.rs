@@ -1,0 +1,477 @@
+//! A small model of an nftables ruleset, rendered two ways: `nft` text and libnftables
+//! JSON. The compiler builds this model once, so both outputs say the same thing.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+/// A left-hand expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    Payload(&'static str, &'static str),
+    Meta(&'static str),
+    Ct(&'static str),
+    Concat(Vec<Expr>),
+    Numgen(u32),
+}
+
+/// A right-hand value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    /// A bare symbol or address: `tcp`, `echo-request`, `192.0.2.1`.
+    Sym(String),
+    /// A quoted string (interface names).
+    Str(String),
+    Num(u64),
+    Prefix(String, u32),
+    Range(Box<Val>, Box<Val>),
+    Concat(Vec<Val>),
+    SetRef(String),
+    /// An anonymous set.
+    Set(Vec<Val>),
+    /// A list of flags, e.g. ct states.
+    Flags(Vec<&'static str>),
+    /// Verdict data of a verdict map.
+    Jump(String),
+    Verdict(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stmt {
+    /// `left == right` (a set reference or anonymous set means "is in").
+    Match(Expr, Val),
+    /// `left in flags` (ct state and ct status).
+    In(Expr, Val),
+    Counter(String),
+    Accept,
+    Drop,
+    Reject,
+    Jump(String),
+    Log(String),
+    Limit { rate: u32, per: &'static str, over: bool },
+    /// Add the key to a dynamic set with a per-element limit (`over` the rate).
+    SetLimit { set: String, key: Expr, rate: u32, per: &'static str },
+    Vmap(Expr, String),
+    Dnat { family: &'static str, addr: String, port: Option<u16> },
+    /// DNAT to `addr . port` looked up in an anonymous map keyed by `key`.
+    DnatMap { family: &'static str, key: Expr, map: Vec<(Val, Val)> },
+    Snat { family: &'static str, addr: String },
+    Masquerade,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseChain {
+    pub kind: &'static str,
+    pub hook: &'static str,
+    /// Priority as nft spells it (`filter`, `dstnat`, `srcnat`) and as a number.
+    pub prio_name: &'static str,
+    pub prio: i32,
+    pub policy: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub name: String,
+    pub base: Option<BaseChain>,
+    pub rules: Vec<Vec<Stmt>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set {
+    pub name: String,
+    /// Key type names; more than one means a concatenation.
+    pub key: Vec<&'static str>,
+    /// Map data type (`verdict` for verdict maps).
+    pub data: Option<&'static str>,
+    pub interval: bool,
+    /// A dynamic set filled from the packet path, with this timeout in seconds.
+    pub dynamic_timeout: Option<u32>,
+    pub size: Option<u32>,
+    pub elems: Vec<Val>,
+    /// Map elements (key, data) when `data` is set.
+    pub map_elems: Vec<(Val, Val)>,
+}
+
+/// One nftables table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub family: &'static str,
+    pub name: String,
+    pub counters: Vec<String>,
+    pub sets: Vec<Set>,
+    pub chains: Vec<Chain>,
+}
+
+fn text_expr(e: &Expr, out: &mut String) {
+    match e {
+        Expr::Payload(p, f) => {
+            let _ = write!(out, "{p} {f}");
+        }
+        Expr::Meta(k) => {
+            if *k == "l4proto" || *k == "nfproto" {
+                let _ = write!(out, "meta {k}");
+            } else {
+                out.push_str(k);
+            }
+        }
+        Expr::Ct(k) => {
+            let _ = write!(out, "ct {k}");
+        }
+        Expr::Concat(v) => {
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" . ");
+                }
+                text_expr(x, out);
+            }
+        }
+        Expr::Numgen(m) => {
+            let _ = write!(out, "numgen random mod {m}");
+        }
+    }
+}
+
+fn text_val(v: &Val, out: &mut String) {
+    match v {
+        Val::Sym(s) => out.push_str(s),
+        Val::Str(s) => {
+            let _ = write!(out, "\"{s}\"");
+        }
+        Val::Num(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Val::Prefix(a, l) => {
+            let _ = write!(out, "{a}/{l}");
+        }
+        Val::Range(a, b) => {
+            text_val(a, out);
+            out.push('-');
+            text_val(b, out);
+        }
+        Val::Concat(v) => {
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" . ");
+                }
+                text_val(x, out);
+            }
+        }
+        Val::SetRef(s) => {
+            let _ = write!(out, "@{s}");
+        }
+        Val::Set(v) => {
+            out.push_str("{ ");
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                text_val(x, out);
+            }
+            out.push_str(" }");
+        }
+        Val::Flags(f) => out.push_str(&f.join(",")),
+        Val::Jump(c) => {
+            let _ = write!(out, "jump {c}");
+        }
+        Val::Verdict(v) => out.push_str(v),
+    }
+}
+
+/// One rule as `nft` text (without the chain).
+pub fn text_rule(stmts: &[Stmt]) -> String {
+    let mut out = String::new();
+    for (i, s) in stmts.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match s {
+            Stmt::Match(e, v) | Stmt::In(e, v) => {
+                text_expr(e, &mut out);
+                out.push(' ');
+                text_val(v, &mut out);
+            }
+            Stmt::Counter(n) => {
+                let _ = write!(out, "counter name \"{n}\"");
+            }
+            Stmt::Accept => out.push_str("accept"),
+            Stmt::Drop => out.push_str("drop"),
+            Stmt::Reject => out.push_str("reject"),
+            Stmt::Jump(c) => {
+                let _ = write!(out, "jump {c}");
+            }
+            Stmt::Log(p) => {
+                let _ = write!(out, "log prefix \"{p}\"");
+            }
+            Stmt::Limit { rate, per, over } => {
+                let _ = write!(out, "limit rate {}{rate}/{per}", if *over { "over " } else { "" });
+            }
+            Stmt::SetLimit { set, key, rate, per } => {
+                let _ = write!(out, "add @{set} {{ ");
+                text_expr(key, &mut out);
+                let _ = write!(out, " limit rate over {rate}/{per} }}");
+            }
+            Stmt::Vmap(e, m) => {
+                text_expr(e, &mut out);
+                let _ = write!(out, " vmap @{m}");
+            }
+            Stmt::Dnat { family, addr, port } => {
+                let a = if *family == "ip6" && port.is_some() {
+                    format!("[{addr}]")
+                } else {
+                    addr.clone()
+                };
+                let _ = write!(out, "dnat {family} to {a}");
+                if let Some(p) = port {
+                    let _ = write!(out, ":{p}");
+                }
+            }
+            Stmt::DnatMap { family, key, map } => {
+                let _ = write!(out, "dnat {family} to ");
+                text_expr(key, &mut out);
+                out.push_str(" map { ");
+                for (i, (k, d)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    text_val(k, &mut out);
+                    out.push_str(" : ");
+                    text_val(d, &mut out);
+                }
+                out.push_str(" }");
+            }
+            Stmt::Snat { family, addr } => {
+                let _ = write!(out, "snat {family} to {addr}");
+            }
+            Stmt::Masquerade => out.push_str("masquerade"),
+        }
+    }
+    out
+}
+
+fn text_set(s: &Set, out: &mut String) {
+    let kw = if s.data.is_some() { "map" } else { "set" };
+    let _ = writeln!(out, "\t{kw} {} {{", s.name);
+    let _ = write!(out, "\t\ttype {}", s.key.join(" . "));
+    if let Some(d) = s.data {
+        let _ = write!(out, " : {d}");
+    }
+    out.push('\n');
+    let mut flags = Vec::new();
+    if s.dynamic_timeout.is_some() {
+        flags.push("dynamic");
+        flags.push("timeout");
+    }
+    if s.interval {
+        flags.push("interval");
+    }
+    if !flags.is_empty() {
+        let _ = writeln!(out, "\t\tflags {}", flags.join(","));
+    }
+    if let Some(t) = s.dynamic_timeout {
+        let _ = writeln!(out, "\t\ttimeout {t}s");
+    }
+    if let Some(n) = s.size {
+        let _ = writeln!(out, "\t\tsize {n}");
+    }
+    if !s.elems.is_empty() || !s.map_elems.is_empty() {
+        out.push_str("\t\telements = { ");
+        let mut first = true;
+        for e in &s.elems {
+            if !first {
+                out.push_str(",\n\t\t\t     ");
+            }
+            first = false;
+            text_val(e, out);
+        }
+        for (k, d) in &s.map_elems {
+            if !first {
+                out.push_str(",\n\t\t\t     ");
+            }
+            first = false;
+            text_val(k, out);
+            out.push_str(" : ");
+            text_val(d, out);
+        }
+        out.push_str(" }\n");
+    }
+    out.push_str("\t}\n");
+}
+
+impl Table {
+    /// The table as an `nft -f` file that atomically replaces any previous version of it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "table {} {} {{}}", self.family, self.name);
+        let _ = writeln!(out, "delete table {} {}", self.family, self.name);
+        let _ = writeln!(out, "table {} {} {{", self.family, self.name);
+        for c in &self.counters {
+            let _ = writeln!(out, "\tcounter {c} {{}}");
+        }
+        for s in &self.sets {
+            text_set(s, &mut out);
+        }
+        for c in &self.chains {
+            let _ = writeln!(out, "\tchain {} {{", c.name);
+            if let Some(b) = &c.base {
+                let _ = writeln!(
+                    out,
+                    "\t\ttype {} hook {} priority {}; policy {};",
+                    b.kind, b.hook, b.prio_name, b.policy
+                );
+            }
+            for r in &c.rules {
+                let _ = writeln!(out, "\t\t{}", text_rule(r));
+            }
+            out.push_str("\t}\n");
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// The table as libnftables JSON commands that atomically replace any previous
+    /// version of it.
+    pub fn to_json(&self) -> Value {
+        let (fam, tab) = (self.family, self.name.as_str());
+        let mut cmds = vec![
+            json!({"metainfo": {"json_schema_version": 1}}),
+            json!({"add": {"table": {"family": fam, "name": tab}}}),
+            json!({"delete": {"table": {"family": fam, "name": tab}}}),
+            json!({"add": {"table": {"family": fam, "name": tab}}}),
+        ];
+        for c in &self.counters {
+            cmds.push(json!({"add": {"counter": {"family": fam, "table": tab, "name": c}}}));
+        }
+        for s in &self.sets {
+            cmds.push(json!({"add": {(if s.data.is_some() { "map" } else { "set" }): json_set(fam, tab, s)}}));
+        }
+        for c in &self.chains {
+            let mut o = json!({"family": fam, "table": tab, "name": c.name});
+            if let Some(b) = &c.base {
+                o["type"] = json!(b.kind);
+                o["hook"] = json!(b.hook);
+                o["prio"] = json!(b.prio);
+                o["policy"] = json!(b.policy);
+            }
+            cmds.push(json!({"add": {"chain": o}}));
+        }
+        for c in &self.chains {
+            for r in &c.rules {
+                cmds.push(json!({"add": {"rule": json_rule(fam, tab, &c.name, r)}}));
+            }
+        }
+        json!({ "nftables": cmds })
+    }
+}
+
+pub(crate) fn json_set(fam: &str, tab: &str, s: &Set) -> Value {
+    let mut o = json!({"family": fam, "table": tab, "name": s.name});
+    o["type"] = if s.key.len() == 1 {
+        json!(s.key[0])
+    } else {
+        json!(s.key)
+    };
+    if let Some(d) = s.data {
+        o["map"] = json!(d);
+    }
+    let mut flags = Vec::new();
+    if s.dynamic_timeout.is_some() {
+        flags.push("timeout");
+    }
+    if s.interval {
+        flags.push("interval");
+    }
+    if !flags.is_empty() {
+        o["flags"] = json!(flags);
+    }
+    if let Some(t) = s.dynamic_timeout {
+        o["timeout"] = json!(t);
+    }
+    if let Some(n) = s.size {
+        o["size"] = json!(n);
+    }
+    if !s.elems.is_empty() {
+        o["elem"] = Value::Array(s.elems.iter().map(json_val).collect());
+    }
+    if !s.map_elems.is_empty() {
+        o["elem"] = Value::Array(
+            s.map_elems
+                .iter()
+                .map(|(k, d)| json!([json_val(k), json_val(d)]))
+                .collect(),
+        );
+    }
+    o
+}
+
+fn json_expr(e: &Expr) -> Value {
+    match e {
+        Expr::Payload(p, f) => json!({"payload": {"protocol": p, "field": f}}),
+        Expr::Meta(k) => json!({"meta": {"key": k}}),
+        Expr::Ct(k) => json!({"ct": {"key": k}}),
+        Expr::Concat(v) => json!({"concat": v.iter().map(json_expr).collect::<Vec<_>>()}),
+        Expr::Numgen(m) => json!({"numgen": {"mode": "random", "mod": m, "offset": 0}}),
+    }
+}
+
+pub(crate) fn json_val(v: &Val) -> Value {
+    match v {
+        Val::Sym(s) | Val::Str(s) => json!(s),
+        Val::Num(n) => json!(n),
+        Val::Prefix(a, l) => json!({"prefix": {"addr": a, "len": l}}),
+        Val::Range(a, b) => json!({"range": [json_val(a), json_val(b)]}),
+        Val::Concat(v) => json!({"concat": v.iter().map(json_val).collect::<Vec<_>>()}),
+        Val::SetRef(s) => json!(format!("@{s}")),
+        Val::Set(v) => json!({"set": v.iter().map(json_val).collect::<Vec<_>>()}),
+        Val::Flags(f) => {
+            if f.len() == 1 {
+                json!(f[0])
+            } else {
+                json!(f)
+            }
+        }
+        Val::Jump(c) => json!({"jump": {"target": c}}),
+        Val::Verdict(v) => json!({ *v: null }),
+    }
+}
+
+pub(crate) fn json_rule(fam: &str, tab: &str, chain: &str, stmts: &[Stmt]) -> Value {
+    let expr: Vec<Value> = stmts
+        .iter()
+        .map(|s| match s {
+            Stmt::Match(e, v) => json!({"match": {"op": "==", "left": json_expr(e), "right": json_val(v)}}),
+            Stmt::In(e, v) => json!({"match": {"op": "in", "left": json_expr(e), "right": json_val(v)}}),
+            Stmt::Counter(n) => json!({ "counter": n }),
+            Stmt::Accept => json!({"accept": null}),
+            Stmt::Drop => json!({"drop": null}),
+            Stmt::Reject => json!({"reject": null}),
+            Stmt::Jump(c) => json!({"jump": {"target": c}}),
+            Stmt::Log(p) => json!({"log": {"prefix": p}}),
+            Stmt::Limit { rate, per, over } => {
+                let mut l = json!({"rate": rate, "per": per});
+                if *over {
+                    l["inv"] = json!(true);
+                }
+                json!({ "limit": l })
+            }
+            Stmt::SetLimit { set, key, rate, per } => json!({"set": {
+                "op": "add", "elem": json_expr(key), "set": format!("@{set}"),
+                "stmt": [{"limit": {"rate": rate, "per": per, "inv": true}}]
+            }}),
+            Stmt::Vmap(e, m) => json!({"vmap": {"key": json_expr(e), "data": format!("@{m}")}}),
+            Stmt::Dnat { family, addr, port } => {
+                let mut d = json!({"family": family, "addr": addr});
+                if let Some(p) = port {
+                    d["port"] = json!(p);
+                }
+                json!({ "dnat": d })
+            }
+            Stmt::DnatMap { family, key, map } => json!({"dnat": {"family": family, "addr": {"map": {
+                "key": json_expr(key),
+                "data": {"set": map.iter().map(|(k, d)| json!([json_val(k), json_val(d)])).collect::<Vec<_>>()}
+            }}}}),
+            Stmt::Snat { family, addr } => json!({"snat": {"family": family, "addr": addr}}),
+            Stmt::Masquerade => json!({"masquerade": null}),
+        })
+        .collect();
+    json!({"family": fam, "table": tab, "chain": chain, "expr": expr})
+}
