@@ -84,20 +84,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (src, checked) = load(&file, &lists)?;
             let _ = src;
             if json {
-                println!("{}", policy::serde_json::to_string_pretty(&checked.diagnostics)?);
+                println!(
+                    "{}",
+                    policy::serde_json::to_string_pretty(&checked.diagnostics)?
+                );
             } else {
                 for d in &checked.diagnostics {
                     eprintln!("{}", d.display(&file.display().to_string()));
                 }
                 let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
                 let warnings = checked.diagnostics.len() - errors;
-                eprintln!("{}: {errors} error(s), {warnings} warning(s)", file.display());
+                eprintln!(
+                    "{}: {errors} error(s), {warnings} warning(s)",
+                    file.display()
+                );
             }
-            Ok(if checked.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if checked.has_errors() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Compile { file, lists, format, naive } => {
+        Command::Compile {
+            file,
+            lists,
+            format,
+            naive,
+        } => {
             let p = checked_policy(&file, &lists)?;
-            let mode = if naive { policy::Mode::Naive } else { policy::Mode::Sets };
+            let mode = if naive {
+                policy::Mode::Naive
+            } else {
+                policy::Mode::Sets
+            };
             let c = policy::compile(&p, mode);
             match format {
                 Format::Json => println!("{}", policy::serde_json::to_string_pretty(&c.to_json())?),
@@ -105,9 +124,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, lists, packet, healthy, json } => {
+        Command::Eval {
+            file,
+            lists,
+            packet,
+            healthy,
+            json,
+        } => {
             let p = checked_policy(&file, &lists)?;
-            let pkt = policy::Packet::parse(&packet).with_context(|| format!("bad --packet `{packet}`"))?;
+            let pkt = policy::Packet::parse(&packet)
+                .with_context(|| format!("bad --packet `{packet}`"))?;
             let mut health = policy::Health::all_healthy();
             for h in &healthy {
                 let (name, list) = h
@@ -129,13 +155,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { objects, rules, out } => crate::policy_bench::run(&objects, rules, out.as_deref()),
+        Command::Bench {
+            objects,
+            rules,
+            out,
+        } => bench::run(&objects, rules, out.as_deref()),
     }
 }
 
 /// Reads the document and the external lists it names (or `--list` gives), and checks it.
 fn load(file: &Path, lists: &ListArgs) -> anyhow::Result<(String, policy::Checked)> {
-    let src = std::fs::read_to_string(file).with_context(|| format!("cannot read policy {}", file.display()))?;
+    let src = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read policy {}", file.display()))?;
     let mut contents = policy::Lists::new();
     let mut given = std::collections::BTreeMap::new();
     for l in &lists.list {
@@ -189,5 +220,68 @@ fn checked_policy(file: &Path, lists: &ListArgs) -> anyhow::Result<policy::Polic
             file.display(),
             file.display()
         ),
+    }
+}
+
+/// `mamori policy bench`: compile time of generated policies, with the naive baseline.
+mod bench {
+    use std::path::Path;
+    use std::process::ExitCode;
+    use std::time::Instant;
+
+    use anyhow::{Context, bail};
+    use mamori_policy as policy;
+
+    pub fn run(objects: &[usize], rules: usize, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+        println!(
+            "{:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            "objects",
+            "rules",
+            "check ms",
+            "compile ms",
+            "render ms",
+            "nft rules",
+            "naive ms",
+            "naive rules"
+        );
+        for &n in objects {
+            let src = policy::generate::big_policy(n, rules);
+            let t0 = Instant::now();
+            let checked = policy::check(&src, &policy::Lists::new());
+            let t1 = Instant::now();
+            let Some(p) = checked.policy else {
+                bail!(
+                    "the generated policy with {n} objects has errors: {:?}",
+                    checked.diagnostics.first()
+                );
+            };
+            let c = policy::compile(&p, policy::Mode::Sets);
+            let t2 = Instant::now();
+            let text = c.to_text();
+            let json = policy::serde_json::to_string(&c.to_json())?;
+            let t3 = Instant::now();
+            let naive = policy::compile(&p, policy::Mode::Naive);
+            let naive_text = naive.to_text();
+            let t4 = Instant::now();
+            let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
+            println!(
+                "{n:>8} {rules:>6} {:>10.1} {:>10.1} {:>10.1} {:>10} {:>12.1} {:>12}",
+                ms(t0, t1),
+                ms(t1, t2),
+                ms(t2, t3),
+                c.rule_count(),
+                ms(t3, t4),
+                naive.rule_count()
+            );
+            if let Some(dir) = out {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::write(dir.join(format!("policy-{n}.toml")), &src)?;
+                std::fs::write(dir.join(format!("ruleset-{n}.nft")), &text)?;
+                std::fs::write(dir.join(format!("ruleset-{n}.json")), &json)?;
+                std::fs::write(dir.join(format!("ruleset-{n}-naive.nft")), &naive_text)?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }

@@ -223,7 +223,10 @@ impl Cx {
                     let s = self.addr_val(&r.src, *f, &format!("{}_src", r.counter));
                     let d = self.addr_val(&r.dst, *f, &format!("{}_dst", r.counter));
                     if s.is_none() && d.is_none() {
-                        m.push(Stmt::Match(Expr::Meta("nfproto"), Val::Sym(nfproto(*f).into())));
+                        m.push(Stmt::Match(
+                            Expr::Meta("nfproto"),
+                            Val::Sym(nfproto(*f).into()),
+                        ));
                     }
                     if let Some(s) = s {
                         m.push(Stmt::Match(Expr::Payload(fam_str(*f), "saddr"), s));
@@ -239,8 +242,14 @@ impl Cx {
                         let ports = &svc.map(|s| s.ports.clone()).unwrap_or_default();
                         m.push(self.ports_match(ports, &format!("{}_svc", r.counter)));
                     }
-                    Part::Icmp => m.extend(icmp_match(false, &svc.map(|s| s.icmp.clone()).unwrap_or_default())),
-                    Part::Icmpv6 => m.extend(icmp_match(true, &svc.map(|s| s.icmpv6.clone()).unwrap_or_default())),
+                    Part::Icmp => m.extend(icmp_match(
+                        false,
+                        &svc.map(|s| s.icmp.clone()).unwrap_or_default(),
+                    )),
+                    Part::Icmpv6 => m.extend(icmp_match(
+                        true,
+                        &svc.map(|s| s.icmpv6.clone()).unwrap_or_default(),
+                    )),
                 }
                 self.finish_rule(r, *fam, m, &mut out);
             }
@@ -248,11 +257,21 @@ impl Cx {
         out
     }
 
-    fn finish_rule(&mut self, r: &Rule, fam: Option<Family>, m: Vec<Stmt>, out: &mut Vec<Vec<Stmt>>) {
+    fn finish_rule(
+        &mut self,
+        r: &Rule,
+        fam: Option<Family>,
+        m: Vec<Stmt>,
+        out: &mut Vec<Vec<Stmt>>,
+    ) {
         if let Some(log) = &r.log {
             let mut x = m.clone();
             if let Some(rate) = log.rate {
-                x.push(Stmt::Limit { rate: rate.count, per: rate.per.as_str(), over: false });
+                x.push(Stmt::Limit {
+                    rate: rate.count,
+                    per: rate.per.as_str(),
+                    over: false,
+                });
             }
             x.push(Stmt::Log(log.prefix.clone()));
             out.push(x);
@@ -333,8 +352,20 @@ impl Cx {
                 .iter()
                 .map(|(p, pr)| vec![self.ports_match(&[(*p, *pr)], "")])
                 .collect(),
-            Part::Icmp => vec![icmp_match(false, &r.services.as_ref().map(|s| s.icmp.clone()).unwrap_or_default())],
-            Part::Icmpv6 => vec![icmp_match(true, &r.services.as_ref().map(|s| s.icmpv6.clone()).unwrap_or_default())],
+            Part::Icmp => vec![icmp_match(
+                false,
+                &r.services
+                    .as_ref()
+                    .map(|s| s.icmp.clone())
+                    .unwrap_or_default(),
+            )],
+            Part::Icmpv6 => vec![icmp_match(
+                true,
+                &r.services
+                    .as_ref()
+                    .map(|s| s.icmpv6.clone())
+                    .unwrap_or_default(),
+            )],
         };
         for s in elems(&r.src, fam) {
             for d in elems(&r.dst, fam) {
@@ -344,13 +375,22 @@ impl Cx {
                         && s.is_none()
                         && d.is_none()
                     {
-                        m.push(Stmt::Match(Expr::Meta("nfproto"), Val::Sym(nfproto(f).into())));
+                        m.push(Stmt::Match(
+                            Expr::Meta("nfproto"),
+                            Val::Sym(nfproto(f).into()),
+                        ));
                     }
                     if let Some(s) = s {
-                        m.push(Stmt::Match(Expr::Payload(fam_str(s.family), "saddr"), range_val(&s)));
+                        m.push(Stmt::Match(
+                            Expr::Payload(fam_str(s.family), "saddr"),
+                            range_val(&s),
+                        ));
                     }
                     if let Some(d) = d {
-                        m.push(Stmt::Match(Expr::Payload(fam_str(d.family), "daddr"), range_val(&d)));
+                        m.push(Stmt::Match(
+                            Expr::Payload(fam_str(d.family), "daddr"),
+                            range_val(&d),
+                        ));
                     }
                     m.extend(sv.iter().cloned());
                     self.finish_rule(r, fam, m, out);
@@ -368,16 +408,26 @@ fn nfproto(f: Family) -> &'static str {
 }
 
 fn icmp_match(v6: bool, sel: &IcmpSel) -> Vec<Stmt> {
-    let (proto, l4) = if v6 { ("icmpv6", "ipv6-icmp") } else { ("icmp", "icmp") };
+    let (proto, l4) = if v6 {
+        ("icmpv6", "ipv6-icmp")
+    } else {
+        ("icmp", "icmp")
+    };
     match sel {
-        IcmpSel::None | IcmpSel::All => vec![Stmt::Match(Expr::Meta("l4proto"), Val::Sym(l4.into()))],
+        IcmpSel::None | IcmpSel::All => {
+            vec![Stmt::Match(Expr::Meta("l4proto"), Val::Sym(l4.into()))]
+        }
         IcmpSel::Types(t) if t.len() == 1 => vec![Stmt::Match(
             Expr::Payload(proto, "type"),
             Val::Sym(crate::addr::icmp_name(v6, t[0]).into()),
         )],
         IcmpSel::Types(t) => vec![Stmt::Match(
             Expr::Payload(proto, "type"),
-            Val::Set(t.iter().map(|x| Val::Sym(crate::addr::icmp_name(v6, *x).into())).collect()),
+            Val::Set(
+                t.iter()
+                    .map(|x| Val::Sym(crate::addr::icmp_name(v6, *x).into()))
+                    .collect(),
+            ),
         )],
     }
 }
@@ -385,8 +435,20 @@ fn icmp_match(v6: bool, sel: &IcmpSel) -> Vec<Stmt> {
 /// ICMPv6 types the gateway always accepts (neighbour discovery), in order.
 pub const ND_TYPES: &[u8] = &[133, 134, 135, 136];
 
-fn base(kind: &'static str, hook: &'static str, prio_name: &'static str, prio: i32, policy: &'static str) -> Option<BaseChain> {
-    Some(BaseChain { kind, hook, prio_name, prio, policy })
+fn base(
+    kind: &'static str,
+    hook: &'static str,
+    prio_name: &'static str,
+    prio: i32,
+    policy: &'static str,
+) -> Option<BaseChain> {
+    Some(BaseChain {
+        kind,
+        hook,
+        prio_name,
+        prio,
+        policy,
+    })
 }
 
 /// The DNAT rule of a load balancer over `healthy` backends (all of the pool's, or a
@@ -401,8 +463,14 @@ fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<St
     if let Some(z) = &lb.zone {
         m.push(Stmt::Match(Expr::Meta("iifname"), Val::SetRef(ifset(z))));
     }
-    m.push(Stmt::Match(Expr::Payload(fam_str(f), "daddr"), Val::Sym(lb.address.to_string())));
-    m.push(Stmt::Match(Expr::Payload(lb.protocol.as_str(), "dport"), Val::Num(lb.port as u64)));
+    m.push(Stmt::Match(
+        Expr::Payload(fam_str(f), "daddr"),
+        Val::Sym(lb.address.to_string()),
+    ));
+    m.push(Stmt::Match(
+        Expr::Payload(lb.protocol.as_str(), "dport"),
+        Val::Num(lb.port as u64),
+    ));
     let total: u32 = healthy.iter().map(|b| b.weight).sum();
     let mut slot = 0u32;
     let mut map = Vec::new();
@@ -410,12 +478,25 @@ fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<St
         let key = if b.weight == 1 {
             Val::Num(slot as u64)
         } else {
-            Val::Range(Box::new(Val::Num(slot as u64)), Box::new(Val::Num((slot + b.weight - 1) as u64)))
+            Val::Range(
+                Box::new(Val::Num(slot as u64)),
+                Box::new(Val::Num((slot + b.weight - 1) as u64)),
+            )
         };
-        map.push((key, Val::Concat(vec![Val::Sym(b.address.to_string()), Val::Num(b.port as u64)])));
+        map.push((
+            key,
+            Val::Concat(vec![
+                Val::Sym(b.address.to_string()),
+                Val::Num(b.port as u64),
+            ]),
+        ));
         slot += b.weight;
     }
-    m.push(Stmt::DnatMap { family: fam_str(f), key: Expr::Numgen(total), map });
+    m.push(Stmt::DnatMap {
+        family: fam_str(f),
+        key: Expr::Numgen(total),
+        map,
+    });
     let _ = p;
     Some(m)
 }
@@ -450,7 +531,11 @@ pub fn lb_update(p: &Policy, name: &str, healthy: &[(IpAddr, u16)]) -> Result<Lb
         .find(|l| l.name == name)
         .ok_or_else(|| LbError::UnknownBalancer(name.to_string()))?;
     for (a, port) in healthy {
-        if !lb.backends.iter().any(|b| b.address == *a && b.port == *port) {
+        if !lb
+            .backends
+            .iter()
+            .any(|b| b.address == *a && b.port == *port)
+        {
             return Err(LbError::UnknownBackend(name.to_string(), *a, *port));
         }
     }
@@ -468,7 +553,10 @@ pub fn lb_update(p: &Policy, name: &str, healthy: &[(IpAddr, u16)]) -> Result<Lb
         serde_json::json!({"flush": {"chain": {"family": "inet", "table": TABLE, "name": chain}}}),
     ];
     if let Some(r) = &rule {
-        text.push_str(&format!("add rule inet {TABLE} {chain} {}\n", nft::text_rule(r)));
+        text.push_str(&format!(
+            "add rule inet {TABLE} {chain} {}\n",
+            nft::text_rule(r)
+        ));
         cmds.push(serde_json::json!({"add": {"rule": nft::json_rule("inet", TABLE, &chain, r)}}));
     }
     Ok(LbUpdate {
@@ -496,7 +584,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
                 interval: false,
                 dynamic_timeout: None,
                 size: None,
-                elems: p.zone_interfaces(z).map(|i| Val::Str(i.name.clone())).collect(),
+                elems: p
+                    .zone_interfaces(z)
+                    .map(|i| Val::Str(i.name.clone()))
+                    .collect(),
                 map_elems: vec![],
             },
         );
@@ -512,7 +603,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
             line: Some(r.line),
         });
         let compiled = cx.compile_rule(r);
-        pair_rules.entry((r.from.clone(), r.to.clone())).or_default().extend(compiled);
+        pair_rules
+            .entry((r.from.clone(), r.to.clone()))
+            .or_default()
+            .extend(compiled);
     }
     for pair in p.defaults.keys() {
         pair_rules.entry(pair.clone()).or_default();
@@ -535,7 +629,11 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
                 }
             }
         }
-        zone_chains.push(Chain { name, base: None, rules });
+        zone_chains.push(Chain {
+            name,
+            base: None,
+            rules,
+        });
     }
     for (name, key, elems) in [
         ("dispatch_forward", vec!["ifname", "ifname"], fwd_map),
@@ -559,27 +657,52 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     let stateful = || {
         vec![
             vec![
-                Stmt::In(Expr::Ct("state"), Val::Flags(vec!["established", "related"])),
+                Stmt::In(
+                    Expr::Ct("state"),
+                    Val::Flags(vec!["established", "related"]),
+                ),
                 Stmt::Accept,
             ],
-            vec![Stmt::In(Expr::Ct("state"), Val::Flags(vec!["invalid"])), Stmt::Drop],
+            vec![
+                Stmt::In(Expr::Ct("state"), Val::Flags(vec!["invalid"])),
+                Stmt::Drop,
+            ],
         ]
     };
 
     // input
-    let mut input = vec![vec![Stmt::Match(Expr::Meta("iifname"), Val::Str("lo".into())), Stmt::Accept]];
+    let mut input = vec![vec![
+        Stmt::Match(Expr::Meta("iifname"), Val::Str("lo".into())),
+        Stmt::Accept,
+    ]];
     input.extend(stateful());
-    cx.counters.push(CounterInfo { counter: "mgmt".into(), kind: "management", name: "management".into(), line: None });
+    cx.counters.push(CounterInfo {
+        counter: "mgmt".into(),
+        kind: "management",
+        name: "management".into(),
+        line: None,
+    });
     for f in [Family::V4, Family::V6] {
         if !p.management.has(f) {
             continue;
         }
-        let src = cx.set_of(format!("mgmt{}", if f == Family::V4 { "4" } else { "6" }), f, &p.management);
+        let src = cx.set_of(
+            format!("mgmt{}", if f == Family::V4 { "4" } else { "6" }),
+            f,
+            &p.management,
+        );
         let from = Stmt::Match(Expr::Payload(fam_str(f), "saddr"), src);
-        let (icmp, l4) = if f == Family::V4 { ("icmp", 8u8) } else { ("icmpv6", 128u8) };
+        let (icmp, l4) = if f == Family::V4 {
+            ("icmp", 8u8)
+        } else {
+            ("icmpv6", 128u8)
+        };
         input.push(vec![
             from.clone(),
-            Stmt::Match(Expr::Payload(icmp, "type"), Val::Sym(crate::addr::icmp_name(f == Family::V6, l4).into())),
+            Stmt::Match(
+                Expr::Payload(icmp, "type"),
+                Val::Sym(crate::addr::icmp_name(f == Family::V6, l4).into()),
+            ),
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);
@@ -587,10 +710,17 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
             .iter()
             .map(|(p, _)| Val::Concat(vec![Val::Sym("tcp".into()), Val::Num(*p as u64)]))
             .collect();
-        svcs.extend(MANAGEMENT_UDP.iter().map(|(p, _)| Val::Concat(vec![Val::Sym("udp".into()), Val::Num(*p as u64)])));
+        svcs.extend(
+            MANAGEMENT_UDP
+                .iter()
+                .map(|(p, _)| Val::Concat(vec![Val::Sym("udp".into()), Val::Num(*p as u64)])),
+        );
         input.push(vec![
             from,
-            Stmt::Match(Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]), Val::Set(svcs)),
+            Stmt::Match(
+                Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
+                Val::Set(svcs),
+            ),
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);
@@ -598,18 +728,31 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     input.push(vec![
         Stmt::Match(
             Expr::Payload("icmpv6", "type"),
-            Val::Set(ND_TYPES.iter().map(|t| Val::Sym(crate::addr::icmp_name(true, *t).into())).collect()),
+            Val::Set(
+                ND_TYPES
+                    .iter()
+                    .map(|t| Val::Sym(crate::addr::icmp_name(true, *t).into()))
+                    .collect(),
+            ),
         ),
         Stmt::Accept,
     ]);
-    input.push(vec![Stmt::Vmap(Expr::Meta("iifname"), "dispatch_input".into())]);
+    input.push(vec![Stmt::Vmap(
+        Expr::Meta("iifname"),
+        "dispatch_input".into(),
+    )]);
     input.push(vec![verdict(p.default_action)]);
 
     // forward
     let mut forward = stateful();
     for pf in &p.port_forwards {
         let counter = format!("pf_{}", pf.name);
-        cx.counters.push(CounterInfo { counter: counter.clone(), kind: "port_forward", name: pf.name.clone(), line: None });
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "port_forward",
+            name: pf.name.clone(),
+            line: None,
+        });
         let f = Family::of(&pf.to);
         let port = match pf.to_port {
             Some(tp) => Val::Num(tp as u64),
@@ -618,7 +761,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         forward.push(vec![
             cx.ifset_match(&pf.zone, false),
             Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])),
-            Stmt::Match(Expr::Payload(fam_str(f), "daddr"), Val::Sym(pf.to.to_string())),
+            Stmt::Match(
+                Expr::Payload(fam_str(f), "daddr"),
+                Val::Sym(pf.to.to_string()),
+            ),
             Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port),
             Stmt::Counter(counter),
             Stmt::Accept,
@@ -626,7 +772,12 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     }
     for lb in &p.load_balancers {
         let counter = format!("lb_{}", lb.name);
-        cx.counters.push(CounterInfo { counter: counter.clone(), kind: "load_balancer", name: lb.name.clone(), line: None });
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "load_balancer",
+            name: lb.name.clone(),
+            line: None,
+        });
         let f = Family::of(&lb.address);
         let mut r = Vec::new();
         if let Some(z) = &lb.zone {
@@ -634,11 +785,19 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         }
         r.push(Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])));
         r.push(Stmt::Match(
-            Expr::Concat(vec![Expr::Payload(fam_str(f), "daddr"), Expr::Payload(lb.protocol.as_str(), "dport")]),
+            Expr::Concat(vec![
+                Expr::Payload(fam_str(f), "daddr"),
+                Expr::Payload(lb.protocol.as_str(), "dport"),
+            ]),
             Val::Set(
                 lb.backends
                     .iter()
-                    .map(|b| Val::Concat(vec![Val::Sym(b.address.to_string()), Val::Num(b.port as u64)]))
+                    .map(|b| {
+                        Val::Concat(vec![
+                            Val::Sym(b.address.to_string()),
+                            Val::Num(b.port as u64),
+                        ])
+                    })
                     .collect(),
             ),
         ));
@@ -659,7 +818,11 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         pre.push(vec![
             cx.ifset_match(&o.zone, false),
             Stmt::Match(Expr::Payload(f, "daddr"), Val::Sym(o.public.to_string())),
-            Stmt::Dnat { family: f, addr: o.private.to_string(), port: None },
+            Stmt::Dnat {
+                family: f,
+                addr: o.private.to_string(),
+                port: None,
+            },
         ]);
     }
     for pf in &p.port_forwards {
@@ -671,13 +834,26 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         if let Some(s) = cx.addr_val(&pf.src, fam, &format!("pf_{}_src", pf.name)) {
             r.push(Stmt::Match(Expr::Payload(fam_str(fam), "saddr"), s));
         } else {
-            r.push(Stmt::Match(Expr::Meta("nfproto"), Val::Sym(nfproto(fam).into())));
+            r.push(Stmt::Match(
+                Expr::Meta("nfproto"),
+                Val::Sym(nfproto(fam).into()),
+            ));
         }
         if let Some(d) = pf.destination {
-            r.push(Stmt::Match(Expr::Payload(fam_str(fam), "daddr"), Val::Sym(d.to_string())));
+            r.push(Stmt::Match(
+                Expr::Payload(fam_str(fam), "daddr"),
+                Val::Sym(d.to_string()),
+            ));
         }
-        r.push(Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port_val(pf.ports.lo, pf.ports.hi)));
-        r.push(Stmt::Dnat { family: fam_str(fam), addr: pf.to.to_string(), port: pf.to_port });
+        r.push(Stmt::Match(
+            Expr::Payload(pf.protocol.as_str(), "dport"),
+            port_val(pf.ports.lo, pf.ports.hi),
+        ));
+        r.push(Stmt::Dnat {
+            family: fam_str(fam),
+            addr: pf.to.to_string(),
+            port: pf.to_port,
+        });
         pre.push(r);
     }
     let mut lb_chains = Vec::new();
@@ -685,7 +861,11 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         let name = lb_chain(&lb.name);
         pre.push(vec![Stmt::Jump(name.clone())]);
         let all: Vec<&Backend> = lb.backends.iter().collect();
-        lb_chains.push(Chain { name, base: None, rules: lb_rule(p, lb, &all).into_iter().collect() });
+        lb_chains.push(Chain {
+            name,
+            base: None,
+            rules: lb_rule(p, lb, &all).into_iter().collect(),
+        });
     }
 
     // postrouting
@@ -695,7 +875,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         post.push(vec![
             cx.ifset_match(&o.zone, true),
             Stmt::Match(Expr::Payload(f, "saddr"), Val::Sym(o.private.to_string())),
-            Stmt::Snat { family: f, addr: o.public.to_string() },
+            Stmt::Snat {
+                family: f,
+                addr: o.public.to_string(),
+            },
         ]);
     }
     for (i, s) in p.snat.iter().enumerate() {
@@ -706,9 +889,15 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         let mut r = vec![cx.ifset_match(&s.zone, true)];
         match cx.addr_val(&s.src, fam, &format!("snat{}_src", i + 1)) {
             Some(v) => r.push(Stmt::Match(Expr::Payload(fam_str(fam), "saddr"), v)),
-            None => r.push(Stmt::Match(Expr::Meta("nfproto"), Val::Sym(nfproto(fam).into()))),
+            None => r.push(Stmt::Match(
+                Expr::Meta("nfproto"),
+                Val::Sym(nfproto(fam).into()),
+            )),
         }
-        r.push(Stmt::Snat { family: fam_str(fam), addr: s.to.to_string() });
+        r.push(Stmt::Snat {
+            family: fam_str(fam),
+            addr: s.to.to_string(),
+        });
         post.push(r);
     }
     for z in &p.masquerade {
@@ -720,11 +909,31 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     }
 
     let mut chains = vec![
-        Chain { name: "input".into(), base: base("filter", "input", "filter", 0, "drop"), rules: input },
-        Chain { name: "forward".into(), base: base("filter", "forward", "filter", 0, "drop"), rules: forward },
-        Chain { name: "output".into(), base: base("filter", "output", "filter", 0, "accept"), rules: vec![] },
-        Chain { name: "prerouting".into(), base: base("nat", "prerouting", "dstnat", -100, "accept"), rules: pre },
-        Chain { name: "postrouting".into(), base: base("nat", "postrouting", "srcnat", 100, "accept"), rules: post },
+        Chain {
+            name: "input".into(),
+            base: base("filter", "input", "filter", 0, "drop"),
+            rules: input,
+        },
+        Chain {
+            name: "forward".into(),
+            base: base("filter", "forward", "filter", 0, "drop"),
+            rules: forward,
+        },
+        Chain {
+            name: "output".into(),
+            base: base("filter", "output", "filter", 0, "accept"),
+            rules: vec![],
+        },
+        Chain {
+            name: "prerouting".into(),
+            base: base("nat", "prerouting", "dstnat", -100, "accept"),
+            rules: pre,
+        },
+        Chain {
+            name: "postrouting".into(),
+            base: base("nat", "postrouting", "srcnat", 100, "accept"),
+            rules: post,
+        },
     ];
     chains.extend(zone_chains);
     chains.extend(lb_chains);

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::addr::{Family, icmp_name, icmp_type};
+use crate::addr::{Family, icmp_type};
 use crate::compile::ND_TYPES;
 use crate::model::*;
 
@@ -23,12 +23,24 @@ use crate::model::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "protocol", rename_all = "lowercase")]
 pub enum Proto {
-    Tcp { sport: u16, dport: u16 },
-    Udp { sport: u16, dport: u16 },
-    Icmp { r#type: u8 },
-    Icmpv6 { r#type: u8 },
+    Tcp {
+        sport: u16,
+        dport: u16,
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+    },
+    Icmp {
+        r#type: u8,
+    },
+    Icmpv6 {
+        r#type: u8,
+    },
     /// Any other IP protocol, by number.
-    Other { number: u8 },
+    Other {
+        number: u8,
+    },
 }
 
 /// Connection-tracking state of a packet.
@@ -58,17 +70,24 @@ pub struct Packet {
 /// Why a packet text is not a packet, or a packet cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
-    #[error("{0}; write e.g. \"tcp 192.0.2.10:40000 -> 198.51.100.7:443 in lan [out wan] [established]\"")]
+    #[error(
+        "{0}; write e.g. \"tcp 192.0.2.10:40000 -> 198.51.100.7:443 in lan [out wan] [established]\""
+    )]
     Syntax(String),
     #[error("`{0}` is neither an interface nor a zone of the policy")]
     UnknownInterface(String),
-    #[error("no route to {0}: it is in no interface's network and no interface has `default_route = true`; give the packet an `out` interface")]
+    #[error(
+        "no route to {0}: it is in no interface's network and no interface has `default_route = true`; give the packet an `out` interface"
+    )]
     NoRoute(IpAddr),
 }
 
 fn split_hostport(s: &str) -> Result<(IpAddr, Option<u16>), EvalError> {
     let bad = || EvalError::Syntax(format!("`{s}` is not ADDRESS or ADDRESS:PORT"));
-    let port = |p: &str| p.parse::<u16>().map_err(|_| EvalError::Syntax(format!("`{p}` is not a port number")));
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| EvalError::Syntax(format!("`{p}` is not a port number")))
+    };
     if let Some(rest) = s.strip_prefix('[') {
         let (a, p) = rest.split_once("]:").ok_or_else(bad)?;
         return Ok((a.parse().map_err(|_| bad())?, Some(port(p)?)));
@@ -100,7 +119,9 @@ impl Packet {
         let (src, sport) = split_hostport(src)?;
         let (dst, dport) = split_hostport(dst)?;
         if src.is_ipv4() != dst.is_ipv4() {
-            return Err(EvalError::Syntax("source and destination are of different IP families".into()));
+            return Err(EvalError::Syntax(
+                "source and destination are of different IP families".into(),
+            ));
         }
         let (pname, parg) = match proto.split_once('/') {
             Some((a, b)) => (a, Some(b)),
@@ -109,7 +130,9 @@ impl Packet {
         let need_ports = |what: &str| -> Result<(u16, u16), EvalError> {
             match (sport, dport) {
                 (Some(s), Some(d)) => Ok((s, d)),
-                _ => Err(EvalError::Syntax(format!("{what} needs ports: ADDRESS:PORT on both sides"))),
+                _ => Err(EvalError::Syntax(format!(
+                    "{what} needs ports: ADDRESS:PORT on both sides"
+                ))),
             }
         };
         let proto = match pname {
@@ -124,21 +147,34 @@ impl Packet {
             "icmp" | "icmpv6" => {
                 let v6 = pname == "icmpv6";
                 if v6 != src.is_ipv6() {
-                    return Err(EvalError::Syntax(format!("{pname} with {} addresses", if src.is_ipv6() { "IPv6" } else { "IPv4" })));
+                    return Err(EvalError::Syntax(format!(
+                        "{pname} with {} addresses",
+                        if src.is_ipv6() { "IPv6" } else { "IPv4" }
+                    )));
                 }
                 let t = match parg {
                     None => icmp_type(v6, "echo-request"),
                     Some(n) => icmp_type(v6, n).or_else(|| n.parse().ok()),
                 }
-                .ok_or_else(|| EvalError::Syntax(format!("unknown {pname} type `{}`", parg.unwrap_or(""))))?;
-                if v6 { Proto::Icmpv6 { r#type: t } } else { Proto::Icmp { r#type: t } }
+                .ok_or_else(|| {
+                    EvalError::Syntax(format!("unknown {pname} type `{}`", parg.unwrap_or("")))
+                })?;
+                if v6 {
+                    Proto::Icmpv6 { r#type: t }
+                } else {
+                    Proto::Icmp { r#type: t }
+                }
             }
             "proto" => {
                 let n: u8 = parg
                     .and_then(|n| n.parse().ok())
                     .ok_or_else(|| EvalError::Syntax("write proto/NUMBER".into()))?;
                 match n {
-                    6 | 17 | 1 | 58 => return Err(EvalError::Syntax(format!("use the protocol's name for proto/{n}"))),
+                    6 | 17 | 1 | 58 => {
+                        return Err(EvalError::Syntax(format!(
+                            "use the protocol's name for proto/{n}"
+                        )));
+                    }
                     _ => Proto::Other { number: n },
                 }
             }
@@ -160,7 +196,14 @@ impl Packet {
             }
         }
         let input = input.ok_or_else(|| EvalError::Syntax("missing `in IFACE`".into()))?;
-        Ok(Packet { proto, src, dst, input, output, state })
+        Ok(Packet {
+            proto,
+            src,
+            dst,
+            input,
+            output,
+            state,
+        })
     }
 
     fn dport(&self) -> Option<u16> {
@@ -195,7 +238,11 @@ impl Health {
     fn backends<'a>(&self, lb: &'a LoadBalancer) -> Vec<&'a Backend> {
         match self.healthy.get(&lb.name) {
             None => lb.backends.iter().collect(),
-            Some(h) => lb.backends.iter().filter(|b| h.contains(&(b.address, b.port))).collect(),
+            Some(h) => lb
+                .backends
+                .iter()
+                .filter(|b| h.contains(&(b.address, b.port)))
+                .collect(),
         }
     }
 }
@@ -205,9 +252,18 @@ impl Health {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Matched {
     /// A policy rule.
-    Rule { index: usize, name: Option<String>, counter: String, line: usize },
+    Rule {
+        index: usize,
+        name: Option<String>,
+        counter: String,
+        line: usize,
+    },
     /// The default of a zone pair (`pair` true) or the global default.
-    Default { from: String, to: String, pair: bool },
+    Default {
+        from: String,
+        to: String,
+        pair: bool,
+    },
     Loopback,
     /// Established or related traffic, accepted early.
     Established,
@@ -217,9 +273,13 @@ pub enum Matched {
     /// IPv6 neighbour discovery to the gateway.
     NeighbourDiscovery,
     /// The filter rule of a port forward.
-    PortForward { name: String },
+    PortForward {
+        name: String,
+    },
     /// The filter rule of a load balancer.
-    LoadBalancer { name: String },
+    LoadBalancer {
+        name: String,
+    },
 }
 
 /// A destination translation.
@@ -266,12 +326,25 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "verdict: {}", self.verdict.as_str())?;
         let m = match &self.matched {
-            Matched::Rule { index, name, counter, line } => format!(
+            Matched::Rule {
+                index,
+                name,
+                counter,
+                line,
+            } => format!(
                 "rule {} (line {line}, counter {counter})",
                 name.clone().unwrap_or_else(|| format!("#{index}"))
             ),
-            Matched::Default { from, to, pair: true } => format!("default of {from}->{to}"),
-            Matched::Default { from, to, pair: false } => format!("global default (no rule or default for {from}->{to})"),
+            Matched::Default {
+                from,
+                to,
+                pair: true,
+            } => format!("default of {from}->{to}"),
+            Matched::Default {
+                from,
+                to,
+                pair: false,
+            } => format!("global default (no rule or default for {from}->{to})"),
             Matched::Loopback => "loopback".into(),
             Matched::Established => "established/related connection".into(),
             Matched::Invalid => "invalid packet".into(),
@@ -298,7 +371,11 @@ impl fmt::Display for Outcome {
             };
             write!(f, "dnat: {} {} to {to}", d.kind, d.name)?;
             if d.backends.len() > 1 {
-                let all: Vec<String> = d.backends.iter().map(|b| format!("{}:{} (weight {})", b.address, b.port, b.weight)).collect();
+                let all: Vec<String> = d
+                    .backends
+                    .iter()
+                    .map(|b| format!("{}:{} (weight {})", b.address, b.port, b.weight))
+                    .collect();
                 write!(f, " (one of {})", all.join(", "))?;
             }
             writeln!(f)?;
@@ -333,7 +410,11 @@ fn services_match(s: &Option<ServiceSet>, pkt: &Packet) -> bool {
 /// Evaluates one packet against the policy, as the compiled ruleset would.
 pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalError> {
     let lo = pkt.input == "lo";
-    let iif = if lo { None } else { Some(find_iface(p, &pkt.input)?) };
+    let iif = if lo {
+        None
+    } else {
+        Some(find_iface(p, &pkt.input)?)
+    };
     let mut out = Outcome {
         verdict: Action::Accept,
         chain: "input",
@@ -374,7 +455,12 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
             .max_by_key(|(_, n)| n.lo.wrapping_sub(n.hi));
         match best {
             Some((i, _)) => Some(i),
-            None => Some(p.interfaces.iter().find(|i| i.default_route).ok_or(EvalError::NoRoute(dst))?),
+            None => Some(
+                p.interfaces
+                    .iter()
+                    .find(|i| i.default_route)
+                    .ok_or(EvalError::NoRoute(dst))?,
+            ),
         }
     };
     if let Some(o) = oif {
@@ -431,11 +517,18 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
             dnatted
                 && lb.zone.as_ref().is_none_or(|z| *z == iif.zone)
                 && Some(lb.protocol) == l4
-                && lb.backends.iter().any(|b| b.address == dst && Some(b.port) == dport)
+                && lb
+                    .backends
+                    .iter()
+                    .any(|b| b.address == dst && Some(b.port) == dport)
         });
         match (pf, lb) {
-            (Some(pf), _) => Some(Matched::PortForward { name: pf.name.clone() }),
-            (None, Some(lb)) => Some(Matched::LoadBalancer { name: lb.name.clone() }),
+            (Some(pf), _) => Some(Matched::PortForward {
+                name: pf.name.clone(),
+            }),
+            (None, Some(lb)) => Some(Matched::LoadBalancer {
+                name: lb.name.clone(),
+            }),
             _ => None,
         }
     };
@@ -460,11 +553,20 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
             match hit {
                 Some(r) => {
                     out.verdict = r.action;
-                    out.matched = Matched::Rule { index: r.index, name: r.name.clone(), counter: r.counter.clone(), line: r.line };
+                    out.matched = Matched::Rule {
+                        index: r.index,
+                        name: r.name.clone(),
+                        counter: r.counter.clone(),
+                        line: r.line,
+                    };
                 }
                 None => {
                     out.verdict = p.default_for(&from, &to);
-                    out.matched = Matched::Default { from, to, pair: has_chain };
+                    out.matched = Matched::Default {
+                        from,
+                        to,
+                        pair: has_chain,
+                    };
                 }
             }
         }
@@ -481,7 +583,13 @@ fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Opt
     let fam = Family::of(&pkt.src);
     for o in &p.one_to_one {
         if o.zone == iif.zone && o.public == pkt.dst {
-            return Some(Dnat { kind: "one_to_one", name: format!("{} -> {}", o.public, o.private), to: o.private, port: None, backends: vec![] });
+            return Some(Dnat {
+                kind: "one_to_one",
+                name: format!("{} -> {}", o.public, o.private),
+                to: o.private,
+                port: None,
+                backends: vec![],
+            });
         }
     }
     let l4 = pkt.l4();
@@ -494,11 +602,21 @@ fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Opt
             && Some(pf.protocol) == l4
             && dport.is_some_and(|d| pf.ports.lo <= d && d <= pf.ports.hi)
         {
-            return Some(Dnat { kind: "port_forward", name: pf.name.clone(), to: pf.to, port: pf.to_port.or(dport), backends: vec![] });
+            return Some(Dnat {
+                kind: "port_forward",
+                name: pf.name.clone(),
+                to: pf.to,
+                port: pf.to_port.or(dport),
+                backends: vec![],
+            });
         }
     }
     for lb in &p.load_balancers {
-        if lb.zone.as_ref().is_none_or(|z| *z == iif.zone) && lb.address == pkt.dst && Some(lb.protocol) == l4 && dport == Some(lb.port) {
+        if lb.zone.as_ref().is_none_or(|z| *z == iif.zone)
+            && lb.address == pkt.dst
+            && Some(lb.protocol) == l4
+            && dport == Some(lb.port)
+        {
             let healthy = health.backends(lb);
             if let Some(first) = healthy.first() {
                 return Some(Dnat {
@@ -517,21 +635,25 @@ fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Opt
 fn postrouting(p: &Policy, src: IpAddr, oif: &Interface) -> Option<SnatOut> {
     for o in &p.one_to_one {
         if o.zone == oif.zone && o.private == src {
-            return Some(SnatOut { kind: "one_to_one", to: Some(o.public) });
+            return Some(SnatOut {
+                kind: "one_to_one",
+                to: Some(o.public),
+            });
         }
     }
     for s in &p.snat {
         if s.zone == oif.zone && Family::of(&s.to) == Family::of(&src) && s.src.matches(&src) {
-            return Some(SnatOut { kind: "snat", to: Some(s.to) });
+            return Some(SnatOut {
+                kind: "snat",
+                to: Some(s.to),
+            });
         }
     }
     if src.is_ipv4() && p.masquerade.contains(&oif.zone) {
-        return Some(SnatOut { kind: "masquerade", to: oif.addresses.iter().find(|a| a.is_ipv4()).copied() });
+        return Some(SnatOut {
+            kind: "masquerade",
+            to: oif.addresses.iter().find(|a| a.is_ipv4()).copied(),
+        });
     }
     None
-}
-
-/// The name of an ICMP type, for messages.
-pub fn icmp_type_name(v6: bool, t: u8) -> &'static str {
-    icmp_name(v6, t)
 }

@@ -13,13 +13,16 @@ mod check;
 mod compile;
 mod diag;
 mod eval;
+pub mod generate;
 pub mod model;
 pub mod nft;
 
 pub use check::{Checked, ListDecl, Lists, check, declared_lists, parse_list};
+pub use compile::{
+    Compiled, CounterInfo, LbError, LbUpdate, Mode, TABLE, compile, lb_chain, lb_update,
+};
 pub use diag::{Diagnostic, Severity};
-pub use model::*;
-pub use compile::{Compiled, CounterInfo, LbError, LbUpdate, Mode, TABLE, compile, lb_chain, lb_update};
 pub use eval::{Dnat, EvalError, Health, Matched, Outcome, Packet, Proto, SnatOut, State, eval};
+pub use model::*;
 /// Re-exported so callers render compiled JSON with the same version.
 pub use serde_json;

@@ -48,14 +48,34 @@ pub enum Stmt {
     Reject,
     Jump(String),
     Log(String),
-    Limit { rate: u32, per: &'static str, over: bool },
+    Limit {
+        rate: u32,
+        per: &'static str,
+        over: bool,
+    },
     /// Add the key to a dynamic set with a per-element limit (`over` the rate).
-    SetLimit { set: String, key: Expr, rate: u32, per: &'static str },
+    SetLimit {
+        set: String,
+        key: Expr,
+        rate: u32,
+        per: &'static str,
+    },
     Vmap(Expr, String),
-    Dnat { family: &'static str, addr: String, port: Option<u16> },
+    Dnat {
+        family: &'static str,
+        addr: String,
+        port: Option<u16>,
+    },
     /// DNAT to `addr . port` looked up in an anonymous map keyed by `key`.
-    DnatMap { family: &'static str, key: Expr, map: Vec<(Val, Val)> },
-    Snat { family: &'static str, addr: String },
+    DnatMap {
+        family: &'static str,
+        key: Expr,
+        map: Vec<(Val, Val)>,
+    },
+    Snat {
+        family: &'static str,
+        addr: String,
+    },
     Masquerade,
 }
 
@@ -203,9 +223,18 @@ pub fn text_rule(stmts: &[Stmt]) -> String {
                 let _ = write!(out, "log prefix \"{p}\"");
             }
             Stmt::Limit { rate, per, over } => {
-                let _ = write!(out, "limit rate {}{rate}/{per}", if *over { "over " } else { "" });
+                let _ = write!(
+                    out,
+                    "limit rate {}{rate}/{per}",
+                    if *over { "over " } else { "" }
+                );
             }
-            Stmt::SetLimit { set, key, rate, per } => {
+            Stmt::SetLimit {
+                set,
+                key,
+                rate,
+                per,
+            } => {
                 let _ = write!(out, "add @{set} {{ ");
                 text_expr(key, &mut out);
                 let _ = write!(out, " limit rate over {rate}/{per} }}");
@@ -341,9 +370,7 @@ impl Table {
         for c in &self.counters {
             cmds.push(json!({"add": {"counter": {"family": fam, "table": tab, "name": c}}}));
         }
-        for s in &self.sets {
-            cmds.push(json!({"add": {(if s.data.is_some() { "map" } else { "set" }): json_set(fam, tab, s)}}));
-        }
+        // Chains before sets: verdict maps name chains.
         for c in &self.chains {
             let mut o = json!({"family": fam, "table": tab, "name": c.name});
             if let Some(b) = &c.base {
@@ -353,6 +380,9 @@ impl Table {
                 o["policy"] = json!(b.policy);
             }
             cmds.push(json!({"add": {"chain": o}}));
+        }
+        for s in &self.sets {
+            cmds.push(json!({"add": {(if s.data.is_some() { "map" } else { "set" }): json_set(fam, tab, s)}}));
         }
         for c in &self.chains {
             for r in &c.rules {
