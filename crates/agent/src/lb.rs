@@ -1,36 +1,19 @@
 //! Load-balancer health: per-backend up/down state with rise/fall thresholds (pure), and
-//! the nft transaction that points a pool's map at the healthy backends only.
-//!
-//! The compiled ruleset sends a virtual service through a map keyed by a random number:
-//!
-//! ```text
-//! map lb_web { typeof numgen random mod 1000 : ip daddr . tcp dport; flags interval; }
-//! ... ip daddr 198.51.100.1 tcp dport 80 dnat ip to numgen random mod 1000 map @lb_web
-//! ```
-//!
-//! The agent fills `[0, modulus)` with one interval per healthy backend, sized by weight,
-//! in one transaction (`flush map` + `add element`), so a packet never sees a half-made map.
+//! what to check for each backend of a policy's load balancer. The map update itself is
+//! rendered by the policy crate ([`mamori_policy::lb_update`]): one `nft -f` transaction
+//! that replaces the balancer's DNAT rule with one over the healthy backends only.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-/// The numgen modulus the compiled rule uses for pools (keys `0..LB_MODULUS`).
-pub const LB_MODULUS: u32 = 1000;
-
-/// One backend of a pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backend {
-    pub addr: SocketAddr,
-    pub weight: u32,
-}
+use mamori_policy as policy;
 
 /// How a backend is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     /// A TCP connection to the backend's address succeeds.
     Tcp,
-    /// `GET path` answers with a 2xx or 3xx status.
-    Http { path: String },
+    /// `GET path` answers with the expected status (`None`: any 2xx or 3xx).
+    Http { path: String, expect: Option<u16> },
 }
 
 /// Thresholds: `rise` consecutive successes bring a backend up, `fall` failures take it
@@ -105,60 +88,35 @@ impl Health {
     }
 }
 
-/// Splits `[0, modulus)` over the given backends by weight: one `(lo, hi, backend)` each
-/// (inclusive bounds), in order, covering every key once. Zero-weight backends get none.
-pub fn spread(backends: &[Backend], modulus: u32) -> Vec<(u32, u32, Backend)> {
-    let total: u64 = backends.iter().map(|b| u64::from(b.weight)).sum();
-    if total == 0 || modulus == 0 {
-        return vec![];
-    }
-    let mut out = Vec::new();
-    let mut acc: u64 = 0;
-    let mut lo: u32 = 0;
-    for b in backends {
-        acc += u64::from(b.weight);
-        let hi = ((acc * u64::from(modulus)) / total) as u32;
-        if hi > lo {
-            out.push((lo, hi - 1, *b));
-            lo = hi;
-        }
-    }
-    out
-}
-
-/// The nft transaction that makes `map` (in `inet mamori`) point at `healthy` only.
-pub fn render_update(map: &str, healthy: &[Backend], modulus: u32) -> String {
-    let mut s = format!("flush map inet mamori {map}\n");
-    let parts = spread(healthy, modulus);
-    if !parts.is_empty() {
-        let _ = write!(s, "add element inet mamori {map} {{ ");
-        for (i, (lo, hi, b)) in parts.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            let key = if lo == hi {
-                lo.to_string()
-            } else {
-                format!("{lo}-{hi}")
-            };
-            let _ = write!(s, "{key} : {} . {}", b.addr.ip(), b.addr.port());
-        }
-        s.push_str(" }\n");
-    }
-    s
+/// What to check for each backend of a load balancer, and how often: the address to
+/// probe (the backend, or the health check's own port), the check, the interval (ms).
+pub fn checks_of(lb: &policy::LoadBalancer) -> (Vec<SocketAddr>, Check, u64) {
+    let (port, check) = match &lb.health {
+        policy::HealthCheck::Tcp { port, .. } => (*port, Check::Tcp),
+        policy::HealthCheck::Http {
+            port,
+            path,
+            expect_status,
+            ..
+        } => (
+            *port,
+            Check::Http {
+                path: path.clone(),
+                expect: *expect_status,
+            },
+        ),
+    };
+    let targets = lb
+        .backends
+        .iter()
+        .map(|b| SocketAddr::new(b.address, port.unwrap_or(b.port)))
+        .collect();
+    (targets, check, lb.health.interval_ms())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    fn b(s: &str, weight: u32) -> Backend {
-        Backend {
-            addr: s.parse().unwrap(),
-            weight,
-        }
-    }
 
     #[test]
     fn first_result_decides_then_thresholds_apply() {
@@ -177,49 +135,23 @@ mod tests {
         assert!(h.is_up(0));
     }
 
-    #[test]
-    fn spread_follows_weights_and_covers_the_range() {
-        let parts = spread(&[b("203.0.113.11:80", 1), b("203.0.113.12:80", 3)], 1000);
-        assert_eq!(parts[0].0, 0);
-        assert_eq!(parts[0].1, 249);
-        assert_eq!(parts[1].0, 250);
-        assert_eq!(parts[1].1, 999);
-    }
-
-    #[test]
-    fn render_update_flushes_then_fills_in_one_script() {
-        let s = render_update(
-            "lb_web",
-            &[b("203.0.113.11:8080", 1), b("203.0.113.12:8080", 1)],
-            1000,
-        );
-        assert_eq!(
-            s,
-            "flush map inet mamori lb_web\nadd element inet mamori lb_web { 0-499 : 203.0.113.11 . 8080, 500-999 : 203.0.113.12 . 8080 }\n"
-        );
-        assert_eq!(
-            render_update("lb_web", &[], 1000),
-            "flush map inet mamori lb_web\n"
-        );
-    }
-
-    proptest! {
+    proptest::proptest! {
         #[test]
-        fn spread_is_a_partition(weights in proptest::collection::vec(0u32..1000, 0..20), modulus in 1u32..5000) {
-            let backends: Vec<Backend> = weights.iter().enumerate()
-                .map(|(i, w)| b(&format!("203.0.113.{}:80", i + 1), *w)).collect();
-            let parts = spread(&backends, modulus);
-            let total: u32 = weights.iter().sum();
-            if total == 0 {
-                prop_assert!(parts.is_empty());
-            } else {
-                let mut next = 0;
-                for (lo, hi, _) in &parts {
-                    prop_assert_eq!(*lo, next);
-                    prop_assert!(hi >= lo);
-                    next = hi + 1;
+        fn a_run_of_equal_results_decides_the_state(
+            results in proptest::collection::vec(proptest::bool::ANY, 0..60),
+            rise in 1u32..4,
+            fall in 1u32..4,
+        ) {
+            let mut h = Health::new(1, Thresholds { rise, fall });
+            for r in &results {
+                h.record(0, *r);
+            }
+            let need = rise.max(fall) as usize;
+            if results.len() >= need {
+                let tail = &results[results.len() - need..];
+                if tail.iter().all(|r| *r == tail[0]) {
+                    proptest::prop_assert_eq!(h.is_up(0), tail[0]);
                 }
-                prop_assert_eq!(next, modulus);
             }
         }
     }

@@ -4,10 +4,12 @@
 //!
 //! - [`safe_apply`]: the pure state machine of apply / confirm / roll back (time as a value);
 //! - [`standalone`]: its executor over a state directory and the nft adapter;
-//! - [`lb`]: load-balancer backend health and the map update that follows it;
+//! - [`lb`]: load-balancer backend health (the map update is the policy crate's);
+//! - [`policy_file`]: reading, checking and compiling a policy document from disk;
 //! - [`host`]: the adapters that run processes and open sockets (`nft`, health checks).
 
 pub mod host;
 pub mod lb;
+pub mod policy_file;
 pub mod safe_apply;
 pub mod standalone;

@@ -1,9 +1,8 @@
 //! `mamori agent`: standalone enforcement on a gateway. `apply` compiles a policy (or takes
 //! a ready nftables ruleset) and applies it atomically with safe apply; `confirm` keeps
-//! it; `rollback` restores the previous one; `run-lb` health-checks a load-balancing pool
-//! and keeps its backend map pointed at the healthy backends.
+//! it; `rollback` restores the previous one; `run-lb` health-checks the policy's load
+//! balancers and keeps each one's backends limited to the healthy ones.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use mamori_agent::host::nft::{Nft, Ruleset};
 use mamori_agent::host::{probe, process};
-use mamori_agent::lb::{self, Backend, Check, Health, Thresholds};
+use mamori_agent::lb::{self, Health, Thresholds};
+use mamori_agent::policy_file;
 use mamori_agent::safe_apply::{Millis, Note};
 use mamori_agent::standalone::Standalone;
 
@@ -59,19 +59,15 @@ enum Sub {
         #[arg(long)]
         revision: u64,
     },
-    /// Health-check a load-balancing pool and keep its map on the healthy backends.
+    /// Health-check the load balancers of a policy and keep each one's DNAT rule on its
+    /// healthy backends (runs until killed).
     RunLb {
-        /// The pool's map in the `inet mamori` table.
-        #[arg(long)]
-        map: String,
-        /// A backend, ADDR:PORT or ADDR:PORT=WEIGHT (repeat).
-        #[arg(long = "backend", required = true, value_parser = parse_backend)]
-        backends: Vec<Backend>,
-        /// `tcp`, or `http:/PATH` for an HTTP GET that must answer 2xx/3xx.
-        #[arg(long, default_value = "tcp", value_parser = parse_check)]
-        check: Check,
-        #[arg(long, default_value = "1s", value_parser = parse_duration)]
-        interval: Duration,
+        /// The policy file (the one applied).
+        file: PathBuf,
+        /// Only these balancers (repeat; default: all of them).
+        #[arg(long = "balancer")]
+        balancers: Vec<String>,
+        /// Timeout of one check.
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         timeout: Duration,
         /// Consecutive successes that bring a backend back.
@@ -124,19 +120,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             revision,
         } => wait_confirm(&state_dir, revision),
         Sub::RunLb {
-            map,
-            backends,
-            check,
-            interval,
+            file,
+            balancers,
             timeout,
             rise,
             fall,
             rounds,
         } => run_lb(
-            &map,
-            &backends,
-            &check,
-            interval,
+            &file,
+            &balancers,
             timeout,
             Thresholds { rise, fall },
             rounds,
@@ -179,20 +171,21 @@ fn describe(note: Note) -> String {
 
 /// Reads FILE as a ready ruleset (.nft, .json) or compiles it as a policy.
 fn load_ruleset(file: &Path) -> anyhow::Result<Ruleset> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let read =
+        || std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()));
     match file.extension().and_then(|e| e.to_str()) {
-        Some("nft") => Ok(Ruleset::Nft(text)),
-        Some("json") => Ok(Ruleset::Json(text)),
-        _ => compile_policy(file, &text),
+        Some("nft") => Ok(Ruleset::Nft(read()?)),
+        Some("json") => Ok(Ruleset::Json(read()?)),
+        _ => compile_policy(file),
     }
 }
 
-fn compile_policy(file: &Path, _text: &str) -> anyhow::Result<Ruleset> {
-    bail!(
-        "{}: this build cannot compile policy files yet\n  hint: give a compiled ruleset instead (`.nft` text or `.json` nftables JSON)",
-        file.display()
-    )
+fn compile_policy(file: &Path) -> anyhow::Result<Ruleset> {
+    let loaded = policy_file::load(file)?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    Ok(policy_file::ruleset(&loaded.policy))
 }
 
 fn apply(file: &Path, dir: &Path, within: Option<Duration>) -> anyhow::Result<ExitCode> {
@@ -248,23 +241,66 @@ fn wait_confirm(dir: &Path, revision: u64) -> anyhow::Result<ExitCode> {
 }
 
 fn run_lb(
-    map: &str,
-    backends: &[Backend],
-    check: &Check,
-    interval: Duration,
+    file: &Path,
+    only: &[String],
     timeout: Duration,
     th: Thresholds,
     rounds: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
+    let loaded = policy_file::load(file)?;
+    let p = &loaded.policy;
+    for name in only {
+        if !p.load_balancers.iter().any(|l| &l.name == name) {
+            bail!("{}: no load balancer named `{name}`", file.display());
+        }
+    }
+    let chosen: Vec<&mamori_policy::LoadBalancer> = p
+        .load_balancers
+        .iter()
+        .filter(|l| only.is_empty() || only.contains(&l.name))
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "{}: the policy has no load balancer to check",
+            file.display()
+        );
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chosen
+            .iter()
+            .map(|lb| s.spawn(move || run_one_lb(p, lb, timeout, th, rounds)))
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a health-check loop panicked"))??;
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_one_lb(
+    p: &mamori_policy::Policy,
+    lb: &mamori_policy::LoadBalancer,
+    timeout: Duration,
+    th: Thresholds,
+    rounds: Option<u64>,
+) -> anyhow::Result<()> {
     let nft = Nft::default();
-    let mut health = Health::new(backends.len(), th);
+    let (targets, check, interval_ms) = lb::checks_of(lb);
+    let interval = Duration::from_millis(interval_ms.max(1));
+    let mut health = Health::new(targets.len(), th);
     let start = std::time::Instant::now();
     let mut round: u64 = 0;
+    let name = &lb.name;
     loop {
         let results: Vec<bool> = std::thread::scope(|s| {
-            let handles: Vec<_> = backends
+            let handles: Vec<_> = targets
                 .iter()
-                .map(|b| s.spawn(move || probe::check(b.addr, check, timeout)))
+                .map(|t| {
+                    let check = &check;
+                    s.spawn(move || probe::check(*t, check, timeout))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -275,25 +311,30 @@ fn run_lb(
         for (i, ok) in results.iter().enumerate() {
             if health.record(i, *ok) {
                 changed = true;
+                let b = &lb.backends[i];
+                let state = if health.is_up(i) { "up" } else { "down" };
                 println!(
-                    "backend {} is {}",
-                    backends[i].addr,
-                    if *ok { "up" } else { "down" }
+                    "balancer {name}: backend {}:{} is {state}",
+                    b.address, b.port
                 );
             }
         }
         if changed {
-            let healthy: Vec<Backend> = health.up().into_iter().map(|i| backends[i]).collect();
-            let script = lb::render_update(map, &healthy, lb::LB_MODULUS);
-            match nft.run_script(&script, false, false) {
-                Ok(()) => println!("map {map}: {} healthy backends", healthy.len()),
-                // Keep checking: the table may be replaced by an apply in the meantime.
-                Err(e) => eprintln!("map {map}: update failed: {e}"),
+            let healthy: Vec<(std::net::IpAddr, u16)> = health
+                .up()
+                .into_iter()
+                .map(|i| (lb.backends[i].address, lb.backends[i].port))
+                .collect();
+            let update = mamori_policy::lb_update(p, name, &healthy)?;
+            match nft.run_script(&update.text, false, false) {
+                Ok(()) => println!("balancer {name}: {} healthy backends", healthy.len()),
+                // Keep checking: the table may be being replaced by an apply.
+                Err(e) => eprintln!("balancer {name}: update failed: {e}"),
             }
         }
         round += 1;
         if rounds.is_some_and(|n| round >= n) {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         // Fixed ticks: a backend that dies is seen down within `fall` intervals.
         let next = interval * u32::try_from(round).unwrap_or(u32::MAX);
@@ -320,29 +361,4 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
     };
     Ok(Duration::from_millis(ms))
-}
-
-fn parse_backend(s: &str) -> Result<Backend, String> {
-    let (addr, weight) = match s.split_once('=') {
-        Some((a, w)) => (
-            a,
-            w.parse::<u32>()
-                .map_err(|_| format!("`{s}`: weight `{w}` is not a whole number"))?,
-        ),
-        None => (s, 1),
-    };
-    let addr: SocketAddr = addr.parse().map_err(|_| {
-        format!("`{s}`: expected ADDR:PORT (IPv6: [ADDR]:PORT), optionally =WEIGHT")
-    })?;
-    Ok(Backend { addr, weight })
-}
-
-fn parse_check(s: &str) -> Result<Check, String> {
-    if s == "tcp" {
-        return Ok(Check::Tcp);
-    }
-    match s.strip_prefix("http:") {
-        Some(path) if path.starts_with('/') => Ok(Check::Http { path: path.into() }),
-        _ => Err(format!("`{s}`: expected `tcp` or `http:/PATH`")),
-    }
 }

@@ -1,6 +1,6 @@
 //! Safe apply with a real `nft` in the gateway namespace: an unconfirmed policy that cuts
 //! the management path is rolled back by itself, a confirmed one stays, and an invalid
-//! ruleset or a failing `nft` leaves the running ruleset untouched.
+//! policy, an invalid ruleset or a failing `nft` leaves the running ruleset untouched.
 
 mod agent_support;
 
@@ -44,15 +44,16 @@ fn unconfirmed_policy_cutting_management_is_rolled_back_by_itself() {
     let gw = Gw::new();
     let _ssh = gw.tb.observer(Host::Gw, "0.0.0.0", 22).unwrap();
     assert!(
-        gw.apply("good.nft", &gateway_ruleset(true), &[])
+        gw.apply("good.toml", &gateway_policy(addr::CENTER), &[])
             .status
             .success()
     );
     let good = live(&gw.tb);
     assert!(gw.center_reaches_ssh());
 
-    // Apply the lock-out from a shell that exits at once: the waiter must outlive it.
-    let bad = write(&gw.tb, "lockout.nft", &gateway_ruleset(false));
+    // A mistake: the center's address is wrong, which cuts the management path. Applied
+    // from a shell that exits at once: the waiter must outlive it.
+    let bad = write(&gw.tb, "lockout.toml", &gateway_policy("198.51.100.60"));
     gw.tb
         .sh(
             Host::Gw,
@@ -183,4 +184,32 @@ fn apply_while_waiting_for_confirmation_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("waiting for confirmation"));
     assert_eq!(live(&gw.tb), before);
     mamori_ok(&gw.tb, &["agent", "confirm", "--state-dir", &gw.state]);
+}
+
+#[test]
+fn invalid_policy_is_reported_with_positions_and_nothing_is_applied() {
+    let gw = Gw::new();
+    assert!(
+        gw.apply("a.toml", &gateway_policy(addr::CENTER), &[])
+            .status
+            .success()
+    );
+    let before = live(&gw.tb);
+    let bad = gateway_policy(addr::CENTER)
+        .replace("service = \"closed\"", "service = \"nosuch\"")
+        .replace("port = 8080\nto = ", "port = 70000\nto = ");
+    let out = gw.apply("bad.toml", &bad, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:31:11: error: unknown service `nosuch`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:42:8: error: `port`"),
+        "every error is reported: {err}"
+    );
+    assert!(err.contains("2 error(s)"), "{err}");
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert_eq!(live(&gw.tb), before);
 }

@@ -1,5 +1,5 @@
-//! Real traffic through the gateway namespace after `mamori agent apply`: TCP, UDP and
-//! ICMP allowed and denied, a port forward, masquerade, the management rule, and a
+//! Real traffic through the gateway namespace after `mamori agent apply POLICY`: TCP, UDP
+//! and ICMP allowed and denied, a port forward, masquerade, the management rule, and a
 //! load-balanced service whose dead backend is taken out by the health checks.
 
 mod agent_support;
@@ -15,7 +15,7 @@ const T: Duration = Duration::from_millis(1500);
 
 fn gateway() -> Testbed {
     let tb = Testbed::up().unwrap();
-    let file = write(&tb, "gw.nft", &gateway_ruleset(true));
+    let file = write(&tb, "gw.toml", &gateway_policy(addr::CENTER));
     let state = tb.dir().join("state");
     mamori_ok(
         &tb,
@@ -158,17 +158,14 @@ fn load_balancer_spreads_over_three_backends_and_drops_a_dead_one_within_two_int
         tb.add_address(Host::Dmz, &format!("{b}/24")).unwrap();
         pids.push(tb.http_server(Host::Dmz, b, 8080, b).unwrap());
     }
+    // The policy's health check runs every second.
     let interval = Duration::from_millis(1000);
-    let mut args = vec![
+    let policy = tb.dir().join("gw.toml");
+    let args = [
         MAMORI,
         "agent",
         "run-lb",
-        "--map",
-        "lb_web",
-        "--check",
-        "http:/health",
-        "--interval",
-        "1000ms",
+        policy.to_str().unwrap(),
         "--timeout",
         "300ms",
         "--fall",
@@ -176,15 +173,11 @@ fn load_balancer_spreads_over_three_backends_and_drops_a_dead_one_within_two_int
         "--rise",
         "2",
     ];
-    let specs: Vec<String> = backends.iter().map(|b| format!("{b}:8080")).collect();
-    for s in &specs {
-        args.extend(["--backend", s]);
-    }
     let lb = tb.spawn(Host::Gw, &args).unwrap();
     assert!(
         eventually(Duration::from_secs(5), || tb
             .stdout_of(lb)
-            .contains("3 healthy backends")),
+            .contains("app: 3 healthy backends")),
         "run-lb did not fill the map: {} {}",
         tb.stdout_of(lb),
         tb.stderr_of(lb)

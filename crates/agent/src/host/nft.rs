@@ -55,9 +55,7 @@ impl Ruleset {
                     .iter()
                     .filter(|i| i.get("metainfo").is_none())
                     .collect();
-                let has_preamble = rest.len() >= 2
-                    && rest[0] == &out[0]
-                    && rest[1] == &out[1];
+                let has_preamble = rest.len() >= 2 && rest[0] == &out[0] && rest[1] == &out[1];
                 if has_preamble {
                     out.clear();
                 }

@@ -11,11 +11,16 @@ use crate::lb::Check;
 pub fn check(addr: SocketAddr, check: &Check, timeout: Duration) -> bool {
     match check {
         Check::Tcp => TcpStream::connect_timeout(&addr, timeout).is_ok(),
-        Check::Http { path } => http_ok(addr, path, timeout).unwrap_or(false),
+        Check::Http { path, expect } => http_ok(addr, path, *expect, timeout).unwrap_or(false),
     }
 }
 
-fn http_ok(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<bool> {
+fn http_ok(
+    addr: SocketAddr,
+    path: &str,
+    expect: Option<u16>,
+    timeout: Duration,
+) -> std::io::Result<bool> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
@@ -36,11 +41,12 @@ fn http_ok(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<b
         }
         n += got;
     }
-    Ok(status_ok(&head[..n]))
+    Ok(status_ok(&head[..n], expect))
 }
 
-/// True when the bytes start an HTTP status line with a 2xx or 3xx code.
-pub fn status_ok(head: &[u8]) -> bool {
+/// True when the bytes start an HTTP status line with the expected code (`None`: any
+/// 2xx or 3xx).
+pub fn status_ok(head: &[u8], expect: Option<u16>) -> bool {
     let Ok(text) = std::str::from_utf8(head) else {
         return false;
     };
@@ -48,10 +54,15 @@ pub fn status_ok(head: &[u8]) -> bool {
     let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
         return false;
     };
+    let code = code.trim_end_matches(['\r', '\n']);
+    let Ok(n) = code.parse::<u16>() else {
+        return false;
+    };
     version.starts_with("HTTP/")
-        && code.len() >= 3
-        && matches!(code.as_bytes()[0], b'2' | b'3')
-        && code[..3].bytes().all(|c| c.is_ascii_digit())
+        && match expect {
+            Some(e) => n == e,
+            None => (200..400).contains(&n),
+        }
 }
 
 #[cfg(test)]
@@ -60,11 +71,13 @@ mod tests {
 
     #[test]
     fn status_line_2xx_3xx_is_healthy_others_not() {
-        assert!(status_ok(b"HTTP/1.0 200 OK\r\n"));
-        assert!(status_ok(b"HTTP/1.1 301 Moved"));
-        assert!(!status_ok(b"HTTP/1.0 404 Not Found"));
-        assert!(!status_ok(b"HTTP/1.0 500 "));
-        assert!(!status_ok(b"SSH-2.0-OpenSSH"));
-        assert!(!status_ok(b""));
+        assert!(status_ok(b"HTTP/1.0 200 OK\r\n", None));
+        assert!(status_ok(b"HTTP/1.1 301 Moved", None));
+        assert!(!status_ok(b"HTTP/1.0 404 Not Found", None));
+        assert!(status_ok(b"HTTP/1.0 404 Not Found", Some(404)));
+        assert!(!status_ok(b"HTTP/1.0 200 OK", Some(204)));
+        assert!(!status_ok(b"HTTP/1.0 500 ", None));
+        assert!(!status_ok(b"SSH-2.0-OpenSSH", None));
+        assert!(!status_ok(b"", None));
     }
 }

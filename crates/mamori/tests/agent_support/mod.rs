@@ -109,3 +109,70 @@ pub fn gateway_ruleset(management: bool) -> String {
 "#
     )
 }
+
+/// The testbed gateway's policy: default drop; LAN to WAN TCP/UDP 7000, web and ping;
+/// TCP 7003 rejected; masquerade on the WAN; a port forward WAN:8080 -> DMZ:80; a load
+/// balancer WAN:80 over three DMZ backends (HTTP health check every second); management
+/// from `center` (the real center is 198.51.100.50: any other value locks it out).
+pub fn gateway_policy(center: &str) -> String {
+    POLICY.replace("{center}", center)
+}
+
+const POLICY: &str = r#"# The testbed gateway: LAN, DMZ and WAN; the center at 198.51.100.50.
+
+[interfaces]
+lan0 = { zone = "lan", addresses = ["192.0.2.1/24", "2001:db8:1::1/64"] }
+dmz0 = { zone = "dmz", addresses = ["203.0.113.1/24", "2001:db8:3::1/64"] }
+wan0 = { zone = "wan", addresses = ["198.51.100.1/24", "2001:db8:2::1/64"], default_route = true }
+
+[management]
+center = ["{center}"]
+
+[services]
+echo = ["tcp/7000", "udp/7000"]
+web = ["tcp/80", "tcp/443"]
+ping = ["icmp/echo-request", "icmpv6/echo-request"]
+closed = "tcp/7003"
+
+[defaults]
+"*" = "drop"
+
+[[rules]]
+name = "lan-out"
+from = "lan"
+to = "wan"
+service = ["echo", "web", "ping"]
+action = "accept"
+
+[[rules]]
+name = "lan-closed"
+from = "lan"
+to = "wan"
+service = "closed"
+action = "reject"
+
+[nat]
+masquerade = ["wan"]
+
+[[nat.port_forwards]]
+name = "web"
+zone = "wan"
+destination = "198.51.100.1"
+protocol = "tcp"
+port = 8080
+to = "203.0.113.10"
+to_port = 80
+
+[[load_balancers]]
+name = "app"
+zone = "wan"
+protocol = "tcp"
+address = "198.51.100.1"
+port = 80
+health = { check = "http", path = "/health", interval = "1s" }
+backends = [
+  { address = "203.0.113.11", port = 8080 },
+  { address = "203.0.113.12", port = 8080 },
+  { address = "203.0.113.13", port = 8080 },
+]
+"#;
