@@ -13,6 +13,13 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   testbed up [--name NAME]     build the netns testbed (namespaces mtb-NAME-*, default NAME=dev)
   testbed down [--name NAME]   delete a testbed (every mtb-* namespace without --name)
+  bench policy [--objects 10,1000,10000,100000] [--rules 1000] [--seconds 5]
+               [--no-throughput]
+                               compile+apply time of big policies; iperf3 TCP and
+                               small-UDP throughput across the gateway: empty ruleset,
+                               the compiled policy, and the naive compilation
+  bench differential [--seed N] [--policies 50] [--packets 20]
+                               the differential test (evaluator vs kernel), longer
   help                         this text";
 
 fn main() -> ExitCode {
@@ -25,6 +32,8 @@ fn main() -> ExitCode {
         }
         ["testbed", "up", rest @ ..] => name_arg(rest).and_then(|n| testbed_up(n.unwrap_or("dev"))),
         ["testbed", "down", rest @ ..] => name_arg(rest).and_then(testbed_down),
+        ["bench", "policy", rest @ ..] => bench_policy(rest),
+        ["bench", "differential", rest @ ..] => bench_differential(rest),
         [other, ..] => Err(anyhow::anyhow!(
             "unknown task `{}` (try `cargo xtask help`)",
             other
@@ -68,6 +77,77 @@ fn testbed_down(name: Option<&str>) -> anyhow::Result<()> {
     }
     for ns in deleted {
         println!("deleted {ns}");
+    }
+    Ok(())
+}
+
+/// `--flag VALUE` pairs and lone `--switch`es.
+fn flags<'a>(rest: &[&'a str], switches: &[&str]) -> anyhow::Result<Vec<(&'a str, &'a str)>> {
+    let mut out = Vec::new();
+    let mut it = rest.iter();
+    while let Some(f) = it.next() {
+        if switches.contains(f) {
+            out.push((*f, ""));
+        } else if f.starts_with("--") {
+            let v = it
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("`{f}` needs a value"))?;
+            out.push((*f, *v));
+        } else {
+            anyhow::bail!("unexpected `{f}` (try `cargo xtask help`)");
+        }
+    }
+    Ok(out)
+}
+
+fn num<T: std::str::FromStr>(flag: &str, v: &str) -> anyhow::Result<T> {
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("`{flag} {v}`: expected a number"))
+}
+
+fn bench_policy(rest: &[&str]) -> anyhow::Result<()> {
+    let mut o = xtask::bench::Options::default();
+    for (f, v) in flags(rest, &["--no-throughput"])? {
+        match f {
+            "--objects" => {
+                o.objects = v
+                    .split(',')
+                    .map(|n| num(f, n))
+                    .collect::<anyhow::Result<_>>()?
+            }
+            "--rules" => o.rules = num(f, v)?,
+            "--seconds" => o.seconds = num(f, v)?,
+            "--throughput-objects" => o.throughput_objects = num(f, v)?,
+            "--no-throughput" => o.no_throughput = true,
+            _ => anyhow::bail!("unknown option `{f}` of `bench policy`"),
+        }
+    }
+    let report = xtask::bench::policy(&o)?;
+    println!("{report}");
+    Ok(())
+}
+
+fn bench_differential(rest: &[&str]) -> anyhow::Result<()> {
+    let (mut seed, mut policies, mut packets) = (1u64, 50usize, 20usize);
+    for (f, v) in flags(rest, &[])? {
+        match f {
+            "--seed" => seed = num(f, v)?,
+            "--policies" => policies = num(f, v)?,
+            "--packets" => packets = num(f, v)?,
+            _ => anyhow::bail!("unknown option `{f}` of `bench differential`"),
+        }
+    }
+    let mamori = xtask::bench::build_release_mamori()?;
+    let tb = Testbed::up_named(&format!("diff{}", std::process::id()))?;
+    let start = std::time::Instant::now();
+    let sum = xtask::differential::run(&tb, &mamori, seed, policies, packets, false)?;
+    println!(
+        "seed {seed}: {} ({:.0} s)",
+        sum.report(),
+        start.elapsed().as_secs_f64()
+    );
+    if !sum.disagreements.is_empty() {
+        anyhow::bail!("the evaluator and the kernel disagree");
     }
     Ok(())
 }
