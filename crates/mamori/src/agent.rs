@@ -319,7 +319,10 @@ fn run_one_lb(
                 );
             }
         }
-        if changed {
+        // Push on every change, and every round while a backend is out: an apply in the
+        // meantime puts the compiled rule (all backends) back.
+        let degraded = health.up().len() != targets.len();
+        if changed || degraded {
             let healthy: Vec<(std::net::IpAddr, u16)> = health
                 .up()
                 .into_iter()
@@ -327,7 +330,10 @@ fn run_one_lb(
                 .collect();
             let update = mamori_policy::lb_update(p, name, &healthy)?;
             match nft.run_script(&update.text, false, false) {
-                Ok(()) => println!("balancer {name}: {} healthy backends", healthy.len()),
+                Ok(()) if changed => {
+                    println!("balancer {name}: {} healthy backends", healthy.len())
+                }
+                Ok(()) => {}
                 // Keep checking: the table may be being replaced by an apply.
                 Err(e) => eprintln!("balancer {name}: update failed: {e}"),
             }

@@ -64,6 +64,15 @@ fn tcp_udp_and_icmp_are_allowed_and_denied_as_the_ruleset_says() {
         tb.probe(Host::Lan, "tcp", None, 0, w, 7003, T).unwrap(),
         Probe::Refused
     );
+    // IPv6 too: ping allowed, TCP 7002 dropped.
+    assert!(tb.ping(Host::Lan, addr::WAN_SERVER6).unwrap());
+    let o6 = tb.observer(Host::Wan, addr::WAN_SERVER6, 7002).unwrap();
+    assert_eq!(
+        tb.probe(Host::Lan, "tcp", None, 0, addr::WAN_SERVER6, 7002, T)
+            .unwrap(),
+        Probe::Timeout
+    );
+    assert!(o6.seen().is_empty());
     // No rule for LAN -> DMZ ping, nor for WAN -> LAN.
     assert!(!tb.ping(Host::Lan, addr::DMZ_SERVER).unwrap());
     assert!(!tb.ping(Host::Wan, addr::LAN_CLIENT).unwrap());

@@ -318,4 +318,17 @@ mod tests {
         let err = Ruleset::Json("{".into()).transaction().unwrap_err();
         assert!(err.to_string().contains("not valid nftables JSON"), "{err}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn relocate_never_panics(stderr in ".{0,200}", body in ".{0,50}") {
+            let _ = relocate(&stderr, "f.nft", &Ruleset::Nft(body));
+            let _ = relocate(&stderr, "f.json", &Ruleset::Json(String::new()));
+        }
+
+        #[test]
+        fn json_transaction_never_panics(text in ".{0,200}") {
+            let _ = Ruleset::Json(text).transaction();
+        }
+    }
 }
