@@ -176,7 +176,7 @@ fn load_balancer_spreads_over_three_backends_and_drops_a_dead_one_within_two_int
         "run-lb",
         policy.to_str().unwrap(),
         "--timeout",
-        "300ms",
+        "800ms",
         "--fall",
         "2",
         "--rise",
