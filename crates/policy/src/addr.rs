@@ -83,7 +83,7 @@ impl IpRange {
         if self.lo == 0 && self.hi == self.family.max() {
             return Some(0);
         }
-        if size == 0 || !size.is_power_of_two() || self.lo % size != 0 {
+        if size == 0 || !size.is_power_of_two() || !self.lo.is_multiple_of(size) {
             return None;
         }
         Some(bits - size.trailing_zeros())
@@ -399,7 +399,8 @@ pub(crate) const ICMPV6_TYPES: &[(&str, u8)] = &[
     ("mld2-listener-report", 143),
 ];
 
-pub(crate) fn icmp_name(v6: bool, t: u8) -> &'static str {
+/// The nft name of an ICMP (`v6` false) or ICMPv6 type number.
+pub fn icmp_name(v6: bool, t: u8) -> &'static str {
     let table = if v6 { ICMPV6_TYPES } else { ICMP_TYPES };
     table
         .iter()
@@ -408,7 +409,8 @@ pub(crate) fn icmp_name(v6: bool, t: u8) -> &'static str {
         .unwrap_or("?")
 }
 
-pub(crate) fn icmp_type(v6: bool, name: &str) -> Option<u8> {
+/// The number of an ICMP or ICMPv6 type name.
+pub fn icmp_type(v6: bool, name: &str) -> Option<u8> {
     let table = if v6 { ICMPV6_TYPES } else { ICMP_TYPES };
     table.iter().find(|(s, _)| *s == name).map(|(_, n)| *n)
 }

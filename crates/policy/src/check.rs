@@ -1881,19 +1881,26 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         unused.sort_by(|a, b| (a.0.start, &a.1).cmp(&(b.0.start, &b.1)));
-        let names: Vec<(bool, String)> = self
-            .addr_defs
-            .keys()
-            .filter(|n| !self.used_addr.contains(*n))
-            .map(|n| (false, n.clone()))
-            .chain(
-                self.svc_defs
-                    .keys()
-                    .filter(|n| !self.used_svc.contains(*n))
-                    .map(|n| (true, n.clone())),
-            )
-            .collect();
-        for (svc, n) in names {
+        // In document order, so the diagnostics are the same on every run.
+        let mut names: Vec<(usize, bool, String)> = Vec::new();
+        for (n, d) in &self.addr_defs {
+            if !self.used_addr.contains(n) {
+                let start = match d {
+                    AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.start,
+                };
+                names.push((start, false, n.clone()));
+            }
+        }
+        for (n, d) in &self.svc_defs {
+            if !self.used_svc.contains(n) {
+                let start = match d {
+                    SvcDef::Service(s, _) | SvcDef::Group(s, _) => s.start,
+                };
+                names.push((start, true, n.clone()));
+            }
+        }
+        names.sort();
+        for (_, svc, n) in names {
             if svc {
                 self.svc_ref(&n, 0..0);
             } else {

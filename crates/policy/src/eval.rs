@@ -587,7 +587,7 @@ fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Opt
                 kind: "one_to_one",
                 name: format!("{} -> {}", o.public, o.private),
                 to: o.private,
-                port: None,
+                port: pkt.dport(),
                 backends: vec![],
             });
         }

@@ -190,6 +190,7 @@ pub fn random_policy(seed: u64, cfg: &GenConfig) -> String {
     let zones: Vec<String> = cfg.interfaces.iter().map(|i| i.zone.clone()).collect();
     let actions = ["accept", "drop", "reject"];
     s.push_str("\n[defaults]\n");
+    let mut pairs = Vec::new();
     for _ in 0..rng.below(3) {
         let from = rng.pick(&zones).clone();
         let to = if rng.chance(25) {
@@ -197,7 +198,11 @@ pub fn random_policy(seed: u64, cfg: &GenConfig) -> String {
         } else {
             rng.pick(&zones).clone()
         };
-        let _ = writeln!(s, "\"{from}->{to}\" = \"{}\"", rng.pick(&actions));
+        let action = rng.pick(&actions);
+        if !pairs.contains(&(from.clone(), to.clone())) {
+            let _ = writeln!(s, "\"{from}->{to}\" = \"{action}\"");
+            pairs.push((from, to));
+        }
     }
     let _ = writeln!(
         s,
@@ -236,6 +241,12 @@ pub fn random_policy(seed: u64, cfg: &GenConfig) -> String {
             let _ = writeln!(s, "service = [{svc}]");
         }
         let _ = writeln!(s, "action = \"{}\"", rng.pick(&actions));
+        if rng.chance(20) {
+            s.push_str("log = true\n");
+        }
+        if rng.chance(10) {
+            s.push_str("rate_limit = \"1000/second\"\n");
+        }
     }
     let wan = cfg.interfaces.iter().find(|i| i.default_route);
     if let Some(w) = wan {
@@ -258,6 +269,48 @@ pub fn random_policy(seed: u64, cfg: &GenConfig) -> String {
                 ip(host),
                 rng.pick(PORTS)
             );
+        }
+        let (wlo, _) = net_of(&w.address);
+        if !inner.is_empty() && rng.chance(30) {
+            let (lo, hi) = net_of(&rng.pick(&inner).address);
+            let private = lo + 2 + rng.below((hi - lo).saturating_sub(3).max(1) as u64) as u32;
+            let _ = writeln!(
+                s,
+                "\n[[nat.one_to_one]]\nzone = \"{}\"\npublic = \"{}\"\nprivate = \"{}\"",
+                w.zone,
+                ip(wlo + 20),
+                ip(private)
+            );
+        }
+        if rng.chance(30) {
+            let _ = writeln!(
+                s,
+                "\n[[nat.snat]]\nzone = \"{}\"\nsource = \"o{}\"\nto = \"{}\"",
+                w.zone,
+                rng.below(n_obj as u64),
+                ip(wlo + 30)
+            );
+        }
+        if !inner.is_empty() && rng.chance(30) {
+            let (lo, hi) = net_of(&rng.pick(&inner).address);
+            let _ = writeln!(
+                s,
+                "\n[[load_balancers]]\nname = \"lb\"\nzone = \"{}\"\naddress = \"{}\"\nport = {}\nbackends = [",
+                w.zone,
+                ip(wlo + 1),
+                rng.pick(PORTS)
+            );
+            for _ in 0..1 + rng.below(3) {
+                let b = lo + 2 + rng.below((hi - lo).saturating_sub(3).max(1) as u64) as u32;
+                let _ = writeln!(
+                    s,
+                    "  {{ address = \"{}\", port = {}, weight = {} }},",
+                    ip(b),
+                    9000 + rng.below(1000),
+                    1 + rng.below(3)
+                );
+            }
+            s.push_str("]\n");
         }
     }
     s
@@ -288,6 +341,11 @@ pub fn random_packet(p: &Policy, cfg: &GenConfig, seed: u64) -> Packet {
             candidates.push(u32::from(d));
         }
     }
+    for o in &p.one_to_one {
+        if let IpAddr::V4(d) = o.public {
+            candidates.push(u32::from(d));
+        }
+    }
     let pick_addr = |rng: &mut Rng| -> u32 {
         if !candidates.is_empty() && rng.chance(60) {
             *rng.pick(&candidates)
@@ -297,7 +355,9 @@ pub fn random_packet(p: &Policy, cfg: &GenConfig, seed: u64) -> Packet {
     };
     let src = ip(pick_addr(&mut rng));
     let dst = ip(pick_addr(&mut rng));
-    let dport = if rng.chance(20) {
+    let dport = if rng.chance(10) {
+        p.load_balancers.first().map(|lb| lb.port).unwrap_or(80)
+    } else if rng.chance(20) {
         p.port_forwards.first().map(|pf| pf.ports.lo).unwrap_or(80)
     } else {
         *rng.pick(PORTS)

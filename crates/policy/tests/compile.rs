@@ -1,0 +1,134 @@
+//! The compiler: snapshots of a reviewed policy's ruleset, determinism, and the shape
+//! that keeps a packet's path independent of the number of objects.
+
+use mamori_policy::generate::{GenConfig, big_policy, random_policy};
+use mamori_policy::{Lists, Mode, Policy, check, compile, lb_update, parse_list};
+
+fn data(name: &str) -> String {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn office() -> Policy {
+    let mut l = Lists::new();
+    l.insert("threats".into(), parse_list(&data("threats.txt")).unwrap());
+    check(&data("office.toml"), &l)
+        .policy
+        .expect("office.toml is valid")
+}
+
+fn policy(src: &str) -> Policy {
+    let c = check(src, &Lists::new());
+    match c.policy {
+        Some(p) => p,
+        None => panic!("invalid: {:#?}\n{src}", c.diagnostics),
+    }
+}
+
+#[test]
+fn office_ruleset_as_nft_text() {
+    insta::assert_snapshot!(compile(&office(), Mode::Sets).to_text());
+}
+
+#[test]
+fn office_ruleset_as_json() {
+    insta::assert_json_snapshot!(compile(&office(), Mode::Sets).to_json());
+}
+
+#[test]
+fn counters_name_every_rule_and_nat_object() {
+    let c = compile(&office(), Mode::Sets);
+    let names: Vec<(&str, &str)> = c
+        .counters
+        .iter()
+        .map(|c| (c.counter.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("rule_block-threats", "rule"),
+            ("rule_web-in", "rule"),
+            ("rule_lan-dns", "rule"),
+            ("rule_no-printing-out", "rule"),
+            ("rule-5", "rule"),
+            ("mgmt", "management"),
+            ("pf_cam", "port_forward"),
+            ("lb_app", "load_balancer"),
+        ]
+    );
+    assert_eq!(c.table.counters.len(), names.len());
+}
+
+#[test]
+fn output_is_deterministic() {
+    let cfg = GenConfig::default();
+    for seed in 0..50 {
+        let src = random_policy(seed, &cfg);
+        let c = check(&src, &Lists::new());
+        let Some(p) = c.policy else { continue };
+        let a = compile(&p, Mode::Sets);
+        let b = compile(&policy(&src), Mode::Sets);
+        assert_eq!(a.to_text(), b.to_text());
+        assert_eq!(a.to_json(), b.to_json());
+    }
+}
+
+#[test]
+fn management_comes_before_any_rule() {
+    let c = compile(&office(), Mode::Sets);
+    let input = c.table.chains.iter().find(|c| c.name == "input").unwrap();
+    let text: Vec<String> = input
+        .rules
+        .iter()
+        .map(|r| mamori_policy::nft::text_rule(r))
+        .collect();
+    let mgmt = text
+        .iter()
+        .position(|r| r.contains("@mgmt4"))
+        .expect("management rule");
+    let dispatch = text
+        .iter()
+        .position(|r| r.contains("vmap @dispatch_input"))
+        .unwrap();
+    assert!(mgmt < dispatch, "{text:#?}");
+    assert!(
+        text[3].starts_with("ip saddr @mgmt4 icmp type echo-request"),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn rule_count_does_not_grow_with_objects_but_naive_does() {
+    let small = policy(&big_policy(10, 100));
+    let large = policy(&big_policy(10_000, 100));
+    let (s, l) = (compile(&small, Mode::Sets), compile(&large, Mode::Sets));
+    assert_eq!(s.rule_count(), l.rule_count());
+    let naive = compile(&large, Mode::Naive);
+    assert!(
+        naive.rule_count() > 10 * l.rule_count(),
+        "{} vs {}",
+        naive.rule_count(),
+        l.rule_count()
+    );
+}
+
+#[test]
+fn load_balancer_update_renders_only_the_healthy_backends() {
+    let p = office();
+    let ip = |s: &str| s.parse().unwrap();
+    let u = lb_update(
+        &p,
+        "app",
+        &[(ip("192.0.2.81"), 8443), (ip("192.0.2.83"), 8443)],
+    )
+    .unwrap();
+    insta::assert_snapshot!(u.text, @r"
+    flush chain inet mamori lb_app
+    add rule inet mamori lb_app iifname @if_wan ip daddr 198.51.100.1 tcp dport 443 dnat ip to numgen random mod 3 map { 0-1 : 192.0.2.81 . 8443, 2 : 192.0.2.83 . 8443 }
+    ");
+    let none = lb_update(&p, "app", &[]).unwrap();
+    assert_eq!(none.text, "flush chain inet mamori lb_app\n");
+    assert_eq!(none.json["nftables"].as_array().unwrap().len(), 2);
+    assert!(lb_update(&p, "nope", &[]).is_err());
+    assert!(lb_update(&p, "app", &[(ip("192.0.2.99"), 8443)]).is_err());
+}
