@@ -113,6 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ),
                 None => println!("pending: none"),
             }
+            match Nft::default().list_json()? {
+                Some(live) => println!(
+                    "live table inet mamori: {} rules",
+                    mamori_agent::host::nft::rule_count(&live)
+                ),
+                None => println!("live table inet mamori: none"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Sub::WaitConfirm {
@@ -225,8 +232,20 @@ fn apply(file: &Path, dir: &Path, within: Option<Duration>) -> anyhow::Result<Ex
 
 fn wait_confirm(dir: &Path, revision: u64) -> anyhow::Result<ExitCode> {
     let sa = open(dir)?;
+    let mut failures = 0;
     loop {
-        let r = sa.on_deadline(revision, now())?;
+        let r = match sa.on_deadline(revision, now()) {
+            Ok(r) => r,
+            // A failed rollback leaves the revision pending: try again, it is the one
+            // thing standing between the gateway and a lock-out.
+            Err(e) if failures < 30 => {
+                failures += 1;
+                eprintln!("revision {revision}: rollback failed, retrying in 1 s: {e}");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         match r.wait_until {
             Some(at) => {
                 let left = at.0.saturating_sub(now().0);

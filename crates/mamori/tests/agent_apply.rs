@@ -77,6 +77,8 @@ fn unconfirmed_policy_cutting_management_is_rolled_back_by_itself() {
     let status = mamori_ok(&gw.tb, &["agent", "status", "--state-dir", &gw.state]);
     assert!(status.contains("current revision: 1"), "{status}");
     assert!(status.contains("pending: none"), "{status}");
+    assert!(status.contains("live table inet mamori: "), "{status}");
+    assert!(!status.contains("live table inet mamori: none"), "{status}");
 }
 
 #[test]
