@@ -273,7 +273,8 @@ fn unsendable(pkt: &Packet) -> Option<&'static str> {
     None
 }
 
-/// Runs `policies` random policies with `packets` random packets each, from `seed`.
+/// Runs the random policies numbered `policies` (policy `i` of `seed` is always the same)
+/// with `packets` random packets each.
 ///
 /// With `sabotage`, the applied table is deleted again before the packets are sent (the
 /// kernel then forwards everything): a check that the harness does see disagreements.
@@ -281,7 +282,7 @@ pub fn run(
     tb: &Testbed,
     mamori: &Path,
     seed: u64,
-    policies: usize,
+    policies: std::ops::Range<usize>,
     packets: usize,
     sabotage: bool,
 ) -> Result<Summary> {
@@ -295,7 +296,7 @@ pub fn run(
     let state = tb.dir().join("diff-state");
     let mut sum = Summary::default();
     let mut next_port: u16 = 30000;
-    for pi in 0..policies {
+    for pi in policies {
         let pseed = seed.wrapping_mul(1_000_003).wrapping_add(pi as u64);
         let text = policy::generate::random_policy(pseed, &cfg);
         let checked = policy::check(&text, &policy::Lists::new());
@@ -448,6 +449,12 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     for (h, a) in &added {
         tb.ip(*h, &["addr", "add", a, "dev", h.uplink()])?;
     }
+    // Forget what the gateway learnt about these addresses in earlier cases (a failed
+    // resolution while the address was elsewhere would delay this packet).
+    for (_, a) in &added {
+        let ip = a.trim_end_matches("/32");
+        let _ = tb.ip(Host::Gw, &["neigh", "flush", "to", ip]);
+    }
     for h in OBSERVE_HOSTS {
         tb.nft(h, &observe_table(h))?;
     }
@@ -475,7 +482,13 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     if send.is_ok() {
         // Within the testbed a packet arrives in well under a millisecond; the first one to
         // a new address waits for neighbour resolution. Look twice.
-        for wait in [150, 350] {
+        let waits: &[u64] = if delivered {
+            // Expected to arrive: give it time before calling it lost.
+            &[150, 350, 1000]
+        } else {
+            &[150, 350]
+        };
+        for &wait in waits {
             thread::sleep(Duration::from_millis(wait));
             seen.clear();
             for h in OBSERVE_HOSTS {

@@ -18,7 +18,7 @@ tasks:
                                compile+apply time of big policies; iperf3 TCP and
                                small-UDP throughput across the gateway: empty ruleset,
                                the compiled policy, and the naive compilation
-  bench differential [--seed N] [--policies 50] [--packets 20]
+  bench differential [--seed N] [--start 0] [--policies 50] [--packets 20]
                                the differential test (evaluator vs kernel), longer
   help                         this text";
 
@@ -128,23 +128,25 @@ fn bench_policy(rest: &[&str]) -> anyhow::Result<()> {
 }
 
 fn bench_differential(rest: &[&str]) -> anyhow::Result<()> {
-    let (mut seed, mut policies, mut packets) = (1u64, 50usize, 20usize);
+    let (mut seed, mut start, mut policies, mut packets) = (1u64, 0usize, 50usize, 20usize);
     for (f, v) in flags(rest, &[])? {
         match f {
             "--seed" => seed = num(f, v)?,
             "--policies" => policies = num(f, v)?,
+            "--start" => start = num(f, v)?,
             "--packets" => packets = num(f, v)?,
             _ => anyhow::bail!("unknown option `{f}` of `bench differential`"),
         }
     }
     let mamori = xtask::bench::build_release_mamori()?;
     let tb = Testbed::up_named(&format!("diff{}", std::process::id()))?;
-    let start = std::time::Instant::now();
-    let sum = xtask::differential::run(&tb, &mamori, seed, policies, packets, false)?;
+    let t0 = std::time::Instant::now();
+    let sum =
+        xtask::differential::run(&tb, &mamori, seed, start..start + policies, packets, false)?;
     println!(
         "seed {seed}: {} ({:.0} s)",
         sum.report(),
-        start.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64()
     );
     if !sum.disagreements.is_empty() {
         anyhow::bail!("the evaluator and the kernel disagree");

@@ -215,3 +215,30 @@ fn invalid_policy_is_reported_with_positions_and_nothing_is_applied() {
     assert!(err.contains("nothing was applied"), "{err}");
     assert_eq!(live(&gw.tb), before);
 }
+
+#[test]
+fn compiled_json_and_policy_apply_to_the_same_live_table() {
+    let gw = Gw::new();
+    let policy = write(&gw.tb, "p.toml", &gateway_policy(addr::CENTER));
+    let json = mamori_ok(
+        &gw.tb,
+        &[
+            "policy",
+            "compile",
+            "--format",
+            "json",
+            policy.to_str().unwrap(),
+        ],
+    );
+    let out = gw.apply("p.json", &json, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_json = live(&gw.tb);
+    assert!(from_json.contains("chain forward"), "{from_json}");
+    let out = gw.apply("p2.toml", &gateway_policy(addr::CENTER), &[]);
+    assert!(out.status.success());
+    assert_eq!(live(&gw.tb), from_json);
+}

@@ -18,7 +18,7 @@ fn evaluator_agrees_with_the_kernel_on_random_policies_and_packets() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20260401);
     let tb = Testbed::up().unwrap();
-    let sum = differential::run(&tb, Path::new(MAMORI), seed, 6, 8, false).unwrap();
+    let sum = differential::run(&tb, Path::new(MAMORI), seed, 0..6, 8, false).unwrap();
     println!("seed {seed}: {}", sum.report());
     for c in &sum.all {
         println!("  {} => {} | {}", c.packet, c.seen, c.expected);
@@ -45,6 +45,6 @@ fn harness_sees_disagreements_when_the_kernel_does_not_enforce_the_policy() {
     // The same comparison with the table deleted after each apply: packets the policy
     // blocks now cross, and the harness must say so.
     let tb = Testbed::up().unwrap();
-    let sum = differential::run(&tb, Path::new(MAMORI), 20260401, 2, 8, true).unwrap();
+    let sum = differential::run(&tb, Path::new(MAMORI), 20260401, 0..2, 8, true).unwrap();
     assert!(!sum.disagreements.is_empty(), "{}", sum.report());
 }

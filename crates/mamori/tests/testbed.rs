@@ -91,3 +91,31 @@ fn dropping_the_testbed_deletes_its_namespaces() {
         assert!(!Path::new("/run/netns").join(n).exists(), "{n} left behind");
     }
 }
+
+#[test]
+fn down_removes_a_kept_testbed_and_nothing_else() {
+    let name = format!("keep{}", std::process::id());
+    let tb = Testbed::up_named(&name).unwrap();
+    let names: Vec<String> = Host::ALL.iter().map(|h| tb.ns(*h)).collect();
+    tb.keep();
+    let other = Testbed::up().unwrap();
+    for n in &names {
+        assert!(Path::new("/run/netns").join(n).exists(), "{n} missing");
+    }
+    let mut deleted = xtask::testbed::down(Some(&name)).unwrap();
+    deleted.sort();
+    let mut expected = names.clone();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    for n in &names {
+        assert!(!Path::new("/run/netns").join(n).exists(), "{n} left behind");
+    }
+    // Another instance is not touched.
+    assert!(Path::new("/run/netns").join(other.ns(Host::Gw)).exists());
+}
+
+#[test]
+fn a_bad_testbed_name_is_refused_with_a_clear_error() {
+    let err = Testbed::up_named("no spaces").err().unwrap();
+    assert!(err.to_string().contains("must be non-empty ASCII"), "{err}");
+}
