@@ -1,0 +1,526 @@
+//! The differential test: random policies and random packets (the policy crate's
+//! generators); the evaluator's answer against what really happens in the testbed.
+//!
+//! For each policy, `mamori agent apply` applies it in the gateway namespace. For each
+//! packet, the testbed gives the sending namespace (the one behind the packet's input
+//! interface) the packet's source address, gives the destination its address, sends the
+//! packet for real (a TCP SYN, a UDP datagram, or an ICMP echo with a chosen id), and
+//! looks at what arrived: every namespace records, in an nftables set of its own
+//! (`ip mtbobs`, hooked before anything else, or after the gateway's filter for packets
+//! to the gateway itself), the addresses and ports of every packet it receives.
+//!
+//! Compared: delivered or not (accept vs drop/reject), and for delivered packets the
+//! addresses and ports the destination saw (DNAT and SNAT/masquerade). Drop and reject
+//! are not told apart here; the traffic tests check reject separately.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use mamori_policy as policy;
+use policy::generate::{GenConfig, GenInterface};
+use policy::{Action, Health, Packet, Proto};
+
+use crate::testbed::{Host, Testbed};
+
+/// The generators' view of the testbed's gateway.
+pub fn gen_config() -> GenConfig {
+    let i = |name: &str, zone: &str, address: &str, default_route| GenInterface {
+        name: name.into(),
+        zone: zone.into(),
+        address: address.into(),
+        default_route,
+    };
+    GenConfig {
+        interfaces: vec![
+            i("lan0", "lan", "192.0.2.1/24", false),
+            i("dmz0", "dmz", "203.0.113.1/24", false),
+            i("wan0", "wan", "198.51.100.1/24", true),
+        ],
+        center: "198.51.100.50".into(),
+        outside: "198.51.100.0/24".into(),
+    }
+}
+
+/// The namespace behind each gateway interface.
+fn host_of(iface: &str) -> Option<Host> {
+    match iface {
+        "lan0" => Some(Host::Lan),
+        "dmz0" => Some(Host::Dmz),
+        "wan0" => Some(Host::Wan),
+        _ => None,
+    }
+}
+
+/// The interface whose network holds `a` (gateway-side view).
+fn iface_of(a: Ipv4Addr) -> Option<&'static str> {
+    match a.octets() {
+        [192, 0, 2, _] => Some("lan0"),
+        [203, 0, 113, _] => Some("dmz0"),
+        [198, 51, 100, _] => Some("wan0"),
+        _ => None,
+    }
+}
+
+const GW_ADDRS: [Ipv4Addr; 3] = [
+    Ipv4Addr::new(192, 0, 2, 1),
+    Ipv4Addr::new(203, 0, 113, 1),
+    Ipv4Addr::new(198, 51, 100, 1),
+];
+
+/// Addresses the testbed has anyway (never added or removed by a case).
+fn fixed_owner(a: Ipv4Addr) -> Option<Host> {
+    match a.to_string().as_str() {
+        "192.0.2.10" => Some(Host::Lan),
+        "203.0.113.10" => Some(Host::Dmz),
+        "198.51.100.2" => Some(Host::Wan),
+        "198.51.100.50" => Some(Host::Center),
+        _ => None,
+    }
+}
+
+const OBSERVE_HOSTS: [Host; 5] = [Host::Lan, Host::Dmz, Host::Wan, Host::Center, Host::Gw];
+
+fn observe_table(h: Host) -> String {
+    let hook = if h == Host::Gw {
+        // After the gateway's own filter (priority 0): only what it accepted for itself.
+        "type filter hook input priority 10; policy accept;"
+    } else {
+        "type filter hook prerouting priority -300; policy accept;"
+    };
+    format!(
+        "table ip mtbobs {{}}\ndelete table ip mtbobs\ntable ip mtbobs {{
+  set l4 {{ typeof ip saddr . ip daddr . meta l4proto . th sport . th dport; flags dynamic; size 65536; }}
+  set echo {{ typeof ip saddr . ip daddr . icmp id; flags dynamic; size 65536; }}
+  chain c {{
+    {hook}
+    meta l4proto {{ tcp, udp }} add @l4 {{ ip saddr . ip daddr . meta l4proto . th sport . th dport }}
+    icmp type echo-request add @echo {{ ip saddr . ip daddr . icmp id }}
+  }}
+}}
+"
+    )
+}
+
+/// What a namespace saw: (src, dst, proto, sport-or-id, dport).
+type Seen = (String, String, String, u16, u16);
+
+fn observed(tb: &Testbed, h: Host) -> Result<Vec<Seen>> {
+    let mut out = Vec::new();
+    let text = tb.run_ok(h, &["nft", "-j", "list", "table", "ip", "mtbobs"])?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let items = v["nftables"].as_array().cloned().unwrap_or_default();
+    for item in items {
+        let set = item["set"]["name"].as_str().unwrap_or("");
+        let Some(elems) = item["set"]["elem"].as_array() else {
+            continue;
+        };
+        for e in elems {
+            // Either {"concat": [...]} or {"elem": {"val": {"concat": [...]}}}.
+            let concat = e
+                .get("concat")
+                .or_else(|| e.get("elem").and_then(|x| x["val"].get("concat")))
+                .and_then(|c| c.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let s = |i: usize| -> String {
+                concat
+                    .get(i)
+                    .map(|x| x.as_str().map(String::from).unwrap_or(x.to_string()))
+                    .unwrap_or_default()
+            };
+            let n = |i: usize| -> u16 {
+                concat
+                    .get(i)
+                    .and_then(|x| x.as_u64())
+                    .map(|x| x as u16)
+                    .unwrap_or(0)
+            };
+            match set {
+                "l4" => out.push((s(0), s(1), s(2), n(3), n(4))),
+                "echo" => out.push((s(0), s(1), "icmp".into(), n(2), 0)),
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sends one packet from the host: a TCP SYN, a UDP datagram, or an ICMP echo request
+/// with id `sport`.
+const SEND_PY: &str = r#"
+import socket, struct, sys, time
+proto, src, sport, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+if proto == 'icmp':
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.bind((src, 0))
+    def csum(b):
+        if len(b) % 2: b += b'\0'
+        t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+        t = (t >> 16) + (t & 0xffff); t += t >> 16
+        return ~t & 0xffff
+    hdr = struct.pack('!BBHHH', 8, 0, 0, sport, 1) + b'mamori'
+    pkt = struct.pack('!BBHHH', 8, 0, csum(hdr), sport, 1) + b'mamori'
+    s.sendto(pkt, (dst, 0))
+elif proto == 'udp':
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, sport))
+    s.sendto(b'probe', (dst, dport))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, sport))
+    s.setblocking(False)
+    try:
+        s.connect((dst, dport))
+    except BlockingIOError:
+        pass
+    except OSError:
+        pass
+time.sleep(0.05)
+"#;
+
+/// One compared case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub policy_seed: u64,
+    pub packet: String,
+    pub expected: String,
+    pub seen: String,
+    pub agree: bool,
+}
+
+/// Totals of a run.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub policies: usize,
+    pub cases: usize,
+    pub skipped: usize,
+    pub accepted: usize,
+    pub disagreements: Vec<Case>,
+    /// Every compared case, in order.
+    pub all: Vec<Case>,
+}
+
+impl Summary {
+    pub fn report(&self) -> String {
+        let mut s = format!(
+            "{} policies, {} packets compared ({} delivered, {} not), {} generated packets skipped (not sendable in the testbed), {} disagreements",
+            self.policies,
+            self.cases,
+            self.accepted,
+            self.cases - self.accepted,
+            self.skipped,
+            self.disagreements.len()
+        );
+        for c in &self.disagreements {
+            let _ = write!(
+                s,
+                "\n  policy seed {}: {}\n    evaluator: {}\n    testbed:   {}",
+                c.policy_seed, c.packet, c.expected, c.seen
+            );
+        }
+        s
+    }
+}
+
+fn v4(a: IpAddr) -> Option<Ipv4Addr> {
+    match a {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Why a generated packet cannot be sent for real in the testbed (so it is skipped).
+fn unsendable(pkt: &Packet) -> Option<&'static str> {
+    let (Some(src), Some(dst)) = (v4(pkt.src), v4(pkt.dst)) else {
+        return Some("IPv6");
+    };
+    if src == dst {
+        return Some("source is destination");
+    }
+    for a in [src, dst] {
+        let last = a.octets()[3];
+        if last == 0 || last == 255 {
+            return Some("network or broadcast address");
+        }
+        if iface_of(a).is_none() {
+            return Some("address outside the testbed's networks");
+        }
+    }
+    if GW_ADDRS.contains(&src) {
+        return Some("source is the gateway's own address");
+    }
+    if !GW_ADDRS.contains(&dst) && iface_of(dst) == Some(pkt.input.as_str()) {
+        return Some("destination on the input link (never crosses the gateway)");
+    }
+    if let Some(owner) = fixed_owner(src)
+        && Some(owner) != host_of(&pkt.input)
+        && !(owner == Host::Center && pkt.input == "wan0")
+    {
+        return Some("source address belongs to another host of the testbed");
+    }
+    if !matches!(
+        pkt.proto,
+        Proto::Tcp { .. } | Proto::Udp { .. } | Proto::Icmp { r#type: 8 }
+    ) {
+        return Some("protocol not sent by the harness");
+    }
+    None
+}
+
+/// Runs the random policies numbered `policies` (policy `i` of `seed` is always the same)
+/// with `packets` random packets each.
+///
+/// With `sabotage`, the applied table is deleted again before the packets are sent (the
+/// kernel then forwards everything): a check that the harness does see disagreements.
+pub fn run(
+    tb: &Testbed,
+    mamori: &Path,
+    seed: u64,
+    policies: std::ops::Range<usize>,
+    packets: usize,
+    sabotage: bool,
+) -> Result<Summary> {
+    let cfg = gen_config();
+    // The evaluator models no reverse-path filter.
+    tb.sh(
+        Host::Gw,
+        "sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+         net.ipv4.conf.lan0.rp_filter=0 net.ipv4.conf.wan0.rp_filter=0 net.ipv4.conf.dmz0.rp_filter=0",
+    )?;
+    let state = tb.dir().join("diff-state");
+    let mut sum = Summary::default();
+    let mut next_port: u16 = 30000;
+    for pi in policies {
+        let pseed = seed.wrapping_mul(1_000_003).wrapping_add(pi as u64);
+        let text = policy::generate::random_policy(pseed, &cfg);
+        let checked = policy::check(&text, &policy::Lists::new());
+        let Some(p) = checked
+            .policy
+            .filter(|_| !checked.diagnostics.iter().any(|d| d.is_error()))
+        else {
+            bail!("generated policy (seed {pseed}) does not check:\n{text}");
+        };
+        let file = tb.dir().join(format!("diff-{pseed}.toml"));
+        std::fs::write(&file, &text)?;
+        let out = tb.exec(
+            Host::Gw,
+            &[
+                mamori.to_str().unwrap(),
+                "agent",
+                "apply",
+                file.to_str().unwrap(),
+                "--state-dir",
+                state.to_str().unwrap(),
+            ],
+        )?;
+        if !out.status.success() {
+            bail!(
+                "mamori agent apply failed for policy seed {pseed}: {}\n{text}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if sabotage {
+            tb.run_ok(Host::Gw, &["nft", "delete", "table", "inet", "mamori"])?;
+        }
+        sum.policies += 1;
+        let mut done = 0;
+        let mut k = 0u64;
+        while done < packets && k < (packets as u64) * 20 {
+            let mut pkt = policy::generate::random_packet(&p, &cfg, pseed.wrapping_add(k * 7919));
+            k += 1;
+            if unsendable(&pkt).is_some() {
+                sum.skipped += 1;
+                continue;
+            }
+            next_port = if next_port >= 60000 {
+                30000
+            } else {
+                next_port + 1
+            };
+            pkt.proto = match pkt.proto {
+                Proto::Tcp { dport, .. } => Proto::Tcp {
+                    sport: next_port,
+                    dport,
+                },
+                Proto::Udp { dport, .. } => Proto::Udp {
+                    sport: next_port,
+                    dport,
+                },
+                other => other,
+            };
+            let case = one_case(tb, &p, &pkt, next_port, pseed)
+                .with_context(|| format!("policy seed {pseed}, packet {pkt:?}"))?;
+            sum.cases += 1;
+            done += 1;
+            if case.seen != "not delivered" {
+                sum.accepted += 1;
+            }
+            if !case.agree {
+                sum.disagreements.push(case.clone());
+            }
+            sum.all.push(case);
+        }
+    }
+    Ok(sum)
+}
+
+fn describe_packet(pkt: &Packet, id: u16) -> String {
+    match pkt.proto {
+        Proto::Tcp { sport, dport } => {
+            format!(
+                "tcp {}:{sport} -> {}:{dport} in {}",
+                pkt.src, pkt.dst, pkt.input
+            )
+        }
+        Proto::Udp { sport, dport } => {
+            format!(
+                "udp {}:{sport} -> {}:{dport} in {}",
+                pkt.src, pkt.dst, pkt.input
+            )
+        }
+        _ => format!(
+            "icmp {} -> {} in {} (echo id {id})",
+            pkt.src, pkt.dst, pkt.input
+        ),
+    }
+}
+
+fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) -> Result<Case> {
+    let outcome = policy::eval(p, pkt, &Health::all_healthy())?;
+    let src = v4(pkt.src).unwrap();
+    let dst = v4(pkt.dst).unwrap();
+    let sender = host_of(&pkt.input).context("unknown input interface")?;
+
+    // What the destination should see when the packet is delivered.
+    let (exp_dst, exp_dport) = match &outcome.dnat {
+        Some(d) => (
+            d.to,
+            d.port.unwrap_or(match pkt.proto {
+                Proto::Tcp { dport, .. } | Proto::Udp { dport, .. } => dport,
+                _ => 0,
+            }),
+        ),
+        None => (
+            pkt.dst,
+            match pkt.proto {
+                Proto::Tcp { dport, .. } | Proto::Udp { dport, .. } => dport,
+                _ => 0,
+            },
+        ),
+    };
+    let exp_src = match &outcome.snat {
+        Some(s) => s.to.unwrap_or(pkt.src),
+        None => pkt.src,
+    };
+    let delivered = outcome.verdict == Action::Accept;
+    let expected = if delivered {
+        format!("delivered as {exp_src} -> {exp_dst}:{exp_dport}")
+    } else {
+        "not delivered".to_string()
+    };
+
+    // Set up addresses: the source in the sender, the destination (and a DNAT target)
+    // where the gateway will look for it.
+    let mut added: Vec<(Host, String)> = Vec::new();
+    if fixed_owner(src).is_none() {
+        added.push((sender, format!("{src}/32")));
+    }
+    let mut targets: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    targets.insert(dst);
+    if let Some(d) = &outcome.dnat
+        && let Some(t) = v4(d.to)
+    {
+        targets.insert(t);
+    }
+    for t in targets {
+        if GW_ADDRS.contains(&t) || fixed_owner(t).is_some() || t == src {
+            continue;
+        }
+        if let Some(h) = iface_of(t).and_then(host_of) {
+            added.push((h, format!("{t}/32")));
+        }
+    }
+    for (h, a) in &added {
+        tb.ip(*h, &["addr", "add", a, "dev", h.uplink()])?;
+    }
+    // Forget what the gateway learnt about these addresses in earlier cases (a failed
+    // resolution while the address was elsewhere would delay this packet).
+    for (_, a) in &added {
+        let ip = a.trim_end_matches("/32");
+        let _ = tb.ip(Host::Gw, &["neigh", "flush", "to", ip]);
+    }
+    for h in OBSERVE_HOSTS {
+        tb.nft(h, &observe_table(h))?;
+    }
+
+    let (proto, sport, dport) = match pkt.proto {
+        Proto::Tcp { sport, dport } => ("tcp", sport, dport),
+        Proto::Udp { sport, dport } => ("udp", sport, dport),
+        _ => ("icmp", id, 0),
+    };
+    let send = tb.run_ok(
+        sender,
+        &[
+            "python3",
+            "-c",
+            SEND_PY,
+            proto,
+            &src.to_string(),
+            &sport.to_string(),
+            &dst.to_string(),
+            &dport.to_string(),
+        ],
+    );
+    // Let the packet cross (and the neighbour resolution happen).
+    let mut seen: Vec<(Host, Seen)> = Vec::new();
+    if send.is_ok() {
+        // Within the testbed a packet arrives in well under a millisecond; the first one to
+        // a new address waits for neighbour resolution. Look twice.
+        let waits: &[u64] = if delivered {
+            // Expected to arrive: give it time before calling it lost.
+            &[150, 350, 1000]
+        } else {
+            &[150, 350]
+        };
+        for &wait in waits {
+            thread::sleep(Duration::from_millis(wait));
+            seen.clear();
+            for h in OBSERVE_HOSTS {
+                if h == sender {
+                    continue;
+                }
+                for s in observed(tb, h)? {
+                    if s.2 == proto && s.3 == sport {
+                        seen.push((h, s));
+                    }
+                }
+            }
+            if !seen.is_empty() {
+                break;
+            }
+        }
+    }
+    for (h, a) in &added {
+        let _ = tb.ip(*h, &["addr", "del", a, "dev", h.uplink()]);
+    }
+    send?;
+
+    let seen_text = match seen.first() {
+        None => "not delivered".to_string(),
+        Some((_, s)) => format!("delivered as {} -> {}:{}", s.0, s.1, s.4),
+    };
+    let agree = seen_text == expected;
+    Ok(Case {
+        policy_seed: seed,
+        packet: describe_packet(pkt, id),
+        expected: format!("{expected} ({:?})", outcome.matched),
+        seen: seen_text,
+        agree,
+    })
+}
