@@ -87,12 +87,13 @@ pub struct Actor {
 
 impl Actor {
     pub fn scope(&self) -> Scope {
-        match (self.role.is_provider(), self.customer_id) {
-            (true, _) => Scope::All,
-            (false, Some(c)) => Scope::Customer(c),
+        match (self.customer_id, self.role.is_provider()) {
+            // A customer's user, or an API token restricted to one customer.
+            (Some(c), _) => Scope::Customer(c),
+            (None, true) => Scope::All,
             // A customer role without a customer sees nothing: scope to an id that no
             // row has.
-            (false, None) => Scope::Customer(0),
+            (None, false) => Scope::Customer(0),
         }
     }
 }
