@@ -201,6 +201,10 @@ impl App {
         Ok((link, user))
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of the setup form, passed as they came"
+    )]
     pub async fn complete_setup(
         &self,
         token: &str,
@@ -667,6 +671,10 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private helper; the fields are all different"
+    )]
     async fn invite(
         &self,
         tx: &mut Tx,
@@ -684,12 +692,11 @@ impl App {
                 "an account with the e-mail address {e} already exists"
             )));
         }
-        if role == Role::Officer {
-            if let Some(c) = customer_id {
-                if tx.active_officer_count(c).await? > 0 {
-                    return Err(AppError::Conflict("this customer already has an active security officer; deactivate the current one first".into()));
-                }
-            }
+        if role == Role::Officer
+            && let Some(c) = customer_id
+            && tx.active_officer_count(c).await? > 0
+        {
+            return Err(AppError::Conflict("this customer already has an active security officer; deactivate the current one first".into()));
         }
         let id = tx.insert_user(customer_id, &e, &name, role, now).await?;
         let token = auth::new_token()?;
@@ -758,10 +765,10 @@ impl App {
             _ => {}
         }
         let mut tx = self.store.begin().await?;
-        if let Some(c) = customer_id {
-            if !tx.customer_exists(c).await? {
-                return Err(AppError::NotFound);
-            }
+        if let Some(c) = customer_id
+            && !tx.customer_exists(c).await?
+        {
+            return Err(AppError::NotFound);
         }
         let (id, token) = self
             .invite(
@@ -935,10 +942,10 @@ impl App {
                 "only administrators and back office change customer records",
             ));
         }
-        if let Scope::Customer(c) = actor.scope() {
-            if c != customer_id {
-                return Err(AppError::NotFound);
-            }
+        if let Scope::Customer(c) = actor.scope()
+            && c != customer_id
+        {
+            return Err(AppError::NotFound);
         }
         if !tx.customer_exists(customer_id).await? {
             return Err(AppError::NotFound);
@@ -1005,10 +1012,10 @@ impl App {
         let model = text("model", model, 100, false)?;
         let mut tx = self.store.begin().await?;
         self.customer_for_write(&mut tx, actor, customer_id).await?;
-        if let Some(s) = site_id {
-            if !tx.site_belongs(s, customer_id).await? {
-                return Err(invalid("site_id", "no such site of this customer"));
-            }
+        if let Some(s) = site_id
+            && !tx.site_belongs(s, customer_id).await?
+        {
+            return Err(invalid("site_id", "no such site of this customer"));
         }
         let id = tx
             .insert_appliance(customer_id, site_id, &serial, &model, now)
@@ -1244,10 +1251,10 @@ impl App {
             Scope::All => customer_id,
         };
         let mut tx = self.store.begin().await?;
-        if let Some(c) = customer_id {
-            if !tx.customer_exists(c).await? {
-                return Err(AppError::NotFound);
-            }
+        if let Some(c) = customer_id
+            && !tx.customer_exists(c).await?
+        {
+            return Err(AppError::NotFound);
         }
         let token = auth::new_token()?;
         let id = tx

@@ -223,4 +223,19 @@ mod tests {
         let c = Config::default();
         assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_errors_have_a_place(text in "(?s).{0,200}") {
+            if let Err(e) = Config::from_toml(&text, Path::new("p.toml")) {
+                let msg = e.to_string();
+                proptest::prop_assert!(msg.starts_with("p.toml:"), "{}", msg);
+            }
+        }
+
+        #[test]
+        fn parsing_keyish_input_never_panics(text in "(listen|log|data_dir|x) ?= ?(\"[^\"]{0,20}\"|[0-9]{1,30}|\\[|\\{)?\n?") {
+            let _ = Config::from_toml(&text, Path::new("p.toml"));
+        }
+    }
 }

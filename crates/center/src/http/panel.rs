@@ -330,22 +330,22 @@ fn csrf_error(l: Lang) -> Response {
         .into_response()
 }
 
-fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Response> {
+fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Box<Response>> {
     match given {
         Some(g) if auth::constant_time_eq(g.as_bytes(), u.csrf.as_bytes()) => Ok(()),
-        _ => Err(csrf_error(u.lang)),
+        _ => Err(Box::new(csrf_error(u.lang))),
     }
 }
 
 /// Before sign-in: the form's token must equal the `mamori_pre` cookie.
-fn check_pre_csrf(headers: &HeaderMap, given: &Option<String>) -> Result<(), Response> {
+fn check_pre_csrf(headers: &HeaderMap, given: &Option<String>) -> Result<(), Box<Response>> {
     match (cookie(headers, PRE), given) {
         (Some(c), Some(g))
             if !c.is_empty() && auth::constant_time_eq(c.as_bytes(), g.as_bytes()) =>
         {
             Ok(())
         }
-        _ => Err(csrf_error(browser_lang(headers))),
+        _ => Err(Box::new(csrf_error(browser_lang(headers)))),
     }
 }
 
@@ -400,7 +400,7 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     if let Err(r) = check_pre_csrf(&headers, &f.csrf) {
-        return r;
+        return *r;
     }
     let l = browser_lang(&headers);
     let now = now_ms();
@@ -480,7 +480,7 @@ async fn totp(
     Form(f): Form<TotpForm>,
 ) -> Response {
     if let Err(r) = check_pre_csrf(&headers, &f.csrf) {
-        return r;
+        return *r;
     }
     let l = browser_lang(&headers);
     let pending = cookie(&headers, PENDING).unwrap_or_default();
@@ -533,7 +533,7 @@ struct CsrfOnly {
 
 async fn logout(State(s): State<AppState>, u: PanelUser, Form(f): Form<CsrfOnly>) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     if let Err(e) = s.app.sign_out(&u.actor, &u.token, now_ms()).await {
         return error_page(u.lang, Some(&u), e);
@@ -608,7 +608,7 @@ async fn setup(
     Form(f): Form<SetupForm>,
 ) -> Response {
     if let Err(r) = check_pre_csrf(&headers, &f.csrf) {
-        return r;
+        return *r;
     }
     let l = browser_lang(&headers);
     match s
@@ -649,14 +649,14 @@ async fn dashboard(State(s): State<AppState>, u: PanelUser) -> Response {
         esc(&u.actor.label),
         t(l, u.actor.role.as_str())
     );
-    if let Some(c) = u.actor.customer_id {
-        if let Ok(cust) = s.app.customer(&u.actor, c).await {
-            body.push_str(&format!(
-                "<p>{}: <strong>{}</strong></p>",
-                t(l, "customer"),
-                esc(&cust.name)
-            ));
-        }
+    if let Some(c) = u.actor.customer_id
+        && let Ok(cust) = s.app.customer(&u.actor, c).await
+    {
+        body.push_str(&format!(
+            "<p>{}: <strong>{}</strong></p>",
+            t(l, "customer"),
+            esc(&cust.name)
+        ));
     }
     if let Ok(list) = s.app.instructions(&u.actor, 10).await {
         body.push_str(&format!("<h2>{}</h2>", t(l, "instructions")));
@@ -686,7 +686,7 @@ async fn set_locale(
     Form(f): Form<LocaleForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     match s.app.set_locale(&u.actor, Some(&f.locale), now_ms()).await {
         Ok(()) => Redirect::to("/").into_response(),
@@ -801,7 +801,7 @@ async fn create_user(
     Form(f): Form<NewUserForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     let l = u.lang;
     let customer_id = match f
@@ -860,7 +860,7 @@ async fn deactivate_user(
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     let Ok(id) = id.parse() else {
         return error_page(u.lang, Some(&u), AppError::NotFound);
@@ -922,7 +922,7 @@ async fn create_customer(
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     let l = u.lang;
     match s
@@ -1060,7 +1060,7 @@ async fn submit_instruction(
     Form(f): Form<NewInstructionForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     match s
         .app
@@ -1147,7 +1147,7 @@ async fn act_instruction(
     Form(f): Form<ActForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&u, &f.csrf) {
-        return r;
+        return *r;
     }
     let Ok(id) = id.parse::<i64>() else {
         return error_page(u.lang, Some(&u), AppError::NotFound);
