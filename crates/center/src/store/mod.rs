@@ -4,6 +4,7 @@
 //! transaction. There is no statement that updates or deletes an audit entry.
 
 mod migrations;
+pub mod seed;
 
 use std::sync::Arc;
 
