@@ -79,6 +79,12 @@ pub struct NewUser {
     pub customer_id: Option<i64>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: String,
+}
+
 /// A created account and the one-time link its owner opens to set a password and TOTP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Invitation {

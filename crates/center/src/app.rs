@@ -835,6 +835,57 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    /// Changes a provider user's role (administrators only; customer roles are fixed:
+    /// an officer is replaced, not promoted). The user's sessions end.
+    pub async fn set_user_role(
+        &self,
+        actor: &Actor,
+        id: i64,
+        role: &str,
+        now: i64,
+    ) -> Result<User> {
+        let role =
+            Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role")))?;
+        let target = self
+            .store
+            .user(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if actor.role != Role::Admin || actor.customer_id.is_some() {
+            return Err(AppError::Forbidden("only administrators change roles"));
+        }
+        if !target.role.is_provider() || !role.is_provider() {
+            return Err(invalid(
+                "role",
+                "only provider staff change roles (admin, operator, coordinator, back_office)",
+            ));
+        }
+        if target.id == actor.user_id && role != Role::Admin {
+            return Err(invalid(
+                "role",
+                "administrators cannot remove their own administrator role",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_role(id, role).await?;
+        tx.audit(
+            record(
+                actor,
+                None,
+                "user.role",
+                format!("user/{id}"),
+                format!("from={} to={role}", target.role),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .user(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
     pub async fn set_locale(&self, actor: &Actor, locale: Option<&str>, now: i64) -> Result<()> {
         let locale = match locale {
             None | Some("") => None,

@@ -303,6 +303,42 @@ async fn instruction_flow(backend: Backend) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(v["detail"].as_str().unwrap().contains("kind"), "{v}");
 
+    // Roles change only by an administrator, only among provider staff, and are audited.
+    let (_, me) = c.get("/api/v1/me", &coordinator).await;
+    let coord_id = me["user"]["id"].as_i64().unwrap();
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/users/{coord_id}/role"),
+            &operator,
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, me) = c.get("/api/v1/me", &officer).await;
+    let officer_id = me["user"]["id"].as_i64().unwrap();
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/users/{officer_id}/role"),
+            &admin,
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{coord_id}/role"),
+            &admin,
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!((s, v["role"].clone()), (StatusCode::OK, json!("operator")));
+    let (s, _) = c.get("/api/v1/me", &coordinator).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a role change ends the user's sessions"
+    );
+
     // The whole story is in the audit log, in order.
     let (_, au) = c.get("/api/v1/audit?limit=500", &admin).await;
     let actions: Vec<&str> = au
@@ -327,6 +363,7 @@ async fn instruction_flow(backend: Backend) {
         .filter(|a| a.starts_with("instruction."))
         .collect();
     assert_eq!(found, story);
+    assert!(actions.contains(&"user.role"));
     assert_eq!(
         c.store().verify_audit().await.unwrap() as usize,
         c.audit_len().await

@@ -319,6 +319,18 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     }
     let list = officer_a.get("/instructions").await;
     assert!(!list.body.contains("VPN"), "{}", list.body);
+    let partial = officer_a.get("/partials/instructions").await;
+    assert_eq!(partial.status, StatusCode::OK);
+    assert!(
+        !partial.body.contains("VPN")
+            && officer_b
+                .get("/partials/instructions")
+                .await
+                .body
+                .contains("VPN")
+    );
+    let js = officer_a.get("/static/htmx.min.js").await;
+    assert!(js.status == StatusCode::OK && js.body.starts_with("var htmx="));
     let csrf = csrf_of(&list.body);
     let p = officer_a
         .post(&format!("{ib}/comment"), &[("csrf", &csrf), ("text", "hi")])
@@ -364,6 +376,45 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
         )
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // Officer A cannot deactivate B's staff user, guessed or real, and setup links
+    // cannot be guessed.
+    let users = c
+        .store()
+        .users(mamori_center::domain::Scope::All)
+        .await
+        .unwrap();
+    let staff_b = users
+        .iter()
+        .find(|u| u.email == "staff@beta.example.jp")
+        .unwrap()
+        .id;
+    let p = officer_a.get("/users").await;
+    let csrf = csrf_of(&p.body);
+    assert!(!p.body.contains("staff@beta.example.jp"));
+    for id in [staff_b, 999_999] {
+        let p = officer_a
+            .post(&format!("/users/{id}/deactivate"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{id}");
+    }
+    assert!(
+        c.store()
+            .users(mamori_center::domain::Scope::All)
+            .await
+            .unwrap()
+            .iter()
+            .find(|u| u.id == staff_b)
+            .unwrap()
+            .active
+    );
+    assert_eq!(
+        stranger
+            .get("/setup/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     // The per-user language setting wins over the browser.
     let p = staff.get("/").await;

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users).post(create_user))
         .route("/users/{id}", get(user))
         .route("/users/{id}/deactivate", post(deactivate_user))
+        .route("/users/{id}/role", post(set_role))
         .route("/customers", get(customers).post(create_customer))
         .route("/customers/{id}", get(customer))
         .route("/sites", get(sites).post(create_site))
@@ -482,6 +483,17 @@ async fn deactivate_user(
 ) -> ApiResult<Json<wire::User>> {
     Ok(Json(user_wire(
         s.app.set_user_active(&a, id, false, now_ms()).await?,
+    )))
+}
+
+async fn set_role(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(req): ApiJson<wire::RoleChange>,
+) -> ApiResult<Json<wire::User>> {
+    Ok(Json(user_wire(
+        s.app.set_user_role(&a, id, &req.role, now_ms()).await?,
     )))
 }
 

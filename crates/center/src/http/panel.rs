@@ -40,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit_page))
         .route("/settings/locale", post(set_locale))
         .route("/static/panel.css", get(css))
+        .route("/static/htmx.min.js", get(htmx))
+        .route("/partials/instructions", get(instructions_partial))
 }
 
 // ---- language -----------------------------------------------------------------------
@@ -251,11 +253,31 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
         None => String::new(),
     };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — {}</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav>{nav}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — {}</title><link rel=\"stylesheet\" href=\"/static/panel.css\"><script src=\"/static/htmx.min.js\" defer></script></head><body><header><strong>Mamori</strong> <nav>{nav}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),
         t(l, "title"),
         esc(title)
     ))
+}
+
+/// htmx 2.0.11 (0BSD, `static/htmx-LICENSE.txt`), vendored and served by the center.
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("../../static/htmx-2.0.11.min.js"),
+    )
+        .into_response()
+}
+
+/// The dashboard's instruction table, refreshed in place by htmx.
+async fn instructions_partial(State(s): State<AppState>, u: PanelUser) -> Response {
+    match s.app.instructions(&u.actor, 10).await {
+        Ok(list) => Html(instruction_table(u.lang, &list)).into_response(),
+        Err(e) => error_page(u.lang, Some(&u), e),
+    }
 }
 
 async fn css() -> Response {
@@ -659,8 +681,11 @@ async fn dashboard(State(s): State<AppState>, u: PanelUser) -> Response {
         ));
     }
     if let Ok(list) = s.app.instructions(&u.actor, 10).await {
-        body.push_str(&format!("<h2>{}</h2>", t(l, "instructions")));
-        body.push_str(&instruction_table(l, &list));
+        body.push_str(&format!(
+            "<h2>{}</h2><div id=\"queue\" hx-get=\"/partials/instructions\" hx-trigger=\"every 30s\" hx-swap=\"innerHTML\">{}</div>",
+            t(l, "instructions"),
+            instruction_table(l, &list)
+        ));
     }
     body.push_str(&format!(
         "<h2>{}</h2><form method=\"post\" action=\"/settings/locale\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><select name=\"locale\"><option value=\"\">{}</option><option value=\"ja\"{}>日本語</option><option value=\"en\"{}>English</option></select> <button>{}</button></form>",

@@ -578,6 +578,19 @@ impl Tx {
         Ok(())
     }
 
+    pub async fn set_role(&mut self, user_id: i64, role: Role) -> Result<()> {
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_locale(&mut self, user_id: i64, locale: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
             .bind(locale)
