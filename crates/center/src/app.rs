@@ -594,20 +594,16 @@ impl App {
         source: &str,
         now: i64,
     ) -> Result<Option<(Actor, Session)>> {
-        let Some(s) = self.store.session(&auth::token_hash(token)).await? else {
-            return Ok(None);
-        };
-        if s.stage != "full" || s.expires_at <= now {
-            return Ok(None);
-        }
-        let Some(u) = self
+        let Some((s, u)) = self
             .store
-            .user(Scope::All, s.user_id)
+            .session_with_user(&auth::token_hash(token))
             .await?
-            .filter(|u| u.active)
         else {
             return Ok(None);
         };
+        if s.stage != "full" || s.expires_at <= now || !u.active {
+            return Ok(None);
+        }
         let actor = Actor {
             user_id: u.id,
             label: u.email.clone(),

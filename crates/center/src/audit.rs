@@ -92,23 +92,36 @@ impl Default for Verifier {
 
 impl Verifier {
     pub fn push(&mut self, e: &Entry, prev_hash: &str, hash: &str) -> Result<(), ChainError> {
-        if e.seq != self.prev_seq + 1 {
+        let computed = e.hash(prev_hash);
+        self.push_hashed(e.seq, prev_hash, hash, &computed)
+    }
+
+    /// Like [`Verifier::push`], with the entry's hash already computed from its content
+    /// and its stored previous hash (so that hashing can run elsewhere, in parallel).
+    pub fn push_hashed(
+        &mut self,
+        seq: i64,
+        prev_hash: &str,
+        hash: &str,
+        computed: &str,
+    ) -> Result<(), ChainError> {
+        if seq != self.prev_seq + 1 {
             return Err(ChainError::Missing {
                 expected: self.prev_seq + 1,
                 prev: self.prev_seq,
-                found: e.seq,
+                found: seq,
             });
         }
         if prev_hash != self.prev_hash {
             return Err(ChainError::BrokenLink {
-                seq: e.seq,
+                seq,
                 prev: self.prev_seq,
             });
         }
-        if e.hash(prev_hash) != hash {
-            return Err(ChainError::HashMismatch { seq: e.seq });
+        if computed != hash {
+            return Err(ChainError::HashMismatch { seq });
         }
-        self.prev_seq = e.seq;
+        self.prev_seq = seq;
         self.prev_hash = hash.to_string();
         self.checked += 1;
         Ok(())

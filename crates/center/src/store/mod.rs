@@ -8,7 +8,6 @@ pub mod seed;
 
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
@@ -212,6 +211,35 @@ impl Store {
         .transpose()
     }
 
+    /// A session and its user in one query (the hot path of every request).
+    pub async fn session_with_user(&self, token_hash: &str) -> Result<Option<(Session, User)>> {
+        let sql = format!(
+            "SELECT s.stage, s.csrf, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+            USER_COLS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let user = user_from_row(&r)?;
+            Ok((
+                Session {
+                    user_id: user.id,
+                    stage: r.try_get("stage")?,
+                    csrf: r.try_get("csrf")?,
+                    expires_at: r.try_get("expires_at")?,
+                },
+                user,
+            ))
+        })
+        .transpose()
+    }
+
     pub async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         let row = sqlx::query("SELECT id, user_id, name, role, customer_id, revoked FROM api_tokens WHERE token_hash = $1")
             .bind(token_hash)
@@ -403,14 +431,65 @@ impl Store {
 
     /// Walks the whole chain; `Ok(n)` is the number of entries that verified.
     pub async fn verify_audit(&self) -> Result<u64> {
+        // Read in pages by sequence number; hash each page on a blocking thread while the
+        // next one is read. The links and the order are checked in sequence.
+        const PAGE: i64 = 20_000;
         let mut v = Verifier::default();
-        let sql = format!("SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log ORDER BY seq");
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&self.pool);
-        while let Some(r) = rows.try_next().await? {
-            let (e, _) = entry_from_row(&r)?;
-            let prev: String = r.try_get("prev_hash")?;
-            let hash: String = r.try_get("hash")?;
-            v.push(&e, &prev, &hash)?;
+        let mut after = 0i64;
+        let mut pending: Option<tokio::task::JoinHandle<Vec<Checked>>> = None;
+        loop {
+            let sql = format!(
+                "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut page = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let e = entry_at(r)?;
+                let prev: String = r.try_get(10)?;
+                let hash: String = r.try_get(11)?;
+                page.push((e, prev, hash));
+            }
+            drop(rows);
+            let done = page.len() < PAGE as usize;
+            if let Some((e, _, _)) = page.last() {
+                after = e.seq;
+            }
+            let next = tokio::task::spawn_blocking(move || {
+                page.into_iter()
+                    .map(|(e, prev, hash)| {
+                        let computed = e.hash(&prev);
+                        Checked {
+                            seq: e.seq,
+                            prev,
+                            hash,
+                            computed,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if let Some(p) = pending.replace(next) {
+                for c in p
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("verification task failed: {e}")))?
+                {
+                    v.push_hashed(c.seq, &c.prev, &c.hash, &c.computed)?;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        if let Some(p) = pending {
+            for c in p
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verification task failed: {e}")))?
+            {
+                v.push_hashed(c.seq, &c.prev, &c.hash, &c.computed)?;
+            }
         }
         Ok(v.checked)
     }
@@ -923,6 +1002,30 @@ fn instruction_from_row(r: &AnyRow) -> Result<Instruction> {
         reason: r.try_get("reason")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// One entry read back, with the hash computed from its content.
+struct Checked {
+    seq: i64,
+    prev: String,
+    hash: String,
+    computed: String,
+}
+
+/// An entry from a row whose first columns are `AUDIT_COLS`, by position.
+fn entry_at(r: &AnyRow) -> Result<Entry> {
+    Ok(Entry {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor_id: r.try_get(2)?,
+        actor: r.try_get(3)?,
+        customer_id: r.try_get(4)?,
+        source: r.try_get(5)?,
+        action: r.try_get(6)?,
+        object: r.try_get(7)?,
+        outcome: r.try_get(8)?,
+        detail: r.try_get(9)?,
     })
 }
 
