@@ -1,3 +1,223 @@
 //! The operations center: one server process with the control panel, the operator
 //! console and REST API, the agent endpoint, monitoring, notifications, reports and
 //! billing. SQL lives only in the `store` module.
+//!
+//! Layers, outside in: `http` (who is asking, the clock, HTML and JSON) calls `app`
+//! (the use cases, scoped to the caller's customer), which calls `store` (all SQL, and
+//! the audit chain, appended in the same transaction as each change). `config` reads
+//! the configuration; `auth` holds the credential primitives; `domain` the types.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::{App, AppError, Settings};
+use config::Config;
+use store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CenterError {
+    #[error(
+        "cannot create the data directory {path}: {source}\nhint: pass --data-dir with a writable directory"
+    )]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot listen on {addr}: {source}\nhint: pick another address with --listen or MAMORI_LISTEN"
+    )]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A started center.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The one-time bootstrap token, when no administrator exists yet.
+    pub bootstrap_token: Option<String>,
+    pub public_url: String,
+    pub store: Store,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn bootstrap_url(&self) -> Option<String> {
+        self.bootstrap_token
+            .as_ref()
+            .map(|t| format!("{}/setup/{t}", self.public_url))
+    }
+
+    /// Stops accepting, finishes open requests, and closes the database.
+    pub async fn stop(self) -> Result<(), CenterError> {
+        let _ = self.shutdown.send(());
+        let r = self.task.await.unwrap_or(Ok(()));
+        self.store.close().await;
+        r.map_err(CenterError::Serve)
+    }
+
+    /// Waits until the server ends by itself (it does not unless it fails).
+    pub async fn wait(self) -> Result<(), CenterError> {
+        let r = self.task.await.unwrap_or(Ok(()));
+        r.map_err(CenterError::Serve)
+    }
+}
+
+fn prepare(config: &Config) -> Result<(), CenterError> {
+    if config.database_url.is_empty() || config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| CenterError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn open_store(config: &Config) -> Result<Store, CenterError> {
+    prepare(config)?;
+    Ok(Store::open(&config.effective_database_url(), config.max_connections).await?)
+}
+
+/// Opens the database (migrating it), binds the listener and starts serving.
+pub async fn start(mut config: Config) -> Result<Running, CenterError> {
+    let store = open_store(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| CenterError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| CenterError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    config.listen = addr;
+    let app = App {
+        store: store.clone(),
+        settings: Settings {
+            session_ttl_ms: config.session_ttl_secs * 1000,
+            lockout_failures: config.lockout_failures.max(1),
+            lockout_ms: config.lockout_secs * 1000,
+        },
+    };
+    let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
+    let public_url = config.effective_public_url();
+    let shared = Arc::new(http::Shared {
+        app,
+        secure_cookies: public_url.starts_with("https:"),
+        config,
+        metrics: Default::default(),
+        throttle: Default::default(),
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(http::serve(shared, listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(Running {
+        addr,
+        bootstrap_token,
+        public_url,
+        store,
+        shutdown: tx,
+        task,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CenterError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CenterError::Runtime)
+}
+
+/// Structured logs on standard error, filtered by `filter` (e.g. `info`).
+pub fn init_logging(filter: &str) {
+    let f = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `mamori center`: runs until Ctrl-C or SIGTERM. Prints the panel address and, when
+/// there is no administrator yet, the one-time bootstrap link.
+pub fn run_blocking(config: Config) -> Result<(), CenterError> {
+    init_logging(&config.log);
+    runtime()?.block_on(async move {
+        let db = redacted_db(&config);
+        let running = start(config).await?;
+        println!("Mamori center: control panel at {}/", running.public_url);
+        println!("database: {db}");
+        match running.bootstrap_url() {
+            Some(url) => println!(
+                "No administrator yet. Create the first one (one-time link, valid 24 h):\n  {url}"
+            ),
+            None => println!("Sign in at {}/login", running.public_url),
+        }
+        tracing::info!(addr = %running.addr, "center started");
+        let stop = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .map_err(CenterError::Runtime)?;
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+            Ok::<(), CenterError>(())
+        };
+        stop.await?;
+        tracing::info!("stopping");
+        running.stop().await
+    })
+}
+
+fn redacted_db(config: &Config) -> String {
+    let url = config.effective_database_url();
+    match url.split_once('@') {
+        Some((left, right)) if left.contains("://") => {
+            let scheme_end = left.find("://").map_or(0, |i| i + 3);
+            let user = left[scheme_end..].split(':').next().unwrap_or("");
+            format!("{}{user}:***@{right}", &left[..scheme_end])
+        }
+        _ => url,
+    }
+}
+
+/// `mamori center audit verify`: walks the whole chain; the number of entries checked.
+pub fn audit_verify_blocking(config: &Config) -> Result<u64, CenterError> {
+    runtime()?.block_on(async {
+        let store = open_store(config).await?;
+        let r = store.verify_audit().await;
+        store.close().await;
+        Ok(r?)
+    })
+}

@@ -1,0 +1,1331 @@
+//! The use cases. Every function takes the caller's identity ([`Actor`]) and scopes every
+//! read and write to the caller's customer; another customer's object is `NotFound`,
+//! exactly like one that does not exist. Every change is audited in its transaction.
+//! Time comes in as a value (`now`, milliseconds since the Unix epoch).
+
+use crate::audit::Record;
+use crate::auth::{self, AuthError};
+use crate::domain::*;
+use crate::store::{Store, StoreError, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(
+        "this account is locked after repeated failed sign-ins; try again after {minutes} minute(s)"
+    )]
+    Locked { minutes: i64 },
+    #[error("a TOTP code is required")]
+    TotpRequired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session_ttl_ms: i64,
+    pub lockout_failures: i64,
+    pub lockout_ms: i64,
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub settings: Settings,
+}
+
+const SETUP_LINK_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+const PENDING_SESSION_TTL_MS: i64 = 5 * 60 * 1000;
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Checks a text field: trimmed length in characters, and no control characters other
+/// than newlines and tabs when `multiline`.
+fn text(field: &'static str, value: &str, max: usize, multiline: bool) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    let n = v.chars().count();
+    if n > max {
+        return Err(invalid(
+            field,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|&c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err(invalid(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn email(value: &str) -> Result<String> {
+    let v = text("email", value, 254, false)?.to_lowercase();
+    let ok = v.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
+    });
+    if !ok {
+        return Err(invalid(
+            "email",
+            "is not an e-mail address (expected name@example.jp)",
+        ));
+    }
+    Ok(v)
+}
+
+fn password(value: &str) -> Result<()> {
+    let n = value.chars().count();
+    if n < 12 {
+        return Err(invalid(
+            "password",
+            format!("has {n} characters; use at least 12"),
+        ));
+    }
+    if n > 1024 {
+        return Err(invalid("password", "is longer than 1024 characters"));
+    }
+    Ok(())
+}
+
+fn record(
+    actor: &Actor,
+    customer_id: Option<i64>,
+    action: &str,
+    object: String,
+    detail: String,
+) -> Record {
+    Record {
+        actor_id: Some(actor.user_id),
+        actor: actor.label.clone(),
+        customer_id,
+        source: actor.source.clone(),
+        action: action.into(),
+        object,
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// The start of a sign-in, for the panel's two steps.
+pub enum SignIn {
+    /// Signed in; the session token.
+    Done { token: String, user: User },
+    /// Password accepted; a pending session awaits the TOTP code.
+    NeedTotp { pending_token: String },
+}
+
+impl App {
+    // ---- bootstrap and setup links -----------------------------------------------
+
+    /// When no active administrator exists, issues a fresh one-time bootstrap link
+    /// (retiring older ones) and returns its token.
+    pub async fn ensure_bootstrap(&self, now: i64) -> Result<Option<String>> {
+        if self.store.user_count_with_role(Role::Admin).await? > 0 {
+            return Ok(None);
+        }
+        let token = auth::new_token()?;
+        let secret = auth::new_totp_secret()?;
+        let mut tx = self.store.begin().await?;
+        tx.retire_bootstrap_links().await?;
+        tx.insert_setup_link(
+            &auth::token_hash(&token),
+            None,
+            "bootstrap",
+            &secret,
+            now + 24 * 3600 * 1000,
+            now,
+        )
+        .await?;
+        tx.audit(
+            Record {
+                actor_id: None,
+                actor: "system".into(),
+                customer_id: None,
+                source: "startup".into(),
+                action: "bootstrap.link".into(),
+                object: "setup".into(),
+                outcome: "ok".into(),
+                detail: "one-time link to create the first administrator issued".into(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// A valid (unused, unexpired) setup link and the account it is for.
+    pub async fn setup_link(&self, token: &str, now: i64) -> Result<(SetupLink, Option<User>)> {
+        let link = self
+            .store
+            .setup_link(&auth::token_hash(token))
+            .await?
+            .filter(|l| !l.used && l.expires_at > now)
+            .ok_or(AppError::NotFound)?;
+        let user = match link.user_id {
+            Some(id) => Some(
+                self.store
+                    .user(Scope::All, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+            ),
+            None => None,
+        };
+        Ok((link, user))
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of the setup form, passed as they came"
+    )]
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email_in: Option<&str>,
+        display_name: &str,
+        password_in: &str,
+        totp_code: Option<&str>,
+        source: &str,
+        now: i64,
+    ) -> Result<User> {
+        let (link, user) = self.setup_link(token, now).await?;
+        let display_name = text("display_name", display_name, 200, false)?;
+        password(password_in)?;
+        let role = user.as_ref().map_or(Role::Admin, |u| u.role);
+        let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
+        let totp = match code {
+            Some(c) if auth::totp_verify(&link.totp_secret, c, now / 1000) => {
+                Some(link.totp_secret.as_str())
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "totp_code",
+                    "does not match; check the authenticator app's clock and enter the current 6-digit code",
+                ));
+            }
+            None if role.totp_required() => {
+                return Err(invalid(
+                    "totp_code",
+                    "is required for this role: add the secret to an authenticator app and enter its 6-digit code",
+                ));
+            }
+            None => None,
+        };
+        let hash = auth::hash_password(password_in)?;
+        let mut tx = self.store.begin().await?;
+        let user_id = match &user {
+            Some(u) => u.id,
+            None => {
+                let e = email(email_in.unwrap_or(""))?;
+                if tx.email_taken(&e).await? {
+                    return Err(AppError::Conflict(
+                        "an account with this e-mail address already exists".into(),
+                    ));
+                }
+                tx.insert_user(None, &e, &display_name, Role::Admin, now)
+                    .await?
+            }
+        };
+        if !tx.use_setup_link(&link.token_hash).await? {
+            return Err(AppError::NotFound);
+        }
+        tx.set_credentials(user_id, &display_name, &hash, totp)
+            .await?;
+        let label = match &user {
+            Some(u) => u.email.clone(),
+            None => email(email_in.unwrap_or(""))?,
+        };
+        tx.audit(
+            Record {
+                actor_id: Some(user_id),
+                actor: label,
+                customer_id: user.as_ref().and_then(|u| u.customer_id),
+                source: source.into(),
+                action: if user.is_none() {
+                    "bootstrap.admin"
+                } else {
+                    "account.setup"
+                }
+                .into(),
+                object: format!("user/{user_id}"),
+                outcome: "ok".into(),
+                detail: format!("role={role} totp={}", totp.is_some()),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .user(Scope::All, user_id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    // ---- sign-in -------------------------------------------------------------------
+
+    async fn audit_signin(
+        &self,
+        user: Option<&User>,
+        label: &str,
+        source: &str,
+        outcome: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.audit(
+            Record {
+                actor_id: user.map(|u| u.id),
+                actor: label.into(),
+                customer_id: user.and_then(|u| u.customer_id),
+                source: source.into(),
+                action: "signin".into(),
+                object: user.map_or_else(|| "user/?".into(), |u| format!("user/{}", u.id)),
+                outcome: outcome.into(),
+                detail: detail.into(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fail_signin(
+        &self,
+        c: &Credentials,
+        source: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<AppError> {
+        let failed = c.failed_logins + 1;
+        let lock = failed >= self.settings.lockout_failures;
+        let mut tx = self.store.begin().await?;
+        tx.set_login_failures(
+            c.user.id,
+            if lock { 0 } else { failed },
+            if lock {
+                now + self.settings.lockout_ms
+            } else {
+                c.locked_until
+            },
+        )
+        .await?;
+        tx.audit(
+            Record {
+                actor_id: Some(c.user.id),
+                actor: c.user.email.clone(),
+                customer_id: c.user.customer_id,
+                source: source.into(),
+                action: "signin".into(),
+                object: format!("user/{}", c.user.id),
+                outcome: "failed".into(),
+                detail: if lock {
+                    format!("{detail}; account locked")
+                } else {
+                    detail.into()
+                },
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(AppError::Unauthenticated(
+            "wrong e-mail address, password or code".into(),
+        ))
+    }
+
+    /// Checks e-mail and password (with lockout); the TOTP step is separate.
+    pub async fn check_password(
+        &self,
+        email_in: &str,
+        password_in: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<Credentials> {
+        let e = email_in.trim().to_lowercase();
+        let creds = self.store.credentials_by_email(&e).await?;
+        let Some(c) = creds else {
+            auth::verify_password(password_in, auth::dummy_hash());
+            self.audit_signin(
+                None,
+                &e.chars().take(254).collect::<String>(),
+                source,
+                "failed",
+                "unknown account",
+                now,
+            )
+            .await?;
+            return Err(AppError::Unauthenticated(
+                "wrong e-mail address, password or code".into(),
+            ));
+        };
+        if c.locked_until > now {
+            self.audit_signin(
+                Some(&c.user),
+                &c.user.email,
+                source,
+                "denied",
+                "account locked",
+                now,
+            )
+            .await?;
+            return Err(AppError::Locked {
+                minutes: (c.locked_until - now + 59_999) / 60_000,
+            });
+        }
+        let ok = match &c.password_hash {
+            Some(h) => auth::verify_password(password_in, h),
+            None => {
+                auth::verify_password(password_in, auth::dummy_hash());
+                false
+            }
+        };
+        if !ok || !c.user.active {
+            return Err(self
+                .fail_signin(
+                    &c,
+                    source,
+                    if c.user.active {
+                        "wrong password"
+                    } else {
+                        "inactive account"
+                    },
+                    now,
+                )
+                .await?);
+        }
+        Ok(c)
+    }
+
+    pub async fn check_totp(
+        &self,
+        c: &Credentials,
+        code: Option<&str>,
+        source: &str,
+        now: i64,
+    ) -> Result<()> {
+        if !c.user.totp_enabled {
+            return Ok(());
+        }
+        let secret = c.totp_secret.as_deref().unwrap_or("");
+        match code {
+            Some(code) if auth::totp_verify(secret, code, now / 1000) => Ok(()),
+            Some(_) => Err(self.fail_signin(c, source, "wrong TOTP code", now).await?),
+            None => Err(AppError::TotpRequired),
+        }
+    }
+
+    async fn start_session(
+        &self,
+        c: &Credentials,
+        stage: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<String> {
+        let token = auth::new_token()?;
+        let csrf = auth::new_token()?;
+        let ttl = if stage == "full" {
+            self.settings.session_ttl_ms
+        } else {
+            PENDING_SESSION_TTL_MS
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_session(
+            &auth::token_hash(&token),
+            c.user.id,
+            stage,
+            &csrf,
+            now,
+            now + ttl,
+        )
+        .await?;
+        if stage == "full" {
+            tx.set_login_failures(c.user.id, 0, 0).await?;
+            tx.audit(
+                Record {
+                    actor_id: Some(c.user.id),
+                    actor: c.user.email.clone(),
+                    customer_id: c.user.customer_id,
+                    source: source.into(),
+                    action: "signin".into(),
+                    object: format!("user/{}", c.user.id),
+                    outcome: "ok".into(),
+                    detail: format!("totp={}", c.user.totp_enabled),
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// One-step sign-in (API): password and TOTP code together.
+    pub async fn sign_in(
+        &self,
+        email_in: &str,
+        password_in: &str,
+        code: Option<&str>,
+        source: &str,
+        now: i64,
+    ) -> Result<(String, User)> {
+        let c = self
+            .check_password(email_in, password_in, source, now)
+            .await?;
+        if c.user.totp_enabled && code.is_none() {
+            return Err(self
+                .fail_signin(&c, source, "TOTP code missing", now)
+                .await?);
+        }
+        self.check_totp(&c, code, source, now).await?;
+        Ok((self.start_session(&c, "full", source, now).await?, c.user))
+    }
+
+    /// The panel's first step.
+    pub async fn sign_in_password(
+        &self,
+        email_in: &str,
+        password_in: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<SignIn> {
+        let c = self
+            .check_password(email_in, password_in, source, now)
+            .await?;
+        if c.user.totp_enabled {
+            Ok(SignIn::NeedTotp {
+                pending_token: self.start_session(&c, "password", source, now).await?,
+            })
+        } else {
+            Ok(SignIn::Done {
+                token: self.start_session(&c, "full", source, now).await?,
+                user: c.user,
+            })
+        }
+    }
+
+    /// The panel's second step: the pending session's TOTP code. The pending session
+    /// is replaced by a new full one.
+    pub async fn sign_in_totp(
+        &self,
+        pending_token: &str,
+        code: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<String> {
+        let hash = auth::token_hash(pending_token);
+        let s = self
+            .store
+            .session(&hash)
+            .await?
+            .filter(|s| s.stage == "password" && s.expires_at > now)
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "the sign-in has expired; enter your password again".into(),
+                )
+            })?;
+        let c = self
+            .store
+            .credentials_by_id(s.user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if c.locked_until > now {
+            return Err(AppError::Locked {
+                minutes: (c.locked_until - now + 59_999) / 60_000,
+            });
+        }
+        self.check_totp(&c, Some(code), source, now).await?;
+        let mut tx = self.store.begin().await?;
+        tx.delete_session(&hash).await?;
+        tx.commit().await?;
+        self.start_session(&c, "full", source, now).await
+    }
+
+    pub async fn sign_out(&self, actor: &Actor, token: &str, now: i64) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.delete_session(&auth::token_hash(token)).await?;
+        tx.audit(
+            record(
+                actor,
+                actor.customer_id,
+                "signout",
+                format!("user/{}", actor.user_id),
+                String::new(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The caller behind a full session token (panel cookie or bearer).
+    pub async fn session_actor(
+        &self,
+        token: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<Option<(Actor, Session)>> {
+        let Some((s, u)) = self
+            .store
+            .session_with_user(&auth::token_hash(token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if s.stage != "full" || s.expires_at <= now || !u.active {
+            return Ok(None);
+        }
+        let actor = Actor {
+            user_id: u.id,
+            label: u.email.clone(),
+            role: u.role,
+            customer_id: u.customer_id,
+            source: source.into(),
+            locale: u.locale.clone(),
+        };
+        Ok(Some((actor, s)))
+    }
+
+    /// The caller behind an `Authorization: Bearer` value: a session or an API token.
+    pub async fn bearer_actor(&self, token: &str, source: &str, now: i64) -> Result<Option<Actor>> {
+        if let Some((a, _)) = self.session_actor(token, source, now).await? {
+            return Ok(Some(a));
+        }
+        let Some(t) = self
+            .store
+            .api_token(&auth::token_hash(token))
+            .await?
+            .filter(|t| !t.revoked)
+        else {
+            return Ok(None);
+        };
+        let Some(u) = self
+            .store
+            .user(Scope::All, t.user_id)
+            .await?
+            .filter(|u| u.active)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Actor {
+            user_id: u.id,
+            label: format!("{} (token {})", u.email, t.name),
+            role: t.role,
+            customer_id: t.customer_id,
+            source: source.into(),
+            locale: u.locale,
+        }))
+    }
+
+    // ---- users -----------------------------------------------------------------------
+
+    /// The caller's own account (an API token's creator).
+    pub async fn me(&self, actor: &Actor) -> Result<User> {
+        self.store
+            .user(Scope::All, actor.user_id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn users(&self, actor: &Actor) -> Result<Vec<User>> {
+        Ok(self.store.users(actor.scope()).await?)
+    }
+
+    pub async fn user(&self, actor: &Actor, id: i64) -> Result<User> {
+        self.store
+            .user(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private helper; the fields are all different"
+    )]
+    async fn invite(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        customer_id: Option<i64>,
+        email_in: &str,
+        display_name: &str,
+        role: Role,
+        now: i64,
+    ) -> Result<(i64, String)> {
+        let e = email(email_in)?;
+        let name = text("display_name", display_name, 200, false)?;
+        if tx.email_taken(&e).await? {
+            return Err(AppError::Conflict(format!(
+                "an account with the e-mail address {e} already exists"
+            )));
+        }
+        if role == Role::Officer
+            && let Some(c) = customer_id
+            && tx.active_officer_count(c).await? > 0
+        {
+            return Err(AppError::Conflict("this customer already has an active security officer; deactivate the current one first".into()));
+        }
+        let id = tx.insert_user(customer_id, &e, &name, role, now).await?;
+        let token = auth::new_token()?;
+        tx.insert_setup_link(
+            &auth::token_hash(&token),
+            Some(id),
+            "invite",
+            &auth::new_totp_secret()?,
+            now + SETUP_LINK_TTL_MS,
+            now,
+        )
+        .await?;
+        tx.audit(
+            record(
+                actor,
+                customer_id,
+                "user.create",
+                format!("user/{id}"),
+                format!("email={e} role={role}"),
+            ),
+            now,
+        )
+        .await?;
+        Ok((id, token))
+    }
+
+    /// Creates an account; returns it and the token of its one-time setup link.
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        email_in: &str,
+        display_name: &str,
+        role: &str,
+        customer_id: Option<i64>,
+        now: i64,
+    ) -> Result<(User, String)> {
+        let role = Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff")))?;
+        let customer_id = match (actor.role, actor.customer_id) {
+            (Role::Admin, None) => customer_id,
+            (Role::Officer, Some(own)) => {
+                if role != Role::Staff {
+                    return Err(AppError::Forbidden(
+                        "a security officer may only create staff users",
+                    ));
+                }
+                if customer_id.is_some_and(|c| c != own) {
+                    return Err(AppError::NotFound);
+                }
+                Some(own)
+            }
+            _ => return Err(AppError::Forbidden("your role may not create users")),
+        };
+        match (role.is_provider(), customer_id) {
+            (true, Some(_)) => {
+                return Err(invalid(
+                    "customer_id",
+                    "provider staff belong to no customer; leave it out",
+                ));
+            }
+            (false, None) => {
+                return Err(invalid(
+                    "customer_id",
+                    "officers and staff belong to a customer; give its id",
+                ));
+            }
+            _ => {}
+        }
+        let mut tx = self.store.begin().await?;
+        if let Some(c) = customer_id
+            && !tx.customer_exists(c).await?
+        {
+            return Err(AppError::NotFound);
+        }
+        let (id, token) = self
+            .invite(
+                &mut tx,
+                actor,
+                customer_id,
+                email_in,
+                display_name,
+                role,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((
+            self.store
+                .user(Scope::All, id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+            token,
+        ))
+    }
+
+    pub async fn set_user_active(
+        &self,
+        actor: &Actor,
+        id: i64,
+        active: bool,
+        now: i64,
+    ) -> Result<User> {
+        let target = self
+            .store
+            .user(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let allowed = match actor.role {
+            Role::Admin => actor.customer_id.is_none(),
+            Role::Officer => target.role == Role::Staff,
+            _ => false,
+        };
+        if !allowed {
+            return Err(AppError::Forbidden("your role may not change this account"));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_active(id, active).await?;
+        tx.audit(
+            record(
+                actor,
+                target.customer_id,
+                if active {
+                    "user.activate"
+                } else {
+                    "user.deactivate"
+                },
+                format!("user/{id}"),
+                format!("role={}", target.role),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .user(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Changes a provider user's role (administrators only; customer roles are fixed:
+    /// an officer is replaced, not promoted). The user's sessions end.
+    pub async fn set_user_role(
+        &self,
+        actor: &Actor,
+        id: i64,
+        role: &str,
+        now: i64,
+    ) -> Result<User> {
+        let role =
+            Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role")))?;
+        let target = self
+            .store
+            .user(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if actor.role != Role::Admin || actor.customer_id.is_some() {
+            return Err(AppError::Forbidden("only administrators change roles"));
+        }
+        if !target.role.is_provider() || !role.is_provider() {
+            return Err(invalid(
+                "role",
+                "only provider staff change roles (admin, operator, coordinator, back_office)",
+            ));
+        }
+        if target.id == actor.user_id && role != Role::Admin {
+            return Err(invalid(
+                "role",
+                "administrators cannot remove their own administrator role",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_role(id, role).await?;
+        tx.audit(
+            record(
+                actor,
+                None,
+                "user.role",
+                format!("user/{id}"),
+                format!("from={} to={role}", target.role),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .user(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn set_locale(&self, actor: &Actor, locale: Option<&str>, now: i64) -> Result<()> {
+        let locale = match locale {
+            None | Some("") => None,
+            Some(l @ ("ja" | "en")) => Some(l),
+            Some(_) => return Err(invalid("locale", "use ja or en")),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_locale(actor.user_id, locale).await?;
+        tx.audit(
+            record(
+                actor,
+                actor.customer_id,
+                "user.locale",
+                format!("user/{}", actor.user_id),
+                locale.unwrap_or("browser").into(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- customers, sites, appliances ----------------------------------------------
+
+    pub async fn customers(&self, actor: &Actor) -> Result<Vec<Customer>> {
+        Ok(self.store.customers(actor.scope()).await?)
+    }
+
+    pub async fn customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
+        self.store
+            .customer(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates a customer with its security officer; returns both and the officer's
+    /// setup token.
+    pub async fn create_customer(
+        &self,
+        actor: &Actor,
+        name: &str,
+        officer_email: &str,
+        officer_name: &str,
+        now: i64,
+    ) -> Result<(Customer, User, String)> {
+        if !actor.role.manages_customers() || actor.customer_id.is_some() {
+            return Err(AppError::Forbidden(
+                "only administrators and back office create customers",
+            ));
+        }
+        let name = text("name", name, 200, false)?;
+        let mut tx = self.store.begin().await?;
+        let id = tx.insert_customer(&name, now).await?;
+        tx.audit(
+            record(
+                actor,
+                Some(id),
+                "customer.create",
+                format!("customer/{id}"),
+                format!("name={name}"),
+            ),
+            now,
+        )
+        .await?;
+        let (uid, token) = self
+            .invite(
+                &mut tx,
+                actor,
+                Some(id),
+                officer_email,
+                officer_name,
+                Role::Officer,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        let c = self
+            .store
+            .customer(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let u = self
+            .store
+            .user(Scope::All, uid)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok((c, u, token))
+    }
+
+    pub async fn sites(&self, actor: &Actor) -> Result<Vec<Site>> {
+        Ok(self.store.sites(actor.scope()).await?)
+    }
+
+    pub async fn site(&self, actor: &Actor, id: i64) -> Result<Site> {
+        self.store
+            .site(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    async fn customer_for_write(&self, tx: &mut Tx, actor: &Actor, customer_id: i64) -> Result<()> {
+        if !actor.role.manages_customers() {
+            return Err(AppError::Forbidden(
+                "only administrators and back office change customer records",
+            ));
+        }
+        if let Scope::Customer(c) = actor.scope()
+            && c != customer_id
+        {
+            return Err(AppError::NotFound);
+        }
+        if !tx.customer_exists(customer_id).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn create_site(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        name: &str,
+        address: &str,
+        now: i64,
+    ) -> Result<Site> {
+        let name = text("name", name, 200, false)?;
+        let address = if address.trim().is_empty() {
+            String::new()
+        } else {
+            text("address", address, 500, false)?
+        };
+        let mut tx = self.store.begin().await?;
+        self.customer_for_write(&mut tx, actor, customer_id).await?;
+        let id = tx.insert_site(customer_id, &name, &address, now).await?;
+        tx.audit(
+            record(
+                actor,
+                Some(customer_id),
+                "site.create",
+                format!("site/{id}"),
+                format!("name={name}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .site(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn appliances(&self, actor: &Actor) -> Result<Vec<Appliance>> {
+        Ok(self.store.appliances(actor.scope()).await?)
+    }
+
+    pub async fn appliance(&self, actor: &Actor, id: i64) -> Result<Appliance> {
+        self.store
+            .appliance(actor.scope(), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn create_appliance(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        site_id: Option<i64>,
+        serial: &str,
+        model: &str,
+        now: i64,
+    ) -> Result<Appliance> {
+        let serial = text("serial", serial, 100, false)?;
+        let model = text("model", model, 100, false)?;
+        let mut tx = self.store.begin().await?;
+        self.customer_for_write(&mut tx, actor, customer_id).await?;
+        if let Some(s) = site_id
+            && !tx.site_belongs(s, customer_id).await?
+        {
+            return Err(invalid("site_id", "no such site of this customer"));
+        }
+        let id = tx
+            .insert_appliance(customer_id, site_id, &serial, &model, now)
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(customer_id),
+                "appliance.create",
+                format!("appliance/{id}"),
+                format!("serial={serial} model={model}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .appliance(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    // ---- instructions ------------------------------------------------------------------
+
+    fn instruction_scope(actor: &Actor) -> Result<Scope> {
+        if actor.role.handles_instructions() || !actor.role.is_provider() {
+            Ok(actor.scope())
+        } else {
+            Err(AppError::Forbidden(
+                "instructions are seen only by the customer, coordinators and operators",
+            ))
+        }
+    }
+
+    pub async fn instructions(&self, actor: &Actor, limit: i64) -> Result<Vec<Instruction>> {
+        let scope = Self::instruction_scope(actor)?;
+        Ok(self.store.instructions(scope, limit.clamp(1, 500)).await?)
+    }
+
+    pub async fn instruction(&self, actor: &Actor, id: i64) -> Result<(Instruction, Vec<Comment>)> {
+        let scope = Self::instruction_scope(actor)?;
+        let i = self
+            .store
+            .instruction(scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let c = self.store.comments(scope, id).await?;
+        Ok((i, c))
+    }
+
+    /// Art. 6-3(3): only the customer's security officer instructs the provider.
+    pub async fn submit_instruction(
+        &self,
+        actor: &Actor,
+        subject: &str,
+        body: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<Instruction> {
+        let (Role::Officer, Some(customer_id)) = (actor.role, actor.customer_id) else {
+            return Err(AppError::Forbidden(
+                "only the customer's security officer submits instructions",
+            ));
+        };
+        let subject = text("subject", subject, 200, false)?;
+        let body = text("body", body, 10_000, true)?;
+        let kind = InstructionKind::parse(kind)
+            .ok_or_else(|| invalid("kind", format!("{kind:?} is not a kind; use policy_change, maintenance_request, question or other")))?;
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_instruction(customer_id, actor.user_id, &subject, &body, kind, now)
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(customer_id),
+                "instruction.submit",
+                format!("instruction/{id}"),
+                format!("kind={} subject={subject}", kind.as_str()),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .instruction(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Accept, reject (with a reason) or mark done.
+    pub async fn decide_instruction(
+        &self,
+        actor: &Actor,
+        id: i64,
+        to: InstructionState,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<Instruction> {
+        let scope = Self::instruction_scope(actor)?;
+        let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(text("reason", r, 2000, true)?),
+            None if to == InstructionState::Rejected => {
+                return Err(invalid("reason", "a rejection needs a reason"));
+            }
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        let i = tx.instruction(scope, id).await?.ok_or(AppError::NotFound)?;
+        if !actor.role.handles_instructions() {
+            return Err(AppError::Forbidden(
+                "only coordinators and operators act on instructions",
+            ));
+        }
+        if !i.state.can_become(to)
+            || !tx
+                .set_instruction_state(id, i.state, to, reason.as_deref(), now)
+                .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "the instruction is {} and cannot become {}",
+                i.state.as_str(),
+                to.as_str()
+            )));
+        }
+        let action = match to {
+            InstructionState::Accepted => "instruction.accept",
+            InstructionState::Rejected => "instruction.reject",
+            InstructionState::Done => "instruction.done",
+            InstructionState::Submitted => "instruction.submit",
+        };
+        tx.audit(
+            record(
+                actor,
+                Some(i.customer_id),
+                action,
+                format!("instruction/{id}"),
+                reason.map(|r| format!("reason={r}")).unwrap_or_default(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .instruction(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn comment_instruction(
+        &self,
+        actor: &Actor,
+        id: i64,
+        body: &str,
+        now: i64,
+    ) -> Result<Comment> {
+        let scope = Self::instruction_scope(actor)?;
+        let body = text("body", body, 10_000, true)?;
+        let mut tx = self.store.begin().await?;
+        let i = tx.instruction(scope, id).await?.ok_or(AppError::NotFound)?;
+        if !(actor.role.handles_instructions() || actor.role == Role::Officer) {
+            return Err(AppError::Forbidden(
+                "staff users cannot comment on instructions",
+            ));
+        }
+        let cid = tx
+            .insert_comment(id, i.customer_id, actor.user_id, &body, now)
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(i.customer_id),
+                "instruction.comment",
+                format!("instruction/{id}"),
+                format!("comment={cid}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let comments = self.store.comments(Scope::All, id).await?;
+        comments
+            .into_iter()
+            .find(|c| c.id == cid)
+            .ok_or(AppError::NotFound)
+    }
+
+    // ---- audit and tokens ----------------------------------------------------------------
+
+    pub async fn audit_trail(
+        &self,
+        actor: &Actor,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::Entry>> {
+        Ok(self
+            .store
+            .audit_entries(actor.scope(), before, limit.clamp(1, 500))
+            .await?)
+    }
+
+    /// Issues an API token acting with `role` within `customer_id`. Nobody issues a
+    /// token with more rights than their own.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        role: &str,
+        customer_id: Option<i64>,
+        now: i64,
+    ) -> Result<(i64, String, Role, Option<i64>)> {
+        let name = text("name", name, 100, false)?;
+        let role =
+            Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role")))?;
+        let allowed = match actor.role {
+            Role::Admin => role.is_provider(),
+            r if r.is_provider() => role == r,
+            Role::Officer => matches!(role, Role::Officer | Role::Staff),
+            _ => role == Role::Staff,
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(
+                "a token cannot carry a role your own role does not cover",
+            ));
+        }
+        let customer_id = match actor.scope() {
+            Scope::Customer(own) => {
+                if customer_id.is_some_and(|c| c != own) {
+                    return Err(AppError::NotFound);
+                }
+                Some(own)
+            }
+            Scope::All => customer_id,
+        };
+        let mut tx = self.store.begin().await?;
+        if let Some(c) = customer_id
+            && !tx.customer_exists(c).await?
+        {
+            return Err(AppError::NotFound);
+        }
+        let token = auth::new_token()?;
+        let id = tx
+            .insert_api_token(
+                &auth::token_hash(&token),
+                actor.user_id,
+                &name,
+                role,
+                customer_id,
+                now,
+            )
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                customer_id,
+                "token.create",
+                format!("token/{id}"),
+                format!("name={name} role={role}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, token, role, customer_id))
+    }
+}

@@ -1,0 +1,152 @@
+//! Credentials: argon2id password hashes, TOTP (RFC 6238, SHA-1, 6 digits, 30 s), random
+//! tokens (sessions, API tokens, setup links, CSRF) stored only as SHA-256 hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the system random generator failed: {0}")]
+    Random(String),
+}
+
+fn argon() -> Argon2<'static> {
+    // OWASP's argon2id minimum: m=19 MiB, t=2, p=1.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let mut salt = [0u8; 16];
+    fill_random(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    argon()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => argon()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the account does not exist, so that a missing account
+/// costs the same time as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
+}
+
+pub fn fill_random(buf: &mut [u8]) -> Result<(), AuthError> {
+    getrandom::fill(buf).map_err(|e| AuthError::Random(e.to_string()))
+}
+
+/// A fresh random token: 32 bytes, URL-safe base64 without padding.
+pub fn new_token() -> Result<String, AuthError> {
+    let mut b = [0u8; 32];
+    fill_random(&mut b)?;
+    Ok(data_encoding::BASE64URL_NOPAD.encode(&b))
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+}
+
+/// A new TOTP secret (160 bits), base32 without padding as authenticator apps expect.
+pub fn new_totp_secret() -> Result<String, AuthError> {
+    let mut b = [0u8; 20];
+    fill_random(&mut b)?;
+    Ok(data_encoding::BASE32_NOPAD.encode(&b))
+}
+
+pub fn totp_uri(secret: &str, account: &str) -> String {
+    let account: String = account
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!(
+        "otpauth://totp/Mamori:{account}?secret={secret}&issuer=Mamori&algorithm=SHA1&digits=6&period=30"
+    )
+}
+
+/// The RFC 6238 code for `secret` (base32) at Unix time `unix`.
+pub fn totp_code(secret: &str, unix: i64) -> Option<String> {
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.trim_end_matches('=').as_bytes())
+        .ok()?;
+    let counter = (unix.max(0) / 30) as u64;
+    Some(hotp(&key, counter))
+}
+
+fn hotp(key: &[u8], counter: u64) -> String {
+    let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = (h[19] & 0x0f) as usize;
+    let bin = (u32::from(h[off] & 0x7f) << 24)
+        | (u32::from(h[off + 1]) << 16)
+        | (u32::from(h[off + 2]) << 8)
+        | u32::from(h[off + 3]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+/// Accepts the code of the current step and of one step either side (clock drift).
+pub fn totp_verify(secret: &str, code: &str, unix: i64) -> bool {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    [-30, 0, 30]
+        .iter()
+        .filter_map(|d| totp_code(secret, unix + d))
+        .any(|c| constant_time_eq(c.as_bytes(), code.as_bytes()))
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_matches_rfc6238_vectors() {
+        // RFC 6238 appendix B, SHA-1 seed "12345678901234567890", truncated to 6 digits.
+        let secret = data_encoding::BASE32_NOPAD.encode(b"12345678901234567890");
+        assert_eq!(totp_code(&secret, 59).unwrap(), "287082");
+        assert_eq!(totp_code(&secret, 1111111109).unwrap(), "081804");
+        assert_eq!(totp_code(&secret, 1234567890).unwrap(), "005924");
+        assert_eq!(totp_code(&secret, 20000000000).unwrap(), "353130");
+        assert!(totp_verify(&secret, "287082", 59 + 30));
+        assert!(!totp_verify(&secret, "287082", 59 + 90));
+        assert!(!totp_verify(&secret, "28708", 59));
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct hors", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

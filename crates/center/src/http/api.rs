@@ -1,0 +1,735 @@
+//! The REST API under `/api/v1`: bearer authentication (session or API token), JSON in
+//! and out, errors as RFC 9457 problem details. Wire types come from `mamori_api` and
+//! are converted from domain types here, explicitly.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mamori_api::v1 as wire;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{AppState, Peer, now_ms, status_of};
+use crate::app::AppError;
+use crate::domain::{self, Actor, InstructionState, rfc3339};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/login", post(login))
+        .route("/setup/{token}", get(setup_info).post(setup))
+        .route("/me", get(me))
+        .route("/users", get(users).post(create_user))
+        .route("/users/{id}", get(user))
+        .route("/users/{id}/deactivate", post(deactivate_user))
+        .route("/users/{id}/role", post(set_role))
+        .route("/customers", get(customers).post(create_customer))
+        .route("/customers/{id}", get(customer))
+        .route("/sites", get(sites).post(create_site))
+        .route("/sites/{id}", get(site))
+        .route("/appliances", get(appliances).post(create_appliance))
+        .route("/appliances/{id}", get(appliance))
+        .route("/instructions", get(instructions).post(submit_instruction))
+        .route("/instructions/{id}", get(instruction))
+        .route("/instructions/{id}/accept", post(accept))
+        .route("/instructions/{id}/reject", post(reject))
+        .route("/instructions/{id}/done", post(done))
+        .route("/instructions/{id}/comments", post(comment))
+        .route("/audit", get(audit))
+        .route("/tokens", post(create_token))
+        .fallback(not_found)
+}
+
+// ---- errors ------------------------------------------------------------------------
+
+pub struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+    hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem {
+            status,
+            title,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+    fn hint(mut self, hint: impl Into<String>) -> Problem {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = wire::Problem {
+            kind: format!("https://mamori.invalid/problems/{}", self.status.as_u16()),
+            title: self.title.into(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            hint: self.hint,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            text,
+        )
+            .into_response()
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Problem {
+        let status = status_of(&e);
+        match e {
+            AppError::NotFound => Problem::new(status, "Not Found", "no such object"),
+            AppError::Forbidden(m) => Problem::new(status, "Forbidden", m),
+            AppError::Unauthenticated(m) => Problem::new(status, "Unauthorized", m),
+            AppError::TotpRequired => {
+                Problem::new(status, "Unauthorized", "a TOTP code is required")
+                    .hint("send totp_code")
+            }
+            AppError::Invalid { field, message } => {
+                Problem::new(status, "Invalid Field", format!("{field}: {message}"))
+                    .hint(format!("correct the field `{field}` and send again"))
+            }
+            AppError::Conflict(m) => Problem::new(status, "Conflict", m),
+            AppError::Locked { .. } => Problem::new(status, "Account Locked", e.to_string()),
+            AppError::Store(crate::store::StoreError::Conflict(m)) => {
+                Problem::new(status, "Conflict", m)
+            }
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    "the center could not complete the request; it has been logged",
+                )
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, Problem>;
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint")
+        .hint("see /api/v1/openapi.json")
+}
+
+// ---- extractors ------------------------------------------------------------------------
+
+/// A JSON body: `application/json`, valid UTF-8, well-formed, the right shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type",
+                format!(
+                    "the body is {:?}; this endpoint takes application/json",
+                    if ct.is_empty() {
+                        "(no content type)"
+                    } else {
+                        &ct
+                    }
+                ),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Payload Too Large",
+                        "the request body is larger than the center accepts",
+                    )
+                    .hint("see max_body_bytes in the configuration")
+                } else {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "Bad Request",
+                        format!("cannot read the body: {e}"),
+                    )
+                }
+            })?;
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Malformed Body",
+                format!("the body is not valid UTF-8 at byte {}", e.valid_up_to()),
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let v = T::deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "Malformed Body",
+                    format!(
+                        "the JSON body is not valid at line {} column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+            })?;
+        Ok(ApiJson(v))
+    }
+}
+
+/// A numeric identifier in the path; anything else is a missing object.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such object"))?;
+        raw.parse()
+            .map(Id)
+            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such object"))
+    }
+}
+
+/// The authenticated caller (`Authorization: Bearer <token>`).
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Problem> {
+        let Peer(ip) = Peer::from_request_parts(parts, s)
+            .await
+            .unwrap_or(Peer([0, 0, 0, 0].into()));
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "no bearer token").hint(
+                    "send Authorization: Bearer <token> from POST /api/v1/login or an API token",
+                )
+            })?;
+        match s.app.bearer_actor(token, &ip.to_string(), now_ms()).await {
+            Ok(Some(a)) => Ok(ApiActor(a)),
+            Ok(None) => Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "the token is unknown, revoked or expired",
+            )
+            .hint("sign in again")),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+// ---- conversions ---------------------------------------------------------------------
+
+pub fn user_wire(u: domain::User) -> wire::User {
+    wire::User {
+        id: u.id,
+        customer_id: u.customer_id,
+        email: u.email,
+        display_name: u.display_name,
+        role: u.role.as_str().into(),
+        active: u.active,
+        totp_enabled: u.totp_enabled,
+        locale: u.locale,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+fn customer_wire(c: domain::Customer) -> wire::Customer {
+    wire::Customer {
+        id: c.id,
+        name: c.name,
+        created_at: rfc3339(c.created_at),
+    }
+}
+
+fn site_wire(s: domain::Site) -> wire::Site {
+    wire::Site {
+        id: s.id,
+        customer_id: s.customer_id,
+        name: s.name,
+        address: s.address,
+        created_at: rfc3339(s.created_at),
+    }
+}
+
+fn appliance_wire(a: domain::Appliance) -> wire::Appliance {
+    wire::Appliance {
+        id: a.id,
+        customer_id: a.customer_id,
+        site_id: a.site_id,
+        serial: a.serial,
+        model: a.model,
+        created_at: rfc3339(a.created_at),
+    }
+}
+
+fn instruction_wire(i: domain::Instruction, comments: Vec<domain::Comment>) -> wire::Instruction {
+    wire::Instruction {
+        id: i.id,
+        customer_id: i.customer_id,
+        submitted_by: i.submitted_by,
+        subject: i.subject,
+        body: i.body,
+        kind: i.kind.as_str().into(),
+        state: i.state.as_str().into(),
+        reason: i.reason,
+        created_at: rfc3339(i.created_at),
+        updated_at: rfc3339(i.updated_at),
+        comments: comments.into_iter().map(comment_wire).collect(),
+    }
+}
+
+fn comment_wire(c: domain::Comment) -> wire::Comment {
+    wire::Comment {
+        id: c.id,
+        author_id: c.author_id,
+        body: c.body,
+        created_at: rfc3339(c.created_at),
+    }
+}
+
+fn audit_wire(e: crate::audit::Entry) -> wire::AuditEntry {
+    wire::AuditEntry {
+        seq: e.seq,
+        at: rfc3339(e.at),
+        actor_id: e.actor_id,
+        actor: e.actor,
+        customer_id: e.customer_id,
+        source: e.source,
+        action: e.action,
+        object: e.object,
+        outcome: e.outcome,
+        detail: e.detail,
+    }
+}
+
+fn created<T: serde::Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+// ---- handlers ------------------------------------------------------------------------
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(s): State<AppState>,
+    Peer(ip): Peer,
+    ApiJson(req): ApiJson<wire::LoginRequest>,
+) -> ApiResult<Json<wire::LoginResponse>> {
+    let now = now_ms();
+    if s.throttle.blocked(ip, now, s.config.throttle_per_minute) {
+        s.metrics
+            .signin_throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            "too many failed sign-ins from this address",
+        )
+        .hint("wait a minute"));
+    }
+    match s
+        .app
+        .sign_in(
+            &req.email,
+            &req.password,
+            req.totp_code.as_deref(),
+            &ip.to_string(),
+            now,
+        )
+        .await
+    {
+        Ok((token, _)) => Ok(Json(wire::LoginResponse {
+            token,
+            expires_at: rfc3339(now + s.app.settings.session_ttl_ms),
+        })),
+        Err(e) => {
+            if matches!(e, AppError::Unauthenticated(_) | AppError::TotpRequired) {
+                s.throttle.failed(ip, now);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+async fn setup_info(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Json<wire::SetupInfo>> {
+    let (link, user) = s.app.setup_link(&token, now_ms()).await?;
+    let role = user.as_ref().map_or(domain::Role::Admin, |u| u.role);
+    let account = user.as_ref().map_or("admin", |u| u.email.as_str());
+    Ok(Json(wire::SetupInfo {
+        purpose: link.purpose.clone(),
+        email: user.as_ref().map(|u| u.email.clone()),
+        role: role.as_str().into(),
+        totp_uri: crate::auth::totp_uri(&link.totp_secret, account),
+        totp_secret: link.totp_secret,
+        totp_required: role.totp_required(),
+    }))
+}
+
+async fn setup(
+    State(s): State<AppState>,
+    Peer(ip): Peer,
+    Path(token): Path<String>,
+    ApiJson(req): ApiJson<wire::SetupRequest>,
+) -> ApiResult<Response> {
+    let u = s
+        .app
+        .complete_setup(
+            &token,
+            req.email.as_deref(),
+            &req.display_name,
+            &req.password,
+            req.totp_code.as_deref(),
+            &ip.to_string(),
+            now_ms(),
+        )
+        .await?;
+    Ok(created(user_wire(u)))
+}
+
+async fn me(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<wire::Me>> {
+    let u = s.app.me(&a).await?;
+    Ok(Json(wire::Me {
+        user: user_wire(u),
+        role: a.role.as_str().into(),
+        customer_id: a.customer_id,
+    }))
+}
+
+async fn users(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::User>>> {
+    Ok(Json(
+        s.app.users(&a).await?.into_iter().map(user_wire).collect(),
+    ))
+}
+
+async fn user(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::User>> {
+    Ok(Json(user_wire(s.app.user(&a, id).await?)))
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewUser>,
+) -> ApiResult<Response> {
+    let (u, token) = s
+        .app
+        .create_user(
+            &a,
+            &req.email,
+            &req.display_name,
+            &req.role,
+            req.customer_id,
+            now_ms(),
+        )
+        .await?;
+    Ok(created(wire::Invitation {
+        user: user_wire(u),
+        setup_path: format!("/setup/{token}"),
+    }))
+}
+
+async fn deactivate_user(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::User>> {
+    Ok(Json(user_wire(
+        s.app.set_user_active(&a, id, false, now_ms()).await?,
+    )))
+}
+
+async fn set_role(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(req): ApiJson<wire::RoleChange>,
+) -> ApiResult<Json<wire::User>> {
+    Ok(Json(user_wire(
+        s.app.set_user_role(&a, id, &req.role, now_ms()).await?,
+    )))
+}
+
+async fn customers(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Customer>>> {
+    Ok(Json(
+        s.app
+            .customers(&a)
+            .await?
+            .into_iter()
+            .map(customer_wire)
+            .collect(),
+    ))
+}
+
+async fn customer(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Customer>> {
+    Ok(Json(customer_wire(s.app.customer(&a, id).await?)))
+}
+
+async fn create_customer(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewCustomer>,
+) -> ApiResult<Response> {
+    let (c, u, token) = s
+        .app
+        .create_customer(
+            &a,
+            &req.name,
+            &req.officer.email,
+            &req.officer.display_name,
+            now_ms(),
+        )
+        .await?;
+    Ok(created(wire::CreatedCustomer {
+        customer: customer_wire(c),
+        officer: wire::Invitation {
+            user: user_wire(u),
+            setup_path: format!("/setup/{token}"),
+        },
+    }))
+}
+
+async fn sites(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Site>>> {
+    Ok(Json(
+        s.app.sites(&a).await?.into_iter().map(site_wire).collect(),
+    ))
+}
+
+async fn site(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Site>> {
+    Ok(Json(site_wire(s.app.site(&a, id).await?)))
+}
+
+async fn create_site(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewSite>,
+) -> ApiResult<Response> {
+    Ok(created(site_wire(
+        s.app
+            .create_site(&a, req.customer_id, &req.name, &req.address, now_ms())
+            .await?,
+    )))
+}
+
+async fn appliances(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Appliance>>> {
+    Ok(Json(
+        s.app
+            .appliances(&a)
+            .await?
+            .into_iter()
+            .map(appliance_wire)
+            .collect(),
+    ))
+}
+
+async fn appliance(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Appliance>> {
+    Ok(Json(appliance_wire(s.app.appliance(&a, id).await?)))
+}
+
+async fn create_appliance(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewAppliance>,
+) -> ApiResult<Response> {
+    Ok(created(appliance_wire(
+        s.app
+            .create_appliance(
+                &a,
+                req.customer_id,
+                req.site_id,
+                &req.serial,
+                &req.model,
+                now_ms(),
+            )
+            .await?,
+    )))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    before: Option<i64>,
+}
+
+async fn instructions(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<wire::Instruction>>> {
+    let list = s.app.instructions(&a, q.limit.unwrap_or(100)).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|i| instruction_wire(i, Vec::new()))
+            .collect(),
+    ))
+}
+
+async fn instruction(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Instruction>> {
+    let (i, c) = s.app.instruction(&a, id).await?;
+    Ok(Json(instruction_wire(i, c)))
+}
+
+async fn submit_instruction(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewInstruction>,
+) -> ApiResult<Response> {
+    let i = s
+        .app
+        .submit_instruction(&a, &req.subject, &req.body, &req.kind, now_ms())
+        .await?;
+    Ok(created(instruction_wire(i, Vec::new())))
+}
+
+async fn decide(
+    s: AppState,
+    a: Actor,
+    id: i64,
+    to: InstructionState,
+    reason: Option<String>,
+) -> ApiResult<Json<wire::Instruction>> {
+    let i = s
+        .app
+        .decide_instruction(&a, id, to, reason.as_deref(), now_ms())
+        .await?;
+    Ok(Json(instruction_wire(i, Vec::new())))
+}
+
+async fn accept(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(d): ApiJson<wire::Decision>,
+) -> ApiResult<Json<wire::Instruction>> {
+    decide(s, a, id, InstructionState::Accepted, d.reason).await
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(d): ApiJson<wire::Decision>,
+) -> ApiResult<Json<wire::Instruction>> {
+    decide(s, a, id, InstructionState::Rejected, d.reason).await
+}
+
+async fn done(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(d): ApiJson<wire::Decision>,
+) -> ApiResult<Json<wire::Instruction>> {
+    decide(s, a, id, InstructionState::Done, d.reason).await
+}
+
+async fn comment(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(c): ApiJson<wire::NewComment>,
+) -> ApiResult<Response> {
+    Ok(created(comment_wire(
+        s.app.comment_instruction(&a, id, &c.body, now_ms()).await?,
+    )))
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<wire::AuditEntry>>> {
+    let list = s
+        .app
+        .audit_trail(&a, q.before, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(list.into_iter().map(audit_wire).collect()))
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(req): ApiJson<wire::NewToken>,
+) -> ApiResult<Response> {
+    let (id, token, role, customer_id) = s
+        .app
+        .create_token(&a, &req.name, &req.role, req.customer_id, now_ms())
+        .await?;
+    Ok(created(wire::CreatedToken {
+        id,
+        token,
+        role: role.as_str().into(),
+        customer_id,
+    }))
+}

@@ -1,0 +1,675 @@
+//! The REST API end to end, each scenario against SQLite and a real PostgreSQL:
+//! separation between customers, roles, the instruction flow, sign-in and lockout,
+//! the audit chain under tampering, and bad input.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Backend, Center, PASSWORD, code};
+
+both_backends!(
+    isolation_between_customers,
+    staff_cannot_act,
+    instruction_flow,
+    signin_lockout_and_audit,
+    audit_tamper_is_named,
+    bad_input_writes_nothing,
+    tokens_are_scoped
+);
+
+fn ids(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn isolation_between_customers(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
+    let (b, officer_b, _) = c.customer(&admin, "Beta").await;
+    let (_, site_b) = c
+        .post(
+            "/api/v1/sites",
+            &admin,
+            json!({"customer_id": b, "name": "Beta HQ"}),
+        )
+        .await;
+    let site_b = site_b["id"].as_i64().unwrap();
+    let (_, app_b) = c
+        .post(
+            "/api/v1/appliances",
+            &admin,
+            json!({"customer_id": b, "site_id": site_b, "serial": "SN-B-1", "model": "MG-100"}),
+        )
+        .await;
+    let app_b = app_b["id"].as_i64().unwrap();
+    let (s, ib) = c.post("/api/v1/instructions", &officer_b, json!({"subject": "Open port 443", "body": "for the web server", "kind": "policy_change"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{ib}");
+    let ib = ib["id"].as_i64().unwrap();
+    let (_, users_b) = c.get("/api/v1/users", &officer_b).await;
+    let officer_b_id = users_b[0]["id"].as_i64().unwrap();
+
+    // Every endpoint that takes an identifier: B's real ids and guessed ones answer 404,
+    // with the same body as for an object that does not exist.
+    let (_, missing) = c.get("/api/v1/customers/999999", &officer_a).await;
+    for path in [
+        format!("/api/v1/customers/{b}"),
+        format!("/api/v1/sites/{site_b}"),
+        format!("/api/v1/appliances/{app_b}"),
+        format!("/api/v1/instructions/{ib}"),
+        format!("/api/v1/users/{officer_b_id}"),
+        "/api/v1/customers/999999".into(),
+        "/api/v1/sites/999999".into(),
+        "/api/v1/appliances/999999".into(),
+        "/api/v1/instructions/999999".into(),
+        "/api/v1/users/999999".into(),
+        "/api/v1/instructions/abc".into(),
+    ] {
+        let (s, v) = c.get(&path, &officer_a).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        assert_eq!(
+            v, missing,
+            "{path}: the answer must not differ from a missing object's"
+        );
+    }
+    for (path, body) in [
+        (
+            format!("/api/v1/instructions/{ib}/comments"),
+            json!({"body": "hello"}),
+        ),
+        (format!("/api/v1/instructions/{ib}/accept"), json!({})),
+        (
+            format!("/api/v1/users/{officer_b_id}/deactivate"),
+            json!({}),
+        ),
+    ] {
+        let (s, v) = c.post(&path, &officer_a, body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+    let (s, v) = c.post("/api/v1/users", &officer_a, json!({"email": "x@beta.example.jp", "display_name": "x", "role": "staff", "customer_id": b})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Lists show only A's objects.
+    let (_, cs) = c.get("/api/v1/customers", &officer_a).await;
+    assert_eq!(ids(&cs), vec![a]);
+    for path in [
+        "/api/v1/sites",
+        "/api/v1/appliances",
+        "/api/v1/instructions",
+    ] {
+        let (s, v) = c.get(path, &officer_a).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["customer_id"] == json!(a)),
+            "{path}: {v}"
+        );
+    }
+    let (_, us) = c.get("/api/v1/users", &officer_a).await;
+    assert!(
+        us.as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["customer_id"] == json!(a)),
+        "{us}"
+    );
+    let (_, au) = c.get("/api/v1/audit?limit=500", &officer_a).await;
+    assert!(!au.as_array().unwrap().is_empty());
+    assert!(
+        au.as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["customer_id"] == json!(a)),
+        "{au}"
+    );
+
+    // Provider staff who do not handle instructions do not see them.
+    let (s, _) = c.get("/api/v1/instructions", &admin).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c.get(&format!("/api/v1/instructions/{ib}"), &admin).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    c.stop().await;
+}
+
+async fn staff_cannot_act(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let staff = c.staff(&officer, "hanako").await;
+    let (_, i) = c
+        .post(
+            "/api/v1/instructions",
+            &officer,
+            json!({"subject": "Question", "body": "VPN?", "kind": "question"}),
+        )
+        .await;
+    let id = i["id"].as_i64().unwrap();
+    let before = c.audit_len().await;
+
+    // Staff see the instruction ...
+    let (s, v) = c.get("/api/v1/instructions", &staff).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ids(&v), vec![id]);
+    let (s, _) = c.get(&format!("/api/v1/instructions/{id}"), &staff).await;
+    assert_eq!(s, StatusCode::OK);
+    // ... and every officer-only action is refused.
+    for (path, body) in [
+        (
+            "/api/v1/instructions".to_string(),
+            json!({"subject": "s", "body": "b", "kind": "other"}),
+        ),
+        (
+            format!("/api/v1/instructions/{id}/comments"),
+            json!({"body": "c"}),
+        ),
+        (format!("/api/v1/instructions/{id}/accept"), json!({})),
+        (
+            format!("/api/v1/instructions/{id}/reject"),
+            json!({"reason": "no"}),
+        ),
+        (format!("/api/v1/instructions/{id}/done"), json!({})),
+        (
+            "/api/v1/users".to_string(),
+            json!({"email": "y@staff.example.jp", "display_name": "y", "role": "staff"}),
+        ),
+        (
+            "/api/v1/tokens".to_string(),
+            json!({"name": "t", "role": "officer"}),
+        ),
+        (
+            "/api/v1/sites".to_string(),
+            json!({"customer_id": 1, "name": "x"}),
+        ),
+    ] {
+        let (s, v) = c.post(&path, &staff, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        assert_eq!(v["status"], json!(403), "{v}");
+    }
+    // The officer may not act as the provider either.
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/accept"),
+            &officer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(c.audit_len().await, before, "refused actions write nothing");
+    c.stop().await;
+}
+
+async fn instruction_flow(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let operator = c.provider_user(&admin, "operator").await;
+    let coordinator = c.provider_user(&admin, "coordinator").await;
+    let (a, officer, _) = c.customer(&admin, "Alpha").await;
+    let (s, i) = c.post("/api/v1/instructions", &officer, json!({"subject": "Block telnet", "body": "Please block TCP 23\ninbound.", "kind": "policy_change"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{i}");
+    assert_eq!(i["state"], "submitted");
+    assert_eq!(i["customer_id"], json!(a));
+    let id = i["id"].as_i64().unwrap();
+
+    let (_, q) = c.get("/api/v1/instructions", &operator).await;
+    assert_eq!(ids(&q), vec![id]);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/done"),
+            &operator,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "done before accept: {v}");
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/accept"),
+            &operator,
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, v["state"].clone()), (StatusCode::OK, json!("accepted")));
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/comments"),
+            &coordinator,
+            json!({"body": "Scheduled for tonight"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/comments"),
+            &officer,
+            json!({"body": "Thanks"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/instructions/{id}/done"),
+            &operator,
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, v["state"].clone()), (StatusCode::OK, json!("done")));
+    let (_, v) = c.get(&format!("/api/v1/instructions/{id}"), &officer).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 2);
+
+    let (_, j) = c
+        .post(
+            "/api/v1/instructions",
+            &officer,
+            json!({"subject": "Open all ports", "body": "all", "kind": "other"}),
+        )
+        .await;
+    let j = j["id"].as_i64().unwrap();
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/instructions/{j}/reject"),
+            &coordinator,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a rejection needs a reason: {v}"
+    );
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/instructions/{j}/reject"),
+            &coordinator,
+            json!({"reason": "against policy"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["state"].clone(), v["reason"].clone()),
+        (StatusCode::OK, json!("rejected"), json!("against policy"))
+    );
+
+    let (s, v) = c
+        .post(
+            "/api/v1/instructions",
+            &officer,
+            json!({"subject": "x", "body": "y", "kind": "wish"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["detail"].as_str().unwrap().contains("kind"), "{v}");
+
+    // Roles change only by an administrator, only among provider staff, and are audited.
+    let (_, me) = c.get("/api/v1/me", &coordinator).await;
+    let coord_id = me["user"]["id"].as_i64().unwrap();
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/users/{coord_id}/role"),
+            &operator,
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, me) = c.get("/api/v1/me", &officer).await;
+    let officer_id = me["user"]["id"].as_i64().unwrap();
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/users/{officer_id}/role"),
+            &admin,
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{coord_id}/role"),
+            &admin,
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!((s, v["role"].clone()), (StatusCode::OK, json!("operator")));
+    let (s, _) = c.get("/api/v1/me", &coordinator).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a role change ends the user's sessions"
+    );
+
+    // The whole story is in the audit log, in order.
+    let (_, au) = c.get("/api/v1/audit?limit=500", &admin).await;
+    let actions: Vec<&str> = au
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    let story = [
+        "instruction.submit",
+        "instruction.accept",
+        "instruction.comment",
+        "instruction.comment",
+        "instruction.done",
+        "instruction.submit",
+        "instruction.reject",
+    ];
+    let found: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|a| a.starts_with("instruction."))
+        .collect();
+    assert_eq!(found, story);
+    assert!(actions.contains(&"user.role"));
+    assert_eq!(
+        c.store().verify_audit().await.unwrap() as usize,
+        c.audit_len().await
+    );
+    c.stop().await;
+}
+
+async fn signin_lockout_and_audit(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, _, secret) = c.customer(&admin, "Alpha").await;
+    let email = "officer@alpha.example.jp";
+    let login = |pw: &str, code: Option<String>| {
+        let mut b = json!({"email": email, "password": pw});
+        if let Some(cd) = code {
+            b["totp_code"] = json!(cd);
+        }
+        c.call(Method::POST, "/api/v1/login", None, Some(b))
+    };
+    // TOTP is mandatory for the officer.
+    let (s, _) = login(PASSWORD, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login(PASSWORD, Some("000000".into())).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login("wrong password!", Some(code(&secret))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login("wrong password!", Some(code(&secret))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = login("wrong password!", Some(code(&secret))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    // Five failures lock the account: even the right credentials are refused now.
+    let (s, v) = login(PASSWORD, Some(code(&secret))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    let (s, _) = c
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "nobody@example.jp", "password": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let (_, au) = c.get("/api/v1/audit?limit=500", &admin).await;
+    let signins: Vec<(String, String)> = au
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "signin")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(signins.contains(&("admin@provider.example.jp".into(), "ok".into())));
+    assert_eq!(
+        signins
+            .iter()
+            .filter(|(a, o)| a == email && o == "failed")
+            .count(),
+        5
+    );
+    assert!(signins.contains(&(email.into(), "denied".into())));
+    assert!(signins.contains(&("nobody@example.jp".into(), "failed".into())));
+    c.stop().await;
+}
+
+async fn audit_tamper_is_named(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    for n in 0..5 {
+        let (s, _) = c
+            .post(
+                "/api/v1/instructions",
+                &officer,
+                json!({"subject": format!("n{n}"), "body": "b", "kind": "question"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let n = c.store().verify_audit().await.unwrap();
+    assert!(n >= 10, "{n}");
+    let store = c.store();
+    store
+        .execute_raw("UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 7")
+        .await
+        .unwrap();
+    let e = store.verify_audit().await.unwrap_err().to_string();
+    assert!(e.contains("audit entry 7:"), "{e}");
+    // Undo by restoring is impossible without the original; instead check deletion on a
+    // second center.
+    c.stop().await;
+
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    c.customer(&admin, "Alpha").await;
+    c.store()
+        .execute_raw("DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .unwrap();
+    let e = c.store().verify_audit().await.unwrap_err().to_string();
+    assert!(e.contains("audit entry 3 is missing"), "{e}");
+    c.stop().await;
+}
+
+async fn bad_input_writes_nothing(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let before = c.audit_len().await;
+    let url = format!("{}/api/v1/instructions", c.base);
+    let send = |ct: Option<&'static str>, body: Vec<u8>| {
+        let mut rb = c.client.post(&url).bearer_auth(&officer).body(body);
+        if let Some(ct) = ct {
+            rb = rb.header("content-type", ct);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            let status = r.status();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, ct, r.text().await.unwrap())
+        }
+    };
+    let good = br#"{"subject":"s","body":"b","kind":"other"}"#.to_vec();
+    let big = format!(
+        r#"{{"subject":"s","body":"{}","kind":"other"}}"#,
+        "x".repeat(200_000)
+    )
+    .into_bytes();
+    let cases: Vec<(Option<&'static str>, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            Some("application/json"),
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger",
+        ),
+        (
+            Some("application/json"),
+            b"{\"subject\": \"s\", ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "line 1",
+        ),
+        (
+            Some("application/json"),
+            b"{\"subject\":\"\xff\xfe\",\"body\":\"b\",\"kind\":\"other\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "UTF-8",
+        ),
+        (
+            Some("text/plain"),
+            good.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "application/json",
+        ),
+        (
+            None,
+            good.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "application/json",
+        ),
+        (
+            Some("application/json"),
+            br#"{"subject":"s","body":"b","kind":"other","extra":1}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "extra",
+        ),
+        (
+            Some("application/json"),
+            br#"{"subject":"","body":"b","kind":"other"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            Some("application/json"),
+            br#"{"subject":"a\u0000b","body":"b","kind":"other"}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "control character",
+        ),
+    ];
+    for (ct, body, want, says) in cases {
+        let (s, rct, text) = send(ct, body).await;
+        assert_eq!(s, want, "{text}");
+        assert_eq!(rct.as_deref(), Some("application/problem+json"), "{text}");
+        assert!(text.contains(says), "{text} should say {says}");
+    }
+    // An expired session is refused.
+    c.store()
+        .execute_raw("UPDATE sessions SET expires_at = 0")
+        .await
+        .unwrap();
+    let (s, _, _) = send(Some("application/json"), good).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(c.audit_len().await, before, "bad input writes nothing");
+    let all = c
+        .store()
+        .instructions(mamori_center::domain::Scope::All, 100)
+        .await
+        .unwrap();
+    assert!(all.is_empty());
+    c.stop().await;
+}
+
+async fn tokens_are_scoped(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let operator = c.provider_user(&admin, "operator").await;
+    let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
+    let (b, officer_b, _) = c.customer(&admin, "Beta").await;
+    let (_, ia) = c
+        .post(
+            "/api/v1/instructions",
+            &officer_a,
+            json!({"subject": "a", "body": "a", "kind": "other"}),
+        )
+        .await;
+    let (_, ib) = c
+        .post(
+            "/api/v1/instructions",
+            &officer_b,
+            json!({"subject": "b", "body": "b", "kind": "other"}),
+        )
+        .await;
+    let (ia, ib) = (ia["id"].as_i64().unwrap(), ib["id"].as_i64().unwrap());
+
+    // An operator's token restricted to customer A.
+    let (s, t) = c
+        .post(
+            "/api/v1/tokens",
+            &operator,
+            json!({"name": "noc-a", "role": "operator", "customer_id": a}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let tok = t["token"].as_str().unwrap();
+    let (_, list) = c.get("/api/v1/instructions", tok).await;
+    assert_eq!(ids(&list), vec![ia]);
+    let (s, _) = c.get(&format!("/api/v1/instructions/{ib}"), tok).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = c
+        .post(&format!("/api/v1/instructions/{ib}/accept"), tok, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = c.get(&format!("/api/v1/customers/{b}"), tok).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = c
+        .post(&format!("/api/v1/instructions/{ia}/accept"), tok, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // An officer's token is scoped to the officer's customer, whatever it asks for.
+    let (s, _) = c
+        .post(
+            "/api/v1/tokens",
+            &officer_a,
+            json!({"name": "x", "role": "officer", "customer_id": b}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, t) = c
+        .post(
+            "/api/v1/tokens",
+            &officer_a,
+            json!({"name": "ro", "role": "staff"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let ro = t["token"].as_str().unwrap();
+    let (s, _) = c
+        .post(
+            "/api/v1/instructions",
+            ro,
+            json!({"subject": "s", "body": "b", "kind": "other"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a staff-role token cannot submit");
+    let (s, _) = c.get(&format!("/api/v1/instructions/{ib}"), ro).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Nobody issues a token above their own role.
+    let (s, _) = c
+        .post(
+            "/api/v1/tokens",
+            &operator,
+            json!({"name": "x", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "x", "role": "officer", "customer_id": a}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the provider cannot act as a customer's officer"
+    );
+    let (s, _) = c.get("/api/v1/me", "not-a-token").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    c.stop().await;
+}

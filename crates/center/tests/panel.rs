@@ -1,0 +1,443 @@
+//! The control panel over HTTP, against SQLite and PostgreSQL: bootstrap, sign-in with
+//! TOTP, CSRF on every form, separation between customers, roles, languages, expiry.
+
+mod support;
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use support::{Backend, Center, PASSWORD, code};
+
+both_backends!(panel_story_csrf_and_isolation);
+
+/// One browser: its cookies and language.
+struct Browser<'a> {
+    c: &'a Center,
+    cookies: HashMap<String, String>,
+    lang: &'static str,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+fn between<'t>(text: &'t str, start: &str, end: &str) -> Option<&'t str> {
+    let i = text.find(start)? + start.len();
+    let j = text[i..].find(end)? + i;
+    Some(&text[i..j])
+}
+
+fn csrf_of(body: &str) -> String {
+    between(body, "name=\"csrf\" value=\"", "\"")
+        .expect("a CSRF field")
+        .to_string()
+}
+
+impl<'a> Browser<'a> {
+    fn new(c: &'a Center, lang: &'static str) -> Self {
+        Browser {
+            c,
+            cookies: HashMap::new(),
+            lang,
+        }
+    }
+
+    fn absorb(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let kv = v.split(';').next().unwrap();
+            let (k, val) = kv.split_once('=').unwrap();
+            assert!(
+                v.contains("HttpOnly") && v.contains("SameSite=Strict"),
+                "{v}"
+            );
+            if val.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), val.into());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self
+            .c
+            .client
+            .get(format!("{}{path}", self.c.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", self.lang)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&r);
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string()),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r = self
+            .c
+            .client
+            .post(format!("{}{path}", self.c.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", self.lang)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&r);
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string()),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// Completes a setup page; the TOTP secret it showed.
+    async fn setup(
+        &mut self,
+        path: &str,
+        email: Option<&str>,
+        name: &str,
+        with_totp: bool,
+    ) -> String {
+        let p = self.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let csrf = csrf_of(&p.body);
+        let secret = between(&p.body, "id=\"totp_secret\">", "<")
+            .unwrap()
+            .to_string();
+        let code = if with_totp {
+            code(&secret)
+        } else {
+            String::new()
+        };
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("display_name", name),
+            ("password", PASSWORD),
+            ("totp_code", code.as_str()),
+        ];
+        if let Some(e) = email {
+            form.push(("email", e));
+        }
+        let p = self.post(path, &form).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        assert!(p.body.contains("id=\"ready\""), "{}", p.body);
+        secret
+    }
+
+    async fn sign_in(&mut self, email: &str, secret: Option<&str>) {
+        let p = self.get("/login").await;
+        let csrf = csrf_of(&p.body);
+        let p = self
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        if let Some(secret) = secret {
+            assert_eq!(p.location.as_deref(), Some("/login/totp"));
+            let p = self.get("/login/totp").await;
+            let csrf = csrf_of(&p.body);
+            let p = self
+                .post("/login/totp", &[("csrf", &csrf), ("code", &code(secret))])
+                .await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        }
+        assert!(self.cookies.contains_key("mamori_session"));
+    }
+}
+
+async fn panel_story_csrf_and_isolation(backend: Backend) {
+    let c = Center::start(backend).await;
+    let mut admin = Browser::new(&c, "ja-JP,ja;q=0.9");
+    let secret = admin
+        .setup(
+            &format!("/setup/{}", c.bootstrap),
+            Some("admin@provider.example.jp"),
+            "管理者",
+            true,
+        )
+        .await;
+    // The bootstrap link is one-time.
+    assert_eq!(
+        admin.get(&format!("/setup/{}", c.bootstrap)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Without a session the panel sends you to sign in.
+    let p = admin.get("/").await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    admin
+        .sign_in("admin@provider.example.jp", Some(&secret))
+        .await;
+    let home = admin.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.body.contains("ダッシュボード") && home.body.contains("lang=\"ja\""),
+        "{}",
+        home.body
+    );
+
+    // Every form needs the CSRF token: without it nothing is created.
+    let before = c.audit_len().await;
+    let p = admin
+        .post(
+            "/customers",
+            &[
+                ("name", "Alpha"),
+                ("officer_email", "o@alpha.example.jp"),
+                ("officer_name", "O"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = admin
+        .post(
+            "/customers",
+            &[
+                ("csrf", "forged"),
+                ("name", "Alpha"),
+                ("officer_email", "o@alpha.example.jp"),
+                ("officer_name", "O"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.audit_len().await, before);
+    // Pre-sign-in forms too.
+    let mut stranger = Browser::new(&c, "en");
+    let p = stranger
+        .post(
+            "/login",
+            &[
+                ("email", "admin@provider.example.jp"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(p.body.contains("Reload the page"), "{}", p.body);
+
+    let mut created = Vec::new();
+    for name in ["Alpha", "Beta"] {
+        let p = admin.get("/customers").await;
+        let csrf = csrf_of(&p.body);
+        let email = format!("officer@{}.example.jp", name.to_lowercase());
+        let p = admin
+            .post(
+                "/customers",
+                &[
+                    ("csrf", &csrf),
+                    ("name", name),
+                    ("officer_email", &email),
+                    ("officer_name", name),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let id: i64 = between(&p.body, "data-id=\"", "\"")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let link = between(&p.body, "id=\"setup_link\" href=\"", "\"")
+            .unwrap()
+            .to_string();
+        let path = link.trim_start_matches(&c.base).to_string();
+        created.push((id, email, path));
+    }
+    let mut officer_a = Browser::new(&c, "en-US");
+    let sa = officer_a
+        .setup(&created[0].2, None, "Alpha officer", true)
+        .await;
+    officer_a.sign_in(&created[0].1, Some(&sa)).await;
+    let mut officer_b = Browser::new(&c, "ja");
+    let sb = officer_b
+        .setup(&created[1].2, None, "Beta officer", true)
+        .await;
+    officer_b.sign_in(&created[1].1, Some(&sb)).await;
+
+    // The officer submits an instruction from the panel (English by browser).
+    let p = officer_b.get("/instructions").await;
+    assert!(p.body.contains("id=\"submit_form\""));
+    let csrf = csrf_of(&p.body);
+    let p = officer_b
+        .post(
+            "/instructions",
+            &[
+                ("csrf", &csrf),
+                ("subject", "VPN 追加"),
+                ("body", "拠点間VPNをお願いします"),
+                ("kind", "policy_change"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let ib = p.location.unwrap();
+    let p = officer_b.get(&ib).await;
+    assert!(
+        p.body.contains("ポリシー変更") && p.body.contains("受信済み"),
+        "{}",
+        p.body
+    );
+
+    // Officer A asks for B's objects, real and guessed: 404, exactly as for missing ones.
+    let missing = officer_a.get("/instructions/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    for path in [
+        ib.clone(),
+        format!("/customers/{}", created[1].0),
+        "/customers/999999".into(),
+        "/instructions/abc".into(),
+    ] {
+        let p = officer_a.get(&path).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(p.body, missing.body, "{path}");
+    }
+    let list = officer_a.get("/instructions").await;
+    assert!(!list.body.contains("VPN"), "{}", list.body);
+    let partial = officer_a.get("/partials/instructions").await;
+    assert_eq!(partial.status, StatusCode::OK);
+    assert!(
+        !partial.body.contains("VPN")
+            && officer_b
+                .get("/partials/instructions")
+                .await
+                .body
+                .contains("VPN")
+    );
+    let js = officer_a.get("/static/htmx.min.js").await;
+    assert!(js.status == StatusCode::OK && js.body.starts_with("var htmx="));
+    let csrf = csrf_of(&list.body);
+    let p = officer_a
+        .post(&format!("{ib}/comment"), &[("csrf", &csrf), ("text", "hi")])
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(list.body.contains("Instructions") && list.body.contains("lang=\"en\""));
+
+    // Staff of B: sees the instruction, gets no submit form, and cannot submit anyway.
+    let p = officer_b.get("/users").await;
+    let csrf = csrf_of(&p.body);
+    let p = officer_b
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "staff@beta.example.jp"),
+                ("display_name", "Staff"),
+                ("role", "staff"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let link = between(&p.body, "id=\"setup_link\" href=\"", "\"")
+        .unwrap()
+        .trim_start_matches(&c.base)
+        .to_string();
+    let mut staff = Browser::new(&c, "ja");
+    staff.setup(&link, None, "スタッフ", false).await;
+    staff.sign_in("staff@beta.example.jp", None).await;
+    let p = staff.get("/instructions").await;
+    assert!(p.body.contains("VPN 追加"), "{}", p.body);
+    assert!(!p.body.contains("submit_form"));
+    let csrf = csrf_of(&p.body);
+    let p = staff
+        .post(
+            "/instructions",
+            &[
+                ("csrf", &csrf),
+                ("subject", "x"),
+                ("body", "y"),
+                ("kind", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // Officer A cannot deactivate B's staff user, guessed or real, and setup links
+    // cannot be guessed.
+    let users = c
+        .store()
+        .users(mamori_center::domain::Scope::All)
+        .await
+        .unwrap();
+    let staff_b = users
+        .iter()
+        .find(|u| u.email == "staff@beta.example.jp")
+        .unwrap()
+        .id;
+    let p = officer_a.get("/users").await;
+    let csrf = csrf_of(&p.body);
+    assert!(!p.body.contains("staff@beta.example.jp"));
+    for id in [staff_b, 999_999] {
+        let p = officer_a
+            .post(&format!("/users/{id}/deactivate"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{id}");
+    }
+    assert!(
+        c.store()
+            .users(mamori_center::domain::Scope::All)
+            .await
+            .unwrap()
+            .iter()
+            .find(|u| u.id == staff_b)
+            .unwrap()
+            .active
+    );
+    assert_eq!(
+        stranger
+            .get("/setup/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The per-user language setting wins over the browser.
+    let p = staff.get("/").await;
+    let csrf = csrf_of(&p.body);
+    staff
+        .post("/settings/locale", &[("csrf", &csrf), ("locale", "en")])
+        .await;
+    let p = staff.get("/").await;
+    assert!(
+        p.body.contains("Dashboard") && p.body.contains("lang=\"en\""),
+        "{}",
+        p.body
+    );
+
+    // An expired session sends you back to sign in.
+    c.store()
+        .execute_raw("UPDATE sessions SET expires_at = 0")
+        .await
+        .unwrap();
+    let p = admin.get("/audit").await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    c.stop().await;
+}

@@ -1,0 +1,272 @@
+//! Test harness: a real center on loopback over SQLite or a throwaway PostgreSQL, and an
+//! HTTP client that signs in like a user does (password and TOTP).
+
+#![allow(dead_code)]
+
+pub mod pg;
+
+use mamori_center::Running;
+use mamori_center::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Center {
+    pub running: Option<Running>,
+    pub base: String,
+    pub bootstrap: String,
+    pub client: reqwest::Client,
+    pub pg: Option<pg::PgCluster>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn code(secret: &str) -> String {
+    mamori_center::auth::totp_code(secret, now_secs()).unwrap()
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs one scenario against both databases.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::support::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::support::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+impl Center {
+    pub async fn start(backend: Backend) -> Center {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Center {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                tokio::task::spawn_blocking(pg::PgCluster::start)
+                    .await
+                    .unwrap(),
+            ),
+        };
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: pg.as_ref().map(|p| p.url()).unwrap_or_default(),
+            log: "warn".into(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = mamori_center::start(config)
+            .await
+            .expect("the center starts");
+        let base = format!("http://{}", running.addr);
+        let bootstrap = running
+            .bootstrap_token
+            .clone()
+            .expect("a bootstrap link on a fresh database");
+        Center {
+            running: Some(running),
+            base,
+            bootstrap,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pg,
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> &mamori_center::store::Store {
+        &self.running.as_ref().unwrap().store
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Completes a setup link (`/setup/<token>`) with the TOTP secret it shows.
+    pub async fn setup(&self, setup_path: &str, email: Option<&str>, name: &str) -> String {
+        let token = setup_path.trim_start_matches("/setup/");
+        let (s, info) = self
+            .call(Method::GET, &format!("/api/v1/setup/{token}"), None, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{info}");
+        let secret = info["totp_secret"].as_str().unwrap().to_string();
+        let mut body =
+            json!({"display_name": name, "password": PASSWORD, "totp_code": code(&secret)});
+        if let Some(e) = email {
+            body["email"] = json!(e);
+        }
+        let (s, v) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/setup/{token}"),
+                None,
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        secret
+    }
+
+    pub async fn login(&self, email: &str, secret: &str) -> String {
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/login",
+                None,
+                Some(json!({"email": email, "password": PASSWORD, "totp_code": code(secret)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates the first administrator through the bootstrap link; their session token.
+    pub async fn admin(&self) -> String {
+        let secret = self
+            .setup(
+                &format!("/setup/{}", self.bootstrap),
+                Some("admin@provider.example.jp"),
+                "Admin",
+            )
+            .await;
+        self.login("admin@provider.example.jp", &secret).await
+    }
+
+    /// Creates a provider user with `role` and signs them in.
+    pub async fn provider_user(&self, admin: &str, role: &str) -> String {
+        let email = format!("{role}@provider.example.jp");
+        let (s, v) = self
+            .post(
+                "/api/v1/users",
+                admin,
+                json!({"email": email, "display_name": role, "role": role}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let secret = self
+            .setup(v["setup_path"].as_str().unwrap(), None, role)
+            .await;
+        self.login(&email, &secret).await
+    }
+
+    /// Creates a customer and its officer; returns (customer id, officer token, officer secret).
+    pub async fn customer(&self, admin: &str, name: &str) -> (i64, String, String) {
+        let email = format!("officer@{}.example.jp", name.to_lowercase());
+        let (s, v) = self
+            .post("/api/v1/customers", admin, json!({"name": name, "officer": {"email": email, "display_name": format!("{name} officer")}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["customer"]["id"].as_i64().unwrap();
+        let secret = self
+            .setup(
+                v["officer"]["setup_path"].as_str().unwrap(),
+                None,
+                "Officer",
+            )
+            .await;
+        (id, self.login(&email, &secret).await, secret)
+    }
+
+    /// The officer creates a staff user; their session token (staff have no TOTP here).
+    pub async fn staff(&self, officer: &str, name: &str) -> String {
+        let email = format!("{name}@staff.example.jp");
+        let (s, v) = self
+            .post(
+                "/api/v1/users",
+                officer,
+                json!({"email": email, "display_name": name, "role": "staff"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let token = v["setup_path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("/setup/")
+            .to_string();
+        let (s, v) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/setup/{token}"),
+                None,
+                Some(json!({"display_name": name, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/login",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn audit_len(&self) -> usize {
+        self.store()
+            .audit_entries(mamori_center::domain::Scope::All, None, 100_000)
+            .await
+            .unwrap()
+            .len()
+    }
+}

@@ -1,0 +1,367 @@
+//! `mamori center` as a user runs it: the real binary, its configuration, a crash
+//! (kill -9) during a burst of writes, and `mamori center audit verify` after the audit
+//! table was changed with SQL; on SQLite and on a throwaway PostgreSQL.
+
+#[path = "../../center/tests/support/pg.rs"]
+mod pg;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+const PASSWORD: &str = "correct horse battery staple";
+
+fn mamori(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MAMORI_")) {
+        c.env_remove(k);
+    }
+    c
+}
+
+/// A minimal HTTP/1.1 exchange over loopback; (status, body).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    let body = body.unwrap_or("");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not HTTP: {out:?}")))?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn json_str(body: &str, key: &str) -> String {
+    let pat = format!("\"{key}\":\"");
+    let i = body.find(&pat).unwrap_or_else(|| panic!("{key} in {body}")) + pat.len();
+    body[i..].split('"').next().unwrap().to_string()
+}
+
+fn json_int(body: &str, key: &str) -> i64 {
+    let pat = format!("\"{key}\":");
+    let i = body.find(&pat).unwrap_or_else(|| panic!("{key} in {body}")) + pat.len();
+    body[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+fn code(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    mamori_center::auth::totp_code(secret, now).unwrap()
+}
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "mamori-cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    bootstrap: Option<String>,
+}
+
+fn start(data_dir: &Path, db: Option<&str>) -> Server {
+    let mut args = vec![
+        "center",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    if let Some(u) = db {
+        args.extend(["--database-url", u]);
+    }
+    let mut child = mamori(&args)
+        .env("MAMORI_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let mut bootstrap = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(i) = line.find("/setup/") {
+            bootstrap = Some(line[i + 7..].trim().to_string());
+            break;
+        }
+        if line.starts_with("Sign in at") {
+            break;
+        }
+    }
+    Server {
+        child,
+        addr,
+        bootstrap,
+    }
+}
+
+fn verify(data_dir: &Path, db: Option<&str>) -> (i32, String) {
+    let mut args = vec![
+        "center",
+        "audit",
+        "verify",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    if let Some(u) = db {
+        args.extend(["--database-url", u]);
+    }
+    let out = mamori(&args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn crash_and_tamper(dir: &Path, db: Option<&str>, sql: &dyn Fn(&str)) {
+    let s = start(dir, db);
+    let t = s.bootstrap.clone().expect("bootstrap link printed");
+    let (st, info) = http(&s.addr, "GET", &format!("/api/v1/setup/{t}"), None, None).unwrap();
+    assert_eq!(st, 200, "{info}");
+    let secret = json_str(&info, "totp_secret");
+    let body = format!(
+        r#"{{"email":"admin@provider.example.jp","display_name":"Admin","password":"{PASSWORD}","totp_code":"{}"}}"#,
+        code(&secret)
+    );
+    let (st, v) = http(
+        &s.addr,
+        "POST",
+        &format!("/api/v1/setup/{t}"),
+        None,
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{v}");
+    let login = || {
+        format!(
+            r#"{{"email":"admin@provider.example.jp","password":"{PASSWORD}","totp_code":"{}"}}"#,
+            code(&secret)
+        )
+    };
+    let (st, v) = http(&s.addr, "POST", "/api/v1/login", None, Some(&login())).unwrap();
+    assert_eq!(st, 200, "{v}");
+    let token = json_str(&v, "token");
+    let (st, v) = http(
+        &s.addr,
+        "POST",
+        "/api/v1/customers",
+        Some(&token),
+        Some(r#"{"name":"Alpha","officer":{"email":"o@alpha.example.jp","display_name":"O"}}"#),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{v}");
+    let customer = json_int(&v, "id");
+
+    // A burst of writes from four clients; kill -9 once 60 have been acknowledged.
+    let acked = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (acked, count, stop, addr, token) = (
+                acked.clone(),
+                count.clone(),
+                stop.clone(),
+                s.addr.clone(),
+                token.clone(),
+            );
+            std::thread::spawn(move || {
+                for n in 0..100_000 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let body = format!(r#"{{"customer_id":{customer},"name":"site {w}-{n}"}}"#);
+                    match http(&addr, "POST", "/api/v1/sites", Some(&token), Some(&body)) {
+                        Ok((201, v)) => {
+                            acked.lock().unwrap().push(json_int(&v, "id"));
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok((st, v)) => panic!("unexpected answer {st}: {v}"),
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    while count.load(Ordering::SeqCst) < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let mut child = s.child;
+    child.kill().unwrap(); // SIGKILL, in the middle of the burst
+    child.wait().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 60);
+
+    // The chain is intact and holds at least every acknowledged write.
+    let (rc, out) = verify(dir, db);
+    assert_eq!(rc, 0, "{out}");
+    let verified: usize = out
+        .split("verified: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(verified >= acked.len() + 4, "{out}");
+    // Every acknowledged write is there after a restart.
+    let s = start(dir, db);
+    assert!(
+        s.bootstrap.is_none(),
+        "an administrator exists after the restart"
+    );
+    let (st, v) = http(&s.addr, "POST", "/api/v1/login", None, Some(&login())).unwrap();
+    assert_eq!(st, 200, "{v}");
+    let token = json_str(&v, "token");
+    let (st, sites) = http(&s.addr, "GET", "/api/v1/sites", Some(&token), None).unwrap();
+    assert_eq!(st, 200);
+    for id in &acked {
+        assert!(
+            sites.contains(&format!("\"id\":{id},")),
+            "acknowledged site {id} was lost"
+        );
+    }
+    let mut child = s.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Change one entry with SQL: verify fails and names it.
+    sql("UPDATE audit_log SET detail = 'forged' WHERE seq = 5");
+    let (rc, out) = verify(dir, db);
+    assert_eq!(rc, 2, "{out}");
+    assert!(out.contains("audit entry 5:"), "{out}");
+}
+
+#[test]
+fn crash_loses_no_acknowledged_write_and_tamper_is_named_sqlite() {
+    // The default database: SQLite in the data directory.
+    let dir = temp_dir();
+    let file = dir.join("center.db");
+    crash_and_tamper(&dir, None, &|sql| {
+        let out = Command::new("sqlite3")
+            .arg(&file)
+            .arg(sql)
+            .output()
+            .expect("sqlite3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn crash_loses_no_acknowledged_write_and_tamper_is_named_postgres() {
+    let cluster = pg::PgCluster::start();
+    let dir = temp_dir();
+    let url = cluster.url();
+    crash_and_tamper(&dir, Some(&url), &|sql| {
+        cluster.psql(sql);
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn print_config_shows_file_env_and_flags() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("center.toml"),
+        "log = \"debug\"\nlockout_failures = 7\n",
+    )
+    .unwrap();
+    let out = mamori(&[
+        "center",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:9999",
+        "--print-config",
+    ])
+    .env("MAMORI_LOCKOUT_FAILURES", "9")
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
+    assert!(text.contains("log = \"debug\""), "{text}");
+    assert!(text.contains("lockout_failures = 9"), "{text}");
+
+    std::fs::write(
+        dir.join("center.toml"),
+        "log = \"debug\"\nlisten_addr = \"x\"\n",
+    )
+    .unwrap();
+    let out = mamori(&[
+        "center",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--print-config",
+    ])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("center.toml:2:1") && err.contains("listen_addr"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
