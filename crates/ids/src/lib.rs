@@ -3,3 +3,4 @@
 //! (pcap files, NFQUEUE) live in the `mamori` binary.
 
 pub mod detect;
+pub mod rules;
