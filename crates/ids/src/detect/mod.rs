@@ -79,16 +79,6 @@ fn flowbits_rank(rule: &Rule) -> u8 {
     }
 }
 
-/// Tx rules whose buffers may complete over several updates keep per-transaction
-/// progress, so their fast pattern cannot gate them.
-fn multi_buffer(rule: &Rule) -> bool {
-    rule.groups
-        .iter()
-        .filter(|g| matches!(g.buf, Buf::Kind(_)))
-        .count()
-        > 1
-}
-
 impl Detector {
     pub fn new(mut rules: Vec<Rule>) -> Detector {
         rules.sort_by_key(|r| (r.action.order(), flowbits_rank(r), r.priority));
@@ -121,7 +111,7 @@ impl Detector {
             }
         }
         let packet = Prefilter::build(&rules, &pkt_idx, |_| false);
-        let tx = Prefilter::build(&rules, &tx_idx, multi_buffer);
+        let tx = Prefilter::build(&rules, &tx_idx, |_| false);
         let n = rules.len();
         Detector {
             rules,
@@ -152,6 +142,11 @@ impl Detector {
     /// Number of rules that are evaluated without a prefilter hit.
     pub fn always_candidates(&self) -> usize {
         self.packet.always.len() + self.tx.always.len()
+    }
+
+    /// Number of rules without a fast pattern that are found by their addresses.
+    pub fn address_indexed(&self) -> usize {
+        self.packet.address_indexed() + self.tx.address_indexed()
     }
 
     /// Number of distinct fast patterns in the prefilter.
@@ -240,6 +235,7 @@ impl Detector {
         for &r in &pf.always {
             add(r);
         }
+        pf.scan_addresses(input.src_ip, input.dst_ip, &mut add);
         for buf in pf.buffers() {
             match buf {
                 Buf::Payload => {
@@ -424,27 +420,27 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
     if is_tx != input.tx_id.is_some() {
         return false;
     }
-    if !non_payload_matches(rule, input, flow) {
-        return false;
-    }
-    if !payload_groups_match(rule, input) {
-        return false;
-    }
-    let kind_groups = rule
-        .groups
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| match g.buf {
-            Buf::Kind(k) => Some((i, k, g)),
-            Buf::Payload => None,
-        });
-    let Some(tx) = input.tx_id else {
-        return true;
+    let Some(tx) = input.tx_id.filter(|_| is_tx) else {
+        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input);
     };
+    // A rule over request and response buffers collects its buffer matches from the
+    // inputs of both directions, then checks the header, flow and the rest on the input
+    // that completes it (as Suricata inspects a transaction's request buffers on the
+    // response's packets).
+    let cross = rule.is_cross_direction();
+    if !cross && !non_payload_matches(rule, input, flow) {
+        return false;
+    }
+    if let Proto::App(p) = rule.header.proto {
+        if input.app_proto != p {
+            return false;
+        }
+    }
     let mut done: u64 = flow.tx_progress.get(&(idx, tx)).copied().unwrap_or(0);
     let mut all: u64 = 0;
-    for (i, k, g) in kind_groups {
-        let bit = 1u64 << (i.min(63));
+    for (i, g) in rule.groups.iter().enumerate() {
+        let Buf::Kind(k) = g.buf else { continue };
+        let bit = 1u64 << i.min(63);
         all |= bit;
         if done & bit != 0 {
             continue;
@@ -453,7 +449,10 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
             done |= bit;
         }
     }
-    if done & all == all {
+    let complete = done & all == all
+        && payload_groups_match(rule, input)
+        && (!cross || non_payload_matches(rule, input, flow));
+    if complete {
         return true;
     }
     if done != 0 {
