@@ -4,3 +4,5 @@
 
 pub mod detect;
 pub mod rules;
+pub mod decode;
+pub mod pcap;
