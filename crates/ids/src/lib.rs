@@ -6,3 +6,5 @@ pub mod detect;
 pub mod rules;
 pub mod decode;
 pub mod pcap;
+pub mod flow;
+pub mod stream;
