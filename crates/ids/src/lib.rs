@@ -8,3 +8,4 @@ pub mod decode;
 pub mod pcap;
 pub mod flow;
 pub mod stream;
+pub mod app;
