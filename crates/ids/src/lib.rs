@@ -4,3 +4,8 @@
 
 pub mod detect;
 pub mod rules;
+pub mod decode;
+pub mod pcap;
+pub mod flow;
+pub mod stream;
+pub mod app;
