@@ -168,10 +168,10 @@ impl Detector {
         let candidates = std::mem::take(&mut self.candidates);
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
-            if let Some(tx) = input.tx_id {
-                if flow.alerted_tx.contains(&(rule.sid, tx)) {
-                    continue;
-                }
+            if let Some(tx) = input.tx_id
+                && flow.alerted_tx.contains(&(rule.sid, tx))
+            {
+                continue;
             }
             if !rule_matches(rule, idx, input, flow) {
                 continue;
@@ -338,30 +338,25 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
     if !header_matches(rule, input) {
         return false;
     }
-    if let Some(d) = rule.flow.direction {
-        if d != input.direction {
-            return false;
-        }
-    }
-    if let Some(e) = rule.flow.established {
-        if e != input.established {
-            return false;
-        }
+    if rule.flow.direction.is_some_and(|d| d != input.direction)
+        || rule
+            .flow
+            .established
+            .is_some_and(|e| e != input.established)
+    {
+        return false;
     }
     for m in &rule.app_proto {
         if (input.app_proto == m.proto) == m.negated {
             return false;
         }
     }
-    if let Some(m) = rule.dsize {
-        if !m.matches(input.payload.len() as u64) {
-            return false;
-        }
-    }
-    if let Some(m) = rule.ttl {
-        if !m.matches(u64::from(input.ttl)) {
-            return false;
-        }
+    if rule
+        .dsize
+        .is_some_and(|m| !m.matches(input.payload.len() as u64))
+        || rule.ttl.is_some_and(|m| !m.matches(u64::from(input.ttl)))
+    {
+        return false;
     }
     if rule.itype.is_some() || rule.icode.is_some() {
         let Layer4::Icmp {
@@ -431,10 +426,10 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
     if !cross && !non_payload_matches(rule, input, flow) {
         return false;
     }
-    if let Proto::App(p) = rule.header.proto {
-        if input.app_proto != p {
-            return false;
-        }
+    if let Proto::App(p) = rule.header.proto
+        && input.app_proto != p
+    {
+        return false;
     }
     let mut done: u64 = flow.tx_progress.get(&(idx, tx)).copied().unwrap_or(0);
     let mut all: u64 = 0;

@@ -19,6 +19,9 @@ struct BufAutomaton {
     rules: Vec<Vec<u32>>,
 }
 
+/// While building: a buffer, its pattern → id map, the patterns, and each one's rules.
+type PatternTable = (Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>);
+
 #[derive(Debug, Default)]
 pub struct Prefilter {
     automata: Vec<BufAutomaton>,
@@ -143,8 +146,7 @@ impl Prefilter {
         indices: &[u32],
         force_always: impl Fn(&Rule) -> bool,
     ) -> Prefilter {
-        let mut per_buf: Vec<(Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>)> =
-            Vec::new();
+        let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {

@@ -1156,12 +1156,12 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     }
                 };
                 let c = b.last_content(kw)?;
-                if let Some((o, l)) = chop {
-                    if l == 0 || o + l > c.pattern.len() {
-                        return Err(RuleError::malformed(
-                            "`fast_pattern` offset,length is outside the content",
-                        ));
-                    }
+                if let Some((o, l)) = chop
+                    && (l == 0 || o + l > c.pattern.len())
+                {
+                    return Err(RuleError::malformed(
+                        "`fast_pattern` offset,length is outside the content",
+                    ));
                 }
                 c.fast_pattern = Some(chop);
             }
@@ -1321,16 +1321,15 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     }
     if let Proto::App(p) = rule.header.proto {
         for g in &groups {
-            if let Buf::Kind(k) = g.buf {
-                if let Some(bp) = buffer_proto(k) {
-                    if bp != p {
-                        return Err(RuleError::malformed(format!(
-                            "a {} rule cannot inspect the {} buffer `{k:?}`",
-                            p.name(),
-                            bp.name()
-                        )));
-                    }
-                }
+            if let Buf::Kind(k) = g.buf
+                && let Some(bp) = buffer_proto(k)
+                && bp != p
+            {
+                return Err(RuleError::malformed(format!(
+                    "a {} rule cannot inspect the {} buffer `{k:?}`",
+                    p.name(),
+                    bp.name()
+                )));
             }
         }
     }
