@@ -1,16 +1,29 @@
 //! Detection: rules compiled into a prefilter and per-rule programs, matched against an
 //! [`Input`] that the traffic side (decoder, flows, streams, app-layer parsers) builds
 //! for each packet and each application-layer transaction update.
+//!
+//! Rules are kept in Suricata's evaluation order: by action (pass, drop, reject,
+//! alert), then rules that set flowbits before rules that read them, then by priority.
+//! A rule that inspects application-layer buffers (a *transaction rule*) is evaluated
+//! on transaction inputs and alerts at most once per transaction; any other rule (a
+//! *packet rule*) is evaluated on packet inputs, against the packet payload and the
+//! new stream data, and alerts at most once per packet.
 
 pub mod input;
+mod matcher;
+mod prefilter;
+mod threshold;
 
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::Rule;
+use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode};
+use prefilter::Prefilter;
 use std::collections::BTreeSet;
+use threshold::Thresholds;
 
-/// One alert (or drop/pass/reject decision) produced by a matching rule.
+/// One alert (or drop/reject decision) produced by a matching rule. `pass` rules
+/// produce no alert: they end detection for the packet and the flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     pub action: Action,
@@ -27,7 +40,7 @@ pub struct Alert {
 /// What the loaded rules need from the traffic side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
-    /// Some rule inspects an application-layer buffer.
+    /// Some rule inspects an application-layer buffer (or is an app-layer rule).
     pub app_layer: bool,
     /// Some rule inspects reassembled stream data.
     pub stream: bool,
@@ -39,11 +52,92 @@ pub struct Needs {
 #[derive(Debug)]
 pub struct Detector {
     rules: Vec<Rule>,
+    packet: Prefilter,
+    tx: Prefilter,
+    thresholds: Thresholds,
+    needs: Needs,
+    /// Rule index → epoch in which it was last made a candidate.
+    stamp: Vec<u32>,
+    epoch: u32,
+    candidates: Vec<u32>,
+}
+
+fn flowbits_rank(rule: &Rule) -> u8 {
+    let sets = rule
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
+    let reads = rule
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+    match (sets, reads) {
+        (true, false) => 0,
+        (true, true) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
+/// Tx rules whose buffers may complete over several updates keep per-transaction
+/// progress, so their fast pattern cannot gate them.
+fn multi_buffer(rule: &Rule) -> bool {
+    rule.groups
+        .iter()
+        .filter(|g| matches!(g.buf, Buf::Kind(_)))
+        .count()
+        > 1
 }
 
 impl Detector {
-    pub fn new(rules: Vec<Rule>) -> Detector {
-        Detector { rules }
+    pub fn new(mut rules: Vec<Rule>) -> Detector {
+        rules.sort_by_key(|r| (r.action.order(), flowbits_rank(r), r.priority));
+        let mut needs = Needs::default();
+        let (mut pkt_idx, mut tx_idx) = (Vec::new(), Vec::new());
+        for (i, r) in rules.iter().enumerate() {
+            if r.is_tx_rule() {
+                tx_idx.push(i as u32);
+                needs.app_layer = true;
+            } else {
+                pkt_idx.push(i as u32);
+                if !r.groups.is_empty()
+                    && r.flow.stream != StreamMode::NoStream
+                    && matches!(r.header.proto, Proto::Ip | Proto::Tcp | Proto::App(_))
+                {
+                    needs.stream = true;
+                }
+            }
+            if matches!(r.header.proto, Proto::App(_)) || !r.app_proto.is_empty() {
+                needs.app_layer = true;
+            }
+            for g in &r.groups {
+                if let Buf::Kind(k) = g.buf {
+                    needs.buffers.insert(k);
+                    if k == BufferKind::FileData {
+                        needs.buffers.insert(BufferKind::HttpResponseBody);
+                        needs.buffers.insert(BufferKind::HttpRequestBody);
+                    }
+                }
+            }
+        }
+        let packet = Prefilter::build(&rules, &pkt_idx, |_| false);
+        let tx = Prefilter::build(&rules, &tx_idx, multi_buffer);
+        let n = rules.len();
+        Detector {
+            rules,
+            packet,
+            tx,
+            thresholds: Thresholds::default(),
+            needs,
+            stamp: vec![0; n],
+            epoch: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// The rules, in evaluation order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
     }
 
     /// Number of loaded rules.
@@ -55,13 +149,315 @@ impl Detector {
         self.rules.is_empty()
     }
 
-    /// Matches one input; appends alerts. May update flow state (flowbits, ...).
-    pub fn inspect(&mut self, input: &Input<'_>, flow: &mut FlowDetectState, out: &mut Vec<Alert>) {
-        let _ = (input, flow, out);
+    /// Number of rules that are evaluated without a prefilter hit.
+    pub fn always_candidates(&self) -> usize {
+        self.packet.always.len() + self.tx.always.len()
+    }
+
+    /// Number of distinct fast patterns in the prefilter.
+    pub fn pattern_count(&self) -> usize {
+        self.packet.pattern_count() + self.tx.pattern_count()
     }
 
     /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
     pub fn needs(&self) -> Needs {
-        Needs::default()
+        self.needs.clone()
     }
+
+    /// Matches one input; appends alerts. May update flow state (flowbits, ...).
+    pub fn inspect(&mut self, input: &Input<'_>, flow: &mut FlowDetectState, out: &mut Vec<Alert>) {
+        if flow.passed {
+            return;
+        }
+        self.collect_candidates(input, flow);
+        let candidates = std::mem::take(&mut self.candidates);
+        for &idx in &candidates {
+            let rule = &self.rules[idx as usize];
+            if let Some(tx) = input.tx_id {
+                if flow.alerted_tx.contains(&(rule.sid, tx)) {
+                    continue;
+                }
+            }
+            if !rule_matches(rule, idx, input, flow) {
+                continue;
+            }
+            apply_flowbits(rule, flow);
+            if let Some(tx) = input.tx_id {
+                flow.alerted_tx.insert((rule.sid, tx));
+                flow.tx_progress.remove(&(idx, tx));
+            }
+            if rule.action == Action::Pass {
+                flow.passed = true;
+                break;
+            }
+            if rule.noalert {
+                continue;
+            }
+            let (rule_th, rule_df) = (rule.threshold, rule.detection_filter);
+            let alert = Alert {
+                action: rule.action,
+                gid: rule.gid,
+                sid: rule.sid,
+                rev: rule.rev,
+                msg: rule.msg.clone(),
+                category: rule.category.clone(),
+                severity: rule.priority,
+                tx_id: input.tx_id,
+            };
+            let mut ok = true;
+            for th in [rule_df, rule_th].into_iter().flatten() {
+                ok &= self.thresholds.allows(idx, &th, input);
+            }
+            if ok {
+                out.push(alert);
+            }
+        }
+        self.candidates = candidates;
+    }
+
+    fn collect_candidates(&mut self, input: &Input<'_>, flow: &FlowDetectState) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
+        let epoch = self.epoch;
+        let stamp = &mut self.stamp;
+        let cands = &mut self.candidates;
+        cands.clear();
+        let mut add = |r: u32| {
+            let s = &mut stamp[r as usize];
+            if *s != epoch {
+                *s = epoch;
+                cands.push(r);
+            }
+        };
+        let pf = if input.tx_id.is_some() {
+            &self.tx
+        } else {
+            &self.packet
+        };
+        for &r in &pf.always {
+            add(r);
+        }
+        for buf in pf.buffers() {
+            match buf {
+                Buf::Payload => {
+                    pf.scan(buf, input.payload, &mut add);
+                    if let Some(s) = input.stream {
+                        pf.scan(buf, s, &mut add);
+                    }
+                }
+                Buf::Kind(k) => {
+                    for data in buffers(input, k) {
+                        pf.scan(buf, data, &mut add);
+                    }
+                }
+            }
+        }
+        if let Some(tx) = input.tx_id {
+            for &(r, t) in flow.tx_progress.keys() {
+                if t == tx && (r as usize) < self.rules.len() {
+                    add(r);
+                }
+            }
+        }
+        cands.sort_unstable();
+    }
+}
+
+/// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
+/// input's direction.
+fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let has = input.buffers.iter().any(|(k, _)| *k == kind);
+    let kind = if kind == BufferKind::FileData && !has {
+        match input.direction {
+            Direction::ToClient => BufferKind::HttpResponseBody,
+            Direction::ToServer => BufferKind::HttpRequestBody,
+        }
+    } else {
+        kind
+    };
+    input
+        .buffers
+        .iter()
+        .filter(move |(k, _)| *k == kind)
+        .map(|(_, b)| *b)
+}
+
+fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
+    let h = &rule.header;
+    let proto_ok = match h.proto {
+        Proto::Ip => true,
+        Proto::Tcp => input.ip_proto == 6,
+        Proto::Udp => input.ip_proto == 17,
+        Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
+        Proto::App(p) => input.app_proto == p,
+    };
+    if !proto_ok {
+        return false;
+    }
+    let (sp, dp) = input.ports().unwrap_or((0, 0));
+    let has_ports = input.ports().is_some();
+    let fwd = |src, sport, dst, dport| {
+        h.src.matches(src)
+            && h.dst.matches(dst)
+            && (!has_ports || (h.src_ports.matches(sport) && h.dst_ports.matches(dport)))
+    };
+    fwd(input.src_ip, sp, input.dst_ip, dp)
+        || (h.bidirectional && fwd(input.dst_ip, dp, input.src_ip, sp))
+}
+
+fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {
+    rule.flowbits.iter().all(|f| match f.op {
+        FlowbitOp::IsSet => f.names.iter().any(|n| flow.flowbits.contains(n)),
+        FlowbitOp::IsNotSet => f.names.iter().any(|n| !flow.flowbits.contains(n)),
+        _ => true,
+    })
+}
+
+fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
+    for f in &rule.flowbits {
+        for n in &f.names {
+            match f.op {
+                FlowbitOp::Set => {
+                    flow.flowbits.insert(n.clone());
+                }
+                FlowbitOp::Unset => {
+                    flow.flowbits.remove(n);
+                }
+                FlowbitOp::Toggle => {
+                    if !flow.flowbits.remove(n) {
+                        flow.flowbits.insert(n.clone());
+                    }
+                }
+                FlowbitOp::IsSet | FlowbitOp::IsNotSet => {}
+            }
+        }
+    }
+}
+
+/// Everything but the payload keywords.
+fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    if !header_matches(rule, input) {
+        return false;
+    }
+    if let Some(d) = rule.flow.direction {
+        if d != input.direction {
+            return false;
+        }
+    }
+    if let Some(e) = rule.flow.established {
+        if e != input.established {
+            return false;
+        }
+    }
+    for m in &rule.app_proto {
+        if (input.app_proto == m.proto) == m.negated {
+            return false;
+        }
+    }
+    if let Some(m) = rule.dsize {
+        if !m.matches(input.payload.len() as u64) {
+            return false;
+        }
+    }
+    if let Some(m) = rule.ttl {
+        if !m.matches(u64::from(input.ttl)) {
+            return false;
+        }
+    }
+    if rule.itype.is_some() || rule.icode.is_some() {
+        let Layer4::Icmp {
+            icmp_type,
+            icmp_code,
+        } = input.l4
+        else {
+            return false;
+        };
+        if rule.itype.is_some_and(|m| !m.matches(u64::from(icmp_type)))
+            || rule.icode.is_some_and(|m| !m.matches(u64::from(icmp_code)))
+        {
+            return false;
+        }
+    }
+    if let Some(f) = rule.flags {
+        let Layer4::Tcp { flags, .. } = input.l4 else {
+            return false;
+        };
+        if !f.matches(flags) {
+            return false;
+        }
+    }
+    flowbits_ok(rule, flow)
+}
+
+fn group_matches_data(g: &Group, data: &[u8]) -> bool {
+    if g.dotprefix {
+        let mut v = Vec::with_capacity(data.len() + 1);
+        v.push(b'.');
+        v.extend_from_slice(data);
+        matcher::group_matches(&g.items, &v)
+    } else {
+        matcher::group_matches(&g.items, data)
+    }
+}
+
+/// The payload groups against the packet payload and/or the new stream data.
+fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+    let groups: Vec<&Group> = rule
+        .groups
+        .iter()
+        .filter(|g| g.buf == Buf::Payload)
+        .collect();
+    if groups.is_empty() {
+        return true;
+    }
+    let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
+    let on_packet = rule.flow.stream != StreamMode::OnlyStream;
+    let on_stream = rule.flow.stream != StreamMode::NoStream;
+    (on_packet && try_data(input.payload)) || (on_stream && input.stream.is_some_and(try_data))
+}
+
+fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {
+    let is_tx = rule.is_tx_rule();
+    if is_tx != input.tx_id.is_some() {
+        return false;
+    }
+    if !non_payload_matches(rule, input, flow) {
+        return false;
+    }
+    if !payload_groups_match(rule, input) {
+        return false;
+    }
+    let kind_groups = rule
+        .groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| match g.buf {
+            Buf::Kind(k) => Some((i, k, g)),
+            Buf::Payload => None,
+        });
+    let Some(tx) = input.tx_id else {
+        return true;
+    };
+    let mut done: u64 = flow.tx_progress.get(&(idx, tx)).copied().unwrap_or(0);
+    let mut all: u64 = 0;
+    for (i, k, g) in kind_groups {
+        let bit = 1u64 << (i.min(63));
+        all |= bit;
+        if done & bit != 0 {
+            continue;
+        }
+        if buffers(input, k).any(|d| group_matches_data(g, d)) {
+            done |= bit;
+        }
+    }
+    if done & all == all {
+        return true;
+    }
+    if done != 0 {
+        flow.tx_progress.insert((idx, tx), done);
+    }
+    false
 }
