@@ -96,8 +96,10 @@ impl<T> Flow<T> {
     /// Whether the flow counts as established for `flow:established`.
     pub fn established(&self) -> bool {
         match self.proto {
-            6 => matches!(self.tcp, TcpState::Established | TcpState::Closing)
-                || (self.tcp == TcpState::Closed && self.handshake_seen),
+            6 => {
+                matches!(self.tcp, TcpState::Established | TcpState::Closing)
+                    || (self.tcp == TcpState::Closed && self.handshake_seen)
+            }
             _ => self.packets[0] > 0 && self.packets[1] > 0,
         }
     }

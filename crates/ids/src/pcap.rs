@@ -156,7 +156,11 @@ impl<R: Read> PcapReader<R> {
                 r.format = Format::Ng;
                 r.read_ng_shb_rest()?;
             }
-            _ => return Err(PcapError::BadMagic { magic: m.swap_bytes() }),
+            _ => {
+                return Err(PcapError::BadMagic {
+                    magic: m.swap_bytes(),
+                });
+            }
         }
         Ok(r)
     }
@@ -390,7 +394,9 @@ impl<R: Read> PcapReader<R> {
                     let rem = ts % ifd.units_per_sec;
                     let micros = (rem as u128 * 1_000_000 / ifd.units_per_sec as u128) as i64;
                     return Ok(Some(CapturedPacket {
-                        ts_micros: (secs as i64).saturating_mul(1_000_000).saturating_add(micros),
+                        ts_micros: (secs as i64)
+                            .saturating_mul(1_000_000)
+                            .saturating_add(micros),
                         linktype: ifd.linktype,
                         iface,
                         orig_len,
@@ -476,7 +482,16 @@ mod tests {
         f.truncate(f.len() - 2);
         let mut r = PcapReader::new(&f[..]).unwrap();
         let e = r.next_packet().unwrap().unwrap_err();
-        assert!(matches!(e, PcapError::Truncated { what: "packet data", offset: 40 }), "{e}");
+        assert!(
+            matches!(
+                e,
+                PcapError::Truncated {
+                    what: "packet data",
+                    offset: 40
+                }
+            ),
+            "{e}"
+        );
         assert!(r.next_packet().is_none());
     }
 
@@ -513,7 +528,10 @@ mod tests {
         v.extend_from_slice(&5u32.to_le_bytes());
         v.extend_from_slice(b"hello\0\0\0");
         v.extend_from_slice(&40u32.to_le_bytes());
-        let pkts: Vec<_> = PcapReader::new(&v[..]).unwrap().map(|p| p.unwrap()).collect();
+        let pkts: Vec<_> = PcapReader::new(&v[..])
+            .unwrap()
+            .map(|p| p.unwrap())
+            .collect();
         assert_eq!(pkts.len(), 1);
         assert_eq!(pkts[0].data, b"hello");
         assert_eq!(pkts[0].ts_micros, 3_000_000_123);

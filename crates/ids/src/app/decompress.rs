@@ -6,7 +6,12 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 /// Decodes `data` that was encoded with `encodings` (in the order they were applied).
 /// Unknown encodings ("identity", ...) are skipped; at most `max_layers` are decoded.
-pub fn decode_layers(data: &[u8], encodings: &[Vec<u8>], max_layers: usize, max_out: usize) -> Vec<u8> {
+pub fn decode_layers(
+    data: &[u8],
+    encodings: &[Vec<u8>],
+    max_layers: usize,
+    max_out: usize,
+) -> Vec<u8> {
     let mut cur = data.to_vec();
     let mut layers = 0;
     for e in encodings.iter().rev() {
@@ -168,6 +173,9 @@ mod tests {
         assert_eq!(decode_layers(&r, &[b"deflate".to_vec()], 3, 100).len(), 100);
         let g = gz(b"partial data here");
         let cut = &g[..g.len() - 8];
-        assert_eq!(decode_layers(cut, &[b"gzip".to_vec()], 3, 1 << 20), b"partial data here");
+        assert_eq!(
+            decode_layers(cut, &[b"gzip".to_vec()], 3, 1 << 20),
+            b"partial data here"
+        );
     }
 }

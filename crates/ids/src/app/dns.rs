@@ -181,7 +181,11 @@ impl DnsState {
         }
         let id = self.next_tx;
         self.next_tx += 1;
-        let (request, response) = if m.response { (None, Some(m)) } else { (Some(m), None) };
+        let (request, response) = if m.response {
+            (None, Some(m))
+        } else {
+            (Some(m), None)
+        };
         self.txs.push_back(DnsTx {
             id,
             request,

@@ -92,7 +92,13 @@ impl HttpTx {
     }
 
     /// Appends the buffers this transaction offers for detection in `dir`.
-    pub fn buffers<'a>(&'a self, dir: Direction, host: &'a Option<Vec<u8>>, scratch: &'a HttpScratch, out: &mut Vec<(BufferKind, &'a [u8])>) {
+    pub fn buffers<'a>(
+        &'a self,
+        dir: Direction,
+        host: &'a Option<Vec<u8>>,
+        scratch: &'a HttpScratch,
+        out: &mut Vec<(BufferKind, &'a [u8])>,
+    ) {
         // Request-line buffers are offered in both directions, so a rule that combines
         // request and response buffers can match when the response arrives.
         if !self.method.is_empty() {
@@ -313,9 +319,29 @@ impl HttpConfigHolder {
 }
 
 const METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"CONNECT", b"TRACE", b"PATCH",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH",
-    b"REPORT", b"SUBSCRIBE", b"NOTIFY", b"M-SEARCH", b"CHECKOUT", b"MERGE",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"CONNECT",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"SUBSCRIBE",
+    b"NOTIFY",
+    b"M-SEARCH",
+    b"CHECKOUT",
+    b"MERGE",
 ];
 
 /// Whether the data looks like the start of an HTTP request (`Some(false)`: surely not,
@@ -338,19 +364,32 @@ pub fn probe_request(data: &[u8]) -> Option<bool> {
 pub fn probe_response(data: &[u8]) -> Option<bool> {
     let d = trim_leading_ws(data);
     if d.len() < 5 {
-        return if b"HTTP/".starts_with(&d.to_ascii_uppercase()) { None } else { Some(false) };
+        return if b"HTTP/".starts_with(&d.to_ascii_uppercase()) {
+            None
+        } else {
+            Some(false)
+        };
     }
     Some(d[..5].eq_ignore_ascii_case(b"HTTP/"))
 }
 
 fn trim_leading_ws(d: &[u8]) -> &[u8] {
-    let i = d.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(d.len());
+    let i = d
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(d.len());
     &d[i..]
 }
 
 fn trim(d: &[u8]) -> &[u8] {
-    let s = d.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)).unwrap_or(d.len());
-    let e = d.iter().rposition(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)).map_or(s, |i| i + 1);
+    let s = d
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
+        .unwrap_or(d.len());
+    let e = d
+        .iter()
+        .rposition(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
+        .map_or(s, |i| i + 1);
     &d[s..e.max(s)]
 }
 
@@ -443,7 +482,8 @@ fn parse_content_length(v: &[u8]) -> Option<u64> {
 }
 
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn percent_decode(s: &[u8]) -> Vec<u8> {
@@ -544,7 +584,11 @@ pub fn normalize_uri(raw: &[u8]) -> Vec<u8> {
             *c = b'/';
         }
     }
-    let mut out = if p.first() == Some(&b'/') { remove_dot_segments(&p) } else { p };
+    let mut out = if p.first() == Some(&b'/') {
+        remove_dot_segments(&p)
+    } else {
+        p
+    };
     if let Some(q) = query {
         out.push(b'?');
         out.extend_from_slice(&percent_decode(q));
@@ -644,7 +688,12 @@ impl HttpState {
             Phase::Dead => false,
             Phase::Headers => {
                 // Skip blank lines between requests.
-                let skip = self.req.buf.iter().position(|c| !matches!(c, b'\r' | b'\n')).unwrap_or(self.req.buf.len());
+                let skip = self
+                    .req
+                    .buf
+                    .iter()
+                    .position(|c| !matches!(c, b'\r' | b'\n'))
+                    .unwrap_or(self.req.buf.len());
                 self.req.buf.drain(..skip);
                 if self.req.buf.is_empty() {
                     return false;
@@ -653,7 +702,10 @@ impl HttpState {
                 let Some(nl) = self.req.buf.iter().position(|&c| c == b'\n') else {
                     return false;
                 };
-                let first = self.req.buf[..nl].strip_suffix(b"\r").unwrap_or(&self.req.buf[..nl]).to_vec();
+                let first = self.req.buf[..nl]
+                    .strip_suffix(b"\r")
+                    .unwrap_or(&self.req.buf[..nl])
+                    .to_vec();
                 let (method, uri, proto) = split_request_line(&first);
                 let simple = proto.is_empty();
                 let (block_len, consumed) = if simple {
@@ -678,8 +730,13 @@ impl HttpState {
                 tx.request_line = first.clone();
                 tx.request_headers_raw = block[raw_hdr_start..].to_vec();
                 tx.request_headers = headers;
-                let te = tx.request_header("transfer-encoding").map(|v| contains_ci(v, b"chunked")).unwrap_or(false);
-                let cl = tx.request_header("content-length").and_then(parse_content_length);
+                let te = tx
+                    .request_header("transfer-encoding")
+                    .map(|v| contains_ci(v, b"chunked"))
+                    .unwrap_or(false);
+                let cl = tx
+                    .request_header("content-length")
+                    .and_then(parse_content_length);
                 let enc = encodings(&tx.request_headers);
                 let body = if te {
                     Body::Chunked(ChunkState::Size)
@@ -692,7 +749,10 @@ impl HttpState {
                 self.req.encodings = enc;
                 self.req.raw_body.clear();
                 self.req.body_truncated = false;
-                out.push(TxUpdate { tx_id: id, direction: Direction::ToServer });
+                out.push(TxUpdate {
+                    tx_id: id,
+                    direction: Direction::ToServer,
+                });
                 if body == Body::None {
                     if let Some(tx) = self.tx_mut(id) {
                         tx.request_complete = true;
@@ -710,7 +770,12 @@ impl HttpState {
         match self.resp.phase.clone() {
             Phase::Dead => false,
             Phase::Headers => {
-                let skip = self.resp.buf.iter().position(|c| !matches!(c, b'\r' | b'\n')).unwrap_or(self.resp.buf.len());
+                let skip = self
+                    .resp
+                    .buf
+                    .iter()
+                    .position(|c| !matches!(c, b'\r' | b'\n'))
+                    .unwrap_or(self.resp.buf.len());
                 self.resp.buf.drain(..skip);
                 if self.resp.buf.is_empty() {
                     return false;
@@ -743,8 +808,14 @@ impl HttpState {
                 let (proto, code, msg) = split_status_line(first);
                 let headers = parse_headers(lines.get(1..).unwrap_or(&[]));
                 let id = self.pending_response_tx();
-                let nl = block.iter().position(|&c| c == b'\n').map_or(block.len(), |i| i + 1);
-                let head_req = self.tx(id).map(|t| t.method.eq_ignore_ascii_case(b"HEAD")).unwrap_or(false);
+                let nl = block
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(block.len(), |i| i + 1);
+                let head_req = self
+                    .tx(id)
+                    .map(|t| t.method.eq_ignore_ascii_case(b"HEAD"))
+                    .unwrap_or(false);
                 let tx = self.tx_mut(id).expect("exists");
                 tx.response_seen = true;
                 tx.response_protocol = proto.to_vec();
@@ -753,24 +824,36 @@ impl HttpState {
                 tx.response_line = first.to_vec();
                 tx.response_headers_raw = block[nl.min(block.len())..].to_vec();
                 tx.response_headers = headers;
-                let status: u32 = std::str::from_utf8(code).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-                let te = tx.response_header("transfer-encoding").map(|v| contains_ci(v, b"chunked")).unwrap_or(false);
-                let cl = tx.response_header("content-length").and_then(parse_content_length);
+                let status: u32 = std::str::from_utf8(code)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let te = tx
+                    .response_header("transfer-encoding")
+                    .map(|v| contains_ci(v, b"chunked"))
+                    .unwrap_or(false);
+                let cl = tx
+                    .response_header("content-length")
+                    .and_then(parse_content_length);
                 let enc = encodings(&tx.response_headers);
-                let body = if head_req || (100..200).contains(&status) || status == 204 || status == 304 {
-                    Body::None
-                } else if te {
-                    Body::Chunked(ChunkState::Size)
-                } else if let Some(n) = cl {
-                    if n == 0 { Body::None } else { Body::Length(n) }
-                } else {
-                    Body::UntilClose
-                };
+                let body =
+                    if head_req || (100..200).contains(&status) || status == 204 || status == 304 {
+                        Body::None
+                    } else if te {
+                        Body::Chunked(ChunkState::Size)
+                    } else if let Some(n) = cl {
+                        if n == 0 { Body::None } else { Body::Length(n) }
+                    } else {
+                        Body::UntilClose
+                    };
                 self.resp.tx = Some(id);
                 self.resp.encodings = enc;
                 self.resp.raw_body.clear();
                 self.resp.body_truncated = false;
-                out.push(TxUpdate { tx_id: id, direction: Direction::ToClient });
+                out.push(TxUpdate {
+                    tx_id: id,
+                    direction: Direction::ToClient,
+                });
                 if (100..200).contains(&status) {
                     // Interim response: the real one follows for the same request.
                     if let Some(tx) = self.tx_mut(id) {
@@ -793,13 +876,23 @@ impl HttpState {
 
     /// The oldest transaction without a response, or a new one.
     fn pending_response_tx(&mut self) -> u64 {
-        if let Some(t) = self.txs.iter().find(|t| !t.response_complete && !t.response_seen) {
+        if let Some(t) = self
+            .txs
+            .iter()
+            .find(|t| !t.response_complete && !t.response_seen)
+        {
             return t.id;
         }
         self.new_tx()
     }
 
-    fn step_body(&mut self, cfg: &HttpConfig, dir: Direction, body: Body, out: &mut Vec<TxUpdate>) -> bool {
+    fn step_body(
+        &mut self,
+        cfg: &HttpConfig,
+        dir: Direction,
+        body: Body,
+        out: &mut Vec<TxUpdate>,
+    ) -> bool {
         let side = match dir {
             Direction::ToServer => &mut self.req,
             Direction::ToClient => &mut self.resp,
@@ -844,7 +937,11 @@ impl HttpState {
                     if l.is_empty() {
                         return true; // stray empty line between chunks
                     }
-                    let digits: Vec<u8> = l.iter().copied().take_while(|c| c.is_ascii_hexdigit()).collect();
+                    let digits: Vec<u8> = l
+                        .iter()
+                        .copied()
+                        .take_while(|c| c.is_ascii_hexdigit())
+                        .collect();
                     if digits.is_empty() || digits.len() > 15 {
                         // Not a chunk size: libhtp gives up on chunking and treats the
                         // rest as the body.
@@ -854,8 +951,13 @@ impl HttpState {
                         side.phase = Phase::Body(Body::UntilClose);
                         return true;
                     }
-                    let n = u64::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 16).unwrap_or(0);
-                    side.phase = Phase::Body(Body::Chunked(if n == 0 { ChunkState::Trailer } else { ChunkState::Data(n) }));
+                    let n = u64::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 16)
+                        .unwrap_or(0);
+                    side.phase = Phase::Body(Body::Chunked(if n == 0 {
+                        ChunkState::Trailer
+                    } else {
+                        ChunkState::Data(n)
+                    }));
                     if n == 0 {
                         // Body done; trailers follow.
                         self.finish_body(cfg, dir, out);
@@ -872,7 +974,11 @@ impl HttpState {
                     let chunk: Vec<u8> = side.buf.drain(..take).collect();
                     push_body(side, cfg, &chunk);
                     let left = n - take as u64;
-                    side.phase = Phase::Body(Body::Chunked(if left == 0 { ChunkState::DataEnd } else { ChunkState::Data(left) }));
+                    side.phase = Phase::Body(Body::Chunked(if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    }));
                     true
                 }
                 ChunkState::DataEnd => {
@@ -927,7 +1033,10 @@ impl HttpState {
                     tx.response_complete = true;
                 }
             }
-            out.push(TxUpdate { tx_id: id, direction: dir });
+            out.push(TxUpdate {
+                tx_id: id,
+                direction: dir,
+            });
         }
     }
 }
@@ -937,7 +1046,8 @@ fn push_body(side: &mut Side, cfg: &HttpConfig, chunk: &[u8]) {
     if chunk.len() > room {
         side.body_truncated = true;
     }
-    side.raw_body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    side.raw_body
+        .extend_from_slice(&chunk[..chunk.len().min(room)]);
 }
 
 /// Content encodings in the order they were applied.
@@ -1030,7 +1140,10 @@ mod tests {
             &[b"HTTP/1.1 200 OK\nTransfer-Encoding\r\n :\r\n chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"],
         );
         assert_eq!(s.tx(0).unwrap().response_body, b"abcd");
-        let (s, _) = run(&[b"GET / HTTP/1.0\r\n\r\n"], &[b"HTTP/1.0 200 OK\r\n\r\nhello ", b"world"]);
+        let (s, _) = run(
+            &[b"GET / HTTP/1.0\r\n\r\n"],
+            &[b"HTTP/1.0 200 OK\r\n\r\nhello ", b"world"],
+        );
         assert_eq!(s.tx(0).unwrap().response_body, b"hello world");
     }
 

@@ -81,7 +81,13 @@ impl AppLayer {
     }
 
     /// TCP: new in-order stream data in one direction.
-    pub fn on_stream(&mut self, dir: Direction, data: &[u8], server_port: u16, out: &mut Vec<AppUpdate>) {
+    pub fn on_stream(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        server_port: u16,
+        out: &mut Vec<AppUpdate>,
+    ) {
         if data.is_empty() {
             return;
         }
@@ -162,11 +168,17 @@ impl AppLayer {
             Parser::Dns(d) => {
                 let mut u = Vec::new();
                 d.feed_stream(dir, data, &mut u);
-                out.extend(u.into_iter().map(|tx_id| AppUpdate { tx_id, direction: dir }));
+                out.extend(u.into_iter().map(|tx_id| AppUpdate {
+                    tx_id,
+                    direction: dir,
+                }));
             }
             Parser::Tls(t) => {
                 if t.feed(dir, data) {
-                    out.push(AppUpdate { tx_id: 0, direction: dir });
+                    out.push(AppUpdate {
+                        tx_id: 0,
+                        direction: dir,
+                    });
                 }
             }
             Parser::None => {}
@@ -174,7 +186,13 @@ impl AppLayer {
     }
 
     /// UDP: one datagram.
-    pub fn on_datagram(&mut self, dir: Direction, payload: &[u8], ports: (u16, u16), out: &mut Vec<AppUpdate>) {
+    pub fn on_datagram(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        ports: (u16, u16),
+        out: &mut Vec<AppUpdate>,
+    ) {
         if self.proto == AppProto::Unknown {
             if (ports.0 == 53 || ports.1 == 53) && dns::probe(payload) {
                 self.start(AppProto::Dns);
@@ -184,7 +202,10 @@ impl AppLayer {
         }
         if let Parser::Dns(d) = &mut self.parser {
             if let Some(tx_id) = d.message(payload) {
-                out.push(AppUpdate { tx_id, direction: dir });
+                out.push(AppUpdate {
+                    tx_id,
+                    direction: dir,
+                });
             }
         }
     }
@@ -212,7 +233,12 @@ impl AppLayer {
     }
 
     /// The buffers of an updated transaction, for detection.
-    pub fn buffers<'a>(&'a self, u: &AppUpdate, scratch: &'a AppScratch, out: &mut Vec<(BufferKind, &'a [u8])>) {
+    pub fn buffers<'a>(
+        &'a self,
+        u: &AppUpdate,
+        scratch: &'a AppScratch,
+        out: &mut Vec<(BufferKind, &'a [u8])>,
+    ) {
         match &self.parser {
             Parser::Http(h) => {
                 if let (Some(tx), Some((s, host))) = (h.tx(u.tx_id), &scratch.http) {
@@ -288,10 +314,7 @@ impl AppLayer {
                     .iter()
                     .map(|(n, ty, _)| json!({"rrname": s(n), "rrtype": rrtype(*ty)}))
                     .collect();
-                Some((
-                    "dns",
-                    json!({"query": queries, "id": msg.id}),
-                ))
+                Some(("dns", json!({"query": queries, "id": msg.id})))
             }
             Parser::Tls(t) => {
                 let mut m = serde_json::Map::new();

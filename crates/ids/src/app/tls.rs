@@ -42,7 +42,11 @@ const MAX_HS: usize = 256 * 1024;
 /// Whether data looks like the start of a TLS (or SSLv3) record (`None`: too short).
 pub fn probe(d: &[u8]) -> Option<bool> {
     if d.len() < 3 {
-        return if d.is_empty() || d[0] == 0x16 { None } else { Some(false) };
+        return if d.is_empty() || d[0] == 0x16 {
+            None
+        } else {
+            Some(false)
+        };
     }
     Some(matches!(d[0], 0x16) && d[1] == 3 && d[2] <= 4)
 }
@@ -73,7 +77,10 @@ impl<'a> Rd<'a> {
 }
 
 fn join(v: &[u16]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 impl TlsState {
@@ -177,7 +184,9 @@ impl TlsState {
         let mut groups = Vec::new();
         let mut formats = Vec::new();
         if let Some(ext_len) = r.u16() {
-            let e = r.take(ext_len as usize).unwrap_or(&r.b[r.at.min(r.b.len())..]);
+            let e = r
+                .take(ext_len as usize)
+                .unwrap_or(&r.b[r.at.min(r.b.len())..]);
             let mut er = Rd { b: e, at: 0 };
             while let (Some(ty), Some(len)) = (er.u16(), er.u16()) {
                 let Some(body) = er.take(len as usize) else {
@@ -192,7 +201,9 @@ impl TlsState {
                         let _list = sr.u16();
                         while let Some(nt) = sr.u8() {
                             let Some(nl) = sr.u16() else { break };
-                            let Some(name) = sr.take(nl as usize) else { break };
+                            let Some(name) = sr.take(nl as usize) else {
+                                break;
+                            };
                             if nt == 0 {
                                 self.info.sni = Some(name.to_vec());
                                 break;

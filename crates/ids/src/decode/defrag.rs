@@ -79,8 +79,7 @@ impl Defrag {
             v6: f.v6,
         };
         let end = f.offset.saturating_add(p.payload.len());
-        if end > self.config.max_datagram
-            || self.memory + p.payload.len() > self.config.max_memory
+        if end > self.config.max_datagram || self.memory + p.payload.len() > self.config.max_memory
         {
             self.dropped += 1;
             return None;
@@ -180,7 +179,9 @@ mod tests {
     use crate::detect::Layer4;
 
     fn frag(id: u16, off: usize, more: bool, data: &[u8]) -> Vec<u8> {
-        let mut v = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+        let mut v = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
         v[2..4].copy_from_slice(&((20 + data.len()) as u16).to_be_bytes());
         v[4..6].copy_from_slice(&id.to_be_bytes());
         let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 };
@@ -204,7 +205,13 @@ mod tests {
         let p = decode_ip(&b).unwrap();
         let whole = d.add(0, &p).unwrap();
         let p = decode_ip(&whole).unwrap();
-        assert_eq!(p.l4, Layer4::Udp { src_port: 7, dst_port: 9 });
+        assert_eq!(
+            p.l4,
+            Layer4::Udp {
+                src_port: 7,
+                dst_port: 9
+            }
+        );
         assert_eq!(p.payload, b"0123456789abcdef");
     }
 

@@ -410,7 +410,9 @@ mod tests {
         ];
         let total = 20 + 20 + payload.len();
         v[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        v.extend_from_slice(&[0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0]);
+        v.extend_from_slice(&[
+            0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0,
+        ]);
         v.extend_from_slice(payload);
         v
     }
@@ -424,7 +426,15 @@ mod tests {
         let p = decode(linktype::ETHERNET, &f).unwrap();
         assert_eq!(p.vlan, [5, 7]);
         assert_eq!(p.payload, b"GET /");
-        assert!(matches!(p.l4, Layer4::Tcp { src_port: 12345, dst_port: 80, flags: 0x18, .. }));
+        assert!(matches!(
+            p.l4,
+            Layer4::Tcp {
+                src_port: 12345,
+                dst_port: 80,
+                flags: 0x18,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -442,14 +452,27 @@ mod tests {
         let p = decode(linktype::RAW, &f).unwrap();
         assert_eq!(p.proto, 17);
         assert_eq!(p.payload, b"abc");
-        assert_eq!(p.l4, Layer4::Udp { src_port: 53, dst_port: 4096 });
+        assert_eq!(
+            p.l4,
+            Layer4::Udp {
+                src_port: 53,
+                dst_port: 4096
+            }
+        );
     }
 
     #[test]
     fn truncated_tcp_is_an_error() {
         let f = ipv4_tcp(b"");
         let e = decode(linktype::RAW, &f[..30]).unwrap_err();
-        assert_eq!(e, DecodeError::Short { layer: "tcp", len: 10, need: 20 });
+        assert_eq!(
+            e,
+            DecodeError::Short {
+                layer: "tcp",
+                len: 10,
+                need: 20
+            }
+        );
     }
 
     #[test]
