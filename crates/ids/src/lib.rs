@@ -5,6 +5,8 @@
 pub mod app;
 pub mod decode;
 pub mod detect;
+pub mod engine;
+pub mod eve;
 pub mod flow;
 pub mod pcap;
 pub mod rules;

@@ -53,7 +53,7 @@ impl<'a> Pkt<'a> {
         self.input.buffers = bufs;
         self
     }
-    fn to_client(mut self) -> Self {
+    fn reply(mut self) -> Self {
         self.input.direction = Direction::ToClient;
         std::mem::swap(&mut self.input.src_ip, &mut self.input.dst_ip);
         if let Layer4::Tcp {
@@ -272,7 +272,7 @@ fn request_and_response_buffers_of_one_transaction() {
     let a = run(
         &mut d,
         &mut flow,
-        &tcp(b"").to_client().tx(3, AppProto::Http, resp),
+        &tcp(b"").reply().tx(3, AppProto::Http, resp),
     );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].tx_id, Some(3));
@@ -297,8 +297,8 @@ fn flow_direction_and_state() {
     let r = "alert tcp any any -> any any (flow:to_client,established; content:\"x\"; sid:1;)";
     let mut d = detector(r);
     assert!(sids(&mut d, &tcp(b"x")).is_empty());
-    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [1]);
-    let mut p = tcp(b"x").to_client();
+    assert_eq!(sids(&mut d, &tcp(b"x").reply()), [1]);
+    let mut p = tcp(b"x").reply();
     p.input.established = false;
     assert!(sids(&mut d, &p).is_empty());
 }
@@ -394,7 +394,7 @@ fn addresses_ports_and_bidirectional() {
          alert tcp $EXTERNAL_NET any -> $HOME_NET any (content:\"x\"; sid:3;)",
     );
     assert_eq!(sids(&mut d, &tcp(b"x")), [1, 2]);
-    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [2, 3]);
+    assert_eq!(sids(&mut d, &tcp(b"x").reply()), [2, 3]);
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn dotprefix_and_multi_buffers() {
         (BufferKind::TlsCerts, b"xEVILx"),
     ];
     assert_eq!(
-        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Tls, bufs)),
+        sids(&mut d, &tcp(b"").reply().tx(0, AppProto::Tls, bufs)),
         [1]
     );
 }
@@ -517,7 +517,7 @@ fn file_data_uses_the_http_body() {
     );
     let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpResponseBody, b"X5O EICAR")];
     assert_eq!(
-        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Http, bufs)),
+        sids(&mut d, &tcp(b"").reply().tx(0, AppProto::Http, bufs)),
         [1]
     );
 }
@@ -537,8 +537,8 @@ fn prefilter_keeps_rules_without_fast_pattern() {
     p.input.dst_ip = "10.0.0.1".parse().unwrap();
     assert_eq!(sids(&mut d, &p), [2]);
     // 203.0.113.5 -> 192.168.1.10
-    assert_eq!(sids(&mut d, &tcp(b"azzz").to_client()), [1, 2]);
-    assert_eq!(sids(&mut d, &tcp(b"a").to_client()), [1]);
+    assert_eq!(sids(&mut d, &tcp(b"azzz").reply()), [1, 2]);
+    assert_eq!(sids(&mut d, &tcp(b"a").reply()), [1]);
 }
 
 #[test]
