@@ -163,6 +163,14 @@ fn dsize() {
         r#"alert tcp any any -> any any (dsize:>2; sid:1;)"#,
         b"abc"
     ));
+    // `!N` needs a payload.
+    let r = r#"alert tcp any any -> any any (dsize:!9; sid:1;)"#;
+    assert!(hits(r, b"abc"));
+    assert!(!hits(r, b""));
+    assert!(hits(
+        r#"alert tcp any any -> any any (dsize:<9; sid:1;)"#,
+        b""
+    ));
 }
 
 #[test]
@@ -287,7 +295,10 @@ fn app_layer_protocol_and_header_protocol() {
     let mut p = tcp(b"x");
     p.input.app_proto = AppProto::Tls;
     assert_eq!(sids(&mut d, &p), [1]);
-    assert_eq!(sids(&mut d, &tcp(b"x")), [2]);
+    p.input.app_proto = AppProto::Http;
+    assert_eq!(sids(&mut d, &p), [2]);
+    // Neither matches before the protocol is known (Suricata waits for detection).
+    assert!(sids(&mut d, &tcp(b"x")).is_empty());
     let mut d = detector(r#"alert udp any any -> any any (content:"x"; sid:1;)"#);
     assert!(sids(&mut d, &tcp(b"x")).is_empty());
 }
@@ -474,6 +485,46 @@ fn detection_filter() {
         count_alerts(r, &[(0, a), (1, a), (2, a), (3, a), (20, a)]),
         [0, 0, 1, 1, 0]
     );
+}
+
+#[test]
+fn detection_filter_unique_on_ports() {
+    // unique_on dst_port: only distinct destination ports count.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"x\"; detection_filter:track by_src, count 2, seconds 60, unique_on dst_port; sid:1;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let mut n = Vec::new();
+    for port in [1u16, 1, 2, 2, 3, 3, 4] {
+        let mut p = tcp(b"x");
+        if let Layer4::Tcp { dst_port, .. } = &mut p.input.l4 {
+            *dst_port = port;
+        }
+        n.push(run(&mut d, &mut flow, &p).len());
+    }
+    assert_eq!(n, [0, 0, 0, 0, 1, 0, 1]);
+}
+
+#[test]
+fn payload_and_buffer_keywords_in_one_rule() {
+    // The payload part matches on a packet of the flow, the buffer part on the
+    // transaction; `dns_query` is a sticky buffer, not a modifier of the content
+    // before it.
+    let mut d = detector(
+        r#"alert dns any any -> any any (content:"|01 00 00 01|"; offset:2; depth:4; dns_query; content:"update"; sid:1;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut pkt = tcp(b"\x12\x34\x01\x00\x00\x01rest");
+    pkt.input.app_proto = AppProto::Dns;
+    assert!(run(&mut d, &mut flow, &pkt).is_empty());
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::DnsQuery, b"drivres-update.com")];
+    assert_eq!(
+        run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Dns, bufs)).len(),
+        1
+    );
+    // Without the payload part on this flow, the transaction alone does not match.
+    let mut other = FlowDetectState::default();
+    assert!(run(&mut d, &mut other, &tcp(b"").tx(0, AppProto::Dns, bufs)).is_empty());
 }
 
 #[test]
