@@ -593,6 +593,39 @@ fn prefilter_keeps_rules_without_fast_pattern() {
 }
 
 #[test]
+fn prefilter_selects_by_fast_pattern() {
+    // Only rules whose fast pattern occurs are evaluated; an explicit fast_pattern
+    // wins over the longest content.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"needle-one\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"longer-content\"; sid:2;)\n\
+         alert http any any -> any any (http.uri; content:\"/admin\"; sid:3;)\n\
+         alert http any any -> any any (file.data; content:\"EICAR\"; sid:4;)",
+    );
+    let flow = FlowDetectState::default();
+    assert_eq!(d.candidate_sids(&tcp(b"xx NEEDLE-ONE").input, &flow), [1]);
+    assert_eq!(
+        d.candidate_sids(&tcp(b"longer-content").input, &flow),
+        Vec::<u32>::new()
+    );
+    assert_eq!(d.candidate_sids(&tcp(b"ab").input, &flow), [2]);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/x/admin")];
+    assert_eq!(
+        d.candidate_sids(&tcp(b"").tx(0, AppProto::Http, bufs).input, &flow),
+        [3]
+    );
+    // Response body and file.data share one automaton.
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpResponseBody, b"..eicar..")];
+    let p = tcp(b"").reply().tx(0, AppProto::Http, bufs);
+    assert_eq!(d.candidate_sids(&p.input, &flow), [4]);
+    assert_eq!(
+        sids(&mut d, &p),
+        Vec::<u32>::new(),
+        "case differs: no match"
+    );
+}
+
+#[test]
 fn needs_reports_buffers_and_stream() {
     let d = detector(
         "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\

@@ -63,6 +63,18 @@ pub struct Detector {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
+    stats: DetectStats,
+}
+
+/// Counters of the work detection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Inputs inspected.
+    pub inputs: u64,
+    /// Rules fully evaluated (prefilter candidates).
+    pub evaluated: u64,
+    /// Rules that matched.
+    pub matched: u64,
 }
 
 fn flowbits_rank(rule: &Rule) -> u8 {
@@ -131,6 +143,7 @@ impl Detector {
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
+            stats: DetectStats::default(),
         }
     }
 
@@ -163,6 +176,21 @@ impl Detector {
         self.packet.pattern_count() + self.tx.pattern_count()
     }
 
+    /// The sids of the rules the prefilter selects for full evaluation of `input`
+    /// (for diagnostics and tests of the prefilter).
+    pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
+        self.collect_candidates(input, flow);
+        self.candidates
+            .iter()
+            .map(|&i| self.rules[i as usize].sid)
+            .collect()
+    }
+
+    /// Counters of the work done so far.
+    pub fn stats(&self) -> DetectStats {
+        self.stats
+    }
+
     /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
     pub fn needs(&self) -> Needs {
         self.needs.clone()
@@ -178,6 +206,8 @@ impl Detector {
         }
         self.collect_candidates(input, flow);
         let candidates = std::mem::take(&mut self.candidates);
+        self.stats.inputs += 1;
+        self.stats.evaluated += candidates.len() as u64;
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
             if let Some(tx) = input.tx_id
@@ -188,6 +218,7 @@ impl Detector {
             if !rule_matches(rule, idx, input, flow) {
                 continue;
             }
+            self.stats.matched += 1;
             apply_flowbits(rule, flow);
             if let Some(tx) = input.tx_id {
                 flow.alerted_tx.insert((rule.sid, tx));
@@ -269,8 +300,30 @@ impl Detector {
             match buf {
                 Buf::Payload => {
                     pf.scan(buf, input.payload, &mut add);
-                    if let Some(s) = input.stream {
+                    if let Some(s) = distinct_stream(input) {
                         pf.scan(buf, s, &mut add);
+                    }
+                }
+                Buf::Kind(BufferKind::FileData) => {
+                    // The shared body automaton: each distinct body slice once.
+                    let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
+                    for (k, data) in input.buffers {
+                        if !matches!(
+                            k,
+                            BufferKind::FileData
+                                | BufferKind::HttpResponseBody
+                                | BufferKind::HttpRequestBody
+                        ) {
+                            continue;
+                        }
+                        let id = Some((data.as_ptr(), data.len()));
+                        if seen.contains(&id) {
+                            continue;
+                        }
+                        if let Some(slot) = seen.iter_mut().find(|s| s.is_none()) {
+                            *slot = id;
+                        }
+                        pf.scan(buf, data, &mut add);
                     }
                 }
                 Buf::Kind(k) => {
@@ -289,6 +342,12 @@ impl Detector {
         }
         cands.sort_unstable();
     }
+}
+
+/// The new stream data when it differs from the packet payload (most in-order TCP
+/// packets bring exactly their own payload as new stream data).
+pub(crate) fn distinct_stream<'a>(input: &Input<'a>) -> Option<&'a [u8]> {
+    input.stream.filter(|s| *s != input.payload)
 }
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
@@ -441,7 +500,12 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
     let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
     let on_packet = rule.flow.stream != StreamMode::OnlyStream;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
-    (on_packet && try_data(input.payload)) || (on_stream && input.stream.is_some_and(try_data))
+    let stream = if on_packet {
+        distinct_stream(input)
+    } else {
+        input.stream
+    };
+    (on_packet && try_data(input.payload)) || (on_stream && stream.is_some_and(try_data))
 }
 
 fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {
