@@ -208,12 +208,21 @@ fn extract(
         return None;
     }
     let pos = pos as usize;
+    let nbytes = if nbytes == 0 {
+        buf.len().checked_sub(pos)?.min(23)
+    } else {
+        nbytes
+    };
     let bytes = buf.get(pos..pos.checked_add(nbytes)?)?;
     let v = match format {
         NumFormat::Big => bytes.iter().fold(0u64, |a, b| a << 8 | u64::from(*b)),
         NumFormat::Little => bytes.iter().rev().fold(0u64, |a, b| a << 8 | u64::from(*b)),
         NumFormat::String(base) => {
-            let s = std::str::from_utf8(bytes).ok()?;
+            let end = bytes
+                .iter()
+                .position(|b| !b.is_ascii())
+                .unwrap_or(bytes.len());
+            let s = std::str::from_utf8(&bytes[..end]).ok()?;
             // Like strtoull: leading digits count, the rest is ignored.
             let s = s.trim_start();
             let s = if base == 16 {

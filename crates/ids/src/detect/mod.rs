@@ -79,16 +79,6 @@ fn flowbits_rank(rule: &Rule) -> u8 {
     }
 }
 
-/// Tx rules whose buffers may complete over several updates keep per-transaction
-/// progress, so their fast pattern cannot gate them.
-fn multi_buffer(rule: &Rule) -> bool {
-    rule.groups
-        .iter()
-        .filter(|g| matches!(g.buf, Buf::Kind(_)))
-        .count()
-        > 1
-}
-
 impl Detector {
     pub fn new(mut rules: Vec<Rule>) -> Detector {
         rules.sort_by_key(|r| (r.action.order(), flowbits_rank(r), r.priority));
@@ -121,7 +111,7 @@ impl Detector {
             }
         }
         let packet = Prefilter::build(&rules, &pkt_idx, |_| false);
-        let tx = Prefilter::build(&rules, &tx_idx, multi_buffer);
+        let tx = Prefilter::build(&rules, &tx_idx, |_| false);
         let n = rules.len();
         Detector {
             rules,
@@ -154,6 +144,11 @@ impl Detector {
         self.packet.always.len() + self.tx.always.len()
     }
 
+    /// Number of rules without a fast pattern that are found by their addresses.
+    pub fn address_indexed(&self) -> usize {
+        self.packet.address_indexed() + self.tx.address_indexed()
+    }
+
     /// Number of distinct fast patterns in the prefilter.
     pub fn pattern_count(&self) -> usize {
         self.packet.pattern_count() + self.tx.pattern_count()
@@ -173,10 +168,10 @@ impl Detector {
         let candidates = std::mem::take(&mut self.candidates);
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
-            if let Some(tx) = input.tx_id {
-                if flow.alerted_tx.contains(&(rule.sid, tx)) {
-                    continue;
-                }
+            if let Some(tx) = input.tx_id
+                && flow.alerted_tx.contains(&(rule.sid, tx))
+            {
+                continue;
             }
             if !rule_matches(rule, idx, input, flow) {
                 continue;
@@ -240,6 +235,7 @@ impl Detector {
         for &r in &pf.always {
             add(r);
         }
+        pf.scan_addresses(input.src_ip, input.dst_ip, &mut add);
         for buf in pf.buffers() {
             match buf {
                 Buf::Payload => {
@@ -342,30 +338,25 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
     if !header_matches(rule, input) {
         return false;
     }
-    if let Some(d) = rule.flow.direction {
-        if d != input.direction {
-            return false;
-        }
-    }
-    if let Some(e) = rule.flow.established {
-        if e != input.established {
-            return false;
-        }
+    if rule.flow.direction.is_some_and(|d| d != input.direction)
+        || rule
+            .flow
+            .established
+            .is_some_and(|e| e != input.established)
+    {
+        return false;
     }
     for m in &rule.app_proto {
         if (input.app_proto == m.proto) == m.negated {
             return false;
         }
     }
-    if let Some(m) = rule.dsize {
-        if !m.matches(input.payload.len() as u64) {
-            return false;
-        }
-    }
-    if let Some(m) = rule.ttl {
-        if !m.matches(u64::from(input.ttl)) {
-            return false;
-        }
+    if rule
+        .dsize
+        .is_some_and(|m| !m.matches(input.payload.len() as u64))
+        || rule.ttl.is_some_and(|m| !m.matches(u64::from(input.ttl)))
+    {
+        return false;
     }
     if rule.itype.is_some() || rule.icode.is_some() {
         let Layer4::Icmp {
@@ -424,27 +415,27 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
     if is_tx != input.tx_id.is_some() {
         return false;
     }
-    if !non_payload_matches(rule, input, flow) {
-        return false;
-    }
-    if !payload_groups_match(rule, input) {
-        return false;
-    }
-    let kind_groups = rule
-        .groups
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| match g.buf {
-            Buf::Kind(k) => Some((i, k, g)),
-            Buf::Payload => None,
-        });
-    let Some(tx) = input.tx_id else {
-        return true;
+    let Some(tx) = input.tx_id.filter(|_| is_tx) else {
+        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input);
     };
+    // A rule over request and response buffers collects its buffer matches from the
+    // inputs of both directions, then checks the header, flow and the rest on the input
+    // that completes it (as Suricata inspects a transaction's request buffers on the
+    // response's packets).
+    let cross = rule.is_cross_direction();
+    if !cross && !non_payload_matches(rule, input, flow) {
+        return false;
+    }
+    if let Proto::App(p) = rule.header.proto
+        && input.app_proto != p
+    {
+        return false;
+    }
     let mut done: u64 = flow.tx_progress.get(&(idx, tx)).copied().unwrap_or(0);
     let mut all: u64 = 0;
-    for (i, k, g) in kind_groups {
-        let bit = 1u64 << (i.min(63));
+    for (i, g) in rule.groups.iter().enumerate() {
+        let Buf::Kind(k) = g.buf else { continue };
+        let bit = 1u64 << i.min(63);
         all |= bit;
         if done & bit != 0 {
             continue;
@@ -453,7 +444,10 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
             done |= bit;
         }
     }
-    if done & all == all {
+    let complete = done & all == all
+        && payload_groups_match(rule, input)
+        && (!cross || non_payload_matches(rule, input, flow));
+    if complete {
         return true;
     }
     if done != 0 {

@@ -3,9 +3,12 @@
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
-use crate::rules::{Buf, Item, Rule};
+use crate::detect::Direction;
+use crate::rules::AddrExpr;
+use crate::rules::{Buf, Item, Rule, buffer_direction};
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// One buffer's automaton.
 #[derive(Debug)]
@@ -16,19 +19,95 @@ struct BufAutomaton {
     rules: Vec<Vec<u32>>,
 }
 
+/// While building: a buffer, its pattern → id map, the patterns, and each one's rules.
+type PatternTable = (Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>);
+
 #[derive(Debug, Default)]
 pub struct Prefilter {
     automata: Vec<BufAutomaton>,
-    /// Rules without a fast pattern.
+    /// Rules without a fast pattern or an address index entry.
     pub always: Vec<u32>,
+    /// Rules without a fast pattern whose source (index 0) or destination (index 1)
+    /// address is a list of positive addresses (such as IP reputation rules), found by
+    /// the packet's address.
+    by_addr: [AddrIndex; 2],
 }
+
+#[derive(Debug, Default)]
+struct AddrIndex {
+    exact: HashMap<IpAddr, Vec<u32>>,
+    ranges: Vec<(IpAddr, IpAddr, u32)>,
+}
+
+impl AddrIndex {
+    fn insert(&mut self, ranges: &[(IpAddr, IpAddr)], rule: u32) {
+        for &(lo, hi) in ranges {
+            if lo == hi {
+                self.exact.entry(lo).or_default().push(rule);
+            } else {
+                self.ranges.push((lo, hi, rule));
+            }
+        }
+    }
+
+    fn lookup(&self, ip: IpAddr, mut hit: impl FnMut(u32)) {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        if let Some(rules) = self.exact.get(&ip) {
+            rules.iter().for_each(|&r| hit(r));
+        }
+        for &(lo, hi, r) in &self.ranges {
+            if lo.is_ipv4() == ip.is_ipv4() && lo <= ip && ip <= hi {
+                hit(r);
+            }
+        }
+    }
+}
+
+/// The addresses a rule's address expression can match, as positive ranges, when it
+/// names some (a superset is fine: the full evaluation decides).
+fn positive_ranges(e: &AddrExpr) -> Option<Vec<(IpAddr, IpAddr)>> {
+    match e {
+        AddrExpr::Range(lo, hi) => Some(vec![(*lo, *hi)]),
+        AddrExpr::Any | AddrExpr::Not(_) => None,
+        AddrExpr::List(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                match i {
+                    AddrExpr::Not(_) => {}
+                    other => out.extend(positive_ranges(other)?),
+                }
+            }
+            (!out.is_empty()).then_some(out)
+        }
+    }
+}
+
+/// Address ranges of more than this many addresses are not worth indexing.
+const MAX_INDEXED_RANGES: usize = 4096;
 
 /// The fast pattern of a rule: an explicit `fast_pattern`, else the longest positive
 /// content. Returned lower-cased (the automata match case-insensitively; the full
 /// evaluation checks case).
+///
+/// A rule over both directions of a transaction takes its fast pattern from a request
+/// buffer: the request comes first, and its partial match then keeps the rule a
+/// candidate for the response.
 pub fn fast_pattern(rule: &Rule) -> Option<(Buf, Vec<u8>)> {
     let mut best: Option<(Buf, &[u8], bool)> = None;
+    let cross = rule.is_cross_direction();
     for g in &rule.groups {
+        if cross {
+            let request = match g.buf {
+                Buf::Kind(k) => buffer_direction(k) == Some(Direction::ToServer),
+                Buf::Payload => false,
+            };
+            if !request {
+                continue;
+            }
+        }
         for item in &g.items {
             let Item::Content(c) = item else { continue };
             if c.negated {
@@ -67,9 +146,9 @@ impl Prefilter {
         indices: &[u32],
         force_always: impl Fn(&Rule) -> bool,
     ) -> Prefilter {
-        let mut per_buf: Vec<(Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>)> =
-            Vec::new();
+        let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
+        let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
             let rule = &rules[idx as usize];
             let fp = if force_always(rule) {
@@ -78,7 +157,18 @@ impl Prefilter {
                 fast_pattern(rule)
             };
             let Some((buf, pat)) = fp else {
-                always.push(idx);
+                let h = &rule.header;
+                let src = positive_ranges(&h.src);
+                let dst = positive_ranges(&h.dst);
+                match (src, dst) {
+                    (Some(s), _) if !h.bidirectional && s.len() <= MAX_INDEXED_RANGES => {
+                        by_addr[0].insert(&s, idx)
+                    }
+                    (_, Some(d)) if !h.bidirectional && d.len() <= MAX_INDEXED_RANGES => {
+                        by_addr[1].insert(&d, idx)
+                    }
+                    _ => always.push(idx),
+                }
                 continue;
             };
             let entry = match per_buf.iter_mut().position(|e| e.0 == buf) {
@@ -113,7 +203,35 @@ impl Prefilter {
             }
         }
         always.sort_unstable();
-        Prefilter { automata, always }
+        Prefilter {
+            automata,
+            always,
+            by_addr,
+        }
+    }
+
+    /// Calls `hit` with the address-indexed rules that may match these addresses.
+    pub fn scan_addresses(&self, src: IpAddr, dst: IpAddr, mut hit: impl FnMut(u32)) {
+        self.by_addr[0].lookup(src, &mut hit);
+        self.by_addr[1].lookup(dst, &mut hit);
+    }
+
+    /// Number of rules found through the address index.
+    pub fn address_indexed(&self) -> usize {
+        let mut rules: Vec<u32> = self
+            .by_addr
+            .iter()
+            .flat_map(|i| {
+                i.exact
+                    .values()
+                    .flatten()
+                    .copied()
+                    .chain(i.ranges.iter().map(|r| r.2))
+            })
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules.len()
     }
 
     /// Calls `hit` with each rule index whose fast pattern occurs in `data`, a buffer of

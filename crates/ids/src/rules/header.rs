@@ -205,12 +205,12 @@ fn parse_prefix(len: &str, max: u32, text: &str) -> Result<u32, String> {
         if n <= max {
             return Ok(n);
         }
-    } else if max == 32 {
-        if let Ok(mask) = len.parse::<Ipv4Addr>() {
-            let m = u32::from(mask);
-            if m.leading_ones() + m.trailing_zeros() == 32 {
-                return Ok(m.leading_ones());
-            }
+    } else if max == 32
+        && let Ok(mask) = len.parse::<Ipv4Addr>()
+    {
+        let m = u32::from(mask);
+        if m.leading_ones() + m.trailing_zeros() == 32 {
+            return Ok(m.leading_ones());
         }
     }
     Err(format!("invalid prefix length `/{len}` in `{text}`"))

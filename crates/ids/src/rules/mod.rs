@@ -353,11 +353,75 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule inspects application-layer buffers (and so is evaluated on
-    /// transaction inputs, once per transaction).
+    /// Whether the rule is evaluated on transaction inputs (once per transaction): it
+    /// inspects application-layer buffers, or it is an application-layer rule
+    /// (`alert http ...`) without payload keywords.
     pub fn is_tx_rule(&self) -> bool {
-        matches!(self.header.proto, Proto::App(_))
-            || self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
+        self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
+            || (matches!(self.header.proto, Proto::App(_)) && self.groups.is_empty())
+    }
+
+    /// Whether the rule inspects buffers of both directions of a transaction (request
+    /// and response), which come in different inputs.
+    pub fn is_cross_direction(&self) -> bool {
+        let mut dirs = self.groups.iter().filter_map(|g| match g.buf {
+            Buf::Kind(k) => buffer_direction(k),
+            Buf::Payload => None,
+        });
+        match dirs.next() {
+            Some(first) => dirs.any(|d| d != first),
+            None => false,
+        }
+    }
+}
+
+/// The direction a buffer's data travels in, when it has only one.
+pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
+    use BufferKind as K;
+    match k {
+        K::HttpStatCode
+        | K::HttpStatMsg
+        | K::HttpResponseLine
+        | K::HttpResponseBody
+        | K::HttpLocation
+        | K::HttpServer
+        | K::TlsCertSubject
+        | K::TlsCertIssuer
+        | K::TlsCertSerial
+        | K::TlsCertFingerprint
+        | K::TlsCerts
+        | K::Ja3sHash
+        | K::Ja3sString => Some(Direction::ToClient),
+        K::HttpUri
+        | K::HttpUriRaw
+        | K::HttpMethod
+        | K::HttpRequestLine
+        | K::HttpHost
+        | K::HttpHostRaw
+        | K::HttpUserAgent
+        | K::HttpCookie
+        | K::HttpReferer
+        | K::HttpAccept
+        | K::HttpAcceptLang
+        | K::HttpAcceptEnc
+        | K::HttpRequestBody
+        | K::DnsQuery
+        | K::TlsSni
+        | K::Ja3Hash
+        | K::Ja3String
+        | K::SmtpHelo
+        | K::SmtpMailFrom
+        | K::SmtpRcptTo => Some(Direction::ToServer),
+        K::HttpProtocol
+        | K::HttpHeader
+        | K::HttpHeaderRaw
+        | K::HttpHeaderNames
+        | K::HttpContentType
+        | K::HttpContentLen
+        | K::HttpConnection
+        | K::HttpStart
+        | K::FileData
+        | K::TlsVersion => None,
     }
 }
 

@@ -475,12 +475,15 @@ struct Builder {
 
 impl Builder {
     fn last_content(&mut self, kw: &str) -> Res<&mut Content> {
-        match self.items.last_mut() {
-            Some((_, Item::Content(c))) => Ok(c),
-            _ => Err(RuleError::malformed(format!(
-                "`{kw}` must follow a `content`"
-            ))),
-        }
+        // Modifiers apply to the latest content, even past keywords such as `bsize`.
+        self.items
+            .iter_mut()
+            .rev()
+            .find_map(|(_, i)| match i {
+                Item::Content(c) => Some(c),
+                _ => None,
+            })
+            .ok_or_else(|| RuleError::malformed(format!("`{kw}` must follow a `content`")))
     }
 
     /// The buffer of the last content-like item (for relative keywords).
@@ -620,12 +623,10 @@ fn take_bitmask(kw: &str, parts: &mut Vec<&str>) -> Res<Option<u64>> {
 }
 
 fn check_nbytes(kw: &str, n: usize, fmt: NumFormat) -> Res<()> {
-    let max = if matches!(fmt, NumFormat::String(_)) {
-        23
-    } else {
-        8
-    };
-    if n == 0 || n > max {
+    let string = matches!(fmt, NumFormat::String(_));
+    let max = if string { 23 } else { 8 };
+    // With `string`, 0 bytes means "the digits that are there".
+    if (n == 0 && !string) || n > max {
         return Err(RuleError::malformed(format!(
             "`{kw}`: cannot extract {n} bytes (1 to {max})"
         )));
@@ -1155,12 +1156,12 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     }
                 };
                 let c = b.last_content(kw)?;
-                if let Some((o, l)) = chop {
-                    if l == 0 || o + l > c.pattern.len() {
-                        return Err(RuleError::malformed(
-                            "`fast_pattern` offset,length is outside the content",
-                        ));
-                    }
+                if let Some((o, l)) = chop
+                    && (l == 0 || o + l > c.pattern.len())
+                {
+                    return Err(RuleError::malformed(
+                        "`fast_pattern` offset,length is outside the content",
+                    ));
                 }
                 c.fast_pattern = Some(chop);
             }
@@ -1320,16 +1321,15 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     }
     if let Proto::App(p) = rule.header.proto {
         for g in &groups {
-            if let Buf::Kind(k) = g.buf {
-                if let Some(bp) = buffer_proto(k) {
-                    if bp != p {
-                        return Err(RuleError::malformed(format!(
-                            "a {} rule cannot inspect the {} buffer `{k:?}`",
-                            p.name(),
-                            bp.name()
-                        )));
-                    }
-                }
+            if let Buf::Kind(k) = g.buf
+                && let Some(bp) = buffer_proto(k)
+                && bp != p
+            {
+                return Err(RuleError::malformed(format!(
+                    "a {} rule cannot inspect the {} buffer `{k:?}`",
+                    p.name(),
+                    bp.name()
+                )));
             }
         }
     }

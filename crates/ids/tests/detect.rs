@@ -1,0 +1,555 @@
+//! Keyword semantics of detection against hand-built inputs. Each test names the
+//! Suricata behaviour it checks (Suricata's rule documentation, "Payload Keywords",
+//! "HTTP Keywords", "Flow Keywords", "Thresholding", ...).
+
+use mamori_ids::detect::{
+    Action, Alert, AppProto, BufferKind, Detector, Direction, FlowDetectState, Input, Layer4,
+};
+use mamori_ids::rules::{Vars, parse_rules};
+use std::net::IpAddr;
+
+fn detector(rules: &str) -> Detector {
+    let set = parse_rules("test.rules", rules, &Vars::suricata_defaults());
+    assert!(set.skipped.is_empty(), "skipped: {:?}", set.skipped);
+    Detector::new(set.rules)
+}
+
+struct Pkt<'a> {
+    input: Input<'a>,
+}
+
+fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
+    Pkt {
+        input: Input {
+            ts_micros: 1_700_000_000_000_000,
+            src_ip: "192.168.1.10".parse().unwrap(),
+            dst_ip: "203.0.113.5".parse().unwrap(),
+            ip_proto: 6,
+            ttl: 64,
+            l4: Layer4::Tcp {
+                src_port: 40000,
+                dst_port: 80,
+                flags: 0x18,
+                seq: 1,
+                ack: 1,
+                window: 1000,
+            },
+            payload,
+            stream: None,
+            direction: Direction::ToServer,
+            established: true,
+            flow_id: 1,
+            app_proto: AppProto::Unknown,
+            tx_id: None,
+            buffers: &[],
+        },
+    }
+}
+
+impl<'a> Pkt<'a> {
+    fn tx(mut self, id: u64, proto: AppProto, bufs: &'a [(BufferKind, &'a [u8])]) -> Self {
+        self.input.tx_id = Some(id);
+        self.input.app_proto = proto;
+        self.input.buffers = bufs;
+        self
+    }
+    fn to_client(mut self) -> Self {
+        self.input.direction = Direction::ToClient;
+        std::mem::swap(&mut self.input.src_ip, &mut self.input.dst_ip);
+        if let Layer4::Tcp {
+            src_port, dst_port, ..
+        } = &mut self.input.l4
+        {
+            std::mem::swap(src_port, dst_port);
+        }
+        self
+    }
+    fn at(mut self, secs: i64) -> Self {
+        self.input.ts_micros = secs * 1_000_000;
+        self
+    }
+    fn from(mut self, ip: &str) -> Self {
+        self.input.src_ip = ip.parse::<IpAddr>().unwrap();
+        self
+    }
+}
+
+fn run(det: &mut Detector, flow: &mut FlowDetectState, p: &Pkt<'_>) -> Vec<Alert> {
+    let mut out = Vec::new();
+    det.inspect(&p.input, flow, &mut out);
+    out
+}
+
+fn sids(det: &mut Detector, p: &Pkt<'_>) -> Vec<u32> {
+    let mut flow = FlowDetectState::default();
+    run(det, &mut flow, p).iter().map(|a| a.sid).collect()
+}
+
+fn hits(rule: &str, payload: &[u8]) -> bool {
+    let mut d = detector(rule);
+    !sids(&mut d, &tcp(payload)).is_empty()
+}
+
+#[test]
+fn content_hex_and_nocase() {
+    // content: "|..|" is hex; nocase makes the match case-insensitive.
+    let r = r#"alert tcp any any -> any any (content:"GET |2f|index"; sid:1;)"#;
+    assert!(hits(r, b"xx GET /index.html"));
+    assert!(!hits(r, b"xx get /index.html"));
+    let r = r#"alert tcp any any -> any any (content:"get |2f|INDEX"; nocase; sid:1;)"#;
+    assert!(hits(r, b"xx GET /index.html"));
+}
+
+#[test]
+fn depth_and_offset() {
+    // offset: where to start looking; depth: how far from there (Snort semantics).
+    let r = r#"alert tcp any any -> any any (content:"abc"; offset:2; depth:4; sid:1;)"#;
+    assert!(hits(r, b"xxabcyyy"));
+    assert!(hits(r, b"xxxabcyy"));
+    assert!(!hits(r, b"xxxxabcy"));
+    assert!(!hits(r, b"xabcxxxx"));
+}
+
+#[test]
+fn distance_within_backtrack() {
+    // distance/within are relative to the end of the previous match; when the relative
+    // content fails, the previous one is tried at its next occurrence.
+    let r =
+        r#"alert tcp any any -> any any (content:"a"; content:"b"; distance:1; within:1; sid:1;)"#;
+    assert!(hits(r, b"a_b"));
+    assert!(!hits(r, b"ab"));
+    assert!(!hits(r, b"a__b"));
+    assert!(hits(r, b"a__b a_b"), "second `a` must be tried");
+    // Negative distance looks back.
+    let r = r#"alert tcp any any -> any any (content:"def"; content:"abc"; distance:-6; within:3; sid:1;)"#;
+    assert!(hits(r, b"abcdef"));
+}
+
+#[test]
+fn startswith_endswith() {
+    let r = r#"alert tcp any any -> any any (content:"GET"; startswith; content:"end"; endswith; sid:1;)"#;
+    assert!(hits(r, b"GET the end"));
+    assert!(!hits(r, b" GET the end"));
+    assert!(!hits(r, b"GET the end "));
+}
+
+#[test]
+fn negated_content() {
+    let r =
+        r#"alert tcp any any -> any any (content:"user"; content:!"admin"; distance:0; sid:1;)"#;
+    assert!(hits(r, b"user bob"));
+    assert!(!hits(r, b"user admin"));
+    assert!(hits(r, b"admin user bob"), "only after `user`");
+}
+
+#[test]
+fn isdataat() {
+    // isdataat:N — byte N exists; relative: N bytes after the previous match.
+    let r = r#"alert tcp any any -> any any (content:"ab"; isdataat:2,relative; sid:1;)"#;
+    assert!(hits(r, b"abcd"));
+    assert!(!hits(r, b"abc"));
+    let r = r#"alert tcp any any -> any any (content:"ab"; isdataat:!5; sid:1;)"#;
+    assert!(hits(r, b"abcde"));
+    assert!(!hits(r, b"abcdef"));
+}
+
+#[test]
+fn dsize() {
+    let r = r#"alert tcp any any -> any any (dsize:3<>6; sid:1;)"#;
+    assert!(hits(r, b"abcd"));
+    assert!(!hits(r, b"abc"));
+    assert!(!hits(r, b"abcdef"));
+    assert!(hits(
+        r#"alert tcp any any -> any any (dsize:>2; sid:1;)"#,
+        b"abc"
+    ));
+}
+
+#[test]
+fn pcre_flags_and_relative() {
+    let r = r#"alert tcp any any -> any any (pcre:"/^get\s+\/a+/i"; sid:1;)"#;
+    assert!(hits(r, b"GET /aaa"));
+    assert!(!hits(r, b" GET /aaa"));
+    // R: relative to the previous match, `^` anchors there.
+    let r = r#"alert tcp any any -> any any (content:"key="; pcre:"/^\d{3}&/R"; sid:1;)"#;
+    assert!(hits(r, b"x key=123&"));
+    assert!(!hits(r, b"x key=12&"));
+    // Negated pcre.
+    let r = r#"alert tcp any any -> any any (content:"a"; pcre:!"/b/"; sid:1;)"#;
+    assert!(hits(r, b"aaa"));
+    assert!(!hits(r, b"ab"));
+}
+
+#[test]
+fn pcre_buffer_flags() {
+    // U: the normalised URI buffer.
+    let mut d = detector(r#"alert http any any -> any any (pcre:"/\/admin\.php$/U"; sid:1;)"#);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/site/admin.php")];
+    assert_eq!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)), [1]);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/admin.php?x")];
+    assert!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty());
+}
+
+#[test]
+fn byte_test_and_byte_jump() {
+    // byte_test: 2 bytes big-endian at offset 0 compared to 0x0102.
+    let r = r#"alert tcp any any -> any any (byte_test:2,=,0x0102,0; sid:1;)"#;
+    assert!(hits(r, b"\x01\x02rest"));
+    assert!(!hits(r, b"\x01\x03rest"));
+    let r = r#"alert tcp any any -> any any (content:"len="; byte_test:3,>,100,0,relative,string,dec; sid:1;)"#;
+    assert!(hits(r, b"len=250;"));
+    assert!(!hits(r, b"len=050;"));
+    // byte_jump: read a length, jump over that many bytes, match right after.
+    let r = r#"alert tcp any any -> any any (byte_jump:1,0; content:"X"; within:1; sid:1;)"#;
+    assert!(hits(r, b"\x03abcX"));
+    assert!(!hits(r, b"\x02abcX"));
+}
+
+#[test]
+fn bsize_and_sticky_buffers() {
+    let mut d = detector(
+        r#"alert http any any -> any any (http.method; content:"POST"; http.uri; content:"/up"; startswith; bsize:<10; sid:1;)"#,
+    );
+    let ok: &[(BufferKind, &[u8])] = &[
+        (BufferKind::HttpMethod, b"POST"),
+        (BufferKind::HttpUri, b"/up.php"),
+    ];
+    let long: &[(BufferKind, &[u8])] = &[
+        (BufferKind::HttpMethod, b"POST"),
+        (BufferKind::HttpUri, b"/upload.php"),
+    ];
+    let get: &[(BufferKind, &[u8])] = &[
+        (BufferKind::HttpMethod, b"GET"),
+        (BufferKind::HttpUri, b"/up.php"),
+    ];
+    assert_eq!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, ok)), [1]);
+    assert!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, long)).is_empty());
+    assert!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, get)).is_empty());
+}
+
+#[test]
+fn legacy_modifiers_move_the_content() {
+    let mut d = detector(
+        r#"alert tcp any any -> any any (content:"POST"; http_method; content:"/up"; http_uri; sid:1;)"#,
+    );
+    let ok: &[(BufferKind, &[u8])] = &[
+        (BufferKind::HttpMethod, b"POST"),
+        (BufferKind::HttpUri, b"/up"),
+    ];
+    assert_eq!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, ok)), [1]);
+    // On the packet payload the rule is not evaluated: it is a transaction rule.
+    assert!(sids(&mut d, &tcp(b"POST /up")).is_empty());
+}
+
+#[test]
+fn once_per_transaction() {
+    let mut d = detector(r#"alert http any any -> any any (http.uri; content:"/x"; sid:1;)"#);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/x")];
+    let mut flow = FlowDetectState::default();
+    assert_eq!(
+        run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Http, bufs)).len(),
+        1
+    );
+    assert_eq!(
+        run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Http, bufs)).len(),
+        0
+    );
+    assert_eq!(
+        run(&mut d, &mut flow, &tcp(b"").tx(1, AppProto::Http, bufs)).len(),
+        1
+    );
+}
+
+#[test]
+fn request_and_response_buffers_of_one_transaction() {
+    let mut d = detector(
+        r#"alert http any any -> any any (flow:to_client; http.uri; content:"/dl"; http.stat_code; content:"200"; sid:1;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let req: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/dl")];
+    let resp: &[(BufferKind, &[u8])] = &[(BufferKind::HttpStatCode, b"200")];
+    assert!(run(&mut d, &mut flow, &tcp(b"").tx(3, AppProto::Http, req)).is_empty());
+    let a = run(
+        &mut d,
+        &mut flow,
+        &tcp(b"").to_client().tx(3, AppProto::Http, resp),
+    );
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].tx_id, Some(3));
+}
+
+#[test]
+fn app_layer_protocol_and_header_protocol() {
+    let mut d = detector(
+        "alert tcp any any -> any any (app-layer-protocol:tls; content:\"x\"; sid:1;)\n\
+         alert tcp any any -> any any (app-layer-protocol:!tls; content:\"x\"; sid:2;)",
+    );
+    let mut p = tcp(b"x");
+    p.input.app_proto = AppProto::Tls;
+    assert_eq!(sids(&mut d, &p), [1]);
+    assert_eq!(sids(&mut d, &tcp(b"x")), [2]);
+    let mut d = detector(r#"alert udp any any -> any any (content:"x"; sid:1;)"#);
+    assert!(sids(&mut d, &tcp(b"x")).is_empty());
+}
+
+#[test]
+fn flow_direction_and_state() {
+    let r = "alert tcp any any -> any any (flow:to_client,established; content:\"x\"; sid:1;)";
+    let mut d = detector(r);
+    assert!(sids(&mut d, &tcp(b"x")).is_empty());
+    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [1]);
+    let mut p = tcp(b"x").to_client();
+    p.input.established = false;
+    assert!(sids(&mut d, &p).is_empty());
+}
+
+#[test]
+fn only_stream_and_no_stream() {
+    let mut d = detector(
+        "alert tcp any any -> any any (flow:only_stream; content:\"abc\"; sid:1;)\n\
+         alert tcp any any -> any any (flow:no_stream; content:\"abc\"; sid:2;)",
+    );
+    let mut p = tcp(b"c");
+    p.input.stream = Some(b"abc");
+    assert_eq!(sids(&mut d, &p), [1]);
+    assert_eq!(sids(&mut d, &tcp(b"abc")), [2]);
+}
+
+#[test]
+fn flowbits_set_before_isset_and_noalert() {
+    // Suricata orders rules that set a flowbit before those that check it, so both
+    // fire on the same packet; `flowbits:noalert` sets without alerting.
+    let mut d = detector(
+        "alert tcp any any -> any any (flowbits:isset,seen; content:\"b\"; sid:2;)\n\
+         alert tcp any any -> any any (content:\"a\"; flowbits:set,seen; flowbits:noalert; sid:1;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let a = run(&mut d, &mut flow, &tcp(b"ab"));
+    assert_eq!(a.iter().map(|a| a.sid).collect::<Vec<_>>(), [2]);
+    assert!(flow.flowbits.contains("seen"));
+    let mut fresh = FlowDetectState::default();
+    assert!(run(&mut d, &mut fresh, &tcp(b"b")).is_empty());
+    // isnotset, unset, toggle
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"u\"; flowbits:unset,x; flowbits:noalert; sid:1;)\n\
+         alert tcp any any -> any any (content:\"t\"; flowbits:toggle,x; flowbits:noalert; sid:2;)\n\
+         alert tcp any any -> any any (content:\"q\"; flowbits:isnotset,x; sid:3;)",
+    );
+    let mut flow = FlowDetectState::default();
+    assert_eq!(run(&mut d, &mut flow, &tcp(b"q")).len(), 1);
+    run(&mut d, &mut flow, &tcp(b"t"));
+    assert!(flow.flowbits.contains("x"));
+    assert!(run(&mut d, &mut flow, &tcp(b"q")).is_empty());
+    run(&mut d, &mut flow, &tcp(b"u"));
+    assert!(!flow.flowbits.contains("x"));
+}
+
+#[test]
+fn ttl_icmp_and_tcp_flags() {
+    let mut d = detector("alert ip any any -> any any (ttl:<10; sid:1;)");
+    let mut p = tcp(b"");
+    p.input.ttl = 5;
+    assert_eq!(sids(&mut d, &p), [1]);
+    assert!(sids(&mut d, &tcp(b"")).is_empty());
+
+    let mut d = detector("alert icmp any any -> any any (itype:8; icode:0; sid:1;)");
+    let mut p = tcp(b"");
+    p.input.ip_proto = 1;
+    p.input.l4 = Layer4::Icmp {
+        icmp_type: 8,
+        icmp_code: 0,
+    };
+    assert_eq!(sids(&mut d, &p), [1]);
+    p.input.l4 = Layer4::Icmp {
+        icmp_type: 0,
+        icmp_code: 0,
+    };
+    assert!(sids(&mut d, &p).is_empty());
+
+    // flags:S exactly SYN; flags:S,12 ignores the reserved bits; +: at least; *: any.
+    let with = |flags: u8| {
+        let mut p = tcp(b"");
+        if let Layer4::Tcp { flags: f, .. } = &mut p.input.l4 {
+            *f = flags;
+        }
+        p
+    };
+    let mut d = detector(
+        "alert tcp any any -> any any (flags:S; sid:1;)\n\
+         alert tcp any any -> any any (flags:SA+; sid:2;)\n\
+         alert tcp any any -> any any (flags:*FR; sid:3;)\n\
+         alert tcp any any -> any any (flags:!A; sid:4;)",
+    );
+    assert_eq!(sids(&mut d, &with(0x02)), [1, 4]);
+    assert_eq!(sids(&mut d, &with(0x12)), [2]);
+    assert_eq!(sids(&mut d, &with(0x1a)), [2]);
+    assert_eq!(sids(&mut d, &with(0x11)), [3]);
+}
+
+#[test]
+fn addresses_ports_and_bidirectional() {
+    let mut d = detector(
+        "alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (content:\"x\"; sid:1;)\n\
+         alert tcp $EXTERNAL_NET $HTTP_PORTS <> $HOME_NET any (content:\"x\"; sid:2;)\n\
+         alert tcp $EXTERNAL_NET any -> $HOME_NET any (content:\"x\"; sid:3;)",
+    );
+    assert_eq!(sids(&mut d, &tcp(b"x")), [1, 2]);
+    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [2, 3]);
+}
+
+#[test]
+fn action_order_and_severity() {
+    let mut d = detector(
+        "alert tcp any any -> any any (msg:\"a\"; content:\"x\"; classtype:trojan-activity; sid:1;)\n\
+         drop tcp any any -> any any (msg:\"d\"; content:\"x\"; priority:2; sid:2;)\n\
+         reject tcp any any -> any any (msg:\"r\"; content:\"x\"; sid:3;)",
+    );
+    let a = {
+        let mut flow = FlowDetectState::default();
+        run(&mut d, &mut flow, &tcp(b"x"))
+    };
+    assert_eq!(
+        a.iter().map(|a| (a.sid, a.action)).collect::<Vec<_>>(),
+        [(2, Action::Drop), (3, Action::Reject), (1, Action::Alert)]
+    );
+    assert_eq!(a[2].category, "A Network Trojan was detected");
+    assert_eq!(a[2].severity, 1);
+    assert_eq!(a[0].severity, 2);
+    assert_eq!(a[1].severity, 3);
+}
+
+#[test]
+fn pass_stops_detection_for_the_flow() {
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
+         pass tcp any any -> any any (content:\"ok\"; sid:2;)",
+    );
+    let mut flow = FlowDetectState::default();
+    assert!(run(&mut d, &mut flow, &tcp(b"ok x")).is_empty());
+    assert!(flow.passed);
+    assert!(run(&mut d, &mut flow, &tcp(b"x")).is_empty());
+    let mut other = FlowDetectState::default();
+    assert_eq!(run(&mut d, &mut other, &tcp(b"x")).len(), 1);
+}
+
+fn count_alerts(rule: &str, times: &[(i64, &str)]) -> Vec<usize> {
+    let mut d = detector(rule);
+    let mut flow = FlowDetectState::default();
+    times
+        .iter()
+        .map(|(t, src)| run(&mut d, &mut flow, &tcp(b"x").at(*t).from(src)).len())
+        .collect()
+}
+
+#[test]
+fn threshold_limit_threshold_both() {
+    let a = "192.168.1.1";
+    let b = "192.168.1.2";
+    // limit: at most `count` alerts per `seconds`, per source.
+    let r = "alert tcp any any -> any any (content:\"x\"; threshold:type limit, track by_src, count 2, seconds 60; sid:1;)";
+    assert_eq!(
+        count_alerts(r, &[(0, a), (1, a), (2, a), (3, b), (61, a)]),
+        [1, 1, 0, 1, 1]
+    );
+    // threshold: every `count`-th match within `seconds`.
+    let r = "alert tcp any any -> any any (content:\"x\"; threshold:type threshold, track by_src, count 3, seconds 60; sid:1;)";
+    assert_eq!(
+        count_alerts(r, &[(0, a), (1, a), (2, a), (3, a), (4, a), (5, a)]),
+        [0, 0, 1, 0, 0, 1]
+    );
+    // both: once per period, after `count` matches.
+    let r = "alert tcp any any -> any any (content:\"x\"; threshold:type both, track by_dst, count 2, seconds 60; sid:1;)";
+    assert_eq!(
+        count_alerts(r, &[(0, a), (1, b), (2, a), (70, a), (71, a)]),
+        [0, 1, 0, 0, 1]
+    );
+}
+
+#[test]
+fn detection_filter() {
+    // Alerts on every match after the first `count` within `seconds`.
+    let a = "192.168.1.1";
+    let r = "alert tcp any any -> any any (content:\"x\"; detection_filter:track by_src, count 2, seconds 10; sid:1;)";
+    assert_eq!(
+        count_alerts(r, &[(0, a), (1, a), (2, a), (3, a), (20, a)]),
+        [0, 0, 1, 1, 0]
+    );
+}
+
+#[test]
+fn dotprefix_and_multi_buffers() {
+    // dotprefix prepends a `.` so `.example.com` with endswith matches the domain and
+    // its subdomains only.
+    let mut d = detector(
+        r#"alert dns any any -> any any (dns.query; dotprefix; content:".example.com"; endswith; sid:1;)"#,
+    );
+    for (q, hit) in [
+        (&b"example.com"[..], true),
+        (b"www.example.com", true),
+        (b"badexample.com", false),
+    ] {
+        let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::DnsQuery, q)];
+        let mut p = tcp(b"").tx(0, AppProto::Dns, bufs);
+        p.input.ip_proto = 17;
+        assert_eq!(
+            !sids(&mut d, &p).is_empty(),
+            hit,
+            "{}",
+            String::from_utf8_lossy(q)
+        );
+    }
+    // tls.certs: each certificate is one instance; any may match.
+    let mut d = detector(r#"alert tls any any -> any any (tls.certs; content:"EVIL"; sid:1;)"#);
+    let bufs: &[(BufferKind, &[u8])] = &[
+        (BufferKind::TlsCerts, b"good"),
+        (BufferKind::TlsCerts, b"xEVILx"),
+    ];
+    assert_eq!(
+        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Tls, bufs)),
+        [1]
+    );
+}
+
+#[test]
+fn file_data_uses_the_http_body() {
+    let mut d = detector(
+        r#"alert http any any -> any any (flow:to_client; file.data; content:"EICAR"; sid:1;)"#,
+    );
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpResponseBody, b"X5O EICAR")];
+    assert_eq!(
+        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Http, bufs)),
+        [1]
+    );
+}
+
+#[test]
+fn prefilter_keeps_rules_without_fast_pattern() {
+    // IP-only rules are found through the address index; pcre-only rules are always
+    // candidates.
+    let mut d = detector(
+        "alert ip [203.0.113.0/24,198.51.100.7] any -> any any (sid:1;)\n\
+         alert tcp any any -> any any (pcre:\"/zz+/\"; sid:2;)\n\
+         alert ip any any -> [198.51.100.7,203.0.113.5] any (sid:3;)",
+    );
+    // 192.168.1.10 -> 203.0.113.5
+    assert_eq!(sids(&mut d, &tcp(b"azzz")), [2, 3]);
+    let mut p = tcp(b"azzz");
+    p.input.dst_ip = "10.0.0.1".parse().unwrap();
+    assert_eq!(sids(&mut d, &p), [2]);
+    // 203.0.113.5 -> 192.168.1.10
+    assert_eq!(sids(&mut d, &tcp(b"azzz").to_client()), [1, 2]);
+    assert_eq!(sids(&mut d, &tcp(b"a").to_client()), [1]);
+}
+
+#[test]
+fn needs_reports_buffers_and_stream() {
+    let d = detector(
+        "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
+         alert http any any -> any any (http.host; content:\"h\"; sid:2;)",
+    );
+    let n = d.needs();
+    assert!(n.stream && n.app_layer);
+    assert!(n.buffers.contains(&BufferKind::HttpHost));
+    let d = detector("alert udp any any -> any any (content:\"x\"; sid:1;)");
+    assert!(!d.needs().stream && !d.needs().app_layer);
+}
