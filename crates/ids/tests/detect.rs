@@ -53,7 +53,7 @@ impl<'a> Pkt<'a> {
         self.input.buffers = bufs;
         self
     }
-    fn to_client(mut self) -> Self {
+    fn reply(mut self) -> Self {
         self.input.direction = Direction::ToClient;
         std::mem::swap(&mut self.input.src_ip, &mut self.input.dst_ip);
         if let Layer4::Tcp {
@@ -162,6 +162,14 @@ fn dsize() {
     assert!(hits(
         r#"alert tcp any any -> any any (dsize:>2; sid:1;)"#,
         b"abc"
+    ));
+    // `!N` needs a payload.
+    let r = r#"alert tcp any any -> any any (dsize:!9; sid:1;)"#;
+    assert!(hits(r, b"abc"));
+    assert!(!hits(r, b""));
+    assert!(hits(
+        r#"alert tcp any any -> any any (dsize:<9; sid:1;)"#,
+        b""
     ));
 }
 
@@ -272,7 +280,7 @@ fn request_and_response_buffers_of_one_transaction() {
     let a = run(
         &mut d,
         &mut flow,
-        &tcp(b"").to_client().tx(3, AppProto::Http, resp),
+        &tcp(b"").reply().tx(3, AppProto::Http, resp),
     );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].tx_id, Some(3));
@@ -287,7 +295,10 @@ fn app_layer_protocol_and_header_protocol() {
     let mut p = tcp(b"x");
     p.input.app_proto = AppProto::Tls;
     assert_eq!(sids(&mut d, &p), [1]);
-    assert_eq!(sids(&mut d, &tcp(b"x")), [2]);
+    p.input.app_proto = AppProto::Http;
+    assert_eq!(sids(&mut d, &p), [2]);
+    // Neither matches before the protocol is known (Suricata waits for detection).
+    assert!(sids(&mut d, &tcp(b"x")).is_empty());
     let mut d = detector(r#"alert udp any any -> any any (content:"x"; sid:1;)"#);
     assert!(sids(&mut d, &tcp(b"x")).is_empty());
 }
@@ -297,8 +308,8 @@ fn flow_direction_and_state() {
     let r = "alert tcp any any -> any any (flow:to_client,established; content:\"x\"; sid:1;)";
     let mut d = detector(r);
     assert!(sids(&mut d, &tcp(b"x")).is_empty());
-    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [1]);
-    let mut p = tcp(b"x").to_client();
+    assert_eq!(sids(&mut d, &tcp(b"x").reply()), [1]);
+    let mut p = tcp(b"x").reply();
     p.input.established = false;
     assert!(sids(&mut d, &p).is_empty());
 }
@@ -394,7 +405,7 @@ fn addresses_ports_and_bidirectional() {
          alert tcp $EXTERNAL_NET any -> $HOME_NET any (content:\"x\"; sid:3;)",
     );
     assert_eq!(sids(&mut d, &tcp(b"x")), [1, 2]);
-    assert_eq!(sids(&mut d, &tcp(b"x").to_client()), [2, 3]);
+    assert_eq!(sids(&mut d, &tcp(b"x").reply()), [2, 3]);
 }
 
 #[test]
@@ -477,6 +488,46 @@ fn detection_filter() {
 }
 
 #[test]
+fn detection_filter_unique_on_ports() {
+    // unique_on dst_port: only distinct destination ports count.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"x\"; detection_filter:track by_src, count 2, seconds 60, unique_on dst_port; sid:1;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let mut n = Vec::new();
+    for port in [1u16, 1, 2, 2, 3, 3, 4] {
+        let mut p = tcp(b"x");
+        if let Layer4::Tcp { dst_port, .. } = &mut p.input.l4 {
+            *dst_port = port;
+        }
+        n.push(run(&mut d, &mut flow, &p).len());
+    }
+    assert_eq!(n, [0, 0, 0, 0, 1, 0, 1]);
+}
+
+#[test]
+fn payload_and_buffer_keywords_in_one_rule() {
+    // The payload part matches on a packet of the flow, the buffer part on the
+    // transaction; `dns_query` is a sticky buffer, not a modifier of the content
+    // before it.
+    let mut d = detector(
+        r#"alert dns any any -> any any (content:"|01 00 00 01|"; offset:2; depth:4; dns_query; content:"update"; sid:1;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut pkt = tcp(b"\x12\x34\x01\x00\x00\x01rest");
+    pkt.input.app_proto = AppProto::Dns;
+    assert!(run(&mut d, &mut flow, &pkt).is_empty());
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::DnsQuery, b"drivres-update.com")];
+    assert_eq!(
+        run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Dns, bufs)).len(),
+        1
+    );
+    // Without the payload part on this flow, the transaction alone does not match.
+    let mut other = FlowDetectState::default();
+    assert!(run(&mut d, &mut other, &tcp(b"").tx(0, AppProto::Dns, bufs)).is_empty());
+}
+
+#[test]
 fn dotprefix_and_multi_buffers() {
     // dotprefix prepends a `.` so `.example.com` with endswith matches the domain and
     // its subdomains only.
@@ -505,7 +556,7 @@ fn dotprefix_and_multi_buffers() {
         (BufferKind::TlsCerts, b"xEVILx"),
     ];
     assert_eq!(
-        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Tls, bufs)),
+        sids(&mut d, &tcp(b"").reply().tx(0, AppProto::Tls, bufs)),
         [1]
     );
 }
@@ -517,7 +568,7 @@ fn file_data_uses_the_http_body() {
     );
     let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpResponseBody, b"X5O EICAR")];
     assert_eq!(
-        sids(&mut d, &tcp(b"").to_client().tx(0, AppProto::Http, bufs)),
+        sids(&mut d, &tcp(b"").reply().tx(0, AppProto::Http, bufs)),
         [1]
     );
 }
@@ -537,8 +588,8 @@ fn prefilter_keeps_rules_without_fast_pattern() {
     p.input.dst_ip = "10.0.0.1".parse().unwrap();
     assert_eq!(sids(&mut d, &p), [2]);
     // 203.0.113.5 -> 192.168.1.10
-    assert_eq!(sids(&mut d, &tcp(b"azzz").to_client()), [1, 2]);
-    assert_eq!(sids(&mut d, &tcp(b"a").to_client()), [1]);
+    assert_eq!(sids(&mut d, &tcp(b"azzz").reply()), [1, 2]);
+    assert_eq!(sids(&mut d, &tcp(b"a").reply()), [1]);
 }
 
 #[test]

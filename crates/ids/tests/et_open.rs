@@ -30,7 +30,7 @@ fn et_open_loads_at_least_95_percent() {
         *by_reason.entry(key).or_default() += 1;
     }
     let mut rows: Vec<_> = by_reason.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!(
         "ET Open: {} of {} rules loaded ({:.2}%), {} skipped",
         set.rules.len(),

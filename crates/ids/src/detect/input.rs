@@ -193,4 +193,7 @@ pub struct FlowDetectState {
     /// (rule index in the detector, tx_id) → bitmask of the rule's buffer groups that
     /// matched (request and response buffers come in different updates).
     pub tx_progress: std::collections::HashMap<(u32, u64), u64>,
+    /// Transaction rules that also have packet-payload keywords, whose payload part
+    /// matched on a packet or stream chunk of this flow (rule index in the detector).
+    pub payload_matched: std::collections::HashSet<u32>,
 }

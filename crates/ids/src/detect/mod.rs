@@ -17,7 +17,7 @@ mod threshold;
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode};
+use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, UintMatch};
 use prefilter::Prefilter;
 use std::collections::BTreeSet;
 use threshold::Thresholds;
@@ -54,6 +54,9 @@ pub struct Detector {
     rules: Vec<Rule>,
     packet: Prefilter,
     tx: Prefilter,
+    /// Transaction rules that also have packet-payload keywords, by their payload fast
+    /// pattern: their payload part is matched on packets and remembered per flow.
+    mixed: Prefilter,
     thresholds: Thresholds,
     needs: Needs,
     /// Rule index → epoch in which it was last made a candidate.
@@ -83,10 +86,14 @@ impl Detector {
     pub fn new(mut rules: Vec<Rule>) -> Detector {
         rules.sort_by_key(|r| (r.action.order(), flowbits_rank(r), r.priority));
         let mut needs = Needs::default();
-        let (mut pkt_idx, mut tx_idx) = (Vec::new(), Vec::new());
+        let (mut pkt_idx, mut tx_idx, mut mixed_idx) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in rules.iter().enumerate() {
             if r.is_tx_rule() {
                 tx_idx.push(i as u32);
+                if r.groups.iter().any(|g| g.buf == Buf::Payload) {
+                    mixed_idx.push(i as u32);
+                    needs.stream = true;
+                }
                 needs.app_layer = true;
             } else {
                 pkt_idx.push(i as u32);
@@ -110,13 +117,15 @@ impl Detector {
                 }
             }
         }
-        let packet = Prefilter::build(&rules, &pkt_idx, |_| false);
-        let tx = Prefilter::build(&rules, &tx_idx, |_| false);
+        let packet = Prefilter::build(&rules, &pkt_idx, |_| true);
+        let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
+        let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
         let n = rules.len();
         Detector {
             rules,
             packet,
             tx,
+            mixed,
             thresholds: Thresholds::default(),
             needs,
             stamp: vec![0; n],
@@ -164,6 +173,9 @@ impl Detector {
         if flow.passed {
             return;
         }
+        if input.tx_id.is_none() && !self.mixed.is_empty() {
+            self.record_mixed_payloads(input, flow);
+        }
         self.collect_candidates(input, flow);
         let candidates = std::mem::take(&mut self.candidates);
         for &idx in &candidates {
@@ -208,6 +220,23 @@ impl Detector {
             }
         }
         self.candidates = candidates;
+    }
+
+    /// Matches the payload part of transaction rules that have one against a packet,
+    /// and remembers the rules whose part matched for the flow's transactions.
+    fn record_mixed_payloads(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) {
+        let mut cands = Vec::new();
+        self.mixed.candidates(input, |r| cands.push(r));
+        cands.sort_unstable();
+        cands.dedup();
+        for idx in cands {
+            if flow.payload_matched.contains(&idx) {
+                continue;
+            }
+            if payload_groups_match(&self.rules[idx as usize], input) {
+                flow.payload_matched.insert(idx);
+            }
+        }
     }
 
     fn collect_candidates(&mut self, input: &Input<'_>, flow: &FlowDetectState) {
@@ -346,14 +375,19 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
     {
         return false;
     }
+    // app-layer-protocol does not match (even negated) before the protocol is known.
     for m in &rule.app_proto {
-        if (input.app_proto == m.proto) == m.negated {
+        let known = input.app_proto != AppProto::Unknown || m.proto == AppProto::Unknown;
+        if !known || (input.app_proto == m.proto) == m.negated {
             return false;
         }
     }
-    if rule
-        .dsize
-        .is_some_and(|m| !m.matches(input.payload.len() as u64))
+    // Suricata's `dsize:!N` does not match packets without payload.
+    let dsize_ok = |m: UintMatch| {
+        m.matches(input.payload.len() as u64)
+            && !(matches!(m, UintMatch::Ne(_)) && input.payload.is_empty())
+    };
+    if rule.dsize.is_some_and(|m| !dsize_ok(m))
         || rule.ttl.is_some_and(|m| !m.matches(u64::from(input.ttl)))
     {
         return false;
@@ -445,7 +479,7 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
         }
     }
     let complete = done & all == all
-        && payload_groups_match(rule, input)
+        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input))
         && (!cross || non_payload_matches(rule, input, flow));
     if complete {
         return true;

@@ -95,10 +95,10 @@ const MAX_INDEXED_RANGES: usize = 4096;
 /// A rule over both directions of a transaction takes its fast pattern from a request
 /// buffer: the request comes first, and its partial match then keeps the rule a
 /// candidate for the response.
-pub fn fast_pattern(rule: &Rule) -> Option<(Buf, Vec<u8>)> {
+pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, Vec<u8>)> {
     let mut best: Option<(Buf, &[u8], bool)> = None;
     let cross = rule.is_cross_direction();
-    for g in &rule.groups {
+    for g in rule.groups.iter().filter(|g| usable(g.buf)) {
         if cross {
             let request = match g.buf {
                 Buf::Kind(k) => buffer_direction(k) == Some(Direction::ToServer),
@@ -141,21 +141,14 @@ pub fn fast_pattern(rule: &Rule) -> Option<(Buf, Vec<u8>)> {
 
 impl Prefilter {
     /// Builds the prefilter over the rules at `indices`.
-    pub fn build(
-        rules: &[Rule],
-        indices: &[u32],
-        force_always: impl Fn(&Rule) -> bool,
-    ) -> Prefilter {
+    /// Only the contents of buffers for which `usable` holds can be fast patterns.
+    pub fn build(rules: &[Rule], indices: &[u32], usable: impl Fn(Buf) -> bool) -> Prefilter {
         let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
             let rule = &rules[idx as usize];
-            let fp = if force_always(rule) {
-                None
-            } else {
-                fast_pattern(rule)
-            };
+            let fp = fast_pattern(rule, &usable);
             let Some((buf, pat)) = fp else {
                 let h = &rule.header;
                 let src = positive_ranges(&h.src);
@@ -207,6 +200,26 @@ impl Prefilter {
             automata,
             always,
             by_addr,
+        }
+    }
+
+    /// Whether it holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.automata.is_empty()
+            && self.always.is_empty()
+            && self
+                .by_addr
+                .iter()
+                .all(|i| i.exact.is_empty() && i.ranges.is_empty())
+    }
+
+    /// Calls `hit` with every candidate rule for a packet input (may repeat).
+    pub fn candidates(&self, input: &crate::detect::Input<'_>, mut hit: impl FnMut(u32)) {
+        self.always.iter().for_each(|&r| hit(r));
+        self.scan_addresses(input.src_ip, input.dst_ip, &mut hit);
+        self.scan(Buf::Payload, input.payload, &mut hit);
+        if let Some(s) = input.stream {
+            self.scan(Buf::Payload, s, &mut hit);
         }
     }
 

@@ -3,7 +3,7 @@
 //! packet time (seconds granularity, as Suricata counts).
 
 use super::Input;
-use crate::rules::{Threshold, ThresholdKind, Track};
+use crate::rules::{Threshold, ThresholdKind, Track, UniqueOn};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -18,12 +18,17 @@ enum Key {
     Flow(u64),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Entry {
     first_sec: i64,
     count: u32,
     seconds: u32,
+    /// Ports already counted (`unique_on`).
+    seen: Vec<u16>,
 }
+
+/// Distinct ports remembered per entry for `unique_on`.
+const MAX_UNIQUE: usize = 65_536;
 
 #[derive(Debug, Default)]
 pub struct Thresholds {
@@ -51,11 +56,26 @@ impl Thresholds {
             first_sec: now,
             count: 0,
             seconds: th.seconds,
+            seen: Vec::new(),
         });
         let within = now - e.first_sec < i64::from(th.seconds);
         if !within {
             e.first_sec = now;
             e.count = 0;
+            e.seen.clear();
+        }
+        if let Some(u) = th.unique_on {
+            let port = input.ports().map(|(s, d)| match u {
+                UniqueOn::SrcPort => s,
+                UniqueOn::DstPort => d,
+            });
+            if let Some(p) = port {
+                match e.seen.binary_search(&p) {
+                    Ok(_) => return false,
+                    Err(i) if e.seen.len() < MAX_UNIQUE => e.seen.insert(i, p),
+                    Err(_) => {}
+                }
+            }
         }
         e.count = e.count.saturating_add(1);
         match th.kind {

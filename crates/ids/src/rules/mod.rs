@@ -300,6 +300,14 @@ pub struct Threshold {
     pub track: Track,
     pub count: u32,
     pub seconds: u32,
+    /// `unique_on src_port|dst_port` (detection_filter): count distinct ports only.
+    pub unique_on: Option<UniqueOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueOn {
+    SrcPort,
+    DstPort,
 }
 
 /// `target:src_ip|dest_ip`.

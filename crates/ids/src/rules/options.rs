@@ -434,13 +434,26 @@ fn sticky_buffer(kw: &str) -> Option<Buf> {
     Some(Buf::Kind(kind))
 }
 
-/// Legacy modifiers: written after a `content`, they move it to their buffer.
+/// Legacy modifiers: written after a `content`, they move it to their buffer. Other
+/// legacy names (`file_data`, `dns_query`, `tls_sni`, `http_request_line`, ...) are
+/// sticky buffers.
 fn is_legacy_modifier(kw: &str) -> bool {
-    kw.starts_with("http_")
-        || matches!(
-            kw,
-            "dns_query" | "tls_sni" | "tls_cert_subject" | "tls_cert_issuer" | "ja3_hash"
-        )
+    matches!(
+        kw,
+        "http_uri"
+            | "http_raw_uri"
+            | "http_method"
+            | "http_header"
+            | "http_raw_header"
+            | "http_cookie"
+            | "http_client_body"
+            | "http_server_body"
+            | "http_stat_code"
+            | "http_stat_msg"
+            | "http_user_agent"
+            | "http_host"
+            | "http_raw_host"
+    )
 }
 
 /// pcre flags that name a buffer (Suricata's `U`, `P`, `H`, ...).
@@ -765,6 +778,7 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
         None
     };
     let (mut track, mut count, mut seconds) = (None, None, None);
+    let mut unique_on = None;
     for part in value.split(',') {
         let mut it = part.split_whitespace();
         let (Some(k), Some(v), None) = (it.next(), it.next(), it.next()) else {
@@ -801,6 +815,17 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
                 })
             }
             "count" => count = Some(num::<u32>(kw, v)?),
+            "unique_on" if kw == "detection_filter" => {
+                unique_on = Some(match v {
+                    "src_port" => UniqueOn::SrcPort,
+                    "dst_port" => UniqueOn::DstPort,
+                    other => {
+                        return Err(RuleError::malformed(format!(
+                            "`{kw}`: unique_on `{other}` (src_port or dst_port)"
+                        )));
+                    }
+                })
+            }
             "seconds" => seconds = Some(num::<u32>(kw, v)?),
             other => {
                 return Err(RuleError::malformed(format!(
@@ -815,6 +840,7 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
             track,
             count,
             seconds,
+            unique_on,
         }),
         _ => Err(RuleError::malformed(format!(
             "`{kw}`: needs {}track, count and seconds",
