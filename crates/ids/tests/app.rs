@@ -58,7 +58,7 @@ proptest! {
     fn http_parse_does_not_depend_on_segmentation(split in 1usize..40) {
         let req = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc".to_vec();
         let resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nHTTP/1.1 404 NF\r\nContent-Length: 2\r\n\r\nno".to_vec();
-        let (whole, _) = feed_http(&[req.clone()], &[resp.clone()]);
+        let (whole, _) = feed_http(std::slice::from_ref(&req), std::slice::from_ref(&resp));
         let r: Vec<Vec<u8>> = req.chunks(split).map(|c| c.to_vec()).collect();
         let s: Vec<Vec<u8>> = resp.chunks(split).map(|c| c.to_vec()).collect();
         let (parts, _) = feed_http(&r, &s);

@@ -20,12 +20,11 @@ proptest! {
         let mut f = if v6 { vec![0x60, 0, 0, 0, 0, data.len() as u8, proto, 64] } else { vec![0x45, 0, 0, (20 + data.len()) as u8, 0, 0, 0, 0, 64, proto, 0, 0] };
         f.resize(if v6 { 40 } else { 20 }, 1);
         f.extend_from_slice(&data);
-        if let Ok(p) = decode_ip(&f) {
-            if p.fragment.is_some() {
+        if let Ok(p) = decode_ip(&f)
+            && p.fragment.is_some() {
                 let mut d = Defrag::default();
                 let _ = d.add(0, &p);
             }
-        }
     }
 
     #[test]

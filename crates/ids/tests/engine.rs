@@ -91,12 +91,12 @@ impl Conv {
         self.sseq += 1;
         v
     }
-    fn to_server(&mut self, data: &[u8]) -> Vec<u8> {
+    fn send_to_server(&mut self, data: &[u8]) -> Vec<u8> {
         let f = tcp(self.client, self.server, self.cseq, self.sseq, 0x18, data);
         self.cseq += data.len() as u32;
         f
     }
-    fn to_client(&mut self, data: &[u8]) -> Vec<u8> {
+    fn send_to_client(&mut self, data: &[u8]) -> Vec<u8> {
         let f = tcp(self.server, self.client, self.sseq, self.cseq, 0x18, data);
         self.sseq += data.len() as u32;
         f
@@ -155,13 +155,13 @@ fn sids(ev: &[Value]) -> Vec<u64> {
 fn http_transaction_over_split_segments_alerts_once_with_metadata() {
     let mut c = Conv::new(80);
     let mut frames = c.handshake();
-    frames.push(c.to_server(b"GET /adm"));
-    frames.push(c.to_server(
+    frames.push(c.send_to_server(b"GET /adm"));
+    frames.push(c.send_to_server(
         b"in/%2e%2e/login.php HTTP/1.1\r\nHost: Example.COM\r\nUser-Agent: evil\r\n\r\n",
     ));
     let body = b"secret body";
     frames.push(
-        c.to_client(
+        c.send_to_client(
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/html\r\n\r\n",
                 body.len()
@@ -169,7 +169,7 @@ fn http_transaction_over_split_segments_alerts_once_with_metadata() {
             .as_bytes(),
         ),
     );
-    frames.push(c.to_client(body));
+    frames.push(c.send_to_client(body));
     frames.extend(c.fin());
     let mut e = engine(
         r#"alert http any any -> any any (msg:"login"; flow:established,to_server; http.uri; content:"/login.php"; http.host; content:"example.com"; sid:1; rev:2;)
@@ -221,9 +221,9 @@ fn gzip_chunked_body_is_decoded_for_file_data() {
     resp.extend_from_slice(b"0\r\n\r\n");
     let mut c = Conv::new(8080);
     let mut frames = c.handshake();
-    frames.push(c.to_server(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    frames.push(c.send_to_server(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
     for part in resp.chunks(20) {
-        frames.push(c.to_client(part));
+        frames.push(c.send_to_client(part));
     }
     let mut e = engine(
         r#"alert http any any -> any any (msg:"m"; file.data; content:"MALWARE-MARKER"; sid:9;)"#,
@@ -237,8 +237,8 @@ fn gzip_chunked_body_is_decoded_for_file_data() {
 fn out_of_order_and_retransmitted_segments_are_reassembled() {
     let mut c = Conv::new(80);
     let mut frames = c.handshake();
-    let a = c.to_server(b"GET /one");
-    let b = c.to_server(b"/two HTTP/1.1\r\n\r\n");
+    let a = c.send_to_server(b"GET /one");
+    let b = c.send_to_server(b"/two HTTP/1.1\r\n\r\n");
     frames.push(b.clone());
     frames.push(a.clone());
     frames.push(a);
@@ -255,8 +255,8 @@ fn out_of_order_and_retransmitted_segments_are_reassembled() {
 fn ips_drop_blocks_the_rest_of_the_flow() {
     let mut c = Conv::new(80);
     let mut frames = c.handshake();
-    frames.push(c.to_server(b"GET /bad HTTP/1.1\r\nHost: x\r\n\r\n"));
-    frames.push(c.to_client(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd"));
+    frames.push(c.send_to_server(b"GET /bad HTTP/1.1\r\nHost: x\r\n\r\n"));
+    frames.push(c.send_to_client(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd"));
     let rules = r#"drop http any any -> any any (msg:"bad"; http.uri; content:"/bad"; sid:5;)
 alert tcp any any -> any any (msg:"any data from server"; flow:to_client; content:"abcd"; sid:6;)"#;
     let mut e = engine(rules, Mode::Ips);
@@ -282,11 +282,11 @@ fn established_needs_the_handshake() {
     // Mid-stream data without a handshake is not established.
     let mut c = Conv::new(7000);
     let mut e = engine(rule, Mode::Ids);
-    let (ev, _) = run(&mut e, &[c.to_server(b"HELLO")]);
+    let (ev, _) = run(&mut e, &[c.send_to_server(b"HELLO")]);
     assert!(ev.is_empty());
     let mut c = Conv::new(7000);
     let mut frames = c.handshake();
-    frames.push(c.to_server(b"HELLO"));
+    frames.push(c.send_to_server(b"HELLO"));
     let mut e = engine(rule, Mode::Ids);
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![7]);
@@ -318,8 +318,8 @@ fn dns_over_udp_and_tcp() {
     let mut frames = c.handshake();
     let mut framed = (q.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(&q);
-    frames.push(c.to_server(&framed[..3]));
-    frames.push(c.to_server(&framed[3..]));
+    frames.push(c.send_to_server(&framed[..3]));
+    frames.push(c.send_to_server(&framed[3..]));
     let mut e = engine(rule, Mode::Ids);
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![8]);
@@ -355,8 +355,8 @@ fn tls_sni_on_any_port_by_content() {
     let mut c = Conv::new(8443);
     let mut frames = c.handshake();
     let hello = client_hello("bad.example.net");
-    frames.push(c.to_server(&hello[..9]));
-    frames.push(c.to_server(&hello[9..]));
+    frames.push(c.send_to_server(&hello[..9]));
+    frames.push(c.send_to_server(&hello[9..]));
     let mut e = engine(
         r#"alert tls any any -> any any (msg:"t"; tls.sni; content:"bad.example.net"; sid:10;)"#,
         Mode::Ids,

@@ -99,10 +99,8 @@ fn decode_one(data: &[u8], kind: Kind, max_out: usize) -> Option<Vec<u8>> {
             let zlib = data.len() >= 2
                 && data[0] & 0x0f == 8
                 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
-            if zlib {
-                if let Some(v) = inflate(data, true, max_out) {
-                    return Some(v);
-                }
+            if zlib && let Some(v) = inflate(data, true, max_out) {
+                return Some(v);
             }
             if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
                 let off = gzip_header_len(data)?;

@@ -83,10 +83,10 @@ impl HttpTx {
     pub fn host_norm(&self) -> Option<Vec<u8>> {
         let h = self.request_header("host")?;
         let mut h = h.to_ascii_lowercase();
-        if let Some(i) = h.iter().rposition(|&c| c == b':') {
-            if !h.contains(&b']') || h.iter().rposition(|&c| c == b']') < Some(i) {
-                h.truncate(i);
-            }
+        if let Some(i) = h.iter().rposition(|&c| c == b':')
+            && (!h.contains(&b']') || h.iter().rposition(|&c| c == b']') < Some(i))
+        {
+            h.truncate(i);
         }
         Some(h)
     }
@@ -474,12 +474,13 @@ fn parse_headers(lines: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
         if l.is_empty() {
             continue;
         }
-        if matches!(l[0], b' ' | b'\t') && !looks_like_header(l) {
-            if let Some(last) = joined.last_mut() {
-                last.push(b' ');
-                last.extend_from_slice(trim(l));
-                continue;
-            }
+        if matches!(l[0], b' ' | b'\t')
+            && !looks_like_header(l)
+            && let Some(last) = joined.last_mut()
+        {
+            last.push(b' ');
+            last.extend_from_slice(trim(l));
+            continue;
         }
         joined.push(l.to_vec());
     }
@@ -548,12 +549,13 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(a), Some(b)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push(a << 4 | b);
-                i += 3;
-                continue;
-            }
+        if s[i] == b'%'
+            && i + 2 < s.len()
+            && let (Some(a), Some(b)) = (hex(s[i + 1]), hex(s[i + 2]))
+        {
+            out.push(a << 4 | b);
+            i += 3;
+            continue;
         }
         if s[i] == b'%' && i + 5 < s.len() && (s[i + 1] == b'u' || s[i + 1] == b'U') {
             let ds: Option<Vec<u8>> = s[i + 2..i + 6].iter().map(|&c| hex(c)).collect();
@@ -1143,10 +1145,8 @@ impl HttpState {
             }
             (chunk, enc)
         });
-        if mentions_chunk {
-            if let Some(d) = strict_dechunk(&decoded) {
-                decoded = d;
-            }
+        if mentions_chunk && let Some(d) = strict_dechunk(&decoded) {
+            decoded = d;
         }
         if mentions_enc
             && encs.iter().all(|e| {
@@ -1155,10 +1155,9 @@ impl HttpState {
                     b"gzip" | b"x-gzip" | b"deflate" | b"x-deflate"
                 )
             })
+            && let Some(d) = sniff(&decoded, cfg.max_decoded_bytes)
         {
-            if let Some(d) = sniff(&decoded, cfg.max_decoded_bytes) {
-                decoded = d;
-            }
+            decoded = d;
         }
         if let Some(tx) = self.tx_mut(id) {
             match dir {

@@ -241,10 +241,10 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
             }),
         });
     }
-    if proto == 47 || proto == 4 || proto == 41 {
-        if let Some(inner) = decode_tunnel(proto, body, depth) {
-            return inner;
-        }
+    if matches!(proto, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(proto, body, depth)
+    {
+        return inner;
     }
     let (l4, payload) = decode_l4(proto, body, false)?;
     Ok(Packet {
@@ -341,10 +341,10 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
         }
     }
     let body = &b[off..end];
-    if next == 47 || next == 4 || next == 41 {
-        if let Some(inner) = decode_tunnel(next, body, depth) {
-            return inner;
-        }
+    if matches!(next, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(next, body, depth)
+    {
+        return inner;
     }
     let (l4, payload) = decode_l4(next, body, true)?;
     Ok(Packet {
