@@ -70,7 +70,14 @@ pub struct FlowExt {
     /// IPS: the flow was dropped.
     dropped: bool,
     closed: [bool; 2],
+    /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
+    /// transaction inputs so rules that mix payload and buffer matches see the data
+    /// that came before the packet completing the transaction.
+    recent: [Vec<u8>; 2],
 }
+
+/// Bytes of recent stream data kept per direction for transaction inputs.
+const RECENT_STREAM: usize = 32 * 1024;
 
 fn di(d: Direction) -> usize {
     match d {
@@ -196,6 +203,9 @@ impl Engine {
             self.stats.dropped_packets += 1;
             verdict = Verdict::Drop;
         }
+        // The packet that completes the handshake is not yet "established" (Suricata
+        // sets the flag for packets after it); UDP counts from the first reply.
+        let established_before = flow.established();
         let mut updates: Vec<AppUpdate> = Vec::new();
         let mut new_stream: Vec<u8> = Vec::new();
         if verdict == Verdict::Accept {
@@ -217,6 +227,20 @@ impl Engine {
                         st.add(&self.cfg.stream, data_seq, p.payload, &mut new_stream);
                     }
                     if !new_stream.is_empty() {
+                        if !matches!(flow.ext.app.proto, AppProto::Failed) {
+                            let r = &mut flow.ext.recent[di(dir)];
+                            if new_stream.len() >= RECENT_STREAM {
+                                r.clear();
+                                r.extend_from_slice(
+                                    &new_stream[new_stream.len() - RECENT_STREAM..],
+                                );
+                            } else {
+                                let excess =
+                                    (r.len() + new_stream.len()).saturating_sub(RECENT_STREAM);
+                                r.drain(..excess);
+                                r.extend_from_slice(&new_stream);
+                            }
+                        }
                         let server_port = flow.server.1;
                         flow.ext
                             .app
@@ -246,7 +270,11 @@ impl Engine {
             }
         }
         let flow_id = flow.id;
-        let established = flow.established();
+        let established = if p.proto == 6 {
+            established_before
+        } else {
+            flow.established()
+        };
         let app_proto = flow.ext.app.proto;
         if verdict == Verdict::Accept {
             let input = Input {
@@ -299,6 +327,10 @@ impl Engine {
                 if flow.ext.dropped {
                     break;
                 }
+                let cur = (u.direction == dir).then_some(CurrentPacket {
+                    l4: p.l4,
+                    payload: p.payload,
+                });
                 if inspect_tx(
                     &self.cfg,
                     &mut self.detector,
@@ -310,6 +342,7 @@ impl Engine {
                     c.ts,
                     Some(c.pcap_cnt),
                     p.ttl,
+                    cur,
                 ) == Verdict::Drop
                 {
                     verdict = Verdict::Drop;
@@ -358,6 +391,7 @@ impl Engine {
                 ts,
                 None,
                 0,
+                None,
             );
         }
     }
@@ -370,6 +404,13 @@ impl Engine {
             self.finish_flow(f, ts);
         }
     }
+}
+
+/// The packet whose processing produced a transaction update (same direction), so
+/// that rules mixing payload and buffer matches see both.
+struct CurrentPacket<'a> {
+    l4: Layer4,
+    payload: &'a [u8],
 }
 
 struct PacketFacts {
@@ -396,26 +437,30 @@ fn inspect_tx(
     ts: i64,
     pcap_cnt: Option<u64>,
     ttl: u8,
+    cur: Option<CurrentPacket<'_>>,
 ) -> Verdict {
     stats.app_txs += 1;
     let (src, dst) = match u.direction {
         Direction::ToServer => (flow.client, flow.server),
         Direction::ToClient => (flow.server, flow.client),
     };
-    let l4 = match flow.proto {
-        6 => Layer4::Tcp {
-            src_port: src.1,
-            dst_port: dst.1,
-            flags: 0x18,
-            seq: 0,
-            ack: 0,
-            window: 0,
+    let l4 = match &cur {
+        Some(c) => c.l4,
+        None => match flow.proto {
+            6 => Layer4::Tcp {
+                src_port: src.1,
+                dst_port: dst.1,
+                flags: 0x18,
+                seq: 0,
+                ack: 0,
+                window: 0,
+            },
+            17 => Layer4::Udp {
+                src_port: src.1,
+                dst_port: dst.1,
+            },
+            _ => Layer4::Other,
         },
-        17 => Layer4::Udp {
-            src_port: src.1,
-            dst_port: dst.1,
-        },
-        _ => Layer4::Other,
     };
     let scratch = flow.ext.app.scratch(u);
     let mut bufs: Vec<(BufferKind, &[u8])> = Vec::new();
@@ -427,8 +472,8 @@ fn inspect_tx(
         ip_proto: flow.proto,
         ttl,
         l4,
-        payload: &[],
-        stream: None,
+        payload: cur.as_ref().map_or(&[][..], |c| c.payload),
+        stream: Some(flow.ext.recent[di(u.direction)].as_slice()).filter(|s| !s.is_empty()),
         direction: u.direction,
         established: flow.established(),
         flow_id: flow.id,

@@ -216,6 +216,7 @@ impl<T> FlowTable<T> {
     /// Finds or creates the flow of a packet; returns it with the packet's direction.
     /// `removed` receives flows that timed out or were evicted (so the caller can
     /// finish them).
+    #[allow(clippy::too_many_arguments)]
     pub fn lookup(
         &mut self,
         ts: i64,
@@ -232,12 +233,11 @@ impl<T> FlowTable<T> {
         }
         let key = FlowKey::new(src, dst, proto, vlan);
         // A reused 5-tuple after a closed TCP session starts a new flow on a new SYN.
-        if let Some(f) = self.flows.get(&key) {
-            if ts.saturating_sub(f.last_ts) > f.timeout(&self.cfg) {
-                if let Some(f) = self.flows.remove(&key) {
-                    removed.push(f);
-                }
-            }
+        if let Some(f) = self.flows.get(&key)
+            && ts.saturating_sub(f.last_ts) > f.timeout(&self.cfg)
+            && let Some(f) = self.flows.remove(&key)
+        {
+            removed.push(f);
         }
         if !self.flows.contains_key(&key) {
             if self.flows.len() >= self.cfg.max_flows {
@@ -281,11 +281,11 @@ impl<T> FlowTable<T> {
             .iter()
             .min_by_key(|(_, f)| f.last_ts)
             .map(|(k, _)| *k);
-        if let Some(k) = oldest {
-            if let Some(f) = self.flows.remove(&k) {
-                self.evicted += 1;
-                removed.push(f);
-            }
+        if let Some(k) = oldest
+            && let Some(f) = self.flows.remove(&k)
+        {
+            self.evicted += 1;
+            removed.push(f);
         }
     }
 

@@ -231,7 +231,7 @@ impl<R: Read> PcapReader<R> {
         self.ng_big_endian = be;
         self.ng_ifaces.clear();
         let len = u32_at(&hdr[0..4], be) as usize;
-        if !(28..=MAX_BLOCK).contains(&len) || len % 4 != 0 {
+        if !(28..=MAX_BLOCK).contains(&len) || !len.is_multiple_of(4) {
             return Err(PcapError::Malformed {
                 what: "pcapng section header",
                 offset: start,
@@ -319,7 +319,7 @@ impl<R: Read> PcapReader<R> {
             let mut lenb = [0u8; 4];
             self.read_exact_req(&mut lenb, "pcapng block")?;
             let len = u32_at(&lenb, be) as usize;
-            if !(12..=MAX_BLOCK).contains(&len) || len % 4 != 0 {
+            if !(12..=MAX_BLOCK).contains(&len) || !len.is_multiple_of(4) {
                 return Err(PcapError::Malformed {
                     what: "pcapng block",
                     offset: at,

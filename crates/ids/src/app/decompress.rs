@@ -32,6 +32,40 @@ pub fn decode_layers(
     cur
 }
 
+/// Decodes data whose encoding header was damaged (`Content-Encoding:gz\0ip`, ...):
+/// gzip by its magic, zlib by its header, else raw deflate. Only a stream that decodes
+/// to its end counts; `None` otherwise.
+pub fn sniff(data: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    let (body, zlib) = if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+        (&data[gzip_header_len(data)?..], false)
+    } else if data.len() >= 2
+        && data[0] & 0x0f == 8
+        && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
+    {
+        (data, true)
+    } else {
+        (data, false)
+    };
+    let mut d = Decompress::new(zlib);
+    let mut out = Vec::with_capacity((body.len() * 4).clamp(64, max_out.max(64)));
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= max_out {
+                return Some(out);
+            }
+            out.reserve(out.len().clamp(64, max_out - out.len()));
+        }
+        let input = &body[(d.total_in() as usize).min(body.len())..];
+        let (bi, bo) = (d.total_in(), d.total_out());
+        match d.decompress_vec(input, &mut out, FlushDecompress::None) {
+            Ok(Status::StreamEnd) => return (!out.is_empty()).then_some(out),
+            Ok(_) if d.total_in() == bi && d.total_out() == bo => return None,
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Gzip,
@@ -42,6 +76,17 @@ enum Kind {
 fn decode_one(data: &[u8], kind: Kind, max_out: usize) -> Option<Vec<u8>> {
     match kind {
         Kind::Gzip => {
+            // A stray line end before the gzip header (a sloppy header terminator).
+            let lead = data
+                .iter()
+                .take(2)
+                .take_while(|c| matches!(c, b'\r' | b'\n'))
+                .count();
+            let data = if data.get(lead..lead + 2) == Some(&[0x1f, 0x8b]) {
+                &data[lead..]
+            } else {
+                data
+            };
             if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
                 let off = gzip_header_len(data)?;
                 inflate(&data[off..], false, max_out)
@@ -54,10 +99,8 @@ fn decode_one(data: &[u8], kind: Kind, max_out: usize) -> Option<Vec<u8>> {
             let zlib = data.len() >= 2
                 && data[0] & 0x0f == 8
                 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
-            if zlib {
-                if let Some(v) = inflate(data, true, max_out) {
-                    return Some(v);
-                }
+            if zlib && let Some(v) = inflate(data, true, max_out) {
+                return Some(v);
             }
             if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
                 let off = gzip_header_len(data)?;

@@ -169,15 +169,14 @@ impl DnsState {
                 return None;
             }
         };
-        if m.response {
-            if let Some(t) = self
+        if m.response
+            && let Some(t) = self
                 .txs
                 .iter_mut()
                 .find(|t| t.response.is_none() && t.request.as_ref().is_some_and(|r| r.id == m.id))
-            {
-                t.response = Some(m);
-                return Some(t.id);
-            }
+        {
+            t.response = Some(m);
+            return Some(t.id);
         }
         let id = self.next_tx;
         self.next_tx += 1;

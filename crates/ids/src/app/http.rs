@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use crate::detect::{BufferKind, Direction};
 
-use super::decompress::decode_layers;
+use super::decompress::{decode_layers, sniff};
 
 /// Bounds of the HTTP parser.
 #[derive(Debug, Clone, Copy)]
@@ -83,10 +83,10 @@ impl HttpTx {
     pub fn host_norm(&self) -> Option<Vec<u8>> {
         let h = self.request_header("host")?;
         let mut h = h.to_ascii_lowercase();
-        if let Some(i) = h.iter().rposition(|&c| c == b':') {
-            if !h.contains(&b']') || h.iter().rposition(|&c| c == b']') < Some(i) {
-                h.truncate(i);
-            }
+        if let Some(i) = h.iter().rposition(|&c| c == b':')
+            && (!h.contains(&b']') || h.iter().rposition(|&c| c == b']') < Some(i))
+        {
+            h.truncate(i);
         }
         Some(h)
     }
@@ -307,6 +307,10 @@ pub struct HttpState {
     next_tx: u64,
     /// Set when the parser met data it could not make sense of.
     pub errors: u64,
+    /// Responses started so far.
+    resp_seen: u64,
+    /// The server side is closing: no more data will come.
+    closing: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -393,32 +397,74 @@ fn trim(d: &[u8]) -> &[u8] {
     &d[s..e.max(s)]
 }
 
-/// Finds the end of a header block: returns (block length without the terminator,
-/// total length consumed).
-fn find_header_end(buf: &[u8]) -> Option<(usize, usize)> {
+/// Splits a header block into lines, the way lenient servers and libhtp do: a line ends
+/// at LF (CRs before it dropped) or at a bare CR followed by something else. The block
+/// ends at an empty line, or at a line of one space or tab ended by a bare LF. Returns
+/// the lines (first line included) and the bytes consumed, or `None` when the block is
+/// not complete yet.
+fn scan_header_block(buf: &[u8]) -> Option<(Vec<&[u8]>, usize)> {
+    let mut lines = Vec::new();
     let mut i = 0;
-    while let Some(p) = buf[i..].iter().position(|&c| c == b'\n') {
-        let nl = i + p;
-        let rest = &buf[nl + 1..];
-        if rest.first() == Some(&b'\n') {
-            return Some((nl + 1, nl + 2));
+    let mut start = 0;
+    while i < buf.len() {
+        match buf[i] {
+            b'\n' => {
+                let mut end = i;
+                while end > start && buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                let line = &buf[start..end];
+                let bare_lf = end == i;
+                i += 1;
+                start = i;
+                let ws_term = bare_lf
+                    && line.len() == 1
+                    && matches!(line[0], b' ' | b'\t')
+                    && !lines.is_empty()
+                    && buf.get(i) != Some(&b'\n');
+                if (line.is_empty() && !lines.is_empty()) || ws_term {
+                    return Some((lines, i));
+                }
+                if line.is_empty() && lines.is_empty() {
+                    continue;
+                }
+                lines.push(line);
+            }
+            b'\r' => {
+                let mut j = i;
+                while j < buf.len() && buf[j] == b'\r' {
+                    j += 1;
+                }
+                if j == buf.len() {
+                    return None;
+                }
+                if buf[j] == b'\n' {
+                    i = j;
+                    continue;
+                }
+                // A bare CR ends the line (but an empty one does not end the block).
+                let line = &buf[start..i];
+                i = j;
+                start = i;
+                if !line.is_empty() {
+                    lines.push(line);
+                }
+            }
+            _ => i += 1,
         }
-        if rest.starts_with(b"\r\n") {
-            return Some((nl + 1, nl + 3));
-        }
-        if rest.len() < 2 && (rest.is_empty() || rest[0] == b'\r') {
-            return None;
-        }
-        i = nl + 1;
     }
     None
 }
 
-fn split_lines(block: &[u8]) -> Vec<&[u8]> {
-    block
-        .split(|&c| c == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .collect()
+/// Whether a folded (indented) line is really a header of its own (`Name: value`).
+fn looks_like_header(l: &[u8]) -> bool {
+    let t = trim(l);
+    match t.iter().position(|&c| c == b':') {
+        Some(0) | None => false,
+        Some(i) => t[..i]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')),
+    }
 }
 
 /// Parses header lines (after the first line), folding continuation lines.
@@ -428,12 +474,13 @@ fn parse_headers(lines: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
         if l.is_empty() {
             continue;
         }
-        if matches!(l[0], b' ' | b'\t') {
-            if let Some(last) = joined.last_mut() {
-                last.push(b' ');
-                last.extend_from_slice(trim(l));
-                continue;
-            }
+        if matches!(l[0], b' ' | b'\t')
+            && !looks_like_header(l)
+            && let Some(last) = joined.last_mut()
+        {
+            last.push(b' ');
+            last.extend_from_slice(trim(l));
+            continue;
         }
         joined.push(l.to_vec());
     }
@@ -472,11 +519,17 @@ fn parse_content_length(v: &[u8]) -> Option<u64> {
         return None;
     }
     let mut n: u64 = 0;
+    let mut end = start;
     for &c in &v[start..] {
         if !c.is_ascii_digit() {
             break;
         }
         n = n.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+        end += 1;
+    }
+    // "34 68" (two values) is invalid: the length is then unknown.
+    if v[end..].iter().any(|c| c.is_ascii_digit()) {
+        return None;
     }
     Some(n)
 }
@@ -496,12 +549,13 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(a), Some(b)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push(a << 4 | b);
-                i += 3;
-                continue;
-            }
+        if s[i] == b'%'
+            && i + 2 < s.len()
+            && let (Some(a), Some(b)) = (hex(s[i + 1]), hex(s[i + 2]))
+        {
+            out.push(a << 4 | b);
+            i += 3;
+            continue;
         }
         if s[i] == b'%' && i + 5 < s.len() && (s[i + 1] == b'u' || s[i + 1] == b'U') {
             let ds: Option<Vec<u8>> = s[i + 2..i + 6].iter().map(|&c| hex(c)).collect();
@@ -669,17 +723,28 @@ impl HttpState {
             Direction::ToServer => &mut self.req,
             Direction::ToClient => &mut self.resp,
         };
-        if let Phase::Body(_) = side.phase {
-            self.finish_body(&cfg, dir, out);
-        } else if dir == Direction::ToClient && !self.resp.buf.is_empty() {
-            // Headers never completed: take what there is (libhtp does at close).
-            let mut buf = std::mem::take(&mut self.resp.buf);
-            buf.extend_from_slice(b"\r\n\r\n");
-            self.resp.buf = buf;
-            self.step_response(&cfg, out);
-            if let Phase::Body(_) = self.resp.phase {
-                self.finish_body(&cfg, dir, out);
+        if side.phase == Phase::Headers && dir == Direction::ToClient && !side.buf.is_empty() {
+            // The response never completed its header block: a status line gets its
+            // block ended; anything else is an HTTP/0.9 body.
+            self.closing = true;
+            if probe_response(&self.resp.buf) == Some(true) {
+                self.resp.buf.extend_from_slice(b"\r\n\r\n");
             }
+            let mut guard = 0;
+            while guard < 10_000 && self.step_response(&cfg, out) {
+                guard += 1;
+            }
+        }
+        let side = match dir {
+            Direction::ToServer => &mut self.req,
+            Direction::ToClient => &mut self.resp,
+        };
+        if let Phase::Body(_) = side.phase {
+            let rest = std::mem::take(&mut side.buf);
+            if matches!(side.phase, Phase::Body(Body::UntilClose)) {
+                push_body(side, &cfg, &rest);
+            }
+            self.finish_body(&cfg, dir, out);
         }
     }
 
@@ -708,18 +773,18 @@ impl HttpState {
                     .to_vec();
                 let (method, uri, proto) = split_request_line(&first);
                 let simple = proto.is_empty();
-                let (block_len, consumed) = if simple {
-                    (nl + 1, nl + 1)
+                let (lines, consumed): (Vec<Vec<u8>>, usize) = if simple {
+                    (vec![first.clone()], nl + 1)
                 } else {
-                    match find_header_end(&self.req.buf) {
-                        Some(x) => x,
+                    match scan_header_block(&self.req.buf) {
+                        Some((l, c)) => (l.into_iter().map(|x| x.to_vec()).collect(), c),
                         None => return false,
                     }
                 };
-                let block: Vec<u8> = self.req.buf[..block_len].to_vec();
+                let block: Vec<u8> = self.req.buf[..consumed].to_vec();
                 self.req.buf.drain(..consumed);
-                let lines = split_lines(&block);
-                let headers = parse_headers(lines.get(1..).unwrap_or(&[]));
+                let line_refs: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
+                let headers = parse_headers(line_refs.get(1..).unwrap_or(&[]));
                 let id = self.new_tx();
                 let raw_hdr_start = (nl + 1).min(block.len());
                 let tx = self.tx_mut(id).expect("just created");
@@ -774,14 +839,40 @@ impl HttpState {
                     .resp
                     .buf
                     .iter()
-                    .position(|c| !matches!(c, b'\r' | b'\n'))
+                    .position(|c| !matches!(c, b'\r' | b'\n' | b' ' | b'\t' | 0))
                     .unwrap_or(self.resp.buf.len());
                 self.resp.buf.drain(..skip);
                 if self.resp.buf.is_empty() {
                     return false;
                 }
+                // Junk lines before the status line (the first response of a
+                // connection only) are skipped when a status line follows closely.
+                if self.resp_seen == 0 && probe_response(&self.resp.buf) == Some(false) {
+                    let window = &self.resp.buf[..self.resp.buf.len().min(1024)];
+                    if let Some(p) = window
+                        .windows(6)
+                        .position(|w| w[0] == b'\n' && w[1..].eq_ignore_ascii_case(b"HTTP/"))
+                    {
+                        self.resp.buf.drain(..p + 1);
+                    } else if !self.closing
+                        && !window.contains(&b'\n')
+                        && self.resp.buf.len() < 1024
+                    {
+                        return false;
+                    }
+                }
+                self.resp_seen += 1;
                 match probe_response(&self.resp.buf) {
-                    None => return false,
+                    None if !self.closing => return false,
+                    None => {
+                        let id = self.pending_response_tx();
+                        if let Some(tx) = self.tx_mut(id) {
+                            tx.response_seen = true;
+                        }
+                        self.resp.tx = Some(id);
+                        self.resp.phase = Phase::Body(Body::UntilClose);
+                        return true;
+                    }
                     Some(false) => {
                         // Not a status line: HTTP/0.9-style body until close, for the
                         // pending request.
@@ -798,12 +889,13 @@ impl HttpState {
                     }
                     Some(true) => {}
                 }
-                let Some((block_len, consumed)) = find_header_end(&self.resp.buf) else {
+                let Some((lines, consumed)) = scan_header_block(&self.resp.buf) else {
                     return false;
                 };
-                let block: Vec<u8> = self.resp.buf[..block_len].to_vec();
+                let lines: Vec<Vec<u8>> = lines.into_iter().map(|x| x.to_vec()).collect();
+                let block: Vec<u8> = self.resp.buf[..consumed].to_vec();
                 self.resp.buf.drain(..consumed);
-                let lines = split_lines(&block);
+                let lines: Vec<&[u8]> = lines.iter().map(|l| l.as_slice()).collect();
                 let first = lines.first().copied().unwrap_or(b"");
                 let (proto, code, msg) = split_status_line(first);
                 let headers = parse_headers(lines.get(1..).unwrap_or(&[]));
@@ -924,6 +1016,15 @@ impl HttpState {
             }
             Body::Chunked(st) => match st {
                 ChunkState::Size => {
+                    let first = side
+                        .buf
+                        .iter()
+                        .find(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+                    if first.is_some_and(|c| !c.is_ascii_hexdigit()) {
+                        // Not a chunk size: the body is not chunked after all.
+                        side.phase = Phase::Body(Body::UntilClose);
+                        return true;
+                    }
                     let Some(nl) = side.buf.iter().position(|&c| c == b'\n') else {
                         if side.buf.len() > 1024 {
                             // No line end in sight: not chunked after all.
@@ -1021,7 +1122,43 @@ impl HttpState {
         let Some(id) = side.tx.take() else {
             return;
         };
-        let decoded = decode_layers(&raw, &encs, cfg.max_layers, cfg.max_decoded_bytes);
+        let mut decoded = decode_layers(&raw, &encs, cfg.max_layers, cfg.max_decoded_bytes);
+        // Damaged Transfer-Encoding / Content-Encoding headers (a NUL inside, an odd
+        // name) that a client still honours: look at the body itself.
+        let (mentions_chunk, mentions_enc) = self.tx(id).map_or((false, false), |t| {
+            let h = match dir {
+                Direction::ToServer => &t.request_headers,
+                Direction::ToClient => &t.response_headers,
+            };
+            let clean = |b: &[u8]| -> Vec<u8> {
+                b.iter()
+                    .filter(|&&c| c != 0)
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect()
+            };
+            let mut chunk = false;
+            let mut enc = false;
+            for (n, v) in h {
+                let (n, v) = (clean(n), clean(v));
+                chunk |= contains_ci(&n, b"transfer") || contains_ci(&v, b"chunk");
+                enc |= contains_ci(&n, b"encoding") && !contains_ci(&n, b"transfer");
+            }
+            (chunk, enc)
+        });
+        if mentions_chunk && let Some(d) = strict_dechunk(&decoded) {
+            decoded = d;
+        }
+        if mentions_enc
+            && encs.iter().all(|e| {
+                !matches!(
+                    e.as_slice(),
+                    b"gzip" | b"x-gzip" | b"deflate" | b"x-deflate"
+                )
+            })
+            && let Some(d) = sniff(&decoded, cfg.max_decoded_bytes)
+        {
+            decoded = d;
+        }
         if let Some(tx) = self.tx_mut(id) {
             match dir {
                 Direction::ToServer => {
@@ -1038,6 +1175,35 @@ impl HttpState {
                 direction: dir,
             });
         }
+    }
+}
+
+/// De-chunks a body that is exactly a valid chunked encoding (ending with the last
+/// chunk); `None` for anything else.
+fn strict_dechunk(b: &[u8]) -> Option<Vec<u8>> {
+    let mut i = 0;
+    let mut out = Vec::new();
+    loop {
+        let nl = i + b.get(i..)?.iter().position(|&c| c == b'\n')?;
+        let line = trim(&b[i..nl]);
+        let digits = line.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        if digits == 0 || digits > 8 || !(digits == line.len() || line[digits] == b';') {
+            return None;
+        }
+        let n = usize::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()?;
+        i = nl + 1;
+        if n == 0 {
+            return (!out.is_empty()).then_some(out);
+        }
+        out.extend_from_slice(b.get(i..i + n)?);
+        i += n;
+        if b.get(i) == Some(&b'\r') {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'\n') {
+            return None;
+        }
+        i += 1;
     }
 }
 

@@ -200,13 +200,13 @@ impl AppLayer {
                 self.proto = AppProto::Failed;
             }
         }
-        if let Parser::Dns(d) = &mut self.parser {
-            if let Some(tx_id) = d.message(payload) {
-                out.push(AppUpdate {
-                    tx_id,
-                    direction: dir,
-                });
-            }
+        if let Parser::Dns(d) = &mut self.parser
+            && let Some(tx_id) = d.message(payload)
+        {
+            out.push(AppUpdate {
+                tx_id,
+                direction: dir,
+            });
         }
     }
 

@@ -97,8 +97,8 @@ impl Defrag {
         if !f.more {
             e.end = Some(end);
         }
-        if !e.parts.contains_key(&f.offset) {
-            e.parts.insert(f.offset, p.payload.to_vec());
+        if let std::collections::btree_map::Entry::Vacant(v) = e.parts.entry(f.offset) {
+            v.insert(p.payload.to_vec());
             e.bytes += p.payload.len();
             self.memory += p.payload.len();
         }

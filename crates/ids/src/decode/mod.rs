@@ -91,6 +91,13 @@ const ETH_QINQ_OLD: u16 = 0x9100;
 
 /// Decodes one frame of the given link type.
 pub fn decode(link: u16, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    decode_at(link, frame, 0)
+}
+
+/// Tunnels nested deeper than this are not decapsulated.
+const MAX_TUNNEL_DEPTH: u8 = 4;
+
+fn decode_at(link: u16, frame: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     let mut vlan = [0u16; 2];
     let (ethertype, rest) = match link {
         linktype::ETHERNET => {
@@ -160,8 +167,8 @@ pub fn decode(link: u16, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
         other => return Err(DecodeError::UnsupportedLink(other)),
     };
     let mut p = match ethertype {
-        ETH_IPV4 => decode_ipv4(rest)?,
-        ETH_IPV6 => decode_ipv6(rest)?,
+        ETH_IPV4 => decode_ipv4(rest, depth)?,
+        ETH_IPV6 => decode_ipv6(rest, depth)?,
         other => return Err(DecodeError::NotIp(other)),
     };
     p.vlan = vlan;
@@ -172,8 +179,8 @@ pub fn decode(link: u16, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
 pub fn decode_ip(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
     need("ip", b, 1)?;
     match b[0] >> 4 {
-        4 => decode_ipv4(b),
-        6 => decode_ipv6(b),
+        4 => decode_ipv4(b, 0),
+        6 => decode_ipv6(b, 0),
         v => Err(DecodeError::Invalid {
             layer: "ip",
             detail: format!("IP version {v}"),
@@ -181,7 +188,7 @@ pub fn decode_ip(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
     }
 }
 
-fn decode_ipv4(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
+fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     need("ipv4", b, 20)?;
     if b[0] >> 4 != 4 {
         return Err(DecodeError::Invalid {
@@ -234,6 +241,11 @@ fn decode_ipv4(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
             }),
         });
     }
+    if matches!(proto, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(proto, body, depth)
+    {
+        return inner;
+    }
     let (l4, payload) = decode_l4(proto, body, false)?;
     Ok(Packet {
         src,
@@ -247,7 +259,7 @@ fn decode_ipv4(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
     })
 }
 
-fn decode_ipv6(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
+fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     need("ipv6", b, 40)?;
     if b[0] >> 4 != 6 {
         return Err(DecodeError::Invalid {
@@ -329,6 +341,11 @@ fn decode_ipv6(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
         }
     }
     let body = &b[off..end];
+    if matches!(next, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(next, body, depth)
+    {
+        return inner;
+    }
     let (l4, payload) = decode_l4(next, body, true)?;
     Ok(Packet {
         src,
@@ -340,6 +357,51 @@ fn decode_ipv6(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
         payload,
         fragment: None,
     })
+}
+
+/// Decapsulates GRE (IPv4, IPv6, transparent Ethernet bridging, ERSPAN), IP-in-IP and
+/// 6in4: the inner packet is inspected as a packet of its own. `None` when the
+/// payload is not a tunnel this decoder knows (the outer packet is then kept).
+fn decode_tunnel(proto: u8, b: &[u8], depth: u8) -> Option<Result<Packet<'_>, DecodeError>> {
+    if depth >= MAX_TUNNEL_DEPTH {
+        return None;
+    }
+    let depth = depth + 1;
+    match proto {
+        4 => Some(decode_ipv4(b, depth)),
+        41 => Some(decode_ipv6(b, depth)),
+        47 => {
+            if b.len() < 4 {
+                return None;
+            }
+            let flags = be16(b, 0);
+            let version = flags & 0x7;
+            if version != 0 {
+                return None;
+            }
+            let et = be16(b, 2);
+            let mut off = 4;
+            if flags & 0x8000 != 0 {
+                off += 4;
+            }
+            if flags & 0x2000 != 0 {
+                off += 4;
+            }
+            if flags & 0x1000 != 0 {
+                off += 4;
+            }
+            let inner = b.get(off..)?;
+            match et {
+                ETH_IPV4 => Some(decode_ipv4(inner, depth)),
+                ETH_IPV6 => Some(decode_ipv6(inner, depth)),
+                0x6558 => Some(decode_at(linktype::ETHERNET, inner, depth)),
+                // ERSPAN type II: an 8-byte header, then Ethernet.
+                0x88be => Some(decode_at(linktype::ETHERNET, inner.get(8..)?, depth)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 fn decode_l4(proto: u8, b: &[u8], v6: bool) -> Result<(Layer4, &[u8]), DecodeError> {
