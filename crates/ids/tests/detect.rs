@@ -626,6 +626,58 @@ fn prefilter_selects_by_fast_pattern() {
 }
 
 #[test]
+fn xbits_per_host_across_flows_with_expiry() {
+    // xbits are kept per host (here the source) across flows, until `expire`.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"login\"; xbits:set,seen,track ip_src,expire 10; xbits:noalert; sid:1;)\n\
+         alert tcp any any -> any any (content:\"data\"; xbits:isset,seen,track ip_src; sid:2;)",
+    );
+    let mut f1 = FlowDetectState::default();
+    let mut f2 = FlowDetectState::default();
+    assert!(run(&mut d, &mut f2, &tcp(b"data").at(0)).is_empty());
+    assert!(run(&mut d, &mut f1, &tcp(b"login").at(1)).is_empty());
+    assert_eq!(
+        run(&mut d, &mut f2, &tcp(b"data").at(5)).len(),
+        1,
+        "other flow, same host"
+    );
+    assert!(
+        run(&mut d, &mut f2, &tcp(b"data").at(5).from("192.168.9.9")).is_empty(),
+        "other host"
+    );
+    assert!(
+        run(&mut d, &mut f2, &tcp(b"data").at(12)).is_empty(),
+        "expired"
+    );
+}
+
+#[test]
+fn stream_size_by_sequence_numbers() {
+    // stream_size compares next_seq - isn of a direction (the SYN counts one).
+    let mut d = detector("alert tcp any any -> any any (stream_size:client,>,5; sid:1;)");
+    let seg = |seq: u32, flags: u8, payload: &'static [u8]| {
+        let mut p = tcp(payload);
+        p.input.l4 = Layer4::Tcp {
+            src_port: 40000,
+            dst_port: 80,
+            flags,
+            seq,
+            ack: 0,
+            window: 100,
+        };
+        p
+    };
+    let mut flow = FlowDetectState::default();
+    assert!(run(&mut d, &mut flow, &seg(1000, 0x02, b"")).is_empty());
+    assert!(run(&mut d, &mut flow, &seg(1001, 0x18, b"abc")).is_empty());
+    assert!(
+        run(&mut d, &mut flow, &seg(1001, 0x18, b"abc")).is_empty(),
+        "retransmission"
+    );
+    assert_eq!(run(&mut d, &mut flow, &seg(1004, 0x18, b"de")).len(), 1);
+}
+
+#[test]
 fn needs_reports_buffers_and_stream() {
     let d = detector(
         "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\

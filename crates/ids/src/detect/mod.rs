@@ -13,14 +13,16 @@ pub mod input;
 mod matcher;
 mod prefilter;
 mod threshold;
+mod xbits;
 
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, UintMatch};
+use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch};
 use prefilter::Prefilter;
 use std::collections::BTreeSet;
 use threshold::Thresholds;
+use xbits::Xbits;
 
 /// One alert (or drop/reject decision) produced by a matching rule. `pass` rules
 /// produce no alert: they end detection for the packet and the flow.
@@ -58,6 +60,7 @@ pub struct Detector {
     /// pattern: their payload part is matched on packets and remembered per flow.
     mixed: Prefilter,
     thresholds: Thresholds,
+    xbits: Xbits,
     needs: Needs,
     /// Rule index → epoch in which it was last made a candidate.
     stamp: Vec<u32>,
@@ -77,15 +80,70 @@ pub struct DetectStats {
     pub matched: u64,
 }
 
+/// Follows the TCP sequence space of each direction for `stream_size`.
+fn track_seq(flow: &mut FlowDetectState, dir: Direction, seq: u32, flags: u8, len: usize) {
+    let syn = flags & 0x02 != 0;
+    let fin = flags & 0x01 != 0;
+    let end = seq
+        .wrapping_add(len as u32)
+        .wrapping_add(u32::from(syn) + u32::from(fin));
+    let slot = &mut flow.tcp_seq[dir_index(dir)];
+    match slot {
+        None => {
+            // Picked up without its SYN: count from this segment, as Suricata does.
+            let isn = if syn { seq } else { seq.wrapping_sub(1) };
+            *slot = Some((isn, end));
+        }
+        Some((isn, next)) => {
+            if syn {
+                *isn = seq;
+            }
+            // Only forward progress counts (retransmissions do not grow the stream).
+            if (end.wrapping_sub(*next) as i32) > 0 {
+                *next = end;
+            }
+        }
+    }
+}
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn stream_size_ok(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    let Some((side, m)) = rule.stream_size else {
+        return true;
+    };
+    if input.ip_proto != 6 {
+        return false;
+    }
+    let size = |d: Direction| {
+        flow.tcp_seq[dir_index(d)].map_or(0, |(isn, next)| u64::from(next.wrapping_sub(isn)))
+    };
+    let (client, server) = (size(Direction::ToServer), size(Direction::ToClient));
+    match side {
+        StreamSide::Server => m.matches(server),
+        StreamSide::Client => m.matches(client),
+        StreamSide::Both => m.matches(server) && m.matches(client),
+        StreamSide::Either => m.matches(server) || m.matches(client),
+    }
+}
+
 fn flowbits_rank(rule: &Rule) -> u8 {
-    let sets = rule
+    let ops = rule
         .flowbits
         .iter()
-        .any(|f| matches!(f.op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
-    let reads = rule
-        .flowbits
-        .iter()
-        .any(|f| matches!(f.op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+        .map(|f| f.op)
+        .chain(rule.xbits.iter().map(|x| x.op));
+    let sets = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
+    let reads = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
     match (sets, reads) {
         (true, false) => 0,
         (true, true) => 1,
@@ -139,6 +197,7 @@ impl Detector {
             tx,
             mixed,
             thresholds: Thresholds::default(),
+            xbits: Xbits::default(),
             needs,
             stamp: vec![0; n],
             epoch: 0,
@@ -201,6 +260,11 @@ impl Detector {
         if flow.passed {
             return;
         }
+        if input.tx_id.is_none()
+            && let Layer4::Tcp { seq, flags, .. } = input.l4
+        {
+            track_seq(flow, input.direction, seq, flags, input.payload.len());
+        }
         if input.tx_id.is_none() && !self.mixed.is_empty() {
             self.record_mixed_payloads(input, flow);
         }
@@ -215,11 +279,14 @@ impl Detector {
             {
                 continue;
             }
-            if !rule_matches(rule, idx, input, flow) {
+            if !rule_matches(rule, idx, input, flow)
+                || (!rule.xbits.is_empty() && !self.xbits.check(rule, input))
+            {
                 continue;
             }
             self.stats.matched += 1;
             apply_flowbits(rule, flow);
+            self.xbits.apply(rule, input);
             if let Some(tx) = input.tx_id {
                 flow.alerted_tx.insert((rule.sid, tx));
                 flow.tx_progress.remove(&(idx, tx));
@@ -473,7 +540,7 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
             return false;
         }
     }
-    flowbits_ok(rule, flow)
+    flowbits_ok(rule, flow) && stream_size_ok(rule, input, flow)
 }
 
 fn group_matches_data(g: &Group, data: &[u8]) -> bool {

@@ -244,6 +244,34 @@ pub struct Flowbit {
     pub names: Vec<String>,
 }
 
+/// What an `xbits` bit is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XbitTrack {
+    IpSrc,
+    IpDst,
+    /// The pair of addresses, in either direction.
+    IpPair,
+}
+
+/// `xbits:op,name,track ip_src|ip_dst|ip_pair[,expire N]`: bits kept per host or host
+/// pair across flows, for `expire` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xbit {
+    pub op: FlowbitOp,
+    pub name: String,
+    pub track: XbitTrack,
+    pub expire: u32,
+}
+
+/// `stream_size:side,op,N`: the TCP stream's size by sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamSide {
+    Server,
+    Client,
+    Both,
+    Either,
+}
+
 /// `flags:` on the TCP flags byte: `(flags & !ignore) OP bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpFlags {
@@ -343,8 +371,10 @@ pub struct Rule {
     pub target: Option<Target>,
     pub flow: FlowOpts,
     pub flowbits: Vec<Flowbit>,
-    /// `flowbits:noalert` or `noalert`.
+    pub xbits: Vec<Xbit>,
+    /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
+    pub stream_size: Option<(StreamSide, UintMatch)>,
     pub dsize: Option<UintMatch>,
     pub ttl: Option<UintMatch>,
     pub itype: Option<UintMatch>,

@@ -905,6 +905,97 @@ fn parse_flowbits(value: &str) -> Res<Option<Flowbit>> {
     Ok(Some(Flowbit { op, names }))
 }
 
+/// Suricata's default `expire` for xbits, in seconds.
+const XBITS_DEFAULT_EXPIRE: u32 = 30;
+
+fn parse_xbits(value: &str) -> Res<Option<Xbit>> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let op = match parts[0] {
+        "noalert" if parts.len() == 1 => return Ok(None),
+        "set" => FlowbitOp::Set,
+        "unset" => FlowbitOp::Unset,
+        "toggle" => FlowbitOp::Toggle,
+        "isset" => FlowbitOp::IsSet,
+        "isnotset" => FlowbitOp::IsNotSet,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`xbits`: unknown operation `{other}`"
+            )));
+        }
+    };
+    let Some(name) = parts.get(1).filter(|n| !n.is_empty() && !n.contains(' ')) else {
+        return Err(RuleError::malformed(format!(
+            "`xbits:{value}`: expected op,name,track ip_src|ip_dst|ip_pair[,expire N]"
+        )));
+    };
+    let (mut track, mut expire) = (None, XBITS_DEFAULT_EXPIRE);
+    for p in &parts[2..] {
+        let mut it = p.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("track"), Some(t), None) => {
+                track = Some(match t {
+                    "ip_src" => XbitTrack::IpSrc,
+                    "ip_dst" => XbitTrack::IpDst,
+                    "ip_pair" => XbitTrack::IpPair,
+                    other => return Err(RuleError::unsupported("xbits track", other)),
+                })
+            }
+            (Some("expire"), Some(e), None) => expire = num("xbits expire", e)?,
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`xbits`: unknown option `{p}`"
+                )));
+            }
+        }
+    }
+    let track = track.ok_or_else(|| {
+        RuleError::malformed(format!(
+            "`xbits:{value}`: needs `track ip_src|ip_dst|ip_pair`"
+        ))
+    })?;
+    Ok(Some(Xbit {
+        op,
+        name: name.to_string(),
+        track,
+        expire,
+    }))
+}
+
+fn parse_stream_size(value: &str) -> Res<(StreamSide, UintMatch)> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let [side, op, n] = parts[..] else {
+        return Err(RuleError::malformed(format!(
+            "`stream_size:{value}`: expected side,operator,number"
+        )));
+    };
+    let side = match side {
+        "server" => StreamSide::Server,
+        "client" => StreamSide::Client,
+        "both" => StreamSide::Both,
+        "either" => StreamSide::Either,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`stream_size`: unknown side `{other}` (server, client, both, either)"
+            )));
+        }
+    };
+    let n: u64 = num("stream_size", n)?;
+    let m = match op {
+        "<" => UintMatch::Lt(n),
+        ">" => UintMatch::Gt(n),
+        "=" => UintMatch::Eq(n),
+        "!=" => UintMatch::Ne(n),
+        "<=" => UintMatch::Le(n),
+        ">=" => UintMatch::Ge(n),
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`stream_size`: unknown operator `{other}`"
+            )));
+        }
+    };
+    Ok((side, m))
+}
+
 fn parse_flags(value: &str) -> Res<TcpFlags> {
     let (main, ignore) = match value.split_once(',') {
         Some((m, i)) => (m.trim(), Some(i.trim())),
@@ -992,7 +1083,9 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         target: None,
         flow: FlowOpts::default(),
         flowbits: Vec::new(),
+        xbits: Vec::new(),
         noalert: false,
+        stream_size: None,
         dsize: None,
         ttl: None,
         itype: None,
@@ -1296,6 +1389,11 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 None => rule.noalert = true,
             },
             "noalert" => rule.noalert = true,
+            "xbits" => match parse_xbits(need()?)? {
+                Some(x) => rule.xbits.push(x),
+                None => rule.noalert = true,
+            },
+            "stream_size" => rule.stream_size = Some(parse_stream_size(need()?)?),
             "dsize" => rule.dsize = Some(parse_uint(kw, need()?)?),
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
             "itype" => rule.itype = Some(parse_uint(kw, need()?)?),
