@@ -678,6 +678,34 @@ fn stream_size_by_sequence_numbers() {
 }
 
 #[test]
+fn base64_decode_and_base64_data() {
+    // base64_decode decodes from the previous match (relative) and base64_data
+    // inspects the decoded bytes.
+    let mut d = detector(
+        r#"alert http any any -> any any (http.uri; content:"q="; base64_decode:offset 0, relative; base64_data; content:"cmd.exe"; nocase; sid:1;)"#,
+    );
+    // "run CMD.EXE now" in base64
+    let enc = b"/x?q=cnVuIENNRC5FWEUgbm93";
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, enc)];
+    assert_eq!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)), [1]);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/x?q=aGFybWxlc3M=")];
+    assert!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty());
+    // bytes and offset limit what is decoded.
+    let mut d = detector(
+        r#"alert tcp any any -> any any (content:"B64:"; base64_decode:bytes 8, offset 0, relative; base64_data; content:"abcdef"; sid:1;)"#,
+    );
+    assert!(hits_det(&mut d, b"B64:YWJjZGVmZ2g="));
+    let mut d = detector(
+        r#"alert tcp any any -> any any (content:"B64:"; base64_decode:bytes 4, relative; base64_data; content:"abcdef"; sid:1;)"#,
+    );
+    assert!(!hits_det(&mut d, b"B64:YWJjZGVmZ2g="));
+}
+
+fn hits_det(d: &mut Detector, payload: &[u8]) -> bool {
+    !sids(d, &tcp(payload)).is_empty()
+}
+
+#[test]
 fn needs_reports_buffers_and_stream() {
     let d = detector(
         "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\

@@ -200,6 +200,14 @@ pub enum Item {
     Bsize(UintMatch),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
+    /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
+    /// `base64_data` (matched against the decoded data).
+    Base64Decode {
+        bytes: Option<u32>,
+        offset: u32,
+        relative: bool,
+        then: Vec<Item>,
+    },
 }
 
 /// The payload keywords that inspect one buffer.

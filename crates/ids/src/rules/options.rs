@@ -484,11 +484,54 @@ struct Builder {
     dotprefix: Vec<Buf>,
     /// Whether a sticky buffer was named explicitly.
     sticky_set: bool,
+    /// After `base64_data`: keywords go to the decoded data of the last
+    /// `base64_decode`.
+    in_base64: bool,
 }
 
 impl Builder {
+    /// The item list keywords currently go to: the rule's, or the decoded data's.
+    fn target(&mut self) -> Option<&mut Vec<Item>> {
+        self.items
+            .iter_mut()
+            .rev()
+            .find_map(|(_, item)| match item {
+                Item::Base64Decode { then, .. } => Some(then),
+                _ => None,
+            })
+    }
+
+    fn push(&mut self, entry: (Buf, Item)) {
+        // `base64_data` is only accepted after a `base64_decode`, so a target exists.
+        if self.in_base64
+            && let Some(t) = self.target()
+        {
+            t.push(entry.1);
+        } else {
+            self.items.push(entry);
+        }
+    }
+
     fn last_content(&mut self, kw: &str) -> Res<&mut Content> {
         // Modifiers apply to the latest content, even past keywords such as `bsize`.
+        let err = || RuleError::malformed(format!("`{kw}` must follow a `content`"));
+        let decoded = self.in_base64
+            && self
+                .items
+                .iter()
+                .any(|(_, i)| matches!(i, Item::Base64Decode { .. }));
+        if decoded {
+            return self
+                .target()
+                .into_iter()
+                .flat_map(|t| t.iter_mut())
+                .rev()
+                .find_map(|i| match i {
+                    Item::Content(c) => Some(c),
+                    _ => None,
+                })
+                .ok_or_else(err);
+        }
         self.items
             .iter_mut()
             .rev()
@@ -496,13 +539,42 @@ impl Builder {
                 Item::Content(c) => Some(c),
                 _ => None,
             })
-            .ok_or_else(|| RuleError::malformed(format!("`{kw}` must follow a `content`")))
+            .ok_or_else(err)
     }
 
     /// The buffer of the last content-like item (for relative keywords).
     fn last_buf(&self) -> Buf {
         self.items.last().map(|(b, _)| *b).unwrap_or(self.sticky)
     }
+}
+
+fn parse_base64_decode(value: Option<&str>) -> Res<(Option<u32>, u32, bool)> {
+    let (mut bytes, mut offset, mut relative) = (None, 0, false);
+    for part in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let mut it = part.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("bytes"), Some(v), None) => {
+                let n: u32 = num("base64_decode bytes", v)?;
+                if n == 0 {
+                    return Err(RuleError::malformed("`base64_decode`: bytes must not be 0"));
+                }
+                bytes = Some(n);
+            }
+            (Some("offset"), Some(v), None) => offset = num("base64_decode offset", v)?,
+            (Some("relative"), None, None) => relative = true,
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`base64_decode`: unknown option `{part}`"
+                )));
+            }
+        }
+    }
+    Ok((bytes, offset, relative))
 }
 
 fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
@@ -1105,6 +1177,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         sticky: Buf::Payload,
         dotprefix: Vec::new(),
         sticky_set: false,
+        in_base64: false,
     };
     for &(kw, value) in opts {
         let need = || -> Res<&str> {
@@ -1161,7 +1234,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             }
             "content" => {
                 let (pattern, negated) = parse_content(need()?)?;
-                b.items.push((
+                b.push((
                     b.sticky,
                     Item::Content(Content {
                         pattern,
@@ -1312,7 +1385,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     }
                 }
                 let buf = if relative { b.last_buf() } else { b.sticky };
-                b.items.push((
+                b.push((
                     buf,
                     Item::IsDataAt {
                         n,
@@ -1328,7 +1401,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     ));
                 }
                 let m = parse_uint(kw, need()?)?;
-                b.items.push((b.sticky, Item::Bsize(m)));
+                b.push((b.sticky, Item::Bsize(m)));
             }
             "urilen" => {
                 let v = need()?;
@@ -1349,7 +1422,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 } else {
                     BufferKind::HttpUri
                 };
-                b.items.push((Buf::Kind(kind), Item::Bsize(m)));
+                b.push((Buf::Kind(kind), Item::Bsize(m)));
             }
             "pcre" => {
                 let (p, flag_buf) = parse_pcre(need()?)?;
@@ -1358,17 +1431,17 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     None if p.relative => b.last_buf(),
                     None => b.sticky,
                 };
-                b.items.push((buf, Item::Pcre(p)));
+                b.push((buf, Item::Pcre(p)));
             }
             "byte_test" => {
                 let t = parse_byte_test(need()?)?;
                 let buf = if t.relative { b.last_buf() } else { b.sticky };
-                b.items.push((buf, Item::ByteTest(t)));
+                b.push((buf, Item::ByteTest(t)));
             }
             "byte_jump" => {
                 let j = parse_byte_jump(need()?)?;
                 let buf = if j.relative { b.last_buf() } else { b.sticky };
-                b.items.push((buf, Item::ByteJump(j)));
+                b.push((buf, Item::ByteJump(j)));
             }
             "dotprefix" => {
                 if !b.sticky_set || b.sticky == Buf::Payload {
@@ -1389,6 +1462,40 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 None => rule.noalert = true,
             },
             "noalert" => rule.noalert = true,
+            "base64_decode" => {
+                if b.in_base64 {
+                    return Err(RuleError::unsupported(
+                        "keyword",
+                        "base64_decode after base64_data",
+                    ));
+                }
+                let (bytes, offset, relative) = parse_base64_decode(value)?;
+                let buf = if relative { b.last_buf() } else { b.sticky };
+                b.push((
+                    buf,
+                    Item::Base64Decode {
+                        bytes,
+                        offset,
+                        relative,
+                        then: Vec::new(),
+                    },
+                ));
+            }
+            "base64_data" => {
+                if value.is_some() {
+                    return Err(RuleError::malformed("`base64_data` takes no value"));
+                }
+                if !b
+                    .items
+                    .iter()
+                    .any(|(_, i)| matches!(i, Item::Base64Decode { .. }))
+                {
+                    return Err(RuleError::malformed(
+                        "`base64_data` needs a `base64_decode` before it",
+                    ));
+                }
+                b.in_base64 = true;
+            }
             "xbits" => match parse_xbits(need()?)? {
                 Some(x) => rule.xbits.push(x),
                 None => rule.noalert = true,
@@ -1421,6 +1528,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     } else if value.is_some() {
                         return Err(RuleError::malformed(format!("`{kw}` takes no value")));
                     }
+                    b.in_base64 = false;
                     b.sticky = buf;
                     b.sticky_set = true;
                 }
