@@ -706,6 +706,72 @@ fn hits_det(d: &mut Detector, payload: &[u8]) -> bool {
 }
 
 #[test]
+fn byte_options_and_pcre_modes() {
+    // byte_test: little endian, bitmask (shifted by its trailing zeros), hex strings.
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:2,=,0x0201,0,little; sid:1;)"#,
+        b"\x01\x02"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:1,=,3,0,bitmask 0x30; sid:1;)"#,
+        b"\x3f"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:2,>,0x1f,0,string,hex; sid:1;)"#,
+        b"ff"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:1,!&,0x80,0; sid:1;)"#,
+        b"\x7f"
+    ));
+    // byte_jump: multiplier, post_offset, from_beginning.
+    let r = r#"alert tcp any any -> any any (byte_jump:1,0,multiplier 2,post_offset -1; content:"Z"; within:1; sid:1;)"#;
+    assert!(hits(r, b"\x02abcZ"));
+    assert!(!hits(r, b"\x02abZc"));
+    let r = r#"alert tcp any any -> any any (content:"L"; byte_jump:1,0,relative,from_beginning; content:"Z"; within:1; sid:1;)"#;
+    assert!(hits(r, b"xL\x04.Z"));
+    // Out of bounds never matches and never panics.
+    assert!(!hits(
+        r#"alert tcp any any -> any any (byte_jump:4,0; content:"Z"; sid:1;)"#,
+        b"\xff\xff\xff\xffZ"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (byte_test:8,>,1,100; sid:1;)"#,
+        b"short"
+    ));
+    // pcre s and m: `.` spans newlines, `^` anchors at line starts.
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a.b/s"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/a.b/"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/^host:/mi"; sid:1;)"#,
+        b"GET /\r\nHost: x"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a b c/x"; sid:1;)"#,
+        b"abc"
+    ));
+    // fast_pattern:offset,length chops the pattern; the full content still decides.
+    let r = r#"alert tcp any any -> any any (content:"abcdefgh"; fast_pattern:2,3; sid:1;)"#;
+    assert!(hits(r, b"__abcdefgh"));
+    assert!(!hits(r, b"__cde"));
+    // urilen
+    let mut d = detector("alert http any any -> any any (urilen:3<>6; sid:1;)");
+    for (uri, hit) in [(&b"/abcd"[..], true), (b"/abcdefg", false), (b"/a", false)] {
+        let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, uri)];
+        assert_eq!(
+            !sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty(),
+            hit
+        );
+    }
+}
+
+#[test]
 fn needs_reports_buffers_and_stream() {
     let d = detector(
         "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
