@@ -756,6 +756,24 @@ fn byte_options_and_pcre_modes() {
         r#"alert tcp any any -> any any (pcre:"/a b c/x"; sid:1;)"#,
         b"abc"
     ));
+    // A: anchored at the start of the buffer; G: ungreedy (decides where a relative
+    // match continues).
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/ab/A"; sid:1;)"#,
+        b"abc"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/ab/A"; sid:1;)"#,
+        b"cab"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a.+b/G"; content:"b"; distance:0; within:1; sid:1;)"#,
+        b"a1bb2b"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/a.+b/"; content:"b"; distance:0; within:1; sid:1;)"#,
+        b"a1bb2b"
+    ));
     // fast_pattern:offset,length chops the pattern; the full content still decides.
     let r = r#"alert tcp any any -> any any (content:"abcdefgh"; fast_pattern:2,3; sid:1;)"#;
     assert!(hits(r, b"__abcdefgh"));

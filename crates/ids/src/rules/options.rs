@@ -589,6 +589,13 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
         .and_then(|v| v.strip_suffix('"'))
         .filter(|_| v.len() >= 2)
         .ok_or_else(|| RuleError::malformed(format!("pcre `{value}` must be in double quotes")))?;
+    for scope in [
+        ",flow:", ", flow:", ",pkt:", ", pkt:", ",alert:", ", alert:",
+    ] {
+        if inner.contains(scope) {
+            return Err(RuleError::unsupported("pcre option", "pcre capture"));
+        }
+    }
     let body = inner
         .strip_prefix('/')
         .ok_or_else(|| RuleError::malformed(format!("pcre `{value}` must start with `/`")))?;
@@ -601,6 +608,7 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
     b.jit_if_available(true);
     let mut relative = false;
     let mut buffer = None;
+    let (mut anchored, mut ungreedy, mut extended) = (false, false, false);
     for c in flags.chars() {
         match c {
             'i' => {
@@ -614,12 +622,16 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
             }
             'x' => {
                 b.extended(true);
+                extended = true;
             }
+            // PCRE's ANCHORED and UNGREEDY, written into the pattern below.
+            'A' => anchored = true,
+            'G' => ungreedy = true,
             'R' => relative = true,
             // Raw bytes, match-limit override: no change for us.
             'B' | 'O' => {}
-            'A' | 'E' | 'G' => {
-                return Err(RuleError::unsupported("pcre flag", &format!("pcre/{c}")));
+            'E' => {
+                return Err(RuleError::unsupported("pcre flag", "pcre/E"));
             }
             c => match pcre_buffer_flag(c) {
                 Some(k) => {
@@ -639,8 +651,19 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
     }
     // Suricata's pcre escapes: `\;` and `\"` reach PCRE as is, which reads them as the
     // literal characters.
+    let mut full = String::new();
+    if ungreedy {
+        full.push_str("(?U)");
+    }
+    if anchored {
+        // In extended mode a trailing `#` comment must not swallow the `)`.
+        let close = if extended { "\n)" } else { ")" };
+        full.push_str(&format!("\\A(?:{pattern}{close}"));
+    } else {
+        full.push_str(pattern);
+    }
     let regex = b
-        .build(pattern)
+        .build(&full)
         .map_err(|e| RuleError::malformed(format!("pcre `/{pattern}/`: {e}")))?;
     Ok((
         Pcre {
