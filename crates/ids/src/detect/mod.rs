@@ -363,12 +363,13 @@ impl Detector {
             add(r);
         }
         pf.scan_addresses(input.src_ip, input.dst_ip, &mut add);
-        for buf in pf.buffers() {
+        let slot = prefilter::Slot::of(input);
+        for buf in pf.buffers(slot) {
             match buf {
                 Buf::Payload => {
-                    pf.scan(buf, input.payload, &mut add);
+                    pf.scan(buf, slot, input.payload, &mut add);
                     if let Some(s) = distinct_stream(input) {
-                        pf.scan(buf, s, &mut add);
+                        pf.scan(buf, slot, s, &mut add);
                     }
                 }
                 Buf::Kind(BufferKind::FileData) => {
@@ -390,12 +391,12 @@ impl Detector {
                         if let Some(slot) = seen.iter_mut().find(|s| s.is_none()) {
                             *slot = id;
                         }
-                        pf.scan(buf, data, &mut add);
+                        pf.scan(buf, slot, data, &mut add);
                     }
                 }
                 Buf::Kind(k) => {
                     for data in buffers(input, k) {
-                        pf.scan(buf, data, &mut add);
+                        pf.scan(buf, slot, data, &mut add);
                     }
                 }
             }

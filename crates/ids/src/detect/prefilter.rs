@@ -11,10 +11,80 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// One buffer's automaton.
+/// The traffic an automaton serves: a direction and a class of IP protocol. Each
+/// rule's fast pattern goes to every slot the rule can match in, and an input scans
+/// only its own slot's automata, which are smaller than one for all rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub dir: Direction,
+    pub proto: ProtoClass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoClass {
+    Tcp,
+    Udp,
+    Icmp,
+    Other,
+}
+
+impl Slot {
+    pub fn of(input: &crate::detect::Input<'_>) -> Slot {
+        Slot {
+            dir: input.direction,
+            proto: match input.ip_proto {
+                6 => ProtoClass::Tcp,
+                17 => ProtoClass::Udp,
+                1 | 58 => ProtoClass::Icmp,
+                _ => ProtoClass::Other,
+            },
+        }
+    }
+}
+
+/// The slots a rule can match in.
+fn rule_slots(rule: &Rule) -> Vec<Slot> {
+    use crate::detect::AppProto;
+    use crate::rules::Proto;
+    let protos: &[ProtoClass] = match rule.header.proto {
+        Proto::Ip => &[
+            ProtoClass::Tcp,
+            ProtoClass::Udp,
+            ProtoClass::Icmp,
+            ProtoClass::Other,
+        ],
+        Proto::Tcp | Proto::App(AppProto::Http | AppProto::Tls | AppProto::Smtp) => {
+            &[ProtoClass::Tcp]
+        }
+        Proto::Udp => &[ProtoClass::Udp],
+        Proto::Icmp => &[ProtoClass::Icmp],
+        Proto::App(_) => &[ProtoClass::Tcp, ProtoClass::Udp],
+    };
+    // A rule over request and response buffers is scanned on either side's inputs.
+    let dirs: &[Direction] = match rule.flow.direction {
+        Some(d) if !rule.is_cross_direction() && !rule.header.bidirectional => {
+            if d == Direction::ToServer {
+                &[Direction::ToServer]
+            } else {
+                &[Direction::ToClient]
+            }
+        }
+        _ => &[Direction::ToServer, Direction::ToClient],
+    };
+    let mut out = Vec::new();
+    for &dir in dirs {
+        for &proto in protos {
+            out.push(Slot { dir, proto });
+        }
+    }
+    out
+}
+
+/// One buffer's automaton for one slot.
 #[derive(Debug)]
 struct BufAutomaton {
     buf: Buf,
+    slot: Slot,
     ac: Matcher,
     /// Pattern id → indices of the rules whose fast pattern it is.
     rules: Vec<Vec<u32>>,
@@ -86,8 +156,14 @@ pub fn scan_key(buf: Buf) -> Buf {
 /// Pattern sets up to this size are compiled to a DFA.
 const MAX_DFA_PATTERNS: usize = 20_000;
 
-/// While building: a buffer, its pattern → id map, the patterns, and each one's rules.
-type PatternTable = (Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>);
+/// While building: a buffer and slot, its pattern → id map, the patterns, and each
+/// one's rules.
+type PatternTable = (
+    (Buf, Slot),
+    HashMap<Vec<u8>, usize>,
+    Vec<Vec<u8>>,
+    Vec<Vec<u32>>,
+);
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
@@ -305,34 +381,43 @@ impl Prefilter {
                 continue;
             };
             let buf = scan_key(buf);
-            let entry = match per_buf.iter_mut().position(|e| e.0 == buf) {
-                Some(p) => &mut per_buf[p],
-                None => {
-                    per_buf.push((buf, HashMap::new(), Vec::new(), Vec::new()));
-                    per_buf.last_mut().expect("just pushed")
-                }
-            };
-            let pid = match entry.1.get(&pat) {
-                Some(&p) => p,
-                None => {
-                    let p = entry.2.len();
-                    entry.1.insert(pat.clone(), p);
-                    entry.2.push(pat);
-                    entry.3.push(Vec::new());
-                    p
-                }
-            };
-            entry.3[pid].push(idx);
+            for slot in rule_slots(rule) {
+                let key = (buf, slot);
+                let entry = match per_buf.iter_mut().position(|e| e.0 == key) {
+                    Some(p) => &mut per_buf[p],
+                    None => {
+                        per_buf.push((key, HashMap::new(), Vec::new(), Vec::new()));
+                        per_buf.last_mut().expect("just pushed")
+                    }
+                };
+                let pid = match entry.1.get(&pat) {
+                    Some(&p) => p,
+                    None => {
+                        let p = entry.2.len();
+                        entry.1.insert(pat.clone(), p);
+                        entry.2.push(pat.clone());
+                        entry.3.push(Vec::new());
+                        p
+                    }
+                };
+                entry.3[pid].push(idx);
+            }
         }
         let mut automata = Vec::new();
-        for (buf, _, patterns, rules) in per_buf {
+        for ((buf, slot), _, patterns, rules) in per_buf {
             match Matcher::build(&patterns) {
-                Some(ac) => automata.push(BufAutomaton { buf, ac, rules }),
+                Some(ac) => automata.push(BufAutomaton {
+                    buf,
+                    slot,
+                    ac,
+                    rules,
+                }),
                 // Too large to build: its rules are evaluated always instead.
                 None => always.extend(rules.into_iter().flatten()),
             }
         }
         always.sort_unstable();
+        always.dedup();
         by_addr.iter_mut().for_each(AddrIndex::finish);
         Prefilter {
             automata,
@@ -355,9 +440,10 @@ impl Prefilter {
     pub fn candidates(&self, input: &crate::detect::Input<'_>, mut hit: impl FnMut(u32)) {
         self.always.iter().for_each(|&r| hit(r));
         self.scan_addresses(input.src_ip, input.dst_ip, &mut hit);
-        self.scan(Buf::Payload, input.payload, &mut hit);
+        let slot = Slot::of(input);
+        self.scan(Buf::Payload, slot, input.payload, &mut hit);
         if let Some(s) = distinct_stream(input) {
-            self.scan(Buf::Payload, s, &mut hit);
+            self.scan(Buf::Payload, slot, s, &mut hit);
         }
     }
 
@@ -387,15 +473,22 @@ impl Prefilter {
 
     /// Calls `hit` with each rule index whose fast pattern occurs in `data`, a buffer of
     /// kind `buf` (may repeat).
-    pub fn scan(&self, buf: Buf, data: &[u8], mut hit: impl FnMut(u32)) {
-        for a in self.automata.iter().filter(|a| a.buf == buf) {
+    pub fn scan(&self, buf: Buf, slot: Slot, data: &[u8], mut hit: impl FnMut(u32)) {
+        for a in self
+            .automata
+            .iter()
+            .filter(|a| a.buf == buf && a.slot == slot)
+        {
             a.ac.for_each(data, |p| a.rules[p].iter().for_each(|&r| hit(r)));
         }
     }
 
-    /// The buffers that have an automaton.
-    pub fn buffers(&self) -> impl Iterator<Item = Buf> + '_ {
-        self.automata.iter().map(|a| a.buf)
+    /// The buffers that have an automaton in a slot.
+    pub fn buffers(&self, slot: Slot) -> impl Iterator<Item = Buf> + '_ {
+        self.automata
+            .iter()
+            .filter(move |a| a.slot == slot)
+            .map(|a| a.buf)
     }
 
     /// Number of distinct patterns.
