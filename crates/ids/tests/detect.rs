@@ -801,3 +801,47 @@ fn needs_reports_buffers_and_stream() {
     let d = detector("alert udp any any -> any any (content:\"x\"; sid:1;)");
     assert!(!d.needs().stream && !d.needs().app_layer);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const RULES: &str = r#"
+alert tcp any any -> any any (content:"a"; byte_jump:4,-3,relative,multiplier 1000,post_offset -100; content:"b"; distance:-5; within:3; sid:1;)
+alert tcp any any -> any any (byte_test:0,>,5,0,string,dec; byte_test:8,&,0xff,-2,relative,little; sid:2;)
+alert tcp any any -> any any (content:"x"; isdataat:!65535,relative; pcre:"/(a|b)*c$/R"; sid:3;)
+alert tcp any any -> any any (content:"k"; base64_decode:bytes 3, offset 7, relative; base64_data; content:"q"; distance:-1; sid:4;)
+alert tcp any any -> any any (byte_jump:2,0,from_end,post_offset -70000; content:"z"; within:1; sid:5;)
+alert http any any -> any any (http.uri; dotprefix; content:"."; startswith; content:"x"; endswith; bsize:<5; sid:6;)
+alert tcp any any -> any any (byte_jump:8,9223372036854775807,relative,post_offset 9223372036854775807; byte_test:8,>,1,-9223372036854775808,relative; sid:8;)
+alert tcp any any -> any any (byte_jump:8,0,multiplier 4294967295,align; sid:9;)
+alert tcp any any -> any any (dsize:!0; stream_size:either,>,1; threshold:type both, track by_flow, count 2, seconds 1; sid:7;)
+"#;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn on_arbitrary_payloads_and_buffers(
+            payload in prop::collection::vec(any::<u8>(), 0..64),
+            uri in prop::collection::vec(any::<u8>(), 0..16),
+            seq in any::<u32>(),
+            flags in any::<u8>(),
+            ts in any::<i64>(),
+            ts2 in any::<i64>(),
+        ) {
+            let mut d = detector(RULES);
+            let mut flow = FlowDetectState::default();
+            let mut p = tcp(&payload);
+            p.input.ts_micros = ts;
+            p.input.l4 = Layer4::Tcp { src_port: 1, dst_port: 80, flags, seq, ack: 0, window: 0 };
+            p.input.stream = Some(&payload);
+            run(&mut d, &mut flow, &p);
+            p.input.ts_micros = ts2;
+            run(&mut d, &mut flow, &p);
+            let bufs: Vec<(BufferKind, &[u8])> = vec![(BufferKind::HttpUri, &uri)];
+            let t = tcp(b"").tx(0, AppProto::Http, &bufs);
+            run(&mut d, &mut flow, &t);
+        }
+    }
+}

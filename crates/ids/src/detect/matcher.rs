@@ -301,7 +301,13 @@ fn extract(
 
 fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
     let base = if t.relative { prev_end as i64 } else { 0 };
-    let Some(v) = extract(buf, base + t.offset, t.nbytes, t.format, t.bitmask) else {
+    let Some(v) = extract(
+        buf,
+        base.saturating_add(t.offset),
+        t.nbytes,
+        t.format,
+        t.bitmask,
+    ) else {
         return false;
     };
     let r = match t.op {
@@ -319,19 +325,20 @@ fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
 /// Returns the new inspection position.
 fn byte_jump(j: &ByteJump, buf: &[u8], prev_end: usize) -> Option<usize> {
     let base = if j.relative { prev_end as i64 } else { 0 };
-    let pos = base + j.offset;
+    let pos = base.saturating_add(j.offset);
     let v = extract(buf, pos, j.nbytes, j.format, j.bitmask)?;
     let mut jump = i64::try_from(v.checked_mul(j.multiplier)?).ok()?;
     if j.align && jump % 4 != 0 {
-        jump += 4 - jump % 4;
+        jump = jump.checked_add(4 - jump % 4)?;
     }
-    let next = if j.from_beginning {
-        jump
+    let from = if j.from_beginning {
+        0
     } else if j.from_end {
-        buf.len() as i64 + jump
+        buf.len() as i64
     } else {
-        pos + j.nbytes as i64 + jump
-    } + j.post_offset;
+        pos + j.nbytes as i64
+    };
+    let next = from.checked_add(jump)?.checked_add(j.post_offset)?;
     if next < 0 || next > buf.len() as i64 {
         return None;
     }

@@ -68,7 +68,7 @@ impl Xbits {
                         self.bits.retain(|_, &mut exp| exp > t);
                     }
                     if self.bits.len() < MAX_BITS {
-                        self.bits.insert(k, t + i64::from(x.expire));
+                        self.bits.insert(k, t.saturating_add(i64::from(x.expire)));
                     }
                 }
                 FlowbitOp::Unset => {
@@ -78,7 +78,7 @@ impl Xbits {
                     if self.is_set(&k.0, k.1.clone(), t) {
                         self.bits.remove(&k);
                     } else {
-                        self.bits.insert(k, t + i64::from(x.expire));
+                        self.bits.insert(k, t.saturating_add(i64::from(x.expire)));
                     }
                 }
                 FlowbitOp::IsSet | FlowbitOp::IsNotSet => {}
