@@ -304,6 +304,24 @@ fn app_layer_protocol_and_header_protocol() {
 }
 
 #[test]
+fn protocol_only_rules_are_per_packet() {
+    // Suricata's `app_layer` rule type: only the header names the protocol; it is
+    // inspected on every packet of flows of that protocol, not per transaction.
+    let mut d = detector("alert http any any -> any any (flow:to_server; sid:1;)");
+    let mut flow = FlowDetectState::default();
+    let mut p = tcp(b"");
+    assert!(
+        run(&mut d, &mut flow, &p).is_empty(),
+        "protocol not known yet"
+    );
+    p.input.app_proto = AppProto::Http;
+    assert_eq!(run(&mut d, &mut flow, &p).len(), 1);
+    assert_eq!(run(&mut d, &mut flow, &p).len(), 1);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/")];
+    assert!(run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty());
+}
+
+#[test]
 fn flow_direction_and_state() {
     let r = "alert tcp any any -> any any (flow:to_client,established; content:\"x\"; sid:1;)";
     let mut d = detector(r);

@@ -400,11 +400,11 @@ pub struct Rule {
 
 impl Rule {
     /// Whether the rule is evaluated on transaction inputs (once per transaction): it
-    /// inspects application-layer buffers, or it is an application-layer rule
-    /// (`alert http ...`) without payload keywords.
+    /// inspects application-layer buffers (Suricata's `app_tx` type). A rule that only
+    /// names an application protocol in its header (`alert http ...`) is Suricata's
+    /// `app_layer` type, inspected per packet of flows of that protocol.
     pub fn is_tx_rule(&self) -> bool {
         self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
-            || (matches!(self.header.proto, Proto::App(_)) && self.groups.is_empty())
     }
 
     /// Whether the rule inspects buffers of both directions of a transaction (request
