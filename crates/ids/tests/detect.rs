@@ -304,6 +304,29 @@ fn app_layer_protocol_and_header_protocol() {
 }
 
 #[test]
+fn ip_only_rules_once_per_flow_direction() {
+    // Suricata's `ip_only` type (addresses only, no negation, no flow keyword) is
+    // inspected once per flow and direction; with a negated address (`like_ip_only`)
+    // or a `flow` keyword it is inspected on every packet.
+    let mut d = detector(
+        "alert ip any any -> 203.0.113.5 any (sid:1;)\n\
+         alert ip any any -> !10.0.0.0/8 any (sid:2;)\n\
+         alert ip any any -> 203.0.113.5 any (flow:to_server; sid:3;)\n\
+         alert ip any any <> 203.0.113.5 any (sid:4;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let a = |d: &mut Detector, flow: &mut FlowDetectState, p: &Pkt<'_>| {
+        run(d, flow, p).iter().map(|a| a.sid).collect::<Vec<_>>()
+    };
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"")), [1, 2, 3, 4]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"")), [2, 3]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"").reply()), [2, 4]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"").reply()), [2]);
+    let mut other = FlowDetectState::default();
+    assert_eq!(a(&mut d, &mut other, &tcp(b"")), [1, 2, 3, 4]);
+}
+
+#[test]
 fn protocol_only_rules_are_per_packet() {
     // Suricata's `app_layer` rule type: only the header names the protocol; it is
     // inspected on every packet of flows of that protocol, not per transaction.

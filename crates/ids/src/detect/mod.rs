@@ -67,6 +67,8 @@ pub struct Detector {
     epoch: u32,
     candidates: Vec<u32>,
     stats: DetectStats,
+    /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
+    ip_only: Vec<bool>,
 }
 
 /// Counters of the work detection did.
@@ -191,6 +193,7 @@ impl Detector {
         let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
         let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
         let n = rules.len();
+        let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
             rules,
             packet,
@@ -203,6 +206,7 @@ impl Detector {
             epoch: 0,
             candidates: Vec::new(),
             stats: DetectStats::default(),
+            ip_only,
         }
     }
 
@@ -270,10 +274,17 @@ impl Detector {
         }
         self.collect_candidates(input, flow);
         let candidates = std::mem::take(&mut self.candidates);
+        let ip_only_done = input.tx_id.is_none() && {
+            let done = &mut flow.ip_only_done[dir_index(input.direction)];
+            std::mem::replace(done, true)
+        };
         self.stats.inputs += 1;
         self.stats.evaluated += candidates.len() as u64;
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
+            if ip_only_done && self.ip_only[idx as usize] {
+                continue;
+            }
             if let Some(tx) = input.tx_id
                 && flow.alerted_tx.contains(&(rule.sid, tx))
             {

@@ -1177,6 +1177,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         metadata: Vec::new(),
         target: None,
         flow: FlowOpts::default(),
+        flow_keyword: false,
         flowbits: Vec::new(),
         xbits: Vec::new(),
         noalert: false,
@@ -1479,7 +1480,10 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 }
                 b.dotprefix.push(b.sticky);
             }
-            "flow" => parse_flow(need()?, &mut flow)?,
+            "flow" => {
+                parse_flow(need()?, &mut flow)?;
+                rule.flow_keyword = true;
+            }
             "flowbits" => match parse_flowbits(need()?)? {
                 Some(f) => rule.flowbits.push(f),
                 None => rule.noalert = true,
