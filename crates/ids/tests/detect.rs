@@ -593,6 +593,203 @@ fn prefilter_keeps_rules_without_fast_pattern() {
 }
 
 #[test]
+fn prefilter_selects_by_fast_pattern() {
+    // Only rules whose fast pattern occurs are evaluated; an explicit fast_pattern
+    // wins over the longest content.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"needle-one\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"longer-content\"; sid:2;)\n\
+         alert http any any -> any any (http.uri; content:\"/admin\"; sid:3;)\n\
+         alert http any any -> any any (file.data; content:\"EICAR\"; sid:4;)",
+    );
+    let flow = FlowDetectState::default();
+    assert_eq!(d.candidate_sids(&tcp(b"xx NEEDLE-ONE").input, &flow), [1]);
+    assert_eq!(
+        d.candidate_sids(&tcp(b"longer-content").input, &flow),
+        Vec::<u32>::new()
+    );
+    assert_eq!(d.candidate_sids(&tcp(b"ab").input, &flow), [2]);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/x/admin")];
+    assert_eq!(
+        d.candidate_sids(&tcp(b"").tx(0, AppProto::Http, bufs).input, &flow),
+        [3]
+    );
+    // Response body and file.data share one automaton.
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpResponseBody, b"..eicar..")];
+    let p = tcp(b"").reply().tx(0, AppProto::Http, bufs);
+    assert_eq!(d.candidate_sids(&p.input, &flow), [4]);
+    assert_eq!(
+        sids(&mut d, &p),
+        Vec::<u32>::new(),
+        "case differs: no match"
+    );
+}
+
+#[test]
+fn xbits_per_host_across_flows_with_expiry() {
+    // xbits are kept per host (here the source) across flows, until `expire`.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"login\"; xbits:set,seen,track ip_src,expire 10; xbits:noalert; sid:1;)\n\
+         alert tcp any any -> any any (content:\"data\"; xbits:isset,seen,track ip_src; sid:2;)",
+    );
+    let mut f1 = FlowDetectState::default();
+    let mut f2 = FlowDetectState::default();
+    assert!(run(&mut d, &mut f2, &tcp(b"data").at(0)).is_empty());
+    assert!(run(&mut d, &mut f1, &tcp(b"login").at(1)).is_empty());
+    assert_eq!(
+        run(&mut d, &mut f2, &tcp(b"data").at(5)).len(),
+        1,
+        "other flow, same host"
+    );
+    assert!(
+        run(&mut d, &mut f2, &tcp(b"data").at(5).from("192.168.9.9")).is_empty(),
+        "other host"
+    );
+    assert!(
+        run(&mut d, &mut f2, &tcp(b"data").at(12)).is_empty(),
+        "expired"
+    );
+}
+
+#[test]
+fn stream_size_by_sequence_numbers() {
+    // stream_size compares next_seq - isn of a direction (the SYN counts one).
+    let mut d = detector("alert tcp any any -> any any (stream_size:client,>,5; sid:1;)");
+    let seg = |seq: u32, flags: u8, payload: &'static [u8]| {
+        let mut p = tcp(payload);
+        p.input.l4 = Layer4::Tcp {
+            src_port: 40000,
+            dst_port: 80,
+            flags,
+            seq,
+            ack: 0,
+            window: 100,
+        };
+        p
+    };
+    let mut flow = FlowDetectState::default();
+    assert!(run(&mut d, &mut flow, &seg(1000, 0x02, b"")).is_empty());
+    assert!(run(&mut d, &mut flow, &seg(1001, 0x18, b"abc")).is_empty());
+    assert!(
+        run(&mut d, &mut flow, &seg(1001, 0x18, b"abc")).is_empty(),
+        "retransmission"
+    );
+    assert_eq!(run(&mut d, &mut flow, &seg(1004, 0x18, b"de")).len(), 1);
+}
+
+#[test]
+fn base64_decode_and_base64_data() {
+    // base64_decode decodes from the previous match (relative) and base64_data
+    // inspects the decoded bytes.
+    let mut d = detector(
+        r#"alert http any any -> any any (http.uri; content:"q="; base64_decode:offset 0, relative; base64_data; content:"cmd.exe"; nocase; sid:1;)"#,
+    );
+    // "run CMD.EXE now" in base64
+    let enc = b"/x?q=cnVuIENNRC5FWEUgbm93";
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, enc)];
+    assert_eq!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)), [1]);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/x?q=aGFybWxlc3M=")];
+    assert!(sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty());
+    // bytes and offset limit what is decoded.
+    let mut d = detector(
+        r#"alert tcp any any -> any any (content:"B64:"; base64_decode:bytes 8, offset 0, relative; base64_data; content:"abcdef"; sid:1;)"#,
+    );
+    assert!(hits_det(&mut d, b"B64:YWJjZGVmZ2g="));
+    let mut d = detector(
+        r#"alert tcp any any -> any any (content:"B64:"; base64_decode:bytes 4, relative; base64_data; content:"abcdef"; sid:1;)"#,
+    );
+    assert!(!hits_det(&mut d, b"B64:YWJjZGVmZ2g="));
+}
+
+fn hits_det(d: &mut Detector, payload: &[u8]) -> bool {
+    !sids(d, &tcp(payload)).is_empty()
+}
+
+#[test]
+fn byte_options_and_pcre_modes() {
+    // byte_test: little endian, bitmask (shifted by its trailing zeros), hex strings.
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:2,=,0x0201,0,little; sid:1;)"#,
+        b"\x01\x02"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:1,=,3,0,bitmask 0x30; sid:1;)"#,
+        b"\x3f"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:2,>,0x1f,0,string,hex; sid:1;)"#,
+        b"ff"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (byte_test:1,!&,0x80,0; sid:1;)"#,
+        b"\x7f"
+    ));
+    // byte_jump: multiplier, post_offset, from_beginning.
+    let r = r#"alert tcp any any -> any any (byte_jump:1,0,multiplier 2,post_offset -1; content:"Z"; within:1; sid:1;)"#;
+    assert!(hits(r, b"\x02abcZ"));
+    assert!(!hits(r, b"\x02abZc"));
+    let r = r#"alert tcp any any -> any any (content:"L"; byte_jump:1,0,relative,from_beginning; content:"Z"; within:1; sid:1;)"#;
+    assert!(hits(r, b"xL\x04.Z"));
+    // Out of bounds never matches and never panics.
+    assert!(!hits(
+        r#"alert tcp any any -> any any (byte_jump:4,0; content:"Z"; sid:1;)"#,
+        b"\xff\xff\xff\xffZ"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (byte_test:8,>,1,100; sid:1;)"#,
+        b"short"
+    ));
+    // pcre s and m: `.` spans newlines, `^` anchors at line starts.
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a.b/s"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/a.b/"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/^host:/mi"; sid:1;)"#,
+        b"GET /\r\nHost: x"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a b c/x"; sid:1;)"#,
+        b"abc"
+    ));
+    // A: anchored at the start of the buffer; G: ungreedy (decides where a relative
+    // match continues).
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/ab/A"; sid:1;)"#,
+        b"abc"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/ab/A"; sid:1;)"#,
+        b"cab"
+    ));
+    assert!(hits(
+        r#"alert tcp any any -> any any (pcre:"/a.+b/G"; content:"b"; distance:0; within:1; sid:1;)"#,
+        b"a1bb2b"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (pcre:"/a.+b/"; content:"b"; distance:0; within:1; sid:1;)"#,
+        b"a1bb2b"
+    ));
+    // fast_pattern:offset,length chops the pattern; the full content still decides.
+    let r = r#"alert tcp any any -> any any (content:"abcdefgh"; fast_pattern:2,3; sid:1;)"#;
+    assert!(hits(r, b"__abcdefgh"));
+    assert!(!hits(r, b"__cde"));
+    // urilen
+    let mut d = detector("alert http any any -> any any (urilen:3<>6; sid:1;)");
+    for (uri, hit) in [(&b"/abcd"[..], true), (b"/abcdefg", false), (b"/a", false)] {
+        let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, uri)];
+        assert_eq!(
+            !sids(&mut d, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty(),
+            hit
+        );
+    }
+}
+
+#[test]
 fn needs_reports_buffers_and_stream() {
     let d = detector(
         "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
@@ -603,4 +800,48 @@ fn needs_reports_buffers_and_stream() {
     assert!(n.buffers.contains(&BufferKind::HttpHost));
     let d = detector("alert udp any any -> any any (content:\"x\"; sid:1;)");
     assert!(!d.needs().stream && !d.needs().app_layer);
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const RULES: &str = r#"
+alert tcp any any -> any any (content:"a"; byte_jump:4,-3,relative,multiplier 1000,post_offset -100; content:"b"; distance:-5; within:3; sid:1;)
+alert tcp any any -> any any (byte_test:0,>,5,0,string,dec; byte_test:8,&,0xff,-2,relative,little; sid:2;)
+alert tcp any any -> any any (content:"x"; isdataat:!65535,relative; pcre:"/(a|b)*c$/R"; sid:3;)
+alert tcp any any -> any any (content:"k"; base64_decode:bytes 3, offset 7, relative; base64_data; content:"q"; distance:-1; sid:4;)
+alert tcp any any -> any any (byte_jump:2,0,from_end,post_offset -70000; content:"z"; within:1; sid:5;)
+alert http any any -> any any (http.uri; dotprefix; content:"."; startswith; content:"x"; endswith; bsize:<5; sid:6;)
+alert tcp any any -> any any (byte_jump:8,9223372036854775807,relative,post_offset 9223372036854775807; byte_test:8,>,1,-9223372036854775808,relative; sid:8;)
+alert tcp any any -> any any (byte_jump:8,0,multiplier 4294967295,align; sid:9;)
+alert tcp any any -> any any (dsize:!0; stream_size:either,>,1; threshold:type both, track by_flow, count 2, seconds 1; sid:7;)
+"#;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn on_arbitrary_payloads_and_buffers(
+            payload in prop::collection::vec(any::<u8>(), 0..64),
+            uri in prop::collection::vec(any::<u8>(), 0..16),
+            seq in any::<u32>(),
+            flags in any::<u8>(),
+            ts in any::<i64>(),
+            ts2 in any::<i64>(),
+        ) {
+            let mut d = detector(RULES);
+            let mut flow = FlowDetectState::default();
+            let mut p = tcp(&payload);
+            p.input.ts_micros = ts;
+            p.input.l4 = Layer4::Tcp { src_port: 1, dst_port: 80, flags, seq, ack: 0, window: 0 };
+            p.input.stream = Some(&payload);
+            run(&mut d, &mut flow, &p);
+            p.input.ts_micros = ts2;
+            run(&mut d, &mut flow, &p);
+            let bufs: Vec<(BufferKind, &[u8])> = vec![(BufferKind::HttpUri, &uri)];
+            let t = tcp(b"").tx(0, AppProto::Http, &bufs);
+            run(&mut d, &mut flow, &t);
+        }
+    }
 }

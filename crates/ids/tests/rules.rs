@@ -154,6 +154,89 @@ fn sticky_buffers_and_pcre_flags_group_by_buffer() {
 }
 
 #[test]
+fn every_sticky_buffer_and_legacy_modifier_names_its_buffer() {
+    use BufferKind as K;
+    let sticky = [
+        ("http.uri", K::HttpUri),
+        ("http.uri.raw", K::HttpUriRaw),
+        ("http.method", K::HttpMethod),
+        ("http.host", K::HttpHost),
+        ("http.host.raw", K::HttpHostRaw),
+        ("http.user_agent", K::HttpUserAgent),
+        ("http.header", K::HttpHeader),
+        ("http.header.raw", K::HttpHeaderRaw),
+        ("http.header_names", K::HttpHeaderNames),
+        ("http.cookie", K::HttpCookie),
+        ("http.request_body", K::HttpRequestBody),
+        ("http.stat_code", K::HttpStatCode),
+        ("http.stat_msg", K::HttpStatMsg),
+        ("http.response_body", K::HttpResponseBody),
+        ("http.content_type", K::HttpContentType),
+        ("http.content_len", K::HttpContentLen),
+        ("http.referer", K::HttpReferer),
+        ("http.start", K::HttpStart),
+        ("http.location", K::HttpLocation),
+        ("http.server", K::HttpServer),
+        ("http.connection", K::HttpConnection),
+        ("http.accept", K::HttpAccept),
+        ("http.accept_lang", K::HttpAcceptLang),
+        ("http.accept_enc", K::HttpAcceptEnc),
+        ("http.protocol", K::HttpProtocol),
+        ("http.request_line", K::HttpRequestLine),
+        ("http.response_line", K::HttpResponseLine),
+        ("file.data", K::FileData),
+        ("file_data", K::FileData),
+        ("dns.query", K::DnsQuery),
+        ("dns_query", K::DnsQuery),
+        ("tls.sni", K::TlsSni),
+        ("tls_sni", K::TlsSni),
+        ("tls.cert_subject", K::TlsCertSubject),
+        ("tls.cert_issuer", K::TlsCertIssuer),
+        ("tls.cert_serial", K::TlsCertSerial),
+        ("tls.certs", K::TlsCerts),
+        ("ja3.hash", K::Ja3Hash),
+        ("ja3_hash", K::Ja3Hash),
+        ("ja3s.hash", K::Ja3sHash),
+    ];
+    for (kw, kind) in sticky {
+        let r = one(&format!(
+            "alert tcp any any -> any any ({kw}; content:\"x\"; sid:1;)"
+        ));
+        assert_eq!(r.groups[0].buf, Buf::Kind(kind), "{kw}");
+    }
+    let modifiers = [
+        ("http_uri", K::HttpUri),
+        ("http_raw_uri", K::HttpUriRaw),
+        ("http_method", K::HttpMethod),
+        ("http_header", K::HttpHeader),
+        ("http_raw_header", K::HttpHeaderRaw),
+        ("http_cookie", K::HttpCookie),
+        ("http_client_body", K::HttpRequestBody),
+        ("http_server_body", K::HttpResponseBody),
+        ("http_stat_code", K::HttpStatCode),
+        ("http_stat_msg", K::HttpStatMsg),
+        ("http_user_agent", K::HttpUserAgent),
+        ("http_host", K::HttpHost),
+        ("http_raw_host", K::HttpHostRaw),
+    ];
+    for (kw, kind) in modifiers {
+        let r = one(&format!(
+            "alert tcp any any -> any any (content:\"a\"; content:\"x\"; {kw}; sid:1;)"
+        ));
+        assert_eq!(
+            r.groups[0].buf,
+            Buf::Payload,
+            "{kw}: the first content stays"
+        );
+        assert_eq!(r.groups[1].buf, Buf::Kind(kind), "{kw}");
+    }
+    // urilen is bsize on the URI (normalised, or raw).
+    let r = one("alert http any any -> any any (urilen:>10,raw; sid:1;)");
+    assert_eq!(r.groups[0].buf, Buf::Kind(K::HttpUriRaw));
+    assert!(matches!(r.groups[0].items[0], Item::Bsize(_)));
+}
+
+#[test]
 fn multi_line_rules_and_comments() {
     let text = "# a comment\n\
                 \n\
@@ -174,7 +257,7 @@ fn multi_line_rules_and_comments() {
 fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     let text = "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
                 alert tcp any any -> any any (content:\"x\"; byte_math:bytes 2, offset 0, oper +, rvalue 1, result r; sid:2;)\n\
-                alert tcp any any -> any any (xbits:set,a,track ip_src; sid:3;)\n";
+                alert tcp any any -> any any (flowint:cnt,+,1; sid:3;)\n";
     let set = parse_rules("f.rules", text, &Vars::suricata_defaults());
     assert_eq!(set.rules.len(), 1);
     assert_eq!(set.skipped.len(), 2);
@@ -186,7 +269,7 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
         s.to_string(),
         "f.rules:2: sid 2: unsupported keyword `byte_math`"
     );
-    assert_eq!(set.skipped[1].keyword.as_deref(), Some("xbits"));
+    assert_eq!(set.skipped[1].keyword.as_deref(), Some("flowint"));
 }
 
 #[test]

@@ -196,4 +196,8 @@ pub struct FlowDetectState {
     /// Transaction rules that also have packet-payload keywords, whose payload part
     /// matched on a packet or stream chunk of this flow (rule index in the detector).
     pub payload_matched: std::collections::HashSet<u32>,
+    /// Per direction (to server, to client): the initial sequence number and the
+    /// highest next sequence number seen, for `stream_size` (Suricata's stream size is
+    /// `next_seq - isn`).
+    pub tcp_seq: [Option<(u32, u32)>; 2],
 }

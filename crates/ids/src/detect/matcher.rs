@@ -20,6 +20,7 @@ fn is_relative(item: &Item) -> bool {
         Item::IsDataAt { relative, .. } => *relative,
         Item::ByteTest(t) => t.relative,
         Item::ByteJump(j) => j.relative,
+        Item::Base64Decode { relative, .. } => *relative,
         Item::Bsize(_) => false,
     }
 }
@@ -82,7 +83,59 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
             Some(next) => match_at(items, i + 1, buf, next, budget),
             None => false,
         },
+        Item::Base64Decode {
+            bytes,
+            offset,
+            relative,
+            then,
+        } => {
+            let start = if *relative { prev_end } else { 0 } + *offset as usize;
+            let Some(rest) = buf.get(start..) else {
+                return false;
+            };
+            let rest = match bytes {
+                Some(n) => &rest[..rest.len().min(*n as usize)],
+                None => rest,
+            };
+            let decoded = base64_decode(rest);
+            !decoded.is_empty()
+                && match_at(then, 0, &decoded, 0, budget)
+                && match_at(items, i + 1, buf, prev_end, budget)
+        }
     }
+}
+
+/// Base64 (RFC 4648) up to the first character outside the alphabet or padding; a
+/// final partial group yields the bytes it holds.
+pub fn base64_decode(data: &[u8]) -> Vec<u8> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let mut out = Vec::with_capacity(data.len() / 4 * 3);
+    let (mut acc, mut n) = (0u32, 0);
+    for &c in data {
+        let Some(v) = val(c) else { break };
+        acc = (acc << 6) | v;
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
 }
 
 /// The `[start, end)` range where the content may lie, or `None` if it cannot fit.
@@ -248,7 +301,13 @@ fn extract(
 
 fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
     let base = if t.relative { prev_end as i64 } else { 0 };
-    let Some(v) = extract(buf, base + t.offset, t.nbytes, t.format, t.bitmask) else {
+    let Some(v) = extract(
+        buf,
+        base.saturating_add(t.offset),
+        t.nbytes,
+        t.format,
+        t.bitmask,
+    ) else {
         return false;
     };
     let r = match t.op {
@@ -266,19 +325,20 @@ fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
 /// Returns the new inspection position.
 fn byte_jump(j: &ByteJump, buf: &[u8], prev_end: usize) -> Option<usize> {
     let base = if j.relative { prev_end as i64 } else { 0 };
-    let pos = base + j.offset;
+    let pos = base.saturating_add(j.offset);
     let v = extract(buf, pos, j.nbytes, j.format, j.bitmask)?;
     let mut jump = i64::try_from(v.checked_mul(j.multiplier)?).ok()?;
     if j.align && jump % 4 != 0 {
-        jump += 4 - jump % 4;
+        jump = jump.checked_add(4 - jump % 4)?;
     }
-    let next = if j.from_beginning {
-        jump
+    let from = if j.from_beginning {
+        0
     } else if j.from_end {
-        buf.len() as i64 + jump
+        buf.len() as i64
     } else {
-        pos + j.nbytes as i64 + jump
-    } + j.post_offset;
+        pos + j.nbytes as i64
+    };
+    let next = from.checked_add(jump)?.checked_add(j.post_offset)?;
     if next < 0 || next > buf.len() as i64 {
         return None;
     }

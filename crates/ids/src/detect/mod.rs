@@ -13,14 +13,16 @@ pub mod input;
 mod matcher;
 mod prefilter;
 mod threshold;
+mod xbits;
 
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, UintMatch};
+use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch};
 use prefilter::Prefilter;
 use std::collections::BTreeSet;
 use threshold::Thresholds;
+use xbits::Xbits;
 
 /// One alert (or drop/reject decision) produced by a matching rule. `pass` rules
 /// produce no alert: they end detection for the packet and the flow.
@@ -58,22 +60,90 @@ pub struct Detector {
     /// pattern: their payload part is matched on packets and remembered per flow.
     mixed: Prefilter,
     thresholds: Thresholds,
+    xbits: Xbits,
     needs: Needs,
     /// Rule index → epoch in which it was last made a candidate.
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
+    stats: DetectStats,
+}
+
+/// Counters of the work detection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Inputs inspected.
+    pub inputs: u64,
+    /// Rules fully evaluated (prefilter candidates).
+    pub evaluated: u64,
+    /// Rules that matched.
+    pub matched: u64,
+}
+
+/// Follows the TCP sequence space of each direction for `stream_size`.
+fn track_seq(flow: &mut FlowDetectState, dir: Direction, seq: u32, flags: u8, len: usize) {
+    let syn = flags & 0x02 != 0;
+    let fin = flags & 0x01 != 0;
+    let end = seq
+        .wrapping_add(len as u32)
+        .wrapping_add(u32::from(syn) + u32::from(fin));
+    let slot = &mut flow.tcp_seq[dir_index(dir)];
+    match slot {
+        None => {
+            // Picked up without its SYN: count from this segment, as Suricata does.
+            let isn = if syn { seq } else { seq.wrapping_sub(1) };
+            *slot = Some((isn, end));
+        }
+        Some((isn, next)) => {
+            if syn {
+                *isn = seq;
+            }
+            // Only forward progress counts (retransmissions do not grow the stream).
+            if (end.wrapping_sub(*next) as i32) > 0 {
+                *next = end;
+            }
+        }
+    }
+}
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn stream_size_ok(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    let Some((side, m)) = rule.stream_size else {
+        return true;
+    };
+    if input.ip_proto != 6 {
+        return false;
+    }
+    let size = |d: Direction| {
+        flow.tcp_seq[dir_index(d)].map_or(0, |(isn, next)| u64::from(next.wrapping_sub(isn)))
+    };
+    let (client, server) = (size(Direction::ToServer), size(Direction::ToClient));
+    match side {
+        StreamSide::Server => m.matches(server),
+        StreamSide::Client => m.matches(client),
+        StreamSide::Both => m.matches(server) && m.matches(client),
+        StreamSide::Either => m.matches(server) || m.matches(client),
+    }
 }
 
 fn flowbits_rank(rule: &Rule) -> u8 {
-    let sets = rule
+    let ops = rule
         .flowbits
         .iter()
-        .any(|f| matches!(f.op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
-    let reads = rule
-        .flowbits
-        .iter()
-        .any(|f| matches!(f.op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+        .map(|f| f.op)
+        .chain(rule.xbits.iter().map(|x| x.op));
+    let sets = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
+    let reads = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
     match (sets, reads) {
         (true, false) => 0,
         (true, true) => 1,
@@ -127,10 +197,12 @@ impl Detector {
             tx,
             mixed,
             thresholds: Thresholds::default(),
+            xbits: Xbits::default(),
             needs,
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
+            stats: DetectStats::default(),
         }
     }
 
@@ -163,6 +235,21 @@ impl Detector {
         self.packet.pattern_count() + self.tx.pattern_count()
     }
 
+    /// The sids of the rules the prefilter selects for full evaluation of `input`
+    /// (for diagnostics and tests of the prefilter).
+    pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
+        self.collect_candidates(input, flow);
+        self.candidates
+            .iter()
+            .map(|&i| self.rules[i as usize].sid)
+            .collect()
+    }
+
+    /// Counters of the work done so far.
+    pub fn stats(&self) -> DetectStats {
+        self.stats
+    }
+
     /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
     pub fn needs(&self) -> Needs {
         self.needs.clone()
@@ -173,11 +260,18 @@ impl Detector {
         if flow.passed {
             return;
         }
+        if input.tx_id.is_none()
+            && let Layer4::Tcp { seq, flags, .. } = input.l4
+        {
+            track_seq(flow, input.direction, seq, flags, input.payload.len());
+        }
         if input.tx_id.is_none() && !self.mixed.is_empty() {
             self.record_mixed_payloads(input, flow);
         }
         self.collect_candidates(input, flow);
         let candidates = std::mem::take(&mut self.candidates);
+        self.stats.inputs += 1;
+        self.stats.evaluated += candidates.len() as u64;
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
             if let Some(tx) = input.tx_id
@@ -185,10 +279,14 @@ impl Detector {
             {
                 continue;
             }
-            if !rule_matches(rule, idx, input, flow) {
+            if !rule_matches(rule, idx, input, flow)
+                || (!rule.xbits.is_empty() && !self.xbits.check(rule, input))
+            {
                 continue;
             }
+            self.stats.matched += 1;
             apply_flowbits(rule, flow);
+            self.xbits.apply(rule, input);
             if let Some(tx) = input.tx_id {
                 flow.alerted_tx.insert((rule.sid, tx));
                 flow.tx_progress.remove(&(idx, tx));
@@ -265,17 +363,40 @@ impl Detector {
             add(r);
         }
         pf.scan_addresses(input.src_ip, input.dst_ip, &mut add);
-        for buf in pf.buffers() {
+        let slot = prefilter::Slot::of(input);
+        for buf in pf.buffers(slot) {
             match buf {
                 Buf::Payload => {
-                    pf.scan(buf, input.payload, &mut add);
-                    if let Some(s) = input.stream {
-                        pf.scan(buf, s, &mut add);
+                    pf.scan(buf, slot, input.payload, &mut add);
+                    if let Some(s) = distinct_stream(input) {
+                        pf.scan(buf, slot, s, &mut add);
+                    }
+                }
+                Buf::Kind(BufferKind::FileData) => {
+                    // The shared body automaton: each distinct body slice once.
+                    let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
+                    for (k, data) in input.buffers {
+                        if !matches!(
+                            k,
+                            BufferKind::FileData
+                                | BufferKind::HttpResponseBody
+                                | BufferKind::HttpRequestBody
+                        ) {
+                            continue;
+                        }
+                        let id = Some((data.as_ptr(), data.len()));
+                        if seen.contains(&id) {
+                            continue;
+                        }
+                        if let Some(slot) = seen.iter_mut().find(|s| s.is_none()) {
+                            *slot = id;
+                        }
+                        pf.scan(buf, slot, data, &mut add);
                     }
                 }
                 Buf::Kind(k) => {
                     for data in buffers(input, k) {
-                        pf.scan(buf, data, &mut add);
+                        pf.scan(buf, slot, data, &mut add);
                     }
                 }
             }
@@ -289,6 +410,12 @@ impl Detector {
         }
         cands.sort_unstable();
     }
+}
+
+/// The new stream data when it differs from the packet payload (most in-order TCP
+/// packets bring exactly their own payload as new stream data).
+pub(crate) fn distinct_stream<'a>(input: &Input<'a>) -> Option<&'a [u8]> {
+    input.stream.filter(|s| *s != input.payload)
 }
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
@@ -414,7 +541,7 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
             return false;
         }
     }
-    flowbits_ok(rule, flow)
+    flowbits_ok(rule, flow) && stream_size_ok(rule, input, flow)
 }
 
 fn group_matches_data(g: &Group, data: &[u8]) -> bool {
@@ -441,7 +568,12 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
     let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
     let on_packet = rule.flow.stream != StreamMode::OnlyStream;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
-    (on_packet && try_data(input.payload)) || (on_stream && input.stream.is_some_and(try_data))
+    let stream = if on_packet {
+        distinct_stream(input)
+    } else {
+        input.stream
+    };
+    (on_packet && try_data(input.payload)) || (on_stream && stream.is_some_and(try_data))
 }
 
 fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {

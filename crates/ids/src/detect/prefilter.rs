@@ -3,24 +3,167 @@
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
-use crate::detect::Direction;
+use crate::detect::{BufferKind, Direction, distinct_stream};
 use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
+use aho_corasick::automaton::{Automaton, OverlappingState};
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// One buffer's automaton.
+/// The traffic an automaton serves: a direction and a class of IP protocol. Each
+/// rule's fast pattern goes to every slot the rule can match in, and an input scans
+/// only its own slot's automata, which are smaller than one for all rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub dir: Direction,
+    pub proto: ProtoClass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoClass {
+    Tcp,
+    Udp,
+    Icmp,
+    Other,
+}
+
+impl Slot {
+    pub fn of(input: &crate::detect::Input<'_>) -> Slot {
+        Slot {
+            dir: input.direction,
+            proto: match input.ip_proto {
+                6 => ProtoClass::Tcp,
+                17 => ProtoClass::Udp,
+                1 | 58 => ProtoClass::Icmp,
+                _ => ProtoClass::Other,
+            },
+        }
+    }
+}
+
+/// The slots a rule can match in.
+fn rule_slots(rule: &Rule) -> Vec<Slot> {
+    use crate::detect::AppProto;
+    use crate::rules::Proto;
+    let protos: &[ProtoClass] = match rule.header.proto {
+        Proto::Ip => &[
+            ProtoClass::Tcp,
+            ProtoClass::Udp,
+            ProtoClass::Icmp,
+            ProtoClass::Other,
+        ],
+        Proto::Tcp | Proto::App(AppProto::Http | AppProto::Tls | AppProto::Smtp) => {
+            &[ProtoClass::Tcp]
+        }
+        Proto::Udp => &[ProtoClass::Udp],
+        Proto::Icmp => &[ProtoClass::Icmp],
+        Proto::App(_) => &[ProtoClass::Tcp, ProtoClass::Udp],
+    };
+    // A rule over request and response buffers is scanned on either side's inputs.
+    let dirs: &[Direction] = match rule.flow.direction {
+        Some(d) if !rule.is_cross_direction() && !rule.header.bidirectional => {
+            if d == Direction::ToServer {
+                &[Direction::ToServer]
+            } else {
+                &[Direction::ToClient]
+            }
+        }
+        _ => &[Direction::ToServer, Direction::ToClient],
+    };
+    let mut out = Vec::new();
+    for &dir in dirs {
+        for &proto in protos {
+            out.push(Slot { dir, proto });
+        }
+    }
+    out
+}
+
+/// One buffer's automaton for one slot.
 #[derive(Debug)]
 struct BufAutomaton {
     buf: Buf,
-    ac: AhoCorasick,
+    slot: Slot,
+    ac: Matcher,
     /// Pattern id → indices of the rules whose fast pattern it is.
     rules: Vec<Vec<u32>>,
 }
 
-/// While building: a buffer, its pattern → id map, the patterns, and each one's rules.
-type PatternTable = (Buf, HashMap<Vec<u8>, usize>, Vec<Vec<u8>>, Vec<Vec<u32>>);
+/// The automaton: a concrete Aho-Corasick DFA where it fits (its overlapping scan is
+/// then compiled for the DFA rather than dispatched per byte through a trait object),
+/// the automatic choice otherwise.
+#[derive(Debug)]
+enum Matcher {
+    Dfa(Box<aho_corasick::dfa::DFA>),
+    Auto(AhoCorasick),
+}
+
+impl Matcher {
+    fn build(patterns: &[Vec<u8>]) -> Option<Matcher> {
+        if patterns.len() <= MAX_DFA_PATTERNS
+            && let Ok(dfa) = aho_corasick::dfa::DFA::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                // Its prefilter runs at every return to the start state, which on
+                // ordinary traffic costs more than it saves.
+                .prefilter(false)
+                .build(patterns)
+        {
+            return Some(Matcher::Dfa(Box::new(dfa)));
+        }
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .ok()
+            .map(Matcher::Auto)
+    }
+
+    /// Calls `hit` with the id of each pattern occurrence (overlapping).
+    fn for_each(&self, data: &[u8], mut hit: impl FnMut(usize)) {
+        match self {
+            Matcher::Dfa(dfa) => {
+                let input = aho_corasick::Input::new(data);
+                let mut state = OverlappingState::start();
+                while dfa.try_find_overlapping(&input, &mut state).is_ok() {
+                    match state.get_match() {
+                        Some(m) => hit(m.pattern().as_usize()),
+                        None => break,
+                    }
+                }
+            }
+            Matcher::Auto(ac) => {
+                for m in ac.find_overlapping_iter(data) {
+                    hit(m.pattern().as_usize());
+                }
+            }
+        }
+    }
+}
+
+/// The automaton a buffer's fast patterns go to. The HTTP bodies and `file.data` share
+/// one: they are often the very same bytes, scanned once.
+pub fn scan_key(buf: Buf) -> Buf {
+    match buf {
+        Buf::Kind(BufferKind::HttpResponseBody | BufferKind::HttpRequestBody) => {
+            Buf::Kind(BufferKind::FileData)
+        }
+        b => b,
+    }
+}
+
+/// Pattern sets up to this size are compiled to a DFA.
+const MAX_DFA_PATTERNS: usize = 20_000;
+
+/// While building: a buffer and slot, its pattern → id map, the patterns, and each
+/// one's rules.
+type PatternTable = (
+    (Buf, Slot),
+    HashMap<Vec<u8>, usize>,
+    Vec<Vec<u8>>,
+    Vec<Vec<u32>>,
+);
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
@@ -36,7 +179,12 @@ pub struct Prefilter {
 #[derive(Debug, Default)]
 struct AddrIndex {
     exact: HashMap<IpAddr, Vec<u32>>,
+    /// (low, high, rule), sorted by low once built.
     ranges: Vec<(IpAddr, IpAddr, u32)>,
+    /// For each position in `ranges`, the highest `high` up to it, so that a lookup
+    /// walks back from the last range starting at or below the address only while a
+    /// range can still contain it.
+    max_high: Vec<IpAddr>,
 }
 
 impl AddrIndex {
@@ -50,6 +198,24 @@ impl AddrIndex {
         }
     }
 
+    fn finish(&mut self) {
+        // IpAddr orders all IPv4 before all IPv6, so one sorted list serves both.
+        self.ranges.sort_unstable();
+        let mut max: Option<IpAddr> = None;
+        self.max_high = self
+            .ranges
+            .iter()
+            .map(|&(_, hi, _)| {
+                let m = match max {
+                    Some(m) if m >= hi && m.is_ipv4() == hi.is_ipv4() => m,
+                    _ => hi,
+                };
+                max = Some(m);
+                m
+            })
+            .collect();
+    }
+
     fn lookup(&self, ip: IpAddr, mut hit: impl FnMut(u32)) {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -58,8 +224,14 @@ impl AddrIndex {
         if let Some(rules) = self.exact.get(&ip) {
             rules.iter().for_each(|&r| hit(r));
         }
-        for &(lo, hi, r) in &self.ranges {
-            if lo.is_ipv4() == ip.is_ipv4() && lo <= ip && ip <= hi {
+        let end = self.ranges.partition_point(|&(lo, _, _)| lo <= ip);
+        for i in (0..end).rev() {
+            let max = self.max_high[i];
+            if max.is_ipv4() != ip.is_ipv4() || max < ip {
+                break;
+            }
+            let (lo, hi, r) = self.ranges[i];
+            if lo.is_ipv4() == ip.is_ipv4() && ip <= hi {
                 hit(r);
             }
         }
@@ -83,6 +255,18 @@ fn positive_ranges(e: &AddrExpr) -> Option<Vec<(IpAddr, IpAddr)>> {
             (!out.is_empty()).then_some(out)
         }
     }
+}
+
+/// How many addresses ranges cover (saturating).
+fn span(ranges: &[(IpAddr, IpAddr)]) -> u128 {
+    ranges
+        .iter()
+        .map(|&(lo, hi)| match (lo, hi) {
+            (IpAddr::V4(l), IpAddr::V4(h)) => u128::from(u32::from(h) - u32::from(l)) + 1,
+            (IpAddr::V6(l), IpAddr::V6(h)) => (u128::from(h) - u128::from(l)).saturating_add(1),
+            _ => 1,
+        })
+        .fold(0u128, u128::saturating_add)
 }
 
 /// Address ranges of more than this many addresses are not worth indexing.
@@ -136,7 +320,36 @@ pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, V
             }
         }
     }
-    best.map(|(b, p, _)| (b, p.to_ascii_lowercase()))
+    best.map(|(b, p, _)| (b, shorten(p).to_ascii_lowercase()))
+}
+
+/// Fast patterns are cut to this many bytes: a short piece keeps the automata small
+/// enough to stay in cache, at the price of a few more candidates (which the full
+/// evaluation rejects).
+const MAX_FP_LEN: usize = 8;
+
+/// The piece of a pattern the automaton looks for: the window of at most
+/// [`MAX_FP_LEN`] bytes with the most distinct bytes (the latest such window).
+fn shorten(p: &[u8]) -> &[u8] {
+    if p.len() <= MAX_FP_LEN {
+        return p;
+    }
+    let distinct = |w: &[u8]| {
+        let mut seen = [false; 256];
+        w.iter()
+            .filter(|&&b| !std::mem::replace(&mut seen[b.to_ascii_lowercase() as usize], true))
+            .count()
+    };
+    let mut best = 0;
+    let mut best_score = 0;
+    for start in 0..=p.len() - MAX_FP_LEN {
+        let s = distinct(&p[start..start + MAX_FP_LEN]);
+        if s >= best_score {
+            best = start;
+            best_score = s;
+        }
+    }
+    &p[best..best + MAX_FP_LEN]
 }
 
 impl Prefilter {
@@ -153,49 +366,59 @@ impl Prefilter {
                 let h = &rule.header;
                 let src = positive_ranges(&h.src);
                 let dst = positive_ranges(&h.dst);
-                match (src, dst) {
-                    (Some(s), _) if !h.bidirectional && s.len() <= MAX_INDEXED_RANGES => {
-                        by_addr[0].insert(&s, idx)
-                    }
-                    (_, Some(d)) if !h.bidirectional && d.len() <= MAX_INDEXED_RANGES => {
-                        by_addr[1].insert(&d, idx)
-                    }
-                    _ => always.push(idx),
+                let usable = |r: &Option<Vec<(IpAddr, IpAddr)>>| {
+                    r.as_ref()
+                        .filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
+                        .map(|r| (span(r), r.clone()))
+                };
+                // Index on the side that names fewer addresses.
+                match (usable(&src), usable(&dst)) {
+                    (Some((ss, s)), Some((ds, _))) if ss <= ds => by_addr[0].insert(&s, idx),
+                    (_, Some((_, d))) => by_addr[1].insert(&d, idx),
+                    (Some((_, s)), None) => by_addr[0].insert(&s, idx),
+                    (None, None) => always.push(idx),
                 }
                 continue;
             };
-            let entry = match per_buf.iter_mut().position(|e| e.0 == buf) {
-                Some(p) => &mut per_buf[p],
-                None => {
-                    per_buf.push((buf, HashMap::new(), Vec::new(), Vec::new()));
-                    per_buf.last_mut().expect("just pushed")
-                }
-            };
-            let pid = match entry.1.get(&pat) {
-                Some(&p) => p,
-                None => {
-                    let p = entry.2.len();
-                    entry.1.insert(pat.clone(), p);
-                    entry.2.push(pat);
-                    entry.3.push(Vec::new());
-                    p
-                }
-            };
-            entry.3[pid].push(idx);
+            let buf = scan_key(buf);
+            for slot in rule_slots(rule) {
+                let key = (buf, slot);
+                let entry = match per_buf.iter_mut().position(|e| e.0 == key) {
+                    Some(p) => &mut per_buf[p],
+                    None => {
+                        per_buf.push((key, HashMap::new(), Vec::new(), Vec::new()));
+                        per_buf.last_mut().expect("just pushed")
+                    }
+                };
+                let pid = match entry.1.get(&pat) {
+                    Some(&p) => p,
+                    None => {
+                        let p = entry.2.len();
+                        entry.1.insert(pat.clone(), p);
+                        entry.2.push(pat.clone());
+                        entry.3.push(Vec::new());
+                        p
+                    }
+                };
+                entry.3[pid].push(idx);
+            }
         }
         let mut automata = Vec::new();
-        for (buf, _, patterns, rules) in per_buf {
-            match AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-            {
-                Ok(ac) => automata.push(BufAutomaton { buf, ac, rules }),
+        for ((buf, slot), _, patterns, rules) in per_buf {
+            match Matcher::build(&patterns) {
+                Some(ac) => automata.push(BufAutomaton {
+                    buf,
+                    slot,
+                    ac,
+                    rules,
+                }),
                 // Too large to build: its rules are evaluated always instead.
-                Err(_) => always.extend(rules.into_iter().flatten()),
+                None => always.extend(rules.into_iter().flatten()),
             }
         }
         always.sort_unstable();
+        always.dedup();
+        by_addr.iter_mut().for_each(AddrIndex::finish);
         Prefilter {
             automata,
             always,
@@ -217,9 +440,10 @@ impl Prefilter {
     pub fn candidates(&self, input: &crate::detect::Input<'_>, mut hit: impl FnMut(u32)) {
         self.always.iter().for_each(|&r| hit(r));
         self.scan_addresses(input.src_ip, input.dst_ip, &mut hit);
-        self.scan(Buf::Payload, input.payload, &mut hit);
-        if let Some(s) = input.stream {
-            self.scan(Buf::Payload, s, &mut hit);
+        let slot = Slot::of(input);
+        self.scan(Buf::Payload, slot, input.payload, &mut hit);
+        if let Some(s) = distinct_stream(input) {
+            self.scan(Buf::Payload, slot, s, &mut hit);
         }
     }
 
@@ -249,19 +473,22 @@ impl Prefilter {
 
     /// Calls `hit` with each rule index whose fast pattern occurs in `data`, a buffer of
     /// kind `buf` (may repeat).
-    pub fn scan(&self, buf: Buf, data: &[u8], mut hit: impl FnMut(u32)) {
-        for a in self.automata.iter().filter(|a| a.buf == buf) {
-            for m in a.ac.find_overlapping_iter(data) {
-                for &r in &a.rules[m.pattern().as_usize()] {
-                    hit(r);
-                }
-            }
+    pub fn scan(&self, buf: Buf, slot: Slot, data: &[u8], mut hit: impl FnMut(u32)) {
+        for a in self
+            .automata
+            .iter()
+            .filter(|a| a.buf == buf && a.slot == slot)
+        {
+            a.ac.for_each(data, |p| a.rules[p].iter().for_each(|&r| hit(r)));
         }
     }
 
-    /// The buffers that have an automaton.
-    pub fn buffers(&self) -> impl Iterator<Item = Buf> + '_ {
-        self.automata.iter().map(|a| a.buf)
+    /// The buffers that have an automaton in a slot.
+    pub fn buffers(&self, slot: Slot) -> impl Iterator<Item = Buf> + '_ {
+        self.automata
+            .iter()
+            .filter(move |a| a.slot == slot)
+            .map(|a| a.buf)
     }
 
     /// Number of distinct patterns.

@@ -49,7 +49,7 @@ impl Thresholds {
         let now = input.ts_micros.div_euclid(1_000_000);
         if self.map.len() >= MAX_ENTRIES {
             self.map
-                .retain(|_, e| now - e.first_sec < i64::from(e.seconds));
+                .retain(|_, e| now.saturating_sub(e.first_sec) < i64::from(e.seconds));
         }
         let df = th.kind == ThresholdKind::DetectionFilter;
         let e = self.map.entry((idx, df, key)).or_insert(Entry {
@@ -58,7 +58,7 @@ impl Thresholds {
             seconds: th.seconds,
             seen: Vec::new(),
         });
-        let within = now - e.first_sec < i64::from(th.seconds);
+        let within = now.saturating_sub(e.first_sec) < i64::from(th.seconds);
         if !within {
             e.first_sec = now;
             e.count = 0;

@@ -200,6 +200,14 @@ pub enum Item {
     Bsize(UintMatch),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
+    /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
+    /// `base64_data` (matched against the decoded data).
+    Base64Decode {
+        bytes: Option<u32>,
+        offset: u32,
+        relative: bool,
+        then: Vec<Item>,
+    },
 }
 
 /// The payload keywords that inspect one buffer.
@@ -242,6 +250,34 @@ pub enum FlowbitOp {
 pub struct Flowbit {
     pub op: FlowbitOp,
     pub names: Vec<String>,
+}
+
+/// What an `xbits` bit is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XbitTrack {
+    IpSrc,
+    IpDst,
+    /// The pair of addresses, in either direction.
+    IpPair,
+}
+
+/// `xbits:op,name,track ip_src|ip_dst|ip_pair[,expire N]`: bits kept per host or host
+/// pair across flows, for `expire` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xbit {
+    pub op: FlowbitOp,
+    pub name: String,
+    pub track: XbitTrack,
+    pub expire: u32,
+}
+
+/// `stream_size:side,op,N`: the TCP stream's size by sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamSide {
+    Server,
+    Client,
+    Both,
+    Either,
 }
 
 /// `flags:` on the TCP flags byte: `(flags & !ignore) OP bits`.
@@ -343,8 +379,10 @@ pub struct Rule {
     pub target: Option<Target>,
     pub flow: FlowOpts,
     pub flowbits: Vec<Flowbit>,
-    /// `flowbits:noalert` or `noalert`.
+    pub xbits: Vec<Xbit>,
+    /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
+    pub stream_size: Option<(StreamSide, UintMatch)>,
     pub dsize: Option<UintMatch>,
     pub ttl: Option<UintMatch>,
     pub itype: Option<UintMatch>,

@@ -484,11 +484,54 @@ struct Builder {
     dotprefix: Vec<Buf>,
     /// Whether a sticky buffer was named explicitly.
     sticky_set: bool,
+    /// After `base64_data`: keywords go to the decoded data of the last
+    /// `base64_decode`.
+    in_base64: bool,
 }
 
 impl Builder {
+    /// The item list keywords currently go to: the rule's, or the decoded data's.
+    fn target(&mut self) -> Option<&mut Vec<Item>> {
+        self.items
+            .iter_mut()
+            .rev()
+            .find_map(|(_, item)| match item {
+                Item::Base64Decode { then, .. } => Some(then),
+                _ => None,
+            })
+    }
+
+    fn push(&mut self, entry: (Buf, Item)) {
+        // `base64_data` is only accepted after a `base64_decode`, so a target exists.
+        if self.in_base64
+            && let Some(t) = self.target()
+        {
+            t.push(entry.1);
+        } else {
+            self.items.push(entry);
+        }
+    }
+
     fn last_content(&mut self, kw: &str) -> Res<&mut Content> {
         // Modifiers apply to the latest content, even past keywords such as `bsize`.
+        let err = || RuleError::malformed(format!("`{kw}` must follow a `content`"));
+        let decoded = self.in_base64
+            && self
+                .items
+                .iter()
+                .any(|(_, i)| matches!(i, Item::Base64Decode { .. }));
+        if decoded {
+            return self
+                .target()
+                .into_iter()
+                .flat_map(|t| t.iter_mut())
+                .rev()
+                .find_map(|i| match i {
+                    Item::Content(c) => Some(c),
+                    _ => None,
+                })
+                .ok_or_else(err);
+        }
         self.items
             .iter_mut()
             .rev()
@@ -496,13 +539,42 @@ impl Builder {
                 Item::Content(c) => Some(c),
                 _ => None,
             })
-            .ok_or_else(|| RuleError::malformed(format!("`{kw}` must follow a `content`")))
+            .ok_or_else(err)
     }
 
     /// The buffer of the last content-like item (for relative keywords).
     fn last_buf(&self) -> Buf {
         self.items.last().map(|(b, _)| *b).unwrap_or(self.sticky)
     }
+}
+
+fn parse_base64_decode(value: Option<&str>) -> Res<(Option<u32>, u32, bool)> {
+    let (mut bytes, mut offset, mut relative) = (None, 0, false);
+    for part in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let mut it = part.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("bytes"), Some(v), None) => {
+                let n: u32 = num("base64_decode bytes", v)?;
+                if n == 0 {
+                    return Err(RuleError::malformed("`base64_decode`: bytes must not be 0"));
+                }
+                bytes = Some(n);
+            }
+            (Some("offset"), Some(v), None) => offset = num("base64_decode offset", v)?,
+            (Some("relative"), None, None) => relative = true,
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`base64_decode`: unknown option `{part}`"
+                )));
+            }
+        }
+    }
+    Ok((bytes, offset, relative))
 }
 
 fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
@@ -517,6 +589,13 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
         .and_then(|v| v.strip_suffix('"'))
         .filter(|_| v.len() >= 2)
         .ok_or_else(|| RuleError::malformed(format!("pcre `{value}` must be in double quotes")))?;
+    for scope in [
+        ",flow:", ", flow:", ",pkt:", ", pkt:", ",alert:", ", alert:",
+    ] {
+        if inner.contains(scope) {
+            return Err(RuleError::unsupported("pcre option", "pcre capture"));
+        }
+    }
     let body = inner
         .strip_prefix('/')
         .ok_or_else(|| RuleError::malformed(format!("pcre `{value}` must start with `/`")))?;
@@ -529,6 +608,7 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
     b.jit_if_available(true);
     let mut relative = false;
     let mut buffer = None;
+    let (mut anchored, mut ungreedy, mut extended) = (false, false, false);
     for c in flags.chars() {
         match c {
             'i' => {
@@ -542,12 +622,16 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
             }
             'x' => {
                 b.extended(true);
+                extended = true;
             }
+            // PCRE's ANCHORED and UNGREEDY, written into the pattern below.
+            'A' => anchored = true,
+            'G' => ungreedy = true,
             'R' => relative = true,
             // Raw bytes, match-limit override: no change for us.
             'B' | 'O' => {}
-            'A' | 'E' | 'G' => {
-                return Err(RuleError::unsupported("pcre flag", &format!("pcre/{c}")));
+            'E' => {
+                return Err(RuleError::unsupported("pcre flag", "pcre/E"));
             }
             c => match pcre_buffer_flag(c) {
                 Some(k) => {
@@ -567,8 +651,19 @@ fn parse_pcre(value: &str) -> Res<(Pcre, Option<BufferKind>)> {
     }
     // Suricata's pcre escapes: `\;` and `\"` reach PCRE as is, which reads them as the
     // literal characters.
+    let mut full = String::new();
+    if ungreedy {
+        full.push_str("(?U)");
+    }
+    if anchored {
+        // In extended mode a trailing `#` comment must not swallow the `)`.
+        let close = if extended { "\n)" } else { ")" };
+        full.push_str(&format!("\\A(?:{pattern}{close}"));
+    } else {
+        full.push_str(pattern);
+    }
     let regex = b
-        .build(pattern)
+        .build(&full)
         .map_err(|e| RuleError::malformed(format!("pcre `/{pattern}/`: {e}")))?;
     Ok((
         Pcre {
@@ -905,6 +1000,97 @@ fn parse_flowbits(value: &str) -> Res<Option<Flowbit>> {
     Ok(Some(Flowbit { op, names }))
 }
 
+/// Suricata's default `expire` for xbits, in seconds.
+const XBITS_DEFAULT_EXPIRE: u32 = 30;
+
+fn parse_xbits(value: &str) -> Res<Option<Xbit>> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let op = match parts[0] {
+        "noalert" if parts.len() == 1 => return Ok(None),
+        "set" => FlowbitOp::Set,
+        "unset" => FlowbitOp::Unset,
+        "toggle" => FlowbitOp::Toggle,
+        "isset" => FlowbitOp::IsSet,
+        "isnotset" => FlowbitOp::IsNotSet,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`xbits`: unknown operation `{other}`"
+            )));
+        }
+    };
+    let Some(name) = parts.get(1).filter(|n| !n.is_empty() && !n.contains(' ')) else {
+        return Err(RuleError::malformed(format!(
+            "`xbits:{value}`: expected op,name,track ip_src|ip_dst|ip_pair[,expire N]"
+        )));
+    };
+    let (mut track, mut expire) = (None, XBITS_DEFAULT_EXPIRE);
+    for p in &parts[2..] {
+        let mut it = p.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("track"), Some(t), None) => {
+                track = Some(match t {
+                    "ip_src" => XbitTrack::IpSrc,
+                    "ip_dst" => XbitTrack::IpDst,
+                    "ip_pair" => XbitTrack::IpPair,
+                    other => return Err(RuleError::unsupported("xbits track", other)),
+                })
+            }
+            (Some("expire"), Some(e), None) => expire = num("xbits expire", e)?,
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`xbits`: unknown option `{p}`"
+                )));
+            }
+        }
+    }
+    let track = track.ok_or_else(|| {
+        RuleError::malformed(format!(
+            "`xbits:{value}`: needs `track ip_src|ip_dst|ip_pair`"
+        ))
+    })?;
+    Ok(Some(Xbit {
+        op,
+        name: name.to_string(),
+        track,
+        expire,
+    }))
+}
+
+fn parse_stream_size(value: &str) -> Res<(StreamSide, UintMatch)> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let [side, op, n] = parts[..] else {
+        return Err(RuleError::malformed(format!(
+            "`stream_size:{value}`: expected side,operator,number"
+        )));
+    };
+    let side = match side {
+        "server" => StreamSide::Server,
+        "client" => StreamSide::Client,
+        "both" => StreamSide::Both,
+        "either" => StreamSide::Either,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`stream_size`: unknown side `{other}` (server, client, both, either)"
+            )));
+        }
+    };
+    let n: u64 = num("stream_size", n)?;
+    let m = match op {
+        "<" => UintMatch::Lt(n),
+        ">" => UintMatch::Gt(n),
+        "=" => UintMatch::Eq(n),
+        "!=" => UintMatch::Ne(n),
+        "<=" => UintMatch::Le(n),
+        ">=" => UintMatch::Ge(n),
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`stream_size`: unknown operator `{other}`"
+            )));
+        }
+    };
+    Ok((side, m))
+}
+
 fn parse_flags(value: &str) -> Res<TcpFlags> {
     let (main, ignore) = match value.split_once(',') {
         Some((m, i)) => (m.trim(), Some(i.trim())),
@@ -992,7 +1178,9 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         target: None,
         flow: FlowOpts::default(),
         flowbits: Vec::new(),
+        xbits: Vec::new(),
         noalert: false,
+        stream_size: None,
         dsize: None,
         ttl: None,
         itype: None,
@@ -1012,6 +1200,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         sticky: Buf::Payload,
         dotprefix: Vec::new(),
         sticky_set: false,
+        in_base64: false,
     };
     for &(kw, value) in opts {
         let need = || -> Res<&str> {
@@ -1068,7 +1257,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             }
             "content" => {
                 let (pattern, negated) = parse_content(need()?)?;
-                b.items.push((
+                b.push((
                     b.sticky,
                     Item::Content(Content {
                         pattern,
@@ -1219,7 +1408,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     }
                 }
                 let buf = if relative { b.last_buf() } else { b.sticky };
-                b.items.push((
+                b.push((
                     buf,
                     Item::IsDataAt {
                         n,
@@ -1235,7 +1424,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     ));
                 }
                 let m = parse_uint(kw, need()?)?;
-                b.items.push((b.sticky, Item::Bsize(m)));
+                b.push((b.sticky, Item::Bsize(m)));
             }
             "urilen" => {
                 let v = need()?;
@@ -1256,7 +1445,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 } else {
                     BufferKind::HttpUri
                 };
-                b.items.push((Buf::Kind(kind), Item::Bsize(m)));
+                b.push((Buf::Kind(kind), Item::Bsize(m)));
             }
             "pcre" => {
                 let (p, flag_buf) = parse_pcre(need()?)?;
@@ -1265,17 +1454,17 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     None if p.relative => b.last_buf(),
                     None => b.sticky,
                 };
-                b.items.push((buf, Item::Pcre(p)));
+                b.push((buf, Item::Pcre(p)));
             }
             "byte_test" => {
                 let t = parse_byte_test(need()?)?;
                 let buf = if t.relative { b.last_buf() } else { b.sticky };
-                b.items.push((buf, Item::ByteTest(t)));
+                b.push((buf, Item::ByteTest(t)));
             }
             "byte_jump" => {
                 let j = parse_byte_jump(need()?)?;
                 let buf = if j.relative { b.last_buf() } else { b.sticky };
-                b.items.push((buf, Item::ByteJump(j)));
+                b.push((buf, Item::ByteJump(j)));
             }
             "dotprefix" => {
                 if !b.sticky_set || b.sticky == Buf::Payload {
@@ -1296,6 +1485,45 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 None => rule.noalert = true,
             },
             "noalert" => rule.noalert = true,
+            "base64_decode" => {
+                if b.in_base64 {
+                    return Err(RuleError::unsupported(
+                        "keyword",
+                        "base64_decode after base64_data",
+                    ));
+                }
+                let (bytes, offset, relative) = parse_base64_decode(value)?;
+                let buf = if relative { b.last_buf() } else { b.sticky };
+                b.push((
+                    buf,
+                    Item::Base64Decode {
+                        bytes,
+                        offset,
+                        relative,
+                        then: Vec::new(),
+                    },
+                ));
+            }
+            "base64_data" => {
+                if value.is_some() {
+                    return Err(RuleError::malformed("`base64_data` takes no value"));
+                }
+                if !b
+                    .items
+                    .iter()
+                    .any(|(_, i)| matches!(i, Item::Base64Decode { .. }))
+                {
+                    return Err(RuleError::malformed(
+                        "`base64_data` needs a `base64_decode` before it",
+                    ));
+                }
+                b.in_base64 = true;
+            }
+            "xbits" => match parse_xbits(need()?)? {
+                Some(x) => rule.xbits.push(x),
+                None => rule.noalert = true,
+            },
+            "stream_size" => rule.stream_size = Some(parse_stream_size(need()?)?),
             "dsize" => rule.dsize = Some(parse_uint(kw, need()?)?),
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
             "itype" => rule.itype = Some(parse_uint(kw, need()?)?),
@@ -1323,6 +1551,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     } else if value.is_some() {
                         return Err(RuleError::malformed(format!("`{kw}` takes no value")));
                     }
+                    b.in_base64 = false;
                     b.sticky = buf;
                     b.sticky_set = true;
                 }
