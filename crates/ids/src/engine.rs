@@ -76,8 +76,9 @@ pub struct FlowExt {
     recent: [Vec<u8>; 2],
 }
 
-/// Bytes of recent stream data kept per direction for transaction inputs.
-const RECENT_STREAM: usize = 32 * 1024;
+/// Bytes of recent stream data kept per direction for transaction inputs (at least
+/// this much, at most twice as much).
+const RECENT_STREAM: usize = 8 * 1024;
 
 fn di(d: Direction) -> usize {
     match d {
@@ -228,17 +229,11 @@ impl Engine {
                     }
                     if !new_stream.is_empty() {
                         if !matches!(flow.ext.app.proto, AppProto::Failed) {
+                            // Amortised: the window holds the last 8 to 16 KiB.
                             let r = &mut flow.ext.recent[di(dir)];
-                            if new_stream.len() >= RECENT_STREAM {
-                                r.clear();
-                                r.extend_from_slice(
-                                    &new_stream[new_stream.len() - RECENT_STREAM..],
-                                );
-                            } else {
-                                let excess =
-                                    (r.len() + new_stream.len()).saturating_sub(RECENT_STREAM);
-                                r.drain(..excess);
-                                r.extend_from_slice(&new_stream);
+                            r.extend_from_slice(&new_stream);
+                            if r.len() > 2 * RECENT_STREAM {
+                                r.drain(..r.len() - RECENT_STREAM);
                             }
                         }
                         let server_port = flow.server.1;

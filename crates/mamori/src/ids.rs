@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use mamori_ids::detect::Detector;
@@ -22,11 +23,36 @@ pub enum ModeArg {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Capture file to read (pcap or pcapng).
-    #[arg(long, value_name = "FILE")]
-    pub pcap: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "nfqueue",
+        conflicts_with = "nfqueue"
+    )]
+    pub pcap: Option<PathBuf>,
+    /// Inline prevention: give a verdict to each packet the kernel queues to this
+    /// NFQUEUE number (nftables `queue num N`, or iptables `-j NFQUEUE --queue-num N`).
+    #[arg(long, value_name = "N")]
+    pub nfqueue: Option<u16>,
+    /// With --nfqueue: when the queue is full (the engine cannot keep up), the kernel
+    /// accepts packets uninspected instead of dropping them (fail-open). The default is
+    /// fail-closed.
+    #[arg(long, requires = "nfqueue")]
+    pub fail_open: bool,
+    /// Interface name written as EVE `in_iface`.
+    #[arg(long, value_name = "NAME")]
+    pub iface: Option<String>,
     /// Rule file (Suricata format); may be given several times.
-    #[arg(long = "rules", value_name = "FILE", required = true)]
+    #[arg(
+        long = "rules",
+        value_name = "FILE",
+        required_unless_present = "no_rules"
+    )]
     pub rules: Vec<PathBuf>,
+    /// Run without rules (decoding, flows, streams and app layers only): the baseline
+    /// of a throughput measurement.
+    #[arg(long, conflicts_with = "rules")]
+    pub no_rules: bool,
     /// Address and port groups as JSON ({"address-groups": {...}, "port-groups": {...}});
     /// Suricata's defaults otherwise.
     #[arg(long, value_name = "FILE")]
@@ -45,7 +71,16 @@ pub struct Args {
     pub verbose: bool,
 }
 
+/// Peak resident memory of this process, from /proc (Linux), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let load_start = Instant::now();
     let vars = match &args.vars {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -63,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rules.extend(set.rules);
         skipped.extend(set.skipped);
     }
-    if rules.is_empty() {
+    if rules.is_empty() && !args.no_rules {
         for s in &skipped {
             eprintln!("{}:{}: skipped: {}", s.file, s.line, s.reason);
         }
@@ -76,20 +111,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .join(", ")
         );
     }
-    let file = File::open(&args.pcap)
-        .with_context(|| format!("cannot open the capture {}", args.pcap.display()))?;
-    let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("{}", args.pcap.display()))?;
     let out = File::create(&args.eve)
         .with_context(|| format!("cannot create the EVE file {}", args.eve.display()))?;
     let mut out = BufWriter::new(out);
     let loaded = rules.len();
     let cfg = EngineConfig {
         mode: match args.mode {
-            ModeArg::Ids => Mode::Ids,
-            ModeArg::Ips => Mode::Ips,
+            ModeArg::Ids if args.nfqueue.is_none() => Mode::Ids,
+            _ => Mode::Ips,
         },
-        pcap_cnt: true,
+        pcap_cnt: args.pcap.is_some(),
+        iface: args.iface.clone(),
         flow: mamori_ids::flow::FlowConfig {
             midstream: args.midstream,
             ..Default::default()
@@ -97,6 +129,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(Detector::new(rules), cfg);
+    let load_time = load_start.elapsed();
+    let Some(pcap) = args.pcap.clone() else {
+        let num = args.nfqueue.unwrap_or_default();
+        println!(
+            "rules loaded: {loaded}  rules skipped: {}  (load {:.2} s)",
+            skipped.len(),
+            load_time.as_secs_f64()
+        );
+        return nfqueue::run(engine, num, args.fail_open, &mut out);
+    };
+    let file =
+        File::open(&pcap).with_context(|| format!("cannot open the capture {}", pcap.display()))?;
+    let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file))
+        .with_context(|| format!("{}", pcap.display()))?;
+    let run_start = Instant::now();
     let mut warning = None;
     for pkt in reader.by_ref() {
         let pkt = match pkt {
@@ -118,12 +165,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "{ev}").context("cannot write the EVE file")?;
     }
     out.flush().context("cannot write the EVE file")?;
+    let run_time = run_start.elapsed().as_secs_f64();
     let s = engine.stats();
     println!(
         "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}",
         s.packets, s.flows, s.alerts, s.dropped_packets, s.decode_errors
     );
     println!("rules loaded: {}  rules skipped: {}", loaded, skipped.len());
+    println!(
+        "rule load: {:.2} s  inspection: {:.2} s, {:.3} Gbit/s, {:.0} packets/s  peak memory: {} MiB",
+        load_time.as_secs_f64(),
+        run_time,
+        s.bytes as f64 * 8.0 / run_time.max(1e-9) / 1e9,
+        s.packets as f64 / run_time.max(1e-9),
+        peak_rss().map_or("?".to_string(), |b| (b / (1024 * 1024)).to_string()),
+    );
     for sk in &skipped {
         if args.verbose {
             println!(
@@ -152,8 +208,64 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(w) = warning {
         eprintln!(
             "warning: {}: {w}; the packets before it were inspected",
-            args.pcap.display()
+            pcap.display()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Inline mode: packets from an NFQUEUE, a verdict for each.
+mod nfqueue {
+    use std::io::Write;
+    use std::process::ExitCode;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use anyhow::Context;
+    use mamori_ids::engine::{Engine, Verdict};
+    use mamori_ids::pcap::linktype;
+
+    pub fn run(
+        mut engine: Engine,
+        num: u16,
+        fail_open: bool,
+        out: &mut impl Write,
+    ) -> anyhow::Result<ExitCode> {
+        let mut q = nfq::Queue::open()
+            .context("cannot open a netfilter queue socket (hint: run as root, with the nfnetlink_queue module)")?;
+        q.bind(num).with_context(|| {
+            format!("cannot bind NFQUEUE {num} (hint: is another process bound to it?)")
+        })?;
+        q.set_fail_open(num, fail_open)
+            .with_context(|| format!("cannot set fail-open on NFQUEUE {num}"))?;
+        println!(
+            "inspecting NFQUEUE {num} ({})",
+            if fail_open {
+                "fail-open"
+            } else {
+                "fail-closed"
+            }
+        );
+        loop {
+            let mut msg = q.recv().context("receiving from the netfilter queue")?;
+            let ts = msg
+                .get_timestamp()
+                .unwrap_or_else(SystemTime::now)
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as i64);
+            let verdict = engine.process(ts, linktype::RAW, msg.get_payload());
+            msg.set_verdict(match verdict {
+                Verdict::Accept => nfq::Verdict::Accept,
+                Verdict::Drop => nfq::Verdict::Drop,
+            });
+            q.verdict(msg)
+                .context("sending a verdict to the netfilter queue")?;
+            let events = engine.take_events();
+            if !events.is_empty() {
+                for ev in events {
+                    writeln!(out, "{ev}").context("cannot write the EVE file")?;
+                }
+                out.flush().context("cannot write the EVE file")?;
+            }
+        }
+    }
 }
