@@ -35,7 +35,9 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
                 window: 1000,
             },
             payload,
-            stream: None,
+            // An in-order segment of an established session: its payload is also the
+            // new stream data (as the traffic side hands it over).
+            stream: (!payload.is_empty()).then_some(payload),
             direction: Direction::ToServer,
             established: true,
             flow_id: 1,
@@ -364,7 +366,31 @@ fn only_stream_and_no_stream() {
     let mut p = tcp(b"c");
     p.input.stream = Some(b"abc");
     assert_eq!(sids(&mut d, &p), [1]);
-    assert_eq!(sids(&mut d, &tcp(b"abc")), [2]);
+    let mut p = tcp(b"abc");
+    p.input.stream = None;
+    assert_eq!(sids(&mut d, &p), [2]);
+}
+
+#[test]
+fn established_tcp_inspects_plain_content_on_the_stream_only() {
+    // Suricata's `stream` rule type: on a reassembled session a plain content is
+    // matched on the stream, so an out-of-order or retransmitted segment (no new
+    // stream data) does not alert again; an anchored rule (`pkt_stream`: depth,
+    // offset, startswith) is also matched on the packet.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"evil\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"evil\"; depth:4; sid:2;)",
+    );
+    let mut p = tcp(b"evil");
+    assert_eq!(sids(&mut d, &p), [1, 2]);
+    p.input.stream = None;
+    assert_eq!(sids(&mut d, &p), [2]);
+    p.input.established = false;
+    assert_eq!(sids(&mut d, &p), [1, 2], "not reassembled: packet payload");
+    let mut udp = tcp(b"evil");
+    udp.input.ip_proto = 17;
+    udp.input.stream = None;
+    assert_eq!(sids(&mut d, &udp), Vec::<u32>::new(), "tcp rules");
 }
 
 #[test]

@@ -567,6 +567,23 @@ fn group_matches_data(g: &Group, data: &[u8]) -> bool {
 }
 
 /// The payload groups against the packet payload and/or the new stream data.
+/// Whether payload keywords are anchored at the start of the data (a first content
+/// with depth, offset or startswith, or an absolute byte/isdataat keyword).
+fn anchored(groups: &[&Group]) -> bool {
+    use crate::rules::Item;
+    groups.iter().any(|g| {
+        g.items.iter().any(|i| match i {
+            Item::Content(c) => {
+                !c.relative() && (c.depth.is_some() || c.offset > 0 || c.startswith)
+            }
+            Item::IsDataAt { relative, .. } => !relative,
+            Item::ByteTest(t) => !t.relative,
+            Item::ByteJump(j) => !j.relative,
+            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+        })
+    })
+}
+
 fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
     let groups: Vec<&Group> = rule
         .groups
@@ -577,7 +594,15 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
         return true;
     }
     let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
-    let on_packet = rule.flow.stream != StreamMode::OnlyStream;
+    // On a reassembled TCP session (established), Suricata inspects a plain content
+    // rule (its `stream` type) on the stream only, so retransmitted or out-of-order
+    // segments do not alert again; a rule anchored at the start of the data (depth,
+    // offset, startswith: its `pkt_stream` type) is inspected on both.
+    let stream_only = rule.flow.stream == StreamMode::Both
+        && input.ip_proto == 6
+        && input.established
+        && !anchored(&groups);
+    let on_packet = rule.flow.stream != StreamMode::OnlyStream && !stream_only;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
     let stream = if on_packet {
         distinct_stream(input)
