@@ -508,6 +508,15 @@ fn pass_stops_detection_for_the_flow() {
     assert!(run(&mut d, &mut flow, &tcp(b"x")).is_empty());
     let mut other = FlowDetectState::default();
     assert_eq!(run(&mut d, &mut other, &tcp(b"x")).len(), 1);
+    // A packet-type pass rule (here: dsize) passes the packet only.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
+         pass tcp any any -> any any (dsize:<3; sid:2;)",
+    );
+    let mut flow = FlowDetectState::default();
+    assert!(run(&mut d, &mut flow, &tcp(b"x")).is_empty());
+    assert!(!flow.passed);
+    assert_eq!(run(&mut d, &mut flow, &tcp(b"xxxx")).len(), 1);
 }
 
 fn count_alerts(rule: &str, times: &[(i64, &str)]) -> Vec<usize> {

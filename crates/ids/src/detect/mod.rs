@@ -82,6 +82,36 @@ pub struct DetectStats {
     pub matched: u64,
 }
 
+/// Whether a matching `pass` rule passes the whole flow (Suricata's action scope of
+/// the `ip_only`, `stream` on a reassembled session, `app_layer` and `app_tx` rule
+/// types) or only the packet (the `pkt` type: packet keywords, or a flow check on a
+/// rule without payload).
+fn pass_applies_to_flow(rule: &Rule, ip_only: bool, input: &Input<'_>) -> bool {
+    if rule.is_tx_rule() || ip_only {
+        return true;
+    }
+    let packet_keywords = rule.dsize.is_some()
+        || rule.ttl.is_some()
+        || rule.flags.is_some()
+        || rule.itype.is_some()
+        || rule.icode.is_some()
+        || rule.stream_size.is_some()
+        || rule.flow.stream == StreamMode::NoStream;
+    if packet_keywords {
+        return false;
+    }
+    if rule.groups.iter().any(|g| g.buf == Buf::Payload) {
+        return input.ip_proto == 6 && input.established;
+    }
+    let reads_bits = rule
+        .flowbits
+        .iter()
+        .map(|f| f.op)
+        .chain(rule.xbits.iter().map(|x| x.op))
+        .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+    matches!(rule.header.proto, Proto::App(_)) && rule.flow.established.is_none() && !reads_bits
+}
+
 /// Follows the TCP sequence space of each direction for `stream_size`.
 fn track_seq(flow: &mut FlowDetectState, dir: Direction, seq: u32, flags: u8, len: usize) {
     let syn = flags & 0x02 != 0;
@@ -303,7 +333,10 @@ impl Detector {
                 flow.tx_progress.remove(&(idx, tx));
             }
             if rule.action == Action::Pass {
-                flow.passed = true;
+                // Suricata's action scope: the flow, except for packet-type rules.
+                if pass_applies_to_flow(rule, self.ip_only[idx as usize], input) {
+                    flow.passed = true;
+                }
                 break;
             }
             if rule.noalert {
