@@ -201,7 +201,6 @@ impl Engine {
         flow.bytes[di(dir)] += p.payload.len() as u64;
         let mut verdict = Verdict::Accept;
         if flow.ext.dropped {
-            self.stats.dropped_packets += 1;
             verdict = Verdict::Drop;
         }
         // The packet that completes the handshake is not yet "established" (Suricata
@@ -344,11 +343,15 @@ impl Engine {
                 }
             }
         }
-        if verdict == Verdict::Drop && !flow.ext.dropped {
-            self.stats.dropped_packets += 1;
-        }
         if verdict == Verdict::Drop {
+            self.stats.dropped_packets += 1;
             flow.ext.dropped = true;
+        }
+        // Inspected transactions are forgotten (their bodies can be large); a closed
+        // session needs no recent-stream window.
+        flow.ext.app.forget_finished();
+        if flow.tcp == crate::flow::TcpState::Closed {
+            flow.ext.recent = Default::default();
         }
         for f in removed {
             self.finish_flow(f, c.ts);

@@ -658,6 +658,15 @@ impl HttpState {
         }
     }
 
+    /// Forgets transactions whose request and response are both complete (call after
+    /// they were inspected), except the ones a side is still working on.
+    pub fn forget_finished(&mut self) {
+        let (rq, rs) = (self.req.tx, self.resp.tx);
+        self.txs.retain(|t| {
+            !(t.request_complete && t.response_complete) || Some(t.id) == rq || Some(t.id) == rs
+        });
+    }
+
     /// The transaction with this id, if still kept.
     pub fn tx(&self, id: u64) -> Option<&HttpTx> {
         self.txs.iter().find(|t| t.id == id)

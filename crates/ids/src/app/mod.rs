@@ -222,6 +222,13 @@ impl AppLayer {
         }
     }
 
+    /// Drops transactions that are complete in both directions and were inspected.
+    pub fn forget_finished(&mut self) {
+        if let Parser::Http(h) = &mut self.parser {
+            h.forget_finished();
+        }
+    }
+
     /// Prepares derived buffers for an update.
     pub fn scratch(&self, u: &AppUpdate) -> AppScratch {
         match &self.parser {
