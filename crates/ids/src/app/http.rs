@@ -32,8 +32,9 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_header_bytes: 64 * 1024,
-            max_body_bytes: 1024 * 1024,
-            max_decoded_bytes: 4 * 1024 * 1024,
+            // Suricata's defaults (request-/response-body-limit: 100 KiB).
+            max_body_bytes: 100 * 1024,
+            max_decoded_bytes: 1024 * 1024,
             max_layers: 3,
             max_txs: 64,
         }
