@@ -54,6 +54,8 @@ pub struct Stats {
     pub packets: u64,
     pub bytes: u64,
     pub decode_errors: u64,
+    /// Frames that carry no IP (ARP, LLDP, ...): passed, not inspected.
+    pub non_ip: u64,
     pub fragments: u64,
     pub alerts: u64,
     pub dropped_packets: u64,
@@ -141,6 +143,10 @@ impl Engine {
         let pcap_cnt = self.stats.packets;
         let pkt = match decode::decode(linktype, frame) {
             Ok(p) => p,
+            Err(decode::DecodeError::NotIp(_)) => {
+                self.stats.non_ip += 1;
+                return Verdict::Accept;
+            }
             Err(_) => {
                 self.stats.decode_errors += 1;
                 return Verdict::Accept;

@@ -168,8 +168,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let run_time = run_start.elapsed().as_secs_f64();
     let s = engine.stats();
     println!(
-        "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}",
-        s.packets, s.flows, s.alerts, s.dropped_packets, s.decode_errors
+        "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}  non-IP: {}",
+        s.packets, s.flows, s.alerts, s.dropped_packets, s.decode_errors, s.non_ip
     );
     println!("rules loaded: {}  rules skipped: {}", loaded, skipped.len());
     println!(
