@@ -35,7 +35,9 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
                 window: 1000,
             },
             payload,
-            stream: None,
+            // An in-order segment of an established session: its payload is also the
+            // new stream data (as the traffic side hands it over).
+            stream: (!payload.is_empty()).then_some(payload),
             direction: Direction::ToServer,
             established: true,
             flow_id: 1,
@@ -304,6 +306,47 @@ fn app_layer_protocol_and_header_protocol() {
 }
 
 #[test]
+fn ip_only_rules_once_per_flow_direction() {
+    // Suricata's `ip_only` type (addresses only, no negation, no flow keyword) is
+    // inspected once per flow and direction; with a negated address (`like_ip_only`)
+    // or a `flow` keyword it is inspected on every packet.
+    let mut d = detector(
+        "alert ip any any -> 203.0.113.5 any (sid:1;)\n\
+         alert ip any any -> !10.0.0.0/8 any (sid:2;)\n\
+         alert ip any any -> 203.0.113.5 any (flow:to_server; sid:3;)\n\
+         alert ip any any <> 203.0.113.5 any (sid:4;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let a = |d: &mut Detector, flow: &mut FlowDetectState, p: &Pkt<'_>| {
+        run(d, flow, p).iter().map(|a| a.sid).collect::<Vec<_>>()
+    };
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"")), [1, 2, 3, 4]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"")), [2, 3]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"").reply()), [2, 4]);
+    assert_eq!(a(&mut d, &mut flow, &tcp(b"").reply()), [2]);
+    let mut other = FlowDetectState::default();
+    assert_eq!(a(&mut d, &mut other, &tcp(b"")), [1, 2, 3, 4]);
+}
+
+#[test]
+fn protocol_only_rules_are_per_packet() {
+    // Suricata's `app_layer` rule type: only the header names the protocol; it is
+    // inspected on every packet of flows of that protocol, not per transaction.
+    let mut d = detector("alert http any any -> any any (flow:to_server; sid:1;)");
+    let mut flow = FlowDetectState::default();
+    let mut p = tcp(b"");
+    assert!(
+        run(&mut d, &mut flow, &p).is_empty(),
+        "protocol not known yet"
+    );
+    p.input.app_proto = AppProto::Http;
+    assert_eq!(run(&mut d, &mut flow, &p).len(), 1);
+    assert_eq!(run(&mut d, &mut flow, &p).len(), 1);
+    let bufs: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/")];
+    assert!(run(&mut d, &mut flow, &tcp(b"").tx(0, AppProto::Http, bufs)).is_empty());
+}
+
+#[test]
 fn flow_direction_and_state() {
     let r = "alert tcp any any -> any any (flow:to_client,established; content:\"x\"; sid:1;)";
     let mut d = detector(r);
@@ -323,7 +366,31 @@ fn only_stream_and_no_stream() {
     let mut p = tcp(b"c");
     p.input.stream = Some(b"abc");
     assert_eq!(sids(&mut d, &p), [1]);
-    assert_eq!(sids(&mut d, &tcp(b"abc")), [2]);
+    let mut p = tcp(b"abc");
+    p.input.stream = None;
+    assert_eq!(sids(&mut d, &p), [2]);
+}
+
+#[test]
+fn established_tcp_inspects_plain_content_on_the_stream_only() {
+    // Suricata's `stream` rule type: on a reassembled session a plain content is
+    // matched on the stream, so an out-of-order or retransmitted segment (no new
+    // stream data) does not alert again; an anchored rule (`pkt_stream`: depth,
+    // offset, startswith) is also matched on the packet.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"evil\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"evil\"; depth:4; sid:2;)",
+    );
+    let mut p = tcp(b"evil");
+    assert_eq!(sids(&mut d, &p), [1, 2]);
+    p.input.stream = None;
+    assert_eq!(sids(&mut d, &p), [2]);
+    p.input.established = false;
+    assert_eq!(sids(&mut d, &p), [1, 2], "not reassembled: packet payload");
+    let mut udp = tcp(b"evil");
+    udp.input.ip_proto = 17;
+    udp.input.stream = None;
+    assert_eq!(sids(&mut d, &udp), Vec::<u32>::new(), "tcp rules");
 }
 
 #[test]

@@ -261,6 +261,37 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     let set = parse_rules("f.rules", text, &Vars::suricata_defaults());
     assert_eq!(set.rules.len(), 1);
     assert_eq!(set.skipped.len(), 2);
+    // Forms whose meaning differs from what is implemented are skipped, not loaded.
+    for (text, kw) in [
+        ("alert ipv4 any any -> any any (sid:5;)", "ipv4"),
+        ("alert icmpv6 any any -> any any (sid:5;)", "icmpv6"),
+        (
+            "alert tcp any any -> any any (app-layer-protocol:http,final; sid:5;)",
+            "app-layer-protocol final",
+        ),
+        (
+            "alert tcp any any -> any any (content:\"x\"; threshold:type backoff, track by_flow, count 1, multiplier 10; sid:5;)",
+            "backoff",
+        ),
+        (
+            "alert tcp any any -> any any (content:\"x\"; tag:session,10,packets; sid:5;)",
+            "tag",
+        ),
+        (
+            "alert tcp any any -> any any (pcre:\"/(x)/, flow:v\"; sid:5;)",
+            "pcre capture",
+        ),
+        (
+            "alert tcp any any -> any any (content:\"x\"; byte_test:2,>,len,0; sid:5;)",
+            "len",
+        ),
+    ] {
+        let e = err(text);
+        assert_eq!(e.keyword.as_deref(), Some(kw), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(5));
+    }
+    let e = err("alert http any any -> any any (dsize:>5; http.uri; content:\"x\"; sid:5;)");
+    assert!(e.reason.contains("dsize"), "{}", e.reason);
     let s = &set.skipped[0];
     assert_eq!((s.line, s.sid), (2, Some(2)));
     assert_eq!(s.keyword.as_deref(), Some("byte_math"));

@@ -200,4 +200,7 @@ pub struct FlowDetectState {
     /// highest next sequence number seen, for `stream_size` (Suricata's stream size is
     /// `next_seq - isn`).
     pub tcp_seq: [Option<(u32, u32)>; 2],
+    /// Per direction (to server, to client): IP-only rules were inspected already
+    /// (Suricata inspects them once per flow and direction).
+    pub ip_only_done: [bool; 2],
 }

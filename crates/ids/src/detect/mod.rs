@@ -67,6 +67,8 @@ pub struct Detector {
     epoch: u32,
     candidates: Vec<u32>,
     stats: DetectStats,
+    /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
+    ip_only: Vec<bool>,
 }
 
 /// Counters of the work detection did.
@@ -191,6 +193,7 @@ impl Detector {
         let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
         let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
         let n = rules.len();
+        let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
             rules,
             packet,
@@ -203,6 +206,7 @@ impl Detector {
             epoch: 0,
             candidates: Vec::new(),
             stats: DetectStats::default(),
+            ip_only,
         }
     }
 
@@ -270,10 +274,17 @@ impl Detector {
         }
         self.collect_candidates(input, flow);
         let candidates = std::mem::take(&mut self.candidates);
+        let ip_only_done = input.tx_id.is_none() && {
+            let done = &mut flow.ip_only_done[dir_index(input.direction)];
+            std::mem::replace(done, true)
+        };
         self.stats.inputs += 1;
         self.stats.evaluated += candidates.len() as u64;
         for &idx in &candidates {
             let rule = &self.rules[idx as usize];
+            if ip_only_done && self.ip_only[idx as usize] {
+                continue;
+            }
             if let Some(tx) = input.tx_id
                 && flow.alerted_tx.contains(&(rule.sid, tx))
             {
@@ -556,6 +567,23 @@ fn group_matches_data(g: &Group, data: &[u8]) -> bool {
 }
 
 /// The payload groups against the packet payload and/or the new stream data.
+/// Whether payload keywords are anchored at the start of the data (a first content
+/// with depth, offset or startswith, or an absolute byte/isdataat keyword).
+fn anchored(groups: &[&Group]) -> bool {
+    use crate::rules::Item;
+    groups.iter().any(|g| {
+        g.items.iter().any(|i| match i {
+            Item::Content(c) => {
+                !c.relative() && (c.depth.is_some() || c.offset > 0 || c.startswith)
+            }
+            Item::IsDataAt { relative, .. } => !relative,
+            Item::ByteTest(t) => !t.relative,
+            Item::ByteJump(j) => !j.relative,
+            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+        })
+    })
+}
+
 fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
     let groups: Vec<&Group> = rule
         .groups
@@ -566,7 +594,15 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
         return true;
     }
     let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
-    let on_packet = rule.flow.stream != StreamMode::OnlyStream;
+    // On a reassembled TCP session (established), Suricata inspects a plain content
+    // rule (its `stream` type) on the stream only, so retransmitted or out-of-order
+    // segments do not alert again; a rule anchored at the start of the data (depth,
+    // offset, startswith: its `pkt_stream` type) is inspected on both.
+    let stream_only = rule.flow.stream == StreamMode::Both
+        && input.ip_proto == 6
+        && input.established
+        && !anchored(&groups);
+    let on_packet = rule.flow.stream != StreamMode::OnlyStream && !stream_only;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
     let stream = if on_packet {
         distinct_stream(input)

@@ -378,6 +378,8 @@ pub struct Rule {
     pub metadata: Vec<String>,
     pub target: Option<Target>,
     pub flow: FlowOpts,
+    /// The rule has a `flow` keyword (even `flow:stateless`).
+    pub flow_keyword: bool,
     pub flowbits: Vec<Flowbit>,
     pub xbits: Vec<Xbit>,
     /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
@@ -400,11 +402,46 @@ pub struct Rule {
 
 impl Rule {
     /// Whether the rule is evaluated on transaction inputs (once per transaction): it
-    /// inspects application-layer buffers, or it is an application-layer rule
-    /// (`alert http ...`) without payload keywords.
+    /// inspects application-layer buffers (Suricata's `app_tx` type). A rule that only
+    /// names an application protocol in its header (`alert http ...`) is Suricata's
+    /// `app_layer` type, inspected per packet of flows of that protocol.
     pub fn is_tx_rule(&self) -> bool {
         self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
-            || (matches!(self.header.proto, Proto::App(_)) && self.groups.is_empty())
+    }
+
+    /// Whether the rule is Suricata's `ip_only` type, inspected once per flow and
+    /// direction (on its first packet): only addresses (without negation) and
+    /// protocol, `any` ports, no payload, no `flow` keyword, and no keyword that must
+    /// look at each packet (flowbits checks, dsize, ttl, flags, ...).
+    pub fn is_ip_only(&self) -> bool {
+        fn negation_free(e: &AddrExpr) -> bool {
+            match e {
+                AddrExpr::Any | AddrExpr::Range(..) => true,
+                AddrExpr::Not(_) => false,
+                AddrExpr::List(items) => items.iter().all(negation_free),
+            }
+        }
+        let reads_bits = self
+            .flowbits
+            .iter()
+            .map(|f| f.op)
+            .chain(self.xbits.iter().map(|x| x.op))
+            .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+        self.groups.is_empty()
+            && !self.flow_keyword
+            && !matches!(self.header.proto, Proto::App(_))
+            && self.header.src_ports == PortExpr::Any
+            && self.header.dst_ports == PortExpr::Any
+            && negation_free(&self.header.src)
+            && negation_free(&self.header.dst)
+            && !reads_bits
+            && self.dsize.is_none()
+            && self.ttl.is_none()
+            && self.itype.is_none()
+            && self.icode.is_none()
+            && self.flags.is_none()
+            && self.stream_size.is_none()
+            && self.app_proto.is_empty()
     }
 
     /// Whether the rule inspects buffers of both directions of a transaction (request

@@ -167,7 +167,7 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
     };
     let mut flow = FlowOpts::default();
     let proto = match toks[1].to_ascii_lowercase().as_str() {
-        "ip" | "ipv4" | "ipv6" | "pkthdr" => Proto::Ip,
+        "ip" => Proto::Ip,
         "tcp" => Proto::Tcp,
         "tcp-pkt" => {
             flow.stream = StreamMode::NoStream;
@@ -178,7 +178,8 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
             Proto::Tcp
         }
         "udp" => Proto::Udp,
-        "icmp" | "icmpv4" | "icmpv6" => Proto::Icmp,
+        // `icmp` covers ICMP and ICMPv6, as in Suricata.
+        "icmp" => Proto::Icmp,
         "http" | "http1" => Proto::App(AppProto::Http),
         "dns" => Proto::App(AppProto::Dns),
         "tls" => Proto::App(AppProto::Tls),
@@ -886,6 +887,7 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
             "type" if kw == "threshold" => {
                 kind = Some(match v {
                     "limit" => ThresholdKind::Limit,
+                    "backoff" => return Err(RuleError::unsupported("threshold type", "backoff")),
                     "threshold" => ThresholdKind::Threshold,
                     "both" => ThresholdKind::Both,
                     other => {
@@ -1138,7 +1140,14 @@ fn parse_flags(value: &str) -> Res<TcpFlags> {
 }
 
 fn parse_app_proto(value: &str) -> Res<AppProtoMatch> {
-    let mut v = value.split(',').next().unwrap_or("").trim();
+    let mut parts = value.split(',');
+    let mut v = parts.next().unwrap_or("").trim();
+    if let Some(mode) = parts.next() {
+        return Err(RuleError::unsupported(
+            "app-layer-protocol mode",
+            &format!("app-layer-protocol {}", mode.trim()),
+        ));
+    }
     let mut negated = false;
     if let Some(r) = v.strip_prefix('!') {
         negated = true;
@@ -1177,6 +1186,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         metadata: Vec::new(),
         target: None,
         flow: FlowOpts::default(),
+        flow_keyword: false,
         flowbits: Vec::new(),
         xbits: Vec::new(),
         noalert: false,
@@ -1479,7 +1489,10 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 }
                 b.dotprefix.push(b.sticky);
             }
-            "flow" => parse_flow(need()?, &mut flow)?,
+            "flow" => {
+                parse_flow(need()?, &mut flow)?;
+                rule.flow_keyword = true;
+            }
             "flowbits" => match parse_flowbits(need()?)? {
                 Some(f) => rule.flowbits.push(f),
                 None => rule.noalert = true,
@@ -1561,6 +1574,11 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     }
     if !have_sid {
         return Err(RuleError::malformed("missing `sid`"));
+    }
+    if rule.dsize.is_some() && b.items.iter().any(|(buf, _)| matches!(buf, Buf::Kind(_))) {
+        return Err(RuleError::malformed(
+            "`dsize` cannot be combined with application-layer buffers (it is a packet keyword)",
+        ));
     }
     // Group the payload keywords by buffer, in the order written.
     let mut groups: Vec<Group> = Vec::new();
