@@ -373,9 +373,23 @@ fn malformed_frames_are_counted_not_fatal() {
         r#"alert ip any any -> any any (msg:"x"; sid:11;)"#,
         Mode::Ids,
     );
-    for f in [&b""[..], &[0u8; 13], &[0xff; 40]] {
+    // Too short for Ethernet, too short for IPv4 (ethertype 0x0800), an IPv4 header
+    // claiming a bad header length; then an ARP frame, which is not an error.
+    let mut bad_ihl = vec![0u8; 12];
+    bad_ihl.extend_from_slice(&[0x08, 0x00, 0x41]);
+    bad_ihl.extend_from_slice(&[0u8; 19]);
+    let mut short_ip = vec![0u8; 12];
+    short_ip.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+    for f in [&b""[..], &short_ip, &bad_ihl] {
         assert_eq!(e.process(0, linktype::ETHERNET, f), Verdict::Accept);
     }
-    assert_eq!(e.stats().decode_errors, 3);
-    assert_eq!(e.stats().packets, 3);
+    let mut arp = vec![0xffu8; 12];
+    arp.extend_from_slice(&[0x08, 0x06]);
+    arp.extend_from_slice(&[0u8; 28]);
+    assert_eq!(e.process(0, linktype::ETHERNET, &arp), Verdict::Accept);
+    let s = e.stats();
+    assert_eq!(s.decode_errors, 3);
+    assert_eq!(s.non_ip, 1);
+    assert_eq!(s.packets, 4);
+    assert_eq!(s.alerts, 0);
 }
