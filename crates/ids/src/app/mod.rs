@@ -268,6 +268,18 @@ impl AppLayer {
                     out.push((BufferKind::Ja3String, s.as_bytes()));
                 }
                 if u.direction == Direction::ToClient {
+                    for (kind, v) in [
+                        (BufferKind::TlsCertSubject, &t.info.cert_subject),
+                        (BufferKind::TlsCertIssuer, &t.info.cert_issuer),
+                        (BufferKind::TlsCertSerial, &t.info.cert_serial),
+                    ] {
+                        if let Some(v) = v {
+                            out.push((kind, v.as_bytes()));
+                        }
+                    }
+                    for c in &t.info.certs {
+                        out.push((BufferKind::TlsCerts, c));
+                    }
                     if let Some(s) = &t.info.ja3s_hash {
                         out.push((BufferKind::Ja3sHash, s.as_bytes()));
                     }
@@ -330,6 +342,15 @@ impl AppLayer {
                 }
                 if let Some(v) = t.info.server_version.or(t.info.client_version) {
                     m.insert("version".into(), json!(tls_version(v)));
+                }
+                for (key, v) in [
+                    ("subject", &t.info.cert_subject),
+                    ("issuerdn", &t.info.cert_issuer),
+                    ("serial", &t.info.cert_serial),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(key.into(), json!(v));
+                    }
                 }
                 if let (Some(h), Some(st)) = (&t.info.ja3_hash, &t.info.ja3_string) {
                     m.insert("ja3".into(), json!({"hash": h, "string": st}));
