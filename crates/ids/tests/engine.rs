@@ -393,3 +393,34 @@ fn malformed_frames_are_counted_not_fatal() {
     assert_eq!(s.packets, 4);
     assert_eq!(s.alerts, 0);
 }
+
+#[test]
+fn tls_certificate_subject_is_inspected() {
+    let hex = include_str!("data/tls-cert.hex").trim();
+    let der: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut list = vec![0, (der.len() >> 8) as u8, der.len() as u8];
+    list.extend_from_slice(&der);
+    let mut msg = vec![0, (list.len() >> 8) as u8, list.len() as u8];
+    msg.extend_from_slice(&list);
+    let mut hs = vec![11, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+    hs.extend_from_slice(&msg);
+    let mut rec = vec![0x16, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    let mut c = Conv::new(443);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(&client_hello("x.example")));
+    frames.push(c.send_to_client(&rec));
+    let mut e = engine(
+        r#"alert tls any any -> any any (msg:"c"; tls.cert_subject; content:"O=Mamori Test"; sid:12;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![12]);
+    assert_eq!(
+        ev[0]["tls"]["subject"],
+        "C=JP, O=Mamori Test, CN=tls.example.test"
+    );
+    assert_eq!(ev[0]["src_ip"], "10.0.0.2");
+}
