@@ -424,3 +424,34 @@ fn tls_certificate_subject_is_inspected() {
     );
     assert_eq!(ev[0]["src_ip"], "10.0.0.2");
 }
+
+#[test]
+fn smtp_commands_are_inspected() {
+    let mut c = Conv::new(25);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_client(b"220 mx.example ESMTP\r\n"));
+    frames.push(c.send_to_server(b"EHLO evil.example\r\n"));
+    frames.push(c.send_to_client(b"250 ok\r\n"));
+    frames.push(
+        c.send_to_server(b"MAIL FROM:<boss@example.org>\r\nRCPT TO:<victim@example.net>\r\n"),
+    );
+    frames.push(c.send_to_server(b"DATA\r\nSubject: invoice\r\n\r\nopen the attachment\r\n.\r\n"));
+    let mut e = engine(
+        r#"alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"evil.example"; sid:13;)
+alert smtp any any -> any any (msg:"rcpt"; smtp.rcpt_to; content:"victim@"; sid:14;)
+alert smtp any any -> any any (msg:"body"; file.data; content:"open the attachment"; sid:15;)
+"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![13, 14, 15]);
+    let r = ev
+        .iter()
+        .find(|e| e["alert"]["signature_id"] == 14)
+        .unwrap();
+    assert_eq!(r["app_proto"], "smtp");
+    assert_eq!(r["smtp"]["mail_from"], "boss@example.org");
+    assert_eq!(r["smtp"]["rcpt_to"][0], "victim@example.net");
+}

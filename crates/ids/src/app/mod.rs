@@ -6,6 +6,7 @@
 pub mod decompress;
 pub mod dns;
 pub mod http;
+pub mod smtp;
 pub mod tls;
 
 use serde_json::{Value, json};
@@ -27,6 +28,7 @@ pub enum Parser {
     Http(Box<http::HttpState>),
     Dns(Box<dns::DnsState>),
     Tls(Box<tls::TlsState>),
+    Smtp(Box<smtp::SmtpState>),
 }
 
 /// Bytes looked at before protocol detection gives up on a direction.
@@ -76,6 +78,7 @@ impl AppLayer {
             ))),
             AppProto::Dns => Parser::Dns(Box::default()),
             AppProto::Tls => Parser::Tls(Box::default()),
+            AppProto::Smtp => Parser::Smtp(Box::default()),
             _ => Parser::None,
         };
     }
@@ -101,6 +104,7 @@ impl AppLayer {
                 Direction::ToServer => match (http::probe_request(d), tls::probe(d)) {
                     (Some(true), _) => Some(AppProto::Http),
                     (_, Some(true)) => Some(AppProto::Tls),
+                    _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
                     (Some(false), Some(false)) => {
                         if server_port == 53 && d.len() >= 14 && dns::probe(&d[2..]) {
                             Some(AppProto::Dns)
@@ -135,6 +139,7 @@ impl AppLayer {
                         Direction::ToServer => {
                             http::probe_request(&self.probe[0]) == Some(false)
                                 && tls::probe(&self.probe[0]) == Some(false)
+                                && smtp::probe_client(&self.probe[0]) == Some(false)
                         }
                         Direction::ToClient => {
                             http::probe_response(&self.probe[1]) == Some(false)
@@ -179,6 +184,17 @@ impl AppLayer {
                         tx_id: 0,
                         direction: dir,
                     });
+                }
+            }
+            Parser::Smtp(sm) => {
+                if dir == Direction::ToServer {
+                    let mut u = Vec::new();
+                    sm.feed_client(data, &mut u);
+                    u.dedup();
+                    out.extend(u.into_iter().map(|tx_id| AppUpdate {
+                        tx_id,
+                        direction: dir,
+                    }));
                 }
             }
             Parser::None => {}
@@ -288,6 +304,22 @@ impl AppLayer {
                     }
                 }
             }
+            Parser::Smtp(sm) => {
+                if let Some(t) = sm.tx(u.tx_id) {
+                    if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                        out.push((BufferKind::SmtpHelo, h));
+                    }
+                    if let Some(m) = &t.mail_from {
+                        out.push((BufferKind::SmtpMailFrom, m));
+                    }
+                    for r in &t.rcpt_to {
+                        out.push((BufferKind::SmtpRcptTo, r));
+                    }
+                    if t.complete && !t.data.is_empty() {
+                        out.push((BufferKind::FileData, &t.data));
+                    }
+                }
+            }
             Parser::None => {}
         }
     }
@@ -356,6 +388,21 @@ impl AppLayer {
                     m.insert("ja3".into(), json!({"hash": h, "string": st}));
                 }
                 Some(("tls", Value::Object(m)))
+            }
+            Parser::Smtp(sm) => {
+                let t = sm.tx(tx_id)?;
+                let mut m = serde_json::Map::new();
+                if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                    m.insert("helo".into(), json!(s(h)));
+                }
+                if let Some(f) = &t.mail_from {
+                    m.insert("mail_from".into(), json!(s(f)));
+                }
+                if !t.rcpt_to.is_empty() {
+                    let r: Vec<String> = t.rcpt_to.iter().map(|x| s(x)).collect();
+                    m.insert("rcpt_to".into(), json!(r));
+                }
+                Some(("smtp", Value::Object(m)))
             }
             Parser::None => None,
         }
