@@ -166,10 +166,10 @@ impl SmtpState {
             self.in_data = true;
         } else if up.starts_with(b"STARTTLS") {
             self.encrypted = true;
-        } else if up.starts_with(b"RSET") {
-            if let Some(t) = self.txs.back_mut() {
-                t.complete = true;
-            }
+        } else if up.starts_with(b"RSET")
+            && let Some(t) = self.txs.back_mut()
+        {
+            t.complete = true;
         }
     }
 }
