@@ -189,6 +189,12 @@ impl Engine {
             _ => (0, 0),
         };
         let mut removed = Vec::new();
+        if let Layer4::Tcp { flags, .. } = p.l4
+            && flags & 0x12 == 0x02
+        {
+            self.flows
+                .reuse_closed((p.src, sp), (p.dst, dp), p.vlan, &mut removed);
+        }
         let http_cfg = self.cfg.http;
         let midstream = self.cfg.flow.midstream;
         let (flow, dir) = self.flows.lookup(

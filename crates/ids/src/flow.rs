@@ -293,6 +293,26 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// A new SYN on a TCP session that was closed starts a new flow (port reuse): the
+    /// old one is handed back in `removed`.
+    pub fn reuse_closed(
+        &mut self,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        vlan: [u16; 2],
+        removed: &mut Vec<Flow<T>>,
+    ) {
+        let key = FlowKey::new(src, dst, 6, vlan);
+        if self
+            .flows
+            .get(&key)
+            .is_some_and(|f| f.tcp == TcpState::Closed)
+            && let Some(f) = self.flows.remove(&key)
+        {
+            removed.push(f);
+        }
+    }
+
     /// Removes flows idle past their timeout.
     pub fn expire(&mut self, now: i64, removed: &mut Vec<Flow<T>>) {
         let cfg = self.cfg;

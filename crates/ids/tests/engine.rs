@@ -455,3 +455,22 @@ alert smtp any any -> any any (msg:"body"; file.data; content:"open the attachme
     assert_eq!(r["smtp"]["mail_from"], "boss@example.org");
     assert_eq!(r["smtp"]["rcpt_to"][0], "victim@example.net");
 }
+
+#[test]
+fn a_new_syn_after_close_starts_a_new_flow() {
+    let rule = r#"alert http any any -> any any (msg:"u"; http.uri; content:"/second"; sid:16;)"#;
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET /first HTTP/1.1\r\n\r\n"));
+    frames.extend(c.fin());
+    // Same ports, a new connection with an unrelated sequence number.
+    let mut c2 = Conv::new(80);
+    c2.cseq = 900_000;
+    c2.sseq = 7_000_000;
+    frames.extend(c2.handshake());
+    frames.push(c2.send_to_server(b"GET /second HTTP/1.1\r\n\r\n"));
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![16]);
+    assert_eq!(e.stats().flows, 2);
+}
