@@ -203,6 +203,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if skipped.len() > 20 {
             println!("  ... {} more (--verbose lists all)", skipped.len() - 20);
+            let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+            for sk in &skipped {
+                *by_reason.entry(sk.reason.as_str()).or_default() += 1;
+            }
+            let mut counts: Vec<(&str, usize)> = by_reason.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            println!("  skipped by reason:");
+            for (reason, n) in counts.iter().take(15) {
+                println!("  {n:>6}  {reason}");
+            }
         }
     }
     if let Some(w) = warning {
