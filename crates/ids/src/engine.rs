@@ -54,6 +54,8 @@ pub struct Stats {
     pub packets: u64,
     pub bytes: u64,
     pub decode_errors: u64,
+    /// Frames that carry no IP (ARP, LLDP, ...): passed, not inspected.
+    pub non_ip: u64,
     pub fragments: u64,
     pub alerts: u64,
     pub dropped_packets: u64,
@@ -141,6 +143,10 @@ impl Engine {
         let pcap_cnt = self.stats.packets;
         let pkt = match decode::decode(linktype, frame) {
             Ok(p) => p,
+            Err(decode::DecodeError::NotIp(_)) => {
+                self.stats.non_ip += 1;
+                return Verdict::Accept;
+            }
             Err(_) => {
                 self.stats.decode_errors += 1;
                 return Verdict::Accept;
@@ -183,6 +189,12 @@ impl Engine {
             _ => (0, 0),
         };
         let mut removed = Vec::new();
+        if let Layer4::Tcp { flags, .. } = p.l4
+            && flags & 0x12 == 0x02
+        {
+            self.flows
+                .reuse_closed((p.src, sp), (p.dst, dp), p.vlan, &mut removed);
+        }
         let http_cfg = self.cfg.http;
         let midstream = self.cfg.flow.midstream;
         let (flow, dir) = self.flows.lookup(
@@ -201,7 +213,6 @@ impl Engine {
         flow.bytes[di(dir)] += p.payload.len() as u64;
         let mut verdict = Verdict::Accept;
         if flow.ext.dropped {
-            self.stats.dropped_packets += 1;
             verdict = Verdict::Drop;
         }
         // The packet that completes the handshake is not yet "established" (Suricata
@@ -344,11 +355,15 @@ impl Engine {
                 }
             }
         }
-        if verdict == Verdict::Drop && !flow.ext.dropped {
-            self.stats.dropped_packets += 1;
-        }
         if verdict == Verdict::Drop {
+            self.stats.dropped_packets += 1;
             flow.ext.dropped = true;
+        }
+        // Inspected transactions are forgotten (their bodies can be large); a closed
+        // session needs no recent-stream window.
+        flow.ext.app.forget_finished();
+        if flow.tcp == crate::flow::TcpState::Closed {
+            flow.ext.recent = Default::default();
         }
         for f in removed {
             self.finish_flow(f, c.ts);

@@ -275,16 +275,40 @@ impl<T> FlowTable<T> {
         (f, dir)
     }
 
+    /// Makes room when the table is full: the least recently seen 1/16 of the flows go
+    /// at once, so that a flood of new flows costs amortised constant time per flow.
     fn evict_oldest(&mut self, removed: &mut Vec<Flow<T>>) {
-        let oldest = self
+        let mut ages: Vec<(i64, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+        let n = (ages.len() / 16).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable_by_key(n - 1, |(ts, _)| *ts);
+        for (_, k) in ages.into_iter().take(n) {
+            if let Some(f) = self.flows.remove(&k) {
+                self.evicted += 1;
+                removed.push(f);
+            }
+        }
+    }
+
+    /// A new SYN on a TCP session that was closed starts a new flow (port reuse): the
+    /// old one is handed back in `removed`.
+    pub fn reuse_closed(
+        &mut self,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        vlan: [u16; 2],
+        removed: &mut Vec<Flow<T>>,
+    ) {
+        let key = FlowKey::new(src, dst, 6, vlan);
+        if self
             .flows
-            .iter()
-            .min_by_key(|(_, f)| f.last_ts)
-            .map(|(k, _)| *k);
-        if let Some(k) = oldest
-            && let Some(f) = self.flows.remove(&k)
+            .get(&key)
+            .is_some_and(|f| f.tcp == TcpState::Closed)
+            && let Some(f) = self.flows.remove(&key)
         {
-            self.evicted += 1;
             removed.push(f);
         }
     }

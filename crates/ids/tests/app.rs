@@ -3,6 +3,7 @@
 
 use mamori_ids::app::dns::parse_message;
 use mamori_ids::app::http::{HttpState, TxUpdate, normalize_uri};
+use mamori_ids::app::smtp::SmtpState;
 use mamori_ids::app::tls::TlsState;
 use mamori_ids::detect::Direction;
 use proptest::prelude::*;
@@ -76,6 +77,17 @@ proptest! {
     #[test]
     fn dns_never_panics(data in prop::collection::vec(any::<u8>(), 0..300)) {
         let _ = parse_message(&data);
+    }
+
+    #[test]
+    fn smtp_never_panics(data in prop::collection::vec(any::<u8>(), 0..400), split in 1usize..30) {
+        let mut s = SmtpState::default();
+        let mut out = Vec::new();
+        let mut d = b"EHLO x\r\nMAIL FROM:<a>\r\nDATA\r\n".to_vec();
+        d.extend_from_slice(&data);
+        for c in d.chunks(split) {
+            s.feed_client(c, &mut out);
+        }
     }
 
     #[test]

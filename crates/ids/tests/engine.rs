@@ -373,9 +373,104 @@ fn malformed_frames_are_counted_not_fatal() {
         r#"alert ip any any -> any any (msg:"x"; sid:11;)"#,
         Mode::Ids,
     );
-    for f in [&b""[..], &[0u8; 13], &[0xff; 40]] {
+    // Too short for Ethernet, too short for IPv4 (ethertype 0x0800), an IPv4 header
+    // claiming a bad header length; then an ARP frame, which is not an error.
+    let mut bad_ihl = vec![0u8; 12];
+    bad_ihl.extend_from_slice(&[0x08, 0x00, 0x41]);
+    bad_ihl.extend_from_slice(&[0u8; 19]);
+    let mut short_ip = vec![0u8; 12];
+    short_ip.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+    for f in [&b""[..], &short_ip, &bad_ihl] {
         assert_eq!(e.process(0, linktype::ETHERNET, f), Verdict::Accept);
     }
-    assert_eq!(e.stats().decode_errors, 3);
-    assert_eq!(e.stats().packets, 3);
+    let mut arp = vec![0xffu8; 12];
+    arp.extend_from_slice(&[0x08, 0x06]);
+    arp.extend_from_slice(&[0u8; 28]);
+    assert_eq!(e.process(0, linktype::ETHERNET, &arp), Verdict::Accept);
+    let s = e.stats();
+    assert_eq!(s.decode_errors, 3);
+    assert_eq!(s.non_ip, 1);
+    assert_eq!(s.packets, 4);
+    assert_eq!(s.alerts, 0);
+}
+
+#[test]
+fn tls_certificate_subject_is_inspected() {
+    let hex = include_str!("data/tls-cert.hex").trim();
+    let der: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut list = vec![0, (der.len() >> 8) as u8, der.len() as u8];
+    list.extend_from_slice(&der);
+    let mut msg = vec![0, (list.len() >> 8) as u8, list.len() as u8];
+    msg.extend_from_slice(&list);
+    let mut hs = vec![11, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+    hs.extend_from_slice(&msg);
+    let mut rec = vec![0x16, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    let mut c = Conv::new(443);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(&client_hello("x.example")));
+    frames.push(c.send_to_client(&rec));
+    let mut e = engine(
+        r#"alert tls any any -> any any (msg:"c"; tls.cert_subject; content:"O=Mamori Test"; sid:12;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![12]);
+    assert_eq!(
+        ev[0]["tls"]["subject"],
+        "C=JP, O=Mamori Test, CN=tls.example.test"
+    );
+    assert_eq!(ev[0]["src_ip"], "10.0.0.2");
+}
+
+#[test]
+fn smtp_commands_are_inspected() {
+    let mut c = Conv::new(25);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_client(b"220 mx.example ESMTP\r\n"));
+    frames.push(c.send_to_server(b"EHLO evil.example\r\n"));
+    frames.push(c.send_to_client(b"250 ok\r\n"));
+    frames.push(
+        c.send_to_server(b"MAIL FROM:<boss@example.org>\r\nRCPT TO:<victim@example.net>\r\n"),
+    );
+    frames.push(c.send_to_server(b"DATA\r\nSubject: invoice\r\n\r\nopen the attachment\r\n.\r\n"));
+    let mut e = engine(
+        r#"alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"evil.example"; sid:13;)
+alert smtp any any -> any any (msg:"rcpt"; smtp.rcpt_to; content:"victim@"; sid:14;)
+alert smtp any any -> any any (msg:"body"; file.data; content:"open the attachment"; sid:15;)
+"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![13, 14, 15]);
+    let r = ev
+        .iter()
+        .find(|e| e["alert"]["signature_id"] == 14)
+        .unwrap();
+    assert_eq!(r["app_proto"], "smtp");
+    assert_eq!(r["smtp"]["mail_from"], "boss@example.org");
+    assert_eq!(r["smtp"]["rcpt_to"][0], "victim@example.net");
+}
+
+#[test]
+fn a_new_syn_after_close_starts_a_new_flow() {
+    let rule = r#"alert http any any -> any any (msg:"u"; http.uri; content:"/second"; sid:16;)"#;
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET /first HTTP/1.1\r\n\r\n"));
+    frames.extend(c.fin());
+    // Same ports, a new connection with an unrelated sequence number.
+    let mut c2 = Conv::new(80);
+    c2.cseq = 900_000;
+    c2.sseq = 7_000_000;
+    frames.extend(c2.handshake());
+    frames.push(c2.send_to_server(b"GET /second HTTP/1.1\r\n\r\n"));
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![16]);
+    assert_eq!(e.stats().flows, 2);
 }

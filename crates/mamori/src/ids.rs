@@ -168,8 +168,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let run_time = run_start.elapsed().as_secs_f64();
     let s = engine.stats();
     println!(
-        "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}",
-        s.packets, s.flows, s.alerts, s.dropped_packets, s.decode_errors
+        "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}  non-IP: {}",
+        s.packets, s.flows, s.alerts, s.dropped_packets, s.decode_errors, s.non_ip
     );
     println!("rules loaded: {}  rules skipped: {}", loaded, skipped.len());
     println!(
@@ -203,6 +203,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if skipped.len() > 20 {
             println!("  ... {} more (--verbose lists all)", skipped.len() - 20);
+            let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+            for sk in &skipped {
+                *by_reason.entry(sk.reason.as_str()).or_default() += 1;
+            }
+            let mut counts: Vec<(&str, usize)> = by_reason.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            println!("  skipped by reason:");
+            for (reason, n) in counts.iter().take(15) {
+                println!("  {n:>6}  {reason}");
+            }
         }
     }
     if let Some(w) = warning {

@@ -32,8 +32,9 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_header_bytes: 64 * 1024,
-            max_body_bytes: 1024 * 1024,
-            max_decoded_bytes: 4 * 1024 * 1024,
+            // Suricata's defaults (request-/response-body-limit: 100 KiB).
+            max_body_bytes: 100 * 1024,
+            max_decoded_bytes: 1024 * 1024,
             max_layers: 3,
             max_txs: 64,
         }
@@ -656,6 +657,15 @@ impl HttpState {
             cfg: HttpConfigHolder(Some(cfg)),
             ..HttpState::default()
         }
+    }
+
+    /// Forgets transactions whose request and response are both complete (call after
+    /// they were inspected), except the ones a side is still working on.
+    pub fn forget_finished(&mut self) {
+        let (rq, rs) = (self.req.tx, self.resp.tx);
+        self.txs.retain(|t| {
+            !(t.request_complete && t.response_complete) || Some(t.id) == rq || Some(t.id) == rs
+        });
     }
 
     /// The transaction with this id, if still kept.

@@ -6,6 +6,7 @@
 pub mod decompress;
 pub mod dns;
 pub mod http;
+pub mod smtp;
 pub mod tls;
 
 use serde_json::{Value, json};
@@ -27,6 +28,7 @@ pub enum Parser {
     Http(Box<http::HttpState>),
     Dns(Box<dns::DnsState>),
     Tls(Box<tls::TlsState>),
+    Smtp(Box<smtp::SmtpState>),
 }
 
 /// Bytes looked at before protocol detection gives up on a direction.
@@ -76,6 +78,7 @@ impl AppLayer {
             ))),
             AppProto::Dns => Parser::Dns(Box::default()),
             AppProto::Tls => Parser::Tls(Box::default()),
+            AppProto::Smtp => Parser::Smtp(Box::default()),
             _ => Parser::None,
         };
     }
@@ -101,6 +104,7 @@ impl AppLayer {
                 Direction::ToServer => match (http::probe_request(d), tls::probe(d)) {
                     (Some(true), _) => Some(AppProto::Http),
                     (_, Some(true)) => Some(AppProto::Tls),
+                    _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
                     (Some(false), Some(false)) => {
                         if server_port == 53 && d.len() >= 14 && dns::probe(&d[2..]) {
                             Some(AppProto::Dns)
@@ -135,6 +139,7 @@ impl AppLayer {
                         Direction::ToServer => {
                             http::probe_request(&self.probe[0]) == Some(false)
                                 && tls::probe(&self.probe[0]) == Some(false)
+                                && smtp::probe_client(&self.probe[0]) == Some(false)
                         }
                         Direction::ToClient => {
                             http::probe_response(&self.probe[1]) == Some(false)
@@ -181,6 +186,17 @@ impl AppLayer {
                     });
                 }
             }
+            Parser::Smtp(sm) => {
+                if dir == Direction::ToServer {
+                    let mut u = Vec::new();
+                    sm.feed_client(data, &mut u);
+                    u.dedup();
+                    out.extend(u.into_iter().map(|tx_id| AppUpdate {
+                        tx_id,
+                        direction: dir,
+                    }));
+                }
+            }
             Parser::None => {}
         }
     }
@@ -219,6 +235,13 @@ impl AppLayer {
                 tx_id: u.tx_id,
                 direction: u.direction,
             }));
+        }
+    }
+
+    /// Drops transactions that are complete in both directions and were inspected.
+    pub fn forget_finished(&mut self) {
+        if let Parser::Http(h) = &mut self.parser {
+            h.forget_finished();
         }
     }
 
@@ -261,11 +284,39 @@ impl AppLayer {
                     out.push((BufferKind::Ja3String, s.as_bytes()));
                 }
                 if u.direction == Direction::ToClient {
+                    for (kind, v) in [
+                        (BufferKind::TlsCertSubject, &t.info.cert_subject),
+                        (BufferKind::TlsCertIssuer, &t.info.cert_issuer),
+                        (BufferKind::TlsCertSerial, &t.info.cert_serial),
+                    ] {
+                        if let Some(v) = v {
+                            out.push((kind, v.as_bytes()));
+                        }
+                    }
+                    for c in &t.info.certs {
+                        out.push((BufferKind::TlsCerts, c));
+                    }
                     if let Some(s) = &t.info.ja3s_hash {
                         out.push((BufferKind::Ja3sHash, s.as_bytes()));
                     }
                     if let Some(s) = &t.info.ja3s_string {
                         out.push((BufferKind::Ja3sString, s.as_bytes()));
+                    }
+                }
+            }
+            Parser::Smtp(sm) => {
+                if let Some(t) = sm.tx(u.tx_id) {
+                    if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                        out.push((BufferKind::SmtpHelo, h));
+                    }
+                    if let Some(m) = &t.mail_from {
+                        out.push((BufferKind::SmtpMailFrom, m));
+                    }
+                    for r in &t.rcpt_to {
+                        out.push((BufferKind::SmtpRcptTo, r));
+                    }
+                    if t.complete && !t.data.is_empty() {
+                        out.push((BufferKind::FileData, &t.data));
                     }
                 }
             }
@@ -324,10 +375,34 @@ impl AppLayer {
                 if let Some(v) = t.info.server_version.or(t.info.client_version) {
                     m.insert("version".into(), json!(tls_version(v)));
                 }
+                for (key, v) in [
+                    ("subject", &t.info.cert_subject),
+                    ("issuerdn", &t.info.cert_issuer),
+                    ("serial", &t.info.cert_serial),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(key.into(), json!(v));
+                    }
+                }
                 if let (Some(h), Some(st)) = (&t.info.ja3_hash, &t.info.ja3_string) {
                     m.insert("ja3".into(), json!({"hash": h, "string": st}));
                 }
                 Some(("tls", Value::Object(m)))
+            }
+            Parser::Smtp(sm) => {
+                let t = sm.tx(tx_id)?;
+                let mut m = serde_json::Map::new();
+                if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                    m.insert("helo".into(), json!(s(h)));
+                }
+                if let Some(f) = &t.mail_from {
+                    m.insert("mail_from".into(), json!(s(f)));
+                }
+                if !t.rcpt_to.is_empty() {
+                    let r: Vec<String> = t.rcpt_to.iter().map(|x| s(x)).collect();
+                    m.insert("rcpt_to".into(), json!(r));
+                }
+                Some(("smtp", Value::Object(m)))
             }
             Parser::None => None,
         }

@@ -17,6 +17,14 @@ pub struct TlsInfo {
     pub ja3s_hash: Option<String>,
     pub client_hello_done: bool,
     pub server_hello_done: bool,
+    /// The server's certificate chain (DER), leaf first (TLS 1.2 and older; TLS 1.3
+    /// sends it encrypted).
+    pub certs: Vec<Vec<u8>>,
+    /// Subject and issuer of the leaf certificate, as Suricata writes them
+    /// (`C=US, O=Example, CN=www.example.com`), and its serial (`0A:1B:...`).
+    pub cert_subject: Option<String>,
+    pub cert_issuer: Option<String>,
+    pub cert_serial: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,6 +166,12 @@ impl TlsState {
                     self.info.server_hello_done = true;
                     updated = true;
                 }
+                11 if i == 1 && self.info.certs.is_empty() => {
+                    if self.certificate(&msg).is_none() {
+                        self.errors += 1;
+                    }
+                    updated = true;
+                }
                 _ => {}
             }
         }
@@ -270,6 +284,132 @@ impl TlsState {
     }
 }
 
+impl TlsState {
+    fn certificate(&mut self, m: &[u8]) -> Option<()> {
+        let mut r = Rd { b: m, at: 0 };
+        let total = (r.u8()? as usize) << 16 | (r.u8()? as usize) << 8 | r.u8()? as usize;
+        let list = r.take(total.min(m.len().saturating_sub(3)))?;
+        let mut lr = Rd { b: list, at: 0 };
+        while let (Some(a), Some(b), Some(c)) = (lr.u8(), lr.u8(), lr.u8()) {
+            let len = (a as usize) << 16 | (b as usize) << 8 | c as usize;
+            let Some(der) = lr.take(len) else { break };
+            if self.info.certs.len() < 16 {
+                self.info.certs.push(der.to_vec());
+            }
+        }
+        let leaf = self.info.certs.first()?;
+        let (serial, issuer, subject) = x509::names(leaf)?;
+        self.info.cert_serial = Some(serial);
+        self.info.cert_issuer = Some(issuer);
+        self.info.cert_subject = Some(subject);
+        Some(())
+    }
+}
+
+/// Just enough DER to read an X.509 certificate's serial, issuer and subject.
+mod x509 {
+    /// One DER element: (tag, content, rest).
+    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let tag = *b.first()?;
+        let l0 = *b.get(1)? as usize;
+        let (len, hdr) = if l0 < 0x80 {
+            (l0, 2)
+        } else {
+            let n = l0 & 0x7f;
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let mut len = 0usize;
+            for i in 0..n {
+                len = len << 8 | *b.get(2 + i)? as usize;
+            }
+            (len, 2 + n)
+        };
+        let end = hdr.checked_add(len)?;
+        Some((tag, b.get(hdr..end)?, &b[end..]))
+    }
+
+    fn oid_name(oid: &[u8]) -> Option<&'static str> {
+        Some(match oid {
+            [0x55, 0x04, 0x03] => "CN",
+            [0x55, 0x04, 0x06] => "C",
+            [0x55, 0x04, 0x07] => "L",
+            [0x55, 0x04, 0x08] => "ST",
+            [0x55, 0x04, 0x0a] => "O",
+            [0x55, 0x04, 0x0b] => "OU",
+            [0x55, 0x04, 0x05] => "serialNumber",
+            [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => "emailAddress",
+            _ => return None,
+        })
+    }
+
+    fn oid_dotted(oid: &[u8]) -> String {
+        let mut parts = Vec::new();
+        if let Some(&f) = oid.first() {
+            parts.push((f / 40) as u64);
+            parts.push((f % 40) as u64);
+        }
+        let mut v: u64 = 0;
+        for &b in oid.iter().skip(1) {
+            v = v << 7 | (b & 0x7f) as u64;
+            if b & 0x80 == 0 {
+                parts.push(v);
+                v = 0;
+            }
+        }
+        parts
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// A Name (SEQUENCE OF SET OF AttributeTypeAndValue) as `C=.., O=.., CN=..`.
+    fn name(content: &[u8]) -> String {
+        let mut out = Vec::new();
+        let mut rest = content;
+        while let Some((_, set, r)) = tlv(rest) {
+            rest = r;
+            let mut atvs = set;
+            while let Some((_, atv, r2)) = tlv(atvs) {
+                atvs = r2;
+                let Some((_, oid, after)) = tlv(atv) else {
+                    continue;
+                };
+                let Some((_, val, _)) = tlv(after) else {
+                    continue;
+                };
+                let key = oid_name(oid).map_or_else(|| oid_dotted(oid), str::to_string);
+                out.push(format!("{key}={}", String::from_utf8_lossy(val)));
+            }
+        }
+        out.join(", ")
+    }
+
+    /// (serial, issuer, subject) of a DER certificate.
+    pub fn names(der: &[u8]) -> Option<(String, String, String)> {
+        let (_, cert, _) = tlv(der)?;
+        let (_, tbs, _) = tlv(cert)?;
+        let (mut tag, mut content, mut rest) = tlv(tbs)?;
+        if tag == 0xa0 {
+            (tag, content, rest) = tlv(rest)?;
+        }
+        if tag != 0x02 {
+            return None;
+        }
+        let serial = content
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let (_, _sig, rest) = tlv(rest)?;
+        let (_, issuer, rest) = tlv(rest)?;
+        let (_, _validity, rest) = tlv(rest)?;
+        let (_, subject, _) = tlv(rest)?;
+        Some((serial, name(issuer), name(subject)))
+    }
+}
+
 fn md5_hex(d: &[u8]) -> String {
     use md5::Digest;
     let h = md5::Md5::digest(d);
@@ -317,6 +457,37 @@ mod tests {
         assert_eq!(s.info.sni.as_deref(), Some(&b"www.example.org"[..]));
         assert_eq!(s.info.ja3_string.as_deref(), Some("771,4865,0,,"));
         assert_eq!(s.info.ja3_hash.as_ref().unwrap().len(), 32);
+    }
+
+    /// A self-signed certificate (openssl req -x509 -subj "/C=JP/O=Mamori Test/CN=tls.example.test").
+    const CERT_DER_HEX: &str = include_str!("../../tests/data/tls-cert.hex");
+
+    #[test]
+    fn certificate_subject_issuer_serial() {
+        let der: Vec<u8> = (0..CERT_DER_HEX.trim().len() / 2)
+            .map(|i| u8::from_str_radix(&CERT_DER_HEX.trim()[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let mut list = Vec::new();
+        list.extend_from_slice(&[0, (der.len() >> 8) as u8, der.len() as u8]);
+        list.extend_from_slice(&der);
+        let mut msg = vec![0, (list.len() >> 8) as u8, list.len() as u8];
+        msg.extend_from_slice(&list);
+        let mut hs = vec![11, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+        hs.extend_from_slice(&msg);
+        let mut rec = vec![0x16, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+        rec.extend_from_slice(&hs);
+        let mut s = TlsState::default();
+        assert!(s.feed(Direction::ToClient, &rec));
+        assert_eq!(s.info.certs.len(), 1);
+        assert_eq!(
+            s.info.cert_subject.as_deref(),
+            Some("C=JP, O=Mamori Test, CN=tls.example.test")
+        );
+        assert_eq!(s.info.cert_issuer, s.info.cert_subject);
+        assert_eq!(
+            s.info.cert_serial.as_deref(),
+            Some("66:5A:69:E5:3F:F1:DD:30:27:E4:42:7B:BC:9D:2A:38:DA:96:2F:71")
+        );
     }
 
     #[test]
