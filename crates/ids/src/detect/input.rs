@@ -74,7 +74,9 @@ pub enum Layer4 {
 /// A sticky buffer (or its legacy content modifier) that a rule can inspect.
 ///
 /// The traffic side fills the buffers it knows for the current transaction; a rule that
-/// needs a buffer that is absent does not match.
+/// needs a buffer that is absent does not match. A kind may appear several times in
+/// [`Input::buffers`] (several DNS queries, several certificates): the rule's keywords
+/// for that buffer match if they match any one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BufferKind {
     HttpUri,
@@ -114,6 +116,9 @@ pub enum BufferKind {
     TlsCertIssuer,
     TlsCertSerial,
     TlsCertFingerprint,
+    /// `tls.certs`: each certificate of the server's chain (DER), one buffer entry per
+    /// certificate (a rule matches if any one matches).
+    TlsCerts,
     TlsVersion,
     Ja3Hash,
     Ja3String,
@@ -182,4 +187,20 @@ pub struct FlowDetectState {
     pub flowbits: std::collections::BTreeSet<String>,
     /// (sid, tx_id) pairs that already alerted, so one transaction alerts once per rule.
     pub alerted_tx: std::collections::HashSet<(u32, u64)>,
+    /// A `pass` rule matched: no further detection on this flow.
+    pub passed: bool,
+    /// Transaction rules whose buffers matched only in part so far:
+    /// (rule index in the detector, tx_id) → bitmask of the rule's buffer groups that
+    /// matched (request and response buffers come in different updates).
+    pub tx_progress: std::collections::HashMap<(u32, u64), u64>,
+    /// Transaction rules that also have packet-payload keywords, whose payload part
+    /// matched on a packet or stream chunk of this flow (rule index in the detector).
+    pub payload_matched: std::collections::HashSet<u32>,
+    /// Per direction (to server, to client): the initial sequence number and the
+    /// highest next sequence number seen, for `stream_size` (Suricata's stream size is
+    /// `next_seq - isn`).
+    pub tcp_seq: [Option<(u32, u32)>; 2],
+    /// Per direction (to server, to client): IP-only rules were inspected already
+    /// (Suricata inspects them once per flow and direction).
+    pub ip_only_done: [bool; 2],
 }

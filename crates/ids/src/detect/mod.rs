@@ -1,7 +1,692 @@
 //! Detection: rules compiled into a prefilter and per-rule programs, matched against an
 //! [`Input`] that the traffic side (decoder, flows, streams, app-layer parsers) builds
 //! for each packet and each application-layer transaction update.
+//!
+//! Rules are kept in Suricata's evaluation order: by action (pass, drop, reject,
+//! alert), then rules that set flowbits before rules that read them, then by priority.
+//! A rule that inspects application-layer buffers (a *transaction rule*) is evaluated
+//! on transaction inputs and alerts at most once per transaction; any other rule (a
+//! *packet rule*) is evaluated on packet inputs, against the packet payload and the
+//! new stream data, and alerts at most once per packet.
 
 pub mod input;
+mod matcher;
+mod prefilter;
+mod threshold;
+mod xbits;
 
+pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
+
+use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch};
+use prefilter::Prefilter;
+use std::collections::BTreeSet;
+use threshold::Thresholds;
+use xbits::Xbits;
+
+/// One alert (or drop/reject decision) produced by a matching rule. `pass` rules
+/// produce no alert: they end detection for the packet and the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub action: Action,
+    pub gid: u32,
+    pub sid: u32,
+    pub rev: u32,
+    pub msg: String,
+    pub category: String,
+    pub severity: u8,
+    /// Which transaction matched, for EVE metadata.
+    pub tx_id: Option<u64>,
+}
+
+/// What the loaded rules need from the traffic side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Some rule inspects an application-layer buffer (or is an app-layer rule).
+    pub app_layer: bool,
+    /// Some rule inspects reassembled stream data.
+    pub stream: bool,
+    /// The buffers rules inspect.
+    pub buffers: BTreeSet<BufferKind>,
+}
+
+/// Compiled rules, prefilter and threshold state.
+#[derive(Debug)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    packet: Prefilter,
+    tx: Prefilter,
+    /// Transaction rules that also have packet-payload keywords, by their payload fast
+    /// pattern: their payload part is matched on packets and remembered per flow.
+    mixed: Prefilter,
+    thresholds: Thresholds,
+    xbits: Xbits,
+    needs: Needs,
+    /// Rule index → epoch in which it was last made a candidate.
+    stamp: Vec<u32>,
+    epoch: u32,
+    candidates: Vec<u32>,
+    stats: DetectStats,
+    /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
+    ip_only: Vec<bool>,
+}
+
+/// Counters of the work detection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Inputs inspected.
+    pub inputs: u64,
+    /// Rules fully evaluated (prefilter candidates).
+    pub evaluated: u64,
+    /// Rules that matched.
+    pub matched: u64,
+}
+
+/// Whether a matching `pass` rule passes the whole flow (Suricata's action scope of
+/// the `ip_only`, `stream` on a reassembled session, `app_layer` and `app_tx` rule
+/// types) or only the packet (the `pkt` type: packet keywords, or a flow check on a
+/// rule without payload).
+fn pass_applies_to_flow(rule: &Rule, ip_only: bool, input: &Input<'_>) -> bool {
+    if rule.is_tx_rule() || ip_only {
+        return true;
+    }
+    let packet_keywords = rule.dsize.is_some()
+        || rule.ttl.is_some()
+        || rule.flags.is_some()
+        || rule.itype.is_some()
+        || rule.icode.is_some()
+        || rule.stream_size.is_some()
+        || rule.flow.stream == StreamMode::NoStream;
+    if packet_keywords {
+        return false;
+    }
+    if rule.groups.iter().any(|g| g.buf == Buf::Payload) {
+        return input.ip_proto == 6 && input.established;
+    }
+    let reads_bits = rule
+        .flowbits
+        .iter()
+        .map(|f| f.op)
+        .chain(rule.xbits.iter().map(|x| x.op))
+        .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+    matches!(rule.header.proto, Proto::App(_)) && rule.flow.established.is_none() && !reads_bits
+}
+
+/// Follows the TCP sequence space of each direction for `stream_size`.
+fn track_seq(flow: &mut FlowDetectState, dir: Direction, seq: u32, flags: u8, len: usize) {
+    let syn = flags & 0x02 != 0;
+    let fin = flags & 0x01 != 0;
+    let end = seq
+        .wrapping_add(len as u32)
+        .wrapping_add(u32::from(syn) + u32::from(fin));
+    let slot = &mut flow.tcp_seq[dir_index(dir)];
+    match slot {
+        None => {
+            // Picked up without its SYN: count from this segment, as Suricata does.
+            let isn = if syn { seq } else { seq.wrapping_sub(1) };
+            *slot = Some((isn, end));
+        }
+        Some((isn, next)) => {
+            if syn {
+                *isn = seq;
+            }
+            // Only forward progress counts (retransmissions do not grow the stream).
+            if (end.wrapping_sub(*next) as i32) > 0 {
+                *next = end;
+            }
+        }
+    }
+}
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn stream_size_ok(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    let Some((side, m)) = rule.stream_size else {
+        return true;
+    };
+    if input.ip_proto != 6 {
+        return false;
+    }
+    let size = |d: Direction| {
+        flow.tcp_seq[dir_index(d)].map_or(0, |(isn, next)| u64::from(next.wrapping_sub(isn)))
+    };
+    let (client, server) = (size(Direction::ToServer), size(Direction::ToClient));
+    match side {
+        StreamSide::Server => m.matches(server),
+        StreamSide::Client => m.matches(client),
+        StreamSide::Both => m.matches(server) && m.matches(client),
+        StreamSide::Either => m.matches(server) || m.matches(client),
+    }
+}
+
+fn flowbits_rank(rule: &Rule) -> u8 {
+    let ops = rule
+        .flowbits
+        .iter()
+        .map(|f| f.op)
+        .chain(rule.xbits.iter().map(|x| x.op));
+    let sets = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
+    let reads = ops
+        .clone()
+        .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+    match (sets, reads) {
+        (true, false) => 0,
+        (true, true) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
+impl Detector {
+    pub fn new(mut rules: Vec<Rule>) -> Detector {
+        rules.sort_by_key(|r| (r.action.order(), flowbits_rank(r), r.priority));
+        let mut needs = Needs::default();
+        let (mut pkt_idx, mut tx_idx, mut mixed_idx) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, r) in rules.iter().enumerate() {
+            if r.is_tx_rule() {
+                tx_idx.push(i as u32);
+                if r.groups.iter().any(|g| g.buf == Buf::Payload) {
+                    mixed_idx.push(i as u32);
+                    needs.stream = true;
+                }
+                needs.app_layer = true;
+            } else {
+                pkt_idx.push(i as u32);
+                if !r.groups.is_empty()
+                    && r.flow.stream != StreamMode::NoStream
+                    && matches!(r.header.proto, Proto::Ip | Proto::Tcp | Proto::App(_))
+                {
+                    needs.stream = true;
+                }
+            }
+            if matches!(r.header.proto, Proto::App(_)) || !r.app_proto.is_empty() {
+                needs.app_layer = true;
+            }
+            for g in &r.groups {
+                if let Buf::Kind(k) = g.buf {
+                    needs.buffers.insert(k);
+                    if k == BufferKind::FileData {
+                        needs.buffers.insert(BufferKind::HttpResponseBody);
+                        needs.buffers.insert(BufferKind::HttpRequestBody);
+                    }
+                }
+            }
+        }
+        let packet = Prefilter::build(&rules, &pkt_idx, |_| true);
+        let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
+        let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
+        let n = rules.len();
+        let ip_only = rules.iter().map(Rule::is_ip_only).collect();
+        Detector {
+            rules,
+            packet,
+            tx,
+            mixed,
+            thresholds: Thresholds::default(),
+            xbits: Xbits::default(),
+            needs,
+            stamp: vec![0; n],
+            epoch: 0,
+            candidates: Vec::new(),
+            stats: DetectStats::default(),
+            ip_only,
+        }
+    }
+
+    /// The rules, in evaluation order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of loaded rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Number of rules that are evaluated without a prefilter hit.
+    pub fn always_candidates(&self) -> usize {
+        self.packet.always.len() + self.tx.always.len()
+    }
+
+    /// Number of rules without a fast pattern that are found by their addresses.
+    pub fn address_indexed(&self) -> usize {
+        self.packet.address_indexed() + self.tx.address_indexed()
+    }
+
+    /// Number of distinct fast patterns in the prefilter.
+    pub fn pattern_count(&self) -> usize {
+        self.packet.pattern_count() + self.tx.pattern_count()
+    }
+
+    /// The sids of the rules the prefilter selects for full evaluation of `input`
+    /// (for diagnostics and tests of the prefilter).
+    pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
+        self.collect_candidates(input, flow);
+        self.candidates
+            .iter()
+            .map(|&i| self.rules[i as usize].sid)
+            .collect()
+    }
+
+    /// Counters of the work done so far.
+    pub fn stats(&self) -> DetectStats {
+        self.stats
+    }
+
+    /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
+    pub fn needs(&self) -> Needs {
+        self.needs.clone()
+    }
+
+    /// Matches one input; appends alerts. May update flow state (flowbits, ...).
+    pub fn inspect(&mut self, input: &Input<'_>, flow: &mut FlowDetectState, out: &mut Vec<Alert>) {
+        if flow.passed {
+            return;
+        }
+        if input.tx_id.is_none()
+            && let Layer4::Tcp { seq, flags, .. } = input.l4
+        {
+            track_seq(flow, input.direction, seq, flags, input.payload.len());
+        }
+        if input.tx_id.is_none() && !self.mixed.is_empty() {
+            self.record_mixed_payloads(input, flow);
+        }
+        self.collect_candidates(input, flow);
+        let candidates = std::mem::take(&mut self.candidates);
+        let ip_only_done = input.tx_id.is_none() && {
+            let done = &mut flow.ip_only_done[dir_index(input.direction)];
+            std::mem::replace(done, true)
+        };
+        self.stats.inputs += 1;
+        self.stats.evaluated += candidates.len() as u64;
+        for &idx in &candidates {
+            let rule = &self.rules[idx as usize];
+            if ip_only_done && self.ip_only[idx as usize] {
+                continue;
+            }
+            if let Some(tx) = input.tx_id
+                && flow.alerted_tx.contains(&(rule.sid, tx))
+            {
+                continue;
+            }
+            if !rule_matches(rule, idx, input, flow)
+                || (!rule.xbits.is_empty() && !self.xbits.check(rule, input))
+            {
+                continue;
+            }
+            self.stats.matched += 1;
+            apply_flowbits(rule, flow);
+            self.xbits.apply(rule, input);
+            if let Some(tx) = input.tx_id {
+                flow.alerted_tx.insert((rule.sid, tx));
+                flow.tx_progress.remove(&(idx, tx));
+            }
+            if rule.action == Action::Pass {
+                // Suricata's action scope: the flow, except for packet-type rules.
+                if pass_applies_to_flow(rule, self.ip_only[idx as usize], input) {
+                    flow.passed = true;
+                }
+                break;
+            }
+            if rule.noalert {
+                continue;
+            }
+            let (rule_th, rule_df) = (rule.threshold, rule.detection_filter);
+            let alert = Alert {
+                action: rule.action,
+                gid: rule.gid,
+                sid: rule.sid,
+                rev: rule.rev,
+                msg: rule.msg.clone(),
+                category: rule.category.clone(),
+                severity: rule.priority,
+                tx_id: input.tx_id,
+            };
+            let mut ok = true;
+            for th in [rule_df, rule_th].into_iter().flatten() {
+                ok &= self.thresholds.allows(idx, &th, input);
+            }
+            if ok {
+                out.push(alert);
+            }
+        }
+        self.candidates = candidates;
+    }
+
+    /// Matches the payload part of transaction rules that have one against a packet,
+    /// and remembers the rules whose part matched for the flow's transactions.
+    fn record_mixed_payloads(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) {
+        let mut cands = Vec::new();
+        self.mixed.candidates(input, |r| cands.push(r));
+        cands.sort_unstable();
+        cands.dedup();
+        for idx in cands {
+            if flow.payload_matched.contains(&idx) {
+                continue;
+            }
+            if payload_groups_match(&self.rules[idx as usize], input) {
+                flow.payload_matched.insert(idx);
+            }
+        }
+    }
+
+    fn collect_candidates(&mut self, input: &Input<'_>, flow: &FlowDetectState) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
+        let epoch = self.epoch;
+        let stamp = &mut self.stamp;
+        let cands = &mut self.candidates;
+        cands.clear();
+        let mut add = |r: u32| {
+            let s = &mut stamp[r as usize];
+            if *s != epoch {
+                *s = epoch;
+                cands.push(r);
+            }
+        };
+        let pf = if input.tx_id.is_some() {
+            &self.tx
+        } else {
+            &self.packet
+        };
+        for &r in &pf.always {
+            add(r);
+        }
+        pf.scan_addresses(input.src_ip, input.dst_ip, &mut add);
+        let slot = prefilter::Slot::of(input);
+        for buf in pf.buffers(slot) {
+            match buf {
+                Buf::Payload => {
+                    pf.scan(buf, slot, input.payload, &mut add);
+                    if let Some(s) = distinct_stream(input) {
+                        pf.scan(buf, slot, s, &mut add);
+                    }
+                }
+                Buf::Kind(BufferKind::FileData) => {
+                    // The shared body automaton: each distinct body slice once.
+                    let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
+                    for (k, data) in input.buffers {
+                        if !matches!(
+                            k,
+                            BufferKind::FileData
+                                | BufferKind::HttpResponseBody
+                                | BufferKind::HttpRequestBody
+                        ) {
+                            continue;
+                        }
+                        let id = Some((data.as_ptr(), data.len()));
+                        if seen.contains(&id) {
+                            continue;
+                        }
+                        if let Some(slot) = seen.iter_mut().find(|s| s.is_none()) {
+                            *slot = id;
+                        }
+                        pf.scan(buf, slot, data, &mut add);
+                    }
+                }
+                Buf::Kind(k) => {
+                    for data in buffers(input, k) {
+                        pf.scan(buf, slot, data, &mut add);
+                    }
+                }
+            }
+        }
+        if let Some(tx) = input.tx_id {
+            for &(r, t) in flow.tx_progress.keys() {
+                if t == tx && (r as usize) < self.rules.len() {
+                    add(r);
+                }
+            }
+        }
+        cands.sort_unstable();
+    }
+}
+
+/// The new stream data when it differs from the packet payload (most in-order TCP
+/// packets bring exactly their own payload as new stream data).
+pub(crate) fn distinct_stream<'a>(input: &Input<'a>) -> Option<&'a [u8]> {
+    input.stream.filter(|s| *s != input.payload)
+}
+
+/// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
+/// input's direction.
+fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let has = input.buffers.iter().any(|(k, _)| *k == kind);
+    let kind = if kind == BufferKind::FileData && !has {
+        match input.direction {
+            Direction::ToClient => BufferKind::HttpResponseBody,
+            Direction::ToServer => BufferKind::HttpRequestBody,
+        }
+    } else {
+        kind
+    };
+    input
+        .buffers
+        .iter()
+        .filter(move |(k, _)| *k == kind)
+        .map(|(_, b)| *b)
+}
+
+fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
+    let h = &rule.header;
+    let proto_ok = match h.proto {
+        Proto::Ip => true,
+        Proto::Tcp => input.ip_proto == 6,
+        Proto::Udp => input.ip_proto == 17,
+        Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
+        Proto::App(p) => input.app_proto == p,
+    };
+    if !proto_ok {
+        return false;
+    }
+    let (sp, dp) = input.ports().unwrap_or((0, 0));
+    let has_ports = input.ports().is_some();
+    let fwd = |src, sport, dst, dport| {
+        h.src.matches(src)
+            && h.dst.matches(dst)
+            && (!has_ports || (h.src_ports.matches(sport) && h.dst_ports.matches(dport)))
+    };
+    fwd(input.src_ip, sp, input.dst_ip, dp)
+        || (h.bidirectional && fwd(input.dst_ip, dp, input.src_ip, sp))
+}
+
+fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {
+    rule.flowbits.iter().all(|f| match f.op {
+        FlowbitOp::IsSet => f.names.iter().any(|n| flow.flowbits.contains(n)),
+        FlowbitOp::IsNotSet => f.names.iter().any(|n| !flow.flowbits.contains(n)),
+        _ => true,
+    })
+}
+
+fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
+    for f in &rule.flowbits {
+        for n in &f.names {
+            match f.op {
+                FlowbitOp::Set => {
+                    flow.flowbits.insert(n.clone());
+                }
+                FlowbitOp::Unset => {
+                    flow.flowbits.remove(n);
+                }
+                FlowbitOp::Toggle => {
+                    if !flow.flowbits.remove(n) {
+                        flow.flowbits.insert(n.clone());
+                    }
+                }
+                FlowbitOp::IsSet | FlowbitOp::IsNotSet => {}
+            }
+        }
+    }
+}
+
+/// Everything but the payload keywords.
+fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    if !header_matches(rule, input) {
+        return false;
+    }
+    if rule.flow.direction.is_some_and(|d| d != input.direction)
+        || rule
+            .flow
+            .established
+            .is_some_and(|e| e != input.established)
+    {
+        return false;
+    }
+    // app-layer-protocol does not match (even negated) before the protocol is known.
+    for m in &rule.app_proto {
+        let known = input.app_proto != AppProto::Unknown || m.proto == AppProto::Unknown;
+        if !known || (input.app_proto == m.proto) == m.negated {
+            return false;
+        }
+    }
+    // Suricata's `dsize:!N` does not match packets without payload.
+    let dsize_ok = |m: UintMatch| {
+        m.matches(input.payload.len() as u64)
+            && !(matches!(m, UintMatch::Ne(_)) && input.payload.is_empty())
+    };
+    if rule.dsize.is_some_and(|m| !dsize_ok(m))
+        || rule.ttl.is_some_and(|m| !m.matches(u64::from(input.ttl)))
+    {
+        return false;
+    }
+    if rule.itype.is_some() || rule.icode.is_some() {
+        let Layer4::Icmp {
+            icmp_type,
+            icmp_code,
+        } = input.l4
+        else {
+            return false;
+        };
+        if rule.itype.is_some_and(|m| !m.matches(u64::from(icmp_type)))
+            || rule.icode.is_some_and(|m| !m.matches(u64::from(icmp_code)))
+        {
+            return false;
+        }
+    }
+    if let Some(f) = rule.flags {
+        let Layer4::Tcp { flags, .. } = input.l4 else {
+            return false;
+        };
+        if !f.matches(flags) {
+            return false;
+        }
+    }
+    flowbits_ok(rule, flow) && stream_size_ok(rule, input, flow)
+}
+
+fn group_matches_data(g: &Group, data: &[u8]) -> bool {
+    if g.dotprefix {
+        let mut v = Vec::with_capacity(data.len() + 1);
+        v.push(b'.');
+        v.extend_from_slice(data);
+        matcher::group_matches(&g.items, &v)
+    } else {
+        matcher::group_matches(&g.items, data)
+    }
+}
+
+/// The payload groups against the packet payload and/or the new stream data.
+/// Whether payload keywords are anchored at the start of the data (a first content
+/// with depth, offset or startswith, or an absolute byte/isdataat keyword).
+fn anchored(groups: &[&Group]) -> bool {
+    use crate::rules::Item;
+    groups.iter().any(|g| {
+        g.items.iter().any(|i| match i {
+            Item::Content(c) => {
+                !c.relative() && (c.depth.is_some() || c.offset > 0 || c.startswith)
+            }
+            Item::IsDataAt { relative, .. } => !relative,
+            Item::ByteTest(t) => !t.relative,
+            Item::ByteJump(j) => !j.relative,
+            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+        })
+    })
+}
+
+fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+    let groups: Vec<&Group> = rule
+        .groups
+        .iter()
+        .filter(|g| g.buf == Buf::Payload)
+        .collect();
+    if groups.is_empty() {
+        return true;
+    }
+    let try_data = |d: &[u8]| groups.iter().all(|g| group_matches_data(g, d));
+    // On a reassembled TCP session (established), Suricata inspects a plain content
+    // rule (its `stream` type) on the stream only, so retransmitted or out-of-order
+    // segments do not alert again; a rule anchored at the start of the data (depth,
+    // offset, startswith: its `pkt_stream` type) is inspected on both.
+    let stream_only = rule.flow.stream == StreamMode::Both
+        && input.ip_proto == 6
+        && input.established
+        && !anchored(&groups);
+    let on_packet = rule.flow.stream != StreamMode::OnlyStream && !stream_only;
+    let on_stream = rule.flow.stream != StreamMode::NoStream;
+    let stream = if on_packet {
+        distinct_stream(input)
+    } else {
+        input.stream
+    };
+    (on_packet && try_data(input.payload)) || (on_stream && stream.is_some_and(try_data))
+}
+
+fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {
+    let is_tx = rule.is_tx_rule();
+    if is_tx != input.tx_id.is_some() {
+        return false;
+    }
+    let Some(tx) = input.tx_id.filter(|_| is_tx) else {
+        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input);
+    };
+    // A rule over request and response buffers collects its buffer matches from the
+    // inputs of both directions, then checks the header, flow and the rest on the input
+    // that completes it (as Suricata inspects a transaction's request buffers on the
+    // response's packets).
+    let cross = rule.is_cross_direction();
+    if !cross && !non_payload_matches(rule, input, flow) {
+        return false;
+    }
+    if let Proto::App(p) = rule.header.proto
+        && input.app_proto != p
+    {
+        return false;
+    }
+    let mut done: u64 = flow.tx_progress.get(&(idx, tx)).copied().unwrap_or(0);
+    let mut all: u64 = 0;
+    for (i, g) in rule.groups.iter().enumerate() {
+        let Buf::Kind(k) = g.buf else { continue };
+        let bit = 1u64 << i.min(63);
+        all |= bit;
+        if done & bit != 0 {
+            continue;
+        }
+        if buffers(input, k).any(|d| group_matches_data(g, d)) {
+            done |= bit;
+        }
+    }
+    let complete = done & all == all
+        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input))
+        && (!cross || non_payload_matches(rule, input, flow));
+    if complete {
+        return true;
+    }
+    if done != 0 {
+        flow.tx_progress.insert((idx, tx), done);
+    }
+    false
+}

@@ -1,0 +1,437 @@
+//! Application layers: protocol detection by content (ports only break ties), and the
+//! parsers (HTTP/1.x, DNS, TLS) fed with reassembled stream data or UDP payloads. Each
+//! parser reports transaction updates, which the engine turns into detection inputs
+//! with the transaction's buffers.
+
+pub mod decompress;
+pub mod dns;
+pub mod http;
+pub mod smtp;
+pub mod tls;
+
+use serde_json::{Value, json};
+
+use crate::detect::{AppProto, BufferKind, Direction};
+
+/// An application-layer transaction that changed and should be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppUpdate {
+    pub tx_id: u64,
+    pub direction: Direction,
+}
+
+/// Parser state of a flow.
+#[derive(Debug, Clone, Default)]
+pub enum Parser {
+    #[default]
+    None,
+    Http(Box<http::HttpState>),
+    Dns(Box<dns::DnsState>),
+    Tls(Box<tls::TlsState>),
+    Smtp(Box<smtp::SmtpState>),
+}
+
+/// Bytes looked at before protocol detection gives up on a direction.
+const PROBE_LIMIT: usize = 2048;
+
+/// The application layer of one flow.
+#[derive(Debug, Clone, Default)]
+pub struct AppLayer {
+    pub proto: AppProto,
+    pub parser: Parser,
+    /// Data seen before the protocol was known, per direction.
+    probe: [Vec<u8>; 2],
+    http_cfg: Option<http::HttpConfig>,
+}
+
+fn idx(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// Derived buffers prepared for one inspection.
+#[derive(Debug, Clone, Default)]
+pub struct AppScratch {
+    http: Option<(http::HttpScratch, Option<Vec<u8>>)>,
+}
+
+impl AppLayer {
+    pub fn new(http_cfg: http::HttpConfig) -> AppLayer {
+        AppLayer {
+            http_cfg: Some(http_cfg),
+            ..AppLayer::default()
+        }
+    }
+
+    /// Whether this flow's protocol is known (or known to be unknowable).
+    pub fn decided(&self) -> bool {
+        self.proto != AppProto::Unknown
+    }
+
+    fn start(&mut self, proto: AppProto) {
+        self.proto = proto;
+        self.parser = match proto {
+            AppProto::Http => Parser::Http(Box::new(http::HttpState::new(
+                self.http_cfg.unwrap_or_default(),
+            ))),
+            AppProto::Dns => Parser::Dns(Box::default()),
+            AppProto::Tls => Parser::Tls(Box::default()),
+            AppProto::Smtp => Parser::Smtp(Box::default()),
+            _ => Parser::None,
+        };
+    }
+
+    /// TCP: new in-order stream data in one direction.
+    pub fn on_stream(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        server_port: u16,
+        out: &mut Vec<AppUpdate>,
+    ) {
+        if data.is_empty() {
+            return;
+        }
+        if self.proto == AppProto::Unknown {
+            let p = &mut self.probe[idx(dir)];
+            let room = PROBE_LIMIT.saturating_sub(p.len());
+            let buffered_now = data.len().min(room);
+            p.extend_from_slice(&data[..buffered_now]);
+            let d = &self.probe[idx(dir)];
+            let verdict = match dir {
+                Direction::ToServer => match (http::probe_request(d), tls::probe(d)) {
+                    (Some(true), _) => Some(AppProto::Http),
+                    (_, Some(true)) => Some(AppProto::Tls),
+                    _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
+                    (Some(false), Some(false)) => {
+                        if server_port == 53 && d.len() >= 14 && dns::probe(&d[2..]) {
+                            Some(AppProto::Dns)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                },
+                Direction::ToClient => match (http::probe_response(d), tls::probe(d)) {
+                    (Some(true), _) => Some(AppProto::Http),
+                    (_, Some(true)) => Some(AppProto::Tls),
+                    _ => None,
+                },
+            };
+            match verdict {
+                Some(p) => {
+                    self.start(p);
+                    // Replay what was held back, requests first.
+                    let held = std::mem::take(&mut self.probe);
+                    let [ts, tc] = held;
+                    self.feed(Direction::ToServer, &ts, out);
+                    self.feed(Direction::ToClient, &tc, out);
+                    // This call's data beyond the probe limit was not held back.
+                    self.feed(dir, &data[buffered_now..], out);
+                    return;
+                }
+                None => {
+                    let both = !self.probe[0].is_empty() && !self.probe[1].is_empty();
+                    let full = self.probe[idx(dir)].len() >= PROBE_LIMIT;
+                    let surely_not = match dir {
+                        Direction::ToServer => {
+                            http::probe_request(&self.probe[0]) == Some(false)
+                                && tls::probe(&self.probe[0]) == Some(false)
+                                && smtp::probe_client(&self.probe[0]) == Some(false)
+                        }
+                        Direction::ToClient => {
+                            http::probe_response(&self.probe[1]) == Some(false)
+                                && tls::probe(&self.probe[1]) == Some(false)
+                        }
+                    };
+                    if full || (both && surely_not) {
+                        self.proto = AppProto::Failed;
+                        self.probe = Default::default();
+                    }
+                    return;
+                }
+            }
+        }
+        self.feed(dir, data, out);
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>) {
+        if data.is_empty() {
+            return;
+        }
+        match &mut self.parser {
+            Parser::Http(h) => {
+                let mut u = Vec::new();
+                h.feed(dir, data, &mut u);
+                out.extend(u.into_iter().map(|u| AppUpdate {
+                    tx_id: u.tx_id,
+                    direction: u.direction,
+                }));
+            }
+            Parser::Dns(d) => {
+                let mut u = Vec::new();
+                d.feed_stream(dir, data, &mut u);
+                out.extend(u.into_iter().map(|tx_id| AppUpdate {
+                    tx_id,
+                    direction: dir,
+                }));
+            }
+            Parser::Tls(t) => {
+                if t.feed(dir, data) {
+                    out.push(AppUpdate {
+                        tx_id: 0,
+                        direction: dir,
+                    });
+                }
+            }
+            Parser::Smtp(sm) => {
+                if dir == Direction::ToServer {
+                    let mut u = Vec::new();
+                    sm.feed_client(data, &mut u);
+                    u.dedup();
+                    out.extend(u.into_iter().map(|tx_id| AppUpdate {
+                        tx_id,
+                        direction: dir,
+                    }));
+                }
+            }
+            Parser::None => {}
+        }
+    }
+
+    /// UDP: one datagram.
+    pub fn on_datagram(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        ports: (u16, u16),
+        out: &mut Vec<AppUpdate>,
+    ) {
+        if self.proto == AppProto::Unknown {
+            if (ports.0 == 53 || ports.1 == 53) && dns::probe(payload) {
+                self.start(AppProto::Dns);
+            } else {
+                self.proto = AppProto::Failed;
+            }
+        }
+        if let Parser::Dns(d) = &mut self.parser
+            && let Some(tx_id) = d.message(payload)
+        {
+            out.push(AppUpdate {
+                tx_id,
+                direction: dir,
+            });
+        }
+    }
+
+    /// End of a TCP direction (FIN, RST or flow end).
+    pub fn on_close(&mut self, dir: Direction, out: &mut Vec<AppUpdate>) {
+        if let Parser::Http(h) = &mut self.parser {
+            let mut u = Vec::new();
+            h.close(dir, &mut u);
+            out.extend(u.into_iter().map(|u| AppUpdate {
+                tx_id: u.tx_id,
+                direction: u.direction,
+            }));
+        }
+    }
+
+    /// Drops transactions that are complete in both directions and were inspected.
+    pub fn forget_finished(&mut self) {
+        if let Parser::Http(h) = &mut self.parser {
+            h.forget_finished();
+        }
+    }
+
+    /// Prepares derived buffers for an update.
+    pub fn scratch(&self, u: &AppUpdate) -> AppScratch {
+        match &self.parser {
+            Parser::Http(h) => AppScratch {
+                http: h.tx(u.tx_id).map(|t| (t.scratch(), t.host_norm())),
+            },
+            _ => AppScratch::default(),
+        }
+    }
+
+    /// The buffers of an updated transaction, for detection.
+    pub fn buffers<'a>(
+        &'a self,
+        u: &AppUpdate,
+        scratch: &'a AppScratch,
+        out: &mut Vec<(BufferKind, &'a [u8])>,
+    ) {
+        match &self.parser {
+            Parser::Http(h) => {
+                if let (Some(tx), Some((s, host))) = (h.tx(u.tx_id), &scratch.http) {
+                    tx.buffers(u.direction, host, s, out);
+                }
+            }
+            Parser::Dns(d) => {
+                if let Some(q) = d.tx(u.tx_id).and_then(|t| t.query()) {
+                    out.push((BufferKind::DnsQuery, q));
+                }
+            }
+            Parser::Tls(t) => {
+                if let Some(s) = &t.info.sni {
+                    out.push((BufferKind::TlsSni, s));
+                }
+                if let Some(s) = &t.info.ja3_hash {
+                    out.push((BufferKind::Ja3Hash, s.as_bytes()));
+                }
+                if let Some(s) = &t.info.ja3_string {
+                    out.push((BufferKind::Ja3String, s.as_bytes()));
+                }
+                if u.direction == Direction::ToClient {
+                    for (kind, v) in [
+                        (BufferKind::TlsCertSubject, &t.info.cert_subject),
+                        (BufferKind::TlsCertIssuer, &t.info.cert_issuer),
+                        (BufferKind::TlsCertSerial, &t.info.cert_serial),
+                    ] {
+                        if let Some(v) = v {
+                            out.push((kind, v.as_bytes()));
+                        }
+                    }
+                    for c in &t.info.certs {
+                        out.push((BufferKind::TlsCerts, c));
+                    }
+                    if let Some(s) = &t.info.ja3s_hash {
+                        out.push((BufferKind::Ja3sHash, s.as_bytes()));
+                    }
+                    if let Some(s) = &t.info.ja3s_string {
+                        out.push((BufferKind::Ja3sString, s.as_bytes()));
+                    }
+                }
+            }
+            Parser::Smtp(sm) => {
+                if let Some(t) = sm.tx(u.tx_id) {
+                    if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                        out.push((BufferKind::SmtpHelo, h));
+                    }
+                    if let Some(m) = &t.mail_from {
+                        out.push((BufferKind::SmtpMailFrom, m));
+                    }
+                    for r in &t.rcpt_to {
+                        out.push((BufferKind::SmtpRcptTo, r));
+                    }
+                    if t.complete && !t.data.is_empty() {
+                        out.push((BufferKind::FileData, &t.data));
+                    }
+                }
+            }
+            Parser::None => {}
+        }
+    }
+
+    /// EVE metadata of a transaction: (`"http"`, {...}) and so on.
+    pub fn eve_metadata(&self, tx_id: u64) -> Option<(&'static str, Value)> {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match &self.parser {
+            Parser::Http(h) => {
+                let t = h.tx(tx_id)?;
+                let mut m = serde_json::Map::new();
+                if let Some(host) = t.host_norm() {
+                    m.insert("hostname".into(), json!(s(&host)));
+                }
+                if !t.uri_raw.is_empty() {
+                    m.insert("url".into(), json!(s(&t.uri_raw)));
+                }
+                if let Some(v) = t.request_header("user-agent") {
+                    m.insert("http_user_agent".into(), json!(s(v)));
+                }
+                if let Some(v) = t.response_header("content-type") {
+                    m.insert("http_content_type".into(), json!(s(v)));
+                }
+                if !t.method.is_empty() {
+                    m.insert("http_method".into(), json!(s(&t.method)));
+                }
+                if !t.protocol.is_empty() {
+                    m.insert("protocol".into(), json!(s(&t.protocol)));
+                }
+                if let Ok(code) = std::str::from_utf8(&t.status).unwrap_or("").parse::<u32>() {
+                    m.insert("status".into(), json!(code));
+                }
+                if t.response_seen {
+                    m.insert("length".into(), json!(t.response_body.len()));
+                }
+                Some(("http", Value::Object(m)))
+            }
+            Parser::Dns(d) => {
+                let t = d.tx(tx_id)?;
+                let msg = t.request.as_ref().or(t.response.as_ref())?;
+                let queries: Vec<Value> = msg
+                    .queries
+                    .iter()
+                    .map(|(n, ty, _)| json!({"rrname": s(n), "rrtype": rrtype(*ty)}))
+                    .collect();
+                Some(("dns", json!({"query": queries, "id": msg.id})))
+            }
+            Parser::Tls(t) => {
+                let mut m = serde_json::Map::new();
+                if let Some(sni) = &t.info.sni {
+                    m.insert("sni".into(), json!(s(sni)));
+                }
+                if let Some(v) = t.info.server_version.or(t.info.client_version) {
+                    m.insert("version".into(), json!(tls_version(v)));
+                }
+                for (key, v) in [
+                    ("subject", &t.info.cert_subject),
+                    ("issuerdn", &t.info.cert_issuer),
+                    ("serial", &t.info.cert_serial),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(key.into(), json!(v));
+                    }
+                }
+                if let (Some(h), Some(st)) = (&t.info.ja3_hash, &t.info.ja3_string) {
+                    m.insert("ja3".into(), json!({"hash": h, "string": st}));
+                }
+                Some(("tls", Value::Object(m)))
+            }
+            Parser::Smtp(sm) => {
+                let t = sm.tx(tx_id)?;
+                let mut m = serde_json::Map::new();
+                if let Some(h) = t.helo.as_deref().or(sm.helo()) {
+                    m.insert("helo".into(), json!(s(h)));
+                }
+                if let Some(f) = &t.mail_from {
+                    m.insert("mail_from".into(), json!(s(f)));
+                }
+                if !t.rcpt_to.is_empty() {
+                    let r: Vec<String> = t.rcpt_to.iter().map(|x| s(x)).collect();
+                    m.insert("rcpt_to".into(), json!(r));
+                }
+                Some(("smtp", Value::Object(m)))
+            }
+            Parser::None => None,
+        }
+    }
+}
+
+fn rrtype(t: u16) -> String {
+    match t {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        6 => "SOA".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        255 => "ANY".into(),
+        n => n.to_string(),
+    }
+}
+
+fn tls_version(v: u16) -> &'static str {
+    match v {
+        0x0300 => "SSLv3",
+        0x0301 => "TLS 1.0",
+        0x0302 => "TLS 1.1",
+        0x0303 => "TLS 1.2",
+        0x0304 => "TLS 1.3",
+        _ => "UNDETERMINED",
+    }
+}

@@ -1,0 +1,508 @@
+//! TLS: the record layer of both directions, handshake messages reassembled across
+//! records, the ClientHello (SNI, version, JA3) and the ServerHello (JA3S). Everything
+//! after ChangeCipherSpec is encrypted and ignored.
+
+use crate::detect::Direction;
+
+/// Facts of the handshake seen so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub sni: Option<Vec<u8>>,
+    /// Version of the ClientHello (e.g. 0x0303).
+    pub client_version: Option<u16>,
+    pub ja3_string: Option<String>,
+    pub ja3_hash: Option<String>,
+    pub server_version: Option<u16>,
+    pub ja3s_string: Option<String>,
+    pub ja3s_hash: Option<String>,
+    pub client_hello_done: bool,
+    pub server_hello_done: bool,
+    /// The server's certificate chain (DER), leaf first (TLS 1.2 and older; TLS 1.3
+    /// sends it encrypted).
+    pub certs: Vec<Vec<u8>>,
+    /// Subject and issuer of the leaf certificate, as Suricata writes them
+    /// (`C=US, O=Example, CN=www.example.com`), and its serial (`0A:1B:...`).
+    pub cert_subject: Option<String>,
+    pub cert_issuer: Option<String>,
+    pub cert_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Side {
+    /// Unparsed record bytes.
+    rec: Vec<u8>,
+    /// Handshake bytes gathered from records.
+    hs: Vec<u8>,
+    encrypted: bool,
+    dead: bool,
+}
+
+/// TLS state of one flow.
+#[derive(Debug, Clone, Default)]
+pub struct TlsState {
+    sides: [Side; 2],
+    pub info: TlsInfo,
+    pub errors: u64,
+}
+
+const MAX_HS: usize = 256 * 1024;
+
+/// Whether data looks like the start of a TLS (or SSLv3) record (`None`: too short).
+pub fn probe(d: &[u8]) -> Option<bool> {
+    if d.len() < 3 {
+        return if d.is_empty() || d[0] == 0x16 {
+            None
+        } else {
+            Some(false)
+        };
+    }
+    Some(matches!(d[0], 0x16) && d[1] == 3 && d[2] <= 4)
+}
+
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+struct Rd<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Rd<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.at)?;
+        self.at += 1;
+        Some(v)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from(self.u8()?) << 8 | u16::from(self.u8()?))
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+}
+
+fn join(v: &[u16]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+impl TlsState {
+    /// Feeds stream data; returns true when a hello was parsed (a transaction update).
+    pub fn feed(&mut self, dir: Direction, data: &[u8]) -> bool {
+        let i = match dir {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        };
+        if self.sides[i].dead || self.sides[i].encrypted {
+            return false;
+        }
+        self.sides[i].rec.extend_from_slice(data);
+        let mut updated = false;
+        loop {
+            let s = &mut self.sides[i];
+            if s.rec.len() < 5 {
+                break;
+            }
+            let ct = s.rec[0];
+            let len = u16::from_be_bytes([s.rec[3], s.rec[4]]) as usize;
+            if s.rec[1] != 3 || len > 18_432 {
+                s.dead = true;
+                self.errors += 1;
+                break;
+            }
+            if s.rec.len() < 5 + len {
+                break;
+            }
+            let body: Vec<u8> = s.rec.drain(..5 + len).skip(5).collect();
+            match ct {
+                20 => {
+                    s.encrypted = true;
+                    break;
+                }
+                22 => {
+                    s.hs.extend_from_slice(&body);
+                    if s.hs.len() > MAX_HS {
+                        s.dead = true;
+                        break;
+                    }
+                    updated |= self.handshake(i);
+                }
+                _ => {}
+            }
+        }
+        updated
+    }
+
+    fn handshake(&mut self, i: usize) -> bool {
+        let mut updated = false;
+        loop {
+            let hs = &self.sides[i].hs;
+            if hs.len() < 4 {
+                break;
+            }
+            let ty = hs[0];
+            let len = (hs[1] as usize) << 16 | (hs[2] as usize) << 8 | hs[3] as usize;
+            if hs.len() < 4 + len {
+                break;
+            }
+            let msg: Vec<u8> = self.sides[i].hs.drain(..4 + len).skip(4).collect();
+            match ty {
+                1 if i == 0 => {
+                    if self.client_hello(&msg).is_none() {
+                        self.errors += 1;
+                    }
+                    self.info.client_hello_done = true;
+                    updated = true;
+                }
+                2 if i == 1 => {
+                    if self.server_hello(&msg).is_none() {
+                        self.errors += 1;
+                    }
+                    self.info.server_hello_done = true;
+                    updated = true;
+                }
+                11 if i == 1 && self.info.certs.is_empty() => {
+                    if self.certificate(&msg).is_none() {
+                        self.errors += 1;
+                    }
+                    updated = true;
+                }
+                _ => {}
+            }
+        }
+        updated
+    }
+
+    fn client_hello(&mut self, m: &[u8]) -> Option<()> {
+        let mut r = Rd { b: m, at: 0 };
+        let version = r.u16()?;
+        self.info.client_version = Some(version);
+        r.take(32)?;
+        let sid = r.u8()? as usize;
+        r.take(sid)?;
+        let cs_len = r.u16()? as usize;
+        let cs = r.take(cs_len)?;
+        let ciphers: Vec<u16> = cs
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .filter(|c| !is_grease(*c))
+            .collect();
+        let comp = r.u8()? as usize;
+        r.take(comp)?;
+        let mut exts = Vec::new();
+        let mut groups = Vec::new();
+        let mut formats = Vec::new();
+        if let Some(ext_len) = r.u16() {
+            let e = r
+                .take(ext_len as usize)
+                .unwrap_or(&r.b[r.at.min(r.b.len())..]);
+            let mut er = Rd { b: e, at: 0 };
+            while let (Some(ty), Some(len)) = (er.u16(), er.u16()) {
+                let Some(body) = er.take(len as usize) else {
+                    break;
+                };
+                if !is_grease(ty) {
+                    exts.push(ty);
+                }
+                match ty {
+                    0 => {
+                        let mut sr = Rd { b: body, at: 0 };
+                        let _list = sr.u16();
+                        while let Some(nt) = sr.u8() {
+                            let Some(nl) = sr.u16() else { break };
+                            let Some(name) = sr.take(nl as usize) else {
+                                break;
+                            };
+                            if nt == 0 {
+                                self.info.sni = Some(name.to_vec());
+                                break;
+                            }
+                        }
+                    }
+                    10 => {
+                        let mut gr = Rd { b: body, at: 0 };
+                        let _ = gr.u16();
+                        while let Some(g) = gr.u16() {
+                            if !is_grease(g) {
+                                groups.push(g);
+                            }
+                        }
+                    }
+                    11 => {
+                        let mut fr = Rd { b: body, at: 0 };
+                        let _ = fr.u8();
+                        while let Some(f) = fr.u8() {
+                            formats.push(u16::from(f));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let s = format!(
+            "{},{},{},{},{}",
+            version,
+            join(&ciphers),
+            join(&exts),
+            join(&groups),
+            join(&formats)
+        );
+        self.info.ja3_hash = Some(md5_hex(s.as_bytes()));
+        self.info.ja3_string = Some(s);
+        Some(())
+    }
+
+    fn server_hello(&mut self, m: &[u8]) -> Option<()> {
+        let mut r = Rd { b: m, at: 0 };
+        let version = r.u16()?;
+        self.info.server_version = Some(version);
+        r.take(32)?;
+        let sid = r.u8()? as usize;
+        r.take(sid)?;
+        let cipher = r.u16()?;
+        let _comp = r.u8()?;
+        let mut exts = Vec::new();
+        if let Some(ext_len) = r.u16() {
+            let e = r.take(ext_len as usize).unwrap_or(&[]);
+            let mut er = Rd { b: e, at: 0 };
+            while let (Some(ty), Some(len)) = (er.u16(), er.u16()) {
+                if er.take(len as usize).is_none() {
+                    break;
+                }
+                exts.push(ty);
+            }
+        }
+        let s = format!("{},{},{}", version, cipher, join(&exts));
+        self.info.ja3s_hash = Some(md5_hex(s.as_bytes()));
+        self.info.ja3s_string = Some(s);
+        Some(())
+    }
+}
+
+impl TlsState {
+    fn certificate(&mut self, m: &[u8]) -> Option<()> {
+        let mut r = Rd { b: m, at: 0 };
+        let total = (r.u8()? as usize) << 16 | (r.u8()? as usize) << 8 | r.u8()? as usize;
+        let list = r.take(total.min(m.len().saturating_sub(3)))?;
+        let mut lr = Rd { b: list, at: 0 };
+        while let (Some(a), Some(b), Some(c)) = (lr.u8(), lr.u8(), lr.u8()) {
+            let len = (a as usize) << 16 | (b as usize) << 8 | c as usize;
+            let Some(der) = lr.take(len) else { break };
+            if self.info.certs.len() < 16 {
+                self.info.certs.push(der.to_vec());
+            }
+        }
+        let leaf = self.info.certs.first()?;
+        let (serial, issuer, subject) = x509::names(leaf)?;
+        self.info.cert_serial = Some(serial);
+        self.info.cert_issuer = Some(issuer);
+        self.info.cert_subject = Some(subject);
+        Some(())
+    }
+}
+
+/// Just enough DER to read an X.509 certificate's serial, issuer and subject.
+mod x509 {
+    /// One DER element: (tag, content, rest).
+    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let tag = *b.first()?;
+        let l0 = *b.get(1)? as usize;
+        let (len, hdr) = if l0 < 0x80 {
+            (l0, 2)
+        } else {
+            let n = l0 & 0x7f;
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let mut len = 0usize;
+            for i in 0..n {
+                len = len << 8 | *b.get(2 + i)? as usize;
+            }
+            (len, 2 + n)
+        };
+        let end = hdr.checked_add(len)?;
+        Some((tag, b.get(hdr..end)?, &b[end..]))
+    }
+
+    fn oid_name(oid: &[u8]) -> Option<&'static str> {
+        Some(match oid {
+            [0x55, 0x04, 0x03] => "CN",
+            [0x55, 0x04, 0x06] => "C",
+            [0x55, 0x04, 0x07] => "L",
+            [0x55, 0x04, 0x08] => "ST",
+            [0x55, 0x04, 0x0a] => "O",
+            [0x55, 0x04, 0x0b] => "OU",
+            [0x55, 0x04, 0x05] => "serialNumber",
+            [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => "emailAddress",
+            _ => return None,
+        })
+    }
+
+    fn oid_dotted(oid: &[u8]) -> String {
+        let mut parts = Vec::new();
+        if let Some(&f) = oid.first() {
+            parts.push((f / 40) as u64);
+            parts.push((f % 40) as u64);
+        }
+        let mut v: u64 = 0;
+        for &b in oid.iter().skip(1) {
+            v = v << 7 | (b & 0x7f) as u64;
+            if b & 0x80 == 0 {
+                parts.push(v);
+                v = 0;
+            }
+        }
+        parts
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// A Name (SEQUENCE OF SET OF AttributeTypeAndValue) as `C=.., O=.., CN=..`.
+    fn name(content: &[u8]) -> String {
+        let mut out = Vec::new();
+        let mut rest = content;
+        while let Some((_, set, r)) = tlv(rest) {
+            rest = r;
+            let mut atvs = set;
+            while let Some((_, atv, r2)) = tlv(atvs) {
+                atvs = r2;
+                let Some((_, oid, after)) = tlv(atv) else {
+                    continue;
+                };
+                let Some((_, val, _)) = tlv(after) else {
+                    continue;
+                };
+                let key = oid_name(oid).map_or_else(|| oid_dotted(oid), str::to_string);
+                out.push(format!("{key}={}", String::from_utf8_lossy(val)));
+            }
+        }
+        out.join(", ")
+    }
+
+    /// (serial, issuer, subject) of a DER certificate.
+    pub fn names(der: &[u8]) -> Option<(String, String, String)> {
+        let (_, cert, _) = tlv(der)?;
+        let (_, tbs, _) = tlv(cert)?;
+        let (mut tag, mut content, mut rest) = tlv(tbs)?;
+        if tag == 0xa0 {
+            (tag, content, rest) = tlv(rest)?;
+        }
+        if tag != 0x02 {
+            return None;
+        }
+        let serial = content
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let (_, _sig, rest) = tlv(rest)?;
+        let (_, issuer, rest) = tlv(rest)?;
+        let (_, _validity, rest) = tlv(rest)?;
+        let (_, subject, _) = tlv(rest)?;
+        Some((serial, name(issuer), name(subject)))
+    }
+}
+
+fn md5_hex(d: &[u8]) -> String {
+    use md5::Digest;
+    let h = md5::Md5::digest(d);
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn client_hello(sni: &str) -> Vec<u8> {
+        let mut ext = Vec::new();
+        let name = sni.as_bytes();
+        let mut sn = vec![0u8];
+        sn.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        sn.extend_from_slice(name);
+        let mut list = (sn.len() as u16).to_be_bytes().to_vec();
+        list.extend_from_slice(&sn);
+        ext.extend_from_slice(&[0, 0]);
+        ext.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        ext.extend_from_slice(&list);
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0, 4, 0x0a, 0x0a, 0x13, 0x01]);
+        body.extend_from_slice(&[1, 0]);
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut hs = vec![1, 0];
+        hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn sni_and_ja3_across_fragments() {
+        let rec = client_hello("www.example.org");
+        let mut s = TlsState::default();
+        for b in rec.chunks(7) {
+            s.feed(Direction::ToServer, b);
+        }
+        assert_eq!(s.info.sni.as_deref(), Some(&b"www.example.org"[..]));
+        assert_eq!(s.info.ja3_string.as_deref(), Some("771,4865,0,,"));
+        assert_eq!(s.info.ja3_hash.as_ref().unwrap().len(), 32);
+    }
+
+    /// A self-signed certificate (openssl req -x509 -subj "/C=JP/O=Mamori Test/CN=tls.example.test").
+    const CERT_DER_HEX: &str = include_str!("../../tests/data/tls-cert.hex");
+
+    #[test]
+    fn certificate_subject_issuer_serial() {
+        let der: Vec<u8> = (0..CERT_DER_HEX.trim().len() / 2)
+            .map(|i| u8::from_str_radix(&CERT_DER_HEX.trim()[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let mut list = Vec::new();
+        list.extend_from_slice(&[0, (der.len() >> 8) as u8, der.len() as u8]);
+        list.extend_from_slice(&der);
+        let mut msg = vec![0, (list.len() >> 8) as u8, list.len() as u8];
+        msg.extend_from_slice(&list);
+        let mut hs = vec![11, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+        hs.extend_from_slice(&msg);
+        let mut rec = vec![0x16, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+        rec.extend_from_slice(&hs);
+        let mut s = TlsState::default();
+        assert!(s.feed(Direction::ToClient, &rec));
+        assert_eq!(s.info.certs.len(), 1);
+        assert_eq!(
+            s.info.cert_subject.as_deref(),
+            Some("C=JP, O=Mamori Test, CN=tls.example.test")
+        );
+        assert_eq!(s.info.cert_issuer, s.info.cert_subject);
+        assert_eq!(
+            s.info.cert_serial.as_deref(),
+            Some("66:5A:69:E5:3F:F1:DD:30:27:E4:42:7B:BC:9D:2A:38:DA:96:2F:71")
+        );
+    }
+
+    #[test]
+    fn hello_split_over_two_records() {
+        let rec = client_hello("a.example");
+        let hs = &rec[5..];
+        let (a, b) = hs.split_at(10);
+        let mut data = Vec::new();
+        for part in [a, b] {
+            data.extend_from_slice(&[0x16, 3, 1]);
+            data.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            data.extend_from_slice(part);
+        }
+        let mut s = TlsState::default();
+        assert!(s.feed(Direction::ToServer, &data));
+        assert_eq!(s.info.sni.as_deref(), Some(&b"a.example"[..]));
+    }
+}

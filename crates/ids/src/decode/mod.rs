@@ -1,0 +1,550 @@
+//! Packet decoding: link layer (Ethernet, 802.1Q/QinQ VLAN, Linux cooked SLL/SLL2, BSD
+//! loopback, Cisco HDLC, raw IP), IPv4 (fragments go to [`defrag`]), IPv6 with its
+//! extension headers, TCP, UDP, ICMP and ICMPv6.
+//!
+//! Decoding never panics: every length is checked, and a packet that is too short or
+//! inconsistent yields a [`DecodeError`] naming the layer and the problem.
+
+pub mod defrag;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::detect::Layer4;
+use crate::pcap::linktype;
+
+/// A decoded packet, borrowing the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IP protocol number of the transport (after IPv6 extension headers).
+    pub proto: u8,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// Outer VLAN ids (0 when absent), as part of the flow key.
+    pub vlan: [u16; 2],
+    pub l4: Layer4,
+    /// Transport payload (after the TCP/UDP/ICMP header); for fragments, the
+    /// fragment's part of the IP payload.
+    pub payload: &'a [u8],
+    /// Set when this is an IP fragment that needs reassembly before L4 decoding.
+    pub fragment: Option<Fragment<'a>>,
+}
+
+/// An IPv4 or IPv6 fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    pub id: u32,
+    /// Offset of this fragment's data in the original payload, in bytes.
+    pub offset: usize,
+    pub more: bool,
+    /// The IP header(s) before the fragmentable part (IPv4 header; IPv6 header with the
+    /// unfragmentable extension headers), used to rebuild the packet.
+    pub header: &'a [u8],
+    /// The next-header value of the fragmentable part (IPv6) or the IPv4 protocol.
+    pub next_proto: u8,
+    pub v6: bool,
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{layer}: packet too short ({len} bytes, need {need})")]
+    Short {
+        layer: &'static str,
+        len: usize,
+        need: usize,
+    },
+    #[error("{layer}: {detail}")]
+    Invalid { layer: &'static str, detail: String },
+    #[error("link type {0} is not supported")]
+    UnsupportedLink(u16),
+    #[error("not an IP packet (ethertype {0:#06x})")]
+    NotIp(u16),
+}
+
+fn need(layer: &'static str, b: &[u8], n: usize) -> Result<(), DecodeError> {
+    if b.len() < n {
+        Err(DecodeError::Short {
+            layer,
+            len: b.len(),
+            need: n,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+const ETH_IPV4: u16 = 0x0800;
+const ETH_IPV6: u16 = 0x86dd;
+const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88a8;
+const ETH_QINQ_OLD: u16 = 0x9100;
+
+/// Decodes one frame of the given link type.
+pub fn decode(link: u16, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    decode_at(link, frame, 0)
+}
+
+/// Tunnels nested deeper than this are not decapsulated.
+const MAX_TUNNEL_DEPTH: u8 = 4;
+
+fn decode_at(link: u16, frame: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
+    let mut vlan = [0u16; 2];
+    let (ethertype, rest) = match link {
+        linktype::ETHERNET => {
+            need("ethernet", frame, 14)?;
+            let mut et = be16(frame, 12);
+            let mut rest = &frame[14..];
+            let mut n = 0;
+            while matches!(et, ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD) {
+                need("vlan", rest, 4)?;
+                if n < 2 {
+                    vlan[n] = be16(rest, 0) & 0x0fff;
+                }
+                n += 1;
+                if n > 3 {
+                    return Err(DecodeError::Invalid {
+                        layer: "vlan",
+                        detail: "more than 3 stacked VLAN tags".into(),
+                    });
+                }
+                et = be16(rest, 2);
+                rest = &rest[4..];
+            }
+            (et, rest)
+        }
+        linktype::LINUX_SLL => {
+            need("linux sll", frame, 16)?;
+            (be16(frame, 14), &frame[16..])
+        }
+        linktype::LINUX_SLL2 => {
+            need("linux sll2", frame, 20)?;
+            (be16(frame, 0), &frame[20..])
+        }
+        linktype::NULL | linktype::LOOP => {
+            need("loopback", frame, 4)?;
+            let le = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
+            let be = be32(frame, 0);
+            let fam = if le < 256 { le } else { be };
+            let et = match fam {
+                2 => ETH_IPV4,
+                24 | 28 | 30 => ETH_IPV6,
+                other => {
+                    return Err(DecodeError::Invalid {
+                        layer: "loopback",
+                        detail: format!("address family {other}"),
+                    });
+                }
+            };
+            (et, &frame[4..])
+        }
+        linktype::C_HDLC => {
+            need("cisco hdlc", frame, 4)?;
+            (be16(frame, 2), &frame[4..])
+        }
+        linktype::RAW | linktype::IPV4 | linktype::IPV6 | 12 | 14 => {
+            need("raw ip", frame, 1)?;
+            match frame[0] >> 4 {
+                4 => (ETH_IPV4, frame),
+                6 => (ETH_IPV6, frame),
+                v => {
+                    return Err(DecodeError::Invalid {
+                        layer: "raw ip",
+                        detail: format!("IP version {v}"),
+                    });
+                }
+            }
+        }
+        other => return Err(DecodeError::UnsupportedLink(other)),
+    };
+    let mut p = match ethertype {
+        ETH_IPV4 => decode_ipv4(rest, depth)?,
+        ETH_IPV6 => decode_ipv6(rest, depth)?,
+        other => return Err(DecodeError::NotIp(other)),
+    };
+    p.vlan = vlan;
+    Ok(p)
+}
+
+/// Decodes an IP packet (v4 or v6, by its version nibble).
+pub fn decode_ip(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    need("ip", b, 1)?;
+    match b[0] >> 4 {
+        4 => decode_ipv4(b, 0),
+        6 => decode_ipv6(b, 0),
+        v => Err(DecodeError::Invalid {
+            layer: "ip",
+            detail: format!("IP version {v}"),
+        }),
+    }
+}
+
+fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
+    need("ipv4", b, 20)?;
+    if b[0] >> 4 != 4 {
+        return Err(DecodeError::Invalid {
+            layer: "ipv4",
+            detail: format!("version {}", b[0] >> 4),
+        });
+    }
+    let ihl = (b[0] & 0x0f) as usize * 4;
+    if ihl < 20 {
+        return Err(DecodeError::Invalid {
+            layer: "ipv4",
+            detail: format!("header length {ihl} below 20"),
+        });
+    }
+    need("ipv4", b, ihl)?;
+    let total = be16(b, 2) as usize;
+    if total < ihl {
+        return Err(DecodeError::Invalid {
+            layer: "ipv4",
+            detail: format!("total length {total} below header length {ihl}"),
+        });
+    }
+    // Ethernet padding after the datagram is not payload; a capture cut short keeps
+    // what it has.
+    let end = total.min(b.len());
+    let ttl = b[8];
+    let proto = b[9];
+    let src = IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15]));
+    let dst = IpAddr::V4(Ipv4Addr::new(b[16], b[17], b[18], b[19]));
+    let frag = be16(b, 6);
+    let more = frag & 0x2000 != 0;
+    let offset = (frag & 0x1fff) as usize * 8;
+    let body = &b[ihl..end];
+    if more || offset != 0 {
+        return Ok(Packet {
+            src,
+            dst,
+            proto,
+            ttl,
+            vlan: [0; 2],
+            l4: Layer4::Other,
+            payload: body,
+            fragment: Some(Fragment {
+                id: be16(b, 4) as u32,
+                offset,
+                more,
+                header: &b[..ihl],
+                next_proto: proto,
+                v6: false,
+            }),
+        });
+    }
+    if matches!(proto, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(proto, body, depth)
+    {
+        return inner;
+    }
+    let (l4, payload) = decode_l4(proto, body, false)?;
+    Ok(Packet {
+        src,
+        dst,
+        proto,
+        ttl,
+        vlan: [0; 2],
+        l4,
+        payload,
+        fragment: None,
+    })
+}
+
+fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
+    need("ipv6", b, 40)?;
+    if b[0] >> 4 != 6 {
+        return Err(DecodeError::Invalid {
+            layer: "ipv6",
+            detail: format!("version {}", b[0] >> 4),
+        });
+    }
+    let plen = be16(b, 4) as usize;
+    let end = (40 + plen).min(b.len());
+    let mut next = b[6];
+    let ttl = b[7];
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&b[8..24]);
+    let src = IpAddr::V6(Ipv6Addr::from(a));
+    a.copy_from_slice(&b[24..40]);
+    let dst = IpAddr::V6(Ipv6Addr::from(a));
+    let mut off = 40;
+    let mut hops = 0;
+    loop {
+        hops += 1;
+        if hops > 16 {
+            return Err(DecodeError::Invalid {
+                layer: "ipv6",
+                detail: "more than 16 extension headers".into(),
+            });
+        }
+        match next {
+            // hop-by-hop, routing, destination options, mobility
+            0 | 43 | 60 | 135 => {
+                need("ipv6 extension header", &b[..end], off + 2)?;
+                let len = (b[off + 1] as usize + 1) * 8;
+                need("ipv6 extension header", &b[..end], off + len)?;
+                next = b[off];
+                off += len;
+            }
+            // authentication header
+            51 => {
+                need("ipv6 authentication header", &b[..end], off + 2)?;
+                let len = (b[off + 1] as usize + 2) * 4;
+                need("ipv6 authentication header", &b[..end], off + len)?;
+                next = b[off];
+                off += len;
+            }
+            // fragment
+            44 => {
+                need("ipv6 fragment header", &b[..end], off + 8)?;
+                let nh = b[off];
+                let fo = be16(b, off + 2);
+                let offset = (fo >> 3) as usize * 8;
+                let more = fo & 1 != 0;
+                let id = be32(b, off + 4);
+                let header = &b[..off];
+                let body = &b[off + 8..end];
+                if offset == 0 && !more {
+                    // Atomic fragment: just skip the header.
+                    next = nh;
+                    off += 8;
+                    continue;
+                }
+                return Ok(Packet {
+                    src,
+                    dst,
+                    proto: nh,
+                    ttl,
+                    vlan: [0; 2],
+                    l4: Layer4::Other,
+                    payload: body,
+                    fragment: Some(Fragment {
+                        id,
+                        offset,
+                        more,
+                        header,
+                        next_proto: nh,
+                        v6: true,
+                    }),
+                });
+            }
+            _ => break,
+        }
+    }
+    let body = &b[off..end];
+    if matches!(next, 4 | 41 | 47)
+        && let Some(inner) = decode_tunnel(next, body, depth)
+    {
+        return inner;
+    }
+    let (l4, payload) = decode_l4(next, body, true)?;
+    Ok(Packet {
+        src,
+        dst,
+        proto: next,
+        ttl,
+        vlan: [0; 2],
+        l4,
+        payload,
+        fragment: None,
+    })
+}
+
+/// Decapsulates GRE (IPv4, IPv6, transparent Ethernet bridging, ERSPAN), IP-in-IP and
+/// 6in4: the inner packet is inspected as a packet of its own. `None` when the
+/// payload is not a tunnel this decoder knows (the outer packet is then kept).
+fn decode_tunnel(proto: u8, b: &[u8], depth: u8) -> Option<Result<Packet<'_>, DecodeError>> {
+    if depth >= MAX_TUNNEL_DEPTH {
+        return None;
+    }
+    let depth = depth + 1;
+    match proto {
+        4 => Some(decode_ipv4(b, depth)),
+        41 => Some(decode_ipv6(b, depth)),
+        47 => {
+            if b.len() < 4 {
+                return None;
+            }
+            let flags = be16(b, 0);
+            let version = flags & 0x7;
+            if version != 0 {
+                return None;
+            }
+            let et = be16(b, 2);
+            let mut off = 4;
+            if flags & 0x8000 != 0 {
+                off += 4;
+            }
+            if flags & 0x2000 != 0 {
+                off += 4;
+            }
+            if flags & 0x1000 != 0 {
+                off += 4;
+            }
+            let inner = b.get(off..)?;
+            match et {
+                ETH_IPV4 => Some(decode_ipv4(inner, depth)),
+                ETH_IPV6 => Some(decode_ipv6(inner, depth)),
+                0x6558 => Some(decode_at(linktype::ETHERNET, inner, depth)),
+                // ERSPAN type II: an 8-byte header, then Ethernet.
+                0x88be => Some(decode_at(linktype::ETHERNET, inner.get(8..)?, depth)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn decode_l4(proto: u8, b: &[u8], v6: bool) -> Result<(Layer4, &[u8]), DecodeError> {
+    match proto {
+        6 => {
+            need("tcp", b, 20)?;
+            let doff = (b[12] >> 4) as usize * 4;
+            if doff < 20 {
+                return Err(DecodeError::Invalid {
+                    layer: "tcp",
+                    detail: format!("data offset {doff} below 20"),
+                });
+            }
+            need("tcp", b, doff)?;
+            Ok((
+                Layer4::Tcp {
+                    src_port: be16(b, 0),
+                    dst_port: be16(b, 2),
+                    flags: b[13],
+                    seq: be32(b, 4),
+                    ack: be32(b, 8),
+                    window: be16(b, 14),
+                },
+                &b[doff..],
+            ))
+        }
+        17 => {
+            need("udp", b, 8)?;
+            let len = be16(b, 4) as usize;
+            if len != 0 && len < 8 {
+                return Err(DecodeError::Invalid {
+                    layer: "udp",
+                    detail: format!("length {len} below 8"),
+                });
+            }
+            let end = if len == 0 { b.len() } else { len.min(b.len()) };
+            Ok((
+                Layer4::Udp {
+                    src_port: be16(b, 0),
+                    dst_port: be16(b, 2),
+                },
+                &b[8..end],
+            ))
+        }
+        1 | 58 => {
+            let layer = if v6 || proto == 58 { "icmpv6" } else { "icmp" };
+            need(layer, b, 4)?;
+            let payload = if b.len() >= 8 { &b[8..] } else { &b[b.len()..] };
+            Ok((
+                Layer4::Icmp {
+                    icmp_type: b[0],
+                    icmp_code: b[1],
+                },
+                payload,
+            ))
+        }
+        _ => Ok((Layer4::Other, b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![
+            0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let total = 20 + 20 + payload.len();
+        v[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        v.extend_from_slice(&[
+            0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0,
+        ]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn decodes_ethernet_vlan_ipv4_tcp() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x81, 0x00, 0x00, 0x05, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00]);
+        f.extend_from_slice(&ipv4_tcp(b"GET /"));
+        f.extend_from_slice(&[0, 0, 0]); // ethernet padding
+        let p = decode(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(p.vlan, [5, 7]);
+        assert_eq!(p.payload, b"GET /");
+        assert!(matches!(
+            p.l4,
+            Layer4::Tcp {
+                src_port: 12345,
+                dst_port: 80,
+                flags: 0x18,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn decodes_ipv6_with_extension_headers_udp() {
+        let mut f = vec![0x60, 0, 0, 0, 0, 0, 0, 64];
+        f.extend_from_slice(&[0u8; 15]);
+        f.push(1);
+        f.extend_from_slice(&[0u8; 15]);
+        f.push(2);
+        // hop-by-hop (8 bytes) then UDP
+        f.extend_from_slice(&[17, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&[0, 53, 0x10, 0x00, 0, 11, 0, 0, b'a', b'b', b'c']);
+        let plen = (f.len() - 40) as u16;
+        f[4..6].copy_from_slice(&plen.to_be_bytes());
+        let p = decode(linktype::RAW, &f).unwrap();
+        assert_eq!(p.proto, 17);
+        assert_eq!(p.payload, b"abc");
+        assert_eq!(
+            p.l4,
+            Layer4::Udp {
+                src_port: 53,
+                dst_port: 4096
+            }
+        );
+    }
+
+    #[test]
+    fn truncated_tcp_is_an_error() {
+        let f = ipv4_tcp(b"");
+        let e = decode(linktype::RAW, &f[..30]).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::Short {
+                layer: "tcp",
+                len: 10,
+                need: 20
+            }
+        );
+    }
+
+    #[test]
+    fn fragment_is_flagged() {
+        let mut f = ipv4_tcp(b"xxxxxxxx");
+        f[6] = 0x20; // MF
+        let p = decode(linktype::RAW, &f).unwrap();
+        let fr = p.fragment.unwrap();
+        assert!(fr.more);
+        assert_eq!(fr.offset, 0);
+        assert_eq!(p.payload.len(), 28);
+    }
+}

@@ -1,0 +1,587 @@
+//! The engine: frame → decode (and defragment) → flow → TCP stream → application layer
+//! → detection → verdict and EVE records. Sans-IO: the caller passes each frame with
+//! its capture time and collects the EVE records with [`Engine::take_events`].
+//!
+//! In IPS mode a matching `drop` (or `reject`) rule drops the packet and every later
+//! packet of its flow, and the alert's `action` is `blocked`.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use crate::app::{AppLayer, AppUpdate, http::HttpConfig};
+use crate::decode::defrag::{Defrag, DefragConfig};
+use crate::decode::{self, Packet};
+use crate::detect::{
+    Action, Alert, AppProto, BufferKind, Detector, Direction, FlowDetectState, Input, Layer4,
+};
+use crate::eve::{AlertContext, AlertInfo, alert_record};
+use crate::flow::{Flow, FlowConfig, FlowTable};
+use crate::stream::{Stream, StreamConfig};
+
+/// IDS (observe) or IPS (drop rules drop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Ids,
+    Ips,
+}
+
+/// What happens to a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    pub mode: Mode,
+    pub flow: FlowConfig,
+    pub stream: StreamConfig,
+    pub http: HttpConfig,
+    pub defrag: DefragConfig,
+    /// Written as EVE `in_iface`.
+    pub iface: Option<String>,
+    /// Write `pcap_cnt` (the packet's number in the capture) in alerts.
+    pub pcap_cnt: bool,
+}
+
+/// Counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub decode_errors: u64,
+    /// Frames that carry no IP (ARP, LLDP, ...): passed, not inspected.
+    pub non_ip: u64,
+    pub fragments: u64,
+    pub alerts: u64,
+    pub dropped_packets: u64,
+    pub flows: u64,
+    pub app_txs: u64,
+}
+
+/// Per-flow state the engine keeps next to the flow table's.
+#[derive(Debug, Default)]
+pub struct FlowExt {
+    streams: [Stream; 2],
+    app: AppLayer,
+    detect: FlowDetectState,
+    /// IPS: the flow was dropped.
+    dropped: bool,
+    closed: [bool; 2],
+    /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
+    /// transaction inputs so rules that mix payload and buffer matches see the data
+    /// that came before the packet completing the transaction.
+    recent: [Vec<u8>; 2],
+}
+
+/// Bytes of recent stream data kept per direction for transaction inputs (at least
+/// this much, at most twice as much).
+const RECENT_STREAM: usize = 8 * 1024;
+
+fn di(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// The IDS/IPS engine.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    detector: Detector,
+    flows: FlowTable<FlowExt>,
+    defrag: Defrag,
+    stats: Stats,
+    events: Vec<Value>,
+    alerts: Vec<Alert>,
+}
+
+/// The facts of the current packet that EVE and detection need.
+struct PktCtx<'a> {
+    ts: i64,
+    pcap_cnt: u64,
+    pkt: &'a Packet<'a>,
+}
+
+impl Engine {
+    pub fn new(detector: Detector, cfg: EngineConfig) -> Engine {
+        Engine {
+            flows: FlowTable::new(cfg.flow),
+            defrag: Defrag::new(cfg.defrag),
+            cfg,
+            detector,
+            stats: Stats::default(),
+            events: Vec::new(),
+            alerts: Vec::new(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.flows = self.flows.created;
+        s
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// EVE records produced since the last call.
+    pub fn take_events(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Processes one frame of the given link type captured at `ts_micros`.
+    pub fn process(&mut self, ts_micros: i64, linktype: u16, frame: &[u8]) -> Verdict {
+        self.stats.packets += 1;
+        self.stats.bytes += frame.len() as u64;
+        let pcap_cnt = self.stats.packets;
+        let pkt = match decode::decode(linktype, frame) {
+            Ok(p) => p,
+            Err(decode::DecodeError::NotIp(_)) => {
+                self.stats.non_ip += 1;
+                return Verdict::Accept;
+            }
+            Err(_) => {
+                self.stats.decode_errors += 1;
+                return Verdict::Accept;
+            }
+        };
+        if pkt.fragment.is_some() {
+            self.stats.fragments += 1;
+            let Some(whole) = self.defrag.add(ts_micros, &pkt) else {
+                return Verdict::Accept;
+            };
+            return match decode::decode_ip(&whole) {
+                Ok(mut p) => {
+                    p.vlan = pkt.vlan;
+                    self.packet(&PktCtx {
+                        ts: ts_micros,
+                        pcap_cnt,
+                        pkt: &p,
+                    })
+                }
+                Err(_) => {
+                    self.stats.decode_errors += 1;
+                    Verdict::Accept
+                }
+            };
+        }
+        self.packet(&PktCtx {
+            ts: ts_micros,
+            pcap_cnt,
+            pkt: &pkt,
+        })
+    }
+
+    fn packet(&mut self, c: &PktCtx<'_>) -> Verdict {
+        let p = c.pkt;
+        let (sp, dp) = match p.l4 {
+            Layer4::Tcp {
+                src_port, dst_port, ..
+            }
+            | Layer4::Udp { src_port, dst_port } => (src_port, dst_port),
+            _ => (0, 0),
+        };
+        let mut removed = Vec::new();
+        if let Layer4::Tcp { flags, .. } = p.l4
+            && flags & 0x12 == 0x02
+        {
+            self.flows
+                .reuse_closed((p.src, sp), (p.dst, dp), p.vlan, &mut removed);
+        }
+        let http_cfg = self.cfg.http;
+        let midstream = self.cfg.flow.midstream;
+        let (flow, dir) = self.flows.lookup(
+            c.ts,
+            (p.src, sp),
+            (p.dst, dp),
+            p.proto,
+            p.vlan,
+            || FlowExt {
+                app: AppLayer::new(http_cfg),
+                ..FlowExt::default()
+            },
+            &mut removed,
+        );
+        flow.packets[di(dir)] += 1;
+        flow.bytes[di(dir)] += p.payload.len() as u64;
+        let mut verdict = Verdict::Accept;
+        if flow.ext.dropped {
+            verdict = Verdict::Drop;
+        }
+        // The packet that completes the handshake is not yet "established" (Suricata
+        // sets the flag for packets after it); UDP counts from the first reply.
+        let established_before = flow.established();
+        let mut updates: Vec<AppUpdate> = Vec::new();
+        let mut new_stream: Vec<u8> = Vec::new();
+        if verdict == Verdict::Accept {
+            match p.l4 {
+                Layer4::Tcp { flags, seq, .. } => {
+                    let was_none = flow.tcp == crate::flow::TcpState::None;
+                    flow.track_tcp(dir, flags, midstream);
+                    let syn = flags & 0x02 != 0;
+                    let st = &mut flow.ext.streams[di(dir)];
+                    if syn {
+                        st.start(seq.wrapping_add(1));
+                    } else if !st.is_started()
+                        && (midstream || (!was_none && flow.tcp != crate::flow::TcpState::None))
+                    {
+                        st.start(seq);
+                    }
+                    if st.is_started() && !p.payload.is_empty() {
+                        let data_seq = if syn { seq.wrapping_add(1) } else { seq };
+                        st.add(&self.cfg.stream, data_seq, p.payload, &mut new_stream);
+                    }
+                    if !new_stream.is_empty() {
+                        if !matches!(flow.ext.app.proto, AppProto::Failed) {
+                            // Amortised: the window holds the last 8 to 16 KiB.
+                            let r = &mut flow.ext.recent[di(dir)];
+                            r.extend_from_slice(&new_stream);
+                            if r.len() > 2 * RECENT_STREAM {
+                                r.drain(..r.len() - RECENT_STREAM);
+                            }
+                        }
+                        let server_port = flow.server.1;
+                        flow.ext
+                            .app
+                            .on_stream(dir, &new_stream, server_port, &mut updates);
+                    }
+                    if flags & 0x05 != 0 {
+                        // FIN closes this direction; RST both.
+                        let dirs: &[Direction] = if flags & 0x04 != 0 {
+                            &[Direction::ToServer, Direction::ToClient]
+                        } else {
+                            std::slice::from_ref(&dir)
+                        };
+                        for d in dirs {
+                            if !flow.ext.closed[di(*d)] {
+                                flow.ext.closed[di(*d)] = true;
+                                flow.ext.app.on_close(*d, &mut updates);
+                            }
+                        }
+                    }
+                }
+                Layer4::Udp { .. } if !p.payload.is_empty() => {
+                    flow.ext
+                        .app
+                        .on_datagram(dir, p.payload, (sp, dp), &mut updates);
+                }
+                _ => {}
+            }
+        }
+        let flow_id = flow.id;
+        let established = if p.proto == 6 {
+            established_before
+        } else {
+            flow.established()
+        };
+        let app_proto = flow.ext.app.proto;
+        if verdict == Verdict::Accept {
+            let input = Input {
+                ts_micros: c.ts,
+                src_ip: p.src,
+                dst_ip: p.dst,
+                ip_proto: p.proto,
+                ttl: p.ttl,
+                l4: p.l4,
+                payload: p.payload,
+                stream: if new_stream.is_empty() {
+                    None
+                } else {
+                    Some(&new_stream)
+                },
+                direction: dir,
+                established,
+                flow_id,
+                app_proto,
+                tx_id: None,
+                buffers: &[],
+            };
+            self.alerts.clear();
+            self.detector
+                .inspect(&input, &mut flow.ext.detect, &mut self.alerts);
+            let alerts = std::mem::take(&mut self.alerts);
+            let v = emit(
+                &self.cfg,
+                &mut self.stats,
+                &mut self.events,
+                flow,
+                &alerts,
+                &PacketFacts {
+                    ts: c.ts,
+                    pcap_cnt: Some(c.pcap_cnt),
+                    src: p.src,
+                    dst: p.dst,
+                    ports: (sp, dp),
+                    l4: p.l4,
+                    proto: p.proto,
+                    dir,
+                    tx: None,
+                },
+            );
+            self.alerts = alerts;
+            if v == Verdict::Drop {
+                verdict = Verdict::Drop;
+            }
+            for u in &updates {
+                if flow.ext.dropped {
+                    break;
+                }
+                let cur = (u.direction == dir).then_some(CurrentPacket {
+                    l4: p.l4,
+                    payload: p.payload,
+                });
+                if inspect_tx(
+                    &self.cfg,
+                    &mut self.detector,
+                    &mut self.stats,
+                    &mut self.events,
+                    &mut self.alerts,
+                    flow,
+                    u,
+                    c.ts,
+                    Some(c.pcap_cnt),
+                    p.ttl,
+                    cur,
+                ) == Verdict::Drop
+                {
+                    verdict = Verdict::Drop;
+                }
+            }
+        }
+        if verdict == Verdict::Drop {
+            self.stats.dropped_packets += 1;
+            flow.ext.dropped = true;
+        }
+        // Inspected transactions are forgotten (their bodies can be large); a closed
+        // session needs no recent-stream window.
+        flow.ext.app.forget_finished();
+        if flow.tcp == crate::flow::TcpState::Closed {
+            flow.ext.recent = Default::default();
+        }
+        for f in removed {
+            self.finish_flow(f, c.ts);
+        }
+        verdict
+    }
+
+    fn finish_flow(&mut self, mut f: Flow<FlowExt>, ts: i64) {
+        if f.ext.dropped || f.proto != 6 {
+            return;
+        }
+        let mut updates = Vec::new();
+        for d in [Direction::ToServer, Direction::ToClient] {
+            let mut data = Vec::new();
+            if f.ext.streams[di(d)].skip_gap(&mut data) && !data.is_empty() {
+                let port = f.server.1;
+                f.ext.app.on_stream(d, &data, port, &mut updates);
+            }
+        }
+        for d in [Direction::ToServer, Direction::ToClient] {
+            if !f.ext.closed[di(d)] {
+                f.ext.closed[di(d)] = true;
+                f.ext.app.on_close(d, &mut updates);
+            }
+        }
+        for u in &updates {
+            inspect_tx(
+                &self.cfg,
+                &mut self.detector,
+                &mut self.stats,
+                &mut self.events,
+                &mut self.alerts,
+                &mut f,
+                u,
+                ts,
+                None,
+                0,
+                None,
+            );
+        }
+    }
+
+    /// End of input: flushes every flow (bodies that run until close, buffered data).
+    pub fn finish(&mut self) {
+        let flows = self.flows.drain();
+        for f in flows {
+            let ts = f.last_ts;
+            self.finish_flow(f, ts);
+        }
+    }
+}
+
+/// The packet whose processing produced a transaction update (same direction), so
+/// that rules mixing payload and buffer matches see both.
+struct CurrentPacket<'a> {
+    l4: Layer4,
+    payload: &'a [u8],
+}
+
+struct PacketFacts {
+    ts: i64,
+    pcap_cnt: Option<u64>,
+    src: IpAddr,
+    dst: IpAddr,
+    ports: (u16, u16),
+    l4: Layer4,
+    proto: u8,
+    dir: Direction,
+    tx: Option<u64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn inspect_tx(
+    cfg: &EngineConfig,
+    detector: &mut Detector,
+    stats: &mut Stats,
+    events: &mut Vec<Value>,
+    alerts: &mut Vec<Alert>,
+    flow: &mut Flow<FlowExt>,
+    u: &AppUpdate,
+    ts: i64,
+    pcap_cnt: Option<u64>,
+    ttl: u8,
+    cur: Option<CurrentPacket<'_>>,
+) -> Verdict {
+    stats.app_txs += 1;
+    let (src, dst) = match u.direction {
+        Direction::ToServer => (flow.client, flow.server),
+        Direction::ToClient => (flow.server, flow.client),
+    };
+    let l4 = match &cur {
+        Some(c) => c.l4,
+        None => match flow.proto {
+            6 => Layer4::Tcp {
+                src_port: src.1,
+                dst_port: dst.1,
+                flags: 0x18,
+                seq: 0,
+                ack: 0,
+                window: 0,
+            },
+            17 => Layer4::Udp {
+                src_port: src.1,
+                dst_port: dst.1,
+            },
+            _ => Layer4::Other,
+        },
+    };
+    let scratch = flow.ext.app.scratch(u);
+    let mut bufs: Vec<(BufferKind, &[u8])> = Vec::new();
+    flow.ext.app.buffers(u, &scratch, &mut bufs);
+    let input = Input {
+        ts_micros: ts,
+        src_ip: src.0,
+        dst_ip: dst.0,
+        ip_proto: flow.proto,
+        ttl,
+        l4,
+        payload: cur.as_ref().map_or(&[][..], |c| c.payload),
+        stream: Some(flow.ext.recent[di(u.direction)].as_slice()).filter(|s| !s.is_empty()),
+        direction: u.direction,
+        established: flow.established(),
+        flow_id: flow.id,
+        app_proto: flow.ext.app.proto,
+        tx_id: Some(u.tx_id),
+        buffers: &bufs,
+    };
+    alerts.clear();
+    detector.inspect(&input, &mut flow.ext.detect, alerts);
+    drop(bufs);
+    let found = std::mem::take(alerts);
+    let v = emit(
+        cfg,
+        stats,
+        events,
+        flow,
+        &found,
+        &PacketFacts {
+            ts,
+            pcap_cnt,
+            src: src.0,
+            dst: dst.0,
+            ports: (src.1, dst.1),
+            l4,
+            proto: flow.proto,
+            dir: u.direction,
+            tx: Some(u.tx_id),
+        },
+    );
+    *alerts = found;
+    v
+}
+
+/// Writes EVE records for alerts and applies IPS drops; returns the packet verdict.
+fn emit(
+    cfg: &EngineConfig,
+    stats: &mut Stats,
+    events: &mut Vec<Value>,
+    flow: &mut Flow<FlowExt>,
+    alerts: &[Alert],
+    f: &PacketFacts,
+) -> Verdict {
+    let mut verdict = Verdict::Accept;
+    for a in alerts {
+        let blocking = matches!(a.action, Action::Drop | Action::Reject);
+        if a.action == Action::Pass {
+            continue;
+        }
+        let action = if blocking && cfg.mode == Mode::Ips {
+            verdict = Verdict::Drop;
+            "blocked"
+        } else {
+            "allowed"
+        };
+        stats.alerts += 1;
+        let tx_id = a.tx_id.or(f.tx);
+        let metadata = tx_id.and_then(|t| flow.ext.app.eve_metadata(t));
+        let app_proto = match flow.ext.app.proto {
+            AppProto::Unknown => None,
+            p => Some(p.name()),
+        };
+        let ctx = AlertContext {
+            ts_micros: f.ts,
+            flow_id: flow.id,
+            pcap_cnt: if cfg.pcap_cnt { f.pcap_cnt } else { None },
+            in_iface: cfg.iface.as_deref(),
+            src_ip: f.src,
+            dst_ip: f.dst,
+            ports: match f.l4 {
+                Layer4::Tcp { .. } | Layer4::Udp { .. } => Some(f.ports),
+                _ => None,
+            },
+            icmp: match f.l4 {
+                Layer4::Icmp {
+                    icmp_type,
+                    icmp_code,
+                } => Some((icmp_type, icmp_code)),
+                _ => None,
+            },
+            proto: f.proto,
+            app_proto,
+            to_server: f.dir == Direction::ToServer,
+            tx_id,
+            metadata,
+        };
+        let info = AlertInfo {
+            action,
+            gid: a.gid,
+            sid: a.sid,
+            rev: a.rev,
+            signature: &a.msg,
+            category: &a.category,
+            severity: a.severity,
+        };
+        events.push(alert_record(&ctx, &info));
+    }
+    if verdict == Verdict::Drop {
+        flow.ext.dropped = true;
+    }
+    verdict
+}

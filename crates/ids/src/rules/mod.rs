@@ -1,0 +1,626 @@
+//! The Suricata rule language: variables, the rule header, options, and the parser that
+//! turns rule files into [`Rule`]s (or reports why a rule was skipped).
+//!
+//! A rule that uses anything outside the supported language is skipped and reported
+//! ([`Skipped`]) with its sid, line and the keyword: it is never loaded with a
+//! different meaning.
+
+pub mod classification;
+pub mod header;
+mod options;
+mod vars;
+
+pub use header::{AddrExpr, PortExpr};
+pub use vars::{Vars, VarsError};
+
+use crate::detect::input::{AppProto, BufferKind, Direction};
+
+/// What a rule does when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Alert,
+    Drop,
+    Pass,
+    Reject,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Alert => "alert",
+            Action::Drop => "drop",
+            Action::Pass => "pass",
+            Action::Reject => "reject",
+        }
+    }
+
+    /// Suricata's default action order: pass, drop, reject, alert (lower goes first).
+    pub fn order(self) -> u8 {
+        match self {
+            Action::Pass => 0,
+            Action::Drop => 1,
+            Action::Reject => 2,
+            Action::Alert => 3,
+        }
+    }
+}
+
+/// The header protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    /// `ip`: any IP packet.
+    Ip,
+    Tcp,
+    Udp,
+    /// ICMP or ICMPv6.
+    Icmp,
+    /// An application protocol (`http`, `dns`, `tls`, `smtp`): only flows recognised
+    /// as that protocol.
+    App(AppProto),
+}
+
+/// The rule header: protocol, addresses, ports and direction.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub proto: Proto,
+    pub src: AddrExpr,
+    pub src_ports: PortExpr,
+    pub dst: AddrExpr,
+    pub dst_ports: PortExpr,
+    /// `<>`: either direction.
+    pub bidirectional: bool,
+}
+
+/// Which data a group of payload keywords inspects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Buf {
+    /// The packet payload and the reassembled stream (`pkt_data`, plain `content`).
+    Payload,
+    /// An application-layer buffer (sticky buffer or legacy modifier).
+    Kind(BufferKind),
+}
+
+/// A comparison of an unsigned number, as in `dsize:>10`, `bsize:5<>10`, `ttl:<=64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UintMatch {
+    Eq(u64),
+    Ne(u64),
+    Lt(u64),
+    Le(u64),
+    Gt(u64),
+    Ge(u64),
+    /// Exclusive range: `a<>b` or `a-b` means `a < x < b`.
+    Between(u64, u64),
+}
+
+impl UintMatch {
+    pub fn matches(self, x: u64) -> bool {
+        match self {
+            UintMatch::Eq(a) => x == a,
+            UintMatch::Ne(a) => x != a,
+            UintMatch::Lt(a) => x < a,
+            UintMatch::Le(a) => x <= a,
+            UintMatch::Gt(a) => x > a,
+            UintMatch::Ge(a) => x >= a,
+            UintMatch::Between(a, b) => a < x && x < b,
+        }
+    }
+}
+
+/// `content` and its modifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub pattern: Vec<u8>,
+    pub nocase: bool,
+    pub negated: bool,
+    pub offset: u32,
+    pub depth: Option<u32>,
+    pub distance: Option<i32>,
+    pub within: Option<u32>,
+    pub startswith: bool,
+    pub endswith: bool,
+    /// `fast_pattern` was given explicitly; with `fast_pattern:offset,length` the chop.
+    pub fast_pattern: Option<Option<(usize, usize)>>,
+}
+
+impl Content {
+    /// Whether it is anchored at the end of the previous match in its buffer.
+    pub fn relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+}
+
+/// Number encoding for `byte_test` / `byte_jump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumFormat {
+    Big,
+    Little,
+    /// ASCII digits in a base (8, 10, 16).
+    String(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteOp {
+    Lt,
+    Gt,
+    Eq,
+    Le,
+    Ge,
+    And,
+    Xor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteTest {
+    pub nbytes: usize,
+    pub op: ByteOp,
+    pub negated: bool,
+    pub value: u64,
+    pub offset: i64,
+    pub relative: bool,
+    pub format: NumFormat,
+    pub bitmask: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteJump {
+    pub nbytes: usize,
+    pub offset: i64,
+    pub relative: bool,
+    pub multiplier: u64,
+    pub format: NumFormat,
+    pub align: bool,
+    pub from_beginning: bool,
+    pub from_end: bool,
+    pub post_offset: i64,
+    pub bitmask: Option<u64>,
+}
+
+/// `pcre` with its flags.
+#[derive(Debug, Clone)]
+pub struct Pcre {
+    pub regex: pcre2::bytes::Regex,
+    pub source: String,
+    pub negated: bool,
+    pub relative: bool,
+}
+
+/// One payload keyword, inspected in the order written within its buffer.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Content(Content),
+    Pcre(Pcre),
+    /// `isdataat:[!]n[,relative]`.
+    IsDataAt {
+        n: u32,
+        relative: bool,
+        negated: bool,
+    },
+    /// `bsize` (and `urilen`): the buffer's length.
+    Bsize(UintMatch),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
+    /// `base64_data` (matched against the decoded data).
+    Base64Decode {
+        bytes: Option<u32>,
+        offset: u32,
+        relative: bool,
+        then: Vec<Item>,
+    },
+}
+
+/// The payload keywords that inspect one buffer.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub buf: Buf,
+    /// `dotprefix` transform: inspect `.` + buffer.
+    pub dotprefix: bool,
+    pub items: Vec<Item>,
+}
+
+/// `flow:` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowOpts {
+    pub direction: Option<Direction>,
+    pub established: Option<bool>,
+    pub stream: StreamMode,
+}
+
+/// Which payload a packet rule inspects (`only_stream`, `no_stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StreamMode {
+    #[default]
+    Both,
+    OnlyStream,
+    NoStream,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowbitOp {
+    Set,
+    Unset,
+    Toggle,
+    IsSet,
+    IsNotSet,
+}
+
+/// `flowbits:op,name[|name...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flowbit {
+    pub op: FlowbitOp,
+    pub names: Vec<String>,
+}
+
+/// What an `xbits` bit is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XbitTrack {
+    IpSrc,
+    IpDst,
+    /// The pair of addresses, in either direction.
+    IpPair,
+}
+
+/// `xbits:op,name,track ip_src|ip_dst|ip_pair[,expire N]`: bits kept per host or host
+/// pair across flows, for `expire` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xbit {
+    pub op: FlowbitOp,
+    pub name: String,
+    pub track: XbitTrack,
+    pub expire: u32,
+}
+
+/// `stream_size:side,op,N`: the TCP stream's size by sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamSide {
+    Server,
+    Client,
+    Both,
+    Either,
+}
+
+/// `flags:` on the TCP flags byte: `(flags & !ignore) OP bits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpFlags {
+    pub bits: u8,
+    pub ignore: u8,
+    pub mode: FlagsMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagsMode {
+    /// Exactly these (after the ignore mask).
+    Exact,
+    /// `+`: these and possibly others.
+    All,
+    /// `*`: any of these.
+    Any,
+    /// `!`: none of these.
+    Not,
+}
+
+impl TcpFlags {
+    pub fn matches(self, flags: u8) -> bool {
+        let f = flags & !self.ignore;
+        match self.mode {
+            FlagsMode::Exact => f == self.bits,
+            FlagsMode::All => f & self.bits == self.bits,
+            FlagsMode::Any => f & self.bits != 0,
+            FlagsMode::Not => f & self.bits == 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdKind {
+    Limit,
+    Threshold,
+    Both,
+    /// `detection_filter`.
+    DetectionFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Track {
+    BySrc,
+    ByDst,
+    ByRule,
+    ByBoth,
+    ByFlow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    pub kind: ThresholdKind,
+    pub track: Track,
+    pub count: u32,
+    pub seconds: u32,
+    /// `unique_on src_port|dst_port` (detection_filter): count distinct ports only.
+    pub unique_on: Option<UniqueOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueOn {
+    SrcPort,
+    DstPort,
+}
+
+/// `target:src_ip|dest_ip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Src,
+    Dest,
+}
+
+/// `app-layer-protocol:[!]name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppProtoMatch {
+    pub proto: AppProto,
+    pub negated: bool,
+}
+
+/// One loaded rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub action: Action,
+    pub header: Header,
+    pub gid: u32,
+    pub sid: u32,
+    pub rev: u32,
+    pub msg: String,
+    pub classtype: Option<String>,
+    /// The category EVE shows: the classtype's description, or empty.
+    pub category: String,
+    /// `priority`, else the classtype's, else 3. EVE's `alert.severity`.
+    pub priority: u8,
+    pub references: Vec<String>,
+    pub metadata: Vec<String>,
+    pub target: Option<Target>,
+    pub flow: FlowOpts,
+    /// The rule has a `flow` keyword (even `flow:stateless`).
+    pub flow_keyword: bool,
+    pub flowbits: Vec<Flowbit>,
+    pub xbits: Vec<Xbit>,
+    /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
+    pub noalert: bool,
+    pub stream_size: Option<(StreamSide, UintMatch)>,
+    pub dsize: Option<UintMatch>,
+    pub ttl: Option<UintMatch>,
+    pub itype: Option<UintMatch>,
+    pub icode: Option<UintMatch>,
+    pub flags: Option<TcpFlags>,
+    pub app_proto: Vec<AppProtoMatch>,
+    pub threshold: Option<Threshold>,
+    pub detection_filter: Option<Threshold>,
+    /// Payload keywords grouped by the buffer they inspect, in the order written.
+    pub groups: Vec<Group>,
+    /// Where the rule came from.
+    pub file: String,
+    pub line: usize,
+}
+
+impl Rule {
+    /// Whether the rule is evaluated on transaction inputs (once per transaction): it
+    /// inspects application-layer buffers (Suricata's `app_tx` type). A rule that only
+    /// names an application protocol in its header (`alert http ...`) is Suricata's
+    /// `app_layer` type, inspected per packet of flows of that protocol.
+    pub fn is_tx_rule(&self) -> bool {
+        self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
+    }
+
+    /// Whether the rule is Suricata's `ip_only` type, inspected once per flow and
+    /// direction (on its first packet): only addresses (without negation) and
+    /// protocol, `any` ports, no payload, no `flow` keyword, and no keyword that must
+    /// look at each packet (flowbits checks, dsize, ttl, flags, ...).
+    pub fn is_ip_only(&self) -> bool {
+        fn negation_free(e: &AddrExpr) -> bool {
+            match e {
+                AddrExpr::Any | AddrExpr::Range(..) => true,
+                AddrExpr::Not(_) => false,
+                AddrExpr::List(items) => items.iter().all(negation_free),
+            }
+        }
+        let reads_bits = self
+            .flowbits
+            .iter()
+            .map(|f| f.op)
+            .chain(self.xbits.iter().map(|x| x.op))
+            .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
+        self.groups.is_empty()
+            && !self.flow_keyword
+            && !matches!(self.header.proto, Proto::App(_))
+            && self.header.src_ports == PortExpr::Any
+            && self.header.dst_ports == PortExpr::Any
+            && negation_free(&self.header.src)
+            && negation_free(&self.header.dst)
+            && !reads_bits
+            && self.dsize.is_none()
+            && self.ttl.is_none()
+            && self.itype.is_none()
+            && self.icode.is_none()
+            && self.flags.is_none()
+            && self.stream_size.is_none()
+            && self.app_proto.is_empty()
+    }
+
+    /// Whether the rule inspects buffers of both directions of a transaction (request
+    /// and response), which come in different inputs.
+    pub fn is_cross_direction(&self) -> bool {
+        let mut dirs = self.groups.iter().filter_map(|g| match g.buf {
+            Buf::Kind(k) => buffer_direction(k),
+            Buf::Payload => None,
+        });
+        match dirs.next() {
+            Some(first) => dirs.any(|d| d != first),
+            None => false,
+        }
+    }
+}
+
+/// The direction a buffer's data travels in, when it has only one.
+pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
+    use BufferKind as K;
+    match k {
+        K::HttpStatCode
+        | K::HttpStatMsg
+        | K::HttpResponseLine
+        | K::HttpResponseBody
+        | K::HttpLocation
+        | K::HttpServer
+        | K::TlsCertSubject
+        | K::TlsCertIssuer
+        | K::TlsCertSerial
+        | K::TlsCertFingerprint
+        | K::TlsCerts
+        | K::Ja3sHash
+        | K::Ja3sString => Some(Direction::ToClient),
+        K::HttpUri
+        | K::HttpUriRaw
+        | K::HttpMethod
+        | K::HttpRequestLine
+        | K::HttpHost
+        | K::HttpHostRaw
+        | K::HttpUserAgent
+        | K::HttpCookie
+        | K::HttpReferer
+        | K::HttpAccept
+        | K::HttpAcceptLang
+        | K::HttpAcceptEnc
+        | K::HttpRequestBody
+        | K::DnsQuery
+        | K::TlsSni
+        | K::Ja3Hash
+        | K::Ja3String
+        | K::SmtpHelo
+        | K::SmtpMailFrom
+        | K::SmtpRcptTo => Some(Direction::ToServer),
+        K::HttpProtocol
+        | K::HttpHeader
+        | K::HttpHeaderRaw
+        | K::HttpHeaderNames
+        | K::HttpContentType
+        | K::HttpContentLen
+        | K::HttpConnection
+        | K::HttpStart
+        | K::FileData
+        | K::TlsVersion => None,
+    }
+}
+
+/// A rule that was not loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub file: String,
+    pub line: usize,
+    pub sid: Option<u32>,
+    /// For example "unsupported keyword `byte_math`".
+    pub reason: String,
+    /// The unsupported keyword (or protocol), when that is the reason; `None` for a
+    /// malformed rule.
+    pub keyword: Option<String>,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(sid) = self.sid {
+            write!(f, "sid {sid}: ")?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// The outcome of parsing rule files: the rules loaded and the ones skipped.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl RuleSet {
+    /// Adds another file's outcome.
+    pub fn extend(&mut self, other: RuleSet) {
+        self.rules.extend(other.rules);
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Why one rule could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RuleError {
+    pub reason: String,
+    pub keyword: Option<String>,
+}
+
+impl RuleError {
+    pub(crate) fn malformed(reason: impl Into<String>) -> RuleError {
+        RuleError {
+            reason: reason.into(),
+            keyword: None,
+        }
+    }
+
+    pub(crate) fn unsupported(what: &str, name: &str) -> RuleError {
+        RuleError {
+            reason: format!("unsupported {what} `{name}`"),
+            keyword: Some(name.to_string()),
+        }
+    }
+}
+
+/// Parses rule files (comments, blank lines, `\` continuations); never panics.
+pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
+    let mut set = RuleSet::default();
+    let mut pending = String::new();
+    let mut start_line = 0;
+    for (idx, line) in text.lines().enumerate() {
+        let line_no = idx + 1;
+        let trimmed = line.trim();
+        if pending.is_empty() {
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            start_line = line_no;
+        }
+        if let Some(body) = trimmed.strip_suffix('\\') {
+            pending.push_str(body);
+            continue;
+        }
+        pending.push_str(trimmed);
+        let rule_text = std::mem::take(&mut pending);
+        load_one(file, start_line, &rule_text, vars, &mut set);
+    }
+    if !pending.is_empty() {
+        load_one(file, start_line, &pending, vars, &mut set);
+    }
+    set
+}
+
+fn load_one(file: &str, line: usize, text: &str, vars: &Vars, set: &mut RuleSet) {
+    match options::parse_rule(text, vars) {
+        Ok(mut rule) => {
+            rule.file = file.to_string();
+            rule.line = line;
+            set.rules.push(rule);
+        }
+        Err((sid, err)) => set.skipped.push(Skipped {
+            file: file.to_string(),
+            line,
+            sid,
+            reason: err.reason,
+            keyword: err.keyword,
+        }),
+    }
+}
+
+/// Parses one rule (header and options, continuations already joined).
+pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
+    options::parse_rule(text, vars).map_err(|(sid, err)| Skipped {
+        file: String::new(),
+        line: 0,
+        sid,
+        reason: err.reason,
+        keyword: err.keyword,
+    })
+}

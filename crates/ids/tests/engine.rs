@@ -1,0 +1,476 @@
+//! End-to-end tests of the engine on synthetic traffic: real rules through the real
+//! decoder, flow table, stream reassembly, HTTP/DNS/TLS parsers and detection.
+
+use std::net::Ipv4Addr;
+
+use mamori_ids::detect::Detector;
+use mamori_ids::engine::{Engine, EngineConfig, Mode, Verdict};
+use mamori_ids::pcap::linktype;
+use mamori_ids::rules::{Vars, parse_rules};
+use serde_json::Value;
+
+/// Builds Ethernet/IPv4 frames of one TCP or UDP conversation.
+struct Conv {
+    client: (Ipv4Addr, u16),
+    server: (Ipv4Addr, u16),
+    cseq: u32,
+    sseq: u32,
+}
+
+fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + l4.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(l4);
+    f
+}
+
+fn tcp(
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&src.1.to_be_bytes());
+    t.extend_from_slice(&dst.1.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(data);
+    ipv4(src.0, dst.0, 6, &t)
+}
+
+fn udp(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), data: &[u8]) -> Vec<u8> {
+    let mut u = Vec::new();
+    u.extend_from_slice(&src.1.to_be_bytes());
+    u.extend_from_slice(&dst.1.to_be_bytes());
+    u.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(data);
+    ipv4(src.0, dst.0, 17, &u)
+}
+
+impl Conv {
+    fn new(port: u16) -> Conv {
+        Conv {
+            client: (Ipv4Addr::new(10, 0, 0, 1), 40000),
+            server: (Ipv4Addr::new(10, 0, 0, 2), port),
+            cseq: 1000,
+            sseq: 5000,
+        }
+    }
+    fn handshake(&mut self) -> Vec<Vec<u8>> {
+        let v = vec![
+            tcp(self.client, self.server, self.cseq, 0, 0x02, b""),
+            tcp(
+                self.server,
+                self.client,
+                self.sseq,
+                self.cseq + 1,
+                0x12,
+                b"",
+            ),
+            tcp(
+                self.client,
+                self.server,
+                self.cseq + 1,
+                self.sseq + 1,
+                0x10,
+                b"",
+            ),
+        ];
+        self.cseq += 1;
+        self.sseq += 1;
+        v
+    }
+    fn send_to_server(&mut self, data: &[u8]) -> Vec<u8> {
+        let f = tcp(self.client, self.server, self.cseq, self.sseq, 0x18, data);
+        self.cseq += data.len() as u32;
+        f
+    }
+    fn send_to_client(&mut self, data: &[u8]) -> Vec<u8> {
+        let f = tcp(self.server, self.client, self.sseq, self.cseq, 0x18, data);
+        self.sseq += data.len() as u32;
+        f
+    }
+    fn fin(&mut self) -> Vec<Vec<u8>> {
+        vec![
+            tcp(self.client, self.server, self.cseq, self.sseq, 0x11, b""),
+            tcp(
+                self.server,
+                self.client,
+                self.sseq,
+                self.cseq + 1,
+                0x11,
+                b"",
+            ),
+        ]
+    }
+}
+
+fn engine(rules: &str, mode: Mode) -> Engine {
+    let set = parse_rules("test.rules", rules, &Vars::suricata_defaults());
+    assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+    Engine::new(
+        Detector::new(set.rules),
+        EngineConfig {
+            mode,
+            iface: Some("eth0".into()),
+            ..EngineConfig::default()
+        },
+    )
+}
+
+fn run(e: &mut Engine, frames: &[Vec<u8>]) -> (Vec<Value>, Vec<Verdict>) {
+    let mut verdicts = Vec::new();
+    let mut events = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        verdicts.push(e.process(
+            1_700_000_000_000_000 + i as i64 * 1000,
+            linktype::ETHERNET,
+            f,
+        ));
+        events.extend(e.take_events());
+    }
+    e.finish();
+    events.extend(e.take_events());
+    (events, verdicts)
+}
+
+fn sids(ev: &[Value]) -> Vec<u64> {
+    ev.iter()
+        .map(|e| e["alert"]["signature_id"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn http_transaction_over_split_segments_alerts_once_with_metadata() {
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET /adm"));
+    frames.push(c.send_to_server(
+        b"in/%2e%2e/login.php HTTP/1.1\r\nHost: Example.COM\r\nUser-Agent: evil\r\n\r\n",
+    ));
+    let body = b"secret body";
+    frames.push(
+        c.send_to_client(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/html\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        ),
+    );
+    frames.push(c.send_to_client(body));
+    frames.extend(c.fin());
+    let mut e = engine(
+        r#"alert http any any -> any any (msg:"login"; flow:established,to_server; http.uri; content:"/login.php"; http.host; content:"example.com"; sid:1; rev:2;)
+alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"secret"; sid:2;)
+alert http any any -> any any (msg:"ua"; http.user_agent; content:"evil"; sid:3;)
+"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![1, 2, 3]);
+    let a = ev.iter().find(|e| e["alert"]["signature_id"] == 1).unwrap();
+    assert_eq!(a["event_type"], "alert");
+    assert_eq!(a["src_ip"], "10.0.0.1");
+    assert_eq!(a["dest_port"], 80);
+    assert_eq!(a["proto"], "TCP");
+    assert_eq!(a["app_proto"], "http");
+    assert_eq!(a["in_iface"], "eth0");
+    assert_eq!(a["alert"]["action"], "allowed");
+    assert_eq!(a["alert"]["rev"], 2);
+    assert_eq!(a["alert"]["signature"], "login");
+    assert_eq!(a["http"]["hostname"], "example.com");
+    assert_eq!(a["http"]["url"], "/admin/%2e%2e/login.php");
+    assert!(
+        a["timestamp"]
+            .as_str()
+            .unwrap()
+            .starts_with("2023-11-14T22:13:20.")
+    );
+    let b = ev.iter().find(|e| e["alert"]["signature_id"] == 2).unwrap();
+    assert_eq!(b["src_ip"], "10.0.0.2");
+    assert_eq!(b["flow_id"], a["flow_id"]);
+}
+
+#[test]
+fn gzip_chunked_body_is_decoded_for_file_data() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"<html>MALWARE-MARKER</html>").unwrap();
+    let z = gz.finish().unwrap();
+    let mut resp =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
+    for part in z.chunks(7) {
+        resp.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        resp.extend_from_slice(part);
+        resp.extend_from_slice(b"\r\n");
+    }
+    resp.extend_from_slice(b"0\r\n\r\n");
+    let mut c = Conv::new(8080);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    for part in resp.chunks(20) {
+        frames.push(c.send_to_client(part));
+    }
+    let mut e = engine(
+        r#"alert http any any -> any any (msg:"m"; file.data; content:"MALWARE-MARKER"; sid:9;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![9]);
+}
+
+#[test]
+fn out_of_order_and_retransmitted_segments_are_reassembled() {
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    let a = c.send_to_server(b"GET /one");
+    let b = c.send_to_server(b"/two HTTP/1.1\r\n\r\n");
+    frames.push(b.clone());
+    frames.push(a.clone());
+    frames.push(a);
+    frames.push(b);
+    let mut e = engine(
+        r#"alert http any any -> any any (msg:"u"; http.uri; content:"/one/two"; sid:4;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![4]);
+}
+
+#[test]
+fn ips_drop_blocks_the_rest_of_the_flow() {
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET /bad HTTP/1.1\r\nHost: x\r\n\r\n"));
+    frames.push(c.send_to_client(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd"));
+    let rules = r#"drop http any any -> any any (msg:"bad"; http.uri; content:"/bad"; sid:5;)
+alert tcp any any -> any any (msg:"any data from server"; flow:to_client; content:"abcd"; sid:6;)"#;
+    let mut e = engine(rules, Mode::Ips);
+    let (ev, verdicts) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![5]);
+    assert_eq!(ev[0]["alert"]["action"], "blocked");
+    assert_eq!(verdicts[3], Verdict::Drop);
+    assert_eq!(verdicts[4], Verdict::Drop);
+    assert_eq!(verdicts[..3], [Verdict::Accept; 3]);
+    // The same traffic in IDS mode: the drop rule only alerts, the flow goes on.
+    let mut e = engine(rules, Mode::Ids);
+    let (ev, verdicts) = run(&mut e, &frames);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![5, 6]);
+    assert_eq!(ev[0]["alert"]["action"], "allowed");
+    assert!(verdicts.iter().all(|v| *v == Verdict::Accept));
+}
+
+#[test]
+fn established_needs_the_handshake() {
+    let rule = r#"alert tcp any any -> any any (msg:"e"; flow:established,to_server; content:"HELLO"; sid:7;)"#;
+    // Mid-stream data without a handshake is not established.
+    let mut c = Conv::new(7000);
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &[c.send_to_server(b"HELLO")]);
+    assert!(ev.is_empty());
+    let mut c = Conv::new(7000);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"HELLO"));
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![7]);
+}
+
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut v = vec![(id >> 8) as u8, id as u8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        v.push(l.len() as u8);
+        v.extend_from_slice(l.as_bytes());
+    }
+    v.extend_from_slice(&[0, 0, 1, 0, 1]);
+    v
+}
+
+#[test]
+fn dns_over_udp_and_tcp() {
+    let cl = (Ipv4Addr::new(10, 0, 0, 1), 5353);
+    let sv = (Ipv4Addr::new(10, 0, 0, 53), 53);
+    let rule =
+        r#"alert dns any any -> any any (msg:"d"; dns.query; content:"evil.example"; sid:8;)"#;
+    let mut e = engine(rule, Mode::Ids);
+    let q = dns_query(1, "www.evil.example");
+    let (ev, _) = run(&mut e, &[udp(cl, sv, &q)]);
+    assert_eq!(sids(&ev), vec![8]);
+    assert_eq!(ev[0]["dns"]["query"][0]["rrname"], "www.evil.example");
+    assert_eq!(ev[0]["proto"], "UDP");
+    let mut c = Conv::new(53);
+    let mut frames = c.handshake();
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    frames.push(c.send_to_server(&framed[..3]));
+    frames.push(c.send_to_server(&framed[3..]));
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![8]);
+    assert_eq!(ev[0]["app_proto"], "dns");
+}
+
+fn client_hello(sni: &str) -> Vec<u8> {
+    let name = sni.as_bytes();
+    let mut sn = vec![0u8];
+    sn.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sn.extend_from_slice(name);
+    let mut list = (sn.len() as u16).to_be_bytes().to_vec();
+    list.extend_from_slice(&sn);
+    let mut ext = vec![0, 0];
+    ext.extend_from_slice(&(list.len() as u16).to_be_bytes());
+    ext.extend_from_slice(&list);
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7u8; 32]);
+    body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![1, 0];
+    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+#[test]
+fn tls_sni_on_any_port_by_content() {
+    let mut c = Conv::new(8443);
+    let mut frames = c.handshake();
+    let hello = client_hello("bad.example.net");
+    frames.push(c.send_to_server(&hello[..9]));
+    frames.push(c.send_to_server(&hello[9..]));
+    let mut e = engine(
+        r#"alert tls any any -> any any (msg:"t"; tls.sni; content:"bad.example.net"; sid:10;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![10]);
+    assert_eq!(ev[0]["tls"]["sni"], "bad.example.net");
+    assert_eq!(ev[0]["app_proto"], "tls");
+}
+
+#[test]
+fn malformed_frames_are_counted_not_fatal() {
+    let mut e = engine(
+        r#"alert ip any any -> any any (msg:"x"; sid:11;)"#,
+        Mode::Ids,
+    );
+    // Too short for Ethernet, too short for IPv4 (ethertype 0x0800), an IPv4 header
+    // claiming a bad header length; then an ARP frame, which is not an error.
+    let mut bad_ihl = vec![0u8; 12];
+    bad_ihl.extend_from_slice(&[0x08, 0x00, 0x41]);
+    bad_ihl.extend_from_slice(&[0u8; 19]);
+    let mut short_ip = vec![0u8; 12];
+    short_ip.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+    for f in [&b""[..], &short_ip, &bad_ihl] {
+        assert_eq!(e.process(0, linktype::ETHERNET, f), Verdict::Accept);
+    }
+    let mut arp = vec![0xffu8; 12];
+    arp.extend_from_slice(&[0x08, 0x06]);
+    arp.extend_from_slice(&[0u8; 28]);
+    assert_eq!(e.process(0, linktype::ETHERNET, &arp), Verdict::Accept);
+    let s = e.stats();
+    assert_eq!(s.decode_errors, 3);
+    assert_eq!(s.non_ip, 1);
+    assert_eq!(s.packets, 4);
+    assert_eq!(s.alerts, 0);
+}
+
+#[test]
+fn tls_certificate_subject_is_inspected() {
+    let hex = include_str!("data/tls-cert.hex").trim();
+    let der: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut list = vec![0, (der.len() >> 8) as u8, der.len() as u8];
+    list.extend_from_slice(&der);
+    let mut msg = vec![0, (list.len() >> 8) as u8, list.len() as u8];
+    msg.extend_from_slice(&list);
+    let mut hs = vec![11, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+    hs.extend_from_slice(&msg);
+    let mut rec = vec![0x16, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    let mut c = Conv::new(443);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(&client_hello("x.example")));
+    frames.push(c.send_to_client(&rec));
+    let mut e = engine(
+        r#"alert tls any any -> any any (msg:"c"; tls.cert_subject; content:"O=Mamori Test"; sid:12;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![12]);
+    assert_eq!(
+        ev[0]["tls"]["subject"],
+        "C=JP, O=Mamori Test, CN=tls.example.test"
+    );
+    assert_eq!(ev[0]["src_ip"], "10.0.0.2");
+}
+
+#[test]
+fn smtp_commands_are_inspected() {
+    let mut c = Conv::new(25);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_client(b"220 mx.example ESMTP\r\n"));
+    frames.push(c.send_to_server(b"EHLO evil.example\r\n"));
+    frames.push(c.send_to_client(b"250 ok\r\n"));
+    frames.push(
+        c.send_to_server(b"MAIL FROM:<boss@example.org>\r\nRCPT TO:<victim@example.net>\r\n"),
+    );
+    frames.push(c.send_to_server(b"DATA\r\nSubject: invoice\r\n\r\nopen the attachment\r\n.\r\n"));
+    let mut e = engine(
+        r#"alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"evil.example"; sid:13;)
+alert smtp any any -> any any (msg:"rcpt"; smtp.rcpt_to; content:"victim@"; sid:14;)
+alert smtp any any -> any any (msg:"body"; file.data; content:"open the attachment"; sid:15;)
+"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![13, 14, 15]);
+    let r = ev
+        .iter()
+        .find(|e| e["alert"]["signature_id"] == 14)
+        .unwrap();
+    assert_eq!(r["app_proto"], "smtp");
+    assert_eq!(r["smtp"]["mail_from"], "boss@example.org");
+    assert_eq!(r["smtp"]["rcpt_to"][0], "victim@example.net");
+}
+
+#[test]
+fn a_new_syn_after_close_starts_a_new_flow() {
+    let rule = r#"alert http any any -> any any (msg:"u"; http.uri; content:"/second"; sid:16;)"#;
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.push(c.send_to_server(b"GET /first HTTP/1.1\r\n\r\n"));
+    frames.extend(c.fin());
+    // Same ports, a new connection with an unrelated sequence number.
+    let mut c2 = Conv::new(80);
+    c2.cseq = 900_000;
+    c2.sseq = 7_000_000;
+    frames.extend(c2.handshake());
+    frames.push(c2.send_to_server(b"GET /second HTTP/1.1\r\n\r\n"));
+    let mut e = engine(rule, Mode::Ids);
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![16]);
+    assert_eq!(e.stats().flows, 2);
+}

@@ -1,0 +1,164 @@
+//! `mamori ids` as a user runs it: the real binary on real captures from the shared
+//! corpus, writing a real EVE file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mamori-ids-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn mamori() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mamori"))
+}
+
+fn eve(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn pcap_to_eve_with_summary() {
+    let case = shared().join("conformance/http-evader/http-evader__http-evader-200");
+    let dir = tmp("evader");
+    let out = dir.join("eve.json");
+    let r = mamori()
+        .args(["ids", "--pcap"])
+        .arg(case.join("input.pcap"))
+        .arg("--rules")
+        .arg(case.join("rules.rules"))
+        .arg("--eve")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(stdout.contains("packets: "), "{stdout}");
+    assert!(stdout.contains("rules loaded: 2"), "{stdout}");
+    let ev = eve(&out);
+    let mut sids: Vec<u64> = ev
+        .iter()
+        .map(|e| e["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    sids.sort();
+    assert_eq!(sids, vec![1, 2]);
+    for e in &ev {
+        assert_eq!(e["event_type"], "alert");
+        assert_eq!(e["app_proto"], "http");
+        assert_eq!(e["proto"], "TCP");
+        assert!(e["flow_id"].as_u64().unwrap() > 0);
+        assert!(
+            e["http"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("/compressed/")
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn ips_mode_blocks_and_several_rule_files() {
+    let case = shared().join("conformance/suricata-verify/iponly-ipv6-range-01");
+    let dir = tmp("ips");
+    let extra = dir.join("extra.rules");
+    std::fs::write(
+        &extra,
+        "alert ip any any -> any any (msg:\"broken\"; nosuchkeyword; sid:77;)\n",
+    )
+    .unwrap();
+    let out = dir.join("eve.json");
+    let r = mamori()
+        .args(["ids", "--mode", "ips", "--pcap"])
+        .arg(case.join("input.pcap"))
+        .arg("--rules")
+        .arg(case.join("rules.rules"))
+        .arg("--rules")
+        .arg(&extra)
+        .arg("--eve")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{stdout}");
+    assert!(stdout.contains("rules skipped: 1"), "{stdout}");
+    assert!(stdout.contains("extra.rules:1 sid 77"), "{stdout}");
+    let ev = eve(&out);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["alert"]["action"], "blocked");
+    assert_eq!(ev[0]["alert"]["signature_id"], 1000001);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn errors_are_reported_with_a_non_zero_exit() {
+    let dir = tmp("errors");
+    let rules = dir.join("bad.rules");
+    std::fs::write(
+        &rules,
+        "alert tcp any any -> any any (msg:\"x\"; bogus_kw; sid:1;)\n",
+    )
+    .unwrap();
+    let pcap = shared().join("conformance/suricata-verify/bug-1045/input.pcap");
+    // No usable rule.
+    let r = mamori()
+        .args(["ids", "--pcap"])
+        .arg(&pcap)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("no usable rule"), "{err}");
+    assert!(err.contains("bad.rules:1"), "{err}");
+    // A capture that is not one.
+    std::fs::write(
+        dir.join("good.rules"),
+        "alert tcp any any -> any any (msg:\"x\"; sid:1;)\n",
+    )
+    .unwrap();
+    let r = mamori()
+        .args(["ids", "--pcap"])
+        .arg(&rules)
+        .arg("--rules")
+        .arg(dir.join("good.rules"))
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("not a pcap or pcapng file"), "{err}");
+    // A missing file.
+    let r = mamori()
+        .args(["ids", "--pcap", "/nonexistent.pcap", "--rules"])
+        .arg(dir.join("good.rules"))
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("cannot open the capture /nonexistent.pcap")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
