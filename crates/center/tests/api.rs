@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use support::{Backend, Center, PASSWORD, code};
 
 both_backends!(
+    audit_verify_in_ranges,
     isolation_between_customers,
     staff_cannot_act,
     instruction_flow,
@@ -671,5 +672,54 @@ async fn tokens_are_scoped(backend: Backend) {
     );
     let (s, _) = c.get("/api/v1/me", "not-a-token").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    c.stop().await;
+}
+
+async fn audit_verify_in_ranges(backend: Backend) {
+    let c = Center::start(backend).await;
+    let store = c.store();
+    mamori_center::store::seed::append_audit(store, 2_000, 1_700_000_000_000)
+        .await
+        .unwrap();
+    let n = store.verify_audit_in_ranges(300).await.unwrap();
+    assert!(n >= 2_000, "{n}");
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        n,
+        "one range or many, the same answer"
+    );
+    // The first entry of a range changed: named.
+    store
+        .execute_raw("UPDATE audit_log SET detail = 'x' WHERE seq = 1201")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 1201:"), "{e}");
+    // The last entry of an earlier range deleted: that one is named, being first.
+    store
+        .execute_raw("DELETE FROM audit_log WHERE seq = 600")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 600 is missing"), "{e}");
+    // A link rewritten at a range boundary.
+    store
+        .execute_raw("UPDATE audit_log SET prev_hash = hash WHERE seq = 301")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 301:"), "{e}");
     c.stop().await;
 }
