@@ -440,12 +440,10 @@ impl Store {
         // decoding, not hashing, is the cost); each range checks its own order, links and
         // hashes, then the ranges are stitched: each must start where the previous ended,
         // with the previous range's last hash. The first bad entry overall is reported.
-        let row = sqlx::query(
-            "SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM audit_log",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let (lo, hi): (i64, i64) = (row.try_get("lo")?, row.try_get("hi")?);
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS hi FROM audit_log")
+            .fetch_one(&self.pool)
+            .await?;
+        let hi: i64 = row.try_get("hi")?;
         if hi == 0 {
             return Ok(0);
         }
