@@ -723,3 +723,52 @@ async fn audit_verify_in_ranges(backend: Backend) {
     assert!(e.contains("audit entry 301:"), "{e}");
     c.stop().await;
 }
+
+/// Several center processes share one PostgreSQL database: sessions work on either,
+/// concurrent writes through both keep one unbroken audit chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_centers_share_one_postgres() {
+    let c = Center::start(Backend::Postgres).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let dir = tempfile::tempdir().unwrap();
+    let second = mamori_center::start(mamori_center::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: c.pg.as_ref().unwrap().url(),
+        log: "warn".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        second.bootstrap_token.is_none(),
+        "the administrator exists already"
+    );
+    let bases = [c.base.clone(), format!("http://{}", second.addr)];
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let client = c.client.clone();
+        let url = format!("{}/api/v1/instructions", bases[n % 2]);
+        let officer = officer.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(officer)
+                .json(&json!({"subject": format!("n{n}"), "body": "b", "kind": "question"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    let entries = c.store().verify_audit().await.unwrap();
+    assert_eq!(entries as usize, c.audit_len().await);
+    let (_, list) = c.get("/api/v1/instructions?limit=100", &officer).await;
+    assert_eq!(list.as_array().unwrap().len(), 24);
+    second.stop().await.unwrap();
+    c.stop().await;
+}
