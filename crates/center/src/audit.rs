@@ -91,6 +91,23 @@ impl Default for Verifier {
 }
 
 impl Verifier {
+    /// Continues a chain after entry `prev_seq` whose hash is `prev_hash`.
+    pub fn resume(prev_seq: i64, prev_hash: &str) -> Verifier {
+        Verifier {
+            prev_seq,
+            prev_hash: prev_hash.to_string(),
+            checked: 0,
+        }
+    }
+
+    pub fn last_seq(&self) -> i64 {
+        self.prev_seq
+    }
+
+    pub fn last_hash(&self) -> &str {
+        &self.prev_hash
+    }
+
     pub fn push(&mut self, e: &Entry, prev_hash: &str, hash: &str) -> Result<(), ChainError> {
         let computed = e.hash(prev_hash);
         self.push_hashed(e.seq, prev_hash, hash, &computed)

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use support::{Backend, Center, PASSWORD, code};
 
 both_backends!(
+    audit_verify_in_ranges,
     isolation_between_customers,
     staff_cannot_act,
     instruction_flow,
@@ -671,5 +672,103 @@ async fn tokens_are_scoped(backend: Backend) {
     );
     let (s, _) = c.get("/api/v1/me", "not-a-token").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    c.stop().await;
+}
+
+async fn audit_verify_in_ranges(backend: Backend) {
+    let c = Center::start(backend).await;
+    let store = c.store();
+    mamori_center::store::seed::append_audit(store, 2_000, 1_700_000_000_000)
+        .await
+        .unwrap();
+    let n = store.verify_audit_in_ranges(300).await.unwrap();
+    assert!(n >= 2_000, "{n}");
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        n,
+        "one range or many, the same answer"
+    );
+    // The first entry of a range changed: named.
+    store
+        .execute_raw("UPDATE audit_log SET detail = 'x' WHERE seq = 1201")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 1201:"), "{e}");
+    // The last entry of an earlier range deleted: that one is named, being first.
+    store
+        .execute_raw("DELETE FROM audit_log WHERE seq = 600")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 600 is missing"), "{e}");
+    // A link rewritten at a range boundary.
+    store
+        .execute_raw("UPDATE audit_log SET prev_hash = hash WHERE seq = 301")
+        .await
+        .unwrap();
+    let e = store
+        .verify_audit_in_ranges(300)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit entry 301:"), "{e}");
+    c.stop().await;
+}
+
+/// Several center processes share one PostgreSQL database: sessions work on either,
+/// concurrent writes through both keep one unbroken audit chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_centers_share_one_postgres() {
+    let c = Center::start(Backend::Postgres).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let dir = tempfile::tempdir().unwrap();
+    let second = mamori_center::start(mamori_center::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: c.pg.as_ref().unwrap().url(),
+        log: "warn".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        second.bootstrap_token.is_none(),
+        "the administrator exists already"
+    );
+    let bases = [c.base.clone(), format!("http://{}", second.addr)];
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let client = c.client.clone();
+        let url = format!("{}/api/v1/instructions", bases[n % 2]);
+        let officer = officer.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(officer)
+                .json(&json!({"subject": format!("n{n}"), "body": "b", "kind": "question"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    let entries = c.store().verify_audit().await.unwrap();
+    assert_eq!(entries as usize, c.audit_len().await);
+    let (_, list) = c.get("/api/v1/instructions?limit=100", &officer).await;
+    assert_eq!(list.as_array().unwrap().len(), 24);
+    second.stop().await.unwrap();
     c.stop().await;
 }

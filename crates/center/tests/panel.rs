@@ -242,6 +242,54 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("Reload the page"), "{}", p.body);
 
+    // Malformed forms: a clear error, nothing written.
+    let before = c.audit_len().await;
+    let p = admin.get("/customers").await;
+    let csrf = csrf_of(&p.body);
+    let send = |ct: &'static str, body: String| {
+        let rb = c
+            .client
+            .post(format!("{}/customers", c.base))
+            .header("cookie", admin.cookie_header())
+            .header("accept-language", "en")
+            .header("content-type", ct)
+            .body(body);
+        async move {
+            let r = rb.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = send(
+        "application/x-www-form-urlencoded",
+        format!("csrf={csrf}&name=%FF%FE&officer_email=o%40x.example.jp&officer_name=O"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not valid UTF-8"), "{body}");
+    let (s, body) = send(
+        "text/plain",
+        format!("csrf={csrf}&name=A&officer_email=o%40x.example.jp&officer_name=O"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (s, body) = send(
+        "application/x-www-form-urlencoded",
+        format!("csrf={csrf}&name=A"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("officer_email"), "{body}");
+    let (s, _) = send(
+        "application/x-www-form-urlencoded",
+        format!(
+            "csrf={csrf}&name={}&officer_email=o%40x.example.jp&officer_name=O",
+            "x".repeat(100_000)
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(c.audit_len().await, before, "malformed forms write nothing");
+
     let mut created = Vec::new();
     for name in ["Alpha", "Beta"] {
         let p = admin.get("/customers").await;

@@ -235,6 +235,10 @@ fn crash_and_tamper(dir: &Path, db: Option<&str>, sql: &dyn Fn(&str)) {
         })
         .collect();
     while count.load(Ordering::SeqCst) < 60 {
+        assert!(
+            !workers.iter().all(|w| w.is_finished()),
+            "the writers stopped before 60 acknowledged writes"
+        );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     let mut child = s.child;

@@ -4,7 +4,7 @@
 //! cookie).
 
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -388,6 +388,114 @@ fn with_cookie(resp: impl IntoResponse, c: Option<axum::http::HeaderValue>) -> R
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
+}
+
+/// A form body: `application/x-www-form-urlencoded`, every field valid UTF-8 once
+/// percent-decoded (never silently replaced), the fields the handler expects.
+pub struct Form<T>(pub T);
+
+/// Whether every key and value of a URL-encoded body decodes to valid UTF-8; the first
+/// bad field's position otherwise.
+fn form_utf8_error(body: &[u8]) -> Option<usize> {
+    for (i, part) in body.split(|&b| b == b'&').enumerate() {
+        for piece in part.split(|&b| b == b'=') {
+            let mut out = Vec::with_capacity(piece.len());
+            let mut j = 0;
+            while j < piece.len() {
+                match piece[j] {
+                    b'%' if j + 2 < piece.len() => {
+                        let hex = std::str::from_utf8(&piece[j + 1..j + 3]).ok();
+                        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                            Some(b) => out.push(b),
+                            None => return Some(i + 1),
+                        }
+                        j += 3;
+                    }
+                    b'%' => return Some(i + 1),
+                    b'+' => {
+                        out.push(b' ');
+                        j += 1;
+                    }
+                    b => {
+                        out.push(b);
+                        j += 1;
+                    }
+                }
+            }
+            if std::str::from_utf8(&out).is_err() {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let l = browser_lang(req.headers());
+        let bad = |status: StatusCode, ja: &str, en: String| {
+            (
+                status,
+                page(
+                    l,
+                    None,
+                    t(l, "error"),
+                    &format!(
+                        "<p class=\"err\" id=\"error\">{}</p>",
+                        esc(if l == Lang::Ja { ja } else { &en })
+                    ),
+                ),
+            )
+                .into_response()
+        };
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ct.split(';').next().unwrap_or("").trim() != "application/x-www-form-urlencoded" {
+            return Err(bad(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "フォームの形式が正しくありません。",
+                format!(
+                    "the form was sent as {ct:?}; the panel takes application/x-www-form-urlencoded"
+                ),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    bad(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "送信された内容が大きすぎます。",
+                        "the form is larger than the center accepts".into(),
+                    )
+                } else {
+                    bad(
+                        StatusCode::BAD_REQUEST,
+                        "フォームを読み取れませんでした。",
+                        format!("cannot read the form: {e}"),
+                    )
+                }
+            })?;
+        if let Some(field) = form_utf8_error(&bytes) {
+            return Err(bad(
+                StatusCode::BAD_REQUEST,
+                "フォームに不正な文字が含まれています。",
+                format!("field {field} of the form is not valid UTF-8"),
+            ));
+        }
+        serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|e| {
+            bad(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "フォームの項目が不足しているか、正しくありません。",
+                format!("the form is incomplete: {e}"),
+            )
+        })
+    }
 }
 
 // ---- sign-in -----------------------------------------------------------------------------
@@ -1277,6 +1385,23 @@ mod tests {
         let ms = 1_775_003_400_000;
         assert_eq!(date(Lang::Ja, ms), "2026年4月1日 09:30");
         assert_eq!(date(Lang::En, ms), "2026-04-01 09:30 JST");
+    }
+
+    #[test]
+    fn form_bodies_must_be_utf8() {
+        assert_eq!(form_utf8_error(b"a=1&b=%E3%81%82+x"), None);
+        assert_eq!(form_utf8_error(b"a=1&b=%FF"), Some(2));
+        assert_eq!(form_utf8_error(b"a=%E3%81"), Some(1));
+        assert_eq!(form_utf8_error(b"a=%G1"), Some(1));
+        assert_eq!(form_utf8_error(b"a=%4"), Some(1));
+        assert_eq!(form_utf8_error(b""), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn form_check_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = form_utf8_error(&body);
+        }
     }
 
     #[test]

@@ -431,67 +431,142 @@ impl Store {
 
     /// Walks the whole chain; `Ok(n)` is the number of entries that verified.
     pub async fn verify_audit(&self) -> Result<u64> {
-        // Read in pages by sequence number; hash each page on a blocking thread while the
-        // next one is read. The links and the order are checked in sequence.
-        const PAGE: i64 = 20_000;
-        let mut v = Verifier::default();
-        let mut after = 0i64;
-        let mut pending: Option<tokio::task::JoinHandle<Vec<Checked>>> = None;
+        self.verify_audit_in_ranges(50_000).await
+    }
+
+    /// [`Store::verify_audit`] with ranges of at least `min_span` entries.
+    pub async fn verify_audit_in_ranges(&self, min_span: i64) -> Result<u64> {
+        // The chain is split into ranges of sequence numbers verified in parallel (row
+        // decoding, not hashing, is the cost); each range checks its own order, links and
+        // hashes, then the ranges are stitched: each must start where the previous ended,
+        // with the previous range's last hash. The first bad entry overall is reported.
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS hi FROM audit_log")
+            .fetch_one(&self.pool)
+            .await?;
+        let hi: i64 = row.try_get("hi")?;
+        if hi == 0 {
+            return Ok(0);
+        }
+        let parts = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8) as i64
+            * 2;
+        let span = ((hi - 1) / parts + 1).max(min_span.max(1));
+        let mut tasks = Vec::new();
+        let mut from = 1;
+        while from <= hi {
+            let to = (from + span - 1).min(hi);
+            let store = self.clone();
+            tasks.push(tokio::spawn(
+                async move { store.verify_range(from, to).await },
+            ));
+            from = to + 1;
+        }
+        let mut first_error: Option<ChainError> = None;
+        let mut note = |e: ChainError| {
+            if first_error
+                .as_ref()
+                .is_none_or(|f| chain_seq(&e) < chain_seq(f))
+            {
+                first_error = Some(e);
+            }
+        };
+        let mut prev: Option<RangeEnd> = None;
+        let mut broken = false;
+        let mut checked = 0;
+        for task in tasks {
+            let r = task
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verification task failed: {e}")))??;
+            match r {
+                Err(e) => {
+                    // The range's own first error is what counts; what follows it
+                    // cannot be stitched.
+                    note(e);
+                    prev = None;
+                    broken = true;
+                }
+                Ok(None) => {}
+                Ok(Some(range)) if broken => {
+                    broken = false;
+                    prev = Some(range);
+                }
+                Ok(Some(range)) => {
+                    checked += range.count;
+                    let (expect_seq, expect_hash) = match &prev {
+                        Some(p) => (p.last_seq + 1, p.last_hash.clone()),
+                        None => (1, audit::GENESIS.to_string()),
+                    };
+                    if range.first_seq != expect_seq {
+                        note(ChainError::Missing {
+                            expected: expect_seq,
+                            prev: expect_seq - 1,
+                            found: range.first_seq,
+                        });
+                    } else if range.first_prev != expect_hash {
+                        note(ChainError::BrokenLink {
+                            seq: range.first_seq,
+                            prev: expect_seq - 1,
+                        });
+                    }
+                    prev = Some(range);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(checked),
+        }
+    }
+
+    /// Verifies the entries with `from <= seq <= to` among themselves.
+    async fn verify_range(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Result<Option<RangeEnd>, ChainError>> {
+        const PAGE: i64 = 10_000;
+        let mut v: Option<Verifier> = None;
+        let mut first: Option<(i64, String)> = None;
+        let mut after = from - 1;
         loop {
             let sql = format!(
-                "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+                "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
             );
             let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(after)
+                .bind(to)
                 .bind(PAGE)
                 .fetch_all(&self.pool)
                 .await?;
-            let mut page = Vec::with_capacity(rows.len());
             for r in &rows {
                 let e = entry_at(r)?;
                 let prev: String = r.try_get(10)?;
                 let hash: String = r.try_get(11)?;
-                page.push((e, prev, hash));
-            }
-            drop(rows);
-            let done = page.len() < PAGE as usize;
-            if let Some((e, _, _)) = page.last() {
+                let verifier = v.get_or_insert_with(|| {
+                    // The range's first link is checked when the ranges are stitched.
+                    first = Some((e.seq, prev.clone()));
+                    Verifier::resume(e.seq - 1, &prev)
+                });
+                if let Err(err) = verifier.push(&e, &prev, &hash) {
+                    return Ok(Err(err));
+                }
                 after = e.seq;
             }
-            let next = tokio::task::spawn_blocking(move || {
-                page.into_iter()
-                    .map(|(e, prev, hash)| {
-                        let computed = e.hash(&prev);
-                        Checked {
-                            seq: e.seq,
-                            prev,
-                            hash,
-                            computed,
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            });
-            if let Some(p) = pending.replace(next) {
-                for c in p
-                    .await
-                    .map_err(|e| StoreError::Corrupt(format!("verification task failed: {e}")))?
-                {
-                    v.push_hashed(c.seq, &c.prev, &c.hash, &c.computed)?;
-                }
-            }
-            if done {
+            if (rows.len() as i64) < PAGE {
                 break;
             }
         }
-        if let Some(p) = pending {
-            for c in p
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("verification task failed: {e}")))?
-            {
-                v.push_hashed(c.seq, &c.prev, &c.hash, &c.computed)?;
-            }
-        }
-        Ok(v.checked)
+        Ok(Ok(match (v, first) {
+            (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
+                first_seq,
+                first_prev,
+                last_seq: v.last_seq(),
+                last_hash: v.last_hash().to_string(),
+                count: v.checked,
+            }),
+            _ => None,
+        }))
     }
 
     /// Runs one SQL statement as it is; for test set-up and seeding tools only.
@@ -1005,12 +1080,20 @@ fn instruction_from_row(r: &AnyRow) -> Result<Instruction> {
     })
 }
 
-/// One entry read back, with the hash computed from its content.
-struct Checked {
-    seq: i64,
-    prev: String,
-    hash: String,
-    computed: String,
+/// What one verified range of the chain starts and ends with.
+struct RangeEnd {
+    first_seq: i64,
+    first_prev: String,
+    last_seq: i64,
+    last_hash: String,
+    count: u64,
+}
+
+fn chain_seq(e: &ChainError) -> i64 {
+    match e {
+        ChainError::HashMismatch { seq } | ChainError::BrokenLink { seq, .. } => *seq,
+        ChainError::Missing { expected, .. } => *expected,
+    }
 }
 
 /// An entry from a row whose first columns are `AUDIT_COLS`, by position.
