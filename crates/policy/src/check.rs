@@ -1537,7 +1537,18 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     r
                 }
             };
-            if let (Some(to), Some(to_v), Some((zone, _))) = (to, to_v, &zone) {
+            let mut family_ok = true;
+            if let (Some(Some(d)), Some(t), Some(tv)) = (&destination, &to, to_v)
+                && Family::of(d) != Family::of(t)
+            {
+                self.s.error(
+                    tv.span(),
+                    format!("port forward from {d} to {t} changes the IP family"),
+                    "forward IPv4 to IPv4 and IPv6 to IPv6",
+                );
+                family_ok = false;
+            }
+            if let (Some(to), Some(to_v), Some((zone, _)), true) = (to, to_v, &zone, family_ok) {
                 // Reachability: the target must lie in a network of an interface.
                 if nets.is_empty() {
                     self.s.warning(
@@ -1572,6 +1583,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 Some(to_port),
             ) = (name, zone, protocol, destination, ports, src, to, to_port)
             {
+                if !family_ok {
+                    continue;
+                }
                 out.2.push(PortForward {
                     name,
                     zone,

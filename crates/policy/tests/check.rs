@@ -163,3 +163,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn port_forward_across_ip_families_is_an_error() {
+    let src = "[interfaces]\nlan0 = { zone = \"lan\", addresses = [\"192.0.2.1/24\", \"2001:db8::1/64\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"] }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [[nat.port_forwards]]\nname = \"x\"\nzone = \"wan\"\ndestination = \"198.51.100.1\"\nport = 80\nto = \"2001:db8::7\"\n";
+    let c = check(src, &Lists::new());
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("changes the IP family")),
+        "{:#?}",
+        c.diagnostics
+    );
+}
