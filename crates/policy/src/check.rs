@@ -447,8 +447,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         self.keys(doc, KEYS_POLICY, "the policy");
         let interfaces = self.interfaces(get(doc, "interfaces"));
         self.declare_objects(doc);
-        let lists = self.lists(doc, lists);
-        let management = self.management(get(doc, "management"), doc);
+        self.lists(doc, lists);
+        let management = self.management(get(doc, "management"));
         let (defaults, default_action) = self.defaults(get(doc, "defaults"));
         let rules = self.rules(get(doc, "rules"));
         let nat = get(doc, "nat").map(|v| self.nat(v, &interfaces));
@@ -457,7 +457,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         // Everything resolved: build the object table for shared sets.
         // Lists are in the cache too (resolved when declared); collecting a sorted
         // vector builds the map in one pass.
-        let _ = lists;
         let mut v: Vec<(String, Arc<IpSet>)> = self
             .addr_cache
             .drain()
@@ -644,13 +643,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) -> Lists {
-        let mut out = Lists::new();
+    /// Declares the external lists and resolves their contents (into the cache).
+    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) {
         let Some(v) = get(doc, "lists") else {
-            return out;
+            return;
         };
         let Some(t) = self.table(v, "[lists]") else {
-            return out;
+            return;
         };
         for (k, v) in t.iter() {
             let name = k.get_ref().to_string();
@@ -704,11 +703,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache
-                .insert(name.clone(), Some(Arc::new(set.clone())));
-            out.insert(name, set);
+            self.addr_cache.insert(name, Some(Arc::new(set)));
         }
-        out
     }
 
     // ---- name resolution -----------------------------------------------------------
@@ -749,7 +745,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         self.addr_cache.insert(text.to_string(), None);
         self.used_addr.insert(text.to_string());
         let result = match def {
-            AddrDef::List(_) => unreachable_list(),
+            // Lists are resolved when declared, so they are in the cache before any
+            // reference; the empty set is the safe answer regardless.
+            AddrDef::List(_) => Some(Arc::new(IpSet::default())),
             AddrDef::Addresses(_, v) => {
                 let mut ranges = Vec::new();
                 let mut ok = true;
@@ -778,7 +776,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                             format!("address group `{text}` contains itself through `{m}`"),
                             "remove the cycle: a group may not contain itself, directly or through other groups",
                         );
-                        let _ = sp;
                         set = None;
                         continue;
                     }
@@ -990,12 +987,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     }
 }
 
-fn unreachable_list() -> Option<Arc<IpSet>> {
-    // Lists are resolved when declared (their contents are supplied), so they are always
-    // in the cache before any reference; an empty set is the safe answer regardless.
-    Some(Arc::new(IpSet::default()))
-}
-
 fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
     match s {
         IcmpSel::None => {}
@@ -1083,7 +1074,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn management(&mut self, v: Option<&'a V<'i>>, _doc: &DeTable) -> Option<IpSet> {
+    fn management(&mut self, v: Option<&'a V<'i>>) -> Option<IpSet> {
         let Some(v) = v else {
             self.s.error(
                 0..0,
@@ -1514,7 +1505,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 .required(item, &sp, "zone", "the port forward")
                 .and_then(|z| self.string(z, "`zone`"))
                 .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
-            let protocol = self.protocol(item, &sp);
+            let protocol = self.protocol(item);
             let destination = match get(item, "destination") {
                 None => Some(None),
                 Some(d) => self.host_ref(d, "`destination`").map(Some),
@@ -1631,7 +1622,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         out
     }
 
-    fn protocol(&mut self, t: &DeTable, span: &Span) -> Option<L4> {
+    fn protocol(&mut self, t: &DeTable) -> Option<L4> {
         let (p, sp) = match get(t, "protocol") {
             None => return Some(L4::Tcp),
             Some(v) => self.string(v, "`protocol`")?,
@@ -1640,7 +1631,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             "tcp" => Some(L4::Tcp),
             "udp" => Some(L4::Udp),
             _ => {
-                let _ = span;
                 self.s
                     .error(sp, format!("unknown protocol `{p}`"), "use tcp or udp");
                 None
@@ -1701,7 +1691,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     .filter(|(z, s)| self.zone_ref(z, s.clone(), false))
                     .map(|z| Some(z.0)),
             };
-            let protocol = self.protocol(t, &sp);
+            let protocol = self.protocol(t);
             let address = self
                 .required(t, &sp, "address", "the load balancer")
                 .and_then(|v| self.host_ref(v, "`address`"));

@@ -460,7 +460,7 @@ fn base(
 /// The DNAT rule of a load balancer over `healthy` backends (all of the pool's, or a
 /// subset); `None` when no backend is healthy (the chain is then empty, and traffic to
 /// the virtual address is not translated).
-fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
+fn lb_rule(lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
     if healthy.is_empty() {
         return None;
     }
@@ -503,7 +503,6 @@ fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<St
         key: Expr::Numgen(total),
         map,
     });
-    let _ = p;
     Some(m)
 }
 
@@ -552,7 +551,7 @@ pub fn lb_update(p: &Policy, name: &str, healthy: &[(IpAddr, u16)]) -> Result<Lb
         .filter(|b| healthy.contains(&(b.address, b.port)))
         .collect();
     let chain = lb_chain(name);
-    let rule = lb_rule(p, lb, &chosen);
+    let rule = lb_rule(lb, &chosen);
     let mut text = format!("flush chain inet {TABLE} {chain}\n");
     let mut cmds = vec![
         serde_json::json!({"metainfo": {"json_schema_version": 1}}),
@@ -885,7 +884,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         lb_chains.push(Chain {
             name,
             base: None,
-            rules: lb_rule(p, lb, &all).into_iter().collect(),
+            rules: lb_rule(lb, &all).into_iter().collect(),
         });
     }
 
