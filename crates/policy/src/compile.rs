@@ -152,12 +152,14 @@ enum Part {
 }
 
 impl Cx {
+    /// A named set of the addresses of family `f`: a hash set when they are all single
+    /// hosts (loads faster, looks up in constant time), an interval set otherwise.
     fn set_of(&mut self, name: String, f: Family, set: &IpSet) -> Val {
         self.sets.entry(name.clone()).or_insert_with(|| Set {
             name: name.clone(),
             key: vec![addr_type(f)],
             data: None,
-            interval: true,
+            interval: set.ranges(f).any(|r| r.lo != r.hi),
             dynamic_timeout: None,
             size: None,
             elems: set.ranges(f).map(|r| range_val(&r)).collect(),
