@@ -426,11 +426,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         if allow_self {
             known.push(SELF_ZONE);
         }
+        let owned: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+        let near = closest(name, owned.iter())
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
         self.s.error(
             span,
             format!("unknown zone `{name}`"),
             &format!(
-                "zones come from [interfaces]; known zones: {}",
+                "{near}zones come from [interfaces]; known zones: {}",
                 if known.is_empty() {
                     "(none)".to_string()
                 } else {
@@ -734,6 +738,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(def) = self.addr_defs.get(text).cloned() else {
             let hint = if self.svc_defs.contains_key(text) {
                 format!("`{text}` is a service, not an address")
+            } else if let Some(near) = closest(text, self.addr_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [addresses], [address_groups] or [lists], or write an address"
                     .to_string()
@@ -924,6 +930,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(def) = self.svc_defs.get(text).cloned() else {
             let hint = if self.addr_defs.contains_key(text) {
                 format!("`{text}` is an address object, not a service")
+            } else if let Some(near) = closest(text, self.svc_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [services] or [service_groups], or write e.g. tcp/443".to_string()
             };
@@ -997,6 +1005,41 @@ fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
             }
         }
     }
+}
+
+/// The known name nearest to `name` (edit distance at most 2, or a different case), for
+/// "did you mean" hints. Looks at no more than 5,000 names.
+fn closest<'n>(name: &str, known: impl Iterator<Item = &'n String>) -> Option<&'n str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known.take(5000) {
+        let d = if k.eq_ignore_ascii_case(name) {
+            0
+        } else {
+            edit_distance(name, k, 2)
+        };
+        if d <= 2 && best.is_none_or(|(bd, bk)| (d, k.as_str()) < (bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Levenshtein distance, or `limit + 1` when it is larger than `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()].min(limit + 1)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, String> {
@@ -1955,6 +1998,17 @@ mod tests {
     use super::*;
 
     /// The JSON Schema published for editors lists exactly the keys the reader accepts.
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("web", "wbe", 2), 2);
+        assert_eq!(edit_distance("office", "ofice", 2), 1);
+        assert_eq!(edit_distance("a", "abcdef", 2), 3);
+        let names = ["office".to_string(), "web".to_string()];
+        assert_eq!(closest("ofice", names.iter()), Some("office"));
+        assert_eq!(closest("Web", names.iter()), Some("web"));
+        assert_eq!(closest("printer", names.iter()), None);
+    }
+
     #[test]
     fn schema_and_reader_agree_on_keys() {
         let schema: serde_json::Value =

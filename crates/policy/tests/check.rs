@@ -179,3 +179,28 @@ fn port_forward_across_ip_families_is_an_error() {
         c.diagnostics
     );
 }
+
+#[test]
+fn unknown_names_suggest_the_nearest_known_one() {
+    let src = with_rules(
+        "[[rules]]\nfrom = \"lna\"\nto = \"wan\"\nsource = \"nett\"\nservice = \"htps\"\naction = \"accept\"\n",
+    );
+    let c = check(&src, &Lists::new());
+    let hints: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.hint.clone())
+        .collect();
+    assert!(
+        hints.iter().any(|h| h.starts_with("did you mean `lan`?")),
+        "{hints:#?}"
+    );
+    assert!(
+        hints.iter().any(|h| h == "did you mean `net`?"),
+        "{hints:#?}"
+    );
+    assert!(
+        hints.iter().any(|h| h == "did you mean `https`?"),
+        "{hints:#?}"
+    );
+}
