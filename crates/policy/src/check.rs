@@ -234,6 +234,9 @@ pub(crate) const KEYS_LOAD_BALANCER: &[&str] = &[
 pub(crate) const KEYS_BACKEND: &[&str] = &["address", "port", "weight"];
 pub(crate) const KEYS_HEALTH: &[&str] = &["check", "interval", "port", "path", "expect_status"];
 
+/// Deepest nesting of groups (bounds the reader's recursion).
+const MAX_NESTING: usize = 64;
+
 const RESERVED: &[&str] = &["any", "self", "tcp", "udp", "icmp", "icmpv6"];
 
 #[derive(Clone)]
@@ -772,6 +775,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
                 ok.then(|| Arc::new(IpSet::from_ranges(ranges)))
             }
+            AddrDef::Group(def_span, _) if self.resolving.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("address group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
+            }
             AddrDef::Group(def_span, v) => {
                 self.resolving.insert(text.to_string());
                 let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
@@ -960,6 +971,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
                 set.normalise();
                 ok.then_some(set)
+            }
+            SvcDef::Group(def_span, _) if self.resolving_svc.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("service group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
             }
             SvcDef::Group(def_span, v) => {
                 self.resolving_svc.insert(text.to_string());

@@ -204,3 +204,31 @@ fn unknown_names_suggest_the_nearest_known_one() {
         "{hints:#?}"
     );
 }
+
+#[test]
+fn deeply_nested_groups_are_an_error_not_a_crash() {
+    let mut src = String::from(
+        "[interfaces]\nlan0 = \"lan\"\n[management]\ncenter = \"203.0.113.10\"\n[address_groups]\n",
+    );
+    for i in 0..10_000 {
+        src.push_str(&format!("g{i} = [\"g{}\"]\n", i + 1));
+    }
+    src.push_str("g10000 = [\"192.0.2.1\"]\n[service_groups]\n");
+    for i in 0..10_000 {
+        src.push_str(&format!("s{i} = [\"s{}\"]\n", i + 1));
+    }
+    src.push_str("s10000 = [\"tcp/1\"]\n[[rules]]\nfrom = \"lan\"\nto = \"lan\"\nsource = \"g0\"\nservice = \"s0\"\naction = \"drop\"\n");
+    let c = check(&src, &Lists::new());
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("address group")
+                && d.message.contains("nested more than 64"))
+    );
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("service group")
+                && d.message.contains("nested more than 64"))
+    );
+}
