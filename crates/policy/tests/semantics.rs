@@ -555,3 +555,54 @@ fn rules_of_the_zone_pair_apply_to_port_forwarded_traffic() {
         "{blocked:?}"
     );
 }
+
+#[test]
+fn evaluator_equals_the_compiled_ruleset_on_random_ipv6_policies() {
+    use mamori_policy::generate::{packet_to_ipv6, to_ipv6};
+    let cfg = GenConfig::default();
+    let mut seen = std::collections::BTreeMap::new();
+    for seed in 0..300u64 {
+        let src4 = random_policy(seed, &cfg);
+        let p4 = check(&src4, &Lists::new()).policy.unwrap();
+        let src = to_ipv6(&src4);
+        let c = check(&src, &Lists::new());
+        let p = c.policy.unwrap_or_else(|| {
+            panic!(
+                "IPv6 twin of policy {seed} is invalid: {:#?}\n{src}",
+                c.diagnostics
+            )
+        });
+        for mode in [Mode::Sets, Mode::Naive] {
+            let t = compile(&p, mode).table;
+            for k in 0..40u64 {
+                let pkt = packet_to_ipv6(&random_packet(&p4, &cfg, seed * 1000 + k));
+                let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+                *seen.entry(o.verdict.as_str()).or_insert(0) += 1;
+                if let Some(d) = &o.dnat {
+                    *seen.entry(d.kind).or_insert(0) += 1;
+                }
+                if let Some(n) = &o.snat {
+                    *seen.entry(n.kind).or_insert(0) += 1;
+                }
+                assert_eq!(
+                    interpret(&p, &t, &pkt),
+                    expected(&o),
+                    "seed {seed} packet {pkt:?} mode {mode:?}\n{src}"
+                );
+            }
+        }
+    }
+    for v in [
+        "accept",
+        "drop",
+        "reject",
+        "port_forward",
+        "load_balancer",
+        "one_to_one",
+        "snat",
+    ] {
+        assert!(seen.get(v).copied().unwrap_or(0) > 10, "{seen:?}");
+    }
+    // IPv6 is never masqueraded.
+    assert!(!seen.contains_key("masquerade"), "{seen:?}");
+}
