@@ -606,3 +606,47 @@ fn evaluator_equals_the_compiled_ruleset_on_random_ipv6_policies() {
     // IPv6 is never masqueraded.
     assert!(!seen.contains_key("masquerade"), "{seen:?}");
 }
+
+#[test]
+fn zones_with_several_interfaces() {
+    let src = "[interfaces]\n\
+               lan0 = { zone = \"lan\", addresses = [\"192.0.2.1/26\"] }\n\
+               lan1 = { zone = \"lan\", addresses = [\"192.0.2.65/26\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"], default_route = true }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [defaults]\n\"lan->lan\" = \"accept\"\n\"*\" = \"drop\"\n\
+               [[rules]]\nfrom = \"lan\"\nto = \"wan\"\nservice = \"tcp/443\"\naction = \"accept\"\n";
+    let p = check(src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    for (text, verdict) in [
+        (
+            "tcp 192.0.2.70:5000 -> 203.0.113.9:443 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:443 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:80 in lan0",
+            Action::Drop,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 192.0.2.70:80 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.70:5000 -> 192.0.2.10:80 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 203.0.113.9:5000 -> 192.0.2.70:80 in wan0",
+            Action::Drop,
+        ),
+    ] {
+        let pkt = Packet::parse(text).unwrap();
+        let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+        assert_eq!(o.verdict, verdict, "{text}");
+        assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
+    }
+}
