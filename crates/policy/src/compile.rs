@@ -15,7 +15,9 @@
 //! - Each rule counts its hits in a named counter (`rule_NAME`, or `rule-N` for the N-th
 //!   rule without a name); port forwards in `pf_NAME`, load balancers in `lb_NAME`,
 //!   management access in `mgmt`.
-//! - `prerouting` (dstnat): 1:1 NAT, port forwards, then a jump to each load balancer's
+//! - `prerouting` (dstnat): management traffic from the center to the gateway's own
+//!   addresses is left alone (`fib daddr type local`), then 1:1 NAT, port forwards, then
+//!   a jump to each load balancer's
 //!   chain `lb_NAME`, whose single rule DNATs through `numgen random` and an anonymous
 //!   map of the healthy backends (see [`lb_update`]).
 //! - `postrouting` (srcnat): 1:1 NAT, SNAT, then IPv4 masquerade.
@@ -763,6 +765,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         Stmt::Accept,
     ]];
     input.extend(stateful());
+    // Management traffic to the gateway itself is never translated by destination NAT
+    // (a port forward or balancer on the gateway's SSH or HTTPS port must not take the
+    // center's connections away): these rules open `prerouting`.
+    let mut mgmt_pre = Vec::new();
     for f in [Family::V4, Family::V6] {
         if !p.management.has(f) {
             continue;
@@ -796,12 +802,19 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
                 .iter()
                 .map(|(p, _)| Val::Concat(vec![Val::Sym("udp".into()), Val::Num(*p as u64)])),
         );
+        let svc_match = Stmt::Match(
+            Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
+            Val::Set(svcs),
+        );
+        mgmt_pre.push(vec![
+            from.clone(),
+            Stmt::Match(Expr::FibDaddrType, Val::Sym("local".into())),
+            svc_match.clone(),
+            Stmt::Accept,
+        ]);
         input.push(vec![
             from,
-            Stmt::Match(
-                Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
-                Val::Set(svcs),
-            ),
+            svc_match,
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);
@@ -834,7 +847,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     forward.push(vec![verdict(p.default_action)]);
 
     // prerouting
-    let mut pre = Vec::new();
+    let mut pre = mgmt_pre;
     for o in &p.one_to_one {
         let f = fam_str(Family::of(&o.public));
         pre.push(vec![

@@ -25,6 +25,8 @@ enum Pv {
 
 struct Run<'t> {
     t: &'t Table,
+    /// The gateway's own addresses (what `fib daddr type` calls local).
+    local: Vec<IpAddr>,
     pkt: &'t Packet,
     iif: String,
     oif: Option<String>,
@@ -84,6 +86,14 @@ impl Run<'_> {
             }]),
             Expr::Ct("status") => Pv::Flags(if self.dnat { vec!["dnat"] } else { vec![] }),
             Expr::Concat(v) => Pv::Vec(v.iter().map(|x| self.value(x)).collect::<Option<_>>()?),
+            Expr::FibDaddrType => Pv::Name(
+                if self.local.contains(&self.dst) {
+                    "local"
+                } else {
+                    "unicast"
+                }
+                .into(),
+            ),
             other => panic!("interpreter does not know {other:?}"),
         })
     }
@@ -237,6 +247,11 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
         .unwrap();
     let mut run = Run {
         t,
+        local: p
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().copied())
+            .collect(),
         pkt,
         iif: iif.name.clone(),
         oif: None,
@@ -649,4 +664,28 @@ fn zones_with_several_interfaces() {
         assert_eq!(o.verdict, verdict, "{text}");
         assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
     }
+}
+
+#[test]
+fn destination_nat_never_takes_the_centers_management_connections() {
+    // Art. 5: the office balances 198.51.100.1:443, the gateway's own address; the
+    // center's HTTPS to that address still reaches the gateway.
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/office.toml"
+    ))
+    .unwrap();
+    let p = check(&src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    let center = Packet::parse("tcp 203.0.113.10:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &center, &Health::all_healthy()).unwrap();
+    assert_eq!(
+        (o.verdict, &o.matched, &o.dnat, o.chain),
+        (Action::Accept, &Matched::Management, &None, "input")
+    );
+    assert_eq!(interpret(&p, &t, &center), expected(&o));
+    let client = Packet::parse("tcp 203.0.113.11:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &client, &Health::all_healthy()).unwrap();
+    assert_eq!(o.dnat.as_ref().map(|d| d.kind), Some("load_balancer"));
+    assert_eq!(interpret(&p, &t, &client), expected(&o));
 }
