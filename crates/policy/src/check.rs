@@ -1673,6 +1673,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 );
                 continue;
             }
+            if let Some(public) = public
+                && ifaces.iter().any(|i| i.addresses.contains(&public))
+            {
+                self.s.warning(
+                    sp.clone(),
+                    format!("1:1 NAT takes {public}, an address of the gateway itself: all its traffic goes to the private host"),
+                    "give the 1:1 NAT an address of its own (management access is kept either way)",
+                );
+            }
             if let (Some((zone, _)), Some(public), Some(private)) = (zone, public, private) {
                 out.3.push(OneToOne {
                     zone,

@@ -232,3 +232,15 @@ fn deeply_nested_groups_are_an_error_not_a_crash() {
                 && d.message.contains("nested more than 64"))
     );
 }
+
+#[test]
+fn one_to_one_on_the_gateways_own_address_is_a_warning() {
+    let src = "[interfaces]\nlan0 = { zone = \"lan\", addresses = [\"192.0.2.1/24\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"] }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [[nat.one_to_one]]\nzone = \"wan\"\npublic = \"198.51.100.1\"\nprivate = \"192.0.2.9\"\n";
+    let c = check(src, &Lists::new());
+    assert!(!c.has_errors());
+    assert!(c.diagnostics.iter().any(|d| d.severity == Severity::Warning
+        && d.message.contains("an address of the gateway itself")));
+}
