@@ -16,6 +16,7 @@ pub struct Args {
 enum Command {
     /// Report every problem in a policy (exit status 1 when there are errors).
     Check {
+        /// The policy document (TOML).
         file: PathBuf,
         #[command(flatten)]
         lists: ListArgs,
@@ -25,6 +26,7 @@ enum Command {
     },
     /// Print the nftables ruleset of a policy.
     Compile {
+        /// The policy document (TOML).
         file: PathBuf,
         #[command(flatten)]
         lists: ListArgs,
@@ -37,6 +39,7 @@ enum Command {
     },
     /// Say what the compiled ruleset does with one packet, without touching the system.
     Eval {
+        /// The policy document (TOML).
         file: PathBuf,
         #[command(flatten)]
         lists: ListArgs,

@@ -173,6 +173,11 @@ fn random_policies_load_in_both_forms_and_both_modes() {
         let p = check(&src, &Lists::new()).policy.unwrap();
         same_in_kernel(&ns, &format!("random{seed}"), &p, Mode::Sets);
         same_in_kernel(&ns, &format!("random{seed}n"), &p, Mode::Naive);
+        // Its IPv6 twin too (ip6 matches, ICMPv6, IPv6 NAT and balancing).
+        let p6 = check(&mamori_policy::generate::to_ipv6(&src), &Lists::new())
+            .policy
+            .unwrap();
+        same_in_kernel(&ns, &format!("random{seed}v6"), &p6, Mode::Sets);
     }
 }
 

@@ -189,18 +189,21 @@ pub fn parse_range(text: &str) -> Result<IpRange, AddrError> {
 /// and the network it makes reachable.
 pub fn parse_iface_net(text: &str) -> Result<(IpAddr, IpRange), AddrError> {
     let t = text.trim();
-    let (a, p) = t.split_once('/').unwrap_or((t, ""));
+    let (a, p) = match t.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (t, None),
+    };
     let ip: IpAddr = a
         .parse()
         .map_err(|_| AddrError::BadAddress(a.to_string()))?;
     let f = Family::of(&ip);
-    let len: u32 = if p.is_empty() {
-        f.bits()
-    } else {
-        p.parse()
+    let len: u32 = match p {
+        None => f.bits(),
+        Some(p) => p
+            .parse()
             .ok()
             .filter(|l| *l <= f.bits())
-            .ok_or_else(|| AddrError::BadPrefix(p.to_string(), f.bits()))?
+            .ok_or_else(|| AddrError::BadPrefix(p.to_string(), f.bits()))?,
     };
     let host_bits = f.bits() - len;
     let mask: u128 = if host_bits == 128 {
@@ -469,6 +472,15 @@ mod tests {
         assert!(parse_range("192.0.2.1-2001:db8::1").is_err());
         assert!(parse_range("192.0.2.0/33").is_err());
         assert!(parse_range("web").is_err());
+        assert!(parse_iface_net("192.0.2.1/").is_err());
+        assert_eq!(
+            parse_iface_net("192.0.2.1/24").unwrap().1.to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            parse_iface_net("192.0.2.1").unwrap().1.to_string(),
+            "192.0.2.1"
+        );
     }
 
     #[test]

@@ -234,6 +234,9 @@ pub(crate) const KEYS_LOAD_BALANCER: &[&str] = &[
 pub(crate) const KEYS_BACKEND: &[&str] = &["address", "port", "weight"];
 pub(crate) const KEYS_HEALTH: &[&str] = &["check", "interval", "port", "path", "expect_status"];
 
+/// Deepest nesting of groups (bounds the reader's recursion).
+const MAX_NESTING: usize = 64;
+
 const RESERVED: &[&str] = &["any", "self", "tcp", "udp", "icmp", "icmpv6"];
 
 #[derive(Clone)]
@@ -426,11 +429,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         if allow_self {
             known.push(SELF_ZONE);
         }
+        let owned: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+        let near = closest(name, owned.iter())
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
         self.s.error(
             span,
             format!("unknown zone `{name}`"),
             &format!(
-                "zones come from [interfaces]; known zones: {}",
+                "{near}zones come from [interfaces]; known zones: {}",
                 if known.is_empty() {
                     "(none)".to_string()
                 } else {
@@ -447,8 +454,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         self.keys(doc, KEYS_POLICY, "the policy");
         let interfaces = self.interfaces(get(doc, "interfaces"));
         self.declare_objects(doc);
-        let lists = self.lists(doc, lists);
-        let management = self.management(get(doc, "management"), doc);
+        self.lists(doc, lists);
+        let management = self.management(get(doc, "management"));
         let (defaults, default_action) = self.defaults(get(doc, "defaults"));
         let rules = self.rules(get(doc, "rules"));
         let nat = get(doc, "nat").map(|v| self.nat(v, &interfaces));
@@ -457,7 +464,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         // Everything resolved: build the object table for shared sets.
         // Lists are in the cache too (resolved when declared); collecting a sorted
         // vector builds the map in one pass.
-        let _ = lists;
         let mut v: Vec<(String, Arc<IpSet>)> = self
             .addr_cache
             .drain()
@@ -644,13 +650,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) -> Lists {
-        let mut out = Lists::new();
+    /// Declares the external lists and resolves their contents (into the cache).
+    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) {
         let Some(v) = get(doc, "lists") else {
-            return out;
+            return;
         };
         let Some(t) = self.table(v, "[lists]") else {
-            return out;
+            return;
         };
         for (k, v) in t.iter() {
             let name = k.get_ref().to_string();
@@ -704,11 +710,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache
-                .insert(name.clone(), Some(Arc::new(set.clone())));
-            out.insert(name, set);
+            self.addr_cache.insert(name, Some(Arc::new(set)));
         }
-        out
     }
 
     // ---- name resolution -----------------------------------------------------------
@@ -738,6 +741,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(def) = self.addr_defs.get(text).cloned() else {
             let hint = if self.svc_defs.contains_key(text) {
                 format!("`{text}` is a service, not an address")
+            } else if let Some(near) = closest(text, self.addr_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [addresses], [address_groups] or [lists], or write an address"
                     .to_string()
@@ -749,7 +754,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         self.addr_cache.insert(text.to_string(), None);
         self.used_addr.insert(text.to_string());
         let result = match def {
-            AddrDef::List(_) => unreachable_list(),
+            // Lists are resolved when declared, so they are in the cache before any
+            // reference; the empty set is the safe answer regardless.
+            AddrDef::List(_) => Some(Arc::new(IpSet::default())),
             AddrDef::Addresses(_, v) => {
                 let mut ranges = Vec::new();
                 let mut ok = true;
@@ -768,6 +775,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
                 ok.then(|| Arc::new(IpSet::from_ranges(ranges)))
             }
+            AddrDef::Group(def_span, _) if self.resolving.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("address group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
+            }
             AddrDef::Group(def_span, v) => {
                 self.resolving.insert(text.to_string());
                 let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
@@ -778,7 +793,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                             format!("address group `{text}` contains itself through `{m}`"),
                             "remove the cycle: a group may not contain itself, directly or through other groups",
                         );
-                        let _ = sp;
                         set = None;
                         continue;
                     }
@@ -927,6 +941,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(def) = self.svc_defs.get(text).cloned() else {
             let hint = if self.addr_defs.contains_key(text) {
                 format!("`{text}` is an address object, not a service")
+            } else if let Some(near) = closest(text, self.svc_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [services] or [service_groups], or write e.g. tcp/443".to_string()
             };
@@ -955,6 +971,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
                 set.normalise();
                 ok.then_some(set)
+            }
+            SvcDef::Group(def_span, _) if self.resolving_svc.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("service group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
             }
             SvcDef::Group(def_span, v) => {
                 self.resolving_svc.insert(text.to_string());
@@ -990,12 +1014,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     }
 }
 
-fn unreachable_list() -> Option<Arc<IpSet>> {
-    // Lists are resolved when declared (their contents are supplied), so they are always
-    // in the cache before any reference; an empty set is the safe answer regardless.
-    Some(Arc::new(IpSet::default()))
-}
-
 fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
     match s {
         IcmpSel::None => {}
@@ -1006,6 +1024,41 @@ fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
             }
         }
     }
+}
+
+/// The known name nearest to `name` (edit distance at most 2, or a different case), for
+/// "did you mean" hints. Looks at no more than 5,000 names.
+fn closest<'n>(name: &str, known: impl Iterator<Item = &'n String>) -> Option<&'n str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known.take(5000) {
+        let d = if k.eq_ignore_ascii_case(name) {
+            0
+        } else {
+            edit_distance(name, k, 2)
+        };
+        if d <= 2 && best.is_none_or(|(bd, bk)| (d, k.as_str()) < (bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Levenshtein distance, or `limit + 1` when it is larger than `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()].min(limit + 1)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, String> {
@@ -1083,7 +1136,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn management(&mut self, v: Option<&'a V<'i>>, _doc: &DeTable) -> Option<IpSet> {
+    fn management(&mut self, v: Option<&'a V<'i>>) -> Option<IpSet> {
         let Some(v) = v else {
             self.s.error(
                 0..0,
@@ -1514,7 +1567,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 .required(item, &sp, "zone", "the port forward")
                 .and_then(|z| self.string(z, "`zone`"))
                 .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
-            let protocol = self.protocol(item, &sp);
+            let protocol = self.protocol(item);
             let destination = match get(item, "destination") {
                 None => Some(None),
                 Some(d) => self.host_ref(d, "`destination`").map(Some),
@@ -1537,7 +1590,18 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     r
                 }
             };
-            if let (Some(to), Some(to_v), Some((zone, _))) = (to, to_v, &zone) {
+            let mut family_ok = true;
+            if let (Some(Some(d)), Some(t), Some(tv)) = (&destination, &to, to_v)
+                && Family::of(d) != Family::of(t)
+            {
+                self.s.error(
+                    tv.span(),
+                    format!("port forward from {d} to {t} changes the IP family"),
+                    "forward IPv4 to IPv4 and IPv6 to IPv6",
+                );
+                family_ok = false;
+            }
+            if let (Some(to), Some(to_v), Some((zone, _)), true) = (to, to_v, &zone, family_ok) {
                 // Reachability: the target must lie in a network of an interface.
                 if nets.is_empty() {
                     self.s.warning(
@@ -1572,6 +1636,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 Some(to_port),
             ) = (name, zone, protocol, destination, ports, src, to, to_port)
             {
+                if !family_ok {
+                    continue;
+                }
                 out.2.push(PortForward {
                     name,
                     zone,
@@ -1606,6 +1673,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 );
                 continue;
             }
+            if let Some(public) = public
+                && ifaces.iter().any(|i| i.addresses.contains(&public))
+            {
+                self.s.warning(
+                    sp.clone(),
+                    format!("1:1 NAT takes {public}, an address of the gateway itself: all its traffic goes to the private host"),
+                    "give the 1:1 NAT an address of its own (management access is kept either way)",
+                );
+            }
             if let (Some((zone, _)), Some(public), Some(private)) = (zone, public, private) {
                 out.3.push(OneToOne {
                     zone,
@@ -1617,7 +1693,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         out
     }
 
-    fn protocol(&mut self, t: &DeTable, span: &Span) -> Option<L4> {
+    fn protocol(&mut self, t: &DeTable) -> Option<L4> {
         let (p, sp) = match get(t, "protocol") {
             None => return Some(L4::Tcp),
             Some(v) => self.string(v, "`protocol`")?,
@@ -1626,7 +1702,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             "tcp" => Some(L4::Tcp),
             "udp" => Some(L4::Udp),
             _ => {
-                let _ = span;
                 self.s
                     .error(sp, format!("unknown protocol `{p}`"), "use tcp or udp");
                 None
@@ -1687,7 +1762,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     .filter(|(z, s)| self.zone_ref(z, s.clone(), false))
                     .map(|z| Some(z.0)),
             };
-            let protocol = self.protocol(t, &sp);
+            let protocol = self.protocol(t);
             let address = self
                 .required(t, &sp, "address", "the load balancer")
                 .and_then(|v| self.host_ref(v, "`address`"));
@@ -1951,6 +2026,17 @@ mod tests {
     use super::*;
 
     /// The JSON Schema published for editors lists exactly the keys the reader accepts.
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("web", "wbe", 2), 2);
+        assert_eq!(edit_distance("office", "ofice", 2), 1);
+        assert_eq!(edit_distance("a", "abcdef", 2), 3);
+        let names = ["office".to_string(), "web".to_string()];
+        assert_eq!(closest("ofice", names.iter()), Some("office"));
+        assert_eq!(closest("Web", names.iter()), Some("web"));
+        assert_eq!(closest("printer", names.iter()), None);
+    }
+
     #[test]
     fn schema_and_reader_agree_on_keys() {
         let schema: serde_json::Value =

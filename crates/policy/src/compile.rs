@@ -15,7 +15,9 @@
 //! - Each rule counts its hits in a named counter (`rule_NAME`, or `rule-N` for the N-th
 //!   rule without a name); port forwards in `pf_NAME`, load balancers in `lb_NAME`,
 //!   management access in `mgmt`.
-//! - `prerouting` (dstnat): 1:1 NAT, port forwards, then a jump to each load balancer's
+//! - `prerouting` (dstnat): management traffic from the center to the gateway's own
+//!   addresses is left alone (`fib daddr type local`), then 1:1 NAT, port forwards, then
+//!   a jump to each load balancer's
 //!   chain `lb_NAME`, whose single rule DNATs through `numgen random` and an anonymous
 //!   map of the healthy backends (see [`lb_update`]).
 //! - `postrouting` (srcnat): 1:1 NAT, SNAT, then IPv4 masquerade.
@@ -152,12 +154,14 @@ enum Part {
 }
 
 impl Cx {
+    /// A named set of the addresses of family `f`: a hash set when they are all single
+    /// hosts (loads faster, looks up in constant time), an interval set otherwise.
     fn set_of(&mut self, name: String, f: Family, set: &IpSet) -> Val {
         self.sets.entry(name.clone()).or_insert_with(|| Set {
             name: name.clone(),
             key: vec![addr_type(f)],
             data: None,
-            interval: true,
+            interval: set.ranges(f).any(|r| r.lo != r.hi),
             dynamic_timeout: None,
             size: None,
             elems: set.ranges(f).map(|r| range_val(&r)).collect(),
@@ -460,7 +464,7 @@ fn base(
 /// The DNAT rule of a load balancer over `healthy` backends (all of the pool's, or a
 /// subset); `None` when no backend is healthy (the chain is then empty, and traffic to
 /// the virtual address is not translated).
-fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
+fn lb_rule(lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
     if healthy.is_empty() {
         return None;
     }
@@ -503,7 +507,6 @@ fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<St
         key: Expr::Numgen(total),
         map,
     });
-    let _ = p;
     Some(m)
 }
 
@@ -552,7 +555,7 @@ pub fn lb_update(p: &Policy, name: &str, healthy: &[(IpAddr, u16)]) -> Result<Lb
         .filter(|b| healthy.contains(&(b.address, b.port)))
         .collect();
     let chain = lb_chain(name);
-    let rule = lb_rule(p, lb, &chosen);
+    let rule = lb_rule(lb, &chosen);
     let mut text = format!("flush chain inet {TABLE} {chain}\n");
     let mut cmds = vec![
         serde_json::json!({"metainfo": {"json_schema_version": 1}}),
@@ -762,6 +765,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         Stmt::Accept,
     ]];
     input.extend(stateful());
+    // Management traffic to the gateway itself is never translated by destination NAT
+    // (a port forward or balancer on the gateway's SSH or HTTPS port must not take the
+    // center's connections away): these rules open `prerouting`.
+    let mut mgmt_pre = Vec::new();
     for f in [Family::V4, Family::V6] {
         if !p.management.has(f) {
             continue;
@@ -795,12 +802,19 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
                 .iter()
                 .map(|(p, _)| Val::Concat(vec![Val::Sym("udp".into()), Val::Num(*p as u64)])),
         );
+        let svc_match = Stmt::Match(
+            Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
+            Val::Set(svcs),
+        );
+        mgmt_pre.push(vec![
+            from.clone(),
+            Stmt::Match(Expr::FibDaddrType, Val::Sym("local".into())),
+            svc_match.clone(),
+            Stmt::Accept,
+        ]);
         input.push(vec![
             from,
-            Stmt::Match(
-                Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
-                Val::Set(svcs),
-            ),
+            svc_match,
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);
@@ -833,7 +847,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     forward.push(vec![verdict(p.default_action)]);
 
     // prerouting
-    let mut pre = Vec::new();
+    let mut pre = mgmt_pre;
     for o in &p.one_to_one {
         let f = fam_str(Family::of(&o.public));
         pre.push(vec![
@@ -885,7 +899,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         lb_chains.push(Chain {
             name,
             base: None,
-            rules: lb_rule(p, lb, &all).into_iter().collect(),
+            rules: lb_rule(lb, &all).into_iter().collect(),
         });
     }
 

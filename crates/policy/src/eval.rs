@@ -592,7 +592,24 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
     Ok(out)
 }
 
+/// Whether the packet uses a management service the center may reach the gateway on
+/// (SSH, HTTPS, SNMP; ping is handled by the caller).
+fn management_port(pkt: &Packet) -> bool {
+    match pkt.proto {
+        Proto::Tcp { dport, .. } => MANAGEMENT_TCP.iter().any(|(q, _)| *q == dport),
+        Proto::Udp { dport, .. } => MANAGEMENT_UDP.iter().any(|(q, _)| *q == dport),
+        _ => false,
+    }
+}
+
 fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Option<Dnat> {
+    // The center's management traffic to the gateway itself is never translated.
+    if p.management.contains(&pkt.src)
+        && management_port(pkt)
+        && p.interfaces.iter().any(|i| i.addresses.contains(&pkt.dst))
+    {
+        return None;
+    }
     let fam = Family::of(&pkt.src);
     for o in &p.one_to_one {
         if o.zone == iif.zone && o.public == pkt.dst {

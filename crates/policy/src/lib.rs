@@ -27,7 +27,9 @@
 //! - Differential tests: [`generate::random_policy`] and [`generate::random_packet`]
 //!   (seeded, reproducible) over a [`generate::GenConfig`] that names the testbed's
 //!   interfaces and addresses; compare [`eval`] with what the kernel does. Load-balanced
-//!   packets may go to any backend in [`Dnat::backends`].
+//!   packets may go to any backend in [`Dnat::backends`]. [`generate::to_ipv6`] and
+//!   [`generate::packet_to_ipv6`] turn a generated policy and its packets into their
+//!   IPv6 twins (`2001:db8::/96` plus the IPv4 address).
 //! - Benchmarks: [`generate::big_policy`] and [`Mode::Naive`] (one rule per object).
 
 pub mod addr;

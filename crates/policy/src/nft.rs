@@ -13,6 +13,8 @@ pub enum Expr {
     Ct(&'static str),
     Concat(Vec<Expr>),
     Numgen(u32),
+    /// `fib daddr type`: `local` for the gateway's own addresses.
+    FibDaddrType,
 }
 
 /// A right-hand value.
@@ -148,6 +150,7 @@ fn text_expr(e: &Expr, out: &mut String) {
         Expr::Numgen(m) => {
             let _ = write!(out, "numgen random mod {m}");
         }
+        Expr::FibDaddrType => out.push_str("fib daddr type"),
     }
 }
 
@@ -440,6 +443,7 @@ fn json_expr(e: &Expr) -> Value {
         Expr::Ct(k) => json!({"ct": {"key": k}}),
         Expr::Concat(v) => json!({"concat": v.iter().map(json_expr).collect::<Vec<_>>()}),
         Expr::Numgen(m) => json!({"numgen": {"mode": "random", "mod": m, "offset": 0}}),
+        Expr::FibDaddrType => json!({"fib": {"result": "type", "flags": ["daddr"]}}),
     }
 }
 
@@ -567,6 +571,7 @@ fn w_expr(out: &mut String, e: &Expr) {
                 "{{\"numgen\":{{\"mode\":\"random\",\"mod\":{m},\"offset\":0}}}}"
             );
         }
+        Expr::FibDaddrType => out.push_str("{\"fib\":{\"result\":\"type\",\"flags\":[\"daddr\"]}}"),
     }
 }
 

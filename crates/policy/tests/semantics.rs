@@ -25,6 +25,8 @@ enum Pv {
 
 struct Run<'t> {
     t: &'t Table,
+    /// The gateway's own addresses (what `fib daddr type` calls local).
+    local: Vec<IpAddr>,
     pkt: &'t Packet,
     iif: String,
     oif: Option<String>,
@@ -84,6 +86,14 @@ impl Run<'_> {
             }]),
             Expr::Ct("status") => Pv::Flags(if self.dnat { vec!["dnat"] } else { vec![] }),
             Expr::Concat(v) => Pv::Vec(v.iter().map(|x| self.value(x)).collect::<Option<_>>()?),
+            Expr::FibDaddrType => Pv::Name(
+                if self.local.contains(&self.dst) {
+                    "local"
+                } else {
+                    "unicast"
+                }
+                .into(),
+            ),
             other => panic!("interpreter does not know {other:?}"),
         })
     }
@@ -237,6 +247,11 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
         .unwrap();
     let mut run = Run {
         t,
+        local: p
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().copied())
+            .collect(),
         pkt,
         iif: iif.name.clone(),
         oif: None,
@@ -554,4 +569,123 @@ fn rules_of_the_zone_pair_apply_to_port_forwarded_traffic() {
         matches!(&blocked.matched, Matched::Rule { name: Some(n), .. } if n == "block-threats"),
         "{blocked:?}"
     );
+}
+
+#[test]
+fn evaluator_equals_the_compiled_ruleset_on_random_ipv6_policies() {
+    use mamori_policy::generate::{packet_to_ipv6, to_ipv6};
+    let cfg = GenConfig::default();
+    let mut seen = std::collections::BTreeMap::new();
+    for seed in 0..300u64 {
+        let src4 = random_policy(seed, &cfg);
+        let p4 = check(&src4, &Lists::new()).policy.unwrap();
+        let src = to_ipv6(&src4);
+        let c = check(&src, &Lists::new());
+        let p = c.policy.unwrap_or_else(|| {
+            panic!(
+                "IPv6 twin of policy {seed} is invalid: {:#?}\n{src}",
+                c.diagnostics
+            )
+        });
+        for mode in [Mode::Sets, Mode::Naive] {
+            let t = compile(&p, mode).table;
+            for k in 0..40u64 {
+                let pkt = packet_to_ipv6(&random_packet(&p4, &cfg, seed * 1000 + k));
+                let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+                *seen.entry(o.verdict.as_str()).or_insert(0) += 1;
+                if let Some(d) = &o.dnat {
+                    *seen.entry(d.kind).or_insert(0) += 1;
+                }
+                if let Some(n) = &o.snat {
+                    *seen.entry(n.kind).or_insert(0) += 1;
+                }
+                assert_eq!(
+                    interpret(&p, &t, &pkt),
+                    expected(&o),
+                    "seed {seed} packet {pkt:?} mode {mode:?}\n{src}"
+                );
+            }
+        }
+    }
+    for v in [
+        "accept",
+        "drop",
+        "reject",
+        "port_forward",
+        "load_balancer",
+        "one_to_one",
+        "snat",
+    ] {
+        assert!(seen.get(v).copied().unwrap_or(0) > 10, "{seen:?}");
+    }
+    // IPv6 is never masqueraded.
+    assert!(!seen.contains_key("masquerade"), "{seen:?}");
+}
+
+#[test]
+fn zones_with_several_interfaces() {
+    let src = "[interfaces]\n\
+               lan0 = { zone = \"lan\", addresses = [\"192.0.2.1/26\"] }\n\
+               lan1 = { zone = \"lan\", addresses = [\"192.0.2.65/26\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"], default_route = true }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [defaults]\n\"lan->lan\" = \"accept\"\n\"*\" = \"drop\"\n\
+               [[rules]]\nfrom = \"lan\"\nto = \"wan\"\nservice = \"tcp/443\"\naction = \"accept\"\n";
+    let p = check(src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    for (text, verdict) in [
+        (
+            "tcp 192.0.2.70:5000 -> 203.0.113.9:443 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:443 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:80 in lan0",
+            Action::Drop,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 192.0.2.70:80 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.70:5000 -> 192.0.2.10:80 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 203.0.113.9:5000 -> 192.0.2.70:80 in wan0",
+            Action::Drop,
+        ),
+    ] {
+        let pkt = Packet::parse(text).unwrap();
+        let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+        assert_eq!(o.verdict, verdict, "{text}");
+        assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
+    }
+}
+
+#[test]
+fn destination_nat_never_takes_the_centers_management_connections() {
+    // Art. 5: the office balances 198.51.100.1:443, the gateway's own address; the
+    // center's HTTPS to that address still reaches the gateway.
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/office.toml"
+    ))
+    .unwrap();
+    let p = check(&src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    let center = Packet::parse("tcp 203.0.113.10:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &center, &Health::all_healthy()).unwrap();
+    assert_eq!(
+        (o.verdict, &o.matched, &o.dnat, o.chain),
+        (Action::Accept, &Matched::Management, &None, "input")
+    );
+    assert_eq!(interpret(&p, &t, &center), expected(&o));
+    let client = Packet::parse("tcp 203.0.113.11:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &client, &Health::all_healthy()).unwrap();
+    assert_eq!(o.dnat.as_ref().map(|d| d.kind), Some("load_balancer"));
+    assert_eq!(interpret(&p, &t, &client), expected(&o));
 }
