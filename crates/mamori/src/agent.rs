@@ -13,7 +13,7 @@ use mamori_agent::host::{probe, process};
 use mamori_agent::lb::{self, Health, Thresholds};
 use mamori_agent::policy_file;
 use mamori_agent::safe_apply::{Millis, Note};
-use mamori_agent::standalone::Standalone;
+use mamori_agent::standalone::{Standalone, StandaloneError};
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/mamori/agent";
 
@@ -238,7 +238,7 @@ fn wait_confirm(dir: &Path, revision: u64) -> anyhow::Result<ExitCode> {
             Ok(r) => r,
             // A failed rollback leaves the revision pending: try again, it is the one
             // thing standing between the gateway and a lock-out.
-            Err(e) if failures < 30 => {
+            Err(e @ StandaloneError::Nft(_)) if failures < 30 => {
                 failures += 1;
                 eprintln!("revision {revision}: rollback failed, retrying in 1 s: {e}");
                 std::thread::sleep(Duration::from_secs(1));
