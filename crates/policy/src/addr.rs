@@ -189,18 +189,21 @@ pub fn parse_range(text: &str) -> Result<IpRange, AddrError> {
 /// and the network it makes reachable.
 pub fn parse_iface_net(text: &str) -> Result<(IpAddr, IpRange), AddrError> {
     let t = text.trim();
-    let (a, p) = t.split_once('/').unwrap_or((t, ""));
+    let (a, p) = match t.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (t, None),
+    };
     let ip: IpAddr = a
         .parse()
         .map_err(|_| AddrError::BadAddress(a.to_string()))?;
     let f = Family::of(&ip);
-    let len: u32 = if p.is_empty() {
-        f.bits()
-    } else {
-        p.parse()
+    let len: u32 = match p {
+        None => f.bits(),
+        Some(p) => p
+            .parse()
             .ok()
             .filter(|l| *l <= f.bits())
-            .ok_or_else(|| AddrError::BadPrefix(p.to_string(), f.bits()))?
+            .ok_or_else(|| AddrError::BadPrefix(p.to_string(), f.bits()))?,
     };
     let host_bits = f.bits() - len;
     let mask: u128 = if host_bits == 128 {
@@ -268,6 +271,17 @@ impl IpSet {
         normalise(&mut s.v6);
         s
     }
+    /// The union of many sets, normalised once.
+    pub fn union_all<'a>(sets: impl IntoIterator<Item = &'a IpSet>) -> IpSet {
+        let mut s = IpSet::default();
+        for x in sets {
+            s.v4.extend_from_slice(&x.v4);
+            s.v6.extend_from_slice(&x.v6);
+        }
+        normalise(&mut s.v4);
+        normalise(&mut s.v6);
+        s
+    }
     pub fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()
     }
@@ -287,6 +301,21 @@ impl IpSet {
     }
     /// Whether every address of `other` is in `self`.
     pub fn is_superset(&self, other: &IpSet) -> bool {
+        // Quick answers from the bounds before looking at every range.
+        let outside = |outer: &[(u128, u128)], inner: &[(u128, u128)]| match (
+            outer.first(),
+            outer.last(),
+            inner.first(),
+            inner.last(),
+        ) {
+            (_, _, None, _) => false,
+            (None, _, Some(_), _) => true,
+            (Some(a), Some(b), Some(c), Some(d)) => c.0 < a.0 || d.1 > b.1,
+            _ => false,
+        };
+        if outside(&self.v4, &other.v4) || outside(&self.v6, &other.v6) {
+            return false;
+        }
         other.v4.iter().all(|&(l, h)| covers(&self.v4, l, h))
             && other.v6.iter().all(|&(l, h)| covers(&self.v6, l, h))
     }
@@ -443,6 +472,15 @@ mod tests {
         assert!(parse_range("192.0.2.1-2001:db8::1").is_err());
         assert!(parse_range("192.0.2.0/33").is_err());
         assert!(parse_range("web").is_err());
+        assert!(parse_iface_net("192.0.2.1/").is_err());
+        assert_eq!(
+            parse_iface_net("192.0.2.1/24").unwrap().1.to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            parse_iface_net("192.0.2.1").unwrap().1.to_string(),
+            "192.0.2.1"
+        );
     }
 
     #[test]

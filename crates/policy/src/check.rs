@@ -4,9 +4,10 @@
 //! exact key or value. Reading never stops at the first problem: every table is read,
 //! every name resolved, and all problems are reported together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -91,6 +92,19 @@ pub fn parse_list(text: &str) -> Result<IpSet, Vec<(usize, String)>> {
 
 /// Checks a policy document: parses it, resolves every name, and validates it.
 pub fn check(src: &str, lists: &Lists) -> Checked {
+    check_with(src, &mut |decl: &ListDecl| {
+        Ok(lists.get(&decl.name).cloned())
+    })
+}
+
+/// Where the contents of the external lists come from: called once per list the
+/// document declares; `Ok(None)` means "not supplied" (a warning, the list is empty),
+/// `Err(message)` becomes an error at the list's declaration (e.g. an unreadable file).
+pub type ListSource<'f> = dyn FnMut(&ListDecl) -> Result<Option<IpSet>, String> + 'f;
+
+/// Like [`check`], with list contents supplied on demand (the binary reads each list's
+/// `file` here, so the document is parsed once).
+pub fn check_with(src: &str, lists: &mut ListSource<'_>) -> Checked {
     let mut cx = Cx {
         s: Sink::new(src),
         addr_defs: HashMap::new(),
@@ -100,8 +114,8 @@ pub fn check(src: &str, lists: &Lists) -> Checked {
         zones: BTreeSet::new(),
         resolving: BTreeSet::new(),
         resolving_svc: BTreeSet::new(),
-        used_addr: BTreeSet::new(),
-        used_svc: BTreeSet::new(),
+        used_addr: HashSet::new(),
+        used_svc: HashSet::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
     for e in &errors {
@@ -170,6 +184,59 @@ fn valid_ifname(n: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.')
 }
 
+// Allowed keys of each table; `policy.schema.json` must list the same (a test checks).
+pub(crate) const KEYS_POLICY: &[&str] = &[
+    "interfaces",
+    "management",
+    "addresses",
+    "address_groups",
+    "lists",
+    "services",
+    "service_groups",
+    "defaults",
+    "rules",
+    "nat",
+    "load_balancers",
+];
+pub(crate) const KEYS_INTERFACE: &[&str] = &["zone", "addresses", "default_route"];
+pub(crate) const KEYS_LIST: &[&str] = &["file", "comment"];
+pub(crate) const KEYS_MANAGEMENT: &[&str] = &["center"];
+pub(crate) const KEYS_RULE: &[&str] = &[
+    "name",
+    "from",
+    "to",
+    "source",
+    "destination",
+    "service",
+    "action",
+    "log",
+    "rate_limit",
+    "comment",
+    "enabled",
+];
+pub(crate) const KEYS_LOG: &[&str] = &["prefix", "rate"];
+pub(crate) const KEYS_NAT: &[&str] = &["masquerade", "snat", "port_forwards", "one_to_one"];
+pub(crate) const KEYS_SNAT: &[&str] = &["zone", "source", "to"];
+pub(crate) const KEYS_PORT_FORWARD: &[&str] = &[
+    "name",
+    "zone",
+    "protocol",
+    "destination",
+    "port",
+    "source",
+    "to",
+    "to_port",
+];
+pub(crate) const KEYS_ONE_TO_ONE: &[&str] = &["zone", "public", "private"];
+pub(crate) const KEYS_LOAD_BALANCER: &[&str] = &[
+    "name", "zone", "protocol", "address", "port", "backends", "health",
+];
+pub(crate) const KEYS_BACKEND: &[&str] = &["address", "port", "weight"];
+pub(crate) const KEYS_HEALTH: &[&str] = &["check", "interval", "port", "path", "expect_status"];
+
+/// Deepest nesting of groups (bounds the reader's recursion).
+const MAX_NESTING: usize = 64;
+
 const RESERVED: &[&str] = &["any", "self", "tcp", "udp", "icmp", "icmpv6"];
 
 #[derive(Clone)]
@@ -190,13 +257,13 @@ struct Cx<'s, 'a, 'i> {
     addr_defs: HashMap<String, AddrDef<'a, 'i>>,
     svc_defs: HashMap<String, SvcDef<'a, 'i>>,
     /// Resolved objects; `None` while being resolved (cycle detection) or when broken.
-    addr_cache: HashMap<String, Option<IpSet>>,
+    addr_cache: HashMap<String, Option<Arc<IpSet>>>,
     svc_cache: HashMap<String, Option<ServiceSet>>,
     zones: BTreeSet<String>,
     resolving: BTreeSet<String>,
     resolving_svc: BTreeSet<String>,
-    used_addr: BTreeSet<String>,
-    used_svc: BTreeSet<String>,
+    used_addr: HashSet<String>,
+    used_svc: HashSet<String>,
 }
 
 /// A value that is a string or an array of strings, with spans.
@@ -362,11 +429,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         if allow_self {
             known.push(SELF_ZONE);
         }
+        let owned: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+        let near = closest(name, owned.iter())
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
         self.s.error(
             span,
             format!("unknown zone `{name}`"),
             &format!(
-                "zones come from [interfaces]; known zones: {}",
+                "{near}zones come from [interfaces]; known zones: {}",
                 if known.is_empty() {
                     "(none)".to_string()
                 } else {
@@ -379,43 +450,27 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     // ---- the document --------------------------------------------------------------
 
-    fn document(&mut self, doc: &'a DeTable<'i>, lists: &Lists) -> Option<Policy> {
-        self.keys(
-            doc,
-            &[
-                "interfaces",
-                "management",
-                "addresses",
-                "address_groups",
-                "lists",
-                "services",
-                "service_groups",
-                "defaults",
-                "rules",
-                "nat",
-                "load_balancers",
-            ],
-            "the policy",
-        );
+    fn document(&mut self, doc: &'a DeTable<'i>, lists: &mut ListSource<'_>) -> Option<Policy> {
+        self.keys(doc, KEYS_POLICY, "the policy");
         let interfaces = self.interfaces(get(doc, "interfaces"));
         self.declare_objects(doc);
-        let lists = self.lists(doc, lists);
-        let management = self.management(get(doc, "management"), doc);
+        self.lists(doc, lists);
+        let management = self.management(get(doc, "management"));
         let (defaults, default_action) = self.defaults(get(doc, "defaults"));
         let rules = self.rules(get(doc, "rules"));
         let nat = get(doc, "nat").map(|v| self.nat(v, &interfaces));
         let load_balancers = self.load_balancers(get(doc, "load_balancers"));
         self.unused_objects();
         // Everything resolved: build the object table for shared sets.
-        let mut objects = BTreeMap::new();
-        for (name, set) in &self.addr_cache {
-            if let Some(set) = set {
-                objects.insert(name.clone(), set.clone());
-            }
-        }
-        for (name, set) in lists {
-            objects.insert(name, set);
-        }
+        // Lists are in the cache too (resolved when declared); collecting a sorted
+        // vector builds the map in one pass.
+        let mut v: Vec<(String, Arc<IpSet>)> = self
+            .addr_cache
+            .drain()
+            .filter_map(|(name, set)| set.map(|s| (name, s)))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let objects: BTreeMap<String, Arc<IpSet>> = v.into_iter().collect();
         let (masquerade, snat, port_forwards, one_to_one) = nat.unwrap_or_default();
         let policy = Policy {
             zones: self.zones.iter().cloned().collect(),
@@ -467,7 +522,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             let zone = match v.get_ref() {
                 DeValue::String(_) => self.string(v, "the zone"),
                 DeValue::Table(it) => {
-                    self.keys(it, &["zone", "addresses", "default_route"], "an interface");
+                    self.keys(it, KEYS_INTERFACE, "an interface");
                     if let Some(a) = get(it, "addresses") {
                         for (text, span) in self.strings(a, "`addresses`") {
                             match addr::parse_iface_net(&text) {
@@ -595,22 +650,23 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &Lists) -> Lists {
-        let mut out = Lists::new();
+    /// Declares the external lists and resolves their contents (into the cache).
+    fn lists(&mut self, doc: &'a DeTable<'i>, supplied: &mut ListSource<'_>) {
         let Some(v) = get(doc, "lists") else {
-            return out;
+            return;
         };
         let Some(t) = self.table(v, "[lists]") else {
-            return out;
+            return;
         };
         for (k, v) in t.iter() {
             let name = k.get_ref().to_string();
+            let mut file = None;
             match v.get_ref() {
-                DeValue::String(_) => {}
+                DeValue::String(f) => file = Some(f.to_string()),
                 DeValue::Table(lt) => {
-                    self.keys(lt, &["file", "comment"], "a list");
+                    self.keys(lt, KEYS_LIST, "a list");
                     if let Some(f) = get(lt, "file") {
-                        self.string(f, "`file`");
+                        file = self.string(f, "`file`").map(|f| f.0);
                     }
                     if let Some(c) = get(lt, "comment") {
                         self.string(c, "`comment`");
@@ -631,9 +687,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 continue;
             }
             self.addr_defs.insert(name.clone(), AddrDef::List(k.span()));
-            let set = match supplied.get(&name) {
-                Some(s) => s.clone(),
-                None => {
+            let decl = ListDecl {
+                name: name.clone(),
+                file,
+            };
+            let set = match supplied(&decl) {
+                Ok(Some(s)) => s,
+                Err(e) => {
+                    self.s.error(
+                        k.span(),
+                        format!("cannot use list `{name}`: {e}"),
+                        "fix the list file: one address, CIDR or range per line, `#` starts a comment",
+                    );
+                    IpSet::default()
+                }
+                Ok(None) => {
                     self.s.warning(
                         k.span(),
                         format!("the contents of list `{name}` were not supplied; it is treated as empty"),
@@ -642,20 +710,18 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache.insert(name.clone(), Some(set.clone()));
-            out.insert(name, set);
+            self.addr_cache.insert(name, Some(Arc::new(set)));
         }
-        out
     }
 
     // ---- name resolution -----------------------------------------------------------
 
     /// Resolves one address reference: a literal or a name.
-    fn addr_ref(&mut self, text: &str, span: Span) -> Option<IpSet> {
+    fn addr_ref(&mut self, text: &str, span: Span) -> Option<Arc<IpSet>> {
         let first = text.chars().next().unwrap_or(' ');
         if first.is_ascii_digit() || text.contains(':') {
             return match addr::parse_range(text) {
-                Ok(r) => Some(IpSet::from_ranges([r])),
+                Ok(r) => Some(Arc::new(IpSet::from_ranges([r]))),
                 Err(e) => {
                     self.s.error(
                         span,
@@ -667,12 +733,16 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             };
         }
         if let Some(c) = self.addr_cache.get(text) {
-            self.used_addr.insert(text.to_string());
+            if !self.used_addr.contains(text) {
+                self.used_addr.insert(text.to_string());
+            }
             return c.clone();
         }
         let Some(def) = self.addr_defs.get(text).cloned() else {
             let hint = if self.svc_defs.contains_key(text) {
                 format!("`{text}` is a service, not an address")
+            } else if let Some(near) = closest(text, self.addr_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [addresses], [address_groups] or [lists], or write an address"
                     .to_string()
@@ -684,7 +754,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         self.addr_cache.insert(text.to_string(), None);
         self.used_addr.insert(text.to_string());
         let result = match def {
-            AddrDef::List(_) => unreachable_list(),
+            // Lists are resolved when declared, so they are in the cache before any
+            // reference; the empty set is the safe answer regardless.
+            AddrDef::List(_) => Some(Arc::new(IpSet::default())),
             AddrDef::Addresses(_, v) => {
                 let mut ranges = Vec::new();
                 let mut ok = true;
@@ -701,11 +773,19 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         }
                     }
                 }
-                ok.then(|| IpSet::from_ranges(ranges))
+                ok.then(|| Arc::new(IpSet::from_ranges(ranges)))
+            }
+            AddrDef::Group(def_span, _) if self.resolving.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("address group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
             }
             AddrDef::Group(def_span, v) => {
                 self.resolving.insert(text.to_string());
-                let mut set = Some(IpSet::default());
+                let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
                 for (m, sp) in self.strings(v, "a group member") {
                     if self.resolving.contains(&m) {
                         self.s.error(
@@ -713,17 +793,16 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                             format!("address group `{text}` contains itself through `{m}`"),
                             "remove the cycle: a group may not contain itself, directly or through other groups",
                         );
-                        let _ = sp;
                         set = None;
                         continue;
                     }
-                    match self.addr_ref(&m, sp) {
-                        Some(s) => set = set.map(|acc| acc.union(&s)),
-                        None => set = None,
+                    match (self.addr_ref(&m, sp), set.as_mut()) {
+                        (Some(s), Some(acc)) => acc.push(s),
+                        _ => set = None,
                     }
                 }
                 self.resolving.remove(text);
-                set
+                set.map(|v| Arc::new(IpSet::union_all(v.iter().map(|s| &**s))))
             }
         };
         self.addr_cache.insert(text.to_string(), result.clone());
@@ -754,13 +833,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             );
             return None;
         }
-        let mut set = Some(IpSet::default());
+        let mut set: Option<Vec<Arc<IpSet>>> = Some(Vec::new());
         for (r, sp) in &refs {
-            match self.addr_ref(r, sp.clone()) {
-                Some(s) => set = set.map(|acc| acc.union(&s)),
-                None => set = None,
+            match (self.addr_ref(r, sp.clone()), set.as_mut()) {
+                (Some(s), Some(acc)) => acc.push(s),
+                _ => set = None,
             }
         }
+        // One reference shares the object's set; several are merged once.
+        let set = set.map(|mut v| {
+            if v.len() == 1 {
+                v.remove(0)
+            } else {
+                Arc::new(IpSet::union_all(v.iter().map(|s| &**s)))
+            }
+        });
         let object = match refs.as_slice() {
             [(name, _)] if self.addr_defs.contains_key(name) => Some(name.clone()),
             _ => None,
@@ -846,12 +933,16 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             return None;
         }
         if let Some(c) = self.svc_cache.get(text) {
-            self.used_svc.insert(text.to_string());
+            if !self.used_svc.contains(text) {
+                self.used_svc.insert(text.to_string());
+            }
             return c.clone();
         }
         let Some(def) = self.svc_defs.get(text).cloned() else {
             let hint = if self.addr_defs.contains_key(text) {
                 format!("`{text}` is an address object, not a service")
+            } else if let Some(near) = closest(text, self.svc_defs.keys()) {
+                format!("did you mean `{near}`?")
             } else {
                 "declare it under [services] or [service_groups], or write e.g. tcp/443".to_string()
             };
@@ -880,6 +971,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
                 set.normalise();
                 ok.then_some(set)
+            }
+            SvcDef::Group(def_span, _) if self.resolving_svc.len() >= MAX_NESTING => {
+                self.s.error(
+                    def_span,
+                    format!("service group `{text}` is nested more than {MAX_NESTING} groups deep"),
+                    "flatten the groups",
+                );
+                None
             }
             SvcDef::Group(def_span, v) => {
                 self.resolving_svc.insert(text.to_string());
@@ -915,12 +1014,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
     }
 }
 
-fn unreachable_list() -> Option<IpSet> {
-    // Lists are resolved when declared (their contents are supplied), so they are always
-    // in the cache before any reference; an empty set is the safe answer regardless.
-    Some(IpSet::default())
-}
-
 fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
     match s {
         IcmpSel::None => {}
@@ -931,6 +1024,41 @@ fn merge_icmp(acc: &mut IcmpSel, s: &IcmpSel) {
             }
         }
     }
+}
+
+/// The known name nearest to `name` (edit distance at most 2, or a different case), for
+/// "did you mean" hints. Looks at no more than 5,000 names.
+fn closest<'n>(name: &str, known: impl Iterator<Item = &'n String>) -> Option<&'n str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known.take(5000) {
+        let d = if k.eq_ignore_ascii_case(name) {
+            0
+        } else {
+            edit_distance(name, k, 2)
+        };
+        if d <= 2 && best.is_none_or(|(bd, bk)| (d, k.as_str()) < (bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Levenshtein distance, or `limit + 1` when it is larger than `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()].min(limit + 1)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, String> {
@@ -1008,7 +1136,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
     }
 
-    fn management(&mut self, v: Option<&'a V<'i>>, _doc: &DeTable) -> Option<IpSet> {
+    fn management(&mut self, v: Option<&'a V<'i>>) -> Option<IpSet> {
         let Some(v) = v else {
             self.s.error(
                 0..0,
@@ -1018,7 +1146,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             return None;
         };
         let t = self.table(v, "[management]")?;
-        self.keys(t, &["center"], "[management]");
+        self.keys(t, KEYS_MANAGEMENT, "[management]");
         let span = v.span();
         let c = self.required(t, &span, "center", "[management]")?;
         let m = self.addr_match(Some(c), "`center`")?;
@@ -1042,7 +1170,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 );
                 None
             }
-            Some(s) => Some(s),
+            Some(s) => Some((*s).clone()),
         }
     }
 
@@ -1133,23 +1261,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 continue;
             };
             let span = rv.span();
-            self.keys(
-                t,
-                &[
-                    "name",
-                    "from",
-                    "to",
-                    "source",
-                    "destination",
-                    "service",
-                    "action",
-                    "log",
-                    "rate_limit",
-                    "comment",
-                    "enabled",
-                ],
-                "a rule",
-            );
+            self.keys(t, KEYS_RULE, "a rule");
             let mut ok = true;
             let name = get(t, "name").and_then(|v| self.string(v, "`name`"));
             if let Some((nm, sp)) = &name {
@@ -1244,7 +1356,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         }),
                     })),
                     DeValue::Table(lt) => {
-                        self.keys(lt, &["prefix", "rate"], "`log`");
+                        self.keys(lt, KEYS_LOG, "`log`");
                         let prefix = match get(lt, "prefix")
                             .and_then(|p| self.string(p, "`prefix`"))
                         {
@@ -1372,13 +1484,13 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             for (e, _) in &out[..j] {
                 if e.from == r.from
                     && e.to == r.to
-                    && e.src.is_superset(&r.src)
-                    && e.dst.is_superset(&r.dst)
                     && match (&e.services, &r.services) {
                         (None, _) => true,
                         (Some(_), None) => false,
                         (Some(a), Some(b)) => a.is_superset(b),
                     }
+                    && e.dst.is_superset(&r.dst)
+                    && e.src.is_superset(&r.src)
                 {
                     self.s.warning(
                         span.clone(),
@@ -1407,11 +1519,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let Some(t) = self.table(v, "[nat]") else {
             return out;
         };
-        self.keys(
-            t,
-            &["masquerade", "snat", "port_forwards", "one_to_one"],
-            "[nat]",
-        );
+        self.keys(t, KEYS_NAT, "[nat]");
         if let Some(m) = get(t, "masquerade") {
             for (z, sp) in self.strings(m, "`masquerade`") {
                 if self.zone_ref(&z, sp, false) && !out.0.contains(&z) {
@@ -1420,7 +1528,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         for (item, sp) in self.array_of_tables(get(t, "snat"), "`snat`") {
-            self.keys(item, &["zone", "source", "to"], "an SNAT rule");
+            self.keys(item, KEYS_SNAT, "an SNAT rule");
             let zone = self
                 .required(item, &sp, "zone", "the SNAT rule")
                 .and_then(|z| self.string(z, "`zone`"))
@@ -1439,20 +1547,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             .collect();
         let mut pf_names: HashMap<String, Span> = HashMap::new();
         for (item, sp) in self.array_of_tables(get(t, "port_forwards"), "`port_forwards`") {
-            self.keys(
-                item,
-                &[
-                    "name",
-                    "zone",
-                    "protocol",
-                    "destination",
-                    "port",
-                    "source",
-                    "to",
-                    "to_port",
-                ],
-                "a port forward",
-            );
+            self.keys(item, KEYS_PORT_FORWARD, "a port forward");
             let name = self
                 .required(item, &sp, "name", "the port forward")
                 .and_then(|n| self.string(n, "`name`"));
@@ -1472,7 +1567,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 .required(item, &sp, "zone", "the port forward")
                 .and_then(|z| self.string(z, "`zone`"))
                 .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
-            let protocol = self.protocol(item, &sp);
+            let protocol = self.protocol(item);
             let destination = match get(item, "destination") {
                 None => Some(None),
                 Some(d) => self.host_ref(d, "`destination`").map(Some),
@@ -1495,7 +1590,18 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     r
                 }
             };
-            if let (Some(to), Some(to_v), Some((zone, _))) = (to, to_v, &zone) {
+            let mut family_ok = true;
+            if let (Some(Some(d)), Some(t), Some(tv)) = (&destination, &to, to_v)
+                && Family::of(d) != Family::of(t)
+            {
+                self.s.error(
+                    tv.span(),
+                    format!("port forward from {d} to {t} changes the IP family"),
+                    "forward IPv4 to IPv4 and IPv6 to IPv6",
+                );
+                family_ok = false;
+            }
+            if let (Some(to), Some(to_v), Some((zone, _)), true) = (to, to_v, &zone, family_ok) {
                 // Reachability: the target must lie in a network of an interface.
                 if nets.is_empty() {
                     self.s.warning(
@@ -1530,6 +1636,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 Some(to_port),
             ) = (name, zone, protocol, destination, ports, src, to, to_port)
             {
+                if !family_ok {
+                    continue;
+                }
                 out.2.push(PortForward {
                     name,
                     zone,
@@ -1543,7 +1652,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         }
         for (item, sp) in self.array_of_tables(get(t, "one_to_one"), "`one_to_one`") {
-            self.keys(item, &["zone", "public", "private"], "a 1:1 NAT");
+            self.keys(item, KEYS_ONE_TO_ONE, "a 1:1 NAT");
             let zone = self
                 .required(item, &sp, "zone", "the 1:1 NAT")
                 .and_then(|z| self.string(z, "`zone`"))
@@ -1564,6 +1673,15 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 );
                 continue;
             }
+            if let Some(public) = public
+                && ifaces.iter().any(|i| i.addresses.contains(&public))
+            {
+                self.s.warning(
+                    sp.clone(),
+                    format!("1:1 NAT takes {public}, an address of the gateway itself: all its traffic goes to the private host"),
+                    "give the 1:1 NAT an address of its own (management access is kept either way)",
+                );
+            }
             if let (Some((zone, _)), Some(public), Some(private)) = (zone, public, private) {
                 out.3.push(OneToOne {
                     zone,
@@ -1575,7 +1693,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         out
     }
 
-    fn protocol(&mut self, t: &DeTable, span: &Span) -> Option<L4> {
+    fn protocol(&mut self, t: &DeTable) -> Option<L4> {
         let (p, sp) = match get(t, "protocol") {
             None => return Some(L4::Tcp),
             Some(v) => self.string(v, "`protocol`")?,
@@ -1584,7 +1702,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             "tcp" => Some(L4::Tcp),
             "udp" => Some(L4::Udp),
             _ => {
-                let _ = span;
                 self.s
                     .error(sp, format!("unknown protocol `{p}`"), "use tcp or udp");
                 None
@@ -1622,13 +1739,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let mut out: Vec<LoadBalancer> = Vec::new();
         let mut names: HashMap<String, Span> = HashMap::new();
         for (t, sp) in self.array_of_tables(v, "`load_balancers`") {
-            self.keys(
-                t,
-                &[
-                    "name", "zone", "protocol", "address", "port", "backends", "health",
-                ],
-                "a load balancer",
-            );
+            self.keys(t, KEYS_LOAD_BALANCER, "a load balancer");
             let name = self
                 .required(t, &sp, "name", "the load balancer")
                 .and_then(|n| self.string(n, "`name`"));
@@ -1651,7 +1762,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     .filter(|(z, s)| self.zone_ref(z, s.clone(), false))
                     .map(|z| Some(z.0)),
             };
-            let protocol = self.protocol(t, &sp);
+            let protocol = self.protocol(t);
             let address = self
                 .required(t, &sp, "address", "the load balancer")
                 .and_then(|v| self.host_ref(v, "`address`"));
@@ -1681,7 +1792,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                         ok = false;
                     }
                     for (b, bsp) in items {
-                        self.keys(b, &["address", "port", "weight"], "a backend");
+                        self.keys(b, KEYS_BACKEND, "a backend");
                         let a = self
                             .required(b, &bsp, "address", "the backend")
                             .and_then(|v| self.host_ref(v, "`address`"));
@@ -1773,11 +1884,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     fn health(&mut self, v: &'a V<'i>) -> Option<HealthCheck> {
         let t = self.table(v, "`health`")?;
-        self.keys(
-            t,
-            &["check", "interval", "port", "path", "expect_status"],
-            "`health`",
-        );
+        self.keys(t, KEYS_HEALTH, "`health`");
         let interval_ms = match get(t, "interval") {
             None => Some(5000),
             Some(i) => {
@@ -1910,6 +2017,85 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         for (span, msg) in unused {
             // Unused objects are still checked, so their mistakes are reported.
             self.s.warning(span, msg, "remove it, or use it in a rule");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON Schema published for editors lists exactly the keys the reader accepts.
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("web", "wbe", 2), 2);
+        assert_eq!(edit_distance("office", "ofice", 2), 1);
+        assert_eq!(edit_distance("a", "abcdef", 2), 3);
+        let names = ["office".to_string(), "web".to_string()];
+        assert_eq!(closest("ofice", names.iter()), Some("office"));
+        assert_eq!(closest("Web", names.iter()), Some("web"));
+        assert_eq!(closest("printer", names.iter()), None);
+    }
+
+    #[test]
+    fn schema_and_reader_agree_on_keys() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../policy.schema.json")).unwrap();
+        let props = |ptr: &str| -> Vec<String> {
+            let v = schema.pointer(ptr).unwrap_or_else(|| panic!("{ptr}"));
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let sorted = |k: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        let cases: &[(&str, &[&str])] = &[
+            ("/properties", KEYS_POLICY),
+            (
+                "/properties/interfaces/additionalProperties/oneOf/1/properties",
+                KEYS_INTERFACE,
+            ),
+            (
+                "/properties/lists/additionalProperties/oneOf/1/properties",
+                KEYS_LIST,
+            ),
+            ("/properties/management/properties", KEYS_MANAGEMENT),
+            ("/properties/rules/items/properties", KEYS_RULE),
+            (
+                "/properties/rules/items/properties/log/oneOf/1/properties",
+                KEYS_LOG,
+            ),
+            ("/properties/nat/properties", KEYS_NAT),
+            (
+                "/properties/nat/properties/snat/items/properties",
+                KEYS_SNAT,
+            ),
+            (
+                "/properties/nat/properties/port_forwards/items/properties",
+                KEYS_PORT_FORWARD,
+            ),
+            (
+                "/properties/nat/properties/one_to_one/items/properties",
+                KEYS_ONE_TO_ONE,
+            ),
+            (
+                "/properties/load_balancers/items/properties",
+                KEYS_LOAD_BALANCER,
+            ),
+            (
+                "/properties/load_balancers/items/properties/backends/items/properties",
+                KEYS_BACKEND,
+            ),
+            (
+                "/properties/load_balancers/items/properties/health/properties",
+                KEYS_HEALTH,
+            ),
+        ];
+        for (ptr, keys) in cases {
+            assert_eq!(props(ptr), sorted(keys), "{ptr}");
         }
     }
 }

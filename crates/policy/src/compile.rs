@@ -2,19 +2,22 @@
 //!
 //! Shape of the output (see ARCHITECTURE.md for the invariants):
 //! - `forward` and `input` (filter): loopback (input), established/related accepted,
-//!   invalid dropped, then (input) the management rules, ICMPv6 neighbour discovery,
-//!   (forward) the accept rules of port forwards and load balancers, then a verdict map
-//!   on the interface names (`dispatch_forward` on `iifname . oifname`, `dispatch_input`
-//!   on `iifname`) that jumps to one chain per zone pair, `z_FROM_TO`, holding that pair's
-//!   rules in order and ending with the pair's default. Pairs without a chain get the
-//!   global default at the end of the base chain.
+//!   invalid dropped, then (input) the management rules and ICMPv6 neighbour discovery,
+//!   then a verdict map on the interface names (`dispatch_forward` on `iifname .
+//!   oifname`, `dispatch_input` on `iifname`) that jumps to one chain per zone pair,
+//!   `z_FROM_TO`, holding that pair's rules in order, then (forward) the accept rules of
+//!   the port forwards and load balancers of zone FROM (`ct status dnat` and the
+//!   translated destination), then the pair's default. Pairs without a chain get those
+//!   accept rules and the global default at the end of the base chain.
 //! - A rule naming several objects looks them up in one named interval set; a rule
 //!   naming one object uses that object's shared set (`a4_NAME`, `a6_NAME`). The number
 //!   of rules a packet traverses does not depend on the number of addresses.
 //! - Each rule counts its hits in a named counter (`rule_NAME`, or `rule-N` for the N-th
 //!   rule without a name); port forwards in `pf_NAME`, load balancers in `lb_NAME`,
 //!   management access in `mgmt`.
-//! - `prerouting` (dstnat): 1:1 NAT, port forwards, then a jump to each load balancer's
+//! - `prerouting` (dstnat): management traffic from the center to the gateway's own
+//!   addresses is left alone (`fib daddr type local`), then 1:1 NAT, port forwards, then
+//!   a jump to each load balancer's
 //!   chain `lb_NAME`, whose single rule DNATs through `numgen random` and an anonymous
 //!   map of the healthy backends (see [`lb_update`]).
 //! - `postrouting` (srcnat): 1:1 NAT, SNAT, then IPv4 masquerade.
@@ -67,6 +70,11 @@ impl Compiled {
     /// libnftables JSON (`nft -j -f`) that atomically replaces table `inet mamori`.
     pub fn to_json(&self) -> Value {
         self.table.to_json()
+    }
+    /// The same JSON as compact text, rendered without building a `Value` (fast for
+    /// big rulesets): what `mamori policy compile` prints.
+    pub fn to_json_string(&self) -> String {
+        self.table.to_json_string()
     }
     /// Number of rules in all chains.
     pub fn rule_count(&self) -> usize {
@@ -146,12 +154,14 @@ enum Part {
 }
 
 impl Cx {
+    /// A named set of the addresses of family `f`: a hash set when they are all single
+    /// hosts (loads faster, looks up in constant time), an interval set otherwise.
     fn set_of(&mut self, name: String, f: Family, set: &IpSet) -> Val {
         self.sets.entry(name.clone()).or_insert_with(|| Set {
             name: name.clone(),
             key: vec![addr_type(f)],
             data: None,
-            interval: true,
+            interval: set.ranges(f).any(|r| r.lo != r.hi),
             dynamic_timeout: None,
             size: None,
             elems: set.ranges(f).map(|r| range_val(&r)).collect(),
@@ -454,7 +464,7 @@ fn base(
 /// The DNAT rule of a load balancer over `healthy` backends (all of the pool's, or a
 /// subset); `None` when no backend is healthy (the chain is then empty, and traffic to
 /// the virtual address is not translated).
-fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
+fn lb_rule(lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<Stmt>> {
     if healthy.is_empty() {
         return None;
     }
@@ -497,7 +507,6 @@ fn lb_rule(p: &Policy, lb: &LoadBalancer, healthy: &[&Backend]) -> Option<Vec<St
         key: Expr::Numgen(total),
         map,
     });
-    let _ = p;
     Some(m)
 }
 
@@ -546,7 +555,7 @@ pub fn lb_update(p: &Policy, name: &str, healthy: &[(IpAddr, u16)]) -> Result<Lb
         .filter(|b| healthy.contains(&(b.address, b.port)))
         .collect();
     let chain = lb_chain(name);
-    let rule = lb_rule(p, lb, &chosen);
+    let rule = lb_rule(lb, &chosen);
     let mut text = format!("flush chain inet {TABLE} {chain}\n");
     let mut cmds = vec![
         serde_json::json!({"metainfo": {"json_schema_version": 1}}),
@@ -611,11 +620,91 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     for pair in p.defaults.keys() {
         pair_rules.entry(pair.clone()).or_default();
     }
+    // The filter rules of port forwards and load balancers: after the user rules of a
+    // zone pair (so a rule can still drop, say, a blocklisted source), before its
+    // default; and in `forward` for pairs without a chain.
+    cx.counters.push(CounterInfo {
+        counter: "mgmt".into(),
+        kind: "management",
+        name: "management".into(),
+        line: None,
+    });
+    let mut nat_accepts: Vec<(Option<String>, Vec<Stmt>)> = Vec::new();
+    for pf in &p.port_forwards {
+        let counter = format!("pf_{}", pf.name);
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "port_forward",
+            name: pf.name.clone(),
+            line: None,
+        });
+        let f = Family::of(&pf.to);
+        let port = match pf.to_port {
+            Some(tp) => Val::Num(tp as u64),
+            None => port_val(pf.ports.lo, pf.ports.hi),
+        };
+        nat_accepts.push((
+            Some(pf.zone.clone()),
+            vec![
+                cx.ifset_match(&pf.zone, false),
+                Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])),
+                Stmt::Match(
+                    Expr::Payload(fam_str(f), "daddr"),
+                    Val::Sym(pf.to.to_string()),
+                ),
+                Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port),
+                Stmt::Counter(counter),
+                Stmt::Accept,
+            ],
+        ));
+    }
+    for lb in &p.load_balancers {
+        let counter = format!("lb_{}", lb.name);
+        cx.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind: "load_balancer",
+            name: lb.name.clone(),
+            line: None,
+        });
+        let f = Family::of(&lb.address);
+        let mut r = Vec::new();
+        if let Some(z) = &lb.zone {
+            r.push(cx.ifset_match(z, false));
+        }
+        r.push(Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])));
+        r.push(Stmt::Match(
+            Expr::Concat(vec![
+                Expr::Payload(fam_str(f), "daddr"),
+                Expr::Payload(lb.protocol.as_str(), "dport"),
+            ]),
+            Val::Set(
+                lb.backends
+                    .iter()
+                    .map(|b| {
+                        Val::Concat(vec![
+                            Val::Sym(b.address.to_string()),
+                            Val::Num(b.port as u64),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ));
+        r.push(Stmt::Counter(counter));
+        r.push(Stmt::Accept);
+        nat_accepts.push((lb.zone.clone(), r));
+    }
     let mut zone_chains = Vec::new();
     let mut fwd_map = Vec::new();
     let mut in_map = Vec::new();
     for ((from, to), mut rules) in pair_rules {
         let name = zone_chain(&from, &to);
+        if to != SELF_ZONE {
+            for (z, r) in &nat_accepts {
+                if z.as_ref().is_none_or(|z| *z == from) {
+                    rules.push(r.clone());
+                }
+            }
+        }
         rules.push(vec![verdict(p.default_for(&from, &to))]);
         for i in p.zone_interfaces(&from) {
             if to == SELF_ZONE {
@@ -676,12 +765,10 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         Stmt::Accept,
     ]];
     input.extend(stateful());
-    cx.counters.push(CounterInfo {
-        counter: "mgmt".into(),
-        kind: "management",
-        name: "management".into(),
-        line: None,
-    });
+    // Management traffic to the gateway itself is never translated by destination NAT
+    // (a port forward or balancer on the gateway's SSH or HTTPS port must not take the
+    // center's connections away): these rules open `prerouting`.
+    let mut mgmt_pre = Vec::new();
     for f in [Family::V4, Family::V6] {
         if !p.management.has(f) {
             continue;
@@ -715,12 +802,19 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
                 .iter()
                 .map(|(p, _)| Val::Concat(vec![Val::Sym("udp".into()), Val::Num(*p as u64)])),
         );
+        let svc_match = Stmt::Match(
+            Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
+            Val::Set(svcs),
+        );
+        mgmt_pre.push(vec![
+            from.clone(),
+            Stmt::Match(Expr::FibDaddrType, Val::Sym("local".into())),
+            svc_match.clone(),
+            Stmt::Accept,
+        ]);
         input.push(vec![
             from,
-            Stmt::Match(
-                Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
-                Val::Set(svcs),
-            ),
+            svc_match,
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);
@@ -745,74 +839,15 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
 
     // forward
     let mut forward = stateful();
-    for pf in &p.port_forwards {
-        let counter = format!("pf_{}", pf.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "port_forward",
-            name: pf.name.clone(),
-            line: None,
-        });
-        let f = Family::of(&pf.to);
-        let port = match pf.to_port {
-            Some(tp) => Val::Num(tp as u64),
-            None => port_val(pf.ports.lo, pf.ports.hi),
-        };
-        forward.push(vec![
-            cx.ifset_match(&pf.zone, false),
-            Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])),
-            Stmt::Match(
-                Expr::Payload(fam_str(f), "daddr"),
-                Val::Sym(pf.to.to_string()),
-            ),
-            Stmt::Match(Expr::Payload(pf.protocol.as_str(), "dport"), port),
-            Stmt::Counter(counter),
-            Stmt::Accept,
-        ]);
-    }
-    for lb in &p.load_balancers {
-        let counter = format!("lb_{}", lb.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "load_balancer",
-            name: lb.name.clone(),
-            line: None,
-        });
-        let f = Family::of(&lb.address);
-        let mut r = Vec::new();
-        if let Some(z) = &lb.zone {
-            r.push(cx.ifset_match(z, false));
-        }
-        r.push(Stmt::In(Expr::Ct("status"), Val::Flags(vec!["dnat"])));
-        r.push(Stmt::Match(
-            Expr::Concat(vec![
-                Expr::Payload(fam_str(f), "daddr"),
-                Expr::Payload(lb.protocol.as_str(), "dport"),
-            ]),
-            Val::Set(
-                lb.backends
-                    .iter()
-                    .map(|b| {
-                        Val::Concat(vec![
-                            Val::Sym(b.address.to_string()),
-                            Val::Num(b.port as u64),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ));
-        r.push(Stmt::Counter(counter));
-        r.push(Stmt::Accept);
-        forward.push(r);
-    }
     forward.push(vec![Stmt::Vmap(
         Expr::Concat(vec![Expr::Meta("iifname"), Expr::Meta("oifname")]),
         "dispatch_forward".into(),
     )]);
+    forward.extend(nat_accepts.into_iter().map(|(_, r)| r));
     forward.push(vec![verdict(p.default_action)]);
 
     // prerouting
-    let mut pre = Vec::new();
+    let mut pre = mgmt_pre;
     for o in &p.one_to_one {
         let f = fam_str(Family::of(&o.public));
         pre.push(vec![
@@ -864,7 +899,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         lb_chains.push(Chain {
             name,
             base: None,
-            rules: lb_rule(p, lb, &all).into_iter().collect(),
+            rules: lb_rule(lb, &all).into_iter().collect(),
         });
     }
 

@@ -2,6 +2,8 @@
 //! checked policy without touching the system. It follows the kernel's path through
 //! table `inet mamori`: prerouting (destination NAT), routing (from the interfaces'
 //! networks), the `input` or `forward` filter chain, and postrouting (source NAT).
+//! In `forward`, translated traffic of port forwards and load balancers is let through
+//! after the zone pair's rules (so a rule may still drop it) and before its default.
 //!
 //! Assumptions, the same as the compiled ruleset's at the first packet of a connection:
 //! the packet is a new connection unless the packet says otherwise; rate limits are not
@@ -483,6 +485,10 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
         State::New => {}
     }
     let l4 = pkt.l4();
+    // input: management access and neighbour discovery come before the rules.
+    // forward: the filter rules of port forwards and load balancers come after the
+    // rules of the zone pair, before its default.
+    let mut nat_accept = None;
     let system = if oif.is_none() {
         // input: management access, then neighbour discovery.
         let mgmt = p.management.contains(&pkt.src)
@@ -522,7 +528,7 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
                     .iter()
                     .any(|b| b.address == dst && Some(b.port) == dport)
         });
-        match (pf, lb) {
+        nat_accept = match (pf, lb) {
             (Some(pf), _) => Some(Matched::PortForward {
                 name: pf.name.clone(),
             }),
@@ -530,7 +536,8 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
                 name: lb.name.clone(),
             }),
             _ => None,
-        }
+        };
+        None
     };
     match system {
         Some(m) => {
@@ -560,14 +567,20 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
                         line: r.line,
                     };
                 }
-                None => {
-                    out.verdict = p.default_for(&from, &to);
-                    out.matched = Matched::Default {
-                        from,
-                        to,
-                        pair: has_chain,
-                    };
-                }
+                None => match nat_accept {
+                    Some(m) => {
+                        out.verdict = Action::Accept;
+                        out.matched = m;
+                    }
+                    None => {
+                        out.verdict = p.default_for(&from, &to);
+                        out.matched = Matched::Default {
+                            from,
+                            to,
+                            pair: has_chain,
+                        };
+                    }
+                },
             }
         }
     }
@@ -579,7 +592,24 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
     Ok(out)
 }
 
+/// Whether the packet uses a management service the center may reach the gateway on
+/// (SSH, HTTPS, SNMP; ping is handled by the caller).
+fn management_port(pkt: &Packet) -> bool {
+    match pkt.proto {
+        Proto::Tcp { dport, .. } => MANAGEMENT_TCP.iter().any(|(q, _)| *q == dport),
+        Proto::Udp { dport, .. } => MANAGEMENT_UDP.iter().any(|(q, _)| *q == dport),
+        _ => false,
+    }
+}
+
 fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Option<Dnat> {
+    // The center's management traffic to the gateway itself is never translated.
+    if p.management.contains(&pkt.src)
+        && management_port(pkt)
+        && p.interfaces.iter().any(|i| i.addresses.contains(&pkt.dst))
+    {
+        return None;
+    }
     let fam = Family::of(&pkt.src);
     for o in &p.one_to_one {
         if o.zone == iif.zone && o.public == pkt.dst {

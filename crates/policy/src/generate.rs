@@ -381,7 +381,8 @@ pub fn random_packet(p: &Policy, cfg: &GenConfig, seed: u64) -> Packet {
 
 /// A big policy for benchmarks: `objects` IPv4 host objects (10.0.0.0/8, each a /32 or
 /// a small CIDR), gathered into 10 groups; `rules` rules from `lan` to `wan`, each
-/// naming a group or a single object as source, objects as destination (172.16.0.0/12)
+/// naming a group or a single object as source, an object and a /30 of its own as
+/// destination (172.16.0.0/12),
 /// and a service. None of them matches traffic between the interfaces' own networks
 /// (192.0.2.0/26 to 198.51.100.0/24), which reaches the end of the chain and the
 /// `lan->wan` default, accept: so that traffic traverses every rule.
@@ -431,13 +432,98 @@ pub fn big_policy(objects: usize, rules: usize) -> String {
         };
         let _ = writeln!(
             s,
-            "\n[[rules]]\nname = \"r{r}\"\nfrom = \"lan\"\nto = \"wan\"\nsource = \"{src}\"\ndestination = \"d{}\"\nservice = \"{}\"\naction = \"{}\"",
+            "\n[[rules]]\nname = \"r{r}\"\nfrom = \"lan\"\nto = \"wan\"\nsource = \"{src}\"\ndestination = [\"d{}\", \"{}/30\"]\nservice = \"{}\"\naction = \"{}\"",
             r % 2,
+            ip(0xAC12_0000 + (r as u32) * 4),
             services[r % services.len()],
             actions[r % actions.len()]
         );
     }
     s
+}
+
+/// The IPv6 twin of an IPv4 address: `2001:db8::/96` plus the 32 bits of `v4`.
+pub fn ipv6_twin(v4: Ipv4Addr) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | u32::from(v4) as u128)
+}
+
+fn twin_text(text: &str) -> Option<String> {
+    let twin = |a: &str| -> Option<String> {
+        a.parse::<Ipv4Addr>().ok().map(|a| ipv6_twin(a).to_string())
+    };
+    if let Some((a, b)) = text.split_once('-') {
+        return Some(format!("{}-{}", twin(a)?, twin(b)?));
+    }
+    if let Some((a, l)) = text.split_once('/') {
+        let l: u32 = l.parse().ok().filter(|l| *l <= 32)?;
+        return Some(format!("{}/{}", twin(a)?, l + 96));
+    }
+    twin(text)
+}
+
+/// The same document in IPv6: every IPv4 address, CIDR and range in a quoted string
+/// becomes its [`ipv6_twin`] (prefix lengths plus 96), and `icmp` services become
+/// `icmpv6`. Meant for the generators' output, so random policies also test IPv6.
+pub fn to_ipv6(policy: &str) -> String {
+    let mut out = String::with_capacity(policy.len() * 2);
+    let mut rest = policy;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..=start]);
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find('"') else { break };
+        let inner = &rest[..end];
+        let mapped = if let Some(t) = inner.strip_prefix("icmp/") {
+            Some(format!("icmpv6/{}", icmp_twin(t)))
+        } else if inner == "icmp" {
+            Some("icmpv6".to_string())
+        } else {
+            twin_text(inner)
+        };
+        out.push_str(mapped.as_deref().unwrap_or(inner));
+        out.push('"');
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn icmp_twin(name: &str) -> &str {
+    match name {
+        "echo-request"
+        | "echo-reply"
+        | "destination-unreachable"
+        | "time-exceeded"
+        | "parameter-problem" => name,
+        _ => "echo-request",
+    }
+}
+
+/// The IPv6 twin of a packet made for an IPv4 policy (see [`to_ipv6`]): addresses become
+/// their twins, ICMP becomes ICMPv6 (echo request and reply keep their meaning).
+pub fn packet_to_ipv6(pkt: &Packet) -> Packet {
+    let twin = |a: IpAddr| match a {
+        IpAddr::V4(a) => IpAddr::V6(ipv6_twin(a)),
+        v6 => v6,
+    };
+    let proto = match pkt.proto {
+        Proto::Icmp { r#type } => Proto::Icmpv6 {
+            r#type: match r#type {
+                8 => 128,
+                0 => 129,
+                3 => 1,
+                11 => 3,
+                12 => 4,
+                _ => 128,
+            },
+        },
+        other => other,
+    };
+    Packet {
+        proto,
+        src: twin(pkt.src),
+        dst: twin(pkt.dst),
+        ..pkt.clone()
+    }
 }
 
 #[cfg(test)]
@@ -449,5 +535,18 @@ mod tests {
         let cfg = GenConfig::default();
         assert_eq!(random_policy(7, &cfg), random_policy(7, &cfg));
         assert_ne!(random_policy(7, &cfg), random_policy(8, &cfg));
+    }
+
+    #[test]
+    fn ipv6_twins() {
+        assert_eq!(
+            ipv6_twin("192.0.2.1".parse().unwrap()).to_string(),
+            "2001:db8::c000:201"
+        );
+        let doc = "a = \"192.0.2.0/26\"\nb = [\"192.0.2.1-192.0.2.9\", \"tcp/443\", \"icmp/echo-request\", \"lan->wan\"]\n";
+        assert_eq!(
+            to_ipv6(doc),
+            "a = \"2001:db8::c000:200/122\"\nb = [\"2001:db8::c000:201-2001:db8::c000:209\", \"tcp/443\", \"icmpv6/echo-request\", \"lan->wan\"]\n"
+        );
     }
 }

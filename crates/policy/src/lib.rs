@@ -4,9 +4,33 @@
 //!
 //! Pure: no I/O, no clock, no processes. Input is text, output is values.
 //!
-//! The pipeline: [`check`] reads a TOML document into a [`Policy`] and all
-//! [`Diagnostic`]s; [`compile`] turns a policy into an nftables ruleset (libnftables JSON
-//! or `nft` text); [`eval`] answers what that ruleset does with one packet.
+//! # Pipeline
+//!
+//! - [`check`] (or [`check_with`], which asks for external lists on demand) reads a TOML
+//!   document into a [`Policy`] and all [`Diagnostic`]s (errors and warnings, each with
+//!   line:column and a hint). There is a policy only when there is no error.
+//! - [`compile`] turns a policy into one nftables table, `inet mamori`
+//!   ([`Compiled::to_json`] for `nft -j -f`, [`Compiled::to_text`] for `nft -f`). Both
+//!   replace the table atomically: apply either in one `nft` invocation.
+//! - [`eval`] says what that table does with one [`Packet`]: verdict, the rule or system
+//!   rule that decided, and any NAT. It is the specification of the compiled ruleset.
+//!
+//! # For the agent
+//!
+//! - Rule hits: named counters, listed in [`Compiled::counters`]: `rule_NAME` (or
+//!   `rule-N` for the N-th `[[rules]]` entry without a name), `pf_NAME`, `lb_NAME`,
+//!   `mgmt`. Read them with `nft -j list counters table inet mamori`.
+//! - Load-balancer health: each balancer has a chain `lb_NAME` holding one DNAT rule over
+//!   the healthy backends. [`lb_update`] renders the transaction (text and JSON) that
+//!   replaces it for a given healthy set; apply it with one `nft -f`. Backends come from
+//!   [`LoadBalancer::backends`], checks from [`LoadBalancer::health`].
+//! - Differential tests: [`generate::random_policy`] and [`generate::random_packet`]
+//!   (seeded, reproducible) over a [`generate::GenConfig`] that names the testbed's
+//!   interfaces and addresses; compare [`eval`] with what the kernel does. Load-balanced
+//!   packets may go to any backend in [`Dnat::backends`]. [`generate::to_ipv6`] and
+//!   [`generate::packet_to_ipv6`] turn a generated policy and its packets into their
+//!   IPv6 twins (`2001:db8::/96` plus the IPv4 address).
+//! - Benchmarks: [`generate::big_policy`] and [`Mode::Naive`] (one rule per object).
 
 pub mod addr;
 mod check;
@@ -17,7 +41,9 @@ pub mod generate;
 pub mod model;
 pub mod nft;
 
-pub use check::{Checked, ListDecl, Lists, check, declared_lists, parse_list};
+pub use check::{
+    Checked, ListDecl, ListSource, Lists, check, check_with, declared_lists, parse_list,
+};
 pub use compile::{
     Compiled, CounterInfo, LbError, LbUpdate, Mode, TABLE, compile, lb_chain, lb_update,
 };

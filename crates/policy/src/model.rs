@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -181,7 +182,7 @@ impl ServiceSet {
 pub struct AddrMatch {
     /// `None` means any address of any family.
     #[serde(skip)]
-    pub set: Option<IpSet>,
+    pub set: Option<Arc<IpSet>>,
     /// When the field names exactly one object (address, group or list), its name: the
     /// compiler then uses that object's shared set.
     pub object: Option<String>,
@@ -358,7 +359,7 @@ pub struct Policy {
     pub load_balancers: Vec<LoadBalancer>,
     /// Address objects, groups and lists by name, resolved (for the compiler's shared sets).
     #[serde(skip)]
-    pub objects: BTreeMap<String, IpSet>,
+    pub objects: BTreeMap<String, Arc<IpSet>>,
 }
 
 impl Policy {

@@ -13,6 +13,8 @@ pub enum Expr {
     Ct(&'static str),
     Concat(Vec<Expr>),
     Numgen(u32),
+    /// `fib daddr type`: `local` for the gateway's own addresses.
+    FibDaddrType,
 }
 
 /// A right-hand value.
@@ -148,6 +150,7 @@ fn text_expr(e: &Expr, out: &mut String) {
         Expr::Numgen(m) => {
             let _ = write!(out, "numgen random mod {m}");
         }
+        Expr::FibDaddrType => out.push_str("fib daddr type"),
     }
 }
 
@@ -440,6 +443,7 @@ fn json_expr(e: &Expr) -> Value {
         Expr::Ct(k) => json!({"ct": {"key": k}}),
         Expr::Concat(v) => json!({"concat": v.iter().map(json_expr).collect::<Vec<_>>()}),
         Expr::Numgen(m) => json!({"numgen": {"mode": "random", "mod": m, "offset": 0}}),
+        Expr::FibDaddrType => json!({"fib": {"result": "type", "flags": ["daddr"]}}),
     }
 }
 
@@ -504,4 +508,332 @@ pub(crate) fn json_rule(fam: &str, tab: &str, chain: &str, stmts: &[Stmt]) -> Va
         })
         .collect();
     json!({"family": fam, "table": tab, "chain": chain, "expr": expr})
+}
+
+// ---- streaming JSON --------------------------------------------------------------
+//
+// The same JSON as `Table::to_json`, written straight into a string: a ruleset with
+// 100,000 set elements would otherwise build a million small `Value`s.
+
+fn w_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn w_list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        f(out, x);
+    }
+    out.push(']');
+}
+
+fn w_expr(out: &mut String, e: &Expr) {
+    match e {
+        Expr::Payload(p, f) => {
+            out.push_str("{\"payload\":{\"protocol\":");
+            w_str(out, p);
+            out.push_str(",\"field\":");
+            w_str(out, f);
+            out.push_str("}}");
+        }
+        Expr::Meta(k) => {
+            out.push_str("{\"meta\":{\"key\":");
+            w_str(out, k);
+            out.push_str("}}");
+        }
+        Expr::Ct(k) => {
+            out.push_str("{\"ct\":{\"key\":");
+            w_str(out, k);
+            out.push_str("}}");
+        }
+        Expr::Concat(v) => {
+            out.push_str("{\"concat\":");
+            w_list(out, v, w_expr);
+            out.push('}');
+        }
+        Expr::Numgen(m) => {
+            let _ = write!(
+                out,
+                "{{\"numgen\":{{\"mode\":\"random\",\"mod\":{m},\"offset\":0}}}}"
+            );
+        }
+        Expr::FibDaddrType => out.push_str("{\"fib\":{\"result\":\"type\",\"flags\":[\"daddr\"]}}"),
+    }
+}
+
+fn w_val(out: &mut String, v: &Val) {
+    match v {
+        Val::Sym(s) | Val::Str(s) => w_str(out, s),
+        Val::Num(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Val::Prefix(a, l) => {
+            out.push_str("{\"prefix\":{\"addr\":");
+            w_str(out, a);
+            let _ = write!(out, ",\"len\":{l}}}}}");
+        }
+        Val::Range(a, b) => {
+            out.push_str("{\"range\":[");
+            w_val(out, a);
+            out.push(',');
+            w_val(out, b);
+            out.push_str("]}");
+        }
+        Val::Concat(v) => {
+            out.push_str("{\"concat\":");
+            w_list(out, v, w_val);
+            out.push('}');
+        }
+        Val::SetRef(s) => w_str(out, &format!("@{s}")),
+        Val::Set(v) => {
+            out.push_str("{\"set\":");
+            w_list(out, v, w_val);
+            out.push('}');
+        }
+        Val::Flags(f) => {
+            if f.len() == 1 {
+                w_str(out, f[0]);
+            } else {
+                w_list(out, f, |o, x| w_str(o, x));
+            }
+        }
+        Val::Jump(c) => {
+            out.push_str("{\"jump\":{\"target\":");
+            w_str(out, c);
+            out.push_str("}}");
+        }
+        Val::Verdict(v) => {
+            out.push('{');
+            w_str(out, v);
+            out.push_str(":null}");
+        }
+    }
+}
+
+fn w_pair(out: &mut String, (k, d): &(Val, Val)) {
+    out.push('[');
+    w_val(out, k);
+    out.push(',');
+    w_val(out, d);
+    out.push(']');
+}
+
+fn w_stmt(out: &mut String, s: &Stmt) {
+    match s {
+        Stmt::Match(e, v) | Stmt::In(e, v) => {
+            let op = if matches!(s, Stmt::Match(..)) {
+                "=="
+            } else {
+                "in"
+            };
+            let _ = write!(out, "{{\"match\":{{\"op\":\"{op}\",\"left\":");
+            w_expr(out, e);
+            out.push_str(",\"right\":");
+            w_val(out, v);
+            out.push_str("}}");
+        }
+        Stmt::Counter(n) => {
+            out.push_str("{\"counter\":");
+            w_str(out, n);
+            out.push('}');
+        }
+        Stmt::Accept => out.push_str("{\"accept\":null}"),
+        Stmt::Drop => out.push_str("{\"drop\":null}"),
+        Stmt::Reject => out.push_str("{\"reject\":null}"),
+        Stmt::Jump(c) => {
+            out.push_str("{\"jump\":{\"target\":");
+            w_str(out, c);
+            out.push_str("}}");
+        }
+        Stmt::Log(p) => {
+            out.push_str("{\"log\":{\"prefix\":");
+            w_str(out, p);
+            out.push_str("}}");
+        }
+        Stmt::Limit { rate, per, over } => {
+            let _ = write!(out, "{{\"limit\":{{\"rate\":{rate},\"per\":\"{per}\"");
+            if *over {
+                out.push_str(",\"inv\":true");
+            }
+            out.push_str("}}");
+        }
+        Stmt::SetLimit {
+            set,
+            key,
+            rate,
+            per,
+        } => {
+            out.push_str("{\"set\":{\"op\":\"add\",\"elem\":");
+            w_expr(out, key);
+            out.push_str(",\"set\":");
+            w_str(out, &format!("@{set}"));
+            let _ = write!(
+                out,
+                ",\"stmt\":[{{\"limit\":{{\"rate\":{rate},\"per\":\"{per}\",\"inv\":true}}}}]}}}}"
+            );
+        }
+        Stmt::Vmap(e, m) => {
+            out.push_str("{\"vmap\":{\"key\":");
+            w_expr(out, e);
+            out.push_str(",\"data\":");
+            w_str(out, &format!("@{m}"));
+            out.push_str("}}");
+        }
+        Stmt::Dnat { family, addr, port } => {
+            out.push_str("{\"dnat\":{\"family\":");
+            w_str(out, family);
+            out.push_str(",\"addr\":");
+            w_str(out, addr);
+            if let Some(p) = port {
+                let _ = write!(out, ",\"port\":{p}");
+            }
+            out.push_str("}}");
+        }
+        Stmt::DnatMap { family, key, map } => {
+            out.push_str("{\"dnat\":{\"family\":");
+            w_str(out, family);
+            out.push_str(",\"addr\":{\"map\":{\"key\":");
+            w_expr(out, key);
+            out.push_str(",\"data\":{\"set\":");
+            w_list(out, map, w_pair);
+            out.push_str("}}}}}");
+        }
+        Stmt::Snat { family, addr } => {
+            out.push_str("{\"snat\":{\"family\":");
+            w_str(out, family);
+            out.push_str(",\"addr\":");
+            w_str(out, addr);
+            out.push_str("}}");
+        }
+        Stmt::Masquerade => out.push_str("{\"masquerade\":null}"),
+    }
+}
+
+fn w_head(out: &mut String, fam: &str, tab: &str) {
+    out.push_str("\"family\":");
+    w_str(out, fam);
+    out.push_str(",\"table\":");
+    w_str(out, tab);
+}
+
+impl Table {
+    /// [`Table::to_json`] as compact JSON text, written without building a `Value`.
+    pub fn to_json_string(&self) -> String {
+        let (fam, tab) = (self.family, self.name.as_str());
+        let mut out = String::with_capacity(1 << 16);
+        out.push_str("{\"nftables\":[{\"metainfo\":{\"json_schema_version\":1}}");
+        for op in ["add", "delete", "add"] {
+            let _ = write!(out, ",{{\"{op}\":{{\"table\":{{\"family\":");
+            w_str(&mut out, fam);
+            out.push_str(",\"name\":");
+            w_str(&mut out, tab);
+            out.push_str("}}}");
+        }
+        for c in &self.counters {
+            out.push_str(",{\"add\":{\"counter\":{");
+            w_head(&mut out, fam, tab);
+            out.push_str(",\"name\":");
+            w_str(&mut out, c);
+            out.push_str("}}}");
+        }
+        // Chains before sets: verdict maps name chains.
+        for c in &self.chains {
+            out.push_str(",{\"add\":{\"chain\":{");
+            w_head(&mut out, fam, tab);
+            out.push_str(",\"name\":");
+            w_str(&mut out, &c.name);
+            if let Some(b) = &c.base {
+                let _ = write!(
+                    out,
+                    ",\"type\":\"{}\",\"hook\":\"{}\",\"prio\":{},\"policy\":\"{}\"",
+                    b.kind, b.hook, b.prio, b.policy
+                );
+            }
+            out.push_str("}}}");
+        }
+        for s in &self.sets {
+            let kw = if s.data.is_some() { "map" } else { "set" };
+            let _ = write!(out, ",{{\"add\":{{\"{kw}\":{{");
+            w_head(&mut out, fam, tab);
+            out.push_str(",\"name\":");
+            w_str(&mut out, &s.name);
+            out.push_str(",\"type\":");
+            if s.key.len() == 1 {
+                w_str(&mut out, s.key[0]);
+            } else {
+                w_list(&mut out, &s.key, |o, k| w_str(o, k));
+            }
+            if let Some(d) = s.data {
+                out.push_str(",\"map\":");
+                w_str(&mut out, d);
+            }
+            let mut flags = Vec::new();
+            if s.dynamic_timeout.is_some() {
+                flags.push("timeout");
+            }
+            if s.interval {
+                flags.push("interval");
+            }
+            if !flags.is_empty() {
+                out.push_str(",\"flags\":");
+                w_list(&mut out, &flags, |o, k| w_str(o, k));
+            }
+            if let Some(t) = s.dynamic_timeout {
+                let _ = write!(out, ",\"timeout\":{t}");
+            }
+            if let Some(n) = s.size {
+                let _ = write!(out, ",\"size\":{n}");
+            }
+            if !s.elems.is_empty() {
+                out.push_str(",\"elem\":");
+                w_list(&mut out, &s.elems, w_val);
+            }
+            if !s.map_elems.is_empty() {
+                out.push_str(",\"elem\":");
+                w_list(&mut out, &s.map_elems, w_pair);
+            }
+            out.push_str("}}}");
+        }
+        for c in &self.chains {
+            for r in &c.rules {
+                out.push_str(",{\"add\":{\"rule\":{");
+                w_head(&mut out, fam, tab);
+                out.push_str(",\"chain\":");
+                w_str(&mut out, &c.name);
+                out.push_str(",\"expr\":");
+                w_list(&mut out, r, w_stmt);
+                out.push_str("}}}");
+            }
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_json_escapes_strings() {
+        let mut s = String::new();
+        w_str(&mut s, "a\"b\\c\n");
+        assert_eq!(s, r#""a\"b\\c\u000a""#);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v, json!("a\"b\\c\n"));
+    }
 }

@@ -163,3 +163,84 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn port_forward_across_ip_families_is_an_error() {
+    let src = "[interfaces]\nlan0 = { zone = \"lan\", addresses = [\"192.0.2.1/24\", \"2001:db8::1/64\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"] }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [[nat.port_forwards]]\nname = \"x\"\nzone = \"wan\"\ndestination = \"198.51.100.1\"\nport = 80\nto = \"2001:db8::7\"\n";
+    let c = check(src, &Lists::new());
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("changes the IP family")),
+        "{:#?}",
+        c.diagnostics
+    );
+}
+
+#[test]
+fn unknown_names_suggest_the_nearest_known_one() {
+    let src = with_rules(
+        "[[rules]]\nfrom = \"lna\"\nto = \"wan\"\nsource = \"nett\"\nservice = \"htps\"\naction = \"accept\"\n",
+    );
+    let c = check(&src, &Lists::new());
+    let hints: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.hint.clone())
+        .collect();
+    assert!(
+        hints.iter().any(|h| h.starts_with("did you mean `lan`?")),
+        "{hints:#?}"
+    );
+    assert!(
+        hints.iter().any(|h| h == "did you mean `net`?"),
+        "{hints:#?}"
+    );
+    assert!(
+        hints.iter().any(|h| h == "did you mean `https`?"),
+        "{hints:#?}"
+    );
+}
+
+#[test]
+fn deeply_nested_groups_are_an_error_not_a_crash() {
+    let mut src = String::from(
+        "[interfaces]\nlan0 = \"lan\"\n[management]\ncenter = \"203.0.113.10\"\n[address_groups]\n",
+    );
+    for i in 0..10_000 {
+        src.push_str(&format!("g{i} = [\"g{}\"]\n", i + 1));
+    }
+    src.push_str("g10000 = [\"192.0.2.1\"]\n[service_groups]\n");
+    for i in 0..10_000 {
+        src.push_str(&format!("s{i} = [\"s{}\"]\n", i + 1));
+    }
+    src.push_str("s10000 = [\"tcp/1\"]\n[[rules]]\nfrom = \"lan\"\nto = \"lan\"\nsource = \"g0\"\nservice = \"s0\"\naction = \"drop\"\n");
+    let c = check(&src, &Lists::new());
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("address group")
+                && d.message.contains("nested more than 64"))
+    );
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("service group")
+                && d.message.contains("nested more than 64"))
+    );
+}
+
+#[test]
+fn one_to_one_on_the_gateways_own_address_is_a_warning() {
+    let src = "[interfaces]\nlan0 = { zone = \"lan\", addresses = [\"192.0.2.1/24\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"] }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [[nat.one_to_one]]\nzone = \"wan\"\npublic = \"198.51.100.1\"\nprivate = \"192.0.2.9\"\n";
+    let c = check(src, &Lists::new());
+    assert!(!c.has_errors());
+    assert!(c.diagnostics.iter().any(|d| d.severity == Severity::Warning
+        && d.message.contains("an address of the gateway itself")));
+}

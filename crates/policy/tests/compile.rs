@@ -132,3 +132,20 @@ fn load_balancer_update_renders_only_the_healthy_backends() {
     assert!(lb_update(&p, "nope", &[]).is_err());
     assert!(lb_update(&p, "app", &[(ip("192.0.2.99"), 8443)]).is_err());
 }
+
+#[test]
+fn streaming_json_equals_the_value_json() {
+    let cfg = GenConfig::default();
+    let mut policies = vec![office(), policy(&big_policy(100, 20))];
+    for seed in 0..40 {
+        policies.push(policy(&random_policy(seed, &cfg)));
+    }
+    for p in &policies {
+        for mode in [Mode::Sets, Mode::Naive] {
+            let c = compile(p, mode);
+            let streamed: mamori_policy::serde_json::Value =
+                mamori_policy::serde_json::from_str(&c.to_json_string()).unwrap();
+            assert_eq!(streamed, c.to_json());
+        }
+    }
+}

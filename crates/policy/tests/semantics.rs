@@ -25,6 +25,8 @@ enum Pv {
 
 struct Run<'t> {
     t: &'t Table,
+    /// The gateway's own addresses (what `fib daddr type` calls local).
+    local: Vec<IpAddr>,
     pkt: &'t Packet,
     iif: String,
     oif: Option<String>,
@@ -84,6 +86,14 @@ impl Run<'_> {
             }]),
             Expr::Ct("status") => Pv::Flags(if self.dnat { vec!["dnat"] } else { vec![] }),
             Expr::Concat(v) => Pv::Vec(v.iter().map(|x| self.value(x)).collect::<Option<_>>()?),
+            Expr::FibDaddrType => Pv::Name(
+                if self.local.contains(&self.dst) {
+                    "local"
+                } else {
+                    "unicast"
+                }
+                .into(),
+            ),
             other => panic!("interpreter does not know {other:?}"),
         })
     }
@@ -237,6 +247,11 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
         .unwrap();
     let mut run = Run {
         t,
+        local: p
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().copied())
+            .collect(),
         pkt,
         iif: iif.name.clone(),
         oif: None,
@@ -261,6 +276,12 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
     let local = p.interfaces.iter().any(|i| i.addresses.contains(&run.dst));
     let oif = if local {
         None
+    } else if let Some(o) = &pkt.output {
+        Some(
+            p.interface(o)
+                .or_else(|| p.zone_interfaces(o).next())
+                .unwrap(),
+        )
     } else {
         let best = p
             .interfaces
@@ -406,6 +427,7 @@ fn evaluator_equals_the_compiled_ruleset_on_the_office_policy() {
         "tcp 192.0.2.10:40000 -> 203.0.113.7:443 in lan",
         "tcp 192.0.2.41:40000 -> 203.0.113.7:443 in lan",
         "tcp 203.0.113.5:40000 -> 198.51.100.1:8080 in wan",
+        "tcp 198.18.0.5:40000 -> 198.51.100.1:8080 in wan",
         "tcp 203.0.113.5:40000 -> 198.51.100.1:443 in wan",
         "tcp 203.0.113.10:40000 -> 198.51.100.1:22 in wan",
         "udp 203.0.113.10:40000 -> 198.51.100.1:161 in wan",
@@ -420,6 +442,16 @@ fn evaluator_equals_the_compiled_ruleset_on_the_office_policy() {
         "tcp 203.0.113.9:40000 -> 198.51.100.20:25 in wan",
         "tcp 192.0.2.72:40000 -> 203.0.113.9:25 in dmz",
         "tcp 192.0.2.70:40000 -> 203.0.113.9:25 in dmz",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:77::1]:443 in lan",
+        "udp [2001:db8:1::5]:4000 -> [2001:db8:77::1]:53 in lan",
+        "icmpv6 2001:db8:1::5 -> 2001:db8:1::1 in lan",
+        "icmpv6 2001:db8:ff::1 -> 2001:db8:1::1 in lan",
+        "tcp [2001:db8:ff::1]:4000 -> [2001:db8:1::1]:22 in lan",
+        "tcp [2001:db8:ff::1]:4000 -> [2001:db8:1::1]:80 in lan",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:2::1]:443 in lan out dmz",
+        "icmpv6 2001:db8:1::5 -> 2001:db8:2::1 in lan out dmz",
+        "tcp [2001:db8:1::5]:4000 -> [2001:db8:2::1]:8080 in lan out dmz",
+        "proto/47 192.0.2.10 -> 192.0.2.70 in lan",
         "tcp 198.18.0.5:40000 -> 192.0.2.70:443 in wan established",
         "tcp 198.18.0.5:40000 -> 192.0.2.70:443 in wan invalid",
     ];
@@ -471,4 +503,189 @@ fn management_access_survives_any_policy() {
         assert_eq!(o.verdict, verdict, "{text}");
         assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
     }
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn packet_parser(s in "\\PC{0,60}") {
+            let _ = Packet::parse(&s);
+        }
+
+        #[test]
+        fn packet_parser_on_near_packets(
+            proto in "(tcp|udp|icmp|icmpv6|icmp/[a-z-]{0,12}|proto/[0-9]{1,3}|x)",
+            a in "[0-9a-f:.\\[\\]]{0,20}",
+            b in "[0-9a-f:.\\[\\]]{0,20}",
+            rest in "( (in|out|established|new|lan|wan0|zz))*",
+        ) {
+            let _ = Packet::parse(&format!("{proto} {a} -> {b}{rest}"));
+        }
+
+        #[test]
+        fn evaluator_and_compiler(seed in any::<u64>(), k in any::<u64>()) {
+            let cfg = GenConfig::default();
+            let p = check(&random_policy(seed, &cfg), &Lists::new()).policy.unwrap();
+            let _ = compile(&p, Mode::Sets).to_json();
+            let pkt = random_packet(&p, &cfg, k);
+            prop_assert!(eval(&p, &pkt, &Health::all_healthy()).is_ok());
+        }
+    }
+}
+
+#[test]
+fn rules_of_the_zone_pair_apply_to_port_forwarded_traffic() {
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/office.toml"
+    ))
+    .unwrap();
+    let mut l = Lists::new();
+    l.insert("threats".into(), parse_list("198.18.0.0/15\n").unwrap());
+    let p = check(&src, &l).policy.unwrap();
+    let ok = eval(
+        &p,
+        &Packet::parse("tcp 203.0.113.5:40000 -> 198.51.100.1:8080 in wan").unwrap(),
+        &Health::all_healthy(),
+    )
+    .unwrap();
+    assert_eq!(
+        (ok.verdict, &ok.matched),
+        (Action::Accept, &Matched::PortForward { name: "cam".into() })
+    );
+    let blocked = eval(
+        &p,
+        &Packet::parse("tcp 198.18.0.5:40000 -> 198.51.100.1:8080 in wan").unwrap(),
+        &Health::all_healthy(),
+    )
+    .unwrap();
+    assert_eq!(blocked.verdict, Action::Drop);
+    assert!(
+        matches!(&blocked.matched, Matched::Rule { name: Some(n), .. } if n == "block-threats"),
+        "{blocked:?}"
+    );
+}
+
+#[test]
+fn evaluator_equals_the_compiled_ruleset_on_random_ipv6_policies() {
+    use mamori_policy::generate::{packet_to_ipv6, to_ipv6};
+    let cfg = GenConfig::default();
+    let mut seen = std::collections::BTreeMap::new();
+    for seed in 0..300u64 {
+        let src4 = random_policy(seed, &cfg);
+        let p4 = check(&src4, &Lists::new()).policy.unwrap();
+        let src = to_ipv6(&src4);
+        let c = check(&src, &Lists::new());
+        let p = c.policy.unwrap_or_else(|| {
+            panic!(
+                "IPv6 twin of policy {seed} is invalid: {:#?}\n{src}",
+                c.diagnostics
+            )
+        });
+        for mode in [Mode::Sets, Mode::Naive] {
+            let t = compile(&p, mode).table;
+            for k in 0..40u64 {
+                let pkt = packet_to_ipv6(&random_packet(&p4, &cfg, seed * 1000 + k));
+                let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+                *seen.entry(o.verdict.as_str()).or_insert(0) += 1;
+                if let Some(d) = &o.dnat {
+                    *seen.entry(d.kind).or_insert(0) += 1;
+                }
+                if let Some(n) = &o.snat {
+                    *seen.entry(n.kind).or_insert(0) += 1;
+                }
+                assert_eq!(
+                    interpret(&p, &t, &pkt),
+                    expected(&o),
+                    "seed {seed} packet {pkt:?} mode {mode:?}\n{src}"
+                );
+            }
+        }
+    }
+    for v in [
+        "accept",
+        "drop",
+        "reject",
+        "port_forward",
+        "load_balancer",
+        "one_to_one",
+        "snat",
+    ] {
+        assert!(seen.get(v).copied().unwrap_or(0) > 10, "{seen:?}");
+    }
+    // IPv6 is never masqueraded.
+    assert!(!seen.contains_key("masquerade"), "{seen:?}");
+}
+
+#[test]
+fn zones_with_several_interfaces() {
+    let src = "[interfaces]\n\
+               lan0 = { zone = \"lan\", addresses = [\"192.0.2.1/26\"] }\n\
+               lan1 = { zone = \"lan\", addresses = [\"192.0.2.65/26\"] }\n\
+               wan0 = { zone = \"wan\", addresses = [\"198.51.100.1/24\"], default_route = true }\n\
+               [management]\ncenter = \"203.0.113.10\"\n\
+               [defaults]\n\"lan->lan\" = \"accept\"\n\"*\" = \"drop\"\n\
+               [[rules]]\nfrom = \"lan\"\nto = \"wan\"\nservice = \"tcp/443\"\naction = \"accept\"\n";
+    let p = check(src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    for (text, verdict) in [
+        (
+            "tcp 192.0.2.70:5000 -> 203.0.113.9:443 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:443 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 203.0.113.9:80 in lan0",
+            Action::Drop,
+        ),
+        (
+            "tcp 192.0.2.10:5000 -> 192.0.2.70:80 in lan0",
+            Action::Accept,
+        ),
+        (
+            "tcp 192.0.2.70:5000 -> 192.0.2.10:80 in lan1",
+            Action::Accept,
+        ),
+        (
+            "tcp 203.0.113.9:5000 -> 192.0.2.70:80 in wan0",
+            Action::Drop,
+        ),
+    ] {
+        let pkt = Packet::parse(text).unwrap();
+        let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+        assert_eq!(o.verdict, verdict, "{text}");
+        assert_eq!(interpret(&p, &t, &pkt), expected(&o), "{text}");
+    }
+}
+
+#[test]
+fn destination_nat_never_takes_the_centers_management_connections() {
+    // Art. 5: the office balances 198.51.100.1:443, the gateway's own address; the
+    // center's HTTPS to that address still reaches the gateway.
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/office.toml"
+    ))
+    .unwrap();
+    let p = check(&src, &Lists::new()).policy.unwrap();
+    let t = compile(&p, Mode::Sets).table;
+    let center = Packet::parse("tcp 203.0.113.10:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &center, &Health::all_healthy()).unwrap();
+    assert_eq!(
+        (o.verdict, &o.matched, &o.dnat, o.chain),
+        (Action::Accept, &Matched::Management, &None, "input")
+    );
+    assert_eq!(interpret(&p, &t, &center), expected(&o));
+    let client = Packet::parse("tcp 203.0.113.11:40000 -> 198.51.100.1:443 in wan").unwrap();
+    let o = eval(&p, &client, &Health::all_healthy()).unwrap();
+    assert_eq!(o.dnat.as_ref().map(|d| d.kind), Some("load_balancer"));
+    assert_eq!(interpret(&p, &t, &client), expected(&o));
 }
