@@ -9,9 +9,11 @@
 //! (`ip mtbobs`, hooked before anything else, or after the gateway's filter for packets
 //! to the gateway itself), the addresses and ports of every packet it receives.
 //!
-//! Compared: delivered or not (accept vs drop/reject), and for delivered packets the
-//! addresses and ports the destination saw (DNAT and SNAT/masquerade). Drop and reject
-//! are not told apart here; the traffic tests check reject separately.
+//! Compared: delivered, rejected or dropped, and for delivered packets the addresses and
+//! ports the destination saw (DNAT and SNAT/masquerade). A reject is told from a drop by
+//! the gateway's answer (TCP RST or ICMP unreachable) arriving at the source, which is
+//! possible only when the source address is on the link the packet came in by; for other
+//! packets reject and drop both count as "not delivered".
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -96,10 +98,14 @@ fn observe_table(h: Host) -> String {
         "table ip mtbobs {{}}\ndelete table ip mtbobs\ntable ip mtbobs {{
   set l4 {{ typeof ip saddr . ip daddr . meta l4proto . th sport . th dport; flags dynamic; size 65536; }}
   set echo {{ typeof ip saddr . ip daddr . icmp id; flags dynamic; size 65536; }}
+  set unreach {{ typeof ip saddr . ip daddr; flags dynamic; size 65536; }}
+  set rst {{ typeof ip saddr . ip daddr . th sport . th dport; flags dynamic; size 65536; }}
   chain c {{
     {hook}
     meta l4proto {{ tcp, udp }} add @l4 {{ ip saddr . ip daddr . meta l4proto . th sport . th dport }}
     icmp type echo-request add @echo {{ ip saddr . ip daddr . icmp id }}
+    icmp type destination-unreachable add @unreach {{ ip saddr . ip daddr }}
+    tcp flags & rst == rst add @rst {{ ip saddr . ip daddr . th sport . th dport }}
   }}
 }}
 "
@@ -143,6 +149,8 @@ fn observed(tb: &Testbed, h: Host) -> Result<Vec<Seen>> {
             match set {
                 "l4" => out.push((s(0), s(1), s(2), n(3), n(4))),
                 "echo" => out.push((s(0), s(1), "icmp".into(), n(2), 0)),
+                "unreach" => out.push((s(0), s(1), "unreach".into(), 0, 0)),
+                "rst" => out.push((s(0), s(1), "rst".into(), n(2), n(3))),
                 _ => {}
             }
         }
@@ -201,6 +209,8 @@ pub struct Summary {
     pub cases: usize,
     pub skipped: usize,
     pub accepted: usize,
+    /// Not delivered, and the gateway's answer (RST or ICMP unreachable) seen at the source.
+    pub rejected: usize,
     pub disagreements: Vec<Case>,
     /// Every compared case, in order.
     pub all: Vec<Case>,
@@ -209,11 +219,12 @@ pub struct Summary {
 impl Summary {
     pub fn report(&self) -> String {
         let mut s = format!(
-            "{} policies, {} packets compared ({} delivered, {} not), {} generated packets skipped (not sendable in the testbed), {} disagreements",
+            "{} policies, {} packets compared ({} delivered, {} rejected, {} dropped), {} generated packets skipped (not sendable in the testbed), {} disagreements",
             self.policies,
             self.cases,
             self.accepted,
-            self.cases - self.accepted,
+            self.rejected,
+            self.cases - self.accepted - self.rejected,
             self.skipped,
             self.disagreements.len()
         );
@@ -358,8 +369,11 @@ pub fn run(
                 .with_context(|| format!("policy seed {pseed}, packet {pkt:?}"))?;
             sum.cases += 1;
             done += 1;
-            if case.seen != "not delivered" {
+            if case.seen.starts_with("delivered") {
                 sum.accepted += 1;
+            }
+            if case.seen == "rejected" {
+                sum.rejected += 1;
             }
             if !case.agree {
                 sum.disagreements.push(case.clone());
@@ -419,8 +433,15 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
         None => pkt.src,
     };
     let delivered = outcome.verdict == Action::Accept;
+    // A reject's answer goes back to the source address: it reaches a host of the testbed
+    // only when the source is on the link the packet came in by.
+    let answer_host =
+        (iface_of(src) == Some(pkt.input.as_str())).then(|| fixed_owner(src).unwrap_or(sender));
+    let rejected = outcome.verdict == Action::Reject && answer_host.is_some();
     let expected = if delivered {
         format!("delivered as {exp_src} -> {exp_dst}:{exp_dport}")
+    } else if rejected {
+        "rejected".to_string()
     } else {
         "not delivered".to_string()
     };
@@ -482,7 +503,7 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     if send.is_ok() {
         // Within the testbed a packet arrives in well under a millisecond; the first one to
         // a new address waits for neighbour resolution. Look twice.
-        let waits: &[u64] = if delivered {
+        let waits: &[u64] = if delivered || rejected {
             // Expected to arrive: give it time before calling it lost.
             &[150, 350, 1000]
         } else {
@@ -501,6 +522,18 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
                     }
                 }
             }
+            if let Some(h) = answer_host {
+                for s in observed(tb, h)? {
+                    let answer = match s.2.as_str() {
+                        "unreach" => s.1 == src.to_string(),
+                        "rst" => proto == "tcp" && s.1 == src.to_string() && s.4 == sport,
+                        _ => false,
+                    };
+                    if answer {
+                        seen.push((h, s));
+                    }
+                }
+            }
             if !seen.is_empty() {
                 break;
             }
@@ -511,9 +544,11 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     }
     send?;
 
-    let seen_text = match seen.first() {
-        None => "not delivered".to_string(),
-        Some((_, s)) => format!("delivered as {} -> {}:{}", s.0, s.1, s.4),
+    let arrived = seen.iter().find(|(_, s)| s.2 == proto);
+    let seen_text = match (arrived, seen.first()) {
+        (Some((_, s)), _) => format!("delivered as {} -> {}:{}", s.0, s.1, s.4),
+        (None, Some(_)) => "rejected".to_string(),
+        (None, None) => "not delivered".to_string(),
     };
     let agree = seen_text == expected;
     Ok(Case {
