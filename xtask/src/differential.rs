@@ -9,9 +9,11 @@
 //! (`ip mtbobs`, hooked before anything else, or after the gateway's filter for packets
 //! to the gateway itself), the addresses and ports of every packet it receives.
 //!
-//! Compared: delivered or not (accept vs drop/reject), and for delivered packets the
-//! addresses and ports the destination saw (DNAT and SNAT/masquerade). Drop and reject
-//! are not told apart here; the traffic tests check reject separately.
+//! Compared: delivered, rejected or dropped, and for delivered packets the addresses and
+//! ports the destination saw (DNAT and SNAT/masquerade). A reject is told from a drop by
+//! the gateway's answer (TCP RST or ICMP unreachable) arriving at the source, which is
+//! possible only when the source address is on the link the packet came in by; for other
+//! packets reject and drop both count as "not delivered".
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -85,7 +87,12 @@ fn fixed_owner(a: Ipv4Addr) -> Option<Host> {
 
 const OBSERVE_HOSTS: [Host; 5] = [Host::Lan, Host::Dmz, Host::Wan, Host::Center, Host::Gw];
 
-fn observe_table(h: Host) -> String {
+fn observe_table(h: Host, ipv6: bool) -> String {
+    let (fam, ip, icmp) = if ipv6 {
+        ("ip6", "ip6", "icmpv6")
+    } else {
+        ("ip", "ip", "icmp")
+    };
     let hook = if h == Host::Gw {
         // After the gateway's own filter (priority 0): only what it accepted for itself.
         "type filter hook input priority 10; policy accept;"
@@ -93,13 +100,17 @@ fn observe_table(h: Host) -> String {
         "type filter hook prerouting priority -300; policy accept;"
     };
     format!(
-        "table ip mtbobs {{}}\ndelete table ip mtbobs\ntable ip mtbobs {{
-  set l4 {{ typeof ip saddr . ip daddr . meta l4proto . th sport . th dport; flags dynamic; size 65536; }}
-  set echo {{ typeof ip saddr . ip daddr . icmp id; flags dynamic; size 65536; }}
+        "table {fam} mtbobs {{}}\ndelete table {fam} mtbobs\ntable {fam} mtbobs {{
+  set l4 {{ typeof {ip} saddr . {ip} daddr . meta l4proto . th sport . th dport; flags dynamic; size 65536; }}
+  set echo {{ typeof {ip} saddr . {ip} daddr . {icmp} id; flags dynamic; size 65536; }}
+  set unreach {{ typeof {ip} saddr . {ip} daddr; flags dynamic; size 65536; }}
+  set rst {{ typeof {ip} saddr . {ip} daddr . th sport . th dport; flags dynamic; size 65536; }}
   chain c {{
     {hook}
-    meta l4proto {{ tcp, udp }} add @l4 {{ ip saddr . ip daddr . meta l4proto . th sport . th dport }}
-    icmp type echo-request add @echo {{ ip saddr . ip daddr . icmp id }}
+    meta l4proto {{ tcp, udp }} add @l4 {{ {ip} saddr . {ip} daddr . meta l4proto . th sport . th dport }}
+    {icmp} type echo-request add @echo {{ {ip} saddr . {ip} daddr . {icmp} id }}
+    {icmp} type destination-unreachable add @unreach {{ {ip} saddr . {ip} daddr }}
+    tcp flags & rst == rst add @rst {{ {ip} saddr . {ip} daddr . th sport . th dport }}
   }}
 }}
 "
@@ -109,9 +120,10 @@ fn observe_table(h: Host) -> String {
 /// What a namespace saw: (src, dst, proto, sport-or-id, dport).
 type Seen = (String, String, String, u16, u16);
 
-fn observed(tb: &Testbed, h: Host) -> Result<Vec<Seen>> {
+fn observed(tb: &Testbed, h: Host, ipv6: bool) -> Result<Vec<Seen>> {
     let mut out = Vec::new();
-    let text = tb.run_ok(h, &["nft", "-j", "list", "table", "ip", "mtbobs"])?;
+    let fam = if ipv6 { "ip6" } else { "ip" };
+    let text = tb.run_ok(h, &["nft", "-j", "list", "table", fam, "mtbobs"])?;
     let v: serde_json::Value = serde_json::from_str(&text)?;
     let items = v["nftables"].as_array().cloned().unwrap_or_default();
     for item in items {
@@ -143,6 +155,8 @@ fn observed(tb: &Testbed, h: Host) -> Result<Vec<Seen>> {
             match set {
                 "l4" => out.push((s(0), s(1), s(2), n(3), n(4))),
                 "echo" => out.push((s(0), s(1), "icmp".into(), n(2), 0)),
+                "unreach" => out.push((s(0), s(1), "unreach".into(), 0, 0)),
+                "rst" => out.push((s(0), s(1), "rst".into(), n(2), n(3))),
                 _ => {}
             }
         }
@@ -155,7 +169,13 @@ fn observed(tb: &Testbed, h: Host) -> Result<Vec<Seen>> {
 const SEND_PY: &str = r#"
 import socket, struct, sys, time
 proto, src, sport, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-if proto == 'icmp':
+fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+if proto == 'icmp' and fam == socket.AF_INET6:
+    # The kernel fills in the ICMPv6 checksum.
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.bind((src, 0))
+    s.sendto(struct.pack('!BBHHH', 128, 0, 0, sport, 1) + b'mamori', (dst, 0))
+elif proto == 'icmp':
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.bind((src, 0))
     def csum(b):
@@ -167,11 +187,11 @@ if proto == 'icmp':
     pkt = struct.pack('!BBHHH', 8, 0, csum(hdr), sport, 1) + b'mamori'
     s.sendto(pkt, (dst, 0))
 elif proto == 'udp':
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
     s.bind((src, sport))
     s.sendto(b'probe', (dst, dport))
 else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(fam, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, sport))
     s.setblocking(False)
@@ -201,6 +221,8 @@ pub struct Summary {
     pub cases: usize,
     pub skipped: usize,
     pub accepted: usize,
+    /// Not delivered, and the gateway's answer (RST or ICMP unreachable) seen at the source.
+    pub rejected: usize,
     pub disagreements: Vec<Case>,
     /// Every compared case, in order.
     pub all: Vec<Case>,
@@ -209,11 +231,12 @@ pub struct Summary {
 impl Summary {
     pub fn report(&self) -> String {
         let mut s = format!(
-            "{} policies, {} packets compared ({} delivered, {} not), {} generated packets skipped (not sendable in the testbed), {} disagreements",
+            "{} policies, {} packets compared ({} delivered, {} rejected, {} dropped), {} generated packets skipped (not sendable in the testbed), {} disagreements",
             self.policies,
             self.cases,
             self.accepted,
-            self.cases - self.accepted,
+            self.rejected,
+            self.cases - self.accepted - self.rejected,
             self.skipped,
             self.disagreements.len()
         );
@@ -286,7 +309,42 @@ pub fn run(
     packets: usize,
     sabotage: bool,
 ) -> Result<Summary> {
+    run_family(tb, mamori, seed, policies, packets, sabotage, false)
+}
+
+/// Like [`run`]; with `ipv6`, every policy and packet is its IPv6 twin
+/// ([`policy::generate::to_ipv6`]: `2001:db8::/96` plus the IPv4 address), and the
+/// gateway's interfaces get the twins of their addresses.
+pub fn run_family(
+    tb: &Testbed,
+    mamori: &Path,
+    seed: u64,
+    policies: std::ops::Range<usize>,
+    packets: usize,
+    sabotage: bool,
+    ipv6: bool,
+) -> Result<Summary> {
     let cfg = gen_config();
+    if ipv6 {
+        for (dev, a) in [
+            ("lan0", "192.0.2.1"),
+            ("dmz0", "203.0.113.1"),
+            ("wan0", "198.51.100.1"),
+        ] {
+            let twin = policy::generate::ipv6_twin(a.parse()?);
+            let cidr = format!("{twin}/120");
+            let out = tb.exec(
+                Host::Gw,
+                &["ip", "addr", "replace", &cidr, "dev", dev, "nodad"],
+            )?;
+            if !out.status.success() {
+                bail!(
+                    "cannot add {cidr} to {dev}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
     // The evaluator models no reverse-path filter.
     tb.sh(
         Host::Gw,
@@ -298,14 +356,22 @@ pub fn run(
     let mut next_port: u16 = 30000;
     for pi in policies {
         let pseed = seed.wrapping_mul(1_000_003).wrapping_add(pi as u64);
-        let text = policy::generate::random_policy(pseed, &cfg);
-        let checked = policy::check(&text, &policy::Lists::new());
-        let Some(p) = checked
-            .policy
-            .filter(|_| !checked.diagnostics.iter().any(|d| d.is_error()))
-        else {
-            bail!("generated policy (seed {pseed}) does not check:\n{text}");
+        let text4 = policy::generate::random_policy(pseed, &cfg);
+        let check = |text: &str| -> Result<policy::Policy> {
+            let checked = policy::check(text, &policy::Lists::new());
+            match checked.policy {
+                Some(p) if !checked.diagnostics.iter().any(|d| d.is_error()) => Ok(p),
+                _ => bail!("generated policy (seed {pseed}) does not check:\n{text}"),
+            }
         };
+        // Packets are drawn (and placed in the testbed) in IPv4 terms, then twinned.
+        let p4 = check(&text4)?;
+        let text = if ipv6 {
+            policy::generate::to_ipv6(&text4)
+        } else {
+            text4.clone()
+        };
+        let p = if ipv6 { check(&text)? } else { p4.clone() };
         let file = tb.dir().join(format!("diff-{pseed}.toml"));
         std::fs::write(&file, &text)?;
         let out = tb.exec(
@@ -332,7 +398,7 @@ pub fn run(
         let mut done = 0;
         let mut k = 0u64;
         while done < packets && k < (packets as u64) * 20 {
-            let mut pkt = policy::generate::random_packet(&p, &cfg, pseed.wrapping_add(k * 7919));
+            let mut pkt = policy::generate::random_packet(&p4, &cfg, pseed.wrapping_add(k * 7919));
             k += 1;
             if unsendable(&pkt).is_some() {
                 sum.skipped += 1;
@@ -354,12 +420,20 @@ pub fn run(
                 },
                 other => other,
             };
-            let case = one_case(tb, &p, &pkt, next_port, pseed)
-                .with_context(|| format!("policy seed {pseed}, packet {pkt:?}"))?;
+            let real = if ipv6 {
+                policy::generate::packet_to_ipv6(&pkt)
+            } else {
+                pkt.clone()
+            };
+            let case = one_case(tb, &p, &real, &pkt, next_port, pseed, ipv6)
+                .with_context(|| format!("policy seed {pseed}, packet {real:?}"))?;
             sum.cases += 1;
             done += 1;
-            if case.seen != "not delivered" {
+            if case.seen.starts_with("delivered") {
                 sum.accepted += 1;
+            }
+            if case.seen == "rejected" {
+                sum.rejected += 1;
             }
             if !case.agree {
                 sum.disagreements.push(case.clone());
@@ -391,10 +465,42 @@ fn describe_packet(pkt: &Packet, id: u16) -> String {
     }
 }
 
-fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) -> Result<Case> {
+/// The IPv4 address an address stands for (itself, or the IPv4 part of an IPv6 twin).
+fn as_v4(a: IpAddr) -> Option<Ipv4Addr> {
+    match a {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(a) => {
+            let n = u128::from(a);
+            (n >> 32 == 0x2001_0db8_u128 << 64).then(|| Ipv4Addr::from(n as u32))
+        }
+    }
+}
+
+/// Compares one packet: `pkt` is what is sent and evaluated; `pkt4` is its IPv4 form,
+/// by which addresses are placed in the testbed (the same packet unless `ipv6`).
+fn one_case(
+    tb: &Testbed,
+    p: &policy::Policy,
+    pkt: &Packet,
+    pkt4: &Packet,
+    id: u16,
+    seed: u64,
+    ipv6: bool,
+) -> Result<Case> {
     let outcome = policy::eval(p, pkt, &Health::all_healthy())?;
-    let src = v4(pkt.src).unwrap();
-    let dst = v4(pkt.dst).unwrap();
+    let src = v4(pkt4.src).unwrap();
+    let dst = v4(pkt4.dst).unwrap();
+    // The address as the testbed uses it, and its host prefix.
+    let real = |a: Ipv4Addr| -> String {
+        if ipv6 {
+            policy::generate::ipv6_twin(a).to_string()
+        } else {
+            a.to_string()
+        }
+    };
+    let host_len = if ipv6 { "128" } else { "32" };
+    // Hosts that own an address from the start (IPv4 only; twins are all added).
+    let fixed_owner = |a: Ipv4Addr| if ipv6 { None } else { fixed_owner(a) };
     let sender = host_of(&pkt.input).context("unknown input interface")?;
 
     // What the destination should see when the packet is delivered.
@@ -419,8 +525,15 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
         None => pkt.src,
     };
     let delivered = outcome.verdict == Action::Accept;
+    // A reject's answer goes back to the source address: it reaches a host of the testbed
+    // only when the source is on the link the packet came in by.
+    let answer_host =
+        (iface_of(src) == Some(pkt.input.as_str())).then(|| fixed_owner(src).unwrap_or(sender));
+    let rejected = outcome.verdict == Action::Reject && answer_host.is_some();
     let expected = if delivered {
         format!("delivered as {exp_src} -> {exp_dst}:{exp_dport}")
+    } else if rejected {
+        "rejected".to_string()
     } else {
         "not delivered".to_string()
     };
@@ -429,12 +542,12 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     // where the gateway will look for it.
     let mut added: Vec<(Host, String)> = Vec::new();
     if fixed_owner(src).is_none() {
-        added.push((sender, format!("{src}/32")));
+        added.push((sender, format!("{}/{host_len}", real(src))));
     }
     let mut targets: BTreeSet<Ipv4Addr> = BTreeSet::new();
     targets.insert(dst);
     if let Some(d) = &outcome.dnat
-        && let Some(t) = v4(d.to)
+        && let Some(t) = as_v4(d.to)
     {
         targets.insert(t);
     }
@@ -443,20 +556,24 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
             continue;
         }
         if let Some(h) = iface_of(t).and_then(host_of) {
-            added.push((h, format!("{t}/32")));
+            added.push((h, format!("{}/{host_len}", real(t))));
         }
     }
     for (h, a) in &added {
-        tb.ip(*h, &["addr", "add", a, "dev", h.uplink()])?;
+        if ipv6 {
+            tb.ip(*h, &["addr", "add", a, "dev", h.uplink(), "nodad"])?;
+        } else {
+            tb.ip(*h, &["addr", "add", a, "dev", h.uplink()])?;
+        }
     }
     // Forget what the gateway learnt about these addresses in earlier cases (a failed
     // resolution while the address was elsewhere would delay this packet).
     for (_, a) in &added {
-        let ip = a.trim_end_matches("/32");
+        let ip = a.split('/').next().unwrap_or(a);
         let _ = tb.ip(Host::Gw, &["neigh", "flush", "to", ip]);
     }
     for h in OBSERVE_HOSTS {
-        tb.nft(h, &observe_table(h))?;
+        tb.nft(h, &observe_table(h, ipv6))?;
     }
 
     let (proto, sport, dport) = match pkt.proto {
@@ -471,9 +588,9 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
             "-c",
             SEND_PY,
             proto,
-            &src.to_string(),
+            &real(src),
             &sport.to_string(),
-            &dst.to_string(),
+            &real(dst),
             &dport.to_string(),
         ],
     );
@@ -482,7 +599,7 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     if send.is_ok() {
         // Within the testbed a packet arrives in well under a millisecond; the first one to
         // a new address waits for neighbour resolution. Look twice.
-        let waits: &[u64] = if delivered {
+        let waits: &[u64] = if delivered || rejected {
             // Expected to arrive: give it time before calling it lost.
             &[150, 350, 1000]
         } else {
@@ -495,8 +612,20 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
                 if h == sender {
                     continue;
                 }
-                for s in observed(tb, h)? {
+                for s in observed(tb, h, ipv6)? {
                     if s.2 == proto && s.3 == sport {
+                        seen.push((h, s));
+                    }
+                }
+            }
+            if let Some(h) = answer_host {
+                for s in observed(tb, h, ipv6)? {
+                    let answer = match s.2.as_str() {
+                        "unreach" => s.1 == real(src),
+                        "rst" => proto == "tcp" && s.1 == real(src) && s.4 == sport,
+                        _ => false,
+                    };
+                    if answer {
                         seen.push((h, s));
                     }
                 }
@@ -511,9 +640,11 @@ fn one_case(tb: &Testbed, p: &policy::Policy, pkt: &Packet, id: u16, seed: u64) 
     }
     send?;
 
-    let seen_text = match seen.first() {
-        None => "not delivered".to_string(),
-        Some((_, s)) => format!("delivered as {} -> {}:{}", s.0, s.1, s.4),
+    let arrived = seen.iter().find(|(_, s)| s.2 == proto);
+    let seen_text = match (arrived, seen.first()) {
+        (Some((_, s)), _) => format!("delivered as {} -> {}:{}", s.0, s.1, s.4),
+        (None, Some(_)) => "rejected".to_string(),
+        (None, None) => "not delivered".to_string(),
     };
     let agree = seen_text == expected;
     Ok(Case {

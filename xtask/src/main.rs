@@ -18,7 +18,7 @@ tasks:
                                compile+apply time of big policies; iperf3 TCP and
                                small-UDP throughput across the gateway: empty ruleset,
                                the compiled policy, and the naive compilation
-  bench differential [--seed N] [--start 0] [--policies 50] [--packets 20]
+  bench differential [--seed N] [--start 0] [--policies 50] [--packets 20] [--ipv6]
                                the differential test (evaluator vs kernel), longer
   help                         this text";
 
@@ -129,11 +129,13 @@ fn bench_policy(rest: &[&str]) -> anyhow::Result<()> {
 
 fn bench_differential(rest: &[&str]) -> anyhow::Result<()> {
     let (mut seed, mut start, mut policies, mut packets) = (1u64, 0usize, 50usize, 20usize);
-    for (f, v) in flags(rest, &[])? {
+    let mut ipv6 = false;
+    for (f, v) in flags(rest, &["--ipv6"])? {
         match f {
             "--seed" => seed = num(f, v)?,
             "--policies" => policies = num(f, v)?,
             "--start" => start = num(f, v)?,
+            "--ipv6" => ipv6 = true,
             "--packets" => packets = num(f, v)?,
             _ => anyhow::bail!("unknown option `{f}` of `bench differential`"),
         }
@@ -141,8 +143,15 @@ fn bench_differential(rest: &[&str]) -> anyhow::Result<()> {
     let mamori = xtask::bench::build_release_mamori()?;
     let tb = Testbed::up_named(&format!("diff{}", std::process::id()))?;
     let t0 = std::time::Instant::now();
-    let sum =
-        xtask::differential::run(&tb, &mamori, seed, start..start + policies, packets, false)?;
+    let sum = xtask::differential::run_family(
+        &tb,
+        &mamori,
+        seed,
+        start..start + policies,
+        packets,
+        false,
+        ipv6,
+    )?;
     println!(
         "seed {seed}: {} ({:.0} s)",
         sum.report(),

@@ -8,6 +8,7 @@
 //! - [`policy_file`]: reading, checking and compiling a policy document from disk;
 //! - [`host`]: the adapters that run processes and open sockets (`nft`, health checks).
 
+pub mod duration;
 pub mod host;
 pub mod lb;
 pub mod policy_file;

@@ -12,12 +12,12 @@ use crate::host::nft::Ruleset;
 /// Why a policy file cannot be enforced.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyFileError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read list `{name}` from {path}: {source}")]
+    #[error("cannot read list `{name}` from {path}")]
     List {
         name: String,
         path: PathBuf,

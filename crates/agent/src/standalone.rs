@@ -22,7 +22,7 @@ use crate::safe_apply::{Action, Command, EMPTY, Millis, Note, SafeApplyError, St
 /// What went wrong in a standalone command.
 #[derive(Debug, thiserror::Error)]
 pub enum StandaloneError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
     #[error(
         "{path}: the state file is damaged: {detail} (hint: inspect it, or move it away to start afresh)"

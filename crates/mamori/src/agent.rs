@@ -13,7 +13,7 @@ use mamori_agent::host::{probe, process};
 use mamori_agent::lb::{self, Health, Thresholds};
 use mamori_agent::policy_file;
 use mamori_agent::safe_apply::{Millis, Note};
-use mamori_agent::standalone::Standalone;
+use mamori_agent::standalone::{Standalone, StandaloneError};
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/mamori/agent";
 
@@ -238,7 +238,7 @@ fn wait_confirm(dir: &Path, revision: u64) -> anyhow::Result<ExitCode> {
             Ok(r) => r,
             // A failed rollback leaves the revision pending: try again, it is the one
             // thing standing between the gateway and a lock-out.
-            Err(e) if failures < 30 => {
+            Err(e @ StandaloneError::Nft(_)) if failures < 30 => {
                 failures += 1;
                 eprintln!("revision {revision}: rollback failed, retrying in 1 s: {e}");
                 std::thread::sleep(Duration::from_secs(1));
@@ -370,20 +370,5 @@ fn run_one_lb(
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (examples: 60s, 500ms, 2m)"))?;
-    let ms = match unit {
-        "ms" => n,
-        "s" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
-    };
-    Ok(Duration::from_millis(ms))
+    mamori_agent::duration::parse(s)
 }

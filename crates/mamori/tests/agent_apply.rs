@@ -52,18 +52,34 @@ fn unconfirmed_policy_cutting_management_is_rolled_back_by_itself() {
     assert!(gw.center_reaches_ssh());
 
     // A mistake: the center's address is wrong, which cuts the management path. Applied
-    // from a shell that exits at once: the waiter must outlive it.
+    // from a shell in its own session that then hangs up its whole process group, as a
+    // closing SSH session does: the waiter must outlive it.
     let bad = write(&gw.tb, "lockout.toml", &gateway_policy("198.51.100.60"));
-    gw.tb
-        .sh(
+    let out = gw
+        .tb
+        .exec(
             Host::Gw,
-            &format!(
-                "{MAMORI} agent apply {} --state-dir {} --confirm-within 3s; exit 0",
-                bad.display(),
-                gw.state
-            ),
+            &[
+                "setsid",
+                "-w",
+                "sh",
+                "-c",
+                &format!(
+                    "{MAMORI} agent apply {} --state-dir {} --confirm-within 3s && kill -HUP 0",
+                    bad.display(),
+                    gw.state
+                ),
+            ],
         )
         .unwrap();
+    assert!(
+        !out.status.success(),
+        "the shell should have been hung up: {out:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("rolls back in"),
+        "{out:?}"
+    );
     assert_ne!(live(&gw.tb), good, "the lock-out was not applied");
     assert!(!gw.center_reaches_ssh(), "management should be cut now");
 

@@ -48,3 +48,32 @@ fn harness_sees_disagreements_when_the_kernel_does_not_enforce_the_policy() {
     let sum = differential::run(&tb, Path::new(MAMORI), 20260401, 0..2, 8, true).unwrap();
     assert!(!sum.disagreements.is_empty(), "{}", sum.report());
 }
+
+#[test]
+fn evaluator_agrees_with_the_kernel_on_ipv6_twins() {
+    let seed = std::env::var("MAMORI_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20260401);
+    let tb = Testbed::up().unwrap();
+    let sum = differential::run_family(&tb, Path::new(MAMORI), seed, 0..4, 8, false, true).unwrap();
+    println!("seed {seed} (IPv6): {}", sum.report());
+    for c in &sum.all {
+        println!("  {} => {} | {}", c.packet, c.seen, c.expected);
+    }
+    assert!(
+        sum.cases >= 20,
+        "too few packets compared: {}",
+        sum.report()
+    );
+    assert!(
+        sum.accepted > 0 && sum.accepted < sum.cases,
+        "both delivered and blocked packets must be compared: {}",
+        sum.report()
+    );
+    assert!(
+        sum.disagreements.is_empty(),
+        "seed {seed}: {}",
+        sum.report()
+    );
+}

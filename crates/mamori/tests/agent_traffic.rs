@@ -210,4 +210,36 @@ fn load_balancer_spreads_over_three_backends_and_drops_a_dead_one_within_two_int
     );
     let seen: BTreeSet<&str> = after.iter().map(String::as_str).collect();
     assert_eq!(seen, [backends[0], backends[2]].into_iter().collect());
+
+    // A re-apply of the policy puts the compiled rule (all three) back; the health checks
+    // take the dead backend out again within an interval.
+    let state = tb.dir().join("state");
+    mamori_ok(
+        &tb,
+        &[
+            "agent",
+            "apply",
+            policy.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    thread::sleep(interval + Duration::from_millis(400));
+    let after = served_by(&tb, 20);
+    assert!(after.iter().all(|b| b != backends[1]), "{after:?}");
+
+    // The backend comes back: after `rise` (2) good checks it is used again.
+    tb.http_server(Host::Dmz, backends[1], 8080, backends[1])
+        .unwrap();
+    assert!(
+        eventually(interval * 4, || tb
+            .stdout_of(lb)
+            .matches("app: 3 healthy backends")
+            .count()
+            == 2),
+        "the backend did not come back: {}",
+        tb.stdout_of(lb)
+    );
+    let seen: BTreeSet<String> = served_by(&tb, 40).into_iter().collect();
+    assert!(seen.contains(backends[1]), "{seen:?}");
 }

@@ -73,9 +73,7 @@ impl Ruleset {
 /// What went wrong talking to nftables.
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
-    #[error(
-        "cannot run `{program}`: {source} (hint: install the nftables package and run as root)"
-    )]
+    #[error("cannot run `{program}` (hint: install the nftables package and run as root)")]
     Spawn {
         program: String,
         source: std::io::Error,
