@@ -728,6 +728,30 @@ fn xbits_per_host_across_flows_with_expiry() {
 }
 
 #[test]
+fn flowint_counts_per_flow() {
+    // flowint: `+` adds after the rule matched; comparisons are conditions.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"try\"; flowint:tries,+,1; noalert; sid:1;)\n\
+         alert tcp any any -> any any (content:\"try\"; flowint:tries,>,2; sid:2;)\n\
+         alert tcp any any -> any any (content:\"reset\"; flowint:tries,=,0; noalert; sid:3;)\n\
+         alert tcp any any -> any any (content:\"new\"; flowint:tries,notset; sid:4;)",
+    );
+    let mut flow = FlowDetectState::default();
+    assert_eq!(run(&mut d, &mut flow, &tcp(b"new")).len(), 1);
+    let n: Vec<usize> = (0..4)
+        .map(|_| run(&mut d, &mut flow, &tcp(b"try")).len())
+        .collect();
+    assert_eq!(
+        n,
+        [0, 0, 1, 1],
+        "alerts once the count, added after each match, exceeds 2"
+    );
+    run(&mut d, &mut flow, &tcp(b"reset"));
+    assert_eq!(flow.flowints.get("tries"), Some(&0));
+    assert!(run(&mut d, &mut flow, &tcp(b"new")).is_empty(), "set now");
+}
+
+#[test]
 fn stream_size_by_sequence_numbers() {
     // stream_size compares next_seq - isn of a direction (the SYN counts one).
     let mut d = detector("alert tcp any any -> any any (stream_size:client,>,5; sid:1;)");

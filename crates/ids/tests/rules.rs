@@ -257,7 +257,7 @@ fn multi_line_rules_and_comments() {
 fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     let text = "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
                 alert tcp any any -> any any (content:\"x\"; byte_math:bytes 2, offset 0, oper +, rvalue 1, result r; sid:2;)\n\
-                alert tcp any any -> any any (flowint:cnt,+,1; sid:3;)\n";
+                alert tcp any any -> any any (asn1:oversize_length 100; sid:3;)\n";
     let set = parse_rules("f.rules", text, &Vars::suricata_defaults());
     assert_eq!(set.rules.len(), 1);
     assert_eq!(set.skipped.len(), 2);
@@ -300,7 +300,7 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
         s.to_string(),
         "f.rules:2: sid 2: unsupported keyword `byte_math`"
     );
-    assert_eq!(set.skipped[1].keyword.as_deref(), Some("flowint"));
+    assert_eq!(set.skipped[1].keyword.as_deref(), Some("asn1"));
 }
 
 #[test]

@@ -203,4 +203,6 @@ pub struct FlowDetectState {
     /// Per direction (to server, to client): IP-only rules were inspected already
     /// (Suricata inspects them once per flow and direction).
     pub ip_only_done: [bool; 2],
+    /// `flowint` variables of this flow.
+    pub flowints: std::collections::BTreeMap<String, u64>,
 }

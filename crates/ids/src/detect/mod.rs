@@ -18,7 +18,9 @@ mod xbits;
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch};
+use crate::rules::{
+    Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
+};
 use prefilter::Prefilter;
 use std::collections::BTreeSet;
 use threshold::Thresholds;
@@ -169,7 +171,11 @@ fn flowbits_rank(rule: &Rule) -> u8 {
         .flowbits
         .iter()
         .map(|f| f.op)
-        .chain(rule.xbits.iter().map(|x| x.op));
+        .chain(rule.xbits.iter().map(|x| x.op))
+        .chain(rule.flowints.iter().map(|f| match f.op {
+            FlowintOp::Set(_) | FlowintOp::Add(_) | FlowintOp::Sub(_) => FlowbitOp::Set,
+            FlowintOp::Compare(_) | FlowintOp::IsSet | FlowintOp::NotSet => FlowbitOp::IsSet,
+        }));
     let sets = ops
         .clone()
         .any(|op| matches!(op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
@@ -509,10 +515,34 @@ fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {
         FlowbitOp::IsSet => f.names.iter().any(|n| flow.flowbits.contains(n)),
         FlowbitOp::IsNotSet => f.names.iter().any(|n| !flow.flowbits.contains(n)),
         _ => true,
+    }) && rule.flowints.iter().all(|f| {
+        let v = flow.flowints.get(&f.name);
+        match f.op {
+            FlowintOp::IsSet => v.is_some(),
+            FlowintOp::NotSet => v.is_none(),
+            FlowintOp::Compare(m) => v.is_some_and(|&v| m.matches(v)),
+            FlowintOp::Set(_) | FlowintOp::Add(_) | FlowintOp::Sub(_) => true,
+        }
     })
 }
 
 fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
+    for f in &rule.flowints {
+        match f.op {
+            FlowintOp::Set(n) => {
+                flow.flowints.insert(f.name.clone(), n);
+            }
+            FlowintOp::Add(n) => {
+                let v = flow.flowints.entry(f.name.clone()).or_insert(0);
+                *v = v.saturating_add(n);
+            }
+            FlowintOp::Sub(n) => {
+                let v = flow.flowints.entry(f.name.clone()).or_insert(0);
+                *v = v.saturating_sub(n);
+            }
+            _ => {}
+        }
+    }
     for f in &rule.flowbits {
         for n in &f.names {
             match f.op {

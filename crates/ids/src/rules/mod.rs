@@ -252,6 +252,27 @@ pub struct Flowbit {
     pub names: Vec<String>,
 }
 
+/// `flowint:name,op[,value]`: an integer variable of the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flowint {
+    pub name: String,
+    pub op: FlowintOp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowintOp {
+    /// `=`: set (after the rule matched).
+    Set(u64),
+    /// `+`: add (after the rule matched; an unset variable counts from 0).
+    Add(u64),
+    /// `-`: subtract, not below 0 (after the rule matched).
+    Sub(u64),
+    /// A condition: `==`, `!=`, `<`, `<=`, `>`, `>=` on a set variable.
+    Compare(UintMatch),
+    IsSet,
+    NotSet,
+}
+
 /// What an `xbits` bit is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum XbitTrack {
@@ -382,6 +403,7 @@ pub struct Rule {
     pub flow_keyword: bool,
     pub flowbits: Vec<Flowbit>,
     pub xbits: Vec<Xbit>,
+    pub flowints: Vec<Flowint>,
     /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
     pub stream_size: Option<(StreamSide, UintMatch)>,
@@ -435,6 +457,7 @@ impl Rule {
             && negation_free(&self.header.src)
             && negation_free(&self.header.dst)
             && !reads_bits
+            && self.flowints.is_empty()
             && self.dsize.is_none()
             && self.ttl.is_none()
             && self.itype.is_none()
