@@ -313,6 +313,14 @@ fn malformed_rules_get_clear_errors() {
             "missing `sid`",
         ),
         (
+            "alert tcp any any -> any any (content:\"x\"; sid:1)",
+            "`sid` is not terminated with `;`",
+        ),
+        (
+            "alert tcp any any -> any any (sid:1; nocase)",
+            "`nocase` is not terminated",
+        ),
+        (
             "alert tcp any any -> any any (content:\"x|4\"; sid:1;)",
             "hex",
         ),

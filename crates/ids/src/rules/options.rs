@@ -74,9 +74,9 @@ fn split_options(body: &str) -> Res<Vec<(&str, Option<&str>)>> {
             )));
         }
         if i >= bytes.len() {
-            // The last option may lack its `;`.
-            out.push((keyword, None));
-            break;
+            return Err(RuleError::malformed(format!(
+                "option `{keyword}` is not terminated with `;` (every option ends with `;`, the last one too)"
+            )));
         }
         if bytes[i] == b';' {
             out.push((keyword, None));
@@ -99,13 +99,9 @@ fn split_options(body: &str) -> Res<Vec<(&str, Option<&str>)>> {
             i += 1;
         }
         let value = &body[vstart..i];
-        if i >= bytes.len() && !value.trim().is_empty() && value.trim_end().ends_with('"') {
-            out.push((keyword, Some(value)));
-            break;
-        }
         if i >= bytes.len() {
             return Err(RuleError::malformed(format!(
-                "option `{keyword}` is not terminated with `;`"
+                "option `{keyword}` is not terminated with `;` (every option ends with `;`, the last one too)"
             )));
         }
         out.push((keyword, Some(value)));
