@@ -945,3 +945,12 @@ alert tcp any any -> any any (dsize:!0; stream_size:either,>,1; threshold:type b
         }
     }
 }
+
+#[test]
+fn detector_can_move_between_threads() {
+    // The inline (NFQUEUE) front-end runs detection off the main thread.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Detector>();
+    send_sync::<FlowDetectState>();
+    send_sync::<mamori_ids::rules::Rule>();
+}
