@@ -60,7 +60,8 @@ pub struct Args {
     /// Where to write the EVE JSON records (one per line).
     #[arg(long, value_name = "FILE")]
     pub eve: PathBuf,
-    /// ids (observe) or ips (drop rules drop).
+    /// ids (observe) or ips (drop rules drop). With --nfqueue the engine always
+    /// prevents (ips).
     #[arg(long, value_enum, default_value = "ids")]
     pub mode: ModeArg,
     /// Accept TCP sessions whose handshake is not in the capture.
