@@ -428,6 +428,8 @@ proptest! {
                 "byte_jump", "isdataat", "flow", "flowbits", "threshold", "dsize", "flags",
                 "http.uri", "nocase", "bsize", "fast_pattern", "sid", "msg", "http_uri",
                 "dotprefix", "urilen", "detection_filter", "app-layer-protocol", "ttl",
+                "base64_decode", "base64_data", "xbits", "flowint", "stream_size", "byte_test",
+                "isdataat", "threshold", "tls.certs", "http.header_names", "pcre",
             ]), "[\\\\\"|;:,!<>0-9a-zA-Z /^$()*+?.-]{0,16}"),
             0..8,
         ),
