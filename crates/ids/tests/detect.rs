@@ -372,6 +372,34 @@ fn only_stream_and_no_stream() {
 }
 
 #[test]
+fn content_split_over_segments_matches_once() {
+    // The stream is inspected behind the tail of earlier data: a content (and a
+    // relative match) split over two segments is found, and not found again later.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"attack-pattern\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"user \"; content:\"root\"; distance:0; within:6; sid:2;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let segs: [&[u8]; 5] = [
+        b"xx atta",
+        b"ck-pattern yy",
+        b"login: user",
+        b" root",
+        b" more data",
+    ];
+    let got: Vec<Vec<u32>> = segs
+        .iter()
+        .map(|s| {
+            run(&mut d, &mut flow, &tcp(s))
+                .iter()
+                .map(|a| a.sid)
+                .collect()
+        })
+        .collect();
+    assert_eq!(got, [vec![], vec![1], vec![], vec![2], vec![]]);
+}
+
+#[test]
 fn established_tcp_inspects_plain_content_on_the_stream_only() {
     // Suricata's `stream` rule type: on a reassembled session a plain content is
     // matched on the stream, so an out-of-order or retransmitted segment (no new

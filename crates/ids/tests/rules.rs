@@ -386,6 +386,30 @@ fn malformed_rules_get_clear_errors() {
 }
 
 #[test]
+fn duplicate_signatures_keep_the_highest_rev() {
+    let a = "alert tcp any any -> any any (content:\"a\"; sid:7; rev:2;)\n\
+             alert tcp any any -> any any (content:\"b\"; sid:7; rev:1;)\n\
+             alert tcp any any -> any any (content:\"c\"; sid:7; gid:3; rev:1;)";
+    let mut set = parse_rules("a.rules", a, &Vars::suricata_defaults());
+    assert_eq!(set.rules.len(), 2, "gid 3 is another signature");
+    assert_eq!(set.skipped.len(), 1);
+    assert_eq!(set.skipped[0].line, 2);
+    assert!(
+        set.skipped[0]
+            .reason
+            .contains("duplicate signature gid 1 sid 7")
+    );
+    assert!(set.skipped[0].reason.contains("a.rules:1"));
+    let b = "alert tcp any any -> any any (content:\"d\"; sid:7; rev:5;)";
+    set.extend(parse_rules("b.rules", b, &Vars::suricata_defaults()));
+    assert_eq!(set.rules.len(), 2);
+    let r = set.rules.iter().find(|r| r.sid == 7 && r.gid == 1).unwrap();
+    assert_eq!((r.rev, r.file.as_str()), (5, "b.rules"));
+    assert_eq!(set.skipped.len(), 2);
+    assert_eq!(set.skipped[1].file, "a.rules");
+}
+
+#[test]
 fn vars_from_json() {
     let v = Vars::from_json(
         r#"{"address-groups": {"HOME_NET": "[10.0.0.0/8]", "EXTERNAL_NET": "any"}, "port-groups": {"HTTP_PORTS": "[80,8080]"}}"#,
@@ -428,6 +452,8 @@ proptest! {
                 "byte_jump", "isdataat", "flow", "flowbits", "threshold", "dsize", "flags",
                 "http.uri", "nocase", "bsize", "fast_pattern", "sid", "msg", "http_uri",
                 "dotprefix", "urilen", "detection_filter", "app-layer-protocol", "ttl",
+                "base64_decode", "base64_data", "xbits", "flowint", "stream_size", "byte_test",
+                "isdataat", "threshold", "tls.certs", "http.header_names", "pcre",
             ]), "[\\\\\"|;:,!<>0-9a-zA-Z /^$()*+?.-]{0,16}"),
             0..8,
         ),

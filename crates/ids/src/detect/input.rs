@@ -205,4 +205,7 @@ pub struct FlowDetectState {
     pub ip_only_done: [bool; 2],
     /// `flowint` variables of this flow.
     pub flowints: std::collections::BTreeMap<String, u64>,
+    /// Per direction (to server, to client): the last bytes of the TCP stream already
+    /// inspected, so that payload keywords can match across segment boundaries.
+    pub stream_tail: [Vec<u8>; 2],
 }

@@ -278,7 +278,7 @@ impl Detector {
     /// The sids of the rules the prefilter selects for full evaluation of `input`
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
-        self.collect_candidates(input, flow);
+        self.collect_candidates(input, 0, flow);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -305,10 +305,35 @@ impl Detector {
         {
             track_seq(flow, input.direction, seq, flags, input.payload.len());
         }
-        if input.tx_id.is_none() && !self.mixed.is_empty() {
-            self.record_mixed_payloads(input, flow);
+        // On a reassembled session the new stream data is inspected behind the tail of
+        // the data before it, so a content split over two segments is found.
+        let window = if self.needs.stream {
+            stream_window(input, flow)
+        } else {
+            None
+        };
+        let windowed;
+        let (input, old) = match &window {
+            Some((w, old)) => {
+                windowed = Input {
+                    stream: Some(w.as_slice()),
+                    ..input.clone()
+                };
+                (&windowed, *old)
+            }
+            None => (input, 0),
+        };
+        if self.needs.stream
+            && input.tx_id.is_none()
+            && input.ip_proto == 6
+            && let Some(s) = input.stream
+        {
+            keep_tail(flow, input.direction, &s[old..]);
         }
-        self.collect_candidates(input, flow);
+        if input.tx_id.is_none() && !self.mixed.is_empty() {
+            self.record_mixed_payloads(input, old, flow);
+        }
+        self.collect_candidates(input, old, flow);
         let candidates = std::mem::take(&mut self.candidates);
         let ip_only_done = input.tx_id.is_none() && {
             let done = &mut flow.ip_only_done[dir_index(input.direction)];
@@ -326,7 +351,7 @@ impl Detector {
             {
                 continue;
             }
-            if !rule_matches(rule, idx, input, flow)
+            if !rule_matches(rule, idx, input, old, flow)
                 || (!rule.xbits.is_empty() && !self.xbits.check(rule, input))
             {
                 continue;
@@ -372,22 +397,22 @@ impl Detector {
 
     /// Matches the payload part of transaction rules that have one against a packet,
     /// and remembers the rules whose part matched for the flow's transactions.
-    fn record_mixed_payloads(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) {
+    fn record_mixed_payloads(&mut self, input: &Input<'_>, old: usize, flow: &mut FlowDetectState) {
         let mut cands = Vec::new();
-        self.mixed.candidates(input, |r| cands.push(r));
+        self.mixed.candidates(input, old, |r| cands.push(r));
         cands.sort_unstable();
         cands.dedup();
         for idx in cands {
             if flow.payload_matched.contains(&idx) {
                 continue;
             }
-            if payload_groups_match(&self.rules[idx as usize], input) {
+            if payload_groups_match(&self.rules[idx as usize], input, old) {
                 flow.payload_matched.insert(idx);
             }
         }
     }
 
-    fn collect_candidates(&mut self, input: &Input<'_>, flow: &FlowDetectState) {
+    fn collect_candidates(&mut self, input: &Input<'_>, old: usize, flow: &FlowDetectState) {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamp.iter_mut().for_each(|s| *s = 0);
@@ -416,12 +441,7 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => {
-                    pf.scan(buf, slot, input.payload, &mut add);
-                    if let Some(s) = distinct_stream(input) {
-                        pf.scan(buf, slot, s, &mut add);
-                    }
-                }
+                Buf::Payload => pf.scan_payload(slot, input, old, &mut add),
                 Buf::Kind(BufferKind::FileData) => {
                     // The shared body automaton: each distinct body slice once.
                     let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
@@ -460,12 +480,6 @@ impl Detector {
         }
         cands.sort_unstable();
     }
-}
-
-/// The new stream data when it differs from the packet payload (most in-order TCP
-/// packets bring exactly their own payload as new stream data).
-pub(crate) fn distinct_stream<'a>(input: &Input<'a>) -> Option<&'a [u8]> {
-    input.stream.filter(|s| *s != input.payload)
 }
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
@@ -647,7 +661,43 @@ fn anchored(groups: &[&Group]) -> bool {
     })
 }
 
-fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+/// Stream tail kept per direction: contents and relative matches up to this long can
+/// span segment boundaries.
+const STREAM_TAIL: usize = 2048;
+
+/// For a packet of a reassembled TCP session bringing new stream data: the tail of the
+/// earlier stream followed by the new data, and the length of the tail.
+fn stream_window(input: &Input<'_>, flow: &FlowDetectState) -> Option<(Vec<u8>, usize)> {
+    let new = input.stream.filter(|s| !s.is_empty())?;
+    if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
+        return None;
+    }
+    let tail = &flow.stream_tail[dir_index(input.direction)];
+    if tail.is_empty() {
+        return None;
+    }
+    let mut w = Vec::with_capacity(tail.len() + new.len());
+    w.extend_from_slice(tail);
+    w.extend_from_slice(new);
+    Some((w, tail.len()))
+}
+
+fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
+    let tail = &mut flow.stream_tail[dir_index(dir)];
+    if new.len() >= STREAM_TAIL {
+        tail.clear();
+        tail.extend_from_slice(&new[new.len() - STREAM_TAIL..]);
+    } else {
+        let excess = (tail.len() + new.len()).saturating_sub(STREAM_TAIL);
+        tail.drain(..excess);
+        tail.extend_from_slice(new);
+    }
+}
+
+/// The payload keywords against the packet payload and/or the stream. `old` is how
+/// many bytes at the front of `input.stream` were inspected with earlier packets (the
+/// stream tail); the rest is new.
+fn payload_groups_match(rule: &Rule, input: &Input<'_>, old: usize) -> bool {
     let groups: Vec<&Group> = rule
         .groups
         .iter()
@@ -667,21 +717,36 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
         && !anchored(&groups);
     let on_packet = rule.flow.stream != StreamMode::OnlyStream && !stream_only;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
-    let stream = if on_packet {
-        distinct_stream(input)
-    } else {
-        input.stream
+    if on_packet && try_data(input.payload) {
+        return true;
+    }
+    let Some(stream) = input.stream.filter(|_| on_stream) else {
+        return false;
     };
-    (on_packet && try_data(input.payload)) || (on_stream && stream.is_some_and(try_data))
+    let old = old.min(stream.len());
+    let new = &stream[old..];
+    let new_matches = !(on_packet && new == input.payload) && try_data(new);
+    if new_matches || old == 0 || anchored(&groups) {
+        return new_matches;
+    }
+    // A match across the boundary needs the new data; one wholly in the tail was
+    // found with an earlier packet.
+    try_data(stream) && !try_data(&stream[..old])
 }
 
-fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {
+fn rule_matches(
+    rule: &Rule,
+    idx: u32,
+    input: &Input<'_>,
+    old: usize,
+    flow: &mut FlowDetectState,
+) -> bool {
     let is_tx = rule.is_tx_rule();
     if is_tx != input.tx_id.is_some() {
         return false;
     }
     let Some(tx) = input.tx_id.filter(|_| is_tx) else {
-        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input);
+        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input, old);
     };
     // A rule over request and response buffers collects its buffer matches from the
     // inputs of both directions, then checks the header, flow and the rest on the input
@@ -710,7 +775,7 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
         }
     }
     let complete = done & all == all
-        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input))
+        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input, old))
         && (!cross || non_payload_matches(rule, input, flow));
     if complete {
         return true;

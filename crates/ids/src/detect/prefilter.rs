@@ -3,7 +3,7 @@
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
-use crate::detect::{BufferKind, Direction, distinct_stream};
+use crate::detect::{BufferKind, Direction};
 use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
 use aho_corasick::automaton::{Automaton, OverlappingState};
@@ -436,14 +436,40 @@ impl Prefilter {
                 .all(|i| i.exact.is_empty() && i.ranges.is_empty())
     }
 
-    /// Calls `hit` with every candidate rule for a packet input (may repeat).
-    pub fn candidates(&self, input: &crate::detect::Input<'_>, mut hit: impl FnMut(u32)) {
+    /// Calls `hit` with every candidate rule for a packet input (may repeat); `old`
+    /// bytes at the front of its stream were scanned with earlier packets.
+    pub fn candidates(
+        &self,
+        input: &crate::detect::Input<'_>,
+        old: usize,
+        mut hit: impl FnMut(u32),
+    ) {
         self.always.iter().for_each(|&r| hit(r));
         self.scan_addresses(input.src_ip, input.dst_ip, &mut hit);
-        let slot = Slot::of(input);
+        self.scan_payload(Slot::of(input), input, old, &mut hit);
+    }
+
+    /// Scans the packet payload and the new stream data (unless it is the payload), and
+    /// the junction with the stream's tail, where a fast pattern may straddle two
+    /// segments (fast patterns are at most [`MAX_FP_LEN`] bytes).
+    pub fn scan_payload(
+        &self,
+        slot: Slot,
+        input: &crate::detect::Input<'_>,
+        old: usize,
+        mut hit: impl FnMut(u32),
+    ) {
         self.scan(Buf::Payload, slot, input.payload, &mut hit);
-        if let Some(s) = distinct_stream(input) {
-            self.scan(Buf::Payload, slot, s, &mut hit);
+        let Some(stream) = input.stream else { return };
+        let old = old.min(stream.len());
+        let new = &stream[old..];
+        if new != input.payload {
+            self.scan(Buf::Payload, slot, new, &mut hit);
+        }
+        if old > 0 {
+            let from = old.saturating_sub(MAX_FP_LEN - 1);
+            let to = (old + MAX_FP_LEN - 1).min(stream.len());
+            self.scan(Buf::Payload, slot, &stream[from..to], &mut hit);
         }
     }
 
