@@ -256,8 +256,20 @@ mod nfqueue {
                 "fail-closed"
             }
         );
+        let mut overruns = 0u64;
         loop {
-            let mut msg = q.recv().context("receiving from the netfilter queue")?;
+            let mut msg = match q.recv() {
+                Ok(m) => m,
+                // The kernel's queue overflowed (ENOBUFS): packets were lost (or, with
+                // --fail-open, accepted uninspected); keep going.
+                Err(e) if e.raw_os_error() == Some(105) => {
+                    overruns += 1;
+                    eprintln!("warning: NFQUEUE {num} overran ({overruns} times so far)");
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("receiving from the netfilter queue"),
+            };
             let ts = msg
                 .get_timestamp()
                 .unwrap_or_else(SystemTime::now)
