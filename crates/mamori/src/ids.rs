@@ -270,9 +270,9 @@ mod nfqueue {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("receiving from the netfilter queue"),
             };
-            let ts = msg
-                .get_timestamp()
-                .unwrap_or_else(SystemTime::now)
+            // The arrival time is read here rather than from the message: nfq 0.2.5's
+            // `get_timestamp` reads a misaligned pointer (caught by debug assertions).
+            let ts = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_micros() as i64);
             let verdict = engine.process(ts, linktype::RAW, msg.get_payload());
