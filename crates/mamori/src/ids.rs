@@ -80,6 +80,14 @@ fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time this thread has run, from /proc (Linux): on a shared machine the
+/// throughput is stated against it as well as against wall time.
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let load_start = Instant::now();
     let vars = match &args.vars {
@@ -145,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file))
         .with_context(|| format!("{}", pcap.display()))?;
     let run_start = Instant::now();
+    let cpu_start = thread_cpu_secs();
     let mut warning = None;
     for pkt in reader.by_ref() {
         let pkt = match pkt {
@@ -167,6 +176,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush().context("cannot write the EVE file")?;
     let run_time = run_start.elapsed().as_secs_f64();
+    let cpu_time = thread_cpu_secs()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let s = engine.stats();
     println!(
         "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}  non-IP: {}",
@@ -181,6 +193,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         s.packets as f64 / run_time.max(1e-9),
         peak_rss().map_or("?".to_string(), |b| (b / (1024 * 1024)).to_string()),
     );
+    if let Some(cpu) = cpu_time {
+        println!(
+            "inspection CPU time: {:.2} s, {:.3} Gbit/s, {:.0} packets/s",
+            cpu,
+            s.bytes as f64 * 8.0 / cpu.max(1e-9) / 1e9,
+            s.packets as f64 / cpu.max(1e-9),
+        );
+    }
     for sk in &skipped {
         if args.verbose {
             println!(
