@@ -56,11 +56,14 @@ pub struct Needs {
 #[derive(Debug)]
 pub struct Detector {
     rules: Vec<Rule>,
+    /// Packet rules, and (tagged with [`prefilter::TAG`]) the transaction rules that
+    /// also have packet-payload keywords, by their payload fast pattern: their payload
+    /// part is matched on packets and remembered per flow. One scan serves both.
     packet: Prefilter,
     tx: Prefilter,
-    /// Transaction rules that also have packet-payload keywords, by their payload fast
-    /// pattern: their payload part is matched on packets and remembered per flow.
-    mixed: Prefilter,
+    has_mixed: bool,
+    /// The tagged candidates of the current packet input.
+    mixed_candidates: Vec<u32>,
     thresholds: Thresholds,
     xbits: Xbits,
     needs: Needs,
@@ -225,16 +228,25 @@ impl Detector {
                 }
             }
         }
-        let packet = Prefilter::build(&rules, &pkt_idx, |_| true);
-        let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
-        let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
+        let has_mixed = !mixed_idx.is_empty();
+        let both: Vec<u32> = pkt_idx
+            .iter()
+            .copied()
+            .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
+            .collect();
+        // Packet rules have payload groups only.
+        let packet = Prefilter::build(&rules, &both, |i, b| {
+            i & prefilter::TAG == 0 || b == Buf::Payload
+        });
+        let tx = Prefilter::build(&rules, &tx_idx, |_, b| b != Buf::Payload);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
             rules,
             packet,
             tx,
-            mixed,
+            has_mixed,
+            mixed_candidates: Vec::new(),
             thresholds: Thresholds::default(),
             xbits: Xbits::default(),
             needs,
@@ -262,7 +274,8 @@ impl Detector {
 
     /// Number of rules that are evaluated without a prefilter hit.
     pub fn always_candidates(&self) -> usize {
-        self.packet.always.len() + self.tx.always.len()
+        let untagged = |v: &[u32]| v.iter().filter(|&&r| r & prefilter::TAG == 0).count();
+        untagged(&self.packet.always) + untagged(&self.tx.always)
     }
 
     /// Number of rules without a fast pattern that are found by their addresses.
@@ -330,10 +343,10 @@ impl Detector {
         {
             keep_tail(flow, input.direction, &s[old..]);
         }
-        if input.tx_id.is_none() && !self.mixed.is_empty() {
+        self.collect_candidates(input, old, flow);
+        if input.tx_id.is_none() && self.has_mixed {
             self.record_mixed_payloads(input, old, flow);
         }
-        self.collect_candidates(input, old, flow);
         let candidates = std::mem::take(&mut self.candidates);
         let ip_only_done = input.tx_id.is_none() && {
             let done = &mut flow.ip_only_done[dir_index(input.direction)];
@@ -398,11 +411,10 @@ impl Detector {
     /// Matches the payload part of transaction rules that have one against a packet,
     /// and remembers the rules whose part matched for the flow's transactions.
     fn record_mixed_payloads(&mut self, input: &Input<'_>, old: usize, flow: &mut FlowDetectState) {
-        let mut cands = Vec::new();
-        self.mixed.candidates(input, old, |r| cands.push(r));
+        let cands = &mut self.mixed_candidates;
         cands.sort_unstable();
         cands.dedup();
-        for idx in cands {
+        for &idx in cands.iter() {
             if flow.payload_matched.contains(&idx) {
                 continue;
             }
@@ -421,8 +433,14 @@ impl Detector {
         let epoch = self.epoch;
         let stamp = &mut self.stamp;
         let cands = &mut self.candidates;
+        let mixed = &mut self.mixed_candidates;
         cands.clear();
+        mixed.clear();
         let mut add = |r: u32| {
+            if r & prefilter::TAG != 0 {
+                mixed.push(r & !prefilter::TAG);
+                return;
+            }
             let s = &mut stamp[r as usize];
             if *s != epoch {
                 *s = epoch;
