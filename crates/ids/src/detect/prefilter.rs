@@ -108,6 +108,9 @@ struct Matcher {
     bits8: Box<[u64; FILTER_WORDS]>,
     /// (masked 4-byte prefix, pattern id), sorted.
     long: Vec<(u32, u32)>,
+    /// Open-addressing index of `long` by prefix: (prefix, first position, count);
+    /// count 0 marks a free slot. Its length is a power of two.
+    long_index: Vec<(u32, u32, u32)>,
     /// Bit `masked 2-byte window` set for each pattern of 1 to 3 bytes (a 1-byte
     /// pattern sets every window it begins), when there are such patterns.
     tiny_bits: Option<Box<[u64; 1024]>>,
@@ -156,6 +159,29 @@ fn test_bit(bits: &[u64], h: usize) -> bool {
     bits[h >> 6] >> (h & 63) & 1 != 0
 }
 
+fn index_slot(w: u32, mask: usize) -> usize {
+    (w.wrapping_mul(0x27D4_EB2F) >> 7) as usize & mask
+}
+
+/// The open-addressing index of sorted (prefix, id) pairs (at most half full).
+fn index_prefixes(long: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
+    let size = (long.len() * 2).next_power_of_two().max(2);
+    let mask = size - 1;
+    let mut index = vec![(0u32, 0u32, 0u32); size];
+    let mut i = 0;
+    while i < long.len() {
+        let w = long[i].0;
+        let n = long[i..].iter().take_while(|e| e.0 == w).count();
+        let mut slot = index_slot(w, mask);
+        while index[slot].2 != 0 {
+            slot = (slot + 1) & mask;
+        }
+        index[slot] = (w, u32::try_from(i).ok()?, u32::try_from(n).ok()?);
+        i += n;
+    }
+    Some(index)
+}
+
 impl Matcher {
     fn build(patterns: &[Vec<u8>]) -> Option<Matcher> {
         let mut bits = Box::new([0u64; L1_WORDS]);
@@ -195,6 +221,7 @@ impl Matcher {
             }
         }
         long.sort_unstable();
+        let long_index = index_prefixes(&long)?;
         tiny.sort_unstable();
         ones.sort_unstable();
         let has_tiny = !tiny.is_empty() || !ones.is_empty();
@@ -203,6 +230,7 @@ impl Matcher {
             bits_short,
             bits8,
             long,
+            long_index,
             tiny_bits: has_tiny.then_some(tiny_bits),
             tiny,
             ones,
@@ -266,11 +294,19 @@ impl Matcher {
         if !short && !long {
             return;
         }
-        let from = self.long.partition_point(|&(k, _)| k < w);
-        for &(k, id) in &self.long[from..] {
-            if k != w {
-                break;
+        let mask = self.long_index.len() - 1;
+        let mut slot = index_slot(w, mask);
+        let (from, count) = loop {
+            let (k, from, count) = self.long_index[slot];
+            if count == 0 {
+                return;
             }
+            if k == w {
+                break (from as usize, count as usize);
+            }
+            slot = (slot + 1) & mask;
+        };
+        for &(_, id) in &self.long[from..from + count] {
             if self.verify(id, data, at) {
                 hit(id as usize);
             }
