@@ -71,6 +71,8 @@ pub struct Detector {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
+    /// The stream window of the current input (see [`stream_window`]).
+    window: Vec<u8>,
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
@@ -253,6 +255,7 @@ impl Detector {
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
+            window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
         }
@@ -320,19 +323,21 @@ impl Detector {
         }
         // On a reassembled session the new stream data is inspected behind the tail of
         // the data before it, so a content split over two segments is found.
-        let window = if self.needs.stream {
-            stream_window(input, flow)
+        // The window is built in a buffer kept across calls (no allocation per packet).
+        let mut window = std::mem::take(&mut self.window);
+        let tail_len = if self.needs.stream {
+            stream_window(input, flow, &mut window)
         } else {
             None
         };
         let windowed;
-        let (input, old) = match &window {
-            Some((w, old)) => {
+        let (input, old) = match tail_len {
+            Some(old) => {
                 windowed = Input {
-                    stream: Some(w.as_slice()),
+                    stream: Some(window.as_slice()),
                     ..input.clone()
                 };
-                (&windowed, *old)
+                (&windowed, old)
             }
             None => (input, 0),
         };
@@ -406,6 +411,7 @@ impl Detector {
             }
         }
         self.candidates = candidates;
+        self.window = window;
     }
 
     /// Matches the payload part of transaction rules that have one against a packet,
@@ -685,7 +691,8 @@ const STREAM_TAIL: usize = 2048;
 
 /// For a packet of a reassembled TCP session bringing new stream data: the tail of the
 /// earlier stream followed by the new data, and the length of the tail.
-fn stream_window(input: &Input<'_>, flow: &FlowDetectState) -> Option<(Vec<u8>, usize)> {
+/// The window is written to `w`.
+fn stream_window(input: &Input<'_>, flow: &FlowDetectState, w: &mut Vec<u8>) -> Option<usize> {
     let new = input.stream.filter(|s| !s.is_empty())?;
     if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
         return None;
@@ -694,10 +701,10 @@ fn stream_window(input: &Input<'_>, flow: &FlowDetectState) -> Option<(Vec<u8>, 
     if tail.is_empty() {
         return None;
     }
-    let mut w = Vec::with_capacity(tail.len() + new.len());
+    w.clear();
     w.extend_from_slice(tail);
     w.extend_from_slice(new);
-    Some((w, tail.len()))
+    Some(tail.len())
 }
 
 fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
