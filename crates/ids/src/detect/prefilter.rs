@@ -253,13 +253,14 @@ impl Matcher {
                     }
                 }
                 Some(tb) => {
+                    let tb = &tb[..];
                     for (i, w) in data.windows(4).enumerate() {
                         let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & FOLD4;
                         if test_bit(bits, hash4(w)) {
                             self.verify_long(w, data, i, &mut hit);
                         }
                         let k = w as u16;
-                        if test_bit(&tb[..], usize::from(k)) {
+                        if test_bit(tb, usize::from(k)) {
                             self.verify_tiny(k, data, i, &mut hit);
                         }
                     }
@@ -750,6 +751,20 @@ mod tests {
             data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(0x01u8), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
         ) {
             let m = Matcher::build(&patterns).expect("builds");
+            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+        }
+
+        /// The same with patterns of 4 bytes or more only (the matcher's other loop).
+        #[test]
+        fn agrees_with_a_naive_search_long_patterns_only(
+            patterns in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`')], 4..10),
+                1..12,
+            ),
+            data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
+        ) {
+            let m = Matcher::build(&patterns).expect("builds");
+            prop_assert!(m.tiny_bits.is_none());
             prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
         }
     }
