@@ -372,6 +372,34 @@ fn only_stream_and_no_stream() {
 }
 
 #[test]
+fn content_split_over_segments_matches_once() {
+    // The stream is inspected behind the tail of earlier data: a content (and a
+    // relative match) split over two segments is found, and not found again later.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"attack-pattern\"; sid:1;)\n\
+         alert tcp any any -> any any (content:\"user \"; content:\"root\"; distance:0; within:6; sid:2;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let segs: [&[u8]; 5] = [
+        b"xx atta",
+        b"ck-pattern yy",
+        b"login: user",
+        b" root",
+        b" more data",
+    ];
+    let got: Vec<Vec<u32>> = segs
+        .iter()
+        .map(|s| {
+            run(&mut d, &mut flow, &tcp(s))
+                .iter()
+                .map(|a| a.sid)
+                .collect()
+        })
+        .collect();
+    assert_eq!(got, [vec![], vec![1], vec![], vec![2], vec![]]);
+}
+
+#[test]
 fn established_tcp_inspects_plain_content_on_the_stream_only() {
     // Suricata's `stream` rule type: on a reassembled session a plain content is
     // matched on the stream, so an out-of-order or retransmitted segment (no new
@@ -728,6 +756,30 @@ fn xbits_per_host_across_flows_with_expiry() {
 }
 
 #[test]
+fn flowint_counts_per_flow() {
+    // flowint: `+` adds after the rule matched; comparisons are conditions.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"try\"; flowint:tries,+,1; noalert; sid:1;)\n\
+         alert tcp any any -> any any (content:\"try\"; flowint:tries,>,2; sid:2;)\n\
+         alert tcp any any -> any any (content:\"reset\"; flowint:tries,=,0; noalert; sid:3;)\n\
+         alert tcp any any -> any any (content:\"new\"; flowint:tries,notset; sid:4;)",
+    );
+    let mut flow = FlowDetectState::default();
+    assert_eq!(run(&mut d, &mut flow, &tcp(b"new")).len(), 1);
+    let n: Vec<usize> = (0..4)
+        .map(|_| run(&mut d, &mut flow, &tcp(b"try")).len())
+        .collect();
+    assert_eq!(
+        n,
+        [0, 0, 1, 1],
+        "alerts once the count, added after each match, exceeds 2"
+    );
+    run(&mut d, &mut flow, &tcp(b"reset"));
+    assert_eq!(flow.flowints.get("tries"), Some(&0));
+    assert!(run(&mut d, &mut flow, &tcp(b"new")).is_empty(), "set now");
+}
+
+#[test]
 fn stream_size_by_sequence_numbers() {
     // stream_size compares next_seq - isn of a direction (the SYN counts one).
     let mut d = detector("alert tcp any any -> any any (stream_size:client,>,5; sid:1;)");
@@ -920,4 +972,13 @@ alert tcp any any -> any any (dsize:!0; stream_size:either,>,1; threshold:type b
             run(&mut d, &mut flow, &t);
         }
     }
+}
+
+#[test]
+fn detector_can_move_between_threads() {
+    // The inline (NFQUEUE) front-end runs detection off the main thread.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Detector>();
+    send_sync::<FlowDetectState>();
+    send_sync::<mamori_ids::rules::Rule>();
 }

@@ -474,3 +474,36 @@ fn a_new_syn_after_close_starts_a_new_flow() {
     assert_eq!(sids(&ev), vec![16]);
     assert_eq!(e.stats().flows, 2);
 }
+
+#[test]
+fn fragmented_datagram_is_reassembled_before_inspection() {
+    let cl = (Ipv4Addr::new(10, 0, 0, 1), 5353);
+    let sv = (Ipv4Addr::new(10, 0, 0, 53), 53);
+    let q = dns_query(3, "fragmented.evil.example");
+    let whole = udp(cl, sv, &q);
+    // Split the IP payload (UDP header + DNS) at 16 bytes into two fragments, sent in
+    // reverse order.
+    let ip = &whole[14..];
+    let payload = &ip[20..];
+    let frag = |off: usize, more: bool, data: &[u8]| {
+        let mut f = whole[..14].to_vec();
+        let mut h = ip[..20].to_vec();
+        h[2..4].copy_from_slice(&((20 + data.len()) as u16).to_be_bytes());
+        let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&fo.to_be_bytes());
+        f.extend_from_slice(&h);
+        f.extend_from_slice(data);
+        f
+    };
+    let frames = vec![
+        frag(16, false, &payload[16..]),
+        frag(0, true, &payload[..16]),
+    ];
+    let mut e = engine(
+        r#"alert dns any any -> any any (msg:"d"; dns.query; content:"fragmented.evil"; sid:17;)"#,
+        Mode::Ids,
+    );
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![17]);
+    assert_eq!(e.stats().fragments, 2);
+}

@@ -257,7 +257,7 @@ fn multi_line_rules_and_comments() {
 fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     let text = "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
                 alert tcp any any -> any any (content:\"x\"; byte_math:bytes 2, offset 0, oper +, rvalue 1, result r; sid:2;)\n\
-                alert tcp any any -> any any (flowint:cnt,+,1; sid:3;)\n";
+                alert tcp any any -> any any (asn1:oversize_length 100; sid:3;)\n";
     let set = parse_rules("f.rules", text, &Vars::suricata_defaults());
     assert_eq!(set.rules.len(), 1);
     assert_eq!(set.skipped.len(), 2);
@@ -300,7 +300,7 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
         s.to_string(),
         "f.rules:2: sid 2: unsupported keyword `byte_math`"
     );
-    assert_eq!(set.skipped[1].keyword.as_deref(), Some("flowint"));
+    assert_eq!(set.skipped[1].keyword.as_deref(), Some("asn1"));
 }
 
 #[test]
@@ -311,6 +311,14 @@ fn malformed_rules_get_clear_errors() {
         (
             "alert tcp any any -> any any (content:\"x\";)",
             "missing `sid`",
+        ),
+        (
+            "alert tcp any any -> any any (content:\"x\"; sid:1)",
+            "`sid` is not terminated with `;`",
+        ),
+        (
+            "alert tcp any any -> any any (sid:1; nocase)",
+            "`nocase` is not terminated",
         ),
         (
             "alert tcp any any -> any any (content:\"x|4\"; sid:1;)",
@@ -378,6 +386,30 @@ fn malformed_rules_get_clear_errors() {
 }
 
 #[test]
+fn duplicate_signatures_keep_the_highest_rev() {
+    let a = "alert tcp any any -> any any (content:\"a\"; sid:7; rev:2;)\n\
+             alert tcp any any -> any any (content:\"b\"; sid:7; rev:1;)\n\
+             alert tcp any any -> any any (content:\"c\"; sid:7; gid:3; rev:1;)";
+    let mut set = parse_rules("a.rules", a, &Vars::suricata_defaults());
+    assert_eq!(set.rules.len(), 2, "gid 3 is another signature");
+    assert_eq!(set.skipped.len(), 1);
+    assert_eq!(set.skipped[0].line, 2);
+    assert!(
+        set.skipped[0]
+            .reason
+            .contains("duplicate signature gid 1 sid 7")
+    );
+    assert!(set.skipped[0].reason.contains("a.rules:1"));
+    let b = "alert tcp any any -> any any (content:\"d\"; sid:7; rev:5;)";
+    set.extend(parse_rules("b.rules", b, &Vars::suricata_defaults()));
+    assert_eq!(set.rules.len(), 2);
+    let r = set.rules.iter().find(|r| r.sid == 7 && r.gid == 1).unwrap();
+    assert_eq!((r.rev, r.file.as_str()), (5, "b.rules"));
+    assert_eq!(set.skipped.len(), 2);
+    assert_eq!(set.skipped[1].file, "a.rules");
+}
+
+#[test]
 fn vars_from_json() {
     let v = Vars::from_json(
         r#"{"address-groups": {"HOME_NET": "[10.0.0.0/8]", "EXTERNAL_NET": "any"}, "port-groups": {"HTTP_PORTS": "[80,8080]"}}"#,
@@ -420,6 +452,8 @@ proptest! {
                 "byte_jump", "isdataat", "flow", "flowbits", "threshold", "dsize", "flags",
                 "http.uri", "nocase", "bsize", "fast_pattern", "sid", "msg", "http_uri",
                 "dotprefix", "urilen", "detection_filter", "app-layer-protocol", "ttl",
+                "base64_decode", "base64_data", "xbits", "flowint", "stream_size", "byte_test",
+                "isdataat", "threshold", "tls.certs", "http.header_names", "pcre",
             ]), "[\\\\\"|;:,!<>0-9a-zA-Z /^$()*+?.-]{0,16}"),
             0..8,
         ),

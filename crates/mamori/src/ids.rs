@@ -60,7 +60,8 @@ pub struct Args {
     /// Where to write the EVE JSON records (one per line).
     #[arg(long, value_name = "FILE")]
     pub eve: PathBuf,
-    /// ids (observe) or ips (drop rules drop).
+    /// ids (observe) or ips (drop rules drop). With --nfqueue the engine always
+    /// prevents (ips).
     #[arg(long, value_enum, default_value = "ids")]
     pub mode: ModeArg,
     /// Accept TCP sessions whose handshake is not in the capture.
@@ -77,6 +78,14 @@ fn peak_rss() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// CPU time this thread has run, from /proc (Linux): on a shared machine the
+/// throughput is stated against it as well as against wall time.
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -144,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file))
         .with_context(|| format!("{}", pcap.display()))?;
     let run_start = Instant::now();
+    let cpu_start = thread_cpu_secs();
     let mut warning = None;
     for pkt in reader.by_ref() {
         let pkt = match pkt {
@@ -166,6 +176,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush().context("cannot write the EVE file")?;
     let run_time = run_start.elapsed().as_secs_f64();
+    let cpu_time = thread_cpu_secs()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let s = engine.stats();
     println!(
         "packets: {}  flows: {}  alerts: {}  dropped: {}  decode errors: {}  non-IP: {}",
@@ -180,6 +193,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         s.packets as f64 / run_time.max(1e-9),
         peak_rss().map_or("?".to_string(), |b| (b / (1024 * 1024)).to_string()),
     );
+    if let Some(cpu) = cpu_time {
+        println!(
+            "inspection CPU time: {:.2} s, {:.3} Gbit/s, {:.0} packets/s",
+            cpu,
+            s.bytes as f64 * 8.0 / cpu.max(1e-9) / 1e9,
+            s.packets as f64 / cpu.max(1e-9),
+        );
+    }
     for sk in &skipped {
         if args.verbose {
             println!(
@@ -255,11 +276,23 @@ mod nfqueue {
                 "fail-closed"
             }
         );
+        let mut overruns = 0u64;
         loop {
-            let mut msg = q.recv().context("receiving from the netfilter queue")?;
-            let ts = msg
-                .get_timestamp()
-                .unwrap_or_else(SystemTime::now)
+            let mut msg = match q.recv() {
+                Ok(m) => m,
+                // The kernel's queue overflowed (ENOBUFS): packets were lost (or, with
+                // --fail-open, accepted uninspected); keep going.
+                Err(e) if e.raw_os_error() == Some(105) => {
+                    overruns += 1;
+                    eprintln!("warning: NFQUEUE {num} overran ({overruns} times so far)");
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("receiving from the netfilter queue"),
+            };
+            // The arrival time is read here rather than from the message: nfq 0.2.5's
+            // `get_timestamp` reads a misaligned pointer (caught by debug assertions).
+            let ts = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_micros() as i64);
             let verdict = engine.process(ts, linktype::RAW, msg.get_payload());

@@ -159,11 +159,11 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Fetches `url` from the LAN client. The generous time limit only matters on a loaded
-/// machine: a dropped request is proven by the server's log, not by the time-out.
-fn curl(tb: &Testbed, url: &str) -> Option<String> {
+/// Fetches a URL from the client; `None` when it did not complete within `secs`
+/// (generous for requests that must pass: the machine may be busy).
+fn curl(tb: &Testbed, url: &str, secs: u32) -> Option<String> {
     let out = tb
-        .exec(0, &["curl", "-s", "--max-time", "20", url])
+        .exec(0, &["curl", "-s", "--max-time", &secs.to_string(), url])
         .output()
         .unwrap();
     out.status
@@ -223,7 +223,7 @@ fn start_ids(tb: &mut Testbed, queue: u16, fail_open: bool) -> (PathBuf, Child) 
     }
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(tb.dir.join("ids.stderr")).unwrap())
         .spawn()
         .unwrap();
     // Wait for the bind message.
@@ -306,14 +306,17 @@ fn drop_rule_traffic_never_reaches_the_server() {
     queue_forwarded_tcp(&tb, queue);
 
     assert_eq!(
-        curl(&tb, "http://198.51.100.2/ok.txt").as_deref(),
+        curl(&tb, "http://198.51.100.2/ok.txt", 20).as_deref(),
         Some("fine content\n")
     );
-    assert_eq!(curl(&tb, "http://198.51.100.2/blocked.txt"), None);
+    assert_eq!(curl(&tb, "http://198.51.100.2/blocked.txt", 4), None);
     // The allowed request still works after the blocked flow.
     assert_eq!(
-        curl(&tb, "http://198.51.100.2/ok.txt").as_deref(),
-        Some("fine content\n")
+        curl(&tb, "http://198.51.100.2/ok.txt", 20).as_deref(),
+        Some("fine content\n"),
+        "engine stderr: {}\neve: {}",
+        read(&tb.dir.join("ids.stderr")),
+        read(&eve)
     );
 
     let server_log = read(&log);
@@ -368,12 +371,15 @@ fn without_the_engine_fail_closed_drops_and_bypass_is_not_implied() {
         .success()
     });
     queue_forwarded_tcp(&tb, queue);
-    assert_eq!(curl(&tb, "http://198.51.100.2/ok.txt"), None);
+    assert_eq!(curl(&tb, "http://198.51.100.2/ok.txt", 4), None);
     // With the engine bound, the same request passes.
-    let (_eve, child) = start_ids(&mut tb, queue, true);
+    let (eve, child) = start_ids(&mut tb, queue, true);
     tb.children.push(child);
     assert_eq!(
-        curl(&tb, "http://198.51.100.2/ok.txt").as_deref(),
-        Some("fine content\n")
+        curl(&tb, "http://198.51.100.2/ok.txt", 20).as_deref(),
+        Some("fine content\n"),
+        "engine stderr: {}\neve: {}",
+        read(&tb.dir.join("ids.stderr")),
+        read(&eve)
     );
 }

@@ -684,7 +684,7 @@ impl HttpState {
             id,
             ..HttpTx::default()
         });
-        let max = self.cfg.get().max_txs;
+        let max = self.cfg.get().max_txs.max(1);
         while self.txs.len() > max {
             self.txs.pop_front();
         }

@@ -269,8 +269,14 @@ impl AppLayer {
                 }
             }
             Parser::Dns(d) => {
-                if let Some(q) = d.tx(u.tx_id).and_then(|t| t.query()) {
-                    out.push((BufferKind::DnsQuery, q));
+                // Every question of the request (or of the response when the request
+                // was not seen): a rule matches if any one matches.
+                if let Some(t) = d.tx(u.tx_id)
+                    && let Some(m) = t.request.as_ref().or(t.response.as_ref())
+                {
+                    for (name, _, _) in &m.queries {
+                        out.push((BufferKind::DnsQuery, name));
+                    }
                 }
             }
             Parser::Tls(t) => {

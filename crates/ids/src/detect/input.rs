@@ -203,4 +203,9 @@ pub struct FlowDetectState {
     /// Per direction (to server, to client): IP-only rules were inspected already
     /// (Suricata inspects them once per flow and direction).
     pub ip_only_done: [bool; 2],
+    /// `flowint` variables of this flow.
+    pub flowints: std::collections::BTreeMap<String, u64>,
+    /// Per direction (to server, to client): the last bytes of the TCP stream already
+    /// inspected, so that payload keywords can match across segment boundaries.
+    pub stream_tail: [Vec<u8>; 2],
 }

@@ -18,7 +18,9 @@ mod xbits;
 pub use crate::rules::Action;
 pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
 
-use crate::rules::{Buf, FlowbitOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch};
+use crate::rules::{
+    Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
+};
 use prefilter::Prefilter;
 use std::collections::BTreeSet;
 use threshold::Thresholds;
@@ -54,11 +56,14 @@ pub struct Needs {
 #[derive(Debug)]
 pub struct Detector {
     rules: Vec<Rule>,
+    /// Packet rules, and (tagged with [`prefilter::TAG`]) the transaction rules that
+    /// also have packet-payload keywords, by their payload fast pattern: their payload
+    /// part is matched on packets and remembered per flow. One scan serves both.
     packet: Prefilter,
     tx: Prefilter,
-    /// Transaction rules that also have packet-payload keywords, by their payload fast
-    /// pattern: their payload part is matched on packets and remembered per flow.
-    mixed: Prefilter,
+    has_mixed: bool,
+    /// The tagged candidates of the current packet input.
+    mixed_candidates: Vec<u32>,
     thresholds: Thresholds,
     xbits: Xbits,
     needs: Needs,
@@ -66,6 +71,8 @@ pub struct Detector {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
+    /// The stream window of the current input (see [`stream_window`]).
+    window: Vec<u8>,
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
@@ -169,7 +176,11 @@ fn flowbits_rank(rule: &Rule) -> u8 {
         .flowbits
         .iter()
         .map(|f| f.op)
-        .chain(rule.xbits.iter().map(|x| x.op));
+        .chain(rule.xbits.iter().map(|x| x.op))
+        .chain(rule.flowints.iter().map(|f| match f.op {
+            FlowintOp::Set(_) | FlowintOp::Add(_) | FlowintOp::Sub(_) => FlowbitOp::Set,
+            FlowintOp::Compare(_) | FlowintOp::IsSet | FlowintOp::NotSet => FlowbitOp::IsSet,
+        }));
     let sets = ops
         .clone()
         .any(|op| matches!(op, FlowbitOp::Set | FlowbitOp::Unset | FlowbitOp::Toggle));
@@ -219,22 +230,32 @@ impl Detector {
                 }
             }
         }
-        let packet = Prefilter::build(&rules, &pkt_idx, |_| true);
-        let tx = Prefilter::build(&rules, &tx_idx, |b| b != Buf::Payload);
-        let mixed = Prefilter::build(&rules, &mixed_idx, |b| b == Buf::Payload);
+        let has_mixed = !mixed_idx.is_empty();
+        let both: Vec<u32> = pkt_idx
+            .iter()
+            .copied()
+            .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
+            .collect();
+        // Packet rules have payload groups only.
+        let packet = Prefilter::build(&rules, &both, |i, b| {
+            i & prefilter::TAG == 0 || b == Buf::Payload
+        });
+        let tx = Prefilter::build(&rules, &tx_idx, |_, b| b != Buf::Payload);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
             rules,
             packet,
             tx,
-            mixed,
+            has_mixed,
+            mixed_candidates: Vec::new(),
             thresholds: Thresholds::default(),
             xbits: Xbits::default(),
             needs,
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
+            window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
         }
@@ -256,7 +277,8 @@ impl Detector {
 
     /// Number of rules that are evaluated without a prefilter hit.
     pub fn always_candidates(&self) -> usize {
-        self.packet.always.len() + self.tx.always.len()
+        let untagged = |v: &[u32]| v.iter().filter(|&&r| r & prefilter::TAG == 0).count();
+        untagged(&self.packet.always) + untagged(&self.tx.always)
     }
 
     /// Number of rules without a fast pattern that are found by their addresses.
@@ -272,7 +294,7 @@ impl Detector {
     /// The sids of the rules the prefilter selects for full evaluation of `input`
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
-        self.collect_candidates(input, flow);
+        self.collect_candidates(input, 0, flow);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -299,10 +321,37 @@ impl Detector {
         {
             track_seq(flow, input.direction, seq, flags, input.payload.len());
         }
-        if input.tx_id.is_none() && !self.mixed.is_empty() {
-            self.record_mixed_payloads(input, flow);
+        // On a reassembled session the new stream data is inspected behind the tail of
+        // the data before it, so a content split over two segments is found.
+        // The window is built in a buffer kept across calls (no allocation per packet).
+        let mut window = std::mem::take(&mut self.window);
+        let tail_len = if self.needs.stream {
+            stream_window(input, flow, &mut window)
+        } else {
+            None
+        };
+        let windowed;
+        let (input, old) = match tail_len {
+            Some(old) => {
+                windowed = Input {
+                    stream: Some(window.as_slice()),
+                    ..input.clone()
+                };
+                (&windowed, old)
+            }
+            None => (input, 0),
+        };
+        if self.needs.stream
+            && input.tx_id.is_none()
+            && input.ip_proto == 6
+            && let Some(s) = input.stream
+        {
+            keep_tail(flow, input.direction, &s[old..]);
         }
-        self.collect_candidates(input, flow);
+        self.collect_candidates(input, old, flow);
+        if input.tx_id.is_none() && self.has_mixed {
+            self.record_mixed_payloads(input, old, flow);
+        }
         let candidates = std::mem::take(&mut self.candidates);
         let ip_only_done = input.tx_id.is_none() && {
             let done = &mut flow.ip_only_done[dir_index(input.direction)];
@@ -320,7 +369,7 @@ impl Detector {
             {
                 continue;
             }
-            if !rule_matches(rule, idx, input, flow)
+            if !rule_matches(rule, idx, input, old, flow)
                 || (!rule.xbits.is_empty() && !self.xbits.check(rule, input))
             {
                 continue;
@@ -362,26 +411,26 @@ impl Detector {
             }
         }
         self.candidates = candidates;
+        self.window = window;
     }
 
     /// Matches the payload part of transaction rules that have one against a packet,
     /// and remembers the rules whose part matched for the flow's transactions.
-    fn record_mixed_payloads(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) {
-        let mut cands = Vec::new();
-        self.mixed.candidates(input, |r| cands.push(r));
+    fn record_mixed_payloads(&mut self, input: &Input<'_>, old: usize, flow: &mut FlowDetectState) {
+        let cands = &mut self.mixed_candidates;
         cands.sort_unstable();
         cands.dedup();
-        for idx in cands {
+        for &idx in cands.iter() {
             if flow.payload_matched.contains(&idx) {
                 continue;
             }
-            if payload_groups_match(&self.rules[idx as usize], input) {
+            if payload_groups_match(&self.rules[idx as usize], input, old) {
                 flow.payload_matched.insert(idx);
             }
         }
     }
 
-    fn collect_candidates(&mut self, input: &Input<'_>, flow: &FlowDetectState) {
+    fn collect_candidates(&mut self, input: &Input<'_>, old: usize, flow: &FlowDetectState) {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamp.iter_mut().for_each(|s| *s = 0);
@@ -390,8 +439,14 @@ impl Detector {
         let epoch = self.epoch;
         let stamp = &mut self.stamp;
         let cands = &mut self.candidates;
+        let mixed = &mut self.mixed_candidates;
         cands.clear();
+        mixed.clear();
         let mut add = |r: u32| {
+            if r & prefilter::TAG != 0 {
+                mixed.push(r & !prefilter::TAG);
+                return;
+            }
             let s = &mut stamp[r as usize];
             if *s != epoch {
                 *s = epoch;
@@ -410,12 +465,7 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => {
-                    pf.scan(buf, slot, input.payload, &mut add);
-                    if let Some(s) = distinct_stream(input) {
-                        pf.scan(buf, slot, s, &mut add);
-                    }
-                }
+                Buf::Payload => pf.scan_payload(slot, input, old, &mut add),
                 Buf::Kind(BufferKind::FileData) => {
                     // The shared body automaton: each distinct body slice once.
                     let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
@@ -454,12 +504,6 @@ impl Detector {
         }
         cands.sort_unstable();
     }
-}
-
-/// The new stream data when it differs from the packet payload (most in-order TCP
-/// packets bring exactly their own payload as new stream data).
-pub(crate) fn distinct_stream<'a>(input: &Input<'a>) -> Option<&'a [u8]> {
-    input.stream.filter(|s| *s != input.payload)
 }
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
@@ -509,10 +553,34 @@ fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {
         FlowbitOp::IsSet => f.names.iter().any(|n| flow.flowbits.contains(n)),
         FlowbitOp::IsNotSet => f.names.iter().any(|n| !flow.flowbits.contains(n)),
         _ => true,
+    }) && rule.flowints.iter().all(|f| {
+        let v = flow.flowints.get(&f.name);
+        match f.op {
+            FlowintOp::IsSet => v.is_some(),
+            FlowintOp::NotSet => v.is_none(),
+            FlowintOp::Compare(m) => v.is_some_and(|&v| m.matches(v)),
+            FlowintOp::Set(_) | FlowintOp::Add(_) | FlowintOp::Sub(_) => true,
+        }
     })
 }
 
 fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
+    for f in &rule.flowints {
+        match f.op {
+            FlowintOp::Set(n) => {
+                flow.flowints.insert(f.name.clone(), n);
+            }
+            FlowintOp::Add(n) => {
+                let v = flow.flowints.entry(f.name.clone()).or_insert(0);
+                *v = v.saturating_add(n);
+            }
+            FlowintOp::Sub(n) => {
+                let v = flow.flowints.entry(f.name.clone()).or_insert(0);
+                *v = v.saturating_sub(n);
+            }
+            _ => {}
+        }
+    }
     for f in &rule.flowbits {
         for n in &f.names {
             match f.op {
@@ -617,7 +685,44 @@ fn anchored(groups: &[&Group]) -> bool {
     })
 }
 
-fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+/// Stream tail kept per direction: contents and relative matches up to this long can
+/// span segment boundaries.
+const STREAM_TAIL: usize = 2048;
+
+/// For a packet of a reassembled TCP session bringing new stream data: the tail of the
+/// earlier stream followed by the new data, and the length of the tail.
+/// The window is written to `w`.
+fn stream_window(input: &Input<'_>, flow: &FlowDetectState, w: &mut Vec<u8>) -> Option<usize> {
+    let new = input.stream.filter(|s| !s.is_empty())?;
+    if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
+        return None;
+    }
+    let tail = &flow.stream_tail[dir_index(input.direction)];
+    if tail.is_empty() {
+        return None;
+    }
+    w.clear();
+    w.extend_from_slice(tail);
+    w.extend_from_slice(new);
+    Some(tail.len())
+}
+
+fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
+    let tail = &mut flow.stream_tail[dir_index(dir)];
+    if new.len() >= STREAM_TAIL {
+        tail.clear();
+        tail.extend_from_slice(&new[new.len() - STREAM_TAIL..]);
+    } else {
+        let excess = (tail.len() + new.len()).saturating_sub(STREAM_TAIL);
+        tail.drain(..excess);
+        tail.extend_from_slice(new);
+    }
+}
+
+/// The payload keywords against the packet payload and/or the stream. `old` is how
+/// many bytes at the front of `input.stream` were inspected with earlier packets (the
+/// stream tail); the rest is new.
+fn payload_groups_match(rule: &Rule, input: &Input<'_>, old: usize) -> bool {
     let groups: Vec<&Group> = rule
         .groups
         .iter()
@@ -637,21 +742,36 @@ fn payload_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
         && !anchored(&groups);
     let on_packet = rule.flow.stream != StreamMode::OnlyStream && !stream_only;
     let on_stream = rule.flow.stream != StreamMode::NoStream;
-    let stream = if on_packet {
-        distinct_stream(input)
-    } else {
-        input.stream
+    if on_packet && try_data(input.payload) {
+        return true;
+    }
+    let Some(stream) = input.stream.filter(|_| on_stream) else {
+        return false;
     };
-    (on_packet && try_data(input.payload)) || (on_stream && stream.is_some_and(try_data))
+    let old = old.min(stream.len());
+    let new = &stream[old..];
+    let new_matches = !(on_packet && new == input.payload) && try_data(new);
+    if new_matches || old == 0 || anchored(&groups) {
+        return new_matches;
+    }
+    // A match across the boundary needs the new data; one wholly in the tail was
+    // found with an earlier packet.
+    try_data(stream) && !try_data(&stream[..old])
 }
 
-fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectState) -> bool {
+fn rule_matches(
+    rule: &Rule,
+    idx: u32,
+    input: &Input<'_>,
+    old: usize,
+    flow: &mut FlowDetectState,
+) -> bool {
     let is_tx = rule.is_tx_rule();
     if is_tx != input.tx_id.is_some() {
         return false;
     }
     let Some(tx) = input.tx_id.filter(|_| is_tx) else {
-        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input);
+        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input, old);
     };
     // A rule over request and response buffers collects its buffer matches from the
     // inputs of both directions, then checks the header, flow and the rest on the input
@@ -680,7 +800,7 @@ fn rule_matches(rule: &Rule, idx: u32, input: &Input<'_>, flow: &mut FlowDetectS
         }
     }
     let complete = done & all == all
-        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input))
+        && (flow.payload_matched.contains(&idx) || payload_groups_match(rule, input, old))
         && (!cross || non_payload_matches(rule, input, flow));
     if complete {
         return true;

@@ -1,13 +1,12 @@
-//! The multi-pattern prefilter: one Aho-Corasick automaton per buffer over the fast
-//! patterns of the rules that inspect it. A rule is fully evaluated only when its
+//! The multi-pattern prefilter: one matcher (a hashed filter over the data's 4-byte
+//! windows, then exact comparison) per buffer over the fast patterns of the rules that
+//! inspect it. A rule is fully evaluated only when its
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
-use crate::detect::{BufferKind, Direction, distinct_stream};
+use crate::detect::{BufferKind, Direction};
 use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
-use aho_corasick::automaton::{Automaton, OverlappingState};
-use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -90,53 +89,250 @@ struct BufAutomaton {
     rules: Vec<Vec<u32>>,
 }
 
-/// The automaton: a concrete Aho-Corasick DFA where it fits (its overlapping scan is
-/// then compiled for the DFA rather than dispatched per byte through a trait object),
-/// the automatic choice otherwise.
+/// The multi-pattern matcher: a hashed filter over every 4-byte window of the data
+/// (and an exact table over 2-byte windows for patterns shorter than 4 bytes), then an
+/// exact case-insensitive comparison of the few patterns that begin with that window.
+///
+/// Each position costs a load, a multiply and a bit test, with no dependency between
+/// positions, so the CPU runs several at once; an automaton walk instead chains a
+/// table lookup per byte and, over random binary data with thousands of patterns,
+/// misses the cache.
 #[derive(Debug)]
-enum Matcher {
-    Dfa(Box<aho_corasick::dfa::DFA>),
-    Auto(AhoCorasick),
+struct Matcher {
+    /// Bit `hash(window)` set for the first 4 bytes of each pattern of 4 bytes or more.
+    bits: Box<[u64; L1_WORDS]>,
+    /// The second level, tested where the first is set: bit `hash(first 4 bytes)` of
+    /// the patterns of 4 to 7 bytes (another hash), and bit `hash8(first 8 bytes)` of the longer
+    /// ones (common 4-byte prefixes, as in text, are then told apart cheaply).
+    bits_short: Box<[u64; FILTER_WORDS]>,
+    bits8: Box<[u64; FILTER_WORDS]>,
+    /// (masked 4-byte prefix, pattern id), sorted.
+    long: Vec<(u32, u32)>,
+    /// Open-addressing index of `long` by prefix: (prefix, first position, count);
+    /// count 0 marks a free slot. Its length is a power of two.
+    long_index: Vec<(u32, u32, u32)>,
+    /// Bit `masked 2-byte window` set for each pattern of 1 to 3 bytes (a 1-byte
+    /// pattern sets every window it begins), when there are such patterns.
+    tiny_bits: Option<Box<[u64; 1024]>>,
+    /// (masked 2-byte prefix, pattern id), sorted; 1-byte patterns under `TINY_ONE`.
+    tiny: Vec<(u16, u32)>,
+    /// Patterns of one byte, by id.
+    ones: Vec<(u8, u32)>,
+    /// The patterns (lower-case), by id.
+    patterns: Vec<Vec<u8>>,
+}
+
+/// log2 of the first level's size in bits (16 KiB: stays in the core's first-level
+/// cache, which the load of every position needs).
+const L1_BITS: u32 = 17;
+const L1_WORDS: usize = 1 << (L1_BITS - 6);
+/// log2 of the second level's size in bits (64 KiB each).
+const FILTER_BITS: u32 = 19;
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+/// Clearing bit 5 of each byte folds ASCII case (and a few other pairs, which only
+/// add candidates that the exact comparison rejects).
+const FOLD4: u32 = 0xDFDF_DFDF;
+const FOLD2: u16 = 0xDFDF;
+
+#[inline(always)]
+fn hash4(w: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> (32 - L1_BITS)) as usize
+}
+
+fn hash4_wide(w: u32) -> usize {
+    (w.wrapping_mul(0x85EB_CA77) >> (32 - FILTER_BITS)) as usize
+}
+
+#[inline(always)]
+fn hash8(w: u64) -> usize {
+    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+}
+
+const FOLD8: u64 = 0xDFDF_DFDF_DFDF_DFDF;
+
+fn set_bit(bits: &mut [u64], h: usize) {
+    bits[h >> 6] |= 1 << (h & 63);
+}
+
+#[inline(always)]
+fn test_bit(bits: &[u64], h: usize) -> bool {
+    bits[h >> 6] >> (h & 63) & 1 != 0
+}
+
+fn index_slot(w: u32, mask: usize) -> usize {
+    (w.wrapping_mul(0x27D4_EB2F) >> 7) as usize & mask
+}
+
+/// The open-addressing index of sorted (prefix, id) pairs (at most half full).
+fn index_prefixes(long: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
+    let size = (long.len() * 2).next_power_of_two().max(2);
+    let mask = size - 1;
+    let mut index = vec![(0u32, 0u32, 0u32); size];
+    let mut i = 0;
+    while i < long.len() {
+        let w = long[i].0;
+        let n = long[i..].iter().take_while(|e| e.0 == w).count();
+        let mut slot = index_slot(w, mask);
+        while index[slot].2 != 0 {
+            slot = (slot + 1) & mask;
+        }
+        index[slot] = (w, u32::try_from(i).ok()?, u32::try_from(n).ok()?);
+        i += n;
+    }
+    Some(index)
 }
 
 impl Matcher {
     fn build(patterns: &[Vec<u8>]) -> Option<Matcher> {
-        if patterns.len() <= MAX_DFA_PATTERNS
-            && let Ok(dfa) = aho_corasick::dfa::DFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                // Its prefilter runs at every return to the start state, which on
-                // ordinary traffic costs more than it saves.
-                .prefilter(false)
-                .build(patterns)
-        {
-            return Some(Matcher::Dfa(Box::new(dfa)));
+        let mut bits = Box::new([0u64; L1_WORDS]);
+        let mut bits_short = Box::new([0u64; FILTER_WORDS]);
+        let mut bits8 = Box::new([0u64; FILTER_WORDS]);
+        let mut tiny_bits = Box::new([0u64; 1024]);
+        let (mut long, mut tiny, mut ones) = (Vec::new(), Vec::new(), Vec::new());
+        let patterns: Vec<Vec<u8>> = patterns.iter().map(|p| p.to_ascii_lowercase()).collect();
+        for (id, p) in patterns.iter().enumerate() {
+            let id = u32::try_from(id).ok()?;
+            match p.len() {
+                0 => return None,
+                1 => {
+                    ones.push((p[0] & 0xDF, id));
+                    for second in 0..=255u8 {
+                        let k = u16::from_le_bytes([p[0], second]) & FOLD2;
+                        tiny_bits[usize::from(k) >> 6] |= 1 << (k & 63);
+                    }
+                }
+                2 | 3 => {
+                    let k = u16::from_le_bytes([p[0], p[1]]) & FOLD2;
+                    tiny_bits[usize::from(k) >> 6] |= 1 << (k & 63);
+                    tiny.push((k, id));
+                }
+                _ => {
+                    let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) & FOLD4;
+                    set_bit(&mut bits[..], hash4(w));
+                    match p.get(..8) {
+                        Some(p8) => {
+                            let w8 = u64::from_le_bytes(p8.try_into().ok()?) & FOLD8;
+                            set_bit(&mut bits8[..], hash8(w8));
+                        }
+                        None => set_bit(&mut bits_short[..], hash4_wide(w)),
+                    }
+                    long.push((w, id));
+                }
+            }
         }
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(patterns)
-            .ok()
-            .map(Matcher::Auto)
+        long.sort_unstable();
+        let long_index = index_prefixes(&long)?;
+        tiny.sort_unstable();
+        ones.sort_unstable();
+        let has_tiny = !tiny.is_empty() || !ones.is_empty();
+        Some(Matcher {
+            bits,
+            bits_short,
+            bits8,
+            long,
+            long_index,
+            tiny_bits: has_tiny.then_some(tiny_bits),
+            tiny,
+            ones,
+            patterns,
+        })
     }
 
-    /// Calls `hit` with the id of each pattern occurrence (overlapping).
+    /// Calls `hit` with the id of each pattern occurring in `data` (once or more).
     fn for_each(&self, data: &[u8], mut hit: impl FnMut(usize)) {
-        match self {
-            Matcher::Dfa(dfa) => {
-                let input = aho_corasick::Input::new(data);
-                let mut state = OverlappingState::start();
-                while dfa.try_find_overlapping(&input, &mut state).is_ok() {
-                    match state.get_match() {
-                        Some(m) => hit(m.pattern().as_usize()),
-                        None => break,
+        let bits = &self.bits[..];
+        let n = data.len();
+        if n >= 4 {
+            match &self.tiny_bits {
+                None => {
+                    for (i, w) in data.windows(4).enumerate() {
+                        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & FOLD4;
+                        if test_bit(bits, hash4(w)) {
+                            self.verify_long(w, data, i, &mut hit);
+                        }
+                    }
+                }
+                Some(tb) => {
+                    let tb = &tb[..];
+                    for (i, w) in data.windows(4).enumerate() {
+                        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & FOLD4;
+                        if test_bit(bits, hash4(w)) {
+                            self.verify_long(w, data, i, &mut hit);
+                        }
+                        let k = w as u16;
+                        if test_bit(tb, usize::from(k)) {
+                            self.verify_tiny(k, data, i, &mut hit);
+                        }
                     }
                 }
             }
-            Matcher::Auto(ac) => {
-                for m in ac.find_overlapping_iter(data) {
-                    hit(m.pattern().as_usize());
+        }
+        // The last positions, where only patterns shorter than 4 bytes fit.
+        if let Some(tb) = &self.tiny_bits {
+            for i in n.saturating_sub(3)..n {
+                let k =
+                    u16::from_le_bytes([data[i], data.get(i + 1).copied().unwrap_or(0)]) & FOLD2;
+                if test_bit(&tb[..], usize::from(k)) {
+                    self.verify_tiny(k, data, i, &mut hit);
                 }
+            }
+        }
+    }
+
+    fn verify(&self, id: u32, data: &[u8], at: usize) -> bool {
+        let p = &self.patterns[id as usize];
+        data.get(at..at + p.len())
+            .is_some_and(|d| d.eq_ignore_ascii_case(p))
+    }
+
+    #[cold]
+    fn verify_long(&self, w: u32, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
+        let short = test_bit(&self.bits_short[..], hash4_wide(w));
+        let long = data.get(at..at + 8).is_some_and(|d| {
+            let w8 = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+            test_bit(&self.bits8[..], hash8(w8 & FOLD8))
+        });
+        if !short && !long {
+            return;
+        }
+        let mask = self.long_index.len() - 1;
+        let mut slot = index_slot(w, mask);
+        let (from, count) = loop {
+            let (k, from, count) = self.long_index[slot];
+            if count == 0 {
+                return;
+            }
+            if k == w {
+                break (from as usize, count as usize);
+            }
+            slot = (slot + 1) & mask;
+        };
+        for &(_, id) in &self.long[from..from + count] {
+            if self.verify(id, data, at) {
+                hit(id as usize);
+            }
+        }
+    }
+
+    #[cold]
+    fn verify_tiny(&self, k: u16, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
+        let from = self.tiny.partition_point(|&(t, _)| t < k);
+        for &(t, id) in &self.tiny[from..] {
+            if t != k {
+                break;
+            }
+            if self.verify(id, data, at) {
+                hit(id as usize);
+            }
+        }
+        let first = data[at] & 0xDF;
+        let from = self.ones.partition_point(|&(b, _)| b < first);
+        for &(b, id) in &self.ones[from..] {
+            if b != first {
+                break;
+            }
+            if self.verify(id, data, at) {
+                hit(id as usize);
             }
         }
     }
@@ -152,9 +348,6 @@ pub fn scan_key(buf: Buf) -> Buf {
         b => b,
     }
 }
-
-/// Pattern sets up to this size are compiled to a DFA.
-const MAX_DFA_PATTERNS: usize = 20_000;
 
 /// While building: a buffer and slot, its pattern → id map, the patterns, and each
 /// one's rules.
@@ -352,16 +545,22 @@ fn shorten(p: &[u8]) -> &[u8] {
     &p[best..best + MAX_FP_LEN]
 }
 
+/// Set on a rule index in a prefilter that serves two uses (see [`Prefilter::build`]):
+/// the candidate belongs to the second.
+pub const TAG: u32 = 1 << 31;
+
 impl Prefilter {
-    /// Builds the prefilter over the rules at `indices`.
-    /// Only the contents of buffers for which `usable` holds can be fast patterns.
-    pub fn build(rules: &[Rule], indices: &[u32], usable: impl Fn(Buf) -> bool) -> Prefilter {
+    /// Builds the prefilter over the rules at `indices`. An index may carry [`TAG`]:
+    /// the candidates found then carry it too, so that one scan of the data serves
+    /// two sets of rules. Only the contents of buffers for which `usable` holds (for
+    /// that tagged index) can be fast patterns.
+    pub fn build(rules: &[Rule], indices: &[u32], usable: impl Fn(u32, Buf) -> bool) -> Prefilter {
         let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
-            let rule = &rules[idx as usize];
-            let fp = fast_pattern(rule, &usable);
+            let rule = &rules[(idx & !TAG) as usize];
+            let fp = fast_pattern(rule, |b| usable(idx, b));
             let Some((buf, pat)) = fp else {
                 let h = &rule.header;
                 let src = positive_ranges(&h.src);
@@ -426,24 +625,27 @@ impl Prefilter {
         }
     }
 
-    /// Whether it holds no rule.
-    pub fn is_empty(&self) -> bool {
-        self.automata.is_empty()
-            && self.always.is_empty()
-            && self
-                .by_addr
-                .iter()
-                .all(|i| i.exact.is_empty() && i.ranges.is_empty())
-    }
-
-    /// Calls `hit` with every candidate rule for a packet input (may repeat).
-    pub fn candidates(&self, input: &crate::detect::Input<'_>, mut hit: impl FnMut(u32)) {
-        self.always.iter().for_each(|&r| hit(r));
-        self.scan_addresses(input.src_ip, input.dst_ip, &mut hit);
-        let slot = Slot::of(input);
+    /// Scans the packet payload and the new stream data (unless it is the payload), and
+    /// the junction with the stream's tail, where a fast pattern may straddle two
+    /// segments (fast patterns are at most [`MAX_FP_LEN`] bytes).
+    pub fn scan_payload(
+        &self,
+        slot: Slot,
+        input: &crate::detect::Input<'_>,
+        old: usize,
+        mut hit: impl FnMut(u32),
+    ) {
         self.scan(Buf::Payload, slot, input.payload, &mut hit);
-        if let Some(s) = distinct_stream(input) {
-            self.scan(Buf::Payload, slot, s, &mut hit);
+        let Some(stream) = input.stream else { return };
+        let old = old.min(stream.len());
+        let new = &stream[old..];
+        if new != input.payload {
+            self.scan(Buf::Payload, slot, new, &mut hit);
+        }
+        if old > 0 {
+            let from = old.saturating_sub(MAX_FP_LEN - 1);
+            let to = (old + MAX_FP_LEN - 1).min(stream.len());
+            self.scan(Buf::Payload, slot, &stream[from..to], &mut hit);
         }
     }
 
@@ -453,7 +655,7 @@ impl Prefilter {
         self.by_addr[1].lookup(dst, &mut hit);
     }
 
-    /// Number of rules found through the address index.
+    /// Number of (untagged) rules found through the address index.
     pub fn address_indexed(&self) -> usize {
         let mut rules: Vec<u32> = self
             .by_addr
@@ -465,6 +667,7 @@ impl Prefilter {
                     .copied()
                     .chain(i.ranges.iter().map(|r| r.2))
             })
+            .filter(|r| r & TAG == 0)
             .collect();
         rules.sort_unstable();
         rules.dedup();
@@ -494,5 +697,75 @@ impl Prefilter {
     /// Number of distinct patterns.
     pub fn pattern_count(&self) -> usize {
         self.automata.iter().map(|a| a.rules.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Matcher;
+    use proptest::prelude::*;
+
+    fn naive(patterns: &[Vec<u8>], data: &[u8]) -> Vec<usize> {
+        (0..patterns.len())
+            .filter(|&i| {
+                let p = &patterns[i];
+                data.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
+            })
+            .collect()
+    }
+
+    fn found(m: &Matcher, data: &[u8]) -> Vec<usize> {
+        let mut v = Vec::new();
+        m.for_each(data, |i| v.push(i));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn finds_every_length_at_every_position_in_any_case() {
+        let patterns: Vec<Vec<u8>> = ["a", "Bc", "x\0z", "evil", "hello", "longer-pattern"]
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        let m = Matcher::build(&patterns).expect("builds");
+        assert_eq!(found(&m, b"A"), [0]);
+        assert_eq!(found(&m, b"qqbC"), [1]);
+        assert_eq!(found(&m, b"x\0z"), [2]);
+        assert_eq!(found(&m, b"..EVIL"), [3]);
+        assert_eq!(found(&m, b"HeLLo"), [4]);
+        assert_eq!(found(&m, b"a LONGER-PATTERN"), [0, 5]);
+        assert_eq!(found(&m, b"LONGER-PXTTERN"), Vec::<usize>::new());
+        assert_eq!(found(&m, b""), Vec::<usize>::new());
+    }
+
+    proptest! {
+        /// The same set of patterns as a naive search, whatever the data, including
+        /// bytes that differ from a pattern's only in bit 5 (folded by the filter).
+        #[test]
+        fn agrees_with_a_naive_search(
+            patterns in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(0x01u8), Just(b'@'), Just(b'`')], 1..10),
+                1..12,
+            ),
+            data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(0x01u8), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
+        ) {
+            let m = Matcher::build(&patterns).expect("builds");
+            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+        }
+
+        /// The same with patterns of 4 bytes or more only (the matcher's other loop).
+        #[test]
+        fn agrees_with_a_naive_search_long_patterns_only(
+            patterns in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`')], 4..10),
+                1..12,
+            ),
+            data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
+        ) {
+            let m = Matcher::build(&patterns).expect("builds");
+            prop_assert!(m.tiny_bits.is_none());
+            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+        }
     }
 }

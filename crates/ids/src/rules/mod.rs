@@ -14,6 +14,7 @@ pub use header::{AddrExpr, PortExpr};
 pub use vars::{Vars, VarsError};
 
 use crate::detect::input::{AppProto, BufferKind, Direction};
+use std::collections::HashMap;
 
 /// What a rule does when it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,6 +253,27 @@ pub struct Flowbit {
     pub names: Vec<String>,
 }
 
+/// `flowint:name,op[,value]`: an integer variable of the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flowint {
+    pub name: String,
+    pub op: FlowintOp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowintOp {
+    /// `=`: set (after the rule matched).
+    Set(u64),
+    /// `+`: add (after the rule matched; an unset variable counts from 0).
+    Add(u64),
+    /// `-`: subtract, not below 0 (after the rule matched).
+    Sub(u64),
+    /// A condition: `==`, `!=`, `<`, `<=`, `>`, `>=` on a set variable.
+    Compare(UintMatch),
+    IsSet,
+    NotSet,
+}
+
 /// What an `xbits` bit is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum XbitTrack {
@@ -382,6 +404,7 @@ pub struct Rule {
     pub flow_keyword: bool,
     pub flowbits: Vec<Flowbit>,
     pub xbits: Vec<Xbit>,
+    pub flowints: Vec<Flowint>,
     /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
     pub stream_size: Option<(StreamSide, UintMatch)>,
@@ -435,6 +458,7 @@ impl Rule {
             && negation_free(&self.header.src)
             && negation_free(&self.header.dst)
             && !reads_bits
+            && self.flowints.is_empty()
             && self.dsize.is_none()
             && self.ttl.is_none()
             && self.itype.is_none()
@@ -539,10 +563,49 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Adds another file's outcome.
+    /// Adds another file's outcome, with the same handling of duplicate signatures as
+    /// within one file (see [`RuleSet::push`]).
     pub fn extend(&mut self, other: RuleSet) {
-        self.rules.extend(other.rules);
+        let mut index = self.index();
+        for r in other.rules {
+            self.push(r, &mut index);
+        }
         self.skipped.extend(other.skipped);
+    }
+
+    fn index(&self) -> HashMap<(u32, u32), usize> {
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.gid, r.sid), i))
+            .collect()
+    }
+
+    /// Adds a rule. As in Suricata, a second rule with the same gid and sid is a
+    /// duplicate: the one with the higher rev stays, the other is reported as skipped.
+    fn push(&mut self, rule: Rule, index: &mut HashMap<(u32, u32), usize>) {
+        let Some(&i) = index.get(&(rule.gid, rule.sid)) else {
+            index.insert((rule.gid, rule.sid), self.rules.len());
+            self.rules.push(rule);
+            return;
+        };
+        let (kept, dropped) = if rule.rev > self.rules[i].rev {
+            let old = std::mem::replace(&mut self.rules[i], rule);
+            (&self.rules[i], old)
+        } else {
+            (&self.rules[i], rule)
+        };
+        let reason = format!(
+            "duplicate signature gid {} sid {}: rev {} at {}:{} is kept",
+            kept.gid, kept.sid, kept.rev, kept.file, kept.line
+        );
+        self.skipped.push(Skipped {
+            file: dropped.file.clone(),
+            line: dropped.line,
+            sid: Some(dropped.sid),
+            reason,
+            keyword: None,
+        });
     }
 }
 
@@ -572,6 +635,7 @@ impl RuleError {
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
     let mut set = RuleSet::default();
+    let mut index = HashMap::new();
     let mut pending = String::new();
     let mut start_line = 0;
     for (idx, line) in text.lines().enumerate() {
@@ -589,20 +653,27 @@ pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
         }
         pending.push_str(trimmed);
         let rule_text = std::mem::take(&mut pending);
-        load_one(file, start_line, &rule_text, vars, &mut set);
+        load_one(file, start_line, &rule_text, vars, &mut set, &mut index);
     }
     if !pending.is_empty() {
-        load_one(file, start_line, &pending, vars, &mut set);
+        load_one(file, start_line, &pending, vars, &mut set, &mut index);
     }
     set
 }
 
-fn load_one(file: &str, line: usize, text: &str, vars: &Vars, set: &mut RuleSet) {
+fn load_one(
+    file: &str,
+    line: usize,
+    text: &str,
+    vars: &Vars,
+    set: &mut RuleSet,
+    index: &mut HashMap<(u32, u32), usize>,
+) {
     match options::parse_rule(text, vars) {
         Ok(mut rule) => {
             rule.file = file.to_string();
             rule.line = line;
-            set.rules.push(rule);
+            set.push(rule, index);
         }
         Err((sid, err)) => set.skipped.push(Skipped {
             file: file.to_string(),

@@ -74,9 +74,9 @@ fn split_options(body: &str) -> Res<Vec<(&str, Option<&str>)>> {
             )));
         }
         if i >= bytes.len() {
-            // The last option may lack its `;`.
-            out.push((keyword, None));
-            break;
+            return Err(RuleError::malformed(format!(
+                "option `{keyword}` is not terminated with `;` (every option ends with `;`, the last one too)"
+            )));
         }
         if bytes[i] == b';' {
             out.push((keyword, None));
@@ -99,13 +99,9 @@ fn split_options(body: &str) -> Res<Vec<(&str, Option<&str>)>> {
             i += 1;
         }
         let value = &body[vstart..i];
-        if i >= bytes.len() && !value.trim().is_empty() && value.trim_end().ends_with('"') {
-            out.push((keyword, Some(value)));
-            break;
-        }
         if i >= bytes.len() {
             return Err(RuleError::malformed(format!(
-                "option `{keyword}` is not terminated with `;`"
+                "option `{keyword}` is not terminated with `;` (every option ends with `;`, the last one too)"
             )));
         }
         out.push((keyword, Some(value)));
@@ -1058,6 +1054,54 @@ fn parse_xbits(value: &str) -> Res<Option<Xbit>> {
     }))
 }
 
+fn parse_flowint(value: &str) -> Res<Flowint> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let name = parts[0];
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(RuleError::malformed(format!(
+            "`flowint:{value}`: expected name,operator[,value]"
+        )));
+    }
+    let op = match parts[1..] {
+        ["isset"] => FlowintOp::IsSet,
+        ["notset"] | ["isnotset"] => FlowintOp::NotSet,
+        [op, v] => {
+            let n: u64 = v.parse().map_err(|_| {
+                if v.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                    RuleError::unsupported("flowint value (another variable)", "flowint variable")
+                } else {
+                    RuleError::malformed(format!("`flowint`: `{v}` is not a number"))
+                }
+            })?;
+            match op {
+                "=" => FlowintOp::Set(n),
+                "+" => FlowintOp::Add(n),
+                "-" => FlowintOp::Sub(n),
+                "==" => FlowintOp::Compare(UintMatch::Eq(n)),
+                "!=" => FlowintOp::Compare(UintMatch::Ne(n)),
+                "<" => FlowintOp::Compare(UintMatch::Lt(n)),
+                "<=" => FlowintOp::Compare(UintMatch::Le(n)),
+                ">" => FlowintOp::Compare(UintMatch::Gt(n)),
+                ">=" => FlowintOp::Compare(UintMatch::Ge(n)),
+                other => {
+                    return Err(RuleError::malformed(format!(
+                        "`flowint`: unknown operator `{other}`"
+                    )));
+                }
+            }
+        }
+        _ => {
+            return Err(RuleError::malformed(format!(
+                "`flowint:{value}`: expected name,operator[,value]"
+            )));
+        }
+    };
+    Ok(Flowint {
+        name: name.to_string(),
+        op,
+    })
+}
+
 fn parse_stream_size(value: &str) -> Res<(StreamSide, UintMatch)> {
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
     let [side, op, n] = parts[..] else {
@@ -1189,6 +1233,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         flow_keyword: false,
         flowbits: Vec::new(),
         xbits: Vec::new(),
+        flowints: Vec::new(),
         noalert: false,
         stream_size: None,
         dsize: None,
@@ -1537,6 +1582,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 None => rule.noalert = true,
             },
             "stream_size" => rule.stream_size = Some(parse_stream_size(need()?)?),
+            "flowint" => rule.flowints.push(parse_flowint(need()?)?),
             "dsize" => rule.dsize = Some(parse_uint(kw, need()?)?),
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
             "itype" => rule.itype = Some(parse_uint(kw, need()?)?),
