@@ -4,7 +4,9 @@
 //! exact key or value. Reading never stops at the first problem: every table is read,
 //! every name resolved, and all problems are reported together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
@@ -114,7 +116,6 @@ pub fn check_with(src: &str, lists: &mut ListSource<'_>) -> Checked {
         zones: BTreeSet::new(),
         resolving: BTreeSet::new(),
         resolving_svc: BTreeSet::new(),
-        used_addr: HashSet::new(),
         used_svc: HashSet::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
@@ -256,13 +257,13 @@ struct Cx<'s, 'a, 'i> {
     s: Sink<'s>,
     addr_defs: HashMap<String, AddrDef<'a, 'i>>,
     svc_defs: HashMap<String, SvcDef<'a, 'i>>,
-    /// Resolved objects; `None` while being resolved (cycle detection) or when broken.
-    addr_cache: HashMap<String, Option<Arc<IpSet>>>,
+    /// Resolved objects; `None` while being resolved (cycle detection) or when broken;
+    /// the flag says whether anything referred to it (lists are resolved unreferenced).
+    addr_cache: HashMap<String, (Option<Arc<IpSet>>, bool)>,
     svc_cache: HashMap<String, Option<ServiceSet>>,
     zones: BTreeSet<String>,
     resolving: BTreeSet<String>,
     resolving_svc: BTreeSet<String>,
-    used_addr: HashSet<String>,
     used_svc: HashSet<String>,
 }
 
@@ -467,7 +468,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let mut v: Vec<(String, Arc<IpSet>)> = self
             .addr_cache
             .drain()
-            .filter_map(|(name, set)| set.map(|s| (name, s)))
+            .filter_map(|(name, (set, _))| set.map(|s| (name, s)))
             .collect();
         v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let objects: BTreeMap<String, Arc<IpSet>> = v.into_iter().collect();
@@ -710,7 +711,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache.insert(name, Some(Arc::new(set)));
+            self.addr_cache.insert(name, (Some(Arc::new(set)), false));
         }
     }
 
@@ -732,10 +733,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
             };
         }
-        if let Some(c) = self.addr_cache.get(text) {
-            if !self.used_addr.contains(text) {
-                self.used_addr.insert(text.to_string());
-            }
+        if let Some((c, used)) = self.addr_cache.get_mut(text) {
+            *used = true;
             return c.clone();
         }
         let Some(def) = self.addr_defs.get(text).cloned() else {
@@ -751,8 +750,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 .error(span, format!("unknown address object `{text}`"), &hint);
             return None;
         };
-        self.addr_cache.insert(text.to_string(), None);
-        self.used_addr.insert(text.to_string());
+        self.addr_cache.insert(text.to_string(), (None, true));
         let result = match def {
             // Lists are resolved when declared, so they are in the cache before any
             // reference; the empty set is the safe answer regardless.
@@ -805,7 +803,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 set.map(|v| Arc::new(IpSet::union_all(v.iter().map(|s| &**s))))
             }
         };
-        self.addr_cache.insert(text.to_string(), result.clone());
+        if let Some(e) = self.addr_cache.get_mut(text) {
+            e.0 = result.clone();
+        }
         result
     }
 
@@ -1971,8 +1971,11 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     fn unused_objects(&mut self) {
         let mut unused: Vec<(Span, String)> = Vec::new();
+        let addr_used = |cache: &HashMap<String, (Option<Arc<IpSet>>, bool)>, name: &str| {
+            cache.get(name).is_some_and(|e| e.1)
+        };
         for (name, def) in &self.addr_defs {
-            if !self.used_addr.contains(name) {
+            if !addr_used(&self.addr_cache, name) {
                 let span = match def {
                     AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.clone(),
                 };
@@ -1991,7 +1994,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         // In document order, so the diagnostics are the same on every run.
         let mut names: Vec<(usize, bool, String)> = Vec::new();
         for (n, d) in &self.addr_defs {
-            if !self.used_addr.contains(n) {
+            if !addr_used(&self.addr_cache, n) {
                 let start = match d {
                     AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.start,
                 };
