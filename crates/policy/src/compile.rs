@@ -10,8 +10,10 @@
 //!   translated destination), then the pair's default. Pairs without a chain get those
 //!   accept rules and the global default at the end of the base chain.
 //! - A rule naming several objects looks them up in one named interval set; a rule
-//!   naming one object uses that object's shared set (`a4_NAME`, `a6_NAME`). The number
-//!   of rules a packet traverses does not depend on the number of addresses.
+//!   naming one object uses that object's shared set (`a4_NAME`, `a6_NAME`); a single
+//!   address, prefix or range is matched directly, without a set. Rules naming the same
+//!   services share one service set. The number of rules a packet traverses does not
+//!   depend on the number of addresses.
 //! - Each rule counts its hits in a named counter (`rule_NAME`, or `rule-N` for the N-th
 //!   rule without a name); port forwards in `pf_NAME`, load balancers in `lb_NAME`,
 //!   management access in `mgmt`.
@@ -142,6 +144,8 @@ struct Cx {
     mode: Mode,
     sets: BTreeMap<String, Set>,
     counters: Vec<CounterInfo>,
+    /// Service sets by contents: rules naming the same services share one set.
+    svc_sets: BTreeMap<Vec<(L4, crate::addr::PortRange)>, String>,
 }
 
 /// Which protocol part of a rule a compiled nft rule covers.
@@ -170,10 +174,18 @@ impl Cx {
         Val::SetRef(name)
     }
 
-    /// The value an address match compares with, for family `f`: the object's shared set
-    /// or a set of its own named `own`. `None` when the match is any address.
+    /// The value an address match compares with, for family `f`: the address, prefix or
+    /// range itself when it is one, else the object's shared set or a set of its own
+    /// named `own`. `None` when the match is any address.
+    ///
+    /// Every named set costs the kernel a walk of the table's set list when it is
+    /// added, filled and referenced, so single values are not made sets.
     fn addr_val(&mut self, m: &AddrMatch, f: Family, own: &str) -> Option<Val> {
         let set = m.set.as_ref()?;
+        let mut ranges = set.ranges(f);
+        if let (Some(r), None) = (ranges.next(), ranges.next()) {
+            return Some(range_val(&r));
+        }
         let suffix = if f == Family::V4 { "4" } else { "6" };
         Some(match &m.object {
             Some(obj) => self.set_of(format!("a{suffix}_{obj}"), f, set),
@@ -323,7 +335,11 @@ impl Cx {
             }
             return Stmt::Match(Expr::Payload(p.as_str(), "dport"), port_val(r.lo, r.hi));
         }
+        if let Some(name) = self.svc_sets.get(ports) {
+            return svc_set_match(name.clone());
+        }
         let name = own.to_string();
+        self.svc_sets.insert(ports.to_vec(), name.clone());
         self.sets.entry(name.clone()).or_insert_with(|| Set {
             name: name.clone(),
             key: vec!["inet_proto", "inet_service"],
@@ -337,10 +353,7 @@ impl Cx {
                 .collect(),
             map_elems: vec![],
         });
-        Stmt::Match(
-            Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
-            Val::SetRef(name),
-        )
+        svc_set_match(name)
     }
 
     /// The naive baseline: every (source element, destination element, service element)
@@ -408,6 +421,13 @@ impl Cx {
             }
         }
     }
+}
+
+fn svc_set_match(name: String) -> Stmt {
+    Stmt::Match(
+        Expr::Concat(vec![Expr::Meta("l4proto"), Expr::Payload("th", "dport")]),
+        Val::SetRef(name),
+    )
 }
 
 fn nfproto(f: Family) -> &'static str {
@@ -580,6 +600,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         mode,
         sets: BTreeMap::new(),
         counters: Vec::new(),
+        svc_sets: BTreeMap::new(),
     };
     // Interface sets per zone.
     for z in &p.zones {
