@@ -82,6 +82,60 @@ impl Compiled {
     pub fn rule_count(&self) -> usize {
         self.table.chains.iter().map(|c| c.rules.len()).sum()
     }
+
+    /// Starts this table's counters at the values of the running table (from
+    /// [`parse_counters`]), so rule hits survive an apply, which recreates the table.
+    /// Counters this policy no longer has are dropped; new ones start at zero. Hits
+    /// between reading the values and applying are not carried over.
+    pub fn keep_counters(&mut self, running: &BTreeMap<String, (u64, u64)>) {
+        self.table.counter_values = self
+            .table
+            .counters
+            .iter()
+            .filter_map(|c| running.get(c).map(|v| (c.clone(), *v)))
+            .collect();
+    }
+}
+
+/// Why the output of `nft -j list counters` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountersError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("no `nftables` array at the top level")]
+    NoArray,
+    #[error("counter entry {0} lacks `name`, `packets` or `bytes`")]
+    BadEntry(usize),
+}
+
+/// Reads the counters of table `inet mamori` (name to packets and bytes) from the output
+/// of `nft -j list counters table inet mamori`. Entries of other tables are ignored.
+pub fn parse_counters(json: &str) -> Result<BTreeMap<String, (u64, u64)>, CountersError> {
+    let v: Value = serde_json::from_str(json).map_err(|e| CountersError::NotJson(e.to_string()))?;
+    let items = v
+        .get("nftables")
+        .and_then(Value::as_array)
+        .ok_or(CountersError::NoArray)?;
+    let mut out = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(c) = item.get("counter") else {
+            continue;
+        };
+        if c.get("family").and_then(Value::as_str) != Some("inet")
+            || c.get("table").and_then(Value::as_str) != Some(TABLE)
+        {
+            continue;
+        }
+        let (Some(name), Some(p), Some(b)) = (
+            c.get("name").and_then(Value::as_str),
+            c.get("packets").and_then(Value::as_u64),
+            c.get("bytes").and_then(Value::as_u64),
+        ) else {
+            return Err(CountersError::BadEntry(i));
+        };
+        out.insert(name.to_string(), (p, b));
+    }
+    Ok(out)
 }
 
 fn fam_str(f: Family) -> &'static str {
@@ -999,6 +1053,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
             family: "inet",
             name: TABLE.to_string(),
             counters,
+            counter_values: BTreeMap::new(),
             sets: cx.sets.into_values().collect(),
             chains,
         },
