@@ -315,7 +315,11 @@ fn text_set(s: &Set, out: &mut String) {
         let mut n = 0usize;
         let mut sep = |out: &mut String| {
             if n > 0 {
-                out.push_str(if n % 8 == 0 { ",\n\t\t\t" } else { ", " });
+                out.push_str(if n.is_multiple_of(8) {
+                    ",\n\t\t\t"
+                } else {
+                    ", "
+                });
             }
             n += 1;
         };
