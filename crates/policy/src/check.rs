@@ -4,7 +4,9 @@
 //! exact key or value. Reading never stops at the first problem: every table is read,
 //! every name resolved, and all problems are reported together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::Arc;
@@ -107,14 +109,12 @@ pub type ListSource<'f> = dyn FnMut(&ListDecl) -> Result<Option<IpSet>, String> 
 pub fn check_with(src: &str, lists: &mut ListSource<'_>) -> Checked {
     let mut cx = Cx {
         s: Sink::new(src),
-        addr_defs: HashMap::new(),
+        addrs: HashMap::new(),
         svc_defs: HashMap::new(),
-        addr_cache: HashMap::new(),
         svc_cache: HashMap::new(),
         zones: BTreeSet::new(),
         resolving: BTreeSet::new(),
         resolving_svc: BTreeSet::new(),
-        used_addr: HashSet::new(),
         used_svc: HashSet::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
@@ -239,6 +239,16 @@ const MAX_NESTING: usize = 64;
 
 const RESERVED: &[&str] = &["any", "self", "tcp", "udp", "icmp", "icmpv6"];
 
+/// One address name: its definition, its resolved set (`None` until resolved,
+/// `Some(None)` while being resolved (cycle detection) or when broken), and whether
+/// anything referred to it (lists are resolved unreferenced). One map, so resolving a
+/// name costs one lookup.
+struct AddrEntry<'a, 'i> {
+    def: AddrDef<'a, 'i>,
+    set: Option<Option<Arc<IpSet>>>,
+    used: bool,
+}
+
 #[derive(Clone)]
 enum AddrDef<'a, 'i> {
     Addresses(Span, &'a V<'i>),
@@ -254,15 +264,13 @@ enum SvcDef<'a, 'i> {
 
 struct Cx<'s, 'a, 'i> {
     s: Sink<'s>,
-    addr_defs: HashMap<String, AddrDef<'a, 'i>>,
+    /// Address objects, groups and lists by name, with their resolution.
+    addrs: HashMap<String, AddrEntry<'a, 'i>>,
     svc_defs: HashMap<String, SvcDef<'a, 'i>>,
-    /// Resolved objects; `None` while being resolved (cycle detection) or when broken.
-    addr_cache: HashMap<String, Option<Arc<IpSet>>>,
     svc_cache: HashMap<String, Option<ServiceSet>>,
     zones: BTreeSet<String>,
     resolving: BTreeSet<String>,
     resolving_svc: BTreeSet<String>,
-    used_addr: HashSet<String>,
     used_svc: HashSet<String>,
 }
 
@@ -465,9 +473,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         // Lists are in the cache too (resolved when declared); collecting a sorted
         // vector builds the map in one pass.
         let mut v: Vec<(String, Arc<IpSet>)> = self
-            .addr_cache
+            .addrs
             .drain()
-            .filter_map(|(name, set)| set.map(|s| (name, s)))
+            .filter_map(|(name, e)| e.set.flatten().map(|s| (name, s)))
             .collect();
         v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let objects: BTreeMap<String, Arc<IpSet>> = v.into_iter().collect();
@@ -598,7 +606,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 SvcDef::Service(s, _) | SvcDef::Group(s, _) => s.clone(),
             })
         } else {
-            self.addr_defs.get(name).map(|d| match d {
+            self.addrs.get(name).map(|e| match &e.def {
                 AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.clone(),
             })
         };
@@ -644,7 +652,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     } else {
                         AddrDef::Addresses(span, v)
                     };
-                    self.addr_defs.insert(name, d);
+                    self.addrs.insert(
+                        name,
+                        AddrEntry {
+                            def: d,
+                            set: None,
+                            used: false,
+                        },
+                    );
                 }
             }
         }
@@ -686,7 +701,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             if !self.declare(&name, k.span(), false) {
                 continue;
             }
-            self.addr_defs.insert(name.clone(), AddrDef::List(k.span()));
+
             let decl = ListDecl {
                 name: name.clone(),
                 file,
@@ -710,7 +725,14 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                     IpSet::default()
                 }
             };
-            self.addr_cache.insert(name, Some(Arc::new(set)));
+            self.addrs.insert(
+                name,
+                AddrEntry {
+                    def: AddrDef::List(k.span()),
+                    set: Some(Some(Arc::new(set))),
+                    used: false,
+                },
+            );
         }
     }
 
@@ -732,16 +754,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 }
             };
         }
-        if let Some(c) = self.addr_cache.get(text) {
-            if !self.used_addr.contains(text) {
-                self.used_addr.insert(text.to_string());
+        let def = match self.addrs.get_mut(text) {
+            Some(e) => {
+                e.used = true;
+                if let Some(set) = &e.set {
+                    return set.clone();
+                }
+                e.set = Some(None);
+                Some(e.def.clone())
             }
-            return c.clone();
-        }
-        let Some(def) = self.addr_defs.get(text).cloned() else {
+            None => None,
+        };
+        let Some(def) = def else {
             let hint = if self.svc_defs.contains_key(text) {
                 format!("`{text}` is a service, not an address")
-            } else if let Some(near) = closest(text, self.addr_defs.keys()) {
+            } else if let Some(near) = closest(text, self.addrs.keys()) {
                 format!("did you mean `{near}`?")
             } else {
                 "declare it under [addresses], [address_groups] or [lists], or write an address"
@@ -751,8 +778,6 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 .error(span, format!("unknown address object `{text}`"), &hint);
             return None;
         };
-        self.addr_cache.insert(text.to_string(), None);
-        self.used_addr.insert(text.to_string());
         let result = match def {
             // Lists are resolved when declared, so they are in the cache before any
             // reference; the empty set is the safe answer regardless.
@@ -805,7 +830,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
                 set.map(|v| Arc::new(IpSet::union_all(v.iter().map(|s| &**s))))
             }
         };
-        self.addr_cache.insert(text.to_string(), result.clone());
+        if let Some(e) = self.addrs.get_mut(text) {
+            e.set = Some(result.clone());
+        }
         result
     }
 
@@ -849,7 +876,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             }
         });
         let object = match refs.as_slice() {
-            [(name, _)] if self.addr_defs.contains_key(name) => Some(name.clone()),
+            [(name, _)] if self.addrs.contains_key(name) => Some(name.clone()),
             _ => None,
         };
         set.map(|s| AddrMatch {
@@ -939,7 +966,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             return c.clone();
         }
         let Some(def) = self.svc_defs.get(text).cloned() else {
-            let hint = if self.addr_defs.contains_key(text) {
+            let hint = if self.addrs.contains_key(text) {
                 format!("`{text}` is an address object, not a service")
             } else if let Some(near) = closest(text, self.svc_defs.keys()) {
                 format!("did you mean `{near}`?")
@@ -1971,9 +1998,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
 
     fn unused_objects(&mut self) {
         let mut unused: Vec<(Span, String)> = Vec::new();
-        for (name, def) in &self.addr_defs {
-            if !self.used_addr.contains(name) {
-                let span = match def {
+        for (name, e) in &self.addrs {
+            if !e.used {
+                let span = match &e.def {
                     AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.clone(),
                 };
                 unused.push((span, format!("address object `{name}` is not used")));
@@ -1990,9 +2017,9 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         unused.sort_by(|a, b| (a.0.start, &a.1).cmp(&(b.0.start, &b.1)));
         // In document order, so the diagnostics are the same on every run.
         let mut names: Vec<(usize, bool, String)> = Vec::new();
-        for (n, d) in &self.addr_defs {
-            if !self.used_addr.contains(n) {
-                let start = match d {
+        for (n, e) in &self.addrs {
+            if !e.used {
+                let start = match &e.def {
                     AddrDef::Addresses(s, _) | AddrDef::Group(s, _) | AddrDef::List(s) => s.start,
                 };
                 names.push((start, false, n.clone()));

@@ -19,7 +19,10 @@
 //!
 //! - Rule hits: named counters, listed in [`Compiled::counters`]: `rule_NAME` (or
 //!   `rule-N` for the N-th `[[rules]]` entry without a name), `pf_NAME`, `lb_NAME`,
-//!   `mgmt`. Read them with `nft -j list counters table inet mamori`.
+//!   `mgmt`. Read them with `nft -j list counters table inet mamori`. An apply recreates
+//!   the table, which zeroes them: read them first, [`parse_counters`], and
+//!   [`Compiled::keep_counters`] before rendering, so the new table starts where the old
+//!   one was.
 //! - Load-balancer health: each balancer has a chain `lb_NAME` holding one DNAT rule over
 //!   the healthy backends. [`lb_update`] renders the transaction (text and JSON) that
 //!   replaces it for a given healthy set; apply it with one `nft -f`. Backends come from
@@ -45,7 +48,8 @@ pub use check::{
     Checked, ListDecl, ListSource, Lists, check, check_with, declared_lists, parse_list,
 };
 pub use compile::{
-    Compiled, CounterInfo, LbError, LbUpdate, Mode, TABLE, compile, lb_chain, lb_update,
+    Compiled, CounterInfo, CountersError, LbError, LbUpdate, Mode, TABLE, compile, lb_chain,
+    lb_update, parse_counters,
 };
 pub use diag::{Diagnostic, Severity};
 pub use eval::{Dnat, EvalError, Health, Matched, Outcome, Packet, Proto, SnatOut, State, eval};

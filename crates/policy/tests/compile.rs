@@ -149,3 +149,50 @@ fn streaming_json_equals_the_value_json() {
         }
     }
 }
+
+/// Counters carried over from the running table: kept for the counters the new policy
+/// still has, dropped for the others; the three renderings agree.
+#[test]
+fn kept_counters_start_where_the_running_table_was() {
+    let listed = r#"{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+        {"counter": {"family": "inet", "name": "rule_web-in", "table": "mamori", "handle": 1, "packets": 12, "bytes": 3400}},
+        {"counter": {"family": "inet", "name": "rule_gone", "table": "mamori", "handle": 2, "packets": 5, "bytes": 50}},
+        {"counter": {"family": "inet", "name": "rule_web-in", "table": "other", "handle": 1, "packets": 99, "bytes": 99}}]}"#;
+    let running = mamori_policy::parse_counters(listed).unwrap();
+    assert_eq!(running.get("rule_web-in"), Some(&(12, 3400)));
+    assert_eq!(running.len(), 2, "other tables are ignored: {running:?}");
+    let mut c = compile(&office(), Mode::Sets);
+    c.keep_counters(&running);
+    let text = c.to_text();
+    assert!(
+        text.contains("\tcounter rule_web-in { packets 12 bytes 3400 }\n"),
+        "{text}"
+    );
+    assert!(!text.contains("rule_gone"), "{text}");
+    assert!(text.contains("\tcounter mgmt {}\n"), "{text}");
+    let streamed: mamori_policy::serde_json::Value =
+        mamori_policy::serde_json::from_str(&c.to_json_string()).unwrap();
+    assert_eq!(streamed, c.to_json());
+    let json = c.to_json_string();
+    assert!(
+        json.contains(r#""name":"rule_web-in","packets":12,"bytes":3400"#),
+        "{json}"
+    );
+}
+
+#[test]
+fn counter_listings_that_are_not_nft_output_are_errors() {
+    use mamori_policy::{CountersError, parse_counters};
+    assert!(matches!(
+        parse_counters("table inet"),
+        Err(CountersError::NotJson(_))
+    ));
+    assert_eq!(parse_counters("{}"), Err(CountersError::NoArray));
+    assert_eq!(
+        parse_counters(
+            r#"{"nftables":[{"counter":{"family":"inet","table":"mamori","name":"x"}}]}"#
+        ),
+        Err(CountersError::BadEntry(0))
+    );
+    assert_eq!(parse_counters(r#"{"nftables":[]}"#).map(|m| m.len()), Ok(0));
+}
