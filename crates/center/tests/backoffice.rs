@@ -69,7 +69,7 @@ impl Smtp {
     fn start() -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         // Debian's interpreter, where python3-aiosmtpd installs the module.
-        let child = Command::new("/usr/bin/python3")
+        let mut child = Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(SMTP_SERVER)
             .arg(dir.path())
@@ -87,6 +87,8 @@ impl Smtp {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the SMTP server did not start");
     }
 
