@@ -910,3 +910,214 @@ impl Tx {
         Ok(())
     }
 }
+
+/// A contract for the benchmark seeder.
+#[derive(Debug, Clone)]
+pub struct SeedContract {
+    pub start: jiff::civil::Date,
+    pub monthly_fee: i64,
+    /// Cancelled by the customer, ending on this date.
+    pub end: Option<jiff::civil::Date>,
+}
+
+impl Store {
+    /// Benchmark data only: one customer per `per_customer` contracts, each contract
+    /// with its accepted application, inserted many rows per statement.
+    pub async fn bo_seed_contracts(
+        &self,
+        contracts: &[SeedContract],
+        per_customer: usize,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let first_customer: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM customers")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let first_app: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM bo_applications")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let first_contract: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM bo_contracts")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let per = per_customer.max(1);
+        let n_customers = contracts.len().div_ceil(per);
+        let ids: Vec<i64> = (1..=n_customers as i64)
+            .map(|i| first_customer + i)
+            .collect();
+        for chunk in ids.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO customers (id, name, created_at) VALUES {values}"
+            )));
+            for id in chunk {
+                q = q.bind(*id).bind(format!("Customer {id} K.K.")).bind(now);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        let rows: Vec<(i64, i64, i64, &SeedContract)> = contracts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    first_app + 1 + i as i64,
+                    first_contract + 1 + i as i64,
+                    first_customer + 1 + (i / per) as i64,
+                    c,
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 9 * i;
+                    format!(
+                        "(${}, ${}, 'fiber-business', ${}, ${}, ${}, '', 'accepted', ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_applications (id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, contract_id, created_at, decided_at) VALUES {values}"
+            )));
+            for (app, contract, customer, c) in chunk {
+                q = q
+                    .bind(*app)
+                    .bind(*customer)
+                    .bind(format!("L-{contract}"))
+                    .bind(c.monthly_fee)
+                    .bind(c.start.to_string())
+                    .bind(*contract)
+                    .bind(now)
+                    .bind(now)
+                    .bind(0i64);
+            }
+            q.execute(&mut *tx.tx).await?;
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 13 * i;
+                    format!(
+                        "({})",
+                        (1..=13)
+                            .map(|k| format!("${}", b + k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_contracts (id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, created_at) VALUES {values}"
+            )));
+            for (app, contract, customer, c) in chunk {
+                let mte = mamori_billing::term::minimum_term_end(c.start)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                q = q
+                    .bind(*contract)
+                    .bind(*customer)
+                    .bind(*app)
+                    .bind("fiber-business")
+                    .bind(format!("L-{contract}"))
+                    .bind(c.start.to_string())
+                    .bind(c.monthly_fee)
+                    .bind(mte.to_string())
+                    .bind(c.end.map(|_| "customer"))
+                    .bind(c.end.map(|d| d.to_string()))
+                    .bind(c.end.map(|d| {
+                        d.checked_sub(jiff::Span::new().days(40))
+                            .unwrap_or(d)
+                            .to_string()
+                    }))
+                    .bind(c.end.map(|d| d.to_string()))
+                    .bind(now);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        if self.backend == super::Backend::Postgres {
+            for (t, c) in [
+                ("customers", "id"),
+                ("bo_applications", "id"),
+                ("bo_contracts", "id"),
+            ] {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), (SELECT MAX({c}) FROM {t}))"
+                )))
+                .execute(&mut *tx.tx)
+                .await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Every invoice of a service month (benchmark and reports).
+    pub async fn bo_invoices_of_month(&self, month: &str) -> Result<Vec<Invoice>> {
+        let sql =
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE month = $1 ORDER BY number");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(month)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(invoice_from_row)
+            .collect()
+    }
+
+    /// Benchmark data only: payments as given (invoice id, amount, date, interest).
+    pub async fn bo_seed_payments(&self, payments: &[Payment]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for chunk in payments.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 7 * i;
+                    format!(
+                        "({})",
+                        (1..=7)
+                            .map(|k| format!("${}", b + k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES {values}"
+            )));
+            for p in chunk {
+                q = q
+                    .bind(p.invoice_id)
+                    .bind(p.customer_id)
+                    .bind(p.contract_id)
+                    .bind(p.amount)
+                    .bind(p.date.to_string())
+                    .bind(p.interest)
+                    .bind(p.created_at);
+            }
+            q.execute(&mut *tx.tx).await?;
+            let ids = (0..chunk.len())
+                .map(|i| format!("${}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE bo_invoices SET paid = total WHERE id IN ({ids})"
+            )));
+            for p in chunk {
+                q = q.bind(p.invoice_id);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        tx.commit().await
+    }
+}
