@@ -56,6 +56,8 @@ pub struct Config {
     pub throttle_per_minute: u32,
     /// Database connections per center process.
     pub max_connections: u32,
+    /// The back office: eligible lines, invoice issuer, SMTP for notices.
+    pub backoffice: crate::backoffice::BackofficeConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             lockout_secs: 15 * 60,
             throttle_per_minute: 30,
             max_connections: 16,
+            backoffice: Default::default(),
         }
     }
 }

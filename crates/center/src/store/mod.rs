@@ -3,6 +3,7 @@
 //! a [`Scope`]; writes go through a [`Tx`] that appends the audit entry in the same
 //! transaction. There is no statement that updates or deletes an audit entry.
 
+pub mod billing;
 mod migrations;
 pub mod seed;
 

@@ -1,0 +1,1384 @@
+//! The back office: applications (Art. 7–9), contracts, cancellation (Art. 11) and
+//! termination (Art. 12), the monthly invoice run (Art. 17), payments and late
+//! interest (Art. 17-4), the liability cap (Art. 18-5) and notices (Art. 3-2, 12-2,
+//! 16-2, 26-2). The rules come from the pure `mamori_billing` crate; this module
+//! checks roles and input, scopes every read to the caller's customer, and writes
+//! each change with its audit entry in one transaction. Time comes in as a value.
+
+pub mod document;
+pub mod smtp;
+
+use jiff::civil::Date;
+use mamori_billing::charges::{self, InterestSettings, LiabilityCap, Received};
+use mamori_billing::contract::{RefusalReason, TerminationReason};
+use mamori_billing::invoice::{self as binv, InvoiceSettings, LineKind, Taxability};
+use mamori_billing::tax::TaxTable;
+use mamori_billing::term::{self, Cancellation};
+use mamori_billing::{Rate, YearMonth, Yen, fees};
+use serde::{Deserialize, Serialize};
+
+use crate::app::{App, AppError, Result};
+use crate::audit::Record;
+use crate::domain::{Actor, Role, Scope};
+
+/// The back office's settings (`[backoffice]` in the center's configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackofficeConfig {
+    /// Art. 7: the access-line products of the provider an application may name.
+    pub eligible_lines: Vec<String>,
+    /// The issuer on invoices, in Japanese and English.
+    pub issuer_name_ja: String,
+    pub issuer_name_en: String,
+    /// The qualified-invoice issuer registration number, `T` + 13 digits.
+    pub registration_number: String,
+    /// SMTP server for notices, `host:port`; empty: notices are kept but not sent.
+    pub smtp: String,
+    /// The sender address of notices.
+    pub mail_from: String,
+    /// Art. 17-4: yearly late-payment interest in basis points (1450 = 14.5 %).
+    pub interest_basis_points: u32,
+    /// Art. 17-4: no interest when paid within this many days after the due date.
+    pub interest_grace_days: u32,
+    /// TrueType font for PDF invoices; empty: IPA Gothic where Debian installs it.
+    pub pdf_font: String,
+}
+
+impl Default for BackofficeConfig {
+    fn default() -> Self {
+        BackofficeConfig {
+            eligible_lines: vec!["fiber-business".into(), "fiber-business-ipv6".into()],
+            issuer_name_ja: "マモリ通信株式会社".into(),
+            issuer_name_en: "Mamori Telecom Co., Ltd.".into(),
+            registration_number: "T7123456789012".into(),
+            smtp: String::new(),
+            mail_from: "noreply@provider.example.jp".into(),
+            interest_basis_points: 1450,
+            interest_grace_days: 10,
+            pdf_font: String::new(),
+        }
+    }
+}
+
+impl BackofficeConfig {
+    fn interest(&self) -> Result<InterestSettings> {
+        Ok(InterestSettings {
+            rate: Rate::from_basis_points(self.interest_basis_points).ok_or_else(|| {
+                invalid(
+                    "interest_basis_points",
+                    "is out of range (at most 10000)".to_string(),
+                )
+            })?,
+            grace_days: self.interest_grace_days,
+        })
+    }
+}
+
+// ---- domain types ----------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationState {
+    Pending,
+    Accepted,
+    Refused,
+    /// Replaced by a changed application (Art. 9).
+    Superseded,
+}
+
+impl ApplicationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationState::Pending => "pending",
+            ApplicationState::Accepted => "accepted",
+            ApplicationState::Refused => "refused",
+            ApplicationState::Superseded => "superseded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ApplicationState> {
+        [
+            ApplicationState::Pending,
+            ApplicationState::Accepted,
+            ApplicationState::Refused,
+            ApplicationState::Superseded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub id: i64,
+    pub customer_id: i64,
+    pub line_product: String,
+    pub line_id: String,
+    pub monthly_fee: i64,
+    pub start: Date,
+    pub note: String,
+    pub state: ApplicationState,
+    pub refusal_reason: Option<String>,
+    pub replaces_id: Option<i64>,
+    pub contract_id: Option<i64>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContractEnding {
+    /// Art. 11-1.
+    Customer {
+        notice_date: Date,
+        requested_end: Date,
+        end: Date,
+    },
+    /// Art. 12-1; `notice_date` is `None` when urgent (Art. 12-2).
+    Provider {
+        reason: String,
+        notice_date: Option<Date>,
+        end: Date,
+    },
+}
+
+impl ContractEnding {
+    pub fn end(&self) -> Date {
+        match self {
+            ContractEnding::Customer { end, .. } | ContractEnding::Provider { end, .. } => *end,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub id: i64,
+    pub customer_id: i64,
+    pub application_id: i64,
+    pub line_product: String,
+    pub line_id: String,
+    pub start: Date,
+    pub monthly_fee: i64,
+    pub minimum_term_end: Date,
+    pub ending: Option<ContractEnding>,
+    /// Appliances lent (ids of `appliances`).
+    pub equipment: Vec<i64>,
+    pub created_at: i64,
+}
+
+impl Contract {
+    pub fn end(&self) -> Option<Date> {
+        self.ending.as_ref().map(ContractEnding::end)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InvoiceLine {
+    /// `LineKind` in snake case.
+    pub kind: String,
+    pub amount: i64,
+    pub taxable: bool,
+    pub rate_bp: Option<i64>,
+    pub date: Date,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: i64,
+    pub number: i64,
+    pub customer_id: i64,
+    pub contract_id: i64,
+    pub month: YearMonth,
+    pub issue_date: Date,
+    pub due_date: Date,
+    pub recipient: String,
+    pub taxable_subtotal: i64,
+    pub non_taxable_subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub interest_bearing: i64,
+    pub paid: i64,
+    pub created_at: i64,
+    pub lines: Vec<InvoiceLine>,
+}
+
+impl Invoice {
+    /// The invoice number as printed.
+    pub fn number_text(&self) -> String {
+        format!("INV-{:08}", self.number)
+    }
+
+    /// Back to the billing crate's invoice (amounts recomputed from the lines).
+    pub fn to_billing(&self) -> std::result::Result<binv::Invoice, String> {
+        let mut lines = Vec::new();
+        for l in &self.lines {
+            let kind: LineKind = serde_json::from_value(serde_json::Value::String(l.kind.clone()))
+                .map_err(|_| format!("unknown line kind {:?}", l.kind))?;
+            lines.push(binv::InvoiceLine {
+                kind,
+                amount: yen(l.amount),
+                taxable: l.taxable,
+                rate: l
+                    .rate_bp
+                    .and_then(|b| u32::try_from(b).ok())
+                    .and_then(Rate::from_basis_points),
+                date: l.date,
+            });
+        }
+        binv::Invoice::new(self.month, self.issue_date, self.due_date, lines)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An invoice about to be inserted by the run.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub number: i64,
+    pub customer_id: i64,
+    pub contract_id: i64,
+    pub month: String,
+    pub issue_date: Date,
+    pub due_date: Date,
+    pub recipient: String,
+    pub taxable_subtotal: i64,
+    pub non_taxable_subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub interest_bearing: i64,
+    pub created_at: i64,
+    pub lines: Vec<InvoiceLine>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub customer_id: i64,
+    pub contract_id: i64,
+    pub amount: i64,
+    pub date: Date,
+    /// Art. 17-4 interest this payment owes (billed on a later invoice).
+    pub interest: i64,
+    /// The number of the invoice that billed the interest.
+    pub interest_invoice: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub effective_date: Date,
+    pub created_at: i64,
+    pub recipients: Vec<NoticeRecipient>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NoticeRecipient {
+    pub customer_id: i64,
+    pub email: String,
+    pub sent_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The kinds of notice the terms require (and the acceptance of an application).
+pub const NOTICE_KINDS: [(&str, &str); 5] = [
+    ("terms_change", "Art. 3-2"),
+    ("maintenance", "Art. 16-2"),
+    ("termination", "Art. 12-2"),
+    ("service_end", "Art. 26-2"),
+    ("application_accepted", "Art. 8-1"),
+];
+
+/// What the invoice run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub month: YearMonth,
+    pub issued: u64,
+    pub first_number: Option<i64>,
+    pub last_number: Option<i64>,
+}
+
+/// The preview of a cancellation (Art. 11-1) shown before the customer confirms.
+#[derive(Debug, Clone)]
+pub struct CancellationPreview {
+    pub cancellation: Cancellation,
+    /// Art. 10-2 lump sum if the contract ends on the resulting end date.
+    pub early_termination: i64,
+    pub minimum_term_end: Date,
+}
+
+// ---- helpers ---------------------------------------------------------------------
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn yen(v: i64) -> Yen {
+    Yen::new(u64::try_from(v).unwrap_or(0))
+}
+
+fn db_yen(field: &'static str, y: Yen) -> Result<i64> {
+    i64::try_from(y.get()).map_err(|_| invalid(field, "is too large to store"))
+}
+
+/// Today's date in Japan (UTC+9) at `now` (ms since the epoch).
+pub fn today(now: i64) -> Date {
+    let ts = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let offset = jiff::tz::Offset::constant(9);
+    offset.to_datetime(ts).date()
+}
+
+pub fn parse_date(field: &'static str, s: &str) -> Result<Date> {
+    s.trim().parse::<Date>().map_err(|_| {
+        invalid(
+            field,
+            format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-01)"),
+        )
+    })
+}
+
+pub fn parse_month(field: &'static str, s: &str) -> Result<YearMonth> {
+    s.trim().parse::<YearMonth>().map_err(|_| {
+        invalid(
+            field,
+            format!("{s:?} is not a month (expected YYYY-MM, e.g. 2026-04)"),
+        )
+    })
+}
+
+fn amount(field: &'static str, v: i64) -> Result<i64> {
+    if v <= 0 {
+        return Err(invalid(
+            field,
+            format!("is {v}; it must be a positive number of yen"),
+        ));
+    }
+    if v > 1_000_000_000_000 {
+        return Err(invalid(field, "is larger than ¥1,000,000,000,000"));
+    }
+    Ok(v)
+}
+
+fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(invalid(field, format!("is longer than {max} characters")));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(invalid(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn rec(
+    actor: &Actor,
+    customer_id: Option<i64>,
+    action: &str,
+    object: String,
+    detail: String,
+) -> Record {
+    Record {
+        actor_id: Some(actor.user_id),
+        actor: actor.label.clone(),
+        customer_id,
+        source: actor.source.clone(),
+        action: action.into(),
+        object,
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// Back-office staff (and administrators) manage applications, contracts, invoices,
+/// payments and notices.
+fn require_back_office(actor: &Actor) -> Result<()> {
+    if matches!(actor.role, Role::BackOffice | Role::Admin) && actor.scope() == Scope::All {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only back-office staff may do this"))
+    }
+}
+
+/// Who may read back-office data: provider staff see all of it; a customer's officer
+/// and staff see their own customer's (the scope does that).
+fn read_scope(actor: &Actor) -> Scope {
+    actor.scope()
+}
+
+fn parse_refusal(s: &str) -> Result<RefusalReason> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
+        invalid(
+            "reason",
+            format!(
+                "{s:?} is not an Art. 8-2 reason; use one of technical_obstacle, risk_of_non_payment, false_statement, unlawful_use, damages_credibility, other"
+            ),
+        )
+    })
+}
+
+fn parse_termination(s: &str) -> Result<TerminationReason> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
+        invalid(
+            "reason",
+            format!(
+                "{s:?} is not an Art. 12-1 reason; use one of insolvency, non_payment, business_closure, terms_violation, false_statement, carrier_contract_ended, antisocial_forces, fraud_or_threat, other"
+            ),
+        )
+    })
+}
+
+pub fn refusal_label(s: &str, ja: bool) -> String {
+    match parse_refusal(s) {
+        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Err(_) => s.to_string(),
+    }
+}
+
+pub fn termination_label(s: &str, ja: bool) -> String {
+    match parse_termination(s) {
+        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Err(_) => s.to_string(),
+    }
+}
+
+/// The lines of `contract`'s invoice for `month`: the prorated fee (Art. 17-2), the
+/// early-termination sum when the service ends in the month before the minimum term
+/// is over (Art. 10-2), and unbilled late interest (Art. 17-4).
+fn month_lines(
+    contract: &Contract,
+    month: YearMonth,
+    interest: &[&Payment],
+    taxes: &TaxTable,
+    taxability: &Taxability,
+) -> std::result::Result<Vec<binv::InvoiceLine>, String> {
+    let end = contract.end();
+    let mut lines = Vec::new();
+    let rate_for = |kind: LineKind, date: Date| -> std::result::Result<Option<Rate>, String> {
+        if taxability.is_taxable(kind) {
+            taxes.rate_on(date).map(Some).map_err(|e| e.to_string())
+        } else {
+            Ok(None)
+        }
+    };
+    let fee = fees::month_fee(yen(contract.monthly_fee), month, contract.start, end)
+        .map_err(|e| e.to_string())?;
+    if fee > Yen::ZERO {
+        let last = end.map_or(month.last_day(), |e| e.min(month.last_day()));
+        lines.push(binv::InvoiceLine {
+            kind: LineKind::MonthlyFee,
+            amount: fee,
+            taxable: taxability.is_taxable(LineKind::MonthlyFee),
+            rate: rate_for(LineKind::MonthlyFee, last)?,
+            date: last,
+        });
+    }
+    if let Some(e) = end
+        && YearMonth::of(e) == month
+    {
+        let lump = fees::early_termination(yen(contract.monthly_fee), contract.start, e)
+            .map_err(|e| e.to_string())?;
+        if lump > Yen::ZERO {
+            lines.push(binv::InvoiceLine {
+                kind: LineKind::EarlyTermination,
+                amount: lump,
+                taxable: taxability.is_taxable(LineKind::EarlyTermination),
+                rate: rate_for(LineKind::EarlyTermination, e)?,
+                date: e,
+            });
+        }
+    }
+    for p in interest {
+        lines.push(binv::InvoiceLine {
+            kind: LineKind::LateInterest,
+            amount: yen(p.interest),
+            taxable: false,
+            rate: None,
+            date: p.date,
+        });
+    }
+    Ok(lines)
+}
+
+impl App {
+    // ---- applications (Art. 7–9) ---------------------------------------------------
+
+    /// Art. 7: a new application, with an eligible access line of the provider. With
+    /// `replaces`, a change to an earlier application (Art. 9): handled like a new
+    /// application; the earlier one, if still pending, is superseded.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of the application form"
+    )]
+    pub async fn bo_apply(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        customer_id: i64,
+        line_product: &str,
+        line_id: &str,
+        monthly_fee: i64,
+        start: &str,
+        note: &str,
+        replaces: Option<i64>,
+        now: i64,
+    ) -> Result<Application> {
+        require_back_office(actor)?;
+        let line_product = line_product.trim();
+        if !cfg.eligible_lines.iter().any(|l| l == line_product) {
+            return Err(invalid(
+                "line_product",
+                format!(
+                    "{line_product:?} is not an eligible access line of the provider (Art. 7); eligible: {}",
+                    cfg.eligible_lines.join(", ")
+                ),
+            ));
+        }
+        let line_id = short_text("line_id", line_id, 100)?;
+        let monthly_fee = amount("monthly_fee", monthly_fee)?;
+        let start = parse_date("start", start)?;
+        term::minimum_term_end(start).map_err(|e| invalid("start", e.to_string()))?;
+        let note = note.trim().chars().take(2000).collect::<String>();
+        let mut tx = self.store.begin().await?;
+        if !tx.customer_exists(customer_id).await? {
+            return Err(AppError::NotFound);
+        }
+        if let Some(old) = replaces {
+            let prev = tx
+                .bo_application(Scope::Customer(customer_id), old)
+                .await?
+                .ok_or_else(|| {
+                    invalid(
+                        "replaces",
+                        format!("application {old} of this customer does not exist"),
+                    )
+                })?;
+            if prev.state == ApplicationState::Pending {
+                tx.bo_decide_application(old, ApplicationState::Superseded, None, None, now)
+                    .await?;
+            }
+        }
+        let mut a = Application {
+            id: 0,
+            customer_id,
+            line_product: line_product.to_string(),
+            line_id,
+            monthly_fee,
+            start,
+            note,
+            state: ApplicationState::Pending,
+            refusal_reason: None,
+            replaces_id: replaces,
+            contract_id: None,
+            created_at: now,
+            decided_at: None,
+        };
+        a.id = tx.bo_insert_application(&a).await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(customer_id),
+                if replaces.is_some() {
+                    "application.change"
+                } else {
+                    "application.create"
+                },
+                format!("application/{}", a.id),
+                format!(
+                    "line={} fee={} start={}{}",
+                    a.line_product,
+                    a.monthly_fee,
+                    a.start,
+                    replaces
+                        .map(|r| format!(" replaces={r}"))
+                        .unwrap_or_default()
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    pub async fn bo_applications(&self, actor: &Actor) -> Result<Vec<Application>> {
+        Ok(self.store.bo_applications(read_scope(actor)).await?)
+    }
+
+    pub async fn bo_application(&self, actor: &Actor, id: i64) -> Result<Application> {
+        self.store
+            .bo_application(read_scope(actor), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Art. 8-1: accepting creates the contract; the applicant's officer is notified
+    /// (a notice kept with its recipient, sent by e-mail when SMTP is configured).
+    pub async fn bo_accept(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        id: i64,
+        equipment: &[i64],
+        now: i64,
+    ) -> Result<(Contract, Notice)> {
+        require_back_office(actor)?;
+        let mut tx = self.store.begin().await?;
+        let a = tx
+            .bo_application(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if a.state != ApplicationState::Pending {
+            return Err(AppError::Conflict(format!(
+                "the application is {} and cannot be accepted",
+                a.state.as_str()
+            )));
+        }
+        if tx.bo_appliances_of(a.customer_id, equipment).await? != equipment.len() {
+            return Err(invalid(
+                "equipment",
+                "names an appliance that does not exist or is not this customer's",
+            ));
+        }
+        let minimum_term_end =
+            term::minimum_term_end(a.start).map_err(|e| invalid("start", e.to_string()))?;
+        let mut c = Contract {
+            id: 0,
+            customer_id: a.customer_id,
+            application_id: a.id,
+            line_product: a.line_product.clone(),
+            line_id: a.line_id.clone(),
+            start: a.start,
+            monthly_fee: a.monthly_fee,
+            minimum_term_end,
+            ending: None,
+            equipment: equipment.to_vec(),
+            created_at: now,
+        };
+        c.id = tx.bo_insert_contract(&c).await?;
+        tx.bo_decide_application(id, ApplicationState::Accepted, None, Some(c.id), now)
+            .await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(a.customer_id),
+                "application.accept",
+                format!("application/{id}"),
+                format!(
+                    "contract={} start={} minimum_term_end={}",
+                    c.id, c.start, minimum_term_end
+                ),
+            ),
+            now,
+        )
+        .await?;
+        let subject = format!(
+            "お申込みの承諾 / Your application is accepted (contract {})",
+            c.id
+        );
+        let body = format!(
+            "お申込み（回線 {} {}）を承諾しました。サービス開始日: {}、月額料金: {}（税抜）、最低利用期間の末日: {}。\n\nWe have accepted your application (line {} {}). Service start: {}, monthly fee: {} before tax, minimum term ends: {}.\n",
+            c.line_product,
+            c.line_id,
+            mamori_billing::document::format_date(c.start, mamori_billing::document::Lang::Ja),
+            yen(c.monthly_fee).ja(),
+            mamori_billing::document::format_date(
+                minimum_term_end,
+                mamori_billing::document::Lang::Ja
+            ),
+            c.line_product,
+            c.line_id,
+            c.start,
+            yen(c.monthly_fee).en(),
+            minimum_term_end,
+        );
+        let notice_id = tx
+            .bo_insert_notice(
+                "application_accepted",
+                &subject,
+                &body,
+                c.start,
+                actor.user_id,
+                now,
+            )
+            .await?;
+        let officer = self.store.bo_officer(a.customer_id).await?;
+        if let Some((email, _)) = &officer {
+            tx.bo_insert_recipient(notice_id, a.customer_id, email)
+                .await?;
+        }
+        tx.audit(
+            rec(
+                actor,
+                Some(a.customer_id),
+                "notice.create",
+                format!("notice/{notice_id}"),
+                format!(
+                    "kind=application_accepted recipients={}",
+                    usize::from(officer.is_some())
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.bo_deliver(actor, cfg, notice_id, now).await?;
+        let notice = self
+            .store
+            .bo_notice(notice_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok((c, notice))
+    }
+
+    /// Art. 8-2: refusal with one of the listed reasons.
+    pub async fn bo_refuse(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<Application> {
+        require_back_office(actor)?;
+        let r = parse_refusal(reason)?;
+        let code = serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        let a = tx
+            .bo_application(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !tx
+            .bo_decide_application(id, ApplicationState::Refused, Some(&code), None, now)
+            .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "the application is {} and cannot be refused",
+                a.state.as_str()
+            )));
+        }
+        tx.audit(
+            rec(
+                actor,
+                Some(a.customer_id),
+                "application.refuse",
+                format!("application/{id}"),
+                format!("reason={code} ({})", r.article()),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.bo_application(actor, id).await
+    }
+
+    // ---- contracts (Art. 10–12) ----------------------------------------------------
+
+    pub async fn bo_contracts(&self, actor: &Actor) -> Result<Vec<Contract>> {
+        Ok(self.store.bo_contracts(read_scope(actor)).await?)
+    }
+
+    pub async fn bo_contract(&self, actor: &Actor, id: i64) -> Result<Contract> {
+        self.store
+            .bo_contract(read_scope(actor), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    fn may_cancel(actor: &Actor) -> Result<()> {
+        match actor.role {
+            Role::Officer | Role::BackOffice | Role::Admin => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "only the customer's security officer (or back-office staff on their behalf) may cancel",
+            )),
+        }
+    }
+
+    /// Art. 11-1: what a cancellation notice received today asking to end on
+    /// `requested_end` gives: the earliest allowed end date and the date that applies,
+    /// and the Art. 10-2 lump sum. Nothing is recorded.
+    pub async fn bo_cancellation_preview(
+        &self,
+        actor: &Actor,
+        id: i64,
+        requested_end: &str,
+        now: i64,
+    ) -> Result<CancellationPreview> {
+        let c = self.bo_contract(actor, id).await?;
+        Self::may_cancel(actor)?;
+        let requested = parse_date("end", requested_end)?;
+        preview(&c, today(now), requested)
+    }
+
+    /// Art. 11-1: records the cancellation (the end date moved to notice + 30 days if
+    /// it was earlier).
+    pub async fn bo_cancel(
+        &self,
+        actor: &Actor,
+        id: i64,
+        requested_end: &str,
+        now: i64,
+    ) -> Result<(Contract, CancellationPreview)> {
+        Self::may_cancel(actor)?;
+        let requested = parse_date("end", requested_end)?;
+        let mut tx = self.store.begin().await?;
+        let c = tx
+            .bo_contract(read_scope(actor), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let p = preview(&c, today(now), requested)?;
+        let ending = ContractEnding::Customer {
+            notice_date: p.cancellation.notice_date,
+            requested_end: requested,
+            end: p.cancellation.end,
+        };
+        if !tx.bo_end_contract(id, &ending).await? {
+            return Err(AppError::Conflict(
+                "the contract has already ended or is ending".into(),
+            ));
+        }
+        tx.audit(
+            rec(
+                actor,
+                Some(c.customer_id),
+                "contract.cancel",
+                format!("contract/{id}"),
+                format!(
+                    "notice={} requested_end={} end={} moved={} early_termination={} (Art. 11-1, 10-2)",
+                    p.cancellation.notice_date,
+                    requested,
+                    p.cancellation.end,
+                    p.cancellation.moved,
+                    p.early_termination
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((self.bo_contract(actor, id).await?, p))
+    }
+
+    /// Art. 12: termination by the provider for an Art. 12-1 reason, with prior notice
+    /// (`notice_date`) unless `urgent` (Art. 12-2). All debts fall due at once on the
+    /// end date (Art. 12-3): unpaid invoices' due dates move to it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of the termination form"
+    )]
+    pub async fn bo_terminate(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        urgent: bool,
+        notice_date: Option<&str>,
+        end: &str,
+        now: i64,
+    ) -> Result<(Contract, u64)> {
+        require_back_office(actor)?;
+        let r = parse_termination(reason)?;
+        let code = serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let end = parse_date("end", end)?;
+        let notice = match (urgent, notice_date.map(str::trim).filter(|s| !s.is_empty())) {
+            (true, _) => None,
+            (false, Some(n)) => Some(parse_date("notice_date", n)?),
+            (false, None) => {
+                return Err(invalid(
+                    "notice_date",
+                    "a termination needs prior notice unless it is urgent (Art. 12-2): give the notice date or mark it urgent",
+                ));
+            }
+        };
+        let notice_kind = match notice {
+            Some(date) => mamori_billing::contract::TerminationNotice::Prior { date },
+            None => mamori_billing::contract::TerminationNotice::Urgent,
+        };
+        mamori_billing::contract::ProviderTermination::new(r, notice_kind, end)
+            .map_err(|e| invalid("notice_date", e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        let c = tx
+            .bo_contract(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if end < c.start {
+            return Err(invalid(
+                "end",
+                format!("{end} is before the service start {}", c.start),
+            ));
+        }
+        let ending = ContractEnding::Provider {
+            reason: code.clone(),
+            notice_date: notice,
+            end,
+        };
+        if !tx.bo_end_contract(id, &ending).await? {
+            return Err(AppError::Conflict(
+                "the contract has already ended or is ending".into(),
+            ));
+        }
+        let accelerated = tx.bo_accelerate(id, end).await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(c.customer_id),
+                "contract.terminate",
+                format!("contract/{id}"),
+                format!(
+                    "reason={code} ({}) notice={} end={end} invoices_due_at_once={accelerated} (Art. 12-3)",
+                    r.article(),
+                    notice.map_or("urgent".to_string(), |d| d.to_string())
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((self.bo_contract(actor, id).await?, accelerated))
+    }
+
+    // ---- invoices (Art. 17) --------------------------------------------------------
+
+    /// The monthly run for service month `month`: one invoice per contract with
+    /// charges in the month, numbered sequentially without gaps. Idempotent: a
+    /// contract that has its invoice for the month gets nothing more. All in one
+    /// transaction under the write lock (which also serialises center processes on
+    /// PostgreSQL), with one audit entry naming the numbers issued.
+    pub async fn bo_invoice_run(&self, actor: &Actor, month: &str, now: i64) -> Result<RunReport> {
+        require_back_office(actor)?;
+        let month = parse_month("month", month)?;
+        if month.last_day() >= today(now) {
+            return Err(invalid(
+                "month",
+                format!("{month} is not over yet; invoices for a month are issued after it ends"),
+            ));
+        }
+        let settings = InvoiceSettings::default();
+        let (issue, due) = settings
+            .dates(month)
+            .map_err(|e| invalid("month", e.to_string()))?;
+        let taxes = TaxTable::japan_standard();
+        let taxability = Taxability::default();
+        let mut tx = self.store.begin().await?;
+        let done: std::collections::HashSet<i64> = tx
+            .bo_invoiced_contracts(&month.to_string())
+            .await?
+            .into_iter()
+            .collect();
+        let mut contracts = tx
+            .bo_contracts_in(month.first_day(), month.last_day())
+            .await?;
+        let interest = tx.bo_unbilled_interest(month.last_day()).await?;
+        let mut by_contract: std::collections::BTreeMap<i64, Vec<&Payment>> = Default::default();
+        for p in &interest {
+            by_contract.entry(p.contract_id).or_default().push(p);
+        }
+        let present: std::collections::HashSet<i64> = contracts.iter().map(|(c, _)| c.id).collect();
+        for id in by_contract.keys() {
+            if !present.contains(id)
+                && let Some(c) = tx.bo_contract_with_name(*id).await?
+            {
+                contracts.push(c);
+            }
+        }
+        let mut next = tx.bo_last_invoice_number().await? + 1;
+        let first = next;
+        let mut out = Vec::new();
+        let mut billed_payments = Vec::new();
+        for (c, name) in &contracts {
+            if done.contains(&c.id) {
+                continue;
+            }
+            let pays = by_contract.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
+            let lines = month_lines(c, month, pays, &taxes, &taxability)
+                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
+            if lines.is_empty() {
+                continue;
+            }
+            let (mut i_issue, mut i_due) = (issue, due);
+            if let Some(ContractEnding::Provider { end, .. }) = &c.ending
+                && month <= YearMonth::of(*end)
+            {
+                // Art. 12-3: on termination every debt falls due at once.
+                i_issue = i_issue.min(*end).max(month.first_day());
+                i_due = i_due.min(*end).max(i_issue);
+            }
+            let inv = binv::Invoice::new(month, i_issue, i_due, lines)
+                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
+            for p in pays {
+                billed_payments.push((p.id, next));
+            }
+            out.push(NewInvoice {
+                number: next,
+                customer_id: c.customer_id,
+                contract_id: c.id,
+                month: month.to_string(),
+                issue_date: inv.issue_date,
+                due_date: inv.due_date,
+                recipient: name.clone(),
+                taxable_subtotal: db_yen("total", inv.taxable_subtotal)?,
+                non_taxable_subtotal: db_yen("total", inv.non_taxable_subtotal)?,
+                tax: db_yen("total", inv.tax)?,
+                total: db_yen("total", inv.total)?,
+                interest_bearing: db_yen("total", inv.interest_bearing)?,
+                created_at: now,
+                lines: inv
+                    .lines
+                    .iter()
+                    .map(|l| InvoiceLine {
+                        kind: serde_json::to_value(l.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        amount: i64::try_from(l.amount.get()).unwrap_or(i64::MAX),
+                        taxable: l.taxable,
+                        rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
+                        date: l.date,
+                    })
+                    .collect(),
+            });
+            next += 1;
+        }
+        tx.bo_insert_invoices(&out).await?;
+        let mut by_number: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        for (pid, number) in billed_payments {
+            by_number.entry(number).or_default().push(pid);
+        }
+        for (number, ids) in by_number {
+            tx.bo_mark_interest_billed(&ids, number).await?;
+        }
+        let report = RunReport {
+            month,
+            issued: out.len() as u64,
+            first_number: (!out.is_empty()).then_some(first),
+            last_number: (!out.is_empty()).then_some(next - 1),
+        };
+        tx.audit(
+            rec(
+                actor,
+                None,
+                "invoice.run",
+                format!("invoices/{month}"),
+                match (report.first_number, report.last_number) {
+                    (Some(a), Some(b)) => format!("issued={} numbers={a}..{b}", report.issued),
+                    _ => "issued=0".to_string(),
+                },
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn bo_invoices(
+        &self,
+        actor: &Actor,
+        contract_id: Option<i64>,
+    ) -> Result<Vec<Invoice>> {
+        Ok(self
+            .store
+            .bo_invoices(read_scope(actor), contract_id)
+            .await?)
+    }
+
+    pub async fn bo_invoice(&self, actor: &Actor, id: i64) -> Result<Invoice> {
+        self.store
+            .bo_invoice(read_scope(actor), id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The overdue list: invoices not fully paid after their due date.
+    pub async fn bo_overdue(&self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
+        Ok(self.store.bo_overdue(read_scope(actor), today(now)).await?)
+    }
+
+    // ---- payments (Art. 17-4) ------------------------------------------------------
+
+    /// Records a payment received on `date` for an invoice. The Art. 17-4 interest it
+    /// owes (on the part of the interest-bearing amount it pays, for the days after
+    /// the grace period) is kept with it and billed on the invoice of the month it was
+    /// made in.
+    pub async fn bo_record_payment(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        invoice_id: i64,
+        amount_in: i64,
+        date: &str,
+        now: i64,
+    ) -> Result<Payment> {
+        require_back_office(actor)?;
+        let amount_in = amount("amount", amount_in)?;
+        let date = parse_date("date", date)?;
+        if date > today(now) {
+            return Err(invalid("date", format!("{date} is in the future")));
+        }
+        let settings = cfg.interest()?;
+        let mut tx = self.store.begin().await?;
+        let inv = tx
+            .bo_invoice_for_update(Scope::All, invoice_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let open = inv.total - inv.paid;
+        if amount_in > open {
+            return Err(invalid(
+                "amount",
+                format!(
+                    "is {} but invoice {} has {} left to pay",
+                    yen(amount_in).en(),
+                    inv.number_text(),
+                    yen(open.max(0)).en()
+                ),
+            ));
+        }
+        if date < inv.issue_date {
+            return Err(invalid(
+                "date",
+                format!(
+                    "{date} is before the invoice was issued ({})",
+                    inv.issue_date
+                ),
+            ));
+        }
+        // Interest only on the interest-bearing part still unpaid (no interest on
+        // interest, Art. 17-4).
+        let bearing_open = (inv.interest_bearing - inv.paid).max(0);
+        let base = amount_in.min(bearing_open);
+        let interest = charges::late_interest(yen(base), inv.due_date, date, &settings)
+            .map_err(|e| invalid("amount", e.to_string()))?;
+        let mut p = Payment {
+            id: 0,
+            invoice_id,
+            customer_id: inv.customer_id,
+            contract_id: inv.contract_id,
+            amount: amount_in,
+            date,
+            interest: db_yen("amount", interest)?,
+            interest_invoice: None,
+            created_at: now,
+        };
+        p.id = tx.bo_insert_payment(&p).await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(inv.customer_id),
+                "payment.record",
+                format!("invoice/{invoice_id}"),
+                format!(
+                    "payment={} amount={} date={date} due={} interest={} (Art. 17-4)",
+                    p.id, amount_in, inv.due_date, p.interest
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    pub async fn bo_payments(&self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
+        self.bo_contract(actor, contract_id).await?;
+        Ok(self
+            .store
+            .bo_payments(read_scope(actor), contract_id)
+            .await?)
+    }
+
+    /// Art. 18-5: the liability cap for a cause on `cause`, with the payments counted.
+    pub async fn bo_liability_cap(
+        &self,
+        actor: &Actor,
+        contract_id: i64,
+        cause: &str,
+        now: i64,
+    ) -> Result<LiabilityCap> {
+        require_back_office(actor)?;
+        let cause = parse_date("cause_date", cause)?;
+        let c = self.bo_contract(actor, contract_id).await?;
+        let pays = self.store.bo_payments(Scope::All, contract_id).await?;
+        let received: Vec<Received> = pays
+            .iter()
+            .map(|p| Received {
+                date: p.date,
+                amount: yen(p.amount),
+            })
+            .collect();
+        let cap = charges::liability_cap_detail(&received, cause)
+            .map_err(|e| invalid("cause_date", e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(c.customer_id),
+                "contract.liability_cap",
+                format!("contract/{contract_id}"),
+                format!(
+                    "cause={cause} cap={} payments={} (Art. 18-5)",
+                    cap.cap.get(),
+                    cap.payments.len()
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(cap)
+    }
+
+    // ---- notices (Art. 3-2, 12-2, 16-2, 26-2) --------------------------------------
+
+    /// Composes a notice and sends it to the officers of `customers` (every customer
+    /// with an active officer when `all`). The notice, its recipients and the time
+    /// each was sent are kept.
+    #[expect(clippy::too_many_arguments, reason = "the fields of the notice form")]
+    pub async fn bo_send_notice(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        effective_date: &str,
+        customers: &[i64],
+        now: i64,
+    ) -> Result<Notice> {
+        require_back_office(actor)?;
+        let kind = kind.trim();
+        let Some((_, article)) = NOTICE_KINDS.iter().take(4).find(|(k, _)| *k == kind) else {
+            return Err(invalid(
+                "kind",
+                format!(
+                    "{kind:?} is not a notice kind; use terms_change, maintenance, termination or service_end"
+                ),
+            ));
+        };
+        let subject = short_text("subject", subject, 200)?;
+        if subject.contains('\n') || subject.contains('\r') {
+            return Err(invalid("subject", "must be one line"));
+        }
+        let body = short_text("body", body, 20_000)?;
+        let effective = parse_date("effective_date", effective_date)?;
+        if customers.is_empty() {
+            return Err(invalid("customers", "choose at least one customer"));
+        }
+        let mut recipients = Vec::new();
+        for c in customers {
+            match self.store.bo_officer(*c).await? {
+                Some((email, _)) => recipients.push((*c, email)),
+                None => {
+                    return Err(invalid(
+                        "customers",
+                        format!("customer {c} does not exist or has no active security officer"),
+                    ));
+                }
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .bo_insert_notice(kind, &subject, &body, effective, actor.user_id, now)
+            .await?;
+        for (c, email) in &recipients {
+            tx.bo_insert_recipient(id, *c, email).await?;
+        }
+        tx.audit(
+            rec(
+                actor,
+                None,
+                "notice.create",
+                format!("notice/{id}"),
+                format!(
+                    "kind={kind} ({article}) effective={effective} recipients={}",
+                    recipients.len()
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.bo_deliver(actor, cfg, id, now).await?;
+        self.store.bo_notice(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Sends a kept notice to its recipients not yet reached, and records the result
+    /// of each (time sent, or the error).
+    async fn bo_deliver(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        id: i64,
+        now: i64,
+    ) -> Result<()> {
+        if cfg.smtp.trim().is_empty() {
+            return Ok(());
+        }
+        let n = self.store.bo_notice(id).await?.ok_or(AppError::NotFound)?;
+        for r in n.recipients.iter().filter(|r| r.sent_at.is_none()) {
+            let text = format!(
+                "{}\n\n効力発生日 / Effective date: {}\n",
+                n.body, n.effective_date
+            );
+            let res = smtp::send(&cfg.smtp, &cfg.mail_from, &r.email, &n.subject, &text, now).await;
+            let mut tx = self.store.begin().await?;
+            let (sent, err) = match &res {
+                Ok(()) => (Some(now), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            tx.bo_mark_sent(id, r.customer_id, sent, err.as_deref())
+                .await?;
+            let mut record = rec(
+                actor,
+                Some(r.customer_id),
+                "notice.send",
+                format!("notice/{id}"),
+                format!("to={}", r.email),
+            );
+            if let Some(e) = err {
+                record.outcome = "failed".into();
+                record.detail = format!("to={} error={e}", r.email);
+            }
+            tx.audit(record, now).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn bo_notices(&self, actor: &Actor) -> Result<Vec<Notice>> {
+        require_back_office(actor)?;
+        Ok(self.store.bo_notices().await?)
+    }
+}
+
+fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPreview> {
+    if c.ending.is_some() {
+        return Err(AppError::Conflict(
+            "the contract has already ended or is ending".into(),
+        ));
+    }
+    let cancellation =
+        term::cancel(notice, requested).map_err(|e| invalid("end", e.to_string()))?;
+    let lump = fees::early_termination(yen(c.monthly_fee), c.start, cancellation.end)
+        .map_err(|e| invalid("end", e.to_string()))?;
+    Ok(CancellationPreview {
+        cancellation,
+        early_termination: db_yen("end", lump)?,
+        minimum_term_end: c.minimum_term_end,
+    })
+}

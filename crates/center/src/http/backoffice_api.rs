@@ -1,0 +1,544 @@
+//! The back office's REST routes (`/api/v1/backoffice/...`). Provider back-office
+//! staff act; a customer's officer and staff read their own customer's contracts,
+//! invoices (JSON, HTML, PDF) and payments, and nothing else (another customer's
+//! object answers 404 like a missing one).
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mamori_api::billing as wire;
+use mamori_billing::document::Lang;
+use serde::Deserialize;
+
+use super::api::{ApiActor, ApiJson, Id, Problem};
+use super::{AppState, now_ms};
+use crate::backoffice::{self as bo, ContractEnding, document};
+use crate::domain::rfc3339;
+
+type ApiResult<T> = Result<T, Problem>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/backoffice/applications",
+            get(applications).post(create_application),
+        )
+        .route("/backoffice/applications/{id}", get(application))
+        .route("/backoffice/applications/{id}/accept", post(accept))
+        .route("/backoffice/applications/{id}/refuse", post(refuse))
+        .route("/backoffice/contracts", get(contracts))
+        .route("/backoffice/contracts/{id}", get(contract))
+        .route(
+            "/backoffice/contracts/{id}/cancellation-preview",
+            post(cancellation_preview),
+        )
+        .route("/backoffice/contracts/{id}/cancel", post(cancel))
+        .route("/backoffice/contracts/{id}/terminate", post(terminate))
+        .route("/backoffice/contracts/{id}/payments", get(payments))
+        .route(
+            "/backoffice/contracts/{id}/liability-cap",
+            get(liability_cap),
+        )
+        .route("/backoffice/invoice-runs", post(invoice_run))
+        .route("/backoffice/invoices", get(invoices))
+        .route("/backoffice/invoices/overdue", get(overdue))
+        .route("/backoffice/invoices/{id}", get(invoice))
+        .route("/backoffice/invoices/{id}/html", get(invoice_html))
+        .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
+        .route("/backoffice/payments", post(record_payment))
+        .route("/backoffice/notices", get(notices).post(send_notice))
+}
+
+fn created<T: serde::Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+// ---- conversions -----------------------------------------------------------------
+
+pub fn application_wire(a: bo::Application) -> wire::Application {
+    wire::Application {
+        id: a.id,
+        customer_id: a.customer_id,
+        line_product: a.line_product,
+        line_id: a.line_id,
+        monthly_fee: a.monthly_fee,
+        start: a.start.to_string(),
+        note: a.note,
+        state: a.state.as_str().into(),
+        refusal_reason: a.refusal_reason,
+        replaces: a.replaces_id,
+        contract_id: a.contract_id,
+        created_at: rfc3339(a.created_at),
+    }
+}
+
+pub fn contract_wire(c: bo::Contract) -> wire::Contract {
+    let (status, end, notice, requested, reason) = match &c.ending {
+        None => ("running", None, None, None, None),
+        Some(ContractEnding::Customer {
+            notice_date,
+            requested_end,
+            end,
+        }) => (
+            "cancelled",
+            Some(end.to_string()),
+            Some(notice_date.to_string()),
+            Some(requested_end.to_string()),
+            None,
+        ),
+        Some(ContractEnding::Provider {
+            reason,
+            notice_date,
+            end,
+        }) => (
+            "terminated",
+            Some(end.to_string()),
+            notice_date.map(|d| d.to_string()),
+            None,
+            Some(reason.clone()),
+        ),
+    };
+    wire::Contract {
+        id: c.id,
+        customer_id: c.customer_id,
+        application_id: c.application_id,
+        line_product: c.line_product,
+        line_id: c.line_id,
+        start: c.start.to_string(),
+        monthly_fee: c.monthly_fee,
+        minimum_term_end: c.minimum_term_end.to_string(),
+        status: status.into(),
+        end,
+        notice_date: notice,
+        requested_end: requested,
+        termination_reason: reason,
+        equipment: c.equipment,
+        created_at: rfc3339(c.created_at),
+    }
+}
+
+fn preview_wire(p: bo::CancellationPreview) -> wire::CancellationPreview {
+    wire::CancellationPreview {
+        notice_date: p.cancellation.notice_date.to_string(),
+        requested_end: p.cancellation.requested_end.to_string(),
+        earliest_end: p.cancellation.earliest_end.to_string(),
+        end: p.cancellation.end.to_string(),
+        moved: p.cancellation.moved,
+        minimum_term_end: p.minimum_term_end.to_string(),
+        early_termination: p.early_termination,
+    }
+}
+
+pub fn invoice_wire(i: bo::Invoice) -> wire::Invoice {
+    wire::Invoice {
+        id: i.id,
+        number: i.number,
+        number_text: i.number_text(),
+        customer_id: i.customer_id,
+        contract_id: i.contract_id,
+        month: i.month.to_string(),
+        issue_date: i.issue_date.to_string(),
+        due_date: i.due_date.to_string(),
+        recipient: i.recipient,
+        taxable_subtotal: i.taxable_subtotal,
+        non_taxable_subtotal: i.non_taxable_subtotal,
+        tax: i.tax,
+        total: i.total,
+        paid: i.paid,
+        lines: i
+            .lines
+            .into_iter()
+            .map(|l| wire::InvoiceLine {
+                kind: l.kind,
+                amount: l.amount,
+                taxable: l.taxable,
+                rate_basis_points: l.rate_bp,
+                date: l.date.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn payment_wire(p: bo::Payment) -> wire::Payment {
+    wire::Payment {
+        id: p.id,
+        invoice_id: p.invoice_id,
+        contract_id: p.contract_id,
+        amount: p.amount,
+        date: p.date.to_string(),
+        interest: p.interest,
+        interest_invoice: p.interest_invoice,
+    }
+}
+
+pub fn notice_wire(n: bo::Notice) -> wire::Notice {
+    wire::Notice {
+        id: n.id,
+        kind: n.kind,
+        subject: n.subject,
+        body: n.body,
+        effective_date: n.effective_date.to_string(),
+        created_at: rfc3339(n.created_at),
+        recipients: n
+            .recipients
+            .into_iter()
+            .map(|r| wire::NoticeRecipient {
+                customer_id: r.customer_id,
+                email: r.email,
+                sent_at: r.sent_at.map(rfc3339),
+                error: r.error,
+            })
+            .collect(),
+    }
+}
+
+// ---- handlers ----------------------------------------------------------------------
+
+async fn applications(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Application>>> {
+    let v = s.app.bo_applications(&a).await?;
+    Ok(Json(v.into_iter().map(application_wire).collect()))
+}
+
+async fn application(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Application>> {
+    Ok(Json(application_wire(s.app.bo_application(&a, id).await?)))
+}
+
+async fn create_application(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(r): ApiJson<wire::NewApplication>,
+) -> ApiResult<Response> {
+    let app = s
+        .app
+        .bo_apply(
+            &a,
+            &s.config.backoffice,
+            r.customer_id,
+            &r.line_product,
+            &r.line_id,
+            r.monthly_fee,
+            &r.start,
+            &r.note,
+            r.replaces,
+            now_ms(),
+        )
+        .await?;
+    Ok(created(application_wire(app)))
+}
+
+async fn accept(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::Accept>,
+) -> ApiResult<Response> {
+    let (c, n) = s
+        .app
+        .bo_accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
+        .await?;
+    Ok(created(wire::Accepted {
+        contract: contract_wire(c),
+        notice: notice_wire(n),
+    }))
+}
+
+async fn refuse(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::Refuse>,
+) -> ApiResult<Json<wire::Application>> {
+    Ok(Json(application_wire(
+        s.app.bo_refuse(&a, id, &r.reason, now_ms()).await?,
+    )))
+}
+
+async fn contracts(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Contract>>> {
+    let v = s.app.bo_contracts(&a).await?;
+    Ok(Json(v.into_iter().map(contract_wire).collect()))
+}
+
+async fn contract(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Contract>> {
+    Ok(Json(contract_wire(s.app.bo_contract(&a, id).await?)))
+}
+
+async fn cancellation_preview(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::Cancel>,
+) -> ApiResult<Json<wire::CancellationPreview>> {
+    let p = s
+        .app
+        .bo_cancellation_preview(&a, id, &r.end, now_ms())
+        .await?;
+    Ok(Json(preview_wire(p)))
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::Cancel>,
+) -> ApiResult<Json<wire::Cancelled>> {
+    let (c, p) = s.app.bo_cancel(&a, id, &r.end, now_ms()).await?;
+    Ok(Json(wire::Cancelled {
+        contract: contract_wire(c),
+        cancellation: preview_wire(p),
+    }))
+}
+
+async fn terminate(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::Terminate>,
+) -> ApiResult<Json<wire::Terminated>> {
+    let (c, n) = s
+        .app
+        .bo_terminate(
+            &a,
+            id,
+            &r.reason,
+            r.urgent,
+            r.notice_date.as_deref(),
+            &r.end,
+            now_ms(),
+        )
+        .await?;
+    Ok(Json(wire::Terminated {
+        contract: contract_wire(c),
+        invoices_due_at_once: n,
+    }))
+}
+
+async fn payments(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<wire::Payment>>> {
+    let v = s.app.bo_payments(&a, id).await?;
+    Ok(Json(v.into_iter().map(payment_wire).collect()))
+}
+
+#[derive(Deserialize)]
+struct CauseQuery {
+    cause_date: String,
+}
+
+async fn liability_cap(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    Query(q): Query<CauseQuery>,
+) -> ApiResult<Json<wire::LiabilityCap>> {
+    let cap = s
+        .app
+        .bo_liability_cap(&a, id, &q.cause_date, now_ms())
+        .await?;
+    Ok(Json(wire::LiabilityCap {
+        contract_id: id,
+        cause_date: cap.cause_date.to_string(),
+        from: cap.from.to_string(),
+        to: cap.to.to_string(),
+        payments: cap
+            .payments
+            .iter()
+            .map(|p| wire::CountedPayment {
+                date: p.date.to_string(),
+                amount: i64::try_from(p.amount.get()).unwrap_or(i64::MAX),
+            })
+            .collect(),
+        cap: i64::try_from(cap.cap.get()).unwrap_or(i64::MAX),
+    }))
+}
+
+async fn invoice_run(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(r): ApiJson<wire::InvoiceRun>,
+) -> ApiResult<Json<wire::InvoiceRunReport>> {
+    let rep = s.app.bo_invoice_run(&a, &r.month, now_ms()).await?;
+    Ok(Json(wire::InvoiceRunReport {
+        month: rep.month.to_string(),
+        issued: rep.issued,
+        first_number: rep.first_number,
+        last_number: rep.last_number,
+    }))
+}
+
+#[derive(Deserialize)]
+struct InvoiceQuery {
+    contract_id: Option<i64>,
+}
+
+async fn invoices(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(q): Query<InvoiceQuery>,
+) -> ApiResult<Json<Vec<wire::Invoice>>> {
+    let v = s.app.bo_invoices(&a, q.contract_id).await?;
+    Ok(Json(v.into_iter().map(invoice_wire).collect()))
+}
+
+async fn overdue(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Invoice>>> {
+    let v = s.app.bo_overdue(&a, now_ms()).await?;
+    Ok(Json(v.into_iter().map(invoice_wire).collect()))
+}
+
+async fn invoice(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Invoice>> {
+    Ok(Json(invoice_wire(s.app.bo_invoice(&a, id).await?)))
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn lang(q: &LangQuery) -> ApiResult<Lang> {
+    match q.lang.as_deref().unwrap_or("ja") {
+        "ja" => Ok(Lang::Ja),
+        "en" => Ok(Lang::En),
+        other => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid Field",
+            format!("lang: {other:?} is not a language; use ja or en"),
+        )),
+    }
+}
+
+fn doc_problem(e: document::DocError) -> Problem {
+    tracing::error!(error = %e, "invoice document");
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Invoice Document Unavailable",
+        e.to_string(),
+    )
+}
+
+async fn invoice_html(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    Query(q): Query<LangQuery>,
+) -> ApiResult<Response> {
+    let l = lang(&q)?;
+    let inv = s.app.bo_invoice(&a, id).await?;
+    let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
+    let html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{}</body></html>",
+        if l == Lang::Ja { "ja" } else { "en" },
+        inv.number_text(),
+        document::html(&d)
+    );
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+async fn invoice_pdf(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    Query(q): Query<LangQuery>,
+) -> ApiResult<Response> {
+    let l = lang(&q)?;
+    let inv = s.app.bo_invoice(&a, id).await?;
+    let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
+    let font_cfg = s.config.backoffice.pdf_font.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let (path, data) = document::load_font(&font_cfg)?;
+        document::pdf(&d, &path, &data)
+    })
+    .await
+    .map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            e.to_string(),
+        )
+    })?
+    .map_err(doc_problem)?;
+    let name = format!(
+        "attachment; filename=\"{}-{}.pdf\"",
+        inv.number_text(),
+        if l == Lang::Ja { "ja" } else { "en" }
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn record_payment(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(r): ApiJson<wire::NewPayment>,
+) -> ApiResult<Response> {
+    let p = s
+        .app
+        .bo_record_payment(
+            &a,
+            &s.config.backoffice,
+            r.invoice_id,
+            r.amount,
+            &r.date,
+            now_ms(),
+        )
+        .await?;
+    Ok(created(payment_wire(p)))
+}
+
+async fn notices(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Notice>>> {
+    let v = s.app.bo_notices(&a).await?;
+    Ok(Json(v.into_iter().map(notice_wire).collect()))
+}
+
+async fn send_notice(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(r): ApiJson<wire::NewNotice>,
+) -> ApiResult<Response> {
+    let n = s
+        .app
+        .bo_send_notice(
+            &a,
+            &s.config.backoffice,
+            &r.kind,
+            &r.subject,
+            &r.body,
+            &r.effective_date,
+            &r.customers,
+            now_ms(),
+        )
+        .await?;
+    Ok(created(notice_wire(n)))
+}

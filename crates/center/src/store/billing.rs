@@ -1,0 +1,1123 @@
+//! SQL of the back office: applications, contracts, invoices and their lines,
+//! payments, notices. Money columns are 64-bit integer yen; dates are `YYYY-MM-DD`
+//! text (they sort as dates). Every query of customer data takes a [`Scope`].
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Result, Store, StoreError, Tx, scope_filter};
+use crate::backoffice::{
+    Application, ApplicationState, Contract, ContractEnding, Invoice, InvoiceLine, NewInvoice,
+    Notice, NoticeRecipient, Payment,
+};
+use crate::domain::Scope;
+
+/// Migration 10: the back office.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE bo_applications (
+    id {ID},
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    line_product TEXT NOT NULL,
+    line_id TEXT NOT NULL,
+    monthly_fee {INT} NOT NULL,
+    start_date TEXT NOT NULL,
+    note TEXT NOT NULL,
+    state TEXT NOT NULL,
+    refusal_reason TEXT,
+    replaces_id {INT} REFERENCES bo_applications(id),
+    contract_id {INT},
+    created_at {INT} NOT NULL,
+    decided_at {INT}
+);
+CREATE INDEX bo_applications_customer ON bo_applications (customer_id, id);
+CREATE TABLE bo_contracts (
+    id {ID},
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    application_id {INT} NOT NULL REFERENCES bo_applications(id),
+    line_product TEXT NOT NULL,
+    line_id TEXT NOT NULL,
+    start_date TEXT NOT NULL,
+    monthly_fee {INT} NOT NULL,
+    minimum_term_end TEXT NOT NULL,
+    ending TEXT,
+    end_date TEXT,
+    notice_date TEXT,
+    requested_end TEXT,
+    termination_reason TEXT,
+    created_at {INT} NOT NULL
+);
+CREATE INDEX bo_contracts_customer ON bo_contracts (customer_id, id);
+CREATE TABLE bo_contract_equipment (
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    appliance_id {INT} NOT NULL REFERENCES appliances(id),
+    PRIMARY KEY (contract_id, appliance_id)
+);
+CREATE TABLE bo_invoices (
+    id {ID},
+    number {INT} NOT NULL UNIQUE,
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    month TEXT NOT NULL,
+    issue_date TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    taxable_subtotal {INT} NOT NULL,
+    non_taxable_subtotal {INT} NOT NULL,
+    tax {INT} NOT NULL,
+    total {INT} NOT NULL,
+    interest_bearing {INT} NOT NULL,
+    paid {INT} NOT NULL DEFAULT 0,
+    created_at {INT} NOT NULL,
+    UNIQUE (contract_id, month)
+);
+CREATE INDEX bo_invoices_customer ON bo_invoices (customer_id, id);
+CREATE INDEX bo_invoices_open ON bo_invoices (due_date) WHERE paid < total;
+CREATE TABLE bo_invoice_lines (
+    invoice_number {INT} NOT NULL REFERENCES bo_invoices(number),
+    seq {INT} NOT NULL,
+    kind TEXT NOT NULL,
+    amount {INT} NOT NULL,
+    taxable {INT} NOT NULL,
+    rate_bp {INT},
+    date TEXT NOT NULL,
+    PRIMARY KEY (invoice_number, seq)
+);
+CREATE TABLE bo_payments (
+    id {ID},
+    invoice_id {INT} NOT NULL REFERENCES bo_invoices(id),
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    amount {INT} NOT NULL,
+    date TEXT NOT NULL,
+    interest {INT} NOT NULL,
+    interest_invoice {INT},
+    created_at {INT} NOT NULL
+);
+CREATE INDEX bo_payments_contract ON bo_payments (contract_id, date);
+CREATE INDEX bo_payments_interest ON bo_payments (date) WHERE interest > 0 AND interest_invoice IS NULL;
+CREATE TABLE bo_notices (
+    id {ID},
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    created_by {INT} REFERENCES users(id),
+    created_at {INT} NOT NULL
+);
+CREATE TABLE bo_notice_recipients (
+    notice_id {INT} NOT NULL REFERENCES bo_notices(id),
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    email TEXT NOT NULL,
+    sent_at {INT},
+    error TEXT,
+    PRIMARY KEY (notice_id, customer_id, email)
+);
+"#;
+
+const APP_COLS: &str = "id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, refusal_reason, replaces_id, contract_id, created_at, decided_at";
+const CONTRACT_COLS: &str = "id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, termination_reason, created_at";
+const INVOICE_COLS: &str = "id, number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at";
+const PAYMENT_COLS: &str = "id, invoice_id, customer_id, contract_id, amount, date, interest, interest_invoice, created_at";
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {v:?}"))
+}
+
+fn date(r: &AnyRow, col: &str) -> Result<jiff::civil::Date> {
+    let s: String = r.try_get(col)?;
+    s.parse().map_err(|_| corrupt(col, &s))
+}
+
+fn opt_date(r: &AnyRow, col: &str) -> Result<Option<jiff::civil::Date>> {
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| s.parse().map_err(|_| corrupt(col, &s)))
+        .transpose()
+}
+
+fn application_from_row(r: &AnyRow) -> Result<Application> {
+    let state: String = r.try_get("state")?;
+    Ok(Application {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        line_product: r.try_get("line_product")?,
+        line_id: r.try_get("line_id")?,
+        monthly_fee: r.try_get("monthly_fee")?,
+        start: date(r, "start_date")?,
+        note: r.try_get("note")?,
+        state: ApplicationState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        refusal_reason: r.try_get("refusal_reason")?,
+        replaces_id: r.try_get("replaces_id")?,
+        contract_id: r.try_get("contract_id")?,
+        created_at: r.try_get("created_at")?,
+        decided_at: r.try_get("decided_at")?,
+    })
+}
+
+fn contract_from_row(r: &AnyRow) -> Result<Contract> {
+    let ending: Option<String> = r.try_get("ending")?;
+    let ending = match ending.as_deref() {
+        None => None,
+        Some("customer") => Some(ContractEnding::Customer {
+            notice_date: date(r, "notice_date")?,
+            requested_end: date(r, "requested_end")?,
+            end: date(r, "end_date")?,
+        }),
+        Some("provider") => Some(ContractEnding::Provider {
+            reason: r.try_get("termination_reason")?,
+            notice_date: opt_date(r, "notice_date")?,
+            end: date(r, "end_date")?,
+        }),
+        Some(other) => return Err(corrupt("ending", other)),
+    };
+    Ok(Contract {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        application_id: r.try_get("application_id")?,
+        line_product: r.try_get("line_product")?,
+        line_id: r.try_get("line_id")?,
+        start: date(r, "start_date")?,
+        monthly_fee: r.try_get("monthly_fee")?,
+        minimum_term_end: date(r, "minimum_term_end")?,
+        ending,
+        equipment: Vec::new(),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn invoice_from_row(r: &AnyRow) -> Result<Invoice> {
+    let month: String = r.try_get("month")?;
+    Ok(Invoice {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        customer_id: r.try_get("customer_id")?,
+        contract_id: r.try_get("contract_id")?,
+        month: month.parse().map_err(|_| corrupt("month", &month))?,
+        issue_date: date(r, "issue_date")?,
+        due_date: date(r, "due_date")?,
+        recipient: r.try_get("recipient")?,
+        taxable_subtotal: r.try_get("taxable_subtotal")?,
+        non_taxable_subtotal: r.try_get("non_taxable_subtotal")?,
+        tax: r.try_get("tax")?,
+        total: r.try_get("total")?,
+        interest_bearing: r.try_get("interest_bearing")?,
+        paid: r.try_get("paid")?,
+        created_at: r.try_get("created_at")?,
+        lines: Vec::new(),
+    })
+}
+
+fn payment_from_row(r: &AnyRow) -> Result<Payment> {
+    Ok(Payment {
+        id: r.try_get("id")?,
+        invoice_id: r.try_get("invoice_id")?,
+        customer_id: r.try_get("customer_id")?,
+        contract_id: r.try_get("contract_id")?,
+        amount: r.try_get("amount")?,
+        date: date(r, "date")?,
+        interest: r.try_get("interest")?,
+        interest_invoice: r.try_get("interest_invoice")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+macro_rules! scoped {
+    ($sql:expr, $scope:expr, $col:expr, $n:expr) => {{
+        let (filter, c) = scope_filter($scope, $col, $n);
+        (format!("{}{}", $sql, filter), c)
+    }};
+}
+
+impl Store {
+    pub async fn bo_applications(&self, scope: Scope) -> Result<Vec<Application>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
+            scope,
+            "customer_id",
+            1
+        );
+        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(application_from_row)
+            .collect()
+    }
+
+    pub async fn bo_application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&self.pool)
+            .await?
+            .map(|r| application_from_row(&r))
+            .transpose()
+    }
+
+    pub async fn bo_contracts(&self, scope: Scope) -> Result<Vec<Contract>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
+            scope,
+            "customer_id",
+            1
+        );
+        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(contract_from_row)
+            .collect()
+    }
+
+    pub async fn bo_contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        let Some(r) = q.fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let mut contract = contract_from_row(&r)?;
+        let rows = sqlx::query(
+            "SELECT appliance_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY appliance_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            contract.equipment.push(r.try_get("appliance_id")?);
+        }
+        Ok(Some(contract))
+    }
+
+    pub async fn bo_invoices(
+        &self,
+        scope: Scope,
+        contract_id: Option<i64>,
+    ) -> Result<Vec<Invoice>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1)"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "{sql} ORDER BY number DESC LIMIT 1000"
+        )))
+        .bind(contract_id.unwrap_or(0));
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(invoice_from_row)
+            .collect()
+    }
+
+    /// One invoice with its lines.
+    pub async fn bo_invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        let Some(r) = q.fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let mut inv = invoice_from_row(&r)?;
+        let rows = sqlx::query(
+            "SELECT kind, amount, taxable, rate_bp, date FROM bo_invoice_lines WHERE invoice_number = $1 ORDER BY seq",
+        )
+        .bind(inv.number)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            inv.lines.push(InvoiceLine {
+                kind: r.try_get("kind")?,
+                amount: r.try_get("amount")?,
+                taxable: r.try_get::<i64, _>("taxable")? != 0,
+                rate_bp: r.try_get("rate_bp")?,
+                date: date(&r, "date")?,
+            });
+        }
+        Ok(Some(inv))
+    }
+
+    /// Invoices not fully paid whose due date is before `today`.
+    pub async fn bo_overdue(&self, scope: Scope, today: jiff::civil::Date) -> Result<Vec<Invoice>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "{sql} ORDER BY due_date, number LIMIT 10000"
+        )))
+        .bind(today.to_string());
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(invoice_from_row)
+            .collect()
+    }
+
+    pub async fn bo_payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q =
+            sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY date, id"))).bind(contract_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(payment_from_row)
+            .collect()
+    }
+
+    pub async fn bo_notices(&self) -> Result<Vec<Notice>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, subject, body, effective_date, created_at FROM bo_notices ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            out.push(Notice {
+                id,
+                kind: r.try_get("kind")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                effective_date: date(&r, "effective_date")?,
+                created_at: r.try_get("created_at")?,
+                recipients: self.bo_notice_recipients(id).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn bo_notice(&self, id: i64) -> Result<Option<Notice>> {
+        let Some(r) = sqlx::query(
+            "SELECT id, kind, subject, body, effective_date, created_at FROM bo_notices WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Notice {
+            id,
+            kind: r.try_get("kind")?,
+            subject: r.try_get("subject")?,
+            body: r.try_get("body")?,
+            effective_date: date(&r, "effective_date")?,
+            created_at: r.try_get("created_at")?,
+            recipients: self.bo_notice_recipients(id).await?,
+        }))
+    }
+
+    async fn bo_notice_recipients(&self, id: i64) -> Result<Vec<NoticeRecipient>> {
+        let rows = sqlx::query(
+            "SELECT customer_id, email, sent_at, error FROM bo_notice_recipients WHERE notice_id = $1 ORDER BY customer_id, email",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NoticeRecipient {
+                    customer_id: r.try_get("customer_id")?,
+                    email: r.try_get("email")?,
+                    sent_at: r.try_get("sent_at")?,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The active officer's e-mail address and the customer's name.
+    pub async fn bo_officer(&self, customer_id: i64) -> Result<Option<(String, String)>> {
+        let r = sqlx::query(
+            "SELECT u.email AS email, c.name AS name FROM customers c JOIN users u ON u.customer_id = c.id AND u.role = 'officer' AND u.active = 1 WHERE c.id = $1",
+        )
+        .bind(customer_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| Ok((r.try_get("email")?, r.try_get("name")?)))
+            .transpose()
+    }
+}
+
+impl Tx {
+    pub async fn bo_insert_application(&mut self, a: &Application) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO bo_applications (customer_id, line_product, line_id, monthly_fee, start_date, note, state, replaces_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
+            .bind(a.customer_id)
+            .bind(&a.line_product)
+            .bind(&a.line_id)
+            .bind(a.monthly_fee)
+            .bind(a.start.to_string())
+            .bind(&a.note)
+            .bind(a.state.as_str())
+            .bind(a.replaces_id)
+            .bind(a.created_at)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    pub async fn bo_application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| application_from_row(&r))
+            .transpose()
+    }
+
+    /// Moves a pending application to `to`; false when it was no longer pending.
+    pub async fn bo_decide_application(
+        &mut self,
+        id: i64,
+        to: ApplicationState,
+        reason: Option<&str>,
+        contract_id: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query("UPDATE bo_applications SET state = $1, refusal_reason = $2, contract_id = $3, decided_at = $4 WHERE id = $5 AND state = 'pending'")
+            .bind(to.as_str())
+            .bind(reason)
+            .bind(contract_id)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn bo_insert_contract(&mut self, c: &Contract) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO bo_contracts (customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+            .bind(c.customer_id)
+            .bind(c.application_id)
+            .bind(&c.line_product)
+            .bind(&c.line_id)
+            .bind(c.start.to_string())
+            .bind(c.monthly_fee)
+            .bind(c.minimum_term_end.to_string())
+            .bind(c.created_at)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let id: i64 = r.try_get("id")?;
+        for a in &c.equipment {
+            sqlx::query(
+                "INSERT INTO bo_contract_equipment (contract_id, appliance_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(*a)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(id)
+    }
+
+    /// The customer's appliances among `ids` (equipment lent must be theirs).
+    pub async fn bo_appliances_of(&mut self, customer_id: i64, ids: &[i64]) -> Result<usize> {
+        let mut n = 0;
+        for id in ids {
+            let r = sqlx::query(
+                "SELECT COUNT(*) AS n FROM appliances WHERE id = $1 AND customer_id = $2",
+            )
+            .bind(*id)
+            .bind(customer_id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            n += usize::from(r.try_get::<i64, _>("n")? > 0);
+        }
+        Ok(n)
+    }
+
+    pub async fn bo_contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| contract_from_row(&r))
+            .transpose()
+    }
+
+    /// Records how a running contract ends; false when it had already ended.
+    pub async fn bo_end_contract(&mut self, id: i64, ending: &ContractEnding) -> Result<bool> {
+        let (kind, notice, requested, end, reason) = match ending {
+            ContractEnding::Customer {
+                notice_date,
+                requested_end,
+                end,
+            } => (
+                "customer",
+                Some(*notice_date),
+                Some(*requested_end),
+                *end,
+                None,
+            ),
+            ContractEnding::Provider {
+                reason,
+                notice_date,
+                end,
+            } => ("provider", *notice_date, None, *end, Some(reason.as_str())),
+        };
+        let r = sqlx::query("UPDATE bo_contracts SET ending = $1, notice_date = $2, requested_end = $3, end_date = $4, termination_reason = $5 WHERE id = $6 AND ending IS NULL")
+            .bind(kind)
+            .bind(notice.map(|d| d.to_string()))
+            .bind(requested.map(|d| d.to_string()))
+            .bind(end.to_string())
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Art. 12-3: every unpaid invoice of the contract falls due by `by`.
+    pub async fn bo_accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
+        let by = by.to_string();
+        let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE contract_id = $2 AND paid < total AND due_date > $1")
+            .bind(&by)
+            .bind(contract_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn bo_invoice_for_update(
+        &mut self,
+        scope: Scope,
+        id: i64,
+    ) -> Result<Option<Invoice>> {
+        let (sql, c) = scoped!(
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+            scope,
+            "customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| invoice_from_row(&r))
+            .transpose()
+    }
+
+    pub async fn bo_insert_payment(&mut self, p: &Payment) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+            .bind(p.invoice_id)
+            .bind(p.customer_id)
+            .bind(p.contract_id)
+            .bind(p.amount)
+            .bind(p.date.to_string())
+            .bind(p.interest)
+            .bind(p.created_at)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE bo_invoices SET paid = paid + $1 WHERE id = $2")
+            .bind(p.amount)
+            .bind(p.invoice_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    /// The contracts with service in `[first, last]`: (contract, customer name).
+    pub async fn bo_contracts_in(
+        &mut self,
+        first: jiff::civil::Date,
+        last: jiff::civil::Date,
+    ) -> Result<Vec<(Contract, String)>> {
+        let sql = format!(
+            "SELECT {}, c.name AS customer_name FROM bo_contracts k JOIN customers c ON c.id = k.customer_id WHERE k.start_date <= $1 AND (k.end_date IS NULL OR k.end_date >= $2) ORDER BY k.id",
+            CONTRACT_COLS
+                .split(", ")
+                .map(|c| format!("k.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(last.to_string())
+            .bind(first.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((contract_from_row(r)?, r.try_get("customer_name")?)))
+            .collect()
+    }
+
+    /// A contract and its customer's name, by id (for interest on an ended contract).
+    pub async fn bo_contract_with_name(&mut self, id: i64) -> Result<Option<(Contract, String)>> {
+        let sql = format!(
+            "SELECT {}, c.name AS customer_name FROM bo_contracts k JOIN customers c ON c.id = k.customer_id WHERE k.id = $1",
+            CONTRACT_COLS
+                .split(", ")
+                .map(|c| format!("k.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        r.map(|r| Ok((contract_from_row(&r)?, r.try_get("customer_name")?)))
+            .transpose()
+    }
+
+    /// The contracts that already have an invoice for `month`.
+    pub async fn bo_invoiced_contracts(&mut self, month: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1")
+            .bind(month)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("contract_id")?)).collect()
+    }
+
+    /// Late-payment interest not yet billed, for payments made on or before `last`.
+    pub async fn bo_unbilled_interest(&mut self, last: jiff::civil::Date) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM bo_payments WHERE interest > 0 AND interest_invoice IS NULL AND date <= $1 ORDER BY contract_id, date, id"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(last.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(payment_from_row)
+            .collect()
+    }
+
+    pub async fn bo_mark_interest_billed(
+        &mut self,
+        payment_ids: &[i64],
+        number: i64,
+    ) -> Result<()> {
+        for chunk in payment_ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("UPDATE bo_payments SET interest_invoice = $1 WHERE id IN ({list})");
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(number);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The highest invoice number issued so far (0 when none). Numbers are taken while
+    /// the write lock is held, so they are sequential without gaps.
+    pub async fn bo_last_invoice_number(&mut self) -> Result<i64> {
+        let r = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM bo_invoices")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("n")?)
+    }
+
+    /// Inserts invoices and their lines, many rows per statement.
+    pub async fn bo_insert_invoices(&mut self, invoices: &[NewInvoice]) -> Result<()> {
+        for chunk in invoices.chunks(1000) {
+            let mut sql = String::from(
+                "INSERT INTO bo_invoices (number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 14;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(
+                    &(1..=14)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for n in chunk {
+                q = q
+                    .bind(n.number)
+                    .bind(n.customer_id)
+                    .bind(n.contract_id)
+                    .bind(n.month.clone())
+                    .bind(n.issue_date.to_string())
+                    .bind(n.due_date.to_string())
+                    .bind(n.recipient.clone())
+                    .bind(n.taxable_subtotal)
+                    .bind(n.non_taxable_subtotal)
+                    .bind(n.tax)
+                    .bind(n.total)
+                    .bind(n.interest_bearing)
+                    .bind(0i64)
+                    .bind(n.created_at);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        let lines: Vec<(i64, usize, &InvoiceLine)> = invoices
+            .iter()
+            .flat_map(|n| {
+                n.lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (n.number, i, l))
+            })
+            .collect();
+        for chunk in lines.chunks(2000) {
+            let mut sql = String::from(
+                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(
+                    &(1..=7)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (number, seq, l) in chunk {
+                q = q
+                    .bind(*number)
+                    .bind(*seq as i64)
+                    .bind(l.kind.clone())
+                    .bind(l.amount)
+                    .bind(i64::from(l.taxable))
+                    .bind(l.rate_bp)
+                    .bind(l.date.to_string());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn bo_insert_notice(
+        &mut self,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        effective: jiff::civil::Date,
+        created_by: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO bo_notices (kind, subject, body, effective_date, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(kind)
+            .bind(subject)
+            .bind(body)
+            .bind(effective.to_string())
+            .bind(created_by)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    pub async fn bo_insert_recipient(
+        &mut self,
+        notice_id: i64,
+        customer_id: i64,
+        email: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bo_notice_recipients (notice_id, customer_id, email) VALUES ($1, $2, $3)",
+        )
+        .bind(notice_id)
+        .bind(customer_id)
+        .bind(email)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn bo_mark_sent(
+        &mut self,
+        notice_id: i64,
+        customer_id: i64,
+        sent_at: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE bo_notice_recipients SET sent_at = $1, error = $2 WHERE notice_id = $3 AND customer_id = $4")
+            .bind(sent_at)
+            .bind(error)
+            .bind(notice_id)
+            .bind(customer_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A contract for the benchmark seeder.
+#[derive(Debug, Clone)]
+pub struct SeedContract {
+    pub start: jiff::civil::Date,
+    pub monthly_fee: i64,
+    /// Cancelled by the customer, ending on this date.
+    pub end: Option<jiff::civil::Date>,
+}
+
+impl Store {
+    /// Benchmark data only: one customer per `per_customer` contracts, each contract
+    /// with its accepted application, inserted many rows per statement.
+    pub async fn bo_seed_contracts(
+        &self,
+        contracts: &[SeedContract],
+        per_customer: usize,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let first_customer: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM customers")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let first_app: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM bo_applications")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let first_contract: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM bo_contracts")
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("n")?;
+        let per = per_customer.max(1);
+        let n_customers = contracts.len().div_ceil(per);
+        let ids: Vec<i64> = (1..=n_customers as i64)
+            .map(|i| first_customer + i)
+            .collect();
+        for chunk in ids.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO customers (id, name, created_at) VALUES {values}"
+            )));
+            for id in chunk {
+                q = q.bind(*id).bind(format!("Customer {id} K.K.")).bind(now);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        let rows: Vec<(i64, i64, i64, &SeedContract)> = contracts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    first_app + 1 + i as i64,
+                    first_contract + 1 + i as i64,
+                    first_customer + 1 + (i / per) as i64,
+                    c,
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 9 * i;
+                    format!(
+                        "(${}, ${}, 'fiber-business', ${}, ${}, ${}, '', 'accepted', ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_applications (id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, contract_id, created_at, decided_at) VALUES {values}"
+            )));
+            for (app, contract, customer, c) in chunk {
+                q = q
+                    .bind(*app)
+                    .bind(*customer)
+                    .bind(format!("L-{contract}"))
+                    .bind(c.monthly_fee)
+                    .bind(c.start.to_string())
+                    .bind(*contract)
+                    .bind(now)
+                    .bind(now)
+                    .bind(0i64);
+            }
+            q.execute(&mut *tx.tx).await?;
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 13 * i;
+                    format!(
+                        "({})",
+                        (1..=13)
+                            .map(|k| format!("${}", b + k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_contracts (id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, created_at) VALUES {values}"
+            )));
+            for (app, contract, customer, c) in chunk {
+                let mte = mamori_billing::term::minimum_term_end(c.start)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                q = q
+                    .bind(*contract)
+                    .bind(*customer)
+                    .bind(*app)
+                    .bind("fiber-business")
+                    .bind(format!("L-{contract}"))
+                    .bind(c.start.to_string())
+                    .bind(c.monthly_fee)
+                    .bind(mte.to_string())
+                    .bind(c.end.map(|_| "customer"))
+                    .bind(c.end.map(|d| d.to_string()))
+                    .bind(c.end.map(|d| {
+                        d.checked_sub(jiff::Span::new().days(40))
+                            .unwrap_or(d)
+                            .to_string()
+                    }))
+                    .bind(c.end.map(|d| d.to_string()))
+                    .bind(now);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        if self.backend == super::Backend::Postgres {
+            for (t, c) in [
+                ("customers", "id"),
+                ("bo_applications", "id"),
+                ("bo_contracts", "id"),
+            ] {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), (SELECT MAX({c}) FROM {t}))"
+                )))
+                .execute(&mut *tx.tx)
+                .await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Every invoice of a service month (benchmark and reports).
+    pub async fn bo_invoices_of_month(&self, month: &str) -> Result<Vec<Invoice>> {
+        let sql =
+            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE month = $1 ORDER BY number");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(month)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(invoice_from_row)
+            .collect()
+    }
+
+    /// Benchmark data only: payments as given (invoice id, amount, date, interest).
+    pub async fn bo_seed_payments(&self, payments: &[Payment]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for chunk in payments.chunks(1000) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = 7 * i;
+                    format!(
+                        "({})",
+                        (1..=7)
+                            .map(|k| format!("${}", b + k))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES {values}"
+            )));
+            for p in chunk {
+                q = q
+                    .bind(p.invoice_id)
+                    .bind(p.customer_id)
+                    .bind(p.contract_id)
+                    .bind(p.amount)
+                    .bind(p.date.to_string())
+                    .bind(p.interest)
+                    .bind(p.created_at);
+            }
+            q.execute(&mut *tx.tx).await?;
+            let ids = (0..chunk.len())
+                .map(|i| format!("${}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE bo_invoices SET paid = total WHERE id IN ({ids})"
+            )));
+            for p in chunk {
+                q = q.bind(p.invoice_id);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+        tx.commit().await
+    }
+}

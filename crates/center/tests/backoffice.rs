@@ -1,0 +1,1011 @@
+//! The back office end to end through the REST API, each scenario on SQLite and a real
+//! PostgreSQL: applications (Art. 7–9), contracts, cancellation (Art. 11-1),
+//! termination (Art. 12), the monthly invoice run (Art. 17), payments and late
+//! interest (Art. 17-4), the liability cap (Art. 18-5), notices by e-mail through a
+//! real SMTP server (Art. 3-2, 16-2), invoices as HTML and PDF (checked with
+//! poppler's pdftotext and pdfinfo), isolation between customers, and the audit log.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Center};
+
+both_backends!(
+    art_7_8_9_applications_accept_refuse_change,
+    art_17_invoice_run_payments_interest_cap_and_documents,
+    art_11_12_cancellation_and_termination,
+    officers_see_only_their_own_contracts_and_invoices,
+    art_3_2_notices_are_sent_by_smtp_and_kept,
+);
+
+mod two_centers_on_postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn invoice_numbers_have_no_gaps() {
+        super::invoice_numbers_have_no_gaps_with_two_centers().await
+    }
+}
+
+/// Today in Japan, as the center computes it.
+fn today() -> jiff::civil::Date {
+    let now = jiff::Timestamp::now();
+    jiff::tz::Offset::constant(9).to_datetime(now).date()
+}
+
+/// A real SMTP server (Python's aiosmtpd) on loopback that writes each message it
+/// receives to a file in its directory.
+struct Smtp {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+const SMTP_SERVER: &str = r#"
+import sys, os, time, socket, asyncio
+from aiosmtpd.controller import Controller
+d = sys.argv[1]
+class H:
+    n = 0
+    async def handle_DATA(self, server, session, envelope):
+        H.n += 1
+        with open(os.path.join(d, "msg-%d.eml.tmp" % H.n), "wb") as f:
+            f.write(("X-Rcpt: %s\r\n" % ",".join(envelope.rcpt_tos)).encode())
+            f.write(envelope.original_content or envelope.content)
+        os.rename(os.path.join(d, "msg-%d.eml.tmp" % H.n), os.path.join(d, "msg-%d.eml" % H.n))
+        return "250 OK"
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+c = Controller(H(), hostname="127.0.0.1", port=port)
+c.start()
+with open(os.path.join(d, "port.tmp"), "w") as f: f.write(str(port))
+os.rename(os.path.join(d, "port.tmp"), os.path.join(d, "port"))
+while True: time.sleep(3600)
+"#;
+
+impl Smtp {
+    fn start() -> Smtp {
+        let dir = tempfile::tempdir().unwrap();
+        // Debian's interpreter, where python3-aiosmtpd installs the module.
+        let mut child = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(SMTP_SERVER)
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (Debian python3-aiosmtpd)");
+        let port_file = dir.path().join("port");
+        for _ in 0..200 {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                return Smtp {
+                    child,
+                    port: p.trim().parse().unwrap(),
+                    dir,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the SMTP server did not start");
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        v.sort();
+        v.iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Decodes the base64 body of a message written by the center.
+fn body_of(msg: &str) -> String {
+    let (_, body) = msg.split_once("\r\n\r\n").unwrap();
+    let b64: String = body.split_whitespace().collect();
+    String::from_utf8(data_encoding::BASE64.decode(b64.as_bytes()).unwrap()).unwrap()
+}
+
+struct Office {
+    c: Center,
+    admin: String,
+    bo: String,
+}
+
+async fn office(backend: Backend, smtp: Option<u16>) -> Office {
+    let c = Center::start_with(backend, |cfg| {
+        if let Some(p) = smtp {
+            cfg.backoffice.smtp = format!("127.0.0.1:{p}");
+        }
+    })
+    .await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    Office { c, admin, bo }
+}
+
+impl Office {
+    async fn contract(&self, customer: i64, start: &str, fee: i64) -> Value {
+        let (s, a) = self
+            .c
+            .post(
+                "/api/v1/backoffice/applications",
+                &self.bo,
+                json!({"customer_id": customer, "line_product": "fiber-business", "line_id": format!("L-{customer}-{start}"), "monthly_fee": fee, "start": start}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let (s, v) = self
+            .c
+            .post(
+                &format!("/api/v1/backoffice/applications/{}/accept", a["id"]),
+                &self.bo,
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["contract"].clone()
+    }
+
+    async fn run(&self, month: &str) -> Value {
+        let (s, v) = self
+            .c
+            .post(
+                "/api/v1/backoffice/invoice-runs",
+                &self.bo,
+                json!({"month": month}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    async fn invoices_of(&self, contract: &Value) -> Vec<Value> {
+        let (s, v) = self
+            .c
+            .get(
+                &format!("/api/v1/backoffice/invoices?contract_id={}", contract["id"]),
+                &self.bo,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v.as_array().unwrap().clone()
+    }
+
+    async fn invoice(&self, id: &Value) -> Value {
+        let (s, v) = self
+            .c
+            .get(&format!("/api/v1/backoffice/invoices/{id}"), &self.bo)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    async fn actions(&self) -> Vec<String> {
+        self.c
+            .store()
+            .audit_entries(mamori_center::domain::Scope::All, None, 100_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}
+
+async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (alpha, officer, _) = c.customer(&o.admin, "Alpha").await;
+    let base = json!({"customer_id": alpha, "line_product": "fiber-business", "line_id": "L-1", "monthly_fee": 30000, "start": "2026-04-01"});
+
+    // Art. 7: only an eligible access line of the provider.
+    let mut bad = base.clone();
+    bad["line_product"] = json!("someone-elses-dsl");
+    let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("Art. 7"), "{v}");
+    for (field, value) in [
+        ("monthly_fee", json!(-5)),
+        ("start", json!("2026-02-30")),
+        ("line_id", json!("")),
+    ] {
+        let mut bad = base.clone();
+        bad[field] = value;
+        let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert!(v["detail"].as_str().unwrap().starts_with(field), "{v}");
+    }
+    // Only back-office staff file applications.
+    let (s, _) = c
+        .post("/api/v1/backoffice/applications", &officer, base.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (s, first) = c
+        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["state"], "pending");
+
+    // Art. 9: a change is a new application; the earlier one is superseded.
+    let mut changed = base.clone();
+    changed["monthly_fee"] = json!(32000);
+    changed["replaces"] = first["id"].clone();
+    let (s, second) = c
+        .post("/api/v1/backoffice/applications", &o.bo, changed)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    let (_, v) = c
+        .get(
+            &format!("/api/v1/backoffice/applications/{}", first["id"]),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(v["state"], "superseded");
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/backoffice/applications/{}/accept", first["id"]),
+            &o.bo,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // Art. 8-2: a refusal needs one of the listed reasons.
+    let (_, third) = c
+        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
+        .await;
+    let refuse = format!("/api/v1/backoffice/applications/{}/refuse", third["id"]);
+    let (s, v) = c
+        .post(&refuse, &o.bo, json!({"reason": "we do not like them"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("Art. 8-2"), "{v}");
+    let (s, v) = c
+        .post(&refuse, &o.bo, json!({"reason": "risk_of_non_payment"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "refused");
+    assert_eq!(v["refusal_reason"], "risk_of_non_payment");
+
+    // Art. 8-1: acceptance creates the contract and notifies the officer.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+            &o.bo,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["contract"]["start"], "2026-04-01");
+    assert_eq!(v["contract"]["monthly_fee"], 32000);
+    // Art. 10-1: the minimum term ends the day before the same date a year later.
+    assert_eq!(v["contract"]["minimum_term_end"], "2027-03-31");
+    assert_eq!(v["contract"]["status"], "running");
+    assert_eq!(v["notice"]["kind"], "application_accepted");
+    assert_eq!(
+        v["notice"]["recipients"][0]["email"],
+        "officer@alpha.example.jp"
+    );
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+            &o.bo,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "accepting twice");
+
+    let actions = o.actions().await;
+    for a in [
+        "application.create",
+        "application.change",
+        "application.refuse",
+        "application.accept",
+        "notice.create",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing in {actions:?}");
+    }
+    o.c.stop().await;
+}
+
+async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend) {
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (alpha, officer_a, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = c.customer(&o.admin, "Beta").await;
+    let ka = o.contract(alpha, "2026-04-01", 30000).await;
+    // Art. 17-2: started on the 10th, April is prorated: floor(30000 × 21 / 30).
+    let kb = o.contract(beta, "2026-04-10", 30000).await;
+
+    // A month that is not over yet cannot be run.
+    let this_month = today().strftime("%Y-%m").to_string();
+    let (s, v) = c
+        .post(
+            "/api/v1/backoffice/invoice-runs",
+            &o.bo,
+            json!({"month": this_month}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = c
+        .post(
+            "/api/v1/backoffice/invoice-runs",
+            &officer_a,
+            json!({"month": "2026-04"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let r = o.run("2026-04").await;
+    assert_eq!(r["issued"], 2, "{r}");
+    assert_eq!(
+        (r["first_number"].clone(), r["last_number"].clone()),
+        (json!(1), json!(2))
+    );
+    // Idempotent: running it again issues nothing.
+    let r = o.run("2026-04").await;
+    assert_eq!(r["issued"], 0, "{r}");
+    let r = o.run("2026-05").await;
+    assert_eq!(
+        (r["first_number"].clone(), r["last_number"].clone()),
+        (json!(3), json!(4))
+    );
+
+    let ia = o.invoices_of(&ka).await;
+    let april_a = ia.iter().find(|i| i["month"] == "2026-04").unwrap();
+    let april_a = o.invoice(&april_a["id"]).await;
+    assert_eq!(april_a["issue_date"], "2026-05-01");
+    assert_eq!(april_a["due_date"], "2026-05-31");
+    assert_eq!(april_a["taxable_subtotal"], 30000);
+    assert_eq!(april_a["tax"], 3000);
+    assert_eq!(april_a["total"], 33000);
+    assert_eq!(april_a["lines"][0]["kind"], "monthly_fee");
+    assert_eq!(april_a["lines"][0]["rate_basis_points"], 1000);
+    let ib = o.invoices_of(&kb).await;
+    let april_b = ib.iter().find(|i| i["month"] == "2026-04").unwrap();
+    assert_eq!(april_b["taxable_subtotal"], 21000, "Art. 17-2 proration");
+    assert_eq!(april_b["tax"], 2100);
+
+    // Art. 17-4: paid on 06-11, 11 days after the due date 05-31: interest for 10
+    // days, floor(33000 × 0.145 × 10 / 365) = 131, billed on June's invoice.
+    let (s, p) = c
+        .post(
+            "/api/v1/backoffice/payments",
+            &o.bo,
+            json!({"invoice_id": april_a["id"], "amount": 33000, "date": "2026-06-11"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["interest"], 131, "{p}");
+    // Overpaying is refused.
+    let (s, v) = c
+        .post(
+            "/api/v1/backoffice/payments",
+            &o.bo,
+            json!({"invoice_id": april_a["id"], "amount": 1, "date": "2026-06-12"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Beta pays within the grace days: no interest.
+    let (s, p) = c
+        .post(
+            "/api/v1/backoffice/payments",
+            &o.bo,
+            json!({"invoice_id": april_b["id"], "amount": 23100, "date": "2026-06-10"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["interest"], 0);
+
+    o.run("2026-06").await;
+    let ia = o.invoices_of(&ka).await;
+    let june = ia.iter().find(|i| i["month"] == "2026-06").unwrap();
+    let june = o.invoice(&june["id"]).await;
+    let interest: Vec<&Value> = june["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "late_interest")
+        .collect();
+    assert_eq!(interest.len(), 1, "{june}");
+    assert_eq!(interest[0]["amount"], 131);
+    assert_eq!(interest[0]["taxable"], false, "interest bears no tax");
+    assert_eq!(june["tax"], 3000, "tax on the fee only");
+    assert_eq!(june["total"], 33131);
+    // Billed once only.
+    o.run("2026-07").await;
+    let ia = o.invoices_of(&ka).await;
+    let july = ia.iter().find(|i| i["month"] == "2026-07").unwrap();
+    assert_eq!(july["total"], 33000);
+
+    // The overdue list: May's invoices are unpaid after 06-30.
+    let (s, od) = c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await;
+    assert_eq!(s, StatusCode::OK);
+    let months: Vec<(i64, String)> = od
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["contract_id"].as_i64().unwrap(),
+                i["month"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        months.contains(&(ka["id"].as_i64().unwrap(), "2026-05".into())),
+        "{od}"
+    );
+    assert!(
+        !months.iter().any(|(_, m)| m == "2026-04"),
+        "April is paid: {od}"
+    );
+    // The officer sees only their own customer's overdue invoices.
+    let (_, od_a) = c
+        .get("/api/v1/backoffice/invoices/overdue", &officer_a)
+        .await;
+    assert!(
+        od_a.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["customer_id"] == alpha),
+        "{od_a}"
+    );
+
+    // Art. 18-5: the cap counts the payments of [cause − 12 months, cause).
+    let (s, cap) = c
+        .get(
+            &format!(
+                "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-11",
+                ka["id"]
+            ),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{cap}");
+    assert_eq!(
+        cap["cap"], 0,
+        "a payment on the cause date is not counted: {cap}"
+    );
+    let (_, cap) = c
+        .get(
+            &format!(
+                "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-12",
+                ka["id"]
+            ),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(cap["cap"], 33000, "{cap}");
+    assert_eq!(cap["from"], "2025-06-12");
+    assert_eq!(cap["payments"].as_array().unwrap().len(), 1);
+    let (s, _) = c
+        .get(
+            &format!(
+                "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=june",
+                ka["id"]
+            ),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The qualified invoice as HTML and PDF, in Japanese and English.
+    let id = &april_a["id"];
+    let html = text(
+        c,
+        &format!("/api/v1/backoffice/invoices/{id}/html?lang=ja"),
+        &officer_a,
+    )
+    .await;
+    for needle in [
+        "適格請求書",
+        "INV-00000001",
+        "T7123456789012",
+        "Alpha 御中",
+        "2026年5月1日",
+        "¥30,000",
+        "10%対象",
+        "¥3,000",
+        "¥33,000",
+    ] {
+        assert!(html.contains(needle), "{needle} not in {html}");
+    }
+    let html = text(
+        c,
+        &format!("/api/v1/backoffice/invoices/{id}/html?lang=en"),
+        &officer_a,
+    )
+    .await;
+    assert!(
+        html.contains("Qualified Invoice") && html.contains("JPY 33,000"),
+        "{html}"
+    );
+    for (lang, needles) in [
+        (
+            "ja",
+            &[
+                "適格請求書",
+                "INV-00000001",
+                "T7123456789012",
+                "Alpha 御中",
+                "消費税",
+                "¥33,000",
+            ][..],
+        ),
+        (
+            "en",
+            &[
+                "Qualified Invoice",
+                "INV-00000001",
+                "T7123456789012",
+                "To: Alpha",
+                "JPY 33,000",
+            ][..],
+        ),
+    ] {
+        let resp = c
+            .client
+            .get(format!(
+                "{}/api/v1/backoffice/invoices/{id}/pdf?lang={lang}",
+                c.base
+            ))
+            .bearer_auth(&officer_a)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/pdf");
+        let bytes = resp.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF-"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invoice.pdf");
+        std::fs::write(&path, &bytes).unwrap();
+        let info = pdf_tool("pdfinfo", &path);
+        assert!(
+            info.lines()
+                .any(|l| l.starts_with("Pages:") && l["Pages:".len()..].trim() == "1"),
+            "{info}"
+        );
+        let txt = pdf_tool("pdftotext", &path);
+        for n in needles {
+            assert!(txt.contains(n), "{lang}: {n:?} not in the PDF text:\n{txt}");
+        }
+        assert!(
+            bytes.len() < 400_000,
+            "the font is subset: {} bytes",
+            bytes.len()
+        );
+    }
+
+    let actions = o.actions().await;
+    for a in ["invoice.run", "payment.record", "contract.liability_cap"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing");
+    }
+    o.c.stop().await;
+}
+
+async fn text(c: &Center, path: &str, token: &str) -> String {
+    let resp = c
+        .client
+        .get(format!("{}{path}", c.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.text().await.unwrap()
+}
+
+/// Runs a poppler tool on a PDF; it must succeed without complaint.
+fn pdf_tool(tool: &str, path: &Path) -> String {
+    let mut cmd = Command::new(tool);
+    cmd.arg(path);
+    if tool == "pdftotext" {
+        cmd.arg("-");
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (Debian poppler-utils): {e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{tool} failed: {err}");
+    assert!(err.trim().is_empty(), "{tool} complains: {err}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn art_11_12_cancellation_and_termination(backend: Backend) {
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (alpha, officer_a, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = c.customer(&o.admin, "Beta").await;
+    let ka = o.contract(alpha, "2026-04-01", 30000).await;
+    let kb = o.contract(beta, "2026-04-01", 30000).await;
+    let today = today();
+    let earliest = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    let too_early = today.checked_add(jiff::Span::new().days(3)).unwrap();
+
+    // Art. 11-1: the officer sees the earliest allowed end date before confirming.
+    let (s, p) = c
+        .post(
+            &format!(
+                "/api/v1/backoffice/contracts/{}/cancellation-preview",
+                ka["id"]
+            ),
+            &officer_a,
+            json!({"end": too_early.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["earliest_end"], earliest.to_string());
+    assert_eq!(p["end"], earliest.to_string());
+    assert_eq!(p["moved"], true);
+    // Art. 10-2: ending before 2027-03-31 owes the rest of the term.
+    assert!(p["early_termination"].as_i64().unwrap() > 0, "{p}");
+    let (_, k) = c
+        .get(
+            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &officer_a,
+        )
+        .await;
+    assert_eq!(k["status"], "running", "a preview records nothing");
+
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+            &officer_a,
+            json!({"end": too_early.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["contract"]["status"], "cancelled");
+    assert_eq!(v["contract"]["end"], earliest.to_string());
+    assert_eq!(v["contract"]["requested_end"], too_early.to_string());
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+            &officer_a,
+            json!({"end": earliest.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "cancelled twice");
+    // Another customer's officer cannot cancel (nor see) it.
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/backoffice/contracts/{}/cancel", kb["id"]),
+            &officer_a,
+            json!({"end": earliest.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Art. 12: termination by the provider. Unpaid invoices fall due at once.
+    o.run("2026-04").await;
+    o.run("2026-05").await;
+    let term = format!("/api/v1/backoffice/contracts/{}/terminate", kb["id"]);
+    let (s, v) = c
+        .post(
+            &term,
+            &o.bo,
+            json!({"reason": "non_payment", "end": "2026-06-15"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "Art. 12-2 notice: {v}");
+    assert!(v["detail"].as_str().unwrap().contains("Art. 12-2"), "{v}");
+    let (s, v) = c
+        .post(
+            &term,
+            &o.bo,
+            json!({"reason": "unpaid", "urgent": true, "end": "2026-06-15"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "Art. 12-1 reason: {v}");
+    let (s, v) = c
+        .post(
+            &term,
+            &o.bo,
+            json!({"reason": "non_payment", "notice_date": "2026-06-20", "end": "2026-06-15"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "notice after the end: {v}"
+    );
+    let (s, _) = c
+        .post(
+            &term,
+            &officer_a,
+            json!({"reason": "non_payment", "urgent": true, "end": "2026-06-15"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = c
+        .post(
+            &term,
+            &o.bo,
+            json!({"reason": "non_payment", "notice_date": "2026-06-01", "end": "2026-06-15"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["contract"]["status"], "terminated");
+    assert_eq!(v["contract"]["termination_reason"], "non_payment");
+    // May's invoice was due 06-30; Art. 12-3 moves it to the end date.
+    assert_eq!(v["invoices_due_at_once"], 1, "{v}");
+    let inv = o.invoices_of(&kb).await;
+    let may = inv.iter().find(|i| i["month"] == "2026-05").unwrap();
+    assert_eq!(may["due_date"], "2026-06-15");
+    // June's (last) invoice: 15 days prorated, the Art. 10-2 lump sum, due at once.
+    o.run("2026-06").await;
+    let inv = o.invoices_of(&kb).await;
+    let june = inv.iter().find(|i| i["month"] == "2026-06").unwrap();
+    let june = o.invoice(&june["id"]).await;
+    assert_eq!(june["due_date"], "2026-06-15", "{june}");
+    assert_eq!(june["lines"][0]["amount"], 15000);
+    assert_eq!(june["lines"][1]["kind"], "early_termination");
+    assert_eq!(june["lines"][1]["taxable"], false);
+    // No invoice after the end (Alpha's contract runs on until its cancellation).
+    assert_eq!(o.run("2026-07").await["issued"], 1);
+    assert!(
+        !o.invoices_of(&kb)
+            .await
+            .iter()
+            .any(|i| i["month"] == "2026-07")
+    );
+
+    let actions = o.actions().await;
+    assert!(actions.iter().any(|a| a == "contract.cancel"));
+    assert!(actions.iter().any(|a| a == "contract.terminate"));
+    o.c.stop().await;
+}
+
+async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (alpha, officer_a, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, officer_b, _) = c.customer(&o.admin, "Beta").await;
+    let ka = o.contract(alpha, "2026-04-01", 30000).await;
+    let kb = o.contract(beta, "2026-04-01", 50000).await;
+    o.run("2026-04").await;
+    let inv_b = &o.invoices_of(&kb).await[0];
+    let inv_a = &o.invoices_of(&ka).await[0];
+    let staff_a = c.staff(&officer_a, "alice").await;
+
+    // Their own: readable by the officer and staff.
+    for t in [&officer_a, &staff_a] {
+        let (s, v) = c
+            .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), t)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _) = c
+            .get(&format!("/api/v1/backoffice/invoices/{}", inv_a["id"]), t)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, list) = c.get("/api/v1/backoffice/contracts", t).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        let (_, list) = c.get("/api/v1/backoffice/invoices", t).await;
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["customer_id"] == alpha)
+        );
+    }
+    // Another customer's: 404 exactly like a missing object.
+    let (_, missing) = c
+        .get("/api/v1/backoffice/contracts/999999", &officer_a)
+        .await;
+    for path in [
+        format!("/api/v1/backoffice/contracts/{}", kb["id"]),
+        format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
+        format!("/api/v1/backoffice/invoices/{}", inv_b["id"]),
+        format!("/api/v1/backoffice/invoices/{}/html", inv_b["id"]),
+        format!("/api/v1/backoffice/invoices/{}/pdf", inv_b["id"]),
+        "/api/v1/backoffice/invoices/999999/pdf".into(),
+        "/api/v1/backoffice/contracts/abc".into(),
+    ] {
+        for t in [&officer_a, &staff_a] {
+            let (s, v) = c.get(&path, t).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+            assert_eq!(
+                v, missing,
+                "{path}: must not differ from a missing object's"
+            );
+        }
+    }
+    let (_, list) = c
+        .get(
+            &format!("/api/v1/backoffice/invoices?contract_id={}", kb["id"]),
+            &officer_a,
+        )
+        .await;
+    assert_eq!(list, json!([]));
+    // Back-office actions are staff-only.
+    for (path, body) in [
+        (
+            "/api/v1/backoffice/payments".to_string(),
+            json!({"invoice_id": inv_a["id"], "amount": 1, "date": "2026-05-02"}),
+        ),
+        (
+            "/api/v1/backoffice/notices".to_string(),
+            json!({"kind": "terms_change", "subject": "x", "body": "y", "effective_date": "2027-01-01", "customers": [alpha]}),
+        ),
+    ] {
+        let (s, _) = c.post(&path, &officer_b, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (s, _) = c.get("/api/v1/backoffice/notices", &officer_a).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    o.c.stop().await;
+}
+
+async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
+    let smtp = tokio::task::spawn_blocking(Smtp::start).await.unwrap();
+    let o = office(backend, Some(smtp.port)).await;
+    let c = &o.c;
+    let (alpha, _, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = c.customer(&o.admin, "Beta").await;
+    let (gamma, _, _) = c.customer(&o.admin, "Gamma").await;
+
+    // Acceptance of an application notifies the officer by e-mail (Art. 8-1).
+    o.contract(alpha, "2026-04-01", 30000).await;
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("X-Rcpt: officer@alpha.example.jp"),
+        "{}",
+        msgs[0]
+    );
+    assert!(body_of(&msgs[0]).contains("承諾"));
+
+    let (s, v) = c
+        .post(
+            "/api/v1/backoffice/notices",
+            &o.bo,
+            json!({"kind": "whatever", "subject": "x", "body": "y", "effective_date": "2027-04-01", "customers": [alpha]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = c
+        .post(
+            "/api/v1/backoffice/notices",
+            &o.bo,
+            json!({"kind": "terms_change", "subject": "x", "body": "y", "effective_date": "2027-04-01", "customers": [999999]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Art. 3-2: a change of the terms, to Alpha and Beta (not Gamma).
+    let (s, n) = c
+        .post(
+            "/api/v1/backoffice/notices",
+            &o.bo,
+            json!({
+                "kind": "terms_change",
+                "subject": "利用規約の変更のお知らせ / Change of the terms",
+                "body": "第17条の料金を改定します。\nThe fees of Art. 17 change.",
+                "effective_date": "2027-04-01",
+                "customers": [alpha, beta]
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{n}");
+    let rec = n["recipients"].as_array().unwrap();
+    assert_eq!(rec.len(), 2);
+    assert!(
+        rec.iter()
+            .all(|r| r["sent_at"].is_string() && r["error"].is_null()),
+        "{n}"
+    );
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    let mut to: Vec<&str> = msgs[1..]
+        .iter()
+        .map(|m| m.lines().next().unwrap().trim_start_matches("X-Rcpt: "))
+        .collect();
+    to.sort();
+    assert_eq!(to, ["officer@alpha.example.jp", "officer@beta.example.jp"]);
+    let body = body_of(&msgs[1]);
+    assert!(body.contains("第17条の料金を改定します。"), "{body}");
+    assert!(body.contains("2027-04-01"), "the effective date: {body}");
+    assert!(msgs[1].contains("Subject: =?UTF-8?B?"), "{}", msgs[1]);
+    assert!(!msgs.iter().any(|m| m.contains("gamma")));
+    let _ = gamma;
+
+    // Kept: every notice with its recipients and time of sending.
+    let (s, list) = c.get("/api/v1/backoffice/notices", &o.bo).await;
+    assert_eq!(s, StatusCode::OK);
+    let kept = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == n["id"])
+        .unwrap();
+    assert_eq!(kept["effective_date"], "2027-04-01");
+    assert_eq!(kept["recipients"].as_array().unwrap().len(), 2);
+    let actions = o.actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "notice.send").count(), 3);
+    o.c.stop().await;
+}
+
+/// Two center processes on one PostgreSQL database run invoice runs at the same
+/// time: the numbers issued are 1..N without gaps or duplicates, and every contract
+/// has one invoice per month.
+async fn invoice_numbers_have_no_gaps_with_two_centers() {
+    let o = office(Backend::Postgres, None).await;
+    let url = o.c.pg.as_ref().unwrap().url();
+    let dir = tempfile::tempdir().unwrap();
+    let second = mamori_center::start(mamori_center::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: url,
+        log: "warn".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base2 = format!("http://{}", second.addr);
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = o.c.customer(&o.admin, "Beta").await;
+    for k in 0..6 {
+        o.contract(
+            if k % 2 == 0 { alpha } else { beta },
+            "2026-04-01",
+            10000 + k,
+        )
+        .await;
+    }
+    let months = ["2026-04", "2026-05", "2026-06", "2026-07"];
+    let mut tasks = Vec::new();
+    for (i, m) in months.iter().chain(months.iter()).enumerate() {
+        let base = if i % 2 == 0 {
+            o.c.base.clone()
+        } else {
+            base2.clone()
+        };
+        let token = o.bo.clone();
+        let client = o.c.client.clone();
+        let m = m.to_string();
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/api/v1/backoffice/invoice-runs"))
+                .bearer_auth(token)
+                .json(&json!({"month": m}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut issued = 0;
+    for t in tasks {
+        issued += t.await.unwrap()["issued"].as_u64().unwrap();
+    }
+    assert_eq!(issued, 6 * 4, "each run's month once per contract");
+    let (_, all) = o.c.get("/api/v1/backoffice/invoices", &o.bo).await;
+    let mut numbers: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
+    second.stop().await.unwrap();
+    o.c.stop().await;
+}
