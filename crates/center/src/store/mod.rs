@@ -170,7 +170,13 @@ impl Store {
             Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let mut tx = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN (IMMEDIATE), so that a transaction that
+        // reads before it writes waits for another process's writer (busy_timeout)
+        // instead of failing when it upgrades its read lock.
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(AUDIT_LOCK_KEY)
@@ -461,12 +467,24 @@ impl Store {
 
     /// Newest first, at most `limit`.
     pub async fn instructions(&self, scope: Scope, limit: i64) -> Result<Vec<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        self.instructions_before(scope, None, limit).await
+    }
+
+    /// Newest first, at most `limit`, those with `id < before` when given.
+    pub async fn instructions_before(
+        &self,
+        scope: Scope,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Instruction>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 3);
         let sql = format!(
-            "SELECT {INSTR_COLS} FROM instructions WHERE 1 = 1{filter} ORDER BY id DESC LIMIT $1"
+            "SELECT {INSTR_COLS} FROM instructions WHERE id < $2{filter} ORDER BY id DESC LIMIT $1"
         );
         with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(limit);
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(limit)
+                .bind(before.unwrap_or(i64::MAX));
             if let Some(c) = c {
                 q = q.bind(c);
             }
@@ -887,6 +905,54 @@ impl Tx {
             .await?
             .rows_affected();
         Ok(n == 1)
+    }
+
+    /// Records that the user's TOTP code of time step `step` was used; false when that
+    /// step or a later one was already used (a replayed code).
+    pub async fn claim_totp_step(&mut self, user_id: i64, step: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Deletes expired sessions and setup links that are used or expired.
+    pub async fn purge_expired(&mut self, now: i64) -> Result<u64> {
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM setup_links WHERE used = 1 OR expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(a + b)
+    }
+
+    /// Counts active administrators inside the transaction (under the write lock).
+    pub async fn admin_count(&mut self) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get::<i64, _>("n")?)
+    }
+
+    /// Retires the bootstrap links issued before `before` (ms).
+    pub async fn retire_bootstrap_links_before(&mut self, before: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE setup_links SET used = 1 WHERE purpose = 'bootstrap' AND used = 0 AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     pub async fn retire_bootstrap_links(&mut self) -> Result<()> {
