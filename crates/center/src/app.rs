@@ -52,6 +52,8 @@ pub struct App {
 
 const SETUP_LINK_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 const PENDING_SESSION_TTL_MS: i64 = 5 * 60 * 1000;
+/// Bootstrap links issued this recently by another process are left valid.
+const BOOTSTRAP_CONCURRENT_MS: i64 = 5 * 60 * 1000;
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
@@ -153,7 +155,16 @@ impl App {
         let token = auth::new_token()?;
         let secret = auth::new_totp_secret()?;
         let mut tx = self.store.begin().await?;
-        tx.retire_bootstrap_links().await?;
+        // Checked again under the write lock: another process may have finished the
+        // bootstrap meanwhile.
+        if tx.admin_count().await? > 0 {
+            return Ok(None);
+        }
+        // Links of earlier runs are retired; links issued in the last few minutes stay
+        // valid, so that several processes starting at once on an empty database each
+        // print a link that works (the first one used voids the others).
+        tx.retire_bootstrap_links_before(now - BOOTSTRAP_CONCURRENT_MS)
+            .await?;
         tx.insert_setup_link(
             &auth::token_hash(&token),
             None,
@@ -220,10 +231,9 @@ impl App {
         password(password_in)?;
         let role = user.as_ref().map_or(Role::Admin, |u| u.role);
         let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
+        let step = code.and_then(|c| auth::totp_step(&link.totp_secret, c, now / 1000));
         let totp = match code {
-            Some(c) if auth::totp_verify(&link.totp_secret, c, now / 1000) => {
-                Some(link.totp_secret.as_str())
-            }
+            Some(_) if step.is_some() => Some(link.totp_secret.as_str()),
             Some(_) => {
                 return Err(invalid(
                     "totp_code",
@@ -258,6 +268,14 @@ impl App {
         }
         tx.set_credentials(user_id, &display_name, &hash, totp)
             .await?;
+        if let Some(step) = step {
+            // The enrolment code cannot be replayed to sign in.
+            tx.claim_totp_step(user_id, step).await?;
+        }
+        if user.is_none() {
+            // The first administrator exists: every other bootstrap link is void.
+            tx.retire_bootstrap_links().await?;
+        }
         let label = match &user {
             Some(u) => u.email.clone(),
             None => email(email_in.unwrap_or(""))?,
@@ -436,10 +454,23 @@ impl App {
             return Ok(());
         }
         let secret = c.totp_secret.as_deref().unwrap_or("");
-        match code {
-            Some(code) if auth::totp_verify(secret, code, now / 1000) => Ok(()),
-            Some(_) => Err(self.fail_signin(c, source, "wrong TOTP code", now).await?),
-            None => Err(AppError::TotpRequired),
+        let Some(code) = code else {
+            return Err(AppError::TotpRequired);
+        };
+        let Some(step) = auth::totp_step(secret, code, now / 1000) else {
+            return Err(self.fail_signin(c, source, "wrong TOTP code", now).await?);
+        };
+        // A code is good once: the step is claimed atomically, so a replay (even to
+        // another center process, even concurrently) fails like a wrong code.
+        let mut tx = self.store.begin().await?;
+        let fresh = tx.claim_totp_step(c.user.id, step).await?;
+        tx.commit().await?;
+        if fresh {
+            Ok(())
+        } else {
+            Err(self
+                .fail_signin(c, source, "TOTP code already used", now)
+                .await?)
         }
     }
 
@@ -458,6 +489,8 @@ impl App {
             PENDING_SESSION_TTL_MS
         };
         let mut tx = self.store.begin().await?;
+        // Expired sessions and used or expired setup links are purged as sessions start.
+        tx.purge_expired(now).await?;
         tx.insert_session(
             &auth::token_hash(&token),
             c.user.id,
@@ -684,6 +717,15 @@ impl App {
         let e = email(email_in)?;
         let name = text("display_name", display_name, 200, false)?;
         if tx.email_taken(&e).await? {
+            // Addresses are unique across the service (they sign in). A customer's
+            // user must not learn that an address is in use elsewhere, so they get
+            // the answer of any unusable input; provider administrators see why.
+            if actor.customer_id.is_some() {
+                return Err(invalid(
+                    "email",
+                    "cannot be used for a new account; use another address",
+                ));
+            }
             return Err(AppError::Conflict(format!(
                 "an account with the e-mail address {e} already exists"
             )));
@@ -1098,8 +1140,22 @@ impl App {
     }
 
     pub async fn instructions(&self, actor: &Actor, limit: i64) -> Result<Vec<Instruction>> {
+        self.instructions_page(actor, None, limit).await
+    }
+
+    /// Newest first, at most `limit` (1 to 500), those with an id below `before` when
+    /// given (keyset pagination: pass the last id of the previous page).
+    pub async fn instructions_page(
+        &self,
+        actor: &Actor,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Instruction>> {
         let scope = Self::instruction_scope(actor)?;
-        Ok(self.store.instructions(scope, limit.clamp(1, 500)).await?)
+        Ok(self
+            .store
+            .instructions_before(scope, before, limit.clamp(1, 500))
+            .await?)
     }
 
     pub async fn instruction(&self, actor: &Actor, id: i64) -> Result<(Instruction, Vec<Comment>)> {

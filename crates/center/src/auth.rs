@@ -107,14 +107,27 @@ fn hotp(key: &[u8], counter: u64) -> String {
 
 /// Accepts the code of the current step and of one step either side (clock drift).
 pub fn totp_verify(secret: &str, code: &str, unix: i64) -> bool {
+    totp_step(secret, code, unix).is_some()
+}
+
+/// The time step (Unix time / 30) whose code `code` is, among the current step and one
+/// step either side; `None` when it matches none of them. The caller remembers the
+/// step so that a code is accepted once only.
+pub fn totp_step(secret: &str, code: &str, unix: i64) -> Option<i64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    [-30, 0, 30]
-        .iter()
-        .filter_map(|d| totp_code(secret, unix + d))
-        .any(|c| constant_time_eq(c.as_bytes(), code.as_bytes()))
+    let mut found = None;
+    for d in [-30, 0, 30] {
+        let t = unix + d;
+        if let Some(c) = totp_code(secret, t)
+            && constant_time_eq(c.as_bytes(), code.as_bytes())
+        {
+            found = Some(t.max(0) / 30);
+        }
+    }
+    found
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

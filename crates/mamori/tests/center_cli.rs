@@ -73,12 +73,29 @@ fn json_int(body: &str, key: &str) -> i64 {
         .unwrap()
 }
 
+/// A TOTP code for `secret` not used yet by this test process (the center takes each
+/// code once): previous, current and next step in turn, then it waits for the clock.
 fn code(secret: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    mamori_center::auth::totp_code(secret, now).unwrap()
+    static USED: std::sync::Mutex<std::collections::BTreeMap<String, i64>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let cur = now / 30;
+        {
+            let mut used = USED.lock().unwrap();
+            let last = used.get(secret).copied().unwrap_or(i64::MIN);
+            let lowest = if now % 30 < 20 { cur - 1 } else { cur };
+            let step = last.saturating_add(1).max(lowest);
+            if step <= cur + 1 {
+                used.insert(secret.to_string(), step);
+                return mamori_center::auth::totp_code(secret, step * 30).unwrap();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }
 
 fn temp_dir() -> PathBuf {

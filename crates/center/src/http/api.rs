@@ -614,6 +614,9 @@ async fn create_appliance(
     )))
 }
 
+/// Items per page of a list when the caller gives no `limit`.
+const DEFAULT_PAGE: i64 = 25;
+
 #[derive(Deserialize)]
 struct ListQuery {
     limit: Option<i64>,
@@ -625,7 +628,10 @@ async fn instructions(
     ApiActor(a): ApiActor,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<wire::Instruction>>> {
-    let list = s.app.instructions(&a, q.limit.unwrap_or(100)).await?;
+    let list = s
+        .app
+        .instructions_page(&a, q.before, q.limit.unwrap_or(DEFAULT_PAGE))
+        .await?;
     Ok(Json(
         list.into_iter()
             .map(|i| instruction_wire(i, Vec::new()))

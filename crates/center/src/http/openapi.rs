@@ -69,7 +69,7 @@ pub fn document() -> String {
         "/api/v1/sites/{id}": {"get": op("One site", None, ("200", "Site"), true)},
         "/api/v1/appliances": {"get": op("Appliances", None, ("200", "[Appliance"), false), "post": op("Create an appliance record", Some("NewAppliance"), ("201", "Appliance"), false)},
         "/api/v1/appliances/{id}": {"get": op("One appliance", None, ("200", "Appliance"), true)},
-        "/api/v1/instructions": {"get": op("Instructions, newest first", None, ("200", "[Instruction"), false), "post": op("Submit an instruction (the customer's security officer only)", Some("NewInstruction"), ("201", "Instruction"), false)},
+        "/api/v1/instructions": {"get": op("Instructions, newest first: `limit` (default 25, at most 500) and `before` (an id: the next page is the one before the last id of this one)", None, ("200", "[Instruction"), false), "post": op("Submit an instruction (the customer's security officer only)", Some("NewInstruction"), ("201", "Instruction"), false)},
         "/api/v1/instructions/{id}": {"get": op("One instruction with its comments", None, ("200", "Instruction"), true)},
         "/api/v1/instructions/{id}/accept": {"post": op("Accept (coordinators, operators)", Some("Decision"), ("200", "Instruction"), true)},
         "/api/v1/instructions/{id}/reject": {"post": op("Reject with a reason (coordinators, operators)", Some("Decision"), ("200", "Instruction"), true)},

@@ -1,5 +1,7 @@
 //! All SQL of the center, for SQLite and PostgreSQL alike (one SQL text with `$1`
-//! placeholders, run through sqlx's `Any` driver). Every query of customer data takes
+//! placeholders). Writes run through sqlx's `Any` driver; the hot reads (session and
+//! token lookups, lists, audit verification) run on a second pool of the backend's
+//! native driver ([`Reader`]), which decodes rows without the `Any` conversion. Every query of customer data takes
 //! a [`Scope`]; writes go through a [`Tx`] that appends the audit entry in the same
 //! transaction. There is no statement that updates or deletes an audit entry.
 
@@ -9,7 +11,14 @@ pub mod seed;
 
 use std::sync::Arc;
 
+use std::str::FromStr;
+
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
 use crate::audit::{self, ChainError, Entry, Record, Verifier};
@@ -39,9 +48,28 @@ pub enum Backend {
     Postgres,
 }
 
+/// The read pool, on the backend's native driver.
+#[derive(Clone)]
+enum Reader {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the native read pool (the body is compiled once per
+/// driver, so row decoding is monomorphic).
+macro_rules! with_reader {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.reader {
+            Reader::Sqlite($p) => $body,
+            Reader::Postgres($p) => $body,
+        }
+    };
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    reader: Reader,
     backend: Backend,
     /// SQLite has one writer; serialising writers in-process avoids busy errors on
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
@@ -78,8 +106,44 @@ impl Store {
                 url: redact(url),
                 source,
             })?;
+        let open_err = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        let readers = max_connections.max(1);
+        let reader = match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(open_err)?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(std::time::Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .statement_cache_capacity(256);
+                Reader::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(readers)
+                        .connect_with(opts)
+                        .await
+                        .map_err(open_err)?,
+                )
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(open_err)?
+                    .statement_cache_capacity(256);
+                Reader::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(readers)
+                        .connect_with(opts)
+                        .await
+                        .map_err(open_err)?,
+                )
+            }
+        };
         let store = Store {
             pool,
+            reader,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
@@ -92,6 +156,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        with_reader!(self, p => p.close().await);
         self.pool.close().await;
     }
 
@@ -106,7 +171,13 @@ impl Store {
             Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let mut tx = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN (IMMEDIATE), so that a transaction that
+        // reads before it writes waits for another process's writer (busy_timeout)
+        // instead of failing when it upgrades its read lock.
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(AUDIT_LOCK_KEY)
@@ -130,86 +201,98 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLS}, password_hash, totp_secret, failed_logins, locked_until FROM users WHERE email = $1"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| credentials_from_row(&r)).transpose()
+        with_reader!(self, p => {
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(email)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| credentials_from_row(&r)).transpose()
+        })
     }
 
     pub async fn credentials_by_id(&self, id: i64) -> Result<Option<Credentials>> {
         let sql = format!(
             "SELECT {USER_COLS}, password_hash, totp_secret, failed_logins, locked_until FROM users WHERE id = $1"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| credentials_from_row(&r)).transpose()
+        with_reader!(self, p => {
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| credentials_from_row(&r)).transpose()
+        })
     }
 
     pub async fn user(&self, scope: Scope, id: i64) -> Result<Option<User>> {
         let (filter, c) = scope_filter(scope, "customer_id", 2);
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1{filter}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| user_from_row(&r))
-            .transpose()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_optional(p)
+                .await?
+                .map(|r| user_from_row(&r))
+                .transpose()
+        })
     }
 
     pub async fn users(&self, scope: Scope) -> Result<Vec<User>> {
         let (filter, c) = scope_filter(scope, "customer_id", 1);
         let sql =
             format!("SELECT {USER_COLS} FROM users WHERE 1 = 1{filter} ORDER BY id LIMIT 1000");
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(user_from_row)
+                .collect()
+        })
     }
 
     pub async fn setup_link(&self, token_hash: &str) -> Result<Option<SetupLink>> {
-        let row = sqlx::query("SELECT token_hash, user_id, purpose, totp_secret, expires_at, used FROM setup_links WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(SetupLink {
-                token_hash: r.try_get("token_hash")?,
-                user_id: r.try_get("user_id")?,
-                purpose: r.try_get("purpose")?,
-                totp_secret: r.try_get("totp_secret")?,
-                expires_at: r.try_get("expires_at")?,
-                used: r.try_get::<i64, _>("used")? != 0,
+        with_reader!(self, p => {
+            let row = sqlx::query("SELECT token_hash, user_id, purpose, totp_secret, expires_at, used FROM setup_links WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| {
+                Ok(SetupLink {
+                    token_hash: r.try_get("token_hash")?,
+                    user_id: r.try_get("user_id")?,
+                    purpose: r.try_get("purpose")?,
+                    totp_secret: r.try_get("totp_secret")?,
+                    expires_at: r.try_get("expires_at")?,
+                    used: r.try_get::<i64, _>("used")? != 0,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT user_id, stage, csrf, expires_at FROM sessions WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(Session {
-                user_id: r.try_get("user_id")?,
-                stage: r.try_get("stage")?,
-                csrf: r.try_get("csrf")?,
-                expires_at: r.try_get("expires_at")?,
+        with_reader!(self, p => {
+            let row = sqlx::query(
+                "SELECT user_id, stage, csrf, expires_at FROM sessions WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await?;
+            row.map(|r| {
+                Ok(Session {
+                    user_id: r.try_get("user_id")?,
+                    stage: r.try_get("stage")?,
+                    csrf: r.try_get("csrf")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// A session and its user in one query (the hot path of every request).
@@ -222,56 +305,62 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            let user = user_from_row(&r)?;
-            Ok((
-                Session {
-                    user_id: user.id,
-                    stage: r.try_get("stage")?,
-                    csrf: r.try_get("csrf")?,
-                    expires_at: r.try_get("expires_at")?,
-                },
-                user,
-            ))
+        with_reader!(self, p => {
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| {
+                let user = user_from_row(&r)?;
+                Ok((
+                    Session {
+                        user_id: user.id,
+                        stage: r.try_get("stage")?,
+                        csrf: r.try_get("csrf")?,
+                        expires_at: r.try_get("expires_at")?,
+                    },
+                    user,
+                ))
+            })
+            .transpose()
         })
-        .transpose()
     }
 
     pub async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row = sqlx::query("SELECT id, user_id, name, role, customer_id, revoked FROM api_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(ApiToken {
-                id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                name: r.try_get("name")?,
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                customer_id: r.try_get("customer_id")?,
-                revoked: r.try_get::<i64, _>("revoked")? != 0,
+        with_reader!(self, p => {
+            let row = sqlx::query("SELECT id, user_id, name, role, customer_id, revoked FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok(ApiToken {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    name: r.try_get("name")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                    customer_id: r.try_get("customer_id")?,
+                    revoked: r.try_get::<i64, _>("revoked")? != 0,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     pub async fn customer(&self, scope: Scope, id: i64) -> Result<Option<Customer>> {
         let (filter, c) = scope_filter(scope, "id", 2);
         let sql = format!("SELECT id, name, created_at FROM customers WHERE id = $1{filter}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| customer_from_row(&r))
-            .transpose()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_optional(p)
+                .await?
+                .map(|r| customer_from_row(&r))
+                .transpose()
+        })
     }
 
     pub async fn customers(&self, scope: Scope) -> Result<Vec<Customer>> {
@@ -279,15 +368,17 @@ impl Store {
         let sql = format!(
             "SELECT id, name, created_at FROM customers WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(customer_from_row)
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(customer_from_row)
+                .collect()
+        })
     }
 
     pub async fn site(&self, scope: Scope, id: i64) -> Result<Option<Site>> {
@@ -295,14 +386,16 @@ impl Store {
         let sql = format!(
             "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1{filter}"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| site_from_row(&r))
-            .transpose()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_optional(p)
+                .await?
+                .map(|r| site_from_row(&r))
+                .transpose()
+        })
     }
 
     pub async fn sites(&self, scope: Scope) -> Result<Vec<Site>> {
@@ -310,15 +403,17 @@ impl Store {
         let sql = format!(
             "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(site_from_row)
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(site_from_row)
+                .collect()
+        })
     }
 
     pub async fn appliance(&self, scope: Scope, id: i64) -> Result<Option<Appliance>> {
@@ -326,14 +421,16 @@ impl Store {
         let sql = format!(
             "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1{filter}"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| appliance_from_row(&r))
-            .transpose()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_optional(p)
+                .await?
+                .map(|r| appliance_from_row(&r))
+                .transpose()
+        })
     }
 
     pub async fn appliances(&self, scope: Scope) -> Result<Vec<Appliance>> {
@@ -341,45 +438,63 @@ impl Store {
         let sql = format!(
             "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(appliance_from_row)
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(appliance_from_row)
+                .collect()
+        })
     }
 
     pub async fn instruction(&self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
         let (filter, c) = scope_filter(scope, "customer_id", 2);
         let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1{filter}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| instruction_from_row(&r))
-            .transpose()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_optional(p)
+                .await?
+                .map(|r| instruction_from_row(&r))
+                .transpose()
+        })
     }
 
     /// Newest first, at most `limit`.
     pub async fn instructions(&self, scope: Scope, limit: i64) -> Result<Vec<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        self.instructions_before(scope, None, limit).await
+    }
+
+    /// Newest first, at most `limit`, those with `id < before` when given.
+    pub async fn instructions_before(
+        &self,
+        scope: Scope,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Instruction>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 3);
         let sql = format!(
-            "SELECT {INSTR_COLS} FROM instructions WHERE 1 = 1{filter} ORDER BY id DESC LIMIT $1"
+            "SELECT {INSTR_COLS} FROM instructions WHERE id < $2{filter} ORDER BY id DESC LIMIT $1"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(limit);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(instruction_from_row)
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(limit)
+                .bind(before.unwrap_or(i64::MAX));
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(instruction_from_row)
+                .collect()
+        })
     }
 
     pub async fn comments(&self, scope: Scope, instruction_id: i64) -> Result<Vec<Comment>> {
@@ -387,23 +502,25 @@ impl Store {
         let sql = format!(
             "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1{filter} ORDER BY id"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(instruction_id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Comment {
-                    id: r.try_get("id")?,
-                    instruction_id: r.try_get("instruction_id")?,
-                    author_id: r.try_get("author_id")?,
-                    body: r.try_get("body")?,
-                    created_at: r.try_get("created_at")?,
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(instruction_id);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Comment {
+                        id: r.try_get("id")?,
+                        instruction_id: r.try_get("instruction_id")?,
+                        author_id: r.try_get("author_id")?,
+                        body: r.try_get("body")?,
+                        created_at: r.try_get("created_at")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Newest first, at most `limit`, entries with `seq < before` when given.
@@ -417,17 +534,19 @@ impl Store {
         let sql = format!(
             "SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1{filter} ORDER BY seq DESC LIMIT $2"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(entry_from_row(r)?.0))
-            .collect()
+        with_reader!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit);
+            if let Some(c) = c {
+                q = q.bind(c);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| Ok(entry_from_row(r)?.0))
+                .collect()
+        })
     }
 
     /// Walks the whole chain; `Ok(n)` is the number of entries that verified.
@@ -530,31 +649,34 @@ impl Store {
         let mut v: Option<Verifier> = None;
         let mut first: Option<(i64, String)> = None;
         let mut after = from - 1;
+        let sql = format!(
+            "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+        );
         loop {
-            let sql = format!(
-                "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-            );
-            let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(after)
-                .bind(to)
-                .bind(PAGE)
-                .fetch_all(&self.pool)
-                .await?;
-            for r in &rows {
-                let e = entry_at(r)?;
-                let prev: String = r.try_get(10)?;
-                let hash: String = r.try_get(11)?;
-                let verifier = v.get_or_insert_with(|| {
-                    // The range's first link is checked when the ranges are stitched.
-                    first = Some((e.seq, prev.clone()));
-                    Verifier::resume(e.seq - 1, &prev)
-                });
-                if let Err(err) = verifier.push(&e, &prev, &hash) {
-                    return Ok(Err(err));
+            let done = with_reader!(self, p => {
+                let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
+                    .bind(after)
+                    .bind(to)
+                    .bind(PAGE)
+                    .fetch_all(p)
+                    .await?;
+                for r in &rows {
+                    let e = entry_at(r)?;
+                    let prev: String = r.at(10)?;
+                    let hash: String = r.at(11)?;
+                    let verifier = v.get_or_insert_with(|| {
+                        // The range's first link is checked when the ranges are stitched.
+                        first = Some((e.seq, prev.clone()));
+                        Verifier::resume(e.seq - 1, &prev)
+                    });
+                    if let Err(err) = verifier.push(&e, &prev, &hash) {
+                        return Ok(Err(err));
+                    }
+                    after = e.seq;
                 }
-                after = e.seq;
-            }
-            if (rows.len() as i64) < PAGE {
+                (rows.len() as i64) < PAGE
+            });
+            if done {
                 break;
             }
         }
@@ -786,6 +908,54 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// Records that the user's TOTP code of time step `step` was used; false when that
+    /// step or a later one was already used (a replayed code).
+    pub async fn claim_totp_step(&mut self, user_id: i64, step: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Deletes expired sessions and setup links that are used or expired.
+    pub async fn purge_expired(&mut self, now: i64) -> Result<u64> {
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM setup_links WHERE used = 1 OR expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(a + b)
+    }
+
+    /// Counts active administrators inside the transaction (under the write lock).
+    pub async fn admin_count(&mut self) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get::<i64, _>("n")?)
+    }
+
+    /// Retires the bootstrap links issued before `before` (ms).
+    pub async fn retire_bootstrap_links_before(&mut self, before: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE setup_links SET used = 1 WHERE purpose = 'bootstrap' AND used = 0 AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     pub async fn retire_bootstrap_links(&mut self) -> Result<()> {
         sqlx::query("UPDATE setup_links SET used = 1 WHERE purpose = 'bootstrap' AND used = 0")
             .execute(&mut *self.tx)
@@ -1008,76 +1178,76 @@ const INSTR_COLS: &str =
 const AUDIT_COLS: &str =
     "seq, at, actor_id, actor, customer_id, source, action, object, outcome, detail";
 
-fn user_from_row(r: &AnyRow) -> Result<User> {
-    let role: String = r.try_get("role")?;
+fn user_from_row<R: NRow>(r: &R) -> Result<User> {
+    let role: String = r.v("role")?;
     Ok(User {
-        id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        email: r.try_get("email")?,
-        display_name: r.try_get("display_name")?,
+        id: r.v("id")?,
+        customer_id: r.v("customer_id")?,
+        email: r.v("email")?,
+        display_name: r.v("display_name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        active: r.try_get::<i64, _>("active")? != 0,
-        totp_enabled: r.try_get::<i64, _>("totp_enabled")? != 0,
-        locale: r.try_get("locale")?,
-        created_at: r.try_get("created_at")?,
+        active: r.v::<i64>("active")? != 0,
+        totp_enabled: r.v::<i64>("totp_enabled")? != 0,
+        locale: r.v("locale")?,
+        created_at: r.v("created_at")?,
     })
 }
 
-fn credentials_from_row(r: &AnyRow) -> Result<Credentials> {
+fn credentials_from_row<R: NRow>(r: &R) -> Result<Credentials> {
     Ok(Credentials {
         user: user_from_row(r)?,
-        password_hash: r.try_get("password_hash")?,
-        totp_secret: r.try_get("totp_secret")?,
-        failed_logins: r.try_get("failed_logins")?,
-        locked_until: r.try_get("locked_until")?,
+        password_hash: r.v("password_hash")?,
+        totp_secret: r.v("totp_secret")?,
+        failed_logins: r.v("failed_logins")?,
+        locked_until: r.v("locked_until")?,
     })
 }
 
-fn customer_from_row(r: &AnyRow) -> Result<Customer> {
+fn customer_from_row<R: NRow>(r: &R) -> Result<Customer> {
     Ok(Customer {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        created_at: r.try_get("created_at")?,
+        id: r.v("id")?,
+        name: r.v("name")?,
+        created_at: r.v("created_at")?,
     })
 }
 
-fn site_from_row(r: &AnyRow) -> Result<Site> {
+fn site_from_row<R: NRow>(r: &R) -> Result<Site> {
     Ok(Site {
-        id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        name: r.try_get("name")?,
-        address: r.try_get("address")?,
-        created_at: r.try_get("created_at")?,
+        id: r.v("id")?,
+        customer_id: r.v("customer_id")?,
+        name: r.v("name")?,
+        address: r.v("address")?,
+        created_at: r.v("created_at")?,
     })
 }
 
-fn appliance_from_row(r: &AnyRow) -> Result<Appliance> {
+fn appliance_from_row<R: NRow>(r: &R) -> Result<Appliance> {
     Ok(Appliance {
-        id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
-        serial: r.try_get("serial")?,
-        model: r.try_get("model")?,
-        created_at: r.try_get("created_at")?,
+        id: r.v("id")?,
+        customer_id: r.v("customer_id")?,
+        site_id: r.v("site_id")?,
+        serial: r.v("serial")?,
+        model: r.v("model")?,
+        created_at: r.v("created_at")?,
     })
 }
 
-fn instruction_from_row(r: &AnyRow) -> Result<Instruction> {
-    let kind: String = r.try_get("kind")?;
-    let state: String = r.try_get("state")?;
+fn instruction_from_row<R: NRow>(r: &R) -> Result<Instruction> {
+    let kind: String = r.v("kind")?;
+    let state: String = r.v("state")?;
     Ok(Instruction {
-        id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        submitted_by: r.try_get("submitted_by")?,
-        subject: r.try_get("subject")?,
-        body: r.try_get("body")?,
+        id: r.v("id")?,
+        customer_id: r.v("customer_id")?,
+        submitted_by: r.v("submitted_by")?,
+        subject: r.v("subject")?,
+        body: r.v("body")?,
         kind: InstructionKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("instruction kind {kind:?}")))?,
         state: InstructionState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("instruction state {state:?}")))?,
-        reason: r.try_get("reason")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        reason: r.v("reason")?,
+        created_at: r.v("created_at")?,
+        updated_at: r.v("updated_at")?,
     })
 }
 
@@ -1098,35 +1268,70 @@ fn chain_seq(e: &ChainError) -> i64 {
 }
 
 /// An entry from a row whose first columns are `AUDIT_COLS`, by position.
-fn entry_at(r: &AnyRow) -> Result<Entry> {
+fn entry_at<R: NRow>(r: &R) -> Result<Entry> {
     Ok(Entry {
-        seq: r.try_get(0)?,
-        at: r.try_get(1)?,
-        actor_id: r.try_get(2)?,
-        actor: r.try_get(3)?,
-        customer_id: r.try_get(4)?,
-        source: r.try_get(5)?,
-        action: r.try_get(6)?,
-        object: r.try_get(7)?,
-        outcome: r.try_get(8)?,
-        detail: r.try_get(9)?,
+        seq: r.at(0)?,
+        at: r.at(1)?,
+        actor_id: r.at(2)?,
+        actor: r.at(3)?,
+        customer_id: r.at(4)?,
+        source: r.at(5)?,
+        action: r.at(6)?,
+        object: r.at(7)?,
+        outcome: r.at(8)?,
+        detail: r.at(9)?,
     })
 }
 
-fn entry_from_row(r: &AnyRow) -> Result<(Entry, ())> {
+fn entry_from_row<R: NRow>(r: &R) -> Result<(Entry, ())> {
     Ok((
         Entry {
-            seq: r.try_get("seq")?,
-            at: r.try_get("at")?,
-            actor_id: r.try_get("actor_id")?,
-            actor: r.try_get("actor")?,
-            customer_id: r.try_get("customer_id")?,
-            source: r.try_get("source")?,
-            action: r.try_get("action")?,
-            object: r.try_get("object")?,
-            outcome: r.try_get("outcome")?,
-            detail: r.try_get("detail")?,
+            seq: r.v("seq")?,
+            at: r.v("at")?,
+            actor_id: r.v("actor_id")?,
+            actor: r.v("actor")?,
+            customer_id: r.v("customer_id")?,
+            source: r.v("source")?,
+            action: r.v("action")?,
+            object: r.v("object")?,
+            outcome: r.v("outcome")?,
+            detail: r.v("detail")?,
         },
         (),
     ))
 }
+
+/// A value the store reads, decodable by every driver it uses.
+trait Val:
+    Sized
+    + for<'r> sqlx::Decode<'r, Any>
+    + sqlx::Type<Any>
+    + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+{
+}
+impl Val for i64 {}
+impl Val for String {}
+impl<T: Val> Val for Option<T> {}
+
+/// A row of any of the store's drivers, so one decoder serves them all.
+trait NRow: Row {
+    fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error>;
+    fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error>;
+}
+
+macro_rules! nrow {
+    ($($t:ty),*) => {$(
+        impl NRow for $t {
+            fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error> {
+                self.try_get(index)
+            }
+        }
+    )*};
+}
+nrow!(AnyRow, SqliteRow, PgRow);

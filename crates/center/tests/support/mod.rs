@@ -32,8 +32,29 @@ pub fn now_secs() -> i64 {
         .as_secs() as i64
 }
 
+/// A TOTP code for `secret` that this test process has not used yet (the center takes
+/// each code once): the codes of the previous, current and next time step, in turn;
+/// beyond that it waits for the clock.
 pub fn code(secret: &str) -> String {
-    mamori_center::auth::totp_code(secret, now_secs()).unwrap()
+    static USED: std::sync::Mutex<std::collections::BTreeMap<String, i64>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    loop {
+        let now = now_secs();
+        let cur = now / 30;
+        {
+            let mut used = USED.lock().unwrap();
+            let last = used.get(secret).copied().unwrap_or(i64::MIN);
+            // The previous step only well before the next boundary, so that it is still
+            // in the center's window when the request arrives.
+            let lowest = if now % 30 < 20 { cur - 1 } else { cur };
+            let step = last.saturating_add(1).max(lowest);
+            if step <= cur + 1 {
+                used.insert(secret.to_string(), step);
+                return mamori_center::auth::totp_code(secret, step * 30).unwrap();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";

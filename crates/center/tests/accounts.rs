@@ -1,0 +1,269 @@
+//! Account hygiene, on SQLite and PostgreSQL: TOTP codes are taken once, an address in
+//! use at another customer is not revealed, expired sessions and used setup links are
+//! purged, and centers starting at once on an empty database each print a working
+//! bootstrap link.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::{Backend, Center, PASSWORD};
+
+both_backends!(
+    totp_code_is_taken_once,
+    address_of_another_customer_is_not_revealed,
+    expired_sessions_and_used_links_are_purged,
+    concurrent_bootstraps_each_print_a_working_link,
+    instruction_list_pages
+);
+
+async fn instruction_list_pages(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let (s, v) = c
+            .post(
+                "/api/v1/instructions",
+                &officer,
+                json!({"subject": format!("n{n}"), "body": "b", "kind": "question"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    ids.reverse();
+    let page = |v: &serde_json::Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    // The default page is 25, newest first.
+    let (s, v) = c.get("/api/v1/instructions", &officer).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(page(&v), ids[..25]);
+    // Keyset pages.
+    let (_, v) = c.get("/api/v1/instructions?limit=10", &officer).await;
+    assert_eq!(page(&v), ids[..10]);
+    let (_, v) = c
+        .get(
+            &format!("/api/v1/instructions?limit=10&before={}", ids[9]),
+            &officer,
+        )
+        .await;
+    assert_eq!(page(&v), ids[10..20]);
+    let (_, v) = c
+        .get(
+            &format!("/api/v1/instructions?limit=100&before={}", ids[19]),
+            &officer,
+        )
+        .await;
+    assert_eq!(page(&v), ids[20..]);
+    c.stop().await;
+}
+
+async fn login_with(c: &Center, email: &str, code: &str) -> (StatusCode, serde_json::Value) {
+    c.call(
+        Method::POST,
+        "/api/v1/login",
+        None,
+        Some(json!({"email": email, "password": PASSWORD, "totp_code": code})),
+    )
+    .await
+}
+
+async fn totp_code_is_taken_once(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, _, secret) = c.customer(&admin, "Alpha").await;
+    let email = "officer@alpha.example.jp";
+    let code = support::code(&secret);
+    let (s, v) = login_with(&c, email, &code).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The same code again, within its window: refused like a wrong code.
+    let (s, v) = login_with(&c, email, &code).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    // A code of a later step still works.
+    let (s, v) = login_with(&c, email, &support::code(&secret)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // An older step than one already used is refused too.
+    let now = support::now_secs();
+    let old = mamori_center::auth::totp_code(&secret, now - 30).unwrap();
+    let (s, _) = login_with(&c, email, &old).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (st, v) = c.get("/api/v1/audit?limit=20", &admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v.to_string().contains("TOTP code already used"),
+        "the replay is in the audit log: {v}"
+    );
+    c.stop().await;
+}
+
+async fn address_of_another_customer_is_not_revealed(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, _alpha, _) = c.customer(&admin, "Alpha").await;
+    let (_, beta, _) = c.customer(&admin, "Beta").await;
+    let users_before = c.get("/api/v1/users", &admin).await.1;
+    // Beta's officer tries Alpha's officer's address, and a provider admin's.
+    for taken in ["officer@alpha.example.jp", "admin@provider.example.jp"] {
+        let (s, v) = c
+            .post(
+                "/api/v1/users",
+                &beta,
+                json!({"email": taken, "display_name": "X", "role": "staff"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let text = v.to_string().to_lowercase();
+        assert!(!text.contains("exist"), "{v}");
+        assert!(!text.contains("alpha"), "{v}");
+        assert!(!text.contains("already"), "{v}");
+    }
+    // The answer is the one of any other unusable address: same status and shape.
+    let (s, v) = c
+        .post(
+            "/api/v1/users",
+            &beta,
+            json!({"email": "not an address", "display_name": "X", "role": "staff"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Nothing was written.
+    assert_eq!(c.get("/api/v1/users", &admin).await.1, users_before);
+    // A provider administrator is told why.
+    let (s, v) = c
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"email": "officer@alpha.example.jp", "display_name": "X", "role": "operator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    c.stop().await;
+}
+
+async fn count(c: &Center, sql: &str) -> i64 {
+    // Rows counted as the rows an UPDATE that changes nothing visible affects
+    // (`execute_raw` reports affected rows).
+    c.store().execute_raw(sql).await.unwrap() as i64
+}
+
+async fn expired_sessions_and_used_links_are_purged(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let _staff = c.staff(&officer, "hanako").await;
+    // The bootstrap and invitation links were used, and purged by the sign-ins that
+    // followed.
+    assert_eq!(count(&c, "UPDATE setup_links SET used = used").await, 0);
+    // An unused, unexpired invitation stays.
+    let (s, v) = c
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"email": "later@provider.example.jp", "display_name": "Later", "role": "operator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Make every session expired.
+    let sessions = count(&c, "UPDATE sessions SET expires_at = 1").await;
+    assert!(sessions >= 3, "{sessions} sessions");
+    // Admin's token has expired now: a request is refused.
+    let (s, _) = c.get("/api/v1/users", &admin).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The next sign-in purges.
+    let (s, v) = c
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "hanako@staff.example.jp", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(count(&c, "UPDATE sessions SET stage = stage").await, 1);
+    assert_eq!(
+        count(&c, "UPDATE setup_links SET used = used").await,
+        1,
+        "only the unused invitation is left"
+    );
+    let (s, _) = c.get("/api/v1/users", v["token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    c.stop().await;
+}
+
+async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
+    use mamori_center::app::{App, AppError, Settings};
+    use mamori_center::store::Store;
+    // One center creates the database; its bootstrap link is the first.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("shared.db").display()
+    );
+    let sqlite = matches!(backend, Backend::Sqlite);
+    let c = Center::start_with(backend, |cfg| {
+        if sqlite {
+            cfg.database_url = sqlite_url.clone();
+        }
+    })
+    .await;
+    let url = match &c.pg {
+        Some(pg) => pg.url(),
+        None => sqlite_url.clone(),
+    };
+    let now = support::now_secs() * 1000;
+    // Three more processes' worth of bootstraps at once, each with its own pool.
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = Store::open(&url, 2).await.unwrap();
+            let app = App {
+                store: store.clone(),
+                settings: Settings {
+                    session_ttl_ms: 3_600_000,
+                    lockout_failures: 5,
+                    lockout_ms: 60_000,
+                },
+            };
+            let t = app.ensure_bootstrap(now).await.unwrap();
+            (app, t)
+        }));
+    }
+    let mut apps = Vec::new();
+    let mut tokens = vec![c.bootstrap.clone()];
+    for t in tasks {
+        let (app, tok) = t.await.unwrap();
+        tokens.push(tok.expect("no administrator yet: a link is printed"));
+        apps.push(app);
+    }
+    // Every printed link works.
+    for t in &tokens {
+        apps[0].setup_link(t, now).await.expect("the link is valid");
+    }
+    // The first one used creates the administrator; the others are void from then on.
+    c.setup(
+        &format!("/setup/{}", tokens[2]),
+        Some("admin@provider.example.jp"),
+        "Admin",
+    )
+    .await;
+    for (i, t) in tokens.iter().enumerate() {
+        assert!(
+            matches!(apps[0].setup_link(t, now).await, Err(AppError::NotFound)),
+            "link {i} is void once the administrator exists"
+        );
+    }
+    // A later start prints nothing.
+    assert_eq!(apps[1].ensure_bootstrap(now).await.unwrap(), None);
+    for a in apps {
+        a.store.close().await;
+    }
+    c.stop().await;
+}
