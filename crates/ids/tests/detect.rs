@@ -400,6 +400,35 @@ fn content_split_over_segments_matches_once() {
 }
 
 #[test]
+fn fast_pattern_in_an_earlier_segment_and_the_rest_later_matches_once() {
+    // The fast pattern ("marker-one", the longest content) arrives in one segment and
+    // the other content two segments later; the rule is found on the stream then, once.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"marker-one\"; content:\"xyz\"; distance:0; sid:1;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let segs: [&[u8]; 5] = [
+        b"head marker-one and",
+        b" some filler",
+        b" then xyz",
+        b" xyz again",
+        b" tail",
+    ];
+    let got: Vec<Vec<u32>> = segs
+        .iter()
+        .map(|s| {
+            run(&mut d, &mut flow, &tcp(s))
+                .iter()
+                .map(|a| a.sid)
+                .collect()
+        })
+        .collect();
+    // Once: with the segment that completes it, not again while the match found
+    // then is still in the inspected tail.
+    assert_eq!(got, [vec![], vec![], vec![1], vec![], vec![]]);
+}
+
+#[test]
 fn established_tcp_inspects_plain_content_on_the_stream_only() {
     // Suricata's `stream` rule type: on a reassembled session a plain content is
     // matched on the stream, so an out-of-order or retransmitted segment (no new

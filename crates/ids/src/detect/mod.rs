@@ -64,6 +64,8 @@ pub struct Detector {
     has_mixed: bool,
     /// The tagged candidates of the current packet input.
     mixed_candidates: Vec<u32>,
+    /// The packet rules whose fast pattern the payload scan of the current input found.
+    payload_found: Vec<u32>,
     thresholds: Thresholds,
     xbits: Xbits,
     needs: Needs,
@@ -249,6 +251,7 @@ impl Detector {
             tx,
             has_mixed,
             mixed_candidates: Vec::new(),
+            payload_found: Vec::new(),
             thresholds: Thresholds::default(),
             xbits: Xbits::default(),
             needs,
@@ -341,12 +344,21 @@ impl Detector {
             }
             None => (input, 0),
         };
+        let mut carry = false;
+        let dir = dir_index(input.direction);
         if self.needs.stream
             && input.tx_id.is_none()
             && input.ip_proto == 6
             && let Some(s) = input.stream
         {
             keep_tail(flow, input.direction, &s[old..]);
+            // Rules found earlier stay candidates while their data is in the tail.
+            let new = s.len() - old.min(s.len());
+            flow.carried[dir_index(input.direction)].retain_mut(|(_, since)| {
+                *since += new;
+                *since < STREAM_TAIL
+            });
+            carry = true;
         }
         self.collect_candidates(input, old, flow);
         if input.tx_id.is_none() && self.has_mixed {
@@ -412,6 +424,17 @@ impl Detector {
         }
         self.candidates = candidates;
         self.window = window;
+        if carry {
+            let carried = &mut flow.carried[dir];
+            for &r in &self.payload_found {
+                if carried.len() >= MAX_CARRIED {
+                    break;
+                }
+                if !carried.iter().any(|&(c, _)| c == r) {
+                    carried.push((r, 0));
+                }
+            }
+        }
     }
 
     /// Matches the payload part of transaction rules that have one against a packet,
@@ -440,8 +463,10 @@ impl Detector {
         let stamp = &mut self.stamp;
         let cands = &mut self.candidates;
         let mixed = &mut self.mixed_candidates;
+        let found = &mut self.payload_found;
         cands.clear();
         mixed.clear();
+        found.clear();
         let mut add = |r: u32| {
             if r & prefilter::TAG != 0 {
                 mixed.push(r & !prefilter::TAG);
@@ -465,7 +490,12 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => pf.scan_payload(slot, input, old, &mut add),
+                Buf::Payload => pf.scan_payload(slot, input, old, |r| {
+                    if r & prefilter::TAG == 0 {
+                        found.push(r);
+                    }
+                    add(r)
+                }),
                 Buf::Kind(BufferKind::FileData) => {
                     // The shared body automaton: each distinct body slice once.
                     let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
@@ -493,6 +523,11 @@ impl Detector {
                         pf.scan(buf, slot, data, &mut add);
                     }
                 }
+            }
+        }
+        if input.tx_id.is_none() {
+            for &(r, _) in &flow.carried[dir_index(input.direction)] {
+                add(r);
             }
         }
         if let Some(tx) = input.tx_id {
@@ -684,6 +719,10 @@ fn anchored(groups: &[&Group]) -> bool {
         })
     })
 }
+
+/// At most this many rules are carried per flow direction (see
+/// [`FlowDetectState::carried`]).
+const MAX_CARRIED: usize = 64;
 
 /// Stream tail kept per direction: contents and relative matches up to this long can
 /// span segment boundaries.
