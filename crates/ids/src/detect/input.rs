@@ -213,4 +213,8 @@ pub struct FlowDetectState {
     /// that they stay candidates while that data is in `stream_tail` and their other
     /// keywords can match data that arrives later.
     pub carried: [Vec<(u32, usize)>; 2],
+    /// Per direction (to server, to client): the detector's rule group for the
+    /// addresses (source, destination) of this flow's inputs, chosen once per flow
+    /// (`None` inside: the ungrouped prefilters).
+    pub group: [Option<(IpAddr, IpAddr, Option<u32>)>; 2],
 }

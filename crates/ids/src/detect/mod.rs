@@ -9,6 +9,7 @@
 //! *packet rule*) is evaluated on packet inputs, against the packet payload and the
 //! new stream data, and alerts at most once per packet.
 
+mod group;
 pub mod input;
 mod matcher;
 mod prefilter;
@@ -22,7 +23,8 @@ use crate::rules::{
     Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
 };
 use prefilter::Prefilter;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use threshold::Thresholds;
 use xbits::Xbits;
 
@@ -78,6 +80,42 @@ pub struct Detector {
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
+    /// The address classes the rules name, for grouping.
+    classes: group::AddrClasses,
+    /// Per group (by id): the packet and transaction prefilters over its rules only.
+    groups: Vec<(Prefilter, Prefilter)>,
+    group_ids: HashMap<group::Key, u32>,
+    /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
+    both_idx: Vec<u32>,
+    tx_idx: Vec<u32>,
+    /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
+    grouping: bool,
+}
+
+/// The packet and transaction prefilters over the rules of `indices` for which `keep`
+/// holds (by rule index).
+fn build_prefilters(
+    rules: &[Rule],
+    both: &[u32],
+    tx_idx: &[u32],
+    keep: impl Fn(usize) -> bool,
+) -> (Prefilter, Prefilter) {
+    let both: Vec<u32> = both
+        .iter()
+        .copied()
+        .filter(|&i| keep((i & !prefilter::TAG) as usize))
+        .collect();
+    let tx: Vec<u32> = tx_idx
+        .iter()
+        .copied()
+        .filter(|&i| keep(i as usize))
+        .collect();
+    // Packet rules have payload groups only.
+    let packet = Prefilter::build(rules, &both, |i, b| {
+        i & prefilter::TAG == 0 || b == Buf::Payload
+    });
+    let tx = Prefilter::build(rules, &tx, |_, b| b != Buf::Payload);
+    (packet, tx)
 }
 
 /// Counters of the work detection did.
@@ -238,11 +276,8 @@ impl Detector {
             .copied()
             .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
             .collect();
-        // Packet rules have payload groups only.
-        let packet = Prefilter::build(&rules, &both, |i, b| {
-            i & prefilter::TAG == 0 || b == Buf::Payload
-        });
-        let tx = Prefilter::build(&rules, &tx_idx, |_, b| b != Buf::Payload);
+        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, |_| true);
+        let classes = group::AddrClasses::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
@@ -261,7 +296,77 @@ impl Detector {
             window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
+            classes,
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
+            both_idx: both,
+            tx_idx,
+            grouping: true,
         }
+    }
+
+    /// The same detector without address groups: every input is prefiltered over all
+    /// rules (the reference that grouping is tested against).
+    pub fn without_groups(mut self) -> Detector {
+        self.grouping = false;
+        self
+    }
+
+    /// The group of inputs with these addresses (built on first use), or `None` when
+    /// the group limit is reached (the ungrouped prefilters serve then).
+    fn group_of(&mut self, src: IpAddr, dst: IpAddr) -> Option<u32> {
+        if !self.grouping {
+            return None;
+        }
+        let key = self.classes.key(src, dst);
+        if let Some(&g) = self.group_ids.get(&key) {
+            return Some(g);
+        }
+        if self.groups.len() >= group::MAX_GROUPS {
+            return None;
+        }
+        let classes = &self.classes;
+        let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
+            classes.member(&key, i)
+        });
+        let g = self.groups.len() as u32;
+        self.groups.push(pair);
+        self.group_ids.insert(key, g);
+        Some(g)
+    }
+
+    /// The group of an input, from the flow's detect state when the flow has one for
+    /// these addresses.
+    fn flow_group(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) -> Option<u32> {
+        let slot = &flow.group[dir_index(input.direction)];
+        if let Some((s, d, g)) = *slot
+            && s == input.src_ip
+            && d == input.dst_ip
+        {
+            return g;
+        }
+        let g = self.group_of(input.src_ip, input.dst_ip);
+        flow.group[dir_index(input.direction)] = Some((input.src_ip, input.dst_ip, g));
+        g
+    }
+
+    /// Number of address groups built so far.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The sids the ungrouped prefilters select for `input` (every rule, whatever its
+    /// addresses): the reference the grouped selection is tested against.
+    pub fn ungrouped_candidate_sids(
+        &mut self,
+        input: &Input<'_>,
+        flow: &FlowDetectState,
+    ) -> Vec<u32> {
+        self.collect_candidates(input, 0, flow, None);
+        self.candidates
+            .iter()
+            .map(|&i| self.rules[i as usize].sid)
+            .collect()
     }
 
     /// The rules, in evaluation order.
@@ -297,7 +402,8 @@ impl Detector {
     /// The sids of the rules the prefilter selects for full evaluation of `input`
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
-        self.collect_candidates(input, 0, flow);
+        let group = self.group_of(input.src_ip, input.dst_ip);
+        self.collect_candidates(input, 0, flow, group);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -360,7 +466,8 @@ impl Detector {
             });
             carry = true;
         }
-        self.collect_candidates(input, old, flow);
+        let group = self.flow_group(input, flow);
+        self.collect_candidates(input, old, flow, group);
         if input.tx_id.is_none() && self.has_mixed {
             self.record_mixed_payloads(input, old, flow);
         }
@@ -453,7 +560,13 @@ impl Detector {
         }
     }
 
-    fn collect_candidates(&mut self, input: &Input<'_>, old: usize, flow: &FlowDetectState) {
+    fn collect_candidates(
+        &mut self,
+        input: &Input<'_>,
+        old: usize,
+        flow: &FlowDetectState,
+        group: Option<u32>,
+    ) {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamp.iter_mut().for_each(|s| *s = 0);
@@ -478,11 +591,14 @@ impl Detector {
                 cands.push(r);
             }
         };
-        let pf = if input.tx_id.is_some() {
-            &self.tx
-        } else {
-            &self.packet
+        let (packet, tx) = match group {
+            Some(g) => {
+                let (p, t) = &self.groups[g as usize];
+                (p, t)
+            }
+            None => (&self.packet, &self.tx),
         };
+        let pf = if input.tx_id.is_some() { tx } else { packet };
         for &r in &pf.always {
             add(r);
         }
