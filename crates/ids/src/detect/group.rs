@@ -19,8 +19,11 @@ pub struct AddrClasses {
     rules: Vec<(u32, u32, bool)>,
 }
 
-/// A group key: bit `2e` when expression `e` holds the source, `2e + 1` the destination.
+/// A group key: the [`AddrClasses::bits`] of the source, then those of the destination.
 pub type Key = Vec<u64>;
+
+/// Addresses whose expression bits are remembered (the memo is cleared when full).
+const MAX_MEMO: usize = 4096;
 
 impl AddrClasses {
     pub fn new(rules: &[Rule]) -> AddrClasses {
@@ -47,16 +50,30 @@ impl AddrClasses {
         AddrClasses { exprs, rules }
     }
 
-    /// The group key of an input with these addresses.
-    pub fn key(&self, src: IpAddr, dst: IpAddr) -> Key {
-        let mut key = vec![0u64; (self.exprs.len() * 2).div_ceil(64)];
+    fn words(&self) -> usize {
+        self.exprs.len().div_ceil(64)
+    }
+
+    /// Bit `e` set when expression `e` holds `ip`.
+    pub fn bits(&self, ip: IpAddr) -> Vec<u64> {
+        let mut bits = vec![0u64; self.words()];
         for (e, expr) in self.exprs.iter().enumerate() {
-            if expr.matches(src) {
-                set(&mut key, 2 * e);
+            if expr.matches(ip) {
+                set(&mut bits, e);
             }
-            if expr.matches(dst) {
-                set(&mut key, 2 * e + 1);
+        }
+        bits
+    }
+
+    /// The group key of an input with these addresses; `memo` remembers each
+    /// address's bits (hosts recur across flows).
+    pub fn key(&self, src: IpAddr, dst: IpAddr, memo: &mut HashMap<IpAddr, Vec<u64>>) -> Key {
+        let mut key = Vec::with_capacity(2 * self.words());
+        for ip in [src, dst] {
+            if memo.len() >= MAX_MEMO && !memo.contains_key(&ip) {
+                memo.clear();
             }
+            key.extend_from_slice(memo.entry(ip).or_insert_with(|| self.bits(ip)));
         }
         key
     }
@@ -65,8 +82,8 @@ impl AddrClasses {
     /// its header cannot match any input with these addresses.
     pub fn member(&self, key: &Key, idx: usize) -> bool {
         let (s, d, either) = self.rules[idx];
-        let (s, d) = (2 * s as usize, 2 * d as usize);
-        (get(key, s) && get(key, d + 1)) || (either && get(key, s + 1) && get(key, d))
+        let (s, d, w) = (s as usize, d as usize, 64 * self.words());
+        (get(key, s) && get(key, w + d)) || (either && get(key, w + s) && get(key, d))
     }
 }
 

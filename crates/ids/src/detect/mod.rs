@@ -85,6 +85,8 @@ pub struct Detector {
     /// Per group (by id): the packet and transaction prefilters over its rules only.
     groups: Vec<(Prefilter, Prefilter)>,
     group_ids: HashMap<group::Key, u32>,
+    /// Per address: which of the rules' address expressions hold it.
+    addr_memo: HashMap<IpAddr, Vec<u64>>,
     /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
     both_idx: Vec<u32>,
     tx_idx: Vec<u32>,
@@ -299,6 +301,7 @@ impl Detector {
             classes,
             groups: Vec::new(),
             group_ids: HashMap::new(),
+            addr_memo: HashMap::new(),
             both_idx: both,
             tx_idx,
             grouping: true,
@@ -318,7 +321,7 @@ impl Detector {
         if !self.grouping {
             return None;
         }
-        let key = self.classes.key(src, dst);
+        let key = self.classes.key(src, dst, &mut self.addr_memo);
         if let Some(&g) = self.group_ids.get(&key) {
             return Some(g);
         }
