@@ -400,6 +400,35 @@ fn content_split_over_segments_matches_once() {
 }
 
 #[test]
+fn fast_pattern_in_an_earlier_segment_and_the_rest_later_matches_once() {
+    // The fast pattern ("marker-one", the longest content) arrives in one segment and
+    // the other content two segments later; the rule is found on the stream then, once.
+    let mut d = detector(
+        "alert tcp any any -> any any (content:\"marker-one\"; content:\"xyz\"; distance:0; sid:1;)",
+    );
+    let mut flow = FlowDetectState::default();
+    let segs: [&[u8]; 5] = [
+        b"head marker-one and",
+        b" some filler",
+        b" then xyz",
+        b" xyz again",
+        b" tail",
+    ];
+    let got: Vec<Vec<u32>> = segs
+        .iter()
+        .map(|s| {
+            run(&mut d, &mut flow, &tcp(s))
+                .iter()
+                .map(|a| a.sid)
+                .collect()
+        })
+        .collect();
+    // Once: with the segment that completes it, not again while the match found
+    // then is still in the inspected tail.
+    assert_eq!(got, [vec![], vec![], vec![1], vec![], vec![]]);
+}
+
+#[test]
 fn established_tcp_inspects_plain_content_on_the_stream_only() {
     // Suricata's `stream` rule type: on a reassembled session a plain content is
     // matched on the stream, so an out-of-order or retransmitted segment (no new
@@ -981,4 +1010,143 @@ fn detector_can_move_between_threads() {
     send_sync::<Detector>();
     send_sync::<FlowDetectState>();
     send_sync::<mamori_ids::rules::Rule>();
+}
+
+#[test]
+fn rule_outside_the_address_group_is_never_a_candidate() {
+    // Suricata's signature group heads: the addresses decide the group before any
+    // payload scan; a rule whose address sets cannot hold them is not scanned for.
+    let mut d = detector(
+        "alert tcp $EXTERNAL_NET any -> $HOME_NET any (content:\"needle\"; sid:1;)\n\
+         alert tcp $HOME_NET any -> $HOME_NET any (content:\"needle\"; sid:2;)\n\
+         alert tcp any any -> any any (content:\"needle\"; sid:3;)\n\
+         alert tcp $HOME_NET any <> $EXTERNAL_NET any (content:\"needle\"; sid:4;)\n\
+         alert ip $EXTERNAL_NET any -> any any (sid:5;)",
+    );
+    let flow = FlowDetectState::default();
+    // 192.168.1.20 -> 192.168.1.10: both in $HOME_NET.
+    let p = tcp(b"a needle").reply().from("192.168.1.20");
+    assert_eq!(d.candidate_sids(&p.input, &flow), [2, 3]);
+    // The ungrouped prefilter would have scanned for 1 and 4 and evaluated 5 as well.
+    assert_eq!(d.ungrouped_candidate_sids(&p.input, &flow), [1, 2, 3, 4, 5]);
+    // 203.0.113.5 -> 192.168.1.10: the external side; `<>` holds either way.
+    let p = tcp(b"a needle").reply();
+    assert_eq!(d.candidate_sids(&p.input, &flow), [1, 3, 4, 5]);
+    assert_eq!(d.group_count(), 2);
+    // A flow keeps its group per direction: the same addresses again build none.
+    let mut flow = FlowDetectState::default();
+    assert_eq!(run(&mut d, &mut flow, &p).len(), 4);
+    assert_eq!(run(&mut d, &mut flow, &tcp(b"needle")).len(), 2);
+    assert_eq!(d.group_count(), 3);
+    assert!(flow.group[0].is_some() && flow.group[1].is_some());
+}
+
+mod grouping_loses_no_alert {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ADDRS: &[&str] = &[
+        "any",
+        "$HOME_NET",
+        "$EXTERNAL_NET",
+        "192.168.1.10",
+        "[10.0.0.0/8,!10.1.0.0/16]",
+        "!203.0.113.5",
+    ];
+    const IPS: &[&str] = &[
+        "192.168.1.10",
+        "192.168.1.20",
+        "203.0.113.5",
+        "10.1.2.3",
+        "10.2.0.1",
+    ];
+
+    fn rule_text(
+        sid: usize,
+        (proto, src, bidir, dst, body): (usize, usize, bool, usize, usize),
+    ) -> String {
+        let arrow = if bidir { "<>" } else { "->" };
+        let (proto, body) = match (proto, body) {
+            (0, 0) => ("tcp", "content:\"ab\";"),
+            (0, 1) => ("tcp", "flow:to_server; content:\"cd\";"),
+            (0, _) => ("ip", ""),
+            (1, 0) => ("http", "http.uri; content:\"ab\";"),
+            (1, 1) => (
+                "http",
+                "flow:to_client; http.uri; content:\"dc\"; http.stat_code; content:\"2\";",
+            ),
+            (1, _) => (
+                "http",
+                "http.uri; content:\"dc\"; http.stat_code; content:\"2\";",
+            ),
+            (_, 0) => ("tcp", "flow:to_client; content:\"ba\";"),
+            _ => ("tcp", "content:\"a\"; pcre:\"/c+d/\";"),
+        };
+        format!(
+            "alert {proto} {} any {arrow} {} any ({body} sid:{sid};)",
+            ADDRS[src], ADDRS[dst]
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn against_the_ungrouped_matcher(
+            rules in prop::collection::vec((0..4usize, 0..ADDRS.len(), any::<bool>(), 0..ADDRS.len(), 0..3usize), 1..12),
+            client in 0..IPS.len(),
+            server in 0..IPS.len(),
+            inputs in prop::collection::vec((any::<bool>(), any::<bool>(), "[abcd2]{0,8}"), 1..8),
+        ) {
+            let text: Vec<String> = rules.iter().enumerate().map(|(i, r)| rule_text(i + 1, *r)).collect();
+            let mut grouped = detector(&text.join("\n"));
+            let mut plain = detector(&text.join("\n")).without_groups();
+            let (mut fg, mut fp) = (FlowDetectState::default(), FlowDetectState::default());
+            for (i, (reply, is_tx, data)) in inputs.iter().enumerate() {
+                let mut p = tcp(data.as_bytes()).from(IPS[client]);
+                p.input.dst_ip = IPS[server].parse().unwrap();
+                if *reply {
+                    p = p.reply();
+                }
+                // Requests carry the URI, responses the status code: a rule over both
+                // collects its matches from the inputs of both directions.
+                let kind = if *reply { BufferKind::HttpStatCode } else { BufferKind::HttpUri };
+                let bufs: Vec<(BufferKind, &[u8])> = vec![(kind, data.as_bytes())];
+                if *is_tx {
+                    p = p.tx(0, AppProto::Http, &bufs);
+                }
+                let a: Vec<u32> = run(&mut grouped, &mut fg, &p).iter().map(|a| a.sid).collect();
+                let b: Vec<u32> = run(&mut plain, &mut fp, &p).iter().map(|a| a.sid).collect();
+                prop_assert_eq!(a, b, "rules {:?}, input {}", text, i);
+            }
+        }
+    }
+}
+
+#[test]
+fn grouping_keeps_a_transaction_rule_across_directions() {
+    // A rule over request and response buffers collects the request's match on an
+    // input whose addresses are the reverse of the header's, which it checks on the
+    // response that completes it: it belongs to the groups of both orientations.
+    let rule = "alert http $HOME_NET any -> $EXTERNAL_NET any (http.uri; content:\"dc\"; http.stat_code; content:\"2\"; sid:1;)";
+    for mut d in [detector(rule), detector(rule).without_groups()] {
+        let mut flow = FlowDetectState::default();
+        let req: &[(BufferKind, &[u8])] = &[(BufferKind::HttpUri, b"/dc")];
+        let resp: &[(BufferKind, &[u8])] = &[(BufferKind::HttpStatCode, b"200")];
+        // Client 203.0.113.5 (external) -> server 192.168.1.10 (home).
+        let p = tcp(b"").reply();
+        let mut q = p.tx(0, AppProto::Http, req);
+        q.input.direction = Direction::ToServer;
+        assert!(run(&mut d, &mut flow, &q).is_empty());
+        let r = tcp(b"").tx(0, AppProto::Http, resp);
+        let mut r = r;
+        r.input.direction = Direction::ToClient;
+        assert_eq!(
+            run(&mut d, &mut flow, &r)
+                .iter()
+                .map(|a| a.sid)
+                .collect::<Vec<_>>(),
+            [1]
+        );
+    }
 }

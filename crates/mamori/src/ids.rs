@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use mamori_ids::detect::Detector;
 use mamori_ids::engine::{Engine, EngineConfig, Mode};
 use mamori_ids::pcap::PcapReader;
-use mamori_ids::rules::{Vars, parse_rules};
+use mamori_ids::rules::{RuleSet, Vars, parse_rules};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
@@ -98,15 +98,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => Vars::suricata_defaults(),
     };
-    let mut rules = Vec::new();
-    let mut skipped = Vec::new();
+    // Files are merged as one: a signature (gid, sid) in several files is loaded once
+    // (the highest rev), the others reported as skipped.
+    let mut all = RuleSet::default();
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
-        let set = parse_rules(&p.display().to_string(), &text, &vars);
-        rules.extend(set.rules);
-        skipped.extend(set.skipped);
+        all.extend(parse_rules(&p.display().to_string(), &text, &vars));
     }
+    let RuleSet { rules, skipped } = all;
     if rules.is_empty() && !args.no_rules {
         for s in &skipped {
             eprintln!("{}:{}: skipped: {}", s.file, s.line, s.reason);

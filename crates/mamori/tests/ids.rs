@@ -107,6 +107,46 @@ fn ips_mode_blocks_and_several_rule_files() {
 }
 
 #[test]
+fn a_signature_in_two_rule_files_is_loaded_once() {
+    // The same sid in a second file (a newer rev) replaces the first: one alert per
+    // match, the older revision reported as skipped.
+    let case = shared().join("conformance/suricata-verify/iponly-ipv6-range-01");
+    let dir = tmp("dup");
+    let first = dir.join("first.rules");
+    let second = dir.join("second.rules");
+    let rule = std::fs::read_to_string(case.join("rules.rules")).unwrap();
+    let line = rule
+        .lines()
+        .find(|l| l.contains("sid:1000001;"))
+        .expect("the case's rule");
+    std::fs::write(&first, format!("{line}\n")).unwrap();
+    std::fs::write(&second, format!("{}\n", line.replace("rev:1;", "rev:9;"))).unwrap();
+    let out = dir.join("eve.json");
+    let r = mamori()
+        .args(["ids", "--pcap"])
+        .arg(case.join("input.pcap"))
+        .args(["--rules"])
+        .arg(&first)
+        .arg("--rules")
+        .arg(&second)
+        .arg("--eve")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("rules loaded: 1  rules skipped: 1"),
+        "{stdout}"
+    );
+    let ev = eve(&out);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["alert"]["signature_id"], 1000001);
+    assert_eq!(ev[0]["alert"]["rev"], 9);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn errors_are_reported_with_a_non_zero_exit() {
     let dir = tmp("errors");
     let rules = dir.join("bad.rules");

@@ -208,4 +208,13 @@ pub struct FlowDetectState {
     /// Per direction (to server, to client): the last bytes of the TCP stream already
     /// inspected, so that payload keywords can match across segment boundaries.
     pub stream_tail: [Vec<u8>; 2],
+    /// Per direction (to server, to client): packet rules whose fast pattern was found
+    /// in recent stream data (rule index in the detector, new stream bytes since), so
+    /// that they stay candidates while that data is in `stream_tail` and their other
+    /// keywords can match data that arrives later.
+    pub carried: [Vec<(u32, usize)>; 2],
+    /// Per direction (to server, to client): the detector's rule group for the
+    /// addresses (source, destination) of this flow's inputs, chosen once per flow
+    /// (`None` inside: the ungrouped prefilters).
+    pub group: [Option<(IpAddr, IpAddr, Option<u32>)>; 2],
 }

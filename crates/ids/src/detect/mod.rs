@@ -9,6 +9,7 @@
 //! *packet rule*) is evaluated on packet inputs, against the packet payload and the
 //! new stream data, and alerts at most once per packet.
 
+mod group;
 pub mod input;
 mod matcher;
 mod prefilter;
@@ -22,7 +23,8 @@ use crate::rules::{
     Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
 };
 use prefilter::Prefilter;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use threshold::Thresholds;
 use xbits::Xbits;
 
@@ -64,6 +66,8 @@ pub struct Detector {
     has_mixed: bool,
     /// The tagged candidates of the current packet input.
     mixed_candidates: Vec<u32>,
+    /// The packet rules whose fast pattern the payload scan of the current input found.
+    payload_found: Vec<u32>,
     thresholds: Thresholds,
     xbits: Xbits,
     needs: Needs,
@@ -76,6 +80,44 @@ pub struct Detector {
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
+    /// The address classes the rules name, for grouping.
+    classes: group::AddrClasses,
+    /// Per group (by id): the packet and transaction prefilters over its rules only.
+    groups: Vec<(Prefilter, Prefilter)>,
+    group_ids: HashMap<group::Key, u32>,
+    /// Per address: which of the rules' address expressions hold it.
+    addr_memo: HashMap<IpAddr, Vec<u64>>,
+    /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
+    both_idx: Vec<u32>,
+    tx_idx: Vec<u32>,
+    /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
+    grouping: bool,
+}
+
+/// The packet and transaction prefilters over the rules of `indices` for which `keep`
+/// holds (by rule index).
+fn build_prefilters(
+    rules: &[Rule],
+    both: &[u32],
+    tx_idx: &[u32],
+    keep: impl Fn(usize) -> bool,
+) -> (Prefilter, Prefilter) {
+    let both: Vec<u32> = both
+        .iter()
+        .copied()
+        .filter(|&i| keep((i & !prefilter::TAG) as usize))
+        .collect();
+    let tx: Vec<u32> = tx_idx
+        .iter()
+        .copied()
+        .filter(|&i| keep(i as usize))
+        .collect();
+    // Packet rules have payload groups only.
+    let packet = Prefilter::build(rules, &both, |i, b| {
+        i & prefilter::TAG == 0 || b == Buf::Payload
+    });
+    let tx = Prefilter::build(rules, &tx, |_, b| b != Buf::Payload);
+    (packet, tx)
 }
 
 /// Counters of the work detection did.
@@ -236,11 +278,8 @@ impl Detector {
             .copied()
             .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
             .collect();
-        // Packet rules have payload groups only.
-        let packet = Prefilter::build(&rules, &both, |i, b| {
-            i & prefilter::TAG == 0 || b == Buf::Payload
-        });
-        let tx = Prefilter::build(&rules, &tx_idx, |_, b| b != Buf::Payload);
+        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, |_| true);
+        let classes = group::AddrClasses::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
@@ -249,6 +288,7 @@ impl Detector {
             tx,
             has_mixed,
             mixed_candidates: Vec::new(),
+            payload_found: Vec::new(),
             thresholds: Thresholds::default(),
             xbits: Xbits::default(),
             needs,
@@ -258,7 +298,78 @@ impl Detector {
             window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
+            classes,
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
+            addr_memo: HashMap::new(),
+            both_idx: both,
+            tx_idx,
+            grouping: true,
         }
+    }
+
+    /// The same detector without address groups: every input is prefiltered over all
+    /// rules (the reference that grouping is tested against).
+    pub fn without_groups(mut self) -> Detector {
+        self.grouping = false;
+        self
+    }
+
+    /// The group of inputs with these addresses (built on first use), or `None` when
+    /// the group limit is reached (the ungrouped prefilters serve then).
+    fn group_of(&mut self, src: IpAddr, dst: IpAddr) -> Option<u32> {
+        if !self.grouping {
+            return None;
+        }
+        let key = self.classes.key(src, dst, &mut self.addr_memo);
+        if let Some(&g) = self.group_ids.get(&key) {
+            return Some(g);
+        }
+        if self.groups.len() >= group::MAX_GROUPS {
+            return None;
+        }
+        let classes = &self.classes;
+        let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
+            classes.member(&key, i)
+        });
+        let g = self.groups.len() as u32;
+        self.groups.push(pair);
+        self.group_ids.insert(key, g);
+        Some(g)
+    }
+
+    /// The group of an input, from the flow's detect state when the flow has one for
+    /// these addresses.
+    fn flow_group(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) -> Option<u32> {
+        let slot = &flow.group[dir_index(input.direction)];
+        if let Some((s, d, g)) = *slot
+            && s == input.src_ip
+            && d == input.dst_ip
+        {
+            return g;
+        }
+        let g = self.group_of(input.src_ip, input.dst_ip);
+        flow.group[dir_index(input.direction)] = Some((input.src_ip, input.dst_ip, g));
+        g
+    }
+
+    /// Number of address groups built so far.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The sids the ungrouped prefilters select for `input` (every rule, whatever its
+    /// addresses): the reference the grouped selection is tested against.
+    pub fn ungrouped_candidate_sids(
+        &mut self,
+        input: &Input<'_>,
+        flow: &FlowDetectState,
+    ) -> Vec<u32> {
+        self.collect_candidates(input, 0, flow, None);
+        self.candidates
+            .iter()
+            .map(|&i| self.rules[i as usize].sid)
+            .collect()
     }
 
     /// The rules, in evaluation order.
@@ -294,7 +405,8 @@ impl Detector {
     /// The sids of the rules the prefilter selects for full evaluation of `input`
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
-        self.collect_candidates(input, 0, flow);
+        let group = self.group_of(input.src_ip, input.dst_ip);
+        self.collect_candidates(input, 0, flow, group);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -341,14 +453,24 @@ impl Detector {
             }
             None => (input, 0),
         };
+        let mut carry = false;
+        let dir = dir_index(input.direction);
         if self.needs.stream
             && input.tx_id.is_none()
             && input.ip_proto == 6
             && let Some(s) = input.stream
         {
             keep_tail(flow, input.direction, &s[old..]);
+            // Rules found earlier stay candidates while their data is in the tail.
+            let new = s.len() - old.min(s.len());
+            flow.carried[dir_index(input.direction)].retain_mut(|(_, since)| {
+                *since += new;
+                *since < STREAM_TAIL
+            });
+            carry = true;
         }
-        self.collect_candidates(input, old, flow);
+        let group = self.flow_group(input, flow);
+        self.collect_candidates(input, old, flow, group);
         if input.tx_id.is_none() && self.has_mixed {
             self.record_mixed_payloads(input, old, flow);
         }
@@ -412,6 +534,17 @@ impl Detector {
         }
         self.candidates = candidates;
         self.window = window;
+        if carry {
+            let carried = &mut flow.carried[dir];
+            for &r in &self.payload_found {
+                if carried.len() >= MAX_CARRIED {
+                    break;
+                }
+                if !carried.iter().any(|&(c, _)| c == r) {
+                    carried.push((r, 0));
+                }
+            }
+        }
     }
 
     /// Matches the payload part of transaction rules that have one against a packet,
@@ -430,7 +563,13 @@ impl Detector {
         }
     }
 
-    fn collect_candidates(&mut self, input: &Input<'_>, old: usize, flow: &FlowDetectState) {
+    fn collect_candidates(
+        &mut self,
+        input: &Input<'_>,
+        old: usize,
+        flow: &FlowDetectState,
+        group: Option<u32>,
+    ) {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamp.iter_mut().for_each(|s| *s = 0);
@@ -440,8 +579,10 @@ impl Detector {
         let stamp = &mut self.stamp;
         let cands = &mut self.candidates;
         let mixed = &mut self.mixed_candidates;
+        let found = &mut self.payload_found;
         cands.clear();
         mixed.clear();
+        found.clear();
         let mut add = |r: u32| {
             if r & prefilter::TAG != 0 {
                 mixed.push(r & !prefilter::TAG);
@@ -453,11 +594,14 @@ impl Detector {
                 cands.push(r);
             }
         };
-        let pf = if input.tx_id.is_some() {
-            &self.tx
-        } else {
-            &self.packet
+        let (packet, tx) = match group {
+            Some(g) => {
+                let (p, t) = &self.groups[g as usize];
+                (p, t)
+            }
+            None => (&self.packet, &self.tx),
         };
+        let pf = if input.tx_id.is_some() { tx } else { packet };
         for &r in &pf.always {
             add(r);
         }
@@ -465,7 +609,12 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => pf.scan_payload(slot, input, old, &mut add),
+                Buf::Payload => pf.scan_payload(slot, input, old, |r| {
+                    if r & prefilter::TAG == 0 {
+                        found.push(r);
+                    }
+                    add(r)
+                }),
                 Buf::Kind(BufferKind::FileData) => {
                     // The shared body automaton: each distinct body slice once.
                     let mut seen: [Option<(*const u8, usize)>; 3] = [None; 3];
@@ -493,6 +642,11 @@ impl Detector {
                         pf.scan(buf, slot, data, &mut add);
                     }
                 }
+            }
+        }
+        if input.tx_id.is_none() {
+            for &(r, _) in &flow.carried[dir_index(input.direction)] {
+                add(r);
             }
         }
         if let Some(tx) = input.tx_id {
@@ -684,6 +838,10 @@ fn anchored(groups: &[&Group]) -> bool {
         })
     })
 }
+
+/// At most this many rules are carried per flow direction (see
+/// [`FlowDetectState::carried`]).
+const MAX_CARRIED: usize = 64;
 
 /// Stream tail kept per direction: contents and relative matches up to this long can
 /// span segment boundaries.
