@@ -1,4 +1,5 @@
 //! Wire types shared by the center and the agent (agent protocol) and by clients of the
 //! public REST API. Serde only: versioned, separate from domain and database types.
 
+pub mod gateways;
 pub mod v1;

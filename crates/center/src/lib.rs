@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod gateways;
 pub mod http;
 pub mod store;
 

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/instructions/{id}/comments", post(comment))
         .route("/audit", get(audit))
         .route("/tokens", post(create_token))
+        .merge(super::gateways_api::routes())
         .fallback(not_found)
 }
 

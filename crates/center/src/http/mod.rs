@@ -3,6 +3,7 @@
 //! `app`; it holds no business rules.
 
 mod api;
+mod gateways_api;
 mod openapi;
 mod panel;
 

@@ -8,9 +8,10 @@ use super::{Backend, Result, Store, StoreError};
 
 /// Migrations in order. `{ID}` becomes the backend's auto-increment primary key and
 /// `{INT}` its 64-bit integer type.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE customers (
     id {ID},
     name TEXT NOT NULL,
@@ -115,7 +116,9 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_customer ON audit_log (customer_id, seq);
 "#,
-)];
+    ),
+    (20, super::gateways::MIGRATION_20),
+];
 
 fn render(sql: &str, backend: Backend) -> String {
     let (id, int) = match backend {

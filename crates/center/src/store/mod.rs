@@ -3,6 +3,7 @@
 //! a [`Scope`]; writes go through a [`Tx`] that appends the audit entry in the same
 //! transaction. There is no statement that updates or deletes an audit entry.
 
+mod gateways;
 mod migrations;
 pub mod seed;
 
