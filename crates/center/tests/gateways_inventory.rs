@@ -12,7 +12,21 @@ both_backends!(
     art_15_life_of_a_unit_is_kept_in_its_history,
     refused_moves_change_nothing,
     customers_see_only_their_units_and_their_part_of_the_history,
+    panel_shows_the_inventory_and_history_in_both_languages,
 );
+
+/// A panel page fetched with the session of an API sign-in, in `lang`.
+async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
+    let r = c
+        .client
+        .get(format!("{}{path}", c.base))
+        .header("cookie", format!("mamori_session={token}"))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
 
 async fn site(c: &Center, admin: &str, customer: i64, name: &str) -> i64 {
     let (s, v) = c
@@ -247,5 +261,49 @@ async fn customers_see_only_their_units_and_their_part_of_the_history(backend: B
         states(&v),
         ["in_stock", "lent", "returned", "in_stock", "lent"]
     );
+    c.stop().await;
+}
+
+async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (a, officer, _) = c.customer(&admin, "Alpha").await;
+    let hq = site(&c, &admin, a, "HQ").await;
+    let id = stock(&c, &admin, "SN-<7>").await;
+    let _other = stock(&c, &admin, "SN-STOCK").await;
+    for body in [
+        json!({"to": "lent", "customer_id": a}),
+        json!({"to": "installed", "site_id": hq, "note": "設置完了"}),
+    ] {
+        let (s, v) = mv(&c, &admin, id, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, ja) = panel(&c, &admin, &format!("/equipment/{id}"), "ja").await;
+    assert_eq!(s, StatusCode::OK, "{ja}");
+    assert!(ja.contains("SN-&lt;7&gt;"), "{ja}");
+    assert!(ja.contains("在庫 → 貸与中"), "{ja}");
+    assert!(ja.contains("貸与中 → 設置済み"), "{ja}");
+    assert!(ja.contains("設置完了"));
+    assert!(ja.contains("年"), "Japanese dates: {ja}");
+    let (_, en) = panel(&c, &admin, &format!("/equipment/{id}"), "en").await;
+    assert!(en.contains("Lent → Installed"), "{en}");
+    // The list filters by state and customer.
+    let (_, list) = panel(&c, &admin, "/equipment?state=in_stock", "en").await;
+    assert!(
+        list.contains("SN-STOCK") && !list.contains("SN-&lt;7&gt;"),
+        "{list}"
+    );
+    let (_, list) = panel(&c, &admin, &format!("/equipment?customer_id={a}"), "en").await;
+    assert!(
+        !list.contains("SN-STOCK") && list.contains("SN-&lt;7&gt;"),
+        "{list}"
+    );
+    // The officer sees the unit; a unit in stock is not found for the officer.
+    let (s, _) = panel(&c, &officer, &format!("/equipment/{id}"), "ja").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = panel(&c, &officer, "/equipment", "ja").await;
+    assert!(!list.contains("SN-STOCK"));
+    let (s, _) = panel(&c, &officer, &format!("/equipment/{_other}"), "ja").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     c.stop().await;
 }
