@@ -10,6 +10,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod ca;
 pub mod config;
 pub mod domain;
 pub mod gateways;
