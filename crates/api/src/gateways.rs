@@ -52,3 +52,22 @@ pub struct MoveEquipment {
     #[serde(default)]
     pub note: String,
 }
+
+/// A request for a one-time enrolment token for a unit at a site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEnrolmentToken {
+    pub equipment_id: i64,
+    /// Minutes until the token expires (1 to 10080); 60 when absent.
+    #[serde(default)]
+    pub ttl_minutes: Option<i64>,
+}
+
+/// The token, shown once: `mamori agent --center URL --token TOKEN`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolmentToken {
+    pub token: String,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    pub expires_at: String,
+}

@@ -2,6 +2,7 @@
 //! take the caller and `now`, check roles and scope, and audit every change in its
 //! transaction, like `app`.
 
+pub mod enrol;
 pub mod inventory;
 
 use crate::app::{App, AppError, Result};
@@ -33,6 +34,29 @@ pub struct EquipmentEvent {
     pub customer_id: Option<i64>,
     pub site_id: Option<i64>,
     pub note: String,
+}
+
+/// A one-time enrolment token (the token itself is never stored).
+#[derive(Debug, Clone)]
+pub struct EnrolmentToken {
+    pub id: i64,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A certificate issued to an agent, by serial number.
+#[derive(Debug, Clone)]
+pub struct AgentCert {
+    pub serial: String,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
 }
 
 /// The inventory list's filters.
@@ -72,7 +96,7 @@ fn line(field: &'static str, value: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn record(
+pub(crate) fn record(
     actor: &Actor,
     customer_id: Option<i64>,
     action: &str,
@@ -230,6 +254,16 @@ impl App {
                 "the unit was moved by someone else meanwhile; reload and try again".into(),
             ));
         }
+        // A unit that fails, is replaced or comes back loses its certificates (Art. 15).
+        let revoked = if matches!(
+            to.state,
+            EquipmentState::Failed | EquipmentState::Replaced | EquipmentState::Returned
+        ) {
+            tx.revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
+                .await?
+        } else {
+            Vec::new()
+        };
         let customer = to.customer_id.or(e.placement.customer_id);
         tx.audit(
             record(
@@ -238,11 +272,12 @@ impl App {
                 "equipment.move",
                 format!("equipment/{id}"),
                 format!(
-                    "serial={} {}->{} site={} note={note}",
+                    "serial={} {}->{} site={} revoked=[{}] note={note}",
                     e.serial,
                     e.placement.state,
                     to.state,
-                    to.site_id.map(|s| s.to_string()).unwrap_or_default()
+                    to.site_id.map(|s| s.to_string()).unwrap_or_default(),
+                    revoked.join(",")
                 ),
             ),
             now,

@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/equipment", get(list).post(stock))
         .route("/equipment/{id}", get(one))
         .route("/equipment/{id}/move", post(move_unit))
+        .route("/sites/{id}/enrolment-tokens", post(enrolment_token))
 }
 
 type ApiResult<T> = Result<T, Problem>;
@@ -127,4 +128,27 @@ async fn move_unit(
     let e = s.app.move_equipment(&a, id, m, &req.note, now_ms()).await?;
     let (e, h) = s.app.equipment(&a, e.id).await?;
     Ok(Json(equipment_wire(e, h)))
+}
+
+async fn enrolment_token(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(site): Id,
+    ApiJson(req): ApiJson<wire::NewEnrolmentToken>,
+) -> ApiResult<Response> {
+    let ttl_ms = req.ttl_minutes.unwrap_or(60).saturating_mul(60_000);
+    let (token, expires_at) = s
+        .app
+        .create_enrolment_token(&a, site, req.equipment_id, ttl_ms, now_ms())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire::EnrolmentToken {
+            token,
+            site_id: site,
+            equipment_id: req.equipment_id,
+            expires_at: rfc3339(expires_at),
+        }),
+    )
+        .into_response())
 }

@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::{Result, Store, StoreError, Tx, conflict, scope_filter};
 use crate::domain::Scope;
 use crate::gateways::inventory::{EquipmentState, Placement};
-use crate::gateways::{Equipment, EquipmentEvent, EquipmentFilter};
+use crate::gateways::{AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter};
 
 /// Migration 20: the inventory (one row per unit, its current placement) and the
 /// unit's history (one row per move, never changed).
@@ -36,6 +36,28 @@ CREATE TABLE equipment_events (
     note TEXT NOT NULL
 );
 CREATE INDEX equipment_events_unit ON equipment_events (equipment_id, id);
+CREATE TABLE enrolment_tokens (
+    id {ID},
+    token_hash TEXT NOT NULL UNIQUE,
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    created_by TEXT NOT NULL,
+    expires_at {INT} NOT NULL,
+    used_at {INT},
+    created_at {INT} NOT NULL
+);
+CREATE TABLE agent_certs (
+    serial TEXT PRIMARY KEY,
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    not_after {INT} NOT NULL,
+    revoked_at {INT},
+    revoked_reason TEXT,
+    created_at {INT} NOT NULL
+);
+CREATE INDEX agent_certs_unit ON agent_certs (equipment_id);
 "#;
 
 const EQ_COLS: &str = "id, serial, model, state, customer_id, site_id, created_at, updated_at";
@@ -205,5 +227,149 @@ impl Tx {
             .execute(&mut *self.tx)
             .await?;
         Ok(true)
+    }
+}
+
+fn token_from_row(r: &AnyRow) -> Result<EnrolmentToken> {
+    Ok(EnrolmentToken {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        equipment_id: r.try_get("equipment_id")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+    })
+}
+
+fn cert_from_row(r: &AnyRow) -> Result<AgentCert> {
+    Ok(AgentCert {
+        serial: r.try_get("serial")?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        equipment_id: r.try_get("equipment_id")?,
+        not_after: r.try_get("not_after")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revoked_reason: r.try_get("revoked_reason")?,
+    })
+}
+
+const CERT_COLS: &str =
+    "serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason";
+
+impl Store {
+    /// An agent certificate by serial number (the check on every agent request).
+    pub async fn agent_cert(&self, serial: &str) -> Result<Option<AgentCert>> {
+        let sql = format!("SELECT {CERT_COLS} FROM agent_certs WHERE serial = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| cert_from_row(&r))
+            .transpose()
+    }
+
+    /// A unit's certificates, newest first.
+    pub async fn agent_certs_of(&self, scope: Scope, equipment_id: i64) -> Result<Vec<AgentCert>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        let sql = format!(
+            "SELECT {CERT_COLS} FROM agent_certs WHERE equipment_id = $1{filter} ORDER BY created_at DESC, serial"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(cert_from_row)
+            .collect()
+    }
+}
+
+impl Tx {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_enrolment_token(
+        &mut self,
+        token_hash: &str,
+        customer_id: i64,
+        site_id: i64,
+        equipment_id: i64,
+        created_by: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO enrolment_tokens (token_hash, customer_id, site_id, equipment_id, created_by, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) RETURNING id")
+            .bind(token_hash)
+            .bind(customer_id)
+            .bind(site_id)
+            .bind(equipment_id)
+            .bind(created_by)
+            .bind(expires_at)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    pub async fn enrolment_token(&mut self, token_hash: &str) -> Result<Option<EnrolmentToken>> {
+        sqlx::query("SELECT id, customer_id, site_id, equipment_id, expires_at, used_at FROM enrolment_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| token_from_row(&r))
+            .transpose()
+    }
+
+    /// Marks a token used; false when it already was (a replay or a concurrent use).
+    pub async fn use_enrolment_token(&mut self, id: i64, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE enrolment_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn insert_agent_cert(&mut self, c: &AgentCert, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO agent_certs (serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)")
+            .bind(&c.serial)
+            .bind(c.customer_id)
+            .bind(c.site_id)
+            .bind(c.equipment_id)
+            .bind(c.not_after)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| conflict(e, "a certificate with this serial number exists"))?;
+        Ok(())
+    }
+
+    /// Revokes every certificate of a unit that is not revoked yet; returns their serials.
+    pub async fn revoke_agent_certs_of(
+        &mut self,
+        equipment_id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT serial FROM agent_certs WHERE equipment_id = $1 AND revoked_at IS NULL ORDER BY serial",
+        )
+        .bind(equipment_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut serials = Vec::new();
+        for r in rows {
+            serials.push(r.try_get::<String, _>("serial")?);
+        }
+        sqlx::query("UPDATE agent_certs SET revoked_at = $1, revoked_reason = $2 WHERE equipment_id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(reason)
+            .bind(equipment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(serials)
     }
 }
