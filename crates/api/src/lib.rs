@@ -1,5 +1,6 @@
 //! Wire types shared by the center and the agent (agent protocol) and by clients of the
 //! public REST API. Serde only: versioned, separate from domain and database types.
 
+pub mod agent;
 pub mod gateways;
 pub mod v1;

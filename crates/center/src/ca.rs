@@ -87,6 +87,37 @@ impl Ca {
         &self.key_pem
     }
 
+    /// The CA certificate in DER.
+    pub fn cert_der(&self) -> Result<Vec<u8>, CaError> {
+        x509_parser::pem::parse_x509_pem(self.cert_pem.as_bytes())
+            .map(|(_, p)| p.contents)
+            .map_err(|e| CaError::BadCa(e.to_string()))
+    }
+
+    /// A server certificate for the center's agent listener, for `names` (DNS names or
+    /// IP addresses): (certificate DER, PKCS#8 private key DER).
+    pub fn server_identity(
+        &self,
+        names: Vec<String>,
+        now: i64,
+        valid_ms: i64,
+    ) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+        let key = KeyPair::generate().map_err(|e| CaError::Sign(e.to_string()))?;
+        let mut p = CertificateParams::new(names).map_err(|e| CaError::Sign(e.to_string()))?;
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::CommonName, "mamori center");
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.not_before = odt(now - 300_000)?;
+        p.not_after = odt(now + valid_ms)?;
+        let cert = p
+            .signed_by(&key, &self.issuer)
+            .map_err(|e| CaError::Sign(e.to_string()))?;
+        Ok((cert.der().to_vec(), key.serialize_der()))
+    }
+
     /// Signs an agent's request for `who`. The request proves possession of the key
     /// (its signature is checked); its subject and extensions are ignored.
     pub fn issue(

@@ -2,6 +2,7 @@
 //! health and metrics. It establishes who the caller is, reads the clock, and calls
 //! `app`; it holds no business rules.
 
+pub mod agent_api;
 mod api;
 mod gateways_api;
 mod openapi;
