@@ -155,6 +155,60 @@ impl Ca {
     }
 }
 
+/// Loads the CA from `dir` (`ca.pem`, `ca.key`), or creates it there when neither file
+/// exists (the key with mode 0600). Several center processes serving the same agents
+/// must share this directory (or copies of its two files).
+pub fn load_or_create(dir: &std::path::Path, now: i64) -> Result<Ca, CaError> {
+    let cert_path = dir.join("ca.pem");
+    let key_path = dir.join("ca.key");
+    let io =
+        |p: &std::path::Path, e: std::io::Error| CaError::BadCa(format!("{}: {e}", p.display()));
+    match (cert_path.exists(), key_path.exists()) {
+        (true, true) => {
+            let cert = std::fs::read_to_string(&cert_path).map_err(|e| io(&cert_path, e))?;
+            let key = std::fs::read_to_string(&key_path).map_err(|e| io(&key_path, e))?;
+            Ca::from_pem(&cert, &key).map_err(|e| {
+                CaError::BadCa(format!(
+                    "{} and {}: {e}",
+                    cert_path.display(),
+                    key_path.display()
+                ))
+            })
+        }
+        (false, false) => {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            let ca = Ca::generate("Mamori center CA", now, 20 * 365 * 86_400_000)?;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            use std::io::Write;
+            let mut f = opts.open(&key_path).map_err(|e| io(&key_path, e))?;
+            f.write_all(ca.key_pem().as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| io(&key_path, e))?;
+            std::fs::write(&cert_path, ca.cert_pem()).map_err(|e| io(&cert_path, e))?;
+            Ok(ca)
+        }
+        (c, _) => Err(CaError::BadCa(format!(
+            "{} is missing while {} exists; restore it or remove both to make a new CA (every agent must then enrol again)",
+            if c {
+                key_path.display()
+            } else {
+                cert_path.display()
+            },
+            if c {
+                cert_path.display()
+            } else {
+                key_path.display()
+            },
+        ))),
+    }
+}
+
 /// The identity and serial number (lower-case hex) of an agent certificate (DER) that
 /// the TLS layer has already verified against this CA.
 pub fn identity_of(cert_der: &[u8]) -> Result<(AgentIdentity, String), CaError> {
@@ -246,6 +300,28 @@ mod tests {
         // A CA loaded back from its PEM signs too.
         let again = Ca::from_pem(ca.cert_pem(), ca.key_pem()).unwrap();
         assert!(again.issue(&csr, who, 2, NOW, DAY).is_ok());
+    }
+
+    #[test]
+    fn the_ca_is_created_once_and_loaded_after() {
+        let dir = std::env::temp_dir().join(format!("mamori-ca-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let a = load_or_create(&dir, NOW).unwrap();
+        let b = load_or_create(&dir, NOW + DAY).unwrap();
+        assert_eq!(a.cert_pem(), b.cert_pem());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("ca.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        let e = load_or_create(&dir, NOW).err().unwrap().to_string();
+        assert!(e.contains("ca.pem is missing while"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
