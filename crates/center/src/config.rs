@@ -56,6 +56,8 @@ pub struct Config {
     pub throttle_per_minute: u32,
     /// Database connections per center process.
     pub max_connections: u32,
+    /// Address and port of the agent listener (mutual TLS); empty means no listener.
+    pub agent_listen: String,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             lockout_secs: 15 * 60,
             throttle_per_minute: 30,
             max_connections: 16,
+            agent_listen: String::new(),
         }
     }
 }
@@ -144,6 +147,7 @@ impl Config {
                 "LOCKOUT_SECS" => self.lockout_secs = num(&value).map_err(err)?,
                 "THROTTLE_PER_MINUTE" => self.throttle_per_minute = num(&value).map_err(err)?,
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
+                "AGENT_LISTEN" => self.agent_listen = value.clone(),
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }

@@ -20,7 +20,90 @@ use tokio_rustls::rustls::pki_types::{
 };
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-both_backends!(agent_listener_mutual_tls_and_refusals);
+both_backends!(
+    agent_listener_mutual_tls_and_refusals,
+    the_centers_own_agent_listener_enrols_and_checks
+);
+
+/// A unit lent to a new customer's site and an enrolment token for it:
+/// (site, unit, token).
+async fn enrolable(c: &Center, admin: &str) -> (i64, i64, String) {
+    let (cust, _, _) = c.customer(admin, "Gamma").await;
+    let (_, v) = c
+        .post(
+            "/api/v1/sites",
+            admin,
+            json!({"customer_id": cust, "name": "HQ"}),
+        )
+        .await;
+    let site = v["id"].as_i64().unwrap();
+    let (_, v) = c
+        .post(
+            "/api/v1/equipment",
+            admin,
+            json!({"serial": "SN-G1", "model": "MG-100"}),
+        )
+        .await;
+    let unit = v["id"].as_i64().unwrap();
+    let (s, _) = c
+        .post(
+            &format!("/api/v1/equipment/{unit}/move"),
+            admin,
+            json!({"to": "lent", "customer_id": cust}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{site}/enrolment-tokens"),
+            admin,
+            json!({"equipment_id": unit}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (site, unit, v["token"].as_str().unwrap().to_string())
+}
+
+async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
+    let c = Center::start_with(backend, |cfg| cfg.agent_listen = "127.0.0.1:0".into()).await;
+    let admin = c.admin().await;
+    let (site, unit, token) = enrolable(&c, &admin).await;
+    let agent = c.running.as_ref().unwrap().agent.as_ref().unwrap();
+    let (port, ca_pem) = (agent.addr.port(), agent.ca_pem.clone());
+    assert_ne!(port, c.running.as_ref().unwrap().addr.port());
+    let (key, csr) = new_key_and_csr().unwrap();
+    let (s, v) = call(
+        port,
+        &ca_pem,
+        None,
+        "POST",
+        "/agent/v1/enrol",
+        Some(json!({"token": token, "csr_pem": csr})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{v}");
+    let cert = v["cert_pem"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        port,
+        &ca_pem,
+        Some((&cert, &key)),
+        "GET",
+        "/agent/v1/whoami",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["site_id"].as_i64(), v["equipment_id"].as_i64()),
+        (Some(site), Some(unit))
+    );
+    // The panel port does not speak the agent protocol, and the agent port needs TLS.
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/agent/v1/whoami")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    c.stop().await;
+}
 
 fn der(pem: &str) -> Vec<u8> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes())

@@ -4,6 +4,7 @@
 
 pub mod enrol;
 pub mod inventory;
+pub mod listener;
 
 use crate::app::{App, AppError, Result};
 use crate::audit::Record;
