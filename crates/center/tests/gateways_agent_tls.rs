@@ -336,3 +336,87 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
     server.await.unwrap().unwrap();
     c.stop().await;
 }
+
+/// Two center processes on one PostgreSQL, sharing the CA directory: an agent enrolled
+/// through one is served by the other, and a revocation made through one is refused by
+/// the other on the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_centers_on_one_postgresql_serve_the_same_agents() {
+    let shared = tempfile::tempdir().unwrap();
+    let dir = shared.path().to_path_buf();
+    let d = dir.clone();
+    let a = Center::start_with(Backend::Postgres, move |cfg| {
+        cfg.agent_listen = "127.0.0.1:0".into();
+        cfg.data_dir = d;
+    })
+    .await;
+    // The administrator first: a center started on a database without one issues a
+    // new bootstrap link, retiring the older ones.
+    let admin = a.admin().await;
+    let b = mamori_center::start(mamori_center::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir,
+        database_url: a.pg.as_ref().unwrap().url(),
+        log: "warn".into(),
+        agent_listen: "127.0.0.1:0".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (site, unit, token) = enrolable(&a, &admin).await;
+    let la = a.running.as_ref().unwrap().agent.as_ref().unwrap();
+    let lb = b.agent.as_ref().unwrap();
+    assert_eq!(la.ca_pem, lb.ca_pem, "both centers use the shared CA");
+    let ca_pem = la.ca_pem.clone();
+    let (key, csr) = new_key_and_csr().unwrap();
+    let (s, v) = call(
+        la.addr.port(),
+        &ca_pem,
+        None,
+        "POST",
+        "/agent/v1/enrol",
+        Some(json!({"token": token, "csr_pem": csr})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{v}");
+    let cert = v["cert_pem"].as_str().unwrap().to_string();
+    // Switched to the other center mid-way, the agent keeps working.
+    for port in [lb.addr.port(), la.addr.port(), lb.addr.port()] {
+        let (s, v) = call(
+            port,
+            &ca_pem,
+            Some((&cert, &key)),
+            "GET",
+            "/agent/v1/whoami",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["site_id"].as_i64(), Some(site));
+    }
+    // Revoked through A (the unit failed), refused by B.
+    for to in [
+        json!({"to": "installed", "site_id": site}),
+        json!({"to": "failed"}),
+    ] {
+        let (s, v) = a
+            .post(&format!("/api/v1/equipment/{unit}/move"), &admin, to)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, v) = call(
+        lb.addr.port(),
+        &ca_pem,
+        Some((&cert, &key)),
+        "GET",
+        "/agent/v1/whoami",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 403, "{v}");
+    b.stop().await.unwrap();
+    a.stop().await;
+}
