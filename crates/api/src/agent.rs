@@ -34,3 +34,11 @@ pub struct Identity {
 pub struct AgentError {
     pub error: String,
 }
+
+/// `POST /agent/v1/renew` (with the current certificate): a request for a new key. The
+/// answer is an [`EnrolResponse`]; the old certificate is revoked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    pub csr_pem: String,
+}

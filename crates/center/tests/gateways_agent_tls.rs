@@ -99,6 +99,47 @@ async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
         (v["site_id"].as_i64(), v["equipment_id"].as_i64()),
         (Some(site), Some(unit))
     );
+    // Renewal: a new certificate for the same site and unit; the old one is refused.
+    let (key2, csr2) = new_key_and_csr().unwrap();
+    let (s, v) = call(
+        port,
+        &ca_pem,
+        Some((&cert, &key)),
+        "POST",
+        "/agent/v1/renew",
+        Some(json!({"csr_pem": csr2})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{v}");
+    let cert2 = v["cert_pem"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        port,
+        &ca_pem,
+        Some((&cert2, &key2)),
+        "GET",
+        "/agent/v1/whoami",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["site_id"].as_i64(), v["equipment_id"].as_i64()),
+        (Some(site), Some(unit))
+    );
+    let (s, v) = call(
+        port,
+        &ca_pem,
+        Some((&cert, &key)),
+        "GET",
+        "/agent/v1/whoami",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "the certificate was revoked: renewed");
     // The panel port does not speak the agent protocol, and the agent port needs TLS.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/agent/v1/whoami")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());

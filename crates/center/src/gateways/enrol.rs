@@ -235,6 +235,68 @@ impl App {
         Ok((issued, who))
     }
 
+    /// Renewal: an agent with a valid certificate sends a request for a new key and
+    /// gets a certificate for the same site and unit; the old one is revoked in the same
+    /// transaction (reason `renewed`).
+    pub async fn renew_agent(
+        &self,
+        ca: &Ca,
+        current: &AgentCert,
+        csr_pem: &str,
+        source: &str,
+        now: i64,
+    ) -> std::result::Result<Issued, EnrolError> {
+        let who = AgentIdentity {
+            site_id: current.site_id,
+            equipment_id: current.equipment_id,
+        };
+        let mut serial_bytes = [0u8; 8];
+        auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
+        let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
+        let issued = match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
+            Ok(i) => i,
+            Err(e @ CaError::BadCsr(_)) => {
+                return Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())));
+            }
+            Err(e) => return Err(EnrolError::App(AppError::Conflict(e.to_string()))),
+        };
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .revoke_agent_cert(&current.serial, "renewed", now)
+            .await?
+        {
+            return Err(EnrolError::Refused(AgentRefusal::Revoked(
+                "revoked meanwhile".into(),
+            )));
+        }
+        tx.insert_agent_cert(
+            &AgentCert {
+                serial: issued.serial.clone(),
+                not_after: issued.not_after,
+                revoked_at: None,
+                revoked_reason: None,
+                ..current.clone()
+            },
+            now,
+        )
+        .await?;
+        tx.audit(
+            agent_record(
+                &format!("agent:{}", current.serial),
+                source,
+                Some(current.customer_id),
+                "agent.renew",
+                format!("equipment/{}", current.equipment_id),
+                "ok",
+                format!("old={} new={}", current.serial, issued.serial),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(issued)
+    }
+
     /// The check on every agent request: the certificate (already verified against the
     /// CA by TLS) must be known, not revoked and not expired. A refusal is audited.
     pub async fn agent_identity(

@@ -153,6 +153,7 @@ pub fn router(state: Arc<AgentState>) -> Router {
     Router::new()
         .route("/agent/v1/enrol", post(enrol))
         .route("/agent/v1/whoami", get(whoami))
+        .route("/agent/v1/renew", post(renew))
         .with_state(state)
 }
 
@@ -259,5 +260,45 @@ async fn whoami(
         })
         .into_response(),
         Err(r) => r,
+    }
+}
+
+async fn renew(
+    State(s): State<Arc<AgentState>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+    body: axum::body::Bytes,
+) -> Response {
+    let current = match agent_of(&s, &peer).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let req: wire::RenewRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not a renewal request: {e}"),
+            );
+        }
+    };
+    match s
+        .app
+        .renew_agent(
+            &s.ca,
+            &current,
+            &req.csr_pem,
+            &peer.addr.ip().to_string(),
+            now_ms(),
+        )
+        .await
+    {
+        Ok(issued) => Json(wire::EnrolResponse {
+            cert_pem: issued.cert_pem,
+            ca_pem: s.ca.cert_pem().to_string(),
+            site_id: current.site_id,
+            equipment_id: current.equipment_id,
+        })
+        .into_response(),
+        Err(e) => refusal(e),
     }
 }

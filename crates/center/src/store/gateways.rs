@@ -347,6 +347,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Revokes one certificate; false when it was already revoked.
+    pub async fn revoke_agent_cert(
+        &mut self,
+        serial: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query("UPDATE agent_certs SET revoked_at = $1, revoked_reason = $2 WHERE serial = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(reason)
+            .bind(serial)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Revokes every certificate of a unit that is not revoked yet; returns their serials.
     pub async fn revoke_agent_certs_of(
         &mut self,
