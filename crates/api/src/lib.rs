@@ -2,4 +2,6 @@
 //! public REST API. Serde only: versioned, separate from domain and database types.
 
 pub mod billing;
+pub mod agent;
+pub mod gateways;
 pub mod v1;

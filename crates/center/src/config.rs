@@ -58,6 +58,8 @@ pub struct Config {
     pub max_connections: u32,
     /// The back office: eligible lines, invoice issuer, SMTP for notices.
     pub backoffice: crate::backoffice::BackofficeConfig,
+    /// Address and port of the agent listener (mutual TLS); empty means no listener.
+    pub agent_listen: String,
 }
 
 impl Default for Config {
@@ -75,6 +77,7 @@ impl Default for Config {
             throttle_per_minute: 30,
             max_connections: 16,
             backoffice: Default::default(),
+            agent_listen: String::new(),
         }
     }
 }
@@ -147,6 +150,7 @@ impl Config {
                 "LOCKOUT_SECS" => self.lockout_secs = num(&value).map_err(err)?,
                 "THROTTLE_PER_MINUTE" => self.throttle_per_minute = num(&value).map_err(err)?,
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
+                "AGENT_LISTEN" => self.agent_listen = value.clone(),
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }

@@ -11,8 +11,10 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod backoffice;
+pub mod ca;
 pub mod config;
 pub mod domain;
+pub mod gateways;
 pub mod http;
 pub mod store;
 
@@ -47,11 +49,17 @@ pub enum CenterError {
     Runtime(std::io::Error),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error(
+        "cannot start the agent listener: {0}\nhint: check agent_listen (MAMORI_AGENT_LISTEN) and the CA files in <data_dir>/ca"
+    )]
+    AgentListener(String),
 }
 
 /// A started center.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The agent listener, when `agent_listen` is set.
+    pub agent: Option<gateways::listener::AgentListener>,
     /// The one-time bootstrap token, when no administrator exists yet.
     pub bootstrap_token: Option<String>,
     pub public_url: String,
@@ -69,6 +77,9 @@ impl Running {
 
     /// Stops accepting, finishes open requests, and closes the database.
     pub async fn stop(self) -> Result<(), CenterError> {
+        if let Some(a) = self.agent {
+            a.stop().await;
+        }
         let _ = self.shutdown.send(());
         let r = self.task.await.unwrap_or(Ok(()));
         self.store.close().await;
@@ -130,11 +141,16 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
         metrics: Default::default(),
         throttle: Default::default(),
     });
+    let agent = match gateways::listener::start(&shared.config, &shared.app).await {
+        Ok(a) => a,
+        Err(message) => return Err(CenterError::AgentListener(message)),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(shared, listener, async move {
         let _ = rx.await;
     }));
     Ok(Running {
+        agent,
         addr,
         bootstrap_token,
         public_url,

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/tokens", post(create_token))
         .merge(super::backoffice_api::routes())
+        .merge(super::gateways_api::routes())
         .fallback(not_found)
 }
 

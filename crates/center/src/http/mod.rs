@@ -2,8 +2,10 @@
 //! health and metrics. It establishes who the caller is, reads the clock, and calls
 //! `app`; it holds no business rules.
 
+pub mod agent_api;
 mod api;
 mod backoffice_api;
+mod gateways_api;
 mod openapi;
 mod panel;
 

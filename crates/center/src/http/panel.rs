@@ -42,7 +42,11 @@ pub fn routes() -> Router<AppState> {
         .route("/static/panel.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
         .route("/partials/instructions", get(instructions_partial))
+        .merge(gateways::routes())
 }
+
+#[path = "gateways_panel.rs"]
+mod gateways;
 
 // ---- language -----------------------------------------------------------------------
 
@@ -236,6 +240,14 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
             n.push_str(&format!(
                 " <a href=\"/customers\">{}</a>",
                 t(l, "customers")
+            ));
+            n.push_str(&format!(
+                " <a href=\"/equipment\">{}</a>",
+                if l == Lang::Ja {
+                    "機器台帳"
+                } else {
+                    "Equipment"
+                }
             ));
             if matches!(u.actor.role, Role::Admin | Role::Officer) {
                 n.push_str(&format!(" <a href=\"/users\">{}</a>", t(l, "users")));

@@ -6,6 +6,7 @@
 //! transaction. There is no statement that updates or deletes an audit entry.
 
 pub mod billing;
+mod gateways;
 mod migrations;
 pub mod seed;
 

@@ -1,0 +1,342 @@
+//! Enrolment: one-time, expiring tokens per site and unit (stored as SHA-256 hashes),
+//! the certificate an agent gets for one, and the check of an agent certificate on
+//! every request (known, not revoked, not expired). Refusals are audited too.
+
+use super::inventory::EquipmentState;
+use super::{AgentCert, record};
+use crate::app::{App, AppError, Result};
+use crate::audit::Record;
+use crate::auth;
+use crate::ca::{AgentIdentity, Ca, CaError, Issued};
+use crate::domain::{Actor, Role, Scope};
+
+/// How long an agent certificate is valid; agents renew before the end.
+pub const CERT_VALID_MS: i64 = 30 * 24 * 3_600_000;
+
+/// Why an agent was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AgentRefusal {
+    #[error("the enrolment token is unknown")]
+    UnknownToken,
+    #[error("the enrolment token was already used")]
+    TokenUsed,
+    #[error("the enrolment token has expired")]
+    TokenExpired,
+    #[error("the certificate is unknown to this center")]
+    UnknownCert,
+    #[error("the certificate was revoked: {0}")]
+    Revoked(String),
+    #[error("the certificate has expired")]
+    Expired,
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolError {
+    #[error("refused: {0}")]
+    Refused(AgentRefusal),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<crate::store::StoreError> for EnrolError {
+    fn from(e: crate::store::StoreError) -> Self {
+        EnrolError::App(e.into())
+    }
+}
+
+fn agent_record(
+    who: &str,
+    source: &str,
+    customer_id: Option<i64>,
+    action: &str,
+    object: String,
+    outcome: &str,
+    detail: String,
+) -> Record {
+    Record {
+        actor_id: None,
+        actor: who.into(),
+        customer_id,
+        source: source.into(),
+        action: action.into(),
+        object,
+        outcome: outcome.into(),
+        detail,
+    }
+}
+
+impl App {
+    /// Creates a one-time enrolment token for a unit at a site; returns the token (shown
+    /// once; only its hash is kept) and its expiry.
+    pub async fn create_enrolment_token(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        equipment_id: i64,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<(String, i64)> {
+        if actor.customer_id.is_some() || !matches!(actor.role, Role::Admin | Role::Operator) {
+            return Err(AppError::Forbidden(
+                "only administrators and operators create enrolment tokens",
+            ));
+        }
+        if !(60_000..=7 * 24 * 3_600_000).contains(&ttl_ms) {
+            return Err(AppError::Invalid {
+                field: "ttl_minutes",
+                message: "must be between 1 minute and 7 days".into(),
+            });
+        }
+        let site = self
+            .store
+            .site(Scope::All, site_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let unit = self
+            .store
+            .equipment(Scope::All, equipment_id)
+            .await?
+            .ok_or(AppError::Invalid {
+                field: "equipment_id",
+                message: format!("there is no unit {equipment_id} in the inventory"),
+            })?;
+        let p = unit.placement;
+        if p.customer_id != Some(site.customer_id)
+            || !matches!(p.state, EquipmentState::Lent | EquipmentState::Installed)
+        {
+            return Err(AppError::Invalid {
+                field: "equipment_id",
+                message: format!(
+                    "unit {} is {} and not lent to this site's customer; lend it first",
+                    unit.serial, p.state
+                ),
+            });
+        }
+        let token = auth::new_token()?;
+        let expires_at = now + ttl_ms;
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_enrolment_token(
+                &auth::token_hash(&token),
+                site.customer_id,
+                site_id,
+                equipment_id,
+                &actor.label,
+                expires_at,
+                now,
+            )
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(site.customer_id),
+                "agent.token.create",
+                format!("enrolment_token/{id}"),
+                format!("site={site_id} unit={}", unit.serial),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((token, expires_at))
+    }
+
+    /// An agent enrols with a token and a certificate signing request. A used, expired
+    /// or unknown token is refused, and the refusal is audited.
+    pub async fn enrol_agent(
+        &self,
+        ca: &Ca,
+        token: &str,
+        csr_pem: &str,
+        source: &str,
+        now: i64,
+    ) -> std::result::Result<(Issued, AgentIdentity), EnrolError> {
+        let hash = auth::token_hash(token);
+        let mut tx = self.store.begin().await?;
+        let found = tx.enrolment_token(&hash).await?;
+        let refusal = match &found {
+            None => Some(AgentRefusal::UnknownToken),
+            Some(t) if t.used_at.is_some() => Some(AgentRefusal::TokenUsed),
+            Some(t) if t.expires_at <= now => Some(AgentRefusal::TokenExpired),
+            Some(_) => None,
+        };
+        if let Some(r) = refusal {
+            let (customer, object) = match &found {
+                Some(t) => (Some(t.customer_id), format!("enrolment_token/{}", t.id)),
+                None => (None, "enrolment_token/unknown".into()),
+            };
+            tx.audit(
+                agent_record(
+                    "agent",
+                    source,
+                    customer,
+                    "agent.enrol",
+                    object,
+                    "refused",
+                    r.to_string(),
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(EnrolError::Refused(r));
+        }
+        let Some(t) = found else {
+            return Err(EnrolError::Refused(AgentRefusal::UnknownToken));
+        };
+        let who = AgentIdentity {
+            site_id: t.site_id,
+            equipment_id: t.equipment_id,
+        };
+        let mut serial_bytes = [0u8; 8];
+        auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
+        // Positive and non-zero as X.509 wants.
+        let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
+        let issued = match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
+            Ok(i) => i,
+            Err(e @ CaError::BadCsr(_)) => {
+                // The token stays unused: the agent may retry with a good request.
+                return Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())));
+            }
+            Err(e) => return Err(EnrolError::App(AppError::Conflict(e.to_string()))),
+        };
+        if !tx.use_enrolment_token(t.id, now).await? {
+            return Err(EnrolError::Refused(AgentRefusal::TokenUsed));
+        }
+        tx.insert_agent_cert(
+            &AgentCert {
+                serial: issued.serial.clone(),
+                customer_id: t.customer_id,
+                site_id: t.site_id,
+                equipment_id: t.equipment_id,
+                not_after: issued.not_after,
+                revoked_at: None,
+                revoked_reason: None,
+            },
+            now,
+        )
+        .await?;
+        tx.audit(
+            agent_record(
+                &format!("agent:{}", issued.serial),
+                source,
+                Some(t.customer_id),
+                "agent.enrol",
+                format!("equipment/{}", t.equipment_id),
+                "ok",
+                format!("site={} serial={}", t.site_id, issued.serial),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((issued, who))
+    }
+
+    /// Renewal: an agent with a valid certificate sends a request for a new key and
+    /// gets a certificate for the same site and unit; the old one is revoked in the same
+    /// transaction (reason `renewed`).
+    pub async fn renew_agent(
+        &self,
+        ca: &Ca,
+        current: &AgentCert,
+        csr_pem: &str,
+        source: &str,
+        now: i64,
+    ) -> std::result::Result<Issued, EnrolError> {
+        let who = AgentIdentity {
+            site_id: current.site_id,
+            equipment_id: current.equipment_id,
+        };
+        let mut serial_bytes = [0u8; 8];
+        auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
+        let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
+        let issued = match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
+            Ok(i) => i,
+            Err(e @ CaError::BadCsr(_)) => {
+                return Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())));
+            }
+            Err(e) => return Err(EnrolError::App(AppError::Conflict(e.to_string()))),
+        };
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .revoke_agent_cert(&current.serial, "renewed", now)
+            .await?
+        {
+            return Err(EnrolError::Refused(AgentRefusal::Revoked(
+                "revoked meanwhile".into(),
+            )));
+        }
+        tx.insert_agent_cert(
+            &AgentCert {
+                serial: issued.serial.clone(),
+                not_after: issued.not_after,
+                revoked_at: None,
+                revoked_reason: None,
+                ..current.clone()
+            },
+            now,
+        )
+        .await?;
+        tx.audit(
+            agent_record(
+                &format!("agent:{}", current.serial),
+                source,
+                Some(current.customer_id),
+                "agent.renew",
+                format!("equipment/{}", current.equipment_id),
+                "ok",
+                format!("old={} new={}", current.serial, issued.serial),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(issued)
+    }
+
+    /// The check on every agent request: the certificate (already verified against the
+    /// CA by TLS) must be known, not revoked and not expired. A refusal is audited.
+    pub async fn agent_identity(
+        &self,
+        serial: &str,
+        source: &str,
+        now: i64,
+    ) -> std::result::Result<AgentCert, EnrolError> {
+        let cert = self.store.agent_cert(serial).await?;
+        let refusal = match &cert {
+            None => Some(AgentRefusal::UnknownCert),
+            Some(c) if c.revoked_at.is_some() => Some(AgentRefusal::Revoked(
+                c.revoked_reason.clone().unwrap_or_default(),
+            )),
+            Some(c) if c.not_after <= now => Some(AgentRefusal::Expired),
+            Some(_) => None,
+        };
+        match (refusal, cert) {
+            (None, Some(c)) => Ok(c),
+            (r, c) => {
+                let r = r.unwrap_or(AgentRefusal::UnknownCert);
+                let mut tx = self.store.begin().await?;
+                tx.audit(
+                    agent_record(
+                        &format!("agent:{serial}"),
+                        source,
+                        c.as_ref().map(|c| c.customer_id),
+                        "agent.request",
+                        c.as_ref()
+                            .map(|c| format!("equipment/{}", c.equipment_id))
+                            .unwrap_or_else(|| "agent/unknown".into()),
+                        "refused",
+                        r.to_string(),
+                    ),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Err(EnrolError::Refused(r))
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Managed gateways: the equipment inventory and its history (Art. 15). The use cases
+//! take the caller and `now`, check roles and scope, and audit every change in its
+//! transaction, like `app`.
+
+pub mod enrol;
+pub mod inventory;
+pub mod listener;
+
+use crate::app::{App, AppError, Result};
+use crate::audit::Record;
+use crate::domain::{Actor, Role, Scope};
+use inventory::{EquipmentState, Move, Placement};
+
+/// One unit of equipment and where it is now.
+#[derive(Debug, Clone)]
+pub struct Equipment {
+    pub id: i64,
+    pub serial: String,
+    pub model: String,
+    pub placement: Placement,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One move in a unit's life; never changed once written.
+#[derive(Debug, Clone)]
+pub struct EquipmentEvent {
+    pub id: i64,
+    pub equipment_id: i64,
+    pub at: i64,
+    pub actor: String,
+    /// `None` for the unit's entry into the inventory.
+    pub from: Option<EquipmentState>,
+    pub to: EquipmentState,
+    pub customer_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub note: String,
+}
+
+/// A one-time enrolment token (the token itself is never stored).
+#[derive(Debug, Clone)]
+pub struct EnrolmentToken {
+    pub id: i64,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A certificate issued to an agent, by serial number.
+#[derive(Debug, Clone)]
+pub struct AgentCert {
+    pub serial: String,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// The inventory list's filters.
+#[derive(Debug, Clone, Default)]
+pub struct EquipmentFilter {
+    pub state: Option<EquipmentState>,
+    pub customer_id: Option<i64>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A single-line text field: trimmed, not empty, at most `max` characters, no control
+/// characters.
+fn line(field: &'static str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    let n = v.chars().count();
+    if n > max {
+        return Err(invalid(
+            field,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    if let Some(c) = v.chars().find(|c| c.is_control()) {
+        return Err(invalid(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+pub(crate) fn record(
+    actor: &Actor,
+    customer_id: Option<i64>,
+    action: &str,
+    object: String,
+    detail: String,
+) -> Record {
+    Record {
+        actor_id: Some(actor.user_id),
+        actor: actor.label.clone(),
+        customer_id,
+        source: actor.source.clone(),
+        action: action.into(),
+        object,
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// Who sees the inventory: provider staff, and customers (their own units).
+fn inventory_scope(actor: &Actor) -> Scope {
+    actor.scope()
+}
+
+/// Who adds units to stock: administrators and back office.
+fn may_stock(actor: &Actor) -> bool {
+    actor.customer_id.is_none() && matches!(actor.role, Role::Admin | Role::BackOffice)
+}
+
+/// Who moves units: administrators, back office and operators (installation, failure,
+/// replacement).
+fn may_move(actor: &Actor) -> bool {
+    actor.customer_id.is_none()
+        && matches!(actor.role, Role::Admin | Role::BackOffice | Role::Operator)
+}
+
+impl App {
+    pub async fn equipment_list(
+        &self,
+        actor: &Actor,
+        f: &EquipmentFilter,
+    ) -> Result<Vec<Equipment>> {
+        Ok(self.store.equipment_list(inventory_scope(actor), f).await?)
+    }
+
+    /// A unit and the history the caller may see.
+    pub async fn equipment(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(Equipment, Vec<EquipmentEvent>)> {
+        let scope = inventory_scope(actor);
+        let e = self
+            .store
+            .equipment(scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let events = self.store.equipment_events(scope, id).await?;
+        Ok((e, events))
+    }
+
+    /// Adds a unit to stock.
+    pub async fn stock_equipment(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        model: &str,
+        now: i64,
+    ) -> Result<Equipment> {
+        if !may_stock(actor) {
+            return Err(AppError::Forbidden(
+                "only administrators and back office add equipment to the inventory",
+            ));
+        }
+        let serial = line("serial", serial, 100)?;
+        let model = line("model", model, 100)?;
+        let mut tx = self.store.begin().await?;
+        let id = tx.insert_equipment(&serial, &model, now).await?;
+        let to = Placement {
+            state: EquipmentState::InStock,
+            customer_id: None,
+            site_id: None,
+        };
+        tx.move_equipment(id, None, to, &actor.label, "", now)
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                None,
+                "equipment.stock",
+                format!("equipment/{id}"),
+                format!("serial={serial} model={model}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .equipment(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Moves a unit to its next state (Art. 15), with a note saying why.
+    pub async fn move_equipment(
+        &self,
+        actor: &Actor,
+        id: i64,
+        m: Move,
+        note: &str,
+        now: i64,
+    ) -> Result<Equipment> {
+        if !may_move(actor) {
+            return Err(AppError::Forbidden(
+                "only administrators, back office and operators move equipment",
+            ));
+        }
+        let note = note.trim();
+        if note.chars().count() > 1000 {
+            return Err(invalid("note", "is longer than 1000 characters"));
+        }
+        let mut tx = self.store.begin().await?;
+        let e = tx
+            .equipment_for_update(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let to = inventory::apply(e.placement, m).map_err(|err| {
+            let field = match err {
+                inventory::MoveError::NeedsCustomer => "customer_id",
+                inventory::MoveError::NeedsSite => "site_id",
+                inventory::MoveError::Unexpected(f) => f,
+                inventory::MoveError::NotAllowed { .. } => "to",
+            };
+            invalid(field, err.to_string())
+        })?;
+        if m.to == EquipmentState::Lent
+            && let Some(c) = to.customer_id
+            && !tx.customer_exists(c).await?
+        {
+            return Err(invalid("customer_id", format!("there is no customer {c}")));
+        }
+        if let (EquipmentState::Installed, Some(site), Some(c)) =
+            (to.state, to.site_id, to.customer_id)
+            && !tx.site_belongs(site, c).await?
+        {
+            return Err(invalid(
+                "site_id",
+                format!("site {site} is not a site of customer {c}, to whom the unit is lent"),
+            ));
+        }
+        if !tx
+            .move_equipment(id, Some(e.placement), to, &actor.label, note, now)
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "the unit was moved by someone else meanwhile; reload and try again".into(),
+            ));
+        }
+        // A unit that fails, is replaced or comes back loses its certificates (Art. 15).
+        let revoked = if matches!(
+            to.state,
+            EquipmentState::Failed | EquipmentState::Replaced | EquipmentState::Returned
+        ) {
+            tx.revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let customer = to.customer_id.or(e.placement.customer_id);
+        tx.audit(
+            record(
+                actor,
+                customer,
+                "equipment.move",
+                format!("equipment/{id}"),
+                format!(
+                    "serial={} {}->{} site={} revoked=[{}] note={note}",
+                    e.serial,
+                    e.placement.state,
+                    to.state,
+                    to.site_id.map(|s| s.to_string()).unwrap_or_default(),
+                    revoked.join(",")
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .equipment(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+}

@@ -1,0 +1,304 @@
+//! The agent listener: its own port, TLS with client certificates from the center's CA.
+//! Enrolment is the only request without a certificate; every other request must come
+//! with a certificate that the CA signed and whose serial is known, unrevoked and
+//! unexpired (checked on every request, so a revocation takes effect at once).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::{IncomingStream, Listener};
+use axum::{Json, Router};
+use mamori_api::agent as wire;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::server::TlsStream;
+
+use super::now_ms;
+use crate::app::App;
+use crate::ca::{self, Ca};
+use crate::gateways::enrol::{AgentRefusal, EnrolError};
+
+pub struct AgentState {
+    pub app: App,
+    pub ca: Arc<Ca>,
+}
+
+/// The peer of one TLS connection: its address and the serial of its certificate.
+#[derive(Clone, Debug)]
+pub struct AgentPeer {
+    pub addr: SocketAddr,
+    pub cert: Option<Vec<u8>>,
+}
+
+/// A TCP listener that hands out connections after their TLS handshake; handshakes run
+/// in their own tasks, so a slow client does not hold up the others.
+pub struct TlsListener {
+    rx: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, AgentPeer)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
+        let local = tcp.local_addr()?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let acceptor = TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            loop {
+                let (sock, addr) = match tcp.accept().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "agent listener accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                if tx.is_closed() {
+                    break;
+                }
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let hs = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        acceptor.accept(sock),
+                    )
+                    .await;
+                    match hs {
+                        Ok(Ok(tls)) => {
+                            let cert = tls
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|c| c.first())
+                                .map(|c| c.to_vec());
+                            let _ = tx.send((tls, AgentPeer { addr, cert })).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::info!(peer = %addr, error = %e, "agent TLS handshake failed")
+                        }
+                        Err(_) => tracing::info!(peer = %addr, "agent TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener { rx, local })
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = AgentPeer;
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(x) => x,
+            // The acceptor task ended: never hand out another connection.
+            None => std::future::pending().await,
+        }
+    }
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(AgentPeer {
+            addr: self.local,
+            cert: None,
+        })
+    }
+}
+
+impl axum::extract::connect_info::Connected<IncomingStream<'_, TlsListener>> for AgentPeer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// The TLS configuration: the center's server certificate, client certificates
+/// verified against the CA but optional (enrolment comes without one).
+pub fn tls_config(
+    ca: &Ca,
+    server_names: Vec<String>,
+    now: i64,
+) -> Result<Arc<ServerConfig>, String> {
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(
+            ca.cert_der().map_err(|e| e.to_string())?,
+        ))
+        .map_err(|e| e.to_string())?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (cert, key) = ca
+        .server_identity(server_names, now, 365 * 86_400_000)
+        .map_err(|e| e.to_string())?;
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from(cert)],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(config))
+}
+
+pub fn router(state: Arc<AgentState>) -> Router {
+    Router::new()
+        .route("/agent/v1/enrol", post(enrol))
+        .route("/agent/v1/whoami", get(whoami))
+        .route("/agent/v1/renew", post(renew))
+        .with_state(state)
+}
+
+/// Serves the agent protocol on `tcp` until `shutdown` resolves.
+pub async fn serve(
+    state: Arc<AgentState>,
+    tcp: TcpListener,
+    config: Arc<ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TlsListener::new(tcp, config)?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<AgentPeer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn err(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(wire::AgentError { error: msg.into() })).into_response()
+}
+
+fn refusal(e: EnrolError) -> Response {
+    match e {
+        EnrolError::Refused(r @ AgentRefusal::BadRequest(_)) => {
+            err(StatusCode::UNPROCESSABLE_ENTITY, r.to_string())
+        }
+        EnrolError::Refused(r) => err(StatusCode::FORBIDDEN, r.to_string()),
+        EnrolError::App(e) => {
+            tracing::error!(error = %e, "agent request failed");
+            err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged",
+            )
+        }
+    }
+}
+
+async fn enrol(
+    State(s): State<Arc<AgentState>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+    body: axum::body::Bytes,
+) -> Response {
+    let req: wire::EnrolRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not an enrolment request: {e}"),
+            );
+        }
+    };
+    match s
+        .app
+        .enrol_agent(
+            &s.ca,
+            &req.token,
+            &req.csr_pem,
+            &peer.addr.ip().to_string(),
+            now_ms(),
+        )
+        .await
+    {
+        Ok((issued, who)) => Json(wire::EnrolResponse {
+            cert_pem: issued.cert_pem,
+            ca_pem: s.ca.cert_pem().to_string(),
+            site_id: who.site_id,
+            equipment_id: who.equipment_id,
+        })
+        .into_response(),
+        Err(e) => refusal(e),
+    }
+}
+
+/// The caller's certificate, checked: known, unrevoked, unexpired.
+async fn agent_of(
+    s: &AgentState,
+    peer: &AgentPeer,
+) -> Result<crate::gateways::AgentCert, Response> {
+    let Some(der) = &peer.cert else {
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "this request needs the agent's client certificate; enrol first",
+        ));
+    };
+    let (_, serial) =
+        ca::identity_of(der).map_err(|e| err(StatusCode::FORBIDDEN, e.to_string()))?;
+    s.app
+        .agent_identity(&serial, &peer.addr.ip().to_string(), now_ms())
+        .await
+        .map_err(refusal)
+}
+
+async fn whoami(
+    State(s): State<Arc<AgentState>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+) -> Response {
+    match agent_of(&s, &peer).await {
+        Ok(c) => Json(wire::Identity {
+            site_id: c.site_id,
+            equipment_id: c.equipment_id,
+            serial: c.serial,
+        })
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn renew(
+    State(s): State<Arc<AgentState>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+    body: axum::body::Bytes,
+) -> Response {
+    let current = match agent_of(&s, &peer).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let req: wire::RenewRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not a renewal request: {e}"),
+            );
+        }
+    };
+    match s
+        .app
+        .renew_agent(
+            &s.ca,
+            &current,
+            &req.csr_pem,
+            &peer.addr.ip().to_string(),
+            now_ms(),
+        )
+        .await
+    {
+        Ok(issued) => Json(wire::EnrolResponse {
+            cert_pem: issued.cert_pem,
+            ca_pem: s.ca.cert_pem().to_string(),
+            site_id: current.site_id,
+            equipment_id: current.equipment_id,
+        })
+        .into_response(),
+        Err(e) => refusal(e),
+    }
+}

@@ -1,0 +1,174 @@
+//! Panel pages of managed gateways: the equipment inventory (filters by state and
+//! customer) and one unit with its whole history, in Japanese and English.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{AppError, AppState, Lang, PanelUser, date, error_page, esc, page};
+use crate::gateways::EquipmentFilter;
+use crate::gateways::inventory::EquipmentState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/equipment", get(list_page))
+        .route("/equipment/{id}", get(unit_page))
+}
+
+fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    match l {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+fn state_label(l: Lang, s: EquipmentState) -> &'static str {
+    let (ja, en) = s.label();
+    w(l, ja, en)
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    state: Option<String>,
+    customer_id: Option<String>,
+}
+
+async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filter>) -> Response {
+    let l = u.lang;
+    let state = q
+        .state
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .and_then(EquipmentState::parse);
+    let customer_id = q
+        .customer_id
+        .as_deref()
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let list = match s
+        .app
+        .equipment_list(&u.actor, &EquipmentFilter { state, customer_id })
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let customers = s.app.customers(&u.actor).await.unwrap_or_default();
+    let name_of = |id: Option<i64>| {
+        id.and_then(|id| customers.iter().find(|c| c.id == id))
+            .map(|c| esc(&c.name))
+            .unwrap_or_default()
+    };
+    let mut body = String::from("<form method=\"get\" action=\"/equipment\" id=\"filter\">");
+    body.push_str(&format!(
+        "<label>{} <select name=\"state\"><option value=\"\">—</option>",
+        w(l, "状態", "State")
+    ));
+    for st in EquipmentState::ALL {
+        body.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            st.as_str(),
+            if state == Some(st) { " selected" } else { "" },
+            state_label(l, st)
+        ));
+    }
+    body.push_str(&format!(
+        "</select></label> <label>{} <select name=\"customer_id\"><option value=\"\">—</option>",
+        w(l, "顧客", "Customer")
+    ));
+    for c in &customers {
+        body.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            c.id,
+            if customer_id == Some(c.id) {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&c.name)
+        ));
+    }
+    body.push_str(&format!(
+        "</select></label> <button>{}</button></form>",
+        w(l, "絞り込み", "Filter")
+    ));
+    body.push_str(&format!(
+        "<table id=\"equipment\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        w(l, "シリアル番号", "Serial"),
+        w(l, "機種", "Model"),
+        w(l, "状態", "State"),
+        w(l, "顧客", "Customer"),
+        w(l, "更新", "Updated"),
+    ));
+    for e in &list {
+        body.push_str(&format!(
+            "<tr><td><a href=\"/equipment/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.id,
+            esc(&e.serial),
+            esc(&e.model),
+            state_label(l, e.placement.state),
+            name_of(e.placement.customer_id),
+            date(l, e.updated_at)
+        ));
+    }
+    body.push_str("</tbody></table>");
+    if list.is_empty() {
+        body.push_str(&format!(
+            "<p id=\"empty\">{}</p>",
+            w(l, "該当する機器はありません。", "No equipment matches.")
+        ));
+    }
+    page(l, Some(&u), w(l, "機器台帳", "Equipment inventory"), &body).into_response()
+}
+
+async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<String>) -> Response {
+    let l = u.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(l, Some(&u), AppError::NotFound);
+    };
+    let (e, history) = match s.app.equipment(&u.actor, id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let mut body = format!(
+        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd id=\"state\">{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
+        w(l, "機種", "Model"),
+        esc(&e.model),
+        w(l, "状態", "State"),
+        state_label(l, e.placement.state),
+        w(l, "顧客", "Customer"),
+        e.placement
+            .customer_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        w(l, "拠点", "Site"),
+        e.placement
+            .site_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+    );
+    body.push_str(&format!(
+        "<h2>{}</h2><table id=\"history\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        w(l, "履歴", "History"),
+        w(l, "日時", "When"),
+        w(l, "変更", "Change"),
+        w(l, "拠点", "Site"),
+        w(l, "担当", "By"),
+        w(l, "備考", "Note"),
+    ));
+    for h in &history {
+        let from = h.from.map(|f| state_label(l, f)).unwrap_or("—");
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            date(l, h.at),
+            from,
+            state_label(l, h.to),
+            h.site_id.map(|c| c.to_string()).unwrap_or_default(),
+            esc(&h.actor),
+            esc(&h.note)
+        ));
+    }
+    body.push_str("</tbody></table>");
+    page(l, Some(&u), &e.serial, &body).into_response()
+}

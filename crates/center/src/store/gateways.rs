@@ -1,0 +1,392 @@
+//! SQL of managed gateways: the equipment inventory and its history. The history table
+//! is append-only: the store has no statement that updates or deletes an event.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Result, Store, StoreError, Tx, conflict, scope_filter};
+use crate::domain::Scope;
+use crate::gateways::inventory::{EquipmentState, Placement};
+use crate::gateways::{AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter};
+
+/// Migration 20: the inventory (one row per unit, its current placement) and the
+/// unit's history (one row per move, never changed).
+pub(super) const MIGRATION_20: &str = r#"
+CREATE TABLE equipment (
+    id {ID},
+    serial TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    state TEXT NOT NULL,
+    customer_id {INT} REFERENCES customers(id),
+    site_id {INT} REFERENCES sites(id),
+    created_at {INT} NOT NULL,
+    updated_at {INT} NOT NULL
+);
+CREATE INDEX equipment_customer ON equipment (customer_id, state);
+CREATE INDEX equipment_state ON equipment (state);
+CREATE TABLE equipment_events (
+    id {ID},
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    at {INT} NOT NULL,
+    actor TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    customer_id {INT} REFERENCES customers(id),
+    site_id {INT} REFERENCES sites(id),
+    note TEXT NOT NULL
+);
+CREATE INDEX equipment_events_unit ON equipment_events (equipment_id, id);
+CREATE TABLE enrolment_tokens (
+    id {ID},
+    token_hash TEXT NOT NULL UNIQUE,
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    created_by TEXT NOT NULL,
+    expires_at {INT} NOT NULL,
+    used_at {INT},
+    created_at {INT} NOT NULL
+);
+CREATE TABLE agent_certs (
+    serial TEXT PRIMARY KEY,
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    not_after {INT} NOT NULL,
+    revoked_at {INT},
+    revoked_reason TEXT,
+    created_at {INT} NOT NULL
+);
+CREATE INDEX agent_certs_unit ON agent_certs (equipment_id);
+"#;
+
+const EQ_COLS: &str = "id, serial, model, state, customer_id, site_id, created_at, updated_at";
+const EV_COLS: &str =
+    "id, equipment_id, at, actor, from_state, to_state, customer_id, site_id, note";
+
+fn state_of(s: &str) -> Result<EquipmentState> {
+    EquipmentState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("equipment state {s:?}")))
+}
+
+fn equipment_from_row(r: &AnyRow) -> Result<Equipment> {
+    let state: String = r.try_get("state")?;
+    Ok(Equipment {
+        id: r.try_get("id")?,
+        serial: r.try_get("serial")?,
+        model: r.try_get("model")?,
+        placement: Placement {
+            state: state_of(&state)?,
+            customer_id: r.try_get("customer_id")?,
+            site_id: r.try_get("site_id")?,
+        },
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<EquipmentEvent> {
+    let from: Option<String> = r.try_get("from_state")?;
+    let to: String = r.try_get("to_state")?;
+    Ok(EquipmentEvent {
+        id: r.try_get("id")?,
+        equipment_id: r.try_get("equipment_id")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        from: from.as_deref().map(state_of).transpose()?,
+        to: state_of(&to)?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        note: r.try_get("note")?,
+    })
+}
+
+impl Store {
+    /// A unit as seen in `scope`: a customer sees only the units it holds now.
+    pub async fn equipment(&self, scope: Scope, id: i64) -> Result<Option<Equipment>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        let sql = format!("SELECT {EQ_COLS} FROM equipment WHERE id = $1{filter}");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&self.pool)
+            .await?
+            .map(|r| equipment_from_row(&r))
+            .transpose()
+    }
+
+    /// Units in `scope` matching the filter, by serial number, at most 1000.
+    pub async fn equipment_list(
+        &self,
+        scope: Scope,
+        f: &EquipmentFilter,
+    ) -> Result<Vec<Equipment>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 3);
+        let sql = format!(
+            "SELECT {EQ_COLS} FROM equipment WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR customer_id = $2){filter} ORDER BY serial LIMIT 1000"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(f.state.map(|s| s.as_str()).unwrap_or(""))
+            .bind(f.customer_id.unwrap_or(0));
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(equipment_from_row)
+            .collect()
+    }
+
+    /// A unit's history, oldest first. A customer sees only the events of the time the
+    /// unit was with it.
+    pub async fn equipment_events(
+        &self,
+        scope: Scope,
+        equipment_id: i64,
+    ) -> Result<Vec<EquipmentEvent>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        let sql = format!(
+            "SELECT {EV_COLS} FROM equipment_events WHERE equipment_id = $1{filter} ORDER BY id"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+}
+
+impl Tx {
+    pub async fn insert_equipment(&mut self, serial: &str, model: &str, now: i64) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO equipment (serial, model, state, customer_id, site_id, created_at, updated_at) VALUES ($1, $2, 'in_stock', NULL, NULL, $3, $3) RETURNING id")
+            .bind(serial)
+            .bind(model)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(|e| conflict(e, "a unit with this serial number is already in the inventory"))?;
+        Ok(r.try_get("id")?)
+    }
+
+    /// Reads a unit inside the transaction (writers are serialised, see `Store::begin`).
+    pub async fn equipment_for_update(&mut self, id: i64) -> Result<Option<Equipment>> {
+        let sql = format!("SELECT {EQ_COLS} FROM equipment WHERE id = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| equipment_from_row(&r))
+            .transpose()
+    }
+
+    /// Moves a unit from `from` to `to` and appends the event; false when the unit was no
+    /// longer in `from` (a concurrent move).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn move_equipment(
+        &mut self,
+        id: i64,
+        from: Option<Placement>,
+        to: Placement,
+        actor: &str,
+        note: &str,
+        now: i64,
+    ) -> Result<bool> {
+        if let Some(from) = from {
+            let n = sqlx::query("UPDATE equipment SET state = $1, customer_id = $2, site_id = $3, updated_at = $4 WHERE id = $5 AND state = $6")
+                .bind(to.state.as_str())
+                .bind(to.customer_id)
+                .bind(to.site_id)
+                .bind(now)
+                .bind(id)
+                .bind(from.state.as_str())
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+        }
+        // The event names the customer the unit was with during the move, so that
+        // customer sees it in its history (a return names the customer it came from).
+        let customer = to.customer_id.or(from.and_then(|f| f.customer_id));
+        let site = to.site_id.or(from.and_then(|f| f.site_id));
+        sqlx::query("INSERT INTO equipment_events (equipment_id, at, actor, from_state, to_state, customer_id, site_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(id)
+            .bind(now)
+            .bind(actor)
+            .bind(from.map(|f| f.state.as_str()))
+            .bind(to.state.as_str())
+            .bind(customer)
+            .bind(site)
+            .bind(note)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(true)
+    }
+}
+
+fn token_from_row(r: &AnyRow) -> Result<EnrolmentToken> {
+    Ok(EnrolmentToken {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        equipment_id: r.try_get("equipment_id")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+    })
+}
+
+fn cert_from_row(r: &AnyRow) -> Result<AgentCert> {
+    Ok(AgentCert {
+        serial: r.try_get("serial")?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        equipment_id: r.try_get("equipment_id")?,
+        not_after: r.try_get("not_after")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revoked_reason: r.try_get("revoked_reason")?,
+    })
+}
+
+const CERT_COLS: &str =
+    "serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason";
+
+impl Store {
+    /// An agent certificate by serial number (the check on every agent request).
+    pub async fn agent_cert(&self, serial: &str) -> Result<Option<AgentCert>> {
+        let sql = format!("SELECT {CERT_COLS} FROM agent_certs WHERE serial = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| cert_from_row(&r))
+            .transpose()
+    }
+
+    /// A unit's certificates, newest first.
+    pub async fn agent_certs_of(&self, scope: Scope, equipment_id: i64) -> Result<Vec<AgentCert>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        let sql = format!(
+            "SELECT {CERT_COLS} FROM agent_certs WHERE equipment_id = $1{filter} ORDER BY created_at DESC, serial"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(cert_from_row)
+            .collect()
+    }
+}
+
+impl Tx {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_enrolment_token(
+        &mut self,
+        token_hash: &str,
+        customer_id: i64,
+        site_id: i64,
+        equipment_id: i64,
+        created_by: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let r = sqlx::query("INSERT INTO enrolment_tokens (token_hash, customer_id, site_id, equipment_id, created_by, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) RETURNING id")
+            .bind(token_hash)
+            .bind(customer_id)
+            .bind(site_id)
+            .bind(equipment_id)
+            .bind(created_by)
+            .bind(expires_at)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    pub async fn enrolment_token(&mut self, token_hash: &str) -> Result<Option<EnrolmentToken>> {
+        sqlx::query("SELECT id, customer_id, site_id, equipment_id, expires_at, used_at FROM enrolment_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| token_from_row(&r))
+            .transpose()
+    }
+
+    /// Marks a token used; false when it already was (a replay or a concurrent use).
+    pub async fn use_enrolment_token(&mut self, id: i64, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE enrolment_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn insert_agent_cert(&mut self, c: &AgentCert, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO agent_certs (serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)")
+            .bind(&c.serial)
+            .bind(c.customer_id)
+            .bind(c.site_id)
+            .bind(c.equipment_id)
+            .bind(c.not_after)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| conflict(e, "a certificate with this serial number exists"))?;
+        Ok(())
+    }
+
+    /// Revokes one certificate; false when it was already revoked.
+    pub async fn revoke_agent_cert(
+        &mut self,
+        serial: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query("UPDATE agent_certs SET revoked_at = $1, revoked_reason = $2 WHERE serial = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(reason)
+            .bind(serial)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Revokes every certificate of a unit that is not revoked yet; returns their serials.
+    pub async fn revoke_agent_certs_of(
+        &mut self,
+        equipment_id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT serial FROM agent_certs WHERE equipment_id = $1 AND revoked_at IS NULL ORDER BY serial",
+        )
+        .bind(equipment_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut serials = Vec::new();
+        for r in rows {
+            serials.push(r.try_get::<String, _>("serial")?);
+        }
+        sqlx::query("UPDATE agent_certs SET revoked_at = $1, revoked_reason = $2 WHERE equipment_id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(reason)
+            .bind(equipment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(serials)
+    }
+}

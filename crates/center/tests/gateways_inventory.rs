@@ -1,0 +1,309 @@
+//! The equipment inventory end to end over the REST API, on SQLite and a real
+//! PostgreSQL: a unit's whole life (Art. 15) with its history kept, refused moves that
+//! say why and change nothing, roles, and separation between customers.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Center};
+
+both_backends!(
+    art_15_life_of_a_unit_is_kept_in_its_history,
+    refused_moves_change_nothing,
+    customers_see_only_their_units_and_their_part_of_the_history,
+    panel_shows_the_inventory_and_history_in_both_languages,
+);
+
+/// A panel page fetched with the session of an API sign-in, in `lang`.
+async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
+    let r = c
+        .client
+        .get(format!("{}{path}", c.base))
+        .header("cookie", format!("mamori_session={token}"))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn site(c: &Center, admin: &str, customer: i64, name: &str) -> i64 {
+    let (s, v) = c
+        .post(
+            "/api/v1/sites",
+            admin,
+            json!({"customer_id": customer, "name": name}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn stock(c: &Center, token: &str, serial: &str) -> i64 {
+    let (s, v) = c
+        .post(
+            "/api/v1/equipment",
+            token,
+            json!({"serial": serial, "model": "MG-100"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["state"], "in_stock");
+    v["id"].as_i64().unwrap()
+}
+
+async fn mv(c: &Center, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
+    c.post(&format!("/api/v1/equipment/{id}/move"), token, body)
+        .await
+}
+
+fn states(v: &Value) -> Vec<String> {
+    v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn art_15_life_of_a_unit_is_kept_in_its_history(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let back = c.provider_user(&admin, "back_office").await;
+    let op = c.provider_user(&admin, "operator").await;
+    let (cust, _, _) = c.customer(&admin, "Alpha").await;
+    let hq = site(&c, &admin, cust, "HQ").await;
+    let branch = site(&c, &admin, cust, "Branch").await;
+
+    let id = stock(&c, &back, "SN-0001").await;
+    let steps = [
+        (
+            &back,
+            json!({"to": "lent", "customer_id": cust, "note": "contract 42"}),
+        ),
+        (&op, json!({"to": "installed", "site_id": hq})),
+        (&op, json!({"to": "relocating", "note": "office move"})),
+        (&op, json!({"to": "installed", "site_id": branch})),
+        (&op, json!({"to": "failed", "note": "power supply"})),
+        (&op, json!({"to": "replaced"})),
+        (&back, json!({"to": "returned"})),
+        (&back, json!({"to": "in_stock", "note": "refurbished"})),
+    ];
+    for (who, body) in steps {
+        let (s, v) = mv(&c, who, id, body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{body} -> {v}");
+        assert_eq!(v["state"], body["to"]);
+    }
+    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        states(&v),
+        [
+            "in_stock",
+            "lent",
+            "installed",
+            "relocating",
+            "installed",
+            "failed",
+            "replaced",
+            "returned",
+            "in_stock"
+        ]
+    );
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h[0]["from"], Value::Null);
+    assert_eq!(h[2]["site_id"], hq);
+    assert_eq!(h[4]["site_id"], branch);
+    assert_eq!(h[5]["note"], "power supply");
+    assert_eq!(h[5]["actor"], "operator@provider.example.jp");
+    // The unit is back in stock, with no customer and no site.
+    assert_eq!(v["customer_id"], Value::Null);
+    assert_eq!(v["site_id"], Value::Null);
+    // It can be lent again; the old history stays.
+    let (cust2, _, _) = c.customer(&admin, "Beta").await;
+    let (s, _) = mv(&c, &back, id, json!({"to": "lent", "customer_id": cust2})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
+    assert_eq!(states(&v).len(), 10);
+    // Every move is in the audit log.
+    let moves = c
+        .store()
+        .audit_entries(mamori_center::domain::Scope::All, None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "equipment.move" && e.object == format!("equipment/{id}"))
+        .count();
+    assert_eq!(moves, 9);
+    // Filters.
+    let (_, lent) = c
+        .get(
+            &format!("/api/v1/equipment?state=lent&customer_id={cust2}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(lent.as_array().unwrap().len(), 1);
+    let (_, none) = c
+        .get(&format!("/api/v1/equipment?customer_id={cust}"), &admin)
+        .await;
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    c.stop().await;
+}
+
+async fn refused_moves_change_nothing(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let op = c.provider_user(&admin, "operator").await;
+    let (a, officer, _) = c.customer(&admin, "Alpha").await;
+    let (b, _, _) = c.customer(&admin, "Beta").await;
+    let site_b = site(&c, &admin, b, "Beta HQ").await;
+    let id = stock(&c, &admin, "SN-0002").await;
+    let before = c.audit_len().await;
+
+    // Operators and customers do not add stock; customers move nothing.
+    let (s, _) = c
+        .post(
+            "/api/v1/equipment",
+            &op,
+            json!({"serial": "X", "model": "Y"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = mv(&c, &officer, id, json!({"to": "lent", "customer_id": a})).await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
+    // A duplicate serial.
+    let (s, v) = c
+        .post(
+            "/api/v1/equipment",
+            &admin,
+            json!({"serial": "SN-0002", "model": "MG-100"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // Skipping a state, with the allowed ones named.
+    let (s, v) = mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("from in_stock it can become: lent"),
+        "{v}"
+    );
+    // Lending without a customer, to a missing customer, an unknown state.
+    let (s, v) = mv(&c, &op, id, json!({"to": "lent"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().starts_with("customer_id:"));
+    let (s, _) = mv(&c, &op, id, json!({"to": "lent", "customer_id": 999_999})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = mv(&c, &op, id, json!({"to": "lost"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an equipment state")
+    );
+    // Installing at another customer's site.
+    let (s, _) = mv(&c, &op, id, json!({"to": "lent", "customer_id": a})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is not a site of customer")
+    );
+    // Only the one successful move was recorded.
+    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
+    assert_eq!(states(&v), ["in_stock", "lent"]);
+    assert_eq!(c.audit_len().await, before + 1);
+    c.stop().await;
+}
+
+async fn customers_see_only_their_units_and_their_part_of_the_history(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
+    let (b, officer_b, _) = c.customer(&admin, "Beta").await;
+    let id = stock(&c, &admin, "SN-0003").await;
+    for body in [
+        json!({"to": "lent", "customer_id": a}),
+        json!({"to": "returned", "note": "end of lease"}),
+        json!({"to": "in_stock"}),
+        json!({"to": "lent", "customer_id": b}),
+    ] {
+        let (s, v) = mv(&c, &admin, id, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // A no longer holds the unit: it is not found, like a missing one.
+    let (s, missing) = c.get("/api/v1/equipment/999999", &officer_a).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &officer_a).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v, missing);
+    let (_, list_a) = c.get("/api/v1/equipment", &officer_a).await;
+    assert_eq!(list_a.as_array().unwrap().len(), 0);
+    // B sees the unit, and only the part of its history while it is with B.
+    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &officer_b).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(states(&v), ["lent"]);
+    let (_, list_b) = c.get("/api/v1/equipment", &officer_b).await;
+    assert_eq!(list_b.as_array().unwrap().len(), 1);
+    // Provider staff see all of it.
+    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
+    assert_eq!(
+        states(&v),
+        ["in_stock", "lent", "returned", "in_stock", "lent"]
+    );
+    c.stop().await;
+}
+
+async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (a, officer, _) = c.customer(&admin, "Alpha").await;
+    let hq = site(&c, &admin, a, "HQ").await;
+    let id = stock(&c, &admin, "SN-<7>").await;
+    let _other = stock(&c, &admin, "SN-STOCK").await;
+    for body in [
+        json!({"to": "lent", "customer_id": a}),
+        json!({"to": "installed", "site_id": hq, "note": "設置完了"}),
+    ] {
+        let (s, v) = mv(&c, &admin, id, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, ja) = panel(&c, &admin, &format!("/equipment/{id}"), "ja").await;
+    assert_eq!(s, StatusCode::OK, "{ja}");
+    assert!(ja.contains("SN-&lt;7&gt;"), "{ja}");
+    assert!(ja.contains("在庫 → 貸与中"), "{ja}");
+    assert!(ja.contains("貸与中 → 設置済み"), "{ja}");
+    assert!(ja.contains("設置完了"));
+    assert!(ja.contains("年"), "Japanese dates: {ja}");
+    let (_, en) = panel(&c, &admin, &format!("/equipment/{id}"), "en").await;
+    assert!(en.contains("Lent → Installed"), "{en}");
+    // The list filters by state and customer.
+    let (_, list) = panel(&c, &admin, "/equipment?state=in_stock", "en").await;
+    assert!(
+        list.contains("SN-STOCK") && !list.contains("SN-&lt;7&gt;"),
+        "{list}"
+    );
+    let (_, list) = panel(&c, &admin, &format!("/equipment?customer_id={a}"), "en").await;
+    assert!(
+        !list.contains("SN-STOCK") && list.contains("SN-&lt;7&gt;"),
+        "{list}"
+    );
+    // The officer sees the unit; a unit in stock is not found for the officer.
+    let (s, _) = panel(&c, &officer, &format!("/equipment/{id}"), "ja").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = panel(&c, &officer, "/equipment", "ja").await;
+    assert!(!list.contains("SN-STOCK"));
+    let (s, _) = panel(&c, &officer, &format!("/equipment/{_other}"), "ja").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    c.stop().await;
+}
