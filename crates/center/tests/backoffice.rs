@@ -21,6 +21,7 @@ both_backends!(
     art_11_12_cancellation_and_termination,
     officers_see_only_their_own_contracts_and_invoices,
     art_3_2_notices_are_sent_by_smtp_and_kept,
+    panel_shows_own_contracts_and_the_earliest_end_before_cancelling,
 );
 
 mod two_centers_on_postgres {
@@ -1007,5 +1008,165 @@ async fn invoice_numbers_have_no_gaps_with_two_centers() {
     numbers.sort();
     assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
     second.stop().await.unwrap();
+    o.c.stop().await;
+}
+
+/// A panel page as the holder of a session token (the `mamori_session` cookie).
+async fn panel(
+    c: &Center,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    form: Option<&[(&str, String)]>,
+) -> (StatusCode, String) {
+    let mut rb = c
+        .client
+        .request(method, format!("{}{path}", c.base))
+        .header("cookie", format!("mamori_session={token}"));
+    if let Some(f) = form {
+        rb = rb.form(f);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backend: Backend) {
+    use reqwest::Method;
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (alpha, officer_a, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = c.customer(&o.admin, "Beta").await;
+    let ka = o.contract(alpha, "2026-04-01", 30000).await;
+    let kb = o.contract(beta, "2026-04-01", 50000).await;
+
+    // Back-office staff run the month from the panel.
+    let (s, home) = panel(c, Method::GET, "/backoffice", &o.bo, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = csrf_of(&home);
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/invoice-run",
+        &o.bo,
+        Some(&[("csrf", "bad".into()), ("month", "2026-04".into())]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/invoice-run",
+        &o.bo,
+        Some(&[("csrf", csrf), ("month", "2026-04".into())]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.contains("id=\"run_result\">2026-04 発行件数: 2"), "{v}");
+
+    // The officer sees their own contract and invoice, in Japanese.
+    let (s, home) = panel(c, Method::GET, "/backoffice", &officer_a, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        home.contains(&format!("/backoffice/contracts/{}\"", ka["id"])),
+        "{home}"
+    );
+    assert!(
+        !home.contains(&format!("/backoffice/contracts/{}\"", kb["id"])),
+        "{home}"
+    );
+    assert!(
+        home.contains("2027年3月31日"),
+        "minimum term end shown: {home}"
+    );
+    assert!(!home.contains("id=\"run\""), "no invoice run for officers");
+    let inv_a = &o.invoices_of(&ka).await[0];
+    let inv_b = &o.invoices_of(&kb).await[0];
+    let (s, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/invoices/{}", inv_a["id"]),
+        &officer_a,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("適格請求書") && page.contains("¥33,000"),
+        "{page}"
+    );
+    for path in [
+        format!("/backoffice/contracts/{}", kb["id"]),
+        format!("/backoffice/invoices/{}", inv_b["id"]),
+        format!("/backoffice/invoices/{}/pdf", inv_b["id"]),
+        "/backoffice/invoices/999999".to_string(),
+    ] {
+        let (s, _) = panel(c, Method::GET, &path, &officer_a, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+
+    // Art. 11-1: the earliest allowed end date is shown before confirming.
+    let (_, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/contracts/{}", ka["id"]),
+        &officer_a,
+        None,
+    )
+    .await;
+    let csrf = csrf_of(&page);
+    let too_early = today().checked_add(jiff::Span::new().days(2)).unwrap();
+    let earliest = today().checked_add(jiff::Span::new().days(30)).unwrap();
+    let path = format!("/backoffice/contracts/{}/cancel", ka["id"]);
+    let (s, preview) = panel(
+        c,
+        Method::POST,
+        &path,
+        &officer_a,
+        Some(&[("csrf", csrf.clone()), ("end", too_early.to_string())]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    let shown = mamori_billing::document::format_date(earliest, mamori_billing::document::Lang::Ja);
+    assert!(
+        preview.contains(&format!("id=\"earliest_end\">{shown}")),
+        "{preview}"
+    );
+    assert!(preview.contains("id=\"moved\""), "{preview}");
+    let (_, k) = c
+        .get(
+            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &officer_a,
+        )
+        .await;
+    assert_eq!(k["status"], "running", "nothing recorded before confirming");
+    let (s, _) = panel(
+        c,
+        Method::POST,
+        &path,
+        &officer_a,
+        Some(&[
+            ("csrf", csrf),
+            ("end", earliest.to_string()),
+            ("confirm", "yes".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, k) = c
+        .get(
+            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &officer_a,
+        )
+        .await;
+    assert_eq!(k["status"], "cancelled");
+    assert_eq!(k["end"], earliest.to_string());
     o.c.stop().await;
 }

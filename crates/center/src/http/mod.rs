@@ -6,6 +6,7 @@ pub mod agent_api;
 mod api;
 mod backoffice_api;
 mod gateways_api;
+mod backoffice_panel;
 mod openapi;
 mod panel;
 
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .nest("/api/v1", api::routes())
         .merge(panel::routes())
+        .merge(backoffice_panel::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),

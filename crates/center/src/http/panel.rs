@@ -253,6 +253,11 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
                 n.push_str(&format!(" <a href=\"/users\">{}</a>", t(l, "users")));
             }
             n.push_str(&format!(" <a href=\"/audit\">{}</a>", t(l, "audit")));
+            n.push_str(if l == Lang::Ja {
+                " <a href=\"/backoffice\">契約と請求</a>"
+            } else {
+                " <a href=\"/backoffice\">Contracts and invoices</a>"
+            });
             n.push_str(&format!(
                 " <span class=\"me\">{} ({})</span> <form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button id=\"signout\">{}</button></form>",
                 esc(&u.actor.label),
