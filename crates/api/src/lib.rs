@@ -1,7 +1,7 @@
 //! Wire types shared by the center and the agent (agent protocol) and by clients of the
 //! public REST API. Serde only: versioned, separate from domain and database types.
 
-pub mod billing;
 pub mod agent;
+pub mod billing;
 pub mod gateways;
 pub mod v1;

@@ -5,8 +5,8 @@
 pub mod agent_api;
 mod api;
 mod backoffice_api;
-mod gateways_api;
 mod backoffice_panel;
+mod gateways_api;
 mod openapi;
 mod panel;
 
