@@ -16,10 +16,13 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("{0}")]
     Unauthenticated(String),
+    /// A field of a request is wrong. `message` is English; `ja` is the same message in
+    /// Japanese (naming the field in Japanese), shown to Japanese readers when present.
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,
+        ja: Option<String>,
     },
     #[error("{0}")]
     Conflict(String),
@@ -55,10 +58,37 @@ const PENDING_SESSION_TTL_MS: i64 = 5 * 60 * 1000;
 /// Bootstrap links issued this recently by another process are left valid.
 const BOOTSTRAP_CONCURRENT_MS: i64 = 5 * 60 * 1000;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+/// A validation error in English only (prefer [`invalid_text`]).
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
         field,
         message: message.into(),
+        ja: None,
+    }
+}
+
+/// A validation error in both languages: `en` is the message after the field name,
+/// `ja` the whole sentence in Japanese, naming the field in Japanese.
+pub(crate) fn invalid_text(
+    field: &'static str,
+    en: impl Into<String>,
+    ja: impl Into<String>,
+) -> AppError {
+    AppError::Invalid {
+        field,
+        message: en.into(),
+        ja: Some(ja.into()),
+    }
+}
+
+impl AppError {
+    /// The message for a reader of `lang` ("ja" or "en"): the Japanese text of a
+    /// validation error when there is one, else the English text.
+    pub fn message_for(&self, lang: &str) -> String {
+        match self {
+            AppError::Invalid { ja: Some(ja), .. } if lang == "ja" => ja.clone(),
+            other => other.to_string(),
+        }
     }
 }
 

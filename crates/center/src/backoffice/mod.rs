@@ -17,7 +17,7 @@ use mamori_billing::term::{self, Cancellation};
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Result};
+use crate::app::{App, AppError, Result, invalid};
 use crate::audit::Record;
 use crate::domain::{Actor, Role, Scope};
 
@@ -308,13 +308,6 @@ pub struct CancellationPreview {
 }
 
 // ---- helpers ---------------------------------------------------------------------
-
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field,
-        message: message.into(),
-    }
-}
 
 fn yen(v: i64) -> Yen {
     Yen::new(u64::try_from(v).unwrap_or(0))

@@ -4,7 +4,7 @@
 
 use super::inventory::EquipmentState;
 use super::{AgentCert, record};
-use crate::app::{App, AppError, Result};
+use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::auth;
 use crate::ca::{AgentIdentity, Ca, CaError, Issued};
@@ -84,10 +84,11 @@ impl App {
             ));
         }
         if !(60_000..=7 * 24 * 3_600_000).contains(&ttl_ms) {
-            return Err(AppError::Invalid {
-                field: "ttl_minutes",
-                message: "must be between 1 minute and 7 days".into(),
-            });
+            return Err(invalid_text(
+                "ttl_minutes",
+                "must be between 1 minute and 7 days",
+                "有効期間は1分から7日の間で指定してください",
+            ));
         }
         let site = self
             .store
@@ -98,21 +99,29 @@ impl App {
             .store
             .equipment(Scope::All, equipment_id)
             .await?
-            .ok_or(AppError::Invalid {
-                field: "equipment_id",
-                message: format!("there is no unit {equipment_id} in the inventory"),
+            .ok_or_else(|| {
+                invalid_text(
+                    "equipment_id",
+                    format!("there is no unit {equipment_id} in the inventory"),
+                    format!("在庫に機器 {equipment_id} はありません"),
+                )
             })?;
         let p = unit.placement;
         if p.customer_id != Some(site.customer_id)
             || !matches!(p.state, EquipmentState::Lent | EquipmentState::Installed)
         {
-            return Err(AppError::Invalid {
-                field: "equipment_id",
-                message: format!(
+            return Err(invalid_text(
+                "equipment_id",
+                format!(
                     "unit {} is {} and not lent to this site's customer; lend it first",
                     unit.serial, p.state
                 ),
-            });
+                format!(
+                    "機器 {} は{}で、このサイトの顧客に貸与されていません。先に貸与してください",
+                    unit.serial,
+                    p.state.label().0
+                ),
+            ));
         }
         let token = auth::new_token()?;
         let expires_at = now + ttl_ms;

@@ -6,7 +6,7 @@ pub mod enrol;
 pub mod inventory;
 pub mod listener;
 
-use crate::app::{App, AppError, Result};
+use crate::app::{App, AppError, Result, invalid};
 use crate::audit::Record;
 use crate::domain::{Actor, Role, Scope};
 use inventory::{EquipmentState, Move, Placement};
@@ -65,13 +65,6 @@ pub struct AgentCert {
 pub struct EquipmentFilter {
     pub state: Option<EquipmentState>,
     pub customer_id: Option<i64>,
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field,
-        message: message.into(),
-    }
 }
 
 /// A single-line text field: trimmed, not empty, at most `max` characters, no control

@@ -99,7 +99,7 @@ impl From<AppError> for Problem {
                 Problem::new(status, "Unauthorized", "a TOTP code is required")
                     .hint("send totp_code")
             }
-            AppError::Invalid { field, message } => {
+            AppError::Invalid { field, message, .. } => {
                 Problem::new(status, "Invalid Field", format!("{field}: {message}"))
                     .hint(format!("correct the field `{field}` and send again"))
             }

@@ -115,7 +115,7 @@ fn error(l: Lang, e: AppError) -> Response {
             )
             .to_string()
         }
-        other => other.to_string(),
+        other => other.message_for(if l == Lang::Ja { "ja" } else { "en" }),
     };
     let title = tr(l, "エラー", "Error");
     (

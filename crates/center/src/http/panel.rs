@@ -351,7 +351,10 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
                 "internal error; it has been logged".to_string(),
             )
         }
-        other => (t(l, "error"), other.to_string()),
+        other => (
+            t(l, "error"),
+            other.message_for(if l == Lang::Ja { "ja" } else { "en" }),
+        ),
     };
     (status, page(l, u, title, &format!("<p class=\"err\" id=\"error\">{}</p><p><a href=\"javascript:history.back()\">{}</a></p>", esc(&detail), t(l, "back")))).into_response()
 }
@@ -967,10 +970,11 @@ async fn create_user(
                 return error_page(
                     l,
                     Some(&u),
-                    AppError::Invalid {
-                        field: "customer_id",
-                        message: "is not a number".into(),
-                    },
+                    crate::app::invalid_text(
+                        "customer_id",
+                        "is not a number",
+                        "顧客番号は数字で入力してください",
+                    ),
                 );
             }
         },
