@@ -329,8 +329,16 @@ fn compare<K: Ord + Clone, V: PartialEq>(
     old: &BTreeMap<K, V>,
     new: &BTreeMap<K, V>,
 ) -> (Vec<K>, Vec<K>, Vec<K>) {
-    let added = new.keys().filter(|k| !old.contains_key(k)).cloned().collect();
-    let removed = old.keys().filter(|k| !new.contains_key(k)).cloned().collect();
+    let added = new
+        .keys()
+        .filter(|k| !old.contains_key(k))
+        .cloned()
+        .collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(k))
+        .cloned()
+        .collect();
     let changed = new
         .iter()
         .filter(|(k, v)| old.get(k).is_some_and(|o| o != *v))
@@ -414,7 +422,8 @@ pub fn summarize(
         ));
     }
 
-    let set = |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
+    let set =
+        |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
     describe(
         &mut s.nat,
         "masquerade",
@@ -509,7 +518,10 @@ fn reason_text(field: &'static str, v: &str, ja_name: &str) -> Result<String> {
             format!("{ja_name}は 1000 文字以内にしてください(現在 {n} 文字)。"),
         ));
     }
-    if let Some(c) = v.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+    if let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
         return Err(invalid_text(
             field,
             format!("contains the control character U+{:04X}", c as u32),
@@ -534,7 +546,11 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .collect();
         return Some(invalid_text(
             "policy_text",
-            format!("the policy has {} error(s): {}", errors.len(), list.join("; ")),
+            format!(
+                "the policy has {} error(s): {}",
+                errors.len(),
+                list.join("; ")
+            ),
             format!(
                 "ポリシーに {} 件のエラーがあります: {}",
                 errors.len(),
@@ -568,7 +584,11 @@ impl App {
     }
 
     /// The revisions of a site, newest first.
-    pub async fn site_revisions(&self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
+    pub async fn site_revisions(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+    ) -> Result<(Site, Vec<Revision>)> {
         let site = self.revision_site(actor, site_id).await?;
         let list = self
             .store
@@ -856,10 +876,19 @@ mod tests {
         let removed: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Removed).collect();
         let added: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Added).collect();
         assert_eq!(removed.len(), 2);
-        assert_eq!((removed[0].old, removed[0].text.as_str()), (Some(2), "line 2"));
-        assert_eq!((removed[1].old, removed[1].text.as_str()), (Some(18), "line 18"));
+        assert_eq!(
+            (removed[0].old, removed[0].text.as_str()),
+            (Some(2), "line 2")
+        );
+        assert_eq!(
+            (removed[1].old, removed[1].text.as_str()),
+            (Some(18), "line 18")
+        );
         assert_eq!(added.len(), 1);
-        assert_eq!((added[0].new, added[0].text.as_str()), (Some(2), "line two"));
+        assert_eq!(
+            (added[0].new, added[0].text.as_str()),
+            (Some(2), "line two")
+        );
         assert_eq!(d.iter().filter(|l| l.kind == DiffKind::Gap).count(), 1);
         assert!(line_diff(&old, &old).is_empty());
     }

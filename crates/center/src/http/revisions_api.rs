@@ -15,7 +15,7 @@ use super::api::{ApiActor, ApiJson, Id, Problem};
 use super::{AppState, now_ms};
 use crate::domain::{Actor, rfc3339};
 use crate::gateways::revisions::{
-    ChangeSummary, DiffLine, Diagnostics, Draft, Revision, RevisionDiff, diagnose, masked,
+    ChangeSummary, Diagnostics, DiffLine, Draft, Revision, RevisionDiff, diagnose, masked,
     sees_secrets,
 };
 
@@ -252,13 +252,9 @@ async fn rollback(
 /// The OpenAPI paths and schemas of these routes (merged into the document).
 pub fn openapi() -> (Value, Value) {
     let err = json!({"description": "error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-    let ok = |code: &str, schema: Value| {
-        json!({code: {"description": "success", "content": {"application/json": {"schema": schema}}}, "default": err})
-    };
+    let ok = |code: &str, schema: Value| json!({code: {"description": "success", "content": {"application/json": {"schema": schema}}}, "default": err});
     let r = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
-    let body = |name: &str| {
-        json!({"required": true, "content": {"application/json": {"schema": r(name)}}})
-    };
+    let body = |name: &str| json!({"required": true, "content": {"application/json": {"schema": r(name)}}});
     let site = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "the site"});
     let num = json!({"name": "n", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "the revision's number in the site"});
     let one = |summary: &str, b: Option<&str>, code: &str| {
