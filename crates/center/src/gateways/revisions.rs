@@ -161,15 +161,18 @@ pub fn sees_secrets(actor: &Actor) -> bool {
     may_draft(actor) || may_publish(actor)
 }
 
-fn may_draft(actor: &Actor) -> bool {
+/// Who drafts revisions: coordinators and operators.
+pub fn may_draft(actor: &Actor) -> bool {
     matches!(actor.role, Role::Coordinator | Role::Operator)
 }
 
-fn may_review(actor: &Actor) -> bool {
+/// Who reviews revisions: coordinators, operators, administrators.
+pub fn may_review(actor: &Actor) -> bool {
     matches!(actor.role, Role::Coordinator | Role::Operator | Role::Admin)
 }
 
-fn may_publish(actor: &Actor) -> bool {
+/// Who publishes revisions: operators and administrators.
+pub fn may_publish(actor: &Actor) -> bool {
     matches!(actor.role, Role::Operator | Role::Admin)
 }
 
