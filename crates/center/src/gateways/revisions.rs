@@ -730,6 +730,7 @@ impl App {
 
     /// Approves (`approve`) or rejects a draft. With `four_eyes`, the reviewer must not
     /// be its author. A rejection needs a note.
+    #[allow(clippy::too_many_arguments)]
     pub async fn review_revision(
         &self,
         actor: &Actor,

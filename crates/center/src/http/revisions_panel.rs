@@ -811,3 +811,75 @@ async fn create(
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn form(snmp: &str, ntp: &str, dns: &str, host: &str, port: &str) -> DraftForm {
+        DraftForm {
+            snmp: snmp.into(),
+            ntp: ntp.into(),
+            dns: dns.into(),
+            syslog_host: host.into(),
+            syslog_port: port.into(),
+            syslog_protocol: "udp".into(),
+            ..DraftForm::default()
+        }
+    }
+
+    #[test]
+    fn snmp_lines_become_users_and_bad_lines_are_named() {
+        let s = settings_of(&form(
+            "ops sha256 pass-one-1 aes256 pass-two-2\n\n  mon sha p1234567 aes p7654321  \n",
+            "a.example b.example",
+            "192.0.2.1,192.0.2.2",
+            "log.example",
+            "",
+        ))
+        .unwrap();
+        assert_eq!(s.snmp_v3.len(), 2);
+        assert_eq!(s.snmp_v3[1].user, "mon");
+        assert_eq!(s.snmp_v3[0].privacy, SnmpPriv::Aes256);
+        assert_eq!(s.ntp, ["a.example", "b.example"]);
+        assert_eq!(s.dns, ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(s.syslog.unwrap().port, 514);
+        let e = settings_of(&form(
+            "ok sha p1234567 aes p1234567\nops md5 a b c",
+            "",
+            "",
+            "",
+            "",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().starts_with("snmp: line 2: \"md5\""), "{e}");
+        let e = settings_of(&form("", "", "", "log", "99999")).unwrap_err();
+        assert!(e.to_string().starts_with("syslog_port:"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn the_settings_form_never_panics(
+            snmp in "\\PC{0,80}",
+            ntp in "\\PC{0,40}",
+            dns in "\\PC{0,40}",
+            host in "\\PC{0,20}",
+            port in "\\PC{0,8}",
+        ) {
+            if let Ok(s) = settings_of(&form(&snmp, &ntp, &dns, &host, &port)) {
+                let _ = s.check();
+                let _ = settings_text(&s, false);
+            }
+        }
+
+        #[test]
+        fn diff_and_summary_never_panic(a in "\\PC{0,200}", b in "\\PC{0,200}") {
+            let s = GatewaySettings::default();
+            let d = crate::gateways::revisions::line_diff(&a, &b);
+            // Equal texts have no diff; different texts have one.
+            prop_assert_eq!(d.is_empty(), a == b);
+            let _ = crate::gateways::revisions::summarize(&a, &s, &b, &s);
+        }
+    }
+}
