@@ -297,3 +297,31 @@ pub fn openapi() -> (Value, Value) {
     });
     (paths, schemas)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let (paths, schemas) = super::openapi();
+        let src = include_str!("revisions_api.rs");
+        let routes: Vec<&str> = src
+            .lines()
+            .filter(|l| l.trim_start().starts_with(".route(\""))
+            .map(|l| l.split('"').nth(1).unwrap())
+            .collect();
+        assert_eq!(routes.len(), 7);
+        for r in routes {
+            let full = format!("/api/v1{r}");
+            assert!(paths.get(&full).is_some(), "{full} is not documented");
+        }
+        // Every referenced schema exists.
+        let text = paths.to_string() + &schemas.to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name = part.split('"').next().unwrap();
+            assert!(
+                schemas.get(name).is_some() || name == "Problem",
+                "{name} is referenced but not defined"
+            );
+        }
+    }
+}
