@@ -384,6 +384,23 @@ async fn four_eyes_refuses_the_author_as_reviewer(backend: Backend) {
         w.c.get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
             .await;
     assert_eq!(r["state"], "draft");
+    // Both refusals are in the audit log.
+    let denied: Vec<String> =
+        w.c.store()
+            .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.outcome == "denied" && e.object == format!("site/{}/revision/1", w.site))
+            .map(|e| format!("{} {}", e.action, e.actor))
+            .collect();
+    assert_eq!(
+        denied,
+        [
+            "revision.reject operator@provider.example.jp",
+            "revision.approve operator@provider.example.jp"
+        ]
+    );
     // Another staff member may.
     let (s, v) = act(&w, &w.coord, 1, "approve", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");

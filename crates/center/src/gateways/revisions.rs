@@ -748,6 +748,22 @@ impl App {
             ));
         }
         if four_eyes && rev.author_id == actor.user_id {
+            // A refused self-review is recorded: it is the control four-eyes exists for.
+            let mut tx = self.store.begin().await?;
+            let mut rec = record(
+                actor,
+                Some(rev.customer_id),
+                if approve {
+                    "revision.approve"
+                } else {
+                    "revision.reject"
+                },
+                format!("site/{site_id}/revision/{number}"),
+                "four-eyes: the author may not review".into(),
+            );
+            rec.outcome = "denied".into();
+            tx.audit(rec, now).await?;
+            tx.commit().await?;
             return Err(AppError::Forbidden(
                 "four-eyes review: another staff member must review this revision, not its author",
             ));
