@@ -450,6 +450,15 @@ protocol = "tcp"
 port = 8080
 to = "192.0.2.11"
 to_port = 80
+
+[[load_balancers]]
+name = "app"
+zone = "wan"
+protocol = "tcp"
+address = "198.51.100.1"
+port = 8443
+health = { check = "tcp", interval = "2s" }
+backends = [{ address = "192.0.2.20", port = 8443 }, { address = "192.0.2.21", port = 8443 }]
 "#;
     let mut text = policy(extra)
         .replace(
@@ -493,6 +502,7 @@ to_port = 80
         sum["settings"],
         json!(["SNMP user ops: pass phrase changed", "DNS servers changed"])
     );
+    assert_eq!(sum["load_balancers"], json!(["load balancer app added"]));
     assert_eq!(sum["unavailable"], Value::Null);
     let policy_lines = d["policy"].as_array().unwrap();
     let added: Vec<&str> = policy_lines
