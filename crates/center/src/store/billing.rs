@@ -220,6 +220,45 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     })
 }
 
+/// The `VALUES` list of a multi-row insert: `rows` tuples of `cols` parameters.
+/// SQLite gets anonymous `?` parameters, bound in order: for `$N` parameters
+/// `sqlx-sqlite` asks SQLite for each parameter's name, and SQLite finds a name by
+/// scanning the statement's list of names, so binding a statement of 14,000 `$N`
+/// values is quadratic (91 % of the 100,000-contract invoice run in a profile,
+/// docs/benchmarks.md). PostgreSQL keeps `$N`.
+fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 7);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            if sqlite {
+                s.push('?');
+            } else {
+                use std::fmt::Write;
+                let _ = write!(s, "${}", r * cols + c + 1);
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row insert: 14,000 parameters, under SQLite's limit of 32,766
+/// (since 3.32) and PostgreSQL's 65,535.
+const INVOICES_PER_INSERT: usize = 1000;
+const LINES_PER_INSERT: usize = 2000;
+
+/// Whether a connection of the `Any` driver is SQLite.
+fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
+}
+
 macro_rules! scoped {
     ($sql:expr, $scope:expr, $col:expr, $n:expr) => {{
         let (filter, c) = scope_filter($scope, $col, $n);
@@ -743,20 +782,18 @@ impl Tx {
             .collect()
     }
 
-    pub async fn bo_mark_interest_billed(
-        &mut self,
-        payment_ids: &[i64],
-        number: i64,
-    ) -> Result<()> {
-        for chunk in payment_ids.chunks(500) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("UPDATE bo_payments SET interest_invoice = $1 WHERE id IN ({list})");
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(number);
-            for id in chunk {
-                q = q.bind(*id);
+    /// Marks late-payment interest as billed: `(payment id, invoice number)` pairs,
+    /// one set-based statement per 1,000 pairs.
+    pub async fn bo_mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
+        let sqlite = is_sqlite(&self.tx);
+        for chunk in billed.chunks(1000) {
+            let sql = format!(
+                "WITH v (id, number) AS (VALUES {}) UPDATE bo_payments SET interest_invoice = v.number FROM v WHERE bo_payments.id = v.id",
+                values_list(sqlite, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, number) in chunk {
+                q = q.bind(*id).bind(*number);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -774,24 +811,12 @@ impl Tx {
 
     /// Inserts invoices and their lines, many rows per statement.
     pub async fn bo_insert_invoices(&mut self, invoices: &[NewInvoice]) -> Result<()> {
-        for chunk in invoices.chunks(1000) {
-            let mut sql = String::from(
-                "INSERT INTO bo_invoices (number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at) VALUES ",
+        let sqlite = is_sqlite(&self.tx);
+        for chunk in invoices.chunks(INVOICES_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO bo_invoices (number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at) VALUES {}",
+                values_list(sqlite, chunk.len(), 14)
             );
-            for i in 0..chunk.len() {
-                let b = i * 14;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=14)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
-            }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for n in chunk {
                 q = q
@@ -821,24 +846,11 @@ impl Tx {
                     .map(move |(i, l)| (n.number, i, l))
             })
             .collect();
-        for chunk in lines.chunks(2000) {
-            let mut sql = String::from(
-                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date) VALUES ",
+        for chunk in lines.chunks(LINES_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date) VALUES {}",
+                values_list(sqlite, chunk.len(), 7)
             );
-            for i in 0..chunk.len() {
-                let b = i * 7;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=7)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
-            }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (number, seq, l) in chunk {
                 q = q
@@ -930,6 +942,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
+        let sqlite = self.backend == super::Backend::Sqlite;
         let first_customer: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM customers")
             .fetch_one(&mut *tx.tx)
             .await?
@@ -948,10 +961,7 @@ impl Store {
             .map(|i| first_customer + i)
             .collect();
         for chunk in ids.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 3);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO customers (id, name, created_at) VALUES {values}"
             )));
@@ -973,23 +983,7 @@ impl Store {
             })
             .collect();
         for chunk in rows.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 9 * i;
-                    format!(
-                        "(${}, ${}, 'fiber-business', ${}, ${}, ${}, '', 'accepted', ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 11);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_applications (id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, contract_id, created_at, decided_at) VALUES {values}"
             )));
@@ -997,28 +991,18 @@ impl Store {
                 q = q
                     .bind(*app)
                     .bind(*customer)
+                    .bind("fiber-business")
                     .bind(format!("L-{contract}"))
                     .bind(c.monthly_fee)
                     .bind(c.start.to_string())
+                    .bind("")
+                    .bind("accepted")
                     .bind(*contract)
                     .bind(now)
-                    .bind(now)
-                    .bind(0i64);
+                    .bind(now);
             }
             q.execute(&mut *tx.tx).await?;
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 13 * i;
-                    format!(
-                        "({})",
-                        (1..=13)
-                            .map(|k| format!("${}", b + k))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 13);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_contracts (id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, created_at) VALUES {values}"
             )));
@@ -1078,20 +1062,9 @@ impl Store {
     /// Benchmark data only: payments as given (invoice id, amount, date, interest).
     pub async fn bo_seed_payments(&self, payments: &[Payment]) -> Result<()> {
         let mut tx = self.begin().await?;
+        let sqlite = self.backend == super::Backend::Sqlite;
         for chunk in payments.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 7 * i;
-                    format!(
-                        "({})",
-                        (1..=7)
-                            .map(|k| format!("${}", b + k))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 7);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES {values}"
             )));
@@ -1106,10 +1079,14 @@ impl Store {
                     .bind(p.created_at);
             }
             q.execute(&mut *tx.tx).await?;
-            let ids = (0..chunk.len())
-                .map(|i| format!("${}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let ids = if sqlite {
+                vec!["?"; chunk.len()].join(", ")
+            } else {
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE bo_invoices SET paid = total WHERE id IN ({ids})"
             )));
@@ -1119,5 +1096,17 @@ impl Store {
             q.execute(&mut *tx.tx).await?;
         }
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_list;
+
+    #[test]
+    fn values_list_is_anonymous_on_sqlite_and_numbered_on_postgres() {
+        assert_eq!(values_list(true, 2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(values_list(false, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_list(false, 1, 1), "($1)");
     }
 }
