@@ -17,7 +17,7 @@ use mamori_billing::term::{self, Cancellation};
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Result, invalid};
+use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::domain::{Actor, Role, Scope};
 
@@ -42,6 +42,13 @@ pub struct BackofficeConfig {
     pub interest_grace_days: u32,
     /// TrueType font for PDF invoices; empty: IPA Gothic where Debian installs it.
     pub pdf_font: String,
+    /// Art. 17 (TERMS.md "Invoices"): when invoices are issued and fall due
+    /// (`[backoffice.invoice]`: `issue_day` 1, `due_months_after_issue` 0,
+    /// `due_day` "end" — issued on the 1st of the next month, due at its end).
+    pub invoice: InvoiceSettings,
+    /// Consumption tax per line kind (`[backoffice.taxable]`; TERMS.md Art. 10-2:
+    /// the early-termination sum is not taxable by default, every fee is).
+    pub taxable: Taxability,
 }
 
 impl Default for BackofficeConfig {
@@ -56,6 +63,8 @@ impl Default for BackofficeConfig {
             interest_basis_points: 1450,
             interest_grace_days: 10,
             pdf_font: String::new(),
+            invoice: InvoiceSettings::default(),
+            taxable: Taxability::default(),
         }
     }
 }
@@ -64,9 +73,10 @@ impl BackofficeConfig {
     fn interest(&self) -> Result<InterestSettings> {
         Ok(InterestSettings {
             rate: Rate::from_basis_points(self.interest_basis_points).ok_or_else(|| {
-                invalid(
+                invalid_text(
                     "interest_basis_points",
-                    "is out of range (at most 10000)".to_string(),
+                    "is out of range (at most 10000)",
+                    "遅延損害金の利率（interest_basis_points）が範囲外です（10000以下にしてください）。",
                 )
             })?,
             grace_days: self.interest_grace_days,
@@ -313,8 +323,46 @@ fn yen(v: i64) -> Yen {
     Yen::new(u64::try_from(v).unwrap_or(0))
 }
 
+/// The Japanese name of a form field, for validation messages.
+fn field_ja(field: &str) -> &'static str {
+    match field {
+        "monthly_fee" => "月額料金",
+        "amount" => "金額",
+        "total" => "請求額",
+        "start" => "サービス開始日",
+        "end" => "終了日",
+        "date" => "入金日",
+        "month" => "対象月",
+        "notice_date" => "事前通知日",
+        "cause_date" => "損害の原因が生じた日",
+        "effective_date" => "効力発生日",
+        "line_id" => "回線ID",
+        "subject" => "件名",
+        "body" => "本文",
+        "note" => "備考",
+        _ => "入力値",
+    }
+}
+
+/// A rule of the terms (from `mamori_billing`) refuses the value of `field`; its
+/// message is English, so the Japanese text names the field and quotes it.
+fn rule_error(field: &'static str, e: impl std::fmt::Display) -> AppError {
+    let e = e.to_string();
+    invalid_text(
+        field,
+        e.clone(),
+        format!("{}の値が約款の条件を満たしません（{e}）。", field_ja(field)),
+    )
+}
+
 fn db_yen(field: &'static str, y: Yen) -> Result<i64> {
-    i64::try_from(y.get()).map_err(|_| invalid(field, "is too large to store"))
+    i64::try_from(y.get()).map_err(|_| {
+        invalid_text(
+            field,
+            "is too large to store",
+            format!("{}の金額が大きすぎて記録できません。", field_ja(field)),
+        )
+    })
 }
 
 /// Today's date in Japan (UTC+9) at `now` (ms since the epoch).
@@ -326,31 +374,47 @@ pub fn today(now: i64) -> Date {
 
 pub fn parse_date(field: &'static str, s: &str) -> Result<Date> {
     s.trim().parse::<Date>().map_err(|_| {
-        invalid(
+        invalid_text(
             field,
             format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-01)"),
+            format!(
+                "{}の「{s}」は日付ではありません（例: 2026-04-01）。",
+                field_ja(field)
+            ),
         )
     })
 }
 
 pub fn parse_month(field: &'static str, s: &str) -> Result<YearMonth> {
     s.trim().parse::<YearMonth>().map_err(|_| {
-        invalid(
+        invalid_text(
             field,
             format!("{s:?} is not a month (expected YYYY-MM, e.g. 2026-04)"),
+            format!(
+                "{}の「{s}」は年月ではありません（例: 2026-04）。",
+                field_ja(field)
+            ),
         )
     })
 }
 
 fn amount(field: &'static str, v: i64) -> Result<i64> {
     if v <= 0 {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("is {v}; it must be a positive number of yen"),
+            format!(
+                "{}が{v}です。1円以上の金額にしてください。",
+                field_ja(field)
+            ),
         ));
     }
     if v > 1_000_000_000_000 {
-        return Err(invalid(field, "is larger than ¥1,000,000,000,000"));
+        return Err(invalid_text(
+            field,
+            "is larger than ¥1,000,000,000,000",
+            format!("{}が¥1,000,000,000,000を超えています。", field_ja(field)),
+        ));
     }
     Ok(v)
 }
@@ -358,18 +422,31 @@ fn amount(field: &'static str, v: i64) -> Result<i64> {
 fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(invalid_text(
+            field,
+            "must not be empty",
+            format!("{}を入力してください。", field_ja(field)),
+        ));
     }
     if v.chars().count() > max {
-        return Err(invalid(field, format!("is longer than {max} characters")));
+        return Err(invalid_text(
+            field,
+            format!("is longer than {max} characters"),
+            format!("{}は{max}文字以内にしてください。", field_ja(field)),
+        ));
     }
     if let Some(c) = v
         .chars()
         .find(|&c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("contains the control character U+{:04X}", c as u32),
+            format!(
+                "{}に制御文字 U+{:04X} が含まれています。",
+                field_ja(field),
+                c as u32
+            ),
         ));
     }
     Ok(v.to_string())
@@ -412,22 +489,24 @@ fn read_scope(actor: &Actor) -> Scope {
 
 fn parse_refusal(s: &str) -> Result<RefusalReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid(
+        invalid_text(
             "reason",
             format!(
                 "{s:?} is not an Art. 8-2 reason; use one of technical_obstacle, risk_of_non_payment, false_statement, unlawful_use, damages_credibility, other"
             ),
+            format!("お断りの理由「{s}」は第8条第2項の理由ではありません。一覧から選んでください。"),
         )
     })
 }
 
 fn parse_termination(s: &str) -> Result<TerminationReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid(
+        invalid_text(
             "reason",
             format!(
                 "{s:?} is not an Art. 12-1 reason; use one of insolvency, non_payment, business_closure, terms_violation, false_statement, carrier_contract_ended, antisocial_forces, fraud_or_threat, other"
             ),
+            format!("解除の理由「{s}」は第12条第1項の理由ではありません。一覧から選んでください。"),
         )
     })
 }
@@ -530,18 +609,22 @@ impl App {
         require_back_office(actor)?;
         let line_product = line_product.trim();
         if !cfg.eligible_lines.iter().any(|l| l == line_product) {
-            return Err(invalid(
+            return Err(invalid_text(
                 "line_product",
                 format!(
                     "{line_product:?} is not an eligible access line of the provider (Art. 7); eligible: {}",
                     cfg.eligible_lines.join(", ")
+                ),
+                format!(
+                    "アクセス回線「{line_product}」は当社の対象回線ではありません（第7条）。対象: {}",
+                    cfg.eligible_lines.join("、")
                 ),
             ));
         }
         let line_id = short_text("line_id", line_id, 100)?;
         let monthly_fee = amount("monthly_fee", monthly_fee)?;
         let start = parse_date("start", start)?;
-        term::minimum_term_end(start).map_err(|e| invalid("start", e.to_string()))?;
+        term::minimum_term_end(start).map_err(|e| rule_error("start", e))?;
         let note = note.trim().chars().take(2000).collect::<String>();
         let mut tx = self.store.begin().await?;
         if !tx.customer_exists(customer_id).await? {
@@ -552,9 +635,10 @@ impl App {
                 .bo_application(Scope::Customer(customer_id), old)
                 .await?
                 .ok_or_else(|| {
-                    invalid(
+                    invalid_text(
                         "replaces",
                         format!("application {old} of this customer does not exist"),
+                        format!("変更するお申込み {old} はこのお客様のお申込みにありません。"),
                     )
                 })?;
             if prev.state == ApplicationState::Pending {
@@ -639,13 +723,14 @@ impl App {
             )));
         }
         if tx.bo_appliances_of(a.customer_id, equipment).await? != equipment.len() {
-            return Err(invalid(
+            return Err(invalid_text(
                 "equipment",
                 "names an appliance that does not exist or is not this customer's",
+                "貸与機器に、存在しないか、このお客様のものではない機器が含まれています。",
             ));
         }
         let minimum_term_end =
-            term::minimum_term_end(a.start).map_err(|e| invalid("start", e.to_string()))?;
+            term::minimum_term_end(a.start).map_err(|e| rule_error("start", e))?;
         let mut c = Contract {
             id: 0,
             customer_id: a.customer_id,
@@ -893,9 +978,10 @@ impl App {
             (true, _) => None,
             (false, Some(n)) => Some(parse_date("notice_date", n)?),
             (false, None) => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "notice_date",
                     "a termination needs prior notice unless it is urgent (Art. 12-2): give the notice date or mark it urgent",
+                    "緊急の場合を除き、解除には事前の通知が必要です（第12条第2項）。事前通知日を入力するか、緊急を選んでください。",
                 ));
             }
         };
@@ -904,16 +990,17 @@ impl App {
             None => mamori_billing::contract::TerminationNotice::Urgent,
         };
         mamori_billing::contract::ProviderTermination::new(r, notice_kind, end)
-            .map_err(|e| invalid("notice_date", e.to_string()))?;
+            .map_err(|e| rule_error("notice_date", e))?;
         let mut tx = self.store.begin().await?;
         let c = tx
             .bo_contract(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if end < c.start {
-            return Err(invalid(
+            return Err(invalid_text(
                 "end",
                 format!("{end} is before the service start {}", c.start),
+                format!("解除日 {end} がサービス開始日 {} より前です。", c.start),
             ));
         }
         let ending = ContractEnding::Provider {
@@ -953,21 +1040,30 @@ impl App {
     /// contract that has its invoice for the month gets nothing more. All in one
     /// transaction under the write lock (which also serialises center processes on
     /// PostgreSQL), with one audit entry naming the numbers issued.
-    pub async fn bo_invoice_run(&self, actor: &Actor, month: &str, now: i64) -> Result<RunReport> {
+    pub async fn bo_invoice_run(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        month: &str,
+        now: i64,
+    ) -> Result<RunReport> {
         require_back_office(actor)?;
         let month = parse_month("month", month)?;
         if month.last_day() >= today(now) {
-            return Err(invalid(
+            return Err(invalid_text(
                 "month",
                 format!("{month} is not over yet; invoices for a month are issued after it ends"),
+                format!(
+                    "対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"
+                ),
             ));
         }
-        let settings = InvoiceSettings::default();
-        let (issue, due) = settings
+        let (issue, due) = cfg
+            .invoice
             .dates(month)
-            .map_err(|e| invalid("month", e.to_string()))?;
+            .map_err(|e| rule_error("month", e))?;
         let taxes = TaxTable::japan_standard();
-        let taxability = Taxability::default();
+        let taxability = cfg.taxable;
         let mut tx = self.store.begin().await?;
         let done: std::collections::HashSet<i64> = tx
             .bo_invoiced_contracts(&month.to_string())
@@ -1000,7 +1096,7 @@ impl App {
             }
             let pays = by_contract.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
             let lines = month_lines(c, month, pays, &taxes, &taxability)
-                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
+                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
             if lines.is_empty() {
                 continue;
             }
@@ -1013,7 +1109,7 @@ impl App {
                 i_due = i_due.min(*end).max(i_issue);
             }
             let inv = binv::Invoice::new(month, i_issue, i_due, lines)
-                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
+                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
             for p in pays {
                 billed_payments.push((p.id, next));
             }
@@ -1049,13 +1145,7 @@ impl App {
             next += 1;
         }
         tx.bo_insert_invoices(&out).await?;
-        let mut by_number: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-        for (pid, number) in billed_payments {
-            by_number.entry(number).or_default().push(pid);
-        }
-        for (number, ids) in by_number {
-            tx.bo_mark_interest_billed(&ids, number).await?;
-        }
+        tx.bo_mark_interest_billed(&billed_payments).await?;
         let report = RunReport {
             month,
             issued: out.len() as u64,
@@ -1122,7 +1212,11 @@ impl App {
         let amount_in = amount("amount", amount_in)?;
         let date = parse_date("date", date)?;
         if date > today(now) {
-            return Err(invalid("date", format!("{date} is in the future")));
+            return Err(invalid_text(
+                "date",
+                format!("{date} is in the future"),
+                format!("入金日 {date} は未来の日付です。"),
+            ));
         }
         let settings = cfg.interest()?;
         let mut tx = self.store.begin().await?;
@@ -1132,7 +1226,7 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let open = inv.total - inv.paid;
         if amount_in > open {
-            return Err(invalid(
+            return Err(invalid_text(
                 "amount",
                 format!(
                     "is {} but invoice {} has {} left to pay",
@@ -1140,13 +1234,23 @@ impl App {
                     inv.number_text(),
                     yen(open.max(0)).en()
                 ),
+                format!(
+                    "入金額 {} が請求書 {} の未払額 {} を超えています。",
+                    yen(amount_in).ja(),
+                    inv.number_text(),
+                    yen(open.max(0)).ja()
+                ),
             ));
         }
         if date < inv.issue_date {
-            return Err(invalid(
+            return Err(invalid_text(
                 "date",
                 format!(
                     "{date} is before the invoice was issued ({})",
+                    inv.issue_date
+                ),
+                format!(
+                    "入金日 {date} が請求書の発行日（{}）より前です。",
                     inv.issue_date
                 ),
             ));
@@ -1156,7 +1260,7 @@ impl App {
         let bearing_open = (inv.interest_bearing - inv.paid).max(0);
         let base = amount_in.min(bearing_open);
         let interest = charges::late_interest(yen(base), inv.due_date, date, &settings)
-            .map_err(|e| invalid("amount", e.to_string()))?;
+            .map_err(|e| rule_error("amount", e))?;
         let mut p = Payment {
             id: 0,
             invoice_id,
@@ -1215,7 +1319,7 @@ impl App {
             })
             .collect();
         let cap = charges::liability_cap_detail(&received, cause)
-            .map_err(|e| invalid("cause_date", e.to_string()))?;
+            .map_err(|e| rule_error("cause_date", e))?;
         let mut tx = self.store.begin().await?;
         tx.audit(
             rec(
@@ -1256,30 +1360,42 @@ impl App {
         require_back_office(actor)?;
         let kind = kind.trim();
         let Some((_, article)) = NOTICE_KINDS.iter().take(4).find(|(k, _)| *k == kind) else {
-            return Err(invalid(
+            return Err(invalid_text(
                 "kind",
                 format!(
                     "{kind:?} is not a notice kind; use terms_change, maintenance, termination or service_end"
+                ),
+                format!(
+                    "通知の種類「{kind}」はありません。約款の変更・保守による停止・契約の解除・サービスの終了から選んでください。"
                 ),
             ));
         };
         let subject = short_text("subject", subject, 200)?;
         if subject.contains('\n') || subject.contains('\r') {
-            return Err(invalid("subject", "must be one line"));
+            return Err(invalid_text(
+                "subject",
+                "must be one line",
+                "件名は1行にしてください。",
+            ));
         }
         let body = short_text("body", body, 20_000)?;
         let effective = parse_date("effective_date", effective_date)?;
         if customers.is_empty() {
-            return Err(invalid("customers", "choose at least one customer"));
+            return Err(invalid_text(
+                "customers",
+                "choose at least one customer",
+                "送付先のお客様を1社以上選んでください。",
+            ));
         }
         let mut recipients = Vec::new();
         for c in customers {
             match self.store.bo_officer(*c).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
-                    return Err(invalid(
+                    return Err(invalid_text(
                         "customers",
                         format!("customer {c} does not exist or has no active security officer"),
+                        format!("お客様 {c} は存在しないか、有効なセキュリティ責任者がいません。"),
                     ));
                 }
             }
@@ -1365,10 +1481,9 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
             "the contract has already ended or is ending".into(),
         ));
     }
-    let cancellation =
-        term::cancel(notice, requested).map_err(|e| invalid("end", e.to_string()))?;
+    let cancellation = term::cancel(notice, requested).map_err(|e| rule_error("end", e))?;
     let lump = fees::early_termination(yen(c.monthly_fee), c.start, cancellation.end)
-        .map_err(|e| invalid("end", e.to_string()))?;
+        .map_err(|e| rule_error("end", e))?;
     Ok(CancellationPreview {
         cancellation,
         early_termination: db_yen("end", lump)?,
