@@ -23,6 +23,7 @@ both_backends!(
     art_3_2_notices_are_sent_by_smtp_and_kept,
     panel_shows_own_contracts_and_the_earliest_end_before_cancelling,
     panel_forms_art_7_8_9_12_16_17_18,
+    art_17_settings_issue_due_day_and_taxability,
 );
 
 mod two_centers_on_postgres {
@@ -1571,5 +1572,35 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
+    o.c.stop().await;
+}
+
+/// The invoice settings of `[backoffice]` reach the run: issue and due day (TERMS.md
+/// "Invoices", Art. 17) and the taxability of each line kind (Art. 17-1, 10-2).
+async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
+    use mamori_billing::invoice::{DueDay, InvoiceSettings};
+    let c = Center::start_with(backend, |cfg| {
+        cfg.backoffice.invoice = InvoiceSettings {
+            issue_day: 5,
+            due_months_after_issue: 1,
+            due_day: DueDay::Day(20),
+        };
+        cfg.backoffice.taxable.monthly_fee = false;
+    })
+    .await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let o = Office { c, admin, bo };
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let k = o.contract(alpha, "2026-04-01", 30000).await;
+    o.run("2026-04").await;
+    let inv = o.invoice(&o.invoices_of(&k).await[0]["id"]).await;
+    assert_eq!(inv["issue_date"], "2026-05-05", "{inv}");
+    assert_eq!(inv["due_date"], "2026-06-20", "{inv}");
+    assert_eq!(inv["taxable_subtotal"], 0, "{inv}");
+    assert_eq!(inv["tax"], 0, "{inv}");
+    assert_eq!(inv["total"], 30000, "{inv}");
+    assert_eq!(inv["lines"][0]["kind"], "monthly_fee");
+    assert_eq!(inv["lines"][0]["taxable"], false);
     o.c.stop().await;
 }

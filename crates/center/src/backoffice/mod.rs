@@ -1490,3 +1490,47 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
         minimum_term_end: c.minimum_term_end,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
+    /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.
+    #[test]
+    fn art_17_invoice_settings_default_and_read_from_toml() {
+        let d: BackofficeConfig = toml::from_str("").unwrap();
+        assert_eq!(d, BackofficeConfig::default());
+        assert_eq!(d.invoice.issue_day, 1);
+        assert_eq!(d.invoice.due_months_after_issue, 0);
+        assert_eq!(d.invoice.due_day, DueDay::End(EndOfMonth::End));
+        assert!(d.taxable.monthly_fee && !d.taxable.early_termination);
+
+        let c: BackofficeConfig = toml::from_str(
+            "[invoice]\nissue_day = 5\ndue_day = 20\ndue_months_after_issue = 1\n[taxable]\nearly_termination = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.invoice.issue_day, 5);
+        assert_eq!(c.invoice.due_day, DueDay::Day(20));
+        let april: YearMonth = "2026-04".parse().unwrap();
+        assert_eq!(
+            c.invoice.dates(april).unwrap(),
+            (
+                jiff::civil::date(2026, 5, 5),
+                jiff::civil::date(2026, 6, 20)
+            )
+        );
+        assert!(c.taxable.early_termination && c.taxable.monthly_fee);
+        let e: BackofficeConfig = toml::from_str("[invoice]\ndue_day = \"end\"\n").unwrap();
+        assert_eq!(e.invoice.due_day, DueDay::End(EndOfMonth::End));
+
+        for bad in [
+            "[taxable]\nlate_fee = true\n",
+            "[invoice]\nissue_day_of_month = 3\n",
+            "[invoice]\ndue_day = \"soon\"\n",
+        ] {
+            assert!(toml::from_str::<BackofficeConfig>(bad).is_err(), "{bad}");
+        }
+    }
+}
