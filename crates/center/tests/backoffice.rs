@@ -24,6 +24,7 @@ both_backends!(
     panel_shows_own_contracts_and_the_earliest_end_before_cancelling,
     panel_forms_art_7_8_9_12_16_17_18,
     art_17_settings_issue_due_day_and_taxability,
+    art_17_one_invoice_per_customer,
 );
 
 mod two_centers_on_postgres {
@@ -1602,5 +1603,50 @@ async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
     assert_eq!(inv["total"], 30000, "{inv}");
     assert_eq!(inv["lines"][0]["kind"], "monthly_fee");
     assert_eq!(inv["lines"][0]["taxable"], false);
+    o.c.stop().await;
+}
+
+/// TERMS.md "Invoices" (Art. 17): with `invoice_per = "customer"`, one invoice per
+/// customer and month carries the lines of all its contracts, tax computed once on
+/// their sum; a second run issues nothing; the invoice is listed with each contract.
+async fn art_17_one_invoice_per_customer(backend: Backend) {
+    let c = Center::start_with(backend, |cfg| {
+        cfg.backoffice.invoice_per = mamori_center::backoffice::InvoicePer::Customer;
+    })
+    .await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let o = Office { c, admin, bo };
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = o.c.customer(&o.admin, "Beta").await;
+    let k1 = o.contract(alpha, "2026-04-01", 30000).await;
+    // Art. 17-2: from 2026-04-16, floor(20001 × 15 / 30) = 10000.
+    let k2 = o.contract(alpha, "2026-04-16", 20001).await;
+    let kb = o.contract(beta, "2026-04-01", 50000).await;
+    let r = o.run("2026-04").await;
+    assert_eq!(r["issued"], 2, "{r}");
+    assert_eq!(o.run("2026-04").await["issued"], 0);
+    let a1 = o.invoices_of(&k1).await;
+    let a2 = o.invoices_of(&k2).await;
+    assert_eq!(a1.len(), 1, "{a1:?}");
+    assert_eq!(a1[0]["id"], a2[0]["id"], "one invoice for both contracts");
+    let inv = o.invoice(&a1[0]["id"]).await;
+    assert_eq!(inv["lines"].as_array().unwrap().len(), 2, "{inv}");
+    assert_eq!(inv["taxable_subtotal"], 40000, "{inv}");
+    assert_eq!(inv["tax"], 4000, "{inv}");
+    assert_eq!(inv["total"], 44000, "{inv}");
+    let html = text(
+        &o.c,
+        &format!("/api/v1/backoffice/invoices/{}/html", a1[0]["id"]),
+        &o.bo,
+    )
+    .await;
+    assert!(
+        html.contains(&format!("（契約 #{}）", k2["id"])),
+        "each line names its contract: {html}"
+    );
+    assert_eq!(o.invoices_of(&kb).await[0]["total"], 55000);
+    let r = o.run("2026-05").await;
+    assert_eq!(r["issued"], 2, "{r}");
     o.c.stop().await;
 }

@@ -46,6 +46,9 @@ pub struct BackofficeConfig {
     /// (`[backoffice.invoice]`: `issue_day` 1, `due_months_after_issue` 0,
     /// `due_day` "end" — issued on the 1st of the next month, due at its end).
     pub invoice: InvoiceSettings,
+    /// TERMS.md "Invoices": one invoice per contract (default) or one per customer,
+    /// with the lines of all the customer's contracts (`invoice_per = "customer"`).
+    pub invoice_per: InvoicePer,
     /// Consumption tax per line kind (`[backoffice.taxable]`; TERMS.md Art. 10-2:
     /// the early-termination sum is not taxable by default, every fee is).
     pub taxable: Taxability,
@@ -65,6 +68,7 @@ impl Default for BackofficeConfig {
             pdf_font: String::new(),
             invoice: InvoiceSettings::default(),
             taxable: Taxability::default(),
+            invoice_per: InvoicePer::Contract,
         }
     }
 }
@@ -82,6 +86,17 @@ impl BackofficeConfig {
             grace_days: self.interest_grace_days,
         })
     }
+}
+
+/// How the monthly run groups charges into invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoicePer {
+    /// One invoice per contract and month.
+    #[default]
+    Contract,
+    /// One invoice per customer and month, with the lines of all its contracts.
+    Customer,
 }
 
 // ---- domain types ----------------------------------------------------------------
@@ -187,6 +202,8 @@ pub struct InvoiceLine {
     pub taxable: bool,
     pub rate_bp: Option<i64>,
     pub date: Date,
+    /// The contract the line is for (none on lines stored before migration 11).
+    pub contract_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +271,8 @@ pub struct NewInvoice {
     pub interest_bearing: i64,
     pub created_at: i64,
     pub lines: Vec<InvoiceLine>,
+    /// With one invoice per customer: the customer's other contracts billed on it.
+    pub other_contracts: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -1088,8 +1107,17 @@ impl App {
         }
         let mut next = tx.bo_last_invoice_number().await? + 1;
         let first = next;
-        let mut out = Vec::new();
-        let mut billed_payments = Vec::new();
+        // Each contract's part of the month: its lines, its Art. 12-3 dates, the
+        // payments whose interest it bills.
+        struct Part<'a> {
+            contract: &'a Contract,
+            name: &'a str,
+            lines: Vec<binv::InvoiceLine>,
+            issue: Date,
+            due: Date,
+            pays: &'a [&'a Payment],
+        }
+        let mut groups: std::collections::BTreeMap<i64, Vec<Part<'_>>> = Default::default();
         for (c, name) in &contracts {
             if done.contains(&c.id) {
                 continue;
@@ -1108,11 +1136,38 @@ impl App {
                 i_issue = i_issue.min(*end).max(month.first_day());
                 i_due = i_due.min(*end).max(i_issue);
             }
+            // One invoice per contract, or per customer (all its contracts' lines).
+            let key = match cfg.invoice_per {
+                InvoicePer::Contract => c.id,
+                InvoicePer::Customer => c.customer_id,
+            };
+            groups.entry(key).or_default().push(Part {
+                contract: c,
+                name,
+                lines,
+                issue: i_issue,
+                due: i_due,
+                pays,
+            });
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        let mut billed_payments = Vec::new();
+        for parts in groups.into_values() {
+            let Some(head) = parts.first() else { continue };
+            let (c, name) = (head.contract, head.name);
+            let i_issue = parts.iter().map(|p| p.issue).min().unwrap_or(issue);
+            let i_due = parts.iter().map(|p| p.due).min().unwrap_or(due);
+            let mut owners = Vec::new();
+            let mut lines = Vec::new();
+            for p in &parts {
+                owners.extend(std::iter::repeat_n(p.contract.id, p.lines.len()));
+                lines.extend(p.lines.iter().cloned());
+                for pay in p.pays {
+                    billed_payments.push((pay.id, next));
+                }
+            }
             let inv = binv::Invoice::new(month, i_issue, i_due, lines)
                 .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
-            for p in pays {
-                billed_payments.push((p.id, next));
-            }
             out.push(NewInvoice {
                 number: next,
                 customer_id: c.customer_id,
@@ -1120,17 +1175,19 @@ impl App {
                 month: month.to_string(),
                 issue_date: inv.issue_date,
                 due_date: inv.due_date,
-                recipient: name.clone(),
+                recipient: name.to_string(),
                 taxable_subtotal: db_yen("total", inv.taxable_subtotal)?,
                 non_taxable_subtotal: db_yen("total", inv.non_taxable_subtotal)?,
                 tax: db_yen("total", inv.tax)?,
                 total: db_yen("total", inv.total)?,
                 interest_bearing: db_yen("total", inv.interest_bearing)?,
                 created_at: now,
+                other_contracts: parts.iter().skip(1).map(|p| p.contract.id).collect(),
                 lines: inv
                     .lines
                     .iter()
-                    .map(|l| InvoiceLine {
+                    .zip(owners)
+                    .map(|(l, owner)| InvoiceLine {
                         kind: serde_json::to_value(l.kind)
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_string))
@@ -1139,6 +1196,7 @@ impl App {
                         taxable: l.taxable,
                         rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
                         date: l.date,
+                        contract_id: Some(owner),
                     })
                     .collect(),
             });
@@ -1522,6 +1580,9 @@ mod tests {
             )
         );
         assert!(c.taxable.early_termination && c.taxable.monthly_fee);
+        assert_eq!(c.invoice_per, InvoicePer::Contract);
+        let per: BackofficeConfig = toml::from_str("invoice_per = \"customer\"\n").unwrap();
+        assert_eq!(per.invoice_per, InvoicePer::Customer);
         let e: BackofficeConfig = toml::from_str("[invoice]\ndue_day = \"end\"\n").unwrap();
         assert_eq!(e.invoice.due_day, DueDay::End(EndOfMonth::End));
 
@@ -1529,6 +1590,7 @@ mod tests {
             "[taxable]\nlate_fee = true\n",
             "[invoice]\nissue_day_of_month = 3\n",
             "[invoice]\ndue_day = \"soon\"\n",
+            "invoice_per = \"site\"\n",
         ] {
             assert!(toml::from_str::<BackofficeConfig>(bad).is_err(), "{bad}");
         }

@@ -114,6 +114,20 @@ CREATE TABLE bo_notice_recipients (
 );
 "#;
 
+/// Migration 11: one invoice per customer (a setting). Each line names its contract;
+/// the contracts billed on an invoice other than the one it names are listed, so that
+/// a contract is billed once per month in either mode.
+pub(super) const MIGRATION_11: &str = r#"
+ALTER TABLE bo_invoice_lines ADD COLUMN contract_id {INT};
+CREATE TABLE bo_invoice_contracts (
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    month TEXT NOT NULL,
+    invoice_number {INT} NOT NULL REFERENCES bo_invoices(number),
+    PRIMARY KEY (contract_id, month)
+);
+CREATE INDEX bo_invoice_contracts_number ON bo_invoice_contracts (invoice_number);
+"#;
+
 const APP_COLS: &str = "id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, refusal_reason, replaces_id, contract_id, created_at, decided_at";
 const CONTRACT_COLS: &str = "id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, termination_reason, created_at";
 const INVOICE_COLS: &str = "id, number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at";
@@ -249,10 +263,10 @@ fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
     s
 }
 
-/// Rows per multi-row insert: 14,000 parameters, under SQLite's limit of 32,766
+/// Rows per multi-row insert: 14,000 parameters at most, under SQLite's limit of 32,766
 /// (since 3.32) and PostgreSQL's 65,535.
 const INVOICES_PER_INSERT: usize = 1000;
-const LINES_PER_INSERT: usize = 2000;
+const LINES_PER_INSERT: usize = 1750;
 
 /// Whether a connection of the `Any` driver is SQLite.
 fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
@@ -353,7 +367,9 @@ impl Store {
         contract_id: Option<i64>,
     ) -> Result<Vec<Invoice>> {
         let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1)"),
+            format!(
+                "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
+            ),
             scope,
             "customer_id",
             2
@@ -389,7 +405,7 @@ impl Store {
         };
         let mut inv = invoice_from_row(&r)?;
         let rows = sqlx::query(
-            "SELECT kind, amount, taxable, rate_bp, date FROM bo_invoice_lines WHERE invoice_number = $1 ORDER BY seq",
+            "SELECT kind, amount, taxable, rate_bp, date, contract_id FROM bo_invoice_lines WHERE invoice_number = $1 ORDER BY seq",
         )
         .bind(inv.number)
         .fetch_all(&self.pool)
@@ -401,6 +417,7 @@ impl Store {
                 taxable: r.try_get::<i64, _>("taxable")? != 0,
                 rate_bp: r.try_get("rate_bp")?,
                 date: date(&r, "date")?,
+                contract_id: r.try_get("contract_id")?,
             });
         }
         Ok(Some(inv))
@@ -669,7 +686,7 @@ impl Tx {
     /// Art. 12-3: every unpaid invoice of the contract falls due by `by`.
     pub async fn bo_accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
         let by = by.to_string();
-        let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE contract_id = $2 AND paid < total AND due_date > $1")
+        let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE (contract_id = $2 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $2)) AND paid < total AND due_date > $1")
             .bind(&by)
             .bind(contract_id)
             .execute(&mut *self.tx)
@@ -761,7 +778,7 @@ impl Tx {
 
     /// The contracts that already have an invoice for `month`.
     pub async fn bo_invoiced_contracts(&mut self, month: &str) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1")
+        let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1 UNION SELECT contract_id FROM bo_invoice_contracts WHERE month = $1")
             .bind(month)
             .fetch_all(&mut *self.tx)
             .await?;
@@ -848,8 +865,8 @@ impl Tx {
             .collect();
         for chunk in lines.chunks(LINES_PER_INSERT) {
             let sql = format!(
-                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date) VALUES {}",
-                values_list(sqlite, chunk.len(), 7)
+                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date, contract_id) VALUES {}",
+                values_list(sqlite, chunk.len(), 8)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (number, seq, l) in chunk {
@@ -860,7 +877,27 @@ impl Tx {
                     .bind(l.amount)
                     .bind(i64::from(l.taxable))
                     .bind(l.rate_bp)
-                    .bind(l.date.to_string());
+                    .bind(l.date.to_string())
+                    .bind(l.contract_id);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        let extra: Vec<(i64, &str, i64)> = invoices
+            .iter()
+            .flat_map(|n| {
+                n.other_contracts
+                    .iter()
+                    .map(move |c| (*c, n.month.as_str(), n.number))
+            })
+            .collect();
+        for chunk in extra.chunks(4000) {
+            let sql = format!(
+                "INSERT INTO bo_invoice_contracts (contract_id, month, invoice_number) VALUES {}",
+                values_list(sqlite, chunk.len(), 3)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (c, m, n) in chunk {
+                q = q.bind(*c).bind(*m).bind(*n);
             }
             q.execute(&mut *self.tx).await?;
         }
