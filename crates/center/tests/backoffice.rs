@@ -730,6 +730,27 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "notice after the end: {v}"
     );
+    // Art. 12-2: a notice on the end date, or one not yet given, is no prior notice.
+    let future = today.checked_add(jiff::Span::new().days(5)).unwrap();
+    let later = today.checked_add(jiff::Span::new().days(40)).unwrap();
+    for (notice, end) in [
+        ("2026-06-15".to_string(), "2026-06-15".to_string()),
+        (future.to_string(), later.to_string()),
+    ] {
+        let (s, v) = c
+            .post(
+                &term,
+                &o.bo,
+                json!({"reason": "non_payment", "notice_date": notice, "end": end}),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Art. 12-2 {notice}: {v}"
+        );
+        assert!(v["detail"].as_str().unwrap().contains("notice_date"), "{v}");
+    }
     let (s, _) = c
         .post(
             &term,

@@ -1010,6 +1010,17 @@ impl App {
         };
         mamori_billing::contract::ProviderTermination::new(r, notice_kind, end)
             .map_err(|e| rule_error("notice_date", e))?;
+        if let Some(n) = notice
+            && n > today(now)
+        {
+            return Err(invalid_text(
+                "notice_date",
+                format!("{n} is in the future; Art. 12-2 needs the notice to have been given"),
+                format!(
+                    "事前通知日 {n} は未来の日付です。通知を済ませてから解除してください（第12条第2項）。"
+                ),
+            ));
+        }
         let mut tx = self.store.begin().await?;
         let c = tx
             .bo_contract(Scope::All, id)
