@@ -532,14 +532,26 @@ fn parse_termination(s: &str) -> Result<TerminationReason> {
 
 pub fn refusal_label(s: &str, ja: bool) -> String {
     match parse_refusal(s) {
-        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Ok(r) => {
+            if ja {
+                format!("第8条第2項第{}号 {}", r.item(), r.ja())
+            } else {
+                format!("{} {}", r.article(), r.en())
+            }
+        }
         Err(_) => s.to_string(),
     }
 }
 
 pub fn termination_label(s: &str, ja: bool) -> String {
     match parse_termination(s) {
-        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Ok(r) => {
+            if ja {
+                format!("第12条第1項第{}号 {}", r.item(), r.ja())
+            } else {
+                format!("{} {}", r.article(), r.en())
+            }
+        }
         Err(_) => s.to_string(),
     }
 }

@@ -661,10 +661,9 @@ async fn applications_page(State(s): State<AppState>, u: User) -> Response {
         .iter()
         .map(|r| {
             format!(
-                "<option value=\"{}\">{} {}</option>",
+                "<option value=\"{}\">{}</option>",
                 code_of(r),
-                r.article(),
-                if l == Lang::Ja { r.ja() } else { r.en() }
+                esc(&bo::refusal_label(&code_of(r), l == Lang::Ja))
             )
         })
         .collect();
@@ -938,10 +937,9 @@ fn contract_staff_forms(l: Lang, u: &User, c: &bo::Contract, payments: &[bo::Pay
             .iter()
             .map(|r| {
                 format!(
-                    "<option value=\"{}\">{} {}</option>",
+                    "<option value=\"{}\">{}</option>",
                     code_of(r),
-                    r.article(),
-                    if l == Lang::Ja { r.ja() } else { r.en() }
+                    esc(&bo::termination_label(&code_of(r), l == Lang::Ja))
                 )
             })
             .collect();
