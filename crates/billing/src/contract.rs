@@ -263,21 +263,22 @@ impl RefusalReason {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TerminationError {
     #[error(
-        "the notice of termination is dated {notice}, after the termination on {end}; Art. 12-2 needs the notice first (or mark the termination urgent)"
+        "the notice of termination is dated {notice}, not before the termination on {end}; Art. 12-2 needs the notice first (or mark the termination urgent)"
     )]
     NoticeAfterEnd { notice: Date, end: Date },
 }
 
 impl ProviderTermination {
-    /// Art. 12-2: a termination with prior notice must have its notice on or before
-    /// the end date; an urgent one needs none.
+    /// Art. 12-2: a termination with prior notice must have its notice before the
+    /// end date (a notice on the end date is no prior notice); an urgent one needs
+    /// none.
     pub fn new(
         reason: TerminationReason,
         notice: TerminationNotice,
         end: Date,
     ) -> Result<ProviderTermination, TerminationError> {
         if let TerminationNotice::Prior { date } = notice
-            && date > end
+            && date >= end
         {
             return Err(TerminationError::NoticeAfterEnd { notice: date, end });
         }
@@ -396,6 +397,11 @@ mod tests {
                 notice: date(2026, 10, 1),
                 end
             })
+        );
+        assert_eq!(
+            ProviderTermination::new(r, TerminationNotice::Prior { date: end }, end),
+            Err(TerminationError::NoticeAfterEnd { notice: end, end }),
+            "a notice on the end date is not prior notice"
         );
     }
 }

@@ -213,6 +213,7 @@ pub enum EndOfMonth {
 /// When invoices are issued and fall due (settings). The default: issued on the 1st
 /// of the month after the service month, due at the end of that month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct InvoiceSettings {
     /// Day of the month after the service month on which the invoice is issued
     /// (1–28).

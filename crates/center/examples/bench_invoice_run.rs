@@ -10,7 +10,7 @@ use jiff::civil::date;
 use mamori_billing::Yen;
 use mamori_billing::charges::{InterestSettings, late_interest};
 use mamori_center::app::{App, Settings};
-use mamori_center::backoffice::Payment;
+use mamori_center::backoffice::{BackofficeConfig, Payment};
 use mamori_center::domain::{Actor, Role};
 use mamori_center::store::Store;
 use mamori_center::store::billing::SeedContract;
@@ -64,8 +64,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         source: "bench".into(),
         locale: None,
     };
-    app.bo_invoice_run(&actor, "2026-07", now).await?;
-    app.bo_invoice_run(&actor, "2026-08", now).await?;
+    let cfg = BackofficeConfig::default();
+    app.bo_invoice_run(&actor, &cfg, "2026-07", now).await?;
+    app.bo_invoice_run(&actor, &cfg, "2026-08", now).await?;
     // Payments for July's invoices (due 2026-08-31): 90 % on time, 10 % late in
     // September, so with Art. 17-4 interest billed on September's invoices.
     let invoices = store.bo_invoices_of_month("2026-07").await?;
@@ -99,10 +100,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.bo_seed_payments(&payments).await?;
 
     let t = std::time::Instant::now();
-    let sep = app.bo_invoice_run(&actor, "2026-09", now).await?;
+    let sep = app.bo_invoice_run(&actor, &cfg, "2026-09", now).await?;
     let t_sep = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let again = app.bo_invoice_run(&actor, "2026-09", now).await?;
+    let again = app.bo_invoice_run(&actor, &cfg, "2026-09", now).await?;
     let t_again = t.elapsed().as_secs_f64();
     println!("backend: {:?}", store.backend());
     println!("contracts: {n}");

@@ -22,6 +22,9 @@ both_backends!(
     officers_see_only_their_own_contracts_and_invoices,
     art_3_2_notices_are_sent_by_smtp_and_kept,
     panel_shows_own_contracts_and_the_earliest_end_before_cancelling,
+    panel_forms_art_7_8_9_12_16_17_18,
+    art_17_settings_issue_due_day_and_taxability,
+    art_17_one_invoice_per_customer,
 );
 
 mod two_centers_on_postgres {
@@ -727,6 +730,27 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "notice after the end: {v}"
     );
+    // Art. 12-2: a notice on the end date, or one not yet given, is no prior notice.
+    let future = today.checked_add(jiff::Span::new().days(5)).unwrap();
+    let later = today.checked_add(jiff::Span::new().days(40)).unwrap();
+    for (notice, end) in [
+        ("2026-06-15".to_string(), "2026-06-15".to_string()),
+        (future.to_string(), later.to_string()),
+    ] {
+        let (s, v) = c
+            .post(
+                &term,
+                &o.bo,
+                json!({"reason": "non_payment", "notice_date": notice, "end": end}),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Art. 12-2 {notice}: {v}"
+        );
+        assert!(v["detail"].as_str().unwrap().contains("notice_date"), "{v}");
+    }
     let (s, _) = c
         .post(
             &term,
@@ -1168,5 +1192,482 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
         .await;
     assert_eq!(k["status"], "cancelled");
     assert_eq!(k["end"], earliest.to_string());
+    o.c.stop().await;
+}
+
+/// A panel page as the holder of a session token, read in English.
+async fn panel_en(
+    c: &Center,
+    path: &str,
+    token: &str,
+    form: &[(&str, String)],
+) -> (StatusCode, String) {
+    let r = c
+        .client
+        .post(format!("{}{path}", c.base))
+        .header("cookie", format!("mamori_session={token}"))
+        .header("accept-language", "en")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// Every back-office form of the panel, submitted as a person would, with its effect
+/// checked through the API and the audit log: applications (Art. 7, a change per
+/// Art. 9, acceptance per Art. 8-1 with the applicant notified, refusal with an Art.
+/// 8-2 reason), payments (recorded and allocated to the invoice; late interest per
+/// Art. 17-4), the liability cap (Art. 18-5), termination by the provider (Art. 12-1
+/// reason, prior notice per Art. 12-2, debts due at once per Art. 12-3) and notices
+/// (Art. 16-2: composed, sent by SMTP, listed with recipients and times).
+async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
+    use reqwest::Method;
+    let smtp = Smtp::start();
+    let o = office(backend, Some(smtp.port)).await;
+    let c = &o.c;
+    let (alpha, _officer_a, _) = c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = c.customer(&o.admin, "Beta").await;
+
+    // Art. 7: a new application from the panel.
+    let (s, page) = panel(c, Method::GET, "/backoffice/applications", &o.bo, None).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"application_form\""), "{page}");
+    let csrf = csrf_of(&page);
+    let form = |customer: i64, fee: &str, line: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("customer_id", customer.to_string()),
+            ("line_product", line.to_string()),
+            ("line_id", format!("L-{customer}")),
+            ("monthly_fee", fee.to_string()),
+            ("start", "2026-04-01".into()),
+            ("note", "".into()),
+        ]
+    };
+    let mut bad = form(alpha, "30000", "fiber-business");
+    bad[0].1 = "bad".into();
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/applications",
+        &o.bo,
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/applications",
+        &o.bo,
+        Some(&form(alpha, "30,000", "fiber-business")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    // Validation errors in the reader's language.
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/applications",
+        &o.bo,
+        Some(&form(alpha, "-5", "fiber-business")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.contains("月額料金が-5です"), "{v}");
+    let (s, v) = panel_en(
+        c,
+        "/backoffice/applications",
+        &o.bo,
+        &form(alpha, "30000", "copper-home"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.contains("not an eligible access line"), "{v}");
+    let (_, apps) = c.get("/api/v1/backoffice/applications", &o.bo).await;
+    let apps = apps.as_array().unwrap().clone();
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    assert_eq!(apps[0]["monthly_fee"], 30000);
+    assert_eq!(apps[0]["state"], "pending");
+    let first = apps[0]["id"].as_i64().unwrap();
+
+    // Art. 9: the change form starts from the application and replaces it.
+    let (s, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/applications/{first}/change"),
+        &o.bo,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("value=\"30000\""), "{page}");
+    let mut change = form(alpha, "35000", "fiber-business");
+    change.push(("replaces", first.to_string()));
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/applications",
+        &o.bo,
+        Some(&change),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, a) = c
+        .get(&format!("/api/v1/backoffice/applications/{first}"), &o.bo)
+        .await;
+    assert_eq!(a["state"], "superseded");
+    let (_, apps) = c.get("/api/v1/backoffice/applications", &o.bo).await;
+    let changed = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["replaces"] == first)
+        .unwrap()
+        .clone();
+    assert_eq!(changed["monthly_fee"], 35000);
+
+    // Art. 8-2: refusal with a listed reason, shown with its article.
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/applications",
+        &o.bo,
+        Some(&form(beta, "20000", "fiber-business")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, apps) = c.get("/api/v1/backoffice/applications", &o.bo).await;
+    let beta_app = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["customer_id"] == beta)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/applications/{beta_app}/refuse"),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("reason", "technical_obstacle".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, a) = c
+        .get(
+            &format!("/api/v1/backoffice/applications/{beta_app}"),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(a["state"], "refused");
+    assert_eq!(a["refusal_reason"], "technical_obstacle");
+    let (_, page) = panel(c, Method::GET, "/backoffice/applications", &o.bo, None).await;
+    assert!(page.contains("第8条第2項"), "{page}");
+
+    // Art. 8-1: acceptance creates the contract and notifies the applicant.
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/applications/{}/accept", changed["id"]),
+        &o.bo,
+        Some(&[("csrf", csrf.clone()), ("equipment", "".into())]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, contracts) = c.get("/api/v1/backoffice/contracts", &o.bo).await;
+    let k = contracts.as_array().unwrap()[0].clone();
+    assert_eq!(k["monthly_fee"], 35000);
+    assert_eq!(k["minimum_term_end"], "2027-03-31");
+    let kid = k["id"].as_i64().unwrap();
+    let msgs = smtp.messages();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("X-Rcpt: officer@alpha.example.jp")),
+        "{msgs:?}"
+    );
+
+    // Payments: recorded from the invoice page and allocated to that invoice.
+    o.run("2026-04").await;
+    o.run("2026-05").await;
+    let invs = o.invoices_of(&k).await;
+    let april = invs.iter().find(|i| i["month"] == "2026-04").unwrap();
+    let may = invs.iter().find(|i| i["month"] == "2026-05").unwrap();
+    let (s, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/invoices/{}", april["id"]),
+        &o.bo,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"payment_form\""), "{page}");
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/invoices/{}/payments", april["id"]),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("amount", april["total"].to_string()),
+            ("date", "2026-05-20".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    assert_eq!(o.invoice(&april["id"]).await["paid"], april["total"]);
+    // May's invoice is due 2026-06-30; paid 2026-07-20 is past the 10 grace days.
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("amount", may["total"].to_string()),
+            ("date", "2026-07-20".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, pays) = c
+        .get(
+            &format!("/api/v1/backoffice/contracts/{kid}/payments"),
+            &o.bo,
+        )
+        .await;
+    let pays = pays.as_array().unwrap().clone();
+    assert_eq!(pays.len(), 2, "{pays:?}");
+    // floor(38500 × 0.145 × 19 / 365) = 290 (days 07-01 .. 07-19).
+    assert_eq!(pays[1]["interest"], 290, "{pays:?}");
+    // Overpaying is refused in both languages.
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("amount", "1".into()),
+            ("date", "2026-07-21".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.contains("未払額"), "{v}");
+
+    // Art. 18-5: the cap lists the payments it counts.
+    let (s, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/contracts/{kid}/liability-cap?cause_date=2026-08-01"),
+        &o.bo,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let total = april["total"].as_i64().unwrap() + may["total"].as_i64().unwrap();
+    let shown = mamori_billing::document::format_yen(
+        mamori_billing::Yen::new(total as u64),
+        mamori_billing::document::Lang::Ja,
+    );
+    assert!(page.contains(&format!("id=\"cap\">{shown}")), "{page}");
+    assert!(page.contains("2026年7月20日"), "{page}");
+
+    // Art. 12: termination needs prior notice unless urgent.
+    o.run("2026-06").await;
+    let (_, page) = panel(
+        c,
+        Method::GET,
+        &format!("/backoffice/contracts/{kid}"),
+        &o.bo,
+        None,
+    )
+    .await;
+    assert!(page.contains("id=\"terminate_form\""), "{page}");
+    let end = today().checked_add(jiff::Span::new().days(20)).unwrap();
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/contracts/{kid}/terminate"),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("reason", "non_payment".into()),
+            ("end", end.to_string()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.contains("第12条第2項"), "{v}");
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        &format!("/backoffice/contracts/{kid}/terminate"),
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("reason", "non_payment".into()),
+            ("notice_date", today().to_string()),
+            ("end", end.to_string()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let (_, k) = c
+        .get(&format!("/api/v1/backoffice/contracts/{kid}"), &o.bo)
+        .await;
+    assert_eq!(k["status"], "terminated", "{k}");
+    assert_eq!(k["termination_reason"], "non_payment", "{k}");
+    // Art. 12-3: June's unpaid invoice (due 2026-07-31) stays due: already before
+    // the end date; nothing unpaid is due after it.
+    for i in o.invoices_of(&k).await {
+        assert!(i["due_date"].as_str().unwrap() <= end.to_string().as_str());
+    }
+
+    // Notices (Art. 16-2): composed, sent to the chosen officers, listed with times.
+    let (s, page) = panel(c, Method::GET, "/backoffice/notices", &o.bo, None).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains(&format!("id=\"notice_customer_{alpha}\"")),
+        "{page}"
+    );
+    let before = smtp.messages().len();
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/notices",
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("kind", "maintenance".into()),
+            ("subject", "保守のお知らせ / Maintenance".into()),
+            ("body", "12月1日 2:00–4:00 に保守を行います。".into()),
+            ("effective_date", "2026-12-01".into()),
+            ("customers", alpha.to_string()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), before + 1, "{msgs:?}");
+    assert!(msgs[before].contains("X-Rcpt: officer@alpha.example.jp"));
+    let (_, page) = panel(c, Method::GET, "/backoffice/notices", &o.bo, None).await;
+    assert!(page.contains("保守のお知らせ"), "{page}");
+    assert!(page.contains("officer@alpha.example.jp"), "{page}");
+    assert!(page.contains("保守による停止 (Art. 16-2)"), "{page}");
+    let (s, v) = panel(
+        c,
+        Method::POST,
+        "/backoffice/notices",
+        &o.bo,
+        Some(&[
+            ("csrf", csrf.clone()),
+            ("kind", "maintenance".into()),
+            ("subject", "x".into()),
+            ("body", "y".into()),
+            ("effective_date", "2026-12-01".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.contains("送付先のお客様を1社以上選んでください"), "{v}");
+
+    // Every action is audited.
+    let actions = o.actions().await;
+    for a in [
+        "application.create",
+        "application.change",
+        "application.refuse",
+        "application.accept",
+        "payment.record",
+        "contract.liability_cap",
+        "contract.terminate",
+        "notice.create",
+        "notice.send",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
+    o.c.stop().await;
+}
+
+/// The invoice settings of `[backoffice]` reach the run: issue and due day (TERMS.md
+/// "Invoices", Art. 17) and the taxability of each line kind (Art. 17-1, 10-2).
+async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
+    use mamori_billing::invoice::{DueDay, InvoiceSettings};
+    let c = Center::start_with(backend, |cfg| {
+        cfg.backoffice.invoice = InvoiceSettings {
+            issue_day: 5,
+            due_months_after_issue: 1,
+            due_day: DueDay::Day(20),
+        };
+        cfg.backoffice.taxable.monthly_fee = false;
+    })
+    .await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let o = Office { c, admin, bo };
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let k = o.contract(alpha, "2026-04-01", 30000).await;
+    o.run("2026-04").await;
+    let inv = o.invoice(&o.invoices_of(&k).await[0]["id"]).await;
+    assert_eq!(inv["issue_date"], "2026-05-05", "{inv}");
+    assert_eq!(inv["due_date"], "2026-06-20", "{inv}");
+    assert_eq!(inv["taxable_subtotal"], 0, "{inv}");
+    assert_eq!(inv["tax"], 0, "{inv}");
+    assert_eq!(inv["total"], 30000, "{inv}");
+    assert_eq!(inv["lines"][0]["kind"], "monthly_fee");
+    assert_eq!(inv["lines"][0]["taxable"], false);
+    o.c.stop().await;
+}
+
+/// TERMS.md "Invoices" (Art. 17): with `invoice_per = "customer"`, one invoice per
+/// customer and month carries the lines of all its contracts, tax computed once on
+/// their sum; a second run issues nothing; the invoice is listed with each contract.
+async fn art_17_one_invoice_per_customer(backend: Backend) {
+    let c = Center::start_with(backend, |cfg| {
+        cfg.backoffice.invoice_per = mamori_center::backoffice::InvoicePer::Customer;
+    })
+    .await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let o = Office { c, admin, bo };
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let (beta, _, _) = o.c.customer(&o.admin, "Beta").await;
+    let k1 = o.contract(alpha, "2026-04-01", 30000).await;
+    // Art. 17-2: from 2026-04-16, floor(20001 × 15 / 30) = 10000.
+    let k2 = o.contract(alpha, "2026-04-16", 20001).await;
+    let kb = o.contract(beta, "2026-04-01", 50000).await;
+    let r = o.run("2026-04").await;
+    assert_eq!(r["issued"], 2, "{r}");
+    assert_eq!(o.run("2026-04").await["issued"], 0);
+    let a1 = o.invoices_of(&k1).await;
+    let a2 = o.invoices_of(&k2).await;
+    assert_eq!(a1.len(), 1, "{a1:?}");
+    assert_eq!(a1[0]["id"], a2[0]["id"], "one invoice for both contracts");
+    let inv = o.invoice(&a1[0]["id"]).await;
+    assert_eq!(inv["lines"].as_array().unwrap().len(), 2, "{inv}");
+    assert_eq!(inv["taxable_subtotal"], 40000, "{inv}");
+    assert_eq!(inv["tax"], 4000, "{inv}");
+    assert_eq!(inv["total"], 44000, "{inv}");
+    let html = text(
+        &o.c,
+        &format!("/api/v1/backoffice/invoices/{}/html", a1[0]["id"]),
+        &o.bo,
+    )
+    .await;
+    assert!(
+        html.contains(&format!("（契約 #{}）", k2["id"])),
+        "each line names its contract: {html}"
+    );
+    assert_eq!(o.invoices_of(&kb).await[0]["total"], 55000);
+    let r = o.run("2026-05").await;
+    assert_eq!(r["issued"], 2, "{r}");
     o.c.stop().await;
 }

@@ -54,7 +54,23 @@ pub fn layout(
         },
         recipient: inv.recipient.clone(),
     };
-    bdoc::qualified_invoice(&b, &meta, lang).map_err(|e| DocError::Layout(e.to_string()))
+    let mut d =
+        bdoc::qualified_invoice(&b, &meta, lang).map_err(|e| DocError::Layout(e.to_string()))?;
+    // One invoice per customer: each line names its contract.
+    let mut contracts: Vec<i64> = inv.lines.iter().filter_map(|l| l.contract_id).collect();
+    contracts.sort_unstable();
+    contracts.dedup();
+    if contracts.len() > 1 && d.lines.len() == inv.lines.len() {
+        for (dl, l) in d.lines.iter_mut().zip(&inv.lines) {
+            if let Some(c) = l.contract_id {
+                dl.description.push_str(&match lang {
+                    Lang::Ja => format!("（契約 #{c}）"),
+                    Lang::En => format!(" (contract #{c})"),
+                });
+            }
+        }
+    }
+    Ok(d)
 }
 
 fn esc(s: &str) -> String {

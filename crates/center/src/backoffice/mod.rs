@@ -17,7 +17,7 @@ use mamori_billing::term::{self, Cancellation};
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Result, invalid};
+use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::domain::{Actor, Role, Scope};
 
@@ -42,6 +42,16 @@ pub struct BackofficeConfig {
     pub interest_grace_days: u32,
     /// TrueType font for PDF invoices; empty: IPA Gothic where Debian installs it.
     pub pdf_font: String,
+    /// Art. 17 (TERMS.md "Invoices"): when invoices are issued and fall due
+    /// (`[backoffice.invoice]`: `issue_day` 1, `due_months_after_issue` 0,
+    /// `due_day` "end" — issued on the 1st of the next month, due at its end).
+    pub invoice: InvoiceSettings,
+    /// TERMS.md "Invoices": one invoice per contract (default) or one per customer,
+    /// with the lines of all the customer's contracts (`invoice_per = "customer"`).
+    pub invoice_per: InvoicePer,
+    /// Consumption tax per line kind (`[backoffice.taxable]`; TERMS.md Art. 10-2:
+    /// the early-termination sum is not taxable by default, every fee is).
+    pub taxable: Taxability,
 }
 
 impl Default for BackofficeConfig {
@@ -56,6 +66,9 @@ impl Default for BackofficeConfig {
             interest_basis_points: 1450,
             interest_grace_days: 10,
             pdf_font: String::new(),
+            invoice: InvoiceSettings::default(),
+            taxable: Taxability::default(),
+            invoice_per: InvoicePer::Contract,
         }
     }
 }
@@ -64,14 +77,26 @@ impl BackofficeConfig {
     fn interest(&self) -> Result<InterestSettings> {
         Ok(InterestSettings {
             rate: Rate::from_basis_points(self.interest_basis_points).ok_or_else(|| {
-                invalid(
+                invalid_text(
                     "interest_basis_points",
-                    "is out of range (at most 10000)".to_string(),
+                    "is out of range (at most 10000)",
+                    "遅延損害金の利率（interest_basis_points）が範囲外です（10000以下にしてください）。",
                 )
             })?,
             grace_days: self.interest_grace_days,
         })
     }
+}
+
+/// How the monthly run groups charges into invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoicePer {
+    /// One invoice per contract and month.
+    #[default]
+    Contract,
+    /// One invoice per customer and month, with the lines of all its contracts.
+    Customer,
 }
 
 // ---- domain types ----------------------------------------------------------------
@@ -177,6 +202,8 @@ pub struct InvoiceLine {
     pub taxable: bool,
     pub rate_bp: Option<i64>,
     pub date: Date,
+    /// The contract the line is for (none on lines stored before migration 11).
+    pub contract_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +271,8 @@ pub struct NewInvoice {
     pub interest_bearing: i64,
     pub created_at: i64,
     pub lines: Vec<InvoiceLine>,
+    /// With one invoice per customer: the customer's other contracts billed on it.
+    pub other_contracts: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,8 +342,46 @@ fn yen(v: i64) -> Yen {
     Yen::new(u64::try_from(v).unwrap_or(0))
 }
 
+/// The Japanese name of a form field, for validation messages.
+fn field_ja(field: &str) -> &'static str {
+    match field {
+        "monthly_fee" => "月額料金",
+        "amount" => "金額",
+        "total" => "請求額",
+        "start" => "サービス開始日",
+        "end" => "終了日",
+        "date" => "入金日",
+        "month" => "対象月",
+        "notice_date" => "事前通知日",
+        "cause_date" => "損害の原因が生じた日",
+        "effective_date" => "効力発生日",
+        "line_id" => "回線ID",
+        "subject" => "件名",
+        "body" => "本文",
+        "note" => "備考",
+        _ => "入力値",
+    }
+}
+
+/// A rule of the terms (from `mamori_billing`) refuses the value of `field`; its
+/// message is English, so the Japanese text names the field and quotes it.
+fn rule_error(field: &'static str, e: impl std::fmt::Display) -> AppError {
+    let e = e.to_string();
+    invalid_text(
+        field,
+        e.clone(),
+        format!("{}の値が約款の条件を満たしません（{e}）。", field_ja(field)),
+    )
+}
+
 fn db_yen(field: &'static str, y: Yen) -> Result<i64> {
-    i64::try_from(y.get()).map_err(|_| invalid(field, "is too large to store"))
+    i64::try_from(y.get()).map_err(|_| {
+        invalid_text(
+            field,
+            "is too large to store",
+            format!("{}の金額が大きすぎて記録できません。", field_ja(field)),
+        )
+    })
 }
 
 /// Today's date in Japan (UTC+9) at `now` (ms since the epoch).
@@ -326,31 +393,47 @@ pub fn today(now: i64) -> Date {
 
 pub fn parse_date(field: &'static str, s: &str) -> Result<Date> {
     s.trim().parse::<Date>().map_err(|_| {
-        invalid(
+        invalid_text(
             field,
             format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-01)"),
+            format!(
+                "{}の「{s}」は日付ではありません（例: 2026-04-01）。",
+                field_ja(field)
+            ),
         )
     })
 }
 
 pub fn parse_month(field: &'static str, s: &str) -> Result<YearMonth> {
     s.trim().parse::<YearMonth>().map_err(|_| {
-        invalid(
+        invalid_text(
             field,
             format!("{s:?} is not a month (expected YYYY-MM, e.g. 2026-04)"),
+            format!(
+                "{}の「{s}」は年月ではありません（例: 2026-04）。",
+                field_ja(field)
+            ),
         )
     })
 }
 
 fn amount(field: &'static str, v: i64) -> Result<i64> {
     if v <= 0 {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("is {v}; it must be a positive number of yen"),
+            format!(
+                "{}が{v}です。1円以上の金額にしてください。",
+                field_ja(field)
+            ),
         ));
     }
     if v > 1_000_000_000_000 {
-        return Err(invalid(field, "is larger than ¥1,000,000,000,000"));
+        return Err(invalid_text(
+            field,
+            "is larger than ¥1,000,000,000,000",
+            format!("{}が¥1,000,000,000,000を超えています。", field_ja(field)),
+        ));
     }
     Ok(v)
 }
@@ -358,18 +441,31 @@ fn amount(field: &'static str, v: i64) -> Result<i64> {
 fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(invalid_text(
+            field,
+            "must not be empty",
+            format!("{}を入力してください。", field_ja(field)),
+        ));
     }
     if v.chars().count() > max {
-        return Err(invalid(field, format!("is longer than {max} characters")));
+        return Err(invalid_text(
+            field,
+            format!("is longer than {max} characters"),
+            format!("{}は{max}文字以内にしてください。", field_ja(field)),
+        ));
     }
     if let Some(c) = v
         .chars()
         .find(|&c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("contains the control character U+{:04X}", c as u32),
+            format!(
+                "{}に制御文字 U+{:04X} が含まれています。",
+                field_ja(field),
+                c as u32
+            ),
         ));
     }
     Ok(v.to_string())
@@ -412,36 +508,50 @@ fn read_scope(actor: &Actor) -> Scope {
 
 fn parse_refusal(s: &str) -> Result<RefusalReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid(
+        invalid_text(
             "reason",
             format!(
                 "{s:?} is not an Art. 8-2 reason; use one of technical_obstacle, risk_of_non_payment, false_statement, unlawful_use, damages_credibility, other"
             ),
+            format!("お断りの理由「{s}」は第8条第2項の理由ではありません。一覧から選んでください。"),
         )
     })
 }
 
 fn parse_termination(s: &str) -> Result<TerminationReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid(
+        invalid_text(
             "reason",
             format!(
                 "{s:?} is not an Art. 12-1 reason; use one of insolvency, non_payment, business_closure, terms_violation, false_statement, carrier_contract_ended, antisocial_forces, fraud_or_threat, other"
             ),
+            format!("解除の理由「{s}」は第12条第1項の理由ではありません。一覧から選んでください。"),
         )
     })
 }
 
 pub fn refusal_label(s: &str, ja: bool) -> String {
     match parse_refusal(s) {
-        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Ok(r) => {
+            if ja {
+                format!("第8条第2項第{}号 {}", r.item(), r.ja())
+            } else {
+                format!("{} {}", r.article(), r.en())
+            }
+        }
         Err(_) => s.to_string(),
     }
 }
 
 pub fn termination_label(s: &str, ja: bool) -> String {
     match parse_termination(s) {
-        Ok(r) => format!("{} {}", r.article(), if ja { r.ja() } else { r.en() }),
+        Ok(r) => {
+            if ja {
+                format!("第12条第1項第{}号 {}", r.item(), r.ja())
+            } else {
+                format!("{} {}", r.article(), r.en())
+            }
+        }
         Err(_) => s.to_string(),
     }
 }
@@ -530,18 +640,22 @@ impl App {
         require_back_office(actor)?;
         let line_product = line_product.trim();
         if !cfg.eligible_lines.iter().any(|l| l == line_product) {
-            return Err(invalid(
+            return Err(invalid_text(
                 "line_product",
                 format!(
                     "{line_product:?} is not an eligible access line of the provider (Art. 7); eligible: {}",
                     cfg.eligible_lines.join(", ")
+                ),
+                format!(
+                    "アクセス回線「{line_product}」は当社の対象回線ではありません（第7条）。対象: {}",
+                    cfg.eligible_lines.join("、")
                 ),
             ));
         }
         let line_id = short_text("line_id", line_id, 100)?;
         let monthly_fee = amount("monthly_fee", monthly_fee)?;
         let start = parse_date("start", start)?;
-        term::minimum_term_end(start).map_err(|e| invalid("start", e.to_string()))?;
+        term::minimum_term_end(start).map_err(|e| rule_error("start", e))?;
         let note = note.trim().chars().take(2000).collect::<String>();
         let mut tx = self.store.begin().await?;
         if !tx.customer_exists(customer_id).await? {
@@ -552,9 +666,10 @@ impl App {
                 .bo_application(Scope::Customer(customer_id), old)
                 .await?
                 .ok_or_else(|| {
-                    invalid(
+                    invalid_text(
                         "replaces",
                         format!("application {old} of this customer does not exist"),
+                        format!("変更するお申込み {old} はこのお客様のお申込みにありません。"),
                     )
                 })?;
             if prev.state == ApplicationState::Pending {
@@ -639,13 +754,14 @@ impl App {
             )));
         }
         if tx.bo_appliances_of(a.customer_id, equipment).await? != equipment.len() {
-            return Err(invalid(
+            return Err(invalid_text(
                 "equipment",
                 "names an appliance that does not exist or is not this customer's",
+                "貸与機器に、存在しないか、このお客様のものではない機器が含まれています。",
             ));
         }
         let minimum_term_end =
-            term::minimum_term_end(a.start).map_err(|e| invalid("start", e.to_string()))?;
+            term::minimum_term_end(a.start).map_err(|e| rule_error("start", e))?;
         let mut c = Contract {
             id: 0,
             customer_id: a.customer_id,
@@ -893,9 +1009,10 @@ impl App {
             (true, _) => None,
             (false, Some(n)) => Some(parse_date("notice_date", n)?),
             (false, None) => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "notice_date",
                     "a termination needs prior notice unless it is urgent (Art. 12-2): give the notice date or mark it urgent",
+                    "緊急の場合を除き、解除には事前の通知が必要です（第12条第2項）。事前通知日を入力するか、緊急を選んでください。",
                 ));
             }
         };
@@ -904,16 +1021,28 @@ impl App {
             None => mamori_billing::contract::TerminationNotice::Urgent,
         };
         mamori_billing::contract::ProviderTermination::new(r, notice_kind, end)
-            .map_err(|e| invalid("notice_date", e.to_string()))?;
+            .map_err(|e| rule_error("notice_date", e))?;
+        if let Some(n) = notice
+            && n > today(now)
+        {
+            return Err(invalid_text(
+                "notice_date",
+                format!("{n} is in the future; Art. 12-2 needs the notice to have been given"),
+                format!(
+                    "事前通知日 {n} は未来の日付です。通知を済ませてから解除してください（第12条第2項）。"
+                ),
+            ));
+        }
         let mut tx = self.store.begin().await?;
         let c = tx
             .bo_contract(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if end < c.start {
-            return Err(invalid(
+            return Err(invalid_text(
                 "end",
                 format!("{end} is before the service start {}", c.start),
+                format!("解除日 {end} がサービス開始日 {} より前です。", c.start),
             ));
         }
         let ending = ContractEnding::Provider {
@@ -953,21 +1082,30 @@ impl App {
     /// contract that has its invoice for the month gets nothing more. All in one
     /// transaction under the write lock (which also serialises center processes on
     /// PostgreSQL), with one audit entry naming the numbers issued.
-    pub async fn bo_invoice_run(&self, actor: &Actor, month: &str, now: i64) -> Result<RunReport> {
+    pub async fn bo_invoice_run(
+        &self,
+        actor: &Actor,
+        cfg: &BackofficeConfig,
+        month: &str,
+        now: i64,
+    ) -> Result<RunReport> {
         require_back_office(actor)?;
         let month = parse_month("month", month)?;
         if month.last_day() >= today(now) {
-            return Err(invalid(
+            return Err(invalid_text(
                 "month",
                 format!("{month} is not over yet; invoices for a month are issued after it ends"),
+                format!(
+                    "対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"
+                ),
             ));
         }
-        let settings = InvoiceSettings::default();
-        let (issue, due) = settings
+        let (issue, due) = cfg
+            .invoice
             .dates(month)
-            .map_err(|e| invalid("month", e.to_string()))?;
+            .map_err(|e| rule_error("month", e))?;
         let taxes = TaxTable::japan_standard();
-        let taxability = Taxability::default();
+        let taxability = cfg.taxable;
         let mut tx = self.store.begin().await?;
         let done: std::collections::HashSet<i64> = tx
             .bo_invoiced_contracts(&month.to_string())
@@ -992,15 +1130,24 @@ impl App {
         }
         let mut next = tx.bo_last_invoice_number().await? + 1;
         let first = next;
-        let mut out = Vec::new();
-        let mut billed_payments = Vec::new();
+        // Each contract's part of the month: its lines, its Art. 12-3 dates, the
+        // payments whose interest it bills.
+        struct Part<'a> {
+            contract: &'a Contract,
+            name: &'a str,
+            lines: Vec<binv::InvoiceLine>,
+            issue: Date,
+            due: Date,
+            pays: &'a [&'a Payment],
+        }
+        let mut groups: std::collections::BTreeMap<i64, Vec<Part<'_>>> = Default::default();
         for (c, name) in &contracts {
             if done.contains(&c.id) {
                 continue;
             }
             let pays = by_contract.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
             let lines = month_lines(c, month, pays, &taxes, &taxability)
-                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
+                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
             if lines.is_empty() {
                 continue;
             }
@@ -1012,11 +1159,38 @@ impl App {
                 i_issue = i_issue.min(*end).max(month.first_day());
                 i_due = i_due.min(*end).max(i_issue);
             }
-            let inv = binv::Invoice::new(month, i_issue, i_due, lines)
-                .map_err(|e| invalid("month", format!("contract {}: {e}", c.id)))?;
-            for p in pays {
-                billed_payments.push((p.id, next));
+            // One invoice per contract, or per customer (all its contracts' lines).
+            let key = match cfg.invoice_per {
+                InvoicePer::Contract => c.id,
+                InvoicePer::Customer => c.customer_id,
+            };
+            groups.entry(key).or_default().push(Part {
+                contract: c,
+                name,
+                lines,
+                issue: i_issue,
+                due: i_due,
+                pays,
+            });
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        let mut billed_payments = Vec::new();
+        for parts in groups.into_values() {
+            let Some(head) = parts.first() else { continue };
+            let (c, name) = (head.contract, head.name);
+            let i_issue = parts.iter().map(|p| p.issue).min().unwrap_or(issue);
+            let i_due = parts.iter().map(|p| p.due).min().unwrap_or(due);
+            let mut owners = Vec::new();
+            let mut lines = Vec::new();
+            for p in &parts {
+                owners.extend(std::iter::repeat_n(p.contract.id, p.lines.len()));
+                lines.extend(p.lines.iter().cloned());
+                for pay in p.pays {
+                    billed_payments.push((pay.id, next));
+                }
             }
+            let inv = binv::Invoice::new(month, i_issue, i_due, lines)
+                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
             out.push(NewInvoice {
                 number: next,
                 customer_id: c.customer_id,
@@ -1024,17 +1198,19 @@ impl App {
                 month: month.to_string(),
                 issue_date: inv.issue_date,
                 due_date: inv.due_date,
-                recipient: name.clone(),
+                recipient: name.to_string(),
                 taxable_subtotal: db_yen("total", inv.taxable_subtotal)?,
                 non_taxable_subtotal: db_yen("total", inv.non_taxable_subtotal)?,
                 tax: db_yen("total", inv.tax)?,
                 total: db_yen("total", inv.total)?,
                 interest_bearing: db_yen("total", inv.interest_bearing)?,
                 created_at: now,
+                other_contracts: parts.iter().skip(1).map(|p| p.contract.id).collect(),
                 lines: inv
                     .lines
                     .iter()
-                    .map(|l| InvoiceLine {
+                    .zip(owners)
+                    .map(|(l, owner)| InvoiceLine {
                         kind: serde_json::to_value(l.kind)
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_string))
@@ -1043,19 +1219,14 @@ impl App {
                         taxable: l.taxable,
                         rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
                         date: l.date,
+                        contract_id: Some(owner),
                     })
                     .collect(),
             });
             next += 1;
         }
         tx.bo_insert_invoices(&out).await?;
-        let mut by_number: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-        for (pid, number) in billed_payments {
-            by_number.entry(number).or_default().push(pid);
-        }
-        for (number, ids) in by_number {
-            tx.bo_mark_interest_billed(&ids, number).await?;
-        }
+        tx.bo_mark_interest_billed(&billed_payments).await?;
         let report = RunReport {
             month,
             issued: out.len() as u64,
@@ -1122,7 +1293,11 @@ impl App {
         let amount_in = amount("amount", amount_in)?;
         let date = parse_date("date", date)?;
         if date > today(now) {
-            return Err(invalid("date", format!("{date} is in the future")));
+            return Err(invalid_text(
+                "date",
+                format!("{date} is in the future"),
+                format!("入金日 {date} は未来の日付です。"),
+            ));
         }
         let settings = cfg.interest()?;
         let mut tx = self.store.begin().await?;
@@ -1132,7 +1307,7 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let open = inv.total - inv.paid;
         if amount_in > open {
-            return Err(invalid(
+            return Err(invalid_text(
                 "amount",
                 format!(
                     "is {} but invoice {} has {} left to pay",
@@ -1140,13 +1315,23 @@ impl App {
                     inv.number_text(),
                     yen(open.max(0)).en()
                 ),
+                format!(
+                    "入金額 {} が請求書 {} の未払額 {} を超えています。",
+                    yen(amount_in).ja(),
+                    inv.number_text(),
+                    yen(open.max(0)).ja()
+                ),
             ));
         }
         if date < inv.issue_date {
-            return Err(invalid(
+            return Err(invalid_text(
                 "date",
                 format!(
                     "{date} is before the invoice was issued ({})",
+                    inv.issue_date
+                ),
+                format!(
+                    "入金日 {date} が請求書の発行日（{}）より前です。",
                     inv.issue_date
                 ),
             ));
@@ -1156,7 +1341,7 @@ impl App {
         let bearing_open = (inv.interest_bearing - inv.paid).max(0);
         let base = amount_in.min(bearing_open);
         let interest = charges::late_interest(yen(base), inv.due_date, date, &settings)
-            .map_err(|e| invalid("amount", e.to_string()))?;
+            .map_err(|e| rule_error("amount", e))?;
         let mut p = Payment {
             id: 0,
             invoice_id,
@@ -1215,7 +1400,7 @@ impl App {
             })
             .collect();
         let cap = charges::liability_cap_detail(&received, cause)
-            .map_err(|e| invalid("cause_date", e.to_string()))?;
+            .map_err(|e| rule_error("cause_date", e))?;
         let mut tx = self.store.begin().await?;
         tx.audit(
             rec(
@@ -1256,30 +1441,42 @@ impl App {
         require_back_office(actor)?;
         let kind = kind.trim();
         let Some((_, article)) = NOTICE_KINDS.iter().take(4).find(|(k, _)| *k == kind) else {
-            return Err(invalid(
+            return Err(invalid_text(
                 "kind",
                 format!(
                     "{kind:?} is not a notice kind; use terms_change, maintenance, termination or service_end"
+                ),
+                format!(
+                    "通知の種類「{kind}」はありません。約款の変更・保守による停止・契約の解除・サービスの終了から選んでください。"
                 ),
             ));
         };
         let subject = short_text("subject", subject, 200)?;
         if subject.contains('\n') || subject.contains('\r') {
-            return Err(invalid("subject", "must be one line"));
+            return Err(invalid_text(
+                "subject",
+                "must be one line",
+                "件名は1行にしてください。",
+            ));
         }
         let body = short_text("body", body, 20_000)?;
         let effective = parse_date("effective_date", effective_date)?;
         if customers.is_empty() {
-            return Err(invalid("customers", "choose at least one customer"));
+            return Err(invalid_text(
+                "customers",
+                "choose at least one customer",
+                "送付先のお客様を1社以上選んでください。",
+            ));
         }
         let mut recipients = Vec::new();
         for c in customers {
             match self.store.bo_officer(*c).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
-                    return Err(invalid(
+                    return Err(invalid_text(
                         "customers",
                         format!("customer {c} does not exist or has no active security officer"),
+                        format!("お客様 {c} は存在しないか、有効なセキュリティ責任者がいません。"),
                     ));
                 }
             }
@@ -1365,13 +1562,60 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
             "the contract has already ended or is ending".into(),
         ));
     }
-    let cancellation =
-        term::cancel(notice, requested).map_err(|e| invalid("end", e.to_string()))?;
+    let cancellation = term::cancel(notice, requested).map_err(|e| rule_error("end", e))?;
     let lump = fees::early_termination(yen(c.monthly_fee), c.start, cancellation.end)
-        .map_err(|e| invalid("end", e.to_string()))?;
+        .map_err(|e| rule_error("end", e))?;
     Ok(CancellationPreview {
         cancellation,
         early_termination: db_yen("end", lump)?,
         minimum_term_end: c.minimum_term_end,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
+    /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.
+    #[test]
+    fn art_17_invoice_settings_default_and_read_from_toml() {
+        let d: BackofficeConfig = toml::from_str("").unwrap();
+        assert_eq!(d, BackofficeConfig::default());
+        assert_eq!(d.invoice.issue_day, 1);
+        assert_eq!(d.invoice.due_months_after_issue, 0);
+        assert_eq!(d.invoice.due_day, DueDay::End(EndOfMonth::End));
+        assert!(d.taxable.monthly_fee && !d.taxable.early_termination);
+
+        let c: BackofficeConfig = toml::from_str(
+            "[invoice]\nissue_day = 5\ndue_day = 20\ndue_months_after_issue = 1\n[taxable]\nearly_termination = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.invoice.issue_day, 5);
+        assert_eq!(c.invoice.due_day, DueDay::Day(20));
+        let april: YearMonth = "2026-04".parse().unwrap();
+        assert_eq!(
+            c.invoice.dates(april).unwrap(),
+            (
+                jiff::civil::date(2026, 5, 5),
+                jiff::civil::date(2026, 6, 20)
+            )
+        );
+        assert!(c.taxable.early_termination && c.taxable.monthly_fee);
+        assert_eq!(c.invoice_per, InvoicePer::Contract);
+        let per: BackofficeConfig = toml::from_str("invoice_per = \"customer\"\n").unwrap();
+        assert_eq!(per.invoice_per, InvoicePer::Customer);
+        let e: BackofficeConfig = toml::from_str("[invoice]\ndue_day = \"end\"\n").unwrap();
+        assert_eq!(e.invoice.due_day, DueDay::End(EndOfMonth::End));
+
+        for bad in [
+            "[taxable]\nlate_fee = true\n",
+            "[invoice]\nissue_day_of_month = 3\n",
+            "[invoice]\ndue_day = \"soon\"\n",
+            "invoice_per = \"site\"\n",
+        ] {
+            assert!(toml::from_str::<BackofficeConfig>(bad).is_err(), "{bad}");
+        }
+    }
 }

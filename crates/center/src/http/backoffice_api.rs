@@ -374,7 +374,10 @@ async fn invoice_run(
     ApiActor(a): ApiActor,
     ApiJson(r): ApiJson<wire::InvoiceRun>,
 ) -> ApiResult<Json<wire::InvoiceRunReport>> {
-    let rep = s.app.bo_invoice_run(&a, &r.month, now_ms()).await?;
+    let rep = s
+        .app
+        .bo_invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
+        .await?;
     Ok(Json(wire::InvoiceRunReport {
         month: rep.month.to_string(),
         issued: rep.issued,

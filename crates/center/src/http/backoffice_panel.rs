@@ -31,6 +31,26 @@ pub fn routes() -> Router<AppState> {
         .route("/backoffice/invoices/{id}", get(invoice_page))
         .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
         .route("/backoffice/invoice-run", post(invoice_run))
+        .route(
+            "/backoffice/applications",
+            get(applications_page).post(application_submit),
+        )
+        .route(
+            "/backoffice/applications/{id}/change",
+            get(application_change_page),
+        )
+        .route("/backoffice/applications/{id}/accept", post(accept_submit))
+        .route("/backoffice/applications/{id}/refuse", post(refuse_submit))
+        .route(
+            "/backoffice/contracts/{id}/terminate",
+            post(terminate_submit),
+        )
+        .route(
+            "/backoffice/contracts/{id}/liability-cap",
+            get(liability_cap_page),
+        )
+        .route("/backoffice/invoices/{id}/payments", post(payment_submit))
+        .route("/backoffice/notices", get(notices_page).post(notice_submit))
 }
 
 struct User {
@@ -93,10 +113,12 @@ fn esc(s: &str) -> String {
 fn page(l: Lang, title: &str, body: &str) -> Response {
     let lang = if l == Lang::Ja { "ja" } else { "en" };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a></nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a> <a href=\"/backoffice/applications\">{}</a> <a href=\"/backoffice/notices\">{}</a></nav></header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),
         tr(l, "ダッシュボード", "Dashboard"),
         tr(l, "契約と請求", "Contracts and invoices"),
+        tr(l, "お申込み", "Applications"),
+        tr(l, "通知", "Notices"),
         esc(title)
     ))
     .into_response()
@@ -285,6 +307,13 @@ async fn contract_page(State(s): State<AppState>, u: User, Path(id): Path<String
         "invoices",
         tr(l, "請求書", "Invoices"),
     ));
+    if is_staff(&u) {
+        let payments = match s.app.bo_payments(&u.actor, c.id).await {
+            Ok(v) => v,
+            Err(e) => return error(l, e),
+        };
+        b.push_str(&contract_staff_forms(l, &u, &c, &payments));
+    }
     if c.ending.is_none() && matches!(u.actor.role, Role::Officer | Role::BackOffice | Role::Admin)
     {
         b.push_str(&format!(
@@ -385,11 +414,27 @@ async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>
         Ok(d) => d,
         Err(e) => return error(l, AppError::Conflict(e.to_string())),
     };
-    let body = format!(
-        "{}<p><a id=\"pdf\" href=\"/backoffice/invoices/{}/pdf\">PDF</a></p>",
+    let mut body = format!(
+        "{}<p><a id=\"pdf\" href=\"/backoffice/invoices/{}/pdf\">PDF</a></p><p id=\"paid\">{} {} / {}</p>",
         document::html(&d),
-        inv.id
+        inv.id,
+        tr(l, "入金済", "Paid"),
+        yen(l, inv.paid),
+        yen(l, inv.total)
     );
+    if is_staff(&u) && inv.paid < inv.total {
+        body.push_str(&format!(
+            "<h2>{}</h2><form method=\"post\" action=\"/backoffice/invoices/{}/payments\" id=\"payment_form\">{}<label>{} <input name=\"amount\" id=\"pay_amount\" inputmode=\"numeric\" required value=\"{}\"></label> <label>{} <input name=\"date\" id=\"pay_date\" type=\"date\" required></label> <button id=\"pay_submit\">{}</button></form><p>{}</p>",
+            tr(l, "入金を記録してこの請求書に充当", "Record a payment for this invoice"),
+            inv.id,
+            csrf_field(&u),
+            tr(l, "金額（円）", "Amount (yen)"),
+            inv.total - inv.paid,
+            tr(l, "入金日", "Date received"),
+            tr(l, "記録する", "Record"),
+            tr(l, "支払期限の翌日から猶予期間を過ぎた入金には遅延損害金（第17条第4項）が計算され、入金月の請求書に記載されます。", "A payment after the grace period that follows the due date owes late interest (Art. 17-4), billed on the invoice of the month it was made in."),
+        ));
+    }
     page(l, &inv.number_text(), &body)
 }
 
@@ -445,7 +490,11 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
         )
             .into_response();
     }
-    match s.app.bo_invoice_run(&u.actor, &f.month, now_ms()).await {
+    match s
+        .app
+        .bo_invoice_run(&u.actor, &s.config.backoffice, &f.month, now_ms())
+        .await
+    {
         Ok(r) => page(
             l,
             tr(l, "月次請求", "Monthly invoice run"),
@@ -457,6 +506,742 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
                 tr(l, "戻る", "Back")
             ),
         ),
+        Err(e) => error(l, e),
+    }
+}
+
+// ---- forms for back-office staff -------------------------------------------------
+
+fn forbidden_csrf(l: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            l,
+            tr(l, "エラー", "Error"),
+            &format!(
+                "<p class=\"err\" id=\"error\">{}</p>",
+                tr(
+                    l,
+                    "フォームの有効期限が切れています。ページを開き直してから送信してください。",
+                    "The form has expired; reload the page and submit it again."
+                )
+            ),
+        ),
+    )
+        .into_response()
+}
+
+fn is_staff(u: &User) -> bool {
+    matches!(u.actor.role, Role::BackOffice | Role::Admin)
+}
+
+fn csrf_field(u: &User) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&u.csrf)
+    )
+}
+
+/// A time (ms since the epoch) in Japan time.
+fn time_text(l: Lang, ms: i64) -> String {
+    let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let dt = jiff::tz::Offset::constant(9).to_datetime(ts);
+    format!(
+        "{} {:02}:{:02}",
+        format_date(dt.date(), l),
+        dt.hour(),
+        dt.minute()
+    )
+}
+
+fn state_text(l: Lang, a: &bo::Application) -> String {
+    let s = match a.state {
+        bo::ApplicationState::Pending => tr(l, "審査中", "pending"),
+        bo::ApplicationState::Accepted => tr(l, "承諾済", "accepted"),
+        bo::ApplicationState::Refused => tr(l, "お断り", "refused"),
+        bo::ApplicationState::Superseded => tr(l, "変更により差替え", "replaced by a change"),
+    };
+    match (&a.refusal_reason, a.contract_id) {
+        (Some(r), _) => format!("{s} — {}", bo::refusal_label(r, l == Lang::Ja)),
+        (None, Some(c)) => format!("{s} — {} #{c}", tr(l, "契約", "contract")),
+        _ => s.to_string(),
+    }
+}
+
+/// The application form: new (`prev` None) or a change to `prev` (Art. 9).
+fn application_form(
+    l: Lang,
+    u: &User,
+    lines: &[String],
+    customers: &[crate::domain::Customer],
+    prev: Option<&bo::Application>,
+) -> String {
+    let mut b = format!(
+        "<form method=\"post\" action=\"/backoffice/applications\" id=\"application_form\">{}",
+        csrf_field(u)
+    );
+    match prev {
+        Some(a) => b.push_str(&format!(
+            "<input type=\"hidden\" name=\"replaces\" value=\"{}\"><input type=\"hidden\" name=\"customer_id\" value=\"{}\"><p>{} #{}</p>",
+            a.id,
+            a.customer_id,
+            tr(l, "変更するお申込み（第9条）", "Application changed (Art. 9)"),
+            a.id
+        )),
+        None => {
+            b.push_str(&format!(
+                "<label>{} <select name=\"customer_id\" id=\"app_customer\" required>",
+                tr(l, "お客様", "Customer")
+            ));
+            for c in customers {
+                b.push_str(&format!(
+                    "<option value=\"{}\">{} (#{})</option>",
+                    c.id,
+                    esc(&c.name),
+                    c.id
+                ));
+            }
+            b.push_str("</select></label> ");
+        }
+    }
+    b.push_str(&format!(
+        "<label>{} <select name=\"line_product\" id=\"app_line_product\">",
+        tr(
+            l,
+            "アクセス回線（第7条：当社の対象回線）",
+            "Access line (Art. 7: an eligible line of the provider)"
+        )
+    ));
+    for p in lines {
+        let sel = if prev.is_some_and(|a| &a.line_product == p) {
+            " selected"
+        } else {
+            ""
+        };
+        b.push_str(&format!(
+            "<option value=\"{}\"{sel}>{}</option>",
+            esc(p),
+            esc(p)
+        ));
+    }
+    b.push_str(&format!(
+        "</select></label> <label>{} <input name=\"line_id\" id=\"app_line_id\" required value=\"{}\"></label> <label>{} <input name=\"monthly_fee\" id=\"app_fee\" inputmode=\"numeric\" required value=\"{}\"></label> <label>{} <input name=\"start\" id=\"app_start\" type=\"date\" required value=\"{}\"></label> <label>{} <input name=\"note\" id=\"app_note\" value=\"{}\"></label> <button id=\"app_submit\">{}</button></form>",
+        tr(l, "回線ID", "Line ID"),
+        prev.map(|a| esc(&a.line_id)).unwrap_or_default(),
+        tr(l, "月額料金（税抜・円、見積書のとおり）", "Monthly fee (yen before tax, from the quotation)"),
+        prev.map(|a| a.monthly_fee.to_string()).unwrap_or_default(),
+        tr(l, "サービス開始日", "Service start"),
+        prev.map(|a| a.start.to_string()).unwrap_or_default(),
+        tr(l, "備考", "Note"),
+        prev.map(|a| esc(&a.note)).unwrap_or_default(),
+        if prev.is_some() {
+            tr(l, "変更を登録", "Record the change")
+        } else {
+            tr(l, "お申込みを登録", "Record the application")
+        }
+    ));
+    b
+}
+
+async fn applications_page(State(s): State<AppState>, u: User) -> Response {
+    let l = u.lang;
+    let apps = match s.app.bo_applications(&u.actor).await {
+        Ok(v) => v,
+        Err(e) => return error(l, e),
+    };
+    let mut b = format!(
+        "<table id=\"applications\"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        tr(l, "お客様", "Customer"),
+        tr(l, "回線", "Access line"),
+        tr(l, "月額料金（税抜）", "Monthly fee (before tax)"),
+        tr(l, "サービス開始日", "Service start"),
+        tr(l, "状態", "Status"),
+    );
+    let reasons: String = mamori_billing::contract::RefusalReason::ALL
+        .iter()
+        .map(|r| {
+            format!(
+                "<option value=\"{}\">{}</option>",
+                code_of(r),
+                esc(&bo::refusal_label(&code_of(r), l == Lang::Ja))
+            )
+        })
+        .collect();
+    for a in &apps {
+        let mut actions = String::new();
+        if a.state == bo::ApplicationState::Pending && is_staff(&u) {
+            actions = format!(
+                "<form method=\"post\" action=\"/backoffice/applications/{id}/accept\" class=\"inline\">{csrf}<label>{} <input name=\"equipment\" id=\"accept_equipment_{id}\" placeholder=\"12, 13\"></label> <button id=\"accept_{id}\">{}</button></form> <form method=\"post\" action=\"/backoffice/applications/{id}/refuse\" class=\"inline\">{csrf}<select name=\"reason\" id=\"refuse_reason_{id}\">{reasons}</select> <button id=\"refuse_{id}\">{}</button></form> <a id=\"change_{id}\" href=\"/backoffice/applications/{id}/change\">{}</a>",
+                tr(
+                    l,
+                    "貸与機器（機器番号）",
+                    "Equipment lent (appliance numbers)"
+                ),
+                tr(l, "承諾する（第8条第1項）", "Accept (Art. 8-1)"),
+                tr(l, "お断りする（第8条第2項）", "Refuse (Art. 8-2)"),
+                tr(l, "変更（第9条）", "Change (Art. 9)"),
+                id = a.id,
+                csrf = csrf_field(&u),
+            );
+        }
+        b.push_str(&format!(
+            "<tr id=\"application_{}\"><td>{}</td><td>#{}</td><td>{} {}</td><td>{}</td><td>{}</td><td class=\"state\">{}</td><td>{actions}</td></tr>",
+            a.id,
+            a.id,
+            a.customer_id,
+            esc(&a.line_product),
+            esc(&a.line_id),
+            yen(l, a.monthly_fee),
+            format_date(a.start, l),
+            esc(&state_text(l, a)),
+        ));
+    }
+    b.push_str("</tbody></table>");
+    if is_staff(&u) {
+        let customers = match s.app.customers(&u.actor).await {
+            Ok(v) => v,
+            Err(e) => return error(l, e),
+        };
+        b.push_str(&format!(
+            "<h2>{}</h2>",
+            tr(l, "新しいお申込み（第7条）", "New application (Art. 7)")
+        ));
+        b.push_str(&application_form(
+            l,
+            &u,
+            &s.config.backoffice.eligible_lines,
+            &customers,
+            None,
+        ));
+    }
+    page(l, tr(l, "お申込み", "Applications"), &b)
+}
+
+async fn application_change_page(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+) -> Response {
+    let l = u.lang;
+    if !is_staff(&u) {
+        return error(l, AppError::Forbidden("only back-office staff may do this"));
+    }
+    let a = match async { s.app.bo_application(&u.actor, id_of(&id)?).await }.await {
+        Ok(a) => a,
+        Err(e) => return error(l, e),
+    };
+    let b = application_form(l, &u, &s.config.backoffice.eligible_lines, &[], Some(&a));
+    page(
+        l,
+        &format!(
+            "{} #{}",
+            tr(l, "お申込みの変更", "Change application"),
+            a.id
+        ),
+        &b,
+    )
+}
+
+fn code_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A form number field: digits (full-width too), commas and a leading ¥ are accepted.
+fn number_field(field: &'static str, l: Lang, v: &str) -> Result<i64, AppError> {
+    let t: String = v
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .chars()
+        .filter(|c| *c != ',' && *c != '，')
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    t.parse::<i64>().map_err(|_| {
+        let _ = l;
+        crate::app::invalid_text(
+            field,
+            format!("{v:?} is not a whole number of yen"),
+            format!("「{}」は円の整数ではありません。", v),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct ApplicationForm {
+    csrf: Option<String>,
+    customer_id: String,
+    line_product: String,
+    line_id: String,
+    monthly_fee: String,
+    start: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    replaces: Option<String>,
+}
+
+async fn application_submit(
+    State(s): State<AppState>,
+    u: User,
+    Form(f): Form<ApplicationForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
+            crate::app::invalid_text(
+                "customer_id",
+                "choose a customer",
+                "お客様を選んでください。",
+            )
+        })?;
+        let fee = number_field("monthly_fee", l, &f.monthly_fee)?;
+        let replaces = match f.replaces.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(x) => Some(id_of(x)?),
+        };
+        s.app
+            .bo_apply(
+                &u.actor,
+                &s.config.backoffice,
+                customer,
+                &f.line_product,
+                &f.line_id,
+                fee,
+                &f.start,
+                &f.note,
+                replaces,
+                now_ms(),
+            )
+            .await
+    }
+    .await;
+    match r {
+        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    equipment: String,
+}
+
+async fn accept_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<AcceptForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        let id = id_of(&id)?;
+        let mut equipment = Vec::new();
+        for part in f
+            .equipment
+            .split([',', ' ', '、'])
+            .map(|p| p.trim().trim_start_matches('#'))
+            .filter(|p| !p.is_empty())
+        {
+            equipment.push(part.parse::<i64>().map_err(|_| {
+                crate::app::invalid_text(
+                    "equipment",
+                    format!("{part:?} is not an appliance number"),
+                    format!("貸与機器の「{part}」は機器番号ではありません。"),
+                )
+            })?);
+        }
+        s.app
+            .bo_accept(&u.actor, &s.config.backoffice, id, &equipment, now_ms())
+            .await
+    }
+    .await;
+    match r {
+        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RefuseForm {
+    csrf: Option<String>,
+    reason: String,
+}
+
+async fn refuse_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<RefuseForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        s.app
+            .bo_refuse(&u.actor, id_of(&id)?, &f.reason, now_ms())
+            .await
+    }
+    .await;
+    match r {
+        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+/// The back-office parts of the contract page: payments, the liability cap, and the
+/// termination form (Art. 12).
+fn contract_staff_forms(l: Lang, u: &User, c: &bo::Contract, payments: &[bo::Payment]) -> String {
+    let mut b = format!(
+        "<h2>{}</h2><table id=\"payments\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr(l, "入金", "Payments"),
+        tr(l, "入金日", "Date"),
+        tr(l, "金額", "Amount"),
+        tr(l, "遅延損害金（第17条第4項）", "Late interest (Art. 17-4)"),
+        tr(l, "請求した請求書", "Billed on invoice"),
+    );
+    for p in payments {
+        b.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            format_date(p.date, l),
+            yen(l, p.amount),
+            yen(l, p.interest),
+            p.interest_invoice
+                .map(|n| format!("{n:08}"))
+                .unwrap_or_default()
+        ));
+    }
+    b.push_str("</tbody></table>");
+    b.push_str(&format!(
+        "<h2>{}</h2><form method=\"get\" action=\"/backoffice/contracts/{}/liability-cap\"><label>{} <input name=\"cause_date\" id=\"cap_cause\" type=\"date\" required></label> <button id=\"cap_submit\">{}</button></form>",
+        tr(l, "損害賠償の上限（第18条第5項）", "Liability cap (Art. 18-5)"),
+        c.id,
+        tr(l, "損害の原因が生じた日", "Date the cause arose"),
+        tr(l, "計算する", "Compute")
+    ));
+    if c.ending.is_none() {
+        let reasons: String = mamori_billing::contract::TerminationReason::ALL
+            .iter()
+            .map(|r| {
+                format!(
+                    "<option value=\"{}\">{}</option>",
+                    code_of(r),
+                    esc(&bo::termination_label(&code_of(r), l == Lang::Ja))
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<h2>{}</h2><p>{}</p><form method=\"post\" action=\"/backoffice/contracts/{}/terminate\" id=\"terminate_form\">{}<label>{} <select name=\"reason\" id=\"term_reason\">{reasons}</select></label> <label>{} <input name=\"notice_date\" id=\"term_notice\" type=\"date\"></label> <label><input type=\"checkbox\" name=\"urgent\" value=\"yes\" id=\"term_urgent\"> {}</label> <label>{} <input name=\"end\" id=\"term_end\" type=\"date\" required></label> <button id=\"term_submit\">{}</button></form>",
+            tr(l, "当社による解除（第12条）", "Termination by the provider (Art. 12)"),
+            tr(l, "事前に通知した日を入力してください（緊急の場合を除く。第12条第2項）。解除日に未払いの債務はすべて支払期限が到来します（第12条第3項）。", "Give the date prior notice was sent, unless it is urgent (Art. 12-2). On the end date every unpaid debt falls due at once (Art. 12-3)."),
+            c.id,
+            csrf_field(u),
+            tr(l, "解除の理由（第12条第1項）", "Reason (Art. 12-1)"),
+            tr(l, "事前通知日", "Prior notice sent on"),
+            tr(l, "緊急（事前通知なし）", "Urgent (no prior notice)"),
+            tr(l, "解除日", "End date"),
+            tr(l, "解除する", "Terminate")
+        ));
+    }
+    b
+}
+
+#[derive(Deserialize)]
+struct TerminateForm {
+    csrf: Option<String>,
+    reason: String,
+    #[serde(default)]
+    urgent: Option<String>,
+    #[serde(default)]
+    notice_date: Option<String>,
+    end: String,
+}
+
+async fn terminate_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<TerminateForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        let id = id_of(&id)?;
+        s.app
+            .bo_terminate(
+                &u.actor,
+                id,
+                &f.reason,
+                f.urgent.as_deref() == Some("yes"),
+                f.notice_date.as_deref(),
+                &f.end,
+                now_ms(),
+            )
+            .await
+    }
+    .await;
+    match r {
+        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CapQuery {
+    cause_date: String,
+}
+
+async fn liability_cap_page(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CapQuery>,
+) -> Response {
+    let l = u.lang;
+    let r = async {
+        s.app
+            .bo_liability_cap(&u.actor, id_of(&id)?, &q.cause_date, now_ms())
+            .await
+    }
+    .await;
+    let cap = match r {
+        Ok(c) => c,
+        Err(e) => return error(l, e),
+    };
+    let mut b = format!(
+        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd id=\"cap\">{}</dd></dl><table id=\"cap_payments\"><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr(l, "損害の原因が生じた日", "Date the cause arose"),
+        format_date(cap.cause_date, l),
+        tr(
+            l,
+            "対象期間（原因日の前日まで）",
+            "Payments counted (up to the day before)"
+        ),
+        format_date(cap.from, l),
+        format_date(cap.to.yesterday().unwrap_or(cap.to), l),
+        tr(l, "上限額（第18条第5項）", "Cap (Art. 18-5)"),
+        format_yen(cap.cap, l),
+        tr(l, "入金日", "Date"),
+        tr(l, "金額", "Amount"),
+    );
+    for p in &cap.payments {
+        b.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            format_date(p.date, l),
+            format_yen(p.amount, l)
+        ));
+    }
+    b.push_str(&format!(
+        "</tbody></table><p><a href=\"/backoffice/contracts/{}\">{}</a></p>",
+        id_of(&id).unwrap_or(0),
+        tr(l, "契約に戻る", "Back to the contract")
+    ));
+    page(l, tr(l, "損害賠償の上限", "Liability cap"), &b)
+}
+
+#[derive(Deserialize)]
+struct PaymentForm {
+    csrf: Option<String>,
+    amount: String,
+    date: String,
+}
+
+async fn payment_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<PaymentForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        let id = id_of(&id)?;
+        let amount = number_field("amount", l, &f.amount)?;
+        s.app
+            .bo_record_payment(
+                &u.actor,
+                &s.config.backoffice,
+                id,
+                amount,
+                &f.date,
+                now_ms(),
+            )
+            .await
+    }
+    .await;
+    match r {
+        Ok(p) => Redirect::to(&format!("/backoffice/invoices/{}", p.invoice_id)).into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+fn notice_kind_label(l: Lang, kind: &str) -> String {
+    let (ja, en) = match kind {
+        "terms_change" => ("約款の変更", "Change of the terms"),
+        "maintenance" => ("保守による停止", "Suspension for maintenance"),
+        "termination" => ("契約の解除", "Termination"),
+        "service_end" => ("サービスの終了", "End of the service"),
+        "application_accepted" => ("お申込みの承諾", "Application accepted"),
+        other => (other, other),
+    };
+    let article = bo::NOTICE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, a)| *a)
+        .unwrap_or("");
+    format!("{} ({article})", if l == Lang::Ja { ja } else { en })
+}
+
+async fn notices_page(State(s): State<AppState>, u: User) -> Response {
+    let l = u.lang;
+    let notices = match s.app.bo_notices(&u.actor).await {
+        Ok(v) => v,
+        Err(e) => return error(l, e),
+    };
+    let customers = match s.app.customers(&u.actor).await {
+        Ok(v) => v,
+        Err(e) => return error(l, e),
+    };
+    let mut b = format!(
+        "<h2>{}</h2><form method=\"post\" action=\"/backoffice/notices\" id=\"notice_form\">{}<label>{} <select name=\"kind\" id=\"notice_kind\">",
+        tr(l, "通知を作成して送る", "Compose and send a notice"),
+        csrf_field(&u),
+        tr(l, "種類", "Kind"),
+    );
+    for (k, _) in bo::NOTICE_KINDS.iter().take(4) {
+        b.push_str(&format!(
+            "<option value=\"{k}\">{}</option>",
+            esc(&notice_kind_label(l, k))
+        ));
+    }
+    b.push_str(&format!(
+        "</select></label> <label>{} <input name=\"effective_date\" id=\"notice_effective\" type=\"date\" required></label><br><label>{} <input name=\"subject\" id=\"notice_subject\" size=\"60\" required></label><br><label>{}<br><textarea name=\"body\" id=\"notice_body\" rows=\"8\" cols=\"70\" required></textarea></label><fieldset><legend>{}</legend>",
+        tr(l, "効力発生日", "Effective date"),
+        tr(l, "件名", "Subject"),
+        tr(l, "本文", "Body"),
+        tr(l, "送付先のお客様（セキュリティ責任者あて）", "Customers (sent to their security officers)"),
+    ));
+    for c in &customers {
+        b.push_str(&format!(
+            "<label><input type=\"checkbox\" name=\"customers\" value=\"{id}\" id=\"notice_customer_{id}\"> {} (#{id})</label> ",
+            esc(&c.name),
+            id = c.id
+        ));
+    }
+    b.push_str(&format!(
+        "</fieldset><button id=\"notice_send\">{}</button></form>",
+        tr(l, "送信する", "Send")
+    ));
+    b.push_str(&format!(
+        "<h2>{}</h2><table id=\"notices\"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr(l, "送った通知", "Notices sent"),
+        tr(l, "種類", "Kind"),
+        tr(l, "件名", "Subject"),
+        tr(l, "効力発生日", "Effective date"),
+        tr(l, "作成日時", "Composed"),
+        tr(l, "送付先と送信日時", "Recipients and times sent"),
+    ));
+    for n in &notices {
+        let recipients: Vec<String> = n
+            .recipients
+            .iter()
+            .map(|r| {
+                let when = match (&r.sent_at, &r.error) {
+                    (Some(t), _) => time_text(l, *t),
+                    (None, Some(e)) => format!("{}: {e}", tr(l, "送信失敗", "not sent")),
+                    (None, None) => tr(l, "未送信", "not sent yet").to_string(),
+                };
+                format!(
+                    "<li>#{} {} — {}</li>",
+                    r.customer_id,
+                    esc(&r.email),
+                    esc(&when)
+                )
+            })
+            .collect();
+        b.push_str(&format!(
+            "<tr id=\"notice_{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>",
+            n.id,
+            n.id,
+            esc(&notice_kind_label(l, &n.kind)),
+            esc(&n.subject),
+            format_date(n.effective_date, l),
+            time_text(l, n.created_at),
+            recipients.join("")
+        ));
+    }
+    b.push_str("</tbody></table>");
+    page(l, tr(l, "通知", "Notices"), &b)
+}
+
+async fn notice_submit(State(s): State<AppState>, u: User, body: String) -> Response {
+    let l = u.lang;
+    // Several `customers` values: read as pairs (a struct cannot take a repeated key).
+    let mut csrf = None;
+    let (mut kind, mut subject, mut text, mut effective) =
+        (String::new(), String::new(), String::new(), String::new());
+    let mut customers = Vec::new();
+    let mut bad = None;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "csrf" => csrf = Some(v),
+            "kind" => kind = v,
+            "subject" => subject = v,
+            "body" => text = v,
+            "effective_date" => effective = v,
+            "customers" => match v.trim().parse::<i64>() {
+                Ok(id) => customers.push(id),
+                Err(_) => bad = Some(v),
+            },
+            _ => {}
+        }
+    }
+    if !csrf_ok(&u, &csrf) {
+        return forbidden_csrf(l);
+    }
+    if let Some(v) = bad {
+        return error(
+            l,
+            crate::app::invalid_text(
+                "customers",
+                format!("{v:?} is not a customer number"),
+                format!("送付先の「{v}」はお客様番号ではありません。"),
+            ),
+        );
+    }
+    match s
+        .app
+        .bo_send_notice(
+            &u.actor,
+            &s.config.backoffice,
+            &kind,
+            &subject,
+            &text,
+            &effective,
+            &customers,
+            now_ms(),
+        )
+        .await
+    {
+        Ok(_) => Redirect::to("/backoffice/notices").into_response(),
         Err(e) => error(l, e),
     }
 }

@@ -114,6 +114,20 @@ CREATE TABLE bo_notice_recipients (
 );
 "#;
 
+/// Migration 11: one invoice per customer (a setting). Each line names its contract;
+/// the contracts billed on an invoice other than the one it names are listed, so that
+/// a contract is billed once per month in either mode.
+pub(super) const MIGRATION_11: &str = r#"
+ALTER TABLE bo_invoice_lines ADD COLUMN contract_id {INT};
+CREATE TABLE bo_invoice_contracts (
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    month TEXT NOT NULL,
+    invoice_number {INT} NOT NULL REFERENCES bo_invoices(number),
+    PRIMARY KEY (contract_id, month)
+);
+CREATE INDEX bo_invoice_contracts_number ON bo_invoice_contracts (invoice_number);
+"#;
+
 const APP_COLS: &str = "id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, refusal_reason, replaces_id, contract_id, created_at, decided_at";
 const CONTRACT_COLS: &str = "id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, termination_reason, created_at";
 const INVOICE_COLS: &str = "id, number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at";
@@ -220,6 +234,45 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     })
 }
 
+/// The `VALUES` list of a multi-row insert: `rows` tuples of `cols` parameters.
+/// SQLite gets anonymous `?` parameters, bound in order: for `$N` parameters
+/// `sqlx-sqlite` asks SQLite for each parameter's name, and SQLite finds a name by
+/// scanning the statement's list of names, so binding a statement of 14,000 `$N`
+/// values is quadratic (91 % of the 100,000-contract invoice run in a profile,
+/// docs/benchmarks.md). PostgreSQL keeps `$N`.
+fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 7);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            if sqlite {
+                s.push('?');
+            } else {
+                use std::fmt::Write;
+                let _ = write!(s, "${}", r * cols + c + 1);
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row insert: 14,000 parameters at most, under SQLite's limit of 32,766
+/// (since 3.32) and PostgreSQL's 65,535.
+const INVOICES_PER_INSERT: usize = 1000;
+const LINES_PER_INSERT: usize = 1750;
+
+/// Whether a connection of the `Any` driver is SQLite.
+fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
+}
+
 macro_rules! scoped {
     ($sql:expr, $scope:expr, $col:expr, $n:expr) => {{
         let (filter, c) = scope_filter($scope, $col, $n);
@@ -314,7 +367,9 @@ impl Store {
         contract_id: Option<i64>,
     ) -> Result<Vec<Invoice>> {
         let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1)"),
+            format!(
+                "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
+            ),
             scope,
             "customer_id",
             2
@@ -350,7 +405,7 @@ impl Store {
         };
         let mut inv = invoice_from_row(&r)?;
         let rows = sqlx::query(
-            "SELECT kind, amount, taxable, rate_bp, date FROM bo_invoice_lines WHERE invoice_number = $1 ORDER BY seq",
+            "SELECT kind, amount, taxable, rate_bp, date, contract_id FROM bo_invoice_lines WHERE invoice_number = $1 ORDER BY seq",
         )
         .bind(inv.number)
         .fetch_all(&self.pool)
@@ -362,6 +417,7 @@ impl Store {
                 taxable: r.try_get::<i64, _>("taxable")? != 0,
                 rate_bp: r.try_get("rate_bp")?,
                 date: date(&r, "date")?,
+                contract_id: r.try_get("contract_id")?,
             });
         }
         Ok(Some(inv))
@@ -630,7 +686,7 @@ impl Tx {
     /// Art. 12-3: every unpaid invoice of the contract falls due by `by`.
     pub async fn bo_accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
         let by = by.to_string();
-        let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE contract_id = $2 AND paid < total AND due_date > $1")
+        let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE (contract_id = $2 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $2)) AND paid < total AND due_date > $1")
             .bind(&by)
             .bind(contract_id)
             .execute(&mut *self.tx)
@@ -722,7 +778,7 @@ impl Tx {
 
     /// The contracts that already have an invoice for `month`.
     pub async fn bo_invoiced_contracts(&mut self, month: &str) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1")
+        let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1 UNION SELECT contract_id FROM bo_invoice_contracts WHERE month = $1")
             .bind(month)
             .fetch_all(&mut *self.tx)
             .await?;
@@ -743,20 +799,18 @@ impl Tx {
             .collect()
     }
 
-    pub async fn bo_mark_interest_billed(
-        &mut self,
-        payment_ids: &[i64],
-        number: i64,
-    ) -> Result<()> {
-        for chunk in payment_ids.chunks(500) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("UPDATE bo_payments SET interest_invoice = $1 WHERE id IN ({list})");
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(number);
-            for id in chunk {
-                q = q.bind(*id);
+    /// Marks late-payment interest as billed: `(payment id, invoice number)` pairs,
+    /// one set-based statement per 1,000 pairs.
+    pub async fn bo_mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
+        let sqlite = is_sqlite(&self.tx);
+        for chunk in billed.chunks(1000) {
+            let sql = format!(
+                "WITH v (id, number) AS (VALUES {}) UPDATE bo_payments SET interest_invoice = v.number FROM v WHERE bo_payments.id = v.id",
+                values_list(sqlite, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, number) in chunk {
+                q = q.bind(*id).bind(*number);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -774,24 +828,12 @@ impl Tx {
 
     /// Inserts invoices and their lines, many rows per statement.
     pub async fn bo_insert_invoices(&mut self, invoices: &[NewInvoice]) -> Result<()> {
-        for chunk in invoices.chunks(1000) {
-            let mut sql = String::from(
-                "INSERT INTO bo_invoices (number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at) VALUES ",
+        let sqlite = is_sqlite(&self.tx);
+        for chunk in invoices.chunks(INVOICES_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO bo_invoices (number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at) VALUES {}",
+                values_list(sqlite, chunk.len(), 14)
             );
-            for i in 0..chunk.len() {
-                let b = i * 14;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=14)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
-            }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for n in chunk {
                 q = q
@@ -821,24 +863,11 @@ impl Tx {
                     .map(move |(i, l)| (n.number, i, l))
             })
             .collect();
-        for chunk in lines.chunks(2000) {
-            let mut sql = String::from(
-                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date) VALUES ",
+        for chunk in lines.chunks(LINES_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date, contract_id) VALUES {}",
+                values_list(sqlite, chunk.len(), 8)
             );
-            for i in 0..chunk.len() {
-                let b = i * 7;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=7)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
-            }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (number, seq, l) in chunk {
                 q = q
@@ -848,7 +877,27 @@ impl Tx {
                     .bind(l.amount)
                     .bind(i64::from(l.taxable))
                     .bind(l.rate_bp)
-                    .bind(l.date.to_string());
+                    .bind(l.date.to_string())
+                    .bind(l.contract_id);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        let extra: Vec<(i64, &str, i64)> = invoices
+            .iter()
+            .flat_map(|n| {
+                n.other_contracts
+                    .iter()
+                    .map(move |c| (*c, n.month.as_str(), n.number))
+            })
+            .collect();
+        for chunk in extra.chunks(4000) {
+            let sql = format!(
+                "INSERT INTO bo_invoice_contracts (contract_id, month, invoice_number) VALUES {}",
+                values_list(sqlite, chunk.len(), 3)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (c, m, n) in chunk {
+                q = q.bind(*c).bind(*m).bind(*n);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -930,6 +979,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
+        let sqlite = self.backend == super::Backend::Sqlite;
         let first_customer: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM customers")
             .fetch_one(&mut *tx.tx)
             .await?
@@ -948,10 +998,7 @@ impl Store {
             .map(|i| first_customer + i)
             .collect();
         for chunk in ids.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 3);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO customers (id, name, created_at) VALUES {values}"
             )));
@@ -973,23 +1020,7 @@ impl Store {
             })
             .collect();
         for chunk in rows.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 9 * i;
-                    format!(
-                        "(${}, ${}, 'fiber-business', ${}, ${}, ${}, '', 'accepted', ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 11);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_applications (id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, contract_id, created_at, decided_at) VALUES {values}"
             )));
@@ -997,28 +1028,18 @@ impl Store {
                 q = q
                     .bind(*app)
                     .bind(*customer)
+                    .bind("fiber-business")
                     .bind(format!("L-{contract}"))
                     .bind(c.monthly_fee)
                     .bind(c.start.to_string())
+                    .bind("")
+                    .bind("accepted")
                     .bind(*contract)
                     .bind(now)
-                    .bind(now)
-                    .bind(0i64);
+                    .bind(now);
             }
             q.execute(&mut *tx.tx).await?;
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 13 * i;
-                    format!(
-                        "({})",
-                        (1..=13)
-                            .map(|k| format!("${}", b + k))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 13);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_contracts (id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, created_at) VALUES {values}"
             )));
@@ -1078,20 +1099,9 @@ impl Store {
     /// Benchmark data only: payments as given (invoice id, amount, date, interest).
     pub async fn bo_seed_payments(&self, payments: &[Payment]) -> Result<()> {
         let mut tx = self.begin().await?;
+        let sqlite = self.backend == super::Backend::Sqlite;
         for chunk in payments.chunks(1000) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = 7 * i;
-                    format!(
-                        "({})",
-                        (1..=7)
-                            .map(|k| format!("${}", b + k))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = values_list(sqlite, chunk.len(), 7);
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES {values}"
             )));
@@ -1106,10 +1116,14 @@ impl Store {
                     .bind(p.created_at);
             }
             q.execute(&mut *tx.tx).await?;
-            let ids = (0..chunk.len())
-                .map(|i| format!("${}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let ids = if sqlite {
+                vec!["?"; chunk.len()].join(", ")
+            } else {
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let mut q = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE bo_invoices SET paid = total WHERE id IN ({ids})"
             )));
@@ -1119,5 +1133,17 @@ impl Store {
             q.execute(&mut *tx.tx).await?;
         }
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_list;
+
+    #[test]
+    fn values_list_is_anonymous_on_sqlite_and_numbered_on_postgres() {
+        assert_eq!(values_list(true, 2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(values_list(false, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_list(false, 1, 1), "($1)");
     }
 }

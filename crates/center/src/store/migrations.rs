@@ -127,6 +127,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
 "#,
     ),
     (10, super::billing::MIGRATION),
+    (11, super::billing::MIGRATION_11),
     (20, super::gateways::MIGRATION_20),
     (30, super::revisions::MIGRATION_30),
 ];

@@ -1,0 +1,290 @@
+//! The back office in headless Chromium, driven over WebDriver (chromedriver), as a
+//! back-office person uses it: records an application (Art. 7), accepts it (Art. 8-1),
+//! sees the contract with its minimum-term end, terminates it with an Art. 12-1 reason
+//! and prior notice (Art. 12-2), and sends a notice (Art. 16-2) that the notices page
+//! then lists with its recipient and time.
+
+mod support;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Backend, Center};
+
+both_backends!(backoffice_in_the_browser);
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Its own process group, so that the browser it starts goes with it.
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver) runs");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "prefs": {"intl": {"accept_languages": "ja,en"}},
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-crash-reporter", "--disable-breakpad",
+                         "--lang=ja", format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let v: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Driver {
+            child,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let v: Value = self
+            .http
+            .request(method, url)
+            .json(&body.unwrap_or(json!({})))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        for _ in 0..100 {
+            let v = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/elements",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(e) = v
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|e| e[ELEMENT].as_str())
+            {
+                return e.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no element {css} on {}", self.source().await);
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{e}/clear"), None)
+            .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Sets a date field's value (typing into a date field depends on the locale).
+    async fn set(&self, css: &str, value: &str) {
+        self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": "document.querySelector(arguments[0]).value = arguments[1];", "args": [css, value]})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), None)
+            .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn backoffice_in_the_browser(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let (alpha, _, _) = c.customer(&admin, "Alpha").await;
+    let d = Driver::start().await;
+    let base = c.base.clone();
+    // The back-office person's session (signing in is the panel test's story).
+    d.go(&format!("{base}/login")).await;
+    d.cmd(
+        reqwest::Method::POST,
+        "/cookie",
+        Some(json!({"cookie": {"name": "mamori_session", "value": bo, "path": "/"}})),
+    )
+    .await;
+
+    // Art. 7: the application.
+    d.go(&format!("{base}/backoffice/applications")).await;
+    d.click(&format!("#app_customer option[value=\"{alpha}\"]"))
+        .await;
+    d.click("#app_line_product option[value=\"fiber-business\"]")
+        .await;
+    d.fill("#app_line_id", "FLT-0001").await;
+    d.fill("#app_fee", "30,000").await;
+    d.set("#app_start", "2026-04-01").await;
+    d.click("#app_submit").await;
+    let row = d.text("#applications tbody tr").await;
+    assert!(row.contains("審査中") && row.contains("¥30,000"), "{row}");
+
+    // Art. 8-1: accepted; the contract page shows the minimum-term end.
+    let id = d
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": "return document.querySelector('#applications tbody tr').id;", "args": []})),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .trim_start_matches("application_")
+        .to_string();
+    d.click(&format!("#accept_{id}")).await;
+    assert_eq!(d.text("#minimum_term_end").await, "2027年3月31日");
+    assert_eq!(d.text("#status").await, "契約中");
+
+    // Art. 12: termination with an Art. 12-1 reason and prior notice.
+    let today = jiff::tz::Offset::constant(9)
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let end = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    d.click("#term_reason option[value=\"non_payment\"]").await;
+    d.set("#term_notice", &today.to_string()).await;
+    d.set("#term_end", &end.to_string()).await;
+    d.click("#term_submit").await;
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = d.text("#status").await;
+        if status.contains("当社による解除") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        status.contains("当社による解除") && status.contains("支払期日を経過した料金等の未払い"),
+        "{status}"
+    );
+
+    // Art. 16-2: a maintenance notice to the customer's officer.
+    d.go(&format!("{base}/backoffice/notices")).await;
+    d.click("#notice_kind option[value=\"maintenance\"]").await;
+    d.set("#notice_effective", "2026-12-01").await;
+    d.fill("#notice_subject", "定期保守のお知らせ").await;
+    d.fill("#notice_body", "12月1日 2:00〜4:00 に保守を行います。")
+        .await;
+    d.click(&format!("#notice_customer_{alpha}")).await;
+    d.click("#notice_send").await;
+    let mut list = String::new();
+    for _ in 0..100 {
+        list = d.text("#notices").await;
+        if list.contains("定期保守のお知らせ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        list.contains("定期保守のお知らせ") && list.contains("officer@alpha.example.jp"),
+        "{list}"
+    );
+    d.quit().await;
+
+    let actions: Vec<String> = c
+        .store()
+        .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "application.create",
+        "application.accept",
+        "contract.terminate",
+        "notice.create",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+    }
+    c.stop().await;
+}
