@@ -170,6 +170,28 @@ pub fn is_uuid_text(s: &str) -> bool {
         })
 }
 
+/// One unit in the fleet view (`GET /api/v1/fleet?customer_id=&state=`, REST API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetAppliance {
+    pub equipment_id: i64,
+    pub serial: String,
+    pub customer_id: i64,
+    pub customer: String,
+    pub site_id: i64,
+    pub site: String,
+    /// `never_seen`, `drift`, `failed`, `pending` or `in_sync`.
+    pub state: String,
+    /// RFC 3339; absent when the agent never spoke to the center.
+    pub last_contact: Option<String>,
+    pub applied_generation: Option<i64>,
+    pub desired_generation: Option<i64>,
+    /// The last apply: `applied`, `apply_failed`, `rolled_back`, `refused`.
+    pub apply_state: Option<String>,
+    pub apply_generation: Option<i64>,
+    pub apply_error: Option<String>,
+    pub drift: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,8 +34,9 @@ enum Sub {
         /// The center's agent listener, https://HOST:PORT.
         #[arg(long)]
         center: String,
-        /// The enrolment token the center printed (SECRET.CA-FINGERPRINT).
-        #[arg(long)]
+        /// The enrolment token the center printed (SECRET.CA-FINGERPRINT; it may start
+        /// with '-').
+        #[arg(long, allow_hyphen_values = true)]
         token: String,
         #[arg(long, default_value = DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
@@ -51,7 +52,7 @@ enum Sub {
         #[arg(long)]
         center: Option<String>,
         /// Enrol with this token first when not enrolled yet.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         token: Option<String>,
         /// Where the gateway settings' fragments (rsyslog, snmpd, chrony, resolv) go.
         #[arg(long, default_value = "/etc/mamori/agent.d")]
