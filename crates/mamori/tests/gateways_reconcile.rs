@@ -311,7 +311,7 @@ fn echo_ok(tb: &Testbed, port: u16) -> bool {
 }
 
 #[test]
-fn enrol_publish_apply_roll_back_drift_outage_crash_and_replacement() {
+fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_generation() {
     let tb = Testbed::up().unwrap();
     LOGS.set(tb.dir().to_path_buf()).unwrap();
     let data = tb.dir().join("center");
@@ -425,6 +425,15 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_and_replacement() {
         // The center stops: the agent keeps enforcing and queues what it sees; when the
         // center is back every report arrives once.
         center.kill();
+        // A copy of the center's database as it is now (generations 1 and 2), restored
+        // at the end like a backup.
+        let backup = tb.dir().join("backup");
+        std::fs::create_dir_all(&backup).unwrap();
+        for f in ["center.db", "center.db-wal", "center.db-shm"] {
+            if data.join(f).exists() {
+                std::fs::copy(data.join(f), backup.join(f)).unwrap();
+            }
+        }
         let drift_before = w
             .reports(unit)
             .await
@@ -575,7 +584,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_and_replacement() {
         let (spare, spare_token) = w.unit("SN-A2").await;
         let spare_state = tb.dir().join("agent-b");
         let started = Instant::now();
-        let _spare_agent = spawn_agent(
+        let spare_agent = spawn_agent(
             &tb,
             &spare_state,
             &tb.dir().join("conf-b"),
@@ -611,6 +620,55 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_and_replacement() {
                 && e.outcome == "refused"
                 && e.detail.contains("revoked")),
             "the failed unit's revoked certificate is refused and recorded"
+        );
+
+        // The center's database is restored from the older copy: its newest generation
+        // (2) is older than the one the gateway runs (4). The agent refuses it, keeps
+        // enforcing 4, and the refusal is recorded.
+        tb.kill(spare_agent).unwrap();
+        center.kill();
+        w.app.store.close().await;
+        for f in ["center.db", "center.db-wal", "center.db-shm"] {
+            let _ = std::fs::remove_file(data.join(f));
+            if backup.join(f).exists() {
+                std::fs::copy(backup.join(f), data.join(f)).unwrap();
+            }
+        }
+        let center = CenterProc::start(&tb, &data);
+        let store = Store::open(&format!("sqlite://{}", data.join("center.db").display()), 2)
+            .await
+            .unwrap();
+        let _agent = spawn_agent(&tb, &state, &conf, None);
+        until(
+            Duration::from_secs(40),
+            "the older generation refused",
+            || async {
+                store
+                    .agent_status(Scope::All, unit)
+                    .await
+                    .unwrap()
+                    .is_some_and(|s| s.apply_state == "refused" && s.apply_generation == Some(2))
+            },
+        )
+        .await;
+        let s = store.agent_status(Scope::All, unit).await.unwrap().unwrap();
+        assert!(
+            s.apply_error
+                .unwrap()
+                .contains("older than the applied generation 4")
+        );
+        assert!(
+            echo_ok(&tb, 7002),
+            "the gateway keeps enforcing generation 4"
+        );
+        let audit = store
+            .audit_entries(Scope::All, None, 100_000)
+            .await
+            .unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "agent.refused" && e.outcome == "refused")
         );
         drop(center);
     });
