@@ -84,6 +84,19 @@ async fn call(a: &Agent, method: &str, path: &str, body: Option<Value>) -> (u16,
     )
 }
 
+/// A panel page fetched with the session of an API sign-in, in `lang`.
+async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
+    let r = c
+        .client
+        .get(format!("{}{path}", c.base))
+        .header("cookie", format!("mamori_session={token}"))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
 fn policy(extra: &str) -> String {
     format!(
         r#"[interfaces]
@@ -376,6 +389,33 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     assert!(by_unit(&v, unit_b).is_some() && by_unit(&v, unit_a).is_none());
     let (s, _) = c.get("/api/v1/fleet?state=bogus", &w.admin).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The panel: the fleet page in Japanese and English, filtered; drift and the failed
+    // apply on the appliance pages.
+    let (s, html) = panel(&c, &w.admin, "/fleet", "ja").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("フリート") && html.contains("ドリフト") && html.contains("適用失敗"),
+        "{html}"
+    );
+    assert!(html.contains("SN-Alpha") && html.contains("SN-Beta"));
+    let (_, html) = panel(&c, &w.admin, "/fleet?state=failed", "en").await;
+    assert!(
+        html.contains("Fleet") && html.contains("SN-Beta") && !html.contains("SN-Alpha"),
+        "{html}"
+    );
+    let (_, html) = panel(&c, &beta_officer, "/fleet", "en").await;
+    assert!(
+        html.contains("SN-Beta") && !html.contains("SN-Alpha"),
+        "{html}"
+    );
+    let (_, html) = panel(&c, &w.admin, &format!("/equipment/{unit_a}"), "en").await;
+    assert!(html.contains("id=\"drift\">1 rule(s) missing"), "{html}");
+    let (_, html) = panel(&c, &w.admin, &format!("/equipment/{unit_b}"), "ja").await;
+    assert!(
+        html.contains("自動ロールバック") && html.contains("could not be reached"),
+        "{html}"
+    );
     c.stop().await;
 }
 
