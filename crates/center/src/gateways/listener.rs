@@ -56,6 +56,11 @@ pub async fn start(config: &Config, app: &App) -> Result<Option<AgentListener>, 
         .await
         .map_err(|e| format!("cannot listen on {want}: {e}"))?;
     let addr = tcp.local_addr().map_err(|e| e.to_string())?;
+    // Enrolment tokens carry the CA's fingerprint from now on.
+    app.store
+        .set_agent_ca_fingerprint(&agent_api::ca_fingerprint(&ca)?)
+        .await
+        .map_err(|e| format!("cannot record the CA fingerprint: {e}"))?;
     let state = Arc::new(AgentState {
         app: app.clone(),
         ca: ca.clone(),

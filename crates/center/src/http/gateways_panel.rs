@@ -170,5 +170,6 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
         ));
     }
     body.push_str("</tbody></table>");
+    body.push_str(&super::fleet::agent_section(&s.app, &u.actor, l, id).await);
     page(l, Some(&u), &e.serial, &body).into_response()
 }

@@ -44,8 +44,11 @@ pub fn routes() -> Router<AppState> {
         .route("/partials/instructions", get(instructions_partial))
         .merge(gateways::routes())
         .merge(revisions::routes())
+        .merge(fleet::routes())
 }
 
+#[path = "fleet_panel.rs"]
+pub(super) mod fleet;
 #[path = "gateways_panel.rs"]
 mod gateways;
 #[path = "revisions_panel.rs"]

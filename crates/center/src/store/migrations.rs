@@ -130,6 +130,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (11, super::billing::MIGRATION_11),
     (20, super::gateways::MIGRATION_20),
     (30, super::revisions::MIGRATION_30),
+    (31, super::reconcile::MIGRATION_31),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -1,0 +1,675 @@
+//! The agent channel end to end, with real processes and real TLS on the netns testbed:
+//! the real `mamori center` in the center namespace (agent listener on 198.51.100.50),
+//! a real `mamori agent run` in the gateway namespace. Configuration is drafted,
+//! approved (four eyes) and published through the center's revision use cases on the
+//! same database; everything the agent does is seen through the center's store and
+//! through traffic across the gateway.
+
+mod agent_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use agent_support::*;
+use mamori_api::settings::GatewaySettings;
+use mamori_center::app::{App, Settings};
+use mamori_center::domain::{Actor, Role, Scope};
+use mamori_center::gateways::inventory::{EquipmentState, Move};
+use mamori_center::gateways::revisions::Draft;
+use mamori_center::store::Store;
+use xtask::testbed::{Host, Probe, Testbed, addr};
+
+const T: Duration = Duration::from_millis(1500);
+const AGENT_PORT: u16 = 7443;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `mamori center` inside the center namespace; killed on drop.
+struct CenterProc {
+    child: Child,
+}
+
+impl CenterProc {
+    fn start(tb: &Testbed, data: &Path) -> CenterProc {
+        let mut cmd = tb.command(Host::Center, MAMORI);
+        cmd.args([
+            "center",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env(
+            "MAMORI_AGENT_LISTEN",
+            format!("{}:{AGENT_PORT}", addr::CENTER),
+        )
+        .env("MAMORI_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        // The first line is printed once both listeners are up.
+        use std::io::BufRead;
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.contains("http://"), "center did not start: {first:?}");
+        // Keep reading, so the center never writes into a closed pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while out.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                sink.clear();
+            }
+        });
+        CenterProc { child }
+    }
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CenterProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct World {
+    app: App,
+    operator: Actor,
+    admin: Actor,
+    site: i64,
+    customer: i64,
+}
+
+fn actor(id: i64, label: &str, role: Role) -> Actor {
+    Actor {
+        user_id: id,
+        label: label.into(),
+        role,
+        customer_id: None,
+        source: "test".into(),
+        locale: None,
+    }
+}
+
+async fn world(data: &Path) -> World {
+    let url = format!("sqlite://{}", data.join("center.db").display());
+    let store = Store::open(&url, 4).await.unwrap();
+    let app = App {
+        store: store.clone(),
+        settings: Settings {
+            session_ttl_ms: 3_600_000,
+            lockout_failures: 5,
+            lockout_ms: 60_000,
+        },
+    };
+    let mut tx = store.begin().await.unwrap();
+    let op = tx
+        .insert_user(None, "op@provider.example.jp", "Op", Role::Operator, now())
+        .await
+        .unwrap();
+    let ad = tx
+        .insert_user(
+            None,
+            "admin@provider.example.jp",
+            "Admin",
+            Role::Admin,
+            now(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let operator = actor(op, "op@provider.example.jp", Role::Operator);
+    let admin = actor(ad, "admin@provider.example.jp", Role::Admin);
+    let (cust, _, _) = app
+        .create_customer(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
+        .await
+        .unwrap();
+    let site = app
+        .create_site(&admin, cust.id, "HQ", "Tokyo", now())
+        .await
+        .unwrap();
+    World {
+        app,
+        operator,
+        admin,
+        site: site.id,
+        customer: cust.id,
+    }
+}
+
+impl World {
+    /// A unit lent and installed at the site, and an enrolment token for it.
+    async fn unit(&self, serial: &str) -> (i64, String) {
+        let u = self
+            .app
+            .stock_equipment(&self.admin, serial, "MG-100", now())
+            .await
+            .unwrap();
+        for m in [
+            Move {
+                to: EquipmentState::Lent,
+                customer_id: Some(self.customer),
+                site_id: None,
+            },
+            Move {
+                to: EquipmentState::Installed,
+                customer_id: None,
+                site_id: Some(self.site),
+            },
+        ] {
+            self.app
+                .move_equipment(&self.admin, u.id, m, "test", now())
+                .await
+                .unwrap();
+        }
+        // The token carries the CA fingerprint once the agent listener has recorded it.
+        let (token, _) = self
+            .app
+            .create_enrolment_token(&self.admin, self.site, u.id, 600_000, now())
+            .await
+            .unwrap();
+        assert!(token.contains('.'), "token without CA fingerprint: {token}");
+        (u.id, token)
+    }
+
+    /// Drafts (operator), approves (admin: four eyes) and publishes a configuration.
+    async fn publish(&self, policy: &str, settings: GatewaySettings, reason: &str) -> i64 {
+        let r = self
+            .app
+            .create_revision(
+                &self.operator,
+                self.site,
+                Draft {
+                    policy_text: policy.into(),
+                    settings,
+                    reason: reason.into(),
+                    instruction_id: None,
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        self.app
+            .review_revision(&self.admin, self.site, r.number, true, "ok", true, now())
+            .await
+            .unwrap();
+        let p = self
+            .app
+            .publish_revision(&self.admin, self.site, r.number, now())
+            .await
+            .unwrap();
+        p.generation.unwrap()
+    }
+
+    async fn status(&self, unit: i64) -> Option<mamori_center::gateways::reconcile::AgentStatus> {
+        self.app.store.agent_status(Scope::All, unit).await.unwrap()
+    }
+
+    async fn reports(&self, unit: i64) -> Vec<mamori_center::gateways::reconcile::StoredReport> {
+        self.app
+            .store
+            .agent_reports(Scope::All, unit, 1000)
+            .await
+            .unwrap()
+    }
+}
+
+fn settings() -> GatewaySettings {
+    serde_json::from_value(serde_json::json!({
+        "syslog": {"host": "198.51.100.2", "protocol": "udp"},
+        "ntp": ["198.51.100.2"],
+        "dns": ["198.51.100.2"]
+    }))
+    .unwrap()
+}
+
+/// A policy whose source NAT on the WAN rewrites the gateway's own connections to an
+/// address nobody has: the agent can no longer reach the center.
+fn cutting_policy() -> String {
+    format!(
+        "{}\n[[nat.snat]]\nzone = \"wan\"\nsource = \"{}\"\nto = \"198.51.100.99\"\n",
+        gateway_policy(addr::CENTER),
+        addr::GW_WAN
+    )
+}
+
+fn spawn_agent(tb: &Testbed, state: &Path, conf: &Path, token: Option<&str>) -> u32 {
+    let center = format!("https://{}:{AGENT_PORT}", addr::CENTER);
+    let mut args = vec![
+        MAMORI,
+        "agent",
+        "run",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--settings-dir",
+        conf.to_str().unwrap(),
+        "--confirm-within",
+        "5s",
+        "--poll-wait",
+        "2s",
+        "--drift-interval",
+        "1s",
+    ];
+    if let Some(t) = token {
+        args.extend(["--center", &center, "--token", t]);
+        return tb.spawn(Host::Gw, &args).unwrap();
+    }
+    tb.spawn(Host::Gw, &args).unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Polls an async condition every 200 ms for up to `limit`.
+async fn until<F, Fut>(limit: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !f().await {
+        if start.elapsed() > limit {
+            let logs: Vec<String> = std::fs::read_dir(LOGS.get().unwrap())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "err"))
+                .map(|e| {
+                    format!(
+                        "{}:\n{}",
+                        e.path().display(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                    )
+                })
+                .collect();
+            panic!("timed out waiting: {what}\n{}", logs.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+static LOGS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+fn echo_ok(tb: &Testbed, port: u16) -> bool {
+    tb.probe(Host::Lan, "tcp", None, 0, addr::WAN_SERVER, port, T)
+        .unwrap()
+        .is_reply()
+}
+
+#[test]
+fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_generation() {
+    let tb = Testbed::up().unwrap();
+    LOGS.set(tb.dir().to_path_buf()).unwrap();
+    let data = tb.dir().join("center");
+    std::fs::create_dir_all(&data).unwrap();
+    let center = CenterProc::start(&tb, &data);
+    block_on(async {
+        let w = world(&data).await;
+        let _o = tb.observer(Host::Wan, "0.0.0.0", 7000).unwrap();
+        let _o2 = tb.observer(Host::Wan, "0.0.0.0", 7002).unwrap();
+        let (unit, token) = w.unit("SN-A1").await;
+        let g1 = w
+            .publish(&gateway_policy(addr::CENTER), settings(), "initial")
+            .await;
+        assert_eq!(g1, 1);
+
+        // Enrol and apply: traffic proves the ruleset, the settings are written.
+        let state = tb.dir().join("agent-a");
+        let conf = tb.dir().join("conf-a");
+        let agent = spawn_agent(&tb, &state, &conf, Some(&token));
+        until(Duration::from_secs(60), "generation 1 applied", || async {
+            w.status(unit)
+                .await
+                .is_some_and(|s| s.applied_generation == 1)
+        })
+        .await;
+        assert!(
+            echo_ok(&tb, 7000),
+            "LAN to WAN 7000 is allowed by generation 1"
+        );
+        assert_eq!(
+            tb.probe(Host::Lan, "tcp", None, 0, addr::WAN_SERVER, 7002, T)
+                .unwrap(),
+            Probe::Timeout,
+            "7002 is dropped"
+        );
+        let resolv = std::fs::read_to_string(conf.join("resolv.conf")).unwrap();
+        assert!(resolv.contains("nameserver 198.51.100.2"), "{resolv}");
+        let key_mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(state.join("key.pem"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(key_mode, 0o600);
+
+        // A replayed token is refused, and recorded.
+        let out = mamori(
+            &tb,
+            &[
+                "agent",
+                "enrol",
+                "--center",
+                &format!("https://{}:{AGENT_PORT}", addr::CENTER),
+                "--token",
+                &token,
+                "--state-dir",
+                tb.dir().join("replay").to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("already used"), "{err}");
+
+        // A generation that cuts the agent's path to the center is rolled back by the
+        // agent within the window, and the center shows why.
+        let g2 = w.publish(&cutting_policy(), settings(), "cut").await;
+        let t0 = Instant::now();
+        until(
+            Duration::from_secs(40),
+            "generation 2 rolled back",
+            || async {
+                w.status(unit).await.is_some_and(|s| {
+                    s.apply_state == "rolled_back" && s.apply_generation == Some(g2)
+                })
+            },
+        )
+        .await;
+        let s = w.status(unit).await.unwrap();
+        assert_eq!(s.applied_generation, 1);
+        let why = s.apply_error.unwrap();
+        assert!(why.contains("could not be reached"), "{why}");
+        println!(
+            "rollback of a path-cutting generation seen at the center after {} ms (window 5000 ms)",
+            t0.elapsed().as_millis()
+        );
+        assert!(
+            !live(&tb).contains("198.51.100.99"),
+            "the cutting ruleset is gone"
+        );
+        assert!(echo_ok(&tb, 7000));
+
+        // Drift: a rule removed by hand is reported and put back.
+        tb.run_ok(
+            Host::Gw,
+            &["nft", "flush", "chain", "inet", "mamori", "forward"],
+        )
+        .unwrap();
+        until(
+            Duration::from_secs(30),
+            "drift reported and restored",
+            || async {
+                let r = w.reports(unit).await;
+                r.iter().any(|r| r.kind == "drift") && r.iter().any(|r| r.kind == "drift_restored")
+            },
+        )
+        .await;
+        assert!(echo_ok(&tb, 7000), "the forward rules are back");
+
+        // The center stops: the agent keeps enforcing and queues what it sees; when the
+        // center is back every report arrives once.
+        center.kill();
+        // A copy of the center's database as it is now (generations 1 and 2), restored
+        // at the end like a backup.
+        let backup = tb.dir().join("backup");
+        std::fs::create_dir_all(&backup).unwrap();
+        for f in ["center.db", "center.db-wal", "center.db-shm"] {
+            if data.join(f).exists() {
+                std::fs::copy(data.join(f), backup.join(f)).unwrap();
+            }
+        }
+        let drift_before = w
+            .reports(unit)
+            .await
+            .iter()
+            .filter(|r| r.kind == "drift")
+            .count();
+        for _ in 0..2 {
+            tb.run_ok(
+                Host::Gw,
+                &["nft", "flush", "chain", "inet", "mamori", "forward"],
+            )
+            .unwrap();
+            assert!(eventually(Duration::from_secs(20), || echo_ok(&tb, 7000)));
+        }
+        let queued: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(state.join("reconcile.json")).unwrap())
+                .unwrap();
+        let queued = queued["queue"]["reports"].as_array().unwrap().len();
+        assert!(
+            queued >= 4,
+            "two drifts and two restores queued, got {queued}"
+        );
+        let center = CenterProc::start(&tb, &data);
+        until(
+            Duration::from_secs(40),
+            "queued reports delivered",
+            || async {
+                let s: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(state.join("reconcile.json")).unwrap(),
+                )
+                .unwrap();
+                s["queue"]["reports"].as_array().unwrap().is_empty()
+            },
+        )
+        .await;
+        let reports = w.reports(unit).await;
+        let drift_after = reports.iter().filter(|r| r.kind == "drift").count();
+        assert_eq!(drift_after, drift_before + 2, "each drift arrives once");
+        let mut ids: Vec<&str> = reports.iter().map(|r| r.report_id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), reports.len());
+        // Each stored report is in the audit log once.
+        let audit = w
+            .app
+            .store
+            .audit_entries(Scope::All, None, 100_000)
+            .await
+            .unwrap();
+        let audited_drifts = audit.iter().filter(|e| e.action == "agent.drift").count();
+        assert_eq!(audited_drifts, drift_after);
+        assert!(
+            audit.iter().any(|e| e.action == "agent.enrol"
+                && e.outcome == "refused"
+                && e.detail.contains("already used")),
+            "the replayed token is recorded"
+        );
+
+        // kill -9 in the middle of an apply (pending, waiting for its proof), then a
+        // restart: the last good ruleset and generation, and the interruption reported.
+        let g3 = w.publish(&cutting_policy(), settings(), "cut again").await;
+        let pending = eventually(Duration::from_secs(30), || {
+            std::fs::read_to_string(state.join("reconcile.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|v| !v["safe"]["pending"].is_null())
+        });
+        assert!(pending, "the agent started applying generation {g3}");
+        tb.kill(agent).unwrap();
+        assert!(
+            live(&tb).contains("198.51.100.99"),
+            "killed with the new ruleset live"
+        );
+        let agent = spawn_agent(&tb, &state, &conf, None);
+        until(
+            Duration::from_secs(40),
+            "interrupted apply reported",
+            || async {
+                w.reports(unit).await.iter().any(|r| {
+                    r.kind == "rolled_back" && r.detail.contains("stopped during the apply")
+                })
+            },
+        )
+        .await;
+        // After the restart the interrupted generation is tried once more, and rolled
+        // back by the agent again.
+        until(
+            Duration::from_secs(40),
+            "generation 3 rolled back again",
+            || async {
+                w.reports(unit)
+                    .await
+                    .iter()
+                    .filter(|r| r.kind == "rolled_back" && r.generation == g3)
+                    .count()
+                    == 2
+            },
+        )
+        .await;
+        let s = w.status(unit).await.unwrap();
+        assert_eq!((s.applied_generation, s.apply_generation), (1, Some(g3)));
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(state.join("reconcile.json")).unwrap())
+                .unwrap();
+        assert!(saved["safe"]["pending"].is_null());
+        assert!(!live(&tb).contains("198.51.100.99"));
+        assert!(echo_ok(&tb, 7000));
+
+        // A good generation after that is applied.
+        let open =
+            gateway_policy(addr::CENTER).replace("\"tcp/7000\"", "\"tcp/7000\", \"tcp/7002\"");
+        let g4 = w.publish(&open, settings(), "open 7002").await;
+        until(Duration::from_secs(40), "generation 4 applied", || async {
+            w.status(unit)
+                .await
+                .is_some_and(|s| s.applied_generation == g4)
+        })
+        .await;
+        assert!(echo_ok(&tb, 7002), "generation 4 lets 7002 through");
+
+        // Replacement: the unit fails (its certificate is revoked), a spare is enrolled
+        // for the site and enforces the site's generation by itself.
+        w.app
+            .move_equipment(
+                &w.admin,
+                unit,
+                Move {
+                    to: EquipmentState::Failed,
+                    customer_id: None,
+                    site_id: None,
+                },
+                "RMA",
+                now(),
+            )
+            .await
+            .unwrap();
+        let old_log = eventually(Duration::from_secs(20), || {
+            tb.stderr_of(agent).contains("revoked")
+        });
+        assert!(
+            old_log,
+            "the failed unit's agent is refused: {}",
+            tb.stderr_of(agent)
+        );
+        tb.kill(agent).unwrap();
+        tb.run_ok(Host::Gw, &["nft", "delete", "table", "inet", "mamori"])
+            .unwrap();
+        let (spare, spare_token) = w.unit("SN-A2").await;
+        let spare_state = tb.dir().join("agent-b");
+        let started = Instant::now();
+        let spare_agent = spawn_agent(
+            &tb,
+            &spare_state,
+            &tb.dir().join("conf-b"),
+            Some(&spare_token),
+        );
+        until(
+            Duration::from_secs(60),
+            "the spare enforces the site's generation",
+            || async {
+                w.status(spare)
+                    .await
+                    .is_some_and(|s| s.applied_generation == g4)
+            },
+        )
+        .await;
+        let enforce = {
+            let s = w.status(spare).await.unwrap();
+            s.apply_at.unwrap()
+        };
+        println!(
+            "replacement: spare enrolled and enforcing generation {g4} {} ms after its agent started (applied at {enforce})",
+            started.elapsed().as_millis()
+        );
+        assert!(echo_ok(&tb, 7002));
+        let audit = w
+            .app
+            .store
+            .audit_entries(Scope::All, None, 100_000)
+            .await
+            .unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "agent.request"
+                && e.outcome == "refused"
+                && e.detail.contains("revoked")),
+            "the failed unit's revoked certificate is refused and recorded"
+        );
+
+        // The center's database is restored from the older copy: its newest generation
+        // (2) is older than the one the gateway runs (4). The agent refuses it, keeps
+        // enforcing 4, and the refusal is recorded.
+        tb.kill(spare_agent).unwrap();
+        center.kill();
+        w.app.store.close().await;
+        for f in ["center.db", "center.db-wal", "center.db-shm"] {
+            let _ = std::fs::remove_file(data.join(f));
+            if backup.join(f).exists() {
+                std::fs::copy(backup.join(f), data.join(f)).unwrap();
+            }
+        }
+        let center = CenterProc::start(&tb, &data);
+        let store = Store::open(&format!("sqlite://{}", data.join("center.db").display()), 2)
+            .await
+            .unwrap();
+        let _agent = spawn_agent(&tb, &state, &conf, None);
+        until(
+            Duration::from_secs(40),
+            "the older generation refused",
+            || async {
+                store
+                    .agent_status(Scope::All, unit)
+                    .await
+                    .unwrap()
+                    .is_some_and(|s| s.apply_state == "refused" && s.apply_generation == Some(2))
+            },
+        )
+        .await;
+        let s = store.agent_status(Scope::All, unit).await.unwrap().unwrap();
+        assert!(
+            s.apply_error
+                .unwrap()
+                .contains("older than the applied generation 4")
+        );
+        assert!(
+            echo_ok(&tb, 7002),
+            "the gateway keeps enforcing generation 4"
+        );
+        let audit = store
+            .audit_entries(Scope::All, None, 100_000)
+            .await
+            .unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "agent.refused" && e.outcome == "refused")
+        );
+        drop(center);
+    });
+}
