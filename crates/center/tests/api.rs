@@ -16,7 +16,8 @@ both_backends!(
     signin_lockout_and_audit,
     audit_tamper_is_named,
     bad_input_writes_nothing,
-    tokens_are_scoped
+    tokens_are_scoped,
+    problems_follow_accept_language
 );
 
 fn ids(v: &Value) -> Vec<i64> {
@@ -770,5 +771,47 @@ async fn two_centers_share_one_postgres() {
     let (_, list) = c.get("/api/v1/instructions?limit=100", &officer).await;
     assert_eq!(list.as_array().unwrap().len(), 24);
     second.stop().await.unwrap();
+    c.stop().await;
+}
+
+/// A validation problem's `detail` is Japanese when `Accept-Language` prefers Japanese,
+/// English otherwise; the status and type do not change.
+async fn problems_follow_accept_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let url = format!("{}/api/v1/instructions", c.base);
+    let body = json!({"subject": "", "body": "b", "kind": "other"});
+    let mut seen = Vec::new();
+    for (lang, says) in [
+        (Some("ja"), "件名を入力してください。"),
+        (Some("ja-JP,en;q=0.8"), "件名を入力してください。"),
+        (Some("en-US,ja;q=0.9"), "subject: must not be empty"),
+        (Some("fr, ja;q=0.5"), "subject: must not be empty"),
+        (None, "subject: must not be empty"),
+    ] {
+        let mut rb = c.client.post(&url).bearer_auth(&officer).json(&body);
+        if let Some(lang) = lang {
+            rb = rb.header("accept-language", lang);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            r.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["detail"], says, "{lang:?}: {v}");
+        assert_eq!(v["status"], 422);
+        seen.push(v["hint"].as_str().unwrap_or("").to_string());
+    }
+    assert!(seen[0].contains("件名"), "{seen:?}");
+    assert!(seen[2].contains("`subject`"), "{seen:?}");
+    let all = c
+        .store()
+        .instructions(mamori_center::domain::Scope::All, 100)
+        .await
+        .unwrap();
+    assert!(all.is_empty());
     c.stop().await;
 }
