@@ -106,7 +106,7 @@ pub(crate) fn field_ja(field: &str) -> &'static str {
         "reason" => "理由",
         "password" => "パスワード",
         "totp_code" => "確認コード",
-        "role" => "ロール",
+        "role" => "役割",
         "customer_id" => "顧客",
         "site_id" => "拠点",
         "locale" => "表示言語",
@@ -317,7 +317,7 @@ impl App {
                 return Err(invalid_text(
                     "totp_code",
                     "is required for this role: add the secret to an authenticator app and enter its 6-digit code",
-                    "このロールには確認コードが必要です。シークレットを認証アプリに登録し、表示される6桁のコードを入力してください。",
+                    "この役割には確認コードが必要です。秘密鍵を認証アプリに登録し、表示される6桁のコードを入力してください。",
                 ));
             }
             None => None,
@@ -846,7 +846,7 @@ impl App {
         customer_id: Option<i64>,
         now: i64,
     ) -> Result<(User, String)> {
-        let role = Role::parse(role).ok_or_else(|| invalid_text("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff"), format!("ロール {role:?} はありません。admin、operator、coordinator、back_office、officer、staff のいずれかを指定してください。")))?;
+        let role = Role::parse(role).ok_or_else(|| invalid_text("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff"), format!("役割 {role:?} はありません。admin、operator、coordinator、back_office、officer、staff のいずれかを指定してください。")))?;
         let customer_id = match (actor.role, actor.customer_id) {
             (Role::Admin, None) => customer_id,
             (Role::Officer, Some(own)) => {
@@ -964,7 +964,7 @@ impl App {
                 invalid_text(
                     "role",
                     format!("{role:?} is not a role"),
-                    format!("ロール {role:?} はありません。"),
+                    format!("役割 {role:?} はありません。"),
                 )
             })?;
         let target = self
@@ -979,14 +979,14 @@ impl App {
             return Err(invalid_text(
                 "role",
                 "only provider staff change roles (admin, operator, coordinator, back_office)",
-                "ロールを変更できるのは事業者の担当者（admin、operator、coordinator、back_office）だけです。",
+                "役割を変更できるのは事業者の担当者（admin、operator、coordinator、back_office）だけです。",
             ));
         }
         if target.id == actor.user_id && role != Role::Admin {
             return Err(invalid_text(
                 "role",
                 "administrators cannot remove their own administrator role",
-                "管理者は自分自身の管理者ロールを外せません。",
+                "管理者は自分自身の管理者役割を外せません。",
             ));
         }
         let mut tx = self.store.begin().await?;
@@ -1435,7 +1435,7 @@ impl App {
                 invalid_text(
                     "role",
                     format!("{role:?} is not a role"),
-                    format!("ロール {role:?} はありません。"),
+                    format!("役割 {role:?} はありません。"),
                 )
             })?;
         let allowed = match actor.role {

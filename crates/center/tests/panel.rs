@@ -126,6 +126,16 @@ impl<'a> Browser<'a> {
         let secret = between(&p.body, "id=\"totp_secret\">", "<")
             .unwrap()
             .to_string();
+        // The QR code is the picture of the exact otpauth URI shown under it.
+        let account = match email {
+            Some(_) => "admin".to_string(),
+            None => between(&p.body, "id=\"account\">", "<").unwrap().to_string(),
+        };
+        let uri = mamori_center::auth::totp_uri(&secret, &account);
+        let svg = mamori_center::auth::qr_svg(&uri).unwrap();
+        let shown = between(&p.body, "id=\"totp_qr\">", "</span>").expect("a QR code");
+        assert_eq!(shown, svg);
+        assert!(p.body.contains(&uri.replace('&', "&amp;")), "{}", p.body);
         let code = if with_totp {
             code(&secret)
         } else {
