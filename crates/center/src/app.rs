@@ -959,14 +959,13 @@ impl App {
         role: &str,
         now: i64,
     ) -> Result<User> {
-        let role =
-            Role::parse(role).ok_or_else(|| {
-                invalid_text(
-                    "role",
-                    format!("{role:?} is not a role"),
-                    format!("役割 {role:?} はありません。"),
-                )
-            })?;
+        let role = Role::parse(role).ok_or_else(|| {
+            invalid_text(
+                "role",
+                format!("{role:?} is not a role"),
+                format!("役割 {role:?} はありません。"),
+            )
+        })?;
         let target = self
             .store
             .user(actor.scope(), id)
@@ -1430,14 +1429,13 @@ impl App {
         now: i64,
     ) -> Result<(i64, String, Role, Option<i64>)> {
         let name = text("name", name, 100, false)?;
-        let role =
-            Role::parse(role).ok_or_else(|| {
-                invalid_text(
-                    "role",
-                    format!("{role:?} is not a role"),
-                    format!("役割 {role:?} はありません。"),
-                )
-            })?;
+        let role = Role::parse(role).ok_or_else(|| {
+            invalid_text(
+                "role",
+                format!("{role:?} is not a role"),
+                format!("役割 {role:?} はありません。"),
+            )
+        })?;
         let allowed = match actor.role {
             Role::Admin => role.is_provider(),
             r if r.is_provider() => role == r,

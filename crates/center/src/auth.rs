@@ -163,7 +163,13 @@ mod tests {
     /// Reads the dark modules back out of the SVG's path (`M{x} {y}h{w}v{h}H{x}V{y}`
     /// rectangles in pixels) into a grid of `n` × `n` modules, quiet zone removed.
     fn modules_of(svg: &str, n: usize) -> Vec<bool> {
-        let d = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        let d = svg
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         let mut grid = vec![false; n * n];
         for rect in d.split('M').filter(|r| !r.is_empty()) {
             let nums: Vec<u32> = rect
@@ -172,7 +178,10 @@ mod tests {
                 .map(|t| t.parse().unwrap())
                 .collect();
             let [x, y, w, h] = [nums[0], nums[1], nums[2], nums[3]];
-            assert!(x % 4 == 0 && y % 4 == 0 && w % 4 == 0 && h % 4 == 0, "{rect}");
+            assert!(
+                x % 4 == 0 && y % 4 == 0 && w % 4 == 0 && h % 4 == 0,
+                "{rect}"
+            );
             for my in y / 4..(y + h) / 4 {
                 for mx in x / 4..(x + w) / 4 {
                     let (mx, my) = (mx as usize - 4, my as usize - 4);

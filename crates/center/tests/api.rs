@@ -17,7 +17,8 @@ both_backends!(
     audit_tamper_is_named,
     bad_input_writes_nothing,
     tokens_are_scoped,
-    problems_follow_accept_language
+    problems_follow_accept_language,
+    revoked_sessions_stop_at_once_here_and_within_the_ttl_elsewhere
 );
 
 fn ids(v: &Value) -> Vec<i64> {
@@ -813,5 +814,104 @@ async fn problems_follow_accept_language(backend: Backend) {
         .await
         .unwrap();
     assert!(all.is_empty());
+    c.stop().await;
+}
+
+/// Sessions are cached per process: revocation (deactivation, role change) made by this
+/// process refuses the session at once; another process sharing the database refuses
+/// it once its cache entry is older than `SESSION_CACHE_TTL`.
+async fn revoked_sessions_stop_at_once_here_and_within_the_ttl_elsewhere(backend: Backend) {
+    use mamori_center::app::{App, Settings};
+    use mamori_center::store::{SESSION_CACHE_TTL, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    let sqlite = matches!(backend, Backend::Sqlite);
+    let c = Center::start_with(backend, |cfg| {
+        if sqlite {
+            cfg.database_url = sqlite_url.clone();
+        }
+    })
+    .await;
+    let url = match &c.pg {
+        Some(pg) => pg.url(),
+        None => sqlite_url.clone(),
+    };
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let staff = c.staff(&officer, "sato").await;
+    let operator = c.provider_user(&admin, "operator").await;
+
+    // A second center process on the same database, with its own cache.
+    let other = App {
+        store: Store::open(&url, 2).await.unwrap(),
+        settings: Settings {
+            session_ttl_ms: 3_600_000,
+            lockout_failures: 5,
+            lockout_ms: 60_000,
+        },
+    };
+    let now = || support::now_secs() * 1000;
+    let mut ids = Vec::new();
+    for token in [&staff, &operator] {
+        // Both processes have the session cached.
+        let (s, me) = c.get("/api/v1/me", token).await;
+        assert_eq!(s, StatusCode::OK, "{me}");
+        ids.push(me["user"]["id"].as_i64().unwrap());
+        assert!(
+            other
+                .session_actor(token, "t", now())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    // Revoked through this center: refused on the next request.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{}/deactivate", ids[0]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        c.get("/api/v1/me", &staff).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{}/role", ids[1]),
+            &admin,
+            json!({"role": "coordinator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        c.get("/api/v1/me", &operator).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The administrator's own session is untouched.
+    assert_eq!(c.get("/api/v1/me", &admin).await.0, StatusCode::OK);
+
+    // The other process: refused once its entries are older than the TTL.
+    tokio::time::sleep(SESSION_CACHE_TTL + std::time::Duration::from_millis(200)).await;
+    for token in [&staff, &operator] {
+        assert!(
+            other
+                .session_actor(token, "t", now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(
+        other
+            .session_actor(&admin, "t", now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    other.store.close().await;
     c.stop().await;
 }

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use support::{Backend, Center, PASSWORD, code};
 
-both_backends!(panel_story_csrf_and_isolation, validation_errors_in_the_readers_language);
+both_backends!(
+    panel_story_csrf_and_isolation,
+    validation_errors_in_the_readers_language
+);
 
 /// One browser: its cookies and language.
 struct Browser<'a> {
@@ -129,7 +132,9 @@ impl<'a> Browser<'a> {
         // The QR code is the picture of the exact otpauth URI shown under it.
         let account = match email {
             Some(_) => "admin".to_string(),
-            None => between(&p.body, "id=\"account\">", "<").unwrap().to_string(),
+            None => between(&p.body, "id=\"account\">", "<")
+                .unwrap()
+                .to_string(),
         };
         let uri = mamori_center::auth::totp_uri(&secret, &account);
         let svg = mamori_center::auth::qr_svg(&uri).unwrap();

@@ -10,7 +10,10 @@ mod gateways;
 mod migrations;
 pub mod seed;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
@@ -67,11 +70,84 @@ macro_rules! with_reader {
     };
 }
 
+/// How long a session read from the database is reused by this process. A sign-out,
+/// deactivation, role or language change made by this process takes effect at once
+/// (its commit drops the entries); one made by another center process sharing the
+/// database takes effect here within this time.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+const SESSION_CACHE_MAX: usize = 20_000;
+
+/// Full sessions of active users recently read, by token hash, with their users.
+#[derive(Default)]
+struct SessionCache {
+    entries: std::sync::Mutex<HashMap<String, (Instant, Session, User)>>,
+    /// Bumped by every invalidation, so that a read that started before a commit does
+    /// not put what it read back into the cache after the commit dropped it.
+    generation: AtomicU64,
+}
+
+/// What a committed transaction makes stale in the session cache.
+enum Forget {
+    Token(String),
+    User(i64),
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> Option<(Session, User)> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(token_hash) {
+            Some((at, s, u)) if at.elapsed() < SESSION_CACHE_TTL => Some((s.clone(), u.clone())),
+            _ => None,
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn put(&self, token_hash: &str, generation: u64, s: &Session, u: &User) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if map.len() >= SESSION_CACHE_MAX {
+            map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);
+            if map.len() >= SESSION_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            token_hash.to_string(),
+            (Instant::now(), s.clone(), u.clone()),
+        );
+    }
+
+    fn forget(&self, what: &[Forget]) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for f in what {
+            match f {
+                Forget::Token(t) => {
+                    map.remove(t);
+                }
+                Forget::User(id) => map.retain(|_, (_, _, u)| u.id != *id),
+            }
+        }
+    }
+
+    fn clear(&self) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        map.clear();
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     reader: Reader,
     backend: Backend,
+    sessions: Arc<SessionCache>,
     /// SQLite has one writer; serialising writers in-process avoids busy errors on
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
     /// which also serialises several center processes.
@@ -146,6 +222,7 @@ impl Store {
             pool,
             reader,
             backend,
+            sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         migrations::run(&store).await?;
@@ -185,7 +262,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(Tx { tx, _guard: guard })
+        Ok(Tx {
+            tx,
+            _guard: guard,
+            sessions: self.sessions.clone(),
+            forget: Vec::new(),
+        })
     }
 
     // ---- reads -------------------------------------------------------------------
@@ -296,8 +378,27 @@ impl Store {
         })
     }
 
-    /// A session and its user in one query (the hot path of every request).
+    /// A session and its user in one query (the hot path of every request). Full
+    /// sessions of active users are reused for [`SESSION_CACHE_TTL`].
     pub async fn session_with_user(&self, token_hash: &str) -> Result<Option<(Session, User)>> {
+        if let Some(hit) = self.sessions.get(token_hash) {
+            return Ok(Some(hit));
+        }
+        let generation = self.sessions.generation();
+        let found = self.session_with_user_uncached(token_hash).await?;
+        if let Some((s, u)) = &found
+            && s.stage == "full"
+            && u.active
+        {
+            self.sessions.put(token_hash, generation, s, u);
+        }
+        Ok(found)
+    }
+
+    async fn session_with_user_uncached(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Session, User)>> {
         let sql = format!(
             "SELECT s.stage, s.csrf, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
             USER_COLS
@@ -695,10 +796,13 @@ impl Store {
 
     /// Runs one SQL statement as it is; for test set-up and seeding tools only.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
-        Ok(sqlx::query(AssertSqlSafe(sql.to_string()))
+        let n = sqlx::query(AssertSqlSafe(sql.to_string()))
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        // The statement may have changed sessions or users behind the cache's back.
+        self.sessions.clear();
+        Ok(n)
     }
 }
 
@@ -706,11 +810,17 @@ impl Store {
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    sessions: Arc<SessionCache>,
+    /// Cached sessions this transaction makes stale, dropped once it commits.
+    forget: Vec<Forget>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        if !self.forget.is_empty() {
+            self.sessions.forget(&self.forget);
+        }
         Ok(())
     }
 
@@ -824,6 +934,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -853,6 +964,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -866,6 +978,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -875,6 +988,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -990,6 +1104,7 @@ impl Tx {
             .bind(token_hash)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::Token(token_hash.to_string()));
         Ok(())
     }
 
