@@ -142,6 +142,46 @@ impl SessionCache {
     }
 }
 
+/// A read scoped to the caller's customer on the native read pool: `$sql` is the query
+/// up to the end of its `WHERE` conditions, `$tail` what follows them (order, limit);
+/// `$args` are its integer parameters `$1`, `$2`, ...; the scope's condition on
+/// `$column` is added as the next parameter. `$map` turns a row into the value.
+macro_rules! scoped_query {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $p:ident, $q:ident => $body:expr) => {{
+        let args: &[i64] = &$args;
+        let (filter, customer) = scope_filter($scope, $column, args.len() + 1);
+        let sql = format!("{}{filter}{}", $sql, $tail);
+        with_reader!($store, $p => {
+            let mut $q = sqlx::query(AssertSqlSafe(sql));
+            for a in args {
+                $q = $q.bind(*a);
+            }
+            if let Some(c) = customer {
+                $q = $q.bind(c);
+            }
+            $body
+        })
+    }};
+}
+
+/// At most one row of a scoped read (see [`scoped_query`]).
+macro_rules! scoped_one {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $map:expr) => {
+        scoped_query!($store, $scope, $column, $sql, $tail, $args, p, q => {
+            q.fetch_optional(p).await?.map(|r| ($map)(&r)).transpose()
+        })
+    };
+}
+
+/// All rows of a scoped read (see [`scoped_query`]).
+macro_rules! scoped_all {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $map:expr) => {
+        scoped_query!($store, $scope, $column, $sql, $tail, $args, p, q => {
+            q.fetch_all(p).await?.iter().map($map).collect()
+        })
+    };
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -307,35 +347,14 @@ impl Store {
     }
 
     pub async fn user(&self, scope: Scope, id: i64) -> Result<Option<User>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| user_from_row(&r))
-                .transpose()
-        })
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        scoped_one!(self, scope, "customer_id", sql, "", [id], user_from_row)
     }
 
     pub async fn users(&self, scope: Scope) -> Result<Vec<User>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql =
-            format!("SELECT {USER_COLS} FROM users WHERE 1 = 1{filter} ORDER BY id LIMIT 1000");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(user_from_row)
-                .collect()
-        })
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE 1 = 1");
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "customer_id", sql, tail, [], user_from_row)
     }
 
     pub async fn setup_link(&self, token_hash: &str) -> Result<Option<SetupLink>> {
@@ -451,121 +470,65 @@ impl Store {
     }
 
     pub async fn customer(&self, scope: Scope, id: i64) -> Result<Option<Customer>> {
-        let (filter, c) = scope_filter(scope, "id", 2);
-        let sql = format!("SELECT id, name, created_at FROM customers WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| customer_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, name, created_at FROM customers WHERE id = $1";
+        scoped_one!(self, scope, "id", sql, "", [id], customer_from_row)
     }
 
     pub async fn customers(&self, scope: Scope) -> Result<Vec<Customer>> {
-        let (filter, c) = scope_filter(scope, "id", 1);
-        let sql = format!(
-            "SELECT id, name, created_at FROM customers WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(customer_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, name, created_at FROM customers WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "id", sql, tail, [], customer_from_row)
     }
 
     pub async fn site(&self, scope: Scope, id: i64) -> Result<Option<Site>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1{filter}"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| site_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1";
+        scoped_one!(self, scope, "customer_id", sql, "", [id], site_from_row)
     }
 
     pub async fn sites(&self, scope: Scope) -> Result<Vec<Site>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql = format!(
-            "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(site_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "customer_id", sql, tail, [], site_from_row)
     }
 
     pub async fn appliance(&self, scope: Scope, id: i64) -> Result<Option<Appliance>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1{filter}"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| appliance_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1";
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id],
+            appliance_from_row
+        )
     }
 
     pub async fn appliances(&self, scope: Scope) -> Result<Vec<Appliance>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql = format!(
-            "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(appliance_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            tail,
+            [],
+            appliance_from_row
+        )
     }
 
     pub async fn instruction(&self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| instruction_from_row(&r))
-                .transpose()
-        })
+        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1");
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id],
+            instruction_from_row
+        )
     }
 
     /// Newest first, at most `limit`.
@@ -580,49 +543,39 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 3);
-        let sql = format!(
-            "SELECT {INSTR_COLS} FROM instructions WHERE id < $2{filter} ORDER BY id DESC LIMIT $1"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(limit)
-                .bind(before.unwrap_or(i64::MAX));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(instruction_from_row)
-                .collect()
-        })
+        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id < $2");
+        let tail = " ORDER BY id DESC LIMIT $1";
+        let args = [limit, before.unwrap_or(i64::MAX)];
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            tail,
+            args,
+            instruction_from_row
+        )
     }
 
     pub async fn comments(&self, scope: Scope, instruction_id: i64) -> Result<Vec<Comment>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1{filter} ORDER BY id"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(instruction_id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(Comment {
-                        id: r.try_get("id")?,
-                        instruction_id: r.try_get("instruction_id")?,
-                        author_id: r.try_get("author_id")?,
-                        body: r.try_get("body")?,
-                        created_at: r.try_get("created_at")?,
-                    })
+        let sql = "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1";
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            " ORDER BY id",
+            [instruction_id],
+            |r| {
+                Ok(Comment {
+                    id: r.try_get("id")?,
+                    instruction_id: r.try_get("instruction_id")?,
+                    author_id: r.try_get("author_id")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
                 })
-                .collect()
-        })
+            }
+        )
     }
 
     /// Newest first, at most `limit`, entries with `seq < before` when given.
@@ -632,23 +585,12 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Entry>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 3);
-        let sql = format!(
-            "SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1{filter} ORDER BY seq DESC LIMIT $2"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(before.unwrap_or(i64::MAX))
-                .bind(limit);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok(entry_from_row(r)?.0))
-                .collect()
-        })
+        let sql = format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1");
+        let tail = " ORDER BY seq DESC LIMIT $2";
+        let args = [before.unwrap_or(i64::MAX), limit];
+        scoped_all!(self, scope, "customer_id", sql, tail, args, |r| Ok(
+            entry_from_row(r)?.0
+        ))
     }
 
     /// Walks the whole chain; `Ok(n)` is the number of entries that verified.
