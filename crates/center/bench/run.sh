@@ -5,6 +5,7 @@
 # entries. Loopback only; everything it starts, it stops.
 #
 # usage: crates/center/bench/run.sh [seconds-per-run]
+# BENCH_ONLY=sqlite|postgres runs one database; BENCH_VERIFY=0 skips `audit verify`.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 SECS="${1:-15}"
@@ -58,10 +59,12 @@ run_case() { # name database-url
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
+ONLY="${BENCH_ONLY:-}"
 echo "database   request                      p50 p99 req/s non-2xx"
-run_case sqlite "sqlite://$WORK/bench.db?mode=rwc"
-start_pg
-run_case postgres "postgres://postgres@127.0.0.1:$PGPORT/bench"
+if [ "$ONLY" != postgres ]; then run_case sqlite "sqlite://$WORK/bench.db?mode=rwc"; fi
+if [ "$ONLY" != sqlite ] || [ "${BENCH_VERIFY:-1}" != 0 ]; then start_pg; fi
+if [ "$ONLY" != sqlite ]; then run_case postgres "postgres://postgres@127.0.0.1:$PGPORT/bench"; fi
+[ "${BENCH_VERIFY:-1}" != 0 ] || exit 0
 
 echo
 echo "audit verify over 1,000,000 entries"

@@ -92,27 +92,63 @@ impl AppError {
     }
 }
 
+/// The Japanese name of a form or API field, for validation messages.
+pub(crate) fn field_ja(field: &str) -> &'static str {
+    match field {
+        "email" => "メールアドレス",
+        "display_name" => "氏名",
+        "name" => "名前",
+        "address" => "住所",
+        "serial" => "シリアル番号",
+        "model" => "型式",
+        "subject" => "件名",
+        "body" => "本文",
+        "reason" => "理由",
+        "password" => "パスワード",
+        "totp_code" => "確認コード",
+        "role" => "役割",
+        "customer_id" => "顧客",
+        "site_id" => "拠点",
+        "locale" => "表示言語",
+        "kind" => "種類",
+        _ => "入力項目",
+    }
+}
+
 /// Checks a text field: trimmed length in characters, and no control characters other
 /// than newlines and tabs when `multiline`.
 fn text(field: &'static str, value: &str, max: usize, multiline: bool) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(invalid_text(
+            field,
+            "must not be empty",
+            format!("{}を入力してください。", field_ja(field)),
+        ));
     }
     let n = v.chars().count();
     if n > max {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("is {n} characters long; at most {max} are allowed"),
+            format!(
+                "{}が{n}文字あります。{max}文字以内で入力してください。",
+                field_ja(field)
+            ),
         ));
     }
     if let Some(c) = v
         .chars()
         .find(|&c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
     {
-        return Err(invalid(
+        return Err(invalid_text(
             field,
             format!("contains the control character U+{:04X}", c as u32),
+            format!(
+                "{}に制御文字 U+{:04X} が含まれています。取り除いてください。",
+                field_ja(field),
+                c as u32
+            ),
         ));
     }
     Ok(v.to_string())
@@ -124,9 +160,10 @@ fn email(value: &str) -> Result<String> {
         !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
     });
     if !ok {
-        return Err(invalid(
+        return Err(invalid_text(
             "email",
             "is not an e-mail address (expected name@example.jp)",
+            "メールアドレスの形式が正しくありません（例: name@example.jp）。",
         ));
     }
     Ok(v)
@@ -135,13 +172,18 @@ fn email(value: &str) -> Result<String> {
 fn password(value: &str) -> Result<()> {
     let n = value.chars().count();
     if n < 12 {
-        return Err(invalid(
+        return Err(invalid_text(
             "password",
             format!("has {n} characters; use at least 12"),
+            format!("パスワードが{n}文字しかありません。12文字以上にしてください。"),
         ));
     }
     if n > 1024 {
-        return Err(invalid("password", "is longer than 1024 characters"));
+        return Err(invalid_text(
+            "password",
+            "is longer than 1024 characters",
+            "パスワードは1024文字以内にしてください。",
+        ));
     }
     Ok(())
 }
@@ -265,15 +307,17 @@ impl App {
         let totp = match code {
             Some(_) if step.is_some() => Some(link.totp_secret.as_str()),
             Some(_) => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "totp_code",
                     "does not match; check the authenticator app's clock and enter the current 6-digit code",
+                    "確認コードが一致しません。認証アプリの時刻を確かめ、現在の6桁のコードを入力してください。",
                 ));
             }
             None if role.totp_required() => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "totp_code",
                     "is required for this role: add the secret to an authenticator app and enter its 6-digit code",
+                    "この役割には確認コードが必要です。秘密鍵を認証アプリに登録し、表示される6桁のコードを入力してください。",
                 ));
             }
             None => None,
@@ -751,9 +795,10 @@ impl App {
             // user must not learn that an address is in use elsewhere, so they get
             // the answer of any unusable input; provider administrators see why.
             if actor.customer_id.is_some() {
-                return Err(invalid(
+                return Err(invalid_text(
                     "email",
                     "cannot be used for a new account; use another address",
+                    "このメールアドレスは新しいアカウントに使えません。別のアドレスを指定してください。",
                 ));
             }
             return Err(AppError::Conflict(format!(
@@ -801,7 +846,7 @@ impl App {
         customer_id: Option<i64>,
         now: i64,
     ) -> Result<(User, String)> {
-        let role = Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff")))?;
+        let role = Role::parse(role).ok_or_else(|| invalid_text("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff"), format!("役割 {role:?} はありません。admin、operator、coordinator、back_office、officer、staff のいずれかを指定してください。")))?;
         let customer_id = match (actor.role, actor.customer_id) {
             (Role::Admin, None) => customer_id,
             (Role::Officer, Some(own)) => {
@@ -819,15 +864,17 @@ impl App {
         };
         match (role.is_provider(), customer_id) {
             (true, Some(_)) => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "customer_id",
                     "provider staff belong to no customer; leave it out",
+                    "事業者の担当者はどの顧客にも属しません。顧客を指定しないでください。",
                 ));
             }
             (false, None) => {
-                return Err(invalid(
+                return Err(invalid_text(
                     "customer_id",
                     "officers and staff belong to a customer; give its id",
+                    "セキュリティ責任者とスタッフは顧客に属します。顧客の ID を指定してください。",
                 ));
             }
             _ => {}
@@ -912,8 +959,13 @@ impl App {
         role: &str,
         now: i64,
     ) -> Result<User> {
-        let role =
-            Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role")))?;
+        let role = Role::parse(role).ok_or_else(|| {
+            invalid_text(
+                "role",
+                format!("{role:?} is not a role"),
+                format!("役割 {role:?} はありません。"),
+            )
+        })?;
         let target = self
             .store
             .user(actor.scope(), id)
@@ -923,15 +975,17 @@ impl App {
             return Err(AppError::Forbidden("only administrators change roles"));
         }
         if !target.role.is_provider() || !role.is_provider() {
-            return Err(invalid(
+            return Err(invalid_text(
                 "role",
                 "only provider staff change roles (admin, operator, coordinator, back_office)",
+                "役割を変更できるのは事業者の担当者（admin、operator、coordinator、back_office）だけです。",
             ));
         }
         if target.id == actor.user_id && role != Role::Admin {
-            return Err(invalid(
+            return Err(invalid_text(
                 "role",
                 "administrators cannot remove their own administrator role",
+                "管理者は自分自身の管理者役割を外せません。",
             ));
         }
         let mut tx = self.store.begin().await?;
@@ -958,7 +1012,13 @@ impl App {
         let locale = match locale {
             None | Some("") => None,
             Some(l @ ("ja" | "en")) => Some(l),
-            Some(_) => return Err(invalid("locale", "use ja or en")),
+            Some(_) => {
+                return Err(invalid_text(
+                    "locale",
+                    "use ja or en",
+                    "表示言語には ja か en を指定してください。",
+                ));
+            }
         };
         let mut tx = self.store.begin().await?;
         tx.set_locale(actor.user_id, locale).await?;
@@ -1134,7 +1194,11 @@ impl App {
         if let Some(s) = site_id
             && !tx.site_belongs(s, customer_id).await?
         {
-            return Err(invalid("site_id", "no such site of this customer"));
+            return Err(invalid_text(
+                "site_id",
+                "no such site of this customer",
+                "この顧客にその拠点はありません。",
+            ));
         }
         let id = tx
             .insert_appliance(customer_id, site_id, &serial, &model, now)
@@ -1216,7 +1280,7 @@ impl App {
         let subject = text("subject", subject, 200, false)?;
         let body = text("body", body, 10_000, true)?;
         let kind = InstructionKind::parse(kind)
-            .ok_or_else(|| invalid("kind", format!("{kind:?} is not a kind; use policy_change, maintenance_request, question or other")))?;
+            .ok_or_else(|| invalid_text("kind", format!("{kind:?} is not a kind; use policy_change, maintenance_request, question or other"), format!("種類 {kind:?} はありません。policy_change、maintenance_request、question、other のいずれかを指定してください。")))?;
         let mut tx = self.store.begin().await?;
         let id = tx
             .insert_instruction(customer_id, actor.user_id, &subject, &body, kind, now)
@@ -1252,7 +1316,11 @@ impl App {
         let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => Some(text("reason", r, 2000, true)?),
             None if to == InstructionState::Rejected => {
-                return Err(invalid("reason", "a rejection needs a reason"));
+                return Err(invalid_text(
+                    "reason",
+                    "a rejection needs a reason",
+                    "却下するには理由を入力してください。",
+                ));
             }
             None => None,
         };
@@ -1361,8 +1429,13 @@ impl App {
         now: i64,
     ) -> Result<(i64, String, Role, Option<i64>)> {
         let name = text("name", name, 100, false)?;
-        let role =
-            Role::parse(role).ok_or_else(|| invalid("role", format!("{role:?} is not a role")))?;
+        let role = Role::parse(role).ok_or_else(|| {
+            invalid_text(
+                "role",
+                format!("{role:?} is not a role"),
+                format!("役割 {role:?} はありません。"),
+            )
+        })?;
         let allowed = match actor.role {
             Role::Admin => role.is_provider(),
             r if r.is_provider() => role == r,

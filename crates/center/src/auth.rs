@@ -84,6 +84,25 @@ pub fn totp_uri(secret: &str, account: &str) -> String {
     )
 }
 
+/// A QR code of `uri` (an otpauth URI) as an inline SVG element: 4 px per module with
+/// the standard 4-module quiet zone, black on white. `None` when the text is too long
+/// for a QR code.
+pub fn qr_svg(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .quiet_zone(true)
+        .module_dimensions(4, 4)
+        .build();
+    // Inline in HTML: no XML prolog; an accessible name.
+    let start = svg.find("<svg")?;
+    Some(svg[start..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"otpauth QR code\" ",
+        1,
+    ))
+}
+
 /// The RFC 6238 code for `secret` (base32) at Unix time `unix`.
 pub fn totp_code(secret: &str, unix: i64) -> Option<String> {
     let key = data_encoding::BASE32_NOPAD
@@ -140,6 +159,58 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads the dark modules back out of the SVG's path (`M{x} {y}h{w}v{h}H{x}V{y}`
+    /// rectangles in pixels) into a grid of `n` × `n` modules, quiet zone removed.
+    fn modules_of(svg: &str, n: usize) -> Vec<bool> {
+        let d = svg
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let mut grid = vec![false; n * n];
+        for rect in d.split('M').filter(|r| !r.is_empty()) {
+            let nums: Vec<u32> = rect
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .map(|t| t.parse().unwrap())
+                .collect();
+            let [x, y, w, h] = [nums[0], nums[1], nums[2], nums[3]];
+            assert!(
+                x % 4 == 0 && y % 4 == 0 && w % 4 == 0 && h % 4 == 0,
+                "{rect}"
+            );
+            for my in y / 4..(y + h) / 4 {
+                for mx in x / 4..(x + w) / 4 {
+                    let (mx, my) = (mx as usize - 4, my as usize - 4);
+                    assert!(mx < n && my < n, "a module outside the symbol: {rect}");
+                    grid[my * n + mx] = true;
+                }
+            }
+        }
+        grid
+    }
+
+    #[test]
+    fn qr_svg_draws_exactly_the_code_of_the_uri() {
+        let uri = totp_uri("JBSWY3DPEHPK3PXP", "officer@alpha.example.jp");
+        let svg = qr_svg(&uri).unwrap();
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"), "{svg}");
+        let model = qrcode::QrCode::with_error_correction_level(&uri, qrcode::EcLevel::M).unwrap();
+        let n = model.width();
+        assert!(svg.contains(&format!("width=\"{}\"", (n + 8) * 4)), "{svg}");
+        let want: Vec<bool> = model
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        assert_eq!(modules_of(&svg, n), want);
+        // Another URI gives another picture.
+        let other = totp_uri("JBSWY3DPEHPK3PXQ", "officer@alpha.example.jp");
+        assert_ne!(qr_svg(&other).unwrap(), svg);
+    }
 
     #[test]
     fn totp_matches_rfc6238_vectors() {

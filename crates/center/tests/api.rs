@@ -16,7 +16,9 @@ both_backends!(
     signin_lockout_and_audit,
     audit_tamper_is_named,
     bad_input_writes_nothing,
-    tokens_are_scoped
+    tokens_are_scoped,
+    problems_follow_accept_language,
+    revoked_sessions_stop_at_once_here_and_within_the_ttl_elsewhere
 );
 
 fn ids(v: &Value) -> Vec<i64> {
@@ -770,5 +772,146 @@ async fn two_centers_share_one_postgres() {
     let (_, list) = c.get("/api/v1/instructions?limit=100", &officer).await;
     assert_eq!(list.as_array().unwrap().len(), 24);
     second.stop().await.unwrap();
+    c.stop().await;
+}
+
+/// A validation problem's `detail` is Japanese when `Accept-Language` prefers Japanese,
+/// English otherwise; the status and type do not change.
+async fn problems_follow_accept_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let url = format!("{}/api/v1/instructions", c.base);
+    let body = json!({"subject": "", "body": "b", "kind": "other"});
+    let mut seen = Vec::new();
+    for (lang, says) in [
+        (Some("ja"), "件名を入力してください。"),
+        (Some("ja-JP,en;q=0.8"), "件名を入力してください。"),
+        (Some("en-US,ja;q=0.9"), "subject: must not be empty"),
+        (Some("fr, ja;q=0.5"), "subject: must not be empty"),
+        (None, "subject: must not be empty"),
+    ] {
+        let mut rb = c.client.post(&url).bearer_auth(&officer).json(&body);
+        if let Some(lang) = lang {
+            rb = rb.header("accept-language", lang);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            r.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["detail"], says, "{lang:?}: {v}");
+        assert_eq!(v["status"], 422);
+        seen.push(v["hint"].as_str().unwrap_or("").to_string());
+    }
+    assert!(seen[0].contains("件名"), "{seen:?}");
+    assert!(seen[2].contains("`subject`"), "{seen:?}");
+    let all = c
+        .store()
+        .instructions(mamori_center::domain::Scope::All, 100)
+        .await
+        .unwrap();
+    assert!(all.is_empty());
+    c.stop().await;
+}
+
+/// Sessions are cached per process: revocation (deactivation, role change) made by this
+/// process refuses the session at once; another process sharing the database refuses
+/// it once its cache entry is older than `SESSION_CACHE_TTL`.
+async fn revoked_sessions_stop_at_once_here_and_within_the_ttl_elsewhere(backend: Backend) {
+    use mamori_center::app::{App, Settings};
+    use mamori_center::store::{SESSION_CACHE_TTL, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    let sqlite = matches!(backend, Backend::Sqlite);
+    let c = Center::start_with(backend, |cfg| {
+        if sqlite {
+            cfg.database_url = sqlite_url.clone();
+        }
+    })
+    .await;
+    let url = match &c.pg {
+        Some(pg) => pg.url(),
+        None => sqlite_url.clone(),
+    };
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let staff = c.staff(&officer, "sato").await;
+    let operator = c.provider_user(&admin, "operator").await;
+
+    // A second center process on the same database, with its own cache.
+    let other = App {
+        store: Store::open(&url, 2).await.unwrap(),
+        settings: Settings {
+            session_ttl_ms: 3_600_000,
+            lockout_failures: 5,
+            lockout_ms: 60_000,
+        },
+    };
+    let now = || support::now_secs() * 1000;
+    let mut ids = Vec::new();
+    for token in [&staff, &operator] {
+        // Both processes have the session cached.
+        let (s, me) = c.get("/api/v1/me", token).await;
+        assert_eq!(s, StatusCode::OK, "{me}");
+        ids.push(me["user"]["id"].as_i64().unwrap());
+        assert!(
+            other
+                .session_actor(token, "t", now())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    // Revoked through this center: refused on the next request.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{}/deactivate", ids[0]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        c.get("/api/v1/me", &staff).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{}/role", ids[1]),
+            &admin,
+            json!({"role": "coordinator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        c.get("/api/v1/me", &operator).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The administrator's own session is untouched.
+    assert_eq!(c.get("/api/v1/me", &admin).await.0, StatusCode::OK);
+
+    // The other process: refused once its entries are older than the TTL.
+    tokio::time::sleep(SESSION_CACHE_TTL + std::time::Duration::from_millis(200)).await;
+    for token in [&staff, &operator] {
+        assert!(
+            other
+                .session_actor(token, "t", now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(
+        other
+            .session_actor(&admin, "t", now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    other.store.close().await;
     c.stop().await;
 }

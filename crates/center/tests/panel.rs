@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use support::{Backend, Center, PASSWORD, code};
 
-both_backends!(panel_story_csrf_and_isolation);
+both_backends!(
+    panel_story_csrf_and_isolation,
+    validation_errors_in_the_readers_language
+);
 
 /// One browser: its cookies and language.
 struct Browser<'a> {
@@ -126,6 +129,18 @@ impl<'a> Browser<'a> {
         let secret = between(&p.body, "id=\"totp_secret\">", "<")
             .unwrap()
             .to_string();
+        // The QR code is the picture of the exact otpauth URI shown under it.
+        let account = match email {
+            Some(_) => "admin".to_string(),
+            None => between(&p.body, "id=\"account\">", "<")
+                .unwrap()
+                .to_string(),
+        };
+        let uri = mamori_center::auth::totp_uri(&secret, &account);
+        let svg = mamori_center::auth::qr_svg(&uri).unwrap();
+        let shown = between(&p.body, "id=\"totp_qr\">", "</span>").expect("a QR code");
+        assert_eq!(shown, svg);
+        assert!(p.body.contains(&uri.replace('&', "&amp;")), "{}", p.body);
         let code = if with_totp {
             code(&secret)
         } else {
@@ -486,6 +501,52 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert_eq!(
         (p.status, p.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    c.stop().await;
+}
+
+/// A form with a bad value answers in the reader's language: Japanese for a Japanese
+/// browser, English for an English one; nothing is created either way.
+async fn validation_errors_in_the_readers_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let path = format!("/setup/{}", c.bootstrap);
+    for (lang, says, not) in [
+        (
+            "ja-JP,ja;q=0.9,en;q=0.5",
+            "パスワードが5文字しかありません。12文字以上にしてください。",
+            "use at least 12",
+        ),
+        (
+            "en-US,en;q=0.9,ja;q=0.5",
+            "password: has 5 characters; use at least 12",
+            "12文字以上",
+        ),
+    ] {
+        let mut b = Browser::new(&c, lang);
+        let p = b.get(&path).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let csrf = csrf_of(&p.body);
+        let p = b
+            .post(
+                &path,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("display_name", "管理者"),
+                    ("password", "short"),
+                    ("totp_code", ""),
+                    ("email", "admin@provider.example.jp"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+        let error = between(&p.body, "id=\"error\">", "<").expect("an error paragraph");
+        assert!(error.contains(says), "{lang}: {error}");
+        assert!(!error.contains(not), "{lang}: {error}");
+    }
+    // The link still works: nothing was used up or created.
+    assert_eq!(
+        Browser::new(&c, "ja").get(&path).await.status,
+        StatusCode::OK
     );
     c.stop().await;
 }

@@ -2,7 +2,7 @@
 //! and out, errors as RFC 9457 problem details. Wire types come from `mamori_api` and
 //! are converted from domain types here, explicitly.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::panel::fleet::api_routes())
         .merge(super::revisions_api::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(localize))
 }
 
 // ---- errors ------------------------------------------------------------------------
@@ -54,6 +55,66 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     hint: Option<String>,
+    /// The detail and hint in Japanese, sent instead when the caller prefers Japanese.
+    ja: Option<(String, String)>,
+}
+
+/// The Japanese form of a problem, left on the response for [`localize`].
+#[derive(Clone)]
+struct JaProblem(wire::Problem);
+
+/// Whether an `Accept-Language` header prefers Japanese: its highest-weighted tag (the
+/// first among equals) is `ja` or `ja-*`.
+pub(crate) fn prefers_ja(header: &str) -> bool {
+    let mut best: Option<(u32, bool)> = None;
+    for part in header.split(',') {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        if tag.is_empty() {
+            continue;
+        }
+        let q = it
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .filter_map(|v| v.trim().parse::<f32>().ok())
+            .next()
+            .unwrap_or(1.0);
+        let q = (q.clamp(0.0, 1.0) * 1000.0) as u32;
+        if q == 0 {
+            continue;
+        }
+        let ja = tag == "ja" || tag.starts_with("ja-");
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, ja));
+        }
+    }
+    best.is_some_and(|(_, ja)| ja)
+}
+
+/// Sends the Japanese form of a problem to callers whose `Accept-Language` prefers
+/// Japanese; everything else passes through unchanged.
+async fn localize(req: Request, next: axum::middleware::Next) -> Response {
+    let ja = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(prefers_ja);
+    let mut resp = next.run(req).await;
+    if let Some(JaProblem(p)) = resp.extensions_mut().remove::<JaProblem>()
+        && ja
+    {
+        let status = resp.status();
+        let text = serde_json::to_string(&p).unwrap_or_default();
+        return (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/problem+json"),
+                (header::CONTENT_LANGUAGE, "ja"),
+            ],
+            text,
+        )
+            .into_response();
+    }
+    resp
 }
 
 impl Problem {
@@ -63,6 +124,7 @@ impl Problem {
             title,
             detail: detail.into(),
             hint: None,
+            ja: None,
         }
     }
     fn hint(mut self, hint: impl Into<String>) -> Problem {
@@ -81,12 +143,23 @@ impl IntoResponse for Problem {
             hint: self.hint,
         };
         let text = serde_json::to_string(&body).unwrap_or_default();
-        (
+        let ja = self.ja.map(|(detail, hint)| {
+            JaProblem(wire::Problem {
+                detail,
+                hint: Some(hint),
+                ..body
+            })
+        });
+        let mut resp = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             text,
         )
-            .into_response()
+            .into_response();
+        if let Some(ja) = ja {
+            resp.extensions_mut().insert(ja);
+        }
+        resp
     }
 }
 
@@ -101,9 +174,19 @@ impl From<AppError> for Problem {
                 Problem::new(status, "Unauthorized", "a TOTP code is required")
                     .hint("send totp_code")
             }
-            AppError::Invalid { field, message, .. } => {
-                Problem::new(status, "Invalid Field", format!("{field}: {message}"))
-                    .hint(format!("correct the field `{field}` and send again"))
+            AppError::Invalid { field, message, ja } => {
+                let mut p = Problem::new(status, "Invalid Field", format!("{field}: {message}"))
+                    .hint(format!("correct the field `{field}` and send again"));
+                p.ja = ja.map(|ja| {
+                    (
+                        ja,
+                        format!(
+                            "{}（`{field}`）を直して、もう一度送ってください。",
+                            crate::app::field_ja(field)
+                        ),
+                    )
+                });
+                p
             }
             AppError::Conflict(m) => Problem::new(status, "Conflict", m),
             AppError::Locked { .. } => Problem::new(status, "Account Locked", e.to_string()),
@@ -131,10 +214,60 @@ async fn not_found() -> Problem {
 
 // ---- extractors ------------------------------------------------------------------------
 
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload Too Large",
+        "the request body is larger than the center accepts",
+    )
+    .hint("see max_body_bytes in the configuration")
+}
+
+/// Reads a request body of at most `limit` bytes. A larger body is still read (and
+/// thrown away) up to a bounded amount before the 413 answer: closing a socket that
+/// has unread data makes the kernel reset the connection, and the client may then lose
+/// the answer and see only "connection reset".
+async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<Vec<u8>, Problem> {
+    use axum::body::HttpBody;
+    let drain_cap = limit.saturating_mul(16).max(1 << 20);
+    if body.size_hint().lower() > drain_cap as u64 {
+        return Err(too_large());
+    }
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame = frame.map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                format!("cannot read the body: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        } else if seen > drain_cap {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(too_large());
+    }
+    Ok(buf)
+}
+
 /// A JSON body: `application/json`, valid UTF-8, well-formed, the right shape.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = Problem;
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
         let ct = req
@@ -163,24 +296,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ),
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Problem::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "Payload Too Large",
-                        "the request body is larger than the center accepts",
-                    )
-                    .hint("see max_body_bytes in the configuration")
-                } else {
-                    Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "Bad Request",
-                        format!("cannot read the body: {e}"),
-                    )
-                }
-            })?;
+        let limit = AppState::from_ref(state).config.max_body_bytes;
+        let bytes = read_body(req.into_body(), limit).await?;
         if let Err(e) = std::str::from_utf8(&bytes) {
             return Err(Problem::new(
                 StatusCode::BAD_REQUEST,

@@ -114,8 +114,8 @@ fn t(l: Lang, key: &str) -> &'static str {
         "bootstrap" => ("最初の管理者を作成", "Create the first administrator"),
         "display_name" => ("氏名", "Name"),
         "totp_secret" => (
-            "認証アプリにこの秘密鍵を登録してください",
-            "Add this secret to your authenticator app",
+            "認証アプリでこの QR コードを読み取るか、秘密鍵を入力してください",
+            "Scan this QR code with your authenticator app, or enter the secret",
         ),
         "create" => ("作成", "Create"),
         "submit" => ("送信", "Submit"),
@@ -732,14 +732,16 @@ async fn setup_page(
         ),
     };
     let account = user.as_ref().map_or("admin", |u| u.email.as_str());
+    let uri = auth::totp_uri(&link.totp_secret, account);
     let body = format!(
-        "<form method=\"post\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{email_field}<label>{}<br><input id=\"display_name\" name=\"display_name\" required></label><label>{} (12+)<br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required></label><p>{}:<br><code id=\"totp_secret\">{}</code><br><small>{}</small></p><label>{}<br><input id=\"code\" name=\"totp_code\" inputmode=\"numeric\" {}></label><button id=\"create\">{}</button></form>",
+        "<form method=\"post\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{email_field}<label>{}<br><input id=\"display_name\" name=\"display_name\" required></label><label>{} (12+)<br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required></label><p>{}:<br><span id=\"totp_qr\">{}</span><br><code id=\"totp_secret\">{}</code><br><small>{}</small></p><label>{}<br><input id=\"code\" name=\"totp_code\" inputmode=\"numeric\" {}></label><button id=\"create\">{}</button></form>",
         esc(&csrf),
         t(l, "display_name"),
         t(l, "password"),
         t(l, "totp_secret"),
+        auth::qr_svg(&uri).unwrap_or_default(),
         esc(&link.totp_secret),
-        esc(&auth::totp_uri(&link.totp_secret, account)),
+        esc(&uri),
         t(l, "totp"),
         if role.totp_required() { "required" } else { "" },
         t(l, "create"),

@@ -12,7 +12,10 @@ mod reconcile;
 pub mod revisions;
 pub mod seed;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
@@ -69,11 +72,124 @@ macro_rules! with_reader {
     };
 }
 
+/// How long a session read from the database is reused by this process. A sign-out,
+/// deactivation, role or language change made by this process takes effect at once
+/// (its commit drops the entries); one made by another center process sharing the
+/// database takes effect here within this time.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+const SESSION_CACHE_MAX: usize = 20_000;
+
+/// Full sessions of active users recently read, by token hash, with their users.
+#[derive(Default)]
+struct SessionCache {
+    entries: std::sync::Mutex<HashMap<String, (Instant, Session, User)>>,
+    /// Bumped by every invalidation, so that a read that started before a commit does
+    /// not put what it read back into the cache after the commit dropped it.
+    generation: AtomicU64,
+}
+
+/// What a committed transaction makes stale in the session cache.
+enum Forget {
+    Token(String),
+    User(i64),
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> Option<(Session, User)> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(token_hash) {
+            Some((at, s, u)) if at.elapsed() < SESSION_CACHE_TTL => Some((s.clone(), u.clone())),
+            _ => None,
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn put(&self, token_hash: &str, generation: u64, s: &Session, u: &User) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if map.len() >= SESSION_CACHE_MAX {
+            map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);
+            if map.len() >= SESSION_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            token_hash.to_string(),
+            (Instant::now(), s.clone(), u.clone()),
+        );
+    }
+
+    fn forget(&self, what: &[Forget]) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for f in what {
+            match f {
+                Forget::Token(t) => {
+                    map.remove(t);
+                }
+                Forget::User(id) => map.retain(|_, (_, _, u)| u.id != *id),
+            }
+        }
+    }
+
+    fn clear(&self) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        map.clear();
+    }
+}
+
+/// A read scoped to the caller's customer on the native read pool: `$sql` is the query
+/// up to the end of its `WHERE` conditions, `$tail` what follows them (order, limit);
+/// `$args` are its integer parameters `$1`, `$2`, ...; the scope's condition on
+/// `$column` is added as the next parameter. `$map` turns a row into the value.
+macro_rules! scoped_query {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $p:ident, $q:ident => $body:expr) => {{
+        let args: &[i64] = &$args;
+        let (filter, customer) = scope_filter($scope, $column, args.len() + 1);
+        let sql = format!("{}{filter}{}", $sql, $tail);
+        with_reader!($store, $p => {
+            let mut $q = sqlx::query(AssertSqlSafe(sql));
+            for a in args {
+                $q = $q.bind(*a);
+            }
+            if let Some(c) = customer {
+                $q = $q.bind(c);
+            }
+            $body
+        })
+    }};
+}
+
+/// At most one row of a scoped read (see [`scoped_query`]).
+macro_rules! scoped_one {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $map:expr) => {
+        scoped_query!($store, $scope, $column, $sql, $tail, $args, p, q => {
+            q.fetch_optional(p).await?.map(|r| ($map)(&r)).transpose()
+        })
+    };
+}
+
+/// All rows of a scoped read (see [`scoped_query`]).
+macro_rules! scoped_all {
+    ($store:expr, $scope:expr, $column:expr, $sql:expr, $tail:expr, $args:expr, $map:expr) => {
+        scoped_query!($store, $scope, $column, $sql, $tail, $args, p, q => {
+            q.fetch_all(p).await?.iter().map($map).collect()
+        })
+    };
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     reader: Reader,
     backend: Backend,
+    sessions: Arc<SessionCache>,
     /// SQLite has one writer; serialising writers in-process avoids busy errors on
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
     /// which also serialises several center processes.
@@ -148,6 +264,7 @@ impl Store {
             pool,
             reader,
             backend,
+            sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         migrations::run(&store).await?;
@@ -187,7 +304,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(Tx { tx, _guard: guard })
+        Ok(Tx {
+            tx,
+            _guard: guard,
+            sessions: self.sessions.clone(),
+            forget: Vec::new(),
+        })
     }
 
     // ---- reads -------------------------------------------------------------------
@@ -227,35 +349,14 @@ impl Store {
     }
 
     pub async fn user(&self, scope: Scope, id: i64) -> Result<Option<User>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| user_from_row(&r))
-                .transpose()
-        })
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        scoped_one!(self, scope, "customer_id", sql, "", [id], user_from_row)
     }
 
     pub async fn users(&self, scope: Scope) -> Result<Vec<User>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql =
-            format!("SELECT {USER_COLS} FROM users WHERE 1 = 1{filter} ORDER BY id LIMIT 1000");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(user_from_row)
-                .collect()
-        })
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE 1 = 1");
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "customer_id", sql, tail, [], user_from_row)
     }
 
     pub async fn setup_link(&self, token_hash: &str) -> Result<Option<SetupLink>> {
@@ -298,8 +399,27 @@ impl Store {
         })
     }
 
-    /// A session and its user in one query (the hot path of every request).
+    /// A session and its user in one query (the hot path of every request). Full
+    /// sessions of active users are reused for [`SESSION_CACHE_TTL`].
     pub async fn session_with_user(&self, token_hash: &str) -> Result<Option<(Session, User)>> {
+        if let Some(hit) = self.sessions.get(token_hash) {
+            return Ok(Some(hit));
+        }
+        let generation = self.sessions.generation();
+        let found = self.session_with_user_uncached(token_hash).await?;
+        if let Some((s, u)) = &found
+            && s.stage == "full"
+            && u.active
+        {
+            self.sessions.put(token_hash, generation, s, u);
+        }
+        Ok(found)
+    }
+
+    async fn session_with_user_uncached(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Session, User)>> {
         let sql = format!(
             "SELECT s.stage, s.csrf, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
             USER_COLS
@@ -352,121 +472,65 @@ impl Store {
     }
 
     pub async fn customer(&self, scope: Scope, id: i64) -> Result<Option<Customer>> {
-        let (filter, c) = scope_filter(scope, "id", 2);
-        let sql = format!("SELECT id, name, created_at FROM customers WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| customer_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, name, created_at FROM customers WHERE id = $1";
+        scoped_one!(self, scope, "id", sql, "", [id], customer_from_row)
     }
 
     pub async fn customers(&self, scope: Scope) -> Result<Vec<Customer>> {
-        let (filter, c) = scope_filter(scope, "id", 1);
-        let sql = format!(
-            "SELECT id, name, created_at FROM customers WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(customer_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, name, created_at FROM customers WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "id", sql, tail, [], customer_from_row)
     }
 
     pub async fn site(&self, scope: Scope, id: i64) -> Result<Option<Site>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1{filter}"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| site_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1";
+        scoped_one!(self, scope, "customer_id", sql, "", [id], site_from_row)
     }
 
     pub async fn sites(&self, scope: Scope) -> Result<Vec<Site>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql = format!(
-            "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(site_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(self, scope, "customer_id", sql, tail, [], site_from_row)
     }
 
     pub async fn appliance(&self, scope: Scope, id: i64) -> Result<Option<Appliance>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1{filter}"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| appliance_from_row(&r))
-                .transpose()
-        })
+        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1";
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id],
+            appliance_from_row
+        )
     }
 
     pub async fn appliances(&self, scope: Scope) -> Result<Vec<Appliance>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 1);
-        let sql = format!(
-            "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1{filter} ORDER BY id LIMIT 1000"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(appliance_from_row)
-                .collect()
-        })
+        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1";
+        let tail = " ORDER BY id LIMIT 1000";
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            tail,
+            [],
+            appliance_from_row
+        )
     }
 
     pub async fn instruction(&self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1{filter}");
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_optional(p)
-                .await?
-                .map(|r| instruction_from_row(&r))
-                .transpose()
-        })
+        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1");
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id],
+            instruction_from_row
+        )
     }
 
     /// Newest first, at most `limit`.
@@ -481,49 +545,39 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Instruction>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 3);
-        let sql = format!(
-            "SELECT {INSTR_COLS} FROM instructions WHERE id < $2{filter} ORDER BY id DESC LIMIT $1"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(limit)
-                .bind(before.unwrap_or(i64::MAX));
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(instruction_from_row)
-                .collect()
-        })
+        let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id < $2");
+        let tail = " ORDER BY id DESC LIMIT $1";
+        let args = [limit, before.unwrap_or(i64::MAX)];
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            tail,
+            args,
+            instruction_from_row
+        )
     }
 
     pub async fn comments(&self, scope: Scope, instruction_id: i64) -> Result<Vec<Comment>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
-        let sql = format!(
-            "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1{filter} ORDER BY id"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(instruction_id);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(Comment {
-                        id: r.try_get("id")?,
-                        instruction_id: r.try_get("instruction_id")?,
-                        author_id: r.try_get("author_id")?,
-                        body: r.try_get("body")?,
-                        created_at: r.try_get("created_at")?,
-                    })
+        let sql = "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1";
+        scoped_all!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            " ORDER BY id",
+            [instruction_id],
+            |r| {
+                Ok(Comment {
+                    id: r.try_get("id")?,
+                    instruction_id: r.try_get("instruction_id")?,
+                    author_id: r.try_get("author_id")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
                 })
-                .collect()
-        })
+            }
+        )
     }
 
     /// Newest first, at most `limit`, entries with `seq < before` when given.
@@ -533,23 +587,12 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Entry>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 3);
-        let sql = format!(
-            "SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1{filter} ORDER BY seq DESC LIMIT $2"
-        );
-        with_reader!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(before.unwrap_or(i64::MAX))
-                .bind(limit);
-            if let Some(c) = c {
-                q = q.bind(c);
-            }
-            q.fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok(entry_from_row(r)?.0))
-                .collect()
-        })
+        let sql = format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1");
+        let tail = " ORDER BY seq DESC LIMIT $2";
+        let args = [before.unwrap_or(i64::MAX), limit];
+        scoped_all!(self, scope, "customer_id", sql, tail, args, |r| Ok(
+            entry_from_row(r)?.0
+        ))
     }
 
     /// Walks the whole chain; `Ok(n)` is the number of entries that verified.
@@ -697,10 +740,13 @@ impl Store {
 
     /// Runs one SQL statement as it is; for test set-up and seeding tools only.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
-        Ok(sqlx::query(AssertSqlSafe(sql.to_string()))
+        let n = sqlx::query(AssertSqlSafe(sql.to_string()))
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        // The statement may have changed sessions or users behind the cache's back.
+        self.sessions.clear();
+        Ok(n)
     }
 }
 
@@ -708,11 +754,17 @@ impl Store {
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    sessions: Arc<SessionCache>,
+    /// Cached sessions this transaction makes stale, dropped once it commits.
+    forget: Vec<Forget>,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        if !self.forget.is_empty() {
+            self.sessions.forget(&self.forget);
+        }
         Ok(())
     }
 
@@ -826,6 +878,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -855,6 +908,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -868,6 +922,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -877,6 +932,7 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -992,6 +1048,7 @@ impl Tx {
             .bind(token_hash)
             .execute(&mut *self.tx)
             .await?;
+        self.forget.push(Forget::Token(token_hash.to_string()));
         Ok(())
     }
 
