@@ -57,7 +57,16 @@ fn fast_path_is_applied_when_the_kernel_has_flowtables_and_left_out_with_a_note_
     let server = tb
         .spawn(
             Host::Wan,
-            &["iperf3", "-s", "-1", "-J", "-B", addr::WAN_SERVER, "-p", "5301"],
+            &[
+                "iperf3",
+                "-s",
+                "-1",
+                "-J",
+                "-B",
+                addr::WAN_SERVER,
+                "-p",
+                "5301",
+            ],
         )
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -65,12 +74,18 @@ fn fast_path_is_applied_when_the_kernel_has_flowtables_and_left_out_with_a_note_
         .run_ok(
             Host::Lan,
             &[
-                "iperf3", "-c", addr::WAN_SERVER, "-p", "5301", "-n", "20M", "-J",
+                "iperf3",
+                "-c",
+                addr::WAN_SERVER,
+                "-p",
+                "5301",
+                "-n",
+                "20M",
+                "-J",
             ],
         )
         .unwrap();
-    let v: mamori_policy::serde_json::Value =
-        mamori_policy::serde_json::from_str(&client).unwrap();
+    let v: mamori_policy::serde_json::Value = mamori_policy::serde_json::from_str(&client).unwrap();
     let received = v["end"]["sum_received"]["bytes"].as_u64().unwrap();
     assert!(received >= 20 * 1024 * 1024, "{received} bytes: {client}");
     assert!(
@@ -82,7 +97,8 @@ fn fast_path_is_applied_when_the_kernel_has_flowtables_and_left_out_with_a_note_
     let s: mamori_policy::serde_json::Value =
         mamori_policy::serde_json::from_str(&tb.stdout_of(server)).unwrap();
     assert_eq!(
-        s["start"]["connected"][0]["remote_host"], addr::GW_WAN,
+        s["start"]["connected"][0]["remote_host"],
+        addr::GW_WAN,
         "{s}"
     );
     if offloading {

@@ -51,7 +51,11 @@ impl Netns {
     /// Whether this kernel can create a flowtable on the policy's interfaces (`nft -c`).
     /// When it cannot, the tests load the policy without its fast path, as the agent does.
     fn can_offload(&self, p: &Policy) -> bool {
-        let devs: Vec<String> = p.interfaces.iter().map(|i| format!("\"{}\"", i.name)).collect();
+        let devs: Vec<String> = p
+            .interfaces
+            .iter()
+            .map(|i| format!("\"{}\"", i.name))
+            .collect();
         let f = temp(
             &format!("probe-{}.nft", self.0),
             &format!(
