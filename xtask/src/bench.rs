@@ -175,7 +175,6 @@ pub fn policy(opts: &Options) -> Result<String> {
     let state = tb.dir().join("state");
     let state_s = state.display().to_string();
     let mamori_s = mamori.display().to_string();
-    let mut throughput_policy = None;
     for &n in &opts.objects {
         let src = big_policy(n, opts.rules, offload);
         let toml_file = tb.dir().join(format!("big-{n}.toml"));
@@ -218,9 +217,6 @@ pub fn policy(opts: &Options) -> Result<String> {
                 .map(|l| format!("{l}\n"))
                 .unwrap_or_default()
         );
-        if n == opts.throughput_objects {
-            throughput_policy = Some(toml_file);
-        }
     }
     if opts.no_throughput {
         return Ok(out);
