@@ -29,6 +29,10 @@ pub struct Options {
     pub naive_objects: usize,
     /// Skip the throughput runs.
     pub no_throughput: bool,
+    /// Rounds of throughput runs: every round measures every ruleset once, in turn, so
+    /// slow drifts of a shared machine touch all rulesets alike; the table gives the
+    /// median of the rounds and their range.
+    pub repeat: usize,
 }
 
 impl Default for Options {
@@ -36,10 +40,11 @@ impl Default for Options {
         Options {
             objects: vec![10, 1_000, 10_000, 100_000],
             rules: 1_000,
-            seconds: 5,
+            seconds: 10,
             throughput_objects: 100_000,
             naive_objects: 1_000,
             no_throughput: false,
+            repeat: 3,
         }
     }
 }
@@ -71,6 +76,41 @@ fn compile(tb: &Testbed, mamori: &str, file: &Path, naive: bool) -> Result<(Stri
     let t = Instant::now();
     let text = tb.run_ok(Host::Gw, &args)?;
     Ok((text, t.elapsed()))
+}
+
+/// Whether the gateway's kernel can run a flowtable on the testbed's interfaces.
+fn kernel_has_flowtables(tb: &Testbed) -> Result<bool> {
+    let f = tb.dir().join("probe.nft");
+    std::fs::write(
+        &f,
+        "table inet bench_probe {\n\tflowtable ft {\n\t\thook ingress priority 0; devices = { \"lan0\", \"wan0\", \"dmz0\" };\n\t}\n}\n",
+    )?;
+    Ok(tb
+        .exec(Host::Gw, &["nft", "-c", "-f", f.to_str().unwrap()])?
+        .status
+        .success())
+}
+
+/// The generated policy, with the fast path on (the default) or off.
+fn big_policy(objects: usize, rules: usize, fast_path: bool) -> String {
+    let mut s = policy::generate::big_policy(objects, rules);
+    if !fast_path {
+        s.push_str("\n[options]\nfast_path = false\n");
+    }
+    s
+}
+
+/// Median and range of a list of measurements.
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let med = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (med, v[0], v[n - 1])
 }
 
 fn count_rules(nft_text: &str) -> usize {
@@ -114,11 +154,17 @@ pub fn policy(opts: &Options) -> Result<String> {
     let nft_version = tb
         .run_ok(Host::Gw, &["nft", "--version"])
         .unwrap_or_default();
+    let offload = kernel_has_flowtables(&tb)?;
     let _ = writeln!(
         out,
-        "machine: {cpu}, {} cores, kernel {kernel}, {}",
+        "machine: {cpu}, {} cores, kernel {kernel}, {}; flowtables: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        nft_version.trim()
+        nft_version.trim(),
+        if offload {
+            "yes"
+        } else {
+            "no (the kernel lacks them: the fast path is left out, as the agent does)"
+        }
     );
 
     // 1. Compile and apply time.
@@ -129,9 +175,8 @@ pub fn policy(opts: &Options) -> Result<String> {
     let state = tb.dir().join("state");
     let state_s = state.display().to_string();
     let mamori_s = mamori.display().to_string();
-    let mut throughput_policy = None;
     for &n in &opts.objects {
-        let src = policy::generate::big_policy(n, opts.rules);
+        let src = big_policy(n, opts.rules, offload);
         let toml_file = tb.dir().join(format!("big-{n}.toml"));
         std::fs::write(&toml_file, &src)?;
         let (text, compile_time) = compile(&tb, &mamori_s, &toml_file, false)?;
@@ -172,48 +217,58 @@ pub fn policy(opts: &Options) -> Result<String> {
                 .map(|l| format!("{l}\n"))
                 .unwrap_or_default()
         );
-        if n == opts.throughput_objects {
-            throughput_policy = Some(toml_file);
-        }
     }
     if opts.no_throughput {
         return Ok(out);
     }
 
-    // 2. Throughput: empty, sets, naive; same run, same testbed.
-    let big_file = match throughput_policy {
-        Some(f) => f,
-        None => {
-            let f = tb.dir().join("tp.toml");
-            let src = policy::generate::big_policy(opts.throughput_objects, opts.rules);
-            std::fs::write(&f, src)?;
-            f
-        }
+    // 2. Throughput: every ruleset in turn, `repeat` rounds, same testbed.
+    let big = |fast: bool, tag: &str| -> Result<PathBuf> {
+        let f = tb.dir().join(format!("tp-{tag}.toml"));
+        std::fs::write(&f, big_policy(opts.throughput_objects, opts.rules, fast))?;
+        Ok(f)
     };
     let small_file = tb.dir().join("tp-small.toml");
     std::fs::write(
         &small_file,
-        policy::generate::big_policy(opts.naive_objects, opts.rules),
+        big_policy(opts.naive_objects, opts.rules, false),
     )?;
     let mut runs: Vec<(String, Option<PathBuf>)> = vec![("empty ruleset".into(), None)];
-    for (label, file, naive) in [
+    // The floor of any stateful NAT gateway: connection tracking, established accepted
+    // first, masquerade on the WAN; no policy.
+    let floor = tb.dir().join("tp-floor.nft");
+    std::fs::write(&floor, STATEFUL_FLOOR)?;
+    runs.push((
+        "stateful floor (conntrack + masquerade, no policy)".into(),
+        Some(floor),
+    ));
+    let mut variants = Vec::new();
+    if offload {
+        variants.push((
+            format!("{} objects, sets, fast path", opts.throughput_objects),
+            big(true, "fast")?,
+            false,
+        ));
+    }
+    variants.extend([
         (
             format!("{} objects, sets", opts.throughput_objects),
-            &big_file,
+            big(false, "slow")?,
             false,
         ),
         (
             format!("{} objects, sets", opts.naive_objects),
-            &small_file,
+            small_file.clone(),
             false,
         ),
         (
             format!("{} objects, naive (baseline)", opts.naive_objects),
-            &small_file,
+            small_file,
             true,
         ),
-    ] {
-        let (text, _) = compile(&tb, &mamori_s, file, naive)?;
+    ]);
+    for (label, file, naive) in variants {
+        let (text, _) = compile(&tb, &mamori_s, &file, naive)?;
         let out_file = tb.dir().join(format!("tp-{}.nft", runs.len()));
         std::fs::write(&out_file, &text)?;
         runs.push((
@@ -227,42 +282,66 @@ pub fn policy(opts: &Options) -> Result<String> {
         &["python3", "-c", ACCEPT_PY, addr::WAN_SERVER, "7100"],
     )?;
     std::thread::sleep(Duration::from_millis(300));
+    let rounds = opts.repeat.max(1);
     let _ = writeln!(
         out,
-        "\nthroughput, LAN client -> WAN server through the gateway, {} policy rules, none of which matches: the first packet of every flow passes them all, later ones are accepted as established before any rule. iperf3 {} s per run (one flow); new TCP connections per second (each one a new flow) for the same time\n\n| ruleset | TCP (Gbit/s) | vs empty | UDP 64 B (kpps) | vs empty | new TCP conn/s | vs empty |\n|---|---:|---:|---:|---:|---:|---:|",
+        "\nthroughput, LAN client -> WAN server through the gateway, {} policy rules, none of which matches: the first packet of every flow passes them all, later ones are accepted as established before any rule. iperf3 {} s per run (one flow); new TCP connections per second (each one a new flow) for the same time. {rounds} rounds, each measuring every ruleset in turn; median of the rounds (range in brackets), and the median as a share of the empty ruleset's median\n\n| ruleset | TCP (Gbit/s) | vs empty | UDP 64 B (kpps) | vs empty | new TCP conn/s | vs empty |\n|---|---:|---:|---:|---:|---:|---:|",
         opts.rules, opts.seconds
     );
-    let mut base: Option<(f64, f64, f64)> = None;
-    for (name, file) in &runs {
-        let _ = tb.exec(Host::Gw, &["nft", "delete", "table", "inet", "mamori"]);
-        if let Some(f) = file {
-            tb.run_ok(Host::Gw, &["nft", "-f", f.to_str().unwrap()])?;
+    let mut results: Vec<[Vec<f64>; 3]> = vec![Default::default(); runs.len()];
+    for round in 0..rounds {
+        for (i, (name, file)) in runs.iter().enumerate() {
+            let _ = tb.exec(Host::Gw, &["nft", "delete", "table", "inet", "mamori"]);
+            if let Some(f) = file {
+                tb.run_ok(Host::Gw, &["nft", "-f", f.to_str().unwrap()])?;
+            }
+            let tcp = iperf(&tb, opts.seconds, false)?;
+            let udp = iperf(&tb, opts.seconds, true)?;
+            let conn = conn_rate(&tb, opts.seconds)?;
+            eprintln!(
+                "round {}/{rounds} {name}: TCP {:.2} Gbit/s, UDP {:.0} kpps, {conn:.0} conn/s",
+                round + 1,
+                tcp / 1e9,
+                udp / 1e3
+            );
+            results[i][0].push(tcp / 1e9);
+            results[i][1].push(udp / 1e3);
+            results[i][2].push(conn);
         }
-        let tcp = iperf(&tb, opts.seconds, false)?;
-        let udp = iperf(&tb, opts.seconds, true)?;
-        let conn = conn_rate(&tb, opts.seconds)?;
-        let (bt, bu, bc) = *base.get_or_insert((tcp, udp, conn));
-        let _ = writeln!(
-            out,
-            "| {name} | {:.2} | {:.0}% | {:.0} | {:.0}% | {:.0} | {:.0}% |",
-            tcp / 1e9,
-            100.0 * tcp / bt,
-            udp / 1e3,
-            100.0 * udp / bu,
-            conn,
-            100.0 * conn / bc
-        );
-        eprint!(
-            "{}",
-            out.lines()
-                .last()
-                .map(|l| format!("{l}\n"))
-                .unwrap_or_default()
-        );
+    }
+    let base: Vec<f64> = results[0].iter().map(|v| stats(v).0).collect();
+    for ((name, _), r) in runs.iter().zip(&results) {
+        let mut row = format!("| {name} |");
+        for (k, (v, prec)) in r.iter().zip([2usize, 0, 0]).enumerate() {
+            let (med, lo, hi) = stats(v);
+            let _ = write!(
+                row,
+                " {med:.prec$} ({lo:.prec$}-{hi:.prec$}) | {:.0}% |",
+                100.0 * med / base[k]
+            );
+        }
+        let _ = writeln!(out, "{row}");
     }
     let _ = tb.exec(Host::Gw, &["nft", "delete", "table", "inet", "mamori"]);
     Ok(out)
 }
+
+/// Connection tracking with established traffic accepted first, and masquerade: what
+/// every stateful NAT gateway does for a packet, without any policy.
+const STATEFUL_FLOOR: &str = "table inet mamori {}
+delete table inet mamori
+table inet mamori {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tct state established,related accept
+\t\tct state invalid drop
+\t}
+\tchain postrouting {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\tmeta nfproto ipv4 oifname \"wan0\" masquerade
+\t}
+}
+";
 
 /// Accepts and closes connections, as fast as it can.
 const ACCEPT_PY: &str = r#"

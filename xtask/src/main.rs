@@ -13,8 +13,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   testbed up [--name NAME]     build the netns testbed (namespaces mtb-NAME-*, default NAME=dev)
   testbed down [--name NAME]   delete a testbed (every mtb-* namespace without --name)
-  bench policy [--objects 10,1000,10000,100000] [--rules 1000] [--seconds 5]
-               [--no-throughput]
+  bench policy [--objects 10,1000,10000,100000] [--rules 1000] [--seconds 10]
+               [--repeat 3] [--no-throughput]
                                compile+apply time of big policies; iperf3 TCP and
                                small-UDP throughput across the gateway: empty ruleset,
                                the compiled policy, and the naive compilation
@@ -117,6 +117,7 @@ fn bench_policy(rest: &[&str]) -> anyhow::Result<()> {
             }
             "--rules" => o.rules = num(f, v)?,
             "--seconds" => o.seconds = num(f, v)?,
+            "--repeat" => o.repeat = num(f, v)?,
             "--throughput-objects" => o.throughput_objects = num(f, v)?,
             "--no-throughput" => o.no_throughput = true,
             _ => anyhow::bail!("unknown option `{f}` of `bench policy`"),

@@ -197,7 +197,9 @@ pub(crate) const KEYS_POLICY: &[&str] = &[
     "rules",
     "nat",
     "load_balancers",
+    "options",
 ];
+pub(crate) const KEYS_OPTIONS: &[&str] = &["fast_path"];
 pub(crate) const KEYS_INTERFACE: &[&str] = &["zone", "addresses", "default_route"];
 pub(crate) const KEYS_LIST: &[&str] = &["file", "comment"];
 pub(crate) const KEYS_MANAGEMENT: &[&str] = &["center"];
@@ -468,6 +470,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let rules = self.rules(get(doc, "rules"));
         let nat = get(doc, "nat").map(|v| self.nat(v, &interfaces));
         let load_balancers = self.load_balancers(get(doc, "load_balancers"));
+        let fast_path = self.options(get(doc, "options"));
         self.unused_objects();
         // Everything resolved: build the object table for shared sets.
         // Lists are in the cache too (resolved when declared); collecting a sorted
@@ -492,9 +495,21 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
             port_forwards,
             one_to_one,
             load_balancers,
+            fast_path,
             objects,
         };
         Some(policy)
+    }
+
+    /// `[options]`: returns `fast_path` (default true).
+    fn options(&mut self, v: Option<&'a V<'i>>) -> bool {
+        let Some(t) = v.and_then(|v| self.table(v, "[options]")) else {
+            return true;
+        };
+        self.keys(t, KEYS_OPTIONS, "[options]");
+        get(t, "fast_path")
+            .and_then(|v| self.bool(v, "`fast_path`"))
+            .unwrap_or(true)
     }
 
     fn interfaces(&mut self, v: Option<&'a V<'i>>) -> Vec<Interface> {
@@ -2090,6 +2105,7 @@ mod tests {
                 KEYS_LIST,
             ),
             ("/properties/management/properties", KEYS_MANAGEMENT),
+            ("/properties/options/properties", KEYS_OPTIONS),
             ("/properties/rules/items/properties", KEYS_RULE),
             (
                 "/properties/rules/items/properties/log/oneOf/1/properties",

@@ -23,6 +23,10 @@
 //!   chain `lb_NAME`, whose single rule DNATs through `numgen random` and an anonymous
 //!   map of the healthy backends (see [`lb_update`]).
 //! - `postrouting` (srcnat): 1:1 NAT, SNAT, then IPv4 masquerade.
+//! - The fast path (unless the policy turns it off): a flowtable `ft` on all the
+//!   policy's interfaces, and, first in `forward`, `meta l4proto { tcp, udp } ct state
+//!   established flow add @ft`. Later packets of such a connection skip the hooks
+//!   (conntrack, NAT, this table) from ingress on; the flowtable translates NAT itself.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -32,10 +36,13 @@ use serde_json::Value;
 
 use crate::addr::{Family, IpRange, IpSet};
 use crate::model::*;
-use crate::nft::{self, BaseChain, Chain, Expr, Set, Stmt, Table, Val};
+use crate::nft::{self, BaseChain, Chain, Expr, Flowtable, Set, Stmt, Table, Val};
 
 /// The table every compiled policy lives in: `inet mamori`.
 pub const TABLE: &str = "mamori";
+
+/// The flowtable of the fast path (see [`Policy::fast_path`]).
+pub const FLOWTABLE: &str = "ft";
 
 /// How objects are compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -926,7 +933,31 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     input.push(vec![verdict(p.default_action)]);
 
     // forward
-    let mut forward = stateful();
+    let mut forward = Vec::new();
+    let mut flowtables = Vec::new();
+    let mut devices: Vec<String> = p.interfaces.iter().map(|i| i.name.clone()).collect();
+    devices.sort();
+    devices.dedup();
+    if p.fast_path && !devices.is_empty() {
+        // The fast path: an established TCP or UDP connection was accepted by this chain
+        // when it began (a later packet of it is accepted by the next rule whatever the
+        // policy says), so offloading it changes no verdict. Rules, logs and rate limits
+        // only ever see a connection's first packet; NAT is carried out by the flowtable.
+        flowtables.push(Flowtable {
+            name: FLOWTABLE.into(),
+            prio: 0,
+            devices,
+        });
+        forward.push(vec![
+            Stmt::Match(
+                Expr::Meta("l4proto"),
+                Val::Set(vec![Val::Sym("tcp".into()), Val::Sym("udp".into())]),
+            ),
+            Stmt::In(Expr::Ct("state"), Val::Flags(vec!["established"])),
+            Stmt::FlowAdd(FLOWTABLE.into()),
+        ]);
+    }
+    forward.extend(stateful());
     forward.push(vec![Stmt::Vmap(
         Expr::Concat(vec![Expr::Meta("iifname"), Expr::Meta("oifname")]),
         "dispatch_forward".into(),
@@ -1068,6 +1099,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
             counters,
             counter_values: BTreeMap::new(),
             sets: cx.sets.into_values().collect(),
+            flowtables,
             chains,
         },
         counters: cx.counters,

@@ -48,8 +48,8 @@ pub use check::{
     Checked, ListDecl, ListSource, Lists, check, check_with, declared_lists, parse_list,
 };
 pub use compile::{
-    Compiled, CounterInfo, CountersError, LbError, LbUpdate, Mode, TABLE, compile, lb_chain,
-    lb_update, parse_counters,
+    Compiled, CounterInfo, CountersError, FLOWTABLE, LbError, LbUpdate, Mode, TABLE, compile,
+    lb_chain, lb_update, parse_counters,
 };
 pub use diag::{Diagnostic, Severity};
 pub use eval::{Dnat, EvalError, Health, Matched, Outcome, Packet, Proto, SnatOut, State, eval};

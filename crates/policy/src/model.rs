@@ -357,6 +357,10 @@ pub struct Policy {
     pub port_forwards: Vec<PortForward>,
     pub one_to_one: Vec<OneToOne>,
     pub load_balancers: Vec<LoadBalancer>,
+    /// The forwarding fast path (`[options] fast_path`, on by default): established TCP
+    /// and UDP connections that the policy accepted are offloaded to a software
+    /// flowtable on the policy's interfaces. It changes no verdict.
+    pub fast_path: bool,
     /// Address objects, groups and lists by name, resolved (for the compiler's shared sets).
     #[serde(skip)]
     pub objects: BTreeMap<String, Arc<IpSet>>,

@@ -79,6 +79,8 @@ pub enum Stmt {
         addr: String,
     },
     Masquerade,
+    /// `flow add @NAME`: offload the packet's connection to a flowtable.
+    FlowAdd(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,15 @@ pub struct Set {
     pub map_elems: Vec<(Val, Val)>,
 }
 
+/// A software flowtable on the ingress hook of some interfaces: connections added to
+/// it (`flow add`) are forwarded from ingress straight to the output interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flowtable {
+    pub name: String,
+    pub prio: i32,
+    pub devices: Vec<String>,
+}
+
 /// One nftables table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -124,6 +135,7 @@ pub struct Table {
     /// table this one replaces; counters not named here start at zero.
     pub counter_values: std::collections::BTreeMap<String, (u64, u64)>,
     pub sets: Vec<Set>,
+    pub flowtables: Vec<Flowtable>,
     pub chains: Vec<Chain>,
 }
 
@@ -278,6 +290,9 @@ pub fn text_rule(stmts: &[Stmt]) -> String {
                 let _ = write!(out, "snat {family} to {addr}");
             }
             Stmt::Masquerade => out.push_str("masquerade"),
+            Stmt::FlowAdd(f) => {
+                let _ = write!(out, "flow add @{f}");
+            }
         }
     }
     out
@@ -358,6 +373,16 @@ impl Table {
         for s in &self.sets {
             text_set(s, &mut out);
         }
+        for f in &self.flowtables {
+            let devices: Vec<String> = f.devices.iter().map(|d| format!("\"{d}\"")).collect();
+            let _ = writeln!(
+                out,
+                "\tflowtable {} {{\n\t\thook ingress priority {}; devices = {{ {} }};\n\t}}",
+                f.name,
+                f.prio,
+                devices.join(", ")
+            );
+        }
         for c in &self.chains {
             let _ = writeln!(out, "\tchain {} {{", c.name);
             if let Some(b) = &c.base {
@@ -394,6 +419,9 @@ impl Table {
             }
             cmds.push(json!({"add": {"counter": o}}));
         }
+        for f in &self.flowtables {
+            cmds.push(json!({"add": {"flowtable": json_flowtable(fam, tab, f)}}));
+        }
         // Chains before sets: verdict maps name chains.
         for c in &self.chains {
             let mut o = json!({"family": fam, "table": tab, "name": c.name});
@@ -415,6 +443,10 @@ impl Table {
         }
         json!({ "nftables": cmds })
     }
+}
+
+fn json_flowtable(fam: &str, tab: &str, f: &Flowtable) -> Value {
+    json!({"family": fam, "table": tab, "name": f.name, "hook": "ingress", "prio": f.prio, "dev": f.devices})
 }
 
 pub(crate) fn json_set(fam: &str, tab: &str, s: &Set) -> Value {
@@ -526,6 +558,7 @@ pub(crate) fn json_rule(fam: &str, tab: &str, chain: &str, stmts: &[Stmt]) -> Va
             }}}}),
             Stmt::Snat { family, addr } => json!({"snat": {"family": family, "addr": addr}}),
             Stmt::Masquerade => json!({"masquerade": null}),
+            Stmt::FlowAdd(f) => json!({"flow": {"op": "add", "flowtable": format!("@{f}")}}),
         })
         .collect();
     json!({"family": fam, "table": tab, "chain": chain, "expr": expr})
@@ -741,6 +774,11 @@ fn w_stmt(out: &mut String, s: &Stmt) {
             out.push_str("}}");
         }
         Stmt::Masquerade => out.push_str("{\"masquerade\":null}"),
+        Stmt::FlowAdd(f) => {
+            out.push_str("{\"flow\":{\"op\":\"add\",\"flowtable\":");
+            w_str(out, &format!("@{f}"));
+            out.push_str("}}");
+        }
     }
 }
 
@@ -772,6 +810,15 @@ impl Table {
             if let Some((p, b)) = self.counter_values.get(c) {
                 let _ = write!(out, ",\"packets\":{p},\"bytes\":{b}");
             }
+            out.push_str("}}}");
+        }
+        for f in &self.flowtables {
+            out.push_str(",{\"add\":{\"flowtable\":{");
+            w_head(&mut out, fam, tab);
+            out.push_str(",\"name\":");
+            w_str(&mut out, &f.name);
+            let _ = write!(out, ",\"hook\":\"ingress\",\"prio\":{},\"dev\":", f.prio);
+            w_list(&mut out, &f.devices, |o, d| w_str(o, d));
             out.push_str("}}}");
         }
         // Chains before sets: verdict maps name chains.

@@ -244,3 +244,18 @@ fn one_to_one_on_the_gateways_own_address_is_a_warning() {
     assert!(c.diagnostics.iter().any(|d| d.severity == Severity::Warning
         && d.message.contains("an address of the gateway itself")));
 }
+
+#[test]
+fn options_are_checked() {
+    let src = with_rules("[options]\nfast_path = \"yes\"\nturbo = true\n");
+    let out = render(&src, &Lists::new(), "p.toml");
+    assert!(
+        out.contains("`fast_path` must be true or false, found a string"),
+        "{out}"
+    );
+    assert!(out.contains("unknown key `turbo` in [options]"), "{out}");
+    let ok = check(&with_rules("[options]\nfast_path = false\n"), &Lists::new());
+    assert!(!ok.policy.expect("valid").fast_path);
+    let default = check(&with_rules(""), &Lists::new());
+    assert!(default.policy.expect("valid").fast_path);
+}

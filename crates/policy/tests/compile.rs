@@ -196,3 +196,74 @@ fn counter_listings_that_are_not_nft_output_are_errors() {
     );
     assert_eq!(parse_counters(r#"{"nftables":[]}"#).map(|m| m.len()), Ok(0));
 }
+
+#[test]
+fn fast_path_offloads_established_tcp_and_udp_before_any_other_forward_rule() {
+    let p = office();
+    assert!(p.fast_path, "the fast path is on by default");
+    let c = compile(&p, Mode::Sets);
+    let text = c.to_text();
+    assert!(
+        text.contains(
+            "\tflowtable ft {\n\t\thook ingress priority 0; devices = { \"dmz0\", \"lan0\", \"wan0\" };\n\t}\n"
+        ),
+        "{text}"
+    );
+    let forward = c
+        .table
+        .chains
+        .iter()
+        .find(|ch| ch.name == "forward")
+        .unwrap();
+    let rules: Vec<String> = forward
+        .rules
+        .iter()
+        .map(|r| mamori_policy::nft::text_rule(r))
+        .collect();
+    assert_eq!(
+        rules[..3],
+        [
+            "meta l4proto { tcp, udp } ct state established flow add @ft",
+            "ct state established,related accept",
+            "ct state invalid drop",
+        ]
+    );
+    // Nothing else offloads: no other chain adds flows.
+    let adds = c
+        .table
+        .chains
+        .iter()
+        .flat_map(|ch| ch.rules.iter())
+        .filter(|r| {
+            r.iter()
+                .any(|s| matches!(s, mamori_policy::nft::Stmt::FlowAdd(_)))
+        })
+        .count();
+    assert_eq!(adds, 1);
+    let json = c.to_json_string();
+    assert!(
+        json.contains(r#"{"add":{"flowtable":{"family":"inet","table":"mamori","name":"ft","hook":"ingress","prio":0,"dev":["dmz0","lan0","wan0"]}}}"#),
+        "{json}"
+    );
+    assert!(json.contains(r#"{"flow":{"op":"add","flowtable":"@ft"}}"#));
+}
+
+#[test]
+fn fast_path_off_compiles_without_a_flowtable() {
+    let src = data("office.toml").replacen(
+        "[management]",
+        "[options]\nfast_path = false\n\n[management]",
+        1,
+    );
+    let mut l = Lists::new();
+    l.insert("threats".into(), parse_list(&data("threats.txt")).unwrap());
+    let p = check(&src, &l).policy.expect("valid");
+    assert!(!p.fast_path);
+    let off = compile(&p, Mode::Sets);
+    assert!(off.table.flowtables.is_empty());
+    assert!(!off.to_text().contains("flow"), "{}", off.to_text());
+    // Otherwise the same ruleset: the fast path only adds the flowtable and one rule.
+    let on = compile(&office(), Mode::Sets);
+    assert_eq!(on.rule_count(), off.rule_count() + 1);
+    assert_eq!(on.table.sets, off.table.sets);
+}

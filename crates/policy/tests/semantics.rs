@@ -34,7 +34,12 @@ struct Run<'t> {
     dport: Option<u16>,
     dnat: bool,
     counter: Option<String>,
+    /// A `flow add` matched: the connection's later packets take the fast path.
+    offloaded: bool,
 }
+
+/// Packets the interpreted rulesets offloaded to the fast path (all accepted).
+static OFFLOADED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 #[derive(Debug, PartialEq)]
 enum Flow {
@@ -221,6 +226,8 @@ impl Run<'_> {
                         return Flow::Nat(Some((addr.parse().unwrap(), None)), "snat");
                     }
                     Stmt::Masquerade => return Flow::Nat(None, "masquerade"),
+                    // Not a verdict: the connection is offloaded and evaluation goes on.
+                    Stmt::FlowAdd(_) => self.offloaded = true,
                 }
             }
         }
@@ -262,6 +269,7 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
         },
         dnat: false,
         counter: None,
+        offloaded: false,
     };
     let mut dnat = None;
     if pkt.state == State::New
@@ -302,6 +310,15 @@ fn interpret(p: &Policy, t: &Table, pkt: &Packet) -> Observed {
         Flow::Verdict(v) => v,
         f => panic!("filter chain ended with {f:?}"),
     };
+    if run.offloaded {
+        // The fast path only ever carries traffic the table accepts anyway, and only
+        // established forwarded TCP and UDP.
+        assert_eq!(verdict, "accept", "offloaded but not accepted: {pkt:?}");
+        assert_eq!(chain, "forward");
+        assert_eq!(pkt.state, State::Established);
+        assert!(matches!(pkt.proto, Proto::Tcp { .. } | Proto::Udp { .. }));
+        OFFLOADED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let counter = run.counter.clone();
     let mut snat = None;
     if oif.is_some()
@@ -393,6 +410,12 @@ fn evaluator_equals_the_compiled_ruleset_on_random_policies() {
         }
     }
     assert_eq!(policies, 300);
+    // Established TCP and UDP took the fast path (the policies have it on by default).
+    assert!(
+        OFFLOADED.load(std::sync::atomic::Ordering::Relaxed) > 100,
+        "{:?}",
+        OFFLOADED
+    );
     // The generator exercises every verdict.
     for v in ["accept", "drop", "reject", "rule"] {
         assert!(verdicts.get(v).copied().unwrap_or(0) > 100, "{verdicts:?}");

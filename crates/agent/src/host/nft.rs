@@ -135,6 +135,29 @@ impl Nft {
             })
     }
 
+    /// Whether this kernel can run a flowtable on these interfaces (the policy's fast
+    /// path): `Ok(None)` when it can, `Ok(Some(reason))` with nft's message when it
+    /// cannot (a kernel without `CONFIG_NF_FLOW_TABLE`, or an interface that does not
+    /// exist). Checked with `nft -c` on a table of its own: nothing is changed.
+    pub fn flowtable_unsupported(&self, devices: &[String]) -> Result<Option<String>, NftError> {
+        let quoted: Vec<String> = devices.iter().map(|d| format!("\"{d}\"")).collect();
+        let script = format!(
+            "table {FAMILY} {TABLE}_probe {{\n\tflowtable ft {{\n\t\thook ingress priority 0; devices = {{ {} }};\n\t}}\n}}\n",
+            quoted.join(", ")
+        );
+        match self.run_script(&script, false, true) {
+            Ok(()) => Ok(None),
+            Err(NftError::Failed { stderr }) => Ok(Some(
+                stderr
+                    .lines()
+                    .find(|l| l.contains("Error:"))
+                    .map(|l| l.split("Error:").nth(1).unwrap_or(l).trim().to_string())
+                    .unwrap_or(stderr),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes the `inet mamori` table (no error when it is absent).
     pub fn remove_table(&self) -> Result<(), NftError> {
         self.run_script(
