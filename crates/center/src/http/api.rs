@@ -42,7 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", post(create_token))
         .merge(super::backoffice_api::routes())
         .merge(super::gateways_api::routes())
-        .merge(super::panel::fleet::api_routes())
+        .route("/fleet", get(super::panel::fleet::fleet_api))
         .merge(super::revisions_api::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(localize))

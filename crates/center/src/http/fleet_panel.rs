@@ -20,11 +20,6 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/fleet", get(fleet_page))
 }
 
-/// `GET /api/v1/fleet` (nested under `/api/v1`).
-pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/fleet", get(fleet_api))
-}
-
 fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
     match l {
         Lang::Ja => ja,
@@ -33,7 +28,7 @@ fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
 }
 
 #[derive(Deserialize)]
-struct Filter {
+pub(crate) struct Filter {
     state: Option<String>,
     customer_id: Option<String>,
 }
@@ -82,7 +77,8 @@ fn row_wire(r: FleetRow) -> wire::FleetAppliance {
     }
 }
 
-async fn fleet_api(
+/// `GET /api/v1/fleet?customer_id=&state=`.
+pub(crate) async fn fleet_api(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Query(q): Query<Filter>,

@@ -127,7 +127,8 @@ pub fn document() -> String {
         "/api/v1/equipment": {"get": query(op("Gateway units in the inventory", None, ("200", "[Equipment"), false), &[("state", "string", false), ("customer_id", "integer", false)]), "post": op("Put a new unit into stock", Some("NewEquipment"), ("201", "Equipment"), false)},
         "/api/v1/equipment/{id}": {"get": op("One unit with its history", None, ("200", "Equipment"), true)},
         "/api/v1/equipment/{id}/move": {"post": op("Move a unit to another state (lent, installed, disconnected, relocating, failed, replaced, returned)", Some("MoveEquipment"), ("200", "Equipment"), true)},
-        "/api/v1/sites/{id}/enrolment-tokens": {"post": op("A one-time enrolment token for a unit at this site", Some("NewEnrolmentToken"), ("201", "EnrolmentToken"), true)}
+        "/api/v1/sites/{id}/enrolment-tokens": {"post": op("A one-time enrolment token for a unit at this site", Some("NewEnrolmentToken"), ("201", "EnrolmentToken"), true)},
+        "/api/v1/fleet": {"get": query(op("The fleet: per enrolled unit, last contact, applied vs desired generation, last apply, drift", None, ("200", "[FleetAppliance"), false), &[("customer_id", "integer", false), ("state", "string", false)])}
     });
     for part in [backoffice, gateways] {
         if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), part) {
@@ -196,6 +197,7 @@ pub fn document() -> String {
         "NewEquipment": obj(&[("serial", "string"), ("model", "string")], &["serial", "model"]),
         "MoveEquipment": obj(&[("to", "string"), ("customer_id", "integer?"), ("site_id", "integer?"), ("note", "string")], &["to"]),
         "NewEnrolmentToken": obj(&[("equipment_id", "integer"), ("ttl_minutes", "integer?")], &["equipment_id"]),
+        "FleetAppliance": obj(&[("equipment_id", "integer"), ("serial", "string"), ("customer_id", "integer"), ("customer", "string"), ("site_id", "integer"), ("site", "string"), ("state", "string"), ("last_contact", "string?"), ("applied_generation", "integer?"), ("desired_generation", "integer?"), ("apply_state", "string?"), ("apply_generation", "integer?"), ("apply_error", "string?"), ("drift", "string?")], &["equipment_id", "serial", "customer_id", "customer", "site_id", "site", "state"]),
         "EnrolmentToken": obj(&[("token", "string"), ("site_id", "integer"), ("equipment_id", "integer"), ("expires_at", "string")], &["token", "site_id", "equipment_id", "expires_at"])
     });
     if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), more_schemas) {

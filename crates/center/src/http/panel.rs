@@ -255,6 +255,11 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
                     "Equipment"
                 }
             ));
+            n.push_str(if l == Lang::Ja {
+                " <a href=\"/fleet\">稼働状況</a>"
+            } else {
+                " <a href=\"/fleet\">Fleet</a>"
+            });
             if matches!(u.actor.role, Role::Admin | Role::Officer) {
                 n.push_str(&format!(" <a href=\"/users\">{}</a>", t(l, "users")));
             }
