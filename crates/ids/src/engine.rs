@@ -378,7 +378,7 @@ impl Engine {
         let mut updates = Vec::new();
         for d in [Direction::ToServer, Direction::ToClient] {
             let mut data = Vec::new();
-            if f.ext.streams[di(d)].skip_gap(&mut data) && !data.is_empty() {
+            if f.ext.streams[di(d)].skip_gap(&self.cfg.stream, &mut data) && !data.is_empty() {
                 let port = f.server.1;
                 f.ext.app.on_stream(d, &data, port, &mut updates);
             }

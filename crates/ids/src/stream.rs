@@ -14,13 +14,21 @@ pub struct StreamConfig {
     pub max_ooo_bytes: usize,
     /// Segments further ahead than this from the next expected byte are dropped.
     pub max_ahead: u64,
+    /// Reassembly depth: bytes of each direction delivered, 0 = unlimited (Suricata's
+    /// `stream.reassembly.depth`). Data beyond it is neither delivered nor buffered, so
+    /// neither raw stream inspection nor the application layer sees it.
+    pub depth: u64,
 }
+
+/// Suricata's default reassembly depth: 1 MiB per direction.
+pub const DEFAULT_DEPTH: u64 = 1024 * 1024;
 
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             max_ooo_bytes: 1024 * 1024,
             max_ahead: 16 * 1024 * 1024,
+            depth: DEFAULT_DEPTH,
         }
     }
 }
@@ -62,9 +70,15 @@ impl Stream {
         self.delivered
     }
 
-    /// Adds a segment; appends the bytes that became deliverable in order to `out`.
+    /// Whether the reassembly depth of `cfg` was reached: nothing more is delivered.
+    pub fn depth_reached(&self, cfg: &StreamConfig) -> bool {
+        cfg.depth != 0 && self.delivered >= cfg.depth
+    }
+
+    /// Adds a segment; appends the bytes that became deliverable in order to `out`
+    /// (only those within the reassembly depth).
     pub fn add(&mut self, cfg: &StreamConfig, seq: u32, data: &[u8], out: &mut Vec<u8>) {
-        if data.is_empty() {
+        if data.is_empty() || self.depth_reached(cfg) {
             return;
         }
         if !self.started {
@@ -77,10 +91,13 @@ impl Stream {
                 return; // pure retransmission
             }
             let fresh = &data[skip as usize..];
-            self.deliver(fresh, out);
-            self.drain(out);
+            self.deliver(fresh, out, cfg.depth);
+            self.drain(out, cfg.depth);
         } else {
             let rel = rel as u64;
+            if cfg.depth != 0 && self.delivered + rel >= cfg.depth {
+                return; // wholly beyond the depth: never delivered
+            }
             if rel > cfg.max_ahead || self.ooo_bytes + data.len() > cfg.max_ooo_bytes {
                 self.dropped_segments += 1;
                 return;
@@ -98,13 +115,20 @@ impl Stream {
         }
     }
 
-    fn deliver(&mut self, data: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(data);
+    /// Delivers `data` (the next bytes in order); only the part within `depth`
+    /// (0 = unlimited) reaches `out`.
+    fn deliver(&mut self, data: &[u8], out: &mut Vec<u8>, depth: u64) {
+        let n = if depth == 0 {
+            data.len()
+        } else {
+            depth.saturating_sub(self.delivered).min(data.len() as u64) as usize
+        };
+        out.extend_from_slice(&data[..n]);
         self.delivered += data.len() as u64;
         self.next_seq = self.next_seq.wrapping_add(data.len() as u32);
     }
 
-    fn drain(&mut self, out: &mut Vec<u8>) {
+    fn drain(&mut self, out: &mut Vec<u8>, depth: u64) {
         while let Some((&at, _)) = self.ooo.first_key_value() {
             if at > self.delivered {
                 break;
@@ -115,21 +139,21 @@ impl Stream {
             self.ooo_bytes -= seg.len();
             let skip = (self.delivered - at) as usize;
             if skip < seg.len() {
-                self.deliver(&seg[skip..], out);
+                self.deliver(&seg[skip..], out, depth);
             }
         }
     }
 
     /// Gives up on a gap: delivers what is buffered past it (used at flow end so that
     /// data after a lost segment is still inspected). Returns true if data was skipped.
-    pub fn skip_gap(&mut self, out: &mut Vec<u8>) -> bool {
+    pub fn skip_gap(&mut self, cfg: &StreamConfig, out: &mut Vec<u8>) -> bool {
         let Some((&at, _)) = self.ooo.first_key_value() else {
             return false;
         };
         let gap = at - self.delivered;
         self.delivered = at;
         self.next_seq = self.next_seq.wrapping_add(gap as u32);
-        self.drain(out);
+        self.drain(out, cfg.depth);
         true
     }
 }
@@ -169,6 +193,7 @@ mod tests {
         let cfg = StreamConfig {
             max_ooo_bytes: 4,
             max_ahead: 100,
+            depth: 0,
         };
         let mut s = Stream::default();
         s.start(0);
@@ -177,7 +202,33 @@ mod tests {
         s.add(&cfg, 20, b"e", &mut out);
         s.add(&cfg, 1000, b"f", &mut out);
         assert_eq!(s.dropped_segments, 2);
-        assert!(s.skip_gap(&mut out));
+        assert!(s.skip_gap(&cfg, &mut out));
         assert_eq!(out, b"abcd");
+    }
+
+    #[test]
+    fn nothing_is_delivered_beyond_the_depth() {
+        let cfg = StreamConfig {
+            depth: 6,
+            ..StreamConfig::default()
+        };
+        let mut s = Stream::default();
+        s.start(0);
+        let mut out = Vec::new();
+        s.add(&cfg, 8, b"ij", &mut out); // beyond the depth: not even buffered
+        assert_eq!(s.ooo_bytes, 0);
+        s.add(&cfg, 4, b"efgh", &mut out); // buffered, delivered in part later
+        s.add(&cfg, 0, b"abcd", &mut out);
+        assert_eq!(out, b"abcdef");
+        assert!(s.depth_reached(&cfg));
+        s.add(&cfg, 8, b"ij", &mut out);
+        assert_eq!(out, b"abcdef");
+        let unlimited = StreamConfig { depth: 0, ..cfg };
+        let mut s = Stream::default();
+        let mut out = Vec::new();
+        s.add(&unlimited, 0, b"abcdefgh", &mut out);
+        s.add(&unlimited, 8, b"ij", &mut out);
+        assert_eq!(out, b"abcdefghij");
+        assert!(!s.depth_reached(&unlimited));
     }
 }

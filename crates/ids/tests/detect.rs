@@ -1041,6 +1041,79 @@ fn rule_outside_the_address_group_is_never_a_candidate() {
     assert!(flow.group[0].is_some() && flow.group[1].is_some());
 }
 
+#[test]
+fn rule_outside_the_port_group_is_never_a_candidate() {
+    // Suricata's port grouping: a rule for `$HTTP_PORTS` is not a candidate for a DNS
+    // flow, nor a rule for source port 53 for a request to port 80.
+    let mut d = detector(
+        "alert tcp any any -> any $HTTP_PORTS (content:\"needle\"; sid:1;)\n\
+         alert udp any any -> any 53 (content:\"needle\"; sid:2;)\n\
+         alert tcp any 53 -> any any (content:\"needle\"; sid:3;)\n\
+         alert tcp any any -> any ![80,443] (content:\"needle\"; sid:4;)\n\
+         alert tcp any any <> any 8080 (content:\"needle\"; sid:5;)\n\
+         alert tcp any any -> any any (content:\"needle\"; sid:6;)\n\
+         alert ip any any -> any 7000 (sid:7;)\n\
+         alert tcp any any -> any 7000 (sid:8;)",
+    );
+    let flow = FlowDetectState::default();
+    // 192.168.1.10:40000 -> 203.0.113.5:80.
+    let p = tcp(b"a needle");
+    assert_eq!(d.candidate_sids(&p.input, &flow), [1, 6]);
+    assert_eq!(
+        d.ungrouped_candidate_sids(&p.input, &flow),
+        [1, 3, 4, 5, 6, 7, 8]
+    );
+    // The reply, 203.0.113.5:80 -> 192.168.1.10:40000.
+    let p = tcp(b"a needle").reply();
+    assert_eq!(d.candidate_sids(&p.input, &flow), [4, 6]);
+    // To port 8080 (not one of the default `$HTTP_PORTS`): `<>` holds either way.
+    let mut p = tcp(b"a needle");
+    p.input.l4 = Layer4::Tcp {
+        src_port: 40000,
+        dst_port: 8080,
+        flags: 0x18,
+        seq: 1,
+        ack: 1,
+        window: 1000,
+    };
+    assert_eq!(d.candidate_sids(&p.input, &flow), [4, 5, 6]);
+    let p = p.reply();
+    assert_eq!(d.candidate_sids(&p.input, &flow), [4, 5, 6]);
+    // A DNS query over UDP: only the UDP rule for port 53 and the `ip` rule's group.
+    let mut p = tcp(b"a needle");
+    p.input.ip_proto = 17;
+    p.input.l4 = Layer4::Udp {
+        src_port: 40000,
+        dst_port: 53,
+    };
+    assert_eq!(d.candidate_sids(&p.input, &flow), [2]);
+    // Without ports (ICMP), port expressions do not apply: the rules without content
+    // for port 7000 are candidates (the full evaluation checks the protocol).
+    let mut p = tcp(b"");
+    p.input.ip_proto = 1;
+    p.input.stream = None;
+    p.input.l4 = Layer4::Icmp {
+        icmp_type: 8,
+        icmp_code: 0,
+    };
+    assert_eq!(d.candidate_sids(&p.input, &flow), [7, 8]);
+    // Many source ports of the same class share one group.
+    let before = d.group_count();
+    for sp in 40001..40100 {
+        let mut p = tcp(b"a needle");
+        p.input.l4 = Layer4::Tcp {
+            src_port: sp,
+            dst_port: 80,
+            flags: 0x18,
+            seq: 1,
+            ack: 1,
+            window: 1000,
+        };
+        assert_eq!(d.candidate_sids(&p.input, &flow), [1, 6]);
+    }
+    assert_eq!(d.group_count(), before);
+}
+
 mod grouping_loses_no_alert {
     use super::*;
     use proptest::prelude::*;
@@ -1083,10 +1156,24 @@ mod grouping_loses_no_alert {
             _ => ("tcp", "content:\"a\"; pcre:\"/c+d/\";"),
         };
         format!(
-            "alert {proto} {} any {arrow} {} any ({body} sid:{sid};)",
-            ADDRS[src], ADDRS[dst]
+            "alert {proto} {} {} {arrow} {} {} ({body} sid:{sid};)",
+            ADDRS[src],
+            PORTS[sid % PORTS.len()],
+            ADDRS[dst],
+            PORTS[(sid / PORTS.len()) % PORTS.len()],
         )
     }
+
+    const PORTS: &[&str] = &[
+        "any",
+        "$HTTP_PORTS",
+        "80",
+        "![80,443]",
+        "1024:",
+        "any",
+        "[53,40000:40010]",
+    ];
+    const PORT_VALUES: &[u16] = &[80, 443, 53, 8080, 40000, 40005, 50000, 1000];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
@@ -1096,6 +1183,8 @@ mod grouping_loses_no_alert {
             rules in prop::collection::vec((0..4usize, 0..ADDRS.len(), any::<bool>(), 0..ADDRS.len(), 0..3usize), 1..12),
             client in 0..IPS.len(),
             server in 0..IPS.len(),
+            cport in 0..PORT_VALUES.len(),
+            sport in 0..PORT_VALUES.len(),
             inputs in prop::collection::vec((any::<bool>(), any::<bool>(), "[abcd2]{0,8}"), 1..8),
         ) {
             let text: Vec<String> = rules.iter().enumerate().map(|(i, r)| rule_text(i + 1, *r)).collect();
@@ -1105,6 +1194,14 @@ mod grouping_loses_no_alert {
             for (i, (reply, is_tx, data)) in inputs.iter().enumerate() {
                 let mut p = tcp(data.as_bytes()).from(IPS[client]);
                 p.input.dst_ip = IPS[server].parse().unwrap();
+                p.input.l4 = Layer4::Tcp {
+                    src_port: PORT_VALUES[cport],
+                    dst_port: PORT_VALUES[sport],
+                    flags: 0x18,
+                    seq: 1,
+                    ack: 1,
+                    window: 1000,
+                };
                 if *reply {
                     p = p.reply();
                 }

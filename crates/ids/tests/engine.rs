@@ -507,3 +507,78 @@ fn fragmented_datagram_is_reassembled_before_inspection() {
     assert_eq!(sids(&ev), vec![17]);
     assert_eq!(e.stats().fragments, 2);
 }
+
+/// A session of `total` bytes to the server (in 1400-byte segments) with `marker` at
+/// `at`, then an HTTP download whose body holds the marker at the same offset.
+fn long_session(total: usize, at: usize, marker: &[u8]) -> Vec<Vec<u8>> {
+    let mut data = vec![b'a'; total];
+    data[at..at + marker.len()].copy_from_slice(marker);
+    let mut c = Conv::new(9999);
+    let mut frames = c.handshake();
+    for seg in data.chunks(1400) {
+        frames.push(c.send_to_server(seg));
+    }
+    frames.extend(c.fin());
+    let mut h = Conv::new(80);
+    h.client.1 = 40001;
+    frames.extend(h.handshake());
+    frames.push(h.send_to_server(b"GET /big HTTP/1.1\r\nHost: example.com\r\n\r\n"));
+    frames.push(
+        h.send_to_client(format!("HTTP/1.1 200 OK\r\nContent-Length: {total}\r\n\r\n").as_bytes()),
+    );
+    for seg in data.chunks(1400) {
+        frames.push(h.send_to_client(seg));
+    }
+    frames.extend(h.fin());
+    frames
+}
+
+fn depth_engine(depth: u64) -> Engine {
+    let rules = r#"alert tcp any any -> any 9999 (msg:"raw"; flow:established,to_server; content:"DEPTHMARK"; sid:1;)
+alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"DEPTHMARK"; sid:2;)
+"#;
+    let set = parse_rules("test.rules", rules, &Vars::suricata_defaults());
+    assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+    Engine::new(
+        Detector::new(set.rules),
+        EngineConfig {
+            stream: mamori_ids::stream::StreamConfig {
+                depth,
+                ..Default::default()
+            },
+            // Body limits above the depth, so that the depth is what bounds file.data.
+            http: mamori_ids::app::http::HttpConfig {
+                max_body_bytes: 4 << 20,
+                max_decoded_bytes: 4 << 20,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        },
+    )
+}
+
+#[test]
+fn stream_depth_bounds_raw_stream_and_app_layer_inspection() {
+    let mib = 1024 * 1024;
+    // The default is Suricata's 1 MiB per direction.
+    assert_eq!(EngineConfig::default().stream.depth, mib as u64);
+    // Within the depth (and spanning a segment boundary): both rules alert.
+    let near = long_session(mib + 200_000, 100_000 - 4, b"DEPTHMARK");
+    let (ev, _) = run(&mut depth_engine(mib as u64), &near);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![1, 2]);
+    // Beyond the depth: neither the raw stream nor the HTTP body is inspected.
+    let far = long_session(mib + 200_000, mib + 100_000, b"DEPTHMARK");
+    let (ev, _) = run(&mut depth_engine(mib as u64), &far);
+    assert_eq!(sids(&ev), Vec::<u64>::new());
+    // Unlimited (0): both alert.
+    let (ev, _) = run(&mut depth_engine(0), &far);
+    let mut s = sids(&ev);
+    s.sort();
+    assert_eq!(s, vec![1, 2]);
+    // Straddling the depth: the part before it alone cannot match.
+    let edge = long_session(mib + 200_000, mib - 4, b"DEPTHMARK");
+    let (ev, _) = run(&mut depth_engine(mib as u64), &edge);
+    assert_eq!(sids(&ev), Vec::<u64>::new());
+}

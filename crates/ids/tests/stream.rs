@@ -38,6 +38,6 @@ fn gap_is_skipped_at_the_end() {
     s.add(&StreamConfig::default(), 0, b"ab", &mut out);
     s.add(&StreamConfig::default(), 5, b"fg", &mut out);
     assert_eq!(out, b"ab");
-    assert!(s.skip_gap(&mut out));
+    assert!(s.skip_gap(&StreamConfig::default(), &mut out));
     assert_eq!(out, b"abfg");
 }

@@ -67,9 +67,30 @@ pub struct Args {
     /// Accept TCP sessions whose handshake is not in the capture.
     #[arg(long)]
     pub midstream: bool,
+    /// Reassembly depth per direction of a TCP session, like Suricata's
+    /// stream.reassembly.depth: stream data beyond it is not inspected, neither as raw
+    /// stream nor by the application layer. Bytes, or with kb, mb, gb (1024-based);
+    /// 0 = unlimited.
+    #[arg(long, value_name = "SIZE", default_value = "1mb", value_parser = parse_size)]
+    pub stream_depth: u64,
     /// Print each skipped rule with its reason.
     #[arg(long)]
     pub verbose: bool,
+}
+
+/// A size: bytes, or a number with kb, mb or gb (1024-based, as in Suricata's
+/// configuration).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = [("kb", 1u64 << 10), ("mb", 1 << 20), ("gb", 1 << 30)]
+        .iter()
+        .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n.trim(), *m)))
+        .unwrap_or((t.as_str(), 1));
+    let n: u64 = num.parse().map_err(|_| {
+        format!("'{s}' is not a size (hint: a number of bytes, or with kb, mb or gb, e.g. 1mb; 0 = unlimited)")
+    })?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 /// Peak resident memory of this process, from /proc (Linux), in bytes.
@@ -133,6 +154,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         iface: args.iface.clone(),
         flow: mamori_ids::flow::FlowConfig {
             midstream: args.midstream,
+            ..Default::default()
+        },
+        stream: mamori_ids::stream::StreamConfig {
+            depth: args.stream_depth,
             ..Default::default()
         },
         ..EngineConfig::default()

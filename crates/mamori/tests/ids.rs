@@ -202,3 +202,110 @@ fn errors_are_reported_with_a_non_zero_exit() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A classic pcap (Ethernet) of one TCP session to port 9999: handshake, then `data`
+/// to the server in 1400-byte segments, then FIN.
+fn session_pcap(path: &Path, data: &[u8]) {
+    fn frame(seq: u32, ack: u32, flags: u8, to_server: bool, data: &[u8]) -> Vec<u8> {
+        let (src, dst, sp, dp) = if to_server {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 40000u16, 9999u16)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 9999, 40000)
+        };
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&sp.to_be_bytes());
+        f.extend_from_slice(&dp.to_be_bytes());
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&ack.to_be_bytes());
+        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(data);
+        f
+    }
+    let (mut c, s) = (1000u32, 5000u32);
+    let mut frames = vec![
+        frame(c, 0, 0x02, true, b""),
+        frame(s, c + 1, 0x12, false, b""),
+        frame(c + 1, s + 1, 0x10, true, b""),
+    ];
+    c += 1;
+    for seg in data.chunks(1400) {
+        frames.push(frame(c, s + 1, 0x18, true, seg));
+        c += seg.len() as u32;
+    }
+    frames.push(frame(c, s + 1, 0x11, true, b""));
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(i as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn stream_depth_option_bounds_stream_inspection() {
+    let dir = tmp("depth");
+    let pcap = dir.join("long.pcap");
+    let mut data = vec![b'a'; 1_300_000];
+    data[1_200_000..1_200_009].copy_from_slice(b"DEPTHMARK");
+    session_pcap(&pcap, &data);
+    let rules = dir.join("depth.rules");
+    std::fs::write(
+        &rules,
+        "alert tcp any any -> any 9999 (msg:\"marker\"; flow:established,to_server; content:\"DEPTHMARK\"; sid:7;)\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.join("eve.json");
+        let r = mamori()
+            .args(["ids", "--pcap"])
+            .arg(&pcap)
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--eve")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr)
+        );
+        eve(&out)
+            .iter()
+            .map(|e| e["alert"]["signature_id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    // Default depth (1 MiB): the marker at 1.2 MB is not inspected.
+    assert_eq!(run(&[]), Vec::<u64>::new());
+    assert_eq!(run(&["--stream-depth", "2mb"]), vec![7]);
+    assert_eq!(run(&["--stream-depth", "0"]), vec![7]);
+    assert_eq!(run(&["--stream-depth", "1048576"]), Vec::<u64>::new());
+    let r = mamori()
+        .args(["ids", "--pcap"])
+        .arg(&pcap)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--eve")
+        .arg(dir.join("x.json"))
+        .args(["--stream-depth", "1 megabyte"])
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("is not a size"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -214,7 +214,17 @@ pub struct FlowDetectState {
     /// keywords can match data that arrives later.
     pub carried: [Vec<(u32, usize)>; 2],
     /// Per direction (to server, to client): the detector's rule group for the
-    /// addresses (source, destination) of this flow's inputs, chosen once per flow
-    /// (`None` inside: the ungrouped prefilters).
-    pub group: [Option<(IpAddr, IpAddr, Option<u32>)>; 2],
+    /// addresses and ports of this flow's inputs, chosen once per flow.
+    pub group: [Option<FlowGroup>; 2],
+}
+
+/// The rule group a flow's inputs of one direction belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowGroup {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// (source, destination) ports; `None` for inputs without ports.
+    pub ports: Option<(u16, u16)>,
+    /// The group id; `None`: the ungrouped prefilters (group limit reached).
+    pub group: Option<u32>,
 }

@@ -17,7 +17,7 @@ mod threshold;
 mod xbits;
 
 pub use crate::rules::Action;
-pub use input::{AppProto, BufferKind, Direction, FlowDetectState, Input, Layer4};
+pub use input::{AppProto, BufferKind, Direction, FlowDetectState, FlowGroup, Input, Layer4};
 
 use crate::rules::{
     Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
@@ -80,13 +80,16 @@ pub struct Detector {
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
-    /// The address classes the rules name, for grouping.
-    classes: group::AddrClasses,
+    /// The address and port classes the rules name, for grouping.
+    classes: group::Classes,
     /// Per group (by id): the packet and transaction prefilters over its rules only.
     groups: Vec<(Prefilter, Prefilter)>,
-    group_ids: HashMap<group::Key, u32>,
-    /// Per address: which of the rules' address expressions hold it.
-    addr_memo: HashMap<IpAddr, Vec<u64>>,
+    /// Group key → group id (`None`: the group limit was reached for it).
+    group_ids: HashMap<group::Key, Option<u32>>,
+    /// Member rules (bit set) → group id: keys with the same members share a group.
+    group_members: HashMap<Vec<u64>, u32>,
+    /// Per address and port: which of the rules' expressions hold it.
+    memo: group::Memo,
     /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
     both_idx: Vec<u32>,
     tx_idx: Vec<u32>,
@@ -279,7 +282,7 @@ impl Detector {
             .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
             .collect();
         let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, |_| true);
-        let classes = group::AddrClasses::new(&rules);
+        let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
         Detector {
@@ -301,7 +304,8 @@ impl Detector {
             classes,
             groups: Vec::new(),
             group_ids: HashMap::new(),
-            addr_memo: HashMap::new(),
+            group_members: HashMap::new(),
+            memo: group::Memo::default(),
             both_idx: both,
             tx_idx,
             grouping: true,
@@ -315,45 +319,60 @@ impl Detector {
         self
     }
 
-    /// The group of inputs with these addresses (built on first use), or `None` when
-    /// the group limit is reached (the ungrouped prefilters serve then).
-    fn group_of(&mut self, src: IpAddr, dst: IpAddr) -> Option<u32> {
+    /// The group of inputs with these addresses and ports (built on first use), or
+    /// `None` when the group limit is reached (the ungrouped prefilters serve then).
+    fn group_of(&mut self, src: IpAddr, dst: IpAddr, ports: Option<(u16, u16)>) -> Option<u32> {
         if !self.grouping {
             return None;
         }
-        let key = self.classes.key(src, dst, &mut self.addr_memo);
+        let key = self.classes.key(src, dst, ports, &mut self.memo);
         if let Some(&g) = self.group_ids.get(&key) {
-            return Some(g);
-        }
-        if self.groups.len() >= group::MAX_GROUPS {
-            return None;
-        }
-        let classes = &self.classes;
-        let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
-            classes.member(&key, i)
-        });
-        let g = self.groups.len() as u32;
-        self.groups.push(pair);
-        self.group_ids.insert(key, g);
-        Some(g)
-    }
-
-    /// The group of an input, from the flow's detect state when the flow has one for
-    /// these addresses.
-    fn flow_group(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) -> Option<u32> {
-        let slot = &flow.group[dir_index(input.direction)];
-        if let Some((s, d, g)) = *slot
-            && s == input.src_ip
-            && d == input.dst_ip
-        {
             return g;
         }
-        let g = self.group_of(input.src_ip, input.dst_ip);
-        flow.group[dir_index(input.direction)] = Some((input.src_ip, input.dst_ip, g));
+        let members = self.classes.members(&key);
+        let g = match self.group_members.get(&members) {
+            Some(&g) => Some(g),
+            None if self.groups.len() >= group::MAX_GROUPS => None,
+            None => {
+                let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
+                    group::get(&members, i)
+                });
+                let g = self.groups.len() as u32;
+                self.groups.push(pair);
+                self.group_members.insert(members, g);
+                Some(g)
+            }
+        };
+        if self.group_ids.len() >= group::MAX_KEYS {
+            self.group_ids.clear();
+        }
+        self.group_ids.insert(key, g);
         g
     }
 
-    /// Number of address groups built so far.
+    /// The group of an input, from the flow's detect state when the flow has one for
+    /// these addresses and ports.
+    fn flow_group(&mut self, input: &Input<'_>, flow: &mut FlowDetectState) -> Option<u32> {
+        let ports = input.ports();
+        let slot = &flow.group[dir_index(input.direction)];
+        if let Some(c) = *slot
+            && c.src == input.src_ip
+            && c.dst == input.dst_ip
+            && c.ports == ports
+        {
+            return c.group;
+        }
+        let g = self.group_of(input.src_ip, input.dst_ip, ports);
+        flow.group[dir_index(input.direction)] = Some(input::FlowGroup {
+            src: input.src_ip,
+            dst: input.dst_ip,
+            ports,
+            group: g,
+        });
+        g
+    }
+
+    /// Number of rule groups (distinct sets of member rules) built so far.
     pub fn group_count(&self) -> usize {
         self.groups.len()
     }
@@ -405,7 +424,7 @@ impl Detector {
     /// The sids of the rules the prefilter selects for full evaluation of `input`
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
-        let group = self.group_of(input.src_ip, input.dst_ip);
+        let group = self.group_of(input.src_ip, input.dst_ip, input.ports());
         self.collect_candidates(input, 0, flow, group);
         self.candidates
             .iter()

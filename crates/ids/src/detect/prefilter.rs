@@ -89,9 +89,11 @@ struct BufAutomaton {
     rules: Vec<Vec<u32>>,
 }
 
-/// The multi-pattern matcher: a hashed filter over every 4-byte window of the data
-/// (and an exact table over 2-byte windows for patterns shorter than 4 bytes), then an
-/// exact case-insensitive comparison of the few patterns that begin with that window.
+/// The multi-pattern matcher: an exact table over every 2-byte window of the data (the
+/// first two bytes of each pattern), where it is set a hashed filter over the 4-byte
+/// window (and an exact table over 2-byte windows for patterns shorter than 4 bytes),
+/// then an exact case-insensitive comparison of the few patterns that begin with that
+/// window.
 ///
 /// Each position costs a load, a multiply and a bit test, with no dependency between
 /// positions, so the CPU runs several at once; an automaton walk instead chains a
@@ -99,6 +101,10 @@ struct BufAutomaton {
 /// misses the cache.
 #[derive(Debug)]
 struct Matcher {
+    /// Bit `masked 2-byte window` set for the first two bytes of every pattern (every
+    /// window a 1-byte pattern begins): the first test at each position, 8 KiB, where
+    /// random data rarely passes.
+    pre: Box<[u64; 1024]>,
     /// Bit `hash(window)` set for the first 4 bytes of each pattern of 4 bytes or more.
     bits: Box<[u64; L1_WORDS]>,
     /// The second level, tested where the first is set: bit `hash(first 4 bytes)` of
@@ -188,6 +194,7 @@ impl Matcher {
         let mut bits_short = Box::new([0u64; FILTER_WORDS]);
         let mut bits8 = Box::new([0u64; FILTER_WORDS]);
         let mut tiny_bits = Box::new([0u64; 1024]);
+        let mut pre = Box::new([0u64; 1024]);
         let (mut long, mut tiny, mut ones) = (Vec::new(), Vec::new(), Vec::new());
         let patterns: Vec<Vec<u8>> = patterns.iter().map(|p| p.to_ascii_lowercase()).collect();
         for (id, p) in patterns.iter().enumerate() {
@@ -208,6 +215,7 @@ impl Matcher {
                 }
                 _ => {
                     let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) & FOLD4;
+                    set_bit(&mut pre[..], (w & 0xFFFF) as usize);
                     set_bit(&mut bits[..], hash4(w));
                     match p.get(..8) {
                         Some(p8) => {
@@ -220,12 +228,16 @@ impl Matcher {
                 }
             }
         }
+        for (p, t) in pre.iter_mut().zip(tiny_bits.iter()) {
+            *p |= t;
+        }
         long.sort_unstable();
         let long_index = index_prefixes(&long)?;
         tiny.sort_unstable();
         ones.sort_unstable();
         let has_tiny = !tiny.is_empty() || !ones.is_empty();
         Some(Matcher {
+            pre,
             bits,
             bits_short,
             bits8,
@@ -240,42 +252,38 @@ impl Matcher {
 
     /// Calls `hit` with the id of each pattern occurring in `data` (once or more).
     fn for_each(&self, data: &[u8], mut hit: impl FnMut(usize)) {
-        let bits = &self.bits[..];
+        let pre = &self.pre[..];
         let n = data.len();
-        if n >= 4 {
-            match &self.tiny_bits {
-                None => {
-                    for (i, w) in data.windows(4).enumerate() {
-                        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & FOLD4;
-                        if test_bit(bits, hash4(w)) {
-                            self.verify_long(w, data, i, &mut hit);
-                        }
-                    }
-                }
-                Some(tb) => {
-                    let tb = &tb[..];
-                    for (i, w) in data.windows(4).enumerate() {
-                        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & FOLD4;
-                        if test_bit(bits, hash4(w)) {
-                            self.verify_long(w, data, i, &mut hit);
-                        }
-                        let k = w as u16;
-                        if test_bit(tb, usize::from(k)) {
-                            self.verify_tiny(k, data, i, &mut hit);
-                        }
-                    }
-                }
+        // Each position costs a 2-byte load and a bit test; the few where a pattern can
+        // begin go on to the 4-byte filter and the short patterns.
+        for (i, w) in data.windows(2).enumerate() {
+            let k = u16::from_le_bytes([w[0], w[1]]) & FOLD2;
+            if test_bit(pre, usize::from(k)) {
+                self.candidate(k, data, i, &mut hit);
             }
         }
-        // The last positions, where only patterns shorter than 4 bytes fit.
-        if let Some(tb) = &self.tiny_bits {
-            for i in n.saturating_sub(3)..n {
-                let k =
-                    u16::from_le_bytes([data[i], data.get(i + 1).copied().unwrap_or(0)]) & FOLD2;
-                if test_bit(&tb[..], usize::from(k)) {
-                    self.verify_tiny(k, data, i, &mut hit);
-                }
+        // The last position, where only 1-byte patterns fit.
+        if let Some(&last) = data.last() {
+            let k = u16::from(last) & FOLD2;
+            if test_bit(pre, usize::from(k)) {
+                self.candidate(k, data, n - 1, &mut hit);
             }
+        }
+    }
+
+    /// A position where the first table is set: the 4-byte filter, then the patterns.
+    #[inline(always)]
+    fn candidate(&self, k: u16, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
+        if let Some(d) = data.get(at..at + 4) {
+            let w = u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & FOLD4;
+            if test_bit(&self.bits[..], hash4(w)) {
+                self.verify_long(w, data, at, hit);
+            }
+        }
+        if let Some(tb) = &self.tiny_bits
+            && test_bit(&tb[..], usize::from(k))
+        {
+            self.verify_tiny(k, data, at, hit);
         }
     }
 
