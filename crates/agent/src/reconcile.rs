@@ -230,7 +230,7 @@ impl Agent {
         // Compile and read the settings first: a bad document never reaches the kernel.
         let prepared = settings::from_json(&d.settings)
             .map_err(|e| e.to_string())
-            .and_then(|s| compile(&d.policy_text, g).map(|r| (s, r)));
+            .and_then(|s| compile(&d.policy_text, g, Some(&self.nft)).map(|r| (s, r)));
         let (settings, ruleset) = match prepared {
             Ok(x) => x,
             Err(detail) => return self.failed(g, detail, now),
@@ -509,8 +509,9 @@ impl Agent {
 }
 
 /// Checks and compiles a policy document (without external list files: a published
-/// policy is self-contained).
-pub fn compile(policy_text: &str, generation: i64) -> Result<Ruleset, String> {
+/// policy is self-contained). With `host`, the forwarding fast path is left out when that
+/// host's nftables cannot create a flowtable (logged).
+pub fn compile(policy_text: &str, generation: i64, host: Option<&Nft>) -> Result<Ruleset, String> {
     let checked = policy::check(policy_text, &policy::Lists::new());
     let name = format!("generation {generation}");
     let errors: Vec<String> = checked
@@ -520,7 +521,16 @@ pub fn compile(policy_text: &str, generation: i64) -> Result<Ruleset, String> {
         .map(|d| d.display(&name).to_string())
         .collect();
     match checked.policy {
-        Some(p) if errors.is_empty() => Ok(policy_file::ruleset(&p)),
+        Some(mut p) if errors.is_empty() => {
+            if let Some(host) = host {
+                match host.fit_fast_path(&mut p) {
+                    Ok(Some(note)) => log(&note),
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("cannot probe nftables for flowtables: {e}")),
+                }
+            }
+            Ok(policy_file::ruleset(&p))
+        }
         _ => Err(format!(
             "the policy does not compile:\n{}",
             if errors.is_empty() {
@@ -538,7 +548,7 @@ mod tests {
 
     #[test]
     fn a_policy_with_errors_is_not_compiled_and_says_where() {
-        let e = compile("[zones\n", 3).unwrap_err();
+        let e = compile("[zones\n", 3, None).unwrap_err();
         assert!(e.contains("generation 3:"), "{e}");
     }
 }

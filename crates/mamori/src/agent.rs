@@ -316,17 +316,8 @@ fn compile_policy(file: &Path) -> anyhow::Result<Ruleset> {
         eprintln!("{w}");
     }
     let mut p = loaded.policy;
-    if p.fast_path {
-        let devices: Vec<String> = p.interfaces.iter().map(|i| i.name.clone()).collect();
-        if let Some(why) = Nft::default().flowtable_unsupported(&devices)? {
-            eprintln!(
-                "note: the forwarding fast path is off: nftables cannot create a flowtable on {} ({why}); \
-                 the policy is applied without it (hint: a kernel with CONFIG_NF_FLOW_TABLE, and every \
-                 interface of the policy present; or `[options] fast_path = false` to silence this)",
-                devices.join(", ")
-            );
-            p.fast_path = false;
-        }
+    if let Some(note) = Nft::default().fit_fast_path(&mut p)? {
+        eprintln!("{note}");
     }
     Ok(policy_file::ruleset(&p))
 }

@@ -158,6 +158,29 @@ impl Nft {
         }
     }
 
+    /// Turns the policy's forwarding fast path off when this host cannot create its
+    /// flowtable (a kernel without `CONFIG_NF_FLOW_TABLE`, or an interface of the policy
+    /// missing), and says why; the rest of the policy is unchanged.
+    pub fn fit_fast_path(
+        &self,
+        p: &mut mamori_policy::model::Policy,
+    ) -> Result<Option<String>, NftError> {
+        if !p.fast_path {
+            return Ok(None);
+        }
+        let devices: Vec<String> = p.interfaces.iter().map(|i| i.name.clone()).collect();
+        let Some(why) = self.flowtable_unsupported(&devices)? else {
+            return Ok(None);
+        };
+        p.fast_path = false;
+        Ok(Some(format!(
+            "note: the forwarding fast path is off: nftables cannot create a flowtable on {} ({why}); \
+             the policy is applied without it (hint: a kernel with CONFIG_NF_FLOW_TABLE, and every \
+             interface of the policy present; or `[options] fast_path = false` to silence this)",
+            devices.join(", ")
+        )))
+    }
+
     /// Removes the `inet mamori` table (no error when it is absent).
     pub fn remove_table(&self) -> Result<(), NftError> {
         self.run_script(
