@@ -8,9 +8,16 @@
 //! - [`policy_file`]: reading, checking and compiling a policy document from disk;
 //! - [`host`]: the adapters that run processes and open sockets (`nft`, health checks).
 
+pub mod client;
+pub mod drift;
 pub mod duration;
+pub mod enrol;
 pub mod host;
 pub mod lb;
 pub mod policy_file;
+pub mod queue;
+pub mod reconcile;
 pub mod safe_apply;
+pub mod settings;
 pub mod standalone;
+pub mod state;

@@ -4,4 +4,5 @@
 pub mod agent;
 pub mod billing;
 pub mod gateways;
+pub mod settings;
 pub mod v1;

@@ -8,6 +8,7 @@
 pub mod billing;
 mod gateways;
 mod migrations;
+pub mod revisions;
 pub mod seed;
 
 use std::sync::Arc;
