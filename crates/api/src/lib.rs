@@ -4,5 +4,6 @@
 pub mod agent;
 pub mod billing;
 pub mod gateways;
+pub mod revisions;
 pub mod settings;
 pub mod v1;

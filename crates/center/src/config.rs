@@ -60,6 +60,8 @@ pub struct Config {
     pub backoffice: crate::backoffice::BackofficeConfig,
     /// Address and port of the agent listener (mutual TLS); empty means no listener.
     pub agent_listen: String,
+    /// Configuration revisions need a reviewer other than their author.
+    pub four_eyes: bool,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             max_connections: 16,
             backoffice: Default::default(),
             agent_listen: String::new(),
+            four_eyes: true,
         }
     }
 }
@@ -151,6 +154,7 @@ impl Config {
                 "THROTTLE_PER_MINUTE" => self.throttle_per_minute = num(&value).map_err(err)?,
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
                 "AGENT_LISTEN" => self.agent_listen = value.clone(),
+                "FOUR_EYES" => self.four_eyes = num(&value).map_err(err)?,
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }

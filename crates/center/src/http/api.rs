@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", post(create_token))
         .merge(super::backoffice_api::routes())
         .merge(super::gateways_api::routes())
+        .merge(super::revisions_api::routes())
         .fallback(not_found)
 }
 

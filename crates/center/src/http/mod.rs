@@ -9,6 +9,7 @@ mod backoffice_panel;
 mod gateways_api;
 mod openapi;
 mod panel;
+mod revisions_api;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

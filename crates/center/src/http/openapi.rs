@@ -106,6 +106,13 @@ pub fn document() -> String {
         "NewToken": obj(&[("name", "string"), ("role", "string"), ("customer_id", "int?")], &["name", "role"]),
         "CreatedToken": obj(&[("id", "integer"), ("token", "string"), ("role", "string"), ("customer_id", "int?")], &["id", "token", "role"])
     });
+    let (mut paths, mut schemas) = (paths, schemas);
+    let (more_paths, more_schemas) = super::revisions_api::openapi();
+    for (dst, src) in [(&mut paths, more_paths), (&mut schemas, more_schemas)] {
+        if let (Some(d), Value::Object(s)) = (dst.as_object_mut(), src) {
+            d.extend(s);
+        }
+    }
     let doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Mamori center API", "version": "1", "description": "Every object of another customer answers 404, exactly like a missing one. Errors are RFC 9457 problem details."},

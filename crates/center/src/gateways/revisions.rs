@@ -1,0 +1,903 @@
+//! Configuration revisions of a site (Art. 4-3 (2), the saving of settings) and their
+//! workflow: draft → approved or rejected → published with the site's next generation.
+//! A revision is immutable: only its state moves forward. Drafting runs the policy
+//! checker and compiler; errors block, warnings are kept with the revision (the checker
+//! is pure and deterministic, so they are recomputed from the stored text when shown).
+//!
+//! The diff between two revisions is computed here: a line diff of the policy text and
+//! of the settings, and a summary of what changes in the checked policies.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mamori_api::settings::{GatewaySettings, SnmpV3User};
+use mamori_policy as policy;
+
+use super::record;
+use crate::app::{App, AppError, Result, invalid_text};
+use crate::domain::{Actor, Role, Scope, Site};
+
+/// Where a revision is in the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionState {
+    Draft,
+    Approved,
+    Rejected,
+    Published,
+}
+
+impl RevisionState {
+    pub const ALL: [RevisionState; 4] = [
+        RevisionState::Draft,
+        RevisionState::Approved,
+        RevisionState::Rejected,
+        RevisionState::Published,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevisionState::Draft => "draft",
+            RevisionState::Approved => "approved",
+            RevisionState::Rejected => "rejected",
+            RevisionState::Published => "published",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RevisionState> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Japanese and English labels for the panel.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            RevisionState::Draft => ("下書き", "Draft"),
+            RevisionState::Approved => ("承認済み", "Approved"),
+            RevisionState::Rejected => ("却下", "Rejected"),
+            RevisionState::Published => ("公開済み", "Published"),
+        }
+    }
+}
+
+impl fmt::Display for RevisionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One saved configuration of a site.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: i64,
+    pub customer_id: i64,
+    pub site_id: i64,
+    /// 1, 2, ... per site.
+    pub number: i64,
+    pub policy_text: String,
+    pub settings: GatewaySettings,
+    pub author_id: i64,
+    /// The author's e-mail.
+    pub author: String,
+    pub reason: String,
+    pub instruction_id: Option<i64>,
+    pub state: RevisionState,
+    pub created_at: i64,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<i64>,
+    pub review_note: Option<String>,
+    pub published_by: Option<String>,
+    pub published_at: Option<i64>,
+    pub generation: Option<i64>,
+    /// The number of the revision a rollback copies.
+    pub restored_from: Option<i64>,
+}
+
+/// A revision to insert (already checked).
+#[derive(Debug, Clone)]
+pub struct NewRevision {
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub policy_text: String,
+    pub settings_json: String,
+    pub author_id: i64,
+    pub reason: String,
+    pub instruction_id: Option<i64>,
+    pub restored_from: Option<i64>,
+}
+
+/// What a user asks to draft.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub policy_text: String,
+    pub settings: GatewaySettings,
+    pub reason: String,
+    pub instruction_id: Option<i64>,
+}
+
+/// The checker's and compiler's verdict on a revision's content.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    pub policy: Vec<policy::Diagnostic>,
+    pub settings: Vec<mamori_api::settings::SettingsProblem>,
+    /// Rules in the compiled table (when the policy checks).
+    pub compiled_rules: Option<usize>,
+}
+
+impl Diagnostics {
+    pub fn has_errors(&self) -> bool {
+        self.policy.iter().any(|d| d.is_error()) || !self.settings.is_empty()
+    }
+}
+
+/// Checks and compiles a policy and checks the settings. External lists are not
+/// supplied by the center (the agent holds them): a declared list is a warning.
+pub fn diagnose(policy_text: &str, settings: &GatewaySettings) -> Diagnostics {
+    let checked = policy::check(policy_text, &policy::Lists::new());
+    let compiled_rules = checked
+        .policy
+        .as_ref()
+        .map(|p| policy::compile(p, policy::Mode::Sets).rule_count());
+    Diagnostics {
+        policy: checked.diagnostics,
+        settings: settings.check(),
+        compiled_rules,
+    }
+}
+
+/// Pass phrases as they are shown to people who may not read them.
+pub const MASK: &str = "********";
+
+/// The settings with every SNMP pass phrase replaced by [`MASK`].
+pub fn masked(s: &GatewaySettings) -> GatewaySettings {
+    let mut s = s.clone();
+    for u in &mut s.snmp_v3 {
+        u.auth_pass = MASK.into();
+        u.priv_pass = MASK.into();
+    }
+    s
+}
+
+/// Whether the caller may read SNMP pass phrases: provider staff who configure them.
+pub fn sees_secrets(actor: &Actor) -> bool {
+    may_draft(actor) || may_publish(actor)
+}
+
+fn may_draft(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Coordinator | Role::Operator)
+}
+
+fn may_review(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Coordinator | Role::Operator | Role::Admin)
+}
+
+fn may_publish(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Operator | Role::Admin)
+}
+
+// ---- diff ------------------------------------------------------------------------------
+
+/// One line of a line diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub kind: DiffKind,
+    /// 1-based line in the old text (context and removed lines).
+    pub old: Option<usize>,
+    /// 1-based line in the new text (context and added lines).
+    pub new: Option<usize>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffKind {
+    Context,
+    Added,
+    Removed,
+    /// Unchanged lines left out between two hunks.
+    Gap,
+}
+
+impl DiffKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Context => "context",
+            DiffKind::Added => "added",
+            DiffKind::Removed => "removed",
+            DiffKind::Gap => "gap",
+        }
+    }
+}
+
+/// A line diff with three lines of context around each change.
+pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = Vec::new();
+    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
+        if i > 0 {
+            out.push(DiffLine {
+                kind: DiffKind::Gap,
+                old: None,
+                new: None,
+                text: String::new(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let kind = match change.tag() {
+                    ChangeTag::Equal => DiffKind::Context,
+                    ChangeTag::Insert => DiffKind::Added,
+                    ChangeTag::Delete => DiffKind::Removed,
+                };
+                out.push(DiffLine {
+                    kind,
+                    old: change.old_index().map(|n| n + 1),
+                    new: change.new_index().map(|n| n + 1),
+                    text: change.value().trim_end_matches(['\n', '\r']).to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The settings as lines of text for the diff (pass phrases masked unless `secrets`).
+pub fn settings_text(s: &GatewaySettings, secrets: bool) -> String {
+    let s = if secrets { s.clone() } else { masked(s) };
+    let mut out = String::new();
+    match &s.syslog {
+        Some(t) => out.push_str(&format!(
+            "syslog = {}:{} {}\n",
+            t.host,
+            t.port,
+            match t.protocol {
+                mamori_api::settings::Transport::Udp => "udp",
+                mamori_api::settings::Transport::Tcp => "tcp",
+            }
+        )),
+        None => out.push_str("syslog = (none)\n"),
+    }
+    for u in &s.snmp_v3 {
+        out.push_str(&format!(
+            "snmp_v3 user={} auth={} auth_pass={} privacy={} priv_pass={}\n",
+            u.user,
+            snmp_auth(u),
+            u.auth_pass,
+            snmp_priv(u),
+            u.priv_pass
+        ));
+    }
+    for n in &s.ntp {
+        out.push_str(&format!("ntp = {n}\n"));
+    }
+    for d in &s.dns {
+        out.push_str(&format!("dns = {d}\n"));
+    }
+    out
+}
+
+pub fn snmp_auth(u: &SnmpV3User) -> &'static str {
+    use mamori_api::settings::SnmpAuth;
+    match u.auth {
+        SnmpAuth::Sha => "sha",
+        SnmpAuth::Sha256 => "sha256",
+        SnmpAuth::Sha512 => "sha512",
+    }
+}
+
+pub fn snmp_priv(u: &SnmpV3User) -> &'static str {
+    use mamori_api::settings::SnmpPriv;
+    match u.privacy {
+        SnmpPriv::Aes => "aes",
+        SnmpPriv::Aes256 => "aes256",
+    }
+}
+
+/// What changes between two checked policies (and settings), by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSummary {
+    pub rules_added: Vec<String>,
+    pub rules_removed: Vec<String>,
+    pub rules_changed: Vec<String>,
+    pub objects_added: Vec<String>,
+    pub objects_removed: Vec<String>,
+    pub objects_changed: Vec<String>,
+    /// Interfaces, zones and default actions.
+    pub zones: Vec<String>,
+    /// Masquerade, source NAT, port forwards, 1:1 NAT.
+    pub nat: Vec<String>,
+    pub load_balancers: Vec<String>,
+    pub settings: Vec<String>,
+    /// Set when one of the policies does not check (then only the text diff is known).
+    pub unavailable: Option<String>,
+}
+
+impl ChangeSummary {
+    pub fn is_empty(&self) -> bool {
+        *self
+            == ChangeSummary {
+                unavailable: self.unavailable.clone(),
+                ..ChangeSummary::default()
+            }
+    }
+}
+
+fn keyed<T: Clone, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> BTreeMap<K, T> {
+    items.iter().map(|i| (key(i), i.clone())).collect()
+}
+
+/// Added, removed and changed keys of two maps.
+fn compare<K: Ord + Clone, V: PartialEq>(
+    old: &BTreeMap<K, V>,
+    new: &BTreeMap<K, V>,
+) -> (Vec<K>, Vec<K>, Vec<K>) {
+    let added = new.keys().filter(|k| !old.contains_key(k)).cloned().collect();
+    let removed = old.keys().filter(|k| !new.contains_key(k)).cloned().collect();
+    let changed = new
+        .iter()
+        .filter(|(k, v)| old.get(k).is_some_and(|o| o != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    (added, removed, changed)
+}
+
+/// Describes added/removed/changed items of one kind into `out`.
+fn describe(out: &mut Vec<String>, what: &str, (a, r, c): (Vec<String>, Vec<String>, Vec<String>)) {
+    out.extend(a.into_iter().map(|k| format!("{what} {k} added")));
+    out.extend(r.into_iter().map(|k| format!("{what} {k} removed")));
+    out.extend(c.into_iter().map(|k| format!("{what} {k} changed")));
+}
+
+/// The summary of changes between two policies and settings.
+pub fn summarize(
+    old_text: &str,
+    old_settings: &GatewaySettings,
+    new_text: &str,
+    new_settings: &GatewaySettings,
+) -> ChangeSummary {
+    let mut s = ChangeSummary::default();
+    settings_changes(&mut s.settings, old_settings, new_settings);
+    let lists = policy::Lists::new();
+    let (old, new) = match (
+        policy::check(old_text, &lists).policy,
+        policy::check(new_text, &lists).policy,
+    ) {
+        (Some(o), Some(n)) => (o, n),
+        _ => {
+            s.unavailable = Some("one of the two policies does not check".into());
+            return s;
+        }
+    };
+    // Rules by label (name, or position when unnamed); position and line alone are no
+    // change.
+    let norm = |r: &policy::Rule| {
+        let mut r = r.clone();
+        r.line = 0;
+        r.index = 0;
+        r.counter.clear();
+        r
+    };
+    let old_rules: BTreeMap<String, policy::Rule> =
+        old.rules.iter().map(|r| (r.label(), norm(r))).collect();
+    let new_rules: BTreeMap<String, policy::Rule> =
+        new.rules.iter().map(|r| (r.label(), norm(r))).collect();
+    let (a, r, c) = compare(&old_rules, &new_rules);
+    s.rules_added = a;
+    s.rules_removed = r;
+    s.rules_changed = c;
+    let (a, r, c) = compare(&old.objects, &new.objects);
+    s.objects_added = a;
+    s.objects_removed = r;
+    s.objects_changed = c;
+
+    describe(
+        &mut s.zones,
+        "interface",
+        compare(
+            &keyed(&old.interfaces, |i| i.name.clone()),
+            &keyed(&new.interfaces, |i| i.name.clone()),
+        ),
+    );
+    let pair = |m: &BTreeMap<(String, String), policy::Action>| -> BTreeMap<String, String> {
+        m.iter()
+            .map(|((f, t), a)| (format!("{f}→{t}"), a.as_str().to_string()))
+            .collect()
+    };
+    describe(
+        &mut s.zones,
+        "default",
+        compare(&pair(&old.defaults), &pair(&new.defaults)),
+    );
+    if old.default_action != new.default_action {
+        s.zones.push(format!(
+            "default action {} → {}",
+            old.default_action.as_str(),
+            new.default_action.as_str()
+        ));
+    }
+
+    let set = |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
+    describe(
+        &mut s.nat,
+        "masquerade",
+        compare(&set(&old.masquerade), &set(&new.masquerade)),
+    );
+    let snat_key = |n: &policy::Snat| format!("{}→{}", n.zone, n.to);
+    describe(
+        &mut s.nat,
+        "source NAT",
+        compare(&keyed(&old.snat, snat_key), &keyed(&new.snat, snat_key)),
+    );
+    describe(
+        &mut s.nat,
+        "port forward",
+        compare(
+            &keyed(&old.port_forwards, |p| p.name.clone()),
+            &keyed(&new.port_forwards, |p| p.name.clone()),
+        ),
+    );
+    let one_key = |o: &policy::OneToOne| format!("{}↔{}", o.public, o.private);
+    describe(
+        &mut s.nat,
+        "1:1 NAT",
+        compare(
+            &keyed(&old.one_to_one, one_key),
+            &keyed(&new.one_to_one, one_key),
+        ),
+    );
+    describe(
+        &mut s.load_balancers,
+        "load balancer",
+        compare(
+            &keyed(&old.load_balancers, |l| l.name.clone()),
+            &keyed(&new.load_balancers, |l| l.name.clone()),
+        ),
+    );
+    s
+}
+
+fn settings_changes(out: &mut Vec<String>, old: &GatewaySettings, new: &GatewaySettings) {
+    if old.syslog != new.syslog {
+        out.push("syslog target changed".into());
+    }
+    let users = |s: &GatewaySettings| keyed(&s.snmp_v3, |u| u.user.clone());
+    let (ou, nu) = (users(old), users(new));
+    let (a, r, c) = compare(&ou, &nu);
+    out.extend(a.into_iter().map(|u| format!("SNMP user {u} added")));
+    out.extend(r.into_iter().map(|u| format!("SNMP user {u} removed")));
+    for u in c {
+        let (o, n) = (&ou[&u], &nu[&u]);
+        if o.auth != n.auth || o.privacy != n.privacy {
+            out.push(format!("SNMP user {u}: algorithms changed"));
+        }
+        if o.auth_pass != n.auth_pass || o.priv_pass != n.priv_pass {
+            out.push(format!("SNMP user {u}: pass phrase changed"));
+        }
+    }
+    if old.ntp != new.ntp {
+        out.push("NTP servers changed".into());
+    }
+    if old.dns != new.dns {
+        out.push("DNS servers changed".into());
+    }
+}
+
+/// Two revisions of a site compared.
+#[derive(Debug, Clone)]
+pub struct RevisionDiff {
+    pub from: Revision,
+    pub to: Revision,
+    pub policy: Vec<DiffLine>,
+    pub settings: Vec<DiffLine>,
+    pub summary: ChangeSummary,
+}
+
+// ---- use cases --------------------------------------------------------------------------
+
+fn reason_text(field: &'static str, v: &str, ja_name: &str) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(invalid_text(
+            field,
+            "must not be empty",
+            format!("{ja_name}を入力してください。"),
+        ));
+    }
+    let n = v.chars().count();
+    if n > 1000 {
+        return Err(invalid_text(
+            field,
+            format!("is {n} characters long; at most 1000 are allowed"),
+            format!("{ja_name}は 1000 文字以内にしてください(現在 {n} 文字)。"),
+        ));
+    }
+    if let Some(c) = v.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+        return Err(invalid_text(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+            format!("{ja_name}に制御文字 U+{:04X} が含まれています。", c as u32),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// The error that blocks a draft: every policy error with its line:column, every
+/// settings problem with its field.
+fn blocking_error(d: &Diagnostics) -> Option<AppError> {
+    let errors: Vec<&policy::Diagnostic> = d.policy.iter().filter(|d| d.is_error()).collect();
+    if !errors.is_empty() {
+        let list: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        let ja_list: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message))
+            .collect();
+        return Some(invalid_text(
+            "policy_text",
+            format!("the policy has {} error(s): {}", errors.len(), list.join("; ")),
+            format!(
+                "ポリシーに {} 件のエラーがあります: {}",
+                errors.len(),
+                ja_list.join("; ")
+            ),
+        ));
+    }
+    if !d.settings.is_empty() {
+        let en: Vec<String> = d
+            .settings
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.en))
+            .collect();
+        let ja: Vec<String> = d.settings.iter().map(|p| p.ja.clone()).collect();
+        return Some(invalid_text(
+            "settings",
+            en.join("; "),
+            format!("設定に誤りがあります: {}", ja.join("; ")),
+        ));
+    }
+    None
+}
+
+impl App {
+    /// A site the caller may see.
+    async fn revision_site(&self, actor: &Actor, site_id: i64) -> Result<Site> {
+        self.store
+            .site(actor.scope(), site_id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The revisions of a site, newest first.
+    pub async fn site_revisions(&self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
+        let site = self.revision_site(actor, site_id).await?;
+        let list = self
+            .store
+            .revisions(Scope::Customer(site.customer_id), site_id)
+            .await?;
+        Ok((site, list))
+    }
+
+    /// One revision of a site, by its number.
+    pub async fn revision(&self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
+        let site = self.revision_site(actor, site_id).await?;
+        self.store
+            .revision(Scope::Customer(site.customer_id), site_id, number)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Drafts a new revision (coordinators, operators). Errors of the checker or of the
+    /// settings refuse it; warnings stay with it.
+    pub async fn create_revision(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        draft: Draft,
+        now: i64,
+    ) -> Result<Revision> {
+        self.draft_revision(actor, site_id, draft, None, now).await
+    }
+
+    async fn draft_revision(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        draft: Draft,
+        restored_from: Option<i64>,
+        now: i64,
+    ) -> Result<Revision> {
+        let site = self.revision_site(actor, site_id).await?;
+        if !may_draft(actor) {
+            return Err(AppError::Forbidden(
+                "only coordinators and operators draft configuration revisions",
+            ));
+        }
+        let reason = reason_text("reason", &draft.reason, "変更理由")?;
+        if draft.policy_text.trim().is_empty() {
+            return Err(invalid_text(
+                "policy_text",
+                "must not be empty",
+                "ポリシーを入力してください。",
+            ));
+        }
+        let diags = diagnose(&draft.policy_text, &draft.settings);
+        if let Some(e) = blocking_error(&diags) {
+            return Err(e);
+        }
+        if let Some(i) = draft.instruction_id
+            && self
+                .store
+                .instruction(Scope::Customer(site.customer_id), i)
+                .await?
+                .is_none()
+        {
+            return Err(invalid_text(
+                "instruction_id",
+                format!("there is no instruction {i} of this site's customer"),
+                format!("指示 {i} はこの拠点の顧客の指示ではありません。"),
+            ));
+        }
+        let settings_json = serde_json::to_string(&draft.settings)
+            .map_err(|e| AppError::Conflict(format!("cannot store the settings: {e}")))?;
+        let warnings = diags.policy.iter().filter(|d| !d.is_error()).count();
+        let mut tx = self.store.begin().await?;
+        let number = tx
+            .insert_revision(
+                &NewRevision {
+                    customer_id: site.customer_id,
+                    site_id,
+                    policy_text: draft.policy_text,
+                    settings_json,
+                    author_id: actor.user_id,
+                    reason: reason.clone(),
+                    instruction_id: draft.instruction_id,
+                    restored_from,
+                },
+                now,
+            )
+            .await?;
+        let action = if restored_from.is_some() {
+            "revision.rollback"
+        } else {
+            "revision.draft"
+        };
+        tx.audit(
+            record(
+                actor,
+                Some(site.customer_id),
+                action,
+                format!("site/{site_id}/revision/{number}"),
+                format!(
+                    "warnings={warnings} instruction={} restored_from={} reason={reason}",
+                    draft
+                        .instruction_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_default(),
+                    restored_from.map(|i| i.to_string()).unwrap_or_default(),
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.revision(actor, site_id, number).await
+    }
+
+    /// Rolls back to revision `number`: a new draft with its content (`restored_from`),
+    /// which goes through the same workflow.
+    pub async fn rollback_revision(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        number: i64,
+        reason: &str,
+        instruction_id: Option<i64>,
+        now: i64,
+    ) -> Result<Revision> {
+        let old = self.revision(actor, site_id, number).await?;
+        let draft = Draft {
+            policy_text: old.policy_text,
+            settings: old.settings,
+            reason: reason.to_string(),
+            instruction_id,
+        };
+        self.draft_revision(actor, site_id, draft, Some(number), now)
+            .await
+    }
+
+    /// Approves (`approve`) or rejects a draft. With `four_eyes`, the reviewer must not
+    /// be its author. A rejection needs a note.
+    pub async fn review_revision(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        number: i64,
+        approve: bool,
+        note: &str,
+        four_eyes: bool,
+        now: i64,
+    ) -> Result<Revision> {
+        let rev = self.revision(actor, site_id, number).await?;
+        if !may_review(actor) {
+            return Err(AppError::Forbidden(
+                "only coordinators, operators and administrators review configuration revisions",
+            ));
+        }
+        if four_eyes && rev.author_id == actor.user_id {
+            return Err(AppError::Forbidden(
+                "four-eyes review: another staff member must review this revision, not its author",
+            ));
+        }
+        let note = note.trim();
+        if !approve {
+            reason_text("note", note, "却下の理由")?;
+        } else if note.chars().count() > 1000 {
+            reason_text("note", note, "コメント")?;
+        }
+        if rev.state != RevisionState::Draft {
+            return Err(AppError::Conflict(format!(
+                "revision {number} is {}; only a draft can be reviewed",
+                rev.state
+            )));
+        }
+        let to = if approve {
+            RevisionState::Approved
+        } else {
+            RevisionState::Rejected
+        };
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .review_revision(rev.id, to, actor.user_id, note, now)
+            .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "revision {number} was reviewed by someone else meanwhile; reload it"
+            )));
+        }
+        tx.audit(
+            record(
+                actor,
+                Some(rev.customer_id),
+                if approve {
+                    "revision.approve"
+                } else {
+                    "revision.reject"
+                },
+                format!("site/{site_id}/revision/{number}"),
+                format!("note={note}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.revision(actor, site_id, number).await
+    }
+
+    /// Publishes an approved revision (operators, administrators): it gets the site's
+    /// next generation, and the generation row is written in the same transaction.
+    pub async fn publish_revision(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        number: i64,
+        now: i64,
+    ) -> Result<Revision> {
+        let rev = self.revision(actor, site_id, number).await?;
+        if !may_publish(actor) {
+            return Err(AppError::Forbidden(
+                "only operators and administrators publish configuration revisions",
+            ));
+        }
+        if rev.state != RevisionState::Approved {
+            return Err(AppError::Conflict(format!(
+                "revision {number} is {}; only an approved revision can be published",
+                rev.state
+            )));
+        }
+        let mut tx = self.store.begin().await?;
+        let Some(generation) = tx.publish_revision(rev.id, actor.user_id, now).await? else {
+            return Err(AppError::Conflict(format!(
+                "revision {number} was published or changed by someone else meanwhile; reload it"
+            )));
+        };
+        tx.audit(
+            record(
+                actor,
+                Some(rev.customer_id),
+                "revision.publish",
+                format!("site/{site_id}/revision/{number}"),
+                format!("generation={generation}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.revision(actor, site_id, number).await
+    }
+
+    /// Compares two revisions of a site (`from` old, `to` new).
+    pub async fn revision_diff(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<RevisionDiff> {
+        let a = self.revision(actor, site_id, from).await?;
+        let b = self.revision(actor, site_id, to).await?;
+        let secrets = sees_secrets(actor);
+        let policy = line_diff(&a.policy_text, &b.policy_text);
+        let settings = line_diff(
+            &settings_text(&a.settings, secrets),
+            &settings_text(&b.settings, secrets),
+        );
+        let summary = summarize(&a.policy_text, &a.settings, &b.policy_text, &b.settings);
+        Ok(RevisionDiff {
+            from: a,
+            to: b,
+            policy,
+            settings,
+            summary,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_diff_numbers_lines_and_leaves_gaps() {
+        let old: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 2\n", "line two\n")
+            .replace("line 18\n", "");
+        let d = line_diff(&old, &new);
+        let removed: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Removed).collect();
+        let added: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Added).collect();
+        assert_eq!(removed.len(), 2);
+        assert_eq!((removed[0].old, removed[0].text.as_str()), (Some(2), "line 2"));
+        assert_eq!((removed[1].old, removed[1].text.as_str()), (Some(18), "line 18"));
+        assert_eq!(added.len(), 1);
+        assert_eq!((added[0].new, added[0].text.as_str()), (Some(2), "line two"));
+        assert_eq!(d.iter().filter(|l| l.kind == DiffKind::Gap).count(), 1);
+        assert!(line_diff(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn masked_settings_hide_every_pass_phrase() {
+        let s: GatewaySettings = serde_json::from_str(
+            r#"{"snmp_v3":[{"user":"ops","auth":"sha256","auth_pass":"secret-auth","privacy":"aes","priv_pass":"secret-priv"}]}"#,
+        )
+        .unwrap();
+        let text = settings_text(&s, false);
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("auth_pass=********"), "{text}");
+        assert!(settings_text(&s, true).contains("secret-auth"));
+    }
+
+    #[test]
+    fn settings_changes_name_users_and_servers() {
+        let a: GatewaySettings = serde_json::from_str(
+            r#"{"ntp":["ntp1.example.jp"],"snmp_v3":[{"user":"ops","auth":"sha256","auth_pass":"aaaaaaaa","privacy":"aes","priv_pass":"bbbbbbbb"}]}"#,
+        )
+        .unwrap();
+        let mut b = a.clone();
+        b.snmp_v3[0].priv_pass = "cccccccc".into();
+        b.ntp.push("ntp2.example.jp".into());
+        let mut out = Vec::new();
+        settings_changes(&mut out, &a, &b);
+        assert_eq!(
+            out,
+            ["SNMP user ops: pass phrase changed", "NTP servers changed"]
+        );
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in RevisionState::ALL {
+            assert_eq!(RevisionState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RevisionState::parse("deleted"), None);
+    }
+}
