@@ -159,18 +159,30 @@ fn parse_options() -> Result<Options> {
 }
 
 /// A small policy that compiles: the change published to every site.
-const DEFAULT_POLICY: &str = r#"# load test
-[zones.lan]
-interfaces = ["lan0"]
+const DEFAULT_POLICY: &str = r#"# load test: one change for every site
+[interfaces]
+lan0 = { zone = "lan", addresses = ["192.0.2.1/24"] }
+wan0 = { zone = "wan", addresses = ["198.51.100.1/24"], default_route = true }
 
-[zones.wan]
-interfaces = ["wan0"]
+[management]
+center = ["203.0.113.10"]
+
+[services]
+web = ["tcp/80", "tcp/443"]
+
+[defaults]
+"lan->wan" = "accept"
+"*" = "drop"
 
 [[rules]]
-name = "lan-out"
+name = "lan-web"
 from = "lan"
 to = "wan"
+service = "web"
 action = "accept"
+
+[nat]
+masquerade = ["wan"]
 "#;
 
 // ---------------------------------------------------------------------------------------
@@ -808,7 +820,8 @@ async fn enrol_all(o: &Options, seeded: Vec<Seeded>) -> Result<Fleet> {
 // ---------------------------------------------------------------------------------------
 // Publishing.
 
-/// Publishes the change for one site through the panel API; the new generation.
+/// Publishes the change for one site through the panel API (draft a revision, approve
+/// it, publish it); the new generation.
 async fn publish_site(
     c: &mut Http<TcpStream>,
     token: &str,
@@ -820,18 +833,27 @@ async fn publish_site(
         token,
         "POST",
         &format!("/api/v1/sites/{site}/revisions"),
-        Some(json!({"policy_text": policy, "settings": {}, "reason": "load test"})),
-        &[200, 201],
+        Some(json!({"policy_text": policy, "reason": "load test: one change for every site"})),
+        &[201],
     )
     .await?;
-    let rev = id(&v, "/id", "drafting a revision")?;
+    let rev = id(&v, "/number", "drafting a revision")?;
+    api(
+        c,
+        token,
+        "POST",
+        &format!("/api/v1/sites/{site}/revisions/{rev}/approve"),
+        Some(json!({"note": "load test"})),
+        &[200],
+    )
+    .await?;
     let v = api(
         c,
         token,
         "POST",
         &format!("/api/v1/sites/{site}/revisions/{rev}/publish"),
-        Some(json!({})),
-        &[200, 201],
+        None,
+        &[200],
     )
     .await?;
     id(&v, "/generation", "publishing a revision")
