@@ -22,7 +22,7 @@ use crate::enrol::{self, EnrolError};
 use crate::host::nft::{Nft, NftError, Ruleset};
 use crate::policy_file;
 use crate::safe_apply::{Command, Millis, SafeApplyError};
-use crate::settings::Settings;
+use crate::settings::{self, Settings};
 use crate::state::{Applied, ReconcileState, StateDir, StateError};
 
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +228,7 @@ impl Agent {
             return Ok(Outcome::Ignored { generation: g });
         }
         // Compile and read the settings first: a bad document never reaches the kernel.
-        let prepared = Settings::from_json(&d.settings)
+        let prepared = settings::from_json(&d.settings)
             .map_err(|e| e.to_string())
             .and_then(|s| compile(&d.policy_text, g).map(|r| (s, r)));
         let (settings, ruleset) = match prepared {
@@ -297,7 +297,7 @@ impl Agent {
                 self.state.attempted = self.state.attempted.max(g);
                 self.state.drift_reported = false;
                 self.state.prune();
-                let detail = match settings.write(&self.opts.settings_dir) {
+                let detail = match settings::write(&settings, &self.opts.settings_dir) {
                     Ok(()) => format!("applied and proven in {} ms", now - start),
                     Err(e) => format!("ruleset applied; the settings were not written: {e}"),
                 };

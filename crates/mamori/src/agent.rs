@@ -1,4 +1,5 @@
-//! `mamori agent`: standalone enforcement on a gateway. `apply` compiles a policy (or takes
+//! `mamori agent`: the managed agent (`enrol`, then `run`: reconcile with the center over
+//! mutual TLS), and standalone enforcement on a gateway. `apply` compiles a policy (or takes
 //! a ready nftables ruleset) and applies it atomically with safe apply; `confirm` keeps
 //! it; `rollback` restores the previous one; `run-lb` health-checks the policy's load
 //! balancers and keeps each one's backends limited to the healthy ones.
@@ -14,6 +15,8 @@ use mamori_agent::lb::{self, Health, Thresholds};
 use mamori_agent::policy_file;
 use mamori_agent::safe_apply::{Millis, Note};
 use mamori_agent::standalone::{Standalone, StandaloneError};
+use mamori_agent::state::StateDir;
+use mamori_agent::{enrol, reconcile};
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/mamori/agent";
 
@@ -25,6 +28,52 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
+    /// Enrol with the center: make a key pair, send a signing request with the one-time
+    /// token, and keep the certificate in the state directory.
+    Enrol {
+        /// The center's agent listener, https://HOST:PORT.
+        #[arg(long)]
+        center: String,
+        /// The enrolment token the center printed (SECRET.CA-FINGERPRINT).
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+    /// Run the managed agent: long-poll the center, apply each new generation with safe
+    /// apply, report, check for drift, renew the certificate (runs until killed). With
+    /// --center and --token it enrols first when the state directory holds no agent.
+    Run {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+        /// Talk to this center (enrol there, or use another center process of the same
+        /// database and CA instead of the enrolled one).
+        #[arg(long)]
+        center: Option<String>,
+        /// Enrol with this token first when not enrolled yet.
+        #[arg(long)]
+        token: Option<String>,
+        /// Where the gateway settings' fragments (rsyslog, snmpd, chrony, resolv) go.
+        #[arg(long, default_value = "/etc/mamori/agent.d")]
+        settings_dir: PathBuf,
+        /// Roll back an apply not proven within this time.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        confirm_within: Duration,
+        /// The longest wait of one long-poll.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        poll_wait: Duration,
+        /// How often the live ruleset is compared with the applied one.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        drift_interval: Duration,
+        /// Report drift but leave it (by default the applied ruleset is put back).
+        #[arg(long)]
+        keep_drift: bool,
+    },
+    /// Show the managed agent's identity, applied generation and queued reports.
+    Show {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
     /// Compile a policy and apply it atomically; with --confirm-within, roll back by
     /// itself unless `mamori agent confirm` runs in time.
     Apply {
@@ -84,6 +133,79 @@ enum Sub {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Sub::Enrol {
+            center,
+            token,
+            state_dir,
+        } => {
+            let id = enrol::enrol(&center, &token, &StateDir::new(&state_dir))?;
+            println!(
+                "enrolled: site {} unit {} at {} (state in {})",
+                id.site_id,
+                id.equipment_id,
+                id.center,
+                state_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Run {
+            state_dir,
+            center,
+            token,
+            settings_dir,
+            confirm_within,
+            poll_wait,
+            drift_interval,
+            keep_drift,
+        } => {
+            let dir = StateDir::new(&state_dir);
+            if !dir.identity().exists() {
+                match (&center, &token) {
+                    (Some(c), Some(t)) => {
+                        let id = enrol::enrol(c, t, &dir)?;
+                        eprintln!(
+                            "mamori agent: enrolled: site {} unit {}",
+                            id.site_id, id.equipment_id
+                        );
+                    }
+                    _ => bail!(
+                        "{} holds no enrolled agent\nhint: pass --center https://HOST:PORT --token TOKEN, or run `mamori agent enrol` first",
+                        state_dir.display()
+                    ),
+                }
+            }
+            let opts = reconcile::Options {
+                settings_dir,
+                confirm_within,
+                poll_wait,
+                drift_interval,
+                restore_drift: !keep_drift,
+                center: if token.is_some() { None } else { center },
+                ..Default::default()
+            };
+            let mut agent = reconcile::Agent::start(dir, Nft::default(), opts)?;
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            agent.run(&stop);
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Show { state_dir } => {
+            let dir = StateDir::new(&state_dir);
+            let id = dir.load_identity()?;
+            let s = dir.load_reconcile()?;
+            println!("center: {}", id.center);
+            println!("site: {}  unit: {}", id.site_id, id.equipment_id);
+            println!("applied generation: {}", s.applied_generation());
+            println!("newest generation tried: {}", s.attempted);
+            match s.safe.pending {
+                Some(p) => println!(
+                    "pending apply: revision {} (until {} Unix ms)",
+                    p.revision, p.deadline.0
+                ),
+                None => println!("pending apply: none"),
+            }
+            println!("queued reports: {}", s.queue.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Sub::Apply {
             file,
             state_dir,

@@ -69,7 +69,9 @@ fn agent_record(
 
 impl App {
     /// Creates a one-time enrolment token for a unit at a site; returns the token (shown
-    /// once; only its hash is kept) and its expiry.
+    /// once; only its hash is kept) and its expiry. Once the agent listener has started,
+    /// the token is `<secret>.<fingerprint>`: the SHA-256 of the CA certificate, which
+    /// the agent pins on first contact.
     pub async fn create_enrolment_token(
         &self,
         actor: &Actor,
@@ -149,6 +151,10 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        let token = match self.store.agent_ca_fingerprint().await? {
+            Some(fp) => format!("{token}.{fp}"),
+            None => token,
+        };
         Ok((token, expires_at))
     }
 
@@ -162,7 +168,9 @@ impl App {
         source: &str,
         now: i64,
     ) -> std::result::Result<(Issued, AgentIdentity), EnrolError> {
-        let hash = auth::token_hash(token);
+        // The secret is what is stored; the CA fingerprint after the dot is the agent's.
+        let secret = token.split_once('.').map_or(token, |(s, _)| s);
+        let hash = auth::token_hash(secret);
         let mut tx = self.store.begin().await?;
         let found = tx.enrolment_token(&hash).await?;
         let refusal = match &found {

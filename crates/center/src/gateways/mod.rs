@@ -5,6 +5,7 @@
 pub mod enrol;
 pub mod inventory;
 pub mod listener;
+pub mod reconcile;
 pub mod revisions;
 
 use crate::app::{App, AppError, Result, invalid};

@@ -161,15 +161,18 @@ pub fn sees_secrets(actor: &Actor) -> bool {
     may_draft(actor) || may_publish(actor)
 }
 
-fn may_draft(actor: &Actor) -> bool {
+/// Who drafts revisions: coordinators and operators.
+pub fn may_draft(actor: &Actor) -> bool {
     matches!(actor.role, Role::Coordinator | Role::Operator)
 }
 
-fn may_review(actor: &Actor) -> bool {
+/// Who reviews revisions: coordinators, operators, administrators.
+pub fn may_review(actor: &Actor) -> bool {
     matches!(actor.role, Role::Coordinator | Role::Operator | Role::Admin)
 }
 
-fn may_publish(actor: &Actor) -> bool {
+/// Who publishes revisions: operators and administrators.
+pub fn may_publish(actor: &Actor) -> bool {
     matches!(actor.role, Role::Operator | Role::Admin)
 }
 
@@ -329,8 +332,16 @@ fn compare<K: Ord + Clone, V: PartialEq>(
     old: &BTreeMap<K, V>,
     new: &BTreeMap<K, V>,
 ) -> (Vec<K>, Vec<K>, Vec<K>) {
-    let added = new.keys().filter(|k| !old.contains_key(k)).cloned().collect();
-    let removed = old.keys().filter(|k| !new.contains_key(k)).cloned().collect();
+    let added = new
+        .keys()
+        .filter(|k| !old.contains_key(k))
+        .cloned()
+        .collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(k))
+        .cloned()
+        .collect();
     let changed = new
         .iter()
         .filter(|(k, v)| old.get(k).is_some_and(|o| o != *v))
@@ -414,7 +425,8 @@ pub fn summarize(
         ));
     }
 
-    let set = |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
+    let set =
+        |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
     describe(
         &mut s.nat,
         "masquerade",
@@ -509,7 +521,10 @@ fn reason_text(field: &'static str, v: &str, ja_name: &str) -> Result<String> {
             format!("{ja_name}は 1000 文字以内にしてください(現在 {n} 文字)。"),
         ));
     }
-    if let Some(c) = v.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+    if let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
         return Err(invalid_text(
             field,
             format!("contains the control character U+{:04X}", c as u32),
@@ -534,7 +549,11 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .collect();
         return Some(invalid_text(
             "policy_text",
-            format!("the policy has {} error(s): {}", errors.len(), list.join("; ")),
+            format!(
+                "the policy has {} error(s): {}",
+                errors.len(),
+                list.join("; ")
+            ),
             format!(
                 "ポリシーに {} 件のエラーがあります: {}",
                 errors.len(),
@@ -568,7 +587,11 @@ impl App {
     }
 
     /// The revisions of a site, newest first.
-    pub async fn site_revisions(&self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
+    pub async fn site_revisions(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+    ) -> Result<(Site, Vec<Revision>)> {
         let site = self.revision_site(actor, site_id).await?;
         let list = self
             .store
@@ -707,6 +730,7 @@ impl App {
 
     /// Approves (`approve`) or rejects a draft. With `four_eyes`, the reviewer must not
     /// be its author. A rejection needs a note.
+    #[allow(clippy::too_many_arguments)]
     pub async fn review_revision(
         &self,
         actor: &Actor,
@@ -724,6 +748,22 @@ impl App {
             ));
         }
         if four_eyes && rev.author_id == actor.user_id {
+            // A refused self-review is recorded: it is the control four-eyes exists for.
+            let mut tx = self.store.begin().await?;
+            let mut rec = record(
+                actor,
+                Some(rev.customer_id),
+                if approve {
+                    "revision.approve"
+                } else {
+                    "revision.reject"
+                },
+                format!("site/{site_id}/revision/{number}"),
+                "four-eyes: the author may not review".into(),
+            );
+            rec.outcome = "denied".into();
+            tx.audit(rec, now).await?;
+            tx.commit().await?;
             return Err(AppError::Forbidden(
                 "four-eyes review: another staff member must review this revision, not its author",
             ));
@@ -856,10 +896,19 @@ mod tests {
         let removed: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Removed).collect();
         let added: Vec<_> = d.iter().filter(|l| l.kind == DiffKind::Added).collect();
         assert_eq!(removed.len(), 2);
-        assert_eq!((removed[0].old, removed[0].text.as_str()), (Some(2), "line 2"));
-        assert_eq!((removed[1].old, removed[1].text.as_str()), (Some(18), "line 18"));
+        assert_eq!(
+            (removed[0].old, removed[0].text.as_str()),
+            (Some(2), "line 2")
+        );
+        assert_eq!(
+            (removed[1].old, removed[1].text.as_str()),
+            (Some(18), "line 18")
+        );
         assert_eq!(added.len(), 1);
-        assert_eq!((added[0].new, added[0].text.as_str()), (Some(2), "line two"));
+        assert_eq!(
+            (added[0].new, added[0].text.as_str()),
+            (Some(2), "line two")
+        );
         assert_eq!(d.iter().filter(|l| l.kind == DiffKind::Gap).count(), 1);
         assert!(line_diff(&old, &old).is_empty());
     }

@@ -2,11 +2,16 @@
 //! Enrolment is the only request without a certificate; every other request must come
 //! with a certificate that the CA signed and whose serial is known, unrevoked and
 //! unexpired (checked on every request, so a revocation takes effect at once).
+//!
+//! Reconcile: `GET /agent/v1/desired?after=G&wait=S` (long-poll: 200 with the site's
+//! newest generation when it is not `G`, else 204 after `S` seconds) and
+//! `POST /agent/v1/reports` (a batch, answered with the ids stored). The site is always
+//! the one the certificate names.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,12 +28,28 @@ use tokio_rustls::server::TlsStream;
 use super::now_ms;
 use crate::app::App;
 use crate::ca::{self, Ca};
+use crate::gateways::AgentCert;
 use crate::gateways::enrol::{AgentRefusal, EnrolError};
+use crate::gateways::reconcile::{self, Wakeups};
 
 pub struct AgentState {
     pub app: App,
     pub ca: Arc<Ca>,
 }
+
+/// What the handlers share: the state, the long-poll wake-ups of this process, and
+/// when each agent's contact was last written.
+struct Ctx {
+    s: Arc<AgentState>,
+    wake: Arc<Wakeups>,
+    touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
+}
+
+/// How often this process looks for new generations to wake its long-polls.
+pub const WAKE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// An agent's last contact is written at most this often per process.
+const TOUCH_EVERY_MS: i64 = 10_000;
 
 /// The peer of one TLS connection: its address and the serial of its certificate.
 #[derive(Clone, Debug)]
@@ -141,20 +162,50 @@ pub fn tls_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_client_cert_verifier(verifier)
+        // The CA goes with the server certificate: an agent's first contact pins it by
+        // its fingerprint (from the enrolment token).
         .with_single_cert(
-            vec![CertificateDer::from(cert)],
+            vec![
+                CertificateDer::from(cert),
+                CertificateDer::from(ca.cert_der().map_err(|e| e.to_string())?),
+            ],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
         )
         .map_err(|e| e.to_string())?;
     Ok(Arc::new(config))
 }
 
+/// The SHA-256 fingerprint (hex) of the CA certificate: what enrolment tokens carry.
+pub fn ca_fingerprint(ca: &Ca) -> Result<String, String> {
+    use sha2::Digest;
+    let der = ca.cert_der().map_err(|e| e.to_string())?;
+    Ok(sha2::Sha256::digest(&der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The routes; starts this router's poller for new generations (it ends with the router).
 pub fn router(state: Arc<AgentState>) -> Router {
+    let wake = Arc::new(Wakeups::default());
+    reconcile::spawn_poller(
+        state.app.store.clone(),
+        Arc::downgrade(&wake),
+        WAKE_POLL,
+        now_ms,
+    );
+    let ctx = Arc::new(Ctx {
+        s: state,
+        wake,
+        touched: Default::default(),
+    });
     Router::new()
         .route("/agent/v1/enrol", post(enrol))
         .route("/agent/v1/whoami", get(whoami))
         .route("/agent/v1/renew", post(renew))
-        .with_state(state)
+        .route("/agent/v1/desired", get(desired))
+        .route("/agent/v1/reports", post(reports))
+        .with_state(ctx)
 }
 
 /// Serves the agent protocol on `tcp` until `shutdown` resolves.
@@ -164,6 +215,11 @@ pub async fn serve(
     config: Arc<ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(fp) = ca_fingerprint(&state.ca)
+        && let Err(e) = state.app.store.set_agent_ca_fingerprint(&fp).await
+    {
+        tracing::warn!(error = %e, "cannot record the CA fingerprint; enrolment tokens will lack it");
+    }
     let listener = TlsListener::new(tcp, config)?;
     axum::serve(
         listener,
@@ -194,10 +250,11 @@ fn refusal(e: EnrolError) -> Response {
 }
 
 async fn enrol(
-    State(s): State<Arc<AgentState>>,
+    State(c): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<AgentPeer>,
     body: axum::body::Bytes,
 ) -> Response {
+    let s = &c.s;
     let req: wire::EnrolRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -249,26 +306,30 @@ async fn agent_of(
 }
 
 async fn whoami(
-    State(s): State<Arc<AgentState>>,
+    State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<AgentPeer>,
 ) -> Response {
-    match agent_of(&s, &peer).await {
-        Ok(c) => Json(wire::Identity {
-            site_id: c.site_id,
-            equipment_id: c.equipment_id,
-            serial: c.serial,
-        })
-        .into_response(),
+    match agent_of(&ctx.s, &peer).await {
+        Ok(c) => {
+            touch(&ctx, &c, &peer).await;
+            Json(wire::Identity {
+                site_id: c.site_id,
+                equipment_id: c.equipment_id,
+                serial: c.serial,
+            })
+            .into_response()
+        }
         Err(r) => r,
     }
 }
 
 async fn renew(
-    State(s): State<Arc<AgentState>>,
+    State(c): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<AgentPeer>,
     body: axum::body::Bytes,
 ) -> Response {
-    let current = match agent_of(&s, &peer).await {
+    let s = &c.s;
+    let current = match agent_of(s, &peer).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -300,5 +361,131 @@ async fn renew(
         })
         .into_response(),
         Err(e) => refusal(e),
+    }
+}
+
+/// Writes the agent's last contact, at most every [`TOUCH_EVERY_MS`] per process.
+async fn touch(ctx: &Ctx, cert: &AgentCert, peer: &AgentPeer) {
+    let now = now_ms();
+    {
+        let mut m = ctx.touched.lock().unwrap_or_else(|p| p.into_inner());
+        let last = m.get(&cert.equipment_id).copied().unwrap_or(i64::MIN);
+        if now.saturating_sub(last) < TOUCH_EVERY_MS {
+            return;
+        }
+        m.insert(cert.equipment_id, now);
+    }
+    if let Err(e) = ctx
+        .s
+        .app
+        .agent_contact(cert, &peer.addr.ip().to_string(), now)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record an agent's contact");
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "agent request failed");
+    err(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; it has been logged",
+    )
+}
+
+/// `GET /agent/v1/desired?after=G&wait=S`.
+async fn desired(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let cert = match agent_of(&ctx.s, &peer).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    touch(&ctx, &cert, &peer).await;
+    let q: wire::DesiredQuery = match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => {
+            let what = format!(
+                "desired configuration: bad query {:?}: {e}",
+                query.unwrap_or_default()
+            );
+            if let Err(e) = ctx
+                .s
+                .app
+                .agent_request_refused(&cert, &peer.addr.ip().to_string(), &what, now_ms())
+                .await
+            {
+                return internal(e);
+            }
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{what}; expected after=<generation>&wait=<seconds>, nothing else (the site is the one of the certificate)"
+                ),
+            );
+        }
+    };
+    let wait = std::time::Duration::from_secs(u64::from(q.wait.min(wire::MAX_WAIT_SECONDS)));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut rx = ctx.wake.subscribe(cert.site_id);
+    loop {
+        match ctx.s.app.desired_for(&cert, q.after).await {
+            Ok(Some(p)) => {
+                let settings = match serde_json::to_value(&p.settings) {
+                    Ok(v) => v,
+                    Err(e) => return internal(e),
+                };
+                return Json(wire::DesiredConfig {
+                    generation: p.generation,
+                    policy_text: p.policy_text,
+                    settings,
+                })
+                .into_response();
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
+        rx.borrow_and_update();
+        match tokio::time::timeout_at(deadline, rx.changed()).await {
+            Ok(Ok(())) => continue,
+            // Timed out, or the process is stopping.
+            _ => return StatusCode::NO_CONTENT.into_response(),
+        }
+    }
+}
+
+/// `POST /agent/v1/reports`.
+async fn reports(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<AgentPeer>,
+    body: axum::body::Bytes,
+) -> Response {
+    let cert = match agent_of(&ctx.s, &peer).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let batch: wire::ReportBatch = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not a report batch: {e}"),
+            );
+        }
+    };
+    match ctx
+        .s
+        .app
+        .agent_reports(&cert, &batch, &peer.addr.ip().to_string(), now_ms())
+        .await
+    {
+        Ok(acknowledged) => Json(wire::ReportAck { acknowledged }).into_response(),
+        Err(crate::app::AppError::Invalid { field, message, .. }) => err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{field}: {message}"),
+        ),
+        Err(e) => internal(e),
     }
 }

@@ -43,10 +43,13 @@ pub fn routes() -> Router<AppState> {
         .route("/static/htmx.min.js", get(htmx))
         .route("/partials/instructions", get(instructions_partial))
         .merge(gateways::routes())
+        .merge(revisions::routes())
 }
 
 #[path = "gateways_panel.rs"]
 mod gateways;
+#[path = "revisions_panel.rs"]
+mod revisions;
 
 // ---- language -----------------------------------------------------------------------
 
@@ -1131,7 +1134,17 @@ async fn customer_page(
         t(l, "sites")
     );
     for x in sites.iter().filter(|x| x.customer_id == id) {
-        body.push_str(&format!("<li>{} {}</li>", esc(&x.name), esc(&x.address)));
+        body.push_str(&format!(
+            "<li>{} {} <a href=\"/sites/{}/revisions\">{}</a></li>",
+            esc(&x.name),
+            esc(&x.address),
+            x.id,
+            if l == Lang::Ja {
+                "設定の版"
+            } else {
+                "Configuration revisions"
+            }
+        ));
     }
     body.push_str(&format!("</ul><h2>{}</h2><ul>", t(l, "appliances")));
     for x in apps.iter().filter(|x| x.customer_id == id) {

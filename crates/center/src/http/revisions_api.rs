@@ -15,7 +15,7 @@ use super::api::{ApiActor, ApiJson, Id, Problem};
 use super::{AppState, now_ms};
 use crate::domain::{Actor, rfc3339};
 use crate::gateways::revisions::{
-    ChangeSummary, DiffLine, Diagnostics, Draft, Revision, RevisionDiff, diagnose, masked,
+    ChangeSummary, Diagnostics, DiffLine, Draft, Revision, RevisionDiff, diagnose, masked,
     sees_secrets,
 };
 
@@ -252,13 +252,9 @@ async fn rollback(
 /// The OpenAPI paths and schemas of these routes (merged into the document).
 pub fn openapi() -> (Value, Value) {
     let err = json!({"description": "error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-    let ok = |code: &str, schema: Value| {
-        json!({code: {"description": "success", "content": {"application/json": {"schema": schema}}}, "default": err})
-    };
+    let ok = |code: &str, schema: Value| json!({code: {"description": "success", "content": {"application/json": {"schema": schema}}}, "default": err});
     let r = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
-    let body = |name: &str| {
-        json!({"required": true, "content": {"application/json": {"schema": r(name)}}})
-    };
+    let body = |name: &str| json!({"required": true, "content": {"application/json": {"schema": r(name)}}});
     let site = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "the site"});
     let num = json!({"name": "n", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "the revision's number in the site"});
     let one = |summary: &str, b: Option<&str>, code: &str| {
@@ -300,4 +296,32 @@ pub fn openapi() -> (Value, Value) {
         "RevisionDiff": {"type": "object", "properties": {"site_id": s("integer"), "from": s("integer"), "to": s("integer"), "policy": lines, "settings": lines, "summary": r("ChangeSummary")}, "required": ["site_id", "from", "to", "policy", "settings", "summary"]}
     });
     (paths, schemas)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let (paths, schemas) = super::openapi();
+        let src = include_str!("revisions_api.rs");
+        let routes: Vec<&str> = src
+            .lines()
+            .filter(|l| l.trim_start().starts_with(".route(\""))
+            .map(|l| l.split('"').nth(1).unwrap())
+            .collect();
+        assert_eq!(routes.len(), 7);
+        for r in routes {
+            let full = format!("/api/v1{r}");
+            assert!(paths.get(&full).is_some(), "{full} is not documented");
+        }
+        // Every referenced schema exists.
+        let text = paths.to_string() + &schemas.to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name = part.split('"').next().unwrap();
+            assert!(
+                schemas.get(name).is_some() || name == "Problem",
+                "{name} is referenced but not defined"
+            );
+        }
+    }
 }

@@ -129,6 +129,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (10, super::billing::MIGRATION),
     (20, super::gateways::MIGRATION_20),
     (30, super::revisions::MIGRATION_30),
+    (31, super::reconcile::MIGRATION_31),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -8,6 +8,7 @@
 pub mod billing;
 mod gateways;
 mod migrations;
+mod reconcile;
 pub mod revisions;
 pub mod seed;
 

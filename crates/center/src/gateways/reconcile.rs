@@ -1,0 +1,542 @@
+//! The center's side of reconcile: what a unit's agent must run (the newest generation
+//! published for the site its certificate names, never another), the reports agents
+//! send (stored once per `report_id`, each audited, folded into the unit's status), and
+//! the per-process wake-up of long-polls when a site gets a new generation.
+//!
+//! Wake-ups work across several center processes on one database: each process polls
+//! `generations_since` (one cheap query) and wakes the long-polls it holds for the sites
+//! that changed, whichever process published.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+
+use mamori_api::agent::{self as wire, ReportKind};
+
+use super::AgentCert;
+use crate::app::{App, Result, invalid_text};
+use crate::audit::Record;
+use crate::domain::{Actor, Scope};
+use crate::store::Store;
+use crate::store::revisions::PublishedConfig;
+
+/// A unit's agent as the center last heard of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentStatus {
+    pub equipment_id: i64,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub last_contact: i64,
+    pub last_address: String,
+    /// The generation the agent last reported applied (0: none).
+    pub applied_generation: i64,
+    /// `none`, `applied`, `apply_failed`, `rolled_back` or `refused`: the last apply.
+    pub apply_state: String,
+    pub apply_generation: Option<i64>,
+    /// Why the last apply failed, was rolled back or refused.
+    pub apply_error: Option<String>,
+    pub apply_at: Option<i64>,
+    /// The drift the agent found and has not restored (None: none).
+    pub drift: Option<String>,
+    pub drift_at: Option<i64>,
+}
+
+/// One stored report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    pub report_id: String,
+    pub equipment_id: i64,
+    pub kind: String,
+    pub generation: i64,
+    pub detail: String,
+    pub at: i64,
+    pub received_at: i64,
+}
+
+/// One row of the fleet view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    pub equipment_id: i64,
+    pub serial: String,
+    pub unit_state: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub site_id: i64,
+    pub site_name: String,
+    pub desired_generation: Option<i64>,
+    pub last_contact: Option<i64>,
+    pub applied_generation: Option<i64>,
+    pub apply_state: Option<String>,
+    pub apply_generation: Option<i64>,
+    pub apply_error: Option<String>,
+    pub drift: Option<String>,
+}
+
+/// The state of a unit in the fleet view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetState {
+    /// Its agent never spoke to the center.
+    NeverSeen,
+    /// The live ruleset differs from the applied one.
+    Drift,
+    /// The desired generation failed (compile/apply error, rollback, refusal).
+    Failed,
+    /// The desired generation is not applied yet.
+    Pending,
+    /// Applied generation = desired generation.
+    InSync,
+}
+
+impl FleetState {
+    pub const ALL: [FleetState; 5] = [
+        FleetState::NeverSeen,
+        FleetState::Drift,
+        FleetState::Failed,
+        FleetState::Pending,
+        FleetState::InSync,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetState::NeverSeen => "never_seen",
+            FleetState::Drift => "drift",
+            FleetState::Failed => "failed",
+            FleetState::Pending => "pending",
+            FleetState::InSync => "in_sync",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FleetState> {
+        FleetState::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+    /// (Japanese, English).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            FleetState::NeverSeen => ("未接続", "never seen"),
+            FleetState::Drift => ("ドリフト", "drift"),
+            FleetState::Failed => ("適用失敗", "failed"),
+            FleetState::Pending => ("適用待ち", "pending"),
+            FleetState::InSync => ("同期済み", "in sync"),
+        }
+    }
+}
+
+impl FleetRow {
+    pub fn state(&self) -> FleetState {
+        let desired = self.desired_generation.unwrap_or(0);
+        let applied = self.applied_generation.unwrap_or(0);
+        if self.last_contact.is_none() {
+            return FleetState::NeverSeen;
+        }
+        if self.drift.is_some() {
+            return FleetState::Drift;
+        }
+        let failed = matches!(
+            self.apply_state.as_deref(),
+            Some("apply_failed" | "rolled_back" | "refused")
+        );
+        if applied >= desired {
+            FleetState::InSync
+        } else if failed && self.apply_generation.unwrap_or(0) >= desired {
+            FleetState::Failed
+        } else {
+            FleetState::Pending
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FleetFilter {
+    pub customer_id: Option<i64>,
+    pub state: Option<FleetState>,
+}
+
+/// Long-polls waiting per site, woken when the site gets a newer generation.
+#[derive(Default)]
+pub struct Wakeups {
+    sites: Mutex<HashMap<i64, tokio::sync::watch::Sender<i64>>>,
+}
+
+impl Wakeups {
+    /// A receiver that changes when the site's generation grows.
+    pub fn subscribe(&self, site_id: i64) -> tokio::sync::watch::Receiver<i64> {
+        let mut m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(site_id)
+            .or_insert_with(|| tokio::sync::watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// The site has `generation`: wake its long-polls if that is news.
+    pub fn publish(&self, site_id: i64, generation: i64) {
+        let m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = m.get(&site_id) {
+            tx.send_if_modified(|g| {
+                if generation > *g {
+                    *g = generation;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    /// Forgets the sites nobody waits for.
+    pub fn prune(&self) {
+        let mut m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        m.retain(|_, tx| tx.receiver_count() > 0);
+    }
+
+    pub fn waiting_sites(&self) -> usize {
+        self.sites.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// How far back each poll looks (published_at is the publishing process's clock; this
+/// covers clock differences between center processes).
+const POLL_OVERLAP_MS: i64 = 30_000;
+
+/// Polls the database for new generations every `every` and wakes the long-polls; ends
+/// when the [`Wakeups`] are dropped.
+pub fn spawn_poller(
+    store: Store,
+    wake: Weak<Wakeups>,
+    every: Duration,
+    now_ms: fn() -> i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut since = now_ms() - POLL_OVERLAP_MS;
+        let mut rounds: u64 = 0;
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(w) = wake.upgrade() else { break };
+            let t = now_ms();
+            match store.generations_since(since).await {
+                Ok(changed) => {
+                    for (site, g) in changed {
+                        w.publish(site, g);
+                    }
+                    since = t - POLL_OVERLAP_MS;
+                }
+                Err(e) => tracing::warn!(error = %e, "polling for new generations failed"),
+            }
+            rounds += 1;
+            if rounds.is_multiple_of(120) {
+                w.prune();
+            }
+        }
+    })
+}
+
+/// The longest `detail` kept from a report.
+const MAX_DETAIL: usize = 4000;
+
+fn agent_record(
+    cert: &AgentCert,
+    source: &str,
+    action: &str,
+    outcome: &str,
+    detail: String,
+) -> Record {
+    Record {
+        actor_id: None,
+        actor: format!("agent:{}", cert.serial),
+        customer_id: Some(cert.customer_id),
+        source: source.into(),
+        action: action.into(),
+        object: format!("equipment/{}", cert.equipment_id),
+        outcome: outcome.into(),
+        detail,
+    }
+}
+
+impl App {
+    /// What the agent behind `cert` must run: its site's newest generation, when it
+    /// differs from `after` (newer: apply it; older: the agent refuses and reports it).
+    pub async fn desired_for(
+        &self,
+        cert: &AgentCert,
+        after: i64,
+    ) -> Result<Option<PublishedConfig>> {
+        Ok(self
+            .store
+            .published_config(cert.site_id)
+            .await?
+            .filter(|p| p.generation != after))
+    }
+
+    /// Records that the agent spoke to the center.
+    pub async fn agent_contact(&self, cert: &AgentCert, source: &str, now: i64) -> Result<()> {
+        self.store
+            .touch_agent(
+                cert.equipment_id,
+                cert.customer_id,
+                cert.site_id,
+                source,
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Refuses and audits an agent request that asks for something it may not (another
+    /// site, an unknown parameter).
+    pub async fn agent_request_refused(
+        &self,
+        cert: &AgentCert,
+        source: &str,
+        what: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.audit(
+            agent_record(cert, source, "agent.request", "refused", what.to_string()),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a batch of reports of the agent behind `cert`: each `report_id` once (a
+    /// report sent again is acknowledged and not stored twice), each new one audited
+    /// and folded into the unit's status. Returns the ids acknowledged.
+    pub async fn agent_reports(
+        &self,
+        cert: &AgentCert,
+        batch: &wire::ReportBatch,
+        source: &str,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        if batch.reports.len() > wire::MAX_REPORTS_PER_BATCH {
+            return Err(invalid_text(
+                "reports",
+                format!("at most {} reports per batch", wire::MAX_REPORTS_PER_BATCH),
+                format!("報告は1回に{}件までです", wire::MAX_REPORTS_PER_BATCH),
+            ));
+        }
+        for (i, r) in batch.reports.iter().enumerate() {
+            if !wire::is_uuid_text(&r.report_id) {
+                return Err(invalid_text(
+                    "report_id",
+                    format!("reports[{i}].report_id {:?} is not a UUID", r.report_id),
+                    format!(
+                        "報告 {i} の report_id「{}」は UUID ではありません",
+                        r.report_id
+                    ),
+                ));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let mut status = tx
+            .agent_status(cert.equipment_id)
+            .await?
+            .unwrap_or(AgentStatus {
+                equipment_id: cert.equipment_id,
+                customer_id: cert.customer_id,
+                site_id: cert.site_id,
+                last_contact: now,
+                last_address: source.to_string(),
+                applied_generation: 0,
+                apply_state: "none".into(),
+                apply_generation: None,
+                apply_error: None,
+                apply_at: None,
+                drift: None,
+                drift_at: None,
+            });
+        status.customer_id = cert.customer_id;
+        status.site_id = cert.site_id;
+        status.last_contact = now;
+        status.last_address = source.to_string();
+        let mut acked = Vec::with_capacity(batch.reports.len());
+        for r in &batch.reports {
+            let detail: String = r.detail.chars().take(MAX_DETAIL).collect();
+            let new = tx
+                .insert_agent_report(
+                    &r.report_id,
+                    cert.equipment_id,
+                    cert.customer_id,
+                    cert.site_id,
+                    r.kind.as_str(),
+                    r.generation,
+                    &detail,
+                    r.at,
+                    now,
+                )
+                .await?;
+            acked.push(r.report_id.clone());
+            if !new {
+                continue;
+            }
+            fold(&mut status, r.kind, r.generation, &detail, r.at);
+            let outcome = match r.kind {
+                ReportKind::Applied | ReportKind::DriftRestored => "ok",
+                ReportKind::Refused => "refused",
+                _ => "failed",
+            };
+            tx.audit(
+                agent_record(
+                    cert,
+                    source,
+                    &format!("agent.{}", r.kind.as_str()),
+                    outcome,
+                    format!(
+                        "site={} generation={} report={} {}",
+                        cert.site_id, r.generation, r.report_id, detail
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        }
+        tx.save_agent_status(&status).await?;
+        tx.commit().await?;
+        Ok(acked)
+    }
+
+    /// A unit's agent status and newest reports, for the appliance page.
+    pub async fn agent_status(
+        &self,
+        actor: &Actor,
+        equipment_id: i64,
+    ) -> Result<(Option<AgentStatus>, Vec<StoredReport>)> {
+        let scope = fleet_scope(actor);
+        let status = self.store.agent_status(scope, equipment_id).await?;
+        let reports = self.store.agent_reports(scope, equipment_id, 20).await?;
+        Ok((status, reports))
+    }
+
+    /// The fleet view.
+    pub async fn fleet(&self, actor: &Actor, f: &FleetFilter) -> Result<Vec<FleetRow>> {
+        let rows = self.store.fleet(fleet_scope(actor), f).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| f.state.is_none_or(|s| r.state() == s))
+            .collect())
+    }
+}
+
+fn fleet_scope(actor: &Actor) -> Scope {
+    actor.scope()
+}
+
+/// The unit's status after one new report.
+pub fn fold(s: &mut AgentStatus, kind: ReportKind, generation: i64, detail: &str, at: i64) {
+    match kind {
+        ReportKind::Applied => {
+            s.applied_generation = generation;
+            s.apply_state = "applied".into();
+            s.apply_generation = Some(generation);
+            s.apply_error = None;
+            s.apply_at = Some(at);
+        }
+        ReportKind::ApplyFailed | ReportKind::RolledBack | ReportKind::Refused => {
+            s.apply_state = kind.as_str().into();
+            s.apply_generation = Some(generation);
+            s.apply_error = Some(detail.to_string());
+            s.apply_at = Some(at);
+        }
+        ReportKind::Drift => {
+            s.drift = Some(detail.to_string());
+            s.drift_at = Some(at);
+        }
+        ReportKind::DriftRestored => {
+            s.drift = None;
+            s.drift_at = Some(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        desired: Option<i64>,
+        applied: Option<i64>,
+        state: Option<&str>,
+        gen_: Option<i64>,
+        drift: bool,
+        seen: bool,
+    ) -> FleetRow {
+        FleetRow {
+            equipment_id: 1,
+            serial: "S".into(),
+            unit_state: "installed".into(),
+            customer_id: 1,
+            customer_name: "C".into(),
+            site_id: 1,
+            site_name: "HQ".into(),
+            desired_generation: desired,
+            last_contact: seen.then_some(1),
+            applied_generation: applied,
+            apply_state: state.map(String::from),
+            apply_generation: gen_,
+            apply_error: None,
+            drift: drift.then(|| "x".into()),
+        }
+    }
+
+    #[test]
+    fn fleet_states_follow_applied_desired_failures_and_drift() {
+        assert_eq!(
+            row(Some(2), None, None, None, false, false).state(),
+            FleetState::NeverSeen
+        );
+        assert_eq!(
+            row(Some(2), Some(2), Some("applied"), Some(2), false, true).state(),
+            FleetState::InSync
+        );
+        assert_eq!(
+            row(Some(3), Some(2), Some("applied"), Some(2), false, true).state(),
+            FleetState::Pending
+        );
+        assert_eq!(
+            row(Some(3), Some(2), Some("rolled_back"), Some(3), false, true).state(),
+            FleetState::Failed
+        );
+        assert_eq!(
+            row(Some(2), Some(2), Some("applied"), Some(2), true, true).state(),
+            FleetState::Drift
+        );
+        assert_eq!(
+            row(None, None, None, None, false, true).state(),
+            FleetState::InSync
+        );
+        for s in FleetState::ALL {
+            assert_eq!(FleetState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn reports_fold_into_the_status() {
+        let mut s = AgentStatus {
+            equipment_id: 1,
+            customer_id: 1,
+            site_id: 1,
+            last_contact: 0,
+            last_address: String::new(),
+            applied_generation: 0,
+            apply_state: "none".into(),
+            apply_generation: None,
+            apply_error: None,
+            apply_at: None,
+            drift: None,
+            drift_at: None,
+        };
+        fold(&mut s, ReportKind::Applied, 2, "", 10);
+        assert_eq!(
+            (s.applied_generation, s.apply_state.as_str()),
+            (2, "applied")
+        );
+        fold(&mut s, ReportKind::RolledBack, 3, "no path", 11);
+        assert_eq!(
+            (s.applied_generation, s.apply_state.as_str()),
+            (2, "rolled_back")
+        );
+        assert_eq!(s.apply_error.as_deref(), Some("no path"));
+        fold(&mut s, ReportKind::Drift, 2, "1 rule(s) missing", 12);
+        assert!(s.drift.is_some());
+        fold(&mut s, ReportKind::DriftRestored, 2, "", 13);
+        assert!(s.drift.is_none());
+    }
+}

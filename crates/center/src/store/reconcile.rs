@@ -1,0 +1,280 @@
+//! SQL of the agent channel: each unit's agent status (last contact, applied generation,
+//! apply state and error, drift), the log of agent reports (one row per `report_id`,
+//! never updated or deleted), and the fingerprint of the CA agents pin at enrolment.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Result, Store, Tx, scope_filter};
+use crate::domain::Scope;
+use crate::gateways::reconcile::{AgentStatus, FleetFilter, FleetRow, StoredReport};
+
+/// Migration 31. `agent_status` has one row per unit that has spoken to the center;
+/// `agent_reports` has one row per report the agent sent (the agent's `report_id` is the
+/// key, so a report sent twice is stored once); `center_settings` holds the CA
+/// fingerprint written by the agent listener at start.
+pub(super) const MIGRATION_31: &str = r#"
+CREATE TABLE agent_status (
+    equipment_id {INT} PRIMARY KEY REFERENCES equipment(id),
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    last_contact {INT} NOT NULL,
+    last_address TEXT NOT NULL,
+    applied_generation {INT} NOT NULL DEFAULT 0,
+    apply_state TEXT NOT NULL DEFAULT 'none',
+    apply_generation {INT},
+    apply_error TEXT,
+    apply_at {INT},
+    drift TEXT,
+    drift_at {INT}
+);
+CREATE INDEX agent_status_customer ON agent_status (customer_id, site_id);
+CREATE TABLE agent_reports (
+    report_id TEXT PRIMARY KEY,
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    customer_id {INT} NOT NULL REFERENCES customers(id),
+    site_id {INT} NOT NULL REFERENCES sites(id),
+    kind TEXT NOT NULL,
+    generation {INT} NOT NULL,
+    detail TEXT NOT NULL,
+    at {INT} NOT NULL,
+    received_at {INT} NOT NULL
+);
+CREATE INDEX agent_reports_unit ON agent_reports (equipment_id, received_at);
+CREATE TABLE center_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+const STATUS_COLS: &str = "s.equipment_id, s.customer_id, s.site_id, s.last_contact, s.last_address, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.apply_at, s.drift, s.drift_at";
+
+fn status_from_row(r: &AnyRow) -> Result<AgentStatus> {
+    Ok(AgentStatus {
+        equipment_id: r.try_get("equipment_id")?,
+        customer_id: r.try_get("customer_id")?,
+        site_id: r.try_get("site_id")?,
+        last_contact: r.try_get("last_contact")?,
+        last_address: r.try_get("last_address")?,
+        applied_generation: r.try_get("applied_generation")?,
+        apply_state: r.try_get("apply_state")?,
+        apply_generation: r.try_get("apply_generation")?,
+        apply_error: r.try_get("apply_error")?,
+        apply_at: r.try_get("apply_at")?,
+        drift: r.try_get("drift")?,
+        drift_at: r.try_get("drift_at")?,
+    })
+}
+
+impl Store {
+    /// Records that a unit's agent spoke to the center (telemetry: not audited, it
+    /// changes no configuration and would flood the audit chain).
+    pub async fn touch_agent(
+        &self,
+        equipment_id: i64,
+        customer_id: i64,
+        site_id: i64,
+        address: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5")
+            .bind(equipment_id)
+            .bind(customer_id)
+            .bind(site_id)
+            .bind(now)
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A unit's agent status as seen in `scope`.
+    pub async fn agent_status(
+        &self,
+        scope: Scope,
+        equipment_id: i64,
+    ) -> Result<Option<AgentStatus>> {
+        let (filter, c) = scope_filter(scope, "s.customer_id", 2);
+        let sql =
+            format!("SELECT {STATUS_COLS} FROM agent_status s WHERE s.equipment_id = $1{filter}");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_optional(&self.pool)
+            .await?
+            .map(|r| status_from_row(&r))
+            .transpose()
+    }
+
+    /// A unit's newest reports, newest first.
+    pub async fn agent_reports(
+        &self,
+        scope: Scope,
+        equipment_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredReport>> {
+        let (filter, c) = scope_filter(scope, "customer_id", 3);
+        let sql = format!(
+            "SELECT report_id, equipment_id, kind, generation, detail, at, received_at FROM agent_reports WHERE equipment_id = $1{filter} ORDER BY received_at DESC, at DESC LIMIT $2"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(equipment_id)
+            .bind(limit);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StoredReport {
+                    report_id: r.try_get("report_id")?,
+                    equipment_id: r.try_get("equipment_id")?,
+                    kind: r.try_get("kind")?,
+                    generation: r.try_get("generation")?,
+                    detail: r.try_get("detail")?,
+                    at: r.try_get("at")?,
+                    received_at: r.try_get("received_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The fleet: every installed or lent unit with a site, with its agent status and
+    /// its site's newest published generation.
+    pub async fn fleet(&self, scope: Scope, f: &FleetFilter) -> Result<Vec<FleetRow>> {
+        let (filter, c) = scope_filter(scope, "e.customer_id", 1);
+        let mut sql = format!(
+            "SELECT e.id AS equipment_id, e.serial, e.state AS unit_state, e.customer_id, cu.name AS customer_name, e.site_id, si.name AS site_name, \
+             (SELECT MAX(g.generation) FROM site_generations g WHERE g.site_id = e.site_id) AS desired_generation, \
+             s.last_contact, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.drift \
+             FROM equipment e JOIN customers cu ON cu.id = e.customer_id JOIN sites si ON si.id = e.site_id \
+             LEFT JOIN agent_status s ON s.equipment_id = e.id \
+             WHERE e.site_id IS NOT NULL{filter}"
+        );
+        let mut n = if c.is_some() { 2 } else { 1 };
+        if f.customer_id.is_some() {
+            sql.push_str(&format!(" AND e.customer_id = ${n}"));
+            n += 1;
+        }
+        let _ = n;
+        sql.push_str(" ORDER BY cu.name, si.name, e.serial LIMIT 5000");
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        if let Some(cust) = f.customer_id {
+            q = q.bind(cust);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(FleetRow {
+                    equipment_id: r.try_get("equipment_id")?,
+                    serial: r.try_get("serial")?,
+                    unit_state: r.try_get("unit_state")?,
+                    customer_id: r.try_get("customer_id")?,
+                    customer_name: r.try_get("customer_name")?,
+                    site_id: r.try_get("site_id")?,
+                    site_name: r.try_get("site_name")?,
+                    desired_generation: r.try_get("desired_generation")?,
+                    last_contact: r.try_get("last_contact")?,
+                    applied_generation: r.try_get("applied_generation")?,
+                    apply_state: r.try_get("apply_state")?,
+                    apply_generation: r.try_get("apply_generation")?,
+                    apply_error: r.try_get("apply_error")?,
+                    drift: r.try_get("drift")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The fingerprint of the CA agents pin (set by the agent listener).
+    pub async fn agent_ca_fingerprint(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query("SELECT value FROM center_settings WHERE name = 'agent_ca_sha256'")
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("value"))
+                .transpose()?,
+        )
+    }
+
+    /// Records the CA fingerprint (configuration of the process, not audited: it is the
+    /// SHA-256 of the CA certificate in `<data_dir>/ca`, which every process shares).
+    pub async fn set_agent_ca_fingerprint(&self, fp: &str) -> Result<()> {
+        sqlx::query("INSERT INTO center_settings (name, value) VALUES ('agent_ca_sha256', $1) ON CONFLICT (name) DO UPDATE SET value = $1")
+            .bind(fp)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Stores one report; false when its `report_id` is already stored.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_agent_report(
+        &mut self,
+        report_id: &str,
+        equipment_id: i64,
+        customer_id: i64,
+        site_id: i64,
+        kind: &str,
+        generation: i64,
+        detail: &str,
+        at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query("INSERT INTO agent_reports (report_id, equipment_id, customer_id, site_id, kind, generation, detail, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (report_id) DO NOTHING")
+            .bind(report_id)
+            .bind(equipment_id)
+            .bind(customer_id)
+            .bind(site_id)
+            .bind(kind)
+            .bind(generation)
+            .bind(detail)
+            .bind(at)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Writes a unit's status after its reports.
+    pub async fn save_agent_status(&mut self, s: &AgentStatus) -> Result<()> {
+        sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address, applied_generation, apply_state, apply_generation, apply_error, apply_at, drift, drift_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5, applied_generation = $6, apply_state = $7, apply_generation = $8, apply_error = $9, apply_at = $10, drift = $11, drift_at = $12")
+            .bind(s.equipment_id)
+            .bind(s.customer_id)
+            .bind(s.site_id)
+            .bind(s.last_contact)
+            .bind(&s.last_address)
+            .bind(s.applied_generation)
+            .bind(&s.apply_state)
+            .bind(s.apply_generation)
+            .bind(&s.apply_error)
+            .bind(s.apply_at)
+            .bind(&s.drift)
+            .bind(s.drift_at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A unit's status inside the transaction.
+    pub async fn agent_status(&mut self, equipment_id: i64) -> Result<Option<AgentStatus>> {
+        let sql = format!("SELECT {STATUS_COLS} FROM agent_status s WHERE s.equipment_id = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(equipment_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .map(|r| status_from_row(&r))
+            .transpose()
+    }
+}

@@ -1,0 +1,764 @@
+//! Configuration revisions end to end over the REST API, on SQLite and a real
+//! PostgreSQL: the workflow (draft, diagnostics, four-eyes review, publish with the next
+//! generation), diff, rollback, the audit trail, separation between customers, and
+//! generation numbers that stay unique when two centers publish at once.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Center};
+
+both_backends!(
+    workflow_from_draft_to_published_generation,
+    policy_errors_refuse_a_draft_and_name_line_and_column,
+    four_eyes_refuses_the_author_as_reviewer,
+    four_eyes_off_lets_the_author_approve,
+    diff_summarises_rules_objects_nat_and_settings,
+    rollback_drafts_a_copy_that_goes_through_the_workflow,
+    customers_read_their_own_revisions_and_nothing_else,
+);
+
+/// A small office policy; `extra` is appended (more rules, NAT).
+pub fn policy(extra: &str) -> String {
+    format!(
+        r#"[interfaces]
+lan0 = {{ zone = "lan", addresses = ["192.0.2.1/26"] }}
+wan0 = {{ zone = "wan", addresses = ["198.51.100.1/24"], default_route = true }}
+
+[management]
+center = "203.0.113.10"
+
+[addresses]
+office = "192.0.2.0/26"
+web = "192.0.2.10"
+
+[defaults]
+"lan->wan" = "accept"
+"*" = "drop"
+
+[[rules]]
+name = "web-in"
+from = "wan"
+to = "lan"
+destination = "web"
+service = "tcp/443"
+action = "accept"
+{extra}"#
+    )
+}
+
+pub fn settings() -> Value {
+    json!({
+        "syslog": {"host": "log.example.jp"},
+        "snmp_v3": [{"user": "ops", "auth": "sha256", "auth_pass": "auth-secret-1", "privacy": "aes", "priv_pass": "priv-secret-1"}],
+        "ntp": ["ntp.example.jp"],
+        "dns": ["192.0.2.53"]
+    })
+}
+
+pub struct World {
+    pub c: Center,
+    pub admin: String,
+    pub coord: String,
+    pub op: String,
+    pub cust: i64,
+    pub officer: String,
+    pub site: i64,
+}
+
+pub async fn world(c: Center) -> World {
+    let admin = c.admin().await;
+    let coord = c.provider_user(&admin, "coordinator").await;
+    let op = c.provider_user(&admin, "operator").await;
+    let (cust, officer, _) = c.customer(&admin, "Alpha").await;
+    let (s, v) = c
+        .post(
+            "/api/v1/sites",
+            &admin,
+            json!({"customer_id": cust, "name": "HQ"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let site = v["id"].as_i64().unwrap();
+    World {
+        c,
+        admin,
+        coord,
+        op,
+        cust,
+        officer,
+        site,
+    }
+}
+
+pub async fn draft(w: &World, token: &str, extra: &str, reason: &str) -> (StatusCode, Value) {
+    w.c.post(
+        &format!("/api/v1/sites/{}/revisions", w.site),
+        token,
+        json!({"policy_text": policy(extra), "settings": settings(), "reason": reason}),
+    )
+    .await
+}
+
+pub async fn act(w: &World, token: &str, n: i64, action: &str, body: Value) -> (StatusCode, Value) {
+    w.c.post(
+        &format!("/api/v1/sites/{}/revisions/{n}/{action}", w.site),
+        token,
+        body,
+    )
+    .await
+}
+
+fn actions(audit: &[mamori_center::audit::Entry], site: i64) -> Vec<String> {
+    audit
+        .iter()
+        .filter(|e| e.object.starts_with(&format!("site/{site}/revision/")))
+        .map(|e| format!("{} {}", e.action, e.object.rsplit('/').next().unwrap()))
+        .collect()
+}
+
+async fn workflow_from_draft_to_published_generation(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    let c = &w.c;
+    // The officer's instruction the change answers.
+    let (s, i) = c
+        .post(
+            "/api/v1/instructions",
+            &w.officer,
+            json!({"subject": "Open 443", "body": "for the web server", "kind": "policy_change"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{i}");
+    let instr = i["id"].as_i64().unwrap();
+
+    // A draft whose policy has a warning (a declared list the center does not have).
+    let extra = "\n[lists]\nthreats = { file = \"threats.txt\" }\n";
+    let (s, r) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": policy(extra), "settings": settings(), "reason": "open 443 for the web server", "instruction_id": instr}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["number"], 1);
+    assert_eq!(r["state"], "draft");
+    assert_eq!(r["author"], "coordinator@provider.example.jp");
+    assert_eq!(r["instruction_id"], instr);
+    assert_eq!(r["generation"], Value::Null);
+    let diags = r["diagnostics"].as_array().unwrap();
+    assert!(!diags.is_empty(), "the warning is kept: {r}");
+    assert!(diags.iter().all(|d| d["severity"] == "warning"), "{r}");
+    assert!(diags.iter().all(|d| d["line"].as_u64().unwrap() > 0));
+    // Provider staff read the pass phrases they configure.
+    assert_eq!(r["settings"]["snmp_v3"][0]["auth_pass"], "auth-secret-1");
+
+    // Not published before approval; a coordinator cannot publish.
+    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = act(&w, &w.op, 1, "approve", json!({"note": "looks right"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "approved");
+    assert_eq!(v["reviewed_by"], "operator@provider.example.jp");
+    assert_eq!(v["review_note"], "looks right");
+    let (s, _) = act(&w, &w.coord, 1, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(c.store().published_config(w.site).await.unwrap(), None);
+    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["generation"].as_i64()),
+        (Some("published"), Some(1))
+    );
+    assert_eq!(v["published_by"], "operator@provider.example.jp");
+    // Published once only.
+    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let p = c.store().published_config(w.site).await.unwrap().unwrap();
+    assert_eq!((p.generation, p.customer_id), (1, w.cust));
+    assert_eq!(p.policy_text, policy(extra));
+    assert_eq!(p.settings.snmp_v3[0].priv_pass, "priv-secret-1");
+
+    // A second revision gets generation 2; a rejected one never gets one.
+    let (s, _) = draft(&w, &w.coord, "", "drop the list").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = act(&w, &w.op, 2, "reject", json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a rejection needs a note: {v}"
+    );
+    assert!(v["detail"].as_str().unwrap().starts_with("note:"), "{v}");
+    let (s, v) = act(&w, &w.op, 2, "reject", json!({"note": "keep the list"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "rejected");
+    let (s, _) = act(&w, &w.op, 2, "approve", json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a rejected revision stays rejected"
+    );
+    let (s, _) = draft(&w, &w.coord, "", "drop the list, agreed").await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        act(&w, &w.op, 3, "approve", json!({})).await.0,
+        StatusCode::OK
+    );
+    let (s, v) = act(&w, &w.admin, 3, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["generation"], 2);
+    assert_eq!(
+        c.store()
+            .published_config(w.site)
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        2
+    );
+
+    // The history, newest first.
+    let (s, list) = c
+        .get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let states: Vec<(i64, &str, Option<i64>)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["number"].as_i64().unwrap(),
+                r["state"].as_str().unwrap(),
+                r["generation"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (3, "published", Some(2)),
+            (2, "rejected", None),
+            (1, "published", Some(1))
+        ]
+    );
+    // Every step is in the audit log.
+    let audit = c
+        .store()
+        .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
+        .await
+        .unwrap();
+    let mut got = actions(&audit, w.site);
+    got.reverse();
+    assert_eq!(
+        got,
+        [
+            "revision.draft 1",
+            "revision.approve 1",
+            "revision.publish 1",
+            "revision.draft 2",
+            "revision.reject 2",
+            "revision.draft 3",
+            "revision.approve 3",
+            "revision.publish 3"
+        ]
+    );
+    assert_eq!(
+        c.store().verify_audit().await.unwrap() as usize,
+        audit.len()
+    );
+    w.c.stop().await;
+}
+
+async fn policy_errors_refuse_a_draft_and_name_line_and_column(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    let c = &w.c;
+    let before = c.audit_len().await;
+    // An unknown zone on line 26 (the appended rule's `to`).
+    let bad = "\n[[rules]]\nfrom = \"lan\"\nto = \"mars\"\naction = \"accept\"\n";
+    let (s, v) = draft(&w, &w.coord, bad, "typo").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("policy_text: the policy has 1 error(s): 26:6:"),
+        "{detail}"
+    );
+    assert!(detail.contains("mars"), "{detail}");
+    // Not TOML at all.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": "[interfaces\n", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains(" 1:"), "{v}");
+    // Bad settings, a missing reason, an unknown settings field, an instruction of
+    // another customer.
+    let mut bad_settings = settings();
+    bad_settings["snmp_v3"][0]["auth_pass"] = json!("short");
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": policy(""), "settings": bad_settings, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("settings: snmp_v3[0].auth_pass:"),
+        "{v}"
+    );
+    let (s, v) = draft(&w, &w.coord, "", "  ").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["detail"].as_str().unwrap().starts_with("reason:"), "{v}");
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": policy(""), "settings": {"sylog": {}}, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("sylog"), "{v}");
+    let (_, other_officer, _) = c.customer(&w.admin, "Beta").await;
+    let (s, i) = c
+        .post(
+            "/api/v1/instructions",
+            &other_officer,
+            json!({"subject": "x", "body": "y", "kind": "other"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": policy(""), "reason": "x", "instruction_id": i["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().starts_with("instruction_id:"),
+        "{v}"
+    );
+    // Customers and back office draft nothing.
+    let back = c.provider_user(&w.admin, "back_office").await;
+    assert_eq!(draft(&w, &back, "", "x").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        draft(&w, &w.officer, "", "x").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Nothing was stored.
+    let (_, list) = c
+        .get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    let audit = c
+        .store()
+        .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
+        .await
+        .unwrap();
+    assert!(actions(&audit, w.site).is_empty());
+    // (customer Beta and its instruction are the only additions)
+    assert!(c.audit_len().await > before);
+    w.c.stop().await;
+}
+
+async fn four_eyes_refuses_the_author_as_reviewer(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    // The operator drafts; the same operator may not approve it.
+    let (s, _) = draft(&w, &w.op, "", "change").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = act(&w, &w.op, 1, "approve", json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("four-eyes"), "{v}");
+    let (s, _) = act(&w, &w.op, 1, "reject", json!({"note": "mine"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, r) =
+        w.c.get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
+            .await;
+    assert_eq!(r["state"], "draft");
+    // Both refusals are in the audit log.
+    let denied: Vec<String> =
+        w.c.store()
+            .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.outcome == "denied" && e.object == format!("site/{}/revision/1", w.site))
+            .map(|e| format!("{} {}", e.action, e.actor))
+            .collect();
+    assert_eq!(
+        denied,
+        [
+            "revision.reject operator@provider.example.jp",
+            "revision.approve operator@provider.example.jp"
+        ]
+    );
+    // Another staff member may.
+    let (s, v) = act(&w, &w.coord, 1, "approve", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Customers review nothing.
+    let (s, _) = draft(&w, &w.op, "", "again").await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        act(&w, &w.officer, 2, "approve", json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    w.c.stop().await;
+}
+
+async fn four_eyes_off_lets_the_author_approve(backend: Backend) {
+    let w = world(Center::start_with(backend, |cfg| cfg.four_eyes = false).await).await;
+    let (s, _) = draft(&w, &w.op, "", "change").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = act(&w, &w.op, 1, "approve", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["reviewed_by"], "operator@provider.example.jp");
+    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["generation"], 1);
+    w.c.stop().await;
+}
+
+async fn diff_summarises_rules_objects_nat_and_settings(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    let c = &w.c;
+    assert_eq!(
+        draft(&w, &w.coord, "", "first").await.0,
+        StatusCode::CREATED
+    );
+    let extra = r#"
+[[rules]]
+name = "ssh-in"
+from = "wan"
+to = "lan"
+destination = "web"
+service = "tcp/22"
+action = "accept"
+
+[[nat.port_forwards]]
+name = "cam"
+zone = "wan"
+protocol = "tcp"
+port = 8080
+to = "192.0.2.11"
+to_port = 80
+"#;
+    let mut text = policy(extra)
+        .replace(
+            "web = \"192.0.2.10\"",
+            "web = \"192.0.2.12\"\nprinters = \"192.0.2.40\"",
+        )
+        .replace(
+            "service = \"tcp/443\"",
+            "service = [\"tcp/443\", \"tcp/80\"]",
+        );
+    text = text.replace("[defaults]", "[nat]\nmasquerade = [\"wan\"]\n\n[defaults]");
+    let mut st = settings();
+    st["snmp_v3"][0]["priv_pass"] = json!("priv-secret-2");
+    st["dns"] = json!(["192.0.2.53", "192.0.2.54"]);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/sites/{}/revisions", w.site),
+            &w.coord,
+            json!({"policy_text": text, "settings": st, "reason": "second"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, d) = c
+        .get(
+            &format!("/api/v1/sites/{}/revisions/diff?from=1&to=2", w.site),
+            &w.op,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let sum = &d["summary"];
+    assert_eq!(sum["rules_added"], json!(["ssh-in"]));
+    assert_eq!(sum["rules_removed"], json!([]));
+    assert_eq!(sum["rules_changed"], json!(["web-in"]), "{sum}");
+    assert_eq!(sum["objects_added"], json!(["printers"]));
+    assert_eq!(sum["objects_changed"], json!(["web"]));
+    assert_eq!(
+        sum["nat"],
+        json!(["masquerade wan added", "port forward cam added"])
+    );
+    assert_eq!(
+        sum["settings"],
+        json!(["SNMP user ops: pass phrase changed", "DNS servers changed"])
+    );
+    assert_eq!(sum["unavailable"], Value::Null);
+    let policy_lines = d["policy"].as_array().unwrap();
+    let added: Vec<&str> = policy_lines
+        .iter()
+        .filter(|l| l["kind"] == "added")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(added.contains(&"name = \"ssh-in\""), "{added:?}");
+    assert!(added.contains(&"web = \"192.0.2.12\""), "{added:?}");
+    let removed: Vec<&Value> = policy_lines
+        .iter()
+        .filter(|l| l["kind"] == "removed")
+        .collect();
+    assert_eq!(removed[0]["text"], "web = \"192.0.2.10\"");
+    assert_eq!(removed[0]["old"], 10);
+    let settings_added: Vec<&str> = d["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "added")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        settings_added.contains(&"dns = 192.0.2.54"),
+        "{settings_added:?}"
+    );
+    // The reverse diff swaps added and removed.
+    let (_, r) = c
+        .get(
+            &format!("/api/v1/sites/{}/revisions/diff?from=2&to=1", w.site),
+            &w.op,
+        )
+        .await;
+    assert_eq!(r["summary"]["rules_removed"], json!(["ssh-in"]));
+    // Unknown revisions and missing parameters.
+    let (s, _) = c
+        .get(
+            &format!("/api/v1/sites/{}/revisions/diff?from=1&to=9", w.site),
+            &w.op,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = c
+        .get(
+            &format!("/api/v1/sites/{}/revisions/diff?from=1", w.site),
+            &w.op,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    w.c.stop().await;
+}
+
+async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    let c = &w.c;
+    for (n, extra, reason) in [
+        (1, "", "first"),
+        (2, "\n[nat]\nmasquerade = [\"wan\"]\n", "second"),
+    ] {
+        assert_eq!(
+            draft(&w, &w.coord, extra, reason).await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            act(&w, &w.op, n, "approve", json!({})).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            act(&w, &w.op, n, "publish", json!({})).await.0,
+            StatusCode::OK
+        );
+    }
+    let (s, v) = act(
+        &w,
+        &w.coord,
+        1,
+        "rollback",
+        json!({"reason": "the NAT broke the printers"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["number"], 3);
+    assert_eq!(v["state"], "draft");
+    assert_eq!(v["restored_from"], 1);
+    assert_eq!(v["policy_text"], policy(""));
+    let (_, d) = c
+        .get(
+            &format!("/api/v1/sites/{}/revisions/diff?from=1&to=3", w.site),
+            &w.op,
+        )
+        .await;
+    assert!(d["policy"].as_array().unwrap().is_empty(), "{d}");
+    assert!(d["settings"].as_array().unwrap().is_empty(), "{d}");
+    // Still generation 2 until the copy is approved and published.
+    assert_eq!(
+        c.store()
+            .published_config(w.site)
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        2
+    );
+    let (s, _) = act(&w, &w.coord, 3, "approve", json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the author of the rollback does not approve it"
+    );
+    assert_eq!(
+        act(&w, &w.op, 3, "approve", json!({})).await.0,
+        StatusCode::OK
+    );
+    let (s, v) = act(&w, &w.op, 3, "publish", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let p = c.store().published_config(w.site).await.unwrap().unwrap();
+    assert_eq!((p.generation, p.policy_text), (3, policy("")));
+    // The revisions that were copied and published are unchanged.
+    let (_, one) = c
+        .get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
+        .await;
+    assert_eq!(
+        (one["state"].as_str(), one["generation"].as_i64()),
+        (Some("published"), Some(1))
+    );
+    let (s, _) = act(&w, &w.coord, 9, "rollback", json!({"reason": "x"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = act(&w, &w.coord, 1, "rollback", json!({"reason": ""})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    w.c.stop().await;
+}
+
+async fn customers_read_their_own_revisions_and_nothing_else(backend: Backend) {
+    let w = world(Center::start(backend).await).await;
+    let c = &w.c;
+    assert_eq!(
+        draft(&w, &w.coord, "", "first").await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        draft(&w, &w.coord, "\n[nat]\nmasquerade = [\"wan\"]\n", "second")
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let staff = c.staff(&w.officer, "alice").await;
+    let base = format!("/api/v1/sites/{}/revisions", w.site);
+    for who in [&w.officer, &staff] {
+        let (s, list) = c.get(&base, who).await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        let (s, r) = c.get(&format!("{base}/1"), who).await;
+        assert_eq!(s, StatusCode::OK);
+        // Pass phrases are not shown to customers.
+        assert_eq!(r["settings"]["snmp_v3"][0]["auth_pass"], "********");
+        assert!(!r.to_string().contains("secret"), "{r}");
+        let (s, d) = c.get(&format!("{base}/diff?from=1&to=2"), who).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!d.to_string().contains("secret"), "{d}");
+        // Read-only.
+        assert_eq!(draft(&w, who, "", "mine").await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            act(&w, who, 1, "approve", json!({})).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            act(&w, who, 1, "rollback", json!({"reason": "x"})).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // Another customer: every path is 404, exactly like a missing site.
+    let (_, other, _) = c.customer(&w.admin, "Beta").await;
+    for path in [
+        base.clone(),
+        format!("{base}/1"),
+        format!("{base}/diff?from=1&to=2"),
+    ] {
+        let (s, v) = c.get(&path, &other).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+    for (action, body) in [
+        ("approve", json!({})),
+        ("reject", json!({"note": "x"})),
+        ("publish", json!({})),
+        ("rollback", json!({"reason": "x"})),
+    ] {
+        let (s, _) = act(&w, &other, 1, action, body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{action}");
+    }
+    let (s, _) = draft(&w, &other, "", "x").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.c.stop().await;
+}
+
+/// Two centers on one PostgreSQL publish revisions of the same site at the same time:
+/// every publish gets its own generation, 1..=N without a gap, and each revision is
+/// published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_publishes_from_two_centers_never_share_a_generation() {
+    let w = world(Center::start(Backend::Postgres).await).await;
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = mamori_center::start(mamori_center::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir_b.path().to_path_buf(),
+        database_url: w.c.pg.as_ref().unwrap().url(),
+        log: "warn".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base_b = format!("http://{}", b.addr);
+    const N: i64 = 12;
+    for n in 1..=N {
+        let (s, v) = draft(&w, &w.coord, "", &format!("change {n}")).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(
+            act(&w, &w.op, n, "approve", json!({})).await.0,
+            StatusCode::OK
+        );
+    }
+    // Each revision is published twice at once, once through each center.
+    let mut tasks = Vec::new();
+    for n in 1..=N {
+        for base in [w.c.base.clone(), base_b.clone()] {
+            let client = w.c.client.clone();
+            let url = format!("{base}/api/v1/sites/{}/revisions/{n}/publish", w.site);
+            let token = w.op.clone();
+            tasks.push(tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                (n, status, r.json::<Value>().await.unwrap())
+            }));
+        }
+    }
+    let mut generations = Vec::new();
+    for t in tasks {
+        let (n, status, v) = t.await.unwrap();
+        match status {
+            StatusCode::OK => generations.push((v["generation"].as_i64().unwrap(), n)),
+            StatusCode::CONFLICT => {}
+            other => panic!("revision {n}: {other} {v}"),
+        }
+    }
+    generations.sort();
+    assert_eq!(
+        generations.len() as i64,
+        N,
+        "each revision published exactly once"
+    );
+    let gens: Vec<i64> = generations.iter().map(|g| g.0).collect();
+    assert_eq!(gens, (1..=N).collect::<Vec<_>>());
+    let mut revs: Vec<i64> = generations.iter().map(|g| g.1).collect();
+    revs.sort();
+    assert_eq!(revs, (1..=N).collect::<Vec<_>>());
+    let newest = w.c.store().published_config(w.site).await.unwrap().unwrap();
+    assert_eq!(newest.generation, N);
+    assert_eq!(
+        w.c.store().generations_since(0).await.unwrap(),
+        [(w.site, N)]
+    );
+    b.stop().await.unwrap();
+    w.c.stop().await;
+}
