@@ -244,8 +244,8 @@ fn case(
         Database::Postgres => start_pg(&mut cleanup)?,
     };
     let token = run_ok(
-        Command::new(seed).args([&url, "1", "1", "0"]),
-        "seeding an operator (bench_seed)",
+        Command::new(seed).args([&url, &(agents.div_ceil(10)).to_string(), "1", "0"]),
+        "seeding customers and an administrator (bench_agents_seed)",
     )?
     .trim()
     .to_string();
@@ -357,12 +357,12 @@ pub fn agents(o: &Options) -> Result<String> {
             .context("raising the open-files limit")?;
     }
     cargo_release(&["-p", "mamori", "--bin", "mamori"])?;
-    cargo_release(&["-p", "mamori-center", "--example", "bench_seed"])?;
+    cargo_release(&["-p", "mamori-center", "--example", "bench_agents_seed"])?;
     cargo_release(&["-p", "mamori-agent", "--example", "agent_load"])?;
     let t = target_dir().join("release");
     let (mamori, seed, load) = (
         t.join("mamori"),
-        t.join("examples/bench_seed"),
+        t.join("examples/bench_agents_seed"),
         t.join("examples/agent_load"),
     );
     let mut rows = Vec::new();
