@@ -243,12 +243,15 @@ fn case(
         Database::Sqlite => format!("sqlite://{}/center.db?mode=rwc", dir.display()),
         Database::Postgres => start_pg(&mut cleanup)?,
     };
-    let token = run_ok(
+    let tokens = run_ok(
         Command::new(seed).args([&url, &(agents.div_ceil(10)).to_string(), "1", "0"]),
         "seeding customers and an administrator (bench_agents_seed)",
     )?
     .trim()
     .to_string();
+    let (token, publisher) = tokens
+        .split_once(' ')
+        .ok_or_else(|| anyhow::anyhow!("bench_agents_seed printed {tokens:?}, not two tokens"))?;
     let (panel, agent) = (free_port()?, free_port()?);
     let data = dir.join("data");
     let log = std::fs::File::create(dir.join("center.log"))?;
@@ -293,7 +296,7 @@ fn case(
         .args(["--agent", &agent_addr.to_string()])
         .arg("--ca")
         .arg(&ca)
-        .args(["--token", &token])
+        .args(["--token", token, "--publisher-token", publisher])
         .args(["--agents", &agents.to_string()])
         .args(["--center-pid", &pid.to_string()])
         .args(["--sustain", &o.sustain.to_string()])

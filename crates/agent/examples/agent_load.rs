@@ -58,6 +58,8 @@ struct Options {
     agent: SocketAddr,
     ca: String,
     token: String,
+    /// The token that drafts, approves and publishes revisions (an operator's).
+    publisher: String,
     agents: usize,
     center_pid: Option<u32>,
     sustain_secs: u64,
@@ -76,7 +78,7 @@ struct Options {
     label: String,
 }
 
-const USAGE: &str = "usage: agent_load --panel ADDR:PORT --agent ADDR:PORT --ca CA.pem --token TOKEN \
+const USAGE: &str = "usage: agent_load --panel ADDR:PORT --agent ADDR:PORT --ca CA.pem --token TOKEN [--publisher-token TOKEN] \
 [--agents N] [--center-pid PID] [--sustain SECS] [--wait SECS] [--api-conns N] [--enrol-conns N] \
 [--fanout-timeout SECS] [--burst-conns N] [--burst-secs SECS] [--sites-per-customer N] \
 [--policy FILE] [--label TEXT]";
@@ -100,6 +102,7 @@ fn parse_options() -> Result<Options> {
         agent: "127.0.0.1:0".parse().unwrap(),
         ca: String::new(),
         token: String::new(),
+        publisher: String::new(),
         agents: 10_000,
         center_pid: None,
         sustain_secs: 40,
@@ -130,6 +133,7 @@ fn parse_options() -> Result<Options> {
                 o.ca = std::fs::read_to_string(v).map_err(|e| format!("--ca {v}: {e}"))?
             }
             "--token" => o.token = v.clone(),
+            "--publisher-token" => o.publisher = v.clone(),
             "--agents" => o.agents = n(v)? as usize,
             "--center-pid" => o.center_pid = Some(n(v)? as u32),
             "--sustain" => o.sustain_secs = n(v)?,
@@ -151,6 +155,9 @@ fn parse_options() -> Result<Options> {
         return fail(format!(
             "--panel, --agent, --ca and --token are required\n{USAGE}"
         ));
+    }
+    if o.publisher.is_empty() {
+        o.publisher = o.token.clone();
     }
     if o.agents == 0 {
         return fail("--agents 0: nothing to measure");
@@ -914,7 +921,7 @@ async fn run(o: Options) -> Result<Value> {
     eprintln!("publishing one change for {n} sites");
     let published_at: Arc<Vec<AtomicI64>> = Arc::new((0..n).map(|_| AtomicI64::new(0)).collect());
     let t_first = now_us();
-    let token = Arc::new(o.token.clone());
+    let token = Arc::new(o.publisher.clone());
     let policy = Arc::new(o.policy.clone());
     let pa = published_at.clone();
     let generations = on_panel(

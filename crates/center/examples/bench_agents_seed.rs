@@ -1,10 +1,12 @@
 //! Fills a database for `cargo xtask bench agents` (customers) and prints a session token
-//! of an administrator, who may create sites (an operator may not).
+//! of an administrator, who may create sites, and one of an operator, who drafts and
+//! publishes revisions, on one line.
 //!
 //! cargo run --release -p mamori-center --example bench_agents_seed -- <database-url> <customers> <users-per-customer> <audit-entries>
 
 use mamori_center::app::{App, Settings};
 use mamori_center::auth;
+use mamori_center::domain::{Actor, Role};
 use mamori_center::store::{Store, seed};
 
 fn now_ms() -> i64 {
@@ -51,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("an administrator already exists")?;
     let (link, _) = app.setup_link(&boot, now).await?;
     let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
-    app
+    let admin = app
         .complete_setup(
             &boot,
             Some("bench-admin@provider.example.jp"),
@@ -64,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     // A TOTP code is good once: sign in with the next step's code.
     let next = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
-    let (token, _) = app
+    let (admin_token, _) = app
         .sign_in(
             "bench-admin@provider.example.jp",
             password,
@@ -73,7 +75,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             now,
         )
         .await?;
-    println!("{token}");
+    let actor = Actor {
+        user_id: admin.id,
+        label: admin.email.clone(),
+        role: Role::Admin,
+        customer_id: None,
+        source: "bench".into(),
+        locale: None,
+    };
+    let (_, invite) = app
+        .create_user(
+            &actor,
+            "bench-operator@provider.example.jp",
+            "Bench operator",
+            "operator",
+            None,
+            now,
+        )
+        .await?;
+    let (link, _) = app.setup_link(&invite, now).await?;
+    let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
+    app.complete_setup(
+        &invite,
+        None,
+        "Bench operator",
+        password,
+        Some(&code),
+        "bench",
+        now,
+    )
+    .await?;
+    // A TOTP code is good once: sign in with the next step's code.
+    let next = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
+    let (token, _) = app
+        .sign_in(
+            "bench-operator@provider.example.jp",
+            password,
+            Some(&next),
+            "bench",
+            now,
+        )
+        .await?;
+    println!("{admin_token} {token}");
     store.close().await;
     Ok(())
 }
