@@ -161,7 +161,9 @@ fn start_pg(cleanup: &mut Cleanup) -> Result<String> {
     let data = cleanup.dir.join("pg");
     std::fs::create_dir_all(&data)?;
     run_ok(
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(&cleanup.dir),
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&cleanup.dir),
         "chown",
     )?;
     run_ok(
@@ -207,9 +209,10 @@ fn http_ok(addr: SocketAddr, path: &str) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
-        .is_err()
+    if s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .is_err()
     {
         return false;
     }

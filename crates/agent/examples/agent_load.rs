@@ -129,9 +129,7 @@ fn parse_options() -> Result<Options> {
         match f.as_str() {
             "--panel" => (o.panel, panel) = (loopback(f, v)?, true),
             "--agent" => (o.agent, agent) = (loopback(f, v)?, true),
-            "--ca" => {
-                o.ca = std::fs::read_to_string(v).map_err(|e| format!("--ca {v}: {e}"))?
-            }
+            "--ca" => o.ca = std::fs::read_to_string(v).map_err(|e| format!("--ca {v}: {e}"))?,
             "--token" => o.token = v.clone(),
             "--publisher-token" => o.publisher = v.clone(),
             "--agents" => o.agents = n(v)? as usize,
