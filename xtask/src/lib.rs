@@ -3,5 +3,6 @@
 //! policy evaluator against the kernel, and the benchmarks.
 
 pub mod bench;
+pub mod bench_agents;
 pub mod differential;
 pub mod testbed;

@@ -18,6 +18,11 @@ tasks:
                                compile+apply time of big policies; iperf3 TCP and
                                small-UDP throughput across the gateway: empty ruleset,
                                the compiled policy, and the naive compilation
+  bench agents [--agents 10000] [--baseline 100] [--database sqlite|postgres|both]
+               [--sustain 40] [-- GENERATOR-OPTIONS...]
+                               simulated agents (mutual TLS, long-poll, reports) against a
+                               release center: connections held, memory per agent,
+                               fan-out p50/p99 of one change for every site, reports/s
   bench differential [--seed N] [--start 0] [--policies 50] [--packets 20] [--ipv6]
                                the differential test (evaluator vs kernel), longer
   help                         this text";
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
         ["testbed", "down", rest @ ..] => name_arg(rest).and_then(testbed_down),
         ["bench", "policy", rest @ ..] => bench_policy(rest),
         ["bench", "differential", rest @ ..] => bench_differential(rest),
+        ["bench", "agents", rest @ ..] => bench_agents(rest),
         [other, ..] => Err(anyhow::anyhow!(
             "unknown task `{}` (try `cargo xtask help`)",
             other
@@ -125,6 +131,26 @@ fn bench_policy(rest: &[&str]) -> anyhow::Result<()> {
     }
     let report = xtask::bench::policy(&o)?;
     println!("{report}");
+    Ok(())
+}
+
+fn bench_agents(rest: &[&str]) -> anyhow::Result<()> {
+    let mut o = xtask::bench_agents::Options::default();
+    let (ours, extra) = match rest.iter().position(|a| *a == "--") {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    o.extra = extra.iter().map(|s| s.to_string()).collect();
+    for (f, v) in flags(ours, &[])? {
+        match f {
+            "--agents" => o.agents = num(f, v)?,
+            "--baseline" => o.baseline = num(f, v)?,
+            "--database" => o.databases = xtask::bench_agents::Database::parse(v)?,
+            "--sustain" => o.sustain = num(f, v)?,
+            _ => anyhow::bail!("unknown option `{f}` of `bench agents`"),
+        }
+    }
+    println!("{}", xtask::bench_agents::agents(&o)?);
     Ok(())
 }
 

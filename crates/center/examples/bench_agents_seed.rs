@@ -1,0 +1,122 @@
+//! Fills a database for `cargo xtask bench agents` (customers) and prints a session token
+//! of an administrator, who may create sites, and one of an operator, who drafts and
+//! publishes revisions, on one line.
+//!
+//! cargo run --release -p mamori-center --example bench_agents_seed -- <database-url> <customers> <users-per-customer> <audit-entries>
+
+use mamori_center::app::{App, Settings};
+use mamori_center::auth;
+use mamori_center::domain::{Actor, Role};
+use mamori_center::store::{Store, seed};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 5 {
+        return Err(
+            "usage: bench_seed <database-url> <customers> <users-per-customer> <audit-entries>"
+                .into(),
+        );
+    }
+    let store = Store::open(&args[1], 4).await?;
+    let volume = seed::Volume {
+        customers: args[2].parse()?,
+        users_per_customer: args[3].parse()?,
+        instructions_per_customer: 5,
+        audit_entries: args[4].parse()?,
+    };
+    let t0 = std::time::Instant::now();
+    seed::seed(&store, volume, now_ms()).await?;
+    seed::append_audit(&store, volume.audit_entries, now_ms()).await?;
+    eprintln!("seeded in {:.1} s", t0.elapsed().as_secs_f64());
+
+    let app = App {
+        store: store.clone(),
+        settings: Settings {
+            session_ttl_ms: 24 * 3600 * 1000,
+            lockout_failures: 5,
+            lockout_ms: 60_000,
+        },
+    };
+    let password = "benchmark password 1";
+    let now = now_ms();
+    let boot = app
+        .ensure_bootstrap(now)
+        .await?
+        .ok_or("an administrator already exists")?;
+    let (link, _) = app.setup_link(&boot, now).await?;
+    let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
+    let admin = app
+        .complete_setup(
+            &boot,
+            Some("bench-admin@provider.example.jp"),
+            "Bench admin",
+            password,
+            Some(&code),
+            "bench",
+            now,
+        )
+        .await?;
+    // A TOTP code is good once: sign in with the next step's code.
+    let next = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
+    let (admin_token, _) = app
+        .sign_in(
+            "bench-admin@provider.example.jp",
+            password,
+            Some(&next),
+            "bench",
+            now,
+        )
+        .await?;
+    let actor = Actor {
+        user_id: admin.id,
+        label: admin.email.clone(),
+        role: Role::Admin,
+        customer_id: None,
+        source: "bench".into(),
+        locale: None,
+    };
+    let (_, invite) = app
+        .create_user(
+            &actor,
+            "bench-operator@provider.example.jp",
+            "Bench operator",
+            "operator",
+            None,
+            now,
+        )
+        .await?;
+    let (link, _) = app.setup_link(&invite, now).await?;
+    let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
+    app.complete_setup(
+        &invite,
+        None,
+        "Bench operator",
+        password,
+        Some(&code),
+        "bench",
+        now,
+    )
+    .await?;
+    // A TOTP code is good once: sign in with the next step's code.
+    let next = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
+    let (token, _) = app
+        .sign_in(
+            "bench-operator@provider.example.jp",
+            password,
+            Some(&next),
+            "bench",
+            now,
+        )
+        .await?;
+    println!("{admin_token} {token}");
+    store.close().await;
+    Ok(())
+}
