@@ -978,8 +978,14 @@ async fn run(o: Options) -> Result<Value> {
     let burst_errors = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut set = tokio::task::JoinSet::new();
-    for i in 0..burst {
-        let (config, addr, g) = (fleet.configs[i].clone(), o.agent, generations[i]);
+    for (i, (config, &g)) in fleet
+        .configs
+        .iter()
+        .zip(&generations)
+        .take(burst)
+        .enumerate()
+    {
+        let (config, addr) = (config.clone(), o.agent);
         let (sent, errors, stop) = (sent.clone(), burst_errors.clone(), stop.clone());
         set.spawn(async move {
             let Ok(mut c) = tls_connect(addr, config).await else {
