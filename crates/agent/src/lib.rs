@@ -1,6 +1,6 @@
 //! The gateway agent: enrolment, reconciliation towards the desired configuration with
-//! safe apply (apply, verify, confirm or roll back), and telemetry. Everything that runs
-//! `nft`, `ip`, `wg` or a daemon lives behind the traits of the `host` module.
+//! safe apply (apply, verify, confirm or roll back), reports to the center, and drift
+//! checks. Everything that runs a process (`nft`, probes) lives in the `host` module.
 //!
 //! - [`safe_apply`]: the pure state machine of apply / confirm / roll back (time as a value);
 //! - [`standalone`]: its executor over a state directory and the nft adapter;

@@ -1,6 +1,7 @@
 //! The operations center: one server process with the control panel, the operator
-//! console and REST API, the agent endpoint, monitoring, notifications, reports and
-//! billing. SQL lives only in the `store` module.
+//! console and REST API, the mutual-TLS agent listener, configuration revisions, the
+//! fleet view, and the back office (contracts, invoices, payments, notices). SQL lives
+//! only in the `store` module.
 //!
 //! Layers, outside in: `http` (who is asking, the clock, HTML and JSON) calls `app`
 //! (the use cases, scoped to the caller's customer), which calls `store` (all SQL, and
