@@ -17,7 +17,12 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         "s" => 1000,
         "m" => 60_000,
         "h" => 3_600_000,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)"
+            ));
+        }
     };
     let ms = n
         .checked_mul(factor)
@@ -35,6 +40,7 @@ mod tests {
         assert_eq!(parse("60s"), Ok(Duration::from_secs(60)));
         assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("10d"), Ok(Duration::from_secs(864_000)));
         assert_eq!(parse("7"), Ok(Duration::from_secs(7)));
         assert!(parse("5q").unwrap_err().contains("unknown unit `q`"));
         assert!(parse("s").unwrap_err().contains("not a duration"));

@@ -69,6 +69,9 @@ enum Sub {
         /// Report drift but leave it (by default the applied ruleset is put back).
         #[arg(long)]
         keep_drift: bool,
+        /// Renew the certificate when less than this is left of its validity.
+        #[arg(long, default_value = "10d", value_parser = parse_duration)]
+        renew_before: Duration,
     },
     /// Show the managed agent's identity, applied generation and queued reports.
     Show {
@@ -158,6 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             poll_wait,
             drift_interval,
             keep_drift,
+            renew_before,
         } => {
             let dir = StateDir::new(&state_dir);
             if !dir.identity().exists() {
@@ -182,7 +186,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 drift_interval,
                 restore_drift: !keep_drift,
                 center: if token.is_some() { None } else { center },
-                ..Default::default()
+                renew_before,
             };
             let mut agent = reconcile::Agent::start(dir, Nft::default(), opts)?;
             let stop = std::sync::atomic::AtomicBool::new(false);

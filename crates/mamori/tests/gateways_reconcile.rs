@@ -244,6 +244,16 @@ fn cutting_policy() -> String {
 }
 
 fn spawn_agent(tb: &Testbed, state: &Path, conf: &Path, token: Option<&str>) -> u32 {
+    spawn_agent_with(tb, state, conf, token, &[])
+}
+
+fn spawn_agent_with(
+    tb: &Testbed,
+    state: &Path,
+    conf: &Path,
+    token: Option<&str>,
+    extra: &[&str],
+) -> u32 {
     let center = format!("https://{}:{AGENT_PORT}", addr::CENTER);
     let mut args = vec![
         MAMORI,
@@ -260,6 +270,7 @@ fn spawn_agent(tb: &Testbed, state: &Path, conf: &Path, token: Option<&str>) -> 
         "--drift-interval",
         "1s",
     ];
+    args.extend(extra);
     if let Some(t) = token {
         args.extend(["--center", &center, "--token", t]);
         return tb.spawn(Host::Gw, &args).unwrap();
@@ -620,6 +631,66 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
                 && e.outcome == "refused"
                 && e.detail.contains("revoked")),
             "the failed unit's revoked certificate is refused and recorded"
+        );
+
+        // Renewal: the spare restarts with a renewal window just longer than what is
+        // left of its certificate (but shorter than a fresh one's), so it renews; the
+        // center revokes the old certificate and the agent goes on with the new one.
+        tb.kill(spare_agent).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        assert_eq!(certs.len(), 1, "one certificate before renewal: {certs:?}");
+        let left_s = (certs[0].not_after - now()) / 1000;
+        let window = format!("{}s", left_s + 1);
+        let renewing = now();
+        let spare_agent = spawn_agent_with(
+            &tb,
+            &spare_state,
+            &tb.dir().join("conf-b"),
+            None,
+            &["--renew-before", &window],
+        );
+        until(
+            Duration::from_secs(40),
+            "the spare renews its certificate",
+            || async {
+                let c = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+                c.len() >= 2 && c.iter().filter(|c| c.revoked_at.is_none()).count() == 1
+            },
+        )
+        .await;
+        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        let old = certs.iter().find(|c| c.revoked_at.is_some()).unwrap();
+        assert_eq!(old.revoked_reason.as_deref(), Some("renewed"), "{certs:?}");
+        let fresh = certs.iter().find(|c| c.revoked_at.is_none()).unwrap();
+        assert!(fresh.not_after > old.not_after, "{certs:?}");
+        until(
+            Duration::from_secs(40),
+            "the spare talks to the center with its new certificate",
+            || async {
+                w.status(spare)
+                    .await
+                    .is_some_and(|s| s.last_contact > renewing)
+            },
+        )
+        .await;
+        let log = tb.stderr_of(spare_agent);
+        assert!(log.contains("certificate renewed"), "{log}");
+        assert!(!log.contains("renewal failed"), "{log}");
+        // The window stays fixed while time passes, so the agent may renew again; each
+        // renewal revokes the certificate it replaces, and one stays valid.
+        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        assert_eq!(
+            certs.iter().filter(|c| c.revoked_at.is_none()).count(),
+            1,
+            "{certs:?}"
+        );
+        assert!(
+            certs
+                .iter()
+                .filter(|c| c.revoked_at.is_some())
+                .all(|c| c.revoked_reason.as_deref() == Some("renewed")),
+            "{certs:?}"
         );
 
         // The center's database is restored from the older copy: its newest generation
