@@ -305,5 +305,49 @@ async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backen
     assert!(!list.contains("SN-STOCK"));
     let (s, _) = panel(&c, &officer, &format!("/equipment/{_other}"), "ja").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // An operator creates an enrolment token for the installed unit from its page; the
+    // officer's page has no such form and a forged post is refused.
+    assert!(ja.contains("id=\"create_token\""), "{ja}");
+    let (_, officer_page) = panel(&c, &officer, &format!("/equipment/{id}"), "ja").await;
+    assert!(!officer_page.contains("create_token"), "{officer_page}");
+    let csrf = {
+        let marker = "name=\"csrf\" value=\"";
+        let start = ja.find(marker).unwrap() + marker.len();
+        ja[start..start + ja[start..].find('"').unwrap()].to_string()
+    };
+    let post = |token: &str, csrf: &str| {
+        c.client
+            .post(format!("{}/equipment/{id}/enrolment-token", c.base))
+            .header("cookie", format!("mamori_session={token}"))
+            .header("accept-language", "en")
+            .form(&[("csrf", csrf), ("ttl_minutes", "30")])
+            .send()
+    };
+    let before = c.audit_len().await;
+    let r = post(&admin, "forged").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(c.audit_len().await, before, "a forged form writes nothing");
+    let r = post(&admin, &csrf).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    let marker = "id=\"enrolment_token\">";
+    let token_at = page.find(marker).unwrap() + marker.len();
+    let token = &page[token_at..token_at + page[token_at..].find('<').unwrap()];
+    assert!(token.len() >= 20, "{page}");
+    assert!(page.contains(&format!("--token {token}")), "{page}");
+    assert!(c.audit_len().await > before, "the token is audited");
+    // The token is stored hashed, never as shown.
+    let stored = c
+        .store()
+        .execute_raw(&format!(
+            "UPDATE enrolment_tokens SET site_id = site_id WHERE token_hash = '{}'",
+            token.replace('\'', "")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "the token itself is not stored");
+    let (s, _) = panel(&c, &officer, &format!("/equipment/{id}"), "ja").await;
+    assert_eq!(s, StatusCode::OK);
     c.stop().await;
 }

@@ -1,13 +1,14 @@
 //! Panel pages of managed gateways: the equipment inventory (filters by state and
 //! customer) and one unit with its whole history, in Japanese and English.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{AppError, AppState, Lang, PanelUser, date, error_page, esc, page};
+use super::{AppError, AppState, Lang, PanelUser, check_csrf, date, error_page, esc, now_ms, page};
+use crate::domain::Role;
 use crate::gateways::EquipmentFilter;
 use crate::gateways::inventory::EquipmentState;
 
@@ -15,6 +16,84 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/equipment", get(list_page))
         .route("/equipment/{id}", get(unit_page))
+        .route("/equipment/{id}/enrolment-token", post(enrolment_token))
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: Option<String>,
+    ttl_minutes: Option<String>,
+}
+
+/// `POST /equipment/{id}/enrolment-token`: a one-time enrolment token for the unit at
+/// its site, shown once.
+async fn enrolment_token(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let l = u.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(l, Some(&u), AppError::NotFound);
+    };
+    let minutes = match f.ttl_minutes.as_deref().map(str::trim) {
+        None | Some("") => 60,
+        Some(m) => match m.parse::<i64>() {
+            Ok(v) => v,
+            Err(_) => {
+                return error_page(
+                    l,
+                    Some(&u),
+                    crate::app::invalid_text(
+                        "ttl_minutes",
+                        "is not a number of minutes",
+                        "有効期間は分単位の数字で入力してください",
+                    ),
+                );
+            }
+        },
+    };
+    let (e, _) = match s.app.equipment(&u.actor, id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let Some(site) = e.placement.site_id else {
+        return error_page(
+            l,
+            Some(&u),
+            crate::app::invalid_text(
+                "equipment_id",
+                "the unit is not at a site; install it at a site first",
+                "この機器は拠点に設置されていません。先に拠点に設置してください",
+            ),
+        );
+    };
+    match s
+        .app
+        .create_enrolment_token(&u.actor, site, id, minutes.saturating_mul(60_000), now_ms())
+        .await
+    {
+        Ok((token, expires_at)) => {
+            let body = format!(
+                "<p>{}</p><p><code id=\"enrolment_token\">{}</code></p><p>{} {}</p><pre>mamori agent run --center https://CENTER:PORT --token {}</pre>",
+                w(
+                    l,
+                    "この登録トークンは一度だけ表示され、一度だけ使えます。機器で次のコマンドを実行してください。",
+                    "This enrolment token is shown once and works once. Run this on the unit:"
+                ),
+                esc(&token),
+                w(l, "有効期限:", "Expires:"),
+                date(l, expires_at),
+                esc(&token),
+            );
+            page(l, Some(&u), &e.serial, &body).into_response()
+        }
+        Err(e) => error_page(l, Some(&u), e),
+    }
 }
 
 fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
@@ -170,6 +249,22 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
         ));
     }
     body.push_str("</tbody></table>");
+    if u.actor.customer_id.is_none()
+        && matches!(u.actor.role, Role::Admin | Role::Operator)
+        && e.placement.site_id.is_some()
+        && matches!(
+            e.placement.state,
+            EquipmentState::Lent | EquipmentState::Installed
+        )
+    {
+        body.push_str(&format!(
+            "<h2>{}</h2><form method=\"post\" action=\"/equipment/{id}/enrolment-token\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input name=\"ttl_minutes\" value=\"60\" size=\"5\"></label> <button id=\"create_token\">{}</button></form>",
+            w(l, "エージェントの登録", "Agent enrolment"),
+            esc(&u.csrf),
+            w(l, "有効期間（分）", "Valid for (minutes)"),
+            w(l, "登録トークンを発行", "Create an enrolment token"),
+        ));
+    }
     body.push_str(&super::fleet::agent_section(&s.app, &u.actor, l, id).await);
     page(l, Some(&u), &e.serial, &body).into_response()
 }
