@@ -247,14 +247,20 @@ fn case(
         Database::Postgres => start_pg(&mut cleanup)?,
     };
     let tokens = run_ok(
-        Command::new(seed).args([&url, &(agents.div_ceil(10)).to_string(), "1", "0"]),
-        "seeding customers and an administrator (bench_agents_seed)",
+        Command::new(seed).args([
+            &url,
+            &(agents.div_ceil(10)).to_string(),
+            "1",
+            "0",
+            "--admin",
+        ]),
+        "seeding customers and an administrator (bench_seed --admin)",
     )?
     .trim()
     .to_string();
     let (token, publisher) = tokens
         .split_once(' ')
-        .ok_or_else(|| anyhow::anyhow!("bench_agents_seed printed {tokens:?}, not two tokens"))?;
+        .ok_or_else(|| anyhow::anyhow!("bench_seed --admin printed {tokens:?}, not two tokens"))?;
     let (panel, agent) = (free_port()?, free_port()?);
     let data = dir.join("data");
     let log = std::fs::File::create(dir.join("center.log"))?;
@@ -363,12 +369,12 @@ pub fn agents(o: &Options) -> Result<String> {
             .context("raising the open-files limit")?;
     }
     cargo_release(&["-p", "mamori", "--bin", "mamori"])?;
-    cargo_release(&["-p", "mamori-center", "--example", "bench_agents_seed"])?;
+    cargo_release(&["-p", "mamori-center", "--example", "bench_seed"])?;
     cargo_release(&["-p", "mamori-agent", "--example", "agent_load"])?;
     let t = target_dir().join("release");
     let (mamori, seed, load) = (
         t.join("mamori"),
-        t.join("examples/bench_agents_seed"),
+        t.join("examples/bench_seed"),
         t.join("examples/agent_load"),
     );
     let mut rows = Vec::new();

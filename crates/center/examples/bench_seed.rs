@@ -1,7 +1,9 @@
-//! Fills a database for the benchmark of docs/benchmarks.md and prints a session token
+//! Fills a database for the benchmarks of docs/benchmarks.md and prints a session token
 //! of an operator (usable as `Authorization: Bearer` and as the `mamori_session` cookie).
+//! With `--admin` it prints first a session token of the administrator, who may create
+//! sites (for `cargo xtask bench agents`), then the operator's, on one line.
 //!
-//! cargo run --release -p mamori-center --example bench_seed -- <database-url> <customers> <users-per-customer> <audit-entries>
+//! cargo run --release -p mamori-center --example bench_seed -- <database-url> <customers> <users-per-customer> <audit-entries> [--admin]
 
 use mamori_center::app::{App, Settings};
 use mamori_center::auth;
@@ -18,9 +20,10 @@ fn now_ms() -> i64 {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 5 {
+    let with_admin = args.len() == 6 && args[5] == "--admin";
+    if args.len() != 5 && !with_admin {
         return Err(
-            "usage: bench_seed <database-url> <customers> <users-per-customer> <audit-entries>"
+            "usage: bench_seed <database-url> <customers> <users-per-customer> <audit-entries> [--admin]"
                 .into(),
         );
     }
@@ -63,6 +66,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             now,
         )
         .await?;
+    // A TOTP code is good once: the administrator signs in with the next step's code.
+    let next_admin = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
+    let admin_token = if with_admin {
+        let (t, _) = app
+            .sign_in(
+                "bench-admin@provider.example.jp",
+                password,
+                Some(&next_admin),
+                "bench",
+                now,
+            )
+            .await?;
+        Some(t)
+    } else {
+        None
+    };
     let actor = Actor {
         user_id: admin.id,
         label: admin.email.clone(),
@@ -104,7 +123,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             now,
         )
         .await?;
-    println!("{token}");
+    match admin_token {
+        Some(admin) => println!("{admin} {token}"),
+        None => println!("{token}"),
+    }
     store.close().await;
     Ok(())
 }
