@@ -577,7 +577,48 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
     None
 }
 
+/// The audit record of a change to revision `number` of a site.
+fn revision_record(
+    actor: &Actor,
+    rev_customer_id: i64,
+    site_id: i64,
+    number: i64,
+    action: &str,
+    detail: String,
+) -> crate::audit::Record {
+    record(
+        actor,
+        Some(rev_customer_id),
+        action,
+        format!("site/{site_id}/revision/{number}"),
+        detail,
+    )
+}
+
 impl App {
+    /// Ends a change to revision `number`: records it, commits, and reads the revision
+    /// back as the caller sees it.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_revision_change(
+        &self,
+        mut tx: crate::store::Tx,
+        actor: &Actor,
+        customer_id: i64,
+        site_id: i64,
+        number: i64,
+        action: &str,
+        detail: String,
+        now: i64,
+    ) -> Result<Revision> {
+        tx.audit(
+            revision_record(actor, customer_id, site_id, number, action, detail),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.revision(actor, site_id, number).await
+    }
+
     /// A site the caller may see.
     async fn revision_site(&self, actor: &Actor, site_id: i64) -> Result<Site> {
         self.store
@@ -684,26 +725,25 @@ impl App {
         } else {
             "revision.draft"
         };
-        tx.audit(
-            record(
-                actor,
-                Some(site.customer_id),
-                action,
-                format!("site/{site_id}/revision/{number}"),
-                format!(
-                    "warnings={warnings} instruction={} restored_from={} reason={reason}",
-                    draft
-                        .instruction_id
-                        .map(|i| i.to_string())
-                        .unwrap_or_default(),
-                    restored_from.map(|i| i.to_string()).unwrap_or_default(),
-                ),
-            ),
+        let detail = format!(
+            "warnings={warnings} instruction={} restored_from={} reason={reason}",
+            draft
+                .instruction_id
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
+            restored_from.map(|i| i.to_string()).unwrap_or_default(),
+        );
+        self.record_revision_change(
+            tx,
+            actor,
+            site.customer_id,
+            site_id,
+            number,
+            action,
+            detail,
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.revision(actor, site_id, number).await
+        .await
     }
 
     /// Rolls back to revision `number`: a new draft with its content (`restored_from`),
@@ -742,6 +782,11 @@ impl App {
         now: i64,
     ) -> Result<Revision> {
         let rev = self.revision(actor, site_id, number).await?;
+        let action = if approve {
+            "revision.approve"
+        } else {
+            "revision.reject"
+        };
         if !may_review(actor) {
             return Err(AppError::Forbidden(
                 "only coordinators, operators and administrators review configuration revisions",
@@ -750,15 +795,12 @@ impl App {
         if four_eyes && rev.author_id == actor.user_id {
             // A refused self-review is recorded: it is the control four-eyes exists for.
             let mut tx = self.store.begin().await?;
-            let mut rec = record(
+            let mut rec = revision_record(
                 actor,
-                Some(rev.customer_id),
-                if approve {
-                    "revision.approve"
-                } else {
-                    "revision.reject"
-                },
-                format!("site/{site_id}/revision/{number}"),
+                rev.customer_id,
+                site_id,
+                number,
+                action,
                 "four-eyes: the author may not review".into(),
             );
             rec.outcome = "denied".into();
@@ -794,23 +836,17 @@ impl App {
                 "revision {number} was reviewed by someone else meanwhile; reload it"
             )));
         }
-        tx.audit(
-            record(
-                actor,
-                Some(rev.customer_id),
-                if approve {
-                    "revision.approve"
-                } else {
-                    "revision.reject"
-                },
-                format!("site/{site_id}/revision/{number}"),
-                format!("note={note}"),
-            ),
+        self.record_revision_change(
+            tx,
+            actor,
+            rev.customer_id,
+            site_id,
+            number,
+            action,
+            format!("note={note}"),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.revision(actor, site_id, number).await
+        .await
     }
 
     /// Publishes an approved revision (operators, administrators): it gets the site's
@@ -840,19 +876,17 @@ impl App {
                 "revision {number} was published or changed by someone else meanwhile; reload it"
             )));
         };
-        tx.audit(
-            record(
-                actor,
-                Some(rev.customer_id),
-                "revision.publish",
-                format!("site/{site_id}/revision/{number}"),
-                format!("generation={generation}"),
-            ),
+        self.record_revision_change(
+            tx,
+            actor,
+            rev.customer_id,
+            site_id,
+            number,
+            "revision.publish",
+            format!("generation={generation}"),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.revision(actor, site_id, number).await
+        .await
     }
 
     /// Compares two revisions of a site (`from` old, `to` new).
