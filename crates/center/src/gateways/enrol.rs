@@ -67,6 +67,56 @@ fn agent_record(
     }
 }
 
+/// Signs a certificate for `who` from the agent's request, with a fresh random serial.
+/// A bad request is the agent's fault and is refused; any other failure is the center's.
+fn issue_cert(
+    ca: &Ca,
+    csr_pem: &str,
+    who: AgentIdentity,
+    now: i64,
+) -> std::result::Result<Issued, EnrolError> {
+    let mut serial_bytes = [0u8; 8];
+    auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
+    // Positive and non-zero as X.509 wants.
+    let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
+    match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
+        Ok(i) => Ok(i),
+        Err(e @ CaError::BadCsr(_)) => {
+            Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())))
+        }
+        Err(e) => Err(EnrolError::App(AppError::Conflict(e.to_string()))),
+    }
+}
+
+/// Stores a newly issued certificate, records `action` by agent `who` on its unit, and
+/// commits.
+async fn store_issued_cert(
+    mut tx: crate::store::Tx,
+    cert: &AgentCert,
+    who: &str,
+    source: &str,
+    action: &str,
+    detail: String,
+    now: i64,
+) -> std::result::Result<(), EnrolError> {
+    tx.insert_agent_cert(cert, now).await?;
+    tx.audit(
+        agent_record(
+            who,
+            source,
+            Some(cert.customer_id),
+            action,
+            format!("equipment/{}", cert.equipment_id),
+            "ok",
+            detail,
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl App {
     /// Creates a one-time enrolment token for a unit at a site; returns the token (shown
     /// once; only its hash is kept) and its expiry. Once the agent listener has started,
@@ -207,22 +257,13 @@ impl App {
             site_id: t.site_id,
             equipment_id: t.equipment_id,
         };
-        let mut serial_bytes = [0u8; 8];
-        auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
-        // Positive and non-zero as X.509 wants.
-        let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
-        let issued = match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
-            Ok(i) => i,
-            Err(e @ CaError::BadCsr(_)) => {
-                // The token stays unused: the agent may retry with a good request.
-                return Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())));
-            }
-            Err(e) => return Err(EnrolError::App(AppError::Conflict(e.to_string()))),
-        };
+        // On a bad request the token stays unused: the agent may retry with a good one.
+        let issued = issue_cert(ca, csr_pem, who, now)?;
         if !tx.use_enrolment_token(t.id, now).await? {
             return Err(EnrolError::Refused(AgentRefusal::TokenUsed));
         }
-        tx.insert_agent_cert(
+        store_issued_cert(
+            tx,
             &AgentCert {
                 serial: issued.serial.clone(),
                 customer_id: t.customer_id,
@@ -232,23 +273,13 @@ impl App {
                 revoked_at: None,
                 revoked_reason: None,
             },
+            &format!("agent:{}", issued.serial),
+            source,
+            "agent.enrol",
+            format!("site={} serial={}", t.site_id, issued.serial),
             now,
         )
         .await?;
-        tx.audit(
-            agent_record(
-                &format!("agent:{}", issued.serial),
-                source,
-                Some(t.customer_id),
-                "agent.enrol",
-                format!("equipment/{}", t.equipment_id),
-                "ok",
-                format!("site={} serial={}", t.site_id, issued.serial),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
         Ok((issued, who))
     }
 
@@ -267,16 +298,7 @@ impl App {
             site_id: current.site_id,
             equipment_id: current.equipment_id,
         };
-        let mut serial_bytes = [0u8; 8];
-        auth::fill_random(&mut serial_bytes).map_err(AppError::from)?;
-        let serial = (u64::from_be_bytes(serial_bytes) >> 1) | 1;
-        let issued = match ca.issue(csr_pem, who, serial, now, CERT_VALID_MS) {
-            Ok(i) => i,
-            Err(e @ CaError::BadCsr(_)) => {
-                return Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())));
-            }
-            Err(e) => return Err(EnrolError::App(AppError::Conflict(e.to_string()))),
-        };
+        let issued = issue_cert(ca, csr_pem, who, now)?;
         let mut tx = self.store.begin().await?;
         if !tx
             .revoke_agent_cert(&current.serial, "renewed", now)
@@ -286,7 +308,8 @@ impl App {
                 "revoked meanwhile".into(),
             )));
         }
-        tx.insert_agent_cert(
+        store_issued_cert(
+            tx,
             &AgentCert {
                 serial: issued.serial.clone(),
                 not_after: issued.not_after,
@@ -294,23 +317,13 @@ impl App {
                 revoked_reason: None,
                 ..current.clone()
             },
+            &format!("agent:{}", current.serial),
+            source,
+            "agent.renew",
+            format!("old={} new={}", current.serial, issued.serial),
             now,
         )
         .await?;
-        tx.audit(
-            agent_record(
-                &format!("agent:{}", current.serial),
-                source,
-                Some(current.customer_id),
-                "agent.renew",
-                format!("equipment/{}", current.equipment_id),
-                "ok",
-                format!("old={} new={}", current.serial, issued.serial),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
         Ok(issued)
     }
 
