@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use mamori_api::agent as wire;
 use serde::Deserialize;
 
+use super::gateways::{filter_form, w};
 use super::{AppState, Lang, PanelUser, date, error_page, esc, page};
 use crate::domain::{Actor, rfc3339};
 use crate::gateways::reconcile::{FleetFilter, FleetRow, FleetState};
@@ -18,13 +19,6 @@ use crate::http::api::{ApiActor, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/fleet", get(fleet_page))
-}
-
-fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    match l {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
 }
 
 #[derive(Deserialize)]
@@ -122,39 +116,14 @@ async fn fleet_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Fil
         Err(e) => return error_page(l, Some(&u), e),
     };
     let customers = s.app.customers(&u.actor).await.unwrap_or_default();
-    let mut body = String::from("<form method=\"get\" action=\"/fleet\" id=\"filter\">");
-    body.push_str(&format!(
-        "<label>{} <select name=\"state\"><option value=\"\">—</option>",
-        w(l, "状態", "State")
-    ));
-    for st in FleetState::ALL {
-        body.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            st.as_str(),
-            if f.state == Some(st) { " selected" } else { "" },
-            state_label(l, st)
-        ));
-    }
-    body.push_str(&format!(
-        "</select></label> <label>{} <select name=\"customer_id\"><option value=\"\">—</option>",
-        w(l, "顧客", "Customer")
-    ));
-    for c in &customers {
-        body.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            c.id,
-            if f.customer_id == Some(c.id) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(&c.name)
-        ));
-    }
-    body.push_str(&format!(
-        "</select></label> <button>{}</button></form>",
-        w(l, "絞り込み", "Filter")
-    ));
+    let mut body = filter_form(
+        l,
+        "/fleet",
+        FleetState::ALL.map(|st| (st.as_str(), state_label(l, st))),
+        f.state.map(FleetState::as_str),
+        &customers,
+        f.customer_id,
+    );
     body.push_str(&format!(
         "<table id=\"fleet\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         w(l, "機器", "Unit"),

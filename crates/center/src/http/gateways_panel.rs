@@ -8,7 +8,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{AppError, AppState, Lang, PanelUser, check_csrf, date, error_page, esc, now_ms, page};
-use crate::domain::Role;
+use crate::domain::{Customer, Role};
 use crate::gateways::EquipmentFilter;
 use crate::gateways::inventory::EquipmentState;
 
@@ -96,11 +96,63 @@ async fn enrolment_token(
     }
 }
 
-fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
+/// The Japanese or the English text, by the reader's language.
+pub(super) fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
     match l {
         Lang::Ja => ja,
         Lang::En => en,
     }
+}
+
+/// The filter form of a list of units (`id="filter"`, GET to `action`): a state select
+/// from `states` (value, label) and a customer select, each with an empty choice for
+/// any, the current choices selected, and the Filter button.
+pub(super) fn filter_form<'a>(
+    l: Lang,
+    action: &str,
+    states: impl IntoIterator<Item = (&'a str, &'a str)>,
+    state: Option<&str>,
+    customers: &[Customer],
+    customer_id: Option<i64>,
+) -> String {
+    let mut body = format!("<form method=\"get\" action=\"{action}\" id=\"filter\">");
+    body.push_str(&format!(
+        "<label>{} <select name=\"state\"><option value=\"\">—</option>",
+        w(l, "状態", "State")
+    ));
+    for (value, label) in states {
+        body.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            value,
+            if state == Some(value) {
+                " selected"
+            } else {
+                ""
+            },
+            label
+        ));
+    }
+    body.push_str(&format!(
+        "</select></label> <label>{} <select name=\"customer_id\"><option value=\"\">—</option>",
+        w(l, "顧客", "Customer")
+    ));
+    for c in customers {
+        body.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            c.id,
+            if customer_id == Some(c.id) {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&c.name)
+        ));
+    }
+    body.push_str(&format!(
+        "</select></label> <button>{}</button></form>",
+        w(l, "絞り込み", "Filter")
+    ));
+    body
 }
 
 fn state_label(l: Lang, s: EquipmentState) -> &'static str {
@@ -139,39 +191,14 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
             .map(|c| esc(&c.name))
             .unwrap_or_default()
     };
-    let mut body = String::from("<form method=\"get\" action=\"/equipment\" id=\"filter\">");
-    body.push_str(&format!(
-        "<label>{} <select name=\"state\"><option value=\"\">—</option>",
-        w(l, "状態", "State")
-    ));
-    for st in EquipmentState::ALL {
-        body.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            st.as_str(),
-            if state == Some(st) { " selected" } else { "" },
-            state_label(l, st)
-        ));
-    }
-    body.push_str(&format!(
-        "</select></label> <label>{} <select name=\"customer_id\"><option value=\"\">—</option>",
-        w(l, "顧客", "Customer")
-    ));
-    for c in &customers {
-        body.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            c.id,
-            if customer_id == Some(c.id) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(&c.name)
-        ));
-    }
-    body.push_str(&format!(
-        "</select></label> <button>{}</button></form>",
-        w(l, "絞り込み", "Filter")
-    ));
+    let mut body = filter_form(
+        l,
+        "/equipment",
+        EquipmentState::ALL.map(|st| (st.as_str(), state_label(l, st))),
+        state.map(EquipmentState::as_str),
+        &customers,
+        customer_id,
+    );
     body.push_str(&format!(
         "<table id=\"equipment\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         w(l, "シリアル番号", "Serial"),

@@ -12,6 +12,7 @@ use mamori_api::settings::{
 };
 use serde::Deserialize;
 
+use super::gateways::w;
 use super::{
     AppError, AppState, Form, Lang, PanelUser, check_csrf, date, error_page, esc, now_ms, page,
 };
@@ -29,13 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/sites/{id}/revisions/diff", get(diff_page))
         .route("/sites/{id}/revisions/{n}", get(revision_page))
         .route("/sites/{id}/revisions/{n}/{action}", post(act))
-}
-
-fn w(l: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    match l {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
 }
 
 fn state_label(l: Lang, s: RevisionState) -> &'static str {
