@@ -77,18 +77,31 @@ pub struct Rollback {
     pub instruction_id: Option<i64>,
 }
 
-/// One line of a line diff: `context`, `added`, `removed`, or `gap` (unchanged lines
-/// left out).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One line of a line diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffLine {
-    pub kind: String,
+    pub kind: DiffKind,
+    /// 1-based line in the old text (context and removed lines).
     pub old: Option<usize>,
+    /// 1-based line in the new text (context and added lines).
     pub new: Option<usize>,
     pub text: String,
 }
 
-/// What changes between two checked policies and settings, by name.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What a diff line is: `context`, `added`, `removed`, or `gap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffKind {
+    Context,
+    Added,
+    Removed,
+    /// Unchanged lines left out between two hunks.
+    Gap,
+}
+
+/// What changes between two checked policies and settings, by name. The center
+/// computes it and sends it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSummary {
     pub rules_added: Vec<String>,
     pub rules_removed: Vec<String>,
@@ -96,12 +109,26 @@ pub struct ChangeSummary {
     pub objects_added: Vec<String>,
     pub objects_removed: Vec<String>,
     pub objects_changed: Vec<String>,
+    /// Interfaces, zones and default actions.
     pub zones: Vec<String>,
+    /// Masquerade, source NAT, port forwards, 1:1 NAT.
     pub nat: Vec<String>,
     pub load_balancers: Vec<String>,
     pub settings: Vec<String>,
-    /// Why the policy part is missing (a policy that does not check).
+    /// Why the policy part is missing: set when one of the policies does not check
+    /// (then only the text diff is known).
     pub unavailable: Option<String>,
+}
+
+impl ChangeSummary {
+    /// Nothing changes (whether or not `unavailable` is set).
+    pub fn is_empty(&self) -> bool {
+        *self
+            == ChangeSummary {
+                unavailable: self.unavailable.clone(),
+                ..ChangeSummary::default()
+            }
+    }
 }
 
 /// Two revisions of a site compared.

@@ -178,36 +178,8 @@ pub fn may_publish(actor: &Actor) -> bool {
 
 // ---- diff ------------------------------------------------------------------------------
 
-/// One line of a line diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffLine {
-    pub kind: DiffKind,
-    /// 1-based line in the old text (context and removed lines).
-    pub old: Option<usize>,
-    /// 1-based line in the new text (context and added lines).
-    pub new: Option<usize>,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DiffKind {
-    Context,
-    Added,
-    Removed,
-    /// Unchanged lines left out between two hunks.
-    Gap,
-}
-
-impl DiffKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DiffKind::Context => "context",
-            DiffKind::Added => "added",
-            DiffKind::Removed => "removed",
-            DiffKind::Gap => "gap",
-        }
-    }
-}
+/// One line of a line diff, and what it is: the wire types themselves.
+pub use mamori_api::revisions::{DiffKind, DiffLine};
 
 /// A line diff with three lines of context around each change.
 pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
@@ -294,34 +266,9 @@ pub fn snmp_priv(u: &SnmpV3User) -> &'static str {
     }
 }
 
-/// What changes between two checked policies (and settings), by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangeSummary {
-    pub rules_added: Vec<String>,
-    pub rules_removed: Vec<String>,
-    pub rules_changed: Vec<String>,
-    pub objects_added: Vec<String>,
-    pub objects_removed: Vec<String>,
-    pub objects_changed: Vec<String>,
-    /// Interfaces, zones and default actions.
-    pub zones: Vec<String>,
-    /// Masquerade, source NAT, port forwards, 1:1 NAT.
-    pub nat: Vec<String>,
-    pub load_balancers: Vec<String>,
-    pub settings: Vec<String>,
-    /// Set when one of the policies does not check (then only the text diff is known).
-    pub unavailable: Option<String>,
-}
-
-impl ChangeSummary {
-    pub fn is_empty(&self) -> bool {
-        *self
-            == ChangeSummary {
-                unavailable: self.unavailable.clone(),
-                ..ChangeSummary::default()
-            }
-    }
-}
+/// What changes between two checked policies (and settings), by name: the wire type
+/// itself, as the center computes it.
+pub use mamori_api::revisions::ChangeSummary;
 
 fn keyed<T: Clone, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> BTreeMap<K, T> {
     items.iter().map(|i| (key(i), i.clone())).collect()

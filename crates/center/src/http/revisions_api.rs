@@ -15,8 +15,7 @@ use super::api::{ApiActor, ApiJson, Id, Problem};
 use super::{AppState, now_ms};
 use crate::domain::{Actor, rfc3339};
 use crate::gateways::revisions::{
-    ChangeSummary, Diagnostics, DiffLine, Draft, Revision, RevisionDiff, diagnose, masked,
-    sees_secrets,
+    Diagnostics, Draft, Revision, RevisionDiff, diagnose, masked, sees_secrets,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -93,41 +92,14 @@ fn revision_wire(actor: &Actor, r: Revision, with_diagnostics: bool) -> wire::Re
     }
 }
 
-fn lines_wire(v: Vec<DiffLine>) -> Vec<wire::DiffLine> {
-    v.into_iter()
-        .map(|l| wire::DiffLine {
-            kind: l.kind.as_str().into(),
-            old: l.old,
-            new: l.new,
-            text: l.text,
-        })
-        .collect()
-}
-
-fn summary_wire(s: ChangeSummary) -> wire::ChangeSummary {
-    wire::ChangeSummary {
-        rules_added: s.rules_added,
-        rules_removed: s.rules_removed,
-        rules_changed: s.rules_changed,
-        objects_added: s.objects_added,
-        objects_removed: s.objects_removed,
-        objects_changed: s.objects_changed,
-        zones: s.zones,
-        nat: s.nat,
-        load_balancers: s.load_balancers,
-        settings: s.settings,
-        unavailable: s.unavailable,
-    }
-}
-
 pub(crate) fn diff_wire(d: RevisionDiff) -> wire::RevisionDiff {
     wire::RevisionDiff {
         site_id: d.to.site_id,
         from: d.from.number,
         to: d.to.number,
-        policy: lines_wire(d.policy),
-        settings: lines_wire(d.settings),
-        summary: summary_wire(d.summary),
+        policy: d.policy,
+        settings: d.settings,
+        summary: d.summary,
     }
 }
 
