@@ -431,6 +431,43 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         v
     }
 
+    /// The required `name` of an item (`the`: "the port forward"), which must be a valid
+    /// name not already in `names` (`kind` names the list in the duplicate error). A bad
+    /// name is reported and still returned, so that the item's other errors show too.
+    fn item_name(
+        &mut self,
+        t: &'a DeTable<'i>,
+        span: &Span,
+        the: &str,
+        kind: &str,
+        names: &mut HashMap<String, Span>,
+    ) -> Option<(String, Span)> {
+        let name = self
+            .required(t, span, "name", the)
+            .and_then(|n| self.string(n, "`name`"));
+        if let Some((n, s)) = &name {
+            if !valid_name(n) {
+                self.s.error(
+                    s.clone(),
+                    format!("`{n}` is not a valid name"),
+                    "start with a letter; letters, digits, `_` and `-`",
+                );
+            } else if names.insert(n.clone(), s.clone()).is_some() {
+                self.s
+                    .error(s.clone(), format!("duplicate {kind} name `{n}`"), "");
+            }
+        }
+        name
+    }
+
+    /// The required `zone` of an item (`the`: "the SNAT rule"), which must be a zone of
+    /// the policy other than `self`.
+    fn item_zone(&mut self, t: &'a DeTable<'i>, span: &Span, the: &str) -> Option<(String, Span)> {
+        self.required(t, span, "zone", the)
+            .and_then(|z| self.string(z, "`zone`"))
+            .filter(|(z, s)| self.zone_ref(z, s.clone(), false))
+    }
+
     fn zone_ref(&mut self, name: &str, span: Span, allow_self: bool) -> bool {
         if allow_self && name == SELF_ZONE || self.zones.contains(name) {
             return true;
@@ -1571,10 +1608,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
         for (item, sp) in self.array_of_tables(get(t, "snat"), "`snat`") {
             self.keys(item, KEYS_SNAT, "an SNAT rule");
-            let zone = self
-                .required(item, &sp, "zone", "the SNAT rule")
-                .and_then(|z| self.string(z, "`zone`"))
-                .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
+            let zone = self.item_zone(item, &sp, "the SNAT rule");
             let src = self.addr_match(get(item, "source"), "`source`");
             let to = self
                 .required(item, &sp, "to", "the SNAT rule")
@@ -1590,25 +1624,8 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let mut pf_names: HashMap<String, Span> = HashMap::new();
         for (item, sp) in self.array_of_tables(get(t, "port_forwards"), "`port_forwards`") {
             self.keys(item, KEYS_PORT_FORWARD, "a port forward");
-            let name = self
-                .required(item, &sp, "name", "the port forward")
-                .and_then(|n| self.string(n, "`name`"));
-            if let Some((n, s)) = &name {
-                if !valid_name(n) {
-                    self.s.error(
-                        s.clone(),
-                        format!("`{n}` is not a valid name"),
-                        "start with a letter; letters, digits, `_` and `-`",
-                    );
-                } else if pf_names.insert(n.clone(), s.clone()).is_some() {
-                    self.s
-                        .error(s.clone(), format!("duplicate port forward name `{n}`"), "");
-                }
-            }
-            let zone = self
-                .required(item, &sp, "zone", "the port forward")
-                .and_then(|z| self.string(z, "`zone`"))
-                .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
+            let name = self.item_name(item, &sp, "the port forward", "port forward", &mut pf_names);
+            let zone = self.item_zone(item, &sp, "the port forward");
             let protocol = self.protocol(item);
             let destination = match get(item, "destination") {
                 None => Some(None),
@@ -1695,10 +1712,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         }
         for (item, sp) in self.array_of_tables(get(t, "one_to_one"), "`one_to_one`") {
             self.keys(item, KEYS_ONE_TO_ONE, "a 1:1 NAT");
-            let zone = self
-                .required(item, &sp, "zone", "the 1:1 NAT")
-                .and_then(|z| self.string(z, "`zone`"))
-                .filter(|(z, s)| self.zone_ref(z, s.clone(), false));
+            let zone = self.item_zone(item, &sp, "the 1:1 NAT");
             let public = self
                 .required(item, &sp, "public", "the 1:1 NAT")
                 .and_then(|v| self.host_ref(v, "`public`"));
@@ -1782,21 +1796,7 @@ impl<'s, 'a, 'i> Cx<'s, 'a, 'i> {
         let mut names: HashMap<String, Span> = HashMap::new();
         for (t, sp) in self.array_of_tables(v, "`load_balancers`") {
             self.keys(t, KEYS_LOAD_BALANCER, "a load balancer");
-            let name = self
-                .required(t, &sp, "name", "the load balancer")
-                .and_then(|n| self.string(n, "`name`"));
-            if let Some((n, s)) = &name {
-                if !valid_name(n) {
-                    self.s.error(
-                        s.clone(),
-                        format!("`{n}` is not a valid name"),
-                        "start with a letter; letters, digits, `_` and `-`",
-                    );
-                } else if names.insert(n.clone(), s.clone()).is_some() {
-                    self.s
-                        .error(s.clone(), format!("duplicate load balancer name `{n}`"), "");
-                }
-            }
+            let name = self.item_name(t, &sp, "the load balancer", "load balancer", &mut names);
             let zone = match get(t, "zone") {
                 None => Some(None),
                 Some(z) => self
