@@ -154,14 +154,7 @@ fn text_expr(e: &Expr, out: &mut String) {
         Expr::Ct(k) => {
             let _ = write!(out, "ct {k}");
         }
-        Expr::Concat(v) => {
-            for (i, x) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(" . ");
-                }
-                text_expr(x, out);
-            }
-        }
+        Expr::Concat(v) => joined(out, v, " . ", |out, x| text_expr(x, out)),
         Expr::Numgen(m) => {
             let _ = write!(out, "numgen random mod {m}");
         }
@@ -186,25 +179,13 @@ fn text_val(v: &Val, out: &mut String) {
             out.push('-');
             text_val(b, out);
         }
-        Val::Concat(v) => {
-            for (i, x) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(" . ");
-                }
-                text_val(x, out);
-            }
-        }
+        Val::Concat(v) => joined(out, v, " . ", |out, x| text_val(x, out)),
         Val::SetRef(s) => {
             let _ = write!(out, "@{s}");
         }
         Val::Set(v) => {
             out.push_str("{ ");
-            for (i, x) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                text_val(x, out);
-            }
+            joined(out, v, ", ", |out, x| text_val(x, out));
             out.push_str(" }");
         }
         Val::Flags(f) => out.push_str(&f.join(",")),
@@ -276,14 +257,11 @@ pub fn text_rule(stmts: &[Stmt]) -> String {
                 let _ = write!(out, "dnat {family} to ");
                 text_expr(key, &mut out);
                 out.push_str(" map { ");
-                for (i, (k, d)) in map.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    text_val(k, &mut out);
+                joined(&mut out, map, ", ", |out, (k, d)| {
+                    text_val(k, out);
                     out.push_str(" : ");
-                    text_val(d, &mut out);
-                }
+                    text_val(d, out);
+                });
                 out.push_str(" }");
             }
             Stmt::Snat { family, addr } => {
@@ -584,14 +562,19 @@ fn w_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn w_list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
-    out.push('[');
+/// Writes each of `items` with `f`, `sep` between two.
+fn joined<T>(out: &mut String, items: &[T], sep: &str, mut f: impl FnMut(&mut String, &T)) {
     for (i, x) in items.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push_str(sep);
         }
         f(out, x);
     }
+}
+
+fn w_list<T>(out: &mut String, items: &[T], f: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    joined(out, items, ",", f);
     out.push(']');
 }
 
