@@ -3,8 +3,10 @@
 //! certificate names the site and unit the center chose; a unit marked failed loses its
 //! certificate, which is then refused and recorded.
 
+mod gateways_support;
 mod support;
 
+use gateways_support::{moved, mv, site, stock};
 use mamori_center::app::{App, Settings};
 use mamori_center::ca::{Ca, identity_of, new_key_and_csr};
 use mamori_center::domain::Scope;
@@ -42,35 +44,15 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
     let admin = c.admin().await;
     let op = c.provider_user(&admin, "operator").await;
     let (cust, officer, _) = c.customer(&admin, "Alpha").await;
-    let (_, v) = c
-        .post(
-            "/api/v1/sites",
-            &admin,
-            json!({"customer_id": cust, "name": "HQ"}),
-        )
-        .await;
-    let site = v["id"].as_i64().unwrap();
-    let (_, v) = c
-        .post(
-            "/api/v1/equipment",
-            &admin,
-            json!({"serial": "SN-E1", "model": "MG-100"}),
-        )
-        .await;
-    let unit = v["id"].as_i64().unwrap();
+    let site = site(&c, &admin, cust, "HQ").await;
+    let unit = stock(&c, &admin, "SN-E1").await;
     let path = format!("/api/v1/sites/{site}/enrolment-tokens");
 
     // A unit in stock cannot be enrolled; the officer cannot make tokens.
     let (s, v) = c.post(&path, &op, json!({"equipment_id": unit})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("lend it first"));
-    let (s, _) = c
-        .post(
-            &format!("/api/v1/equipment/{unit}/move"),
-            &admin,
-            json!({"to": "lent", "customer_id": cust}),
-        )
-        .await;
+    let (s, _) = mv(&c, &admin, unit, json!({"to": "lent", "customer_id": cust})).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = c.post(&path, &officer, json!({"equipment_id": unit})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -151,15 +133,16 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
     );
 
     // Marking the unit failed revokes its certificate; the agent is then refused.
-    for to in [
-        json!({"to": "installed", "site_id": site}),
-        json!({"to": "failed"}),
-    ] {
-        let (s, v) = c
-            .post(&format!("/api/v1/equipment/{unit}/move"), &op, to)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
+    moved(
+        &c,
+        &op,
+        unit,
+        [
+            json!({"to": "installed", "site_id": site}),
+            json!({"to": "failed"}),
+        ],
+    )
+    .await;
     let r = refused(app.agent_identity(&serial, "198.51.100.7", now_ms()).await);
     assert_eq!(r, AgentRefusal::Revoked("unit failed".into()));
     // Every refusal is in the audit log with its reason.

@@ -2,8 +2,10 @@
 //! PostgreSQL: a unit's whole life (Art. 15) with its history kept, refused moves that
 //! say why and change nothing, roles, and separation between customers.
 
+mod gateways_support;
 mod support;
 
+use gateways_support::{mv, panel, site, stock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
@@ -14,49 +16,6 @@ both_backends!(
     customers_see_only_their_units_and_their_part_of_the_history,
     panel_shows_the_inventory_and_history_in_both_languages,
 );
-
-/// A panel page fetched with the session of an API sign-in, in `lang`.
-async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
-    let r = c
-        .client
-        .get(format!("{}{path}", c.base))
-        .header("cookie", format!("mamori_session={token}"))
-        .header("accept-language", lang)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-async fn site(c: &Center, admin: &str, customer: i64, name: &str) -> i64 {
-    let (s, v) = c
-        .post(
-            "/api/v1/sites",
-            admin,
-            json!({"customer_id": customer, "name": name}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["id"].as_i64().unwrap()
-}
-
-async fn stock(c: &Center, token: &str, serial: &str) -> i64 {
-    let (s, v) = c
-        .post(
-            "/api/v1/equipment",
-            token,
-            json!({"serial": serial, "model": "MG-100"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["state"], "in_stock");
-    v["id"].as_i64().unwrap()
-}
-
-async fn mv(c: &Center, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
-    c.post(&format!("/api/v1/equipment/{id}/move"), token, body)
-        .await
-}
 
 fn states(v: &Value) -> Vec<String> {
     v["history"]

@@ -5,29 +5,17 @@
 //! `report_id`, the fleet view shows each unit's state to whom may see it; and two
 //! center processes on one PostgreSQL serve the same agent.
 
+mod gateways_support;
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gateways_support::{agent_call, der, enrolment_token, moved, panel, site, stock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
-};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 both_backends!(agents_read_their_own_site_and_reports_are_stored_once);
-
-fn der(pem: &str) -> Vec<u8> {
-    x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .unwrap()
-        .1
-        .contents
-}
 
 /// An agent: where its center listens, the CA, its certificate and key.
 #[derive(Clone)]
@@ -38,63 +26,12 @@ struct Agent {
     key: String,
 }
 
+/// One request of the agent; panics when no answer comes back.
 async fn call(a: &Agent, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(der(&a.ca))).unwrap();
-    let b = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    let client = (!a.cert.is_empty()).then_some((a.cert.as_str(), a.key.as_str()));
+    agent_call(a.port, &a.ca, client, method, path, body)
+        .await
         .unwrap()
-        .with_root_certificates(roots);
-    let config = if a.cert.is_empty() {
-        b.with_no_client_auth()
-    } else {
-        let key = rcgen::KeyPair::from_pem(&a.key).unwrap().serialize_der();
-        b.with_client_auth_cert(
-            vec![CertificateDer::from(der(&a.cert))],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
-        )
-        .unwrap()
-    };
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", a.port))
-        .await
-        .unwrap();
-    let mut tls = TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tls.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out).await;
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
-    )
-}
-
-/// A panel page fetched with the session of an API sign-in, in `lang`.
-async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
-    let r = c
-        .client
-        .get(format!("{}{path}", c.base))
-        .header("cookie", format!("mamori_session={token}"))
-        .header("accept-language", lang)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
 }
 
 fn policy(extra: &str) -> String {
@@ -138,40 +75,19 @@ async fn enrolled(
     ca: &str,
 ) -> (i64, String, i64, i64, Agent) {
     let (cust, officer, _) = c.customer(&w.admin, name).await;
-    let (_, v) = c
-        .post(
-            "/api/v1/sites",
-            &w.admin,
-            json!({"customer_id": cust, "name": "HQ"}),
-        )
-        .await;
-    let site = v["id"].as_i64().unwrap();
-    let (_, v) = c
-        .post(
-            "/api/v1/equipment",
-            &w.admin,
-            json!({"serial": format!("SN-{name}"), "model": "MG-100"}),
-        )
-        .await;
-    let unit = v["id"].as_i64().unwrap();
-    for body in [
-        json!({"to": "lent", "customer_id": cust}),
-        json!({"to": "installed", "site_id": site}),
-    ] {
-        let (s, v) = c
-            .post(&format!("/api/v1/equipment/{unit}/move"), &w.admin, body)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
-    let (s, v) = c
-        .post(
-            &format!("/api/v1/sites/{site}/enrolment-tokens"),
-            &w.admin,
-            json!({"equipment_id": unit}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let token = v["token"].as_str().unwrap().to_string();
+    let site = site(c, &w.admin, cust, "HQ").await;
+    let unit = stock(c, &w.admin, &format!("SN-{name}")).await;
+    moved(
+        c,
+        &w.admin,
+        unit,
+        [
+            json!({"to": "lent", "customer_id": cust}),
+            json!({"to": "installed", "site_id": site}),
+        ],
+    )
+    .await;
+    let token = enrolment_token(c, &w.admin, site, unit).await;
     // The token pins the CA the agent will see.
     let fp = token.rsplit_once('.').unwrap().1.to_string();
     use sha2::Digest;

@@ -3,6 +3,7 @@
 //! generation), diff, rollback, the audit trail, separation between customers, and
 //! generation numbers that stay unique when two centers publish at once.
 
+mod gateways_support;
 mod support;
 
 use reqwest::StatusCode;
@@ -72,15 +73,7 @@ pub async fn world(c: Center) -> World {
     let coord = c.provider_user(&admin, "coordinator").await;
     let op = c.provider_user(&admin, "operator").await;
     let (cust, officer, _) = c.customer(&admin, "Alpha").await;
-    let (s, v) = c
-        .post(
-            "/api/v1/sites",
-            &admin,
-            json!({"customer_id": cust, "name": "HQ"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let site = v["id"].as_i64().unwrap();
+    let site = gateways_support::site(&c, &admin, cust, "HQ").await;
     World {
         c,
         admin,

@@ -3,10 +3,10 @@
 //! PostgreSQL. The rows are written here with plain SQL (set-up only); the workflow's
 //! own tests publish through the API.
 
+mod gateways_support;
 mod support;
 
-use reqwest::StatusCode;
-use serde_json::json;
+use gateways_support::site;
 use support::{Backend, Center};
 
 both_backends!(published_config_is_the_newest_generation_of_the_site);
@@ -15,15 +15,7 @@ async fn published_config_is_the_newest_generation_of_the_site(backend: Backend)
     let c = Center::start(backend).await;
     let admin = c.admin().await;
     let (cust, _, _) = c.customer(&admin, "Alpha").await;
-    let (s, v) = c
-        .post(
-            "/api/v1/sites",
-            &admin,
-            json!({"customer_id": cust, "name": "HQ"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let site = v["id"].as_i64().unwrap();
+    let site = site(&c, &admin, cust, "HQ").await;
     let store = c.store();
     assert_eq!(store.published_config(site).await.unwrap(), None);
     assert!(store.generations_since(0).await.unwrap().is_empty());

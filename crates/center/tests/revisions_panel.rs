@@ -3,10 +3,10 @@
 //! PostgreSQL: draft with diagnostics, four-eyes, approve, publish, diff, rollback, and
 //! customers who read their own history and nothing else.
 
+mod gateways_support;
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::json;
 use support::{Backend, Center};
 
 both_backends!(panel_workflow_and_isolation);
@@ -87,15 +87,7 @@ async fn panel_workflow_and_isolation(backend: Backend) {
     let coord = c.provider_user(&admin, "coordinator").await;
     let op = c.provider_user(&admin, "operator").await;
     let (cust, officer, _) = c.customer(&admin, "Alpha").await;
-    let (s, v) = c
-        .post(
-            "/api/v1/sites",
-            &admin,
-            json!({"customer_id": cust, "name": "本社"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let site = v["id"].as_i64().unwrap();
+    let site = gateways_support::site(&c, &admin, cust, "本社").await;
     let base = format!("/sites/{site}/revisions");
 
     // The customer page links to the site's revisions.
