@@ -228,14 +228,13 @@ impl Standalone {
         path: &Path,
         value: &T,
     ) -> Result<(), StandaloneError> {
-        let io_err = |source| StandaloneError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let tmp = path.with_extension("tmp");
         let text = serde_json::to_string_pretty(value).expect("state serializes");
-        fs::write(&tmp, text).map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(io_err)
+        crate::state::replace_file(path, text.as_bytes(), false).map_err(|source| {
+            StandaloneError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 
     fn rev_path(&self, n: u64) -> PathBuf {

@@ -40,10 +40,15 @@ pub enum StateError {
 
 /// Writes `bytes` to `path` atomically and durably; `private` makes the file 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), StateError> {
-    let err = |source| StateError::Io {
+    replace_file(path, bytes, private).map_err(|source| StateError::Io {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// [`write_atomic`] with the bare I/O error, for state files of other kinds (the
+/// standalone executor's).
+pub(crate) fn replace_file(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -52,12 +57,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), Stat
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(if private { 0o600 } else { 0o644 });
     }
-    let mut f = opts.open(&tmp).map_err(err)?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes).and_then(|_| f.sync_all())?;
     drop(f);
-    fs::rename(&tmp, path).map_err(err)?;
+    fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+        File::open(dir).and_then(|d| d.sync_all())?;
     }
     Ok(())
 }
