@@ -79,25 +79,14 @@ pub fn enrol(center: &str, token: &str, dir: &StateDir) -> Result<Identity, Enro
     // The key is on disk before the center signs anything for it.
     write_atomic(&dir.key(), key.as_bytes(), true)?;
     let client = Client::pinned(url.clone(), &fp)?;
-    let body = serde_json::to_vec(&wire::EnrolRequest {
-        token: token.to_string(),
-        csr_pem: csr,
-    })
-    .expect("serializes");
-    let a = client.request(
-        "POST",
+    let r = certificate_request(
+        &client,
         "/agent/v1/enrol",
-        Some(&body),
-        Duration::from_secs(30),
+        &wire::EnrolRequest {
+            token: token.to_string(),
+            csr_pem: csr,
+        },
     )?;
-    if a.status != 200 {
-        return Err(EnrolError::Refused {
-            status: a.status,
-            detail: a.error_text(),
-        });
-    }
-    let r: wire::EnrolResponse =
-        serde_json::from_slice(&a.body).map_err(|e| EnrolError::BadAnswer(e.to_string()))?;
     let ca_fp = fingerprint(&cert_der_of_pem(&r.ca_pem)?);
     if ca_fp != fp {
         return Err(EnrolError::BadAnswer(format!(
@@ -117,6 +106,24 @@ pub fn enrol(center: &str, token: &str, dir: &StateDir) -> Result<Identity, Enro
         false,
     )?;
     Ok(id)
+}
+
+/// Asks the center for a certificate (`path`: enrolment or renewal); a status other
+/// than 200 is a refusal with the center's reason.
+fn certificate_request(
+    client: &Client,
+    path: &str,
+    request: &impl serde::Serialize,
+) -> Result<wire::EnrolResponse, EnrolError> {
+    let body = serde_json::to_vec(request).expect("serializes");
+    let a = client.request("POST", path, Some(&body), Duration::from_secs(30))?;
+    if a.status != 200 {
+        return Err(EnrolError::Refused {
+            status: a.status,
+            detail: a.error_text(),
+        });
+    }
+    serde_json::from_slice(&a.body).map_err(|e| EnrolError::BadAnswer(e.to_string()))
 }
 
 /// The mutual-TLS client of an enrolled agent (for `center`, or the enrolled one).
@@ -158,22 +165,18 @@ pub fn renew_if_due(
     let next_key = dir.dir.join("key.next.pem");
     let next_cert = dir.dir.join("cert.next.pem");
     write_atomic(&next_key, key.as_bytes(), true)?;
-    let body = serde_json::to_vec(&wire::RenewRequest { csr_pem: csr }).expect("serializes");
-    let a = client.request(
-        "POST",
+    let r = match certificate_request(
+        client,
         "/agent/v1/renew",
-        Some(&body),
-        Duration::from_secs(30),
-    )?;
-    if a.status != 200 {
-        let _ = std::fs::remove_file(&next_key);
-        return Err(EnrolError::Refused {
-            status: a.status,
-            detail: a.error_text(),
-        });
-    }
-    let r: wire::EnrolResponse =
-        serde_json::from_slice(&a.body).map_err(|e| EnrolError::BadAnswer(e.to_string()))?;
+        &wire::RenewRequest { csr_pem: csr },
+    ) {
+        Err(e @ EnrolError::Refused { .. }) => {
+            // Refused: the new key will not get a certificate.
+            let _ = std::fs::remove_file(&next_key);
+            return Err(e);
+        }
+        r => r?,
+    };
     write_atomic(&next_cert, r.cert_pem.as_bytes(), false)?;
     finish_renewal(dir)?;
     Ok(true)
