@@ -116,6 +116,20 @@ pub struct Set {
     pub map_elems: Vec<(Val, Val)>,
 }
 
+impl Set {
+    /// The set's flags as nft names them: `timeout` for a dynamic set, `interval`.
+    fn flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.dynamic_timeout.is_some() {
+            flags.push("timeout");
+        }
+        if self.interval {
+            flags.push("interval");
+        }
+        flags
+    }
+}
+
 /// A software flowtable on the ingress hook of some interfaces: connections added to
 /// it (`flow add`) are forwarded from ingress straight to the output interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,13 +451,7 @@ pub(crate) fn json_set(fam: &str, tab: &str, s: &Set) -> Value {
     if let Some(d) = s.data {
         o["map"] = json!(d);
     }
-    let mut flags = Vec::new();
-    if s.dynamic_timeout.is_some() {
-        flags.push("timeout");
-    }
-    if s.interval {
-        flags.push("interval");
-    }
+    let flags = s.flags();
     if !flags.is_empty() {
         o["flags"] = json!(flags);
     }
@@ -835,13 +843,7 @@ impl Table {
                 out.push_str(",\"map\":");
                 w_str(&mut out, d);
             }
-            let mut flags = Vec::new();
-            if s.dynamic_timeout.is_some() {
-                flags.push("timeout");
-            }
-            if s.interval {
-                flags.push("interval");
-            }
+            let flags = s.flags();
             if !flags.is_empty() {
                 out.push_str(",\"flags\":");
                 w_list(&mut out, &flags, |o, k| w_str(o, k));
