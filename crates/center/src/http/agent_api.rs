@@ -239,13 +239,7 @@ fn refusal(e: EnrolError) -> Response {
             err(StatusCode::UNPROCESSABLE_ENTITY, r.to_string())
         }
         EnrolError::Refused(r) => err(StatusCode::FORBIDDEN, r.to_string()),
-        EnrolError::App(e) => {
-            tracing::error!(error = %e, "agent request failed");
-            err(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; it has been logged",
-            )
-        }
+        EnrolError::App(e) => internal(e),
     }
 }
 
