@@ -10,7 +10,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use gateways_support::{agent_call, der, enrolment_token, moved, panel, site, stock};
+use gateways_support::{
+    OFFICE_NETWORK, agent_call, der, enrolment_token, moved, panel, site, stock,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
@@ -36,13 +38,7 @@ async fn call(a: &Agent, method: &str, path: &str, body: Option<Value>) -> (u16,
 
 fn policy(extra: &str) -> String {
     format!(
-        r#"[interfaces]
-lan0 = {{ zone = "lan", addresses = ["192.0.2.1/26"] }}
-wan0 = {{ zone = "wan", addresses = ["198.51.100.1/24"], default_route = true }}
-
-[management]
-center = "203.0.113.10"
-
+        r#"{OFFICE_NETWORK}
 [[rules]]
 name = "out"
 from = "lan"

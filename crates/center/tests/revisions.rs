@@ -6,6 +6,7 @@
 mod gateways_support;
 mod support;
 
+use gateways_support::OFFICE_NETWORK;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
@@ -23,13 +24,7 @@ both_backends!(
 /// A small office policy; `extra` is appended (more rules, NAT).
 pub fn policy(extra: &str) -> String {
     format!(
-        r#"[interfaces]
-lan0 = {{ zone = "lan", addresses = ["192.0.2.1/26"] }}
-wan0 = {{ zone = "wan", addresses = ["198.51.100.1/24"], default_route = true }}
-
-[management]
-center = "203.0.113.10"
-
+        r#"{OFFICE_NETWORK}
 [addresses]
 office = "192.0.2.0/26"
 web = "192.0.2.10"

@@ -17,6 +17,16 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::support::Center;
 
+/// The network of the small office the tests' policies describe: its interfaces and
+/// the center's management address; the policy text follows on the next line.
+pub const OFFICE_NETWORK: &str = r#"[interfaces]
+lan0 = { zone = "lan", addresses = ["192.0.2.1/26"] }
+wan0 = { zone = "wan", addresses = ["198.51.100.1/24"], default_route = true }
+
+[management]
+center = "203.0.113.10"
+"#;
+
 /// A new site of `customer`; its id.
 pub async fn site(c: &Center, admin: &str, customer: i64, name: &str) -> i64 {
     let (s, v) = c
