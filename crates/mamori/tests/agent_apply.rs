@@ -17,21 +17,18 @@ struct Gw {
 impl Gw {
     fn new() -> Gw {
         let tb = Testbed::up().unwrap();
-        let state = tb.dir().join("state").display().to_string();
+        let state = state_dir(&tb);
         Gw { tb, state }
     }
 
+    /// Writes `text` to file `name` and applies it.
     fn apply(&self, name: &str, text: &str, extra: &[&str]) -> std::process::Output {
-        let f = write(&self.tb, name, text);
-        let mut args = vec![
-            "agent",
-            "apply",
-            f.to_str().unwrap(),
-            "--state-dir",
-            &self.state,
-        ];
-        args.extend_from_slice(extra);
-        mamori(&self.tb, &args)
+        agent_apply(&self.tb, &write(&self.tb, name, text), extra)
+    }
+
+    /// [`Gw::apply`], which must succeed.
+    fn apply_ok(&self, name: &str, text: &str, extra: &[&str]) {
+        agent_apply_ok(&self.tb, &write(&self.tb, name, text), extra);
     }
 
     fn center_reaches_ssh(&self) -> bool {
@@ -43,11 +40,7 @@ impl Gw {
 fn unconfirmed_policy_cutting_management_is_rolled_back_by_itself() {
     let gw = Gw::new();
     let _ssh = gw.tb.observer(Host::Gw, "0.0.0.0", 22).unwrap();
-    assert!(
-        gw.apply("good.toml", &gateway_policy(addr::CENTER), &[])
-            .status
-            .success()
-    );
+    gw.apply_ok("good.toml", &gateway_policy(addr::CENTER), &[]);
     let good = live(&gw.tb);
     assert!(gw.center_reaches_ssh());
 
@@ -100,17 +93,12 @@ fn unconfirmed_policy_cutting_management_is_rolled_back_by_itself() {
 #[test]
 fn confirmed_policy_stays_after_the_deadline() {
     let gw = Gw::new();
-    assert!(
-        gw.apply("a.nft", &gateway_ruleset(true), &[])
-            .status
-            .success()
-    );
-    let out = gw.apply(
+    gw.apply_ok("a.nft", &gateway_ruleset(true), &[]);
+    gw.apply_ok(
         "b.nft",
         &gateway_ruleset(false),
         &["--confirm-within", "2s"],
     );
-    assert!(out.status.success());
     let applied = live(&gw.tb);
     mamori_ok(&gw.tb, &["agent", "confirm", "--state-dir", &gw.state]);
     std::thread::sleep(Duration::from_millis(3000));
@@ -124,17 +112,9 @@ fn confirmed_policy_stays_after_the_deadline() {
 #[test]
 fn manual_rollback_restores_the_previous_ruleset() {
     let gw = Gw::new();
-    assert!(
-        gw.apply("a.nft", &gateway_ruleset(true), &[])
-            .status
-            .success()
-    );
+    gw.apply_ok("a.nft", &gateway_ruleset(true), &[]);
     let first = live(&gw.tb);
-    assert!(
-        gw.apply("b.nft", &gateway_ruleset(false), &[])
-            .status
-            .success()
-    );
+    gw.apply_ok("b.nft", &gateway_ruleset(false), &[]);
     assert_ne!(live(&gw.tb), first);
     mamori_ok(&gw.tb, &["agent", "rollback", "--state-dir", &gw.state]);
     assert_eq!(live(&gw.tb), first);
@@ -143,11 +123,7 @@ fn manual_rollback_restores_the_previous_ruleset() {
 #[test]
 fn invalid_ruleset_leaves_the_running_one_untouched_with_a_located_error() {
     let gw = Gw::new();
-    assert!(
-        gw.apply("a.nft", &gateway_ruleset(true), &[])
-            .status
-            .success()
-    );
+    gw.apply_ok("a.nft", &gateway_ruleset(true), &[]);
     let before = live(&gw.tb);
     let broken = "table inet mamori {\n  chain input {\n    type filter hook input priority filter; policy drop;\n    tcp dport 22 acept\n  }\n}\n";
     let out = gw.apply("broken.nft", broken, &[]);
@@ -172,8 +148,7 @@ fn invalid_ruleset_leaves_the_running_one_untouched_with_a_located_error() {
 #[test]
 fn rollback_of_the_first_apply_removes_the_table() {
     let gw = Gw::new();
-    let out = gw.apply("a.nft", &gateway_ruleset(true), &["--confirm-within", "1s"]);
-    assert!(out.status.success());
+    gw.apply_ok("a.nft", &gateway_ruleset(true), &["--confirm-within", "1s"]);
     assert!(!live(&gw.tb).is_empty());
     assert!(
         eventually(Duration::from_secs(8), || live(&gw.tb).is_empty()),
@@ -187,14 +162,10 @@ fn rollback_of_the_first_apply_removes_the_table() {
 #[test]
 fn apply_while_waiting_for_confirmation_is_refused() {
     let gw = Gw::new();
-    assert!(
-        gw.apply(
-            "a.nft",
-            &gateway_ruleset(true),
-            &["--confirm-within", "30s"]
-        )
-        .status
-        .success()
+    gw.apply_ok(
+        "a.nft",
+        &gateway_ruleset(true),
+        &["--confirm-within", "30s"],
     );
     let before = live(&gw.tb);
     let out = gw.apply("b.nft", &gateway_ruleset(false), &[]);
@@ -207,11 +178,7 @@ fn apply_while_waiting_for_confirmation_is_refused() {
 #[test]
 fn invalid_policy_is_reported_with_positions_and_nothing_is_applied() {
     let gw = Gw::new();
-    assert!(
-        gw.apply("a.toml", &gateway_policy(addr::CENTER), &[])
-            .status
-            .success()
-    );
+    gw.apply_ok("a.toml", &gateway_policy(addr::CENTER), &[]);
     let before = live(&gw.tb);
     let bad = gateway_policy(addr::CENTER)
         .replace("service = \"closed\"", "service = \"nosuch\"")
@@ -253,15 +220,9 @@ fn compiled_json_and_policy_apply_to_the_same_live_table() {
             policy.to_str().unwrap(),
         ],
     );
-    let out = gw.apply("p.json", &json, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gw.apply_ok("p.json", &json, &[]);
     let from_json = live(&gw.tb);
     assert!(from_json.contains("chain forward"), "{from_json}");
-    let out = gw.apply("p2.toml", &src, &[]);
-    assert!(out.status.success());
+    gw.apply_ok("p2.toml", &src, &[]);
     assert_eq!(live(&gw.tb), from_json);
 }

@@ -16,17 +16,7 @@ const T: Duration = Duration::from_millis(1500);
 fn gateway() -> Testbed {
     let tb = Testbed::up().unwrap();
     let file = write(&tb, "gw.toml", &gateway_policy(addr::CENTER));
-    let state = tb.dir().join("state");
-    mamori_ok(
-        &tb,
-        &[
-            "agent",
-            "apply",
-            file.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-    );
+    agent_apply_ok(&tb, &file, &[]);
     tb
 }
 
@@ -213,17 +203,7 @@ fn load_balancer_spreads_over_three_backends_and_drops_a_dead_one_within_two_int
 
     // A re-apply of the policy puts the compiled rule (all three) back; the health checks
     // take the dead backend out again within an interval.
-    let state = tb.dir().join("state");
-    mamori_ok(
-        &tb,
-        &[
-            "agent",
-            "apply",
-            policy.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-    );
+    agent_apply_ok(&tb, &policy, &[]);
     thread::sleep(interval + Duration::from_millis(400));
     let after = served_by(&tb, 20);
     assert!(after.iter().all(|b| b != backends[1]), "{after:?}");

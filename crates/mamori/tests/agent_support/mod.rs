@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,6 +28,36 @@ pub fn mamori_ok(tb: &Testbed, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The agent's state directory in a testbed.
+pub fn state_dir(tb: &Testbed) -> String {
+    tb.dir().join("state").display().to_string()
+}
+
+/// Runs `mamori agent apply FILE --state-dir STATE EXTRA...` in the gateway.
+pub fn agent_apply(tb: &Testbed, file: &Path, extra: &[&str]) -> Output {
+    let state = state_dir(tb);
+    let mut args = vec![
+        "agent",
+        "apply",
+        file.to_str().unwrap(),
+        "--state-dir",
+        &state,
+    ];
+    args.extend_from_slice(extra);
+    mamori(tb, &args)
+}
+
+/// [`agent_apply`]; panics with its stderr unless it succeeds.
+pub fn agent_apply_ok(tb: &Testbed, file: &Path, extra: &[&str]) {
+    let out = agent_apply(tb, file, extra);
+    assert!(
+        out.status.success(),
+        "apply {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The gateway's live `inet mamori` table as nft text (empty when there is none).
