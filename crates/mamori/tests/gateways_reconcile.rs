@@ -222,6 +222,15 @@ impl World {
             .await
             .unwrap()
     }
+
+    /// The audit log (up to 100,000 entries).
+    async fn audit(&self) -> Vec<mamori_center::audit::Entry> {
+        self.app
+            .store
+            .audit_entries(Scope::All, None, 100_000)
+            .await
+            .unwrap()
+    }
 }
 
 fn settings() -> GatewaySettings {
@@ -488,12 +497,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         ids.dedup();
         assert_eq!(ids.len(), reports.len());
         // Each stored report is in the audit log once.
-        let audit = w
-            .app
-            .store
-            .audit_entries(Scope::All, None, 100_000)
-            .await
-            .unwrap();
+        let audit = w.audit().await;
         let audited_drifts = audit.iter().filter(|e| e.action == "agent.drift").count();
         assert_eq!(audited_drifts, drift_after);
         assert!(
@@ -620,12 +624,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             started.elapsed().as_millis()
         );
         assert!(echo_ok(&tb, 7002));
-        let audit = w
-            .app
-            .store
-            .audit_entries(Scope::All, None, 100_000)
-            .await
-            .unwrap();
+        let audit = w.audit().await;
         assert!(
             audit.iter().any(|e| e.action == "agent.request"
                 && e.outcome == "refused"
