@@ -5,7 +5,7 @@
 mod gateways_support;
 mod support;
 
-use gateways_support::{mv, panel, site, stock};
+use gateways_support::{as_reader, csrf_of, mv, panel, site, stock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
@@ -270,18 +270,16 @@ async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backen
     assert!(ja.contains("id=\"create_token\""), "{ja}");
     let (_, officer_page) = panel(&c, &officer, &format!("/equipment/{id}"), "ja").await;
     assert!(!officer_page.contains("create_token"), "{officer_page}");
-    let csrf = {
-        let marker = "name=\"csrf\" value=\"";
-        let start = ja.find(marker).unwrap() + marker.len();
-        ja[start..start + ja[start..].find('"').unwrap()].to_string()
-    };
+    let csrf = csrf_of(&ja);
     let post = |token: &str, csrf: &str| {
-        c.client
-            .post(format!("{}/equipment/{id}/enrolment-token", c.base))
-            .header("cookie", format!("mamori_session={token}"))
-            .header("accept-language", "en")
-            .form(&[("csrf", csrf), ("ttl_minutes", "30")])
-            .send()
+        as_reader(
+            c.client
+                .post(format!("{}/equipment/{id}/enrolment-token", c.base)),
+            token,
+            "en",
+        )
+        .form(&[("csrf", csrf), ("ttl_minutes", "30")])
+        .send()
     };
     let before = c.audit_len().await;
     let r = post(&admin, "forged").await.unwrap();

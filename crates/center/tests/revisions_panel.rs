@@ -6,7 +6,7 @@
 mod gateways_support;
 mod support;
 
-use gateways_support::OFFICE_NETWORK;
+use gateways_support::{OFFICE_NETWORK, as_reader, csrf_of};
 use reqwest::StatusCode;
 use support::{Backend, Center};
 
@@ -19,11 +19,7 @@ struct Page {
 }
 
 async fn get(c: &Center, token: &str, path: &str, lang: &str) -> Page {
-    let r = c
-        .client
-        .get(format!("{}{path}", c.base))
-        .header("cookie", format!("mamori_session={token}"))
-        .header("accept-language", lang)
+    let r = as_reader(c.client.get(format!("{}{path}", c.base)), token, lang)
         .send()
         .await
         .unwrap();
@@ -31,11 +27,7 @@ async fn get(c: &Center, token: &str, path: &str, lang: &str) -> Page {
 }
 
 async fn post(c: &Center, token: &str, path: &str, lang: &str, form: &[(&str, &str)]) -> Page {
-    let r = c
-        .client
-        .post(format!("{}{path}", c.base))
-        .header("cookie", format!("mamori_session={token}"))
-        .header("accept-language", lang)
+    let r = as_reader(c.client.post(format!("{}{path}", c.base)), token, lang)
         .form(form)
         .send()
         .await
@@ -54,13 +46,6 @@ async fn page(r: reqwest::Response) -> Page {
         location,
         body: r.text().await.unwrap(),
     }
-}
-
-fn csrf_of(body: &str) -> String {
-    let start = "name=\"csrf\" value=\"";
-    let i = body.find(start).expect("a CSRF field") + start.len();
-    let j = body[i..].find('"').unwrap() + i;
-    body[i..j].to_string()
 }
 
 fn policy(extra: &str) -> String {

@@ -81,17 +81,27 @@ pub async fn enrolment_token(c: &Center, token: &str, site: i64, unit: i64) -> S
     v["token"].as_str().unwrap().to_string()
 }
 
+/// A panel request made with the session of an API sign-in, in `lang`.
+pub fn as_reader(r: reqwest::RequestBuilder, token: &str, lang: &str) -> reqwest::RequestBuilder {
+    r.header("cookie", format!("mamori_session={token}"))
+        .header("accept-language", lang)
+}
+
 /// A panel page fetched with the session of an API sign-in, in `lang`.
 pub async fn panel(c: &Center, token: &str, path: &str, lang: &str) -> (StatusCode, String) {
-    let r = c
-        .client
-        .get(format!("{}{path}", c.base))
-        .header("cookie", format!("mamori_session={token}"))
-        .header("accept-language", lang)
+    let r = as_reader(c.client.get(format!("{}{path}", c.base)), token, lang)
         .send()
         .await
         .unwrap();
     (r.status(), r.text().await.unwrap())
+}
+
+/// The CSRF field's value in a panel page.
+pub fn csrf_of(body: &str) -> String {
+    let start = "name=\"csrf\" value=\"";
+    let i = body.find(start).expect("a CSRF field") + start.len();
+    let j = body[i..].find('"').unwrap() + i;
+    body[i..j].to_string()
 }
 
 /// The DER bytes of a PEM certificate.
