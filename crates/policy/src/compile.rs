@@ -219,6 +219,19 @@ enum Part {
 }
 
 impl Cx {
+    /// Registers the counter `PREFIX_NAME` of the `kind` (a port forward, a load
+    /// balancer) named `name`; returns the counter's name.
+    fn named_counter(&mut self, prefix: &str, kind: &'static str, name: &str) -> String {
+        let counter = format!("{prefix}_{name}");
+        self.counters.push(CounterInfo {
+            counter: counter.clone(),
+            kind,
+            name: name.to_string(),
+            line: None,
+        });
+        counter
+    }
+
     /// A named set of the addresses of family `f`: a hash set when they are all single
     /// hosts (loads faster, looks up in constant time), an interval set otherwise.
     ///
@@ -726,13 +739,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
     });
     let mut nat_accepts: Vec<(Option<String>, Vec<Stmt>)> = Vec::new();
     for pf in &p.port_forwards {
-        let counter = format!("pf_{}", pf.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "port_forward",
-            name: pf.name.clone(),
-            line: None,
-        });
+        let counter = cx.named_counter("pf", "port_forward", &pf.name);
         let f = Family::of(&pf.to);
         let port = match pf.to_port {
             Some(tp) => Val::Num(tp as u64),
@@ -754,13 +761,7 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         ));
     }
     for lb in &p.load_balancers {
-        let counter = format!("lb_{}", lb.name);
-        cx.counters.push(CounterInfo {
-            counter: counter.clone(),
-            kind: "load_balancer",
-            name: lb.name.clone(),
-            line: None,
-        });
+        let counter = cx.named_counter("lb", "load_balancer", &lb.name);
         let f = Family::of(&lb.address);
         let mut r = Vec::new();
         if let Some(z) = &lb.zone {
