@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
             "/backoffice/contracts/{id}/cancel",
             post(cancel_preview_or_confirm),
         )
+        .route("/backoffice/contracts/{id}/equipment", post(lend_submit))
         .route("/backoffice/invoices/{id}", get(invoice_page))
         .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
         .route("/backoffice/invoice-run", post(invoice_run))
@@ -295,12 +296,22 @@ async fn contract_page(State(s): State<AppState>, u: User, Path(id): Path<String
         tr(l, "状態", "Status"),
         esc(&status_text(l, &c)),
         tr(l, "貸与機器", "Equipment lent"),
-        c.equipment
-            .iter()
-            .map(|a| format!("#{a}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        c.equipment.len()
     );
+    let units = match s.app.bo_contract_units(&u.actor, c.id).await {
+        Ok(v) => v,
+        Err(e) => return error(l, e),
+    };
+    b.push_str(&units_table(l, &units));
+    if is_staff(&u) && c.end().is_none_or(|e| e > bo::today(now_ms())) {
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/backoffice/contracts/{}/equipment\" id=\"lend_form\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input name=\"equipment\" id=\"lend_unit\" size=\"8\" required></label> <button id=\"lend_submit\">{}</button></form>",
+            c.id,
+            esc(&u.csrf),
+            tr(l, "在庫の機器番号", "Unit number in stock"),
+            tr(l, "機器を貸与する", "Lend a unit")
+        ));
+    }
     b.push_str(&invoice_table(
         l,
         &invoices,
@@ -402,6 +413,98 @@ async fn cancel_preview_or_confirm(
         tr(l, "この内容で解約する", "Confirm the cancellation")
     ));
     page(l, tr(l, "解約の確認", "Review the cancellation"), &b)
+}
+
+/// The units lent under a contract, each linking to its page in the inventory.
+fn units_table(l: Lang, units: &[crate::gateways::Equipment]) -> String {
+    let mut b = format!(
+        "<table id=\"units\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr(l, "製造番号", "Serial"),
+        tr(l, "機種", "Model"),
+        tr(l, "状態", "State"),
+    );
+    for e in units {
+        let (ja, en) = e.placement.state.label();
+        b.push_str(&format!(
+            "<tr><td><a href=\"/equipment/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+            e.id,
+            esc(&e.serial),
+            esc(&e.model),
+            tr(l, ja, en)
+        ));
+    }
+    b.push_str("</tbody></table>");
+    b
+}
+
+/// The section of a unit's page naming the contracts it was lent under.
+pub async fn unit_contracts(app: &crate::app::App, actor: &Actor, ja: bool, id: i64) -> String {
+    let l = if ja { Lang::Ja } else { Lang::En };
+    let Ok(list) = app.bo_unit_contracts(actor, id).await else {
+        return String::new();
+    };
+    let mut b = format!(
+        "<h2>{}</h2><ul id=\"unit_contracts\">",
+        tr(l, "貸与契約", "Lent under contract")
+    );
+    for (k, released) in &list {
+        b.push_str(&format!(
+            "<li><a href=\"/backoffice/contracts/{k}\">{} #{k}</a>{}</li>",
+            tr(l, "契約", "Contract"),
+            match released {
+                None => String::new(),
+                Some(_) => format!(
+                    " ({})",
+                    tr(l, "契約終了により返却", "taken back at the contract's end")
+                ),
+            }
+        ));
+    }
+    if list.is_empty() {
+        b.push_str(&format!("<li>{}</li>", tr(l, "なし", "None")));
+    }
+    b.push_str("</ul>");
+    b
+}
+
+#[derive(Deserialize)]
+struct LendForm {
+    csrf: Option<String>,
+    equipment: String,
+}
+
+async fn lend_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<LendForm>,
+) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    let r = async {
+        let id = id_of(&id)?;
+        let unit = unit_number(&f.equipment)?;
+        s.app.bo_lend_unit(&u.actor, id, unit, now_ms()).await
+    }
+    .await;
+    match r {
+        Ok(c) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
+        Err(e) => error(l, e),
+    }
+}
+
+/// A unit number of the equipment inventory as typed in a form (`12` or `#12`).
+fn unit_number(part: &str) -> Result<i64, AppError> {
+    let part = part.trim().trim_start_matches('#');
+    part.parse::<i64>().map_err(|_| {
+        crate::app::invalid_text(
+            "equipment",
+            format!("{part:?} is not a unit number of the equipment inventory"),
+            format!("貸与機器の「{part}」は機器台帳の機器番号ではありません。"),
+        )
+    })
 }
 
 async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>) -> Response {
@@ -674,8 +777,8 @@ async fn applications_page(State(s): State<AppState>, u: User) -> Response {
                 "<form method=\"post\" action=\"/backoffice/applications/{id}/accept\" class=\"inline\">{csrf}<label>{} <input name=\"equipment\" id=\"accept_equipment_{id}\" placeholder=\"12, 13\"></label> <button id=\"accept_{id}\">{}</button></form> <form method=\"post\" action=\"/backoffice/applications/{id}/refuse\" class=\"inline\">{csrf}<select name=\"reason\" id=\"refuse_reason_{id}\">{reasons}</select> <button id=\"refuse_{id}\">{}</button></form> <a id=\"change_{id}\" href=\"/backoffice/applications/{id}/change\">{}</a>",
                 tr(
                     l,
-                    "貸与機器（機器番号）",
-                    "Equipment lent (appliance numbers)"
+                    "貸与機器（機器台帳の機器番号）",
+                    "Equipment lent (unit numbers of the inventory)"
                 ),
                 tr(l, "承諾する（第8条第1項）", "Accept (Art. 8-1)"),
                 tr(l, "お断りする（第8条第2項）", "Refuse (Art. 8-2)"),
@@ -852,16 +955,9 @@ async fn accept_submit(
         for part in f
             .equipment
             .split([',', ' ', '、'])
-            .map(|p| p.trim().trim_start_matches('#'))
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.trim().is_empty())
         {
-            equipment.push(part.parse::<i64>().map_err(|_| {
-                crate::app::invalid_text(
-                    "equipment",
-                    format!("{part:?} is not an appliance number"),
-                    format!("貸与機器の「{part}」は機器番号ではありません。"),
-                )
-            })?);
+            equipment.push(unit_number(part)?);
         }
         s.app
             .bo_accept(&u.actor, &s.config.backoffice, id, &equipment, now_ms())

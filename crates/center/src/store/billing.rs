@@ -128,6 +128,43 @@ CREATE TABLE bo_invoice_contracts (
 CREATE INDEX bo_invoice_contracts_number ON bo_invoice_contracts (invoice_number);
 "#;
 
+/// Migration 40: one inventory. Every record of the foundation's `appliances` table
+/// becomes a unit of `equipment` (same serial and model; `installed` at its site when
+/// it has one, else `lent` to its customer), with an event saying where it came from;
+/// a serial already in the inventory keeps its unit and placement (the event names
+/// the record merged into it). Contracts' links move to the units (`equipment_id`; `released_at`
+/// is set when the unit leaves the contract at its end), and `appliances` is dropped. Applied once, in the migrations' transaction.
+pub(super) const MIGRATION_40: &str = r#"
+INSERT INTO equipment (serial, model, state, customer_id, site_id, created_at, updated_at)
+SELECT a.serial, a.model, CASE WHEN a.site_id IS NULL THEN 'lent' ELSE 'installed' END,
+       a.customer_id, a.site_id, a.created_at, a.created_at
+FROM appliances a
+WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.serial = a.serial)
+ORDER BY a.id;
+INSERT INTO equipment_events (equipment_id, at, actor, from_state, to_state, customer_id, site_id, note)
+SELECT e.id, a.created_at, 'migration 40', NULL, e.state, a.customer_id, a.site_id,
+       'migrated from appliance record ' || CAST(a.id AS TEXT) || ' (customer ' || CAST(a.customer_id AS TEXT)
+       || CASE WHEN a.site_id IS NULL THEN '' ELSE ', site ' || CAST(a.site_id AS TEXT) END
+       || ')'
+FROM appliances a JOIN equipment e ON e.serial = a.serial
+ORDER BY a.id;
+CREATE TABLE bo_contract_units (
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    released_at {INT},
+    PRIMARY KEY (contract_id, equipment_id)
+);
+INSERT INTO bo_contract_units (contract_id, equipment_id)
+SELECT DISTINCT ce.contract_id, e.id
+FROM bo_contract_equipment ce
+JOIN appliances a ON a.id = ce.appliance_id
+JOIN equipment e ON e.serial = a.serial;
+DROP TABLE bo_contract_equipment;
+ALTER TABLE bo_contract_units RENAME TO bo_contract_equipment;
+CREATE INDEX bo_contract_equipment_unit ON bo_contract_equipment (equipment_id, contract_id);
+DROP TABLE appliances;
+"#;
+
 const APP_COLS: &str = "id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, refusal_reason, replaces_id, contract_id, created_at, decided_at";
 const CONTRACT_COLS: &str = "id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, termination_reason, created_at";
 const INVOICE_COLS: &str = "id, number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at";
@@ -281,6 +318,31 @@ macro_rules! scoped {
 }
 
 impl Store {
+    /// The contracts a unit was lent under, newest first, with when it left each
+    /// (`None` while it is lent under it); a customer sees only its own contracts.
+    pub async fn bo_contracts_of_unit(
+        &self,
+        scope: Scope,
+        equipment_id: i64,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        let (sql, c) = scoped!(
+            "SELECT l.contract_id, l.released_at FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.equipment_id = $1",
+            scope,
+            "k.customer_id",
+            2
+        );
+        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY l.contract_id DESC")))
+            .bind(equipment_id);
+        if let Some(c) = c {
+            q = q.bind(c);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("contract_id")?, r.try_get("released_at")?)))
+            .collect()
+    }
+
     pub async fn bo_applications(&self, scope: Scope) -> Result<Vec<Application>> {
         let (sql, c) = scoped!(
             format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
@@ -350,13 +412,13 @@ impl Store {
         };
         let mut contract = contract_from_row(&r)?;
         let rows = sqlx::query(
-            "SELECT appliance_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY appliance_id",
+            "SELECT equipment_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY equipment_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            contract.equipment.push(r.try_get("appliance_id")?);
+            contract.equipment.push(r.try_get("equipment_id")?);
         }
         Ok(Some(contract))
     }
@@ -606,32 +668,74 @@ impl Tx {
             .fetch_one(&mut *self.tx)
             .await?;
         let id: i64 = r.try_get("id")?;
-        for a in &c.equipment {
-            sqlx::query(
-                "INSERT INTO bo_contract_equipment (contract_id, appliance_id) VALUES ($1, $2)",
-            )
-            .bind(id)
-            .bind(*a)
-            .execute(&mut *self.tx)
-            .await?;
-        }
         Ok(id)
     }
 
-    /// The customer's appliances among `ids` (equipment lent must be theirs).
-    pub async fn bo_appliances_of(&mut self, customer_id: i64, ids: &[i64]) -> Result<usize> {
-        let mut n = 0;
-        for id in ids {
-            let r = sqlx::query(
-                "SELECT COUNT(*) AS n FROM appliances WHERE id = $1 AND customer_id = $2",
-            )
-            .bind(*id)
-            .bind(customer_id)
-            .fetch_one(&mut *self.tx)
-            .await?;
-            n += usize::from(r.try_get::<i64, _>("n")? > 0);
-        }
-        Ok(n)
+    /// Links a unit to a contract (the unit is lent under it).
+    pub async fn bo_link_unit(&mut self, contract_id: i64, equipment_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bo_contract_equipment (contract_id, equipment_id, released_at) VALUES ($1, $2, NULL)",
+        )
+        .bind(contract_id)
+        .bind(equipment_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| super::conflict(e, "the unit is already lent under this contract"))?;
+        Ok(())
+    }
+
+    /// The contracts a unit is lent under now (links not released), oldest first.
+    pub async fn bo_open_links_of_unit(&mut self, equipment_id: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT contract_id FROM bo_contract_equipment WHERE equipment_id = $1 AND released_at IS NULL ORDER BY contract_id",
+        )
+        .bind(equipment_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("contract_id")?)).collect()
+    }
+
+    /// Ends a unit's lending under a contract.
+    pub async fn bo_release_unit(
+        &mut self,
+        contract_id: i64,
+        equipment_id: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE bo_contract_equipment SET released_at = $1 WHERE contract_id = $2 AND equipment_id = $3 AND released_at IS NULL",
+        )
+        .bind(now)
+        .bind(contract_id)
+        .bind(equipment_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Units still lent under contracts that ended on or before `today` (`contract_id`
+    /// = `None` for every contract): (contract, customer, unit), by contract.
+    pub async fn bo_units_due_back(
+        &mut self,
+        today: jiff::civil::Date,
+        contract_id: Option<i64>,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT l.contract_id, k.customer_id, l.equipment_id FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.released_at IS NULL AND k.end_date IS NOT NULL AND k.end_date <= $1 AND ($2 = 0 OR k.id = $2) ORDER BY l.contract_id, l.equipment_id",
+        )
+        .bind(today.to_string())
+        .bind(contract_id.unwrap_or(0))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("contract_id")?,
+                    r.try_get("customer_id")?,
+                    r.try_get("equipment_id")?,
+                ))
+            })
+            .collect()
     }
 
     pub async fn bo_contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
