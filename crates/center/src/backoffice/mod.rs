@@ -1470,14 +1470,39 @@ impl App {
         require_back_office(actor)?;
         let cause = parse_date("cause_date", cause)?;
         let c = self.bo_contract(actor, contract_id).await?;
-        let pays = self.store.bo_payments(Scope::All, contract_id).await?;
-        let received: Vec<Received> = pays
-            .iter()
-            .map(|p| Received {
-                date: p.date,
-                amount: yen(p.amount),
-            })
-            .collect();
+        // Each payment counts for the contract with the part allocated to its lines:
+        // all of it on the contract's own invoice, a share of it on an invoice for
+        // several contracts of the customer (one invoice per customer).
+        let mut received = Vec::new();
+        for head in self
+            .store
+            .bo_invoices(Scope::All, Some(contract_id))
+            .await?
+        {
+            let pays = self.store.bo_payments_of_invoice(head.id).await?;
+            if pays.is_empty() {
+                continue;
+            }
+            let inv = self
+                .store
+                .bo_invoice(Scope::All, head.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let (contracts, weights) = contract_weights(&inv);
+            let Some(k) = contracts.iter().position(|c| *c == contract_id) else {
+                continue;
+            };
+            for p in pays {
+                let part = split_by_weight(p.amount, &weights)[k];
+                if part > 0 {
+                    received.push(Received {
+                        date: p.date,
+                        amount: yen(part),
+                    });
+                }
+            }
+        }
+        received.sort_by_key(|r| r.date);
         let cap = charges::liability_cap_detail(&received, cause)
             .map_err(|e| rule_error("cause_date", e))?;
         let mut tx = self.store.begin().await?;
@@ -1779,6 +1804,78 @@ async fn take_back_units(
     Ok(done)
 }
 
+/// The contracts an invoice bills and the part of its total that is each one's: its
+/// lines plus its share of the invoice's tax (in proportion to its taxable lines).
+/// Lines stored without a contract are the invoice's own contract's. The parts add up
+/// to the invoice's total.
+fn contract_weights(inv: &Invoice) -> (Vec<i64>, Vec<i64>) {
+    let mut contracts: Vec<i64> = Vec::new();
+    let mut lines: Vec<i64> = Vec::new();
+    let mut taxable: Vec<i64> = Vec::new();
+    for l in &inv.lines {
+        let k = l.contract_id.unwrap_or(inv.contract_id);
+        let i = match contracts.iter().position(|c| *c == k) {
+            Some(i) => i,
+            None => {
+                contracts.push(k);
+                lines.push(0);
+                taxable.push(0);
+                contracts.len() - 1
+            }
+        };
+        lines[i] += l.amount;
+        if l.taxable {
+            taxable[i] += l.amount;
+        }
+    }
+    if contracts.is_empty() {
+        return (vec![inv.contract_id], vec![inv.total]);
+    }
+    let tax = if taxable.iter().all(|t| *t == 0) {
+        split_by_weight(inv.tax, &lines)
+    } else {
+        split_by_weight(inv.tax, &taxable)
+    };
+    let weights = lines.iter().zip(&tax).map(|(l, t)| l + t).collect();
+    (contracts, weights)
+}
+
+/// Splits `amount` in proportion to `weights` (largest remainder, ties to the first):
+/// the parts add up to `amount` exactly. All of it goes to the first weight when
+/// every weight is zero.
+fn split_by_weight(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if total == 0 {
+        let mut v = vec![0; weights.len()];
+        v[0] = amount;
+        return v;
+    }
+    let a = i128::from(amount);
+    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let num = a * i128::from((*w).max(0));
+        parts.push(num.div_euclid(total));
+        rems.push((num.rem_euclid(total), i));
+    }
+    let mut left = a - parts.iter().sum::<i128>();
+    rems.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    for (_, i) in rems {
+        if left <= 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+        .into_iter()
+        .map(|p| i64::try_from(p).unwrap_or(i64::MAX))
+        .collect()
+}
+
 fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPreview> {
     if c.ending.is_some() {
         return Err(AppError::Conflict(
@@ -1799,6 +1896,27 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
 mod tests {
     use super::*;
     use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// Art. 18-5 with one invoice per customer: a payment of a combined invoice is
+    /// allocated to the contracts in proportion to their parts of it.
+    #[test]
+    fn art_18_5_a_payment_splits_over_contracts_exactly() {
+        assert_eq!(
+            super::split_by_weight(44000, &[33000, 11000]),
+            vec![33000, 11000]
+        );
+        assert_eq!(
+            super::split_by_weight(10000, &[33000, 11000]),
+            vec![7500, 2500]
+        );
+        // 100 / 3: the remainder goes to the first, and the parts add up.
+        assert_eq!(super::split_by_weight(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(super::split_by_weight(5, &[0, 0]), vec![5, 0]);
+        for amount in [0, 1, 7, 999_999, 1_000_000_000_000] {
+            let parts = super::split_by_weight(amount, &[3, 0, 17, 1_000_000_000_000]);
+            assert_eq!(parts.iter().sum::<i64>(), amount);
+        }
+    }
 
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.

@@ -111,18 +111,34 @@ fn esc(s: &str) -> String {
     super::panel::esc(s)
 }
 
-fn page(l: Lang, title: &str, body: &str) -> Response {
+/// A page of the back office. The navigation shows only what the reader may open:
+/// the notices are back-office staff's (`None`: a page without a signed-in reader's
+/// role, such as an error, shows only the links everyone has).
+fn page(u: Option<&User>, l: Lang, title: &str, body: &str) -> Response {
     let lang = if l == Lang::Ja { "ja" } else { "en" };
+    let notices = if u.is_some_and(may_see_notices) {
+        format!(
+            " <a href=\"/backoffice/notices\" id=\"nav_notices\">{}</a>",
+            tr(l, "通知", "Notices")
+        )
+    } else {
+        String::new()
+    };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a> <a href=\"/backoffice/applications\">{}</a> <a href=\"/backoffice/notices\">{}</a></nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a> <a href=\"/backoffice/applications\">{}</a>{notices}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),
         tr(l, "ダッシュボード", "Dashboard"),
         tr(l, "契約と請求", "Contracts and invoices"),
         tr(l, "お申込み", "Applications"),
-        tr(l, "通知", "Notices"),
         esc(title)
     ))
     .into_response()
+}
+
+/// Who opens the notices: back-office staff and administrators of the provider (the
+/// rule of `App::bo_notices`).
+fn may_see_notices(u: &User) -> bool {
+    u.actor.customer_id.is_none() && matches!(u.actor.role, Role::BackOffice | Role::Admin)
 }
 
 fn error(l: Lang, e: AppError) -> Response {
@@ -144,6 +160,7 @@ fn error(l: Lang, e: AppError) -> Response {
     (
         status,
         page(
+            None,
             l,
             title,
             &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&detail)),
@@ -240,7 +257,12 @@ async fn home(State(s): State<AppState>, u: User) -> Response {
             tr(l, "請求書を発行", "Issue invoices")
         ));
     }
-    page(l, tr(l, "契約と請求", "Contracts and invoices"), &b)
+    page(
+        Some(&u),
+        l,
+        tr(l, "契約と請求", "Contracts and invoices"),
+        &b,
+    )
 }
 
 fn invoice_table(l: Lang, list: &[bo::Invoice], id: &str, title: &str) -> String {
@@ -337,7 +359,12 @@ async fn contract_page(State(s): State<AppState>, u: User, Path(id): Path<String
             tr(l, "確認する", "Review")
         ));
     }
-    page(l, &format!("{} #{}", tr(l, "契約", "Contract"), c.id), &b)
+    page(
+        Some(&u),
+        l,
+        &format!("{} #{}", tr(l, "契約", "Contract"), c.id),
+        &b,
+    )
 }
 
 #[derive(Deserialize)]
@@ -359,6 +386,7 @@ async fn cancel_preview_or_confirm(
         return (
             StatusCode::FORBIDDEN,
             page(
+                Some(&u),
                 l,
                 tr(l, "エラー", "Error"),
                 "<p class=\"err\" id=\"error\">CSRF</p>",
@@ -412,7 +440,12 @@ async fn cancel_preview_or_confirm(
         c.end,
         tr(l, "この内容で解約する", "Confirm the cancellation")
     ));
-    page(l, tr(l, "解約の確認", "Review the cancellation"), &b)
+    page(
+        Some(&u),
+        l,
+        tr(l, "解約の確認", "Review the cancellation"),
+        &b,
+    )
 }
 
 /// The units lent under a contract, each linking to its page in the inventory.
@@ -538,7 +571,7 @@ async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>
             tr(l, "支払期限の翌日から猶予期間を過ぎた入金には遅延損害金（第17条第4項）が計算され、入金月の請求書に記載されます。", "A payment after the grace period that follows the due date owes late interest (Art. 17-4), billed on the invoice of the month it was made in."),
         ));
     }
-    page(l, &inv.number_text(), &body)
+    page(Some(&u), l, &inv.number_text(), &body)
 }
 
 async fn invoice_pdf(State(s): State<AppState>, u: User, Path(id): Path<String>) -> Response {
@@ -586,6 +619,7 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
         return (
             StatusCode::FORBIDDEN,
             page(
+                Some(&u),
                 l,
                 tr(l, "エラー", "Error"),
                 "<p class=\"err\" id=\"error\">CSRF</p>",
@@ -599,6 +633,7 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
         .await
     {
         Ok(r) => page(
+            Some(&u),
             l,
             tr(l, "月次請求", "Monthly invoice run"),
             &format!(
@@ -619,6 +654,7 @@ fn forbidden_csrf(l: Lang) -> Response {
     (
         StatusCode::FORBIDDEN,
         page(
+            None,
             l,
             tr(l, "エラー", "Error"),
             &format!(
@@ -817,7 +853,7 @@ async fn applications_page(State(s): State<AppState>, u: User) -> Response {
             None,
         ));
     }
-    page(l, tr(l, "お申込み", "Applications"), &b)
+    page(Some(&u), l, tr(l, "お申込み", "Applications"), &b)
 }
 
 async fn application_change_page(
@@ -835,6 +871,7 @@ async fn application_change_page(
     };
     let b = application_form(l, &u, &s.config.backoffice.eligible_lines, &[], Some(&a));
     page(
+        Some(&u),
         l,
         &format!(
             "{} #{}",
@@ -1147,7 +1184,7 @@ async fn liability_cap_page(
         id_of(&id).unwrap_or(0),
         tr(l, "契約に戻る", "Back to the contract")
     ));
-    page(l, tr(l, "損害賠償の上限", "Liability cap"), &b)
+    page(Some(&u), l, tr(l, "損害賠償の上限", "Liability cap"), &b)
 }
 
 #[derive(Deserialize)]
@@ -1284,7 +1321,7 @@ async fn notices_page(State(s): State<AppState>, u: User) -> Response {
         ));
     }
     b.push_str("</tbody></table>");
-    page(l, tr(l, "通知", "Notices"), &b)
+    page(Some(&u), l, tr(l, "通知", "Notices"), &b)
 }
 
 async fn notice_submit(State(s): State<AppState>, u: User, body: String) -> Response {

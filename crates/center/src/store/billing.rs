@@ -526,6 +526,20 @@ impl Store {
             .collect()
     }
 
+    /// The payments allocated to one invoice, by date.
+    pub async fn bo_payments_of_invoice(&self, invoice_id: i64) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM bo_payments WHERE invoice_id = $1 ORDER BY date, id"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(invoice_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(payment_from_row)
+            .collect()
+    }
+
     pub async fn bo_notices(&self) -> Result<Vec<Notice>> {
         let rows = sqlx::query(
             "SELECT id, kind, subject, body, effective_date, created_at FROM bo_notices ORDER BY id DESC LIMIT 1000",
