@@ -876,6 +876,83 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     }
     let (s, _) = c.get("/api/v1/backoffice/notices", &officer_a).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Read-only on their own contract too: the officer and staff of Alpha cannot
+    // terminate it (Art. 12), run invoices, lend or take back units, or compute the
+    // Art. 18-5 cap; the contract stays as it was.
+    let (s, app) = c
+        .post(
+            "/api/v1/backoffice/applications",
+            &o.bo,
+            json!({"customer_id": alpha, "line_product": "fiber-business", "line_id": "L-OWN", "monthly_fee": 1000, "start": "2026-04-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{app}");
+    let today = today().to_string();
+    for t in [&officer_a, &staff_a] {
+        for (path, body) in [
+            (
+                format!("/api/v1/backoffice/contracts/{}/terminate", ka["id"]),
+                json!({"reason": "non_payment", "urgent": true, "end": today}),
+            ),
+            (
+                "/api/v1/backoffice/invoice-runs".to_string(),
+                json!({"month": "2026-05"}),
+            ),
+            (
+                format!("/api/v1/backoffice/contracts/{}/equipment", ka["id"]),
+                json!({"equipment_id": 1}),
+            ),
+            (
+                "/api/v1/backoffice/equipment-returns".to_string(),
+                json!({}),
+            ),
+            (
+                format!("/api/v1/backoffice/applications/{}/accept", app["id"]),
+                json!({}),
+            ),
+        ] {
+            let (s, v) = c.post(&path, t, body).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        }
+        let (s, _) = c
+            .get(
+                &format!(
+                    "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
+                    ka["id"]
+                ),
+                t,
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // The contract page shows no staff forms to them.
+        let (s, html) = panel(
+            c,
+            Method::GET,
+            &format!("/backoffice/contracts/{}", ka["id"]),
+            t,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        for form in [
+            "terminate_form",
+            "lend_form",
+            "cap_submit",
+            "id=\"payments\"",
+        ] {
+            assert!(!html.contains(form), "{form} shown to a customer: {html}");
+        }
+    }
+    let (_, k) = c
+        .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), &o.bo)
+        .await;
+    assert_eq!(k["status"], "running", "{k}");
+    assert_eq!(
+        o.run("2026-05").await["issued"],
+        2,
+        "no run happened before"
+    );
     o.c.stop().await;
 }
 
