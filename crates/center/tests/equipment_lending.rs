@@ -364,6 +364,40 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let (s, html) = panel_get(&c, &format!("/backoffice/contracts/{k}"), &bo).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"lend_form\""), "staff can lend more");
+    assert!(
+        !panel_get(&c, &format!("/backoffice/contracts/{k}"), &officer_a)
+            .await
+            .1
+            .contains("lend_form"),
+        "not to the officer"
+    );
+    // The panel's form: Beta's unit is refused in Japanese, a unit in stock is lent.
+    let csrf = {
+        let key = "name=\"csrf\" value=\"";
+        let at = html.find(key).unwrap() + key.len();
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    };
+    let form = |unit: String| {
+        c.client
+            .post(format!("{}/backoffice/contracts/{k}/equipment", c.base))
+            .header("cookie", format!("mamori_session={bo}"))
+            .header("accept-language", "ja")
+            .form(&[("csrf", csrf.clone()), ("equipment", unit)])
+            .send()
+    };
+    let r = form(format!("#{u3}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "機器 {u3}（LEND-3）は「貸与中」（他のお客様に貸与中）のため貸与できません。"
+        )),
+        "{page}"
+    );
+    let u5 = stock(&c, &bo, "LEND-5").await;
+    let r = form(format!("#{u5}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(unit(&c, &bo, u5).await["state"], "lent");
 
     // Art. 12: urgent termination ending today: the units go back by the life cycle.
     let today = jiff::tz::Offset::constant(9)
@@ -447,7 +481,8 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
         .map(|e| e.action)
         .collect();
     let n = |a: &str| actions.iter().filter(|x| *x == a).count();
-    assert_eq!(n("contract.lend_unit"), 3, "{actions:?}");
-    assert_eq!(n("contract.take_back_unit"), 2, "{actions:?}");
+    assert_eq!(n("contract.lend_unit"), 4, "{actions:?}");
+    assert_eq!(n("contract.take_back_unit"), 3, "{actions:?}");
+    assert_eq!(unit(&c, &bo, u5).await["state"], "returned");
     c.stop().await;
 }

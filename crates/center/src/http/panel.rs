@@ -149,7 +149,7 @@ fn t(l: Lang, key: &str) -> &'static str {
         "outcome" => ("結果", "Outcome"),
         "detail" => ("詳細", "Detail"),
         "sites" => ("拠点", "Sites"),
-        "appliances" => ("貸与機器", "Equipment"),
+        "units" => ("貸与機器", "Equipment"),
         "serial" => ("シリアル番号", "Serial number"),
         "model" => ("型番", "Model"),
         "language" => ("表示言語", "Language"),
@@ -1164,7 +1164,7 @@ async fn customer_page(
             }
         ));
     }
-    body.push_str(&format!("</ul><h2>{}</h2><ul>", t(l, "appliances")));
+    body.push_str(&format!("</ul><h2>{}</h2><ul>", t(l, "units")));
     for x in &units {
         let (ja, en) = x.placement.state.label();
         body.push_str(&format!(

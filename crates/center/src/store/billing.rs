@@ -132,8 +132,9 @@ CREATE INDEX bo_invoice_contracts_number ON bo_invoice_contracts (invoice_number
 /// becomes a unit of `equipment` (same serial and model; `installed` at its site when
 /// it has one, else `lent` to its customer), with an event saying where it came from;
 /// a serial already in the inventory keeps its unit and placement (the event names
-/// the record merged into it). Contracts' links move to the units (`equipment_id`; `released_at`
-/// is set when the unit leaves the contract at its end), and `appliances` is dropped. Applied once, in the migrations' transaction.
+/// the record merged into it). Contracts' links move to the units (`equipment_id`;
+/// `released_at` is set when the unit leaves the contract at its end), and
+/// `appliances` is dropped. Applied once, in the migrations' transaction.
 pub(super) const MIGRATION_40: &str = r#"
 INSERT INTO equipment (serial, model, state, customer_id, site_id, created_at, updated_at)
 SELECT a.serial, a.model, CASE WHEN a.site_id IS NULL THEN 'lent' ELSE 'installed' END,
