@@ -383,16 +383,7 @@ async fn cancel_preview_or_confirm(
 ) -> Response {
     let l = u.lang;
     if !csrf_ok(&u, &f.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                Some(&u),
-                l,
-                tr(l, "エラー", "Error"),
-                "<p class=\"err\" id=\"error\">CSRF</p>",
-            ),
-        )
-            .into_response();
+        return forbidden_csrf(l);
     }
     let id = match id_of(&id) {
         Ok(i) => i,
@@ -512,20 +503,15 @@ async fn lend_submit(
     Path(id): Path<String>,
     Form(f): Form<LendForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         let unit = unit_number(&f.equipment)?;
         s.app.bo_lend_unit(&u.actor, id, unit, now_ms()).await
-    }
-    .await;
-    match r {
-        Ok(c) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |c| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
 }
 
 /// A unit number of the equipment inventory as typed in a form (`12` or `#12`).
@@ -616,16 +602,7 @@ struct RunForm {
 async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>) -> Response {
     let l = u.lang;
     if !csrf_ok(&u, &f.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                Some(&u),
-                l,
-                tr(l, "エラー", "Error"),
-                "<p class=\"err\" id=\"error\">CSRF</p>",
-            ),
-        )
-            .into_response();
+        return forbidden_csrf(l);
     }
     match s
         .app
@@ -649,6 +626,24 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
 }
 
 // ---- forms for back-office staff -------------------------------------------------
+
+/// The shape of every form of the back office: the CSRF check, then the action, then
+/// a redirect (303) to the page `to` names for its result, or the error page. The
+/// action is not run when the check fails.
+async fn submit<T>(
+    u: &User,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    to: impl FnOnce(T) -> String,
+) -> Response {
+    if !csrf_ok(u, csrf) {
+        return forbidden_csrf(u.lang);
+    }
+    match action.await {
+        Ok(v) => Redirect::to(&to(v)).into_response(),
+        Err(e) => error(u.lang, e),
+    }
+}
 
 fn forbidden_csrf(l: Lang) -> Response {
     (
@@ -931,10 +926,7 @@ async fn application_submit(
     Form(f): Form<ApplicationForm>,
 ) -> Response {
     let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
             crate::app::invalid_text(
                 "customer_id",
@@ -961,12 +953,8 @@ async fn application_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
 }
 
 #[derive(Deserialize)]
@@ -982,11 +970,7 @@ async fn accept_submit(
     Path(id): Path<String>,
     Form(f): Form<AcceptForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         let mut equipment = Vec::new();
         for part in f
@@ -999,12 +983,11 @@ async fn accept_submit(
         s.app
             .bo_accept(&u.actor, &s.config.backoffice, id, &equipment, now_ms())
             .await
-    }
-    .await;
-    match r {
-        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |(c, _)| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1019,20 +1002,12 @@ async fn refuse_submit(
     Path(id): Path<String>,
     Form(f): Form<RefuseForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         s.app
             .bo_refuse(&u.actor, id_of(&id)?, &f.reason, now_ms())
             .await
-    }
-    .await;
-    match r {
-        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
 }
 
 /// The back-office parts of the contract page: payments, the liability cap, and the
@@ -1109,11 +1084,7 @@ async fn terminate_submit(
     Path(id): Path<String>,
     Form(f): Form<TerminateForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         s.app
             .bo_terminate(
@@ -1126,12 +1097,11 @@ async fn terminate_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |(c, _)| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1201,10 +1171,7 @@ async fn payment_submit(
     Form(f): Form<PaymentForm>,
 ) -> Response {
     let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         let amount = number_field("amount", l, &f.amount)?;
         s.app
@@ -1217,12 +1184,11 @@ async fn payment_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok(p) => Redirect::to(&format!("/backoffice/invoices/{}", p.invoice_id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |p| {
+        format!("/backoffice/invoices/{}", p.invoice_id)
+    })
+    .await
 }
 
 fn notice_kind_label(l: Lang, kind: &str) -> String {

@@ -311,11 +311,34 @@ fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
 }
 
-macro_rules! scoped {
-    ($sql:expr, $scope:expr, $col:expr, $n:expr) => {{
-        let (filter, c) = scope_filter($scope, $col, $n);
-        (format!("{}{}", $sql, filter), c)
-    }};
+/// A parameter of a scoped query.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// `sql` (its parameters `$1`… are `args`) limited to `scope` on `column`, then `tail`
+/// (order and limit): the query every scoped read of the back office runs, on the
+/// pool or inside a transaction.
+fn scoped<'q>(
+    sql: &str,
+    scope: Scope,
+    column: &str,
+    args: Vec<Arg>,
+    tail: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let (filter, c) = scope_filter(scope, column, args.len() + 1);
+    let mut q = sqlx::query(AssertSqlSafe(format!("{sql}{filter}{tail}")));
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+        };
+    }
+    if let Some(c) = c {
+        q = q.bind(c);
+    }
+    q
 }
 
 impl Store {
@@ -326,88 +349,72 @@ impl Store {
         scope: Scope,
         equipment_id: i64,
     ) -> Result<Vec<(i64, Option<i64>)>> {
-        let (sql, c) = scoped!(
+        scoped(
             "SELECT l.contract_id, l.released_at FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.equipment_id = $1",
             scope,
             "k.customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY l.contract_id DESC")))
-            .bind(equipment_id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("contract_id")?, r.try_get("released_at")?)))
-            .collect()
+            vec![Arg::Int(equipment_id)],
+            " ORDER BY l.contract_id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("contract_id")?, r.try_get("released_at")?)))
+        .collect()
     }
 
     pub async fn bo_applications(&self, scope: Scope) -> Result<Vec<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
             scope,
             "customer_id",
-            1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(application_from_row)
-            .collect()
+            vec![],
+            " ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(application_from_row)
+        .collect()
     }
 
     pub async fn bo_application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| application_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| application_from_row(&r))
+        .transpose()
     }
 
     pub async fn bo_contracts(&self, scope: Scope) -> Result<Vec<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
+        scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
             scope,
             "customer_id",
-            1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(contract_from_row)
-            .collect()
+            vec![],
+            " ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(contract_from_row)
+        .collect()
     }
 
     pub async fn bo_contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+        let q = scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            2
+            vec![Arg::Int(id)],
+            "",
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
         let Some(r) = q.fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
@@ -429,40 +436,31 @@ impl Store {
         scope: Scope,
         contract_id: Option<i64>,
     ) -> Result<Vec<Invoice>> {
-        let (sql, c) = scoped!(
-            format!(
+        scoped(
+            &format!(
                 "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
             ),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "{sql} ORDER BY number DESC LIMIT 1000"
-        )))
-        .bind(contract_id.unwrap_or(0));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(invoice_from_row)
-            .collect()
+            vec![Arg::Int(contract_id.unwrap_or(0))],
+            " ORDER BY number DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(invoice_from_row)
+        .collect()
     }
 
     /// One invoice with its lines.
     pub async fn bo_invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+        let q = scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            2
+            vec![Arg::Int(id)],
+            "",
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
         let Some(r) = q.fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
@@ -488,43 +486,33 @@ impl Store {
 
     /// Invoices not fully paid whose due date is before `today`.
     pub async fn bo_overdue(&self, scope: Scope, today: jiff::civil::Date) -> Result<Vec<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
+        scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "{sql} ORDER BY due_date, number LIMIT 10000"
-        )))
-        .bind(today.to_string());
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(invoice_from_row)
-            .collect()
+            vec![Arg::Text(today.to_string())],
+            " ORDER BY due_date, number LIMIT 10000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(invoice_from_row)
+        .collect()
     }
 
     pub async fn bo_payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
+        scoped(
+            &format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q =
-            sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY date, id"))).bind(contract_id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(payment_from_row)
-            .collect()
+            vec![Arg::Int(contract_id)],
+            " ORDER BY date, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(payment_from_row)
+        .collect()
     }
 
     /// The payments allocated to one invoice, by date.
@@ -634,20 +622,17 @@ impl Tx {
     }
 
     pub async fn bo_application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| application_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| application_from_row(&r))
+        .transpose()
     }
 
     /// Moves a pending application to `to`; false when it was no longer pending.
@@ -754,20 +739,17 @@ impl Tx {
     }
 
     pub async fn bo_contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+        scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| contract_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| contract_from_row(&r))
+        .transpose()
     }
 
     /// Records how a running contract ends; false when it had already ended.
@@ -818,20 +800,17 @@ impl Tx {
         scope: Scope,
         id: i64,
     ) -> Result<Option<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+        scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| invoice_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| invoice_from_row(&r))
+        .transpose()
     }
 
     pub async fn bo_insert_payment(&mut self, p: &Payment) -> Result<i64> {
