@@ -62,7 +62,7 @@ pub struct LendUnit {
 pub struct TakenBack {
     pub contract_id: i64,
     pub equipment_id: i64,
-    /// `returned (N moves)`, `released (STATE)` when the unit was no longer with the
+    /// `returned (1 move)` or `returned (2 moves)`, `released (STATE)` when the unit was no longer with the
     /// customer, or `relocating: left until installed`.
     pub outcome: String,
 }

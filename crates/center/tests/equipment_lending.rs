@@ -18,6 +18,7 @@ use support::{Backend, Center, pg::PgCluster};
 both_backends!(
     migration_40_moves_appliances_and_contract_links_into_the_inventory,
     art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end,
+    art_11_1_a_cancellation_takes_units_back_once_its_end_has_come,
 );
 
 /// A database at schema 31 (before the one inventory) with appliance records and
@@ -484,5 +485,91 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     assert_eq!(n("contract.lend_unit"), 4, "{actions:?}");
     assert_eq!(n("contract.take_back_unit"), 3, "{actions:?}");
     assert_eq!(unit(&c, &bo, u5).await["state"], "returned");
+    c.stop().await;
+}
+
+/// Art. 11-1 and 15: a cancellation ends the contract 30 days or more later, so its
+/// units stay lent until then; once the end date has passed, the returns run takes
+/// them back (once), and leaves the units of running contracts alone.
+async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let bo = c.provider_user(&admin, "back_office").await;
+    let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
+    let u1 = stock(&c, &bo, "RUN-1").await;
+    let u2 = stock(&c, &bo, "RUN-2").await;
+    let mut contracts = Vec::new();
+    for (line, u) in [("L-R-1", u1), ("L-R-2", u2)] {
+        let app = apply(&c, &bo, a, line).await;
+        let (s, v) = c
+            .post(
+                &format!("/api/v1/backoffice/applications/{app}/accept"),
+                &bo,
+                json!({"equipment": [u]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        contracts.push(v["contract"]["id"].as_i64().unwrap());
+    }
+    let today = jiff::tz::Offset::constant(9)
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let end = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/backoffice/contracts/{}/cancel", contracts[0]),
+            &officer_a,
+            json!({"end": end.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        unit(&c, &bo, u1).await["state"],
+        "lent",
+        "the end is not here yet"
+    );
+    let (s, v) = c
+        .post("/api/v1/backoffice/equipment-returns", &bo, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!([]), "nothing has ended yet");
+    // An officer cannot run it.
+    let (s, _) = c
+        .post(
+            "/api/v1/backoffice/equipment-returns",
+            &officer_a,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Time passes: the end date is now yesterday (set in the database, as the
+    // center takes today from the clock).
+    let yesterday = today.checked_sub(jiff::Span::new().days(1)).unwrap();
+    c.store()
+        .execute_raw(&format!(
+            "UPDATE bo_contracts SET end_date = '{yesterday}' WHERE id = {}",
+            contracts[0]
+        ))
+        .await
+        .unwrap();
+    let (s, v) = c
+        .post("/api/v1/backoffice/equipment-returns", &bo, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!([{"contract_id": contracts[0], "equipment_id": u1, "outcome": "returned (1 move)"}])
+    );
+    assert_eq!(unit(&c, &bo, u1).await["state"], "returned");
+    assert_eq!(
+        unit(&c, &bo, u2).await["state"],
+        "lent",
+        "the running contract keeps its unit"
+    );
+    let (_, v) = c
+        .post("/api/v1/backoffice/equipment-returns", &bo, json!({}))
+        .await;
+    assert_eq!(v, json!([]), "a second run takes nothing back twice");
     c.stop().await;
 }

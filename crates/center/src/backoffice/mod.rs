@@ -1786,7 +1786,8 @@ async fn take_back_units(
         let outcome = if path.is_empty() {
             format!("released ({})", e.placement.state)
         } else {
-            format!("returned ({} moves)", path.len())
+            let n = path.len();
+            format!("returned ({n} move{})", if n == 1 { "" } else { "s" })
         };
         tx.audit(
             rec(
