@@ -571,5 +571,39 @@ async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend:
         .post("/api/v1/backoffice/equipment-returns", &bo, json!({}))
         .await;
     assert_eq!(v, json!([]), "a second run takes nothing back twice");
+
+    // The same run from the panel's button (contract 2 ended yesterday too).
+    c.store()
+        .execute_raw(&format!(
+            "UPDATE bo_contracts SET ending = 'customer', notice_date = '{yesterday}', requested_end = '{yesterday}', end_date = '{yesterday}' WHERE id = {}",
+            contracts[1]
+        ))
+        .await
+        .unwrap();
+    let (_, home) = panel_get(&c, "/backoffice", &bo).await;
+    assert!(home.contains("id=\"returns_run\""), "{home}");
+    let key = "name=\"csrf\" value=\"";
+    let at = home.find(key).unwrap() + key.len();
+    let csrf = home[at..at + home[at..].find('"').unwrap()].to_string();
+    let r = c
+        .client
+        .post(format!("{}/backoffice/equipment-returns", c.base))
+        .header("cookie", format!("mamori_session={bo}"))
+        .header("accept-language", "en")
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/equipment/{u2}\">Unit #{u2}</a> — returned (1 move)"
+        )),
+        "{page}"
+    );
+    assert_eq!(unit(&c, &bo, u2).await["state"], "returned");
+    let (_, home) = panel_get(&c, "/backoffice", &officer_a).await;
+    assert!(!home.contains("returns_run"), "not for the officer");
     c.stop().await;
 }

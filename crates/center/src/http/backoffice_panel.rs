@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/backoffice/invoices/{id}", get(invoice_page))
         .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
         .route("/backoffice/invoice-run", post(invoice_run))
+        .route("/backoffice/equipment-returns", post(returns_run))
         .route(
             "/backoffice/applications",
             get(applications_page).post(application_submit),
@@ -255,6 +256,13 @@ async fn home(State(s): State<AppState>, u: User) -> Response {
             esc(&u.csrf),
             tr(l, "対象月", "Service month"),
             tr(l, "請求書を発行", "Issue invoices")
+        ));
+        b.push_str(&format!(
+            "<h2>{}</h2><p>{}</p><form method=\"post\" action=\"/backoffice/equipment-returns\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button id=\"returns_run\">{}</button></form>",
+            tr(l, "契約終了による機器の返却（第15条）", "Equipment back at the end of contracts (Art. 15)"),
+            tr(l, "終了日を過ぎた契約の貸与機器を、機器台帳で「返却済み」にします（設置済みの機器は接続停止を経て）。", "Marks the units of every contract past its end date as returned in the inventory (installed units through disconnected)."),
+            esc(&u.csrf),
+            tr(l, "返却処理を実行", "Take back units")
         ));
     }
     page(
@@ -621,6 +629,43 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
                 tr(l, "戻る", "Back")
             ),
         ),
+        Err(e) => error(l, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: Option<String>,
+}
+
+async fn returns_run(State(s): State<AppState>, u: User, Form(f): Form<CsrfForm>) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    match s.app.bo_take_back_units(&u.actor, now_ms()).await {
+        Ok(done) => {
+            let mut b = String::from("<ul id=\"returns_result\">");
+            for (k, unit, outcome) in &done {
+                b.push_str(&format!(
+                    "<li><a href=\"/backoffice/contracts/{k}\">{} #{k}</a>: <a href=\"/equipment/{unit}\">{} #{unit}</a> — {}</li>",
+                    tr(l, "契約", "Contract"),
+                    tr(l, "機器", "Unit"),
+                    esc(outcome)
+                ));
+            }
+            if done.is_empty() {
+                b.push_str(&format!(
+                    "<li>{}</li>",
+                    tr(l, "返却する機器はありません。", "No unit is due back.")
+                ));
+            }
+            b.push_str(&format!(
+                "</ul><p><a href=\"/backoffice\">{}</a></p>",
+                tr(l, "戻る", "Back")
+            ));
+            page(Some(&u), l, tr(l, "機器の返却", "Equipment back"), &b)
+        }
         Err(e) => error(l, e),
     }
 }
