@@ -1919,6 +1919,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Art. 18-5: whatever the payment and the contracts' parts, the split adds up
+        /// to the payment and each part is within one yen of its exact share.
+        #[test]
+        fn art_18_5_split_adds_up_and_is_proportional(
+            amount in 0i64..=1_000_000_000_000,
+            weights in proptest::collection::vec(0i64..=1_000_000_000_000, 1..6),
+        ) {
+            let parts = super::split_by_weight(amount, &weights);
+            proptest::prop_assert_eq!(parts.len(), weights.len());
+            proptest::prop_assert_eq!(parts.iter().sum::<i64>(), amount);
+            let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+            if total > 0 {
+                for (p, w) in parts.iter().zip(&weights) {
+                    let exact = i128::from(amount) * i128::from(*w);
+                    let p = i128::from(*p) * total;
+                    proptest::prop_assert!((p - exact).abs() <= total, "{} vs {}", p, exact);
+                }
+            }
+        }
+    }
+
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.
     #[test]
