@@ -44,9 +44,27 @@ pub struct Application {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
-    /// Appliances lent with the contract.
+    /// Units of the equipment inventory lent with the contract (ids of `equipment`):
+    /// each must be in stock, or already with this customer under no other contract.
     #[serde(default)]
     pub equipment: Vec<i64>,
+}
+
+/// Lends one more unit of the equipment inventory under a contract.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LendUnit {
+    pub equipment_id: i64,
+}
+
+/// A unit taken back at the end of its contract (Art. 15).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TakenBack {
+    pub contract_id: i64,
+    pub equipment_id: i64,
+    /// `returned (1 move)` or `returned (2 moves)`, `released (STATE)` when the unit was no longer with the
+    /// customer, or `relocating: left until installed`.
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

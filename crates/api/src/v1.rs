@@ -139,26 +139,6 @@ pub struct NewSite {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Appliance {
-    pub id: i64,
-    pub customer_id: i64,
-    pub site_id: Option<i64>,
-    pub serial: String,
-    pub model: String,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAppliance {
-    pub customer_id: i64,
-    #[serde(default)]
-    pub site_id: Option<i64>,
-    pub serial: String,
-    pub model: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instruction {
     pub id: i64,
     pub customer_id: i64,

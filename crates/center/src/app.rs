@@ -1037,7 +1037,7 @@ impl App {
         Ok(())
     }
 
-    // ---- customers, sites, appliances ----------------------------------------------
+    // ---- customers, sites ----------------------------------------------------------
 
     pub async fn customers(&self, actor: &Actor) -> Result<Vec<Customer>> {
         Ok(self.store.customers(actor.scope()).await?)
@@ -1163,60 +1163,6 @@ impl App {
         tx.commit().await?;
         self.store
             .site(Scope::All, id)
-            .await?
-            .ok_or(AppError::NotFound)
-    }
-
-    pub async fn appliances(&self, actor: &Actor) -> Result<Vec<Appliance>> {
-        Ok(self.store.appliances(actor.scope()).await?)
-    }
-
-    pub async fn appliance(&self, actor: &Actor, id: i64) -> Result<Appliance> {
-        self.store
-            .appliance(actor.scope(), id)
-            .await?
-            .ok_or(AppError::NotFound)
-    }
-
-    pub async fn create_appliance(
-        &self,
-        actor: &Actor,
-        customer_id: i64,
-        site_id: Option<i64>,
-        serial: &str,
-        model: &str,
-        now: i64,
-    ) -> Result<Appliance> {
-        let serial = text("serial", serial, 100, false)?;
-        let model = text("model", model, 100, false)?;
-        let mut tx = self.store.begin().await?;
-        self.customer_for_write(&mut tx, actor, customer_id).await?;
-        if let Some(s) = site_id
-            && !tx.site_belongs(s, customer_id).await?
-        {
-            return Err(invalid_text(
-                "site_id",
-                "no such site of this customer",
-                "この顧客にその拠点はありません。",
-            ));
-        }
-        let id = tx
-            .insert_appliance(customer_id, site_id, &serial, &model, now)
-            .await?;
-        tx.audit(
-            record(
-                actor,
-                Some(customer_id),
-                "appliance.create",
-                format!("appliance/{id}"),
-                format!("serial={serial} model={model}"),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.store
-            .appliance(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)
     }

@@ -53,7 +53,7 @@ impl Role {
         matches!(self, Role::Operator | Role::Coordinator)
     }
 
-    /// Who may create customers, sites and appliances.
+    /// Who may create customers and sites.
     pub fn manages_customers(self) -> bool {
         matches!(self, Role::Admin | Role::BackOffice)
     }
@@ -200,16 +200,6 @@ pub struct Site {
     pub customer_id: i64,
     pub name: String,
     pub address: String,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Appliance {
-    pub id: i64,
-    pub customer_id: i64,
-    pub site_id: Option<i64>,
-    pub serial: String,
-    pub model: String,
     pub created_at: i64,
 }
 

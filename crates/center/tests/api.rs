@@ -42,14 +42,41 @@ async fn isolation_between_customers(backend: Backend) {
         )
         .await;
     let site_b = site_b["id"].as_i64().unwrap();
-    let (_, app_b) = c
+    // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
+    let (s, app_b) = c
         .post(
-            "/api/v1/appliances",
+            "/api/v1/equipment",
             &admin,
-            json!({"customer_id": b, "site_id": site_b, "serial": "SN-B-1", "model": "MG-100"}),
+            json!({"serial": "SN-B-1", "model": "MG-100"}),
         )
         .await;
+    assert_eq!(s, StatusCode::CREATED, "{app_b}");
     let app_b = app_b["id"].as_i64().unwrap();
+    let (_, app_a) = c
+        .post(
+            "/api/v1/equipment",
+            &admin,
+            json!({"serial": "SN-A-1", "model": "MG-100"}),
+        )
+        .await;
+    let app_a = app_a["id"].as_i64().unwrap();
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/equipment/{app_a}/move"),
+            &admin,
+            json!({"to": "lent", "customer_id": a}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for body in [
+        json!({"to": "lent", "customer_id": b}),
+        json!({"to": "installed", "site_id": site_b}),
+    ] {
+        let (s, v) = c
+            .post(&format!("/api/v1/equipment/{app_b}/move"), &admin, body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     let (s, ib) = c.post("/api/v1/instructions", &officer_b, json!({"subject": "Open port 443", "body": "for the web server", "kind": "policy_change"})).await;
     assert_eq!(s, StatusCode::CREATED, "{ib}");
     let ib = ib["id"].as_i64().unwrap();
@@ -62,12 +89,12 @@ async fn isolation_between_customers(backend: Backend) {
     for path in [
         format!("/api/v1/customers/{b}"),
         format!("/api/v1/sites/{site_b}"),
-        format!("/api/v1/appliances/{app_b}"),
+        format!("/api/v1/equipment/{app_b}"),
         format!("/api/v1/instructions/{ib}"),
         format!("/api/v1/users/{officer_b_id}"),
         "/api/v1/customers/999999".into(),
         "/api/v1/sites/999999".into(),
-        "/api/v1/appliances/999999".into(),
+        "/api/v1/equipment/999999".into(),
         "/api/v1/instructions/999999".into(),
         "/api/v1/users/999999".into(),
         "/api/v1/instructions/abc".into(),
@@ -99,13 +126,12 @@ async fn isolation_between_customers(backend: Backend) {
     // Lists show only A's objects.
     let (_, cs) = c.get("/api/v1/customers", &officer_a).await;
     assert_eq!(ids(&cs), vec![a]);
-    for path in [
-        "/api/v1/sites",
-        "/api/v1/appliances",
-        "/api/v1/instructions",
-    ] {
+    for path in ["/api/v1/sites", "/api/v1/equipment", "/api/v1/instructions"] {
         let (s, v) = c.get(path, &officer_a).await;
         assert_eq!(s, StatusCode::OK);
+        if path == "/api/v1/equipment" {
+            assert_eq!(ids(&v), vec![app_a], "A sees its own unit only");
+        }
         assert!(
             v.as_array()
                 .unwrap()

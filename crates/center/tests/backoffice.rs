@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Backend, Center};
 
@@ -25,6 +25,7 @@ both_backends!(
     panel_forms_art_7_8_9_12_16_17_18,
     art_17_settings_issue_due_day_and_taxability,
     art_17_one_invoice_per_customer,
+    panel_nav_shows_each_role_only_what_it_can_open,
 );
 
 mod two_centers_on_postgres {
@@ -875,6 +876,83 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     }
     let (s, _) = c.get("/api/v1/backoffice/notices", &officer_a).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Read-only on their own contract too: the officer and staff of Alpha cannot
+    // terminate it (Art. 12), run invoices, lend or take back units, or compute the
+    // Art. 18-5 cap; the contract stays as it was.
+    let (s, app) = c
+        .post(
+            "/api/v1/backoffice/applications",
+            &o.bo,
+            json!({"customer_id": alpha, "line_product": "fiber-business", "line_id": "L-OWN", "monthly_fee": 1000, "start": "2026-04-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{app}");
+    let today = today().to_string();
+    for t in [&officer_a, &staff_a] {
+        for (path, body) in [
+            (
+                format!("/api/v1/backoffice/contracts/{}/terminate", ka["id"]),
+                json!({"reason": "non_payment", "urgent": true, "end": today}),
+            ),
+            (
+                "/api/v1/backoffice/invoice-runs".to_string(),
+                json!({"month": "2026-05"}),
+            ),
+            (
+                format!("/api/v1/backoffice/contracts/{}/equipment", ka["id"]),
+                json!({"equipment_id": 1}),
+            ),
+            (
+                "/api/v1/backoffice/equipment-returns".to_string(),
+                json!({}),
+            ),
+            (
+                format!("/api/v1/backoffice/applications/{}/accept", app["id"]),
+                json!({}),
+            ),
+        ] {
+            let (s, v) = c.post(&path, t, body).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        }
+        let (s, _) = c
+            .get(
+                &format!(
+                    "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
+                    ka["id"]
+                ),
+                t,
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // The contract page shows no staff forms to them.
+        let (s, html) = panel(
+            c,
+            Method::GET,
+            &format!("/backoffice/contracts/{}", ka["id"]),
+            t,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        for form in [
+            "terminate_form",
+            "lend_form",
+            "cap_submit",
+            "id=\"payments\"",
+        ] {
+            assert!(!html.contains(form), "{form} shown to a customer: {html}");
+        }
+    }
+    let (_, k) = c
+        .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), &o.bo)
+        .await;
+    assert_eq!(k["status"], "running", "{k}");
+    assert_eq!(
+        o.run("2026-05").await["issued"],
+        2,
+        "no run happened before"
+    );
     o.c.stop().await;
 }
 
@@ -1063,7 +1141,6 @@ fn csrf_of(html: &str) -> String {
 }
 
 async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backend: Backend) {
-    use reqwest::Method;
     let o = office(backend, None).await;
     let c = &o.c;
     let (alpha, officer_a, _) = c.customer(&o.admin, "Alpha").await;
@@ -1222,7 +1299,6 @@ async fn panel_en(
 /// reason, prior notice per Art. 12-2, debts due at once per Art. 12-3) and notices
 /// (Art. 16-2: composed, sent by SMTP, listed with recipients and times).
 async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
-    use reqwest::Method;
     let smtp = Smtp::start();
     let o = office(backend, Some(smtp.port)).await;
     let c = &o.c;
@@ -1667,7 +1743,83 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
         "each line names its contract: {html}"
     );
     assert_eq!(o.invoices_of(&kb).await[0]["total"], 55000);
+
+    // Art. 18-5: the combined invoice's payments count for each contract with the part
+    // allocated to its lines (30,000 + 10% and 10,000 + 10%), not all for the first.
+    for (amount, date) in [(10000, "2026-05-10"), (34000, "2026-05-20")] {
+        let (s, p) =
+            o.c.post(
+                "/api/v1/backoffice/payments",
+                &o.bo,
+                json!({"invoice_id": a1[0]["id"], "amount": amount, "date": date}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+    }
+    let cap = |k: Value| {
+        let o = &o;
+        async move {
+            let (s, v) =
+                o.c.get(
+                    &format!(
+                        "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
+                        k["id"]
+                    ),
+                    &o.bo,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        }
+    };
+    let c1 = cap(k1.clone()).await;
+    let c2 = cap(k2.clone()).await;
+    assert_eq!(c1["cap"], 33000, "{c1}");
+    assert_eq!(c2["cap"], 11000, "{c2}");
+    assert_eq!(
+        c1["payments"].as_array().unwrap().len(),
+        2,
+        "both payments, each with its part: {c1}"
+    );
+    assert_eq!(c1["payments"][0]["amount"], 7500, "{c1}");
+    assert_eq!(c2["payments"][0]["amount"], 2500, "{c2}");
+    assert_eq!(cap(kb.clone()).await["cap"], 0, "Beta paid nothing");
+
     let r = o.run("2026-05").await;
     assert_eq!(r["issued"], 2, "{r}");
+    o.c.stop().await;
+}
+
+/// The back office's navigation shows each role only the pages it may open: every
+/// link answers 200, and the notices (back-office staff's) appear only for them.
+async fn panel_nav_shows_each_role_only_what_it_can_open(backend: Backend) {
+    let o = office(backend, None).await;
+    let c = &o.c;
+    let (_, officer, _) = c.customer(&o.admin, "Alpha").await;
+    let staff = c.staff(&officer, "alpha-staff").await;
+    let operator = c.provider_user(&o.admin, "operator").await;
+    let coordinator = c.provider_user(&o.admin, "coordinator").await;
+    for (role, token, notices) in [
+        ("admin", &o.admin, true),
+        ("back_office", &o.bo, true),
+        ("operator", &operator, false),
+        ("coordinator", &coordinator, false),
+        ("officer", &officer, false),
+        ("staff", &staff, false),
+    ] {
+        let (s, html) = panel(c, Method::GET, "/backoffice", token, None).await;
+        assert_eq!(s, StatusCode::OK, "{role}: {html}");
+        let nav = &html[html.find("<nav>").unwrap()..html.find("</nav>").unwrap()];
+        assert_eq!(
+            nav.contains("/backoffice/notices"),
+            notices,
+            "{role}: {nav}"
+        );
+        for part in nav.split("href=\"").skip(1) {
+            let href = &part[..part.find('"').unwrap()];
+            let (s, page) = panel(c, Method::GET, href, token, None).await;
+            assert_eq!(s, StatusCode::OK, "{role} opens {href}: {page}");
+        }
+    }
     o.c.stop().await;
 }

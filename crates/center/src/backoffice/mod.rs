@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::domain::{Actor, Role, Scope};
+use crate::gateways::inventory::{EquipmentState, Move};
+use crate::gateways::move_in_tx;
+use crate::store::Tx;
 
 /// The back office's settings (`[backoffice]` in the center's configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,7 +186,7 @@ pub struct Contract {
     pub monthly_fee: i64,
     pub minimum_term_end: Date,
     pub ending: Option<ContractEnding>,
-    /// Appliances lent (ids of `appliances`).
+    /// Units of the equipment inventory lent under the contract (ids of `equipment`).
     pub equipment: Vec<i64>,
     pub created_at: i64,
 }
@@ -753,13 +756,6 @@ impl App {
                 a.state.as_str()
             )));
         }
-        if tx.bo_appliances_of(a.customer_id, equipment).await? != equipment.len() {
-            return Err(invalid_text(
-                "equipment",
-                "names an appliance that does not exist or is not this customer's",
-                "貸与機器に、存在しないか、このお客様のものではない機器が含まれています。",
-            ));
-        }
         let minimum_term_end =
             term::minimum_term_end(a.start).map_err(|e| rule_error("start", e))?;
         let mut c = Contract {
@@ -772,10 +768,11 @@ impl App {
             monthly_fee: a.monthly_fee,
             minimum_term_end,
             ending: None,
-            equipment: equipment.to_vec(),
+            equipment: Vec::new(),
             created_at: now,
         };
         c.id = tx.bo_insert_contract(&c).await?;
+        c.equipment = lend_units(&mut tx, actor, c.id, a.customer_id, equipment, now).await?;
         tx.bo_decide_application(id, ApplicationState::Accepted, None, Some(c.id), now)
             .await?;
         tx.audit(
@@ -785,8 +782,8 @@ impl App {
                 "application.accept",
                 format!("application/{id}"),
                 format!(
-                    "contract={} start={} minimum_term_end={}",
-                    c.id, c.start, minimum_term_end
+                    "contract={} start={} minimum_term_end={} equipment={:?}",
+                    c.id, c.start, minimum_term_end, c.equipment
                 ),
             ),
             now,
@@ -977,6 +974,7 @@ impl App {
             now,
         )
         .await?;
+        take_back_units(&mut tx, actor, today(now), Some(id), now).await?;
         tx.commit().await?;
         Ok((self.bo_contract(actor, id).await?, p))
     }
@@ -1071,8 +1069,89 @@ impl App {
             now,
         )
         .await?;
+        take_back_units(&mut tx, actor, today(now), Some(id), now).await?;
         tx.commit().await?;
         Ok((self.bo_contract(actor, id).await?, accelerated))
+    }
+
+    /// The units lent under a contract the caller may read, as they are now.
+    pub async fn bo_contract_units(
+        &self,
+        actor: &Actor,
+        contract_id: i64,
+    ) -> Result<Vec<crate::gateways::Equipment>> {
+        let c = self.bo_contract(actor, contract_id).await?;
+        let mut units = Vec::new();
+        for id in c.equipment {
+            if let Some(e) = self.store.equipment(Scope::All, id).await? {
+                units.push(e);
+            }
+        }
+        Ok(units)
+    }
+
+    /// The contracts (the caller may read) a unit was lent under, newest first, with
+    /// when it left each (`None` while it is lent under it).
+    pub async fn bo_unit_contracts(
+        &self,
+        actor: &Actor,
+        equipment_id: i64,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        Ok(self
+            .store
+            .bo_contracts_of_unit(read_scope(actor), equipment_id)
+            .await?)
+    }
+
+    /// Lends one more unit under a contract that has not ended (Art. 4-3 (1)).
+    pub async fn bo_lend_unit(
+        &self,
+        actor: &Actor,
+        contract_id: i64,
+        equipment_id: i64,
+        now: i64,
+    ) -> Result<Contract> {
+        require_back_office(actor)?;
+        let mut tx = self.store.begin().await?;
+        let c = tx
+            .bo_contract(Scope::All, contract_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(end) = c.end()
+            && end <= today(now)
+        {
+            return Err(invalid_text(
+                "equipment",
+                format!("the contract ended on {end}; no unit can be lent under it"),
+                format!("この契約は {end} に終了しているため、機器を貸与できません。"),
+            ));
+        }
+        lend_units(
+            &mut tx,
+            actor,
+            contract_id,
+            c.customer_id,
+            &[equipment_id],
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.bo_contract(actor, contract_id).await
+    }
+
+    /// Art. 15: the units of every contract that has reached its end go back through
+    /// the inventory's life cycle (installed → disconnected → returned; lent, failed,
+    /// replaced or disconnected → returned). Returns (contract, unit, what happened).
+    pub async fn bo_take_back_units(
+        &self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<Vec<(i64, i64, String)>> {
+        require_back_office(actor)?;
+        let mut tx = self.store.begin().await?;
+        let done = take_back_units(&mut tx, actor, today(now), None, now).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     // ---- invoices (Art. 17) --------------------------------------------------------
@@ -1391,14 +1470,39 @@ impl App {
         require_back_office(actor)?;
         let cause = parse_date("cause_date", cause)?;
         let c = self.bo_contract(actor, contract_id).await?;
-        let pays = self.store.bo_payments(Scope::All, contract_id).await?;
-        let received: Vec<Received> = pays
-            .iter()
-            .map(|p| Received {
-                date: p.date,
-                amount: yen(p.amount),
-            })
-            .collect();
+        // Each payment counts for the contract with the part allocated to its lines:
+        // all of it on the contract's own invoice, a share of it on an invoice for
+        // several contracts of the customer (one invoice per customer).
+        let mut received = Vec::new();
+        for head in self
+            .store
+            .bo_invoices(Scope::All, Some(contract_id))
+            .await?
+        {
+            let pays = self.store.bo_payments_of_invoice(head.id).await?;
+            if pays.is_empty() {
+                continue;
+            }
+            let inv = self
+                .store
+                .bo_invoice(Scope::All, head.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let (contracts, weights) = contract_weights(&inv);
+            let Some(k) = contracts.iter().position(|c| *c == contract_id) else {
+                continue;
+            };
+            for p in pays {
+                let part = split_by_weight(p.amount, &weights)[k];
+                if part > 0 {
+                    received.push(Received {
+                        date: p.date,
+                        amount: yen(part),
+                    });
+                }
+            }
+        }
+        received.sort_by_key(|r| r.date);
         let cap = charges::liability_cap_detail(&received, cause)
             .map_err(|e| rule_error("cause_date", e))?;
         let mut tx = self.store.begin().await?;
@@ -1556,6 +1660,223 @@ impl App {
     }
 }
 
+/// Lends `units` under contract `contract_id` of customer `customer_id`: a unit in
+/// stock moves to `lent` by the inventory's rules (event and audit); a unit already
+/// with this customer and lent under no other contract is linked as it is; any other
+/// unit is refused, naming where it is. Returns the units linked, in order.
+async fn lend_units(
+    tx: &mut Tx,
+    actor: &Actor,
+    contract_id: i64,
+    customer_id: i64,
+    units: &[i64],
+    now: i64,
+) -> Result<Vec<i64>> {
+    let mut ids = units.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for &id in &ids {
+        let Some(e) = tx.equipment_for_update(id).await? else {
+            return Err(invalid_text(
+                "equipment",
+                format!("there is no unit {id} in the equipment inventory"),
+                format!("貸与機器 {id} は機器台帳にありません。"),
+            ));
+        };
+        let open = tx.bo_open_links_of_unit(id).await?;
+        let state = e.placement.state;
+        let note = format!("lent under contract {contract_id}");
+        if state == EquipmentState::InStock {
+            // A unit back in stock is under no contract any more.
+            for k in open {
+                tx.bo_release_unit(k, id, now).await?;
+            }
+            let lend = Move {
+                to: EquipmentState::Lent,
+                customer_id: Some(customer_id),
+                site_id: None,
+            };
+            move_in_tx(tx, actor, &e, lend, &note, now).await?;
+        } else if !(state.with_customer()
+            && e.placement.customer_id == Some(customer_id)
+            && open.is_empty())
+        {
+            let (state_ja, state_en) = state.label();
+            let (where_en, where_ja) =
+                if state.with_customer() && e.placement.customer_id != Some(customer_id) {
+                    (
+                        " with another customer".to_string(),
+                        "（他のお客様に貸与中）".to_string(),
+                    )
+                } else if let Some(k) = open.first() {
+                    (format!(" under contract {k}"), format!("（契約 {k}）"))
+                } else {
+                    (String::new(), String::new())
+                };
+            return Err(invalid_text(
+                "equipment",
+                format!(
+                    "unit {id} ({}) is {}{where_en}; only a unit in stock, or one already with this customer and under no other contract, can be lent",
+                    e.serial,
+                    state_en.to_lowercase()
+                ),
+                format!(
+                    "機器 {id}（{}）は「{state_ja}」{where_ja}のため貸与できません。在庫の機器、またはこのお客様の手元にあり他の契約に属さない機器を選んでください。",
+                    e.serial
+                ),
+            ));
+        }
+        tx.bo_link_unit(contract_id, id).await?;
+        tx.audit(
+            rec(
+                actor,
+                Some(customer_id),
+                "contract.lend_unit",
+                format!("contract/{contract_id}"),
+                format!("equipment={id} serial={} was={state}", e.serial),
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Art. 15: takes back the units of contracts that ended on or before `today` (one
+/// contract, or all of them): each unit still with the contract's customer goes to
+/// `returned` through the states the life cycle allows, with an event and an audit
+/// entry per move, and its link to the contract is released. A unit being relocated
+/// is left (and its link kept) until it is installed again or failed; a unit no longer
+/// with the customer (returned or replaced meanwhile) is only released.
+async fn take_back_units(
+    tx: &mut Tx,
+    actor: &Actor,
+    today: Date,
+    contract: Option<i64>,
+    now: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    use EquipmentState::*;
+    let mut done = Vec::new();
+    for (k, customer, unit) in tx.bo_units_due_back(today, contract).await? {
+        let Some(mut e) = tx.equipment_for_update(unit).await? else {
+            continue;
+        };
+        let with_customer =
+            e.placement.state.with_customer() && e.placement.customer_id == Some(customer);
+        let path: &[EquipmentState] = match e.placement.state {
+            _ if !with_customer => &[],
+            Installed => &[Disconnected, Returned],
+            Lent | Disconnected | Failed | Replaced => &[Returned],
+            Relocating => {
+                done.push((k, unit, "relocating: left until installed".to_string()));
+                continue;
+            }
+            InStock | Returned => &[],
+        };
+        let note = format!("contract {k} ended: the unit goes back to the provider (Art. 15)");
+        for &to in path {
+            let m = Move {
+                to,
+                customer_id: None,
+                site_id: None,
+            };
+            e.placement = move_in_tx(tx, actor, &e, m, &note, now).await?;
+        }
+        tx.bo_release_unit(k, unit, now).await?;
+        let outcome = if path.is_empty() {
+            format!("released ({})", e.placement.state)
+        } else {
+            let n = path.len();
+            format!("returned ({n} move{})", if n == 1 { "" } else { "s" })
+        };
+        tx.audit(
+            rec(
+                actor,
+                Some(customer),
+                "contract.take_back_unit",
+                format!("contract/{k}"),
+                format!("equipment={unit} serial={} {outcome} (Art. 15)", e.serial),
+            ),
+            now,
+        )
+        .await?;
+        done.push((k, unit, outcome));
+    }
+    Ok(done)
+}
+
+/// The contracts an invoice bills and the part of its total that is each one's: its
+/// lines plus its share of the invoice's tax (in proportion to its taxable lines).
+/// Lines stored without a contract are the invoice's own contract's. The parts add up
+/// to the invoice's total.
+fn contract_weights(inv: &Invoice) -> (Vec<i64>, Vec<i64>) {
+    let mut contracts: Vec<i64> = Vec::new();
+    let mut lines: Vec<i64> = Vec::new();
+    let mut taxable: Vec<i64> = Vec::new();
+    for l in &inv.lines {
+        let k = l.contract_id.unwrap_or(inv.contract_id);
+        let i = match contracts.iter().position(|c| *c == k) {
+            Some(i) => i,
+            None => {
+                contracts.push(k);
+                lines.push(0);
+                taxable.push(0);
+                contracts.len() - 1
+            }
+        };
+        lines[i] += l.amount;
+        if l.taxable {
+            taxable[i] += l.amount;
+        }
+    }
+    if contracts.is_empty() {
+        return (vec![inv.contract_id], vec![inv.total]);
+    }
+    let tax = if taxable.iter().all(|t| *t == 0) {
+        split_by_weight(inv.tax, &lines)
+    } else {
+        split_by_weight(inv.tax, &taxable)
+    };
+    let weights = lines.iter().zip(&tax).map(|(l, t)| l + t).collect();
+    (contracts, weights)
+}
+
+/// Splits `amount` in proportion to `weights` (largest remainder, ties to the first):
+/// the parts add up to `amount` exactly. All of it goes to the first weight when
+/// every weight is zero.
+fn split_by_weight(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if total == 0 {
+        let mut v = vec![0; weights.len()];
+        v[0] = amount;
+        return v;
+    }
+    let a = i128::from(amount);
+    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let num = a * i128::from((*w).max(0));
+        parts.push(num.div_euclid(total));
+        rems.push((num.rem_euclid(total), i));
+    }
+    let mut left = a - parts.iter().sum::<i128>();
+    rems.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    for (_, i) in rems {
+        if left <= 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+        .into_iter()
+        .map(|p| i64::try_from(p).unwrap_or(i64::MAX))
+        .collect()
+}
+
 fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPreview> {
     if c.ending.is_some() {
         return Err(AppError::Conflict(
@@ -1576,6 +1897,49 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
 mod tests {
     use super::*;
     use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// Art. 18-5 with one invoice per customer: a payment of a combined invoice is
+    /// allocated to the contracts in proportion to their parts of it.
+    #[test]
+    fn art_18_5_a_payment_splits_over_contracts_exactly() {
+        assert_eq!(
+            super::split_by_weight(44000, &[33000, 11000]),
+            vec![33000, 11000]
+        );
+        assert_eq!(
+            super::split_by_weight(10000, &[33000, 11000]),
+            vec![7500, 2500]
+        );
+        // 100 / 3: the remainder goes to the first, and the parts add up.
+        assert_eq!(super::split_by_weight(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(super::split_by_weight(5, &[0, 0]), vec![5, 0]);
+        for amount in [0, 1, 7, 999_999, 1_000_000_000_000] {
+            let parts = super::split_by_weight(amount, &[3, 0, 17, 1_000_000_000_000]);
+            assert_eq!(parts.iter().sum::<i64>(), amount);
+        }
+    }
+
+    proptest::proptest! {
+        /// Art. 18-5: whatever the payment and the contracts' parts, the split adds up
+        /// to the payment and each part is within one yen of its exact share.
+        #[test]
+        fn art_18_5_split_adds_up_and_is_proportional(
+            amount in 0i64..=1_000_000_000_000,
+            weights in proptest::collection::vec(0i64..=1_000_000_000_000, 1..6),
+        ) {
+            let parts = super::split_by_weight(amount, &weights);
+            proptest::prop_assert_eq!(parts.len(), weights.len());
+            proptest::prop_assert_eq!(parts.iter().sum::<i64>(), amount);
+            let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+            if total > 0 {
+                for (p, w) in parts.iter().zip(&weights) {
+                    let exact = i128::from(amount) * i128::from(*w);
+                    let p = i128::from(*p) * total;
+                    proptest::prop_assert!((p - exact).abs() <= total, "{} vs {}", p, exact);
+                }
+            }
+        }
+    }
 
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.

@@ -218,71 +218,87 @@ impl App {
             .equipment_for_update(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let to = inventory::apply(e.placement, m).map_err(|err| {
-            let field = match err {
-                inventory::MoveError::NeedsCustomer => "customer_id",
-                inventory::MoveError::NeedsSite => "site_id",
-                inventory::MoveError::Unexpected(f) => f,
-                inventory::MoveError::NotAllowed { .. } => "to",
-            };
-            invalid(field, err.to_string())
-        })?;
-        if m.to == EquipmentState::Lent
-            && let Some(c) = to.customer_id
-            && !tx.customer_exists(c).await?
-        {
-            return Err(invalid("customer_id", format!("there is no customer {c}")));
-        }
-        if let (EquipmentState::Installed, Some(site), Some(c)) =
-            (to.state, to.site_id, to.customer_id)
-            && !tx.site_belongs(site, c).await?
-        {
-            return Err(invalid(
-                "site_id",
-                format!("site {site} is not a site of customer {c}, to whom the unit is lent"),
-            ));
-        }
-        if !tx
-            .move_equipment(id, Some(e.placement), to, &actor.label, note, now)
-            .await?
-        {
-            return Err(AppError::Conflict(
-                "the unit was moved by someone else meanwhile; reload and try again".into(),
-            ));
-        }
-        // A unit that fails, is replaced or comes back loses its certificates (Art. 15).
-        let revoked = if matches!(
-            to.state,
-            EquipmentState::Failed | EquipmentState::Replaced | EquipmentState::Returned
-        ) {
-            tx.revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
-                .await?
-        } else {
-            Vec::new()
-        };
-        let customer = to.customer_id.or(e.placement.customer_id);
-        tx.audit(
-            record(
-                actor,
-                customer,
-                "equipment.move",
-                format!("equipment/{id}"),
-                format!(
-                    "serial={} {}->{} site={} revoked=[{}] note={note}",
-                    e.serial,
-                    e.placement.state,
-                    to.state,
-                    to.site_id.map(|s| s.to_string()).unwrap_or_default(),
-                    revoked.join(",")
-                ),
-            ),
-            now,
-        )
-        .await?;
+        move_in_tx(&mut tx, actor, &e, m, note, now).await?;
         tx.commit().await?;
         self.store
             .equipment(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)
     }
+}
+
+/// Moves a unit inside the caller's transaction by the inventory's rules (Art. 15):
+/// checks the move, the customer and the site, writes the event, revokes the
+/// certificates of a unit that fails, is replaced or comes back, and audits. Used by
+/// the inventory's own moves and by contracts lending and taking back units.
+pub(crate) async fn move_in_tx(
+    tx: &mut crate::store::Tx,
+    actor: &Actor,
+    e: &Equipment,
+    m: Move,
+    note: &str,
+    now: i64,
+) -> Result<Placement> {
+    let id = e.id;
+    let to = inventory::apply(e.placement, m).map_err(|err| {
+        let field = match err {
+            inventory::MoveError::NeedsCustomer => "customer_id",
+            inventory::MoveError::NeedsSite => "site_id",
+            inventory::MoveError::Unexpected(f) => f,
+            inventory::MoveError::NotAllowed { .. } => "to",
+        };
+        invalid(field, err.to_string())
+    })?;
+    if m.to == EquipmentState::Lent
+        && let Some(c) = to.customer_id
+        && !tx.customer_exists(c).await?
+    {
+        return Err(invalid("customer_id", format!("there is no customer {c}")));
+    }
+    if let (EquipmentState::Installed, Some(site), Some(c)) = (to.state, to.site_id, to.customer_id)
+        && !tx.site_belongs(site, c).await?
+    {
+        return Err(invalid(
+            "site_id",
+            format!("site {site} is not a site of customer {c}, to whom the unit is lent"),
+        ));
+    }
+    if !tx
+        .move_equipment(id, Some(e.placement), to, &actor.label, note, now)
+        .await?
+    {
+        return Err(AppError::Conflict(
+            "the unit was moved by someone else meanwhile; reload and try again".into(),
+        ));
+    }
+    // A unit that fails, is replaced or comes back loses its certificates (Art. 15).
+    let revoked = if matches!(
+        to.state,
+        EquipmentState::Failed | EquipmentState::Replaced | EquipmentState::Returned
+    ) {
+        tx.revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let customer = to.customer_id.or(e.placement.customer_id);
+    tx.audit(
+        record(
+            actor,
+            customer,
+            "equipment.move",
+            format!("equipment/{id}"),
+            format!(
+                "serial={} {}->{} site={} revoked=[{}] note={note}",
+                e.serial,
+                e.placement.state,
+                to.state,
+                to.site_id.map(|s| s.to_string()).unwrap_or_default(),
+                revoked.join(",")
+            ),
+        ),
+        now,
+    )
+    .await?;
+    Ok(to)
 }

@@ -30,8 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(customer))
         .route("/sites", get(sites).post(create_site))
         .route("/sites/{id}", get(site))
-        .route("/appliances", get(appliances).post(create_appliance))
-        .route("/appliances/{id}", get(appliance))
         .route("/instructions", get(instructions).post(submit_instruction))
         .route("/instructions/{id}", get(instruction))
         .route("/instructions/{id}/accept", post(accept))
@@ -405,17 +403,6 @@ fn site_wire(s: domain::Site) -> wire::Site {
     }
 }
 
-fn appliance_wire(a: domain::Appliance) -> wire::Appliance {
-    wire::Appliance {
-        id: a.id,
-        customer_id: a.customer_id,
-        site_id: a.site_id,
-        serial: a.serial,
-        model: a.model,
-        created_at: rfc3339(a.created_at),
-    }
-}
-
 fn instruction_wire(i: domain::Instruction, comments: Vec<domain::Comment>) -> wire::Instruction {
     wire::Instruction {
         id: i.id,
@@ -689,47 +676,6 @@ async fn create_site(
     Ok(created(site_wire(
         s.app
             .create_site(&a, req.customer_id, &req.name, &req.address, now_ms())
-            .await?,
-    )))
-}
-
-async fn appliances(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-) -> ApiResult<Json<Vec<wire::Appliance>>> {
-    Ok(Json(
-        s.app
-            .appliances(&a)
-            .await?
-            .into_iter()
-            .map(appliance_wire)
-            .collect(),
-    ))
-}
-
-async fn appliance(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Id(id): Id,
-) -> ApiResult<Json<wire::Appliance>> {
-    Ok(Json(appliance_wire(s.app.appliance(&a, id).await?)))
-}
-
-async fn create_appliance(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    ApiJson(req): ApiJson<wire::NewAppliance>,
-) -> ApiResult<Response> {
-    Ok(created(appliance_wire(
-        s.app
-            .create_appliance(
-                &a,
-                req.customer_id,
-                req.site_id,
-                &req.serial,
-                &req.model,
-                now_ms(),
-            )
             .await?,
     )))
 }

@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
             "/backoffice/contracts/{id}/cancellation-preview",
             post(cancellation_preview),
         )
+        .route("/backoffice/contracts/{id}/equipment", post(lend_unit))
+        .route("/backoffice/equipment-returns", post(take_back_units))
         .route("/backoffice/contracts/{id}/cancel", post(cancel))
         .route("/backoffice/contracts/{id}/terminate", post(terminate))
         .route("/backoffice/contracts/{id}/payments", get(payments))
@@ -249,6 +251,33 @@ async fn accept(
         contract: contract_wire(c),
         notice: notice_wire(n),
     }))
+}
+
+async fn lend_unit(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+    ApiJson(r): ApiJson<wire::LendUnit>,
+) -> ApiResult<Json<wire::Contract>> {
+    Ok(Json(contract_wire(
+        s.app.bo_lend_unit(&a, id, r.equipment_id, now_ms()).await?,
+    )))
+}
+
+async fn take_back_units(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::TakenBack>>> {
+    let done = s.app.bo_take_back_units(&a, now_ms()).await?;
+    Ok(Json(
+        done.into_iter()
+            .map(|(contract_id, equipment_id, outcome)| wire::TakenBack {
+                contract_id,
+                equipment_id,
+                outcome,
+            })
+            .collect(),
+    ))
 }
 
 async fn refuse(

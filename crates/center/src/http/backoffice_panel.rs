@@ -28,9 +28,11 @@ pub fn routes() -> Router<AppState> {
             "/backoffice/contracts/{id}/cancel",
             post(cancel_preview_or_confirm),
         )
+        .route("/backoffice/contracts/{id}/equipment", post(lend_submit))
         .route("/backoffice/invoices/{id}", get(invoice_page))
         .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
         .route("/backoffice/invoice-run", post(invoice_run))
+        .route("/backoffice/equipment-returns", post(returns_run))
         .route(
             "/backoffice/applications",
             get(applications_page).post(application_submit),
@@ -110,18 +112,34 @@ fn esc(s: &str) -> String {
     super::panel::esc(s)
 }
 
-fn page(l: Lang, title: &str, body: &str) -> Response {
+/// A page of the back office. The navigation shows only what the reader may open:
+/// the notices are back-office staff's (`None`: a page without a signed-in reader's
+/// role, such as an error, shows only the links everyone has).
+fn page(u: Option<&User>, l: Lang, title: &str, body: &str) -> Response {
     let lang = if l == Lang::Ja { "ja" } else { "en" };
+    let notices = if u.is_some_and(may_see_notices) {
+        format!(
+            " <a href=\"/backoffice/notices\" id=\"nav_notices\">{}</a>",
+            tr(l, "通知", "Notices")
+        )
+    } else {
+        String::new()
+    };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a> <a href=\"/backoffice/applications\">{}</a> <a href=\"/backoffice/notices\">{}</a></nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — Mamori</title><link rel=\"stylesheet\" href=\"/static/panel.css\"></head><body><header><strong>Mamori</strong> <nav><a href=\"/\">{}</a> <a href=\"/backoffice\">{}</a> <a href=\"/backoffice/applications\">{}</a>{notices}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),
         tr(l, "ダッシュボード", "Dashboard"),
         tr(l, "契約と請求", "Contracts and invoices"),
         tr(l, "お申込み", "Applications"),
-        tr(l, "通知", "Notices"),
         esc(title)
     ))
     .into_response()
+}
+
+/// Who opens the notices: back-office staff and administrators of the provider (the
+/// rule of `App::bo_notices`).
+fn may_see_notices(u: &User) -> bool {
+    u.actor.customer_id.is_none() && matches!(u.actor.role, Role::BackOffice | Role::Admin)
 }
 
 fn error(l: Lang, e: AppError) -> Response {
@@ -143,6 +161,7 @@ fn error(l: Lang, e: AppError) -> Response {
     (
         status,
         page(
+            None,
             l,
             title,
             &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&detail)),
@@ -238,8 +257,20 @@ async fn home(State(s): State<AppState>, u: User) -> Response {
             tr(l, "対象月", "Service month"),
             tr(l, "請求書を発行", "Issue invoices")
         ));
+        b.push_str(&format!(
+            "<h2>{}</h2><p>{}</p><form method=\"post\" action=\"/backoffice/equipment-returns\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button id=\"returns_run\">{}</button></form>",
+            tr(l, "契約終了による機器の返却（第15条）", "Equipment back at the end of contracts (Art. 15)"),
+            tr(l, "終了日を過ぎた契約の貸与機器を、機器台帳で「返却済み」にします（設置済みの機器は接続停止を経て）。", "Marks the units of every contract past its end date as returned in the inventory (installed units through disconnected)."),
+            esc(&u.csrf),
+            tr(l, "返却処理を実行", "Take back units")
+        ));
     }
-    page(l, tr(l, "契約と請求", "Contracts and invoices"), &b)
+    page(
+        Some(&u),
+        l,
+        tr(l, "契約と請求", "Contracts and invoices"),
+        &b,
+    )
 }
 
 fn invoice_table(l: Lang, list: &[bo::Invoice], id: &str, title: &str) -> String {
@@ -295,12 +326,22 @@ async fn contract_page(State(s): State<AppState>, u: User, Path(id): Path<String
         tr(l, "状態", "Status"),
         esc(&status_text(l, &c)),
         tr(l, "貸与機器", "Equipment lent"),
-        c.equipment
-            .iter()
-            .map(|a| format!("#{a}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        c.equipment.len()
     );
+    let units = match s.app.bo_contract_units(&u.actor, c.id).await {
+        Ok(v) => v,
+        Err(e) => return error(l, e),
+    };
+    b.push_str(&units_table(l, &units));
+    if is_staff(&u) && c.end().is_none_or(|e| e > bo::today(now_ms())) {
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/backoffice/contracts/{}/equipment\" id=\"lend_form\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input name=\"equipment\" id=\"lend_unit\" size=\"8\" required></label> <button id=\"lend_submit\">{}</button></form>",
+            c.id,
+            esc(&u.csrf),
+            tr(l, "在庫の機器番号", "Unit number in stock"),
+            tr(l, "機器を貸与する", "Lend a unit")
+        ));
+    }
     b.push_str(&invoice_table(
         l,
         &invoices,
@@ -326,7 +367,12 @@ async fn contract_page(State(s): State<AppState>, u: User, Path(id): Path<String
             tr(l, "確認する", "Review")
         ));
     }
-    page(l, &format!("{} #{}", tr(l, "契約", "Contract"), c.id), &b)
+    page(
+        Some(&u),
+        l,
+        &format!("{} #{}", tr(l, "契約", "Contract"), c.id),
+        &b,
+    )
 }
 
 #[derive(Deserialize)]
@@ -345,15 +391,7 @@ async fn cancel_preview_or_confirm(
 ) -> Response {
     let l = u.lang;
     if !csrf_ok(&u, &f.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                l,
-                tr(l, "エラー", "Error"),
-                "<p class=\"err\" id=\"error\">CSRF</p>",
-            ),
-        )
-            .into_response();
+        return forbidden_csrf(l);
     }
     let id = match id_of(&id) {
         Ok(i) => i,
@@ -401,7 +439,99 @@ async fn cancel_preview_or_confirm(
         c.end,
         tr(l, "この内容で解約する", "Confirm the cancellation")
     ));
-    page(l, tr(l, "解約の確認", "Review the cancellation"), &b)
+    page(
+        Some(&u),
+        l,
+        tr(l, "解約の確認", "Review the cancellation"),
+        &b,
+    )
+}
+
+/// The units lent under a contract, each linking to its page in the inventory.
+fn units_table(l: Lang, units: &[crate::gateways::Equipment]) -> String {
+    let mut b = format!(
+        "<table id=\"units\"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr(l, "製造番号", "Serial"),
+        tr(l, "機種", "Model"),
+        tr(l, "状態", "State"),
+    );
+    for e in units {
+        let (ja, en) = e.placement.state.label();
+        b.push_str(&format!(
+            "<tr><td><a href=\"/equipment/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+            e.id,
+            esc(&e.serial),
+            esc(&e.model),
+            tr(l, ja, en)
+        ));
+    }
+    b.push_str("</tbody></table>");
+    b
+}
+
+/// The section of a unit's page naming the contracts it was lent under.
+pub async fn unit_contracts(app: &crate::app::App, actor: &Actor, ja: bool, id: i64) -> String {
+    let l = if ja { Lang::Ja } else { Lang::En };
+    let Ok(list) = app.bo_unit_contracts(actor, id).await else {
+        return String::new();
+    };
+    let mut b = format!(
+        "<h2>{}</h2><ul id=\"unit_contracts\">",
+        tr(l, "貸与契約", "Lent under contract")
+    );
+    for (k, released) in &list {
+        b.push_str(&format!(
+            "<li><a href=\"/backoffice/contracts/{k}\">{} #{k}</a>{}</li>",
+            tr(l, "契約", "Contract"),
+            match released {
+                None => String::new(),
+                Some(_) => format!(
+                    " ({})",
+                    tr(l, "契約終了により返却", "taken back at the contract's end")
+                ),
+            }
+        ));
+    }
+    if list.is_empty() {
+        b.push_str(&format!("<li>{}</li>", tr(l, "なし", "None")));
+    }
+    b.push_str("</ul>");
+    b
+}
+
+#[derive(Deserialize)]
+struct LendForm {
+    csrf: Option<String>,
+    equipment: String,
+}
+
+async fn lend_submit(
+    State(s): State<AppState>,
+    u: User,
+    Path(id): Path<String>,
+    Form(f): Form<LendForm>,
+) -> Response {
+    let action = async {
+        let id = id_of(&id)?;
+        let unit = unit_number(&f.equipment)?;
+        s.app.bo_lend_unit(&u.actor, id, unit, now_ms()).await
+    };
+    submit(&u, &f.csrf, action, |c| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
+}
+
+/// A unit number of the equipment inventory as typed in a form (`12` or `#12`).
+fn unit_number(part: &str) -> Result<i64, AppError> {
+    let part = part.trim().trim_start_matches('#');
+    part.parse::<i64>().map_err(|_| {
+        crate::app::invalid_text(
+            "equipment",
+            format!("{part:?} is not a unit number of the equipment inventory"),
+            format!("貸与機器の「{part}」は機器台帳の機器番号ではありません。"),
+        )
+    })
 }
 
 async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>) -> Response {
@@ -435,7 +565,7 @@ async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>
             tr(l, "支払期限の翌日から猶予期間を過ぎた入金には遅延損害金（第17条第4項）が計算され、入金月の請求書に記載されます。", "A payment after the grace period that follows the due date owes late interest (Art. 17-4), billed on the invoice of the month it was made in."),
         ));
     }
-    page(l, &inv.number_text(), &body)
+    page(Some(&u), l, &inv.number_text(), &body)
 }
 
 async fn invoice_pdf(State(s): State<AppState>, u: User, Path(id): Path<String>) -> Response {
@@ -480,15 +610,7 @@ struct RunForm {
 async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>) -> Response {
     let l = u.lang;
     if !csrf_ok(&u, &f.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                l,
-                tr(l, "エラー", "Error"),
-                "<p class=\"err\" id=\"error\">CSRF</p>",
-            ),
-        )
-            .into_response();
+        return forbidden_csrf(l);
     }
     match s
         .app
@@ -496,6 +618,7 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
         .await
     {
         Ok(r) => page(
+            Some(&u),
             l,
             tr(l, "月次請求", "Monthly invoice run"),
             &format!(
@@ -510,12 +633,68 @@ async fn invoice_run(State(s): State<AppState>, u: User, Form(f): Form<RunForm>)
     }
 }
 
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: Option<String>,
+}
+
+async fn returns_run(State(s): State<AppState>, u: User, Form(f): Form<CsrfForm>) -> Response {
+    let l = u.lang;
+    if !csrf_ok(&u, &f.csrf) {
+        return forbidden_csrf(l);
+    }
+    match s.app.bo_take_back_units(&u.actor, now_ms()).await {
+        Ok(done) => {
+            let mut b = String::from("<ul id=\"returns_result\">");
+            for (k, unit, outcome) in &done {
+                b.push_str(&format!(
+                    "<li><a href=\"/backoffice/contracts/{k}\">{} #{k}</a>: <a href=\"/equipment/{unit}\">{} #{unit}</a> — {}</li>",
+                    tr(l, "契約", "Contract"),
+                    tr(l, "機器", "Unit"),
+                    esc(outcome)
+                ));
+            }
+            if done.is_empty() {
+                b.push_str(&format!(
+                    "<li>{}</li>",
+                    tr(l, "返却する機器はありません。", "No unit is due back.")
+                ));
+            }
+            b.push_str(&format!(
+                "</ul><p><a href=\"/backoffice\">{}</a></p>",
+                tr(l, "戻る", "Back")
+            ));
+            page(Some(&u), l, tr(l, "機器の返却", "Equipment back"), &b)
+        }
+        Err(e) => error(l, e),
+    }
+}
+
 // ---- forms for back-office staff -------------------------------------------------
+
+/// The shape of every form of the back office: the CSRF check, then the action, then
+/// a redirect (303) to the page `to` names for its result, or the error page. The
+/// action is not run when the check fails.
+async fn submit<T>(
+    u: &User,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    to: impl FnOnce(T) -> String,
+) -> Response {
+    if !csrf_ok(u, csrf) {
+        return forbidden_csrf(u.lang);
+    }
+    match action.await {
+        Ok(v) => Redirect::to(&to(v)).into_response(),
+        Err(e) => error(u.lang, e),
+    }
+}
 
 fn forbidden_csrf(l: Lang) -> Response {
     (
         StatusCode::FORBIDDEN,
         page(
+            None,
             l,
             tr(l, "エラー", "Error"),
             &format!(
@@ -674,8 +853,8 @@ async fn applications_page(State(s): State<AppState>, u: User) -> Response {
                 "<form method=\"post\" action=\"/backoffice/applications/{id}/accept\" class=\"inline\">{csrf}<label>{} <input name=\"equipment\" id=\"accept_equipment_{id}\" placeholder=\"12, 13\"></label> <button id=\"accept_{id}\">{}</button></form> <form method=\"post\" action=\"/backoffice/applications/{id}/refuse\" class=\"inline\">{csrf}<select name=\"reason\" id=\"refuse_reason_{id}\">{reasons}</select> <button id=\"refuse_{id}\">{}</button></form> <a id=\"change_{id}\" href=\"/backoffice/applications/{id}/change\">{}</a>",
                 tr(
                     l,
-                    "貸与機器（機器番号）",
-                    "Equipment lent (appliance numbers)"
+                    "貸与機器（機器台帳の機器番号）",
+                    "Equipment lent (unit numbers of the inventory)"
                 ),
                 tr(l, "承諾する（第8条第1項）", "Accept (Art. 8-1)"),
                 tr(l, "お断りする（第8条第2項）", "Refuse (Art. 8-2)"),
@@ -714,7 +893,7 @@ async fn applications_page(State(s): State<AppState>, u: User) -> Response {
             None,
         ));
     }
-    page(l, tr(l, "お申込み", "Applications"), &b)
+    page(Some(&u), l, tr(l, "お申込み", "Applications"), &b)
 }
 
 async fn application_change_page(
@@ -732,6 +911,7 @@ async fn application_change_page(
     };
     let b = application_form(l, &u, &s.config.backoffice.eligible_lines, &[], Some(&a));
     page(
+        Some(&u),
         l,
         &format!(
             "{} #{}",
@@ -791,10 +971,7 @@ async fn application_submit(
     Form(f): Form<ApplicationForm>,
 ) -> Response {
     let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
             crate::app::invalid_text(
                 "customer_id",
@@ -821,12 +998,8 @@ async fn application_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
 }
 
 #[derive(Deserialize)]
@@ -842,36 +1015,24 @@ async fn accept_submit(
     Path(id): Path<String>,
     Form(f): Form<AcceptForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         let mut equipment = Vec::new();
         for part in f
             .equipment
             .split([',', ' ', '、'])
-            .map(|p| p.trim().trim_start_matches('#'))
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.trim().is_empty())
         {
-            equipment.push(part.parse::<i64>().map_err(|_| {
-                crate::app::invalid_text(
-                    "equipment",
-                    format!("{part:?} is not an appliance number"),
-                    format!("貸与機器の「{part}」は機器番号ではありません。"),
-                )
-            })?);
+            equipment.push(unit_number(part)?);
         }
         s.app
             .bo_accept(&u.actor, &s.config.backoffice, id, &equipment, now_ms())
             .await
-    }
-    .await;
-    match r {
-        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |(c, _)| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -886,20 +1047,12 @@ async fn refuse_submit(
     Path(id): Path<String>,
     Form(f): Form<RefuseForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         s.app
             .bo_refuse(&u.actor, id_of(&id)?, &f.reason, now_ms())
             .await
-    }
-    .await;
-    match r {
-        Ok(_) => Redirect::to("/backoffice/applications").into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
 }
 
 /// The back-office parts of the contract page: payments, the liability cap, and the
@@ -976,11 +1129,7 @@ async fn terminate_submit(
     Path(id): Path<String>,
     Form(f): Form<TerminateForm>,
 ) -> Response {
-    let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         s.app
             .bo_terminate(
@@ -993,12 +1142,11 @@ async fn terminate_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok((c, _)) => Redirect::to(&format!("/backoffice/contracts/{}", c.id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |(c, _)| {
+        format!("/backoffice/contracts/{}", c.id)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1051,7 +1199,7 @@ async fn liability_cap_page(
         id_of(&id).unwrap_or(0),
         tr(l, "契約に戻る", "Back to the contract")
     ));
-    page(l, tr(l, "損害賠償の上限", "Liability cap"), &b)
+    page(Some(&u), l, tr(l, "損害賠償の上限", "Liability cap"), &b)
 }
 
 #[derive(Deserialize)]
@@ -1068,10 +1216,7 @@ async fn payment_submit(
     Form(f): Form<PaymentForm>,
 ) -> Response {
     let l = u.lang;
-    if !csrf_ok(&u, &f.csrf) {
-        return forbidden_csrf(l);
-    }
-    let r = async {
+    let action = async {
         let id = id_of(&id)?;
         let amount = number_field("amount", l, &f.amount)?;
         s.app
@@ -1084,12 +1229,11 @@ async fn payment_submit(
                 now_ms(),
             )
             .await
-    }
-    .await;
-    match r {
-        Ok(p) => Redirect::to(&format!("/backoffice/invoices/{}", p.invoice_id)).into_response(),
-        Err(e) => error(l, e),
-    }
+    };
+    submit(&u, &f.csrf, action, |p| {
+        format!("/backoffice/invoices/{}", p.invoice_id)
+    })
+    .await
 }
 
 fn notice_kind_label(l: Lang, kind: &str) -> String {
@@ -1188,7 +1332,7 @@ async fn notices_page(State(s): State<AppState>, u: User) -> Response {
         ));
     }
     b.push_str("</tbody></table>");
-    page(l, tr(l, "通知", "Notices"), &b)
+    page(Some(&u), l, tr(l, "通知", "Notices"), &b)
 }
 
 async fn notice_submit(State(s): State<AppState>, u: User, body: String) -> Response {

@@ -276,6 +276,9 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
         ));
     }
     body.push_str("</tbody></table>");
+    body.push_str(
+        &crate::http::backoffice_panel::unit_contracts(&s.app, &u.actor, l == Lang::Ja, id).await,
+    );
     if u.actor.customer_id.is_none()
         && matches!(u.actor.role, Role::Admin | Role::Operator)
         && e.placement.site_id.is_some()

@@ -149,7 +149,7 @@ fn t(l: Lang, key: &str) -> &'static str {
         "outcome" => ("結果", "Outcome"),
         "detail" => ("詳細", "Detail"),
         "sites" => ("拠点", "Sites"),
-        "appliances" => ("機器", "Appliances"),
+        "units" => ("貸与機器", "Equipment"),
         "serial" => ("シリアル番号", "Serial number"),
         "model" => ("型番", "Model"),
         "language" => ("表示言語", "Language"),
@@ -1136,7 +1136,15 @@ async fn customer_page(
         Err(e) => return error_page(l, Some(&u), e),
     };
     let sites = s.app.sites(&u.actor).await.unwrap_or_default();
-    let apps = s.app.appliances(&u.actor).await.unwrap_or_default();
+    let filter = crate::gateways::EquipmentFilter {
+        customer_id: Some(id),
+        ..Default::default()
+    };
+    let units = s
+        .app
+        .equipment_list(&u.actor, &filter)
+        .await
+        .unwrap_or_default();
     let mut body = format!(
         "<p>ID {} — {}</p><h2>{}</h2><ul>",
         c.id,
@@ -1156,9 +1164,16 @@ async fn customer_page(
             }
         ));
     }
-    body.push_str(&format!("</ul><h2>{}</h2><ul>", t(l, "appliances")));
-    for x in apps.iter().filter(|x| x.customer_id == id) {
-        body.push_str(&format!("<li>{} / {}</li>", esc(&x.serial), esc(&x.model)));
+    body.push_str(&format!("</ul><h2>{}</h2><ul>", t(l, "units")));
+    for x in &units {
+        let (ja, en) = x.placement.state.label();
+        body.push_str(&format!(
+            "<li><a href=\"/equipment/{}\">{}</a> / {} ({})</li>",
+            x.id,
+            esc(&x.serial),
+            esc(&x.model),
+            if l == Lang::Ja { ja } else { en }
+        ));
     }
     body.push_str("</ul>");
     page(l, Some(&u), &c.name, &body).into_response()

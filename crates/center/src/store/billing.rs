@@ -128,6 +128,44 @@ CREATE TABLE bo_invoice_contracts (
 CREATE INDEX bo_invoice_contracts_number ON bo_invoice_contracts (invoice_number);
 "#;
 
+/// Migration 40: one inventory. Every record of the foundation's `appliances` table
+/// becomes a unit of `equipment` (same serial and model; `installed` at its site when
+/// it has one, else `lent` to its customer), with an event saying where it came from;
+/// a serial already in the inventory keeps its unit and placement (the event names
+/// the record merged into it). Contracts' links move to the units (`equipment_id`;
+/// `released_at` is set when the unit leaves the contract at its end), and
+/// `appliances` is dropped. Applied once, in the migrations' transaction.
+pub(super) const MIGRATION_40: &str = r#"
+INSERT INTO equipment (serial, model, state, customer_id, site_id, created_at, updated_at)
+SELECT a.serial, a.model, CASE WHEN a.site_id IS NULL THEN 'lent' ELSE 'installed' END,
+       a.customer_id, a.site_id, a.created_at, a.created_at
+FROM appliances a
+WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.serial = a.serial)
+ORDER BY a.id;
+INSERT INTO equipment_events (equipment_id, at, actor, from_state, to_state, customer_id, site_id, note)
+SELECT e.id, a.created_at, 'migration 40', NULL, e.state, a.customer_id, a.site_id,
+       'migrated from appliance record ' || CAST(a.id AS TEXT) || ' (customer ' || CAST(a.customer_id AS TEXT)
+       || CASE WHEN a.site_id IS NULL THEN '' ELSE ', site ' || CAST(a.site_id AS TEXT) END
+       || ')'
+FROM appliances a JOIN equipment e ON e.serial = a.serial
+ORDER BY a.id;
+CREATE TABLE bo_contract_units (
+    contract_id {INT} NOT NULL REFERENCES bo_contracts(id),
+    equipment_id {INT} NOT NULL REFERENCES equipment(id),
+    released_at {INT},
+    PRIMARY KEY (contract_id, equipment_id)
+);
+INSERT INTO bo_contract_units (contract_id, equipment_id)
+SELECT DISTINCT ce.contract_id, e.id
+FROM bo_contract_equipment ce
+JOIN appliances a ON a.id = ce.appliance_id
+JOIN equipment e ON e.serial = a.serial;
+DROP TABLE bo_contract_equipment;
+ALTER TABLE bo_contract_units RENAME TO bo_contract_equipment;
+CREATE INDEX bo_contract_equipment_unit ON bo_contract_equipment (equipment_id, contract_id);
+DROP TABLE appliances;
+"#;
+
 const APP_COLS: &str = "id, customer_id, line_product, line_id, monthly_fee, start_date, note, state, refusal_reason, replaces_id, contract_id, created_at, decided_at";
 const CONTRACT_COLS: &str = "id, customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, ending, end_date, notice_date, requested_end, termination_reason, created_at";
 const INVOICE_COLS: &str = "id, number, customer_id, contract_id, month, issue_date, due_date, recipient, taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing, paid, created_at";
@@ -273,90 +311,122 @@ fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
     conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
 }
 
-macro_rules! scoped {
-    ($sql:expr, $scope:expr, $col:expr, $n:expr) => {{
-        let (filter, c) = scope_filter($scope, $col, $n);
-        (format!("{}{}", $sql, filter), c)
-    }};
+/// A parameter of a scoped query.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// `sql` (its parameters `$1`… are `args`) limited to `scope` on `column`, then `tail`
+/// (order and limit): the query every scoped read of the back office runs, on the
+/// pool or inside a transaction.
+fn scoped<'q>(
+    sql: &str,
+    scope: Scope,
+    column: &str,
+    args: Vec<Arg>,
+    tail: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let (filter, c) = scope_filter(scope, column, args.len() + 1);
+    let mut q = sqlx::query(AssertSqlSafe(format!("{sql}{filter}{tail}")));
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+        };
+    }
+    if let Some(c) = c {
+        q = q.bind(c);
+    }
+    q
 }
 
 impl Store {
+    /// The contracts a unit was lent under, newest first, with when it left each
+    /// (`None` while it is lent under it); a customer sees only its own contracts.
+    pub async fn bo_contracts_of_unit(
+        &self,
+        scope: Scope,
+        equipment_id: i64,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        scoped(
+            "SELECT l.contract_id, l.released_at FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.equipment_id = $1",
+            scope,
+            "k.customer_id",
+            vec![Arg::Int(equipment_id)],
+            " ORDER BY l.contract_id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("contract_id")?, r.try_get("released_at")?)))
+        .collect()
+    }
+
     pub async fn bo_applications(&self, scope: Scope) -> Result<Vec<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
             scope,
             "customer_id",
-            1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(application_from_row)
-            .collect()
+            vec![],
+            " ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(application_from_row)
+        .collect()
     }
 
     pub async fn bo_application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .map(|r| application_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| application_from_row(&r))
+        .transpose()
     }
 
     pub async fn bo_contracts(&self, scope: Scope) -> Result<Vec<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
+        scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
             scope,
             "customer_id",
-            1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY id DESC LIMIT 1000")));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(contract_from_row)
-            .collect()
+            vec![],
+            " ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(contract_from_row)
+        .collect()
     }
 
     pub async fn bo_contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+        let q = scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            2
+            vec![Arg::Int(id)],
+            "",
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
         let Some(r) = q.fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
         let mut contract = contract_from_row(&r)?;
         let rows = sqlx::query(
-            "SELECT appliance_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY appliance_id",
+            "SELECT equipment_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY equipment_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            contract.equipment.push(r.try_get("appliance_id")?);
+            contract.equipment.push(r.try_get("equipment_id")?);
         }
         Ok(Some(contract))
     }
@@ -366,40 +436,31 @@ impl Store {
         scope: Scope,
         contract_id: Option<i64>,
     ) -> Result<Vec<Invoice>> {
-        let (sql, c) = scoped!(
-            format!(
+        scoped(
+            &format!(
                 "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
             ),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "{sql} ORDER BY number DESC LIMIT 1000"
-        )))
-        .bind(contract_id.unwrap_or(0));
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(invoice_from_row)
-            .collect()
+            vec![Arg::Int(contract_id.unwrap_or(0))],
+            " ORDER BY number DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(invoice_from_row)
+        .collect()
     }
 
     /// One invoice with its lines.
     pub async fn bo_invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+        let q = scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            2
+            vec![Arg::Int(id)],
+            "",
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
         let Some(r) = q.fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
@@ -425,39 +486,43 @@ impl Store {
 
     /// Invoices not fully paid whose due date is before `today`.
     pub async fn bo_overdue(&self, scope: Scope, today: jiff::civil::Date) -> Result<Vec<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
+        scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "{sql} ORDER BY due_date, number LIMIT 10000"
-        )))
-        .bind(today.to_string());
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(invoice_from_row)
-            .collect()
+            vec![Arg::Text(today.to_string())],
+            " ORDER BY due_date, number LIMIT 10000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(invoice_from_row)
+        .collect()
     }
 
     pub async fn bo_payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
+        scoped(
+            &format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
             scope,
             "customer_id",
-            2
+            vec![Arg::Int(contract_id)],
+            " ORDER BY date, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(payment_from_row)
+        .collect()
+    }
+
+    /// The payments allocated to one invoice, by date.
+    pub async fn bo_payments_of_invoice(&self, invoice_id: i64) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM bo_payments WHERE invoice_id = $1 ORDER BY date, id"
         );
-        let mut q =
-            sqlx::query(AssertSqlSafe(format!("{sql} ORDER BY date, id"))).bind(contract_id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_all(&self.pool)
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(invoice_id)
+            .fetch_all(&self.pool)
             .await?
             .iter()
             .map(payment_from_row)
@@ -557,20 +622,17 @@ impl Tx {
     }
 
     pub async fn bo_application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
+        scoped(
+            &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| application_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| application_from_row(&r))
+        .transpose()
     }
 
     /// Moves a pending application to `to`; false when it was no longer pending.
@@ -606,49 +668,88 @@ impl Tx {
             .fetch_one(&mut *self.tx)
             .await?;
         let id: i64 = r.try_get("id")?;
-        for a in &c.equipment {
-            sqlx::query(
-                "INSERT INTO bo_contract_equipment (contract_id, appliance_id) VALUES ($1, $2)",
-            )
-            .bind(id)
-            .bind(*a)
-            .execute(&mut *self.tx)
-            .await?;
-        }
         Ok(id)
     }
 
-    /// The customer's appliances among `ids` (equipment lent must be theirs).
-    pub async fn bo_appliances_of(&mut self, customer_id: i64, ids: &[i64]) -> Result<usize> {
-        let mut n = 0;
-        for id in ids {
-            let r = sqlx::query(
-                "SELECT COUNT(*) AS n FROM appliances WHERE id = $1 AND customer_id = $2",
-            )
-            .bind(*id)
-            .bind(customer_id)
-            .fetch_one(&mut *self.tx)
-            .await?;
-            n += usize::from(r.try_get::<i64, _>("n")? > 0);
-        }
-        Ok(n)
+    /// Links a unit to a contract (the unit is lent under it).
+    pub async fn bo_link_unit(&mut self, contract_id: i64, equipment_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bo_contract_equipment (contract_id, equipment_id, released_at) VALUES ($1, $2, NULL)",
+        )
+        .bind(contract_id)
+        .bind(equipment_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| super::conflict(e, "the unit is already lent under this contract"))?;
+        Ok(())
+    }
+
+    /// The contracts a unit is lent under now (links not released), oldest first.
+    pub async fn bo_open_links_of_unit(&mut self, equipment_id: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT contract_id FROM bo_contract_equipment WHERE equipment_id = $1 AND released_at IS NULL ORDER BY contract_id",
+        )
+        .bind(equipment_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("contract_id")?)).collect()
+    }
+
+    /// Ends a unit's lending under a contract.
+    pub async fn bo_release_unit(
+        &mut self,
+        contract_id: i64,
+        equipment_id: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE bo_contract_equipment SET released_at = $1 WHERE contract_id = $2 AND equipment_id = $3 AND released_at IS NULL",
+        )
+        .bind(now)
+        .bind(contract_id)
+        .bind(equipment_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Units still lent under contracts that ended on or before `today` (`contract_id`
+    /// = `None` for every contract): (contract, customer, unit), by contract.
+    pub async fn bo_units_due_back(
+        &mut self,
+        today: jiff::civil::Date,
+        contract_id: Option<i64>,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT l.contract_id, k.customer_id, l.equipment_id FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.released_at IS NULL AND k.end_date IS NOT NULL AND k.end_date <= $1 AND ($2 = 0 OR k.id = $2) ORDER BY l.contract_id, l.equipment_id",
+        )
+        .bind(today.to_string())
+        .bind(contract_id.unwrap_or(0))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("contract_id")?,
+                    r.try_get("customer_id")?,
+                    r.try_get("equipment_id")?,
+                ))
+            })
+            .collect()
     }
 
     pub async fn bo_contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
+        scoped(
+            &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| contract_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| contract_from_row(&r))
+        .transpose()
     }
 
     /// Records how a running contract ends; false when it had already ended.
@@ -699,20 +800,17 @@ impl Tx {
         scope: Scope,
         id: i64,
     ) -> Result<Option<Invoice>> {
-        let (sql, c) = scoped!(
-            format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
+        scoped(
+            &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            2
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        if let Some(c) = c {
-            q = q.bind(c);
-        }
-        q.fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| invoice_from_row(&r))
-            .transpose()
+            vec![Arg::Int(id)],
+            "",
+        )
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|r| invoice_from_row(&r))
+        .transpose()
     }
 
     pub async fn bo_insert_payment(&mut self, p: &Payment) -> Result<i64> {

@@ -131,6 +131,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (20, super::gateways::MIGRATION_20),
     (30, super::revisions::MIGRATION_30),
     (31, super::reconcile::MIGRATION_31),
+    (40, super::billing::MIGRATION_40),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
@@ -144,7 +145,8 @@ fn render(sql: &str, backend: Backend) -> String {
     sql.replace("{ID}", id).replace("{INT}", int)
 }
 
-pub(super) async fn run(store: &Store) -> Result<()> {
+/// Applies every migration not applied yet, up to `upto`.
+pub(super) async fn run(store: &Store, upto: i64) -> Result<()> {
     let int = match store.backend {
         Backend::Sqlite => "INTEGER",
         Backend::Postgres => "BIGINT",
@@ -164,7 +166,7 @@ pub(super) async fn run(store: &Store) -> Result<()> {
         applied.push(r.try_get::<i64, _>("version")?);
     }
     for (version, sql) in MIGRATIONS {
-        if applied.contains(version) {
+        if applied.contains(version) || *version > upto {
             continue;
         }
         let rendered = render(sql, store.backend);

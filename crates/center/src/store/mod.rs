@@ -200,6 +200,13 @@ const AUDIT_LOCK_KEY: i64 = 0x6d616d6f7269; // "mamori"
 
 impl Store {
     pub async fn open(url: &str, max_connections: u32) -> Result<Store> {
+        Self::open_at_schema(url, max_connections, i64::MAX).await
+    }
+
+    /// Opens the database and applies the migrations up to `version` only: for tests
+    /// of a migration, which need a database at the schema before it.
+    #[doc(hidden)]
+    pub async fn open_at_schema(url: &str, max_connections: u32, version: i64) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -267,7 +274,7 @@ impl Store {
             sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
-        migrations::run(&store).await?;
+        migrations::run(&store, version).await?;
         Ok(store)
     }
 
@@ -491,33 +498,6 @@ impl Store {
         let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE 1 = 1";
         let tail = " ORDER BY id LIMIT 1000";
         scoped_all!(self, scope, "customer_id", sql, tail, [], site_from_row)
-    }
-
-    pub async fn appliance(&self, scope: Scope, id: i64) -> Result<Option<Appliance>> {
-        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE id = $1";
-        scoped_one!(
-            self,
-            scope,
-            "customer_id",
-            sql,
-            "",
-            [id],
-            appliance_from_row
-        )
-    }
-
-    pub async fn appliances(&self, scope: Scope) -> Result<Vec<Appliance>> {
-        let sql = "SELECT id, customer_id, site_id, serial, model, created_at FROM appliances WHERE 1 = 1";
-        let tail = " ORDER BY id LIMIT 1000";
-        scoped_all!(
-            self,
-            scope,
-            "customer_id",
-            sql,
-            tail,
-            [],
-            appliance_from_row
-        )
     }
 
     pub async fn instruction(&self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
@@ -1099,26 +1079,6 @@ impl Tx {
         Ok(r.try_get::<i64, _>("n")? > 0)
     }
 
-    pub async fn insert_appliance(
-        &mut self,
-        customer_id: i64,
-        site_id: Option<i64>,
-        serial: &str,
-        model: &str,
-        now: i64,
-    ) -> Result<i64> {
-        let r = sqlx::query("INSERT INTO appliances (customer_id, site_id, serial, model, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-            .bind(customer_id)
-            .bind(site_id)
-            .bind(serial)
-            .bind(model)
-            .bind(now)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(|e| conflict(e, "an appliance with this serial number already exists"))?;
-        Ok(r.try_get("id")?)
-    }
-
     pub async fn insert_instruction(
         &mut self,
         customer_id: i64,
@@ -1277,17 +1237,6 @@ fn site_from_row<R: NRow>(r: &R) -> Result<Site> {
         customer_id: r.v("customer_id")?,
         name: r.v("name")?,
         address: r.v("address")?,
-        created_at: r.v("created_at")?,
-    })
-}
-
-fn appliance_from_row<R: NRow>(r: &R) -> Result<Appliance> {
-    Ok(Appliance {
-        id: r.v("id")?,
-        customer_id: r.v("customer_id")?,
-        site_id: r.v("site_id")?,
-        serial: r.v("serial")?,
-        model: r.v("model")?,
         created_at: r.v("created_at")?,
     })
 }
