@@ -13,6 +13,7 @@ mod group;
 pub mod input;
 mod matcher;
 mod prefilter;
+mod teddy;
 mod threshold;
 mod xbits;
 

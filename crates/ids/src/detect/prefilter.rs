@@ -4,6 +4,7 @@
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
+use crate::detect::teddy::Teddy;
 use crate::detect::{BufferKind, Direction};
 use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
@@ -106,12 +107,16 @@ struct Matcher {
     /// random data rarely passes.
     pre: Box<[u64; 1024]>,
     /// Bit `hash(window)` set for the first 4 bytes of each pattern of 4 bytes or more.
-    bits: Box<[u64; L1_WORDS]>,
+    bits: Box<[u64]>,
     /// The second level, tested where the first is set: bit `hash(first 4 bytes)` of
     /// the patterns of 4 to 7 bytes (another hash), and bit `hash8(first 8 bytes)` of the longer
     /// ones (common 4-byte prefixes, as in text, are then told apart cheaply).
-    bits_short: Box<[u64; FILTER_WORDS]>,
-    bits8: Box<[u64; FILTER_WORDS]>,
+    bits_short: Box<[u64]>,
+    bits8: Box<[u64]>,
+    /// The shifts that make the hashes of the first and second levels (their sizes
+    /// follow the number of patterns: see [`filter_bits`]).
+    l1_shift: u32,
+    filter_shift: u32,
     /// (masked 4-byte prefix, pattern id), sorted.
     long: Vec<(u32, u32)>,
     /// Open-addressing index of `long` by prefix: (prefix, first position, count);
@@ -126,32 +131,45 @@ struct Matcher {
     ones: Vec<(u8, u32)>,
     /// The patterns (lower-case), by id.
     patterns: Vec<Vec<u8>>,
+    /// The SIMD first stage, where the CPU has it and it pays (see [`Teddy`]).
+    teddy: Option<Teddy>,
 }
 
 /// log2 of the first level's size in bits (16 KiB: stays in the core's first-level
 /// cache, which the load of every position needs).
 const L1_BITS: u32 = 17;
-const L1_WORDS: usize = 1 << (L1_BITS - 6);
 /// log2 of the second level's size in bits (64 KiB each).
 const FILTER_BITS: u32 = 19;
-const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+
+/// log2 of the sizes in bits of the first and second levels for `n` patterns: about
+/// 256 and 512 bits a pattern (a false-positive rate under 0.5% each), at most
+/// [`L1_BITS`] and [`FILTER_BITS`]. Groups build many small matchers (one per buffer
+/// and slot) on first use; tables of the largest size for each would be mostly
+/// zeroes to allocate and clear.
+fn filter_bits(n: usize) -> (u32, u32) {
+    let log2 = |x: usize| x.max(2).next_power_of_two().trailing_zeros();
+    (
+        log2(n.saturating_mul(256)).clamp(9, L1_BITS),
+        log2(n.saturating_mul(512)).clamp(10, FILTER_BITS),
+    )
+}
 /// Clearing bit 5 of each byte folds ASCII case (and a few other pairs, which only
 /// add candidates that the exact comparison rejects).
 const FOLD4: u32 = 0xDFDF_DFDF;
 const FOLD2: u16 = 0xDFDF;
 
 #[inline(always)]
-fn hash4(w: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B1) >> (32 - L1_BITS)) as usize
+fn hash4(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> shift) as usize
 }
 
-fn hash4_wide(w: u32) -> usize {
-    (w.wrapping_mul(0x85EB_CA77) >> (32 - FILTER_BITS)) as usize
+fn hash4_wide(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x85EB_CA77) >> shift) as usize
 }
 
 #[inline(always)]
-fn hash8(w: u64) -> usize {
-    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+fn hash8(w: u64, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (32 + shift)) as usize
 }
 
 const FOLD8: u64 = 0xDFDF_DFDF_DFDF_DFDF;
@@ -190,9 +208,12 @@ fn index_prefixes(long: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
 
 impl Matcher {
     fn build(patterns: &[Vec<u8>]) -> Option<Matcher> {
-        let mut bits = Box::new([0u64; L1_WORDS]);
-        let mut bits_short = Box::new([0u64; FILTER_WORDS]);
-        let mut bits8 = Box::new([0u64; FILTER_WORDS]);
+        let n_long = patterns.iter().filter(|p| p.len() >= 4).count();
+        let (l1_bits, f_bits) = filter_bits(n_long);
+        let (l1_shift, filter_shift) = (32 - l1_bits, 32 - f_bits);
+        let mut bits = vec![0u64; 1 << (l1_bits - 6)].into_boxed_slice();
+        let mut bits_short = vec![0u64; 1 << (f_bits - 6)].into_boxed_slice();
+        let mut bits8 = vec![0u64; 1 << (f_bits - 6)].into_boxed_slice();
         let mut tiny_bits = Box::new([0u64; 1024]);
         let mut pre = Box::new([0u64; 1024]);
         let (mut long, mut tiny, mut ones) = (Vec::new(), Vec::new(), Vec::new());
@@ -216,13 +237,13 @@ impl Matcher {
                 _ => {
                     let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) & FOLD4;
                     set_bit(&mut pre[..], (w & 0xFFFF) as usize);
-                    set_bit(&mut bits[..], hash4(w));
+                    set_bit(&mut bits[..], hash4(w, l1_shift));
                     match p.get(..8) {
                         Some(p8) => {
                             let w8 = u64::from_le_bytes(p8.try_into().ok()?) & FOLD8;
-                            set_bit(&mut bits8[..], hash8(w8));
+                            set_bit(&mut bits8[..], hash8(w8, filter_shift));
                         }
-                        None => set_bit(&mut bits_short[..], hash4_wide(w)),
+                        None => set_bit(&mut bits_short[..], hash4_wide(w, filter_shift)),
                     }
                     long.push((w, id));
                 }
@@ -236,17 +257,21 @@ impl Matcher {
         tiny.sort_unstable();
         ones.sort_unstable();
         let has_tiny = !tiny.is_empty() || !ones.is_empty();
+        let teddy = Teddy::build(&patterns);
         Some(Matcher {
             pre,
             bits,
             bits_short,
             bits8,
+            l1_shift,
+            filter_shift,
             long,
             long_index,
             tiny_bits: has_tiny.then_some(tiny_bits),
             tiny,
             ones,
             patterns,
+            teddy,
         })
     }
 
@@ -254,9 +279,21 @@ impl Matcher {
     fn for_each(&self, data: &[u8], mut hit: impl FnMut(usize)) {
         let pre = &self.pre[..];
         let n = data.len();
+        // The SIMD stage skips the positions where no pattern can begin, up to `start`;
+        // the positions it reports get the scalar tests below.
+        let start = match &self.teddy {
+            Some(t) => t.scan(data, |i| {
+                let k = u16::from_le_bytes([data[i], data[i + 1]]) & FOLD2;
+                if test_bit(pre, usize::from(k)) {
+                    self.candidate(k, data, i, &mut hit);
+                }
+            }),
+            None => 0,
+        };
         // Each position costs a 2-byte load and a bit test; the few where a pattern can
         // begin go on to the 4-byte filter and the short patterns.
-        for (i, w) in data.windows(2).enumerate() {
+        for (i, w) in data[start..].windows(2).enumerate() {
+            let i = start + i;
             let k = u16::from_le_bytes([w[0], w[1]]) & FOLD2;
             if test_bit(pre, usize::from(k)) {
                 self.candidate(k, data, i, &mut hit);
@@ -276,7 +313,7 @@ impl Matcher {
     fn candidate(&self, k: u16, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
         if let Some(d) = data.get(at..at + 4) {
             let w = u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & FOLD4;
-            if test_bit(&self.bits[..], hash4(w)) {
+            if test_bit(&self.bits[..], hash4(w, self.l1_shift)) {
                 self.verify_long(w, data, at, hit);
             }
         }
@@ -295,10 +332,10 @@ impl Matcher {
 
     #[cold]
     fn verify_long(&self, w: u32, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
-        let short = test_bit(&self.bits_short[..], hash4_wide(w));
+        let short = test_bit(&self.bits_short[..], hash4_wide(w, self.filter_shift));
         let long = data.get(at..at + 8).is_some_and(|d| {
             let w8 = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
-            test_bit(&self.bits8[..], hash8(w8 & FOLD8))
+            test_bit(&self.bits8[..], hash8(w8 & FOLD8, self.filter_shift))
         });
         if !short && !long {
             return;
@@ -711,6 +748,7 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::Matcher;
+    use crate::detect::teddy::Teddy;
     use proptest::prelude::*;
 
     fn naive(patterns: &[Vec<u8>], data: &[u8]) -> Vec<usize> {
@@ -730,21 +768,42 @@ mod tests {
         v
     }
 
+    /// The matcher three ways: as built, with the SIMD first stage forced on (where
+    /// the CPU has it, whatever its estimated pass rate) and with it off (the scalar
+    /// loop alone).
+    fn variants(patterns: &[Vec<u8>]) -> Vec<Matcher> {
+        let built = Matcher::build(patterns).expect("builds");
+        let mut simd = Matcher::build(patterns).expect("builds");
+        simd.teddy = Teddy::build_tables(&simd.patterns);
+        let mut scalar = Matcher::build(patterns).expect("builds");
+        scalar.teddy = None;
+        vec![built, simd, scalar]
+    }
+
     #[test]
     fn finds_every_length_at_every_position_in_any_case() {
         let patterns: Vec<Vec<u8>> = ["a", "Bc", "x\0z", "evil", "hello", "longer-pattern"]
             .iter()
             .map(|p| p.as_bytes().to_vec())
             .collect();
-        let m = Matcher::build(&patterns).expect("builds");
-        assert_eq!(found(&m, b"A"), [0]);
-        assert_eq!(found(&m, b"qqbC"), [1]);
-        assert_eq!(found(&m, b"x\0z"), [2]);
-        assert_eq!(found(&m, b"..EVIL"), [3]);
-        assert_eq!(found(&m, b"HeLLo"), [4]);
-        assert_eq!(found(&m, b"a LONGER-PATTERN"), [0, 5]);
-        assert_eq!(found(&m, b"LONGER-PXTTERN"), Vec::<usize>::new());
-        assert_eq!(found(&m, b""), Vec::<usize>::new());
+        for m in variants(&patterns) {
+            assert_eq!(found(&m, b"A"), [0]);
+            assert_eq!(found(&m, b"qqbC"), [1]);
+            assert_eq!(found(&m, b"x\0z"), [2]);
+            assert_eq!(found(&m, b"..EVIL"), [3]);
+            assert_eq!(found(&m, b"HeLLo"), [4]);
+            assert_eq!(found(&m, b"a LONGER-PATTERN"), [0, 5]);
+            assert_eq!(found(&m, b"LONGER-PXTTERN"), Vec::<usize>::new());
+            assert_eq!(found(&m, b""), Vec::<usize>::new());
+            // Long data, so that the SIMD stage runs, with each pattern at both ends.
+            let mut long = b"Bc".to_vec();
+            long.extend(std::iter::repeat_n(b'q', 100));
+            long.extend_from_slice(b"LONGER-PATTERN..evilx\0za");
+            assert_eq!(found(&m, &long), [0, 1, 2, 3, 5]);
+            let mut at_end = vec![b'.'; 64];
+            at_end.extend_from_slice(b"x\0z");
+            assert_eq!(found(&m, &at_end), [2]);
+        }
     }
 
     proptest! {
@@ -758,8 +817,30 @@ mod tests {
             ),
             data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(0x01u8), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
         ) {
-            let m = Matcher::build(&patterns).expect("builds");
-            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            for m in variants(&patterns) {
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
+        }
+
+        /// The same over longer data with many patterns (the SIMD stage's buckets
+        /// hold several each), including 1- and 2-byte ones and matches at the ends.
+        #[test]
+        fn agrees_with_a_naive_search_many_patterns(
+            patterns in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'Z'), Just(0u8), Just(0xE1u8), Just(b'`'), any::<u8>()], 1..9),
+                1..60,
+            ),
+            prefix in proptest::collection::vec(any::<u8>(), 0..700),
+            pick in any::<proptest::sample::Index>(),
+        ) {
+            // Put a pattern at the end (and a case variant of it at the start).
+            let p = &patterns[pick.index(patterns.len())];
+            let mut data = p.to_ascii_uppercase();
+            data.extend_from_slice(&prefix);
+            data.extend_from_slice(p);
+            for m in variants(&patterns) {
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
         }
 
         /// The same with patterns of 4 bytes or more only (the matcher's other loop).
@@ -771,9 +852,10 @@ mod tests {
             ),
             data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
         ) {
-            let m = Matcher::build(&patterns).expect("builds");
-            prop_assert!(m.tiny_bits.is_none());
-            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            for m in variants(&patterns) {
+                prop_assert!(m.tiny_bits.is_none());
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
         }
     }
 }
