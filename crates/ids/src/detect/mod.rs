@@ -94,6 +94,11 @@ pub struct Detector {
     /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
     both_idx: Vec<u32>,
     tx_idx: Vec<u32>,
+    /// Each rule's fast pattern, computed once for all groups.
+    fps: prefilter::FastPatterns,
+    /// The matchers built so far, by pattern set: groups that scan a buffer for the
+    /// same patterns share one.
+    cache: prefilter::MatcherCache,
     /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
     grouping: bool,
 }
@@ -104,6 +109,8 @@ fn build_prefilters(
     rules: &[Rule],
     both: &[u32],
     tx_idx: &[u32],
+    fps: &prefilter::FastPatterns,
+    cache: &mut prefilter::MatcherCache,
     keep: impl Fn(usize) -> bool,
 ) -> (Prefilter, Prefilter) {
     let both: Vec<u32> = both
@@ -116,11 +123,8 @@ fn build_prefilters(
         .copied()
         .filter(|&i| keep(i as usize))
         .collect();
-    // Packet rules have payload groups only.
-    let packet = Prefilter::build(rules, &both, |i, b| {
-        i & prefilter::TAG == 0 || b == Buf::Payload
-    });
-    let tx = Prefilter::build(rules, &tx, |_, b| b != Buf::Payload);
+    let packet = Prefilter::build(rules, &both, fps, cache);
+    let tx = Prefilter::build(rules, &tx, fps, cache);
     (packet, tx)
 }
 
@@ -282,7 +286,18 @@ impl Detector {
             .copied()
             .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
             .collect();
-        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, |_| true);
+        // Packet rules have payload groups only; transaction rules take their fast
+        // pattern from an application-layer buffer, and those with payload keywords
+        // (tagged) also one from the payload for the packet prefilter.
+        let fps = prefilter::FastPatterns::new(&rules, |i, b| {
+            if i & prefilter::TAG != 0 {
+                b == Buf::Payload
+            } else {
+                !rules[i as usize].is_tx_rule() || b != Buf::Payload
+            }
+        });
+        let mut cache = prefilter::MatcherCache::default();
+        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, &fps, &mut cache, |_| true);
         let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
@@ -309,6 +324,8 @@ impl Detector {
             memo: group::Memo::default(),
             both_idx: both,
             tx_idx,
+            fps,
+            cache,
             grouping: true,
         }
     }
@@ -335,9 +352,14 @@ impl Detector {
             Some(&g) => Some(g),
             None if self.groups.len() >= group::MAX_GROUPS => None,
             None => {
-                let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
-                    group::get(&members, i)
-                });
+                let pair = build_prefilters(
+                    &self.rules,
+                    &self.both_idx,
+                    &self.tx_idx,
+                    &self.fps,
+                    &mut self.cache,
+                    |i| group::get(&members, i),
+                );
                 let g = self.groups.len() as u32;
                 self.groups.push(pair);
                 self.group_members.insert(members, g);

@@ -10,6 +10,50 @@ use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The fast pattern of each rule (by index; for indices carrying [`TAG`], `tagged`),
+/// computed once: every group's prefilters are built from them.
+#[derive(Debug, Default)]
+pub struct FastPatterns {
+    plain: Vec<Option<(Buf, Vec<u8>)>>,
+    tagged: Vec<Option<(Buf, Vec<u8>)>>,
+}
+
+impl FastPatterns {
+    /// The fast patterns of `rules`, from the buffers for which `usable` holds (by
+    /// index, with or without [`TAG`]).
+    pub fn new(rules: &[Rule], usable: impl Fn(u32, Buf) -> bool) -> FastPatterns {
+        let of = |tag: u32| {
+            rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let idx = i as u32 | tag;
+                    fast_pattern(r, |b| usable(idx, b))
+                })
+                .collect()
+        };
+        FastPatterns {
+            plain: of(0),
+            tagged: of(TAG),
+        }
+    }
+
+    fn get(&self, idx: u32) -> Option<(Buf, &[u8])> {
+        let v = if idx & TAG != 0 {
+            &self.tagged
+        } else {
+            &self.plain
+        };
+        v.get((idx & !TAG) as usize)?
+            .as_ref()
+            .map(|(b, p)| (*b, p.as_slice()))
+    }
+}
+
+/// Matchers by their (sorted) pattern list, shared between the groups' prefilters.
+pub type MatcherCache = HashMap<Vec<Vec<u8>>, Option<Arc<Matcher>>>;
 
 /// The traffic an automaton serves: a direction and a class of IP protocol. Each
 /// rule's fast pattern goes to every slot the rule can match in, and an input scans
@@ -85,7 +129,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
 struct BufAutomaton {
     buf: Buf,
     slot: Slot,
-    ac: Matcher,
+    ac: Arc<Matcher>,
     /// Pattern id → indices of the rules whose fast pattern it is.
     rules: Vec<Vec<u32>>,
 }
@@ -101,7 +145,7 @@ struct BufAutomaton {
 /// table lookup per byte and, over random binary data with thousands of patterns,
 /// misses the cache.
 #[derive(Debug)]
-struct Matcher {
+pub struct Matcher {
     /// Bit `masked 2-byte window` set for the first two bytes of every pattern (every
     /// window a 1-byte pattern begins): the first test at each position, 8 KiB, where
     /// random data rarely passes.
@@ -595,18 +639,22 @@ fn shorten(p: &[u8]) -> &[u8] {
 pub const TAG: u32 = 1 << 31;
 
 impl Prefilter {
-    /// Builds the prefilter over the rules at `indices`. An index may carry [`TAG`]:
-    /// the candidates found then carry it too, so that one scan of the data serves
-    /// two sets of rules. Only the contents of buffers for which `usable` holds (for
-    /// that tagged index) can be fast patterns.
-    pub fn build(rules: &[Rule], indices: &[u32], usable: impl Fn(u32, Buf) -> bool) -> Prefilter {
+    /// Builds the prefilter over the rules at `indices`, with their fast patterns from
+    /// `fps`. An index may carry [`TAG`]: the candidates found then carry it too, so
+    /// that one scan of the data serves two sets of rules. Matchers come from `cache`
+    /// when it has one for the same patterns, and go to it when built.
+    pub fn build(
+        rules: &[Rule],
+        indices: &[u32],
+        fps: &FastPatterns,
+        cache: &mut MatcherCache,
+    ) -> Prefilter {
         let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
             let rule = &rules[(idx & !TAG) as usize];
-            let fp = fast_pattern(rule, |b| usable(idx, b));
-            let Some((buf, pat)) = fp else {
+            let Some((buf, pat)) = fps.get(idx) else {
                 let h = &rule.header;
                 let src = positive_ranges(&h.src);
                 let dst = positive_ranges(&h.dst);
@@ -634,12 +682,12 @@ impl Prefilter {
                         per_buf.last_mut().expect("just pushed")
                     }
                 };
-                let pid = match entry.1.get(&pat) {
+                let pid = match entry.1.get(pat) {
                     Some(&p) => p,
                     None => {
                         let p = entry.2.len();
-                        entry.1.insert(pat.clone(), p);
-                        entry.2.push(pat.clone());
+                        entry.1.insert(pat.to_vec(), p);
+                        entry.2.push(pat.to_vec());
                         entry.3.push(Vec::new());
                         p
                     }
@@ -649,7 +697,24 @@ impl Prefilter {
         }
         let mut automata = Vec::new();
         for ((buf, slot), _, patterns, rules) in per_buf {
-            match Matcher::build(&patterns) {
+            // In sorted order, so that the same set makes the same matcher.
+            let mut order: Vec<usize> = (0..patterns.len()).collect();
+            order.sort_unstable_by(|&a, &b| patterns[a].cmp(&patterns[b]));
+            let mut rules = rules;
+            let rules: Vec<Vec<u32>> = order
+                .iter()
+                .map(|&i| std::mem::take(&mut rules[i]))
+                .collect();
+            let patterns: Vec<Vec<u8>> = order.into_iter().map(|i| patterns[i].clone()).collect();
+            let ac = match cache.get(&patterns) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = Matcher::build(&patterns).map(Arc::new);
+                    cache.insert(patterns, m.clone());
+                    m
+                }
+            };
+            match ac {
                 Some(ac) => automata.push(BufAutomaton {
                     buf,
                     slot,
