@@ -106,7 +106,6 @@ pub struct Detector {
 /// The packet and transaction prefilters over the rules of `indices` for which `keep`
 /// holds (by rule index).
 fn build_prefilters(
-    rules: &[Rule],
     both: &[u32],
     tx_idx: &[u32],
     fps: &prefilter::FastPatterns,
@@ -123,8 +122,8 @@ fn build_prefilters(
         .copied()
         .filter(|&i| keep(i as usize))
         .collect();
-    let packet = Prefilter::build(rules, &both, fps, cache);
-    let tx = Prefilter::build(rules, &tx, fps, cache);
+    let packet = Prefilter::build(&both, fps, cache);
+    let tx = Prefilter::build(&tx, fps, cache);
     (packet, tx)
 }
 
@@ -297,7 +296,7 @@ impl Detector {
             }
         });
         let mut cache = prefilter::MatcherCache::default();
-        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, &fps, &mut cache, |_| true);
+        let (packet, tx) = build_prefilters(&both, &tx_idx, &fps, &mut cache, |_| true);
         let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
@@ -353,7 +352,6 @@ impl Detector {
             None if self.groups.len() >= group::MAX_GROUPS => None,
             None => {
                 let pair = build_prefilters(
-                    &self.rules,
                     &self.both_idx,
                     &self.tx_idx,
                     &self.fps,

@@ -12,48 +12,92 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The fast pattern of each rule (by index; for indices carrying [`TAG`], `tagged`),
-/// computed once: every group's prefilters are built from them.
+/// Where a rule goes in a prefilter, computed once for all groups.
+#[derive(Debug)]
+enum Plan {
+    /// Scanned for its fast pattern (by id in [`FastPatterns::patterns`]) in this
+    /// buffer (its [`scan_key`]), in these slots.
+    Pattern(Buf, u32, Vec<Slot>),
+    /// No fast pattern: found by its source (0) or destination (1) address.
+    Addr(usize, Vec<(IpAddr, IpAddr)>),
+    /// No fast pattern and no address to index: always a candidate.
+    Always,
+}
+
+/// The plan of each rule (by index; for indices carrying [`TAG`], `tagged`) and the
+/// distinct fast patterns: every group's prefilters are built from them.
 #[derive(Debug, Default)]
 pub struct FastPatterns {
-    plain: Vec<Option<(Buf, Vec<u8>)>>,
-    tagged: Vec<Option<(Buf, Vec<u8>)>>,
+    plain: Vec<Plan>,
+    tagged: Vec<Plan>,
+    patterns: Vec<Vec<u8>>,
 }
 
 impl FastPatterns {
-    /// The fast patterns of `rules`, from the buffers for which `usable` holds (by
-    /// index, with or without [`TAG`]).
+    /// The plans of `rules`, with fast patterns from the buffers for which `usable`
+    /// holds (by index, with or without [`TAG`]).
     pub fn new(rules: &[Rule], usable: impl Fn(u32, Buf) -> bool) -> FastPatterns {
-        let of = |tag: u32| {
+        let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut patterns = Vec::new();
+        let mut plans = |tag: u32| -> Vec<Plan> {
             rules
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
                     let idx = i as u32 | tag;
-                    fast_pattern(r, |b| usable(idx, b))
+                    match fast_pattern(r, |b| usable(idx, b)) {
+                        Some((buf, pat)) => {
+                            let id = *ids.entry(pat).or_insert_with_key(|p| {
+                                patterns.push(p.clone());
+                                (patterns.len() - 1) as u32
+                            });
+                            Plan::Pattern(scan_key(buf), id, rule_slots(r))
+                        }
+                        None => addr_plan(r),
+                    }
                 })
                 .collect()
         };
+        let plain = plans(0);
+        let tagged = plans(TAG);
         FastPatterns {
-            plain: of(0),
-            tagged: of(TAG),
+            plain,
+            tagged,
+            patterns,
         }
     }
 
-    fn get(&self, idx: u32) -> Option<(Buf, &[u8])> {
+    fn get(&self, idx: u32) -> &Plan {
         let v = if idx & TAG != 0 {
             &self.tagged
         } else {
             &self.plain
         };
-        v.get((idx & !TAG) as usize)?
-            .as_ref()
-            .map(|(b, p)| (*b, p.as_slice()))
+        v.get((idx & !TAG) as usize).unwrap_or(&Plan::Always)
     }
 }
 
-/// Matchers by their (sorted) pattern list, shared between the groups' prefilters.
-pub type MatcherCache = HashMap<Vec<Vec<u8>>, Option<Arc<Matcher>>>;
+/// How a rule without a fast pattern is found: by the side of its header that names
+/// fewer addresses, when one names a short enough list of positive addresses.
+fn addr_plan(rule: &Rule) -> Plan {
+    let h = &rule.header;
+    let usable = |r: Option<Vec<(IpAddr, IpAddr)>>| {
+        r.filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
+            .map(|r| (span(&r), r))
+    };
+    match (
+        usable(positive_ranges(&h.src)),
+        usable(positive_ranges(&h.dst)),
+    ) {
+        (Some((ss, s)), Some((ds, _))) if ss <= ds => Plan::Addr(0, s),
+        (_, Some((_, d))) => Plan::Addr(1, d),
+        (Some((_, s)), None) => Plan::Addr(0, s),
+        (None, None) => Plan::Always,
+    }
+}
+
+/// Matchers by their pattern ids (sorted), shared between the groups' prefilters.
+pub type MatcherCache = HashMap<Vec<u32>, Option<Arc<Matcher>>>;
 
 /// The traffic an automaton serves: a direction and a class of IP protocol. Each
 /// rule's fast pattern goes to every slot the rule can match in, and an input scans
@@ -438,14 +482,8 @@ pub fn scan_key(buf: Buf) -> Buf {
     }
 }
 
-/// While building: a buffer and slot, its pattern → id map, the patterns, and each
-/// one's rules.
-type PatternTable = (
-    (Buf, Slot),
-    HashMap<Vec<u8>, usize>,
-    Vec<Vec<u8>>,
-    Vec<Vec<u32>>,
-);
+/// While building: a buffer and slot, and its (pattern id, rule index) pairs.
+type PatternTable = ((Buf, Slot), Vec<(u32, u32)>);
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
@@ -643,74 +681,56 @@ impl Prefilter {
     /// `fps`. An index may carry [`TAG`]: the candidates found then carry it too, so
     /// that one scan of the data serves two sets of rules. Matchers come from `cache`
     /// when it has one for the same patterns, and go to it when built.
-    pub fn build(
-        rules: &[Rule],
-        indices: &[u32],
-        fps: &FastPatterns,
-        cache: &mut MatcherCache,
-    ) -> Prefilter {
+    pub fn build(indices: &[u32], fps: &FastPatterns, cache: &mut MatcherCache) -> Prefilter {
         let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
-            let rule = &rules[(idx & !TAG) as usize];
-            let Some((buf, pat)) = fps.get(idx) else {
-                let h = &rule.header;
-                let src = positive_ranges(&h.src);
-                let dst = positive_ranges(&h.dst);
-                let usable = |r: &Option<Vec<(IpAddr, IpAddr)>>| {
-                    r.as_ref()
-                        .filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
-                        .map(|r| (span(r), r.clone()))
-                };
-                // Index on the side that names fewer addresses.
-                match (usable(&src), usable(&dst)) {
-                    (Some((ss, s)), Some((ds, _))) if ss <= ds => by_addr[0].insert(&s, idx),
-                    (_, Some((_, d))) => by_addr[1].insert(&d, idx),
-                    (Some((_, s)), None) => by_addr[0].insert(&s, idx),
-                    (None, None) => always.push(idx),
+            let (buf, pid, slots) = match fps.get(idx) {
+                Plan::Pattern(buf, pid, slots) => (*buf, *pid, slots),
+                Plan::Addr(side, ranges) => {
+                    by_addr[*side].insert(ranges, idx);
+                    continue;
                 }
-                continue;
+                Plan::Always => {
+                    always.push(idx);
+                    continue;
+                }
             };
-            let buf = scan_key(buf);
-            for slot in rule_slots(rule) {
+            for &slot in slots {
                 let key = (buf, slot);
                 let entry = match per_buf.iter_mut().position(|e| e.0 == key) {
                     Some(p) => &mut per_buf[p],
                     None => {
-                        per_buf.push((key, HashMap::new(), Vec::new(), Vec::new()));
+                        per_buf.push((key, Vec::new()));
                         per_buf.last_mut().expect("just pushed")
                     }
                 };
-                let pid = match entry.1.get(pat) {
-                    Some(&p) => p,
-                    None => {
-                        let p = entry.2.len();
-                        entry.1.insert(pat.to_vec(), p);
-                        entry.2.push(pat.to_vec());
-                        entry.3.push(Vec::new());
-                        p
-                    }
-                };
-                entry.3[pid].push(idx);
+                entry.1.push((pid, idx));
             }
         }
         let mut automata = Vec::new();
-        for ((buf, slot), _, patterns, rules) in per_buf {
-            // In sorted order, so that the same set makes the same matcher.
-            let mut order: Vec<usize> = (0..patterns.len()).collect();
-            order.sort_unstable_by(|&a, &b| patterns[a].cmp(&patterns[b]));
-            let mut rules = rules;
-            let rules: Vec<Vec<u32>> = order
-                .iter()
-                .map(|&i| std::mem::take(&mut rules[i]))
-                .collect();
-            let patterns: Vec<Vec<u8>> = order.into_iter().map(|i| patterns[i].clone()).collect();
-            let ac = match cache.get(&patterns) {
+        for ((buf, slot), mut pairs) in per_buf {
+            // By pattern id: the same set of patterns makes the same matcher.
+            pairs.sort_unstable();
+            let mut ids: Vec<u32> = Vec::new();
+            let mut rules: Vec<Vec<u32>> = Vec::new();
+            for (pid, idx) in pairs {
+                if ids.last() != Some(&pid) {
+                    ids.push(pid);
+                    rules.push(Vec::new());
+                }
+                rules.last_mut().expect("pushed above").push(idx);
+            }
+            let ac = match cache.get(&ids) {
                 Some(m) => m.clone(),
                 None => {
+                    let patterns: Vec<Vec<u8>> = ids
+                        .iter()
+                        .map(|&p| fps.patterns[p as usize].clone())
+                        .collect();
                     let m = Matcher::build(&patterns).map(Arc::new);
-                    cache.insert(patterns, m.clone());
+                    cache.insert(ids, m.clone());
                     m
                 }
             };
