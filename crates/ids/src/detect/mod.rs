@@ -405,7 +405,7 @@ impl Detector {
         input: &Input<'_>,
         flow: &FlowDetectState,
     ) -> Vec<u32> {
-        self.collect_candidates(input, 0, flow, None);
+        self.collect_candidates(input, &[], flow, None);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -446,7 +446,7 @@ impl Detector {
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
         let group = self.group_of(input.src_ip, input.dst_ip, input.ports());
-        self.collect_candidates(input, 0, flow, group);
+        self.collect_candidates(input, &[], flow, group);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -474,43 +474,49 @@ impl Detector {
             track_seq(flow, input.direction, seq, flags, input.payload.len());
         }
         // On a reassembled session the new stream data is inspected behind the tail of
-        // the data before it, so a content split over two segments is found.
-        // The window is built in a buffer kept across calls (no allocation per packet).
-        let mut window = std::mem::take(&mut self.window);
+        // the data before it, so a content split over two segments is found. The
+        // prefilter needs only the junction of the two; the window (tail and new data)
+        // is built, in a buffer kept across calls, only when some rule is evaluated.
         let tail_len = if self.needs.stream {
-            stream_window(input, flow, &mut window)
+            stream_tail_len(input, flow)
         } else {
             None
         };
+        let direction = input.direction;
+        let dir = dir_index(direction);
+        let new_data = input
+            .stream
+            .filter(|_| self.needs.stream && input.tx_id.is_none() && input.ip_proto == 6);
+        let carry = new_data.is_some();
+        if let Some(s) = new_data {
+            // Rules found earlier stay candidates while their data is in the tail.
+            flow.carried[dir].retain_mut(|(_, since)| {
+                *since += s.len();
+                *since < STREAM_TAIL
+            });
+        }
+        let group = self.flow_group(input, flow);
+        let tail: &[u8] = match tail_len {
+            Some(_) => tail_of(&flow.stream_tail[dir]),
+            None => &[],
+        };
+        self.collect_candidates(input, tail, flow, group);
+        let mut window = std::mem::take(&mut self.window);
         let windowed;
         let (input, old) = match tail_len {
-            Some(old) => {
+            Some(old) if !self.candidates.is_empty() || !self.mixed_candidates.is_empty() => {
+                window.clear();
+                window.extend_from_slice(tail_of(&flow.stream_tail[dir]));
+                window.extend_from_slice(input.stream.unwrap_or_default());
                 windowed = Input {
                     stream: Some(window.as_slice()),
                     ..input.clone()
                 };
                 (&windowed, old)
             }
-            None => (input, 0),
+            // Nothing is evaluated: the new data alone stands for the stream.
+            _ => (input, 0),
         };
-        let mut carry = false;
-        let dir = dir_index(input.direction);
-        if self.needs.stream
-            && input.tx_id.is_none()
-            && input.ip_proto == 6
-            && let Some(s) = input.stream
-        {
-            keep_tail(flow, input.direction, &s[old..]);
-            // Rules found earlier stay candidates while their data is in the tail.
-            let new = s.len() - old.min(s.len());
-            flow.carried[dir_index(input.direction)].retain_mut(|(_, since)| {
-                *since += new;
-                *since < STREAM_TAIL
-            });
-            carry = true;
-        }
-        let group = self.flow_group(input, flow);
-        self.collect_candidates(input, old, flow, group);
         if input.tx_id.is_none() && self.has_mixed {
             self.record_mixed_payloads(input, old, flow);
         }
@@ -574,6 +580,9 @@ impl Detector {
         }
         self.candidates = candidates;
         self.window = window;
+        if let Some(s) = new_data {
+            keep_tail(flow, direction, s);
+        }
         if carry {
             let carried = &mut flow.carried[dir];
             for &r in &self.payload_found {
@@ -606,7 +615,7 @@ impl Detector {
     fn collect_candidates(
         &mut self,
         input: &Input<'_>,
-        old: usize,
+        tail: &[u8],
         flow: &FlowDetectState,
         group: Option<u32>,
     ) {
@@ -649,7 +658,7 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => pf.scan_payload(slot, input, old, |r| {
+                Buf::Payload => pf.scan_payload(slot, input, tail, |r| {
                     if r & prefilter::TAG == 0 {
                         found.push(r);
                     }
@@ -887,23 +896,25 @@ const MAX_CARRIED: usize = 64;
 /// span segment boundaries.
 const STREAM_TAIL: usize = 2048;
 
-/// For a packet of a reassembled TCP session bringing new stream data: the tail of the
-/// earlier stream followed by the new data, and the length of the tail.
-/// The window is written to `w`.
-fn stream_window(input: &Input<'_>, flow: &FlowDetectState, w: &mut Vec<u8>) -> Option<usize> {
-    let new = input.stream.filter(|s| !s.is_empty())?;
+/// For a packet of a reassembled TCP session bringing new stream data: the length of
+/// the tail of the earlier stream, which goes in front of the new data.
+fn stream_tail_len(input: &Input<'_>, flow: &FlowDetectState) -> Option<usize> {
+    input.stream.filter(|s| !s.is_empty())?;
     if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
         return None;
     }
-    let tail = &flow.stream_tail[dir_index(input.direction)];
-    if tail.is_empty() {
-        return None;
-    }
-    w.clear();
-    w.extend_from_slice(tail);
-    w.extend_from_slice(new);
-    Some(tail.len())
+    let tail = tail_of(&flow.stream_tail[dir_index(input.direction)]);
+    (!tail.is_empty()).then_some(tail.len())
 }
+
+/// The tail proper (the last [`STREAM_TAIL`] bytes) of a flow's tail buffer, which
+/// keeps up to [`TAIL_BUFFER`] bytes so that it is compacted only now and then.
+fn tail_of(buf: &[u8]) -> &[u8] {
+    &buf[buf.len().saturating_sub(STREAM_TAIL)..]
+}
+
+/// Size at which a tail buffer is cut back to its last [`STREAM_TAIL`] bytes.
+const TAIL_BUFFER: usize = 4 * STREAM_TAIL;
 
 fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
     let tail = &mut flow.stream_tail[dir_index(dir)];
@@ -911,8 +922,10 @@ fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
         tail.clear();
         tail.extend_from_slice(&new[new.len() - STREAM_TAIL..]);
     } else {
-        let excess = (tail.len() + new.len()).saturating_sub(STREAM_TAIL);
-        tail.drain(..excess);
+        // Moving the kept bytes to the front once per few packets instead of at each.
+        if tail.len() + new.len() > TAIL_BUFFER {
+            tail.drain(..tail.len().saturating_sub(STREAM_TAIL));
+        }
         tail.extend_from_slice(new);
     }
 }

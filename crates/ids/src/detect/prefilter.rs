@@ -755,27 +755,29 @@ impl Prefilter {
         }
     }
 
-    /// Scans the packet payload and the new stream data (unless it is the payload), and
-    /// the junction with the stream's tail, where a fast pattern may straddle two
-    /// segments (fast patterns are at most [`MAX_FP_LEN`] bytes).
+    /// Scans the packet payload and the new stream data (`input.stream`, unless it is
+    /// the payload), and the junction of the stream's earlier `tail` with the new
+    /// data, where a fast pattern may straddle two segments (fast patterns are at most
+    /// [`MAX_FP_LEN`] bytes).
     pub fn scan_payload(
         &self,
         slot: Slot,
         input: &crate::detect::Input<'_>,
-        old: usize,
+        tail: &[u8],
         mut hit: impl FnMut(u32),
     ) {
         self.scan(Buf::Payload, slot, input.payload, &mut hit);
-        let Some(stream) = input.stream else { return };
-        let old = old.min(stream.len());
-        let new = &stream[old..];
+        let Some(new) = input.stream else { return };
         if new != input.payload {
             self.scan(Buf::Payload, slot, new, &mut hit);
         }
-        if old > 0 {
-            let from = old.saturating_sub(MAX_FP_LEN - 1);
-            let to = (old + MAX_FP_LEN - 1).min(stream.len());
-            self.scan(Buf::Payload, slot, &stream[from..to], &mut hit);
+        if !tail.is_empty() {
+            let mut junction = [0u8; 2 * (MAX_FP_LEN - 1)];
+            let a = &tail[tail.len().saturating_sub(MAX_FP_LEN - 1)..];
+            let b = &new[..new.len().min(MAX_FP_LEN - 1)];
+            junction[..a.len()].copy_from_slice(a);
+            junction[a.len()..a.len() + b.len()].copy_from_slice(b);
+            self.scan(Buf::Payload, slot, &junction[..a.len() + b.len()], &mut hit);
         }
     }
 

@@ -12,7 +12,7 @@
 //! too much through) the caller's scalar loop covers the whole data, which gives the
 //! same results.
 
-/// Bytes of the window the masks test.
+/// Bytes of the window the masks test (the kernel combines exactly four).
 const WIDTH: usize = 4;
 /// Buckets of patterns: eight per 128-bit half of a table.
 const BUCKETS: usize = 16;
@@ -199,9 +199,9 @@ mod x86 {
     use super::{Teddy, WIDTH};
     use std::arch::x86_64::{
         __m256i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-        _mm_setzero_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_castsi256_si128,
-        _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_shuffle_epi8,
-        _mm256_srli_epi16,
+        _mm_setzero_si128, _mm256_alignr_epi8, _mm256_and_si256, _mm256_broadcastsi128_si256,
+        _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_set1_epi8,
+        _mm256_shuffle_epi8, _mm256_srli_epi16,
     };
 
     /// Positions per step.
@@ -223,20 +223,37 @@ mod x86 {
         let hi: [__m256i; WIDTH] = std::array::from_fn(|j| table(&t.hi[j]));
         let nib = _mm256_set1_epi8(0x0F);
         let zero = _mm_setzero_si128();
+        // The buckets admitting each of the 16 bytes at `from` as window byte j.
+        let lookup = |from: usize| -> [__m256i; WIDTH] {
+            // SAFETY: callers keep from + 16 <= data.len(); the load is unaligned.
+            let v = unsafe { _mm_loadu_si128(data.as_ptr().add(from).cast()) };
+            let v = _mm256_broadcastsi128_si256(v);
+            let lv = _mm256_and_si256(v, nib);
+            let hv = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
+            std::array::from_fn(|j| {
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(lo[j], lv),
+                    _mm256_shuffle_epi8(hi[j], hv),
+                )
+            })
+        };
         let n = data.len();
         let mut at = 0;
-        while at + STEP + WIDTH - 1 <= n {
-            let mut r = _mm256_set1_epi8(-1);
-            for j in 0..WIDTH {
-                // SAFETY: at + j + 16 <= at + STEP + WIDTH - 1 <= n: the 16 bytes
-                // read are inside `data`; the load is unaligned.
-                let v = unsafe { _mm_loadu_si128(data.as_ptr().add(at + j).cast()) };
-                let v = _mm256_broadcastsi128_si256(v);
-                let l = _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, nib));
-                let h =
-                    _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib));
-                r = _mm256_and_si256(r, _mm256_and_si256(l, h));
-            }
+        if n < 2 * STEP {
+            return 0;
+        }
+        let mut cur = lookup(0);
+        // Each step looks the next 16 bytes up once; window byte j of the positions at
+        // `at` is then byte j on of the current lookup, followed by the next one's.
+        while at + 2 * STEP <= n {
+            let next = lookup(at + STEP);
+            let r = _mm256_and_si256(
+                _mm256_and_si256(cur[0], _mm256_alignr_epi8::<1>(next[1], cur[1])),
+                _mm256_and_si256(
+                    _mm256_alignr_epi8::<2>(next[2], cur[2]),
+                    _mm256_alignr_epi8::<3>(next[3], cur[3]),
+                ),
+            );
             let any = _mm_or_si128(_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
             // Bit i set: position at + i has no admitting bucket.
             let none = _mm_movemask_epi8(_mm_cmpeq_epi8(any, zero)) as u32;
@@ -245,6 +262,7 @@ mod x86 {
                 f(at + pass.trailing_zeros() as usize);
                 pass &= pass - 1;
             }
+            cur = next;
             at += STEP;
         }
         at
