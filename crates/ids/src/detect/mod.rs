@@ -76,8 +76,6 @@ pub struct Detector {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
-    /// The stream window of the current input (see [`stream_window`]).
-    window: Vec<u8>,
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
@@ -313,7 +311,6 @@ impl Detector {
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
-            window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
             classes,
@@ -476,7 +473,7 @@ impl Detector {
         // On a reassembled session the new stream data is inspected behind the tail of
         // the data before it, so a content split over two segments is found. The
         // prefilter needs only the junction of the two; the window (tail and new data)
-        // is built, in a buffer kept across calls, only when some rule is evaluated.
+        // is made only when some rule is evaluated.
         let tail_len = if self.needs.stream {
             stream_tail_len(input, flow)
         } else {
@@ -501,15 +498,19 @@ impl Detector {
             None => &[],
         };
         self.collect_candidates(input, tail, flow, group);
-        let mut window = std::mem::take(&mut self.window);
+        // The window is the end of the flow's tail buffer once the new data is
+        // appended to it (taken out of the flow while rules are evaluated).
+        let mut stream_buf = Vec::new();
+        let mut appended = false;
         let windowed;
         let (input, old) = match tail_len {
             Some(old) if !self.candidates.is_empty() || !self.mixed_candidates.is_empty() => {
-                window.clear();
-                window.extend_from_slice(tail_of(&flow.stream_tail[dir]));
-                window.extend_from_slice(input.stream.unwrap_or_default());
+                let new = input.stream.unwrap_or_default();
+                stream_buf = std::mem::take(&mut flow.stream_tail[dir]);
+                append_stream(&mut stream_buf, new);
+                appended = true;
                 windowed = Input {
-                    stream: Some(window.as_slice()),
+                    stream: Some(&stream_buf[stream_buf.len() - new.len() - old..]),
                     ..input.clone()
                 };
                 (&windowed, old)
@@ -579,8 +580,9 @@ impl Detector {
             }
         }
         self.candidates = candidates;
-        self.window = window;
-        if let Some(s) = new_data {
+        if appended {
+            flow.stream_tail[dir] = stream_buf;
+        } else if let Some(s) = new_data {
             keep_tail(flow, direction, s);
         }
         if carry {
@@ -915,6 +917,15 @@ fn tail_of(buf: &[u8]) -> &[u8] {
 
 /// Size at which a tail buffer is cut back to its last [`STREAM_TAIL`] bytes.
 const TAIL_BUFFER: usize = 4 * STREAM_TAIL;
+
+/// Appends new stream data to a tail buffer, first cutting the buffer back to its tail
+/// when it has grown past [`TAIL_BUFFER`]: its end is then the tail followed by `new`.
+fn append_stream(buf: &mut Vec<u8>, new: &[u8]) {
+    if buf.len() + new.len() > TAIL_BUFFER {
+        buf.drain(..buf.len().saturating_sub(STREAM_TAIL));
+    }
+    buf.extend_from_slice(new);
+}
 
 fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
     let tail = &mut flow.stream_tail[dir_index(dir)];
