@@ -206,7 +206,9 @@ pub struct FlowDetectState {
     /// `flowint` variables of this flow.
     pub flowints: std::collections::BTreeMap<String, u64>,
     /// Per direction (to server, to client): the last bytes of the TCP stream already
-    /// inspected, so that payload keywords can match across segment boundaries.
+    /// inspected, so that payload keywords can match across segment boundaries (the
+    /// detector uses the last 2 KiB; the buffer holds a few more, to be compacted
+    /// only now and then).
     pub stream_tail: [Vec<u8>; 2],
     /// Per direction (to server, to client): packet rules whose fast pattern was found
     /// in recent stream data (rule index in the detector, new stream bytes since), so

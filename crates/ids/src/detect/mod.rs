@@ -13,6 +13,7 @@ mod group;
 pub mod input;
 mod matcher;
 mod prefilter;
+mod teddy;
 mod threshold;
 mod xbits;
 
@@ -75,8 +76,6 @@ pub struct Detector {
     stamp: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
-    /// The stream window of the current input (see [`stream_window`]).
-    window: Vec<u8>,
     stats: DetectStats,
     /// Per rule: Suricata's `ip_only` type (inspected once per flow and direction).
     ip_only: Vec<bool>,
@@ -93,6 +92,11 @@ pub struct Detector {
     /// The indices the prefilters are built over (packet plus tagged mixed, and tx).
     both_idx: Vec<u32>,
     tx_idx: Vec<u32>,
+    /// Each rule's fast pattern, computed once for all groups.
+    fps: prefilter::FastPatterns,
+    /// The matchers built so far, by pattern set: groups that scan a buffer for the
+    /// same patterns share one.
+    cache: prefilter::MatcherCache,
     /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
     grouping: bool,
 }
@@ -100,9 +104,10 @@ pub struct Detector {
 /// The packet and transaction prefilters over the rules of `indices` for which `keep`
 /// holds (by rule index).
 fn build_prefilters(
-    rules: &[Rule],
     both: &[u32],
     tx_idx: &[u32],
+    fps: &prefilter::FastPatterns,
+    cache: &mut prefilter::MatcherCache,
     keep: impl Fn(usize) -> bool,
 ) -> (Prefilter, Prefilter) {
     let both: Vec<u32> = both
@@ -115,11 +120,8 @@ fn build_prefilters(
         .copied()
         .filter(|&i| keep(i as usize))
         .collect();
-    // Packet rules have payload groups only.
-    let packet = Prefilter::build(rules, &both, |i, b| {
-        i & prefilter::TAG == 0 || b == Buf::Payload
-    });
-    let tx = Prefilter::build(rules, &tx, |_, b| b != Buf::Payload);
+    let packet = Prefilter::build(&both, fps, cache);
+    let tx = Prefilter::build(&tx, fps, cache);
     (packet, tx)
 }
 
@@ -281,7 +283,18 @@ impl Detector {
             .copied()
             .chain(mixed_idx.iter().map(|&i| i | prefilter::TAG))
             .collect();
-        let (packet, tx) = build_prefilters(&rules, &both, &tx_idx, |_| true);
+        // Packet rules have payload groups only; transaction rules take their fast
+        // pattern from an application-layer buffer, and those with payload keywords
+        // (tagged) also one from the payload for the packet prefilter.
+        let fps = prefilter::FastPatterns::new(&rules, |i, b| {
+            if i & prefilter::TAG != 0 {
+                b == Buf::Payload
+            } else {
+                !rules[i as usize].is_tx_rule() || b != Buf::Payload
+            }
+        });
+        let mut cache = prefilter::MatcherCache::default();
+        let (packet, tx) = build_prefilters(&both, &tx_idx, &fps, &mut cache, |_| true);
         let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
@@ -298,7 +311,6 @@ impl Detector {
             stamp: vec![0; n],
             epoch: 0,
             candidates: Vec::new(),
-            window: Vec::new(),
             stats: DetectStats::default(),
             ip_only,
             classes,
@@ -308,6 +320,8 @@ impl Detector {
             memo: group::Memo::default(),
             both_idx: both,
             tx_idx,
+            fps,
+            cache,
             grouping: true,
         }
     }
@@ -334,9 +348,13 @@ impl Detector {
             Some(&g) => Some(g),
             None if self.groups.len() >= group::MAX_GROUPS => None,
             None => {
-                let pair = build_prefilters(&self.rules, &self.both_idx, &self.tx_idx, |i| {
-                    group::get(&members, i)
-                });
+                let pair = build_prefilters(
+                    &self.both_idx,
+                    &self.tx_idx,
+                    &self.fps,
+                    &mut self.cache,
+                    |i| group::get(&members, i),
+                );
                 let g = self.groups.len() as u32;
                 self.groups.push(pair);
                 self.group_members.insert(members, g);
@@ -384,7 +402,7 @@ impl Detector {
         input: &Input<'_>,
         flow: &FlowDetectState,
     ) -> Vec<u32> {
-        self.collect_candidates(input, 0, flow, None);
+        self.collect_candidates(input, &[], flow, None);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -425,7 +443,7 @@ impl Detector {
     /// (for diagnostics and tests of the prefilter).
     pub fn candidate_sids(&mut self, input: &Input<'_>, flow: &FlowDetectState) -> Vec<u32> {
         let group = self.group_of(input.src_ip, input.dst_ip, input.ports());
-        self.collect_candidates(input, 0, flow, group);
+        self.collect_candidates(input, &[], flow, group);
         self.candidates
             .iter()
             .map(|&i| self.rules[i as usize].sid)
@@ -453,43 +471,53 @@ impl Detector {
             track_seq(flow, input.direction, seq, flags, input.payload.len());
         }
         // On a reassembled session the new stream data is inspected behind the tail of
-        // the data before it, so a content split over two segments is found.
-        // The window is built in a buffer kept across calls (no allocation per packet).
-        let mut window = std::mem::take(&mut self.window);
+        // the data before it, so a content split over two segments is found. The
+        // prefilter needs only the junction of the two; the window (tail and new data)
+        // is made only when some rule is evaluated.
         let tail_len = if self.needs.stream {
-            stream_window(input, flow, &mut window)
+            stream_tail_len(input, flow)
         } else {
             None
         };
+        let direction = input.direction;
+        let dir = dir_index(direction);
+        let new_data = input
+            .stream
+            .filter(|_| self.needs.stream && input.tx_id.is_none() && input.ip_proto == 6);
+        let carry = new_data.is_some();
+        if let Some(s) = new_data {
+            // Rules found earlier stay candidates while their data is in the tail.
+            flow.carried[dir].retain_mut(|(_, since)| {
+                *since += s.len();
+                *since < STREAM_TAIL
+            });
+        }
+        let group = self.flow_group(input, flow);
+        let tail: &[u8] = match tail_len {
+            Some(_) => tail_of(&flow.stream_tail[dir]),
+            None => &[],
+        };
+        self.collect_candidates(input, tail, flow, group);
+        // The window is the end of the flow's tail buffer once the new data is
+        // appended to it (taken out of the flow while rules are evaluated).
+        let mut stream_buf = Vec::new();
+        let mut appended = false;
         let windowed;
         let (input, old) = match tail_len {
-            Some(old) => {
+            Some(old) if !self.candidates.is_empty() || !self.mixed_candidates.is_empty() => {
+                let new = input.stream.unwrap_or_default();
+                stream_buf = std::mem::take(&mut flow.stream_tail[dir]);
+                append_stream(&mut stream_buf, new);
+                appended = true;
                 windowed = Input {
-                    stream: Some(window.as_slice()),
+                    stream: Some(&stream_buf[stream_buf.len() - new.len() - old..]),
                     ..input.clone()
                 };
                 (&windowed, old)
             }
-            None => (input, 0),
+            // Nothing is evaluated: the new data alone stands for the stream.
+            _ => (input, 0),
         };
-        let mut carry = false;
-        let dir = dir_index(input.direction);
-        if self.needs.stream
-            && input.tx_id.is_none()
-            && input.ip_proto == 6
-            && let Some(s) = input.stream
-        {
-            keep_tail(flow, input.direction, &s[old..]);
-            // Rules found earlier stay candidates while their data is in the tail.
-            let new = s.len() - old.min(s.len());
-            flow.carried[dir_index(input.direction)].retain_mut(|(_, since)| {
-                *since += new;
-                *since < STREAM_TAIL
-            });
-            carry = true;
-        }
-        let group = self.flow_group(input, flow);
-        self.collect_candidates(input, old, flow, group);
         if input.tx_id.is_none() && self.has_mixed {
             self.record_mixed_payloads(input, old, flow);
         }
@@ -552,7 +580,11 @@ impl Detector {
             }
         }
         self.candidates = candidates;
-        self.window = window;
+        if appended {
+            flow.stream_tail[dir] = stream_buf;
+        } else if let Some(s) = new_data {
+            keep_tail(flow, direction, s);
+        }
         if carry {
             let carried = &mut flow.carried[dir];
             for &r in &self.payload_found {
@@ -585,7 +617,7 @@ impl Detector {
     fn collect_candidates(
         &mut self,
         input: &Input<'_>,
-        old: usize,
+        tail: &[u8],
         flow: &FlowDetectState,
         group: Option<u32>,
     ) {
@@ -628,7 +660,7 @@ impl Detector {
         let slot = prefilter::Slot::of(input);
         for buf in pf.buffers(slot) {
             match buf {
-                Buf::Payload => pf.scan_payload(slot, input, old, |r| {
+                Buf::Payload => pf.scan_payload(slot, input, tail, |r| {
                     if r & prefilter::TAG == 0 {
                         found.push(r);
                     }
@@ -866,22 +898,33 @@ const MAX_CARRIED: usize = 64;
 /// span segment boundaries.
 const STREAM_TAIL: usize = 2048;
 
-/// For a packet of a reassembled TCP session bringing new stream data: the tail of the
-/// earlier stream followed by the new data, and the length of the tail.
-/// The window is written to `w`.
-fn stream_window(input: &Input<'_>, flow: &FlowDetectState, w: &mut Vec<u8>) -> Option<usize> {
-    let new = input.stream.filter(|s| !s.is_empty())?;
+/// For a packet of a reassembled TCP session bringing new stream data: the length of
+/// the tail of the earlier stream, which goes in front of the new data.
+fn stream_tail_len(input: &Input<'_>, flow: &FlowDetectState) -> Option<usize> {
+    input.stream.filter(|s| !s.is_empty())?;
     if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
         return None;
     }
-    let tail = &flow.stream_tail[dir_index(input.direction)];
-    if tail.is_empty() {
-        return None;
+    let tail = tail_of(&flow.stream_tail[dir_index(input.direction)]);
+    (!tail.is_empty()).then_some(tail.len())
+}
+
+/// The tail proper (the last [`STREAM_TAIL`] bytes) of a flow's tail buffer, which
+/// keeps up to [`TAIL_BUFFER`] bytes so that it is compacted only now and then.
+fn tail_of(buf: &[u8]) -> &[u8] {
+    &buf[buf.len().saturating_sub(STREAM_TAIL)..]
+}
+
+/// Size at which a tail buffer is cut back to its last [`STREAM_TAIL`] bytes.
+const TAIL_BUFFER: usize = 4 * STREAM_TAIL;
+
+/// Appends new stream data to a tail buffer, first cutting the buffer back to its tail
+/// when it has grown past [`TAIL_BUFFER`]: its end is then the tail followed by `new`.
+fn append_stream(buf: &mut Vec<u8>, new: &[u8]) {
+    if buf.len() + new.len() > TAIL_BUFFER {
+        buf.drain(..buf.len().saturating_sub(STREAM_TAIL));
     }
-    w.clear();
-    w.extend_from_slice(tail);
-    w.extend_from_slice(new);
-    Some(tail.len())
+    buf.extend_from_slice(new);
 }
 
 fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
@@ -890,8 +933,10 @@ fn keep_tail(flow: &mut FlowDetectState, dir: Direction, new: &[u8]) {
         tail.clear();
         tail.extend_from_slice(&new[new.len() - STREAM_TAIL..]);
     } else {
-        let excess = (tail.len() + new.len()).saturating_sub(STREAM_TAIL);
-        tail.drain(..excess);
+        // Moving the kept bytes to the front once per few packets instead of at each.
+        if tail.len() + new.len() > TAIL_BUFFER {
+            tail.drain(..tail.len().saturating_sub(STREAM_TAIL));
+        }
         tail.extend_from_slice(new);
     }
 }

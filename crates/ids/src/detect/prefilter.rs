@@ -4,11 +4,100 @@
 //! fast pattern occurs in its buffer; rules without a usable fast pattern are always
 //! candidates.
 
+use crate::detect::teddy::Teddy;
 use crate::detect::{BufferKind, Direction};
 use crate::rules::AddrExpr;
 use crate::rules::{Buf, Item, Rule, buffer_direction};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Where a rule goes in a prefilter, computed once for all groups.
+#[derive(Debug)]
+enum Plan {
+    /// Scanned for its fast pattern (by id in [`FastPatterns::patterns`]) in this
+    /// buffer (its [`scan_key`]), in these slots.
+    Pattern(Buf, u32, Vec<Slot>),
+    /// No fast pattern: found by its source (0) or destination (1) address.
+    Addr(usize, Vec<(IpAddr, IpAddr)>),
+    /// No fast pattern and no address to index: always a candidate.
+    Always,
+}
+
+/// The plan of each rule (by index; for indices carrying [`TAG`], `tagged`) and the
+/// distinct fast patterns: every group's prefilters are built from them.
+#[derive(Debug, Default)]
+pub struct FastPatterns {
+    plain: Vec<Plan>,
+    tagged: Vec<Plan>,
+    patterns: Vec<Vec<u8>>,
+}
+
+impl FastPatterns {
+    /// The plans of `rules`, with fast patterns from the buffers for which `usable`
+    /// holds (by index, with or without [`TAG`]).
+    pub fn new(rules: &[Rule], usable: impl Fn(u32, Buf) -> bool) -> FastPatterns {
+        let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut patterns = Vec::new();
+        let mut plans = |tag: u32| -> Vec<Plan> {
+            rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let idx = i as u32 | tag;
+                    match fast_pattern(r, |b| usable(idx, b)) {
+                        Some((buf, pat)) => {
+                            let id = *ids.entry(pat).or_insert_with_key(|p| {
+                                patterns.push(p.clone());
+                                (patterns.len() - 1) as u32
+                            });
+                            Plan::Pattern(scan_key(buf), id, rule_slots(r))
+                        }
+                        None => addr_plan(r),
+                    }
+                })
+                .collect()
+        };
+        let plain = plans(0);
+        let tagged = plans(TAG);
+        FastPatterns {
+            plain,
+            tagged,
+            patterns,
+        }
+    }
+
+    fn get(&self, idx: u32) -> &Plan {
+        let v = if idx & TAG != 0 {
+            &self.tagged
+        } else {
+            &self.plain
+        };
+        v.get((idx & !TAG) as usize).unwrap_or(&Plan::Always)
+    }
+}
+
+/// How a rule without a fast pattern is found: by the side of its header that names
+/// fewer addresses, when one names a short enough list of positive addresses.
+fn addr_plan(rule: &Rule) -> Plan {
+    let h = &rule.header;
+    let usable = |r: Option<Vec<(IpAddr, IpAddr)>>| {
+        r.filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
+            .map(|r| (span(&r), r))
+    };
+    match (
+        usable(positive_ranges(&h.src)),
+        usable(positive_ranges(&h.dst)),
+    ) {
+        (Some((ss, s)), Some((ds, _))) if ss <= ds => Plan::Addr(0, s),
+        (_, Some((_, d))) => Plan::Addr(1, d),
+        (Some((_, s)), None) => Plan::Addr(0, s),
+        (None, None) => Plan::Always,
+    }
+}
+
+/// Matchers by their pattern ids (sorted), shared between the groups' prefilters.
+pub type MatcherCache = HashMap<Vec<u32>, Option<Arc<Matcher>>>;
 
 /// The traffic an automaton serves: a direction and a class of IP protocol. Each
 /// rule's fast pattern goes to every slot the rule can match in, and an input scans
@@ -84,7 +173,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
 struct BufAutomaton {
     buf: Buf,
     slot: Slot,
-    ac: Matcher,
+    ac: Arc<Matcher>,
     /// Pattern id → indices of the rules whose fast pattern it is.
     rules: Vec<Vec<u32>>,
 }
@@ -100,18 +189,22 @@ struct BufAutomaton {
 /// table lookup per byte and, over random binary data with thousands of patterns,
 /// misses the cache.
 #[derive(Debug)]
-struct Matcher {
+pub struct Matcher {
     /// Bit `masked 2-byte window` set for the first two bytes of every pattern (every
     /// window a 1-byte pattern begins): the first test at each position, 8 KiB, where
     /// random data rarely passes.
     pre: Box<[u64; 1024]>,
     /// Bit `hash(window)` set for the first 4 bytes of each pattern of 4 bytes or more.
-    bits: Box<[u64; L1_WORDS]>,
+    bits: Box<[u64]>,
     /// The second level, tested where the first is set: bit `hash(first 4 bytes)` of
     /// the patterns of 4 to 7 bytes (another hash), and bit `hash8(first 8 bytes)` of the longer
     /// ones (common 4-byte prefixes, as in text, are then told apart cheaply).
-    bits_short: Box<[u64; FILTER_WORDS]>,
-    bits8: Box<[u64; FILTER_WORDS]>,
+    bits_short: Box<[u64]>,
+    bits8: Box<[u64]>,
+    /// The shifts that make the hashes of the first and second levels (their sizes
+    /// follow the number of patterns: see [`filter_bits`]).
+    l1_shift: u32,
+    filter_shift: u32,
     /// (masked 4-byte prefix, pattern id), sorted.
     long: Vec<(u32, u32)>,
     /// Open-addressing index of `long` by prefix: (prefix, first position, count);
@@ -126,32 +219,45 @@ struct Matcher {
     ones: Vec<(u8, u32)>,
     /// The patterns (lower-case), by id.
     patterns: Vec<Vec<u8>>,
+    /// The SIMD first stage, where the CPU has it and it pays (see [`Teddy`]).
+    teddy: Option<Teddy>,
 }
 
 /// log2 of the first level's size in bits (16 KiB: stays in the core's first-level
 /// cache, which the load of every position needs).
 const L1_BITS: u32 = 17;
-const L1_WORDS: usize = 1 << (L1_BITS - 6);
 /// log2 of the second level's size in bits (64 KiB each).
 const FILTER_BITS: u32 = 19;
-const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+
+/// log2 of the sizes in bits of the first and second levels for `n` patterns: about
+/// 256 and 512 bits a pattern (a false-positive rate under 0.5% each), at most
+/// [`L1_BITS`] and [`FILTER_BITS`]. Groups build many small matchers (one per buffer
+/// and slot) on first use; tables of the largest size for each would be mostly
+/// zeroes to allocate and clear.
+fn filter_bits(n: usize) -> (u32, u32) {
+    let log2 = |x: usize| x.max(2).next_power_of_two().trailing_zeros();
+    (
+        log2(n.saturating_mul(256)).clamp(9, L1_BITS),
+        log2(n.saturating_mul(512)).clamp(10, FILTER_BITS),
+    )
+}
 /// Clearing bit 5 of each byte folds ASCII case (and a few other pairs, which only
 /// add candidates that the exact comparison rejects).
 const FOLD4: u32 = 0xDFDF_DFDF;
 const FOLD2: u16 = 0xDFDF;
 
 #[inline(always)]
-fn hash4(w: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B1) >> (32 - L1_BITS)) as usize
+fn hash4(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> shift) as usize
 }
 
-fn hash4_wide(w: u32) -> usize {
-    (w.wrapping_mul(0x85EB_CA77) >> (32 - FILTER_BITS)) as usize
+fn hash4_wide(w: u32, shift: u32) -> usize {
+    (w.wrapping_mul(0x85EB_CA77) >> shift) as usize
 }
 
 #[inline(always)]
-fn hash8(w: u64) -> usize {
-    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
+fn hash8(w: u64, shift: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (32 + shift)) as usize
 }
 
 const FOLD8: u64 = 0xDFDF_DFDF_DFDF_DFDF;
@@ -190,9 +296,12 @@ fn index_prefixes(long: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
 
 impl Matcher {
     fn build(patterns: &[Vec<u8>]) -> Option<Matcher> {
-        let mut bits = Box::new([0u64; L1_WORDS]);
-        let mut bits_short = Box::new([0u64; FILTER_WORDS]);
-        let mut bits8 = Box::new([0u64; FILTER_WORDS]);
+        let n_long = patterns.iter().filter(|p| p.len() >= 4).count();
+        let (l1_bits, f_bits) = filter_bits(n_long);
+        let (l1_shift, filter_shift) = (32 - l1_bits, 32 - f_bits);
+        let mut bits = vec![0u64; 1 << (l1_bits - 6)].into_boxed_slice();
+        let mut bits_short = vec![0u64; 1 << (f_bits - 6)].into_boxed_slice();
+        let mut bits8 = vec![0u64; 1 << (f_bits - 6)].into_boxed_slice();
         let mut tiny_bits = Box::new([0u64; 1024]);
         let mut pre = Box::new([0u64; 1024]);
         let (mut long, mut tiny, mut ones) = (Vec::new(), Vec::new(), Vec::new());
@@ -216,13 +325,13 @@ impl Matcher {
                 _ => {
                     let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) & FOLD4;
                     set_bit(&mut pre[..], (w & 0xFFFF) as usize);
-                    set_bit(&mut bits[..], hash4(w));
+                    set_bit(&mut bits[..], hash4(w, l1_shift));
                     match p.get(..8) {
                         Some(p8) => {
                             let w8 = u64::from_le_bytes(p8.try_into().ok()?) & FOLD8;
-                            set_bit(&mut bits8[..], hash8(w8));
+                            set_bit(&mut bits8[..], hash8(w8, filter_shift));
                         }
-                        None => set_bit(&mut bits_short[..], hash4_wide(w)),
+                        None => set_bit(&mut bits_short[..], hash4_wide(w, filter_shift)),
                     }
                     long.push((w, id));
                 }
@@ -236,17 +345,21 @@ impl Matcher {
         tiny.sort_unstable();
         ones.sort_unstable();
         let has_tiny = !tiny.is_empty() || !ones.is_empty();
+        let teddy = Teddy::build(&patterns);
         Some(Matcher {
             pre,
             bits,
             bits_short,
             bits8,
+            l1_shift,
+            filter_shift,
             long,
             long_index,
             tiny_bits: has_tiny.then_some(tiny_bits),
             tiny,
             ones,
             patterns,
+            teddy,
         })
     }
 
@@ -254,9 +367,21 @@ impl Matcher {
     fn for_each(&self, data: &[u8], mut hit: impl FnMut(usize)) {
         let pre = &self.pre[..];
         let n = data.len();
+        // The SIMD stage skips the positions where no pattern can begin, up to `start`;
+        // the positions it reports get the scalar tests below.
+        let start = match &self.teddy {
+            Some(t) => t.scan(data, |i| {
+                let k = u16::from_le_bytes([data[i], data[i + 1]]) & FOLD2;
+                if test_bit(pre, usize::from(k)) {
+                    self.candidate(k, data, i, &mut hit);
+                }
+            }),
+            None => 0,
+        };
         // Each position costs a 2-byte load and a bit test; the few where a pattern can
         // begin go on to the 4-byte filter and the short patterns.
-        for (i, w) in data.windows(2).enumerate() {
+        for (i, w) in data[start..].windows(2).enumerate() {
+            let i = start + i;
             let k = u16::from_le_bytes([w[0], w[1]]) & FOLD2;
             if test_bit(pre, usize::from(k)) {
                 self.candidate(k, data, i, &mut hit);
@@ -276,7 +401,7 @@ impl Matcher {
     fn candidate(&self, k: u16, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
         if let Some(d) = data.get(at..at + 4) {
             let w = u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & FOLD4;
-            if test_bit(&self.bits[..], hash4(w)) {
+            if test_bit(&self.bits[..], hash4(w, self.l1_shift)) {
                 self.verify_long(w, data, at, hit);
             }
         }
@@ -295,10 +420,10 @@ impl Matcher {
 
     #[cold]
     fn verify_long(&self, w: u32, data: &[u8], at: usize, hit: &mut impl FnMut(usize)) {
-        let short = test_bit(&self.bits_short[..], hash4_wide(w));
+        let short = test_bit(&self.bits_short[..], hash4_wide(w, self.filter_shift));
         let long = data.get(at..at + 8).is_some_and(|d| {
             let w8 = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
-            test_bit(&self.bits8[..], hash8(w8 & FOLD8))
+            test_bit(&self.bits8[..], hash8(w8 & FOLD8, self.filter_shift))
         });
         if !short && !long {
             return;
@@ -357,14 +482,8 @@ pub fn scan_key(buf: Buf) -> Buf {
     }
 }
 
-/// While building: a buffer and slot, its pattern → id map, the patterns, and each
-/// one's rules.
-type PatternTable = (
-    (Buf, Slot),
-    HashMap<Vec<u8>, usize>,
-    Vec<Vec<u8>>,
-    Vec<Vec<u32>>,
-);
+/// While building: a buffer and slot, and its (pattern id, rule index) pairs.
+type PatternTable = ((Buf, Slot), Vec<(u32, u32)>);
 
 #[derive(Debug, Default)]
 pub struct Prefilter {
@@ -558,61 +677,64 @@ fn shorten(p: &[u8]) -> &[u8] {
 pub const TAG: u32 = 1 << 31;
 
 impl Prefilter {
-    /// Builds the prefilter over the rules at `indices`. An index may carry [`TAG`]:
-    /// the candidates found then carry it too, so that one scan of the data serves
-    /// two sets of rules. Only the contents of buffers for which `usable` holds (for
-    /// that tagged index) can be fast patterns.
-    pub fn build(rules: &[Rule], indices: &[u32], usable: impl Fn(u32, Buf) -> bool) -> Prefilter {
+    /// Builds the prefilter over the rules at `indices`, with their fast patterns from
+    /// `fps`. An index may carry [`TAG`]: the candidates found then carry it too, so
+    /// that one scan of the data serves two sets of rules. Matchers come from `cache`
+    /// when it has one for the same patterns, and go to it when built.
+    pub fn build(indices: &[u32], fps: &FastPatterns, cache: &mut MatcherCache) -> Prefilter {
         let mut per_buf: Vec<PatternTable> = Vec::new();
         let mut always = Vec::new();
         let mut by_addr: [AddrIndex; 2] = Default::default();
         for &idx in indices {
-            let rule = &rules[(idx & !TAG) as usize];
-            let fp = fast_pattern(rule, |b| usable(idx, b));
-            let Some((buf, pat)) = fp else {
-                let h = &rule.header;
-                let src = positive_ranges(&h.src);
-                let dst = positive_ranges(&h.dst);
-                let usable = |r: &Option<Vec<(IpAddr, IpAddr)>>| {
-                    r.as_ref()
-                        .filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
-                        .map(|r| (span(r), r.clone()))
-                };
-                // Index on the side that names fewer addresses.
-                match (usable(&src), usable(&dst)) {
-                    (Some((ss, s)), Some((ds, _))) if ss <= ds => by_addr[0].insert(&s, idx),
-                    (_, Some((_, d))) => by_addr[1].insert(&d, idx),
-                    (Some((_, s)), None) => by_addr[0].insert(&s, idx),
-                    (None, None) => always.push(idx),
+            let (buf, pid, slots) = match fps.get(idx) {
+                Plan::Pattern(buf, pid, slots) => (*buf, *pid, slots),
+                Plan::Addr(side, ranges) => {
+                    by_addr[*side].insert(ranges, idx);
+                    continue;
                 }
-                continue;
+                Plan::Always => {
+                    always.push(idx);
+                    continue;
+                }
             };
-            let buf = scan_key(buf);
-            for slot in rule_slots(rule) {
+            for &slot in slots {
                 let key = (buf, slot);
                 let entry = match per_buf.iter_mut().position(|e| e.0 == key) {
                     Some(p) => &mut per_buf[p],
                     None => {
-                        per_buf.push((key, HashMap::new(), Vec::new(), Vec::new()));
+                        per_buf.push((key, Vec::new()));
                         per_buf.last_mut().expect("just pushed")
                     }
                 };
-                let pid = match entry.1.get(&pat) {
-                    Some(&p) => p,
-                    None => {
-                        let p = entry.2.len();
-                        entry.1.insert(pat.clone(), p);
-                        entry.2.push(pat.clone());
-                        entry.3.push(Vec::new());
-                        p
-                    }
-                };
-                entry.3[pid].push(idx);
+                entry.1.push((pid, idx));
             }
         }
         let mut automata = Vec::new();
-        for ((buf, slot), _, patterns, rules) in per_buf {
-            match Matcher::build(&patterns) {
+        for ((buf, slot), mut pairs) in per_buf {
+            // By pattern id: the same set of patterns makes the same matcher.
+            pairs.sort_unstable();
+            let mut ids: Vec<u32> = Vec::new();
+            let mut rules: Vec<Vec<u32>> = Vec::new();
+            for (pid, idx) in pairs {
+                if ids.last() != Some(&pid) {
+                    ids.push(pid);
+                    rules.push(Vec::new());
+                }
+                rules.last_mut().expect("pushed above").push(idx);
+            }
+            let ac = match cache.get(&ids) {
+                Some(m) => m.clone(),
+                None => {
+                    let patterns: Vec<Vec<u8>> = ids
+                        .iter()
+                        .map(|&p| fps.patterns[p as usize].clone())
+                        .collect();
+                    let m = Matcher::build(&patterns).map(Arc::new);
+                    cache.insert(ids, m.clone());
+                    m
+                }
+            };
+            match ac {
                 Some(ac) => automata.push(BufAutomaton {
                     buf,
                     slot,
@@ -633,27 +755,29 @@ impl Prefilter {
         }
     }
 
-    /// Scans the packet payload and the new stream data (unless it is the payload), and
-    /// the junction with the stream's tail, where a fast pattern may straddle two
-    /// segments (fast patterns are at most [`MAX_FP_LEN`] bytes).
+    /// Scans the packet payload and the new stream data (`input.stream`, unless it is
+    /// the payload), and the junction of the stream's earlier `tail` with the new
+    /// data, where a fast pattern may straddle two segments (fast patterns are at most
+    /// [`MAX_FP_LEN`] bytes).
     pub fn scan_payload(
         &self,
         slot: Slot,
         input: &crate::detect::Input<'_>,
-        old: usize,
+        tail: &[u8],
         mut hit: impl FnMut(u32),
     ) {
         self.scan(Buf::Payload, slot, input.payload, &mut hit);
-        let Some(stream) = input.stream else { return };
-        let old = old.min(stream.len());
-        let new = &stream[old..];
+        let Some(new) = input.stream else { return };
         if new != input.payload {
             self.scan(Buf::Payload, slot, new, &mut hit);
         }
-        if old > 0 {
-            let from = old.saturating_sub(MAX_FP_LEN - 1);
-            let to = (old + MAX_FP_LEN - 1).min(stream.len());
-            self.scan(Buf::Payload, slot, &stream[from..to], &mut hit);
+        if !tail.is_empty() {
+            let mut junction = [0u8; 2 * (MAX_FP_LEN - 1)];
+            let a = &tail[tail.len().saturating_sub(MAX_FP_LEN - 1)..];
+            let b = &new[..new.len().min(MAX_FP_LEN - 1)];
+            junction[..a.len()].copy_from_slice(a);
+            junction[a.len()..a.len() + b.len()].copy_from_slice(b);
+            self.scan(Buf::Payload, slot, &junction[..a.len() + b.len()], &mut hit);
         }
     }
 
@@ -711,6 +835,7 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::Matcher;
+    use crate::detect::teddy::Teddy;
     use proptest::prelude::*;
 
     fn naive(patterns: &[Vec<u8>], data: &[u8]) -> Vec<usize> {
@@ -730,21 +855,42 @@ mod tests {
         v
     }
 
+    /// The matcher three ways: as built, with the SIMD first stage forced on (where
+    /// the CPU has it, whatever its estimated pass rate) and with it off (the scalar
+    /// loop alone).
+    fn variants(patterns: &[Vec<u8>]) -> Vec<Matcher> {
+        let built = Matcher::build(patterns).expect("builds");
+        let mut simd = Matcher::build(patterns).expect("builds");
+        simd.teddy = Teddy::build_tables(&simd.patterns);
+        let mut scalar = Matcher::build(patterns).expect("builds");
+        scalar.teddy = None;
+        vec![built, simd, scalar]
+    }
+
     #[test]
     fn finds_every_length_at_every_position_in_any_case() {
         let patterns: Vec<Vec<u8>> = ["a", "Bc", "x\0z", "evil", "hello", "longer-pattern"]
             .iter()
             .map(|p| p.as_bytes().to_vec())
             .collect();
-        let m = Matcher::build(&patterns).expect("builds");
-        assert_eq!(found(&m, b"A"), [0]);
-        assert_eq!(found(&m, b"qqbC"), [1]);
-        assert_eq!(found(&m, b"x\0z"), [2]);
-        assert_eq!(found(&m, b"..EVIL"), [3]);
-        assert_eq!(found(&m, b"HeLLo"), [4]);
-        assert_eq!(found(&m, b"a LONGER-PATTERN"), [0, 5]);
-        assert_eq!(found(&m, b"LONGER-PXTTERN"), Vec::<usize>::new());
-        assert_eq!(found(&m, b""), Vec::<usize>::new());
+        for m in variants(&patterns) {
+            assert_eq!(found(&m, b"A"), [0]);
+            assert_eq!(found(&m, b"qqbC"), [1]);
+            assert_eq!(found(&m, b"x\0z"), [2]);
+            assert_eq!(found(&m, b"..EVIL"), [3]);
+            assert_eq!(found(&m, b"HeLLo"), [4]);
+            assert_eq!(found(&m, b"a LONGER-PATTERN"), [0, 5]);
+            assert_eq!(found(&m, b"LONGER-PXTTERN"), Vec::<usize>::new());
+            assert_eq!(found(&m, b""), Vec::<usize>::new());
+            // Long data, so that the SIMD stage runs, with each pattern at both ends.
+            let mut long = b"Bc".to_vec();
+            long.extend(std::iter::repeat_n(b'q', 100));
+            long.extend_from_slice(b"LONGER-PATTERN..evilx\0za");
+            assert_eq!(found(&m, &long), [0, 1, 2, 3, 5]);
+            let mut at_end = vec![b'.'; 64];
+            at_end.extend_from_slice(b"x\0z");
+            assert_eq!(found(&m, &at_end), [2]);
+        }
     }
 
     proptest! {
@@ -758,8 +904,30 @@ mod tests {
             ),
             data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(0x01u8), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
         ) {
-            let m = Matcher::build(&patterns).expect("builds");
-            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            for m in variants(&patterns) {
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
+        }
+
+        /// The same over longer data with many patterns (the SIMD stage's buckets
+        /// hold several each), including 1- and 2-byte ones and matches at the ends.
+        #[test]
+        fn agrees_with_a_naive_search_many_patterns(
+            patterns in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'Z'), Just(0u8), Just(0xE1u8), Just(b'`'), any::<u8>()], 1..9),
+                1..60,
+            ),
+            prefix in proptest::collection::vec(any::<u8>(), 0..700),
+            pick in any::<proptest::sample::Index>(),
+        ) {
+            // Put a pattern at the end (and a case variant of it at the start).
+            let p = &patterns[pick.index(patterns.len())];
+            let mut data = p.to_ascii_uppercase();
+            data.extend_from_slice(&prefix);
+            data.extend_from_slice(p);
+            for m in variants(&patterns) {
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
         }
 
         /// The same with patterns of 4 bytes or more only (the matcher's other loop).
@@ -771,9 +939,10 @@ mod tests {
             ),
             data in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'A'), Just(b'!'), Just(b'@'), Just(b'`'), any::<u8>()], 0..200),
         ) {
-            let m = Matcher::build(&patterns).expect("builds");
-            prop_assert!(m.tiny_bits.is_none());
-            prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            for m in variants(&patterns) {
+                prop_assert!(m.tiny_bits.is_none());
+                prop_assert_eq!(found(&m, &data), naive(&patterns, &data));
+            }
         }
     }
 }
