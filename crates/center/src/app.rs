@@ -188,7 +188,8 @@ fn password(value: &str) -> Result<()> {
     Ok(())
 }
 
-fn record(
+/// An audit record of a successful action by `actor` (used by every use-case module).
+pub(crate) fn record(
     actor: &Actor,
     customer_id: Option<i64>,
     action: &str,

@@ -17,8 +17,7 @@ use mamori_billing::term::{self, Cancellation};
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Result, invalid_text};
-use crate::audit::Record;
+use crate::app::{App, AppError, Result, invalid_text, record};
 use crate::domain::{Actor, Role, Scope};
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
@@ -474,25 +473,6 @@ fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn rec(
-    actor: &Actor,
-    customer_id: Option<i64>,
-    action: &str,
-    object: String,
-    detail: String,
-) -> Record {
-    Record {
-        actor_id: Some(actor.user_id),
-        actor: actor.label.clone(),
-        customer_id,
-        source: actor.source.clone(),
-        action: action.into(),
-        object,
-        outcome: "ok".into(),
-        detail,
-    }
-}
-
 /// Back-office staff (and administrators) manage applications, contracts, invoices,
 /// payments and notices.
 fn require_back_office(actor: &Actor) -> Result<()> {
@@ -697,7 +677,7 @@ impl App {
         };
         a.id = tx.bo_insert_application(&a).await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(customer_id),
                 if replaces.is_some() {
@@ -776,7 +756,7 @@ impl App {
         tx.bo_decide_application(id, ApplicationState::Accepted, None, Some(c.id), now)
             .await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(a.customer_id),
                 "application.accept",
@@ -825,7 +805,7 @@ impl App {
                 .await?;
         }
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(a.customer_id),
                 "notice.create",
@@ -877,7 +857,7 @@ impl App {
             )));
         }
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(a.customer_id),
                 "application.refuse",
@@ -957,7 +937,7 @@ impl App {
             ));
         }
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(c.customer_id),
                 "contract.cancel",
@@ -1055,7 +1035,7 @@ impl App {
         }
         let accelerated = tx.bo_accelerate(id, end).await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(c.customer_id),
                 "contract.terminate",
@@ -1313,7 +1293,7 @@ impl App {
             last_number: (!out.is_empty()).then_some(next - 1),
         };
         tx.audit(
-            rec(
+            record(
                 actor,
                 None,
                 "invoice.run",
@@ -1434,7 +1414,7 @@ impl App {
         };
         p.id = tx.bo_insert_payment(&p).await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(inv.customer_id),
                 "payment.record",
@@ -1507,7 +1487,7 @@ impl App {
             .map_err(|e| rule_error("cause_date", e))?;
         let mut tx = self.store.begin().await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(c.customer_id),
                 "contract.liability_cap",
@@ -1593,7 +1573,7 @@ impl App {
             tx.bo_insert_recipient(id, *c, email).await?;
         }
         tx.audit(
-            rec(
+            record(
                 actor,
                 None,
                 "notice.create",
@@ -1637,7 +1617,7 @@ impl App {
             };
             tx.bo_mark_sent(id, r.customer_id, sent, err.as_deref())
                 .await?;
-            let mut record = rec(
+            let mut record = record(
                 actor,
                 Some(r.customer_id),
                 "notice.send",
@@ -1728,7 +1708,7 @@ async fn lend_units(
         }
         tx.bo_link_unit(contract_id, id).await?;
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(customer_id),
                 "contract.lend_unit",
@@ -1790,7 +1770,7 @@ async fn take_back_units(
             format!("returned ({n} move{})", if n == 1 { "" } else { "s" })
         };
         tx.audit(
-            rec(
+            record(
                 actor,
                 Some(customer),
                 "contract.take_back_unit",

@@ -2,8 +2,9 @@
 //! the certificate an agent gets for one, and the check of an agent certificate on
 //! every request (known, not revoked, not expired). Refusals are audited too.
 
+use super::AgentCert;
 use super::inventory::EquipmentState;
-use super::{AgentCert, record};
+use crate::app::record;
 use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::auth;

@@ -8,8 +8,7 @@ pub mod listener;
 pub mod reconcile;
 pub mod revisions;
 
-use crate::app::{App, AppError, Result, invalid};
-use crate::audit::Record;
+use crate::app::{App, AppError, Result, invalid, record};
 use crate::domain::{Actor, Role, Scope};
 use inventory::{EquipmentState, Move, Placement};
 
@@ -90,25 +89,6 @@ fn line(field: &'static str, value: &str, max: usize) -> Result<String> {
         ));
     }
     Ok(v.to_string())
-}
-
-pub(crate) fn record(
-    actor: &Actor,
-    customer_id: Option<i64>,
-    action: &str,
-    object: String,
-    detail: String,
-) -> Record {
-    Record {
-        actor_id: Some(actor.user_id),
-        actor: actor.label.clone(),
-        customer_id,
-        source: actor.source.clone(),
-        action: action.into(),
-        object,
-        outcome: "ok".into(),
-        detail,
-    }
 }
 
 /// Who sees the inventory: provider staff, and customers (their own units).

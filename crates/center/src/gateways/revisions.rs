@@ -13,7 +13,7 @@ use std::fmt;
 use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
-use super::record;
+use crate::app::record;
 use crate::app::{App, AppError, Result, invalid_text};
 use crate::domain::{Actor, Role, Scope, Site};
 
