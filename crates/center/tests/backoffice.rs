@@ -1784,6 +1784,35 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
     assert_eq!(c1["payments"][0]["amount"], 7500, "{c1}");
     assert_eq!(c2["payments"][0]["amount"], 2500, "{c2}");
     assert_eq!(cap(kb.clone()).await["cap"], 0, "Beta paid nothing");
+    // Each contract the combined invoice bills lists its payments, not the first only.
+    for k in [&k1, &k2] {
+        let (s, v) =
+            o.c.get(
+                &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+                &o.bo,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let amounts: Vec<i64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["amount"].as_i64().unwrap())
+            .collect();
+        assert_eq!(amounts, [10000, 34000], "contract {}: {v}", k["id"]);
+    }
+    let (s, v) =
+        o.c.get(
+            &format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!([]),
+        "Beta's contract lists none of Alpha's payments"
+    );
 
     let r = o.run("2026-05").await;
     assert_eq!(r["issued"], 2, "{r}");

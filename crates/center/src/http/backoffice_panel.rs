@@ -1059,17 +1059,20 @@ async fn refuse_submit(
 /// termination form (Art. 12).
 fn contract_staff_forms(l: Lang, u: &User, c: &bo::Contract, payments: &[bo::Payment]) -> String {
     let mut b = format!(
-        "<h2>{}</h2><table id=\"payments\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<h2>{}</h2><table id=\"payments\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         tr(l, "入金", "Payments"),
         tr(l, "入金日", "Date"),
+        tr(l, "充当した請求書", "Paid invoice"),
         tr(l, "金額", "Amount"),
         tr(l, "遅延損害金（第17条第4項）", "Late interest (Art. 17-4)"),
         tr(l, "請求した請求書", "Billed on invoice"),
     );
     for p in payments {
         b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><a href=\"/backoffice/invoices/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             format_date(p.date, l),
+            p.invoice_id,
+            tr(l, "請求書", "Invoice"),
             yen(l, p.amount),
             yen(l, p.interest),
             p.interest_invoice

@@ -500,9 +500,13 @@ impl Store {
         .collect()
     }
 
+    /// The payments of the invoices that bill the contract: its own invoices, and the
+    /// invoices for several contracts of the customer that have lines of it.
     pub async fn bo_payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
         scoped(
-            &format!("SELECT {PAYMENT_COLS} FROM bo_payments WHERE contract_id = $1"),
+            &format!(
+                "SELECT {PAYMENT_COLS} FROM bo_payments WHERE (contract_id = $1 OR invoice_id IN (SELECT i.id FROM bo_invoices i JOIN bo_invoice_contracts ic ON ic.invoice_number = i.number WHERE ic.contract_id = $1))"
+            ),
             scope,
             "customer_id",
             vec![Arg::Int(contract_id)],
