@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
+use futures_util::TryStreamExt;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Executor, Row};
 
 use crate::audit::{self, ChainError, Entry, Record, Verifier};
 use crate::domain::*;
@@ -603,7 +604,7 @@ impl Store {
     /// [`Store::verify_audit`] with ranges of at least `min_span` entries.
     pub async fn verify_audit_in_ranges(&self, min_span: i64) -> Result<u64> {
         // The chain is split into ranges of sequence numbers verified in parallel (row
-        // decoding, not hashing, is the cost); each range checks its own order, links and
+        // fetching and decoding, not hashing, is the cost); each range checks its own order, links and
         // hashes, then the ranges are stitched: each must start where the previous ended,
         // with the previous range's last hash. The first bad entry overall is reported.
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS hi FROM audit_log")
@@ -613,10 +614,16 @@ impl Store {
         if hi == 0 {
             return Ok(0);
         }
+        // SQLite: one range per core (each range is a reader thread of the driver and a
+        // hashing task); PostgreSQL: two per core, as the server does half the work.
+        let per_core = match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        };
         let parts = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8) as i64
-            * 2;
+            * per_core;
         let span = ((hi - 1) / parts + 1).max(min_span.max(1));
         let mut tasks = Vec::new();
         let mut from = 1;
@@ -691,40 +698,57 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Result<Option<RangeEnd>, ChainError>> {
-        const PAGE: i64 = 10_000;
+        // One streamed query per range; each row's text is hashed where it lies in the
+        // row (borrowed, no copy per field), and the canonical buffer is reused.
         let mut v: Option<Verifier> = None;
         let mut first: Option<(i64, String)> = None;
-        let mut after = from - 1;
+        let mut hasher = audit::Hasher::default();
         let sql = format!(
-            "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+            "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
         );
-        loop {
-            let done = with_reader!(self, p => {
-                let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
-                    .bind(after)
+        macro_rules! walk {
+            ($conn:expr) => {{
+                let mut rows = sqlx::query(AssertSqlSafe(sql.as_str()))
+                    .bind(from)
                     .bind(to)
-                    .bind(PAGE)
-                    .fetch_all(p)
-                    .await?;
-                for r in &rows {
-                    let e = entry_at(r)?;
-                    let prev: String = r.at(10)?;
-                    let hash: String = r.at(11)?;
+                    .fetch($conn);
+                while let Some(r) = rows.try_next().await? {
+                    let e = audit::EntryRef {
+                        seq: r.try_get(0)?,
+                        at: r.try_get(1)?,
+                        actor_id: r.try_get(2)?,
+                        actor: r.try_get(3)?,
+                        customer_id: r.try_get(4)?,
+                        source: r.try_get(5)?,
+                        action: r.try_get(6)?,
+                        object: r.try_get(7)?,
+                        outcome: r.try_get(8)?,
+                        detail: r.try_get(9)?,
+                    };
+                    let prev: &str = r.try_get(10)?;
+                    let hash: &str = r.try_get(11)?;
                     let verifier = v.get_or_insert_with(|| {
                         // The range's first link is checked when the ranges are stitched.
-                        first = Some((e.seq, prev.clone()));
-                        Verifier::resume(e.seq - 1, &prev)
+                        first = Some((e.seq, prev.to_string()));
+                        Verifier::resume(e.seq - 1, prev)
                     });
-                    if let Err(err) = verifier.push(&e, &prev, &hash) {
+                    let computed = hasher.digest(prev, &e);
+                    if let Err(err) = verifier.push_hashed(e.seq, prev, hash, computed) {
                         return Ok(Err(err));
                     }
-                    after = e.seq;
                 }
-                (rows.len() as i64) < PAGE
-            });
-            if done {
-                break;
+            }};
+        }
+        match &self.reader {
+            Reader::Sqlite(p) => {
+                // A connection of its own, read-only, so that a long walk neither holds
+                // one of the pool's connections nor can write.
+                let opts = (*p.connect_options()).clone().read_only(true);
+                let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+                walk!(&mut conn);
+                conn.close().await?;
             }
+            Reader::Postgres(p) => walk!(p),
         }
         Ok(Ok(match (v, first) {
             (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
@@ -1327,22 +1351,6 @@ fn chain_seq(e: &ChainError) -> i64 {
     }
 }
 
-/// An entry from a row whose first columns are `AUDIT_COLS`, by position.
-fn entry_at<R: NRow>(r: &R) -> Result<Entry> {
-    Ok(Entry {
-        seq: r.at(0)?,
-        at: r.at(1)?,
-        actor_id: r.at(2)?,
-        actor: r.at(3)?,
-        customer_id: r.at(4)?,
-        source: r.at(5)?,
-        action: r.at(6)?,
-        object: r.at(7)?,
-        outcome: r.at(8)?,
-        detail: r.at(9)?,
-    })
-}
-
 fn entry_from_row<R: NRow>(r: &R) -> Result<(Entry, ())> {
     Ok((
         Entry {
@@ -1379,7 +1387,6 @@ impl<T: Val> Val for Option<T> {}
 /// A row of any of the store's drivers, so one decoder serves them all.
 trait NRow: Row {
     fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error>;
-    fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error>;
 }
 
 macro_rules! nrow {
@@ -1387,9 +1394,6 @@ macro_rules! nrow {
         impl NRow for $t {
             fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error> {
                 self.try_get(column)
-            }
-            fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error> {
-                self.try_get(index)
             }
         }
     )*};
