@@ -395,10 +395,23 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     let js = officer_a.get("/static/htmx.min.js").await;
     assert!(js.status == StatusCode::OK && js.body.starts_with("var htmx="));
     let csrf = csrf_of(&list.body);
-    let p = officer_a
-        .post(&format!("{ib}/comment"), &[("csrf", &csrf), ("text", "hi")])
-        .await;
-    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let before = c.audit_len().await;
+    for action in ["comment", "accept", "reject", "done"] {
+        let form = [("csrf", csrf.as_str()), ("text", "hi"), ("reason", "no")];
+        let p = officer_a.post(&format!("{ib}/{action}"), &form).await;
+        let guessed = officer_a
+            .post(&format!("/instructions/999999/{action}"), &form)
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(guessed.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(p.body, guessed.body, "{action}");
+    }
+    assert_eq!(
+        c.audit_len().await,
+        before,
+        "nothing written for B's instruction"
+    );
+    assert!(officer_b.get(&ib).await.body.contains("受信済み"));
     assert!(list.body.contains("Instructions") && list.body.contains("lang=\"en\""));
 
     // Staff of B: sees the instruction, gets no submit form, and cannot submit anyway.
