@@ -505,7 +505,11 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
         p.body
     );
 
-    // An expired session sends you back to sign in.
+    // An expired session sends you back to sign in, and a form posted with it (with
+    // the CSRF token of a page read before it expired) writes nothing.
+    let form_page = admin.get("/customers").await;
+    let csrf = csrf_of(&form_page.body);
+    let before = c.audit_len().await;
     c.store()
         .execute_raw("UPDATE sessions SET expires_at = 0")
         .await
@@ -514,6 +518,34 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert_eq!(
         (p.status, p.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    let p = admin
+        .post(
+            "/customers",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Expired Corp"),
+                ("officer_email", "late@expired.example.jp"),
+                ("officer_name", "Late"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    assert_eq!(
+        c.audit_len().await,
+        before,
+        "an expired session writes nothing"
+    );
+    assert!(
+        !c.store()
+            .customers(mamori_center::domain::Scope::All)
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == "Expired Corp")
     );
     c.stop().await;
 }
