@@ -19,7 +19,8 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
     let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
     let (b, officer_b, _) = c.customer(&admin, "Beta").await;
     let staff_a = c.staff(&officer_a, "taro").await;
-    let staff_b = c.staff(&officer_b, "hanako").await;
+    // B has a staff user too, for the deactivate and role attempts.
+    c.staff(&officer_b, "hanako").await;
     let (s, t) = c
         .post(
             "/api/v1/tokens",
