@@ -10,7 +10,45 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center};
 
-both_backends!(every_identifier_endpoint_answers_404_across_customers);
+both_backends!(
+    every_identifier_endpoint_answers_404_across_customers,
+    staff_cannot_manage_their_companys_users
+);
+
+/// A staff user of A tries the officer's user management on A's own users (the officer,
+/// another staff user, themself): each is refused with 403 and nothing changes.
+async fn staff_cannot_manage_their_companys_users(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (_, officer, _) = c.customer(&admin, "Alpha").await;
+    let staff = c.staff(&officer, "taro").await;
+    c.staff(&officer, "jiro").await;
+    let (_, users) = c.get("/api/v1/users", &officer).await;
+    let ids: Vec<i64> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{users}");
+    for id in &ids {
+        for (path, body) in [
+            (format!("/api/v1/users/{id}/deactivate"), json!({})),
+            (
+                format!("/api/v1/users/{id}/role"),
+                json!({"role": "officer"}),
+            ),
+            (format!("/api/v1/users/{id}/role"), json!({"role": "staff"})),
+        ] {
+            let (s, v) = c.post(&path, &staff, body).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "POST {path}: {v}");
+            assert_eq!(v["status"], json!(403), "{v}");
+        }
+    }
+    let (_, after) = c.get("/api/v1/users", &officer).await;
+    assert_eq!(after, users, "A's users are as they were");
+    c.stop().await;
+}
 
 async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend) {
     let c = Center::start(backend).await;
