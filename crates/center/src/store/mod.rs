@@ -698,20 +698,67 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Result<Option<RangeEnd>, ChainError>> {
-        // One streamed query per range; each row's text is hashed where it lies in the
-        // row (borrowed, no copy per field), and the canonical buffer is reused.
-        let mut v: Option<Verifier> = None;
-        let mut first: Option<(i64, String)> = None;
-        let mut hasher = audit::Hasher::default();
-        let sql = format!(
-            "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
-        );
-        macro_rules! walk {
-            ($conn:expr) => {{
+        let mut walk = RangeWalk::default();
+        match &self.reader {
+            Reader::Sqlite(p) => {
+                // SQLite's driver hands each row from its thread to the task, which costs
+                // a wake-up per row (and much more when the machine is busy); so SQLite
+                // packs a chunk of entries into one JSON value, and the text is hashed
+                // where it lies in that value (borrowed unless it holds an escape). A
+                // read-only connection of its own, so that the walk holds none of the
+                // pool's connections and cannot write.
+                const CHUNK: i64 = 4096;
+                let opts = (*p.connect_options()).clone().read_only(true);
+                let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+                let sql = format!(
+                    "SELECT json_group_array(json_array({AUDIT_COLS}, prev_hash, hash)) \
+                     FROM (SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log \
+                     WHERE seq >= $1 AND seq <= $2 ORDER BY seq)"
+                );
+                let mut lo = from;
+                while lo <= to {
+                    let hi = lo.saturating_add(CHUNK - 1).min(to);
+                    let row = sqlx::query(AssertSqlSafe(sql.as_str()))
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_one(&mut conn)
+                        .await?;
+                    let text: &str = row.try_get(0)?;
+                    let packed: Vec<Packed<'_>> = serde_json::from_str(text).map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "audit entries {lo} to {hi}: a value is not of the type of its column: {e}"
+                        ))
+                    })?;
+                    for e in &packed {
+                        let entry = audit::EntryRef {
+                            seq: e.seq,
+                            at: e.at,
+                            actor_id: e.actor_id,
+                            actor: &e.actor,
+                            customer_id: e.customer_id,
+                            source: &e.source,
+                            action: &e.action,
+                            object: &e.object,
+                            outcome: &e.outcome,
+                            detail: &e.detail,
+                        };
+                        if let Err(err) = walk.row(&entry, &e.prev_hash, &e.hash) {
+                            return Ok(Err(err));
+                        }
+                    }
+                    lo = hi + 1;
+                }
+                conn.close().await?;
+            }
+            Reader::Postgres(p) => {
+                // One streamed query; each row's text is hashed where it lies in the row.
+                let sql = format!(
+                    "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+                );
                 let mut rows = sqlx::query(AssertSqlSafe(sql.as_str()))
                     .bind(from)
                     .bind(to)
-                    .fetch($conn);
+                    .fetch(p);
                 while let Some(r) = rows.try_next().await? {
                     let e = audit::EntryRef {
                         seq: r.try_get(0)?,
@@ -725,41 +772,13 @@ impl Store {
                         outcome: r.try_get(8)?,
                         detail: r.try_get(9)?,
                     };
-                    let prev: &str = r.try_get(10)?;
-                    let hash: &str = r.try_get(11)?;
-                    let verifier = v.get_or_insert_with(|| {
-                        // The range's first link is checked when the ranges are stitched.
-                        first = Some((e.seq, prev.to_string()));
-                        Verifier::resume(e.seq - 1, prev)
-                    });
-                    let computed = hasher.digest(prev, &e);
-                    if let Err(err) = verifier.push_hashed(e.seq, prev, hash, computed) {
+                    if let Err(err) = walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
                         return Ok(Err(err));
                     }
                 }
-            }};
-        }
-        match &self.reader {
-            Reader::Sqlite(p) => {
-                // A connection of its own, read-only, so that a long walk neither holds
-                // one of the pool's connections nor can write.
-                let opts = (*p.connect_options()).clone().read_only(true);
-                let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
-                walk!(&mut conn);
-                conn.close().await?;
             }
-            Reader::Postgres(p) => walk!(p),
         }
-        Ok(Ok(match (v, first) {
-            (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
-                first_seq,
-                first_prev,
-                last_seq: v.last_seq(),
-                last_hash: v.last_hash().to_string(),
-                count: v.checked,
-            }),
-            _ => None,
-        }))
+        Ok(Ok(walk.end()))
     }
 
     /// Runs one SQL statement as it is; for test set-up and seeding tools only.
@@ -1342,6 +1361,72 @@ struct RangeEnd {
     last_seq: i64,
     last_hash: String,
     count: u64,
+}
+
+/// One audit entry as SQLite packs it for verification: a JSON array of `AUDIT_COLS`,
+/// `prev_hash` and `hash`, in that order.
+#[derive(serde::Deserialize)]
+struct Packed<'a> {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    customer_id: Option<i64>,
+    #[serde(borrow)]
+    source: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    action: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    object: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    detail: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    prev_hash: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
+}
+
+/// The walk of one range of the chain, entry by entry in sequence order.
+#[derive(Default)]
+struct RangeWalk {
+    v: Option<Verifier>,
+    /// The range's first entry and its stored previous hash, checked when the ranges
+    /// are stitched.
+    first: Option<(i64, String)>,
+    hasher: audit::Hasher,
+}
+
+impl RangeWalk {
+    fn row(
+        &mut self,
+        e: &audit::EntryRef<'_>,
+        prev: &str,
+        hash: &str,
+    ) -> std::result::Result<(), ChainError> {
+        let first = &mut self.first;
+        let verifier = self.v.get_or_insert_with(|| {
+            *first = Some((e.seq, prev.to_string()));
+            Verifier::resume(e.seq - 1, prev)
+        });
+        let computed = self.hasher.digest(prev, e);
+        verifier.push_hashed(e.seq, prev, hash, computed)
+    }
+
+    fn end(self) -> Option<RangeEnd> {
+        match (self.v, self.first) {
+            (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
+                first_seq,
+                first_prev,
+                last_seq: v.last_seq(),
+                last_hash: v.last_hash().to_string(),
+                count: v.checked,
+            }),
+            _ => None,
+        }
+    }
 }
 
 fn chain_seq(e: &ChainError) -> i64 {
