@@ -5,7 +5,8 @@
 # entries. Loopback only; everything it starts, it stops.
 #
 # usage: crates/center/bench/run.sh [seconds-per-run]
-# BENCH_ONLY=sqlite|postgres runs one database; BENCH_VERIFY=0 skips `audit verify`.
+# BENCH_ONLY=sqlite|postgres runs one database; BENCH_VERIFY=0 skips `audit verify`;
+# BENCH_ONLY=verify runs only `audit verify` (both databases).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 SECS="${1:-15}"
@@ -60,10 +61,12 @@ run_case() { # name database-url
 }
 
 ONLY="${BENCH_ONLY:-}"
-echo "database   request                      p50 p99 req/s non-2xx"
-if [ "$ONLY" != postgres ]; then run_case sqlite "sqlite://$WORK/bench.db?mode=rwc"; fi
+if [ "$ONLY" != verify ]; then
+  echo "database   request                      p50 p99 req/s non-2xx"
+  if [ "$ONLY" != postgres ]; then run_case sqlite "sqlite://$WORK/bench.db?mode=rwc"; fi
+fi
 if [ "$ONLY" != sqlite ] || [ "${BENCH_VERIFY:-1}" != 0 ]; then start_pg; fi
-if [ "$ONLY" != sqlite ]; then run_case postgres "postgres://postgres@127.0.0.1:$PGPORT/bench"; fi
+if [ "$ONLY" != sqlite ] && [ "$ONLY" != verify ]; then run_case postgres "postgres://postgres@127.0.0.1:$PGPORT/bench"; fi
 [ "${BENCH_VERIFY:-1}" != 0 ] || exit 0
 
 echo

@@ -40,6 +40,22 @@ pub struct Record {
     pub detail: String,
 }
 
+/// An entry with borrowed text, as read from a database row without copying: it has
+/// the same canonical content (and so the same hash) as the [`Entry`] it stands for.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EntryRef<'a> {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub customer_id: Option<i64>,
+    pub source: &'a str,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub outcome: &'a str,
+    pub detail: &'a str,
+}
+
 impl Entry {
     /// The canonical content: JSON with the fields in declaration order, no whitespace.
     pub fn canonical(&self) -> String {
@@ -47,11 +63,54 @@ impl Entry {
     }
 
     pub fn hash(&self, prev_hash: &str) -> String {
+        Hasher::default()
+            .digest(prev_hash, &self.as_ref())
+            .to_string()
+    }
+
+    pub fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef {
+            seq: self.seq,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor: &self.actor,
+            customer_id: self.customer_id,
+            source: &self.source,
+            action: &self.action,
+            object: &self.object,
+            outcome: &self.outcome,
+            detail: &self.detail,
+        }
+    }
+}
+
+/// Hashes entries one after another, reusing its buffers (no allocation per entry).
+pub struct Hasher {
+    canonical: Vec<u8>,
+    hex: [u8; 64],
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher {
+            canonical: Vec::with_capacity(512),
+            hex: [0; 64],
+        }
+    }
+}
+
+impl Hasher {
+    /// The entry's hash, in lower-case hex: SHA-256 over the previous entry's hash, a
+    /// newline and the entry's canonical content.
+    pub fn digest(&mut self, prev_hash: &str, e: &EntryRef<'_>) -> &str {
+        self.canonical.clear();
+        serde_json::to_writer(&mut self.canonical, e).expect("an entry always serializes");
         let mut h = Sha256::new();
         h.update(prev_hash.as_bytes());
         h.update(b"\n");
-        h.update(self.canonical().as_bytes());
-        data_encoding::HEXLOWER.encode(&h.finalize())
+        h.update(&self.canonical);
+        data_encoding::HEXLOWER.encode_mut(&h.finalize(), &mut self.hex);
+        std::str::from_utf8(&self.hex).expect("hex is ASCII")
     }
 }
 
@@ -139,7 +198,8 @@ impl Verifier {
             return Err(ChainError::HashMismatch { seq });
         }
         self.prev_seq = seq;
-        self.prev_hash = hash.to_string();
+        self.prev_hash.clear();
+        self.prev_hash.push_str(hash);
         self.checked += 1;
         Ok(())
     }
@@ -148,6 +208,99 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The hash as the chain defines it, computed the plain way (owned canonical
+    /// String of the owned entry).
+    fn reference_hash(e: &Entry, prev: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(prev.as_bytes());
+        h.update(b"\n");
+        h.update(serde_json::to_string(e).unwrap().as_bytes());
+        data_encoding::HEXLOWER.encode(&h.finalize())
+    }
+
+    /// The borrowed form built field by field (not through `as_ref`), so that a field
+    /// order or name that differs from `Entry` shows.
+    fn borrowed(e: &Entry) -> EntryRef<'_> {
+        EntryRef {
+            seq: e.seq,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor: e.actor.as_str(),
+            customer_id: e.customer_id,
+            source: e.source.as_str(),
+            action: e.action.as_str(),
+            object: e.object.as_str(),
+            outcome: e.outcome.as_str(),
+            detail: e.detail.as_str(),
+        }
+    }
+
+    fn tricky() -> Entry {
+        Entry {
+            seq: 42,
+            at: -1,
+            actor_id: None,
+            actor: "担当者 \"quoted\" \\ back\nslash".into(),
+            customer_id: Some(i64::MAX),
+            source: "\u{1}\u{1f}\u{7f}\t\r".into(),
+            action: "指示.提出 🚀".into(),
+            object: String::new(),
+            outcome: "ok".into(),
+            detail: "</script>&'\u{2028}\u{feff}".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_of_a_tricky_entry() {
+        // Written out by hand: field order, null, escapes (control characters as
+        // \u00XX, DEL and non-ASCII as they are).
+        let expected = concat!(
+            r#"{"seq":42,"at":-1,"actor_id":null,"actor":"担当者 \"quoted\" \\ back\nslash","#,
+            r#""customer_id":9223372036854775807,"source":"\u0001\u001f"#,
+            "\u{7f}",
+            r#"\t\r","action":"指示.提出 🚀","object":"","outcome":"ok","#,
+            r#""detail":"</script>&'"#,
+            "\u{2028}\u{feff}",
+            r#""}"#
+        );
+        let e = tricky();
+        assert_eq!(e.canonical(), expected);
+        let mut buf = Vec::new();
+        serde_json::to_writer(&mut buf, &borrowed(&e)).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), expected);
+    }
+
+    #[test]
+    fn streaming_hash_equals_the_plain_hash() {
+        let mut h = Hasher::default();
+        let mut prev = GENESIS.to_string();
+        for e in [tricky(), entry(1), entry(2)] {
+            let plain = reference_hash(&e, &prev);
+            assert_eq!(h.digest(&prev, &borrowed(&e)), plain);
+            assert_eq!(e.hash(&prev), plain);
+            prev = plain;
+        }
+        // The previous hash is part of what is hashed.
+        let e = entry(3);
+        assert_ne!(h.digest(GENESIS, &borrowed(&e)).to_string(), e.hash(&prev));
+    }
+
+    proptest! {
+        #[test]
+        fn streaming_hash_equals_the_plain_hash_for_any_entry(
+            seq in any::<i64>(), at in any::<i64>(),
+            actor_id in any::<Option<i64>>(), customer_id in any::<Option<i64>>(),
+            actor in any::<String>(), source in any::<String>(), action in any::<String>(),
+            object in any::<String>(), outcome in any::<String>(), detail in any::<String>(),
+            prev in any::<String>(),
+        ) {
+            let e = Entry { seq, at, actor_id, actor, customer_id, source, action, object, outcome, detail };
+            let mut h = Hasher::default();
+            prop_assert_eq!(h.digest(&prev, &borrowed(&e)), reference_hash(&e, &prev));
+        }
+    }
 
     fn entry(seq: i64) -> Entry {
         Entry {

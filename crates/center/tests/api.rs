@@ -590,8 +590,13 @@ async fn bad_input_writes_nothing(backend: Backend) {
         .execute_raw("UPDATE sessions SET expires_at = 0")
         .await
         .unwrap();
-    let (s, _, _) = send(Some("application/json"), good).await;
+    let (s, rct, text) = send(Some("application/json"), good).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(rct.as_deref(), Some("application/problem+json"), "{text}");
+    assert!(
+        text.contains("expired"),
+        "{text} should say the session expired"
+    );
     assert_eq!(c.audit_len().await, before, "bad input writes nothing");
     let all = c
         .store()

@@ -395,10 +395,23 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     let js = officer_a.get("/static/htmx.min.js").await;
     assert!(js.status == StatusCode::OK && js.body.starts_with("var htmx="));
     let csrf = csrf_of(&list.body);
-    let p = officer_a
-        .post(&format!("{ib}/comment"), &[("csrf", &csrf), ("text", "hi")])
-        .await;
-    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let before = c.audit_len().await;
+    for action in ["comment", "accept", "reject", "done"] {
+        let form = [("csrf", csrf.as_str()), ("text", "hi"), ("reason", "no")];
+        let p = officer_a.post(&format!("{ib}/{action}"), &form).await;
+        let guessed = officer_a
+            .post(&format!("/instructions/999999/{action}"), &form)
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(guessed.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(p.body, guessed.body, "{action}");
+    }
+    assert_eq!(
+        c.audit_len().await,
+        before,
+        "nothing written for B's instruction"
+    );
+    assert!(officer_b.get(&ib).await.body.contains("受信済み"));
     assert!(list.body.contains("Instructions") && list.body.contains("lang=\"en\""));
 
     // Staff of B: sees the instruction, gets no submit form, and cannot submit anyway.
@@ -492,7 +505,11 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
         p.body
     );
 
-    // An expired session sends you back to sign in.
+    // An expired session sends you back to sign in, and a form posted with it (with
+    // the CSRF token of a page read before it expired) writes nothing.
+    let form_page = admin.get("/customers").await;
+    let csrf = csrf_of(&form_page.body);
+    let before = c.audit_len().await;
     c.store()
         .execute_raw("UPDATE sessions SET expires_at = 0")
         .await
@@ -501,6 +518,34 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert_eq!(
         (p.status, p.location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    let p = admin
+        .post(
+            "/customers",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Expired Corp"),
+                ("officer_email", "late@expired.example.jp"),
+                ("officer_name", "Late"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    assert_eq!(
+        c.audit_len().await,
+        before,
+        "an expired session writes nothing"
+    );
+    assert!(
+        !c.store()
+            .customers(mamori_center::domain::Scope::All)
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == "Expired Corp")
     );
     c.stop().await;
 }

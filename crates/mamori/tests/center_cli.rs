@@ -298,6 +298,25 @@ fn crash_and_tamper(dir: &Path, db: Option<&str>, sql: &dyn Fn(&str)) {
             "acknowledged site {id} was lost"
         );
     }
+    // ... and so is the audit entry of every acknowledged write.
+    let mut trail = String::new();
+    let mut before = i64::MAX;
+    loop {
+        let path = format!("/api/v1/audit?limit=500&before={before}");
+        let (st, page) = http(&s.addr, "GET", &path, Some(&token), None).unwrap();
+        assert_eq!(st, 200, "{page}");
+        let Some(i) = page.rfind("\"seq\":") else {
+            break;
+        };
+        before = json_int(&page[i..], "seq");
+        trail.push_str(&page);
+    }
+    for id in &acked {
+        assert!(
+            trail.contains(&format!("\"object\":\"site/{id}\"")),
+            "the audit entry of acknowledged site {id} was lost"
+        );
+    }
     let mut child = s.child;
     child.kill().unwrap();
     child.wait().unwrap();

@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
+use futures_util::TryStreamExt;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Executor, Row};
 
 use crate::audit::{self, ChainError, Entry, Record, Verifier};
 use crate::domain::*;
@@ -583,7 +584,7 @@ impl Store {
     /// [`Store::verify_audit`] with ranges of at least `min_span` entries.
     pub async fn verify_audit_in_ranges(&self, min_span: i64) -> Result<u64> {
         // The chain is split into ranges of sequence numbers verified in parallel (row
-        // decoding, not hashing, is the cost); each range checks its own order, links and
+        // fetching and decoding, not hashing, is the cost); each range checks its own order, links and
         // hashes, then the ranges are stitched: each must start where the previous ended,
         // with the previous range's last hash. The first bad entry overall is reported.
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS hi FROM audit_log")
@@ -593,10 +594,16 @@ impl Store {
         if hi == 0 {
             return Ok(0);
         }
+        // SQLite: one range per core (each range is a reader thread of the driver and a
+        // hashing task); PostgreSQL: two per core, as the server does half the work.
+        let per_core = match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        };
         let parts = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8) as i64
-            * 2;
+            * per_core;
         let span = ((hi - 1) / parts + 1).max(min_span.max(1));
         let mut tasks = Vec::new();
         let mut from = 1;
@@ -671,51 +678,87 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Result<Option<RangeEnd>, ChainError>> {
-        const PAGE: i64 = 10_000;
-        let mut v: Option<Verifier> = None;
-        let mut first: Option<(i64, String)> = None;
-        let mut after = from - 1;
-        let sql = format!(
-            "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-        );
-        loop {
-            let done = with_reader!(self, p => {
-                let rows = sqlx::query(AssertSqlSafe(sql.as_str()))
-                    .bind(after)
+        let mut walk = RangeWalk::default();
+        match &self.reader {
+            Reader::Sqlite(p) => {
+                // SQLite's driver hands each row from its thread to the task, which costs
+                // a wake-up per row (and much more when the machine is busy); so SQLite
+                // packs a chunk of entries into one JSON value, and the text is hashed
+                // where it lies in that value (borrowed unless it holds an escape). A
+                // read-only connection of its own, so that the walk holds none of the
+                // pool's connections and cannot write.
+                const CHUNK: i64 = 4096;
+                let opts = (*p.connect_options()).clone().read_only(true);
+                let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+                let sql = format!(
+                    "SELECT json_group_array(json_array({AUDIT_COLS}, prev_hash, hash)) \
+                     FROM (SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log \
+                     WHERE seq >= $1 AND seq <= $2 ORDER BY seq)"
+                );
+                let mut lo = from;
+                while lo <= to {
+                    let hi = lo.saturating_add(CHUNK - 1).min(to);
+                    let row = sqlx::query(AssertSqlSafe(sql.as_str()))
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_one(&mut conn)
+                        .await?;
+                    let text: &str = row.try_get(0)?;
+                    let packed: Vec<Packed<'_>> = serde_json::from_str(text).map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "audit entries {lo} to {hi}: a value is not of the type of its column: {e}"
+                        ))
+                    })?;
+                    for e in &packed {
+                        let entry = audit::EntryRef {
+                            seq: e.seq,
+                            at: e.at,
+                            actor_id: e.actor_id,
+                            actor: &e.actor,
+                            customer_id: e.customer_id,
+                            source: &e.source,
+                            action: &e.action,
+                            object: &e.object,
+                            outcome: &e.outcome,
+                            detail: &e.detail,
+                        };
+                        if let Err(err) = walk.row(&entry, &e.prev_hash, &e.hash) {
+                            return Ok(Err(err));
+                        }
+                    }
+                    lo = hi + 1;
+                }
+                conn.close().await?;
+            }
+            Reader::Postgres(p) => {
+                // One streamed query; each row's text is hashed where it lies in the row.
+                let sql = format!(
+                    "SELECT {AUDIT_COLS}, prev_hash, hash FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+                );
+                let mut rows = sqlx::query(AssertSqlSafe(sql.as_str()))
+                    .bind(from)
                     .bind(to)
-                    .bind(PAGE)
-                    .fetch_all(p)
-                    .await?;
-                for r in &rows {
-                    let e = entry_at(r)?;
-                    let prev: String = r.at(10)?;
-                    let hash: String = r.at(11)?;
-                    let verifier = v.get_or_insert_with(|| {
-                        // The range's first link is checked when the ranges are stitched.
-                        first = Some((e.seq, prev.clone()));
-                        Verifier::resume(e.seq - 1, &prev)
-                    });
-                    if let Err(err) = verifier.push(&e, &prev, &hash) {
+                    .fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    let e = audit::EntryRef {
+                        seq: r.try_get(0)?,
+                        at: r.try_get(1)?,
+                        actor_id: r.try_get(2)?,
+                        actor: r.try_get(3)?,
+                        customer_id: r.try_get(4)?,
+                        source: r.try_get(5)?,
+                        action: r.try_get(6)?,
+                        object: r.try_get(7)?,
+                        outcome: r.try_get(8)?,
+                        detail: r.try_get(9)?,
+                    };
+                    if let Err(err) = walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
                         return Ok(Err(err));
                     }
-                    after = e.seq;
                 }
-                (rows.len() as i64) < PAGE
-            });
-            if done {
-                break;
             }
         }
-        Ok(Ok(match (v, first) {
-            (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
-                first_seq,
-                first_prev,
-                last_seq: v.last_seq(),
-                last_hash: v.last_hash().to_string(),
-                count: v.checked,
-            }),
-            _ => None,
-        }))
+        Ok(Ok(walk.end()))
     }
 
     /// Runs one SQL statement as it is; for test set-up and seeding tools only.
@@ -1269,27 +1312,77 @@ struct RangeEnd {
     count: u64,
 }
 
+/// One audit entry as SQLite packs it for verification: a JSON array of `AUDIT_COLS`,
+/// `prev_hash` and `hash`, in that order.
+#[derive(serde::Deserialize)]
+struct Packed<'a> {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    customer_id: Option<i64>,
+    #[serde(borrow)]
+    source: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    action: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    object: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    detail: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    prev_hash: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
+}
+
+/// The walk of one range of the chain, entry by entry in sequence order.
+#[derive(Default)]
+struct RangeWalk {
+    v: Option<Verifier>,
+    /// The range's first entry and its stored previous hash, checked when the ranges
+    /// are stitched.
+    first: Option<(i64, String)>,
+    hasher: audit::Hasher,
+}
+
+impl RangeWalk {
+    fn row(
+        &mut self,
+        e: &audit::EntryRef<'_>,
+        prev: &str,
+        hash: &str,
+    ) -> std::result::Result<(), ChainError> {
+        let first = &mut self.first;
+        let verifier = self.v.get_or_insert_with(|| {
+            *first = Some((e.seq, prev.to_string()));
+            Verifier::resume(e.seq - 1, prev)
+        });
+        let computed = self.hasher.digest(prev, e);
+        verifier.push_hashed(e.seq, prev, hash, computed)
+    }
+
+    fn end(self) -> Option<RangeEnd> {
+        match (self.v, self.first) {
+            (Some(v), Some((first_seq, first_prev))) => Some(RangeEnd {
+                first_seq,
+                first_prev,
+                last_seq: v.last_seq(),
+                last_hash: v.last_hash().to_string(),
+                count: v.checked,
+            }),
+            _ => None,
+        }
+    }
+}
+
 fn chain_seq(e: &ChainError) -> i64 {
     match e {
         ChainError::HashMismatch { seq } | ChainError::BrokenLink { seq, .. } => *seq,
         ChainError::Missing { expected, .. } => *expected,
     }
-}
-
-/// An entry from a row whose first columns are `AUDIT_COLS`, by position.
-fn entry_at<R: NRow>(r: &R) -> Result<Entry> {
-    Ok(Entry {
-        seq: r.at(0)?,
-        at: r.at(1)?,
-        actor_id: r.at(2)?,
-        actor: r.at(3)?,
-        customer_id: r.at(4)?,
-        source: r.at(5)?,
-        action: r.at(6)?,
-        object: r.at(7)?,
-        outcome: r.at(8)?,
-        detail: r.at(9)?,
-    })
 }
 
 fn entry_from_row<R: NRow>(r: &R) -> Result<(Entry, ())> {
@@ -1328,7 +1421,6 @@ impl<T: Val> Val for Option<T> {}
 /// A row of any of the store's drivers, so one decoder serves them all.
 trait NRow: Row {
     fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error>;
-    fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error>;
 }
 
 macro_rules! nrow {
@@ -1336,9 +1428,6 @@ macro_rules! nrow {
         impl NRow for $t {
             fn v<T: Val>(&self, column: &str) -> std::result::Result<T, sqlx::Error> {
                 self.try_get(column)
-            }
-            fn at<T: Val>(&self, index: usize) -> std::result::Result<T, sqlx::Error> {
-                self.try_get(index)
             }
         }
     )*};
