@@ -1,9 +1,10 @@
 //! All SQL of the center, for SQLite and PostgreSQL alike (one SQL text with `$1`
 //! placeholders). Writes run through sqlx's `Any` driver; the hot reads (session and
-//! token lookups, lists, audit verification) run on a second pool of the backend's
-//! native driver ([`Reader`]), which decodes rows without the `Any` conversion. Every query of customer data takes
-//! a [`Scope`]; writes go through a [`Tx`] that appends the audit entry in the same
-//! transaction. There is no statement that updates or deletes an audit entry.
+//! token lookups, lists) run on a second pool of the backend's native driver
+//! ([`Reader`]), which decodes rows without the `Any` conversion; audit verification
+//! streams ranges of the chain (on SQLite over read-only connections of its own).
+//! Every query of customer data takes a [`Scope`]; writes go through a [`Tx`] that
+//! appends the audit entry in the same transaction. There is no statement that updates or deletes an audit entry.
 
 pub mod billing;
 mod gateways;
