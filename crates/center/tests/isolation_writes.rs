@@ -78,15 +78,25 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
         .await;
     assert_eq!(s, StatusCode::CREATED, "{site_b}");
     let site_b = site_b["id"].as_i64().unwrap();
+    // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
     let (s, app_b) = c
         .post(
-            "/api/v1/appliances",
+            "/api/v1/equipment",
             &admin,
-            json!({"customer_id": b, "site_id": site_b, "serial": "SN-B-9", "model": "MG-100"}),
+            json!({"serial": "SN-B-9", "model": "MG-100"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{app_b}");
     let app_b = app_b["id"].as_i64().unwrap();
+    for body in [
+        json!({"to": "lent", "customer_id": b}),
+        json!({"to": "installed", "site_id": site_b}),
+    ] {
+        let (s, v) = c
+            .post(&format!("/api/v1/equipment/{app_b}/move"), &admin, body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     let (s, ib) = c
         .post(
             "/api/v1/instructions",
@@ -115,7 +125,7 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
         vec![
             format!("/api/v1/customers/{id_c}"),
             format!("/api/v1/sites/{id_s}"),
-            format!("/api/v1/appliances/{id_a}"),
+            format!("/api/v1/equipment/{id_a}"),
             format!("/api/v1/instructions/{id_i}"),
             format!("/api/v1/users/{id_u}"),
         ]
