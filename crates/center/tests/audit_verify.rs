@@ -9,6 +9,7 @@ use mamori_center::domain::Scope;
 use support::{Backend, Center};
 
 both_backends!(tricky_text_verifies_and_a_change_is_named);
+both_backends!(a_value_of_another_type_is_named);
 
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -91,5 +92,35 @@ async fn tricky_text_verifies_and_a_change_is_named(backend: Backend) {
         .unwrap();
     let e = store.verify_audit().await.unwrap_err().to_string();
     assert!(e.contains(&format!("audit entry {target}:")), "{e}");
+    c.stop().await;
+}
+
+/// A number or a blob written by hand into a text column (SQLite keeps it as it is;
+/// PostgreSQL turns it into text) does not verify, and the entry is named, the first
+/// one in the chain first.
+async fn a_value_of_another_type_is_named(backend: Backend) {
+    let blob = match backend {
+        Backend::Sqlite => "X'00FF'",
+        Backend::Postgres => "'\\x00ff'::bytea",
+    };
+    let c = Center::start(backend).await;
+    c.admin().await;
+    let store = c.store();
+    let last = store.verify_audit().await.unwrap() as i64;
+    assert!(last >= 2, "the set-up wrote entries: {last}");
+    store
+        .execute_raw(&format!(
+            "UPDATE audit_log SET detail = {blob} WHERE seq = {last}"
+        ))
+        .await
+        .unwrap();
+    let e = store.verify_audit().await.unwrap_err().to_string();
+    assert!(e.contains(&format!("audit entry {last}:")), "{e}");
+    store
+        .execute_raw("UPDATE audit_log SET actor = 5 WHERE seq = 1")
+        .await
+        .unwrap();
+    let e = store.verify_audit().await.unwrap_err().to_string();
+    assert!(e.contains("audit entry 1:"), "{e}");
     c.stop().await;
 }

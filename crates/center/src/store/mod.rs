@@ -703,13 +703,25 @@ impl Store {
                         .bind(lo)
                         .bind(hi)
                         .fetch_one(&mut conn)
-                        .await?;
-                    let text: &str = row.try_get(0)?;
-                    let packed: Vec<Packed<'_>> = serde_json::from_str(text).map_err(|e| {
-                        StoreError::Corrupt(format!(
-                            "audit entries {lo} to {hi}: a value is not of the type of its column: {e}"
-                        ))
-                    })?;
+                        .await;
+                    // A value of another type than its column's (SQLite keeps what it is
+                    // given: a number or a blob written into a text column by hand) makes
+                    // the chunk fail to pack or to parse; the chunk is then walked row by
+                    // row, which names the entry.
+                    let packed = match &row {
+                        Ok(r) => {
+                            let text: &str = r.try_get(0)?;
+                            serde_json::from_str::<Vec<Packed<'_>>>(text).ok()
+                        }
+                        Err(_) => None,
+                    };
+                    let Some(packed) = packed else {
+                        if let Err(err) = verify_sqlite_rows(&mut conn, lo, hi, &mut walk).await? {
+                            return Ok(Err(err));
+                        }
+                        lo = hi + 1;
+                        continue;
+                    };
                     for e in &packed {
                         let entry = audit::EntryRef {
                             seq: e.seq,
@@ -1311,6 +1323,54 @@ struct RangeEnd {
     last_seq: i64,
     last_hash: String,
     count: u64,
+}
+
+/// Walks the SQLite entries `lo..=hi` one row at a time (the slow path of
+/// [`Store::verify_range`]): an entry with a value of another type than its column's
+/// does not match what was hashed, and is named.
+async fn verify_sqlite_rows(
+    conn: &mut sqlx::SqliteConnection,
+    lo: i64,
+    hi: i64,
+    walk: &mut RangeWalk,
+) -> Result<Result<(), ChainError>> {
+    let sql = format!(
+        "SELECT {AUDIT_COLS}, prev_hash, hash, \
+         (typeof(at) = 'integer' AND typeof(actor_id) IN ('integer', 'null') \
+          AND typeof(actor) = 'text' AND typeof(customer_id) IN ('integer', 'null') \
+          AND typeof(source) = 'text' AND typeof(action) = 'text' AND typeof(object) = 'text' \
+          AND typeof(outcome) = 'text' AND typeof(detail) = 'text' \
+          AND typeof(prev_hash) = 'text' AND typeof(hash) = 'text') AS well_typed \
+         FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(conn)
+        .await?;
+    for r in &rows {
+        let seq: i64 = r.try_get(0)?;
+        let well_typed: bool = r.try_get(12)?;
+        if !well_typed {
+            return Ok(Err(ChainError::HashMismatch { seq }));
+        }
+        let e = audit::EntryRef {
+            seq,
+            at: r.try_get(1)?,
+            actor_id: r.try_get(2)?,
+            actor: r.try_get(3)?,
+            customer_id: r.try_get(4)?,
+            source: r.try_get(5)?,
+            action: r.try_get(6)?,
+            object: r.try_get(7)?,
+            outcome: r.try_get(8)?,
+            detail: r.try_get(9)?,
+        };
+        if let Err(err) = walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
+            return Ok(Err(err));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// One audit entry as SQLite packs it for verification: a JSON array of `AUDIT_COLS`,
