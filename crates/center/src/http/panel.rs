@@ -390,6 +390,39 @@ fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Box<Response>
     }
 }
 
+/// The flow every signed-in form shares: the CSRF check, the use case, then `done` with
+/// its result, or the error page in the reader's language. The use case does not run
+/// when the check fails.
+async fn submit_then<T>(
+    u: &PanelUser,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    if let Err(r) = check_csrf(u, csrf) {
+        return *r;
+    }
+    match action.await {
+        Ok(v) => done(v),
+        Err(e) => error_page(u.lang, Some(u), e),
+    }
+}
+
+/// [`submit_then`] for the forms that answer with a redirect to `to(result)`.
+async fn submit<T>(
+    u: &PanelUser,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    to: impl FnOnce(T) -> String,
+) -> Response {
+    submit_then(u, csrf, action, |v| Redirect::to(&to(v)).into_response()).await
+}
+
+/// A path segment that must be a number; a malformed one is a page that does not exist.
+fn id_of<T: std::str::FromStr>(segment: &str) -> Result<T, AppError> {
+    segment.parse().map_err(|_| AppError::NotFound)
+}
+
 /// Before sign-in: the form's token must equal the `mamori_pre` cookie.
 fn check_pre_csrf(headers: &HeaderMap, given: &Option<String>) -> Result<(), Box<Response>> {
     match (cookie(headers, PRE), given) {
@@ -693,16 +726,14 @@ struct CsrfOnly {
 }
 
 async fn logout(State(s): State<AppState>, u: PanelUser, Form(f): Form<CsrfOnly>) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    if let Err(e) = s.app.sign_out(&u.actor, &u.token, now_ms()).await {
-        return error_page(u.lang, Some(&u), e);
-    }
-    with_cookie(
-        Redirect::to("/login"),
-        Some(set_cookie(&s, SESSION, "", Some(0))),
-    )
+    let action = s.app.sign_out(&u.actor, &u.token, now_ms());
+    submit_then(&u, &f.csrf, action, |()| {
+        with_cookie(
+            Redirect::to("/login"),
+            Some(set_cookie(&s, SESSION, "", Some(0))),
+        )
+    })
+    .await
 }
 
 // ---- setup links -----------------------------------------------------------------------
@@ -851,13 +882,8 @@ async fn set_locale(
     u: PanelUser,
     Form(f): Form<LocaleForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    match s.app.set_locale(&u.actor, Some(&f.locale), now_ms()).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    let action = s.app.set_locale(&u.actor, Some(&f.locale), now_ms());
+    submit(&u, &f.csrf, action, |()| "/".into()).await
 }
 
 fn role_options(l: Lang, roles: &[Role]) -> String {
@@ -966,45 +992,36 @@ async fn create_user(
     u: PanelUser,
     Form(f): Form<NewUserForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
     let l = u.lang;
-    let customer_id = match f
-        .customer_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        None => None,
-        Some(c) => match c.parse() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return error_page(
-                    l,
-                    Some(&u),
-                    crate::app::invalid_text(
-                        "customer_id",
-                        "is not a number",
-                        "顧客番号は数字で入力してください",
-                    ),
-                );
-            }
-        },
+    let action = async {
+        let customer_id = match f
+            .customer_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => None,
+            Some(c) => Some(c.parse().map_err(|_| {
+                crate::app::invalid_text(
+                    "customer_id",
+                    "is not a number",
+                    "顧客番号は数字で入力してください",
+                )
+            })?),
+        };
+        s.app
+            .create_user(
+                &u.actor,
+                &f.email,
+                &f.display_name,
+                &f.role,
+                customer_id,
+                now_ms(),
+            )
+            .await
     };
-    match s
-        .app
-        .create_user(
-            &u.actor,
-            &f.email,
-            &f.display_name,
-            &f.role,
-            customer_id,
-            now_ms(),
-        )
-        .await
-    {
-        Ok((user, token)) => page(
+    submit_then(&u, &f.csrf, action, |(user, token)| {
+        page(
             l,
             Some(&u),
             t(l, "new_user"),
@@ -1015,9 +1032,9 @@ async fn create_user(
                 setup_link_html(&s, l, &token)
             ),
         )
-        .into_response(),
-        Err(e) => error_page(l, Some(&u), e),
-    }
+        .into_response()
+    })
+    .await
 }
 
 async fn deactivate_user(
@@ -1026,16 +1043,11 @@ async fn deactivate_user(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    let Ok(id) = id.parse() else {
-        return error_page(u.lang, Some(&u), AppError::NotFound);
+    let action = async {
+        let id = id_of(&id)?;
+        s.app.set_user_active(&u.actor, id, false, now_ms()).await
     };
-    match s.app.set_user_active(&u.actor, id, false, now_ms()).await {
-        Ok(_) => Redirect::to("/users").into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    submit(&u, &f.csrf, action, |_| "/users".into()).await
 }
 
 async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
@@ -1088,22 +1100,16 @@ async fn create_customer(
     u: PanelUser,
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
     let l = u.lang;
-    match s
-        .app
-        .create_customer(
-            &u.actor,
-            &f.name,
-            &f.officer_email,
-            &f.officer_name,
-            now_ms(),
-        )
-        .await
-    {
-        Ok((c, officer, token)) => page(
+    let action = s.app.create_customer(
+        &u.actor,
+        &f.name,
+        &f.officer_email,
+        &f.officer_name,
+        now_ms(),
+    );
+    submit_then(&u, &f.csrf, action, |(c, officer, token)| {
+        page(
             l,
             Some(&u),
             t(l, "new_customer"),
@@ -1117,9 +1123,9 @@ async fn create_customer(
                 setup_link_html(&s, l, &token)
             ),
         )
-        .into_response(),
-        Err(e) => error_page(l, Some(&u), e),
-    }
+        .into_response()
+    })
+    .await
 }
 
 async fn customer_page(
@@ -1251,17 +1257,10 @@ async fn submit_instruction(
     u: PanelUser,
     Form(f): Form<NewInstructionForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    match s
+    let action = s
         .app
-        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, now_ms())
-        .await
-    {
-        Ok(i) => Redirect::to(&format!("/instructions/{}", i.id)).into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, now_ms());
+    submit(&u, &f.csrf, action, |i| format!("/instructions/{}", i.id)).await
 }
 
 async fn instruction_page(
@@ -1338,52 +1337,47 @@ async fn act_instruction(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(u.lang, Some(&u), AppError::NotFound);
+    let act = async {
+        let id: i64 = id_of(&id)?;
+        let now = now_ms();
+        match action.as_str() {
+            "accept" => s
+                .app
+                .decide_instruction(
+                    &u.actor,
+                    id,
+                    InstructionState::Accepted,
+                    f.text.as_deref(),
+                    now,
+                )
+                .await
+                .map(|_| ()),
+            "reject" => s
+                .app
+                .decide_instruction(
+                    &u.actor,
+                    id,
+                    InstructionState::Rejected,
+                    f.text.as_deref(),
+                    now,
+                )
+                .await
+                .map(|_| ()),
+            "done" => s
+                .app
+                .decide_instruction(&u.actor, id, InstructionState::Done, f.text.as_deref(), now)
+                .await
+                .map(|_| ()),
+            "comment" => s
+                .app
+                .comment_instruction(&u.actor, id, f.text.as_deref().unwrap_or(""), now)
+                .await
+                .map(|_| ()),
+            _ => Err(AppError::NotFound),
+        }
+        .map(|()| id)
     };
-    let now = now_ms();
-    let result = match action.as_str() {
-        "accept" => s
-            .app
-            .decide_instruction(
-                &u.actor,
-                id,
-                InstructionState::Accepted,
-                f.text.as_deref(),
-                now,
-            )
-            .await
-            .map(|_| ()),
-        "reject" => s
-            .app
-            .decide_instruction(
-                &u.actor,
-                id,
-                InstructionState::Rejected,
-                f.text.as_deref(),
-                now,
-            )
-            .await
-            .map(|_| ()),
-        "done" => s
-            .app
-            .decide_instruction(&u.actor, id, InstructionState::Done, f.text.as_deref(), now)
-            .await
-            .map(|_| ()),
-        "comment" => s
-            .app
-            .comment_instruction(&u.actor, id, f.text.as_deref().unwrap_or(""), now)
-            .await
-            .map(|_| ()),
-        _ => Err(AppError::NotFound),
-    };
-    match result {
-        Ok(()) => Redirect::to(&format!("/instructions/{id}")).into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    submit(&u, &f.csrf, act, |id| format!("/instructions/{id}")).await
 }
 
 #[derive(Deserialize)]
