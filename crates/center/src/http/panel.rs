@@ -574,10 +574,41 @@ fn login_form(l: Lang, csrf: &str, msg: &str) -> String {
     )
 }
 
+/// A sign-in step's form before it is sent, with the pre-sign-in CSRF cookie.
+fn signin_page(
+    s: &AppState,
+    headers: &HeaderMap,
+    form: fn(Lang, &str, &str) -> String,
+) -> Response {
+    let l = browser_lang(headers);
+    let (csrf, c) = pre_csrf(s, headers);
+    with_cookie(page(l, None, t(l, "signin"), &form(l, &csrf, "")), c)
+}
+
+/// A sign-in step that failed: its form again, what went wrong above it.
+fn signin_failed(
+    l: Lang,
+    e: &AppError,
+    form: fn(Lang, &str, &str) -> String,
+    csrf: Option<String>,
+) -> Response {
+    let msg = format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string()));
+    let body = form(l, &csrf.unwrap_or_default(), &msg);
+    (status_of(e), page(l, None, t(l, "signin"), &body)).into_response()
+}
+
+/// The session cookie set when a sign-in completes.
+fn session_cookie(s: &AppState, token: &str) -> axum::http::HeaderValue {
+    set_cookie(
+        s,
+        SESSION,
+        token,
+        Some(s.app.settings.session_ttl_ms / 1000),
+    )
+}
+
 async fn login_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let l = browser_lang(&headers);
-    let (csrf, c) = pre_csrf(&s, &headers);
-    with_cookie(page(l, None, t(l, "signin"), &login_form(l, &csrf, "")), c)
+    signin_page(&s, &headers, login_form)
 }
 
 #[derive(Deserialize)]
@@ -613,35 +644,14 @@ async fn login(
             Redirect::to("/login/totp"),
             Some(set_cookie(&s, PENDING, &pending_token, Some(300))),
         ),
-        Ok(SignIn::Done { token, .. }) => with_cookie(
-            Redirect::to("/"),
-            Some(set_cookie(
-                &s,
-                SESSION,
-                &token,
-                Some(s.app.settings.session_ttl_ms / 1000),
-            )),
-        ),
+        Ok(SignIn::Done { token, .. }) => {
+            with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)))
+        }
         Err(e) => {
             if matches!(e, AppError::Unauthenticated(_)) {
                 s.throttle.failed(ip, now);
             }
-            let status = status_of(&e);
-            let csrf = f.csrf.unwrap_or_default();
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "signin"),
-                    &login_form(
-                        l,
-                        &csrf,
-                        &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string())),
-                    ),
-                ),
-            )
-                .into_response()
+            signin_failed(l, &e, login_form, f.csrf)
         }
     }
 }
@@ -656,9 +666,7 @@ fn totp_form(l: Lang, csrf: &str, msg: &str) -> String {
 }
 
 async fn totp_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let l = browser_lang(&headers);
-    let (csrf, c) = pre_csrf(&s, &headers);
-    with_cookie(page(l, None, t(l, "signin"), &totp_form(l, &csrf, "")), c)
+    signin_page(&s, &headers, totp_form)
 }
 
 #[derive(Deserialize)]
@@ -685,37 +693,14 @@ async fn totp(
         .await
     {
         Ok(token) => {
-            let mut r = with_cookie(
-                Redirect::to("/"),
-                Some(set_cookie(
-                    &s,
-                    SESSION,
-                    &token,
-                    Some(s.app.settings.session_ttl_ms / 1000),
-                )),
-            );
+            let mut r = with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)));
             r.headers_mut()
                 .append(header::SET_COOKIE, set_cookie(&s, PENDING, "", Some(0)));
             r
         }
         Err(e) => {
             s.throttle.failed(ip, now);
-            let status = status_of(&e);
-            let csrf = f.csrf.unwrap_or_default();
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "signin"),
-                    &totp_form(
-                        l,
-                        &csrf,
-                        &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string())),
-                    ),
-                ),
-            )
-                .into_response()
+            signin_failed(l, &e, totp_form, f.csrf)
         }
     }
 }
