@@ -1325,42 +1325,23 @@ async fn act_instruction(
     let act = async {
         let id: i64 = id_of(&id)?;
         let now = now_ms();
-        match action.as_str() {
-            "accept" => s
-                .app
-                .decide_instruction(
-                    &u.actor,
-                    id,
-                    InstructionState::Accepted,
-                    f.text.as_deref(),
-                    now,
-                )
-                .await
-                .map(|_| ()),
-            "reject" => s
-                .app
-                .decide_instruction(
-                    &u.actor,
-                    id,
-                    InstructionState::Rejected,
-                    f.text.as_deref(),
-                    now,
-                )
-                .await
-                .map(|_| ()),
-            "done" => s
-                .app
-                .decide_instruction(&u.actor, id, InstructionState::Done, f.text.as_deref(), now)
-                .await
-                .map(|_| ()),
-            "comment" => s
-                .app
-                .comment_instruction(&u.actor, id, f.text.as_deref().unwrap_or(""), now)
-                .await
-                .map(|_| ()),
-            _ => Err(AppError::NotFound),
-        }
-        .map(|()| id)
+        let text = f.text.as_deref();
+        let state = match action.as_str() {
+            "accept" => InstructionState::Accepted,
+            "reject" => InstructionState::Rejected,
+            "done" => InstructionState::Done,
+            "comment" => {
+                s.app
+                    .comment_instruction(&u.actor, id, text.unwrap_or(""), now)
+                    .await?;
+                return Ok(id);
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        s.app
+            .decide_instruction(&u.actor, id, state, text, now)
+            .await?;
+        Ok(id)
     };
     submit(&u, &f.csrf, act, |id| format!("/instructions/{id}")).await
 }
