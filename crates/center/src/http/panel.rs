@@ -370,17 +370,22 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
     (status, page(l, u, title, &format!("<p class=\"err\" id=\"error\">{}</p><p><a href=\"javascript:history.back()\">{}</a></p>", esc(&detail), t(l, "back")))).into_response()
 }
 
-fn csrf_error(l: Lang) -> Response {
+/// A page that says only what went wrong (`html`, already escaped), with `status`.
+fn error_message(l: Lang, status: StatusCode, html: &str) -> Response {
     (
-        StatusCode::FORBIDDEN,
+        status,
         page(
             l,
             None,
             t(l, "error"),
-            &format!("<p class=\"err\" id=\"error\">{}</p>", t(l, "csrf")),
+            &format!("<p class=\"err\" id=\"error\">{html}</p>"),
         ),
     )
         .into_response()
+}
+
+fn csrf_error(l: Lang) -> Response {
+    error_message(l, StatusCode::FORBIDDEN, t(l, "csrf"))
 }
 
 fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Box<Response>> {
@@ -499,19 +504,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let l = browser_lang(req.headers());
         let bad = |status: StatusCode, ja: &str, en: String| {
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "error"),
-                    &format!(
-                        "<p class=\"err\" id=\"error\">{}</p>",
-                        esc(if l == Lang::Ja { ja } else { &en })
-                    ),
-                ),
-            )
-                .into_response()
+            error_message(l, status, &esc(if l == Lang::Ja { ja } else { &en }))
         };
         let ct = req
             .headers()
@@ -633,7 +626,11 @@ async fn login(
         s.metrics
             .signin_throttled
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return (StatusCode::TOO_MANY_REQUESTS, page(l, None, t(l, "error"), "<p class=\"err\" id=\"error\">Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。</p>")).into_response();
+        return error_message(
+            l,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。",
+        );
     }
     match s
         .app
