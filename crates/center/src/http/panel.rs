@@ -959,14 +959,18 @@ struct NewUserForm {
     customer_id: Option<String>,
 }
 
-fn setup_link_html(s: &AppState, l: Lang, token: &str) -> String {
+/// The answer to a form that created an account: what was created (`what`, already
+/// escaped), then the one-time setup link for its owner.
+fn created_page(s: &AppState, u: &PanelUser, title: &str, what: &str, token: &str) -> Response {
+    let l = u.lang;
     let url = format!("{}/setup/{token}", s.config.effective_public_url());
-    format!(
-        "<p>{}:</p><p><a id=\"setup_link\" href=\"{}\">{}</a></p>",
+    let body = format!(
+        "{what}<p>{}:</p><p><a id=\"setup_link\" href=\"{}\">{}</a></p>",
         t(l, "setup_link"),
         esc(&url),
         esc(&url)
-    )
+    );
+    page(l, Some(u), title, &body).into_response()
 }
 
 async fn create_user(
@@ -1003,18 +1007,8 @@ async fn create_user(
             .await
     };
     submit_then(&u, &f.csrf, action, |(user, token)| {
-        page(
-            l,
-            Some(&u),
-            t(l, "new_user"),
-            &format!(
-                "<p>{} ({})</p>{}",
-                esc(&user.email),
-                t(l, user.role.as_str()),
-                setup_link_html(&s, l, &token)
-            ),
-        )
-        .into_response()
+        let what = format!("<p>{} ({})</p>", esc(&user.email), t(l, user.role.as_str()));
+        created_page(&s, &u, t(l, "new_user"), &what, &token)
     })
     .await
 }
@@ -1091,21 +1085,15 @@ async fn create_customer(
         now_ms(),
     );
     submit_then(&u, &f.csrf, action, |(c, officer, token)| {
-        page(
-            l,
-            Some(&u),
-            t(l, "new_customer"),
-            &format!(
-                "<p id=\"created_customer\" data-id=\"{}\">{} (ID {})</p><p>{}: {}</p>{}",
-                c.id,
-                esc(&c.name),
-                c.id,
-                t(l, "officer"),
-                esc(&officer.email),
-                setup_link_html(&s, l, &token)
-            ),
-        )
-        .into_response()
+        let what = format!(
+            "<p id=\"created_customer\" data-id=\"{}\">{} (ID {})</p><p>{}: {}</p>",
+            c.id,
+            esc(&c.name),
+            c.id,
+            t(l, "officer"),
+            esc(&officer.email)
+        );
+        created_page(&s, &u, t(l, "new_customer"), &what, &token)
     })
     .await
 }
