@@ -370,17 +370,22 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
     (status, page(l, u, title, &format!("<p class=\"err\" id=\"error\">{}</p><p><a href=\"javascript:history.back()\">{}</a></p>", esc(&detail), t(l, "back")))).into_response()
 }
 
-fn csrf_error(l: Lang) -> Response {
+/// A page that says only what went wrong (`html`, already escaped), with `status`.
+fn error_message(l: Lang, status: StatusCode, html: &str) -> Response {
     (
-        StatusCode::FORBIDDEN,
+        status,
         page(
             l,
             None,
             t(l, "error"),
-            &format!("<p class=\"err\" id=\"error\">{}</p>", t(l, "csrf")),
+            &format!("<p class=\"err\" id=\"error\">{html}</p>"),
         ),
     )
         .into_response()
+}
+
+fn csrf_error(l: Lang) -> Response {
+    error_message(l, StatusCode::FORBIDDEN, t(l, "csrf"))
 }
 
 fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Box<Response>> {
@@ -388,6 +393,39 @@ fn check_csrf(u: &PanelUser, given: &Option<String>) -> Result<(), Box<Response>
         Some(g) if auth::constant_time_eq(g.as_bytes(), u.csrf.as_bytes()) => Ok(()),
         _ => Err(Box::new(csrf_error(u.lang))),
     }
+}
+
+/// The flow every signed-in form shares: the CSRF check, the use case, then `done` with
+/// its result, or the error page in the reader's language. The use case does not run
+/// when the check fails.
+async fn submit_then<T>(
+    u: &PanelUser,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    if let Err(r) = check_csrf(u, csrf) {
+        return *r;
+    }
+    match action.await {
+        Ok(v) => done(v),
+        Err(e) => error_page(u.lang, Some(u), e),
+    }
+}
+
+/// [`submit_then`] for the forms that answer with a redirect to `to(result)`.
+async fn submit<T>(
+    u: &PanelUser,
+    csrf: &Option<String>,
+    action: impl std::future::Future<Output = Result<T, AppError>>,
+    to: impl FnOnce(T) -> String,
+) -> Response {
+    submit_then(u, csrf, action, |v| Redirect::to(&to(v)).into_response()).await
+}
+
+/// A path segment that must be a number; a malformed one is a page that does not exist.
+fn id_of<T: std::str::FromStr>(segment: &str) -> Result<T, AppError> {
+    segment.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Before sign-in: the form's token must equal the `mamori_pre` cookie.
@@ -466,19 +504,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let l = browser_lang(req.headers());
         let bad = |status: StatusCode, ja: &str, en: String| {
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "error"),
-                    &format!(
-                        "<p class=\"err\" id=\"error\">{}</p>",
-                        esc(if l == Lang::Ja { ja } else { &en })
-                    ),
-                ),
-            )
-                .into_response()
+            error_message(l, status, &esc(if l == Lang::Ja { ja } else { &en }))
         };
         let ct = req
             .headers()
@@ -541,10 +567,41 @@ fn login_form(l: Lang, csrf: &str, msg: &str) -> String {
     )
 }
 
+/// A sign-in step's form before it is sent, with the pre-sign-in CSRF cookie.
+fn signin_page(
+    s: &AppState,
+    headers: &HeaderMap,
+    form: fn(Lang, &str, &str) -> String,
+) -> Response {
+    let l = browser_lang(headers);
+    let (csrf, c) = pre_csrf(s, headers);
+    with_cookie(page(l, None, t(l, "signin"), &form(l, &csrf, "")), c)
+}
+
+/// A sign-in step that failed: its form again, what went wrong above it.
+fn signin_failed(
+    l: Lang,
+    e: &AppError,
+    form: fn(Lang, &str, &str) -> String,
+    csrf: Option<String>,
+) -> Response {
+    let msg = format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string()));
+    let body = form(l, &csrf.unwrap_or_default(), &msg);
+    (status_of(e), page(l, None, t(l, "signin"), &body)).into_response()
+}
+
+/// The session cookie set when a sign-in completes.
+fn session_cookie(s: &AppState, token: &str) -> axum::http::HeaderValue {
+    set_cookie(
+        s,
+        SESSION,
+        token,
+        Some(s.app.settings.session_ttl_ms / 1000),
+    )
+}
+
 async fn login_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let l = browser_lang(&headers);
-    let (csrf, c) = pre_csrf(&s, &headers);
-    with_cookie(page(l, None, t(l, "signin"), &login_form(l, &csrf, "")), c)
+    signin_page(&s, &headers, login_form)
 }
 
 #[derive(Deserialize)]
@@ -569,7 +626,11 @@ async fn login(
         s.metrics
             .signin_throttled
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return (StatusCode::TOO_MANY_REQUESTS, page(l, None, t(l, "error"), "<p class=\"err\" id=\"error\">Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。</p>")).into_response();
+        return error_message(
+            l,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。",
+        );
     }
     match s
         .app
@@ -580,35 +641,14 @@ async fn login(
             Redirect::to("/login/totp"),
             Some(set_cookie(&s, PENDING, &pending_token, Some(300))),
         ),
-        Ok(SignIn::Done { token, .. }) => with_cookie(
-            Redirect::to("/"),
-            Some(set_cookie(
-                &s,
-                SESSION,
-                &token,
-                Some(s.app.settings.session_ttl_ms / 1000),
-            )),
-        ),
+        Ok(SignIn::Done { token, .. }) => {
+            with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)))
+        }
         Err(e) => {
             if matches!(e, AppError::Unauthenticated(_)) {
                 s.throttle.failed(ip, now);
             }
-            let status = status_of(&e);
-            let csrf = f.csrf.unwrap_or_default();
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "signin"),
-                    &login_form(
-                        l,
-                        &csrf,
-                        &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string())),
-                    ),
-                ),
-            )
-                .into_response()
+            signin_failed(l, &e, login_form, f.csrf)
         }
     }
 }
@@ -623,9 +663,7 @@ fn totp_form(l: Lang, csrf: &str, msg: &str) -> String {
 }
 
 async fn totp_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let l = browser_lang(&headers);
-    let (csrf, c) = pre_csrf(&s, &headers);
-    with_cookie(page(l, None, t(l, "signin"), &totp_form(l, &csrf, "")), c)
+    signin_page(&s, &headers, totp_form)
 }
 
 #[derive(Deserialize)]
@@ -652,37 +690,14 @@ async fn totp(
         .await
     {
         Ok(token) => {
-            let mut r = with_cookie(
-                Redirect::to("/"),
-                Some(set_cookie(
-                    &s,
-                    SESSION,
-                    &token,
-                    Some(s.app.settings.session_ttl_ms / 1000),
-                )),
-            );
+            let mut r = with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)));
             r.headers_mut()
                 .append(header::SET_COOKIE, set_cookie(&s, PENDING, "", Some(0)));
             r
         }
         Err(e) => {
             s.throttle.failed(ip, now);
-            let status = status_of(&e);
-            let csrf = f.csrf.unwrap_or_default();
-            (
-                status,
-                page(
-                    l,
-                    None,
-                    t(l, "signin"),
-                    &totp_form(
-                        l,
-                        &csrf,
-                        &format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string())),
-                    ),
-                ),
-            )
-                .into_response()
+            signin_failed(l, &e, totp_form, f.csrf)
         }
     }
 }
@@ -693,16 +708,14 @@ struct CsrfOnly {
 }
 
 async fn logout(State(s): State<AppState>, u: PanelUser, Form(f): Form<CsrfOnly>) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    if let Err(e) = s.app.sign_out(&u.actor, &u.token, now_ms()).await {
-        return error_page(u.lang, Some(&u), e);
-    }
-    with_cookie(
-        Redirect::to("/login"),
-        Some(set_cookie(&s, SESSION, "", Some(0))),
-    )
+    let action = s.app.sign_out(&u.actor, &u.token, now_ms());
+    submit_then(&u, &f.csrf, action, |()| {
+        with_cookie(
+            Redirect::to("/login"),
+            Some(set_cookie(&s, SESSION, "", Some(0))),
+        )
+    })
+    .await
 }
 
 // ---- setup links -----------------------------------------------------------------------
@@ -851,13 +864,8 @@ async fn set_locale(
     u: PanelUser,
     Form(f): Form<LocaleForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    match s.app.set_locale(&u.actor, Some(&f.locale), now_ms()).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    let action = s.app.set_locale(&u.actor, Some(&f.locale), now_ms());
+    submit(&u, &f.csrf, action, |()| "/".into()).await
 }
 
 fn role_options(l: Lang, roles: &[Role]) -> String {
@@ -951,14 +959,18 @@ struct NewUserForm {
     customer_id: Option<String>,
 }
 
-fn setup_link_html(s: &AppState, l: Lang, token: &str) -> String {
+/// The answer to a form that created an account: what was created (`what`, already
+/// escaped), then the one-time setup link for its owner.
+fn created_page(s: &AppState, u: &PanelUser, title: &str, what: &str, token: &str) -> Response {
+    let l = u.lang;
     let url = format!("{}/setup/{token}", s.config.effective_public_url());
-    format!(
-        "<p>{}:</p><p><a id=\"setup_link\" href=\"{}\">{}</a></p>",
+    let body = format!(
+        "{what}<p>{}:</p><p><a id=\"setup_link\" href=\"{}\">{}</a></p>",
         t(l, "setup_link"),
         esc(&url),
         esc(&url)
-    )
+    );
+    page(l, Some(u), title, &body).into_response()
 }
 
 async fn create_user(
@@ -966,58 +978,39 @@ async fn create_user(
     u: PanelUser,
     Form(f): Form<NewUserForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
     let l = u.lang;
-    let customer_id = match f
-        .customer_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        None => None,
-        Some(c) => match c.parse() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return error_page(
-                    l,
-                    Some(&u),
-                    crate::app::invalid_text(
-                        "customer_id",
-                        "is not a number",
-                        "顧客番号は数字で入力してください",
-                    ),
-                );
-            }
-        },
+    let action = async {
+        let customer_id = match f
+            .customer_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => None,
+            Some(c) => Some(c.parse().map_err(|_| {
+                crate::app::invalid_text(
+                    "customer_id",
+                    "is not a number",
+                    "顧客番号は数字で入力してください",
+                )
+            })?),
+        };
+        s.app
+            .create_user(
+                &u.actor,
+                &f.email,
+                &f.display_name,
+                &f.role,
+                customer_id,
+                now_ms(),
+            )
+            .await
     };
-    match s
-        .app
-        .create_user(
-            &u.actor,
-            &f.email,
-            &f.display_name,
-            &f.role,
-            customer_id,
-            now_ms(),
-        )
-        .await
-    {
-        Ok((user, token)) => page(
-            l,
-            Some(&u),
-            t(l, "new_user"),
-            &format!(
-                "<p>{} ({})</p>{}",
-                esc(&user.email),
-                t(l, user.role.as_str()),
-                setup_link_html(&s, l, &token)
-            ),
-        )
-        .into_response(),
-        Err(e) => error_page(l, Some(&u), e),
-    }
+    submit_then(&u, &f.csrf, action, |(user, token)| {
+        let what = format!("<p>{} ({})</p>", esc(&user.email), t(l, user.role.as_str()));
+        created_page(&s, &u, t(l, "new_user"), &what, &token)
+    })
+    .await
 }
 
 async fn deactivate_user(
@@ -1026,16 +1019,11 @@ async fn deactivate_user(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    let Ok(id) = id.parse() else {
-        return error_page(u.lang, Some(&u), AppError::NotFound);
+    let action = async {
+        let id = id_of(&id)?;
+        s.app.set_user_active(&u.actor, id, false, now_ms()).await
     };
-    match s.app.set_user_active(&u.actor, id, false, now_ms()).await {
-        Ok(_) => Redirect::to("/users").into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    submit(&u, &f.csrf, action, |_| "/users".into()).await
 }
 
 async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
@@ -1088,38 +1076,26 @@ async fn create_customer(
     u: PanelUser,
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
     let l = u.lang;
-    match s
-        .app
-        .create_customer(
-            &u.actor,
-            &f.name,
-            &f.officer_email,
-            &f.officer_name,
-            now_ms(),
-        )
-        .await
-    {
-        Ok((c, officer, token)) => page(
-            l,
-            Some(&u),
-            t(l, "new_customer"),
-            &format!(
-                "<p id=\"created_customer\" data-id=\"{}\">{} (ID {})</p><p>{}: {}</p>{}",
-                c.id,
-                esc(&c.name),
-                c.id,
-                t(l, "officer"),
-                esc(&officer.email),
-                setup_link_html(&s, l, &token)
-            ),
-        )
-        .into_response(),
-        Err(e) => error_page(l, Some(&u), e),
-    }
+    let action = s.app.create_customer(
+        &u.actor,
+        &f.name,
+        &f.officer_email,
+        &f.officer_name,
+        now_ms(),
+    );
+    submit_then(&u, &f.csrf, action, |(c, officer, token)| {
+        let what = format!(
+            "<p id=\"created_customer\" data-id=\"{}\">{} (ID {})</p><p>{}: {}</p>",
+            c.id,
+            esc(&c.name),
+            c.id,
+            t(l, "officer"),
+            esc(&officer.email)
+        );
+        created_page(&s, &u, t(l, "new_customer"), &what, &token)
+    })
+    .await
 }
 
 async fn customer_page(
@@ -1251,17 +1227,10 @@ async fn submit_instruction(
     u: PanelUser,
     Form(f): Form<NewInstructionForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    match s
+    let action = s
         .app
-        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, now_ms())
-        .await
-    {
-        Ok(i) => Redirect::to(&format!("/instructions/{}", i.id)).into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, now_ms());
+    submit(&u, &f.csrf, action, |i| format!("/instructions/{}", i.id)).await
 }
 
 async fn instruction_page(
@@ -1338,52 +1307,28 @@ async fn act_instruction(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&u, &f.csrf) {
-        return *r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return error_page(u.lang, Some(&u), AppError::NotFound);
+    let act = async {
+        let id: i64 = id_of(&id)?;
+        let now = now_ms();
+        let text = f.text.as_deref();
+        let state = match action.as_str() {
+            "accept" => InstructionState::Accepted,
+            "reject" => InstructionState::Rejected,
+            "done" => InstructionState::Done,
+            "comment" => {
+                s.app
+                    .comment_instruction(&u.actor, id, text.unwrap_or(""), now)
+                    .await?;
+                return Ok(id);
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        s.app
+            .decide_instruction(&u.actor, id, state, text, now)
+            .await?;
+        Ok(id)
     };
-    let now = now_ms();
-    let result = match action.as_str() {
-        "accept" => s
-            .app
-            .decide_instruction(
-                &u.actor,
-                id,
-                InstructionState::Accepted,
-                f.text.as_deref(),
-                now,
-            )
-            .await
-            .map(|_| ()),
-        "reject" => s
-            .app
-            .decide_instruction(
-                &u.actor,
-                id,
-                InstructionState::Rejected,
-                f.text.as_deref(),
-                now,
-            )
-            .await
-            .map(|_| ()),
-        "done" => s
-            .app
-            .decide_instruction(&u.actor, id, InstructionState::Done, f.text.as_deref(), now)
-            .await
-            .map(|_| ()),
-        "comment" => s
-            .app
-            .comment_instruction(&u.actor, id, f.text.as_deref().unwrap_or(""), now)
-            .await
-            .map(|_| ()),
-        _ => Err(AppError::NotFound),
-    };
-    match result {
-        Ok(()) => Redirect::to(&format!("/instructions/{id}")).into_response(),
-        Err(e) => error_page(u.lang, Some(&u), e),
-    }
+    submit(&u, &f.csrf, act, |id| format!("/instructions/{id}")).await
 }
 
 #[derive(Deserialize)]
