@@ -414,6 +414,115 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert!(officer_b.get(&ib).await.body.contains("受信済み"));
     assert!(list.body.contains("Instructions") && list.body.contains("lang=\"en\""));
 
+    // An operator works the queue from the panel: comments, accepts and marks done one
+    // instruction; a rejection needs a reason, and the reason is kept.
+    let p = admin.get("/users").await;
+    let csrf = csrf_of(&p.body);
+    let p = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "operator@provider.example.jp"),
+                ("display_name", "Operator"),
+                ("role", "operator"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let link = between(&p.body, "id=\"setup_link\" href=\"", "\"")
+        .unwrap()
+        .trim_start_matches(&c.base)
+        .to_string();
+    let mut operator = Browser::new(&c, "en");
+    let so = operator.setup(&link, None, "Operator", true).await;
+    operator
+        .sign_in("operator@provider.example.jp", Some(&so))
+        .await;
+    let instruction_b = |id: i64| {
+        let c = &c;
+        async move {
+            c.store()
+                .instruction(mamori_center::domain::Scope::All, id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let ib_id: i64 = ib.trim_start_matches("/instructions/").parse().unwrap();
+    let p = operator.get(&ib).await;
+    assert!(p.body.contains("id=\"accept\""), "{}", p.body);
+    let csrf = csrf_of(&p.body);
+    for (action, text, state) in [
+        ("comment", "Looking at it", "submitted"),
+        ("accept", "", "accepted"),
+        ("done", "", "done"),
+    ] {
+        let p = operator
+            .post(
+                &format!("{ib}/{action}"),
+                &[("csrf", &csrf), ("text", text)],
+            )
+            .await;
+        assert_eq!(
+            (p.status, p.location.as_deref()),
+            (StatusCode::SEE_OTHER, Some(ib.as_str())),
+            "{action}: {}",
+            p.body
+        );
+        assert_eq!(instruction_b(ib_id).await.state.as_str(), state, "{action}");
+    }
+    assert!(officer_b.get(&ib).await.body.contains("Looking at it"));
+    let p = officer_b.get("/instructions").await;
+    let csrf_b = csrf_of(&p.body);
+    let p = officer_b
+        .post(
+            "/instructions",
+            &[
+                ("csrf", &csrf_b),
+                ("subject", "Close port 21"),
+                ("body", "FTP"),
+                ("kind", "policy_change"),
+            ],
+        )
+        .await;
+    let second = p.location.unwrap();
+    let second_id: i64 = second.trim_start_matches("/instructions/").parse().unwrap();
+    let before = c.audit_len().await;
+    let p = operator
+        .post(
+            &format!("{second}/reject"),
+            &[("csrf", &csrf), ("text", " ")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    assert!(p.body.contains("reason"), "{}", p.body);
+    assert_eq!(
+        c.audit_len().await,
+        before,
+        "a refused rejection writes nothing"
+    );
+    let p = operator
+        .post(
+            &format!("{second}/reject"),
+            &[("csrf", &csrf), ("text", "FTP is needed by the shop")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let i = instruction_b(second_id).await;
+    assert_eq!(
+        (i.state.as_str(), i.reason.as_deref()),
+        ("rejected", Some("FTP is needed by the shop"))
+    );
+    // A finished instruction cannot be decided again.
+    let p = operator
+        .post(
+            &format!("{ib}/reject"),
+            &[("csrf", &csrf), ("text", "late")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+
     // Staff of B: sees the instruction, gets no submit form, and cannot submit anyway.
     let p = officer_b.get("/users").await;
     let csrf = csrf_of(&p.body);
