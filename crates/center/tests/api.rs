@@ -2,6 +2,7 @@
 //! separation between customers, roles, the instruction flow, sign-in and lockout,
 //! the audit chain under tampering, and bad input.
 
+mod gateways_support;
 mod support;
 
 use reqwest::{Method, StatusCode};
@@ -43,40 +44,19 @@ async fn isolation_between_customers(backend: Backend) {
         .await;
     let site_b = site_b["id"].as_i64().unwrap();
     // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
-    let (s, app_b) = c
-        .post(
-            "/api/v1/equipment",
-            &admin,
-            json!({"serial": "SN-B-1", "model": "MG-100"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{app_b}");
-    let app_b = app_b["id"].as_i64().unwrap();
-    let (_, app_a) = c
-        .post(
-            "/api/v1/equipment",
-            &admin,
-            json!({"serial": "SN-A-1", "model": "MG-100"}),
-        )
-        .await;
-    let app_a = app_a["id"].as_i64().unwrap();
-    let (s, v) = c
-        .post(
-            &format!("/api/v1/equipment/{app_a}/move"),
-            &admin,
-            json!({"to": "lent", "customer_id": a}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    for body in [
-        json!({"to": "lent", "customer_id": b}),
-        json!({"to": "installed", "site_id": site_b}),
-    ] {
-        let (s, v) = c
-            .post(&format!("/api/v1/equipment/{app_b}/move"), &admin, body)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
+    let app_b = gateways_support::stock(&c, &admin, "SN-B-1").await;
+    let app_a = gateways_support::stock(&c, &admin, "SN-A-1").await;
+    gateways_support::moved(&c, &admin, app_a, [json!({"to": "lent", "customer_id": a})]).await;
+    gateways_support::moved(
+        &c,
+        &admin,
+        app_b,
+        [
+            json!({"to": "lent", "customer_id": b}),
+            json!({"to": "installed", "site_id": site_b}),
+        ],
+    )
+    .await;
     let (s, ib) = c.post("/api/v1/instructions", &officer_b, json!({"subject": "Open port 443", "body": "for the web server", "kind": "policy_change"})).await;
     assert_eq!(s, StatusCode::CREATED, "{ib}");
     let ib = ib["id"].as_i64().unwrap();

@@ -4,6 +4,7 @@
 //! for customer B's objects by their real ids and by guessed ones. Each answer is 404,
 //! the same body as for an object that does not exist, and nothing of B changes.
 
+mod gateways_support;
 mod support;
 
 use reqwest::StatusCode;
@@ -79,24 +80,17 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
     assert_eq!(s, StatusCode::CREATED, "{site_b}");
     let site_b = site_b["id"].as_i64().unwrap();
     // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
-    let (s, app_b) = c
-        .post(
-            "/api/v1/equipment",
-            &admin,
-            json!({"serial": "SN-B-9", "model": "MG-100"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{app_b}");
-    let app_b = app_b["id"].as_i64().unwrap();
-    for body in [
-        json!({"to": "lent", "customer_id": b}),
-        json!({"to": "installed", "site_id": site_b}),
-    ] {
-        let (s, v) = c
-            .post(&format!("/api/v1/equipment/{app_b}/move"), &admin, body)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
+    let app_b = gateways_support::stock(&c, &admin, "SN-B-9").await;
+    gateways_support::moved(
+        &c,
+        &admin,
+        app_b,
+        [
+            json!({"to": "lent", "customer_id": b}),
+            json!({"to": "installed", "site_id": site_b}),
+        ],
+    )
+    .await;
     let (s, ib) = c
         .post(
             "/api/v1/instructions",

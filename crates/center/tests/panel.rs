@@ -161,6 +161,28 @@ impl<'a> Browser<'a> {
         secret
     }
 
+    /// Creates a user from the users page; the path of their one-time setup link.
+    async fn create_user(&mut self, email: &str, name: &str, role: &str) -> String {
+        let p = self.get("/users").await;
+        let csrf = csrf_of(&p.body);
+        let p = self
+            .post(
+                "/users",
+                &[
+                    ("csrf", &csrf),
+                    ("email", email),
+                    ("display_name", name),
+                    ("role", role),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        between(&p.body, "id=\"setup_link\" href=\"", "\"")
+            .unwrap()
+            .trim_start_matches(&self.c.base)
+            .to_string()
+    }
+
     async fn sign_in(&mut self, email: &str, secret: Option<&str>) {
         let p = self.get("/login").await;
         let csrf = csrf_of(&p.body);
@@ -416,24 +438,9 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
 
     // An operator works the queue from the panel: comments, accepts and marks done one
     // instruction; a rejection needs a reason, and the reason is kept.
-    let p = admin.get("/users").await;
-    let csrf = csrf_of(&p.body);
-    let p = admin
-        .post(
-            "/users",
-            &[
-                ("csrf", &csrf),
-                ("email", "operator@provider.example.jp"),
-                ("display_name", "Operator"),
-                ("role", "operator"),
-            ],
-        )
+    let link = admin
+        .create_user("operator@provider.example.jp", "Operator", "operator")
         .await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    let link = between(&p.body, "id=\"setup_link\" href=\"", "\"")
-        .unwrap()
-        .trim_start_matches(&c.base)
-        .to_string();
     let mut operator = Browser::new(&c, "en");
     let so = operator.setup(&link, None, "Operator", true).await;
     operator
@@ -524,24 +531,9 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
 
     // Staff of B: sees the instruction, gets no submit form, and cannot submit anyway.
-    let p = officer_b.get("/users").await;
-    let csrf = csrf_of(&p.body);
-    let p = officer_b
-        .post(
-            "/users",
-            &[
-                ("csrf", &csrf),
-                ("email", "staff@beta.example.jp"),
-                ("display_name", "Staff"),
-                ("role", "staff"),
-            ],
-        )
+    let link = officer_b
+        .create_user("staff@beta.example.jp", "Staff", "staff")
         .await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    let link = between(&p.body, "id=\"setup_link\" href=\"", "\"")
-        .unwrap()
-        .trim_start_matches(&c.base)
-        .to_string();
     let mut staff = Browser::new(&c, "ja");
     staff.setup(&link, None, "スタッフ", false).await;
     staff.sign_in("staff@beta.example.jp", None).await;

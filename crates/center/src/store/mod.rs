@@ -74,6 +74,30 @@ macro_rules! with_reader {
     };
 }
 
+/// Feeds one native row of `AUDIT_COLS, prev_hash, hash` to a [`RangeWalk`], hashing
+/// the text where it lies in the row; a chain error is returned from the enclosing
+/// function as `Ok(Err(..))`. A macro, so that each driver's row decodes monomorphically.
+macro_rules! walk_audit_row {
+    ($walk:expr, $r:expr) => {{
+        let r = &$r;
+        let e = audit::EntryRef {
+            seq: r.try_get(0)?,
+            at: r.try_get(1)?,
+            actor_id: r.try_get(2)?,
+            actor: r.try_get(3)?,
+            customer_id: r.try_get(4)?,
+            source: r.try_get(5)?,
+            action: r.try_get(6)?,
+            object: r.try_get(7)?,
+            outcome: r.try_get(8)?,
+            detail: r.try_get(9)?,
+        };
+        if let Err(err) = $walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
+            return Ok(Err(err));
+        }
+    }};
+}
+
 /// How long a session read from the database is reused by this process. A sign-out,
 /// deactivation, role or language change made by this process takes effect at once
 /// (its commit drops the entries); one made by another center process sharing the
@@ -753,21 +777,7 @@ impl Store {
                     .bind(to)
                     .fetch(p);
                 while let Some(r) = rows.try_next().await? {
-                    let e = audit::EntryRef {
-                        seq: r.try_get(0)?,
-                        at: r.try_get(1)?,
-                        actor_id: r.try_get(2)?,
-                        actor: r.try_get(3)?,
-                        customer_id: r.try_get(4)?,
-                        source: r.try_get(5)?,
-                        action: r.try_get(6)?,
-                        object: r.try_get(7)?,
-                        outcome: r.try_get(8)?,
-                        detail: r.try_get(9)?,
-                    };
-                    if let Err(err) = walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
-                        return Ok(Err(err));
-                    }
+                    walk_audit_row!(walk, r);
                 }
             }
         }
@@ -1354,21 +1364,7 @@ async fn verify_sqlite_rows(
         if !well_typed {
             return Ok(Err(ChainError::HashMismatch { seq }));
         }
-        let e = audit::EntryRef {
-            seq,
-            at: r.try_get(1)?,
-            actor_id: r.try_get(2)?,
-            actor: r.try_get(3)?,
-            customer_id: r.try_get(4)?,
-            source: r.try_get(5)?,
-            action: r.try_get(6)?,
-            object: r.try_get(7)?,
-            outcome: r.try_get(8)?,
-            detail: r.try_get(9)?,
-        };
-        if let Err(err) = walk.row(&e, r.try_get(10)?, r.try_get(11)?) {
-            return Ok(Err(err));
-        }
+        walk_audit_row!(walk, r);
     }
     Ok(Ok(()))
 }
