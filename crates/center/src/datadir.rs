@@ -53,10 +53,10 @@ pub fn secure(dir: &Path, sqlite_file: Option<&Path>) -> Result<Vec<String>, Dat
     let mut warnings = Vec::new();
     secure_dir(dir, &mut warnings)?;
     for name in OWN_FILES {
-        tighten(&dir.join(name), &mut warnings)?;
+        tighten(&dir.join(name), true, &mut warnings)?;
     }
     for name in OWN_DIRS {
-        tighten(&dir.join(name), &mut warnings)?;
+        tighten(&dir.join(name), true, &mut warnings)?;
     }
     others_open(dir, &mut warnings);
     if let Some(db) = sqlite_file {
@@ -64,7 +64,11 @@ pub fn secure(dir: &Path, sqlite_file: Option<&Path>) -> Result<Vec<String>, Dat
         let name = db.file_name().map(|n| n.to_string_lossy().into_owned());
         for suffix in ["", "-wal", "-shm", "-journal"] {
             if let Some(n) = &name {
-                tighten(&db.with_file_name(format!("{n}{suffix}")), &mut warnings)?;
+                tighten(
+                    &db.with_file_name(format!("{n}{suffix}")),
+                    false,
+                    &mut warnings,
+                )?;
             }
         }
     }
@@ -145,14 +149,15 @@ fn secure_dir(dir: &Path, warnings: &mut Vec<String>) -> Result<(), DataDirError
                     mode: mode & 0o7777,
                 });
             }
-            tighten(dir, warnings)
+            // The directory itself only: its entries are taken one by one.
+            tighten(dir, false, warnings)
         }
     }
 }
 
-/// Takes the group's and others' permissions from `path` and, for a directory, from
-/// everything in it. A missing path or a symbolic link is left alone.
-fn tighten(path: &Path, warnings: &mut Vec<String>) -> Result<(), DataDirError> {
+/// Takes the group's and others' permissions from `path` and, for a directory when
+/// `inside`, from everything in it. A missing path or a symbolic link is left alone.
+fn tighten(path: &Path, inside: bool, warnings: &mut Vec<String>) -> Result<(), DataDirError> {
     let m = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -176,7 +181,7 @@ fn tighten(path: &Path, warnings: &mut Vec<String>) -> Result<(), DataDirError> 
             path.display()
         ));
     }
-    if m.is_dir() {
+    if inside && m.is_dir() {
         let entries = std::fs::read_dir(path).map_err(|source| DataDirError::Io {
             what: "list",
             path: path.to_path_buf(),
@@ -188,7 +193,7 @@ fn tighten(path: &Path, warnings: &mut Vec<String>) -> Result<(), DataDirError> 
                 path: path.to_path_buf(),
                 source,
             })?;
-            tighten(&e.path(), warnings)?;
+            tighten(&e.path(), true, warnings)?;
         }
     }
     Ok(())
