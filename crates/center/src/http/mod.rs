@@ -237,7 +237,7 @@ pub fn client_of(trusted: &[crate::config::ProxyNet], headers: &HeaderMap, peer:
 /// The Content-Security-Policy of every response: scripts and styles only from the
 /// center's own files (no inline script or style, no `eval`), no framing, forms only to
 /// the center, no plugins.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Marks a response that shows a secret (a setup link, a TOTP secret, an enrolment or
 /// API token): [`edge`] makes it `Cache-Control: no-store` whatever else was set.
