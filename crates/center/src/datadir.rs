@@ -247,6 +247,33 @@ fn create_private(path: &Path) -> Result<(), DataDirError> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
+    #[test]
+    fn a_shared_sticky_directory_is_refused_and_left_as_it_is() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("mamori-datadir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let e = secure(&base, None).unwrap_err().to_string();
+        assert!(
+            e.contains("shared with other users") && e.contains("--data-dir"),
+            "{e}"
+        );
+        let mode = std::fs::metadata(&base).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o1777);
+        // A directory of its own inside it is made 0700, parents and all.
+        let own = base.join("a/b");
+        assert_eq!(
+            secure(&own, Some(&own.join("center.db"))).unwrap(),
+            Vec::<String>::new()
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&own), 0o700);
+        assert_eq!(mode(&own.join("center.db")), 0o600);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     #[test]
     fn sqlite_files_of_urls() {
         assert_eq!(
