@@ -27,7 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         );
     }
-    let store = Store::open(&args[1], 4).await?;
+    // Seeded before a center serves the database: TOTP secrets are written as given, and
+    // the center encrypts them with its data directory's key when it starts.
+    let store = Store::open(&args[1], 4).await?.with_plain_secrets();
     let volume = seed::Volume {
         customers: args[2].parse()?,
         users_per_customer: args[3].parse()?,

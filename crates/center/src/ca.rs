@@ -156,7 +156,7 @@ impl Ca {
 }
 
 /// Loads the CA from `dir` (`ca.pem`, `ca.key`), or creates it there when neither file
-/// exists (the key with mode 0600). Several center processes serving the same agents
+/// exists (the directory 0700, both files 0600). Several center processes serving the same agents
 /// must share this directory (or copies of its two files).
 pub fn load_or_create(dir: &std::path::Path, now: i64) -> Result<Ca, CaError> {
     let cert_path = dir.join("ca.pem");
@@ -176,7 +176,14 @@ pub fn load_or_create(dir: &std::path::Path, now: i64) -> Result<Ca, CaError> {
             })
         }
         (false, false) => {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(|e| io(dir, e))?;
             let ca = Ca::generate("Mamori center CA", now, 20 * 365 * 86_400_000)?;
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);
@@ -186,11 +193,12 @@ pub fn load_or_create(dir: &std::path::Path, now: i64) -> Result<Ca, CaError> {
                 opts.mode(0o600);
             }
             use std::io::Write;
-            let mut f = opts.open(&key_path).map_err(|e| io(&key_path, e))?;
-            f.write_all(ca.key_pem().as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| io(&key_path, e))?;
-            std::fs::write(&cert_path, ca.cert_pem()).map_err(|e| io(&cert_path, e))?;
+            for (path, pem) in [(&key_path, ca.key_pem()), (&cert_path, ca.cert_pem())] {
+                let mut f = opts.open(path).map_err(|e| io(path, e))?;
+                f.write_all(pem.as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| io(path, e))?;
+            }
             Ok(ca)
         }
         (c, _) => Err(CaError::BadCa(format!(
@@ -312,11 +320,11 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("ca.key"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join("ca.key")), 0o600);
+            assert_eq!(mode(&dir.join("ca.pem")), 0o600);
+            assert_eq!(mode(&dir), 0o700);
         }
         std::fs::remove_file(dir.join("ca.pem")).unwrap();
         let e = load_or_create(&dir, NOW).err().unwrap().to_string();

@@ -1,7 +1,7 @@
 //! The center's configuration: defaults, then the TOML file, then `MAMORI_*` environment
 //! variables, then command-line flags (applied by the caller). Unknown keys are errors.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,10 @@ pub enum ConfigError {
 pub struct Config {
     /// Address and port the HTTP server listens on.
     pub listen: SocketAddr,
-    /// Holds the SQLite database (when no `database_url` is set) and local state.
+    /// Holds the SQLite database (when no `database_url` is set) and local state: the
+    /// CA (`ca/`) and `secret.key`, the key of the TOTP secrets in the database. The
+    /// directory is kept 0700 and its files 0600. With PostgreSQL, every center process
+    /// sharing the database needs a copy of the same `secret.key`.
     pub data_dir: PathBuf,
     /// `postgres://...` or `sqlite://...`; empty means `<data_dir>/center.db`.
     pub database_url: String,
@@ -62,6 +65,88 @@ pub struct Config {
     pub agent_listen: String,
     /// Configuration revisions need a reviewer other than their author.
     pub four_eyes: bool,
+    /// Reverse proxies (addresses or CIDR prefixes, e.g. `["127.0.0.1", "10.0.0.0/8"]`)
+    /// whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: a request whose
+    /// direct peer is one of them counts as coming from the address it forwards (for
+    /// the audit log and the sign-in throttle), and as HTTPS when it says `https`
+    /// (cookies get `Secure`). Empty: the headers are ignored. Environment:
+    /// `MAMORI_TRUSTED_PROXIES`, comma-separated.
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// A bearer token `/metrics` requires (`Authorization: Bearer <token>`); empty
+    /// means `/metrics` is open. Environment: `MAMORI_METRICS_TOKEN`.
+    pub metrics_token: String,
+}
+
+/// An address or a CIDR prefix (`10.0.0.0/8`, `::1`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    /// Whether `ip` is in this prefix (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR prefix (e.g. 10.0.0.0/8)"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(ProxyNet { addr, prefix })
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ProxyNet> for String {
+    fn from(n: ProxyNet) -> String {
+        let max = if n.addr.is_ipv4() { 32 } else { 128 };
+        if n.prefix == max {
+            n.addr.to_string()
+        } else {
+            format!("{}/{}", n.addr, n.prefix)
+        }
+    }
 }
 
 impl Default for Config {
@@ -81,6 +166,8 @@ impl Default for Config {
             backoffice: Default::default(),
             agent_listen: String::new(),
             four_eyes: true,
+            trusted_proxies: Vec::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -155,6 +242,15 @@ impl Config {
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
                 "AGENT_LISTEN" => self.agent_listen = value.clone(),
                 "FOUR_EYES" => self.four_eyes = num(&value).map_err(err)?,
+                "TRUSTED_PROXIES" => {
+                    self.trusted_proxies = value
+                        .split(',')
+                        .filter(|p| !p.trim().is_empty())
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()
+                        .map_err(err)?
+                }
+                "METRICS_TOKEN" => self.metrics_token = value.clone(),
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }
@@ -227,6 +323,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("MAMORI_LOCKOUT_SECS"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_parse_and_match() {
+        let c = Config::from_toml(
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\", \"192.0.2.7\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let has = |ip: &str| {
+            let ip: IpAddr = ip.parse().unwrap();
+            c.trusted_proxies.iter().any(|n| n.contains(ip))
+        };
+        assert!(has("10.1.2.3") && has("::1") && has("192.0.2.7") && has("::ffff:10.9.9.9"));
+        assert!(!has("11.0.0.1") && !has("192.0.2.8") && !has("::2") && !has("127.0.0.1"));
+        assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+        let e = Config::from_toml("trusted_proxies = [\"10.0.0.0/33\"]\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:1:") && e.contains("prefix"), "{e}");
+        let mut c = Config::default();
+        c.apply_env([(
+            "MAMORI_TRUSTED_PROXIES".to_string(),
+            "127.0.0.1, fd00::/8".to_string(),
+        )])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let e = c
+            .apply_env([(
+                "MAMORI_TRUSTED_PROXIES".to_string(),
+                "proxy.local".to_string(),
+            )])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("MAMORI_TRUSTED_PROXIES") && e.contains("CIDR"),
+            "{e}"
+        );
+        let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("203.0.113.9".parse().unwrap()));
+        assert!(!all.contains("2001:db8::1".parse().unwrap()));
     }
 
     #[test]

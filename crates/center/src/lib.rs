@@ -14,9 +14,11 @@ pub mod auth;
 pub mod backoffice;
 pub mod ca;
 pub mod config;
+pub mod datadir;
 pub mod domain;
 pub mod gateways;
 pub mod http;
+pub mod secrets;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -28,13 +30,10 @@ use store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CenterError {
-    #[error(
-        "cannot create the data directory {path}: {source}\nhint: pass --data-dir with a writable directory"
-    )]
-    DataDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    DataDir(#[from] datadir::DataDirError),
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretError),
     #[error(
         "cannot listen on {addr}: {source}\nhint: pick another address with --listen or MAMORI_LISTEN"
     )]
@@ -94,12 +93,12 @@ impl Running {
     }
 }
 
+/// Creates the data directory (0700) or tightens it and the center's files in it (0600),
+/// with a warning for each change (`datadir`).
 fn prepare(config: &Config) -> Result<(), CenterError> {
-    if config.database_url.is_empty() || config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| CenterError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+    let db = datadir::sqlite_file(&config.effective_database_url());
+    for w in datadir::secure(&config.data_dir, db.as_deref())? {
+        tracing::warn!("{w}");
     }
     Ok(())
 }
@@ -109,9 +108,11 @@ pub async fn open_store(config: &Config) -> Result<Store, CenterError> {
     Ok(Store::open(&config.effective_database_url(), config.max_connections).await?)
 }
 
-/// Opens the database (migrating it), binds the listener and starts serving.
+/// Opens the database (migrating it) with the data directory's secret key, binds the
+/// listener and starts serving.
 pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     let store = open_store(&config).await?;
+    let store = secrets::attach(store, &config.data_dir, http::now_ms()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| CenterError::Listen {

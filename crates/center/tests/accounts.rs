@@ -222,8 +222,9 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
     let mut tasks = Vec::new();
     for _ in 0..3 {
         let url = url.clone();
+        let key = c.secret_key();
         tasks.push(tokio::spawn(async move {
-            let store = Store::open(&url, 2).await.unwrap();
+            let store = Store::open(&url, 2).await.unwrap().with_secret_key(key);
             let app = App {
                 store: store.clone(),
                 settings: Settings {

@@ -745,6 +745,7 @@ async fn two_centers_share_one_postgres() {
     let admin = c.admin().await;
     let (_, officer, _) = c.customer(&admin, "Alpha").await;
     let dir = tempfile::tempdir().unwrap();
+    c.share_secret_key(dir.path());
     let second = mamori_center::start(mamori_center::config::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),

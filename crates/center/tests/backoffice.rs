@@ -1052,6 +1052,7 @@ async fn invoice_numbers_have_no_gaps_with_two_centers() {
     let o = office(Backend::Postgres, None).await;
     let url = o.c.pg.as_ref().unwrap().url();
     let dir = tempfile::tempdir().unwrap();
+    o.c.share_secret_key(dir.path());
     let second = mamori_center::start(mamori_center::config::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),

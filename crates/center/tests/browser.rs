@@ -2,6 +2,8 @@
 //! first administrator from the bootstrap link creates a customer and its officer; the
 //! officer signs in with TOTP and submits an instruction; an operator accepts it; the
 //! customer's staff user sees it with no submit form; the audit page shows the story.
+//! Throughout, the browser reports no Content-Security-Policy violation, and the
+//! htmx-driven queue of the dashboard refreshes under the policy.
 
 mod support;
 
@@ -76,6 +78,8 @@ async fn browser_story(backend: Backend) {
     .await;
     d.sign_in(&base, "admin@provider.example.jp", admin_secret.as_deref())
         .await;
+    d.assert_no_csp_violation("the bootstrap page with its QR code, the sign-in, the dashboard")
+        .await;
 
     // A customer and its officer.
     d.go(&format!("{base}/customers")).await;
@@ -123,6 +127,44 @@ async fn browser_story(backend: Backend) {
         operator_secret.as_deref(),
     )
     .await;
+    // htmx under the policy: loaded, with no style element of its own, and the
+    // dashboard's queue refreshes in place with an instruction sent meanwhile.
+    assert_eq!(
+        d.run("return [typeof htmx, htmx.config.includeIndicatorStyles, htmx.config.allowEval, document.querySelectorAll('style').length]")
+            .await,
+        serde_json::json!(["object", false, false, 0])
+    );
+    let officer_api = c
+        .login(
+            "officer@alpha.example.jp",
+            officer_secret.as_deref().unwrap(),
+        )
+        .await;
+    let (s, v) = c
+        .post(
+            "/api/v1/instructions",
+            &officer_api,
+            serde_json::json!({"subject": "DNS の転送先を変更", "body": "b", "kind": "question"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    assert!(!d.text("#queue").await.contains("DNS の転送先を変更"));
+    d.run("var q = document.getElementById('queue'); htmx.ajax('GET', q.getAttribute('hx-get'), {target: q, swap: q.getAttribute('hx-swap')}); return true")
+        .await;
+    for _ in 0..100 {
+        if d.text("#queue").await.contains("DNS の転送先を変更") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(d.text("#queue").await.contains("DNS の転送先を変更"));
+    assert!(
+        d.text("#queue")
+            .await
+            .contains("Web サーバーの 443 番を開放")
+    );
+    d.assert_no_csp_violation("the dashboard's htmx refresh")
+        .await;
     d.go(&instruction_url).await;
     d.click("#accept").await;
     for _ in 0..100 {
@@ -171,6 +213,30 @@ async fn browser_story(backend: Backend) {
         audit.contains("officer@alpha.example.jp")
             && audit.contains("operator@provider.example.jp")
     );
+    // Every kind of page loads without a policy violation; an error page's way back
+    // works without inline script.
+    for path in [
+        "/customers",
+        "/users",
+        "/equipment",
+        "/fleet",
+        "/backoffice",
+        "/instructions",
+    ] {
+        d.go(&format!("{base}{path}")).await;
+        d.find("main h1").await;
+    }
+    d.go(&format!("{base}/instructions/999999")).await;
+    d.find("#error").await;
+    d.click("a[data-back]").await;
+    for _ in 0..100 {
+        if d.url().await.ends_with("/instructions") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(d.url().await, format!("{base}/instructions"));
+    d.assert_no_csp_violation("the panel's pages").await;
     d.quit().await;
     c.stop().await;
 }

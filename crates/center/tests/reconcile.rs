@@ -352,6 +352,7 @@ async fn two_centers_on_postgres_serve_the_same_agent() {
     for f in ["ca.pem", "ca.key"] {
         std::fs::copy(src.join(f), dir_b.path().join("ca").join(f)).unwrap();
     }
+    c.share_secret_key(dir_b.path());
     let other = mamori_center::start(mamori_center::config::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir_b.path().to_path_buf(),

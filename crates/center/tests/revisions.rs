@@ -692,6 +692,7 @@ async fn customers_read_their_own_revisions_and_nothing_else(backend: Backend) {
 async fn concurrent_publishes_from_two_centers_never_share_a_generation() {
     let w = world(Center::start(Backend::Postgres).await).await;
     let dir_b = tempfile::tempdir().unwrap();
+    w.c.share_secret_key(dir_b.path());
     let b = mamori_center::start(mamori_center::config::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir_b.path().to_path_buf(),

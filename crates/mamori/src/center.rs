@@ -84,6 +84,13 @@ fn load(args: &Args) -> anyhow::Result<Config> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
     if args.print_config {
+        println!(
+            "# {} encrypts the TOTP secrets in the database: keep it with the database's backups;\n# with PostgreSQL, every center process sharing the database needs a copy of the same file.",
+            config
+                .data_dir
+                .join(mamori_center::secrets::KEY_FILE)
+                .display()
+        );
         print!("{}", config.to_toml());
         return Ok(ExitCode::SUCCESS);
     }

@@ -383,6 +383,10 @@ fn print_config_shows_file_env_and_flags() {
     assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
     assert!(text.contains("log = \"debug\""), "{text}");
     assert!(text.contains("lockout_failures = 9"), "{text}");
+    assert!(
+        text.contains("secret.key encrypts the TOTP secrets") && text.contains("same file"),
+        "{text}"
+    );
 
     std::fs::write(
         dir.join("center.toml"),
@@ -403,5 +407,91 @@ fn print_config_shows_file_env_and_flags() {
         err.contains("center.toml:2:1") && err.contains("listen_addr"),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A data directory an earlier run left open to other users (directory 0755, database,
+/// key and CA files 0644): `mamori center` tightens it at start and says so on standard
+/// error, one line per path; a file that is not the center's is left as it is.
+#[test]
+fn a_loose_data_directory_is_tightened_at_start_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let set =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let run = || {
+        let mut child = mamori(&[
+            "center",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("MAMORI_LOG", "warn")
+        .env("MAMORI_AGENT_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(
+            first.contains("http://"),
+            "the center did not start: {first:?}"
+        );
+        child.kill().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        child.wait().unwrap();
+        err
+    };
+    run();
+    let ours = [
+        "center.db",
+        "center.db-wal",
+        "center.db-shm",
+        "secret.key",
+        "ca/ca.key",
+        "ca/ca.pem",
+    ];
+    assert_eq!(mode(&dir), 0o700);
+    for f in ours {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    set(&dir, 0o755);
+    set(&dir.join("ca"), 0o755);
+    for f in ours {
+        set(&dir.join(f), 0o644);
+    }
+    std::fs::write(dir.join("backup.tar"), "someone else's").unwrap();
+    set(&dir.join("backup.tar"), 0o644);
+    let err = run();
+    for f in ours {
+        let line = format!(
+            "{} was readable by other users (mode 0644); it is now 0600",
+            dir.join(f).display()
+        );
+        assert!(err.contains(&line), "no warning for {f}: {err}");
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    assert!(
+        err.contains(&format!(
+            "{} was readable by other users (mode 0755); it is now 0700",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("backup.tar is not the center's"), "{err}");
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("ca")), 0o700);
+    assert_eq!(mode(&dir.join("backup.tar")), 0o644);
     let _ = std::fs::remove_dir_all(&dir);
 }

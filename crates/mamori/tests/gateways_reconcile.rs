@@ -103,7 +103,11 @@ fn actor(id: i64, label: &str, role: Role) -> Actor {
 
 async fn world(data: &Path) -> World {
     let url = format!("sqlite://{}", data.join("center.db").display());
-    let store = Store::open(&url, 4).await.unwrap();
+    // The running center's key: the officer's setup link carries a TOTP secret.
+    let key = mamori_center::secrets::read_key_file(data)
+        .unwrap()
+        .expect("the center made secret.key");
+    let store = Store::open(&url, 4).await.unwrap().with_secret_key(key);
     let app = App {
         store: store.clone(),
         settings: Settings {

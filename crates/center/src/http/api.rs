@@ -461,7 +461,7 @@ async fn login(
     State(s): State<AppState>,
     Peer(ip): Peer,
     ApiJson(req): ApiJson<wire::LoginRequest>,
-) -> ApiResult<Json<wire::LoginResponse>> {
+) -> ApiResult<Response> {
     let now = now_ms();
     if s.throttle.blocked(ip, now, s.config.throttle_per_minute) {
         s.metrics
@@ -485,10 +485,10 @@ async fn login(
         )
         .await
     {
-        Ok((token, _)) => Ok(Json(wire::LoginResponse {
+        Ok((token, _)) => Ok(super::shows_secret(Json(wire::LoginResponse {
             token,
             expires_at: rfc3339(now + s.app.settings.session_ttl_ms),
-        })),
+        }))),
         Err(e) => {
             if matches!(e, AppError::Unauthenticated(_) | AppError::TotpRequired) {
                 s.throttle.failed(ip, now);
@@ -498,21 +498,18 @@ async fn login(
     }
 }
 
-async fn setup_info(
-    State(s): State<AppState>,
-    Path(token): Path<String>,
-) -> ApiResult<Json<wire::SetupInfo>> {
+async fn setup_info(State(s): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
     let (link, user) = s.app.setup_link(&token, now_ms()).await?;
     let role = user.as_ref().map_or(domain::Role::Admin, |u| u.role);
     let account = user.as_ref().map_or("admin", |u| u.email.as_str());
-    Ok(Json(wire::SetupInfo {
+    Ok(super::shows_secret(Json(wire::SetupInfo {
         purpose: link.purpose.clone(),
         email: user.as_ref().map(|u| u.email.clone()),
         role: role.as_str().into(),
         totp_uri: crate::auth::totp_uri(&link.totp_secret, account),
         totp_secret: link.totp_secret,
         totp_required: role.totp_required(),
-    }))
+    })))
 }
 
 async fn setup(
@@ -578,10 +575,10 @@ async fn create_user(
             now_ms(),
         )
         .await?;
-    Ok(created(wire::Invitation {
+    Ok(super::shows_secret(created(wire::Invitation {
         user: user_wire(u),
         setup_path: format!("/setup/{token}"),
-    }))
+    })))
 }
 
 async fn deactivate_user(
@@ -642,13 +639,13 @@ async fn create_customer(
             now_ms(),
         )
         .await?;
-    Ok(created(wire::CreatedCustomer {
+    Ok(super::shows_secret(created(wire::CreatedCustomer {
         customer: customer_wire(c),
         officer: wire::Invitation {
             user: user_wire(u),
             setup_path: format!("/setup/{token}"),
         },
-    }))
+    })))
 }
 
 async fn sites(
@@ -799,10 +796,10 @@ async fn create_token(
         .app
         .create_token(&a, &req.name, &req.role, req.customer_id, now_ms())
         .await?;
-    Ok(created(wire::CreatedToken {
+    Ok(super::shows_secret(created(wire::CreatedToken {
         id,
         token,
         role: role.as_str().into(),
         customer_id,
-    }))
+    })))
 }

@@ -141,7 +141,7 @@ async fn enrolment_token(
         .app
         .create_enrolment_token(&a, site, req.equipment_id, ttl_ms, now_ms())
         .await?;
-    Ok((
+    Ok(super::shows_secret((
         StatusCode::CREATED,
         Json(wire::EnrolmentToken {
             token,
@@ -149,6 +149,5 @@ async fn enrolment_token(
             equipment_id: req.equipment_id,
             expires_at: rfc3339(expires_at),
         }),
-    )
-        .into_response())
+    )))
 }

@@ -90,7 +90,7 @@ async fn enrolment_token(
                 date(l, expires_at),
                 esc(&token),
             );
-            page(l, Some(&u), &e.serial, &body).into_response()
+            crate::http::shows_secret(page(l, Some(&u), &e.serial, &body))
         }
         Err(e) => error_page(l, Some(&u), e),
     }

@@ -1,6 +1,12 @@
 //! The HTTP edge: the REST API (`/api/v1`), the control panel (server-rendered HTML),
 //! health and metrics. It establishes who the caller is, reads the clock, and calls
 //! `app`; it holds no business rules.
+//!
+//! Every response passes [`edge`]: the client's address and scheme (through trusted
+//! proxies only), the security headers (CSP, `nosniff`, `Referrer-Policy`), `Secure`
+//! cookies over HTTPS, and `Cache-Control: no-store` unless a handler set its own
+//! caching (static files); a response marked with [`shows_secret`] is `no-store`
+//! whatever the handler set.
 
 pub mod agent_api;
 mod api;
@@ -32,7 +38,8 @@ pub struct Shared {
     pub config: Config,
     pub metrics: Metrics,
     pub throttle: Throttle,
-    /// Cookies get `Secure` when the panel is served over TLS.
+    /// Cookies get `Secure` when the public URL is `https:`; [`edge`] also adds it to
+    /// a request that came over HTTPS through a trusted proxy.
     pub secure_cookies: bool,
 }
 
@@ -59,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
 }
 
@@ -91,7 +99,24 @@ async fn count_requests(State(s): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+/// `/metrics`: counters of the center as a whole, nothing of any customer. With
+/// `metrics_token` set it takes `Authorization: Bearer <metrics_token>` only.
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if !s.config.metrics_token.is_empty() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !crate::auth::constant_time_eq(given.as_bytes(), s.config.metrics_token.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+                "metrics need Authorization: Bearer <metrics_token>\n",
+            )
+                .into_response();
+        }
+    }
     let mut out = String::from(
         "# HELP mamori_http_requests_total HTTP requests answered, by status class.\n# TYPE mamori_http_requests_total counter\n",
     );
@@ -144,18 +169,142 @@ impl Throttle {
     }
 }
 
-/// The peer address of the request.
+/// The client's address: the peer's, or through a trusted proxy the address it
+/// forwards (see [`edge`]).
 pub struct Peer(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Client>() {
+            return Ok(Peer(c.ip));
+        }
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
         Ok(Peer(ip))
     }
+}
+
+/// Who is on the other end, as [`edge`] worked it out: the client's address and whether
+/// it reached the center over HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    pub ip: IpAddr,
+    pub https: bool,
+}
+
+/// The client behind `peer`. Only when `peer` is a trusted proxy are `X-Forwarded-For`
+/// (walked from the right, past trusted proxies, to the first address that is not one)
+/// and `X-Forwarded-Proto` (its last value) believed.
+pub fn client_of(trusted: &[crate::config::ProxyNet], headers: &HeaderMap, peer: IpAddr) -> Client {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return Client {
+            ip: peer,
+            https: false,
+        };
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut ip = peer;
+    for hop in hops.iter().rev() {
+        let parsed = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()));
+        let Ok(hop_ip) = parsed else { break };
+        ip = hop_ip.to_canonical();
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    let https = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    Client { ip, https }
+}
+
+/// The Content-Security-Policy of every response: scripts and styles only from the
+/// center's own files (no inline script or style, no `eval`), no framing, forms only to
+/// the center, no plugins.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Marks a response that shows a secret (a setup link, a TOTP secret, an enrolment or
+/// API token): [`edge`] makes it `Cache-Control: no-store` whatever else was set.
+#[derive(Debug, Clone, Copy)]
+pub struct ShowsSecret;
+
+/// `resp`, marked as showing a secret (see [`ShowsSecret`]).
+pub fn shows_secret(resp: impl IntoResponse) -> Response {
+    let mut r = resp.into_response();
+    r.extensions_mut().insert(ShowsSecret);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The edge of every request: works out the [`Client`] (for [`Peer`]) and sets the
+/// security headers on the response; see the module documentation.
+async fn edge(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let client = client_of(&s.config.trusted_proxies, req.headers(), peer);
+    req.extensions_mut().insert(client);
+    let mut resp = next.run(req).await;
+    let secret = resp.extensions().get::<ShowsSecret>().is_some();
+    let h = resp.headers_mut();
+    if client.https || s.secure_cookies {
+        let cookies: Vec<HeaderValue> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| match v.to_str() {
+                Ok(c) if !c.to_ascii_lowercase().contains("; secure") => {
+                    HeaderValue::from_str(&format!("{c}; Secure")).unwrap_or_else(|_| v.clone())
+                }
+                _ => v.clone(),
+            })
+            .collect();
+        h.remove(header::SET_COOKIE);
+        for c in cookies {
+            h.append(header::SET_COOKIE, c);
+        }
+    }
+    // A PDF document (an invoice) is shown by the browser's viewer, which a policy
+    // written for the panel's pages would break; the PDF runs none of the panel's code.
+    let pdf = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/pdf"));
+    if !pdf {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if secret || !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/locale", post(set_locale))
         .route("/static/panel.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
+        .route("/static/panel.js", get(panel_js))
         .route("/partials/instructions", get(instructions_partial))
         .merge(gateways::routes())
         .merge(revisions::routes())
@@ -281,11 +282,29 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
         None => String::new(),
     };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — {}</title><link rel=\"stylesheet\" href=\"/static/panel.css\"><script src=\"/static/htmx.min.js\" defer></script></head><body><header><strong>Mamori</strong> <nav>{nav}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{} — {}</title><link rel=\"stylesheet\" href=\"/static/panel.css\"><meta name=\"htmx-config\" content=\"{HTMX_CONFIG}\"><script src=\"/static/htmx.min.js\" defer></script><script src=\"/static/panel.js\" defer></script></head><body><header><strong>Mamori</strong> <nav>{nav}</nav></header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),
         t(l, "title"),
         esc(title)
     ))
+}
+
+/// htmx's settings (the `htmx-config` meta tag, HTML-escaped JSON) for the
+/// Content-Security-Policy: no `<style>` element of its own, no `eval`, no inline
+/// scripts from swapped content.
+const HTMX_CONFIG: &str = "{&quot;includeIndicatorStyles&quot;:false,&quot;allowEval&quot;:false,&quot;allowScriptTags&quot;:false}";
+
+/// The panel's own script (`static/panel.js`): what would otherwise be inline script,
+/// which the Content-Security-Policy forbids.
+async fn panel_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../static/panel.js"),
+    )
+        .into_response()
 }
 
 /// htmx 2.0.11 (0BSD, `static/htmx-LICENSE.txt`), vendored and served by the center.
@@ -367,7 +386,20 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
             other.message_for(if l == Lang::Ja { "ja" } else { "en" }),
         ),
     };
-    (status, page(l, u, title, &format!("<p class=\"err\" id=\"error\">{}</p><p><a href=\"javascript:history.back()\">{}</a></p>", esc(&detail), t(l, "back")))).into_response()
+    (
+        status,
+        page(
+            l,
+            u,
+            title,
+            &format!(
+                "<p class=\"err\" id=\"error\">{}</p><p><a href=\"/\" data-back>{}</a></p>",
+                esc(&detail),
+                t(l, "back")
+            ),
+        ),
+    )
+        .into_response()
 }
 
 /// A page that says only what went wrong (`html`, already escaped), with `status`.
@@ -764,7 +796,7 @@ async fn setup_page(
         if role.totp_required() { "required" } else { "" },
         t(l, "create"),
     );
-    with_cookie(page(l, None, title, &body), c)
+    super::shows_secret(with_cookie(page(l, None, title, &body), c))
 }
 
 #[derive(Deserialize)]
@@ -970,7 +1002,7 @@ fn created_page(s: &AppState, u: &PanelUser, title: &str, what: &str, token: &st
         esc(&url),
         esc(&url)
     );
-    page(l, Some(u), title, &body).into_response()
+    super::shows_secret(page(l, Some(u), title, &body))
 }
 
 async fn create_user(

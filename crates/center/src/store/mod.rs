@@ -11,6 +11,7 @@ mod gateways;
 mod migrations;
 mod reconcile;
 pub mod revisions;
+mod secrets;
 pub mod seed;
 
 use std::collections::HashMap;
@@ -46,6 +47,8 @@ pub enum StoreError {
     Conflict(String),
     #[error(transparent)]
     Chain(#[from] ChainError),
+    #[error("secret at rest: {0}")]
+    Secret(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -220,6 +223,8 @@ pub struct Store {
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
     /// which also serialises several center processes.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// How TOTP secrets are written and read (`crate::secrets`).
+    sealing: crate::secrets::Sealing,
 }
 
 const AUDIT_LOCK_KEY: i64 = 0x6d616d6f7269; // "mamori"
@@ -299,6 +304,7 @@ impl Store {
             backend,
             sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            sealing: Default::default(),
         };
         migrations::run(&store, version).await?;
         Ok(store)
@@ -306,6 +312,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This store seals TOTP secrets with `key` (the center's, see `crate::secrets`).
+    pub fn with_secret_key(mut self, key: crate::secrets::SecretKey) -> Store {
+        self.sealing = crate::secrets::Sealing::Key(Arc::new(key));
+        self
+    }
+
+    /// This store writes TOTP secrets as given: for tools and tests that fill a
+    /// database before a center serves it (the center encrypts them at its start).
+    /// Without this or a key, writing a TOTP secret is an error.
+    pub fn with_plain_secrets(mut self) -> Store {
+        self.sealing = crate::secrets::Sealing::Plain;
+        self
     }
 
     pub async fn close(&self) {
@@ -342,6 +362,7 @@ impl Store {
             _guard: guard,
             sessions: self.sessions.clone(),
             forget: Vec::new(),
+            sealing: self.sealing.clone(),
         })
     }
 
@@ -359,26 +380,39 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLS}, password_hash, totp_secret, failed_logins, locked_until FROM users WHERE email = $1"
         );
-        with_reader!(self, p => {
+        let c = with_reader!(self, p => {
             let row = sqlx::query(AssertSqlSafe(sql))
                 .bind(email)
                 .fetch_optional(p)
                 .await?;
             row.map(|r| credentials_from_row(&r)).transpose()
-        })
+        })?;
+        self.open_user_secret(c)
     }
 
     pub async fn credentials_by_id(&self, id: i64) -> Result<Option<Credentials>> {
         let sql = format!(
             "SELECT {USER_COLS}, password_hash, totp_secret, failed_logins, locked_until FROM users WHERE id = $1"
         );
-        with_reader!(self, p => {
+        let c = with_reader!(self, p => {
             let row = sqlx::query(AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(p)
                 .await?;
             row.map(|r| credentials_from_row(&r)).transpose()
+        })?;
+        self.open_user_secret(c)
+    }
+
+    /// The user's TOTP secret in plain text (it is stored sealed).
+    fn open_user_secret(&self, c: Option<Credentials>) -> Result<Option<Credentials>> {
+        c.map(|mut c| {
+            if let Some(s) = &c.totp_secret {
+                c.totp_secret = Some(self.sealing.open(s, &crate::secrets::user_aad(c.user.id))?);
+            }
+            Ok(c)
         })
+        .transpose()
     }
 
     pub async fn user(&self, scope: Scope, id: i64) -> Result<Option<User>> {
@@ -399,11 +433,14 @@ impl Store {
                 .fetch_optional(p)
                 .await?;
             row.map(|r| {
+                let token_hash: String = r.try_get("token_hash")?;
+                let stored: String = r.try_get("totp_secret")?;
+                let aad = crate::secrets::setup_link_aad(&token_hash);
                 Ok(SetupLink {
-                    token_hash: r.try_get("token_hash")?,
+                    totp_secret: self.sealing.open(&stored, &aad)?,
+                    token_hash,
                     user_id: r.try_get("user_id")?,
                     purpose: r.try_get("purpose")?,
-                    totp_secret: r.try_get("totp_secret")?,
                     expires_at: r.try_get("expires_at")?,
                     used: r.try_get::<i64, _>("used")? != 0,
                 })
@@ -803,6 +840,8 @@ pub struct Tx {
     sessions: Arc<SessionCache>,
     /// Cached sessions this transaction makes stale, dropped once it commits.
     forget: Vec<Forget>,
+    /// How TOTP secrets are written (the store's).
+    sealing: crate::secrets::Sealing,
 }
 
 impl Tx {
@@ -916,10 +955,14 @@ impl Tx {
         password_hash: &str,
         totp_secret: Option<&str>,
     ) -> Result<()> {
+        let aad = crate::secrets::user_aad(user_id);
+        let stored = totp_secret
+            .map(|s| self.sealing.seal(s, &aad))
+            .transpose()?;
         sqlx::query("UPDATE users SET display_name = $1, password_hash = $2, totp_secret = $3, totp_enabled = $4, failed_logins = 0, locked_until = 0 WHERE id = $5")
             .bind(display_name)
             .bind(password_hash)
-            .bind(totp_secret)
+            .bind(stored)
             .bind(i64::from(totp_secret.is_some()))
             .bind(user_id)
             .execute(&mut *self.tx)
@@ -991,11 +1034,14 @@ impl Tx {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
+        let stored = self
+            .sealing
+            .seal(totp_secret, &crate::secrets::setup_link_aad(token_hash))?;
         sqlx::query("INSERT INTO setup_links (token_hash, user_id, purpose, totp_secret, expires_at, used, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)")
             .bind(token_hash)
             .bind(user_id)
             .bind(purpose)
-            .bind(totp_secret)
+            .bind(stored)
             .bind(expires_at)
             .bind(now)
             .execute(&mut *self.tx)

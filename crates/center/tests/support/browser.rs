@@ -43,6 +43,7 @@ impl Driver {
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "prefs": {"intl": {"accept_languages": "ja,en"}},
@@ -184,6 +185,44 @@ impl Driver {
             .as_str()
             .unwrap_or("")
             .to_string()
+    }
+
+    /// Runs `script` in the page; its value.
+    pub async fn run(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// The browser console's messages since the last call (chromedriver's log).
+    pub async fn console(&self) -> Vec<String> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        v.as_array()
+            .unwrap_or_else(|| panic!("no browser log: {v}"))
+            .iter()
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// Fails when the browser reported a Content-Security-Policy violation since the
+    /// last call (Chromium logs each one to the console).
+    pub async fn assert_no_csp_violation(&self, when: &str) {
+        let bad: Vec<String> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|m| m.contains("Content Security Policy"))
+            .collect();
+        assert!(bad.is_empty(), "{when}: {bad:#?}");
     }
 
     pub async fn quit(mut self) {

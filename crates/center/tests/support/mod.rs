@@ -23,6 +23,8 @@ pub struct Center {
     pub bootstrap: String,
     pub client: reqwest::Client,
     pub pg: Option<pg::PgCluster>,
+    /// The data directory the center runs with.
+    pub data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -102,6 +104,7 @@ impl Center {
             ..Config::default()
         };
         tweak(&mut config);
+        let data_dir = config.data_dir.clone();
         let running = mamori_center::start(config)
             .await
             .expect("the center starts");
@@ -119,8 +122,26 @@ impl Center {
                 .build()
                 .unwrap(),
             pg,
+            data_dir,
             _dir: dir,
         }
+    }
+
+    /// Copies this center's `secret.key` into `dir`: what a second center process on the
+    /// same PostgreSQL database needs in its data directory.
+    pub fn share_secret_key(&self, dir: &std::path::Path) {
+        std::fs::copy(
+            self.data_dir.join(mamori_center::secrets::KEY_FILE),
+            dir.join(mamori_center::secrets::KEY_FILE),
+        )
+        .expect("copy secret.key");
+    }
+
+    /// This center's key of the TOTP secrets (for another store on its database).
+    pub fn secret_key(&self) -> mamori_center::secrets::SecretKey {
+        mamori_center::secrets::read_key_file(&self.data_dir)
+            .unwrap()
+            .expect("secret.key in the data directory")
     }
 
     pub fn store(&self) -> &mamori_center::store::Store {
