@@ -194,11 +194,13 @@ pub async fn serve(
 }
 
 /// Serves the agent protocol on `tcp` until `shutdown` resolves. Each accepted
-/// connection takes a place under `agent_max` and, until it shows a client certificate,
-/// under the anonymous caps (in total and per source address); its TLS handshake must
-/// end within the header-read timeout and the anonymous deadline. With a certificate it
-/// moves to the per-certificate cap and gets every route; without one it gets only
-/// enrolment and is closed at the anonymous deadline. When `shutdown` resolves, waiting
+/// connection takes a place under `agent_max` and, during its TLS handshake, one of its
+/// source address's (`anonymous_per_source`); the handshake must end within the
+/// header-read timeout and the anonymous deadline. With a certificate the connection
+/// takes a place under the per-certificate cap and gets every route; without one, a
+/// place under the anonymous caps (in total and per source), only enrolment, and the
+/// anonymous deadline. Connections with certificates thus never wait for anonymous
+/// ones. When `shutdown` resolves, waiting
 /// long-polls answer at once, idle connections close, and refused enrolments not yet
 /// audited are written.
 pub async fn serve_with(
@@ -220,6 +222,7 @@ pub async fn serve_with(
     let flusher = tokio::spawn(flush_refusals(ctx.clone(), stop_rx.clone()));
     let acceptor = TlsAcceptor::from(config);
     let all: Gate<()> = Gate::new(limits.agent_max, usize::MAX);
+    let handshakes: Gate<IpAddr> = Gate::new(usize::MAX, limits.anonymous_per_source);
     let anon: Gate<IpAddr> = Gate::new(limits.anonymous_max, limits.anonymous_per_source);
     let certs: Gate<[u8; 32]> = Gate::new(usize::MAX, limits.agent_per_certificate);
     let mut conns = tokio::task::JoinSet::new();
@@ -234,8 +237,8 @@ pub async fn serve_with(
                     if let Some(m) = log.accepted(Instant::now()) {
                         tracing::warn!(listener = "agent", "{m}");
                     }
-                    let (Ok(place), Ok(anon_place)) =
-                        (all.admit(()), anon.admit(source_key(addr.ip())))
+                    let (Ok(place), Ok(handshake)) =
+                        (all.admit(()), handshakes.admit(source_key(addr.ip())))
                     else {
                         stats.refused();
                         continue;
@@ -245,6 +248,7 @@ pub async fn serve_with(
                         acceptor: acceptor.clone(),
                         full: full.clone(),
                         anonymous: anonymous.clone(),
+                        anon: anon.clone(),
                         certs: certs.clone(),
                         limits: limits.clone(),
                         stats: stats.clone(),
@@ -252,7 +256,7 @@ pub async fn serve_with(
                     };
                     conns.spawn(async move {
                         let _open = c.stats.opened();
-                        c.run(sock, addr, anon_place).await;
+                        c.run(sock, addr, handshake).await;
                         drop(place);
                     });
                 }
@@ -281,6 +285,7 @@ struct Conn {
     acceptor: TlsAcceptor,
     full: Router,
     anonymous: Router,
+    anon: Gate<IpAddr>,
     certs: Gate<[u8; 32]>,
     limits: Arc<Limits>,
     stats: Arc<ConnStats>,
@@ -288,7 +293,7 @@ struct Conn {
 }
 
 impl Conn {
-    async fn run(self, sock: TcpStream, addr: SocketAddr, anon_place: Permit<IpAddr>) {
+    async fn run(self, sock: TcpStream, addr: SocketAddr, handshake: Permit<IpAddr>) {
         let l = &self.limits;
         let anonymous_until = Instant::now() + l.anonymous_time;
         let handshake_until = (Instant::now() + l.header_read).min(anonymous_until);
@@ -305,6 +310,7 @@ impl Conn {
                 return;
             }
         };
+        drop(handshake);
         let cert = tls
             .get_ref()
             .1
@@ -318,7 +324,6 @@ impl Conn {
                     self.stats.refused();
                     return;
                 };
-                drop(anon_place);
                 let peer = AgentPeer {
                     addr,
                     cert: Some(der),
@@ -328,6 +333,10 @@ impl Conn {
                 t
             }
             None => {
+                let Ok(place) = self.anon.admit(source_key(addr.ip())) else {
+                    self.stats.refused();
+                    return;
+                };
                 let peer = AgentPeer { addr, cert: None };
                 let t = conn::serve_connection(
                     tls,
@@ -338,7 +347,7 @@ impl Conn {
                     Some(anonymous_until),
                 )
                 .await;
-                drop(anon_place);
+                drop(place);
                 t
             }
         };

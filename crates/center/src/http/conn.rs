@@ -18,7 +18,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -514,19 +514,21 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Stall<T> {
     }
 }
 
-/// A request body that must arrive in full by a deadline.
+/// A request body that must arrive in full by a deadline; `late` is set when it did not.
 pub struct DeadlineBody<B> {
     inner: B,
     deadline: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
+    late: Arc<AtomicBool>,
 }
 
 impl<B> DeadlineBody<B> {
-    pub fn new(inner: B, within: Duration) -> DeadlineBody<B> {
+    pub fn new(inner: B, within: Duration, late: Arc<AtomicBool>) -> DeadlineBody<B> {
         DeadlineBody {
             inner,
             deadline: Instant::now() + within,
             sleep: None,
+            late,
         }
     }
 }
@@ -556,7 +558,10 @@ where
                     .sleep
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                 match sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+                    Poll::Ready(()) => {
+                        self.late.store(true, Ordering::Relaxed);
+                        Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -587,8 +592,10 @@ where
     P: Clone + Send + Sync + 'static,
 {
     let body_time = limits.idle;
+    let late = Arc::new(AtomicBool::new(false));
+    let late_body = late.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let mut req = req.map(|b| DeadlineBody::new(b, body_time));
+        let mut req = req.map(|b| DeadlineBody::new(b, body_time, late_body.clone()));
         req.extensions_mut().insert(ConnectInfo(peer.clone()));
         let mut r = router.clone();
         tower_service::Service::call(&mut r, req)
@@ -614,13 +621,14 @@ where
         }
         tokio::select! {
             r = conn.as_mut() => {
-                return match r {
+                let timed_out = match r {
                     Ok(()) => false,
                     Err(e) => {
                         tracing::debug!(error = %e, "connection ended");
                         e.is_timeout() || is_timeout(&e)
                     }
                 };
+                return timed_out || late.load(Ordering::Relaxed);
             }
             changed = stop.changed(), if !stopping => {
                 if changed.is_err() {
