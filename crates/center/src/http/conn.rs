@@ -228,45 +228,66 @@ impl Listeners {
 }
 
 /// Logs failing accepts once per burst: the first failure, a reminder each minute while
-/// it lasts, and the count when an accept succeeds again.
+/// it lasts, and the count once an accept succeeds again. A burst ends when no accept
+/// has failed for [`ACCEPT_QUIET`]; accepts that succeed in between (a descriptor freed
+/// for a moment) do not start a new one.
 pub struct AcceptLog {
     failures: u64,
     since: Option<Instant>,
+    last_failure: Option<Instant>,
     noted: Option<Instant>,
+    recovered: bool,
 }
 
 /// How often a burst of failing accepts is noted again while it lasts.
 const ACCEPT_NOTE_EVERY: Duration = Duration::from_secs(60);
+
+/// A burst of failing accepts ends after this long without a failure.
+pub const ACCEPT_QUIET: Duration = Duration::from_secs(10);
 
 impl AcceptLog {
     pub fn new() -> AcceptLog {
         AcceptLog {
             failures: 0,
             since: None,
+            last_failure: None,
             noted: None,
+            recovered: false,
         }
     }
 
     /// An accept failed at `now`: the message to log, if any, and how long to wait
-    /// before the next accept (doubling from 10 ms to 1 s during a burst).
+    /// before the next accept (doubling from 10 ms to 1 s while failures follow).
     pub fn failed(&mut self, e: &std::io::Error, now: Instant) -> (Option<String>, Duration) {
+        let in_burst = self
+            .last_failure
+            .is_some_and(|t| now.duration_since(t) < ACCEPT_QUIET);
+        self.last_failure = Some(now);
+        if !in_burst {
+            self.failures = 1;
+            self.since = Some(now);
+            self.noted = Some(now);
+            self.recovered = false;
+            let hint = if is_out_of_descriptors(e) {
+                " (out of file descriptors: raise the open-file limit, or lower the connection caps)"
+            } else {
+                ""
+            };
+            let msg = format!(
+                "accepting a connection failed: {e}; further failures are counted until accepting works again{hint}"
+            );
+            return (Some(msg), Duration::from_millis(10));
+        }
         self.failures += 1;
-        let wait = Duration::from_millis(10u64 << self.failures.min(7).saturating_sub(1))
-            .min(Duration::from_secs(1));
-        let msg = match (self.since, self.noted) {
-            (None, _) => {
-                self.since = Some(now);
-                self.noted = Some(now);
-                Some(format!(
-                    "accepting a connection failed: {e}; further failures are counted until an accept succeeds{}",
-                    if is_out_of_descriptors(e) {
-                        " (out of file descriptors: raise the open-file limit, or lower the connection caps)"
-                    } else {
-                        ""
-                    }
-                ))
-            }
-            (Some(since), Some(noted)) if now.duration_since(noted) >= ACCEPT_NOTE_EVERY => {
+        let wait = if self.recovered {
+            Duration::from_millis(10)
+        } else {
+            Duration::from_millis(10u64 << self.failures.min(7).saturating_sub(1))
+                .min(Duration::from_secs(1))
+        };
+        let since = self.since.unwrap_or(now);
+        let msg = match self.noted {
+            Some(noted) if now.duration_since(noted) >= ACCEPT_NOTE_EVERY => {
                 self.noted = Some(now);
                 Some(format!(
                     "accepting connections still fails: {} failures in {:.0} s, the last: {e}",
@@ -279,13 +300,16 @@ impl AcceptLog {
         (msg, wait)
     }
 
-    /// An accept succeeded: the message that ends a burst, if there was one.
+    /// An accept succeeded: the message that tells the burst's end, once per burst.
     pub fn accepted(&mut self, now: Instant) -> Option<String> {
-        let since = self.since.take()?;
-        let n = std::mem::take(&mut self.failures);
-        self.noted = None;
+        let since = self.since?;
+        if self.recovered {
+            return None;
+        }
+        self.recovered = true;
         Some(format!(
-            "accepting connections again after {n} failures in {:.1} s",
+            "accepting connections again after {} failures in {:.1} s",
+            self.failures,
             now.duration_since(since).as_secs_f64()
         ))
     }
@@ -783,6 +807,13 @@ mod tests {
         let end = log.accepted(t0 + Duration::from_secs(151)).unwrap();
         assert!(end.contains("3000 failures"), "{end}");
         assert_eq!(log.accepted(t0 + Duration::from_secs(152)), None);
+        // A failure soon after is the same burst (nothing logged); one after a quiet
+        // spell starts a new one.
+        assert_eq!(log.failed(&emfile, t0 + Duration::from_secs(153)).0, None);
+        assert_eq!(log.accepted(t0 + Duration::from_secs(154)), None);
+        let (m, _) = log.failed(&emfile, t0 + Duration::from_secs(170));
+        assert!(m.is_some_and(|m| m.starts_with("accepting a connection failed")));
+        assert!(log.accepted(t0 + Duration::from_secs(171)).is_some());
     }
 
     #[test]
