@@ -5,6 +5,7 @@
 //! at once and the process exits within about a second (SQLite and PostgreSQL).
 
 #[path = "../../center/tests/support/pg.rs"]
+#[allow(dead_code)]
 mod pg;
 
 use std::io::{BufRead, BufReader, Read, Write};

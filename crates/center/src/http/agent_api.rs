@@ -4,9 +4,15 @@
 //! unexpired (checked on every request, so a revocation takes effect at once).
 //!
 //! Reconcile: `GET /agent/v1/desired?after=G&wait=S` (long-poll: 200 with the site's
-//! newest generation when it is not `G`, else 204 after `S` seconds) and
-//! `POST /agent/v1/reports` (a batch, answered with the ids stored). The site is always
-//! the one the certificate names.
+//! newest generation when it is not `G`, else 204 after `S` seconds, or at once when the
+//! listener stops) and `POST /agent/v1/reports` (a batch, answered with the ids stored).
+//! The site is always the one the certificate names.
+//!
+//! Connections ([`serve_with`], with the pieces of [`super::conn`]): capped in total,
+//! per source address during the TLS handshake, then per certificate, or, without one,
+//! under small anonymous caps with a short deadline and the enrolment route only.
+//! Enrolment is throttled per source ([`EnrolRefusals`]): its refusals reach the audit
+//! log as one entry per source and window, with the count.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -630,13 +630,11 @@ where
         .header_read_timeout(limits.header_read);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let ends = async move {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
-        }
-    };
+    // At the deadline the connection takes no new request; one in progress gets up to
+    // GRACE more to end (so an answer is not lost half-way), then the connection drops.
+    let ends = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now));
     tokio::pin!(ends);
+    let mut past_deadline = false;
     let mut stopping = false;
     loop {
         if !stopping && *stop.borrow_and_update() {
@@ -661,7 +659,17 @@ where
                     conn.as_mut().graceful_shutdown();
                 }
             }
-            () = &mut ends => return true,
+            () = &mut ends, if deadline.is_some() => {
+                if past_deadline {
+                    return true;
+                }
+                past_deadline = true;
+                if !stopping {
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                ends.as_mut().reset(Instant::now() + GRACE);
+            }
         }
     }
 }
