@@ -740,9 +740,21 @@ async fn enrol_all(o: &Options, seeded: Vec<Seeded>) -> Result<Fleet> {
                     token: s.token,
                     csr_pem: csr,
                 })?;
-                let a = plain
+                let a = match plain
                     .request("POST", "/agent/v1/enrol", None, Some(&body))
-                    .await?;
+                    .await
+                {
+                    Ok(a) => a,
+                    // The center closes a connection without a certificate after a
+                    // while (`anonymous_secs`), after its last answer: the request was
+                    // not taken, so send it again on a new connection.
+                    Err(_) => {
+                        plain = tls_connect(addr, anon.clone()).await?;
+                        plain
+                            .request("POST", "/agent/v1/enrol", None, Some(&body))
+                            .await?
+                    }
+                };
                 if a.status != 200 {
                     return fail(format!(
                         "enrolling the agent of site {}: {} {}",

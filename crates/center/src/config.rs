@@ -75,6 +75,8 @@ pub struct Config {
     /// A bearer token `/metrics` requires (`Authorization: Bearer <token>`); empty
     /// means `/metrics` is open. Environment: `MAMORI_METRICS_TOKEN`.
     pub metrics_token: String,
+    /// Timeouts and caps of both listeners, and the enrolment throttle (`[connections]`).
+    pub connections: ConnectionsConfig,
 }
 
 /// An address or a CIDR prefix (`10.0.0.0/8`, `::1`, `fd00::/8`).
@@ -168,6 +170,7 @@ impl Default for Config {
             four_eyes: true,
             trusted_proxies: Vec::new(),
             metrics_token: String::new(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -251,6 +254,7 @@ impl Config {
                         .map_err(err)?
                 }
                 "METRICS_TOKEN" => self.metrics_token = value.clone(),
+                k if self.connections.apply_env(k, &value).map_err(err)? => {}
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }
@@ -280,6 +284,101 @@ impl Config {
 
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+}
+
+/// `[connections]`: how long a connection may take and how many may be open, on the
+/// panel/API listener (`listen`) and on the agent listener (`agent_listen`). The center
+/// raises its open-file limit to the hard limit at start and, when the caps do not fit
+/// under it (with a reserve for the database and files), lowers them and says so in the
+/// log, so that a cap is reached before the process runs out of descriptors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// A request's head must arrive in full within this many seconds of the connection
+    /// being ready for it (after the TLS handshake, or after the previous answer), so a
+    /// connection that sends nothing, or its headers slowly, is closed after it; this is
+    /// also the longest a kept-alive connection stays open between requests.
+    /// [env: MAMORI_HEADER_READ_TIMEOUT_SECS]
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive in full, and the client must take each part of an
+    /// answer, within this many seconds, else the connection is closed. A long-poll
+    /// waiting for news is not idle. [env: MAMORI_IDLE_TIMEOUT_SECS]
+    pub idle_timeout_secs: u64,
+    /// Open connections on the panel/API listener. [env: MAMORI_PANEL_MAX_CONNECTIONS]
+    pub panel_max: usize,
+    /// Open panel/API connections from one source address (IPv6: one /64).
+    /// [env: MAMORI_PANEL_MAX_CONNECTIONS_PER_SOURCE]
+    pub panel_per_source: usize,
+    /// Open connections on the agent listener, enrolled agents and anonymous ones
+    /// together: one per agent plus its reports. [env: MAMORI_AGENT_MAX_CONNECTIONS]
+    pub agent_max: usize,
+    /// Open agent connections with the same client certificate.
+    /// [env: MAMORI_AGENT_MAX_CONNECTIONS_PER_CERTIFICATE]
+    pub agent_per_certificate: usize,
+    /// Open agent connections without a client certificate: those still in their TLS
+    /// handshake and those that enrol. [env: MAMORI_AGENT_MAX_ANONYMOUS]
+    pub anonymous_max: usize,
+    /// Open agent connections without a certificate from one source address (IPv6: one
+    /// /64). [env: MAMORI_AGENT_MAX_ANONYMOUS_PER_SOURCE]
+    pub anonymous_per_source: usize,
+    /// A connection to the agent listener without a client certificate is closed this
+    /// many seconds after it was accepted (handshake and enrolment included).
+    /// [env: MAMORI_AGENT_ANONYMOUS_SECS]
+    pub anonymous_secs: u64,
+    /// Refused enrolments from one source address within `enrol_window_secs` before
+    /// its further enrolment requests are answered 429 without being checked.
+    /// [env: MAMORI_ENROL_REFUSALS_PER_WINDOW]
+    pub enrol_refusals_per_window: u32,
+    /// The enrolment throttle's window, and how often the refusals from one source
+    /// address are written to the audit log: one entry per source and window, with the
+    /// count. [env: MAMORI_ENROL_WINDOW_SECS]
+    pub enrol_window_secs: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        ConnectionsConfig {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            panel_max: 4096,
+            panel_per_source: 256,
+            agent_max: 65_536,
+            agent_per_certificate: 8,
+            anonymous_max: 1024,
+            anonymous_per_source: 128,
+            anonymous_secs: 15,
+            enrol_refusals_per_window: 10,
+            enrol_window_secs: 60,
+        }
+    }
+}
+
+impl ConnectionsConfig {
+    /// Applies `MAMORI_<key>` (without the prefix) when it is one of these keys; false
+    /// when it is not.
+    fn apply_env(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, String>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse::<T>().map_err(|e| e.to_string())
+        }
+        match key {
+            "HEADER_READ_TIMEOUT_SECS" => self.header_read_timeout_secs = num(value)?,
+            "IDLE_TIMEOUT_SECS" => self.idle_timeout_secs = num(value)?,
+            "PANEL_MAX_CONNECTIONS" => self.panel_max = num(value)?,
+            "PANEL_MAX_CONNECTIONS_PER_SOURCE" => self.panel_per_source = num(value)?,
+            "AGENT_MAX_CONNECTIONS" => self.agent_max = num(value)?,
+            "AGENT_MAX_CONNECTIONS_PER_CERTIFICATE" => self.agent_per_certificate = num(value)?,
+            "AGENT_MAX_ANONYMOUS" => self.anonymous_max = num(value)?,
+            "AGENT_MAX_ANONYMOUS_PER_SOURCE" => self.anonymous_per_source = num(value)?,
+            "AGENT_ANONYMOUS_SECS" => self.anonymous_secs = num(value)?,
+            "ENROL_REFUSALS_PER_WINDOW" => self.enrol_refusals_per_window = num(value)?,
+            "ENROL_WINDOW_SECS" => self.enrol_window_secs = num(value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }
 
@@ -364,6 +463,34 @@ mod tests {
         let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("203.0.113.9".parse().unwrap()));
         assert!(!all.contains("2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn connection_keys_from_file_and_env() {
+        let mut c = Config::from_toml(
+            "[connections]\nheader_read_timeout_secs = 3\npanel_max = 100\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.connections.header_read_timeout_secs, 3);
+        assert_eq!(c.connections.panel_max, 100);
+        assert_eq!(c.connections.agent_max, 65_536);
+        c.apply_env([
+            ("MAMORI_AGENT_MAX_ANONYMOUS".to_string(), "7".to_string()),
+            ("MAMORI_ENROL_WINDOW_SECS".to_string(), "5".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(c.connections.anonymous_max, 7);
+        assert_eq!(c.connections.enrol_window_secs, 5);
+        let e = c
+            .apply_env([("MAMORI_IDLE_TIMEOUT_SECS".to_string(), "-1".to_string())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MAMORI_IDLE_TIMEOUT_SECS"), "{e}");
+        let e = Config::from_toml("[connections]\npanel = 1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:1:"), "{e}");
     }
 
     #[test]

@@ -75,13 +75,17 @@ impl Running {
             .map(|t| format!("{}/setup/{t}", self.public_url))
     }
 
-    /// Stops accepting, finishes open requests, and closes the database.
+    /// Stops accepting on both listeners at once, answers waiting long-polls, gives
+    /// open requests up to [`http::conn::GRACE`], and closes the database.
     pub async fn stop(self) -> Result<(), CenterError> {
-        if let Some(a) = self.agent {
-            a.stop().await;
-        }
         let _ = self.shutdown.send(());
-        let r = self.task.await.unwrap_or(Ok(()));
+        let agent = async {
+            if let Some(a) = self.agent {
+                a.stop().await;
+            }
+        };
+        let ((), r) = tokio::join!(agent, self.task);
+        let r = r.unwrap_or(Ok(()));
         self.store.close().await;
         r.map_err(CenterError::Serve)
     }
@@ -136,14 +140,24 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     };
     let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
     let public_url = config.effective_public_url();
+    let limits = fitted_limits(&config);
     let shared = Arc::new(http::Shared {
         app,
         secure_cookies: public_url.starts_with("https:"),
         config,
         metrics: Default::default(),
         throttle: Default::default(),
+        limits,
+        listeners: Default::default(),
     });
-    let agent = match gateways::listener::start(&shared.config, &shared.app).await {
+    let agent = match gateways::listener::start(
+        &shared.config,
+        &shared.app,
+        shared.limits.clone(),
+        shared.listeners.agent.clone(),
+    )
+    .await
+    {
         Ok(a) => a,
         Err(message) => return Err(CenterError::AgentListener(message)),
     };
@@ -160,6 +174,21 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
         shutdown: tx,
         task,
     })
+}
+
+/// Raises the open-file limit to the hard limit and fits the connection caps under it.
+fn fitted_limits(config: &Config) -> http::conn::Limits {
+    let limits = http::conn::Limits::from_config(&config.connections);
+    match http::conn::Budget::raise(config.max_connections) {
+        Some(budget) => {
+            let (limits, warning) = budget.fit(limits, !config.agent_listen.trim().is_empty());
+            if let Some(w) = warning {
+                tracing::warn!("{w}");
+            }
+            limits
+        }
+        None => limits,
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CenterError> {
@@ -187,6 +216,9 @@ pub fn run_blocking(config: Config) -> Result<(), CenterError> {
         let db = redacted_db(&config);
         let running = start(config).await?;
         println!("Mamori center: control panel at {}/", running.public_url);
+        if let Some(a) = &running.agent {
+            println!("agent listener: https://{}", a.addr);
+        }
         println!("database: {db}");
         match running.bootstrap_url() {
             Some(url) => println!(

@@ -11,6 +11,9 @@ use crate::auth;
 use crate::ca::{AgentIdentity, Ca, CaError, Issued};
 use crate::domain::{Actor, Role, Scope};
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
 /// How long an agent certificate is valid; agents renew before the end.
 pub const CERT_VALID_MS: i64 = 30 * 24 * 3_600_000;
 
@@ -219,6 +222,23 @@ impl App {
         source: &str,
         now: i64,
     ) -> std::result::Result<(Issued, AgentIdentity), EnrolError> {
+        self.enrol_agent_counted(ca, token, csr_pem, source, None, now)
+            .await
+    }
+
+    /// [`App::enrol_agent`] for the agent listener: a refusal is audited at once only
+    /// when it is the first of its source's window in `refusals` (counted under `key`,
+    /// the source address or its network); the others are counted there and written as
+    /// one entry per source and window ([`App::audit_enrol_refusals`]).
+    pub async fn enrol_agent_counted(
+        &self,
+        ca: &Ca,
+        token: &str,
+        csr_pem: &str,
+        source: &str,
+        refusals: Option<(&EnrolRefusals, &str)>,
+        now: i64,
+    ) -> std::result::Result<(Issued, AgentIdentity), EnrolError> {
         // The secret is what is stored; the CA fingerprint after the dot is the agent's.
         let secret = token.split_once('.').map_or(token, |(s, _)| s);
         let hash = auth::token_hash(secret);
@@ -235,6 +255,16 @@ impl App {
                 Some(t) => (Some(t.customer_id), format!("enrolment_token/{}", t.id)),
                 None => (None, "enrolment_token/unknown".into()),
             };
+            let detail = match refusals {
+                None => r.to_string(),
+                Some((counted, key)) => {
+                    if !counted.note(key, &r.to_string(), &object, customer, now) {
+                        // Counted for this source's entry of the window.
+                        return Err(EnrolError::Refused(r));
+                    }
+                    format!("count=1: {r}")
+                }
+            };
             tx.audit(
                 agent_record(
                     "agent",
@@ -243,7 +273,7 @@ impl App {
                     "agent.enrol",
                     object,
                     "refused",
-                    r.to_string(),
+                    detail,
                 ),
                 now,
             )
@@ -369,5 +399,263 @@ impl App {
                 Err(EnrolError::Refused(r))
             }
         }
+    }
+}
+
+/// Why a throttled enrolment was refused (it was not checked).
+pub const THROTTLED: &str = "too many refused enrolments from this address; not checked";
+
+/// At most this many source addresses are followed at once; refusals from further
+/// addresses are counted under [`OTHER_SOURCES`].
+const MAX_SOURCES: usize = 100_000;
+
+/// The source under which refusals are counted when [`MAX_SOURCES`] are followed.
+pub const OTHER_SOURCES: &str = "other addresses";
+
+/// Refused enrolments per source address: the throttle of `/agent/v1/enrol`, and their
+/// audit, one entry per source and window carrying the count. The first refusal of a
+/// window is audited at once (with the check that refused it); the others of the window
+/// are counted here and written as one entry when the window ends, which opens the next
+/// window; so a source that keeps being refused adds one entry per window. Time comes in
+/// as `now` (ms since the epoch).
+pub struct EnrolRefusals {
+    limit: u32,
+    window_ms: i64,
+    by_source: Mutex<HashMap<String, SourceWindow>>,
+}
+
+struct SourceWindow {
+    /// When the window began: the time of the source's last audit entry.
+    start: i64,
+    /// Refusals checked against the database in this window (what the throttle counts).
+    checked: u32,
+    /// Refusals since the last entry, not yet written: (reason, object, customer).
+    pending: BTreeMap<(String, String, Option<i64>), u64>,
+}
+
+/// The refusals of one source not yet written, for one audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalSummary {
+    pub source: String,
+    /// The beginning of the window (ms since the epoch).
+    pub since: i64,
+    /// (reason, object, customer, count), in a stable order.
+    pub items: Vec<(String, String, Option<i64>, u64)>,
+}
+
+impl RefusalSummary {
+    pub fn count(&self) -> u64 {
+        self.items.iter().map(|i| i.3).sum()
+    }
+}
+
+impl EnrolRefusals {
+    /// At most `limit` checked refusals per source within `window_ms`.
+    pub fn new(limit: u32, window_ms: i64) -> EnrolRefusals {
+        EnrolRefusals {
+            limit: limit.max(1),
+            window_ms: window_ms.max(1),
+            by_source: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SourceWindow>> {
+        self.by_source.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an enrolment from `source` is refused without a check now; if so, the
+    /// milliseconds until its window ends, and the refusal is counted.
+    pub fn throttled(&self, source: &str, now: i64) -> Option<i64> {
+        let mut m = self.lock();
+        let full = m.len() >= MAX_SOURCES && !m.contains_key(source);
+        let key = if full { OTHER_SOURCES } else { source };
+        let w = m.get_mut(key)?;
+        let end = w.start.saturating_add(self.window_ms);
+        if now >= end || w.checked < self.limit {
+            return None;
+        }
+        *w.pending
+            .entry((
+                THROTTLED.to_string(),
+                "enrolment_token/unchecked".into(),
+                None,
+            ))
+            .or_insert(0) += 1;
+        Some(end - now)
+    }
+
+    /// A checked refusal from `source`: true when it opens a window and is to be
+    /// audited at once; false when it is counted for the window's entry.
+    pub fn note(
+        &self,
+        source: &str,
+        reason: &str,
+        object: &str,
+        customer: Option<i64>,
+        now: i64,
+    ) -> bool {
+        let mut m = self.lock();
+        let full = m.len() >= MAX_SOURCES && !m.contains_key(source);
+        let key = if full { OTHER_SOURCES } else { source };
+        match m.get_mut(key) {
+            Some(w) if now < w.start.saturating_add(self.window_ms) || !w.pending.is_empty() => {
+                w.checked = w.checked.saturating_add(1);
+                *w.pending
+                    .entry((reason.to_string(), object.to_string(), customer))
+                    .or_insert(0) += 1;
+                false
+            }
+            _ => {
+                m.insert(
+                    key.to_string(),
+                    SourceWindow {
+                        start: now,
+                        checked: 1,
+                        pending: BTreeMap::new(),
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// The sources whose window has ended with refusals not yet written (each opens its
+    /// next window now); sources whose window ended quietly are forgotten.
+    pub fn due(&self, now: i64) -> Vec<RefusalSummary> {
+        let mut m = self.lock();
+        let mut out = Vec::new();
+        m.retain(|source, w| {
+            if now < w.start.saturating_add(self.window_ms) {
+                return true;
+            }
+            if w.pending.is_empty() {
+                return false;
+            }
+            out.push(summary(source, w));
+            w.start = now;
+            w.checked = 0;
+            true
+        });
+        out.sort_by(|a, b| a.source.cmp(&b.source));
+        out
+    }
+
+    /// Every refusal not yet written (when the center stops).
+    pub fn take_all(&self) -> Vec<RefusalSummary> {
+        let mut m = self.lock();
+        let mut out: Vec<RefusalSummary> = m
+            .iter_mut()
+            .filter(|(_, w)| !w.pending.is_empty())
+            .map(|(s, w)| summary(s, w))
+            .collect();
+        m.clear();
+        out.sort_by(|a, b| a.source.cmp(&b.source));
+        out
+    }
+}
+
+fn summary(source: &str, w: &mut SourceWindow) -> RefusalSummary {
+    RefusalSummary {
+        source: source.to_string(),
+        since: w.start,
+        items: std::mem::take(&mut w.pending)
+            .into_iter()
+            .map(|((reason, object, customer), n)| (reason, object, customer, n))
+            .collect(),
+    }
+}
+
+impl App {
+    /// Writes one source's counted enrolment refusals as one audit entry: the count,
+    /// and each reason with its count (and its token when several were named).
+    pub async fn audit_enrol_refusals(&self, s: &RefusalSummary, now: i64) -> Result<()> {
+        let first = s.items.first();
+        let same_object = first
+            .filter(|f| s.items.iter().all(|i| i.1 == f.1))
+            .map(|f| f.1.clone());
+        let customer = first
+            .and_then(|f| f.2)
+            .filter(|c| s.items.iter().all(|i| i.2 == Some(*c)));
+        let items: Vec<String> = s
+            .items
+            .iter()
+            .map(|(reason, object, _, n)| {
+                if same_object.is_some() {
+                    format!("{reason} x{n}")
+                } else {
+                    format!("{reason} ({object}) x{n}")
+                }
+            })
+            .collect();
+        let detail = format!(
+            "count={} in {} s: {}",
+            s.count(),
+            ((now - s.since).max(0) + 999) / 1000,
+            items.join("; ")
+        );
+        let mut tx = self.store.begin().await?;
+        tx.audit(
+            agent_record(
+                "agent",
+                &s.source,
+                customer,
+                "agent.enrol",
+                same_object.unwrap_or_else(|| "enrolment_token/several".into()),
+                "refused",
+                detail,
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_from_one_source_is_one_entry_per_window_with_its_count() {
+        let r = EnrolRefusals::new(3, 1000);
+        let unknown = ("the enrolment token is unknown", "enrolment_token/unknown");
+        // The first refusal is audited at once; the next two are counted.
+        assert!(r.note("a", unknown.0, unknown.1, None, 0));
+        assert!(!r.note("a", unknown.0, unknown.1, None, 10));
+        assert_eq!(r.throttled("a", 15), None);
+        assert!(!r.note(
+            "a",
+            "the enrolment token was already used",
+            "enrolment_token/7",
+            Some(4),
+            20
+        ));
+        // Three checked: the rest of the window is throttled.
+        for t in 30..130 {
+            assert_eq!(r.throttled("a", t), Some(1000 - t));
+        }
+        // Another source is not affected.
+        assert_eq!(r.throttled("b", 40), None);
+        assert!(r.note("b", unknown.0, unknown.1, None, 40));
+        assert!(r.due(999).is_empty());
+        let due = r.due(1000);
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(due[0].source, "a");
+        assert_eq!(due[0].count(), 102);
+        // The entry opened a new window: checks are allowed again, counted for it.
+        assert_eq!(r.throttled("a", 1001), None);
+        assert!(!r.note("a", unknown.0, unknown.1, None, 1001));
+        // "b" had nothing more: forgotten; "a" is written at the end of its window.
+        assert!(r.due(1500).is_empty());
+        let due = r.due(2000);
+        assert_eq!((due.len(), due[0].count()), (1, 1));
+        assert!(r.due(3000).is_empty());
+        // Quiet since: a new refusal is audited at once again.
+        assert!(r.note("a", unknown.0, unknown.1, None, 3001));
+        assert!(!r.note("a", unknown.0, unknown.1, None, 3002));
+        // Stopping writes what is counted.
+        assert_eq!(r.take_all()[0].count(), 1);
+        assert!(r.take_all().is_empty());
     }
 }

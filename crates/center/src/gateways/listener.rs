@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::ca;
 use crate::config::Config;
 use crate::http::agent_api::{self, AgentState};
+use crate::http::conn::{ConnStats, Limits};
 use crate::http::now_ms;
 
 /// A running agent listener.
@@ -26,8 +27,14 @@ impl AgentListener {
     }
 }
 
-/// Starts the listener when `agent_listen` is set; `Ok(None)` when it is empty.
-pub async fn start(config: &Config, app: &App) -> Result<Option<AgentListener>, String> {
+/// Starts the listener when `agent_listen` is set, under `limits`, counting its
+/// connections in `stats`; `Ok(None)` when it is empty.
+pub async fn start(
+    config: &Config,
+    app: &App,
+    limits: Limits,
+    stats: Arc<ConnStats>,
+) -> Result<Option<AgentListener>, String> {
     if config.agent_listen.trim().is_empty() {
         return Ok(None);
     }
@@ -66,9 +73,16 @@ pub async fn start(config: &Config, app: &App) -> Result<Option<AgentListener>, 
         ca: ca.clone(),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(agent_api::serve(state, tcp, tls, async move {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(agent_api::serve_with(
+        state,
+        tcp,
+        tls,
+        limits,
+        stats,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     tracing::info!(%addr, "agent listener started");
     Ok(Some(AgentListener {
         addr,

@@ -4,32 +4,40 @@
 //! unexpired (checked on every request, so a revocation takes effect at once).
 //!
 //! Reconcile: `GET /agent/v1/desired?after=G&wait=S` (long-poll: 200 with the site's
-//! newest generation when it is not `G`, else 204 after `S` seconds) and
-//! `POST /agent/v1/reports` (a batch, answered with the ids stored). The site is always
-//! the one the certificate names.
+//! newest generation when it is not `G`, else 204 after `S` seconds, or at once when the
+//! listener stops) and `POST /agent/v1/reports` (a batch, answered with the ids stored).
+//! The site is always the one the certificate names.
+//!
+//! Connections ([`serve_with`], with the pieces of [`super::conn`]): capped in total,
+//! per source address during the TLS handshake, then per certificate, or, without one,
+//! under small anonymous caps with a short deadline and the enrolment route only.
+//! Enrolment is throttled per source ([`EnrolRefusals`]): its refusals reach the audit
+//! log as one entry per source and window, with the count.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::{IncomingStream, Listener};
 use axum::{Json, Router};
 use mamori_api::agent as wire;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{RootCertStore, ServerConfig};
-use tokio_rustls::server::TlsStream;
 
+use super::conn::{self, AcceptLog, ConnStats, Gate, Limits, Permit, Stall, source_key};
 use super::now_ms;
 use crate::app::App;
 use crate::ca::{self, Ca};
 use crate::gateways::AgentCert;
-use crate::gateways::enrol::{AgentRefusal, EnrolError};
+use crate::gateways::enrol::{AgentRefusal, EnrolError, EnrolRefusals};
 use crate::gateways::reconcile::{self, Wakeups};
 
 pub struct AgentState {
@@ -43,6 +51,10 @@ struct Ctx {
     s: Arc<AgentState>,
     wake: Arc<Wakeups>,
     touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
+    /// Turns true when the listener stops: waiting long-polls answer at once.
+    stopping: watch::Receiver<bool>,
+    /// Refused enrolments per source: the throttle and their audit.
+    refusals: EnrolRefusals,
 }
 
 /// How often this process looks for new generations to wake its long-polls.
@@ -56,85 +68,6 @@ const TOUCH_EVERY_MS: i64 = 10_000;
 pub struct AgentPeer {
     pub addr: SocketAddr,
     pub cert: Option<Vec<u8>>,
-}
-
-/// A TCP listener that hands out connections after their TLS handshake; handshakes run
-/// in their own tasks, so a slow client does not hold up the others.
-pub struct TlsListener {
-    rx: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, AgentPeer)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let acceptor = TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let (sock, addr) = match tcp.accept().await {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "agent listener accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                if tx.is_closed() {
-                    break;
-                }
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let hs = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(sock),
-                    )
-                    .await;
-                    match hs {
-                        Ok(Ok(tls)) => {
-                            let cert = tls
-                                .get_ref()
-                                .1
-                                .peer_certificates()
-                                .and_then(|c| c.first())
-                                .map(|c| c.to_vec());
-                            let _ = tx.send((tls, AgentPeer { addr, cert })).await;
-                        }
-                        Ok(Err(e)) => {
-                            tracing::info!(peer = %addr, error = %e, "agent TLS handshake failed")
-                        }
-                        Err(_) => tracing::info!(peer = %addr, "agent TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { rx, local })
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = AgentPeer;
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.rx.recv().await {
-            Some(x) => x,
-            // The acceptor task ended: never hand out another connection.
-            None => std::future::pending().await,
-        }
-    }
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(AgentPeer {
-            addr: self.local,
-            cert: None,
-        })
-    }
-}
-
-impl axum::extract::connect_info::Connected<IncomingStream<'_, TlsListener>> for AgentPeer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        stream.remote_addr().clone()
-    }
 }
 
 /// The TLS configuration: the center's server certificate, client certificates
@@ -187,6 +120,21 @@ pub fn ca_fingerprint(ca: &Ca) -> Result<String, String> {
 
 /// The routes; starts this router's poller for new generations (it ends with the router).
 pub fn router(state: Arc<AgentState>) -> Router {
+    routers(state, &Limits::default(), never_stops()).0
+}
+
+/// A stop signal that never fires (its sender is gone, which the waiters ignore).
+fn never_stops() -> watch::Receiver<bool> {
+    watch::channel(false).1
+}
+
+/// The routes of a connection with a client certificate (all of them), and those of a
+/// connection without one (enrolment only); the context they share.
+fn routers(
+    state: Arc<AgentState>,
+    limits: &Limits,
+    stopping: watch::Receiver<bool>,
+) -> (Router, Router, Arc<Ctx>) {
     let wake = Arc::new(Wakeups::default());
     reconcile::spawn_poller(
         state.app.store.clone(),
@@ -198,21 +146,75 @@ pub fn router(state: Arc<AgentState>) -> Router {
         s: state,
         wake,
         touched: Default::default(),
+        stopping,
+        refusals: EnrolRefusals::new(
+            limits.enrol_refusals_per_window,
+            i64::try_from(limits.enrol_window.as_millis()).unwrap_or(i64::MAX),
+        ),
     });
-    Router::new()
+    let full = Router::new()
         .route("/agent/v1/enrol", post(enrol))
         .route("/agent/v1/whoami", get(whoami))
         .route("/agent/v1/renew", post(renew))
         .route("/agent/v1/desired", get(desired))
         .route("/agent/v1/reports", post(reports))
-        .with_state(ctx)
+        .with_state(ctx.clone());
+    let anonymous = Router::new()
+        .route("/agent/v1/enrol", post(enrol))
+        .fallback(needs_certificate)
+        .with_state(ctx.clone());
+    (full, anonymous, ctx)
 }
 
-/// Serves the agent protocol on `tcp` until `shutdown` resolves.
+/// Any request but enrolment on a connection without a client certificate: refused, and
+/// the connection is closed.
+async fn needs_certificate() -> Response {
+    let mut r = err(
+        StatusCode::UNAUTHORIZED,
+        "this request needs the agent's client certificate; enrol first",
+    );
+    r.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+/// Serves the agent protocol on `tcp` until `shutdown` resolves, with the default caps
+/// and timeouts.
 pub async fn serve(
     state: Arc<AgentState>,
     tcp: TcpListener,
     config: Arc<ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(
+        state,
+        tcp,
+        config,
+        Limits::default(),
+        Default::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves the agent protocol on `tcp` until `shutdown` resolves. Each accepted
+/// connection takes a place under `agent_max` and, during its TLS handshake, one of its
+/// source address's (`anonymous_per_source`); the handshake must end within the
+/// header-read timeout and the anonymous deadline. With a certificate the connection
+/// takes a place under the per-certificate cap and gets every route; without one, a
+/// place under the anonymous caps (in total and per source), only enrolment, and the
+/// anonymous deadline. Connections with certificates thus never wait for anonymous
+/// ones. When `shutdown` resolves, waiting
+/// long-polls answer at once, idle connections close, and refused enrolments not yet
+/// audited are written.
+pub async fn serve_with(
+    state: Arc<AgentState>,
+    tcp: TcpListener,
+    config: Arc<ServerConfig>,
+    limits: Limits,
+    stats: Arc<ConnStats>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(fp) = ca_fingerprint(&state.ca)
@@ -220,13 +222,172 @@ pub async fn serve(
     {
         tracing::warn!(error = %e, "cannot record the CA fingerprint; enrolment tokens will lack it");
     }
-    let listener = TlsListener::new(tcp, config)?;
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<AgentPeer>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = Arc::new(limits);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (full, anonymous, ctx) = routers(state, &limits, stop_rx.clone());
+    let flusher = tokio::spawn(flush_refusals(ctx.clone(), stop_rx.clone()));
+    let acceptor = TlsAcceptor::from(config);
+    let all: Gate<()> = Gate::new(limits.agent_max, usize::MAX);
+    let handshakes: Gate<IpAddr> = Gate::new(usize::MAX, limits.anonymous_per_source);
+    let anon: Gate<IpAddr> = Gate::new(limits.anonymous_max, limits.anonymous_per_source);
+    let certs: Gate<[u8; 32]> = Gate::new(usize::MAX, limits.agent_per_certificate);
+    let mut conns = tokio::task::JoinSet::new();
+    let mut log = AcceptLog::new();
+    tokio::pin!(shutdown);
+    'accept: loop {
+        tokio::select! {
+            () = &mut shutdown => break 'accept,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            r = tcp.accept() => match r {
+                Ok((sock, addr)) => {
+                    if let Some(m) = log.accepted(Instant::now()) {
+                        tracing::warn!(listener = "agent", "{m}");
+                    }
+                    let (Ok(place), Ok(handshake)) =
+                        (all.admit(()), handshakes.admit(source_key(addr.ip())))
+                    else {
+                        stats.refused();
+                        continue;
+                    };
+                    let _ = sock.set_nodelay(true);
+                    let c = Conn {
+                        acceptor: acceptor.clone(),
+                        full: full.clone(),
+                        anonymous: anonymous.clone(),
+                        anon: anon.clone(),
+                        certs: certs.clone(),
+                        limits: limits.clone(),
+                        stats: stats.clone(),
+                        stop: stop_rx.clone(),
+                    };
+                    conns.spawn(async move {
+                        let _open = c.stats.opened();
+                        c.run(sock, addr, handshake).await;
+                        drop(place);
+                    });
+                }
+                Err(e) => {
+                    stats.accept_failures.fetch_add(1, Ordering::Relaxed);
+                    let (msg, wait) = log.failed(&e, Instant::now());
+                    if let Some(m) = msg {
+                        tracing::warn!(listener = "agent", "{m}");
+                    }
+                    tokio::select! {
+                        () = &mut shutdown => break 'accept,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+    }
+    drop(tcp);
+    conn::finish(stop_tx, conns).await;
+    let _ = flusher.await;
+    Ok(())
+}
+
+/// What one agent connection needs.
+struct Conn {
+    acceptor: TlsAcceptor,
+    full: Router,
+    anonymous: Router,
+    anon: Gate<IpAddr>,
+    certs: Gate<[u8; 32]>,
+    limits: Arc<Limits>,
+    stats: Arc<ConnStats>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Conn {
+    async fn run(self, sock: TcpStream, addr: SocketAddr, handshake: Permit<IpAddr>) {
+        let l = &self.limits;
+        let anonymous_until = Instant::now() + l.anonymous_time;
+        let handshake_until = (Instant::now() + l.header_read).min(anonymous_until);
+        let io = Stall::new(sock, l.idle);
+        let tls = match tokio::time::timeout_at(handshake_until, self.acceptor.accept(io)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %addr, error = %e, "agent TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                self.stats.timed_out();
+                tracing::debug!(peer = %addr, "agent TLS handshake timed out");
+                return;
+            }
+        };
+        drop(handshake);
+        let cert = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.to_vec());
+        let timed_out = match cert {
+            Some(der) => {
+                use sha2::Digest;
+                let Ok(place) = self.certs.admit(sha2::Sha256::digest(&der).into()) else {
+                    self.stats.refused();
+                    return;
+                };
+                let peer = AgentPeer {
+                    addr,
+                    cert: Some(der),
+                };
+                let t = conn::serve_connection(tls, self.full, peer, l, self.stop, None).await;
+                drop(place);
+                t
+            }
+            None => {
+                let Ok(place) = self.anon.admit(source_key(addr.ip())) else {
+                    self.stats.refused();
+                    return;
+                };
+                let peer = AgentPeer { addr, cert: None };
+                let t = conn::serve_connection(
+                    tls,
+                    self.anonymous,
+                    peer,
+                    l,
+                    self.stop,
+                    Some(anonymous_until),
+                )
+                .await;
+                drop(place);
+                t
+            }
+        };
+        if timed_out {
+            self.stats.timed_out();
+        }
+    }
+}
+
+/// Writes the counted enrolment refusals as their windows end, and all of them when the
+/// listener stops.
+async fn flush_refusals(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            r = stop.wait_for(|s| *s) => { let _ = r; true }
+        };
+        let now = now_ms();
+        let due = if stopping {
+            ctx.refusals.take_all()
+        } else {
+            ctx.refusals.due(now)
+        };
+        for s in due {
+            if let Err(e) = ctx.s.app.audit_enrol_refusals(&s, now).await {
+                tracing::error!(error = %e, source = %s.source, count = s.count(), "cannot audit refused enrolments");
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
 }
 
 fn err(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -249,6 +410,22 @@ async fn enrol(
     body: axum::body::Bytes,
 ) -> Response {
     let s = &c.s;
+    let key = source_key(peer.addr.ip()).to_string();
+    let now = now_ms();
+    if let Some(wait_ms) = c.refusals.throttled(&key, now) {
+        let secs = (wait_ms.max(0) + 999) / 1000;
+        let mut r = err(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{}; try again in {secs} s",
+                crate::gateways::enrol::THROTTLED,
+            ),
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let req: wire::EnrolRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -260,12 +437,13 @@ async fn enrol(
     };
     match s
         .app
-        .enrol_agent(
+        .enrol_agent_counted(
             &s.ca,
             &req.token,
             &req.csr_pem,
             &peer.addr.ip().to_string(),
-            now_ms(),
+            Some((&c.refusals, &key)),
+            now,
         )
         .await
     {
@@ -442,10 +620,21 @@ async fn desired(
             Err(e) => return internal(e),
         }
         rx.borrow_and_update();
-        match tokio::time::timeout_at(deadline, rx.changed()).await {
-            Ok(Ok(())) => continue,
-            // Timed out, or the process is stopping.
-            _ => return StatusCode::NO_CONTENT.into_response(),
+        let mut stopping = ctx.stopping.clone();
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, rx.changed()) => match r {
+                Ok(Ok(())) => continue,
+                // Timed out, or the process is stopping.
+                _ => return StatusCode::NO_CONTENT.into_response(),
+            },
+            // The listener stops: no news now; the agent asks again (here or elsewhere).
+            Ok(_) = stopping.wait_for(|s| *s) => {
+                return (
+                    StatusCode::NO_CONTENT,
+                    [(axum::http::header::CONNECTION, "close")],
+                )
+                    .into_response();
+            }
         }
     }
 }

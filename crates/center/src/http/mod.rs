@@ -12,6 +12,7 @@ pub mod agent_api;
 mod api;
 mod backoffice_api;
 mod backoffice_panel;
+pub mod conn;
 mod gateways_api;
 mod openapi;
 mod panel;
@@ -41,6 +42,10 @@ pub struct Shared {
     /// Cookies get `Secure` when the public URL is `https:`; [`edge`] also adds it to
     /// a request that came over HTTPS through a trusted proxy.
     pub secure_cookies: bool,
+    /// Caps and timeouts of both listeners, fitted under the open-file limit.
+    pub limits: conn::Limits,
+    /// Both listeners' connection counters (`/metrics`).
+    pub listeners: Arc<conn::Listeners>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -134,6 +139,10 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let up = i32::from(s.app.store.ping().await.is_ok());
     out.push_str("# HELP mamori_database_up Whether the database answered.\n# TYPE mamori_database_up gauge\n");
     out.push_str(&format!("mamori_database_up {up}\n"));
+    out.push_str(
+        &s.listeners
+            .metrics(!s.config.agent_listen.trim().is_empty()),
+    );
     (
         [(
             header::CONTENT_TYPE,
@@ -343,16 +352,12 @@ pub fn status_of(e: &AppError) -> StatusCode {
     }
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, under the caps and timeouts of `state.limits`.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let (limits, stats) = (state.limits.clone(), state.listeners.panel.clone());
+    conn::serve_http(listener, router(state), limits, stats, shutdown).await
 }
