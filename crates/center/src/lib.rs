@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod gateways;
 pub mod http;
+pub mod signin;
 pub mod store;
 
 use std::net::SocketAddr;
