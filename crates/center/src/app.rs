@@ -346,7 +346,7 @@ impl App {
             }
             None => None,
         };
-        let hash = auth::hash_password(password_in)?;
+        let hash = auth::hash_password_async(password_in).await?;
         let mut tx = self.store.begin().await?;
         let user_id = match &user {
             Some(u) => u.id,
