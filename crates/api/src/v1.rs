@@ -205,6 +205,9 @@ pub struct NewToken {
     pub role: String,
     #[serde(default)]
     pub customer_id: Option<i64>,
+    /// Days until the token expires (1 to 3650); absent: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +217,26 @@ pub struct CreatedToken {
     pub token: String,
     pub role: String,
     pub customer_id: Option<i64>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// An API token as listed (never its secret). It acts with `role` within
+/// `customer_id`, and never with more than its owner's current role allows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub customer_id: Option<i64>,
+    pub owner_id: i64,
+    pub owner: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// Recorded at most once a minute.
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,7 +6,8 @@
 use crate::audit::Record;
 use crate::auth::{self, AuthError};
 use crate::domain::*;
-use crate::store::{Store, StoreError, Tx};
+use crate::signin::{self, Guard};
+use crate::store::{Admission, Store, StoreError, TokenFilter, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -26,10 +27,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
-    #[error(
-        "this account is locked after repeated failed sign-ins; try again after {minutes} minute(s)"
-    )]
-    Locked { minutes: i64 },
+    /// Too many attempts of a kind (the message names which, in both languages).
+    #[error("{0}")]
+    Throttled(&'static str),
     #[error("a TOTP code is required")]
     TotpRequired,
     #[error(transparent)]
@@ -111,6 +111,7 @@ pub(crate) fn field_ja(field: &str) -> &'static str {
         "site_id" => "拠点",
         "locale" => "表示言語",
         "kind" => "種類",
+        "expires_in_days" => "有効期限（日数）",
         _ => "入力項目",
     }
 }
@@ -207,6 +208,28 @@ pub(crate) fn record(
         detail,
     }
 }
+
+/// The answer to every failed sign-in, whatever failed (an unknown address, a wrong
+/// password or code, a missing code, a locked or inactive account): it tells nothing.
+fn signin_refused() -> AppError {
+    AppError::Unauthenticated("wrong e-mail address, password or code".into())
+}
+
+/// Whether an owner with role `owner` may hold a token acting with role `token`:
+/// administrators any provider role, other provider staff their own, an officer officer
+/// or staff, staff staff. Checked when a token is issued and on every use, against the
+/// owner's role of that moment.
+pub(crate) fn token_role_allowed(owner: Role, token: Role) -> bool {
+    match owner {
+        Role::Admin => token.is_provider(),
+        r if r.is_provider() => token == r,
+        Role::Officer => matches!(token, Role::Officer | Role::Staff),
+        _ => token == Role::Staff,
+    }
+}
+
+/// A token's last use is recorded at most this often.
+const TOKEN_TOUCH_MS: i64 = 60_000;
 
 /// The start of a sign-in, for the panel's two steps.
 pub enum SignIn {
@@ -323,7 +346,7 @@ impl App {
             }
             None => None,
         };
-        let hash = auth::hash_password(password_in)?;
+        let hash = auth::hash_password_async(password_in).await?;
         let mut tx = self.store.begin().await?;
         let user_id = match &user {
             Some(u) => u.id,
@@ -382,6 +405,12 @@ impl App {
     }
 
     // ---- sign-in -------------------------------------------------------------------
+    //
+    // Every attempt on an existing account is counted in the database before it is
+    // evaluated (`Tx::admit_signin`: one conditional UPDATE), so concurrent attempts
+    // never evaluate more guesses than the lock allows; a locked account admits nothing
+    // and answers exactly like a wrong password. Password hashing runs off the async
+    // threads (`auth::verify_password_async`).
 
     async fn audit_signin(
         &self,
@@ -411,26 +440,25 @@ impl App {
         Ok(())
     }
 
+    /// An admitted attempt failed: it stays counted, the account is locked when the
+    /// count reached the limit (and its owner told), the failure is audited.
     async fn fail_signin(
         &self,
         c: &Credentials,
         source: &str,
         detail: &str,
+        guard: &Guard<'_>,
         now: i64,
     ) -> Result<AppError> {
-        let failed = c.failed_logins + 1;
-        let lock = failed >= self.settings.lockout_failures;
         let mut tx = self.store.begin().await?;
-        tx.set_login_failures(
-            c.user.id,
-            if lock { 0 } else { failed },
-            if lock {
-                now + self.settings.lockout_ms
-            } else {
-                c.locked_until
-            },
-        )
-        .await?;
+        let locked = tx
+            .fail_signin(
+                c.user.id,
+                now,
+                self.settings.lockout_failures,
+                self.settings.lockout_ms,
+            )
+            .await?;
         tx.audit(
             Record {
                 actor_id: Some(c.user.id),
@@ -440,7 +468,7 @@ impl App {
                 action: "signin".into(),
                 object: format!("user/{}", c.user.id),
                 outcome: "failed".into(),
-                detail: if lock {
+                detail: if locked.is_some() {
                     format!("{detail}; account locked")
                 } else {
                     detail.into()
@@ -450,23 +478,96 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(AppError::Unauthenticated(
-            "wrong e-mail address, password or code".into(),
-        ))
+        if let Some(until) = locked {
+            self.notify_lock(&c.user, source, until, guard, now);
+        }
+        Ok(signin_refused())
     }
 
-    /// Checks e-mail and password (with lockout); the TOTP step is separate.
+    /// An attempt the account's lock refused before evaluating it: audited, answered
+    /// like a wrong password. `now_locked`: this attempt found the count used up and
+    /// locked the account.
+    async fn deny_signin(
+        &self,
+        user: &User,
+        source: &str,
+        detail: &str,
+        locked: Option<i64>,
+        guard: &Guard<'_>,
+        now: i64,
+    ) -> Result<AppError> {
+        self.audit_signin(Some(user), &user.email, source, "denied", detail, now)
+            .await?;
+        if let Some(until) = locked {
+            self.notify_lock(user, source, until, guard, now);
+        }
+        Ok(signin_refused())
+    }
+
+    /// Tells the owner of a just-locked account by e-mail, in the background (the
+    /// answer to the attempt must not wait for the relay, nor differ in its timing);
+    /// the sending is audited.
+    fn notify_lock(&self, user: &User, source: &str, until: i64, guard: &Guard<'_>, now: i64) {
+        let Some(mail) = guard.mail.clone() else {
+            return;
+        };
+        let app = self.clone();
+        let user = user.clone();
+        let source = source.to_string();
+        tokio::spawn(async move {
+            let (subject, body) = signin::lock_notice(&user.email, &source, until);
+            let sent = crate::backoffice::smtp::send(
+                &mail.smtp,
+                &mail.from,
+                &user.email,
+                &subject,
+                &body,
+                now,
+            )
+            .await;
+            let (outcome, detail) = match &sent {
+                Ok(()) => ("ok", format!("to={}", user.email)),
+                Err(e) => ("failed", format!("to={} error={e}", user.email)),
+            };
+            let audited = async {
+                let mut tx = app.store.begin().await?;
+                tx.audit(
+                    Record {
+                        actor_id: None,
+                        actor: "system".into(),
+                        customer_id: user.customer_id,
+                        source: "smtp".into(),
+                        action: "signin.lock_notice".into(),
+                        object: format!("user/{}", user.id),
+                        outcome: outcome.into(),
+                        detail,
+                    },
+                    now,
+                )
+                .await?;
+                tx.commit().await
+            };
+            if let Err(e) = audited.await {
+                tracing::error!(error = %e, "cannot audit the lock notice");
+            }
+        });
+    }
+
+    /// Checks e-mail and password. The attempt is counted against the account before the
+    /// password is verified; on success it is still counted (the caller completes the
+    /// sign-in, which resets the count, or releases the attempt for the TOTP step).
     pub async fn check_password(
         &self,
         email_in: &str,
         password_in: &str,
         source: &str,
+        guard: &Guard<'_>,
         now: i64,
     ) -> Result<Credentials> {
         let e = email_in.trim().to_lowercase();
         let creds = self.store.credentials_by_email(&e).await?;
         let Some(c) = creds else {
-            auth::verify_password(password_in, auth::dummy_hash());
+            auth::verify_password_async(password_in, None).await;
             self.audit_signin(
                 None,
                 &e.chars().take(254).collect::<String>(),
@@ -476,31 +577,34 @@ impl App {
                 now,
             )
             .await?;
-            return Err(AppError::Unauthenticated(
-                "wrong e-mail address, password or code".into(),
-            ));
+            return Err(signin_refused());
         };
-        if c.locked_until > now {
-            self.audit_signin(
-                Some(&c.user),
-                &c.user.email,
-                source,
-                "denied",
-                "account locked",
+        let mut tx = self.store.begin().await?;
+        let admission = tx
+            .admit_signin(
+                c.user.id,
                 now,
+                self.settings.lockout_failures,
+                self.settings.lockout_ms,
             )
             .await?;
-            return Err(AppError::Locked {
-                minutes: (c.locked_until - now + 59_999) / 60_000,
-            });
+        tx.commit().await?;
+        if let Admission::Locked { until, now_locked } = admission {
+            // Verified against nothing, so that the answer takes as long as a wrong
+            // password's.
+            auth::verify_password_async(password_in, None).await;
+            return Err(self
+                .deny_signin(
+                    &c.user,
+                    source,
+                    "account locked",
+                    now_locked.then_some(until),
+                    guard,
+                    now,
+                )
+                .await?);
         }
-        let ok = match &c.password_hash {
-            Some(h) => auth::verify_password(password_in, h),
-            None => {
-                auth::verify_password(password_in, auth::dummy_hash());
-                false
-            }
-        };
+        let ok = auth::verify_password_async(password_in, c.password_hash.as_deref()).await;
         if !ok || !c.user.active {
             return Err(self
                 .fail_signin(
@@ -511,6 +615,7 @@ impl App {
                     } else {
                         "inactive account"
                     },
+                    guard,
                     now,
                 )
                 .await?);
@@ -518,85 +623,113 @@ impl App {
         Ok(c)
     }
 
-    pub async fn check_totp(
+    /// Completes an admitted attempt: claims the TOTP code's time step (`step`), resets
+    /// the count unless the account was locked meanwhile, replaces the pending session
+    /// (`pending`) and starts a full one; audited. A replayed code or a lock that won
+    /// the race refuses the sign-in.
+    async fn open_session(
         &self,
         c: &Credentials,
-        code: Option<&str>,
+        step: Option<i64>,
+        pending: Option<&str>,
         source: &str,
-        now: i64,
-    ) -> Result<()> {
-        if !c.user.totp_enabled {
-            return Ok(());
-        }
-        let secret = c.totp_secret.as_deref().unwrap_or("");
-        let Some(code) = code else {
-            return Err(AppError::TotpRequired);
-        };
-        let Some(step) = auth::totp_step(secret, code, now / 1000) else {
-            return Err(self.fail_signin(c, source, "wrong TOTP code", now).await?);
-        };
-        // A code is good once: the step is claimed atomically, so a replay (even to
-        // another center process, even concurrently) fails like a wrong code.
-        let mut tx = self.store.begin().await?;
-        let fresh = tx.claim_totp_step(c.user.id, step).await?;
-        tx.commit().await?;
-        if fresh {
-            Ok(())
-        } else {
-            Err(self
-                .fail_signin(c, source, "TOTP code already used", now)
-                .await?)
-        }
-    }
-
-    async fn start_session(
-        &self,
-        c: &Credentials,
-        stage: &str,
-        source: &str,
+        guard: &Guard<'_>,
         now: i64,
     ) -> Result<String> {
         let token = auth::new_token()?;
         let csrf = auth::new_token()?;
-        let ttl = if stage == "full" {
-            self.settings.session_ttl_ms
-        } else {
-            PENDING_SESSION_TTL_MS
-        };
         let mut tx = self.store.begin().await?;
+        // A code is good once: the step is claimed atomically, so a replay (even to
+        // another center process, even concurrently) fails like a wrong code.
+        if let Some(step) = step
+            && !tx.claim_totp_step(c.user.id, step).await?
+        {
+            drop(tx);
+            return Err(self
+                .fail_signin(c, source, "TOTP code already used", guard, now)
+                .await?);
+        }
+        if !tx.finish_signin(c.user.id, now).await? {
+            drop(tx);
+            return Err(self
+                .deny_signin(&c.user, source, "account locked", None, guard, now)
+                .await?);
+        }
         // Expired sessions and used or expired setup links are purged as sessions start.
         tx.purge_expired(now).await?;
+        if let Some(p) = pending {
+            tx.delete_session(p).await?;
+        }
         tx.insert_session(
             &auth::token_hash(&token),
             c.user.id,
-            stage,
+            "full",
             &csrf,
             now,
-            now + ttl,
+            now + self.settings.session_ttl_ms,
         )
         .await?;
-        if stage == "full" {
-            tx.set_login_failures(c.user.id, 0, 0).await?;
-            tx.audit(
-                Record {
-                    actor_id: Some(c.user.id),
-                    actor: c.user.email.clone(),
-                    customer_id: c.user.customer_id,
-                    source: source.into(),
-                    action: "signin".into(),
-                    object: format!("user/{}", c.user.id),
-                    outcome: "ok".into(),
-                    detail: format!("totp={}", c.user.totp_enabled),
-                },
-                now,
-            )
-            .await?;
-        }
+        tx.audit(
+            Record {
+                actor_id: Some(c.user.id),
+                actor: c.user.email.clone(),
+                customer_id: c.user.customer_id,
+                source: source.into(),
+                action: "signin".into(),
+                object: format!("user/{}", c.user.id),
+                outcome: "ok".into(),
+                detail: format!("totp={}", c.user.totp_enabled),
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(token)
     }
 
-    /// One-step sign-in (API): password and TOTP code together.
+    /// Checks an admitted attempt's TOTP code (throttled per account) and opens the
+    /// session. `throttled` is the error of a code the per-account throttle refuses.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private step of the sign-in; the values are all different"
+    )]
+    async fn totp_then_session(
+        &self,
+        c: &Credentials,
+        code: &str,
+        pending: Option<&str>,
+        source: &str,
+        guard: &Guard<'_>,
+        throttled: AppError,
+        now: i64,
+    ) -> Result<String> {
+        let account = signin::Key::Account(c.user.id);
+        if !guard.throttle.admit(account, now, guard.totp_per_account) {
+            self.fail_signin(
+                c,
+                source,
+                "too many TOTP codes for this account",
+                guard,
+                now,
+            )
+            .await?;
+            return Err(throttled);
+        }
+        let secret = c.totp_secret.as_deref().unwrap_or("");
+        let Some(step) = auth::totp_step(secret, code, now / 1000) else {
+            return Err(self
+                .fail_signin(c, source, "wrong TOTP code", guard, now)
+                .await?);
+        };
+        let token = self
+            .open_session(c, Some(step), pending, source, guard, now)
+            .await?;
+        guard.throttle.forgive(account, now);
+        Ok(token)
+    }
+
+    /// One-step sign-in (API): password and TOTP code together, with no throttle and
+    /// no lock notice (for tools and seeders; the API uses [`App::sign_in_guarded`]).
     pub async fn sign_in(
         &self,
         email_in: &str,
@@ -605,16 +738,38 @@ impl App {
         source: &str,
         now: i64,
     ) -> Result<(String, User)> {
+        self.sign_in_guarded(email_in, password_in, code, source, &Guard::none(), now)
+            .await
+    }
+
+    /// One-step sign-in (API): password and TOTP code together. Every refusal, even
+    /// that of the per-account TOTP throttle, is the same answer, so it never tells
+    /// that the password was right.
+    pub async fn sign_in_guarded(
+        &self,
+        email_in: &str,
+        password_in: &str,
+        code: Option<&str>,
+        source: &str,
+        guard: &Guard<'_>,
+        now: i64,
+    ) -> Result<(String, User)> {
         let c = self
-            .check_password(email_in, password_in, source, now)
+            .check_password(email_in, password_in, source, guard, now)
             .await?;
-        if c.user.totp_enabled && code.is_none() {
-            return Err(self
-                .fail_signin(&c, source, "TOTP code missing", now)
-                .await?);
-        }
-        self.check_totp(&c, code, source, now).await?;
-        Ok((self.start_session(&c, "full", source, now).await?, c.user))
+        let token = if c.user.totp_enabled {
+            let Some(code) = code else {
+                return Err(self
+                    .fail_signin(&c, source, "TOTP code missing", guard, now)
+                    .await?);
+            };
+            self.totp_then_session(&c, code, None, source, guard, signin_refused(), now)
+                .await?
+        } else {
+            self.open_session(&c, None, None, source, guard, now)
+                .await?
+        };
+        Ok((token, c.user))
     }
 
     /// The panel's first step.
@@ -623,30 +778,54 @@ impl App {
         email_in: &str,
         password_in: &str,
         source: &str,
+        guard: &Guard<'_>,
         now: i64,
     ) -> Result<SignIn> {
         let c = self
-            .check_password(email_in, password_in, source, now)
+            .check_password(email_in, password_in, source, guard, now)
             .await?;
-        if c.user.totp_enabled {
-            Ok(SignIn::NeedTotp {
-                pending_token: self.start_session(&c, "password", source, now).await?,
-            })
-        } else {
-            Ok(SignIn::Done {
-                token: self.start_session(&c, "full", source, now).await?,
+        if !c.user.totp_enabled {
+            let token = self
+                .open_session(&c, None, None, source, guard, now)
+                .await?;
+            return Ok(SignIn::Done {
+                token,
                 user: c.user,
-            })
+            });
         }
+        // The password was right: the attempt is taken back, the TOTP step counts by
+        // itself.
+        let pending_token = auth::new_token()?;
+        let mut tx = self.store.begin().await?;
+        if !tx.release_signin(c.user.id, now).await? {
+            drop(tx);
+            return Err(self
+                .deny_signin(&c.user, source, "account locked", None, guard, now)
+                .await?);
+        }
+        tx.purge_expired(now).await?;
+        tx.insert_session(
+            &auth::token_hash(&pending_token),
+            c.user.id,
+            "password",
+            &auth::new_token()?,
+            now,
+            now + PENDING_SESSION_TTL_MS,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SignIn::NeedTotp { pending_token })
     }
 
-    /// The panel's second step: the pending session's TOTP code. The pending session
-    /// is replaced by a new full one.
+    /// The panel's second step: the pending session's TOTP code, counted against the
+    /// account like a password and throttled per account. The pending session is
+    /// replaced by a new full one.
     pub async fn sign_in_totp(
         &self,
         pending_token: &str,
         code: &str,
         source: &str,
+        guard: &Guard<'_>,
         now: i64,
     ) -> Result<String> {
         let hash = auth::token_hash(pending_token);
@@ -665,16 +844,45 @@ impl App {
             .credentials_by_id(s.user_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if c.locked_until > now {
-            return Err(AppError::Locked {
-                minutes: (c.locked_until - now + 59_999) / 60_000,
-            });
-        }
-        self.check_totp(&c, Some(code), source, now).await?;
         let mut tx = self.store.begin().await?;
-        tx.delete_session(&hash).await?;
+        let admission = tx
+            .admit_signin(
+                c.user.id,
+                now,
+                self.settings.lockout_failures,
+                self.settings.lockout_ms,
+            )
+            .await?;
         tx.commit().await?;
-        self.start_session(&c, "full", source, now).await
+        if let Admission::Locked { until, now_locked } = admission {
+            return Err(self
+                .deny_signin(
+                    &c.user,
+                    source,
+                    "account locked",
+                    now_locked.then_some(until),
+                    guard,
+                    now,
+                )
+                .await?);
+        }
+        if !c.user.active {
+            return Err(self
+                .fail_signin(&c, source, "inactive account", guard, now)
+                .await?);
+        }
+        self.totp_then_session(
+            &c,
+            code,
+            Some(&hash),
+            source,
+            guard,
+            AppError::Throttled(
+                "Too many codes were tried for this account; wait a minute. / このアカウントで試された確認コードが多すぎます。1分待ってください。",
+            ),
+            now,
+        )
+        .await
     }
 
     pub async fn sign_out(&self, actor: &Actor, token: &str, now: i64) -> Result<()> {
@@ -728,22 +936,29 @@ impl App {
         if let Some((a, _)) = self.session_actor(token, source, now).await? {
             return Ok(Some(a));
         }
-        let Some(t) = self
+        // The token and its owner as they are now, in one query: a token never acts
+        // with more than its owner's current role allows, nor for another customer
+        // than its owner's.
+        let Some((t, u)) = self
             .store
-            .api_token(&auth::token_hash(token))
+            .api_token_with_owner(&auth::token_hash(token))
             .await?
-            .filter(|t| !t.revoked)
         else {
             return Ok(None);
         };
-        let Some(u) = self
-            .store
-            .user(Scope::All, t.user_id)
-            .await?
-            .filter(|u| u.active)
-        else {
+        let usable = !t.revoked
+            && t.expires_at.is_none_or(|e| e > now)
+            && u.active
+            && token_role_allowed(u.role, t.role)
+            && u.customer_id.is_none_or(|c| t.customer_id == Some(c));
+        if !usable {
             return Ok(None);
-        };
+        }
+        if t.last_used_at.is_none_or(|at| at <= now - TOKEN_TOUCH_MS)
+            && let Err(e) = self.store.touch_api_token(t.id, now, TOKEN_TOUCH_MS).await
+        {
+            tracing::warn!(error = %e, token = t.id, "cannot record the token's last use");
+        }
         Ok(Some(Actor {
             user_id: u.id,
             label: format!("{} (token {})", u.email, t.name),
@@ -928,7 +1143,13 @@ impl App {
             return Err(AppError::Forbidden("your role may not change this account"));
         }
         let mut tx = self.store.begin().await?;
+        // Deactivation ends the user's sessions (in `set_active`) and tokens at once.
         tx.set_active(id, active).await?;
+        let revoked = if active {
+            0
+        } else {
+            tx.revoke_user_tokens(id, now, actor.user_id).await?
+        };
         tx.audit(
             record(
                 actor,
@@ -939,7 +1160,11 @@ impl App {
                     "user.deactivate"
                 },
                 format!("user/{id}"),
-                format!("role={}", target.role),
+                if active {
+                    format!("role={}", target.role)
+                } else {
+                    format!("role={} tokens_revoked={revoked}", target.role)
+                },
             ),
             now,
         )
@@ -952,7 +1177,8 @@ impl App {
     }
 
     /// Changes a provider user's role (administrators only; customer roles are fixed:
-    /// an officer is replaced, not promoted). The user's sessions end.
+    /// an officer is replaced, not promoted). The user's sessions and API tokens end at
+    /// once, on every center process (each request reads them from the database).
     pub async fn set_user_role(
         &self,
         actor: &Actor,
@@ -991,13 +1217,14 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         tx.set_role(id, role).await?;
+        let revoked = tx.revoke_user_tokens(id, now, actor.user_id).await?;
         tx.audit(
             record(
                 actor,
                 None,
                 "user.role",
                 format!("user/{id}"),
-                format!("from={} to={role}", target.role),
+                format!("from={} to={role} tokens_revoked={revoked}", target.role),
             ),
             now,
         )
@@ -1365,14 +1592,16 @@ impl App {
             .await?)
     }
 
-    /// Issues an API token acting with `role` within `customer_id`. Nobody issues a
-    /// token with more rights than their own.
+    /// Issues an API token acting with `role` within `customer_id`, valid for
+    /// `expires_in_days` days (1 to 3650) or until revoked. Nobody issues a token with
+    /// more rights than their own.
     pub async fn create_token(
         &self,
         actor: &Actor,
         name: &str,
         role: &str,
         customer_id: Option<i64>,
+        expires_in_days: Option<i64>,
         now: i64,
     ) -> Result<(i64, String, Role, Option<i64>)> {
         let name = text("name", name, 100, false)?;
@@ -1383,13 +1612,22 @@ impl App {
                 format!("役割 {role:?} はありません。"),
             )
         })?;
-        let allowed = match actor.role {
-            Role::Admin => role.is_provider(),
-            r if r.is_provider() => role == r,
-            Role::Officer => matches!(role, Role::Officer | Role::Staff),
-            _ => role == Role::Staff,
+        let expires_at = match expires_in_days {
+            None => None,
+            Some(d @ 1..=3650) => Some(now + d * 24 * 3600 * 1000),
+            Some(d) => {
+                return Err(invalid_text(
+                    "expires_in_days",
+                    format!(
+                        "is {d}; give a number of days from 1 to 3650, or leave it out for a token that lasts until revoked"
+                    ),
+                    format!(
+                        "有効期限（日数）が {d} です。1から3650までの日数を指定するか、取り消すまで有効なトークンにするなら指定しないでください。"
+                    ),
+                ));
+            }
         };
-        if !allowed {
+        if !token_role_allowed(actor.role, role) {
             return Err(AppError::Forbidden(
                 "a token cannot carry a role your own role does not cover",
             ));
@@ -1417,6 +1655,7 @@ impl App {
                 &name,
                 role,
                 customer_id,
+                expires_at,
                 now,
             )
             .await?;
@@ -1426,12 +1665,62 @@ impl App {
                 customer_id,
                 "token.create",
                 format!("token/{id}"),
-                format!("name={name} role={role}"),
+                format!(
+                    "name={name} role={role} expires={}",
+                    expires_at.map_or_else(|| "never".to_string(), rfc3339)
+                ),
             ),
             now,
         )
         .await?;
         tx.commit().await?;
         Ok((id, token, role, customer_id))
+    }
+
+    /// Whether `actor` may see and revoke token `t`: its owner, or an administrator;
+    /// either only within the caller's customer when the caller is scoped to one.
+    fn token_visible(actor: &Actor, t: &ApiToken) -> bool {
+        (actor.role == Role::Admin || t.user_id == actor.user_id)
+            && match actor.scope() {
+                Scope::All => true,
+                Scope::Customer(c) => t.customer_id == Some(c),
+            }
+    }
+
+    /// The tokens the caller may see, newest first: their own; an administrator's, every
+    /// one (within the caller's customer when scoped to one).
+    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+        let filter = TokenFilter {
+            owner: (actor.role != Role::Admin).then_some(actor.user_id),
+            scope: actor.scope(),
+        };
+        Ok(self.store.api_tokens(filter).await?)
+    }
+
+    /// Revokes a token (its owner, or an administrator); another's token, or one of
+    /// another customer, is `NotFound`. Revoking a revoked token changes nothing.
+    pub async fn revoke_token(&self, actor: &Actor, id: i64, now: i64) -> Result<ApiToken> {
+        let mut tx = self.store.begin().await?;
+        let t = tx
+            .api_token(id)
+            .await?
+            .filter(|t| Self::token_visible(actor, t))
+            .ok_or(AppError::NotFound)?;
+        if tx.revoke_api_token(id, now, actor.user_id).await? {
+            tx.audit(
+                record(
+                    actor,
+                    t.customer_id,
+                    "token.revoke",
+                    format!("token/{id}"),
+                    format!("name={} owner={}", t.name, t.owner),
+                ),
+                now,
+            )
+            .await?;
+        }
+        let t = tx.api_token(id).await?.ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(t)
     }
 }

@@ -46,6 +46,53 @@ pub fn dummy_hash() -> &'static str {
     H.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
 }
 
+/// Password hashing is CPU work of tens of milliseconds: it runs on the blocking pool,
+/// never on the async worker threads that serve every other request, and at most one
+/// computation per core at a time (the others wait their turn, asleep).
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static S: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs `f` (an argon2 computation) on the blocking pool when a hashing slot is free.
+async fn off_the_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AuthError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// [`hash_password`] off the async worker threads.
+pub async fn hash_password_async(password: &str) -> Result<String, AuthError> {
+    let password = password.to_string();
+    off_the_runtime(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] off the async worker threads; `None` verifies against
+/// [`dummy_hash`] (an account without a password, a missing or a locked one) and is
+/// false, taking the same time as a wrong password.
+pub async fn verify_password_async(password: &str, hash: Option<&str>) -> bool {
+    let password = password.to_string();
+    let hash = hash.map(str::to_string);
+    off_the_runtime(move || match hash {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 pub fn fill_random(buf: &mut [u8]) -> Result<(), AuthError> {
     getrandom::fill(buf).map_err(|e| AuthError::Random(e.to_string()))
 }
@@ -223,6 +270,39 @@ mod tests {
         assert!(totp_verify(&secret, "287082", 59 + 30));
         assert!(!totp_verify(&secret, "287082", 59 + 90));
         assert!(!totp_verify(&secret, "28708", 59));
+    }
+
+    /// On a runtime with one thread, another task keeps running while a password is
+    /// verified: the computation is not on the runtime's thread. (Were argon2 run inline,
+    /// the verification would finish before the other task is polled at all.)
+    #[test]
+    fn verification_leaves_the_runtime_thread_free() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let h = hash_password_async("correct horse").await.unwrap();
+            let ticks = std::sync::atomic::AtomicU64::new(0);
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let verify = async {
+                let ok = verify_password_async("correct horse", Some(&h)).await;
+                let seen = ticks.load(std::sync::atomic::Ordering::SeqCst);
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                (ok, seen)
+            };
+            let ticker = async {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            };
+            let ((ok, seen), ()) = tokio::join!(verify, ticker);
+            assert!(ok);
+            assert!(seen > 0, "the runtime thread was busy hashing");
+            assert!(!verify_password_async("wrong", Some(&h)).await);
+            assert!(!verify_password_async("correct horse", None).await);
+        });
     }
 
     #[test]

@@ -55,8 +55,14 @@ pub struct Config {
     pub lockout_failures: i64,
     /// How long a locked account stays locked, in seconds.
     pub lockout_secs: i64,
-    /// Failed sign-ins from one address within a minute before it is throttled.
+    /// Sign-in attempts from one address within a minute (password and TOTP steps,
+    /// failed or still being checked) before the address is throttled; per process.
     pub throttle_per_minute: u32,
+    /// TOTP codes tried for one account within a minute, from any address, before its
+    /// TOTP step is throttled; per process. (The account lock, `lockout_failures`,
+    /// holds across processes.) The owner of a locked account is told by e-mail
+    /// through `backoffice.smtp` from `backoffice.mail_from` when the relay is set.
+    pub totp_throttle_per_minute: u32,
     /// Database connections per center process.
     pub max_connections: u32,
     /// The back office: eligible lines, invoice issuer, SMTP for notices.
@@ -164,6 +170,7 @@ impl Default for Config {
             lockout_failures: 5,
             lockout_secs: 15 * 60,
             throttle_per_minute: 30,
+            totp_throttle_per_minute: 10,
             max_connections: 16,
             backoffice: Default::default(),
             agent_listen: String::new(),
@@ -242,6 +249,9 @@ impl Config {
                 "LOCKOUT_FAILURES" => self.lockout_failures = num(&value).map_err(err)?,
                 "LOCKOUT_SECS" => self.lockout_secs = num(&value).map_err(err)?,
                 "THROTTLE_PER_MINUTE" => self.throttle_per_minute = num(&value).map_err(err)?,
+                "TOTP_THROTTLE_PER_MINUTE" => {
+                    self.totp_throttle_per_minute = num(&value).map_err(err)?
+                }
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
                 "AGENT_LISTEN" => self.agent_listen = value.clone(),
                 "FOUR_EYES" => self.four_eyes = num(&value).map_err(err)?,

@@ -247,7 +247,8 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// An API token: acts with its own role and customer, not its creator's.
+/// An API token: acts with its own role and customer, never with more than its
+/// owner's current role allows, until it expires or is revoked.
 #[derive(Debug, Clone)]
 pub struct ApiToken {
     pub id: i64,
@@ -256,6 +257,14 @@ pub struct ApiToken {
     pub role: Role,
     pub customer_id: Option<i64>,
     pub revoked: bool,
+    pub created_at: i64,
+    /// No use at or after this time; `None`: until revoked.
+    pub expires_at: Option<i64>,
+    /// Recorded at most once a minute.
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The owner's e-mail address.
+    pub owner: String,
 }
 
 /// Milliseconds since the Unix epoch to RFC 3339 in UTC.

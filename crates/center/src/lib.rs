@@ -19,6 +19,7 @@ pub mod domain;
 pub mod gateways;
 pub mod http;
 pub mod secrets;
+pub mod signin;
 pub mod store;
 
 use std::net::SocketAddr;

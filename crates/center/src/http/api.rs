@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use mamori_api::v1 as wire;
 use serde::Deserialize;
@@ -37,7 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/instructions/{id}/done", post(done))
         .route("/instructions/{id}/comments", post(comment))
         .route("/audit", get(audit))
-        .route("/tokens", post(create_token))
+        .route("/tokens", get(tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
         .merge(super::backoffice_api::routes())
         .merge(super::gateways_api::routes())
         .route("/fleet", get(super::panel::fleet::fleet_api))
@@ -187,7 +188,7 @@ impl From<AppError> for Problem {
                 p
             }
             AppError::Conflict(m) => Problem::new(status, "Conflict", m),
-            AppError::Locked { .. } => Problem::new(status, "Account Locked", e.to_string()),
+            AppError::Throttled(m) => Problem::new(status, "Too Many Requests", m),
             AppError::Store(crate::store::StoreError::Conflict(m)) => {
                 Problem::new(status, "Conflict", m)
             }
@@ -463,10 +464,8 @@ async fn login(
     ApiJson(req): ApiJson<wire::LoginRequest>,
 ) -> ApiResult<Response> {
     let now = now_ms();
-    if s.throttle.blocked(ip, now, s.config.throttle_per_minute) {
-        s.metrics
-            .signin_throttled
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Checked and counted in one step, before the attempt is evaluated.
+    if !s.admit_signin(ip, now) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too Many Requests",
@@ -474,28 +473,23 @@ async fn login(
         )
         .hint("wait a minute"));
     }
-    match s
+    let result = s
         .app
-        .sign_in(
+        .sign_in_guarded(
             &req.email,
             &req.password,
             req.totp_code.as_deref(),
             &ip.to_string(),
+            &s.signin_guard(),
             now,
         )
-        .await
-    {
-        Ok((token, _)) => Ok(super::shows_secret(Json(wire::LoginResponse {
-            token,
-            expires_at: rfc3339(now + s.app.settings.session_ttl_ms),
-        }))),
-        Err(e) => {
-            if matches!(e, AppError::Unauthenticated(_) | AppError::TotpRequired) {
-                s.throttle.failed(ip, now);
-            }
-            Err(e.into())
-        }
-    }
+        .await;
+    s.settle_signin(ip, now, result.as_ref().map(|_| ()));
+    let (token, _) = result?;
+    Ok(super::shows_secret(Json(wire::LoginResponse {
+        token,
+        expires_at: rfc3339(now + s.app.settings.session_ttl_ms),
+    })))
 }
 
 async fn setup_info(State(s): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
@@ -792,14 +786,66 @@ async fn create_token(
     ApiActor(a): ApiActor,
     ApiJson(req): ApiJson<wire::NewToken>,
 ) -> ApiResult<Response> {
+    let now = now_ms();
     let (id, token, role, customer_id) = s
         .app
-        .create_token(&a, &req.name, &req.role, req.customer_id, now_ms())
+        .create_token(
+            &a,
+            &req.name,
+            &req.role,
+            req.customer_id,
+            req.expires_in_days,
+            now,
+        )
         .await?;
+    let expires_at = req
+        .expires_in_days
+        .map(|d| rfc3339(now + d * 24 * 3600 * 1000));
     Ok(super::shows_secret(created(wire::CreatedToken {
         id,
         token,
         role: role.as_str().into(),
         customer_id,
+        expires_at,
     })))
+}
+
+pub(crate) fn token_wire(t: domain::ApiToken) -> wire::Token {
+    wire::Token {
+        id: t.id,
+        name: t.name,
+        role: t.role.as_str().into(),
+        customer_id: t.customer_id,
+        owner_id: t.user_id,
+        owner: t.owner,
+        created_at: rfc3339(t.created_at),
+        expires_at: t.expires_at.map(rfc3339),
+        last_used_at: t.last_used_at.map(rfc3339),
+        revoked: t.revoked,
+        revoked_at: t.revoked_at.map(rfc3339),
+    }
+}
+
+async fn tokens(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<wire::Token>>> {
+    Ok(Json(
+        s.app
+            .tokens(&a)
+            .await?
+            .into_iter()
+            .map(token_wire)
+            .collect(),
+    ))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Id(id): Id,
+) -> ApiResult<Json<wire::Token>> {
+    Ok(Json(token_wire(
+        s.app.revoke_token(&a, id, now_ms()).await?,
+    )))
 }

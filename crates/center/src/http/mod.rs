@@ -18,10 +18,9 @@ mod openapi;
 mod panel;
 mod revisions_api;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
@@ -33,6 +32,7 @@ use axum::routing::get;
 
 use crate::app::{App, AppError};
 use crate::config::Config;
+pub use crate::signin::Throttle;
 
 pub struct Shared {
     pub app: App,
@@ -49,6 +49,50 @@ pub struct Shared {
 }
 
 pub type AppState = Arc<Shared>;
+
+impl Shared {
+    /// The sign-in's guards from the configuration: the throttle, the per-account
+    /// limit of TOTP codes, and the back office's SMTP relay for lock notices.
+    pub fn signin_guard(&self) -> crate::signin::Guard<'_> {
+        let b = &self.config.backoffice;
+        crate::signin::Guard {
+            throttle: &self.throttle,
+            totp_per_account: self.config.totp_throttle_per_minute,
+            mail: (!b.smtp.trim().is_empty()).then(|| crate::signin::Mail {
+                smtp: b.smtp.trim().to_string(),
+                from: b.mail_from.clone(),
+            }),
+        }
+    }
+
+    /// Counts a sign-in attempt from `ip` before it is evaluated; false (and counted as
+    /// throttled) when the address has used up its attempts of the minute.
+    pub(crate) fn admit_signin(&self, ip: IpAddr, now: i64) -> bool {
+        let ok = self.throttle.admit(
+            crate::signin::Key::Address(ip),
+            now,
+            self.config.throttle_per_minute,
+        );
+        if !ok {
+            self.metrics
+                .signin_throttled
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Takes back the attempt of `ip` when it did not fail as a sign-in (it succeeded,
+    /// or failed for another reason than the credentials).
+    pub(crate) fn settle_signin(&self, ip: IpAddr, now: i64, result: Result<(), &AppError>) {
+        let failed = matches!(
+            result,
+            Err(AppError::Unauthenticated(_) | AppError::TotpRequired | AppError::Throttled(_))
+        );
+        if !failed {
+            self.throttle.forgive(crate::signin::Key::Address(ip), now);
+        }
+    }
+}
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -151,31 +195,6 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
         out,
     )
         .into_response()
-}
-
-/// Failed sign-ins per source address within the current minute.
-#[derive(Default)]
-pub struct Throttle {
-    inner: Mutex<HashMap<IpAddr, (i64, u32)>>,
-}
-
-impl Throttle {
-    fn blocked(&self, ip: IpAddr, now: i64, limit: u32) -> bool {
-        let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        m.get(&ip)
-            .is_some_and(|(start, n)| now - start < 60_000 && *n >= limit)
-    }
-    fn failed(&self, ip: IpAddr, now: i64) {
-        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if m.len() > 100_000 {
-            m.retain(|_, (start, _)| now - *start < 60_000);
-        }
-        let e = m.entry(ip).or_insert((now, 0));
-        if now - e.0 >= 60_000 {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-    }
 }
 
 /// The client's address: the peer's, or through a trusted proxy the address it
@@ -346,7 +365,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Unauthenticated(_) | AppError::TotpRequired => StatusCode::UNAUTHORIZED,
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Store(crate::store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
         AppError::Store(_) | AppError::Auth(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -96,7 +96,8 @@ pub fn document() -> String {
         "/api/v1/instructions/{id}/done": {"post": op("Mark done (coordinators, operators)", Some("Decision"), ("200", "Instruction"), true)},
         "/api/v1/instructions/{id}/comments": {"post": op("Comment", Some("NewComment"), ("201", "Comment"), true)},
         "/api/v1/audit": {"get": op("The audit trail the caller may see, newest first", None, ("200", "[AuditEntry"), false)},
-        "/api/v1/tokens": {"post": op("Issue an API token scoped to a role and a customer", Some("NewToken"), ("201", "CreatedToken"), false)}
+        "/api/v1/tokens": {"get": op("The API tokens the caller may see (never their secrets), newest first: the caller's own; an administrator's, every one", None, ("200", "[Token"), false), "post": op("Issue an API token scoped to a role and a customer, optionally expiring (`expires_in_days`); it never acts with more than its owner's current role allows", Some("NewToken"), ("201", "CreatedToken"), false)},
+        "/api/v1/tokens/{id}": {"delete": op("Revoke an API token (its owner, or an administrator); another's token is 404", None, ("200", "Token"), true)}
     });
     // Back office (provider back-office staff and administrators).
     let backoffice = json!({
@@ -158,8 +159,9 @@ pub fn document() -> String {
         "Comment": obj(&[("id", "integer"), ("author_id", "integer"), ("body", "string"), ("created_at", "string")], &["id", "body"]),
         "NewComment": obj(&[("body", "string")], &["body"]),
         "AuditEntry": obj(&[("seq", "integer"), ("at", "string"), ("actor_id", "int?"), ("actor", "string"), ("customer_id", "int?"), ("source", "string"), ("action", "string"), ("object", "string"), ("outcome", "string"), ("detail", "string")], &["seq", "at", "actor", "action", "outcome"]),
-        "NewToken": obj(&[("name", "string"), ("role", "string"), ("customer_id", "int?")], &["name", "role"]),
-        "CreatedToken": obj(&[("id", "integer"), ("token", "string"), ("role", "string"), ("customer_id", "int?")], &["id", "token", "role"])
+        "NewToken": obj(&[("name", "string"), ("role", "string"), ("customer_id", "int?"), ("expires_in_days", "int?")], &["name", "role"]),
+        "CreatedToken": obj(&[("id", "integer"), ("token", "string"), ("role", "string"), ("customer_id", "int?"), ("expires_at", "string?")], &["id", "token", "role"]),
+        "Token": obj(&[("id", "integer"), ("name", "string"), ("role", "string"), ("customer_id", "int?"), ("owner_id", "integer"), ("owner", "string"), ("created_at", "string"), ("expires_at", "string?"), ("last_used_at", "string?"), ("revoked", "boolean"), ("revoked_at", "string?")], &["id", "name", "role", "owner_id", "owner", "created_at", "revoked"])
     });
     let (more_paths, more_schemas) = super::revisions_api::openapi();
     for (dst, src) in [(&mut paths, more_paths), (&mut schemas, more_schemas)] {

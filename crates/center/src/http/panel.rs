@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gateways::routes())
         .merge(revisions::routes())
         .merge(fleet::routes())
+        .merge(tokens::routes())
 }
 
 #[path = "fleet_panel.rs"]
@@ -54,6 +55,8 @@ pub(super) mod fleet;
 mod gateways;
 #[path = "revisions_panel.rs"]
 mod revisions;
+#[path = "tokens_panel.rs"]
+mod tokens;
 
 // ---- language -----------------------------------------------------------------------
 
@@ -265,6 +268,11 @@ fn page(l: Lang, user: Option<&PanelUser>, title: &str, body: &str) -> Html<Stri
                 n.push_str(&format!(" <a href=\"/users\">{}</a>", t(l, "users")));
             }
             n.push_str(&format!(" <a href=\"/audit\">{}</a>", t(l, "audit")));
+            n.push_str(if l == Lang::Ja {
+                " <a href=\"/tokens\">APIトークン</a>"
+            } else {
+                " <a href=\"/tokens\">API tokens</a>"
+            });
             n.push_str(if l == Lang::Ja {
                 " <a href=\"/backoffice\">契約と請求</a>"
             } else {
@@ -654,21 +662,21 @@ async fn login(
     }
     let l = browser_lang(&headers);
     let now = now_ms();
-    if s.throttle.blocked(ip, now, s.config.throttle_per_minute) {
-        s.metrics
-            .signin_throttled
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return error_message(
-            l,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。",
-        );
+    if !s.admit_signin(ip, now) {
+        return signin_throttled(l);
     }
-    match s
+    let result = s
         .app
-        .sign_in_password(&f.email, &f.password, &ip.to_string(), now)
-        .await
-    {
+        .sign_in_password(
+            &f.email,
+            &f.password,
+            &ip.to_string(),
+            &s.signin_guard(),
+            now,
+        )
+        .await;
+    s.settle_signin(ip, now, result.as_ref().map(|_| ()));
+    match result {
         Ok(SignIn::NeedTotp { pending_token }) => with_cookie(
             Redirect::to("/login/totp"),
             Some(set_cookie(&s, PENDING, &pending_token, Some(300))),
@@ -676,13 +684,17 @@ async fn login(
         Ok(SignIn::Done { token, .. }) => {
             with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)))
         }
-        Err(e) => {
-            if matches!(e, AppError::Unauthenticated(_)) {
-                s.throttle.failed(ip, now);
-            }
-            signin_failed(l, &e, login_form, f.csrf)
-        }
+        Err(e) => signin_failed(l, &e, login_form, f.csrf),
     }
+}
+
+/// The answer to a sign-in step from an address that used up its attempts.
+fn signin_throttled(l: Lang) -> Response {
+    error_message(
+        l,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。",
+    )
 }
 
 fn totp_form(l: Lang, csrf: &str, msg: &str) -> String {
@@ -716,21 +728,24 @@ async fn totp(
     let l = browser_lang(&headers);
     let pending = cookie(&headers, PENDING).unwrap_or_default();
     let now = now_ms();
-    match s
+    // The TOTP step is throttled per address like the password step (and per account
+    // in the use case).
+    if !s.admit_signin(ip, now) {
+        return signin_throttled(l);
+    }
+    let result = s
         .app
-        .sign_in_totp(&pending, &f.code, &ip.to_string(), now)
-        .await
-    {
+        .sign_in_totp(&pending, &f.code, &ip.to_string(), &s.signin_guard(), now)
+        .await;
+    s.settle_signin(ip, now, result.as_ref().map(|_| ()));
+    match result {
         Ok(token) => {
             let mut r = with_cookie(Redirect::to("/"), Some(session_cookie(&s, &token)));
             r.headers_mut()
                 .append(header::SET_COOKIE, set_cookie(&s, PENDING, "", Some(0)));
             r
         }
-        Err(e) => {
-            s.throttle.failed(ip, now);
-            signin_failed(l, &e, totp_form, f.csrf)
-        }
+        Err(e) => signin_failed(l, &e, totp_form, f.csrf),
     }
 }
 

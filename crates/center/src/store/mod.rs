@@ -14,10 +14,7 @@ pub mod revisions;
 mod secrets;
 pub mod seed;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use std::str::FromStr;
 
@@ -101,78 +98,6 @@ macro_rules! walk_audit_row {
     }};
 }
 
-/// How long a session read from the database is reused by this process. A sign-out,
-/// deactivation, role or language change made by this process takes effect at once
-/// (its commit drops the entries); one made by another center process sharing the
-/// database takes effect here within this time.
-pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
-const SESSION_CACHE_MAX: usize = 20_000;
-
-/// Full sessions of active users recently read, by token hash, with their users.
-#[derive(Default)]
-struct SessionCache {
-    entries: std::sync::Mutex<HashMap<String, (Instant, Session, User)>>,
-    /// Bumped by every invalidation, so that a read that started before a commit does
-    /// not put what it read back into the cache after the commit dropped it.
-    generation: AtomicU64,
-}
-
-/// What a committed transaction makes stale in the session cache.
-enum Forget {
-    Token(String),
-    User(i64),
-}
-
-impl SessionCache {
-    fn get(&self, token_hash: &str) -> Option<(Session, User)> {
-        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(token_hash) {
-            Some((at, s, u)) if at.elapsed() < SESSION_CACHE_TTL => Some((s.clone(), u.clone())),
-            _ => None,
-        }
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    fn put(&self, token_hash: &str, generation: u64, s: &Session, u: &User) {
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if self.generation() != generation {
-            return;
-        }
-        if map.len() >= SESSION_CACHE_MAX {
-            map.retain(|_, (at, _, _)| at.elapsed() < SESSION_CACHE_TTL);
-            if map.len() >= SESSION_CACHE_MAX {
-                map.clear();
-            }
-        }
-        map.insert(
-            token_hash.to_string(),
-            (Instant::now(), s.clone(), u.clone()),
-        );
-    }
-
-    fn forget(&self, what: &[Forget]) {
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        for f in what {
-            match f {
-                Forget::Token(t) => {
-                    map.remove(t);
-                }
-                Forget::User(id) => map.retain(|_, (_, _, u)| u.id != *id),
-            }
-        }
-    }
-
-    fn clear(&self) {
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        map.clear();
-    }
-}
-
 /// A read scoped to the caller's customer on the native read pool: `$sql` is the query
 /// up to the end of its `WHERE` conditions, `$tail` what follows them (order, limit);
 /// `$args` are its integer parameters `$1`, `$2`, ...; the scope's condition on
@@ -213,12 +138,14 @@ macro_rules! scoped_all {
     };
 }
 
+mod accounts;
+pub use accounts::{Admission, TokenFilter};
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     reader: Reader,
     backend: Backend,
-    sessions: Arc<SessionCache>,
     /// SQLite has one writer; serialising writers in-process avoids busy errors on
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
     /// which also serialises several center processes.
@@ -302,7 +229,6 @@ impl Store {
             pool,
             reader,
             backend,
-            sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             sealing: Default::default(),
         };
@@ -360,8 +286,6 @@ impl Store {
         Ok(Tx {
             tx,
             _guard: guard,
-            sessions: self.sessions.clone(),
-            forget: Vec::new(),
             sealing: self.sealing.clone(),
         })
     }
@@ -469,27 +393,11 @@ impl Store {
         })
     }
 
-    /// A session and its user in one query (the hot path of every request). Full
-    /// sessions of active users are reused for [`SESSION_CACHE_TTL`].
+    /// A session and its user as they are now, in one query (the hot path of every
+    /// request). Read from the database every time: a sign-out, deactivation or role
+    /// change committed by any center process sharing the database holds for the very
+    /// next request everywhere.
     pub async fn session_with_user(&self, token_hash: &str) -> Result<Option<(Session, User)>> {
-        if let Some(hit) = self.sessions.get(token_hash) {
-            return Ok(Some(hit));
-        }
-        let generation = self.sessions.generation();
-        let found = self.session_with_user_uncached(token_hash).await?;
-        if let Some((s, u)) = &found
-            && s.stage == "full"
-            && u.active
-        {
-            self.sessions.put(token_hash, generation, s, u);
-        }
-        Ok(found)
-    }
-
-    async fn session_with_user_uncached(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<(Session, User)>> {
         let sql = format!(
             "SELECT s.stage, s.csrf, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
             USER_COLS
@@ -514,28 +422,6 @@ impl Store {
                     },
                     user,
                 ))
-            })
-            .transpose()
-        })
-    }
-
-    pub async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        with_reader!(self, p => {
-            let row = sqlx::query("SELECT id, user_id, name, role, customer_id, revoked FROM api_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(p)
-                .await?;
-            row.map(|r| {
-                let role: String = r.try_get("role")?;
-                Ok(ApiToken {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    name: r.try_get("name")?,
-                    role: Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                    customer_id: r.try_get("customer_id")?,
-                    revoked: r.try_get::<i64, _>("revoked")? != 0,
-                })
             })
             .transpose()
         })
@@ -827,8 +713,6 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        // The statement may have changed sessions or users behind the cache's back.
-        self.sessions.clear();
         Ok(n)
     }
 }
@@ -837,9 +721,6 @@ impl Store {
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-    sessions: Arc<SessionCache>,
-    /// Cached sessions this transaction makes stale, dropped once it commits.
-    forget: Vec<Forget>,
     /// How TOTP secrets are written (the store's).
     sealing: crate::secrets::Sealing,
 }
@@ -847,9 +728,6 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
-        if !self.forget.is_empty() {
-            self.sessions.forget(&self.forget);
-        }
         Ok(())
     }
 
@@ -967,22 +845,6 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
-        self.forget.push(Forget::User(user_id));
-        Ok(())
-    }
-
-    pub async fn set_login_failures(
-        &mut self,
-        user_id: i64,
-        failed: i64,
-        locked_until: i64,
-    ) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(failed)
-            .bind(locked_until)
-            .bind(user_id)
-            .execute(&mut *self.tx)
-            .await?;
         Ok(())
     }
 
@@ -997,7 +859,6 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
-        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -1011,7 +872,6 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
-        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -1021,7 +881,6 @@ impl Tx {
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?;
-        self.forget.push(Forget::User(user_id));
         Ok(())
     }
 
@@ -1140,10 +999,13 @@ impl Tx {
             .bind(token_hash)
             .execute(&mut *self.tx)
             .await?;
-        self.forget.push(Forget::Token(token_hash.to_string()));
         Ok(())
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the columns of one token, as the use case checked them"
+    )]
     pub async fn insert_api_token(
         &mut self,
         token_hash: &str,
@@ -1151,15 +1013,17 @@ impl Tx {
         name: &str,
         role: Role,
         customer_id: Option<i64>,
+        expires_at: Option<i64>,
         now: i64,
     ) -> Result<i64> {
-        let r = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, role, customer_id, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id")
+        let r = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, role, customer_id, created_at, revoked, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING id")
             .bind(token_hash)
             .bind(user_id)
             .bind(name)
             .bind(role.as_str())
             .bind(customer_id)
             .bind(now)
+            .bind(expires_at)
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(r.try_get("id")?)

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod pg;
+pub mod smtp;
 
 use mamori_center::Running;
 use mamori_center::config::Config;
