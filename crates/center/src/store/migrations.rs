@@ -132,6 +132,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (30, super::revisions::MIGRATION_30),
     (31, super::reconcile::MIGRATION_31),
     (40, super::billing::MIGRATION_40),
+    (42, super::gateways::MIGRATION_42),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
