@@ -515,6 +515,16 @@ async fn seed(o: &Options) -> Result<Vec<Seeded>> {
                     &[200],
                 )
                 .await?;
+                // Tokens are made for the site where the unit is installed.
+                api(
+                    &mut c,
+                    &t,
+                    "POST",
+                    &format!("/api/v1/equipment/{unit}/move"),
+                    Some(json!({"to": "installed", "site_id": site})),
+                    &[200],
+                )
+                .await?;
                 let v = api(
                     &mut c,
                     &t,

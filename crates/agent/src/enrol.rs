@@ -6,6 +6,10 @@
 //! only if the TLS chain it presents holds that CA and the server certificate verifies
 //! against it; afterwards the CA the center returns (`ca.pem`, checked against the same
 //! fingerprint) is the only root the agent trusts.
+//!
+//! The token comes from a file ([`read_token_file`]) or the environment rather than the
+//! command line, which every local user can read. An enrolment that fails leaves no
+//! key behind.
 
 use std::time::Duration;
 
@@ -35,6 +39,55 @@ pub enum EnrolError {
     BadAnswer(String),
     #[error("cannot make a key or request: {0}")]
     Key(String),
+    #[error("the token file {path}: {detail}")]
+    TokenFile { path: String, detail: String },
+}
+
+/// The largest token file read (a token is about 110 characters).
+const MAX_TOKEN_FILE: u64 = 4096;
+
+/// Reads an enrolment token from a file: its only line, surrounding white space
+/// removed. Also returns a warning when other users may read the file.
+pub fn read_token_file(path: &std::path::Path) -> Result<(String, Option<String>), EnrolError> {
+    use std::io::Read;
+    let bad = |detail: String| EnrolError::TokenFile {
+        path: path.display().to_string(),
+        detail,
+    };
+    let f = std::fs::File::open(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| bad(format!("cannot be read: {e}")))?;
+    if !meta.is_file() {
+        return Err(bad("is not a regular file".into()));
+    }
+    let mut text = String::new();
+    f.take(MAX_TOKEN_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("cannot be read as text: {e}")))?;
+    if text.len() as u64 > MAX_TOKEN_FILE {
+        return Err(bad(format!(
+            "is longer than {MAX_TOKEN_FILE} bytes; it should hold only the token"
+        )));
+    }
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(bad("is empty; it should hold the token".into()));
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Err(bad(
+            "holds more than one word; it should hold only the token".into(),
+        ));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    let warning = (mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: the token file {} may be read by other users (mode {mode:04o}); make it 0600",
+            path.display()
+        )
+    });
+    Ok((token.to_string(), warning))
 }
 
 /// The CA fingerprint pinned in a token (lower-case hex, 64 digits).
@@ -68,17 +121,33 @@ pub fn new_key_and_csr() -> Result<(String, String), EnrolError> {
 }
 
 /// Enrols: key, request, certificate; writes the state directory. Returns the identity.
+/// When enrolment fails (the center refuses the token, cannot be reached, answers
+/// badly), the new key is removed again (no certificate will ever match it), and so is
+/// the state directory if this call made it and it is empty.
 pub fn enrol(center: &str, token: &str, dir: &StateDir) -> Result<Identity, EnrolError> {
     let url = CenterUrl::parse(center)?;
     let fp = token_fingerprint(token)?;
     if dir.identity().exists() {
         return Err(EnrolError::AlreadyEnrolled(dir.dir.display().to_string()));
     }
+    let made_dir = !dir.dir.exists();
     dir.create()?;
+    let r = enrol_in(url, &fp, token, dir);
+    if r.is_err() {
+        let _ = std::fs::remove_file(dir.key());
+        if made_dir {
+            // Only when empty: anything else there is not ours to remove.
+            let _ = std::fs::remove_dir(&dir.dir);
+        }
+    }
+    r
+}
+
+fn enrol_in(url: CenterUrl, fp: &str, token: &str, dir: &StateDir) -> Result<Identity, EnrolError> {
     let (key, csr) = new_key_and_csr()?;
     // The key is on disk before the center signs anything for it.
     write_atomic(&dir.key(), key.as_bytes(), true)?;
-    let client = Client::pinned(url.clone(), &fp)?;
+    let client = Client::pinned(url.clone(), fp)?;
     let r = certificate_request(
         &client,
         "/agent/v1/enrol",
@@ -224,6 +293,37 @@ mod tests {
             let e = token_fingerprint(bad).unwrap_err().to_string();
             assert!(e.contains("enrolment token"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_token_file_holds_one_token_and_says_when_others_may_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mamori-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("token");
+        std::fs::write(&f, "  s3cret.abcd\n\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_token_file(&f).unwrap(), ("s3cret.abcd".into(), None));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (_, warning) = read_token_file(&f).unwrap();
+        assert!(warning.unwrap().contains("mode 0644"));
+        for (bad, why) in [
+            ("", "is empty"),
+            (" \n", "is empty"),
+            ("one two", "more than one word"),
+            (&"x".repeat(5000), "longer than 4096 bytes"),
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            let e = read_token_file(&f).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("token file"), "{e}");
+        }
+        let e = read_token_file(&dir.join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot be read"), "{e}");
+        let e = read_token_file(&dir).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -20,13 +20,22 @@ both_backends!(
     the_centers_own_agent_listener_enrols_and_checks
 );
 
-/// A unit (`serial`) lent to a new customer's (`name`) site and an enrolment token for
-/// it: (site, unit, token).
+/// A unit (`serial`) lent to a new customer (`name`) and installed at its site, and an
+/// enrolment token for it: (site, unit, token).
 async fn enrolable(c: &Center, admin: &str, name: &str, serial: &str) -> (i64, i64, String) {
     let (cust, _, _) = c.customer(admin, name).await;
     let site = site(c, admin, cust, "HQ").await;
     let unit = stock(c, admin, serial).await;
-    moved(c, admin, unit, [json!({"to": "lent", "customer_id": cust})]).await;
+    moved(
+        c,
+        admin,
+        unit,
+        [
+            json!({"to": "lent", "customer_id": cust}),
+            json!({"to": "installed", "site_id": site}),
+        ],
+    )
+    .await;
     let token = enrolment_token(c, admin, site, unit).await;
     (site, unit, token)
 }
@@ -71,18 +80,9 @@ fn assert_identity((s, v): &(u16, Value), site: i64, unit: i64) {
     );
 }
 
-/// Installs the unit at its site and marks it failed, which revokes its certificates.
-async fn install_and_fail(c: &Center, admin: &str, unit: i64, site: i64) {
-    moved(
-        c,
-        admin,
-        unit,
-        [
-            json!({"to": "installed", "site_id": site}),
-            json!({"to": "failed"}),
-        ],
-    )
-    .await;
+/// Marks the unit failed, which revokes its certificates.
+async fn fail(c: &Center, admin: &str, unit: i64) {
+    moved(c, admin, unit, [json!({"to": "failed"})]).await;
 }
 
 async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
@@ -112,7 +112,7 @@ async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
     let cert2 = v["cert_pem"].as_str().unwrap().to_string();
     assert_identity(&whoami(port, &ca_pem, &cert2, &key2).await, site, unit);
     let (s, v) = whoami(port, &ca_pem, &cert, &key).await;
-    assert_eq!(s, 403, "{v}");
+    assert_eq!(s, 401, "{v}");
     assert_eq!(v["error"], "the certificate was revoked: renewed");
     // The panel port does not speak the agent protocol, and the agent port needs TLS.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/agent/v1/whoami")).await;
@@ -193,9 +193,9 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
     assert!(r.is_err(), "{r:?}");
 
     // The unit fails: its certificate is revoked and refused on the next request.
-    install_and_fail(&c, &admin, unit, site).await;
+    fail(&c, &admin, unit).await;
     let (s, v) = whoami(port, &ca_pem, &cert, &key).await;
-    assert_eq!(s, 403, "{v}");
+    assert_eq!(s, 401, "{v}");
     assert_eq!(v["error"], "the certificate was revoked: unit failed");
 
     let _ = stop.send(());
@@ -244,9 +244,9 @@ async fn two_centers_on_one_postgresql_serve_the_same_agents() {
         assert_eq!(v["site_id"].as_i64(), Some(site));
     }
     // Revoked through A (the unit failed), refused by B.
-    install_and_fail(&a, &admin, unit, site).await;
+    fail(&a, &admin, unit).await;
     let (s, v) = whoami(lb.addr.port(), &ca_pem, &cert, &key).await;
-    assert_eq!(s, 403, "{v}");
+    assert_eq!(s, 401, "{v}");
     b.stop().await.unwrap();
     a.stop().await;
 }

@@ -48,11 +48,27 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
     let unit = stock(&c, &admin, "SN-E1").await;
     let path = format!("/api/v1/sites/{site}/enrolment-tokens");
 
-    // A unit in stock cannot be enrolled; the officer cannot make tokens.
+    // A unit in stock cannot be enrolled, nor one only lent; the officer cannot make
+    // tokens.
     let (s, v) = c.post(&path, &op, json!({"equipment_id": unit})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("lend it first"));
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("install it here first")
+    );
     let (s, _) = mv(&c, &admin, unit, json!({"to": "lent", "customer_id": cust})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = c.post(&path, &op, json!({"equipment_id": unit})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = mv(
+        &c,
+        &admin,
+        unit,
+        json!({"to": "installed", "site_id": site}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = c.post(&path, &officer, json!({"equipment_id": unit})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -133,16 +149,7 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
     );
 
     // Marking the unit failed revokes its certificate; the agent is then refused.
-    moved(
-        &c,
-        &op,
-        unit,
-        [
-            json!({"to": "installed", "site_id": site}),
-            json!({"to": "failed"}),
-        ],
-    )
-    .await;
+    moved(&c, &op, unit, [json!({"to": "failed"})]).await;
     let r = refused(app.agent_identity(&serial, "198.51.100.7", now_ms()).await);
     assert_eq!(r, AgentRefusal::Revoked("unit failed".into()));
     // Every refusal is in the audit log with its reason.

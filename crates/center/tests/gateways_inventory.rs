@@ -292,7 +292,13 @@ async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backen
     let token_at = page.find(marker).unwrap() + marker.len();
     let token = &page[token_at..token_at + page[token_at..].find('<').unwrap()];
     assert!(token.len() >= 20, "{page}");
-    assert!(page.contains(&format!("--token {token}")), "{page}");
+    // The command the page suggests puts the token in a file, not on a command line.
+    assert!(
+        page.contains(&format!("'{token}' &gt; /etc/mamori/enrol.token"))
+            && page.contains("--token-file /etc/mamori/enrol.token")
+            && !page.contains(&format!("--token {token}")),
+        "{page}"
+    );
     assert!(c.audit_len().await > before, "the token is audited");
     // The token is stored hashed, never as shown.
     let stored = c

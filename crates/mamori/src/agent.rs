@@ -20,6 +20,9 @@ use mamori_agent::{enrol, reconcile};
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/mamori/agent";
 
+/// The environment variable an enrolment token may come in.
+const TOKEN_ENV: &str = "MAMORI_AGENT_TOKEN";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -35,15 +38,20 @@ enum Sub {
         #[arg(long)]
         center: String,
         /// The enrolment token the center printed (SECRET.CA-FINGERPRINT; it may start
-        /// with '-').
-        #[arg(long, allow_hyphen_values = true)]
-        token: String,
+        /// with '-'). Other local users can read command lines: prefer --token-file or
+        /// MAMORI_AGENT_TOKEN.
+        #[arg(long, allow_hyphen_values = true, conflicts_with = "token_file")]
+        token: Option<String>,
+        /// A file holding the enrolment token (mode 0600).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
         #[arg(long, default_value = DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
     },
     /// Run the managed agent: long-poll the center, apply each new generation with safe
     /// apply, report, check for drift, renew the certificate (runs until killed). With
-    /// --center and --token it enrols first when the state directory holds no agent.
+    /// --center and a token (--token-file, MAMORI_AGENT_TOKEN or --token) it enrols
+    /// first when the state directory holds no agent.
     Run {
         #[arg(long, default_value = DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
@@ -51,9 +59,13 @@ enum Sub {
         /// database and CA instead of the enrolled one).
         #[arg(long)]
         center: Option<String>,
-        /// Enrol with this token first when not enrolled yet.
-        #[arg(long, allow_hyphen_values = true)]
+        /// Enrol with this token first when not enrolled yet (prefer --token-file or
+        /// MAMORI_AGENT_TOKEN: other local users can read command lines).
+        #[arg(long, allow_hyphen_values = true, conflicts_with = "token_file")]
         token: Option<String>,
+        /// A file holding the enrolment token (mode 0600), used when not enrolled yet.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
         /// Where the gateway settings' fragments (rsyslog, snmpd, chrony, resolv) go.
         #[arg(long, default_value = "/etc/mamori/agent.d")]
         settings_dir: PathBuf,
@@ -140,8 +152,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Sub::Enrol {
             center,
             token,
+            token_file,
             state_dir,
         } => {
+            let Some(token) = token_of(token, token_file.as_deref())? else {
+                bail!(
+                    "no enrolment token\nhint: pass --token-file FILE (a file only root reads), or set {TOKEN_ENV}"
+                );
+            };
             let id = enrol::enrol(&center, &token, &StateDir::new(&state_dir))?;
             println!(
                 "enrolled: site {} unit {} at {} (state in {})",
@@ -156,6 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             state_dir,
             center,
             token,
+            token_file,
             settings_dir,
             confirm_within,
             poll_wait,
@@ -164,17 +183,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             renew_before,
         } => {
             let dir = StateDir::new(&state_dir);
+            let mut enrolled_now = false;
             if !dir.identity().exists() {
-                match (&center, &token) {
+                match (&center, token_of(token, token_file.as_deref())?) {
                     (Some(c), Some(t)) => {
-                        let id = enrol::enrol(c, t, &dir)?;
+                        let id = enrol::enrol(c, &t, &dir)?;
+                        enrolled_now = true;
                         eprintln!(
                             "mamori agent: enrolled: site {} unit {}",
                             id.site_id, id.equipment_id
                         );
                     }
                     _ => bail!(
-                        "{} holds no enrolled agent\nhint: pass --center https://HOST:PORT --token TOKEN, or run `mamori agent enrol` first",
+                        "{} holds no enrolled agent\nhint: pass --center https://HOST:PORT --token-file FILE (or set {TOKEN_ENV}), or run `mamori agent enrol` first",
                         state_dir.display()
                     ),
                 }
@@ -185,7 +206,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 poll_wait,
                 drift_interval,
                 restore_drift: !keep_drift,
-                center: if token.is_some() { None } else { center },
+                // Just enrolled: the identity names that center already.
+                center: if enrolled_now { None } else { center },
                 renew_before,
             };
             let mut agent = reconcile::Agent::start(dir, Nft::default(), opts)?;
@@ -267,6 +289,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Thresholds { rise, fall },
             rounds,
         ),
+    }
+}
+
+/// The enrolment token: from --token, else --token-file, else `MAMORI_AGENT_TOKEN`.
+fn token_of(token: Option<String>, file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if let Some(t) = token {
+        return Ok(Some(t));
+    }
+    if let Some(f) = file {
+        let (t, warning) = enrol::read_token_file(f)?;
+        if let Some(w) = warning {
+            eprintln!("mamori agent: {w}");
+        }
+        return Ok(Some(t));
+    }
+    match std::env::var(TOKEN_ENV) {
+        Ok(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKEN_ENV} is not valid text"),
     }
 }
 

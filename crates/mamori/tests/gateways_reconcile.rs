@@ -256,19 +256,33 @@ fn cutting_policy() -> String {
     )
 }
 
-fn spawn_agent(tb: &Testbed, state: &Path, conf: &Path, token: Option<&str>) -> u32 {
+/// How `mamori agent run` gets its enrolment token, if it needs one.
+#[derive(Clone, Copy)]
+enum Token<'a> {
+    /// Already enrolled.
+    None,
+    /// In a file only its owner reads (`--token-file`).
+    File(&'a str),
+    /// In the environment (`MAMORI_AGENT_TOKEN`).
+    Env(&'a str),
+}
+
+fn spawn_agent(tb: &Testbed, state: &Path, conf: &Path, token: Token) -> u32 {
     spawn_agent_with(tb, state, conf, token, &[])
 }
 
-fn spawn_agent_with(
-    tb: &Testbed,
-    state: &Path,
-    conf: &Path,
-    token: Option<&str>,
-    extra: &[&str],
-) -> u32 {
+fn spawn_agent_with(tb: &Testbed, state: &Path, conf: &Path, token: Token, extra: &[&str]) -> u32 {
     let center = format!("https://{}:{AGENT_PORT}", addr::CENTER);
-    let mut args = vec![
+    let file = state.with_extension("token");
+    let env = match token {
+        Token::Env(t) => format!("MAMORI_AGENT_TOKEN={t}"),
+        _ => String::new(),
+    };
+    let mut args = vec![];
+    if let Token::Env(_) = token {
+        args.extend(["env", env.as_str()]);
+    }
+    args.extend([
         MAMORI,
         "agent",
         "run",
@@ -282,11 +296,17 @@ fn spawn_agent_with(
         "2s",
         "--drift-interval",
         "1s",
-    ];
+    ]);
     args.extend(extra);
-    if let Some(t) = token {
-        args.extend(["--center", &center, "--token", t]);
-        return tb.spawn(Host::Gw, &args).unwrap();
+    match token {
+        Token::None => {}
+        Token::File(t) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&file, format!("{t}\n")).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            args.extend(["--center", &center, "--token-file", file.to_str().unwrap()]);
+        }
+        Token::Env(_) => args.extend(["--center", &center]),
     }
     tb.spawn(Host::Gw, &args).unwrap()
 }
@@ -351,10 +371,11 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             .await;
         assert_eq!(g1, 1);
 
-        // Enrol and apply: traffic proves the ruleset, the settings are written.
+        // Enrol (the token in the environment) and apply: traffic proves the ruleset,
+        // the settings are written.
         let state = tb.dir().join("agent-a");
         let conf = tb.dir().join("conf-a");
-        let agent = spawn_agent(&tb, &state, &conf, Some(&token));
+        let agent = spawn_agent(&tb, &state, &conf, Token::Env(&token));
         until(Duration::from_secs(60), "generation 1 applied", || async {
             w.status(unit)
                 .await
@@ -526,7 +547,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             live(&tb).contains("198.51.100.99"),
             "killed with the new ruleset live"
         );
-        let agent = spawn_agent(&tb, &state, &conf, None);
+        let agent = spawn_agent(&tb, &state, &conf, Token::None);
         until(
             Duration::from_secs(40),
             "interrupted apply reported",
@@ -574,7 +595,8 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         assert!(echo_ok(&tb, 7002), "generation 4 lets 7002 through");
 
         // Replacement: the unit fails (its certificate is revoked), a spare is enrolled
-        // for the site and enforces the site's generation by itself.
+        // for the site (the token in a file) and enforces the site's generation by
+        // itself. The failed unit's installation has ended: its status is not shown.
         w.app
             .move_equipment(
                 &w.admin,
@@ -597,6 +619,16 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             "the failed unit's agent is refused: {}",
             tb.stderr_of(agent)
         );
+        assert!(
+            tb.stderr_of(agent).contains("401"),
+            "{}",
+            tb.stderr_of(agent)
+        );
+        assert_eq!(
+            w.status(unit).await,
+            None,
+            "the ended installation is not shown"
+        );
         tb.kill(agent).unwrap();
         tb.run_ok(Host::Gw, &["nft", "delete", "table", "inet", "mamori"])
             .unwrap();
@@ -607,7 +639,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             &tb,
             &spare_state,
             &tb.dir().join("conf-b"),
-            Some(&spare_token),
+            Token::File(&spare_token),
         );
         until(
             Duration::from_secs(60),
@@ -650,7 +682,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             &tb,
             &spare_state,
             &tb.dir().join("conf-b"),
-            None,
+            Token::None,
             &["--renew-before", &window],
         );
         until(
@@ -712,7 +744,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         let store = Store::open(&format!("sqlite://{}", data.join("center.db").display()), 2)
             .await
             .unwrap();
-        let _agent = spawn_agent(&tb, &state, &conf, None);
+        let _agent = spawn_agent(&tb, &state, &conf, Token::None);
         until(
             Duration::from_secs(40),
             "the older generation refused",

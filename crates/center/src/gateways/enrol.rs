@@ -1,6 +1,13 @@
 //! Enrolment: one-time, expiring tokens per site and unit (stored as SHA-256 hashes),
 //! the certificate an agent gets for one, and the check of an agent certificate on
-//! every request (known, not revoked, not expired). Refusals are audited too.
+//! every request (known, not revoked, not expired, of the unit's current installation).
+//! Refusals are audited too.
+//!
+//! A token and a certificate belong to one installation of the unit (see
+//! `Equipment::installation`): a token is made only for the site where the unit is
+//! installed, every move revokes the unit's unused tokens and its certificates, and
+//! enrolment checks again, in its transaction, that the unit is still installed where
+//! and for whom the token was made.
 
 use super::AgentCert;
 use super::inventory::EquipmentState;
@@ -26,12 +33,20 @@ pub enum AgentRefusal {
     TokenUsed,
     #[error("the enrolment token has expired")]
     TokenExpired,
+    #[error("the enrolment token was revoked: the unit was moved after it was made")]
+    TokenRevoked,
+    #[error(
+        "the unit is no longer installed at the site and for the customer the enrolment token was made for"
+    )]
+    UnitMoved,
     #[error("the certificate is unknown to this center")]
     UnknownCert,
     #[error("the certificate was revoked: {0}")]
     Revoked(String),
     #[error("the certificate has expired")]
     Expired,
+    #[error("the certificate belongs to an earlier installation of the unit")]
+    Superseded,
     #[error("{0}")]
     BadRequest(String),
 }
@@ -122,8 +137,8 @@ async fn store_issued_cert(
 }
 
 impl App {
-    /// Creates a one-time enrolment token for a unit at a site; returns the token (shown
-    /// once; only its hash is kept) and its expiry. Once the agent listener has started,
+    /// Creates a one-time enrolment token for a unit installed at a site (for that site
+    /// only); returns the token (shown once; only its hash is kept) and its expiry. Once the agent listener has started,
     /// the token is `<secret>.<fingerprint>`: the SHA-256 of the CA certificate, which
     /// the agent pins on first contact.
     pub async fn create_enrolment_token(
@@ -151,9 +166,13 @@ impl App {
             .site(Scope::All, site_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let unit = self
-            .store
-            .equipment(Scope::All, equipment_id)
+        let token = auth::new_token()?;
+        let expires_at = now + ttl_ms;
+        // The unit is read in the transaction: no move can come between the check and
+        // the token, which belongs to the installation read here.
+        let mut tx = self.store.begin().await?;
+        let unit = tx
+            .equipment_for_update(equipment_id)
             .await?
             .ok_or_else(|| {
                 invalid_text(
@@ -163,31 +182,30 @@ impl App {
                 )
             })?;
         let p = unit.placement;
-        if p.customer_id != Some(site.customer_id)
-            || !matches!(p.state, EquipmentState::Lent | EquipmentState::Installed)
+        if p.state != EquipmentState::Installed
+            || p.customer_id != Some(site.customer_id)
+            || p.site_id != Some(site_id)
         {
             return Err(invalid_text(
                 "equipment_id",
                 format!(
-                    "unit {} is {} and not lent to this site's customer; lend it first",
+                    "unit {} is {} and not installed at this site; install it here first",
                     unit.serial, p.state
                 ),
                 format!(
-                    "機器 {} は{}で、このサイトの顧客に貸与されていません。先に貸与してください",
+                    "機器 {} は{}で、この拠点に設置されていません。先にこの拠点に設置してください",
                     unit.serial,
                     p.state.label().0
                 ),
             ));
         }
-        let token = auth::new_token()?;
-        let expires_at = now + ttl_ms;
-        let mut tx = self.store.begin().await?;
         let id = tx
             .insert_enrolment_token(
                 &auth::token_hash(&token),
                 site.customer_id,
                 site_id,
                 equipment_id,
+                unit.installation,
                 &actor.label,
                 expires_at,
                 now,
@@ -212,8 +230,10 @@ impl App {
         Ok((token, expires_at))
     }
 
-    /// An agent enrols with a token and a certificate signing request. A used, expired
-    /// or unknown token is refused, and the refusal is audited.
+    /// An agent enrols with a token and a certificate signing request. A used, expired,
+    /// revoked or unknown token is refused, and so is a token whose unit is no longer
+    /// installed at the token's site for the token's customer in the installation the
+    /// token was made in; each refusal is audited.
     pub async fn enrol_agent(
         &self,
         ca: &Ca,
@@ -244,11 +264,24 @@ impl App {
         let hash = auth::token_hash(secret);
         let mut tx = self.store.begin().await?;
         let found = tx.enrolment_token(&hash).await?;
-        let refusal = match &found {
-            None => Some(AgentRefusal::UnknownToken),
-            Some(t) if t.used_at.is_some() => Some(AgentRefusal::TokenUsed),
-            Some(t) if t.expires_at <= now => Some(AgentRefusal::TokenExpired),
-            Some(_) => None,
+        let unit = match &found {
+            Some(t) => tx.equipment_for_update(t.equipment_id).await?,
+            None => None,
+        };
+        let refusal = match (&found, &unit) {
+            (None, _) => Some(AgentRefusal::UnknownToken),
+            (Some(t), _) if t.used_at.is_some() => Some(AgentRefusal::TokenUsed),
+            (Some(t), _) if t.revoked_at.is_some() => Some(AgentRefusal::TokenRevoked),
+            (Some(t), _) if t.expires_at <= now => Some(AgentRefusal::TokenExpired),
+            (Some(t), Some(u))
+                if u.placement.state == EquipmentState::Installed
+                    && u.placement.customer_id == Some(t.customer_id)
+                    && u.placement.site_id == Some(t.site_id)
+                    && u.installation == t.installation =>
+            {
+                None
+            }
+            (Some(_), _) => Some(AgentRefusal::UnitMoved),
         };
         if let Some(r) = refusal {
             let (customer, object) = match &found {
@@ -300,6 +333,7 @@ impl App {
                 customer_id: t.customer_id,
                 site_id: t.site_id,
                 equipment_id: t.equipment_id,
+                installation: t.installation,
                 not_after: issued.not_after,
                 revoked_at: None,
                 revoked_reason: None,
@@ -359,22 +393,25 @@ impl App {
     }
 
     /// The check on every agent request: the certificate (already verified against the
-    /// CA by TLS) must be known, not revoked and not expired. A refusal is audited.
+    /// CA by TLS) must be known, not revoked, not expired, and of its unit's current
+    /// installation. A refusal is audited.
     pub async fn agent_identity(
         &self,
         serial: &str,
         source: &str,
         now: i64,
     ) -> std::result::Result<AgentCert, EnrolError> {
-        let cert = self.store.agent_cert(serial).await?;
-        let refusal = match &cert {
+        let found = self.store.agent_cert(serial).await?;
+        let refusal = match &found {
             None => Some(AgentRefusal::UnknownCert),
-            Some(c) if c.revoked_at.is_some() => Some(AgentRefusal::Revoked(
+            Some((c, _)) if c.revoked_at.is_some() => Some(AgentRefusal::Revoked(
                 c.revoked_reason.clone().unwrap_or_default(),
             )),
-            Some(c) if c.not_after <= now => Some(AgentRefusal::Expired),
+            Some((c, _)) if c.not_after <= now => Some(AgentRefusal::Expired),
+            Some((_, false)) => Some(AgentRefusal::Superseded),
             Some(_) => None,
         };
+        let cert = found.map(|(c, _)| c);
         match (refusal, cert) {
             (None, Some(c)) => Ok(c),
             (r, c) => {

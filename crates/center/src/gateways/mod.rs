@@ -19,6 +19,10 @@ pub struct Equipment {
     pub serial: String,
     pub model: String,
     pub placement: Placement,
+    /// The installation number: grows by one with every move. Enrolment tokens,
+    /// certificates and the agent's status belong to one installation; a move starts a
+    /// new one, so none of them outlives the placement it was made for.
+    pub installation: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -45,8 +49,12 @@ pub struct EnrolmentToken {
     pub customer_id: i64,
     pub site_id: i64,
     pub equipment_id: i64,
+    /// The unit's installation the token was made in.
+    pub installation: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Set when the unit moved before the token was used.
+    pub revoked_at: Option<i64>,
 }
 
 /// A certificate issued to an agent, by serial number.
@@ -56,6 +64,8 @@ pub struct AgentCert {
     pub customer_id: i64,
     pub site_id: i64,
     pub equipment_id: i64,
+    /// The unit's installation the certificate was issued for.
+    pub installation: i64,
     pub not_after: i64,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
@@ -208,9 +218,10 @@ impl App {
 }
 
 /// Moves a unit inside the caller's transaction by the inventory's rules (Art. 15):
-/// checks the move, the customer and the site, writes the event, revokes the
-/// certificates of a unit that fails, is replaced or comes back, and audits. Used by
-/// the inventory's own moves and by contracts lending and taking back units.
+/// checks the move, the customer and the site, writes the event (which starts a new
+/// installation), revokes the unit's certificates and unused enrolment tokens, and
+/// audits. Used by the inventory's own moves and by contracts lending and taking back
+/// units.
 pub(crate) async fn move_in_tx(
     tx: &mut crate::store::Tx,
     actor: &Actor,
@@ -251,16 +262,13 @@ pub(crate) async fn move_in_tx(
             "the unit was moved by someone else meanwhile; reload and try again".into(),
         ));
     }
-    // A unit that fails, is replaced or comes back loses its certificates (Art. 15).
-    let revoked = if matches!(
-        to.state,
-        EquipmentState::Failed | EquipmentState::Replaced | EquipmentState::Returned
-    ) {
-        tx.revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
-            .await?
-    } else {
-        Vec::new()
-    };
+    // Any move ends the installation: the unit's certificates and unused enrolment
+    // tokens are revoked with it, so an agent speaks for a unit only where it was
+    // enrolled (a new site, customer or state needs a new token).
+    let revoked = tx
+        .revoke_agent_certs_of(id, &format!("unit {}", to.state), now)
+        .await?;
+    let tokens = tx.revoke_enrolment_tokens_of(id, now).await?;
     let customer = to.customer_id.or(e.placement.customer_id);
     tx.audit(
         record(
@@ -269,7 +277,7 @@ pub(crate) async fn move_in_tx(
             "equipment.move",
             format!("equipment/{id}"),
             format!(
-                "serial={} {}->{} site={} revoked=[{}] note={note}",
+                "serial={} {}->{} site={} revoked=[{}] tokens_revoked={tokens} note={note}",
                 e.serial,
                 e.placement.state,
                 to.state,

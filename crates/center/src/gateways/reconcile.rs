@@ -5,7 +5,13 @@
 //!
 //! Wake-ups work across several center processes on one database: each process polls
 //! `generations_since` (one cheap query) and wakes the long-polls it holds for the sites
-//! that changed, whichever process published.
+//! that changed, whichever process published; likewise `revocations_since` ends the
+//! long-polls of certificates revoked on any process.
+//!
+//! A status belongs to one installation of the unit (unit x site x customer x the
+//! unit's installation number): it is written only with a certificate of that
+//! installation, and read only while it is the unit's current one, so a unit that moves
+//! (to another site or customer) starts with a fresh status.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
@@ -14,16 +20,18 @@ use std::time::Duration;
 use mamori_api::agent::{self as wire, ReportKind};
 
 use super::AgentCert;
-use crate::app::{App, Result, invalid_text};
+use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::domain::{Actor, Scope};
 use crate::store::Store;
 use crate::store::revisions::PublishedConfig;
 
-/// A unit's agent as the center last heard of it.
+/// A unit's agent as the center last heard of it, in one installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentStatus {
     pub equipment_id: i64,
+    /// The unit's installation this status belongs to.
+    pub installation: i64,
     pub customer_id: i64,
     pub site_id: i64,
     pub last_contact: i64,
@@ -149,10 +157,12 @@ pub struct FleetFilter {
     pub state: Option<FleetState>,
 }
 
-/// Long-polls waiting per site, woken when the site gets a newer generation.
+/// Long-polls waiting per site, woken when the site gets a newer generation, and per
+/// certificate, ended when it is revoked.
 #[derive(Default)]
 pub struct Wakeups {
     sites: Mutex<HashMap<i64, tokio::sync::watch::Sender<i64>>>,
+    certs: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
 }
 
 impl Wakeups {
@@ -179,9 +189,28 @@ impl Wakeups {
         }
     }
 
-    /// Forgets the sites nobody waits for.
+    /// A receiver that turns true when the certificate `serial` is revoked.
+    pub fn watch_cert(&self, serial: &str) -> tokio::sync::watch::Receiver<bool> {
+        let mut m = self.certs.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(serial.to_string())
+            .or_insert_with(|| tokio::sync::watch::channel(false).0)
+            .subscribe()
+    }
+
+    /// The certificate `serial` was revoked: end the long-polls waiting with it.
+    pub fn revoked(&self, serial: &str) {
+        let m = self.certs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = m.get(serial) {
+            tx.send_if_modified(|r| !std::mem::replace(r, true));
+        }
+    }
+
+    /// Forgets the sites and certificates nobody waits for.
     pub fn prune(&self) {
         let mut m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        m.retain(|_, tx| tx.receiver_count() > 0);
+        drop(m);
+        let mut m = self.certs.lock().unwrap_or_else(|p| p.into_inner());
         m.retain(|_, tx| tx.receiver_count() > 0);
     }
 
@@ -194,8 +223,10 @@ impl Wakeups {
 /// covers clock differences between center processes).
 const POLL_OVERLAP_MS: i64 = 30_000;
 
-/// Polls the database for new generations every `every` and wakes the long-polls; ends
-/// when the [`Wakeups`] are dropped.
+/// Polls the database for new generations and revoked certificates every `every` and
+/// wakes the long-polls; ends when the [`Wakeups`] are dropped. Each poll looks
+/// [`POLL_OVERLAP_MS`] back, so a revocation is signalled again for that long: a
+/// long-poll that subscribes just after its certificate check still hears of it.
 pub fn spawn_poller(
     store: Store,
     wake: Weak<Wakeups>,
@@ -209,14 +240,20 @@ pub fn spawn_poller(
             tokio::time::sleep(every).await;
             let Some(w) = wake.upgrade() else { break };
             let t = now_ms();
-            match store.generations_since(since).await {
-                Ok(changed) => {
+            let revoked = store.revocations_since(since).await;
+            match (store.generations_since(since).await, revoked) {
+                (Ok(changed), Ok(revoked)) => {
                     for (site, g) in changed {
                         w.publish(site, g);
                     }
+                    for serial in revoked {
+                        w.revoked(&serial);
+                    }
                     since = t - POLL_OVERLAP_MS;
                 }
-                Err(e) => tracing::warn!(error = %e, "polling for new generations failed"),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "polling for new generations and revocations failed")
+                }
             }
             rounds += 1;
             if rounds.is_multiple_of(120) {
@@ -263,17 +300,10 @@ impl App {
             .filter(|p| p.generation != after))
     }
 
-    /// Records that the agent spoke to the center.
+    /// Records that the agent spoke to the center (in the status of the certificate's
+    /// installation, and only while the certificate is valid).
     pub async fn agent_contact(&self, cert: &AgentCert, source: &str, now: i64) -> Result<()> {
-        self.store
-            .touch_agent(
-                cert.equipment_id,
-                cert.customer_id,
-                cert.site_id,
-                source,
-                now,
-            )
-            .await?;
+        self.store.touch_agent(cert, source, now).await?;
         Ok(())
     }
 
@@ -298,7 +328,9 @@ impl App {
 
     /// Stores a batch of reports of the agent behind `cert`: each `report_id` once (a
     /// report sent again is acknowledged and not stored twice), each new one audited
-    /// and folded into the unit's status. Returns the ids acknowledged.
+    /// and folded into the status of the certificate's installation. Returns the ids
+    /// acknowledged. A certificate revoked (its unit moved) since the caller checked it
+    /// stores nothing: `Unauthenticated`.
     pub async fn agent_reports(
         &self,
         cert: &AgentCert,
@@ -326,11 +358,23 @@ impl App {
             }
         }
         let mut tx = self.store.begin().await?;
+        if !tx.agent_cert_is_current(&cert.serial).await? {
+            return Err(AppError::Unauthenticated(
+                "the certificate was revoked or its unit has moved".into(),
+            ));
+        }
         let mut status = tx
             .agent_status(cert.equipment_id)
             .await?
+            // Another installation's status is not carried over.
+            .filter(|s| {
+                s.installation == cert.installation
+                    && s.customer_id == cert.customer_id
+                    && s.site_id == cert.site_id
+            })
             .unwrap_or(AgentStatus {
                 equipment_id: cert.equipment_id,
+                installation: cert.installation,
                 customer_id: cert.customer_id,
                 site_id: cert.site_id,
                 last_contact: now,
@@ -354,6 +398,7 @@ impl App {
                 .insert_agent_report(
                     &r.report_id,
                     cert.equipment_id,
+                    cert.installation,
                     cert.customer_id,
                     cert.site_id,
                     r.kind.as_str(),
@@ -393,7 +438,8 @@ impl App {
         Ok(acked)
     }
 
-    /// A unit's agent status and newest reports, for the appliance page.
+    /// A unit's agent status and newest reports in its current installation, for the
+    /// appliance page.
     pub async fn agent_status(
         &self,
         actor: &Actor,
@@ -511,6 +557,7 @@ mod tests {
     fn reports_fold_into_the_status() {
         let mut s = AgentStatus {
             equipment_id: 1,
+            installation: 2,
             customer_id: 1,
             site_id: 1,
             last_contact: 0,

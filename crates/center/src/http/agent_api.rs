@@ -1,7 +1,10 @@
 //! The agent listener: its own port, TLS with client certificates from the center's CA.
 //! Enrolment is the only request without a certificate; every other request must come
-//! with a certificate that the CA signed and whose serial is known, unrevoked and
-//! unexpired (checked on every request, so a revocation takes effect at once).
+//! with a certificate that the CA signed and whose serial is known, unrevoked,
+//! unexpired and of its unit's current installation (checked on every request, so a
+//! revocation takes effect at once; a refused certificate is answered 401). A long-poll
+//! waiting when its certificate is revoked, on this or another center process, ends at
+//! once with 401.
 //!
 //! Reconcile: `GET /agent/v1/desired?after=G&wait=S` (long-poll: 200 with the site's
 //! newest generation when it is not `G`, else 204 after `S` seconds, or at once when the
@@ -458,7 +461,8 @@ async fn enrol(
     }
 }
 
-/// The caller's certificate, checked: known, unrevoked, unexpired.
+/// The caller's certificate, checked: known, unrevoked, unexpired, of the unit's
+/// current installation. A refused certificate is 401: it no longer authenticates.
 async fn agent_of(
     s: &AgentState,
     peer: &AgentPeer,
@@ -474,7 +478,10 @@ async fn agent_of(
     s.app
         .agent_identity(&serial, &peer.addr.ip().to_string(), now_ms())
         .await
-        .map_err(refusal)
+        .map_err(|e| match e {
+            EnrolError::Refused(r) => err(StatusCode::UNAUTHORIZED, r.to_string()),
+            e => refusal(e),
+        })
 }
 
 async fn whoami(
@@ -602,6 +609,8 @@ async fn desired(
     let wait = std::time::Duration::from_secs(u64::from(q.wait.min(wire::MAX_WAIT_SECONDS)));
     let deadline = tokio::time::Instant::now() + wait;
     let mut rx = ctx.wake.subscribe(cert.site_id);
+    let mut revoked = ctx.wake.watch_cert(&cert.serial);
+    let mut watching = true;
     loop {
         match ctx.s.app.desired_for(&cert, q.after).await {
             Ok(Some(p)) => {
@@ -622,18 +631,26 @@ async fn desired(
         rx.borrow_and_update();
         let mut stopping = ctx.stopping.clone();
         tokio::select! {
-            r = tokio::time::timeout_at(deadline, rx.changed()) => match r {
+            woken = tokio::time::timeout_at(deadline, rx.changed()) => match woken {
                 Ok(Ok(())) => continue,
                 // Timed out, or the process is stopping.
                 _ => return StatusCode::NO_CONTENT.into_response(),
             },
             // The listener stops: no news now; the agent asks again (here or elsewhere).
-            Ok(_) = stopping.wait_for(|s| *s) => {
+            true = async { stopping.wait_for(|s| *s).await.is_ok() } => {
                 return (
                     StatusCode::NO_CONTENT,
                     [(axum::http::header::CONNECTION, "close")],
                 )
                     .into_response();
+            }
+            // The certificate was revoked (its unit moved, failed, was renewed): the
+            // check refuses it now, audited, and the agent hears so at once.
+            true = async { revoked.wait_for(|r| *r).await.is_ok() }, if watching => {
+                if let Err(r) = agent_of(&ctx.s, &peer).await {
+                    return r;
+                }
+                watching = false;
             }
         }
     }
@@ -669,6 +686,8 @@ async fn reports(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("{field}: {message}"),
         ),
+        // Revoked between the check above and the reports' transaction.
+        Err(crate::app::AppError::Unauthenticated(m)) => err(StatusCode::UNAUTHORIZED, m),
         Err(e) => internal(e),
     }
 }

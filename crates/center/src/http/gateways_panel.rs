@@ -26,7 +26,7 @@ struct TokenForm {
 }
 
 /// `POST /equipment/{id}/enrolment-token`: a one-time enrolment token for the unit at
-/// its site, shown once.
+/// the site where it is installed, shown once with the commands that put it in a file.
 async fn enrolment_token(
     State(s): State<AppState>,
     u: PanelUser,
@@ -78,12 +78,14 @@ async fn enrolment_token(
         .await
     {
         Ok((token, expires_at)) => {
+            // The token goes into a file only root reads, never onto a command line
+            // (other local users see command lines).
             let body = format!(
-                "<p>{}</p><p><code id=\"enrolment_token\">{}</code></p><p>{} {}</p><pre>mamori agent run --center https://CENTER:PORT --token {}</pre>",
+                "<p>{}</p><p><code id=\"enrolment_token\">{}</code></p><p>{} {}</p><pre>umask 077\nmkdir -p /etc/mamori\nprintf '%s\\n' '{}' &gt; /etc/mamori/enrol.token\nmamori agent run --center https://CENTER:PORT --token-file /etc/mamori/enrol.token</pre>",
                 w(
                     l,
-                    "この登録トークンは一度だけ表示され、一度だけ使えます。機器で次のコマンドを実行してください。",
-                    "This enrolment token is shown once and works once. Run this on the unit:"
+                    "この登録トークンは一度だけ表示され、一度だけ使えます。機器で root として次のコマンドを実行してください。",
+                    "This enrolment token is shown once and works once. Run this on the unit as root:"
                 ),
                 esc(&token),
                 w(l, "有効期限:", "Expires:"),
@@ -282,10 +284,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     if u.actor.customer_id.is_none()
         && matches!(u.actor.role, Role::Admin | Role::Operator)
         && e.placement.site_id.is_some()
-        && matches!(
-            e.placement.state,
-            EquipmentState::Lent | EquipmentState::Installed
-        )
+        && e.placement.state == EquipmentState::Installed
     {
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/equipment/{id}/enrolment-token\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input name=\"ttl_minutes\" value=\"60\" size=\"5\"></label> <button id=\"create_token\">{}</button></form>",

@@ -128,7 +128,7 @@ pub fn document() -> String {
         "/api/v1/equipment": {"get": query(op("Gateway units in the inventory", None, ("200", "[Equipment"), false), &[("state", "string", false), ("customer_id", "integer", false)]), "post": op("Put a new unit into stock", Some("NewEquipment"), ("201", "Equipment"), false)},
         "/api/v1/equipment/{id}": {"get": op("One unit with its history", None, ("200", "Equipment"), true)},
         "/api/v1/equipment/{id}/move": {"post": op("Move a unit to another state (lent, installed, disconnected, relocating, failed, replaced, returned)", Some("MoveEquipment"), ("200", "Equipment"), true)},
-        "/api/v1/sites/{id}/enrolment-tokens": {"post": op("A one-time enrolment token for a unit at this site", Some("NewEnrolmentToken"), ("201", "EnrolmentToken"), true)},
+        "/api/v1/sites/{id}/enrolment-tokens": {"post": op("A one-time enrolment token for a unit installed at this site", Some("NewEnrolmentToken"), ("201", "EnrolmentToken"), true)},
         "/api/v1/fleet": {"get": query(op("The fleet: per enrolled unit, last contact, applied vs desired generation, last apply, drift", None, ("200", "[FleetAppliance"), false), &[("customer_id", "integer", false), ("state", "string", false)])}
     });
     for part in [backoffice, gateways] {

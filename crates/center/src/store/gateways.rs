@@ -60,7 +60,33 @@ CREATE TABLE agent_certs (
 CREATE INDEX agent_certs_unit ON agent_certs (equipment_id);
 "#;
 
-const EQ_COLS: &str = "id, serial, model, state, customer_id, site_id, created_at, updated_at";
+/// Migration 42: installations. `equipment.installation` grows by one with every move
+/// of a unit; an enrolment token, a certificate, an agent status and a report belong to
+/// the installation they were made in (unit x site x customer x that number), and only
+/// the current one counts. Unused tokens can be revoked (`revoked_at`); the poller of
+/// the agent listener finds new certificate revocations by `agent_certs_revoked`.
+///
+/// Rows made before: a token, certificate, status or report that does not match where
+/// its unit is installed now, and a status whose unit has reported from another
+/// customer or site, belong to an earlier installation (-1): never honoured, never
+/// shown.
+pub(super) const MIGRATION_42: &str = r#"
+ALTER TABLE equipment ADD COLUMN installation {INT} NOT NULL DEFAULT 0;
+ALTER TABLE enrolment_tokens ADD COLUMN installation {INT} NOT NULL DEFAULT 0;
+ALTER TABLE enrolment_tokens ADD COLUMN revoked_at {INT};
+ALTER TABLE agent_certs ADD COLUMN installation {INT} NOT NULL DEFAULT 0;
+ALTER TABLE agent_status ADD COLUMN installation {INT} NOT NULL DEFAULT 0;
+ALTER TABLE agent_reports ADD COLUMN installation {INT} NOT NULL DEFAULT 0;
+CREATE INDEX agent_certs_revoked ON agent_certs (revoked_at);
+CREATE INDEX enrolment_tokens_unit ON enrolment_tokens (equipment_id);
+UPDATE enrolment_tokens SET installation = -1 WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.id = enrolment_tokens.equipment_id AND e.state = 'installed' AND e.customer_id = enrolment_tokens.customer_id AND e.site_id = enrolment_tokens.site_id);
+UPDATE agent_certs SET installation = -1 WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.id = agent_certs.equipment_id AND e.state = 'installed' AND e.customer_id = agent_certs.customer_id AND e.site_id = agent_certs.site_id);
+UPDATE agent_reports SET installation = -1 WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.id = agent_reports.equipment_id AND e.state = 'installed' AND e.customer_id = agent_reports.customer_id AND e.site_id = agent_reports.site_id);
+UPDATE agent_status SET installation = -1 WHERE NOT EXISTS (SELECT 1 FROM equipment e WHERE e.id = agent_status.equipment_id AND e.state = 'installed' AND e.customer_id = agent_status.customer_id AND e.site_id = agent_status.site_id) OR EXISTS (SELECT 1 FROM agent_reports r WHERE r.equipment_id = agent_status.equipment_id AND r.installation = -1)
+"#;
+
+const EQ_COLS: &str =
+    "id, serial, model, state, customer_id, site_id, installation, created_at, updated_at";
 const EV_COLS: &str =
     "id, equipment_id, at, actor, from_state, to_state, customer_id, site_id, note";
 
@@ -79,6 +105,7 @@ fn equipment_from_row(r: &AnyRow) -> Result<Equipment> {
             customer_id: r.try_get("customer_id")?,
             site_id: r.try_get("site_id")?,
         },
+        installation: r.try_get("installation")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -185,7 +212,7 @@ impl Tx {
     }
 
     /// Moves a unit from `from` to `to` and appends the event; false when the unit was no
-    /// longer in `from` (a concurrent move).
+    /// longer in `from` (a concurrent move). Every move starts a new installation.
     #[allow(clippy::too_many_arguments)]
     pub async fn move_equipment(
         &mut self,
@@ -197,7 +224,7 @@ impl Tx {
         now: i64,
     ) -> Result<bool> {
         if let Some(from) = from {
-            let n = sqlx::query("UPDATE equipment SET state = $1, customer_id = $2, site_id = $3, updated_at = $4 WHERE id = $5 AND state = $6")
+            let n = sqlx::query("UPDATE equipment SET state = $1, customer_id = $2, site_id = $3, updated_at = $4, installation = installation + 1 WHERE id = $5 AND state = $6")
                 .bind(to.state.as_str())
                 .bind(to.customer_id)
                 .bind(to.site_id)
@@ -236,8 +263,10 @@ fn token_from_row(r: &AnyRow) -> Result<EnrolmentToken> {
         customer_id: r.try_get("customer_id")?,
         site_id: r.try_get("site_id")?,
         equipment_id: r.try_get("equipment_id")?,
+        installation: r.try_get("installation")?,
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
     })
 }
 
@@ -247,32 +276,67 @@ fn cert_from_row(r: &AnyRow) -> Result<AgentCert> {
         customer_id: r.try_get("customer_id")?,
         site_id: r.try_get("site_id")?,
         equipment_id: r.try_get("equipment_id")?,
+        installation: r.try_get("installation")?,
         not_after: r.try_get("not_after")?,
         revoked_at: r.try_get("revoked_at")?,
         revoked_reason: r.try_get("revoked_reason")?,
     })
 }
 
-const CERT_COLS: &str =
-    "serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason";
+const CERT_COLS: &str = "c.serial, c.customer_id, c.site_id, c.equipment_id, c.installation, c.not_after, c.revoked_at, c.revoked_reason";
+
+/// Where the unit `e` of certificate `c` (joined) is now.
+const UNIT_NOW: &str = "e.state AS unit_state, e.customer_id AS unit_customer, e.site_id AS unit_site, e.installation AS unit_installation";
+
+/// Whether the certificate of a row with [`UNIT_NOW`] belongs to its unit's current
+/// installation: installed at the certificate's site for its customer, not moved since.
+fn is_current(r: &AnyRow, c: &AgentCert) -> Result<bool> {
+    let state: Option<String> = r.try_get("unit_state")?;
+    Ok(state.as_deref() == Some(EquipmentState::Installed.as_str())
+        && r.try_get::<Option<i64>, _>("unit_customer")? == Some(c.customer_id)
+        && r.try_get::<Option<i64>, _>("unit_site")? == Some(c.site_id)
+        && r.try_get::<Option<i64>, _>("unit_installation")? == Some(c.installation))
+}
 
 impl Store {
-    /// An agent certificate by serial number (the check on every agent request).
-    pub async fn agent_cert(&self, serial: &str) -> Result<Option<AgentCert>> {
-        let sql = format!("SELECT {CERT_COLS} FROM agent_certs WHERE serial = $1");
+    /// An agent certificate by serial number (the check on every agent request), and
+    /// whether it belongs to its unit's current installation: the unit is installed at
+    /// the certificate's site for its customer, and has not moved since.
+    pub async fn agent_cert(&self, serial: &str) -> Result<Option<(AgentCert, bool)>> {
+        let sql = format!(
+            "SELECT {CERT_COLS}, {UNIT_NOW} FROM agent_certs c LEFT JOIN equipment e ON e.id = c.equipment_id WHERE c.serial = $1"
+        );
         sqlx::query(AssertSqlSafe(sql))
             .bind(serial)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| cert_from_row(&r))
+            .map(|r| {
+                let c = cert_from_row(&r)?;
+                let current = is_current(&r, &c)?;
+                Ok((c, current))
+            })
             .transpose()
+    }
+
+    /// The serial numbers of the certificates revoked at or after `since_ms` (the agent
+    /// listener ends the long-polls waiting with them).
+    pub async fn revocations_since(&self, since_ms: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT serial FROM agent_certs WHERE revoked_at >= $1 ORDER BY revoked_at, serial",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("serial")?))
+            .collect()
     }
 
     /// A unit's certificates, newest first.
     pub async fn agent_certs_of(&self, scope: Scope, equipment_id: i64) -> Result<Vec<AgentCert>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 2);
+        let (filter, c) = scope_filter(scope, "c.customer_id", 2);
         let sql = format!(
-            "SELECT {CERT_COLS} FROM agent_certs WHERE equipment_id = $1{filter} ORDER BY created_at DESC, serial"
+            "SELECT {CERT_COLS} FROM agent_certs c WHERE c.equipment_id = $1{filter} ORDER BY c.created_at DESC, c.serial"
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
         if let Some(c) = c {
@@ -287,6 +351,7 @@ impl Store {
 }
 
 impl Tx {
+    /// Stores a new token for the unit's installation `installation` at `site_id`.
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_enrolment_token(
         &mut self,
@@ -294,15 +359,17 @@ impl Tx {
         customer_id: i64,
         site_id: i64,
         equipment_id: i64,
+        installation: i64,
         created_by: &str,
         expires_at: i64,
         now: i64,
     ) -> Result<i64> {
-        let r = sqlx::query("INSERT INTO enrolment_tokens (token_hash, customer_id, site_id, equipment_id, created_by, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) RETURNING id")
+        let r = sqlx::query("INSERT INTO enrolment_tokens (token_hash, customer_id, site_id, equipment_id, installation, created_by, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) RETURNING id")
             .bind(token_hash)
             .bind(customer_id)
             .bind(site_id)
             .bind(equipment_id)
+            .bind(installation)
             .bind(created_by)
             .bind(expires_at)
             .bind(now)
@@ -312,7 +379,7 @@ impl Tx {
     }
 
     pub async fn enrolment_token(&mut self, token_hash: &str) -> Result<Option<EnrolmentToken>> {
-        sqlx::query("SELECT id, customer_id, site_id, equipment_id, expires_at, used_at FROM enrolment_tokens WHERE token_hash = $1")
+        sqlx::query("SELECT id, customer_id, site_id, equipment_id, installation, expires_at, used_at, revoked_at FROM enrolment_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&mut *self.tx)
             .await?
@@ -320,10 +387,11 @@ impl Tx {
             .transpose()
     }
 
-    /// Marks a token used; false when it already was (a replay or a concurrent use).
+    /// Marks a token used; false when it already was (a replay or a concurrent use) or
+    /// was revoked.
     pub async fn use_enrolment_token(&mut self, id: i64, now: i64) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE enrolment_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+            "UPDATE enrolment_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(id)
@@ -334,11 +402,12 @@ impl Tx {
     }
 
     pub async fn insert_agent_cert(&mut self, c: &AgentCert, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO agent_certs (serial, customer_id, site_id, equipment_id, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)")
+        sqlx::query("INSERT INTO agent_certs (serial, customer_id, site_id, equipment_id, installation, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)")
             .bind(&c.serial)
             .bind(c.customer_id)
             .bind(c.site_id)
             .bind(c.equipment_id)
+            .bind(c.installation)
             .bind(c.not_after)
             .bind(now)
             .execute(&mut *self.tx)
@@ -362,6 +431,33 @@ impl Tx {
             .await?
             .rows_affected();
         Ok(n == 1)
+    }
+
+    /// Whether certificate `serial` is unrevoked and belongs to its unit's current
+    /// installation, read inside the transaction (writers are serialised, so no move
+    /// can come between this check and the transaction's writes).
+    pub async fn agent_cert_is_current(&mut self, serial: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT {CERT_COLS}, {UNIT_NOW} FROM agent_certs c LEFT JOIN equipment e ON e.id = c.equipment_id WHERE c.serial = $1 AND c.revoked_at IS NULL"
+        );
+        match sqlx::query(AssertSqlSafe(sql))
+            .bind(serial)
+            .fetch_optional(&mut *self.tx)
+            .await?
+        {
+            Some(r) => is_current(&r, &cert_from_row(&r)?),
+            None => Ok(false),
+        }
+    }
+
+    /// Revokes the unused, unrevoked enrolment tokens of a unit; returns how many.
+    pub async fn revoke_enrolment_tokens_of(&mut self, equipment_id: i64, now: i64) -> Result<u64> {
+        Ok(sqlx::query("UPDATE enrolment_tokens SET revoked_at = $1 WHERE equipment_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+            .bind(now)
+            .bind(equipment_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
     }
 
     /// Revokes every certificate of a unit that is not revoked yet; returns their serials.

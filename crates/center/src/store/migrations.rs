@@ -133,6 +133,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (31, super::reconcile::MIGRATION_31),
     (40, super::billing::MIGRATION_40),
     (41, super::accounts::MIGRATION_41),
+    (42, super::gateways::MIGRATION_42),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -7,6 +7,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, Tx, scope_filter};
 use crate::domain::Scope;
+use crate::gateways::AgentCert;
 use crate::gateways::reconcile::{AgentStatus, FleetFilter, FleetRow, StoredReport};
 
 /// Migration 31. `agent_status` has one row per unit that has spoken to the center;
@@ -47,11 +48,26 @@ CREATE TABLE center_settings (
 );
 "#;
 
-const STATUS_COLS: &str = "s.equipment_id, s.customer_id, s.site_id, s.last_contact, s.last_address, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.apply_at, s.drift, s.drift_at";
+const STATUS_COLS: &str = "s.equipment_id, s.installation, s.customer_id, s.site_id, s.last_contact, s.last_address, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.apply_at, s.drift, s.drift_at";
+
+/// The join condition of a status `s` with its unit `e` when the status belongs to the
+/// unit's current installation.
+const STATUS_IS_CURRENT: &str = "e.id = s.equipment_id AND e.installation = s.installation AND e.customer_id = s.customer_id AND e.site_id = s.site_id";
+
+/// An upsert's assignments that start a fresh status when the row belongs to another
+/// installation than the one written (`$2`), and keep it otherwise.
+const FRESH_IF_OTHER: &str = "applied_generation = CASE WHEN agent_status.installation = $2 THEN agent_status.applied_generation ELSE 0 END, \
+    apply_state = CASE WHEN agent_status.installation = $2 THEN agent_status.apply_state ELSE 'none' END, \
+    apply_generation = CASE WHEN agent_status.installation = $2 THEN agent_status.apply_generation ELSE NULL END, \
+    apply_error = CASE WHEN agent_status.installation = $2 THEN agent_status.apply_error ELSE NULL END, \
+    apply_at = CASE WHEN agent_status.installation = $2 THEN agent_status.apply_at ELSE NULL END, \
+    drift = CASE WHEN agent_status.installation = $2 THEN agent_status.drift ELSE NULL END, \
+    drift_at = CASE WHEN agent_status.installation = $2 THEN agent_status.drift_at ELSE NULL END";
 
 fn status_from_row(r: &AnyRow) -> Result<AgentStatus> {
     Ok(AgentStatus {
         equipment_id: r.try_get("equipment_id")?,
+        installation: r.try_get("installation")?,
         customer_id: r.try_get("customer_id")?,
         site_id: r.try_get("site_id")?,
         last_contact: r.try_get("last_contact")?,
@@ -68,36 +84,37 @@ fn status_from_row(r: &AnyRow) -> Result<AgentStatus> {
 
 impl Store {
     /// Records that a unit's agent spoke to the center (telemetry: not audited, it
-    /// changes no configuration and would flood the audit chain).
-    pub async fn touch_agent(
-        &self,
-        equipment_id: i64,
-        customer_id: i64,
-        site_id: i64,
-        address: &str,
-        now: i64,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5")
-            .bind(equipment_id)
-            .bind(customer_id)
-            .bind(site_id)
+    /// changes no configuration and would flood the audit chain). Written only while
+    /// the certificate is unrevoked, into the status of its installation: the status of
+    /// another (earlier) installation of the unit is replaced by a fresh one, a later
+    /// one is never touched.
+    pub async fn touch_agent(&self, cert: &AgentCert, address: &str, now: i64) -> Result<()> {
+        sqlx::query(AssertSqlSafe(format!("INSERT INTO agent_status (equipment_id, installation, customer_id, site_id, last_contact, last_address) \
+                     SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM agent_certs WHERE serial = $7 AND revoked_at IS NULL) \
+                     ON CONFLICT (equipment_id) DO UPDATE SET {FRESH_IF_OTHER}, installation = $2, customer_id = $3, site_id = $4, last_contact = $5, last_address = $6 \
+                     WHERE agent_status.installation <= $2")))
+            .bind(cert.equipment_id)
+            .bind(cert.installation)
+            .bind(cert.customer_id)
+            .bind(cert.site_id)
             .bind(now)
             .bind(address)
+            .bind(&cert.serial)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// A unit's agent status as seen in `scope`.
+    /// A unit's agent status in its current installation, as seen in `scope`.
     pub async fn agent_status(
         &self,
         scope: Scope,
         equipment_id: i64,
     ) -> Result<Option<AgentStatus>> {
         let (filter, c) = scope_filter(scope, "s.customer_id", 2);
-        let sql =
-            format!("SELECT {STATUS_COLS} FROM agent_status s WHERE s.equipment_id = $1{filter}");
+        let sql = format!(
+            "SELECT {STATUS_COLS} FROM agent_status s JOIN equipment e ON {STATUS_IS_CURRENT} WHERE s.equipment_id = $1{filter}"
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
         if let Some(c) = c {
             q = q.bind(c);
@@ -108,16 +125,18 @@ impl Store {
             .transpose()
     }
 
-    /// A unit's newest reports, newest first.
+    /// A unit's newest reports in its current installation, newest first.
     pub async fn agent_reports(
         &self,
         scope: Scope,
         equipment_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredReport>> {
-        let (filter, c) = scope_filter(scope, "customer_id", 3);
+        let (filter, c) = scope_filter(scope, "r.customer_id", 3);
         let sql = format!(
-            "SELECT report_id, equipment_id, kind, generation, detail, at, received_at FROM agent_reports WHERE equipment_id = $1{filter} ORDER BY received_at DESC, at DESC LIMIT $2"
+            "SELECT r.report_id, r.equipment_id, r.kind, r.generation, r.detail, r.at, r.received_at FROM agent_reports r \
+             JOIN equipment e ON e.id = r.equipment_id AND e.installation = r.installation AND e.customer_id = r.customer_id AND e.site_id = r.site_id \
+             WHERE r.equipment_id = $1{filter} ORDER BY r.received_at DESC, r.at DESC LIMIT $2"
         );
         let mut q = sqlx::query(AssertSqlSafe(sql))
             .bind(equipment_id)
@@ -142,8 +161,8 @@ impl Store {
             .collect()
     }
 
-    /// The fleet: every installed or lent unit with a site, with its agent status and
-    /// its site's newest published generation.
+    /// The fleet: every unit with a site, with the agent status of its current
+    /// installation and its site's newest published generation.
     pub async fn fleet(&self, scope: Scope, f: &FleetFilter) -> Result<Vec<FleetRow>> {
         let (filter, c) = scope_filter(scope, "e.customer_id", 1);
         let mut sql = format!(
@@ -151,7 +170,7 @@ impl Store {
              (SELECT MAX(g.generation) FROM site_generations g WHERE g.site_id = e.site_id) AS desired_generation, \
              s.last_contact, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.drift \
              FROM equipment e JOIN customers cu ON cu.id = e.customer_id JOIN sites si ON si.id = e.site_id \
-             LEFT JOIN agent_status s ON s.equipment_id = e.id \
+             LEFT JOIN agent_status s ON {STATUS_IS_CURRENT} \
              WHERE e.site_id IS NOT NULL{filter}"
         );
         let mut n = if c.is_some() { 2 } else { 1 };
@@ -221,6 +240,7 @@ impl Tx {
         &mut self,
         report_id: &str,
         equipment_id: i64,
+        installation: i64,
         customer_id: i64,
         site_id: i64,
         kind: &str,
@@ -229,9 +249,10 @@ impl Tx {
         at: i64,
         now: i64,
     ) -> Result<bool> {
-        let n = sqlx::query("INSERT INTO agent_reports (report_id, equipment_id, customer_id, site_id, kind, generation, detail, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (report_id) DO NOTHING")
+        let n = sqlx::query("INSERT INTO agent_reports (report_id, equipment_id, installation, customer_id, site_id, kind, generation, detail, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (report_id) DO NOTHING")
             .bind(report_id)
             .bind(equipment_id)
+            .bind(installation)
             .bind(customer_id)
             .bind(site_id)
             .bind(kind)
@@ -247,9 +268,9 @@ impl Tx {
 
     /// Writes a unit's status after its reports.
     pub async fn save_agent_status(&mut self, s: &AgentStatus) -> Result<()> {
-        sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address, applied_generation, apply_state, apply_generation, apply_error, apply_at, drift, drift_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5, applied_generation = $6, apply_state = $7, apply_generation = $8, apply_error = $9, apply_at = $10, drift = $11, drift_at = $12")
+        sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address, applied_generation, apply_state, apply_generation, apply_error, apply_at, drift, drift_at, installation) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5, applied_generation = $6, apply_state = $7, apply_generation = $8, apply_error = $9, apply_at = $10, drift = $11, drift_at = $12, installation = $13")
             .bind(s.equipment_id)
             .bind(s.customer_id)
             .bind(s.site_id)
@@ -262,6 +283,7 @@ impl Tx {
             .bind(s.apply_at)
             .bind(&s.drift)
             .bind(s.drift_at)
+            .bind(s.installation)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
