@@ -54,6 +54,8 @@ pub enum CenterError {
         "cannot start the agent listener: {0}\nhint: check agent_listen (MAMORI_AGENT_LISTEN) and the CA files in <data_dir>/ca"
     )]
     AgentListener(String),
+    #[error("{0}\nhint: see `mamori center --print-config` for every key and its default")]
+    Config(String),
 }
 
 /// A started center.
@@ -125,12 +127,16 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
             source,
         })?;
     config.listen = addr;
+    let operations_center = config
+        .operations_center_ranges()
+        .map_err(CenterError::Config)?;
     let app = App {
         store: store.clone(),
         settings: Settings {
             session_ttl_ms: config.session_ttl_secs * 1000,
             lockout_failures: config.lockout_failures.max(1),
             lockout_ms: config.lockout_secs * 1000,
+            operations_center,
         },
     };
     let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;

@@ -123,6 +123,30 @@ impl Center {
         }
     }
 
+    /// Another center process on an existing database: `config` names the database
+    /// (and whatever else differs); listen address, data directory and log level are
+    /// the harness's. It has no bootstrap link (`bootstrap` is empty).
+    pub async fn another(mut config: Config) -> Center {
+        let dir = tempfile::tempdir().unwrap();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = dir.path().to_path_buf();
+        config.log = "warn".into();
+        let running = mamori_center::start(config)
+            .await
+            .expect("the center starts");
+        Center {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            bootstrap: String::new(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pg: None,
+            _dir: dir,
+        }
+    }
+
     pub fn store(&self) -> &mamori_center::store::Store {
         &self.running.as_ref().unwrap().store
     }
