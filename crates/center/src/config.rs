@@ -70,6 +70,11 @@ pub struct Config {
     /// Empty (the default): no such check.
     #[serde(deserialize_with = "addresses")]
     pub operations_center: Vec<String>,
+    /// Signed checkpoints of the audit chain's head (`<data_dir>/audit-head.json`, key
+    /// `<data_dir>/audit-key.pk8`), how often they are written and where else they go
+    /// (`[audit_checkpoint]`: `interval_secs`, `after_commit_ms`, `syslog`,
+    /// `email_to`; see `audit_head::CheckpointConfig`).
+    pub audit_checkpoint: crate::audit_head::CheckpointConfig,
 }
 
 impl Default for Config {
@@ -90,6 +95,7 @@ impl Default for Config {
             agent_listen: String::new(),
             four_eyes: true,
             operations_center: Vec::new(),
+            audit_checkpoint: Default::default(),
         }
     }
 }
@@ -190,6 +196,14 @@ impl Config {
                     }
                     self.operations_center = list;
                 }
+                "AUDIT_CHECKPOINT_INTERVAL_SECS" => {
+                    self.audit_checkpoint.interval_secs = num(&value).map_err(err)?
+                }
+                "AUDIT_CHECKPOINT_AFTER_COMMIT_MS" => {
+                    self.audit_checkpoint.after_commit_ms = num(&value).map_err(err)?
+                }
+                "AUDIT_CHECKPOINT_SYSLOG" => self.audit_checkpoint.syslog = value.clone(),
+                "AUDIT_CHECKPOINT_EMAIL_TO" => self.audit_checkpoint.email_to = value.clone(),
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }

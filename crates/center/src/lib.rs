@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_head;
 pub mod auth;
 pub mod backoffice;
 pub mod ca;
@@ -56,6 +57,12 @@ pub enum CenterError {
     AgentListener(String),
     #[error("{0}\nhint: see `mamori center --print-config` for every key and its default")]
     Config(String),
+    /// The audit key or the last checkpoint of the audit chain's head (at start).
+    #[error("audit checkpoint: {0}")]
+    AuditHead(String),
+    /// The chain does not reach its checkpoint, or the checkpoint is not the center's.
+    #[error(transparent)]
+    Anchor(#[from] audit_head::AnchorError),
 }
 
 /// A started center.
@@ -67,6 +74,9 @@ pub struct Running {
     pub bootstrap_token: Option<String>,
     pub public_url: String,
     pub store: Store,
+    /// The public key that signs the audit checkpoints (`ed25519:HEX`).
+    pub audit_key: String,
+    head: audit_head::HeadWriter,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -85,6 +95,8 @@ impl Running {
         }
         let _ = self.shutdown.send(());
         let r = self.task.await.unwrap_or(Ok(()));
+        // The last checkpoint, after the last request.
+        self.head.stop().await;
         self.store.close().await;
         r.map_err(CenterError::Serve)
     }
@@ -140,6 +152,15 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
         },
     };
     let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
+    let head = audit_head::start(
+        &store,
+        &config.data_dir,
+        &config.audit_checkpoint,
+        &config.backoffice.smtp,
+        &config.backoffice.mail_from,
+    )
+    .await
+    .map_err(CenterError::AuditHead)?;
     let public_url = config.effective_public_url();
     let shared = Arc::new(http::Shared {
         app,
@@ -158,6 +179,8 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     }));
     Ok(Running {
         agent,
+        audit_key: head.public_key.clone(),
+        head,
         addr,
         bootstrap_token,
         public_url,
@@ -193,6 +216,7 @@ pub fn run_blocking(config: Config) -> Result<(), CenterError> {
         let running = start(config).await?;
         println!("Mamori center: control panel at {}/", running.public_url);
         println!("database: {db}");
+        println!("audit checkpoints signed with {}", running.audit_key);
         match running.bootstrap_url() {
             Some(url) => println!(
                 "No administrator yet. Create the first one (one-time link, valid 24 h):\n  {url}"
@@ -236,12 +260,47 @@ fn redacted_db(config: &Config) -> String {
     }
 }
 
-/// `mamori center audit verify`: walks the whole chain; the number of entries checked.
-pub fn audit_verify_blocking(config: &Config) -> Result<u64, CenterError> {
-    runtime()?.block_on(async {
-        let store = open_store(config).await?;
-        let r = store.verify_audit().await;
-        store.close().await;
-        Ok(r?)
-    })
+/// What `audit verify` found: the entries that verified and how the end of the chain
+/// was anchored.
+#[derive(Debug, Clone)]
+pub struct AuditVerified {
+    pub entries: u64,
+    pub anchor: audit_head::Anchor,
+}
+
+/// `mamori center audit verify`: walks the whole chain, then checks that it still
+/// reaches the latest signed checkpoint of its head.
+pub async fn audit_verify(
+    config: &Config,
+    opts: &audit_head::VerifyOptions,
+) -> Result<AuditVerified, CenterError> {
+    let store = open_store(config).await?;
+    let r = async {
+        let entries = store.verify_audit().await?;
+        let anchor = audit_head::verify_anchor(&store, &config.data_dir, opts).await?;
+        Ok(AuditVerified { entries, anchor })
+    }
+    .await;
+    store.close().await;
+    r
+}
+
+/// [`audit_verify`] on a runtime of its own.
+pub fn audit_verify_blocking(
+    config: &Config,
+    opts: &audit_head::VerifyOptions,
+) -> Result<AuditVerified, CenterError> {
+    runtime()?.block_on(audit_verify(config, opts))
+}
+
+/// `mamori center audit key`: the public key that signs the audit checkpoints of this
+/// data directory (created with the key when there is none yet).
+pub fn audit_key(config: &Config) -> Result<String, CenterError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| CenterError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    audit_head::Signer::load_or_create(&config.data_dir)
+        .map(|s| s.public_key())
+        .map_err(CenterError::AuditHead)
 }

@@ -6,6 +6,7 @@
 //! Every query of customer data takes a [`Scope`]; writes go through a [`Tx`] that
 //! appends the audit entry in the same transaction. There is no statement that updates or deletes an audit entry.
 
+mod audit_head;
 pub mod billing;
 mod gateways;
 mod migrations;
@@ -220,6 +221,9 @@ pub struct Store {
     /// upgrade from a read to a write lock. PostgreSQL uses an advisory lock instead,
     /// which also serialises several center processes.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Notified by every commit that appended audit entries (the checkpoint writer of
+    /// `audit_head` waits on it; a permit coalesces many commits into one wake-up).
+    audit_appended: Arc<tokio::sync::Notify>,
 }
 
 const AUDIT_LOCK_KEY: i64 = 0x6d616d6f7269; // "mamori"
@@ -299,6 +303,7 @@ impl Store {
             backend,
             sessions: Arc::default(),
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            audit_appended: Arc::default(),
         };
         migrations::run(&store, version).await?;
         Ok(store)
@@ -342,6 +347,8 @@ impl Store {
             _guard: guard,
             sessions: self.sessions.clone(),
             forget: Vec::new(),
+            audit_appended: self.audit_appended.clone(),
+            appended: false,
         })
     }
 
@@ -803,6 +810,10 @@ pub struct Tx {
     sessions: Arc<SessionCache>,
     /// Cached sessions this transaction makes stale, dropped once it commits.
     forget: Vec<Forget>,
+    /// The store's [`Store::audit_appended`], notified once this transaction commits
+    /// when it `appended` audit entries.
+    audit_appended: Arc<tokio::sync::Notify>,
+    appended: bool,
 }
 
 impl Tx {
@@ -810,6 +821,9 @@ impl Tx {
         self.tx.commit().await?;
         if !self.forget.is_empty() {
             self.sessions.forget(&self.forget);
+        }
+        if self.appended {
+            self.audit_appended.notify_one();
         }
         Ok(())
     }
@@ -851,6 +865,7 @@ impl Tx {
             .bind(hash)
             .execute(&mut *self.tx)
             .await?;
+        self.appended = true;
         Ok(e.seq)
     }
 
