@@ -151,7 +151,7 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
             operations_center,
         },
     };
-    let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
+    // Before anything is written: the chain must still reach its last checkpoint.
     let head = audit_head::start(
         &store,
         &config.data_dir,
@@ -161,6 +161,7 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     )
     .await
     .map_err(CenterError::AuditHead)?;
+    let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
     let public_url = config.effective_public_url();
     let shared = Arc::new(http::Shared {
         app,
