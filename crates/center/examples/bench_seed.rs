@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             session_ttl_ms: 24 * 3600 * 1000,
             lockout_failures: 5,
             lockout_ms: 60_000,
+            operations_center: Vec::new(),
         },
     };
     let password = "benchmark password 1";

@@ -45,6 +45,9 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     pub lockout_failures: i64,
     pub lockout_ms: i64,
+    /// The operations center's addresses (`operations_center`): every revision's
+    /// `[management] center` must admit them; empty means no such check.
+    pub operations_center: Vec<mamori_policy::addr::IpRange>,
 }
 
 #[derive(Clone)]

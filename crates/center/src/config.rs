@@ -83,6 +83,19 @@ pub struct Config {
     pub metrics_token: String,
     /// Timeouts and caps of both listeners, and the enrolment throttle (`[connections]`).
     pub connections: ConnectionsConfig,
+    /// The operations center's addresses and networks, e.g. `["192.0.2.0/24",
+    /// "2001:db8::/64"]` (`MAMORI_OPERATIONS_CENTER`, comma-separated). Every revision's
+    /// `[management] center` must admit all of them: a draft or rollback that leaves
+    /// one out is refused, and so is publishing such a revision drafted before, so that
+    /// no published policy cuts the center off the gateways' ping, SSH, SNMP and HTTPS.
+    /// Empty (the default): no such check.
+    #[serde(deserialize_with = "addresses")]
+    pub operations_center: Vec<String>,
+    /// Signed checkpoints of the audit chain's head (`<data_dir>/audit-head.json`, key
+    /// `<data_dir>/audit-key.pk8`), how often they are written and where else they go
+    /// (`[audit_checkpoint]`: `interval_secs`, `after_commit_ms`, `syslog`,
+    /// `email_to`; see `audit_head::CheckpointConfig`).
+    pub audit_checkpoint: crate::audit_head::CheckpointConfig,
 }
 
 /// An address or a CIDR prefix (`10.0.0.0/8`, `::1`, `fd00::/8`).
@@ -178,8 +191,25 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             metrics_token: String::new(),
             connections: ConnectionsConfig::default(),
+            operations_center: Vec::new(),
+            audit_checkpoint: Default::default(),
         }
     }
+}
+
+/// Reads `operations_center`: each entry an address, a CIDR or a range.
+fn addresses<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    for a in &v {
+        address(a).map_err(serde::de::Error::custom)?;
+    }
+    Ok(v)
+}
+
+fn address(a: &str) -> Result<mamori_policy::addr::IpRange, String> {
+    mamori_policy::addr::parse_range(a).map_err(|e| {
+        format!("operations_center: {e}; write addresses or networks, e.g. \"192.0.2.0/24\"")
+    })
 }
 
 impl Config {
@@ -265,6 +295,25 @@ impl Config {
                 }
                 "METRICS_TOKEN" => self.metrics_token = value.clone(),
                 k if self.connections.apply_env(k, &value).map_err(err)? => {}
+                "OPERATIONS_CENTER" => {
+                    let list: Vec<String> = value
+                        .split(',')
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect();
+                    for a in &list {
+                        address(a).map_err(err)?;
+                    }
+                    self.operations_center = list;
+                }
+                "AUDIT_CHECKPOINT_INTERVAL_SECS" => {
+                    self.audit_checkpoint.interval_secs = num(&value).map_err(err)?
+                }
+                "AUDIT_CHECKPOINT_AFTER_COMMIT_MS" => {
+                    self.audit_checkpoint.after_commit_ms = num(&value).map_err(err)?
+                }
+                "AUDIT_CHECKPOINT_SYSLOG" => self.audit_checkpoint.syslog = value.clone(),
+                "AUDIT_CHECKPOINT_EMAIL_TO" => self.audit_checkpoint.email_to = value.clone(),
                 // Variables for other parts of Mamori (and the config file path) are not ours.
                 _ => {}
             }
@@ -290,6 +339,12 @@ impl Config {
         } else {
             self.public_url.trim_end_matches('/').to_string()
         }
+    }
+
+    /// `operations_center` as address ranges (an entry that does not parse is an error
+    /// naming it).
+    pub fn operations_center_ranges(&self) -> Result<Vec<mamori_policy::addr::IpRange>, String> {
+        self.operations_center.iter().map(|a| address(a)).collect()
     }
 
     pub fn to_toml(&self) -> String {
@@ -501,6 +556,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:2:1:"), "{e}");
+    }
+
+    #[test]
+    fn operations_center_takes_addresses_and_networks_only() {
+        let c = Config::from_toml(
+            "operations_center = [\"192.0.2.0/24\", \"2001:db8::/64\", \"203.0.113.10\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.operations_center_ranges().unwrap().len(), 3);
+        assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+        let e = Config::from_toml(
+            "operations_center = [\"192.0.2.0/24\", \"center.example.jp\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("c.toml:1:"), "{e}");
+        assert!(e.contains("center.example.jp"), "{e}");
+        let mut c = Config::default();
+        assert!(c.operations_center.is_empty(), "no check by default");
+        c.apply_env([(
+            "MAMORI_OPERATIONS_CENTER".to_string(),
+            "192.0.2.0/24, 2001:db8::/64".to_string(),
+        )])
+        .unwrap();
+        assert_eq!(c.operations_center, ["192.0.2.0/24", "2001:db8::/64"]);
+        let e = c
+            .apply_env([(
+                "MAMORI_OPERATIONS_CENTER".to_string(),
+                "192.0.2.300".to_string(),
+            )])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MAMORI_OPERATIONS_CENTER"), "{e}");
     }
 
     #[test]

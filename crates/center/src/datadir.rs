@@ -19,6 +19,8 @@ const OWN_FILES: &[&str] = &[
     "center.db-journal",
     "secret.key",
     "center.toml",
+    crate::audit_head::KEY_FILE,
+    crate::audit_head::CHECKPOINT_FILE,
 ];
 /// The center's own directories in the data directory (and everything in them).
 const OWN_DIRS: &[&str] = &["ca"];

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_head;
 pub mod auth;
 pub mod backoffice;
 pub mod ca;
@@ -54,6 +55,14 @@ pub enum CenterError {
         "cannot start the agent listener: {0}\nhint: check agent_listen (MAMORI_AGENT_LISTEN) and the CA files in <data_dir>/ca"
     )]
     AgentListener(String),
+    #[error("{0}\nhint: see `mamori center --print-config` for every key and its default")]
+    Config(String),
+    /// The audit key or the last checkpoint of the audit chain's head (at start).
+    #[error("audit checkpoint: {0}")]
+    AuditHead(String),
+    /// The chain does not reach its checkpoint, or the checkpoint is not the center's.
+    #[error(transparent)]
+    Anchor(#[from] audit_head::AnchorError),
 }
 
 /// A started center.
@@ -65,6 +74,9 @@ pub struct Running {
     pub bootstrap_token: Option<String>,
     pub public_url: String,
     pub store: Store,
+    /// The public key that signs the audit checkpoints (`ed25519:HEX`).
+    pub audit_key: String,
+    head: audit_head::HeadWriter,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -87,6 +99,8 @@ impl Running {
         };
         let ((), r) = tokio::join!(agent, self.task);
         let r = r.unwrap_or(Ok(()));
+        // The last checkpoint, after the last request.
+        self.head.stop().await;
         self.store.close().await;
         r.map_err(CenterError::Serve)
     }
@@ -131,14 +145,28 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
             source,
         })?;
     config.listen = addr;
+    let operations_center = config
+        .operations_center_ranges()
+        .map_err(CenterError::Config)?;
     let app = App {
         store: store.clone(),
         settings: Settings {
             session_ttl_ms: config.session_ttl_secs * 1000,
             lockout_failures: config.lockout_failures.max(1),
             lockout_ms: config.lockout_secs * 1000,
+            operations_center,
         },
     };
+    // Before anything is written: the chain must still reach its last checkpoint.
+    let head = audit_head::start(
+        &store,
+        &config.data_dir,
+        &config.audit_checkpoint,
+        &config.backoffice.smtp,
+        &config.backoffice.mail_from,
+    )
+    .await
+    .map_err(CenterError::AuditHead)?;
     let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
     let public_url = config.effective_public_url();
     let limits = fitted_limits(&config);
@@ -168,6 +196,8 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     }));
     Ok(Running {
         agent,
+        audit_key: head.public_key.clone(),
+        head,
         addr,
         bootstrap_token,
         public_url,
@@ -221,6 +251,7 @@ pub fn run_blocking(config: Config) -> Result<(), CenterError> {
             println!("agent listener: https://{}", a.addr);
         }
         println!("database: {db}");
+        println!("audit checkpoints signed with {}", running.audit_key);
         match running.bootstrap_url() {
             Some(url) => println!(
                 "No administrator yet. Create the first one (one-time link, valid 24 h):\n  {url}"
@@ -264,12 +295,46 @@ fn redacted_db(config: &Config) -> String {
     }
 }
 
-/// `mamori center audit verify`: walks the whole chain; the number of entries checked.
-pub fn audit_verify_blocking(config: &Config) -> Result<u64, CenterError> {
-    runtime()?.block_on(async {
-        let store = open_store(config).await?;
-        let r = store.verify_audit().await;
-        store.close().await;
-        Ok(r?)
-    })
+/// What `audit verify` found: the entries that verified and how the end of the chain
+/// was anchored.
+#[derive(Debug, Clone)]
+pub struct AuditVerified {
+    pub entries: u64,
+    pub anchor: audit_head::Anchor,
+}
+
+/// `mamori center audit verify`: walks the whole chain, then checks that it still
+/// reaches the latest signed checkpoint of its head.
+pub async fn audit_verify(
+    config: &Config,
+    opts: &audit_head::VerifyOptions,
+) -> Result<AuditVerified, CenterError> {
+    let store = open_store(config).await?;
+    let r = async {
+        let entries = store.verify_audit().await?;
+        let anchor = audit_head::verify_anchor(&store, &config.data_dir, opts).await?;
+        Ok(AuditVerified { entries, anchor })
+    }
+    .await;
+    store.close().await;
+    r
+}
+
+/// [`audit_verify`] on a runtime of its own.
+pub fn audit_verify_blocking(
+    config: &Config,
+    opts: &audit_head::VerifyOptions,
+) -> Result<AuditVerified, CenterError> {
+    runtime()?.block_on(audit_verify(config, opts))
+}
+
+/// `mamori center audit key`: the public key that signs the audit checkpoints of this
+/// data directory (created with the key when there is none yet).
+pub fn audit_key(config: &Config) -> Result<String, CenterError> {
+    for warning in datadir::secure(&config.data_dir, None)? {
+        tracing::warn!("{warning}");
+    }
+    audit_head::Signer::load_or_create(&config.data_dir)
+        .map(|s| s.public_key())
+        .map_err(CenterError::AuditHead)
 }

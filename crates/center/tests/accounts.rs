@@ -231,6 +231,7 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
                     session_ttl_ms: 3_600_000,
                     lockout_failures: 5,
                     lockout_ms: 60_000,
+                    operations_center: Vec::new(),
                 },
             };
             let t = app.ensure_bootstrap(now).await.unwrap();

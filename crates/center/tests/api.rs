@@ -861,6 +861,7 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
             session_ttl_ms: 3_600_000,
             lockout_failures: 5,
             lockout_ms: 60_000,
+            operations_center: Vec::new(),
         },
     };
     let now = || support::now_secs() * 1000;

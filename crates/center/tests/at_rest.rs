@@ -218,6 +218,7 @@ async fn earlier_version_database(url: &str) -> (String, String, String) {
             session_ttl_ms: 3_600_000,
             lockout_failures: 5,
             lockout_ms: 60_000,
+            operations_center: Vec::new(),
         },
     };
     let now = now_ms();

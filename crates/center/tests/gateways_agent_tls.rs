@@ -135,6 +135,7 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
                 session_ttl_ms: 1,
                 lockout_failures: 1,
                 lockout_ms: 1,
+                operations_center: Vec::new(),
             },
         },
         ca: ca.clone(),

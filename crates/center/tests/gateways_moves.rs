@@ -672,6 +672,7 @@ async fn migration_42_retires_what_belongs_to_an_earlier_installation(backend: B
             session_ttl_ms: 1,
             lockout_failures: 1,
             lockout_ms: 1,
+            operations_center: Vec::new(),
         },
     };
     use mamori_center::gateways::enrol::{AgentRefusal, EnrolError};

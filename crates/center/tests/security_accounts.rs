@@ -66,6 +66,7 @@ async fn other_process(url: &str) -> App {
             session_ttl_ms: 3_600_000,
             lockout_failures: 5,
             lockout_ms: 60_000,
+            operations_center: Vec::new(),
         },
     }
 }

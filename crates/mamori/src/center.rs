@@ -40,8 +40,21 @@ enum Command {
 
 #[derive(Debug, clap::Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and name the first entry that does not match.
-    Verify,
+    /// Walk the hash chain and name the first entry that does not match, then check
+    /// that the chain still reaches the latest signed checkpoint of its head (naming
+    /// the entries cut off the end).
+    Verify {
+        /// The checkpoint to check against, e.g. a copy kept elsewhere or taken from
+        /// the syslog server (default: <data-dir>/audit-head.json).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The center's public key the checkpoint must be signed with, as printed by
+        /// `mamori center audit key` (default: the key in the data directory).
+        #[arg(long, value_name = "ed25519:HEX")]
+        public_key: Option<String>,
+    },
+    /// Print the public key that signs the audit checkpoints (created when missing).
+    Key,
 }
 
 fn load(args: &Args) -> anyhow::Result<Config> {
@@ -100,17 +113,54 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Audit {
-            command: AuditCommand::Verify,
-        }) => match mamori_center::audit_verify_blocking(&config) {
-            Ok(n) => {
-                println!("audit log verified: {n} entries, chain intact");
-                Ok(ExitCode::SUCCESS)
+            command: AuditCommand::Key,
+        }) => {
+            println!("{}", mamori_center::audit_key(&config)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    checkpoint,
+                    public_key,
+                },
+        }) => {
+            use mamori_center::audit_head::{Anchor, AnchorError, VerifyOptions};
+            use mamori_center::{CenterError, store::StoreError};
+            let opts = VerifyOptions {
+                checkpoint,
+                public_key,
+            };
+            match mamori_center::audit_verify_blocking(&config, &opts) {
+                Ok(v) => {
+                    println!("audit log verified: {} entries, chain intact", v.entries);
+                    match v.anchor {
+                        Anchor::Matched { checkpoint, path } => println!(
+                            "checkpoint reached: entry {} at {} ({}), signed by {}",
+                            checkpoint.seq,
+                            checkpoint.at_text(),
+                            path.display(),
+                            checkpoint.key
+                        ),
+                        Anchor::None { path } => println!(
+                            "note: no checkpoint at {} (the center never ran with this data directory): nothing shows whether entries were cut off the end; pass --checkpoint FILE",
+                            path.display()
+                        ),
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(CenterError::Store(StoreError::Chain(e))) => {
+                    println!("audit log verification FAILED: {e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(CenterError::Anchor(e))
+                    if !matches!(e, AnchorError::Store(_) | AnchorError::Key(_)) =>
+                {
+                    println!("audit log verification FAILED: {e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(mamori_center::CenterError::Store(mamori_center::store::StoreError::Chain(e))) => {
-                println!("audit log verification FAILED: {e}");
-                Ok(ExitCode::from(2))
-            }
-            Err(e) => Err(e.into()),
-        },
+        }
     }
 }

@@ -23,6 +23,11 @@ enum Command {
         /// Print the diagnostics as JSON.
         #[arg(long)]
         json: bool,
+        /// The operations center's addresses or networks (e.g. the center's
+        /// `operations_center`): a warning when `[management] center` leaves one out,
+        /// which the center refuses in a revision.
+        #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
+        management: Vec<String>,
     },
     /// Print the nftables ruleset of a policy.
     Compile {
@@ -83,9 +88,30 @@ struct ListArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Check { file, lists, json } => {
-            let (src, checked) = load(&file, &lists)?;
-            let _ = src;
+        Command::Check {
+            file,
+            lists,
+            json,
+            management,
+        } => {
+            let mut required = Vec::new();
+            for a in management
+                .iter()
+                .map(|a| a.trim())
+                .filter(|a| !a.is_empty())
+            {
+                required.push(policy::addr::parse_range(a).with_context(|| {
+                    format!("bad --management `{a}`: write addresses or networks, e.g. 192.0.2.0/24,2001:db8::/64")
+                })?);
+            }
+            let (src, mut checked) = load(&file, &lists)?;
+            if let Some(gap) = checked
+                .policy
+                .as_ref()
+                .and_then(|p| policy::management_gap(&src, p, &required, policy::Severity::Warning))
+            {
+                checked.diagnostics.push(gap.diagnostic);
+            }
             if json {
                 println!(
                     "{}",

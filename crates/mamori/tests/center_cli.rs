@@ -359,6 +359,177 @@ fn crash_loses_no_acknowledged_write_and_tamper_is_named_postgres() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Creates the first administrator through the bootstrap link and a customer (audit
+/// entries), then stops the center as an operator does (SIGTERM), which writes the
+/// last checkpoint of the audit chain's head. The public key it printed at start.
+fn write_and_stop(dir: &Path, db: Option<&str>) -> String {
+    let key = {
+        // The key the center will sign with (created here, used by the center).
+        let out = mamori(&[
+            "center",
+            "audit",
+            "key",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert!(key.starts_with("ed25519:") && key.len() == 8 + 64, "{key}");
+    let s = start(dir, db);
+    let t = s.bootstrap.clone().expect("bootstrap link printed");
+    let (st, info) = http(&s.addr, "GET", &format!("/api/v1/setup/{t}"), None, None).unwrap();
+    assert_eq!(st, 200, "{info}");
+    let secret = json_str(&info, "totp_secret");
+    let body = format!(
+        r#"{{"email":"admin@provider.example.jp","display_name":"Admin","password":"{PASSWORD}","totp_code":"{}"}}"#,
+        code(&secret)
+    );
+    let (st, v) = http(
+        &s.addr,
+        "POST",
+        &format!("/api/v1/setup/{t}"),
+        None,
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{v}");
+    let login = format!(
+        r#"{{"email":"admin@provider.example.jp","password":"{PASSWORD}","totp_code":"{}"}}"#,
+        code(&secret)
+    );
+    let (st, v) = http(&s.addr, "POST", "/api/v1/login", None, Some(&login)).unwrap();
+    assert_eq!(st, 200, "{v}");
+    let token = json_str(&v, "token");
+    let (st, v) = http(
+        &s.addr,
+        "POST",
+        "/api/v1/customers",
+        Some(&token),
+        Some(r#"{"name":"Alpha","officer":{"email":"o@alpha.example.jp","display_name":"O"}}"#),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{v}");
+    let mut child = s.child;
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success(), "a clean stop on SIGTERM");
+    key
+}
+
+/// The two newest audit rows deleted with SQL: the chain alone still verifies, and
+/// `audit verify` names the entries by the checkpoint; the center refuses to start on
+/// the cut chain; a copy of the checkpoint kept elsewhere says the same.
+fn cut_end_is_named(dir: &Path, db: Option<&str>, sql: &dyn Fn(&str)) {
+    let key = write_and_stop(dir, db);
+    let (rc, out) = verify(dir, db);
+    assert_eq!(rc, 0, "{out}");
+    let n: i64 = out
+        .split("checkpoint reached: entry ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        out.contains(&format!("audit log verified: {n} entries")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("signed by {key}")), "{out}");
+    let elsewhere = temp_dir();
+    let copy = elsewhere.join("head.json");
+    std::fs::copy(dir.join("audit-head.json"), &copy).unwrap();
+
+    sql(&format!("DELETE FROM audit_log WHERE seq >= {}", n - 1));
+    let (rc, out) = verify(dir, db);
+    assert_eq!(rc, 2, "{out}");
+    assert!(
+        out.contains(&format!(
+            "audit log verification FAILED: audit entries {}..{n} are missing (checkpoint at seq {n}, ",
+            n - 1
+        )),
+        "{out}"
+    );
+    // The copy kept elsewhere, with the key printed at the start, says the same.
+    let mut args = vec![
+        "center",
+        "audit",
+        "verify",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--checkpoint",
+        copy.to_str().unwrap(),
+        "--public-key",
+        &key,
+    ];
+    if let Some(u) = db {
+        args.extend(["--database-url", u]);
+    }
+    let out = mamori(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!("audit entries {}..{n} are missing", n - 1)),
+        "{text}"
+    );
+    // The center does not start on it.
+    let mut args = vec![
+        "center",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    if let Some(u) = db {
+        args.extend(["--database-url", u]);
+    }
+    let out = mamori(&args).env("MAMORI_LOG", "warn").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("audit entries {}..{n} are missing", n - 1)),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}
+
+#[test]
+fn cutting_the_end_of_the_audit_trail_is_named_sqlite() {
+    let dir = temp_dir();
+    let file = dir.join("center.db");
+    cut_end_is_named(&dir, None, &|sql| {
+        let out = Command::new("sqlite3")
+            .arg(&file)
+            .arg(sql)
+            .output()
+            .expect("sqlite3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cutting_the_end_of_the_audit_trail_is_named_postgres() {
+    let cluster = pg::PgCluster::start();
+    let dir = temp_dir();
+    let url = cluster.url();
+    cut_end_is_named(&dir, Some(&url), &|sql| {
+        cluster.psql(sql);
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn print_config_shows_file_env_and_flags() {
     let dir = temp_dir();

@@ -185,6 +185,7 @@ fn token_for_a_unit(url: &str) -> String {
                 session_ttl_ms: 3_600_000,
                 lockout_failures: 5,
                 lockout_ms: 60_000,
+                operations_center: Vec::new(),
             },
         };
         let mut tx = store.begin().await.unwrap();

@@ -114,6 +114,7 @@ async fn world(data: &Path) -> World {
             session_ttl_ms: 3_600_000,
             lockout_failures: 5,
             lockout_ms: 60_000,
+            operations_center: Vec::new(),
         },
     };
     let mut tx = store.begin().await.unwrap();

@@ -172,3 +172,68 @@ fn an_unreadable_list_is_an_error_at_its_declaration() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not declare"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_warns_when_management_leaves_out_the_operations_center() {
+    let f = data("office.toml");
+    let f = f.to_str().unwrap();
+    // The office admits 203.0.113.10 and 2001:db8:ff::/48, not 192.0.2.0/24.
+    let out = mamori(&[
+        "policy",
+        "check",
+        f,
+        "--management",
+        "203.0.113.10,192.0.2.0/24",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {err}");
+    assert!(
+        err.contains("office.toml:9:10: warning: `center` leaves out the operations center's address 192.0.2.0/24: the center would lose ping, SSH, SNMP and HTTPS to the gateway"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: add \"192.0.2.0/24\" to [management] center"),
+        "{err}"
+    );
+    assert!(err.contains("0 error(s), 2 warning(s)"), "{err}");
+    // JSON too.
+    let out = mamori(&[
+        "policy",
+        "check",
+        "--json",
+        f,
+        "--management",
+        "192.0.2.0/24",
+    ]);
+    let v: mamori_policy::serde_json::Value =
+        mamori_policy::serde_json::from_slice(&out.stdout).unwrap();
+    let gap = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("leaves out"))
+        .expect("the management warning");
+    assert_eq!(
+        (&gap["severity"], &gap["line"], &gap["column"]),
+        (&"warning".into(), &9.into(), &10.into())
+    );
+    // Addresses inside the management set: no warning.
+    let out = mamori(&[
+        "policy",
+        "check",
+        f,
+        "--management",
+        "203.0.113.10,2001:db8:ff:1::/64",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("0 error(s), 1 warning(s)"), "{err}");
+    assert!(!err.contains("leaves out"), "{err}");
+    // A bad address is an error that says what to write.
+    let out = mamori(&["policy", "check", f, "--management", "center.example.jp"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bad --management `center.example.jp`"),
+        "{err}"
+    );
+}

@@ -140,11 +140,11 @@ pub fn check_with(src: &str, lists: &mut ListSource<'_>) -> Checked {
     }
 }
 
-fn get<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a V<'i>> {
+pub(crate) fn get<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a V<'i>> {
     t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
 }
 
-fn as_table<'a, 'i>(v: &'a V<'i>) -> Option<&'a DeTable<'i>> {
+pub(crate) fn as_table<'a, 'i>(v: &'a V<'i>) -> Option<&'a DeTable<'i>> {
     match v.get_ref() {
         DeValue::Table(t) => Some(t),
         _ => None,

@@ -17,8 +17,9 @@
 //! - Each rule counts its hits in a named counter (`rule_NAME`, or `rule-N` for the N-th
 //!   rule without a name); port forwards in `pf_NAME`, load balancers in `lb_NAME`,
 //!   management access in `mgmt`.
-//! - `prerouting` (dstnat): management traffic from the center to the gateway's own
-//!   addresses is left alone (`fib daddr type local`), then 1:1 NAT, port forwards, then
+//! - `prerouting` (dstnat): management traffic (ping, SSH, SNMP, HTTPS) from the center
+//!   to the gateway's own addresses is left alone (`fib daddr type local`), then 1:1
+//!   NAT, port forwards, then
 //!   a jump to each load balancer's
 //!   chain `lb_NAME`, whose single rule DNATs through `numgen random` and an anonymous
 //!   map of the healthy backends (see [`lb_update`]).
@@ -880,12 +881,20 @@ pub fn compile(p: &Policy, mode: Mode) -> Compiled {
         } else {
             ("icmpv6", 128u8)
         };
+        let echo = Stmt::Match(
+            Expr::Payload(icmp, "type"),
+            Val::Sym(crate::addr::icmp_name(f == Family::V6, l4).into()),
+        );
+        // Ping to the gateway itself too: a 1:1 NAT of a gateway address would take it.
+        mgmt_pre.push(vec![
+            from.clone(),
+            Stmt::Match(Expr::FibDaddrType, Val::Sym("local".into())),
+            echo.clone(),
+            Stmt::Accept,
+        ]);
         input.push(vec![
             from.clone(),
-            Stmt::Match(
-                Expr::Payload(icmp, "type"),
-                Val::Sym(crate::addr::icmp_name(f == Family::V6, l4).into()),
-            ),
+            echo,
             Stmt::Counter("mgmt".into()),
             Stmt::Accept,
         ]);

@@ -491,14 +491,7 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
     let mut nat_accept = None;
     let system = if oif.is_none() {
         // input: management access, then neighbour discovery.
-        let mgmt = p.management.contains(&pkt.src)
-            && match pkt.proto {
-                Proto::Icmp { r#type } => r#type == 8,
-                Proto::Icmpv6 { r#type } => r#type == 128,
-                Proto::Tcp { dport, .. } => MANAGEMENT_TCP.iter().any(|(q, _)| *q == dport),
-                Proto::Udp { dport, .. } => MANAGEMENT_UDP.iter().any(|(q, _)| *q == dport),
-                Proto::Other { .. } => false,
-            };
+        let mgmt = p.management.contains(&pkt.src) && management_service(pkt);
         if mgmt {
             Some(Matched::Management)
         } else if matches!(pkt.proto, Proto::Icmpv6 { r#type } if ND_TYPES.contains(&r#type)) {
@@ -592,20 +585,23 @@ pub fn eval(p: &Policy, pkt: &Packet, health: &Health) -> Result<Outcome, EvalEr
     Ok(out)
 }
 
-/// Whether the packet uses a management service the center may reach the gateway on
-/// (SSH, HTTPS, SNMP; ping is handled by the caller).
-fn management_port(pkt: &Packet) -> bool {
+/// Whether the packet uses a management service the center may reach the gateway on:
+/// ping (ICMP or ICMPv6 echo request), SSH, HTTPS, SNMP.
+fn management_service(pkt: &Packet) -> bool {
     match pkt.proto {
+        Proto::Icmp { r#type } => r#type == 8,
+        Proto::Icmpv6 { r#type } => r#type == 128,
         Proto::Tcp { dport, .. } => MANAGEMENT_TCP.iter().any(|(q, _)| *q == dport),
         Proto::Udp { dport, .. } => MANAGEMENT_UDP.iter().any(|(q, _)| *q == dport),
-        _ => false,
+        Proto::Other { .. } => false,
     }
 }
 
 fn prerouting(p: &Policy, pkt: &Packet, iif: &Interface, health: &Health) -> Option<Dnat> {
-    // The center's management traffic to the gateway itself is never translated.
+    // The center's management traffic to the gateway itself (ping included: a 1:1 NAT
+    // of a gateway address would take it) is never translated.
     if p.management.contains(&pkt.src)
-        && management_port(pkt)
+        && management_service(pkt)
         && p.interfaces.iter().any(|i| i.addresses.contains(&pkt.dst))
     {
         return None;

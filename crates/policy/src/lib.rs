@@ -9,6 +9,10 @@
 //! - [`check`] (or [`check_with`], which asks for external lists on demand) reads a TOML
 //!   document into a [`Policy`] and all [`Diagnostic`]s (errors and warnings, each with
 //!   line:column and a hint). There is a policy only when there is no error.
+//! - [`management_gap`] says which of the operations center's addresses (known to the
+//!   center, not to the document) a checked policy's `[management] center` leaves out,
+//!   as a diagnostic at `center`: the center refuses such a revision, `mamori policy
+//!   check --management` warns.
 //! - [`compile`] turns a policy into one nftables table, `inet mamori`
 //!   ([`Compiled::to_json`] for `nft -j -f`, [`Compiled::to_text`] for `nft -f`). Both
 //!   replace the table atomically: apply either in one `nft` invocation.
@@ -41,6 +45,7 @@ mod compile;
 mod diag;
 mod eval;
 pub mod generate;
+mod management;
 pub mod model;
 pub mod nft;
 
@@ -53,6 +58,7 @@ pub use compile::{
 };
 pub use diag::{Diagnostic, Severity};
 pub use eval::{Dnat, EvalError, Health, Matched, Outcome, Packet, Proto, SnatOut, State, eval};
+pub use management::{ManagementGap, management_gap};
 pub use model::*;
 /// Re-exported so callers render compiled JSON with the same version.
 pub use serde_json;

@@ -712,3 +712,112 @@ fn destination_nat_never_takes_the_centers_management_connections() {
     assert_eq!(o.dnat.as_ref().map(|d| d.kind), Some("load_balancer"));
     assert_eq!(interpret(&p, &t, &client), expected(&o));
 }
+
+/// Art. 5, for any policy the center accepts: a new packet from an operations-center
+/// address to any of the gateway's own addresses, on ping, SSH, SNMP or HTTPS, arriving
+/// on any interface, is accepted by the management rules in `input`, is never taken by
+/// destination NAT, and the compiled ruleset does the same. The random policies get,
+/// on top of what the generator makes, a 1:1 NAT, a port forward and a load balancer on
+/// the gateway's own WAN address and on exactly these ports, and a rule dropping
+/// everything from the center first (IPv4 and the IPv6 twins).
+#[test]
+fn the_centers_management_access_reaches_the_gateway_under_any_policy() {
+    use mamori_policy::generate::{packet_to_ipv6, to_ipv6};
+    let cfg = GenConfig::default();
+    let hostile = |wan: &str, lan_host: &str| {
+        format!(
+            "\n[[nat.one_to_one]]\nzone = \"wan\"\npublic = \"{wan}\"\nprivate = \"{lan_host}\"\n\
+             \n[[nat.port_forwards]]\nname = \"ssh-in\"\nzone = \"wan\"\nport = 22\nto = \"{lan_host}\"\n\
+             \n[[nat.port_forwards]]\nname = \"snmp-in\"\nzone = \"wan\"\nprotocol = \"udp\"\nport = 161\nto = \"{lan_host}\"\n\
+             \n[[load_balancers]]\nname = \"web-in\"\nzone = \"wan\"\naddress = \"{wan}\"\nport = 443\n\
+             backends = [{{ address = \"{lan_host}\", port = 443 }}]\n"
+        )
+    };
+    let mut checked = 0;
+    for seed in 0..200u64 {
+        let base = random_policy(seed, &cfg);
+        // The center's traffic is dropped by the first rule and by every default.
+        let base = base
+            .replacen(
+                "\n[[rules]]\n",
+                "\n[[rules]]\nfrom = \"wan\"\nto = \"self\"\nsource = \"203.0.113.10\"\naction = \"drop\"\n\n[[rules]]\n",
+                1,
+            )
+            .replace("\"*\" = \"accept\"", "\"*\" = \"drop\"");
+        let with_nat = if seed % 2 == 0 {
+            format!("{base}{}", hostile("198.51.100.1", "192.0.2.9"))
+        } else {
+            base.clone()
+        };
+        for (v6, src) in [(false, with_nat.clone()), (true, to_ipv6(&with_nat))] {
+            let c = check(&src, &Lists::new());
+            let p = c.policy.unwrap_or_else(|| {
+                panic!(
+                    "policy {seed} (v6 {v6}) is invalid: {:#?}\n{src}",
+                    c.diagnostics
+                )
+            });
+            let t = compile(&p, Mode::Sets).table;
+            let locals: Vec<IpAddr> = p
+                .interfaces
+                .iter()
+                .flat_map(|i| i.addresses.iter().copied())
+                .collect();
+            for dst in locals {
+                for iface in &cfg.interfaces {
+                    for proto in ["icmp", "tcp/22", "tcp/443", "udp/161"] {
+                        let text = match proto {
+                            "icmp" => {
+                                format!("icmp 203.0.113.10 -> {} in {}", v4_of(dst), iface.name)
+                            }
+                            _ => {
+                                let (l4, port) = proto.split_once('/').unwrap();
+                                format!(
+                                    "{l4} 203.0.113.10:40000 -> {}:{port} in {}",
+                                    v4_of(dst),
+                                    iface.name
+                                )
+                            }
+                        };
+                        let Some(mut pkt) = Packet::parse(&text).ok() else {
+                            continue;
+                        };
+                        if v6 != dst.is_ipv6() {
+                            continue;
+                        }
+                        if v6 {
+                            pkt = packet_to_ipv6(&pkt);
+                            pkt.dst = dst;
+                        }
+                        let o = eval(&p, &pkt, &Health::all_healthy()).unwrap();
+                        assert_eq!(
+                            (o.verdict, &o.matched, o.chain, o.dnat.is_none()),
+                            (Action::Accept, &Matched::Management, "input", true),
+                            "seed {seed} v6 {v6}: {pkt:?}\n{src}"
+                        );
+                        assert_eq!(
+                            interpret(&p, &t, &pkt),
+                            expected(&o),
+                            "seed {seed} v6 {v6}: {pkt:?}\n{src}\n{}",
+                            compile(&p, Mode::Sets).to_text()
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+}
+
+/// An IPv6 gateway address is written as the IPv4 address it is the twin of (the
+/// packet is turned into IPv6 afterwards); IPv4 addresses as they are.
+fn v4_of(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => {
+            let low = (u128::from(a) & 0xffff_ffff) as u32;
+            std::net::Ipv4Addr::from(low).to_string()
+        }
+    }
+}

@@ -3,6 +3,8 @@
 //! A revision is immutable: only its state moves forward. Drafting runs the policy
 //! checker and compiler; errors block, warnings are kept with the revision (the checker
 //! is pure and deterministic, so they are recomputed from the stored text when shown).
+//! A policy whose `[management] center` leaves out one of the operations center's
+//! addresses (`operations_center`) is refused when drafted, rolled back to or published.
 //!
 //! The diff between two revisions is computed here: a line diff of the policy text and
 //! of the settings, and a summary of what changes in the checked policies.
@@ -524,6 +526,49 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
     None
 }
 
+/// The error that refuses a policy whose `[management] center` leaves out one of the
+/// operations center's addresses (`operations_center` in the center's configuration):
+/// applied, it would pass the agent's proof (its own outbound channel still works) and
+/// silently cut the center off the gateway's ping, SSH, SNMP and HTTPS. Names the
+/// missing addresses and the line:column of `center`. A policy that does not check is
+/// left to [`blocking_error`].
+pub fn operations_center_error(
+    policy_text: &str,
+    required: &[policy::addr::IpRange],
+) -> Option<AppError> {
+    if required.is_empty() {
+        return None;
+    }
+    let checked = policy::check(policy_text, &policy::Lists::new());
+    let gap = policy::management_gap(
+        policy_text,
+        checked.policy.as_ref()?,
+        required,
+        policy::Severity::Error,
+    )?;
+    let list: Vec<String> = gap.missing.iter().map(|r| r.to_string()).collect();
+    let quoted: Vec<String> = list.iter().map(|a| format!("\"{a}\"")).collect();
+    let (line, column) = (gap.diagnostic.line, gap.diagnostic.column);
+    Some(invalid_text(
+        "policy_text",
+        format!(
+            "{line}:{column}: [management] center leaves out the operations center's {} {} (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the gateway; add {} to center",
+            if list.len() == 1 {
+                "address"
+            } else {
+                "addresses"
+            },
+            list.join(", "),
+            quoted.join(", ")
+        ),
+        format!(
+            "{line}行{column}列: [management] center に運用センターのアドレス {} が含まれていません(センターの設定 operations_center)。このままでは運用センターからゲートウェイへの ping、SSH、SNMP、HTTPS が届かなくなります。center に {} を加えてください。",
+            list.join("、"),
+            quoted.join(", ")
+        ),
+    ))
+}
+
 /// The audit record of a change to revision `number` of a site.
 fn revision_record(
     actor: &Actor,
@@ -633,6 +678,11 @@ impl App {
         }
         let diags = diagnose(&draft.policy_text, &draft.settings);
         if let Some(e) = blocking_error(&diags) {
+            return Err(e);
+        }
+        if let Some(e) =
+            operations_center_error(&draft.policy_text, &self.settings.operations_center)
+        {
             return Err(e);
         }
         if let Some(i) = draft.instruction_id
@@ -816,6 +866,11 @@ impl App {
                 "revision {number} is {}; only an approved revision can be published",
                 rev.state
             )));
+        }
+        // Drafted before `operations_center` named these addresses: still refused.
+        if let Some(e) = operations_center_error(&rev.policy_text, &self.settings.operations_center)
+        {
+            return Err(e);
         }
         let mut tx = self.store.begin().await?;
         let Some(generation) = tx.publish_revision(rev.id, actor.user_id, now).await? else {

@@ -230,6 +230,17 @@ async fn revision_page(
         w(l, "診断", "Diagnostics"),
         diagnostics_html(l, &d)
     ));
+    // A revision stored before `operations_center` named these addresses: it cannot
+    // be published, and the page says why.
+    if let Some(e) = crate::gateways::revisions::operations_center_error(
+        &r.policy_text,
+        &s.app.settings.operations_center,
+    ) {
+        body.push_str(&format!(
+            "<p class=\"err\" id=\"operations-center\">{}</p>",
+            esc(&e.message_for(if l == Lang::Ja { "ja" } else { "en" }))
+        ));
+    }
     body.push_str(&actions_html(l, &u, &r, &base));
     if r.number > 1 {
         body.push_str(&format!(

@@ -6,6 +6,7 @@
 //! Every query of customer data takes a [`Scope`]; writes go through a [`Tx`] that
 //! appends the audit entry in the same transaction. There is no statement that updates or deletes an audit entry.
 
+mod audit_head;
 pub mod billing;
 mod gateways;
 mod migrations;
@@ -152,6 +153,9 @@ pub struct Store {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// How TOTP secrets are written and read (`crate::secrets`).
     sealing: crate::secrets::Sealing,
+    /// Notified by every commit that appended audit entries (the checkpoint writer of
+    /// `audit_head` waits on it; a permit coalesces many commits into one wake-up).
+    audit_appended: Arc<tokio::sync::Notify>,
 }
 
 const AUDIT_LOCK_KEY: i64 = 0x6d616d6f7269; // "mamori"
@@ -231,6 +235,7 @@ impl Store {
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             sealing: Default::default(),
+            audit_appended: Arc::default(),
         };
         migrations::run(&store, version).await?;
         Ok(store)
@@ -287,6 +292,8 @@ impl Store {
             tx,
             _guard: guard,
             sealing: self.sealing.clone(),
+            audit_appended: self.audit_appended.clone(),
+            appended: false,
         })
     }
 
@@ -723,11 +730,18 @@ pub struct Tx {
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// How TOTP secrets are written (the store's).
     sealing: crate::secrets::Sealing,
+    /// The store's [`Store::audit_appended`], notified once this transaction commits
+    /// when it `appended` audit entries.
+    audit_appended: Arc<tokio::sync::Notify>,
+    appended: bool,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        if self.appended {
+            self.audit_appended.notify_one();
+        }
         Ok(())
     }
 
@@ -768,6 +782,7 @@ impl Tx {
             .bind(hash)
             .execute(&mut *self.tx)
             .await?;
+        self.appended = true;
         Ok(e.seq)
     }
 

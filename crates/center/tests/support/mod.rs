@@ -145,6 +145,34 @@ impl Center {
             .expect("secret.key in the data directory")
     }
 
+    /// Another center process on this center's database: `config` names the database
+    /// (and whatever else differs); listen address, data directory and log level are
+    /// the harness's, and its data directory gets this center's `secret.key`. It has no
+    /// bootstrap link (`bootstrap` is empty).
+    pub async fn another(&self, mut config: Config) -> Center {
+        let dir = tempfile::tempdir().unwrap();
+        self.share_secret_key(dir.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = dir.path().to_path_buf();
+        config.log = "warn".into();
+        let data_dir = config.data_dir.clone();
+        let running = mamori_center::start(config)
+            .await
+            .expect("the center starts");
+        Center {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            bootstrap: String::new(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pg: None,
+            data_dir,
+            _dir: dir,
+        }
+    }
+
     pub fn store(&self) -> &mamori_center::store::Store {
         &self.running.as_ref().unwrap().store
     }
