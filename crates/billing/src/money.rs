@@ -145,62 +145,69 @@ fn group_thousands(n: u64) -> String {
 /// A signed amount of yen: what is still owed on an invoice (`owed − paid`), negative
 /// when more was paid than owed (a credit). Never clamped: a negative balance shows its
 /// sign (`-¥500`, `JPY -500`), so an overpayment cannot pass for a settled invoice.
-/// Any difference of two [`Yen`] fits (it is held in 128 bits).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Balance(i128);
+/// Kept as the two amounts it is the difference of, so every figure is exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Balance {
+    owed: Yen,
+    paid: Yen,
+}
 
 impl Balance {
-    pub const ZERO: Balance = Balance(0);
+    pub const ZERO: Balance = Balance {
+        owed: Yen::ZERO,
+        paid: Yen::ZERO,
+    };
 
-    /// `owed − paid`, exactly.
+    /// `owed − paid`.
     pub fn of(owed: Yen, paid: Yen) -> Balance {
-        Balance(i128::from(owed.0) - i128::from(paid.0))
+        Balance { owed, paid }
     }
 
-    /// The signed value in yen.
+    /// The signed value in yen (any difference of two amounts fits in 128 bits).
     pub fn get(self) -> i128 {
-        self.0
+        i128::from(self.owed.0) - i128::from(self.paid.0)
     }
 
     pub fn is_negative(self) -> bool {
-        self.0 < 0
+        self.paid > self.owed
     }
 
     /// What is still to pay: the balance when it is positive, else zero.
     pub fn owed(self) -> Yen {
-        u64::try_from(self.0.max(0)).map_or(Yen(u64::MAX), Yen)
+        self.owed.saturating_sub(self.paid)
     }
 
     /// What was paid beyond the amount owed: minus the balance when it is negative,
     /// else zero.
     pub fn credit(self) -> Yen {
-        u64::try_from((-self.0).max(0)).map_or(Yen(u64::MAX), Yen)
+        self.paid.saturating_sub(self.owed)
     }
 
-    fn magnitude(self) -> String {
-        let m = self.0.unsigned_abs();
-        // |owed − paid| ≤ u64::MAX for any two amounts.
-        group_thousands(u64::try_from(m).unwrap_or(u64::MAX))
-    }
-
-    fn sign(self) -> &'static str {
-        if self.0 < 0 { "-" } else { "" }
+    /// The sign and the size of the balance.
+    fn parts(self) -> (&'static str, String) {
+        if self.is_negative() {
+            ("-", group_thousands(self.credit().0))
+        } else {
+            ("", group_thousands(self.owed().0))
+        }
     }
 
     /// The Japanese form: `¥1,234`, `-¥1,234`.
     pub fn ja(self) -> String {
-        format!("{}¥{}", self.sign(), self.magnitude())
+        let (sign, size) = self.parts();
+        format!("{sign}¥{size}")
     }
 
     /// The English form: `JPY 1,234`, `JPY -1,234`.
     pub fn en(self) -> String {
-        format!("JPY {}{}", self.sign(), self.magnitude())
+        let (sign, size) = self.parts();
+        format!("JPY {sign}{size}")
     }
 }
 
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} yen", self.0)
+        write!(f, "{} yen", self.get())
     }
 }
 

@@ -151,6 +151,35 @@ mod tests {
         );
     }
 
+    /// No overflow on huge inputs: lines that add up beyond `u64::MAX` (an invoice
+    /// built by hand, not by `Invoice::new`) are an error, never a wrap or a panic.
+    #[test]
+    fn huge_lines_are_an_error_not_a_wrap() {
+        let line = InvoiceLine {
+            kind: LineKind::MonthlyFee,
+            amount: Yen::new(u64::MAX),
+            taxable: false,
+            rate: None,
+            date: date(2026, 4, 30),
+        };
+        let mut inv = Invoice::new(
+            YearMonth::new(2026, 4).unwrap(),
+            date(2026, 5, 1),
+            date(2026, 5, 31),
+            vec![line.clone()],
+        )
+        .unwrap();
+        assert_eq!(
+            invoice_parts(&inv, &[1]).unwrap(),
+            vec![(1, Yen::new(u64::MAX))]
+        );
+        inv.lines.push(line);
+        assert_eq!(
+            invoice_parts(&inv, &[1, 1]),
+            Err(SplitError::Money(MoneyError::Overflow))
+        );
+    }
+
     /// Art. 17-1 / 18-5: two contracts on one invoice at two rates: each rate's tax
     /// goes to the contracts by their taxable lines at that rate, and the parts add up
     /// to the total.
