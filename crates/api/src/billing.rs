@@ -1,6 +1,7 @@
 //! The back office's REST wire types (`/api/v1/backoffice/...`). Money is integer
-//! yen; dates are `YYYY-MM-DD`, months `YYYY-MM`; times RFC 3339 in UTC. Request
-//! bodies reject unknown fields.
+//! yen, never negative in a response (`u64`; a request's amount is `i64` so that a
+//! negative one gets a clear error, not a parse failure); dates are `YYYY-MM-DD`,
+//! months `YYYY-MM`; times RFC 3339 in UTC. Request bodies reject unknown fields.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ pub struct Application {
     pub customer_id: i64,
     pub line_product: String,
     pub line_id: String,
-    pub monthly_fee: i64,
+    pub monthly_fee: u64,
     pub start: String,
     pub note: String,
     /// `pending`, `accepted`, `refused` or `superseded`.
@@ -89,7 +90,7 @@ pub struct Contract {
     pub line_product: String,
     pub line_id: String,
     pub start: String,
-    pub monthly_fee: i64,
+    pub monthly_fee: u64,
     pub minimum_term_end: String,
     /// `running`, `cancelled` (by the customer) or `terminated` (by the provider).
     pub status: String,
@@ -122,7 +123,7 @@ pub struct CancellationPreview {
     pub moved: bool,
     pub minimum_term_end: String,
     /// Art. 10-2 lump sum (yen) for ending on `end`.
-    pub early_termination: i64,
+    pub early_termination: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,8 +171,10 @@ pub struct InvoiceRunReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvoiceLine {
+    /// `monthly_fee`, `early_termination`, `late_interest`, `evaded_fee`,
+    /// `evasion_surcharge`, `reinstallation` or `handling`.
     pub kind: String,
-    pub amount: i64,
+    pub amount: u64,
     pub taxable: bool,
     /// Tax rate in basis points (1000 = 10 %).
     pub rate_basis_points: Option<i64>,
@@ -191,11 +194,11 @@ pub struct Invoice {
     pub issue_date: String,
     pub due_date: String,
     pub recipient: String,
-    pub taxable_subtotal: i64,
-    pub non_taxable_subtotal: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub paid: i64,
+    pub taxable_subtotal: u64,
+    pub non_taxable_subtotal: u64,
+    pub tax: u64,
+    pub total: u64,
+    pub paid: u64,
     /// Present on a single invoice, empty in lists.
     pub lines: Vec<InvoiceLine>,
 }
@@ -215,10 +218,10 @@ pub struct Payment {
     pub id: i64,
     pub invoice_id: i64,
     pub contract_id: i64,
-    pub amount: i64,
+    pub amount: u64,
     pub date: String,
     /// Art. 17-4 interest owed for paying late (billed on a later invoice).
-    pub interest: i64,
+    pub interest: u64,
     /// The invoice number that billed the interest.
     pub interest_invoice: Option<i64>,
 }
@@ -233,13 +236,13 @@ pub struct LiabilityCap {
     pub to: String,
     pub payments: Vec<CountedPayment>,
     /// Art. 18-5: the sum of those payments, in yen.
-    pub cap: i64,
+    pub cap: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CountedPayment {
     pub date: String,
-    pub amount: i64,
+    pub amount: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -62,6 +62,89 @@ pub fn late_interest(
     amount.mul_ratio_floor(numerator, denominator)
 }
 
+/// What an invoice owes and has received, to apply a new payment to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owed {
+    /// The invoice's total, tax included.
+    pub total: Yen,
+    /// The part of `total` that bears late interest: everything but the late-interest
+    /// lines billed on the invoice (no interest on interest, Art. 17-4). This is the
+    /// principal.
+    pub interest_bearing: Yen,
+    /// Received so far.
+    pub paid: Yen,
+    /// The due date (Art. 12-3 may have moved it earlier).
+    pub due: Date,
+}
+
+/// How one payment is applied to an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// To the late interest billed on the invoice (for earlier late payments).
+    pub to_interest: Yen,
+    /// To the principal: the fees, charges and their tax.
+    pub to_principal: Yen,
+    /// Beyond the invoice's total.
+    pub excess: Yen,
+}
+
+/// A payment applied to an invoice, and the late interest it owes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentInterest {
+    pub applied: Applied,
+    /// Days of interest (zero when on time or within the grace days).
+    pub days: u64,
+    /// Art. 17-4 interest on `applied.to_principal` for `days`.
+    pub interest: Yen,
+}
+
+/// Applies a payment of `amount` to an invoice (TERMS.md leaves the order open; the
+/// project's rule is the Civil Code's, Art. 489: interest before principal). A payment
+/// goes first to the late interest billed on the invoice, then to the principal
+/// (`interest_bearing`), and the rest is excess; what was paid before was applied in
+/// the same order, so an earlier late-interest line never counts as principal paid.
+/// An invoice whose interest-bearing part exceeds its total is impossible: an error.
+pub fn apply_payment(owed: &Owed, amount: Yen) -> Result<Applied, MoneyError> {
+    let interest_part = owed.total.checked_sub(owed.interest_bearing)?;
+    let interest_paid = owed.paid.min(interest_part);
+    let principal_paid = owed
+        .paid
+        .checked_sub(interest_paid)?
+        .min(owed.interest_bearing);
+    let interest_open = interest_part.checked_sub(interest_paid)?;
+    let principal_open = owed.interest_bearing.checked_sub(principal_paid)?;
+    let to_interest = amount.min(interest_open);
+    let rest = amount.checked_sub(to_interest)?;
+    let to_principal = rest.min(principal_open);
+    Ok(Applied {
+        to_interest,
+        to_principal,
+        excess: rest.checked_sub(to_principal)?,
+    })
+}
+
+/// Art. 17-4: the late interest a payment of `amount` received on `paid_on` owes.
+/// Interest accrues on the principal that was unpaid during each day of delay: the
+/// payment is applied by [`apply_payment`] (interest billed on the invoice first,
+/// Civil Code Art. 489), and the part that settles principal bears interest from the
+/// day after the due date to the day before `paid_on`. So over the payments of an
+/// invoice, the interest is the rate on the whole unpaid principal for each day of
+/// delay, whatever earlier late-interest lines the invoice carries; a payment of such
+/// a line bears none (no interest on interest).
+pub fn payment_interest(
+    owed: &Owed,
+    amount: Yen,
+    paid_on: Date,
+    settings: &InterestSettings,
+) -> Result<PaymentInterest, MoneyError> {
+    let applied = apply_payment(owed, amount)?;
+    Ok(PaymentInterest {
+        applied,
+        days: interest_days(owed.due, paid_on, settings),
+        interest: late_interest(applied.to_principal, owed.due, paid_on, settings)?,
+    })
+}
+
 /// Art. 17-3: the surcharge before tax on an evaded fee: twice the evaded amount
 /// before tax. The evaded fee itself stays owed.
 pub fn evasion_surcharge(evaded_before_tax: Yen) -> Result<Yen, MoneyError> {
@@ -209,6 +292,59 @@ mod tests {
             late_interest(Yen::new(36_500), due, date(2027, 6, 16), &s).unwrap(),
             Yen::new(150)
         );
+    }
+
+    /// Art. 17-4 / Civil Code Art. 489: a payment goes to the interest billed on the
+    /// invoice first, then to the principal; the interest it owes is on the principal
+    /// part only.
+    #[test]
+    fn art_17_4_payments_settle_interest_lines_before_principal() {
+        let s = InterestSettings::default();
+        // Fee 30,000 + tax 3,000 + an earlier late-interest line of 131, due 07-31.
+        let mut owed = Owed {
+            total: Yen::new(33_131),
+            interest_bearing: Yen::new(33_000),
+            paid: Yen::ZERO,
+            due: date(2026, 7, 31),
+        };
+        let a = apply_payment(&owed, Yen::new(200)).unwrap();
+        assert_eq!(
+            a,
+            Applied {
+                to_interest: Yen::new(131),
+                to_principal: Yen::new(69),
+                excess: Yen::ZERO
+            }
+        );
+        owed.paid = Yen::new(200);
+        let b = apply_payment(&owed, Yen::new(33_000)).unwrap();
+        assert_eq!(
+            b,
+            Applied {
+                to_interest: Yen::ZERO,
+                to_principal: Yen::new(32_931),
+                excess: Yen::new(69)
+            }
+        );
+        // Paid the interest line alone, late: no interest on it.
+        owed.paid = Yen::ZERO;
+        let p = payment_interest(&owed, Yen::new(131), date(2026, 8, 20), &s).unwrap();
+        assert_eq!((p.days, p.interest), (19, Yen::ZERO));
+        // Then the whole fee 24 days late: the rate on all 33,000 for 24 days,
+        // floor(33000 × 0.145 × 24 / 365) = 314.
+        owed.paid = Yen::new(131);
+        let p = payment_interest(&owed, Yen::new(33_000), date(2026, 8, 25), &s).unwrap();
+        assert_eq!(p.applied.to_principal, Yen::new(33_000));
+        assert_eq!((p.days, p.interest), (24, Yen::new(314)));
+        // An invoice whose principal exceeds its total is impossible.
+        let bad = Owed {
+            interest_bearing: Yen::new(40_000),
+            ..owed
+        };
+        assert!(matches!(
+            apply_payment(&bad, Yen::new(1)),
+            Err(MoneyError::Negative { .. })
+        ));
     }
 
     /// Art. 17-3, the TERMS.md example: 50,000 evaded → surcharge 110,000 with tax.

@@ -30,6 +30,36 @@ pub enum LineKind {
 }
 
 impl LineKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [LineKind; 7] = [
+        LineKind::MonthlyFee,
+        LineKind::EarlyTermination,
+        LineKind::LateInterest,
+        LineKind::EvadedFee,
+        LineKind::EvasionSurcharge,
+        LineKind::Reinstallation,
+        LineKind::Handling,
+    ];
+
+    /// The kind's code (its serde name, snake case): what the center stores and the
+    /// REST API shows, e.g. `monthly_fee`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            LineKind::MonthlyFee => "monthly_fee",
+            LineKind::EarlyTermination => "early_termination",
+            LineKind::LateInterest => "late_interest",
+            LineKind::EvadedFee => "evaded_fee",
+            LineKind::EvasionSurcharge => "evasion_surcharge",
+            LineKind::Reinstallation => "reinstallation",
+            LineKind::Handling => "handling",
+        }
+    }
+
+    /// The kind of a code from [`LineKind::code`]; `None` for anything else.
+    pub fn from_code(code: &str) -> Option<LineKind> {
+        LineKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn ja(self) -> &'static str {
         match self {
             LineKind::MonthlyFee => "セキュリティーパック料金",
@@ -342,6 +372,20 @@ mod tests {
         .unwrap();
         assert_eq!(inv.total, Yen::new(33_091));
         assert_eq!(inv.interest_bearing, Yen::new(33_000));
+    }
+
+    /// A kind's code is its serde name, and reads back to the kind.
+    #[test]
+    fn line_kind_codes_are_the_serde_names() {
+        for k in LineKind::ALL {
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::Value::String(k.code().into())
+            );
+            assert_eq!(LineKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(LineKind::from_code("Monthly_fee"), None);
+        assert_eq!(LineKind::from_code(""), None);
     }
 
     /// Invoices are issued on the 1st of the next month and due at its end by

@@ -28,6 +28,12 @@ pub enum MoneyError {
     Negative { minuend: u64, subtrahend: u64 },
     #[error("division by zero")]
     DivisionByZero,
+    /// A signed integer (e.g. a database column) that is not an amount of yen.
+    #[error("{0} is not an amount of yen: amounts are never negative")]
+    NotAnAmount(i64),
+    /// An amount too large for a signed 64-bit integer (e.g. a database column).
+    #[error("{0} yen does not fit in a signed 64-bit integer")]
+    TooLargeForI64(u64),
 }
 
 impl Yen {
@@ -93,6 +99,20 @@ impl Yen {
         self.mul_ratio_floor(u64::from(rate.basis_points()), Rate::BASIS)
     }
 
+    /// The amount a signed 64-bit integer holds (a database column): an error for a
+    /// negative value, never a fallback to zero.
+    pub fn from_i64(v: i64) -> Result<Yen, MoneyError> {
+        u64::try_from(v)
+            .map(Yen)
+            .map_err(|_| MoneyError::NotAnAmount(v))
+    }
+
+    /// This amount as a signed 64-bit integer (a database column): an error above
+    /// `i64::MAX`, never a clamp.
+    pub fn to_i64(self) -> Result<i64, MoneyError> {
+        i64::try_from(self.0).map_err(|_| MoneyError::TooLargeForI64(self.0))
+    }
+
     /// The Japanese form: `¥1,234`.
     pub fn ja(self) -> String {
         format!("¥{}", group_thousands(self.0))
@@ -120,6 +140,75 @@ fn group_thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// A signed amount of yen: what is still owed on an invoice (`owed − paid`), negative
+/// when more was paid than owed (a credit). Never clamped: a negative balance shows its
+/// sign (`-¥500`, `JPY -500`), so an overpayment cannot pass for a settled invoice.
+/// Kept as the two amounts it is the difference of, so every figure is exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Balance {
+    owed: Yen,
+    paid: Yen,
+}
+
+impl Balance {
+    pub const ZERO: Balance = Balance {
+        owed: Yen::ZERO,
+        paid: Yen::ZERO,
+    };
+
+    /// `owed − paid`.
+    pub fn of(owed: Yen, paid: Yen) -> Balance {
+        Balance { owed, paid }
+    }
+
+    /// The signed value in yen (any difference of two amounts fits in 128 bits).
+    pub fn get(self) -> i128 {
+        i128::from(self.owed.0) - i128::from(self.paid.0)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.paid > self.owed
+    }
+
+    /// What is still to pay: the balance when it is positive, else zero.
+    pub fn owed(self) -> Yen {
+        self.owed.saturating_sub(self.paid)
+    }
+
+    /// What was paid beyond the amount owed: minus the balance when it is negative,
+    /// else zero.
+    pub fn credit(self) -> Yen {
+        self.paid.saturating_sub(self.owed)
+    }
+
+    /// The sign and the size of the balance.
+    fn parts(self) -> (&'static str, String) {
+        if self.is_negative() {
+            ("-", group_thousands(self.credit().0))
+        } else {
+            ("", group_thousands(self.owed().0))
+        }
+    }
+
+    /// The Japanese form: `¥1,234`, `-¥1,234`.
+    pub fn ja(self) -> String {
+        let (sign, size) = self.parts();
+        format!("{sign}¥{size}")
+    }
+
+    /// The English form: `JPY 1,234`, `JPY -1,234`.
+    pub fn en(self) -> String {
+        let (sign, size) = self.parts();
+        format!("JPY {sign}{size}")
+    }
+}
+
+impl fmt::Display for Balance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} yen", self.get())
+    }
 }
 
 /// A rate (tax or interest) in basis points: 1 bp = 0.01 %, so 10 % = 1000 bp and
@@ -254,6 +343,44 @@ mod tests {
         assert_eq!(Yen::new(999).en(), "JPY 999");
         assert_eq!(Yen::new(1_000_000).ja(), "¥1,000,000");
         assert_eq!(Yen::new(221_000).en(), "JPY 221,000");
+    }
+
+    /// A balance keeps its sign: an overpaid invoice is a credit, never ¥0.
+    #[test]
+    fn balances_show_their_sign() {
+        let b = Balance::of(Yen::new(33_000), Yen::new(33_500));
+        assert_eq!(b.get(), -500);
+        assert!(b.is_negative());
+        assert_eq!((b.owed(), b.credit()), (Yen::ZERO, Yen::new(500)));
+        assert_eq!(
+            (b.ja(), b.en()),
+            ("-¥500".to_string(), "JPY -500".to_string())
+        );
+        let b = Balance::of(Yen::new(1_234_567), Yen::new(0));
+        assert_eq!(
+            (b.ja(), b.en()),
+            ("¥1,234,567".into(), "JPY 1,234,567".into())
+        );
+        assert_eq!((b.owed(), b.credit()), (Yen::new(1_234_567), Yen::ZERO));
+        let extreme = Balance::of(Yen::ZERO, Yen::new(u64::MAX));
+        assert_eq!(extreme.credit(), Yen::new(u64::MAX));
+        assert_eq!(extreme.ja(), "-¥18,446,744,073,709,551,615");
+        assert_eq!(
+            Balance::of(Yen::new(u64::MAX), Yen::ZERO).owed(),
+            Yen::new(u64::MAX)
+        );
+    }
+
+    /// Signed 64-bit integers (database columns) convert both ways, checked.
+    #[test]
+    fn conversions_to_and_from_i64_are_checked() {
+        assert_eq!(Yen::from_i64(33_000), Ok(Yen::new(33_000)));
+        assert_eq!(Yen::from_i64(-1), Err(MoneyError::NotAnAmount(-1)));
+        assert_eq!(Yen::new(i64::MAX as u64).to_i64(), Ok(i64::MAX));
+        assert_eq!(
+            Yen::new(i64::MAX as u64 + 1).to_i64(),
+            Err(MoneyError::TooLargeForI64(i64::MAX as u64 + 1))
+        );
     }
 
     #[test]

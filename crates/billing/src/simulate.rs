@@ -9,7 +9,8 @@
 //!   when that month's invoice was already issued, after a termination by the
 //!   provider);
 //! - a payment goes first to the late interest billed on the invoice, then to the rest
-//!   (Civil Code Art. 489); interest is charged only on the rest (Art. 17-4);
+//!   (Civil Code Art. 489); interest is charged only on the rest (Art. 17-4), by
+//!   [`charges::payment_interest`], the rule the center applies too;
 //! - on a termination by the provider every debt falls due on the last day of service
 //!   (Art. 12-3): invoices due later become due that day, and the invoices of the
 //!   months up to it are issued that day.
@@ -312,8 +313,6 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
         let first_loc = s.start_loc;
         let invoice = Invoice::new(m, issue, due, month_lines)
             .map_err(|e| ScenarioError::new(first_loc, e.to_string()))?;
-        let mut interest_left = invoice.total.saturating_sub(invoice.interest_bearing);
-        let mut bearing_left = invoice.interest_bearing;
         let mut out = SimInvoice {
             payments: Vec::new(),
             paid: Yen::ZERO,
@@ -332,14 +331,15 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
                 )
                 .hint("a payment comes on or after the invoice's issue date"));
             }
-            let to_interest = p.amount.min(interest_left);
-            interest_left = interest_left.saturating_sub(to_interest);
-            let rest = p.amount.saturating_sub(to_interest);
-            let to_fees = rest.min(bearing_left);
-            bearing_left = bearing_left.saturating_sub(to_fees);
-            let excess = rest.saturating_sub(to_fees);
-            let interest = charges::late_interest(to_fees, due, p.date, &s.interest)
+            let owed = charges::Owed {
+                total: out.invoice.total,
+                interest_bearing: out.invoice.interest_bearing,
+                paid: out.paid,
+                due,
+            };
+            let charged = charges::payment_interest(&owed, p.amount, p.date, &s.interest)
                 .map_err(|e| money(p.loc, e))?;
+            let (interest, excess) = (charged.interest, charged.applied.excess);
             let mut interest_invoice = None;
             if interest > Yen::ZERO {
                 let target = YearMonth::of(p.date).max(m.next().unwrap_or(m));
@@ -368,14 +368,13 @@ pub fn simulate(s: &Scenario) -> Result<Simulation, ScenarioError> {
             out.payments.push(SimPayment {
                 date: p.date,
                 amount: p.amount,
-                interest_days: charges::interest_days(due, p.date, &s.interest),
+                interest_days: charged.days,
                 interest,
                 interest_invoice,
             });
         }
-        out.unpaid = interest_left
-            .checked_add(bearing_left)
-            .map_err(|e| money(s.monthly_fee_loc, e))?;
+        // Unpaid and overpaid are kept apart: neither hides the other.
+        out.unpaid = out.invoice.total.saturating_sub(out.paid);
         invoices.push(out);
     }
 

@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 date(2025, 1 + (i % 12) as i8, 1 + (i % 28) as i8)
             },
-            monthly_fee: 20_000 + (i % 50) as i64 * 1_000,
+            monthly_fee: Yen::new(20_000 + (i % 50) as u64 * 1_000),
             // Every 20th ends in September (most within the minimum term).
             end: (i % 20 == 1 && i % 7 != 0).then(|| date(2026, 9, 1 + (i % 30) as i8)),
         })
@@ -81,10 +81,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 date(2026, 8, 25)
             };
-            let interest = late_interest(Yen::new(inv.total as u64), inv.due_date, paid, &settings)
-                .map(|y| y.get() as i64)
-                .unwrap_or(0);
-            Payment {
+            let interest = late_interest(inv.total, inv.due_date, paid, &settings)?;
+            Ok(Payment {
                 id: 0,
                 invoice_id: inv.id,
                 customer_id: inv.customer_id,
@@ -94,10 +92,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 interest,
                 interest_invoice: None,
                 created_at: now,
-            }
+            })
         })
-        .collect();
-    let late = payments.iter().filter(|p| p.interest > 0).count();
+        .collect::<Result<_, mamori_billing::MoneyError>>()?;
+    let late = payments.iter().filter(|p| p.interest > Yen::ZERO).count();
     store.bo_seed_payments(&payments).await?;
 
     let t = std::time::Instant::now();

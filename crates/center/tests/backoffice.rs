@@ -26,6 +26,9 @@ both_backends!(
     art_17_settings_issue_due_day_and_taxability,
     art_17_one_invoice_per_customer,
     panel_nav_shows_each_role_only_what_it_can_open,
+    art_17_4_a_late_payment_of_fee_and_earlier_interest_bears_interest_on_the_whole_fee,
+    an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment,
+    an_overpaid_invoice_shows_its_credit_with_its_sign,
 );
 
 mod two_centers_on_postgres {
@@ -1851,5 +1854,304 @@ async fn panel_nav_shows_each_role_only_what_it_can_open(backend: Backend) {
             assert_eq!(s, StatusCode::OK, "{role} opens {href}: {page}");
         }
     }
+    o.c.stop().await;
+}
+
+impl Office {
+    async fn pay(&self, invoice: &Value, amount: u64, date: &str) -> Value {
+        let (s, p) = self
+            .c
+            .post(
+                "/api/v1/backoffice/payments",
+                &self.bo,
+                json!({"invoice_id": invoice["id"], "amount": amount, "date": date}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        p
+    }
+
+    async fn invoice_of(&self, contract: &Value, month: &str) -> Value {
+        let list = self.invoices_of(contract).await;
+        let head = list
+            .iter()
+            .find(|i| i["month"] == month)
+            .unwrap_or_else(|| panic!("no invoice for {month}: {list:?}"));
+        self.invoice(&head["id"]).await
+    }
+}
+
+/// Art. 17-4 (Civil Code Art. 489 for the order): interest accrues on the fee
+/// principal unpaid during each day of delay. An invoice that carries the fee and an
+/// earlier late-interest line is paid late in two parts: first exactly the interest
+/// line, then the whole fee. The first payment settles the interest line (no interest
+/// on interest: it owes nothing); the second owes the daily rate on the WHOLE fee for
+/// every day of delay. Under the former rule the first payment counted as fee
+/// principal (it owed interest) and reduced the second payment's base.
+async fn art_17_4_a_late_payment_of_fee_and_earlier_interest_bears_interest_on_the_whole_fee(
+    backend: Backend,
+) {
+    let o = office(backend, None).await;
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let k = o.contract(alpha, "2026-01-01", 1_000_000).await;
+    o.run("2026-01").await;
+    let january = o.invoice_of(&k, "2026-01").await;
+    assert_eq!(january["total"], 1_100_000, "{january}");
+    // Due 02-28, paid 05-29: 90 days late, interest for 89 days:
+    // floor(1,100,000 × 0.145 × 89 / 365) = 38,891, billed on May's invoice.
+    let p = o.pay(&january, 1_100_000, "2026-05-29").await;
+    assert_eq!(p["interest"], 38_891, "{p}");
+    o.run("2026-05").await;
+    let may = o.invoice_of(&k, "2026-05").await;
+    assert_eq!(
+        may["total"], 1_138_891,
+        "fee 1,100,000 + interest 38,891: {may}"
+    );
+    assert_eq!(may["due_date"], "2026-06-30");
+
+    // 07-20: the interest line alone, 20 days late: it settles the interest line, so
+    // it bears no interest.
+    let first = o.pay(&may, 38_891, "2026-07-20").await;
+    assert_eq!(
+        first["interest"], 0,
+        "a payment of the interest line is not principal: {first}"
+    );
+    // 08-09: the whole fee, 40 days late: the rate on all of it for 39 days,
+    // floor(1,100,000 × 0.145 × 39 / 365) = 17,042.
+    let second = o.pay(&may, 1_100_000, "2026-08-09").await;
+    assert_eq!(
+        second["interest"], 17_042,
+        "interest on the whole unpaid fee for each day of delay: {second}"
+    );
+    let may = o.invoice(&may["id"]).await;
+    assert_eq!(may["paid"], may["total"], "{may}");
+    o.c.stop().await;
+}
+
+/// Money read from the database is checked, never a fallback: a negative amount in an
+/// invoice, a payment or a line, an unknown line kind, or totals that are not those of
+/// the invoice's lines make the reads fail with an error that names the invoice (or
+/// the payment), not a ¥0 or a made-up figure; the API and the panel answer 500.
+async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment(backend: Backend) {
+    use mamori_center::domain::Scope;
+    let o = office(backend, None).await;
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let k = o.contract(alpha, "2026-04-01", 30000).await;
+    o.run("2026-04").await;
+    o.run("2026-05").await;
+    let april = o.invoice_of(&k, "2026-04").await;
+    let may = o.invoice_of(&k, "2026-05").await;
+    let pay = o.pay(&april, 10000, "2026-05-10").await;
+    let store = o.c.store();
+    let (april_id, may_id) = (april["id"].as_i64().unwrap(), may["id"].as_i64().unwrap());
+    let session = o.bo.clone();
+
+    // A negative total.
+    store
+        .execute_raw(&format!(
+            "UPDATE bo_invoices SET total = -5 WHERE id = {april_id}"
+        ))
+        .await
+        .unwrap();
+    let e = store.bo_invoice(Scope::All, april_id).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("invoice {april_id} (INV-00000001)"))
+            && msg.contains("total")
+            && msg.contains("-5"),
+        "{msg}"
+    );
+    let (s, v) =
+        o.c.get(&format!("/api/v1/backoffice/invoices/{april_id}"), &o.bo)
+            .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    let (s, html) = panel(
+        &o.c,
+        Method::GET,
+        &format!("/backoffice/invoices/{april_id}"),
+        &session,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{html}");
+    assert!(!html.contains("¥0"), "{html}");
+    // The list fails too rather than showing the invoice with a made-up amount.
+    let (s, _) = o.c.get("/api/v1/backoffice/invoices", &o.bo).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    store
+        .execute_raw(&format!(
+            "UPDATE bo_invoices SET total = 33000 WHERE id = {april_id}"
+        ))
+        .await
+        .unwrap();
+    let (s, v) =
+        o.c.get(&format!("/api/v1/backoffice/invoices/{april_id}"), &o.bo)
+            .await;
+    assert_eq!(s, StatusCode::OK, "restored: {v}");
+
+    // A negative payment.
+    store
+        .execute_raw(&format!(
+            "UPDATE bo_payments SET amount = -1 WHERE id = {}",
+            pay["id"]
+        ))
+        .await
+        .unwrap();
+    let e = store
+        .bo_payments_of_invoice(april_id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("payment {} of invoice {april_id}", pay["id"])) && e.contains("amount"),
+        "{e}"
+    );
+    let (s, v) =
+        o.c.get(
+            &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    store
+        .execute_raw(&format!(
+            "UPDATE bo_payments SET amount = 10000 WHERE id = {}",
+            pay["id"]
+        ))
+        .await
+        .unwrap();
+
+    // A line of an unknown kind, then a line whose amount is not in the totals.
+    store
+        .execute_raw("UPDATE bo_invoice_lines SET kind = 'gift' WHERE invoice_number = 2")
+        .await
+        .unwrap();
+    let e = store
+        .bo_invoice(Scope::All, may_id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(INV-00000002), line 1") && e.contains("\"gift\""),
+        "{e}"
+    );
+    store
+        .execute_raw("UPDATE bo_invoice_lines SET kind = 'monthly_fee', amount = -30000 WHERE invoice_number = 2")
+        .await
+        .unwrap();
+    let e = store
+        .bo_invoice(Scope::All, may_id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(INV-00000002), line 1") && e.contains("amount") && e.contains("-30000"),
+        "{e}"
+    );
+    store
+        .execute_raw("UPDATE bo_invoice_lines SET amount = 29000 WHERE invoice_number = 1")
+        .await
+        .unwrap();
+    // April's lines no longer give its totals: the liability cap (which divides its
+    // payments by its lines) and its document refuse, naming it.
+    let (s, v) =
+        o.c.get(
+            &format!(
+                "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
+                k["id"]
+            ),
+            &o.bo,
+        )
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    let inv = store
+        .bo_invoice(Scope::All, april_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let e = inv.to_billing().unwrap_err();
+    assert!(
+        e.contains(&format!("invoice {april_id} (INV-00000001)"))
+            && e.contains("total 33000")
+            && e.contains("total 31900"),
+        "{e}"
+    );
+    o.c.stop().await;
+}
+
+/// A balance keeps its sign: an invoice paid beyond its total (a credit, e.g. from an
+/// imported ledger) shows its balance as `-¥500` / `JPY -500`, offers no payment
+/// form, and a further payment is refused naming the negative balance, not "¥0 left".
+async fn an_overpaid_invoice_shows_its_credit_with_its_sign(backend: Backend) {
+    let o = office(backend, None).await;
+    let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
+    let k = o.contract(alpha, "2026-04-01", 30000).await;
+    o.run("2026-04").await;
+    let april = o.invoice_of(&k, "2026-04").await;
+    let id = april["id"].as_i64().unwrap();
+    let session = o.bo.clone();
+    let (s, html) = panel(
+        &o.c,
+        Method::GET,
+        &format!("/backoffice/invoices/{id}"),
+        &session,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("id=\"balance\"") && html.contains("¥33,000</p>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"payment_form\""), "{html}");
+
+    o.c.store()
+        .execute_raw(&format!(
+            "UPDATE bo_invoices SET paid = total + 500 WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+    let (s, html) = panel(
+        &o.c,
+        Method::GET,
+        &format!("/backoffice/invoices/{id}"),
+        &session,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let balance = &html[html.find("id=\"balance\"").expect("a balance")..];
+    assert!(balance.contains("-¥500"), "{balance}");
+    assert!(
+        !html.contains("id=\"payment_form\""),
+        "nothing is left to pay: {html}"
+    );
+    let r =
+        o.c.client
+            .get(format!("{}/backoffice/invoices/{id}", o.c.base))
+            .header("cookie", format!("mamori_session={session}"))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+    let html = r.text().await.unwrap();
+    let balance = &html[html.find("id=\"balance\"").expect("a balance")..];
+    assert!(balance.contains("JPY -500"), "{balance}");
+
+    let (s, v) =
+        o.c.post(
+            "/api/v1/backoffice/payments",
+            &o.bo,
+            json!({"invoice_id": id, "amount": 1, "date": "2026-05-20"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has JPY -500 left to pay"),
+        "{v}"
+    );
     o.c.stop().await;
 }

@@ -8,20 +8,28 @@
 pub mod document;
 pub mod smtp;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use jiff::civil::Date;
-use mamori_billing::charges::{self, InterestSettings, LiabilityCap, Received};
+use mamori_billing::charges::{self, InterestSettings, LiabilityCap, Owed, Received};
 use mamori_billing::contract::{RefusalReason, TerminationReason};
 use mamori_billing::invoice::{self as binv, InvoiceSettings, LineKind, Taxability};
+use mamori_billing::plan::{self, PlanError, RunContract, RunInput, RunSettings, UnbilledInterest};
+use mamori_billing::split;
 use mamori_billing::tax::TaxTable;
 use mamori_billing::term::{self, Cancellation};
-use mamori_billing::{Rate, YearMonth, Yen, fees};
+use mamori_billing::{Balance, Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{App, AppError, Result, invalid_text, record};
 use crate::domain::{Actor, Role, Scope};
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
-use crate::store::Tx;
+use crate::store::{StoreError, Tx};
+
+/// How the monthly run groups charges into invoices (`invoice_per`); the rule lives in
+/// `mamori_billing::plan`.
+pub use mamori_billing::plan::InvoicePer;
 
 /// The back office's settings (`[backoffice]` in the center's configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,17 +98,6 @@ impl BackofficeConfig {
     }
 }
 
-/// How the monthly run groups charges into invoices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvoicePer {
-    /// One invoice per contract and month.
-    #[default]
-    Contract,
-    /// One invoice per customer and month, with the lines of all its contracts.
-    Customer,
-}
-
 // ---- domain types ----------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +136,7 @@ pub struct Application {
     pub customer_id: i64,
     pub line_product: String,
     pub line_id: String,
-    pub monthly_fee: i64,
+    pub monthly_fee: Yen,
     pub start: Date,
     pub note: String,
     pub state: ApplicationState,
@@ -182,7 +179,7 @@ pub struct Contract {
     pub line_product: String,
     pub line_id: String,
     pub start: Date,
-    pub monthly_fee: i64,
+    pub monthly_fee: Yen,
     pub minimum_term_end: Date,
     pub ending: Option<ContractEnding>,
     /// Units of the equipment inventory lent under the contract (ids of `equipment`).
@@ -198,11 +195,12 @@ impl Contract {
 
 #[derive(Debug, Clone)]
 pub struct InvoiceLine {
-    /// `LineKind` in snake case.
-    pub kind: String,
-    pub amount: i64,
+    pub kind: LineKind,
+    /// Before tax.
+    pub amount: Yen,
     pub taxable: bool,
-    pub rate_bp: Option<i64>,
+    /// The tax rate of a taxable line.
+    pub rate: Option<Rate>,
     pub date: Date,
     /// The contract the line is for (none on lines stored before migration 11).
     pub contract_id: Option<i64>,
@@ -218,12 +216,13 @@ pub struct Invoice {
     pub issue_date: Date,
     pub due_date: Date,
     pub recipient: String,
-    pub taxable_subtotal: i64,
-    pub non_taxable_subtotal: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub interest_bearing: i64,
-    pub paid: i64,
+    pub taxable_subtotal: Yen,
+    pub non_taxable_subtotal: Yen,
+    pub tax: Yen,
+    pub total: Yen,
+    /// The part of `total` that bears late interest (all but late-interest lines).
+    pub interest_bearing: Yen,
+    pub paid: Yen,
     pub created_at: i64,
     pub lines: Vec<InvoiceLine>,
 }
@@ -234,47 +233,94 @@ impl Invoice {
         format!("INV-{:08}", self.number)
     }
 
-    /// Back to the billing crate's invoice (amounts recomputed from the lines).
-    pub fn to_billing(&self) -> std::result::Result<binv::Invoice, String> {
-        let mut lines = Vec::new();
-        for l in &self.lines {
-            let kind: LineKind = serde_json::from_value(serde_json::Value::String(l.kind.clone()))
-                .map_err(|_| format!("unknown line kind {:?}", l.kind))?;
-            lines.push(binv::InvoiceLine {
-                kind,
-                amount: yen(l.amount),
-                taxable: l.taxable,
-                rate: l
-                    .rate_bp
-                    .and_then(|b| u32::try_from(b).ok())
-                    .and_then(Rate::from_basis_points),
-                date: l.date,
-            });
-        }
-        binv::Invoice::new(self.month, self.issue_date, self.due_date, lines)
-            .map_err(|e| e.to_string())
+    /// What is still to pay: negative when more was paid than the total (a credit),
+    /// shown with its sign, never as zero.
+    pub fn balance(&self) -> Balance {
+        Balance::of(self.total, self.paid)
     }
-}
 
-/// An invoice about to be inserted by the run.
-#[derive(Debug, Clone)]
-pub struct NewInvoice {
-    pub number: i64,
-    pub customer_id: i64,
-    pub contract_id: i64,
-    pub month: String,
-    pub issue_date: Date,
-    pub due_date: Date,
-    pub recipient: String,
-    pub taxable_subtotal: i64,
-    pub non_taxable_subtotal: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub interest_bearing: i64,
-    pub created_at: i64,
-    pub lines: Vec<InvoiceLine>,
-    /// With one invoice per customer: the customer's other contracts billed on it.
-    pub other_contracts: Vec<i64>,
+    /// What the invoice owes and has received, to apply a payment to (Art. 17-4).
+    pub fn owed(&self) -> Owed {
+        Owed {
+            total: self.total,
+            interest_bearing: self.interest_bearing,
+            paid: self.paid,
+            due: self.due_date,
+        }
+    }
+
+    /// Who the invoice is, in an error message.
+    fn named(&self) -> String {
+        format!("invoice {} ({})", self.id, self.number_text())
+    }
+
+    /// Back to the billing crate's invoice: the totals are recomputed from the lines
+    /// and must be the ones stored; anything else is an error naming the invoice.
+    pub fn to_billing(&self) -> std::result::Result<binv::Invoice, String> {
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| binv::InvoiceLine {
+                kind: l.kind,
+                amount: l.amount,
+                taxable: l.taxable,
+                rate: l.rate,
+                date: l.date,
+            })
+            .collect();
+        let b = binv::Invoice::new(self.month, self.issue_date, self.due_date, lines)
+            .map_err(|e| format!("{}: {e}", self.named()))?;
+        let stored = (
+            self.taxable_subtotal,
+            self.non_taxable_subtotal,
+            self.tax,
+            self.total,
+            self.interest_bearing,
+        );
+        let lines = (
+            b.taxable_subtotal,
+            b.non_taxable_subtotal,
+            b.tax,
+            b.total,
+            b.interest_bearing,
+        );
+        if stored != lines {
+            return Err(format!(
+                "{}: the stored totals (taxable {}, non-taxable {}, tax {}, total {}, interest-bearing {}) are not those of its lines (taxable {}, non-taxable {}, tax {}, total {}, interest-bearing {})",
+                self.named(),
+                stored.0.get(),
+                stored.1.get(),
+                stored.2.get(),
+                stored.3.get(),
+                stored.4.get(),
+                lines.0.get(),
+                lines.1.get(),
+                lines.2.get(),
+                lines.3.get(),
+                lines.4.get()
+            ));
+        }
+        Ok(b)
+    }
+
+    /// Art. 18-5: each contract's part of the invoice's total (its lines and its share
+    /// of each rate's tax, `mamori_billing::split::invoice_parts`); lines stored
+    /// without a contract are the invoice's own contract's. The parts add up to the
+    /// total.
+    pub fn contract_parts(&self) -> std::result::Result<Vec<(i64, Yen)>, String> {
+        let b = self.to_billing()?;
+        let owners: Vec<i64> = self
+            .lines
+            .iter()
+            .map(|l| l.contract_id.unwrap_or(self.contract_id))
+            .collect();
+        let parts =
+            split::invoice_parts(&b, &owners).map_err(|e| format!("{}: {e}", self.named()))?;
+        if parts.is_empty() {
+            return Ok(vec![(self.contract_id, self.total)]);
+        }
+        Ok(parts)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -283,10 +329,11 @@ pub struct Payment {
     pub invoice_id: i64,
     pub customer_id: i64,
     pub contract_id: i64,
-    pub amount: i64,
+    /// Received, tax included.
+    pub amount: Yen,
     pub date: Date,
     /// Art. 17-4 interest this payment owes (billed on a later invoice).
-    pub interest: i64,
+    pub interest: Yen,
     /// The number of the invoice that billed the interest.
     pub interest_invoice: Option<i64>,
     pub created_at: i64,
@@ -334,14 +381,16 @@ pub struct RunReport {
 pub struct CancellationPreview {
     pub cancellation: Cancellation,
     /// Art. 10-2 lump sum if the contract ends on the resulting end date.
-    pub early_termination: i64,
+    pub early_termination: Yen,
     pub minimum_term_end: Date,
 }
 
 // ---- helpers ---------------------------------------------------------------------
 
-fn yen(v: i64) -> Yen {
-    Yen::new(u64::try_from(v).unwrap_or(0))
+/// A stored value that no rule can produce (e.g. an invoice whose totals are not
+/// those of its lines): an internal error whose message names the object.
+fn corrupt(message: String) -> AppError {
+    AppError::Store(StoreError::Corrupt(message))
 }
 
 /// The Japanese name of a form field, for validation messages.
@@ -374,16 +423,6 @@ fn rule_error(field: &'static str, e: impl std::fmt::Display) -> AppError {
         e.clone(),
         format!("{}の値が約款の条件を満たしません（{e}）。", field_ja(field)),
     )
-}
-
-fn db_yen(field: &'static str, y: Yen) -> Result<i64> {
-    i64::try_from(y.get()).map_err(|_| {
-        invalid_text(
-            field,
-            "is too large to store",
-            format!("{}の金額が大きすぎて記録できません。", field_ja(field)),
-        )
-    })
 }
 
 /// Today's date in Japan (UTC+9) at `now` (ms since the epoch).
@@ -419,7 +458,9 @@ pub fn parse_month(field: &'static str, s: &str) -> Result<YearMonth> {
     })
 }
 
-fn amount(field: &'static str, v: i64) -> Result<i64> {
+/// A positive amount of yen up to ¥1,000,000,000,000, as typed in a form or sent in
+/// JSON.
+fn amount(field: &'static str, v: i64) -> Result<Yen> {
     if v <= 0 {
         return Err(invalid_text(
             field,
@@ -437,7 +478,7 @@ fn amount(field: &'static str, v: i64) -> Result<i64> {
             format!("{}が¥1,000,000,000,000を超えています。", field_ja(field)),
         ));
     }
-    Ok(v)
+    Yen::from_i64(v).map_err(|e| rule_error(field, e))
 }
 
 fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
@@ -539,64 +580,6 @@ pub fn termination_label(s: &str, ja: bool) -> String {
     }
 }
 
-/// The lines of `contract`'s invoice for `month`: the prorated fee (Art. 17-2), the
-/// early-termination sum when the service ends in the month before the minimum term
-/// is over (Art. 10-2), and unbilled late interest (Art. 17-4).
-fn month_lines(
-    contract: &Contract,
-    month: YearMonth,
-    interest: &[&Payment],
-    taxes: &TaxTable,
-    taxability: &Taxability,
-) -> std::result::Result<Vec<binv::InvoiceLine>, String> {
-    let end = contract.end();
-    let mut lines = Vec::new();
-    let rate_for = |kind: LineKind, date: Date| -> std::result::Result<Option<Rate>, String> {
-        if taxability.is_taxable(kind) {
-            taxes.rate_on(date).map(Some).map_err(|e| e.to_string())
-        } else {
-            Ok(None)
-        }
-    };
-    let fee = fees::month_fee(yen(contract.monthly_fee), month, contract.start, end)
-        .map_err(|e| e.to_string())?;
-    if fee > Yen::ZERO {
-        let last = end.map_or(month.last_day(), |e| e.min(month.last_day()));
-        lines.push(binv::InvoiceLine {
-            kind: LineKind::MonthlyFee,
-            amount: fee,
-            taxable: taxability.is_taxable(LineKind::MonthlyFee),
-            rate: rate_for(LineKind::MonthlyFee, last)?,
-            date: last,
-        });
-    }
-    if let Some(e) = end
-        && YearMonth::of(e) == month
-    {
-        let lump = fees::early_termination(yen(contract.monthly_fee), contract.start, e)
-            .map_err(|e| e.to_string())?;
-        if lump > Yen::ZERO {
-            lines.push(binv::InvoiceLine {
-                kind: LineKind::EarlyTermination,
-                amount: lump,
-                taxable: taxability.is_taxable(LineKind::EarlyTermination),
-                rate: rate_for(LineKind::EarlyTermination, e)?,
-                date: e,
-            });
-        }
-    }
-    for p in interest {
-        lines.push(binv::InvoiceLine {
-            kind: LineKind::LateInterest,
-            amount: yen(p.interest),
-            taxable: false,
-            rate: None,
-            date: p.date,
-        });
-    }
-    Ok(lines)
-}
-
 impl App {
     // ---- applications (Art. 7–9) ---------------------------------------------------
 
@@ -689,7 +672,7 @@ impl App {
                 format!(
                     "line={} fee={} start={}{}",
                     a.line_product,
-                    a.monthly_fee,
+                    a.monthly_fee.get(),
                     a.start,
                     replaces
                         .map(|r| format!(" replaces={r}"))
@@ -778,7 +761,7 @@ impl App {
             c.line_product,
             c.line_id,
             mamori_billing::document::format_date(c.start, mamori_billing::document::Lang::Ja),
-            yen(c.monthly_fee).ja(),
+            c.monthly_fee.ja(),
             mamori_billing::document::format_date(
                 minimum_term_end,
                 mamori_billing::document::Lang::Ja
@@ -786,7 +769,7 @@ impl App {
             c.line_product,
             c.line_id,
             c.start,
-            yen(c.monthly_fee).en(),
+            c.monthly_fee.en(),
             minimum_term_end,
         );
         let notice_id = tx
@@ -948,7 +931,7 @@ impl App {
                     requested,
                     p.cancellation.end,
                     p.cancellation.moved,
-                    p.early_termination
+                    p.early_termination.get()
                 ),
             ),
             now,
@@ -1136,11 +1119,12 @@ impl App {
 
     // ---- invoices (Art. 17) --------------------------------------------------------
 
-    /// The monthly run for service month `month`: one invoice per contract with
-    /// charges in the month, numbered sequentially without gaps. Idempotent: a
-    /// contract that has its invoice for the month gets nothing more. All in one
-    /// transaction under the write lock (which also serialises center processes on
-    /// PostgreSQL), with one audit entry naming the numbers issued.
+    /// The monthly run for service month `month`: the plan of `mamori_billing::plan`
+    /// (one invoice per contract, or per customer, with charges in the month, numbered
+    /// sequentially without gaps; a contract that has its invoice for the month gets
+    /// nothing more), written by the store in one transaction under the write lock
+    /// (which also serialises center processes on PostgreSQL), with one audit entry
+    /// naming the numbers issued.
     pub async fn bo_invoice_run(
         &self,
         actor: &Actor,
@@ -1150,23 +1134,15 @@ impl App {
     ) -> Result<RunReport> {
         require_back_office(actor)?;
         let month = parse_month("month", month)?;
-        if month.last_day() >= today(now) {
-            return Err(invalid_text(
-                "month",
-                format!("{month} is not over yet; invoices for a month are issued after it ends"),
-                format!(
-                    "対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"
-                ),
-            ));
-        }
-        let (issue, due) = cfg
-            .invoice
-            .dates(month)
-            .map_err(|e| rule_error("month", e))?;
         let taxes = TaxTable::japan_standard();
-        let taxability = cfg.taxable;
+        let settings = RunSettings {
+            invoice: cfg.invoice,
+            per: cfg.invoice_per,
+            taxable: cfg.taxable,
+            taxes: &taxes,
+        };
         let mut tx = self.store.begin().await?;
-        let done: std::collections::HashSet<i64> = tx
+        let invoiced: BTreeSet<i64> = tx
             .bo_invoiced_contracts(&month.to_string())
             .await?
             .into_iter()
@@ -1174,123 +1150,68 @@ impl App {
         let mut contracts = tx
             .bo_contracts_in(month.first_day(), month.last_day())
             .await?;
-        let interest = tx.bo_unbilled_interest(month.last_day()).await?;
-        let mut by_contract: std::collections::BTreeMap<i64, Vec<&Payment>> = Default::default();
-        for p in &interest {
-            by_contract.entry(p.contract_id).or_default().push(p);
-        }
-        let present: std::collections::HashSet<i64> = contracts.iter().map(|(c, _)| c.id).collect();
-        for id in by_contract.keys() {
-            if !present.contains(id)
-                && let Some(c) = tx.bo_contract_with_name(*id).await?
-            {
+        let unbilled = tx.bo_unbilled_interest(month.last_day()).await?;
+        // Contracts that bill only interest now (ended before the month).
+        let present: BTreeSet<i64> = contracts.iter().map(|(c, _)| c.id).collect();
+        let missing: BTreeSet<i64> = unbilled
+            .iter()
+            .map(|p| p.contract_id)
+            .filter(|id| !present.contains(id))
+            .collect();
+        for id in missing {
+            if let Some(c) = tx.bo_contract_with_name(id).await? {
                 contracts.push(c);
             }
         }
-        let mut next = tx.bo_last_invoice_number().await? + 1;
-        let first = next;
-        // Each contract's part of the month: its lines, its Art. 12-3 dates, the
-        // payments whose interest it bills.
-        struct Part<'a> {
-            contract: &'a Contract,
-            name: &'a str,
-            lines: Vec<binv::InvoiceLine>,
-            issue: Date,
-            due: Date,
-            pays: &'a [&'a Payment],
-        }
-        let mut groups: std::collections::BTreeMap<i64, Vec<Part<'_>>> = Default::default();
-        for (c, name) in &contracts {
-            if done.contains(&c.id) {
-                continue;
-            }
-            let pays = by_contract.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
-            let lines = month_lines(c, month, pays, &taxes, &taxability)
-                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
-            if lines.is_empty() {
-                continue;
-            }
-            let (mut i_issue, mut i_due) = (issue, due);
-            if let Some(ContractEnding::Provider { end, .. }) = &c.ending
-                && month <= YearMonth::of(*end)
-            {
-                // Art. 12-3: on termination every debt falls due at once.
-                i_issue = i_issue.min(*end).max(month.first_day());
-                i_due = i_due.min(*end).max(i_issue);
-            }
-            // One invoice per contract, or per customer (all its contracts' lines).
-            let key = match cfg.invoice_per {
-                InvoicePer::Contract => c.id,
-                InvoicePer::Customer => c.customer_id,
-            };
-            groups.entry(key).or_default().push(Part {
-                contract: c,
-                name,
-                lines,
-                issue: i_issue,
-                due: i_due,
-                pays,
-            });
-        }
-        let mut out = Vec::with_capacity(groups.len());
-        let mut billed_payments = Vec::new();
-        for parts in groups.into_values() {
-            let Some(head) = parts.first() else { continue };
-            let (c, name) = (head.contract, head.name);
-            let i_issue = parts.iter().map(|p| p.issue).min().unwrap_or(issue);
-            let i_due = parts.iter().map(|p| p.due).min().unwrap_or(due);
-            let mut owners = Vec::new();
-            let mut lines = Vec::new();
-            for p in &parts {
-                owners.extend(std::iter::repeat_n(p.contract.id, p.lines.len()));
-                lines.extend(p.lines.iter().cloned());
-                for pay in p.pays {
-                    billed_payments.push((pay.id, next));
-                }
-            }
-            let inv = binv::Invoice::new(month, i_issue, i_due, lines)
-                .map_err(|e| rule_error("month", format!("contract {}: {e}", c.id)))?;
-            out.push(NewInvoice {
-                number: next,
-                customer_id: c.customer_id,
-                contract_id: c.id,
-                month: month.to_string(),
-                issue_date: inv.issue_date,
-                due_date: inv.due_date,
-                recipient: name.to_string(),
-                taxable_subtotal: db_yen("total", inv.taxable_subtotal)?,
-                non_taxable_subtotal: db_yen("total", inv.non_taxable_subtotal)?,
-                tax: db_yen("total", inv.tax)?,
-                total: db_yen("total", inv.total)?,
-                interest_bearing: db_yen("total", inv.interest_bearing)?,
-                created_at: now,
-                other_contracts: parts.iter().skip(1).map(|p| p.contract.id).collect(),
-                lines: inv
-                    .lines
-                    .iter()
-                    .zip(owners)
-                    .map(|(l, owner)| InvoiceLine {
-                        kind: serde_json::to_value(l.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(),
-                        amount: i64::try_from(l.amount.get()).unwrap_or(i64::MAX),
-                        taxable: l.taxable,
-                        rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
-                        date: l.date,
-                        contract_id: Some(owner),
-                    })
-                    .collect(),
-            });
-            next += 1;
-        }
-        tx.bo_insert_invoices(&out).await?;
-        tx.bo_mark_interest_billed(&billed_payments).await?;
+        let recipients: BTreeMap<i64, String> = contracts
+            .iter()
+            .map(|(c, name)| (c.customer_id, name.clone()))
+            .collect();
+        let run_contracts: Vec<RunContract<i64>> = contracts
+            .iter()
+            .map(|(c, _)| RunContract {
+                id: c.id,
+                customer: c.customer_id,
+                start: c.start,
+                monthly_fee: c.monthly_fee,
+                end: c.end(),
+                terminated_by_provider: matches!(c.ending, Some(ContractEnding::Provider { .. })),
+            })
+            .collect();
+        let interest: Vec<UnbilledInterest<i64>> = unbilled
+            .iter()
+            .map(|p| UnbilledInterest {
+                payment: p.id,
+                contract: p.contract_id,
+                date: p.date,
+                amount: p.interest,
+            })
+            .collect();
+        let last = tx.bo_last_invoice_number().await?;
+        let last_number = u64::try_from(last)
+            .map_err(|_| corrupt(format!("the highest invoice number is {last}")))?;
+        let plan = plan::plan(
+            &RunInput {
+                month,
+                today: today(now),
+                contracts: &run_contracts,
+                invoiced: &invoiced,
+                interest: &interest,
+                last_number,
+            },
+            &settings,
+        )
+        .map_err(plan_error)?;
+        tx.bo_write_plan(&plan, &recipients, now).await?;
+        let number = |n: Option<u64>| {
+            n.map(|n| i64::try_from(n).map_err(|_| corrupt(format!("invoice number {n}"))))
+                .transpose()
+        };
         let report = RunReport {
             month,
-            issued: out.len() as u64,
-            first_number: (!out.is_empty()).then_some(first),
-            last_number: (!out.is_empty()).then_some(next - 1),
+            issued: plan.invoices.len() as u64,
+            first_number: number(plan.first_number())?,
+            last_number: number(plan.last_number())?,
         };
         tx.audit(
             record(
@@ -1364,21 +1285,21 @@ impl App {
             .bo_invoice_for_update(Scope::All, invoice_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let open = inv.total - inv.paid;
-        if amount_in > open {
+        let open = inv.balance();
+        if amount_in > open.owed() {
             return Err(invalid_text(
                 "amount",
                 format!(
                     "is {} but invoice {} has {} left to pay",
-                    yen(amount_in).en(),
+                    amount_in.en(),
                     inv.number_text(),
-                    yen(open.max(0)).en()
+                    open.en()
                 ),
                 format!(
                     "入金額 {} が請求書 {} の未払額 {} を超えています。",
-                    yen(amount_in).ja(),
+                    amount_in.ja(),
                     inv.number_text(),
-                    yen(open.max(0)).ja()
+                    open.ja()
                 ),
             ));
         }
@@ -1395,12 +1316,11 @@ impl App {
                 ),
             ));
         }
-        // Interest only on the interest-bearing part still unpaid (no interest on
-        // interest, Art. 17-4).
-        let bearing_open = (inv.interest_bearing - inv.paid).max(0);
-        let base = amount_in.min(bearing_open);
-        let interest = charges::late_interest(yen(base), inv.due_date, date, &settings)
-            .map_err(|e| rule_error("amount", e))?;
+        // Art. 17-4: the payment settles the late interest billed on the invoice first,
+        // then the principal (Civil Code Art. 489); interest accrues on the principal
+        // part only, for the days of delay (no interest on interest).
+        let charged = charges::payment_interest(&inv.owed(), amount_in, date, &settings)
+            .map_err(|e| corrupt(format!("{}: {e}", inv.named())))?;
         let mut p = Payment {
             id: 0,
             invoice_id,
@@ -1408,7 +1328,7 @@ impl App {
             contract_id: inv.contract_id,
             amount: amount_in,
             date,
-            interest: db_yen("amount", interest)?,
+            interest: charged.interest,
             interest_invoice: None,
             created_at: now,
         };
@@ -1421,7 +1341,10 @@ impl App {
                 format!("invoice/{invoice_id}"),
                 format!(
                     "payment={} amount={} date={date} due={} interest={} (Art. 17-4)",
-                    p.id, amount_in, inv.due_date, p.interest
+                    p.id,
+                    amount_in.get(),
+                    inv.due_date,
+                    p.interest.get()
                 ),
             ),
             now,
@@ -1468,16 +1391,18 @@ impl App {
                 .bo_invoice(Scope::All, head.id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let (contracts, weights) = contract_weights(&inv);
-            let Some(k) = contracts.iter().position(|c| *c == contract_id) else {
+            let parts = inv.contract_parts().map_err(corrupt)?;
+            let Some(k) = parts.iter().position(|(c, _)| *c == contract_id) else {
                 continue;
             };
+            let weights: Vec<Yen> = parts.iter().map(|(_, w)| *w).collect();
             for p in pays {
-                let part = split_by_weight(p.amount, &weights)[k];
-                if part > 0 {
+                let split = split::split_by_weight(p.amount, &weights)
+                    .map_err(|e| corrupt(format!("payment {} of {}: {e}", p.id, inv.named())))?;
+                if split[k] > Yen::ZERO {
                     received.push(Received {
                         date: p.date,
-                        amount: yen(part),
+                        amount: split[k],
                     });
                 }
             }
@@ -1785,76 +1710,21 @@ async fn take_back_units(
     Ok(done)
 }
 
-/// The contracts an invoice bills and the part of its total that is each one's: its
-/// lines plus its share of the invoice's tax (in proportion to its taxable lines).
-/// Lines stored without a contract are the invoice's own contract's. The parts add up
-/// to the invoice's total.
-fn contract_weights(inv: &Invoice) -> (Vec<i64>, Vec<i64>) {
-    let mut contracts: Vec<i64> = Vec::new();
-    let mut lines: Vec<i64> = Vec::new();
-    let mut taxable: Vec<i64> = Vec::new();
-    for l in &inv.lines {
-        let k = l.contract_id.unwrap_or(inv.contract_id);
-        let i = match contracts.iter().position(|c| *c == k) {
-            Some(i) => i,
-            None => {
-                contracts.push(k);
-                lines.push(0);
-                taxable.push(0);
-                contracts.len() - 1
-            }
-        };
-        lines[i] += l.amount;
-        if l.taxable {
-            taxable[i] += l.amount;
+/// A run that cannot be planned, as the reader sees it: the month or a contract's
+/// charge is wrong (bilingual), or the stored data is impossible.
+fn plan_error(e: PlanError<i64>) -> AppError {
+    match e {
+        PlanError::MonthNotOver { month, .. } => invalid_text(
+            "month",
+            format!("{month} is not over yet; invoices for a month are issued after it ends"),
+            format!("対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"),
+        ),
+        PlanError::Settings(e) => rule_error("month", e),
+        e @ PlanError::Contract { .. } => rule_error("month", e),
+        e @ (PlanError::UnknownContract { .. } | PlanError::NumbersExhausted { .. }) => {
+            corrupt(e.to_string())
         }
     }
-    if contracts.is_empty() {
-        return (vec![inv.contract_id], vec![inv.total]);
-    }
-    let tax = if taxable.iter().all(|t| *t == 0) {
-        split_by_weight(inv.tax, &lines)
-    } else {
-        split_by_weight(inv.tax, &taxable)
-    };
-    let weights = lines.iter().zip(&tax).map(|(l, t)| l + t).collect();
-    (contracts, weights)
-}
-
-/// Splits `amount` in proportion to `weights` (largest remainder, ties to the first):
-/// the parts add up to `amount` exactly. All of it goes to the first weight when
-/// every weight is zero.
-fn split_by_weight(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
-    if weights.is_empty() {
-        return Vec::new();
-    }
-    if total == 0 {
-        let mut v = vec![0; weights.len()];
-        v[0] = amount;
-        return v;
-    }
-    let a = i128::from(amount);
-    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
-    for (i, w) in weights.iter().enumerate() {
-        let num = a * i128::from((*w).max(0));
-        parts.push(num.div_euclid(total));
-        rems.push((num.rem_euclid(total), i));
-    }
-    let mut left = a - parts.iter().sum::<i128>();
-    rems.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    for (_, i) in rems {
-        if left <= 0 {
-            break;
-        }
-        parts[i] += 1;
-        left -= 1;
-    }
-    parts
-        .into_iter()
-        .map(|p| i64::try_from(p).unwrap_or(i64::MAX))
-        .collect()
 }
 
 fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPreview> {
@@ -1864,11 +1734,11 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
         ));
     }
     let cancellation = term::cancel(notice, requested).map_err(|e| rule_error("end", e))?;
-    let lump = fees::early_termination(yen(c.monthly_fee), c.start, cancellation.end)
+    let lump = fees::early_termination(c.monthly_fee, c.start, cancellation.end)
         .map_err(|e| rule_error("end", e))?;
     Ok(CancellationPreview {
         cancellation,
-        early_termination: db_yen("end", lump)?,
+        early_termination: lump,
         minimum_term_end: c.minimum_term_end,
     })
 }
@@ -1877,49 +1747,6 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
 mod tests {
     use super::*;
     use mamori_billing::invoice::{DueDay, EndOfMonth};
-
-    /// Art. 18-5 with one invoice per customer: a payment of a combined invoice is
-    /// allocated to the contracts in proportion to their parts of it.
-    #[test]
-    fn art_18_5_a_payment_splits_over_contracts_exactly() {
-        assert_eq!(
-            super::split_by_weight(44000, &[33000, 11000]),
-            vec![33000, 11000]
-        );
-        assert_eq!(
-            super::split_by_weight(10000, &[33000, 11000]),
-            vec![7500, 2500]
-        );
-        // 100 / 3: the remainder goes to the first, and the parts add up.
-        assert_eq!(super::split_by_weight(100, &[1, 1, 1]), vec![34, 33, 33]);
-        assert_eq!(super::split_by_weight(5, &[0, 0]), vec![5, 0]);
-        for amount in [0, 1, 7, 999_999, 1_000_000_000_000] {
-            let parts = super::split_by_weight(amount, &[3, 0, 17, 1_000_000_000_000]);
-            assert_eq!(parts.iter().sum::<i64>(), amount);
-        }
-    }
-
-    proptest::proptest! {
-        /// Art. 18-5: whatever the payment and the contracts' parts, the split adds up
-        /// to the payment and each part is within one yen of its exact share.
-        #[test]
-        fn art_18_5_split_adds_up_and_is_proportional(
-            amount in 0i64..=1_000_000_000_000,
-            weights in proptest::collection::vec(0i64..=1_000_000_000_000, 1..6),
-        ) {
-            let parts = super::split_by_weight(amount, &weights);
-            proptest::prop_assert_eq!(parts.len(), weights.len());
-            proptest::prop_assert_eq!(parts.iter().sum::<i64>(), amount);
-            let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
-            if total > 0 {
-                for (p, w) in parts.iter().zip(&weights) {
-                    let exact = i128::from(amount) * i128::from(*w);
-                    let p = i128::from(*p) * total;
-                    proptest::prop_assert!((p - exact).abs() <= total, "{} vs {}", p, exact);
-                }
-            }
-        }
-    }
 
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.

@@ -65,7 +65,7 @@ pub fn application_wire(a: bo::Application) -> wire::Application {
         customer_id: a.customer_id,
         line_product: a.line_product,
         line_id: a.line_id,
-        monthly_fee: a.monthly_fee,
+        monthly_fee: a.monthly_fee.get(),
         start: a.start.to_string(),
         note: a.note,
         state: a.state.as_str().into(),
@@ -109,7 +109,7 @@ pub fn contract_wire(c: bo::Contract) -> wire::Contract {
         line_product: c.line_product,
         line_id: c.line_id,
         start: c.start.to_string(),
-        monthly_fee: c.monthly_fee,
+        monthly_fee: c.monthly_fee.get(),
         minimum_term_end: c.minimum_term_end.to_string(),
         status: status.into(),
         end,
@@ -129,7 +129,7 @@ fn preview_wire(p: bo::CancellationPreview) -> wire::CancellationPreview {
         end: p.cancellation.end.to_string(),
         moved: p.cancellation.moved,
         minimum_term_end: p.minimum_term_end.to_string(),
-        early_termination: p.early_termination,
+        early_termination: p.early_termination.get(),
     }
 }
 
@@ -144,19 +144,19 @@ pub fn invoice_wire(i: bo::Invoice) -> wire::Invoice {
         issue_date: i.issue_date.to_string(),
         due_date: i.due_date.to_string(),
         recipient: i.recipient,
-        taxable_subtotal: i.taxable_subtotal,
-        non_taxable_subtotal: i.non_taxable_subtotal,
-        tax: i.tax,
-        total: i.total,
-        paid: i.paid,
+        taxable_subtotal: i.taxable_subtotal.get(),
+        non_taxable_subtotal: i.non_taxable_subtotal.get(),
+        tax: i.tax.get(),
+        total: i.total.get(),
+        paid: i.paid.get(),
         lines: i
             .lines
             .into_iter()
             .map(|l| wire::InvoiceLine {
-                kind: l.kind,
-                amount: l.amount,
+                kind: l.kind.code().into(),
+                amount: l.amount.get(),
                 taxable: l.taxable,
-                rate_basis_points: l.rate_bp,
+                rate_basis_points: l.rate.map(|r| i64::from(r.basis_points())),
                 date: l.date.to_string(),
             })
             .collect(),
@@ -168,9 +168,9 @@ fn payment_wire(p: bo::Payment) -> wire::Payment {
         id: p.id,
         invoice_id: p.invoice_id,
         contract_id: p.contract_id,
-        amount: p.amount,
+        amount: p.amount.get(),
         date: p.date.to_string(),
-        interest: p.interest,
+        interest: p.interest.get(),
         interest_invoice: p.interest_invoice,
     }
 }
@@ -391,10 +391,10 @@ async fn liability_cap(
             .iter()
             .map(|p| wire::CountedPayment {
                 date: p.date.to_string(),
-                amount: i64::try_from(p.amount.get()).unwrap_or(i64::MAX),
+                amount: p.amount.get(),
             })
             .collect(),
-        cap: i64::try_from(cap.cap.get()).unwrap_or(i64::MAX),
+        cap: cap.cap.get(),
     }))
 }
 

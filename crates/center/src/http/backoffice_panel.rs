@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use mamori_billing::Yen;
 use mamori_billing::document::{Lang, format_date, format_yen};
+use mamori_billing::{Balance, Yen};
 use serde::Deserialize;
 
 use super::{AppState, Peer, cookie, now_ms, status_of};
@@ -176,8 +176,16 @@ fn csrf_ok(u: &User, given: &Option<String>) -> bool {
         .is_some_and(|g| auth::constant_time_eq(g.as_bytes(), u.csrf.as_bytes()))
 }
 
-fn yen(l: Lang, v: i64) -> String {
-    format_yen(Yen::new(u64::try_from(v).unwrap_or(0)), l)
+fn yen(l: Lang, v: Yen) -> String {
+    format_yen(v, l)
+}
+
+/// A signed balance with its sign (`-¥500` for a credit), never clamped to zero.
+fn balance(l: Lang, v: Balance) -> String {
+    match l {
+        Lang::Ja => v.ja(),
+        Lang::En => v.en(),
+    }
 }
 
 fn status_text(l: Lang, c: &bo::Contract) -> String {
@@ -544,22 +552,29 @@ async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>
         Ok(d) => d,
         Err(e) => return error(l, AppError::Conflict(e.to_string())),
     };
+    let open = inv.balance();
     let mut body = format!(
-        "{}<p><a id=\"pdf\" href=\"/backoffice/invoices/{}/pdf\">PDF</a></p><p id=\"paid\">{} {} / {}</p>",
+        "{}<p><a id=\"pdf\" href=\"/backoffice/invoices/{}/pdf\">PDF</a></p><p id=\"paid\">{} {} / {}</p><p id=\"balance\">{} {}</p>",
         document::html(&d),
         inv.id,
         tr(l, "入金済", "Paid"),
         yen(l, inv.paid),
-        yen(l, inv.total)
+        yen(l, inv.total),
+        tr(
+            l,
+            "未払額（マイナスは過入金）",
+            "Balance (negative: paid in excess)"
+        ),
+        balance(l, open)
     );
-    if is_staff(&u) && inv.paid < inv.total {
+    if is_staff(&u) && open.owed() > Yen::ZERO {
         body.push_str(&format!(
             "<h2>{}</h2><form method=\"post\" action=\"/backoffice/invoices/{}/payments\" id=\"payment_form\">{}<label>{} <input name=\"amount\" id=\"pay_amount\" inputmode=\"numeric\" required value=\"{}\"></label> <label>{} <input name=\"date\" id=\"pay_date\" type=\"date\" required></label> <button id=\"pay_submit\">{}</button></form><p>{}</p>",
             tr(l, "入金を記録してこの請求書に充当", "Record a payment for this invoice"),
             inv.id,
             csrf_field(&u),
             tr(l, "金額（円）", "Amount (yen)"),
-            inv.total - inv.paid,
+            open.owed().get(),
             tr(l, "入金日", "Date received"),
             tr(l, "記録する", "Record"),
             tr(l, "支払期限の翌日から猶予期間を過ぎた入金には遅延損害金（第17条第4項）が計算され、入金月の請求書に記載されます。", "A payment after the grace period that follows the due date owes late interest (Art. 17-4), billed on the invoice of the month it was made in."),
@@ -808,7 +823,8 @@ fn application_form(
         tr(l, "回線ID", "Line ID"),
         prev.map(|a| esc(&a.line_id)).unwrap_or_default(),
         tr(l, "月額料金（税抜・円、見積書のとおり）", "Monthly fee (yen before tax, from the quotation)"),
-        prev.map(|a| a.monthly_fee.to_string()).unwrap_or_default(),
+        prev.map(|a| a.monthly_fee.get().to_string())
+            .unwrap_or_default(),
         tr(l, "サービス開始日", "Service start"),
         prev.map(|a| a.start.to_string()).unwrap_or_default(),
         tr(l, "備考", "Note"),

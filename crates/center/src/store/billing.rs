@@ -1,14 +1,25 @@
 //! SQL of the back office: applications, contracts, invoices and their lines,
 //! payments, notices. Money columns are 64-bit integer yen; dates are `YYYY-MM-DD`
 //! text (they sort as dates). Every query of customer data takes a [`Scope`].
+//!
+//! Rows become the domain's types here: amounts become `Yen` and line kinds
+//! `LineKind`, by checked conversions. A value no rule can store (a negative amount,
+//! an unknown line kind, a rate above 100 %) is a `StoreError::Corrupt` whose message
+//! names the invoice, payment, contract or application, never a fallback value; an
+//! amount too large for its column is refused the same way on the way in.
 
+use std::collections::BTreeMap;
+
+use mamori_billing::invoice::LineKind;
+use mamori_billing::plan::Plan;
+use mamori_billing::{Rate, Yen};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, StoreError, Tx, scope_filter};
 use crate::backoffice::{
-    Application, ApplicationState, Contract, ContractEnding, Invoice, InvoiceLine, NewInvoice,
-    Notice, NoticeRecipient, Payment,
+    Application, ApplicationState, Contract, ContractEnding, Invoice, InvoiceLine, Notice,
+    NoticeRecipient, Payment,
 };
 use crate::domain::Scope;
 
@@ -180,6 +191,20 @@ fn date(r: &AnyRow, col: &str) -> Result<jiff::civil::Date> {
     s.parse().map_err(|_| corrupt(col, &s))
 }
 
+/// An amount column of the row of `owner` (e.g. `invoice 3 (INV-00000003)`): a
+/// negative value is an error naming the owner and the column.
+fn yen(r: &AnyRow, col: &str, owner: &dyn Fn() -> String) -> Result<Yen> {
+    let v: i64 = r.try_get(col)?;
+    Yen::from_i64(v).map_err(|e| StoreError::Corrupt(format!("{}: {col}: {e}", owner())))
+}
+
+/// An amount for a column of the row of `owner`: one above `i64::MAX` is refused,
+/// naming the owner and the column.
+fn column(y: Yen, col: &str, owner: &dyn Fn() -> String) -> Result<i64> {
+    y.to_i64()
+        .map_err(|e| StoreError::Conflict(format!("{}: {col}: {e}", owner())))
+}
+
 fn opt_date(r: &AnyRow, col: &str) -> Result<Option<jiff::civil::Date>> {
     let s: Option<String> = r.try_get(col)?;
     s.map(|s| s.parse().map_err(|_| corrupt(col, &s)))
@@ -188,12 +213,13 @@ fn opt_date(r: &AnyRow, col: &str) -> Result<Option<jiff::civil::Date>> {
 
 fn application_from_row(r: &AnyRow) -> Result<Application> {
     let state: String = r.try_get("state")?;
+    let id: i64 = r.try_get("id")?;
     Ok(Application {
-        id: r.try_get("id")?,
+        id,
         customer_id: r.try_get("customer_id")?,
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
-        monthly_fee: r.try_get("monthly_fee")?,
+        monthly_fee: yen(r, "monthly_fee", &|| format!("application {id}"))?,
         start: date(r, "start_date")?,
         note: r.try_get("note")?,
         state: ApplicationState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
@@ -221,14 +247,15 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract> {
         }),
         Some(other) => return Err(corrupt("ending", other)),
     };
+    let id: i64 = r.try_get("id")?;
     Ok(Contract {
-        id: r.try_get("id")?,
+        id,
         customer_id: r.try_get("customer_id")?,
         application_id: r.try_get("application_id")?,
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
         start: date(r, "start_date")?,
-        monthly_fee: r.try_get("monthly_fee")?,
+        monthly_fee: yen(r, "monthly_fee", &|| format!("contract {id}"))?,
         minimum_term_end: date(r, "minimum_term_end")?,
         ending,
         equipment: Vec::new(),
@@ -236,37 +263,48 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract> {
     })
 }
 
+/// How an invoice is named in errors: its id and its printed number.
+fn invoice_name(id: i64, number: i64) -> String {
+    format!("invoice {id} (INV-{number:08})")
+}
+
 fn invoice_from_row(r: &AnyRow) -> Result<Invoice> {
     let month: String = r.try_get("month")?;
+    let id: i64 = r.try_get("id")?;
+    let number: i64 = r.try_get("number")?;
+    let owner = || invoice_name(id, number);
     Ok(Invoice {
-        id: r.try_get("id")?,
-        number: r.try_get("number")?,
+        id,
+        number,
         customer_id: r.try_get("customer_id")?,
         contract_id: r.try_get("contract_id")?,
         month: month.parse().map_err(|_| corrupt("month", &month))?,
         issue_date: date(r, "issue_date")?,
         due_date: date(r, "due_date")?,
         recipient: r.try_get("recipient")?,
-        taxable_subtotal: r.try_get("taxable_subtotal")?,
-        non_taxable_subtotal: r.try_get("non_taxable_subtotal")?,
-        tax: r.try_get("tax")?,
-        total: r.try_get("total")?,
-        interest_bearing: r.try_get("interest_bearing")?,
-        paid: r.try_get("paid")?,
+        taxable_subtotal: yen(r, "taxable_subtotal", &owner)?,
+        non_taxable_subtotal: yen(r, "non_taxable_subtotal", &owner)?,
+        tax: yen(r, "tax", &owner)?,
+        total: yen(r, "total", &owner)?,
+        interest_bearing: yen(r, "interest_bearing", &owner)?,
+        paid: yen(r, "paid", &owner)?,
         created_at: r.try_get("created_at")?,
         lines: Vec::new(),
     })
 }
 
 fn payment_from_row(r: &AnyRow) -> Result<Payment> {
+    let id: i64 = r.try_get("id")?;
+    let invoice_id: i64 = r.try_get("invoice_id")?;
+    let owner = || format!("payment {id} of invoice {invoice_id}");
     Ok(Payment {
-        id: r.try_get("id")?,
-        invoice_id: r.try_get("invoice_id")?,
+        id,
+        invoice_id,
         customer_id: r.try_get("customer_id")?,
         contract_id: r.try_get("contract_id")?,
-        amount: r.try_get("amount")?,
+        amount: yen(r, "amount", &owner)?,
         date: date(r, "date")?,
-        interest: r.try_get("interest")?,
+        interest: yen(r, "interest", &owner)?,
         interest_invoice: r.try_get("interest_invoice")?,
         created_at: r.try_get("created_at")?,
     })
@@ -299,6 +337,30 @@ fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
         s.push(')');
     }
     s
+}
+
+/// An invoice row of a planned run, converted for its columns.
+struct InvoiceRow<'a> {
+    number: i64,
+    customer_id: i64,
+    contract_id: i64,
+    issue_date: String,
+    due_date: String,
+    recipient: &'a String,
+    /// taxable_subtotal, non_taxable_subtotal, tax, total, interest_bearing.
+    amounts: [i64; 5],
+}
+
+/// A line row of a planned run, converted for its columns.
+struct LineRow {
+    number: i64,
+    seq: i64,
+    kind: &'static str,
+    amount: i64,
+    taxable: bool,
+    rate_bp: Option<i64>,
+    date: String,
+    contract_id: i64,
 }
 
 /// Rows per multi-row insert: 14,000 parameters at most, under SQLite's limit of 32,766
@@ -471,13 +533,31 @@ impl Store {
         .bind(inv.number)
         .fetch_all(&self.pool)
         .await?;
-        for r in rows {
+        for (seq, r) in rows.iter().enumerate() {
+            let owner = || format!("{}, line {}", invoice_name(inv.id, inv.number), seq + 1);
+            let kind: String = r.try_get("kind")?;
+            let rate_bp: Option<i64> = r.try_get("rate_bp")?;
+            let rate = rate_bp
+                .map(|bp| {
+                    u32::try_from(bp)
+                        .ok()
+                        .and_then(Rate::from_basis_points)
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "{}: rate_bp {bp} is not a rate from 0 to 10000 basis points",
+                                owner()
+                            ))
+                        })
+                })
+                .transpose()?;
             inv.lines.push(InvoiceLine {
-                kind: r.try_get("kind")?,
-                amount: r.try_get("amount")?,
+                kind: LineKind::from_code(&kind).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{}: unknown line kind {kind:?}", owner()))
+                })?,
+                amount: yen(r, "amount", &owner)?,
                 taxable: r.try_get::<i64, _>("taxable")? != 0,
-                rate_bp: r.try_get("rate_bp")?,
-                date: date(&r, "date")?,
+                rate,
+                date: date(r, "date")?,
                 contract_id: r.try_get("contract_id")?,
             });
         }
@@ -614,7 +694,7 @@ impl Tx {
             .bind(a.customer_id)
             .bind(&a.line_product)
             .bind(&a.line_id)
-            .bind(a.monthly_fee)
+            .bind(column(a.monthly_fee, "monthly_fee", &|| "the application".into())?)
             .bind(a.start.to_string())
             .bind(&a.note)
             .bind(a.state.as_str())
@@ -666,7 +746,7 @@ impl Tx {
             .bind(&c.line_product)
             .bind(&c.line_id)
             .bind(c.start.to_string())
-            .bind(c.monthly_fee)
+            .bind(column(c.monthly_fee, "monthly_fee", &|| "the contract".into())?)
             .bind(c.minimum_term_end.to_string())
             .bind(c.created_at)
             .fetch_one(&mut *self.tx)
@@ -818,18 +898,21 @@ impl Tx {
     }
 
     pub async fn bo_insert_payment(&mut self, p: &Payment) -> Result<i64> {
+        let owner = || format!("a payment of invoice {}", p.invoice_id);
+        let amount = column(p.amount, "amount", &owner)?;
+        let interest = column(p.interest, "interest", &owner)?;
         let r = sqlx::query("INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(p.invoice_id)
             .bind(p.customer_id)
             .bind(p.contract_id)
-            .bind(p.amount)
+            .bind(amount)
             .bind(p.date.to_string())
-            .bind(p.interest)
+            .bind(interest)
             .bind(p.created_at)
             .fetch_one(&mut *self.tx)
             .await?;
         sqlx::query("UPDATE bo_invoices SET paid = paid + $1 WHERE id = $2")
-            .bind(p.amount)
+            .bind(amount)
             .bind(p.invoice_id)
             .execute(&mut *self.tx)
             .await?;
@@ -903,7 +986,7 @@ impl Tx {
 
     /// Marks late-payment interest as billed: `(payment id, invoice number)` pairs,
     /// one set-based statement per 1,000 pairs.
-    pub async fn bo_mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
+    async fn bo_mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
         let sqlite = is_sqlite(&self.tx);
         for chunk in billed.chunks(1000) {
             let sql = format!(
@@ -928,8 +1011,62 @@ impl Tx {
         Ok(r.try_get("n")?)
     }
 
-    /// Inserts invoices and their lines, many rows per statement.
-    pub async fn bo_insert_invoices(&mut self, invoices: &[NewInvoice]) -> Result<()> {
+    /// Writes the plan of an invoice run (`mamori_billing::plan`): its invoices with
+    /// their lines (each naming its contract), the other contracts of each combined
+    /// invoice, and the payments whose interest each invoice bills, many rows per
+    /// statement, in this transaction. `recipients` names each customer. An amount or
+    /// number too large for its column is an error naming the invoice; nothing is
+    /// written then (the transaction is not committed).
+    pub async fn bo_write_plan(
+        &mut self,
+        plan: &Plan<i64>,
+        recipients: &BTreeMap<i64, String>,
+        now: i64,
+    ) -> Result<()> {
+        let month = plan.month.to_string();
+        let mut invoices = Vec::with_capacity(plan.invoices.len());
+        let mut lines = Vec::new();
+        let mut extra = Vec::new();
+        let mut billed = Vec::new();
+        for p in &plan.invoices {
+            let owner = || format!("planned invoice {} of contract {}", p.number, p.contract);
+            let number = i64::try_from(p.number).map_err(|_| {
+                StoreError::Conflict(format!("{}: the number does not fit its column", owner()))
+            })?;
+            let i = &p.invoice;
+            let recipient = recipients.get(&p.customer).ok_or_else(|| {
+                StoreError::Conflict(format!("{}: no name for customer {}", owner(), p.customer))
+            })?;
+            invoices.push(InvoiceRow {
+                number,
+                customer_id: p.customer,
+                contract_id: p.contract,
+                issue_date: i.issue_date.to_string(),
+                due_date: i.due_date.to_string(),
+                recipient,
+                amounts: [
+                    column(i.taxable_subtotal, "taxable_subtotal", &owner)?,
+                    column(i.non_taxable_subtotal, "non_taxable_subtotal", &owner)?,
+                    column(i.tax, "tax", &owner)?,
+                    column(i.total, "total", &owner)?,
+                    column(i.interest_bearing, "interest_bearing", &owner)?,
+                ],
+            });
+            for (seq, (l, contract)) in i.lines.iter().zip(&p.owners).enumerate() {
+                lines.push(LineRow {
+                    number,
+                    seq: seq as i64,
+                    kind: l.kind.code(),
+                    amount: column(l.amount, "amount", &owner)?,
+                    taxable: l.taxable,
+                    rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
+                    date: l.date.to_string(),
+                    contract_id: *contract,
+                });
+            }
+            extra.extend(p.other_contracts.iter().map(|c| (*c, number)));
+            billed.extend(p.interest_of.iter().map(|pay| (*pay, number)));
+        }
         let sqlite = is_sqlite(&self.tx);
         for chunk in invoices.chunks(INVOICES_PER_INSERT) {
             let sql = format!(
@@ -942,68 +1079,48 @@ impl Tx {
                     .bind(n.number)
                     .bind(n.customer_id)
                     .bind(n.contract_id)
-                    .bind(n.month.clone())
-                    .bind(n.issue_date.to_string())
-                    .bind(n.due_date.to_string())
-                    .bind(n.recipient.clone())
-                    .bind(n.taxable_subtotal)
-                    .bind(n.non_taxable_subtotal)
-                    .bind(n.tax)
-                    .bind(n.total)
-                    .bind(n.interest_bearing)
-                    .bind(0i64)
-                    .bind(n.created_at);
+                    .bind(month.clone())
+                    .bind(n.issue_date.clone())
+                    .bind(n.due_date.clone())
+                    .bind(n.recipient.clone());
+                for a in n.amounts {
+                    q = q.bind(a);
+                }
+                q = q.bind(0i64).bind(now);
             }
             q.execute(&mut *self.tx).await?;
         }
-        let lines: Vec<(i64, usize, &InvoiceLine)> = invoices
-            .iter()
-            .flat_map(|n| {
-                n.lines
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, l)| (n.number, i, l))
-            })
-            .collect();
         for chunk in lines.chunks(LINES_PER_INSERT) {
             let sql = format!(
                 "INSERT INTO bo_invoice_lines (invoice_number, seq, kind, amount, taxable, rate_bp, date, contract_id) VALUES {}",
                 values_list(sqlite, chunk.len(), 8)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (number, seq, l) in chunk {
+            for l in chunk {
                 q = q
-                    .bind(*number)
-                    .bind(*seq as i64)
-                    .bind(l.kind.clone())
+                    .bind(l.number)
+                    .bind(l.seq)
+                    .bind(l.kind)
                     .bind(l.amount)
                     .bind(i64::from(l.taxable))
                     .bind(l.rate_bp)
-                    .bind(l.date.to_string())
+                    .bind(l.date.clone())
                     .bind(l.contract_id);
             }
             q.execute(&mut *self.tx).await?;
         }
-        let extra: Vec<(i64, &str, i64)> = invoices
-            .iter()
-            .flat_map(|n| {
-                n.other_contracts
-                    .iter()
-                    .map(move |c| (*c, n.month.as_str(), n.number))
-            })
-            .collect();
         for chunk in extra.chunks(4000) {
             let sql = format!(
                 "INSERT INTO bo_invoice_contracts (contract_id, month, invoice_number) VALUES {}",
                 values_list(sqlite, chunk.len(), 3)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (c, m, n) in chunk {
-                q = q.bind(*c).bind(*m).bind(*n);
+            for (c, n) in chunk {
+                q = q.bind(*c).bind(month.clone()).bind(*n);
             }
             q.execute(&mut *self.tx).await?;
         }
-        Ok(())
+        self.bo_mark_interest_billed(&billed).await
     }
 
     pub async fn bo_insert_notice(
@@ -1066,7 +1183,7 @@ impl Tx {
 #[derive(Debug, Clone)]
 pub struct SeedContract {
     pub start: jiff::civil::Date,
-    pub monthly_fee: i64,
+    pub monthly_fee: Yen,
     /// Cancelled by the customer, ending on this date.
     pub end: Option<jiff::civil::Date>,
 }
@@ -1132,7 +1249,9 @@ impl Store {
                     .bind(*customer)
                     .bind("fiber-business")
                     .bind(format!("L-{contract}"))
-                    .bind(c.monthly_fee)
+                    .bind(column(c.monthly_fee, "monthly_fee", &|| {
+                        format!("contract {contract}")
+                    })?)
                     .bind(c.start.to_string())
                     .bind("")
                     .bind("accepted")
@@ -1155,7 +1274,9 @@ impl Store {
                     .bind("fiber-business")
                     .bind(format!("L-{contract}"))
                     .bind(c.start.to_string())
-                    .bind(c.monthly_fee)
+                    .bind(column(c.monthly_fee, "monthly_fee", &|| {
+                        format!("contract {contract}")
+                    })?)
                     .bind(mte.to_string())
                     .bind(c.end.map(|_| "customer"))
                     .bind(c.end.map(|d| d.to_string()))
@@ -1208,13 +1329,14 @@ impl Store {
                 "INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES {values}"
             )));
             for p in chunk {
+                let owner = || format!("a payment of invoice {}", p.invoice_id);
                 q = q
                     .bind(p.invoice_id)
                     .bind(p.customer_id)
                     .bind(p.contract_id)
-                    .bind(p.amount)
+                    .bind(column(p.amount, "amount", &owner)?)
                     .bind(p.date.to_string())
-                    .bind(p.interest)
+                    .bind(column(p.interest, "interest", &owner)?)
                     .bind(p.created_at);
             }
             q.execute(&mut *tx.tx).await?;
