@@ -491,10 +491,20 @@ fn processes_run_only_in_agent_host_adapters() {
                 continue;
             }
             let code = non_test_code(&f);
+            // `std::process::id()` or `exit` run nothing; `Command`, `Child` and all of
+            // `tokio::process` do.
             let mut found: Vec<usize> = ["std", "tokio"]
                 .into_iter()
                 .flat_map(|r| source::paths_from(&code, r))
-                .filter(|(_, p)| p.split("::").nth(1) == Some("process"))
+                .filter(|(_, p)| {
+                    let seg: Vec<&str> = p.split("::").collect();
+                    seg.get(1) == Some(&"process")
+                        && (seg[0] == "tokio"
+                            || matches!(
+                                seg.get(2).copied(),
+                                None | Some("*" | "self" | "Command" | "Child" | "Stdio")
+                            ))
+                })
                 .map(|(at, _)| at)
                 .collect();
             found.extend(

@@ -50,12 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app = App {
         store: store.clone(),
-        settings: Settings {
-            session_ttl_ms: 3_600_000,
-            lockout_failures: 5,
-            lockout_ms: 60_000,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     };
     let actor = Actor {
         user_id: 0,

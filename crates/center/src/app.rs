@@ -50,6 +50,32 @@ pub struct Settings {
     pub operations_center: Vec<mamori_policy::addr::IpRange>,
 }
 
+impl Settings {
+    /// The use cases' settings from the configuration; an `operations_center` entry
+    /// that is not an address, network or range is an error naming it.
+    pub fn from_config(config: &crate::config::Config) -> Result<Settings, String> {
+        Ok(Settings {
+            session_ttl_ms: config.session_ttl_secs * 1000,
+            lockout_failures: config.lockout_failures.max(1),
+            lockout_ms: config.lockout_secs * 1000,
+            operations_center: config.operations_center_ranges()?,
+        })
+    }
+}
+
+impl Default for Settings {
+    /// The settings of the default configuration.
+    fn default() -> Self {
+        let c = crate::config::Config::default();
+        Settings {
+            session_ttl_ms: c.session_ttl_secs * 1000,
+            lockout_failures: c.lockout_failures.max(1),
+            lockout_ms: c.lockout_secs * 1000,
+            operations_center: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct App {
     pub store: Store,

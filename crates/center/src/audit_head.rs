@@ -274,7 +274,8 @@ pub fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>, AnchorError> {
 pub fn write_checkpoint(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
     let mut text = serde_json::to_string_pretty(cp).map_err(std::io::Error::other)?;
     text.push('\n');
-    write_atomically(path, text.as_bytes(), false)
+    // Not a secret, but the data directory's files are all 0600 (`datadir`).
+    write_atomically(path, text.as_bytes(), true)
 }
 
 /// Whether the chain in `store` still holds the head `cp` signed: entry `cp.seq` with

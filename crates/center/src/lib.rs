@@ -145,17 +145,9 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
             source,
         })?;
     config.listen = addr;
-    let operations_center = config
-        .operations_center_ranges()
-        .map_err(CenterError::Config)?;
     let app = App {
         store: store.clone(),
-        settings: Settings {
-            session_ttl_ms: config.session_ttl_secs * 1000,
-            lockout_failures: config.lockout_failures.max(1),
-            lockout_ms: config.lockout_secs * 1000,
-            operations_center,
-        },
+        settings: Settings::from_config(&config).map_err(CenterError::Config)?,
     };
     // Before anything is written: the chain must still reach its last checkpoint.
     let head = audit_head::start(

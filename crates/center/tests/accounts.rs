@@ -227,12 +227,7 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
             let store = Store::open(&url, 2).await.unwrap().with_secret_key(key);
             let app = App {
                 store: store.clone(),
-                settings: Settings {
-                    session_ttl_ms: 3_600_000,
-                    lockout_failures: 5,
-                    lockout_ms: 60_000,
-                    operations_center: Vec::new(),
-                },
+                settings: Settings::default(),
             };
             let t = app.ensure_bootstrap(now).await.unwrap();
             (app, t)

@@ -857,12 +857,7 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
     // A second center process on the same database.
     let other = App {
         store: Store::open(&url, 2).await.unwrap(),
-        settings: Settings {
-            session_ttl_ms: 3_600_000,
-            lockout_failures: 5,
-            lockout_ms: 60_000,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     };
     let now = || support::now_secs() * 1000;
     let mut ids = Vec::new();

@@ -214,12 +214,7 @@ async fn earlier_version_database(url: &str) -> (String, String, String) {
     let store = Store::open(url, 2).await.unwrap().with_plain_secrets();
     let app = App {
         store: store.clone(),
-        settings: Settings {
-            session_ttl_ms: 3_600_000,
-            lockout_failures: 5,
-            lockout_ms: 60_000,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     };
     let now = now_ms();
     let boot = app.ensure_bootstrap(now).await.unwrap().unwrap();

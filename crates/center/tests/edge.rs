@@ -455,7 +455,7 @@ async fn metrics_take_their_token_and_show_no_customer_data(backend: Backend) {
         "{body}"
     );
     // Nothing customer-specific: only the center's own counters, no names, no labels
-    // but the status class.
+    // but the status class and the listener.
     for line in body.lines().filter(|l| !l.starts_with('#')) {
         let (name, value) = line.rsplit_once(' ').unwrap();
         assert!(value.parse::<f64>().is_ok(), "{line}");
@@ -468,7 +468,10 @@ async fn metrics_take_their_token_and_show_no_customer_data(backend: Backend) {
             "{line}"
         );
         assert!(
-            labels.is_empty() || (labels.starts_with("class=\"") && labels.len() == 12),
+            labels.is_empty()
+                || (labels.starts_with("class=\"") && labels.len() == 12)
+                || labels == "listener=\"panel\"}"
+                || labels == "listener=\"agent\"}",
             "{line}"
         );
     }

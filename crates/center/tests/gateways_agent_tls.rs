@@ -131,12 +131,7 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
     let state = Arc::new(AgentState {
         app: App {
             store: c.store().clone(),
-            settings: Settings {
-                session_ttl_ms: 1,
-                lockout_failures: 1,
-                lockout_ms: 1,
-                operations_center: Vec::new(),
-            },
+            settings: Settings::default(),
         },
         ca: ca.clone(),
     });

@@ -85,12 +85,7 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
 
     let app = App {
         store: c.store().clone(),
-        settings: Settings {
-            session_ttl_ms: 1,
-            lockout_failures: 1,
-            lockout_ms: 1,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     };
     let ca = Ca::generate("Mamori test CA", now_ms(), 3650 * 86_400_000).unwrap();
     let (_key, csr) = new_key_and_csr().unwrap();

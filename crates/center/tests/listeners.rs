@@ -60,7 +60,16 @@ async fn enrolled(c: &Center, admin: &str, serial: &str) -> (String, String, i64
     let (cust, _, _) = c.customer(admin, &name).await;
     let site = site(c, admin, cust, "HQ").await;
     let unit = stock(c, admin, serial).await;
-    moved(c, admin, unit, [json!({"to": "lent", "customer_id": cust})]).await;
+    moved(
+        c,
+        admin,
+        unit,
+        [
+            json!({"to": "lent", "customer_id": cust}),
+            json!({"to": "installed", "site_id": site}),
+        ],
+    )
+    .await;
     let token = enrolment_token(c, admin, site, unit).await;
     let (port, ca) = (agent_addr(c).0.port(), agent_addr(c).1);
     let (key, csr) = new_key_and_csr().unwrap();

@@ -62,12 +62,7 @@ async fn shared_center(backend: Backend, tweak: impl FnOnce(&mut Config)) -> (Ce
 async fn other_process(url: &str) -> App {
     App {
         store: Store::open(url, 2).await.unwrap(),
-        settings: Settings {
-            session_ttl_ms: 3_600_000,
-            lockout_failures: 5,
-            lockout_ms: 60_000,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     }
 }
 

@@ -126,15 +126,14 @@ impl World {
     fn open(data: &Path) -> World {
         block_on(async {
             let url = format!("sqlite://{}", data.join("center.db").display());
-            let store = Store::open(&url, 2).await.unwrap();
+            // The running center's key: the officer's setup link carries a TOTP secret.
+            let key = mamori_center::secrets::read_key_file(data)
+                .unwrap()
+                .expect("the center made secret.key");
+            let store = Store::open(&url, 2).await.unwrap().with_secret_key(key);
             let app = App {
                 store: store.clone(),
-                settings: Settings {
-                    session_ttl_ms: 3_600_000,
-                    lockout_failures: 5,
-                    lockout_ms: 60_000,
-                    operations_center: Vec::new(),
-                },
+                settings: Settings::default(),
             };
             let mut tx = store.begin().await.unwrap();
             let id = tx

@@ -175,18 +175,17 @@ fn actor(id: i64, label: &str) -> Actor {
 }
 
 /// A unit lent and installed at a new customer's site, and an enrolment token for it,
-/// written to the center's database directly.
-fn token_for_a_unit(url: &str) -> String {
+/// written to the center's database directly (with the key of its TOTP secrets, from
+/// the center's data directory `data`).
+fn token_for_a_unit(url: &str, data: &Path) -> String {
     block_on(async {
-        let store = Store::open(url, 2).await.unwrap();
+        let key = mamori_center::secrets::read_key_file(data)
+            .unwrap()
+            .expect("the center made secret.key");
+        let store = Store::open(url, 2).await.unwrap().with_secret_key(key);
         let app = App {
             store: store.clone(),
-            settings: Settings {
-                session_ttl_ms: 3_600_000,
-                lockout_failures: 5,
-                lockout_ms: 60_000,
-                operations_center: Vec::new(),
-            },
+            settings: Settings::default(),
         };
         let mut tx = store.begin().await.unwrap();
         let id = tx
@@ -248,7 +247,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// Enrols an agent with the agent's own code; its state directory.
 fn enrolled_agent(center: &CenterProc, url: &str, dir: &Path) -> StateDir {
-    let token = token_for_a_unit(url);
+    let token = token_for_a_unit(url, dir);
     let state = StateDir::new(dir.join("agent"));
     enrol::enrol(&format!("https://{}", center.agent), &token, &state).unwrap();
     state

@@ -110,12 +110,7 @@ async fn world(data: &Path) -> World {
     let store = Store::open(&url, 4).await.unwrap().with_secret_key(key);
     let app = App {
         store: store.clone(),
-        settings: Settings {
-            session_ttl_ms: 3_600_000,
-            lockout_failures: 5,
-            lockout_ms: 60_000,
-            operations_center: Vec::new(),
-        },
+        settings: Settings::default(),
     };
     let mut tx = store.begin().await.unwrap();
     let op = tx
@@ -741,6 +736,14 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
                 std::fs::copy(backup.join(f), data.join(f)).unwrap();
             }
         }
+        // A deliberate restore: the restored chain no longer reaches the signed checkpoint
+        // of its head, so the operator moves the checkpoint aside, as the center's refusal
+        // to start says.
+        std::fs::rename(
+            data.join(mamori_center::audit_head::CHECKPOINT_FILE),
+            data.join("audit-head.json.before-restore"),
+        )
+        .unwrap();
         let center = CenterProc::start(&tb, &data);
         let store = Store::open(&format!("sqlite://{}", data.join("center.db").display()), 2)
             .await

@@ -53,7 +53,8 @@ pub struct AgentState {
 struct Ctx {
     s: Arc<AgentState>,
     wake: Arc<Wakeups>,
-    touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
+    /// Keyed by unit and installation, so a unit moved elsewhere is seen at once.
+    touched: std::sync::Mutex<std::collections::HashMap<(i64, i64), i64>>,
     /// Turns true when the listener stops: waiting long-polls answer at once.
     stopping: watch::Receiver<bool>,
     /// Refused enrolments per source: the throttle and their audit.
@@ -548,11 +549,12 @@ async fn touch(ctx: &Ctx, cert: &AgentCert, peer: &AgentPeer) {
     let now = now_ms();
     {
         let mut m = ctx.touched.lock().unwrap_or_else(|p| p.into_inner());
-        let last = m.get(&cert.equipment_id).copied().unwrap_or(i64::MIN);
+        let key = (cert.equipment_id, cert.installation);
+        let last = m.get(&key).copied().unwrap_or(i64::MIN);
         if now.saturating_sub(last) < TOUCH_EVERY_MS {
             return;
         }
-        m.insert(cert.equipment_id, now);
+        m.insert(key, now);
     }
     if let Err(e) = ctx
         .s
