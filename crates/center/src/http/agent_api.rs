@@ -19,7 +19,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
@@ -271,11 +270,7 @@ pub async fn serve_with(
                     });
                 }
                 Err(e) => {
-                    stats.accept_failures.fetch_add(1, Ordering::Relaxed);
-                    let (msg, wait) = log.failed(&e, Instant::now());
-                    if let Some(m) = msg {
-                        tracing::warn!(listener = "agent", "{m}");
-                    }
+                    let wait = log.accept_failed("agent", &stats, &e);
                     tokio::select! {
                         () = &mut shutdown => break 'accept,
                         () = tokio::time::sleep(wait) => {}

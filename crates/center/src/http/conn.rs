@@ -256,6 +256,22 @@ impl AcceptLog {
         }
     }
 
+    /// An accept of `listener` failed: counted in `stats`, logged once per burst; how
+    /// long to wait before the next accept.
+    pub fn accept_failed(
+        &mut self,
+        listener: &'static str,
+        stats: &ConnStats,
+        e: &std::io::Error,
+    ) -> Duration {
+        stats.accept_failures.fetch_add(1, Ordering::Relaxed);
+        let (msg, wait) = self.failed(e, Instant::now());
+        if let Some(m) = msg {
+            tracing::warn!(listener, "{m}");
+        }
+        wait
+    }
+
     /// An accept failed at `now`: the message to log, if any, and how long to wait
     /// before the next accept (doubling from 10 ms to 1 s while failures follow).
     pub fn failed(&mut self, e: &std::io::Error, now: Instant) -> (Option<String>, Duration) {
@@ -733,11 +749,7 @@ pub async fn serve_http(
                     });
                 }
                 Err(e) => {
-                    stats.accept_failures.fetch_add(1, Ordering::Relaxed);
-                    let (msg, wait) = log.failed(&e, Instant::now());
-                    if let Some(m) = msg {
-                        tracing::warn!(listener = "panel", "{m}");
-                    }
+                    let wait = log.accept_failed("panel", &stats, &e);
                     tokio::select! {
                         () = &mut shutdown => break 'accept,
                         () = tokio::time::sleep(wait) => {}
