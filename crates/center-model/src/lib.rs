@@ -4,4 +4,5 @@
 //! each capability. `center-db` stores these types; `center` runs the use cases over
 //! them. Nothing here reads a clock, a socket, a file or a database.
 
+pub mod clock;
 pub mod messages;

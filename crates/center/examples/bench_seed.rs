@@ -48,6 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lockout_failures: 5,
             lockout_ms: 60_000,
             operations_center: Vec::new(),
+            clock: mamori_center::clock::system(),
         },
     };
     let password = "benchmark password 1";

@@ -48,6 +48,8 @@ pub struct Settings {
     /// The operations center's addresses (`operations_center`): every revision's
     /// `[management] center` must admit them; empty means no such check.
     pub operations_center: Vec<mamori_policy::addr::IpRange>,
+    /// Where "now" comes from: the system clock, or a fixed one in tests.
+    pub clock: crate::clock::Clock,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             lockout_failures: config.lockout_failures.max(1),
             lockout_ms: config.lockout_secs * 1000,
             operations_center: config.operations_center_ranges()?,
+            clock: crate::clock::system(),
         })
     }
 }
@@ -72,6 +75,7 @@ impl Default for Settings {
             lockout_failures: c.lockout_failures.max(1),
             lockout_ms: c.lockout_secs * 1000,
             operations_center: Vec::new(),
+            clock: crate::clock::system(),
         }
     }
 }
@@ -269,6 +273,11 @@ pub enum SignIn {
 }
 
 impl App {
+    /// Now, from the use cases' clock (milliseconds since the Unix epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.settings.clock.now_ms()
+    }
+
     // ---- bootstrap and setup links -----------------------------------------------
 
     /// When no active administrator exists, issues a fresh one-time bootstrap link

@@ -14,6 +14,7 @@ pub mod audit_head;
 pub mod auth;
 pub mod backoffice;
 pub mod ca;
+pub mod clock;
 pub mod config;
 pub mod datadir;
 pub mod domain;

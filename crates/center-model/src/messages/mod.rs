@@ -51,10 +51,8 @@ impl Lang {
             for f in fields {
                 let f = f.trim();
                 if let Some(v) = f.strip_prefix("q=").or_else(|| f.strip_prefix("Q=")) {
-                    q = match parse_qvalue(v.trim()) {
-                        Some(q) => q,
-                        None => 0,
-                    };
+                    // A malformed quality counts as 0: never.
+                    q = parse_qvalue(v.trim()).unwrap_or_default();
                 }
             }
             let primary = tag.split('-').next().unwrap_or("");

@@ -51,6 +51,11 @@ pub struct Shared {
 pub type AppState = Arc<Shared>;
 
 impl Shared {
+    /// Now, from the center's clock: what every handler reads.
+    pub fn now_ms(&self) -> i64 {
+        self.app.now_ms()
+    }
+
     /// The sign-in's guards from the configuration: the throttle, the per-account
     /// limit of TOTP codes, and the back office's SMTP relay for lock notices.
     pub fn signin_guard(&self) -> crate::signin::Guard<'_> {
@@ -94,11 +99,9 @@ impl Shared {
     }
 }
 
+/// The wall clock, read outside any request; prefer [`Shared::now_ms`].
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::clock::system().now_ms()
 }
 
 pub fn router(state: AppState) -> Router {
