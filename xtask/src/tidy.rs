@@ -180,7 +180,13 @@ fn pure_crates_depend_on_no_io() {
                 k.name
             );
             assert!(
-                d != "mamori-center" && d != "mamori-agent" && d != "mamori",
+                ![
+                    "mamori-center",
+                    "mamori-center-db",
+                    "mamori-agent",
+                    "mamori"
+                ]
+                .contains(&d.as_str()),
                 "{} is pure but depends on `{d}`: dependencies point toward the pure crates",
                 k.name
             );
@@ -219,7 +225,41 @@ fn the_io_check_sees_through_use_trees_comments_and_test_items() {
 /// resolved graph, proc-macros included). A new dependency of a pure crate, or of one
 /// of its dependencies, fails this list until it is looked at and added.
 const PURE_CLOSURES: &[(&str, &[&str])] = &[
-    ("mamori-center-model", &[]),
+    (
+        "mamori-center-model",
+        &[
+            "equivalent",
+            "hashbrown",
+            "indexmap",
+            "itoa",
+            "jiff",
+            "jiff-core",
+            "jiff-static",
+            "log",
+            "mamori-api",
+            "mamori-billing",
+            "memchr",
+            "portable-atomic",
+            "portable-atomic-util",
+            "proc-macro2",
+            "quote",
+            "serde",
+            "serde_core",
+            "serde_derive",
+            "serde_json",
+            "serde_spanned",
+            "syn",
+            "thiserror",
+            "thiserror-impl",
+            "toml",
+            "toml_datetime",
+            "toml_parser",
+            "toml_writer",
+            "unicode-ident",
+            "winnow",
+            "zmij",
+        ],
+    ),
     (
         "mamori-api",
         &[
@@ -406,7 +446,12 @@ fn pure_crates_pull_in_only_their_allowed_dependencies() {
                 "{krate} is pure but pulls in `{io}`"
             );
         }
-        for own in ["mamori-center", "mamori-agent", "mamori"] {
+        for own in [
+            "mamori-center",
+            "mamori-center-db",
+            "mamori-agent",
+            "mamori",
+        ] {
             assert!(
                 !closure.contains(own),
                 "{krate} is pure but pulls in `{own}`"
@@ -458,27 +503,120 @@ fn center_and_agent_are_independent() {
     );
 }
 
+/// The crate that holds all SQL.
+const DB_CRATE: &str = "mamori-center-db";
+
 #[test]
-fn sql_lives_only_in_the_center_store() {
-    let store = root().join("crates/center/src/store");
-    for k in crates().iter().filter(|k| k.name != "xtask") {
+fn sql_lives_only_in_center_db() {
+    for k in crates().iter().filter(|k| k.name != DB_CRATE) {
+        assert!(
+            !k.deps.iter().any(|d| d == "sqlx"),
+            "{} depends on sqlx; SQL lives only in {DB_CRATE} (tests may use it as a dev-dependency)",
+            k.name
+        );
         for f in rust_files(&k.dir.join("src")) {
-            if f.starts_with(&store) || f == root().join("crates/center/src/store.rs") {
-                continue;
-            }
-            let code = source::code_only(&fs::read_to_string(&f).unwrap());
+            let code = non_test_code(&f);
             if let Some((at, _)) = source::idents(&code)
                 .into_iter()
                 .find(|(_, id)| *id == "sqlx")
             {
                 panic!(
-                    "{}:{}: uses sqlx outside crates/center/src/store",
+                    "{}:{}: uses sqlx outside {DB_CRATE}",
                     rel(&f),
                     source::line_of(&code, at)
                 );
             }
         }
     }
+}
+
+/// The center's crates, whose time comes from the one clock adapter.
+const CENTER_CRATES: &[&str] = &["mamori-center", "mamori-center-db", "mamori-center-model"];
+
+/// The center's one clock adapter: the only file that reads the wall clock.
+const CLOCK_ADAPTER: &str = "crates/center/src/clock.rs";
+
+/// Where code reads the wall clock: `SystemTime`, `std::time::UNIX_EPOCH`, `X::now()`
+/// of a calendar type, or the system clock adapter itself (`clock::system()`).
+/// Monotonic `Instant`s (I/O deadlines and timers) are not the time of day.
+fn wall_clock_reads(code: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (at, id) in source::idents(code) {
+        let before = code[..at].trim_end();
+        let after = code[at + id.len()..].trim_start();
+        let called_on = |types: &[&str]| {
+            before.strip_suffix("::").is_some_and(|b| {
+                let b = b.trim_end();
+                types.iter().any(|t| b.ends_with(t))
+            })
+        };
+        let read = match id {
+            "SystemTime" => true,
+            "UNIX_EPOCH" => !called_on(&["Timestamp"]),
+            "now" => called_on(&[
+                "Timestamp",
+                "Zoned",
+                "Utc",
+                "Local",
+                "OffsetDateTime",
+                "Date",
+            ]),
+            "system" => called_on(&["clock"]) && after.starts_with('('),
+            _ => false,
+        };
+        if read {
+            found.push((source::line_of(code, at), id.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_center_reads_the_wall_clock_only_in_its_clock_adapter() {
+    let adapter = root().join(CLOCK_ADAPTER);
+    // Where the system clock is handed in: the center's start and its defaults.
+    // `http::now_ms` is the last of the handlers' own reads, going away as they move to
+    // `Shared::now_ms`.
+    let hands_in = [
+        root().join("crates/center/src/lib.rs"),
+        root().join("crates/center/src/app.rs"),
+        root().join("crates/center/src/http/mod.rs"),
+    ];
+    for k in crates()
+        .iter()
+        .filter(|k| CENTER_CRATES.contains(&k.name.as_str()))
+    {
+        for f in rust_files(&k.dir.join("src")) {
+            if f == adapter {
+                continue;
+            }
+            let code = non_test_code(&f);
+            for (line, what) in wall_clock_reads(&code) {
+                if what == "system" && hands_in.contains(&f) {
+                    continue;
+                }
+                panic!(
+                    "{}:{line}: `{what}` reads the wall clock outside {CLOCK_ADAPTER}; take the \
+                     time from the `Clock` in the settings (`app.now_ms()`, `s.now_ms()`)",
+                    rel(&f)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_clock_check_finds_each_way_of_reading_the_clock() {
+    let reads = |text: &str| wall_clock_reads(&source::non_test_code(text));
+    assert!(!reads("let t = std::time::SystemTime::now();").is_empty());
+    assert!(!reads("use std::time::{SystemTime, UNIX_EPOCH};").is_empty());
+    assert!(!reads("let t = jiff::Timestamp::now();").is_empty());
+    assert!(!reads("let z = Zoned :: now();").is_empty());
+    assert!(!reads("let c = crate::clock::system();").is_empty());
+    assert!(reads("let t = jiff::Timestamp::UNIX_EPOCH;").is_empty());
+    assert!(reads("let d = tokio::time::Instant::now() + wait;").is_empty());
+    assert!(reads("let n = app.now_ms(); // SystemTime::now()").is_empty());
+    assert!(reads("#[cfg(test)]\nmod t { fn f() { std::time::SystemTime::now(); } }").is_empty());
 }
 
 #[test]

@@ -4,5 +4,11 @@
 //! each capability. `center-db` stores these types; `center` runs the use cases over
 //! them. Nothing here reads a clock, a socket, a file or a database.
 
+pub mod authz;
+pub mod backoffice;
 pub mod clock;
+pub mod domain;
+pub mod fleet;
+pub mod inventory;
 pub mod messages;
+pub mod revisions;

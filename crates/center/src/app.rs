@@ -8,6 +8,7 @@ use crate::auth::{self, AuthError};
 use crate::domain::*;
 use crate::signin::{self, Guard};
 use crate::store::{Admission, Store, StoreError, TokenFilter, Tx};
+use mamori_center_model::authz::Action;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -1236,7 +1237,7 @@ impl App {
             .user(actor.scope(), id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if actor.role != Role::Admin || actor.customer_id.is_some() {
+        if !actor.may(Action::ChangeRoles) {
             return Err(AppError::Forbidden("only administrators change roles"));
         }
         if !target.role.is_provider() || !role.is_provider() {
@@ -1436,7 +1437,7 @@ impl App {
     // ---- instructions ------------------------------------------------------------------
 
     fn instruction_scope(actor: &Actor) -> Result<Scope> {
-        if actor.role.handles_instructions() || !actor.role.is_provider() {
+        if actor.may(Action::ReadInstructions) {
             Ok(actor.scope())
         } else {
             Err(AppError::Forbidden(
@@ -1589,7 +1590,7 @@ impl App {
         let body = text("body", body, 10_000, true)?;
         let mut tx = self.store.begin().await?;
         let i = tx.instruction(scope, id).await?.ok_or(AppError::NotFound)?;
-        if !(actor.role.handles_instructions() || actor.role == Role::Officer) {
+        if !actor.may(Action::CommentOnInstructions) {
             return Err(AppError::Forbidden(
                 "staff users cannot comment on instructions",
             ));
@@ -1718,7 +1719,7 @@ impl App {
     /// Whether `actor` may see and revoke token `t`: its owner, or an administrator;
     /// either only within the caller's customer when the caller is scoped to one.
     fn token_visible(actor: &Actor, t: &ApiToken) -> bool {
-        (actor.role == Role::Admin || t.user_id == actor.user_id)
+        (actor.may(Action::ManageAllTokens) || t.user_id == actor.user_id)
             && match actor.scope() {
                 Scope::All => true,
                 Scope::Customer(c) => t.customer_id == Some(c),
@@ -1729,7 +1730,7 @@ impl App {
     /// one (within the caller's customer when scoped to one).
     pub async fn tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
         let filter = TokenFilter {
-            owner: (actor.role != Role::Admin).then_some(actor.user_id),
+            owner: (!actor.may(Action::ManageAllTokens)).then_some(actor.user_id),
             scope: actor.scope(),
         };
         Ok(self.store.api_tokens(filter).await?)

@@ -9,7 +9,6 @@
 //! the configuration; `auth` holds the credential primitives; `domain` the types.
 
 pub mod app;
-pub mod audit;
 pub mod audit_head;
 pub mod auth;
 pub mod backoffice;
@@ -17,12 +16,14 @@ pub mod ca;
 pub mod clock;
 pub mod config;
 pub mod datadir;
-pub mod domain;
 pub mod gateways;
 pub mod http;
 pub mod secrets;
 pub mod signin;
-pub mod store;
+
+pub use mamori_center_db as store;
+pub use mamori_center_db::audit;
+pub use mamori_center_model::domain;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

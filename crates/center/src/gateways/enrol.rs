@@ -16,7 +16,7 @@ use crate::app::{App, AppError, Result, invalid_text};
 use crate::audit::Record;
 use crate::auth;
 use crate::ca::{AgentIdentity, Ca, CaError, Issued};
-use crate::domain::{Actor, Role, Scope};
+use crate::domain::{Actor, Scope};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -149,7 +149,7 @@ impl App {
         ttl_ms: i64,
         now: i64,
     ) -> Result<(String, i64)> {
-        if actor.customer_id.is_some() || !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.may(mamori_center_model::authz::Action::IssueEnrolmentTokens) {
             return Err(AppError::Forbidden(
                 "only administrators and operators create enrolment tokens",
             ));

@@ -3,80 +3,19 @@
 //! transaction, like `app`.
 
 pub mod enrol;
-pub mod inventory;
+pub use mamori_center_model::inventory;
 pub mod listener;
 pub mod reconcile;
 pub mod revisions;
 
 use crate::app::{App, AppError, Result, invalid, record};
-use crate::domain::{Actor, Role, Scope};
+use crate::domain::{Actor, Scope};
 use inventory::{EquipmentState, Move, Placement};
+use mamori_center_model::authz::Action;
 
-/// One unit of equipment and where it is now.
-#[derive(Debug, Clone)]
-pub struct Equipment {
-    pub id: i64,
-    pub serial: String,
-    pub model: String,
-    pub placement: Placement,
-    /// The installation number: grows by one with every move. Enrolment tokens,
-    /// certificates and the agent's status belong to one installation; a move starts a
-    /// new one, so none of them outlives the placement it was made for.
-    pub installation: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// One move in a unit's life; never changed once written.
-#[derive(Debug, Clone)]
-pub struct EquipmentEvent {
-    pub id: i64,
-    pub equipment_id: i64,
-    pub at: i64,
-    pub actor: String,
-    /// `None` for the unit's entry into the inventory.
-    pub from: Option<EquipmentState>,
-    pub to: EquipmentState,
-    pub customer_id: Option<i64>,
-    pub site_id: Option<i64>,
-    pub note: String,
-}
-
-/// A one-time enrolment token (the token itself is never stored).
-#[derive(Debug, Clone)]
-pub struct EnrolmentToken {
-    pub id: i64,
-    pub customer_id: i64,
-    pub site_id: i64,
-    pub equipment_id: i64,
-    /// The unit's installation the token was made in.
-    pub installation: i64,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-    /// Set when the unit moved before the token was used.
-    pub revoked_at: Option<i64>,
-}
-
-/// A certificate issued to an agent, by serial number.
-#[derive(Debug, Clone)]
-pub struct AgentCert {
-    pub serial: String,
-    pub customer_id: i64,
-    pub site_id: i64,
-    pub equipment_id: i64,
-    /// The unit's installation the certificate was issued for.
-    pub installation: i64,
-    pub not_after: i64,
-    pub revoked_at: Option<i64>,
-    pub revoked_reason: Option<String>,
-}
-
-/// The inventory list's filters.
-#[derive(Debug, Clone, Default)]
-pub struct EquipmentFilter {
-    pub state: Option<EquipmentState>,
-    pub customer_id: Option<i64>,
-}
+pub use mamori_center_model::inventory::{
+    AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter,
+};
 
 /// A single-line text field: trimmed, not empty, at most `max` characters, no control
 /// characters.
@@ -104,18 +43,6 @@ fn line(field: &'static str, value: &str, max: usize) -> Result<String> {
 /// Who sees the inventory: provider staff, and customers (their own units).
 fn inventory_scope(actor: &Actor) -> Scope {
     actor.scope()
-}
-
-/// Who adds units to stock: administrators and back office.
-fn may_stock(actor: &Actor) -> bool {
-    actor.customer_id.is_none() && matches!(actor.role, Role::Admin | Role::BackOffice)
-}
-
-/// Who moves units: administrators, back office and operators (installation, failure,
-/// replacement).
-fn may_move(actor: &Actor) -> bool {
-    actor.customer_id.is_none()
-        && matches!(actor.role, Role::Admin | Role::BackOffice | Role::Operator)
 }
 
 impl App {
@@ -151,7 +78,7 @@ impl App {
         model: &str,
         now: i64,
     ) -> Result<Equipment> {
-        if !may_stock(actor) {
+        if !actor.may(Action::StockEquipment) {
             return Err(AppError::Forbidden(
                 "only administrators and back office add equipment to the inventory",
             ));
@@ -194,7 +121,7 @@ impl App {
         note: &str,
         now: i64,
     ) -> Result<Equipment> {
-        if !may_move(actor) {
+        if !actor.may(Action::MoveEquipment) {
             return Err(AppError::Forbidden(
                 "only administrators, back office and operators move equipment",
             ));

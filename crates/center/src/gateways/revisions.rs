@@ -10,101 +10,16 @@
 //! of the settings, and a summary of what changes in the checked policies.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
 use crate::app::record;
 use crate::app::{App, AppError, Result, invalid_text};
-use crate::domain::{Actor, Role, Scope, Site};
+use crate::domain::{Actor, Scope, Site};
+use mamori_center_model::authz::Action;
 
-/// Where a revision is in the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevisionState {
-    Draft,
-    Approved,
-    Rejected,
-    Published,
-}
-
-impl RevisionState {
-    pub const ALL: [RevisionState; 4] = [
-        RevisionState::Draft,
-        RevisionState::Approved,
-        RevisionState::Rejected,
-        RevisionState::Published,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevisionState::Draft => "draft",
-            RevisionState::Approved => "approved",
-            RevisionState::Rejected => "rejected",
-            RevisionState::Published => "published",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RevisionState> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Japanese and English labels for the panel.
-    pub fn label(self) -> (&'static str, &'static str) {
-        match self {
-            RevisionState::Draft => ("下書き", "Draft"),
-            RevisionState::Approved => ("承認済み", "Approved"),
-            RevisionState::Rejected => ("却下", "Rejected"),
-            RevisionState::Published => ("公開済み", "Published"),
-        }
-    }
-}
-
-impl fmt::Display for RevisionState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One saved configuration of a site.
-#[derive(Debug, Clone)]
-pub struct Revision {
-    pub id: i64,
-    pub customer_id: i64,
-    pub site_id: i64,
-    /// 1, 2, ... per site.
-    pub number: i64,
-    pub policy_text: String,
-    pub settings: GatewaySettings,
-    pub author_id: i64,
-    /// The author's e-mail.
-    pub author: String,
-    pub reason: String,
-    pub instruction_id: Option<i64>,
-    pub state: RevisionState,
-    pub created_at: i64,
-    pub reviewed_by: Option<String>,
-    pub reviewed_at: Option<i64>,
-    pub review_note: Option<String>,
-    pub published_by: Option<String>,
-    pub published_at: Option<i64>,
-    pub generation: Option<i64>,
-    /// The number of the revision a rollback copies.
-    pub restored_from: Option<i64>,
-}
-
-/// A revision to insert (already checked).
-#[derive(Debug, Clone)]
-pub struct NewRevision {
-    pub customer_id: i64,
-    pub site_id: i64,
-    pub policy_text: String,
-    pub settings_json: String,
-    pub author_id: i64,
-    pub reason: String,
-    pub instruction_id: Option<i64>,
-    pub restored_from: Option<i64>,
-}
+pub use mamori_center_model::revisions::{NewRevision, Revision, RevisionState};
 
 /// What a user asks to draft.
 #[derive(Debug, Clone)]
@@ -160,22 +75,22 @@ pub fn masked(s: &GatewaySettings) -> GatewaySettings {
 
 /// Whether the caller may read SNMP pass phrases: provider staff who configure them.
 pub fn sees_secrets(actor: &Actor) -> bool {
-    may_draft(actor) || may_publish(actor)
+    actor.may(Action::ReadConfigSecrets)
 }
 
-/// Who drafts revisions: coordinators and operators.
+/// Who drafts revisions.
 pub fn may_draft(actor: &Actor) -> bool {
-    matches!(actor.role, Role::Coordinator | Role::Operator)
+    actor.may(Action::DraftRevisions)
 }
 
-/// Who reviews revisions: coordinators, operators, administrators.
+/// Who reviews revisions.
 pub fn may_review(actor: &Actor) -> bool {
-    matches!(actor.role, Role::Coordinator | Role::Operator | Role::Admin)
+    actor.may(Action::ReviewRevisions)
 }
 
-/// Who publishes revisions: operators and administrators.
+/// Who publishes revisions.
 pub fn may_publish(actor: &Actor) -> bool {
-    matches!(actor.role, Role::Operator | Role::Admin)
+    actor.may(Action::PublishRevisions)
 }
 
 // ---- diff ------------------------------------------------------------------------------

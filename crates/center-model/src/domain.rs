@@ -48,14 +48,14 @@ impl Role {
         self != Role::Staff
     }
 
-    /// Who handles the instruction queue.
+    /// Who handles the instruction queue (the authorization table's entry).
     pub fn handles_instructions(self) -> bool {
-        matches!(self, Role::Operator | Role::Coordinator)
+        crate::authz::allows(self, crate::authz::Action::HandleInstructions)
     }
 
-    /// Who may create customers and sites.
+    /// Who may create customers and sites (the authorization table's entry).
     pub fn manages_customers(self) -> bool {
-        matches!(self, Role::Admin | Role::BackOffice)
+        crate::authz::allows(self, crate::authz::Action::ManageCustomers)
     }
 }
 

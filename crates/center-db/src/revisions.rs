@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, StoreError, Tx, scope_filter};
-use crate::domain::Scope;
-use crate::gateways::revisions::{NewRevision, Revision, RevisionState};
+use mamori_center_model::domain::Scope;
+use mamori_center_model::revisions::{NewRevision, Revision, RevisionState};
 
 /// Migration 30: revisions per site (`number` 1, 2, ... per site) and the generations
 /// published from them (1, 2, ... per site). `restored_from` is the number of the

@@ -1,4 +1,4 @@
-//! All SQL of the center, for SQLite and PostgreSQL alike (one SQL text with `$1`
+//! The center's database: all SQL of the center, for SQLite and PostgreSQL alike (one SQL text with `$1`
 //! placeholders). Writes run through sqlx's `Any` driver; the hot reads (session and
 //! token lookups, lists) run on a second pool of the backend's native driver
 //! ([`Reader`]), which decodes rows without the `Any` conversion; audit verification
@@ -6,12 +6,14 @@
 //! Every query of customer data takes a [`Scope`]; writes go through a [`Tx`] that
 //! appends the audit entry in the same transaction. There is no statement that updates or deletes an audit entry.
 
+pub mod audit;
 mod audit_head;
 pub mod billing;
 mod gateways;
 mod migrations;
 mod reconcile;
 pub mod revisions;
+pub mod sealing;
 mod secrets;
 pub mod seed;
 
@@ -28,8 +30,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Executor, Row};
 
-use crate::audit::{self, ChainError, Entry, Record, Verifier};
-use crate::domain::*;
+use crate::audit::{ChainError, Entry, Record, Verifier};
+use mamori_center_model::domain::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,7 +154,7 @@ pub struct Store {
     /// which also serialises several center processes.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// How TOTP secrets are written and read (`crate::secrets`).
-    sealing: crate::secrets::Sealing,
+    sealing: crate::sealing::Sealing,
     /// Notified by every commit that appended audit entries (the checkpoint writer of
     /// `audit_head` waits on it; a permit coalesces many commits into one wake-up).
     audit_appended: Arc<tokio::sync::Notify>,
@@ -246,8 +248,8 @@ impl Store {
     }
 
     /// This store seals TOTP secrets with `key` (the center's, see `crate::secrets`).
-    pub fn with_secret_key(mut self, key: crate::secrets::SecretKey) -> Store {
-        self.sealing = crate::secrets::Sealing::Key(Arc::new(key));
+    pub fn with_secret_key(mut self, key: crate::sealing::SecretKey) -> Store {
+        self.sealing = crate::sealing::Sealing::Key(Arc::new(key));
         self
     }
 
@@ -255,7 +257,7 @@ impl Store {
     /// database before a center serves it (the center encrypts them at its start).
     /// Without this or a key, writing a TOTP secret is an error.
     pub fn with_plain_secrets(mut self) -> Store {
-        self.sealing = crate::secrets::Sealing::Plain;
+        self.sealing = crate::sealing::Sealing::Plain;
         self
     }
 
@@ -339,7 +341,7 @@ impl Store {
     fn open_user_secret(&self, c: Option<Credentials>) -> Result<Option<Credentials>> {
         c.map(|mut c| {
             if let Some(s) = &c.totp_secret {
-                c.totp_secret = Some(self.sealing.open(s, &crate::secrets::user_aad(c.user.id))?);
+                c.totp_secret = Some(self.sealing.open(s, &crate::sealing::user_aad(c.user.id))?);
             }
             Ok(c)
         })
@@ -366,7 +368,7 @@ impl Store {
             row.map(|r| {
                 let token_hash: String = r.try_get("token_hash")?;
                 let stored: String = r.try_get("totp_secret")?;
-                let aad = crate::secrets::setup_link_aad(&token_hash);
+                let aad = crate::sealing::setup_link_aad(&token_hash);
                 Ok(SetupLink {
                     totp_secret: self.sealing.open(&stored, &aad)?,
                     token_hash,
@@ -729,7 +731,7 @@ pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// How TOTP secrets are written (the store's).
-    sealing: crate::secrets::Sealing,
+    sealing: crate::sealing::Sealing,
     /// The store's [`Store::audit_appended`], notified once this transaction commits
     /// when it `appended` audit entries.
     audit_appended: Arc<tokio::sync::Notify>,
@@ -848,7 +850,7 @@ impl Tx {
         password_hash: &str,
         totp_secret: Option<&str>,
     ) -> Result<()> {
-        let aad = crate::secrets::user_aad(user_id);
+        let aad = crate::sealing::user_aad(user_id);
         let stored = totp_secret
             .map(|s| self.sealing.seal(s, &aad))
             .transpose()?;
@@ -910,7 +912,7 @@ impl Tx {
     ) -> Result<()> {
         let stored = self
             .sealing
-            .seal(totp_secret, &crate::secrets::setup_link_aad(token_hash))?;
+            .seal(totp_secret, &crate::sealing::setup_link_aad(token_hash))?;
         sqlx::query("INSERT INTO setup_links (token_hash, user_id, purpose, totp_secret, expires_at, used, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)")
             .bind(token_hash)
             .bind(user_id)

@@ -175,6 +175,72 @@ pub fn apply(from: Placement, m: Move) -> Result<Placement, MoveError> {
     Ok(placement)
 }
 
+/// One unit of equipment and where it is now.
+#[derive(Debug, Clone)]
+pub struct Equipment {
+    pub id: i64,
+    pub serial: String,
+    pub model: String,
+    pub placement: Placement,
+    /// The installation number: grows by one with every move. Enrolment tokens,
+    /// certificates and the agent's status belong to one installation; a move starts a
+    /// new one, so none of them outlives the placement it was made for.
+    pub installation: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One move in a unit's life; never changed once written.
+#[derive(Debug, Clone)]
+pub struct EquipmentEvent {
+    pub id: i64,
+    pub equipment_id: i64,
+    pub at: i64,
+    pub actor: String,
+    /// `None` for the unit's entry into the inventory.
+    pub from: Option<EquipmentState>,
+    pub to: EquipmentState,
+    pub customer_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub note: String,
+}
+
+/// A one-time enrolment token (the token itself is never stored).
+#[derive(Debug, Clone)]
+pub struct EnrolmentToken {
+    pub id: i64,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    /// The unit's installation the token was made in.
+    pub installation: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// Set when the unit moved before the token was used.
+    pub revoked_at: Option<i64>,
+}
+
+/// A certificate issued to an agent, by serial number.
+#[derive(Debug, Clone)]
+pub struct AgentCert {
+    pub serial: String,
+    pub customer_id: i64,
+    pub site_id: i64,
+    pub equipment_id: i64,
+    /// The unit's installation the certificate was issued for.
+    pub installation: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// The inventory list's filters.
+#[derive(Debug, Clone, Default)]
+pub struct EquipmentFilter {
+    pub state: Option<EquipmentState>,
+    pub customer_id: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::EquipmentState::*;

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{Result, Store, Tx};
-use crate::secrets::{SEALED_PREFIX, setup_link_aad, user_aad};
+use crate::sealing::{SEALED_PREFIX, setup_link_aad, user_aad};
 
 const KEY_ID: &str = "secret_key_id";
 

@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, Tx, scope_filter};
-use crate::domain::Scope;
-use crate::gateways::AgentCert;
-use crate::gateways::reconcile::{AgentStatus, FleetFilter, FleetRow, StoredReport};
+use mamori_center_model::domain::Scope;
+use mamori_center_model::fleet::{AgentStatus, FleetFilter, FleetRow, StoredReport};
+use mamori_center_model::inventory::AgentCert;
 
 /// Migration 31. `agent_status` has one row per unit that has spoken to the center;
 /// `agent_reports` has one row per report the agent sent (the agent's `report_id` is the

@@ -5,9 +5,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, StoreError, Tx, conflict, scope_filter};
-use crate::domain::Scope;
-use crate::gateways::inventory::{EquipmentState, Placement};
-use crate::gateways::{AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter};
+use mamori_center_model::domain::Scope;
+use mamori_center_model::inventory::{
+    AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter,
+};
+use mamori_center_model::inventory::{EquipmentState, Placement};
 
 /// Migration 20: the inventory (one row per unit, its current placement) and the
 /// unit's history (one row per move, never changed).

@@ -17,11 +17,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Result, Store, StoreError, Tx, scope_filter};
-use crate::backoffice::{
+use mamori_center_model::backoffice::{
     Application, ApplicationState, Contract, ContractEnding, Invoice, InvoiceLine, Notice,
     NoticeRecipient, Payment,
 };
-use crate::domain::Scope;
+use mamori_center_model::domain::Scope;
 
 /// Migration 10: the back office.
 pub(super) const MIGRATION: &str = r#"

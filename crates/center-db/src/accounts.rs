@@ -5,7 +5,7 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{NRow, Reader, Result, Store, StoreError, Tx, USER_COLS, user_from_row};
-use crate::domain::{ApiToken, Role, Scope, User};
+use mamori_center_model::domain::{ApiToken, Role, Scope, User};
 
 /// Migration 41: API tokens get an expiry, a last-used time and who revoked them when.
 pub(super) const MIGRATION_41: &str = r#"
