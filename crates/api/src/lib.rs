@@ -6,4 +6,5 @@ pub mod billing;
 pub mod gateways;
 pub mod revisions;
 pub mod settings;
+pub mod tasks;
 pub mod v1;

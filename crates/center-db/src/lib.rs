@@ -16,6 +16,7 @@ pub mod revisions;
 pub mod sealing;
 mod secrets;
 pub mod seed;
+mod tasks;
 
 use std::sync::Arc;
 

@@ -134,6 +134,7 @@ CREATE INDEX setup_links_expires ON setup_links (expires_at);
     (40, super::billing::MIGRATION_40),
     (41, super::accounts::MIGRATION_41),
     (42, super::gateways::MIGRATION_42),
+    (43, super::tasks::MIGRATION_43),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -41,11 +41,15 @@ pub enum Action {
     RunBackOffice,
     /// Cancel a contract (the customer's notice, or staff on the customer's behalf).
     CancelContracts,
+    /// See the background tasks and their last runs.
+    SeeTasks,
+    /// Run a background task now.
+    RunTasks,
 }
 
 impl Action {
     /// Every action, in the order of the table.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::ManageCustomers,
         Action::ReadInstructions,
         Action::FileInstructions,
@@ -62,6 +66,8 @@ impl Action {
         Action::ReadConfigSecrets,
         Action::RunBackOffice,
         Action::CancelContracts,
+        Action::SeeTasks,
+        Action::RunTasks,
     ];
 
     /// Whether the action concerns every customer at once, so that a caller restricted
@@ -75,6 +81,8 @@ impl Action {
                 | Action::MoveEquipment
                 | Action::IssueEnrolmentTokens
                 | Action::RunBackOffice
+                | Action::SeeTasks
+                | Action::RunTasks
         )
     }
 }
@@ -99,6 +107,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         Action::ReadConfigSecrets => matches!(role, Coordinator | Operator | Admin),
         Action::RunBackOffice => matches!(role, BackOffice | Admin),
         Action::CancelContracts => matches!(role, Officer | BackOffice | Admin),
+        Action::SeeTasks => matches!(role, Admin | Operator | Coordinator | BackOffice),
+        Action::RunTasks => matches!(role, Admin | Operator),
     }
 }
 
@@ -124,6 +134,8 @@ impl Action {
                 "the back office (applications, contracts, invoices, payments, notices)"
             }
             Action::CancelContracts => "cancel a contract",
+            Action::SeeTasks => "see the background tasks and their runs",
+            Action::RunTasks => "run a background task now",
         }
     }
 }

@@ -12,3 +12,4 @@ pub mod fleet;
 pub mod inventory;
 pub mod messages;
 pub mod revisions;
+pub mod tasks;

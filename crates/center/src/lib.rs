@@ -20,6 +20,7 @@ pub mod gateways;
 pub mod http;
 pub mod secrets;
 pub mod signin;
+pub mod tasks;
 
 pub use mamori_center_db as store;
 pub use mamori_center_db::audit;
@@ -78,9 +79,13 @@ pub struct Running {
     pub store: Store,
     /// The public key that signs the audit checkpoints (`ed25519:HEX`).
     pub audit_key: String,
+    /// The background tasks (also reachable from the API).
+    pub tasks: Arc<tasks::Tasks>,
     head: audit_head::HeadWriter,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop_tasks: tokio::sync::watch::Sender<bool>,
+    tasks_loop: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -99,7 +104,8 @@ impl Running {
                 a.stop().await;
             }
         };
-        let ((), r) = tokio::join!(agent, self.task);
+        let _ = self.stop_tasks.send(true);
+        let ((), r, _) = tokio::join!(agent, self.task, self.tasks_loop);
         let r = r.unwrap_or(Ok(()));
         // The last checkpoint, after the last request.
         self.head.stop().await;
@@ -130,10 +136,18 @@ pub async fn open_store(config: &Config) -> Result<Store, CenterError> {
 }
 
 /// Opens the database (migrating it) with the data directory's secret key, binds the
-/// listener and starts serving.
-pub async fn start(mut config: Config) -> Result<Running, CenterError> {
+/// listener and starts serving, on the system clock.
+pub async fn start(config: Config) -> Result<Running, CenterError> {
+    start_with_clock(config, clock::system()).await
+}
+
+/// [`start`] on a given clock (tests: a fixed one).
+pub async fn start_with_clock(
+    mut config: Config,
+    clock: clock::Clock,
+) -> Result<Running, CenterError> {
     let store = open_store(&config).await?;
-    let store = secrets::attach(store, &config.data_dir, http::now_ms()).await?;
+    let store = secrets::attach(store, &config.data_dir, clock.now_ms()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| CenterError::Listen {
@@ -149,7 +163,10 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     config.listen = addr;
     let app = App {
         store: store.clone(),
-        settings: Settings::from_config(&config).map_err(CenterError::Config)?,
+        settings: Settings {
+            clock,
+            ..Settings::from_config(&config).map_err(CenterError::Config)?
+        },
     };
     // Before anything is written: the chain must still reach its last checkpoint.
     let head = audit_head::start(
@@ -161,11 +178,15 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
     )
     .await
     .map_err(CenterError::AuditHead)?;
-    let bootstrap_token = app.ensure_bootstrap(http::now_ms()).await?;
+    let bootstrap_token = app.ensure_bootstrap(app.now_ms()).await?;
+    let tasks = Arc::new(tasks::Tasks::builtin(app.clone()));
+    let (stop_tasks, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks_loop = tasks.clone().spawn(stop_rx);
     let public_url = config.effective_public_url();
     let limits = fitted_limits(&config);
     let shared = Arc::new(http::Shared {
         app,
+        tasks: tasks.clone(),
         secure_cookies: public_url.starts_with("https:"),
         config,
         metrics: Default::default(),
@@ -198,6 +219,9 @@ pub async fn start(mut config: Config) -> Result<Running, CenterError> {
         store,
         shutdown: tx,
         task,
+        tasks,
+        stop_tasks,
+        tasks_loop,
     })
 }
 

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::gateways_api::routes())
         .route("/fleet", get(super::panel::fleet::fleet_api))
         .merge(super::revisions_api::routes())
+        .merge(super::tasks_api::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(localize))
 }

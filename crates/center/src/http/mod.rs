@@ -17,6 +17,7 @@ mod gateways_api;
 mod openapi;
 mod panel;
 mod revisions_api;
+mod tasks_api;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub use crate::signin::Throttle;
 
 pub struct Shared {
     pub app: App,
+    /// The background tasks (`GET /api/v1/tasks`).
+    pub tasks: Arc<crate::tasks::Tasks>,
     pub config: Config,
     pub metrics: Metrics,
     pub throttle: Throttle,

@@ -129,6 +129,9 @@ pub fn document() -> String {
         "/api/v1/equipment/{id}": {"get": op("One unit with its history", None, ("200", "Equipment"), true)},
         "/api/v1/equipment/{id}/move": {"post": op("Move a unit to another state (lent, installed, disconnected, relocating, failed, replaced, returned)", Some("MoveEquipment"), ("200", "Equipment"), true)},
         "/api/v1/sites/{id}/enrolment-tokens": {"post": op("A one-time enrolment token for a unit installed at this site", Some("NewEnrolmentToken"), ("201", "EnrolmentToken"), true)},
+        "/api/v1/tasks": {"get": op("The background tasks: schedule, last run, next due", None, ("200", "[Task"), false)},
+        "/api/v1/tasks/{name}/runs": {"get": query(op("A task's latest runs, newest first", None, ("200", "[TaskRun"), false), &[("limit", "integer", false)])},
+        "/api/v1/tasks/{name}/run": {"post": op("Run a task now (administrators and operators); the finished run", None, ("200", "TaskRun"), false)},
         "/api/v1/fleet": {"get": query(op("The fleet: per enrolled unit, last contact, applied vs desired generation, last apply, drift", None, ("200", "[FleetAppliance"), false), &[("customer_id", "integer", false), ("state", "string", false)])}
     });
     for part in [backoffice, gateways] {
@@ -199,6 +202,8 @@ pub fn document() -> String {
         "NewEquipment": obj(&[("serial", "string"), ("model", "string")], &["serial", "model"]),
         "MoveEquipment": obj(&[("to", "string"), ("customer_id", "integer?"), ("site_id", "integer?"), ("note", "string")], &["to"]),
         "NewEnrolmentToken": obj(&[("equipment_id", "integer"), ("ttl_minutes", "integer?")], &["equipment_id"]),
+        "Task": obj(&[("name", "string"), ("every_secs", "int?"), ("last_run", "@TaskRun"), ("next_due", "string?")], &["name"]),
+        "TaskRun": obj(&[("id", "integer"), ("task", "string"), ("trigger", "string"), ("requested_by", "int?"), ("started_at", "string"), ("finished_at", "string?"), ("outcome", "string?"), ("detail", "string")], &["id", "task", "trigger", "started_at", "detail"]),
         "FleetAppliance": obj(&[("equipment_id", "integer"), ("serial", "string"), ("customer_id", "integer"), ("customer", "string"), ("site_id", "integer"), ("site", "string"), ("state", "string"), ("last_contact", "string?"), ("applied_generation", "integer?"), ("desired_generation", "integer?"), ("apply_state", "string?"), ("apply_generation", "integer?"), ("apply_error", "string?"), ("drift", "string?")], &["equipment_id", "serial", "customer_id", "customer", "site_id", "site", "state"]),
         "EnrolmentToken": obj(&[("token", "string"), ("site_id", "integer"), ("equipment_id", "integer"), ("expires_at", "string")], &["token", "site_id", "equipment_id", "expires_at"])
     });

@@ -88,6 +88,16 @@ impl Center {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Center {
+        Self::start_with_clock(backend, mamori_center::clock::system(), tweak).await
+    }
+
+    /// A center whose use cases and background tasks read `clock` (a fixed one, moved by
+    /// the test).
+    pub async fn start_with_clock(
+        backend: Backend,
+        clock: mamori_center::clock::Clock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
             Backend::Sqlite => None,
@@ -106,7 +116,7 @@ impl Center {
         };
         tweak(&mut config);
         let data_dir = config.data_dir.clone();
-        let running = mamori_center::start(config)
+        let running = mamori_center::start_with_clock(config, clock)
             .await
             .expect("the center starts");
         let base = format!("http://{}", running.addr);
