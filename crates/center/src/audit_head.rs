@@ -476,6 +476,7 @@ impl HeadWriter {
 /// starts the writer. `smtp` and `mail_from` are the back office's relay and sender.
 pub async fn start(
     store: &Store,
+    clock: crate::clock::Clock,
     data_dir: &Path,
     cfg: &CheckpointConfig,
     smtp: &str,
@@ -517,6 +518,7 @@ pub async fn start(
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let w = Writer {
         store: store.clone(),
+        clock,
         signer: Arc::new(signer),
         path,
         exports,
@@ -538,6 +540,7 @@ pub async fn start(
 
 struct Writer {
     store: Store,
+    clock: crate::clock::Clock,
     signer: Arc<Signer>,
     path: PathBuf,
     exports: Exports,
@@ -585,7 +588,7 @@ impl Writer {
     /// Signs and writes the current head, if it extends the last checkpoint; `periodic`
     /// writes it even when the head did not move (with the new time).
     async fn checkpoint(&mut self, periodic: bool) {
-        let now = crate::http::now_ms();
+        let now = self.clock.now_ms();
         let head = match self.store.audit_head().await {
             Ok(h) => h,
             Err(e) => {

@@ -171,6 +171,7 @@ pub async fn start_with_clock(
     // Before anything is written: the chain must still reach its last checkpoint.
     let head = audit_head::start(
         &store,
+        app.settings.clock.clone(),
         &config.data_dir,
         &config.audit_checkpoint,
         &config.backoffice.smtp,

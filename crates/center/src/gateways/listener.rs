@@ -9,7 +9,6 @@ use crate::ca;
 use crate::config::Config;
 use crate::http::agent_api::{self, AgentState};
 use crate::http::conn::{ConnStats, Limits};
-use crate::http::now_ms;
 
 /// A running agent listener.
 pub struct AgentListener {
@@ -44,7 +43,7 @@ pub async fn start(
             config.agent_listen
         )
     })?;
-    let now = now_ms();
+    let now = app.now_ms();
     let ca =
         Arc::new(ca::load_or_create(&config.data_dir.join("ca"), now).map_err(|e| e.to_string())?);
     let mut names = vec!["localhost".to_string(), want.ip().to_string()];

@@ -104,15 +104,15 @@ pub fn spawn_poller(
     store: Store,
     wake: Weak<Wakeups>,
     every: Duration,
-    now_ms: fn() -> i64,
+    clock: crate::clock::Clock,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut since = now_ms() - POLL_OVERLAP_MS;
+        let mut since = clock.now_ms() - POLL_OVERLAP_MS;
         let mut rounds: u64 = 0;
         loop {
             tokio::time::sleep(every).await;
             let Some(w) = wake.upgrade() else { break };
-            let t = now_ms();
+            let t = clock.now_ms();
             let revoked = store.revocations_since(since).await;
             match (store.generations_since(since).await, revoked) {
                 (Ok(changed), Ok(revoked)) => {

@@ -35,7 +35,7 @@ use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 
 use super::conn::{self, AcceptLog, ConnStats, Gate, Limits, Permit, Stall, source_key};
-use super::now_ms;
+
 use crate::app::App;
 use crate::ca::{self, Ca};
 use crate::gateways::AgentCert;
@@ -143,7 +143,7 @@ fn routers(
         state.app.store.clone(),
         Arc::downgrade(&wake),
         WAKE_POLL,
-        now_ms,
+        state.app.settings.clock.clone(),
     );
     let ctx = Arc::new(Ctx {
         s: state,
@@ -372,7 +372,7 @@ async fn flush_refusals(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => false,
             r = stop.wait_for(|s| *s) => { let _ = r; true }
         };
-        let now = now_ms();
+        let now = ctx.s.app.now_ms();
         let due = if stopping {
             ctx.refusals.take_all()
         } else {
@@ -410,7 +410,7 @@ async fn enrol(
 ) -> Response {
     let s = &c.s;
     let key = source_key(peer.addr.ip()).to_string();
-    let now = now_ms();
+    let now = s.app.now_ms();
     if let Some(wait_ms) = c.refusals.throttled(&key, now) {
         let secs = (wait_ms.max(0) + 999) / 1000;
         let mut r = err(
@@ -472,7 +472,7 @@ async fn agent_of(
     let (_, serial) =
         ca::identity_of(der).map_err(|e| err(StatusCode::FORBIDDEN, e.to_string()))?;
     s.app
-        .agent_identity(&serial, &peer.addr.ip().to_string(), now_ms())
+        .agent_identity(&serial, &peer.addr.ip().to_string(), s.app.now_ms())
         .await
         .map_err(|e| match e {
             EnrolError::Refused(r) => err(StatusCode::UNAUTHORIZED, r.to_string()),
@@ -524,7 +524,7 @@ async fn renew(
             &current,
             &req.csr_pem,
             &peer.addr.ip().to_string(),
-            now_ms(),
+            s.app.now_ms(),
         )
         .await
     {
@@ -541,7 +541,7 @@ async fn renew(
 
 /// Writes the agent's last contact, at most every [`TOUCH_EVERY_MS`] per process.
 async fn touch(ctx: &Ctx, cert: &AgentCert, peer: &AgentPeer) {
-    let now = now_ms();
+    let now = ctx.s.app.now_ms();
     {
         let mut m = ctx.touched.lock().unwrap_or_else(|p| p.into_inner());
         let key = (cert.equipment_id, cert.installation);
@@ -590,7 +590,12 @@ async fn desired(
             if let Err(e) = ctx
                 .s
                 .app
-                .agent_request_refused(&cert, &peer.addr.ip().to_string(), &what, now_ms())
+                .agent_request_refused(
+                    &cert,
+                    &peer.addr.ip().to_string(),
+                    &what,
+                    ctx.s.app.now_ms(),
+                )
                 .await
             {
                 return internal(e);
@@ -675,7 +680,12 @@ async fn reports(
     match ctx
         .s
         .app
-        .agent_reports(&cert, &batch, &peer.addr.ip().to_string(), now_ms())
+        .agent_reports(
+            &cert,
+            &batch,
+            &peer.addr.ip().to_string(),
+            ctx.s.app.now_ms(),
+        )
         .await
     {
         Ok(acknowledged) => Json(wire::ReportAck { acknowledged }).into_response(),
