@@ -530,6 +530,33 @@ fn sql_lives_only_in_center_db() {
     }
 }
 
+/// Crates whose functions are namespaced by capability types (`store.backoffice()`,
+/// `tx.backoffice()`), not by name prefixes.
+const NO_PREFIX_NAMESPACES: &[&str] = &["crates/center-db/src"];
+
+/// Name prefixes that once stood for a capability's namespace.
+const NAMESPACE_PREFIXES: &[&str] = &["bo_"];
+
+#[test]
+fn capabilities_are_namespaced_by_types_not_name_prefixes() {
+    for dir in NO_PREFIX_NAMESPACES {
+        for f in rust_files(&root().join(dir)) {
+            let code = non_test_code(&f);
+            for (at, id) in source::idents(&code) {
+                let is_fn = code[..at].trim_end().ends_with("fn");
+                if is_fn && NAMESPACE_PREFIXES.iter().any(|p| id.starts_with(p)) {
+                    panic!(
+                        "{}:{}: `{id}`: a capability's functions live on its own type \
+                         (e.g. `store.backoffice().contract(..)`), not behind a name prefix",
+                        rel(&f),
+                        source::line_of(&code, at)
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The center's crates, whose time comes from the one clock adapter.
 const CENTER_CRATES: &[&str] = &["mamori-center", "mamori-center-db", "mamori-center-model"];
 

@@ -403,10 +403,50 @@ fn scoped<'q>(
     q
 }
 
+/// The back office's reads: `store.backoffice()`.
+pub struct BackOffice<'a>(&'a Store);
+
+/// The back office's writes in a transaction: `tx.backoffice()`.
+pub struct BackOfficeTx<'a>(&'a mut Tx);
+
 impl Store {
+    /// The back office's reads.
+    pub fn backoffice(&self) -> BackOffice<'_> {
+        BackOffice(self)
+    }
+}
+
+impl Tx {
+    /// The back office's writes in this transaction.
+    pub fn backoffice(&mut self) -> BackOfficeTx<'_> {
+        BackOfficeTx(self)
+    }
+}
+
+impl std::ops::Deref for BackOffice<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.0
+    }
+}
+
+impl std::ops::Deref for BackOfficeTx<'_> {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        self.0
+    }
+}
+
+impl std::ops::DerefMut for BackOfficeTx<'_> {
+    fn deref_mut(&mut self) -> &mut Tx {
+        self.0
+    }
+}
+
+impl BackOffice<'_> {
     /// The contracts a unit was lent under, newest first, with when it left each
     /// (`None` while it is lent under it); a customer sees only its own contracts.
-    pub async fn bo_contracts_of_unit(
+    pub async fn contracts_of_unit(
         &self,
         scope: Scope,
         equipment_id: i64,
@@ -425,7 +465,7 @@ impl Store {
         .collect()
     }
 
-    pub async fn bo_applications(&self, scope: Scope) -> Result<Vec<Application>> {
+    pub async fn applications(&self, scope: Scope) -> Result<Vec<Application>> {
         scoped(
             &format!("SELECT {APP_COLS} FROM bo_applications WHERE 1 = 1"),
             scope,
@@ -440,7 +480,7 @@ impl Store {
         .collect()
     }
 
-    pub async fn bo_application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
+    pub async fn application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
         scoped(
             &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
@@ -454,7 +494,7 @@ impl Store {
         .transpose()
     }
 
-    pub async fn bo_contracts(&self, scope: Scope) -> Result<Vec<Contract>> {
+    pub async fn contracts(&self, scope: Scope) -> Result<Vec<Contract>> {
         scoped(
             &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE 1 = 1"),
             scope,
@@ -469,7 +509,7 @@ impl Store {
         .collect()
     }
 
-    pub async fn bo_contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+    pub async fn contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
         let q = scoped(
             &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
@@ -493,11 +533,7 @@ impl Store {
         Ok(Some(contract))
     }
 
-    pub async fn bo_invoices(
-        &self,
-        scope: Scope,
-        contract_id: Option<i64>,
-    ) -> Result<Vec<Invoice>> {
+    pub async fn invoices(&self, scope: Scope, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
         scoped(
             &format!(
                 "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
@@ -515,7 +551,7 @@ impl Store {
     }
 
     /// One invoice with its lines.
-    pub async fn bo_invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
+    pub async fn invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
         let q = scoped(
             &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
@@ -565,7 +601,7 @@ impl Store {
     }
 
     /// Invoices not fully paid whose due date is before `today`.
-    pub async fn bo_overdue(&self, scope: Scope, today: jiff::civil::Date) -> Result<Vec<Invoice>> {
+    pub async fn overdue(&self, scope: Scope, today: jiff::civil::Date) -> Result<Vec<Invoice>> {
         scoped(
             &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE paid < total AND due_date < $1"),
             scope,
@@ -582,7 +618,7 @@ impl Store {
 
     /// The payments of the invoices that bill the contract: its own invoices, and the
     /// invoices for several contracts of the customer that have lines of it.
-    pub async fn bo_payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
         scoped(
             &format!(
                 "SELECT {PAYMENT_COLS} FROM bo_payments WHERE (contract_id = $1 OR invoice_id IN (SELECT i.id FROM bo_invoices i JOIN bo_invoice_contracts ic ON ic.invoice_number = i.number WHERE ic.contract_id = $1))"
@@ -600,7 +636,7 @@ impl Store {
     }
 
     /// The payments allocated to one invoice, by date.
-    pub async fn bo_payments_of_invoice(&self, invoice_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments_of_invoice(&self, invoice_id: i64) -> Result<Vec<Payment>> {
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM bo_payments WHERE invoice_id = $1 ORDER BY date, id"
         );
@@ -613,7 +649,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn bo_notices(&self) -> Result<Vec<Notice>> {
+    pub async fn notices(&self) -> Result<Vec<Notice>> {
         let rows = sqlx::query(
             "SELECT id, kind, subject, body, effective_date, created_at FROM bo_notices ORDER BY id DESC LIMIT 1000",
         )
@@ -629,13 +665,13 @@ impl Store {
                 body: r.try_get("body")?,
                 effective_date: date(&r, "effective_date")?,
                 created_at: r.try_get("created_at")?,
-                recipients: self.bo_notice_recipients(id).await?,
+                recipients: self.notice_recipients(id).await?,
             });
         }
         Ok(out)
     }
 
-    pub async fn bo_notice(&self, id: i64) -> Result<Option<Notice>> {
+    pub async fn notice(&self, id: i64) -> Result<Option<Notice>> {
         let Some(r) = sqlx::query(
             "SELECT id, kind, subject, body, effective_date, created_at FROM bo_notices WHERE id = $1",
         )
@@ -652,11 +688,11 @@ impl Store {
             body: r.try_get("body")?,
             effective_date: date(&r, "effective_date")?,
             created_at: r.try_get("created_at")?,
-            recipients: self.bo_notice_recipients(id).await?,
+            recipients: self.notice_recipients(id).await?,
         }))
     }
 
-    async fn bo_notice_recipients(&self, id: i64) -> Result<Vec<NoticeRecipient>> {
+    async fn notice_recipients(&self, id: i64) -> Result<Vec<NoticeRecipient>> {
         let rows = sqlx::query(
             "SELECT customer_id, email, sent_at, error FROM bo_notice_recipients WHERE notice_id = $1 ORDER BY customer_id, email",
         )
@@ -676,7 +712,7 @@ impl Store {
     }
 
     /// The active officer's e-mail address and the customer's name.
-    pub async fn bo_officer(&self, customer_id: i64) -> Result<Option<(String, String)>> {
+    pub async fn officer(&self, customer_id: i64) -> Result<Option<(String, String)>> {
         let r = sqlx::query(
             "SELECT u.email AS email, c.name AS name FROM customers c JOIN users u ON u.customer_id = c.id AND u.role = 'officer' AND u.active = 1 WHERE c.id = $1",
         )
@@ -688,8 +724,8 @@ impl Store {
     }
 }
 
-impl Tx {
-    pub async fn bo_insert_application(&mut self, a: &Application) -> Result<i64> {
+impl BackOfficeTx<'_> {
+    pub async fn insert_application(&mut self, a: &Application) -> Result<i64> {
         let r = sqlx::query("INSERT INTO bo_applications (customer_id, line_product, line_id, monthly_fee, start_date, note, state, replaces_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
             .bind(a.customer_id)
             .bind(&a.line_product)
@@ -705,7 +741,7 @@ impl Tx {
         Ok(r.try_get("id")?)
     }
 
-    pub async fn bo_application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
+    pub async fn application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
         scoped(
             &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
@@ -720,7 +756,7 @@ impl Tx {
     }
 
     /// Moves a pending application to `to`; false when it was no longer pending.
-    pub async fn bo_decide_application(
+    pub async fn decide_application(
         &mut self,
         id: i64,
         to: ApplicationState,
@@ -739,7 +775,7 @@ impl Tx {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn bo_insert_contract(&mut self, c: &Contract) -> Result<i64> {
+    pub async fn insert_contract(&mut self, c: &Contract) -> Result<i64> {
         let r = sqlx::query("INSERT INTO bo_contracts (customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
             .bind(c.customer_id)
             .bind(c.application_id)
@@ -756,7 +792,7 @@ impl Tx {
     }
 
     /// Links a unit to a contract (the unit is lent under it).
-    pub async fn bo_link_unit(&mut self, contract_id: i64, equipment_id: i64) -> Result<()> {
+    pub async fn link_unit(&mut self, contract_id: i64, equipment_id: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO bo_contract_equipment (contract_id, equipment_id, released_at) VALUES ($1, $2, NULL)",
         )
@@ -769,7 +805,7 @@ impl Tx {
     }
 
     /// The contracts a unit is lent under now (links not released), oldest first.
-    pub async fn bo_open_links_of_unit(&mut self, equipment_id: i64) -> Result<Vec<i64>> {
+    pub async fn open_links_of_unit(&mut self, equipment_id: i64) -> Result<Vec<i64>> {
         let rows = sqlx::query(
             "SELECT contract_id FROM bo_contract_equipment WHERE equipment_id = $1 AND released_at IS NULL ORDER BY contract_id",
         )
@@ -780,7 +816,7 @@ impl Tx {
     }
 
     /// Ends a unit's lending under a contract.
-    pub async fn bo_release_unit(
+    pub async fn release_unit(
         &mut self,
         contract_id: i64,
         equipment_id: i64,
@@ -799,7 +835,7 @@ impl Tx {
 
     /// Units still lent under contracts that ended on or before `today` (`contract_id`
     /// = `None` for every contract): (contract, customer, unit), by contract.
-    pub async fn bo_units_due_back(
+    pub async fn units_due_back(
         &mut self,
         today: jiff::civil::Date,
         contract_id: Option<i64>,
@@ -822,7 +858,7 @@ impl Tx {
             .collect()
     }
 
-    pub async fn bo_contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+    pub async fn contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
         scoped(
             &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
@@ -837,7 +873,7 @@ impl Tx {
     }
 
     /// Records how a running contract ends; false when it had already ended.
-    pub async fn bo_end_contract(&mut self, id: i64, ending: &ContractEnding) -> Result<bool> {
+    pub async fn end_contract(&mut self, id: i64, ending: &ContractEnding) -> Result<bool> {
         let (kind, notice, requested, end, reason) = match ending {
             ContractEnding::Customer {
                 notice_date,
@@ -869,7 +905,7 @@ impl Tx {
     }
 
     /// Art. 12-3: every unpaid invoice of the contract falls due by `by`.
-    pub async fn bo_accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
+    pub async fn accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
         let by = by.to_string();
         let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE (contract_id = $2 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $2)) AND paid < total AND due_date > $1")
             .bind(&by)
@@ -879,11 +915,7 @@ impl Tx {
         Ok(r.rows_affected())
     }
 
-    pub async fn bo_invoice_for_update(
-        &mut self,
-        scope: Scope,
-        id: i64,
-    ) -> Result<Option<Invoice>> {
+    pub async fn invoice_for_update(&mut self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
         scoped(
             &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
@@ -897,7 +929,7 @@ impl Tx {
         .transpose()
     }
 
-    pub async fn bo_insert_payment(&mut self, p: &Payment) -> Result<i64> {
+    pub async fn insert_payment(&mut self, p: &Payment) -> Result<i64> {
         let owner = || format!("a payment of invoice {}", p.invoice_id);
         let amount = column(p.amount, "amount", &owner)?;
         let interest = column(p.interest, "interest", &owner)?;
@@ -920,7 +952,7 @@ impl Tx {
     }
 
     /// The contracts with service in `[first, last]`: (contract, customer name).
-    pub async fn bo_contracts_in(
+    pub async fn contracts_in(
         &mut self,
         first: jiff::civil::Date,
         last: jiff::civil::Date,
@@ -944,7 +976,7 @@ impl Tx {
     }
 
     /// A contract and its customer's name, by id (for interest on an ended contract).
-    pub async fn bo_contract_with_name(&mut self, id: i64) -> Result<Option<(Contract, String)>> {
+    pub async fn contract_with_name(&mut self, id: i64) -> Result<Option<(Contract, String)>> {
         let sql = format!(
             "SELECT {}, c.name AS customer_name FROM bo_contracts k JOIN customers c ON c.id = k.customer_id WHERE k.id = $1",
             CONTRACT_COLS
@@ -962,7 +994,7 @@ impl Tx {
     }
 
     /// The contracts that already have an invoice for `month`.
-    pub async fn bo_invoiced_contracts(&mut self, month: &str) -> Result<Vec<i64>> {
+    pub async fn invoiced_contracts(&mut self, month: &str) -> Result<Vec<i64>> {
         let rows = sqlx::query("SELECT contract_id FROM bo_invoices WHERE month = $1 UNION SELECT contract_id FROM bo_invoice_contracts WHERE month = $1")
             .bind(month)
             .fetch_all(&mut *self.tx)
@@ -971,7 +1003,7 @@ impl Tx {
     }
 
     /// Late-payment interest not yet billed, for payments made on or before `last`.
-    pub async fn bo_unbilled_interest(&mut self, last: jiff::civil::Date) -> Result<Vec<Payment>> {
+    pub async fn unbilled_interest(&mut self, last: jiff::civil::Date) -> Result<Vec<Payment>> {
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM bo_payments WHERE interest > 0 AND interest_invoice IS NULL AND date <= $1 ORDER BY contract_id, date, id"
         );
@@ -986,7 +1018,7 @@ impl Tx {
 
     /// Marks late-payment interest as billed: `(payment id, invoice number)` pairs,
     /// one set-based statement per 1,000 pairs.
-    async fn bo_mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
+    async fn mark_interest_billed(&mut self, billed: &[(i64, i64)]) -> Result<()> {
         let sqlite = is_sqlite(&self.tx);
         for chunk in billed.chunks(1000) {
             let sql = format!(
@@ -1004,7 +1036,7 @@ impl Tx {
 
     /// The highest invoice number issued so far (0 when none). Numbers are taken while
     /// the write lock is held, so they are sequential without gaps.
-    pub async fn bo_last_invoice_number(&mut self) -> Result<i64> {
+    pub async fn last_invoice_number(&mut self) -> Result<i64> {
         let r = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM bo_invoices")
             .fetch_one(&mut *self.tx)
             .await?;
@@ -1017,7 +1049,7 @@ impl Tx {
     /// statement, in this transaction. `recipients` names each customer. An amount or
     /// number too large for its column is an error naming the invoice; nothing is
     /// written then (the transaction is not committed).
-    pub async fn bo_write_plan(
+    pub async fn write_plan(
         &mut self,
         plan: &Plan<i64>,
         recipients: &BTreeMap<i64, String>,
@@ -1120,10 +1152,10 @@ impl Tx {
             }
             q.execute(&mut *self.tx).await?;
         }
-        self.bo_mark_interest_billed(&billed).await
+        self.mark_interest_billed(&billed).await
     }
 
-    pub async fn bo_insert_notice(
+    pub async fn insert_notice(
         &mut self,
         kind: &str,
         subject: &str,
@@ -1144,7 +1176,7 @@ impl Tx {
         Ok(r.try_get("id")?)
     }
 
-    pub async fn bo_insert_recipient(
+    pub async fn insert_recipient(
         &mut self,
         notice_id: i64,
         customer_id: i64,
@@ -1161,7 +1193,7 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn bo_mark_sent(
+    pub async fn mark_sent(
         &mut self,
         notice_id: i64,
         customer_id: i64,
@@ -1188,10 +1220,10 @@ pub struct SeedContract {
     pub end: Option<jiff::civil::Date>,
 }
 
-impl Store {
+impl BackOffice<'_> {
     /// Benchmark data only: one customer per `per_customer` contracts, each contract
     /// with its accepted application, inserted many rows per statement.
-    pub async fn bo_seed_contracts(
+    pub async fn seed_contracts(
         &self,
         contracts: &[SeedContract],
         per_customer: usize,
@@ -1307,7 +1339,7 @@ impl Store {
     }
 
     /// Every invoice of a service month (benchmark and reports).
-    pub async fn bo_invoices_of_month(&self, month: &str) -> Result<Vec<Invoice>> {
+    pub async fn invoices_of_month(&self, month: &str) -> Result<Vec<Invoice>> {
         let sql =
             format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE month = $1 ORDER BY number");
         sqlx::query(AssertSqlSafe(sql))
@@ -1320,7 +1352,7 @@ impl Store {
     }
 
     /// Benchmark data only: payments as given (invoice id, amount, date, interest).
-    pub async fn bo_seed_payments(&self, payments: &[Payment]) -> Result<()> {
+    pub async fn seed_payments(&self, payments: &[Payment]) -> Result<()> {
         let mut tx = self.begin().await?;
         let sqlite = self.backend == super::Backend::Sqlite;
         for chunk in payments.chunks(1000) {

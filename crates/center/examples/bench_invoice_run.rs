@@ -45,7 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let t = std::time::Instant::now();
-    store.bo_seed_contracts(&contracts, 10, now).await?;
+    store
+        .backoffice()
+        .seed_contracts(&contracts, 10, now)
+        .await?;
     eprintln!("seeded {n} contracts in {:.1} s", t.elapsed().as_secs_f64());
 
     let app = App {
@@ -65,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.bo_invoice_run(&actor, &cfg, "2026-08", now).await?;
     // Payments for July's invoices (due 2026-08-31): 90 % on time, 10 % late in
     // September, so with Art. 17-4 interest billed on September's invoices.
-    let invoices = store.bo_invoices_of_month("2026-07").await?;
+    let invoices = store.backoffice().invoices_of_month("2026-07").await?;
     let settings = InterestSettings::default();
     let payments: Vec<Payment> = invoices
         .iter()
@@ -91,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect::<Result<_, mamori_billing::MoneyError>>()?;
     let late = payments.iter().filter(|p| p.interest > Yen::ZERO).count();
-    store.bo_seed_payments(&payments).await?;
+    store.backoffice().seed_payments(&payments).await?;
 
     let t = std::time::Instant::now();
     let sep = app.bo_invoice_run(&actor, &cfg, "2026-09", now).await?;

@@ -1871,7 +1871,11 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         ))
         .await
         .unwrap();
-    let e = store.bo_invoice(Scope::All, april_id).await.unwrap_err();
+    let e = store
+        .backoffice()
+        .invoice(Scope::All, april_id)
+        .await
+        .unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.contains(&format!("invoice {april_id} (INV-00000001)"))
@@ -1916,7 +1920,8 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .await
         .unwrap();
     let e = store
-        .bo_payments_of_invoice(april_id)
+        .backoffice()
+        .payments_of_invoice(april_id)
         .await
         .unwrap_err()
         .to_string();
@@ -1945,7 +1950,8 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .await
         .unwrap();
     let e = store
-        .bo_invoice(Scope::All, may_id)
+        .backoffice()
+        .invoice(Scope::All, may_id)
         .await
         .unwrap_err()
         .to_string();
@@ -1958,7 +1964,8 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .await
         .unwrap();
     let e = store
-        .bo_invoice(Scope::All, may_id)
+        .backoffice()
+        .invoice(Scope::All, may_id)
         .await
         .unwrap_err()
         .to_string();
@@ -1983,7 +1990,8 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
     let inv = store
-        .bo_invoice(Scope::All, april_id)
+        .backoffice()
+        .invoice(Scope::All, april_id)
         .await
         .unwrap()
         .unwrap();

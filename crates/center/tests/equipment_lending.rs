@@ -113,22 +113,37 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     assert_eq!(serials, ["SN-1", "SN-2"]);
 
     // The contracts' links point at the units.
-    let k1 = store.bo_contract(Scope::All, 1).await.unwrap().unwrap();
+    let k1 = store
+        .backoffice()
+        .contract(Scope::All, 1)
+        .await
+        .unwrap()
+        .unwrap();
     let mut want = vec![u1.id, u2.id];
     want.sort();
     assert_eq!(k1.equipment, want);
-    let k2 = store.bo_contract(Scope::All, 2).await.unwrap().unwrap();
+    let k2 = store
+        .backoffice()
+        .contract(Scope::All, 2)
+        .await
+        .unwrap()
+        .unwrap();
     let mut want = vec![u3.id, stock.id];
     want.sort();
     assert_eq!(k2.equipment, want);
     assert_eq!(
-        store.bo_contracts_of_unit(Scope::All, u1.id).await.unwrap(),
+        store
+            .backoffice()
+            .contracts_of_unit(Scope::All, u1.id)
+            .await
+            .unwrap(),
         vec![(1, None)]
     );
     // Customer 2 does not see customer 1's contract through the unit.
     assert!(
         store
-            .bo_contracts_of_unit(Scope::Customer(2), u1.id)
+            .backoffice()
+            .contracts_of_unit(Scope::Customer(2), u1.id)
             .await
             .unwrap()
             .is_empty()

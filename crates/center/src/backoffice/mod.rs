@@ -345,7 +345,8 @@ impl App {
         }
         if let Some(old) = replaces {
             let prev = tx
-                .bo_application(Scope::Customer(customer_id), old)
+                .backoffice()
+                .application(Scope::Customer(customer_id), old)
                 .await?
                 .ok_or_else(|| {
                     invalid_text(
@@ -355,7 +356,8 @@ impl App {
                     )
                 })?;
             if prev.state == ApplicationState::Pending {
-                tx.bo_decide_application(old, ApplicationState::Superseded, None, None, now)
+                tx.backoffice()
+                    .decide_application(old, ApplicationState::Superseded, None, None, now)
                     .await?;
             }
         }
@@ -374,7 +376,7 @@ impl App {
             created_at: now,
             decided_at: None,
         };
-        a.id = tx.bo_insert_application(&a).await?;
+        a.id = tx.backoffice().insert_application(&a).await?;
         tx.audit(
             record(
                 actor,
@@ -403,12 +405,17 @@ impl App {
     }
 
     pub async fn bo_applications(&self, actor: &Actor) -> Result<Vec<Application>> {
-        Ok(self.store.bo_applications(read_scope(actor)).await?)
+        Ok(self
+            .store
+            .backoffice()
+            .applications(read_scope(actor))
+            .await?)
     }
 
     pub async fn bo_application(&self, actor: &Actor, id: i64) -> Result<Application> {
         self.store
-            .bo_application(read_scope(actor), id)
+            .backoffice()
+            .application(read_scope(actor), id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -426,7 +433,8 @@ impl App {
         require_back_office(actor)?;
         let mut tx = self.store.begin().await?;
         let a = tx
-            .bo_application(Scope::All, id)
+            .backoffice()
+            .application(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if a.state != ApplicationState::Pending {
@@ -450,9 +458,10 @@ impl App {
             equipment: Vec::new(),
             created_at: now,
         };
-        c.id = tx.bo_insert_contract(&c).await?;
+        c.id = tx.backoffice().insert_contract(&c).await?;
         c.equipment = lend_units(&mut tx, actor, c.id, a.customer_id, equipment, now).await?;
-        tx.bo_decide_application(id, ApplicationState::Accepted, None, Some(c.id), now)
+        tx.backoffice()
+            .decide_application(id, ApplicationState::Accepted, None, Some(c.id), now)
             .await?;
         tx.audit(
             record(
@@ -489,7 +498,8 @@ impl App {
             minimum_term_end,
         );
         let notice_id = tx
-            .bo_insert_notice(
+            .backoffice()
+            .insert_notice(
                 "application_accepted",
                 &subject,
                 &body,
@@ -498,9 +508,10 @@ impl App {
                 now,
             )
             .await?;
-        let officer = self.store.bo_officer(a.customer_id).await?;
+        let officer = self.store.backoffice().officer(a.customer_id).await?;
         if let Some((email, _)) = &officer {
-            tx.bo_insert_recipient(notice_id, a.customer_id, email)
+            tx.backoffice()
+                .insert_recipient(notice_id, a.customer_id, email)
                 .await?;
         }
         tx.audit(
@@ -521,7 +532,8 @@ impl App {
         self.bo_deliver(actor, cfg, notice_id, now).await?;
         let notice = self
             .store
-            .bo_notice(notice_id)
+            .backoffice()
+            .notice(notice_id)
             .await?
             .ok_or(AppError::NotFound)?;
         Ok((c, notice))
@@ -543,11 +555,13 @@ impl App {
             .unwrap_or_default();
         let mut tx = self.store.begin().await?;
         let a = tx
-            .bo_application(Scope::All, id)
+            .backoffice()
+            .application(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if !tx
-            .bo_decide_application(id, ApplicationState::Refused, Some(&code), None, now)
+            .backoffice()
+            .decide_application(id, ApplicationState::Refused, Some(&code), None, now)
             .await?
         {
             return Err(AppError::Conflict(format!(
@@ -573,12 +587,13 @@ impl App {
     // ---- contracts (Art. 10–12) ----------------------------------------------------
 
     pub async fn bo_contracts(&self, actor: &Actor) -> Result<Vec<Contract>> {
-        Ok(self.store.bo_contracts(read_scope(actor)).await?)
+        Ok(self.store.backoffice().contracts(read_scope(actor)).await?)
     }
 
     pub async fn bo_contract(&self, actor: &Actor, id: i64) -> Result<Contract> {
         self.store
-            .bo_contract(read_scope(actor), id)
+            .backoffice()
+            .contract(read_scope(actor), id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -622,7 +637,8 @@ impl App {
         let requested = parse_date("end", requested_end)?;
         let mut tx = self.store.begin().await?;
         let c = tx
-            .bo_contract(read_scope(actor), id)
+            .backoffice()
+            .contract(read_scope(actor), id)
             .await?
             .ok_or(AppError::NotFound)?;
         let p = preview(&c, today(now), requested)?;
@@ -631,7 +647,7 @@ impl App {
             requested_end: requested,
             end: p.cancellation.end,
         };
-        if !tx.bo_end_contract(id, &ending).await? {
+        if !tx.backoffice().end_contract(id, &ending).await? {
             return Err(AppError::Conflict(
                 "the contract has already ended or is ending".into(),
             ));
@@ -713,7 +729,8 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let c = tx
-            .bo_contract(Scope::All, id)
+            .backoffice()
+            .contract(Scope::All, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if end < c.start {
@@ -728,12 +745,12 @@ impl App {
             notice_date: notice,
             end,
         };
-        if !tx.bo_end_contract(id, &ending).await? {
+        if !tx.backoffice().end_contract(id, &ending).await? {
             return Err(AppError::Conflict(
                 "the contract has already ended or is ending".into(),
             ));
         }
-        let accelerated = tx.bo_accelerate(id, end).await?;
+        let accelerated = tx.backoffice().accelerate(id, end).await?;
         tx.audit(
             record(
                 actor,
@@ -779,7 +796,8 @@ impl App {
     ) -> Result<Vec<(i64, Option<i64>)>> {
         Ok(self
             .store
-            .bo_contracts_of_unit(read_scope(actor), equipment_id)
+            .backoffice()
+            .contracts_of_unit(read_scope(actor), equipment_id)
             .await?)
     }
 
@@ -794,7 +812,8 @@ impl App {
         require_back_office(actor)?;
         let mut tx = self.store.begin().await?;
         let c = tx
-            .bo_contract(Scope::All, contract_id)
+            .backoffice()
+            .contract(Scope::All, contract_id)
             .await?
             .ok_or(AppError::NotFound)?;
         if let Some(end) = c.end()
@@ -860,14 +879,16 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         let invoiced: BTreeSet<i64> = tx
-            .bo_invoiced_contracts(&month.to_string())
+            .backoffice()
+            .invoiced_contracts(&month.to_string())
             .await?
             .into_iter()
             .collect();
         let mut contracts = tx
-            .bo_contracts_in(month.first_day(), month.last_day())
+            .backoffice()
+            .contracts_in(month.first_day(), month.last_day())
             .await?;
-        let unbilled = tx.bo_unbilled_interest(month.last_day()).await?;
+        let unbilled = tx.backoffice().unbilled_interest(month.last_day()).await?;
         // Contracts that bill only interest now (ended before the month).
         let present: BTreeSet<i64> = contracts.iter().map(|(c, _)| c.id).collect();
         let missing: BTreeSet<i64> = unbilled
@@ -876,7 +897,7 @@ impl App {
             .filter(|id| !present.contains(id))
             .collect();
         for id in missing {
-            if let Some(c) = tx.bo_contract_with_name(id).await? {
+            if let Some(c) = tx.backoffice().contract_with_name(id).await? {
                 contracts.push(c);
             }
         }
@@ -904,7 +925,7 @@ impl App {
                 amount: p.interest,
             })
             .collect();
-        let last = tx.bo_last_invoice_number().await?;
+        let last = tx.backoffice().last_invoice_number().await?;
         let last_number = u64::try_from(last)
             .map_err(|_| corrupt(format!("the highest invoice number is {last}")))?;
         let plan = plan::plan(
@@ -919,7 +940,7 @@ impl App {
             &settings,
         )
         .map_err(plan_error)?;
-        tx.bo_write_plan(&plan, &recipients, now).await?;
+        tx.backoffice().write_plan(&plan, &recipients, now).await?;
         let number = |n: Option<u64>| {
             n.map(|n| i64::try_from(n).map_err(|_| corrupt(format!("invoice number {n}"))))
                 .transpose()
@@ -955,20 +976,26 @@ impl App {
     ) -> Result<Vec<Invoice>> {
         Ok(self
             .store
-            .bo_invoices(read_scope(actor), contract_id)
+            .backoffice()
+            .invoices(read_scope(actor), contract_id)
             .await?)
     }
 
     pub async fn bo_invoice(&self, actor: &Actor, id: i64) -> Result<Invoice> {
         self.store
-            .bo_invoice(read_scope(actor), id)
+            .backoffice()
+            .invoice(read_scope(actor), id)
             .await?
             .ok_or(AppError::NotFound)
     }
 
     /// The overdue list: invoices not fully paid after their due date.
     pub async fn bo_overdue(&self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
-        Ok(self.store.bo_overdue(read_scope(actor), today(now)).await?)
+        Ok(self
+            .store
+            .backoffice()
+            .overdue(read_scope(actor), today(now))
+            .await?)
     }
 
     // ---- payments (Art. 17-4) ------------------------------------------------------
@@ -999,7 +1026,8 @@ impl App {
         let settings = cfg.interest()?;
         let mut tx = self.store.begin().await?;
         let inv = tx
-            .bo_invoice_for_update(Scope::All, invoice_id)
+            .backoffice()
+            .invoice_for_update(Scope::All, invoice_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let open = inv.balance();
@@ -1049,7 +1077,7 @@ impl App {
             interest_invoice: None,
             created_at: now,
         };
-        p.id = tx.bo_insert_payment(&p).await?;
+        p.id = tx.backoffice().insert_payment(&p).await?;
         tx.audit(
             record(
                 actor,
@@ -1075,7 +1103,8 @@ impl App {
         self.bo_contract(actor, contract_id).await?;
         Ok(self
             .store
-            .bo_payments(read_scope(actor), contract_id)
+            .backoffice()
+            .payments(read_scope(actor), contract_id)
             .await?)
     }
 
@@ -1096,16 +1125,18 @@ impl App {
         let mut received = Vec::new();
         for head in self
             .store
-            .bo_invoices(Scope::All, Some(contract_id))
+            .backoffice()
+            .invoices(Scope::All, Some(contract_id))
             .await?
         {
-            let pays = self.store.bo_payments_of_invoice(head.id).await?;
+            let pays = self.store.backoffice().payments_of_invoice(head.id).await?;
             if pays.is_empty() {
                 continue;
             }
             let inv = self
                 .store
-                .bo_invoice(Scope::All, head.id)
+                .backoffice()
+                .invoice(Scope::All, head.id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             let parts = inv.contract_parts().map_err(corrupt)?;
@@ -1196,7 +1227,7 @@ impl App {
         }
         let mut recipients = Vec::new();
         for c in customers {
-            match self.store.bo_officer(*c).await? {
+            match self.store.backoffice().officer(*c).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
                     return Err(invalid_text(
@@ -1209,10 +1240,11 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let id = tx
-            .bo_insert_notice(kind, &subject, &body, effective, actor.user_id, now)
+            .backoffice()
+            .insert_notice(kind, &subject, &body, effective, actor.user_id, now)
             .await?;
         for (c, email) in &recipients {
-            tx.bo_insert_recipient(id, *c, email).await?;
+            tx.backoffice().insert_recipient(id, *c, email).await?;
         }
         tx.audit(
             record(
@@ -1230,7 +1262,11 @@ impl App {
         .await?;
         tx.commit().await?;
         self.bo_deliver(actor, cfg, id, now).await?;
-        self.store.bo_notice(id).await?.ok_or(AppError::NotFound)
+        self.store
+            .backoffice()
+            .notice(id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// Sends a kept notice to its recipients not yet reached, and records the result
@@ -1245,7 +1281,12 @@ impl App {
         if cfg.smtp.trim().is_empty() {
             return Ok(());
         }
-        let n = self.store.bo_notice(id).await?.ok_or(AppError::NotFound)?;
+        let n = self
+            .store
+            .backoffice()
+            .notice(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         for r in n.recipients.iter().filter(|r| r.sent_at.is_none()) {
             let text = format!(
                 "{}\n\n効力発生日 / Effective date: {}\n",
@@ -1257,7 +1298,8 @@ impl App {
                 Ok(()) => (Some(now), None),
                 Err(e) => (None, Some(e.to_string())),
             };
-            tx.bo_mark_sent(id, r.customer_id, sent, err.as_deref())
+            tx.backoffice()
+                .mark_sent(id, r.customer_id, sent, err.as_deref())
                 .await?;
             let mut record = record(
                 actor,
@@ -1278,7 +1320,7 @@ impl App {
 
     pub async fn bo_notices(&self, actor: &Actor) -> Result<Vec<Notice>> {
         require_back_office(actor)?;
-        Ok(self.store.bo_notices().await?)
+        Ok(self.store.backoffice().notices().await?)
     }
 }
 
@@ -1305,13 +1347,13 @@ async fn lend_units(
                 format!("貸与機器 {id} は機器台帳にありません。"),
             ));
         };
-        let open = tx.bo_open_links_of_unit(id).await?;
+        let open = tx.backoffice().open_links_of_unit(id).await?;
         let state = e.placement.state;
         let note = format!("lent under contract {contract_id}");
         if state == EquipmentState::InStock {
             // A unit back in stock is under no contract any more.
             for k in open {
-                tx.bo_release_unit(k, id, now).await?;
+                tx.backoffice().release_unit(k, id, now).await?;
             }
             let lend = Move {
                 to: EquipmentState::Lent,
@@ -1348,7 +1390,7 @@ async fn lend_units(
                 ),
             ));
         }
-        tx.bo_link_unit(contract_id, id).await?;
+        tx.backoffice().link_unit(contract_id, id).await?;
         tx.audit(
             record(
                 actor,
@@ -1379,7 +1421,7 @@ async fn take_back_units(
 ) -> Result<Vec<(i64, i64, String)>> {
     use EquipmentState::*;
     let mut done = Vec::new();
-    for (k, customer, unit) in tx.bo_units_due_back(today, contract).await? {
+    for (k, customer, unit) in tx.backoffice().units_due_back(today, contract).await? {
         let Some(mut e) = tx.equipment_for_update(unit).await? else {
             continue;
         };
@@ -1404,7 +1446,7 @@ async fn take_back_units(
             };
             e.placement = move_in_tx(tx, actor, &e, m, &note, now).await?;
         }
-        tx.bo_release_unit(k, unit, now).await?;
+        tx.backoffice().release_unit(k, unit, now).await?;
         let outcome = if path.is_empty() {
             format!("released ({})", e.placement.state)
         } else {
