@@ -557,6 +557,40 @@ fn capabilities_are_namespaced_by_types_not_name_prefixes() {
     }
 }
 
+/// Where a file reaches the store itself (`x.store` as a value, not a `.store(..)` call
+/// such as an atomic's).
+fn store_accesses(code: &str) -> Vec<usize> {
+    source::idents(code)
+        .into_iter()
+        .filter(|(at, id)| {
+            *id == "store"
+                && code[..*at].trim_end().ends_with('.')
+                && !code[at + id.len()..].trim_start().starts_with('(')
+        })
+        .map(|(at, _)| source::line_of(code, at))
+        .collect()
+}
+
+#[test]
+fn the_center_s_http_layer_calls_use_cases_not_the_store() {
+    for f in rust_files(&root().join("crates/center/src/http")) {
+        let code = non_test_code(&f);
+        if let Some(line) = store_accesses(&code).first() {
+            panic!(
+                "{}:{line}: the HTTP layer reaches the store; call a use case of `App` instead",
+                rel(&f)
+            );
+        }
+    }
+    assert_eq!(store_accesses("s.app.store.ping()"), [1]);
+    assert_eq!(
+        store_accesses("let s = app\n    .store\n    .clone();"),
+        [2]
+    );
+    assert!(store_accesses("self.late.store(true, Ordering::Relaxed)").is_empty());
+    assert!(store_accesses("use crate::store::StoreError;").is_empty());
+}
+
 /// The center's crates, whose time comes from the one clock adapter.
 const CENTER_CRATES: &[&str] = &["mamori-center", "mamori-center-db", "mamori-center-model"];
 

@@ -274,6 +274,11 @@ pub enum SignIn {
 }
 
 impl App {
+    /// Whether the database answers (`/readyz`, `/metrics`).
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
     /// Now, from the use cases' clock (milliseconds since the Unix epoch).
     pub fn now_ms(&self) -> i64 {
         self.settings.clock.now_ms()

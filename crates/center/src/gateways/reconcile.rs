@@ -30,6 +30,23 @@ pub use mamori_center_model::fleet::{
     AgentStatus, FleetFilter, FleetRow, FleetState, StoredReport,
 };
 
+impl App {
+    /// Starts this process's poller of new generations and revocations, which wakes
+    /// `wake`'s long-polls; it ends when they are dropped.
+    pub fn spawn_wake_poller(
+        &self,
+        wake: Weak<Wakeups>,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        spawn_poller(self.store.clone(), wake, every, self.settings.clock.clone())
+    }
+
+    /// Records the fingerprint of the agents' CA, which enrolment tokens carry.
+    pub async fn record_agent_ca(&self, fingerprint: &str) -> Result<()> {
+        Ok(self.store.set_agent_ca_fingerprint(fingerprint).await?)
+    }
+}
+
 /// Long-polls waiting per site, woken when the site gets a newer generation, and per
 /// certificate, ended when it is revoked.
 #[derive(Default)]

@@ -40,7 +40,7 @@ use crate::app::App;
 use crate::ca::{self, Ca};
 use crate::gateways::AgentCert;
 use crate::gateways::enrol::{AgentRefusal, EnrolError, EnrolRefusals};
-use crate::gateways::reconcile::{self, Wakeups};
+use crate::gateways::reconcile::Wakeups;
 
 pub struct AgentState {
     pub app: App,
@@ -139,12 +139,9 @@ fn routers(
     stopping: watch::Receiver<bool>,
 ) -> (Router, Router, Arc<Ctx>) {
     let wake = Arc::new(Wakeups::default());
-    reconcile::spawn_poller(
-        state.app.store.clone(),
-        Arc::downgrade(&wake),
-        WAKE_POLL,
-        state.app.settings.clock.clone(),
-    );
+    state
+        .app
+        .spawn_wake_poller(Arc::downgrade(&wake), WAKE_POLL);
     let ctx = Arc::new(Ctx {
         s: state,
         wake,
@@ -221,7 +218,7 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(fp) = ca_fingerprint(&state.ca)
-        && let Err(e) = state.app.store.set_agent_ca_fingerprint(&fp).await
+        && let Err(e) = state.app.record_agent_ca(&fp).await
     {
         tracing::warn!(error = %e, "cannot record the CA fingerprint; enrolment tokens will lack it");
     }

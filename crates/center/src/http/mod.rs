@@ -130,7 +130,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.app.store.ping().await {
+    match s.app.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -186,7 +186,7 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
         "mamori_signin_throttled_total {}\n",
         s.metrics.signin_throttled.load(Ordering::Relaxed)
     ));
-    let up = i32::from(s.app.store.ping().await.is_ok());
+    let up = i32::from(s.app.ping().await.is_ok());
     out.push_str("# HELP mamori_database_up Whether the database answered.\n# TYPE mamori_database_up gauge\n");
     out.push_str(&format!("mamori_database_up {up}\n"));
     out.push_str(
