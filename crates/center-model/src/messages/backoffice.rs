@@ -76,12 +76,6 @@ crate::catalog! {
             "支払期限の翌日から猶予期間を過ぎた入金には遅延損害金（第17条第4項）が計算され、入金月の請求書に記載されます。",
             "A payment after the grace period that follows the due date owes late interest (Art. 17-4), billed on the invoice of the month it was made in.",
         ),
-        FormExpired => (
-            "フォームの有効期限が切れています。ページを開き直してから送信してください。",
-            "The form has expired; reload the page and submit it again.",
-        ),
-        NotFound => ("見つかりません。", "Not found."),
-        InternalError => ("内部エラー（記録しました）", "internal error; it has been logged"),
         ApplicationChanged => ("変更するお申込み（第9条）", "Application changed (Art. 9)"),
         Customer => ("お客様", "Customer"),
         AccessLineEligible => (

@@ -229,7 +229,7 @@ async fn setup_page(
                 },
             }
             label { (A::PersonName.text(l)) br; input #display_name name="display_name" required; }
-            label { (A::Password.text(l)) " (12+)" br; input #password name="password" type="password" autocomplete="new-password" required; }
+            label { (A::Password.text(l)) " (" (A::PasswordLength.text(l)) ")" br; input #password name="password" type="password" autocomplete="new-password" required; }
             p {
                 (A::ScanTotpSecret.text(l)) ":" br;
                 span #totp_qr { (PreEscaped(qr)) } br;
