@@ -743,3 +743,122 @@ fn no_skipped_tests() {
         );
     }
 }
+
+/// The places of the panel that may hand the templates raw HTML (`PreEscaped`): each
+/// file with how many times, and why the markup is safe.
+const RAW_HTML_ALLOWED: &[(&str, usize, &str)] = &[(
+    "crates/center/src/http/panel/accounts.rs",
+    1,
+    "the TOTP QR code: SVG that auth::qr_svg draws from the otpauth URI",
+)];
+
+/// Where panel code builds markup outside the templates: `push_str` at all, a
+/// `format!` whose text holds a tag, a hand-written escaping function, and each use of
+/// `PreEscaped` (counted against [`RAW_HTML_ALLOWED`] by the caller). `text` is the
+/// file; `code` is its non-test code (same offsets, literals blanked).
+fn markup_outside_templates(text: &str, code: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (at, id) in source::idents(code) {
+        let rest = code[at + id.len()..].trim_start();
+        let line = source::line_of(code, at);
+        match id {
+            "push_str" => found.push((line, "push_str".to_string())),
+            "esc" | "escape_html" | "html_escape" if rest.starts_with('(') => {
+                found.push((line, format!("{id}(")));
+            }
+            "PreEscaped" if rest.starts_with('(') => found.push((line, "PreEscaped(".into())),
+            "format" if rest.starts_with('!') => {
+                // The format string: the first literal after `format!(`, read from the
+                // file (the code has it blanked).
+                let open = at + id.len() + code[at + id.len()..].find('(').unwrap_or(0);
+                let lit = text[open..]
+                    .find('"')
+                    .map(|q| open + q + 1)
+                    .map(|from| {
+                        // Up to the first quote that no backslash escapes.
+                        let b = text.as_bytes();
+                        let mut end = from;
+                        while end < b.len() && b[end] != b'"' {
+                            end += if b[end] == b'\\' { 2 } else { 1 };
+                        }
+                        String::from_utf8_lossy(&b[from..end.min(b.len())]).into_owned()
+                    })
+                    .unwrap_or_default();
+                let tag = lit.as_bytes().windows(2).any(|w| {
+                    w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!')
+                });
+                if tag {
+                    found.push((line, "format! with markup".into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[test]
+fn the_panel_builds_html_only_with_templates() {
+    let dir = root().join("crates/center/src/http/panel");
+    let mut files = rust_files(&dir);
+    files.push(root().join("crates/center/src/backoffice/document.rs"));
+    assert!(files.len() > 5, "the panel's files moved: {files:?}");
+    for f in files {
+        let text = fs::read_to_string(&f).unwrap();
+        let code = source::non_test_code(&text);
+        let name = rel(&f);
+        // The invoice document also builds plain text (its PDF lines): `push_str` is
+        // markup only in the panel's own files.
+        let strict = f.starts_with(&dir);
+        let found: Vec<_> = markup_outside_templates(&text, &code)
+            .into_iter()
+            .filter(|(_, w)| strict || w != "push_str")
+            .collect();
+        let raw = found.iter().filter(|(_, w)| w == "PreEscaped(").count();
+        let allowed = RAW_HTML_ALLOWED
+            .iter()
+            .find(|(p, _, _)| *p == name)
+            .map_or(0, |(_, n, _)| *n);
+        assert!(
+            raw <= allowed,
+            "{name}: {raw} uses of PreEscaped, {allowed} allowed; raw HTML goes only \
+             where RAW_HTML_ALLOWED names it, with why it is safe"
+        );
+        if let Some((line, what)) = found.iter().find(|(_, w)| w != "PreEscaped(") {
+            panic!(
+                "{name}:{line}: {what} builds HTML by hand; the panel's markup is written \
+                 in maud templates, which escape every value"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_markup_check_sees_hand_built_html() {
+    let check = |text: &str| {
+        let code = source::non_test_code(text);
+        markup_outside_templates(text, &code)
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        check("fn f(n: &str) -> String { format!(\"<p>{}</p>\", esc(n)) }"),
+        ["format! with markup", "esc("]
+    );
+    assert_eq!(
+        check("fn f(b: &mut String) { b.push_str(\"x\"); }"),
+        ["push_str"]
+    );
+    assert_eq!(
+        check("fn f(s: String) -> Markup { html! { (PreEscaped(s)) } }"),
+        ["PreEscaped("]
+    );
+    // Text, comments, a `use` and test code are not markup.
+    assert!(
+        check(
+            "use maud::PreEscaped;\n// format!(\"<p>\")\nfn f(a: i64) -> String { format!(\"{a} < 5 — {}\", 1) }\n#[cfg(test)]\nmod tests { fn t() { let _ = format!(\"<b>\"); } }"
+        )
+        .is_empty()
+    );
+}

@@ -613,7 +613,7 @@ async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend:
     let page = r.text().await.unwrap();
     assert!(
         page.contains(&format!(
-            "<a href=\"/equipment/{u2}\">Unit #{u2}</a> — returned (1 move)"
+            "<a href=\"/equipment/{u2}\">Equipment #{u2}</a> — returned (1 move)"
         )),
         "{page}"
     );

@@ -10,7 +10,9 @@ use support::{Backend, Center, PASSWORD, code};
 
 both_backends!(
     panel_story_csrf_and_isolation,
-    validation_errors_in_the_readers_language
+    validation_errors_in_the_readers_language,
+    panel_and_back_office_negotiate_one_language,
+    a_hostile_customer_name_is_escaped_on_every_page
 );
 
 /// One browser: its cookies and language.
@@ -694,5 +696,119 @@ async fn validation_errors_in_the_readers_language(backend: Backend) {
         Browser::new(&c, "ja").get(&path).await.status,
         StatusCode::OK
     );
+    c.stop().await;
+}
+
+/// The bootstrap administrator, signed in, browsing in `lang`.
+async fn signed_in_admin<'a>(c: &'a Center, lang: &'static str) -> Browser<'a> {
+    let mut admin = Browser::new(c, lang);
+    let secret = admin
+        .setup(
+            &format!("/setup/{}", c.bootstrap),
+            Some("admin@provider.example.jp"),
+            "管理者",
+            true,
+        )
+        .await;
+    admin
+        .sign_in("admin@provider.example.jp", Some(&secret))
+        .await;
+    admin
+}
+
+/// One language negotiation for the panel and the back office: the best
+/// `Accept-Language` entry the center speaks, by quality value. `fr,en` is English on
+/// both (the back office used to answer in Japanese, as it only looked at the first
+/// entry); `en;q=0.5, ja` is Japanese on both (the panel used to take the first known
+/// entry whatever its quality).
+async fn panel_and_back_office_negotiate_one_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let mut admin = signed_in_admin(&c, "ja").await;
+    for (accept, lang, says) in [
+        (
+            "fr,en",
+            "en",
+            ["Customers", "Contracts and invoices", "Sign in"],
+        ),
+        ("en;q=0.5, ja", "ja", ["顧客", "契約と請求", "サインイン"]),
+    ] {
+        admin.lang = accept;
+        let panel = admin.get("/customers").await;
+        let back_office = admin.get("/backoffice").await;
+        let sign_in = Browser::new(&c, accept).get("/login").await;
+        for (p, word) in [(panel, says[0]), (back_office, says[1]), (sign_in, says[2])] {
+            assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+            assert!(
+                p.body.contains(&format!("<html lang=\"{lang}\">")) && p.body.contains(word),
+                "{accept}: {}",
+                p.body
+            );
+        }
+    }
+    c.stop().await;
+}
+
+/// A customer's name with markup, quotes, an ampersand, a right-to-left override and a
+/// zero-width space is shown as text on every page that shows it: never as markup,
+/// never dropped.
+async fn a_hostile_customer_name_is_escaped_on_every_page(backend: Backend) {
+    const NAME: &str = "<script>alert(\"x\")</script> & 'q' \u{202E}lanif\u{200B}<b>";
+    const SHOWN: &str = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 'q' \u{202E}lanif\u{200B}&lt;b&gt;";
+    let c = Center::start(backend).await;
+    let mut admin = signed_in_admin(&c, "en").await;
+    let p = admin.get("/customers").await;
+    let csrf = csrf_of(&p.body);
+    let created = admin
+        .post(
+            "/customers",
+            &[
+                ("csrf", &csrf),
+                ("name", NAME),
+                ("officer_email", "officer@hostile.example.jp"),
+                ("officer_name", NAME),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let id = between(&created.body, "id=\"created_customer\" data-id=\"", "\"")
+        .unwrap()
+        .to_string();
+    let setup = between(&created.body, "id=\"setup_link\" href=\"", "\"")
+        .unwrap()
+        .trim_start_matches(&c.base)
+        .to_string();
+    let mut officer = Browser::new(&c, "ja");
+    let secret = officer.setup(&setup, None, NAME, true).await;
+    officer
+        .sign_in("officer@hostile.example.jp", Some(&secret))
+        .await;
+    let mut pages = vec![("POST /customers".to_string(), created.body)];
+    for path in [
+        "/customers".to_string(),
+        format!("/customers/{id}"),
+        "/equipment".into(),
+        "/fleet".into(),
+        "/backoffice/applications".into(),
+        "/backoffice/notices".into(),
+    ] {
+        let p = admin.get(&path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+        pages.push((path, p.body));
+    }
+    for path in ["/", "/users"] {
+        let p = officer.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+        pages.push((format!("{path} (officer)"), p.body));
+    }
+    for (path, body) in &pages {
+        assert!(
+            body.contains(SHOWN),
+            "{path} does not show the name: {body}"
+        );
+        assert!(
+            !body.contains("<script>") && !body.contains("<b>"),
+            "{path} shows the name as markup: {body}"
+        );
+    }
     c.stop().await;
 }

@@ -307,13 +307,13 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     let (s, html) = panel(&c, &w.admin, "/fleet", "ja").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
-        html.contains("フリート") && html.contains("ドリフト") && html.contains("適用失敗"),
+        html.contains("機器の状態") && html.contains("ドリフト") && html.contains("適用失敗"),
         "{html}"
     );
     assert!(html.contains("SN-Alpha") && html.contains("SN-Beta"));
     let (_, html) = panel(&c, &w.admin, "/fleet?state=failed", "en").await;
     assert!(
-        html.contains("Fleet") && html.contains("SN-Beta") && !html.contains("SN-Alpha"),
+        html.contains("Equipment status") && html.contains("SN-Beta") && !html.contains("SN-Alpha"),
         "{html}"
     );
     let (_, html) = panel(&c, &beta_officer, "/fleet", "en").await;

@@ -136,7 +136,7 @@ async fn a_draft_that_leaves_out_the_operations_center_is_refused(backend: Backe
         ),
         (
             "en",
-            "6:10: [management] center leaves out the operations center&#39;s addresses 203.0.113.0/28, 2001:db8:ff::/64",
+            "6:10: [management] center leaves out the operations center's addresses 203.0.113.0/28, 2001:db8:ff::/64",
         ),
     ] {
         let r = as_reader(c.client.post(format!("{}{base}", c.base)), &coord, lang)
@@ -282,7 +282,7 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
     let (_, page) = gateways_support::panel(&b, &op, &format!("{base}/1"), "en").await;
     assert!(
         page.contains("id=\"operations-center\"")
-            && page.contains("leaves out the operations center&#39;s addresses"),
+            && page.contains("leaves out the operations center's addresses"),
         "the revision's page says why it cannot be published: {page}"
     );
     let csrf_op = csrf_of(&page);

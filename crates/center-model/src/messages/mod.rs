@@ -5,6 +5,9 @@
 //! values (names, numbers) are enums with fields whose `text` matches every variant.
 //! Terms follow `docs/glossary.md`.
 
+pub mod backoffice;
+pub mod panel;
+
 /// The language of a person's panel, mail and documents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Lang {
@@ -198,5 +201,47 @@ mod tests {
             }
         }
         assert_eq!(Sample::Two.text(Lang::En), "Two");
+    }
+
+    /// Every text of the panel's and the back office's catalogs in both languages:
+    /// never empty, never padded, and Japanese different from English except for the
+    /// few words both languages write alike.
+    #[test]
+    fn panel_texts_exist_and_differ_by_language() {
+        fn check<M: Copy + std::fmt::Debug>(all: &[M], text: impl Fn(M, Lang) -> &'static str) {
+            // Words written the same in both languages.
+            const SAME: &[&str] = &["NAT"];
+            for &m in all {
+                for l in Lang::ALL {
+                    let t = text(m, l);
+                    assert!(!t.is_empty(), "{m:?} has no {l:?} text");
+                    assert_eq!(t, t.trim(), "{m:?} in {l:?} is padded");
+                }
+                let (ja, en) = (text(m, Lang::Ja), text(m, Lang::En));
+                if !SAME.contains(&ja) {
+                    assert_ne!(ja, en, "{m:?} says the same in both languages");
+                    // The Japanese text is Japanese: at least one character outside ASCII.
+                    assert!(!ja.is_ascii(), "{m:?}'s Japanese text is ASCII: {ja:?}");
+                }
+            }
+        }
+        use backoffice::*;
+        use panel::*;
+        check(Common::ALL, Common::text);
+        check(Accounts::ALL, Accounts::text);
+        check(RoleName::ALL, RoleName::text);
+        check(Customers::ALL, Customers::text);
+        check(InstructionKindName::ALL, InstructionKindName::text);
+        check(InstructionStateName::ALL, InstructionStateName::text);
+        check(Tokens::ALL, Tokens::text);
+        check(Equipment::ALL, Equipment::text);
+        check(EquipmentStateName::ALL, EquipmentStateName::text);
+        check(FleetStateName::ALL, FleetStateName::text);
+        check(ApplyOutcome::ALL, ApplyOutcome::text);
+        check(Revisions::ALL, Revisions::text);
+        check(RevisionStateName::ALL, RevisionStateName::text);
+        check(BackOffice::ALL, BackOffice::text);
+        check(ApplicationStateName::ALL, ApplicationStateName::text);
+        check(NoticeKindName::ALL, NoticeKindName::text);
     }
 }

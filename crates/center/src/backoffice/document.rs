@@ -73,83 +73,44 @@ pub fn layout(
     Ok(d)
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
+/// The document as an HTML fragment (a `<section>`), for the panel and the API; the
+/// template escapes every value.
+pub fn markup(d: &InvoiceDocument) -> maud::Markup {
+    maud::html! {
+        section.invoice {
+            h2 { (d.title) }
+            p.recipient { (d.recipient) }
+            dl {
+                @for f in [&d.number, &d.issuer_name, &d.registration_number, &d.issue_date, &d.due_date, &d.period] {
+                    dt { (f.label) } dd { (f.value) }
+                }
+            }
+            table {
+                thead { tr { @for c in &d.columns { th { (c) } } } }
+                tbody {
+                    @for l in &d.lines {
+                        tr { td { (l.description) } td { (l.date) } td { (l.rate) } td.num { (l.amount) } }
+                    }
+                }
+            }
+            dl.totals {
+                @for r in &d.rates {
+                    dt { (r.label) } dd { (r.subtotal) } dt { (r.tax_label) } dd { (r.tax) }
+                }
+                @if let Some(n) = &d.non_taxable {
+                    dt { (n.label) } dd { (n.value) }
+                }
+                @for f in [&d.tax_total, &d.total] {
+                    dt { (f.label) } dd { (f.value) }
+                }
+            }
         }
     }
-    o
 }
 
-/// The document as an HTML fragment (a `<section>`), for the panel.
+/// [`markup`] as a string.
 pub fn html(d: &InvoiceDocument) -> String {
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<section class=\"invoice\"><h2>{}</h2><p class=\"recipient\">{}</p><dl>",
-        esc(&d.title),
-        esc(&d.recipient)
-    ));
-    for f in [
-        &d.number,
-        &d.issuer_name,
-        &d.registration_number,
-        &d.issue_date,
-        &d.due_date,
-        &d.period,
-    ] {
-        h.push_str(&format!(
-            "<dt>{}</dt><dd>{}</dd>",
-            esc(&f.label),
-            esc(&f.value)
-        ));
-    }
-    h.push_str("</dl><table><thead><tr>");
-    for c in &d.columns {
-        h.push_str(&format!("<th>{}</th>", esc(c)));
-    }
-    h.push_str("</tr></thead><tbody>");
-    for l in &d.lines {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-            esc(&l.description),
-            esc(&l.date),
-            esc(&l.rate),
-            esc(&l.amount)
-        ));
-    }
-    h.push_str("</tbody></table><dl class=\"totals\">");
-    for r in &d.rates {
-        h.push_str(&format!(
-            "<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
-            esc(&r.label),
-            esc(&r.subtotal),
-            esc(&r.tax_label),
-            esc(&r.tax)
-        ));
-    }
-    if let Some(n) = &d.non_taxable {
-        h.push_str(&format!(
-            "<dt>{}</dt><dd>{}</dd>",
-            esc(&n.label),
-            esc(&n.value)
-        ));
-    }
-    for f in [&d.tax_total, &d.total] {
-        h.push_str(&format!(
-            "<dt>{}</dt><dd>{}</dd>",
-            esc(&f.label),
-            esc(&f.value)
-        ));
-    }
-    h.push_str("</dl></section>");
-    h
+    markup(d).into_string()
 }
 
 /// Reads the configured font, or the first candidate that exists.

@@ -270,10 +270,11 @@ fn parse_termination(s: &str) -> Result<TerminationReason> {
     })
 }
 
-pub fn refusal_label(s: &str, ja: bool) -> String {
+/// The reason's label in `lang`, with its article; an unknown code as it is.
+pub fn refusal_label(s: &str, lang: mamori_center_model::messages::Lang) -> String {
     match parse_refusal(s) {
         Ok(r) => {
-            if ja {
+            if lang == mamori_center_model::messages::Lang::Ja {
                 format!("第8条第2項第{}号 {}", r.item(), r.ja())
             } else {
                 format!("{} {}", r.article(), r.en())
@@ -283,10 +284,11 @@ pub fn refusal_label(s: &str, ja: bool) -> String {
     }
 }
 
-pub fn termination_label(s: &str, ja: bool) -> String {
+/// The reason's label in `lang`, with its article; an unknown code as it is.
+pub fn termination_label(s: &str, lang: mamori_center_model::messages::Lang) -> String {
     match parse_termination(s) {
         Ok(r) => {
-            if ja {
+            if lang == mamori_center_model::messages::Lang::Ja {
                 format!("第12条第1項第{}号 {}", r.item(), r.ja())
             } else {
                 format!("{} {}", r.article(), r.en())

@@ -11,7 +11,6 @@
 pub mod agent_api;
 mod api;
 mod backoffice_api;
-mod backoffice_panel;
 pub mod conn;
 mod gateways_api;
 mod openapi;
@@ -115,7 +114,6 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .nest("/api/v1", api::routes())
         .merge(panel::routes())
-        .merge(backoffice_panel::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),

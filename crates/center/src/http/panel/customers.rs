@@ -1,0 +1,393 @@
+//! Customers (the list, a new customer with its officer, one customer's sites and
+//! equipment), instructions (the list and its htmx fragment, filing one, one
+//! instruction with its comments and the workflow's buttons), and the audit trail.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use mamori_center_model::messages::Lang;
+use mamori_center_model::messages::panel::{
+    Common as C, Customers as W, InstructionKindName, InstructionStateName, RoleName,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{
+    AppState, Form, PanelUser, csrf_field, date, error_page, id_of, page, submit, submit_then,
+};
+use crate::app::AppError;
+use crate::domain::{Instruction, InstructionKind, InstructionState, Role};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(customers_page).post(create_customer))
+        .route("/customers/{id}", get(customer_page))
+        .route(
+            "/instructions",
+            get(instructions_page).post(submit_instruction),
+        )
+        .route("/instructions/{id}", get(instruction_page))
+        .route("/instructions/{id}/{action}", post(act_instruction))
+        .route("/audit", get(audit_page))
+        .route("/partials/instructions", get(instructions_partial))
+}
+
+fn kind_name(k: InstructionKind) -> InstructionKindName {
+    match k {
+        InstructionKind::PolicyChange => InstructionKindName::PolicyChange,
+        InstructionKind::MaintenanceRequest => InstructionKindName::MaintenanceRequest,
+        InstructionKind::Question => InstructionKindName::Question,
+        InstructionKind::Other => InstructionKindName::Other,
+    }
+}
+
+fn state_name(s: InstructionState) -> InstructionStateName {
+    match s {
+        InstructionState::Submitted => InstructionStateName::Submitted,
+        InstructionState::Accepted => InstructionStateName::Accepted,
+        InstructionState::Rejected => InstructionStateName::Rejected,
+        InstructionState::Done => InstructionStateName::Done,
+    }
+}
+
+// ---- customers ----------------------------------------------------------------------------
+
+async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
+    let l = u.lang;
+    let list = match s.app.customers(&u.actor).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let officer = RoleName::Officer.text(l);
+    let body = html! {
+        table #customers {
+            tr { th { "ID" } th { (C::Name.text(l)) } th { (C::When.text(l)) } }
+            @for c in &list {
+                tr {
+                    td { (c.id) }
+                    td { a href={ "/customers/" (c.id) } { (c.name) } }
+                    td { (date(l, c.created_at)) }
+                }
+            }
+        }
+        @if u.actor.role.manages_customers() {
+            h2 { (W::NewCustomerAndOfficer.text(l)) }
+            form method="post" action="/customers" {
+                (csrf_field(&u.csrf))
+                label { (C::Name.text(l)) br; input #customer_name name="name" required; }
+                label {
+                    (officer) " — " (mamori_center_model::messages::panel::Accounts::EmailAddress.text(l)) br;
+                    input #officer_email name="officer_email" type="email" required;
+                }
+                label {
+                    (officer) " — " (mamori_center_model::messages::panel::Accounts::PersonName.text(l)) br;
+                    input #officer_name name="officer_name" required;
+                }
+                button #create_customer { (C::Create.text(l)) }
+            }
+        }
+    };
+    page(l, Some(&u), C::Customers.text(l), body).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewCustomerForm {
+    csrf: Option<String>,
+    name: String,
+    officer_email: String,
+    officer_name: String,
+}
+
+async fn create_customer(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Form(f): Form<NewCustomerForm>,
+) -> Response {
+    let l = u.lang;
+    let action = s.app.create_customer(
+        &u.actor,
+        &f.name,
+        &f.officer_email,
+        &f.officer_name,
+        s.now_ms(),
+    );
+    submit_then(&u, &f.csrf, action, |(c, officer, token)| {
+        let what = html! {
+            p #created_customer data-id=(c.id) { (c.name) " (ID " (c.id) ")" }
+            p { (RoleName::Officer.text(l)) ": " (officer.email) }
+        };
+        super::accounts::created_page(&s, &u, W::NewCustomerAndOfficer.text(l), what, &token)
+    })
+    .await
+}
+
+async fn customer_page(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path(id): Path<String>,
+) -> Response {
+    let l = u.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(l, Some(&u), AppError::NotFound);
+    };
+    let c = match s.app.customer(&u.actor, id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let sites = s.app.sites(&u.actor).await.unwrap_or_default();
+    let filter = crate::gateways::EquipmentFilter {
+        customer_id: Some(id),
+        ..Default::default()
+    };
+    let equipment = s
+        .app
+        .equipment_list(&u.actor, &filter)
+        .await
+        .unwrap_or_default();
+    let body = html! {
+        p { "ID " (c.id) " — " (date(l, c.created_at)) }
+        h2 { (C::Sites.text(l)) }
+        ul {
+            @for x in sites.iter().filter(|x| x.customer_id == id) {
+                li {
+                    (x.name) " " (x.address) " "
+                    a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) }
+                }
+            }
+        }
+        h2 { (C::Equipment.text(l)) }
+        ul {
+            @for x in &equipment {
+                li {
+                    a href={ "/equipment/" (x.id) } { (x.serial) }
+                    " / " (x.model) " (" (super::equipment::state_name(x.placement.state).text(l)) ")"
+                }
+            }
+        }
+    };
+    page(l, Some(&u), &c.name, body).into_response()
+}
+
+// ---- instructions -------------------------------------------------------------------------
+
+/// The instruction table of the dashboard and the instructions page.
+pub(super) fn instruction_table(l: Lang, list: &[Instruction]) -> Markup {
+    if list.is_empty() {
+        return html! { p #no_instructions { (C::NoneYet.text(l)) } };
+    }
+    html! {
+        table #instructions {
+            tr {
+                th { "ID" } th { (C::CustomerId.text(l)) } th { (W::Subject.text(l)) }
+                th { (C::Kind.text(l)) } th { (C::State.text(l)) } th { (C::When.text(l)) }
+            }
+            @for i in list {
+                tr {
+                    td { (i.id) }
+                    td { (i.customer_id) }
+                    td { a href={ "/instructions/" (i.id) } { (i.subject) } }
+                    td { (kind_name(i.kind).text(l)) }
+                    td.state { (state_name(i.state).text(l)) }
+                    td { (date(l, i.created_at)) }
+                }
+            }
+        }
+    }
+}
+
+/// The dashboard's instruction table, refreshed in place by htmx.
+async fn instructions_partial(State(s): State<AppState>, u: PanelUser) -> Response {
+    match s.app.instructions(&u.actor, 10).await {
+        Ok(list) => Html(instruction_table(u.lang, &list).into_string()).into_response(),
+        Err(e) => error_page(u.lang, Some(&u), e),
+    }
+}
+
+async fn instructions_page(State(s): State<AppState>, u: PanelUser) -> Response {
+    let l = u.lang;
+    let list = match s.app.instructions(&u.actor, 200).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let body = html! {
+        (instruction_table(l, &list))
+        @if u.actor.role == Role::Officer {
+            h2 { (W::SubmitNewInstruction.text(l)) }
+            form #submit_form method="post" action="/instructions" {
+                (csrf_field(&u.csrf))
+                label { (W::Subject.text(l)) br; input #subject name="subject" required maxlength="200"; }
+                label {
+                    (C::Kind.text(l)) br;
+                    select #kind name="kind" {
+                        @for k in InstructionKind::ALL {
+                            option value=(k.as_str()) { (kind_name(k).text(l)) }
+                        }
+                    }
+                }
+                label { (W::Details.text(l)) br; textarea #body name="body" required {} }
+                button #submit_instruction { (C::Submit.text(l)) }
+            }
+        }
+    };
+    page(l, Some(&u), C::Instructions.text(l), body).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewInstructionForm {
+    csrf: Option<String>,
+    subject: String,
+    body: String,
+    kind: String,
+}
+
+async fn submit_instruction(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Form(f): Form<NewInstructionForm>,
+) -> Response {
+    let action = s
+        .app
+        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, s.now_ms());
+    submit(&u, &f.csrf, action, |i| format!("/instructions/{}", i.id)).await
+}
+
+async fn instruction_page(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path(id): Path<String>,
+) -> Response {
+    let l = u.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(l, Some(&u), AppError::NotFound);
+    };
+    let (i, comments) = match s.app.instruction(&u.actor, id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let handles = u.actor.role.handles_instructions();
+    let body = html! {
+        p {
+            (C::Kind.text(l)) ": " (kind_name(i.kind).text(l)) " — "
+            (C::State.text(l)) ": " strong #state { (state_name(i.state).text(l)) } " — "
+            (date(l, i.created_at))
+        }
+        pre #instruction_body { (i.body) }
+        @if let Some(r) = &i.reason {
+            p { (W::Reason.text(l)) ": " (r) }
+        }
+        h2 { (W::Comments.text(l)) }
+        ul #comments {
+            @for c in &comments {
+                li { (date(l, c.created_at)) " — " (c.body) }
+            }
+        }
+        @if handles && i.state == InstructionState::Submitted {
+            form method="post" action={ "/instructions/" (id) "/accept" } class="inline" {
+                (csrf_field(&u.csrf))
+                button #accept { (W::Accept.text(l)) }
+            }
+            " "
+            form method="post" action={ "/instructions/" (id) "/reject" } {
+                (csrf_field(&u.csrf))
+                label { (W::Reason.text(l)) br; input #reason name="text"; }
+                button #reject { (W::Reject.text(l)) }
+            }
+        }
+        @if handles && i.state == InstructionState::Accepted {
+            form method="post" action={ "/instructions/" (id) "/done" } {
+                (csrf_field(&u.csrf))
+                button #done { (W::MarkDone.text(l)) }
+            }
+        }
+        @if handles || u.actor.role == Role::Officer {
+            form method="post" action={ "/instructions/" (id) "/comment" } {
+                (csrf_field(&u.csrf))
+                label { (W::Comment.text(l)) br; textarea #comment name="text" required {} }
+                button #add_comment { (C::Submit.text(l)) }
+            }
+        }
+    };
+    page(l, Some(&u), &i.subject, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct ActForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+async fn act_instruction(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let act = async {
+        let id: i64 = id_of(&id)?;
+        let now = s.now_ms();
+        let text = f.text.as_deref();
+        let state = match action.as_str() {
+            "accept" => InstructionState::Accepted,
+            "reject" => InstructionState::Rejected,
+            "done" => InstructionState::Done,
+            "comment" => {
+                s.app
+                    .comment_instruction(&u.actor, id, text.unwrap_or(""), now)
+                    .await?;
+                return Ok(id);
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        s.app
+            .decide_instruction(&u.actor, id, state, text, now)
+            .await?;
+        Ok(id)
+    };
+    submit(&u, &f.csrf, act, |id| format!("/instructions/{id}")).await
+}
+
+// ---- the audit trail ---------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+}
+
+async fn audit_page(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let l = u.lang;
+    let list = match s.app.audit_trail(&u.actor, q.before, 100).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, Some(&u), e),
+    };
+    let body = html! {
+        table #audit {
+            tr {
+                th { "#" } th { (C::When.text(l)) } th { (W::Who.text(l)) } th { (W::From.text(l)) }
+                th { (W::Action.text(l)) } th { (W::Object.text(l)) } th { (W::Outcome.text(l)) }
+                th { (C::Detail.text(l)) }
+            }
+            @for e in &list {
+                tr {
+                    td { (e.seq) }
+                    td { (date(l, e.at)) }
+                    td { (e.actor) }
+                    td { (e.source) }
+                    td.action { (e.action) }
+                    td { (e.object) }
+                    td { (e.outcome) }
+                    td { (e.detail) }
+                }
+            }
+        }
+        @if let Some(last) = list.last().filter(|_| list.len() == 100) {
+            p { a href={ "/audit?before=" (last.seq) } { "→" } }
+        }
+    };
+    page(l, Some(&u), C::AuditTrail.text(l), body).into_response()
+}
