@@ -532,7 +532,7 @@ fn sql_lives_only_in_center_db() {
 
 /// Crates whose functions are namespaced by capability types (`store.backoffice()`,
 /// `tx.backoffice()`), not by name prefixes.
-const NO_PREFIX_NAMESPACES: &[&str] = &["crates/center-db/src"];
+const NO_PREFIX_NAMESPACES: &[&str] = &["crates/center-db/src", "crates/center/src"];
 
 /// Name prefixes that once stood for a capability's namespace.
 const NAMESPACE_PREFIXES: &[&str] = &["bo_"];

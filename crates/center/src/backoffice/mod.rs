@@ -298,7 +298,24 @@ pub fn termination_label(s: &str, lang: mamori_center_model::messages::Lang) -> 
     }
 }
 
+/// The back office's use cases: `app.backoffice()`.
+pub struct BackOffice<'a>(&'a App);
+
 impl App {
+    /// The back office's use cases.
+    pub fn backoffice(&self) -> BackOffice<'_> {
+        BackOffice(self)
+    }
+}
+
+impl std::ops::Deref for BackOffice<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+impl BackOffice<'_> {
     // ---- applications (Art. 7–9) ---------------------------------------------------
 
     /// Art. 7: a new application, with an eligible access line of the provider. With
@@ -308,7 +325,7 @@ impl App {
         clippy::too_many_arguments,
         reason = "the fields of the application form"
     )]
-    pub async fn bo_apply(
+    pub async fn apply(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -406,7 +423,7 @@ impl App {
         Ok(a)
     }
 
-    pub async fn bo_applications(&self, actor: &Actor) -> Result<Vec<Application>> {
+    pub async fn applications(&self, actor: &Actor) -> Result<Vec<Application>> {
         Ok(self
             .store
             .backoffice()
@@ -414,7 +431,7 @@ impl App {
             .await?)
     }
 
-    pub async fn bo_application(&self, actor: &Actor, id: i64) -> Result<Application> {
+    pub async fn application(&self, actor: &Actor, id: i64) -> Result<Application> {
         self.store
             .backoffice()
             .application(read_scope(actor), id)
@@ -424,7 +441,7 @@ impl App {
 
     /// Art. 8-1: accepting creates the contract; the applicant's officer is notified
     /// (a notice kept with its recipient, sent by e-mail when SMTP is configured).
-    pub async fn bo_accept(
+    pub async fn accept(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -531,7 +548,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.bo_deliver(actor, cfg, notice_id, now).await?;
+        self.deliver(actor, cfg, notice_id, now).await?;
         let notice = self
             .store
             .backoffice()
@@ -542,7 +559,7 @@ impl App {
     }
 
     /// Art. 8-2: refusal with one of the listed reasons.
-    pub async fn bo_refuse(
+    pub async fn refuse(
         &self,
         actor: &Actor,
         id: i64,
@@ -583,16 +600,16 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.bo_application(actor, id).await
+        self.application(actor, id).await
     }
 
     // ---- contracts (Art. 10–12) ----------------------------------------------------
 
-    pub async fn bo_contracts(&self, actor: &Actor) -> Result<Vec<Contract>> {
+    pub async fn contracts(&self, actor: &Actor) -> Result<Vec<Contract>> {
         Ok(self.store.backoffice().contracts(read_scope(actor)).await?)
     }
 
-    pub async fn bo_contract(&self, actor: &Actor, id: i64) -> Result<Contract> {
+    pub async fn contract(&self, actor: &Actor, id: i64) -> Result<Contract> {
         self.store
             .backoffice()
             .contract(read_scope(actor), id)
@@ -613,14 +630,14 @@ impl App {
     /// Art. 11-1: what a cancellation notice received today asking to end on
     /// `requested_end` gives: the earliest allowed end date and the date that applies,
     /// and the Art. 10-2 lump sum. Nothing is recorded.
-    pub async fn bo_cancellation_preview(
+    pub async fn cancellation_preview(
         &self,
         actor: &Actor,
         id: i64,
         requested_end: &str,
         now: i64,
     ) -> Result<CancellationPreview> {
-        let c = self.bo_contract(actor, id).await?;
+        let c = self.contract(actor, id).await?;
         Self::may_cancel(actor)?;
         let requested = parse_date("end", requested_end)?;
         preview(&c, today(now), requested)
@@ -628,7 +645,7 @@ impl App {
 
     /// Art. 11-1: records the cancellation (the end date moved to notice + 30 days if
     /// it was earlier).
-    pub async fn bo_cancel(
+    pub async fn cancel(
         &self,
         actor: &Actor,
         id: i64,
@@ -674,7 +691,7 @@ impl App {
         .await?;
         take_back_units(&mut tx, actor, today(now), Some(id), now).await?;
         tx.commit().await?;
-        Ok((self.bo_contract(actor, id).await?, p))
+        Ok((self.contract(actor, id).await?, p))
     }
 
     /// Art. 12: termination by the provider for an Art. 12-1 reason, with prior notice
@@ -684,7 +701,7 @@ impl App {
         clippy::too_many_arguments,
         reason = "the fields of the termination form"
     )]
-    pub async fn bo_terminate(
+    pub async fn terminate(
         &self,
         actor: &Actor,
         id: i64,
@@ -770,16 +787,16 @@ impl App {
         .await?;
         take_back_units(&mut tx, actor, today(now), Some(id), now).await?;
         tx.commit().await?;
-        Ok((self.bo_contract(actor, id).await?, accelerated))
+        Ok((self.contract(actor, id).await?, accelerated))
     }
 
     /// The units lent under a contract the caller may read, as they are now.
-    pub async fn bo_contract_units(
+    pub async fn contract_units(
         &self,
         actor: &Actor,
         contract_id: i64,
     ) -> Result<Vec<crate::gateways::Equipment>> {
-        let c = self.bo_contract(actor, contract_id).await?;
+        let c = self.contract(actor, contract_id).await?;
         let mut units = Vec::new();
         for id in c.equipment {
             if let Some(e) = self.store.equipment(Scope::All, id).await? {
@@ -791,7 +808,7 @@ impl App {
 
     /// The contracts (the caller may read) a unit was lent under, newest first, with
     /// when it left each (`None` while it is lent under it).
-    pub async fn bo_unit_contracts(
+    pub async fn unit_contracts(
         &self,
         actor: &Actor,
         equipment_id: i64,
@@ -804,7 +821,7 @@ impl App {
     }
 
     /// Lends one more unit under a contract that has not ended (Art. 4-3 (1)).
-    pub async fn bo_lend_unit(
+    pub async fn lend_unit(
         &self,
         actor: &Actor,
         contract_id: i64,
@@ -837,13 +854,13 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.bo_contract(actor, contract_id).await
+        self.contract(actor, contract_id).await
     }
 
     /// Art. 15: the units of every contract that has reached its end go back through
     /// the inventory's life cycle (installed → disconnected → returned; lent, failed,
     /// replaced or disconnected → returned). Returns (contract, unit, what happened).
-    pub async fn bo_take_back_units(
+    pub async fn take_back_units(
         &self,
         actor: &Actor,
         now: i64,
@@ -863,7 +880,7 @@ impl App {
     /// nothing more), written by the store in one transaction under the write lock
     /// (which also serialises center processes on PostgreSQL), with one audit entry
     /// naming the numbers issued.
-    pub async fn bo_invoice_run(
+    pub async fn invoice_run(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -971,7 +988,7 @@ impl App {
         Ok(report)
     }
 
-    pub async fn bo_invoices(
+    pub async fn invoices(
         &self,
         actor: &Actor,
         contract_id: Option<i64>,
@@ -983,7 +1000,7 @@ impl App {
             .await?)
     }
 
-    pub async fn bo_invoice(&self, actor: &Actor, id: i64) -> Result<Invoice> {
+    pub async fn invoice(&self, actor: &Actor, id: i64) -> Result<Invoice> {
         self.store
             .backoffice()
             .invoice(read_scope(actor), id)
@@ -992,7 +1009,7 @@ impl App {
     }
 
     /// The overdue list: invoices not fully paid after their due date.
-    pub async fn bo_overdue(&self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
+    pub async fn overdue(&self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
         Ok(self
             .store
             .backoffice()
@@ -1006,7 +1023,7 @@ impl App {
     /// owes (on the part of the interest-bearing amount it pays, for the days after
     /// the grace period) is kept with it and billed on the invoice of the month it was
     /// made in.
-    pub async fn bo_record_payment(
+    pub async fn record_payment(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -1101,8 +1118,8 @@ impl App {
         Ok(p)
     }
 
-    pub async fn bo_payments(&self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
-        self.bo_contract(actor, contract_id).await?;
+    pub async fn payments(&self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
+        self.contract(actor, contract_id).await?;
         Ok(self
             .store
             .backoffice()
@@ -1111,7 +1128,7 @@ impl App {
     }
 
     /// Art. 18-5: the liability cap for a cause on `cause`, with the payments counted.
-    pub async fn bo_liability_cap(
+    pub async fn liability_cap(
         &self,
         actor: &Actor,
         contract_id: i64,
@@ -1120,7 +1137,7 @@ impl App {
     ) -> Result<LiabilityCap> {
         require_back_office(actor)?;
         let cause = parse_date("cause_date", cause)?;
-        let c = self.bo_contract(actor, contract_id).await?;
+        let c = self.contract(actor, contract_id).await?;
         // Each payment counts for the contract with the part allocated to its lines:
         // all of it on the contract's own invoice, a share of it on an invoice for
         // several contracts of the customer (one invoice per customer).
@@ -1186,7 +1203,7 @@ impl App {
     /// with an active officer when `all`). The notice, its recipients and the time
     /// each was sent are kept.
     #[expect(clippy::too_many_arguments, reason = "the fields of the notice form")]
-    pub async fn bo_send_notice(
+    pub async fn send_notice(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -1263,7 +1280,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.bo_deliver(actor, cfg, id, now).await?;
+        self.deliver(actor, cfg, id, now).await?;
         self.store
             .backoffice()
             .notice(id)
@@ -1273,7 +1290,7 @@ impl App {
 
     /// Sends a kept notice to its recipients not yet reached, and records the result
     /// of each (time sent, or the error).
-    async fn bo_deliver(
+    async fn deliver(
         &self,
         actor: &Actor,
         cfg: &BackofficeConfig,
@@ -1320,7 +1337,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn bo_notices(&self, actor: &Actor) -> Result<Vec<Notice>> {
+    pub async fn notices(&self, actor: &Actor) -> Result<Vec<Notice>> {
         require_back_office(actor)?;
         Ok(self.store.backoffice().notices().await?)
     }

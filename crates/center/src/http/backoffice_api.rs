@@ -202,7 +202,7 @@ async fn applications(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Application>>> {
-    let v = s.app.bo_applications(&a).await?;
+    let v = s.app.backoffice().applications(&a).await?;
     Ok(Json(v.into_iter().map(application_wire).collect()))
 }
 
@@ -211,7 +211,7 @@ async fn application(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Application>> {
-    Ok(Json(application_wire(s.app.bo_application(&a, id).await?)))
+    Ok(Json(application_wire(s.app.backoffice().application(&a, id).await?)))
 }
 
 async fn create_application(
@@ -221,7 +221,7 @@ async fn create_application(
 ) -> ApiResult<Response> {
     let app = s
         .app
-        .bo_apply(
+        .backoffice().apply(
             &a,
             &s.config.backoffice,
             r.customer_id,
@@ -245,7 +245,7 @@ async fn accept(
 ) -> ApiResult<Response> {
     let (c, n) = s
         .app
-        .bo_accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
+        .backoffice().accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
         .await?;
     Ok(created(wire::Accepted {
         contract: contract_wire(c),
@@ -260,7 +260,7 @@ async fn lend_unit(
     ApiJson(r): ApiJson<wire::LendUnit>,
 ) -> ApiResult<Json<wire::Contract>> {
     Ok(Json(contract_wire(
-        s.app.bo_lend_unit(&a, id, r.equipment_id, now_ms()).await?,
+        s.app.backoffice().lend_unit(&a, id, r.equipment_id, now_ms()).await?,
     )))
 }
 
@@ -268,7 +268,7 @@ async fn take_back_units(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::TakenBack>>> {
-    let done = s.app.bo_take_back_units(&a, now_ms()).await?;
+    let done = s.app.backoffice().take_back_units(&a, now_ms()).await?;
     Ok(Json(
         done.into_iter()
             .map(|(contract_id, equipment_id, outcome)| wire::TakenBack {
@@ -287,7 +287,7 @@ async fn refuse(
     ApiJson(r): ApiJson<wire::Refuse>,
 ) -> ApiResult<Json<wire::Application>> {
     Ok(Json(application_wire(
-        s.app.bo_refuse(&a, id, &r.reason, now_ms()).await?,
+        s.app.backoffice().refuse(&a, id, &r.reason, now_ms()).await?,
     )))
 }
 
@@ -295,7 +295,7 @@ async fn contracts(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Contract>>> {
-    let v = s.app.bo_contracts(&a).await?;
+    let v = s.app.backoffice().contracts(&a).await?;
     Ok(Json(v.into_iter().map(contract_wire).collect()))
 }
 
@@ -304,7 +304,7 @@ async fn contract(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Contract>> {
-    Ok(Json(contract_wire(s.app.bo_contract(&a, id).await?)))
+    Ok(Json(contract_wire(s.app.backoffice().contract(&a, id).await?)))
 }
 
 async fn cancellation_preview(
@@ -315,7 +315,7 @@ async fn cancellation_preview(
 ) -> ApiResult<Json<wire::CancellationPreview>> {
     let p = s
         .app
-        .bo_cancellation_preview(&a, id, &r.end, now_ms())
+        .backoffice().cancellation_preview(&a, id, &r.end, now_ms())
         .await?;
     Ok(Json(preview_wire(p)))
 }
@@ -326,7 +326,7 @@ async fn cancel(
     Id(id): Id,
     ApiJson(r): ApiJson<wire::Cancel>,
 ) -> ApiResult<Json<wire::Cancelled>> {
-    let (c, p) = s.app.bo_cancel(&a, id, &r.end, now_ms()).await?;
+    let (c, p) = s.app.backoffice().cancel(&a, id, &r.end, now_ms()).await?;
     Ok(Json(wire::Cancelled {
         contract: contract_wire(c),
         cancellation: preview_wire(p),
@@ -341,7 +341,7 @@ async fn terminate(
 ) -> ApiResult<Json<wire::Terminated>> {
     let (c, n) = s
         .app
-        .bo_terminate(
+        .backoffice().terminate(
             &a,
             id,
             &r.reason,
@@ -362,7 +362,7 @@ async fn payments(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<Vec<wire::Payment>>> {
-    let v = s.app.bo_payments(&a, id).await?;
+    let v = s.app.backoffice().payments(&a, id).await?;
     Ok(Json(v.into_iter().map(payment_wire).collect()))
 }
 
@@ -379,7 +379,7 @@ async fn liability_cap(
 ) -> ApiResult<Json<wire::LiabilityCap>> {
     let cap = s
         .app
-        .bo_liability_cap(&a, id, &q.cause_date, now_ms())
+        .backoffice().liability_cap(&a, id, &q.cause_date, now_ms())
         .await?;
     Ok(Json(wire::LiabilityCap {
         contract_id: id,
@@ -405,7 +405,7 @@ async fn invoice_run(
 ) -> ApiResult<Json<wire::InvoiceRunReport>> {
     let rep = s
         .app
-        .bo_invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
+        .backoffice().invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
         .await?;
     Ok(Json(wire::InvoiceRunReport {
         month: rep.month.to_string(),
@@ -425,7 +425,7 @@ async fn invoices(
     ApiActor(a): ApiActor,
     Query(q): Query<InvoiceQuery>,
 ) -> ApiResult<Json<Vec<wire::Invoice>>> {
-    let v = s.app.bo_invoices(&a, q.contract_id).await?;
+    let v = s.app.backoffice().invoices(&a, q.contract_id).await?;
     Ok(Json(v.into_iter().map(invoice_wire).collect()))
 }
 
@@ -433,7 +433,7 @@ async fn overdue(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Invoice>>> {
-    let v = s.app.bo_overdue(&a, now_ms()).await?;
+    let v = s.app.backoffice().overdue(&a, now_ms()).await?;
     Ok(Json(v.into_iter().map(invoice_wire).collect()))
 }
 
@@ -442,7 +442,7 @@ async fn invoice(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Invoice>> {
-    Ok(Json(invoice_wire(s.app.bo_invoice(&a, id).await?)))
+    Ok(Json(invoice_wire(s.app.backoffice().invoice(&a, id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -478,7 +478,7 @@ async fn invoice_html(
     Query(q): Query<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
-    let inv = s.app.bo_invoice(&a, id).await?;
+    let inv = s.app.backoffice().invoice(&a, id).await?;
     let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{}</body></html>",
@@ -496,7 +496,7 @@ async fn invoice_pdf(
     Query(q): Query<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
-    let inv = s.app.bo_invoice(&a, id).await?;
+    let inv = s.app.backoffice().invoice(&a, id).await?;
     let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
     let font_cfg = s.config.backoffice.pdf_font.clone();
     let bytes = tokio::task::spawn_blocking(move || {
@@ -534,7 +534,7 @@ async fn record_payment(
 ) -> ApiResult<Response> {
     let p = s
         .app
-        .bo_record_payment(
+        .backoffice().record_payment(
             &a,
             &s.config.backoffice,
             r.invoice_id,
@@ -550,7 +550,7 @@ async fn notices(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Notice>>> {
-    let v = s.app.bo_notices(&a).await?;
+    let v = s.app.backoffice().notices(&a).await?;
     Ok(Json(v.into_iter().map(notice_wire).collect()))
 }
 
@@ -561,7 +561,7 @@ async fn send_notice(
 ) -> ApiResult<Response> {
     let n = s
         .app
-        .bo_send_notice(
+        .backoffice().send_notice(
             &a,
             &s.config.backoffice,
             &r.kind,

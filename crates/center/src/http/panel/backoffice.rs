@@ -115,16 +115,16 @@ fn id_of(raw: &str) -> Result<i64, AppError> {
 
 async fn home(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let contracts = match s.app.bo_contracts(&u.actor).await {
+    let contracts = match s.app.backoffice().contracts(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let invoices = match s.app.bo_invoices(&u.actor, None).await {
+    let invoices = match s.app.backoffice().invoices(&u.actor, None).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
     let overdue = if is_staff(&u) {
-        match s.app.bo_overdue(&u.actor, s.now_ms()).await {
+        match s.app.backoffice().overdue(&u.actor, s.now_ms()).await {
             Ok(od) => Some(od),
             Err(e) => return error_page(l, Some(&u), e),
         }
@@ -204,20 +204,20 @@ async fn contract_page(
     Path(id): Path<String>,
 ) -> Response {
     let l = u.lang;
-    let c = match async { s.app.bo_contract(&u.actor, id_of(&id)?).await }.await {
+    let c = match async { s.app.backoffice().contract(&u.actor, id_of(&id)?).await }.await {
         Ok(c) => c,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let invoices = match s.app.bo_invoices(&u.actor, Some(c.id)).await {
+    let invoices = match s.app.backoffice().invoices(&u.actor, Some(c.id)).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let units = match s.app.bo_contract_units(&u.actor, c.id).await {
+    let units = match s.app.backoffice().contract_units(&u.actor, c.id).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
     let payments = if is_staff(&u) {
-        match s.app.bo_payments(&u.actor, c.id).await {
+        match s.app.backoffice().payments(&u.actor, c.id).await {
             Ok(v) => Some(v),
             Err(e) => return error_page(l, Some(&u), e),
         }
@@ -286,14 +286,14 @@ async fn cancel_preview_or_confirm(
         Err(e) => return error_page(l, Some(&u), e),
     };
     if f.confirm.as_deref() == Some("yes") {
-        return match s.app.bo_cancel(&u.actor, id, &f.end, s.now_ms()).await {
+        return match s.app.backoffice().cancel(&u.actor, id, &f.end, s.now_ms()).await {
             Ok(_) => Redirect::to(&format!("/backoffice/contracts/{id}")).into_response(),
             Err(e) => error_page(l, Some(&u), e),
         };
     }
     let p = match s
         .app
-        .bo_cancellation_preview(&u.actor, id, &f.end, s.now_ms())
+        .backoffice().cancellation_preview(&u.actor, id, &f.end, s.now_ms())
         .await
     {
         Ok(p) => p,
@@ -345,7 +345,7 @@ pub(super) async fn unit_contracts(
     l: Lang,
     id: i64,
 ) -> Markup {
-    let Ok(list) = app.bo_unit_contracts(actor, id).await else {
+    let Ok(list) = app.backoffice().unit_contracts(actor, id).await else {
         return html! {};
     };
     html! {
@@ -366,7 +366,7 @@ pub(super) async fn unit_contracts(
 
 async fn invoice_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<String>) -> Response {
     let l = u.lang;
-    let inv = match async { s.app.bo_invoice(&u.actor, id_of(&id)?).await }.await {
+    let inv = match async { s.app.backoffice().invoice(&u.actor, id_of(&id)?).await }.await {
         Ok(i) => i,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -409,7 +409,7 @@ async fn invoice_run(State(s): State<AppState>, u: PanelUser, Form(f): Form<RunF
     }
     match s
         .app
-        .bo_invoice_run(&u.actor, &s.config.backoffice, &f.month, s.now_ms())
+        .backoffice().invoice_run(&u.actor, &s.config.backoffice, &f.month, s.now_ms())
         .await
     {
         Ok(r) => {
@@ -433,7 +433,7 @@ async fn returns_run(State(s): State<AppState>, u: PanelUser, Form(f): Form<Csrf
     if let Err(r) = check_csrf(&u, &f.csrf) {
         return *r;
     }
-    match s.app.bo_take_back_units(&u.actor, s.now_ms()).await {
+    match s.app.backoffice().take_back_units(&u.actor, s.now_ms()).await {
         Ok(done) => {
             let body = html! {
                 ul #returns_result {
@@ -537,7 +537,7 @@ fn application_form(
 
 async fn applications_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let apps = match s.app.bo_applications(&u.actor).await {
+    let apps = match s.app.backoffice().applications(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -619,7 +619,7 @@ async fn application_change_page(
             AppError::Forbidden("only back-office staff may do this"),
         );
     }
-    let a = match async { s.app.bo_application(&u.actor, id_of(&id)?).await }.await {
+    let a = match async { s.app.backoffice().application(&u.actor, id_of(&id)?).await }.await {
         Ok(a) => a,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -707,7 +707,7 @@ async fn liability_cap_page(
     let l = u.lang;
     let r = async {
         s.app
-            .bo_liability_cap(&u.actor, id_of(&id)?, &q.cause_date, s.now_ms())
+            .backoffice().liability_cap(&u.actor, id_of(&id)?, &q.cause_date, s.now_ms())
             .await
     }
     .await;
@@ -754,7 +754,7 @@ fn notice_kind_label(l: Lang, kind: &str) -> String {
 
 async fn notices_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let notices = match s.app.bo_notices(&u.actor).await {
+    let notices = match s.app.backoffice().notices(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -843,7 +843,7 @@ async fn lend_submit(
     let action = async {
         let id = id_of(&id)?;
         let unit = unit_number(&f.equipment)?;
-        s.app.bo_lend_unit(&u.actor, id, unit, s.now_ms()).await
+        s.app.backoffice().lend_unit(&u.actor, id, unit, s.now_ms()).await
     };
     submit(&u, &f.csrf, action, |c| {
         format!("/backoffice/contracts/{}", c.id)
@@ -865,7 +865,7 @@ fn unit_number(part: &str) -> Result<i64, AppError> {
 
 async fn invoice_pdf(State(s): State<AppState>, u: PanelUser, Path(id): Path<String>) -> Response {
     let l = u.lang;
-    let inv = match async { s.app.bo_invoice(&u.actor, id_of(&id)?).await }.await {
+    let inv = match async { s.app.backoffice().invoice(&u.actor, id_of(&id)?).await }.await {
         Ok(i) => i,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -957,7 +957,7 @@ async fn application_submit(
             Some(x) => Some(id_of(x)?),
         };
         s.app
-            .bo_apply(
+            .backoffice().apply(
                 &u.actor,
                 &s.config.backoffice,
                 customer,
@@ -998,7 +998,7 @@ async fn accept_submit(
             equipment.push(unit_number(part)?);
         }
         s.app
-            .bo_accept(&u.actor, &s.config.backoffice, id, &equipment, s.now_ms())
+            .backoffice().accept(&u.actor, &s.config.backoffice, id, &equipment, s.now_ms())
             .await
     };
     submit(&u, &f.csrf, action, |(c, _)| {
@@ -1021,7 +1021,7 @@ async fn refuse_submit(
 ) -> Response {
     let action = async {
         s.app
-            .bo_refuse(&u.actor, id_of(&id)?, &f.reason, s.now_ms())
+            .backoffice().refuse(&u.actor, id_of(&id)?, &f.reason, s.now_ms())
             .await
     };
     submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
@@ -1047,7 +1047,7 @@ async fn terminate_submit(
     let action = async {
         let id = id_of(&id)?;
         s.app
-            .bo_terminate(
+            .backoffice().terminate(
                 &u.actor,
                 id,
                 &f.reason,
@@ -1081,7 +1081,7 @@ async fn payment_submit(
         let id = id_of(&id)?;
         let amount = number_field("amount", &f.amount)?;
         s.app
-            .bo_record_payment(
+            .backoffice().record_payment(
                 &u.actor,
                 &s.config.backoffice,
                 id,
@@ -1136,7 +1136,7 @@ async fn notice_submit(State(s): State<AppState>, u: PanelUser, body: String) ->
     }
     match s
         .app
-        .bo_send_notice(
+        .backoffice().send_notice(
             &u.actor,
             &s.config.backoffice,
             &kind,
