@@ -5,6 +5,8 @@
 //! values (names, numbers) are enums with fields whose `text` matches every variant.
 //! Terms follow `docs/glossary.md`.
 
+pub mod errors;
+
 /// The language of a person's panel, mail and documents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Lang {

@@ -16,7 +16,7 @@ use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
 use crate::app::record;
-use crate::app::{App, AppError, Result, invalid_text};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result};
 use crate::domain::{Actor, Role, Scope, Site};
 
 /// Where a revision is in the workflow.
@@ -453,31 +453,22 @@ pub struct RevisionDiff {
 
 // ---- use cases --------------------------------------------------------------------------
 
-fn reason_text(field: &'static str, v: &str, ja_name: &str) -> Result<String> {
+fn reason_text(field: Field, v: &str) -> Result<String> {
     let v = v.trim();
     if v.is_empty() {
-        return Err(invalid_text(
-            field,
-            "must not be empty",
-            format!("{ja_name}を入力してください。"),
-        ));
+        return Err(AppError::invalid(field, Invalid::Empty { field }));
     }
     let n = v.chars().count();
     if n > 1000 {
-        return Err(invalid_text(
-            field,
-            format!("is {n} characters long; at most 1000 are allowed"),
-            format!("{ja_name}は 1000 文字以内にしてください(現在 {n} 文字)。"),
-        ));
+        return Err(AppError::invalid(field, Invalid::ReasonTooLong { field, n }));
     }
     if let Some(c) = v
         .chars()
         .find(|c| c.is_control() && *c != '\n' && *c != '\t')
     {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("contains the control character U+{:04X}", c as u32),
-            format!("{ja_name}に制御文字 U+{:04X} が含まれています。", c as u32),
+            Invalid::ControlCharacter { field, c: c as u32 },
         ));
     }
     Ok(v.to_string())
@@ -496,18 +487,13 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .iter()
             .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message))
             .collect();
-        return Some(invalid_text(
-            "policy_text",
-            format!(
-                "the policy has {} error(s): {}",
-                errors.len(),
-                list.join("; ")
-            ),
-            format!(
-                "ポリシーに {} 件のエラーがあります: {}",
-                errors.len(),
-                ja_list.join("; ")
-            ),
+        return Some(AppError::invalid(
+            Field::PolicyText,
+            Invalid::PolicyErrors {
+                count: errors.len(),
+                list_ja: ja_list.join("; "),
+                list_en: list.join("; "),
+            },
         ));
     }
     if !d.settings.is_empty() {
@@ -517,10 +503,12 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .map(|p| format!("{}: {}", p.field, p.en))
             .collect();
         let ja: Vec<String> = d.settings.iter().map(|p| p.ja.clone()).collect();
-        return Some(invalid_text(
-            "settings",
-            en.join("; "),
-            format!("設定に誤りがあります: {}", ja.join("; ")),
+        return Some(AppError::invalid(
+            Field::Settings,
+            Invalid::SettingsErrors {
+                list_ja: ja.join("; "),
+                list_en: en.join("; "),
+            },
         ));
     }
     None
@@ -549,23 +537,16 @@ pub fn operations_center_error(
     let list: Vec<String> = gap.missing.iter().map(|r| r.to_string()).collect();
     let quoted: Vec<String> = list.iter().map(|a| format!("\"{a}\"")).collect();
     let (line, column) = (gap.diagnostic.line, gap.diagnostic.column);
-    Some(invalid_text(
-        "policy_text",
-        format!(
-            "{line}:{column}: [management] center leaves out the operations center's {} {} (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the gateway; add {} to center",
-            if list.len() == 1 {
-                "address"
-            } else {
-                "addresses"
-            },
-            list.join(", "),
-            quoted.join(", ")
-        ),
-        format!(
-            "{line}行{column}列: [management] center に運用センターのアドレス {} が含まれていません(センターの設定 operations_center)。このままでは運用センターからゲートウェイへの ping、SSH、SNMP、HTTPS が届かなくなります。center に {} を加えてください。",
-            list.join("、"),
-            quoted.join(", ")
-        ),
+    Some(AppError::invalid(
+        Field::PolicyText,
+        Invalid::OperationsCenterLeftOut {
+            line,
+            column,
+            count: list.len(),
+            list_ja: list.join("、"),
+            list_en: list.join(", "),
+            quoted: quoted.join(", "),
+        },
     ))
 }
 
@@ -664,16 +645,15 @@ impl App {
     ) -> Result<Revision> {
         let site = self.revision_site(actor, site_id).await?;
         if !may_draft(actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators and operators draft configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::DraftRevisions));
         }
-        let reason = reason_text("reason", &draft.reason, "変更理由")?;
+        let reason = reason_text(Field::ChangeReason, &draft.reason)?;
         if draft.policy_text.trim().is_empty() {
-            return Err(invalid_text(
-                "policy_text",
-                "must not be empty",
-                "ポリシーを入力してください。",
+            return Err(AppError::invalid(
+                Field::PolicyText,
+                Invalid::Empty {
+                    field: Field::PolicyText,
+                },
             ));
         }
         let diags = diagnose(&draft.policy_text, &draft.settings);
@@ -692,14 +672,12 @@ impl App {
                 .await?
                 .is_none()
         {
-            return Err(invalid_text(
-                "instruction_id",
-                format!("there is no instruction {i} of this site's customer"),
-                format!("指示 {i} はこの拠点の顧客の指示ではありません。"),
-            ));
+            return Err(AppError::invalid(Field::InstructionId, Invalid::NoSuchInstruction { id: i }));
         }
         let settings_json = serde_json::to_string(&draft.settings)
-            .map_err(|e| AppError::Conflict(format!("cannot store the settings: {e}")))?;
+            .map_err(|e| AppError::Conflict(Conflict::SettingsNotStored {
+                detail: e.to_string(),
+            }))?;
         let warnings = diags.policy.iter().filter(|d| !d.is_error()).count();
         let mut tx = self.store.begin().await?;
         let number = tx
@@ -785,9 +763,7 @@ impl App {
             "revision.reject"
         };
         if !may_review(actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators, operators and administrators review configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::ReviewRevisions));
         }
         if four_eyes && rev.author_id == actor.user_id {
             // A refused self-review is recorded: it is the control four-eyes exists for.
@@ -803,21 +779,19 @@ impl App {
             rec.outcome = "denied".into();
             tx.audit(rec, now).await?;
             tx.commit().await?;
-            return Err(AppError::Forbidden(
-                "four-eyes review: another staff member must review this revision, not its author",
-            ));
+            return Err(AppError::Forbidden(Forbidden::FourEyes));
         }
         let note = note.trim();
         if !approve {
-            reason_text("note", note, "却下の理由")?;
+            reason_text(Field::ReviewNote, note)?;
         } else if note.chars().count() > 1000 {
-            reason_text("note", note, "コメント")?;
+            reason_text(Field::ReviewComment, note)?;
         }
         if rev.state != RevisionState::Draft {
-            return Err(AppError::Conflict(format!(
-                "revision {number} is {}; only a draft can be reviewed",
-                rev.state
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionNotDraft {
+                number,
+                state: rev.state.to_string(),
+            }));
         }
         let to = if approve {
             RevisionState::Approved
@@ -829,9 +803,7 @@ impl App {
             .review_revision(rev.id, to, actor.user_id, note, now)
             .await?
         {
-            return Err(AppError::Conflict(format!(
-                "revision {number} was reviewed by someone else meanwhile; reload it"
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionReviewedMeanwhile { number }));
         }
         self.record_revision_change(
             tx,
@@ -857,15 +829,13 @@ impl App {
     ) -> Result<Revision> {
         let rev = self.revision(actor, site_id, number).await?;
         if !may_publish(actor) {
-            return Err(AppError::Forbidden(
-                "only operators and administrators publish configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::PublishRevisions));
         }
         if rev.state != RevisionState::Approved {
-            return Err(AppError::Conflict(format!(
-                "revision {number} is {}; only an approved revision can be published",
-                rev.state
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionNotApproved {
+                number,
+                state: rev.state.to_string(),
+            }));
         }
         // Drafted before `operations_center` named these addresses: still refused.
         if let Some(e) = operations_center_error(&rev.policy_text, &self.settings.operations_center)
@@ -874,9 +844,7 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let Some(generation) = tx.publish_revision(rev.id, actor.user_id, now).await? else {
-            return Err(AppError::Conflict(format!(
-                "revision {number} was published or changed by someone else meanwhile; reload it"
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionPublishedMeanwhile { number }));
         };
         self.record_revision_change(
             tx,

@@ -142,6 +142,13 @@ fn may_see_notices(u: &User) -> bool {
     u.actor.customer_id.is_none() && matches!(u.actor.role, Role::BackOffice | Role::Admin)
 }
 
+/// An invoice that cannot be laid out or rendered (its words are English).
+fn document_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Conflict(crate::app::Conflict::Document {
+        detail: e.to_string(),
+    })
+}
+
 fn error(l: Lang, e: AppError) -> Response {
     let status = status_of(&e);
     let detail = match &e {
@@ -155,7 +162,11 @@ fn error(l: Lang, e: AppError) -> Response {
             )
             .to_string()
         }
-        other => other.message_for(if l == Lang::Ja { "ja" } else { "en" }),
+        other => other.text(if l == Lang::Ja {
+            crate::app::Lang::Ja
+        } else {
+            crate::app::Lang::En
+        }),
     };
     let title = tr(l, "エラー", "Error");
     (
@@ -534,10 +545,9 @@ async fn lend_submit(
 fn unit_number(part: &str) -> Result<i64, AppError> {
     let part = part.trim().trim_start_matches('#');
     part.parse::<i64>().map_err(|_| {
-        crate::app::invalid_text(
-            "equipment",
-            format!("{part:?} is not a unit number of the equipment inventory"),
-            format!("貸与機器の「{part}」は機器台帳の機器番号ではありません。"),
+        AppError::invalid(
+            crate::app::Field::Equipment,
+            crate::app::Invalid::NotAUnitNumber { v: part.to_string() },
         )
     })
 }
@@ -550,7 +560,7 @@ async fn invoice_page(State(s): State<AppState>, u: User, Path(id): Path<String>
     };
     let d = match document::layout(&inv, &s.config.backoffice, l) {
         Ok(d) => d,
-        Err(e) => return error(l, AppError::Conflict(e.to_string())),
+        Err(e) => return error(l, document_error(e)),
     };
     let open = inv.balance();
     let mut body = format!(
@@ -591,7 +601,7 @@ async fn invoice_pdf(State(s): State<AppState>, u: User, Path(id): Path<String>)
     };
     let d = match document::layout(&inv, &s.config.backoffice, l) {
         Ok(d) => d,
-        Err(e) => return error(l, AppError::Conflict(e.to_string())),
+        Err(e) => return error(l, document_error(e)),
     };
     let font = s.config.backoffice.pdf_font.clone();
     let r = tokio::task::spawn_blocking(move || {
@@ -611,8 +621,8 @@ async fn invoice_pdf(State(s): State<AppState>, u: User, Path(id): Path<String>)
             bytes,
         )
             .into_response(),
-        Ok(Err(e)) => error(l, AppError::Conflict(e.to_string())),
-        Err(e) => error(l, AppError::Conflict(e.to_string())),
+        Ok(Err(e)) => error(l, document_error(e)),
+        Err(e) => error(l, document_error(e)),
     }
 }
 
@@ -919,7 +929,7 @@ async fn application_change_page(
 ) -> Response {
     let l = u.lang;
     if !is_staff(&u) {
-        return error(l, AppError::Forbidden("only back-office staff may do this"));
+        return error(l, AppError::Forbidden(crate::app::Forbidden::BackOfficeOnly));
     }
     let a = match async { s.app.bo_application(&u.actor, id_of(&id)?).await }.await {
         Ok(a) => a,
@@ -946,7 +956,7 @@ fn code_of<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// A form number field: digits (full-width too), commas and a leading ¥ are accepted.
-fn number_field(field: &'static str, l: Lang, v: &str) -> Result<i64, AppError> {
+fn number_field(field: crate::app::Field, l: Lang, v: &str) -> Result<i64, AppError> {
     let t: String = v
         .trim()
         .trim_start_matches(['¥', '￥'])
@@ -959,11 +969,7 @@ fn number_field(field: &'static str, l: Lang, v: &str) -> Result<i64, AppError> 
         .collect();
     t.parse::<i64>().map_err(|_| {
         let _ = l;
-        crate::app::invalid_text(
-            field,
-            format!("{v:?} is not a whole number of yen"),
-            format!("「{}」は円の整数ではありません。", v),
-        )
+        AppError::invalid(field, crate::app::Invalid::NotWholeYen { v: v.to_string() })
     })
 }
 
@@ -989,13 +995,9 @@ async fn application_submit(
     let l = u.lang;
     let action = async {
         let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
-            crate::app::invalid_text(
-                "customer_id",
-                "choose a customer",
-                "お客様を選んでください。",
-            )
+            AppError::invalid(crate::app::Field::CustomerId, crate::app::Invalid::ChooseCustomer)
         })?;
-        let fee = number_field("monthly_fee", l, &f.monthly_fee)?;
+        let fee = number_field(crate::app::Field::MonthlyFee, l, &f.monthly_fee)?;
         let replaces = match f.replaces.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(x) => Some(id_of(x)?),
@@ -1237,7 +1239,7 @@ async fn payment_submit(
     let l = u.lang;
     let action = async {
         let id = id_of(&id)?;
-        let amount = number_field("amount", l, &f.amount)?;
+        let amount = number_field(crate::app::Field::Amount, l, &f.amount)?;
         s.app
             .bo_record_payment(
                 &u.actor,
@@ -1383,10 +1385,9 @@ async fn notice_submit(State(s): State<AppState>, u: User, body: String) -> Resp
     if let Some(v) = bad {
         return error(
             l,
-            crate::app::invalid_text(
-                "customers",
-                format!("{v:?} is not a customer number"),
-                format!("送付先の「{v}」はお客様番号ではありません。"),
+            AppError::invalid(
+                crate::app::Field::Customers,
+                crate::app::Invalid::NotACustomerNumber { v: v.to_string() },
             ),
         );
     }

@@ -377,11 +377,19 @@ impl FromRequestParts<AppState> for PanelUser {
     }
 }
 
+/// The message catalog's language of a panel language.
+fn msg_lang(l: Lang) -> crate::app::Lang {
+    match l {
+        Lang::Ja => crate::app::Lang::Ja,
+        Lang::En => crate::app::Lang::En,
+    }
+}
+
 fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
     let status = status_of(&e);
     let (title, detail) = match &e {
         AppError::NotFound => (t(l, "notfound"), String::new()),
-        AppError::Forbidden(m) => (t(l, "forbidden"), (*m).to_string()),
+        AppError::Forbidden(_) => (t(l, "forbidden"), e.text(msg_lang(l))),
         AppError::Store(_) | AppError::Auth(_) => {
             tracing::error!(error = %e, "panel request failed");
             (
@@ -389,10 +397,7 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
                 "internal error; it has been logged".to_string(),
             )
         }
-        other => (
-            t(l, "error"),
-            other.message_for(if l == Lang::Ja { "ja" } else { "en" }),
-        ),
+        other => (t(l, "error"), other.text(msg_lang(l))),
     };
     (
         status,
@@ -625,7 +630,10 @@ fn signin_failed(
     form: fn(Lang, &str, &str) -> String,
     csrf: Option<String>,
 ) -> Response {
-    let msg = format!("<p class=\"err\" id=\"error\">{}</p>", esc(&e.to_string()));
+    let msg = format!(
+        "<p class=\"err\" id=\"error\">{}</p>",
+        esc(&e.text(msg_lang(l)))
+    );
     let body = form(l, &csrf.unwrap_or_default(), &msg);
     (status_of(e), page(l, None, t(l, "signin"), &body)).into_response()
 }
@@ -693,7 +701,7 @@ fn signin_throttled(l: Lang) -> Response {
     error_message(
         l,
         StatusCode::TOO_MANY_REQUESTS,
-        "Too many failed sign-ins from this address; wait a minute. / このアドレスからのサインイン失敗が多すぎます。1分待ってください。",
+        crate::app::Throttled::SigninsFromAddress.text(msg_lang(l)),
     )
 }
 
@@ -1035,10 +1043,9 @@ async fn create_user(
         {
             None => None,
             Some(c) => Some(c.parse().map_err(|_| {
-                crate::app::invalid_text(
-                    "customer_id",
-                    "is not a number",
-                    "顧客番号は数字で入力してください",
+                AppError::invalid(
+                    crate::app::Field::CustomerId,
+                    crate::app::Invalid::CustomerNumber,
                 )
             })?),
         };

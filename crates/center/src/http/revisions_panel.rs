@@ -16,7 +16,7 @@ use super::gateways::w;
 use super::{
     AppError, AppState, Form, Lang, PanelUser, check_csrf, date, error_page, esc, now_ms, page,
 };
-use crate::app::invalid_text;
+use crate::app::{Field, Forbidden, Invalid};
 use crate::domain::Site;
 use crate::gateways::revisions::{
     ChangeSummary, Diagnostics, DiffKind, DiffLine, Draft, Revision, RevisionState, diagnose,
@@ -238,7 +238,11 @@ async fn revision_page(
     ) {
         body.push_str(&format!(
             "<p class=\"err\" id=\"operations-center\">{}</p>",
-            esc(&e.message_for(if l == Lang::Ja { "ja" } else { "en" }))
+            esc(&e.text(if l == Lang::Ja {
+                crate::app::Lang::Ja
+            } else {
+                crate::app::Lang::En
+            }))
         ));
     }
     body.push_str(&actions_html(l, &u, &r, &base));
@@ -555,11 +559,7 @@ fn settings_of(f: &DraftForm) -> Result<GatewaySettings, AppError> {
         let port = match f.syslog_port.trim() {
             "" => 514,
             p => p.parse::<u16>().map_err(|_| {
-                invalid_text(
-                    "syslog_port",
-                    format!("{p:?} is not a port number (1 to 65535)"),
-                    format!("syslog のポート「{p}」は 1〜65535 の数字で入力してください。"),
-                )
+                AppError::invalid(Field::SyslogPort, Invalid::NotAPort { v: p.to_string() })
             })?,
         };
         let protocol = match f.syslog_protocol.as_str() {
@@ -579,16 +579,13 @@ fn settings_of(f: &DraftForm) -> Result<GatewaySettings, AppError> {
             continue;
         }
         let bad = |what: &str, ja: &str| {
-            invalid_text(
-                "snmp",
-                format!(
-                    "line {}: {what}; write USER AUTH AUTH_PASS PRIVACY PRIV_PASS, e.g. ops sha256 pass-phrase-1 aes pass-phrase-2",
-                    i + 1
-                ),
-                format!(
-                    "SNMP ユーザーの {} 行目: {ja}。「ユーザー 認証方式 認証パスフレーズ 暗号方式 暗号パスフレーズ」の順に入力してください(例: ops sha256 pass-phrase-1 aes pass-phrase-2)。",
-                    i + 1
-                ),
+            AppError::invalid(
+                Field::Snmp,
+                Invalid::SnmpLine {
+                    line: i + 1,
+                    what_ja: ja.to_string(),
+                    what_en: what.to_string(),
+                },
             )
         };
         let [user, auth, auth_pass, privacy, priv_pass] = parts[..] else {
@@ -703,9 +700,7 @@ async fn new_page(
     let loaded = async {
         let (site, list) = s.app.site_revisions(&u.actor, num(&id)?).await?;
         if !may_draft(&u.actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators and operators draft configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::DraftRevisions));
         }
         let base = match q.from.as_deref().filter(|v| !v.is_empty()) {
             Some(n) => {
@@ -761,10 +756,9 @@ async fn create(
             "" => None,
             v => Some(v.parse::<i64>().map_err(|_| {
                 (
-                    invalid_text(
-                        "instruction_id",
-                        format!("{v:?} is not an instruction number"),
-                        format!("指示の番号「{v}」は数字で入力してください。"),
+                    AppError::invalid(
+                        Field::InstructionId,
+                        Invalid::NotAnInstructionNumber { v: v.to_string() },
                     ),
                     None,
                 )
@@ -799,7 +793,11 @@ async fn create(
     };
     let mut msg = format!(
         "<p class=\"err\" id=\"error\">{}</p>",
-        esc(&e.message_for(if l == Lang::Ja { "ja" } else { "en" }))
+        esc(&e.text(if l == Lang::Ja {
+                crate::app::Lang::Ja
+            } else {
+                crate::app::Lang::En
+            }))
     );
     if let Some(settings) = settings {
         msg.push_str(&diagnostics_html(l, &diagnose(&f.policy_text, &settings)));
