@@ -63,7 +63,9 @@ impl AppError {
             AppError::Conflict(m) => m.text(lang),
             AppError::Throttled(m) => m.text(lang).into(),
             AppError::TotpRequired => ErrorWords::TotpRequired.text(lang).into(),
-            AppError::Store(StoreError::Conflict(m)) => Conflict::Stored { detail: m.clone() }.text(lang),
+            AppError::Store(StoreError::Conflict(m)) => {
+                Conflict::Stored { detail: m.clone() }.text(lang)
+            }
             AppError::Store(_) | AppError::Auth(_) => ErrorWords::Internal.text(lang).into(),
         }
     }
@@ -159,7 +161,10 @@ fn email(value: &str) -> Result<String> {
 fn password(value: &str) -> Result<()> {
     let n = value.chars().count();
     if n < 12 {
-        return Err(AppError::invalid(Field::Password, Invalid::PasswordTooShort { n }));
+        return Err(AppError::invalid(
+            Field::Password,
+            Invalid::PasswordTooShort { n },
+        ));
     }
     if n > 1024 {
         return Err(AppError::invalid(Field::Password, Invalid::PasswordTooLong));
@@ -807,9 +812,7 @@ impl App {
             .session(&hash)
             .await?
             .filter(|s| s.stage == "password" && s.expires_at > now)
-            .ok_or_else(|| {
-                AppError::Unauthenticated(Unauthenticated::SigninExpired)
-            })?;
+            .ok_or_else(|| AppError::Unauthenticated(Unauthenticated::SigninExpired))?;
         let c = self
             .store
             .credentials_by_id(s.user_id)
@@ -982,7 +985,9 @@ impl App {
             if actor.customer_id.is_some() {
                 return Err(AppError::invalid(Field::Email, Invalid::EmailUnusable));
             }
-            return Err(AppError::Conflict(Conflict::AccountWithEmailExists { email: e }));
+            return Err(AppError::Conflict(Conflict::AccountWithEmailExists {
+                email: e,
+            }));
         }
         if role == Role::Officer
             && let Some(c) = customer_id
@@ -1025,7 +1030,14 @@ impl App {
         customer_id: Option<i64>,
         now: i64,
     ) -> Result<(User, String)> {
-        let role = Role::parse(role).ok_or_else(|| AppError::invalid(Field::Role, Invalid::NotARoleForUser { role: role.to_string() }))?;
+        let role = Role::parse(role).ok_or_else(|| {
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARoleForUser {
+                    role: role.to_string(),
+                },
+            )
+        })?;
         let customer_id = match (actor.role, actor.customer_id) {
             (Role::Admin, None) => customer_id,
             (Role::Officer, Some(own)) => {
@@ -1041,10 +1053,16 @@ impl App {
         };
         match (role.is_provider(), customer_id) {
             (true, Some(_)) => {
-                return Err(AppError::invalid(Field::CustomerId, Invalid::ProviderHasNoCustomer));
+                return Err(AppError::invalid(
+                    Field::CustomerId,
+                    Invalid::ProviderHasNoCustomer,
+                ));
             }
             (false, None) => {
-                return Err(AppError::invalid(Field::CustomerId, Invalid::CustomerUserNeedsCustomer));
+                return Err(AppError::invalid(
+                    Field::CustomerId,
+                    Invalid::CustomerUserNeedsCustomer,
+                ));
             }
             _ => {}
         }
@@ -1140,7 +1158,12 @@ impl App {
         now: i64,
     ) -> Result<User> {
         let role = Role::parse(role).ok_or_else(|| {
-            AppError::invalid(Field::Role, Invalid::NotARole { role: role.to_string() })
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARole {
+                    role: role.to_string(),
+                },
+            )
         })?;
         let target = self
             .store
@@ -1151,7 +1174,10 @@ impl App {
             return Err(AppError::Forbidden(Forbidden::ChangeRoles));
         }
         if !target.role.is_provider() || !role.is_provider() {
-            return Err(AppError::invalid(Field::Role, Invalid::OnlyProviderRolesChange));
+            return Err(AppError::invalid(
+                Field::Role,
+                Invalid::OnlyProviderRolesChange,
+            ));
         }
         if target.id == actor.user_id && role != Role::Admin {
             return Err(AppError::invalid(Field::Role, Invalid::OwnAdminRole));
@@ -1382,8 +1408,14 @@ impl App {
         };
         let subject = text(Field::Subject, subject, 200, false)?;
         let body = text(Field::Body, body, 10_000, true)?;
-        let kind = InstructionKind::parse(kind)
-            .ok_or_else(|| AppError::invalid(Field::Kind, Invalid::NotAnInstructionKind { kind: kind.to_string() }))?;
+        let kind = InstructionKind::parse(kind).ok_or_else(|| {
+            AppError::invalid(
+                Field::Kind,
+                Invalid::NotAnInstructionKind {
+                    kind: kind.to_string(),
+                },
+            )
+        })?;
         let mut tx = self.store.begin().await?;
         let id = tx
             .insert_instruction(customer_id, actor.user_id, &subject, &body, kind, now)
@@ -1419,7 +1451,10 @@ impl App {
         let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => Some(text(Field::Reason, r, 2000, true)?),
             None if to == InstructionState::Rejected => {
-                return Err(AppError::invalid(Field::Reason, Invalid::RejectionNeedsReason));
+                return Err(AppError::invalid(
+                    Field::Reason,
+                    Invalid::RejectionNeedsReason,
+                ));
             }
             None => None,
         };
@@ -1526,13 +1561,21 @@ impl App {
     ) -> Result<(i64, String, Role, Option<i64>)> {
         let name = text(Field::Name, name, 100, false)?;
         let role = Role::parse(role).ok_or_else(|| {
-            AppError::invalid(Field::Role, Invalid::NotARole { role: role.to_string() })
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARole {
+                    role: role.to_string(),
+                },
+            )
         })?;
         let expires_at = match expires_in_days {
             None => None,
             Some(d @ 1..=3650) => Some(now + d * 24 * 3600 * 1000),
             Some(d) => {
-                return Err(AppError::invalid(Field::ExpiresInDays, Invalid::TokenDays { days: d }));
+                return Err(AppError::invalid(
+                    Field::ExpiresInDays,
+                    Invalid::TokenDays { days: d },
+                ));
             }
         };
         if !token_role_allowed(actor.role, role) {

@@ -21,11 +21,14 @@ use mamori_billing::term::{self, Cancellation};
 use mamori_billing::{Balance, Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result, record};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result, record};
 use crate::domain::{Actor, Role, Scope};
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
 use crate::store::{StoreError, Tx};
+use mamori_center_model::messages::backoffice::{
+    BackofficeText, LineKindWords, NoticeKindWords, NoticeWords, RefusalWords, TerminationWords,
+};
 
 /// How the monthly run groups charges into invoices (`invoice_per`); the rule lives in
 /// `mamori_billing::plan`.
@@ -436,7 +439,10 @@ pub fn parse_month(field: Field, s: &str) -> Result<YearMonth> {
 /// JSON.
 fn amount(field: Field, v: i64) -> Result<Yen> {
     if v <= 0 {
-        return Err(AppError::invalid(field, Invalid::NotPositiveYen { field, v }));
+        return Err(AppError::invalid(
+            field,
+            Invalid::NotPositiveYen { field, v },
+        ));
     }
     if v > 1_000_000_000_000 {
         return Err(AppError::invalid(field, Invalid::TooManyYen { field }));
@@ -482,7 +488,10 @@ fn read_scope(actor: &Actor) -> Scope {
 
 fn parse_refusal(s: &str) -> Result<RefusalReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        AppError::invalid(Field::Reason, Invalid::NotARefusalReason { v: s.to_string() })
+        AppError::invalid(
+            Field::Reason,
+            Invalid::NotARefusalReason { v: s.to_string() },
+        )
     })
 }
 
@@ -495,30 +504,101 @@ fn parse_termination(s: &str) -> Result<TerminationReason> {
     })
 }
 
+/// The catalog's words of an Art. 8-2 reason.
+pub fn refusal_words(r: RefusalReason) -> RefusalWords {
+    match r {
+        RefusalReason::TechnicalObstacle => RefusalWords::TechnicalObstacle,
+        RefusalReason::RiskOfNonPayment => RefusalWords::RiskOfNonPayment,
+        RefusalReason::FalseStatement => RefusalWords::FalseStatement,
+        RefusalReason::UnlawfulUse => RefusalWords::UnlawfulUse,
+        RefusalReason::DamagesCredibility => RefusalWords::DamagesCredibility,
+        RefusalReason::Other => RefusalWords::Other,
+    }
+}
+
+/// The catalog's words of an Art. 12-1 reason.
+pub fn termination_words(r: TerminationReason) -> TerminationWords {
+    match r {
+        TerminationReason::Insolvency => TerminationWords::Insolvency,
+        TerminationReason::NonPayment => TerminationWords::NonPayment,
+        TerminationReason::BusinessClosure => TerminationWords::BusinessClosure,
+        TerminationReason::TermsViolation => TerminationWords::TermsViolation,
+        TerminationReason::FalseStatement => TerminationWords::FalseStatement,
+        TerminationReason::CarrierContractEnded => TerminationWords::CarrierContractEnded,
+        TerminationReason::AntisocialForces => TerminationWords::AntisocialForces,
+        TerminationReason::FraudOrThreat => TerminationWords::FraudOrThreat,
+        TerminationReason::Other => TerminationWords::Other,
+    }
+}
+
+/// The catalog's words of an invoice line's kind.
+pub fn line_kind_words(k: LineKind) -> LineKindWords {
+    match k {
+        LineKind::MonthlyFee => LineKindWords::MonthlyFee,
+        LineKind::EarlyTermination => LineKindWords::EarlyTermination,
+        LineKind::LateInterest => LineKindWords::LateInterest,
+        LineKind::EvadedFee => LineKindWords::EvadedFee,
+        LineKind::EvasionSurcharge => LineKindWords::EvasionSurcharge,
+        LineKind::Reinstallation => LineKindWords::Reinstallation,
+        LineKind::Handling => LineKindWords::Handling,
+    }
+}
+
+fn lang_of(ja: bool) -> Lang {
+    if ja { Lang::Ja } else { Lang::En }
+}
+
+/// An Art. 8-2 reason (its code) with its item, from the catalog; an unknown code as
+/// it is.
 pub fn refusal_label(s: &str, ja: bool) -> String {
     match parse_refusal(s) {
-        Ok(r) => {
-            if ja {
-                format!("第8条第2項第{}号 {}", r.item(), r.ja())
-            } else {
-                format!("{} {}", r.article(), r.en())
-            }
+        Ok(r) => BackofficeText::Refusal {
+            item: r.item(),
+            reason: refusal_words(r),
         }
+        .text(lang_of(ja)),
         Err(_) => s.to_string(),
     }
 }
 
+/// An Art. 12-1 reason (its code) with its item, from the catalog; an unknown code as
+/// it is.
 pub fn termination_label(s: &str, ja: bool) -> String {
     match parse_termination(s) {
-        Ok(r) => {
-            if ja {
-                format!("第12条第1項第{}号 {}", r.item(), r.ja())
-            } else {
-                format!("{} {}", r.article(), r.en())
-            }
+        Ok(r) => BackofficeText::Termination {
+            item: r.item(),
+            reason: termination_words(r),
         }
+        .text(lang_of(ja)),
         Err(_) => s.to_string(),
     }
+}
+
+/// An invoice line's kind (its code), from the catalog; an unknown code as it is.
+pub fn line_kind_label(code: &str, ja: bool) -> String {
+    match LineKind::from_code(code) {
+        Some(k) => line_kind_words(k).text(lang_of(ja)).to_string(),
+        None => code.to_string(),
+    }
+}
+
+/// A notice's kind (its code) with its article, from the catalog; an unknown code as
+/// it is.
+pub fn notice_kind_label(kind: &str, ja: bool) -> String {
+    let words = match kind {
+        "terms_change" => NoticeKindWords::TermsChange,
+        "maintenance" => NoticeKindWords::Maintenance,
+        "termination" => NoticeKindWords::Termination,
+        "service_end" => NoticeKindWords::ServiceEnd,
+        "application_accepted" => NoticeKindWords::ApplicationAccepted,
+        other => return other.to_string(),
+    };
+    let article = NOTICE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, a)| *a)
+        .unwrap_or("");
+    format!("{} ({article})", words.text(lang_of(ja)))
 }
 
 impl App {
@@ -684,26 +764,26 @@ impl App {
             now,
         )
         .await?;
-        let subject = format!(
-            "お申込みの承諾 / Your application is accepted (contract {})",
-            c.id
-        );
-        let body = format!(
-            "お申込み（回線 {} {}）を承諾しました。サービス開始日: {}、月額料金: {}（税抜）、最低利用期間の末日: {}。\n\nWe have accepted your application (line {} {}). Service start: {}, monthly fee: {} before tax, minimum term ends: {}.\n",
-            c.line_product,
-            c.line_id,
-            mamori_billing::document::format_date(c.start, mamori_billing::document::Lang::Ja),
-            c.monthly_fee.ja(),
-            mamori_billing::document::format_date(
-                minimum_term_end,
-                mamori_billing::document::Lang::Ja
+        // The notice is written in both languages: the customer's reader is not known.
+        let subject = BackofficeText::AcceptedSubject { contract: c.id };
+        let subject = format!("{} / {}", subject.text(Lang::Ja), subject.text(Lang::En));
+        let body = BackofficeText::AcceptedBody {
+            line_product: c.line_product.clone(),
+            line_id: c.line_id.clone(),
+            start_ja: mamori_billing::document::format_date(
+                c.start,
+                mamori_billing::document::Lang::Ja,
             ),
-            c.line_product,
-            c.line_id,
-            c.start,
-            c.monthly_fee.en(),
-            minimum_term_end,
-        );
+            start_en: c.start.to_string(),
+            fee_ja: c.monthly_fee.ja(),
+            fee_en: c.monthly_fee.en(),
+            minimum_end_ja: mamori_billing::document::format_date(
+                minimum_term_end,
+                mamori_billing::document::Lang::Ja,
+            ),
+            minimum_end_en: minimum_term_end.to_string(),
+        };
+        let body = format!("{}\n\n{}\n", body.text(Lang::Ja), body.text(Lang::En));
         let notice_id = tx
             .bo_insert_notice(
                 "application_accepted",
@@ -1394,7 +1474,10 @@ impl App {
             match self.store.bo_officer(*c).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
-                    return Err(AppError::invalid(Field::Customers, Invalid::NoOfficer { customer: *c }));
+                    return Err(AppError::invalid(
+                        Field::Customers,
+                        Invalid::NoOfficer { customer: *c },
+                    ));
                 }
             }
         }
@@ -1439,8 +1522,11 @@ impl App {
         let n = self.store.bo_notice(id).await?.ok_or(AppError::NotFound)?;
         for r in n.recipients.iter().filter(|r| r.sent_at.is_none()) {
             let text = format!(
-                "{}\n\n効力発生日 / Effective date: {}\n",
-                n.body, n.effective_date
+                "{}\n\n{} / {}: {}\n",
+                n.body,
+                NoticeWords::EffectiveDate.text(Lang::Ja),
+                NoticeWords::EffectiveDate.text(Lang::En),
+                n.effective_date
             );
             let res = smtp::send(&cfg.smtp, &cfg.mail_from, &r.email, &n.subject, &text, now).await;
             let mut tx = self.store.begin().await?;
@@ -1490,7 +1576,10 @@ async fn lend_units(
     ids.dedup();
     for &id in &ids {
         let Some(e) = tx.equipment_for_update(id).await? else {
-            return Err(AppError::invalid(Field::Equipment, Invalid::NoSuchUnit { id }));
+            return Err(AppError::invalid(
+                Field::Equipment,
+                Invalid::NoSuchUnit { id },
+            ));
         };
         let open = tx.bo_open_links_of_unit(id).await?;
         let state = e.placement.state;
@@ -1649,6 +1738,38 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
 mod tests {
     use super::*;
     use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// The catalog's words of the reasons and line kinds are the ones the documents
+    /// print (`mamori_billing`), in both languages.
+    #[test]
+    fn catalog_words_match_the_documents() {
+        for r in RefusalReason::ALL {
+            assert_eq!(refusal_words(r).text(Lang::Ja), r.ja());
+            assert_eq!(refusal_words(r).text(Lang::En), r.en());
+            assert_eq!(
+                refusal_label(&serde_json::to_value(r).unwrap().as_str().unwrap(), true),
+                format!("第8条第2項第{}号 {}", r.item(), r.ja())
+            );
+        }
+        for r in TerminationReason::ALL {
+            assert_eq!(termination_words(r).text(Lang::Ja), r.ja());
+            assert_eq!(termination_words(r).text(Lang::En), r.en());
+            assert_eq!(
+                termination_label(&serde_json::to_value(r).unwrap().as_str().unwrap(), false),
+                format!("{} {}", r.article(), r.en())
+            );
+        }
+        for k in LineKind::ALL {
+            assert_eq!(line_kind_words(k).text(Lang::Ja), k.ja());
+            assert_eq!(line_kind_words(k).text(Lang::En), k.en());
+            assert_eq!(line_kind_label(k.code(), true), k.ja());
+        }
+        assert_eq!(
+            notice_kind_label("maintenance", true),
+            "保守による停止 (Art. 16-2)"
+        );
+        assert_eq!(refusal_label("nonsense", true), "nonsense");
+    }
 
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.

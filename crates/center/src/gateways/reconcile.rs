@@ -359,7 +359,9 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         if !tx.agent_cert_is_current(&cert.serial).await? {
-            return Err(AppError::Unauthenticated(Unauthenticated::CertificateRevoked));
+            return Err(AppError::Unauthenticated(
+                Unauthenticated::CertificateRevoked,
+            ));
         }
         let mut status = tx
             .agent_status(cert.equipment_id)

@@ -16,8 +16,9 @@ use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
 use crate::app::record;
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result};
 use crate::domain::{Actor, Role, Scope, Site};
+use mamori_center_model::messages::revisions::{ChangeItem, ChangeText};
 
 /// Where a revision is in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,22 +300,48 @@ fn compare<K: Ord + Clone, V: PartialEq>(
     (added, removed, changed)
 }
 
-/// Describes added/removed/changed items of one kind into `out`.
-fn describe(out: &mut Vec<String>, what: &str, (a, r, c): (Vec<String>, Vec<String>, Vec<String>)) {
-    out.extend(a.into_iter().map(|k| format!("{what} {k} added")));
-    out.extend(r.into_iter().map(|k| format!("{what} {k} removed")));
-    out.extend(c.into_iter().map(|k| format!("{what} {k} changed")));
+/// Describes added/removed/changed items of one kind into `out`, in `lang`.
+fn describe(
+    lang: Lang,
+    out: &mut Vec<String>,
+    item: ChangeItem,
+    (a, r, c): (Vec<String>, Vec<String>, Vec<String>),
+) {
+    out.extend(
+        a.into_iter()
+            .map(|name| ChangeText::Added { item, name }.text(lang)),
+    );
+    out.extend(
+        r.into_iter()
+            .map(|name| ChangeText::Removed { item, name }.text(lang)),
+    );
+    out.extend(
+        c.into_iter()
+            .map(|name| ChangeText::Changed { item, name }.text(lang)),
+    );
 }
 
-/// The summary of changes between two policies and settings.
+/// The summary of changes between two policies and settings, in English (the API's).
 pub fn summarize(
     old_text: &str,
     old_settings: &GatewaySettings,
     new_text: &str,
     new_settings: &GatewaySettings,
 ) -> ChangeSummary {
+    summarize_in(Lang::En, old_text, old_settings, new_text, new_settings)
+}
+
+/// The summary of changes between two policies and settings, its descriptions in
+/// `lang` (names of rules, objects and items stay as written).
+pub fn summarize_in(
+    lang: Lang,
+    old_text: &str,
+    old_settings: &GatewaySettings,
+    new_text: &str,
+    new_settings: &GatewaySettings,
+) -> ChangeSummary {
     let mut s = ChangeSummary::default();
-    settings_changes(&mut s.settings, old_settings, new_settings);
+    settings_changes(lang, &mut s.settings, old_settings, new_settings);
     let lists = policy::Lists::new();
     let (old, new) = match (
         policy::check(old_text, &lists).policy,
@@ -322,7 +349,7 @@ pub fn summarize(
     ) {
         (Some(o), Some(n)) => (o, n),
         _ => {
-            s.unavailable = Some("one of the two policies does not check".into());
+            s.unavailable = Some(ChangeText::Unavailable.text(lang));
             return s;
         }
     };
@@ -349,8 +376,9 @@ pub fn summarize(
     s.objects_changed = c;
 
     describe(
+        lang,
         &mut s.zones,
-        "interface",
+        ChangeItem::Interface,
         compare(
             &keyed(&old.interfaces, |i| i.name.clone()),
             &keyed(&new.interfaces, |i| i.name.clone()),
@@ -362,34 +390,40 @@ pub fn summarize(
             .collect()
     };
     describe(
+        lang,
         &mut s.zones,
-        "default",
+        ChangeItem::Default,
         compare(&pair(&old.defaults), &pair(&new.defaults)),
     );
     if old.default_action != new.default_action {
-        s.zones.push(format!(
-            "default action {} → {}",
-            old.default_action.as_str(),
-            new.default_action.as_str()
-        ));
+        s.zones.push(
+            ChangeText::DefaultAction {
+                from: old.default_action.as_str().into(),
+                to: new.default_action.as_str().into(),
+            }
+            .text(lang),
+        );
     }
 
     let set =
         |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
     describe(
+        lang,
         &mut s.nat,
-        "masquerade",
+        ChangeItem::Masquerade,
         compare(&set(&old.masquerade), &set(&new.masquerade)),
     );
     let snat_key = |n: &policy::Snat| format!("{}→{}", n.zone, n.to);
     describe(
+        lang,
         &mut s.nat,
-        "source NAT",
+        ChangeItem::SourceNat,
         compare(&keyed(&old.snat, snat_key), &keyed(&new.snat, snat_key)),
     );
     describe(
+        lang,
         &mut s.nat,
-        "port forward",
+        ChangeItem::PortForward,
         compare(
             &keyed(&old.port_forwards, |p| p.name.clone()),
             &keyed(&new.port_forwards, |p| p.name.clone()),
@@ -397,16 +431,18 @@ pub fn summarize(
     );
     let one_key = |o: &policy::OneToOne| format!("{}↔{}", o.public, o.private);
     describe(
+        lang,
         &mut s.nat,
-        "1:1 NAT",
+        ChangeItem::OneToOne,
         compare(
             &keyed(&old.one_to_one, one_key),
             &keyed(&new.one_to_one, one_key),
         ),
     );
     describe(
+        lang,
         &mut s.load_balancers,
-        "load balancer",
+        ChangeItem::LoadBalancer,
         compare(
             &keyed(&old.load_balancers, |l| l.name.clone()),
             &keyed(&new.load_balancers, |l| l.name.clone()),
@@ -415,29 +451,40 @@ pub fn summarize(
     s
 }
 
-fn settings_changes(out: &mut Vec<String>, old: &GatewaySettings, new: &GatewaySettings) {
+fn settings_changes(
+    lang: Lang,
+    out: &mut Vec<String>,
+    old: &GatewaySettings,
+    new: &GatewaySettings,
+) {
     if old.syslog != new.syslog {
-        out.push("syslog target changed".into());
+        out.push(ChangeText::SyslogChanged.text(lang));
     }
     let users = |s: &GatewaySettings| keyed(&s.snmp_v3, |u| u.user.clone());
     let (ou, nu) = (users(old), users(new));
     let (a, r, c) = compare(&ou, &nu);
-    out.extend(a.into_iter().map(|u| format!("SNMP user {u} added")));
-    out.extend(r.into_iter().map(|u| format!("SNMP user {u} removed")));
+    out.extend(
+        a.into_iter()
+            .map(|user| ChangeText::SnmpUserAdded { user }.text(lang)),
+    );
+    out.extend(
+        r.into_iter()
+            .map(|user| ChangeText::SnmpUserRemoved { user }.text(lang)),
+    );
     for u in c {
         let (o, n) = (&ou[&u], &nu[&u]);
         if o.auth != n.auth || o.privacy != n.privacy {
-            out.push(format!("SNMP user {u}: algorithms changed"));
+            out.push(ChangeText::SnmpAlgorithms { user: u.clone() }.text(lang));
         }
         if o.auth_pass != n.auth_pass || o.priv_pass != n.priv_pass {
-            out.push(format!("SNMP user {u}: pass phrase changed"));
+            out.push(ChangeText::SnmpPassPhrase { user: u.clone() }.text(lang));
         }
     }
     if old.ntp != new.ntp {
-        out.push("NTP servers changed".into());
+        out.push(ChangeText::NtpChanged.text(lang));
     }
     if old.dns != new.dns {
-        out.push("DNS servers changed".into());
+        out.push(ChangeText::DnsChanged.text(lang));
     }
 }
 
@@ -451,6 +498,20 @@ pub struct RevisionDiff {
     pub summary: ChangeSummary,
 }
 
+impl RevisionDiff {
+    /// The summary of this change with its descriptions in `lang` (`summary` is
+    /// English, the API's).
+    pub fn summary_in(&self, lang: Lang) -> ChangeSummary {
+        summarize_in(
+            lang,
+            &self.from.policy_text,
+            &self.from.settings,
+            &self.to.policy_text,
+            &self.to.settings,
+        )
+    }
+}
+
 // ---- use cases --------------------------------------------------------------------------
 
 fn reason_text(field: Field, v: &str) -> Result<String> {
@@ -460,7 +521,10 @@ fn reason_text(field: Field, v: &str) -> Result<String> {
     }
     let n = v.chars().count();
     if n > 1000 {
-        return Err(AppError::invalid(field, Invalid::ReasonTooLong { field, n }));
+        return Err(AppError::invalid(
+            field,
+            Invalid::ReasonTooLong { field, n },
+        ));
     }
     if let Some(c) = v
         .chars()
@@ -672,12 +736,16 @@ impl App {
                 .await?
                 .is_none()
         {
-            return Err(AppError::invalid(Field::InstructionId, Invalid::NoSuchInstruction { id: i }));
+            return Err(AppError::invalid(
+                Field::InstructionId,
+                Invalid::NoSuchInstruction { id: i },
+            ));
         }
-        let settings_json = serde_json::to_string(&draft.settings)
-            .map_err(|e| AppError::Conflict(Conflict::SettingsNotStored {
+        let settings_json = serde_json::to_string(&draft.settings).map_err(|e| {
+            AppError::Conflict(Conflict::SettingsNotStored {
                 detail: e.to_string(),
-            }))?;
+            })
+        })?;
         let warnings = diags.policy.iter().filter(|d| !d.is_error()).count();
         let mut tx = self.store.begin().await?;
         let number = tx
@@ -803,7 +871,9 @@ impl App {
             .review_revision(rev.id, to, actor.user_id, note, now)
             .await?
         {
-            return Err(AppError::Conflict(Conflict::RevisionReviewedMeanwhile { number }));
+            return Err(AppError::Conflict(Conflict::RevisionReviewedMeanwhile {
+                number,
+            }));
         }
         self.record_revision_change(
             tx,
@@ -844,7 +914,9 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let Some(generation) = tx.publish_revision(rev.id, actor.user_id, now).await? else {
-            return Err(AppError::Conflict(Conflict::RevisionPublishedMeanwhile { number }));
+            return Err(AppError::Conflict(Conflict::RevisionPublishedMeanwhile {
+                number,
+            }));
         };
         self.record_revision_change(
             tx,

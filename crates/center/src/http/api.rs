@@ -455,12 +455,7 @@ async fn login(
     let now = now_ms();
     // Checked and counted in one step, before the attempt is evaluated.
     if !s.admit_signin(ip, now) {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests",
-            "too many failed sign-ins from this address",
-        )
-        .hint("wait a minute"));
+        return Err(AppError::Throttled(crate::app::Throttled::SigninsFromAddress).into());
     }
     let result = s
         .app

@@ -547,7 +547,9 @@ fn unit_number(part: &str) -> Result<i64, AppError> {
     part.parse::<i64>().map_err(|_| {
         AppError::invalid(
             crate::app::Field::Equipment,
-            crate::app::Invalid::NotAUnitNumber { v: part.to_string() },
+            crate::app::Invalid::NotAUnitNumber {
+                v: part.to_string(),
+            },
         )
     })
 }
@@ -929,7 +931,10 @@ async fn application_change_page(
 ) -> Response {
     let l = u.lang;
     if !is_staff(&u) {
-        return error(l, AppError::Forbidden(crate::app::Forbidden::BackOfficeOnly));
+        return error(
+            l,
+            AppError::Forbidden(crate::app::Forbidden::BackOfficeOnly),
+        );
     }
     let a = match async { s.app.bo_application(&u.actor, id_of(&id)?).await }.await {
         Ok(a) => a,
@@ -995,7 +1000,10 @@ async fn application_submit(
     let l = u.lang;
     let action = async {
         let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
-            AppError::invalid(crate::app::Field::CustomerId, crate::app::Invalid::ChooseCustomer)
+            AppError::invalid(
+                crate::app::Field::CustomerId,
+                crate::app::Invalid::ChooseCustomer,
+            )
         })?;
         let fee = number_field(crate::app::Field::MonthlyFee, l, &f.monthly_fee)?;
         let replaces = match f.replaces.as_deref().map(str::trim) {
@@ -1258,20 +1266,7 @@ async fn payment_submit(
 }
 
 fn notice_kind_label(l: Lang, kind: &str) -> String {
-    let (ja, en) = match kind {
-        "terms_change" => ("約款の変更", "Change of the terms"),
-        "maintenance" => ("保守による停止", "Suspension for maintenance"),
-        "termination" => ("契約の解除", "Termination"),
-        "service_end" => ("サービスの終了", "End of the service"),
-        "application_accepted" => ("お申込みの承諾", "Application accepted"),
-        other => (other, other),
-    };
-    let article = bo::NOTICE_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, a)| *a)
-        .unwrap_or("");
-    format!("{} ({article})", if l == Lang::Ja { ja } else { en })
+    bo::notice_kind_label(kind, l == Lang::Ja)
 }
 
 async fn notices_page(State(s): State<AppState>, u: User) -> Response {

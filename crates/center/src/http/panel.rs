@@ -1390,6 +1390,15 @@ struct AuditQuery {
     before: Option<i64>,
 }
 
+/// An audit entry's action: its summary from the catalog, then its recorded code.
+fn audit_action_html(l: crate::app::Lang, code: &str) -> String {
+    format!(
+        "{} <code>{}</code>",
+        esc(&mamori_center_model::messages::audit::summary(code, l)),
+        esc(code)
+    )
+}
+
 async fn audit_page(
     State(s): State<AppState>,
     u: PanelUser,
@@ -1417,7 +1426,7 @@ async fn audit_page(
             date(l, e.at),
             esc(&e.actor),
             esc(&e.source),
-            esc(&e.action),
+            audit_action_html(msg_lang(l), &e.action),
             esc(&e.object),
             esc(&e.outcome),
             esc(&e.detail)

@@ -460,7 +460,14 @@ async fn diff_page(
         "<p><a href=\"{base}\">{}</a> — <a href=\"{base}/{a}\">{a}</a> → <a href=\"{base}/{b}\">{b}</a></p><h2>{}</h2>{}<h2>{}</h2>{}<h2>{}</h2>{}",
         w(l, "版の一覧へ", "All revisions"),
         w(l, "変更の概要", "Summary of changes"),
-        summary_html(l, &d.summary),
+        summary_html(
+            l,
+            &d.summary_in(if l == Lang::Ja {
+                crate::app::Lang::Ja
+            } else {
+                crate::app::Lang::En
+            })
+        ),
         w(l, "ポリシーの差分", "Policy diff"),
         lines_html(l, "policy-diff", &d.policy),
         w(l, "機器設定の差分", "Settings diff"),
@@ -794,10 +801,10 @@ async fn create(
     let mut msg = format!(
         "<p class=\"err\" id=\"error\">{}</p>",
         esc(&e.text(if l == Lang::Ja {
-                crate::app::Lang::Ja
-            } else {
-                crate::app::Lang::En
-            }))
+            crate::app::Lang::Ja
+        } else {
+            crate::app::Lang::En
+        }))
     );
     if let Some(settings) = settings {
         msg.push_str(&diagnostics_html(l, &diagnose(&f.policy_text, &settings)));
