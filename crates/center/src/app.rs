@@ -27,7 +27,7 @@ pub enum AppError {
     Unauthenticated(Unauthenticated),
     /// A field of a request is wrong: which field, and why.
     #[error("{}: {}", .field.code(), .why.text(Lang::En))]
-    Invalid { field: Field, why: Invalid },
+    Invalid { field: Field, why: Box<Invalid> },
     #[error("{}", .0.text(Lang::En))]
     Conflict(Conflict),
     /// Too many attempts of a kind.
@@ -44,7 +44,10 @@ pub enum AppError {
 impl AppError {
     /// A refused field: `field`, and `why` in both languages.
     pub fn invalid(field: Field, why: Invalid) -> AppError {
-        AppError::Invalid { field, why }
+        AppError::Invalid {
+            field,
+            why: Box::new(why),
+        }
     }
 
     /// What a reader of `lang` is told: the catalog's text of this error (a refused

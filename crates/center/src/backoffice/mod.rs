@@ -1747,7 +1747,7 @@ mod tests {
             assert_eq!(refusal_words(r).text(Lang::Ja), r.ja());
             assert_eq!(refusal_words(r).text(Lang::En), r.en());
             assert_eq!(
-                refusal_label(&serde_json::to_value(r).unwrap().as_str().unwrap(), true),
+                refusal_label(serde_json::to_value(r).unwrap().as_str().unwrap(), true),
                 format!("第8条第2項第{}号 {}", r.item(), r.ja())
             );
         }
@@ -1755,7 +1755,7 @@ mod tests {
             assert_eq!(termination_words(r).text(Lang::Ja), r.ja());
             assert_eq!(termination_words(r).text(Lang::En), r.en());
             assert_eq!(
-                termination_label(&serde_json::to_value(r).unwrap().as_str().unwrap(), false),
+                termination_label(serde_json::to_value(r).unwrap().as_str().unwrap(), false),
                 format!("{} {}", r.article(), r.en())
             );
         }

@@ -1011,7 +1011,7 @@ mod tests {
         b.snmp_v3[0].priv_pass = "cccccccc".into();
         b.ntp.push("ntp2.example.jp".into());
         let mut out = Vec::new();
-        settings_changes(&mut out, &a, &b);
+        settings_changes(Lang::En, &mut out, &a, &b);
         assert_eq!(
             out,
             ["SNMP user ops: pass phrase changed", "NTP servers changed"]
