@@ -153,7 +153,7 @@ fields! {
         Locale = "locale" => ("表示言語", "language"),
         Kind = "kind" => ("種類", "kind"),
         ExpiresInDays = "expires_in_days" => ("有効期限（日数）", "validity in days"),
-        /// The state a unit of equipment is moved to.
+        /// The state equipment is moved to.
         To = "to" => ("移動先の状態", "new state"),
         InterestBasisPoints = "interest_basis_points" => ("遅延損害金の利率", "late-payment interest rate"),
         MonthlyFee = "monthly_fee" => ("月額料金", "monthly fee"),
@@ -170,7 +170,7 @@ fields! {
         LineId = "line_id" => ("回線ID", "line ID"),
         LineProduct = "line_product" => ("アクセス回線", "access line"),
         Replaces = "replaces" => ("変更するお申込み", "application replaced"),
-        /// The units of equipment lent under a contract.
+        /// The equipment lent under a contract.
         Equipment = "equipment" => ("貸与機器", "equipment"),
         Customers = "customers" => ("送付先", "recipients"),
         TtlMinutes = "ttl_minutes" => ("有効期間", "validity"),
@@ -302,19 +302,19 @@ crate::messages! {
         ),
         SiteOfAnotherCustomer { site: i64, customer: i64 } => (
             format!("拠点 {site} は、機器の貸与先である顧客 {customer} の拠点ではありません。"),
-            format!("site {site} is not a site of customer {customer}, to whom the unit is lent"),
+            format!("site {site} is not a site of customer {customer}, to whom the equipment is lent"),
         ),
         MoveNotAllowed { from_ja: String, from_en: String, to_ja: String, to_en: String, allowed_ja: String, allowed_en: String } => (
             format!("「{from_ja}」の機器は「{to_ja}」にできません。「{from_ja}」から移せる状態: {allowed_ja}"),
-            format!("a unit that is {from_en} cannot become {to_en}; from {from_en} it can become: {allowed_en}"),
+            format!("equipment that is {from_en} cannot become {to_en}; from {from_en} it can become: {allowed_en}"),
         ),
         MoveNeedsCustomer => (
             "機器を貸与するには貸与先の顧客（customer_id）を指定してください。",
-            "lending a unit needs the customer it is lent to (customer_id)",
+            "lending equipment needs the customer it is lent to (customer_id)",
         ),
         MoveNeedsSite => (
             "機器を設置するには設置先の拠点（site_id）を指定してください。",
-            "installing a unit needs the site it is installed at (site_id)",
+            "installing equipment needs the site it is installed at (site_id)",
         ),
         MoveUnexpected { field: Field } => (
             format!("{}は貸与（customer_id）または設置（site_id）のときだけ指定します。", field.text(Lang::Ja)),
@@ -330,15 +330,15 @@ crate::messages! {
         ),
         NoUnitInInventory { id: i64 } => (
             format!("在庫に機器 {id} はありません。"),
-            format!("there is no unit {id} in the inventory"),
+            format!("there is no equipment {id} in the inventory"),
         ),
         UnitNotInstalledHere { serial: String, state_ja: String, state_en: String } => (
             format!("機器 {serial} は{state_ja}で、この拠点に設置されていません。先にこの拠点に設置してください。"),
-            format!("unit {serial} is {state_en} and not installed at this site; install it here first"),
+            format!("equipment {serial} is {state_en} and not installed at this site; install it here first"),
         ),
         UnitNotAtSite => (
             "この機器は拠点に設置されていません。先に拠点に設置してください。",
-            "the unit is not at a site; install it at a site first",
+            "the equipment is not at a site; install it at a site first",
         ),
         TooManyReports { max: usize } => (
             format!("報告は1回に{max}件までです。"),
@@ -364,7 +364,7 @@ crate::messages! {
         OperationsCenterLeftOut { line: usize, column: usize, count: usize, list_ja: String, list_en: String, quoted: String } => (
             format!("{line}行{column}列: [management] center に運用センターのアドレス {list_ja} が含まれていません(センターの設定 operations_center)。このままでは運用センターから機器への ping、SSH、SNMP、HTTPS が届かなくなります。center に {quoted} を加えてください。"),
             format!(
-                "{line}:{column}: [management] center leaves out the operations center's {} {list_en} (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the gateway; add {quoted} to center",
+                "{line}:{column}: [management] center leaves out the operations center's {} {list_en} (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the equipment; add {quoted} to center",
                 if *count == 1 { "address" } else { "addresses" }
             ),
         ),
@@ -427,11 +427,11 @@ crate::messages! {
             format!("{line:?} is not an eligible access line of the provider (Art. 7); eligible: {eligible}"),
         ),
         NoSuchApplication { id: i64 } => (
-            format!("変更するお申込み {id} はこのお客様のお申込みにありません。"),
+            format!("変更するお申込み {id} はこの顧客のお申込みにありません。"),
             format!("application {id} of this customer does not exist"),
         ),
         ChooseCustomer => (
-            "お客様を選んでください。",
+            "顧客を選んでください。",
             "choose a customer",
         ),
         TerminationNeedsNotice => (
@@ -448,7 +448,7 @@ crate::messages! {
         ),
         ContractEnded { end: String } => (
             format!("この契約は {end} に終了しているため、機器を貸与できません。"),
-            format!("the contract ended on {end}; no unit can be lent under it"),
+            format!("the contract ended on {end}; no equipment can be lent under it"),
         ),
         PaymentInFuture { date: String } => (
             format!("入金日 {date} は未来の日付です。"),
@@ -467,28 +467,28 @@ crate::messages! {
             format!("{kind:?} is not a notice kind; use terms_change, maintenance, termination or service_end"),
         ),
         NoRecipients => (
-            "送付先のお客様を1社以上選んでください。",
+            "送付先の顧客を1社以上選んでください。",
             "choose at least one customer",
         ),
         NoOfficer { customer: i64 } => (
-            format!("お客様 {customer} は存在しないか、有効なセキュリティ責任者がいません。"),
+            format!("顧客 {customer} は存在しないか、有効なセキュリティ責任者がいません。"),
             format!("customer {customer} does not exist or has no active security officer"),
         ),
         NotACustomerNumber { v: String } => (
-            format!("送付先の「{v}」はお客様番号ではありません。"),
+            format!("送付先の「{v}」は顧客番号ではありません。"),
             format!("{v:?} is not a customer number"),
         ),
         NotAUnitNumber { v: String } => (
             format!("貸与機器の「{v}」は機器台帳の機器番号ではありません。"),
-            format!("{v:?} is not a unit number of the equipment inventory"),
+            format!("{v:?} is not a number of the equipment inventory"),
         ),
         NoSuchUnit { id: i64 } => (
             format!("貸与機器 {id} は機器台帳にありません。"),
-            format!("there is no unit {id} in the equipment inventory"),
+            format!("there is no equipment {id} in the equipment inventory"),
         ),
         UnitNotLendable { id: i64, serial: String, state_ja: String, state_en: String, where_ja: String, where_en: String } => (
-            format!("機器 {id}（{serial}）は「{state_ja}」{where_ja}のため貸与できません。在庫の機器、またはこのお客様の手元にあり他の契約に属さない機器を選んでください。"),
-            format!("unit {id} ({serial}) is {state_en}{where_en}; only a unit in stock, or one already with this customer and under no other contract, can be lent"),
+            format!("機器 {id}（{serial}）は「{state_ja}」{where_ja}のため貸与できません。在庫の機器、またはこの顧客の手元にあり他の契約に属さない機器を選んでください。"),
+            format!("equipment {id} ({serial}) is {state_en}{where_en}; only equipment in stock, or equipment already with this customer and under no other contract, can be lent"),
         ),
         MonthNotOver { month: String } => (
             format!("対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"),
@@ -608,7 +608,7 @@ crate::messages! {
         ),
         UnitMovedMeanwhile => (
             "この機器はほかの人が先に移動しました。再読み込みしてからやり直してください。",
-            "the unit was moved by someone else meanwhile; reload and try again",
+            "the equipment was moved by someone else meanwhile; reload and try again",
         ),
         SettingsNotStored { detail: String } => (
             format!("設定を保存できません: {detail}"),
@@ -661,7 +661,7 @@ crate::catalog! {
         ),
         CertificateRevoked => (
             "証明書が失効したか、機器が移動しました。",
-            "the certificate was revoked or its unit has moved",
+            "the certificate was revoked or its equipment has moved",
         ),
     }
 }

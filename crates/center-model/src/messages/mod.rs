@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod backoffice;
 pub mod errors;
+pub mod glossary;
 pub mod revisions;
 
 /// The language of a person's panel, mail and documents.

@@ -1604,7 +1604,7 @@ async fn lend_units(
                 if state.with_customer() && e.placement.customer_id != Some(customer_id) {
                     (
                         " with another customer".to_string(),
-                        "（他のお客様に貸与中）".to_string(),
+                        "（他の顧客に貸与中）".to_string(),
                     )
                 } else if let Some(k) = open.first() {
                     (format!(" under contract {k}"), format!("（契約 {k}）"))
