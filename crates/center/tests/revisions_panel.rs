@@ -261,10 +261,17 @@ async fn panel_workflow_and_isolation(backend: Backend) {
     let p = get(&c, &op, &format!("{base}/diff?from=1&to=2"), "ja").await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("追加されたルール: web-in"), "{}", p.body);
+    // The change summary speaks the reader's language.
     assert!(
-        p.body.contains("SNMP user ops: pass phrase changed"),
+        p.body.contains("SNMP ユーザー ops: パスフレーズを変更"),
         "{}",
         p.body
+    );
+    let en = get(&c, &op, &format!("{base}/diff?from=1&to=2"), "en").await;
+    assert!(
+        en.body.contains("SNMP user ops: pass phrase changed"),
+        "{}",
+        en.body
     );
     assert!(p.body.contains("<tr class=\"added\">"), "{}", p.body);
     assert!(p.body.contains("name = &quot;web-in&quot;"), "{}", p.body);

@@ -72,25 +72,39 @@ mod tests {
             e::Invalid::examples().iter().for_each(|m| push(m.text(l)));
             e::Conflict::examples().iter().for_each(|m| push(m.text(l)));
             e::ApiHint::examples().iter().for_each(|m| push(m.text(l)));
-            e::Forbidden::ALL.iter().for_each(|m| push(m.text(l).into()));
+            e::Forbidden::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             e::Unauthenticated::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));
-            e::Throttled::ALL.iter().for_each(|m| push(m.text(l).into()));
-            e::ErrorWords::ALL.iter().for_each(|m| push(m.text(l).into()));
+            e::Throttled::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
+            e::ErrorWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             bo::BackofficeText::examples()
                 .iter()
                 .for_each(|m| push(m.text(l)));
-            bo::RefusalWords::ALL.iter().for_each(|m| push(m.text(l).into()));
+            bo::RefusalWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             bo::TerminationWords::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));
-            bo::LineKindWords::ALL.iter().for_each(|m| push(m.text(l).into()));
+            bo::LineKindWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             bo::NoticeKindWords::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));
-            bo::NoticeWords::ALL.iter().for_each(|m| push(m.text(l).into()));
-            rev::ChangeItem::ALL.iter().for_each(|m| push(m.text(l).into()));
+            bo::NoticeWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
+            rev::ChangeItem::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             rev::ChangeText::examples()
                 .iter()
                 .for_each(|m| push(m.text(l)));

@@ -549,7 +549,7 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .collect();
         let ja_list: Vec<String> = errors
             .iter()
-            .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message))
+            .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message_for("ja")))
             .collect();
         return Some(AppError::invalid(
             Field::PolicyText,

@@ -153,10 +153,9 @@ fn diagnostics_html(l: Lang, d: &Diagnostics) -> String {
             "<li class=\"{class}\">{}:{}: {sev}: {}{}</li>",
             x.line,
             x.column,
-            esc(&x.message),
-            x.hint
-                .as_deref()
-                .map(|h| format!(" <small>({})</small>", esc(h)))
+            esc(&x.message_for(if l == Lang::Ja { "ja" } else { "en" })),
+            x.hint_for(if l == Lang::Ja { "ja" } else { "en" })
+                .map(|h| format!(" <small>({})</small>", esc(&h)))
                 .unwrap_or_default()
         ));
     }
