@@ -392,10 +392,7 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
         AppError::Forbidden(_) => (t(l, "forbidden"), e.text(msg_lang(l))),
         AppError::Store(_) | AppError::Auth(_) => {
             tracing::error!(error = %e, "panel request failed");
-            (
-                t(l, "error"),
-                "internal error; it has been logged".to_string(),
-            )
+            (t(l, "error"), e.text(msg_lang(l)))
         }
         other => (t(l, "error"), other.text(msg_lang(l))),
     };
