@@ -10,7 +10,8 @@ use support::{Backend, Center, PASSWORD, code};
 
 both_backends!(
     panel_story_csrf_and_isolation,
-    validation_errors_in_the_readers_language
+    validation_errors_in_the_readers_language,
+    signin_errors_in_the_readers_language
 );
 
 /// One browser: its cookies and language.
@@ -694,5 +695,46 @@ async fn validation_errors_in_the_readers_language(backend: Backend) {
         Browser::new(&c, "ja").get(&path).await.status,
         StatusCode::OK
     );
+    c.stop().await;
+}
+
+/// A refused sign-in says so in the reader's language (from the message catalog), and
+/// tells nothing more in either.
+async fn signin_errors_in_the_readers_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let path = format!("/setup/{}", c.bootstrap);
+    Browser::new(&c, "ja")
+        .setup(&path, Some("admin@provider.example.jp"), "管理者", true)
+        .await;
+    for (lang, says, not) in [
+        (
+            "ja-JP,ja;q=0.9",
+            "メールアドレス、パスワード、確認コードのいずれかが違います。",
+            "wrong e-mail address",
+        ),
+        (
+            "en-US,en;q=0.9",
+            "wrong e-mail address, password or code",
+            "いずれかが違います",
+        ),
+    ] {
+        let mut b = Browser::new(&c, lang);
+        let p = b.get("/login").await;
+        let csrf = csrf_of(&p.body);
+        let p = b
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("email", "admin@provider.example.jp"),
+                    ("password", "not the password at all"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{}", p.body);
+        let error = between(&p.body, "id=\"error\">", "<").expect("an error paragraph");
+        assert_eq!(error, says, "{lang}");
+        assert!(!error.contains(not), "{lang}: {error}");
+    }
     c.stop().await;
 }

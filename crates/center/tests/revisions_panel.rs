@@ -170,11 +170,19 @@ async fn panel_workflow_and_isolation(backend: Backend) {
         "{}",
         p.body
     );
+    // The diagnostic speaks the reader's language.
     assert!(
         p.body
-            .contains("9:1: 警告: address object `web` is not used"),
+            .contains("9:1: 警告: アドレスオブジェクト `web` は使われていません"),
         "the warning is kept: {}",
         p.body
+    );
+    let en = get(&c, &coord, &format!("{base}/1"), "en").await;
+    assert!(
+        en.body
+            .contains("9:1: warning: address object `web` is not used"),
+        "the warning is kept: {}",
+        en.body
     );
     assert!(
         p.body.contains("syslog = log.example.jp:514 tcp"),
