@@ -703,7 +703,7 @@ async fn validation_errors_in_the_readers_language(backend: Backend) {
 async fn signin_errors_in_the_readers_language(backend: Backend) {
     let c = Center::start(backend).await;
     let path = format!("/setup/{}", c.bootstrap);
-    Browser::new(&c, "ja")
+    let secret = Browser::new(&c, "ja")
         .setup(&path, Some("admin@provider.example.jp"), "管理者", true)
         .await;
     for (lang, says, not) in [
@@ -735,6 +735,18 @@ async fn signin_errors_in_the_readers_language(backend: Backend) {
         let error = between(&p.body, "id=\"error\">", "<").expect("an error paragraph");
         assert_eq!(error, says, "{lang}");
         assert!(!error.contains(not), "{lang}: {error}");
+    }
+    // The audit trail sums up each entry's action in the reader's language, next to
+    // the recorded code.
+    for (lang, says) in [
+        ("ja", "サインイン <code>signin</code>"),
+        ("en", "Sign-in <code>signin</code>"),
+    ] {
+        let mut b = Browser::new(&c, lang);
+        b.sign_in("admin@provider.example.jp", Some(&secret)).await;
+        let p = b.get("/audit").await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        assert!(p.body.contains(says), "{lang}: {}", p.body);
     }
     c.stop().await;
 }
