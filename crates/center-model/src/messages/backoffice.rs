@@ -59,6 +59,25 @@ crate::catalog! {
 }
 
 crate::catalog! {
+    /// The states of an application (Art. 7–9).
+    pub enum ApplicationStateWords {
+        Pending => ("審査中", "pending"),
+        Accepted => ("承諾済", "accepted"),
+        Refused => ("お断り", "refused"),
+        Superseded => ("変更により差替え", "replaced by a change"),
+    }
+}
+
+crate::catalog! {
+    /// The states of a contract, as its status line begins (the end date follows).
+    pub enum ContractStateWords {
+        Running => ("契約中", "running"),
+        CancelledByCustomer => ("解約予定・解約済（顧客）— 終了日", "cancelled by the customer — ends"),
+        TerminatedByProvider => ("当社による解除 — 終了日", "terminated by the provider — ends"),
+    }
+}
+
+crate::catalog! {
     /// Words of the notices' mails.
     pub enum NoticeWords {
         /// What a notice's mail ends with, before the date.
@@ -128,6 +147,12 @@ mod tests {
             texts.push((m.text(Lang::Ja).into(), m.text(Lang::En).into()));
         }
         for m in LineKindWords::ALL {
+            texts.push((m.text(Lang::Ja).into(), m.text(Lang::En).into()));
+        }
+        for m in ApplicationStateWords::ALL {
+            texts.push((m.text(Lang::Ja).into(), m.text(Lang::En).into()));
+        }
+        for m in ContractStateWords::ALL {
             texts.push((m.text(Lang::Ja).into(), m.text(Lang::En).into()));
         }
         for m in NoticeWords::ALL {

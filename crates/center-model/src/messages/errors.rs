@@ -594,13 +594,13 @@ crate::messages! {
             format!("この指示は {from} のため {to} にできません。"),
             format!("the instruction is {from} and cannot become {to}"),
         ),
-        ApplicationNotAcceptable { state: String } => (
-            format!("お申込みは {state} のため承諾できません。"),
-            format!("the application is {state} and cannot be accepted"),
+        ApplicationNotAcceptable { state_ja: String, state_en: String } => (
+            format!("お申込みは「{state_ja}」のため承諾できません。"),
+            format!("the application is {state_en} and cannot be accepted"),
         ),
-        ApplicationNotRefusable { state: String } => (
-            format!("お申込みは {state} のためお断りできません。"),
-            format!("the application is {state} and cannot be refused"),
+        ApplicationNotRefusable { state_ja: String, state_en: String } => (
+            format!("お申込みは「{state_ja}」のためお断りできません。"),
+            format!("the application is {state_en} and cannot be refused"),
         ),
         ContractEnding => (
             "この契約はすでに終了したか、終了する予定です。",

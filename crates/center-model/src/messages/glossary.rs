@@ -102,6 +102,12 @@ mod tests {
             bo::NoticeWords::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));
+            bo::ApplicationStateWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
+            bo::ContractStateWords::ALL
+                .iter()
+                .for_each(|m| push(m.text(l).into()));
             rev::ChangeItem::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));

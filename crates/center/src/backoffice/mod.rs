@@ -27,7 +27,8 @@ use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
 use crate::store::{StoreError, Tx};
 use mamori_center_model::messages::backoffice::{
-    BackofficeText, LineKindWords, NoticeKindWords, NoticeWords, RefusalWords, TerminationWords,
+    ApplicationStateWords, BackofficeText, ContractStateWords, LineKindWords, NoticeKindWords,
+    NoticeWords, RefusalWords, TerminationWords,
 };
 
 /// How the monthly run groups charges into invoices (`invoice_per`); the rule lives in
@@ -582,6 +583,27 @@ pub fn line_kind_label(code: &str, ja: bool) -> String {
     }
 }
 
+/// An application's state, from the catalog.
+pub fn application_state_label(state: ApplicationState, ja: bool) -> &'static str {
+    let w = match state {
+        ApplicationState::Pending => ApplicationStateWords::Pending,
+        ApplicationState::Accepted => ApplicationStateWords::Accepted,
+        ApplicationState::Refused => ApplicationStateWords::Refused,
+        ApplicationState::Superseded => ApplicationStateWords::Superseded,
+    };
+    w.text(lang_of(ja))
+}
+
+/// How a contract's status line begins (running, or who ends it), from the catalog.
+pub fn contract_state_label(ending: Option<&ContractEnding>, ja: bool) -> &'static str {
+    let w = match ending {
+        None => ContractStateWords::Running,
+        Some(ContractEnding::Customer { .. }) => ContractStateWords::CancelledByCustomer,
+        Some(ContractEnding::Provider { .. }) => ContractStateWords::TerminatedByProvider,
+    };
+    w.text(lang_of(ja))
+}
+
 /// A notice's kind (its code) with its article, from the catalog; an unknown code as
 /// it is.
 pub fn notice_kind_label(kind: &str, ja: bool) -> String {
@@ -728,7 +750,8 @@ impl App {
             .ok_or(AppError::NotFound)?;
         if a.state != ApplicationState::Pending {
             return Err(AppError::Conflict(Conflict::ApplicationNotAcceptable {
-                state: a.state.as_str().into(),
+                state_ja: application_state_label(a.state, true).into(),
+                state_en: a.state.as_str().into(),
             }));
         }
         let minimum_term_end =
@@ -847,7 +870,8 @@ impl App {
             .await?
         {
             return Err(AppError::Conflict(Conflict::ApplicationNotRefusable {
-                state: a.state.as_str().into(),
+                state_ja: application_state_label(a.state, true).into(),
+                state_en: a.state.as_str().into(),
             }));
         }
         tx.audit(

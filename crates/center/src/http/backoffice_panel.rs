@@ -201,23 +201,15 @@ fn balance(l: Lang, v: Balance) -> String {
 
 fn status_text(l: Lang, c: &bo::Contract) -> String {
     match &c.ending {
-        None => tr(l, "契約中", "running").to_string(),
-        Some(ContractEnding::Customer { end, .. }) => format!(
+        None => bo::contract_state_label(None, l == Lang::Ja).to_string(),
+        Some(e @ ContractEnding::Customer { end, .. }) => format!(
             "{} {}",
-            tr(
-                l,
-                "解約予定・解約済（お客様）— 終了日",
-                "cancelled by the customer — ends"
-            ),
+            bo::contract_state_label(Some(e), l == Lang::Ja),
             format_date(*end, l)
         ),
-        Some(ContractEnding::Provider { end, reason, .. }) => format!(
+        Some(e @ ContractEnding::Provider { end, reason, .. }) => format!(
             "{} {} ({})",
-            tr(
-                l,
-                "当社による解除 — 終了日",
-                "terminated by the provider — ends"
-            ),
+            bo::contract_state_label(Some(e), l == Lang::Ja),
             format_date(*end, l),
             bo::termination_label(reason, l == Lang::Ja)
         ),
@@ -761,12 +753,7 @@ fn time_text(l: Lang, ms: i64) -> String {
 }
 
 fn state_text(l: Lang, a: &bo::Application) -> String {
-    let s = match a.state {
-        bo::ApplicationState::Pending => tr(l, "審査中", "pending"),
-        bo::ApplicationState::Accepted => tr(l, "承諾済", "accepted"),
-        bo::ApplicationState::Refused => tr(l, "お断り", "refused"),
-        bo::ApplicationState::Superseded => tr(l, "変更により差替え", "replaced by a change"),
-    };
+    let s = bo::application_state_label(a.state, l == Lang::Ja);
     match (&a.refusal_reason, a.contract_id) {
         (Some(r), _) => format!("{s} — {}", bo::refusal_label(r, l == Lang::Ja)),
         (None, Some(c)) => format!("{s} — {} #{c}", tr(l, "契約", "contract")),
