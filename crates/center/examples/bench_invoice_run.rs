@@ -64,8 +64,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         locale: None,
     };
     let cfg = BackofficeConfig::default();
-    app.backoffice().invoice_run(&actor, &cfg, "2026-07", now).await?;
-    app.backoffice().invoice_run(&actor, &cfg, "2026-08", now).await?;
+    app.backoffice()
+        .invoice_run(&actor, &cfg, "2026-07", now)
+        .await?;
+    app.backoffice()
+        .invoice_run(&actor, &cfg, "2026-08", now)
+        .await?;
     // Payments for July's invoices (due 2026-08-31): 90 % on time, 10 % late in
     // September, so with Art. 17-4 interest billed on September's invoices.
     let invoices = store.backoffice().invoices_of_month("2026-07").await?;
@@ -97,10 +101,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.backoffice().seed_payments(&payments).await?;
 
     let t = std::time::Instant::now();
-    let sep = app.backoffice().invoice_run(&actor, &cfg, "2026-09", now).await?;
+    let sep = app
+        .backoffice()
+        .invoice_run(&actor, &cfg, "2026-09", now)
+        .await?;
     let t_sep = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let again = app.backoffice().invoice_run(&actor, &cfg, "2026-09", now).await?;
+    let again = app
+        .backoffice()
+        .invoice_run(&actor, &cfg, "2026-09", now)
+        .await?;
     let t_again = t.elapsed().as_secs_f64();
     println!("backend: {:?}", store.backend());
     println!("contracts: {n}");

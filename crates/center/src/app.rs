@@ -10,33 +10,69 @@ use crate::signin::{self, Guard};
 use crate::store::{Admission, Store, StoreError, TokenFilter, Tx};
 use mamori_center_model::authz::Action;
 
+pub use mamori_center_model::messages::Lang;
+pub use mamori_center_model::messages::errors::{
+    ApiHint, Conflict, ErrorWords, Field, Forbidden, Invalid, Throttled, Unauthenticated,
+};
+
+/// An error of a use case. What a user reads comes from the message catalog
+/// (`mamori_center_model::messages::errors`) through [`AppError::text`], in their
+/// language; `Display` is the English text (for logs).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// A field of a request is wrong. `message` is English; `ja` is the same message in
-    /// Japanese (naming the field in Japanese), shown to Japanese readers when present.
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-        ja: Option<String>,
-    },
-    #[error("{0}")]
-    Conflict(String),
-    /// Too many attempts of a kind (the message names which, in both languages).
-    #[error("{0}")]
-    Throttled(&'static str),
+    #[error("{}", .0.text(Lang::En))]
+    Forbidden(Forbidden),
+    #[error("{}", .0.text(Lang::En))]
+    Unauthenticated(Unauthenticated),
+    /// A field of a request is wrong: which field, and why.
+    #[error("{}: {}", .field.code(), .why.text(Lang::En))]
+    Invalid { field: Field, why: Box<Invalid> },
+    #[error("{}", .0.text(Lang::En))]
+    Conflict(Conflict),
+    /// Too many attempts of a kind.
+    #[error("{}", .0.text(Lang::En))]
+    Throttled(Throttled),
     #[error("a TOTP code is required")]
     TotpRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+}
+
+impl AppError {
+    /// A refused field: `field`, and `why` in both languages.
+    pub fn invalid(field: Field, why: Invalid) -> AppError {
+        AppError::Invalid {
+            field,
+            why: Box::new(why),
+        }
+    }
+
+    /// What a reader of `lang` is told: the catalog's text of this error (a refused
+    /// field: the whole sentence in Japanese, `field: why` in English). An internal
+    /// error (the store, the authenticator) tells nothing of its cause; it is logged
+    /// where it is answered.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            AppError::NotFound => ErrorWords::NotFound.text(lang).into(),
+            AppError::Forbidden(m) => m.text(lang).into(),
+            AppError::Unauthenticated(m) => m.text(lang).into(),
+            AppError::Invalid { field, why } => match lang {
+                Lang::Ja => why.text(lang),
+                Lang::En => format!("{}: {}", field.code(), why.text(lang)),
+            },
+            AppError::Conflict(m) => m.text(lang),
+            AppError::Throttled(m) => m.text(lang).into(),
+            AppError::TotpRequired => ErrorWords::TotpRequired.text(lang).into(),
+            AppError::Store(StoreError::Conflict(m)) => {
+                Conflict::Stored { detail: m.clone() }.text(lang)
+            }
+            AppError::Store(_) | AppError::Auth(_) => ErrorWords::Internal.text(lang).into(),
+        }
+    }
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -92,114 +128,36 @@ const PENDING_SESSION_TTL_MS: i64 = 5 * 60 * 1000;
 /// Bootstrap links issued this recently by another process are left valid.
 const BOOTSTRAP_CONCURRENT_MS: i64 = 5 * 60 * 1000;
 
-/// A validation error in English only (prefer [`invalid_text`]).
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field,
-        message: message.into(),
-        ja: None,
-    }
-}
-
-/// A validation error in both languages: `en` is the message after the field name,
-/// `ja` the whole sentence in Japanese, naming the field in Japanese.
-pub(crate) fn invalid_text(
-    field: &'static str,
-    en: impl Into<String>,
-    ja: impl Into<String>,
-) -> AppError {
-    AppError::Invalid {
-        field,
-        message: en.into(),
-        ja: Some(ja.into()),
-    }
-}
-
-impl AppError {
-    /// The message for a reader of `lang` ("ja" or "en"): the Japanese text of a
-    /// validation error when there is one, else the English text.
-    pub fn message_for(&self, lang: &str) -> String {
-        match self {
-            AppError::Invalid { ja: Some(ja), .. } if lang == "ja" => ja.clone(),
-            other => other.to_string(),
-        }
-    }
-}
-
-/// The Japanese name of a form or API field, for validation messages.
-pub(crate) fn field_ja(field: &str) -> &'static str {
-    match field {
-        "email" => "メールアドレス",
-        "display_name" => "氏名",
-        "name" => "名前",
-        "address" => "住所",
-        "serial" => "シリアル番号",
-        "model" => "型式",
-        "subject" => "件名",
-        "body" => "本文",
-        "reason" => "理由",
-        "password" => "パスワード",
-        "totp_code" => "確認コード",
-        "role" => "役割",
-        "customer_id" => "顧客",
-        "site_id" => "拠点",
-        "locale" => "表示言語",
-        "kind" => "種類",
-        "expires_in_days" => "有効期限（日数）",
-        _ => "入力項目",
-    }
-}
-
 /// Checks a text field: trimmed length in characters, and no control characters other
 /// than newlines and tabs when `multiline`.
-fn text(field: &'static str, value: &str, max: usize, multiline: bool) -> Result<String> {
+fn text(field: Field, value: &str, max: usize, multiline: bool) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(invalid_text(
-            field,
-            "must not be empty",
-            format!("{}を入力してください。", field_ja(field)),
-        ));
+        return Err(AppError::invalid(field, Invalid::Empty { field }));
     }
     let n = v.chars().count();
     if n > max {
-        return Err(invalid_text(
-            field,
-            format!("is {n} characters long; at most {max} are allowed"),
-            format!(
-                "{}が{n}文字あります。{max}文字以内で入力してください。",
-                field_ja(field)
-            ),
-        ));
+        return Err(AppError::invalid(field, Invalid::TooLong { field, n, max }));
     }
     if let Some(c) = v
         .chars()
         .find(|&c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
     {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("contains the control character U+{:04X}", c as u32),
-            format!(
-                "{}に制御文字 U+{:04X} が含まれています。取り除いてください。",
-                field_ja(field),
-                c as u32
-            ),
+            Invalid::ControlCharacter { field, c: c as u32 },
         ));
     }
     Ok(v.to_string())
 }
 
 fn email(value: &str) -> Result<String> {
-    let v = text("email", value, 254, false)?.to_lowercase();
+    let v = text(Field::Email, value, 254, false)?.to_lowercase();
     let ok = v.split_once('@').is_some_and(|(l, d)| {
         !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
     });
     if !ok {
-        return Err(invalid_text(
-            "email",
-            "is not an e-mail address (expected name@example.jp)",
-            "メールアドレスの形式が正しくありません（例: name@example.jp）。",
-        ));
+        return Err(AppError::invalid(Field::Email, Invalid::NotAnEmail));
     }
     Ok(v)
 }
@@ -207,18 +165,13 @@ fn email(value: &str) -> Result<String> {
 fn password(value: &str) -> Result<()> {
     let n = value.chars().count();
     if n < 12 {
-        return Err(invalid_text(
-            "password",
-            format!("has {n} characters; use at least 12"),
-            format!("パスワードが{n}文字しかありません。12文字以上にしてください。"),
+        return Err(AppError::invalid(
+            Field::Password,
+            Invalid::PasswordTooShort { n },
         ));
     }
     if n > 1024 {
-        return Err(invalid_text(
-            "password",
-            "is longer than 1024 characters",
-            "パスワードは1024文字以内にしてください。",
-        ));
+        return Err(AppError::invalid(Field::Password, Invalid::PasswordTooLong));
     }
     Ok(())
 }
@@ -246,7 +199,7 @@ pub(crate) fn record(
 /// The answer to every failed sign-in, whatever failed (an unknown address, a wrong
 /// password or code, a missing code, a locked or inactive account): it tells nothing.
 fn signin_refused() -> AppError {
-    AppError::Unauthenticated("wrong e-mail address, password or code".into())
+    AppError::Unauthenticated(Unauthenticated::SigninRefused)
 }
 
 /// Whether an owner with role `owner` may hold a token acting with role `token`:
@@ -367,7 +320,7 @@ impl App {
         now: i64,
     ) -> Result<User> {
         let (link, user) = self.setup_link(token, now).await?;
-        let display_name = text("display_name", display_name, 200, false)?;
+        let display_name = text(Field::DisplayName, display_name, 200, false)?;
         password(password_in)?;
         let role = user.as_ref().map_or(Role::Admin, |u| u.role);
         let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
@@ -375,18 +328,10 @@ impl App {
         let totp = match code {
             Some(_) if step.is_some() => Some(link.totp_secret.as_str()),
             Some(_) => {
-                return Err(invalid_text(
-                    "totp_code",
-                    "does not match; check the authenticator app's clock and enter the current 6-digit code",
-                    "確認コードが一致しません。認証アプリの時刻を確かめ、現在の6桁のコードを入力してください。",
-                ));
+                return Err(AppError::invalid(Field::TotpCode, Invalid::TotpMismatch));
             }
             None if role.totp_required() => {
-                return Err(invalid_text(
-                    "totp_code",
-                    "is required for this role: add the secret to an authenticator app and enter its 6-digit code",
-                    "この役割には確認コードが必要です。秘密鍵を認証アプリに登録し、表示される6桁のコードを入力してください。",
-                ));
+                return Err(AppError::invalid(Field::TotpCode, Invalid::TotpNeeded));
             }
             None => None,
         };
@@ -397,9 +342,7 @@ impl App {
             None => {
                 let e = email(email_in.unwrap_or(""))?;
                 if tx.email_taken(&e).await? {
-                    return Err(AppError::Conflict(
-                        "an account with this e-mail address already exists".into(),
-                    ));
+                    return Err(AppError::Conflict(Conflict::AccountExists));
                 }
                 tx.insert_user(None, &e, &display_name, Role::Admin, now)
                     .await?
@@ -878,11 +821,7 @@ impl App {
             .session(&hash)
             .await?
             .filter(|s| s.stage == "password" && s.expires_at > now)
-            .ok_or_else(|| {
-                AppError::Unauthenticated(
-                    "the sign-in has expired; enter your password again".into(),
-                )
-            })?;
+            .ok_or_else(|| AppError::Unauthenticated(Unauthenticated::SigninExpired))?;
         let c = self
             .store
             .credentials_by_id(s.user_id)
@@ -921,9 +860,7 @@ impl App {
             Some(&hash),
             source,
             guard,
-            AppError::Throttled(
-                "Too many codes were tried for this account; wait a minute. / このアカウントで試された確認コードが多すぎます。1分待ってください。",
-            ),
+            AppError::Throttled(Throttled::TotpCodes),
             now,
         )
         .await
@@ -1049,27 +986,23 @@ impl App {
         now: i64,
     ) -> Result<(i64, String)> {
         let e = email(email_in)?;
-        let name = text("display_name", display_name, 200, false)?;
+        let name = text(Field::DisplayName, display_name, 200, false)?;
         if tx.email_taken(&e).await? {
             // Addresses are unique across the service (they sign in). A customer's
             // user must not learn that an address is in use elsewhere, so they get
             // the answer of any unusable input; provider administrators see why.
             if actor.customer_id.is_some() {
-                return Err(invalid_text(
-                    "email",
-                    "cannot be used for a new account; use another address",
-                    "このメールアドレスは新しいアカウントに使えません。別のアドレスを指定してください。",
-                ));
+                return Err(AppError::invalid(Field::Email, Invalid::EmailUnusable));
             }
-            return Err(AppError::Conflict(format!(
-                "an account with the e-mail address {e} already exists"
-            )));
+            return Err(AppError::Conflict(Conflict::AccountWithEmailExists {
+                email: e,
+            }));
         }
         if role == Role::Officer
             && let Some(c) = customer_id
             && tx.active_officer_count(c).await? > 0
         {
-            return Err(AppError::Conflict("this customer already has an active security officer; deactivate the current one first".into()));
+            return Err(AppError::Conflict(Conflict::OfficerExists));
         }
         let id = tx.insert_user(customer_id, &e, &name, role, now).await?;
         let token = auth::new_token()?;
@@ -1106,35 +1039,38 @@ impl App {
         customer_id: Option<i64>,
         now: i64,
     ) -> Result<(User, String)> {
-        let role = Role::parse(role).ok_or_else(|| invalid_text("role", format!("{role:?} is not a role; use admin, operator, coordinator, back_office, officer or staff"), format!("役割 {role:?} はありません。admin、operator、coordinator、back_office、officer、staff のいずれかを指定してください。")))?;
+        let role = Role::parse(role).ok_or_else(|| {
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARoleForUser {
+                    role: role.to_string(),
+                },
+            )
+        })?;
         let customer_id = match (actor.role, actor.customer_id) {
             (Role::Admin, None) => customer_id,
             (Role::Officer, Some(own)) => {
                 if role != Role::Staff {
-                    return Err(AppError::Forbidden(
-                        "a security officer may only create staff users",
-                    ));
+                    return Err(AppError::Forbidden(Forbidden::OfficerCreatesStaffOnly));
                 }
                 if customer_id.is_some_and(|c| c != own) {
                     return Err(AppError::NotFound);
                 }
                 Some(own)
             }
-            _ => return Err(AppError::Forbidden("your role may not create users")),
+            _ => return Err(AppError::Forbidden(Forbidden::CreateUsers)),
         };
         match (role.is_provider(), customer_id) {
             (true, Some(_)) => {
-                return Err(invalid_text(
-                    "customer_id",
-                    "provider staff belong to no customer; leave it out",
-                    "事業者の担当者はどの顧客にも属しません。顧客を指定しないでください。",
+                return Err(AppError::invalid(
+                    Field::CustomerId,
+                    Invalid::ProviderHasNoCustomer,
                 ));
             }
             (false, None) => {
-                return Err(invalid_text(
-                    "customer_id",
-                    "officers and staff belong to a customer; give its id",
-                    "セキュリティ責任者とスタッフは顧客に属します。顧客の ID を指定してください。",
+                return Err(AppError::invalid(
+                    Field::CustomerId,
+                    Invalid::CustomerUserNeedsCustomer,
                 ));
             }
             _ => {}
@@ -1184,7 +1120,7 @@ impl App {
             _ => false,
         };
         if !allowed {
-            return Err(AppError::Forbidden("your role may not change this account"));
+            return Err(AppError::Forbidden(Forbidden::ChangeAccount));
         }
         let mut tx = self.store.begin().await?;
         // Deactivation ends the user's sessions (in `set_active`) and tokens at once.
@@ -1231,10 +1167,11 @@ impl App {
         now: i64,
     ) -> Result<User> {
         let role = Role::parse(role).ok_or_else(|| {
-            invalid_text(
-                "role",
-                format!("{role:?} is not a role"),
-                format!("役割 {role:?} はありません。"),
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARole {
+                    role: role.to_string(),
+                },
             )
         })?;
         let target = self
@@ -1243,21 +1180,16 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         if !actor.may(Action::ChangeRoles) {
-            return Err(AppError::Forbidden("only administrators change roles"));
+            return Err(AppError::Forbidden(Forbidden::ChangeRoles));
         }
         if !target.role.is_provider() || !role.is_provider() {
-            return Err(invalid_text(
-                "role",
-                "only provider staff change roles (admin, operator, coordinator, back_office)",
-                "役割を変更できるのは事業者の担当者（admin、operator、coordinator、back_office）だけです。",
+            return Err(AppError::invalid(
+                Field::Role,
+                Invalid::OnlyProviderRolesChange,
             ));
         }
         if target.id == actor.user_id && role != Role::Admin {
-            return Err(invalid_text(
-                "role",
-                "administrators cannot remove their own administrator role",
-                "管理者は自分自身の管理者役割を外せません。",
-            ));
+            return Err(AppError::invalid(Field::Role, Invalid::OwnAdminRole));
         }
         let mut tx = self.store.begin().await?;
         tx.set_role(id, role).await?;
@@ -1285,11 +1217,7 @@ impl App {
             None | Some("") => None,
             Some(l @ ("ja" | "en")) => Some(l),
             Some(_) => {
-                return Err(invalid_text(
-                    "locale",
-                    "use ja or en",
-                    "表示言語には ja か en を指定してください。",
-                ));
+                return Err(AppError::invalid(Field::Locale, Invalid::NotALocale));
             }
         };
         let mut tx = self.store.begin().await?;
@@ -1333,11 +1261,9 @@ impl App {
         now: i64,
     ) -> Result<(Customer, User, String)> {
         if !actor.role.manages_customers() || actor.customer_id.is_some() {
-            return Err(AppError::Forbidden(
-                "only administrators and back office create customers",
-            ));
+            return Err(AppError::Forbidden(Forbidden::CreateCustomers));
         }
-        let name = text("name", name, 200, false)?;
+        let name = text(Field::Name, name, 200, false)?;
         let mut tx = self.store.begin().await?;
         let id = tx.insert_customer(&name, now).await?;
         tx.audit(
@@ -1389,9 +1315,7 @@ impl App {
 
     async fn customer_for_write(&self, tx: &mut Tx, actor: &Actor, customer_id: i64) -> Result<()> {
         if !actor.role.manages_customers() {
-            return Err(AppError::Forbidden(
-                "only administrators and back office change customer records",
-            ));
+            return Err(AppError::Forbidden(Forbidden::ChangeCustomers));
         }
         if let Scope::Customer(c) = actor.scope()
             && c != customer_id
@@ -1412,11 +1336,11 @@ impl App {
         address: &str,
         now: i64,
     ) -> Result<Site> {
-        let name = text("name", name, 200, false)?;
+        let name = text(Field::Name, name, 200, false)?;
         let address = if address.trim().is_empty() {
             String::new()
         } else {
-            text("address", address, 500, false)?
+            text(Field::Address, address, 500, false)?
         };
         let mut tx = self.store.begin().await?;
         self.customer_for_write(&mut tx, actor, customer_id).await?;
@@ -1445,9 +1369,7 @@ impl App {
         if actor.may(Action::ReadInstructions) {
             Ok(actor.scope())
         } else {
-            Err(AppError::Forbidden(
-                "instructions are seen only by the customer, coordinators and operators",
-            ))
+            Err(AppError::Forbidden(Forbidden::SeeInstructions))
         }
     }
 
@@ -1491,14 +1413,18 @@ impl App {
         now: i64,
     ) -> Result<Instruction> {
         let (Role::Officer, Some(customer_id)) = (actor.role, actor.customer_id) else {
-            return Err(AppError::Forbidden(
-                "only the customer's security officer submits instructions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::SubmitInstructions));
         };
-        let subject = text("subject", subject, 200, false)?;
-        let body = text("body", body, 10_000, true)?;
-        let kind = InstructionKind::parse(kind)
-            .ok_or_else(|| invalid_text("kind", format!("{kind:?} is not a kind; use policy_change, maintenance_request, question or other"), format!("種類 {kind:?} はありません。policy_change、maintenance_request、question、other のいずれかを指定してください。")))?;
+        let subject = text(Field::Subject, subject, 200, false)?;
+        let body = text(Field::Body, body, 10_000, true)?;
+        let kind = InstructionKind::parse(kind).ok_or_else(|| {
+            AppError::invalid(
+                Field::Kind,
+                Invalid::NotAnInstructionKind {
+                    kind: kind.to_string(),
+                },
+            )
+        })?;
         let mut tx = self.store.begin().await?;
         let id = tx
             .insert_instruction(customer_id, actor.user_id, &subject, &body, kind, now)
@@ -1532,12 +1458,11 @@ impl App {
     ) -> Result<Instruction> {
         let scope = Self::instruction_scope(actor)?;
         let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => Some(text("reason", r, 2000, true)?),
+            Some(r) => Some(text(Field::Reason, r, 2000, true)?),
             None if to == InstructionState::Rejected => {
-                return Err(invalid_text(
-                    "reason",
-                    "a rejection needs a reason",
-                    "却下するには理由を入力してください。",
+                return Err(AppError::invalid(
+                    Field::Reason,
+                    Invalid::RejectionNeedsReason,
                 ));
             }
             None => None,
@@ -1545,20 +1470,17 @@ impl App {
         let mut tx = self.store.begin().await?;
         let i = tx.instruction(scope, id).await?.ok_or(AppError::NotFound)?;
         if !actor.role.handles_instructions() {
-            return Err(AppError::Forbidden(
-                "only coordinators and operators act on instructions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::ActOnInstructions));
         }
         if !i.state.can_become(to)
             || !tx
                 .set_instruction_state(id, i.state, to, reason.as_deref(), now)
                 .await?
         {
-            return Err(AppError::Conflict(format!(
-                "the instruction is {} and cannot become {}",
-                i.state.as_str(),
-                to.as_str()
-            )));
+            return Err(AppError::Conflict(Conflict::InstructionState {
+                from: i.state.as_str().into(),
+                to: to.as_str().into(),
+            }));
         }
         let action = match to {
             InstructionState::Accepted => "instruction.accept",
@@ -1592,13 +1514,11 @@ impl App {
         now: i64,
     ) -> Result<Comment> {
         let scope = Self::instruction_scope(actor)?;
-        let body = text("body", body, 10_000, true)?;
+        let body = text(Field::Body, body, 10_000, true)?;
         let mut tx = self.store.begin().await?;
         let i = tx.instruction(scope, id).await?.ok_or(AppError::NotFound)?;
         if !actor.may(Action::CommentOnInstructions) {
-            return Err(AppError::Forbidden(
-                "staff users cannot comment on instructions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::StaffComment));
         }
         let cid = tx
             .insert_comment(id, i.customer_id, actor.user_id, &body, now)
@@ -1648,33 +1568,27 @@ impl App {
         expires_in_days: Option<i64>,
         now: i64,
     ) -> Result<(i64, String, Role, Option<i64>)> {
-        let name = text("name", name, 100, false)?;
+        let name = text(Field::Name, name, 100, false)?;
         let role = Role::parse(role).ok_or_else(|| {
-            invalid_text(
-                "role",
-                format!("{role:?} is not a role"),
-                format!("役割 {role:?} はありません。"),
+            AppError::invalid(
+                Field::Role,
+                Invalid::NotARole {
+                    role: role.to_string(),
+                },
             )
         })?;
         let expires_at = match expires_in_days {
             None => None,
             Some(d @ 1..=3650) => Some(now + d * 24 * 3600 * 1000),
             Some(d) => {
-                return Err(invalid_text(
-                    "expires_in_days",
-                    format!(
-                        "is {d}; give a number of days from 1 to 3650, or leave it out for a token that lasts until revoked"
-                    ),
-                    format!(
-                        "有効期限（日数）が {d} です。1から3650までの日数を指定するか、取り消すまで有効なトークンにするなら指定しないでください。"
-                    ),
+                return Err(AppError::invalid(
+                    Field::ExpiresInDays,
+                    Invalid::TokenDays { days: d },
                 ));
             }
         };
         if !token_role_allowed(actor.role, role) {
-            return Err(AppError::Forbidden(
-                "a token cannot carry a role your own role does not cover",
-            ));
+            return Err(AppError::Forbidden(Forbidden::TokenRole));
         }
         let customer_id = match actor.scope() {
             Scope::Customer(own) => {

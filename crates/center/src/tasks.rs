@@ -16,7 +16,7 @@ use std::time::Duration;
 use mamori_center_model::authz::Action;
 use mamori_center_model::tasks::{Outcome, TaskRun, Trigger, next_due};
 
-use crate::app::{App, AppError, Result, record};
+use crate::app::{App, AppError, Conflict, Forbidden, Result, record};
 use crate::domain::Actor;
 
 /// What a run returns: a line saying what it did, or why it failed.
@@ -87,9 +87,7 @@ impl Tasks {
     /// Every task with its last run and when it is next due.
     pub async fn status(&self, actor: &Actor) -> Result<Vec<TaskStatus>> {
         if !actor.may(Action::SeeTasks) {
-            return Err(AppError::Forbidden(
-                "only provider staff see the background tasks",
-            ));
+            return Err(AppError::Forbidden(Forbidden::SeeTasks));
         }
         let last = self.app.store.last_task_runs().await?;
         Ok(self
@@ -112,9 +110,7 @@ impl Tasks {
     /// The latest runs of one task, newest first.
     pub async fn runs(&self, actor: &Actor, name: &str, limit: i64) -> Result<Vec<TaskRun>> {
         if !actor.may(Action::SeeTasks) {
-            return Err(AppError::Forbidden(
-                "only provider staff see the background tasks",
-            ));
+            return Err(AppError::Forbidden(Forbidden::SeeTasks));
         }
         if self.find(name).is_none() {
             return Err(AppError::NotFound);
@@ -126,9 +122,7 @@ impl Tasks {
     /// when it is already running here or in another center process.
     pub async fn run_now(&self, actor: &Actor, name: &str) -> Result<TaskRun> {
         if !actor.may(Action::RunTasks) {
-            return Err(AppError::Forbidden(
-                "only administrators and operators run background tasks",
-            ));
+            return Err(AppError::Forbidden(Forbidden::RunTasks));
         }
         let task = self.find(name).ok_or(AppError::NotFound)?;
         let now = self.app.now_ms();
@@ -150,9 +144,9 @@ impl Tasks {
             .await?
         {
             Some(run) => Ok(run),
-            None => Err(AppError::Conflict(format!(
-                "the task {name} is running already; see its last run"
-            ))),
+            None => Err(AppError::Conflict(Conflict::TaskRunning {
+                name: name.to_string(),
+            })),
         }
     }
 

@@ -788,8 +788,10 @@ async fn two_centers_share_one_postgres() {
     c.stop().await;
 }
 
-/// A validation problem's `detail` is Japanese when `Accept-Language` prefers Japanese,
-/// English otherwise; the status and type do not change.
+/// A validation problem's `detail` is in the language of the center's one negotiation
+/// (`Lang::negotiate`) of the user's stored preference and `Accept-Language`, and in
+/// English when no `Accept-Language` is sent (scripts); the status and type do not
+/// change.
 async fn problems_follow_accept_language(backend: Backend) {
     let c = Center::start(backend).await;
     let admin = c.admin().await;
@@ -801,7 +803,9 @@ async fn problems_follow_accept_language(backend: Backend) {
         (Some("ja"), "件名を入力してください。"),
         (Some("ja-JP,en;q=0.8"), "件名を入力してください。"),
         (Some("en-US,ja;q=0.9"), "subject: must not be empty"),
-        (Some("fr, ja;q=0.5"), "subject: must not be empty"),
+        // The best language the center speaks, by quality value (RFC 9110 §12.5.4).
+        (Some("fr, ja;q=0.5"), "件名を入力してください。"),
+        (Some("fr"), "件名を入力してください。"),
         (None, "subject: must not be empty"),
     ] {
         let mut rb = c.client.post(&url).bearer_auth(&officer).json(&body);
@@ -821,6 +825,46 @@ async fn problems_follow_accept_language(backend: Backend) {
     }
     assert!(seen[0].contains("件名"), "{seen:?}");
     assert!(seen[2].contains("`subject`"), "{seen:?}");
+
+    // The user's stored preference wins over the header; no header is still English.
+    let (_, me) = c.get("/api/v1/me", &officer).await;
+    let officer_id = me["user"]["id"].as_i64().unwrap();
+    for (pref, lang, says) in [
+        ("en", Some("ja"), "subject: must not be empty"),
+        ("en", None, "subject: must not be empty"),
+        ("ja", Some("en"), "件名を入力してください。"),
+        ("ja", None, "subject: must not be empty"),
+    ] {
+        let mut tx = c.store().begin().await.unwrap();
+        tx.set_locale(officer_id, Some(pref)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut rb = c.client.post(&url).bearer_auth(&officer).json(&body);
+        if let Some(lang) = lang {
+            rb = rb.header("accept-language", lang);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["detail"], says, "{pref} {lang:?}: {v}");
+    }
+
+    // Every kind of error, not only a refused field: a role's refusal in Japanese.
+    let staff = c.staff(&officer, "sato").await;
+    let r = c
+        .client
+        .post(&url)
+        .bearer_auth(&staff)
+        .header("accept-language", "ja")
+        .json(&json!({"subject": "s", "body": "b", "kind": "other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["detail"], "指示を出せるのは顧客のセキュリティ責任者だけです。",
+        "{v}"
+    );
     let all = c
         .store()
         .instructions(mamori_center::domain::Scope::All, 100)

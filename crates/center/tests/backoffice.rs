@@ -1575,7 +1575,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.contains("送付先のお客様を1社以上選んでください"), "{v}");
+    assert!(v.contains("送付先の顧客を1社以上選んでください"), "{v}");
 
     // Every action is audited.
     let actions = o.actions().await;

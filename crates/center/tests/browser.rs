@@ -205,7 +205,7 @@ async fn browser_story(backend: Backend) {
         "signout",
     ] {
         assert!(
-            audit.contains(&format!("<td class=\"action\">{action}</td>")),
+            audit.contains(&format!("<code>{action}</code></td>")),
             "{action} missing from the audit page"
         );
     }

@@ -295,7 +295,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     assert_eq!(
         v["detail"],
         format!(
-            "equipment: unit {u3} (LEND-3) is lent with another customer; only a unit in stock, or one already with this customer and under no other contract, can be lent"
+            "equipment: equipment {u3} (LEND-3) is lent with another customer; only equipment in stock, or equipment already with this customer and under no other contract, can be lent"
         ),
         "{v}"
     );
@@ -304,7 +304,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     assert_eq!(
         v["detail"],
         format!(
-            "機器 {u3}（LEND-3）は「貸与中」（他のお客様に貸与中）のため貸与できません。在庫の機器、またはこのお客様の手元にあり他の契約に属さない機器を選んでください。"
+            "機器 {u3}（LEND-3）は「貸与中」（他の顧客に貸与中）のため貸与できません。在庫の機器、またはこの顧客の手元にあり他の契約に属さない機器を選んでください。"
         ),
         "{v}"
     );
@@ -406,7 +406,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let page = r.text().await.unwrap();
     assert!(
         page.contains(&format!(
-            "機器 {u3}（LEND-3）は「貸与中」（他のお客様に貸与中）のため貸与できません。"
+            "機器 {u3}（LEND-3）は「貸与中」（他の顧客に貸与中）のため貸与できません。"
         )),
         "{page}"
     );

@@ -12,7 +12,8 @@ both_backends!(
     panel_story_csrf_and_isolation,
     validation_errors_in_the_readers_language,
     panel_and_back_office_negotiate_one_language,
-    a_hostile_customer_name_is_escaped_on_every_page
+    a_hostile_customer_name_is_escaped_on_every_page,
+    signin_errors_in_the_readers_language
 );
 
 /// One browser: its cookies and language.
@@ -809,6 +810,59 @@ async fn a_hostile_customer_name_is_escaped_on_every_page(backend: Backend) {
             !body.contains("<script>") && !body.contains("<b>"),
             "{path} shows the name as markup: {body}"
         );
+    }
+    c.stop().await;
+}
+
+/// A refused sign-in says so in the reader's language (from the message catalog), and
+/// tells nothing more in either.
+async fn signin_errors_in_the_readers_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let path = format!("/setup/{}", c.bootstrap);
+    let secret = Browser::new(&c, "ja")
+        .setup(&path, Some("admin@provider.example.jp"), "管理者", true)
+        .await;
+    for (lang, says, not) in [
+        (
+            "ja-JP,ja;q=0.9",
+            "メールアドレス、パスワード、確認コードのいずれかが違います。",
+            "wrong e-mail address",
+        ),
+        (
+            "en-US,en;q=0.9",
+            "wrong e-mail address, password or code",
+            "いずれかが違います",
+        ),
+    ] {
+        let mut b = Browser::new(&c, lang);
+        let p = b.get("/login").await;
+        let csrf = csrf_of(&p.body);
+        let p = b
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("email", "admin@provider.example.jp"),
+                    ("password", "not the password at all"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{}", p.body);
+        let error = between(&p.body, "id=\"error\">", "<").expect("an error paragraph");
+        assert_eq!(error, says, "{lang}");
+        assert!(!error.contains(not), "{lang}: {error}");
+    }
+    // The audit trail sums up each entry's action in the reader's language, next to
+    // the recorded code.
+    for (lang, says) in [
+        ("ja", "サインイン <code>signin</code>"),
+        ("en", "Sign-in <code>signin</code>"),
+    ] {
+        let mut b = Browser::new(&c, lang);
+        b.sign_in("admin@provider.example.jp", Some(&secret)).await;
+        let p = b.get("/audit").await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        assert!(p.body.contains(says), "{lang}: {}", p.body);
     }
     c.stop().await;
 }

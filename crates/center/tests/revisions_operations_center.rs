@@ -37,8 +37,8 @@ fn policy_text(center: Option<&str>) -> String {
 
 const ADDED: &str = "[\"203.0.113.0/28\", \"2001:db8:ff::/64\"]";
 
-const EN: &str = "policy_text: 6:10: [management] center leaves out the operations center's addresses 203.0.113.0/28, 2001:db8:ff::/64 (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the gateway; add \"203.0.113.0/28\", \"2001:db8:ff::/64\" to center";
-const JA: &str = "6行10列: [management] center に運用センターのアドレス 203.0.113.0/28、2001:db8:ff::/64 が含まれていません(センターの設定 operations_center)。このままでは運用センターからゲートウェイへの ping、SSH、SNMP、HTTPS が届かなくなります。";
+const EN: &str = "policy_text: 6:10: [management] center leaves out the operations center's addresses 203.0.113.0/28, 2001:db8:ff::/64 (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the equipment; add \"203.0.113.0/28\", \"2001:db8:ff::/64\" to center";
+const JA: &str = "6行10列: [management] center に運用センターのアドレス 203.0.113.0/28、2001:db8:ff::/64 が含まれていません(センターの設定 operations_center)。このままでは運用センターから機器への ping、SSH、SNMP、HTTPS が届かなくなります。";
 
 fn with_operations_center(cfg: &mut mamori_center::config::Config) {
     cfg.operations_center = OPERATIONS_CENTER.iter().map(|a| a.to_string()).collect();

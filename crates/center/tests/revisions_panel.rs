@@ -170,11 +170,19 @@ async fn panel_workflow_and_isolation(backend: Backend) {
         "{}",
         p.body
     );
+    // The diagnostic speaks the reader's language.
     assert!(
         p.body
-            .contains("9:1: 警告: address object `web` is not used"),
+            .contains("9:1: 警告: アドレスオブジェクト `web` は使われていません"),
         "the warning is kept: {}",
         p.body
+    );
+    let en = get(&c, &coord, &format!("{base}/1"), "en").await;
+    assert!(
+        en.body
+            .contains("9:1: warning: address object `web` is not used"),
+        "the warning is kept: {}",
+        en.body
     );
     assert!(
         p.body.contains("syslog = log.example.jp:514 tcp"),
@@ -261,10 +269,17 @@ async fn panel_workflow_and_isolation(backend: Backend) {
     let p = get(&c, &op, &format!("{base}/diff?from=1&to=2"), "ja").await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("追加されたルール: web-in"), "{}", p.body);
+    // The change summary speaks the reader's language.
     assert!(
-        p.body.contains("SNMP user ops: pass phrase changed"),
+        p.body.contains("SNMP ユーザー ops: パスフレーズを変更"),
         "{}",
         p.body
+    );
+    let en = get(&c, &op, &format!("{base}/diff?from=1&to=2"), "en").await;
+    assert!(
+        en.body.contains("SNMP user ops: pass phrase changed"),
+        "{}",
+        en.body
     );
     assert!(p.body.contains("<tr class=\"added\">"), "{}", p.body);
     assert!(p.body.contains("name = &quot;web-in&quot;"), "{}", p.body);

@@ -33,6 +33,24 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The message for a reader of `lang` (`ja` or `en`): the checker's English, or
+    /// its Japanese from the checker's templates (`diag_ja`).
+    pub fn message_for(&self, lang: &str) -> String {
+        match lang {
+            "ja" => crate::diag_ja::message(&self.message).unwrap_or_else(|| self.message.clone()),
+            _ => self.message.clone(),
+        }
+    }
+
+    /// The hint for a reader of `lang` (`ja` or `en`), like [`Diagnostic::message_for`].
+    pub fn hint_for(&self, lang: &str) -> Option<String> {
+        let h = self.hint.as_deref()?;
+        Some(match lang {
+            "ja" => crate::diag_ja::hint(h).unwrap_or_else(|| h.to_string()),
+            _ => h.to_string(),
+        })
+    }
+
     /// `FILE:LINE:COL: error: MESSAGE` and, on the next line, `  hint: HINT`.
     pub fn display<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
         DisplayDiag { d: self, file }

@@ -43,6 +43,7 @@ pub mod addr;
 mod check;
 mod compile;
 mod diag;
+mod diag_ja;
 mod eval;
 pub mod generate;
 mod management;

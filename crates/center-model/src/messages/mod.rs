@@ -5,8 +5,12 @@
 //! values (names, numbers) are enums with fields whose `text` matches every variant.
 //! Terms follow `docs/glossary.md`.
 
+pub mod audit;
 pub mod backoffice;
+pub mod errors;
+pub mod glossary;
 pub mod panel;
+pub mod revisions;
 
 /// The language of a person's panel, mail and documents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

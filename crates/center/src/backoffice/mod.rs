@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::civil::Date;
 use mamori_billing::charges::{self, InterestSettings, LiabilityCap, Received};
 use mamori_billing::contract::{RefusalReason, TerminationReason};
-use mamori_billing::invoice::{InvoiceSettings, Taxability};
+use mamori_billing::invoice::{InvoiceSettings, LineKind, Taxability};
 use mamori_billing::plan::{self, PlanError, RunContract, RunInput, RunSettings, UnbilledInterest};
 use mamori_billing::split;
 use mamori_billing::tax::TaxTable;
@@ -21,12 +21,16 @@ use mamori_billing::term;
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Result, invalid_text, record};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result, record};
 use crate::domain::{Actor, Scope};
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
 use crate::store::{StoreError, Tx};
 use mamori_center_model::authz::Action;
+use mamori_center_model::messages::backoffice::{
+    ApplicationStateWords, BackofficeText, ContractStateWords, LineKindWords, NoticeKindWords,
+    NoticeWords, RefusalWords, TerminationWords,
+};
 
 /// How the monthly run groups charges into invoices (`invoice_per`); the rule lives in
 /// `mamori_billing::plan`.
@@ -88,11 +92,7 @@ impl BackofficeConfig {
     fn interest(&self) -> Result<InterestSettings> {
         Ok(InterestSettings {
             rate: Rate::from_basis_points(self.interest_basis_points).ok_or_else(|| {
-                invalid_text(
-                    "interest_basis_points",
-                    "is out of range (at most 10000)",
-                    "遅延損害金の利率（interest_basis_points）が範囲外です（10000以下にしてください）。",
-                )
+                AppError::invalid(Field::InterestBasisPoints, Invalid::InterestOutOfRange)
             })?,
             grace_days: self.interest_grace_days,
         })
@@ -109,35 +109,15 @@ fn corrupt(message: String) -> AppError {
     AppError::Store(StoreError::Corrupt(message))
 }
 
-/// The Japanese name of a form field, for validation messages.
-fn field_ja(field: &str) -> &'static str {
-    match field {
-        "monthly_fee" => "月額料金",
-        "amount" => "金額",
-        "total" => "請求額",
-        "start" => "サービス開始日",
-        "end" => "終了日",
-        "date" => "入金日",
-        "month" => "対象月",
-        "notice_date" => "事前通知日",
-        "cause_date" => "損害の原因が生じた日",
-        "effective_date" => "効力発生日",
-        "line_id" => "回線ID",
-        "subject" => "件名",
-        "body" => "本文",
-        "note" => "備考",
-        _ => "入力値",
-    }
-}
-
 /// A rule of the terms (from `mamori_billing`) refuses the value of `field`; its
 /// message is English, so the Japanese text names the field and quotes it.
-fn rule_error(field: &'static str, e: impl std::fmt::Display) -> AppError {
-    let e = e.to_string();
-    invalid_text(
+fn rule_error(field: Field, e: impl std::fmt::Display) -> AppError {
+    AppError::invalid(
         field,
-        e.clone(),
-        format!("{}の値が約款の条件を満たしません（{e}）。", field_ja(field)),
+        Invalid::Rule {
+            field,
+            detail: e.to_string(),
+        },
     )
 }
 
@@ -148,83 +128,60 @@ pub fn today(now: i64) -> Date {
     offset.to_datetime(ts).date()
 }
 
-pub fn parse_date(field: &'static str, s: &str) -> Result<Date> {
+pub fn parse_date(field: Field, s: &str) -> Result<Date> {
     s.trim().parse::<Date>().map_err(|_| {
-        invalid_text(
+        AppError::invalid(
             field,
-            format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-01)"),
-            format!(
-                "{}の「{s}」は日付ではありません（例: 2026-04-01）。",
-                field_ja(field)
-            ),
+            Invalid::NotADate {
+                field,
+                v: s.to_string(),
+            },
         )
     })
 }
 
-pub fn parse_month(field: &'static str, s: &str) -> Result<YearMonth> {
+pub fn parse_month(field: Field, s: &str) -> Result<YearMonth> {
     s.trim().parse::<YearMonth>().map_err(|_| {
-        invalid_text(
+        AppError::invalid(
             field,
-            format!("{s:?} is not a month (expected YYYY-MM, e.g. 2026-04)"),
-            format!(
-                "{}の「{s}」は年月ではありません（例: 2026-04）。",
-                field_ja(field)
-            ),
+            Invalid::NotAMonth {
+                field,
+                v: s.to_string(),
+            },
         )
     })
 }
 
 /// A positive amount of yen up to ¥1,000,000,000,000, as typed in a form or sent in
 /// JSON.
-fn amount(field: &'static str, v: i64) -> Result<Yen> {
+fn amount(field: Field, v: i64) -> Result<Yen> {
     if v <= 0 {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("is {v}; it must be a positive number of yen"),
-            format!(
-                "{}が{v}です。1円以上の金額にしてください。",
-                field_ja(field)
-            ),
+            Invalid::NotPositiveYen { field, v },
         ));
     }
     if v > 1_000_000_000_000 {
-        return Err(invalid_text(
-            field,
-            "is larger than ¥1,000,000,000,000",
-            format!("{}が¥1,000,000,000,000を超えています。", field_ja(field)),
-        ));
+        return Err(AppError::invalid(field, Invalid::TooManyYen { field }));
     }
     Yen::from_i64(v).map_err(|e| rule_error(field, e))
 }
 
-fn short_text(field: &'static str, v: &str, max: usize) -> Result<String> {
+fn short_text(field: Field, v: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() {
-        return Err(invalid_text(
-            field,
-            "must not be empty",
-            format!("{}を入力してください。", field_ja(field)),
-        ));
+        return Err(AppError::invalid(field, Invalid::Empty { field }));
     }
     if v.chars().count() > max {
-        return Err(invalid_text(
-            field,
-            format!("is longer than {max} characters"),
-            format!("{}は{max}文字以内にしてください。", field_ja(field)),
-        ));
+        return Err(AppError::invalid(field, Invalid::LongerThan { field, max }));
     }
     if let Some(c) = v
         .chars()
         .find(|&c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("contains the control character U+{:04X}", c as u32),
-            format!(
-                "{}に制御文字 U+{:04X} が含まれています。",
-                field_ja(field),
-                c as u32
-            ),
+            Invalid::ControlCharacter { field, c: c as u32 },
         ));
     }
     Ok(v.to_string())
@@ -236,7 +193,7 @@ fn require_back_office(actor: &Actor) -> Result<()> {
     if actor.may(Action::RunBackOffice) {
         Ok(())
     } else {
-        Err(AppError::Forbidden("only back-office staff may do this"))
+        Err(AppError::Forbidden(Forbidden::BackOfficeOnly))
     }
 }
 
@@ -248,54 +205,134 @@ fn read_scope(actor: &Actor) -> Scope {
 
 fn parse_refusal(s: &str) -> Result<RefusalReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid_text(
-            "reason",
-            format!(
-                "{s:?} is not an Art. 8-2 reason; use one of technical_obstacle, risk_of_non_payment, false_statement, unlawful_use, damages_credibility, other"
-            ),
-            format!("お断りの理由「{s}」は第8条第2項の理由ではありません。一覧から選んでください。"),
+        AppError::invalid(
+            Field::Reason,
+            Invalid::NotARefusalReason { v: s.to_string() },
         )
     })
 }
 
 fn parse_termination(s: &str) -> Result<TerminationReason> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
-        invalid_text(
-            "reason",
-            format!(
-                "{s:?} is not an Art. 12-1 reason; use one of insolvency, non_payment, business_closure, terms_violation, false_statement, carrier_contract_ended, antisocial_forces, fraud_or_threat, other"
-            ),
-            format!("解除の理由「{s}」は第12条第1項の理由ではありません。一覧から選んでください。"),
+        AppError::invalid(
+            Field::Reason,
+            Invalid::NotATerminationReason { v: s.to_string() },
         )
     })
 }
 
-/// The reason's label in `lang`, with its article; an unknown code as it is.
-pub fn refusal_label(s: &str, lang: mamori_center_model::messages::Lang) -> String {
+/// The catalog's words of an Art. 8-2 reason.
+pub fn refusal_words(r: RefusalReason) -> RefusalWords {
+    match r {
+        RefusalReason::TechnicalObstacle => RefusalWords::TechnicalObstacle,
+        RefusalReason::RiskOfNonPayment => RefusalWords::RiskOfNonPayment,
+        RefusalReason::FalseStatement => RefusalWords::FalseStatement,
+        RefusalReason::UnlawfulUse => RefusalWords::UnlawfulUse,
+        RefusalReason::DamagesCredibility => RefusalWords::DamagesCredibility,
+        RefusalReason::Other => RefusalWords::Other,
+    }
+}
+
+/// The catalog's words of an Art. 12-1 reason.
+pub fn termination_words(r: TerminationReason) -> TerminationWords {
+    match r {
+        TerminationReason::Insolvency => TerminationWords::Insolvency,
+        TerminationReason::NonPayment => TerminationWords::NonPayment,
+        TerminationReason::BusinessClosure => TerminationWords::BusinessClosure,
+        TerminationReason::TermsViolation => TerminationWords::TermsViolation,
+        TerminationReason::FalseStatement => TerminationWords::FalseStatement,
+        TerminationReason::CarrierContractEnded => TerminationWords::CarrierContractEnded,
+        TerminationReason::AntisocialForces => TerminationWords::AntisocialForces,
+        TerminationReason::FraudOrThreat => TerminationWords::FraudOrThreat,
+        TerminationReason::Other => TerminationWords::Other,
+    }
+}
+
+/// The catalog's words of an invoice line's kind.
+pub fn line_kind_words(k: LineKind) -> LineKindWords {
+    match k {
+        LineKind::MonthlyFee => LineKindWords::MonthlyFee,
+        LineKind::EarlyTermination => LineKindWords::EarlyTermination,
+        LineKind::LateInterest => LineKindWords::LateInterest,
+        LineKind::EvadedFee => LineKindWords::EvadedFee,
+        LineKind::EvasionSurcharge => LineKindWords::EvasionSurcharge,
+        LineKind::Reinstallation => LineKindWords::Reinstallation,
+        LineKind::Handling => LineKindWords::Handling,
+    }
+}
+
+/// An Art. 8-2 reason (its code) with its item, from the catalog; an unknown code as
+/// it is.
+pub fn refusal_label(s: &str, lang: Lang) -> String {
     match parse_refusal(s) {
-        Ok(r) => {
-            if lang == mamori_center_model::messages::Lang::Ja {
-                format!("第8条第2項第{}号 {}", r.item(), r.ja())
-            } else {
-                format!("{} {}", r.article(), r.en())
-            }
+        Ok(r) => BackofficeText::Refusal {
+            item: r.item(),
+            reason: refusal_words(r),
         }
+        .text(lang),
         Err(_) => s.to_string(),
     }
 }
 
-/// The reason's label in `lang`, with its article; an unknown code as it is.
-pub fn termination_label(s: &str, lang: mamori_center_model::messages::Lang) -> String {
+/// An Art. 12-1 reason (its code) with its item, from the catalog; an unknown code as
+/// it is.
+pub fn termination_label(s: &str, lang: Lang) -> String {
     match parse_termination(s) {
-        Ok(r) => {
-            if lang == mamori_center_model::messages::Lang::Ja {
-                format!("第12条第1項第{}号 {}", r.item(), r.ja())
-            } else {
-                format!("{} {}", r.article(), r.en())
-            }
+        Ok(r) => BackofficeText::Termination {
+            item: r.item(),
+            reason: termination_words(r),
         }
+        .text(lang),
         Err(_) => s.to_string(),
     }
+}
+
+/// An invoice line's kind (its code), from the catalog; an unknown code as it is.
+pub fn line_kind_label(code: &str, lang: Lang) -> String {
+    match LineKind::from_code(code) {
+        Some(k) => line_kind_words(k).text(lang).to_string(),
+        None => code.to_string(),
+    }
+}
+
+/// An application's state, from the catalog.
+pub fn application_state_label(state: ApplicationState, lang: Lang) -> &'static str {
+    let w = match state {
+        ApplicationState::Pending => ApplicationStateWords::Pending,
+        ApplicationState::Accepted => ApplicationStateWords::Accepted,
+        ApplicationState::Refused => ApplicationStateWords::Refused,
+        ApplicationState::Superseded => ApplicationStateWords::Superseded,
+    };
+    w.text(lang)
+}
+
+/// How a contract's status line begins (running, or who ends it), from the catalog.
+pub fn contract_state_label(ending: Option<&ContractEnding>, lang: Lang) -> &'static str {
+    let w = match ending {
+        None => ContractStateWords::Running,
+        Some(ContractEnding::Customer { .. }) => ContractStateWords::CancelledByCustomer,
+        Some(ContractEnding::Provider { .. }) => ContractStateWords::TerminatedByProvider,
+    };
+    w.text(lang)
+}
+
+/// A notice's kind (its code) with its article, from the catalog; an unknown code as
+/// it is.
+pub fn notice_kind_label(kind: &str, lang: Lang) -> String {
+    let words = match kind {
+        "terms_change" => NoticeKindWords::TermsChange,
+        "maintenance" => NoticeKindWords::Maintenance,
+        "termination" => NoticeKindWords::Termination,
+        "service_end" => NoticeKindWords::ServiceEnd,
+        "application_accepted" => NoticeKindWords::ApplicationAccepted,
+        other => return other.to_string(),
+    };
+    let article = NOTICE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, a)| *a)
+        .unwrap_or("");
+    format!("{} ({article})", words.text(lang))
 }
 
 /// The back office's use cases: `app.backoffice()`.
@@ -341,22 +378,18 @@ impl BackOffice<'_> {
         require_back_office(actor)?;
         let line_product = line_product.trim();
         if !cfg.eligible_lines.iter().any(|l| l == line_product) {
-            return Err(invalid_text(
-                "line_product",
-                format!(
-                    "{line_product:?} is not an eligible access line of the provider (Art. 7); eligible: {}",
-                    cfg.eligible_lines.join(", ")
-                ),
-                format!(
-                    "アクセス回線「{line_product}」は当社の対象回線ではありません（第7条）。対象: {}",
-                    cfg.eligible_lines.join("、")
-                ),
+            return Err(AppError::invalid(
+                Field::LineProduct,
+                Invalid::NotAnEligibleLine {
+                    line: line_product.to_string(),
+                    eligible: cfg.eligible_lines.join(", "),
+                },
             ));
         }
-        let line_id = short_text("line_id", line_id, 100)?;
-        let monthly_fee = amount("monthly_fee", monthly_fee)?;
-        let start = parse_date("start", start)?;
-        term::minimum_term_end(start).map_err(|e| rule_error("start", e))?;
+        let line_id = short_text(Field::LineId, line_id, 100)?;
+        let monthly_fee = amount(Field::MonthlyFee, monthly_fee)?;
+        let start = parse_date(Field::Start, start)?;
+        term::minimum_term_end(start).map_err(|e| rule_error(Field::Start, e))?;
         let note = note.trim().chars().take(2000).collect::<String>();
         let mut tx = self.store.begin().await?;
         if !tx.customer_exists(customer_id).await? {
@@ -368,11 +401,7 @@ impl BackOffice<'_> {
                 .application(Scope::Customer(customer_id), old)
                 .await?
                 .ok_or_else(|| {
-                    invalid_text(
-                        "replaces",
-                        format!("application {old} of this customer does not exist"),
-                        format!("変更するお申込み {old} はこのお客様のお申込みにありません。"),
-                    )
+                    AppError::invalid(Field::Replaces, Invalid::NoSuchApplication { id: old })
                 })?;
             if prev.state == ApplicationState::Pending {
                 tx.backoffice()
@@ -457,13 +486,13 @@ impl BackOffice<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         if a.state != ApplicationState::Pending {
-            return Err(AppError::Conflict(format!(
-                "the application is {} and cannot be accepted",
-                a.state.as_str()
-            )));
+            return Err(AppError::Conflict(Conflict::ApplicationNotAcceptable {
+                state_ja: application_state_label(a.state, Lang::Ja).into(),
+                state_en: a.state.as_str().into(),
+            }));
         }
         let minimum_term_end =
-            term::minimum_term_end(a.start).map_err(|e| rule_error("start", e))?;
+            term::minimum_term_end(a.start).map_err(|e| rule_error(Field::Start, e))?;
         let mut c = Contract {
             id: 0,
             customer_id: a.customer_id,
@@ -496,26 +525,26 @@ impl BackOffice<'_> {
             now,
         )
         .await?;
-        let subject = format!(
-            "お申込みの承諾 / Your application is accepted (contract {})",
-            c.id
-        );
-        let body = format!(
-            "お申込み（回線 {} {}）を承諾しました。サービス開始日: {}、月額料金: {}（税抜）、最低利用期間の末日: {}。\n\nWe have accepted your application (line {} {}). Service start: {}, monthly fee: {} before tax, minimum term ends: {}.\n",
-            c.line_product,
-            c.line_id,
-            mamori_billing::document::format_date(c.start, mamori_billing::document::Lang::Ja),
-            c.monthly_fee.ja(),
-            mamori_billing::document::format_date(
-                minimum_term_end,
-                mamori_billing::document::Lang::Ja
+        // The notice is written in both languages: the customer's reader is not known.
+        let subject = BackofficeText::AcceptedSubject { contract: c.id };
+        let subject = format!("{} / {}", subject.text(Lang::Ja), subject.text(Lang::En));
+        let body = BackofficeText::AcceptedBody {
+            line_product: c.line_product.clone(),
+            line_id: c.line_id.clone(),
+            start_ja: mamori_billing::document::format_date(
+                c.start,
+                mamori_billing::document::Lang::Ja,
             ),
-            c.line_product,
-            c.line_id,
-            c.start,
-            c.monthly_fee.en(),
-            minimum_term_end,
-        );
+            start_en: c.start.to_string(),
+            fee_ja: c.monthly_fee.ja(),
+            fee_en: c.monthly_fee.en(),
+            minimum_end_ja: mamori_billing::document::format_date(
+                minimum_term_end,
+                mamori_billing::document::Lang::Ja,
+            ),
+            minimum_end_en: minimum_term_end.to_string(),
+        };
+        let body = format!("{}\n\n{}\n", body.text(Lang::Ja), body.text(Lang::En));
         let notice_id = tx
             .backoffice()
             .insert_notice(
@@ -583,10 +612,10 @@ impl BackOffice<'_> {
             .decide_application(id, ApplicationState::Refused, Some(&code), None, now)
             .await?
         {
-            return Err(AppError::Conflict(format!(
-                "the application is {} and cannot be refused",
-                a.state.as_str()
-            )));
+            return Err(AppError::Conflict(Conflict::ApplicationNotRefusable {
+                state_ja: application_state_label(a.state, Lang::Ja).into(),
+                state_en: a.state.as_str().into(),
+            }));
         }
         tx.audit(
             record(
@@ -621,9 +650,7 @@ impl BackOffice<'_> {
         if actor.may(Action::CancelContracts) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(
-                "only the customer's security officer (or back-office staff on their behalf) may cancel",
-            ))
+            Err(AppError::Forbidden(Forbidden::Cancel))
         }
     }
 
@@ -639,7 +666,7 @@ impl BackOffice<'_> {
     ) -> Result<CancellationPreview> {
         let c = self.contract(actor, id).await?;
         Self::may_cancel(actor)?;
-        let requested = parse_date("end", requested_end)?;
+        let requested = parse_date(Field::End, requested_end)?;
         preview(&c, today(now), requested)
     }
 
@@ -653,7 +680,7 @@ impl BackOffice<'_> {
         now: i64,
     ) -> Result<(Contract, CancellationPreview)> {
         Self::may_cancel(actor)?;
-        let requested = parse_date("end", requested_end)?;
+        let requested = parse_date(Field::End, requested_end)?;
         let mut tx = self.store.begin().await?;
         let c = tx
             .backoffice()
@@ -667,9 +694,7 @@ impl BackOffice<'_> {
             end: p.cancellation.end,
         };
         if !tx.backoffice().end_contract(id, &ending).await? {
-            return Err(AppError::Conflict(
-                "the contract has already ended or is ending".into(),
-            ));
+            return Err(AppError::Conflict(Conflict::ContractEnding));
         }
         tx.audit(
             record(
@@ -717,15 +742,14 @@ impl BackOffice<'_> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let end = parse_date("end", end)?;
+        let end = parse_date(Field::End, end)?;
         let notice = match (urgent, notice_date.map(str::trim).filter(|s| !s.is_empty())) {
             (true, _) => None,
-            (false, Some(n)) => Some(parse_date("notice_date", n)?),
+            (false, Some(n)) => Some(parse_date(Field::NoticeDate, n)?),
             (false, None) => {
-                return Err(invalid_text(
-                    "notice_date",
-                    "a termination needs prior notice unless it is urgent (Art. 12-2): give the notice date or mark it urgent",
-                    "緊急の場合を除き、解除には事前の通知が必要です（第12条第2項）。事前通知日を入力するか、緊急を選んでください。",
+                return Err(AppError::invalid(
+                    Field::NoticeDate,
+                    Invalid::TerminationNeedsNotice,
                 ));
             }
         };
@@ -734,16 +758,15 @@ impl BackOffice<'_> {
             None => mamori_billing::contract::TerminationNotice::Urgent,
         };
         mamori_billing::contract::ProviderTermination::new(r, notice_kind, end)
-            .map_err(|e| rule_error("notice_date", e))?;
+            .map_err(|e| rule_error(Field::NoticeDate, e))?;
         if let Some(n) = notice
             && n > today(now)
         {
-            return Err(invalid_text(
-                "notice_date",
-                format!("{n} is in the future; Art. 12-2 needs the notice to have been given"),
-                format!(
-                    "事前通知日 {n} は未来の日付です。通知を済ませてから解除してください（第12条第2項）。"
-                ),
+            return Err(AppError::invalid(
+                Field::NoticeDate,
+                Invalid::NoticeInFuture {
+                    date: n.to_string(),
+                },
             ));
         }
         let mut tx = self.store.begin().await?;
@@ -753,10 +776,12 @@ impl BackOffice<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         if end < c.start {
-            return Err(invalid_text(
-                "end",
-                format!("{end} is before the service start {}", c.start),
-                format!("解除日 {end} がサービス開始日 {} より前です。", c.start),
+            return Err(AppError::invalid(
+                Field::End,
+                Invalid::EndBeforeStart {
+                    end: end.to_string(),
+                    start: c.start.to_string(),
+                },
             ));
         }
         let ending = ContractEnding::Provider {
@@ -765,9 +790,7 @@ impl BackOffice<'_> {
             end,
         };
         if !tx.backoffice().end_contract(id, &ending).await? {
-            return Err(AppError::Conflict(
-                "the contract has already ended or is ending".into(),
-            ));
+            return Err(AppError::Conflict(Conflict::ContractEnding));
         }
         let accelerated = tx.backoffice().accelerate(id, end).await?;
         tx.audit(
@@ -838,10 +861,11 @@ impl BackOffice<'_> {
         if let Some(end) = c.end()
             && end <= today(now)
         {
-            return Err(invalid_text(
-                "equipment",
-                format!("the contract ended on {end}; no unit can be lent under it"),
-                format!("この契約は {end} に終了しているため、機器を貸与できません。"),
+            return Err(AppError::invalid(
+                Field::Equipment,
+                Invalid::ContractEnded {
+                    end: end.to_string(),
+                },
             ));
         }
         lend_units(
@@ -888,7 +912,7 @@ impl BackOffice<'_> {
         now: i64,
     ) -> Result<RunReport> {
         require_back_office(actor)?;
-        let month = parse_month("month", month)?;
+        let month = parse_month(Field::Month, month)?;
         let taxes = TaxTable::japan_standard();
         let settings = RunSettings {
             invoice: cfg.invoice,
@@ -988,11 +1012,7 @@ impl BackOffice<'_> {
         Ok(report)
     }
 
-    pub async fn invoices(
-        &self,
-        actor: &Actor,
-        contract_id: Option<i64>,
-    ) -> Result<Vec<Invoice>> {
+    pub async fn invoices(&self, actor: &Actor, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
         Ok(self
             .store
             .backoffice()
@@ -1033,13 +1053,14 @@ impl BackOffice<'_> {
         now: i64,
     ) -> Result<Payment> {
         require_back_office(actor)?;
-        let amount_in = amount("amount", amount_in)?;
-        let date = parse_date("date", date)?;
+        let amount_in = amount(Field::Amount, amount_in)?;
+        let date = parse_date(Field::Date, date)?;
         if date > today(now) {
-            return Err(invalid_text(
-                "date",
-                format!("{date} is in the future"),
-                format!("入金日 {date} は未来の日付です。"),
+            return Err(AppError::invalid(
+                Field::Date,
+                Invalid::PaymentInFuture {
+                    date: date.to_string(),
+                },
             ));
         }
         let settings = cfg.interest()?;
@@ -1051,33 +1072,24 @@ impl BackOffice<'_> {
             .ok_or(AppError::NotFound)?;
         let open = inv.balance();
         if amount_in > open.owed() {
-            return Err(invalid_text(
-                "amount",
-                format!(
-                    "is {} but invoice {} has {} left to pay",
-                    amount_in.en(),
-                    inv.number_text(),
-                    open.en()
-                ),
-                format!(
-                    "入金額 {} が請求書 {} の未払額 {} を超えています。",
-                    amount_in.ja(),
-                    inv.number_text(),
-                    open.ja()
-                ),
+            return Err(AppError::invalid(
+                Field::Amount,
+                Invalid::PaymentTooLarge {
+                    amount_ja: amount_in.ja(),
+                    amount_en: amount_in.en(),
+                    invoice: inv.number_text(),
+                    open_ja: open.ja(),
+                    open_en: open.en(),
+                },
             ));
         }
         if date < inv.issue_date {
-            return Err(invalid_text(
-                "date",
-                format!(
-                    "{date} is before the invoice was issued ({})",
-                    inv.issue_date
-                ),
-                format!(
-                    "入金日 {date} が請求書の発行日（{}）より前です。",
-                    inv.issue_date
-                ),
+            return Err(AppError::invalid(
+                Field::Date,
+                Invalid::PaymentBeforeIssue {
+                    date: date.to_string(),
+                    issued: inv.issue_date.to_string(),
+                },
             ));
         }
         // Art. 17-4: the payment settles the late interest billed on the invoice first,
@@ -1136,7 +1148,7 @@ impl BackOffice<'_> {
         now: i64,
     ) -> Result<LiabilityCap> {
         require_back_office(actor)?;
-        let cause = parse_date("cause_date", cause)?;
+        let cause = parse_date(Field::CauseDate, cause)?;
         let c = self.contract(actor, contract_id).await?;
         // Each payment counts for the contract with the part allocated to its lines:
         // all of it on the contract's own invoice, a share of it on an invoice for
@@ -1176,7 +1188,7 @@ impl BackOffice<'_> {
         }
         received.sort_by_key(|r| r.date);
         let cap = charges::liability_cap_detail(&received, cause)
-            .map_err(|e| rule_error("cause_date", e))?;
+            .map_err(|e| rule_error(Field::CauseDate, e))?;
         let mut tx = self.store.begin().await?;
         tx.audit(
             record(
@@ -1217,42 +1229,35 @@ impl BackOffice<'_> {
         require_back_office(actor)?;
         let kind = kind.trim();
         let Some((_, article)) = NOTICE_KINDS.iter().take(4).find(|(k, _)| *k == kind) else {
-            return Err(invalid_text(
-                "kind",
-                format!(
-                    "{kind:?} is not a notice kind; use terms_change, maintenance, termination or service_end"
-                ),
-                format!(
-                    "通知の種類「{kind}」はありません。約款の変更・保守による停止・契約の解除・サービスの終了から選んでください。"
-                ),
+            return Err(AppError::invalid(
+                Field::Kind,
+                Invalid::NotANoticeKind {
+                    kind: kind.to_string(),
+                },
             ));
         };
-        let subject = short_text("subject", subject, 200)?;
+        let subject = short_text(Field::Subject, subject, 200)?;
         if subject.contains('\n') || subject.contains('\r') {
-            return Err(invalid_text(
-                "subject",
-                "must be one line",
-                "件名は1行にしてください。",
+            return Err(AppError::invalid(
+                Field::Subject,
+                Invalid::OneLine {
+                    field: Field::Subject,
+                },
             ));
         }
-        let body = short_text("body", body, 20_000)?;
-        let effective = parse_date("effective_date", effective_date)?;
+        let body = short_text(Field::Body, body, 20_000)?;
+        let effective = parse_date(Field::EffectiveDate, effective_date)?;
         if customers.is_empty() {
-            return Err(invalid_text(
-                "customers",
-                "choose at least one customer",
-                "送付先のお客様を1社以上選んでください。",
-            ));
+            return Err(AppError::invalid(Field::Customers, Invalid::NoRecipients));
         }
         let mut recipients = Vec::new();
         for c in customers {
             match self.store.backoffice().officer(*c).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
-                    return Err(invalid_text(
-                        "customers",
-                        format!("customer {c} does not exist or has no active security officer"),
-                        format!("お客様 {c} は存在しないか、有効なセキュリティ責任者がいません。"),
+                    return Err(AppError::invalid(
+                        Field::Customers,
+                        Invalid::NoOfficer { customer: *c },
                     ));
                 }
             }
@@ -1308,8 +1313,11 @@ impl BackOffice<'_> {
             .ok_or(AppError::NotFound)?;
         for r in n.recipients.iter().filter(|r| r.sent_at.is_none()) {
             let text = format!(
-                "{}\n\n効力発生日 / Effective date: {}\n",
-                n.body, n.effective_date
+                "{}\n\n{} / {}: {}\n",
+                n.body,
+                NoticeWords::EffectiveDate.text(Lang::Ja),
+                NoticeWords::EffectiveDate.text(Lang::En),
+                n.effective_date
             );
             let res = smtp::send(&cfg.smtp, &cfg.mail_from, &r.email, &n.subject, &text, now).await;
             let mut tx = self.store.begin().await?;
@@ -1360,10 +1368,9 @@ async fn lend_units(
     ids.dedup();
     for &id in &ids {
         let Some(e) = tx.equipment_for_update(id).await? else {
-            return Err(invalid_text(
-                "equipment",
-                format!("there is no unit {id} in the equipment inventory"),
-                format!("貸与機器 {id} は機器台帳にありません。"),
+            return Err(AppError::invalid(
+                Field::Equipment,
+                Invalid::NoSuchUnit { id },
             ));
         };
         let open = tx.backoffice().open_links_of_unit(id).await?;
@@ -1389,24 +1396,23 @@ async fn lend_units(
                 if state.with_customer() && e.placement.customer_id != Some(customer_id) {
                     (
                         " with another customer".to_string(),
-                        "（他のお客様に貸与中）".to_string(),
+                        "（他の顧客に貸与中）".to_string(),
                     )
                 } else if let Some(k) = open.first() {
                     (format!(" under contract {k}"), format!("（契約 {k}）"))
                 } else {
                     (String::new(), String::new())
                 };
-            return Err(invalid_text(
-                "equipment",
-                format!(
-                    "unit {id} ({}) is {}{where_en}; only a unit in stock, or one already with this customer and under no other contract, can be lent",
-                    e.serial,
-                    state_en.to_lowercase()
-                ),
-                format!(
-                    "機器 {id}（{}）は「{state_ja}」{where_ja}のため貸与できません。在庫の機器、またはこのお客様の手元にあり他の契約に属さない機器を選んでください。",
-                    e.serial
-                ),
+            return Err(AppError::invalid(
+                Field::Equipment,
+                Invalid::UnitNotLendable {
+                    id,
+                    serial: e.serial.clone(),
+                    state_ja: state_ja.into(),
+                    state_en: state_en.to_lowercase(),
+                    where_ja,
+                    where_en,
+                },
             ));
         }
         tx.backoffice().link_unit(contract_id, id).await?;
@@ -1492,13 +1498,14 @@ async fn take_back_units(
 /// charge is wrong (bilingual), or the stored data is impossible.
 fn plan_error(e: PlanError<i64>) -> AppError {
     match e {
-        PlanError::MonthNotOver { month, .. } => invalid_text(
-            "month",
-            format!("{month} is not over yet; invoices for a month are issued after it ends"),
-            format!("対象月 {month} はまだ終わっていません。請求書は月が終わってから発行します。"),
+        PlanError::MonthNotOver { month, .. } => AppError::invalid(
+            Field::Month,
+            Invalid::MonthNotOver {
+                month: month.to_string(),
+            },
         ),
-        PlanError::Settings(e) => rule_error("month", e),
-        e @ PlanError::Contract { .. } => rule_error("month", e),
+        PlanError::Settings(e) => rule_error(Field::Month, e),
+        e @ PlanError::Contract { .. } => rule_error(Field::Month, e),
         e @ (PlanError::UnknownContract { .. } | PlanError::NumbersExhausted { .. }) => {
             corrupt(e.to_string())
         }
@@ -1507,13 +1514,11 @@ fn plan_error(e: PlanError<i64>) -> AppError {
 
 fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPreview> {
     if c.ending.is_some() {
-        return Err(AppError::Conflict(
-            "the contract has already ended or is ending".into(),
-        ));
+        return Err(AppError::Conflict(Conflict::ContractEnding));
     }
-    let cancellation = term::cancel(notice, requested).map_err(|e| rule_error("end", e))?;
+    let cancellation = term::cancel(notice, requested).map_err(|e| rule_error(Field::End, e))?;
     let lump = fees::early_termination(c.monthly_fee, c.start, cancellation.end)
-        .map_err(|e| rule_error("end", e))?;
+        .map_err(|e| rule_error(Field::End, e))?;
     Ok(CancellationPreview {
         cancellation,
         early_termination: lump,
@@ -1525,6 +1530,38 @@ fn preview(c: &Contract, notice: Date, requested: Date) -> Result<CancellationPr
 mod tests {
     use super::*;
     use mamori_billing::invoice::{DueDay, EndOfMonth};
+
+    /// The catalog's words of the reasons and line kinds are the ones the documents
+    /// print (`mamori_billing`), in both languages.
+    #[test]
+    fn catalog_words_match_the_documents() {
+        for r in RefusalReason::ALL {
+            assert_eq!(refusal_words(r).text(Lang::Ja), r.ja());
+            assert_eq!(refusal_words(r).text(Lang::En), r.en());
+            assert_eq!(
+                refusal_label(serde_json::to_value(r).unwrap().as_str().unwrap(), Lang::Ja),
+                format!("第8条第2項第{}号 {}", r.item(), r.ja())
+            );
+        }
+        for r in TerminationReason::ALL {
+            assert_eq!(termination_words(r).text(Lang::Ja), r.ja());
+            assert_eq!(termination_words(r).text(Lang::En), r.en());
+            assert_eq!(
+                termination_label(serde_json::to_value(r).unwrap().as_str().unwrap(), Lang::En),
+                format!("{} {}", r.article(), r.en())
+            );
+        }
+        for k in LineKind::ALL {
+            assert_eq!(line_kind_words(k).text(Lang::Ja), k.ja());
+            assert_eq!(line_kind_words(k).text(Lang::En), k.en());
+            assert_eq!(line_kind_label(k.code(), Lang::Ja), k.ja());
+        }
+        assert_eq!(
+            notice_kind_label("maintenance", Lang::Ja),
+            "保守による停止 (Art. 16-2)"
+        );
+        assert_eq!(refusal_label("nonsense", Lang::Ja), "nonsense");
+    }
 
     /// TERMS.md "Invoices" (Art. 17): issued on the 1st of the next month, due at its
     /// end, by default; Art. 10-2: the early-termination sum is not taxable by default.

@@ -12,7 +12,7 @@
 use super::AgentCert;
 use super::inventory::EquipmentState;
 use crate::app::record;
-use crate::app::{App, AppError, Result, invalid_text};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result};
 use crate::audit::Record;
 use crate::auth;
 use crate::ca::{AgentIdentity, Ca, CaError, Issued};
@@ -103,7 +103,9 @@ fn issue_cert(
         Err(e @ CaError::BadCsr(_)) => {
             Err(EnrolError::Refused(AgentRefusal::BadRequest(e.to_string())))
         }
-        Err(e) => Err(EnrolError::App(AppError::Conflict(e.to_string()))),
+        Err(e) => Err(EnrolError::App(AppError::Conflict(Conflict::Certificate {
+            detail: e.to_string(),
+        }))),
     }
 }
 
@@ -150,16 +152,10 @@ impl App {
         now: i64,
     ) -> Result<(String, i64)> {
         if !actor.may(mamori_center_model::authz::Action::IssueEnrolmentTokens) {
-            return Err(AppError::Forbidden(
-                "only administrators and operators create enrolment tokens",
-            ));
+            return Err(AppError::Forbidden(Forbidden::EnrolmentTokens));
         }
         if !(60_000..=7 * 24 * 3_600_000).contains(&ttl_ms) {
-            return Err(invalid_text(
-                "ttl_minutes",
-                "must be between 1 minute and 7 days",
-                "有効期間は1分から7日の間で指定してください",
-            ));
+            return Err(AppError::invalid(Field::TtlMinutes, Invalid::EnrolmentTtl));
         }
         let site = self
             .store
@@ -175,10 +171,9 @@ impl App {
             .equipment_for_update(equipment_id)
             .await?
             .ok_or_else(|| {
-                invalid_text(
-                    "equipment_id",
-                    format!("there is no unit {equipment_id} in the inventory"),
-                    format!("在庫に機器 {equipment_id} はありません"),
+                AppError::invalid(
+                    Field::EquipmentId,
+                    Invalid::NoUnitInInventory { id: equipment_id },
                 )
             })?;
         let p = unit.placement;
@@ -186,17 +181,13 @@ impl App {
             || p.customer_id != Some(site.customer_id)
             || p.site_id != Some(site_id)
         {
-            return Err(invalid_text(
-                "equipment_id",
-                format!(
-                    "unit {} is {} and not installed at this site; install it here first",
-                    unit.serial, p.state
-                ),
-                format!(
-                    "機器 {} は{}で、この拠点に設置されていません。先にこの拠点に設置してください",
-                    unit.serial,
-                    p.state.label().0
-                ),
+            return Err(AppError::invalid(
+                Field::EquipmentId,
+                Invalid::UnitNotInstalledHere {
+                    serial: unit.serial.clone(),
+                    state_ja: p.state.label().0.into(),
+                    state_en: p.state.to_string(),
+                },
             ));
         }
         let id = tx

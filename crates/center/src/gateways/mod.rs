@@ -8,7 +8,7 @@ pub mod listener;
 pub mod reconcile;
 pub mod revisions;
 
-use crate::app::{App, AppError, Result, invalid, record};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result, record};
 use crate::domain::{Actor, Scope};
 use inventory::{EquipmentState, Move, Placement};
 use mamori_center_model::authz::Action;
@@ -19,22 +19,19 @@ pub use mamori_center_model::inventory::{
 
 /// A single-line text field: trimmed, not empty, at most `max` characters, no control
 /// characters.
-fn line(field: &'static str, value: &str, max: usize) -> Result<String> {
+fn line(field: Field, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(AppError::invalid(field, Invalid::Empty { field }));
     }
     let n = v.chars().count();
     if n > max {
-        return Err(invalid(
-            field,
-            format!("is {n} characters long; at most {max} are allowed"),
-        ));
+        return Err(AppError::invalid(field, Invalid::TooLong { field, n, max }));
     }
     if let Some(c) = v.chars().find(|c| c.is_control()) {
-        return Err(invalid(
+        return Err(AppError::invalid(
             field,
-            format!("contains the control character U+{:04X}", c as u32),
+            Invalid::ControlCharacter { field, c: c as u32 },
         ));
     }
     Ok(v.to_string())
@@ -79,12 +76,10 @@ impl App {
         now: i64,
     ) -> Result<Equipment> {
         if !actor.may(Action::StockEquipment) {
-            return Err(AppError::Forbidden(
-                "only administrators and back office add equipment to the inventory",
-            ));
+            return Err(AppError::Forbidden(Forbidden::AddEquipment));
         }
-        let serial = line("serial", serial, 100)?;
-        let model = line("model", model, 100)?;
+        let serial = line(Field::Serial, serial, 100)?;
+        let model = line(Field::Model, model, 100)?;
         let mut tx = self.store.begin().await?;
         let id = tx.insert_equipment(&serial, &model, now).await?;
         let to = Placement {
@@ -122,13 +117,17 @@ impl App {
         now: i64,
     ) -> Result<Equipment> {
         if !actor.may(Action::MoveEquipment) {
-            return Err(AppError::Forbidden(
-                "only administrators, back office and operators move equipment",
-            ));
+            return Err(AppError::Forbidden(Forbidden::MoveEquipment));
         }
         let note = note.trim();
         if note.chars().count() > 1000 {
-            return Err(invalid("note", "is longer than 1000 characters"));
+            return Err(AppError::invalid(
+                Field::Note,
+                Invalid::LongerThan {
+                    field: Field::Note,
+                    max: 1000,
+                },
+            ));
         }
         let mut tx = self.store.begin().await?;
         let e = tx
@@ -158,36 +157,54 @@ pub(crate) async fn move_in_tx(
     now: i64,
 ) -> Result<Placement> {
     let id = e.id;
-    let to = inventory::apply(e.placement, m).map_err(|err| {
-        let field = match err {
-            inventory::MoveError::NeedsCustomer => "customer_id",
-            inventory::MoveError::NeedsSite => "site_id",
-            inventory::MoveError::Unexpected(f) => f,
-            inventory::MoveError::NotAllowed { .. } => "to",
-        };
-        invalid(field, err.to_string())
+    let to = inventory::apply(e.placement, m).map_err(|err| match err {
+        inventory::MoveError::NeedsCustomer => {
+            AppError::invalid(Field::CustomerId, Invalid::MoveNeedsCustomer)
+        }
+        inventory::MoveError::NeedsSite => AppError::invalid(Field::SiteId, Invalid::MoveNeedsSite),
+        inventory::MoveError::Unexpected(f) => {
+            let field = Field::from_code(f);
+            AppError::invalid(field, Invalid::MoveUnexpected { field })
+        }
+        inventory::MoveError::NotAllowed { from, to, allowed } => AppError::invalid(
+            Field::To,
+            Invalid::MoveNotAllowed {
+                from_ja: from.label().0.into(),
+                from_en: from.to_string(),
+                to_ja: to.label().0.into(),
+                to_en: to.to_string(),
+                allowed_ja: from
+                    .next()
+                    .iter()
+                    .map(|s| s.label().0)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                allowed_en: allowed,
+            },
+        ),
     })?;
     if m.to == EquipmentState::Lent
         && let Some(c) = to.customer_id
         && !tx.customer_exists(c).await?
     {
-        return Err(invalid("customer_id", format!("there is no customer {c}")));
+        return Err(AppError::invalid(
+            Field::CustomerId,
+            Invalid::NoSuchCustomer { customer: c },
+        ));
     }
     if let (EquipmentState::Installed, Some(site), Some(c)) = (to.state, to.site_id, to.customer_id)
         && !tx.site_belongs(site, c).await?
     {
-        return Err(invalid(
-            "site_id",
-            format!("site {site} is not a site of customer {c}, to whom the unit is lent"),
+        return Err(AppError::invalid(
+            Field::SiteId,
+            Invalid::SiteOfAnotherCustomer { site, customer: c },
         ));
     }
     if !tx
         .move_equipment(id, Some(e.placement), to, &actor.label, note, now)
         .await?
     {
-        return Err(AppError::Conflict(
-            "the unit was moved by someone else meanwhile; reload and try again".into(),
-        ));
+        return Err(AppError::Conflict(Conflict::UnitMovedMeanwhile));
     }
     // Any move ends the installation: the unit's certificates and unused enrolment
     // tokens are revoked with it, so an agent speaks for a unit only where it was

@@ -20,7 +20,7 @@ use std::time::Duration;
 use mamori_api::agent::{self as wire, ReportKind};
 
 use super::AgentCert;
-use crate::app::{App, AppError, Result, invalid_text};
+use crate::app::{App, AppError, Field, Invalid, Result, Unauthenticated};
 use crate::audit::Record;
 use crate::domain::{Actor, Scope};
 use crate::store::Store;
@@ -229,28 +229,28 @@ impl App {
         now: i64,
     ) -> Result<Vec<String>> {
         if batch.reports.len() > wire::MAX_REPORTS_PER_BATCH {
-            return Err(invalid_text(
-                "reports",
-                format!("at most {} reports per batch", wire::MAX_REPORTS_PER_BATCH),
-                format!("報告は1回に{}件までです", wire::MAX_REPORTS_PER_BATCH),
+            return Err(AppError::invalid(
+                Field::Reports,
+                Invalid::TooManyReports {
+                    max: wire::MAX_REPORTS_PER_BATCH,
+                },
             ));
         }
         for (i, r) in batch.reports.iter().enumerate() {
             if !wire::is_uuid_text(&r.report_id) {
-                return Err(invalid_text(
-                    "report_id",
-                    format!("reports[{i}].report_id {:?} is not a UUID", r.report_id),
-                    format!(
-                        "報告 {i} の report_id「{}」は UUID ではありません",
-                        r.report_id
-                    ),
+                return Err(AppError::invalid(
+                    Field::ReportId,
+                    Invalid::ReportIdNotUuid {
+                        i,
+                        id: r.report_id.clone(),
+                    },
                 ));
             }
         }
         let mut tx = self.store.begin().await?;
         if !tx.agent_cert_is_current(&cert.serial).await? {
             return Err(AppError::Unauthenticated(
-                "the certificate was revoked or its unit has moved".into(),
+                Unauthenticated::CertificateRevoked,
             ));
         }
         let mut status = tx

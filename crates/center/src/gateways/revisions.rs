@@ -15,9 +15,10 @@ use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
 use crate::app::record;
-use crate::app::{App, AppError, Result, invalid_text};
+use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result};
 use crate::domain::{Actor, Scope, Site};
 use mamori_center_model::authz::Action;
+use mamori_center_model::messages::revisions::{ChangeItem, ChangeText};
 
 pub use mamori_center_model::revisions::{NewRevision, Revision, RevisionState};
 
@@ -214,22 +215,48 @@ fn compare<K: Ord + Clone, V: PartialEq>(
     (added, removed, changed)
 }
 
-/// Describes added/removed/changed items of one kind into `out`.
-fn describe(out: &mut Vec<String>, what: &str, (a, r, c): (Vec<String>, Vec<String>, Vec<String>)) {
-    out.extend(a.into_iter().map(|k| format!("{what} {k} added")));
-    out.extend(r.into_iter().map(|k| format!("{what} {k} removed")));
-    out.extend(c.into_iter().map(|k| format!("{what} {k} changed")));
+/// Describes added/removed/changed items of one kind into `out`, in `lang`.
+fn describe(
+    lang: Lang,
+    out: &mut Vec<String>,
+    item: ChangeItem,
+    (a, r, c): (Vec<String>, Vec<String>, Vec<String>),
+) {
+    out.extend(
+        a.into_iter()
+            .map(|name| ChangeText::Added { item, name }.text(lang)),
+    );
+    out.extend(
+        r.into_iter()
+            .map(|name| ChangeText::Removed { item, name }.text(lang)),
+    );
+    out.extend(
+        c.into_iter()
+            .map(|name| ChangeText::Changed { item, name }.text(lang)),
+    );
 }
 
-/// The summary of changes between two policies and settings.
+/// The summary of changes between two policies and settings, in English (the API's).
 pub fn summarize(
     old_text: &str,
     old_settings: &GatewaySettings,
     new_text: &str,
     new_settings: &GatewaySettings,
 ) -> ChangeSummary {
+    summarize_in(Lang::En, old_text, old_settings, new_text, new_settings)
+}
+
+/// The summary of changes between two policies and settings, its descriptions in
+/// `lang` (names of rules, objects and items stay as written).
+pub fn summarize_in(
+    lang: Lang,
+    old_text: &str,
+    old_settings: &GatewaySettings,
+    new_text: &str,
+    new_settings: &GatewaySettings,
+) -> ChangeSummary {
     let mut s = ChangeSummary::default();
-    settings_changes(&mut s.settings, old_settings, new_settings);
+    settings_changes(lang, &mut s.settings, old_settings, new_settings);
     let lists = policy::Lists::new();
     let (old, new) = match (
         policy::check(old_text, &lists).policy,
@@ -237,7 +264,7 @@ pub fn summarize(
     ) {
         (Some(o), Some(n)) => (o, n),
         _ => {
-            s.unavailable = Some("one of the two policies does not check".into());
+            s.unavailable = Some(ChangeText::Unavailable.text(lang));
             return s;
         }
     };
@@ -264,8 +291,9 @@ pub fn summarize(
     s.objects_changed = c;
 
     describe(
+        lang,
         &mut s.zones,
-        "interface",
+        ChangeItem::Interface,
         compare(
             &keyed(&old.interfaces, |i| i.name.clone()),
             &keyed(&new.interfaces, |i| i.name.clone()),
@@ -277,34 +305,40 @@ pub fn summarize(
             .collect()
     };
     describe(
+        lang,
         &mut s.zones,
-        "default",
+        ChangeItem::Default,
         compare(&pair(&old.defaults), &pair(&new.defaults)),
     );
     if old.default_action != new.default_action {
-        s.zones.push(format!(
-            "default action {} → {}",
-            old.default_action.as_str(),
-            new.default_action.as_str()
-        ));
+        s.zones.push(
+            ChangeText::DefaultAction {
+                from: old.default_action.as_str().into(),
+                to: new.default_action.as_str().into(),
+            }
+            .text(lang),
+        );
     }
 
     let set =
         |v: &[String]| -> BTreeMap<String, ()> { v.iter().map(|z| (z.clone(), ())).collect() };
     describe(
+        lang,
         &mut s.nat,
-        "masquerade",
+        ChangeItem::Masquerade,
         compare(&set(&old.masquerade), &set(&new.masquerade)),
     );
     let snat_key = |n: &policy::Snat| format!("{}→{}", n.zone, n.to);
     describe(
+        lang,
         &mut s.nat,
-        "source NAT",
+        ChangeItem::SourceNat,
         compare(&keyed(&old.snat, snat_key), &keyed(&new.snat, snat_key)),
     );
     describe(
+        lang,
         &mut s.nat,
-        "port forward",
+        ChangeItem::PortForward,
         compare(
             &keyed(&old.port_forwards, |p| p.name.clone()),
             &keyed(&new.port_forwards, |p| p.name.clone()),
@@ -312,16 +346,18 @@ pub fn summarize(
     );
     let one_key = |o: &policy::OneToOne| format!("{}↔{}", o.public, o.private);
     describe(
+        lang,
         &mut s.nat,
-        "1:1 NAT",
+        ChangeItem::OneToOne,
         compare(
             &keyed(&old.one_to_one, one_key),
             &keyed(&new.one_to_one, one_key),
         ),
     );
     describe(
+        lang,
         &mut s.load_balancers,
-        "load balancer",
+        ChangeItem::LoadBalancer,
         compare(
             &keyed(&old.load_balancers, |l| l.name.clone()),
             &keyed(&new.load_balancers, |l| l.name.clone()),
@@ -330,29 +366,40 @@ pub fn summarize(
     s
 }
 
-fn settings_changes(out: &mut Vec<String>, old: &GatewaySettings, new: &GatewaySettings) {
+fn settings_changes(
+    lang: Lang,
+    out: &mut Vec<String>,
+    old: &GatewaySettings,
+    new: &GatewaySettings,
+) {
     if old.syslog != new.syslog {
-        out.push("syslog target changed".into());
+        out.push(ChangeText::SyslogChanged.text(lang));
     }
     let users = |s: &GatewaySettings| keyed(&s.snmp_v3, |u| u.user.clone());
     let (ou, nu) = (users(old), users(new));
     let (a, r, c) = compare(&ou, &nu);
-    out.extend(a.into_iter().map(|u| format!("SNMP user {u} added")));
-    out.extend(r.into_iter().map(|u| format!("SNMP user {u} removed")));
+    out.extend(
+        a.into_iter()
+            .map(|user| ChangeText::SnmpUserAdded { user }.text(lang)),
+    );
+    out.extend(
+        r.into_iter()
+            .map(|user| ChangeText::SnmpUserRemoved { user }.text(lang)),
+    );
     for u in c {
         let (o, n) = (&ou[&u], &nu[&u]);
         if o.auth != n.auth || o.privacy != n.privacy {
-            out.push(format!("SNMP user {u}: algorithms changed"));
+            out.push(ChangeText::SnmpAlgorithms { user: u.clone() }.text(lang));
         }
         if o.auth_pass != n.auth_pass || o.priv_pass != n.priv_pass {
-            out.push(format!("SNMP user {u}: pass phrase changed"));
+            out.push(ChangeText::SnmpPassPhrase { user: u.clone() }.text(lang));
         }
     }
     if old.ntp != new.ntp {
-        out.push("NTP servers changed".into());
+        out.push(ChangeText::NtpChanged.text(lang));
     }
     if old.dns != new.dns {
-        out.push("DNS servers changed".into());
+        out.push(ChangeText::DnsChanged.text(lang));
     }
 }
 
@@ -366,33 +413,41 @@ pub struct RevisionDiff {
     pub summary: ChangeSummary,
 }
 
+impl RevisionDiff {
+    /// The summary of this change with its descriptions in `lang` (`summary` is
+    /// English, the API's).
+    pub fn summary_in(&self, lang: Lang) -> ChangeSummary {
+        summarize_in(
+            lang,
+            &self.from.policy_text,
+            &self.from.settings,
+            &self.to.policy_text,
+            &self.to.settings,
+        )
+    }
+}
+
 // ---- use cases --------------------------------------------------------------------------
 
-fn reason_text(field: &'static str, v: &str, ja_name: &str) -> Result<String> {
+fn reason_text(field: Field, v: &str) -> Result<String> {
     let v = v.trim();
     if v.is_empty() {
-        return Err(invalid_text(
-            field,
-            "must not be empty",
-            format!("{ja_name}を入力してください。"),
-        ));
+        return Err(AppError::invalid(field, Invalid::Empty { field }));
     }
     let n = v.chars().count();
     if n > 1000 {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("is {n} characters long; at most 1000 are allowed"),
-            format!("{ja_name}は 1000 文字以内にしてください(現在 {n} 文字)。"),
+            Invalid::ReasonTooLong { field, n },
         ));
     }
     if let Some(c) = v
         .chars()
         .find(|c| c.is_control() && *c != '\n' && *c != '\t')
     {
-        return Err(invalid_text(
+        return Err(AppError::invalid(
             field,
-            format!("contains the control character U+{:04X}", c as u32),
-            format!("{ja_name}に制御文字 U+{:04X} が含まれています。", c as u32),
+            Invalid::ControlCharacter { field, c: c as u32 },
         ));
     }
     Ok(v.to_string())
@@ -409,20 +464,15 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .collect();
         let ja_list: Vec<String> = errors
             .iter()
-            .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message))
+            .map(|e| format!("{}行{}列: {}", e.line, e.column, e.message_for("ja")))
             .collect();
-        return Some(invalid_text(
-            "policy_text",
-            format!(
-                "the policy has {} error(s): {}",
-                errors.len(),
-                list.join("; ")
-            ),
-            format!(
-                "ポリシーに {} 件のエラーがあります: {}",
-                errors.len(),
-                ja_list.join("; ")
-            ),
+        return Some(AppError::invalid(
+            Field::PolicyText,
+            Invalid::PolicyErrors {
+                count: errors.len(),
+                list_ja: ja_list.join("; "),
+                list_en: list.join("; "),
+            },
         ));
     }
     if !d.settings.is_empty() {
@@ -432,10 +482,12 @@ fn blocking_error(d: &Diagnostics) -> Option<AppError> {
             .map(|p| format!("{}: {}", p.field, p.en))
             .collect();
         let ja: Vec<String> = d.settings.iter().map(|p| p.ja.clone()).collect();
-        return Some(invalid_text(
-            "settings",
-            en.join("; "),
-            format!("設定に誤りがあります: {}", ja.join("; ")),
+        return Some(AppError::invalid(
+            Field::Settings,
+            Invalid::SettingsErrors {
+                list_ja: ja.join("; "),
+                list_en: en.join("; "),
+            },
         ));
     }
     None
@@ -464,23 +516,16 @@ pub fn operations_center_error(
     let list: Vec<String> = gap.missing.iter().map(|r| r.to_string()).collect();
     let quoted: Vec<String> = list.iter().map(|a| format!("\"{a}\"")).collect();
     let (line, column) = (gap.diagnostic.line, gap.diagnostic.column);
-    Some(invalid_text(
-        "policy_text",
-        format!(
-            "{line}:{column}: [management] center leaves out the operations center's {} {} (operations_center in the center's configuration): the center would lose ping, SSH, SNMP and HTTPS to the gateway; add {} to center",
-            if list.len() == 1 {
-                "address"
-            } else {
-                "addresses"
-            },
-            list.join(", "),
-            quoted.join(", ")
-        ),
-        format!(
-            "{line}行{column}列: [management] center に運用センターのアドレス {} が含まれていません(センターの設定 operations_center)。このままでは運用センターからゲートウェイへの ping、SSH、SNMP、HTTPS が届かなくなります。center に {} を加えてください。",
-            list.join("、"),
-            quoted.join(", ")
-        ),
+    Some(AppError::invalid(
+        Field::PolicyText,
+        Invalid::OperationsCenterLeftOut {
+            line,
+            column,
+            count: list.len(),
+            list_ja: list.join("、"),
+            list_en: list.join(", "),
+            quoted: quoted.join(", "),
+        },
     ))
 }
 
@@ -579,16 +624,15 @@ impl App {
     ) -> Result<Revision> {
         let site = self.revision_site(actor, site_id).await?;
         if !may_draft(actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators and operators draft configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::DraftRevisions));
         }
-        let reason = reason_text("reason", &draft.reason, "変更理由")?;
+        let reason = reason_text(Field::ChangeReason, &draft.reason)?;
         if draft.policy_text.trim().is_empty() {
-            return Err(invalid_text(
-                "policy_text",
-                "must not be empty",
-                "ポリシーを入力してください。",
+            return Err(AppError::invalid(
+                Field::PolicyText,
+                Invalid::Empty {
+                    field: Field::PolicyText,
+                },
             ));
         }
         let diags = diagnose(&draft.policy_text, &draft.settings);
@@ -607,14 +651,16 @@ impl App {
                 .await?
                 .is_none()
         {
-            return Err(invalid_text(
-                "instruction_id",
-                format!("there is no instruction {i} of this site's customer"),
-                format!("指示 {i} はこの拠点の顧客の指示ではありません。"),
+            return Err(AppError::invalid(
+                Field::InstructionId,
+                Invalid::NoSuchInstruction { id: i },
             ));
         }
-        let settings_json = serde_json::to_string(&draft.settings)
-            .map_err(|e| AppError::Conflict(format!("cannot store the settings: {e}")))?;
+        let settings_json = serde_json::to_string(&draft.settings).map_err(|e| {
+            AppError::Conflict(Conflict::SettingsNotStored {
+                detail: e.to_string(),
+            })
+        })?;
         let warnings = diags.policy.iter().filter(|d| !d.is_error()).count();
         let mut tx = self.store.begin().await?;
         let number = tx
@@ -700,9 +746,7 @@ impl App {
             "revision.reject"
         };
         if !may_review(actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators, operators and administrators review configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::ReviewRevisions));
         }
         if four_eyes && rev.author_id == actor.user_id {
             // A refused self-review is recorded: it is the control four-eyes exists for.
@@ -718,21 +762,19 @@ impl App {
             rec.outcome = "denied".into();
             tx.audit(rec, now).await?;
             tx.commit().await?;
-            return Err(AppError::Forbidden(
-                "four-eyes review: another staff member must review this revision, not its author",
-            ));
+            return Err(AppError::Forbidden(Forbidden::FourEyes));
         }
         let note = note.trim();
         if !approve {
-            reason_text("note", note, "却下の理由")?;
+            reason_text(Field::ReviewNote, note)?;
         } else if note.chars().count() > 1000 {
-            reason_text("note", note, "コメント")?;
+            reason_text(Field::ReviewComment, note)?;
         }
         if rev.state != RevisionState::Draft {
-            return Err(AppError::Conflict(format!(
-                "revision {number} is {}; only a draft can be reviewed",
-                rev.state
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionNotDraft {
+                number,
+                state: rev.state.to_string(),
+            }));
         }
         let to = if approve {
             RevisionState::Approved
@@ -744,9 +786,9 @@ impl App {
             .review_revision(rev.id, to, actor.user_id, note, now)
             .await?
         {
-            return Err(AppError::Conflict(format!(
-                "revision {number} was reviewed by someone else meanwhile; reload it"
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionReviewedMeanwhile {
+                number,
+            }));
         }
         self.record_revision_change(
             tx,
@@ -772,15 +814,13 @@ impl App {
     ) -> Result<Revision> {
         let rev = self.revision(actor, site_id, number).await?;
         if !may_publish(actor) {
-            return Err(AppError::Forbidden(
-                "only operators and administrators publish configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::PublishRevisions));
         }
         if rev.state != RevisionState::Approved {
-            return Err(AppError::Conflict(format!(
-                "revision {number} is {}; only an approved revision can be published",
-                rev.state
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionNotApproved {
+                number,
+                state: rev.state.to_string(),
+            }));
         }
         // Drafted before `operations_center` named these addresses: still refused.
         if let Some(e) = operations_center_error(&rev.policy_text, &self.settings.operations_center)
@@ -789,9 +829,9 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let Some(generation) = tx.publish_revision(rev.id, actor.user_id, now).await? else {
-            return Err(AppError::Conflict(format!(
-                "revision {number} was published or changed by someone else meanwhile; reload it"
-            )));
+            return Err(AppError::Conflict(Conflict::RevisionPublishedMeanwhile {
+                number,
+            }));
         };
         self.record_revision_change(
             tx,
@@ -886,7 +926,7 @@ mod tests {
         b.snmp_v3[0].priv_pass = "cccccccc".into();
         b.ntp.push("ntp2.example.jp".into());
         let mut out = Vec::new();
-        settings_changes(&mut out, &a, &b);
+        settings_changes(Lang::En, &mut out, &a, &b);
         assert_eq!(
             out,
             ["SNMP user ops: pass phrase changed", "NTP servers changed"]

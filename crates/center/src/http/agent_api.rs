@@ -686,12 +686,15 @@ async fn reports(
         .await
     {
         Ok(acknowledged) => Json(wire::ReportAck { acknowledged }).into_response(),
-        Err(crate::app::AppError::Invalid { field, message, .. }) => err(
+        // The agent reads English.
+        Err(e @ crate::app::AppError::Invalid { .. }) => err(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{field}: {message}"),
+            e.text(crate::app::Lang::En),
         ),
         // Revoked between the check above and the reports' transaction.
-        Err(crate::app::AppError::Unauthenticated(m)) => err(StatusCode::UNAUTHORIZED, m),
+        Err(e @ crate::app::AppError::Unauthenticated(_)) => {
+            err(StatusCode::UNAUTHORIZED, e.text(crate::app::Lang::En))
+        }
         Err(e) => internal(e),
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{AppState, Peer, now_ms, status_of};
-use crate::app::AppError;
+use crate::app::{ApiHint, AppError, Lang};
 use crate::domain::{self, Actor, InstructionState, rfc3339};
 
 pub fn routes() -> Router<AppState> {
@@ -55,52 +55,45 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     hint: Option<String>,
-    /// The detail and hint in Japanese, sent instead when the caller prefers Japanese.
-    ja: Option<(String, String)>,
+    /// The detail and hint in Japanese, sent instead when the caller's language is
+    /// Japanese (see [`problem_lang`]).
+    ja: Option<(String, Option<String>)>,
 }
 
 /// The Japanese form of a problem, left on the response for [`localize`].
 #[derive(Clone)]
 struct JaProblem(wire::Problem);
 
-/// Whether an `Accept-Language` header prefers Japanese: its highest-weighted tag (the
-/// first among equals) is `ja` or `ja-*`.
-pub(crate) fn prefers_ja(header: &str) -> bool {
-    let mut best: Option<(u32, bool)> = None;
-    for part in header.split(',') {
-        let mut it = part.split(';');
-        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-        if tag.is_empty() {
-            continue;
-        }
-        let q = it
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .filter_map(|v| v.trim().parse::<f32>().ok())
-            .next()
-            .unwrap_or(1.0);
-        let q = (q.clamp(0.0, 1.0) * 1000.0) as u32;
-        if q == 0 {
-            continue;
-        }
-        let ja = tag == "ja" || tag.starts_with("ja-");
-        if best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, ja));
-        }
+/// The language of an API problem's `detail` and `hint`: English when the request
+/// sends no `Accept-Language` (a script reads the same English texts whatever language
+/// its user chose for the panel), else the center's one negotiation,
+/// [`Lang::negotiate`], of the user's stored preference (once the bearer is known) and
+/// the header.
+pub(crate) fn problem_lang(preference: Option<&str>, accept_language: Option<&str>) -> Lang {
+    match accept_language {
+        None => Lang::En,
+        Some(header) => Lang::negotiate(preference, Some(header)),
     }
-    best.is_some_and(|(_, ja)| ja)
 }
 
-/// Sends the Japanese form of a problem to callers whose `Accept-Language` prefers
-/// Japanese; everything else passes through unchanged.
-async fn localize(req: Request, next: axum::middleware::Next) -> Response {
-    let ja = req
+/// The stored language preference of the bearer, filled in by [`ApiActor`] for
+/// [`localize`].
+#[derive(Clone, Default)]
+struct BearerLocale(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+/// Sends the Japanese form of a problem to callers whose language ([`problem_lang`])
+/// is Japanese; everything else passes through unchanged.
+async fn localize(mut req: Request, next: axum::middleware::Next) -> Response {
+    let accept = req
         .headers()
         .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(prefers_ja);
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let locale = BearerLocale::default();
+    req.extensions_mut().insert(locale.clone());
     let mut resp = next.run(req).await;
+    let preference = locale.0.lock().ok().and_then(|l| l.clone());
     if let Some(JaProblem(p)) = resp.extensions_mut().remove::<JaProblem>()
-        && ja
+        && problem_lang(preference.as_deref(), accept.as_deref()) == Lang::Ja
     {
         let status = resp.status();
         let text = serde_json::to_string(&p).unwrap_or_default();
@@ -146,7 +139,7 @@ impl IntoResponse for Problem {
         let ja = self.ja.map(|(detail, hint)| {
             JaProblem(wire::Problem {
                 detail,
-                hint: Some(hint),
+                hint,
                 ..body
             })
         });
@@ -164,44 +157,33 @@ impl IntoResponse for Problem {
 }
 
 impl From<AppError> for Problem {
+    /// The problem of an error, its `detail` and `hint` in English and Japanese from
+    /// the message catalog ([`AppError::text`]).
     fn from(e: AppError) -> Problem {
         let status = status_of(&e);
-        match e {
-            AppError::NotFound => Problem::new(status, "Not Found", "no such object"),
-            AppError::Forbidden(m) => Problem::new(status, "Forbidden", m),
-            AppError::Unauthenticated(m) => Problem::new(status, "Unauthorized", m),
-            AppError::TotpRequired => {
-                Problem::new(status, "Unauthorized", "a TOTP code is required")
-                    .hint("send totp_code")
+        let title = match &e {
+            AppError::NotFound => "Not Found",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::Unauthenticated(_) | AppError::TotpRequired => "Unauthorized",
+            AppError::Invalid { .. } => "Invalid Field",
+            AppError::Conflict(_) | AppError::Store(crate::store::StoreError::Conflict(_)) => {
+                "Conflict"
             }
-            AppError::Invalid { field, message, ja } => {
-                let mut p = Problem::new(status, "Invalid Field", format!("{field}: {message}"))
-                    .hint(format!("correct the field `{field}` and send again"));
-                p.ja = ja.map(|ja| {
-                    (
-                        ja,
-                        format!(
-                            "{}（`{field}`）を直して、もう一度送ってください。",
-                            crate::app::field_ja(field)
-                        ),
-                    )
-                });
-                p
+            AppError::Throttled(_) => "Too Many Requests",
+            AppError::Store(_) | AppError::Auth(_) => {
+                tracing::error!(error = %e, "request failed");
+                "Internal Server Error"
             }
-            AppError::Conflict(m) => Problem::new(status, "Conflict", m),
-            AppError::Throttled(m) => Problem::new(status, "Too Many Requests", m),
-            AppError::Store(crate::store::StoreError::Conflict(m)) => {
-                Problem::new(status, "Conflict", m)
-            }
-            other => {
-                tracing::error!(error = %other, "request failed");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal Server Error",
-                    "the center could not complete the request; it has been logged",
-                )
-            }
-        }
+        };
+        let hint = match &e {
+            AppError::TotpRequired => Some(ApiHint::SendTotp),
+            AppError::Invalid { field, .. } => Some(ApiHint::CorrectField { field: *field }),
+            _ => None,
+        };
+        let mut p = Problem::new(status, title, e.text(Lang::En));
+        p.hint = hint.as_ref().map(|h| h.text(Lang::En));
+        p.ja = Some((e.text(Lang::Ja), hint.map(|h| h.text(Lang::Ja))));
+        p
     }
 }
 
@@ -359,7 +341,14 @@ impl FromRequestParts<AppState> for ApiActor {
                 )
             })?;
         match s.app.bearer_actor(token, &ip.to_string(), now_ms()).await {
-            Ok(Some(a)) => Ok(ApiActor(a)),
+            Ok(Some(a)) => {
+                if let (Some(slot), Some(l)) = (parts.extensions.get::<BearerLocale>(), &a.locale)
+                    && let Ok(mut slot) = slot.0.lock()
+                {
+                    *slot = Some(l.clone());
+                }
+                Ok(ApiActor(a))
+            }
             Ok(None) => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
@@ -467,12 +456,7 @@ async fn login(
     let now = now_ms();
     // Checked and counted in one step, before the attempt is evaluated.
     if !s.admit_signin(ip, now) {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests",
-            "too many failed sign-ins from this address",
-        )
-        .hint("wait a minute"));
+        return Err(AppError::Throttled(crate::app::Throttled::SigninsFromAddress).into());
     }
     let result = s
         .app

@@ -211,7 +211,9 @@ async fn application(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Application>> {
-    Ok(Json(application_wire(s.app.backoffice().application(&a, id).await?)))
+    Ok(Json(application_wire(
+        s.app.backoffice().application(&a, id).await?,
+    )))
 }
 
 async fn create_application(
@@ -221,7 +223,8 @@ async fn create_application(
 ) -> ApiResult<Response> {
     let app = s
         .app
-        .backoffice().apply(
+        .backoffice()
+        .apply(
             &a,
             &s.config.backoffice,
             r.customer_id,
@@ -245,7 +248,8 @@ async fn accept(
 ) -> ApiResult<Response> {
     let (c, n) = s
         .app
-        .backoffice().accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
+        .backoffice()
+        .accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
         .await?;
     Ok(created(wire::Accepted {
         contract: contract_wire(c),
@@ -260,7 +264,10 @@ async fn lend_unit(
     ApiJson(r): ApiJson<wire::LendUnit>,
 ) -> ApiResult<Json<wire::Contract>> {
     Ok(Json(contract_wire(
-        s.app.backoffice().lend_unit(&a, id, r.equipment_id, now_ms()).await?,
+        s.app
+            .backoffice()
+            .lend_unit(&a, id, r.equipment_id, now_ms())
+            .await?,
     )))
 }
 
@@ -287,7 +294,10 @@ async fn refuse(
     ApiJson(r): ApiJson<wire::Refuse>,
 ) -> ApiResult<Json<wire::Application>> {
     Ok(Json(application_wire(
-        s.app.backoffice().refuse(&a, id, &r.reason, now_ms()).await?,
+        s.app
+            .backoffice()
+            .refuse(&a, id, &r.reason, now_ms())
+            .await?,
     )))
 }
 
@@ -304,7 +314,9 @@ async fn contract(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Contract>> {
-    Ok(Json(contract_wire(s.app.backoffice().contract(&a, id).await?)))
+    Ok(Json(contract_wire(
+        s.app.backoffice().contract(&a, id).await?,
+    )))
 }
 
 async fn cancellation_preview(
@@ -315,7 +327,8 @@ async fn cancellation_preview(
 ) -> ApiResult<Json<wire::CancellationPreview>> {
     let p = s
         .app
-        .backoffice().cancellation_preview(&a, id, &r.end, now_ms())
+        .backoffice()
+        .cancellation_preview(&a, id, &r.end, now_ms())
         .await?;
     Ok(Json(preview_wire(p)))
 }
@@ -341,7 +354,8 @@ async fn terminate(
 ) -> ApiResult<Json<wire::Terminated>> {
     let (c, n) = s
         .app
-        .backoffice().terminate(
+        .backoffice()
+        .terminate(
             &a,
             id,
             &r.reason,
@@ -379,7 +393,8 @@ async fn liability_cap(
 ) -> ApiResult<Json<wire::LiabilityCap>> {
     let cap = s
         .app
-        .backoffice().liability_cap(&a, id, &q.cause_date, now_ms())
+        .backoffice()
+        .liability_cap(&a, id, &q.cause_date, now_ms())
         .await?;
     Ok(Json(wire::LiabilityCap {
         contract_id: id,
@@ -405,7 +420,8 @@ async fn invoice_run(
 ) -> ApiResult<Json<wire::InvoiceRunReport>> {
     let rep = s
         .app
-        .backoffice().invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
+        .backoffice()
+        .invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
         .await?;
     Ok(Json(wire::InvoiceRunReport {
         month: rep.month.to_string(),
@@ -442,7 +458,9 @@ async fn invoice(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Invoice>> {
-    Ok(Json(invoice_wire(s.app.backoffice().invoice(&a, id).await?)))
+    Ok(Json(invoice_wire(
+        s.app.backoffice().invoice(&a, id).await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -534,7 +552,8 @@ async fn record_payment(
 ) -> ApiResult<Response> {
     let p = s
         .app
-        .backoffice().record_payment(
+        .backoffice()
+        .record_payment(
             &a,
             &s.config.backoffice,
             r.invoice_id,
@@ -561,7 +580,8 @@ async fn send_notice(
 ) -> ApiResult<Response> {
     let n = s
         .app
-        .backoffice().send_notice(
+        .backoffice()
+        .send_notice(
             &a,
             &s.config.backoffice,
             &r.kind,

@@ -69,7 +69,7 @@ fn signin_page(s: &AppState, headers: &HeaderMap, form: SignInForm) -> Response 
 /// A sign-in step that failed: its form again, what went wrong above it.
 fn signin_failed(l: Lang, e: &AppError, form: SignInForm, csrf: Option<String>) -> Response {
     let body = html! {
-        p.err #error { (e.to_string()) }
+        p.err #error { (e.text(l)) }
         (form(l, &csrf.unwrap_or_default()))
     };
     (status_of(e), page(l, None, C::SignIn.text(l), body)).into_response()
@@ -450,10 +450,9 @@ async fn create_user(
         {
             None => None,
             Some(c) => Some(c.parse().map_err(|_| {
-                crate::app::invalid_text(
-                    "customer_id",
-                    "is not a number",
-                    "顧客番号は数字で入力してください",
+                AppError::invalid(
+                    crate::app::Field::CustomerId,
+                    crate::app::Invalid::CustomerNumber,
                 )
             })?),
         };

@@ -286,14 +286,20 @@ async fn cancel_preview_or_confirm(
         Err(e) => return error_page(l, Some(&u), e),
     };
     if f.confirm.as_deref() == Some("yes") {
-        return match s.app.backoffice().cancel(&u.actor, id, &f.end, s.now_ms()).await {
+        return match s
+            .app
+            .backoffice()
+            .cancel(&u.actor, id, &f.end, s.now_ms())
+            .await
+        {
             Ok(_) => Redirect::to(&format!("/backoffice/contracts/{id}")).into_response(),
             Err(e) => error_page(l, Some(&u), e),
         };
     }
     let p = match s
         .app
-        .backoffice().cancellation_preview(&u.actor, id, &f.end, s.now_ms())
+        .backoffice()
+        .cancellation_preview(&u.actor, id, &f.end, s.now_ms())
         .await
     {
         Ok(p) => p,
@@ -372,7 +378,7 @@ async fn invoice_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<St
     };
     let d = match document::layout(&inv, &s.config.backoffice, doc_lang(l)) {
         Ok(d) => d,
-        Err(e) => return error_page(l, Some(&u), AppError::Conflict(e.to_string())),
+        Err(e) => return error_page(l, Some(&u), document_error(e)),
     };
     let open = inv.balance();
     let body = html! {
@@ -409,7 +415,8 @@ async fn invoice_run(State(s): State<AppState>, u: PanelUser, Form(f): Form<RunF
     }
     match s
         .app
-        .backoffice().invoice_run(&u.actor, &s.config.backoffice, &f.month, s.now_ms())
+        .backoffice()
+        .invoice_run(&u.actor, &s.config.backoffice, &f.month, s.now_ms())
         .await
     {
         Ok(r) => {
@@ -433,7 +440,12 @@ async fn returns_run(State(s): State<AppState>, u: PanelUser, Form(f): Form<Csrf
     if let Err(r) = check_csrf(&u, &f.csrf) {
         return *r;
     }
-    match s.app.backoffice().take_back_units(&u.actor, s.now_ms()).await {
+    match s
+        .app
+        .backoffice()
+        .take_back_units(&u.actor, s.now_ms())
+        .await
+    {
         Ok(done) => {
             let body = html! {
                 ul #returns_result {
@@ -616,7 +628,7 @@ async fn application_change_page(
         return error_page(
             l,
             Some(&u),
-            AppError::Forbidden("only back-office staff may do this"),
+            AppError::Forbidden(crate::app::Forbidden::BackOfficeOnly),
         );
     }
     let a = match async { s.app.backoffice().application(&u.actor, id_of(&id)?).await }.await {
@@ -707,7 +719,8 @@ async fn liability_cap_page(
     let l = u.lang;
     let r = async {
         s.app
-            .backoffice().liability_cap(&u.actor, id_of(&id)?, &q.cause_date, s.now_ms())
+            .backoffice()
+            .liability_cap(&u.actor, id_of(&id)?, &q.cause_date, s.now_ms())
             .await
     }
     .await;
@@ -843,7 +856,10 @@ async fn lend_submit(
     let action = async {
         let id = id_of(&id)?;
         let unit = unit_number(&f.equipment)?;
-        s.app.backoffice().lend_unit(&u.actor, id, unit, s.now_ms()).await
+        s.app
+            .backoffice()
+            .lend_unit(&u.actor, id, unit, s.now_ms())
+            .await
     };
     submit(&u, &f.csrf, action, |c| {
         format!("/backoffice/contracts/{}", c.id)
@@ -851,14 +867,22 @@ async fn lend_submit(
     .await
 }
 
+/// An invoice that cannot be laid out or rendered (its words are English).
+fn document_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Conflict(crate::app::Conflict::Document {
+        detail: e.to_string(),
+    })
+}
+
 /// A unit number of the equipment inventory as typed in a form (`12` or `#12`).
 fn unit_number(part: &str) -> Result<i64, AppError> {
     let part = part.trim().trim_start_matches('#');
     part.parse::<i64>().map_err(|_| {
-        crate::app::invalid_text(
-            "equipment",
-            format!("{part:?} is not a unit number of the equipment inventory"),
-            format!("貸与機器の「{part}」は機器台帳の機器番号ではありません。"),
+        AppError::invalid(
+            crate::app::Field::Equipment,
+            crate::app::Invalid::NotAUnitNumber {
+                v: part.to_string(),
+            },
         )
     })
 }
@@ -871,7 +895,7 @@ async fn invoice_pdf(State(s): State<AppState>, u: PanelUser, Path(id): Path<Str
     };
     let d = match document::layout(&inv, &s.config.backoffice, doc_lang(l)) {
         Ok(d) => d,
-        Err(e) => return error_page(l, Some(&u), AppError::Conflict(e.to_string())),
+        Err(e) => return error_page(l, Some(&u), document_error(e)),
     };
     let font = s.config.backoffice.pdf_font.clone();
     let r = tokio::task::spawn_blocking(move || {
@@ -891,8 +915,8 @@ async fn invoice_pdf(State(s): State<AppState>, u: PanelUser, Path(id): Path<Str
             bytes,
         )
             .into_response(),
-        Ok(Err(e)) => error_page(l, Some(&u), AppError::Conflict(e.to_string())),
-        Err(e) => error_page(l, Some(&u), AppError::Conflict(e.to_string())),
+        Ok(Err(e)) => error_page(l, Some(&u), document_error(e)),
+        Err(e) => error_page(l, Some(&u), document_error(e)),
     }
 }
 
@@ -904,7 +928,7 @@ fn code_of<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// A form number field: digits (full-width too), commas and a leading ¥ are accepted.
-fn number_field(field: &'static str, v: &str) -> Result<i64, AppError> {
+fn number_field(field: crate::app::Field, v: &str) -> Result<i64, AppError> {
     let t: String = v
         .trim()
         .trim_start_matches(['¥', '￥'])
@@ -916,11 +940,7 @@ fn number_field(field: &'static str, v: &str) -> Result<i64, AppError> {
         })
         .collect();
     t.parse::<i64>().map_err(|_| {
-        crate::app::invalid_text(
-            field,
-            format!("{v:?} is not a whole number of yen"),
-            format!("「{}」は円の整数ではありません。", v),
-        )
+        AppError::invalid(field, crate::app::Invalid::NotWholeYen { v: v.to_string() })
     })
 }
 
@@ -945,19 +965,19 @@ async fn application_submit(
 ) -> Response {
     let action = async {
         let customer = f.customer_id.trim().parse::<i64>().map_err(|_| {
-            crate::app::invalid_text(
-                "customer_id",
-                "choose a customer",
-                "お客様を選んでください。",
+            AppError::invalid(
+                crate::app::Field::CustomerId,
+                crate::app::Invalid::ChooseCustomer,
             )
         })?;
-        let fee = number_field("monthly_fee", &f.monthly_fee)?;
+        let fee = number_field(crate::app::Field::MonthlyFee, &f.monthly_fee)?;
         let replaces = match f.replaces.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(x) => Some(id_of(x)?),
         };
         s.app
-            .backoffice().apply(
+            .backoffice()
+            .apply(
                 &u.actor,
                 &s.config.backoffice,
                 customer,
@@ -998,7 +1018,8 @@ async fn accept_submit(
             equipment.push(unit_number(part)?);
         }
         s.app
-            .backoffice().accept(&u.actor, &s.config.backoffice, id, &equipment, s.now_ms())
+            .backoffice()
+            .accept(&u.actor, &s.config.backoffice, id, &equipment, s.now_ms())
             .await
     };
     submit(&u, &f.csrf, action, |(c, _)| {
@@ -1021,7 +1042,8 @@ async fn refuse_submit(
 ) -> Response {
     let action = async {
         s.app
-            .backoffice().refuse(&u.actor, id_of(&id)?, &f.reason, s.now_ms())
+            .backoffice()
+            .refuse(&u.actor, id_of(&id)?, &f.reason, s.now_ms())
             .await
     };
     submit(&u, &f.csrf, action, |_| "/backoffice/applications".into()).await
@@ -1047,7 +1069,8 @@ async fn terminate_submit(
     let action = async {
         let id = id_of(&id)?;
         s.app
-            .backoffice().terminate(
+            .backoffice()
+            .terminate(
                 &u.actor,
                 id,
                 &f.reason,
@@ -1079,9 +1102,10 @@ async fn payment_submit(
 ) -> Response {
     let action = async {
         let id = id_of(&id)?;
-        let amount = number_field("amount", &f.amount)?;
+        let amount = number_field(crate::app::Field::Amount, &f.amount)?;
         s.app
-            .backoffice().record_payment(
+            .backoffice()
+            .record_payment(
                 &u.actor,
                 &s.config.backoffice,
                 id,
@@ -1127,16 +1151,16 @@ async fn notice_submit(State(s): State<AppState>, u: PanelUser, body: String) ->
         return error_page(
             l,
             Some(&u),
-            crate::app::invalid_text(
-                "customers",
-                format!("{v:?} is not a customer number"),
-                format!("送付先の「{v}」はお客様番号ではありません。"),
+            AppError::invalid(
+                crate::app::Field::Customers,
+                crate::app::Invalid::NotACustomerNumber { v: v.to_string() },
             ),
         );
     }
     match s
         .app
-        .backoffice().send_notice(
+        .backoffice()
+        .send_notice(
             &u.actor,
             &s.config.backoffice,
             &kind,

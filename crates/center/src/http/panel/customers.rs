@@ -378,7 +378,10 @@ async fn audit_page(
                     td { (date(l, e.at)) }
                     td { (e.actor) }
                     td { (e.source) }
-                    td.action { (e.action) }
+                    td.action {
+                        (mamori_center_model::messages::audit::summary(&e.action, l)) " "
+                        code { (e.action) }
+                    }
                     td { (e.object) }
                     td { (e.outcome) }
                     td { (e.detail) }

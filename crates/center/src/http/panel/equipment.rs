@@ -53,10 +53,9 @@ async fn enrolment_token(
                 return error_page(
                     l,
                     Some(&u),
-                    crate::app::invalid_text(
-                        "ttl_minutes",
-                        "is not a number of minutes",
-                        "有効期間は分単位の数字で入力してください",
+                    AppError::invalid(
+                        crate::app::Field::TtlMinutes,
+                        crate::app::Invalid::EnrolmentTtlNotMinutes,
                     ),
                 );
             }
@@ -70,10 +69,9 @@ async fn enrolment_token(
         return error_page(
             l,
             Some(&u),
-            crate::app::invalid_text(
-                "equipment_id",
-                "the unit is not at a site; install it at a site first",
-                "この機器は拠点に設置されていません。先に拠点に設置してください",
+            AppError::invalid(
+                crate::app::Field::EquipmentId,
+                crate::app::Invalid::UnitNotAtSite,
             ),
         );
     };

@@ -280,12 +280,12 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
     let status = status_of(&e);
     let (title, detail) = match &e {
         AppError::NotFound => (C::NotFound.text(l), String::new()),
-        AppError::Forbidden(m) => (C::NotAllowed.text(l), (*m).to_string()),
+        AppError::Forbidden(_) => (C::NotAllowed.text(l), e.text(l)),
         AppError::Store(_) | AppError::Auth(_) => {
             tracing::error!(error = %e, "panel request failed");
-            (C::Error.text(l), C::InternalError.text(l).to_string())
+            (C::Error.text(l), e.text(l))
         }
-        other => (C::Error.text(l), other.message_for(l.code())),
+        other => (C::Error.text(l), other.text(l)),
     };
     let body = html! {
         p.err #error { (detail) }

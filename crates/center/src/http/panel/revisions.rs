@@ -18,7 +18,7 @@ use maud::{Markup, html};
 
 use super::{AppState, Form, PanelUser, check_csrf, csrf_field, date, error_page, page};
 use crate::app::AppError;
-use crate::app::invalid_text;
+use crate::app::{Field, Forbidden, Invalid};
 use crate::domain::Site;
 use crate::gateways::revisions::{
     ChangeSummary, Diagnostics, DiffKind, DiffLine, Draft, Revision, RevisionState, diagnose,
@@ -131,8 +131,8 @@ fn diagnostics_html(l: Lang, d: &Diagnostics) -> Markup {
                     ("warn", R::SeverityWarning.text(l))
                 };
                 li class=(class) {
-                    (x.line) ":" (x.column) ": " (sev) ": " (x.message)
-                    @if let Some(h) = x.hint.as_deref() { " " small { "(" (h) ")" } }
+                    (x.line) ":" (x.column) ": " (sev) ": " (x.message_for(l.code()))
+                    @if let Some(h) = x.hint_for(l.code()) { " " small { "(" (h) ")" } }
                 }
             }
             @for p in &d.settings {
@@ -184,7 +184,7 @@ async fn revision_page(
         h2 { (R::Diagnostics.text(l)) }
         (diagnostics_html(l, &d))
         @if let Some(e) = center_error {
-            p.err #operations-center { (e.message_for(l.code())) }
+            p.err #operations-center { (e.text(l)) }
         }
         (actions_html(l, &u, &r, &base))
         @if r.number > 1 {
@@ -377,7 +377,7 @@ async fn diff_page(
             a href={ (base) "/" (a) } { (a) } " → " a href={ (base) "/" (b) } { (b) }
         }
         h2 { (R::SummaryOfChanges.text(l)) }
-        (summary_html(l, &d.summary))
+        (summary_html(l, &d.summary_in(l)))
         h2 { (R::PolicyDiff.text(l)) }
         (lines_html(l, "policy-diff", &d.policy))
         h2 { (R::SettingsDiff.text(l)) }
@@ -469,11 +469,7 @@ fn settings_of(f: &DraftForm) -> Result<GatewaySettings, AppError> {
         let port = match f.syslog_port.trim() {
             "" => 514,
             p => p.parse::<u16>().map_err(|_| {
-                invalid_text(
-                    "syslog_port",
-                    format!("{p:?} is not a port number (1 to 65535)"),
-                    format!("syslog のポート「{p}」は 1〜65535 の数字で入力してください。"),
-                )
+                AppError::invalid(Field::SyslogPort, Invalid::NotAPort { v: p.to_string() })
             })?,
         };
         let protocol = match f.syslog_protocol.as_str() {
@@ -493,16 +489,13 @@ fn settings_of(f: &DraftForm) -> Result<GatewaySettings, AppError> {
             continue;
         }
         let bad = |what: &str, ja: &str| {
-            invalid_text(
-                "snmp",
-                format!(
-                    "line {}: {what}; write USER AUTH AUTH_PASS PRIVACY PRIV_PASS, e.g. ops sha256 pass-phrase-1 aes pass-phrase-2",
-                    i + 1
-                ),
-                format!(
-                    "SNMP ユーザーの {} 行目: {ja}。「ユーザー 認証方式 認証パスフレーズ 暗号方式 暗号パスフレーズ」の順に入力してください(例: ops sha256 pass-phrase-1 aes pass-phrase-2)。",
-                    i + 1
-                ),
+            AppError::invalid(
+                Field::Snmp,
+                Invalid::SnmpLine {
+                    line: i + 1,
+                    what_ja: ja.to_string(),
+                    what_en: what.to_string(),
+                },
             )
         };
         let [user, auth, auth_pass, privacy, priv_pass] = parts[..] else {
@@ -592,9 +585,7 @@ async fn new_page(
     let loaded = async {
         let (site, list) = s.app.site_revisions(&u.actor, num(&id)?).await?;
         if !may_draft(&u.actor) {
-            return Err(AppError::Forbidden(
-                "only coordinators and operators draft configuration revisions",
-            ));
+            return Err(AppError::Forbidden(Forbidden::DraftRevisions));
         }
         let base = match q.from.as_deref().filter(|v| !v.is_empty()) {
             Some(n) => {
@@ -638,10 +629,9 @@ async fn create(
             "" => None,
             v => Some(v.parse::<i64>().map_err(|_| {
                 (
-                    invalid_text(
-                        "instruction_id",
-                        format!("{v:?} is not an instruction number"),
-                        format!("指示の番号「{v}」は数字で入力してください。"),
+                    AppError::invalid(
+                        Field::InstructionId,
+                        Invalid::NotAnInstructionNumber { v: v.to_string() },
                     ),
                     None,
                 )
@@ -676,7 +666,7 @@ async fn create(
     };
     let diagnostics = settings.map(|settings| diagnose(&f.policy_text, &settings));
     let msg = html! {
-        p.err #error { (e.message_for(l.code())) }
+        p.err #error { (e.text(l)) }
         @if let Some(d) = &diagnostics { (diagnostics_html(l, d)) }
     };
     let body = draft_form_html(l, &u, &site, &f, msg);

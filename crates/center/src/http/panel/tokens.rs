@@ -18,7 +18,7 @@ use super::{
     AppState, CsrfOnly, Form, PanelUser, csrf_field, date, error_page, id_of, page, role_name,
     submit, submit_then,
 };
-use crate::app::{AppError, invalid_text, token_role_allowed};
+use crate::app::{AppError, Field, Invalid, token_role_allowed};
 use crate::domain::{ApiToken, Role};
 
 pub fn routes() -> Router<AppState> {
@@ -126,15 +126,13 @@ struct NewTokenForm {
 }
 
 /// A number of a form field: empty is `None`, anything else must be a number.
-fn number(
-    v: Option<&str>,
-    field: &'static str,
-    en: &str,
-    ja: &str,
-) -> Result<Option<i64>, AppError> {
+fn number(v: Option<&str>, field: Field, why: Invalid) -> Result<Option<i64>, AppError> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| invalid_text(field, en, ja)),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid(field, why)),
     }
 }
 
@@ -144,15 +142,13 @@ async fn create(State(s): State<AppState>, u: PanelUser, Form(f): Form<NewTokenF
     let action = async {
         let customer_id = number(
             f.customer_id.as_deref(),
-            "customer_id",
-            "is not a number",
-            "顧客IDは数字で入力してください。",
+            Field::CustomerId,
+            Invalid::CustomerNumber,
         )?;
         let days = number(
             f.expires_in_days.as_deref(),
-            "expires_in_days",
-            "is not a number of days",
-            "有効期限（日数）は数字で入力してください。",
+            Field::ExpiresInDays,
+            Invalid::NotANumberOfDays,
         )?;
         s.app
             .create_token(&u.actor, &f.name, &f.role, customer_id, days, s.now_ms())
