@@ -862,3 +862,51 @@ fn the_markup_check_sees_hand_built_html() {
         .is_empty()
     );
 }
+/// The feature that makes tests using software installed on the machine exist.
+const EXTERNAL: &str = "external";
+
+#[test]
+fn scripts_test_enables_every_external_feature() {
+    // Crates that declare the feature; it must enable nothing (it only makes tests exist).
+    let mut declaring = BTreeSet::new();
+    for k in crates() {
+        let doc: toml::Table = fs::read_to_string(k.dir.join("Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let Some(f) = doc.get("features").and_then(|f| f.get(EXTERNAL)) else {
+            continue;
+        };
+        assert!(
+            f.as_array().is_some_and(|a| a.is_empty()),
+            "{}: the feature `{EXTERNAL}` only makes tests exist; it enables nothing",
+            k.name
+        );
+        declaring.insert(format!("{}/{EXTERNAL}", k.name));
+    }
+    assert!(!declaring.is_empty(), "no crate declares `{EXTERNAL}`");
+    // The list in scripts/test, and the cargo commands that take it.
+    let script = fs::read_to_string(root().join("scripts/test")).unwrap();
+    let list = script
+        .lines()
+        .find_map(|l| l.strip_prefix("EXTERNAL_FEATURES="))
+        .expect("scripts/test sets EXTERNAL_FEATURES=");
+    let named: BTreeSet<String> = list
+        .trim_matches('"')
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(
+        named, declaring,
+        "scripts/test: EXTERNAL_FEATURES must name exactly the crates that declare `{EXTERNAL}`"
+    );
+    for command in ["cargo clippy --workspace", "cargo nextest run --workspace"] {
+        assert!(
+            script
+                .lines()
+                .any(|l| l.starts_with(command) && l.contains("--features \"$EXTERNAL_FEATURES\"")),
+            "scripts/test: `{command}` runs with --features \"$EXTERNAL_FEATURES\""
+        );
+    }
+}

@@ -740,6 +740,7 @@ async fn audit_verify_in_ranges(backend: Backend) {
 
 /// Several center processes share one PostgreSQL database: sessions work on either,
 /// concurrent writes through both keep one unbroken audit chain.
+#[cfg(feature = "external")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_centers_share_one_postgres() {
     let c = Center::start(Backend::Postgres).await;

@@ -4,6 +4,9 @@
 //! and prior notice (Art. 12-2), and sends a notice (Art. 16-2) that the notices page
 //! then lists with its recipient and time.
 
+// Chromium and chromedriver are installed software: this test exists with `external`.
+#![cfg(feature = "external")]
+
 mod support;
 
 use std::time::Duration;

@@ -5,6 +5,9 @@
 //! Throughout, the browser reports no Content-Security-Policy violation, and the
 //! htmx-driven queue of the dashboard refreshes under the policy.
 
+// Chromium and chromedriver are installed software: this test exists with `external`.
+#![cfg(feature = "external")]
+
 mod support;
 
 use std::time::Duration;

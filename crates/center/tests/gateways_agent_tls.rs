@@ -202,6 +202,7 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
 /// Two center processes on one PostgreSQL, sharing the CA directory: an agent enrolled
 /// through one is served by the other, and a revocation made through one is refused by
 /// the other on the next request.
+#[cfg(feature = "external")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_centers_on_one_postgresql_serve_the_same_agents() {
     let shared = tempfile::tempdir().unwrap();

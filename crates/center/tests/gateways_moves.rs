@@ -571,6 +571,7 @@ async fn a_move_to_another_site_revokes_the_certificate_and_ends_the_long_poll(b
 
 /// Two center processes on one PostgreSQL: an agent long-polls on the second, the unit
 /// is moved through the first; the long-poll ends at once with 401.
+#[cfg(feature = "external")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_centers_on_postgres_end_a_long_poll_when_the_other_revokes() {
     let shared = tempfile::tempdir().unwrap();

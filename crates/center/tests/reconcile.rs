@@ -331,6 +331,7 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     c.stop().await;
 }
 
+#[cfg(feature = "external")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_centers_on_postgres_serve_the_same_agent() {
     let dir_a = tempfile::tempdir().unwrap();

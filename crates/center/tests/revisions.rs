@@ -688,6 +688,7 @@ async fn customers_read_their_own_revisions_and_nothing_else(backend: Backend) {
 /// Two centers on one PostgreSQL publish revisions of the same site at the same time:
 /// every publish gets its own generation, 1..=N without a gap, and each revision is
 /// published once.
+#[cfg(feature = "external")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_publishes_from_two_centers_never_share_a_generation() {
     let w = world(Center::start(Backend::Postgres).await).await;

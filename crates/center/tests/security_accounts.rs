@@ -5,6 +5,10 @@
 //! concurrent guesses against the account lock and the throttles, what a locked account
 //! answers, the lock notice by e-mail, and `/healthz` during a burst of bad sign-ins.
 
+// Scenarios that need an SMTP server, poppler or PostgreSQL exist only with the feature
+// `external`; without it, what only they use is unused.
+#![cfg_attr(not(feature = "external"), allow(dead_code, unused_imports))]
+
 mod support;
 
 use std::net::IpAddr;
@@ -30,6 +34,7 @@ both_backends!(
     totp_step_is_throttled_per_account,
     totp_step_is_throttled_per_address,
     locked_account_answers_exactly_like_a_wrong_password,
+    #[cfg(feature = "external")] // the SMTP server
     lock_notice_reaches_the_owner_by_smtp,
     healthz_is_served_during_a_burst_of_bad_logins,
 );
@@ -998,6 +1003,7 @@ async fn locked_account_answers_exactly_like_a_wrong_password(backend: Backend) 
     c.stop().await;
 }
 
+#[cfg(feature = "external")]
 async fn lock_notice_reaches_the_owner_by_smtp(backend: Backend) {
     let smtp = tokio::task::spawn_blocking(support::smtp::Smtp::start)
         .await

@@ -2,6 +2,9 @@
 //! the management path is rolled back by itself, a confirmed one stays, and an invalid
 //! policy, an invalid ruleset or a failing `nft` leaves the running ruleset untouched.
 
+// Needs network namespaces and nft, as root: only with `external`.
+#![cfg(feature = "external")]
+
 mod agent_support;
 
 use std::time::Duration;

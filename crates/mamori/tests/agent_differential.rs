@@ -3,6 +3,9 @@
 //! `mamori agent apply`. A bounded run here; `cargo xtask bench differential` runs longer.
 //! `MAMORI_DIFF_SEED` picks another seed.
 
+// Needs network namespaces and nft, as root: only with `external`.
+#![cfg(feature = "external")]
+
 mod agent_support;
 
 use std::path::Path;

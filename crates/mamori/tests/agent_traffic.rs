@@ -2,6 +2,9 @@
 //! and ICMP allowed and denied, a port forward, masquerade, the management rule, and a
 //! load-balanced service whose dead backend is taken out by the health checks.
 
+// Needs network namespaces, nft and the testbed's tools, as root: only with `external`.
+#![cfg(feature = "external")]
+
 mod agent_support;
 
 use std::collections::BTreeSet;

@@ -5,6 +5,9 @@
 //! same database; everything the agent does is seen through the center's store and
 //! through traffic across the gateway.
 
+// Needs network namespaces, nft and the testbed's tools, as root: only with `external`.
+#![cfg(feature = "external")]
+
 mod agent_support;
 
 use std::path::{Path, PathBuf};

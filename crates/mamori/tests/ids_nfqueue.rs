@@ -3,6 +3,9 @@
 //! forwarded TCP to the engine; a request matching a drop rule never reaches the
 //! server, other requests do.
 
+// Needs network namespaces, nft and NFQUEUE, as root: only with `external`.
+#![cfg(feature = "external")]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,6 +2,9 @@
 //! when the kernel can run it, and otherwise applies the policy without it, with a note.
 //! Either way, masqueraded TCP and UDP traffic crosses the gateway as the policy says.
 
+// Needs network namespaces and nft, as root: only with `external`.
+#![cfg(feature = "external")]
+
 mod agent_support;
 
 use agent_support::*;

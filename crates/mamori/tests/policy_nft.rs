@@ -2,6 +2,9 @@
 //! creates and deletes; the JSON and the text forms load into the same kernel ruleset;
 //! load-balancer updates apply.
 
+// Needs a network namespace and nft, as root: only with `external`.
+#![cfg(feature = "external")]
+
 use std::path::PathBuf;
 use std::process::Command;
 
