@@ -10,13 +10,9 @@
 
 pub mod agent_api;
 mod api;
-mod backoffice_api;
 mod backoffice_panel;
 pub mod conn;
-mod gateways_api;
-mod openapi;
 mod panel;
-mod revisions_api;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -97,6 +93,12 @@ impl Shared {
             self.throttle.forgive(crate::signin::Key::Address(ip), now);
         }
     }
+}
+
+/// The OpenAPI document of `/api/v1` as served at `/api/v1/openapi.json` and committed
+/// as `docs/openapi.json`.
+pub fn openapi_json() -> &'static str {
+    api::openapi_text()
 }
 
 /// The wall clock, read outside any request; prefer [`Shared::now_ms`].
