@@ -18,7 +18,7 @@ pub struct Problem {
     hint: Option<String>,
     field: Option<String>,
     /// The detail and hint in Japanese, sent instead when the caller prefers Japanese.
-    ja: Option<(String, String)>,
+    ja: Option<Box<(String, String)>>,
 }
 
 pub type ApiResult<T> = Result<T, Problem>;
@@ -147,7 +147,8 @@ impl IntoResponse for Problem {
             field: self.field,
         };
         let text = serde_json::to_string(&body).unwrap_or_default();
-        let ja = self.ja.map(|(detail, hint)| {
+        let ja = self.ja.map(|b| {
+            let (detail, hint) = *b;
             JaProblem(wire::Problem {
                 detail,
                 hint: Some(hint),
@@ -191,13 +192,13 @@ impl From<AppError> for Problem {
                     .field(field)
                     .kind(ProblemType::Invalid);
                 p.ja = ja.map(|ja| {
-                    (
+                    Box::new((
                         ja,
                         format!(
                             "{}（`{field}`）を直して、もう一度送ってください。",
                             crate::app::field_ja(field)
                         ),
-                    )
+                    ))
                 });
                 p
             }
@@ -251,7 +252,7 @@ mod tests {
     fn every_app_error_has_its_code() {
         let cases = [
             (AppError::NotFound, ProblemType::NotFound),
-            (AppError::Forbidden("x".into()), ProblemType::Forbidden),
+            (AppError::Forbidden("x"), ProblemType::Forbidden),
             (
                 AppError::Unauthenticated("x".into()),
                 ProblemType::Unauthenticated,
@@ -266,7 +267,7 @@ mod tests {
                 ProblemType::Invalid,
             ),
             (AppError::Conflict("x".into()), ProblemType::Conflict),
-            (AppError::Throttled("x".into()), ProblemType::Throttled),
+            (AppError::Throttled("x"), ProblemType::Throttled),
         ];
         for (e, want) in cases {
             let p = Problem::from(e);
