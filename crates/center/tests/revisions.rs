@@ -7,7 +7,7 @@ mod gateways_support;
 mod support;
 
 use gateways_support::OFFICE_NETWORK;
-use mamori_api::revisions::Revision;
+use mamori_api::revisions::{DiffKind, Revision, RevisionDiff};
 use mamori_api::v1 as wire;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -499,62 +499,62 @@ backends = [{ address = "192.0.2.20", port = 8443 }, { address = "192.0.2.21", p
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, d) = c
-        .get(
+    let d: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=1&to=2", w.site),
             &w.op,
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
-    let sum = &d["summary"];
-    assert_eq!(sum["rules_added"], json!(["ssh-in"]));
-    assert_eq!(sum["rules_removed"], json!([]));
-    assert_eq!(sum["rules_changed"], json!(["web-in"]), "{sum}");
-    assert_eq!(sum["objects_added"], json!(["printers"]));
-    assert_eq!(sum["objects_changed"], json!(["web"]));
-    assert_eq!(
-        sum["nat"],
-        json!(["masquerade wan added", "port forward cam added"])
+        .await,
     );
+    let sum = &d.summary;
+    assert_eq!(sum.rules_added, ["ssh-in"]);
+    assert!(sum.rules_removed.is_empty());
+    assert_eq!(sum.rules_changed, ["web-in"], "{sum:?}");
+    assert_eq!(sum.objects_added, ["printers"]);
+    assert_eq!(sum.objects_changed, ["web"]);
+    assert_eq!(sum.nat, ["masquerade wan added", "port forward cam added"]);
     assert_eq!(
-        sum["settings"],
-        json!(["SNMP user ops: pass phrase changed", "DNS servers changed"])
+        sum.settings,
+        ["SNMP user ops: pass phrase changed", "DNS servers changed"]
     );
-    assert_eq!(sum["load_balancers"], json!(["load balancer app added"]));
-    assert_eq!(sum["unavailable"], Value::Null);
-    let policy_lines = d["policy"].as_array().unwrap();
-    let added: Vec<&str> = policy_lines
+    assert_eq!(sum.load_balancers, ["load balancer app added"]);
+    assert_eq!(sum.unavailable, None);
+    let added: Vec<&str> = d
+        .policy
         .iter()
-        .filter(|l| l["kind"] == "added")
-        .map(|l| l["text"].as_str().unwrap())
+        .filter(|l| l.kind == DiffKind::Added)
+        .map(|l| l.text.as_str())
         .collect();
     assert!(added.contains(&"name = \"ssh-in\""), "{added:?}");
     assert!(added.contains(&"web = \"192.0.2.12\""), "{added:?}");
-    let removed: Vec<&Value> = policy_lines
+    let removed: Vec<_> = d
+        .policy
         .iter()
-        .filter(|l| l["kind"] == "removed")
+        .filter(|l| l.kind == DiffKind::Removed)
         .collect();
-    assert_eq!(removed[0]["text"], "web = \"192.0.2.10\"");
-    assert_eq!(removed[0]["old"], 10);
-    let settings_added: Vec<&str> = d["settings"]
-        .as_array()
-        .unwrap()
+    assert_eq!(removed[0].text, "web = \"192.0.2.10\"");
+    assert_eq!(removed[0].old, Some(10));
+    let settings_added: Vec<&str> = d
+        .settings
         .iter()
-        .filter(|l| l["kind"] == "added")
-        .map(|l| l["text"].as_str().unwrap())
+        .filter(|l| l.kind == DiffKind::Added)
+        .map(|l| l.text.as_str())
         .collect();
     assert!(
         settings_added.contains(&"dns = 192.0.2.54"),
         "{settings_added:?}"
     );
     // The reverse diff swaps added and removed.
-    let (_, r) = c
-        .get(
+    let r: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=2&to=1", w.site),
             &w.op,
         )
-        .await;
-    assert_eq!(r["summary"]["rules_removed"], json!(["ssh-in"]));
+        .await,
+    );
+    assert_eq!(r.summary.rules_removed, ["ssh-in"]);
     // Unknown revisions and missing parameters.
     let (s, _) = c
         .get(
@@ -593,27 +593,31 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
             StatusCode::OK
         );
     }
-    let (s, v) = act(
-        &w,
-        &w.coord,
-        1,
-        "rollback",
-        json!({"reason": "the NAT broke the printers"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["number"], 3);
-    assert_eq!(v["state"], "draft");
-    assert_eq!(v["restored_from"], 1);
-    assert_eq!(v["policy_text"], policy(""));
-    let (_, d) = c
-        .get(
+    let v: Revision = ok(
+        StatusCode::CREATED,
+        act(
+            &w,
+            &w.coord,
+            1,
+            "rollback",
+            json!({"reason": "the NAT broke the printers"}),
+        )
+        .await,
+    );
+    assert_eq!(v.number, 3);
+    assert_eq!(v.state, "draft");
+    assert_eq!(v.restored_from, Some(1));
+    assert_eq!(v.policy_text, policy(""));
+    let d: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=1&to=3", w.site),
             &w.op,
         )
-        .await;
-    assert!(d["policy"].as_array().unwrap().is_empty(), "{d}");
-    assert!(d["settings"].as_array().unwrap().is_empty(), "{d}");
+        .await,
+    );
+    assert!(d.policy.is_empty(), "{d:?}");
+    assert!(d.settings.is_empty(), "{d:?}");
     // Still generation 2 until the copy is approved and published.
     assert_eq!(
         c.store()
@@ -639,13 +643,12 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
     let p = c.store().published_config(w.site).await.unwrap().unwrap();
     assert_eq!((p.generation, p.policy_text), (3, policy("")));
     // The revisions that were copied and published are unchanged.
-    let (_, one) = c
-        .get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
-        .await;
-    assert_eq!(
-        (one["state"].as_str(), one["generation"].as_i64()),
-        (Some("published"), Some(1))
+    let one: Revision = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
+            .await,
     );
+    assert_eq!((one.state.as_str(), one.generation), ("published", Some(1)));
     let (s, _) = act(&w, &w.coord, 9, "rollback", json!({"reason": "x"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = act(&w, &w.coord, 1, "rollback", json!({"reason": ""})).await;
@@ -669,13 +672,13 @@ async fn customers_read_their_own_revisions_and_nothing_else(backend: Backend) {
     let staff = c.staff(&w.officer, "alice").await;
     let base = format!("/api/v1/sites/{}/revisions", w.site);
     for who in [&w.officer, &staff] {
-        let (s, list) = c.get(&base, who).await;
-        assert_eq!(s, StatusCode::OK, "{list}");
-        assert_eq!(list.as_array().unwrap().len(), 2);
+        let list: Vec<Revision> = ok(StatusCode::OK, c.get(&base, who).await);
+        assert_eq!(list.len(), 2);
         let (s, r) = c.get(&format!("{base}/1"), who).await;
-        assert_eq!(s, StatusCode::OK);
-        // Pass phrases are not shown to customers.
-        assert_eq!(r["settings"]["snmp_v3"][0]["auth_pass"], "********");
+        // Pass phrases are not shown to customers: not in the typed answer, nor
+        // anywhere in the raw one.
+        let typed: Revision = ok(StatusCode::OK, (s, r.clone()));
+        assert_eq!(typed.settings.snmp_v3[0].auth_pass, "********");
         assert!(!r.to_string().contains("secret"), "{r}");
         let (s, d) = c.get(&format!("{base}/diff?from=1&to=2"), who).await;
         assert_eq!(s, StatusCode::OK);
