@@ -10,9 +10,10 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use mamori_api::billing as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok};
 
 both_backends!(
     art_7_8_9_applications_accept_refuse_change,
@@ -64,60 +65,62 @@ async fn office(backend: Backend, smtp: Option<u16>) -> Office {
 }
 
 impl Office {
-    async fn contract(&self, customer: i64, start: &str, fee: i64) -> Value {
-        let (s, a) = self
-            .c
-            .post(
-                "/api/v1/backoffice/applications",
-                &self.bo,
-                json!({"customer_id": customer, "line_product": "fiber-business", "line_id": format!("L-{customer}-{start}"), "monthly_fee": fee, "start": start}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{a}");
-        let (s, v) = self
-            .c
-            .post(
-                &format!("/api/v1/backoffice/applications/{}/accept", a["id"]),
-                &self.bo,
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["contract"].clone()
+    async fn contract(&self, customer: i64, start: &str, fee: i64) -> wire::Contract {
+        let a: wire::Application = ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    "/api/v1/backoffice/applications",
+                    &self.bo,
+                    json!({"customer_id": customer, "line_product": "fiber-business", "line_id": format!("L-{customer}-{start}"), "monthly_fee": fee, "start": start}),
+                )
+                .await,
+        );
+        let v: wire::Accepted = ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    &format!("/api/v1/backoffice/applications/{}/accept", a.id),
+                    &self.bo,
+                    json!({}),
+                )
+                .await,
+        );
+        v.contract
     }
 
-    async fn run(&self, month: &str) -> Value {
-        let (s, v) = self
-            .c
-            .post(
-                "/api/v1/backoffice/invoice-runs",
-                &self.bo,
-                json!({"month": month}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+    async fn run(&self, month: &str) -> wire::InvoiceRunReport {
+        ok(
+            StatusCode::OK,
+            self.c
+                .post(
+                    "/api/v1/backoffice/invoice-runs",
+                    &self.bo,
+                    json!({"month": month}),
+                )
+                .await,
+        )
     }
 
-    async fn invoices_of(&self, contract: &Value) -> Vec<Value> {
-        let (s, v) = self
-            .c
-            .get(
-                &format!("/api/v1/backoffice/invoices?contract_id={}", contract["id"]),
-                &self.bo,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v.as_array().unwrap().clone()
+    async fn invoices_of(&self, contract: &wire::Contract) -> Vec<wire::Invoice> {
+        ok(
+            StatusCode::OK,
+            self.c
+                .get(
+                    &format!("/api/v1/backoffice/invoices?contract_id={}", contract.id),
+                    &self.bo,
+                )
+                .await,
+        )
     }
 
-    async fn invoice(&self, id: &Value) -> Value {
-        let (s, v) = self
-            .c
-            .get(&format!("/api/v1/backoffice/invoices/{id}"), &self.bo)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+    async fn invoice(&self, id: i64) -> wire::Invoice {
+        ok(
+            StatusCode::OK,
+            self.c
+                .get(&format!("/api/v1/backoffice/invoices/{id}"), &self.bo)
+                .await,
+        )
     }
 
     async fn actions(&self) -> Vec<String> {
@@ -278,34 +281,28 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 2, "{r}");
-    assert_eq!(
-        (r["first_number"].clone(), r["last_number"].clone()),
-        (json!(1), json!(2))
-    );
+    assert_eq!(r.issued, 2, "{r:?}");
+    assert_eq!((r.first_number, r.last_number), (Some(1), Some(2)));
     // Idempotent: running it again issues nothing.
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 0, "{r}");
+    assert_eq!(r.issued, 0, "{r:?}");
     let r = o.run("2026-05").await;
-    assert_eq!(
-        (r["first_number"].clone(), r["last_number"].clone()),
-        (json!(3), json!(4))
-    );
+    assert_eq!((r.first_number, r.last_number), (Some(3), Some(4)));
 
     let ia = o.invoices_of(&ka).await;
-    let april_a = ia.iter().find(|i| i["month"] == "2026-04").unwrap();
-    let april_a = o.invoice(&april_a["id"]).await;
-    assert_eq!(april_a["issue_date"], "2026-05-01");
-    assert_eq!(april_a["due_date"], "2026-05-31");
-    assert_eq!(april_a["taxable_subtotal"], 30000);
-    assert_eq!(april_a["tax"], 3000);
-    assert_eq!(april_a["total"], 33000);
-    assert_eq!(april_a["lines"][0]["kind"], "monthly_fee");
-    assert_eq!(april_a["lines"][0]["rate_basis_points"], 1000);
+    let april_a = ia.iter().find(|i| i.month == "2026-04").unwrap();
+    let april_a = o.invoice(april_a.id).await;
+    assert_eq!(april_a.issue_date, "2026-05-01");
+    assert_eq!(april_a.due_date, "2026-05-31");
+    assert_eq!(april_a.taxable_subtotal, 30000);
+    assert_eq!(april_a.tax, 3000);
+    assert_eq!(april_a.total, 33000);
+    assert_eq!(april_a.lines[0].kind, "monthly_fee");
+    assert_eq!(april_a.lines[0].rate_basis_points, Some(1000));
     let ib = o.invoices_of(&kb).await;
-    let april_b = ib.iter().find(|i| i["month"] == "2026-04").unwrap();
-    assert_eq!(april_b["taxable_subtotal"], 21000, "Art. 17-2 proration");
-    assert_eq!(april_b["tax"], 2100);
+    let april_b = ib.iter().find(|i| i.month == "2026-04").unwrap();
+    assert_eq!(april_b.taxable_subtotal, 21000, "Art. 17-2 proration");
+    assert_eq!(april_b.tax, 2100);
 
     // Art. 17-4: paid on 06-11, 11 days after the due date 05-31: interest for 10
     // days, floor(33000 × 0.145 × 10 / 365) = 131, billed on June's invoice.
@@ -313,7 +310,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .post(
             "/api/v1/backoffice/payments",
             &o.bo,
-            json!({"invoice_id": april_a["id"], "amount": 33000, "date": "2026-06-11"}),
+            json!({"invoice_id": april_a.id, "amount": 33000, "date": "2026-06-11"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
@@ -323,7 +320,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .post(
             "/api/v1/backoffice/payments",
             &o.bo,
-            json!({"invoice_id": april_a["id"], "amount": 1, "date": "2026-06-12"}),
+            json!({"invoice_id": april_a.id, "amount": 1, "date": "2026-06-12"}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -332,7 +329,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .post(
             "/api/v1/backoffice/payments",
             &o.bo,
-            json!({"invoice_id": april_b["id"], "amount": 23100, "date": "2026-06-10"}),
+            json!({"invoice_id": april_b.id, "amount": 23100, "date": "2026-06-10"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
@@ -340,24 +337,23 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
 
     o.run("2026-06").await;
     let ia = o.invoices_of(&ka).await;
-    let june = ia.iter().find(|i| i["month"] == "2026-06").unwrap();
-    let june = o.invoice(&june["id"]).await;
-    let interest: Vec<&Value> = june["lines"]
-        .as_array()
-        .unwrap()
+    let june = ia.iter().find(|i| i.month == "2026-06").unwrap();
+    let june = o.invoice(june.id).await;
+    let interest: Vec<&wire::InvoiceLine> = june
+        .lines
         .iter()
-        .filter(|l| l["kind"] == "late_interest")
+        .filter(|l| l.kind == "late_interest")
         .collect();
-    assert_eq!(interest.len(), 1, "{june}");
-    assert_eq!(interest[0]["amount"], 131);
-    assert_eq!(interest[0]["taxable"], false, "interest bears no tax");
-    assert_eq!(june["tax"], 3000, "tax on the fee only");
-    assert_eq!(june["total"], 33131);
+    assert_eq!(interest.len(), 1, "{june:?}");
+    assert_eq!(interest[0].amount, 131);
+    assert!(!interest[0].taxable, "interest bears no tax");
+    assert_eq!(june.tax, 3000, "tax on the fee only");
+    assert_eq!(june.total, 33131);
     // Billed once only.
     o.run("2026-07").await;
     let ia = o.invoices_of(&ka).await;
-    let july = ia.iter().find(|i| i["month"] == "2026-07").unwrap();
-    assert_eq!(july["total"], 33000);
+    let july = ia.iter().find(|i| i.month == "2026-07").unwrap();
+    assert_eq!(july.total, 33000);
 
     // The overdue list: May's invoices are unpaid after 06-30.
     let (s, od) = c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await;
@@ -373,10 +369,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
             )
         })
         .collect();
-    assert!(
-        months.contains(&(ka["id"].as_i64().unwrap(), "2026-05".into())),
-        "{od}"
-    );
+    assert!(months.contains(&(ka.id, "2026-05".into())), "{od}");
     assert!(
         !months.iter().any(|(_, m)| m == "2026-04"),
         "April is paid: {od}"
@@ -398,7 +391,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-11",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
@@ -412,7 +405,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-12",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
@@ -424,7 +417,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=june",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
@@ -432,7 +425,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The qualified invoice as HTML and PDF, in Japanese and English.
-    let id = &april_a["id"];
+    let id = &april_a.id;
     let html = text(
         c,
         &format!("/api/v1/backoffice/invoices/{id}/html?lang=ja"),
@@ -570,7 +563,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
         .post(
             &format!(
                 "/api/v1/backoffice/contracts/{}/cancellation-preview",
-                ka["id"]
+                ka.id
             ),
             &officer_a,
             json!({"end": too_early.to_string()}),
@@ -584,7 +577,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     assert!(p["early_termination"].as_i64().unwrap() > 0, "{p}");
     let (_, k) = c
         .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
         .await;
@@ -592,7 +585,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
 
     let (s, v) = c
         .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
             &officer_a,
             json!({"end": too_early.to_string()}),
         )
@@ -603,7 +596,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     assert_eq!(v["contract"]["requested_end"], too_early.to_string());
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
             &officer_a,
             json!({"end": earliest.to_string()}),
         )
@@ -612,7 +605,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     // Another customer's officer cannot cancel (nor see) it.
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", kb["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/cancel", kb.id),
             &officer_a,
             json!({"end": earliest.to_string()}),
         )
@@ -622,7 +615,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     // Art. 12: termination by the provider. Unpaid invoices fall due at once.
     o.run("2026-04").await;
     o.run("2026-05").await;
-    let term = format!("/api/v1/backoffice/contracts/{}/terminate", kb["id"]);
+    let term = format!("/api/v1/backoffice/contracts/{}/terminate", kb.id);
     let (s, v) = c
         .post(
             &term,
@@ -694,24 +687,24 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     // May's invoice was due 06-30; Art. 12-3 moves it to the end date.
     assert_eq!(v["invoices_due_at_once"], 1, "{v}");
     let inv = o.invoices_of(&kb).await;
-    let may = inv.iter().find(|i| i["month"] == "2026-05").unwrap();
-    assert_eq!(may["due_date"], "2026-06-15");
+    let may = inv.iter().find(|i| i.month == "2026-05").unwrap();
+    assert_eq!(may.due_date, "2026-06-15");
     // June's (last) invoice: 15 days prorated, the Art. 10-2 lump sum, due at once.
     o.run("2026-06").await;
     let inv = o.invoices_of(&kb).await;
-    let june = inv.iter().find(|i| i["month"] == "2026-06").unwrap();
-    let june = o.invoice(&june["id"]).await;
-    assert_eq!(june["due_date"], "2026-06-15", "{june}");
-    assert_eq!(june["lines"][0]["amount"], 15000);
-    assert_eq!(june["lines"][1]["kind"], "early_termination");
-    assert_eq!(june["lines"][1]["taxable"], false);
+    let june = inv.iter().find(|i| i.month == "2026-06").unwrap();
+    let june = o.invoice(june.id).await;
+    assert_eq!(june.due_date, "2026-06-15", "{june:?}");
+    assert_eq!(june.lines[0].amount, 15000);
+    assert_eq!(june.lines[1].kind, "early_termination");
+    assert!(!june.lines[1].taxable);
     // No invoice after the end (Alpha's contract runs on until its cancellation).
-    assert_eq!(o.run("2026-07").await["issued"], 1);
+    assert_eq!(o.run("2026-07").await.issued, 1);
     assert!(
         !o.invoices_of(&kb)
             .await
             .iter()
-            .any(|i| i["month"] == "2026-07")
+            .any(|i| i.month == "2026-07")
     );
 
     let actions = o.actions().await;
@@ -735,11 +728,11 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     // Their own: readable by the officer and staff.
     for t in [&officer_a, &staff_a] {
         let (s, v) = c
-            .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), t)
+            .get(&format!("/api/v1/backoffice/contracts/{}", ka.id), t)
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let (s, _) = c
-            .get(&format!("/api/v1/backoffice/invoices/{}", inv_a["id"]), t)
+            .get(&format!("/api/v1/backoffice/invoices/{}", inv_a.id), t)
             .await;
         assert_eq!(s, StatusCode::OK);
         let (_, list) = c.get("/api/v1/backoffice/contracts", t).await;
@@ -757,11 +750,11 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         .get("/api/v1/backoffice/contracts/999999", &officer_a)
         .await;
     for path in [
-        format!("/api/v1/backoffice/contracts/{}", kb["id"]),
-        format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
-        format!("/api/v1/backoffice/invoices/{}", inv_b["id"]),
-        format!("/api/v1/backoffice/invoices/{}/html", inv_b["id"]),
-        format!("/api/v1/backoffice/invoices/{}/pdf", inv_b["id"]),
+        format!("/api/v1/backoffice/contracts/{}", kb.id),
+        format!("/api/v1/backoffice/contracts/{}/payments", kb.id),
+        format!("/api/v1/backoffice/invoices/{}", inv_b.id),
+        format!("/api/v1/backoffice/invoices/{}/html", inv_b.id),
+        format!("/api/v1/backoffice/invoices/{}/pdf", inv_b.id),
         "/api/v1/backoffice/invoices/999999/pdf".into(),
         "/api/v1/backoffice/contracts/abc".into(),
     ] {
@@ -776,7 +769,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     }
     let (_, list) = c
         .get(
-            &format!("/api/v1/backoffice/invoices?contract_id={}", kb["id"]),
+            &format!("/api/v1/backoffice/invoices?contract_id={}", kb.id),
             &officer_a,
         )
         .await;
@@ -785,7 +778,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     for (path, body) in [
         (
             "/api/v1/backoffice/payments".to_string(),
-            json!({"invoice_id": inv_a["id"], "amount": 1, "date": "2026-05-02"}),
+            json!({"invoice_id": inv_a.id, "amount": 1, "date": "2026-05-02"}),
         ),
         (
             "/api/v1/backoffice/notices".to_string(),
@@ -813,7 +806,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     for t in [&officer_a, &staff_a] {
         for (path, body) in [
             (
-                format!("/api/v1/backoffice/contracts/{}/terminate", ka["id"]),
+                format!("/api/v1/backoffice/contracts/{}/terminate", ka.id),
                 json!({"reason": "non_payment", "urgent": true, "end": today}),
             ),
             (
@@ -821,7 +814,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
                 json!({"month": "2026-05"}),
             ),
             (
-                format!("/api/v1/backoffice/contracts/{}/equipment", ka["id"]),
+                format!("/api/v1/backoffice/contracts/{}/equipment", ka.id),
                 json!({"equipment_id": 1}),
             ),
             (
@@ -840,7 +833,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
             .get(
                 &format!(
                     "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                    ka["id"]
+                    ka.id
                 ),
                 t,
             )
@@ -850,7 +843,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         let (s, html) = panel(
             c,
             Method::GET,
-            &format!("/backoffice/contracts/{}", ka["id"]),
+            &format!("/backoffice/contracts/{}", ka.id),
             t,
             None,
         )
@@ -866,14 +859,10 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         }
     }
     let (_, k) = c
-        .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), &o.bo)
+        .get(&format!("/api/v1/backoffice/contracts/{}", ka.id), &o.bo)
         .await;
     assert_eq!(k["status"], "running", "{k}");
-    assert_eq!(
-        o.run("2026-05").await["issued"],
-        2,
-        "no run happened before"
-    );
+    assert_eq!(o.run("2026-05").await.issued, 2, "no run happened before");
     o.c.stop().await;
 }
 
@@ -1098,11 +1087,11 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (s, home) = panel(c, Method::GET, "/backoffice", &officer_a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
-        home.contains(&format!("/backoffice/contracts/{}\"", ka["id"])),
+        home.contains(&format!("/backoffice/contracts/{}\"", ka.id)),
         "{home}"
     );
     assert!(
-        !home.contains(&format!("/backoffice/contracts/{}\"", kb["id"])),
+        !home.contains(&format!("/backoffice/contracts/{}\"", kb.id)),
         "{home}"
     );
     assert!(
@@ -1115,7 +1104,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (s, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/invoices/{}", inv_a["id"]),
+        &format!("/backoffice/invoices/{}", inv_a.id),
         &officer_a,
         None,
     )
@@ -1126,9 +1115,9 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
         "{page}"
     );
     for path in [
-        format!("/backoffice/contracts/{}", kb["id"]),
-        format!("/backoffice/invoices/{}", inv_b["id"]),
-        format!("/backoffice/invoices/{}/pdf", inv_b["id"]),
+        format!("/backoffice/contracts/{}", kb.id),
+        format!("/backoffice/invoices/{}", inv_b.id),
+        format!("/backoffice/invoices/{}/pdf", inv_b.id),
         "/backoffice/invoices/999999".to_string(),
     ] {
         let (s, _) = panel(c, Method::GET, &path, &officer_a, None).await;
@@ -1139,7 +1128,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (_, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/contracts/{}", ka["id"]),
+        &format!("/backoffice/contracts/{}", ka.id),
         &officer_a,
         None,
     )
@@ -1147,7 +1136,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let csrf = csrf_of(&page);
     let too_early = today().checked_add(jiff::Span::new().days(2)).unwrap();
     let earliest = today().checked_add(jiff::Span::new().days(30)).unwrap();
-    let path = format!("/backoffice/contracts/{}/cancel", ka["id"]);
+    let path = format!("/backoffice/contracts/{}/cancel", ka.id);
     let (s, preview) = panel(
         c,
         Method::POST,
@@ -1165,7 +1154,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     assert!(preview.contains("id=\"moved\""), "{preview}");
     let (_, k) = c
         .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
         .await;
@@ -1185,7 +1174,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, k) = c
         .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
         .await;
@@ -1378,11 +1367,14 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    let (_, contracts) = c.get("/api/v1/backoffice/contracts", &o.bo).await;
-    let k = contracts.as_array().unwrap()[0].clone();
-    assert_eq!(k["monthly_fee"], 35000);
-    assert_eq!(k["minimum_term_end"], "2027-03-31");
-    let kid = k["id"].as_i64().unwrap();
+    let contracts: Vec<wire::Contract> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/contracts", &o.bo).await,
+    );
+    let k = contracts[0].clone();
+    assert_eq!(k.monthly_fee, 35000);
+    assert_eq!(k.minimum_term_end, "2027-03-31");
+    let kid = k.id;
     let msgs = smtp.messages();
     assert!(
         msgs.iter()
@@ -1394,12 +1386,12 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     o.run("2026-04").await;
     o.run("2026-05").await;
     let invs = o.invoices_of(&k).await;
-    let april = invs.iter().find(|i| i["month"] == "2026-04").unwrap();
-    let may = invs.iter().find(|i| i["month"] == "2026-05").unwrap();
+    let april = invs.iter().find(|i| i.month == "2026-04").unwrap();
+    let may = invs.iter().find(|i| i.month == "2026-05").unwrap();
     let (s, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/invoices/{}", april["id"]),
+        &format!("/backoffice/invoices/{}", april.id),
         &o.bo,
         None,
     )
@@ -1409,26 +1401,26 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", april["id"]),
+        &format!("/backoffice/invoices/{}/payments", april.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
-            ("amount", april["total"].to_string()),
+            ("amount", april.total.to_string()),
             ("date", "2026-05-20".into()),
         ]),
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    assert_eq!(o.invoice(&april["id"]).await["paid"], april["total"]);
+    assert_eq!(o.invoice(april.id).await.paid, april.total);
     // May's invoice is due 2026-06-30; paid 2026-07-20 is past the 10 grace days.
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &format!("/backoffice/invoices/{}/payments", may.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
-            ("amount", may["total"].to_string()),
+            ("amount", may.total.to_string()),
             ("date", "2026-07-20".into()),
         ]),
     )
@@ -1448,7 +1440,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &format!("/backoffice/invoices/{}/payments", may.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
@@ -1470,7 +1462,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    let total = april["total"].as_i64().unwrap() + may["total"].as_i64().unwrap();
+    let total = (april.total as i64) + (may.total as i64);
     let shown = mamori_billing::document::format_yen(
         mamori_billing::Yen::new(total as u64),
         mamori_billing::document::Lang::Ja,
@@ -1518,15 +1510,21 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    let (_, k) = c
-        .get(&format!("/api/v1/backoffice/contracts/{kid}"), &o.bo)
-        .await;
-    assert_eq!(k["status"], "terminated", "{k}");
-    assert_eq!(k["termination_reason"], "non_payment", "{k}");
+    let k: wire::Contract = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/backoffice/contracts/{kid}"), &o.bo)
+            .await,
+    );
+    assert_eq!(k.status, "terminated", "{k:?}");
+    assert_eq!(
+        k.termination_reason.as_deref(),
+        Some("non_payment"),
+        "{k:?}"
+    );
     // Art. 12-3: June's unpaid invoice (due 2026-07-31) stays due: already before
     // the end date; nothing unpaid is due after it.
     for i in o.invoices_of(&k).await {
-        assert!(i["due_date"].as_str().unwrap() <= end.to_string().as_str());
+        assert!(i.due_date.as_str() <= end.to_string().as_str());
     }
 
     // Notices (Art. 16-2): composed, sent to the chosen officers, listed with times.
@@ -1614,14 +1612,14 @@ async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
     let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
     let k = o.contract(alpha, "2026-04-01", 30000).await;
     o.run("2026-04").await;
-    let inv = o.invoice(&o.invoices_of(&k).await[0]["id"]).await;
-    assert_eq!(inv["issue_date"], "2026-05-05", "{inv}");
-    assert_eq!(inv["due_date"], "2026-06-20", "{inv}");
-    assert_eq!(inv["taxable_subtotal"], 0, "{inv}");
-    assert_eq!(inv["tax"], 0, "{inv}");
-    assert_eq!(inv["total"], 30000, "{inv}");
-    assert_eq!(inv["lines"][0]["kind"], "monthly_fee");
-    assert_eq!(inv["lines"][0]["taxable"], false);
+    let inv = o.invoice(o.invoices_of(&k).await[0].id).await;
+    assert_eq!(inv.issue_date, "2026-05-05", "{inv:?}");
+    assert_eq!(inv.due_date, "2026-06-20", "{inv:?}");
+    assert_eq!(inv.taxable_subtotal, 0, "{inv:?}");
+    assert_eq!(inv.tax, 0, "{inv:?}");
+    assert_eq!(inv.total, 30000, "{inv:?}");
+    assert_eq!(inv.lines[0].kind, "monthly_fee");
+    assert!(!inv.lines[0].taxable);
     o.c.stop().await;
 }
 
@@ -1643,28 +1641,28 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
     let k2 = o.contract(alpha, "2026-04-16", 20001).await;
     let kb = o.contract(beta, "2026-04-01", 50000).await;
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 2, "{r}");
-    assert_eq!(o.run("2026-04").await["issued"], 0);
+    assert_eq!(r.issued, 2, "{r:?}");
+    assert_eq!(o.run("2026-04").await.issued, 0);
     let a1 = o.invoices_of(&k1).await;
     let a2 = o.invoices_of(&k2).await;
     assert_eq!(a1.len(), 1, "{a1:?}");
-    assert_eq!(a1[0]["id"], a2[0]["id"], "one invoice for both contracts");
-    let inv = o.invoice(&a1[0]["id"]).await;
-    assert_eq!(inv["lines"].as_array().unwrap().len(), 2, "{inv}");
-    assert_eq!(inv["taxable_subtotal"], 40000, "{inv}");
-    assert_eq!(inv["tax"], 4000, "{inv}");
-    assert_eq!(inv["total"], 44000, "{inv}");
+    assert_eq!(a1[0].id, a2[0].id, "one invoice for both contracts");
+    let inv = o.invoice(a1[0].id).await;
+    assert_eq!(inv.lines.len(), 2, "{inv:?}");
+    assert_eq!(inv.taxable_subtotal, 40000, "{inv:?}");
+    assert_eq!(inv.tax, 4000, "{inv:?}");
+    assert_eq!(inv.total, 44000, "{inv:?}");
     let html = text(
         &o.c,
-        &format!("/api/v1/backoffice/invoices/{}/html", a1[0]["id"]),
+        &format!("/api/v1/backoffice/invoices/{}/html", a1[0].id),
         &o.bo,
     )
     .await;
     assert!(
-        html.contains(&format!("（契約 #{}）", k2["id"])),
+        html.contains(&format!("（契約 #{}）", k2.id)),
         "each line names its contract: {html}"
     );
-    assert_eq!(o.invoices_of(&kb).await[0]["total"], 55000);
+    assert_eq!(o.invoices_of(&kb).await[0].total, 55000);
 
     // Art. 18-5: the combined invoice's payments count for each contract with the part
     // allocated to its lines (30,000 + 10% and 10,000 + 10%), not all for the first.
@@ -1673,44 +1671,45 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
             o.c.post(
                 "/api/v1/backoffice/payments",
                 &o.bo,
-                json!({"invoice_id": a1[0]["id"], "amount": amount, "date": date}),
+                json!({"invoice_id": a1[0].id, "amount": amount, "date": date}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{p}");
     }
-    let cap = |k: Value| {
+    let cap = |k: wire::Contract| {
         let o = &o;
         async move {
-            let (s, v) =
+            let v: wire::LiabilityCap = ok(
+                StatusCode::OK,
                 o.c.get(
                     &format!(
                         "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                        k["id"]
+                        k.id
                     ),
                     &o.bo,
                 )
-                .await;
-            assert_eq!(s, StatusCode::OK, "{v}");
+                .await,
+            );
             v
         }
     };
     let c1 = cap(k1.clone()).await;
     let c2 = cap(k2.clone()).await;
-    assert_eq!(c1["cap"], 33000, "{c1}");
-    assert_eq!(c2["cap"], 11000, "{c2}");
+    assert_eq!(c1.cap, 33000, "{c1:?}");
+    assert_eq!(c2.cap, 11000, "{c2:?}");
     assert_eq!(
-        c1["payments"].as_array().unwrap().len(),
+        c1.payments.len(),
         2,
-        "both payments, each with its part: {c1}"
+        "both payments, each with its part: {c1:?}"
     );
-    assert_eq!(c1["payments"][0]["amount"], 7500, "{c1}");
-    assert_eq!(c2["payments"][0]["amount"], 2500, "{c2}");
-    assert_eq!(cap(kb.clone()).await["cap"], 0, "Beta paid nothing");
+    assert_eq!(c1.payments[0].amount, 7500, "{c1:?}");
+    assert_eq!(c2.payments[0].amount, 2500, "{c2:?}");
+    assert_eq!(cap(kb.clone()).await.cap, 0, "Beta paid nothing");
     // Each contract the combined invoice bills lists its payments, not the first only.
     for k in [&k1, &k2] {
         let (s, v) =
             o.c.get(
-                &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+                &format!("/api/v1/backoffice/contracts/{}/payments", k.id),
                 &o.bo,
             )
             .await;
@@ -1721,11 +1720,11 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
             .iter()
             .map(|p| p["amount"].as_i64().unwrap())
             .collect();
-        assert_eq!(amounts, [10000, 34000], "contract {}: {v}", k["id"]);
+        assert_eq!(amounts, [10000, 34000], "contract {}: {v}", k.id);
     }
     let (s, v) =
         o.c.get(
-            &format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/payments", kb.id),
             &o.bo,
         )
         .await;
@@ -1737,7 +1736,7 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
     );
 
     let r = o.run("2026-05").await;
-    assert_eq!(r["issued"], 2, "{r}");
+    assert_eq!(r.issued, 2, "{r:?}");
     o.c.stop().await;
 }
 
@@ -1776,26 +1775,26 @@ async fn panel_nav_shows_each_role_only_what_it_can_open(backend: Backend) {
 }
 
 impl Office {
-    async fn pay(&self, invoice: &Value, amount: u64, date: &str) -> Value {
-        let (s, p) = self
-            .c
-            .post(
-                "/api/v1/backoffice/payments",
-                &self.bo,
-                json!({"invoice_id": invoice["id"], "amount": amount, "date": date}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{p}");
-        p
+    async fn pay(&self, invoice: &wire::Invoice, amount: u64, date: &str) -> wire::Payment {
+        ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    "/api/v1/backoffice/payments",
+                    &self.bo,
+                    json!({"invoice_id": invoice.id, "amount": amount, "date": date}),
+                )
+                .await,
+        )
     }
 
-    async fn invoice_of(&self, contract: &Value, month: &str) -> Value {
+    async fn invoice_of(&self, contract: &wire::Contract, month: &str) -> wire::Invoice {
         let list = self.invoices_of(contract).await;
         let head = list
             .iter()
-            .find(|i| i["month"] == month)
+            .find(|i| i.month == month)
             .unwrap_or_else(|| panic!("no invoice for {month}: {list:?}"));
-        self.invoice(&head["id"]).await
+        self.invoice(head.id).await
     }
 }
 
@@ -1814,35 +1813,35 @@ async fn art_17_4_a_late_payment_of_fee_and_earlier_interest_bears_interest_on_t
     let k = o.contract(alpha, "2026-01-01", 1_000_000).await;
     o.run("2026-01").await;
     let january = o.invoice_of(&k, "2026-01").await;
-    assert_eq!(january["total"], 1_100_000, "{january}");
+    assert_eq!(january.total, 1_100_000, "{january:?}");
     // Due 02-28, paid 05-29: 90 days late, interest for 89 days:
     // floor(1,100,000 × 0.145 × 89 / 365) = 38,891, billed on May's invoice.
     let p = o.pay(&january, 1_100_000, "2026-05-29").await;
-    assert_eq!(p["interest"], 38_891, "{p}");
+    assert_eq!(p.interest, 38_891, "{p:?}");
     o.run("2026-05").await;
     let may = o.invoice_of(&k, "2026-05").await;
     assert_eq!(
-        may["total"], 1_138_891,
-        "fee 1,100,000 + interest 38,891: {may}"
+        may.total, 1_138_891,
+        "fee 1,100,000 + interest 38,891: {may:?}"
     );
-    assert_eq!(may["due_date"], "2026-06-30");
+    assert_eq!(may.due_date, "2026-06-30");
 
     // 07-20: the interest line alone, 20 days late: it settles the interest line, so
     // it bears no interest.
     let first = o.pay(&may, 38_891, "2026-07-20").await;
     assert_eq!(
-        first["interest"], 0,
-        "a payment of the interest line is not principal: {first}"
+        first.interest, 0,
+        "a payment of the interest line is not principal: {first:?}"
     );
     // 08-09: the whole fee, 40 days late: the rate on all of it for 39 days,
     // floor(1,100,000 × 0.145 × 39 / 365) = 17,042.
     let second = o.pay(&may, 1_100_000, "2026-08-09").await;
     assert_eq!(
-        second["interest"], 17_042,
-        "interest on the whole unpaid fee for each day of delay: {second}"
+        second.interest, 17_042,
+        "interest on the whole unpaid fee for each day of delay: {second:?}"
     );
-    let may = o.invoice(&may["id"]).await;
-    assert_eq!(may["paid"], may["total"], "{may}");
+    let may = o.invoice(may.id).await;
+    assert_eq!(may.paid, may.total, "{may:?}");
     o.c.stop().await;
 }
 
@@ -1861,7 +1860,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     let may = o.invoice_of(&k, "2026-05").await;
     let pay = o.pay(&april, 10000, "2026-05-10").await;
     let store = o.c.store();
-    let (april_id, may_id) = (april["id"].as_i64().unwrap(), may["id"].as_i64().unwrap());
+    let (april_id, may_id) = (april.id, may.id);
     let session = o.bo.clone();
 
     // A negative total.
@@ -1911,7 +1910,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     store
         .execute_raw(&format!(
             "UPDATE bo_payments SET amount = -1 WHERE id = {}",
-            pay["id"]
+            pay.id
         ))
         .await
         .unwrap();
@@ -1921,12 +1920,12 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains(&format!("payment {} of invoice {april_id}", pay["id"])) && e.contains("amount"),
+        e.contains(&format!("payment {} of invoice {april_id}", pay.id)) && e.contains("amount"),
         "{e}"
     );
     let (s, v) =
         o.c.get(
-            &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/payments", k.id),
             &o.bo,
         )
         .await;
@@ -1934,7 +1933,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     store
         .execute_raw(&format!(
             "UPDATE bo_payments SET amount = 10000 WHERE id = {}",
-            pay["id"]
+            pay.id
         ))
         .await
         .unwrap();
@@ -1976,7 +1975,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         o.c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                k["id"]
+                k.id
             ),
             &o.bo,
         )
@@ -2006,7 +2005,7 @@ async fn an_overpaid_invoice_shows_its_credit_with_its_sign(backend: Backend) {
     let k = o.contract(alpha, "2026-04-01", 30000).await;
     o.run("2026-04").await;
     let april = o.invoice_of(&k, "2026-04").await;
-    let id = april["id"].as_i64().unwrap();
+    let id = april.id;
     let session = o.bo.clone();
     let (s, html) = panel(
         &o.c,
