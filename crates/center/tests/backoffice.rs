@@ -13,7 +13,7 @@ use std::process::Command;
 use mamori_api::billing as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center, ok};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     art_7_8_9_applications_accept_refuse_change,
@@ -144,9 +144,12 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     // Art. 7: only an eligible access line of the provider.
     let mut bad = base.clone();
     bad["line_product"] = json!("someone-elses-dsl");
-    let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 7"), "{v}");
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post("/api/v1/backoffice/applications", &o.bo, bad).await,
+    );
+    assert!(p.detail.contains("Art. 7"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("line_product"));
     for (field, value) in [
         ("monthly_fee", json!(-5)),
         ("start", json!("2026-02-30")),
@@ -154,9 +157,12 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     ] {
         let mut bad = base.clone();
         bad[field] = value;
-        let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
-        assert!(v["detail"].as_str().unwrap().starts_with(field), "{v}");
+        let p = problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.post("/api/v1/backoffice/applications", &o.bo, bad).await,
+        );
+        assert!(p.detail.starts_with(field), "{p:?}");
+        assert_eq!(p.field.as_deref(), Some(field));
     }
     // Only back-office staff file applications.
     let (s, _) = c
@@ -164,30 +170,35 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
-    let (s, first) = c
-        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{first}");
-    assert_eq!(first["state"], "pending");
+    let first: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, base.clone())
+            .await,
+    );
+    assert_eq!(first.state, "pending");
 
     // Art. 9: a change is a new application; the earlier one is superseded.
     let mut changed = base.clone();
     changed["monthly_fee"] = json!(32000);
-    changed["replaces"] = first["id"].clone();
-    let (s, second) = c
-        .post("/api/v1/backoffice/applications", &o.bo, changed)
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{second}");
-    let (_, v) = c
-        .get(
-            &format!("/api/v1/backoffice/applications/{}", first["id"]),
+    changed["replaces"] = json!(first.id);
+    let second: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, changed)
+            .await,
+    );
+    assert_eq!(second.replaces, Some(first.id));
+    let v: wire::Application = ok(
+        StatusCode::OK,
+        c.get(
+            &format!("/api/v1/backoffice/applications/{}", first.id),
             &o.bo,
         )
-        .await;
-    assert_eq!(v["state"], "superseded");
+        .await,
+    );
+    assert_eq!(v.state, "superseded");
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", first["id"]),
+            &format!("/api/v1/backoffice/applications/{}/accept", first.id),
             &o.bo,
             json!({}),
         )
@@ -195,44 +206,46 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Art. 8-2: a refusal needs one of the listed reasons.
-    let (_, third) = c
-        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
-        .await;
-    let refuse = format!("/api/v1/backoffice/applications/{}/refuse", third["id"]);
-    let (s, v) = c
-        .post(&refuse, &o.bo, json!({"reason": "we do not like them"}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 8-2"), "{v}");
-    let (s, v) = c
-        .post(&refuse, &o.bo, json!({"reason": "risk_of_non_payment"}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["state"], "refused");
-    assert_eq!(v["refusal_reason"], "risk_of_non_payment");
+    let third: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, base.clone())
+            .await,
+    );
+    let refuse = format!("/api/v1/backoffice/applications/{}/refuse", third.id);
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(&refuse, &o.bo, json!({"reason": "we do not like them"}))
+            .await,
+    );
+    assert!(p.detail.contains("Art. 8-2"), "{p:?}");
+    let v: wire::Application = ok(
+        StatusCode::OK,
+        c.post(&refuse, &o.bo, json!({"reason": "risk_of_non_payment"}))
+            .await,
+    );
+    assert_eq!(v.state, "refused");
+    assert_eq!(v.refusal_reason.as_deref(), Some("risk_of_non_payment"));
 
     // Art. 8-1: acceptance creates the contract and notifies the officer.
-    let (s, v) = c
-        .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+    let v: wire::Accepted = ok(
+        StatusCode::CREATED,
+        c.post(
+            &format!("/api/v1/backoffice/applications/{}/accept", second.id),
             &o.bo,
             json!({}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["contract"]["start"], "2026-04-01");
-    assert_eq!(v["contract"]["monthly_fee"], 32000);
-    // Art. 10-1: the minimum term ends the day before the same date a year later.
-    assert_eq!(v["contract"]["minimum_term_end"], "2027-03-31");
-    assert_eq!(v["contract"]["status"], "running");
-    assert_eq!(v["notice"]["kind"], "application_accepted");
-    assert_eq!(
-        v["notice"]["recipients"][0]["email"],
-        "officer@alpha.example.jp"
+        .await,
     );
+    assert_eq!(v.contract.start, "2026-04-01");
+    assert_eq!(v.contract.monthly_fee, 32000);
+    // Art. 10-1: the minimum term ends the day before the same date a year later.
+    assert_eq!(v.contract.minimum_term_end, "2027-03-31");
+    assert_eq!(v.contract.status, "running");
+    assert_eq!(v.notice.kind, "application_accepted");
+    assert_eq!(v.notice.recipients[0].email, "officer@alpha.example.jp");
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+            &format!("/api/v1/backoffice/applications/{}/accept", second.id),
             &o.bo,
             json!({}),
         )
