@@ -319,15 +319,8 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
 
     // Art. 17-4: paid on 06-11, 11 days after the due date 05-31: interest for 10
     // days, floor(33000 × 0.145 × 10 / 365) = 131, billed on June's invoice.
-    let (s, p) = c
-        .post(
-            "/api/v1/backoffice/payments",
-            &o.bo,
-            json!({"invoice_id": april_a.id, "amount": 33000, "date": "2026-06-11"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["interest"], 131, "{p}");
+    let p = o.pay(&april_a, 33000, "2026-06-11").await;
+    assert_eq!(p.interest, 131, "{p:?}");
     // Overpaying is refused.
     let (s, v) = c
         .post(
@@ -338,15 +331,8 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // Beta pays within the grace days: no interest.
-    let (s, p) = c
-        .post(
-            "/api/v1/backoffice/payments",
-            &o.bo,
-            json!({"invoice_id": april_b.id, "amount": 23100, "date": "2026-06-10"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["interest"], 0);
+    let p = o.pay(april_b, 23100, "2026-06-10").await;
+    assert_eq!(p.interest, 0);
 
     o.run("2026-06").await;
     let ia = o.invoices_of(&ka).await;
@@ -369,63 +355,57 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
     assert_eq!(july.total, 33000);
 
     // The overdue list: May's invoices are unpaid after 06-30.
-    let (s, od) = c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await;
-    assert_eq!(s, StatusCode::OK);
+    let od: Vec<wire::Invoice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await,
+    );
     let months: Vec<(i64, String)> = od
-        .as_array()
-        .unwrap()
         .iter()
-        .map(|i| {
-            (
-                i["contract_id"].as_i64().unwrap(),
-                i["month"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|i| (i.contract_id, i.month.clone()))
         .collect();
-    assert!(months.contains(&(ka.id, "2026-05".into())), "{od}");
+    assert!(months.contains(&(ka.id, "2026-05".into())), "{od:?}");
     assert!(
         !months.iter().any(|(_, m)| m == "2026-04"),
-        "April is paid: {od}"
+        "April is paid: {od:?}"
     );
     // The officer sees only their own customer's overdue invoices.
-    let (_, od_a) = c
-        .get("/api/v1/backoffice/invoices/overdue", &officer_a)
-        .await;
-    assert!(
-        od_a.as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["customer_id"] == alpha),
-        "{od_a}"
+    let od_a: Vec<wire::Invoice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/invoices/overdue", &officer_a)
+            .await,
     );
+    assert!(od_a.iter().all(|i| i.customer_id == alpha), "{od_a:?}");
 
     // Art. 18-5: the cap counts the payments of [cause − 12 months, cause).
-    let (s, cap) = c
-        .get(
+    let cap: wire::LiabilityCap = ok(
+        StatusCode::OK,
+        c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-11",
                 ka.id
             ),
             &o.bo,
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{cap}");
-    assert_eq!(
-        cap["cap"], 0,
-        "a payment on the cause date is not counted: {cap}"
+        .await,
     );
-    let (_, cap) = c
-        .get(
+    assert_eq!(
+        cap.cap, 0,
+        "a payment on the cause date is not counted: {cap:?}"
+    );
+    let cap: wire::LiabilityCap = ok(
+        StatusCode::OK,
+        c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-12",
                 ka.id
             ),
             &o.bo,
         )
-        .await;
-    assert_eq!(cap["cap"], 33000, "{cap}");
-    assert_eq!(cap["from"], "2025-06-12");
-    assert_eq!(cap["payments"].as_array().unwrap().len(), 1);
+        .await,
+    );
+    assert_eq!(cap.cap, 33000, "{cap:?}");
+    assert_eq!(cap.from, "2025-06-12");
+    assert_eq!(cap.payments.len(), 1);
     let (s, _) = c
         .get(
             &format!(
@@ -572,8 +552,9 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     let too_early = today.checked_add(jiff::Span::new().days(3)).unwrap();
 
     // Art. 11-1: the officer sees the earliest allowed end date before confirming.
-    let (s, p) = c
-        .post(
+    let p: wire::CancellationPreview = ok(
+        StatusCode::OK,
+        c.post(
             &format!(
                 "/api/v1/backoffice/contracts/{}/cancellation-preview",
                 ka.id
@@ -581,32 +562,35 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
             &officer_a,
             json!({"end": too_early.to_string()}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{p}");
-    assert_eq!(p["earliest_end"], earliest.to_string());
-    assert_eq!(p["end"], earliest.to_string());
-    assert_eq!(p["moved"], true);
+        .await,
+    );
+    assert_eq!(p.earliest_end, earliest.to_string());
+    assert_eq!(p.end, earliest.to_string());
+    assert!(p.moved);
     // Art. 10-2: ending before 2027-03-31 owes the rest of the term.
-    assert!(p["early_termination"].as_i64().unwrap() > 0, "{p}");
-    let (_, k) = c
-        .get(
+    assert!(p.early_termination > 0, "{p:?}");
+    let k: wire::Contract = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
-        .await;
-    assert_eq!(k["status"], "running", "a preview records nothing");
+        .await,
+    );
+    assert_eq!(k.status, "running", "a preview records nothing");
 
-    let (s, v) = c
-        .post(
+    let v: wire::Cancelled = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
             &officer_a,
             json!({"end": too_early.to_string()}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["contract"]["status"], "cancelled");
-    assert_eq!(v["contract"]["end"], earliest.to_string());
-    assert_eq!(v["contract"]["requested_end"], too_early.to_string());
+        .await,
+    );
+    assert_eq!(v.contract.status, "cancelled");
+    assert_eq!(v.contract.end, Some(earliest.to_string()));
+    assert_eq!(v.contract.requested_end, Some(too_early.to_string()));
     let (s, _) = c
         .post(
             &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
@@ -636,8 +620,8 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
             json!({"reason": "non_payment", "end": "2026-06-15"}),
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "Art. 12-2 notice: {v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 12-2"), "{v}");
+    let p = problem(StatusCode::UNPROCESSABLE_ENTITY, (s, v));
+    assert!(p.detail.contains("Art. 12-2"), "Art. 12-2 notice: {p:?}");
     let (s, v) = c
         .post(
             &term,
@@ -677,7 +661,8 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Art. 12-2 {notice}: {v}"
         );
-        assert!(v["detail"].as_str().unwrap().contains("notice_date"), "{v}");
+        let p = problem(StatusCode::UNPROCESSABLE_ENTITY, (s, v));
+        assert_eq!(p.field.as_deref(), Some("notice_date"), "{p:?}");
     }
     let (s, _) = c
         .post(
@@ -687,18 +672,22 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, v) = c
-        .post(
+    let v: wire::Terminated = ok(
+        StatusCode::OK,
+        c.post(
             &term,
             &o.bo,
             json!({"reason": "non_payment", "notice_date": "2026-06-01", "end": "2026-06-15"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["contract"]["status"], "terminated");
-    assert_eq!(v["contract"]["termination_reason"], "non_payment");
+        .await,
+    );
+    assert_eq!(v.contract.status, "terminated");
+    assert_eq!(
+        v.contract.termination_reason.as_deref(),
+        Some("non_payment")
+    );
     // May's invoice was due 06-30; Art. 12-3 moves it to the end date.
-    assert_eq!(v["invoices_due_at_once"], 1, "{v}");
+    assert_eq!(v.invoices_due_at_once, 1, "{v:?}");
     let inv = o.invoices_of(&kb).await;
     let may = inv.iter().find(|i| i.month == "2026-05").unwrap();
     assert_eq!(may.due_date, "2026-06-15");
