@@ -905,8 +905,9 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
     // Art. 3-2: a change of the terms, to Alpha and Beta (not Gamma).
-    let (s, n) = c
-        .post(
+    let n: wire::Notice = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/backoffice/notices",
             &o.bo,
             json!({
@@ -917,14 +918,13 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
                 "customers": [alpha, beta]
             }),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{n}");
-    let rec = n["recipients"].as_array().unwrap();
+        .await,
+    );
+    let rec = &n.recipients;
     assert_eq!(rec.len(), 2);
     assert!(
-        rec.iter()
-            .all(|r| r["sent_at"].is_string() && r["error"].is_null()),
-        "{n}"
+        rec.iter().all(|r| r.sent_at.is_some() && r.error.is_none()),
+        "{n:?}"
     );
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
@@ -942,16 +942,13 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
     let _ = gamma;
 
     // Kept: every notice with its recipients and time of sending.
-    let (s, list) = c.get("/api/v1/backoffice/notices", &o.bo).await;
-    assert_eq!(s, StatusCode::OK);
-    let kept = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == n["id"])
-        .unwrap();
-    assert_eq!(kept["effective_date"], "2027-04-01");
-    assert_eq!(kept["recipients"].as_array().unwrap().len(), 2);
+    let list: Vec<wire::Notice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/notices", &o.bo).await,
+    );
+    let kept = list.iter().find(|x| x.id == n.id).unwrap();
+    assert_eq!(kept.effective_date, "2027-04-01");
+    assert_eq!(kept.recipients.len(), 2);
     let actions = o.actions().await;
     assert_eq!(actions.iter().filter(|a| *a == "notice.send").count(), 3);
     o.c.stop().await;
