@@ -256,6 +256,8 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "toml_parser",
             "toml_writer",
             "unicode-ident",
+            "utoipa",
+            "utoipa-gen",
             "winnow",
             "zmij",
         ],
@@ -263,6 +265,14 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
     (
         "mamori-api",
         &[
+            // Only with the `openapi` feature, which only the center turns on
+            // (`api_is_serde_only`): the OpenAPI schema derive and what it needs.
+            "equivalent",
+            "hashbrown",
+            "indexmap",
+            "utoipa",
+            "utoipa-gen",
+            // Always.
             "itoa",
             "memchr",
             "proc-macro2",
@@ -479,9 +489,96 @@ fn api_is_serde_only() {
         .unwrap();
     for d in &k.deps {
         assert!(
-            allowed.contains(&d.as_str()),
+            allowed.contains(&d.as_str()) || d == "utoipa",
             "mamori-api depends on `{d}`; it holds wire types only"
         );
+    }
+    // The one exception: the OpenAPI schema derive, optional, behind the feature
+    // `openapi` and nothing else, off by default, turned on by the center alone.
+    let toml: toml::Table = fs::read_to_string(k.dir.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    if let Some(u) = toml["dependencies"].get("utoipa") {
+        assert_eq!(
+            u.get("optional").and_then(|o| o.as_bool()),
+            Some(true),
+            "mamori-api's utoipa is optional"
+        );
+        let features = toml.get("features").and_then(|f| f.as_table());
+        let features: Vec<(&String, &toml::Value)> =
+            features.map(|f| f.iter().collect()).unwrap_or_default();
+        let names: Vec<&str> = features.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["openapi"],
+            "mamori-api has the one feature `openapi`"
+        );
+        assert_eq!(
+            features[0].1.as_array().map(|a| a.len()),
+            Some(1),
+            "`openapi` turns on utoipa and nothing else"
+        );
+        assert_eq!(features[0].1[0].as_str(), Some("dep:utoipa"));
+    }
+    for other in crates().iter().filter(|o| o.name != "mamori-center") {
+        let text = fs::read_to_string(other.dir.join("Cargo.toml")).unwrap();
+        let line = text.lines().find(|l| l.starts_with("mamori-api"));
+        assert!(
+            line.is_none_or(|l| !l.contains("openapi")),
+            "{} turns on mamori-api's `openapi`; only the center does",
+            other.name
+        );
+    }
+    // What the agent builds with: no schema derive.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "mamori-agent",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--locked",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !tree.lines().any(|l| l.starts_with("utoipa")),
+        "the agent pulls in utoipa"
+    );
+}
+
+/// Only the router assembly (`http/mod.rs`) reaches into the API's module tree: the
+/// panel and everything else go through `app`, never through the API's handlers,
+/// problems or extractors.
+#[test]
+fn only_the_router_assembly_imports_the_api() {
+    let center = root().join("crates/center/src");
+    let api = center.join("http/api");
+    for f in rust_files(&center) {
+        if f.starts_with(&api) || f == center.join("http/mod.rs") {
+            continue;
+        }
+        let code = source::code_only(&fs::read_to_string(&f).unwrap());
+        for needle in ["http::api", "super::api::", "super::api;", "super::api}"] {
+            if let Some(at) = code.find(needle) {
+                panic!(
+                    "{}:{}: imports from http::api; only http/mod.rs may",
+                    rel(&f),
+                    source::line_of(&code, at)
+                );
+            }
+        }
     }
 }
 
@@ -636,12 +733,9 @@ fn wall_clock_reads(code: &str) -> Vec<(usize, String)> {
 fn the_center_reads_the_wall_clock_only_in_its_clock_adapter() {
     let adapter = root().join(CLOCK_ADAPTER);
     // Where the system clock is handed in: the center's start and its defaults.
-    // `http::now_ms` is the last of the handlers' own reads, going away as they move to
-    // `Shared::now_ms`.
     let hands_in = [
         root().join("crates/center/src/lib.rs"),
         root().join("crates/center/src/app.rs"),
-        root().join("crates/center/src/http/mod.rs"),
     ];
     for k in crates()
         .iter()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /agent/v1/enrol` (the only request without a client certificate).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
     pub token: String,
@@ -13,6 +14,7 @@ pub struct EnrolRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolResponse {
     pub cert_pem: String,
     /// The CA the agent trusts for the center from now on.
@@ -23,6 +25,7 @@ pub struct EnrolResponse {
 
 /// `GET /agent/v1/whoami`: who the center takes the agent to be.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Identity {
     pub site_id: i64,
     pub equipment_id: i64,
@@ -31,6 +34,7 @@ pub struct Identity {
 
 /// An error answer: what went wrong.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentError {
     pub error: String,
 }
@@ -38,6 +42,7 @@ pub struct AgentError {
 /// `POST /agent/v1/renew` (with the current certificate): a request for a new key. The
 /// answer is an [`EnrolResponse`]; the old certificate is revoked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenewRequest {
     pub csr_pem: String,
@@ -56,6 +61,7 @@ pub const MAX_REPORTS_PER_BATCH: usize = 500;
 /// generation is greater than `after`, or 204 (no body) when `wait` seconds pass
 /// without one. `after = 0` means the agent has applied nothing yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DesiredQuery {
     pub after: i64,
@@ -70,6 +76,7 @@ fn default_wait() -> u32 {
 /// The answer of `GET /agent/v1/desired`: the site's whole desired configuration at one
 /// generation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DesiredConfig {
     /// 1, 2, ... per site; never reused.
     pub generation: i64,
@@ -83,6 +90,7 @@ pub struct DesiredConfig {
 
 /// What a report says happened on the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     /// The generation was applied, proven and confirmed.
@@ -132,6 +140,7 @@ impl ReportKind {
 /// the event happens and keeps it until the center acknowledges it; the center stores
 /// each `report_id` once, so sending a report again is harmless.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     pub report_id: String,
@@ -147,6 +156,7 @@ pub struct Report {
 
 /// `POST /agent/v1/reports`: a batch of reports, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportBatch {
     pub reports: Vec<Report>,
@@ -155,6 +165,7 @@ pub struct ReportBatch {
 /// The answer to a [`ReportBatch`]: the ids the center has stored (now or before). The
 /// agent drops these from its queue and sends the others again later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportAck {
     pub acknowledged: Vec<String>,
 }
@@ -172,6 +183,7 @@ pub fn is_uuid_text(s: &str) -> bool {
 
 /// One unit in the fleet view (`GET /api/v1/fleet?customer_id=&state=`, REST API).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FleetAppliance {
     pub equipment_id: i64,
     pub serial: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Art. 7: a new application, or (with `replaces`) a change to one (Art. 9).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub customer_id: i64,
@@ -25,6 +26,7 @@ pub struct NewApplication {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Application {
     pub id: i64,
     pub customer_id: i64,
@@ -43,6 +45,7 @@ pub struct Application {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
     /// Units of the equipment inventory lent with the contract (ids of `equipment`):
@@ -53,6 +56,7 @@ pub struct Accept {
 
 /// Lends one more unit of the equipment inventory under a contract.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LendUnit {
     pub equipment_id: i64,
@@ -60,6 +64,7 @@ pub struct LendUnit {
 
 /// A unit taken back at the end of its contract (Art. 15).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TakenBack {
     pub contract_id: i64,
     pub equipment_id: i64,
@@ -69,6 +74,7 @@ pub struct TakenBack {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Refuse {
     /// Art. 8-2: technical_obstacle, risk_of_non_payment, false_statement,
@@ -77,12 +83,14 @@ pub struct Refuse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Accepted {
     pub contract: Contract,
     pub notice: Notice,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contract {
     pub id: i64,
     pub customer_id: i64,
@@ -105,6 +113,7 @@ pub struct Contract {
 
 /// Art. 11-1: a cancellation (preview or confirmed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Cancel {
     /// The end date the customer asks for.
@@ -112,6 +121,7 @@ pub struct Cancel {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancellationPreview {
     pub notice_date: String,
     pub requested_end: String,
@@ -127,6 +137,7 @@ pub struct CancellationPreview {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cancelled {
     pub contract: Contract,
     pub cancellation: CancellationPreview,
@@ -134,6 +145,7 @@ pub struct Cancelled {
 
 /// Art. 12: termination by the provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Terminate {
     /// Art. 12-1 reason.
@@ -148,6 +160,7 @@ pub struct Terminate {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Terminated {
     pub contract: Contract,
     /// Unpaid invoices whose due date moved to the end date (Art. 12-3).
@@ -155,6 +168,7 @@ pub struct Terminated {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceRun {
     /// The service month, `YYYY-MM`.
@@ -162,6 +176,7 @@ pub struct InvoiceRun {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceRunReport {
     pub month: String,
     pub issued: u64,
@@ -170,6 +185,7 @@ pub struct InvoiceRunReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceLine {
     /// `monthly_fee`, `early_termination`, `late_interest`, `evaded_fee`,
     /// `evasion_surcharge`, `reinstallation` or `handling`.
@@ -182,6 +198,7 @@ pub struct InvoiceLine {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invoice {
     pub id: i64,
     /// Sequential without gaps.
@@ -204,6 +221,7 @@ pub struct Invoice {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPayment {
     pub invoice_id: i64,
@@ -214,6 +232,7 @@ pub struct NewPayment {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     pub id: i64,
     pub invoice_id: i64,
@@ -227,6 +246,7 @@ pub struct Payment {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiabilityCap {
     pub contract_id: i64,
     pub cause_date: String,
@@ -240,12 +260,14 @@ pub struct LiabilityCap {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountedPayment {
     pub date: String,
     pub amount: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
     /// `terms_change` (Art. 3-2), `maintenance` (Art. 16-2), `termination`
@@ -259,6 +281,7 @@ pub struct NewNotice {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub id: i64,
     pub kind: String,
@@ -270,6 +293,7 @@ pub struct Notice {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeRecipient {
     pub customer_id: i64,
     pub email: String,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Equipment {
     pub id: i64,
     pub serial: String,
@@ -20,6 +21,7 @@ pub struct Equipment {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EquipmentEvent {
     pub at: String,
     pub actor: String,
@@ -32,6 +34,7 @@ pub struct EquipmentEvent {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewEquipment {
     pub serial: String,
@@ -40,6 +43,7 @@ pub struct NewEquipment {
 
 /// A move of a unit to its next state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MoveEquipment {
     pub to: String,
@@ -55,6 +59,7 @@ pub struct MoveEquipment {
 
 /// A request for a one-time enrolment token for a unit at a site.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewEnrolmentToken {
     pub equipment_id: i64,
@@ -65,6 +70,7 @@ pub struct NewEnrolmentToken {
 
 /// The token, shown once: `mamori agent --center URL --token TOKEN`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolmentToken {
     pub token: String,
     pub site_id: i64,

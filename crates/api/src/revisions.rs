@@ -7,6 +7,7 @@ use crate::settings::GatewaySettings;
 /// One revision of a site's configuration. SNMP pass phrases are `********` for callers
 /// who may not read them (customers).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revision {
     pub site_id: i64,
     /// 1, 2, ... per site.
@@ -36,6 +37,7 @@ pub struct Revision {
 
 /// A warning or error of the policy checker, at a line and column of `policy_text`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diagnostic {
     /// `error` or `warning`.
     pub severity: String,
@@ -47,6 +49,7 @@ pub struct Diagnostic {
 
 /// A request to draft a revision.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewRevision {
     /// The whole policy (TOML).
@@ -62,6 +65,7 @@ pub struct NewRevision {
 
 /// An approval (note optional) or a rejection (note required).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Review {
     #[serde(default)]
@@ -70,6 +74,7 @@ pub struct Review {
 
 /// A rollback to the revision of the path: a new draft equal to it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
     pub reason: String,
@@ -79,6 +84,7 @@ pub struct Rollback {
 
 /// One line of a line diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffLine {
     pub kind: DiffKind,
     /// 1-based line in the old text (context and removed lines).
@@ -90,6 +96,7 @@ pub struct DiffLine {
 
 /// What a diff line is: `context`, `added`, `removed`, or `gap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DiffKind {
     Context,
@@ -102,6 +109,7 @@ pub enum DiffKind {
 /// What changes between two checked policies and settings, by name. The center
 /// computes it and sends it as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeSummary {
     pub rules_added: Vec<String>,
     pub rules_removed: Vec<String>,
@@ -133,6 +141,7 @@ impl ChangeSummary {
 
 /// Two revisions of a site compared.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevisionDiff {
     pub site_id: i64,
     pub from: i64,

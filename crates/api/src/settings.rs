@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything of a gateway's configuration that is not the policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewaySettings {
     /// Remote syslog target; none when absent.
@@ -21,6 +22,7 @@ pub struct GatewaySettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SyslogTarget {
     pub host: String,
@@ -35,6 +37,7 @@ fn default_syslog_port() -> u16 {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     #[default]
@@ -43,6 +46,7 @@ pub enum Transport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SnmpV3User {
     pub user: String,
@@ -53,6 +57,7 @@ pub struct SnmpV3User {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SnmpAuth {
     Sha,
@@ -61,6 +66,7 @@ pub enum SnmpAuth {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SnmpPriv {
     Aes,
@@ -70,6 +76,7 @@ pub enum SnmpPriv {
 /// One problem of a settings document: the field (`snmp_v3[0].auth_pass`) and what is
 /// wrong with it, in English and in Japanese.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsProblem {
     pub field: String,
     pub en: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A background task with its schedule and last run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     /// Stable name, `area.what` (`accounts.purge`, `audit.verify`).
     pub name: String,
@@ -16,6 +17,7 @@ pub struct Task {
 
 /// One run of a task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskRun {
     pub id: i64,
     pub task: String,

@@ -5,9 +5,11 @@
 mod gateways_support;
 mod support;
 
+use mamori_api::gateways::Equipment;
+use mamori_api::v1 as wire;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use support::{Backend, Center, PASSWORD, code};
+use serde_json::json;
+use support::{Backend, Center, PASSWORD, code, ok, problem};
 
 both_backends!(
     audit_verify_in_ranges,
@@ -22,12 +24,14 @@ both_backends!(
     revoked_sessions_stop_at_once_here_and_elsewhere
 );
 
-fn ids(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["id"].as_i64().unwrap())
-        .collect()
+/// The ids of a list of instructions, in order.
+fn ids(v: &[wire::Instruction]) -> Vec<i64> {
+    v.iter().map(|x| x.id).collect()
+}
+
+/// The instructions a caller lists.
+async fn instructions(c: &Center, token: &str) -> Vec<wire::Instruction> {
+    ok(StatusCode::OK, c.get("/api/v1/instructions", token).await)
 }
 
 async fn isolation_between_customers(backend: Backend) {
@@ -35,14 +39,16 @@ async fn isolation_between_customers(backend: Backend) {
     let admin = c.admin().await;
     let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
     let (b, officer_b, _) = c.customer(&admin, "Beta").await;
-    let (_, site_b) = c
-        .post(
+    let site_b: wire::Site = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/sites",
             &admin,
             json!({"customer_id": b, "name": "Beta HQ"}),
         )
-        .await;
-    let site_b = site_b["id"].as_i64().unwrap();
+        .await,
+    );
+    let site_b = site_b.id;
     // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
     let app_b = gateways_support::stock(&c, &admin, "SN-B-1").await;
     let app_a = gateways_support::stock(&c, &admin, "SN-A-1").await;
@@ -57,11 +63,10 @@ async fn isolation_between_customers(backend: Backend) {
         ],
     )
     .await;
-    let (s, ib) = c.post("/api/v1/instructions", &officer_b, json!({"subject": "Open port 443", "body": "for the web server", "kind": "policy_change"})).await;
-    assert_eq!(s, StatusCode::CREATED, "{ib}");
-    let ib = ib["id"].as_i64().unwrap();
-    let (_, users_b) = c.get("/api/v1/users", &officer_b).await;
-    let officer_b_id = users_b[0]["id"].as_i64().unwrap();
+    let ib: wire::Instruction = ok(StatusCode::CREATED, c.post("/api/v1/instructions", &officer_b, json!({"subject": "Open port 443", "body": "for the web server", "kind": "policy_change"})).await);
+    let ib = ib.id;
+    let users_b: Vec<wire::User> = ok(StatusCode::OK, c.get("/api/v1/users", &officer_b).await);
+    let officer_b_id = users_b[0].id;
 
     // Every endpoint that takes an identifier: B's real ids and guessed ones answer 404,
     // with the same body as for an object that does not exist.
@@ -104,39 +109,28 @@ async fn isolation_between_customers(backend: Backend) {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 
     // Lists show only A's objects.
-    let (_, cs) = c.get("/api/v1/customers", &officer_a).await;
-    assert_eq!(ids(&cs), vec![a]);
-    for path in ["/api/v1/sites", "/api/v1/equipment", "/api/v1/instructions"] {
-        let (s, v) = c.get(path, &officer_a).await;
-        assert_eq!(s, StatusCode::OK);
-        if path == "/api/v1/equipment" {
-            assert_eq!(ids(&v), vec![app_a], "A sees its own unit only");
-        }
-        assert!(
-            v.as_array()
-                .unwrap()
-                .iter()
-                .all(|x| x["customer_id"] == json!(a)),
-            "{path}: {v}"
-        );
-    }
-    let (_, us) = c.get("/api/v1/users", &officer_a).await;
-    assert!(
-        us.as_array()
-            .unwrap()
-            .iter()
-            .all(|x| x["customer_id"] == json!(a)),
-        "{us}"
+    let cs: Vec<wire::Customer> = ok(StatusCode::OK, c.get("/api/v1/customers", &officer_a).await);
+    assert_eq!(cs.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a]);
+    let sites: Vec<wire::Site> = ok(StatusCode::OK, c.get("/api/v1/sites", &officer_a).await);
+    assert!(sites.iter().all(|x| x.customer_id == a), "{sites:?}");
+    let equipment: Vec<Equipment> =
+        ok(StatusCode::OK, c.get("/api/v1/equipment", &officer_a).await);
+    assert_eq!(
+        equipment.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![app_a],
+        "A sees its own unit only"
     );
-    let (_, au) = c.get("/api/v1/audit?limit=500", &officer_a).await;
-    assert!(!au.as_array().unwrap().is_empty());
-    assert!(
-        au.as_array()
-            .unwrap()
-            .iter()
-            .all(|x| x["customer_id"] == json!(a)),
-        "{au}"
+    assert!(equipment.iter().all(|x| x.customer_id == Some(a)));
+    let list = instructions(&c, &officer_a).await;
+    assert!(list.iter().all(|x| x.customer_id == a), "{list:?}");
+    let us: Vec<wire::User> = ok(StatusCode::OK, c.get("/api/v1/users", &officer_a).await);
+    assert!(us.iter().all(|x| x.customer_id == Some(a)), "{us:?}");
+    let au: Vec<wire::AuditEntry> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/audit?limit=500", &officer_a).await,
     );
+    assert!(!au.is_empty());
+    assert!(au.iter().all(|x| x.customer_id == Some(a)), "{au:?}");
 
     // Provider staff who do not handle instructions do not see them.
     let (s, _) = c.get("/api/v1/instructions", &admin).await;
@@ -151,20 +145,20 @@ async fn staff_cannot_act(backend: Backend) {
     let admin = c.admin().await;
     let (_, officer, _) = c.customer(&admin, "Alpha").await;
     let staff = c.staff(&officer, "hanako").await;
-    let (_, i) = c
-        .post(
+    let i: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &officer,
             json!({"subject": "Question", "body": "VPN?", "kind": "question"}),
         )
-        .await;
-    let id = i["id"].as_i64().unwrap();
+        .await,
+    );
+    let id = i.id;
     let before = c.audit_len().await;
 
     // Staff see the instruction ...
-    let (s, v) = c.get("/api/v1/instructions", &staff).await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(ids(&v), vec![id]);
+    assert_eq!(ids(&instructions(&c, &staff).await), vec![id]);
     let (s, _) = c.get(&format!("/api/v1/instructions/{id}"), &staff).await;
     assert_eq!(s, StatusCode::OK);
     // ... and every officer-only action is refused.
@@ -196,9 +190,9 @@ async fn staff_cannot_act(backend: Backend) {
             json!({"customer_id": 1, "name": "x"}),
         ),
     ] {
-        let (s, v) = c.post(&path, &staff, body).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
-        assert_eq!(v["status"], json!(403), "{v}");
+        let p = problem(StatusCode::FORBIDDEN, c.post(&path, &staff, body).await);
+        assert_eq!(p.status, 403, "{path}: {p:?}");
+        assert_eq!(p.kind, "urn:mamori:problem:forbidden", "{path}: {p:?}");
     }
     // The officer may not act as the provider either.
     let (s, _) = c
@@ -219,14 +213,12 @@ async fn instruction_flow(backend: Backend) {
     let operator = c.provider_user(&admin, "operator").await;
     let coordinator = c.provider_user(&admin, "coordinator").await;
     let (a, officer, _) = c.customer(&admin, "Alpha").await;
-    let (s, i) = c.post("/api/v1/instructions", &officer, json!({"subject": "Block telnet", "body": "Please block TCP 23\ninbound.", "kind": "policy_change"})).await;
-    assert_eq!(s, StatusCode::CREATED, "{i}");
-    assert_eq!(i["state"], "submitted");
-    assert_eq!(i["customer_id"], json!(a));
-    let id = i["id"].as_i64().unwrap();
+    let i: wire::Instruction = ok(StatusCode::CREATED, c.post("/api/v1/instructions", &officer, json!({"subject": "Block telnet", "body": "Please block TCP 23\ninbound.", "kind": "policy_change"})).await);
+    assert_eq!(i.state, "submitted");
+    assert_eq!(i.customer_id, a);
+    let id = i.id;
 
-    let (_, q) = c.get("/api/v1/instructions", &operator).await;
-    assert_eq!(ids(&q), vec![id]);
+    assert_eq!(ids(&instructions(&c, &operator).await), vec![id]);
     let (s, v) = c
         .post(
             &format!("/api/v1/instructions/{id}/done"),
@@ -235,14 +227,16 @@ async fn instruction_flow(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "done before accept: {v}");
-    let (s, v) = c
-        .post(
+    let v: wire::Instruction = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/instructions/{id}/accept"),
             &operator,
             json!({}),
         )
-        .await;
-    assert_eq!((s, v["state"].clone()), (StatusCode::OK, json!("accepted")));
+        .await,
+    );
+    assert_eq!(v.state, "accepted");
     let (s, _) = c
         .post(
             &format!("/api/v1/instructions/{id}/comments"),
@@ -259,25 +253,32 @@ async fn instruction_flow(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = c
-        .post(
+    let v: wire::Instruction = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/instructions/{id}/done"),
             &operator,
             json!({}),
         )
-        .await;
-    assert_eq!((s, v["state"].clone()), (StatusCode::OK, json!("done")));
-    let (_, v) = c.get(&format!("/api/v1/instructions/{id}"), &officer).await;
-    assert_eq!(v["comments"].as_array().unwrap().len(), 2);
+        .await,
+    );
+    assert_eq!(v.state, "done");
+    let v: wire::Instruction = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/instructions/{id}"), &officer).await,
+    );
+    assert_eq!(v.comments.len(), 2);
 
-    let (_, j) = c
-        .post(
+    let j: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &officer,
             json!({"subject": "Open all ports", "body": "all", "kind": "other"}),
         )
-        .await;
-    let j = j["id"].as_i64().unwrap();
+        .await,
+    );
+    let j = j.id;
     let (s, v) = c
         .post(
             &format!("/api/v1/instructions/{j}/reject"),
@@ -290,31 +291,35 @@ async fn instruction_flow(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a rejection needs a reason: {v}"
     );
-    let (s, v) = c
-        .post(
+    let v: wire::Instruction = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/instructions/{j}/reject"),
             &coordinator,
             json!({"reason": "against policy"}),
         )
-        .await;
+        .await,
+    );
     assert_eq!(
-        (s, v["state"].clone(), v["reason"].clone()),
-        (StatusCode::OK, json!("rejected"), json!("against policy"))
+        (v.state.as_str(), v.reason.as_deref()),
+        ("rejected", Some("against policy"))
     );
 
-    let (s, v) = c
-        .post(
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(
             "/api/v1/instructions",
             &officer,
             json!({"subject": "x", "body": "y", "kind": "wish"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["detail"].as_str().unwrap().contains("kind"), "{v}");
+        .await,
+    );
+    assert!(p.detail.contains("kind"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("kind"));
 
     // Roles change only by an administrator, only among provider staff, and are audited.
-    let (_, me) = c.get("/api/v1/me", &coordinator).await;
-    let coord_id = me["user"]["id"].as_i64().unwrap();
+    let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", &coordinator).await);
+    let coord_id = me.user.id;
     let (s, _) = c
         .post(
             &format!("/api/v1/users/{coord_id}/role"),
@@ -323,8 +328,8 @@ async fn instruction_flow(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (_, me) = c.get("/api/v1/me", &officer).await;
-    let officer_id = me["user"]["id"].as_i64().unwrap();
+    let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", &officer).await);
+    let officer_id = me.user.id;
     let (s, _) = c
         .post(
             &format!("/api/v1/users/{officer_id}/role"),
@@ -333,14 +338,16 @@ async fn instruction_flow(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, v) = c
-        .post(
+    let v: wire::User = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/users/{coord_id}/role"),
             &admin,
             json!({"role": "operator"}),
         )
-        .await;
-    assert_eq!((s, v["role"].clone()), (StatusCode::OK, json!("operator")));
+        .await,
+    );
+    assert_eq!(v.role, "operator");
     let (s, _) = c.get("/api/v1/me", &coordinator).await;
     assert_eq!(
         s,
@@ -349,14 +356,11 @@ async fn instruction_flow(backend: Backend) {
     );
 
     // The whole story is in the audit log, in order.
-    let (_, au) = c.get("/api/v1/audit?limit=500", &admin).await;
-    let actions: Vec<&str> = au
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let au: Vec<wire::AuditEntry> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/audit?limit=500", &admin).await,
+    );
+    let actions: Vec<&str> = au.iter().rev().map(|e| e.action.as_str()).collect();
     let story = [
         "instruction.submit",
         "instruction.accept",
@@ -405,9 +409,12 @@ async fn signin_lockout_and_audit(backend: Backend) {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     // Five failures lock the account: even the right credentials are refused now, with
     // the answer of a wrong password (which does not tell that the account exists).
-    let (s, v) = login(PASSWORD, Some(code(&secret))).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
-    assert_eq!(v["detail"], "wrong e-mail address, password or code", "{v}");
+    let p = problem(
+        StatusCode::UNAUTHORIZED,
+        login(PASSWORD, Some(code(&secret))).await,
+    );
+    assert_eq!(p.detail, "wrong e-mail address, password or code", "{p:?}");
+    assert_eq!(p.kind, "urn:mamori:problem:unauthenticated");
     let (s, _) = c
         .call(
             Method::POST,
@@ -418,18 +425,14 @@ async fn signin_lockout_and_audit(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
-    let (_, au) = c.get("/api/v1/audit?limit=500", &admin).await;
+    let au: Vec<wire::AuditEntry> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/audit?limit=500", &admin).await,
+    );
     let signins: Vec<(String, String)> = au
-        .as_array()
-        .unwrap()
         .iter()
-        .filter(|e| e["action"] == "signin")
-        .map(|e| {
-            (
-                e["actor"].as_str().unwrap().to_string(),
-                e["outcome"].as_str().unwrap().to_string(),
-            )
-        })
+        .filter(|e| e.action == "signin")
+        .map(|e| (e.actor.clone(), e.outcome.clone()))
         .collect();
     assert!(signins.contains(&("admin@provider.example.jp".into(), "ok".into())));
     assert_eq!(
@@ -594,34 +597,39 @@ async fn tokens_are_scoped(backend: Backend) {
     let operator = c.provider_user(&admin, "operator").await;
     let (a, officer_a, _) = c.customer(&admin, "Alpha").await;
     let (b, officer_b, _) = c.customer(&admin, "Beta").await;
-    let (_, ia) = c
-        .post(
+    let ia: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &officer_a,
             json!({"subject": "a", "body": "a", "kind": "other"}),
         )
-        .await;
-    let (_, ib) = c
-        .post(
+        .await,
+    );
+    let ib: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &officer_b,
             json!({"subject": "b", "body": "b", "kind": "other"}),
         )
-        .await;
-    let (ia, ib) = (ia["id"].as_i64().unwrap(), ib["id"].as_i64().unwrap());
+        .await,
+    );
+    let (ia, ib) = (ia.id, ib.id);
 
     // An operator's token restricted to customer A.
-    let (s, t) = c
-        .post(
+    let t: wire::CreatedToken = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/tokens",
             &operator,
             json!({"name": "noc-a", "role": "operator", "customer_id": a}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
-    let tok = t["token"].as_str().unwrap();
-    let (_, list) = c.get("/api/v1/instructions", tok).await;
-    assert_eq!(ids(&list), vec![ia]);
+        .await,
+    );
+    assert_eq!((t.role.as_str(), t.customer_id), ("operator", Some(a)));
+    let tok = t.token.as_str();
+    assert_eq!(ids(&instructions(&c, tok).await), vec![ia]);
     let (s, _) = c.get(&format!("/api/v1/instructions/{ib}"), tok).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = c
@@ -644,15 +652,17 @@ async fn tokens_are_scoped(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, t) = c
-        .post(
+    let t: wire::CreatedToken = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/tokens",
             &officer_a,
             json!({"name": "ro", "role": "staff"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let ro = t["token"].as_str().unwrap();
+        .await,
+    );
+    assert_eq!(t.customer_id, Some(a), "scoped to the officer's customer");
+    let ro = t.token.as_str();
     let (s, _) = c
         .post(
             "/api/v1/instructions",
@@ -819,10 +829,12 @@ async fn problems_follow_accept_language(backend: Backend) {
             r.headers().get("content-type").unwrap(),
             "application/problem+json"
         );
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["detail"], says, "{lang:?}: {v}");
-        assert_eq!(v["status"], 422);
-        seen.push(v["hint"].as_str().unwrap_or("").to_string());
+        let v: wire::Problem = r.json().await.unwrap();
+        assert_eq!(v.detail, says, "{lang:?}: {v:?}");
+        assert_eq!(v.status, 422);
+        assert_eq!(v.kind, "urn:mamori:problem:invalid");
+        assert_eq!(v.field.as_deref(), Some("subject"));
+        seen.push(v.hint.unwrap_or_default());
     }
     assert!(seen[0].contains("件名"), "{seen:?}");
     assert!(seen[2].contains("`subject`"), "{seen:?}");
@@ -845,7 +857,7 @@ async fn problems_follow_accept_language(backend: Backend) {
         }
         let r = rb.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let v: Value = r.json().await.unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["detail"], says, "{pref} {lang:?}: {v}");
     }
 
@@ -861,7 +873,7 @@ async fn problems_follow_accept_language(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let v: Value = r.json().await.unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         v["detail"], "指示を出せるのは顧客のセキュリティ責任者だけです。",
         "{v}"
@@ -908,9 +920,8 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
     let mut ids = Vec::new();
     for token in [&staff, &operator] {
         // Both processes have served the session.
-        let (s, me) = c.get("/api/v1/me", token).await;
-        assert_eq!(s, StatusCode::OK, "{me}");
-        ids.push(me["user"]["id"].as_i64().unwrap());
+        let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", token).await);
+        ids.push(me.user.id);
         assert!(
             other
                 .session_actor(token, "t", now())

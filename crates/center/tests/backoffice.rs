@@ -14,9 +14,10 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use mamori_api::billing as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     art_7_8_9_applications_accept_refuse_change,
@@ -73,60 +74,62 @@ async fn office(backend: Backend, smtp: Option<u16>) -> Office {
 }
 
 impl Office {
-    async fn contract(&self, customer: i64, start: &str, fee: i64) -> Value {
-        let (s, a) = self
-            .c
-            .post(
-                "/api/v1/backoffice/applications",
-                &self.bo,
-                json!({"customer_id": customer, "line_product": "fiber-business", "line_id": format!("L-{customer}-{start}"), "monthly_fee": fee, "start": start}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{a}");
-        let (s, v) = self
-            .c
-            .post(
-                &format!("/api/v1/backoffice/applications/{}/accept", a["id"]),
-                &self.bo,
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["contract"].clone()
+    async fn contract(&self, customer: i64, start: &str, fee: i64) -> wire::Contract {
+        let a: wire::Application = ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    "/api/v1/backoffice/applications",
+                    &self.bo,
+                    json!({"customer_id": customer, "line_product": "fiber-business", "line_id": format!("L-{customer}-{start}"), "monthly_fee": fee, "start": start}),
+                )
+                .await,
+        );
+        let v: wire::Accepted = ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    &format!("/api/v1/backoffice/applications/{}/accept", a.id),
+                    &self.bo,
+                    json!({}),
+                )
+                .await,
+        );
+        v.contract
     }
 
-    async fn run(&self, month: &str) -> Value {
-        let (s, v) = self
-            .c
-            .post(
-                "/api/v1/backoffice/invoice-runs",
-                &self.bo,
-                json!({"month": month}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+    async fn run(&self, month: &str) -> wire::InvoiceRunReport {
+        ok(
+            StatusCode::OK,
+            self.c
+                .post(
+                    "/api/v1/backoffice/invoice-runs",
+                    &self.bo,
+                    json!({"month": month}),
+                )
+                .await,
+        )
     }
 
-    async fn invoices_of(&self, contract: &Value) -> Vec<Value> {
-        let (s, v) = self
-            .c
-            .get(
-                &format!("/api/v1/backoffice/invoices?contract_id={}", contract["id"]),
-                &self.bo,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v.as_array().unwrap().clone()
+    async fn invoices_of(&self, contract: &wire::Contract) -> Vec<wire::Invoice> {
+        ok(
+            StatusCode::OK,
+            self.c
+                .get(
+                    &format!("/api/v1/backoffice/invoices?contract_id={}", contract.id),
+                    &self.bo,
+                )
+                .await,
+        )
     }
 
-    async fn invoice(&self, id: &Value) -> Value {
-        let (s, v) = self
-            .c
-            .get(&format!("/api/v1/backoffice/invoices/{id}"), &self.bo)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+    async fn invoice(&self, id: i64) -> wire::Invoice {
+        ok(
+            StatusCode::OK,
+            self.c
+                .get(&format!("/api/v1/backoffice/invoices/{id}"), &self.bo)
+                .await,
+        )
     }
 
     async fn actions(&self) -> Vec<String> {
@@ -150,9 +153,12 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     // Art. 7: only an eligible access line of the provider.
     let mut bad = base.clone();
     bad["line_product"] = json!("someone-elses-dsl");
-    let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 7"), "{v}");
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post("/api/v1/backoffice/applications", &o.bo, bad).await,
+    );
+    assert!(p.detail.contains("Art. 7"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("line_product"));
     for (field, value) in [
         ("monthly_fee", json!(-5)),
         ("start", json!("2026-02-30")),
@@ -160,9 +166,12 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     ] {
         let mut bad = base.clone();
         bad[field] = value;
-        let (s, v) = c.post("/api/v1/backoffice/applications", &o.bo, bad).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
-        assert!(v["detail"].as_str().unwrap().starts_with(field), "{v}");
+        let p = problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.post("/api/v1/backoffice/applications", &o.bo, bad).await,
+        );
+        assert!(p.detail.starts_with(field), "{p:?}");
+        assert_eq!(p.field.as_deref(), Some(field));
     }
     // Only back-office staff file applications.
     let (s, _) = c
@@ -170,30 +179,35 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
-    let (s, first) = c
-        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{first}");
-    assert_eq!(first["state"], "pending");
+    let first: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, base.clone())
+            .await,
+    );
+    assert_eq!(first.state, "pending");
 
     // Art. 9: a change is a new application; the earlier one is superseded.
     let mut changed = base.clone();
     changed["monthly_fee"] = json!(32000);
-    changed["replaces"] = first["id"].clone();
-    let (s, second) = c
-        .post("/api/v1/backoffice/applications", &o.bo, changed)
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{second}");
-    let (_, v) = c
-        .get(
-            &format!("/api/v1/backoffice/applications/{}", first["id"]),
+    changed["replaces"] = json!(first.id);
+    let second: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, changed)
+            .await,
+    );
+    assert_eq!(second.replaces, Some(first.id));
+    let v: wire::Application = ok(
+        StatusCode::OK,
+        c.get(
+            &format!("/api/v1/backoffice/applications/{}", first.id),
             &o.bo,
         )
-        .await;
-    assert_eq!(v["state"], "superseded");
+        .await,
+    );
+    assert_eq!(v.state, "superseded");
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", first["id"]),
+            &format!("/api/v1/backoffice/applications/{}/accept", first.id),
             &o.bo,
             json!({}),
         )
@@ -201,44 +215,46 @@ async fn art_7_8_9_applications_accept_refuse_change(backend: Backend) {
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Art. 8-2: a refusal needs one of the listed reasons.
-    let (_, third) = c
-        .post("/api/v1/backoffice/applications", &o.bo, base.clone())
-        .await;
-    let refuse = format!("/api/v1/backoffice/applications/{}/refuse", third["id"]);
-    let (s, v) = c
-        .post(&refuse, &o.bo, json!({"reason": "we do not like them"}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 8-2"), "{v}");
-    let (s, v) = c
-        .post(&refuse, &o.bo, json!({"reason": "risk_of_non_payment"}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["state"], "refused");
-    assert_eq!(v["refusal_reason"], "risk_of_non_payment");
+    let third: wire::Application = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/backoffice/applications", &o.bo, base.clone())
+            .await,
+    );
+    let refuse = format!("/api/v1/backoffice/applications/{}/refuse", third.id);
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(&refuse, &o.bo, json!({"reason": "we do not like them"}))
+            .await,
+    );
+    assert!(p.detail.contains("Art. 8-2"), "{p:?}");
+    let v: wire::Application = ok(
+        StatusCode::OK,
+        c.post(&refuse, &o.bo, json!({"reason": "risk_of_non_payment"}))
+            .await,
+    );
+    assert_eq!(v.state, "refused");
+    assert_eq!(v.refusal_reason.as_deref(), Some("risk_of_non_payment"));
 
     // Art. 8-1: acceptance creates the contract and notifies the officer.
-    let (s, v) = c
-        .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+    let v: wire::Accepted = ok(
+        StatusCode::CREATED,
+        c.post(
+            &format!("/api/v1/backoffice/applications/{}/accept", second.id),
             &o.bo,
             json!({}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["contract"]["start"], "2026-04-01");
-    assert_eq!(v["contract"]["monthly_fee"], 32000);
-    // Art. 10-1: the minimum term ends the day before the same date a year later.
-    assert_eq!(v["contract"]["minimum_term_end"], "2027-03-31");
-    assert_eq!(v["contract"]["status"], "running");
-    assert_eq!(v["notice"]["kind"], "application_accepted");
-    assert_eq!(
-        v["notice"]["recipients"][0]["email"],
-        "officer@alpha.example.jp"
+        .await,
     );
+    assert_eq!(v.contract.start, "2026-04-01");
+    assert_eq!(v.contract.monthly_fee, 32000);
+    // Art. 10-1: the minimum term ends the day before the same date a year later.
+    assert_eq!(v.contract.minimum_term_end, "2027-03-31");
+    assert_eq!(v.contract.status, "running");
+    assert_eq!(v.notice.kind, "application_accepted");
+    assert_eq!(v.notice.recipients[0].email, "officer@alpha.example.jp");
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/applications/{}/accept", second["id"]),
+            &format!("/api/v1/backoffice/applications/{}/accept", second.id),
             &o.bo,
             json!({}),
         )
@@ -287,153 +303,123 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 2, "{r}");
-    assert_eq!(
-        (r["first_number"].clone(), r["last_number"].clone()),
-        (json!(1), json!(2))
-    );
+    assert_eq!(r.issued, 2, "{r:?}");
+    assert_eq!((r.first_number, r.last_number), (Some(1), Some(2)));
     // Idempotent: running it again issues nothing.
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 0, "{r}");
+    assert_eq!(r.issued, 0, "{r:?}");
     let r = o.run("2026-05").await;
-    assert_eq!(
-        (r["first_number"].clone(), r["last_number"].clone()),
-        (json!(3), json!(4))
-    );
+    assert_eq!((r.first_number, r.last_number), (Some(3), Some(4)));
 
     let ia = o.invoices_of(&ka).await;
-    let april_a = ia.iter().find(|i| i["month"] == "2026-04").unwrap();
-    let april_a = o.invoice(&april_a["id"]).await;
-    assert_eq!(april_a["issue_date"], "2026-05-01");
-    assert_eq!(april_a["due_date"], "2026-05-31");
-    assert_eq!(april_a["taxable_subtotal"], 30000);
-    assert_eq!(april_a["tax"], 3000);
-    assert_eq!(april_a["total"], 33000);
-    assert_eq!(april_a["lines"][0]["kind"], "monthly_fee");
-    assert_eq!(april_a["lines"][0]["rate_basis_points"], 1000);
+    let april_a = ia.iter().find(|i| i.month == "2026-04").unwrap();
+    let april_a = o.invoice(april_a.id).await;
+    assert_eq!(april_a.issue_date, "2026-05-01");
+    assert_eq!(april_a.due_date, "2026-05-31");
+    assert_eq!(april_a.taxable_subtotal, 30000);
+    assert_eq!(april_a.tax, 3000);
+    assert_eq!(april_a.total, 33000);
+    assert_eq!(april_a.lines[0].kind, "monthly_fee");
+    assert_eq!(april_a.lines[0].rate_basis_points, Some(1000));
     let ib = o.invoices_of(&kb).await;
-    let april_b = ib.iter().find(|i| i["month"] == "2026-04").unwrap();
-    assert_eq!(april_b["taxable_subtotal"], 21000, "Art. 17-2 proration");
-    assert_eq!(april_b["tax"], 2100);
+    let april_b = ib.iter().find(|i| i.month == "2026-04").unwrap();
+    assert_eq!(april_b.taxable_subtotal, 21000, "Art. 17-2 proration");
+    assert_eq!(april_b.tax, 2100);
 
     // Art. 17-4: paid on 06-11, 11 days after the due date 05-31: interest for 10
     // days, floor(33000 × 0.145 × 10 / 365) = 131, billed on June's invoice.
-    let (s, p) = c
-        .post(
-            "/api/v1/backoffice/payments",
-            &o.bo,
-            json!({"invoice_id": april_a["id"], "amount": 33000, "date": "2026-06-11"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["interest"], 131, "{p}");
+    let p = o.pay(&april_a, 33000, "2026-06-11").await;
+    assert_eq!(p.interest, 131, "{p:?}");
     // Overpaying is refused.
     let (s, v) = c
         .post(
             "/api/v1/backoffice/payments",
             &o.bo,
-            json!({"invoice_id": april_a["id"], "amount": 1, "date": "2026-06-12"}),
+            json!({"invoice_id": april_a.id, "amount": 1, "date": "2026-06-12"}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // Beta pays within the grace days: no interest.
-    let (s, p) = c
-        .post(
-            "/api/v1/backoffice/payments",
-            &o.bo,
-            json!({"invoice_id": april_b["id"], "amount": 23100, "date": "2026-06-10"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["interest"], 0);
+    let p = o.pay(april_b, 23100, "2026-06-10").await;
+    assert_eq!(p.interest, 0);
 
     o.run("2026-06").await;
     let ia = o.invoices_of(&ka).await;
-    let june = ia.iter().find(|i| i["month"] == "2026-06").unwrap();
-    let june = o.invoice(&june["id"]).await;
-    let interest: Vec<&Value> = june["lines"]
-        .as_array()
-        .unwrap()
+    let june = ia.iter().find(|i| i.month == "2026-06").unwrap();
+    let june = o.invoice(june.id).await;
+    let interest: Vec<&wire::InvoiceLine> = june
+        .lines
         .iter()
-        .filter(|l| l["kind"] == "late_interest")
+        .filter(|l| l.kind == "late_interest")
         .collect();
-    assert_eq!(interest.len(), 1, "{june}");
-    assert_eq!(interest[0]["amount"], 131);
-    assert_eq!(interest[0]["taxable"], false, "interest bears no tax");
-    assert_eq!(june["tax"], 3000, "tax on the fee only");
-    assert_eq!(june["total"], 33131);
+    assert_eq!(interest.len(), 1, "{june:?}");
+    assert_eq!(interest[0].amount, 131);
+    assert!(!interest[0].taxable, "interest bears no tax");
+    assert_eq!(june.tax, 3000, "tax on the fee only");
+    assert_eq!(june.total, 33131);
     // Billed once only.
     o.run("2026-07").await;
     let ia = o.invoices_of(&ka).await;
-    let july = ia.iter().find(|i| i["month"] == "2026-07").unwrap();
-    assert_eq!(july["total"], 33000);
+    let july = ia.iter().find(|i| i.month == "2026-07").unwrap();
+    assert_eq!(july.total, 33000);
 
     // The overdue list: May's invoices are unpaid after 06-30.
-    let (s, od) = c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await;
-    assert_eq!(s, StatusCode::OK);
-    let months: Vec<(i64, String)> = od
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["contract_id"].as_i64().unwrap(),
-                i["month"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert!(
-        months.contains(&(ka["id"].as_i64().unwrap(), "2026-05".into())),
-        "{od}"
+    let od: Vec<wire::Invoice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/invoices/overdue", &o.bo).await,
     );
+    let months: Vec<(i64, String)> = od
+        .iter()
+        .map(|i| (i.contract_id, i.month.clone()))
+        .collect();
+    assert!(months.contains(&(ka.id, "2026-05".into())), "{od:?}");
     assert!(
         !months.iter().any(|(_, m)| m == "2026-04"),
-        "April is paid: {od}"
+        "April is paid: {od:?}"
     );
     // The officer sees only their own customer's overdue invoices.
-    let (_, od_a) = c
-        .get("/api/v1/backoffice/invoices/overdue", &officer_a)
-        .await;
-    assert!(
-        od_a.as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["customer_id"] == alpha),
-        "{od_a}"
+    let od_a: Vec<wire::Invoice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/invoices/overdue", &officer_a)
+            .await,
     );
+    assert!(od_a.iter().all(|i| i.customer_id == alpha), "{od_a:?}");
 
     // Art. 18-5: the cap counts the payments of [cause − 12 months, cause).
-    let (s, cap) = c
-        .get(
+    let cap: wire::LiabilityCap = ok(
+        StatusCode::OK,
+        c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-11",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{cap}");
-    assert_eq!(
-        cap["cap"], 0,
-        "a payment on the cause date is not counted: {cap}"
+        .await,
     );
-    let (_, cap) = c
-        .get(
+    assert_eq!(
+        cap.cap, 0,
+        "a payment on the cause date is not counted: {cap:?}"
+    );
+    let cap: wire::LiabilityCap = ok(
+        StatusCode::OK,
+        c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-12",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
-        .await;
-    assert_eq!(cap["cap"], 33000, "{cap}");
-    assert_eq!(cap["from"], "2025-06-12");
-    assert_eq!(cap["payments"].as_array().unwrap().len(), 1);
+        .await,
+    );
+    assert_eq!(cap.cap, 33000, "{cap:?}");
+    assert_eq!(cap.from, "2025-06-12");
+    assert_eq!(cap.payments.len(), 1);
     let (s, _) = c
         .get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=june",
-                ka["id"]
+                ka.id
             ),
             &o.bo,
         )
@@ -441,7 +427,7 @@ async fn art_17_invoice_run_payments_interest_cap_and_documents(backend: Backend
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The qualified invoice as HTML and PDF, in Japanese and English.
-    let id = &april_a["id"];
+    let id = &april_a.id;
     let html = text(
         c,
         &format!("/api/v1/backoffice/invoices/{id}/html?lang=ja"),
@@ -575,44 +561,48 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     let too_early = today.checked_add(jiff::Span::new().days(3)).unwrap();
 
     // Art. 11-1: the officer sees the earliest allowed end date before confirming.
-    let (s, p) = c
-        .post(
+    let p: wire::CancellationPreview = ok(
+        StatusCode::OK,
+        c.post(
             &format!(
                 "/api/v1/backoffice/contracts/{}/cancellation-preview",
-                ka["id"]
+                ka.id
             ),
             &officer_a,
             json!({"end": too_early.to_string()}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{p}");
-    assert_eq!(p["earliest_end"], earliest.to_string());
-    assert_eq!(p["end"], earliest.to_string());
-    assert_eq!(p["moved"], true);
+        .await,
+    );
+    assert_eq!(p.earliest_end, earliest.to_string());
+    assert_eq!(p.end, earliest.to_string());
+    assert!(p.moved);
     // Art. 10-2: ending before 2027-03-31 owes the rest of the term.
-    assert!(p["early_termination"].as_i64().unwrap() > 0, "{p}");
-    let (_, k) = c
-        .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+    assert!(p.early_termination > 0, "{p:?}");
+    let k: wire::Contract = ok(
+        StatusCode::OK,
+        c.get(
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
-        .await;
-    assert_eq!(k["status"], "running", "a preview records nothing");
+        .await,
+    );
+    assert_eq!(k.status, "running", "a preview records nothing");
 
-    let (s, v) = c
-        .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+    let v: wire::Cancelled = ok(
+        StatusCode::OK,
+        c.post(
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
             &officer_a,
             json!({"end": too_early.to_string()}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["contract"]["status"], "cancelled");
-    assert_eq!(v["contract"]["end"], earliest.to_string());
-    assert_eq!(v["contract"]["requested_end"], too_early.to_string());
+        .await,
+    );
+    assert_eq!(v.contract.status, "cancelled");
+    assert_eq!(v.contract.end, Some(earliest.to_string()));
+    assert_eq!(v.contract.requested_end, Some(too_early.to_string()));
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/cancel", ka.id),
             &officer_a,
             json!({"end": earliest.to_string()}),
         )
@@ -621,7 +611,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     // Another customer's officer cannot cancel (nor see) it.
     let (s, _) = c
         .post(
-            &format!("/api/v1/backoffice/contracts/{}/cancel", kb["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/cancel", kb.id),
             &officer_a,
             json!({"end": earliest.to_string()}),
         )
@@ -631,7 +621,7 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
     // Art. 12: termination by the provider. Unpaid invoices fall due at once.
     o.run("2026-04").await;
     o.run("2026-05").await;
-    let term = format!("/api/v1/backoffice/contracts/{}/terminate", kb["id"]);
+    let term = format!("/api/v1/backoffice/contracts/{}/terminate", kb.id);
     let (s, v) = c
         .post(
             &term,
@@ -639,8 +629,8 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
             json!({"reason": "non_payment", "end": "2026-06-15"}),
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "Art. 12-2 notice: {v}");
-    assert!(v["detail"].as_str().unwrap().contains("Art. 12-2"), "{v}");
+    let p = problem(StatusCode::UNPROCESSABLE_ENTITY, (s, v));
+    assert!(p.detail.contains("Art. 12-2"), "Art. 12-2 notice: {p:?}");
     let (s, v) = c
         .post(
             &term,
@@ -680,7 +670,8 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Art. 12-2 {notice}: {v}"
         );
-        assert!(v["detail"].as_str().unwrap().contains("notice_date"), "{v}");
+        let p = problem(StatusCode::UNPROCESSABLE_ENTITY, (s, v));
+        assert_eq!(p.field.as_deref(), Some("notice_date"), "{p:?}");
     }
     let (s, _) = c
         .post(
@@ -690,37 +681,41 @@ async fn art_11_12_cancellation_and_termination(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, v) = c
-        .post(
+    let v: wire::Terminated = ok(
+        StatusCode::OK,
+        c.post(
             &term,
             &o.bo,
             json!({"reason": "non_payment", "notice_date": "2026-06-01", "end": "2026-06-15"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["contract"]["status"], "terminated");
-    assert_eq!(v["contract"]["termination_reason"], "non_payment");
+        .await,
+    );
+    assert_eq!(v.contract.status, "terminated");
+    assert_eq!(
+        v.contract.termination_reason.as_deref(),
+        Some("non_payment")
+    );
     // May's invoice was due 06-30; Art. 12-3 moves it to the end date.
-    assert_eq!(v["invoices_due_at_once"], 1, "{v}");
+    assert_eq!(v.invoices_due_at_once, 1, "{v:?}");
     let inv = o.invoices_of(&kb).await;
-    let may = inv.iter().find(|i| i["month"] == "2026-05").unwrap();
-    assert_eq!(may["due_date"], "2026-06-15");
+    let may = inv.iter().find(|i| i.month == "2026-05").unwrap();
+    assert_eq!(may.due_date, "2026-06-15");
     // June's (last) invoice: 15 days prorated, the Art. 10-2 lump sum, due at once.
     o.run("2026-06").await;
     let inv = o.invoices_of(&kb).await;
-    let june = inv.iter().find(|i| i["month"] == "2026-06").unwrap();
-    let june = o.invoice(&june["id"]).await;
-    assert_eq!(june["due_date"], "2026-06-15", "{june}");
-    assert_eq!(june["lines"][0]["amount"], 15000);
-    assert_eq!(june["lines"][1]["kind"], "early_termination");
-    assert_eq!(june["lines"][1]["taxable"], false);
+    let june = inv.iter().find(|i| i.month == "2026-06").unwrap();
+    let june = o.invoice(june.id).await;
+    assert_eq!(june.due_date, "2026-06-15", "{june:?}");
+    assert_eq!(june.lines[0].amount, 15000);
+    assert_eq!(june.lines[1].kind, "early_termination");
+    assert!(!june.lines[1].taxable);
     // No invoice after the end (Alpha's contract runs on until its cancellation).
-    assert_eq!(o.run("2026-07").await["issued"], 1);
+    assert_eq!(o.run("2026-07").await.issued, 1);
     assert!(
         !o.invoices_of(&kb)
             .await
             .iter()
-            .any(|i| i["month"] == "2026-07")
+            .any(|i| i.month == "2026-07")
     );
 
     let actions = o.actions().await;
@@ -744,11 +739,11 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     // Their own: readable by the officer and staff.
     for t in [&officer_a, &staff_a] {
         let (s, v) = c
-            .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), t)
+            .get(&format!("/api/v1/backoffice/contracts/{}", ka.id), t)
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let (s, _) = c
-            .get(&format!("/api/v1/backoffice/invoices/{}", inv_a["id"]), t)
+            .get(&format!("/api/v1/backoffice/invoices/{}", inv_a.id), t)
             .await;
         assert_eq!(s, StatusCode::OK);
         let (_, list) = c.get("/api/v1/backoffice/contracts", t).await;
@@ -766,11 +761,11 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         .get("/api/v1/backoffice/contracts/999999", &officer_a)
         .await;
     for path in [
-        format!("/api/v1/backoffice/contracts/{}", kb["id"]),
-        format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
-        format!("/api/v1/backoffice/invoices/{}", inv_b["id"]),
-        format!("/api/v1/backoffice/invoices/{}/html", inv_b["id"]),
-        format!("/api/v1/backoffice/invoices/{}/pdf", inv_b["id"]),
+        format!("/api/v1/backoffice/contracts/{}", kb.id),
+        format!("/api/v1/backoffice/contracts/{}/payments", kb.id),
+        format!("/api/v1/backoffice/invoices/{}", inv_b.id),
+        format!("/api/v1/backoffice/invoices/{}/html", inv_b.id),
+        format!("/api/v1/backoffice/invoices/{}/pdf", inv_b.id),
         "/api/v1/backoffice/invoices/999999/pdf".into(),
         "/api/v1/backoffice/contracts/abc".into(),
     ] {
@@ -785,7 +780,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     }
     let (_, list) = c
         .get(
-            &format!("/api/v1/backoffice/invoices?contract_id={}", kb["id"]),
+            &format!("/api/v1/backoffice/invoices?contract_id={}", kb.id),
             &officer_a,
         )
         .await;
@@ -794,7 +789,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     for (path, body) in [
         (
             "/api/v1/backoffice/payments".to_string(),
-            json!({"invoice_id": inv_a["id"], "amount": 1, "date": "2026-05-02"}),
+            json!({"invoice_id": inv_a.id, "amount": 1, "date": "2026-05-02"}),
         ),
         (
             "/api/v1/backoffice/notices".to_string(),
@@ -822,7 +817,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
     for t in [&officer_a, &staff_a] {
         for (path, body) in [
             (
-                format!("/api/v1/backoffice/contracts/{}/terminate", ka["id"]),
+                format!("/api/v1/backoffice/contracts/{}/terminate", ka.id),
                 json!({"reason": "non_payment", "urgent": true, "end": today}),
             ),
             (
@@ -830,7 +825,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
                 json!({"month": "2026-05"}),
             ),
             (
-                format!("/api/v1/backoffice/contracts/{}/equipment", ka["id"]),
+                format!("/api/v1/backoffice/contracts/{}/equipment", ka.id),
                 json!({"equipment_id": 1}),
             ),
             (
@@ -849,7 +844,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
             .get(
                 &format!(
                     "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                    ka["id"]
+                    ka.id
                 ),
                 t,
             )
@@ -859,7 +854,7 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         let (s, html) = panel(
             c,
             Method::GET,
-            &format!("/backoffice/contracts/{}", ka["id"]),
+            &format!("/backoffice/contracts/{}", ka.id),
             t,
             None,
         )
@@ -875,14 +870,10 @@ async fn officers_see_only_their_own_contracts_and_invoices(backend: Backend) {
         }
     }
     let (_, k) = c
-        .get(&format!("/api/v1/backoffice/contracts/{}", ka["id"]), &o.bo)
+        .get(&format!("/api/v1/backoffice/contracts/{}", ka.id), &o.bo)
         .await;
     assert_eq!(k["status"], "running", "{k}");
-    assert_eq!(
-        o.run("2026-05").await["issued"],
-        2,
-        "no run happened before"
-    );
+    assert_eq!(o.run("2026-05").await.issued, 2, "no run happened before");
     o.c.stop().await;
 }
 
@@ -924,8 +915,9 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
     // Art. 3-2: a change of the terms, to Alpha and Beta (not Gamma).
-    let (s, n) = c
-        .post(
+    let n: wire::Notice = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/backoffice/notices",
             &o.bo,
             json!({
@@ -936,14 +928,13 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
                 "customers": [alpha, beta]
             }),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{n}");
-    let rec = n["recipients"].as_array().unwrap();
+        .await,
+    );
+    let rec = &n.recipients;
     assert_eq!(rec.len(), 2);
     assert!(
-        rec.iter()
-            .all(|r| r["sent_at"].is_string() && r["error"].is_null()),
-        "{n}"
+        rec.iter().all(|r| r.sent_at.is_some() && r.error.is_none()),
+        "{n:?}"
     );
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
@@ -961,16 +952,13 @@ async fn art_3_2_notices_are_sent_by_smtp_and_kept(backend: Backend) {
     let _ = gamma;
 
     // Kept: every notice with its recipients and time of sending.
-    let (s, list) = c.get("/api/v1/backoffice/notices", &o.bo).await;
-    assert_eq!(s, StatusCode::OK);
-    let kept = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == n["id"])
-        .unwrap();
-    assert_eq!(kept["effective_date"], "2027-04-01");
-    assert_eq!(kept["recipients"].as_array().unwrap().len(), 2);
+    let list: Vec<wire::Notice> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/notices", &o.bo).await,
+    );
+    let kept = list.iter().find(|x| x.id == n.id).unwrap();
+    assert_eq!(kept.effective_date, "2027-04-01");
+    assert_eq!(kept.recipients.len(), 2);
     let actions = o.actions().await;
     assert_eq!(actions.iter().filter(|a| *a == "notice.send").count(), 3);
     o.c.stop().await;
@@ -1108,11 +1096,11 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (s, home) = panel(c, Method::GET, "/backoffice", &officer_a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
-        home.contains(&format!("/backoffice/contracts/{}\"", ka["id"])),
+        home.contains(&format!("/backoffice/contracts/{}\"", ka.id)),
         "{home}"
     );
     assert!(
-        !home.contains(&format!("/backoffice/contracts/{}\"", kb["id"])),
+        !home.contains(&format!("/backoffice/contracts/{}\"", kb.id)),
         "{home}"
     );
     assert!(
@@ -1125,7 +1113,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (s, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/invoices/{}", inv_a["id"]),
+        &format!("/backoffice/invoices/{}", inv_a.id),
         &officer_a,
         None,
     )
@@ -1136,9 +1124,9 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
         "{page}"
     );
     for path in [
-        format!("/backoffice/contracts/{}", kb["id"]),
-        format!("/backoffice/invoices/{}", inv_b["id"]),
-        format!("/backoffice/invoices/{}/pdf", inv_b["id"]),
+        format!("/backoffice/contracts/{}", kb.id),
+        format!("/backoffice/invoices/{}", inv_b.id),
+        format!("/backoffice/invoices/{}/pdf", inv_b.id),
         "/backoffice/invoices/999999".to_string(),
     ] {
         let (s, _) = panel(c, Method::GET, &path, &officer_a, None).await;
@@ -1149,7 +1137,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let (_, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/contracts/{}", ka["id"]),
+        &format!("/backoffice/contracts/{}", ka.id),
         &officer_a,
         None,
     )
@@ -1157,7 +1145,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     let csrf = csrf_of(&page);
     let too_early = today().checked_add(jiff::Span::new().days(2)).unwrap();
     let earliest = today().checked_add(jiff::Span::new().days(30)).unwrap();
-    let path = format!("/backoffice/contracts/{}/cancel", ka["id"]);
+    let path = format!("/backoffice/contracts/{}/cancel", ka.id);
     let (s, preview) = panel(
         c,
         Method::POST,
@@ -1175,7 +1163,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     assert!(preview.contains("id=\"moved\""), "{preview}");
     let (_, k) = c
         .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
         .await;
@@ -1195,7 +1183,7 @@ async fn panel_shows_own_contracts_and_the_earliest_end_before_cancelling(backen
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, k) = c
         .get(
-            &format!("/api/v1/backoffice/contracts/{}", ka["id"]),
+            &format!("/api/v1/backoffice/contracts/{}", ka.id),
             &officer_a,
         )
         .await;
@@ -1389,11 +1377,14 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    let (_, contracts) = c.get("/api/v1/backoffice/contracts", &o.bo).await;
-    let k = contracts.as_array().unwrap()[0].clone();
-    assert_eq!(k["monthly_fee"], 35000);
-    assert_eq!(k["minimum_term_end"], "2027-03-31");
-    let kid = k["id"].as_i64().unwrap();
+    let contracts: Vec<wire::Contract> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/backoffice/contracts", &o.bo).await,
+    );
+    let k = contracts[0].clone();
+    assert_eq!(k.monthly_fee, 35000);
+    assert_eq!(k.minimum_term_end, "2027-03-31");
+    let kid = k.id;
     let msgs = smtp.messages();
     assert!(
         msgs.iter()
@@ -1405,12 +1396,12 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     o.run("2026-04").await;
     o.run("2026-05").await;
     let invs = o.invoices_of(&k).await;
-    let april = invs.iter().find(|i| i["month"] == "2026-04").unwrap();
-    let may = invs.iter().find(|i| i["month"] == "2026-05").unwrap();
+    let april = invs.iter().find(|i| i.month == "2026-04").unwrap();
+    let may = invs.iter().find(|i| i.month == "2026-05").unwrap();
     let (s, page) = panel(
         c,
         Method::GET,
-        &format!("/backoffice/invoices/{}", april["id"]),
+        &format!("/backoffice/invoices/{}", april.id),
         &o.bo,
         None,
     )
@@ -1420,26 +1411,26 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", april["id"]),
+        &format!("/backoffice/invoices/{}/payments", april.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
-            ("amount", april["total"].to_string()),
+            ("amount", april.total.to_string()),
             ("date", "2026-05-20".into()),
         ]),
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    assert_eq!(o.invoice(&april["id"]).await["paid"], april["total"]);
+    assert_eq!(o.invoice(april.id).await.paid, april.total);
     // May's invoice is due 2026-06-30; paid 2026-07-20 is past the 10 grace days.
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &format!("/backoffice/invoices/{}/payments", may.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
-            ("amount", may["total"].to_string()),
+            ("amount", may.total.to_string()),
             ("date", "2026-07-20".into()),
         ]),
     )
@@ -1459,7 +1450,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     let (s, v) = panel(
         c,
         Method::POST,
-        &format!("/backoffice/invoices/{}/payments", may["id"]),
+        &format!("/backoffice/invoices/{}/payments", may.id),
         &o.bo,
         Some(&[
             ("csrf", csrf.clone()),
@@ -1481,7 +1472,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    let total = april["total"].as_i64().unwrap() + may["total"].as_i64().unwrap();
+    let total = (april.total as i64) + (may.total as i64);
     let shown = mamori_billing::document::format_yen(
         mamori_billing::Yen::new(total as u64),
         mamori_billing::document::Lang::Ja,
@@ -1529,15 +1520,21 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
-    let (_, k) = c
-        .get(&format!("/api/v1/backoffice/contracts/{kid}"), &o.bo)
-        .await;
-    assert_eq!(k["status"], "terminated", "{k}");
-    assert_eq!(k["termination_reason"], "non_payment", "{k}");
+    let k: wire::Contract = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/backoffice/contracts/{kid}"), &o.bo)
+            .await,
+    );
+    assert_eq!(k.status, "terminated", "{k:?}");
+    assert_eq!(
+        k.termination_reason.as_deref(),
+        Some("non_payment"),
+        "{k:?}"
+    );
     // Art. 12-3: June's unpaid invoice (due 2026-07-31) stays due: already before
     // the end date; nothing unpaid is due after it.
     for i in o.invoices_of(&k).await {
-        assert!(i["due_date"].as_str().unwrap() <= end.to_string().as_str());
+        assert!(i.due_date.as_str() <= end.to_string().as_str());
     }
 
     // Notices (Art. 16-2): composed, sent to the chosen officers, listed with times.
@@ -1625,14 +1622,14 @@ async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
     let (alpha, _, _) = o.c.customer(&o.admin, "Alpha").await;
     let k = o.contract(alpha, "2026-04-01", 30000).await;
     o.run("2026-04").await;
-    let inv = o.invoice(&o.invoices_of(&k).await[0]["id"]).await;
-    assert_eq!(inv["issue_date"], "2026-05-05", "{inv}");
-    assert_eq!(inv["due_date"], "2026-06-20", "{inv}");
-    assert_eq!(inv["taxable_subtotal"], 0, "{inv}");
-    assert_eq!(inv["tax"], 0, "{inv}");
-    assert_eq!(inv["total"], 30000, "{inv}");
-    assert_eq!(inv["lines"][0]["kind"], "monthly_fee");
-    assert_eq!(inv["lines"][0]["taxable"], false);
+    let inv = o.invoice(o.invoices_of(&k).await[0].id).await;
+    assert_eq!(inv.issue_date, "2026-05-05", "{inv:?}");
+    assert_eq!(inv.due_date, "2026-06-20", "{inv:?}");
+    assert_eq!(inv.taxable_subtotal, 0, "{inv:?}");
+    assert_eq!(inv.tax, 0, "{inv:?}");
+    assert_eq!(inv.total, 30000, "{inv:?}");
+    assert_eq!(inv.lines[0].kind, "monthly_fee");
+    assert!(!inv.lines[0].taxable);
     o.c.stop().await;
 }
 
@@ -1654,28 +1651,28 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
     let k2 = o.contract(alpha, "2026-04-16", 20001).await;
     let kb = o.contract(beta, "2026-04-01", 50000).await;
     let r = o.run("2026-04").await;
-    assert_eq!(r["issued"], 2, "{r}");
-    assert_eq!(o.run("2026-04").await["issued"], 0);
+    assert_eq!(r.issued, 2, "{r:?}");
+    assert_eq!(o.run("2026-04").await.issued, 0);
     let a1 = o.invoices_of(&k1).await;
     let a2 = o.invoices_of(&k2).await;
     assert_eq!(a1.len(), 1, "{a1:?}");
-    assert_eq!(a1[0]["id"], a2[0]["id"], "one invoice for both contracts");
-    let inv = o.invoice(&a1[0]["id"]).await;
-    assert_eq!(inv["lines"].as_array().unwrap().len(), 2, "{inv}");
-    assert_eq!(inv["taxable_subtotal"], 40000, "{inv}");
-    assert_eq!(inv["tax"], 4000, "{inv}");
-    assert_eq!(inv["total"], 44000, "{inv}");
+    assert_eq!(a1[0].id, a2[0].id, "one invoice for both contracts");
+    let inv = o.invoice(a1[0].id).await;
+    assert_eq!(inv.lines.len(), 2, "{inv:?}");
+    assert_eq!(inv.taxable_subtotal, 40000, "{inv:?}");
+    assert_eq!(inv.tax, 4000, "{inv:?}");
+    assert_eq!(inv.total, 44000, "{inv:?}");
     let html = text(
         &o.c,
-        &format!("/api/v1/backoffice/invoices/{}/html", a1[0]["id"]),
+        &format!("/api/v1/backoffice/invoices/{}/html", a1[0].id),
         &o.bo,
     )
     .await;
     assert!(
-        html.contains(&format!("（契約 #{}）", k2["id"])),
+        html.contains(&format!("（契約 #{}）", k2.id)),
         "each line names its contract: {html}"
     );
-    assert_eq!(o.invoices_of(&kb).await[0]["total"], 55000);
+    assert_eq!(o.invoices_of(&kb).await[0].total, 55000);
 
     // Art. 18-5: the combined invoice's payments count for each contract with the part
     // allocated to its lines (30,000 + 10% and 10,000 + 10%), not all for the first.
@@ -1684,44 +1681,45 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
             o.c.post(
                 "/api/v1/backoffice/payments",
                 &o.bo,
-                json!({"invoice_id": a1[0]["id"], "amount": amount, "date": date}),
+                json!({"invoice_id": a1[0].id, "amount": amount, "date": date}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{p}");
     }
-    let cap = |k: Value| {
+    let cap = |k: wire::Contract| {
         let o = &o;
         async move {
-            let (s, v) =
+            let v: wire::LiabilityCap = ok(
+                StatusCode::OK,
                 o.c.get(
                     &format!(
                         "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                        k["id"]
+                        k.id
                     ),
                     &o.bo,
                 )
-                .await;
-            assert_eq!(s, StatusCode::OK, "{v}");
+                .await,
+            );
             v
         }
     };
     let c1 = cap(k1.clone()).await;
     let c2 = cap(k2.clone()).await;
-    assert_eq!(c1["cap"], 33000, "{c1}");
-    assert_eq!(c2["cap"], 11000, "{c2}");
+    assert_eq!(c1.cap, 33000, "{c1:?}");
+    assert_eq!(c2.cap, 11000, "{c2:?}");
     assert_eq!(
-        c1["payments"].as_array().unwrap().len(),
+        c1.payments.len(),
         2,
-        "both payments, each with its part: {c1}"
+        "both payments, each with its part: {c1:?}"
     );
-    assert_eq!(c1["payments"][0]["amount"], 7500, "{c1}");
-    assert_eq!(c2["payments"][0]["amount"], 2500, "{c2}");
-    assert_eq!(cap(kb.clone()).await["cap"], 0, "Beta paid nothing");
+    assert_eq!(c1.payments[0].amount, 7500, "{c1:?}");
+    assert_eq!(c2.payments[0].amount, 2500, "{c2:?}");
+    assert_eq!(cap(kb.clone()).await.cap, 0, "Beta paid nothing");
     // Each contract the combined invoice bills lists its payments, not the first only.
     for k in [&k1, &k2] {
         let (s, v) =
             o.c.get(
-                &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+                &format!("/api/v1/backoffice/contracts/{}/payments", k.id),
                 &o.bo,
             )
             .await;
@@ -1732,11 +1730,11 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
             .iter()
             .map(|p| p["amount"].as_i64().unwrap())
             .collect();
-        assert_eq!(amounts, [10000, 34000], "contract {}: {v}", k["id"]);
+        assert_eq!(amounts, [10000, 34000], "contract {}: {v}", k.id);
     }
     let (s, v) =
         o.c.get(
-            &format!("/api/v1/backoffice/contracts/{}/payments", kb["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/payments", kb.id),
             &o.bo,
         )
         .await;
@@ -1748,7 +1746,7 @@ async fn art_17_one_invoice_per_customer(backend: Backend) {
     );
 
     let r = o.run("2026-05").await;
-    assert_eq!(r["issued"], 2, "{r}");
+    assert_eq!(r.issued, 2, "{r:?}");
     o.c.stop().await;
 }
 
@@ -1787,26 +1785,26 @@ async fn panel_nav_shows_each_role_only_what_it_can_open(backend: Backend) {
 }
 
 impl Office {
-    async fn pay(&self, invoice: &Value, amount: u64, date: &str) -> Value {
-        let (s, p) = self
-            .c
-            .post(
-                "/api/v1/backoffice/payments",
-                &self.bo,
-                json!({"invoice_id": invoice["id"], "amount": amount, "date": date}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{p}");
-        p
+    async fn pay(&self, invoice: &wire::Invoice, amount: u64, date: &str) -> wire::Payment {
+        ok(
+            StatusCode::CREATED,
+            self.c
+                .post(
+                    "/api/v1/backoffice/payments",
+                    &self.bo,
+                    json!({"invoice_id": invoice.id, "amount": amount, "date": date}),
+                )
+                .await,
+        )
     }
 
-    async fn invoice_of(&self, contract: &Value, month: &str) -> Value {
+    async fn invoice_of(&self, contract: &wire::Contract, month: &str) -> wire::Invoice {
         let list = self.invoices_of(contract).await;
         let head = list
             .iter()
-            .find(|i| i["month"] == month)
+            .find(|i| i.month == month)
             .unwrap_or_else(|| panic!("no invoice for {month}: {list:?}"));
-        self.invoice(&head["id"]).await
+        self.invoice(head.id).await
     }
 }
 
@@ -1825,35 +1823,35 @@ async fn art_17_4_a_late_payment_of_fee_and_earlier_interest_bears_interest_on_t
     let k = o.contract(alpha, "2026-01-01", 1_000_000).await;
     o.run("2026-01").await;
     let january = o.invoice_of(&k, "2026-01").await;
-    assert_eq!(january["total"], 1_100_000, "{january}");
+    assert_eq!(january.total, 1_100_000, "{january:?}");
     // Due 02-28, paid 05-29: 90 days late, interest for 89 days:
     // floor(1,100,000 × 0.145 × 89 / 365) = 38,891, billed on May's invoice.
     let p = o.pay(&january, 1_100_000, "2026-05-29").await;
-    assert_eq!(p["interest"], 38_891, "{p}");
+    assert_eq!(p.interest, 38_891, "{p:?}");
     o.run("2026-05").await;
     let may = o.invoice_of(&k, "2026-05").await;
     assert_eq!(
-        may["total"], 1_138_891,
-        "fee 1,100,000 + interest 38,891: {may}"
+        may.total, 1_138_891,
+        "fee 1,100,000 + interest 38,891: {may:?}"
     );
-    assert_eq!(may["due_date"], "2026-06-30");
+    assert_eq!(may.due_date, "2026-06-30");
 
     // 07-20: the interest line alone, 20 days late: it settles the interest line, so
     // it bears no interest.
     let first = o.pay(&may, 38_891, "2026-07-20").await;
     assert_eq!(
-        first["interest"], 0,
-        "a payment of the interest line is not principal: {first}"
+        first.interest, 0,
+        "a payment of the interest line is not principal: {first:?}"
     );
     // 08-09: the whole fee, 40 days late: the rate on all of it for 39 days,
     // floor(1,100,000 × 0.145 × 39 / 365) = 17,042.
     let second = o.pay(&may, 1_100_000, "2026-08-09").await;
     assert_eq!(
-        second["interest"], 17_042,
-        "interest on the whole unpaid fee for each day of delay: {second}"
+        second.interest, 17_042,
+        "interest on the whole unpaid fee for each day of delay: {second:?}"
     );
-    let may = o.invoice(&may["id"]).await;
-    assert_eq!(may["paid"], may["total"], "{may}");
+    let may = o.invoice(may.id).await;
+    assert_eq!(may.paid, may.total, "{may:?}");
     o.c.stop().await;
 }
 
@@ -1872,7 +1870,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     let may = o.invoice_of(&k, "2026-05").await;
     let pay = o.pay(&april, 10000, "2026-05-10").await;
     let store = o.c.store();
-    let (april_id, may_id) = (april["id"].as_i64().unwrap(), may["id"].as_i64().unwrap());
+    let (april_id, may_id) = (april.id, may.id);
     let session = o.bo.clone();
 
     // A negative total.
@@ -1926,7 +1924,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     store
         .execute_raw(&format!(
             "UPDATE bo_payments SET amount = -1 WHERE id = {}",
-            pay["id"]
+            pay.id
         ))
         .await
         .unwrap();
@@ -1937,12 +1935,12 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains(&format!("payment {} of invoice {april_id}", pay["id"])) && e.contains("amount"),
+        e.contains(&format!("payment {} of invoice {april_id}", pay.id)) && e.contains("amount"),
         "{e}"
     );
     let (s, v) =
         o.c.get(
-            &format!("/api/v1/backoffice/contracts/{}/payments", k["id"]),
+            &format!("/api/v1/backoffice/contracts/{}/payments", k.id),
             &o.bo,
         )
         .await;
@@ -1950,7 +1948,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     store
         .execute_raw(&format!(
             "UPDATE bo_payments SET amount = 10000 WHERE id = {}",
-            pay["id"]
+            pay.id
         ))
         .await
         .unwrap();
@@ -1994,7 +1992,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         o.c.get(
             &format!(
                 "/api/v1/backoffice/contracts/{}/liability-cap?cause_date=2026-06-01",
-                k["id"]
+                k.id
             ),
             &o.bo,
         )
@@ -2025,7 +2023,7 @@ async fn an_overpaid_invoice_shows_its_credit_with_its_sign(backend: Backend) {
     let k = o.contract(alpha, "2026-04-01", 30000).await;
     o.run("2026-04").await;
     let april = o.invoice_of(&k, "2026-04").await;
-    let id = april["id"].as_i64().unwrap();
+    let id = april.id;
     let session = o.bo.clone();
     let (s, html) = panel(
         &o.c,

@@ -8,12 +8,14 @@
 
 mod support;
 
+use mamori_api::billing as bo_wire;
+use mamori_api::gateways::Equipment;
 use mamori_center::domain::Scope;
 use mamori_center::gateways::EquipmentFilter;
 use mamori_center::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center, pg::PgCluster};
+use support::{Backend, Center, ok, pg::PgCluster};
 
 both_backends!(
     migration_40_moves_appliances_and_contract_links_into_the_inventory,
@@ -178,33 +180,36 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
 }
 
 async fn stock(c: &Center, admin: &str, serial: &str) -> i64 {
-    let (s, v) = c
-        .post(
+    let v: Equipment = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/equipment",
             admin,
             json!({"serial": serial, "model": "MG-100"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["id"].as_i64().unwrap()
+        .await,
+    );
+    v.id
 }
 
-async fn unit(c: &Center, token: &str, id: i64) -> Value {
-    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), token).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v
+async fn unit(c: &Center, token: &str, id: i64) -> Equipment {
+    ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/equipment/{id}"), token).await,
+    )
 }
 
 async fn apply(c: &Center, bo: &str, customer: i64, line: &str) -> i64 {
-    let (s, a) = c
-        .post(
+    let a: bo_wire::Application = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/backoffice/applications",
             bo,
             json!({"customer_id": customer, "line_product": "fiber-business", "line_id": line, "monthly_fee": 30000, "start": "2026-04-01"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{a}");
-    a["id"].as_i64().unwrap()
+        .await,
+    );
+    a.id
 }
 
 async fn post_lang(
@@ -279,12 +284,12 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let k = v["contract"]["id"].as_i64().unwrap();
     assert_eq!(v["contract"]["equipment"], json!([u1]));
     let x = unit(&c, &bo, u1).await;
-    assert_eq!(x["state"], "lent");
-    assert_eq!(x["customer_id"], json!(a));
-    let last = x["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["from"], "in_stock");
-    assert_eq!(last["to"], "lent");
-    assert_eq!(last["note"], format!("lent under contract {k}"));
+    assert_eq!(x.state, "lent");
+    assert_eq!(x.customer_id, Some(a));
+    let last = x.history.last().unwrap().clone();
+    assert_eq!(last.from.as_deref(), Some("in_stock"));
+    assert_eq!(last.to, "lent");
+    assert_eq!(last.note, format!("lent under contract {k}"));
 
     // A unit with another customer is refused, in English and in Japanese, and
     // nothing is written: the application stays pending.
@@ -324,7 +329,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
         .get(&format!("/api/v1/backoffice/applications/{app2}"), &bo)
         .await;
     assert_eq!(ap["state"], "pending", "{ap}");
-    assert_eq!(unit(&c, &bo, u3).await["customer_id"], json!(b));
+    assert_eq!(unit(&c, &bo, u3).await.customer_id, Some(b));
 
     // A later "lend a unit" takes u2 from stock; an officer may not do it.
     let lend = format!("/api/v1/backoffice/contracts/{k}/equipment");
@@ -335,7 +340,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let mut want = vec![u1, u2];
     want.sort();
     assert_eq!(v["equipment"], json!(want));
-    assert_eq!(unit(&c, &bo, u2).await["state"], "lent");
+    assert_eq!(unit(&c, &bo, u2).await.state, "lent");
 
     // u1 is installed at Alpha's site.
     let (s, v) = c
@@ -413,7 +418,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let u5 = stock(&c, &bo, "LEND-5").await;
     let r = form(format!("#{u5}")).await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(unit(&c, &bo, u5).await["state"], "lent");
+    assert_eq!(unit(&c, &bo, u5).await.state, "lent");
 
     // Art. 12: urgent termination ending today: the units go back by the life cycle.
     let today = jiff::tz::Offset::constant(9)
@@ -428,31 +433,31 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let x1 = unit(&c, &bo, u1).await;
-    assert_eq!(x1["state"], "returned", "{x1}");
-    let moves: Vec<(Value, Value)> = x1["history"]
-        .as_array()
-        .unwrap()
+    assert_eq!(x1.state, "returned", "{x1:?}");
+    let moves: Vec<(Option<&str>, &str)> = x1
+        .history
         .iter()
-        .map(|h| (h["from"].clone(), h["to"].clone()))
+        .map(|h| (h.from.as_deref(), h.to.as_str()))
         .collect();
     assert_eq!(
         &moves[moves.len() - 2..],
         &[
-            (json!("installed"), json!("disconnected")),
-            (json!("disconnected"), json!("returned"))
+            (Some("installed"), "disconnected"),
+            (Some("disconnected"), "returned")
         ],
-        "{x1}"
+        "{x1:?}"
     );
     assert!(
-        x1["history"].as_array().unwrap().last().unwrap()["note"]
-            .as_str()
+        x1.history
+            .last()
             .unwrap()
+            .note
             .contains(&format!("contract {k} ended")),
-        "{x1}"
+        "{x1:?}"
     );
     let x2 = unit(&c, &bo, u2).await;
-    assert_eq!(x2["state"], "returned");
-    assert_eq!(x2["customer_id"], Value::Null);
+    assert_eq!(x2.state, "returned");
+    assert_eq!(x2.customer_id, None);
     // The unit's page still names the contract, as taken back.
     let (_, html) = panel_get(&c, &format!("/equipment/{u1}"), &bo).await;
     assert!(html.contains("taken back at the contract's end"), "{html}");
@@ -466,7 +471,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let u4 = stock(&c, &bo, "LEND-4").await;
     let (s, v) = c.post(&lend, &bo, json!({"equipment_id": u4})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(unit(&c, &bo, u4).await["state"], "in_stock");
+    assert_eq!(unit(&c, &bo, u4).await.state, "in_stock");
 
     // A returned unit goes back to stock and can be lent under a new contract.
     let (s, v) = c
@@ -485,7 +490,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(unit(&c, &bo, u2).await["customer_id"], json!(a));
+    assert_eq!(unit(&c, &bo, u2).await.customer_id, Some(a));
 
     // Every lending and taking back is in the audit log.
     let actions: Vec<String> = c
@@ -499,7 +504,7 @@ async fn art_15_contracts_lend_units_from_stock_and_take_them_back_at_the_end(ba
     let n = |a: &str| actions.iter().filter(|x| *x == a).count();
     assert_eq!(n("contract.lend_unit"), 4, "{actions:?}");
     assert_eq!(n("contract.take_back_unit"), 3, "{actions:?}");
-    assert_eq!(unit(&c, &bo, u5).await["state"], "returned");
+    assert_eq!(unit(&c, &bo, u5).await.state, "returned");
     c.stop().await;
 }
 
@@ -539,7 +544,7 @@ async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend:
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
-        unit(&c, &bo, u1).await["state"],
+        unit(&c, &bo, u1).await.state,
         "lent",
         "the end is not here yet"
     );
@@ -576,9 +581,9 @@ async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend:
         v,
         json!([{"contract_id": contracts[0], "equipment_id": u1, "outcome": "returned (1 move)"}])
     );
-    assert_eq!(unit(&c, &bo, u1).await["state"], "returned");
+    assert_eq!(unit(&c, &bo, u1).await.state, "returned");
     assert_eq!(
-        unit(&c, &bo, u2).await["state"],
+        unit(&c, &bo, u2).await.state,
         "lent",
         "the running contract keeps its unit"
     );
@@ -617,7 +622,7 @@ async fn art_11_1_a_cancellation_takes_units_back_once_its_end_has_come(backend:
         )),
         "{page}"
     );
-    assert_eq!(unit(&c, &bo, u2).await["state"], "returned");
+    assert_eq!(unit(&c, &bo, u2).await.state, "returned");
     let (_, home) = panel_get(&c, "/backoffice", &officer_a).await;
     assert!(!home.contains("returns_run"), "not for the officer");
     c.stop().await;

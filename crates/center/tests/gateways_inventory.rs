@@ -6,9 +6,10 @@ mod gateways_support;
 mod support;
 
 use gateways_support::{as_reader, csrf_of, mv, panel, site, stock};
+use mamori_api::gateways::Equipment;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-use support::{Backend, Center};
+use serde_json::json;
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     art_15_life_of_a_unit_is_kept_in_its_history,
@@ -17,13 +18,15 @@ both_backends!(
     panel_shows_the_inventory_and_history_in_both_languages,
 );
 
-fn states(v: &Value) -> Vec<String> {
-    v["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["to"].as_str().unwrap().to_string())
-        .collect()
+fn states(v: &Equipment) -> Vec<String> {
+    v.history.iter().map(|e| e.to.clone()).collect()
+}
+
+async fn equipment(c: &Center, token: &str, id: i64) -> Equipment {
+    ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/equipment/{id}"), token).await,
+    )
 }
 
 async fn art_15_life_of_a_unit_is_kept_in_its_history(backend: Backend) {
@@ -50,12 +53,10 @@ async fn art_15_life_of_a_unit_is_kept_in_its_history(backend: Backend) {
         (&back, json!({"to": "in_stock", "note": "refurbished"})),
     ];
     for (who, body) in steps {
-        let (s, v) = mv(&c, who, id, body.clone()).await;
-        assert_eq!(s, StatusCode::OK, "{body} -> {v}");
-        assert_eq!(v["state"], body["to"]);
+        let v: Equipment = ok(StatusCode::OK, mv(&c, who, id, body.clone()).await);
+        assert_eq!(v.state, body["to"].as_str().unwrap());
     }
-    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
-    assert_eq!(s, StatusCode::OK);
+    let v = equipment(&c, &admin, id).await;
     assert_eq!(
         states(&v),
         [
@@ -70,21 +71,20 @@ async fn art_15_life_of_a_unit_is_kept_in_its_history(backend: Backend) {
             "in_stock"
         ]
     );
-    let h = v["history"].as_array().unwrap();
-    assert_eq!(h[0]["from"], Value::Null);
-    assert_eq!(h[2]["site_id"], hq);
-    assert_eq!(h[4]["site_id"], branch);
-    assert_eq!(h[5]["note"], "power supply");
-    assert_eq!(h[5]["actor"], "operator@provider.example.jp");
+    let h = &v.history;
+    assert_eq!(h[0].from, None);
+    assert_eq!(h[2].site_id, Some(hq));
+    assert_eq!(h[4].site_id, Some(branch));
+    assert_eq!(h[5].note, "power supply");
+    assert_eq!(h[5].actor, "operator@provider.example.jp");
     // The unit is back in stock, with no customer and no site.
-    assert_eq!(v["customer_id"], Value::Null);
-    assert_eq!(v["site_id"], Value::Null);
+    assert_eq!(v.customer_id, None);
+    assert_eq!(v.site_id, None);
     // It can be lent again; the old history stays.
     let (cust2, _, _) = c.customer(&admin, "Beta").await;
     let (s, _) = mv(&c, &back, id, json!({"to": "lent", "customer_id": cust2})).await;
     assert_eq!(s, StatusCode::OK);
-    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
-    assert_eq!(states(&v).len(), 10);
+    assert_eq!(states(&equipment(&c, &admin, id).await).len(), 10);
     // Every move is in the audit log.
     let moves = c
         .store()
@@ -96,17 +96,21 @@ async fn art_15_life_of_a_unit_is_kept_in_its_history(backend: Backend) {
         .count();
     assert_eq!(moves, 9);
     // Filters.
-    let (_, lent) = c
-        .get(
+    let lent: Vec<Equipment> = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/equipment?state=lent&customer_id={cust2}"),
             &admin,
         )
-        .await;
-    assert_eq!(lent.as_array().unwrap().len(), 1);
-    let (_, none) = c
-        .get(&format!("/api/v1/equipment?customer_id={cust}"), &admin)
-        .await;
-    assert_eq!(none.as_array().unwrap().len(), 0);
+        .await,
+    );
+    assert_eq!(lent.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+    let none: Vec<Equipment> = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/equipment?customer_id={cust}"), &admin)
+            .await,
+    );
+    assert!(none.is_empty());
     c.stop().await;
 }
 
@@ -135,52 +139,53 @@ async fn refused_moves_change_nothing(backend: Backend) {
         "{s}"
     );
     // A duplicate serial.
-    let (s, v) = c
-        .post(
+    let p = problem(
+        StatusCode::CONFLICT,
+        c.post(
             "/api/v1/equipment",
             &admin,
             json!({"serial": "SN-0002", "model": "MG-100"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        .await,
+    );
+    assert_eq!(p.kind, "urn:mamori:problem:conflict");
     // Skipping a state, with the allowed ones named.
-    let (s, v) = mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await,
+    );
     assert!(
-        v["detail"]
-            .as_str()
-            .unwrap()
-            .contains("from in_stock it can become: lent"),
-        "{v}"
+        p.detail.contains("from in_stock it can become: lent"),
+        "{p:?}"
     );
     // Lending without a customer, to a missing customer, an unknown state.
-    let (s, v) = mv(&c, &op, id, json!({"to": "lent"})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with("customer_id:"));
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        mv(&c, &op, id, json!({"to": "lent"})).await,
+    );
+    assert!(p.detail.starts_with("customer_id:"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("customer_id"));
     let (s, _) = mv(&c, &op, id, json!({"to": "lent", "customer_id": 999_999})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, v) = mv(&c, &op, id, json!({"to": "lost"})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        v["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not an equipment state")
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        mv(&c, &op, id, json!({"to": "lost"})).await,
     );
+    assert!(p.detail.contains("not an equipment state"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("to"));
     // Installing at another customer's site.
     let (s, _) = mv(&c, &op, id, json!({"to": "lent", "customer_id": a})).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(
-        v["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is not a site of customer")
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        mv(&c, &op, id, json!({"to": "installed", "site_id": site_b})).await,
     );
+    assert!(p.detail.contains("is not a site of customer"), "{p:?}");
     // Only the one successful move was recorded.
-    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
-    assert_eq!(states(&v), ["in_stock", "lent"]);
+    assert_eq!(
+        states(&equipment(&c, &admin, id).await),
+        ["in_stock", "lent"]
+    );
     assert_eq!(c.audit_len().await, before + 1);
     c.stop().await;
 }
@@ -206,18 +211,15 @@ async fn customers_see_only_their_units_and_their_part_of_the_history(backend: B
     let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &officer_a).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(v, missing);
-    let (_, list_a) = c.get("/api/v1/equipment", &officer_a).await;
-    assert_eq!(list_a.as_array().unwrap().len(), 0);
+    let list_a: Vec<Equipment> = ok(StatusCode::OK, c.get("/api/v1/equipment", &officer_a).await);
+    assert!(list_a.is_empty());
     // B sees the unit, and only the part of its history while it is with B.
-    let (s, v) = c.get(&format!("/api/v1/equipment/{id}"), &officer_b).await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(states(&v), ["lent"]);
-    let (_, list_b) = c.get("/api/v1/equipment", &officer_b).await;
-    assert_eq!(list_b.as_array().unwrap().len(), 1);
+    assert_eq!(states(&equipment(&c, &officer_b, id).await), ["lent"]);
+    let list_b: Vec<Equipment> = ok(StatusCode::OK, c.get("/api/v1/equipment", &officer_b).await);
+    assert_eq!(list_b.len(), 1);
     // Provider staff see all of it.
-    let (_, v) = c.get(&format!("/api/v1/equipment/{id}"), &admin).await;
     assert_eq!(
-        states(&v),
+        states(&equipment(&c, &admin, id).await),
         ["in_stock", "lent", "returned", "in_stock", "lent"]
     );
     c.stop().await;

@@ -21,11 +21,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use gateways_support::{OFFICE_NETWORK, agent_call, enrolment_token, moved, panel, site, stock};
+use mamori_api::agent::FleetAppliance;
+use mamori_api::revisions::Revision;
 use mamori_center::domain::Scope;
 use mamori_center::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Center, pg::PgCluster};
+use support::{Backend, Center, ok, pg::PgCluster};
 
 both_backends!(
     a_unit_lent_to_another_customer_shows_none_of_the_former_customers_status,
@@ -104,29 +106,30 @@ async fn publish(c: &Center, p: &People, site: i64, comment: &str) -> i64 {
     let policy = format!(
         "{OFFICE_NETWORK}\n# {comment}\n[[rules]]\nname = \"out\"\nfrom = \"lan\"\nto = \"wan\"\nservice = \"tcp/443\"\naction = \"accept\"\n"
     );
-    let (s, v) = c
-        .post(
+    let v: Revision = ok(
+        StatusCode::CREATED,
+        c.post(
             &format!("/api/v1/sites/{site}/revisions"),
             &p.coord,
             json!({"policy_text": policy, "settings": {}, "reason": comment}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let n = v["number"].as_i64().unwrap();
+        .await,
+    );
+    let n = v.number;
+    let mut published = None;
     for step in ["approve", "publish"] {
-        let (s, v) = c
-            .post(
+        let v: Revision = ok(
+            StatusCode::OK,
+            c.post(
                 &format!("/api/v1/sites/{site}/revisions/{n}/{step}"),
                 &p.op,
                 json!({}),
             )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        if step == "publish" {
-            return v["generation"].as_i64().unwrap();
-        }
+            .await,
+        );
+        published = v.generation;
     }
-    unreachable!()
+    published.expect("a published revision has a generation")
 }
 
 fn now() -> i64 {
@@ -157,13 +160,10 @@ fn uuid() -> String {
     )
 }
 
-/// The row of unit `unit` in a fleet answer.
-fn fleet_row(v: &Value, unit: i64) -> Option<Value> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["equipment_id"] == unit)
-        .cloned()
+/// The row of unit `unit` in a fleet answer (read as `mamori_api` types).
+fn fleet_row(v: &Value, unit: i64) -> Option<FleetAppliance> {
+    let rows: Vec<FleetAppliance> = ok(StatusCode::OK, (StatusCode::OK, v.clone()));
+    rows.into_iter().find(|r| r.equipment_id == unit)
 }
 
 const A_ERROR: &str = "A-ONLY: route to 10.20.30.40 (alpha-core) unreachable";
@@ -211,7 +211,11 @@ async fn a_unit_lent_to_another_customer_shows_none_of_the_former_customers_stat
     assert_eq!(s, 200, "{v}");
     let (_, v) = c.get("/api/v1/fleet", &alpha_officer).await;
     let row = fleet_row(&v, unit).expect("A sees its unit");
-    assert_eq!(row["drift"], A_DRIFT, "A sees its own drift: {row}");
+    assert_eq!(
+        row.drift.as_deref(),
+        Some(A_DRIFT),
+        "A sees its own drift: {row:?}"
+    );
 
     // The unit fails, comes back, goes to B and is installed at B's site.
     moved(
@@ -235,15 +239,11 @@ async fn a_unit_lent_to_another_customer_shows_none_of_the_former_customers_stat
     assert_eq!(s, StatusCode::OK, "{v}");
     let row = fleet_row(&v, unit).expect("B sees its unit");
     assert!(!leaks(&v.to_string()), "B's fleet shows A's status: {v}");
-    assert_eq!(row["state"], "never_seen", "{row}");
+    assert_eq!(row.state, "never_seen", "{row:?}");
     assert_eq!(
-        (
-            &row["apply_error"],
-            &row["drift"],
-            &row["applied_generation"]
-        ),
-        (&Value::Null, &Value::Null, &Value::Null),
-        "{row}"
+        (&row.apply_error, &row.drift, &row.applied_generation),
+        (&None, &None, &None),
+        "{row:?}"
     );
     for lang in ["ja", "en"] {
         let (s, html) = panel(&c, &beta_officer, "/fleet", lang).await;
@@ -256,7 +256,7 @@ async fn a_unit_lent_to_another_customer_shows_none_of_the_former_customers_stat
     }
     // Staff see the new installation fresh too.
     let (_, v) = c.get("/api/v1/fleet", &p.admin).await;
-    assert_eq!(fleet_row(&v, unit).unwrap()["state"], "never_seen");
+    assert_eq!(fleet_row(&v, unit).unwrap().state, "never_seen");
 
     // A's old agent is refused and can write nothing into B's fleet.
     let (s, _) = call(
@@ -291,8 +291,8 @@ async fn a_unit_lent_to_another_customer_shows_none_of_the_former_customers_stat
     let (_, v) = c.get("/api/v1/fleet", &beta_officer).await;
     let row = fleet_row(&v, unit).unwrap();
     assert!(!leaks(&v.to_string()), "B's fleet shows A's status: {v}");
-    assert_eq!(row["state"], "in_sync", "{row}");
-    assert_eq!(row["applied_generation"].as_i64(), Some(gb));
+    assert_eq!(row.state, "in_sync", "{row:?}");
+    assert_eq!(row.applied_generation, Some(gb));
     for lang in ["ja", "en"] {
         let (_, html) = panel(&c, &beta_officer, "/fleet", lang).await;
         assert!(!leaks(&html), "{html}");
@@ -553,9 +553,9 @@ async fn a_move_to_another_site_revokes_the_certificate_and_ends_the_long_poll(b
     // The fleet does not take the old agent's generation for the branch's.
     let (_, v) = c.get("/api/v1/fleet", &alpha_officer).await;
     let row = fleet_row(&v, unit).unwrap();
-    assert_eq!(row["site_id"].as_i64(), Some(branch));
-    assert_eq!(row["state"], "never_seen", "{row}");
-    assert_eq!(row["applied_generation"], Value::Null, "{row}");
+    assert_eq!(row.site_id, branch);
+    assert_eq!(row.state, "never_seen", "{row:?}");
+    assert_eq!(row.applied_generation, None, "{row:?}");
 
     // Disconnection revokes too.
     let token = enrolment_token(&c, &p.op, branch, unit).await;

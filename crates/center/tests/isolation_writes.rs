@@ -7,9 +7,10 @@
 mod gateways_support;
 mod support;
 
+use mamori_api::v1 as wire;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     every_identifier_endpoint_answers_404_across_customers,
@@ -25,12 +26,8 @@ async fn staff_cannot_manage_their_companys_users(backend: Backend) {
     let staff = c.staff(&officer, "taro").await;
     c.staff(&officer, "jiro").await;
     let (_, users) = c.get("/api/v1/users", &officer).await;
-    let ids: Vec<i64> = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let listed: Vec<wire::User> = ok(StatusCode::OK, (StatusCode::OK, users.clone()));
+    let ids: Vec<i64> = listed.iter().map(|u| u.id).collect();
     assert_eq!(ids.len(), 3, "{users}");
     for id in &ids {
         for (path, body) in [
@@ -41,9 +38,8 @@ async fn staff_cannot_manage_their_companys_users(backend: Backend) {
             ),
             (format!("/api/v1/users/{id}/role"), json!({"role": "staff"})),
         ] {
-            let (s, v) = c.post(&path, &staff, body).await;
-            assert_eq!(s, StatusCode::FORBIDDEN, "POST {path}: {v}");
-            assert_eq!(v["status"], json!(403), "{v}");
+            let p = problem(StatusCode::FORBIDDEN, c.post(&path, &staff, body).await);
+            assert_eq!(p.kind, "urn:mamori:problem:forbidden", "POST {path}: {p:?}");
         }
     }
     let (_, after) = c.get("/api/v1/users", &officer).await;
@@ -60,25 +56,27 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
     let staff_a = c.staff(&officer_a, "taro").await;
     // B has a staff user too, for the deactivate and role attempts.
     c.staff(&officer_b, "hanako").await;
-    let (s, t) = c
-        .post(
+    let t: wire::CreatedToken = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/tokens",
             &operator,
             json!({"name": "noc-a", "role": "operator", "customer_id": a}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
-    let token_a = t["token"].as_str().unwrap().to_string();
+        .await,
+    );
+    let token_a = t.token;
 
-    let (s, site_b) = c
-        .post(
+    let site_b: wire::Site = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/sites",
             &admin,
             json!({"customer_id": b, "name": "Beta HQ"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{site_b}");
-    let site_b = site_b["id"].as_i64().unwrap();
+        .await,
+    );
+    let site_b = site_b.id;
     // B's unit of the equipment inventory: stocked, lent to B, installed at B's site.
     let app_b = gateways_support::stock(&c, &admin, "SN-B-9").await;
     gateways_support::moved(
@@ -91,25 +89,23 @@ async fn every_identifier_endpoint_answers_404_across_customers(backend: Backend
         ],
     )
     .await;
-    let (s, ib) = c
-        .post(
+    let ib: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &officer_b,
             json!({"subject": "Open port 443", "body": "web", "kind": "policy_change"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{ib}");
-    let ib = ib["id"].as_i64().unwrap();
-    let (_, users_b) = c.get("/api/v1/users", &officer_b).await;
+        .await,
+    );
+    let ib = ib.id;
+    let users_b: Vec<wire::User> = ok(StatusCode::OK, c.get("/api/v1/users", &officer_b).await);
     let user_id = |role: &str| {
         users_b
-            .as_array()
-            .unwrap()
             .iter()
-            .find(|u| u["role"] == role)
-            .unwrap_or_else(|| panic!("B has a {role}: {users_b}"))["id"]
-            .as_i64()
-            .unwrap()
+            .find(|u| u.role == role)
+            .unwrap_or_else(|| panic!("B has a {role}: {users_b:?}"))
+            .id
     };
     let (officer_b_id, staff_b_id) = (user_id("officer"), user_id("staff"));
 

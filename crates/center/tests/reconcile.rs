@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 use gateways_support::{
     OFFICE_NETWORK, agent_call, der, enrolment_token, moved, panel, site, stock,
 };
+use mamori_api::agent::FleetAppliance;
+use mamori_api::revisions::Revision;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(agents_read_their_own_site_and_reports_are_stored_once);
 
@@ -121,32 +123,35 @@ fn now() -> i64 {
 
 /// Drafts (coordinator), approves and publishes (operator); returns the generation.
 async fn publish(c: &Center, w: &World, site: i64, extra: &str) -> i64 {
-    let (s, v) = c
-        .post(
+    let v: Revision = ok(
+        StatusCode::CREATED,
+        c.post(
             &format!("/api/v1/sites/{site}/revisions"),
             &w.coord,
             json!({"policy_text": policy(extra), "settings": {"dns": ["192.0.2.53"]}, "reason": "test"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let n = v["number"].as_i64().unwrap();
-    let (s, v) = c
-        .post(
+        .await,
+    );
+    let n = v.number;
+    let _: Revision = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/sites/{site}/revisions/{n}/approve"),
             &w.op,
             json!({}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = c
-        .post(
+        .await,
+    );
+    let v: Revision = ok(
+        StatusCode::OK,
+        c.post(
             &format!("/api/v1/sites/{site}/revisions/{n}/publish"),
             &w.op,
             json!({}),
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["generation"].as_i64().unwrap()
+        .await,
+    );
+    v.generation.expect("a published revision has a generation")
 }
 
 fn report(id: &str, kind: &str, generation: i64, detail: &str) -> Value {
@@ -269,38 +274,34 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     assert_eq!(s, 200);
 
     // The fleet view: states, filters, and each customer sees only its own units.
-    let (s, v) = c.get("/api/v1/fleet", &w.admin).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let by_unit = |v: &Value, id: i64| {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["equipment_id"] == id)
-            .cloned()
-    };
+    let by_unit = |v: &[FleetAppliance], id: i64| v.iter().find(|r| r.equipment_id == id).cloned();
+    let v: Vec<FleetAppliance> = ok(StatusCode::OK, c.get("/api/v1/fleet", &w.admin).await);
     let ra = by_unit(&v, unit_a).unwrap();
-    assert_eq!(ra["state"], "drift");
+    assert_eq!(ra.state, "drift");
     assert_eq!(
-        (
-            ra["applied_generation"].as_i64(),
-            ra["desired_generation"].as_i64()
-        ),
+        (ra.applied_generation, ra.desired_generation),
         (Some(ga2), Some(ga2))
     );
     let rb = by_unit(&v, unit_b).unwrap();
-    assert_eq!(rb["state"], "failed");
+    assert_eq!(rb.state, "failed");
     assert!(
-        rb["apply_error"]
-            .as_str()
-            .unwrap()
+        rb.apply_error
+            .as_deref()
+            .unwrap_or_default()
             .contains("could not be reached")
     );
-    let (_, v) = c.get("/api/v1/fleet?state=failed", &w.admin).await;
+    let v: Vec<FleetAppliance> = ok(
+        StatusCode::OK,
+        c.get("/api/v1/fleet?state=failed", &w.admin).await,
+    );
     assert!(by_unit(&v, unit_b).is_some() && by_unit(&v, unit_a).is_none());
-    let (_, v) = c.get("/api/v1/fleet", &beta_officer).await;
+    let v: Vec<FleetAppliance> = ok(StatusCode::OK, c.get("/api/v1/fleet", &beta_officer).await);
     assert!(by_unit(&v, unit_b).is_some() && by_unit(&v, unit_a).is_none());
-    let (s, _) = c.get("/api/v1/fleet?state=bogus", &w.admin).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.get("/api/v1/fleet?state=bogus", &w.admin).await,
+    );
+    assert_eq!(p.field.as_deref(), Some("state"));
 
     // The panel: the fleet page in Japanese and English, filtered; drift and the failed
     // apply on the appliance pages.

@@ -7,9 +7,11 @@ mod gateways_support;
 mod support;
 
 use gateways_support::OFFICE_NETWORK;
+use mamori_api::revisions::{DiffKind, Revision, RevisionDiff};
+use mamori_api::v1 as wire;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     workflow_from_draft_to_published_generation,
@@ -110,56 +112,68 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     let w = world(Center::start(backend).await).await;
     let c = &w.c;
     // The officer's instruction the change answers.
-    let (s, i) = c
-        .post(
+    let i: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &w.officer,
             json!({"subject": "Open 443", "body": "for the web server", "kind": "policy_change"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{i}");
-    let instr = i["id"].as_i64().unwrap();
+        .await,
+    );
+    let instr = i.id;
 
     // A draft whose policy has a warning (a declared list the center does not have).
     let extra = "\n[lists]\nthreats = { file = \"threats.txt\" }\n";
-    let (s, r) = c
-        .post(
+    let r: Revision = ok(
+        StatusCode::CREATED,
+        c.post(
             &format!("/api/v1/sites/{}/revisions", w.site),
             &w.coord,
             json!({"policy_text": policy(extra), "settings": settings(), "reason": "open 443 for the web server", "instruction_id": instr}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{r}");
-    assert_eq!(r["number"], 1);
-    assert_eq!(r["state"], "draft");
-    assert_eq!(r["author"], "coordinator@provider.example.jp");
-    assert_eq!(r["instruction_id"], instr);
-    assert_eq!(r["generation"], Value::Null);
-    let diags = r["diagnostics"].as_array().unwrap();
-    assert!(!diags.is_empty(), "the warning is kept: {r}");
-    assert!(diags.iter().all(|d| d["severity"] == "warning"), "{r}");
-    assert!(diags.iter().all(|d| d["line"].as_u64().unwrap() > 0));
+        .await,
+    );
+    assert_eq!(r.number, 1);
+    assert_eq!(r.state, "draft");
+    assert_eq!(r.author, "coordinator@provider.example.jp");
+    assert_eq!(r.instruction_id, Some(instr));
+    assert_eq!(r.generation, None);
+    let diags = &r.diagnostics;
+    assert!(!diags.is_empty(), "the warning is kept: {r:?}");
+    assert!(diags.iter().all(|d| d.severity == "warning"), "{r:?}");
+    assert!(diags.iter().all(|d| d.line > 0));
     // Provider staff read the pass phrases they configure.
-    assert_eq!(r["settings"]["snmp_v3"][0]["auth_pass"], "auth-secret-1");
+    assert_eq!(r.settings.snmp_v3[0].auth_pass, "auth-secret-1");
 
     // Not published before approval; a coordinator cannot publish.
-    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let (s, v) = act(&w, &w.op, 1, "approve", json!({"note": "looks right"})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["state"], "approved");
-    assert_eq!(v["reviewed_by"], "operator@provider.example.jp");
-    assert_eq!(v["review_note"], "looks right");
+    let p = problem(
+        StatusCode::CONFLICT,
+        act(&w, &w.op, 1, "publish", json!({})).await,
+    );
+    assert_eq!(p.kind, "urn:mamori:problem:conflict");
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.op, 1, "approve", json!({"note": "looks right"})).await,
+    );
+    assert_eq!(v.state, "approved");
+    assert_eq!(
+        v.reviewed_by.as_deref(),
+        Some("operator@provider.example.jp")
+    );
+    assert_eq!(v.review_note.as_deref(), Some("looks right"));
     let (s, _) = act(&w, &w.coord, 1, "publish", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(c.store().published_config(w.site).await.unwrap(), None);
-    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(
-        (v["state"].as_str(), v["generation"].as_i64()),
-        (Some("published"), Some(1))
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.op, 1, "publish", json!({})).await,
     );
-    assert_eq!(v["published_by"], "operator@provider.example.jp");
+    assert_eq!((v.state.as_str(), v.generation), ("published", Some(1)));
+    assert_eq!(
+        v.published_by.as_deref(),
+        Some("operator@provider.example.jp")
+    );
     // Published once only.
     let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -171,16 +185,18 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     // A second revision gets generation 2; a rejected one never gets one.
     let (s, _) = draft(&w, &w.coord, "", "drop the list").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = act(&w, &w.op, 2, "reject", json!({})).await;
-    assert_eq!(
-        s,
+    // A rejection needs a note.
+    let p = problem(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "a rejection needs a note: {v}"
+        act(&w, &w.op, 2, "reject", json!({})).await,
     );
-    assert!(v["detail"].as_str().unwrap().starts_with("note:"), "{v}");
-    let (s, v) = act(&w, &w.op, 2, "reject", json!({"note": "keep the list"})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["state"], "rejected");
+    assert!(p.detail.starts_with("note:"), "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("note"));
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.op, 2, "reject", json!({"note": "keep the list"})).await,
+    );
+    assert_eq!(v.state, "rejected");
     let (s, _) = act(&w, &w.op, 2, "approve", json!({})).await;
     assert_eq!(
         s,
@@ -193,9 +209,11 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
         act(&w, &w.op, 3, "approve", json!({})).await.0,
         StatusCode::OK
     );
-    let (s, v) = act(&w, &w.admin, 3, "publish", json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["generation"], 2);
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.admin, 3, "publish", json!({})).await,
+    );
+    assert_eq!(v.generation, Some(2));
     assert_eq!(
         c.store()
             .published_config(w.site)
@@ -207,21 +225,14 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     );
 
     // The history, newest first.
-    let (s, list) = c
-        .get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    let list: Vec<Revision> = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
+            .await,
+    );
     let states: Vec<(i64, &str, Option<i64>)> = list
-        .as_array()
-        .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["number"].as_i64().unwrap(),
-                r["state"].as_str().unwrap(),
-                r["generation"].as_i64(),
-            )
-        })
+        .map(|r| (r.number, r.state.as_str(), r.generation))
         .collect();
     assert_eq!(
         states,
@@ -265,76 +276,82 @@ async fn policy_errors_refuse_a_draft_and_name_line_and_column(backend: Backend)
     let before = c.audit_len().await;
     // An unknown zone on line 26 (the appended rule's `to`).
     let bad = "\n[[rules]]\nfrom = \"lan\"\nto = \"mars\"\naction = \"accept\"\n";
-    let (s, v) = draft(&w, &w.coord, bad, "typo").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let detail = v["detail"].as_str().unwrap();
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        draft(&w, &w.coord, bad, "typo").await,
+    );
+    assert_eq!(p.field.as_deref(), Some("policy_text"));
+    let detail = p.detail.as_str();
     assert!(
         detail.starts_with("policy_text: the policy has 1 error(s): 26:6:"),
         "{detail}"
     );
     assert!(detail.contains("mars"), "{detail}");
     // Not TOML at all.
-    let (s, v) = c
-        .post(
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(
             &format!("/api/v1/sites/{}/revisions", w.site),
             &w.coord,
             json!({"policy_text": "[interfaces\n", "reason": "x"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains(" 1:"), "{v}");
+        .await,
+    );
+    assert!(p.detail.contains(" 1:"), "{p:?}");
     // Bad settings, a missing reason, an unknown settings field, an instruction of
     // another customer.
     let mut bad_settings = settings();
     bad_settings["snmp_v3"][0]["auth_pass"] = json!("short");
-    let (s, v) = c
-        .post(
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(
             &format!("/api/v1/sites/{}/revisions", w.site),
             &w.coord,
             json!({"policy_text": policy(""), "settings": bad_settings, "reason": "x"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(
-        v["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("settings: snmp_v3[0].auth_pass:"),
-        "{v}"
+        .await,
     );
-    let (s, v) = draft(&w, &w.coord, "", "  ").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["detail"].as_str().unwrap().starts_with("reason:"), "{v}");
-    let (s, v) = c
-        .post(
+    assert!(
+        p.detail.starts_with("settings: snmp_v3[0].auth_pass:"),
+        "{p:?}"
+    );
+    assert_eq!(p.field.as_deref(), Some("settings"));
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        draft(&w, &w.coord, "", "  ").await,
+    );
+    assert!(p.detail.starts_with("reason:"), "{p:?}");
+    let p = problem(
+        StatusCode::BAD_REQUEST,
+        c.post(
             &format!("/api/v1/sites/{}/revisions", w.site),
             &w.coord,
             json!({"policy_text": policy(""), "settings": {"sylog": {}}, "reason": "x"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("sylog"), "{v}");
+        .await,
+    );
+    assert!(p.detail.contains("sylog"), "{p:?}");
+    assert_eq!(p.kind, "urn:mamori:problem:malformed");
     let (_, other_officer, _) = c.customer(&w.admin, "Beta").await;
-    let (s, i) = c
-        .post(
+    let i: wire::Instruction = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/instructions",
             &other_officer,
             json!({"subject": "x", "body": "y", "kind": "other"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = c
-        .post(
+        .await,
+    );
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        c.post(
             &format!("/api/v1/sites/{}/revisions", w.site),
             &w.coord,
-            json!({"policy_text": policy(""), "reason": "x", "instruction_id": i["id"]}),
+            json!({"policy_text": policy(""), "reason": "x", "instruction_id": i.id}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(
-        v["detail"].as_str().unwrap().starts_with("instruction_id:"),
-        "{v}"
+        .await,
     );
+    assert!(p.detail.starts_with("instruction_id:"), "{p:?}");
     // Customers and back office draft nothing.
     let back = c.provider_user(&w.admin, "back_office").await;
     assert_eq!(draft(&w, &back, "", "x").await.0, StatusCode::FORBIDDEN);
@@ -343,10 +360,12 @@ async fn policy_errors_refuse_a_draft_and_name_line_and_column(backend: Backend)
         StatusCode::FORBIDDEN
     );
     // Nothing was stored.
-    let (_, list) = c
-        .get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
-        .await;
-    assert_eq!(list.as_array().unwrap().len(), 0);
+    let list: Vec<Revision> = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/sites/{}/revisions", w.site), &w.op)
+            .await,
+    );
+    assert!(list.is_empty());
     let audit = c
         .store()
         .audit_entries(mamori_center::domain::Scope::All, None, 10_000)
@@ -363,15 +382,19 @@ async fn four_eyes_refuses_the_author_as_reviewer(backend: Backend) {
     // The operator drafts; the same operator may not approve it.
     let (s, _) = draft(&w, &w.op, "", "change").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = act(&w, &w.op, 1, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("four-eyes"), "{v}");
+    let p = problem(
+        StatusCode::FORBIDDEN,
+        act(&w, &w.op, 1, "approve", json!({})).await,
+    );
+    assert!(p.detail.contains("four-eyes"), "{p:?}");
     let (s, _) = act(&w, &w.op, 1, "reject", json!({"note": "mine"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (_, r) =
+    let r: Revision = ok(
+        StatusCode::OK,
         w.c.get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
-            .await;
-    assert_eq!(r["state"], "draft");
+            .await,
+    );
+    assert_eq!(r.state, "draft");
     // Both refusals are in the audit log.
     let denied: Vec<String> =
         w.c.store()
@@ -406,12 +429,19 @@ async fn four_eyes_off_lets_the_author_approve(backend: Backend) {
     let w = world(Center::start_with(backend, |cfg| cfg.four_eyes = false).await).await;
     let (s, _) = draft(&w, &w.op, "", "change").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = act(&w, &w.op, 1, "approve", json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["reviewed_by"], "operator@provider.example.jp");
-    let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["generation"], 1);
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.op, 1, "approve", json!({})).await,
+    );
+    assert_eq!(
+        v.reviewed_by.as_deref(),
+        Some("operator@provider.example.jp")
+    );
+    let v: Revision = ok(
+        StatusCode::OK,
+        act(&w, &w.op, 1, "publish", json!({})).await,
+    );
+    assert_eq!(v.generation, Some(1));
     w.c.stop().await;
 }
 
@@ -469,62 +499,62 @@ backends = [{ address = "192.0.2.20", port = 8443 }, { address = "192.0.2.21", p
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, d) = c
-        .get(
+    let d: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=1&to=2", w.site),
             &w.op,
         )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
-    let sum = &d["summary"];
-    assert_eq!(sum["rules_added"], json!(["ssh-in"]));
-    assert_eq!(sum["rules_removed"], json!([]));
-    assert_eq!(sum["rules_changed"], json!(["web-in"]), "{sum}");
-    assert_eq!(sum["objects_added"], json!(["printers"]));
-    assert_eq!(sum["objects_changed"], json!(["web"]));
-    assert_eq!(
-        sum["nat"],
-        json!(["masquerade wan added", "port forward cam added"])
+        .await,
     );
+    let sum = &d.summary;
+    assert_eq!(sum.rules_added, ["ssh-in"]);
+    assert!(sum.rules_removed.is_empty());
+    assert_eq!(sum.rules_changed, ["web-in"], "{sum:?}");
+    assert_eq!(sum.objects_added, ["printers"]);
+    assert_eq!(sum.objects_changed, ["web"]);
+    assert_eq!(sum.nat, ["masquerade wan added", "port forward cam added"]);
     assert_eq!(
-        sum["settings"],
-        json!(["SNMP user ops: pass phrase changed", "DNS servers changed"])
+        sum.settings,
+        ["SNMP user ops: pass phrase changed", "DNS servers changed"]
     );
-    assert_eq!(sum["load_balancers"], json!(["load balancer app added"]));
-    assert_eq!(sum["unavailable"], Value::Null);
-    let policy_lines = d["policy"].as_array().unwrap();
-    let added: Vec<&str> = policy_lines
+    assert_eq!(sum.load_balancers, ["load balancer app added"]);
+    assert_eq!(sum.unavailable, None);
+    let added: Vec<&str> = d
+        .policy
         .iter()
-        .filter(|l| l["kind"] == "added")
-        .map(|l| l["text"].as_str().unwrap())
+        .filter(|l| l.kind == DiffKind::Added)
+        .map(|l| l.text.as_str())
         .collect();
     assert!(added.contains(&"name = \"ssh-in\""), "{added:?}");
     assert!(added.contains(&"web = \"192.0.2.12\""), "{added:?}");
-    let removed: Vec<&Value> = policy_lines
+    let removed: Vec<_> = d
+        .policy
         .iter()
-        .filter(|l| l["kind"] == "removed")
+        .filter(|l| l.kind == DiffKind::Removed)
         .collect();
-    assert_eq!(removed[0]["text"], "web = \"192.0.2.10\"");
-    assert_eq!(removed[0]["old"], 10);
-    let settings_added: Vec<&str> = d["settings"]
-        .as_array()
-        .unwrap()
+    assert_eq!(removed[0].text, "web = \"192.0.2.10\"");
+    assert_eq!(removed[0].old, Some(10));
+    let settings_added: Vec<&str> = d
+        .settings
         .iter()
-        .filter(|l| l["kind"] == "added")
-        .map(|l| l["text"].as_str().unwrap())
+        .filter(|l| l.kind == DiffKind::Added)
+        .map(|l| l.text.as_str())
         .collect();
     assert!(
         settings_added.contains(&"dns = 192.0.2.54"),
         "{settings_added:?}"
     );
     // The reverse diff swaps added and removed.
-    let (_, r) = c
-        .get(
+    let r: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=2&to=1", w.site),
             &w.op,
         )
-        .await;
-    assert_eq!(r["summary"]["rules_removed"], json!(["ssh-in"]));
+        .await,
+    );
+    assert_eq!(r.summary.rules_removed, ["ssh-in"]);
     // Unknown revisions and missing parameters.
     let (s, _) = c
         .get(
@@ -563,27 +593,31 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
             StatusCode::OK
         );
     }
-    let (s, v) = act(
-        &w,
-        &w.coord,
-        1,
-        "rollback",
-        json!({"reason": "the NAT broke the printers"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["number"], 3);
-    assert_eq!(v["state"], "draft");
-    assert_eq!(v["restored_from"], 1);
-    assert_eq!(v["policy_text"], policy(""));
-    let (_, d) = c
-        .get(
+    let v: Revision = ok(
+        StatusCode::CREATED,
+        act(
+            &w,
+            &w.coord,
+            1,
+            "rollback",
+            json!({"reason": "the NAT broke the printers"}),
+        )
+        .await,
+    );
+    assert_eq!(v.number, 3);
+    assert_eq!(v.state, "draft");
+    assert_eq!(v.restored_from, Some(1));
+    assert_eq!(v.policy_text, policy(""));
+    let d: RevisionDiff = ok(
+        StatusCode::OK,
+        c.get(
             &format!("/api/v1/sites/{}/revisions/diff?from=1&to=3", w.site),
             &w.op,
         )
-        .await;
-    assert!(d["policy"].as_array().unwrap().is_empty(), "{d}");
-    assert!(d["settings"].as_array().unwrap().is_empty(), "{d}");
+        .await,
+    );
+    assert!(d.policy.is_empty(), "{d:?}");
+    assert!(d.settings.is_empty(), "{d:?}");
     // Still generation 2 until the copy is approved and published.
     assert_eq!(
         c.store()
@@ -609,13 +643,12 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
     let p = c.store().published_config(w.site).await.unwrap().unwrap();
     assert_eq!((p.generation, p.policy_text), (3, policy("")));
     // The revisions that were copied and published are unchanged.
-    let (_, one) = c
-        .get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
-        .await;
-    assert_eq!(
-        (one["state"].as_str(), one["generation"].as_i64()),
-        (Some("published"), Some(1))
+    let one: Revision = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/sites/{}/revisions/1", w.site), &w.op)
+            .await,
     );
+    assert_eq!((one.state.as_str(), one.generation), ("published", Some(1)));
     let (s, _) = act(&w, &w.coord, 9, "rollback", json!({"reason": "x"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = act(&w, &w.coord, 1, "rollback", json!({"reason": ""})).await;
@@ -639,13 +672,13 @@ async fn customers_read_their_own_revisions_and_nothing_else(backend: Backend) {
     let staff = c.staff(&w.officer, "alice").await;
     let base = format!("/api/v1/sites/{}/revisions", w.site);
     for who in [&w.officer, &staff] {
-        let (s, list) = c.get(&base, who).await;
-        assert_eq!(s, StatusCode::OK, "{list}");
-        assert_eq!(list.as_array().unwrap().len(), 2);
+        let list: Vec<Revision> = ok(StatusCode::OK, c.get(&base, who).await);
+        assert_eq!(list.len(), 2);
         let (s, r) = c.get(&format!("{base}/1"), who).await;
-        assert_eq!(s, StatusCode::OK);
-        // Pass phrases are not shown to customers.
-        assert_eq!(r["settings"]["snmp_v3"][0]["auth_pass"], "********");
+        // Pass phrases are not shown to customers: not in the typed answer, nor
+        // anywhere in the raw one.
+        let typed: Revision = ok(StatusCode::OK, (s, r.clone()));
+        assert_eq!(typed.settings.snmp_v3[0].auth_pass, "********");
         assert!(!r.to_string().contains("secret"), "{r}");
         let (s, d) = c.get(&format!("{base}/diff?from=1&to=2"), who).await;
         assert_eq!(s, StatusCode::OK);

@@ -10,10 +10,12 @@ mod gateways_support;
 mod support;
 
 use gateways_support::{OFFICE_NETWORK, as_reader, csrf_of};
+use mamori_api::revisions::Revision;
+use mamori_api::v1::Problem;
 use mamori_policy as policy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Center};
+use support::{Backend, Center, ok, problem};
 
 both_backends!(
     a_draft_that_leaves_out_the_operations_center_is_refused,
@@ -104,12 +106,17 @@ async fn a_draft_that_leaves_out_the_operations_center_is_refused(backend: Backe
     let audit_before = c.audit_len().await;
 
     // REST API, English and Japanese: refused, naming the addresses and `center`.
-    let (s, v) = draft(&c, &coord, site, &policy_text(None), "en").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["detail"], EN, "{v}");
-    let (s, v) = draft(&c, &coord, site, &policy_text(None), "ja").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with(JA), "{v}");
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        draft(&c, &coord, site, &policy_text(None), "en").await,
+    );
+    assert_eq!(p.detail, EN, "{p:?}");
+    assert_eq!(p.field.as_deref(), Some("policy_text"));
+    let p = problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        draft(&c, &coord, site, &policy_text(None), "ja").await,
+    );
+    assert!(p.detail.starts_with(JA), "{p:?}");
     // One of the two is not enough; a network only partly inside is missing.
     let (s, v) = draft(
         &c,
@@ -245,11 +252,11 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
     };
     let r = rollback("en").await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["detail"], EN, "{v}");
+    let v: Problem = r.json().await.unwrap();
+    assert_eq!(v.detail, EN, "{v:?}");
     let r = rollback("ja").await.unwrap();
-    let v: Value = r.json().await.unwrap();
-    assert!(v["detail"].as_str().unwrap().starts_with(JA), "{v}");
+    let v: Problem = r.json().await.unwrap();
+    assert!(v.detail.starts_with(JA), "{v:?}");
     // ... and through the panel.
     let base = format!("/sites/{site}/revisions");
     let (_, page) = gateways_support::panel(&b, &coord, &format!("{base}/2"), "ja").await;
@@ -298,10 +305,12 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Nothing was stored or changed: two revisions, 1 still approved, generation 1.
     assert_eq!(revision_count(&b, &op, site).await, 2);
-    let (_, one) = b
-        .get(&format!("/api/v1/sites/{site}/revisions/1"), &op)
-        .await;
-    assert_eq!(one["state"], "approved");
+    let one: Revision = ok(
+        StatusCode::OK,
+        b.get(&format!("/api/v1/sites/{site}/revisions/1"), &op)
+            .await,
+    );
+    assert_eq!(one.state, "approved");
     let p = b.store().published_config(site).await.unwrap().unwrap();
     assert_eq!(p.generation, 1);
     assert_eq!(b.audit_len().await, audit_before);

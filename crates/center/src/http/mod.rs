@@ -10,13 +10,8 @@
 
 pub mod agent_api;
 mod api;
-mod backoffice_api;
 pub mod conn;
-mod gateways_api;
-mod openapi;
 mod panel;
-mod revisions_api;
-mod tasks_api;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -101,9 +96,10 @@ impl Shared {
     }
 }
 
-/// The wall clock, read outside any request; prefer [`Shared::now_ms`].
-pub fn now_ms() -> i64 {
-    crate::clock::system().now_ms()
+/// The OpenAPI document of `/api/v1` as served at `/api/v1/openapi.json` and committed
+/// as `docs/openapi.json`.
+pub fn openapi_json() -> &'static str {
+    api::openapi_text()
 }
 
 pub fn router(state: AppState) -> Router {

@@ -15,7 +15,9 @@ use tokio_rustls::rustls::pki_types::{
 };
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::support::Center;
+use crate::support::{Center, ok};
+use mamori_api::gateways::{EnrolmentToken, Equipment};
+use mamori_api::v1::Site;
 
 /// The network of the small office the tests' policies describe: its interfaces and
 /// the center's management address; the policy text follows on the next line.
@@ -29,29 +31,31 @@ center = "203.0.113.10"
 
 /// A new site of `customer`; its id.
 pub async fn site(c: &Center, admin: &str, customer: i64, name: &str) -> i64 {
-    let (s, v) = c
-        .post(
+    let v: Site = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/sites",
             admin,
             json!({"customer_id": customer, "name": name}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["id"].as_i64().unwrap()
+        .await,
+    );
+    v.id
 }
 
 /// A new unit in stock; its id.
 pub async fn stock(c: &Center, token: &str, serial: &str) -> i64 {
-    let (s, v) = c
-        .post(
+    let v: Equipment = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/equipment",
             token,
             json!({"serial": serial, "model": "MG-100"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["state"], "in_stock");
-    v["id"].as_i64().unwrap()
+        .await,
+    );
+    assert_eq!(v.state, "in_stock");
+    v.id
 }
 
 /// Moves a unit (`{"to": ...}`); the answer as it is.
@@ -63,22 +67,23 @@ pub async fn mv(c: &Center, token: &str, id: i64, body: Value) -> (StatusCode, V
 /// Moves a unit through each of `moves`, each of which must be accepted.
 pub async fn moved(c: &Center, token: &str, id: i64, moves: impl IntoIterator<Item = Value>) {
     for body in moves {
-        let (s, v) = mv(c, token, id, body).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        let _: Equipment = ok(StatusCode::OK, mv(c, token, id, body).await);
     }
 }
 
 /// An enrolment token for unit `unit` at site `site`.
 pub async fn enrolment_token(c: &Center, token: &str, site: i64, unit: i64) -> String {
-    let (s, v) = c
-        .post(
+    let v: EnrolmentToken = ok(
+        StatusCode::CREATED,
+        c.post(
             &format!("/api/v1/sites/{site}/enrolment-tokens"),
             token,
             json!({"equipment_id": unit}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["token"].as_str().unwrap().to_string()
+        .await,
+    );
+    assert_eq!((v.site_id, v.equipment_id), (site, unit));
+    v.token
 }
 
 /// A panel request made with the session of an API sign-in, in `lang`.

@@ -18,9 +18,11 @@ pub mod pg;
 #[cfg(feature = "external")]
 pub mod smtp;
 
+use mamori_api::v1 as wire;
 use mamori_center::Running;
 use mamori_center::config::Config;
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,21 @@ pub fn code(secret: &str) -> String {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An answer of `/api/v1` read as the wire type `T`, after checking its status is
+/// `want`: a field the type does not have, or one missing, fails the test.
+#[track_caller]
+pub fn ok<T: DeserializeOwned>(want: StatusCode, (status, v): (StatusCode, Value)) -> T {
+    assert_eq!(status, want, "{v}");
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("not a {}: {e}: {v}", std::any::type_name::<T>()))
+}
+
+/// A problem answer of `/api/v1` with status `want`, read as `mamori_api::v1::Problem`.
+#[track_caller]
+pub fn problem(want: StatusCode, answer: (StatusCode, Value)) -> wire::Problem {
+    ok(want, answer)
+}
 
 /// Runs one scenario against both databases: on SQLite always, on a throwaway
 /// PostgreSQL with the feature `external`. Attributes before a name go on its module,
@@ -241,39 +258,42 @@ impl Center {
     /// Completes a setup link (`/setup/<token>`) with the TOTP secret it shows.
     pub async fn setup(&self, setup_path: &str, email: Option<&str>, name: &str) -> String {
         let token = setup_path.trim_start_matches("/setup/");
-        let (s, info) = self
-            .call(Method::GET, &format!("/api/v1/setup/{token}"), None, None)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{info}");
-        let secret = info["totp_secret"].as_str().unwrap().to_string();
+        let info: wire::SetupInfo = ok(
+            StatusCode::OK,
+            self.call(Method::GET, &format!("/api/v1/setup/{token}"), None, None)
+                .await,
+        );
+        let secret = info.totp_secret;
         let mut body =
             json!({"display_name": name, "password": PASSWORD, "totp_code": code(&secret)});
         if let Some(e) = email {
             body["email"] = json!(e);
         }
-        let (s, v) = self
-            .call(
+        let _: wire::User = ok(
+            StatusCode::CREATED,
+            self.call(
                 Method::POST,
                 &format!("/api/v1/setup/{token}"),
                 None,
                 Some(body),
             )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+            .await,
+        );
         secret
     }
 
     pub async fn login(&self, email: &str, secret: &str) -> String {
-        let (s, v) = self
-            .call(
+        let v: wire::LoginResponse = ok(
+            StatusCode::OK,
+            self.call(
                 Method::POST,
                 "/api/v1/login",
                 None,
                 Some(json!({"email": email, "password": PASSWORD, "totp_code": code(secret)})),
             )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
+            .await,
+        );
+        v.token
     }
 
     /// Creates the first administrator through the bootstrap link; their session token.
@@ -291,73 +311,66 @@ impl Center {
     /// Creates a provider user with `role` and signs them in.
     pub async fn provider_user(&self, admin: &str, role: &str) -> String {
         let email = format!("{role}@provider.example.jp");
-        let (s, v) = self
-            .post(
+        let v: wire::Invitation = ok(
+            StatusCode::CREATED,
+            self.post(
                 "/api/v1/users",
                 admin,
                 json!({"email": email, "display_name": role, "role": role}),
             )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let secret = self
-            .setup(v["setup_path"].as_str().unwrap(), None, role)
-            .await;
+            .await,
+        );
+        let secret = self.setup(&v.setup_path, None, role).await;
         self.login(&email, &secret).await
     }
 
     /// Creates a customer and its officer; returns (customer id, officer token, officer secret).
     pub async fn customer(&self, admin: &str, name: &str) -> (i64, String, String) {
         let email = format!("officer@{}.example.jp", name.to_lowercase());
-        let (s, v) = self
-            .post("/api/v1/customers", admin, json!({"name": name, "officer": {"email": email, "display_name": format!("{name} officer")}}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let id = v["customer"]["id"].as_i64().unwrap();
-        let secret = self
-            .setup(
-                v["officer"]["setup_path"].as_str().unwrap(),
-                None,
-                "Officer",
-            )
-            .await;
+        let v: wire::CreatedCustomer = ok(
+            StatusCode::CREATED,
+            self.post("/api/v1/customers", admin, json!({"name": name, "officer": {"email": email, "display_name": format!("{name} officer")}}))
+                .await,
+        );
+        let id = v.customer.id;
+        let secret = self.setup(&v.officer.setup_path, None, "Officer").await;
         (id, self.login(&email, &secret).await, secret)
     }
 
     /// The officer creates a staff user; their session token (staff have no TOTP here).
     pub async fn staff(&self, officer: &str, name: &str) -> String {
         let email = format!("{name}@staff.example.jp");
-        let (s, v) = self
-            .post(
+        let v: wire::Invitation = ok(
+            StatusCode::CREATED,
+            self.post(
                 "/api/v1/users",
                 officer,
                 json!({"email": email, "display_name": name, "role": "staff"}),
             )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let token = v["setup_path"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("/setup/")
-            .to_string();
-        let (s, v) = self
-            .call(
+            .await,
+        );
+        let token = v.setup_path.trim_start_matches("/setup/").to_string();
+        let _: wire::User = ok(
+            StatusCode::CREATED,
+            self.call(
                 Method::POST,
                 &format!("/api/v1/setup/{token}"),
                 None,
                 Some(json!({"display_name": name, "password": PASSWORD})),
             )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = self
-            .call(
+            .await,
+        );
+        let v: wire::LoginResponse = ok(
+            StatusCode::OK,
+            self.call(
                 Method::POST,
                 "/api/v1/login",
                 None,
                 Some(json!({"email": email, "password": PASSWORD})),
             )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
+            .await,
+        );
+        v.token
     }
 
     pub async fn audit_len(&self) -> usize {

@@ -4,12 +4,10 @@
 //! English) and the REST API (`GET /api/v1/fleet`); [`agent_section`] shows one piece
 //! of equipment's agent on its page.
 
+use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use mamori_api::agent as wire;
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
@@ -20,16 +18,15 @@ use maud::{Markup, html};
 
 use super::equipment::filter_form;
 use super::{AppState, PanelUser, date, error_page, page};
-use crate::domain::{Actor, rfc3339};
-use crate::gateways::reconcile::{FleetFilter, FleetRow, FleetState};
-use crate::http::api::{ApiActor, Problem};
+use crate::domain::Actor;
+use crate::gateways::reconcile::{FleetFilter, FleetState};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/fleet", get(fleet_page))
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Filter {
+struct Filter {
     state: Option<String>,
     customer_id: Option<String>,
 }
@@ -57,43 +54,6 @@ fn filter_of(q: &Filter) -> Result<FleetFilter, String> {
         ),
     };
     Ok(FleetFilter { customer_id, state })
-}
-
-fn row_wire(r: FleetRow) -> wire::FleetAppliance {
-    wire::FleetAppliance {
-        state: r.state().as_str().into(),
-        equipment_id: r.equipment_id,
-        serial: r.serial,
-        customer_id: r.customer_id,
-        customer: r.customer_name,
-        site_id: r.site_id,
-        site: r.site_name,
-        last_contact: r.last_contact.map(rfc3339),
-        applied_generation: r.applied_generation,
-        desired_generation: r.desired_generation,
-        apply_state: r.apply_state,
-        apply_generation: r.apply_generation,
-        apply_error: r.apply_error,
-        drift: r.drift,
-    }
-}
-
-/// `GET /api/v1/fleet?customer_id=&state=`.
-pub(crate) async fn fleet_api(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Query(q): Query<Filter>,
-) -> Result<Json<Vec<wire::FleetAppliance>>, Problem> {
-    let f = filter_of(&q)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid Field", e))?;
-    Ok(Json(
-        s.app
-            .fleet(&a, &f)
-            .await?
-            .into_iter()
-            .map(row_wire)
-            .collect(),
-    ))
 }
 
 fn state_name(s: FleetState) -> FleetStateName {

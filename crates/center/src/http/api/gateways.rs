@@ -1,28 +1,18 @@
 //! The REST API of managed gateways under `/api/v1`: the equipment inventory.
 
-use axum::extract::{Query, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::response::Response;
 use mamori_api::gateways as wire;
 use serde::Deserialize;
 
-use super::api::{ApiActor, ApiJson, Id, Problem};
-use super::{AppState, now_ms};
+use super::extract::{ApiActor, ApiJson, ApiQuery, Id, created};
+use super::problem::{ApiResult, Problem};
 use crate::domain::rfc3339;
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::{Equipment, EquipmentEvent, EquipmentFilter};
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/equipment", get(list).post(stock))
-        .route("/equipment/{id}", get(one))
-        .route("/equipment/{id}/move", post(move_unit))
-        .route("/sites/{id}/enrolment-tokens", post(enrolment_token))
-}
-
-type ApiResult<T> = Result<T, Problem>;
+use crate::http::{AppState, shows_secret};
 
 fn equipment_wire(e: Equipment, history: Vec<EquipmentEvent>) -> wire::Equipment {
     wire::Equipment {
@@ -60,20 +50,26 @@ fn state_param(field: &str, s: &str) -> Result<EquipmentState, Problem> {
                 EquipmentState::ALL.map(|s| s.as_str()).join(", ")
             ),
         )
+        .field(field)
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(super) struct ListQuery {
+    /// Only the equipment in this state.
     state: Option<String>,
+    /// Only this customer's equipment.
     customer_id: Option<i64>,
 }
 
-async fn list(
+/// Equipment in the inventory
+#[utoipa::path(get, path = "/equipment", tag = "equipment", params(ListQuery), responses((status = 200, description = "the equipment", body = Vec<wire::Equipment>)))]
+pub(super) async fn list(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<wire::Equipment>>> {
     let filter = EquipmentFilter {
         state: q
@@ -93,7 +89,9 @@ async fn list(
     ))
 }
 
-async fn one(
+/// One piece of equipment with its history
+#[utoipa::path(get, path = "/equipment/{id}", tag = "equipment", params(("id" = i64, Path, description = "the equipment")), responses((status = 200, description = "the equipment", body = wire::Equipment)))]
+pub(super) async fn one(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -102,19 +100,25 @@ async fn one(
     Ok(Json(equipment_wire(e, h)))
 }
 
-async fn stock(
+/// Put a new piece of equipment into stock
+#[utoipa::path(post, path = "/equipment", tag = "equipment", request_body = wire::NewEquipment, responses((status = 201, description = "the equipment", body = wire::Equipment)))]
+pub(super) async fn stock(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiJson(req): ApiJson<wire::NewEquipment>,
 ) -> ApiResult<Response> {
     let e = s
         .app
-        .stock_equipment(&a, &req.serial, &req.model, now_ms())
+        .stock_equipment(&a, &req.serial, &req.model, s.now_ms())
         .await?;
-    Ok((StatusCode::CREATED, Json(equipment_wire(e, Vec::new()))).into_response())
+    Ok(created(equipment_wire(e, Vec::new())))
 }
 
-async fn move_unit(
+/// Move a piece of equipment to another state
+///
+/// lent, installed, disconnected, relocating, failed, replaced, returned.
+#[utoipa::path(post, path = "/equipment/{id}/move", tag = "equipment", params(("id" = i64, Path, description = "the equipment")), request_body = wire::MoveEquipment, responses((status = 200, description = "the equipment with its history", body = wire::Equipment)))]
+pub(super) async fn move_unit(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -125,12 +129,17 @@ async fn move_unit(
         customer_id: req.customer_id,
         site_id: req.site_id,
     };
-    let e = s.app.move_equipment(&a, id, m, &req.note, now_ms()).await?;
+    let e = s
+        .app
+        .move_equipment(&a, id, m, &req.note, s.now_ms())
+        .await?;
     let (e, h) = s.app.equipment(&a, e.id).await?;
     Ok(Json(equipment_wire(e, h)))
 }
 
-async fn enrolment_token(
+/// A one-time enrolment token for equipment installed at this site
+#[utoipa::path(post, path = "/sites/{id}/enrolment-tokens", tag = "equipment", params(("id" = i64, Path, description = "the site")), request_body = wire::NewEnrolmentToken, responses((status = 201, description = "the token, shown once", body = wire::EnrolmentToken)))]
+pub(super) async fn enrolment_token(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(site): Id,
@@ -139,9 +148,9 @@ async fn enrolment_token(
     let ttl_ms = req.ttl_minutes.unwrap_or(60).saturating_mul(60_000);
     let (token, expires_at) = s
         .app
-        .create_enrolment_token(&a, site, req.equipment_id, ttl_ms, now_ms())
+        .create_enrolment_token(&a, site, req.equipment_id, ttl_ms, s.now_ms())
         .await?;
-    Ok(super::shows_secret((
+    Ok(shows_secret((
         StatusCode::CREATED,
         Json(wire::EnrolmentToken {
             token,

@@ -3,59 +3,19 @@
 //! invoices (JSON, HTML, PDF) and payments, and nothing else (another customer's
 //! object answers 404 like a missing one).
 
-use axum::extract::{Query, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use mamori_api::billing as wire;
 use mamori_billing::document::Lang;
 use serde::Deserialize;
 
-use super::api::{ApiActor, ApiJson, Id, Problem};
-use super::{AppState, now_ms};
+use super::extract::{ApiActor, ApiJson, ApiQuery, Id, created};
+use super::problem::{ApiResult, Problem};
 use crate::backoffice::{self as bo, ContractEnding, document};
 use crate::domain::rfc3339;
-
-type ApiResult<T> = Result<T, Problem>;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/backoffice/applications",
-            get(applications).post(create_application),
-        )
-        .route("/backoffice/applications/{id}", get(application))
-        .route("/backoffice/applications/{id}/accept", post(accept))
-        .route("/backoffice/applications/{id}/refuse", post(refuse))
-        .route("/backoffice/contracts", get(contracts))
-        .route("/backoffice/contracts/{id}", get(contract))
-        .route(
-            "/backoffice/contracts/{id}/cancellation-preview",
-            post(cancellation_preview),
-        )
-        .route("/backoffice/contracts/{id}/equipment", post(lend_unit))
-        .route("/backoffice/equipment-returns", post(take_back_units))
-        .route("/backoffice/contracts/{id}/cancel", post(cancel))
-        .route("/backoffice/contracts/{id}/terminate", post(terminate))
-        .route("/backoffice/contracts/{id}/payments", get(payments))
-        .route(
-            "/backoffice/contracts/{id}/liability-cap",
-            get(liability_cap),
-        )
-        .route("/backoffice/invoice-runs", post(invoice_run))
-        .route("/backoffice/invoices", get(invoices))
-        .route("/backoffice/invoices/overdue", get(overdue))
-        .route("/backoffice/invoices/{id}", get(invoice))
-        .route("/backoffice/invoices/{id}/html", get(invoice_html))
-        .route("/backoffice/invoices/{id}/pdf", get(invoice_pdf))
-        .route("/backoffice/payments", post(record_payment))
-        .route("/backoffice/notices", get(notices).post(send_notice))
-}
-
-fn created<T: serde::Serialize>(v: T) -> Response {
-    (StatusCode::CREATED, Json(v)).into_response()
-}
+use crate::http::AppState;
 
 // ---- conversions -----------------------------------------------------------------
 
@@ -198,7 +158,9 @@ pub fn notice_wire(n: bo::Notice) -> wire::Notice {
 
 // ---- handlers ----------------------------------------------------------------------
 
-async fn applications(
+/// Service applications
+#[utoipa::path(get, path = "/backoffice/applications", tag = "back office", responses((status = 200, description = "the applications", body = Vec<wire::Application>)))]
+pub(super) async fn applications(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Application>>> {
@@ -206,7 +168,9 @@ async fn applications(
     Ok(Json(v.into_iter().map(application_wire).collect()))
 }
 
-async fn application(
+/// One application
+#[utoipa::path(get, path = "/backoffice/applications/{id}", tag = "back office", params(("id" = i64, Path, description = "the application")), responses((status = 200, description = "the application", body = wire::Application)))]
+pub(super) async fn application(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -216,7 +180,9 @@ async fn application(
     )))
 }
 
-async fn create_application(
+/// Record an application for the service
+#[utoipa::path(post, path = "/backoffice/applications", tag = "back office", request_body = wire::NewApplication, responses((status = 201, description = "the application", body = wire::Application)))]
+pub(super) async fn create_application(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiJson(r): ApiJson<wire::NewApplication>,
@@ -234,13 +200,15 @@ async fn create_application(
             &r.start,
             &r.note,
             r.replaces,
-            now_ms(),
+            s.now_ms(),
         )
         .await?;
     Ok(created(application_wire(app)))
 }
 
-async fn accept(
+/// Accept an application: the contract starts and the customer is notified
+#[utoipa::path(post, path = "/backoffice/applications/{id}/accept", tag = "back office", params(("id" = i64, Path, description = "the application")), request_body = wire::Accept, responses((status = 201, description = "the contract and the notice sent", body = wire::Accepted)))]
+pub(super) async fn accept(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -249,7 +217,7 @@ async fn accept(
     let (c, n) = s
         .app
         .backoffice()
-        .accept(&a, &s.config.backoffice, id, &r.equipment, now_ms())
+        .accept(&a, &s.config.backoffice, id, &r.equipment, s.now_ms())
         .await?;
     Ok(created(wire::Accepted {
         contract: contract_wire(c),
@@ -257,7 +225,9 @@ async fn accept(
     }))
 }
 
-async fn lend_unit(
+/// Lend one more piece of equipment of the inventory under a contract (in stock -> lent)
+#[utoipa::path(post, path = "/backoffice/contracts/{id}/equipment", tag = "back office", params(("id" = i64, Path, description = "the contract")), request_body = wire::LendUnit, responses((status = 200, description = "the contract", body = wire::Contract)))]
+pub(super) async fn lend_unit(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -266,16 +236,18 @@ async fn lend_unit(
     Ok(Json(contract_wire(
         s.app
             .backoffice()
-            .lend_unit(&a, id, r.equipment_id, now_ms())
+            .lend_unit(&a, id, r.equipment_id, s.now_ms())
             .await?,
     )))
 }
 
-async fn take_back_units(
+/// Take back the equipment of every contract that has reached its end (-> returned, Art. 15)
+#[utoipa::path(post, path = "/backoffice/equipment-returns", tag = "back office", responses((status = 200, description = "what was taken back", body = Vec<wire::TakenBack>)))]
+pub(super) async fn take_back_units(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::TakenBack>>> {
-    let done = s.app.backoffice().take_back_units(&a, now_ms()).await?;
+    let done = s.app.backoffice().take_back_units(&a, s.now_ms()).await?;
     Ok(Json(
         done.into_iter()
             .map(|(contract_id, equipment_id, outcome)| wire::TakenBack {
@@ -287,7 +259,9 @@ async fn take_back_units(
     ))
 }
 
-async fn refuse(
+/// Refuse an application with a reason
+#[utoipa::path(post, path = "/backoffice/applications/{id}/refuse", tag = "back office", params(("id" = i64, Path, description = "the application")), request_body = wire::Refuse, responses((status = 200, description = "the application, refused", body = wire::Application)))]
+pub(super) async fn refuse(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -296,12 +270,14 @@ async fn refuse(
     Ok(Json(application_wire(
         s.app
             .backoffice()
-            .refuse(&a, id, &r.reason, now_ms())
+            .refuse(&a, id, &r.reason, s.now_ms())
             .await?,
     )))
 }
 
-async fn contracts(
+/// Contracts
+#[utoipa::path(get, path = "/backoffice/contracts", tag = "back office", responses((status = 200, description = "the contracts", body = Vec<wire::Contract>)))]
+pub(super) async fn contracts(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Contract>>> {
@@ -309,7 +285,9 @@ async fn contracts(
     Ok(Json(v.into_iter().map(contract_wire).collect()))
 }
 
-async fn contract(
+/// One contract
+#[utoipa::path(get, path = "/backoffice/contracts/{id}", tag = "back office", params(("id" = i64, Path, description = "the contract")), responses((status = 200, description = "the contract", body = wire::Contract)))]
+pub(super) async fn contract(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -319,7 +297,11 @@ async fn contract(
     )))
 }
 
-async fn cancellation_preview(
+/// What a cancellation by the customer would give
+///
+/// The end date and the early-termination charge, without changing anything.
+#[utoipa::path(post, path = "/backoffice/contracts/{id}/cancellation-preview", tag = "back office", params(("id" = i64, Path, description = "the contract")), request_body = wire::Cancel, responses((status = 200, description = "the cancellation it would be", body = wire::CancellationPreview)))]
+pub(super) async fn cancellation_preview(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -328,25 +310,33 @@ async fn cancellation_preview(
     let p = s
         .app
         .backoffice()
-        .cancellation_preview(&a, id, &r.end, now_ms())
+        .cancellation_preview(&a, id, &r.end, s.now_ms())
         .await?;
     Ok(Json(preview_wire(p)))
 }
 
-async fn cancel(
+/// Cancel a contract at the customer's request
+#[utoipa::path(post, path = "/backoffice/contracts/{id}/cancel", tag = "back office", params(("id" = i64, Path, description = "the contract")), request_body = wire::Cancel, responses((status = 200, description = "the contract and its cancellation", body = wire::Cancelled)))]
+pub(super) async fn cancel(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
     ApiJson(r): ApiJson<wire::Cancel>,
 ) -> ApiResult<Json<wire::Cancelled>> {
-    let (c, p) = s.app.backoffice().cancel(&a, id, &r.end, now_ms()).await?;
+    let (c, p) = s
+        .app
+        .backoffice()
+        .cancel(&a, id, &r.end, s.now_ms())
+        .await?;
     Ok(Json(wire::Cancelled {
         contract: contract_wire(c),
         cancellation: preview_wire(p),
     }))
 }
 
-async fn terminate(
+/// Terminate a contract by the provider, with a reason
+#[utoipa::path(post, path = "/backoffice/contracts/{id}/terminate", tag = "back office", params(("id" = i64, Path, description = "the contract")), request_body = wire::Terminate, responses((status = 200, description = "the contract, terminated", body = wire::Terminated)))]
+pub(super) async fn terminate(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -362,7 +352,7 @@ async fn terminate(
             r.urgent,
             r.notice_date.as_deref(),
             &r.end,
-            now_ms(),
+            s.now_ms(),
         )
         .await?;
     Ok(Json(wire::Terminated {
@@ -371,7 +361,9 @@ async fn terminate(
     }))
 }
 
-async fn payments(
+/// Payments of a contract
+#[utoipa::path(get, path = "/backoffice/contracts/{id}/payments", tag = "back office", params(("id" = i64, Path, description = "the contract")), responses((status = 200, description = "the payments", body = Vec<wire::Payment>)))]
+pub(super) async fn payments(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -380,21 +372,24 @@ async fn payments(
     Ok(Json(v.into_iter().map(payment_wire).collect()))
 }
 
-#[derive(Deserialize)]
-struct CauseQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct CauseQuery {
     cause_date: String,
 }
 
-async fn liability_cap(
+/// The liability cap for damage caused on a date (fees paid in the preceding period)
+#[utoipa::path(get, path = "/backoffice/contracts/{id}/liability-cap", tag = "back office", params(("id" = i64, Path, description = "the contract"), CauseQuery), responses((status = 200, description = "the cap and the payments it counts", body = wire::LiabilityCap)))]
+pub(super) async fn liability_cap(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
-    Query(q): Query<CauseQuery>,
+    ApiQuery(q): ApiQuery<CauseQuery>,
 ) -> ApiResult<Json<wire::LiabilityCap>> {
     let cap = s
         .app
         .backoffice()
-        .liability_cap(&a, id, &q.cause_date, now_ms())
+        .liability_cap(&a, id, &q.cause_date, s.now_ms())
         .await?;
     Ok(Json(wire::LiabilityCap {
         contract_id: id,
@@ -413,7 +408,9 @@ async fn liability_cap(
     }))
 }
 
-async fn invoice_run(
+/// Issue the invoices of a month (idempotent per month)
+#[utoipa::path(post, path = "/backoffice/invoice-runs", tag = "back office", request_body = wire::InvoiceRun, responses((status = 200, description = "what the run issued", body = wire::InvoiceRunReport)))]
+pub(super) async fn invoice_run(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiJson(r): ApiJson<wire::InvoiceRun>,
@@ -421,7 +418,7 @@ async fn invoice_run(
     let rep = s
         .app
         .backoffice()
-        .invoice_run(&a, &s.config.backoffice, &r.month, now_ms())
+        .invoice_run(&a, &s.config.backoffice, &r.month, s.now_ms())
         .await?;
     Ok(Json(wire::InvoiceRunReport {
         month: rep.month.to_string(),
@@ -431,29 +428,36 @@ async fn invoice_run(
     }))
 }
 
-#[derive(Deserialize)]
-struct InvoiceQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct InvoiceQuery {
     contract_id: Option<i64>,
 }
 
-async fn invoices(
+/// Invoices
+#[utoipa::path(get, path = "/backoffice/invoices", tag = "back office", params(InvoiceQuery), responses((status = 200, description = "the invoices", body = Vec<wire::Invoice>)))]
+pub(super) async fn invoices(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
-    Query(q): Query<InvoiceQuery>,
+    ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> ApiResult<Json<Vec<wire::Invoice>>> {
     let v = s.app.backoffice().invoices(&a, q.contract_id).await?;
     Ok(Json(v.into_iter().map(invoice_wire).collect()))
 }
 
-async fn overdue(
+/// Invoices past their due date and not fully paid
+#[utoipa::path(get, path = "/backoffice/invoices/overdue", tag = "back office", responses((status = 200, description = "the overdue invoices", body = Vec<wire::Invoice>)))]
+pub(super) async fn overdue(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Invoice>>> {
-    let v = s.app.backoffice().overdue(&a, now_ms()).await?;
+    let v = s.app.backoffice().overdue(&a, s.now_ms()).await?;
     Ok(Json(v.into_iter().map(invoice_wire).collect()))
 }
 
-async fn invoice(
+/// One invoice
+#[utoipa::path(get, path = "/backoffice/invoices/{id}", tag = "back office", params(("id" = i64, Path, description = "the invoice")), responses((status = 200, description = "the invoice", body = wire::Invoice)))]
+pub(super) async fn invoice(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
@@ -463,8 +467,9 @@ async fn invoice(
     )))
 }
 
-#[derive(Deserialize)]
-struct LangQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct LangQuery {
     lang: Option<String>,
 }
 
@@ -476,7 +481,8 @@ fn lang(q: &LangQuery) -> ApiResult<Lang> {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid Field",
             format!("lang: {other:?} is not a language; use ja or en"),
-        )),
+        )
+        .field("lang")),
     }
 }
 
@@ -489,11 +495,13 @@ fn doc_problem(e: document::DocError) -> Problem {
     )
 }
 
-async fn invoice_html(
+/// An invoice as an HTML document
+#[utoipa::path(get, path = "/backoffice/invoices/{id}/html", tag = "back office", params(("id" = i64, Path, description = "the invoice"), LangQuery), responses((status = 200, description = "the invoice document", content_type = "text/html", body = String)))]
+pub(super) async fn invoice_html(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
     let inv = s.app.backoffice().invoice(&a, id).await?;
@@ -507,11 +515,13 @@ async fn invoice_html(
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
-async fn invoice_pdf(
+/// An invoice as a PDF document
+#[utoipa::path(get, path = "/backoffice/invoices/{id}/pdf", tag = "back office", params(("id" = i64, Path, description = "the invoice"), LangQuery), responses((status = 200, description = "the invoice document", content_type = "application/pdf", body = String)))]
+pub(super) async fn invoice_pdf(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Id(id): Id,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
     let inv = s.app.backoffice().invoice(&a, id).await?;
@@ -545,7 +555,9 @@ async fn invoice_pdf(
         .into_response())
 }
 
-async fn record_payment(
+/// Record a payment of an invoice
+#[utoipa::path(post, path = "/backoffice/payments", tag = "back office", request_body = wire::NewPayment, responses((status = 201, description = "the payment", body = wire::Payment)))]
+pub(super) async fn record_payment(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiJson(r): ApiJson<wire::NewPayment>,
@@ -559,13 +571,15 @@ async fn record_payment(
             r.invoice_id,
             r.amount,
             &r.date,
-            now_ms(),
+            s.now_ms(),
         )
         .await?;
     Ok(created(payment_wire(p)))
 }
 
-async fn notices(
+/// Notices sent to customers
+#[utoipa::path(get, path = "/backoffice/notices", tag = "back office", responses((status = 200, description = "the notices", body = Vec<wire::Notice>)))]
+pub(super) async fn notices(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Notice>>> {
@@ -573,7 +587,9 @@ async fn notices(
     Ok(Json(v.into_iter().map(notice_wire).collect()))
 }
 
-async fn send_notice(
+/// Send a notice to customers by e-mail
+#[utoipa::path(post, path = "/backoffice/notices", tag = "back office", request_body = wire::NewNotice, responses((status = 201, description = "the notice and its recipients", body = wire::Notice)))]
+pub(super) async fn send_notice(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiJson(r): ApiJson<wire::NewNotice>,
@@ -589,7 +605,7 @@ async fn send_notice(
             &r.body,
             &r.effective_date,
             &r.customers,
-            now_ms(),
+            s.now_ms(),
         )
         .await?;
     Ok(created(notice_wire(n)))
