@@ -7,16 +7,6 @@ use sqlx::{AssertSqlSafe, Row};
 use super::{NRow, Reader, Result, Store, StoreError, Tx, USER_COLS, user_from_row};
 use mamori_center_model::domain::{ApiToken, Role, Scope, User};
 
-/// Migration 41: API tokens get an expiry, a last-used time and who revoked them when.
-pub(super) const MIGRATION_41: &str = r#"
-ALTER TABLE api_tokens ADD COLUMN expires_at {INT};
-ALTER TABLE api_tokens ADD COLUMN last_used_at {INT};
-ALTER TABLE api_tokens ADD COLUMN revoked_at {INT};
-ALTER TABLE api_tokens ADD COLUMN revoked_by {INT};
-CREATE INDEX api_tokens_user ON api_tokens (user_id);
-CREATE INDEX api_tokens_customer ON api_tokens (customer_id);
-"#;
-
 /// What a sign-in attempt found when it asked to be evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {

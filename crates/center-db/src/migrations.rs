@@ -6,135 +6,24 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Result, Store, StoreError};
 
-/// Migrations in order. `{ID}` becomes the backend's auto-increment primary key and
-/// `{INT}` its 64-bit integer type.
+/// Migrations in order, each a numbered SQL file in `crates/center-db/migrations/`
+/// (`NNNN_what.sql`; the number is the version). `{ID}` becomes the backend's
+/// auto-increment primary key and `{INT}` its 64-bit integer type.
 const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_sessions_indexes.sql")),
+    (10, include_str!("../migrations/0010_back_office.sql")),
     (
-        1,
-        r#"
-CREATE TABLE customers (
-    id {ID},
-    name TEXT NOT NULL,
-    created_at {INT} NOT NULL
-);
-CREATE TABLE users (
-    id {ID},
-    customer_id {INT} REFERENCES customers(id),
-    email TEXT NOT NULL UNIQUE,
-    display_name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    password_hash TEXT,
-    totp_secret TEXT,
-    totp_enabled {INT} NOT NULL DEFAULT 0,
-    active {INT} NOT NULL DEFAULT 1,
-    locale TEXT,
-    failed_logins {INT} NOT NULL DEFAULT 0,
-    locked_until {INT} NOT NULL DEFAULT 0,
-    created_at {INT} NOT NULL
-);
-CREATE UNIQUE INDEX users_one_active_officer ON users (customer_id) WHERE role = 'officer' AND active = 1;
-CREATE INDEX users_customer ON users (customer_id);
-CREATE TABLE setup_links (
-    token_hash TEXT PRIMARY KEY,
-    user_id {INT} REFERENCES users(id),
-    purpose TEXT NOT NULL,
-    totp_secret TEXT NOT NULL,
-    expires_at {INT} NOT NULL,
-    used {INT} NOT NULL DEFAULT 0,
-    created_at {INT} NOT NULL
-);
-CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id {INT} NOT NULL REFERENCES users(id),
-    stage TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at {INT} NOT NULL,
-    expires_at {INT} NOT NULL
-);
-CREATE TABLE api_tokens (
-    id {ID},
-    token_hash TEXT NOT NULL UNIQUE,
-    user_id {INT} NOT NULL REFERENCES users(id),
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    customer_id {INT} REFERENCES customers(id),
-    created_at {INT} NOT NULL,
-    revoked {INT} NOT NULL DEFAULT 0
-);
-CREATE TABLE sites (
-    id {ID},
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    name TEXT NOT NULL,
-    address TEXT NOT NULL,
-    created_at {INT} NOT NULL
-);
-CREATE INDEX sites_customer ON sites (customer_id);
-CREATE TABLE appliances (
-    id {ID},
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    site_id {INT} REFERENCES sites(id),
-    serial TEXT NOT NULL UNIQUE,
-    model TEXT NOT NULL,
-    created_at {INT} NOT NULL
-);
-CREATE INDEX appliances_customer ON appliances (customer_id);
-CREATE TABLE instructions (
-    id {ID},
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    submitted_by {INT} NOT NULL REFERENCES users(id),
-    subject TEXT NOT NULL,
-    body TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT,
-    created_at {INT} NOT NULL,
-    updated_at {INT} NOT NULL
-);
-CREATE INDEX instructions_customer ON instructions (customer_id, id);
-CREATE TABLE instruction_comments (
-    id {ID},
-    instruction_id {INT} NOT NULL REFERENCES instructions(id),
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    author_id {INT} NOT NULL REFERENCES users(id),
-    body TEXT NOT NULL,
-    created_at {INT} NOT NULL
-);
-CREATE INDEX instruction_comments_instruction ON instruction_comments (instruction_id);
-CREATE TABLE audit_log (
-    seq {INT} PRIMARY KEY,
-    at {INT} NOT NULL,
-    actor_id {INT},
-    actor TEXT NOT NULL,
-    customer_id {INT},
-    source TEXT NOT NULL,
-    action TEXT NOT NULL,
-    object TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX audit_log_customer ON audit_log (customer_id, seq);
-"#,
+        11,
+        include_str!("../migrations/0011_back_office_interest.sql"),
     ),
-    (
-        2,
-        r#"
-ALTER TABLE users ADD COLUMN totp_last_step {INT} NOT NULL DEFAULT 0;
-CREATE INDEX sessions_expires ON sessions (expires_at);
-CREATE INDEX sessions_user ON sessions (user_id);
-CREATE INDEX setup_links_expires ON setup_links (expires_at);
-"#,
-    ),
-    (10, super::billing::MIGRATION),
-    (11, super::billing::MIGRATION_11),
-    (20, super::gateways::MIGRATION_20),
-    (30, super::revisions::MIGRATION_30),
-    (31, super::reconcile::MIGRATION_31),
-    (40, super::billing::MIGRATION_40),
-    (41, super::accounts::MIGRATION_41),
-    (42, super::gateways::MIGRATION_42),
-    (43, super::tasks::MIGRATION_43),
+    (20, include_str!("../migrations/0020_equipment.sql")),
+    (30, include_str!("../migrations/0030_revisions.sql")),
+    (31, include_str!("../migrations/0031_agent_status.sql")),
+    (40, include_str!("../migrations/0040_equipment_lending.sql")),
+    (41, include_str!("../migrations/0041_signin_accounting.sql")),
+    (42, include_str!("../migrations/0042_installations.sql")),
+    (43, include_str!("../migrations/0043_tasks.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
@@ -191,4 +80,41 @@ pub(super) async fn run(store: &Store, upto: i64) -> Result<()> {
             .await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    /// Every file of `migrations/` is in the list, under the version its name gives,
+    /// in ascending order, and nothing else is.
+    #[test]
+    fn the_list_is_the_migrations_directory() {
+        let dir = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+            .join("migrations");
+        let mut files: Vec<(i64, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .map(|name| {
+                let version = name
+                    .split('_')
+                    .next()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .unwrap_or_else(|| panic!("{name}: a migration is NNNN_what.sql"));
+                assert!(
+                    name.ends_with(".sql"),
+                    "{name}: a migration is NNNN_what.sql"
+                );
+                let sql = std::fs::read_to_string(dir.join(&name)).unwrap();
+                (version, sql)
+            })
+            .collect();
+        files.sort();
+        let listed: Vec<(i64, String)> = MIGRATIONS
+            .iter()
+            .map(|(v, sql)| (*v, sql.to_string()))
+            .collect();
+        assert_eq!(files, listed);
+        assert!(listed.windows(2).all(|w| w[0].0 < w[1].0));
+    }
 }

@@ -10,44 +10,6 @@ use mamori_center_model::domain::Scope;
 use mamori_center_model::fleet::{AgentStatus, FleetFilter, FleetRow, StoredReport};
 use mamori_center_model::inventory::AgentCert;
 
-/// Migration 31. `agent_status` has one row per unit that has spoken to the center;
-/// `agent_reports` has one row per report the agent sent (the agent's `report_id` is the
-/// key, so a report sent twice is stored once); `center_settings` holds the CA
-/// fingerprint written by the agent listener at start.
-pub(super) const MIGRATION_31: &str = r#"
-CREATE TABLE agent_status (
-    equipment_id {INT} PRIMARY KEY REFERENCES equipment(id),
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    site_id {INT} NOT NULL REFERENCES sites(id),
-    last_contact {INT} NOT NULL,
-    last_address TEXT NOT NULL,
-    applied_generation {INT} NOT NULL DEFAULT 0,
-    apply_state TEXT NOT NULL DEFAULT 'none',
-    apply_generation {INT},
-    apply_error TEXT,
-    apply_at {INT},
-    drift TEXT,
-    drift_at {INT}
-);
-CREATE INDEX agent_status_customer ON agent_status (customer_id, site_id);
-CREATE TABLE agent_reports (
-    report_id TEXT PRIMARY KEY,
-    equipment_id {INT} NOT NULL REFERENCES equipment(id),
-    customer_id {INT} NOT NULL REFERENCES customers(id),
-    site_id {INT} NOT NULL REFERENCES sites(id),
-    kind TEXT NOT NULL,
-    generation {INT} NOT NULL,
-    detail TEXT NOT NULL,
-    at {INT} NOT NULL,
-    received_at {INT} NOT NULL
-);
-CREATE INDEX agent_reports_unit ON agent_reports (equipment_id, received_at);
-CREATE TABLE center_settings (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"#;
-
 const STATUS_COLS: &str = "s.equipment_id, s.installation, s.customer_id, s.site_id, s.last_contact, s.last_address, s.applied_generation, s.apply_state, s.apply_generation, s.apply_error, s.apply_at, s.drift, s.drift_at";
 
 /// The join condition of a status `s` with its unit `e` when the status belongs to the

@@ -503,7 +503,7 @@ impl App {
         let source = source.to_string();
         tokio::spawn(async move {
             let (subject, body) = signin::lock_notice(&user.email, &source, until);
-            let sent = crate::backoffice::smtp::send(
+            let sent = crate::adapters::smtp::send(
                 &mail.smtp,
                 &mail.from,
                 &user.email,

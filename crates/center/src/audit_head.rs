@@ -661,7 +661,7 @@ impl Writer {
             cp.at_text(),
             cp.key
         );
-        match crate::backoffice::smtp::send(smtp, from, to, &subject, &body, now).await {
+        match crate::adapters::smtp::send(smtp, from, to, &subject, &body, now).await {
             Ok(()) => self.mailed = Some(cp.seq),
             Err(e) => tracing::warn!(error = %e, "audit checkpoint: cannot send the mail"),
         }

@@ -8,6 +8,7 @@
 //! the audit chain, appended in the same transaction as each change). `config` reads
 //! the configuration; `auth` holds the credential primitives; `domain` the types.
 
+pub mod adapters;
 pub mod app;
 pub mod audit_head;
 pub mod auth;

@@ -46,9 +46,19 @@ mod two_centers_on_postgres {
     }
 }
 
-/// Today in Japan, as the center computes it.
+/// The instant every back-office center of these tests stands at (10:00 in Japan on
+/// 2026-12-07): the tests do not depend on the day they run.
+const NOW: &str = "2026-12-07T01:00:00Z";
+
+/// A clock fixed at [`NOW`].
+fn clock() -> mamori_center::clock::Clock {
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    mamori_center::clock::Clock::fixed(now.as_millisecond())
+}
+
+/// Today in Japan on the centers' clock.
 fn today() -> jiff::civil::Date {
-    let now = jiff::Timestamp::now();
+    let now: jiff::Timestamp = NOW.parse().unwrap();
     jiff::tz::Offset::constant(9).to_datetime(now).date()
 }
 
@@ -62,7 +72,7 @@ struct Office {
 }
 
 async fn office(backend: Backend, smtp: Option<u16>) -> Office {
-    let c = Center::start_with(backend, |cfg| {
+    let c = Center::start_with_clock(backend, clock(), |cfg| {
         if let Some(p) = smtp {
             cfg.backoffice.smtp = format!("127.0.0.1:{p}");
         }
@@ -972,13 +982,16 @@ async fn invoice_numbers_have_no_gaps_with_two_centers() {
     let url = o.c.pg.as_ref().unwrap().url();
     let dir = tempfile::tempdir().unwrap();
     o.c.share_secret_key(dir.path());
-    let second = mamori_center::start(mamori_center::config::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        database_url: url,
-        log: "warn".into(),
-        ..Default::default()
-    })
+    let second = mamori_center::start_with_clock(
+        mamori_center::config::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: url,
+            log: "warn".into(),
+            ..Default::default()
+        },
+        o.c.clock.clone(),
+    )
     .await
     .unwrap();
     let base2 = format!("http://{}", second.addr);
@@ -1607,7 +1620,7 @@ async fn panel_forms_art_7_8_9_12_16_17_18(backend: Backend) {
 /// "Invoices", Art. 17) and the taxability of each line kind (Art. 17-1, 10-2).
 async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
     use mamori_billing::invoice::{DueDay, InvoiceSettings};
-    let c = Center::start_with(backend, |cfg| {
+    let c = Center::start_with_clock(backend, clock(), |cfg| {
         cfg.backoffice.invoice = InvoiceSettings {
             issue_day: 5,
             due_months_after_issue: 1,
@@ -1637,7 +1650,7 @@ async fn art_17_settings_issue_due_day_and_taxability(backend: Backend) {
 /// customer and month carries the lines of all its contracts, tax computed once on
 /// their sum; a second run issues nothing; the invoice is listed with each contract.
 async fn art_17_one_invoice_per_customer(backend: Backend) {
-    let c = Center::start_with(backend, |cfg| {
+    let c = Center::start_with_clock(backend, clock(), |cfg| {
         cfg.backoffice.invoice_per = mamori_center::backoffice::InvoicePer::Customer;
     })
     .await;

@@ -331,7 +331,9 @@ fn cookies(h: &HeaderMap) -> Vec<String> {
 
 async fn cookies_are_secure_and_addresses_forwarded_only_through_trusted_proxies(backend: Backend) {
     // The proxy is 127.0.0.1; a client on 127.0.0.2 (also loopback) is not.
-    let c = Center::start_with(backend, |cfg| {
+    // On a fixed clock: each TOTP code is a fresh time step, so nothing waits for one.
+    let clock = mamori_center::clock::Clock::fixed(support::now_secs() * 1000);
+    let c = Center::start_with_clock(backend, clock, |cfg| {
         cfg.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
@@ -394,7 +396,7 @@ async fn cookies_are_secure_and_addresses_forwarded_only_through_trusted_proxies
         let r = client
             .post(format!("{}/api/v1/login", c.base))
             .header("x-forwarded-for", xff)
-            .json(&json!({"email": "officer@alpha.example.jp", "password": support::PASSWORD, "totp_code": support::code(&officer_secret)}))
+            .json(&json!({"email": "officer@alpha.example.jp", "password": support::PASSWORD, "totp_code": c.code(&officer_secret)}))
             .send()
             .await
             .unwrap();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use gateways_support::{agent_call as call, enrolment_token, moved, site, stock};
 use mamori_center::app::{App, Settings};
 use mamori_center::ca::{Ca, new_key_and_csr};
-use mamori_center::http::agent_api::{self, AgentState};
+use mamori_center::http::agent::{self, AgentState};
 use serde_json::{Value, json};
 use support::{Backend, Center};
 
@@ -127,7 +127,7 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
 
     let now = support::now_secs() * 1000;
     let ca = Arc::new(Ca::generate("Mamori test CA", now, 3650 * 86_400_000).unwrap());
-    let config = agent_api::tls_config(&ca, vec!["localhost".into()], now).unwrap();
+    let config = agent::tls_config(&ca, vec!["localhost".into()], now).unwrap();
     let state = Arc::new(AgentState {
         app: App {
             store: c.store().clone(),
@@ -138,7 +138,7 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(agent_api::serve(state, tcp, config, async {
+    let server = tokio::spawn(agent::serve(state, tcp, config, async {
         let _ = stopped.await;
     }));
     let ca_pem = ca.cert_pem().to_string();

@@ -18,7 +18,7 @@ const SURICATA_VERIFY_RATCHET: usize = 44;
 const HTTP_EVADER_RATCHET: usize = 346;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../../../shared/conformance")
         .join(name)
 }

@@ -8,7 +8,7 @@ fn mamori() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("tests/billing")
         .join(name)
 }

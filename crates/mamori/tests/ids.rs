@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../../../shared")
 }
 
 fn tmp(name: &str) -> PathBuf {

@@ -90,7 +90,8 @@ fn temp(name: &str, content: &str) -> PathBuf {
 }
 
 fn office() -> Policy {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policy/tests/data");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../policy/tests/data");
     let src = std::fs::read_to_string(dir.join("office.toml")).unwrap();
     let mut l = Lists::new();
     l.insert(

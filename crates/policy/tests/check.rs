@@ -4,7 +4,10 @@ use mamori_policy::{Lists, Severity, check, parse_list};
 use proptest::prelude::*;
 
 fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -5,7 +5,10 @@ use mamori_policy::generate::{GenConfig, big_policy, random_policy};
 use mamori_policy::{Lists, Mode, Policy, check, compile, lb_update, parse_list};
 
 fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

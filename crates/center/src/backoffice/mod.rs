@@ -6,7 +6,6 @@
 //! each change with its audit entry in one transaction. Time comes in as a value.
 
 pub mod document;
-pub mod smtp;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1319,7 +1318,15 @@ impl BackOffice<'_> {
                 NoticeWords::EffectiveDate.text(Lang::En),
                 n.effective_date
             );
-            let res = smtp::send(&cfg.smtp, &cfg.mail_from, &r.email, &n.subject, &text, now).await;
+            let res = crate::adapters::smtp::send(
+                &cfg.smtp,
+                &cfg.mail_from,
+                &r.email,
+                &n.subject,
+                &text,
+                now,
+            )
+            .await;
             let mut tx = self.store.begin().await?;
             let (sent, err) = match &res {
                 Ok(()) => (Some(now), None),

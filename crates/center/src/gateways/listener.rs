@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::ca;
 use crate::config::Config;
-use crate::http::agent_api::{self, AgentState};
+use crate::http::agent::{self, AgentState};
 use crate::http::conn::{ConnStats, Limits};
 
 /// A running agent listener.
@@ -57,14 +57,14 @@ pub async fn start(
         names.push(host.to_string());
     }
     names.dedup();
-    let tls = agent_api::tls_config(&ca, names, now)?;
+    let tls = agent::tls_config(&ca, names, now)?;
     let tcp = tokio::net::TcpListener::bind(want)
         .await
         .map_err(|e| format!("cannot listen on {want}: {e}"))?;
     let addr = tcp.local_addr().map_err(|e| e.to_string())?;
     // Enrolment tokens carry the CA's fingerprint from now on.
     app.store
-        .set_agent_ca_fingerprint(&agent_api::ca_fingerprint(&ca)?)
+        .set_agent_ca_fingerprint(&agent::ca_fingerprint(&ca)?)
         .await
         .map_err(|e| format!("cannot record the CA fingerprint: {e}"))?;
     let state = Arc::new(AgentState {
@@ -72,7 +72,7 @@ pub async fn start(
         ca: ca.clone(),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(agent_api::serve_with(
+    let task = tokio::spawn(agent::serve_with(
         state,
         tcp,
         tls,

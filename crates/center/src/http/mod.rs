@@ -8,7 +8,7 @@
 //! caching (static files); a response marked with [`shows_secret`] is `no-store`
 //! whatever the handler set.
 
-pub mod agent_api;
+pub mod agent;
 mod api;
 pub mod conn;
 mod panel;

@@ -39,6 +39,8 @@ pub struct Center {
     pub pg: Option<pg::PgCluster>,
     /// The data directory the center runs with.
     pub data_dir: std::path::PathBuf,
+    /// The center's clock: the system's, or a fixed one the test moves.
+    pub clock: mamori_center::clock::Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -149,7 +151,7 @@ impl Center {
         };
         tweak(&mut config);
         let data_dir = config.data_dir.clone();
-        let running = mamori_center::start_with_clock(config, clock)
+        let running = mamori_center::start_with_clock(config, clock.clone())
             .await
             .expect("the center starts");
         let base = format!("http://{}", running.addr);
@@ -167,6 +169,7 @@ impl Center {
                 .unwrap(),
             pg,
             data_dir,
+            clock,
             _dir: dir,
         }
     }
@@ -199,10 +202,11 @@ impl Center {
         config.data_dir = dir.path().to_path_buf();
         config.log = "warn".into();
         let data_dir = config.data_dir.clone();
-        let running = mamori_center::start(config)
+        let running = mamori_center::start_with_clock(config, self.clock.clone())
             .await
             .expect("the center starts");
         Center {
+            clock: self.clock.clone(),
             base: format!("http://{}", running.addr),
             running: Some(running),
             bootstrap: String::new(),
@@ -213,6 +217,18 @@ impl Center {
             pg: None,
             data_dir,
             _dir: dir,
+        }
+    }
+
+    /// A TOTP code for `secret` that this center takes: on a fixed clock, the clock moves
+    /// on by one time step (30 s) first, so every code is a fresh one and nothing waits;
+    /// on the system clock, [`code`].
+    pub fn code(&self, secret: &str) -> String {
+        if self.clock.is_fixed() {
+            self.clock.advance(30_000);
+            mamori_center::auth::totp_code(secret, self.clock.now_ms() / 1000).unwrap()
+        } else {
+            code(secret)
         }
     }
 
@@ -265,7 +281,7 @@ impl Center {
         );
         let secret = info.totp_secret;
         let mut body =
-            json!({"display_name": name, "password": PASSWORD, "totp_code": code(&secret)});
+            json!({"display_name": name, "password": PASSWORD, "totp_code": self.code(&secret)});
         if let Some(e) = email {
             body["email"] = json!(e);
         }
@@ -289,7 +305,7 @@ impl Center {
                 Method::POST,
                 "/api/v1/login",
                 None,
-                Some(json!({"email": email, "password": PASSWORD, "totp_code": code(secret)})),
+                Some(json!({"email": email, "password": PASSWORD, "totp_code": self.code(secret)})),
             )
             .await,
         );
