@@ -314,24 +314,3 @@ crate::catalog! {
         NotSentYet => ("未送信", "not sent yet"),
     }
 }
-
-crate::catalog! {
-    /// Where an application stands (Art. 7–9).
-    pub enum ApplicationStateName {
-        Pending => ("審査中", "pending"),
-        Accepted => ("承諾済", "accepted"),
-        Refused => ("お断り", "refused"),
-        Superseded => ("変更により差替え", "replaced by a change"),
-    }
-}
-
-crate::catalog! {
-    /// The kinds of notice to customers.
-    pub enum NoticeKindName {
-        TermsChange => ("約款の変更", "Change of the terms"),
-        Maintenance => ("保守による停止", "Suspension for maintenance"),
-        Termination => ("契約の解除", "Termination"),
-        ServiceEnd => ("サービスの終了", "End of the service"),
-        ApplicationAccepted => ("お申込みの承諾", "Application accepted"),
-    }
-}

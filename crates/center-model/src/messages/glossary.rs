@@ -126,12 +126,6 @@ mod tests {
             super::super::backoffice::BackOffice::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));
-            super::super::backoffice::ApplicationStateName::ALL
-                .iter()
-                .for_each(|m| push(m.text(l).into()));
-            super::super::backoffice::NoticeKindName::ALL
-                .iter()
-                .for_each(|m| push(m.text(l).into()));
             bo::BackofficeText::examples()
                 .iter()
                 .for_each(|m| push(m.text(l)));

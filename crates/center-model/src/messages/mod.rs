@@ -245,7 +245,5 @@ mod tests {
         check(Revisions::ALL, Revisions::text);
         check(RevisionStateName::ALL, RevisionStateName::text);
         check(BackOffice::ALL, BackOffice::text);
-        check(ApplicationStateName::ALL, ApplicationStateName::text);
-        check(NoticeKindName::ALL, NoticeKindName::text);
     }
 }

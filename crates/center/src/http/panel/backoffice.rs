@@ -15,7 +15,7 @@ use mamori_billing::document::{self as doc, format_date, format_yen};
 use mamori_billing::{Balance, Yen};
 use mamori_center_model::messages::Lang;
 use mamori_center_model::messages::backoffice::{
-    ApplicationStateName, BackOffice as B, NoticeKindName,
+    ApplicationStateWords, BackOffice as B, NoticeKindWords,
 };
 use mamori_center_model::messages::panel::Common as C;
 use maud::{Markup, html};
@@ -478,10 +478,10 @@ fn time_text(l: Lang, ms: i64) -> String {
 
 fn state_text(l: Lang, a: &bo::Application) -> String {
     let s = match a.state {
-        bo::ApplicationState::Pending => ApplicationStateName::Pending,
-        bo::ApplicationState::Accepted => ApplicationStateName::Accepted,
-        bo::ApplicationState::Refused => ApplicationStateName::Refused,
-        bo::ApplicationState::Superseded => ApplicationStateName::Superseded,
+        bo::ApplicationState::Pending => ApplicationStateWords::Pending,
+        bo::ApplicationState::Accepted => ApplicationStateWords::Accepted,
+        bo::ApplicationState::Refused => ApplicationStateWords::Refused,
+        bo::ApplicationState::Superseded => ApplicationStateWords::Superseded,
     }
     .text(l);
     match (&a.refusal_reason, a.contract_id) {
@@ -750,11 +750,11 @@ async fn liability_cap_page(
 
 fn notice_kind_label(l: Lang, kind: &str) -> String {
     let name = match kind {
-        "terms_change" => NoticeKindName::TermsChange.text(l),
-        "maintenance" => NoticeKindName::Maintenance.text(l),
-        "termination" => NoticeKindName::Termination.text(l),
-        "service_end" => NoticeKindName::ServiceEnd.text(l),
-        "application_accepted" => NoticeKindName::ApplicationAccepted.text(l),
+        "terms_change" => NoticeKindWords::TermsChange.text(l),
+        "maintenance" => NoticeKindWords::Maintenance.text(l),
+        "termination" => NoticeKindWords::Termination.text(l),
+        "service_end" => NoticeKindWords::ServiceEnd.text(l),
+        "application_accepted" => NoticeKindWords::ApplicationAccepted.text(l),
         other => other,
     };
     let article = bo::NOTICE_KINDS
