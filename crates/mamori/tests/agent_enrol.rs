@@ -177,7 +177,8 @@ impl World {
         block_on(async {
             let u = self
                 .app
-                .stock_equipment(&self.admin, serial, "MG-100", now())
+                .inventory()
+                .stock(&self.admin, serial, "MG-100", now())
                 .await
                 .unwrap();
             for m in [
@@ -193,7 +194,8 @@ impl World {
                 },
             ] {
                 self.app
-                    .move_equipment(&self.admin, u.id, m, "test", now())
+                    .inventory()
+                    .apply_move(&self.admin, u.id, m, "test", now())
                     .await
                     .unwrap();
             }

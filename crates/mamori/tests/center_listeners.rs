@@ -216,7 +216,8 @@ fn token_for_a_unit(url: &str, data: &Path) -> String {
             .await
             .unwrap();
         let u = app
-            .stock_equipment(&admin, "SN-L1", "MG-100", now())
+            .inventory()
+            .stock(&admin, "SN-L1", "MG-100", now())
             .await
             .unwrap();
         for m in [
@@ -231,7 +232,8 @@ fn token_for_a_unit(url: &str, data: &Path) -> String {
                 site_id: Some(site.id),
             },
         ] {
-            app.move_equipment(&admin, u.id, m, "test", now())
+            app.inventory()
+                .apply_move(&admin, u.id, m, "test", now())
                 .await
                 .unwrap();
         }

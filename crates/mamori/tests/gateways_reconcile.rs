@@ -155,7 +155,8 @@ impl World {
     async fn unit(&self, serial: &str) -> (i64, String) {
         let u = self
             .app
-            .stock_equipment(&self.admin, serial, "MG-100", now())
+            .inventory()
+            .stock(&self.admin, serial, "MG-100", now())
             .await
             .unwrap();
         for m in [
@@ -171,7 +172,8 @@ impl World {
             },
         ] {
             self.app
-                .move_equipment(&self.admin, u.id, m, "test", now())
+                .inventory()
+                .apply_move(&self.admin, u.id, m, "test", now())
                 .await
                 .unwrap();
         }
@@ -189,7 +191,8 @@ impl World {
     async fn publish(&self, policy: &str, settings: GatewaySettings, reason: &str) -> i64 {
         let r = self
             .app
-            .create_revision(
+            .revisions()
+            .draft(
                 &self.operator,
                 self.site,
                 Draft {
@@ -203,12 +206,14 @@ impl World {
             .await
             .unwrap();
         self.app
-            .review_revision(&self.admin, self.site, r.number, true, "ok", true, now())
+            .revisions()
+            .review(&self.admin, self.site, r.number, true, "ok", true, now())
             .await
             .unwrap();
         let p = self
             .app
-            .publish_revision(&self.admin, self.site, r.number, now())
+            .revisions()
+            .publish(&self.admin, self.site, r.number, now())
             .await
             .unwrap();
         p.generation.unwrap()
@@ -597,7 +602,8 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         // for the site (the token in a file) and enforces the site's generation by
         // itself. The failed unit's installation has ended: its status is not shown.
         w.app
-            .move_equipment(
+            .inventory()
+            .apply_move(
                 &w.admin,
                 unit,
                 Move {

@@ -42,21 +42,30 @@ fn inventory_scope(actor: &Actor) -> Scope {
     actor.scope()
 }
 
+/// The inventory's use cases: `app.inventory()`.
+pub struct Inventory<'a>(&'a App);
+
 impl App {
-    pub async fn equipment_list(
-        &self,
-        actor: &Actor,
-        f: &EquipmentFilter,
-    ) -> Result<Vec<Equipment>> {
+    /// The inventory's use cases.
+    pub fn inventory(&self) -> Inventory<'_> {
+        Inventory(self)
+    }
+}
+
+impl std::ops::Deref for Inventory<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+impl Inventory<'_> {
+    pub async fn list(&self, actor: &Actor, f: &EquipmentFilter) -> Result<Vec<Equipment>> {
         Ok(self.store.equipment_list(inventory_scope(actor), f).await?)
     }
 
     /// A unit and the history the caller may see.
-    pub async fn equipment(
-        &self,
-        actor: &Actor,
-        id: i64,
-    ) -> Result<(Equipment, Vec<EquipmentEvent>)> {
+    pub async fn get(&self, actor: &Actor, id: i64) -> Result<(Equipment, Vec<EquipmentEvent>)> {
         let scope = inventory_scope(actor);
         let e = self
             .store
@@ -68,7 +77,7 @@ impl App {
     }
 
     /// Adds a unit to stock.
-    pub async fn stock_equipment(
+    pub async fn stock(
         &self,
         actor: &Actor,
         serial: &str,
@@ -108,7 +117,7 @@ impl App {
     }
 
     /// Moves a unit to its next state (Art. 15), with a note saying why.
-    pub async fn move_equipment(
+    pub async fn apply_move(
         &self,
         actor: &Actor,
         id: i64,

@@ -547,7 +547,24 @@ fn revision_record(
     )
 }
 
+/// The revision use cases: `app.revisions()`.
+pub struct Revisions<'a>(&'a App);
+
 impl App {
+    /// The revision use cases.
+    pub fn revisions(&self) -> Revisions<'_> {
+        Revisions(self)
+    }
+}
+
+impl std::ops::Deref for Revisions<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+impl Revisions<'_> {
     /// Ends a change to revision `number`: records it, commits, and reads the revision
     /// back as the caller sees it.
     #[allow(clippy::too_many_arguments)]
@@ -568,7 +585,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.revision(actor, site_id, number).await
+        self.get(actor, site_id, number).await
     }
 
     /// A site the caller may see.
@@ -580,11 +597,7 @@ impl App {
     }
 
     /// The revisions of a site, newest first.
-    pub async fn site_revisions(
-        &self,
-        actor: &Actor,
-        site_id: i64,
-    ) -> Result<(Site, Vec<Revision>)> {
+    pub async fn history(&self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
         let site = self.revision_site(actor, site_id).await?;
         let list = self
             .store
@@ -594,7 +607,7 @@ impl App {
     }
 
     /// One revision of a site, by its number.
-    pub async fn revision(&self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
+    pub async fn get(&self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
         let site = self.revision_site(actor, site_id).await?;
         self.store
             .revision(Scope::Customer(site.customer_id), site_id, number)
@@ -604,7 +617,7 @@ impl App {
 
     /// Drafts a new revision (coordinators, operators). Errors of the checker or of the
     /// settings refuse it; warnings stay with it.
-    pub async fn create_revision(
+    pub async fn draft(
         &self,
         actor: &Actor,
         site_id: i64,
@@ -706,7 +719,7 @@ impl App {
 
     /// Rolls back to revision `number`: a new draft with its content (`restored_from`),
     /// which goes through the same workflow.
-    pub async fn rollback_revision(
+    pub async fn rollback(
         &self,
         actor: &Actor,
         site_id: i64,
@@ -715,7 +728,7 @@ impl App {
         instruction_id: Option<i64>,
         now: i64,
     ) -> Result<Revision> {
-        let old = self.revision(actor, site_id, number).await?;
+        let old = self.get(actor, site_id, number).await?;
         let draft = Draft {
             policy_text: old.policy_text,
             settings: old.settings,
@@ -729,7 +742,7 @@ impl App {
     /// Approves (`approve`) or rejects a draft. With `four_eyes`, the reviewer must not
     /// be its author. A rejection needs a note.
     #[allow(clippy::too_many_arguments)]
-    pub async fn review_revision(
+    pub async fn review(
         &self,
         actor: &Actor,
         site_id: i64,
@@ -739,7 +752,7 @@ impl App {
         four_eyes: bool,
         now: i64,
     ) -> Result<Revision> {
-        let rev = self.revision(actor, site_id, number).await?;
+        let rev = self.get(actor, site_id, number).await?;
         let action = if approve {
             "revision.approve"
         } else {
@@ -805,14 +818,14 @@ impl App {
 
     /// Publishes an approved revision (operators, administrators): it gets the site's
     /// next generation, and the generation row is written in the same transaction.
-    pub async fn publish_revision(
+    pub async fn publish(
         &self,
         actor: &Actor,
         site_id: i64,
         number: i64,
         now: i64,
     ) -> Result<Revision> {
-        let rev = self.revision(actor, site_id, number).await?;
+        let rev = self.get(actor, site_id, number).await?;
         if !may_publish(actor) {
             return Err(AppError::Forbidden(Forbidden::PublishRevisions));
         }
@@ -847,15 +860,15 @@ impl App {
     }
 
     /// Compares two revisions of a site (`from` old, `to` new).
-    pub async fn revision_diff(
+    pub async fn diff(
         &self,
         actor: &Actor,
         site_id: i64,
         from: i64,
         to: i64,
     ) -> Result<RevisionDiff> {
-        let a = self.revision(actor, site_id, from).await?;
-        let b = self.revision(actor, site_id, to).await?;
+        let a = self.get(actor, site_id, from).await?;
+        let b = self.get(actor, site_id, to).await?;
         let secrets = sees_secrets(actor);
         let policy = line_diff(&a.policy_text, &b.policy_text);
         let settings = line_diff(

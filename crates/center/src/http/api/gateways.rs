@@ -81,7 +81,8 @@ pub(super) async fn list(
     };
     Ok(Json(
         s.app
-            .equipment_list(&a, &filter)
+            .inventory()
+            .list(&a, &filter)
             .await?
             .into_iter()
             .map(|e| equipment_wire(e, Vec::new()))
@@ -96,7 +97,7 @@ pub(super) async fn one(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Equipment>> {
-    let (e, h) = s.app.equipment(&a, id).await?;
+    let (e, h) = s.app.inventory().get(&a, id).await?;
     Ok(Json(equipment_wire(e, h)))
 }
 
@@ -109,7 +110,8 @@ pub(super) async fn stock(
 ) -> ApiResult<Response> {
     let e = s
         .app
-        .stock_equipment(&a, &req.serial, &req.model, s.now_ms())
+        .inventory()
+        .stock(&a, &req.serial, &req.model, s.now_ms())
         .await?;
     Ok(created(equipment_wire(e, Vec::new())))
 }
@@ -131,9 +133,10 @@ pub(super) async fn move_unit(
     };
     let e = s
         .app
-        .move_equipment(&a, id, m, &req.note, s.now_ms())
+        .inventory()
+        .apply_move(&a, id, m, &req.note, s.now_ms())
         .await?;
-    let (e, h) = s.app.equipment(&a, e.id).await?;
+    let (e, h) = s.app.inventory().get(&a, e.id).await?;
     Ok(Json(equipment_wire(e, h)))
 }
 

@@ -96,7 +96,7 @@ pub(super) async fn list(
     ApiActor(a): ApiActor,
     Id(site): Id,
 ) -> ApiResult<Json<Vec<wire::Revision>>> {
-    let (_, list) = s.app.site_revisions(&a, site).await?;
+    let (_, list) = s.app.revisions().history(&a, site).await?;
     Ok(Json(
         list.into_iter()
             .map(|r| revision_wire(&a, r, false))
@@ -121,7 +121,7 @@ pub(super) async fn create(
         reason: req.reason,
         instruction_id: req.instruction_id,
     };
-    let r = s.app.create_revision(&a, site, draft, s.now_ms()).await?;
+    let r = s.app.revisions().draft(&a, site, draft, s.now_ms()).await?;
     Ok(created(revision_wire(&a, r, true)))
 }
 
@@ -132,7 +132,7 @@ pub(super) async fn one(
     ApiActor(a): ApiActor,
     SiteRev(site, n): SiteRev,
 ) -> ApiResult<Json<wire::Revision>> {
-    let r = s.app.revision(&a, site, n).await?;
+    let r = s.app.revisions().get(&a, site, n).await?;
     Ok(Json(revision_wire(&a, r, true)))
 }
 
@@ -165,7 +165,7 @@ pub(super) async fn diff(
         )
         .field("from, to")
     })?;
-    let d = s.app.revision_diff(&a, site, q.from, q.to).await?;
+    let d = s.app.revisions().diff(&a, site, q.from, q.to).await?;
     Ok(Json(diff_wire(d)))
 }
 
@@ -180,7 +180,8 @@ async fn review(
     let four_eyes = s.config.four_eyes;
     let r = s
         .app
-        .review_revision(&a, site, n, approve, note, four_eyes, s.now_ms())
+        .revisions()
+        .review(&a, site, n, approve, note, four_eyes, s.now_ms())
         .await?;
     Ok(Json(revision_wire(&a, r, false)))
 }
@@ -214,7 +215,7 @@ pub(super) async fn publish(
     ApiActor(a): ApiActor,
     SiteRev(site, n): SiteRev,
 ) -> ApiResult<Json<wire::Revision>> {
-    let r = s.app.publish_revision(&a, site, n, s.now_ms()).await?;
+    let r = s.app.revisions().publish(&a, site, n, s.now_ms()).await?;
     Ok(Json(revision_wire(&a, r, false)))
 }
 
@@ -228,7 +229,8 @@ pub(super) async fn rollback(
 ) -> ApiResult<Response> {
     let r = s
         .app
-        .rollback_revision(&a, site, n, &req.reason, req.instruction_id, s.now_ms())
+        .revisions()
+        .rollback(&a, site, n, &req.reason, req.instruction_id, s.now_ms())
         .await?;
     Ok(created(revision_wire(&a, r, true)))
 }

@@ -142,7 +142,8 @@ async fn customer_page(
     };
     let equipment = s
         .app
-        .equipment_list(&u.actor, &filter)
+        .inventory()
+        .list(&u.actor, &filter)
         .await
         .unwrap_or_default();
     let body = html! {

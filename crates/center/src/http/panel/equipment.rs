@@ -61,7 +61,7 @@ async fn enrolment_token(
             }
         },
     };
-    let (e, _) = match s.app.equipment(&u.actor, id).await {
+    let (e, _) = match s.app.inventory().get(&u.actor, id).await {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -174,7 +174,8 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
         .and_then(|v| v.trim().parse::<i64>().ok());
     let list = match s
         .app
-        .equipment_list(&u.actor, &EquipmentFilter { state, customer_id })
+        .inventory()
+        .list(&u.actor, &EquipmentFilter { state, customer_id })
         .await
     {
         Ok(x) => x,
@@ -226,7 +227,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     let Ok(id) = id.parse::<i64>() else {
         return error_page(l, Some(&u), AppError::NotFound);
     };
-    let (e, history) = match s.app.equipment(&u.actor, id).await {
+    let (e, history) = match s.app.inventory().get(&u.actor, id).await {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };

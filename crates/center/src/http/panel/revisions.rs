@@ -54,7 +54,7 @@ fn opt(v: Option<i64>) -> String {
 
 async fn history_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<String>) -> Response {
     let l = u.lang;
-    let (site, list) = match async { s.app.site_revisions(&u.actor, num(&id)?).await }.await {
+    let (site, list) = match async { s.app.revisions().history(&u.actor, num(&id)?).await }.await {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -148,7 +148,7 @@ async fn revision_page(
     Path((id, n)): Path<(String, String)>,
 ) -> Response {
     let l = u.lang;
-    let r = match async { s.app.revision(&u.actor, num(&id)?, num(&n)?).await }.await {
+    let r = match async { s.app.revisions().get(&u.actor, num(&id)?, num(&n)?).await }.await {
         Ok(r) => r,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -267,18 +267,21 @@ async fn act(
     let result = match action.as_str() {
         "approve" => {
             s.app
-                .review_revision(&u.actor, site, n, true, &f.text, four_eyes, now)
+                .revisions()
+                .review(&u.actor, site, n, true, &f.text, four_eyes, now)
                 .await
         }
         "reject" => {
             s.app
-                .review_revision(&u.actor, site, n, false, &f.text, four_eyes, now)
+                .revisions()
+                .review(&u.actor, site, n, false, &f.text, four_eyes, now)
                 .await
         }
-        "publish" => s.app.publish_revision(&u.actor, site, n, now).await,
+        "publish" => s.app.revisions().publish(&u.actor, site, n, now).await,
         "rollback" => {
             s.app
-                .rollback_revision(&u.actor, site, n, &f.text, None, now)
+                .revisions()
+                .rollback(&u.actor, site, n, &f.text, None, now)
                 .await
         }
         _ => Err(AppError::NotFound),
@@ -362,7 +365,7 @@ async fn diff_page(
     let d = match async {
         let from = num(q.from.as_deref().unwrap_or(""))?;
         let to = num(q.to.as_deref().unwrap_or(""))?;
-        s.app.revision_diff(&u.actor, num(&id)?, from, to).await
+        s.app.revisions().diff(&u.actor, num(&id)?, from, to).await
     }
     .await
     {
@@ -583,7 +586,7 @@ async fn new_page(
 ) -> Response {
     let l = u.lang;
     let loaded = async {
-        let (site, list) = s.app.site_revisions(&u.actor, num(&id)?).await?;
+        let (site, list) = s.app.revisions().history(&u.actor, num(&id)?).await?;
         if !may_draft(&u.actor) {
             return Err(AppError::Forbidden(Forbidden::DraftRevisions));
         }
@@ -644,7 +647,8 @@ async fn create(
             instruction_id,
         };
         s.app
-            .create_revision(&u.actor, site_id, draft, s.now_ms())
+            .revisions()
+            .draft(&u.actor, site_id, draft, s.now_ms())
             .await
             .map_err(|e| (e, Some(settings)))
     }
@@ -660,7 +664,7 @@ async fn create(
     let AppError::Invalid { .. } = e else {
         return error_page(l, Some(&u), e);
     };
-    let site = match s.app.site_revisions(&u.actor, site_id).await {
+    let site = match s.app.revisions().history(&u.actor, site_id).await {
         Ok((site, _)) => site,
         Err(e) => return error_page(l, Some(&u), e),
     };
