@@ -335,6 +335,7 @@ pub fn notice_kind_label(kind: &str, lang: Lang) -> String {
 }
 
 /// The back office's use cases: `app.backoffice()`.
+#[derive(Clone, Copy)]
 pub struct BackOffice<'a>(&'a App);
 
 impl App {
@@ -362,7 +363,7 @@ impl BackOffice<'_> {
         reason = "the fields of the application form"
     )]
     pub async fn apply(
-        &self,
+        self,
         actor: &Actor,
         cfg: &BackofficeConfig,
         customer_id: i64,
@@ -451,7 +452,7 @@ impl BackOffice<'_> {
         Ok(a)
     }
 
-    pub async fn applications(&self, actor: &Actor) -> Result<Vec<Application>> {
+    pub async fn applications(self, actor: &Actor) -> Result<Vec<Application>> {
         Ok(self
             .store
             .backoffice()
@@ -459,7 +460,7 @@ impl BackOffice<'_> {
             .await?)
     }
 
-    pub async fn application(&self, actor: &Actor, id: i64) -> Result<Application> {
+    pub async fn application(self, actor: &Actor, id: i64) -> Result<Application> {
         self.store
             .backoffice()
             .application(read_scope(actor), id)
@@ -470,7 +471,7 @@ impl BackOffice<'_> {
     /// Art. 8-1: accepting creates the contract; the applicant's officer is notified
     /// (a notice kept with its recipient, sent by e-mail when SMTP is configured).
     pub async fn accept(
-        &self,
+        self,
         actor: &Actor,
         cfg: &BackofficeConfig,
         id: i64,
@@ -588,7 +589,7 @@ impl BackOffice<'_> {
 
     /// Art. 8-2: refusal with one of the listed reasons.
     pub async fn refuse(
-        &self,
+        self,
         actor: &Actor,
         id: i64,
         reason: &str,
@@ -633,11 +634,11 @@ impl BackOffice<'_> {
 
     // ---- contracts (Art. 10–12) ----------------------------------------------------
 
-    pub async fn contracts(&self, actor: &Actor) -> Result<Vec<Contract>> {
+    pub async fn contracts(self, actor: &Actor) -> Result<Vec<Contract>> {
         Ok(self.store.backoffice().contracts(read_scope(actor)).await?)
     }
 
-    pub async fn contract(&self, actor: &Actor, id: i64) -> Result<Contract> {
+    pub async fn contract(self, actor: &Actor, id: i64) -> Result<Contract> {
         self.store
             .backoffice()
             .contract(read_scope(actor), id)
@@ -657,7 +658,7 @@ impl BackOffice<'_> {
     /// `requested_end` gives: the earliest allowed end date and the date that applies,
     /// and the Art. 10-2 lump sum. Nothing is recorded.
     pub async fn cancellation_preview(
-        &self,
+        self,
         actor: &Actor,
         id: i64,
         requested_end: &str,
@@ -672,7 +673,7 @@ impl BackOffice<'_> {
     /// Art. 11-1: records the cancellation (the end date moved to notice + 30 days if
     /// it was earlier).
     pub async fn cancel(
-        &self,
+        self,
         actor: &Actor,
         id: i64,
         requested_end: &str,
@@ -726,7 +727,7 @@ impl BackOffice<'_> {
         reason = "the fields of the termination form"
     )]
     pub async fn terminate(
-        &self,
+        self,
         actor: &Actor,
         id: i64,
         reason: &str,
@@ -814,7 +815,7 @@ impl BackOffice<'_> {
 
     /// The units lent under a contract the caller may read, as they are now.
     pub async fn contract_units(
-        &self,
+        self,
         actor: &Actor,
         contract_id: i64,
     ) -> Result<Vec<crate::gateways::Equipment>> {
@@ -831,7 +832,7 @@ impl BackOffice<'_> {
     /// The contracts (the caller may read) a unit was lent under, newest first, with
     /// when it left each (`None` while it is lent under it).
     pub async fn unit_contracts(
-        &self,
+        self,
         actor: &Actor,
         equipment_id: i64,
     ) -> Result<Vec<(i64, Option<i64>)>> {
@@ -844,7 +845,7 @@ impl BackOffice<'_> {
 
     /// Lends one more unit under a contract that has not ended (Art. 4-3 (1)).
     pub async fn lend_unit(
-        &self,
+        self,
         actor: &Actor,
         contract_id: i64,
         equipment_id: i64,
@@ -883,11 +884,7 @@ impl BackOffice<'_> {
     /// Art. 15: the units of every contract that has reached its end go back through
     /// the inventory's life cycle (installed → disconnected → returned; lent, failed,
     /// replaced or disconnected → returned). Returns (contract, unit, what happened).
-    pub async fn take_back_units(
-        &self,
-        actor: &Actor,
-        now: i64,
-    ) -> Result<Vec<(i64, i64, String)>> {
+    pub async fn take_back_units(self, actor: &Actor, now: i64) -> Result<Vec<(i64, i64, String)>> {
         require_back_office(actor)?;
         let mut tx = self.store.begin().await?;
         let done = take_back_units(&mut tx, actor, today(now), None, now).await?;
@@ -904,7 +901,7 @@ impl BackOffice<'_> {
     /// (which also serialises center processes on PostgreSQL), with one audit entry
     /// naming the numbers issued.
     pub async fn invoice_run(
-        &self,
+        self,
         actor: &Actor,
         cfg: &BackofficeConfig,
         month: &str,
@@ -1011,7 +1008,7 @@ impl BackOffice<'_> {
         Ok(report)
     }
 
-    pub async fn invoices(&self, actor: &Actor, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
+    pub async fn invoices(self, actor: &Actor, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
         Ok(self
             .store
             .backoffice()
@@ -1019,7 +1016,7 @@ impl BackOffice<'_> {
             .await?)
     }
 
-    pub async fn invoice(&self, actor: &Actor, id: i64) -> Result<Invoice> {
+    pub async fn invoice(self, actor: &Actor, id: i64) -> Result<Invoice> {
         self.store
             .backoffice()
             .invoice(read_scope(actor), id)
@@ -1028,7 +1025,7 @@ impl BackOffice<'_> {
     }
 
     /// The overdue list: invoices not fully paid after their due date.
-    pub async fn overdue(&self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
+    pub async fn overdue(self, actor: &Actor, now: i64) -> Result<Vec<Invoice>> {
         Ok(self
             .store
             .backoffice()
@@ -1043,7 +1040,7 @@ impl BackOffice<'_> {
     /// the grace period) is kept with it and billed on the invoice of the month it was
     /// made in.
     pub async fn record_payment(
-        &self,
+        self,
         actor: &Actor,
         cfg: &BackofficeConfig,
         invoice_id: i64,
@@ -1129,7 +1126,7 @@ impl BackOffice<'_> {
         Ok(p)
     }
 
-    pub async fn payments(&self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments(self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
         self.contract(actor, contract_id).await?;
         Ok(self
             .store
@@ -1140,7 +1137,7 @@ impl BackOffice<'_> {
 
     /// Art. 18-5: the liability cap for a cause on `cause`, with the payments counted.
     pub async fn liability_cap(
-        &self,
+        self,
         actor: &Actor,
         contract_id: i64,
         cause: &str,
@@ -1215,7 +1212,7 @@ impl BackOffice<'_> {
     /// each was sent are kept.
     #[expect(clippy::too_many_arguments, reason = "the fields of the notice form")]
     pub async fn send_notice(
-        &self,
+        self,
         actor: &Actor,
         cfg: &BackofficeConfig,
         kind: &str,
@@ -1294,13 +1291,7 @@ impl BackOffice<'_> {
 
     /// Sends a kept notice to its recipients not yet reached, and records the result
     /// of each (time sent, or the error).
-    async fn deliver(
-        &self,
-        actor: &Actor,
-        cfg: &BackofficeConfig,
-        id: i64,
-        now: i64,
-    ) -> Result<()> {
+    async fn deliver(self, actor: &Actor, cfg: &BackofficeConfig, id: i64, now: i64) -> Result<()> {
         if cfg.smtp.trim().is_empty() {
             return Ok(());
         }
@@ -1352,7 +1343,7 @@ impl BackOffice<'_> {
         Ok(())
     }
 
-    pub async fn notices(&self, actor: &Actor) -> Result<Vec<Notice>> {
+    pub async fn notices(self, actor: &Actor) -> Result<Vec<Notice>> {
         require_back_office(actor)?;
         Ok(self.store.backoffice().notices().await?)
     }

@@ -43,6 +43,7 @@ fn inventory_scope(actor: &Actor) -> Scope {
 }
 
 /// The inventory's use cases: `app.inventory()`.
+#[derive(Clone, Copy)]
 pub struct Inventory<'a>(&'a App);
 
 impl App {
@@ -60,12 +61,12 @@ impl std::ops::Deref for Inventory<'_> {
 }
 
 impl Inventory<'_> {
-    pub async fn list(&self, actor: &Actor, f: &EquipmentFilter) -> Result<Vec<Equipment>> {
+    pub async fn list(self, actor: &Actor, f: &EquipmentFilter) -> Result<Vec<Equipment>> {
         Ok(self.store.equipment_list(inventory_scope(actor), f).await?)
     }
 
     /// A unit and the history the caller may see.
-    pub async fn get(&self, actor: &Actor, id: i64) -> Result<(Equipment, Vec<EquipmentEvent>)> {
+    pub async fn get(self, actor: &Actor, id: i64) -> Result<(Equipment, Vec<EquipmentEvent>)> {
         let scope = inventory_scope(actor);
         let e = self
             .store
@@ -78,7 +79,7 @@ impl Inventory<'_> {
 
     /// Adds a unit to stock.
     pub async fn stock(
-        &self,
+        self,
         actor: &Actor,
         serial: &str,
         model: &str,
@@ -118,7 +119,7 @@ impl Inventory<'_> {
 
     /// Moves a unit to its next state (Art. 15), with a note saying why.
     pub async fn apply_move(
-        &self,
+        self,
         actor: &Actor,
         id: i64,
         m: Move,

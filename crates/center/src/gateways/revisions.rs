@@ -548,6 +548,7 @@ fn revision_record(
 }
 
 /// The revision use cases: `app.revisions()`.
+#[derive(Clone, Copy)]
 pub struct Revisions<'a>(&'a App);
 
 impl App {
@@ -569,7 +570,7 @@ impl Revisions<'_> {
     /// back as the caller sees it.
     #[allow(clippy::too_many_arguments)]
     async fn record_revision_change(
-        &self,
+        self,
         mut tx: crate::store::Tx,
         actor: &Actor,
         customer_id: i64,
@@ -589,7 +590,7 @@ impl Revisions<'_> {
     }
 
     /// A site the caller may see.
-    async fn revision_site(&self, actor: &Actor, site_id: i64) -> Result<Site> {
+    async fn revision_site(self, actor: &Actor, site_id: i64) -> Result<Site> {
         self.store
             .site(actor.scope(), site_id)
             .await?
@@ -597,7 +598,7 @@ impl Revisions<'_> {
     }
 
     /// The revisions of a site, newest first.
-    pub async fn history(&self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
+    pub async fn history(self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
         let site = self.revision_site(actor, site_id).await?;
         let list = self
             .store
@@ -607,7 +608,7 @@ impl Revisions<'_> {
     }
 
     /// One revision of a site, by its number.
-    pub async fn get(&self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
+    pub async fn get(self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
         let site = self.revision_site(actor, site_id).await?;
         self.store
             .revision(Scope::Customer(site.customer_id), site_id, number)
@@ -618,7 +619,7 @@ impl Revisions<'_> {
     /// Drafts a new revision (coordinators, operators). Errors of the checker or of the
     /// settings refuse it; warnings stay with it.
     pub async fn draft(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         draft: Draft,
@@ -628,7 +629,7 @@ impl Revisions<'_> {
     }
 
     async fn draft_revision(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         draft: Draft,
@@ -720,7 +721,7 @@ impl Revisions<'_> {
     /// Rolls back to revision `number`: a new draft with its content (`restored_from`),
     /// which goes through the same workflow.
     pub async fn rollback(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         number: i64,
@@ -743,7 +744,7 @@ impl Revisions<'_> {
     /// be its author. A rejection needs a note.
     #[allow(clippy::too_many_arguments)]
     pub async fn review(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         number: i64,
@@ -819,7 +820,7 @@ impl Revisions<'_> {
     /// Publishes an approved revision (operators, administrators): it gets the site's
     /// next generation, and the generation row is written in the same transaction.
     pub async fn publish(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         number: i64,
@@ -861,7 +862,7 @@ impl Revisions<'_> {
 
     /// Compares two revisions of a site (`from` old, `to` new).
     pub async fn diff(
-        &self,
+        self,
         actor: &Actor,
         site_id: i64,
         from: i64,

@@ -49,7 +49,8 @@ pub(super) async fn instructions(
 ) -> ApiResult<Json<Vec<wire::Instruction>>> {
     let list = s
         .app
-        .instructions_page(&a, q.before, q.limit.unwrap_or(DEFAULT_PAGE))
+        .instructions()
+        .page(&a, q.before, q.limit.unwrap_or(DEFAULT_PAGE))
         .await?;
     Ok(Json(
         list.into_iter()
@@ -67,7 +68,7 @@ pub(super) async fn instruction(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Instruction>> {
-    let (i, c) = s.app.instruction(&a, id).await?;
+    let (i, c) = s.app.instructions().get(&a, id).await?;
     Ok(Json(instruction_wire(i, c)))
 }
 
@@ -82,7 +83,8 @@ pub(super) async fn submit_instruction(
 ) -> ApiResult<Response> {
     let i = s
         .app
-        .submit_instruction(&a, &req.subject, &req.body, &req.kind, s.now_ms())
+        .instructions()
+        .submit(&a, &req.subject, &req.body, &req.kind, s.now_ms())
         .await?;
     Ok(created(instruction_wire(i, Vec::new())))
 }
@@ -96,7 +98,8 @@ async fn decide(
 ) -> ApiResult<Json<wire::Instruction>> {
     let i = s
         .app
-        .decide_instruction(&a, id, to, reason.as_deref(), s.now_ms())
+        .instructions()
+        .decide(&a, id, to, reason.as_deref(), s.now_ms())
         .await?;
     Ok(Json(instruction_wire(i, Vec::new())))
 }
@@ -156,7 +159,8 @@ pub(super) async fn comment(
 ) -> ApiResult<Response> {
     Ok(created(comment_wire(
         s.app
-            .comment_instruction(&a, id, &c.body, s.now_ms())
+            .instructions()
+            .comment(&a, id, &c.body, s.now_ms())
             .await?,
     )))
 }

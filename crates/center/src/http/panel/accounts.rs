@@ -298,7 +298,7 @@ async fn dashboard(State(s): State<AppState>, u: PanelUser) -> Response {
         Some(c) => s.app.customer(&u.actor, c).await.ok(),
         None => None,
     };
-    let instructions = s.app.instructions(&u.actor, 10).await.ok();
+    let instructions = s.app.instructions().list(&u.actor, 10).await.ok();
     let locale = u.actor.locale.as_deref();
     let body = html! {
         p { (A::Welcome.text(l)) ", " (u.actor.label) " — " (role_name(u.actor.role).text(l)) }

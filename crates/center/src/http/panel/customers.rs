@@ -199,7 +199,7 @@ pub(super) fn instruction_table(l: Lang, list: &[Instruction]) -> Markup {
 
 /// The dashboard's instruction table, refreshed in place by htmx.
 async fn instructions_partial(State(s): State<AppState>, u: PanelUser) -> Response {
-    match s.app.instructions(&u.actor, 10).await {
+    match s.app.instructions().list(&u.actor, 10).await {
         Ok(list) => Html(instruction_table(u.lang, &list).into_string()).into_response(),
         Err(e) => error_page(u.lang, Some(&u), e),
     }
@@ -207,7 +207,7 @@ async fn instructions_partial(State(s): State<AppState>, u: PanelUser) -> Respon
 
 async fn instructions_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let list = match s.app.instructions(&u.actor, 200).await {
+    let list = match s.app.instructions().list(&u.actor, 200).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -249,7 +249,8 @@ async fn submit_instruction(
 ) -> Response {
     let action = s
         .app
-        .submit_instruction(&u.actor, &f.subject, &f.body, &f.kind, s.now_ms());
+        .instructions()
+        .submit(&u.actor, &f.subject, &f.body, &f.kind, s.now_ms());
     submit(&u, &f.csrf, action, |i| format!("/instructions/{}", i.id)).await
 }
 
@@ -262,7 +263,7 @@ async fn instruction_page(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(l, Some(&u), AppError::NotFound);
     };
-    let (i, comments) = match s.app.instruction(&u.actor, id).await {
+    let (i, comments) = match s.app.instructions().get(&u.actor, id).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -335,14 +336,16 @@ async fn act_instruction(
             "done" => InstructionState::Done,
             "comment" => {
                 s.app
-                    .comment_instruction(&u.actor, id, text.unwrap_or(""), now)
+                    .instructions()
+                    .comment(&u.actor, id, text.unwrap_or(""), now)
                     .await?;
                 return Ok(id);
             }
             _ => return Err(AppError::NotFound),
         };
         s.app
-            .decide_instruction(&u.actor, id, state, text, now)
+            .instructions()
+            .decide(&u.actor, id, state, text, now)
             .await?;
         Ok(id)
     };
