@@ -90,15 +90,25 @@ impl FleetState {
     pub fn parse(s: &str) -> Option<FleetState> {
         FleetState::ALL.into_iter().find(|f| f.as_str() == s)
     }
-    /// (Japanese, English).
-    pub fn label(self) -> (&'static str, &'static str) {
+    /// The state's name in the message catalog.
+    pub fn name(self) -> crate::messages::panel::FleetStateName {
+        use crate::messages::panel::FleetStateName;
         match self {
-            FleetState::NeverSeen => ("未接続", "never seen"),
-            FleetState::Drift => ("ドリフト", "drift"),
-            FleetState::Failed => ("適用失敗", "failed"),
-            FleetState::Pending => ("適用待ち", "pending"),
-            FleetState::InSync => ("同期済み", "in sync"),
+            FleetState::NeverSeen => FleetStateName::NeverSeen,
+            FleetState::Drift => FleetStateName::Drift,
+            FleetState::Failed => FleetStateName::Failed,
+            FleetState::Pending => FleetStateName::Pending,
+            FleetState::InSync => FleetStateName::InSync,
         }
+    }
+
+    /// Japanese and English labels (from the message catalog).
+    pub fn label(self) -> (&'static str, &'static str) {
+        let n = self.name();
+        (
+            n.text(crate::messages::Lang::Ja),
+            n.text(crate::messages::Lang::En),
+        )
     }
 }
 

@@ -53,18 +53,28 @@ impl EquipmentState {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Japanese and English labels for the panel.
-    pub fn label(self) -> (&'static str, &'static str) {
+    /// The state's name in the message catalog.
+    pub fn name(self) -> crate::messages::panel::EquipmentStateName {
+        use crate::messages::panel::EquipmentStateName;
         match self {
-            EquipmentState::InStock => ("在庫", "In stock"),
-            EquipmentState::Lent => ("貸与中", "Lent"),
-            EquipmentState::Installed => ("設置済み", "Installed"),
-            EquipmentState::Disconnected => ("接続停止", "Disconnected"),
-            EquipmentState::Relocating => ("移設中", "Relocating"),
-            EquipmentState::Failed => ("故障", "Failed"),
-            EquipmentState::Replaced => ("交換済み", "Replaced"),
-            EquipmentState::Returned => ("返却済み", "Returned"),
+            EquipmentState::InStock => EquipmentStateName::InStock,
+            EquipmentState::Lent => EquipmentStateName::Lent,
+            EquipmentState::Installed => EquipmentStateName::Installed,
+            EquipmentState::Disconnected => EquipmentStateName::Disconnected,
+            EquipmentState::Relocating => EquipmentStateName::Relocating,
+            EquipmentState::Failed => EquipmentStateName::Failed,
+            EquipmentState::Replaced => EquipmentStateName::Replaced,
+            EquipmentState::Returned => EquipmentStateName::Returned,
         }
+    }
+
+    /// Japanese and English labels (from the message catalog).
+    pub fn label(self) -> (&'static str, &'static str) {
+        let n = self.name();
+        (
+            n.text(crate::messages::Lang::Ja),
+            n.text(crate::messages::Lang::En),
+        )
     }
 
     /// The states that may follow this one.

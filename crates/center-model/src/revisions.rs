@@ -35,14 +35,24 @@ impl RevisionState {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Japanese and English labels for the panel.
-    pub fn label(self) -> (&'static str, &'static str) {
+    /// The state's name in the message catalog.
+    pub fn name(self) -> crate::messages::panel::RevisionStateName {
+        use crate::messages::panel::RevisionStateName;
         match self {
-            RevisionState::Draft => ("下書き", "Draft"),
-            RevisionState::Approved => ("承認済み", "Approved"),
-            RevisionState::Rejected => ("却下", "Rejected"),
-            RevisionState::Published => ("公開済み", "Published"),
+            RevisionState::Draft => RevisionStateName::Draft,
+            RevisionState::Approved => RevisionStateName::Approved,
+            RevisionState::Rejected => RevisionStateName::Rejected,
+            RevisionState::Published => RevisionStateName::Published,
         }
+    }
+
+    /// Japanese and English labels (from the message catalog).
+    pub fn label(self) -> (&'static str, &'static str) {
+        let n = self.name();
+        (
+            n.text(crate::messages::Lang::Ja),
+            n.text(crate::messages::Lang::En),
+        )
     }
 }
 

@@ -336,7 +336,7 @@ fn units_table(l: Lang, units: &[crate::gateways::Equipment]) -> Markup {
                     tr {
                         td { a href={ "/equipment/" (e.id) } { (e.serial) } }
                         td { (e.model) }
-                        td { (super::equipment::state_name(e.placement.state).text(l)) }
+                        td { (e.placement.state.name().text(l)) }
                     }
                 }
             }

@@ -162,7 +162,7 @@ async fn customer_page(
             @for x in &equipment {
                 li {
                     a href={ "/equipment/" (x.id) } { (x.serial) }
-                    " / " (x.model) " (" (super::equipment::state_name(x.placement.state).text(l)) ")"
+                    " / " (x.model) " (" (x.placement.state.name().text(l)) ")"
                 }
             }
         }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use mamori_center_model::messages::Lang;
-use mamori_center_model::messages::panel::{Common as C, Equipment as E, EquipmentStateName};
+use mamori_center_model::messages::panel::{Common as C, Equipment as E};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -103,20 +103,6 @@ async fn enrolment_token(
     }
 }
 
-/// A state of the register, as the panel names it.
-pub(super) fn state_name(s: EquipmentState) -> EquipmentStateName {
-    match s {
-        EquipmentState::InStock => EquipmentStateName::InStock,
-        EquipmentState::Lent => EquipmentStateName::Lent,
-        EquipmentState::Installed => EquipmentStateName::Installed,
-        EquipmentState::Disconnected => EquipmentStateName::Disconnected,
-        EquipmentState::Relocating => EquipmentStateName::Relocating,
-        EquipmentState::Failed => EquipmentStateName::Failed,
-        EquipmentState::Replaced => EquipmentStateName::Replaced,
-        EquipmentState::Returned => EquipmentStateName::Returned,
-    }
-}
-
 /// The filter form of a list of equipment (`id="filter"`, GET to `action`): a state
 /// select from `states` (value, label) and a customer select, each with an empty
 /// choice for any, the current choices selected, and the Filter button.
@@ -191,7 +177,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
         (filter_form(
             l,
             "/equipment",
-            EquipmentState::ALL.map(|st| (st.as_str(), state_name(st).text(l))),
+            EquipmentState::ALL.map(|st| (st.as_str(), st.name().text(l))),
             state.map(EquipmentState::as_str),
             &customers,
             customer_id,
@@ -208,7 +194,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
                     tr {
                         td { a href={ "/equipment/" (e.id) } { (e.serial) } }
                         td { (e.model) }
-                        td { (state_name(e.placement.state).text(l)) }
+                        td { (e.placement.state.name().text(l)) }
                         td { (name_of(e.placement.customer_id)) }
                         td { (date(l, e.updated_at)) }
                     }
@@ -240,7 +226,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     let body = html! {
         dl {
             dt { (C::Model.text(l)) } dd { (e.model) }
-            dt { (C::State.text(l)) } dd #state { (state_name(e.placement.state).text(l)) }
+            dt { (C::State.text(l)) } dd #state { (e.placement.state.name().text(l)) }
             dt { (C::Customer.text(l)) } dd { @if let Some(c) = e.placement.customer_id { (c) } }
             dt { (C::Site.text(l)) } dd { @if let Some(c) = e.placement.site_id { (c) } }
         }
@@ -257,8 +243,8 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
                     tr {
                         td { (date(l, h.at)) }
                         td {
-                            (h.from.map(|f| state_name(f).text(l)).unwrap_or("—"))
-                            " → " (state_name(h.to).text(l))
+                            (h.from.map(|f| f.name().text(l)).unwrap_or("—"))
+                            " → " (h.to.name().text(l))
                         }
                         td { @if let Some(c) = h.site_id { (c) } }
                         td { (h.actor) }

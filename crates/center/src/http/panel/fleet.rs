@@ -11,9 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
-use mamori_center_model::messages::panel::{
-    ApplyOutcome, Common as C, Equipment as E, FleetStateName,
-};
+use mamori_center_model::messages::panel::{ApplyOutcome, Common as C, Equipment as E};
 use maud::{Markup, html};
 
 use super::equipment::filter_form;
@@ -56,16 +54,6 @@ fn filter_of(q: &Filter) -> Result<FleetFilter, String> {
     Ok(FleetFilter { customer_id, state })
 }
 
-fn state_name(s: FleetState) -> FleetStateName {
-    match s {
-        FleetState::NeverSeen => FleetStateName::NeverSeen,
-        FleetState::Drift => FleetStateName::Drift,
-        FleetState::Failed => FleetStateName::Failed,
-        FleetState::Pending => FleetStateName::Pending,
-        FleetState::InSync => FleetStateName::InSync,
-    }
-}
-
 fn apply_label(l: Lang, s: &str) -> &'static str {
     match s {
         "applied" => ApplyOutcome::Applied.text(l),
@@ -92,7 +80,7 @@ async fn fleet_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Fil
         (filter_form(
             l,
             "/fleet",
-            FleetState::ALL.map(|st| (st.as_str(), state_name(st).text(l))),
+            FleetState::ALL.map(|st| (st.as_str(), st.name().text(l))),
             f.state.map(FleetState::as_str),
             &customers,
             f.customer_id,
@@ -112,7 +100,7 @@ async fn fleet_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Fil
                         td { a href={ "/equipment/" (r.equipment_id) } { (r.serial) } }
                         td { (r.customer_name) }
                         td { (r.site_name) }
-                        td { (state_name(st).text(l)) }
+                        td { (st.name().text(l)) }
                         td { (r.last_contact.map(|t| date(l, t)).unwrap_or_else(|| "—".into())) }
                         td { (generation(r.applied_generation)) " / " (generation(r.desired_generation)) }
                         td {

@@ -13,7 +13,7 @@ use mamori_api::settings::{
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
-use mamori_center_model::messages::panel::{Common as C, RevisionStateName, Revisions as R};
+use mamori_center_model::messages::panel::{Common as C, Revisions as R};
 use maud::{Markup, html};
 
 use super::{AppState, Form, PanelUser, check_csrf, csrf_field, date, error_page, page};
@@ -32,16 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/sites/{id}/revisions/diff", get(diff_page))
         .route("/sites/{id}/revisions/{n}", get(revision_page))
         .route("/sites/{id}/revisions/{n}/{action}", post(act))
-}
-
-fn state_label(l: Lang, s: RevisionState) -> &'static str {
-    match s {
-        RevisionState::Draft => RevisionStateName::Draft,
-        RevisionState::Approved => RevisionStateName::Approved,
-        RevisionState::Rejected => RevisionStateName::Rejected,
-        RevisionState::Published => RevisionStateName::Published,
-    }
-    .text(l)
 }
 
 fn num(s: &str) -> Result<i64, AppError> {
@@ -82,7 +72,7 @@ async fn history_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<St
                 @for r in &list {
                     tr {
                         td { a href={ "/sites/" (site.id) "/revisions/" (r.number) } { (r.number) } }
-                        td.state { (state_label(l, r.state)) }
+                        td.state { (r.state.name().text(l)) }
                         td { (opt(r.generation)) }
                         td { (r.author) }
                         td { (date(l, r.created_at)) }
@@ -164,7 +154,7 @@ async fn revision_page(
     let body = html! {
         p { a href=(base) { (R::AllRevisions.text(l)) } }
         dl {
-            dt { (C::State.text(l)) } dd #state { (state_label(l, r.state)) }
+            dt { (C::State.text(l)) } dd #state { (r.state.name().text(l)) }
             dt { (R::Generation.text(l)) } dd #generation { (opt(r.generation)) }
             dt { (R::Drafted.text(l)) } dd { (r.author) " — " (date(l, r.created_at)) }
             dt { (R::Reason.text(l)) } dd #reason { (r.reason) }
