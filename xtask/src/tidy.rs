@@ -654,6 +654,158 @@ fn capabilities_are_namespaced_by_types_not_name_prefixes() {
     }
 }
 
+/// The only methods of the center's `App` itself: plumbing, not use cases.
+const APP_OWN_METHODS: &[&str] = &["ping", "now_ms"];
+
+/// Where `code` implements methods directly on `App` (`impl App {`), and the public
+/// functions of those blocks.
+fn app_impls(code: &str) -> Vec<(usize, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = code[rest..].find("impl App {") {
+        let at = rest + i;
+        let body_start = at + "impl App {".len();
+        let mut depth = 1;
+        let mut end = body_start;
+        for (j, ch) in code[body_start..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = body_start + j;
+                break;
+            }
+        }
+        let body = &code[body_start..end];
+        let fns = source::idents(body)
+            .into_iter()
+            .filter(|(k, _)| {
+                let before = body[..*k].trim_end();
+                before.ends_with("fn")
+                    && body[..*k].contains("pub")
+                    && body[..before.len() - 2]
+                        .trim_end()
+                        .trim_end_matches("async")
+                        .trim_end()
+                        .ends_with("pub")
+            })
+            .map(|(_, id)| id.to_string())
+            .collect();
+        found.push((source::line_of(code, at), fns));
+        rest = end;
+    }
+    found
+}
+
+/// `App` is the root of the use cases, not a god type: each capability is a handle type
+/// declared with `capability!` (`app.users().create(..)`), and `App`'s own methods are the
+/// plumbing in `APP_OWN_METHODS`, in `app/mod.rs`.
+#[test]
+fn the_center_s_use_cases_live_on_capability_handles_not_on_app() {
+    for f in rust_files(&root().join("crates/center/src")) {
+        let code = non_test_code(&f);
+        for (line, fns) in app_impls(&code) {
+            let r = rel(&f);
+            assert!(
+                r.ends_with("crates/center/src/app/mod.rs"),
+                "{r}:{line}: `impl App` outside app/mod.rs: declare the capability's handle \
+                 with `capability!` and put its use cases on it"
+            );
+            for f in fns {
+                assert!(
+                    APP_OWN_METHODS.contains(&f.as_str()),
+                    "{r}:{line}: `App::{f}`: a use case belongs on its capability's handle, \
+                     not on `App`"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_app_check_finds_use_cases_on_app() {
+    let code = "impl App {\n    pub async fn create_user(&self) {}\n    fn helper() {}\n    pub fn ping(&self) { if x { } }\n}\nimpl Other { pub fn no(&self) {} }";
+    let found = app_impls(code);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].1,
+        vec!["create_user".to_string(), "ping".to_string()]
+    );
+}
+
+/// Where the center's model and use cases take or hold an entity's id as a bare
+/// integer (`customer_id: i64`, `site: Option<i64>`) instead of its typed id.
+fn bare_entity_ids(code: &str) -> Vec<(usize, String)> {
+    const ENTITIES: &[&str] = &[
+        "customer",
+        "site",
+        "user",
+        "author",
+        "equipment",
+        "unit",
+        "instruction",
+    ];
+    let mut found = Vec::new();
+    for (at, id) in source::idents(code) {
+        let base = id.strip_suffix("_id").unwrap_or(id);
+        if !ENTITIES.contains(&base) {
+            continue;
+        }
+        let rest = code[at + id.len()..].trim_start();
+        let Some(ty) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let ty = ty.trim_start();
+        let ty = ty.strip_prefix("Option<").unwrap_or(ty).trim_start();
+        if ty.starts_with("i64") && !ty[3..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        {
+            found.push((source::line_of(code, at), id.to_string()));
+        }
+    }
+    found
+}
+
+/// Where entity ids are typed (`center-model`'s `ids.rs`): the model and the center's
+/// use cases. The message catalog formats ids as numbers and is left out.
+const TYPED_ID_DIRS: &[&str] = &[
+    "crates/center-model/src",
+    "crates/center/src/app",
+    "crates/center/src/gateways",
+    "crates/center/src/backoffice",
+];
+
+#[test]
+fn entity_ids_are_typed_in_the_model_and_the_use_cases() {
+    for dir in TYPED_ID_DIRS {
+        for f in rust_files(&root().join(dir)) {
+            if rel(&f).contains("/messages/") {
+                continue;
+            }
+            let code = non_test_code(&f);
+            if let Some((line, id)) = bare_entity_ids(&code).first() {
+                panic!(
+                    "{}:{line}: `{id}` is a bare integer; use the entity's typed id \
+                     (`mamori_center_model::ids`)",
+                    rel(&f)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_typed_id_check_finds_bare_ids() {
+    let found = bare_entity_ids(
+        "fn f(customer_id: i64, site: Option<i64>, n: i64, user_id: UserId, unit: i64x) {}",
+    );
+    assert_eq!(
+        found,
+        vec![(1, "customer_id".to_string()), (1, "site".to_string())]
+    );
+}
+
 /// Where a file reaches the store itself (`x.store` as a value, not a `.store(..)` call
 /// such as an atomic's).
 fn store_accesses(code: &str) -> Vec<usize> {
@@ -735,7 +887,7 @@ fn the_center_reads_the_wall_clock_only_in_its_clock_adapter() {
     // Where the system clock is handed in: the center's start and its defaults.
     let hands_in = [
         root().join("crates/center/src/lib.rs"),
-        root().join("crates/center/src/app.rs"),
+        root().join("crates/center/src/app/mod.rs"),
     ];
     for k in crates()
         .iter()

@@ -2,6 +2,8 @@
 //! each changed by one conditional statement (no read-modify-write), and the tokens'
 //! expiry, last use and revocation (migration 41).
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{NRow, Reader, Result, Store, StoreError, Tx, USER_COLS, user_from_row};
@@ -23,10 +25,10 @@ fn token_from_row<R: NRow>(r: &R) -> Result<ApiToken> {
     let role: String = r.v("role")?;
     Ok(ApiToken {
         id: r.v("id")?,
-        user_id: r.v("user_id")?,
+        user_id: cook(r.v("user_id")?),
         name: r.v("name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        customer_id: r.v("customer_id")?,
+        customer_id: cook(r.v("customer_id")?),
         revoked: r.v::<i64>("revoked")? != 0,
         created_at: r.v("created_at")?,
         expires_at: r.v("expires_at")?,
@@ -67,11 +69,11 @@ impl Store {
                 let role: String = r.v("t_role")?;
                 let token = ApiToken {
                     id: r.v("t_id")?,
-                    user_id: r.v("user_id")?,
+                    user_id: cook(r.v("user_id")?),
                     name: r.v("t_name")?,
                     role: Role::parse(&role)
                         .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                    customer_id: r.v("t_customer_id")?,
+                    customer_id: cook(r.v("t_customer_id")?),
                     revoked: r.v::<i64>("revoked")? != 0,
                     created_at: r.v("t_created_at")?,
                     expires_at: r.v("expires_at")?,
@@ -111,7 +113,7 @@ impl Store {
             sql.push_str(&format!(" AND t.user_id = ${}", args.len()));
         }
         if let Scope::Customer(c) = f.scope {
-            args.push(c);
+            args.push(c.get());
             sql.push_str(&format!(" AND t.customer_id = ${}", args.len()));
         }
         sql.push_str(" ORDER BY t.id DESC LIMIT 500");
@@ -140,12 +142,12 @@ impl Tx {
     }
 
     /// Revokes one token; false when it was already revoked.
-    pub async fn revoke_api_token(&mut self, id: i64, now: i64, by: i64) -> Result<bool> {
+    pub async fn revoke_api_token(&mut self, id: i64, now: i64, by: UserId) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE api_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked = 0",
         )
         .bind(now)
-        .bind(by)
+        .bind(raw(by))
         .bind(id)
         .execute(&mut *self.tx)
         .await?
@@ -154,13 +156,13 @@ impl Tx {
     }
 
     /// Revokes every token of a user (on a role change or deactivation); how many.
-    pub async fn revoke_user_tokens(&mut self, user_id: i64, now: i64, by: i64) -> Result<u64> {
+    pub async fn revoke_user_tokens(&mut self, user_id: UserId, now: i64, by: i64) -> Result<u64> {
         Ok(sqlx::query(
             "UPDATE api_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2 WHERE user_id = $3 AND revoked = 0",
         )
         .bind(now)
         .bind(by)
-        .bind(user_id)
+        .bind(raw(user_id))
         .execute(&mut *self.tx)
         .await?
         .rows_affected())
@@ -173,7 +175,7 @@ impl Tx {
     /// than `limit` guesses per lock period.
     pub async fn admit_signin(
         &mut self,
-        user_id: i64,
+        user_id: UserId,
         now: i64,
         limit: i64,
         lock_ms: i64,
@@ -185,7 +187,7 @@ impl Tx {
              WHERE id = $1 AND locked_until <= $2 \
              RETURNING locked_until",
         )
-        .bind(user_id)
+        .bind(raw(user_id))
         .bind(now)
         .bind(limit)
         .bind(lock_ms)
@@ -205,7 +207,7 @@ impl Tx {
             }
             None => {
                 let r = sqlx::query("SELECT locked_until FROM users WHERE id = $1")
-                    .bind(user_id)
+                    .bind(raw(user_id))
                     .fetch_optional(&mut *self.tx)
                     .await?;
                 let until = match r {
@@ -222,11 +224,11 @@ impl Tx {
 
     /// Takes back an admitted attempt whose password was right (its TOTP step follows,
     /// and counts by itself); false when the account was locked meanwhile.
-    pub async fn release_signin(&mut self, user_id: i64, now: i64) -> Result<bool> {
+    pub async fn release_signin(&mut self, user_id: UserId, now: i64) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE id = $1 AND locked_until <= $2",
         )
-        .bind(user_id)
+        .bind(raw(user_id))
         .bind(now)
         .execute(&mut *self.tx)
         .await?
@@ -236,10 +238,10 @@ impl Tx {
 
     /// A sign-in succeeded: the count starts again; false (and nothing changed) when the
     /// account was locked meanwhile, so that a right guess racing the lock is refused.
-    pub async fn finish_signin(&mut self, user_id: i64, now: i64) -> Result<bool> {
+    pub async fn finish_signin(&mut self, user_id: UserId, now: i64) -> Result<bool> {
         let n =
             sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND locked_until <= $2")
-                .bind(user_id)
+                .bind(raw(user_id))
                 .bind(now)
                 .execute(&mut *self.tx)
                 .await?
@@ -252,7 +254,7 @@ impl Tx {
     /// it (exactly one failure does).
     pub async fn fail_signin(
         &mut self,
-        user_id: i64,
+        user_id: UserId,
         now: i64,
         limit: i64,
         lock_ms: i64,
@@ -262,7 +264,7 @@ impl Tx {
              WHERE id = $1 AND failed_logins >= $3 AND locked_until <= $2 \
              RETURNING locked_until",
         )
-        .bind(user_id)
+        .bind(raw(user_id))
         .bind(now)
         .bind(limit)
         .bind(lock_ms)

@@ -8,6 +8,8 @@
 //! names the invoice, payment, contract or application, never a fallback value; an
 //! amount too large for its column is refused the same way on the way in.
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use std::collections::BTreeMap;
 
 use mamori_billing::invoice::LineKind;
@@ -62,7 +64,7 @@ fn application_from_row(r: &AnyRow) -> Result<Application> {
     let id: i64 = r.try_get("id")?;
     Ok(Application {
         id,
-        customer_id: r.try_get("customer_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
         monthly_fee: yen(r, "monthly_fee", &|| format!("application {id}"))?,
@@ -96,7 +98,7 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract> {
     let id: i64 = r.try_get("id")?;
     Ok(Contract {
         id,
-        customer_id: r.try_get("customer_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
         application_id: r.try_get("application_id")?,
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
@@ -122,7 +124,7 @@ fn invoice_from_row(r: &AnyRow) -> Result<Invoice> {
     Ok(Invoice {
         id,
         number,
-        customer_id: r.try_get("customer_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
         contract_id: r.try_get("contract_id")?,
         month: month.parse().map_err(|_| corrupt("month", &month))?,
         issue_date: date(r, "issue_date")?,
@@ -146,7 +148,7 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     Ok(Payment {
         id,
         invoice_id,
-        customer_id: r.try_get("customer_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
         contract_id: r.try_get("contract_id")?,
         amount: yen(r, "amount", &owner)?,
         date: date(r, "date")?,
@@ -188,7 +190,7 @@ fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
 /// An invoice row of a planned run, converted for its columns.
 struct InvoiceRow<'a> {
     number: i64,
-    customer_id: i64,
+    customer_id: CustomerId,
     contract_id: i64,
     issue_date: String,
     due_date: String,
@@ -295,13 +297,13 @@ impl BackOffice<'_> {
     pub async fn contracts_of_unit(
         &self,
         scope: Scope,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
     ) -> Result<Vec<(i64, Option<i64>)>> {
         scoped(
             "SELECT l.contract_id, l.released_at FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.equipment_id = $1",
             scope,
             "k.customer_id",
-            vec![Arg::Int(equipment_id)],
+            vec![Arg::Int(equipment_id.get())],
             " ORDER BY l.contract_id DESC",
         )
         .fetch_all(&self.pool)
@@ -374,7 +376,7 @@ impl BackOffice<'_> {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            contract.equipment.push(r.try_get("equipment_id")?);
+            contract.equipment.push(cook(r.try_get("equipment_id")?));
         }
         Ok(Some(contract))
     }
@@ -548,7 +550,7 @@ impl BackOffice<'_> {
         rows.iter()
             .map(|r| {
                 Ok(NoticeRecipient {
-                    customer_id: r.try_get("customer_id")?,
+                    customer_id: cook(r.try_get("customer_id")?),
                     email: r.try_get("email")?,
                     sent_at: r.try_get("sent_at")?,
                     error: r.try_get("error")?,
@@ -558,11 +560,11 @@ impl BackOffice<'_> {
     }
 
     /// The active officer's e-mail address and the customer's name.
-    pub async fn officer(&self, customer_id: i64) -> Result<Option<(String, String)>> {
+    pub async fn officer(&self, customer_id: CustomerId) -> Result<Option<(String, String)>> {
         let r = sqlx::query(
             "SELECT u.email AS email, c.name AS name FROM customers c JOIN users u ON u.customer_id = c.id AND u.role = 'officer' AND u.active = 1 WHERE c.id = $1",
         )
-        .bind(customer_id)
+        .bind(raw(customer_id))
         .fetch_optional(&self.pool)
         .await?;
         r.map(|r| Ok((r.try_get("email")?, r.try_get("name")?)))
@@ -573,7 +575,7 @@ impl BackOffice<'_> {
 impl BackOfficeTx<'_> {
     pub async fn insert_application(&mut self, a: &Application) -> Result<i64> {
         let r = sqlx::query("INSERT INTO bo_applications (customer_id, line_product, line_id, monthly_fee, start_date, note, state, replaces_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
-            .bind(a.customer_id)
+            .bind(raw(a.customer_id))
             .bind(&a.line_product)
             .bind(&a.line_id)
             .bind(column(a.monthly_fee, "monthly_fee", &|| "the application".into())?)
@@ -623,7 +625,7 @@ impl BackOfficeTx<'_> {
 
     pub async fn insert_contract(&mut self, c: &Contract) -> Result<i64> {
         let r = sqlx::query("INSERT INTO bo_contracts (customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-            .bind(c.customer_id)
+            .bind(raw(c.customer_id))
             .bind(c.application_id)
             .bind(&c.line_product)
             .bind(&c.line_id)
@@ -638,12 +640,12 @@ impl BackOfficeTx<'_> {
     }
 
     /// Links a unit to a contract (the unit is lent under it).
-    pub async fn link_unit(&mut self, contract_id: i64, equipment_id: i64) -> Result<()> {
+    pub async fn link_unit(&mut self, contract_id: i64, equipment_id: EquipmentId) -> Result<()> {
         sqlx::query(
             "INSERT INTO bo_contract_equipment (contract_id, equipment_id, released_at) VALUES ($1, $2, NULL)",
         )
         .bind(contract_id)
-        .bind(equipment_id)
+        .bind(raw(equipment_id))
         .execute(&mut *self.tx)
         .await
         .map_err(|e| super::conflict(e, "the unit is already lent under this contract"))?;
@@ -651,11 +653,11 @@ impl BackOfficeTx<'_> {
     }
 
     /// The contracts a unit is lent under now (links not released), oldest first.
-    pub async fn open_links_of_unit(&mut self, equipment_id: i64) -> Result<Vec<i64>> {
+    pub async fn open_links_of_unit(&mut self, equipment_id: EquipmentId) -> Result<Vec<i64>> {
         let rows = sqlx::query(
             "SELECT contract_id FROM bo_contract_equipment WHERE equipment_id = $1 AND released_at IS NULL ORDER BY contract_id",
         )
-        .bind(equipment_id)
+        .bind(raw(equipment_id))
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("contract_id")?)).collect()
@@ -665,7 +667,7 @@ impl BackOfficeTx<'_> {
     pub async fn release_unit(
         &mut self,
         contract_id: i64,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
         now: i64,
     ) -> Result<()> {
         sqlx::query(
@@ -673,7 +675,7 @@ impl BackOfficeTx<'_> {
         )
         .bind(now)
         .bind(contract_id)
-        .bind(equipment_id)
+        .bind(raw(equipment_id))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -781,7 +783,7 @@ impl BackOfficeTx<'_> {
         let interest = column(p.interest, "interest", &owner)?;
         let r = sqlx::query("INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(p.invoice_id)
-            .bind(p.customer_id)
+            .bind(raw(p.customer_id))
             .bind(p.contract_id)
             .bind(amount)
             .bind(p.date.to_string())
@@ -917,7 +919,7 @@ impl BackOfficeTx<'_> {
             })?;
             invoices.push(InvoiceRow {
                 number,
-                customer_id: p.customer,
+                customer_id: CustomerId::new(p.customer),
                 contract_id: p.contract,
                 issue_date: i.issue_date.to_string(),
                 due_date: i.due_date.to_string(),
@@ -955,7 +957,7 @@ impl BackOfficeTx<'_> {
             for n in chunk {
                 q = q
                     .bind(n.number)
-                    .bind(n.customer_id)
+                    .bind(raw(n.customer_id))
                     .bind(n.contract_id)
                     .bind(month.clone())
                     .bind(n.issue_date.clone())
@@ -1025,14 +1027,14 @@ impl BackOfficeTx<'_> {
     pub async fn insert_recipient(
         &mut self,
         notice_id: i64,
-        customer_id: i64,
+        customer_id: CustomerId,
         email: &str,
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO bo_notice_recipients (notice_id, customer_id, email) VALUES ($1, $2, $3)",
         )
         .bind(notice_id)
-        .bind(customer_id)
+        .bind(raw(customer_id))
         .bind(email)
         .execute(&mut *self.tx)
         .await?;
@@ -1042,7 +1044,7 @@ impl BackOfficeTx<'_> {
     pub async fn mark_sent(
         &mut self,
         notice_id: i64,
-        customer_id: i64,
+        customer_id: CustomerId,
         sent_at: Option<i64>,
         error: Option<&str>,
     ) -> Result<()> {
@@ -1050,7 +1052,7 @@ impl BackOfficeTx<'_> {
             .bind(sent_at)
             .bind(error)
             .bind(notice_id)
-            .bind(customer_id)
+            .bind(raw(customer_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -1210,7 +1212,7 @@ impl BackOffice<'_> {
                 let owner = || format!("a payment of invoice {}", p.invoice_id);
                 q = q
                     .bind(p.invoice_id)
-                    .bind(p.customer_id)
+                    .bind(raw(p.customer_id))
                     .bind(p.contract_id)
                     .bind(column(p.amount, "amount", &owner)?)
                     .bind(p.date.to_string())

@@ -1,6 +1,8 @@
 //! SQL of managed gateways: the equipment inventory and its history. The history table
 //! is append-only: the store has no statement that updates or deletes an event.
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -23,13 +25,13 @@ fn state_of(s: &str) -> Result<EquipmentState> {
 fn equipment_from_row(r: &AnyRow) -> Result<Equipment> {
     let state: String = r.try_get("state")?;
     Ok(Equipment {
-        id: r.try_get("id")?,
+        id: cook(r.try_get("id")?),
         serial: r.try_get("serial")?,
         model: r.try_get("model")?,
         placement: Placement {
             state: state_of(&state)?,
-            customer_id: r.try_get("customer_id")?,
-            site_id: r.try_get("site_id")?,
+            customer_id: cook(r.try_get("customer_id")?),
+            site_id: cook(r.try_get("site_id")?),
         },
         installation: r.try_get("installation")?,
         created_at: r.try_get("created_at")?,
@@ -42,23 +44,23 @@ fn event_from_row(r: &AnyRow) -> Result<EquipmentEvent> {
     let to: String = r.try_get("to_state")?;
     Ok(EquipmentEvent {
         id: r.try_get("id")?,
-        equipment_id: r.try_get("equipment_id")?,
+        equipment_id: cook(r.try_get("equipment_id")?),
         at: r.try_get("at")?,
         actor: r.try_get("actor")?,
         from: from.as_deref().map(state_of).transpose()?,
         to: state_of(&to)?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
+        site_id: cook(r.try_get("site_id")?),
         note: r.try_get("note")?,
     })
 }
 
 impl Store {
     /// A unit as seen in `scope`: a customer sees only the units it holds now.
-    pub async fn equipment(&self, scope: Scope, id: i64) -> Result<Option<Equipment>> {
+    pub async fn equipment(&self, scope: Scope, id: EquipmentId) -> Result<Option<Equipment>> {
         let (filter, c) = scope_filter(scope, "customer_id", 2);
         let sql = format!("SELECT {EQ_COLS} FROM equipment WHERE id = $1{filter}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -80,7 +82,7 @@ impl Store {
         );
         let mut q = sqlx::query(AssertSqlSafe(sql))
             .bind(f.state.map(|s| s.as_str()).unwrap_or(""))
-            .bind(f.customer_id.unwrap_or(0));
+            .bind(f.customer_id.map_or(0, CustomerId::get));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -96,13 +98,13 @@ impl Store {
     pub async fn equipment_events(
         &self,
         scope: Scope,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
     ) -> Result<Vec<EquipmentEvent>> {
         let (filter, c) = scope_filter(scope, "customer_id", 2);
         let sql = format!(
             "SELECT {EV_COLS} FROM equipment_events WHERE equipment_id = $1{filter} ORDER BY id"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(equipment_id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -115,7 +117,12 @@ impl Store {
 }
 
 impl Tx {
-    pub async fn insert_equipment(&mut self, serial: &str, model: &str, now: i64) -> Result<i64> {
+    pub async fn insert_equipment(
+        &mut self,
+        serial: &str,
+        model: &str,
+        now: i64,
+    ) -> Result<EquipmentId> {
         let r = sqlx::query("INSERT INTO equipment (serial, model, state, customer_id, site_id, created_at, updated_at) VALUES ($1, $2, 'in_stock', NULL, NULL, $3, $3) RETURNING id")
             .bind(serial)
             .bind(model)
@@ -123,14 +130,14 @@ impl Tx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(|e| conflict(e, "a unit with this serial number is already in the inventory"))?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
     /// Reads a unit inside the transaction (writers are serialised, see `Store::begin`).
-    pub async fn equipment_for_update(&mut self, id: i64) -> Result<Option<Equipment>> {
+    pub async fn equipment_for_update(&mut self, id: EquipmentId) -> Result<Option<Equipment>> {
         let sql = format!("SELECT {EQ_COLS} FROM equipment WHERE id = $1");
         sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
+            .bind(raw(id))
             .fetch_optional(&mut *self.tx)
             .await?
             .map(|r| equipment_from_row(&r))
@@ -152,8 +159,8 @@ impl Tx {
         if let Some(from) = from {
             let n = sqlx::query("UPDATE equipment SET state = $1, customer_id = $2, site_id = $3, updated_at = $4, installation = installation + 1 WHERE id = $5 AND state = $6")
                 .bind(to.state.as_str())
-                .bind(to.customer_id)
-                .bind(to.site_id)
+                .bind(raw(to.customer_id))
+                .bind(raw(to.site_id))
                 .bind(now)
                 .bind(id)
                 .bind(from.state.as_str())
@@ -174,8 +181,8 @@ impl Tx {
             .bind(actor)
             .bind(from.map(|f| f.state.as_str()))
             .bind(to.state.as_str())
-            .bind(customer)
-            .bind(site)
+            .bind(raw(customer))
+            .bind(raw(site))
             .bind(note)
             .execute(&mut *self.tx)
             .await?;
@@ -186,9 +193,9 @@ impl Tx {
 fn token_from_row(r: &AnyRow) -> Result<EnrolmentToken> {
     Ok(EnrolmentToken {
         id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
-        equipment_id: r.try_get("equipment_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
+        site_id: cook(r.try_get("site_id")?),
+        equipment_id: cook(r.try_get("equipment_id")?),
         installation: r.try_get("installation")?,
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
@@ -199,9 +206,9 @@ fn token_from_row(r: &AnyRow) -> Result<EnrolmentToken> {
 fn cert_from_row(r: &AnyRow) -> Result<AgentCert> {
     Ok(AgentCert {
         serial: r.try_get("serial")?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
-        equipment_id: r.try_get("equipment_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
+        site_id: cook(r.try_get("site_id")?),
+        equipment_id: cook(r.try_get("equipment_id")?),
         installation: r.try_get("installation")?,
         not_after: r.try_get("not_after")?,
         revoked_at: r.try_get("revoked_at")?,
@@ -219,8 +226,8 @@ const UNIT_NOW: &str = "e.state AS unit_state, e.customer_id AS unit_customer, e
 fn is_current(r: &AnyRow, c: &AgentCert) -> Result<bool> {
     let state: Option<String> = r.try_get("unit_state")?;
     Ok(state.as_deref() == Some(EquipmentState::Installed.as_str())
-        && r.try_get::<Option<i64>, _>("unit_customer")? == Some(c.customer_id)
-        && r.try_get::<Option<i64>, _>("unit_site")? == Some(c.site_id)
+        && r.try_get::<Option<i64>, _>("unit_customer")? == Some(c.customer_id.get())
+        && r.try_get::<Option<i64>, _>("unit_site")? == Some(c.site_id.get())
         && r.try_get::<Option<i64>, _>("unit_installation")? == Some(c.installation))
 }
 
@@ -259,12 +266,16 @@ impl Store {
     }
 
     /// A unit's certificates, newest first.
-    pub async fn agent_certs_of(&self, scope: Scope, equipment_id: i64) -> Result<Vec<AgentCert>> {
+    pub async fn agent_certs_of(
+        &self,
+        scope: Scope,
+        equipment_id: EquipmentId,
+    ) -> Result<Vec<AgentCert>> {
         let (filter, c) = scope_filter(scope, "c.customer_id", 2);
         let sql = format!(
             "SELECT {CERT_COLS} FROM agent_certs c WHERE c.equipment_id = $1{filter} ORDER BY c.created_at DESC, c.serial"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(equipment_id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -282,9 +293,9 @@ impl Tx {
     pub async fn insert_enrolment_token(
         &mut self,
         token_hash: &str,
-        customer_id: i64,
-        site_id: i64,
-        equipment_id: i64,
+        customer_id: CustomerId,
+        site_id: SiteId,
+        equipment_id: EquipmentId,
         installation: i64,
         created_by: &str,
         expires_at: i64,
@@ -292,9 +303,9 @@ impl Tx {
     ) -> Result<i64> {
         let r = sqlx::query("INSERT INTO enrolment_tokens (token_hash, customer_id, site_id, equipment_id, installation, created_by, expires_at, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) RETURNING id")
             .bind(token_hash)
-            .bind(customer_id)
-            .bind(site_id)
-            .bind(equipment_id)
+            .bind(raw(customer_id))
+            .bind(raw(site_id))
+            .bind(raw(equipment_id))
             .bind(installation)
             .bind(created_by)
             .bind(expires_at)
@@ -330,9 +341,9 @@ impl Tx {
     pub async fn insert_agent_cert(&mut self, c: &AgentCert, now: i64) -> Result<()> {
         sqlx::query("INSERT INTO agent_certs (serial, customer_id, site_id, equipment_id, installation, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)")
             .bind(&c.serial)
-            .bind(c.customer_id)
-            .bind(c.site_id)
-            .bind(c.equipment_id)
+            .bind(raw(c.customer_id))
+            .bind(raw(c.site_id))
+            .bind(raw(c.equipment_id))
             .bind(c.installation)
             .bind(c.not_after)
             .bind(now)
@@ -377,10 +388,14 @@ impl Tx {
     }
 
     /// Revokes the unused, unrevoked enrolment tokens of a unit; returns how many.
-    pub async fn revoke_enrolment_tokens_of(&mut self, equipment_id: i64, now: i64) -> Result<u64> {
+    pub async fn revoke_enrolment_tokens_of(
+        &mut self,
+        equipment_id: EquipmentId,
+        now: i64,
+    ) -> Result<u64> {
         Ok(sqlx::query("UPDATE enrolment_tokens SET revoked_at = $1 WHERE equipment_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
             .bind(now)
-            .bind(equipment_id)
+            .bind(raw(equipment_id))
             .execute(&mut *self.tx)
             .await?
             .rows_affected())
@@ -389,14 +404,14 @@ impl Tx {
     /// Revokes every certificate of a unit that is not revoked yet; returns their serials.
     pub async fn revoke_agent_certs_of(
         &mut self,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
         reason: &str,
         now: i64,
     ) -> Result<Vec<String>> {
         let rows = sqlx::query(
             "SELECT serial FROM agent_certs WHERE equipment_id = $1 AND revoked_at IS NULL ORDER BY serial",
         )
-        .bind(equipment_id)
+        .bind(raw(equipment_id))
         .fetch_all(&mut *self.tx)
         .await?;
         let mut serials = Vec::new();
@@ -406,7 +421,7 @@ impl Tx {
         sqlx::query("UPDATE agent_certs SET revoked_at = $1, revoked_reason = $2 WHERE equipment_id = $3 AND revoked_at IS NULL")
             .bind(now)
             .bind(reason)
-            .bind(equipment_id)
+            .bind(raw(equipment_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(serials)

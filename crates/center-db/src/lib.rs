@@ -10,6 +10,7 @@ pub mod audit;
 mod audit_head;
 pub mod billing;
 mod gateways;
+mod ids;
 mod migrations;
 mod reconcile;
 pub mod revisions;
@@ -18,6 +19,7 @@ mod secrets;
 pub mod seed;
 mod tasks;
 
+use mamori_center_model::ids::*;
 use std::sync::Arc;
 
 use std::str::FromStr;
@@ -32,6 +34,7 @@ use sqlx::sqlite::{
 use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Executor, Row};
 
 use crate::audit::{ChainError, Entry, Record, Verifier};
+pub(crate) use ids::{cook, raw};
 use mamori_center_model::domain::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -324,13 +327,13 @@ impl Store {
         self.open_user_secret(c)
     }
 
-    pub async fn credentials_by_id(&self, id: i64) -> Result<Option<Credentials>> {
+    pub async fn credentials_by_id(&self, id: UserId) -> Result<Option<Credentials>> {
         let sql = format!(
             "SELECT {USER_COLS}, password_hash, totp_secret, failed_logins, locked_until FROM users WHERE id = $1"
         );
         let c = with_reader!(self, p => {
             let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(id)
+                .bind(raw(id))
                 .fetch_optional(p)
                 .await?;
             row.map(|r| credentials_from_row(&r)).transpose()
@@ -349,9 +352,17 @@ impl Store {
         .transpose()
     }
 
-    pub async fn user(&self, scope: Scope, id: i64) -> Result<Option<User>> {
+    pub async fn user(&self, scope: Scope, id: UserId) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        scoped_one!(self, scope, "customer_id", sql, "", [id], user_from_row)
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id.get()],
+            user_from_row
+        )
     }
 
     pub async fn users(&self, scope: Scope) -> Result<Vec<User>> {
@@ -373,7 +384,7 @@ impl Store {
                 Ok(SetupLink {
                     totp_secret: self.sealing.open(&stored, &aad)?,
                     token_hash,
-                    user_id: r.try_get("user_id")?,
+                    user_id: cook(r.try_get("user_id")?),
                     purpose: r.try_get("purpose")?,
                     expires_at: r.try_get("expires_at")?,
                     used: r.try_get::<i64, _>("used")? != 0,
@@ -393,7 +404,7 @@ impl Store {
             .await?;
             row.map(|r| {
                 Ok(Session {
-                    user_id: r.try_get("user_id")?,
+                    user_id: cook(r.try_get("user_id")?),
                     stage: r.try_get("stage")?,
                     csrf: r.try_get("csrf")?,
                     expires_at: r.try_get("expires_at")?,
@@ -437,9 +448,9 @@ impl Store {
         })
     }
 
-    pub async fn customer(&self, scope: Scope, id: i64) -> Result<Option<Customer>> {
+    pub async fn customer(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>> {
         let sql = "SELECT id, name, created_at FROM customers WHERE id = $1";
-        scoped_one!(self, scope, "id", sql, "", [id], customer_from_row)
+        scoped_one!(self, scope, "id", sql, "", [id.get()], customer_from_row)
     }
 
     pub async fn customers(&self, scope: Scope) -> Result<Vec<Customer>> {
@@ -448,9 +459,17 @@ impl Store {
         scoped_all!(self, scope, "id", sql, tail, [], customer_from_row)
     }
 
-    pub async fn site(&self, scope: Scope, id: i64) -> Result<Option<Site>> {
+    pub async fn site(&self, scope: Scope, id: SiteId) -> Result<Option<Site>> {
         let sql = "SELECT id, customer_id, name, address, created_at FROM sites WHERE id = $1";
-        scoped_one!(self, scope, "customer_id", sql, "", [id], site_from_row)
+        scoped_one!(
+            self,
+            scope,
+            "customer_id",
+            sql,
+            "",
+            [id.get()],
+            site_from_row
+        )
     }
 
     pub async fn sites(&self, scope: Scope) -> Result<Vec<Site>> {
@@ -459,7 +478,11 @@ impl Store {
         scoped_all!(self, scope, "customer_id", sql, tail, [], site_from_row)
     }
 
-    pub async fn instruction(&self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
+    pub async fn instruction(
+        &self,
+        scope: Scope,
+        id: InstructionId,
+    ) -> Result<Option<Instruction>> {
         let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1");
         scoped_one!(
             self,
@@ -467,7 +490,7 @@ impl Store {
             "customer_id",
             sql,
             "",
-            [id],
+            [id.get()],
             instruction_from_row
         )
     }
@@ -498,7 +521,11 @@ impl Store {
         )
     }
 
-    pub async fn comments(&self, scope: Scope, instruction_id: i64) -> Result<Vec<Comment>> {
+    pub async fn comments(
+        &self,
+        scope: Scope,
+        instruction_id: InstructionId,
+    ) -> Result<Vec<Comment>> {
         let sql = "SELECT id, instruction_id, author_id, body, created_at FROM instruction_comments WHERE instruction_id = $1";
         scoped_all!(
             self,
@@ -506,12 +533,12 @@ impl Store {
             "customer_id",
             sql,
             " ORDER BY id",
-            [instruction_id],
+            [instruction_id.get()],
             |r| {
                 Ok(Comment {
                     id: r.try_get("id")?,
-                    instruction_id: r.try_get("instruction_id")?,
-                    author_id: r.try_get("author_id")?,
+                    instruction_id: cook(r.try_get("instruction_id")?),
+                    author_id: cook(r.try_get("author_id")?),
                     body: r.try_get("body")?,
                     created_at: r.try_get("created_at")?,
                 })
@@ -789,27 +816,27 @@ impl Tx {
         Ok(e.seq)
     }
 
-    pub async fn insert_customer(&mut self, name: &str, now: i64) -> Result<i64> {
+    pub async fn insert_customer(&mut self, name: &str, now: i64) -> Result<CustomerId> {
         let r =
             sqlx::query("INSERT INTO customers (name, created_at) VALUES ($1, $2) RETURNING id")
                 .bind(name)
                 .bind(now)
                 .fetch_one(&mut *self.tx)
                 .await?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
     /// Inserts an account without password (set through its setup link).
     pub async fn insert_user(
         &mut self,
-        customer_id: Option<i64>,
+        customer_id: Option<CustomerId>,
         email: &str,
         display_name: &str,
         role: Role,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<UserId> {
         let r = sqlx::query("INSERT INTO users (customer_id, email, display_name, role, totp_enabled, active, failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, 0, 1, 0, 0, $5) RETURNING id")
-            .bind(customer_id)
+            .bind(raw(customer_id))
             .bind(email)
             .bind(display_name)
             .bind(role.as_str())
@@ -817,7 +844,7 @@ impl Tx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(|e| conflict(e, "an account with this e-mail address (or an active officer of this customer) already exists"))?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
     pub async fn email_taken(&mut self, email: &str) -> Result<bool> {
@@ -828,17 +855,17 @@ impl Tx {
         Ok(r.try_get::<i64, _>("n")? > 0)
     }
 
-    pub async fn active_officer_count(&mut self, customer_id: i64) -> Result<i64> {
+    pub async fn active_officer_count(&mut self, customer_id: CustomerId) -> Result<i64> {
         let r = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE customer_id = $1 AND role = 'officer' AND active = 1")
-            .bind(customer_id)
+            .bind(raw(customer_id))
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(r.try_get::<i64, _>("n")?)
     }
 
-    pub async fn customer_exists(&mut self, id: i64) -> Result<bool> {
+    pub async fn customer_exists(&mut self, id: CustomerId) -> Result<bool> {
         let r = sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE id = $1")
-            .bind(id)
+            .bind(raw(id))
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(r.try_get::<i64, _>("n")? > 0)
@@ -846,7 +873,7 @@ impl Tx {
 
     pub async fn set_credentials(
         &mut self,
-        user_id: i64,
+        user_id: UserId,
         display_name: &str,
         password_hash: &str,
         totp_secret: Option<&str>,
@@ -860,43 +887,43 @@ impl Tx {
             .bind(password_hash)
             .bind(stored)
             .bind(i64::from(totp_secret.is_some()))
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    pub async fn set_active(&mut self, user_id: i64, active: bool) -> Result<()> {
+    pub async fn set_active(&mut self, user_id: UserId, active: bool) -> Result<()> {
         sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
             .bind(i64::from(active))
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await
             .map_err(|e| conflict(e, "this customer already has an active security officer"))?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    pub async fn set_role(&mut self, user_id: i64, role: Role) -> Result<()> {
+    pub async fn set_role(&mut self, user_id: UserId, role: Role) -> Result<()> {
         sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    pub async fn set_locale(&mut self, user_id: i64, locale: Option<&str>) -> Result<()> {
+    pub async fn set_locale(&mut self, user_id: UserId, locale: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
             .bind(locale)
-            .bind(user_id)
+            .bind(raw(user_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -905,7 +932,7 @@ impl Tx {
     pub async fn insert_setup_link(
         &mut self,
         token_hash: &str,
-        user_id: Option<i64>,
+        user_id: Option<UserId>,
         purpose: &str,
         totp_secret: &str,
         expires_at: i64,
@@ -916,7 +943,7 @@ impl Tx {
             .seal(totp_secret, &crate::sealing::setup_link_aad(token_hash))?;
         sqlx::query("INSERT INTO setup_links (token_hash, user_id, purpose, totp_secret, expires_at, used, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)")
             .bind(token_hash)
-            .bind(user_id)
+            .bind(raw(user_id))
             .bind(purpose)
             .bind(stored)
             .bind(expires_at)
@@ -938,12 +965,12 @@ impl Tx {
 
     /// Records that the user's TOTP code of time step `step` was used; false when that
     /// step or a later one was already used (a replayed code).
-    pub async fn claim_totp_step(&mut self, user_id: i64, step: i64) -> Result<bool> {
+    pub async fn claim_totp_step(&mut self, user_id: UserId, step: i64) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
         )
         .bind(step)
-        .bind(user_id)
+        .bind(raw(user_id))
         .execute(&mut *self.tx)
         .await?
         .rows_affected();
@@ -994,7 +1021,7 @@ impl Tx {
     pub async fn insert_session(
         &mut self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         stage: &str,
         csrf: &str,
         now: i64,
@@ -1002,7 +1029,7 @@ impl Tx {
     ) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, stage, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(token_hash)
-            .bind(user_id)
+            .bind(raw(user_id))
             .bind(stage)
             .bind(csrf)
             .bind(now)
@@ -1027,19 +1054,19 @@ impl Tx {
     pub async fn insert_api_token(
         &mut self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         name: &str,
         role: Role,
-        customer_id: Option<i64>,
+        customer_id: Option<CustomerId>,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<i64> {
         let r = sqlx::query("INSERT INTO api_tokens (token_hash, user_id, name, role, customer_id, created_at, revoked, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING id")
             .bind(token_hash)
-            .bind(user_id)
+            .bind(raw(user_id))
             .bind(name)
             .bind(role.as_str())
-            .bind(customer_id)
+            .bind(raw(customer_id))
             .bind(now)
             .bind(expires_at)
             .fetch_one(&mut *self.tx)
@@ -1049,25 +1076,25 @@ impl Tx {
 
     pub async fn insert_site(
         &mut self,
-        customer_id: i64,
+        customer_id: CustomerId,
         name: &str,
         address: &str,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<SiteId> {
         let r = sqlx::query("INSERT INTO sites (customer_id, name, address, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(customer_id)
+            .bind(raw(customer_id))
             .bind(name)
             .bind(address)
             .bind(now)
             .fetch_one(&mut *self.tx)
             .await?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
-    pub async fn site_belongs(&mut self, site_id: i64, customer_id: i64) -> Result<bool> {
+    pub async fn site_belongs(&mut self, site_id: SiteId, customer_id: CustomerId) -> Result<bool> {
         let r = sqlx::query("SELECT COUNT(*) AS n FROM sites WHERE id = $1 AND customer_id = $2")
-            .bind(site_id)
-            .bind(customer_id)
+            .bind(raw(site_id))
+            .bind(raw(customer_id))
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(r.try_get::<i64, _>("n")? > 0)
@@ -1075,30 +1102,34 @@ impl Tx {
 
     pub async fn insert_instruction(
         &mut self,
-        customer_id: i64,
-        submitted_by: i64,
+        customer_id: CustomerId,
+        submitted_by: UserId,
         subject: &str,
         body: &str,
         kind: InstructionKind,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<InstructionId> {
         let r = sqlx::query("INSERT INTO instructions (customer_id, submitted_by, subject, body, kind, state, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'submitted', NULL, $6, $6) RETURNING id")
-            .bind(customer_id)
-            .bind(submitted_by)
+            .bind(raw(customer_id))
+            .bind(raw(submitted_by))
             .bind(subject)
             .bind(body)
             .bind(kind.as_str())
             .bind(now)
             .fetch_one(&mut *self.tx)
             .await?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
     /// Reads an instruction inside the transaction (to check its state before a change).
-    pub async fn instruction(&mut self, scope: Scope, id: i64) -> Result<Option<Instruction>> {
+    pub async fn instruction(
+        &mut self,
+        scope: Scope,
+        id: InstructionId,
+    ) -> Result<Option<Instruction>> {
         let (filter, c) = scope_filter(scope, "customer_id", 2);
         let sql = format!("SELECT {INSTR_COLS} FROM instructions WHERE id = $1{filter}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -1131,23 +1162,23 @@ impl Tx {
 
     pub async fn insert_comment(
         &mut self,
-        instruction_id: i64,
-        customer_id: i64,
-        author_id: i64,
+        instruction_id: InstructionId,
+        customer_id: CustomerId,
+        author_id: UserId,
         body: &str,
         now: i64,
     ) -> Result<i64> {
         let r = sqlx::query("INSERT INTO instruction_comments (instruction_id, customer_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-            .bind(instruction_id)
-            .bind(customer_id)
-            .bind(author_id)
+            .bind(raw(instruction_id))
+            .bind(raw(customer_id))
+            .bind(raw(author_id))
             .bind(body)
             .bind(now)
             .fetch_one(&mut *self.tx)
             .await?;
         sqlx::query("UPDATE instructions SET updated_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(instruction_id)
+            .bind(raw(instruction_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(r.try_get("id")?)
@@ -1167,7 +1198,7 @@ fn conflict(e: sqlx::Error, msg: &str) -> StoreError {
 fn scope_filter(scope: Scope, column: &str, n: usize) -> (String, Option<i64>) {
     match scope {
         Scope::All => (String::new(), None),
-        Scope::Customer(c) => (format!(" AND {column} = ${n}"), Some(c)),
+        Scope::Customer(c) => (format!(" AND {column} = ${n}"), Some(c.get())),
     }
 }
 
@@ -1195,8 +1226,8 @@ const AUDIT_COLS: &str =
 fn user_from_row<R: NRow>(r: &R) -> Result<User> {
     let role: String = r.v("role")?;
     Ok(User {
-        id: r.v("id")?,
-        customer_id: r.v("customer_id")?,
+        id: cook(r.v("id")?),
+        customer_id: cook(r.v("customer_id")?),
         email: r.v("email")?,
         display_name: r.v("display_name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
@@ -1219,7 +1250,7 @@ fn credentials_from_row<R: NRow>(r: &R) -> Result<Credentials> {
 
 fn customer_from_row<R: NRow>(r: &R) -> Result<Customer> {
     Ok(Customer {
-        id: r.v("id")?,
+        id: cook(r.v("id")?),
         name: r.v("name")?,
         created_at: r.v("created_at")?,
     })
@@ -1227,8 +1258,8 @@ fn customer_from_row<R: NRow>(r: &R) -> Result<Customer> {
 
 fn site_from_row<R: NRow>(r: &R) -> Result<Site> {
     Ok(Site {
-        id: r.v("id")?,
-        customer_id: r.v("customer_id")?,
+        id: cook(r.v("id")?),
+        customer_id: cook(r.v("customer_id")?),
         name: r.v("name")?,
         address: r.v("address")?,
         created_at: r.v("created_at")?,
@@ -1239,9 +1270,9 @@ fn instruction_from_row<R: NRow>(r: &R) -> Result<Instruction> {
     let kind: String = r.v("kind")?;
     let state: String = r.v("state")?;
     Ok(Instruction {
-        id: r.v("id")?,
-        customer_id: r.v("customer_id")?,
-        submitted_by: r.v("submitted_by")?,
+        id: cook(r.v("id")?),
+        customer_id: cook(r.v("customer_id")?),
+        submitted_by: cook(r.v("submitted_by")?),
         subject: r.v("subject")?,
         body: r.v("body")?,
         kind: InstructionKind::parse(&kind)

@@ -2,6 +2,8 @@
 //! apply state and error, drift), the log of agent reports (one row per `report_id`,
 //! never updated or deleted), and the fingerprint of the CA agents pin at enrolment.
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -28,10 +30,10 @@ const FRESH_IF_OTHER: &str = "applied_generation = CASE WHEN agent_status.instal
 
 fn status_from_row(r: &AnyRow) -> Result<AgentStatus> {
     Ok(AgentStatus {
-        equipment_id: r.try_get("equipment_id")?,
+        equipment_id: cook(r.try_get("equipment_id")?),
         installation: r.try_get("installation")?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
+        site_id: cook(r.try_get("site_id")?),
         last_contact: r.try_get("last_contact")?,
         last_address: r.try_get("last_address")?,
         applied_generation: r.try_get("applied_generation")?,
@@ -55,10 +57,10 @@ impl Store {
                      SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM agent_certs WHERE serial = $7 AND revoked_at IS NULL) \
                      ON CONFLICT (equipment_id) DO UPDATE SET {FRESH_IF_OTHER}, installation = $2, customer_id = $3, site_id = $4, last_contact = $5, last_address = $6 \
                      WHERE agent_status.installation <= $2")))
-            .bind(cert.equipment_id)
+            .bind(raw(cert.equipment_id))
             .bind(cert.installation)
-            .bind(cert.customer_id)
-            .bind(cert.site_id)
+            .bind(raw(cert.customer_id))
+            .bind(raw(cert.site_id))
             .bind(now)
             .bind(address)
             .bind(&cert.serial)
@@ -71,13 +73,13 @@ impl Store {
     pub async fn agent_status(
         &self,
         scope: Scope,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
     ) -> Result<Option<AgentStatus>> {
         let (filter, c) = scope_filter(scope, "s.customer_id", 2);
         let sql = format!(
             "SELECT {STATUS_COLS} FROM agent_status s JOIN equipment e ON {STATUS_IS_CURRENT} WHERE s.equipment_id = $1{filter}"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(equipment_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(equipment_id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -91,7 +93,7 @@ impl Store {
     pub async fn agent_reports(
         &self,
         scope: Scope,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
         limit: i64,
     ) -> Result<Vec<StoredReport>> {
         let (filter, c) = scope_filter(scope, "r.customer_id", 3);
@@ -101,7 +103,7 @@ impl Store {
              WHERE r.equipment_id = $1{filter} ORDER BY r.received_at DESC, r.at DESC LIMIT $2"
         );
         let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(equipment_id)
+            .bind(raw(equipment_id))
             .bind(limit);
         if let Some(c) = c {
             q = q.bind(c);
@@ -112,7 +114,7 @@ impl Store {
             .map(|r| {
                 Ok(StoredReport {
                     report_id: r.try_get("report_id")?,
-                    equipment_id: r.try_get("equipment_id")?,
+                    equipment_id: cook(r.try_get("equipment_id")?),
                     kind: r.try_get("kind")?,
                     generation: r.try_get("generation")?,
                     detail: r.try_get("detail")?,
@@ -147,19 +149,19 @@ impl Store {
             q = q.bind(c);
         }
         if let Some(cust) = f.customer_id {
-            q = q.bind(cust);
+            q = q.bind(raw(cust));
         }
         q.fetch_all(&self.pool)
             .await?
             .iter()
             .map(|r| {
                 Ok(FleetRow {
-                    equipment_id: r.try_get("equipment_id")?,
+                    equipment_id: cook(r.try_get("equipment_id")?),
                     serial: r.try_get("serial")?,
                     unit_state: r.try_get("unit_state")?,
-                    customer_id: r.try_get("customer_id")?,
+                    customer_id: cook(r.try_get("customer_id")?),
                     customer_name: r.try_get("customer_name")?,
-                    site_id: r.try_get("site_id")?,
+                    site_id: cook(r.try_get("site_id")?),
                     site_name: r.try_get("site_name")?,
                     desired_generation: r.try_get("desired_generation")?,
                     last_contact: r.try_get("last_contact")?,
@@ -201,10 +203,10 @@ impl Tx {
     pub async fn insert_agent_report(
         &mut self,
         report_id: &str,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
         installation: i64,
-        customer_id: i64,
-        site_id: i64,
+        customer_id: CustomerId,
+        site_id: SiteId,
         kind: &str,
         generation: i64,
         detail: &str,
@@ -213,10 +215,10 @@ impl Tx {
     ) -> Result<bool> {
         let n = sqlx::query("INSERT INTO agent_reports (report_id, equipment_id, installation, customer_id, site_id, kind, generation, detail, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (report_id) DO NOTHING")
             .bind(report_id)
-            .bind(equipment_id)
+            .bind(raw(equipment_id))
             .bind(installation)
-            .bind(customer_id)
-            .bind(site_id)
+            .bind(raw(customer_id))
+            .bind(raw(site_id))
             .bind(kind)
             .bind(generation)
             .bind(detail)
@@ -233,9 +235,9 @@ impl Tx {
         sqlx::query("INSERT INTO agent_status (equipment_id, customer_id, site_id, last_contact, last_address, applied_generation, apply_state, apply_generation, apply_error, apply_at, drift, drift_at, installation) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                      ON CONFLICT (equipment_id) DO UPDATE SET customer_id = $2, site_id = $3, last_contact = $4, last_address = $5, applied_generation = $6, apply_state = $7, apply_generation = $8, apply_error = $9, apply_at = $10, drift = $11, drift_at = $12, installation = $13")
-            .bind(s.equipment_id)
-            .bind(s.customer_id)
-            .bind(s.site_id)
+            .bind(raw(s.equipment_id))
+            .bind(raw(s.customer_id))
+            .bind(raw(s.site_id))
             .bind(s.last_contact)
             .bind(&s.last_address)
             .bind(s.applied_generation)
@@ -252,10 +254,10 @@ impl Tx {
     }
 
     /// A unit's status inside the transaction.
-    pub async fn agent_status(&mut self, equipment_id: i64) -> Result<Option<AgentStatus>> {
+    pub async fn agent_status(&mut self, equipment_id: EquipmentId) -> Result<Option<AgentStatus>> {
         let sql = format!("SELECT {STATUS_COLS} FROM agent_status s WHERE s.equipment_id = $1");
         sqlx::query(AssertSqlSafe(sql))
-            .bind(equipment_id)
+            .bind(raw(equipment_id))
             .fetch_optional(&mut *self.tx)
             .await?
             .map(|r| status_from_row(&r))

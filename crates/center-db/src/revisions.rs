@@ -3,6 +3,8 @@
 //! or deletes a revision, and none that updates or deletes a `site_generations` row.
 //! The only update of a revision moves its state forward (review, publish).
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -13,8 +15,8 @@ use mamori_center_model::revisions::{NewRevision, Revision, RevisionState};
 /// What a site's gateways must run: the newest published generation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedConfig {
-    pub site_id: i64,
-    pub customer_id: i64,
+    pub site_id: SiteId,
+    pub customer_id: CustomerId,
     pub generation: i64,
     pub revision_id: i64,
     pub policy_text: String,
@@ -27,8 +29,8 @@ fn published_from_row(r: &AnyRow) -> Result<PublishedConfig> {
     let settings = serde_json::from_str(&json)
         .map_err(|e| StoreError::Corrupt(format!("settings of a published generation: {e}")))?;
     Ok(PublishedConfig {
-        site_id: r.try_get("site_id")?,
-        customer_id: r.try_get("customer_id")?,
+        site_id: cook(r.try_get("site_id")?),
+        customer_id: cook(r.try_get("customer_id")?),
         generation: r.try_get("generation")?,
         revision_id: r.try_get("revision_id")?,
         policy_text: r.try_get("policy_text")?,
@@ -40,9 +42,9 @@ fn published_from_row(r: &AnyRow) -> Result<PublishedConfig> {
 impl Store {
     /// The newest published generation of a site (no tenant scope: the caller is the
     /// agent listener, which has already tied the certificate to this site).
-    pub async fn published_config(&self, site_id: i64) -> Result<Option<PublishedConfig>> {
+    pub async fn published_config(&self, site_id: SiteId) -> Result<Option<PublishedConfig>> {
         sqlx::query("SELECT site_id, customer_id, generation, revision_id, policy_text, settings_json, published_at FROM site_generations WHERE site_id = $1 ORDER BY generation DESC LIMIT 1")
-            .bind(site_id)
+            .bind(raw(site_id))
             .fetch_optional(&self.pool)
             .await?
             .map(|r| published_from_row(&r))
@@ -70,16 +72,16 @@ fn revision_from_row(r: &AnyRow) -> Result<Revision> {
     let json: String = r.try_get("settings_json")?;
     Ok(Revision {
         id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        site_id: r.try_get("site_id")?,
+        customer_id: cook(r.try_get("customer_id")?),
+        site_id: cook(r.try_get("site_id")?),
         number: r.try_get("number")?,
         policy_text: r.try_get("policy_text")?,
         settings: serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("settings of a revision: {e}")))?,
-        author_id: r.try_get("author_id")?,
+        author_id: cook(r.try_get("author_id")?),
         author: r.try_get("author")?,
         reason: r.try_get("reason")?,
-        instruction_id: r.try_get("instruction_id")?,
+        instruction_id: cook(r.try_get("instruction_id")?),
         state: RevisionState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("revision state {state:?}")))?,
         created_at: r.try_get("created_at")?,
@@ -95,12 +97,12 @@ fn revision_from_row(r: &AnyRow) -> Result<Revision> {
 
 impl Store {
     /// The revisions of a site in `scope`, newest first.
-    pub async fn revisions(&self, scope: Scope, site_id: i64) -> Result<Vec<Revision>> {
+    pub async fn revisions(&self, scope: Scope, site_id: SiteId) -> Result<Vec<Revision>> {
         let (filter, c) = scope_filter(scope, "r.customer_id", 2);
         let sql = format!(
             "SELECT {REV_COLS} FROM {REV_FROM} WHERE r.site_id = $1{filter} ORDER BY r.number DESC"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(site_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(raw(site_id));
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -115,14 +117,16 @@ impl Store {
     pub async fn revision(
         &self,
         scope: Scope,
-        site_id: i64,
+        site_id: SiteId,
         number: i64,
     ) -> Result<Option<Revision>> {
         let (filter, c) = scope_filter(scope, "r.customer_id", 3);
         let sql = format!(
             "SELECT {REV_COLS} FROM {REV_FROM} WHERE r.site_id = $1 AND r.number = $2{filter}"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(site_id).bind(number);
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(raw(site_id))
+            .bind(number);
         if let Some(c) = c {
             q = q.bind(c);
         }
@@ -139,19 +143,19 @@ impl Tx {
         let next = sqlx::query(
             "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM config_revisions WHERE site_id = $1",
         )
-        .bind(r.site_id)
+        .bind(raw(r.site_id))
         .fetch_one(&mut *self.tx)
         .await?;
         let number: i64 = next.try_get("n")?;
         sqlx::query("INSERT INTO config_revisions (customer_id, site_id, number, policy_text, settings_json, author_id, reason, instruction_id, state, created_at, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)")
-            .bind(r.customer_id)
-            .bind(r.site_id)
+            .bind(raw(r.customer_id))
+            .bind(raw(r.site_id))
             .bind(number)
             .bind(&r.policy_text)
             .bind(&r.settings_json)
-            .bind(r.author_id)
+            .bind(raw(r.author_id))
             .bind(&r.reason)
-            .bind(r.instruction_id)
+            .bind(raw(r.instruction_id))
             .bind(now)
             .bind(r.restored_from)
             .execute(&mut *self.tx)
@@ -184,7 +188,7 @@ impl Tx {
     /// Publishes an approved revision: the site's next generation, the revision's state,
     /// and the `site_generations` row, in this transaction. `None` when the revision is
     /// no longer approved (published meanwhile).
-    pub async fn publish_revision(&mut self, id: i64, by: i64, now: i64) -> Result<Option<i64>> {
+    pub async fn publish_revision(&mut self, id: i64, by: UserId, now: i64) -> Result<Option<i64>> {
         let Some(rev) = sqlx::query(
             "SELECT site_id, customer_id, policy_text, settings_json FROM config_revisions WHERE id = $1 AND state = 'approved'",
         )
@@ -194,16 +198,16 @@ impl Tx {
         else {
             return Ok(None);
         };
-        let site_id: i64 = rev.try_get("site_id")?;
+        let site_id: SiteId = cook(rev.try_get("site_id")?);
         let next = sqlx::query(
             "SELECT COALESCE(MAX(generation), 0) + 1 AS g FROM site_generations WHERE site_id = $1",
         )
-        .bind(site_id)
+        .bind(raw(site_id))
         .fetch_one(&mut *self.tx)
         .await?;
         let generation: i64 = next.try_get("g")?;
         let n = sqlx::query("UPDATE config_revisions SET state = 'published', published_by = $1, published_at = $2, generation = $3 WHERE id = $4 AND state = 'approved'")
-            .bind(by)
+            .bind(raw(by))
             .bind(now)
             .bind(generation)
             .bind(id)
@@ -215,13 +219,13 @@ impl Tx {
             return Ok(None);
         }
         sqlx::query("INSERT INTO site_generations (site_id, generation, customer_id, revision_id, policy_text, settings_json, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(site_id)
+            .bind(raw(site_id))
             .bind(generation)
             .bind(rev.try_get::<i64, _>("customer_id")?)
             .bind(id)
             .bind(rev.try_get::<String, _>("policy_text")?)
             .bind(rev.try_get::<String, _>("settings_json")?)
-            .bind(by)
+            .bind(raw(by))
             .bind(now)
             .execute(&mut *self.tx)
             .await

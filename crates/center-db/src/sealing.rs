@@ -2,6 +2,7 @@
 //! and setup links. The key comes from the center (`<data_dir>/secret.key`); the
 //! associated data names the column and row, so a value copied elsewhere does not open.
 
+use mamori_center_model::ids::*;
 use std::sync::Arc;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -98,7 +99,7 @@ pub fn is_sealed(value: &str) -> bool {
 }
 
 /// The associated data of a user's TOTP secret.
-pub fn user_aad(user_id: i64) -> String {
+pub fn user_aad(user_id: UserId) -> String {
     format!("users.totp_secret:{user_id}")
 }
 

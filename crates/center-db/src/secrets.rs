@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::{Result, Store, Tx};
 use crate::sealing::{SEALED_PREFIX, setup_link_aad, user_aad};
+use mamori_center_model::ids::UserId;
 
 const KEY_ID: &str = "secret_key_id";
 
@@ -62,7 +63,7 @@ impl Tx {
         for r in &users {
             let id: i64 = r.try_get("id")?;
             let plain: String = r.try_get("totp_secret")?;
-            let sealed = self.sealing.seal(&plain, &user_aad(id))?;
+            let sealed = self.sealing.seal(&plain, &user_aad(UserId::new(id)))?;
             sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3")
                 .bind(sealed)
                 .bind(id)

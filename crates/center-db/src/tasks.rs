@@ -1,6 +1,8 @@
 //! SQL of background tasks: every run (`task_runs`) and the lease that lets one center
 //! process at a time run a scheduled task (`task_leases`).
 
+use crate::{cook, raw};
+use mamori_center_model::ids::*;
 use mamori_center_model::tasks::{Outcome, TaskRun, Trigger};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -20,7 +22,7 @@ fn run_of(r: &AnyRow) -> Result<TaskRun> {
         trigger: Trigger::parse(&trigger).ok_or_else(|| {
             StoreError::Corrupt(format!("task run {id}: unknown trigger {trigger:?}"))
         })?,
-        requested_by: r.try_get("requested_by")?,
+        requested_by: cook(r.try_get("requested_by")?),
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
         outcome: match outcome {
@@ -97,7 +99,7 @@ impl Tx {
         &mut self,
         task: &str,
         trigger: Trigger,
-        requested_by: Option<i64>,
+        requested_by: Option<UserId>,
         now: i64,
     ) -> Result<i64> {
         let r = sqlx::query(
@@ -106,7 +108,7 @@ impl Tx {
         )
         .bind(task)
         .bind(trigger.as_str())
-        .bind(requested_by)
+        .bind(raw(requested_by))
         .bind(now)
         .fetch_one(&mut *self.tx)
         .await?;

@@ -174,13 +174,14 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{CustomerId, UserId};
 
     fn actor(role: Role, customer_id: Option<i64>) -> Actor {
         Actor {
-            user_id: 1,
+            user_id: UserId::new(1),
             label: "x".into(),
             role,
-            customer_id,
+            customer_id: customer_id.map(CustomerId::new),
             source: "t".into(),
             locale: None,
         }

@@ -2,6 +2,7 @@
 //! what an invoice run and a cancellation preview report. Money is `Yen`, line kinds
 //! are `LineKind`, dates are calendar dates (`mamori_billing` computes them).
 
+use crate::ids::{CustomerId, EquipmentId};
 use jiff::civil::Date;
 use mamori_billing::charges::Owed;
 use mamori_billing::invoice::{self as binv, LineKind};
@@ -42,7 +43,7 @@ impl ApplicationState {
 #[derive(Debug, Clone)]
 pub struct Application {
     pub id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub line_product: String,
     pub line_id: String,
     pub monthly_fee: Yen,
@@ -83,7 +84,7 @@ impl ContractEnding {
 #[derive(Debug, Clone)]
 pub struct Contract {
     pub id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub application_id: i64,
     pub line_product: String,
     pub line_id: String,
@@ -92,7 +93,7 @@ pub struct Contract {
     pub minimum_term_end: Date,
     pub ending: Option<ContractEnding>,
     /// Units of the equipment inventory lent under the contract (ids of `equipment`).
-    pub equipment: Vec<i64>,
+    pub equipment: Vec<EquipmentId>,
     pub created_at: i64,
 }
 
@@ -119,7 +120,7 @@ pub struct InvoiceLine {
 pub struct Invoice {
     pub id: i64,
     pub number: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub contract_id: i64,
     pub month: YearMonth,
     pub issue_date: Date,
@@ -237,7 +238,7 @@ impl Invoice {
 pub struct Payment {
     pub id: i64,
     pub invoice_id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub contract_id: i64,
     /// Received, tax included.
     pub amount: Yen,
@@ -262,7 +263,7 @@ pub struct Notice {
 
 #[derive(Debug, Clone)]
 pub struct NoticeRecipient {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub email: String,
     pub sent_at: Option<i64>,
     pub error: Option<String>,

@@ -1,6 +1,7 @@
 //! Time as a value: the center reads "now" from a [`Clock`] it is given, never from the
 //! wall clock. The binary gives the system clock (its one clock adapter,
-//! `mamori_center::clock`); tests give a [`Clock::fixed`] one that they move by hand.
+//! `mamori_center::clock`); tests give a [`Clock::fixed`] one that they move by hand, or
+//! move a running one forward with [`Clock::advance`] (a TOTP step without waiting).
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,14 +19,15 @@ pub struct Clock(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Source(Arc<dyn TimeSource>),
+    /// A time source and how far the clock has been moved ahead of it.
+    Source(Arc<dyn TimeSource>, Arc<AtomicI64>),
     Fixed(Arc<AtomicI64>),
 }
 
 impl Clock {
     /// A clock over a time source (the system clock adapter).
     pub fn new(source: Arc<dyn TimeSource>) -> Clock {
-        Clock(Inner::Source(source))
+        Clock(Inner::Source(source, Arc::new(AtomicI64::new(0))))
     }
 
     /// A clock that stands at `ms` until moved with [`Clock::set`] or
@@ -37,7 +39,7 @@ impl Clock {
     /// Milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         match &self.0 {
-            Inner::Source(s) => s.now_ms(),
+            Inner::Source(s, ahead) => s.now_ms().saturating_add(ahead.load(Ordering::SeqCst)),
             Inner::Fixed(t) => t.load(Ordering::SeqCst),
         }
     }
@@ -54,10 +56,13 @@ impl Clock {
         }
     }
 
-    /// Moves a fixed clock forward by `ms`; a clock over a time source is not moved.
+    /// Moves the clock forward by `ms`: a fixed one to a new time; one over a time
+    /// source runs on, `ms` ahead of it (tests; the center itself never moves its clock).
     pub fn advance(&self, ms: i64) {
-        if let Inner::Fixed(t) = &self.0 {
-            t.fetch_add(ms, Ordering::SeqCst);
+        match &self.0 {
+            Inner::Fixed(t) | Inner::Source(_, t) => {
+                t.fetch_add(ms, Ordering::SeqCst);
+            }
         }
     }
 }
@@ -92,11 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn a_source_clock_ignores_set() {
+    fn a_source_clock_ignores_set_and_runs_ahead_when_advanced() {
         let c = Clock::new(Arc::new(Ten));
+        let d = c.clone();
         c.set(99);
-        c.advance(1);
         assert_eq!(c.now_ms(), 10);
+        c.advance(30_000);
+        assert_eq!(d.now_ms(), 30_010);
         assert!(!c.is_fixed());
     }
 }

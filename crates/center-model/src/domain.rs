@@ -1,6 +1,7 @@
 //! Domain types: roles, the caller's identity, instruction kinds and states. Separate
 //! from the database rows (`store`) and the wire types (`mamori_api`).
 
+pub use crate::ids::{CustomerId, EquipmentId, InstructionId, SiteId, UserId};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,17 +70,17 @@ impl fmt::Display for Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     All,
-    Customer(i64),
+    Customer(CustomerId),
 }
 
 /// The authenticated caller of a use case, as established by the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The user's e-mail, kept in the audit log as who acted.
     pub label: String,
     pub role: Role,
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     /// Where the request came from (peer address), for the audit log.
     pub source: String,
     pub locale: Option<String>,
@@ -93,7 +94,7 @@ impl Actor {
             (None, true) => Scope::All,
             // A customer role without a customer sees nothing: scope to an id that no
             // row has.
-            (None, false) => Scope::Customer(0),
+            (None, false) => Scope::Customer(CustomerId::new(0)),
         }
     }
 }
@@ -166,8 +167,8 @@ impl InstructionState {
 /// An account: provider staff (no customer) or a customer's officer or staff.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: i64,
-    pub customer_id: Option<i64>,
+    pub id: UserId,
+    pub customer_id: Option<CustomerId>,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -189,15 +190,15 @@ pub struct Credentials {
 
 #[derive(Debug, Clone)]
 pub struct Customer {
-    pub id: i64,
+    pub id: CustomerId,
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Site {
-    pub id: i64,
-    pub customer_id: i64,
+    pub id: SiteId,
+    pub customer_id: CustomerId,
     pub name: String,
     pub address: String,
     pub created_at: i64,
@@ -205,9 +206,9 @@ pub struct Site {
 
 #[derive(Debug, Clone)]
 pub struct Instruction {
-    pub id: i64,
-    pub customer_id: i64,
-    pub submitted_by: i64,
+    pub id: InstructionId,
+    pub customer_id: CustomerId,
+    pub submitted_by: UserId,
     pub subject: String,
     pub body: String,
     pub kind: InstructionKind,
@@ -220,8 +221,8 @@ pub struct Instruction {
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: i64,
-    pub instruction_id: i64,
-    pub author_id: i64,
+    pub instruction_id: InstructionId,
+    pub author_id: UserId,
     pub body: String,
     pub created_at: i64,
 }
@@ -230,7 +231,7 @@ pub struct Comment {
 #[derive(Debug, Clone)]
 pub struct SetupLink {
     pub token_hash: String,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub purpose: String,
     pub totp_secret: String,
     pub expires_at: i64,
@@ -240,7 +241,7 @@ pub struct SetupLink {
 /// A signed-in session (panel cookie or API bearer).
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// `password` (awaiting the TOTP code) or `full`.
     pub stage: String,
     pub csrf: String,
@@ -252,10 +253,10 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct ApiToken {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub role: Role,
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     pub revoked: bool,
     pub created_at: i64,
     /// No use at or after this time; `None`: until revoked.
@@ -285,14 +286,14 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         let a = Actor {
-            user_id: 1,
+            user_id: UserId::new(1),
             label: "x".into(),
             role: Role::Staff,
-            customer_id: Some(7),
+            customer_id: Some(CustomerId::new(7)),
             source: "t".into(),
             locale: None,
         };
-        assert_eq!(a.scope(), Scope::Customer(7));
+        assert_eq!(a.scope(), Scope::Customer(CustomerId::new(7)));
         assert_eq!(
             Actor {
                 role: Role::Operator,

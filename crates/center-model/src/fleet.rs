@@ -1,14 +1,17 @@
 //! The fleet: each installed unit's agent as the center last heard of it (applied and
 //! desired generations, failures, drift), its reports, and the fleet view's rows.
 
+use crate::ids::*;
+use crate::ids::{CustomerId, SiteId};
+
 /// A unit's agent as the center last heard of it, in one installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentStatus {
-    pub equipment_id: i64,
+    pub equipment_id: EquipmentId,
     /// The unit's installation this status belongs to.
     pub installation: i64,
-    pub customer_id: i64,
-    pub site_id: i64,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
     pub last_contact: i64,
     pub last_address: String,
     /// The generation the agent last reported applied (0: none).
@@ -28,7 +31,7 @@ pub struct AgentStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReport {
     pub report_id: String,
-    pub equipment_id: i64,
+    pub equipment_id: EquipmentId,
     pub kind: String,
     pub generation: i64,
     pub detail: String,
@@ -39,12 +42,12 @@ pub struct StoredReport {
 /// One row of the fleet view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetRow {
-    pub equipment_id: i64,
+    pub equipment_id: EquipmentId,
     pub serial: String,
     pub unit_state: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
-    pub site_id: i64,
+    pub site_id: SiteId,
     pub site_name: String,
     pub desired_generation: Option<i64>,
     pub last_contact: Option<i64>,
@@ -138,6 +141,6 @@ impl FleetRow {
 
 #[derive(Debug, Clone, Default)]
 pub struct FleetFilter {
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     pub state: Option<FleetState>,
 }

@@ -1,6 +1,8 @@
 //! The life of a leased appliance (Art. 15): which state may follow which, and what each
 //! move needs. Pure: no database, no clock.
 
+use crate::ids::*;
+use crate::ids::{CustomerId, SiteId};
 use std::fmt;
 
 /// Where a unit of equipment is in its life.
@@ -108,8 +110,8 @@ impl fmt::Display for EquipmentState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
     pub state: EquipmentState,
-    pub customer_id: Option<i64>,
-    pub site_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub site_id: Option<SiteId>,
 }
 
 /// A requested move: the new state and, where the move needs them, the customer
@@ -117,8 +119,8 @@ pub struct Placement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Move {
     pub to: EquipmentState,
-    pub customer_id: Option<i64>,
-    pub site_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub site_id: Option<SiteId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,7 +190,7 @@ pub fn apply(from: Placement, m: Move) -> Result<Placement, MoveError> {
 /// One unit of equipment and where it is now.
 #[derive(Debug, Clone)]
 pub struct Equipment {
-    pub id: i64,
+    pub id: EquipmentId,
     pub serial: String,
     pub model: String,
     pub placement: Placement,
@@ -204,14 +206,14 @@ pub struct Equipment {
 #[derive(Debug, Clone)]
 pub struct EquipmentEvent {
     pub id: i64,
-    pub equipment_id: i64,
+    pub equipment_id: EquipmentId,
     pub at: i64,
     pub actor: String,
     /// `None` for the unit's entry into the inventory.
     pub from: Option<EquipmentState>,
     pub to: EquipmentState,
-    pub customer_id: Option<i64>,
-    pub site_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub site_id: Option<SiteId>,
     pub note: String,
 }
 
@@ -219,9 +221,9 @@ pub struct EquipmentEvent {
 #[derive(Debug, Clone)]
 pub struct EnrolmentToken {
     pub id: i64,
-    pub customer_id: i64,
-    pub site_id: i64,
-    pub equipment_id: i64,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
+    pub equipment_id: EquipmentId,
     /// The unit's installation the token was made in.
     pub installation: i64,
     pub expires_at: i64,
@@ -234,9 +236,9 @@ pub struct EnrolmentToken {
 #[derive(Debug, Clone)]
 pub struct AgentCert {
     pub serial: String,
-    pub customer_id: i64,
-    pub site_id: i64,
-    pub equipment_id: i64,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
+    pub equipment_id: EquipmentId,
     /// The unit's installation the certificate was issued for.
     pub installation: i64,
     pub not_after: i64,
@@ -248,7 +250,7 @@ pub struct AgentCert {
 #[derive(Debug, Clone, Default)]
 pub struct EquipmentFilter {
     pub state: Option<EquipmentState>,
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
 }
 
 #[cfg(test)]
@@ -259,8 +261,8 @@ mod tests {
     fn at(state: EquipmentState, c: Option<i64>, s: Option<i64>) -> Placement {
         Placement {
             state,
-            customer_id: c,
-            site_id: s,
+            customer_id: c.map(CustomerId::new),
+            site_id: s.map(SiteId::new),
         }
     }
     fn mv(to: EquipmentState) -> Move {
@@ -277,7 +279,7 @@ mod tests {
         let p = apply(
             p,
             Move {
-                customer_id: Some(7),
+                customer_id: Some(CustomerId::new(7)),
                 ..mv(Lent)
             },
         )
@@ -286,7 +288,7 @@ mod tests {
         let p = apply(
             p,
             Move {
-                site_id: Some(3),
+                site_id: Some(SiteId::new(3)),
                 ..mv(Installed)
             },
         )
@@ -297,7 +299,7 @@ mod tests {
         let p = apply(
             p,
             Move {
-                site_id: Some(4),
+                site_id: Some(SiteId::new(4)),
                 ..mv(Installed)
             },
         )
@@ -329,7 +331,7 @@ mod tests {
             apply(
                 at(Installed, Some(1), Some(2)),
                 Move {
-                    customer_id: Some(9),
+                    customer_id: Some(CustomerId::new(9)),
                     ..mv(Failed)
                 }
             ),

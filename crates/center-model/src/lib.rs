@@ -9,6 +9,7 @@ pub mod backoffice;
 pub mod clock;
 pub mod domain;
 pub mod fleet;
+pub mod ids;
 pub mod inventory;
 pub mod messages;
 pub mod revisions;

@@ -1,6 +1,8 @@
 //! Revisions of a site's configuration: where each is in the workflow (draft,
 //! approved, rejected, published) and what is stored of it.
 
+use crate::ids::*;
+use crate::ids::{CustomerId, SiteId, UserId};
 use std::fmt;
 
 use mamori_api::settings::GatewaySettings;
@@ -66,17 +68,17 @@ impl fmt::Display for RevisionState {
 #[derive(Debug, Clone)]
 pub struct Revision {
     pub id: i64,
-    pub customer_id: i64,
-    pub site_id: i64,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
     /// 1, 2, ... per site.
     pub number: i64,
     pub policy_text: String,
     pub settings: GatewaySettings,
-    pub author_id: i64,
+    pub author_id: UserId,
     /// The author's e-mail.
     pub author: String,
     pub reason: String,
-    pub instruction_id: Option<i64>,
+    pub instruction_id: Option<InstructionId>,
     pub state: RevisionState,
     pub created_at: i64,
     pub reviewed_by: Option<String>,
@@ -92,12 +94,12 @@ pub struct Revision {
 /// A revision to insert (already checked).
 #[derive(Debug, Clone)]
 pub struct NewRevision {
-    pub customer_id: i64,
-    pub site_id: i64,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
     pub policy_text: String,
     pub settings_json: String,
-    pub author_id: i64,
+    pub author_id: UserId,
     pub reason: String,
-    pub instruction_id: Option<i64>,
+    pub instruction_id: Option<InstructionId>,
     pub restored_from: Option<i64>,
 }

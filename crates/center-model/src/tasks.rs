@@ -2,6 +2,8 @@
 //! operator asks, each run recorded so that operators see when each last ran and how
 //! it ended.
 
+use crate::ids::UserId;
+
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -55,7 +57,7 @@ pub struct TaskRun {
     pub task: String,
     pub trigger: Trigger,
     /// The operator who asked for it (on demand).
-    pub requested_by: Option<i64>,
+    pub requested_by: Option<UserId>,
     pub started_at: i64,
     /// `None` while it runs (or when its process ended before it finished).
     pub finished_at: Option<i64>,

@@ -11,6 +11,7 @@ use mamori_billing::Yen;
 use mamori_billing::charges::{InterestSettings, late_interest};
 use mamori_center::app::{App, Settings};
 use mamori_center::backoffice::{BackofficeConfig, Payment};
+use mamori_center::domain::UserId;
 use mamori_center::domain::{Actor, Role};
 use mamori_center::store::Store;
 use mamori_center::store::billing::SeedContract;
@@ -56,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         settings: Settings::default(),
     };
     let actor = Actor {
-        user_id: 0,
+        user_id: UserId::new(0),
         label: "bench@provider.example.jp".into(),
         role: Role::BackOffice,
         customer_id: None,

@@ -54,12 +54,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let password = "benchmark password 1";
     let now = now_ms();
     let boot = app
+        .accounts()
         .ensure_bootstrap(now)
         .await?
         .ok_or("an administrator already exists")?;
-    let (link, _) = app.setup_link(&boot, now).await?;
+    let (link, _) = app.accounts().setup_link(&boot, now).await?;
     let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
     let admin = app
+        .accounts()
         .complete_setup(
             &boot,
             Some("bench-admin@provider.example.jp"),
@@ -74,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let next_admin = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
     let admin_token = if with_admin {
         let (t, _) = app
+            .accounts()
             .sign_in(
                 "bench-admin@provider.example.jp",
                 password,
@@ -95,7 +98,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         locale: None,
     };
     let (_, invite) = app
-        .create_user(
+        .users()
+        .create(
             &actor,
             "bench-operator@provider.example.jp",
             "Bench operator",
@@ -104,21 +108,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             now,
         )
         .await?;
-    let (link, _) = app.setup_link(&invite, now).await?;
+    let (link, _) = app.accounts().setup_link(&invite, now).await?;
     let code = auth::totp_code(&link.totp_secret, now / 1000).unwrap();
-    app.complete_setup(
-        &invite,
-        None,
-        "Bench operator",
-        password,
-        Some(&code),
-        "bench",
-        now,
-    )
-    .await?;
+    app.accounts()
+        .complete_setup(
+            &invite,
+            None,
+            "Bench operator",
+            password,
+            Some(&code),
+            "bench",
+            now,
+        )
+        .await?;
     // A TOTP code is good once: sign in with the next step's code.
     let next = auth::totp_code(&link.totp_secret, now / 1000 + 30).unwrap();
     let (token, _) = app
+        .accounts()
         .sign_in(
             "bench-operator@provider.example.jp",
             password,

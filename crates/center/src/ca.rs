@@ -3,6 +3,7 @@
 //! unit, never what the request asks for), with a serial number the center records so
 //! that a certificate can be revoked. Time comes in as a value (ms since the epoch).
 
+use mamori_center_model::ids::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
@@ -24,8 +25,8 @@ pub enum CaError {
 /// Who a certificate speaks for: one unit at one site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentIdentity {
-    pub site_id: i64,
-    pub equipment_id: i64,
+    pub site_id: SiteId,
+    pub equipment_id: EquipmentId,
 }
 
 /// A certificate issued to an agent.
@@ -286,8 +287,8 @@ mod tests {
         let ca = Ca::generate("Mamori center CA", NOW, 3650 * DAY).unwrap();
         let (_key, csr) = new_key_and_csr().unwrap();
         let who = AgentIdentity {
-            site_id: 3,
-            equipment_id: 17,
+            site_id: SiteId::new(3),
+            equipment_id: EquipmentId::new(17),
         };
         let issued = ca.issue(&csr, who, 0xdead_beef, NOW, 90 * DAY).unwrap();
         assert_eq!(issued.serial, "deadbeef");
@@ -336,8 +337,8 @@ mod tests {
     fn a_bad_request_is_refused_with_the_reason() {
         let ca = Ca::generate("CA", NOW, DAY).unwrap();
         let who = AgentIdentity {
-            site_id: 1,
-            equipment_id: 1,
+            site_id: SiteId::new(1),
+            equipment_id: EquipmentId::new(1),
         };
         let e = ca.issue("not a csr", who, 1, NOW, DAY).unwrap_err();
         assert!(

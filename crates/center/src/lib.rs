@@ -180,7 +180,7 @@ pub async fn start_with_clock(
     )
     .await
     .map_err(CenterError::AuditHead)?;
-    let bootstrap_token = app.ensure_bootstrap(app.now_ms()).await?;
+    let bootstrap_token = app.accounts().ensure_bootstrap(app.now_ms()).await?;
     let tasks = Arc::new(tasks::Tasks::builtin(app.clone()));
     let (stop_tasks, stop_rx) = tokio::sync::watch::channel(false);
     let tasks_loop = tasks.clone().spawn(stop_rx);

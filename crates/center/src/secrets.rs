@@ -193,25 +193,31 @@ pub async fn attach(store: Store, data_dir: &Path, now: i64) -> Result<Store, Se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mamori_center_model::ids::UserId;
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_place() {
         let k = SecretKey::from_bytes(&[7u8; 32]);
-        let s = k.seal("JBSWY3DPEHPK3PXP", &user_aad(1)).unwrap();
+        let s = k
+            .seal("JBSWY3DPEHPK3PXP", &user_aad(UserId::new(1)))
+            .unwrap();
         assert!(is_sealed(&s) && !s.contains("JBSWY3DPEHPK3PXP"), "{s}");
-        assert_eq!(k.open(&s, &user_aad(1)).unwrap(), "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            k.open(&s, &user_aad(UserId::new(1))).unwrap(),
+            "JBSWY3DPEHPK3PXP"
+        );
         // Another row, another key, a changed byte: refused.
-        assert!(k.open(&s, &user_aad(2)).is_err());
+        assert!(k.open(&s, &user_aad(UserId::new(2))).is_err());
         assert!(
             SecretKey::from_bytes(&[8u8; 32])
-                .open(&s, &user_aad(1))
+                .open(&s, &user_aad(UserId::new(1)))
                 .is_err()
         );
         let mut b = s.clone().into_bytes();
         let last = b.len() - 1;
         b[last] = if b[last] == b'A' { b'B' } else { b'A' };
         assert!(
-            k.open(&String::from_utf8(b).unwrap(), &user_aad(1))
+            k.open(&String::from_utf8(b).unwrap(), &user_aad(UserId::new(1)))
                 .is_err()
         );
         // Two seals of one value differ (random nonces).

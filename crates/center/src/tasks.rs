@@ -7,6 +7,7 @@
 //! Due-ness is computed on the center's clock (`App::now_ms`); the loop only wakes
 //! [`Tasks::tick`] every few seconds, and tests call `tick` themselves on a fixed clock.
 
+use mamori_center_model::ids::UserId;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
@@ -140,7 +141,7 @@ impl Tasks {
         .await?;
         tx.commit().await?;
         match self
-            .run(task, Trigger::Operator, Some(actor.user_id))
+            .run(task, Trigger::Operator, Some(actor.user_id.get()))
             .await?
         {
             Some(run) => Ok(run),
@@ -222,7 +223,9 @@ impl Tasks {
         }
         let result = async {
             let mut tx = store.begin().await?;
-            let id = tx.start_task_run(name, trigger, by, now).await?;
+            let id = tx
+                .start_task_run(name, trigger, by.map(UserId::new), now)
+                .await?;
             tx.commit().await?;
             let (outcome, detail) = match task.run(&self.app, now).await {
                 Ok(d) => (Outcome::Ok, d),

@@ -80,17 +80,17 @@ async fn totp_code_is_taken_once(backend: Backend) {
     let admin = c.admin().await;
     let (_, _, secret) = c.customer(&admin, "Alpha").await;
     let email = "officer@alpha.example.jp";
-    let code = support::code(&secret);
+    let code = c.code(&secret);
     let (s, v) = login_with(&c, email, &code).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The same code again, within its window: refused like a wrong code.
     let (s, v) = login_with(&c, email, &code).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     // A code of a later step still works.
-    let (s, v) = login_with(&c, email, &support::code(&secret)).await;
+    let (s, v) = login_with(&c, email, &c.code(&secret)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // An older step than one already used is refused too.
-    let now = support::now_secs();
+    let now = c.clock.now_ms() / 1000;
     let old = mamori_center::auth::totp_code(&secret, now - 30).unwrap();
     let (s, _) = login_with(&c, email, &old).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -229,7 +229,7 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
                 store: store.clone(),
                 settings: Settings::default(),
             };
-            let t = app.ensure_bootstrap(now).await.unwrap();
+            let t = app.accounts().ensure_bootstrap(now).await.unwrap();
             (app, t)
         }));
     }
@@ -242,7 +242,11 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
     }
     // Every printed link works.
     for t in &tokens {
-        apps[0].setup_link(t, now).await.expect("the link is valid");
+        apps[0]
+            .accounts()
+            .setup_link(t, now)
+            .await
+            .expect("the link is valid");
     }
     // The first one used creates the administrator; the others are void from then on.
     c.setup(
@@ -253,12 +257,18 @@ async fn concurrent_bootstraps_each_print_a_working_link(backend: Backend) {
     .await;
     for (i, t) in tokens.iter().enumerate() {
         assert!(
-            matches!(apps[0].setup_link(t, now).await, Err(AppError::NotFound)),
+            matches!(
+                apps[0].accounts().setup_link(t, now).await,
+                Err(AppError::NotFound)
+            ),
             "link {i} is void once the administrator exists"
         );
     }
     // A later start prints nothing.
-    assert_eq!(apps[1].ensure_bootstrap(now).await.unwrap(), None);
+    assert_eq!(
+        apps[1].accounts().ensure_bootstrap(now).await.unwrap(),
+        None
+    );
     for a in apps {
         a.store.close().await;
     }

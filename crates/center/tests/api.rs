@@ -7,6 +7,7 @@ mod support;
 
 use mamori_api::gateways::Equipment;
 use mamori_api::v1 as wire;
+use mamori_center::domain::UserId;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{Backend, Center, PASSWORD, ok, problem};
@@ -21,6 +22,7 @@ both_backends!(
     bad_input_writes_nothing,
     tokens_are_scoped,
     problems_follow_accept_language,
+    problems_of_the_edge_speak_the_reader_s_language,
     revoked_sessions_stop_at_once_here_and_elsewhere
 );
 
@@ -851,7 +853,9 @@ async fn problems_follow_accept_language(backend: Backend) {
         ("ja", None, "subject: must not be empty"),
     ] {
         let mut tx = c.store().begin().await.unwrap();
-        tx.set_locale(officer_id, Some(pref)).await.unwrap();
+        tx.set_locale(UserId::new(officer_id), Some(pref))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let mut rb = c.client.post(&url).bearer_auth(&officer).json(&body);
         if let Some(lang) = lang {
@@ -886,6 +890,100 @@ async fn problems_follow_accept_language(backend: Backend) {
         .await
         .unwrap();
     assert!(all.is_empty());
+    c.stop().await;
+}
+
+/// The problems answered before any use case (no bearer, an unknown token, a body that
+/// is not JSON, malformed JSON, an unknown path, a query of the wrong shape) speak the
+/// reader's language too: Japanese to a Japanese reader, English to a script.
+async fn problems_of_the_edge_speak_the_reader_s_language(backend: Backend) {
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let send = |lang: Option<&'static str>, rb: reqwest::RequestBuilder| async move {
+        let rb = match lang {
+            Some(l) => rb.header("accept-language", l),
+            None => rb,
+        };
+        let r = rb.send().await.unwrap();
+        let status = r.status();
+        let v: wire::Problem = r.json().await.unwrap();
+        (status, v)
+    };
+    let api = |p: &str| format!("{}/api/v1{p}", c.base);
+    type Case<'a> = (
+        &'a str,
+        reqwest::RequestBuilder,
+        StatusCode,
+        &'a str,
+        &'a str,
+    );
+    let cases = |c: &Center| -> Vec<Case<'static>> {
+        let api = |p: &str| format!("{}/api/v1{p}", c.base);
+        vec![
+            (
+                "no bearer",
+                c.client.get(api("/me")),
+                StatusCode::UNAUTHORIZED,
+                "Bearer トークンがありません。",
+                "no bearer token",
+            ),
+            (
+                "unknown token",
+                c.client.get(api("/me")).bearer_auth("not-a-token"),
+                StatusCode::UNAUTHORIZED,
+                "トークンが不明か、失効しているか、期限切れです。",
+                "the token is unknown, revoked or expired",
+            ),
+            (
+                "not JSON",
+                c.client
+                    .post(api("/customers"))
+                    .bearer_auth(&admin)
+                    .header("content-type", "text/plain")
+                    .body("x"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "本文の形式が \"text/plain\" です。この操作は application/json を受け付けます。",
+                "the body is \"text/plain\"; this endpoint takes application/json",
+            ),
+            (
+                "no such endpoint",
+                c.client.get(api("/no-such-thing")).bearer_auth(&admin),
+                StatusCode::NOT_FOUND,
+                "そのエンドポイントはありません。",
+                "no such endpoint",
+            ),
+        ]
+    };
+    for (lang, ja) in [(Some("ja"), true), (None, false), (Some("en"), false)] {
+        for (what, rb, status, in_ja, in_en) in cases(&c) {
+            let (s, v) = send(lang, rb).await;
+            assert_eq!(s, status, "{what} {lang:?}: {v:?}");
+            assert_eq!(v.detail, if ja { in_ja } else { in_en }, "{what} {lang:?}");
+            if ja {
+                let hint = v.hint.unwrap_or_default();
+                assert!(
+                    hint.is_empty() || !hint.is_ascii(),
+                    "{what}: the hint is Japanese too: {hint}"
+                );
+            }
+        }
+    }
+    // Malformed JSON names the place in both languages.
+    let (s, v) = send(
+        Some("ja"),
+        c.client
+            .post(api("/customers"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body("{\"name\": "),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v.detail
+            .starts_with("JSON の本文が正しくありません（1 行 9 列）"),
+        "{v:?}"
+    );
     c.stop().await;
 }
 
@@ -926,6 +1024,7 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
         ids.push(me.user.id);
         assert!(
             other
+                .accounts()
                 .session_actor(token, "t", now())
                 .await
                 .unwrap()
@@ -965,6 +1064,7 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
     for token in [&staff, &operator] {
         assert!(
             other
+                .accounts()
                 .session_actor(token, "t", now())
                 .await
                 .unwrap()
@@ -973,6 +1073,7 @@ async fn revoked_sessions_stop_at_once_here_and_elsewhere(backend: Backend) {
     }
     assert!(
         other
+            .accounts()
             .session_actor(&admin, "t", now())
             .await
             .unwrap()

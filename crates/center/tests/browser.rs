@@ -12,12 +12,12 @@ mod support;
 
 use std::time::Duration;
 use support::browser::Driver;
-use support::{Backend, Center, PASSWORD, code};
+use support::{Backend, Center, PASSWORD};
 
 both_backends!(browser_story);
 
 impl Driver {
-    async fn setup(&self, url: &str, email: Option<&str>, name: &str, totp: bool) {
+    async fn setup(&self, c: &Center, url: &str, email: Option<&str>, name: &str, totp: bool) {
         self.go(url).await;
         if let Some(e) = email {
             self.fill("#email", e).await;
@@ -26,20 +26,20 @@ impl Driver {
         self.fill("#password", PASSWORD).await;
         if totp {
             let secret = self.text("#totp_secret").await;
-            self.fill("#code", &code(&secret)).await;
+            self.fill("#code", &c.code(&secret)).await;
         }
         self.click("#create").await;
         self.find("#ready").await;
     }
 
     /// Signs in; the TOTP secret is read back from the test's notes.
-    async fn sign_in(&self, base: &str, email: &str, secret: Option<&str>) {
+    async fn sign_in(&self, c: &Center, base: &str, email: &str, secret: Option<&str>) {
         self.go(&format!("{base}/login")).await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
         self.click("#signin").await;
         if let Some(s) = secret {
-            self.fill("#code", &code(s)).await;
+            self.fill("#code", &c.code(s)).await;
             self.click("#verify").await;
         }
         self.find("#signout").await;
@@ -54,6 +54,7 @@ impl Driver {
 /// Completes a setup link in the browser and keeps the secret it showed.
 async fn setup_keep(
     d: &Driver,
+    c: &Center,
     url: &str,
     email: Option<&str>,
     name: &str,
@@ -61,7 +62,7 @@ async fn setup_keep(
 ) -> Option<String> {
     d.go(url).await;
     let secret = d.text("#totp_secret").await;
-    d.setup(url, email, name, totp).await;
+    d.setup(c, url, email, name, totp).await;
     totp.then_some(secret)
 }
 
@@ -73,14 +74,20 @@ async fn browser_story(backend: Backend) {
     // The first administrator, from the bootstrap link.
     let admin_secret = setup_keep(
         &d,
+        &c,
         &format!("{base}/setup/{}", c.bootstrap),
         Some("admin@provider.example.jp"),
         "管理 太郎",
         true,
     )
     .await;
-    d.sign_in(&base, "admin@provider.example.jp", admin_secret.as_deref())
-        .await;
+    d.sign_in(
+        &c,
+        &base,
+        "admin@provider.example.jp",
+        admin_secret.as_deref(),
+    )
+    .await;
     d.assert_no_csp_violation("the bootstrap page with its QR code, the sign-in, the dashboard")
         .await;
 
@@ -101,9 +108,14 @@ async fn browser_story(backend: Backend) {
     d.sign_out().await;
 
     // The officer signs in with TOTP and submits an instruction; creates a staff user.
-    let officer_secret = setup_keep(&d, &officer_link, None, "安全 花子", true).await;
-    d.sign_in(&base, "officer@alpha.example.jp", officer_secret.as_deref())
-        .await;
+    let officer_secret = setup_keep(&d, &c, &officer_link, None, "安全 花子", true).await;
+    d.sign_in(
+        &c,
+        &base,
+        "officer@alpha.example.jp",
+        officer_secret.as_deref(),
+    )
+    .await;
     d.go(&format!("{base}/instructions")).await;
     d.fill("#subject", "Web サーバーの 443 番を開放").await;
     d.click("#kind option[value=policy_change]").await;
@@ -123,8 +135,9 @@ async fn browser_story(backend: Backend) {
     d.sign_out().await;
 
     // The operator accepts it.
-    let operator_secret = setup_keep(&d, &operator_link, None, "運用 次郎", true).await;
+    let operator_secret = setup_keep(&d, &c, &operator_link, None, "運用 次郎", true).await;
     d.sign_in(
+        &c,
         &base,
         "operator@provider.example.jp",
         operator_secret.as_deref(),
@@ -180,8 +193,8 @@ async fn browser_story(backend: Backend) {
     d.sign_out().await;
 
     // The staff user sees it, and gets no submit form.
-    setup_keep(&d, &staff_link, None, "閲覧 三郎", false).await;
-    d.sign_in(&base, "staff@alpha.example.jp", None).await;
+    setup_keep(&d, &c, &staff_link, None, "閲覧 三郎", false).await;
+    d.sign_in(&c, &base, "staff@alpha.example.jp", None).await;
     d.go(&format!("{base}/instructions")).await;
     let page = d.source().await;
     assert!(page.contains("Web サーバーの 443 番を開放"), "{page}");
@@ -193,8 +206,13 @@ async fn browser_story(backend: Backend) {
     d.sign_out().await;
 
     // The audit page shows the whole story.
-    d.sign_in(&base, "admin@provider.example.jp", admin_secret.as_deref())
-        .await;
+    d.sign_in(
+        &c,
+        &base,
+        "admin@provider.example.jp",
+        admin_secret.as_deref(),
+    )
+    .await;
     d.go(&format!("{base}/audit")).await;
     let audit = d.source().await;
     for action in [

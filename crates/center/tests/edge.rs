@@ -207,7 +207,7 @@ async fn pages_and_answers_with_secrets_are_not_stored(backend: Backend) {
         (
             "/api/v1/login",
             None,
-            json!({"email": "officer@alpha.example.jp", "password": support::PASSWORD, "totp_code": support::code(&officer_secret)}),
+            json!({"email": "officer@alpha.example.jp", "password": support::PASSWORD, "totp_code": c.code(&officer_secret)}),
         ),
         (
             "/api/v1/customers",

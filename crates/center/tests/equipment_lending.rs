@@ -10,7 +10,7 @@ mod support;
 
 use mamori_api::billing as bo_wire;
 use mamori_api::gateways::Equipment;
-use mamori_center::domain::Scope;
+use mamori_center::domain::{CustomerId, Scope, SiteId};
 use mamori_center::gateways::EquipmentFilter;
 use mamori_center::store::Store;
 use reqwest::{Method, StatusCode};
@@ -70,17 +70,17 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     assert_eq!(u1.placement.state.as_str(), "installed");
     assert_eq!(
         (u1.placement.customer_id, u1.placement.site_id),
-        (Some(1), Some(10))
+        (Some(CustomerId::new(1)), Some(SiteId::new(10)))
     );
     let u2 = by_serial("SN-2");
     assert_eq!(u2.placement.state.as_str(), "lent");
     assert_eq!(
         (u2.placement.customer_id, u2.placement.site_id),
-        (Some(1), None)
+        (Some(CustomerId::new(1)), None)
     );
     let u3 = by_serial("SN-3");
     assert_eq!(u3.placement.state.as_str(), "lent");
-    assert_eq!(u3.placement.customer_id, Some(2));
+    assert_eq!(u3.placement.customer_id, Some(CustomerId::new(2)));
     assert_eq!(u3.model, "MG-200");
     let stock = by_serial("SN-STOCK");
     assert_eq!(
@@ -107,7 +107,10 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     );
     // Customer 1 sees its units and their history, not customer 2's.
     let mine = store
-        .equipment_list(Scope::Customer(1), &EquipmentFilter::default())
+        .equipment_list(
+            Scope::Customer(CustomerId::new(1)),
+            &EquipmentFilter::default(),
+        )
         .await
         .unwrap();
     let mut serials: Vec<_> = mine.iter().map(|u| u.serial.as_str()).collect();
@@ -145,7 +148,7 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     assert!(
         store
             .backoffice()
-            .contracts_of_unit(Scope::Customer(2), u1.id)
+            .contracts_of_unit(Scope::Customer(CustomerId::new(2)), u1.id)
             .await
             .unwrap()
             .is_empty()

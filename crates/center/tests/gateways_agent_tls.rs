@@ -11,6 +11,7 @@ use std::sync::Arc;
 use gateways_support::{agent_call as call, enrolment_token, moved, site, stock};
 use mamori_center::app::{App, Settings};
 use mamori_center::ca::{Ca, new_key_and_csr};
+use mamori_center::domain::{EquipmentId, SiteId};
 use mamori_center::http::agent::{self, AgentState};
 use serde_json::{Value, json};
 use support::{Backend, Center};
@@ -169,8 +170,8 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
         .issue(
             &ocsr,
             mamori_center::ca::AgentIdentity {
-                site_id: site,
-                equipment_id: unit,
+                site_id: SiteId::new(site),
+                equipment_id: EquipmentId::new(unit),
             },
             7,
             now,

@@ -10,16 +10,13 @@ use gateways_support::{moved, mv, site, stock};
 use mamori_center::app::{App, Settings};
 use mamori_center::ca::{Ca, identity_of, new_key_and_csr};
 use mamori_center::domain::Scope;
+use mamori_center::domain::{EquipmentId, SiteId};
 use mamori_center::gateways::enrol::{AgentRefusal, EnrolError};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Backend, Center};
 
 both_backends!(enrol_once_then_refuse_replays_and_revoked_certificates);
-
-fn now_ms() -> i64 {
-    support::now_secs() * 1000
-}
 
 fn refused(r: Result<impl std::fmt::Debug, EnrolError>) -> AgentRefusal {
     match r {
@@ -87,42 +84,53 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
         store: c.store().clone(),
         settings: Settings::default(),
     };
-    let ca = Ca::generate("Mamori test CA", now_ms(), 3650 * 86_400_000).unwrap();
+    let ca = Ca::generate("Mamori test CA", c.clock.now_ms(), 3650 * 86_400_000).unwrap();
     let (_key, csr) = new_key_and_csr().unwrap();
 
     // A bad request leaves the token usable.
     let r = refused(
-        app.enrol_agent(&ca, &token, "garbage", "198.51.100.7", now_ms())
+        app.enrolment()
+            .enrol(&ca, &token, "garbage", "198.51.100.7", c.clock.now_ms())
             .await,
     );
     assert!(matches!(r, AgentRefusal::BadRequest(_)), "{r:?}");
     let (issued, who) = app
-        .enrol_agent(&ca, &token, &csr, "198.51.100.7", now_ms())
+        .enrolment()
+        .enrol(&ca, &token, &csr, "198.51.100.7", c.clock.now_ms())
         .await
         .unwrap();
-    assert_eq!((who.site_id, who.equipment_id), (site, unit));
+    assert_eq!(
+        (who.site_id, who.equipment_id),
+        (SiteId::new(site), EquipmentId::new(unit))
+    );
     let (_, pem) = x509_parser::pem::parse_x509_pem(issued.cert_pem.as_bytes()).unwrap();
     let (id, serial) = identity_of(&pem.contents).unwrap();
     assert_eq!(id, who);
     assert_eq!(serial, issued.serial);
     let cert = app
-        .agent_identity(&serial, "198.51.100.7", now_ms())
+        .enrolment()
+        .identity(&serial, "198.51.100.7", c.clock.now_ms())
         .await
         .unwrap();
-    assert_eq!((cert.site_id, cert.equipment_id), (site, unit));
+    assert_eq!(
+        (cert.site_id, cert.equipment_id),
+        (SiteId::new(site), EquipmentId::new(unit))
+    );
 
     // The token is spent: a replay is refused, and so are unknown and expired tokens.
     let (_, csr2) = new_key_and_csr().unwrap();
     assert_eq!(
         refused(
-            app.enrol_agent(&ca, &token, &csr2, "203.0.113.9", now_ms())
+            app.enrolment()
+                .enrol(&ca, &token, &csr2, "203.0.113.9", c.clock.now_ms())
                 .await
         ),
         AgentRefusal::TokenUsed
     );
     assert_eq!(
         refused(
-            app.enrol_agent(&ca, "no-such-token", &csr2, "203.0.113.9", now_ms())
+            app.enrolment()
+                .enrol(&ca, "no-such-token", &csr2, "203.0.113.9", c.clock.now_ms())
                 .await
         ),
         AgentRefusal::UnknownToken
@@ -133,20 +141,29 @@ async fn enrol_once_then_refuse_replays_and_revoked_certificates(backend: Backen
     let short = v["token"].as_str().unwrap().to_string();
     assert_eq!(
         refused(
-            app.enrol_agent(&ca, &short, &csr2, "203.0.113.9", now_ms() + 61_000)
+            app.enrolment()
+                .enrol(&ca, &short, &csr2, "203.0.113.9", c.clock.now_ms() + 61_000)
                 .await
         ),
         AgentRefusal::TokenExpired
     );
     // An unknown certificate serial is refused.
     assert_eq!(
-        refused(app.agent_identity("abc123", "203.0.113.9", now_ms()).await),
+        refused(
+            app.enrolment()
+                .identity("abc123", "203.0.113.9", c.clock.now_ms())
+                .await
+        ),
         AgentRefusal::UnknownCert
     );
 
     // Marking the unit failed revokes its certificate; the agent is then refused.
     moved(&c, &op, unit, [json!({"to": "failed"})]).await;
-    let r = refused(app.agent_identity(&serial, "198.51.100.7", now_ms()).await);
+    let r = refused(
+        app.enrolment()
+            .identity(&serial, "198.51.100.7", c.clock.now_ms())
+            .await,
+    );
     assert_eq!(r, AgentRefusal::Revoked("unit failed".into()));
     // Every refusal is in the audit log with its reason.
     let got = refusals(&c).await;

@@ -24,6 +24,7 @@ use gateways_support::{OFFICE_NETWORK, agent_call, enrolment_token, moved, panel
 use mamori_api::agent::FleetAppliance;
 use mamori_api::revisions::Revision;
 use mamori_center::domain::Scope;
+use mamori_center::domain::{CustomerId, EquipmentId, SiteId};
 use mamori_center::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -302,11 +303,14 @@ async fn a_unit_lent_to_another_customer_shows_none_of_the_former_customers_stat
     }
     let status = c
         .store()
-        .agent_status(Scope::All, unit)
+        .agent_status(Scope::All, EquipmentId::new(unit))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((status.customer_id, status.site_id), (beta, site_b));
+    assert_eq!(
+        (status.customer_id, status.site_id),
+        (CustomerId::new(beta), SiteId::new(site_b))
+    );
     assert_eq!((status.apply_error, status.drift), (None, None));
     c.stop().await;
 }
@@ -360,7 +364,11 @@ async fn tokens_die_with_a_move_and_are_made_only_where_the_unit_is_installed(ba
         v["error"],
         "the enrolment token was revoked: the unit was moved after it was made"
     );
-    let certs = c.store().agent_certs_of(Scope::All, unit).await.unwrap();
+    let certs = c
+        .store()
+        .agent_certs_of(Scope::All, EquipmentId::new(unit))
+        .await
+        .unwrap();
     assert!(certs.is_empty(), "{certs:?}");
 
     // No token for a site where the unit is not installed, even of the same customer,
@@ -693,35 +701,46 @@ async fn migration_42_retires_what_belongs_to_an_earlier_installation(backend: B
         settings: mamori_center::app::Settings::default(),
     };
     use mamori_center::gateways::enrol::{AgentRefusal, EnrolError};
-    match app.agent_identity("aa01", "192.0.2.1", now()).await {
+    match app.enrolment().identity("aa01", "192.0.2.1", now()).await {
         Err(EnrolError::Refused(AgentRefusal::Superseded)) => {}
         other => panic!("the moved unit's certificate is refused: {other:?}"),
     }
     let kept = app
-        .agent_identity("aa02", "192.0.2.2", now())
+        .enrolment()
+        .identity("aa02", "192.0.2.2", now())
         .await
         .unwrap();
-    assert_eq!((kept.site_id, kept.equipment_id), (10, 101));
+    assert_eq!(
+        (kept.site_id, kept.equipment_id),
+        (SiteId::new(10), EquipmentId::new(101))
+    );
     let ca = mamori_center::ca::Ca::generate("test CA", now(), 86_400_000).unwrap();
     let (_, csr) = mamori_center::ca::new_key_and_csr().unwrap();
     match app
-        .enrol_agent(&ca, "old-secret", &csr, "192.0.2.1", now())
+        .enrolment()
+        .enrol(&ca, "old-secret", &csr, "192.0.2.1", now())
         .await
     {
         Err(EnrolError::Refused(AgentRefusal::UnitMoved)) => {}
         other => panic!("the moved unit's old token is refused: {other:?}"),
     }
     // The moved unit's status and reports are not shown; the other unit's are.
-    assert_eq!(store.agent_status(Scope::All, 100).await.unwrap(), None);
+    assert_eq!(
+        store
+            .agent_status(Scope::All, EquipmentId::new(100))
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         store
-            .agent_reports(Scope::All, 100, 10)
+            .agent_reports(Scope::All, EquipmentId::new(100), 10)
             .await
             .unwrap()
             .is_empty()
     );
     let fleet = store
-        .fleet(Scope::Customer(2), &Default::default())
+        .fleet(Scope::Customer(CustomerId::new(2)), &Default::default())
         .await
         .unwrap();
     assert_eq!(fleet.len(), 1);
@@ -730,14 +749,18 @@ async fn migration_42_retires_what_belongs_to_an_earlier_installation(backend: B
         (None, None),
         "{fleet:?}"
     );
-    let s = store.agent_status(Scope::All, 101).await.unwrap().unwrap();
+    let s = store
+        .agent_status(Scope::All, EquipmentId::new(101))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (s.applied_generation, s.apply_state.as_str()),
         (1, "applied")
     );
     assert_eq!(
         store
-            .agent_reports(Scope::All, 101, 10)
+            .agent_reports(Scope::All, EquipmentId::new(101), 10)
             .await
             .unwrap()
             .len(),

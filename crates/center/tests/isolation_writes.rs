@@ -8,6 +8,7 @@ mod gateways_support;
 mod support;
 
 use mamori_api::v1 as wire;
+use mamori_center::domain::InstructionId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center, ok, problem};
@@ -201,7 +202,7 @@ async fn b_state(c: &Center, officer_b: &str, ib: i64, officer: i64, staff: i64)
     }
     let comments = c
         .store()
-        .comments(mamori_center::domain::Scope::All, ib)
+        .comments(mamori_center::domain::Scope::All, InstructionId::new(ib))
         .await
         .unwrap();
     out.push(json!(comments.len()));

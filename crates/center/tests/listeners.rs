@@ -56,6 +56,14 @@ fn agent_addr(c: &Center) -> (SocketAddr, String) {
 
 /// An enrolled agent: (certificate PEM, key PEM, site).
 async fn enrolled(c: &Center, admin: &str, serial: &str) -> (String, String, i64) {
+    let (token, site) = installed_with_token(c, admin, serial).await;
+    let (cert, key) = enrol(c, &token).await;
+    (cert, key, site)
+}
+
+/// A customer with a site where a unit is installed, and an enrolment token for it
+/// (the customer's officer signs in with a code: the center's clock moves on).
+async fn installed_with_token(c: &Center, admin: &str, serial: &str) -> (String, i64) {
     let name: String = serial.chars().filter(|c| c.is_ascii_alphabetic()).collect();
     let (cust, _, _) = c.customer(admin, &name).await;
     let site = site(c, admin, cust, "HQ").await;
@@ -70,7 +78,11 @@ async fn enrolled(c: &Center, admin: &str, serial: &str) -> (String, String, i64
         ],
     )
     .await;
-    let token = enrolment_token(c, admin, site, unit).await;
+    (enrolment_token(c, admin, site, unit).await, site)
+}
+
+/// Enrols with `token` over the agent listener: the certificate and its key.
+async fn enrol(c: &Center, token: &str) -> (String, String) {
     let (port, ca) = (agent_addr(c).0.port(), agent_addr(c).1);
     let (key, csr) = new_key_and_csr().unwrap();
     let (s, v) = agent_call(
@@ -84,7 +96,7 @@ async fn enrolled(c: &Center, admin: &str, serial: &str) -> (String, String, i64
     .await
     .unwrap();
     assert_eq!(s, 200, "{v}");
-    (v["cert_pem"].as_str().unwrap().to_string(), key, site)
+    (v["cert_pem"].as_str().unwrap().to_string(), key)
 }
 
 /// A TCP connection to `to` from the loopback address 127.0.0.`from`.
@@ -543,11 +555,14 @@ async fn a_flood_of_bad_enrolments_is_throttled_and_audited_once_per_source_and_
         }
         statuses
     }
+    // Everything that signs in (and so moves the center's clock on) before the flood,
+    // whose windows are on that clock.
+    let (good, site) = installed_with_token(&c, &admin, "SN-GOOD").await;
+    assert!(site > 0);
     let t0 = Instant::now();
     let a = tokio::spawn(flood(2, 200, agent, anon.clone()));
     let b = tokio::spawn(flood(3, 60, agent, anon.clone()));
-    let (_, _, site) = enrolled(&c, &admin, "SN-GOOD").await;
-    assert!(site > 0);
+    enrol(&c, &good).await;
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     let flood_secs = t0.elapsed().as_secs_f64();
     println!("flood of 260 bad enrolments took {flood_secs:.2} s");

@@ -5,8 +5,9 @@ mod support;
 
 use std::collections::HashMap;
 
+use mamori_center::domain::{InstructionId, UserId};
 use reqwest::StatusCode;
-use support::{Backend, Center, PASSWORD, code};
+use support::{Backend, Center, PASSWORD};
 
 both_backends!(
     panel_story_csrf_and_isolation,
@@ -145,7 +146,7 @@ impl<'a> Browser<'a> {
         assert_eq!(shown, svg);
         assert!(p.body.contains(&uri.replace('&', "&amp;")), "{}", p.body);
         let code = if with_totp {
-            code(&secret)
+            self.c.code(&secret)
         } else {
             String::new()
         };
@@ -201,7 +202,10 @@ impl<'a> Browser<'a> {
             let p = self.get("/login/totp").await;
             let csrf = csrf_of(&p.body);
             let p = self
-                .post("/login/totp", &[("csrf", &csrf), ("code", &code(secret))])
+                .post(
+                    "/login/totp",
+                    &[("csrf", &csrf), ("code", &self.c.code(secret))],
+                )
                 .await;
             assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         }
@@ -453,7 +457,7 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
         let c = &c;
         async move {
             c.store()
-                .instruction(mamori_center::domain::Scope::All, id)
+                .instruction(mamori_center::domain::Scope::All, InstructionId::new(id))
                 .await
                 .unwrap()
                 .unwrap()
@@ -572,7 +576,7 @@ async fn panel_story_csrf_and_isolation(backend: Backend) {
     let p = officer_a.get("/users").await;
     let csrf = csrf_of(&p.body);
     assert!(!p.body.contains("staff@beta.example.jp"));
-    for id in [staff_b, 999_999] {
+    for id in [staff_b, UserId::new(999_999)] {
         let p = officer_a
             .post(&format!("/users/{id}/deactivate"), &[("csrf", &csrf)])
             .await;

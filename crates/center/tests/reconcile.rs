@@ -8,6 +8,7 @@
 mod gateways_support;
 mod support;
 
+use mamori_center::domain::EquipmentId;
 use std::time::{Duration, Instant};
 
 use gateways_support::{
@@ -242,7 +243,11 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     }
     let stored = c
         .store()
-        .agent_reports(mamori_center::domain::Scope::All, unit_a, 100)
+        .agent_reports(
+            mamori_center::domain::Scope::All,
+            EquipmentId::new(unit_a),
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(stored.len(), 2);
@@ -401,7 +406,11 @@ async fn two_centers_on_postgres_serve_the_same_agent() {
     assert_eq!(call(&a, "POST", "/agent/v1/reports", Some(r)).await.0, 200);
     let stored = c
         .store()
-        .agent_reports(mamori_center::domain::Scope::All, unit, 100)
+        .agent_reports(
+            mamori_center::domain::Scope::All,
+            EquipmentId::new(unit),
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);

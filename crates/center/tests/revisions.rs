@@ -9,6 +9,7 @@ mod support;
 use gateways_support::OFFICE_NETWORK;
 use mamori_api::revisions::{DiffKind, Revision, RevisionDiff};
 use mamori_api::v1 as wire;
+use mamori_center::domain::{CustomerId, SiteId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center, ok, problem};
@@ -164,7 +165,13 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     assert_eq!(v.review_note.as_deref(), Some("looks right"));
     let (s, _) = act(&w, &w.coord, 1, "publish", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(c.store().published_config(w.site).await.unwrap(), None);
+    assert_eq!(
+        c.store()
+            .published_config(SiteId::new(w.site))
+            .await
+            .unwrap(),
+        None
+    );
     let v: Revision = ok(
         StatusCode::OK,
         act(&w, &w.op, 1, "publish", json!({})).await,
@@ -177,8 +184,13 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     // Published once only.
     let (s, v) = act(&w, &w.op, 1, "publish", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let p = c.store().published_config(w.site).await.unwrap().unwrap();
-    assert_eq!((p.generation, p.customer_id), (1, w.cust));
+    let p = c
+        .store()
+        .published_config(SiteId::new(w.site))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.generation, p.customer_id), (1, CustomerId::new(w.cust)));
     assert_eq!(p.policy_text, policy(extra));
     assert_eq!(p.settings.snmp_v3[0].priv_pass, "priv-secret-1");
 
@@ -216,7 +228,7 @@ async fn workflow_from_draft_to_published_generation(backend: Backend) {
     assert_eq!(v.generation, Some(2));
     assert_eq!(
         c.store()
-            .published_config(w.site)
+            .published_config(SiteId::new(w.site))
             .await
             .unwrap()
             .unwrap()
@@ -621,7 +633,7 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
     // Still generation 2 until the copy is approved and published.
     assert_eq!(
         c.store()
-            .published_config(w.site)
+            .published_config(SiteId::new(w.site))
             .await
             .unwrap()
             .unwrap()
@@ -640,7 +652,12 @@ async fn rollback_drafts_a_copy_that_goes_through_the_workflow(backend: Backend)
     );
     let (s, v) = act(&w, &w.op, 3, "publish", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let p = c.store().published_config(w.site).await.unwrap().unwrap();
+    let p = c
+        .store()
+        .published_config(SiteId::new(w.site))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((p.generation, p.policy_text), (3, policy("")));
     // The revisions that were copied and published are unchanged.
     let one: Revision = ok(
@@ -786,7 +803,12 @@ async fn concurrent_publishes_from_two_centers_never_share_a_generation() {
     let mut revs: Vec<i64> = generations.iter().map(|g| g.1).collect();
     revs.sort();
     assert_eq!(revs, (1..=N).collect::<Vec<_>>());
-    let newest = w.c.store().published_config(w.site).await.unwrap().unwrap();
+    let newest =
+        w.c.store()
+            .published_config(SiteId::new(w.site))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(newest.generation, N);
     assert_eq!(
         w.c.store().generations_since(0).await.unwrap(),

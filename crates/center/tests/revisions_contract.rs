@@ -7,6 +7,7 @@ mod gateways_support;
 mod support;
 
 use gateways_support::site;
+use mamori_center::domain::{CustomerId, SiteId};
 use support::{Backend, Center};
 
 both_backends!(published_config_is_the_newest_generation_of_the_site);
@@ -17,7 +18,10 @@ async fn published_config_is_the_newest_generation_of_the_site(backend: Backend)
     let (cust, _, _) = c.customer(&admin, "Alpha").await;
     let site = site(&c, &admin, cust, "HQ").await;
     let store = c.store();
-    assert_eq!(store.published_config(site).await.unwrap(), None);
+    assert_eq!(
+        store.published_config(SiteId::new(site)).await.unwrap(),
+        None
+    );
     assert!(store.generations_since(0).await.unwrap().is_empty());
 
     let settings = r#"{"ntp":["ntp.example.jp"],"dns":["192.0.2.53"]}"#;
@@ -37,8 +41,15 @@ async fn published_config_is_the_newest_generation_of_the_site(backend: Backend)
             .await
             .unwrap();
     }
-    let p = store.published_config(site).await.unwrap().unwrap();
-    assert_eq!((p.site_id, p.customer_id, p.generation), (site, cust, 2));
+    let p = store
+        .published_config(SiteId::new(site))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (p.site_id, p.customer_id, p.generation),
+        (SiteId::new(site), CustomerId::new(cust), 2)
+    );
     assert_eq!(p.policy_text, "policy 2");
     assert_eq!(p.published_at, 2_000);
     assert_eq!(p.settings.ntp, ["ntp.example.jp"]);

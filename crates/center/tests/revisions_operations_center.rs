@@ -12,6 +12,7 @@ mod support;
 use gateways_support::{OFFICE_NETWORK, as_reader, csrf_of};
 use mamori_api::revisions::Revision;
 use mamori_api::v1::Problem;
+use mamori_center::domain::SiteId;
 use mamori_policy as policy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -311,7 +312,12 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
             .await,
     );
     assert_eq!(one.state, "approved");
-    let p = b.store().published_config(site).await.unwrap().unwrap();
+    let p = b
+        .store()
+        .published_config(SiteId::new(site))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.generation, 1);
     assert_eq!(b.audit_len().await, audit_before);
 
@@ -329,7 +335,12 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
             .await;
         assert_eq!(s, StatusCode::OK, "{action}: {v}");
     }
-    let p = b.store().published_config(site).await.unwrap().unwrap();
+    let p = b
+        .store()
+        .published_config(SiteId::new(site))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.generation, 2);
     admits_the_operations_center(&p.policy_text);
     b.stop().await;

@@ -21,7 +21,7 @@ use mamori_center::domain::Scope;
 use mamori_center::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center, PASSWORD, code};
+use support::{Backend, Center, PASSWORD};
 
 both_backends!(
     demoted_admin_cannot_escalate_with_an_old_token,
@@ -304,6 +304,7 @@ async fn role_change_and_deactivation_end_sessions_and_tokens_on_every_process(b
         for t in [session, tok] {
             assert!(
                 other
+                    .accounts()
                     .bearer_actor(t, "t", now_ms())
                     .await
                     .unwrap()
@@ -334,6 +335,7 @@ async fn role_change_and_deactivation_end_sessions_and_tokens_on_every_process(b
         assert_eq!(c.get("/api/v1/me", t).await.0, StatusCode::UNAUTHORIZED);
         assert!(
             other
+                .accounts()
                 .bearer_actor(t, "t", now_ms())
                 .await
                 .unwrap()
@@ -342,6 +344,7 @@ async fn role_change_and_deactivation_end_sessions_and_tokens_on_every_process(b
     }
     assert!(
         other
+            .accounts()
             .session_actor(&operator, "t", now_ms())
             .await
             .unwrap()
@@ -350,6 +353,7 @@ async fn role_change_and_deactivation_end_sessions_and_tokens_on_every_process(b
     // The administrator's session is untouched.
     assert!(
         other
+            .accounts()
             .bearer_actor(&admin, "t", now_ms())
             .await
             .unwrap()
@@ -368,7 +372,7 @@ async fn tokens_expire(backend: Backend) {
     let (c, url) = shared_center(backend, |_| {}).await;
     let other = other_process(&url).await;
     let admin = c.admin().await;
-    let before = now_ms();
+    let before = c.clock.now_ms();
     let (s, v) = c
         .post(
             "/api/v1/tokens",
@@ -380,18 +384,20 @@ async fn tokens_expire(backend: Backend) {
     let day = v["token"].as_str().unwrap().to_string();
     let expires: jiff::Timestamp = v["expires_at"].as_str().unwrap().parse().unwrap();
     let expires = expires.as_millisecond();
-    assert!(expires >= before + 86_400_000 && expires <= now_ms() + 86_400_000 + 1000);
+    assert!(expires >= before + 86_400_000 && expires <= c.clock.now_ms() + 86_400_000 + 1000);
     assert_eq!(c.get("/api/v1/me", &day).await.0, StatusCode::OK);
     // A day later (time comes into the use cases as a value), it is refused.
     assert!(
         other
-            .bearer_actor(&day, "t", now_ms())
+            .accounts()
+            .bearer_actor(&day, "t", c.clock.now_ms())
             .await
             .unwrap()
             .is_some()
     );
     assert!(
         other
+            .accounts()
             .bearer_actor(&day, "t", expires + 1)
             .await
             .unwrap()
@@ -407,7 +413,8 @@ async fn tokens_expire(backend: Backend) {
     let (_, forever) = token(&c, &admin, json!({"name": "f", "role": "operator"})).await;
     assert!(
         other
-            .bearer_actor(&forever, "t", now_ms() + 10 * 365 * 86_400_000)
+            .accounts()
+            .bearer_actor(&forever, "t", c.clock.now_ms() + 10 * 365 * 86_400_000)
             .await
             .unwrap()
             .is_some()
@@ -752,7 +759,7 @@ async fn concurrent_wrong_totp_codes_lock_the_account(backend: Backend) {
     );
     assert!(signins(&all, OFFICER, "account locked") >= 1);
     // The right code is refused now.
-    let (s, _, body) = api_login(&c, &c.client, OFFICER, PASSWORD, Some(&code(&secret))).await;
+    let (s, _, body) = api_login(&c, &c.client, OFFICER, PASSWORD, Some(&c.code(&secret))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body, answers[0].1);
     c.stop().await;
@@ -821,7 +828,7 @@ async fn totp_step_is_throttled_per_account(backend: Backend) {
     assert_eq!(signins(&all, OFFICER, "too many TOTP codes"), 3);
     // The right code, from yet another address: refused without evaluation, with the
     // answer of a wrong password (the API does not tell that the password was right).
-    let right = code(&secret);
+    let right = c.code(&secret);
     let (s, _, body) = api_login(
         &c,
         &client_from("127.0.0.40"),
@@ -894,7 +901,7 @@ async fn totp_step_is_throttled_per_address(backend: Backend) {
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     }
     // The right code from the same address is not evaluated.
-    let right = code(&secret);
+    let right = c.code(&secret);
     let (s, session, body) =
         panel_form(&c, &attacker, "/login/totp", &pending, &[("code", &right)]).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
@@ -955,7 +962,7 @@ async fn locked_account_answers_exactly_like_a_wrong_password(backend: Backend) 
     }
     assert_eq!(signins(&entries(&c).await, OFFICER, "account locked"), 1);
     // The right code (not claimed by a refused attempt, so still good afterwards).
-    let right = code(&secret);
+    let right = c.code(&secret);
     let locked = api_login(&c, &client, OFFICER, PASSWORD, Some(&right)).await;
     let wrong = api_login(
         &c,

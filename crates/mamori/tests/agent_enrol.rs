@@ -4,6 +4,7 @@
 //! can read; a refused enrolment leaves no private key behind. Tokens are made through
 //! the center's use cases on the same database.
 
+use mamori_center::domain::{CustomerId, EquipmentId, SiteId};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -156,24 +157,26 @@ impl World {
                 locale: None,
             };
             let (cust, _, _) = app
-                .create_customer(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
+                .customers()
+                .create(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
                 .await
                 .unwrap();
             let site = app
-                .create_site(&admin, cust.id, "HQ", "Tokyo", now())
+                .sites()
+                .create(&admin, cust.id, "HQ", "Tokyo", now())
                 .await
                 .unwrap();
             World {
                 app,
                 admin,
-                site: site.id,
-                customer: cust.id,
+                site: site.id.get(),
+                customer: cust.id.get(),
             }
         })
     }
 
     /// A unit lent and installed at the site, and an enrolment token for it.
-    fn unit(&self, serial: &str) -> (i64, String) {
+    fn unit(&self, serial: &str) -> (EquipmentId, String) {
         block_on(async {
             let u = self
                 .app
@@ -184,13 +187,13 @@ impl World {
             for m in [
                 Move {
                     to: EquipmentState::Lent,
-                    customer_id: Some(self.customer),
+                    customer_id: Some(CustomerId::new(self.customer)),
                     site_id: None,
                 },
                 Move {
                     to: EquipmentState::Installed,
                     customer_id: None,
-                    site_id: Some(self.site),
+                    site_id: Some(SiteId::new(self.site)),
                 },
             ] {
                 self.app
@@ -201,7 +204,8 @@ impl World {
             }
             let (token, _) = self
                 .app
-                .create_enrolment_token(&self.admin, self.site, u.id, 600_000, now())
+                .enrolment()
+                .create_token(&self.admin, SiteId::new(self.site), u.id, 600_000, now())
                 .await
                 .unwrap();
             assert!(token.contains('.'), "the token pins the CA: {token}");
@@ -214,7 +218,7 @@ impl World {
         block_on(async {
             self.app
                 .store
-                .agent_certs_of(Scope::All, unit)
+                .agent_certs_of(Scope::All, EquipmentId::new(unit))
                 .await
                 .unwrap()
                 .iter()
@@ -270,7 +274,7 @@ fn enrol_reads_the_token_from_a_file_or_the_environment() {
     assert!(stdout.contains(&format!("unit {u1}")), "{stdout}");
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(s1.join("identity.json").exists() && s1.join("key.pem").exists());
-    assert_eq!(w.certified(u1), 1);
+    assert_eq!(w.certified(u1.get()), 1);
 
     // From the environment.
     let s2 = scratch.0.join("state-env");
@@ -289,7 +293,7 @@ fn enrol_reads_the_token_from_a_file_or_the_environment() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains(&format!("unit {u2}")), "{stdout}");
     assert!(s2.join("identity.json").exists());
-    assert_eq!(w.certified(u2), 1);
+    assert_eq!(w.certified(u2.get()), 1);
 
     // A file others may read is used, with a warning; a file and --token together are
     // refused; no token at all is refused with a hint, and nothing is written.
@@ -314,7 +318,7 @@ fn enrol_reads_the_token_from_a_file_or_the_environment() {
         stderr.contains("may be read by other users (mode 0644)"),
         "{stderr}"
     );
-    assert_eq!(w.certified(u3), 1);
+    assert_eq!(w.certified(u3.get()), 1);
     let s4 = scratch.0.join("state-none");
     let out = mamori(&[
         "agent",
@@ -449,7 +453,7 @@ fn a_refused_enrolment_leaves_no_key_behind() {
     .output()
     .unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
-    assert_eq!(w.certified(unit), 1);
+    assert_eq!(w.certified(unit.get()), 1);
     let replay = scratch.0.join("state-replay");
     let out = mamori(&[
         "agent",

@@ -14,6 +14,7 @@
 #[allow(dead_code)]
 mod pg;
 
+use mamori_center::domain::UserId;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -172,7 +173,7 @@ impl Drop for CenterProc {
 
 fn actor(id: i64, label: &str) -> Actor {
     Actor {
-        user_id: id,
+        user_id: UserId::new(id),
         label: label.into(),
         role: Role::Admin,
         customer_id: None,
@@ -206,13 +207,15 @@ fn token_for_a_unit(url: &str, data: &Path) -> String {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let admin = actor(id, "admin@provider.example.jp");
+        let admin = actor(id.get(), "admin@provider.example.jp");
         let (cust, _, _) = app
-            .create_customer(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
+            .customers()
+            .create(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
             .await
             .unwrap();
         let site = app
-            .create_site(&admin, cust.id, "HQ", "Tokyo", now())
+            .sites()
+            .create(&admin, cust.id, "HQ", "Tokyo", now())
             .await
             .unwrap();
         let u = app
@@ -238,7 +241,8 @@ fn token_for_a_unit(url: &str, data: &Path) -> String {
                 .unwrap();
         }
         let (token, _) = app
-            .create_enrolment_token(&admin, site.id, u.id, 600_000, now())
+            .enrolment()
+            .create_token(&admin, site.id, u.id, 600_000, now())
             .await
             .unwrap();
         store.close().await;

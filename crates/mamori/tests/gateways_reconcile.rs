@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use agent_support::*;
 use mamori_api::settings::GatewaySettings;
 use mamori_center::app::{App, Settings};
-use mamori_center::domain::{Actor, Role, Scope};
+use mamori_center::domain::{Actor, CustomerId, EquipmentId, Role, Scope, SiteId, UserId};
 use mamori_center::gateways::inventory::{EquipmentState, Move};
 use mamori_center::gateways::revisions::Draft;
 use mamori_center::store::Store;
@@ -95,7 +95,7 @@ struct World {
 
 fn actor(id: i64, label: &str, role: Role) -> Actor {
     Actor {
-        user_id: id,
+        user_id: UserId::new(id),
         label: label.into(),
         role,
         customer_id: None,
@@ -131,22 +131,24 @@ async fn world(data: &Path) -> World {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let operator = actor(op, "op@provider.example.jp", Role::Operator);
-    let admin = actor(ad, "admin@provider.example.jp", Role::Admin);
+    let operator = actor(op.get(), "op@provider.example.jp", Role::Operator);
+    let admin = actor(ad.get(), "admin@provider.example.jp", Role::Admin);
     let (cust, _, _) = app
-        .create_customer(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
+        .customers()
+        .create(&admin, "Alpha", "o@alpha.example.jp", "Officer", now())
         .await
         .unwrap();
     let site = app
-        .create_site(&admin, cust.id, "HQ", "Tokyo", now())
+        .sites()
+        .create(&admin, cust.id, "HQ", "Tokyo", now())
         .await
         .unwrap();
     World {
         app,
         operator,
         admin,
-        site: site.id,
-        customer: cust.id,
+        site: site.id.get(),
+        customer: cust.id.get(),
     }
 }
 
@@ -162,13 +164,13 @@ impl World {
         for m in [
             Move {
                 to: EquipmentState::Lent,
-                customer_id: Some(self.customer),
+                customer_id: Some(CustomerId::new(self.customer)),
                 site_id: None,
             },
             Move {
                 to: EquipmentState::Installed,
                 customer_id: None,
-                site_id: Some(self.site),
+                site_id: Some(SiteId::new(self.site)),
             },
         ] {
             self.app
@@ -180,11 +182,12 @@ impl World {
         // The token carries the CA fingerprint once the agent listener has recorded it.
         let (token, _) = self
             .app
-            .create_enrolment_token(&self.admin, self.site, u.id, 600_000, now())
+            .enrolment()
+            .create_token(&self.admin, SiteId::new(self.site), u.id, 600_000, now())
             .await
             .unwrap();
         assert!(token.contains('.'), "token without CA fingerprint: {token}");
-        (u.id, token)
+        (u.id.get(), token)
     }
 
     /// Drafts (operator), approves (admin: four eyes) and publishes a configuration.
@@ -194,7 +197,7 @@ impl World {
             .revisions()
             .draft(
                 &self.operator,
-                self.site,
+                SiteId::new(self.site),
                 Draft {
                     policy_text: policy.into(),
                     settings,
@@ -207,26 +210,38 @@ impl World {
             .unwrap();
         self.app
             .revisions()
-            .review(&self.admin, self.site, r.number, true, "ok", true, now())
+            .review(
+                &self.admin,
+                SiteId::new(self.site),
+                r.number,
+                true,
+                "ok",
+                true,
+                now(),
+            )
             .await
             .unwrap();
         let p = self
             .app
             .revisions()
-            .publish(&self.admin, self.site, r.number, now())
+            .publish(&self.admin, SiteId::new(self.site), r.number, now())
             .await
             .unwrap();
         p.generation.unwrap()
     }
 
     async fn status(&self, unit: i64) -> Option<mamori_center::gateways::reconcile::AgentStatus> {
-        self.app.store.agent_status(Scope::All, unit).await.unwrap()
+        self.app
+            .store
+            .agent_status(Scope::All, EquipmentId::new(unit))
+            .await
+            .unwrap()
     }
 
     async fn reports(&self, unit: i64) -> Vec<mamori_center::gateways::reconcile::StoredReport> {
         self.app
             .store
-            .agent_reports(Scope::All, unit, 1000)
+            .agent_reports(Scope::All, EquipmentId::new(unit), 1000)
             .await
             .unwrap()
     }
@@ -605,7 +620,7 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             .inventory()
             .apply_move(
                 &w.admin,
-                unit,
+                EquipmentId::new(unit),
                 Move {
                     to: EquipmentState::Failed,
                     customer_id: None,
@@ -678,7 +693,12 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         // center revokes the old certificate and the agent goes on with the new one.
         tb.kill(spare_agent).unwrap();
         std::thread::sleep(Duration::from_secs(3));
-        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        let certs = w
+            .app
+            .store
+            .agent_certs_of(Scope::All, EquipmentId::new(spare))
+            .await
+            .unwrap();
         assert_eq!(certs.len(), 1, "one certificate before renewal: {certs:?}");
         let left_s = (certs[0].not_after - now()) / 1000;
         let window = format!("{}s", left_s + 1);
@@ -694,12 +714,22 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             Duration::from_secs(40),
             "the spare renews its certificate",
             || async {
-                let c = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+                let c = w
+                    .app
+                    .store
+                    .agent_certs_of(Scope::All, EquipmentId::new(spare))
+                    .await
+                    .unwrap();
                 c.len() >= 2 && c.iter().filter(|c| c.revoked_at.is_none()).count() == 1
             },
         )
         .await;
-        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        let certs = w
+            .app
+            .store
+            .agent_certs_of(Scope::All, EquipmentId::new(spare))
+            .await
+            .unwrap();
         let old = certs.iter().find(|c| c.revoked_at.is_some()).unwrap();
         assert_eq!(old.revoked_reason.as_deref(), Some("renewed"), "{certs:?}");
         let fresh = certs.iter().find(|c| c.revoked_at.is_none()).unwrap();
@@ -719,7 +749,12 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
         assert!(!log.contains("renewal failed"), "{log}");
         // The window stays fixed while time passes, so the agent may renew again; each
         // renewal revokes the certificate it replaces, and one stays valid.
-        let certs = w.app.store.agent_certs_of(Scope::All, spare).await.unwrap();
+        let certs = w
+            .app
+            .store
+            .agent_certs_of(Scope::All, EquipmentId::new(spare))
+            .await
+            .unwrap();
         assert_eq!(
             certs.iter().filter(|c| c.revoked_at.is_none()).count(),
             1,
@@ -763,14 +798,18 @@ fn enrol_publish_apply_roll_back_drift_outage_crash_replacement_and_older_genera
             "the older generation refused",
             || async {
                 store
-                    .agent_status(Scope::All, unit)
+                    .agent_status(Scope::All, EquipmentId::new(unit))
                     .await
                     .unwrap()
                     .is_some_and(|s| s.apply_state == "refused" && s.apply_generation == Some(2))
             },
         )
         .await;
-        let s = store.agent_status(Scope::All, unit).await.unwrap().unwrap();
+        let s = store
+            .agent_status(Scope::All, EquipmentId::new(unit))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             s.apply_error
                 .unwrap()

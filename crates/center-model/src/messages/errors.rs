@@ -700,6 +700,86 @@ crate::messages! {
             format!("correct the field `{}` and send again", field.code()),
         ),
         SendTotp => ("totp_code を送ってください。", "send totp_code"),
+        MaxBodyBytes => (
+            "センターの設定 max_body_bytes を確認してください。",
+            "see max_body_bytes in the configuration",
+        ),
+        SendBearer => (
+            "POST /api/v1/login で得たトークンか API トークンを Authorization: Bearer <トークン> で送ってください。",
+            "send Authorization: Bearer <token> from POST /api/v1/login or an API token",
+        ),
+        SignInAgain => ("もう一度サインインしてください。", "sign in again"),
+        SeeOpenApi => ("/api/v1/openapi.json を参照してください。", "see /api/v1/openapi.json"),
+    }
+}
+
+crate::messages! {
+    /// The API's own problems: requests refused at its edge, before any use case (the
+    /// body, the query string, the bearer, the path). Values from outside (a parser's
+    /// message, a content type) are quoted as they came.
+    pub enum ApiProblem {
+        BodyTooLarge => (
+            "リクエストの本文が、センターが受け付ける大きさを超えています。",
+            "the request body is larger than the center accepts",
+        ),
+        BodyUnreadable { error: String } => (
+            format!("リクエストの本文を読めません: {error}"),
+            format!("cannot read the body: {error}"),
+        ),
+        NotJson { content_type: String } => (
+            format!("本文の形式が {content_type} です。この操作は application/json を受け付けます。"),
+            format!("the body is {content_type}; this endpoint takes application/json"),
+        ),
+        NotUtf8 { at: usize } => (
+            format!("本文が UTF-8 として正しくありません（{at} バイト目）。"),
+            format!("the body is not valid UTF-8 at byte {at}"),
+        ),
+        BadJson { line: usize, column: usize, error: String } => (
+            format!("JSON の本文が正しくありません（{line} 行 {column} 列）: {error}"),
+            format!("the JSON body is not valid at line {line} column {column}: {error}"),
+        ),
+        BadQuery { error: String } => (
+            format!("クエリ文字列が正しくありません: {error}"),
+            error.clone(),
+        ),
+        NoBearer => ("Bearer トークンがありません。", "no bearer token"),
+        UnknownToken => (
+            "トークンが不明か、失効しているか、期限切れです。",
+            "the token is unknown, revoked or expired",
+        ),
+        NoSuchEndpoint => ("そのエンドポイントはありません。", "no such endpoint"),
+        MethodNotAllowed => (
+            "このエンドポイントはこのメソッドを受け付けません。",
+            "this endpoint does not take this method",
+        ),
+        NotAnEquipmentState { field: String, value: String, allowed: String } => (
+            format!("{field}: {value} は機器の状態ではありません。使える値: {allowed}"),
+            format!("{field}: {value} is not an equipment state; one of: {allowed}"),
+        ),
+        NotAFleetState { field: String, value: String, allowed: String } => (
+            format!("{field}: {value} は機器の稼働の状態ではありません。使える値: {allowed}"),
+            format!("{field}: {value} is not a fleet state; one of: {allowed}"),
+        ),
+        NotALanguage { field: String, value: String } => (
+            format!("{field}: {value} は言語ではありません。ja か en を指定してください。"),
+            format!("{field}: {value} is not a language; use ja or en"),
+        ),
+        QueryFields { fields: String, error: String } => (
+            format!("{fields}: クエリ文字列が正しくありません: {error}"),
+            format!("{fields}: {error}"),
+        ),
+        DocumentUnavailable { error: String } => (
+            format!("請求書の文書を作れません: {error}"),
+            error.clone(),
+        ),
+        Internal => (
+            "内部エラーが発生しました（記録しました）。",
+            "the center could not complete the request; it has been logged",
+        ),
+        NotANumber { field: String, value: String } => (
+            format!("{field}: {value} は数値ではありません。"),
+            format!("{field}: {value} is not a number"),
+        ),
     }
 }
 
@@ -742,6 +822,9 @@ mod tests {
             both(|l| m.text(l), &format!("{m:?}"));
         }
         for m in ApiHint::examples() {
+            both(|l| m.text(l), &format!("{m:?}"));
+        }
+        for m in ApiProblem::examples() {
             both(|l| m.text(l), &format!("{m:?}"));
         }
         for m in Conflict::examples() {

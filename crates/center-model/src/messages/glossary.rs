@@ -72,6 +72,9 @@ mod tests {
             e::Invalid::examples().iter().for_each(|m| push(m.text(l)));
             e::Conflict::examples().iter().for_each(|m| push(m.text(l)));
             e::ApiHint::examples().iter().for_each(|m| push(m.text(l)));
+            e::ApiProblem::examples()
+                .iter()
+                .for_each(|m| push(m.text(l)));
             e::Forbidden::ALL
                 .iter()
                 .for_each(|m| push(m.text(l).into()));

@@ -7,6 +7,7 @@
 
 pub mod document;
 
+use mamori_center_model::ids::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
@@ -20,7 +21,7 @@ use mamori_billing::term;
 use mamori_billing::{Rate, YearMonth, Yen, fees};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result, record};
+use crate::app::{AppError, Conflict, Field, Forbidden, Invalid, Lang, Result, record};
 use crate::domain::{Actor, Scope};
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::move_in_tx;
@@ -334,23 +335,10 @@ pub fn notice_kind_label(kind: &str, lang: Lang) -> String {
     format!("{} ({article})", words.text(lang))
 }
 
-/// The back office's use cases: `app.backoffice()`.
-#[derive(Clone, Copy)]
-pub struct BackOffice<'a>(&'a App);
-
-impl App {
+crate::app::capability!(
     /// The back office's use cases.
-    pub fn backoffice(&self) -> BackOffice<'_> {
-        BackOffice(self)
-    }
-}
-
-impl std::ops::Deref for BackOffice<'_> {
-    type Target = App;
-    fn deref(&self) -> &App {
-        self.0
-    }
-}
+    BackOffice, backoffice
+);
 
 impl BackOffice<'_> {
     // ---- applications (Art. 7–9) ---------------------------------------------------
@@ -366,7 +354,7 @@ impl BackOffice<'_> {
         self,
         actor: &Actor,
         cfg: &BackofficeConfig,
-        customer_id: i64,
+        customer_id: CustomerId,
         line_product: &str,
         line_id: &str,
         monthly_fee: i64,
@@ -552,7 +540,7 @@ impl BackOffice<'_> {
                 &subject,
                 &body,
                 c.start,
-                actor.user_id,
+                actor.user_id.get(),
                 now,
             )
             .await?;
@@ -834,7 +822,7 @@ impl BackOffice<'_> {
     pub async fn unit_contracts(
         self,
         actor: &Actor,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
     ) -> Result<Vec<(i64, Option<i64>)>> {
         Ok(self
             .store
@@ -848,7 +836,7 @@ impl BackOffice<'_> {
         self,
         actor: &Actor,
         contract_id: i64,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
         now: i64,
     ) -> Result<Contract> {
         require_back_office(actor)?;
@@ -873,7 +861,7 @@ impl BackOffice<'_> {
             actor,
             contract_id,
             c.customer_id,
-            &[equipment_id],
+            &[equipment_id.get()],
             now,
         )
         .await?;
@@ -942,13 +930,13 @@ impl BackOffice<'_> {
         }
         let recipients: BTreeMap<i64, String> = contracts
             .iter()
-            .map(|(c, name)| (c.customer_id, name.clone()))
+            .map(|(c, name)| (c.customer_id.get(), name.clone()))
             .collect();
         let run_contracts: Vec<RunContract<i64>> = contracts
             .iter()
             .map(|(c, _)| RunContract {
                 id: c.id,
-                customer: c.customer_id,
+                customer: c.customer_id.get(),
                 start: c.start,
                 monthly_fee: c.monthly_fee,
                 end: c.end(),
@@ -1248,7 +1236,7 @@ impl BackOffice<'_> {
         }
         let mut recipients = Vec::new();
         for c in customers {
-            match self.store.backoffice().officer(*c).await? {
+            match self.store.backoffice().officer(CustomerId::new(*c)).await? {
                 Some((email, _)) => recipients.push((*c, email)),
                 None => {
                     return Err(AppError::invalid(
@@ -1261,10 +1249,12 @@ impl BackOffice<'_> {
         let mut tx = self.store.begin().await?;
         let id = tx
             .backoffice()
-            .insert_notice(kind, &subject, &body, effective, actor.user_id, now)
+            .insert_notice(kind, &subject, &body, effective, actor.user_id.get(), now)
             .await?;
         for (c, email) in &recipients {
-            tx.backoffice().insert_recipient(id, *c, email).await?;
+            tx.backoffice()
+                .insert_recipient(id, CustomerId::new(*c), email)
+                .await?;
         }
         tx.audit(
             record(
@@ -1357,18 +1347,18 @@ async fn lend_units(
     tx: &mut Tx,
     actor: &Actor,
     contract_id: i64,
-    customer_id: i64,
+    customer_id: CustomerId,
     units: &[i64],
     now: i64,
-) -> Result<Vec<i64>> {
-    let mut ids = units.to_vec();
+) -> Result<Vec<EquipmentId>> {
+    let mut ids: Vec<EquipmentId> = units.iter().copied().map(EquipmentId::new).collect();
     ids.sort_unstable();
     ids.dedup();
     for &id in &ids {
         let Some(e) = tx.equipment_for_update(id).await? else {
             return Err(AppError::invalid(
                 Field::Equipment,
-                Invalid::NoSuchUnit { id },
+                Invalid::NoSuchUnit { id: id.get() },
             ));
         };
         let open = tx.backoffice().open_links_of_unit(id).await?;
@@ -1404,7 +1394,7 @@ async fn lend_units(
             return Err(AppError::invalid(
                 Field::Equipment,
                 Invalid::UnitNotLendable {
-                    id,
+                    id: id.get(),
                     serial: e.serial.clone(),
                     state_ja: state_ja.into(),
                     state_en: state_en.to_lowercase(),
@@ -1445,11 +1435,11 @@ async fn take_back_units(
     use EquipmentState::*;
     let mut done = Vec::new();
     for (k, customer, unit) in tx.backoffice().units_due_back(today, contract).await? {
-        let Some(mut e) = tx.equipment_for_update(unit).await? else {
+        let Some(mut e) = tx.equipment_for_update(EquipmentId::new(unit)).await? else {
             continue;
         };
-        let with_customer =
-            e.placement.state.with_customer() && e.placement.customer_id == Some(customer);
+        let with_customer = e.placement.state.with_customer()
+            && e.placement.customer_id == Some(CustomerId::new(customer));
         let path: &[EquipmentState] = match e.placement.state {
             _ if !with_customer => &[],
             Installed => &[Disconnected, Returned],
@@ -1469,7 +1459,9 @@ async fn take_back_units(
             };
             e.placement = move_in_tx(tx, actor, &e, m, &note, now).await?;
         }
-        tx.backoffice().release_unit(k, unit, now).await?;
+        tx.backoffice()
+            .release_unit(k, EquipmentId::new(unit), now)
+            .await?;
         let outcome = if path.is_empty() {
             format!("released ({})", e.placement.state)
         } else {
@@ -1479,7 +1471,7 @@ async fn take_back_units(
         tx.audit(
             record(
                 actor,
-                Some(customer),
+                Some(CustomerId::new(customer)),
                 "contract.take_back_unit",
                 format!("contract/{k}"),
                 format!("equipment={unit} serial={} {outcome} (Art. 15)", e.serial),

@@ -12,14 +12,20 @@
 use super::AgentCert;
 use super::inventory::EquipmentState;
 use crate::app::record;
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result};
+use crate::app::{AppError, Conflict, Field, Forbidden, Invalid, Result};
 use crate::audit::Record;
 use crate::auth;
 use crate::ca::{AgentIdentity, Ca, CaError, Issued};
 use crate::domain::{Actor, Scope};
+use mamori_center_model::ids::*;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+
+crate::app::capability!(
+    /// The enrolment of agents' use cases: tokens, enrolment, renewal, identities.
+    Enrolment, enrolment
+);
 
 /// How long an agent certificate is valid; agents renew before the end.
 pub const CERT_VALID_MS: i64 = 30 * 24 * 3_600_000;
@@ -68,7 +74,7 @@ impl From<crate::store::StoreError> for EnrolError {
 fn agent_record(
     who: &str,
     source: &str,
-    customer_id: Option<i64>,
+    customer_id: Option<CustomerId>,
     action: &str,
     object: String,
     outcome: &str,
@@ -77,7 +83,7 @@ fn agent_record(
     Record {
         actor_id: None,
         actor: who.into(),
-        customer_id,
+        customer_id: customer_id.map(CustomerId::get),
         source: source.into(),
         action: action.into(),
         object,
@@ -138,16 +144,16 @@ async fn store_issued_cert(
     Ok(())
 }
 
-impl App {
+impl Enrolment<'_> {
     /// Creates a one-time enrolment token for a unit installed at a site (for that site
     /// only); returns the token (shown once; only its hash is kept) and its expiry. Once the agent listener has started,
     /// the token is `<secret>.<fingerprint>`: the SHA-256 of the CA certificate, which
     /// the agent pins on first contact.
-    pub async fn create_enrolment_token(
-        &self,
+    pub async fn create_token(
+        self,
         actor: &Actor,
-        site_id: i64,
-        equipment_id: i64,
+        site_id: SiteId,
+        equipment_id: EquipmentId,
         ttl_ms: i64,
         now: i64,
     ) -> Result<(String, i64)> {
@@ -173,7 +179,9 @@ impl App {
             .ok_or_else(|| {
                 AppError::invalid(
                     Field::EquipmentId,
-                    Invalid::NoUnitInInventory { id: equipment_id },
+                    Invalid::NoUnitInInventory {
+                        id: equipment_id.get(),
+                    },
                 )
             })?;
         let p = unit.placement;
@@ -225,15 +233,15 @@ impl App {
     /// revoked or unknown token is refused, and so is a token whose unit is no longer
     /// installed at the token's site for the token's customer in the installation the
     /// token was made in; each refusal is audited.
-    pub async fn enrol_agent(
-        &self,
+    pub async fn enrol(
+        self,
         ca: &Ca,
         token: &str,
         csr_pem: &str,
         source: &str,
         now: i64,
     ) -> std::result::Result<(Issued, AgentIdentity), EnrolError> {
-        self.enrol_agent_counted(ca, token, csr_pem, source, None, now)
+        self.enrol_counted(ca, token, csr_pem, source, None, now)
             .await
     }
 
@@ -241,8 +249,8 @@ impl App {
     /// when it is the first of its source's window in `refusals` (counted under `key`,
     /// the source address or its network); the others are counted there and written as
     /// one entry per source and window ([`App::audit_enrol_refusals`]).
-    pub async fn enrol_agent_counted(
-        &self,
+    pub async fn enrol_counted(
+        self,
         ca: &Ca,
         token: &str,
         csr_pem: &str,
@@ -342,8 +350,8 @@ impl App {
     /// Renewal: an agent with a valid certificate sends a request for a new key and
     /// gets a certificate for the same site and unit; the old one is revoked in the same
     /// transaction (reason `renewed`).
-    pub async fn renew_agent(
-        &self,
+    pub async fn renew(
+        self,
         ca: &Ca,
         current: &AgentCert,
         csr_pem: &str,
@@ -386,8 +394,8 @@ impl App {
     /// The check on every agent request: the certificate (already verified against the
     /// CA by TLS) must be known, not revoked, not expired, and of its unit's current
     /// installation. A refusal is audited.
-    pub async fn agent_identity(
-        &self,
+    pub async fn identity(
+        self,
         serial: &str,
         source: &str,
         now: i64,
@@ -519,7 +527,7 @@ impl EnrolRefusals {
         source: &str,
         reason: &str,
         object: &str,
-        customer: Option<i64>,
+        customer: Option<CustomerId>,
         now: i64,
     ) -> bool {
         let mut m = self.lock();
@@ -529,7 +537,11 @@ impl EnrolRefusals {
             Some(w) if now < w.start.saturating_add(self.window_ms) || !w.pending.is_empty() => {
                 w.checked = w.checked.saturating_add(1);
                 *w.pending
-                    .entry((reason.to_string(), object.to_string(), customer))
+                    .entry((
+                        reason.to_string(),
+                        object.to_string(),
+                        customer.map(CustomerId::get),
+                    ))
                     .or_insert(0) += 1;
                 false
             }
@@ -593,10 +605,10 @@ fn summary(source: &str, w: &mut SourceWindow) -> RefusalSummary {
     }
 }
 
-impl App {
+impl Enrolment<'_> {
     /// Writes one source's counted enrolment refusals as one audit entry: the count,
     /// and each reason with its count (and its token when several were named).
-    pub async fn audit_enrol_refusals(&self, s: &RefusalSummary, now: i64) -> Result<()> {
+    pub async fn audit_refusals(self, s: &RefusalSummary, now: i64) -> Result<()> {
         let first = s.items.first();
         let same_object = first
             .filter(|f| s.items.iter().all(|i| i.1 == f.1))
@@ -626,7 +638,7 @@ impl App {
             agent_record(
                 "agent",
                 &s.source,
-                customer,
+                customer.map(CustomerId::new),
                 "agent.enrol",
                 same_object.unwrap_or_else(|| "enrolment_token/several".into()),
                 "refused",
@@ -656,7 +668,7 @@ mod tests {
             "a",
             "the enrolment token was already used",
             "enrolment_token/7",
-            Some(4),
+            Some(CustomerId::new(4)),
             20
         ));
         // Three checked: the rest of the window is throttled.

@@ -8,10 +8,11 @@ pub mod listener;
 pub mod reconcile;
 pub mod revisions;
 
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Result, record};
+use crate::app::{AppError, Conflict, Field, Forbidden, Invalid, Result, record};
 use crate::domain::{Actor, Scope};
 use inventory::{EquipmentState, Move, Placement};
 use mamori_center_model::authz::Action;
+use mamori_center_model::ids::*;
 
 pub use mamori_center_model::inventory::{
     AgentCert, EnrolmentToken, Equipment, EquipmentEvent, EquipmentFilter,
@@ -42,23 +43,10 @@ fn inventory_scope(actor: &Actor) -> Scope {
     actor.scope()
 }
 
-/// The inventory's use cases: `app.inventory()`.
-#[derive(Clone, Copy)]
-pub struct Inventory<'a>(&'a App);
-
-impl App {
+crate::app::capability!(
     /// The inventory's use cases.
-    pub fn inventory(&self) -> Inventory<'_> {
-        Inventory(self)
-    }
-}
-
-impl std::ops::Deref for Inventory<'_> {
-    type Target = App;
-    fn deref(&self) -> &App {
-        self.0
-    }
-}
+    Inventory, inventory
+);
 
 impl Inventory<'_> {
     pub async fn list(self, actor: &Actor, f: &EquipmentFilter) -> Result<Vec<Equipment>> {
@@ -66,7 +54,11 @@ impl Inventory<'_> {
     }
 
     /// A unit and the history the caller may see.
-    pub async fn get(self, actor: &Actor, id: i64) -> Result<(Equipment, Vec<EquipmentEvent>)> {
+    pub async fn get(
+        self,
+        actor: &Actor,
+        id: EquipmentId,
+    ) -> Result<(Equipment, Vec<EquipmentEvent>)> {
         let scope = inventory_scope(actor);
         let e = self
             .store
@@ -97,7 +89,7 @@ impl Inventory<'_> {
             customer_id: None,
             site_id: None,
         };
-        tx.move_equipment(id, None, to, &actor.label, "", now)
+        tx.move_equipment(id.get(), None, to, &actor.label, "", now)
             .await?;
         tx.audit(
             record(
@@ -121,7 +113,7 @@ impl Inventory<'_> {
     pub async fn apply_move(
         self,
         actor: &Actor,
-        id: i64,
+        id: EquipmentId,
         m: Move,
         note: &str,
         now: i64,
@@ -199,7 +191,7 @@ pub(crate) async fn move_in_tx(
     {
         return Err(AppError::invalid(
             Field::CustomerId,
-            Invalid::NoSuchCustomer { customer: c },
+            Invalid::NoSuchCustomer { customer: c.get() },
         ));
     }
     if let (EquipmentState::Installed, Some(site), Some(c)) = (to.state, to.site_id, to.customer_id)
@@ -207,11 +199,14 @@ pub(crate) async fn move_in_tx(
     {
         return Err(AppError::invalid(
             Field::SiteId,
-            Invalid::SiteOfAnotherCustomer { site, customer: c },
+            Invalid::SiteOfAnotherCustomer {
+                site: site.get(),
+                customer: c.get(),
+            },
         ));
     }
     if !tx
-        .move_equipment(id, Some(e.placement), to, &actor.label, note, now)
+        .move_equipment(id.get(), Some(e.placement), to, &actor.label, note, now)
         .await?
     {
         return Err(AppError::Conflict(Conflict::UnitMovedMeanwhile));

@@ -13,6 +13,7 @@
 //! installation, and read only while it is the unit's current one, so a unit that moves
 //! (to another site or customer) starts with a fresh status.
 
+use mamori_center_model::ids::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -20,21 +21,26 @@ use std::time::Duration;
 use mamori_api::agent::{self as wire, ReportKind};
 
 use super::AgentCert;
-use crate::app::{App, AppError, Field, Invalid, Result, Unauthenticated};
+use crate::app::{AppError, Field, Invalid, Result, Unauthenticated};
 use crate::audit::Record;
 use crate::domain::{Actor, Scope};
 use crate::store::Store;
 use crate::store::revisions::PublishedConfig;
 
+crate::app::capability!(
+    /// The use cases of the agents' protocol: desired state, contact, reports, status.
+    Agents, agents
+);
+
 pub use mamori_center_model::fleet::{
     AgentStatus, FleetFilter, FleetRow, FleetState, StoredReport,
 };
 
-impl App {
+impl Agents<'_> {
     /// Starts this process's poller of new generations and revocations, which wakes
     /// `wake`'s long-polls; it ends when they are dropped.
     pub fn spawn_wake_poller(
-        &self,
+        self,
         wake: Weak<Wakeups>,
         every: Duration,
     ) -> tokio::task::JoinHandle<()> {
@@ -42,7 +48,7 @@ impl App {
     }
 
     /// Records the fingerprint of the agents' CA, which enrolment tokens carry.
-    pub async fn record_agent_ca(&self, fingerprint: &str) -> Result<()> {
+    pub async fn record_ca(self, fingerprint: &str) -> Result<()> {
         Ok(self.store.set_agent_ca_fingerprint(fingerprint).await?)
     }
 }
@@ -57,17 +63,17 @@ pub struct Wakeups {
 
 impl Wakeups {
     /// A receiver that changes when the site's generation grows.
-    pub fn subscribe(&self, site_id: i64) -> tokio::sync::watch::Receiver<i64> {
+    pub fn subscribe(&self, site_id: SiteId) -> tokio::sync::watch::Receiver<i64> {
         let mut m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(site_id)
+        m.entry(site_id.get())
             .or_insert_with(|| tokio::sync::watch::channel(0).0)
             .subscribe()
     }
 
     /// The site has `generation`: wake its long-polls if that is news.
-    pub fn publish(&self, site_id: i64, generation: i64) {
+    pub fn publish(&self, site_id: SiteId, generation: i64) {
         let m = self.sites.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = m.get(&site_id) {
+        if let Some(tx) = m.get(&site_id.get()) {
             tx.send_if_modified(|g| {
                 if generation > *g {
                     *g = generation;
@@ -134,7 +140,7 @@ pub fn spawn_poller(
             match (store.generations_since(since).await, revoked) {
                 (Ok(changed), Ok(revoked)) => {
                     for (site, g) in changed {
-                        w.publish(site, g);
+                        w.publish(SiteId::new(site), g);
                     }
                     for serial in revoked {
                         w.revoked(&serial);
@@ -166,7 +172,7 @@ fn agent_record(
     Record {
         actor_id: None,
         actor: format!("agent:{}", cert.serial),
-        customer_id: Some(cert.customer_id),
+        customer_id: Some(cert.customer_id.get()),
         source: source.into(),
         action: action.into(),
         object: format!("equipment/{}", cert.equipment_id),
@@ -175,11 +181,11 @@ fn agent_record(
     }
 }
 
-impl App {
+impl Agents<'_> {
     /// What the agent behind `cert` must run: its site's newest generation, when it
     /// differs from `after` (newer: apply it; older: the agent refuses and reports it).
     pub async fn desired_for(
-        &self,
+        self,
         cert: &AgentCert,
         after: i64,
     ) -> Result<Option<PublishedConfig>> {
@@ -192,15 +198,15 @@ impl App {
 
     /// Records that the agent spoke to the center (in the status of the certificate's
     /// installation, and only while the certificate is valid).
-    pub async fn agent_contact(&self, cert: &AgentCert, source: &str, now: i64) -> Result<()> {
+    pub async fn contact(self, cert: &AgentCert, source: &str, now: i64) -> Result<()> {
         self.store.touch_agent(cert, source, now).await?;
         Ok(())
     }
 
     /// Refuses and audits an agent request that asks for something it may not (another
     /// site, an unknown parameter).
-    pub async fn agent_request_refused(
-        &self,
+    pub async fn request_refused(
+        self,
         cert: &AgentCert,
         source: &str,
         what: &str,
@@ -221,8 +227,8 @@ impl App {
     /// and folded into the status of the certificate's installation. Returns the ids
     /// acknowledged. A certificate revoked (its unit moved) since the caller checked it
     /// stores nothing: `Unauthenticated`.
-    pub async fn agent_reports(
-        &self,
+    pub async fn reports(
+        self,
         cert: &AgentCert,
         batch: &wire::ReportBatch,
         source: &str,
@@ -330,24 +336,15 @@ impl App {
 
     /// A unit's agent status and newest reports in its current installation, for the
     /// appliance page.
-    pub async fn agent_status(
-        &self,
+    pub async fn status(
+        self,
         actor: &Actor,
-        equipment_id: i64,
+        equipment_id: EquipmentId,
     ) -> Result<(Option<AgentStatus>, Vec<StoredReport>)> {
         let scope = fleet_scope(actor);
         let status = self.store.agent_status(scope, equipment_id).await?;
         let reports = self.store.agent_reports(scope, equipment_id, 20).await?;
         Ok((status, reports))
-    }
-
-    /// The fleet view.
-    pub async fn fleet(&self, actor: &Actor, f: &FleetFilter) -> Result<Vec<FleetRow>> {
-        let rows = self.store.fleet(fleet_scope(actor), f).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| f.state.is_none_or(|s| r.state() == s))
-            .collect())
     }
 }
 
@@ -382,6 +379,22 @@ pub fn fold(s: &mut AgentStatus, kind: ReportKind, generation: i64, detail: &str
     }
 }
 
+crate::app::capability!(
+    /// The fleet view's use cases.
+    Fleet, fleet
+);
+
+impl Fleet<'_> {
+    /// The fleet view.
+    pub async fn list(self, actor: &Actor, f: &FleetFilter) -> Result<Vec<FleetRow>> {
+        let rows = self.store.fleet(fleet_scope(actor), f).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| f.state.is_none_or(|s| r.state() == s))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,12 +408,12 @@ mod tests {
         seen: bool,
     ) -> FleetRow {
         FleetRow {
-            equipment_id: 1,
+            equipment_id: EquipmentId::new(1),
             serial: "S".into(),
             unit_state: "installed".into(),
-            customer_id: 1,
+            customer_id: CustomerId::new(1),
             customer_name: "C".into(),
-            site_id: 1,
+            site_id: SiteId::new(1),
             site_name: "HQ".into(),
             desired_generation: desired,
             last_contact: seen.then_some(1),
@@ -446,10 +459,10 @@ mod tests {
     #[test]
     fn reports_fold_into_the_status() {
         let mut s = AgentStatus {
-            equipment_id: 1,
+            equipment_id: EquipmentId::new(1),
             installation: 2,
-            customer_id: 1,
-            site_id: 1,
+            customer_id: CustomerId::new(1),
+            site_id: SiteId::new(1),
             last_contact: 0,
             last_address: String::new(),
             applied_generation: 0,

@@ -9,13 +9,14 @@
 //! The diff between two revisions is computed here: a line diff of the policy text and
 //! of the settings, and a summary of what changes in the checked policies.
 
+use mamori_center_model::ids::*;
 use std::collections::BTreeMap;
 
 use mamori_api::settings::{GatewaySettings, SnmpV3User};
 use mamori_policy as policy;
 
 use crate::app::record;
-use crate::app::{App, AppError, Conflict, Field, Forbidden, Invalid, Lang, Result};
+use crate::app::{AppError, Conflict, Field, Forbidden, Invalid, Lang, Result};
 use crate::domain::{Actor, Scope, Site};
 use mamori_center_model::authz::Action;
 use mamori_center_model::messages::revisions::{ChangeItem, ChangeText};
@@ -28,7 +29,7 @@ pub struct Draft {
     pub policy_text: String,
     pub settings: GatewaySettings,
     pub reason: String,
-    pub instruction_id: Option<i64>,
+    pub instruction_id: Option<InstructionId>,
 }
 
 /// The checker's and compiler's verdict on a revision's content.
@@ -533,37 +534,24 @@ pub fn operations_center_error(
 fn revision_record(
     actor: &Actor,
     rev_customer_id: i64,
-    site_id: i64,
+    site_id: SiteId,
     number: i64,
     action: &str,
     detail: String,
 ) -> crate::audit::Record {
     record(
         actor,
-        Some(rev_customer_id),
+        Some(CustomerId::new(rev_customer_id)),
         action,
         format!("site/{site_id}/revision/{number}"),
         detail,
     )
 }
 
-/// The revision use cases: `app.revisions()`.
-#[derive(Clone, Copy)]
-pub struct Revisions<'a>(&'a App);
-
-impl App {
+crate::app::capability!(
     /// The revision use cases.
-    pub fn revisions(&self) -> Revisions<'_> {
-        Revisions(self)
-    }
-}
-
-impl std::ops::Deref for Revisions<'_> {
-    type Target = App;
-    fn deref(&self) -> &App {
-        self.0
-    }
-}
+    Revisions, revisions
+);
 
 impl Revisions<'_> {
     /// Ends a change to revision `number`: records it, commits, and reads the revision
@@ -573,15 +561,15 @@ impl Revisions<'_> {
         self,
         mut tx: crate::store::Tx,
         actor: &Actor,
-        customer_id: i64,
-        site_id: i64,
+        customer_id: CustomerId,
+        site_id: SiteId,
         number: i64,
         action: &str,
         detail: String,
         now: i64,
     ) -> Result<Revision> {
         tx.audit(
-            revision_record(actor, customer_id, site_id, number, action, detail),
+            revision_record(actor, customer_id.get(), site_id, number, action, detail),
             now,
         )
         .await?;
@@ -590,7 +578,7 @@ impl Revisions<'_> {
     }
 
     /// A site the caller may see.
-    async fn revision_site(self, actor: &Actor, site_id: i64) -> Result<Site> {
+    async fn revision_site(self, actor: &Actor, site_id: SiteId) -> Result<Site> {
         self.store
             .site(actor.scope(), site_id)
             .await?
@@ -598,7 +586,7 @@ impl Revisions<'_> {
     }
 
     /// The revisions of a site, newest first.
-    pub async fn history(self, actor: &Actor, site_id: i64) -> Result<(Site, Vec<Revision>)> {
+    pub async fn history(self, actor: &Actor, site_id: SiteId) -> Result<(Site, Vec<Revision>)> {
         let site = self.revision_site(actor, site_id).await?;
         let list = self
             .store
@@ -608,7 +596,7 @@ impl Revisions<'_> {
     }
 
     /// One revision of a site, by its number.
-    pub async fn get(self, actor: &Actor, site_id: i64, number: i64) -> Result<Revision> {
+    pub async fn get(self, actor: &Actor, site_id: SiteId, number: i64) -> Result<Revision> {
         let site = self.revision_site(actor, site_id).await?;
         self.store
             .revision(Scope::Customer(site.customer_id), site_id, number)
@@ -621,7 +609,7 @@ impl Revisions<'_> {
     pub async fn draft(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         draft: Draft,
         now: i64,
     ) -> Result<Revision> {
@@ -631,7 +619,7 @@ impl Revisions<'_> {
     async fn draft_revision(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         draft: Draft,
         restored_from: Option<i64>,
         now: i64,
@@ -667,7 +655,7 @@ impl Revisions<'_> {
         {
             return Err(AppError::invalid(
                 Field::InstructionId,
-                Invalid::NoSuchInstruction { id: i },
+                Invalid::NoSuchInstruction { id: i.get() },
             ));
         }
         let settings_json = serde_json::to_string(&draft.settings).map_err(|e| {
@@ -723,10 +711,10 @@ impl Revisions<'_> {
     pub async fn rollback(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         number: i64,
         reason: &str,
-        instruction_id: Option<i64>,
+        instruction_id: Option<InstructionId>,
         now: i64,
     ) -> Result<Revision> {
         let old = self.get(actor, site_id, number).await?;
@@ -746,7 +734,7 @@ impl Revisions<'_> {
     pub async fn review(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         number: i64,
         approve: bool,
         note: &str,
@@ -767,7 +755,7 @@ impl Revisions<'_> {
             let mut tx = self.store.begin().await?;
             let mut rec = revision_record(
                 actor,
-                rev.customer_id,
+                rev.customer_id.get(),
                 site_id,
                 number,
                 action,
@@ -797,7 +785,7 @@ impl Revisions<'_> {
         };
         let mut tx = self.store.begin().await?;
         if !tx
-            .review_revision(rev.id, to, actor.user_id, note, now)
+            .review_revision(rev.id, to, actor.user_id.get(), note, now)
             .await?
         {
             return Err(AppError::Conflict(Conflict::RevisionReviewedMeanwhile {
@@ -822,7 +810,7 @@ impl Revisions<'_> {
     pub async fn publish(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         number: i64,
         now: i64,
     ) -> Result<Revision> {
@@ -864,7 +852,7 @@ impl Revisions<'_> {
     pub async fn diff(
         self,
         actor: &Actor,
-        site_id: i64,
+        site_id: SiteId,
         from: i64,
         to: i64,
     ) -> Result<RevisionDiff> {

@@ -52,28 +52,28 @@ pub fn now_secs() -> i64 {
 }
 
 /// A TOTP code for `secret` that this test process has not used yet (the center takes
-/// each code once): the codes of the previous, current and next time step, in turn;
-/// beyond that it waits for the clock.
+/// each code once), for a center running on the system clock that the test cannot
+/// move (one started with `mamori_center::start`): the codes of the previous, current
+/// and next time step, in turn. A fourth code within one step is a mistake of the test,
+/// not a reason to wait: a test that needs more uses [`Center::code`], which moves the
+/// center's clock on instead.
 pub fn code(secret: &str) -> String {
     static USED: std::sync::Mutex<std::collections::BTreeMap<String, i64>> =
         std::sync::Mutex::new(std::collections::BTreeMap::new());
-    loop {
-        let now = now_secs();
-        let cur = now / 30;
-        {
-            let mut used = USED.lock().unwrap();
-            let last = used.get(secret).copied().unwrap_or(i64::MIN);
-            // The previous step only well before the next boundary, so that it is still
-            // in the center's window when the request arrives.
-            let lowest = if now % 30 < 20 { cur - 1 } else { cur };
-            let step = last.saturating_add(1).max(lowest);
-            if step <= cur + 1 {
-                used.insert(secret.to_string(), step);
-                return mamori_center::auth::totp_code(secret, step * 30).unwrap();
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
+    let now = now_secs();
+    let cur = now / 30;
+    let mut used = USED.lock().unwrap();
+    let last = used.get(secret).copied().unwrap_or(i64::MIN);
+    // The previous step only well before the next boundary, so that it is still in the
+    // center's window when the request arrives.
+    let lowest = if now % 30 < 20 { cur - 1 } else { cur };
+    let step = last.saturating_add(1).max(lowest);
+    assert!(
+        step <= cur + 1,
+        "no unused TOTP code for this secret in the center's window: use Center::code"
+    );
+    used.insert(secret.to_string(), step);
+    mamori_center::auth::totp_code(secret, step * 30).unwrap()
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -220,16 +220,14 @@ impl Center {
         }
     }
 
-    /// A TOTP code for `secret` that this center takes: on a fixed clock, the clock moves
-    /// on by one time step (30 s) first, so every code is a fresh one and nothing waits;
-    /// on the system clock, [`code`].
+    /// A TOTP code for `secret` that this center takes: its clock (fixed, or the
+    /// system's) moves on by one time step (30 s) first, so every code is a fresh one and
+    /// nothing waits.
     pub fn code(&self, secret: &str) -> String {
-        if self.clock.is_fixed() {
-            self.clock.advance(30_000);
-            mamori_center::auth::totp_code(secret, self.clock.now_ms() / 1000).unwrap()
-        } else {
-            code(secret)
-        }
+        // The next time step on the center's clock (fixed or running), so that the code
+        // is one the center has not seen, without waiting for the wall clock.
+        self.clock.advance(30_000);
+        mamori_center::auth::totp_code(secret, self.clock.now_ms() / 1000).unwrap()
     }
 
     pub fn store(&self) -> &mamori_center::store::Store {

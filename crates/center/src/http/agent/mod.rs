@@ -17,6 +17,7 @@
 //! Enrolment is throttled per source ([`EnrolRefusals`]): its refusals reach the audit
 //! log as one entry per source and window, with the count.
 
+use mamori_center_model::ids::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ struct Ctx {
     s: Arc<AgentState>,
     wake: Arc<Wakeups>,
     /// Keyed by unit and installation, so a unit moved elsewhere is seen at once.
-    touched: std::sync::Mutex<std::collections::HashMap<(i64, i64), i64>>,
+    touched: std::sync::Mutex<std::collections::HashMap<(EquipmentId, i64), i64>>,
     /// Turns true when the listener stops: waiting long-polls answer at once.
     stopping: watch::Receiver<bool>,
     /// Refused enrolments per source: the throttle and their audit.
@@ -141,6 +142,7 @@ fn routers(
     let wake = Arc::new(Wakeups::default());
     state
         .app
+        .agents()
         .spawn_wake_poller(Arc::downgrade(&wake), WAKE_POLL);
     let ctx = Arc::new(Ctx {
         s: state,
@@ -218,7 +220,7 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(fp) = ca_fingerprint(&state.ca)
-        && let Err(e) = state.app.record_agent_ca(&fp).await
+        && let Err(e) = state.app.agents().record_ca(&fp).await
     {
         tracing::warn!(error = %e, "cannot record the CA fingerprint; enrolment tokens will lack it");
     }
@@ -376,7 +378,7 @@ async fn flush_refusals(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             ctx.refusals.due(now)
         };
         for s in due {
-            if let Err(e) = ctx.s.app.audit_enrol_refusals(&s, now).await {
+            if let Err(e) = ctx.s.app.enrolment().audit_refusals(&s, now).await {
                 tracing::error!(error = %e, source = %s.source, count = s.count(), "cannot audit refused enrolments");
             }
         }
@@ -433,7 +435,8 @@ async fn enrol(
     };
     match s
         .app
-        .enrol_agent_counted(
+        .enrolment()
+        .enrol_counted(
             &s.ca,
             &req.token,
             &req.csr_pem,
@@ -446,8 +449,8 @@ async fn enrol(
         Ok((issued, who)) => Json(wire::EnrolResponse {
             cert_pem: issued.cert_pem,
             ca_pem: s.ca.cert_pem().to_string(),
-            site_id: who.site_id,
-            equipment_id: who.equipment_id,
+            site_id: who.site_id.get(),
+            equipment_id: who.equipment_id.get(),
         })
         .into_response(),
         Err(e) => refusal(e),
@@ -469,7 +472,8 @@ async fn agent_of(
     let (_, serial) =
         ca::identity_of(der).map_err(|e| err(StatusCode::FORBIDDEN, e.to_string()))?;
     s.app
-        .agent_identity(&serial, &peer.addr.ip().to_string(), s.app.now_ms())
+        .enrolment()
+        .identity(&serial, &peer.addr.ip().to_string(), s.app.now_ms())
         .await
         .map_err(|e| match e {
             EnrolError::Refused(r) => err(StatusCode::UNAUTHORIZED, r.to_string()),
@@ -485,8 +489,8 @@ async fn whoami(
         Ok(c) => {
             touch(&ctx, &c, &peer).await;
             Json(wire::Identity {
-                site_id: c.site_id,
-                equipment_id: c.equipment_id,
+                site_id: c.site_id.get(),
+                equipment_id: c.equipment_id.get(),
                 serial: c.serial,
             })
             .into_response()
@@ -516,7 +520,8 @@ async fn renew(
     };
     match s
         .app
-        .renew_agent(
+        .enrolment()
+        .renew(
             &s.ca,
             &current,
             &req.csr_pem,
@@ -528,8 +533,8 @@ async fn renew(
         Ok(issued) => Json(wire::EnrolResponse {
             cert_pem: issued.cert_pem,
             ca_pem: s.ca.cert_pem().to_string(),
-            site_id: current.site_id,
-            equipment_id: current.equipment_id,
+            site_id: current.site_id.get(),
+            equipment_id: current.equipment_id.get(),
         })
         .into_response(),
         Err(e) => refusal(e),
@@ -551,7 +556,8 @@ async fn touch(ctx: &Ctx, cert: &AgentCert, peer: &AgentPeer) {
     if let Err(e) = ctx
         .s
         .app
-        .agent_contact(cert, &peer.addr.ip().to_string(), now)
+        .agents()
+        .contact(cert, &peer.addr.ip().to_string(), now)
         .await
     {
         tracing::warn!(error = %e, "cannot record an agent's contact");
@@ -587,7 +593,8 @@ async fn desired(
             if let Err(e) = ctx
                 .s
                 .app
-                .agent_request_refused(
+                .agents()
+                .request_refused(
                     &cert,
                     &peer.addr.ip().to_string(),
                     &what,
@@ -611,7 +618,7 @@ async fn desired(
     let mut revoked = ctx.wake.watch_cert(&cert.serial);
     let mut watching = true;
     loop {
-        match ctx.s.app.desired_for(&cert, q.after).await {
+        match ctx.s.app.agents().desired_for(&cert, q.after).await {
             Ok(Some(p)) => {
                 let settings = match serde_json::to_value(&p.settings) {
                     Ok(v) => v,
@@ -677,7 +684,8 @@ async fn reports(
     match ctx
         .s
         .app
-        .agent_reports(
+        .agents()
+        .reports(
             &cert,
             &batch,
             &peer.addr.ip().to_string(),

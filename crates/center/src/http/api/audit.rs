@@ -36,7 +36,8 @@ pub(super) async fn audit(
 ) -> ApiResult<Json<Vec<wire::AuditEntry>>> {
     let list = s
         .app
-        .audit_trail(&a, q.before, q.limit.unwrap_or(100))
+        .audit_trail()
+        .list(&a, q.before, q.limit.unwrap_or(100))
         .await?;
     Ok(Json(list.into_iter().map(audit_wire).collect()))
 }

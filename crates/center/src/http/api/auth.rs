@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::CustomerId;
 
 use super::extract::{ApiActor, ApiJson, created};
 use super::problem::ApiResult;
@@ -32,6 +33,7 @@ pub(super) async fn login(
     }
     let result = s
         .app
+        .accounts()
         .sign_in_guarded(
             &req.email,
             &req.password,
@@ -57,7 +59,7 @@ pub(super) async fn setup_info(
     State(s): State<AppState>,
     Path(token): Path<String>,
 ) -> ApiResult<Response> {
-    let (link, user) = s.app.setup_link(&token, s.now_ms()).await?;
+    let (link, user) = s.app.accounts().setup_link(&token, s.now_ms()).await?;
     let role = user.as_ref().map_or(domain::Role::Admin, |u| u.role);
     let account = user.as_ref().map_or("admin", |u| u.email.as_str());
     Ok(shows_secret(Json(wire::SetupInfo {
@@ -83,6 +85,7 @@ pub(super) async fn setup(
 ) -> ApiResult<Response> {
     let u = s
         .app
+        .accounts()
         .complete_setup(
             &token,
             req.email.as_deref(),
@@ -103,10 +106,10 @@ pub(super) async fn me(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<wire::Me>> {
-    let u = s.app.me(&a).await?;
+    let u = s.app.accounts().me(&a).await?;
     Ok(Json(wire::Me {
         user: user_wire(u),
         role: a.role.as_str().into(),
-        customer_id: a.customer_id,
+        customer_id: a.customer_id.map(CustomerId::get),
     }))
 }

@@ -9,6 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mamori_api::billing as wire;
 use mamori_billing::document::Lang;
+use mamori_center_model::ids::CustomerId;
+use mamori_center_model::ids::*;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, ApiQuery, Id, created};
@@ -22,7 +24,7 @@ use crate::http::AppState;
 pub fn application_wire(a: bo::Application) -> wire::Application {
     wire::Application {
         id: a.id,
-        customer_id: a.customer_id,
+        customer_id: a.customer_id.get(),
         line_product: a.line_product,
         line_id: a.line_id,
         monthly_fee: a.monthly_fee.get(),
@@ -64,7 +66,7 @@ pub fn contract_wire(c: bo::Contract) -> wire::Contract {
     };
     wire::Contract {
         id: c.id,
-        customer_id: c.customer_id,
+        customer_id: c.customer_id.get(),
         application_id: c.application_id,
         line_product: c.line_product,
         line_id: c.line_id,
@@ -76,7 +78,7 @@ pub fn contract_wire(c: bo::Contract) -> wire::Contract {
         notice_date: notice,
         requested_end: requested,
         termination_reason: reason,
-        equipment: c.equipment,
+        equipment: c.equipment.iter().map(|e| e.get()).collect(),
         created_at: rfc3339(c.created_at),
     }
 }
@@ -98,7 +100,7 @@ pub fn invoice_wire(i: bo::Invoice) -> wire::Invoice {
         id: i.id,
         number: i.number,
         number_text: i.number_text(),
-        customer_id: i.customer_id,
+        customer_id: i.customer_id.get(),
         contract_id: i.contract_id,
         month: i.month.to_string(),
         issue_date: i.issue_date.to_string(),
@@ -147,7 +149,7 @@ pub fn notice_wire(n: bo::Notice) -> wire::Notice {
             .recipients
             .into_iter()
             .map(|r| wire::NoticeRecipient {
-                customer_id: r.customer_id,
+                customer_id: r.customer_id.get(),
                 email: r.email,
                 sent_at: r.sent_at.map(rfc3339),
                 error: r.error,
@@ -193,7 +195,7 @@ pub(super) async fn create_application(
         .apply(
             &a,
             &s.config.backoffice,
-            r.customer_id,
+            CustomerId::new(r.customer_id),
             &r.line_product,
             &r.line_id,
             r.monthly_fee,
@@ -236,7 +238,7 @@ pub(super) async fn lend_unit(
     Ok(Json(contract_wire(
         s.app
             .backoffice()
-            .lend_unit(&a, id, r.equipment_id, s.now_ms())
+            .lend_unit(&a, id, EquipmentId::new(r.equipment_id), s.now_ms())
             .await?,
     )))
 }
@@ -477,10 +479,13 @@ fn lang(q: &LangQuery) -> ApiResult<Lang> {
     match q.lang.as_deref().unwrap_or("ja") {
         "ja" => Ok(Lang::Ja),
         "en" => Ok(Lang::En),
-        other => Err(Problem::new(
+        other => Err(Problem::says(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid Field",
-            format!("lang: {other:?} is not a language; use ja or en"),
+            crate::app::ApiProblem::NotALanguage {
+                field: "lang".into(),
+                value: format!("{other:?}"),
+            },
         )
         .field("lang")),
     }
@@ -488,10 +493,12 @@ fn lang(q: &LangQuery) -> ApiResult<Lang> {
 
 fn doc_problem(e: document::DocError) -> Problem {
     tracing::error!(error = %e, "invoice document");
-    Problem::new(
+    Problem::says(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Invoice Document Unavailable",
-        e.to_string(),
+        crate::app::ApiProblem::DocumentUnavailable {
+            error: e.to_string(),
+        },
     )
 }
 
@@ -533,10 +540,11 @@ pub(super) async fn invoice_pdf(
     })
     .await
     .map_err(|e| {
-        Problem::new(
+        tracing::error!(error = %e, "invoice document");
+        Problem::says(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal Server Error",
-            e.to_string(),
+            crate::app::ApiProblem::Internal,
         )
     })?
     .map_err(doc_problem)?;

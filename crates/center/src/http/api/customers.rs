@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::CustomerId;
 
 use super::extract::{ApiActor, ApiJson, Id, created};
 use super::problem::ApiResult;
@@ -14,7 +15,7 @@ use crate::http::{AppState, shows_secret};
 
 fn customer_wire(c: domain::Customer) -> wire::Customer {
     wire::Customer {
-        id: c.id,
+        id: c.id.get(),
         name: c.name,
         created_at: rfc3339(c.created_at),
     }
@@ -29,7 +30,8 @@ pub(super) async fn customers(
 ) -> ApiResult<Json<Vec<wire::Customer>>> {
     Ok(Json(
         s.app
-            .customers(&a)
+            .customers()
+            .list(&a)
             .await?
             .into_iter()
             .map(customer_wire)
@@ -46,7 +48,9 @@ pub(super) async fn customer(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Customer>> {
-    Ok(Json(customer_wire(s.app.customer(&a, id).await?)))
+    Ok(Json(customer_wire(
+        s.app.customers().get(&a, CustomerId::new(id)).await?,
+    )))
 }
 
 /// Create a customer with its security officer
@@ -60,7 +64,8 @@ pub(super) async fn create_customer(
 ) -> ApiResult<Response> {
     let (c, u, token) = s
         .app
-        .create_customer(
+        .customers()
+        .create(
             &a,
             &req.name,
             &req.officer.email,

@@ -8,16 +8,17 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
+use crate::app::{ApiHint, ApiProblem, AppError};
 use crate::domain::Actor;
 use crate::http::{AppState, Peer};
 
 fn too_large() -> Problem {
-    Problem::new(
+    Problem::says(
         StatusCode::PAYLOAD_TOO_LARGE,
         "Payload Too Large",
-        "the request body is larger than the center accepts",
+        ApiProblem::BodyTooLarge,
     )
-    .hint("see max_body_bytes in the configuration")
+    .hint(ApiHint::MaxBodyBytes)
 }
 
 /// Reads a request body of at most `limit` bytes. A larger body is still read (and
@@ -36,10 +37,12 @@ async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<Vec<u8>, 
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
     {
         let frame = frame.map_err(|e| {
-            Problem::new(
+            Problem::says(
                 StatusCode::BAD_REQUEST,
                 "Bad Request",
-                format!("cannot read the body: {e}"),
+                ApiProblem::BodyUnreadable {
+                    error: e.to_string(),
+                },
             )
         })?;
         let Ok(data) = frame.into_data() else {
@@ -80,40 +83,44 @@ where
             .trim()
             .to_ascii_lowercase();
         if mime != "application/json" {
-            return Err(Problem::new(
+            return Err(Problem::says(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type",
-                format!(
-                    "the body is {:?}; this endpoint takes application/json",
-                    if ct.is_empty() {
-                        "(no content type)"
-                    } else {
-                        &ct
-                    }
-                ),
+                ApiProblem::NotJson {
+                    content_type: format!(
+                        "{:?}",
+                        if ct.is_empty() {
+                            "(no content type)"
+                        } else {
+                            &ct
+                        }
+                    ),
+                },
             ));
         }
         let limit = AppState::from_ref(state).config.max_body_bytes;
         let bytes = read_body(req.into_body(), limit).await?;
         if let Err(e) = std::str::from_utf8(&bytes) {
-            return Err(Problem::new(
+            return Err(Problem::says(
                 StatusCode::BAD_REQUEST,
                 "Malformed Body",
-                format!("the body is not valid UTF-8 at byte {}", e.valid_up_to()),
+                ApiProblem::NotUtf8 {
+                    at: e.valid_up_to(),
+                },
             ));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let v = T::deserialize(&mut de)
             .and_then(|v| de.end().map(|()| v))
             .map_err(|e| {
-                Problem::new(
+                Problem::says(
                     StatusCode::BAD_REQUEST,
                     "Malformed Body",
-                    format!(
-                        "the JSON body is not valid at line {} column {}: {e}",
-                        e.line(),
-                        e.column()
-                    ),
+                    ApiProblem::BadJson {
+                        line: e.line(),
+                        column: e.column(),
+                        error: e.to_string(),
+                    },
                 )
             })?;
         Ok(ApiJson(v))
@@ -128,10 +135,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such object"))?;
+            .map_err(|_| Problem::from(AppError::NotFound))?;
         raw.parse()
             .map(Id)
-            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such object"))
+            .map_err(|_| Problem::from(AppError::NotFound))
     }
 }
 
@@ -151,11 +158,19 @@ impl FromRequestParts<AppState> for ApiActor {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| {
-                Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "no bearer token").hint(
-                    "send Authorization: Bearer <token> from POST /api/v1/login or an API token",
+                Problem::says(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    ApiProblem::NoBearer,
                 )
+                .hint(ApiHint::SendBearer)
             })?;
-        match s.app.bearer_actor(token, &ip.to_string(), s.now_ms()).await {
+        match s
+            .app
+            .accounts()
+            .bearer_actor(token, &ip.to_string(), s.now_ms())
+            .await
+        {
             Ok(Some(a)) => {
                 // The bearer's stored language, for the problems of this request.
                 if let (Some(slot), Some(l)) = (
@@ -167,12 +182,12 @@ impl FromRequestParts<AppState> for ApiActor {
                 }
                 Ok(ApiActor(a))
             }
-            Ok(None) => Err(Problem::new(
+            Ok(None) => Err(Problem::says(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
-                "the token is unknown, revoked or expired",
+                ApiProblem::UnknownToken,
             )
-            .hint("sign in again")),
+            .hint(ApiHint::SignInAgain)),
             Err(e) => Err(e.into()),
         }
     }
@@ -206,6 +221,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Malformed Query", e.body_text()))
+            .map_err(|e| {
+                Problem::says(
+                    StatusCode::BAD_REQUEST,
+                    "Malformed Query",
+                    ApiProblem::BadQuery {
+                        error: e.body_text(),
+                    },
+                )
+            })
     }
 }

@@ -5,10 +5,12 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use mamori_api::agent as wire;
+use mamori_center_model::ids::CustomerId;
 use serde::Deserialize;
 
 use super::extract::ApiActor;
 use super::problem::{ApiResult, Problem};
+use crate::app::ApiProblem;
 use crate::domain::rfc3339;
 use crate::gateways::reconcile::{FleetFilter, FleetRow, FleetState};
 use crate::http::AppState;
@@ -25,16 +27,17 @@ pub(super) struct Filter {
 }
 
 /// The filter, or the field that is wrong and what is wrong with it.
-fn filter_of(q: &Filter) -> Result<FleetFilter, (&'static str, String)> {
+fn filter_of(q: &Filter) -> Result<FleetFilter, (&'static str, ApiProblem)> {
     let state = match q.state.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(FleetState::parse(v).ok_or_else(|| {
             (
                 "state",
-                format!(
-                    "state: {v:?} is not a fleet state; one of: {}",
-                    FleetState::ALL.map(|s| s.as_str()).join(", ")
-                ),
+                ApiProblem::NotAFleetState {
+                    field: "state".into(),
+                    value: format!("{v:?}"),
+                    allowed: FleetState::ALL.map(|s| s.as_str()).join(", "),
+                },
             )
         })?),
     };
@@ -45,22 +48,30 @@ fn filter_of(q: &Filter) -> Result<FleetFilter, (&'static str, String)> {
         .filter(|v| !v.is_empty())
     {
         None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .map_err(|_| ("customer_id", format!("customer_id: {v:?} is not a number")))?,
-        ),
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            (
+                "customer_id",
+                ApiProblem::NotANumber {
+                    field: "customer_id".into(),
+                    value: format!("{v:?}"),
+                },
+            )
+        })?),
     };
-    Ok(FleetFilter { customer_id, state })
+    Ok(FleetFilter {
+        customer_id: customer_id.map(CustomerId::new),
+        state,
+    })
 }
 
 fn row_wire(r: FleetRow) -> wire::FleetAppliance {
     wire::FleetAppliance {
         state: r.state().as_str().into(),
-        equipment_id: r.equipment_id,
+        equipment_id: r.equipment_id.get(),
         serial: r.serial,
-        customer_id: r.customer_id,
+        customer_id: r.customer_id.get(),
         customer: r.customer_name,
-        site_id: r.site_id,
+        site_id: r.site_id.get(),
         site: r.site_name,
         last_contact: r.last_contact.map(rfc3339),
         applied_generation: r.applied_generation,
@@ -84,11 +95,12 @@ pub(super) async fn fleet(
     Query(q): Query<Filter>,
 ) -> ApiResult<Json<Vec<wire::FleetAppliance>>> {
     let f = filter_of(&q).map_err(|(field, e)| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid Field", e).field(field)
+        Problem::says(StatusCode::UNPROCESSABLE_ENTITY, "Invalid Field", e).field(field)
     })?;
     Ok(Json(
         s.app
-            .fleet(&a, &f)
+            .fleet()
+            .list(&a, &f)
             .await?
             .into_iter()
             .map(row_wire)

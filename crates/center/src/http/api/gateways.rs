@@ -5,10 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mamori_api::gateways as wire;
+use mamori_center_model::ids::*;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, ApiQuery, Id, created};
 use super::problem::{ApiResult, Problem};
+use crate::app::ApiProblem;
 use crate::domain::rfc3339;
 use crate::gateways::inventory::{EquipmentState, Move};
 use crate::gateways::{Equipment, EquipmentEvent, EquipmentFilter};
@@ -16,12 +18,12 @@ use crate::http::{AppState, shows_secret};
 
 fn equipment_wire(e: Equipment, history: Vec<EquipmentEvent>) -> wire::Equipment {
     wire::Equipment {
-        id: e.id,
+        id: e.id.get(),
         serial: e.serial,
         model: e.model,
         state: e.placement.state.as_str().into(),
-        customer_id: e.placement.customer_id,
-        site_id: e.placement.site_id,
+        customer_id: e.placement.customer_id.map(CustomerId::get),
+        site_id: e.placement.site_id.map(SiteId::get),
         created_at: rfc3339(e.created_at),
         updated_at: rfc3339(e.updated_at),
         history: history.into_iter().map(event_wire).collect(),
@@ -34,21 +36,22 @@ fn event_wire(e: EquipmentEvent) -> wire::EquipmentEvent {
         actor: e.actor,
         from: e.from.map(|s| s.as_str().into()),
         to: e.to.as_str().into(),
-        customer_id: e.customer_id,
-        site_id: e.site_id,
+        customer_id: e.customer_id.map(CustomerId::get),
+        site_id: e.site_id.map(SiteId::get),
         note: e.note,
     }
 }
 
 fn state_param(field: &str, s: &str) -> Result<EquipmentState, Problem> {
     EquipmentState::parse(s).ok_or_else(|| {
-        Problem::new(
+        Problem::says(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid Field",
-            format!(
-                "{field}: {s:?} is not an equipment state; one of: {}",
-                EquipmentState::ALL.map(|s| s.as_str()).join(", ")
-            ),
+            ApiProblem::NotAnEquipmentState {
+                field: field.into(),
+                value: format!("{s:?}"),
+                allowed: EquipmentState::ALL.map(|s| s.as_str()).join(", "),
+            },
         )
         .field(field)
     })
@@ -77,7 +80,7 @@ pub(super) async fn list(
             .as_deref()
             .map(|v| state_param("state", v))
             .transpose()?,
-        customer_id: q.customer_id,
+        customer_id: q.customer_id.map(CustomerId::new),
     };
     Ok(Json(
         s.app
@@ -97,7 +100,7 @@ pub(super) async fn one(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Equipment>> {
-    let (e, h) = s.app.inventory().get(&a, id).await?;
+    let (e, h) = s.app.inventory().get(&a, EquipmentId::new(id)).await?;
     Ok(Json(equipment_wire(e, h)))
 }
 
@@ -128,13 +131,13 @@ pub(super) async fn move_unit(
 ) -> ApiResult<Json<wire::Equipment>> {
     let m = Move {
         to: state_param("to", &req.to)?,
-        customer_id: req.customer_id,
-        site_id: req.site_id,
+        customer_id: req.customer_id.map(CustomerId::new),
+        site_id: req.site_id.map(SiteId::new),
     };
     let e = s
         .app
         .inventory()
-        .apply_move(&a, id, m, &req.note, s.now_ms())
+        .apply_move(&a, EquipmentId::new(id), m, &req.note, s.now_ms())
         .await?;
     let (e, h) = s.app.inventory().get(&a, e.id).await?;
     Ok(Json(equipment_wire(e, h)))
@@ -151,7 +154,14 @@ pub(super) async fn enrolment_token(
     let ttl_ms = req.ttl_minutes.unwrap_or(60).saturating_mul(60_000);
     let (token, expires_at) = s
         .app
-        .create_enrolment_token(&a, site, req.equipment_id, ttl_ms, s.now_ms())
+        .enrolment()
+        .create_token(
+            &a,
+            SiteId::new(site),
+            EquipmentId::new(req.equipment_id),
+            ttl_ms,
+            s.now_ms(),
+        )
         .await?;
     Ok(shows_secret((
         StatusCode::CREATED,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::*;
 
 use super::extract::{ApiActor, ApiJson, DEFAULT_PAGE, Id, Page, created};
 use super::problem::ApiResult;
@@ -13,9 +14,9 @@ use crate::http::AppState;
 
 fn instruction_wire(i: domain::Instruction, comments: Vec<domain::Comment>) -> wire::Instruction {
     wire::Instruction {
-        id: i.id,
-        customer_id: i.customer_id,
-        submitted_by: i.submitted_by,
+        id: i.id.get(),
+        customer_id: i.customer_id.get(),
+        submitted_by: i.submitted_by.get(),
         subject: i.subject,
         body: i.body,
         kind: i.kind.as_str().into(),
@@ -30,7 +31,7 @@ fn instruction_wire(i: domain::Instruction, comments: Vec<domain::Comment>) -> w
 fn comment_wire(c: domain::Comment) -> wire::Comment {
     wire::Comment {
         id: c.id,
-        author_id: c.author_id,
+        author_id: c.author_id.get(),
         body: c.body,
         created_at: rfc3339(c.created_at),
     }
@@ -68,7 +69,7 @@ pub(super) async fn instruction(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Instruction>> {
-    let (i, c) = s.app.instructions().get(&a, id).await?;
+    let (i, c) = s.app.instructions().get(&a, InstructionId::new(id)).await?;
     Ok(Json(instruction_wire(i, c)))
 }
 
@@ -99,7 +100,13 @@ async fn decide(
     let i = s
         .app
         .instructions()
-        .decide(&a, id, to, reason.as_deref(), s.now_ms())
+        .decide(
+            &a,
+            InstructionId::new(id),
+            to,
+            reason.as_deref(),
+            s.now_ms(),
+        )
         .await?;
     Ok(Json(instruction_wire(i, Vec::new())))
 }
@@ -160,7 +167,7 @@ pub(super) async fn comment(
     Ok(created(comment_wire(
         s.app
             .instructions()
-            .comment(&a, id, &c.body, s.now_ms())
+            .comment(&a, InstructionId::new(id), &c.body, s.now_ms())
             .await?,
     )))
 }

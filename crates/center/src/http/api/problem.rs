@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mamori_api::v1::{self as wire, ProblemType};
 
-use crate::app::{ApiHint, AppError, Lang};
+use crate::app::{ApiHint, ApiProblem, AppError, Lang};
 use crate::http::status_of;
 
 pub struct Problem {
@@ -94,7 +94,9 @@ fn kind_of(status: StatusCode) -> ProblemType {
 impl Problem {
     /// A problem whose `type` follows from `status` (see [`ProblemType`]); a validation
     /// error (422) names its field with [`Problem::field`].
-    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
+    /// Private: every other problem says a text of the catalog ([`Problem::says`],
+    /// `From<AppError>`), so that it speaks the reader's language.
+    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
             kind: kind_of(status),
             status,
@@ -106,8 +108,19 @@ impl Problem {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Problem {
-        self.hint = Some(hint.into());
+    /// A problem of the API's edge: `detail` from the catalog, in English and Japanese.
+    pub fn says(status: StatusCode, title: &'static str, detail: ApiProblem) -> Problem {
+        let mut p = Problem::new(status, title, detail.text(Lang::En));
+        p.ja = Some(Box::new((detail.text(Lang::Ja), None)));
+        p
+    }
+
+    /// What to do about it, from the catalog, in English and Japanese.
+    pub fn hint(mut self, hint: ApiHint) -> Problem {
+        self.hint = Some(hint.text(Lang::En));
+        if let Some(ja) = self.ja.as_mut() {
+            ja.1 = Some(hint.text(Lang::Ja));
+        }
         self
     }
 
@@ -200,19 +213,23 @@ impl From<AppError> for Problem {
 
 /// The answer to a path under `/api/v1` that no route serves.
 pub(super) async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint")
-        .hint("see /api/v1/openapi.json")
-        .kind(ProblemType::NoSuchEndpoint)
+    Problem::says(
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        ApiProblem::NoSuchEndpoint,
+    )
+    .hint(ApiHint::SeeOpenApi)
+    .kind(ProblemType::NoSuchEndpoint)
 }
 
 /// The answer to a method that a path under `/api/v1` does not serve.
 pub(super) async fn method_not_allowed() -> Problem {
-    Problem::new(
+    Problem::says(
         StatusCode::METHOD_NOT_ALLOWED,
         "Method Not Allowed",
-        "this endpoint does not take this method",
+        ApiProblem::MethodNotAllowed,
     )
-    .hint("see /api/v1/openapi.json")
+    .hint(ApiHint::SeeOpenApi)
     .kind(ProblemType::MethodNotAllowed)
 }
 

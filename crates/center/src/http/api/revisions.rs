@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use mamori_api::revisions as wire;
+use mamori_center_model::ids::*;
 use serde::Deserialize;
 
 use super::extract::{ApiActor, ApiJson, Id, created};
@@ -23,7 +24,7 @@ pub(super) struct SiteRev(i64, i64);
 impl<S: Send + Sync> FromRequestParts<S> for SiteRev {
     type Rejection = Problem;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let missing = || Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such object");
+        let missing = || Problem::from(crate::app::AppError::NotFound);
         let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|_| missing())?;
@@ -54,7 +55,7 @@ fn revision_wire(actor: &Actor, r: Revision, with_diagnostics: bool) -> wire::Re
         Vec::new()
     };
     wire::Revision {
-        site_id: r.site_id,
+        site_id: r.site_id.get(),
         number: r.number,
         state: r.state.as_str().into(),
         settings: if sees_secrets(actor) {
@@ -66,7 +67,7 @@ fn revision_wire(actor: &Actor, r: Revision, with_diagnostics: bool) -> wire::Re
         author: r.author,
         created_at: rfc3339(r.created_at),
         reason: r.reason,
-        instruction_id: r.instruction_id,
+        instruction_id: r.instruction_id.map(InstructionId::get),
         reviewed_by: r.reviewed_by,
         reviewed_at: r.reviewed_at.map(rfc3339),
         review_note: r.review_note,
@@ -80,7 +81,7 @@ fn revision_wire(actor: &Actor, r: Revision, with_diagnostics: bool) -> wire::Re
 
 pub(crate) fn diff_wire(d: RevisionDiff) -> wire::RevisionDiff {
     wire::RevisionDiff {
-        site_id: d.to.site_id,
+        site_id: d.to.site_id.get(),
         from: d.from.number,
         to: d.to.number,
         policy: d.policy,
@@ -96,7 +97,7 @@ pub(super) async fn list(
     ApiActor(a): ApiActor,
     Id(site): Id,
 ) -> ApiResult<Json<Vec<wire::Revision>>> {
-    let (_, list) = s.app.revisions().history(&a, site).await?;
+    let (_, list) = s.app.revisions().history(&a, SiteId::new(site)).await?;
     Ok(Json(
         list.into_iter()
             .map(|r| revision_wire(&a, r, false))
@@ -119,9 +120,13 @@ pub(super) async fn create(
         policy_text: req.policy_text,
         settings: req.settings,
         reason: req.reason,
-        instruction_id: req.instruction_id,
+        instruction_id: req.instruction_id.map(InstructionId::new),
     };
-    let r = s.app.revisions().draft(&a, site, draft, s.now_ms()).await?;
+    let r = s
+        .app
+        .revisions()
+        .draft(&a, SiteId::new(site), draft, s.now_ms())
+        .await?;
     Ok(created(revision_wire(&a, r, true)))
 }
 
@@ -132,7 +137,7 @@ pub(super) async fn one(
     ApiActor(a): ApiActor,
     SiteRev(site, n): SiteRev,
 ) -> ApiResult<Json<wire::Revision>> {
-    let r = s.app.revisions().get(&a, site, n).await?;
+    let r = s.app.revisions().get(&a, SiteId::new(site), n).await?;
     Ok(Json(revision_wire(&a, r, true)))
 }
 
@@ -158,21 +163,28 @@ pub(super) async fn diff(
     q: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<wire::RevisionDiff>> {
     let Query(q) = q.map_err(|e| {
-        Problem::new(
+        Problem::says(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid Field",
-            format!("from, to: {}", e.body_text()),
+            crate::app::ApiProblem::QueryFields {
+                fields: "from, to".into(),
+                error: e.body_text(),
+            },
         )
         .field("from, to")
     })?;
-    let d = s.app.revisions().diff(&a, site, q.from, q.to).await?;
+    let d = s
+        .app
+        .revisions()
+        .diff(&a, SiteId::new(site), q.from, q.to)
+        .await?;
     Ok(Json(diff_wire(d)))
 }
 
 async fn review(
     s: AppState,
     a: Actor,
-    site: i64,
+    site: SiteId,
     n: i64,
     approve: bool,
     note: &str,
@@ -194,7 +206,7 @@ pub(super) async fn approve(
     SiteRev(site, n): SiteRev,
     ApiJson(req): ApiJson<wire::Review>,
 ) -> ApiResult<Json<wire::Revision>> {
-    review(s, a, site, n, true, &req.note).await
+    review(s, a, SiteId::new(site), n, true, &req.note).await
 }
 
 /// Reject a draft with a note
@@ -205,7 +217,7 @@ pub(super) async fn reject(
     SiteRev(site, n): SiteRev,
     ApiJson(req): ApiJson<wire::Review>,
 ) -> ApiResult<Json<wire::Revision>> {
-    review(s, a, site, n, false, &req.note).await
+    review(s, a, SiteId::new(site), n, false, &req.note).await
 }
 
 /// Publish an approved revision as the site's next generation (operators, administrators)
@@ -215,7 +227,11 @@ pub(super) async fn publish(
     ApiActor(a): ApiActor,
     SiteRev(site, n): SiteRev,
 ) -> ApiResult<Json<wire::Revision>> {
-    let r = s.app.revisions().publish(&a, site, n, s.now_ms()).await?;
+    let r = s
+        .app
+        .revisions()
+        .publish(&a, SiteId::new(site), n, s.now_ms())
+        .await?;
     Ok(Json(revision_wire(&a, r, false)))
 }
 
@@ -230,7 +246,14 @@ pub(super) async fn rollback(
     let r = s
         .app
         .revisions()
-        .rollback(&a, site, n, &req.reason, req.instruction_id, s.now_ms())
+        .rollback(
+            &a,
+            SiteId::new(site),
+            n,
+            &req.reason,
+            req.instruction_id.map(InstructionId::new),
+            s.now_ms(),
+        )
         .await?;
     Ok(created(revision_wire(&a, r, true)))
 }

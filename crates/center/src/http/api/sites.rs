@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::{CustomerId, SiteId};
 
 use super::extract::{ApiActor, ApiJson, Id, created};
 use super::problem::ApiResult;
@@ -12,8 +13,8 @@ use crate::http::AppState;
 
 fn site_wire(s: domain::Site) -> wire::Site {
     wire::Site {
-        id: s.id,
-        customer_id: s.customer_id,
+        id: s.id.get(),
+        customer_id: s.customer_id.get(),
         name: s.name,
         address: s.address,
         created_at: rfc3339(s.created_at),
@@ -28,7 +29,13 @@ pub(super) async fn sites(
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::Site>>> {
     Ok(Json(
-        s.app.sites(&a).await?.into_iter().map(site_wire).collect(),
+        s.app
+            .sites()
+            .list(&a)
+            .await?
+            .into_iter()
+            .map(site_wire)
+            .collect(),
     ))
 }
 
@@ -41,7 +48,9 @@ pub(super) async fn site(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::Site>> {
-    Ok(Json(site_wire(s.app.site(&a, id).await?)))
+    Ok(Json(site_wire(
+        s.app.sites().get(&a, SiteId::new(id)).await?,
+    )))
 }
 
 /// Create a site
@@ -55,7 +64,14 @@ pub(super) async fn create_site(
 ) -> ApiResult<Response> {
     Ok(created(site_wire(
         s.app
-            .create_site(&a, req.customer_id, &req.name, &req.address, s.now_ms())
+            .sites()
+            .create(
+                &a,
+                CustomerId::new(req.customer_id),
+                &req.name,
+                &req.address,
+                s.now_ms(),
+            )
             .await?,
     )))
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use mamori_api::tasks as wire;
+use mamori_center_model::ids::UserId;
 use mamori_center_model::tasks::TaskRun;
 use serde::Deserialize;
 
@@ -17,7 +18,7 @@ fn run_wire(r: TaskRun) -> wire::TaskRun {
         id: r.id,
         task: r.task,
         trigger: r.trigger.as_str().into(),
-        requested_by: r.requested_by,
+        requested_by: r.requested_by.map(UserId::get),
         started_at: rfc3339(r.started_at),
         finished_at: r.finished_at.map(rfc3339),
         outcome: r.outcome.map(|o| o.as_str().into()),

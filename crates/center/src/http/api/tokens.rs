@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::CustomerId;
 
 use super::extract::{ApiActor, ApiJson, Id, created};
 use super::problem::ApiResult;
@@ -25,11 +26,12 @@ pub(super) async fn create_token(
     let now = s.now_ms();
     let (id, token, role, customer_id) = s
         .app
-        .create_token(
+        .tokens()
+        .create(
             &a,
             &req.name,
             &req.role,
-            req.customer_id,
+            req.customer_id.map(CustomerId::new),
             req.expires_in_days,
             now,
         )
@@ -51,8 +53,8 @@ pub(super) fn token_wire(t: domain::ApiToken) -> wire::Token {
         id: t.id,
         name: t.name,
         role: t.role.as_str().into(),
-        customer_id: t.customer_id,
-        owner_id: t.user_id,
+        customer_id: t.customer_id.map(CustomerId::get),
+        owner_id: t.user_id.get(),
         owner: t.owner,
         created_at: rfc3339(t.created_at),
         expires_at: t.expires_at.map(rfc3339),
@@ -73,7 +75,8 @@ pub(super) async fn tokens(
 ) -> ApiResult<Json<Vec<wire::Token>>> {
     Ok(Json(
         s.app
-            .tokens(&a)
+            .tokens()
+            .list(&a)
             .await?
             .into_iter()
             .map(token_wire)
@@ -93,6 +96,6 @@ pub(super) async fn revoke_token(
     Id(id): Id,
 ) -> ApiResult<Json<wire::Token>> {
     Ok(Json(token_wire(
-        s.app.revoke_token(&a, id, s.now_ms()).await?,
+        s.app.tokens().revoke(&a, id, s.now_ms()).await?,
     )))
 }

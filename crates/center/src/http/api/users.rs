@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use mamori_api::v1 as wire;
+use mamori_center_model::ids::{CustomerId, UserId};
 
 use super::extract::{ApiActor, ApiJson, Id, created};
 use super::problem::ApiResult;
@@ -12,8 +13,8 @@ use crate::http::{AppState, shows_secret};
 
 pub(super) fn user_wire(u: domain::User) -> wire::User {
     wire::User {
-        id: u.id,
-        customer_id: u.customer_id,
+        id: u.id.get(),
+        customer_id: u.customer_id.map(CustomerId::get),
         email: u.email,
         display_name: u.display_name,
         role: u.role.as_str().into(),
@@ -32,7 +33,13 @@ pub(super) async fn users(
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Vec<wire::User>>> {
     Ok(Json(
-        s.app.users(&a).await?.into_iter().map(user_wire).collect(),
+        s.app
+            .users()
+            .list(&a)
+            .await?
+            .into_iter()
+            .map(user_wire)
+            .collect(),
     ))
 }
 
@@ -45,7 +52,9 @@ pub(super) async fn user(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<wire::User>> {
-    Ok(Json(user_wire(s.app.user(&a, id).await?)))
+    Ok(Json(user_wire(
+        s.app.users().get(&a, UserId::new(id)).await?,
+    )))
 }
 
 /// Create a user (administrators; officers create staff)
@@ -62,12 +71,13 @@ pub(super) async fn create_user(
 ) -> ApiResult<Response> {
     let (u, token) = s
         .app
-        .create_user(
+        .users()
+        .create(
             &a,
             &req.email,
             &req.display_name,
             &req.role,
-            req.customer_id,
+            req.customer_id.map(CustomerId::new),
             s.now_ms(),
         )
         .await?;
@@ -87,7 +97,10 @@ pub(super) async fn deactivate_user(
     Id(id): Id,
 ) -> ApiResult<Json<wire::User>> {
     Ok(Json(user_wire(
-        s.app.set_user_active(&a, id, false, s.now_ms()).await?,
+        s.app
+            .users()
+            .set_active(&a, UserId::new(id), false, s.now_ms())
+            .await?,
     )))
 }
 
@@ -103,6 +116,9 @@ pub(super) async fn set_role(
     ApiJson(req): ApiJson<wire::RoleChange>,
 ) -> ApiResult<Json<wire::User>> {
     Ok(Json(user_wire(
-        s.app.set_user_role(&a, id, &req.role, s.now_ms()).await?,
+        s.app
+            .users()
+            .set_role(&a, UserId::new(id), &req.role, s.now_ms())
+            .await?,
     )))
 }

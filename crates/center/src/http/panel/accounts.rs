@@ -112,6 +112,7 @@ async fn login(
     }
     let result = s
         .app
+        .accounts()
         .sign_in_password(
             &f.email,
             &f.password,
@@ -171,6 +172,7 @@ async fn totp(
     }
     let result = s
         .app
+        .accounts()
         .sign_in_totp(&pending, &f.code, &ip.to_string(), &s.signin_guard(), now)
         .await;
     s.settle_signin(ip, now, result.as_ref().map(|_| ()));
@@ -186,7 +188,7 @@ async fn totp(
 }
 
 async fn logout(State(s): State<AppState>, u: PanelUser, Form(f): Form<CsrfOnly>) -> Response {
-    let action = s.app.sign_out(&u.actor, &u.token, s.now_ms());
+    let action = s.app.accounts().sign_out(&u.actor, &u.token, s.now_ms());
     submit_then(&u, &f.csrf, action, |()| {
         with_cookie(
             Redirect::to("/login"),
@@ -204,7 +206,7 @@ async fn setup_page(
     Path(token): Path<String>,
 ) -> Response {
     let l = browser_lang(&headers);
-    let (link, user) = match s.app.setup_link(&token, s.now_ms()).await {
+    let (link, user) = match s.app.accounts().setup_link(&token, s.now_ms()).await {
         Ok(v) => v,
         Err(e) => return error_page(l, None, e),
     };
@@ -265,6 +267,7 @@ async fn setup(
     let l = browser_lang(&headers);
     match s
         .app
+        .accounts()
         .complete_setup(
             &token,
             f.email.as_deref(),
@@ -295,7 +298,7 @@ async fn setup(
 async fn dashboard(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
     let customer = match u.actor.customer_id {
-        Some(c) => s.app.customer(&u.actor, c).await.ok(),
+        Some(c) => s.app.customers().get(&u.actor, c).await.ok(),
         None => None,
     };
     let instructions = s.app.instructions().list(&u.actor, 10).await.ok();
@@ -337,7 +340,10 @@ async fn set_locale(
     u: PanelUser,
     Form(f): Form<LocaleForm>,
 ) -> Response {
-    let action = s.app.set_locale(&u.actor, Some(&f.locale), s.now_ms());
+    let action = s
+        .app
+        .accounts()
+        .set_locale(&u.actor, Some(&f.locale), s.now_ms());
     submit(&u, &f.csrf, action, |()| "/".into()).await
 }
 
@@ -345,7 +351,7 @@ async fn set_locale(
 
 async fn users_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let list = match s.app.users(&u.actor).await {
+    let list = match s.app.users().list(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -457,7 +463,8 @@ async fn create_user(
             })?),
         };
         s.app
-            .create_user(
+            .users()
+            .create(
                 &u.actor,
                 &f.email,
                 &f.display_name,
@@ -482,7 +489,10 @@ async fn deactivate_user(
 ) -> Response {
     let action = async {
         let id = id_of(&id)?;
-        s.app.set_user_active(&u.actor, id, false, s.now_ms()).await
+        s.app
+            .users()
+            .set_active(&u.actor, id, false, s.now_ms())
+            .await
     };
     submit(&u, &f.csrf, action, |_| "/users".into()).await
 }

@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mamori_billing::document::{self as doc, format_date, format_yen};
 use mamori_billing::{Balance, Yen};
+use mamori_center_model::ids::CustomerId;
+use mamori_center_model::ids::*;
 use mamori_center_model::messages::Lang;
 use mamori_center_model::messages::backoffice::{
     ApplicationStateWords, BackOffice as B, NoticeKindWords,
@@ -351,7 +353,11 @@ pub(super) async fn unit_contracts(
     l: Lang,
     id: i64,
 ) -> Markup {
-    let Ok(list) = app.backoffice().unit_contracts(actor, id).await else {
+    let Ok(list) = app
+        .backoffice()
+        .unit_contracts(actor, EquipmentId::new(id))
+        .await
+    else {
         return html! {};
     };
     html! {
@@ -554,7 +560,7 @@ async fn applications_page(State(s): State<AppState>, u: PanelUser) -> Response 
         Err(e) => return error_page(l, Some(&u), e),
     };
     let customers = if is_staff(&u) {
-        match s.app.customers(&u.actor).await {
+        match s.app.customers().list(&u.actor).await {
             Ok(v) => Some(v),
             Err(e) => return error_page(l, Some(&u), e),
         }
@@ -771,7 +777,7 @@ async fn notices_page(State(s): State<AppState>, u: PanelUser) -> Response {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let customers = match s.app.customers(&u.actor).await {
+    let customers = match s.app.customers().list(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -858,7 +864,7 @@ async fn lend_submit(
         let unit = unit_number(&f.equipment)?;
         s.app
             .backoffice()
-            .lend_unit(&u.actor, id, unit, s.now_ms())
+            .lend_unit(&u.actor, id, EquipmentId::new(unit), s.now_ms())
             .await
     };
     submit(&u, &f.csrf, action, |c| {
@@ -980,7 +986,7 @@ async fn application_submit(
             .apply(
                 &u.actor,
                 &s.config.backoffice,
-                customer,
+                CustomerId::new(customer),
                 &f.line_product,
                 &f.line_id,
                 fee,

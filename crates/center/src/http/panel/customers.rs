@@ -6,6 +6,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use mamori_center_model::ids::CustomerId;
+use mamori_center_model::ids::*;
 use mamori_center_model::messages::Lang;
 use mamori_center_model::messages::panel::{
     Common as C, Customers as W, InstructionKindName, InstructionStateName, RoleName,
@@ -55,7 +57,7 @@ fn state_name(s: InstructionState) -> InstructionStateName {
 
 async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let list = match s.app.customers(&u.actor).await {
+    let list = match s.app.customers().list(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -105,7 +107,7 @@ async fn create_customer(
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
     let l = u.lang;
-    let action = s.app.create_customer(
+    let action = s.app.customers().create(
         &u.actor,
         &f.name,
         &f.officer_email,
@@ -131,13 +133,13 @@ async fn customer_page(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(l, Some(&u), AppError::NotFound);
     };
-    let c = match s.app.customer(&u.actor, id).await {
+    let c = match s.app.customers().get(&u.actor, CustomerId::new(id)).await {
         Ok(c) => c,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let sites = s.app.sites(&u.actor).await.unwrap_or_default();
+    let sites = s.app.sites().list(&u.actor).await.unwrap_or_default();
     let filter = crate::gateways::EquipmentFilter {
-        customer_id: Some(id),
+        customer_id: Some(CustomerId::new(id)),
         ..Default::default()
     };
     let equipment = s
@@ -150,7 +152,7 @@ async fn customer_page(
         p { "ID " (c.id) " — " (date(l, c.created_at)) }
         h2 { (C::Sites.text(l)) }
         ul {
-            @for x in sites.iter().filter(|x| x.customer_id == id) {
+            @for x in sites.iter().filter(|x| x.customer_id == CustomerId::new(id)) {
                 li {
                     (x.name) " " (x.address) " "
                     a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) }
@@ -263,7 +265,12 @@ async fn instruction_page(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(l, Some(&u), AppError::NotFound);
     };
-    let (i, comments) = match s.app.instructions().get(&u.actor, id).await {
+    let (i, comments) = match s
+        .app
+        .instructions()
+        .get(&u.actor, InstructionId::new(id))
+        .await
+    {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -337,7 +344,7 @@ async fn act_instruction(
             "comment" => {
                 s.app
                     .instructions()
-                    .comment(&u.actor, id, text.unwrap_or(""), now)
+                    .comment(&u.actor, InstructionId::new(id), text.unwrap_or(""), now)
                     .await?;
                 return Ok(id);
             }
@@ -345,7 +352,7 @@ async fn act_instruction(
         };
         s.app
             .instructions()
-            .decide(&u.actor, id, state, text, now)
+            .decide(&u.actor, InstructionId::new(id), state, text, now)
             .await?;
         Ok(id)
     };
@@ -365,7 +372,7 @@ async fn audit_page(
     Query(q): Query<AuditQuery>,
 ) -> Response {
     let l = u.lang;
-    let list = match s.app.audit_trail(&u.actor, q.before, 100).await {
+    let list = match s.app.audit_trail().list(&u.actor, q.before, 100).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };

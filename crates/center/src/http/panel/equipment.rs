@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use mamori_center_model::ids::*;
 use mamori_center_model::messages::Lang;
 use mamori_center_model::messages::panel::{Common as C, Equipment as E};
 use maud::{Markup, html};
@@ -61,7 +62,7 @@ async fn enrolment_token(
             }
         },
     };
-    let (e, _) = match s.app.inventory().get(&u.actor, id).await {
+    let (e, _) = match s.app.inventory().get(&u.actor, EquipmentId::new(id)).await {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -77,10 +78,11 @@ async fn enrolment_token(
     };
     match s
         .app
-        .create_enrolment_token(
+        .enrolment()
+        .create_token(
             &u.actor,
             site,
-            id,
+            EquipmentId::new(id),
             minutes.saturating_mul(60_000),
             s.now_ms(),
         )
@@ -112,7 +114,7 @@ pub(super) fn filter_form<'a>(
     states: impl IntoIterator<Item = (&'a str, &'a str)>,
     state: Option<&str>,
     customers: &[Customer],
-    customer_id: Option<i64>,
+    customer_id: Option<CustomerId>,
 ) -> Markup {
     html! {
         form method="get" action=(action) #filter {
@@ -161,15 +163,21 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
     let list = match s
         .app
         .inventory()
-        .list(&u.actor, &EquipmentFilter { state, customer_id })
+        .list(
+            &u.actor,
+            &EquipmentFilter {
+                state,
+                customer_id: customer_id.map(CustomerId::new),
+            },
+        )
         .await
     {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let customers = s.app.customers(&u.actor).await.unwrap_or_default();
+    let customers = s.app.customers().list(&u.actor).await.unwrap_or_default();
     let name_of = |id: Option<i64>| {
-        id.and_then(|id| customers.iter().find(|c| c.id == id))
+        id.and_then(|id| customers.iter().find(|c| c.id == CustomerId::new(id)))
             .map(|c| c.name.as_str())
             .unwrap_or_default()
     };
@@ -180,7 +188,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
             EquipmentState::ALL.map(|st| (st.as_str(), st.name().text(l))),
             state.map(EquipmentState::as_str),
             &customers,
-            customer_id,
+            customer_id.map(CustomerId::new),
         ))
         table #equipment {
             thead {
@@ -195,7 +203,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
                         td { a href={ "/equipment/" (e.id) } { (e.serial) } }
                         td { (e.model) }
                         td { (e.placement.state.name().text(l)) }
-                        td { (name_of(e.placement.customer_id)) }
+                        td { (name_of(e.placement.customer_id.map(CustomerId::get))) }
                         td { (date(l, e.updated_at)) }
                     }
                 }
@@ -213,7 +221,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     let Ok(id) = id.parse::<i64>() else {
         return error_page(l, Some(&u), AppError::NotFound);
     };
-    let (e, history) = match s.app.inventory().get(&u.actor, id).await {
+    let (e, history) = match s.app.inventory().get(&u.actor, EquipmentId::new(id)).await {
         Ok(x) => x,
         Err(e) => return error_page(l, Some(&u), e),
     };

@@ -8,6 +8,8 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mamori_center_model::ids::CustomerId;
+use mamori_center_model::ids::*;
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
@@ -51,7 +53,10 @@ fn filter_of(q: &Filter) -> Result<FleetFilter, String> {
                 .map_err(|_| format!("customer_id: {v:?} is not a number"))?,
         ),
     };
-    Ok(FleetFilter { customer_id, state })
+    Ok(FleetFilter {
+        customer_id: customer_id.map(CustomerId::new),
+        state,
+    })
 }
 
 fn apply_label(l: Lang, s: &str) -> &'static str {
@@ -71,11 +76,11 @@ fn generation(g: Option<i64>) -> String {
 async fn fleet_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filter>) -> Response {
     let l = u.lang;
     let f = filter_of(&q).unwrap_or_default();
-    let rows = match s.app.fleet(&u.actor, &f).await {
+    let rows = match s.app.fleet().list(&u.actor, &f).await {
         Ok(r) => r,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let customers = s.app.customers(&u.actor).await.unwrap_or_default();
+    let customers = s.app.customers().list(&u.actor).await.unwrap_or_default();
     let body = html! {
         (filter_form(
             l,
@@ -125,7 +130,7 @@ async fn fleet_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Fil
 /// the last apply (with its error), drift, and the newest reports. Empty when the
 /// agent never spoke.
 pub async fn agent_section(app: &crate::app::App, actor: &Actor, l: Lang, id: i64) -> Markup {
-    let Ok((Some(st), reports)) = app.agent_status(actor, id).await else {
+    let Ok((Some(st), reports)) = app.agents().status(actor, EquipmentId::new(id)).await else {
         return html! {};
     };
     html! {

@@ -249,6 +249,7 @@ impl FromRequestParts<AppState> for PanelUser {
         };
         match s
             .app
+            .accounts()
             .session_actor(&token, &ip.to_string(), s.now_ms())
             .await
         {

@@ -10,6 +10,8 @@ use axum::routing::{get, post};
 use mamori_api::settings::{
     GatewaySettings, SnmpAuth, SnmpPriv, SnmpV3User, SyslogTarget, Transport,
 };
+use mamori_center_model::ids::SiteId;
+use mamori_center_model::ids::*;
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
@@ -34,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sites/{id}/revisions/{n}/{action}", post(act))
 }
 
-fn num(s: &str) -> Result<i64, AppError> {
+fn num<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
@@ -258,20 +260,41 @@ async fn act(
         "approve" => {
             s.app
                 .revisions()
-                .review(&u.actor, site, n, true, &f.text, four_eyes, now)
+                .review(
+                    &u.actor,
+                    SiteId::new(site),
+                    n,
+                    true,
+                    &f.text,
+                    four_eyes,
+                    now,
+                )
                 .await
         }
         "reject" => {
             s.app
                 .revisions()
-                .review(&u.actor, site, n, false, &f.text, four_eyes, now)
+                .review(
+                    &u.actor,
+                    SiteId::new(site),
+                    n,
+                    false,
+                    &f.text,
+                    four_eyes,
+                    now,
+                )
                 .await
         }
-        "publish" => s.app.revisions().publish(&u.actor, site, n, now).await,
+        "publish" => {
+            s.app
+                .revisions()
+                .publish(&u.actor, SiteId::new(site), n, now)
+                .await
+        }
         "rollback" => {
             s.app
                 .revisions()
-                .rollback(&u.actor, site, n, &f.text, None, now)
+                .rollback(&u.actor, SiteId::new(site), n, &f.text, None, now)
                 .await
         }
         _ => Err(AppError::NotFound),
@@ -582,7 +605,7 @@ async fn new_page(
         }
         let base = match q.from.as_deref().filter(|v| !v.is_empty()) {
             Some(n) => {
-                let n = num(n)?;
+                let n: i64 = num(n)?;
                 list.into_iter().find(|r| r.number == n)
             }
             None => list.into_iter().next(),
@@ -634,11 +657,11 @@ async fn create(
             policy_text: f.policy_text.clone(),
             settings: settings.clone(),
             reason: f.reason.clone(),
-            instruction_id,
+            instruction_id: instruction_id.map(InstructionId::new),
         };
         s.app
             .revisions()
-            .draft(&u.actor, site_id, draft, s.now_ms())
+            .draft(&u.actor, SiteId::new(site_id), draft, s.now_ms())
             .await
             .map_err(|e| (e, Some(settings)))
     }
@@ -654,7 +677,12 @@ async fn create(
     let AppError::Invalid { .. } = e else {
         return error_page(l, Some(&u), e);
     };
-    let site = match s.app.revisions().history(&u.actor, site_id).await {
+    let site = match s
+        .app
+        .revisions()
+        .history(&u.actor, SiteId::new(site_id))
+        .await
+    {
         Ok((site, _)) => site,
         Err(e) => return error_page(l, Some(&u), e),
     };

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use mamori_center_model::ids::CustomerId;
 use serde::Deserialize;
 
 use mamori_center_model::messages::Lang;
@@ -39,7 +40,7 @@ fn state(l: Lang, tk: &ApiToken, now: i64) -> &'static str {
 
 async fn tokens_page(State(s): State<AppState>, u: PanelUser) -> Response {
     let l = u.lang;
-    let list = match s.app.tokens(&u.actor).await {
+    let list = match s.app.tokens().list(&u.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
@@ -151,7 +152,15 @@ async fn create(State(s): State<AppState>, u: PanelUser, Form(f): Form<NewTokenF
             Invalid::NotANumberOfDays,
         )?;
         s.app
-            .create_token(&u.actor, &f.name, &f.role, customer_id, days, s.now_ms())
+            .tokens()
+            .create(
+                &u.actor,
+                &f.name,
+                &f.role,
+                customer_id.map(CustomerId::new),
+                days,
+                s.now_ms(),
+            )
             .await
     };
     submit_then(&u, &f.csrf, action, |(id, token, role, customer_id)| {
@@ -184,7 +193,7 @@ async fn revoke(
 ) -> Response {
     let action = async {
         let id = id_of(&id)?;
-        s.app.revoke_token(&u.actor, id, s.now_ms()).await
+        s.app.tokens().revoke(&u.actor, id, s.now_ms()).await
     };
     submit(&u, &f.csrf, action, |_| "/tokens".into()).await
 }
