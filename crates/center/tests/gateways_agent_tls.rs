@@ -8,7 +8,8 @@ mod support;
 
 use std::sync::Arc;
 
-use gateways_support::{agent_call as call, enrolment_token, moved, site, stock};
+use gateways_support::{agent_call as call, agent_ok, enrolment_token, moved, site, stock};
+use mamori_api::agent::{AgentError, EnrolResponse, Identity};
 use mamori_center::app::{App, Settings};
 use mamori_center::ca::{Ca, new_key_and_csr};
 use mamori_center::domain::{EquipmentId, SiteId};
@@ -73,12 +74,9 @@ async fn whoami(port: u16, ca_pem: &str, cert: &str, key: &str) -> (u16, Value) 
 }
 
 /// Asserts that the agent is known as unit `unit` at site `site`.
-fn assert_identity((s, v): &(u16, Value), site: i64, unit: i64) {
-    assert_eq!(*s, 200, "{v}");
-    assert_eq!(
-        (v["site_id"].as_i64(), v["equipment_id"].as_i64()),
-        (Some(site), Some(unit))
-    );
+fn assert_identity(answer: (u16, Value), site: i64, unit: i64) {
+    let who: Identity = agent_ok(200, answer);
+    assert_eq!((who.site_id, who.equipment_id), (site, unit));
 }
 
 /// Marks the unit failed, which revokes its certificates.
@@ -93,10 +91,9 @@ async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
     let agent = c.running.as_ref().unwrap().agent.as_ref().unwrap();
     let (port, ca_pem) = (agent.addr.port(), agent.ca_pem.clone());
     assert_ne!(port, c.running.as_ref().unwrap().addr.port());
-    let ((s, v), key) = enrol(port, &ca_pem, &token).await;
-    assert_eq!(s, 200, "{v}");
-    let cert = v["cert_pem"].as_str().unwrap().to_string();
-    assert_identity(&whoami(port, &ca_pem, &cert, &key).await, site, unit);
+    let (answer, key) = enrol(port, &ca_pem, &token).await;
+    let cert = agent_ok::<EnrolResponse>(200, answer).cert_pem;
+    assert_identity(whoami(port, &ca_pem, &cert, &key).await, site, unit);
     // Renewal: a new certificate for the same site and unit; the old one is refused.
     let (key2, csr2) = new_key_and_csr().unwrap();
     let (s, v) = call(
@@ -109,12 +106,10 @@ async fn the_centers_own_agent_listener_enrols_and_checks(backend: Backend) {
     )
     .await
     .unwrap();
-    assert_eq!(s, 200, "{v}");
-    let cert2 = v["cert_pem"].as_str().unwrap().to_string();
-    assert_identity(&whoami(port, &ca_pem, &cert2, &key2).await, site, unit);
-    let (s, v) = whoami(port, &ca_pem, &cert, &key).await;
-    assert_eq!(s, 401, "{v}");
-    assert_eq!(v["error"], "the certificate was revoked: renewed");
+    let cert2 = agent_ok::<EnrolResponse>(200, (s, v)).cert_pem;
+    assert_identity(whoami(port, &ca_pem, &cert2, &key2).await, site, unit);
+    let e: AgentError = agent_ok(401, whoami(port, &ca_pem, &cert, &key).await);
+    assert_eq!(e.error, "the certificate was revoked: renewed");
     // The panel port does not speak the agent protocol, and the agent port needs TLS.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/agent/v1/whoami")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
@@ -145,14 +140,14 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
     let ca_pem = ca.cert_pem().to_string();
 
     // Enrol without a client certificate.
-    let ((s, v), key) = enrol(port, &ca_pem, &token).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["site_id"], site);
-    assert_eq!(v["ca_pem"], ca_pem);
-    let cert = v["cert_pem"].as_str().unwrap().to_string();
+    let (answer, key) = enrol(port, &ca_pem, &token).await;
+    let enrolled: EnrolResponse = agent_ok(200, answer);
+    assert_eq!(enrolled.site_id, site);
+    assert_eq!(enrolled.ca_pem, ca_pem);
+    let cert = enrolled.cert_pem;
 
     // With the certificate, the center knows who it is.
-    assert_identity(&whoami(port, &ca_pem, &cert, &key).await, site, unit);
+    assert_identity(whoami(port, &ca_pem, &cert, &key).await, site, unit);
 
     // Without one, only enrolment is open.
     let (s, v) = call(port, &ca_pem, None, "GET", "/agent/v1/whoami", None)
@@ -160,9 +155,9 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
         .unwrap();
     assert_eq!(s, 401, "{v}");
     // A replayed token is refused.
-    let ((s, v), _) = enrol(port, &ca_pem, &token).await;
-    assert_eq!(s, 403);
-    assert_eq!(v["error"], "the enrolment token was already used");
+    let (answer, _) = enrol(port, &ca_pem, &token).await;
+    let e: AgentError = agent_ok(403, answer);
+    assert_eq!(e.error, "the enrolment token was already used");
     // A certificate from another CA does not get through the handshake.
     let other = Ca::generate("Other CA", now, 86_400_000).unwrap();
     let (okey, ocsr) = new_key_and_csr().unwrap();
@@ -191,9 +186,8 @@ async fn agent_listener_mutual_tls_and_refusals(backend: Backend) {
 
     // The unit fails: its certificate is revoked and refused on the next request.
     fail(&c, &admin, unit).await;
-    let (s, v) = whoami(port, &ca_pem, &cert, &key).await;
-    assert_eq!(s, 401, "{v}");
-    assert_eq!(v["error"], "the certificate was revoked: unit failed");
+    let e: AgentError = agent_ok(401, whoami(port, &ca_pem, &cert, &key).await);
+    assert_eq!(e.error, "the certificate was revoked: unit failed");
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();
@@ -232,14 +226,12 @@ async fn two_centers_on_one_postgresql_serve_the_same_agents() {
     let lb = b.agent.as_ref().unwrap();
     assert_eq!(la.ca_pem, lb.ca_pem, "both centers use the shared CA");
     let ca_pem = la.ca_pem.clone();
-    let ((s, v), key) = enrol(la.addr.port(), &ca_pem, &token).await;
-    assert_eq!(s, 200, "{v}");
-    let cert = v["cert_pem"].as_str().unwrap().to_string();
+    let (answer, key) = enrol(la.addr.port(), &ca_pem, &token).await;
+    let cert = agent_ok::<EnrolResponse>(200, answer).cert_pem;
     // Switched to the other center mid-way, the agent keeps working.
     for port in [lb.addr.port(), la.addr.port(), lb.addr.port()] {
-        let (s, v) = whoami(port, &ca_pem, &cert, &key).await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["site_id"].as_i64(), Some(site));
+        let who: Identity = agent_ok(200, whoami(port, &ca_pem, &cert, &key).await);
+        assert_eq!(who.site_id, site);
     }
     // Revoked through A (the unit failed), refused by B.
     fail(&a, &admin, unit).await;

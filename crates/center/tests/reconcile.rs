@@ -12,10 +12,11 @@ use mamori_center::domain::EquipmentId;
 use std::time::{Duration, Instant};
 
 use gateways_support::{
-    OFFICE_NETWORK, agent_call, der, enrolment_token, moved, panel, site, stock,
+    OFFICE_NETWORK, agent_call, agent_ok, der, enrolment_token, moved, panel, site, stock,
 };
-use mamori_api::agent::FleetAppliance;
+use mamori_api::agent::{DesiredConfig, EnrolResponse, FleetAppliance, ReportAck};
 use mamori_api::revisions::Revision;
+use mamori_api::settings::GatewaySettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Backend, Center, ok, problem};
@@ -110,8 +111,7 @@ async fn enrolled(
         Some(json!({"token": token, "csr_pem": csr})),
     )
     .await;
-    assert_eq!(s, 200, "{v}");
-    a.cert = v["cert_pem"].as_str().unwrap().to_string();
+    a.cert = agent_ok::<EnrolResponse>(200, (s, v)).cert_pem;
     (cust, officer, site, unit, a)
 }
 
@@ -172,14 +172,20 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     assert_eq!(s, 204);
     let ga = publish(&c, &w, site_a, "").await;
     let gb = publish(&c, &w, site_b, "# site B\n").await;
-    let (s, v) = call(&a, "GET", "/agent/v1/desired?after=0&wait=0", None).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["generation"].as_i64(), Some(ga));
-    assert!(!v["policy_text"].as_str().unwrap().contains("site B"));
-    assert_eq!(v["settings"]["dns"], json!(["192.0.2.53"]));
-    let (s, v) = call(&b, "GET", "/agent/v1/desired?after=0&wait=0", None).await;
-    assert_eq!((s, v["generation"].as_i64()), (200, Some(gb)));
-    assert!(v["policy_text"].as_str().unwrap().contains("site B"));
+    let d: DesiredConfig = agent_ok(
+        200,
+        call(&a, "GET", "/agent/v1/desired?after=0&wait=0", None).await,
+    );
+    assert_eq!(d.generation, ga);
+    assert!(!d.policy_text.contains("site B"));
+    let settings: GatewaySettings = serde_json::from_value(d.settings).unwrap();
+    assert_eq!(settings.dns, ["192.0.2.53"]);
+    let d: DesiredConfig = agent_ok(
+        200,
+        call(&b, "GET", "/agent/v1/desired?after=0&wait=0", None).await,
+    );
+    assert_eq!(d.generation, gb);
+    assert!(d.policy_text.contains("site B"));
     // Another site cannot be named; trying is refused and recorded.
     let (s, v) = call(
         &a,
@@ -224,8 +230,8 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ga2 = publish(&c, &w, site_a, "# second\n").await;
-    let ((s, v), took) = waiting.await.unwrap();
-    assert_eq!((s, v["generation"].as_i64()), (200, Some(ga2)));
+    let (answer, took) = waiting.await.unwrap();
+    assert_eq!(agent_ok::<DesiredConfig>(200, answer).generation, ga2);
     assert!(
         took < Duration::from_secs(30),
         "woken before the wait ended"
@@ -237,9 +243,11 @@ async fn agents_read_their_own_site_and_reports_are_stored_once(backend: Backend
         report("1b7d5b52-3f7e-4c3a-9a51-2f7f0b0c1d2e", "drift", ga2, "1 rule(s) missing"),
     ]});
     for _ in 0..2 {
-        let (s, v) = call(&a, "POST", "/agent/v1/reports", Some(batch.clone())).await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["acknowledged"].as_array().unwrap().len(), 2);
+        let ack: ReportAck = agent_ok(
+            200,
+            call(&a, "POST", "/agent/v1/reports", Some(batch.clone())).await,
+        );
+        assert_eq!(ack.acknowledged.len(), 2);
     }
     let stored = c
         .store()
@@ -376,8 +384,11 @@ async fn two_centers_on_postgres_serve_the_same_agent() {
     };
     // The agent switched to the second process keeps working, and a publish through the
     // first wakes its long-poll on the second.
-    let (s, v) = call(&b, "GET", "/agent/v1/desired?after=0&wait=0", None).await;
-    assert_eq!((s, v["generation"].as_i64()), (200, Some(g1)));
+    let d: DesiredConfig = agent_ok(
+        200,
+        call(&b, "GET", "/agent/v1/desired?after=0&wait=0", None).await,
+    );
+    assert_eq!(d.generation, g1);
     let waiting = tokio::spawn(async move {
         call(
             &b,
@@ -389,8 +400,10 @@ async fn two_centers_on_postgres_serve_the_same_agent() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let g2 = publish(&c, &w, site, "# second\n").await;
-    let (s, v) = waiting.await.unwrap();
-    assert_eq!((s, v["generation"].as_i64()), (200, Some(g2)));
+    assert_eq!(
+        agent_ok::<DesiredConfig>(200, waiting.await.unwrap()).generation,
+        g2
+    );
     // Reports through either process land once in the shared database.
     let r = json!({"reports": [report("3b7d5b52-3f7e-4c3a-9a51-2f7f0b0c1d2e", "applied", g2, "")]});
     let b = Agent {

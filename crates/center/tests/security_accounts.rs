@@ -14,6 +14,7 @@ mod support;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use mamori_api::v1 as wire;
 use mamori_center::app::{App, Settings};
 use mamori_center::audit::Entry;
 use mamori_center::config::Config;
@@ -21,7 +22,7 @@ use mamori_center::domain::Scope;
 use mamori_center::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Center, PASSWORD};
+use support::{Backend, Center, PASSWORD, ok};
 
 both_backends!(
     demoted_admin_cannot_escalate_with_an_old_token,
@@ -85,19 +86,17 @@ async fn provider(c: &Center, admin: &str, email: &str, role: &str) -> (String, 
             json!({"email": email, "display_name": role, "role": role}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["user"]["id"].as_i64().unwrap();
-    let secret = c.setup(v["setup_path"].as_str().unwrap(), None, role).await;
-    (c.login(email, &secret).await, secret, id)
+    let v: wire::Invitation = ok(StatusCode::CREATED, (s, v));
+    let secret = c.setup(&v.setup_path, None, role).await;
+    (c.login(email, &secret).await, secret, v.user.id)
 }
 
 async fn token(c: &Center, owner: &str, body: Value) -> (i64, String) {
-    let (s, v) = c.post("/api/v1/tokens", owner, body).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    (
-        v["id"].as_i64().unwrap(),
-        v["token"].as_str().unwrap().to_string(),
-    )
+    let v: wire::CreatedToken = ok(
+        StatusCode::CREATED,
+        c.post("/api/v1/tokens", owner, body).await,
+    );
+    (v.id, v.token)
 }
 
 async fn entries(c: &Center) -> Vec<Entry> {
@@ -205,8 +204,8 @@ async fn demoted_admin_cannot_escalate_with_an_old_token(backend: Backend) {
     let (_, old_admin_token) = token(&c, &second, json!({"name": "ops", "role": "admin"})).await;
     let (_, old_op_token) = token(&c, &second, json!({"name": "noc", "role": "operator"})).await;
     // The token works as an administrator's while its owner is one.
-    let (s, me) = c.get("/api/v1/me", &old_admin_token).await;
-    assert_eq!((s, me["role"].as_str()), (StatusCode::OK, Some("admin")));
+    let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", &old_admin_token).await);
+    assert_eq!(me.role, "admin");
 
     let (s, v) = c
         .post(
@@ -240,17 +239,15 @@ async fn demoted_admin_cannot_escalate_with_an_old_token(backend: Backend) {
     }
     let (_, users) = c.get("/api/v1/users", &admin).await;
     assert!(!users.to_string().contains("mallory"), "{users}");
-    let (_, u) = c.get(&format!("/api/v1/users/{second_id}"), &admin).await;
-    assert_eq!(u["role"], "operator");
-    let (_, list) = c.get("/api/v1/tokens", &admin).await;
-    let theirs: Vec<&Value> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["owner_id"] == second_id)
-        .collect();
-    assert_eq!(theirs.len(), 2, "{list}");
-    assert!(theirs.iter().all(|t| t["revoked"] == true), "{list}");
+    let u: wire::User = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/users/{second_id}"), &admin).await,
+    );
+    assert_eq!(u.role, "operator");
+    let list: Vec<wire::Token> = ok(StatusCode::OK, c.get("/api/v1/tokens", &admin).await);
+    let theirs: Vec<&wire::Token> = list.iter().filter(|t| t.owner_id == second_id).collect();
+    assert_eq!(theirs.len(), 2, "{list:?}");
+    assert!(theirs.iter().all(|t| t.revoked), "{list:?}");
     assert!(
         entries(&c)
             .await
@@ -297,9 +294,8 @@ async fn role_change_and_deactivation_end_sessions_and_tokens_on_every_process(b
     for (session, tok) in [(&staff, &staff_token), (&operator, &op_token)] {
         // Both processes serve the session and the token (and would cache them, if
         // they cached).
-        let (s, me) = c.get("/api/v1/me", session).await;
-        assert_eq!(s, StatusCode::OK, "{me}");
-        ids.push(me["user"]["id"].as_i64().unwrap());
+        let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", session).await);
+        ids.push(me.user.id);
         assert_eq!(c.get("/api/v1/me", tok).await.0, StatusCode::OK);
         for t in [session, tok] {
             assert!(
@@ -373,16 +369,17 @@ async fn tokens_expire(backend: Backend) {
     let other = other_process(&url).await;
     let admin = c.admin().await;
     let before = c.clock.now_ms();
-    let (s, v) = c
-        .post(
+    let v: wire::CreatedToken = ok(
+        StatusCode::CREATED,
+        c.post(
             "/api/v1/tokens",
             &admin,
             json!({"name": "day", "role": "operator", "expires_in_days": 1}),
         )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let day = v["token"].as_str().unwrap().to_string();
-    let expires: jiff::Timestamp = v["expires_at"].as_str().unwrap().parse().unwrap();
+        .await,
+    );
+    let day = v.token;
+    let expires: jiff::Timestamp = v.expires_at.expect("an expiry").parse().unwrap();
     let expires = expires.as_millisecond();
     assert!(expires >= before + 86_400_000 && expires <= c.clock.now_ms() + 86_400_000 + 1000);
     assert_eq!(c.get("/api/v1/me", &day).await.0, StatusCode::OK);
@@ -431,23 +428,16 @@ async fn tokens_expire(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let v: Value = r.json().await.unwrap();
-        assert!(
-            v["detail"].as_str().unwrap().contains("有効期限"),
-            "{days}: {v}"
-        );
+        let v: wire::Problem = r.json().await.unwrap();
+        assert!(v.detail.contains("有効期限"), "{days}: {v:?}");
     }
     other.store.close().await;
     c.stop().await;
 }
 
-fn ids_of(list: &Value) -> Vec<i64> {
-    let mut v: Vec<i64> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect();
+fn ids_of((status, list): (StatusCode, Value)) -> Vec<i64> {
+    let list: Vec<wire::Token> = ok(StatusCode::OK, (status, list));
+    let mut v: Vec<i64> = list.iter().map(|t| t.id).collect();
     v.sort();
     v
 }
@@ -471,36 +461,36 @@ async fn tokens_are_listed_and_revoked_by_owner_and_administrator_only(backend: 
 
     // Owners see their own tokens, never a secret; administrators see all.
     let (s, list) = c.get("/api/v1/tokens", &operator).await;
-    assert_eq!(s, StatusCode::OK, "{list}");
-    assert_eq!(ids_of(&list), vec![op_id, op_a_id]);
+    // No secret in the list, under any name.
     assert!(!list.to_string().contains(&op_tok) && list[0].get("token").is_none());
+    assert_eq!(ids_of((s, list)), vec![op_id, op_a_id]);
     assert_eq!(
-        ids_of(&c.get("/api/v1/tokens", &officer_a).await.1),
+        ids_of(c.get("/api/v1/tokens", &officer_a).await),
         vec![a_id]
     );
     assert_eq!(
-        ids_of(&c.get("/api/v1/tokens", &officer_b).await.1),
+        ids_of(c.get("/api/v1/tokens", &officer_b).await),
         vec![b_id]
     );
     assert_eq!(
-        ids_of(&c.get("/api/v1/tokens", &staff_a).await.1),
+        ids_of(c.get("/api/v1/tokens", &staff_a).await),
         Vec::<i64>::new()
     );
     assert_eq!(
-        ids_of(&c.get("/api/v1/tokens", &admin).await.1),
+        ids_of(c.get("/api/v1/tokens", &admin).await),
         vec![op_id, op_a_id, a_id, b_id]
     );
     // A token restricted to customer A sees only what is within A.
     assert_eq!(
-        ids_of(&c.get("/api/v1/tokens", &op_a_tok).await.1),
+        ids_of(c.get("/api/v1/tokens", &op_a_tok).await),
         vec![op_a_id]
     );
 
     // Last use is recorded.
     assert_eq!(c.get("/api/v1/me", &b_tok).await.0, StatusCode::OK);
-    let (_, list) = c.get("/api/v1/tokens", &officer_b).await;
-    assert!(list[0]["last_used_at"].is_string(), "{list}");
-    assert_eq!(list[0]["owner"], "officer@beta.example.jp");
+    let list: Vec<wire::Token> = ok(StatusCode::OK, c.get("/api/v1/tokens", &officer_b).await);
+    assert!(list[0].last_used_at.is_some(), "{list:?}");
+    assert_eq!(list[0].owner, "officer@beta.example.jp");
 
     // Nobody but the owner and administrators revokes; across customers the token does
     // not exist.
@@ -534,8 +524,8 @@ async fn tokens_are_listed_and_revoked_by_owner_and_administrator_only(backend: 
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["revoked"], true);
+    let v: wire::Token = ok(StatusCode::OK, (s, v));
+    assert!(v.revoked);
     let (s, v) = c
         .call(
             Method::DELETE,
@@ -673,11 +663,11 @@ async fn panel_token_page_creates_once_lists_and_revokes_with_csrf(backend: Back
     let marker = "<code id=\"token_secret\">";
     let i = body.find(marker).expect("the token is shown") + marker.len();
     let secret = body[i..i + body[i..].find('<').unwrap()].to_string();
-    let (s, me) = c.get("/api/v1/me", &secret).await;
-    assert_eq!((s, me["role"].as_str()), (StatusCode::OK, Some("operator")));
-    let (_, list) = c.get("/api/v1/tokens", &admin).await;
-    let id = list[0]["id"].as_i64().unwrap();
-    assert!(list[0]["expires_at"].is_string(), "{list}");
+    let me: wire::Me = ok(StatusCode::OK, c.get("/api/v1/me", &secret).await);
+    assert_eq!(me.role, "operator");
+    let list: Vec<wire::Token> = ok(StatusCode::OK, c.get("/api/v1/tokens", &admin).await);
+    let id = list[0].id;
+    assert!(list[0].expires_at.is_some(), "{list:?}");
     // The list shows it, never its secret again.
     let (_, ja) = page(admin.clone(), "ja").await;
     assert!(ja.contains("panel") && !ja.contains(&secret));

@@ -18,6 +18,7 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use crate::support::{Center, ok};
 use mamori_api::gateways::{EnrolmentToken, Equipment};
 use mamori_api::v1::Site;
+use serde::de::DeserializeOwned;
 
 /// The network of the small office the tests' policies describe: its interfaces and
 /// the center's management address; the policy text follows on the next line.
@@ -176,4 +177,14 @@ pub async fn agent_call(
         status,
         serde_json::from_str(body).unwrap_or(Value::String(body.into())),
     ))
+}
+
+/// An answer of the agent listener read as the wire type `T` (`mamori_api::agent`),
+/// after checking its status is `want`: a field the type does not have, or one
+/// missing, fails the test.
+#[track_caller]
+pub fn agent_ok<T: DeserializeOwned>(want: u16, (status, v): (u16, Value)) -> T {
+    assert_eq!(status, want, "{v}");
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("not a {}: {e}: {v}", std::any::type_name::<T>()))
 }
