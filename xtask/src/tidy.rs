@@ -14,6 +14,7 @@ const PURE: &[&str] = &[
     "mamori-ids",
     "mamori-api",
     "mamori-center-model",
+    "mamori-monitor",
 ];
 
 /// Dependencies that bring I/O and so may not appear in a pure crate.
@@ -341,6 +342,27 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "toml_writer",
             "unicode-ident",
             "winnow",
+        ],
+    ),
+    (
+        "mamori-monitor",
+        &[
+            // Time as values (jiff, without time zone data; the graph lists what its
+            // optional parts and targets may pull) and error derives.
+            "jiff",
+            "jiff-core",
+            "jiff-static",
+            "log",
+            "portable-atomic",
+            "portable-atomic-util",
+            "proc-macro2",
+            "quote",
+            "serde_core",
+            "serde_derive",
+            "syn",
+            "thiserror",
+            "thiserror-impl",
+            "unicode-ident",
         ],
     ),
     (

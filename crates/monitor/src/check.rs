@@ -120,7 +120,11 @@ impl Check {
         flap: Flap,
         threshold: Threshold,
     ) -> Result<Check, ConfigError> {
-        if !(threshold.clear <= threshold.limit) {
+        // NaN in either is refused too.
+        if !matches!(
+            threshold.clear.partial_cmp(&threshold.limit),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        ) {
             return Err(ConfigError::ClearAboveLimit);
         }
         let mut c = Check::new(debounce, flap)?;
