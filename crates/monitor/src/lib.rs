@@ -7,6 +7,7 @@
 pub mod check;
 pub mod framing;
 pub mod incident;
+pub mod metrics;
 pub mod probe;
 pub mod rollup;
 pub mod schedule;

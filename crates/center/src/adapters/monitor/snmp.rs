@@ -3,6 +3,7 @@
 //! HOST-RESOURCES processor load, UCD memory, disks and load averages. Numeric OIDs
 //! only (no MIB files are needed, or installed, here).
 
+use mamori_monitor::metrics::CpuTicks;
 use mamori_monitor::rollup::Sample;
 use mamori_monitor::trap::{IfStatus, Oid, Value};
 use std::collections::BTreeMap;
@@ -75,8 +76,12 @@ pub struct Poll {
     pub uptime: Option<u32>,
     /// By ifIndex.
     pub interfaces: BTreeMap<u32, Interface>,
-    /// hrProcessorLoad per processor, percent.
+    /// hrProcessorLoad per processor, percent (net-snmp fills it after its first
+    /// minute of samples).
     pub cpu_load: Vec<u32>,
+    /// UCD raw CPU ticks: two polls give the busy share
+    /// (`mamori_monitor::metrics::cpu_busy_percent`).
+    pub cpu_ticks: Option<CpuTicks>,
     pub mem_total_kb: Option<u64>,
     pub mem_available_kb: Option<u64>,
     /// (dskPath, dskPercent) for each disk snmpd watches.
@@ -94,6 +99,14 @@ pub const MEM_TOTAL_REAL: &str = "1.3.6.1.4.1.2021.4.5.0";
 pub const MEM_AVAIL_REAL: &str = "1.3.6.1.4.1.2021.4.6.0";
 pub const DSK_PATH: &str = "1.3.6.1.4.1.2021.9.1.2";
 pub const DSK_PERCENT: &str = "1.3.6.1.4.1.2021.9.1.9";
+/// ssCpuRawUser, Nice, System, Idle, Wait (UCD-SNMP-MIB systemStats).
+pub const SS_CPU_RAW: [&str; 5] = [
+    "1.3.6.1.4.1.2021.11.50.0",
+    "1.3.6.1.4.1.2021.11.51.0",
+    "1.3.6.1.4.1.2021.11.52.0",
+    "1.3.6.1.4.1.2021.11.53.0",
+    "1.3.6.1.4.1.2021.11.54.0",
+];
 /// laLoadInt: the load average times 100.
 pub const LA_LOAD_INT: &str = "1.3.6.1.4.1.2021.10.1.5";
 
@@ -181,10 +194,10 @@ pub async fn poll(t: &Target) -> Result<Poll, SnmpError> {
     .map_err(agent)?;
 
     let mut p = Poll::default();
-    let scalars = client
-        .get_many(&[oid(SYS_UPTIME), oid(MEM_TOTAL_REAL), oid(MEM_AVAIL_REAL)])
-        .await
-        .map_err(agent)?;
+    let mut wanted = vec![oid(SYS_UPTIME), oid(MEM_TOTAL_REAL), oid(MEM_AVAIL_REAL)];
+    wanted.extend(SS_CPU_RAW.iter().map(|o| oid(o)));
+    let scalars = client.get_many(&wanted).await.map_err(agent)?;
+    let mut ticks = [None; 5];
     for vb in &scalars.varbinds {
         let v = value(&vb.value);
         let s = vb.oid.to_string();
@@ -197,8 +210,23 @@ pub async fn poll(t: &Target) -> Result<Poll, SnmpError> {
             }
             MEM_TOTAL_REAL => p.mem_total_kb = v.as_u64(),
             MEM_AVAIL_REAL => p.mem_available_kb = v.as_u64(),
-            _ => {}
+            other => {
+                if let Some(i) = SS_CPU_RAW.iter().position(|o| *o == other)
+                    && let Value::Counter32(c) = v
+                {
+                    ticks[i] = Some(c);
+                }
+            }
         }
+    }
+    if let [Some(user), Some(nice), Some(system), Some(idle), Some(wait)] = ticks {
+        p.cpu_ticks = Some(CpuTicks {
+            user,
+            nice,
+            system,
+            idle,
+            wait,
+        });
     }
     let walk = |column: &'static str| {
         let client = &client;

@@ -3,10 +3,10 @@
 //! acknowledgement of informs); each notification is handed to the engine as a
 //! `mamori_monitor::trap::Notification` with its meaning.
 //!
-//! What is dropped: notifications under a community not listed, v3 messages that fail
-//! USM (unknown user or engine, wrong digest, outside the time window, undecryptable)
-//! and datagrams that are not SNMP. The library counts the USM failures and silent
-//! drops ([`TrapReceiver::dropped`]); datagrams it cannot decode at all it logs and
+//! What is dropped: notifications under a community not listed or below authPriv
+//! (counted here), v3 messages that fail USM (unknown user or engine, wrong digest,
+//! outside the time window, undecryptable; counted by the library), all summed in
+//! [`TrapReceiver::dropped`]. Datagrams that are not SNMP at all the library logs and
 //! skips without a counter.
 
 use super::snmp::{AuthProtocol, PrivProtocol, engine_oid, value};
@@ -15,6 +15,8 @@ use async_snmp::notification::{
 };
 use mamori_monitor::trap::{self, Notification, TrapError, TrapEvent, Version};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A USM user allowed to send v3 notifications (authPriv).
 #[derive(Clone)]
@@ -55,20 +57,13 @@ pub struct Received {
 
 pub struct TrapReceiver {
     inner: NotificationReceiver,
+    rejected: Arc<AtomicU64>,
 }
 
 impl TrapReceiver {
     pub async fn bind(s: &Settings) -> Result<TrapReceiver, TrapReceiverError> {
         let setup = |what: String| TrapReceiverError::Setup { bind: s.bind, what };
         let mut b = NotificationReceiver::builder().bind(s.bind.to_string());
-        // With no community listed the library would accept any: refuse them all
-        // instead with one no sender can know.
-        if s.communities.is_empty() {
-            b = b.community(b"\x00mamori: no community".to_vec());
-        }
-        for c in &s.communities {
-            b = b.community(c.as_bytes().to_vec());
-        }
         if !s.users.is_empty() {
             // The engine's boots counter is kept by the library for this process; a
             // restart starts again at 1 (senders of informs rediscover it).
@@ -90,39 +85,53 @@ impl TrapReceiver {
                     })
                     .map_err(|e| setup(e.to_string()))?;
             }
-            b = b.acceptance_policy(|n| {
-                if n.security_level.is_none()
-                    || n.security_level >= Some(async_snmp::SecurityLevel::AuthPriv)
-                {
-                    NotificationAcceptance::Accept
-                } else {
-                    NotificationAcceptance::Reject
-                }
-            });
         }
+        // Our own acceptance rather than the library's community list, so that what is
+        // refused is counted: v1/v2c under a listed community, v3 only at authPriv.
+        let communities: Vec<Vec<u8>> = s
+            .communities
+            .iter()
+            .map(|c| c.as_bytes().to_vec())
+            .collect();
+        let rejected = Arc::new(AtomicU64::new(0));
+        let counted = rejected.clone();
+        b = b.acceptance_policy(move |n| {
+            let ok = match n.community {
+                Some(c) => communities.iter().any(|x| x.as_slice() == c.as_bytes()),
+                None => n.security_level >= Some(async_snmp::SecurityLevel::AuthPriv),
+            };
+            if ok {
+                NotificationAcceptance::Accept
+            } else {
+                counted.fetch_add(1, Ordering::Relaxed);
+                NotificationAcceptance::Reject
+            }
+        });
         let inner = b.build().await.map_err(|e| setup(e.to_string()))?;
-        Ok(TrapReceiver { inner })
+        Ok(TrapReceiver { inner, rejected })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local_addr()
     }
 
-    /// Notifications dropped by the library: silent drops and every USM failure.
+    /// Notifications dropped: refused by our acceptance (community, security level),
+    /// and by the library (silent drops, every USM failure).
     pub fn dropped(&self) -> u64 {
         let r = &self.inner;
-        [
-            r.snmp_silent_drops(),
-            r.usm_unknown_engine_ids(),
-            r.usm_unknown_usernames(),
-            r.usm_wrong_digests(),
-            r.usm_not_in_time_windows(),
-            r.usm_unsupported_sec_levels(),
-            r.usm_decryption_errors(),
-        ]
-        .iter()
-        .map(|&c| u64::from(c))
-        .sum()
+        self.rejected.load(Ordering::Relaxed)
+            + [
+                r.snmp_silent_drops(),
+                r.usm_unknown_engine_ids(),
+                r.usm_unknown_usernames(),
+                r.usm_wrong_digests(),
+                r.usm_not_in_time_windows(),
+                r.usm_unsupported_sec_levels(),
+                r.usm_decryption_errors(),
+            ]
+            .iter()
+            .map(|&c| u64::from(c))
+            .sum::<u64>()
     }
 
     /// The next notification (informs are acknowledged before it is returned).
