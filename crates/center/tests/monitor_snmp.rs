@@ -100,7 +100,7 @@ fn snmpd_polled_over_v2c_and_v3_authpriv_and_faults_are_seen() {
             // net-snmp's own reading of the veth's status (it reports a veth that was
             // up before it started as down): ours must say the same.
             let theirs = tb
-                .gw_ok(&["snmpget", "-v2c", "-c", "public", "-Oqv", &format!("{GW_IP}"), &format!("1.3.6.1.2.1.2.2.1.8.{veth}")])
+                .gw_ok(&["snmpget", "-v2c", "-c", "public", "-Oqv", GW_IP, &format!("1.3.6.1.2.1.2.2.1.8.{veth}")])
                 .await;
             let code: i64 = theirs.trim().parse().unwrap_or_else(|_| panic!("{theirs:?}"));
             assert_eq!(v.oper, IfStatus::from_code(code), "{name}");
