@@ -188,8 +188,14 @@ async fn receive(inner: Arc<Inner>, family: Family) {
     .expect("spawned for an open socket");
     let mut buf = vec![0u8; 2048];
     loop {
-        let Ok((n, from)) = sock.socket.recv_from(&mut buf).await else {
-            continue;
+        let (n, from) = match sock.socket.recv_from(&mut buf).await {
+            Ok(x) => x,
+            Err(e) => {
+                // An error report for an earlier send; never a reason to stop, nor to spin.
+                tracing::debug!(error = %e, "ICMP receive error");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
         };
         let at = Instant::now();
         let reply = match probe::echo_reply(family, &buf[..n], sock.raw && family == Family::V4) {
