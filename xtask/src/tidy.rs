@@ -369,10 +369,13 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
         "mamori-ids",
         &[
             // pcre2-sys binds the PCRE2 C library: `libc` for its types, `cc` at build time.
+            // `const-oid`: the hash algorithms' OID constants, digest's `oid` feature,
+            // which the center's SNMP library turns on (features unify in the workspace).
             "adler2",
             "block-buffer",
             "cfg-if",
             "cmov",
+            "const-oid",
             "crc32fast",
             "crypto-common",
             "ctutils",
