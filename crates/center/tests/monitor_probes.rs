@@ -301,6 +301,8 @@ fn https_dns_ntp_ssh_and_smtp_probes_against_real_servers() {
             "{}",
             h.certificate_days_left
         );
+        let at = jiff::Timestamp::from_millisecond(clock.now_ms()).unwrap();
+        assert_eq!(h.samples(at)[0].1.value, 200.0);
         // The certificate is not for this name: a TLS error, not a result.
         let e = probes::https(gw(8443), "other.test", "/", tls.clone(), t, &clock)
             .await
@@ -309,6 +311,7 @@ fn https_dns_ntp_ssh_and_smtp_probes_against_real_servers() {
 
         let d = probes::dns(gw(53), "gw.test", 1, 0x4d4d, t).await.unwrap();
         assert_eq!((d.answer.rcode, d.answer.answers), (0, 1));
+        assert!(d.answer.answered());
         let d = probes::dns(gw(53), "nothing.gw.test", 1, 7, t)
             .await
             .unwrap();

@@ -4,6 +4,8 @@
 //! naming what is wrong, never panics; "need more bytes" is `Ok(None)` for the
 //! stream protocols.
 
+use crate::rollup::Sample;
+use jiff::Timestamp;
 use std::fmt;
 
 /// Why a reply could not be read.
@@ -128,6 +130,29 @@ pub struct RoundSummary {
     pub rtt_max_ms: Option<f64>,
 }
 
+impl RoundSummary {
+    /// The round as samples: `loss_percent` always, `rtt_avg_ms` and `rtt_max_ms` when
+    /// anything came back.
+    pub fn samples(&self, at: Timestamp) -> Vec<(&'static str, Sample)> {
+        let mut out = vec![(
+            "loss_percent",
+            Sample {
+                at,
+                value: self.loss_percent,
+            },
+        )];
+        for (name, v) in [
+            ("rtt_avg_ms", self.rtt_avg_ms),
+            ("rtt_max_ms", self.rtt_max_ms),
+        ] {
+            if let Some(value) = v {
+                out.push((name, Sample { at, value }));
+            }
+        }
+        out
+    }
+}
+
 /// A round: `sent` probes, the round-trip times of the answers (duplicates already
 /// removed by the caller; more answers than probes count as `sent`).
 pub fn round_summary(sent: u32, rtts_ms: &[f64]) -> RoundSummary {
@@ -192,6 +217,35 @@ pub struct NtpReply {
     pub offset_ms: f64,
     /// Round-trip delay less the server's processing, in milliseconds.
     pub delay_ms: f64,
+}
+
+impl NtpReply {
+    /// `offset_ms`, `delay_ms` and `stratum` as samples.
+    pub fn samples(&self, at: Timestamp) -> Vec<(&'static str, Sample)> {
+        vec![
+            (
+                "offset_ms",
+                Sample {
+                    at,
+                    value: self.offset_ms,
+                },
+            ),
+            (
+                "delay_ms",
+                Sample {
+                    at,
+                    value: self.delay_ms,
+                },
+            ),
+            (
+                "stratum",
+                Sample {
+                    at,
+                    value: f64::from(self.stratum),
+                },
+            ),
+        ]
+    }
 }
 
 /// Reads a server's reply to [`ntp_request`] sent at `t1`, received at `t4` (Unix
@@ -266,6 +320,13 @@ pub struct DnsAnswer {
     pub answers: u16,
     pub truncated: bool,
     pub authoritative: bool,
+}
+
+impl DnsAnswer {
+    /// The query was answered: NOERROR with at least one record.
+    pub fn answered(&self) -> bool {
+        self.rcode == 0 && self.answers > 0
+    }
 }
 
 /// The header of a response to the query with `id`.
@@ -487,8 +548,15 @@ mod tests {
             (s.rtt_min_ms, s.rtt_avg_ms, s.rtt_max_ms),
             (Some(1.0), Some(2.0), Some(3.0))
         );
+        let at = Timestamp::from_second(1_800_000_000).unwrap();
+        let names: Vec<_> = s.samples(at).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["loss_percent", "rtt_avg_ms", "rtt_max_ms"]);
         let s = round_summary(3, &[]);
         assert_eq!((s.loss_percent, s.rtt_avg_ms), (100.0, None));
+        assert_eq!(
+            s.samples(at),
+            vec![("loss_percent", Sample { at, value: 100.0 })]
+        );
     }
 
     #[test]
@@ -544,6 +612,10 @@ mod tests {
         r[7] = 1;
         let a = dns_response(&r, 0xbeef).unwrap();
         assert_eq!((a.rcode, a.answers), (0, 1));
+        assert!(a.answered());
+        r[3] = 0x83;
+        assert!(!dns_response(&r, 0xbeef).unwrap().answered(), "NXDOMAIN");
+        r[3] = 0x80;
         assert!(dns_response(&r, 1).is_err());
         assert!(
             dns_response(&q, 0xbeef).is_err(),

@@ -5,6 +5,7 @@
 
 use mamori_center_model::clock::Clock;
 use mamori_monitor::probe::{self, DnsAnswer, NtpReply, ReplyError, SmtpReply, SshBanner};
+use mamori_monitor::rollup::Sample;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +129,35 @@ pub async fn https(
         })
     })
     .await
+}
+
+impl Https {
+    /// `status`, `response_ms`, `certificate_days_left` as samples.
+    pub fn samples(&self, at: jiff::Timestamp) -> Vec<(&'static str, Sample)> {
+        vec![
+            (
+                "status",
+                Sample {
+                    at,
+                    value: f64::from(self.status),
+                },
+            ),
+            (
+                "response_ms",
+                Sample {
+                    at,
+                    value: self.response_ms,
+                },
+            ),
+            (
+                "certificate_days_left",
+                Sample {
+                    at,
+                    value: self.certificate_days_left,
+                },
+            ),
+        ]
+    }
 }
 
 async fn udp_for(target: SocketAddr) -> Result<UdpSocket, ProbeError> {
