@@ -16,6 +16,8 @@
 //! - Storm: at most `storm_max` notifications go out within `storm_window`; the ones
 //!   over that are gathered into one summary sent when the window closes.
 
+use crate::check::{Change, State};
+use crate::trap::TrapEvent;
 use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -339,6 +341,42 @@ impl Engine {
     }
 }
 
+/// What a check's change means for incidents: `Some(true)` raises its problem,
+/// `Some(false)` clears it, `None` is no signal. Damped changes (the check flaps) and
+/// the start of flapping are not signals; the state a check settles in when flapping
+/// stops is.
+pub fn from_check(change: &Change) -> Option<bool> {
+    match *change {
+        Change::State {
+            state,
+            damped: false,
+        }
+        | Change::FlappingStopped { state } => match state {
+            State::Problem => Some(true),
+            State::Ok => Some(false),
+            State::Pending => None,
+        },
+        Change::State { damped: true, .. } | Change::FlappingStarted => None,
+    }
+}
+
+/// What a trap means for incidents: linkDown raises and linkUp clears the problem of
+/// the interface it names (`(key suffix, problem)`, e.g. `("link/3", true)`). Other
+/// traps are events to keep, not states: no signal.
+pub fn from_trap(event: &TrapEvent) -> Option<(String, bool)> {
+    let (link, problem) = match event {
+        TrapEvent::LinkDown(l) => (l, true),
+        TrapEvent::LinkUp(l) => (l, false),
+        _ => return None,
+    };
+    let key = match (link.if_index, &link.name) {
+        (Some(i), _) => format!("link/{i}"),
+        (None, Some(n)) => format!("link/{n}"),
+        (None, None) => "link/?".to_string(),
+    };
+    Some((key, problem))
+}
+
 fn opened(s: &Signal) -> NotificationIntent {
     NotificationIntent::Opened {
         key: s.key.clone(),
@@ -524,7 +562,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn traps_to_signals() {
+        use crate::trap::Link;
+        let down = TrapEvent::LinkDown(Link {
+            if_index: Some(3),
+            ..Link::default()
+        });
+        assert_eq!(from_trap(&down), Some(("link/3".into(), true)));
+        let up = TrapEvent::LinkUp(Link {
+            name: Some("wan0".into()),
+            ..Link::default()
+        });
+        assert_eq!(from_trap(&up), Some(("link/wan0".into(), false)));
+        assert_eq!(from_trap(&TrapEvent::ColdStart), None);
+    }
+
     proptest! {
+        /// A check's verdicts through `from_check` into the engine: whenever the check
+        /// is not flapping, its incident is open exactly when its state is Problem.
+        #[test]
+        fn a_check_and_its_incident_agree_when_it_does_not_flap(
+            results in proptest::collection::vec(any::<bool>(), 0..400),
+            bad in 1u32..4, good in 1u32..4,
+        ) {
+            use crate::check::{Check, Debounce, Flap};
+            let mut c = Check::new(Debounce { bad_after: bad, good_after: good }, Flap::default()).unwrap();
+            let (mut e, p) = (Engine::new(), policy());
+            for (i, r) in results.into_iter().enumerate() {
+                for ch in c.result(r) {
+                    if let Some(problem) = from_check(&ch) {
+                        e.handle(sig("gw/ping", "s", problem, i as i64), &p);
+                    }
+                }
+                if !c.flapping() {
+                    let open = e.open_keys().next().is_some();
+                    prop_assert_eq!(open, c.state() == State::Problem);
+                }
+            }
+        }
+
         /// Whatever the order of signals: opens and resolves alternate per key (never
         /// two opens, never a resolve of what is not open), the intents agree with the
         /// engine's open set, and no more than storm_max individual notifications go
