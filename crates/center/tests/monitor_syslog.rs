@@ -96,7 +96,7 @@ input(type="imuxsock" Socket="{dir}/log.sock")
         let (s_tcp, mut tcp) = sink(&clock);
         let (s_lf, mut lf) = sink(&clock);
         let (s_tls, mut tls) = sink(&clock);
-        let u = UdpSocket::bind((CENTER_IP, 5514)).await.unwrap();
+        let u = syslog::bind_udp(format!("{CENTER_IP}:5514").parse().unwrap(), 4 << 20).unwrap();
         tokio::spawn(syslog::serve_udp(u, s_udp));
         let t = TcpListener::bind((CENTER_IP, 5515)).await.unwrap();
         tokio::spawn(syslog::serve_tcp(t, s_tcp));

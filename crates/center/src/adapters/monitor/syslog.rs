@@ -85,6 +85,18 @@ impl Sink {
     }
 }
 
+/// A UDP socket for [`serve_udp`] with a receive buffer of `recv_buffer` bytes: a burst
+/// of datagrams overflows a small buffer and is lost in the kernel, uncounted. Must be
+/// called inside a Tokio runtime.
+pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_recv_buffer_size(recv_buffer)?;
+    s.bind(&addr.into())?;
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(std::net::UdpSocket::from(s))
+}
+
 /// Serves a bound UDP socket until the task is dropped. A full channel drops the
 /// message (counted in `overflow`): a datagram receiver cannot push back.
 pub async fn serve_udp(socket: UdpSocket, sink: Sink) -> io::Result<()> {
