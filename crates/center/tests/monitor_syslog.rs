@@ -135,6 +135,11 @@ input(type="imuxsock" Socket="{dir}/log.sock")
         assert_eq!(m.app_name.as_deref(), Some("mmtest"));
         assert_eq!(m.msg_id.as_deref(), Some("M1"));
         assert_eq!(r.peer.ip().to_string(), GW_IP);
+        assert_eq!(
+            r.received_at.as_millisecond(),
+            clock.now_ms(),
+            "stamped by the clock"
+        );
         let origin = m
             .structured_data
             .iter()

@@ -20,6 +20,8 @@ use tokio_rustls::TlsAcceptor;
 #[derive(Debug, Clone)]
 pub struct Received {
     pub peer: SocketAddr,
+    /// When it was received (the center's clock): the time of a message without one.
+    pub received_at: jiff::Timestamp,
     pub message: Message,
     /// Cut to the size limit (see `mamori_monitor::framing`).
     pub truncated: bool,
@@ -64,7 +66,8 @@ impl Sink {
     }
 
     fn decode(&self, peer: SocketAddr, bytes: &[u8], truncated: bool) -> Option<Received> {
-        match syslog::parse(bytes, &self.options()) {
+        let options = self.options();
+        match syslog::parse(bytes, &options) {
             Ok(message) => {
                 Counters::bump(&self.counters.received);
                 if truncated {
@@ -72,6 +75,7 @@ impl Sink {
                 }
                 Some(Received {
                     peer,
+                    received_at: options.received,
                     message,
                     truncated,
                 })
