@@ -14,8 +14,8 @@ use monitor_testbed::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_rustls::rustls::RootCertStore;
 use tokio_rustls::rustls::pki_types::CertificateDer;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -196,6 +196,23 @@ fn start_servers(tb: &Testbed, p: &Pki) {
     );
     std::fs::write(tb.path("cert.pem"), &p.cert_pem).unwrap();
     std::fs::write(tb.path("key.pem"), &p.key_pem).unwrap();
+    std::fs::write(tb.path("expired.pem"), &p.expired_cert_pem).unwrap();
+    std::fs::write(tb.path("expired-key.pem"), &p.expired_key_pem).unwrap();
+    tb.spawn(
+        "s_server_expired",
+        &[
+            "openssl",
+            "s_server",
+            "-accept",
+            &format!("{GW_IP}:8444"),
+            "-cert",
+            &format!("{dir}/expired.pem"),
+            "-key",
+            &format!("{dir}/expired-key.pem"),
+            "-www",
+            "-quiet",
+        ],
+    );
     tb.spawn(
         "s_server",
         &[
@@ -269,16 +286,10 @@ fn start_servers(tb: &Testbed, p: &Pki) {
     }
 }
 
-fn client_tls(p: &Pki) -> Arc<ClientConfig> {
+fn roots(p: &Pki) -> Arc<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots.add(CertificateDer::from(p.ca_der.clone())).unwrap();
-    Arc::new(
-        ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    Arc::new(roots)
 }
 
 #[test]
@@ -286,7 +297,7 @@ fn https_dns_ntp_ssh_and_smtp_probes_against_real_servers() {
     let tb = Testbed::new("svc");
     let p = pki(&["gw.test"], 30);
     start_servers(&tb, &p);
-    let tls = client_tls(&p);
+    let tls = roots(&p);
     let clock = Clock::fixed(now_ms());
     tb.in_center(async || {
         let t = Duration::from_secs(3);
@@ -307,7 +318,31 @@ fn https_dns_ntp_ssh_and_smtp_probes_against_real_servers() {
         let e = probes::https(gw(8443), "other.test", "/", tls.clone(), t, &clock)
             .await
             .unwrap_err();
-        assert!(matches!(e, probes::ProbeError::Tls { .. }), "{e}");
+        let probes::ProbeError::Tls {
+            certificate_days_left: Some(days),
+            ..
+        } = e
+        else {
+            panic!("{e}")
+        };
+        assert!(
+            (29.9..30.1).contains(&days),
+            "refused, its expiry still told: {days}"
+        );
+        // An expired certificate: refused, and how long ago it expired.
+        let e = probes::https(gw(8444), "gw.test", "/", tls.clone(), t, &clock)
+            .await
+            .unwrap_err();
+        let probes::ProbeError::Tls {
+            certificate_days_left: Some(days),
+            what,
+            ..
+        } = e
+        else {
+            panic!("{e}")
+        };
+        assert!((-2.1..-1.9).contains(&days), "{days}");
+        assert!(what.contains("xpired"), "{what}");
 
         let d = probes::dns(gw(53), "gw.test", 1, 0x4d4d, t).await.unwrap();
         assert_eq!((d.answer.rcode, d.answer.answers), (0, 1));

@@ -249,6 +249,9 @@ pub struct Pki {
     pub key_pem: String,
     pub cert_der: Vec<u8>,
     pub key_der: Vec<u8>,
+    /// Another identity for the same names from the same CA, expired two days ago.
+    pub expired_cert_pem: String,
+    pub expired_key_pem: String,
 }
 
 pub fn pem(label: &str, der: &[u8]) -> String {
@@ -279,7 +282,22 @@ pub fn pki(names: &[&str], days: i64) -> Pki {
             days * 86_400_000,
         )
         .unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(
+        ca.cert_pem(),
+        rcgen::KeyPair::from_pem(ca.key_pem()).unwrap(),
+    )
+    .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let day = 86_400;
+    params.not_before = time::OffsetDateTime::from_unix_timestamp(now / 1000 - 10 * day).unwrap();
+    params.not_after = time::OffsetDateTime::from_unix_timestamp(now / 1000 - 2 * day).unwrap();
+    let expired = params.signed_by(&key, &issuer).unwrap();
     Pki {
+        expired_cert_pem: expired.pem(),
+        expired_key_pem: key.serialize_pem(),
         ca_pem: ca.cert_pem().to_string(),
         ca_der: ca.cert_der().unwrap(),
         cert_pem: pem("CERTIFICATE", &cert_der),

@@ -13,7 +13,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{ClientConfig, pki_types::ServerName};
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, RootCertStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -27,8 +33,14 @@ pub enum ProbeError {
         target: SocketAddr,
         source: std::io::Error,
     },
+    /// A failed handshake; `certificate_days_left` when the server's certificate was
+    /// seen (negative: expired that many days ago).
     #[error("{target}: TLS: {what}")]
-    Tls { target: SocketAddr, what: String },
+    Tls {
+        target: SocketAddr,
+        what: String,
+        certificate_days_left: Option<f64>,
+    },
     #[error("{target}: {source}")]
     Reply {
         target: SocketAddr,
@@ -85,37 +97,131 @@ pub struct Https {
     pub certificate_days_left: f64,
 }
 
+/// WebPKI verification that first keeps the server's certificate, so that a
+/// certificate refused (expired, wrong name) still tells its expiry.
+#[derive(Debug)]
+struct Recording {
+    inner: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+    seen: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end_entity.to_vec());
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Days from the clock's now to a certificate's notAfter.
+fn days_left(der: &[u8], clock: &Clock) -> Option<f64> {
+    let (_, c) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = c.validity().not_after.timestamp();
+    Some((not_after as f64 * 1000.0 - clock.now_ms() as f64) / 86_400_000.0)
+}
+
 /// `GET path` over TLS to `target`, verifying the certificate for `server_name`
-/// against `tls`'s roots.
+/// against `roots` (the days to its expiry are reported even when it is refused).
 pub async fn https(
     target: SocketAddr,
     server_name: &str,
     path: &str,
-    tls: Arc<ClientConfig>,
+    roots: Arc<RootCertStore>,
     timeout: Duration,
     clock: &Clock,
 ) -> Result<Https, ProbeError> {
-    let tls_err = |what: String| ProbeError::Tls { target, what };
+    let tls_err = |what: String, certificate_days_left| ProbeError::Tls {
+        target,
+        what,
+        certificate_days_left,
+    };
     let name = ServerName::try_from(server_name.to_string())
-        .map_err(|e| tls_err(format!("`{server_name}`: {e}")))?;
+        .map_err(|e| tls_err(format!("`{server_name}`: {e}"), None))?;
+    let provider = Arc::new(ring::default_provider());
+    let inner = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+        .build()
+        .map_err(|e| tls_err(e.to_string(), None))?;
+    let verifier = Arc::new(Recording {
+        inner,
+        provider: provider.clone(),
+        seen: std::sync::Mutex::new(None),
+    });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(e.to_string(), None))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
     within(target, timeout, async {
         let start = Instant::now();
         let tcp = TcpStream::connect(target).await.map_err(io(target))?;
-        let mut s = TlsConnector::from(tls)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| tls_err(e.to_string()))?;
+        let mut s = match TlsConnector::from(Arc::new(config)).connect(name, tcp).await {
+            Ok(s) => s,
+            Err(e) => {
+                let seen = verifier
+                    .seen
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                return Err(tls_err(
+                    e.to_string(),
+                    seen.and_then(|der| days_left(&der, clock)),
+                ));
+            }
+        };
         let cert = s
             .get_ref()
             .1
             .peer_certificates()
             .and_then(|c| c.first())
-            .ok_or_else(|| tls_err("the server sent no certificate".into()))?;
-        let (_, parsed) = x509_parser::parse_x509_certificate(cert)
-            .map_err(|e| tls_err(format!("the server certificate: {e}")))?;
-        let not_after = parsed.validity().not_after.timestamp();
-        let certificate_days_left =
-            (not_after as f64 * 1000.0 - clock.now_ms() as f64) / 86_400_000.0;
+            .ok_or_else(|| tls_err("the server sent no certificate".into(), None))?;
+        let certificate_days_left = days_left(cert, clock)
+            .ok_or_else(|| tls_err("the server certificate cannot be read".into(), None))?;
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {server_name}\r\nUser-Agent: mamori-monitor\r\nConnection: close\r\n\r\n"
         );
