@@ -14,6 +14,7 @@ const PURE: &[&str] = &[
     "mamori-ids",
     "mamori-api",
     "mamori-center-model",
+    "mamori-monitor",
 ];
 
 /// Dependencies that bring I/O and so may not appear in a pure crate.
@@ -344,13 +345,37 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "mamori-monitor",
+        &[
+            // Time as values (jiff, without time zone data; the graph lists what its
+            // optional parts and targets may pull) and error derives.
+            "jiff",
+            "jiff-core",
+            "jiff-static",
+            "log",
+            "portable-atomic",
+            "portable-atomic-util",
+            "proc-macro2",
+            "quote",
+            "serde_core",
+            "serde_derive",
+            "syn",
+            "thiserror",
+            "thiserror-impl",
+            "unicode-ident",
+        ],
+    ),
+    (
         "mamori-ids",
         &[
             // pcre2-sys binds the PCRE2 C library: `libc` for its types, `cc` at build time.
+            // `const-oid`: the hash algorithms' OID constants, digest's `oid` feature,
+            // which the center's SNMP library turns on (features unify in the workspace).
             "adler2",
             "block-buffer",
             "cfg-if",
             "cmov",
+            "const-oid",
             "crc32fast",
             "crypto-common",
             "ctutils",
