@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod billing;
 pub mod gateways;
+pub mod monitoring;
 pub mod revisions;
 pub mod settings;
 pub mod tasks;

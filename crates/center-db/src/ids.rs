@@ -25,7 +25,14 @@ macro_rules! stored {
     )*};
 }
 
-stored!(CustomerId, SiteId, UserId, EquipmentId, InstructionId);
+stored!(
+    CustomerId,
+    SiteId,
+    UserId,
+    EquipmentId,
+    InstructionId,
+    IncidentId
+);
 
 impl<T: Stored<Raw = i64>> Stored for Option<T> {
     type Raw = Option<i64>;

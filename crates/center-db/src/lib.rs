@@ -147,6 +147,7 @@ macro_rules! scoped_all {
 
 mod accounts;
 pub use accounts::{Admission, TokenFilter};
+pub mod monitoring;
 
 #[derive(Clone)]
 pub struct Store {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (41, include_str!("../migrations/0041_signin_accounting.sql")),
     (42, include_str!("../migrations/0042_installations.sql")),
     (43, include_str!("../migrations/0043_tasks.sql")),
+    (44, include_str!("../migrations/0044_incidents.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -45,11 +45,15 @@ pub enum Action {
     SeeTasks,
     /// Run a background task now.
     RunTasks,
+    /// See the monitoring's incidents (the customer's own sites', or every customer's).
+    ReadIncidents,
+    /// Acknowledge, resolve and comment on incidents.
+    HandleIncidents,
 }
 
 impl Action {
     /// Every action, in the order of the table.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::ManageCustomers,
         Action::ReadInstructions,
         Action::FileInstructions,
@@ -68,6 +72,8 @@ impl Action {
         Action::CancelContracts,
         Action::SeeTasks,
         Action::RunTasks,
+        Action::ReadIncidents,
+        Action::HandleIncidents,
     ];
 
     /// Whether the action concerns every customer at once, so that a caller restricted
@@ -109,6 +115,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         Action::CancelContracts => matches!(role, Officer | BackOffice | Admin),
         Action::SeeTasks => matches!(role, Admin | Operator | Coordinator | BackOffice),
         Action::RunTasks => matches!(role, Admin | Operator),
+        Action::ReadIncidents => !matches!(role, BackOffice),
+        Action::HandleIncidents => matches!(role, Admin | Operator),
     }
 }
 
@@ -136,6 +144,8 @@ impl Action {
             Action::CancelContracts => "cancel a contract",
             Action::SeeTasks => "see the background tasks and their runs",
             Action::RunTasks => "run a background task now",
+            Action::ReadIncidents => "see incidents",
+            Action::HandleIncidents => "acknowledge, resolve and comment on incidents",
         }
     }
 }
@@ -201,7 +211,7 @@ mod tests {
             .into_iter()
             .filter(|a| allows(Role::Staff, *a))
             .collect();
-        assert_eq!(staff, [Action::ReadInstructions]);
+        assert_eq!(staff, [Action::ReadInstructions, Action::ReadIncidents]);
     }
 
     #[test]

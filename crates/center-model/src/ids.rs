@@ -56,6 +56,8 @@ ids! {
     EquipmentId;
     /// An officer's instruction (Art. 4-2).
     InstructionId;
+    /// An incident of the monitoring.
+    IncidentId;
 }
 
 #[cfg(test)]

@@ -12,5 +12,6 @@ pub mod fleet;
 pub mod ids;
 pub mod inventory;
 pub mod messages;
+pub mod monitoring;
 pub mod revisions;
 pub mod tasks;

@@ -76,6 +76,10 @@ actions! {
     NoticeCreate = "notice.create" => ("通知の作成", "Notice created"),
     NoticeSend = "notice.send" => ("通知の送信", "Notice sent"),
     SecretsEncrypt = "secrets.encrypt" => ("保存された秘密情報の暗号化", "Stored secrets encrypted"),
+    IncidentOpen = "incident.open" => ("インシデントの発生", "Incident opened"),
+    IncidentAcknowledge = "incident.acknowledge" => ("インシデントの確認", "Incident acknowledged"),
+    IncidentResolve = "incident.resolve" => ("インシデントの解決", "Incident resolved"),
+    IncidentComment = "incident.comment" => ("インシデントへのコメント", "Comment on an incident"),
 }
 
 impl AuditAction {

@@ -137,6 +137,7 @@ fields! {
         Model = "model" => ("型番", "model"),
         Subject = "subject" => ("件名", "subject"),
         Body = "body" => ("本文", "body"),
+        Summary = "summary" => ("概要", "summary"),
         Reason = "reason" => ("理由", "reason"),
         /// The reason given for a configuration revision.
         ChangeReason = "reason" => ("変更理由", "reason for the change"),
@@ -523,6 +524,14 @@ crate::catalog! {
             "顧客の情報を変更できるのは管理者とバックオフィスだけです。",
             "only administrators and back office change customer records",
         ),
+        SeeIncidents => (
+            "インシデントを見られるのは、その顧客と運用担当者だけです。",
+            "incidents are seen only by the customer and the operations staff",
+        ),
+        HandleIncidents => (
+            "インシデントを処理できるのは管理者とオペレーターだけです。",
+            "only administrators and operators handle incidents",
+        ),
         SeeInstructions => (
             "指示を見られるのは、その顧客とコーディネーター、オペレーターだけです。",
             "instructions are seen only by the customer, coordinators and operators",
@@ -600,6 +609,11 @@ crate::messages! {
         OfficerExists => (
             "この顧客にはすでに有効なセキュリティ責任者がいます。先に現在の責任者を無効にしてください。",
             "this customer already has an active security officer; deactivate the current one first",
+        ),
+        /// `from` and `to` are the states' wire names (`open`, `acknowledged`, `resolved`).
+        IncidentState { from: String, to: String } => (
+            format!("インシデントは「{from}」から「{to}」にはできません。"),
+            format!("an incident that is {from} cannot become {to}"),
         ),
         /// `from` and `to` are the states' wire names (`submitted`, `accepted`, ...).
         InstructionState { from: String, to: String } => (
@@ -759,6 +773,10 @@ crate::messages! {
         NotAFleetState { field: String, value: String, allowed: String } => (
             format!("{field}: {value} は機器の稼働の状態ではありません。使える値: {allowed}"),
             format!("{field}: {value} is not a fleet state; one of: {allowed}"),
+        ),
+        NotAnIncidentState { field: String, value: String, allowed: String } => (
+            format!("{field}: {value} はインシデントの状態ではありません。使える値: {allowed}"),
+            format!("{field}: {value} is not an incident state; one of: {allowed}"),
         ),
         NotALanguage { field: String, value: String } => (
             format!("{field}: {value} は言語ではありません。ja か en を指定してください。"),

@@ -15,6 +15,7 @@ mod customers;
 mod extract;
 mod fleet;
 mod gateways;
+mod incidents;
 mod instructions;
 mod openapi;
 mod problem;
@@ -98,6 +99,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::list))
         .routes(routes!(tasks::runs))
         .routes(routes!(tasks::run))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::one))
+        .routes(routes!(incidents::acknowledge))
+        .routes(routes!(incidents::resolve))
+        .routes(routes!(incidents::comment))
 }
 
 /// The router of `/api/v1` (nested there by `http/mod.rs`): the routes of [`api`], a

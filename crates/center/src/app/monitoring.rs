@@ -1,0 +1,290 @@
+//! The monitoring's use cases: `app.monitoring()`. Incidents are opened and resolved by
+//! the monitoring engine's intents (`mamori_monitor::incident`), which the center
+//! applies as the system; people see them within their customer and operators
+//! acknowledge, resolve and comment on them. Every change is audited and lands in the
+//! incident's timeline.
+
+use super::*;
+use crate::store::monitoring::NewIncident;
+pub use mamori_center_model::monitoring::Severity;
+use mamori_center_model::monitoring::{
+    Incident, IncidentEvent, IncidentEventKind, IncidentFilter, IncidentState,
+};
+
+capability!(
+    /// The monitoring's use cases.
+    Monitoring, monitoring
+);
+
+/// The monitoring engine's decision about one problem, for one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Open {
+        key: String,
+        site_id: SiteId,
+        severity: Severity,
+        summary: String,
+        in_maintenance: bool,
+    },
+    Resolve {
+        key: String,
+    },
+}
+
+/// What applying an intent did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Opened(IncidentId),
+    Resolved(IncidentId),
+    /// Nothing to do: already open, or nothing open to resolve.
+    Unchanged,
+}
+
+/// An audit record of the monitoring itself (no person acted).
+fn system_record(customer_id: CustomerId, action: &str, id: IncidentId, detail: String) -> Record {
+    Record {
+        actor_id: None,
+        actor: "monitoring".into(),
+        customer_id: Some(customer_id.get()),
+        source: "monitoring".into(),
+        action: action.into(),
+        object: format!("incident/{id}"),
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+impl Monitoring<'_> {
+    fn read_scope(actor: &Actor) -> Result<Scope> {
+        if actor.may(Action::ReadIncidents) {
+            Ok(actor.scope())
+        } else {
+            Err(AppError::Forbidden(Forbidden::SeeIncidents))
+        }
+    }
+
+    /// Newest first, at most `limit` (1 to 500), below `before` when given.
+    pub async fn incidents(
+        self,
+        actor: &Actor,
+        f: &IncidentFilter,
+        before: Option<IncidentId>,
+        limit: i64,
+    ) -> Result<Vec<Incident>> {
+        let scope = Self::read_scope(actor)?;
+        Ok(self
+            .store
+            .monitoring()
+            .incidents(scope, f, before, limit)
+            .await?)
+    }
+
+    /// One incident and its timeline.
+    pub async fn incident(
+        self,
+        actor: &Actor,
+        id: IncidentId,
+    ) -> Result<(Incident, Vec<IncidentEvent>)> {
+        let scope = Self::read_scope(actor)?;
+        let i = self
+            .store
+            .monitoring()
+            .incident(scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let events = self.store.monitoring().events(id).await?;
+        Ok((i, events))
+    }
+
+    /// Applies one of the monitoring engine's intents as the system: opens an incident
+    /// for the site's customer (once per key while it is not resolved) or resolves the
+    /// open one, recording the downtime. Idempotent.
+    pub async fn apply(self, intent: &Intent, now: i64) -> Result<Applied> {
+        let mut tx = self.store.begin().await?;
+        let applied = match intent {
+            Intent::Open {
+                key,
+                site_id,
+                severity,
+                summary,
+                in_maintenance,
+            } => {
+                if tx.monitoring().unresolved(key).await?.is_some() {
+                    Applied::Unchanged
+                } else {
+                    let site = self
+                        .store
+                        .site(Scope::All, *site_id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    let summary = text(Field::Summary, summary, 500, false)?;
+                    let id = tx
+                        .monitoring()
+                        .open(&NewIncident {
+                            customer_id: site.customer_id,
+                            site_id: site.id,
+                            key,
+                            severity: *severity,
+                            summary: &summary,
+                            at: now,
+                            in_maintenance: *in_maintenance,
+                        })
+                        .await?;
+                    tx.monitoring()
+                        .event(id, now, IncidentEventKind::Opened, None, &summary)
+                        .await?;
+                    let detail = format!(
+                        "key={key} severity={} maintenance={in_maintenance}",
+                        severity.as_str()
+                    );
+                    tx.audit(
+                        system_record(site.customer_id, "incident.open", id, detail),
+                        now,
+                    )
+                    .await?;
+                    Applied::Opened(id)
+                }
+            }
+            Intent::Resolve { key } => match tx.monitoring().unresolved(key).await? {
+                None => Applied::Unchanged,
+                Some(i) => {
+                    if !tx
+                        .monitoring()
+                        .set_state(i.id, i.state, IncidentState::Resolved, now, None)
+                        .await?
+                    {
+                        return Err(AppError::Conflict(Conflict::IncidentState {
+                            from: i.state.as_str().into(),
+                            to: IncidentState::Resolved.as_str().into(),
+                        }));
+                    }
+                    let lasted = i.duration_ms(now);
+                    let note = format!("cleared after {} s", lasted / 1000);
+                    tx.monitoring()
+                        .event(i.id, now, IncidentEventKind::Resolved, None, &note)
+                        .await?;
+                    tx.audit(
+                        system_record(
+                            i.customer_id,
+                            "incident.resolve",
+                            i.id,
+                            format!("key={key} by=monitoring duration_ms={lasted}"),
+                        ),
+                        now,
+                    )
+                    .await?;
+                    Applied::Resolved(i.id)
+                }
+            },
+        };
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Moves an incident on by a person (acknowledge or resolve), with an optional note.
+    pub async fn set_state(
+        self,
+        actor: &Actor,
+        id: IncidentId,
+        to: IncidentState,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<Incident> {
+        let scope = Self::read_scope(actor)?;
+        let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => text(Field::Body, n, 2000, true)?,
+            None => String::new(),
+        };
+        // Another customer's incident does not exist for the caller.
+        let i = self
+            .store
+            .monitoring()
+            .incident(scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !actor.may(Action::HandleIncidents) {
+            return Err(AppError::Forbidden(Forbidden::HandleIncidents));
+        }
+        let conflict = || {
+            AppError::Conflict(Conflict::IncidentState {
+                from: i.state.as_str().into(),
+                to: to.as_str().into(),
+            })
+        };
+        if !i.state.can_become(to) {
+            return Err(conflict());
+        }
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .monitoring()
+            .set_state(id, i.state, to, now, Some(actor.user_id))
+            .await?
+        {
+            return Err(conflict());
+        }
+        let (kind, action) = match to {
+            IncidentState::Acknowledged => {
+                (IncidentEventKind::Acknowledged, "incident.acknowledge")
+            }
+            _ => (IncidentEventKind::Resolved, "incident.resolve"),
+        };
+        tx.monitoring()
+            .event(id, now, kind, Some(&actor.label), &note)
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(i.customer_id),
+                action,
+                format!("incident/{id}"),
+                format!("from={} to={}", i.state.as_str(), to.as_str()),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .monitoring()
+            .incident(Scope::All, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// A comment in an incident's timeline.
+    pub async fn comment(self, actor: &Actor, id: IncidentId, body: &str, now: i64) -> Result<()> {
+        let scope = Self::read_scope(actor)?;
+        let body = text(Field::Body, body, 2000, true)?;
+        let i = self
+            .store
+            .monitoring()
+            .incident(scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !actor.may(Action::HandleIncidents) {
+            return Err(AppError::Forbidden(Forbidden::HandleIncidents));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.monitoring()
+            .event(
+                id,
+                now,
+                IncidentEventKind::Comment,
+                Some(&actor.label),
+                &body,
+            )
+            .await?;
+        tx.audit(
+            record(
+                actor,
+                Some(i.customer_id),
+                "incident.comment",
+                format!("incident/{id}"),
+                String::new(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
