@@ -78,7 +78,14 @@ impl Tasks {
 
     /// The center's built-in tasks.
     pub fn builtin(app: App) -> Tasks {
-        Tasks::new(app, vec![Box::new(PurgeExpired), Box::new(VerifyAudit)])
+        Tasks::new(
+            app,
+            vec![
+                Box::new(PurgeExpired),
+                Box::new(VerifyAudit),
+                Box::new(WatchAgents),
+            ],
+        )
     }
 
     fn find(&self, name: &str) -> Option<&dyn Task> {
@@ -303,6 +310,33 @@ impl Task for PurgeExpired {
             work.await
                 .map(|n| format!("removed {n} expired sessions and setup links"))
                 .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Every minute, opens or resolves the incidents of each installed unit's agent status:
+/// silent agent, failed apply, drift (`app.monitoring().watch_agents`).
+struct WatchAgents;
+
+impl Task for WatchAgents {
+    fn name(&self) -> &'static str {
+        "monitoring.agents"
+    }
+    fn every_ms(&self) -> Option<i64> {
+        Some(60_000)
+    }
+    fn run<'a>(&'a self, app: &'a App, now: i64) -> RunFuture<'a> {
+        Box::pin(async move {
+            app.monitoring()
+                .watch_agents(now)
+                .await
+                .map(|w| {
+                    format!(
+                        "{} units looked at, {} incidents opened, {} resolved",
+                        w.units, w.opened, w.resolved
+                    )
+                })
+                .map_err(|e| e.text(crate::app::Lang::En))
         })
     }
 }

@@ -6,17 +6,24 @@
 mod gateways_support;
 mod support;
 
-use gateways_support::site;
+use gateways_support::{agent_call, agent_ok, enrolment_token, moved, site, stock};
+use mamori_api::agent::EnrolResponse;
 use mamori_api::monitoring::{Incident, IncidentDetail};
 use mamori_api::v1 as wire;
+use mamori_center::app::monitoring::AGENT_SILENT_AFTER_MS;
 use mamori_center::app::monitoring::{Applied, Intent, Severity};
 use mamori_center::app::{App, Settings};
+use mamori_center::ca::new_key_and_csr;
+use mamori_center::clock::Clock;
 use mamori_center::domain::{Scope, SiteId};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Backend, Center, ok, problem};
 
-both_backends!(incidents_open_resolve_and_stay_within_their_customer);
+both_backends!(
+    incidents_open_resolve_and_stay_within_their_customer,
+    a_silent_agent_opens_an_incident_that_its_next_call_resolves,
+);
 
 fn engine(c: &Center) -> App {
     App {
@@ -214,5 +221,121 @@ async fn incidents_open_resolve_and_stay_within_their_customer(backend: Backend)
     assert!(entries.iter().any(|e| e.action == "incident.resolve"
         && e.actor == "monitoring"
         && e.detail.contains("duration_ms=3")));
+    c.stop().await;
+}
+
+/// The `monitoring.agents` look at the fleet: an enrolled agent that stops calling in
+/// opens a critical incident for its site (seen by its customer), and its next call
+/// resolves it; the look is a background task that operators see.
+async fn a_silent_agent_opens_an_incident_that_its_next_call_resolves(backend: Backend) {
+    let clock = Clock::fixed(support::now_secs() * 1000);
+    let c = Center::start_with_clock(backend, clock.clone(), |cfg| {
+        cfg.agent_listen = "127.0.0.1:0".into()
+    })
+    .await;
+    let admin = c.admin().await;
+    let (cust, officer, _) = c.customer(&admin, "Alpha").await;
+    let site_id = site(&c, &admin, cust, "HQ").await;
+    let unit = stock(&c, &admin, "SN-MON-1").await;
+    moved(
+        &c,
+        &admin,
+        unit,
+        [
+            json!({"to": "lent", "customer_id": cust}),
+            json!({"to": "installed", "site_id": site_id}),
+        ],
+    )
+    .await;
+    let token = enrolment_token(&c, &admin, site_id, unit).await;
+    let listener = c.running.as_ref().unwrap().agent.as_ref().unwrap();
+    let (port, ca) = (listener.addr.port(), listener.ca_pem.clone());
+    let (key, csr) = new_key_and_csr().unwrap();
+    let enrolled: EnrolResponse = agent_ok(
+        200,
+        agent_call(
+            port,
+            &ca,
+            None,
+            "POST",
+            "/agent/v1/enrol",
+            Some(json!({"token": token, "csr_pem": csr})),
+        )
+        .await
+        .unwrap(),
+    );
+    let call_in = || async {
+        let (s, v) = agent_call(
+            port,
+            &ca,
+            Some((&enrolled.cert_pem, &key)),
+            "GET",
+            "/agent/v1/whoami",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s, 200, "{v}");
+    };
+    call_in().await;
+    let m = engine(&c);
+
+    // Just called in: nothing to report.
+    let w = m.monitoring().watch_agents(clock.now_ms()).await.unwrap();
+    assert_eq!((w.units, w.opened, w.resolved), (1, 0, 0), "{w:?}");
+    // Silent for a little less than the limit: still nothing; past it: one incident.
+    clock.advance(AGENT_SILENT_AFTER_MS - 1_000);
+    let w = m.monitoring().watch_agents(clock.now_ms()).await.unwrap();
+    assert_eq!(w.opened, 0, "{w:?}");
+    clock.advance(2_000);
+    let w = m.monitoring().watch_agents(clock.now_ms()).await.unwrap();
+    assert_eq!(w.opened, 1, "{w:?}");
+    let w = m.monitoring().watch_agents(clock.now_ms()).await.unwrap();
+    assert_eq!((w.opened, w.resolved), (0, 0), "once per problem: {w:?}");
+    let list: Vec<Incident> = ok(StatusCode::OK, c.get("/api/v1/incidents", &officer).await);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let i = &list[0];
+    assert_eq!(
+        (
+            i.key.as_str(),
+            i.severity.as_str(),
+            i.state.as_str(),
+            i.site_id
+        ),
+        (
+            format!("unit/{unit}/agent-silent").as_str(),
+            "critical",
+            "open",
+            site_id
+        )
+    );
+    assert!(
+        i.summary
+            .starts_with("SN-MON-1: no call from the agent since "),
+        "{i:?}"
+    );
+
+    // The agent calls again: the next look resolves the incident.
+    clock.advance(60_000);
+    call_in().await;
+    let w = m.monitoring().watch_agents(clock.now_ms()).await.unwrap();
+    assert_eq!((w.opened, w.resolved), (0, 1), "{w:?}");
+    let d: IncidentDetail = ok(
+        StatusCode::OK,
+        c.get(&format!("/api/v1/incidents/{}", i.id), &officer)
+            .await,
+    );
+    assert_eq!(d.incident.state, "resolved");
+    assert_eq!(d.incident.duration_secs, 60);
+
+    // The look runs as a background task, every minute, which operators see.
+    let (s, v) = c.get("/api/v1/tasks", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let tasks: Vec<mamori_api::tasks::Task> = serde_json::from_value(v).unwrap();
+    let t = tasks
+        .iter()
+        .find(|t| t.name == "monitoring.agents")
+        .expect("the task");
+    assert_eq!(t.every_secs, Some(60));
     c.stop().await;
 }

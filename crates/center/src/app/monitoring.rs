@@ -40,6 +40,77 @@ pub enum Applied {
     Unchanged,
 }
 
+/// An agent that has not called in for this long is silent: its long-poll renews at
+/// least every minute (`mamori_api::agent::MAX_WAIT_SECONDS`), so three missed minutes
+/// are not a slow network.
+pub const AGENT_SILENT_AFTER_MS: i64 = 3 * 60_000;
+
+/// What one look at the agents found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Watch {
+    pub units: usize,
+    pub opened: usize,
+    pub resolved: usize,
+}
+
+/// The problems the center sees in one unit's agent status, as intents: its agent
+/// silent (never seen is not a problem: it may not be enrolled yet), its desired
+/// generation failed to apply, its live ruleset drifted. Each problem has a stable
+/// key per unit, so a problem that clears resolves its incident.
+pub fn agent_intents(row: &mamori_center_model::fleet::FleetRow, now: i64) -> Vec<Intent> {
+    use mamori_center_model::fleet::FleetState;
+    let unit = row.equipment_id;
+    let mut out = Vec::new();
+    let mut problem = |what: &str, severity: Severity, summary: Option<String>| {
+        let key = format!("unit/{unit}/{what}");
+        out.push(match summary {
+            Some(summary) => Intent::Open {
+                key,
+                site_id: row.site_id,
+                severity,
+                summary,
+                in_maintenance: false,
+            },
+            None => Intent::Resolve { key },
+        });
+    };
+    let silent = row
+        .last_contact
+        .filter(|&t| now.saturating_sub(t) >= AGENT_SILENT_AFTER_MS);
+    problem(
+        "agent-silent",
+        Severity::Critical,
+        silent.map(|t| {
+            format!(
+                "{}: no call from the agent since {}",
+                row.serial,
+                crate::domain::rfc3339(t)
+            )
+        }),
+    );
+    let state = row.state();
+    problem(
+        "apply-failed",
+        Severity::Warning,
+        (state == FleetState::Failed).then(|| {
+            format!(
+                "{}: generation {} not applied: {}",
+                row.serial,
+                row.desired_generation.unwrap_or(0),
+                row.apply_error.as_deref().unwrap_or("")
+            )
+        }),
+    );
+    problem(
+        "drift",
+        Severity::Warning,
+        row.drift
+            .as_ref()
+            .map(|d| format!("{}: the live ruleset differs: {d}", row.serial)),
+    );
+    out
+}
+
 /// An audit record of the monitoring itself (no person acted).
 fn system_record(customer_id: CustomerId, action: &str, id: IncidentId, detail: String) -> Record {
     Record {
@@ -179,6 +250,33 @@ impl Monitoring<'_> {
         };
         tx.commit().await?;
         Ok(applied)
+    }
+
+    /// Looks at every installed unit's agent status and opens or resolves its incidents
+    /// (the `monitoring.agents` task). Idempotent: a problem already open, or a clear
+    /// one with nothing open, changes nothing.
+    pub async fn watch_agents(self, now: i64) -> Result<Watch> {
+        let rows = self
+            .store
+            .fleet(
+                Scope::All,
+                &mamori_center_model::fleet::FleetFilter::default(),
+            )
+            .await?;
+        let mut w = Watch {
+            units: rows.len(),
+            ..Watch::default()
+        };
+        for row in &rows {
+            for intent in agent_intents(row, now) {
+                match self.apply(&intent, now).await? {
+                    Applied::Opened(_) => w.opened += 1,
+                    Applied::Resolved(_) => w.resolved += 1,
+                    Applied::Unchanged => {}
+                }
+            }
+        }
+        Ok(w)
     }
 
     /// Moves an incident on by a person (acknowledge or resolve), with an optional note.
