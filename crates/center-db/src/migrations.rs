@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (42, include_str!("../migrations/0042_installations.sql")),
     (43, include_str!("../migrations/0043_tasks.sql")),
     (44, include_str!("../migrations/0044_incidents.sql")),
+    (45, include_str!("../migrations/0045_notifications.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -1,6 +1,8 @@
 //! SQL of the monitoring's incidents and their timelines (migration 44): at most one
 //! incident per problem key is not resolved (a partial unique index), every read is
-//! scoped to the caller's customer.
+//! scoped to the caller's customer. The notifications' outbox (migration 45): written in
+//! the incident's transaction, sent and retried by a task, so none is lost across a
+//! restart.
 
 use mamori_center_model::domain::Scope;
 use mamori_center_model::ids::*;
@@ -235,5 +237,132 @@ impl MonitoringTx<'_> {
         .execute(&mut *self.0.tx)
         .await?;
         Ok(())
+    }
+}
+
+/// A notification waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// A notification's state in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub recipient: String,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl Monitoring<'_> {
+    /// The notifications due at `now` (not sent, their next attempt reached), oldest
+    /// first, at most `limit`.
+    pub async fn due_notifications(&self, now: i64, limit: i64) -> Result<Vec<Outgoing>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, recipient, subject, body, attempts FROM notifications \
+             WHERE sent_at IS NULL AND next_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.0.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Outgoing {
+                    id: r.try_get("id")?,
+                    incident_id: cook(r.try_get("incident_id")?),
+                    recipient: r.try_get("recipient")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every notification of an incident, oldest first.
+    pub async fn deliveries(&self, id: IncidentId) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, recipient, attempts, next_at, sent_at, last_error \
+             FROM notifications WHERE incident_id = $1 ORDER BY id",
+        )
+        .bind(id.get())
+        .fetch_all(&self.0.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    id: r.try_get("id")?,
+                    incident_id: cook(r.try_get("incident_id")?),
+                    recipient: r.try_get("recipient")?,
+                    attempts: r.try_get("attempts")?,
+                    next_at: r.try_get("next_at")?,
+                    sent_at: r.try_get("sent_at")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl MonitoringTx<'_> {
+    /// Puts a notification in the outbox, due at once.
+    pub async fn enqueue(
+        &mut self,
+        id: IncidentId,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notifications (incident_id, recipient, subject, body, created_at, next_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id.get())
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *self.0.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records an attempt: sent at `now`, or failed with `error` and due again at
+    /// `next_at`. False when another process recorded this attempt first.
+    pub async fn attempted(
+        &mut self,
+        n: &Outgoing,
+        now: i64,
+        outcome: std::result::Result<(), (&str, i64)>,
+    ) -> Result<bool> {
+        let q = match outcome {
+            Ok(()) => sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, sent_at = $1, last_error = NULL \
+                 WHERE id = $2 AND attempts = $3 AND sent_at IS NULL",
+            )
+            .bind(now)
+            .bind(n.id)
+            .bind(n.attempts),
+            Err((error, next_at)) => sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, next_at = $1, last_error = $2 \
+                 WHERE id = $3 AND attempts = $4 AND sent_at IS NULL",
+            )
+            .bind(next_at)
+            .bind(error.to_string())
+            .bind(n.id)
+            .bind(n.attempts),
+        };
+        Ok(q.execute(&mut *self.0.tx).await?.rows_affected() == 1)
     }
 }

@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lockout_ms: 60_000,
             operations_center: Vec::new(),
             clock: mamori_center::clock::system(),
+            notify: None,
         },
     };
     let password = "benchmark password 1";

@@ -71,6 +71,10 @@ pub struct Config {
     pub agent_listen: String,
     /// Configuration revisions need a reviewer other than their author.
     pub four_eyes: bool,
+    /// Where the monitoring's incident notifications go (the operations center's
+    /// mailbox), in Japanese and English, through `backoffice.smtp` from
+    /// `backoffice.mail_from`; empty: no notifications. Environment: `MAMORI_NOC_EMAIL`.
+    pub noc_email: String,
     /// Reverse proxies (addresses or CIDR prefixes, e.g. `["127.0.0.1", "10.0.0.0/8"]`)
     /// whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: a request whose
     /// direct peer is one of them counts as coming from the address it forwards (for
@@ -188,6 +192,7 @@ impl Default for Config {
             backoffice: Default::default(),
             agent_listen: String::new(),
             four_eyes: true,
+            noc_email: String::new(),
             trusted_proxies: Vec::new(),
             metrics_token: String::new(),
             connections: ConnectionsConfig::default(),
@@ -285,6 +290,7 @@ impl Config {
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
                 "AGENT_LISTEN" => self.agent_listen = value.clone(),
                 "FOUR_EYES" => self.four_eyes = num(&value).map_err(err)?,
+                "NOC_EMAIL" => self.noc_email = value.clone(),
                 "TRUSTED_PROXIES" => {
                     self.trusted_proxies = value
                         .split(',')

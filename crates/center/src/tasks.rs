@@ -84,6 +84,7 @@ impl Tasks {
                 Box::new(PurgeExpired),
                 Box::new(VerifyAudit),
                 Box::new(WatchAgents),
+                Box::new(Notify),
             ],
         )
     }
@@ -337,6 +338,31 @@ impl Task for WatchAgents {
                     )
                 })
                 .map_err(|e| e.text(crate::app::Lang::En))
+        })
+    }
+}
+
+/// Every 30 seconds, mails the incident notifications that are due, retrying failed
+/// ones later (`app.monitoring().send_notifications`).
+struct Notify;
+
+impl Task for Notify {
+    fn name(&self) -> &'static str {
+        "monitoring.notify"
+    }
+    fn every_ms(&self) -> Option<i64> {
+        Some(30_000)
+    }
+    fn run<'a>(&'a self, app: &'a App, now: i64) -> RunFuture<'a> {
+        Box::pin(async move {
+            match app.monitoring().send_notifications(now).await {
+                Ok(s) if s.failed == 0 => Ok(format!("{} notifications sent", s.sent)),
+                Ok(s) => Err(format!(
+                    "{} notifications sent, {} failed (retried later)",
+                    s.sent, s.failed
+                )),
+                Err(e) => Err(e.text(crate::app::Lang::En)),
+            }
         })
     }
 }

@@ -12,7 +12,7 @@ use mamori_api::monitoring::{Incident, IncidentDetail};
 use mamori_api::v1 as wire;
 use mamori_center::app::monitoring::AGENT_SILENT_AFTER_MS;
 use mamori_center::app::monitoring::{Applied, Intent, Severity};
-use mamori_center::app::{App, Settings};
+use mamori_center::app::{App, Notify, Settings};
 use mamori_center::ca::new_key_and_csr;
 use mamori_center::clock::Clock;
 use mamori_center::domain::{Scope, SiteId};
@@ -23,6 +23,8 @@ use support::{Backend, Center, ok, problem};
 both_backends!(
     incidents_open_resolve_and_stay_within_their_customer,
     a_silent_agent_opens_an_incident_that_its_next_call_resolves,
+    #[cfg(feature = "external")] // the SMTP server
+    notifications_are_mailed_in_both_languages_and_retried_until_sent,
 );
 
 fn engine(c: &Center) -> App {
@@ -337,5 +339,153 @@ async fn a_silent_agent_opens_an_incident_that_its_next_call_resolves(backend: B
         .find(|t| t.name == "monitoring.agents")
         .expect("the task");
     assert_eq!(t.every_secs, Some(60));
+    c.stop().await;
+}
+
+/// The operations center is told by e-mail (Japanese, then English) when an incident
+/// opens and when it is resolved, through a real SMTP server; a mail that cannot be
+/// handed over stays in the outbox (across processes: the outbox is in the database)
+/// and is sent by a later attempt, once; nothing is mailed for an incident opened in a
+/// maintenance window.
+#[cfg(feature = "external")]
+async fn notifications_are_mailed_in_both_languages_and_retried_until_sent(backend: Backend) {
+    use mamori_center::app::monitoring::retry_after_ms;
+    let c = Center::start(backend).await;
+    let admin = c.admin().await;
+    let (alpha, _, _) = c.customer(&admin, "Alpha").await;
+    let site_a = site(&c, &admin, alpha, "HQ").await;
+    let smtp = tokio::task::spawn_blocking(support::smtp::Smtp::start)
+        .await
+        .unwrap();
+    let with_relay = |relay: String| App {
+        store: c.store().clone(),
+        settings: Settings {
+            clock: c.clock.clone(),
+            notify: Some(Notify {
+                smtp: relay,
+                from: "monitoring@provider.example.jp".into(),
+                to: "noc@provider.example.jp".into(),
+            }),
+            ..Settings::default()
+        },
+    };
+    // The relay is down at first: a port where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_relay = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let broken = with_relay(down_relay);
+    let working = with_relay(format!("127.0.0.1:{}", smtp.port));
+    let now = || c.clock.now_ms();
+
+    let Applied::Opened(id) = broken
+        .monitoring()
+        .apply(&down(site_a), now())
+        .await
+        .unwrap()
+    else {
+        panic!("opened");
+    };
+    let s = broken.monitoring().send_notifications(now()).await.unwrap();
+    assert_eq!((s.sent, s.failed), (0, 1));
+    let d = c.store().monitoring().deliveries(id).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].attempts, d[0].sent_at), (1, None));
+    assert!(
+        d[0].last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot connect"),
+        "{d:?}"
+    );
+    // Not due again before its retry time, even on a process with a working relay.
+    let s = working
+        .monitoring()
+        .send_notifications(now())
+        .await
+        .unwrap();
+    assert_eq!((s.sent, s.failed), (0, 0));
+    c.clock.advance(retry_after_ms(0));
+    let s = working
+        .monitoring()
+        .send_notifications(now())
+        .await
+        .unwrap();
+    assert_eq!((s.sent, s.failed), (1, 0));
+    let s = working
+        .monitoring()
+        .send_notifications(now())
+        .await
+        .unwrap();
+    assert_eq!((s.sent, s.failed), (0, 0), "sent once");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].starts_with("X-Rcpt: noc@provider.example.jp"),
+        "{}",
+        mails[0]
+    );
+    let body = support::smtp::body_of(&mails[0]);
+    let ja = body.find("インシデント").expect("Japanese");
+    let en = body.find("Incident").expect("English");
+    assert!(ja < en, "Japanese first: {body}");
+    assert!(body.contains("Alpha") && body.contains("HQ"), "{body}");
+    assert!(
+        body.contains(&format!("site/{site_a}/reachability")),
+        "{body}"
+    );
+
+    // Resolved: a second mail, with the duration.
+    c.clock.advance(10 * 60_000);
+    working
+        .monitoring()
+        .apply(&up(site_a), now())
+        .await
+        .unwrap();
+    let s = working
+        .monitoring()
+        .send_notifications(now())
+        .await
+        .unwrap();
+    assert_eq!(s.sent, 1);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2);
+    let body = support::smtp::body_of(&mails[1]);
+    assert!(
+        body.contains("解決") && body.contains("resolved after 11 min"),
+        "{body}"
+    );
+
+    // In a maintenance window: an incident, no mail.
+    let in_window = Intent::Open {
+        key: "site/maintenance-test".into(),
+        site_id: SiteId::new(site_a),
+        severity: Severity::Warning,
+        summary: "planned reboot".into(),
+        in_maintenance: true,
+    };
+    assert!(matches!(
+        working.monitoring().apply(&in_window, now()).await.unwrap(),
+        Applied::Opened(_)
+    ));
+    let s = working
+        .monitoring()
+        .send_notifications(now())
+        .await
+        .unwrap();
+    assert_eq!(s.sent, 0);
+    assert_eq!(smtp.messages().len(), 2);
+
+    // Each attempt is in the audit trail.
+    let entries = c
+        .store()
+        .audit_entries(Scope::All, None, 1000)
+        .await
+        .unwrap();
+    let notify: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "incident.notify")
+        .collect();
+    assert_eq!(notify.len(), 3, "one failure, two mails: {notify:?}");
+    assert_eq!(notify.iter().filter(|e| e.outcome == "failed").count(), 1);
     c.stop().await;
 }

@@ -44,7 +44,12 @@ async fn scheduled_runs_follow_the_clock(backend: Backend) {
     let names: Vec<_> = list.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["accounts.purge", "audit.verify", "monitoring.agents"]
+        [
+            "accounts.purge",
+            "audit.verify",
+            "monitoring.agents",
+            "monitoring.notify"
+        ]
     );
     for t in &list {
         let last = t.last_run.as_ref().expect("ran at once");
@@ -67,7 +72,7 @@ async fn scheduled_runs_follow_the_clock(backend: Backend) {
     assert!(tasks.tick().await.is_empty());
     clock.set(first + HOUR - 1);
     let ran: Vec<String> = tasks.tick().await.into_iter().map(|r| r.task).collect();
-    assert_eq!(ran, ["monitoring.agents"]);
+    assert_eq!(ran, ["monitoring.agents", "monitoring.notify"]);
     clock.set(first + HOUR);
     tasks.tick().await;
     let (_, v) = c.get("/api/v1/tasks/accounts.purge/runs", &admin).await;

@@ -80,6 +80,7 @@ actions! {
     IncidentAcknowledge = "incident.acknowledge" => ("インシデントの確認", "Incident acknowledged"),
     IncidentResolve = "incident.resolve" => ("インシデントの解決", "Incident resolved"),
     IncidentComment = "incident.comment" => ("インシデントへのコメント", "Comment on an incident"),
+    IncidentNotify = "incident.notify" => ("インシデントの通知メール", "Incident notification mailed"),
 }
 
 impl AuditAction {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backoffice;
 pub mod errors;
 pub mod glossary;
+pub mod monitoring;
 pub mod panel;
 pub mod revisions;
 

@@ -134,6 +134,29 @@ pub struct Settings {
     pub operations_center: Vec<mamori_policy::addr::IpRange>,
     /// Where "now" comes from: the system clock, or a fixed one in tests.
     pub clock: crate::clock::Clock,
+    /// Where and how incident notifications are mailed; `None`: not at all.
+    pub notify: Option<Notify>,
+}
+
+/// The mail of the monitoring's notifications: the relay, the sender, the recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    pub smtp: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl Notify {
+    /// From the configuration: both the relay and the recipient set, or nothing.
+    pub fn from_config(config: &crate::config::Config) -> Option<Notify> {
+        let smtp = config.backoffice.smtp.trim();
+        let to = config.noc_email.trim();
+        (!smtp.is_empty() && !to.is_empty()).then(|| Notify {
+            smtp: smtp.to_string(),
+            from: config.backoffice.mail_from.clone(),
+            to: to.to_string(),
+        })
+    }
 }
 
 impl Settings {
@@ -146,6 +169,7 @@ impl Settings {
             lockout_ms: config.lockout_secs * 1000,
             operations_center: config.operations_center_ranges()?,
             clock: crate::clock::system(),
+            notify: Notify::from_config(config),
         })
     }
 }
@@ -160,6 +184,7 @@ impl Default for Settings {
             lockout_ms: c.lockout_secs * 1000,
             operations_center: Vec::new(),
             clock: crate::clock::system(),
+            notify: None,
         }
     }
 }

@@ -6,7 +6,23 @@
 
 use super::*;
 use crate::store::monitoring::NewIncident;
+use mamori_center_model::messages::monitoring::IncidentMail;
 pub use mamori_center_model::monitoring::Severity;
+
+/// How long a failed notification waits before its next attempt: a minute, doubling
+/// with each attempt, at most an hour.
+pub fn retry_after_ms(attempts: i64) -> i64 {
+    60_000i64
+        .saturating_mul(1 << attempts.clamp(0, 6))
+        .min(3_600_000)
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub sent: usize,
+    pub failed: usize,
+}
 use mamori_center_model::monitoring::{
     Incident, IncidentEvent, IncidentEventKind, IncidentFilter, IncidentState,
 };
@@ -213,6 +229,29 @@ impl Monitoring<'_> {
                         now,
                     )
                     .await?;
+                    if let (Some(n), false) = (&self.settings.notify, *in_maintenance) {
+                        let customer = self
+                            .store
+                            .customer(Scope::All, site.customer_id)
+                            .await?
+                            .map(|c| c.name)
+                            .unwrap_or_default();
+                        let subject = IncidentMail::OpenedSubject {
+                            severity: severity.as_str().into(),
+                            summary: summary.clone(),
+                        };
+                        let body = IncidentMail::OpenedBody {
+                            id: id.get(),
+                            customer,
+                            site: site.name.clone(),
+                            key: key.clone(),
+                            summary: summary.clone(),
+                            at: crate::domain::rfc3339(now),
+                        };
+                        tx.monitoring()
+                            .enqueue(id, &n.to, &subject.both(" / "), &body.both("\n\n"), now)
+                            .await?;
+                    }
                     Applied::Opened(id)
                 }
             }
@@ -244,6 +283,34 @@ impl Monitoring<'_> {
                         now,
                     )
                     .await?;
+                    if let (Some(n), false) = (&self.settings.notify, i.in_maintenance) {
+                        let customer = self
+                            .store
+                            .customer(Scope::All, i.customer_id)
+                            .await?
+                            .map(|c| c.name)
+                            .unwrap_or_default();
+                        let site = self
+                            .store
+                            .site(Scope::All, i.site_id)
+                            .await?
+                            .map(|s| s.name)
+                            .unwrap_or_default();
+                        let subject = IncidentMail::ResolvedSubject {
+                            summary: i.summary.clone(),
+                        };
+                        let body = IncidentMail::ResolvedBody {
+                            id: i.id.get(),
+                            customer,
+                            site,
+                            key: key.clone(),
+                            minutes: lasted / 60_000,
+                            at: crate::domain::rfc3339(now),
+                        };
+                        tx.monitoring()
+                            .enqueue(i.id, &n.to, &subject.both(" / "), &body.both("\n\n"), now)
+                            .await?;
+                    }
                     Applied::Resolved(i.id)
                 }
             },
@@ -277,6 +344,69 @@ impl Monitoring<'_> {
             }
         }
         Ok(w)
+    }
+
+    /// Sends the notifications due at `now` through the relay of the settings (the
+    /// `monitoring.notify` task); a failure is recorded with its error and retried later
+    /// (`retry_after_ms`). Each attempt is audited.
+    pub async fn send_notifications(self, now: i64) -> Result<Sent> {
+        let Some(n) = self.settings.notify.clone() else {
+            return Ok(Sent::default());
+        };
+        let due = self.store.monitoring().due_notifications(now, 100).await?;
+        let mut out = Sent::default();
+        for m in due {
+            let sent = crate::adapters::smtp::send(
+                &n.smtp,
+                &n.from,
+                &m.recipient,
+                &m.subject,
+                &m.body,
+                now,
+            )
+            .await;
+            let error = sent.as_ref().err().map(|e| e.to_string());
+            let mut tx = self.store.begin().await?;
+            let outcome = match &error {
+                None => Ok(()),
+                Some(e) => Err((e.as_str(), now.saturating_add(retry_after_ms(m.attempts)))),
+            };
+            if !tx.monitoring().attempted(&m, now, outcome).await? {
+                continue;
+            }
+            let customer = self
+                .store
+                .monitoring()
+                .incident(Scope::All, m.incident_id)
+                .await?
+                .map(|i| i.customer_id);
+            tx.audit(
+                Record {
+                    actor_id: None,
+                    actor: "monitoring".into(),
+                    customer_id: customer.map(CustomerId::get),
+                    source: "smtp".into(),
+                    action: "incident.notify".into(),
+                    object: format!("incident/{}", m.incident_id),
+                    outcome: if error.is_none() { "ok" } else { "failed" }.into(),
+                    detail: match &error {
+                        None => format!("to={}", m.recipient),
+                        Some(e) => {
+                            format!("to={} attempt={} error={e}", m.recipient, m.attempts + 1)
+                        }
+                    },
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            if error.is_none() {
+                out.sent += 1;
+            } else {
+                out.failed += 1;
+            }
+        }
+        Ok(out)
     }
 
     /// Moves an incident on by a person (acknowledge or resolve), with an optional note.
