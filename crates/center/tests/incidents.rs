@@ -12,7 +12,7 @@ use mamori_api::monitoring::{Incident, IncidentDetail};
 use mamori_api::v1 as wire;
 use mamori_center::app::monitoring::AGENT_SILENT_AFTER_MS;
 use mamori_center::app::monitoring::{Applied, Intent, Severity};
-use mamori_center::app::{App, Notify, Settings};
+use mamori_center::app::{App, Settings};
 use mamori_center::ca::new_key_and_csr;
 use mamori_center::clock::Clock;
 use mamori_center::domain::{Scope, SiteId};
@@ -349,6 +349,7 @@ async fn a_silent_agent_opens_an_incident_that_its_next_call_resolves(backend: B
 /// maintenance window.
 #[cfg(feature = "external")]
 async fn notifications_are_mailed_in_both_languages_and_retried_until_sent(backend: Backend) {
+    use mamori_center::app::Notify;
     use mamori_center::app::monitoring::retry_after_ms;
     let c = Center::start(backend).await;
     let admin = c.admin().await;
