@@ -771,6 +771,10 @@ fn bare_entity_ids(code: &str) -> Vec<(usize, String)> {
         "equipment",
         "unit",
         "instruction",
+        "incident",
+        "application",
+        "contract",
+        "invoice",
     ];
     let mut found = Vec::new();
     for (at, id) in source::idents(code) {

@@ -63,7 +63,7 @@ fn application_from_row(r: &AnyRow) -> Result<Application> {
     let state: String = r.try_get("state")?;
     let id: i64 = r.try_get("id")?;
     Ok(Application {
-        id,
+        id: ApplicationId::new(id),
         customer_id: cook(r.try_get("customer_id")?),
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
@@ -72,8 +72,8 @@ fn application_from_row(r: &AnyRow) -> Result<Application> {
         note: r.try_get("note")?,
         state: ApplicationState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
         refusal_reason: r.try_get("refusal_reason")?,
-        replaces_id: r.try_get("replaces_id")?,
-        contract_id: r.try_get("contract_id")?,
+        replaces_id: cook(r.try_get("replaces_id")?),
+        contract_id: cook(r.try_get("contract_id")?),
         created_at: r.try_get("created_at")?,
         decided_at: r.try_get("decided_at")?,
     })
@@ -97,9 +97,9 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract> {
     };
     let id: i64 = r.try_get("id")?;
     Ok(Contract {
-        id,
+        id: ContractId::new(id),
         customer_id: cook(r.try_get("customer_id")?),
-        application_id: r.try_get("application_id")?,
+        application_id: cook(r.try_get("application_id")?),
         line_product: r.try_get("line_product")?,
         line_id: r.try_get("line_id")?,
         start: date(r, "start_date")?,
@@ -122,10 +122,10 @@ fn invoice_from_row(r: &AnyRow) -> Result<Invoice> {
     let number: i64 = r.try_get("number")?;
     let owner = || invoice_name(id, number);
     Ok(Invoice {
-        id,
+        id: InvoiceId::new(id),
         number,
         customer_id: cook(r.try_get("customer_id")?),
-        contract_id: r.try_get("contract_id")?,
+        contract_id: cook(r.try_get("contract_id")?),
         month: month.parse().map_err(|_| corrupt("month", &month))?,
         issue_date: date(r, "issue_date")?,
         due_date: date(r, "due_date")?,
@@ -147,9 +147,9 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     let owner = || format!("payment {id} of invoice {invoice_id}");
     Ok(Payment {
         id,
-        invoice_id,
+        invoice_id: InvoiceId::new(invoice_id),
         customer_id: cook(r.try_get("customer_id")?),
-        contract_id: r.try_get("contract_id")?,
+        contract_id: cook(r.try_get("contract_id")?),
         amount: yen(r, "amount", &owner)?,
         date: date(r, "date")?,
         interest: yen(r, "interest", &owner)?,
@@ -191,7 +191,7 @@ fn values_list(sqlite: bool, rows: usize, cols: usize) -> String {
 struct InvoiceRow<'a> {
     number: i64,
     customer_id: CustomerId,
-    contract_id: i64,
+    contract_id: ContractId,
     issue_date: String,
     due_date: String,
     recipient: &'a String,
@@ -208,7 +208,7 @@ struct LineRow {
     taxable: bool,
     rate_bp: Option<i64>,
     date: String,
-    contract_id: i64,
+    contract_id: ContractId,
 }
 
 /// Rows per multi-row insert: 14,000 parameters at most, under SQLite's limit of 32,766
@@ -328,12 +328,16 @@ impl BackOffice<'_> {
         .collect()
     }
 
-    pub async fn application(&self, scope: Scope, id: i64) -> Result<Option<Application>> {
+    pub async fn application(
+        &self,
+        scope: Scope,
+        id: ApplicationId,
+    ) -> Result<Option<Application>> {
         scoped(
             &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         )
         .fetch_optional(&self.pool)
@@ -357,12 +361,12 @@ impl BackOffice<'_> {
         .collect()
     }
 
-    pub async fn contract(&self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+    pub async fn contract(&self, scope: Scope, id: ContractId) -> Result<Option<Contract>> {
         let q = scoped(
             &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         );
         let Some(r) = q.fetch_optional(&self.pool).await? else {
@@ -372,7 +376,7 @@ impl BackOffice<'_> {
         let rows = sqlx::query(
             "SELECT equipment_id FROM bo_contract_equipment WHERE contract_id = $1 ORDER BY equipment_id",
         )
-        .bind(id)
+        .bind(raw(id))
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
@@ -381,14 +385,18 @@ impl BackOffice<'_> {
         Ok(Some(contract))
     }
 
-    pub async fn invoices(&self, scope: Scope, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
+    pub async fn invoices(
+        &self,
+        scope: Scope,
+        contract_id: Option<ContractId>,
+    ) -> Result<Vec<Invoice>> {
         scoped(
             &format!(
                 "SELECT {INVOICE_COLS} FROM bo_invoices WHERE ($1 = 0 OR contract_id = $1 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $1))"
             ),
             scope,
             "customer_id",
-            vec![Arg::Int(contract_id.unwrap_or(0))],
+            vec![Arg::Int(contract_id.map_or(0, ContractId::get))],
             " ORDER BY number DESC LIMIT 1000",
         )
         .fetch_all(&self.pool)
@@ -399,12 +407,12 @@ impl BackOffice<'_> {
     }
 
     /// One invoice with its lines.
-    pub async fn invoice(&self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
+    pub async fn invoice(&self, scope: Scope, id: InvoiceId) -> Result<Option<Invoice>> {
         let q = scoped(
             &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         );
         let Some(r) = q.fetch_optional(&self.pool).await? else {
@@ -418,7 +426,13 @@ impl BackOffice<'_> {
         .fetch_all(&self.pool)
         .await?;
         for (seq, r) in rows.iter().enumerate() {
-            let owner = || format!("{}, line {}", invoice_name(inv.id, inv.number), seq + 1);
+            let owner = || {
+                format!(
+                    "{}, line {}",
+                    invoice_name(inv.id.get(), inv.number),
+                    seq + 1
+                )
+            };
             let kind: String = r.try_get("kind")?;
             let rate_bp: Option<i64> = r.try_get("rate_bp")?;
             let rate = rate_bp
@@ -442,7 +456,7 @@ impl BackOffice<'_> {
                 taxable: r.try_get::<i64, _>("taxable")? != 0,
                 rate,
                 date: date(r, "date")?,
-                contract_id: r.try_get("contract_id")?,
+                contract_id: cook(r.try_get("contract_id")?),
             });
         }
         Ok(Some(inv))
@@ -466,14 +480,14 @@ impl BackOffice<'_> {
 
     /// The payments of the invoices that bill the contract: its own invoices, and the
     /// invoices for several contracts of the customer that have lines of it.
-    pub async fn payments(&self, scope: Scope, contract_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments(&self, scope: Scope, contract_id: ContractId) -> Result<Vec<Payment>> {
         scoped(
             &format!(
                 "SELECT {PAYMENT_COLS} FROM bo_payments WHERE (contract_id = $1 OR invoice_id IN (SELECT i.id FROM bo_invoices i JOIN bo_invoice_contracts ic ON ic.invoice_number = i.number WHERE ic.contract_id = $1))"
             ),
             scope,
             "customer_id",
-            vec![Arg::Int(contract_id)],
+            vec![Arg::Int(contract_id.get())],
             " ORDER BY date, id",
         )
         .fetch_all(&self.pool)
@@ -484,12 +498,12 @@ impl BackOffice<'_> {
     }
 
     /// The payments allocated to one invoice, by date.
-    pub async fn payments_of_invoice(&self, invoice_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments_of_invoice(&self, invoice_id: InvoiceId) -> Result<Vec<Payment>> {
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM bo_payments WHERE invoice_id = $1 ORDER BY date, id"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(invoice_id)
+            .bind(raw(invoice_id))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -573,7 +587,7 @@ impl BackOffice<'_> {
 }
 
 impl BackOfficeTx<'_> {
-    pub async fn insert_application(&mut self, a: &Application) -> Result<i64> {
+    pub async fn insert_application(&mut self, a: &Application) -> Result<ApplicationId> {
         let r = sqlx::query("INSERT INTO bo_applications (customer_id, line_product, line_id, monthly_fee, start_date, note, state, replaces_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
             .bind(raw(a.customer_id))
             .bind(&a.line_product)
@@ -582,19 +596,23 @@ impl BackOfficeTx<'_> {
             .bind(a.start.to_string())
             .bind(&a.note)
             .bind(a.state.as_str())
-            .bind(a.replaces_id)
+            .bind(raw(a.replaces_id))
             .bind(a.created_at)
             .fetch_one(&mut *self.tx)
             .await?;
-        Ok(r.try_get("id")?)
+        Ok(cook(r.try_get("id")?))
     }
 
-    pub async fn application(&mut self, scope: Scope, id: i64) -> Result<Option<Application>> {
+    pub async fn application(
+        &mut self,
+        scope: Scope,
+        id: ApplicationId,
+    ) -> Result<Option<Application>> {
         scoped(
             &format!("SELECT {APP_COLS} FROM bo_applications WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         )
         .fetch_optional(&mut *self.tx)
@@ -606,27 +624,27 @@ impl BackOfficeTx<'_> {
     /// Moves a pending application to `to`; false when it was no longer pending.
     pub async fn decide_application(
         &mut self,
-        id: i64,
+        id: ApplicationId,
         to: ApplicationState,
         reason: Option<&str>,
-        contract_id: Option<i64>,
+        contract_id: Option<ContractId>,
         now: i64,
     ) -> Result<bool> {
         let r = sqlx::query("UPDATE bo_applications SET state = $1, refusal_reason = $2, contract_id = $3, decided_at = $4 WHERE id = $5 AND state = 'pending'")
             .bind(to.as_str())
             .bind(reason)
-            .bind(contract_id)
+            .bind(raw(contract_id))
             .bind(now)
-            .bind(id)
+            .bind(raw(id))
             .execute(&mut *self.tx)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn insert_contract(&mut self, c: &Contract) -> Result<i64> {
+    pub async fn insert_contract(&mut self, c: &Contract) -> Result<ContractId> {
         let r = sqlx::query("INSERT INTO bo_contracts (customer_id, application_id, line_product, line_id, start_date, monthly_fee, minimum_term_end, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
             .bind(raw(c.customer_id))
-            .bind(c.application_id)
+            .bind(raw(c.application_id))
             .bind(&c.line_product)
             .bind(&c.line_id)
             .bind(c.start.to_string())
@@ -636,15 +654,19 @@ impl BackOfficeTx<'_> {
             .fetch_one(&mut *self.tx)
             .await?;
         let id: i64 = r.try_get("id")?;
-        Ok(id)
+        Ok(ContractId::new(id))
     }
 
     /// Links a unit to a contract (the unit is lent under it).
-    pub async fn link_unit(&mut self, contract_id: i64, equipment_id: EquipmentId) -> Result<()> {
+    pub async fn link_unit(
+        &mut self,
+        contract_id: ContractId,
+        equipment_id: EquipmentId,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO bo_contract_equipment (contract_id, equipment_id, released_at) VALUES ($1, $2, NULL)",
         )
-        .bind(contract_id)
+        .bind(raw(contract_id))
         .bind(raw(equipment_id))
         .execute(&mut *self.tx)
         .await
@@ -666,7 +688,7 @@ impl BackOfficeTx<'_> {
     /// Ends a unit's lending under a contract.
     pub async fn release_unit(
         &mut self,
-        contract_id: i64,
+        contract_id: ContractId,
         equipment_id: EquipmentId,
         now: i64,
     ) -> Result<()> {
@@ -674,7 +696,7 @@ impl BackOfficeTx<'_> {
             "UPDATE bo_contract_equipment SET released_at = $1 WHERE contract_id = $2 AND equipment_id = $3 AND released_at IS NULL",
         )
         .bind(now)
-        .bind(contract_id)
+        .bind(raw(contract_id))
         .bind(raw(equipment_id))
         .execute(&mut *self.tx)
         .await?;
@@ -686,13 +708,13 @@ impl BackOfficeTx<'_> {
     pub async fn units_due_back(
         &mut self,
         today: jiff::civil::Date,
-        contract_id: Option<i64>,
+        contract_id: Option<ContractId>,
     ) -> Result<Vec<(i64, i64, i64)>> {
         let rows = sqlx::query(
             "SELECT l.contract_id, k.customer_id, l.equipment_id FROM bo_contract_equipment l JOIN bo_contracts k ON k.id = l.contract_id WHERE l.released_at IS NULL AND k.end_date IS NOT NULL AND k.end_date <= $1 AND ($2 = 0 OR k.id = $2) ORDER BY l.contract_id, l.equipment_id",
         )
         .bind(today.to_string())
-        .bind(contract_id.unwrap_or(0))
+        .bind(raw(contract_id.unwrap_or(ContractId::new(0))))
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter()
@@ -706,12 +728,12 @@ impl BackOfficeTx<'_> {
             .collect()
     }
 
-    pub async fn contract(&mut self, scope: Scope, id: i64) -> Result<Option<Contract>> {
+    pub async fn contract(&mut self, scope: Scope, id: ContractId) -> Result<Option<Contract>> {
         scoped(
             &format!("SELECT {CONTRACT_COLS} FROM bo_contracts WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         )
         .fetch_optional(&mut *self.tx)
@@ -721,7 +743,7 @@ impl BackOfficeTx<'_> {
     }
 
     /// Records how a running contract ends; false when it had already ended.
-    pub async fn end_contract(&mut self, id: i64, ending: &ContractEnding) -> Result<bool> {
+    pub async fn end_contract(&mut self, id: ContractId, ending: &ContractEnding) -> Result<bool> {
         let (kind, notice, requested, end, reason) = match ending {
             ContractEnding::Customer {
                 notice_date,
@@ -746,29 +768,37 @@ impl BackOfficeTx<'_> {
             .bind(requested.map(|d| d.to_string()))
             .bind(end.to_string())
             .bind(reason)
-            .bind(id)
+            .bind(raw(id))
             .execute(&mut *self.tx)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// Art. 12-3: every unpaid invoice of the contract falls due by `by`.
-    pub async fn accelerate(&mut self, contract_id: i64, by: jiff::civil::Date) -> Result<u64> {
+    pub async fn accelerate(
+        &mut self,
+        contract_id: ContractId,
+        by: jiff::civil::Date,
+    ) -> Result<u64> {
         let by = by.to_string();
         let r = sqlx::query("UPDATE bo_invoices SET due_date = $1 WHERE (contract_id = $2 OR number IN (SELECT invoice_number FROM bo_invoice_contracts WHERE contract_id = $2)) AND paid < total AND due_date > $1")
             .bind(&by)
-            .bind(contract_id)
+            .bind(raw(contract_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(r.rows_affected())
     }
 
-    pub async fn invoice_for_update(&mut self, scope: Scope, id: i64) -> Result<Option<Invoice>> {
+    pub async fn invoice_for_update(
+        &mut self,
+        scope: Scope,
+        id: InvoiceId,
+    ) -> Result<Option<Invoice>> {
         scoped(
             &format!("SELECT {INVOICE_COLS} FROM bo_invoices WHERE id = $1"),
             scope,
             "customer_id",
-            vec![Arg::Int(id)],
+            vec![Arg::Int(id.get())],
             "",
         )
         .fetch_optional(&mut *self.tx)
@@ -782,9 +812,9 @@ impl BackOfficeTx<'_> {
         let amount = column(p.amount, "amount", &owner)?;
         let interest = column(p.interest, "interest", &owner)?;
         let r = sqlx::query("INSERT INTO bo_payments (invoice_id, customer_id, contract_id, amount, date, interest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-            .bind(p.invoice_id)
+            .bind(raw(p.invoice_id))
             .bind(raw(p.customer_id))
-            .bind(p.contract_id)
+            .bind(raw(p.contract_id))
             .bind(amount)
             .bind(p.date.to_string())
             .bind(interest)
@@ -793,7 +823,7 @@ impl BackOfficeTx<'_> {
             .await?;
         sqlx::query("UPDATE bo_invoices SET paid = paid + $1 WHERE id = $2")
             .bind(amount)
-            .bind(p.invoice_id)
+            .bind(raw(p.invoice_id))
             .execute(&mut *self.tx)
             .await?;
         Ok(r.try_get("id")?)
@@ -824,7 +854,10 @@ impl BackOfficeTx<'_> {
     }
 
     /// A contract and its customer's name, by id (for interest on an ended contract).
-    pub async fn contract_with_name(&mut self, id: i64) -> Result<Option<(Contract, String)>> {
+    pub async fn contract_with_name(
+        &mut self,
+        id: ContractId,
+    ) -> Result<Option<(Contract, String)>> {
         let sql = format!(
             "SELECT {}, c.name AS customer_name FROM bo_contracts k JOIN customers c ON c.id = k.customer_id WHERE k.id = $1",
             CONTRACT_COLS
@@ -834,7 +867,7 @@ impl BackOfficeTx<'_> {
                 .join(", ")
         );
         let r = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
+            .bind(raw(id))
             .fetch_optional(&mut *self.tx)
             .await?;
         r.map(|r| Ok((contract_from_row(&r)?, r.try_get("customer_name")?)))
@@ -920,7 +953,7 @@ impl BackOfficeTx<'_> {
             invoices.push(InvoiceRow {
                 number,
                 customer_id: CustomerId::new(p.customer),
-                contract_id: p.contract,
+                contract_id: ContractId::new(p.contract),
                 issue_date: i.issue_date.to_string(),
                 due_date: i.due_date.to_string(),
                 recipient,
@@ -941,7 +974,7 @@ impl BackOfficeTx<'_> {
                     taxable: l.taxable,
                     rate_bp: l.rate.map(|r| i64::from(r.basis_points())),
                     date: l.date.to_string(),
-                    contract_id: *contract,
+                    contract_id: ContractId::new(*contract),
                 });
             }
             extra.extend(p.other_contracts.iter().map(|c| (*c, number)));
@@ -958,7 +991,7 @@ impl BackOfficeTx<'_> {
                 q = q
                     .bind(n.number)
                     .bind(raw(n.customer_id))
-                    .bind(n.contract_id)
+                    .bind(raw(n.contract_id))
                     .bind(month.clone())
                     .bind(n.issue_date.clone())
                     .bind(n.due_date.clone())
@@ -985,7 +1018,7 @@ impl BackOfficeTx<'_> {
                     .bind(i64::from(l.taxable))
                     .bind(l.rate_bp)
                     .bind(l.date.clone())
-                    .bind(l.contract_id);
+                    .bind(raw(l.contract_id));
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -1211,9 +1244,9 @@ impl BackOffice<'_> {
             for p in chunk {
                 let owner = || format!("a payment of invoice {}", p.invoice_id);
                 q = q
-                    .bind(p.invoice_id)
+                    .bind(raw(p.invoice_id))
                     .bind(raw(p.customer_id))
-                    .bind(p.contract_id)
+                    .bind(raw(p.contract_id))
                     .bind(column(p.amount, "amount", &owner)?)
                     .bind(p.date.to_string())
                     .bind(column(p.interest, "interest", &owner)?)
@@ -1232,7 +1265,7 @@ impl BackOffice<'_> {
                 "UPDATE bo_invoices SET paid = total WHERE id IN ({ids})"
             )));
             for p in chunk {
-                q = q.bind(p.invoice_id);
+                q = q.bind(raw(p.invoice_id));
             }
             q.execute(&mut *tx.tx).await?;
         }

@@ -31,7 +31,10 @@ stored!(
     UserId,
     EquipmentId,
     InstructionId,
-    IncidentId
+    IncidentId,
+    ApplicationId,
+    ContractId,
+    InvoiceId
 );
 
 impl<T: Stored<Raw = i64>> Stored for Option<T> {

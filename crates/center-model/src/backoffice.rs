@@ -2,7 +2,7 @@
 //! what an invoice run and a cancellation preview report. Money is `Yen`, line kinds
 //! are `LineKind`, dates are calendar dates (`mamori_billing` computes them).
 
-use crate::ids::{CustomerId, EquipmentId};
+use crate::ids::{ApplicationId, ContractId, CustomerId, EquipmentId, InvoiceId};
 use jiff::civil::Date;
 use mamori_billing::charges::Owed;
 use mamori_billing::invoice::{self as binv, LineKind};
@@ -42,7 +42,7 @@ impl ApplicationState {
 
 #[derive(Debug, Clone)]
 pub struct Application {
-    pub id: i64,
+    pub id: ApplicationId,
     pub customer_id: CustomerId,
     pub line_product: String,
     pub line_id: String,
@@ -51,8 +51,8 @@ pub struct Application {
     pub note: String,
     pub state: ApplicationState,
     pub refusal_reason: Option<String>,
-    pub replaces_id: Option<i64>,
-    pub contract_id: Option<i64>,
+    pub replaces_id: Option<ApplicationId>,
+    pub contract_id: Option<ContractId>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
 }
@@ -83,9 +83,9 @@ impl ContractEnding {
 
 #[derive(Debug, Clone)]
 pub struct Contract {
-    pub id: i64,
+    pub id: ContractId,
     pub customer_id: CustomerId,
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub line_product: String,
     pub line_id: String,
     pub start: Date,
@@ -113,15 +113,15 @@ pub struct InvoiceLine {
     pub rate: Option<Rate>,
     pub date: Date,
     /// The contract the line is for (none on lines stored before migration 11).
-    pub contract_id: Option<i64>,
+    pub contract_id: Option<ContractId>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Invoice {
-    pub id: i64,
+    pub id: InvoiceId,
     pub number: i64,
     pub customer_id: CustomerId,
-    pub contract_id: i64,
+    pub contract_id: ContractId,
     pub month: YearMonth,
     pub issue_date: Date,
     pub due_date: Date,
@@ -218,9 +218,9 @@ impl Invoice {
     /// of each rate's tax, `mamori_billing::split::invoice_parts`); lines stored
     /// without a contract are the invoice's own contract's. The parts add up to the
     /// total.
-    pub fn contract_parts(&self) -> std::result::Result<Vec<(i64, Yen)>, String> {
+    pub fn contract_parts(&self) -> std::result::Result<Vec<(ContractId, Yen)>, String> {
         let b = self.to_billing()?;
-        let owners: Vec<i64> = self
+        let owners: Vec<ContractId> = self
             .lines
             .iter()
             .map(|l| l.contract_id.unwrap_or(self.contract_id))
@@ -237,9 +237,9 @@ impl Invoice {
 #[derive(Debug, Clone)]
 pub struct Payment {
     pub id: i64,
-    pub invoice_id: i64,
+    pub invoice_id: InvoiceId,
     pub customer_id: CustomerId,
-    pub contract_id: i64,
+    pub contract_id: ContractId,
     /// Received, tax included.
     pub amount: Yen,
     pub date: Date,

@@ -1,7 +1,7 @@
 //! Domain types: roles, the caller's identity, instruction kinds and states. Separate
 //! from the database rows (`store`) and the wire types (`mamori_api`).
 
-pub use crate::ids::{CustomerId, EquipmentId, InstructionId, SiteId, UserId};
+pub use crate::ids::*;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -58,6 +58,12 @@ ids! {
     InstructionId;
     /// An incident of the monitoring.
     IncidentId;
+    /// An application for the service (Art. 7).
+    ApplicationId;
+    /// A contract for the service.
+    ContractId;
+    /// An invoice.
+    InvoiceId;
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use mamori_api::billing as wire;
+use mamori_center::domain::InvoiceId;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Backend, Center, ok, problem};
@@ -1895,7 +1896,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap();
     let e = store
         .backoffice()
-        .invoice(Scope::All, april_id)
+        .invoice(Scope::All, InvoiceId::new(april_id))
         .await
         .unwrap_err();
     let msg = e.to_string();
@@ -1943,7 +1944,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap();
     let e = store
         .backoffice()
-        .payments_of_invoice(april_id)
+        .payments_of_invoice(InvoiceId::new(april_id))
         .await
         .unwrap_err()
         .to_string();
@@ -1973,7 +1974,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap();
     let e = store
         .backoffice()
-        .invoice(Scope::All, may_id)
+        .invoice(Scope::All, InvoiceId::new(may_id))
         .await
         .unwrap_err()
         .to_string();
@@ -1987,7 +1988,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
         .unwrap();
     let e = store
         .backoffice()
-        .invoice(Scope::All, may_id)
+        .invoice(Scope::All, InvoiceId::new(may_id))
         .await
         .unwrap_err()
         .to_string();
@@ -2013,7 +2014,7 @@ async fn an_impossible_amount_in_a_row_is_an_error_naming_its_invoice_or_payment
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
     let inv = store
         .backoffice()
-        .invoice(Scope::All, april_id)
+        .invoice(Scope::All, InvoiceId::new(april_id))
         .await
         .unwrap()
         .unwrap();

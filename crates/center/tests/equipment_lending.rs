@@ -10,7 +10,7 @@ mod support;
 
 use mamori_api::billing as bo_wire;
 use mamori_api::gateways::Equipment;
-use mamori_center::domain::{CustomerId, Scope, SiteId};
+use mamori_center::domain::{ContractId, CustomerId, Scope, SiteId};
 use mamori_center::gateways::EquipmentFilter;
 use mamori_center::store::Store;
 use reqwest::{Method, StatusCode};
@@ -120,7 +120,7 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     // The contracts' links point at the units.
     let k1 = store
         .backoffice()
-        .contract(Scope::All, 1)
+        .contract(Scope::All, ContractId::new(1))
         .await
         .unwrap()
         .unwrap();
@@ -129,7 +129,7 @@ async fn migration_40_moves_appliances_and_contract_links_into_the_inventory(bac
     assert_eq!(k1.equipment, want);
     let k2 = store
         .backoffice()
-        .contract(Scope::All, 2)
+        .contract(Scope::All, ContractId::new(2))
         .await
         .unwrap()
         .unwrap();

@@ -3,6 +3,7 @@
 //! font found at run time (IPA Gothic from `fonts-ipafont-gothic` by default) as a
 //! CID font with a `ToUnicode` map, so its text can be searched and extracted.
 
+use mamori_center_model::ids::ContractId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ pub fn layout(
     let mut d =
         bdoc::qualified_invoice(&b, &meta, lang).map_err(|e| DocError::Layout(e.to_string()))?;
     // One invoice per customer: each line names its contract.
-    let mut contracts: Vec<i64> = inv.lines.iter().filter_map(|l| l.contract_id).collect();
+    let mut contracts: Vec<ContractId> = inv.lines.iter().filter_map(|l| l.contract_id).collect();
     contracts.sort_unstable();
     contracts.dedup();
     if contracts.len() > 1 && d.lines.len() == inv.lines.len() {

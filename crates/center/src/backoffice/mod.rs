@@ -386,19 +386,25 @@ impl BackOffice<'_> {
         if let Some(old) = replaces {
             let prev = tx
                 .backoffice()
-                .application(Scope::Customer(customer_id), old)
+                .application(Scope::Customer(customer_id), ApplicationId::new(old))
                 .await?
                 .ok_or_else(|| {
                     AppError::invalid(Field::Replaces, Invalid::NoSuchApplication { id: old })
                 })?;
             if prev.state == ApplicationState::Pending {
                 tx.backoffice()
-                    .decide_application(old, ApplicationState::Superseded, None, None, now)
+                    .decide_application(
+                        ApplicationId::new(old),
+                        ApplicationState::Superseded,
+                        None,
+                        None,
+                        now,
+                    )
                     .await?;
             }
         }
         let mut a = Application {
-            id: 0,
+            id: ApplicationId::new(0),
             customer_id,
             line_product: line_product.to_string(),
             line_id,
@@ -407,7 +413,7 @@ impl BackOffice<'_> {
             note,
             state: ApplicationState::Pending,
             refusal_reason: None,
-            replaces_id: replaces,
+            replaces_id: replaces.map(ApplicationId::new),
             contract_id: None,
             created_at: now,
             decided_at: None,
@@ -448,7 +454,7 @@ impl BackOffice<'_> {
             .await?)
     }
 
-    pub async fn application(self, actor: &Actor, id: i64) -> Result<Application> {
+    pub async fn application(self, actor: &Actor, id: ApplicationId) -> Result<Application> {
         self.store
             .backoffice()
             .application(read_scope(actor), id)
@@ -462,7 +468,7 @@ impl BackOffice<'_> {
         self,
         actor: &Actor,
         cfg: &BackofficeConfig,
-        id: i64,
+        id: ApplicationId,
         equipment: &[i64],
         now: i64,
     ) -> Result<(Contract, Notice)> {
@@ -482,7 +488,7 @@ impl BackOffice<'_> {
         let minimum_term_end =
             term::minimum_term_end(a.start).map_err(|e| rule_error(Field::Start, e))?;
         let mut c = Contract {
-            id: 0,
+            id: ContractId::new(0),
             customer_id: a.customer_id,
             application_id: a.id,
             line_product: a.line_product.clone(),
@@ -514,7 +520,9 @@ impl BackOffice<'_> {
         )
         .await?;
         // The notice is written in both languages: the customer's reader is not known.
-        let subject = BackofficeText::AcceptedSubject { contract: c.id };
+        let subject = BackofficeText::AcceptedSubject {
+            contract: c.id.get(),
+        };
         let subject = format!("{} / {}", subject.text(Lang::Ja), subject.text(Lang::En));
         let body = BackofficeText::AcceptedBody {
             line_product: c.line_product.clone(),
@@ -579,7 +587,7 @@ impl BackOffice<'_> {
     pub async fn refuse(
         self,
         actor: &Actor,
-        id: i64,
+        id: ApplicationId,
         reason: &str,
         now: i64,
     ) -> Result<Application> {
@@ -626,7 +634,7 @@ impl BackOffice<'_> {
         Ok(self.store.backoffice().contracts(read_scope(actor)).await?)
     }
 
-    pub async fn contract(self, actor: &Actor, id: i64) -> Result<Contract> {
+    pub async fn contract(self, actor: &Actor, id: ContractId) -> Result<Contract> {
         self.store
             .backoffice()
             .contract(read_scope(actor), id)
@@ -648,7 +656,7 @@ impl BackOffice<'_> {
     pub async fn cancellation_preview(
         self,
         actor: &Actor,
-        id: i64,
+        id: ContractId,
         requested_end: &str,
         now: i64,
     ) -> Result<CancellationPreview> {
@@ -663,7 +671,7 @@ impl BackOffice<'_> {
     pub async fn cancel(
         self,
         actor: &Actor,
-        id: i64,
+        id: ContractId,
         requested_end: &str,
         now: i64,
     ) -> Result<(Contract, CancellationPreview)> {
@@ -717,7 +725,7 @@ impl BackOffice<'_> {
     pub async fn terminate(
         self,
         actor: &Actor,
-        id: i64,
+        id: ContractId,
         reason: &str,
         urgent: bool,
         notice_date: Option<&str>,
@@ -805,7 +813,7 @@ impl BackOffice<'_> {
     pub async fn contract_units(
         self,
         actor: &Actor,
-        contract_id: i64,
+        contract_id: ContractId,
     ) -> Result<Vec<crate::gateways::Equipment>> {
         let c = self.contract(actor, contract_id).await?;
         let mut units = Vec::new();
@@ -835,7 +843,7 @@ impl BackOffice<'_> {
     pub async fn lend_unit(
         self,
         actor: &Actor,
-        contract_id: i64,
+        contract_id: ContractId,
         equipment_id: EquipmentId,
         now: i64,
     ) -> Result<Contract> {
@@ -917,8 +925,8 @@ impl BackOffice<'_> {
             .await?;
         let unbilled = tx.backoffice().unbilled_interest(month.last_day()).await?;
         // Contracts that bill only interest now (ended before the month).
-        let present: BTreeSet<i64> = contracts.iter().map(|(c, _)| c.id).collect();
-        let missing: BTreeSet<i64> = unbilled
+        let present: BTreeSet<ContractId> = contracts.iter().map(|(c, _)| c.id).collect();
+        let missing: BTreeSet<ContractId> = unbilled
             .iter()
             .map(|p| p.contract_id)
             .filter(|id| !present.contains(id))
@@ -935,7 +943,7 @@ impl BackOffice<'_> {
         let run_contracts: Vec<RunContract<i64>> = contracts
             .iter()
             .map(|(c, _)| RunContract {
-                id: c.id,
+                id: c.id.get(),
                 customer: c.customer_id.get(),
                 start: c.start,
                 monthly_fee: c.monthly_fee,
@@ -947,7 +955,7 @@ impl BackOffice<'_> {
             .iter()
             .map(|p| UnbilledInterest {
                 payment: p.id,
-                contract: p.contract_id,
+                contract: p.contract_id.get(),
                 date: p.date,
                 amount: p.interest,
             })
@@ -996,7 +1004,11 @@ impl BackOffice<'_> {
         Ok(report)
     }
 
-    pub async fn invoices(self, actor: &Actor, contract_id: Option<i64>) -> Result<Vec<Invoice>> {
+    pub async fn invoices(
+        self,
+        actor: &Actor,
+        contract_id: Option<ContractId>,
+    ) -> Result<Vec<Invoice>> {
         Ok(self
             .store
             .backoffice()
@@ -1004,7 +1016,7 @@ impl BackOffice<'_> {
             .await?)
     }
 
-    pub async fn invoice(self, actor: &Actor, id: i64) -> Result<Invoice> {
+    pub async fn invoice(self, actor: &Actor, id: InvoiceId) -> Result<Invoice> {
         self.store
             .backoffice()
             .invoice(read_scope(actor), id)
@@ -1031,7 +1043,7 @@ impl BackOffice<'_> {
         self,
         actor: &Actor,
         cfg: &BackofficeConfig,
-        invoice_id: i64,
+        invoice_id: InvoiceId,
         amount_in: i64,
         date: &str,
         now: i64,
@@ -1114,7 +1126,7 @@ impl BackOffice<'_> {
         Ok(p)
     }
 
-    pub async fn payments(self, actor: &Actor, contract_id: i64) -> Result<Vec<Payment>> {
+    pub async fn payments(self, actor: &Actor, contract_id: ContractId) -> Result<Vec<Payment>> {
         self.contract(actor, contract_id).await?;
         Ok(self
             .store
@@ -1127,7 +1139,7 @@ impl BackOffice<'_> {
     pub async fn liability_cap(
         self,
         actor: &Actor,
-        contract_id: i64,
+        contract_id: ContractId,
         cause: &str,
         now: i64,
     ) -> Result<LiabilityCap> {
@@ -1346,7 +1358,7 @@ impl BackOffice<'_> {
 async fn lend_units(
     tx: &mut Tx,
     actor: &Actor,
-    contract_id: i64,
+    contract_id: ContractId,
     customer_id: CustomerId,
     units: &[i64],
     now: i64,
@@ -1367,7 +1379,9 @@ async fn lend_units(
         if state == EquipmentState::InStock {
             // A unit back in stock is under no contract any more.
             for k in open {
-                tx.backoffice().release_unit(k, id, now).await?;
+                tx.backoffice()
+                    .release_unit(ContractId::new(k), id, now)
+                    .await?;
             }
             let lend = Move {
                 to: EquipmentState::Lent,
@@ -1429,7 +1443,7 @@ async fn take_back_units(
     tx: &mut Tx,
     actor: &Actor,
     today: Date,
-    contract: Option<i64>,
+    contract: Option<ContractId>,
     now: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
     use EquipmentState::*;
@@ -1460,7 +1474,7 @@ async fn take_back_units(
             e.placement = move_in_tx(tx, actor, &e, m, &note, now).await?;
         }
         tx.backoffice()
-            .release_unit(k, EquipmentId::new(unit), now)
+            .release_unit(ContractId::new(k), EquipmentId::new(unit), now)
             .await?;
         let outcome = if path.is_empty() {
             format!("released ({})", e.placement.state)

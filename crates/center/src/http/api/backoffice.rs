@@ -23,7 +23,7 @@ use crate::http::AppState;
 
 pub fn application_wire(a: bo::Application) -> wire::Application {
     wire::Application {
-        id: a.id,
+        id: a.id.get(),
         customer_id: a.customer_id.get(),
         line_product: a.line_product,
         line_id: a.line_id,
@@ -32,8 +32,8 @@ pub fn application_wire(a: bo::Application) -> wire::Application {
         note: a.note,
         state: a.state.as_str().into(),
         refusal_reason: a.refusal_reason,
-        replaces: a.replaces_id,
-        contract_id: a.contract_id,
+        replaces: a.replaces_id.map(ApplicationId::get),
+        contract_id: a.contract_id.map(ContractId::get),
         created_at: rfc3339(a.created_at),
     }
 }
@@ -65,9 +65,9 @@ pub fn contract_wire(c: bo::Contract) -> wire::Contract {
         ),
     };
     wire::Contract {
-        id: c.id,
+        id: c.id.get(),
         customer_id: c.customer_id.get(),
-        application_id: c.application_id,
+        application_id: c.application_id.get(),
         line_product: c.line_product,
         line_id: c.line_id,
         start: c.start.to_string(),
@@ -97,11 +97,11 @@ fn preview_wire(p: bo::CancellationPreview) -> wire::CancellationPreview {
 
 pub fn invoice_wire(i: bo::Invoice) -> wire::Invoice {
     wire::Invoice {
-        id: i.id,
+        id: i.id.get(),
         number: i.number,
         number_text: i.number_text(),
         customer_id: i.customer_id.get(),
-        contract_id: i.contract_id,
+        contract_id: i.contract_id.get(),
         month: i.month.to_string(),
         issue_date: i.issue_date.to_string(),
         due_date: i.due_date.to_string(),
@@ -128,8 +128,8 @@ pub fn invoice_wire(i: bo::Invoice) -> wire::Invoice {
 fn payment_wire(p: bo::Payment) -> wire::Payment {
     wire::Payment {
         id: p.id,
-        invoice_id: p.invoice_id,
-        contract_id: p.contract_id,
+        invoice_id: p.invoice_id.get(),
+        contract_id: p.contract_id.get(),
         amount: p.amount.get(),
         date: p.date.to_string(),
         interest: p.interest.get(),
@@ -178,7 +178,10 @@ pub(super) async fn application(
     Id(id): Id,
 ) -> ApiResult<Json<wire::Application>> {
     Ok(Json(application_wire(
-        s.app.backoffice().application(&a, id).await?,
+        s.app
+            .backoffice()
+            .application(&a, ApplicationId::new(id))
+            .await?,
     )))
 }
 
@@ -219,7 +222,13 @@ pub(super) async fn accept(
     let (c, n) = s
         .app
         .backoffice()
-        .accept(&a, &s.config.backoffice, id, &r.equipment, s.now_ms())
+        .accept(
+            &a,
+            &s.config.backoffice,
+            ApplicationId::new(id),
+            &r.equipment,
+            s.now_ms(),
+        )
         .await?;
     Ok(created(wire::Accepted {
         contract: contract_wire(c),
@@ -238,7 +247,12 @@ pub(super) async fn lend_unit(
     Ok(Json(contract_wire(
         s.app
             .backoffice()
-            .lend_unit(&a, id, EquipmentId::new(r.equipment_id), s.now_ms())
+            .lend_unit(
+                &a,
+                ContractId::new(id),
+                EquipmentId::new(r.equipment_id),
+                s.now_ms(),
+            )
             .await?,
     )))
 }
@@ -272,7 +286,7 @@ pub(super) async fn refuse(
     Ok(Json(application_wire(
         s.app
             .backoffice()
-            .refuse(&a, id, &r.reason, s.now_ms())
+            .refuse(&a, ApplicationId::new(id), &r.reason, s.now_ms())
             .await?,
     )))
 }
@@ -295,7 +309,7 @@ pub(super) async fn contract(
     Id(id): Id,
 ) -> ApiResult<Json<wire::Contract>> {
     Ok(Json(contract_wire(
-        s.app.backoffice().contract(&a, id).await?,
+        s.app.backoffice().contract(&a, ContractId::new(id)).await?,
     )))
 }
 
@@ -312,7 +326,7 @@ pub(super) async fn cancellation_preview(
     let p = s
         .app
         .backoffice()
-        .cancellation_preview(&a, id, &r.end, s.now_ms())
+        .cancellation_preview(&a, ContractId::new(id), &r.end, s.now_ms())
         .await?;
     Ok(Json(preview_wire(p)))
 }
@@ -328,7 +342,7 @@ pub(super) async fn cancel(
     let (c, p) = s
         .app
         .backoffice()
-        .cancel(&a, id, &r.end, s.now_ms())
+        .cancel(&a, ContractId::new(id), &r.end, s.now_ms())
         .await?;
     Ok(Json(wire::Cancelled {
         contract: contract_wire(c),
@@ -349,7 +363,7 @@ pub(super) async fn terminate(
         .backoffice()
         .terminate(
             &a,
-            id,
+            ContractId::new(id),
             &r.reason,
             r.urgent,
             r.notice_date.as_deref(),
@@ -370,7 +384,7 @@ pub(super) async fn payments(
     ApiActor(a): ApiActor,
     Id(id): Id,
 ) -> ApiResult<Json<Vec<wire::Payment>>> {
-    let v = s.app.backoffice().payments(&a, id).await?;
+    let v = s.app.backoffice().payments(&a, ContractId::new(id)).await?;
     Ok(Json(v.into_iter().map(payment_wire).collect()))
 }
 
@@ -391,7 +405,7 @@ pub(super) async fn liability_cap(
     let cap = s
         .app
         .backoffice()
-        .liability_cap(&a, id, &q.cause_date, s.now_ms())
+        .liability_cap(&a, ContractId::new(id), &q.cause_date, s.now_ms())
         .await?;
     Ok(Json(wire::LiabilityCap {
         contract_id: id,
@@ -443,7 +457,11 @@ pub(super) async fn invoices(
     ApiActor(a): ApiActor,
     ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> ApiResult<Json<Vec<wire::Invoice>>> {
-    let v = s.app.backoffice().invoices(&a, q.contract_id).await?;
+    let v = s
+        .app
+        .backoffice()
+        .invoices(&a, q.contract_id.map(ContractId::new))
+        .await?;
     Ok(Json(v.into_iter().map(invoice_wire).collect()))
 }
 
@@ -465,7 +483,7 @@ pub(super) async fn invoice(
     Id(id): Id,
 ) -> ApiResult<Json<wire::Invoice>> {
     Ok(Json(invoice_wire(
-        s.app.backoffice().invoice(&a, id).await?,
+        s.app.backoffice().invoice(&a, InvoiceId::new(id)).await?,
     )))
 }
 
@@ -511,7 +529,7 @@ pub(super) async fn invoice_html(
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
-    let inv = s.app.backoffice().invoice(&a, id).await?;
+    let inv = s.app.backoffice().invoice(&a, InvoiceId::new(id)).await?;
     let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{}</body></html>",
@@ -531,7 +549,7 @@ pub(super) async fn invoice_pdf(
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult<Response> {
     let l = lang(&q)?;
-    let inv = s.app.backoffice().invoice(&a, id).await?;
+    let inv = s.app.backoffice().invoice(&a, InvoiceId::new(id)).await?;
     let d = document::layout(&inv, &s.config.backoffice, l).map_err(doc_problem)?;
     let font_cfg = s.config.backoffice.pdf_font.clone();
     let bytes = tokio::task::spawn_blocking(move || {
@@ -576,7 +594,7 @@ pub(super) async fn record_payment(
         .record_payment(
             &a,
             &s.config.backoffice,
-            r.invoice_id,
+            InvoiceId::new(r.invoice_id),
             r.amount,
             &r.date,
             s.now_ms(),

@@ -111,7 +111,7 @@ fn is_staff(u: &PanelUser) -> bool {
     matches!(u.actor.role, Role::BackOffice | Role::Admin)
 }
 
-fn id_of(raw: &str) -> Result<i64, AppError> {
+fn id_of<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
@@ -864,7 +864,12 @@ async fn lend_submit(
         let unit = unit_number(&f.equipment)?;
         s.app
             .backoffice()
-            .lend_unit(&u.actor, id, EquipmentId::new(unit), s.now_ms())
+            .lend_unit(
+                &u.actor,
+                ContractId::new(id),
+                EquipmentId::new(unit),
+                s.now_ms(),
+            )
             .await
     };
     submit(&u, &f.csrf, action, |c| {
@@ -1114,7 +1119,7 @@ async fn payment_submit(
             .record_payment(
                 &u.actor,
                 &s.config.backoffice,
-                id,
+                InvoiceId::new(id),
                 amount,
                 &f.date,
                 s.now_ms(),
