@@ -8,3 +8,15 @@ document.addEventListener("click", function (e) {
     window.history.back();
   }
 });
+
+// A button marked `data-copy="ID"` copies the text of the element with that id.
+document.addEventListener("click", function (e) {
+  var b = e.target.closest && e.target.closest("button[data-copy]");
+  if (!b) return;
+  var el = document.getElementById(b.getAttribute("data-copy"));
+  if (el && navigator.clipboard) {
+    navigator.clipboard.writeText(el.textContent).then(function () {
+      b.setAttribute("data-copied", "true");
+    });
+  }
+});

@@ -14,7 +14,12 @@ use std::time::Duration;
 use support::browser::Driver;
 use support::{Backend, Center, PASSWORD};
 
-both_backends!(browser_story);
+both_backends!(
+    browser_story,
+    equipment_journey_in_japanese,
+    equipment_journey_in_english,
+    enrolment_with_the_agent_listener_off
+);
 
 impl Driver {
     async fn setup(&self, c: &Center, url: &str, email: Option<&str>, name: &str, totp: bool) {
@@ -260,4 +265,208 @@ async fn browser_story(backend: Backend) {
     d.assert_no_csp_violation("the panel's pages").await;
     d.quit().await;
     c.stop().await;
+}
+
+/// The words of the equipment journey in one language: (the browser's language, in
+/// stock, lent, installed).
+struct Words {
+    lang: &'static str,
+    in_stock: &'static str,
+    lent: &'static str,
+    installed: &'static str,
+}
+
+const JA: Words = Words {
+    lang: "ja",
+    in_stock: "在庫",
+    lent: "貸与中",
+    installed: "設置済み",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    in_stock: "In stock",
+    lent: "Lent",
+    installed: "Installed",
+};
+
+async fn equipment_journey_in_japanese(backend: Backend) {
+    equipment_journey(backend, &JA, true).await
+}
+
+async fn equipment_journey_in_english(backend: Backend) {
+    equipment_journey(backend, &EN, true).await
+}
+
+async fn enrolment_with_the_agent_listener_off(backend: Backend) {
+    equipment_journey(backend, &EN, false).await
+}
+
+/// Customer -> site -> stocked unit -> lent -> installed at the site -> enrolment
+/// token, entirely in the panel, picking the customer and the site by name from lists.
+/// With the agent listener on, the token page shows the whole `mamori agent enrol`
+/// command with the listener's real URL and the CA's fingerprint; with it off, the
+/// unit's page and the token page say why no unit can enrol.
+async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
+    let c = Center::start_with(backend, |cfg| {
+        if listener {
+            cfg.agent_listen = "127.0.0.1:0".into();
+        }
+    })
+    .await;
+    let agent_url = c.running.as_ref().unwrap().agent_url.clone();
+    assert_eq!(agent_url.is_some(), listener);
+    let d = Driver::start_in(w.lang).await;
+    let base = c.base.clone();
+    let shot = |what: &str| {
+        format!(
+            "journey-{}-{}-{what}",
+            w.lang,
+            if listener { "on" } else { "off" }
+        )
+    };
+    let secret = setup_keep(
+        &d,
+        &c,
+        &format!("{base}/setup/{}", c.bootstrap),
+        Some("admin@provider.example.jp"),
+        "管理 太郎",
+        true,
+    )
+    .await;
+    d.sign_in(&c, &base, "admin@provider.example.jp", secret.as_deref())
+        .await;
+
+    // Two customers, so that picking one from the list means something.
+    for (name, email) in [
+        ("株式会社ベータ", "officer@beta.example.jp"),
+        ("株式会社アルファ", "officer@alpha.example.jp"),
+    ] {
+        d.go(&format!("{base}/customers")).await;
+        d.fill("#customer_name", name).await;
+        d.fill("#officer_email", email).await;
+        d.fill("#officer_name", "安全 花子").await;
+        d.click("#create_customer").await;
+        d.find("#setup_link").await;
+    }
+
+    // A site, on the customer's page; the other customer gets one too.
+    for (customer, site) in [
+        ("株式会社ベータ", "ベータ工場"),
+        ("株式会社アルファ", "本社"),
+    ] {
+        d.go(&format!("{base}/customers")).await;
+        d.click(&format!("#customers a[data-name='{customer}']"))
+            .await;
+        d.find("#no_sites").await;
+        d.fill("#site_name", site).await;
+        d.fill("#site_address", "東京都千代田区1-1").await;
+        d.click("#create_site").await;
+        for _ in 0..100 {
+            if !d.find_all("#sites").await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            d.text("#sites").await.contains(site),
+            "{}",
+            d.source().await
+        );
+        assert_eq!(d.text("main h1").await, customer);
+    }
+    d.screenshot(&shot("customer")).await;
+
+    // A unit into stock.
+    d.go(&format!("{base}/equipment")).await;
+    d.fill("#serial", "MG-2026-0001").await;
+    d.fill("#model", "MX-100").await;
+    d.click("#stock").await;
+    wait_text(&d, "#state", w.in_stock).await;
+    assert_eq!(d.text("main h1").await, "MG-2026-0001");
+    let unit_url = d.url().await;
+    // Installing needs a customer first: there is no install form yet.
+    assert!(d.find_all("#install_form").await.is_empty());
+
+    // Lent to the customer picked by name; the list names every customer.
+    let names = d.options("#lend_customer").await;
+    assert!(
+        names.contains(&"株式会社アルファ".to_string())
+            && names.contains(&"株式会社ベータ".to_string()),
+        "{names:?}"
+    );
+    d.choose("#lend_customer", "株式会社アルファ").await;
+    d.click("#lend").await;
+    wait_text(&d, "#state", w.lent).await;
+    assert_eq!(d.text("#customer").await, "株式会社アルファ");
+
+    // Installed at one of that customer's sites: only theirs are offered.
+    let sites = d.options("#install_site").await;
+    assert!(sites.contains(&"本社".to_string()), "{sites:?}");
+    assert!(!sites.contains(&"ベータ工場".to_string()), "{sites:?}");
+    d.choose("#install_site", "本社").await;
+    d.click("#install").await;
+    wait_text(&d, "#state", w.installed).await;
+    assert_eq!(d.text("#customer").await, "株式会社アルファ");
+    assert_eq!(d.text("#site").await, "本社");
+    assert!(d.text("#history").await.contains("本社"));
+    // The register names the customer too.
+    d.go(&format!("{base}/equipment")).await;
+    assert!(d.text("#equipment").await.contains("株式会社アルファ"));
+    d.go(&unit_url).await;
+    d.screenshot(&shot("unit")).await;
+
+    // The enrolment token.
+    assert_eq!(
+        d.find_all("#agent_listener_off").await.is_empty(),
+        listener,
+        "the unit's page says when the listener is off"
+    );
+    d.click("#create_token").await;
+    let token = d.text("#enrolment_token").await;
+    match &agent_url {
+        Some(url) => {
+            assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+            assert_eq!(&d.text("#agent_url").await, url);
+            let fingerprint = d.text("#ca_fingerprint").await;
+            assert_eq!(fingerprint.len(), 64, "{fingerprint}");
+            assert!(fingerprint.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(token.rsplit_once('.').map(|(_, f)| f), Some(&*fingerprint));
+            let command = d.text("#enrol_command").await;
+            assert!(
+                command.contains(&format!(
+                    "printf '%s\\n' '{token}' > /etc/mamori/enrol.token"
+                )),
+                "{command}"
+            );
+            assert!(
+                command.contains(&format!(
+                    "mamori agent enrol --center {url} --token-file /etc/mamori/enrol.token"
+                )),
+                "{command}"
+            );
+            d.find("#copy_command").await;
+            assert!(d.find_all("#agent_listener_off").await.is_empty());
+        }
+        None => {
+            d.find("#agent_listener_off").await;
+            assert!(d.find_all("#enrol_command").await.is_empty());
+            assert!(d.text("#agent_listener_off").await.contains("agent_listen"));
+        }
+    }
+    d.screenshot(&shot("token")).await;
+    d.assert_no_csp_violation("the equipment journey").await;
+    d.quit().await;
+    c.stop().await;
+}
+
+/// Waits until the element `css` shows `text`; fails with what it shows otherwise.
+async fn wait_text(d: &Driver, css: &str, text: &str) {
+    for _ in 0..100 {
+        if !d.find_all(css).await.is_empty() && d.text(css).await == text {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(d.text(css).await, text, "on {}", d.url().await);
 }

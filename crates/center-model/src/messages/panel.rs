@@ -131,6 +131,10 @@ crate::catalog! {
         Action => ("操作", "Action"),
         Object => ("対象", "Object"),
         Outcome => ("結果", "Outcome"),
+        NewSite => ("新しい拠点", "New site"),
+        Address => ("住所", "Address"),
+        NoSites => ("拠点はまだありません。", "No sites yet."),
+        SiteCreated => ("拠点を作成しました。", "The site was created."),
     }
 }
 
@@ -208,6 +212,30 @@ crate::catalog! {
         Generation => ("世代", "Generation"),
         GenerationLower => ("世代", "generation"),
         Report => ("報告", "Report"),
+        StockUnit => ("機器を在庫に追加", "Add a unit to stock"),
+        AddToStock => ("在庫に追加", "Add to stock"),
+        LendToCustomer => ("顧客に貸与", "Lend to a customer"),
+        Lend => ("貸与する", "Lend"),
+        InstallAtSite => ("拠点に設置", "Install at a site"),
+        Install => ("設置する", "Install"),
+        NoSitesOfCustomer => (
+            "この顧客には拠点がありません。先に顧客のページで拠点を作成してください。",
+            "This customer has no site yet. Create one on the customer's page first.",
+        ),
+        OtherMove => ("その他の状態変更", "Another change of state"),
+        MoveTo => ("変更後の状態", "New state"),
+        Move => ("変更する", "Change"),
+        AgentCommand => (
+            "登録トークンをファイルに保存し、機器で root として次のコマンドを実行してください。",
+            "Save the token in a file and run this on the equipment as root:",
+        ),
+        AgentUrl => ("エージェント接続先", "Agent listener"),
+        CaFingerprint => ("CA フィンガープリント (SHA-256)", "CA fingerprint (SHA-256)"),
+        AgentListenerOff => (
+            "エージェント接続口 (agent_listen) が無効のため、機器は登録できません。センターの設定で agent_listen を有効にしてください。",
+            "The agent listener (agent_listen) is off, so no equipment can enrol. Turn agent_listen on in the center's configuration.",
+        ),
+        Copy => ("コピー", "Copy"),
     }
 }
 

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(customers_page).post(create_customer))
         .route("/customers/{id}", get(customer_page))
+        .route("/customers/{id}/sites", post(create_site))
         .route(
             "/instructions",
             get(instructions_page).post(submit_instruction),
@@ -68,7 +69,7 @@ async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
             @for c in &list {
                 tr {
                     td { (c.id) }
-                    td { a href={ "/customers/" (c.id) } { (c.name) } }
+                    td { a href={ "/customers/" (c.id) } data-name=(c.name) { (c.name) } }
                     td { (date(l, c.created_at)) }
                 }
             }
@@ -148,15 +149,36 @@ async fn customer_page(
         .list(&u.actor, &filter)
         .await
         .unwrap_or_default();
+    let sites: Vec<_> = sites
+        .iter()
+        .filter(|x| x.customer_id == CustomerId::new(id))
+        .collect();
     let body = html! {
         p { "ID " (c.id) " — " (date(l, c.created_at)) }
         h2 { (C::Sites.text(l)) }
-        ul {
-            @for x in sites.iter().filter(|x| x.customer_id == CustomerId::new(id)) {
-                li {
-                    (x.name) " " (x.address) " "
-                    a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) }
+        @if sites.is_empty() {
+            p #no_sites { (W::NoSites.text(l)) }
+        } @else {
+            table #sites {
+                thead { tr { th { (C::Name.text(l)) } th { (W::Address.text(l)) } th {} } }
+                tbody {
+                    @for x in &sites {
+                        tr {
+                            td.site_name { (x.name) }
+                            td { (x.address) }
+                            td { a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) } }
+                        }
+                    }
                 }
+            }
+        }
+        @if u.actor.role.manages_customers() {
+            h3 { (W::NewSite.text(l)) }
+            form method="post" action={ "/customers/" (id) "/sites" } #new_site {
+                (csrf_field(&u.csrf))
+                label { (C::Name.text(l)) br; input #site_name name="name" required maxlength="200"; }
+                label { (W::Address.text(l)) br; input #site_address name="address" maxlength="500"; }
+                button #create_site { (C::Create.text(l)) }
             }
         }
         h2 { (C::Equipment.text(l)) }
@@ -170,6 +192,40 @@ async fn customer_page(
         }
     };
     page(l, Some(&u), &c.name, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewSiteForm {
+    csrf: Option<String>,
+    name: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// `POST /customers/{id}/sites`: a new site of the customer, then back to its page.
+async fn create_site(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path(id): Path<String>,
+    Form(f): Form<NewSiteForm>,
+) -> Response {
+    let act = async {
+        let id: i64 = id_of(&id)?;
+        s.app
+            .sites()
+            .create(
+                &u.actor,
+                CustomerId::new(id),
+                &f.name,
+                &f.address,
+                s.now_ms(),
+            )
+            .await
+    };
+    submit(&u, &f.csrf, act, |site| {
+        format!("/customers/{}", site.customer_id)
+    })
+    .await
 }
 
 // ---- instructions -------------------------------------------------------------------------
