@@ -630,6 +630,22 @@ mod tests {
     }
 
     #[test]
+    fn the_agent_url_is_its_own_or_the_public_host_with_the_listeners_port() {
+        let mut c = Config::default();
+        assert_eq!(c.agent_listen, "0.0.0.0:8443", "on by default");
+        assert_eq!(c.agent_url(8443), "https://127.0.0.1:8443");
+        c.public_url = "https://panel.example.jp/".into();
+        assert_eq!(c.agent_url(8443), "https://panel.example.jp:8443");
+        c.public_url = "http://[2001:db8::1]:8080".into();
+        assert_eq!(c.agent_url(9443), "https://[2001:db8::1]:9443");
+        c.agent_public_url = "https://gw.example.jp:443/".into();
+        assert_eq!(c.agent_url(8443), "https://gw.example.jp:443");
+        c.apply_env([("MAMORI_AGENT_LISTEN".to_string(), String::new())])
+            .unwrap();
+        assert_eq!(c.agent_listen, "", "the environment turns it off");
+    }
+
+    #[test]
     fn printed_config_parses_back() {
         let c = Config::default();
         assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
