@@ -14,3 +14,4 @@ pub mod inventory;
 pub mod messages;
 pub mod revisions;
 pub mod tasks;
+pub mod text;

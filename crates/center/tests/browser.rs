@@ -274,6 +274,10 @@ struct Words {
     in_stock: &'static str,
     lent: &'static str,
     installed: &'static str,
+    site_created: &'static str,
+    stocked: &'static str,
+    invisible: &'static str,
+    register: &'static str,
 }
 
 const JA: Words = Words {
@@ -281,6 +285,10 @@ const JA: Words = Words {
     in_stock: "在庫",
     lent: "貸与中",
     installed: "設置済み",
+    site_created: "拠点を作成しました。",
+    stocked: "機器を在庫に追加しました。",
+    invisible: "幅のない文字",
+    register: "機器台帳",
 };
 
 const EN: Words = Words {
@@ -288,6 +296,10 @@ const EN: Words = Words {
     in_stock: "In stock",
     lent: "Lent",
     installed: "Installed",
+    site_created: "The site was created.",
+    stocked: "The unit was added to stock.",
+    invisible: "zero-width",
+    register: "Equipment register",
 };
 
 async fn equipment_journey_in_japanese(backend: Backend) {
@@ -374,16 +386,58 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
             d.source().await
         );
         assert_eq!(d.text("main h1").await, customer);
+        // The page confirms it.
+        assert_eq!(d.text("#flash").await, w.site_created);
     }
     d.screenshot(&shot("customer")).await;
 
-    // A unit into stock.
+    // Refused names: the reason beside the field, what was typed kept, nothing made.
+    let alpha = d.url().await;
+    let long = "長".repeat(201);
+    for (typed, says) in [
+        ("本社\u{202E}exe.txt", "U+202E"),
+        ("\u{200B}\u{200B}\u{3000}", w.invisible),
+        (long.as_str(), "201"),
+    ] {
+        d.go(&alpha).await;
+        d.set("#site_name", typed).await;
+        d.click("#create_site").await;
+        let error = d.text("#name_error").await;
+        assert!(error.contains(says), "{typed:?}: {error}");
+        assert_eq!(d.attr("#site_name", "aria-invalid").await, "true");
+        assert_eq!(
+            d.run("return document.getElementById('site_name').value")
+                .await,
+            serde_json::json!(typed),
+            "the input is kept"
+        );
+        assert!(d.find_all("#flash").await.is_empty());
+    }
+    d.screenshot(&shot("refused")).await;
+    assert_eq!(
+        d.text("#sites").await.matches("東京都").count(),
+        1,
+        "only 本社"
+    );
+
+    // A unit into stock; a serial of nothing visible is refused beside its field.
     d.go(&format!("{base}/equipment")).await;
+    assert_eq!(
+        d.text("header nav a[aria-current=page]").await,
+        w.register,
+        "the navigation shows where one is"
+    );
+    d.set("#serial", "\u{200B}").await;
+    d.fill("#model", "MX-100").await;
+    d.click("#stock").await;
+    assert!(d.text("#serial_error").await.contains(w.invisible));
+    assert_eq!(d.attr("#model", "value").await, "MX-100");
     d.fill("#serial", "MG-2026-0001").await;
     d.fill("#model", "MX-100").await;
     d.click("#stock").await;
     wait_text(&d, "#state", w.in_stock).await;
     assert_eq!(d.text("main h1").await, "MG-2026-0001");
+    assert_eq!(d.text("#flash").await, w.stocked);
     let unit_url = d.url().await;
     // Installing needs a customer first: there is no install form yet.
     assert!(d.find_all("#install_form").await.is_empty());
@@ -415,6 +469,15 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
     assert!(d.text("#equipment").await.contains("株式会社アルファ"));
     d.go(&unit_url).await;
     d.screenshot(&shot("unit")).await;
+    // On a phone-sized screen nothing needs scrolling sideways.
+    d.resize(390, 844).await;
+    d.screenshot(&shot("unit-phone")).await;
+    assert_eq!(
+        d.run("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        serde_json::json!(true)
+    );
+    d.resize(1280, 900).await;
 
     // The enrolment token.
     assert_eq!(
@@ -455,6 +518,14 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
         }
     }
     d.screenshot(&shot("token")).await;
+    d.resize(390, 844).await;
+    d.screenshot(&shot("token-phone")).await;
+    assert_eq!(
+        d.run("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        serde_json::json!(true),
+        "the command and the token wrap"
+    );
     d.assert_no_csp_violation("the equipment journey").await;
     d.quit().await;
     c.stop().await;

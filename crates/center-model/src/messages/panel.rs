@@ -134,7 +134,6 @@ crate::catalog! {
         NewSite => ("新しい拠点", "New site"),
         Address => ("住所", "Address"),
         NoSites => ("拠点はまだありません。", "No sites yet."),
-        SiteCreated => ("拠点を作成しました。", "The site was created."),
     }
 }
 
@@ -183,6 +182,15 @@ crate::catalog! {
             "This token is shown once: copy it now. The center keeps only its hash.",
         ),
         BackToTokens => ("トークンの一覧へ", "Back to the tokens"),
+    }
+}
+
+crate::catalog! {
+    /// What a page confirms after a form did its work (the flash message).
+    pub enum Flash {
+        SiteCreated => ("拠点を作成しました。", "The site was created."),
+        UnitStocked => ("機器を在庫に追加しました。", "The unit was added to stock."),
+        UnitMoved => ("機器の状態を変更しました。", "The unit's state was changed."),
     }
 }
 

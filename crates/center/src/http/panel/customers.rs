@@ -16,10 +16,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    AppState, Form, PanelUser, csrf_field, date, error_page, id_of, page, submit, submit_then,
+    AppState, Entered, Form, PanelUser, check_csrf, csrf_field, date, done, error_page, id_of,
+    page, refused, submit, submit_then,
 };
 use crate::app::AppError;
 use crate::domain::{Instruction, InstructionKind, InstructionState, Role};
+use axum::http::StatusCode;
+use mamori_center_model::messages::panel::Flash;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -130,13 +133,18 @@ async fn customer_page(
     u: PanelUser,
     Path(id): Path<String>,
 ) -> Response {
-    let l = u.lang;
     let Ok(id) = id.parse::<i64>() else {
-        return error_page(l, Some(&u), AppError::NotFound);
+        return error_page(u.lang, Some(&u), AppError::NotFound);
     };
+    customer_view(&s, &u, id, &Entered::default()).await
+}
+
+/// One customer's page; `entered` is a refused new-site form, shown again.
+async fn customer_view(s: &AppState, u: &PanelUser, id: i64, entered: &Entered) -> Response {
+    let l = u.lang;
     let c = match s.app.customers().get(&u.actor, CustomerId::new(id)).await {
         Ok(c) => c,
-        Err(e) => return error_page(l, Some(&u), e),
+        Err(e) => return error_page(l, Some(u), e),
     };
     let sites = s.app.sites().list(&u.actor).await.unwrap_or_default();
     let filter = crate::gateways::EquipmentFilter {
@@ -176,8 +184,16 @@ async fn customer_page(
             h3 { (W::NewSite.text(l)) }
             form method="post" action={ "/customers/" (id) "/sites" } #new_site {
                 (csrf_field(&u.csrf))
-                label { (C::Name.text(l)) br; input #site_name name="name" required maxlength="200"; }
-                label { (W::Address.text(l)) br; input #site_address name="address" maxlength="500"; }
+                label {
+                    (C::Name.text(l)) br;
+                    input #site_name name="name" required value=(entered.value("name")) aria-invalid=[entered.invalid("name").then_some("true")];
+                    (entered.error("name"))
+                }
+                label {
+                    (W::Address.text(l)) br;
+                    input #site_address name="address" value=(entered.value("address")) aria-invalid=[entered.invalid("address").then_some("true")];
+                    (entered.error("address"))
+                }
                 button #create_site { (C::Create.text(l)) }
             }
         }
@@ -191,7 +207,7 @@ async fn customer_page(
             }
         }
     };
-    page(l, Some(&u), &c.name, body).into_response()
+    page(l, Some(u), &c.name, body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -209,23 +225,45 @@ async fn create_site(
     Path(id): Path<String>,
     Form(f): Form<NewSiteForm>,
 ) -> Response {
-    let act = async {
-        let id: i64 = id_of(&id)?;
-        s.app
-            .sites()
-            .create(
-                &u.actor,
-                CustomerId::new(id),
-                &f.name,
-                &f.address,
-                s.now_ms(),
-            )
-            .await
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(u.lang, Some(&u), AppError::NotFound);
     };
-    submit(&u, &f.csrf, act, |site| {
-        format!("/customers/{}", site.customer_id)
-    })
-    .await
+    let created = s
+        .app
+        .sites()
+        .create(
+            &u.actor,
+            CustomerId::new(id),
+            &f.name,
+            &f.address,
+            s.now_ms(),
+        )
+        .await;
+    match created {
+        Ok(site) => axum::response::Redirect::to(&done(
+            &format!("/customers/{}", site.customer_id),
+            Flash::SiteCreated,
+        ))
+        .into_response(),
+        Err(e) => match refused(
+            u.lang,
+            e,
+            &[
+                ("name", "name", &f.name),
+                ("address", "address", &f.address),
+            ],
+        ) {
+            Ok(entered) => {
+                let mut r = customer_view(&s, &u, id, &entered).await;
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e) => error_page(u.lang, Some(&u), e),
+        },
+    }
 }
 
 // ---- instructions -------------------------------------------------------------------------

@@ -13,13 +13,17 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    AppState, Form, PanelUser, check_csrf, csrf_field, date, error_page, id_of, page, submit,
+    AppState, Entered, Form, PanelUser, check_csrf, csrf_field, date, done, error_page, id_of,
+    page, refused, submit,
 };
 use crate::app::AppError;
 use crate::domain::{Customer, Role};
 use crate::gateways::EquipmentFilter;
 use crate::gateways::inventory::{EquipmentState, Move};
+use axum::http::StatusCode;
+use axum::response::Redirect;
 use mamori_center_model::authz::Action;
+use mamori_center_model::messages::panel::Flash;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,11 +42,34 @@ struct StockForm {
 
 /// `POST /equipment`: a unit added to stock, then its page.
 async fn stock(State(s): State<AppState>, u: PanelUser, Form(f): Form<StockForm>) -> Response {
-    let act = s
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let stocked = s
         .app
         .inventory()
-        .stock(&u.actor, &f.serial, &f.model, s.now_ms());
-    submit(&u, &f.csrf, act, |e| format!("/equipment/{}", e.id)).await
+        .stock(&u.actor, &f.serial, &f.model, s.now_ms())
+        .await;
+    match stocked {
+        Ok(e) => {
+            Redirect::to(&done(&format!("/equipment/{}", e.id), Flash::UnitStocked)).into_response()
+        }
+        Err(e) => match refused(
+            u.lang,
+            e,
+            &[
+                ("serial", "serial", &f.serial),
+                ("model", "model", &f.model),
+            ],
+        ) {
+            Ok(entered) => {
+                let mut r = list_view(&s, &u, Filter::default(), &entered).await;
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e) => error_page(u.lang, Some(&u), e),
+        },
+    }
 }
 
 #[derive(Deserialize)]
@@ -104,7 +131,10 @@ async fn move_unit(
             .apply_move(&u.actor, EquipmentId::new(id), m, &f.note, s.now_ms())
             .await
     };
-    submit(&u, &f.csrf, act, |e| format!("/equipment/{}", e.id)).await
+    submit(&u, &f.csrf, act, |e| {
+        done(&format!("/equipment/{}", e.id), Flash::UnitMoved)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -212,6 +242,20 @@ fn enrol_command(agent_url: &str, token: &str) -> String {
     )
 }
 
+/// A unit's state as a badge: green installed, red disconnected or failed, amber
+/// on its way back, grey otherwise.
+pub(super) fn state_badge(l: Lang, st: EquipmentState) -> Markup {
+    let class = match st {
+        EquipmentState::Installed => "badge ok",
+        EquipmentState::Disconnected | EquipmentState::Failed => "badge bad",
+        EquipmentState::Replaced | EquipmentState::Returned | EquipmentState::Relocating => {
+            "badge warn"
+        }
+        EquipmentState::InStock | EquipmentState::Lent => "badge",
+    };
+    html! { span class=(class) { (st.name().text(l)) } }
+}
+
 /// The filter form of a list of equipment (`id="filter"`, GET to `action`): a state
 /// select from `states` (value, label) and a customer select, each with an empty
 /// choice for any, the current choices selected, and the Filter button.
@@ -250,13 +294,18 @@ pub(super) fn filter_form<'a>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Filter {
     state: Option<String>,
     customer_id: Option<String>,
 }
 
 async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filter>) -> Response {
+    list_view(&s, &u, q, &Entered::default()).await
+}
+
+/// The register; `entered` is a refused stock form, shown again.
+async fn list_view(s: &AppState, u: &PanelUser, q: Filter, entered: &Entered) -> Response {
     let l = u.lang;
     let state = q
         .state
@@ -280,7 +329,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
         .await
     {
         Ok(x) => x,
-        Err(e) => return error_page(l, Some(&u), e),
+        Err(e) => return error_page(l, Some(u), e),
     };
     let customers = s.app.customers().list(&u.actor).await.unwrap_or_default();
     let name_of = |id: Option<i64>| {
@@ -309,7 +358,7 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
                     tr {
                         td { a href={ "/equipment/" (e.id) } { (e.serial) } }
                         td { (e.model) }
-                        td { (e.placement.state.name().text(l)) }
+                        td { (state_badge(l, e.placement.state)) }
                         td { (name_of(e.placement.customer_id.map(CustomerId::get))) }
                         td { (date(l, e.updated_at)) }
                     }
@@ -323,13 +372,21 @@ async fn list_page(State(s): State<AppState>, u: PanelUser, Query(q): Query<Filt
             h2 { (E::StockUnit.text(l)) }
             form method="post" action="/equipment" #stock_form {
                 (csrf_field(&u.csrf))
-                label { (C::SerialNumber.text(l)) br; input #serial name="serial" required maxlength="100"; }
-                label { (C::Model.text(l)) br; input #model name="model" required maxlength="100"; }
+                label {
+                    (C::SerialNumber.text(l)) br;
+                    input #serial name="serial" required value=(entered.value("serial")) aria-invalid=[entered.invalid("serial").then_some("true")];
+                    (entered.error("serial"))
+                }
+                label {
+                    (C::Model.text(l)) br;
+                    input #model name="model" required value=(entered.value("model")) aria-invalid=[entered.invalid("model").then_some("true")];
+                    (entered.error("model"))
+                }
                 button #stock { (E::AddToStock.text(l)) }
             }
         }
     };
-    page(l, Some(&u), C::EquipmentRegister.text(l), body).into_response()
+    page(l, Some(u), C::EquipmentRegister.text(l), body).into_response()
 }
 
 async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<String>) -> Response {
@@ -375,7 +432,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     let body = html! {
         dl {
             dt { (C::Model.text(l)) } dd { (e.model) }
-            dt { (C::State.text(l)) } dd #state { (e.placement.state.name().text(l)) }
+            dt { (C::State.text(l)) } dd #state { (state_badge(l, e.placement.state)) }
             dt { (C::Customer.text(l)) }
             dd #customer {
                 @if let Some(c) = e.placement.customer_id {
