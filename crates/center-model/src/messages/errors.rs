@@ -593,6 +593,10 @@ crate::catalog! {
 crate::messages! {
     /// What conflicts with the current state of an object.
     pub enum Conflict {
+        LastActiveAdmin => (
+            "最後の有効な管理者は無効にできず、役割も変えられません。先に別の管理者を有効にしてください。",
+            "the last active administrator cannot be deactivated or given another role; make another administrator active first",
+        ),
         AccountExists => (
             "このメールアドレスのアカウントはすでにあります。",
             "an account with this e-mail address already exists",
