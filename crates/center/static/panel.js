@@ -20,3 +20,14 @@ document.addEventListener("click", function (e) {
     });
   }
 });
+
+// A form marked `data-confirm` is a dangerous action: it is sent only when the reader
+// confirms the consequence the attribute states.
+document.addEventListener("submit", function (e) {
+  var f = e.target;
+  var says = f && f.getAttribute && f.getAttribute("data-confirm");
+  if (says && !window.confirm(says)) {
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }
+}, true);

@@ -71,6 +71,9 @@ async fn backoffice_in_the_browser(backend: Backend) {
     d.set("#term_notice", &today.to_string()).await;
     d.set("#term_end", &end.to_string()).await;
     d.click("#term_submit").await;
+    // Terminating asks first, with what it means.
+    assert!(d.dialog().await.contains("第12条第3項"));
+    d.answer(true).await;
     let mut status = String::new();
     for _ in 0..100 {
         status = d.text("#status").await;
@@ -93,6 +96,8 @@ async fn backoffice_in_the_browser(backend: Backend) {
         .await;
     d.click(&format!("#notice_customer_{alpha}")).await;
     d.click("#notice_send").await;
+    assert!(d.dialog().await.contains("取り消せません"));
+    d.answer(true).await;
     let mut list = String::new();
     for _ in 0..100 {
         list = d.text("#notices").await;

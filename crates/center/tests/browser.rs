@@ -278,6 +278,7 @@ struct Words {
     stocked: &'static str,
     invisible: &'static str,
     register: &'static str,
+    deactivate_says: &'static str,
 }
 
 const JA: Words = Words {
@@ -289,6 +290,7 @@ const JA: Words = Words {
     stocked: "機器を在庫に追加しました。",
     invisible: "幅のない文字",
     register: "機器台帳",
+    deactivate_says: "サインインできなくなります",
 };
 
 const EN: Words = Words {
@@ -300,6 +302,7 @@ const EN: Words = Words {
     stocked: "The unit was added to stock.",
     invisible: "zero-width",
     register: "Equipment register",
+    deactivate_says: "can no longer sign in",
 };
 
 async fn equipment_journey_in_japanese(backend: Backend) {
@@ -518,6 +521,7 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
         }
     }
     d.screenshot(&shot("token")).await;
+
     d.resize(390, 844).await;
     d.screenshot(&shot("token-phone")).await;
     assert_eq!(
@@ -526,6 +530,36 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
         serde_json::json!(true),
         "the command and the token wrap"
     );
+    d.resize(1280, 900).await;
+    // Deactivating a user asks first, saying what it means; Cancel changes nothing.
+    // The last active administrator (the reader) is offered no such button.
+    d.go(&format!("{base}/users")).await;
+    let row_button = |email: &str| {
+        format!(
+            "var r = Array.from(document.querySelectorAll('#users tr')).find(r => r.textContent.includes('{email}')); var b = r && r.querySelector('button[id^=deactivate_]'); return b ? b.id : null"
+        )
+    };
+    assert_eq!(
+        d.run(&row_button("admin@provider.example.jp")).await,
+        serde_json::Value::Null
+    );
+    let button = d.run(&row_button("officer@beta.example.jp")).await;
+    let button = format!("#{}", button.as_str().expect("a deactivate button"));
+    d.click(&button).await;
+    assert!(d.dialog().await.contains(w.deactivate_says));
+    d.answer(false).await;
+    d.go(&format!("{base}/users")).await;
+    d.find(&button).await;
+    d.click(&button).await;
+    assert!(d.dialog().await.contains(w.deactivate_says));
+    d.answer(true).await;
+    for _ in 0..100 {
+        if d.find_all(&button).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(d.find_all(&button).await.is_empty(), "deactivated");
     d.assert_no_csp_violation("the equipment journey").await;
     d.quit().await;
     c.stop().await;

@@ -186,6 +186,33 @@ crate::catalog! {
 }
 
 crate::catalog! {
+    /// What a dangerous action asks before it is taken: the consequence, then whether
+    /// to go on (the browser's confirmation dialog, `data-confirm`).
+    pub enum Confirm {
+        DeactivateUser => (
+            "このユーザーを無効にします。セッションと API トークンはすぐに失効し、サインインできなくなります。よろしいですか？",
+            "Deactivate this user? Their sessions and API tokens end at once and they can no longer sign in.",
+        ),
+        TerminateContract => (
+            "この契約を解除します。解除日に未払いの債務はすべて支払期限が到来します（第12条第3項）。よろしいですか？",
+            "Terminate this contract? On the end date every unpaid debt falls due at once (Art. 12-3).",
+        ),
+        RefuseApplication => (
+            "この申込みを選んだ理由で謝絶します。よろしいですか？",
+            "Refuse this application for the reason chosen?",
+        ),
+        PublishRevision => (
+            "この版を次の世代として公開し、拠点のすべての機器に配信します。よろしいですか？",
+            "Publish this revision as the next generation? It goes to every unit at the site.",
+        ),
+        SendNotice => (
+            "この通知を宛先に送信します。送信後は取り消せません。よろしいですか？",
+            "Send this notice to its recipients? A sent notice cannot be called back.",
+        ),
+    }
+}
+
+crate::catalog! {
     /// What a page confirms after a form did its work (the flash message).
     pub enum Flash {
         SiteCreated => ("拠点を作成しました。", "The site was created."),

@@ -194,6 +194,28 @@ impl Driver {
         path
     }
 
+    /// The text of the open dialog (`window.confirm`), waiting for it to open.
+    pub async fn dialog(&self) -> String {
+        for _ in 0..100 {
+            let v = self.cmd(reqwest::Method::GET, "/alert/text", None).await;
+            if let Some(t) = v.as_str() {
+                return t.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no dialog opened on {}", self.url().await);
+    }
+
+    /// Answers the open dialog: OK (`accept`) or Cancel.
+    pub async fn answer(&self, accept: bool) {
+        let path = if accept {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.cmd(reqwest::Method::POST, path, None).await;
+    }
+
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{e}/clear"), None)

@@ -602,7 +602,8 @@ async fn applications_page(State(s): State<AppState>, u: PanelUser) -> Response 
                                     button id={ "accept_" (a.id) } { (B::Accept.text(l)) }
                                 }
                                 " "
-                                form method="post" action={ "/backoffice/applications/" (a.id) "/refuse" } class="inline" {
+                                form method="post" action={ "/backoffice/applications/" (a.id) "/refuse" } class="inline"
+                                    data-confirm=(mamori_center_model::messages::panel::Confirm::RefuseApplication.text(l)) {
                                     (csrf_field(&u.csrf))
                                     select name="reason" id={ "refuse_reason_" (a.id) } { (reasons) }
                                     " "
@@ -687,7 +688,8 @@ fn contract_staff_forms(
         @if c.ending.is_none() {
             h2 { (B::TerminationHeading.text(l)) }
             p { (B::TerminationAbout.text(l)) }
-            form method="post" action={ "/backoffice/contracts/" (c.id) "/terminate" } #terminate_form {
+            form method="post" action={ "/backoffice/contracts/" (c.id) "/terminate" } #terminate_form
+                data-confirm=(mamori_center_model::messages::panel::Confirm::TerminateContract.text(l)) {
                 (csrf_field(&u.csrf))
                 label {
                     (B::TerminationReason.text(l)) " "
@@ -783,7 +785,8 @@ async fn notices_page(State(s): State<AppState>, u: PanelUser) -> Response {
     };
     let body = html! {
         h2 { (B::ComposeNotice.text(l)) }
-        form method="post" action="/backoffice/notices" #notice_form {
+        form method="post" action="/backoffice/notices" #notice_form
+            data-confirm=(mamori_center_model::messages::panel::Confirm::SendNotice.text(l)) {
             (csrf_field(&u.csrf))
             label {
                 (B::Kind.text(l)) " "
