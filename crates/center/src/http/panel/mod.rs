@@ -124,15 +124,32 @@ fn may_see_notices(actor: &Actor) -> bool {
 /// Without a user (before sign-in, an error) the navigation shows only what everyone
 /// may open.
 fn layout(l: Lang, user: Option<&PanelUser>, nav: Nav, title: &str, body: Markup) -> Html<String> {
+    layout_at(l, user, nav, user.map(|u| u.path.as_str()), title, body)
+}
+
+/// [`layout`] with the navigation marking the page at `here` (none on an error page:
+/// an error is nowhere, and looks the same whatever was asked for).
+fn layout_at(
+    l: Lang,
+    user: Option<&PanelUser>,
+    nav: Nav,
+    here: Option<&str>,
+    title: &str,
+    body: Markup,
+) -> Html<String> {
     let nav = match nav {
-        Nav::Panel => panel_nav(l, user),
+        Nav::Panel => panel_nav(l, user, here),
         Nav::BackOffice => html! {
-            (nav_link(user, "/", C::Dashboard.text(l)))
-            (nav_link(user, "/backoffice", B::ContractsAndInvoices.text(l)))
-            (nav_link(user, "/backoffice/applications", B::Applications.text(l)))
+            (nav_link(here, "/", C::Dashboard.text(l)))
+            (nav_link(
+                here.filter(|p| !p.starts_with("/backoffice/applications") && !p.starts_with("/backoffice/notices")),
+                "/backoffice",
+                B::ContractsAndInvoices.text(l),
+            ))
+            (nav_link(here, "/backoffice/applications", B::Applications.text(l)))
             @if user.is_some_and(|u| may_see_notices(&u.actor)) {
                 a href="/backoffice/notices" id="nav_notices"
-                    aria-current=[user.is_some_and(|u| u.path.starts_with("/backoffice/notices")).then_some("page")]
+                    aria-current=[here.is_some_and(|p| p.starts_with("/backoffice/notices")).then_some("page")]
                     { (B::Notices.text(l)) }
             }
             @if let Some(u) = user { (signed_in(l, u)) }
@@ -166,19 +183,18 @@ fn layout(l: Lang, user: Option<&PanelUser>, nav: Nav, title: &str, body: Markup
 }
 
 /// A link of the navigation, marked `aria-current="page"` where the reader is.
-fn nav_link(user: Option<&PanelUser>, href: &str, text: &str) -> Markup {
-    let here = user.is_some_and(|u| {
-        u.path == href || (href != "/" && u.path.starts_with(&format!("{href}/")))
-    });
+fn nav_link(here: Option<&str>, href: &str, text: &str) -> Markup {
+    let here =
+        here.is_some_and(|p| p == href || (href != "/" && p.starts_with(&format!("{href}/"))));
     html! { a href=(href) aria-current=[here.then_some("page")] { (text) } }
 }
 
-fn panel_nav(l: Lang, user: Option<&PanelUser>) -> Markup {
+fn panel_nav(l: Lang, user: Option<&PanelUser>, here: Option<&str>) -> Markup {
     let Some(u) = user else {
         return html! {};
     };
     let role = u.actor.role;
-    let link = |href: &str, text: &str| nav_link(user, href, text);
+    let link = |href: &str, text: &str| nav_link(here, href, text);
     html! {
         (link("/", C::Dashboard.text(l)))
         @if role.handles_instructions() || !role.is_provider() {
@@ -350,7 +366,7 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
         p.err #error { (detail) }
         p { a href="/" data-back { (C::Back.text(l)) } }
     };
-    (status, page(l, u, title, body)).into_response()
+    (status, layout_at(l, u, Nav::Panel, None, title, body)).into_response()
 }
 
 /// A page that says only what went wrong (`text`), with `status`.
