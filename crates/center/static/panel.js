@@ -31,3 +31,13 @@ document.addEventListener("submit", function (e) {
     e.stopImmediatePropagation();
   }
 }, true);
+
+// A page reached with `?done=` (the flash message of the form before it) drops it from
+// the address, so that a reload or a bookmark does not say it again.
+(function () {
+  var u = new URL(window.location.href);
+  if (u.searchParams.has("done") && window.history.replaceState) {
+    u.searchParams.delete("done");
+    window.history.replaceState(null, "", u.pathname + u.search + u.hash);
+  }
+})();

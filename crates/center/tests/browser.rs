@@ -333,6 +333,7 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
     assert_eq!(agent_url.is_some(), listener);
     let d = Driver::start_in(w.lang).await;
     let base = c.base.clone();
+    d.resize(1280, 900).await;
     let shot = |what: &str| {
         format!(
             "journey-{}-{}-{what}",
@@ -416,6 +417,8 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
         );
         assert!(d.find_all("#flash").await.is_empty());
     }
+    d.run("document.getElementById('name_error').scrollIntoView(); return true")
+        .await;
     d.screenshot(&shot("refused")).await;
     assert_eq!(
         d.text("#sites").await.matches("東京都").count(),
@@ -441,7 +444,9 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
     wait_text(&d, "#state", w.in_stock).await;
     assert_eq!(d.text("main h1").await, "MG-2026-0001");
     assert_eq!(d.text("#flash").await, w.stocked);
+    // The flash message leaves the address: a reload does not say it again.
     let unit_url = d.url().await;
+    assert!(!unit_url.contains("done="), "{unit_url}");
     // Installing needs a customer first: there is no install form yet.
     assert!(d.find_all("#install_form").await.is_empty());
 
