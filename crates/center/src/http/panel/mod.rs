@@ -216,10 +216,12 @@ fn panel_nav(l: Lang, user: Option<&PanelUser>, here: Option<&str>) -> Markup {
 /// Who is signed in, with the sign-out button.
 fn signed_in(l: Lang, u: &PanelUser) -> Markup {
     html! {
-        span.me #me { (u.actor.label) " (" (role_name(u.actor.role).text(l)) ")" }
-        form method="post" action="/logout" class="inline" {
-            (csrf_field(&u.csrf))
-            button #signout { (C::SignOut.text(l)) }
+        span.who {
+            span.me #me { (u.actor.label) " (" (role_name(u.actor.role).text(l)) ")" }
+            form method="post" action="/logout" class="inline" {
+                (csrf_field(&u.csrf))
+                button #signout { (C::SignOut.text(l)) }
+            }
         }
     }
 }
