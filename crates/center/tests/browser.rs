@@ -353,6 +353,21 @@ async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
     d.sign_in(&c, &base, "admin@provider.example.jp", secret.as_deref())
         .await;
 
+    // A new customer whose officer's name is nothing visible: refused beside that
+    // field, the rest kept.
+    d.go(&format!("{base}/customers")).await;
+    d.fill("#customer_name", "株式会社ベータ").await;
+    d.fill("#officer_email", "officer@beta.example.jp").await;
+    d.set("#officer_name", "\u{200B}\u{200C}").await;
+    d.click("#create_customer").await;
+    assert!(d.text("#officer_name_error").await.contains(w.invisible));
+    assert_eq!(d.attr("#customer_name", "value").await, "株式会社ベータ");
+    assert_eq!(
+        d.attr("#officer_email", "value").await,
+        "officer@beta.example.jp"
+    );
+    assert!(d.find_all("#name_error").await.is_empty());
+
     // Two customers, so that picking one from the list means something.
     for (name, email) in [
         ("株式会社ベータ", "officer@beta.example.jp"),

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::{
     AppState, Entered, Form, PanelUser, check_csrf, csrf_field, date, done, error_page, id_of,
-    page, refused, submit, submit_then,
+    page, refused, submit,
 };
 use crate::app::AppError;
 use crate::domain::{Instruction, InstructionKind, InstructionState, Role};
@@ -60,10 +60,15 @@ fn state_name(s: InstructionState) -> InstructionStateName {
 // ---- customers ----------------------------------------------------------------------------
 
 async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
+    customers_view(&s, &u, &Entered::default()).await
+}
+
+/// The customers; `entered` is a refused new-customer form, shown again.
+async fn customers_view(s: &AppState, u: &PanelUser, entered: &Entered) -> Response {
     let l = u.lang;
     let list = match s.app.customers().list(&u.actor).await {
         Ok(v) => v,
-        Err(e) => return error_page(l, Some(&u), e),
+        Err(e) => return error_page(l, Some(u), e),
     };
     let officer = RoleName::Officer.text(l);
     let body = html! {
@@ -81,20 +86,26 @@ async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
             h2 { (W::NewCustomerAndOfficer.text(l)) }
             form method="post" action="/customers" {
                 (csrf_field(&u.csrf))
-                label { (C::Name.text(l)) br; input #customer_name name="name" required; }
+                label {
+                    (C::Name.text(l)) br;
+                    input #customer_name name="name" required value=(entered.value("name")) aria-invalid=[entered.invalid("name").then_some("true")];
+                    (entered.error("name"))
+                }
                 label {
                     (officer) " — " (mamori_center_model::messages::panel::Accounts::EmailAddress.text(l)) br;
-                    input #officer_email name="officer_email" type="email" required;
+                    input #officer_email name="officer_email" type="email" required value=(entered.value("officer_email")) aria-invalid=[entered.invalid("officer_email").then_some("true")];
+                    (entered.error("officer_email"))
                 }
                 label {
                     (officer) " — " (mamori_center_model::messages::panel::Accounts::PersonName.text(l)) br;
-                    input #officer_name name="officer_name" required;
+                    input #officer_name name="officer_name" required value=(entered.value("officer_name")) aria-invalid=[entered.invalid("officer_name").then_some("true")];
+                    (entered.error("officer_name"))
                 }
                 button #create_customer { (C::Create.text(l)) }
             }
         }
     };
-    page(l, Some(&u), C::Customers.text(l), body).into_response()
+    page(l, Some(u), C::Customers.text(l), body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -111,21 +122,45 @@ async fn create_customer(
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
     let l = u.lang;
-    let action = s.app.customers().create(
-        &u.actor,
-        &f.name,
-        &f.officer_email,
-        &f.officer_name,
-        s.now_ms(),
-    );
-    submit_then(&u, &f.csrf, action, |(c, officer, token)| {
-        let what = html! {
-            p #created_customer data-id=(c.id) { (c.name) " (ID " (c.id) ")" }
-            p { (RoleName::Officer.text(l)) ": " (officer.email) }
-        };
-        super::accounts::created_page(&s, &u, W::NewCustomerAndOfficer.text(l), what, &token)
-    })
-    .await
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let created = s
+        .app
+        .customers()
+        .create(
+            &u.actor,
+            &f.name,
+            &f.officer_email,
+            &f.officer_name,
+            s.now_ms(),
+        )
+        .await;
+    match created {
+        Ok((c, officer, token)) => {
+            let what = html! {
+                p #created_customer data-id=(c.id) { (c.name) " (ID " (c.id) ")" }
+                p { (RoleName::Officer.text(l)) ": " (officer.email) }
+            };
+            super::accounts::created_page(&s, &u, W::NewCustomerAndOfficer.text(l), what, &token)
+        }
+        Err(e) => match refused(
+            l,
+            e,
+            &[
+                ("name", "name", &f.name),
+                ("officer_email", "email", &f.officer_email),
+                ("officer_name", "display_name", &f.officer_name),
+            ],
+        ) {
+            Ok(entered) => {
+                let mut r = customers_view(&s, &u, &entered).await;
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e) => error_page(l, Some(&u), e),
+        },
+    }
 }
 
 async fn customer_page(
