@@ -276,8 +276,10 @@ pub fn run_blocking(config: Config) -> Result<(), CenterError> {
         let running = start(config).await?;
         println!("Mamori center: control panel at {}/", running.public_url);
         if let Some(a) = &running.agent {
-            let url = running.agent_url.as_deref().unwrap_or_default();
-            println!("agent listener: {url} (on {})", a.addr);
+            println!("agent listener: https://{}", a.addr);
+            if let Some(url) = &running.agent_url {
+                println!("agents enrol at {url}");
+            }
         }
         println!("database: {db}");
         println!("audit checkpoints signed with {}", running.audit_key);
