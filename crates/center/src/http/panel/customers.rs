@@ -20,8 +20,9 @@ use super::{
     page, refused, submit,
 };
 use crate::app::AppError;
-use crate::domain::{Instruction, InstructionKind, InstructionState, Role};
+use crate::domain::{Instruction, InstructionKind, InstructionState};
 use axum::http::StatusCode;
+use mamori_center_model::authz::Action;
 use mamori_center_model::messages::panel::Flash;
 
 pub fn routes() -> Router<AppState> {
@@ -82,7 +83,7 @@ async fn customers_view(s: &AppState, u: &PanelUser, entered: &Entered) -> Respo
                 }
             }
         }
-        @if u.actor.role.manages_customers() {
+        @if u.actor.may(Action::ManageCustomers) {
             h2 { (W::NewCustomerAndOfficer.text(l)) }
             form method="post" action="/customers" {
                 (csrf_field(&u.csrf))
@@ -215,7 +216,7 @@ async fn customer_view(s: &AppState, u: &PanelUser, id: i64, entered: &Entered) 
                 }
             }
         }
-        @if u.actor.role.manages_customers() {
+        @if u.actor.may(Action::ManageCustomers) {
             h3 { (W::NewSite.text(l)) }
             form method="post" action={ "/customers/" (id) "/sites" } #new_site {
                 (csrf_field(&u.csrf))
@@ -344,7 +345,7 @@ async fn instructions_page(State(s): State<AppState>, u: PanelUser) -> Response 
     };
     let body = html! {
         (instruction_table(l, &list))
-        @if u.actor.role == Role::Officer {
+        @if u.actor.may(Action::FileInstructions) {
             h2 { (W::SubmitNewInstruction.text(l)) }
             form #submit_form method="post" action="/instructions" {
                 (csrf_field(&u.csrf))
@@ -403,7 +404,7 @@ async fn instruction_page(
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let handles = u.actor.role.handles_instructions();
+    let handles = u.actor.may(Action::HandleInstructions);
     let body = html! {
         p {
             (C::Kind.text(l)) ": " (kind_name(i.kind).text(l)) " — "
@@ -438,7 +439,7 @@ async fn instruction_page(
                 button #done { (W::MarkDone.text(l)) }
             }
         }
-        @if handles || u.actor.role == Role::Officer {
+        @if u.actor.may(Action::CommentOnInstructions) {
             form method="post" action={ "/instructions/" (id) "/comment" } {
                 (csrf_field(&u.csrf))
                 label { (W::Comment.text(l)) br; textarea #comment name="text" required {} }

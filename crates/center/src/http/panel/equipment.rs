@@ -17,7 +17,7 @@ use super::{
     page, refused, submit,
 };
 use crate::app::AppError;
-use crate::domain::{Customer, Role};
+use crate::domain::Customer;
 use crate::gateways::EquipmentFilter;
 use crate::gateways::inventory::{EquipmentState, Move};
 use axum::http::StatusCode;
@@ -400,8 +400,7 @@ async fn unit_page(State(s): State<AppState>, u: PanelUser, Path(id): Path<Strin
     };
     let contracts = super::backoffice::unit_contracts(&s.app, &u.actor, l, id).await;
     let agent = super::fleet::agent_section(&s.app, &u.actor, l, id).await;
-    let enrol = u.actor.customer_id.is_none()
-        && matches!(u.actor.role, Role::Admin | Role::Operator)
+    let enrol = u.actor.may(Action::IssueEnrolmentTokens)
         && e.placement.site_id.is_some()
         && e.placement.state == EquipmentState::Installed;
     let customers = s.app.customers().list(&u.actor).await.unwrap_or_default();
