@@ -299,7 +299,7 @@ const EN: Words = Words {
     lent: "Lent",
     installed: "Installed",
     site_created: "The site was created.",
-    stocked: "The unit was added to stock.",
+    stocked: "The equipment was added to stock.",
     invisible: "zero-width",
     register: "Equipment register",
     deactivate_says: "can no longer sign in",

@@ -203,7 +203,7 @@ crate::catalog! {
         ),
         PublishRevision => (
             "この版を次の世代として公開し、拠点のすべての機器に配信します。よろしいですか？",
-            "Publish this revision as the next generation? It goes to every unit at the site.",
+            "Publish this revision as the next generation? It goes to all the equipment at the site.",
         ),
         SendNotice => (
             "この通知を宛先に送信します。送信後は取り消せません。よろしいですか？",
@@ -216,8 +216,8 @@ crate::catalog! {
     /// What a page confirms after a form did its work (the flash message).
     pub enum Flash {
         SiteCreated => ("拠点を作成しました。", "The site was created."),
-        UnitStocked => ("機器を在庫に追加しました。", "The unit was added to stock."),
-        UnitMoved => ("機器の状態を変更しました。", "The unit's state was changed."),
+        UnitStocked => ("機器を在庫に追加しました。", "The equipment was added to stock."),
+        UnitMoved => ("機器の状態を変更しました。", "The equipment's state was changed."),
     }
 }
 
@@ -247,7 +247,7 @@ crate::catalog! {
         Generation => ("世代", "Generation"),
         GenerationLower => ("世代", "generation"),
         Report => ("報告", "Report"),
-        StockUnit => ("機器を在庫に追加", "Add a unit to stock"),
+        StockUnit => ("機器を在庫に追加", "Add equipment to stock"),
         AddToStock => ("在庫に追加", "Add to stock"),
         LendToCustomer => ("顧客に貸与", "Lend to a customer"),
         Lend => ("貸与する", "Lend"),

@@ -321,7 +321,14 @@ pub(super) fn instruction_table(l: Lang, list: &[Instruction]) -> Markup {
                     td { (i.customer_id) }
                     td { a href={ "/instructions/" (i.id) } { (i.subject) } }
                     td { (kind_name(i.kind).text(l)) }
-                    td.state { (state_name(i.state).text(l)) }
+                    td.state {
+                        span class=(match i.state {
+                            InstructionState::Submitted => "badge warn",
+                            InstructionState::Accepted => "badge",
+                            InstructionState::Rejected => "badge bad",
+                            InstructionState::Done => "badge ok",
+                        }) { (state_name(i.state).text(l)) }
+                    }
                     td { (date(l, i.created_at)) }
                 }
             }
