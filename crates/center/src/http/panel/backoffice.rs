@@ -229,6 +229,20 @@ async fn contract_page(
     let lend = is_staff(&u) && c.end().is_none_or(|e| e > bo::today(s.now_ms()));
     let cancel = c.ending.is_none()
         && matches!(u.actor.role, Role::Officer | Role::BackOffice | Role::Admin);
+    // The units one may lend: those in stock, picked by serial number.
+    let in_stock = if lend {
+        let f = crate::gateways::EquipmentFilter {
+            state: Some(crate::gateways::inventory::EquipmentState::InStock),
+            ..Default::default()
+        };
+        s.app
+            .inventory()
+            .list(&u.actor, &f)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let body = html! {
         dl #contract {
             dt { (B::AccessLine.text(l)) } dd { (c.line_product) " " (c.line_id) }
@@ -242,7 +256,15 @@ async fn contract_page(
         @if lend {
             form method="post" action={ "/backoffice/contracts/" (c.id) "/equipment" } #lend_form {
                 (csrf_field(&u.csrf))
-                label { (B::EquipmentNumberInStock.text(l)) " " input name="equipment" #lend_unit size="8" required; }
+                label {
+                    (B::EquipmentNumberInStock.text(l)) " "
+                    select name="equipment" #lend_unit required {
+                        option value="" { "—" }
+                        @for e in &in_stock {
+                            option value=(e.id) { (e.serial) " (" (e.model) ")" }
+                        }
+                    }
+                }
                 " "
                 button #lend_submit { (B::LendEquipment.text(l)) }
             }
