@@ -908,6 +908,19 @@ impl Tx {
         Ok(())
     }
 
+    /// Locks the provider's active administrators' rows until the transaction ends and
+    /// counts them: two transactions that each take an administrator away serialize
+    /// here, so the second sees what the first left (PostgreSQL re-reads the rows it
+    /// waited for; SQLite writes one transaction at a time).
+    pub async fn lock_active_admins(&mut self) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE users SET active = active WHERE role = 'admin' AND customer_id IS NULL AND active = 1",
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     pub async fn set_role(&mut self, user_id: UserId, role: Role) -> Result<()> {
         sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())

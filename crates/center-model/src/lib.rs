@@ -15,3 +15,4 @@ pub mod messages;
 pub mod monitoring;
 pub mod revisions;
 pub mod tasks;
+pub mod text;

@@ -68,7 +68,13 @@ pub struct Config {
     /// The back office: eligible lines, invoice issuer, SMTP for notices.
     pub backoffice: crate::backoffice::BackofficeConfig,
     /// Address and port of the agent listener (mutual TLS); empty means no listener.
+    /// On by default on every address at port 8443 (agents come over the network).
     pub agent_listen: String,
+    /// The address agents use to reach the agent listener, shown in the enrolment
+    /// command (e.g. `https://gw.example.jp:8443`); empty means the host of
+    /// `public_url` with the agent listener's port. Its host goes into the listener's
+    /// certificate. Environment: `MAMORI_AGENT_PUBLIC_URL`.
+    pub agent_public_url: String,
     /// Configuration revisions need a reviewer other than their author.
     pub four_eyes: bool,
     /// Where the monitoring's incident notifications go (the operations center's
@@ -174,6 +180,34 @@ impl From<ProxyNet> for String {
     }
 }
 
+/// The agent listener's address unless configured: every address, port 8443.
+pub const DEFAULT_AGENT_LISTEN: &str = "0.0.0.0:8443";
+
+impl Config {
+    /// The URL agents enrol at and talk to, given the agent listener's bound port:
+    /// `agent_public_url`, else the host of the public URL with that port.
+    pub fn agent_url(&self, port: u16) -> String {
+        let own = self.agent_public_url.trim().trim_end_matches('/');
+        if !own.is_empty() {
+            return own.to_string();
+        }
+        let public = self.effective_public_url();
+        let host = public
+            .split("://")
+            .nth(1)
+            .unwrap_or(&public)
+            .split('/')
+            .next()
+            .unwrap_or("");
+        // Without the port: `[v6]:p` keeps its brackets, `host:p` loses `:p`.
+        let host = match host.rfind(':') {
+            Some(i) if !host[i..].contains(']') => &host[..i],
+            _ => host,
+        };
+        format!("https://{host}:{port}")
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -190,7 +224,8 @@ impl Default for Config {
             totp_throttle_per_minute: 10,
             max_connections: 16,
             backoffice: Default::default(),
-            agent_listen: String::new(),
+            agent_listen: DEFAULT_AGENT_LISTEN.into(),
+            agent_public_url: String::new(),
             four_eyes: true,
             noc_email: String::new(),
             trusted_proxies: Vec::new(),
@@ -289,6 +324,7 @@ impl Config {
                 }
                 "MAX_CONNECTIONS" => self.max_connections = num(&value).map_err(err)?,
                 "AGENT_LISTEN" => self.agent_listen = value.clone(),
+                "AGENT_PUBLIC_URL" => self.agent_public_url = value.clone(),
                 "FOUR_EYES" => self.four_eyes = num(&value).map_err(err)?,
                 "NOC_EMAIL" => self.noc_email = value.clone(),
                 "TRUSTED_PROXIES" => {
@@ -597,6 +633,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("MAMORI_OPERATIONS_CENTER"), "{e}");
+    }
+
+    #[test]
+    fn the_agent_url_is_its_own_or_the_public_host_with_the_listeners_port() {
+        let mut c = Config::default();
+        assert_eq!(c.agent_listen, "0.0.0.0:8443", "on by default");
+        assert_eq!(c.agent_url(8443), "https://127.0.0.1:8443");
+        c.public_url = "https://panel.example.jp/".into();
+        assert_eq!(c.agent_url(8443), "https://panel.example.jp:8443");
+        c.public_url = "http://[2001:db8::1]:8080".into();
+        assert_eq!(c.agent_url(9443), "https://[2001:db8::1]:9443");
+        c.agent_public_url = "https://gw.example.jp:443/".into();
+        assert_eq!(c.agent_url(8443), "https://gw.example.jp:443");
+        c.apply_env([("MAMORI_AGENT_LISTEN".to_string(), String::new())])
+            .unwrap();
+        assert_eq!(c.agent_listen, "", "the environment turns it off");
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The agent listener, when `agent_listen` is set.
     pub agent: Option<gateways::listener::AgentListener>,
+    /// Where agents reach the agent listener (`Config::agent_url`), when it listens.
+    pub agent_url: Option<String>,
     /// The one-time bootstrap token, when no administrator exists yet.
     pub bootstrap_token: Option<String>,
     pub public_url: String,
@@ -195,6 +197,7 @@ pub async fn start_with_clock(
         throttle: Default::default(),
         limits,
         listeners: Default::default(),
+        agent_url: Default::default(),
     });
     let agent = match gateways::listener::start(
         &shared.config,
@@ -207,11 +210,16 @@ pub async fn start_with_clock(
         Ok(a) => a,
         Err(message) => return Err(CenterError::AgentListener(message)),
     };
+    if let Some(a) = &agent {
+        let _ = shared.agent_url.set(shared.config.agent_url(a.addr.port()));
+    }
+    let agent_url = shared.agent_url.get().cloned();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(shared, listener, async move {
         let _ = rx.await;
     }));
     Ok(Running {
+        agent_url,
         agent,
         audit_key: head.public_key.clone(),
         head,
@@ -269,6 +277,9 @@ pub fn run_blocking(config: Config) -> Result<(), CenterError> {
         println!("Mamori center: control panel at {}/", running.public_url);
         if let Some(a) = &running.agent {
             println!("agent listener: https://{}", a.addr);
+            if let Some(url) = &running.agent_url {
+                println!("agents enrol at {url}");
+            }
         }
         println!("database: {db}");
         println!("audit checkpoints signed with {}", running.audit_key);

@@ -14,8 +14,110 @@ both_backends!(
     address_of_another_customer_is_not_revealed,
     expired_sessions_and_used_links_are_purged,
     concurrent_bootstraps_each_print_a_working_link,
-    instruction_list_pages
+    instruction_list_pages,
+    the_last_active_administrator_stays
 );
+
+/// The provider always keeps an active administrator: the last one can neither be
+/// deactivated nor given another role, while one of two can; and when two
+/// administrators deactivate each other at the same moment, only one succeeds.
+async fn the_last_active_administrator_stays(backend: Backend) {
+    let c = Center::start(backend).await;
+    let first = c.admin().await;
+    let (_, me) = c.get("/api/v1/me", &first).await;
+    let first_id = me["user"]["id"].as_i64().unwrap_or_else(|| panic!("{me}"));
+    let refused = |s: StatusCode, v: &serde_json::Value| {
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert!(v.to_string().contains("last active administrator"), "{v}");
+    };
+    // Alone: not even oneself.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{first_id}/deactivate"),
+            &first,
+            json!({}),
+        )
+        .await;
+    refused(s, &v);
+    // A second administrator.
+    let (s, v) = c
+        .post(
+            "/api/v1/users",
+            &first,
+            json!({"email": "second@provider.example.jp", "display_name": "Second", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let second_id = v["user"]["id"].as_i64().unwrap();
+    let secret = c
+        .setup(v["setup_path"].as_str().unwrap(), None, "Second")
+        .await;
+    let second = c.login("second@provider.example.jp", &secret).await;
+    // One of two may go: the second becomes an operator, and back.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{second_id}/role"),
+            &first,
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Now the first is the last one again: refused, by the role change too.
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{first_id}/deactivate"),
+            &first,
+            json!({}),
+        )
+        .await;
+    refused(s, &v);
+    let (s, v) = c
+        .post(
+            &format!("/api/v1/users/{second_id}/role"),
+            &first,
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The role change ended the second's sessions; a new one.
+    let second = {
+        drop(second);
+        c.login("second@provider.example.jp", &secret).await
+    };
+    // Both at once, each taking the other away: exactly one succeeds.
+    let (to_second, to_first) = (
+        format!("/api/v1/users/{second_id}/deactivate"),
+        format!("/api/v1/users/{first_id}/deactivate"),
+    );
+    let (a, b) = tokio::join!(
+        c.post(&to_second, &first, json!({})),
+        c.post(&to_first, &second, json!({})),
+    );
+    let ok = [&a, &b]
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1, "{a:?} {b:?}");
+    let (_, users) = c
+        .get(
+            "/api/v1/users",
+            if a.0 == StatusCode::OK {
+                &first
+            } else {
+                &second
+            },
+        )
+        .await;
+    let active_admins = users
+        .as_array()
+        .or_else(|| users["users"].as_array())
+        .unwrap_or_else(|| panic!("{users}"))
+        .iter()
+        .filter(|u| u["role"] == "admin" && u["active"] == true)
+        .count();
+    assert_eq!(active_admins, 1, "{users}");
+    c.stop().await;
+}
 
 async fn instruction_list_pages(backend: Backend) {
     let c = Center::start(backend).await;

@@ -767,6 +767,7 @@ async fn two_centers_share_one_postgres() {
         data_dir: dir.path().to_path_buf(),
         database_url: c.pg.as_ref().unwrap().url(),
         log: "warn".into(),
+        agent_listen: String::new(),
         ..Default::default()
     })
     .await

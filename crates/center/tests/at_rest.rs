@@ -78,6 +78,7 @@ fn config(data_dir: &Path, database_url: &str) -> Config {
         data_dir: data_dir.to_path_buf(),
         database_url: database_url.into(),
         log: "warn".into(),
+        agent_listen: String::new(),
         ..Config::default()
     }
 }

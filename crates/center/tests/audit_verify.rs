@@ -162,6 +162,7 @@ async fn stopped_center(
         data_dir: data.to_path_buf(),
         database_url: pg.as_ref().map(|p| p.url()).unwrap_or_default(),
         log: "warn".into(),
+        agent_listen: String::new(),
         ..Config::default()
     };
     (config, pg, key)

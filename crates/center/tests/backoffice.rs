@@ -989,6 +989,7 @@ async fn invoice_numbers_have_no_gaps_with_two_centers() {
             data_dir: dir.path().to_path_buf(),
             database_url: url,
             log: "warn".into(),
+            agent_listen: String::new(),
             ..Default::default()
         },
         o.c.clock.clone(),

@@ -23,6 +23,7 @@ async fn backoffice_in_the_browser(backend: Backend) {
     let bo = c.provider_user(&admin, "back_office").await;
     let (alpha, _, _) = c.customer(&admin, "Alpha").await;
     let d = Driver::start().await;
+    d.resize(1280, 900).await;
     let base = c.base.clone();
     // The back-office person's session (signing in is the panel test's story).
     d.go(&format!("{base}/login")).await;
@@ -61,6 +62,38 @@ async fn backoffice_in_the_browser(backend: Backend) {
     d.click(&format!("#accept_{id}")).await;
     assert_eq!(d.text("#minimum_term_end").await, "2027年3月31日");
     assert_eq!(d.text("#status").await, "契約中");
+    // The back office in the panel's layout, marking where one is.
+    assert!(
+        !d.find_all("header nav a[aria-current=page]")
+            .await
+            .is_empty()
+    );
+    d.find("#signout").await;
+    d.screenshot(&format!("backoffice-contract-{backend:?}"))
+        .await;
+    d.resize(390, 844).await;
+    d.screenshot(&format!("backoffice-contract-phone-{backend:?}"))
+        .await;
+    d.resize(1280, 900).await;
+    // A unit stocked in the panel is lent from the contract page, picked by serial.
+    let contract_url = d.url().await;
+    d.go(&format!("{base}/equipment")).await;
+    d.fill("#serial", "BO-0001").await;
+    d.fill("#model", "MX-1").await;
+    d.click("#stock").await;
+    d.find("#flash").await;
+    d.go(&contract_url).await;
+    d.choose("#lend_unit", "BO-0001 (MX-1)").await;
+    d.click("#lend_submit").await;
+    for _ in 0..100 {
+        if d.source().await.contains("BO-0001") && d.find_all("#lend_unit option").await.len() == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(d.text("main").await.contains("BO-0001"));
+    assert_eq!(d.options("#lend_unit").await, ["—"], "no longer in stock");
 
     // Art. 12: termination with an Art. 12-1 reason and prior notice.
     let today = jiff::tz::Offset::constant(9)
@@ -71,6 +104,9 @@ async fn backoffice_in_the_browser(backend: Backend) {
     d.set("#term_notice", &today.to_string()).await;
     d.set("#term_end", &end.to_string()).await;
     d.click("#term_submit").await;
+    // Terminating asks first, with what it means.
+    assert!(d.dialog().await.contains("第12条第3項"));
+    d.answer(true).await;
     let mut status = String::new();
     for _ in 0..100 {
         status = d.text("#status").await;
@@ -93,6 +129,8 @@ async fn backoffice_in_the_browser(backend: Backend) {
         .await;
     d.click(&format!("#notice_customer_{alpha}")).await;
     d.click("#notice_send").await;
+    assert!(d.dialog().await.contains("取り消せません"));
+    d.answer(true).await;
     let mut list = String::new();
     for _ in 0..100 {
         list = d.text("#notices").await;

@@ -14,7 +14,12 @@ use std::time::Duration;
 use support::browser::Driver;
 use support::{Backend, Center, PASSWORD};
 
-both_backends!(browser_story);
+both_backends!(
+    browser_story,
+    equipment_journey_in_japanese,
+    equipment_journey_in_english,
+    enrolment_with_the_agent_listener_off
+);
 
 impl Driver {
     async fn setup(&self, c: &Center, url: &str, email: Option<&str>, name: &str, totp: bool) {
@@ -260,4 +265,333 @@ async fn browser_story(backend: Backend) {
     d.assert_no_csp_violation("the panel's pages").await;
     d.quit().await;
     c.stop().await;
+}
+
+/// The words of the equipment journey in one language: (the browser's language, in
+/// stock, lent, installed).
+struct Words {
+    lang: &'static str,
+    in_stock: &'static str,
+    lent: &'static str,
+    installed: &'static str,
+    site_created: &'static str,
+    stocked: &'static str,
+    invisible: &'static str,
+    register: &'static str,
+    deactivate_says: &'static str,
+}
+
+const JA: Words = Words {
+    lang: "ja",
+    in_stock: "在庫",
+    lent: "貸与中",
+    installed: "設置済み",
+    site_created: "拠点を作成しました。",
+    stocked: "機器を在庫に追加しました。",
+    invisible: "幅のない文字",
+    register: "機器台帳",
+    deactivate_says: "サインインできなくなります",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    in_stock: "In stock",
+    lent: "Lent",
+    installed: "Installed",
+    site_created: "The site was created.",
+    stocked: "The equipment was added to stock.",
+    invisible: "zero-width",
+    register: "Equipment register",
+    deactivate_says: "can no longer sign in",
+};
+
+async fn equipment_journey_in_japanese(backend: Backend) {
+    equipment_journey(backend, &JA, true).await
+}
+
+async fn equipment_journey_in_english(backend: Backend) {
+    equipment_journey(backend, &EN, true).await
+}
+
+async fn enrolment_with_the_agent_listener_off(backend: Backend) {
+    equipment_journey(backend, &EN, false).await
+}
+
+/// Customer -> site -> stocked unit -> lent -> installed at the site -> enrolment
+/// token, entirely in the panel, picking the customer and the site by name from lists.
+/// With the agent listener on, the token page shows the whole `mamori agent enrol`
+/// command with the listener's real URL and the CA's fingerprint; with it off, the
+/// unit's page and the token page say why no unit can enrol.
+async fn equipment_journey(backend: Backend, w: &Words, listener: bool) {
+    let c = Center::start_with(backend, |cfg| {
+        if listener {
+            cfg.agent_listen = "127.0.0.1:0".into();
+        }
+    })
+    .await;
+    let agent_url = c.running.as_ref().unwrap().agent_url.clone();
+    assert_eq!(agent_url.is_some(), listener);
+    let d = Driver::start_in(w.lang).await;
+    let base = c.base.clone();
+    d.resize(1280, 900).await;
+    let shot = |what: &str| {
+        format!(
+            "journey-{}-{}-{what}",
+            w.lang,
+            if listener { "on" } else { "off" }
+        )
+    };
+    let secret = setup_keep(
+        &d,
+        &c,
+        &format!("{base}/setup/{}", c.bootstrap),
+        Some("admin@provider.example.jp"),
+        "管理 太郎",
+        true,
+    )
+    .await;
+    d.sign_in(&c, &base, "admin@provider.example.jp", secret.as_deref())
+        .await;
+
+    // A new customer whose officer's name is nothing visible: refused beside that
+    // field, the rest kept.
+    d.go(&format!("{base}/customers")).await;
+    d.fill("#customer_name", "株式会社ベータ").await;
+    d.fill("#officer_email", "officer@beta.example.jp").await;
+    d.set("#officer_name", "\u{200B}\u{200C}").await;
+    d.click("#create_customer").await;
+    assert!(d.text("#officer_name_error").await.contains(w.invisible));
+    assert_eq!(d.attr("#customer_name", "value").await, "株式会社ベータ");
+    assert_eq!(
+        d.attr("#officer_email", "value").await,
+        "officer@beta.example.jp"
+    );
+    assert!(d.find_all("#name_error").await.is_empty());
+
+    // Two customers, so that picking one from the list means something.
+    for (name, email) in [
+        ("株式会社ベータ", "officer@beta.example.jp"),
+        ("株式会社アルファ", "officer@alpha.example.jp"),
+    ] {
+        d.go(&format!("{base}/customers")).await;
+        d.fill("#customer_name", name).await;
+        d.fill("#officer_email", email).await;
+        d.fill("#officer_name", "安全 花子").await;
+        d.click("#create_customer").await;
+        d.find("#setup_link").await;
+    }
+
+    // A site, on the customer's page; the other customer gets one too.
+    for (customer, site) in [
+        ("株式会社ベータ", "ベータ工場"),
+        ("株式会社アルファ", "本社"),
+    ] {
+        d.go(&format!("{base}/customers")).await;
+        d.click(&format!("#customers a[data-name='{customer}']"))
+            .await;
+        d.find("#no_sites").await;
+        d.fill("#site_name", site).await;
+        d.fill("#site_address", "東京都千代田区1-1").await;
+        d.click("#create_site").await;
+        for _ in 0..100 {
+            if !d.find_all("#sites").await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            d.text("#sites").await.contains(site),
+            "{}",
+            d.source().await
+        );
+        assert_eq!(d.text("main h1").await, customer);
+        // The page confirms it.
+        assert_eq!(d.text("#flash").await, w.site_created);
+    }
+    d.screenshot(&shot("customer")).await;
+
+    // Refused names: the reason beside the field, what was typed kept, nothing made.
+    let alpha = d.url().await;
+    let long = "長".repeat(201);
+    for (typed, says) in [
+        ("本社\u{202E}exe.txt", "U+202E"),
+        ("\u{200B}\u{200B}\u{3000}", w.invisible),
+        (long.as_str(), "201"),
+    ] {
+        d.go(&alpha).await;
+        d.set("#site_name", typed).await;
+        d.click("#create_site").await;
+        let error = d.text("#name_error").await;
+        assert!(error.contains(says), "{typed:?}: {error}");
+        assert_eq!(d.attr("#site_name", "aria-invalid").await, "true");
+        assert_eq!(
+            d.run("return document.getElementById('site_name').value")
+                .await,
+            serde_json::json!(typed),
+            "the input is kept"
+        );
+        assert!(d.find_all("#flash").await.is_empty());
+    }
+    d.run("document.getElementById('name_error').scrollIntoView(); return true")
+        .await;
+    d.screenshot(&shot("refused")).await;
+    assert_eq!(
+        d.text("#sites").await.matches("東京都").count(),
+        1,
+        "only 本社"
+    );
+
+    // A unit into stock; a serial of nothing visible is refused beside its field.
+    d.go(&format!("{base}/equipment")).await;
+    assert_eq!(
+        d.text("header nav a[aria-current=page]").await,
+        w.register,
+        "the navigation shows where one is"
+    );
+    d.set("#serial", "\u{200B}").await;
+    d.fill("#model", "MX-100").await;
+    d.click("#stock").await;
+    assert!(d.text("#serial_error").await.contains(w.invisible));
+    assert_eq!(d.attr("#model", "value").await, "MX-100");
+    d.fill("#serial", "MG-2026-0001").await;
+    d.fill("#model", "MX-100").await;
+    d.click("#stock").await;
+    wait_text(&d, "#state", w.in_stock).await;
+    assert_eq!(d.text("main h1").await, "MG-2026-0001");
+    assert_eq!(d.text("#flash").await, w.stocked);
+    // The flash message leaves the address: a reload does not say it again.
+    let unit_url = d.url().await;
+    assert!(!unit_url.contains("done="), "{unit_url}");
+    // Installing needs a customer first: there is no install form yet.
+    assert!(d.find_all("#install_form").await.is_empty());
+
+    // Lent to the customer picked by name; the list names every customer.
+    let names = d.options("#lend_customer").await;
+    assert!(
+        names.contains(&"株式会社アルファ".to_string())
+            && names.contains(&"株式会社ベータ".to_string()),
+        "{names:?}"
+    );
+    d.choose("#lend_customer", "株式会社アルファ").await;
+    d.click("#lend").await;
+    wait_text(&d, "#state", w.lent).await;
+    assert_eq!(d.text("#customer").await, "株式会社アルファ");
+
+    // Installed at one of that customer's sites: only theirs are offered.
+    let sites = d.options("#install_site").await;
+    assert!(sites.contains(&"本社".to_string()), "{sites:?}");
+    assert!(!sites.contains(&"ベータ工場".to_string()), "{sites:?}");
+    d.choose("#install_site", "本社").await;
+    d.click("#install").await;
+    wait_text(&d, "#state", w.installed).await;
+    assert_eq!(d.text("#customer").await, "株式会社アルファ");
+    assert_eq!(d.text("#site").await, "本社");
+    assert!(d.text("#history").await.contains("本社"));
+    // The register names the customer too.
+    d.go(&format!("{base}/equipment")).await;
+    assert!(d.text("#equipment").await.contains("株式会社アルファ"));
+    d.go(&unit_url).await;
+    d.screenshot(&shot("unit")).await;
+    // On a phone-sized screen nothing needs scrolling sideways.
+    d.resize(390, 844).await;
+    d.screenshot(&shot("unit-phone")).await;
+    assert_eq!(
+        d.run("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        serde_json::json!(true)
+    );
+    d.resize(1280, 900).await;
+
+    // The enrolment token.
+    assert_eq!(
+        d.find_all("#agent_listener_off").await.is_empty(),
+        listener,
+        "the unit's page says when the listener is off"
+    );
+    d.click("#create_token").await;
+    let token = d.text("#enrolment_token").await;
+    match &agent_url {
+        Some(url) => {
+            assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+            assert_eq!(&d.text("#agent_url").await, url);
+            let fingerprint = d.text("#ca_fingerprint").await;
+            assert_eq!(fingerprint.len(), 64, "{fingerprint}");
+            assert!(fingerprint.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(token.rsplit_once('.').map(|(_, f)| f), Some(&*fingerprint));
+            let command = d.text("#enrol_command").await;
+            assert!(
+                command.contains(&format!(
+                    "printf '%s\\n' '{token}' > /etc/mamori/enrol.token"
+                )),
+                "{command}"
+            );
+            assert!(
+                command.contains(&format!(
+                    "mamori agent enrol --center {url} --token-file /etc/mamori/enrol.token"
+                )),
+                "{command}"
+            );
+            d.find("#copy_command").await;
+            assert!(d.find_all("#agent_listener_off").await.is_empty());
+        }
+        None => {
+            d.find("#agent_listener_off").await;
+            assert!(d.find_all("#enrol_command").await.is_empty());
+            assert!(d.text("#agent_listener_off").await.contains("agent_listen"));
+        }
+    }
+    d.screenshot(&shot("token")).await;
+
+    d.resize(390, 844).await;
+    d.screenshot(&shot("token-phone")).await;
+    assert_eq!(
+        d.run("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        serde_json::json!(true),
+        "the command and the token wrap"
+    );
+    d.resize(1280, 900).await;
+    // Deactivating a user asks first, saying what it means; Cancel changes nothing.
+    // The last active administrator (the reader) is offered no such button.
+    d.go(&format!("{base}/users")).await;
+    let row_button = |email: &str| {
+        format!(
+            "var r = Array.from(document.querySelectorAll('#users tr')).find(r => r.textContent.includes('{email}')); var b = r && r.querySelector('button[id^=deactivate_]'); return b ? b.id : null"
+        )
+    };
+    assert_eq!(
+        d.run(&row_button("admin@provider.example.jp")).await,
+        serde_json::Value::Null
+    );
+    let button = d.run(&row_button("officer@beta.example.jp")).await;
+    let button = format!("#{}", button.as_str().expect("a deactivate button"));
+    d.click(&button).await;
+    assert!(d.dialog().await.contains(w.deactivate_says));
+    d.answer(false).await;
+    d.go(&format!("{base}/users")).await;
+    d.find(&button).await;
+    d.click(&button).await;
+    assert!(d.dialog().await.contains(w.deactivate_says));
+    d.answer(true).await;
+    for _ in 0..100 {
+        if d.find_all(&button).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(d.find_all(&button).await.is_empty(), "deactivated");
+    d.assert_no_csp_violation("the equipment journey").await;
+    d.quit().await;
+    c.stop().await;
+}
+
+/// Waits until the element `css` shows `text`; fails with what it shows otherwise.
+async fn wait_text(d: &Driver, css: &str, text: &str) {
+    for _ in 0..100 {
+        if !d.find_all(css).await.is_empty() && d.text(css).await == text {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(d.text(css).await, text, "on {}", d.url().await);
 }

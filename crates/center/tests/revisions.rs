@@ -749,6 +749,7 @@ async fn concurrent_publishes_from_two_centers_never_share_a_generation() {
         data_dir: dir_b.path().to_path_buf(),
         database_url: w.c.pg.as_ref().unwrap().url(),
         log: "warn".into(),
+        agent_listen: String::new(),
         ..Default::default()
     })
     .await

@@ -234,6 +234,7 @@ async fn rollback_and_publish_without_the_operations_center_are_refused(backend:
 
     let mut cfg = mamori_center::config::Config {
         database_url: url,
+        agent_listen: String::new(),
         ..Default::default()
     };
     with_operations_center(&mut cfg);

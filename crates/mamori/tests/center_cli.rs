@@ -28,6 +28,8 @@ fn mamori(args: &[&str]) -> Command {
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MAMORI_")) {
         c.env_remove(k);
     }
+    // The agent listener is on by default on a fixed port; off unless a test sets it.
+    c.env("MAMORI_AGENT_LISTEN", "");
     c
 }
 

@@ -217,7 +217,7 @@ crate::catalog! {
         Paid => ("入金済", "Paid"),
         AccessLine => ("回線", "Access line"),
         EquipmentLent => ("貸与機器", "Equipment lent"),
-        EquipmentNumberInStock => ("在庫の機器番号", "Equipment number in stock"),
+        EquipmentNumberInStock => ("在庫の機器", "Equipment in stock"),
         LendEquipment => ("機器を貸与する", "Lend equipment"),
         CancelHeading => ("解約のお申し出（第11条第1項）", "Cancel the contract (Art. 11-1)"),
         CancelAbout => (

@@ -216,6 +216,14 @@ crate::messages! {
             format!("{}に制御文字 U+{c:04X} が含まれています。取り除いてください。", field.text(Lang::Ja)),
             format!("contains the control character U+{c:04X}"),
         ),
+        BidiControl { field: Field, c: u32 } => (
+            format!("{}に表示順を入れ替える文字 U+{c:04X} が含まれています。取り除いてください。", field.text(Lang::Ja)),
+            format!("contains U+{c:04X}, which changes the order in which text is shown; remove it"),
+        ),
+        OnlyInvisible { field: Field } => (
+            format!("{}が空白や幅のない文字だけです。見える文字で入力してください。", field.text(Lang::Ja)),
+            "holds only spaces or zero-width characters; type something visible",
+        ),
         OneLine { field: Field } => (
             format!("{}は1行にしてください。", field.text(Lang::Ja)),
             "must be one line",
@@ -594,6 +602,10 @@ crate::catalog! {
 crate::messages! {
     /// What conflicts with the current state of an object.
     pub enum Conflict {
+        LastActiveAdmin => (
+            "最後の有効な管理者は無効にできず、役割も変えられません。先に別の管理者を有効にしてください。",
+            "the last active administrator cannot be deactivated or given another role; make another administrator active first",
+        ),
         AccountExists => (
             "このメールアドレスのアカウントはすでにあります。",
             "an account with this e-mail address already exists",

@@ -131,6 +131,9 @@ crate::catalog! {
         Action => ("操作", "Action"),
         Object => ("対象", "Object"),
         Outcome => ("結果", "Outcome"),
+        NewSite => ("新しい拠点", "New site"),
+        Address => ("住所", "Address"),
+        NoSites => ("拠点はまだありません。", "No sites yet."),
     }
 }
 
@@ -183,6 +186,42 @@ crate::catalog! {
 }
 
 crate::catalog! {
+    /// What a dangerous action asks before it is taken: the consequence, then whether
+    /// to go on (the browser's confirmation dialog, `data-confirm`).
+    pub enum Confirm {
+        DeactivateUser => (
+            "このユーザーを無効にします。セッションと API トークンはすぐに失効し、サインインできなくなります。よろしいですか？",
+            "Deactivate this user? Their sessions and API tokens end at once and they can no longer sign in.",
+        ),
+        TerminateContract => (
+            "この契約を解除します。解除日に未払いの債務はすべて支払期限が到来します（第12条第3項）。よろしいですか？",
+            "Terminate this contract? On the end date every unpaid debt falls due at once (Art. 12-3).",
+        ),
+        RefuseApplication => (
+            "この申込みを選んだ理由で謝絶します。よろしいですか？",
+            "Refuse this application for the reason chosen?",
+        ),
+        PublishRevision => (
+            "この版を次の世代として公開し、拠点のすべての機器に配信します。よろしいですか？",
+            "Publish this revision as the next generation? It goes to all the equipment at the site.",
+        ),
+        SendNotice => (
+            "この通知を宛先に送信します。送信後は取り消せません。よろしいですか？",
+            "Send this notice to its recipients? A sent notice cannot be called back.",
+        ),
+    }
+}
+
+crate::catalog! {
+    /// What a page confirms after a form did its work (the flash message).
+    pub enum Flash {
+        SiteCreated => ("拠点を作成しました。", "The site was created."),
+        UnitStocked => ("機器を在庫に追加しました。", "The equipment was added to stock."),
+        UnitMoved => ("機器の状態を変更しました。", "The equipment's state was changed."),
+    }
+}
+
+crate::catalog! {
     /// The equipment register, one piece of equipment, its agent, the equipment status.
     pub enum Equipment {
         NoneMatches => ("該当する機器はありません。", "No equipment matches."),
@@ -208,6 +247,30 @@ crate::catalog! {
         Generation => ("世代", "Generation"),
         GenerationLower => ("世代", "generation"),
         Report => ("報告", "Report"),
+        StockUnit => ("機器を在庫に追加", "Add equipment to stock"),
+        AddToStock => ("在庫に追加", "Add to stock"),
+        LendToCustomer => ("顧客に貸与", "Lend to a customer"),
+        Lend => ("貸与する", "Lend"),
+        InstallAtSite => ("拠点に設置", "Install at a site"),
+        Install => ("設置する", "Install"),
+        NoSitesOfCustomer => (
+            "この顧客には拠点がありません。先に顧客のページで拠点を作成してください。",
+            "This customer has no site yet. Create one on the customer's page first.",
+        ),
+        OtherMove => ("その他の状態変更", "Another change of state"),
+        MoveTo => ("変更後の状態", "New state"),
+        Move => ("変更する", "Change"),
+        AgentCommand => (
+            "登録トークンをファイルに保存し、機器で root として次のコマンドを実行してください。",
+            "Save the token in a file and run this on the equipment as root:",
+        ),
+        AgentUrl => ("エージェント接続先", "Agent listener"),
+        CaFingerprint => ("CA フィンガープリント (SHA-256)", "CA fingerprint (SHA-256)"),
+        AgentListenerOff => (
+            "エージェント接続口 (agent_listen) が無効のため、機器は登録できません。センターの設定で agent_listen を有効にしてください。",
+            "The agent listener (agent_listen) is off, so no equipment can enrol. Turn agent_listen on in the center's configuration.",
+        ),
+        Copy => ("コピー", "Copy"),
     }
 }
 

@@ -211,16 +211,27 @@ fn text(field: Field, value: &str, max: usize, multiline: bool) -> Result<String
     if n > max {
         return Err(AppError::invalid(field, Invalid::TooLong { field, n, max }));
     }
-    if let Some(c) = v
-        .chars()
-        .find(|&c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
-    {
-        return Err(AppError::invalid(
+    typed(field, v, multiline)?;
+    Ok(v.to_string())
+}
+
+/// Refuses `value` when it holds control characters (line breaks only where
+/// `multiline`), characters that reorder what is shown, or nothing visible
+/// (`mamori_center_model::text`).
+pub(crate) fn typed(field: Field, value: &str, multiline: bool) -> Result<()> {
+    use mamori_center_model::text::{Problem, problem};
+    match problem(value, multiline) {
+        None => Ok(()),
+        Some(Problem::Control(c)) => Err(AppError::invalid(
             field,
             Invalid::ControlCharacter { field, c: c as u32 },
-        ));
+        )),
+        Some(Problem::Bidi(c)) => Err(AppError::invalid(
+            field,
+            Invalid::BidiControl { field, c: c as u32 },
+        )),
+        Some(Problem::Invisible) => Err(AppError::invalid(field, Invalid::OnlyInvisible { field })),
     }
-    Ok(v.to_string())
 }
 
 fn email(value: &str) -> Result<String> {

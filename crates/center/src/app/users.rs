@@ -172,6 +172,9 @@ impl Users<'_> {
             return Err(AppError::Forbidden(Forbidden::ChangeAccount));
         }
         let mut tx = self.store.begin().await?;
+        if !active && target.active {
+            last_admin_stays(&mut tx, &target).await?;
+        }
         // Deactivation ends the user's sessions (in `set_active`) and tokens at once.
         tx.set_active(id, active).await?;
         let revoked = if active {
@@ -235,6 +238,9 @@ impl Users<'_> {
             return Err(AppError::invalid(Field::Role, Invalid::OwnAdminRole));
         }
         let mut tx = self.store.begin().await?;
+        if role != Role::Admin && target.active {
+            last_admin_stays(&mut tx, &target).await?;
+        }
         tx.set_role(id, role).await?;
         let revoked = tx.revoke_user_tokens(id, now, actor.user_id.get()).await?;
         tx.audit(
@@ -254,4 +260,17 @@ impl Users<'_> {
             .await?
             .ok_or(AppError::NotFound)
     }
+}
+
+/// The rule that the provider keeps an active administrator: taking `target` away (by
+/// deactivating it or giving it another role) is refused when it is the last one.
+/// Locks the administrators' rows for the rest of `tx` (see `Tx::lock_active_admins`).
+async fn last_admin_stays(tx: &mut crate::store::Tx, target: &User) -> Result<()> {
+    if target.role != Role::Admin || target.customer_id.is_some() {
+        return Ok(());
+    }
+    if tx.lock_active_admins().await? <= 1 {
+        return Err(AppError::Conflict(Conflict::LastActiveAdmin));
+    }
+    Ok(())
 }

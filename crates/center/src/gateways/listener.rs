@@ -47,14 +47,15 @@ pub async fn start(
     let ca =
         Arc::new(ca::load_or_create(&config.data_dir.join("ca"), now).map_err(|e| e.to_string())?);
     let mut names = vec!["localhost".to_string(), want.ip().to_string()];
-    if let Some(host) = config
-        .public_url
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', ':']).next())
-        .filter(|h| !h.is_empty())
-    {
-        names.push(host.to_string());
+    for url in [&config.public_url, &config.agent_public_url] {
+        if let Some(host) = url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+        {
+            names.push(host.to_string());
+        }
     }
     names.dedup();
     let tls = agent::tls_config(&ca, names, now)?;

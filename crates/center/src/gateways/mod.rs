@@ -29,12 +29,7 @@ fn line(field: Field, value: &str, max: usize) -> Result<String> {
     if n > max {
         return Err(AppError::invalid(field, Invalid::TooLong { field, n, max }));
     }
-    if let Some(c) = v.chars().find(|c| c.is_control()) {
-        return Err(AppError::invalid(
-            field,
-            Invalid::ControlCharacter { field, c: c as u32 },
-        ));
-    }
+    crate::app::typed(field, v, false)?;
     Ok(v.to_string())
 }
 

@@ -43,6 +43,9 @@ pub struct Shared {
     pub limits: conn::Limits,
     /// Both listeners' connection counters (`/metrics`).
     pub listeners: Arc<conn::Listeners>,
+    /// Where agents reach the agent listener (`Config::agent_url` of its bound port),
+    /// set once it listens; unset while the listener is off.
+    pub agent_url: std::sync::OnceLock<String>,
 }
 
 pub type AppState = Arc<Shared>;

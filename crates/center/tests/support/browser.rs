@@ -19,6 +19,11 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start() -> Driver {
+        Self::start_in("ja").await
+    }
+
+    /// A browser whose preferred language is `lang` (`ja` or `en`).
+    pub async fn start_in(lang: &str) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -46,11 +51,11 @@ impl Driver {
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
-                "prefs": {"intl": {"accept_languages": "ja,en"}},
+                "prefs": {"intl": {"accept_languages": if lang == "ja" { "ja,en" } else { "en,ja" }}},
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          "--disable-crash-reporter", "--disable-breakpad",
-                         "--lang=ja", format!("--user-data-dir={}", profile.path().display())]
+                         format!("--lang={lang}"), format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
         let v: Value = http
@@ -118,6 +123,97 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("no element {css} on {}", self.url().await);
+    }
+
+    /// Picks the option of the select `css` whose visible text is `text`, as a person
+    /// does: by the name shown, never by the value behind it.
+    pub async fn choose(&self, css: &str, text: &str) {
+        let select = self.find(css).await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                &format!("/element/{select}/elements"),
+                Some(json!({"using": "css selector", "value": "option"})),
+            )
+            .await;
+        for o in v.as_array().cloned().unwrap_or_default() {
+            let id = o[ELEMENT].as_str().unwrap_or_default().to_string();
+            let shown = self
+                .cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                .await;
+            if shown.as_str().map(str::trim) == Some(text) {
+                self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), None)
+                    .await;
+                return;
+            }
+        }
+        panic!("{css} has no option {text:?} on {}", self.url().await);
+    }
+
+    /// The texts of the options of the select `css`.
+    pub async fn options(&self, css: &str) -> Vec<String> {
+        let v = self
+            .run(&format!(
+                "return Array.from(document.querySelectorAll({:?})).map(o => o.textContent.trim())",
+                format!("{css} option")
+            ))
+            .await;
+        v.as_array()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Sizes the browser's window (e.g. a phone's 390 x 844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the page as `<name>.png` under the tests' output directory
+    /// (`CARGO_TARGET_TMPDIR/screenshots`); its path.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = data_encoding::BASE64
+            .decode(
+                v.as_str()
+                    .unwrap_or_else(|| panic!("no screenshot: {v}"))
+                    .as_bytes(),
+            )
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// The text of the open dialog (`window.confirm`), waiting for it to open.
+    pub async fn dialog(&self) -> String {
+        for _ in 0..100 {
+            let v = self.cmd(reqwest::Method::GET, "/alert/text", None).await;
+            if let Some(t) = v.as_str() {
+                return t.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no dialog opened on {}", self.url().await);
+    }
+
+    /// Answers the open dialog: OK (`accept`) or Cancel.
+    pub async fn answer(&self, accept: bool) {
+        let path = if accept {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.cmd(reqwest::Method::POST, path, None).await;
     }
 
     pub async fn fill(&self, css: &str, text: &str) {

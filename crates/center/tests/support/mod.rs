@@ -147,6 +147,8 @@ impl Center {
             data_dir: dir.path().to_path_buf(),
             database_url: pg.as_ref().map(|p| p.url()).unwrap_or_default(),
             log: "warn".into(),
+            // Off unless a test turns it on (it is on by default, on a fixed port).
+            agent_listen: String::new(),
             ..Config::default()
         };
         tweak(&mut config);

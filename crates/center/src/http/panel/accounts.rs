@@ -360,6 +360,9 @@ async fn users_page(State(s): State<AppState>, u: PanelUser) -> Response {
         Role::Officer => &[Role::Staff],
         _ => &[],
     };
+    // The last active administrator cannot go (the users' rule): no button for it.
+    let is_admin = |x: &crate::domain::User| x.role == Role::Admin && x.customer_id.is_none();
+    let active_admins = list.iter().filter(|x| is_admin(x) && x.active).count();
     let body = html! {
         table #users {
             tr {
@@ -369,7 +372,8 @@ async fn users_page(State(s): State<AppState>, u: PanelUser) -> Response {
             @for x in &list {
                 @let can = (u.actor.role == Role::Admin
                     || (u.actor.role == Role::Officer && x.role == Role::Staff))
-                    && x.active;
+                    && x.active
+                    && !(is_admin(x) && active_admins <= 1);
                 tr {
                     td { (x.id) }
                     td { (x.email) }
@@ -379,9 +383,10 @@ async fn users_page(State(s): State<AppState>, u: PanelUser) -> Response {
                     td { (if x.active { "✓" } else { "—" }) }
                     td {
                         @if can {
-                            form method="post" action={ "/users/" (x.id) "/deactivate" } class="inline" {
+                            form method="post" action={ "/users/" (x.id) "/deactivate" } class="inline"
+                                data-confirm=(mamori_center_model::messages::panel::Confirm::DeactivateUser.text(l)) {
                                 (csrf_field(&u.csrf))
-                                button { (A::Deactivate.text(l)) }
+                                button.danger id={ "deactivate_" (x.id) } { (A::Deactivate.text(l)) }
                             }
                         }
                     }

@@ -229,6 +229,20 @@ async fn contract_page(
     let lend = is_staff(&u) && c.end().is_none_or(|e| e > bo::today(s.now_ms()));
     let cancel = c.ending.is_none()
         && matches!(u.actor.role, Role::Officer | Role::BackOffice | Role::Admin);
+    // The units one may lend: those in stock, picked by serial number.
+    let in_stock = if lend {
+        let f = crate::gateways::EquipmentFilter {
+            state: Some(crate::gateways::inventory::EquipmentState::InStock),
+            ..Default::default()
+        };
+        s.app
+            .inventory()
+            .list(&u.actor, &f)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let body = html! {
         dl #contract {
             dt { (B::AccessLine.text(l)) } dd { (c.line_product) " " (c.line_id) }
@@ -242,7 +256,15 @@ async fn contract_page(
         @if lend {
             form method="post" action={ "/backoffice/contracts/" (c.id) "/equipment" } #lend_form {
                 (csrf_field(&u.csrf))
-                label { (B::EquipmentNumberInStock.text(l)) " " input name="equipment" #lend_unit size="8" required; }
+                label {
+                    (B::EquipmentNumberInStock.text(l)) " "
+                    select name="equipment" #lend_unit required {
+                        option value="" { "—" }
+                        @for e in &in_stock {
+                            option value=(e.id) { (e.serial) " (" (e.model) ")" }
+                        }
+                    }
+                }
                 " "
                 button #lend_submit { (B::LendEquipment.text(l)) }
             }
@@ -602,7 +624,8 @@ async fn applications_page(State(s): State<AppState>, u: PanelUser) -> Response 
                                     button id={ "accept_" (a.id) } { (B::Accept.text(l)) }
                                 }
                                 " "
-                                form method="post" action={ "/backoffice/applications/" (a.id) "/refuse" } class="inline" {
+                                form method="post" action={ "/backoffice/applications/" (a.id) "/refuse" } class="inline"
+                                    data-confirm=(mamori_center_model::messages::panel::Confirm::RefuseApplication.text(l)) {
                                     (csrf_field(&u.csrf))
                                     select name="reason" id={ "refuse_reason_" (a.id) } { (reasons) }
                                     " "
@@ -687,7 +710,8 @@ fn contract_staff_forms(
         @if c.ending.is_none() {
             h2 { (B::TerminationHeading.text(l)) }
             p { (B::TerminationAbout.text(l)) }
-            form method="post" action={ "/backoffice/contracts/" (c.id) "/terminate" } #terminate_form {
+            form method="post" action={ "/backoffice/contracts/" (c.id) "/terminate" } #terminate_form
+                data-confirm=(mamori_center_model::messages::panel::Confirm::TerminateContract.text(l)) {
                 (csrf_field(&u.csrf))
                 label {
                     (B::TerminationReason.text(l)) " "
@@ -783,7 +807,8 @@ async fn notices_page(State(s): State<AppState>, u: PanelUser) -> Response {
     };
     let body = html! {
         h2 { (B::ComposeNotice.text(l)) }
-        form method="post" action="/backoffice/notices" #notice_form {
+        form method="post" action="/backoffice/notices" #notice_form
+            data-confirm=(mamori_center_model::messages::panel::Confirm::SendNotice.text(l)) {
             (csrf_field(&u.csrf))
             label {
                 (B::Kind.text(l)) " "

@@ -16,15 +16,20 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    AppState, Form, PanelUser, csrf_field, date, error_page, id_of, page, submit, submit_then,
+    AppState, Entered, Form, PanelUser, check_csrf, csrf_field, date, done, error_page, id_of,
+    page, refused, submit,
 };
 use crate::app::AppError;
-use crate::domain::{Instruction, InstructionKind, InstructionState, Role};
+use crate::domain::{Instruction, InstructionKind, InstructionState};
+use axum::http::StatusCode;
+use mamori_center_model::authz::Action;
+use mamori_center_model::messages::panel::Flash;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(customers_page).post(create_customer))
         .route("/customers/{id}", get(customer_page))
+        .route("/customers/{id}/sites", post(create_site))
         .route(
             "/instructions",
             get(instructions_page).post(submit_instruction),
@@ -56,10 +61,15 @@ fn state_name(s: InstructionState) -> InstructionStateName {
 // ---- customers ----------------------------------------------------------------------------
 
 async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
+    customers_view(&s, &u, &Entered::default()).await
+}
+
+/// The customers; `entered` is a refused new-customer form, shown again.
+async fn customers_view(s: &AppState, u: &PanelUser, entered: &Entered) -> Response {
     let l = u.lang;
     let list = match s.app.customers().list(&u.actor).await {
         Ok(v) => v,
-        Err(e) => return error_page(l, Some(&u), e),
+        Err(e) => return error_page(l, Some(u), e),
     };
     let officer = RoleName::Officer.text(l);
     let body = html! {
@@ -68,29 +78,35 @@ async fn customers_page(State(s): State<AppState>, u: PanelUser) -> Response {
             @for c in &list {
                 tr {
                     td { (c.id) }
-                    td { a href={ "/customers/" (c.id) } { (c.name) } }
+                    td { a href={ "/customers/" (c.id) } data-name=(c.name) { (c.name) } }
                     td { (date(l, c.created_at)) }
                 }
             }
         }
-        @if u.actor.role.manages_customers() {
+        @if u.actor.may(Action::ManageCustomers) {
             h2 { (W::NewCustomerAndOfficer.text(l)) }
             form method="post" action="/customers" {
                 (csrf_field(&u.csrf))
-                label { (C::Name.text(l)) br; input #customer_name name="name" required; }
+                label {
+                    (C::Name.text(l)) br;
+                    input #customer_name name="name" required value=(entered.value("name")) aria-invalid=[entered.invalid("name").then_some("true")];
+                    (entered.error("name"))
+                }
                 label {
                     (officer) " — " (mamori_center_model::messages::panel::Accounts::EmailAddress.text(l)) br;
-                    input #officer_email name="officer_email" type="email" required;
+                    input #officer_email name="officer_email" type="email" required value=(entered.value("officer_email")) aria-invalid=[entered.invalid("officer_email").then_some("true")];
+                    (entered.error("officer_email"))
                 }
                 label {
                     (officer) " — " (mamori_center_model::messages::panel::Accounts::PersonName.text(l)) br;
-                    input #officer_name name="officer_name" required;
+                    input #officer_name name="officer_name" required value=(entered.value("officer_name")) aria-invalid=[entered.invalid("officer_name").then_some("true")];
+                    (entered.error("officer_name"))
                 }
                 button #create_customer { (C::Create.text(l)) }
             }
         }
     };
-    page(l, Some(&u), C::Customers.text(l), body).into_response()
+    page(l, Some(u), C::Customers.text(l), body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -107,21 +123,45 @@ async fn create_customer(
     Form(f): Form<NewCustomerForm>,
 ) -> Response {
     let l = u.lang;
-    let action = s.app.customers().create(
-        &u.actor,
-        &f.name,
-        &f.officer_email,
-        &f.officer_name,
-        s.now_ms(),
-    );
-    submit_then(&u, &f.csrf, action, |(c, officer, token)| {
-        let what = html! {
-            p #created_customer data-id=(c.id) { (c.name) " (ID " (c.id) ")" }
-            p { (RoleName::Officer.text(l)) ": " (officer.email) }
-        };
-        super::accounts::created_page(&s, &u, W::NewCustomerAndOfficer.text(l), what, &token)
-    })
-    .await
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let created = s
+        .app
+        .customers()
+        .create(
+            &u.actor,
+            &f.name,
+            &f.officer_email,
+            &f.officer_name,
+            s.now_ms(),
+        )
+        .await;
+    match created {
+        Ok((c, officer, token)) => {
+            let what = html! {
+                p #created_customer data-id=(c.id) { (c.name) " (ID " (c.id) ")" }
+                p { (RoleName::Officer.text(l)) ": " (officer.email) }
+            };
+            super::accounts::created_page(&s, &u, W::NewCustomerAndOfficer.text(l), what, &token)
+        }
+        Err(e) => match refused(
+            l,
+            e,
+            &[
+                ("name", "name", &f.name),
+                ("officer_email", "email", &f.officer_email),
+                ("officer_name", "display_name", &f.officer_name),
+            ],
+        ) {
+            Ok(entered) => {
+                let mut r = customers_view(&s, &u, &entered).await;
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e) => error_page(l, Some(&u), e),
+        },
+    }
 }
 
 async fn customer_page(
@@ -129,13 +169,18 @@ async fn customer_page(
     u: PanelUser,
     Path(id): Path<String>,
 ) -> Response {
-    let l = u.lang;
     let Ok(id) = id.parse::<i64>() else {
-        return error_page(l, Some(&u), AppError::NotFound);
+        return error_page(u.lang, Some(&u), AppError::NotFound);
     };
+    customer_view(&s, &u, id, &Entered::default()).await
+}
+
+/// One customer's page; `entered` is a refused new-site form, shown again.
+async fn customer_view(s: &AppState, u: &PanelUser, id: i64, entered: &Entered) -> Response {
+    let l = u.lang;
     let c = match s.app.customers().get(&u.actor, CustomerId::new(id)).await {
         Ok(c) => c,
-        Err(e) => return error_page(l, Some(&u), e),
+        Err(e) => return error_page(l, Some(u), e),
     };
     let sites = s.app.sites().list(&u.actor).await.unwrap_or_default();
     let filter = crate::gateways::EquipmentFilter {
@@ -148,15 +193,44 @@ async fn customer_page(
         .list(&u.actor, &filter)
         .await
         .unwrap_or_default();
+    let sites: Vec<_> = sites
+        .iter()
+        .filter(|x| x.customer_id == CustomerId::new(id))
+        .collect();
     let body = html! {
         p { "ID " (c.id) " — " (date(l, c.created_at)) }
         h2 { (C::Sites.text(l)) }
-        ul {
-            @for x in sites.iter().filter(|x| x.customer_id == CustomerId::new(id)) {
-                li {
-                    (x.name) " " (x.address) " "
-                    a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) }
+        @if sites.is_empty() {
+            p #no_sites { (W::NoSites.text(l)) }
+        } @else {
+            table #sites {
+                thead { tr { th { (C::Name.text(l)) } th { (W::Address.text(l)) } th {} } }
+                tbody {
+                    @for x in &sites {
+                        tr {
+                            td.site_name { (x.name) }
+                            td { (x.address) }
+                            td { a href={ "/sites/" (x.id) "/revisions" } { (W::ConfigurationRevisions.text(l)) } }
+                        }
+                    }
                 }
+            }
+        }
+        @if u.actor.may(Action::ManageCustomers) {
+            h3 { (W::NewSite.text(l)) }
+            form method="post" action={ "/customers/" (id) "/sites" } #new_site {
+                (csrf_field(&u.csrf))
+                label {
+                    (C::Name.text(l)) br;
+                    input #site_name name="name" required value=(entered.value("name")) aria-invalid=[entered.invalid("name").then_some("true")];
+                    (entered.error("name"))
+                }
+                label {
+                    (W::Address.text(l)) br;
+                    input #site_address name="address" value=(entered.value("address")) aria-invalid=[entered.invalid("address").then_some("true")];
+                    (entered.error("address"))
+                }
+                button #create_site { (C::Create.text(l)) }
             }
         }
         h2 { (C::Equipment.text(l)) }
@@ -169,7 +243,63 @@ async fn customer_page(
             }
         }
     };
-    page(l, Some(&u), &c.name, body).into_response()
+    page(l, Some(u), &c.name, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewSiteForm {
+    csrf: Option<String>,
+    name: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// `POST /customers/{id}/sites`: a new site of the customer, then back to its page.
+async fn create_site(
+    State(s): State<AppState>,
+    u: PanelUser,
+    Path(id): Path<String>,
+    Form(f): Form<NewSiteForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&u, &f.csrf) {
+        return *r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(u.lang, Some(&u), AppError::NotFound);
+    };
+    let created = s
+        .app
+        .sites()
+        .create(
+            &u.actor,
+            CustomerId::new(id),
+            &f.name,
+            &f.address,
+            s.now_ms(),
+        )
+        .await;
+    match created {
+        Ok(site) => axum::response::Redirect::to(&done(
+            &format!("/customers/{}", site.customer_id),
+            Flash::SiteCreated,
+        ))
+        .into_response(),
+        Err(e) => match refused(
+            u.lang,
+            e,
+            &[
+                ("name", "name", &f.name),
+                ("address", "address", &f.address),
+            ],
+        ) {
+            Ok(entered) => {
+                let mut r = customer_view(&s, &u, id, &entered).await;
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e) => error_page(u.lang, Some(&u), e),
+        },
+    }
 }
 
 // ---- instructions -------------------------------------------------------------------------
@@ -191,7 +321,14 @@ pub(super) fn instruction_table(l: Lang, list: &[Instruction]) -> Markup {
                     td { (i.customer_id) }
                     td { a href={ "/instructions/" (i.id) } { (i.subject) } }
                     td { (kind_name(i.kind).text(l)) }
-                    td.state { (state_name(i.state).text(l)) }
+                    td.state {
+                        span class=(match i.state {
+                            InstructionState::Submitted => "badge warn",
+                            InstructionState::Accepted => "badge",
+                            InstructionState::Rejected => "badge bad",
+                            InstructionState::Done => "badge ok",
+                        }) { (state_name(i.state).text(l)) }
+                    }
                     td { (date(l, i.created_at)) }
                 }
             }
@@ -215,7 +352,7 @@ async fn instructions_page(State(s): State<AppState>, u: PanelUser) -> Response 
     };
     let body = html! {
         (instruction_table(l, &list))
-        @if u.actor.role == Role::Officer {
+        @if u.actor.may(Action::FileInstructions) {
             h2 { (W::SubmitNewInstruction.text(l)) }
             form #submit_form method="post" action="/instructions" {
                 (csrf_field(&u.csrf))
@@ -274,7 +411,7 @@ async fn instruction_page(
         Ok(v) => v,
         Err(e) => return error_page(l, Some(&u), e),
     };
-    let handles = u.actor.role.handles_instructions();
+    let handles = u.actor.may(Action::HandleInstructions);
     let body = html! {
         p {
             (C::Kind.text(l)) ": " (kind_name(i.kind).text(l)) " — "
@@ -309,7 +446,7 @@ async fn instruction_page(
                 button #done { (W::MarkDone.text(l)) }
             }
         }
-        @if handles || u.actor.role == Role::Officer {
+        @if u.actor.may(Action::CommentOnInstructions) {
             form method="post" action={ "/instructions/" (id) "/comment" } {
                 (csrf_field(&u.csrf))
                 label { (W::Comment.text(l)) br; textarea #comment name="text" required {} }

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mamori_center_model::messages::Lang;
 use mamori_center_model::messages::backoffice::BackOffice as B;
-use mamori_center_model::messages::panel::{Common as C, RoleName};
+use mamori_center_model::messages::panel::{Common as C, Flash, RoleName};
 use maud::{DOCTYPE, Markup, html};
 
 use super::{AppState, Peer, cookie, set_cookie, status_of};
@@ -124,15 +124,35 @@ fn may_see_notices(actor: &Actor) -> bool {
 /// Without a user (before sign-in, an error) the navigation shows only what everyone
 /// may open.
 fn layout(l: Lang, user: Option<&PanelUser>, nav: Nav, title: &str, body: Markup) -> Html<String> {
+    layout_at(l, user, nav, user.map(|u| u.path.as_str()), title, body)
+}
+
+/// [`layout`] with the navigation marking the page at `here` (none on an error page:
+/// an error is nowhere, and looks the same whatever was asked for).
+fn layout_at(
+    l: Lang,
+    user: Option<&PanelUser>,
+    nav: Nav,
+    here: Option<&str>,
+    title: &str,
+    body: Markup,
+) -> Html<String> {
     let nav = match nav {
-        Nav::Panel => panel_nav(l, user),
+        Nav::Panel => panel_nav(l, user, here),
         Nav::BackOffice => html! {
-            a href="/" { (C::Dashboard.text(l)) } " "
-            a href="/backoffice" { (B::ContractsAndInvoices.text(l)) } " "
-            a href="/backoffice/applications" { (B::Applications.text(l)) }
+            (nav_link(here, "/", C::Dashboard.text(l)))
+            (nav_link(
+                here.filter(|p| !p.starts_with("/backoffice/applications") && !p.starts_with("/backoffice/notices")),
+                "/backoffice",
+                B::ContractsAndInvoices.text(l),
+            ))
+            (nav_link(here, "/backoffice/applications", B::Applications.text(l)))
             @if user.is_some_and(|u| may_see_notices(&u.actor)) {
-                " " a href="/backoffice/notices" id="nav_notices" { (B::Notices.text(l)) }
+                a href="/backoffice/notices" id="nav_notices"
+                    aria-current=[here.is_some_and(|p| p.starts_with("/backoffice/notices")).then_some("page")]
+                    { (B::Notices.text(l)) }
             }
+            @if let Some(u) = user { (signed_in(l, u)) }
         },
     };
     let page = html! {
@@ -140,7 +160,7 @@ fn layout(l: Lang, user: Option<&PanelUser>, nav: Nav, title: &str, body: Markup
         html lang=(l.code()) {
             head {
                 meta charset="utf-8";
-                meta name="viewport" content="width=device-width";
+                meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — " (C::Title.text(l)) }
                 link rel="stylesheet" href="/static/panel.css";
                 meta name="htmx-config" content=(HTMX_CONFIG);
@@ -149,36 +169,59 @@ fn layout(l: Lang, user: Option<&PanelUser>, nav: Nav, title: &str, body: Markup
             }
             body {
                 header { strong { "Mamori" } " " nav { (nav) } }
-                main { h1 { (title) } (body) }
+                main {
+                    h1 { (title) }
+                    @if let Some(f) = user.and_then(|u| u.flash) {
+                        p.flash #flash role="status" { (f.text(l)) }
+                    }
+                    (body)
+                }
             }
         }
     };
     Html(page.into_string())
 }
 
-fn panel_nav(l: Lang, user: Option<&PanelUser>) -> Markup {
+/// A link of the navigation, marked `aria-current="page"` where the reader is.
+fn nav_link(here: Option<&str>, href: &str, text: &str) -> Markup {
+    let here =
+        here.is_some_and(|p| p == href || (href != "/" && p.starts_with(&format!("{href}/"))));
+    html! { a href=(href) aria-current=[here.then_some("page")] { (text) } }
+}
+
+fn panel_nav(l: Lang, user: Option<&PanelUser>, here: Option<&str>) -> Markup {
     let Some(u) = user else {
         return html! {};
     };
     let role = u.actor.role;
+    let link = |href: &str, text: &str| nav_link(here, href, text);
     html! {
-        a href="/" { (C::Dashboard.text(l)) }
+        (link("/", C::Dashboard.text(l)))
         @if role.handles_instructions() || !role.is_provider() {
-            " " a href="/instructions" { (C::Instructions.text(l)) }
+            (link("/instructions", C::Instructions.text(l)))
         }
-        " " a href="/customers" { (C::Customers.text(l)) }
-        " " a href="/equipment" { (C::EquipmentRegister.text(l)) }
-        " " a href="/fleet" { (C::EquipmentStatus.text(l)) }
+        (link("/customers", C::Customers.text(l)))
+        (link("/equipment", C::EquipmentRegister.text(l)))
+        (link("/fleet", C::EquipmentStatus.text(l)))
         @if matches!(role, Role::Admin | Role::Officer) {
-            " " a href="/users" { (C::Users.text(l)) }
+            (link("/users", C::Users.text(l)))
         }
-        " " a href="/audit" { (C::AuditTrail.text(l)) }
-        " " a href="/tokens" { (C::ApiTokens.text(l)) }
-        " " a href="/backoffice" { (C::ContractsAndInvoices.text(l)) }
-        " " span.me { (u.actor.label) " (" (role_name(role).text(l)) ")" }
-        " " form method="post" action="/logout" class="inline" {
-            (csrf_field(&u.csrf))
-            button id="signout" { (C::SignOut.text(l)) }
+        (link("/audit", C::AuditTrail.text(l)))
+        (link("/tokens", C::ApiTokens.text(l)))
+        (link("/backoffice", C::ContractsAndInvoices.text(l)))
+        (signed_in(l, u))
+    }
+}
+
+/// Who is signed in, with the sign-out button.
+fn signed_in(l: Lang, u: &PanelUser) -> Markup {
+    html! {
+        span.who {
+            span.me #me { (u.actor.label) " (" (role_name(u.actor.role).text(l)) ")" }
+            form method="post" action="/logout" class="inline" {
+                (csrf_field(&u.csrf))
+                button #signout { (C::SignOut.text(l)) }
+            }
         }
     }
 }
@@ -221,8 +264,11 @@ async fn htmx() -> Response {
 
 async fn css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "max-age=3600")],
-        "body{font-family:system-ui,'Hiragino Sans','Noto Sans CJK JP',sans-serif;margin:0;color:#1d2430}header{background:#123;color:#fff;padding:.6em 1em}header a{color:#cde;margin-right:.8em}main{padding:1em 2em;max-width:70em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ccd;padding:.3em .6em;text-align:left;vertical-align:top}label{display:block;margin:.5em 0}input,select,textarea{font:inherit}textarea{width:100%;min-height:6em}.inline{display:inline}.err{color:#a00}.me{margin-left:1em}code{background:#eef;padding:.1em .3em}",
+        [
+            (header::CONTENT_TYPE, "text/css"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../../static/panel.css"),
     )
         .into_response()
 }
@@ -236,6 +282,34 @@ pub struct PanelUser {
     csrf: String,
     token: String,
     lang: Lang,
+    /// What the form before this page did, from `?done=` (see [`done`]).
+    flash: Option<Flash>,
+    /// The path of the page (the navigation marks where one is).
+    path: String,
+}
+
+/// The flash messages a redirect may ask for with `?done=CODE`: only these fixed
+/// codes, so the address never carries text of its own onto the page.
+const FLASHES: [(&str, Flash); 3] = [
+    ("site_created", Flash::SiteCreated),
+    ("unit_stocked", Flash::UnitStocked),
+    ("unit_moved", Flash::UnitMoved),
+];
+
+/// `path` with the flash message `flash` for the page it leads to.
+fn done(path: &str, flash: Flash) -> String {
+    let code = FLASHES
+        .iter()
+        .find(|(_, f)| *f == flash)
+        .map_or("", |(c, _)| c);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}done={code}")
+}
+
+/// The flash message a request's query asks for.
+fn flash_of(query: Option<&str>) -> Option<Flash> {
+    let code = query?.split('&').find_map(|kv| kv.strip_prefix("done="))?;
+    FLASHES.iter().find(|(c, _)| *c == code).map(|(_, f)| *f)
 }
 
 impl FromRequestParts<AppState> for PanelUser {
@@ -264,6 +338,8 @@ impl FromRequestParts<AppState> for PanelUser {
                     csrf: session.csrf,
                     token,
                     lang,
+                    flash: flash_of(parts.uri.query()),
+                    path: parts.uri.path().to_string(),
                 })
             }
             Ok(None) => Err(Redirect::to("/login").into_response()),
@@ -292,7 +368,7 @@ fn error_page(l: Lang, u: Option<&PanelUser>, e: AppError) -> Response {
         p.err #error { (detail) }
         p { a href="/" data-back { (C::Back.text(l)) } }
     };
-    (status, page(l, u, title, body)).into_response()
+    (status, layout_at(l, u, Nav::Panel, None, title, body)).into_response()
 }
 
 /// A page that says only what went wrong (`text`), with `status`.
@@ -340,6 +416,70 @@ async fn submit<T>(
     to: impl FnOnce(T) -> String,
 ) -> Response {
     submit_then(u, csrf, action, |v| Redirect::to(&to(v)).into_response()).await
+}
+
+/// What a form sent back when a use case refused it: the values as typed (kept, also
+/// when too long) and the refusal beside the field it is about.
+#[derive(Default)]
+pub(super) struct Entered {
+    values: Vec<(&'static str, String)>,
+    /// The input's name and the message.
+    error: Option<(&'static str, String)>,
+}
+
+impl Entered {
+    /// The value typed into `name`, or nothing.
+    pub(super) fn value(&self, name: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The refusal beside the input `name` (`id="<name>_error"`), if it is about it.
+    pub(super) fn error(&self, name: &str) -> Markup {
+        match &self.error {
+            Some((n, text)) if *n == name => html! {
+                span.field_error id={ (name) "_error" } role="alert" { (text) }
+            },
+            _ => html! {},
+        }
+    }
+
+    /// Whether the input `name` has the refusal (for `aria-invalid`).
+    pub(super) fn invalid(&self, name: &str) -> bool {
+        self.error.as_ref().is_some_and(|(n, _)| *n == name)
+    }
+}
+
+/// A refused form's [`Entered`]: `fields` are (input name, the use case's field code,
+/// the value typed). Only a refusal of one of these fields goes beside it; any other
+/// error is for the error page (`Err`).
+pub(super) fn refused(
+    l: Lang,
+    e: AppError,
+    fields: &[(&'static str, &str, &str)],
+) -> Result<Entered, AppError> {
+    let at = match &e {
+        AppError::Invalid { field, .. } => fields
+            .iter()
+            .find(|(_, code, _)| *code == field.code())
+            .map(|(name, _, _)| *name),
+        _ => None,
+    };
+    let Some(name) = at else {
+        return Err(e);
+    };
+    Ok(Entered {
+        values: fields.iter().map(|(n, _, v)| (*n, v.to_string())).collect(),
+        error: Some((
+            name,
+            match &e {
+                AppError::Invalid { why, .. } => why.text(l),
+                _ => e.text(l),
+            },
+        )),
+    })
 }
 
 /// A path segment that must be a number; a malformed one is a page that does not exist.

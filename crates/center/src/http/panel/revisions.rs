@@ -218,7 +218,8 @@ fn actions_html(l: Lang, u: &PanelUser, r: &Revision, base: &str) -> Markup {
             }
         }
         @if publish {
-            form method="post" action={ (base) "/" (n) "/publish" } #publish {
+            form method="post" action={ (base) "/" (n) "/publish" } #publish
+                data-confirm=(mamori_center_model::messages::panel::Confirm::PublishRevision.text(l)) {
                 (csrf_field(&u.csrf))
                 button { (R::Publish.text(l)) }
             }
