@@ -147,18 +147,31 @@ impl Engine {
                 self.stats.non_ip += 1;
                 return Verdict::Accept;
             }
-            Err(_) => {
+            Err(e) => {
                 self.stats.decode_errors += 1;
-                return Verdict::Accept;
+                return match e.event() {
+                    Some(ev) => self.unattached(ts_micros, pcap_cnt, None, ev.into()),
+                    None => Verdict::Accept,
+                };
             }
         };
+        if pkt.invalid {
+            self.stats.decode_errors += 1;
+            return self.unattached(ts_micros, pcap_cnt, Some(&pkt), pkt.events);
+        }
         if pkt.fragment.is_some() {
             self.stats.fragments += 1;
-            let Some(whole) = self.defrag.add(ts_micros, &pkt) else {
-                return Verdict::Accept;
+            let mut events = pkt.events;
+            let whole = self.defrag.add_with_events(ts_micros, &pkt, &mut events);
+            let mut verdict = Verdict::Accept;
+            if !events.is_empty() {
+                verdict = self.unattached(ts_micros, pcap_cnt, Some(&pkt), events);
+            }
+            let Some(whole) = whole else {
+                return verdict;
             };
             return match decode::decode_ip(&whole) {
-                Ok(mut p) => {
+                Ok(mut p) if !p.invalid => {
                     p.vlan = pkt.vlan;
                     self.packet(&PktCtx {
                         ts: ts_micros,
@@ -166,9 +179,13 @@ impl Engine {
                         pkt: &p,
                     })
                 }
+                Ok(p) => {
+                    self.stats.decode_errors += 1;
+                    self.unattached(ts_micros, pcap_cnt, Some(&p), p.events)
+                }
                 Err(_) => {
                     self.stats.decode_errors += 1;
-                    Verdict::Accept
+                    verdict
                 }
             };
         }
@@ -177,6 +194,97 @@ impl Engine {
             pcap_cnt,
             pkt: &pkt,
         })
+    }
+
+    /// Detection on a packet that belongs to no flow (it failed decoding, or it is a
+    /// fragment) and raised decoder events: only rules on events and `pkthdr` rules
+    /// see it. `pkt` is `None` when even the IP header was unusable; the alert then
+    /// has null addresses and ports, as Suricata's.
+    fn unattached(
+        &mut self,
+        ts: i64,
+        pcap_cnt: u64,
+        pkt: Option<&Packet<'_>>,
+        events: decode::Events,
+    ) -> Verdict {
+        if self.detector.is_empty() {
+            return Verdict::Accept;
+        }
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let input = Input {
+            ts_micros: ts,
+            src_ip: pkt.map_or(unspecified, |p| p.src),
+            dst_ip: pkt.map_or(unspecified, |p| p.dst),
+            ip_proto: pkt.map_or(0, |p| p.proto),
+            ttl: pkt.map_or(0, |p| p.ttl),
+            l4: Layer4::Other,
+            payload: &[],
+            stream: None,
+            direction: Direction::ToServer,
+            established: false,
+            flow_id: 0,
+            app_proto: AppProto::Unknown,
+            tx_id: None,
+            buffers: &[],
+            events,
+            invalid: true,
+        };
+        let mut state = FlowDetectState::default();
+        self.alerts.clear();
+        self.detector.inspect(&input, &mut state, &mut self.alerts);
+        let mut verdict = Verdict::Accept;
+        for a in &self.alerts {
+            if a.action == Action::Pass {
+                continue;
+            }
+            let blocking = matches!(a.action, Action::Drop | Action::Reject);
+            let action = if blocking && self.cfg.mode == Mode::Ips {
+                verdict = Verdict::Drop;
+                "blocked"
+            } else {
+                "allowed"
+            };
+            self.stats.alerts += 1;
+            let ctx = AlertContext {
+                ts_micros: ts,
+                flow_id: 0,
+                pcap_cnt: self.cfg.pcap_cnt.then_some(pcap_cnt),
+                in_iface: self.cfg.iface.as_deref(),
+                src_ip: input.src_ip,
+                dst_ip: input.dst_ip,
+                ports: None,
+                icmp: None,
+                proto: input.ip_proto,
+                app_proto: None,
+                to_server: true,
+                tx_id: None,
+                metadata: None,
+            };
+            let info = AlertInfo {
+                action,
+                gid: a.gid,
+                sid: a.sid,
+                rev: a.rev,
+                signature: &a.msg,
+                category: &a.category,
+                severity: a.severity,
+            };
+            let mut rec = alert_record(&ctx, &info);
+            if let Some(m) = rec.as_object_mut() {
+                m.remove("flow_id");
+                m.remove("direction");
+                if pkt.is_none() {
+                    for k in ["src_ip", "dest_ip", "src_port", "dest_port", "proto"] {
+                        m.insert(k.into(), Value::Null);
+                    }
+                }
+            }
+            self.events.push(rec);
+        }
+        if verdict == Verdict::Drop {
+            self.stats.dropped_packets += 1;
+        }
+        verdict
     }
 
     fn packet(&mut self, c: &PktCtx<'_>) -> Verdict {
@@ -302,6 +410,8 @@ impl Engine {
                 app_proto,
                 tx_id: None,
                 buffers: &[],
+                events: p.events,
+                invalid: false,
             };
             self.alerts.clear();
             self.detector
@@ -490,6 +600,8 @@ fn inspect_tx(
         app_proto: flow.ext.app.proto,
         tx_id: Some(u.tx_id),
         buffers: &bufs,
+        events: Default::default(),
+        invalid: false,
     };
     alerts.clear();
     detector.inspect(&input, &mut flow.ext.detect, alerts);

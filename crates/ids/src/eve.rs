@@ -49,6 +49,20 @@ pub fn proto_name(p: u8) -> String {
     }
 }
 
+/// An address as Suricata writes it: IPv4 dotted, IPv6 as eight groups of four
+/// lower-case hex digits, never shortened (`2001:0db8:0000:...`).
+pub fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => a
+            .segments()
+            .iter()
+            .map(|s| format!("{s:04x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
 /// What an alert record says about the packet and flow.
 #[derive(Debug, Clone)]
 pub struct AlertContext<'a> {
@@ -95,11 +109,11 @@ pub fn alert_record(c: &AlertContext<'_>, a: &AlertInfo<'_>) -> Value {
         m.insert("in_iface".into(), json!(i));
     }
     m.insert("event_type".into(), json!("alert"));
-    m.insert("src_ip".into(), json!(c.src_ip.to_string()));
+    m.insert("src_ip".into(), json!(ip_text(c.src_ip)));
     if let Some((sp, _)) = c.ports {
         m.insert("src_port".into(), json!(sp));
     }
-    m.insert("dest_ip".into(), json!(c.dst_ip.to_string()));
+    m.insert("dest_ip".into(), json!(ip_text(c.dst_ip)));
     if let Some((_, dp)) = c.ports {
         m.insert("dest_port".into(), json!(dp));
     }

@@ -44,6 +44,8 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
             app_proto: AppProto::Unknown,
             tx_id: None,
             buffers: &[],
+            events: Default::default(),
+            invalid: false,
         },
     }
 }

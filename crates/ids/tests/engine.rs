@@ -582,3 +582,79 @@ fn stream_depth_bounds_raw_stream_and_app_layer_inspection() {
     let (ev, _) = run(&mut depth_engine(mib as u64), &edge);
     assert_eq!(sids(&ev), Vec::<u64>::new());
 }
+
+/// An Ethernet/IPv6 frame from 2001:db8::1 to 2001:db8::2 with the given next header and
+/// payload (extension headers included).
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[next, 64]);
+    let a: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let b: std::net::Ipv6Addr = "2001:db8::2".parse().unwrap();
+    f.extend_from_slice(&a.octets());
+    f.extend_from_slice(&b.octets());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn decoder_events_alert_on_invalid_and_valid_packets() {
+    let mut e = engine(
+        r#"alert pkthdr any any -> any any (msg:"trunc"; decode-event:ipv4.trunc_pkt; sid:1;)
+alert tcp any any -> any any (msg:"tcp small"; decode-event:tcp.pkt_too_small; sid:2;)
+alert pkthdr any any -> any any (msg:"useless fh"; decode-event:ipv6.exthdr_useless_fh; sid:3;)
+alert pkthdr any any -> any any (msg:"overlap"; decode-event:ipv6.frag_overlap; sid:4;)
+alert udp any any -> any any (msg:"udp"; content:"hello"; sid:5;)
+alert ip any any -> any any (msg:"any ip"; sid:6;)
+alert icmpv6 any any -> any any (msg:"icmpv6"; itype:128; sid:7;)
+alert icmpv4 any any -> any any (msg:"icmpv4"; sid:8;)"#,
+        Mode::Ids,
+    );
+    let (c, s) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    // IPv4 claiming 100 bytes with 20 captured: invalid, no addresses.
+    let mut trunc = ipv4(c, s, 6, &[]);
+    trunc[16..18].copy_from_slice(&100u16.to_be_bytes());
+    // IPv4 with a 4-byte TCP header: addresses known, TCP invalid.
+    let small_tcp = ipv4(c, s, 6, &[0, 80, 0, 81]);
+    // IPv6: an atomic fragment header (offset 0, no more fragments) before an ICMPv6
+    // echo request; then two overlapping fragments of one datagram.
+    let mut atomic = vec![58, 0, 0, 0, 0, 0, 0, 9];
+    atomic.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+    let frag = |off: u16, more: bool, data: &[u8]| {
+        let mut h = vec![17, 0];
+        h.extend_from_slice(&((off / 8) << 3 | u16::from(more)).to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 7]);
+        h.extend_from_slice(data);
+        ipv6(44, &h)
+    };
+    let frames = vec![
+        trunc,
+        small_tcp,
+        ipv6(44, &atomic),
+        frag(0, true, &[0u8; 16]),
+        frag(8, false, &[0u8; 16]),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    let mut got = sids(&ev);
+    got.sort();
+    // sid 6 (any ip) sees the valid IPv6 packet only: its flow's first packet.
+    assert_eq!(got, vec![1, 2, 3, 4, 6, 7], "{ev:?}");
+    let by = |sid: u64| {
+        ev.iter()
+            .find(|r| r["alert"]["signature_id"] == sid)
+            .unwrap()
+    };
+    // No IP header to speak of: null addresses and ports, no flow.
+    for k in ["src_ip", "dest_ip", "src_port", "dest_port"] {
+        assert_eq!(by(1)[k], Value::Null, "{k}: {}", by(1));
+    }
+    assert!(by(1).get("flow_id").is_none());
+    assert_eq!(by(2)["src_ip"], "10.0.0.1");
+    assert_eq!(by(2)["proto"], "TCP");
+    // IPv6 addresses are written in full, as Suricata writes them.
+    assert_eq!(by(3)["src_ip"], "2001:0db8:0000:0000:0000:0000:0000:0001");
+    // The truncated IPv4 packet, the short TCP header, and the reassembled datagram
+    // (its UDP header is zeros: length 0 is invalid).
+    assert_eq!(e.stats().decode_errors, 3);
+}

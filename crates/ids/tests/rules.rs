@@ -264,7 +264,23 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     // Forms whose meaning differs from what is implemented are skipped, not loaded.
     for (text, kw) in [
         ("alert ipv4 any any -> any any (sid:5;)", "ipv4"),
-        ("alert icmpv6 any any -> any any (sid:5;)", "icmpv6"),
+        ("alert sctp any any -> any any (sid:5;)", "sctp"),
+        (
+            "alert pkthdr any any -> any any (decode-event:ipv4.opt_invalid; sid:5;)",
+            "decode-event:ipv4.opt_invalid",
+        ),
+        (
+            "alert tcp any any -> any any (stream-event:pkt_invalid_timestamp; sid:5;)",
+            "stream-event:pkt_invalid_timestamp",
+        ),
+        (
+            "alert tcp any any -> any any (requires: feature output::file-store; sid:5;)",
+            "requires feature output::file-store",
+        ),
+        (
+            "alert tcp any any -> any any (requires: version >= 9; sid:5;)",
+            "requires version >= 9",
+        ),
         (
             "alert tcp any any -> any any (app-layer-protocol:http,final; sid:5;)",
             "app-layer-protocol final",
@@ -486,9 +502,50 @@ proptest! {
             app_proto: AppProto::Http,
             tx_id: None,
             buffers: &[],
+            events: Default::default(),
+            invalid: false,
         };
         let mut flow = Default::default();
         let mut out = Vec::new();
         det.inspect(&input, &mut flow, &mut out);
     }
+}
+
+#[test]
+fn decoder_event_rules_and_packet_protocols() {
+    use mamori_ids::decode::Event;
+    let r = one("alert pkthdr any any -> any any (decode-event:ipv6.frag_overlap; sid:1;)");
+    assert_eq!(r.header.proto, Proto::Pkthdr);
+    assert_eq!(r.events, vec![Event::Ipv6FragOverlap]);
+    assert!(!r.is_ip_only(), "an event rule looks at every packet");
+    let r = one("alert ip any any -> any any (decode-event: gre.pkt_too_small ; sid:1;)");
+    assert_eq!(r.events, vec![Event::GrePktTooSmall]);
+    assert_eq!(
+        one("alert icmpv6 any any -> any any (itype:4; sid:1;)")
+            .header
+            .proto,
+        Proto::Icmpv6
+    );
+    assert_eq!(
+        one("alert icmpv4 any any -> any any (sid:1;)").header.proto,
+        Proto::Icmpv4
+    );
+    // `prefilter` is a hint; `requires` met by an 8.0 engine loads the rule.
+    let r = one(
+        "alert tcp any any -> any any (decode-event:tcp.pkt_too_small; prefilter; requires: version >= 7.0.3 < 9, version >= 8; sid:1; rev:2;)",
+    );
+    assert_eq!(r.rev, 2);
+    let e = err("alert pkthdr any any -> any any (decode-event; sid:9;)");
+    assert!(e.reason.contains("decode-event"), "{}", e.reason);
+    assert_eq!(e.sid, Some(9));
+    let e = err("alert pkthdr any any -> any any (decode-event:a, b; sid:9;)");
+    assert!(e.reason.contains("not an event name"), "{}", e.reason);
+    let e = err("alert tcp any any -> any any (requires: version >= x; sid:9;)");
+    assert!(e.reason.contains("requires version"), "{}", e.reason);
+    let e = err("alert tcp any any -> any any (requires: colour blue; sid:9;)");
+    assert!(
+        e.reason.contains("unknown condition `colour`"),
+        "{}",
+        e.reason
+    );
 }

@@ -2,10 +2,17 @@
 //! loopback, Cisco HDLC, raw IP), IPv4 (fragments go to [`defrag`]), IPv6 with its
 //! extension headers, TCP, UDP, ICMP and ICMPv6.
 //!
-//! Decoding never panics: every length is checked, and a packet that is too short or
-//! inconsistent yields a [`DecodeError`] naming the layer and the problem.
+//! Decoding never panics: every length is checked. A packet whose IP header is too short
+//! or inconsistent yields a [`DecodeError`] naming the layer and the problem (and the
+//! Suricata decoder event, [`DecodeError::event`]); a packet whose IP header is sound but
+//! whose transport header or IPv6 extension headers are not is returned marked
+//! [`Packet::invalid`], with its addresses and its [`Packet::events`], so that rules on
+//! decoder events can still match it (it is not inspected as traffic otherwise).
 
 pub mod defrag;
+pub mod events;
+
+pub use events::{Event, Events};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -29,6 +36,11 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// Set when this is an IP fragment that needs reassembly before L4 decoding.
     pub fragment: Option<Fragment<'a>>,
+    /// Decoder events raised by this packet.
+    pub events: Events,
+    /// The transport header (or an IPv6 extension header) is malformed: the packet has
+    /// addresses and events but no usable transport layer.
+    pub invalid: bool,
 }
 
 /// An IPv4 or IPv6 fragment.
@@ -61,6 +73,26 @@ pub enum DecodeError {
     UnsupportedLink(u16),
     #[error("not an IP packet (ethertype {0:#06x})")]
     NotIp(u16),
+    /// A malformed IP header, with the decoder event Suricata raises for it.
+    #[error("{}: {detail}", event.name())]
+    Event { event: Event, detail: String },
+}
+
+impl DecodeError {
+    /// The decoder event this error raises, if any.
+    pub fn event(&self) -> Option<Event> {
+        match self {
+            DecodeError::Event { event, .. } => Some(*event),
+            _ => None,
+        }
+    }
+}
+
+fn ev(event: Event, detail: impl Into<String>) -> DecodeError {
+    DecodeError::Event {
+        event,
+        detail: detail.into(),
+    }
 }
 
 fn need(layer: &'static str, b: &[u8], n: usize) -> Result<(), DecodeError> {
@@ -189,31 +221,37 @@ pub fn decode_ip(b: &[u8]) -> Result<Packet<'_>, DecodeError> {
 }
 
 fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
-    need("ipv4", b, 20)?;
+    if b.len() < 20 {
+        return Err(ev(
+            Event::Ipv4PktTooSmall,
+            format!("packet too short ({} bytes, need 20)", b.len()),
+        ));
+    }
     if b[0] >> 4 != 4 {
-        return Err(DecodeError::Invalid {
-            layer: "ipv4",
-            detail: format!("version {}", b[0] >> 4),
-        });
+        return Err(ev(Event::Ipv4WrongIpVer, format!("version {}", b[0] >> 4)));
     }
     let ihl = (b[0] & 0x0f) as usize * 4;
-    if ihl < 20 {
-        return Err(DecodeError::Invalid {
-            layer: "ipv4",
-            detail: format!("header length {ihl} below 20"),
-        });
+    if ihl < 20 || b.len() < ihl {
+        return Err(ev(
+            Event::Ipv4HlenTooSmall,
+            format!("header length {ihl} (packet {} bytes)", b.len()),
+        ));
     }
-    need("ipv4", b, ihl)?;
     let total = be16(b, 2) as usize;
     if total < ihl {
-        return Err(DecodeError::Invalid {
-            layer: "ipv4",
-            detail: format!("total length {total} below header length {ihl}"),
-        });
+        return Err(ev(
+            Event::Ipv4IplenSmallerThanHlen,
+            format!("total length {total} below header length {ihl}"),
+        ));
     }
-    // Ethernet padding after the datagram is not payload; a capture cut short keeps
-    // what it has.
-    let end = total.min(b.len());
+    if b.len() < total {
+        return Err(ev(
+            Event::Ipv4TruncPkt,
+            format!("total length {total}, only {} bytes captured", b.len()),
+        ));
+    }
+    // Ethernet padding after the datagram is not payload.
+    let end = total;
     let ttl = b[8];
     let proto = b[9];
     let src = IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15]));
@@ -223,6 +261,10 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     let offset = (frag & 0x1fff) as usize * 8;
     let body = &b[ihl..end];
     if more || offset != 0 {
+        let mut events = Events::default();
+        if ihl + offset + body.len() > 65_535 {
+            events.insert(Event::Ipv4FragPktTooLarge);
+        }
         return Ok(Packet {
             src,
             dst,
@@ -239,6 +281,8 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
                 next_proto: proto,
                 v6: false,
             }),
+            events,
+            invalid: false,
         });
     }
     if matches!(proto, 4 | 41 | 47)
@@ -246,8 +290,37 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     {
         return inner;
     }
-    let (l4, payload) = decode_l4(proto, body, false)?;
-    Ok(Packet {
+    Ok(transport(
+        src,
+        dst,
+        proto,
+        ttl,
+        body,
+        false,
+        Events::default(),
+    ))
+}
+
+/// The packet with its transport layer decoded, or marked invalid with the event.
+fn transport<'a>(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ttl: u8,
+    body: &'a [u8],
+    v6: bool,
+    mut events: Events,
+) -> Packet<'a> {
+    let (l4, payload, invalid) = match decode_l4(proto, body, v6, &mut events) {
+        Ok((l4, payload)) => (l4, payload, false),
+        Err(e) => {
+            if let Some(e) = e.event() {
+                events.insert(e);
+            }
+            (Layer4::Other, &body[body.len()..], true)
+        }
+    };
+    Packet {
         src,
         dst,
         proto,
@@ -256,19 +329,32 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
         l4,
         payload,
         fragment: None,
-    })
+        events,
+        invalid,
+    }
 }
 
 fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
-    need("ipv6", b, 40)?;
+    if b.len() < 40 {
+        return Err(ev(
+            Event::Ipv6PktTooSmall,
+            format!("packet too short ({} bytes, need 40)", b.len()),
+        ));
+    }
     if b[0] >> 4 != 6 {
-        return Err(DecodeError::Invalid {
-            layer: "ipv6",
-            detail: format!("version {}", b[0] >> 4),
-        });
+        return Err(ev(Event::Ipv6WrongIpVer, format!("version {}", b[0] >> 4)));
     }
     let plen = be16(b, 4) as usize;
-    let end = (40 + plen).min(b.len());
+    if b.len() < 40 + plen {
+        return Err(ev(
+            Event::Ipv6TruncPkt,
+            format!(
+                "payload length {plen}, only {} bytes captured",
+                b.len() - 40
+            ),
+        ));
+    }
+    let end = 40 + plen;
     let mut next = b[6];
     let ttl = b[7];
     let mut a = [0u8; 16];
@@ -276,48 +362,151 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     let src = IpAddr::V6(Ipv6Addr::from(a));
     a.copy_from_slice(&b[24..40]);
     let dst = IpAddr::V6(Ipv6Addr::from(a));
+    let mut events = Events::default();
+    let invalid = |next: u8, events: Events, e: Event| {
+        let mut events = events;
+        events.insert(e);
+        Ok(Packet {
+            src,
+            dst,
+            proto: next,
+            ttl,
+            vlan: [0; 2],
+            l4: Layer4::Other,
+            payload: &b[end..end],
+            fragment: None,
+            events,
+            invalid: true,
+        })
+    };
     let mut off = 40;
+    // Extension headers as Suricata's decoder walks them: duplicates of a header that
+    // may appear once are skipped with an event; a header longer than the rest of the
+    // packet makes the packet invalid.
+    let (mut seen_fh, mut seen_hh, mut seen_rh, mut seen_ah, mut dstopts) =
+        (false, false, false, false, 0u8);
     let mut hops = 0;
     loop {
         hops += 1;
-        if hops > 16 {
-            return Err(DecodeError::Invalid {
-                layer: "ipv6",
-                detail: "more than 16 extension headers".into(),
-            });
+        if hops > 32 {
+            return invalid(next, events, Event::Ipv6TruncExthdr);
         }
+        let plen = end - off;
+        if next == 59 {
+            // No next header.
+            if plen > 0 {
+                events.insert(Event::Ipv6DataAfterNoneHeader);
+            }
+            break;
+        }
+        // Once past an extension header, whatever follows needs 2 bytes at least.
+        if hops > 1 && plen < 2 {
+            return invalid(next, events, Event::Ipv6TruncExthdr);
+        }
+        if !matches!(next, 0 | 43 | 60 | 44 | 51 | 50 | 135 | 139 | 140) {
+            break;
+        }
+        if plen < 2 {
+            return invalid(next, events, Event::Ipv6TruncExthdr);
+        }
+        let h = &b[off..end];
         match next {
-            // hop-by-hop, routing, destination options, mobility
-            0 | 43 | 60 | 135 => {
-                need("ipv6 extension header", &b[..end], off + 2)?;
-                let len = (b[off + 1] as usize + 1) * 8;
-                need("ipv6 extension header", &b[..end], off + len)?;
-                next = b[off];
-                off += len;
+            // hop-by-hop, destination options
+            0 | 60 => {
+                let hlen = (h[1] as usize + 1) * 8;
+                if hlen > plen {
+                    return invalid(next, events, Event::Ipv6TruncExthdr);
+                }
+                let dup = if next == 0 {
+                    std::mem::replace(&mut seen_hh, true)
+                } else {
+                    dstopts += 1;
+                    dstopts > 2
+                };
+                if dup {
+                    events.insert(if next == 0 {
+                        Event::Ipv6ExthdrDuplHh
+                    } else {
+                        Event::Ipv6ExthdrDuplDh
+                    });
+                } else {
+                    ipv6_options(next, &h[2..hlen], &mut events);
+                }
+                next = h[0];
+                off += hlen;
+            }
+            // routing; mobility, HIP, shim6 (skipped)
+            43 | 135 | 139 | 140 => {
+                let hlen = 8 + h[1] as usize * 8;
+                if hlen > plen {
+                    return invalid(next, events, Event::Ipv6TruncExthdr);
+                }
+                if next == 43 {
+                    if std::mem::replace(&mut seen_rh, true) {
+                        events.insert(Event::Ipv6ExthdrDuplRh);
+                    } else if h.get(2) == Some(&0) {
+                        events.insert(Event::Ipv6ExthdrRhType0);
+                    }
+                }
+                next = h[0];
+                off += hlen;
             }
             // authentication header
             51 => {
-                need("ipv6 authentication header", &b[..end], off + 2)?;
-                let len = (b[off + 1] as usize + 2) * 4;
-                need("ipv6 authentication header", &b[..end], off + len)?;
-                next = b[off];
-                off += len;
+                let mut hlen = 12;
+                if h[1] > 0 {
+                    hlen += (h[1] as usize - 1) * 4;
+                }
+                if hlen > plen {
+                    return invalid(next, events, Event::Ipv6TruncExthdr);
+                }
+                if be16(h, 2) != 0 {
+                    events.insert(Event::Ipv6ExthdrAhResNotNull);
+                }
+                if std::mem::replace(&mut seen_ah, true) {
+                    events.insert(Event::Ipv6ExthdrDuplAh);
+                }
+                next = h[0];
+                off += hlen;
+            }
+            // ESP: the rest is encrypted.
+            50 => {
+                if plen < 8 {
+                    return invalid(next, events, Event::Ipv6TruncExthdr);
+                }
+                break;
             }
             // fragment
             44 => {
-                need("ipv6 fragment header", &b[..end], off + 8)?;
-                let nh = b[off];
-                let fo = be16(b, off + 2);
+                if plen < 8 {
+                    return invalid(next, events, Event::Ipv6TruncExthdr);
+                }
+                if h[1] != 0 {
+                    events.insert(Event::Ipv6FhNonZeroResField);
+                }
+                if std::mem::replace(&mut seen_fh, true) {
+                    events.insert(Event::Ipv6ExthdrDuplFh);
+                    next = h[0];
+                    off += 8;
+                    continue;
+                }
+                let nh = h[0];
+                let fo = be16(h, 2);
                 let offset = (fo >> 3) as usize * 8;
                 let more = fo & 1 != 0;
-                let id = be32(b, off + 4);
-                let header = &b[..off];
-                let body = &b[off + 8..end];
                 if offset == 0 && !more {
-                    // Atomic fragment: just skip the header.
+                    // Atomic fragment: a useless header, skipped.
+                    events.insert(Event::Ipv6ExthdrUselessFh);
                     next = nh;
                     off += 8;
                     continue;
+                }
+                let body = &b[off + 8..end];
+                if more && (body.is_empty() || !body.len().is_multiple_of(8)) {
+                    events.insert(Event::Ipv6FragInvalidLength);
+                }
+                if offset + body.len() > 65_535 {
+                    events.insert(Event::Ipv6FragPktTooLarge);
                 }
                 return Ok(Packet {
                     src,
@@ -328,35 +517,94 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
                     l4: Layer4::Other,
                     payload: body,
                     fragment: Some(Fragment {
-                        id,
+                        id: be32(h, 4),
                         offset,
                         more,
-                        header,
+                        header: &b[..off],
                         next_proto: nh,
                         v6: true,
                     }),
+                    events,
+                    invalid: false,
                 });
             }
-            _ => break,
+            _ => unreachable!("only extension headers reach here"),
         }
     }
     let body = &b[off..end];
+    if next == 1 {
+        events.insert(Event::Ipv6WithIcmpv4);
+    }
     if matches!(next, 4 | 41 | 47)
         && let Some(inner) = decode_tunnel(next, body, depth)
     {
         return inner;
     }
-    let (l4, payload) = decode_l4(next, body, true)?;
-    Ok(Packet {
-        src,
-        dst,
-        proto: next,
-        ttl,
-        vlan: [0; 2],
-        l4,
-        payload,
-        fragment: None,
-    })
+    Ok(transport(src, dst, next, ttl, body, true, events))
+}
+
+/// The options of a hop-by-hop (`nh` 0) or destination options (60) header.
+fn ipv6_options(nh: u8, opts: &[u8], events: &mut Events) {
+    let (mut padding, mut other) = (0, 0);
+    let mut i = 0;
+    while i < opts.len() {
+        let t = opts[i];
+        if t == 0 {
+            // Pad1
+            padding += 1;
+            i += 1;
+            continue;
+        }
+        if i + 1 >= opts.len() {
+            events.insert(Event::Ipv6ExthdrInvalidOptlen);
+            break;
+        }
+        let olen = opts[i + 1] as usize;
+        if i + 1 + olen > opts.len() {
+            events.insert(Event::Ipv6ExthdrInvalidOptlen);
+            break;
+        }
+        match t {
+            1 => {
+                // PadN
+                padding += 1;
+                if olen == 0 {
+                    events.insert(Event::Ipv6ExthdrZeroLenPadn);
+                }
+            }
+            // router alert (2 bytes), jumbo (4), home address (16)
+            5 | 0xc2 | 0xc9 => {
+                let need = match t {
+                    5 => 2,
+                    0xc2 => 4,
+                    _ => 16,
+                };
+                if olen < need {
+                    events.insert(Event::Ipv6ExthdrInvalidOptlen);
+                    break;
+                }
+                if t != 0xc2 {
+                    other += 1;
+                }
+            }
+            _ => {
+                events.insert(if nh == 0 {
+                    Event::Ipv6HopoptsUnknownOpt
+                } else {
+                    Event::Ipv6DstoptsUnknownOpt
+                });
+                other += 1;
+            }
+        }
+        i += olen + 2;
+    }
+    if padding > 0 && other == 0 {
+        events.insert(if nh == 0 {
+            Event::Ipv6HopoptsOnlyPadding
+        } else {
+            Event::Ipv6DstoptsOnlyPadding
+        });
+    }
 }
 
 /// Decapsulates GRE (IPv4, IPv6, transparent Ethernet bridging, ERSPAN), IP-in-IP and
@@ -404,18 +652,35 @@ fn decode_tunnel(proto: u8, b: &[u8], depth: u8) -> Option<Result<Packet<'_>, De
     }
 }
 
-fn decode_l4(proto: u8, b: &[u8], v6: bool) -> Result<(Layer4, &[u8]), DecodeError> {
+/// The transport header. Errors carry the decoder event; non-fatal anomalies are added
+/// to `events`.
+fn decode_l4<'a>(
+    proto: u8,
+    b: &'a [u8],
+    v6: bool,
+    events: &mut Events,
+) -> Result<(Layer4, &'a [u8]), DecodeError> {
     match proto {
         6 => {
-            need("tcp", b, 20)?;
-            let doff = (b[12] >> 4) as usize * 4;
-            if doff < 20 {
-                return Err(DecodeError::Invalid {
-                    layer: "tcp",
-                    detail: format!("data offset {doff} below 20"),
-                });
+            if b.len() < 20 {
+                return Err(ev(
+                    Event::TcpPktTooSmall,
+                    format!("header too short ({} bytes, need 20)", b.len()),
+                ));
             }
-            need("tcp", b, doff)?;
+            let doff = (b[12] >> 4) as usize * 4;
+            if b.len() < doff {
+                return Err(ev(
+                    Event::TcpHlenTooSmall,
+                    format!("data offset {doff} beyond the {} bytes", b.len()),
+                ));
+            }
+            if doff < 20 {
+                return Err(ev(
+                    Event::TcpInvalidOptlen,
+                    format!("data offset {doff} below 20"),
+                ));
+            }
             Ok((
                 Layer4::Tcp {
                     src_port: be16(b, 0),
@@ -429,35 +694,57 @@ fn decode_l4(proto: u8, b: &[u8], v6: bool) -> Result<(Layer4, &[u8]), DecodeErr
             ))
         }
         17 => {
-            need("udp", b, 8)?;
-            let len = be16(b, 4) as usize;
-            if len != 0 && len < 8 {
-                return Err(DecodeError::Invalid {
-                    layer: "udp",
-                    detail: format!("length {len} below 8"),
-                });
+            if b.len() < 8 {
+                return Err(ev(
+                    Event::UdpHlenTooSmall,
+                    format!("header too short ({} bytes, need 8)", b.len()),
+                ));
             }
-            let end = if len == 0 { b.len() } else { len.min(b.len()) };
+            let len = be16(b, 4) as usize;
+            if b.len() < len {
+                return Err(ev(
+                    Event::UdpPktTooSmall,
+                    format!("length {len} beyond the {} bytes", b.len()),
+                ));
+            }
+            if len < 8 {
+                return Err(ev(Event::UdpLenInvalid, format!("length {len} below 8")));
+            }
+            if len != b.len() {
+                events.insert(Event::UdpHlenInvalid);
+            }
             Ok((
                 Layer4::Udp {
                     src_port: be16(b, 0),
                     dst_port: be16(b, 2),
                 },
-                &b[8..end],
+                &b[8..len],
             ))
         }
         1 | 58 => {
-            let layer = if v6 || proto == 58 { "icmpv6" } else { "icmp" };
-            need(layer, b, 4)?;
-            let payload = if b.len() >= 8 { &b[8..] } else { &b[b.len()..] };
+            if b.len() < 8 {
+                let e = if v6 || proto == 58 {
+                    Event::Icmpv6PktTooSmall
+                } else {
+                    Event::Icmpv4PktTooSmall
+                };
+                return Err(ev(
+                    e,
+                    format!("header too short ({} bytes, need 8)", b.len()),
+                ));
+            }
             Ok((
                 Layer4::Icmp {
                     icmp_type: b[0],
                     icmp_code: b[1],
                 },
-                payload,
+                &b[8..],
             ))
         }
+        47 if b.len() < 4 => Err(ev(
+            Event::GrePktTooSmall,
+            format!("header too short ({} bytes, need 4)", b.len()),
+        )),
         _ => Ok((Layer4::Other, b)),
     }
 }
@@ -524,17 +811,22 @@ mod tests {
     }
 
     #[test]
-    fn truncated_tcp_is_an_error() {
+    fn truncated_capture_is_an_ipv4_event() {
         let f = ipv4_tcp(b"");
         let e = decode(linktype::RAW, &f[..30]).unwrap_err();
-        assert_eq!(
-            e,
-            DecodeError::Short {
-                layer: "tcp",
-                len: 10,
-                need: 20
-            }
-        );
+        assert_eq!(e.event(), Some(Event::Ipv4TruncPkt), "{e}");
+    }
+
+    #[test]
+    fn short_tcp_header_is_an_invalid_packet_with_its_event() {
+        let mut f = ipv4_tcp(b"");
+        f.truncate(30);
+        f[2..4].copy_from_slice(&30u16.to_be_bytes());
+        let p = decode(linktype::RAW, &f).unwrap();
+        assert!(p.invalid);
+        assert!(p.events.contains(Event::TcpPktTooSmall));
+        assert_eq!(p.src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(p.l4, Layer4::Other);
     }
 
     #[test]

@@ -157,6 +157,12 @@ pub struct Input<'a> {
     pub tx_id: Option<u64>,
     /// The buffers of that transaction available in this direction.
     pub buffers: &'a [(BufferKind, &'a [u8])],
+    /// Decoder (and stream) events the packet raised.
+    pub events: crate::decode::Events,
+    /// The packet is not inspected as traffic: it failed decoding past its IP header,
+    /// or it is a fragment waiting for reassembly. Only rules on its events and
+    /// `pkthdr` rules match it.
+    pub invalid: bool,
 }
 
 impl Input<'_> {

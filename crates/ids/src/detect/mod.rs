@@ -737,6 +737,9 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
         Proto::Tcp => input.ip_proto == 6,
         Proto::Udp => input.ip_proto == 17,
         Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
+        Proto::Icmpv4 => input.ip_proto == 1,
+        Proto::Icmpv6 => input.ip_proto == 58,
+        Proto::Pkthdr => true,
         Proto::App(p) => input.app_proto == p,
     };
     if !proto_ok {
@@ -808,6 +811,14 @@ fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
 
 /// Everything but the payload keywords.
 fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    // A packet that is not traffic (it failed decoding, or is a fragment) is seen only
+    // by rules on its events and `pkthdr` rules.
+    if input.invalid && rule.events.is_empty() && rule.header.proto != Proto::Pkthdr {
+        return false;
+    }
+    if !rule.events.iter().all(|e| input.events.contains(*e)) {
+        return false;
+    }
     if !header_matches(rule, input) {
         return false;
     }

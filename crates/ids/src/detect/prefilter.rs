@@ -135,7 +135,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
     use crate::detect::AppProto;
     use crate::rules::Proto;
     let protos: &[ProtoClass] = match rule.header.proto {
-        Proto::Ip => &[
+        Proto::Ip | Proto::Pkthdr => &[
             ProtoClass::Tcp,
             ProtoClass::Udp,
             ProtoClass::Icmp,
@@ -145,7 +145,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
             &[ProtoClass::Tcp]
         }
         Proto::Udp => &[ProtoClass::Udp],
-        Proto::Icmp => &[ProtoClass::Icmp],
+        Proto::Icmp | Proto::Icmpv4 | Proto::Icmpv6 => &[ProtoClass::Icmp],
         Proto::App(_) => &[ProtoClass::Tcp, ProtoClass::Udp],
     };
     // A rule over request and response buffers is scanned on either side's inputs.

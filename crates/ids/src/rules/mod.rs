@@ -55,6 +55,13 @@ pub enum Proto {
     Udp,
     /// ICMP or ICMPv6.
     Icmp,
+    /// `icmpv4`: ICMP over IPv4 only.
+    Icmpv4,
+    /// `icmpv6`: ICMPv6 only.
+    Icmpv6,
+    /// `pkthdr`: any packet, also one that failed decoding past its IP header (for
+    /// rules on decoder events).
+    Pkthdr,
     /// An application protocol (`http`, `dns`, `tls`, `smtp`): only flows recognised
     /// as that protocol.
     App(AppProto),
@@ -414,6 +421,8 @@ pub struct Rule {
     pub icode: Option<UintMatch>,
     pub flags: Option<TcpFlags>,
     pub app_proto: Vec<AppProtoMatch>,
+    /// `decode-event` / `stream-event`: events the packet must have raised (all).
+    pub events: Vec<crate::decode::Event>,
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<Threshold>,
     /// Payload keywords grouped by the buffer they inspect, in the order written.
@@ -452,7 +461,8 @@ impl Rule {
             .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
         self.groups.is_empty()
             && !self.flow_keyword
-            && !matches!(self.header.proto, Proto::App(_))
+            && !matches!(self.header.proto, Proto::App(_) | Proto::Pkthdr)
+            && self.events.is_empty()
             && self.header.src_ports == PortExpr::Any
             && self.header.dst_ports == PortExpr::Any
             && negation_free(&self.header.src)

@@ -176,6 +176,9 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
         "udp" => Proto::Udp,
         // `icmp` covers ICMP and ICMPv6, as in Suricata.
         "icmp" => Proto::Icmp,
+        "icmpv4" => Proto::Icmpv4,
+        "icmpv6" => Proto::Icmpv6,
+        "pkthdr" => Proto::Pkthdr,
         "http" | "http1" => Proto::App(AppProto::Http),
         "dns" => Proto::App(AppProto::Dns),
         "tls" => Proto::App(AppProto::Tls),
@@ -1211,7 +1214,84 @@ fn parse_app_proto(value: &str) -> Res<AppProtoMatch> {
 
 /// Keywords that are recognised and knowingly without effect on matching.
 fn is_noop(kw: &str) -> bool {
-    matches!(kw, "rawbytes")
+    // `prefilter` only asks Suricata to prefilter the rule on a non-content keyword:
+    // a performance hint with no effect on what matches.
+    matches!(kw, "rawbytes" | "prefilter")
+}
+
+/// This engine's place among Suricata versions, for `requires: version`.
+const SURICATA_VERSION: [u32; 3] = [8, 0, 0];
+
+/// `requires: feature NAME, version OP X.Y.Z, ...`: the rule is only for engines that
+/// meet every condition. A version condition is checked against Suricata 8.0.0; no
+/// optional feature is claimed, so a rule that requires one is skipped.
+fn check_requires(value: &str) -> Res<()> {
+    for cond in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let (what, rest) = cond.split_once(char::is_whitespace).ok_or_else(|| {
+            RuleError::malformed(format!(
+                "`requires`: `{cond}` (expected `feature NAME` or `version OP X.Y.Z`)"
+            ))
+        })?;
+        match what {
+            "feature" => {
+                return Err(RuleError::unsupported(
+                    "requires feature",
+                    &format!("requires feature {}", rest.trim()),
+                ));
+            }
+            "version" => {
+                // Alternatives with `|`, each one or two comparisons (`>= 7 < 8`).
+                let mut any = false;
+                for alt in rest.split('|') {
+                    let toks: Vec<&str> = alt.split_whitespace().collect();
+                    if toks.is_empty() || !toks.len().is_multiple_of(2) {
+                        return Err(RuleError::malformed(format!(
+                            "`requires`: `{cond}` (expected `version OP X.Y.Z`)"
+                        )));
+                    }
+                    let mut ok = true;
+                    for pair in toks.chunks(2) {
+                        let mut v = [0u32; 3];
+                        for (i, part) in pair[1].split('.').enumerate() {
+                            if i >= 3 {
+                                return Err(RuleError::malformed(format!(
+                                    "`requires`: version `{}` has more than 3 parts",
+                                    pair[1]
+                                )));
+                            }
+                            v[i] = num("requires version", part)?;
+                        }
+                        let have = SURICATA_VERSION;
+                        ok &= match pair[0] {
+                            ">=" => have >= v,
+                            ">" => have > v,
+                            "<=" => have <= v,
+                            "<" => have < v,
+                            "=" | "==" => have == v,
+                            op => {
+                                return Err(RuleError::malformed(format!(
+                                    "`requires`: unknown operator `{op}`"
+                                )));
+                            }
+                        };
+                    }
+                    any |= ok;
+                }
+                if !any {
+                    return Err(RuleError::unsupported(
+                        "requires version",
+                        &format!("requires version {}", rest.trim()),
+                    ));
+                }
+            }
+            other => {
+                return Err(RuleError::malformed(format!(
+                    "`requires`: unknown condition `{other}` (expected feature or version)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<Rule> {
@@ -1242,6 +1322,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         icode: None,
         flags: None,
         app_proto: Vec::new(),
+        events: Vec::new(),
         threshold: None,
         detection_filter: None,
         groups: Vec::new(),
@@ -1589,6 +1670,8 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "icode" => rule.icode = Some(parse_uint(kw, need()?)?),
             "flags" => rule.flags = Some(parse_flags(need()?)?),
             "app-layer-protocol" => rule.app_proto.push(parse_app_proto(need()?)?),
+            "requires" => check_requires(need()?)?,
+            "decode-event" | "stream-event" => rule.events.push(parse_event(kw, need()?)?),
             "threshold" => rule.threshold = Some(parse_threshold(kw, need()?)?),
             "detection_filter" => rule.detection_filter = Some(parse_threshold(kw, need()?)?),
             kw if is_noop(kw) => {}
@@ -1677,4 +1760,22 @@ pub(crate) fn buffer_proto(k: BufferKind) -> Option<AppProto> {
         K::FileData => return None,
         _ => AppProto::Http,
     })
+}
+
+/// `decode-event:layer.name` or `stream-event:name` (Suricata's event names). An event
+/// the decoder does not raise is reported as unsupported: the rule would never match.
+fn parse_event(kw: &str, value: &str) -> Res<crate::decode::Event> {
+    let name = value.trim();
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',') {
+        return Err(RuleError::malformed(format!(
+            "`{kw}`: `{name}` is not an event name (expected one name such as ipv4.trunc_pkt)"
+        )));
+    }
+    let full = if kw == "stream-event" {
+        format!("stream.{name}")
+    } else {
+        name.to_string()
+    };
+    crate::decode::Event::from_name(&full)
+        .ok_or_else(|| RuleError::unsupported(kw, &format!("{kw}:{name}")))
 }
