@@ -1249,3 +1249,29 @@ fn grouping_keeps_a_transaction_rule_across_directions() {
         );
     }
 }
+
+#[test]
+fn transformed_buffers_match_and_the_raw_buffer_keeps_its_contents() {
+    // Suricata: a transform rewrites its sticky buffer for the keywords after it; the
+    // contents written before it inspect the buffer as it was.
+    let mut det = detector(
+        r#"alert http any any -> any any (http.uri; content:"/?arg="; from_base64: offset 6; content:"thisisatest"; sid:1;)
+alert http any any -> any any (http.uri; content:"thisisatest"; sid:2;)
+alert http any any -> any any (http.uri; url_decode; to_uppercase; content:"/?ARG=DGHP"; sid:3;)
+alert http any any -> any any (http.uri; to_sha256; content:"|9f 86 d0 81|"; startswith; sid:4;)
+alert http any any -> any any (http.uri; from_base64: offset 6; content:"/?arg="; sid:5;)"#,
+    );
+    let bufs = [(BufferKind::HttpUri, &b"/%3farg=dGhpc2lzYXRlc3QK"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(1, AppProto::Http, &bufs));
+    got.sort();
+    assert_eq!(got, vec![3]);
+    let bufs = [(BufferKind::HttpUri, &b"/?arg=dGhpc2lzYXRlc3QK"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(2, AppProto::Http, &bufs));
+    got.sort();
+    assert_eq!(got, vec![1, 3]);
+    let bufs = [(BufferKind::HttpUri, &b"test"[..])];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(3, AppProto::Http, &bufs)),
+        vec![4]
+    );
+}

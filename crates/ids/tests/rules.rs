@@ -549,3 +549,62 @@ fn decoder_event_rules_and_packet_protocols() {
         e.reason
     );
 }
+
+#[test]
+fn transforms_attach_to_their_buffer_and_start_a_new_group_after_content() {
+    use mamori_ids::rules::{Base64Mode, Transform};
+    let r = one(
+        r#"alert http any any -> any any (http.uri; content:"/?arg="; from_base64: bytes 6, offset 6, mode strict; content:"this"; http.request_body; url_decode; strip_whitespace; content:"a b"; sid:1;)"#,
+    );
+    assert_eq!(r.groups.len(), 3);
+    assert!(r.groups[0].transforms.is_empty());
+    assert!(matches!(
+        r.groups[1].transforms.as_slice(),
+        [Transform::FromBase64 {
+            bytes: Some(6),
+            offset: 6,
+            mode: Base64Mode::Strict
+        }]
+    ));
+    assert!(matches!(
+        r.groups[2].transforms.as_slice(),
+        [Transform::UrlDecode, Transform::StripWhitespace]
+    ));
+    let r = one(
+        r#"alert http any any -> any any (http.uri; pcrexform:"/get\?data=(.*)"; xor:"0d0ac8ff"; gunzip: max-size 8; content:"x"; sid:2;)"#,
+    );
+    assert!(matches!(
+        r.groups[0].transforms.as_slice(),
+        [Transform::Pcrexform(_), Transform::Xor(k), Transform::Gunzip { max_size: 8 }] if k == &[0x0d, 0x0a, 0xc8, 0xff]
+    ));
+    for (text, want) in [
+        (
+            "alert tcp any any -> any any (url_decode; content:\"x\"; sid:3;)",
+            "needs a sticky buffer",
+        ),
+        (
+            "alert http any any -> any any (http.uri; to_md5:x; content:\"x\"; sid:3;)",
+            "takes no value",
+        ),
+        (
+            "alert http any any -> any any (http.uri; xor:\"abc\"; content:\"x\"; sid:3;)",
+            "`xor`",
+        ),
+        (
+            "alert http any any -> any any (http.uri; pcrexform:\"abc\"; content:\"x\"; sid:3;)",
+            "capture group",
+        ),
+        (
+            "alert http any any -> any any (http.uri; from_base64: mode x; content:\"x\"; sid:3;)",
+            "unknown mode",
+        ),
+        (
+            "alert http any any -> any any (http.uri; gunzip: max-size 0; content:\"x\"; sid:3;)",
+            "max-size",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
+    }
+}

@@ -15,6 +15,7 @@ mod matcher;
 mod prefilter;
 mod teddy;
 mod threshold;
+pub mod transform;
 mod xbits;
 
 pub use crate::rules::Action;
@@ -873,6 +874,13 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
 }
 
 fn group_matches_data(g: &Group, data: &[u8]) -> bool {
+    let transformed;
+    let data = if g.transforms.is_empty() {
+        data
+    } else {
+        transformed = transform::apply(&g.transforms, data);
+        &transformed[..]
+    };
     if g.dotprefix {
         let mut v = Vec::with_capacity(data.len() + 1);
         v.push(b'.');

@@ -602,7 +602,12 @@ const MAX_INDEXED_RANGES: usize = 4096;
 pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, Vec<u8>)> {
     let mut best: Option<(Buf, &[u8], bool)> = None;
     let cross = rule.is_cross_direction();
-    for g in rule.groups.iter().filter(|g| usable(g.buf)) {
+    // A transformed buffer's contents need not appear in the raw buffer.
+    for g in rule
+        .groups
+        .iter()
+        .filter(|g| usable(g.buf) && g.transforms.is_empty())
+    {
         if cross {
             let request = match g.buf {
                 Buf::Kind(k) => buffer_direction(k) == Some(Direction::ToServer),

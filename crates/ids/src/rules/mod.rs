@@ -218,12 +218,65 @@ pub enum Item {
     },
 }
 
+/// A transform: rewrites a sticky buffer before its keywords inspect it (applied in
+/// the order written; see `detect::transform`).
+#[derive(Debug, Clone)]
+pub enum Transform {
+    /// `url_decode`: `%XX` escapes and `+` as a space.
+    UrlDecode,
+    StripWhitespace,
+    /// `compress_whitespace`: each run of whitespace becomes one space.
+    CompressWhitespace,
+    ToLowercase,
+    ToUppercase,
+    /// `header_lowercase`: header names (before each line's `:`) in lower case.
+    HeaderLowercase,
+    /// `to_md5`, `to_sha1`, `to_sha256`: the raw digest of the buffer.
+    ToMd5,
+    ToSha1,
+    ToSha256,
+    /// `from_base64:[bytes N][, offset N][, mode rfc4648|rfc2045|strict]`.
+    FromBase64 {
+        bytes: Option<u32>,
+        offset: u32,
+        mode: Base64Mode,
+    },
+    /// `pcrexform:"re"`: the first capture group of the first match (the buffer as is
+    /// when the expression does not match).
+    Pcrexform(pcre2::bytes::Regex),
+    /// `xor:"hexkey"`: each byte XOR the key, repeated.
+    Xor(Vec<u8>),
+    /// `gunzip[:max-size N]`, `zlib_deflate[:max-size N]`: decompressed, at most N bytes
+    /// (1024 by default).
+    Gunzip {
+        max_size: u32,
+    },
+    ZlibDeflate {
+        max_size: u32,
+    },
+}
+
+/// How `from_base64` treats characters outside the alphabet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base64Mode {
+    /// Decoding stops at the first one (the default).
+    Rfc4648,
+    /// They are skipped.
+    Rfc2045,
+    /// The decoding fails: nothing to inspect.
+    Strict,
+}
+
 /// The payload keywords that inspect one buffer.
 #[derive(Debug, Clone)]
 pub struct Group {
     pub buf: Buf,
     /// `dotprefix` transform: inspect `.` + buffer.
     pub dotprefix: bool,
+    /// Other transforms, applied in order before `dotprefix`. A transform written after
+    /// a buffer's content keywords starts a new group on the same buffer: the keywords
+    /// before it inspect the buffer as it was.
+    pub transforms: Vec<Transform>,
     pub items: Vec<Item>,
 }
 

@@ -487,6 +487,11 @@ struct Builder {
     /// After `base64_data`: keywords go to the decoded data of the last
     /// `base64_decode`.
     in_base64: bool,
+    /// Transform chains (index 0: none) and, per entry of `items`, its chain.
+    chains: Vec<Vec<Transform>>,
+    chain_of: Vec<usize>,
+    /// The chain keywords on the sticky buffer currently go to.
+    cur_chain: usize,
 }
 
 impl Builder {
@@ -508,8 +513,44 @@ impl Builder {
         {
             t.push(entry.1);
         } else {
+            self.chain_of.push(if entry.0 == self.sticky {
+                self.cur_chain
+            } else {
+                0
+            });
             self.items.push(entry);
         }
+    }
+
+    /// Adds a transform to the sticky buffer. Written after keywords on the buffer, it
+    /// starts a new chain (those keywords keep inspecting the buffer as it was).
+    fn transform(&mut self, kw: &str, t: Transform) -> Res<()> {
+        if !self.sticky_set || self.sticky == Buf::Payload {
+            return Err(RuleError::malformed(format!(
+                "`{kw}` is a transform: it needs a sticky buffer before it"
+            )));
+        }
+        let used = self
+            .items
+            .iter()
+            .zip(&self.chain_of)
+            .any(|((b, _), &c)| *b == self.sticky && c == self.cur_chain);
+        let mut chain = if used {
+            Vec::new()
+        } else {
+            self.chains[self.cur_chain].clone()
+        };
+        chain.push(t);
+        let key = format!("{chain:?}");
+        self.cur_chain = match self.chains.iter().position(|c| format!("{c:?}") == key) {
+            Some(i) => i,
+            None => {
+                self.chains.push(chain);
+                self.chains.len() - 1
+            }
+        };
+        self.in_base64 = false;
+        Ok(())
     }
 
     fn last_content(&mut self, kw: &str) -> Res<&mut Content> {
@@ -1337,6 +1378,9 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         dotprefix: Vec::new(),
         sticky_set: false,
         in_base64: false,
+        chains: vec![Vec::new()],
+        chain_of: Vec::new(),
+        cur_chain: 0,
     };
     for &(kw, value) in opts {
         let need = || -> Res<&str> {
@@ -1671,6 +1715,23 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "flags" => rule.flags = Some(parse_flags(need()?)?),
             "app-layer-protocol" => rule.app_proto.push(parse_app_proto(need()?)?),
             "requires" => check_requires(need()?)?,
+            "url_decode"
+            | "strip_whitespace"
+            | "compress_whitespace"
+            | "to_lowercase"
+            | "to_uppercase"
+            | "header_lowercase"
+            | "to_md5"
+            | "to_sha1"
+            | "to_sha256"
+            | "from_base64"
+            | "pcrexform"
+            | "xor"
+            | "gunzip"
+            | "zlib_deflate" => {
+                let t = parse_transform(kw, value)?;
+                b.transform(kw, t)?;
+            }
             "decode-event" | "stream-event" => rule.events.push(parse_event(kw, need()?)?),
             "threshold" => rule.threshold = Some(parse_threshold(kw, need()?)?),
             "detection_filter" => rule.detection_filter = Some(parse_threshold(kw, need()?)?),
@@ -1696,6 +1757,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     b.in_base64 = false;
                     b.sticky = buf;
                     b.sticky_set = true;
+                    b.cur_chain = 0;
                 }
                 None => return Err(RuleError::unsupported("keyword", kw)),
             },
@@ -1709,16 +1771,25 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "`dsize` cannot be combined with application-layer buffers (it is a packet keyword)",
         ));
     }
-    // Group the payload keywords by buffer, in the order written.
+    // Group the payload keywords by buffer and transform chain, in the order written.
     let mut groups: Vec<Group> = Vec::new();
-    for (buf, item) in b.items {
-        match groups.iter_mut().find(|g| g.buf == buf) {
-            Some(g) => g.items.push(item),
-            None => groups.push(Group {
-                buf,
-                dotprefix: b.dotprefix.contains(&buf),
-                items: vec![item],
-            }),
+    let mut group_chain: Vec<usize> = Vec::new();
+    for ((buf, item), chain) in b.items.into_iter().zip(b.chain_of) {
+        match groups
+            .iter_mut()
+            .zip(&group_chain)
+            .find(|(g, c)| g.buf == buf && **c == chain)
+        {
+            Some((g, _)) => g.items.push(item),
+            None => {
+                groups.push(Group {
+                    buf,
+                    dotprefix: b.dotprefix.contains(&buf),
+                    transforms: b.chains[chain].clone(),
+                    items: vec![item],
+                });
+                group_chain.push(chain);
+            }
         }
     }
     if let Proto::App(p) = rule.header.proto {
@@ -1778,4 +1849,126 @@ fn parse_event(kw: &str, value: &str) -> Res<crate::decode::Event> {
     };
     crate::decode::Event::from_name(&full)
         .ok_or_else(|| RuleError::unsupported(kw, &format!("{kw}:{name}")))
+}
+
+/// A transform keyword and its value.
+fn parse_transform(kw: &str, value: Option<&str>) -> Res<Transform> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    let no_value = |t: Transform| match value {
+        Some(v) => Err(RuleError::malformed(format!(
+            "`{kw}` takes no value (got `{v}`)"
+        ))),
+        None => Ok(t),
+    };
+    match kw {
+        "url_decode" => no_value(Transform::UrlDecode),
+        "strip_whitespace" => no_value(Transform::StripWhitespace),
+        "compress_whitespace" => no_value(Transform::CompressWhitespace),
+        "to_lowercase" => no_value(Transform::ToLowercase),
+        "to_uppercase" => no_value(Transform::ToUppercase),
+        "header_lowercase" => no_value(Transform::HeaderLowercase),
+        "to_md5" => no_value(Transform::ToMd5),
+        "to_sha1" => no_value(Transform::ToSha1),
+        "to_sha256" => no_value(Transform::ToSha256),
+        "from_base64" => {
+            let (mut bytes, mut offset, mut mode) = (None, 0, Base64Mode::Rfc4648);
+            for part in value
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let (k, v) = part.split_once(char::is_whitespace).ok_or_else(|| {
+                    RuleError::malformed(format!(
+                        "`from_base64`: `{part}` (expected bytes N, offset N or mode M)"
+                    ))
+                })?;
+                let v = v.trim();
+                match k {
+                    "bytes" => {
+                        let n: u32 = num("from_base64 bytes", v)?;
+                        if n == 0 {
+                            return Err(RuleError::malformed("`from_base64`: bytes must not be 0"));
+                        }
+                        bytes = Some(n);
+                    }
+                    "offset" => offset = num("from_base64 offset", v)?,
+                    "mode" => {
+                        mode = match v {
+                            "rfc4648" => Base64Mode::Rfc4648,
+                            "rfc2045" => Base64Mode::Rfc2045,
+                            "strict" => Base64Mode::Strict,
+                            other => {
+                                return Err(RuleError::malformed(format!(
+                                    "`from_base64`: unknown mode `{other}` (rfc4648, rfc2045 or strict)"
+                                )));
+                            }
+                        }
+                    }
+                    other => {
+                        return Err(RuleError::malformed(format!(
+                            "`from_base64`: unknown option `{other}` (bytes, offset or mode)"
+                        )));
+                    }
+                }
+            }
+            Ok(Transform::FromBase64 {
+                bytes,
+                offset,
+                mode,
+            })
+        }
+        "pcrexform" => {
+            let v = value.ok_or_else(|| RuleError::malformed("`pcrexform` needs a value"))?;
+            let inner = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .ok_or_else(|| {
+                    RuleError::malformed("`pcrexform`: the expression must be quoted")
+                })?;
+            let pattern = inner.replace("\\;", ";").replace("\\\"", "\"");
+            let re = pcre2::bytes::RegexBuilder::new()
+                .build(&pattern)
+                .map_err(|e| RuleError::malformed(format!("`pcrexform`: {e}")))?;
+            if re.captures_len() < 2 {
+                return Err(RuleError::malformed(
+                    "`pcrexform`: the expression needs a capture group (its text becomes the buffer)",
+                ));
+            }
+            Ok(Transform::Pcrexform(re))
+        }
+        "xor" => {
+            let v = value.ok_or_else(|| RuleError::malformed("`xor` needs a key"))?;
+            let hex = v.trim_matches('"');
+            if hex.is_empty() || hex.len() % 2 != 0 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return Err(RuleError::malformed(format!(
+                    "`xor`: `{hex}` is not a key (an even number of hex digits)"
+                )));
+            }
+            let key = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .collect();
+            Ok(Transform::Xor(key))
+        }
+        "gunzip" | "zlib_deflate" => {
+            let mut max_size = 1024;
+            if let Some(v) = value {
+                let n = v.strip_prefix("max-size").map(str::trim).ok_or_else(|| {
+                    RuleError::malformed(format!("`{kw}`: `{v}` (expected max-size N)"))
+                })?;
+                max_size = num("max-size", n)?;
+                if max_size == 0 {
+                    return Err(RuleError::malformed(format!(
+                        "`{kw}`: max-size must not be 0"
+                    )));
+                }
+            }
+            Ok(if kw == "gunzip" {
+                Transform::Gunzip { max_size }
+            } else {
+                Transform::ZlibDeflate { max_size }
+            })
+        }
+        other => Err(RuleError::unsupported("transform", other)),
+    }
 }
