@@ -74,6 +74,8 @@ fn run(det: &mut Detector, rounds: usize) -> (usize, usize, Duration) {
         buffers: &[],
         events: Default::default(),
         invalid: false,
+        ip_header: &[],
+        l4_header: &[],
     };
     let req_bufs: Vec<(BufferKind, &[u8])> = vec![
         (BufferKind::HttpMethod, b"GET"),

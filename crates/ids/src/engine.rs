@@ -228,6 +228,8 @@ impl Engine {
             buffers: &[],
             events,
             invalid: true,
+            ip_header: pkt.map_or(&[][..], |p| p.ip_header),
+            l4_header: &[],
         };
         let mut state = FlowDetectState::default();
         self.alerts.clear();
@@ -412,6 +414,8 @@ impl Engine {
                 buffers: &[],
                 events: p.events,
                 invalid: false,
+                ip_header: p.ip_header,
+                l4_header: p.l4_header,
             };
             self.alerts.clear();
             self.detector
@@ -602,6 +606,8 @@ fn inspect_tx(
         buffers: &bufs,
         events: Default::default(),
         invalid: false,
+        ip_header: &[],
+        l4_header: &[],
     };
     alerts.clear();
     detector.inspect(&input, &mut flow.ext.detect, alerts);

@@ -46,6 +46,8 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
             buffers: &[],
             events: Default::default(),
             invalid: false,
+            ip_header: &[],
+            l4_header: &[],
         },
     }
 }
@@ -1274,4 +1276,49 @@ alert http any any -> any any (http.uri; from_base64: offset 6; content:"/?arg="
         sids(&mut det, &tcp(b"").tx(3, AppProto::Http, &bufs)),
         vec![4]
     );
+}
+
+#[test]
+fn header_buffers_and_header_keywords() {
+    // Suricata: `ipv4.hdr`, `tcp.hdr` inspect the raw headers of each packet; `tcp.mss`
+    // reads the MSS option; `ip_proto` the protocol number; `icmp_id`/`icmp_seq` the
+    // identifier and sequence of echo messages.
+    let mut det = detector(
+        r#"alert ip any any -> any any (ipv4.hdr; content:"|40 06|"; offset:8; depth:2; sid:1;)
+alert tcp any any -> any any (tcp.hdr; content:"|02 04|"; offset:20; byte_test:2,<,536,0,big,relative; sid:2;)
+alert tcp any any -> any any (tcp.mss:<536; sid:3;)
+alert tcp any any -> any any (tcp.mss:>1000; sid:4;)
+alert ip any any -> any any (ip_proto:!tcp; sid:5;)
+alert ip any any -> any any (ip_proto:6; ipv6.hdr; content:"|60|"; sid:6;)
+alert icmp any any -> any any (icmp_id:21781; icmp_seq:7; sid:7;)"#,
+    );
+    let ip: Vec<u8> = vec![
+        0x45, 0, 0, 44, 0, 1, 0, 0, 0x40, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    // TCP header of 24 bytes: MSS 500.
+    let mut tcph = vec![
+        0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 4, 0, 0, 0, 0, 0,
+    ];
+    tcph.extend_from_slice(&[2, 4, 0x01, 0xf4]);
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    p.input.l4_header = &tcph;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    // ICMP echo request, id 21781 (0x5515), seq 7.
+    let icmph = [8u8, 0, 0, 0, 0x55, 0x15, 0, 7];
+    let mut ip1 = ip.clone();
+    ip1[9] = 1;
+    let mut p = tcp(b"");
+    p.input.ip_proto = 1;
+    p.input.l4 = Layer4::Icmp {
+        icmp_type: 8,
+        icmp_code: 0,
+    };
+    p.input.ip_header = &ip1;
+    p.input.l4_header = &icmph;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![5, 7]);
 }

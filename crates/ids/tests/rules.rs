@@ -504,6 +504,8 @@ proptest! {
             buffers: &[],
             events: Default::default(),
             invalid: false,
+            ip_header: &[],
+            l4_header: &[],
         };
         let mut flow = Default::default();
         let mut out = Vec::new();
@@ -602,6 +604,34 @@ fn transforms_attach_to_their_buffer_and_start_a_new_group_after_content() {
             "alert http any any -> any any (http.uri; gunzip: max-size 0; content:\"x\"; sid:3;)",
             "max-size",
         ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
+    }
+}
+
+#[test]
+fn header_keywords_parse_and_reject_bad_values() {
+    use mamori_ids::rules::UintMatch;
+    let r = one("alert tcp any any -> any any (tcp.mss:<536; ip_proto:!udp; sid:1;)");
+    assert_eq!(r.tcp_mss, Some(UintMatch::Lt(536)));
+    assert_eq!(r.ip_proto, Some(UintMatch::Ne(17)));
+    assert!(!r.is_ip_only());
+    let r = one("alert icmp any any -> any any (icmp_id:0; icmp_seq:65535; sid:1;)");
+    assert_eq!((r.icmp_id, r.icmp_seq), (Some(0), Some(65535)));
+    let r = one("alert ip any any -> any any (ipv4.hdr; content:\"|00|\"; dsize:>0; sid:1;)");
+    assert!(!r.is_tx_rule(), "header buffers are inspected on packets");
+    for (text, want) in [
+        (
+            "alert ip any any -> any any (ip_proto:300; sid:3;)",
+            "ip_proto",
+        ),
+        (
+            "alert ip any any -> any any (icmp_id:70000; sid:3;)",
+            "icmp_id",
+        ),
+        ("alert ip any any -> any any (tcp.mss:x; sid:3;)", "tcp.mss"),
     ] {
         let e = err(text);
         assert!(e.reason.contains(want), "{text}: {}", e.reason);

@@ -41,6 +41,10 @@ pub struct Packet<'a> {
     /// The transport header (or an IPv6 extension header) is malformed: the packet has
     /// addresses and events but no usable transport layer.
     pub invalid: bool,
+    /// The IP header (IPv4 with options, or the fixed IPv6 header) and the transport
+    /// header (empty when there is none).
+    pub ip_header: &'a [u8],
+    pub l4_header: &'a [u8],
 }
 
 /// An IPv4 or IPv6 fragment.
@@ -283,6 +287,8 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
             }),
             events,
             invalid: false,
+            ip_header: &b[..ihl],
+            l4_header: &[],
         });
     }
     if matches!(proto, 4 | 41 | 47)
@@ -291,10 +297,8 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
         return inner;
     }
     Ok(transport(
-        src,
-        dst,
-        proto,
-        ttl,
+        (src, dst, proto, ttl),
+        &b[..ihl],
         body,
         false,
         Events::default(),
@@ -303,10 +307,8 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
 
 /// The packet with its transport layer decoded, or marked invalid with the event.
 fn transport<'a>(
-    src: IpAddr,
-    dst: IpAddr,
-    proto: u8,
-    ttl: u8,
+    (src, dst, proto, ttl): (IpAddr, IpAddr, u8, u8),
+    ip_header: &'a [u8],
     body: &'a [u8],
     v6: bool,
     mut events: Events,
@@ -331,6 +333,12 @@ fn transport<'a>(
         fragment: None,
         events,
         invalid,
+        ip_header,
+        l4_header: &body[..match l4 {
+            Layer4::Tcp { .. } => (body[12] >> 4) as usize * 4,
+            Layer4::Udp { .. } | Layer4::Icmp { .. } => 8,
+            Layer4::Other => 0,
+        }],
     }
 }
 
@@ -377,6 +385,8 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
             fragment: None,
             events,
             invalid: true,
+            ip_header: &b[..40],
+            l4_header: &[],
         })
     };
     let mut off = 40;
@@ -526,6 +536,8 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
                     }),
                     events,
                     invalid: false,
+                    ip_header: &b[..40],
+                    l4_header: &[],
                 });
             }
             _ => unreachable!("only extension headers reach here"),
@@ -540,7 +552,13 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     {
         return inner;
     }
-    Ok(transport(src, dst, next, ttl, body, true, events))
+    Ok(transport(
+        (src, dst, next, ttl),
+        &b[..40],
+        body,
+        true,
+        events,
+    ))
 }
 
 /// The options of a hop-by-hop (`nh` 0) or destination options (60) header.

@@ -127,6 +127,29 @@ pub enum BufferKind {
     SmtpHelo,
     SmtpMailFrom,
     SmtpRcptTo,
+    /// Packet header buffers (`ipv4.hdr`, `ipv6.hdr`, `tcp.hdr`, `udp.hdr`,
+    /// `icmpv4.hdr`, `icmpv6.hdr`): inspected on packets, not transactions.
+    Ipv4Hdr,
+    Ipv6Hdr,
+    TcpHdr,
+    UdpHdr,
+    Icmpv4Hdr,
+    Icmpv6Hdr,
+}
+
+impl BufferKind {
+    /// Whether it is a packet header buffer (inspected on packets).
+    pub fn is_packet_header(self) -> bool {
+        matches!(
+            self,
+            BufferKind::Ipv4Hdr
+                | BufferKind::Ipv6Hdr
+                | BufferKind::TcpHdr
+                | BufferKind::UdpHdr
+                | BufferKind::Icmpv4Hdr
+                | BufferKind::Icmpv6Hdr
+        )
+    }
 }
 
 /// Everything detection may inspect for one packet or one transaction update.
@@ -163,6 +186,11 @@ pub struct Input<'a> {
     /// or it is a fragment waiting for reassembly. Only rules on its events and
     /// `pkthdr` rules match it.
     pub invalid: bool,
+    /// The packet's IP header (IPv4 with options; the fixed IPv6 header) and transport
+    /// header (TCP with options, UDP, the first 8 bytes of ICMP), for the `ipv4.hdr`,
+    /// `tcp.hdr`, ... buffers and header keywords. Empty on transaction inputs.
+    pub ip_header: &'a [u8],
+    pub l4_header: &'a [u8],
 }
 
 impl Input<'_> {

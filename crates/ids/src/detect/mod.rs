@@ -714,7 +714,20 @@ impl Detector {
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
 /// input's direction.
-fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &'a [u8]> + 'a {
+fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+    if kind.is_packet_header() {
+        let v4 = input.ip_header.first().is_some_and(|b| b >> 4 == 4);
+        let data = match kind {
+            BufferKind::Ipv4Hdr if v4 => input.ip_header,
+            BufferKind::Ipv6Hdr if !v4 => input.ip_header,
+            BufferKind::TcpHdr if input.ip_proto == 6 => input.l4_header,
+            BufferKind::UdpHdr if input.ip_proto == 17 => input.l4_header,
+            BufferKind::Icmpv4Hdr if input.ip_proto == 1 => input.l4_header,
+            BufferKind::Icmpv6Hdr if input.ip_proto == 58 => input.l4_header,
+            _ => &[],
+        };
+        return Box::new((!data.is_empty()).then_some(data).into_iter());
+    }
     let has = input.buffers.iter().any(|(k, _)| *k == kind);
     let kind = if kind == BufferKind::FileData && !has {
         match input.direction {
@@ -724,11 +737,53 @@ fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &
     } else {
         kind
     };
-    input
-        .buffers
-        .iter()
-        .filter(move |(k, _)| *k == kind)
-        .map(|(_, b)| *b)
+    Box::new(
+        input
+            .buffers
+            .iter()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, b)| *b),
+    )
+}
+
+/// The TCP MSS option of a TCP header, if present.
+fn tcp_mss(hdr: &[u8]) -> Option<u16> {
+    let mut opts = hdr.get(20..)?;
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = *rest.first()? as usize;
+                if len < 2 || len > opts.len() {
+                    return None;
+                }
+                if *kind == 2 && len == 4 {
+                    return Some(u16::from_be_bytes([opts[2], opts[3]]));
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
+}
+
+/// ICMP messages that carry an identifier and sequence number (echo, timestamp,
+/// information, address mask; ICMPv6 echo).
+fn icmp_has_id(proto: u8, icmp_type: u8) -> bool {
+    match proto {
+        1 => matches!(icmp_type, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18),
+        58 => matches!(icmp_type, 128 | 129),
+        _ => false,
+    }
+}
+
+/// The packet header groups (`ipv4.hdr`, `tcp.hdr`, ...) of a packet rule.
+fn header_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+    rule.groups.iter().all(|g| match g.buf {
+        Buf::Kind(k) if k.is_packet_header() => buffers(input, k).any(|d| group_matches_data(g, d)),
+        _ => true,
+    })
 }
 
 fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
@@ -858,6 +913,36 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
         };
         if rule.itype.is_some_and(|m| !m.matches(u64::from(icmp_type)))
             || rule.icode.is_some_and(|m| !m.matches(u64::from(icmp_code)))
+        {
+            return false;
+        }
+    }
+    if rule
+        .ip_proto
+        .is_some_and(|m| !m.matches(u64::from(input.ip_proto)))
+    {
+        return false;
+    }
+    if let Some(m) = rule.tcp_mss
+        && (input.ip_proto != 6
+            || !tcp_mss(input.l4_header).is_some_and(|v| m.matches(u64::from(v))))
+    {
+        return false;
+    }
+    if rule.icmp_id.is_some() || rule.icmp_seq.is_some() {
+        let Layer4::Icmp { icmp_type, .. } = input.l4 else {
+            return false;
+        };
+        let h = input.l4_header;
+        if !icmp_has_id(input.ip_proto, icmp_type) || h.len() < 8 {
+            return false;
+        }
+        if rule
+            .icmp_id
+            .is_some_and(|id| id != u16::from_be_bytes([h[4], h[5]]))
+            || rule
+                .icmp_seq
+                .is_some_and(|s| s != u16::from_be_bytes([h[6], h[7]]))
         {
             return false;
         }
@@ -1012,7 +1097,9 @@ fn rule_matches(
         return false;
     }
     let Some(tx) = input.tx_id.filter(|_| is_tx) else {
-        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input, old);
+        return non_payload_matches(rule, input, flow)
+            && header_groups_match(rule, input)
+            && payload_groups_match(rule, input, old);
     };
     // A rule over request and response buffers collects its buffer matches from the
     // inputs of both directions, then checks the header, flow and the rest on the input

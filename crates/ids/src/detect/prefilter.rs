@@ -603,11 +603,11 @@ pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, V
     let mut best: Option<(Buf, &[u8], bool)> = None;
     let cross = rule.is_cross_direction();
     // A transformed buffer's contents need not appear in the raw buffer.
-    for g in rule
-        .groups
-        .iter()
-        .filter(|g| usable(g.buf) && g.transforms.is_empty())
-    {
+    for g in rule.groups.iter().filter(|g| {
+        usable(g.buf)
+            && g.transforms.is_empty()
+            && !matches!(g.buf, Buf::Kind(k) if k.is_packet_header())
+    }) {
         if cross {
             let request = match g.buf {
                 Buf::Kind(k) => buffer_direction(k) == Some(Direction::ToServer),

@@ -469,6 +469,13 @@ pub struct Rule {
     pub noalert: bool,
     pub stream_size: Option<(StreamSide, UintMatch)>,
     pub dsize: Option<UintMatch>,
+    /// `tcp.mss`: the MSS option of the TCP header (packets without one do not match).
+    pub tcp_mss: Option<UintMatch>,
+    /// `ip_proto:[!<>]N`: the IP protocol number.
+    pub ip_proto: Option<UintMatch>,
+    /// `icmp_id` / `icmp_seq`: of ICMP echo (and other query) messages.
+    pub icmp_id: Option<u16>,
+    pub icmp_seq: Option<u16>,
     pub ttl: Option<UintMatch>,
     pub itype: Option<UintMatch>,
     pub icode: Option<UintMatch>,
@@ -491,7 +498,9 @@ impl Rule {
     /// names an application protocol in its header (`alert http ...`) is Suricata's
     /// `app_layer` type, inspected per packet of flows of that protocol.
     pub fn is_tx_rule(&self) -> bool {
-        self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
+        self.groups
+            .iter()
+            .any(|g| matches!(g.buf, Buf::Kind(k) if !k.is_packet_header()))
     }
 
     /// Whether the rule is Suricata's `ip_only` type, inspected once per flow and
@@ -523,6 +532,10 @@ impl Rule {
             && !reads_bits
             && self.flowints.is_empty()
             && self.dsize.is_none()
+            && self.tcp_mss.is_none()
+            && self.ip_proto.is_none()
+            && self.icmp_id.is_none()
+            && self.icmp_seq.is_none()
             && self.ttl.is_none()
             && self.itype.is_none()
             && self.icode.is_none()
@@ -591,7 +604,13 @@ pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
         | K::HttpConnection
         | K::HttpStart
         | K::FileData
-        | K::TlsVersion => None,
+        | K::TlsVersion
+        | K::Ipv4Hdr
+        | K::Ipv6Hdr
+        | K::TcpHdr
+        | K::UdpHdr
+        | K::Icmpv4Hdr
+        | K::Icmpv6Hdr => None,
     }
 }
 

@@ -429,6 +429,12 @@ fn sticky_buffer(kw: &str) -> Option<Buf> {
         "smtp.helo" => K::SmtpHelo,
         "smtp.mail_from" => K::SmtpMailFrom,
         "smtp.rcpt_to" => K::SmtpRcptTo,
+        "ipv4.hdr" => K::Ipv4Hdr,
+        "ipv6.hdr" => K::Ipv6Hdr,
+        "tcp.hdr" => K::TcpHdr,
+        "udp.hdr" => K::UdpHdr,
+        "icmpv4.hdr" => K::Icmpv4Hdr,
+        "icmpv6.hdr" => K::Icmpv6Hdr,
         _ => return None,
     };
     Some(Buf::Kind(kind))
@@ -1358,6 +1364,10 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         noalert: false,
         stream_size: None,
         dsize: None,
+        tcp_mss: None,
+        ip_proto: None,
+        icmp_id: None,
+        icmp_seq: None,
         ttl: None,
         itype: None,
         icode: None,
@@ -1710,6 +1720,17 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "flowint" => rule.flowints.push(parse_flowint(need()?)?),
             "dsize" => rule.dsize = Some(parse_uint(kw, need()?)?),
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
+            "tcp.mss" => rule.tcp_mss = Some(parse_uint(kw, need()?)?),
+            "ip_proto" => rule.ip_proto = Some(parse_ip_proto(need()?)?),
+            "icmp_id" | "icmp_seq" => {
+                let v = need()?.trim();
+                let n: u16 = num(kw, v.trim_matches('"'))?;
+                if kw == "icmp_id" {
+                    rule.icmp_id = Some(n);
+                } else {
+                    rule.icmp_seq = Some(n);
+                }
+            }
             "itype" => rule.itype = Some(parse_uint(kw, need()?)?),
             "icode" => rule.icode = Some(parse_uint(kw, need()?)?),
             "flags" => rule.flags = Some(parse_flags(need()?)?),
@@ -1766,7 +1787,11 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     if !have_sid {
         return Err(RuleError::malformed("missing `sid`"));
     }
-    if rule.dsize.is_some() && b.items.iter().any(|(buf, _)| matches!(buf, Buf::Kind(_))) {
+    if rule.dsize.is_some()
+        && b.items
+            .iter()
+            .any(|(buf, _)| matches!(buf, Buf::Kind(k) if !k.is_packet_header()))
+    {
         return Err(RuleError::malformed(
             "`dsize` cannot be combined with application-layer buffers (it is a packet keyword)",
         ));
@@ -1828,7 +1853,13 @@ pub(crate) fn buffer_proto(k: BufferKind) -> Option<AppProto> {
         | K::Ja3sHash
         | K::Ja3sString => AppProto::Tls,
         K::SmtpHelo | K::SmtpMailFrom | K::SmtpRcptTo => AppProto::Smtp,
-        K::FileData => return None,
+        K::FileData
+        | K::Ipv4Hdr
+        | K::Ipv6Hdr
+        | K::TcpHdr
+        | K::UdpHdr
+        | K::Icmpv4Hdr
+        | K::Icmpv6Hdr => return None,
         _ => AppProto::Http,
     })
 }
@@ -1971,4 +2002,45 @@ fn parse_transform(kw: &str, value: Option<&str>) -> Res<Transform> {
         }
         other => Err(RuleError::unsupported("transform", other)),
     }
+}
+
+/// `ip_proto:[!|<|>]N` with N a number or a protocol name.
+fn parse_ip_proto(value: &str) -> Res<UintMatch> {
+    let v = value.trim();
+    let (op, rest) = match v.as_bytes().first() {
+        Some(b'!') => ("!", &v[1..]),
+        Some(b'<') => ("<", &v[1..]),
+        Some(b'>') => (">", &v[1..]),
+        _ => ("", v),
+    };
+    let rest = rest.trim();
+    let n: u64 = match rest.to_ascii_lowercase().as_str() {
+        "ip" | "hopopt" => 0,
+        "icmp" => 1,
+        "igmp" => 2,
+        "ipip" | "ipv4" => 4,
+        "tcp" => 6,
+        "udp" => 17,
+        "ipv6" => 41,
+        "ipv6-route" => 43,
+        "ipv6-frag" => 44,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "ipv6-icmp" | "icmpv6" => 58,
+        "ipv6-nonxt" => 59,
+        "ipv6-opts" => 60,
+        "sctp" => 132,
+        s => s.parse::<u8>().map(u64::from).map_err(|_| {
+            RuleError::malformed(format!(
+                "`ip_proto`: `{rest}` is not a protocol number (0-255) or name"
+            ))
+        })?,
+    };
+    Ok(match op {
+        "!" => UintMatch::Ne(n),
+        "<" => UintMatch::Lt(n),
+        ">" => UintMatch::Gt(n),
+        _ => UintMatch::Eq(n),
+    })
 }
