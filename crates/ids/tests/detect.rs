@@ -1322,3 +1322,26 @@ alert icmp any any -> any any (icmp_id:21781; icmp_seq:7; sid:7;)"#,
     got.sort();
     assert_eq!(got, vec![5, 7]);
 }
+
+#[test]
+fn transactional_rule_header_names_client_and_server() {
+    // Suricata 8 `=>`: the source is the transaction's client whichever direction the
+    // completing input travels in.
+    let mut det = detector(
+        r#"alert http 192.168.1.10 any => 203.0.113.5 80 (http.method; content:"GET"; http.stat_code; content:"200"; sid:1;)
+alert http 203.0.113.5 any => 192.168.1.10 any (http.method; content:"GET"; http.stat_code; content:"200"; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let req = [(BufferKind::HttpMethod, &b"GET"[..])];
+    let resp = [(BufferKind::HttpStatCode, &b"200"[..])];
+    assert!(run(&mut det, &mut flow, &tcp(b"").tx(1, AppProto::Http, &req)).is_empty());
+    let got: Vec<u32> = run(
+        &mut det,
+        &mut flow,
+        &tcp(b"").reply().tx(1, AppProto::Http, &resp),
+    )
+    .iter()
+    .map(|a| a.sid)
+    .collect();
+    assert_eq!(got, vec![1]);
+}

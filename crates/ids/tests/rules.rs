@@ -101,9 +101,9 @@ fn header_addresses_and_ports() {
             .contains("99999")
     );
     assert!(
-        err("alert tcp any any => any any (sid:1;)")
+        err("alert tcp any any >> any any (sid:1;)")
             .reason
-            .contains("=>")
+            .contains(">>")
     );
     assert!(
         err("alert tcp any any -> any (sid:1;)")
@@ -290,8 +290,8 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
             "backoff",
         ),
         (
-            "alert tcp any any -> any any (content:\"x\"; tag:session,10,packets; sid:5;)",
-            "tag",
+            "alert tcp any any -> any any (hostbits:set,a,both; sid:5;)",
+            "hostbits both",
         ),
         (
             "alert tcp any any -> any any (pcre:\"/(x)/, flow:v\"; sid:5;)",
@@ -636,5 +636,64 @@ fn header_keywords_parse_and_reject_bad_values() {
         let e = err(text);
         assert!(e.reason.contains(want), "{text}: {}", e.reason);
         assert_eq!(e.sid, Some(3));
+    }
+}
+
+#[test]
+fn tag_hostbits_and_transactional_direction() {
+    use mamori_ids::rules::{FlowbitOp, Tag, TagMetric, XbitTrack};
+    let r = one(
+        "alert tcp any any -> any any (flags:S; tag:host,100,packets,dst; tag:session; sid:1;)",
+    );
+    assert_eq!(
+        r.tags,
+        vec![
+            Tag {
+                host: true,
+                count: 100,
+                metric: TagMetric::Packets,
+                dst: true
+            },
+            Tag {
+                host: false,
+                count: 256,
+                metric: TagMetric::Packets,
+                dst: false
+            }
+        ]
+    );
+    let r = one("alert ip any any -> any any (hostbits:isnotset,abc,dst; hostbits:set,x; sid:1;)");
+    assert_eq!(r.xbits[0].op, FlowbitOp::IsNotSet);
+    assert_eq!(r.xbits[0].track, XbitTrack::IpDst);
+    assert_eq!(r.xbits[1].track, XbitTrack::IpSrc);
+    assert!(one("alert ip any any -> any any (hostbits:noalert; sid:1;)").noalert);
+    let r = one(
+        "alert tls $HOME_NET any => any any (ja3.hash; content:\"a\"; ja3s.hash; content:\"b\"; sid:1;)",
+    );
+    assert!(r.header.transactional && !r.header.bidirectional);
+    for (text, want) in [
+        (
+            "alert tcp any any -> any any (tag:flow; sid:3;)",
+            "unknown type",
+        ),
+        (
+            "alert tcp any any -> any any (tag:host,1,minutes; sid:3;)",
+            "unknown metric",
+        ),
+        (
+            "alert tcp any any -> any any (tag:session,1,packets,src; sid:3;)",
+            "expected session",
+        ),
+        (
+            "alert tcp any any -> any any (hostbits:set; sid:3;)",
+            "hostbits",
+        ),
+        (
+            "alert tcp any any -> any any (hostbits:flip,a; sid:3;)",
+            "hostbits",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
     }
 }

@@ -801,15 +801,20 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
     if !proto_ok {
         return false;
     }
-    let (sp, dp) = input.ports().unwrap_or((0, 0));
+    let (mut sp, mut dp) = input.ports().unwrap_or((0, 0));
     let has_ports = input.ports().is_some();
+    let (mut src, mut dst) = (input.src_ip, input.dst_ip);
+    if h.transactional && input.direction == Direction::ToClient {
+        // `=>`: the header names the transaction's client and server.
+        std::mem::swap(&mut src, &mut dst);
+        std::mem::swap(&mut sp, &mut dp);
+    }
     let fwd = |src, sport, dst, dport| {
         h.src.matches(src)
             && h.dst.matches(dst)
             && (!has_ports || (h.src_ports.matches(sport) && h.dst_ports.matches(dport)))
     };
-    fwd(input.src_ip, sp, input.dst_ip, dp)
-        || (h.bidirectional && fwd(input.dst_ip, dp, input.src_ip, sp))
+    fwd(src, sp, dst, dp) || (h.bidirectional && fwd(dst, dp, src, sp))
 }
 
 fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {

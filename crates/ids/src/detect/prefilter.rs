@@ -82,7 +82,7 @@ impl FastPatterns {
 fn addr_plan(rule: &Rule) -> Plan {
     let h = &rule.header;
     let usable = |r: Option<Vec<(IpAddr, IpAddr)>>| {
-        r.filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
+        r.filter(|r| !h.bidirectional && !h.transactional && r.len() <= MAX_INDEXED_RANGES)
             .map(|r| (span(&r), r))
     };
     match (
@@ -150,7 +150,11 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
     };
     // A rule over request and response buffers is scanned on either side's inputs.
     let dirs: &[Direction] = match rule.flow.direction {
-        Some(d) if !rule.is_cross_direction() && !rule.header.bidirectional => {
+        Some(d)
+            if !rule.is_cross_direction()
+                && !rule.header.bidirectional
+                && !rule.header.transactional =>
+        {
             if d == Direction::ToServer {
                 &[Direction::ToServer]
             } else {

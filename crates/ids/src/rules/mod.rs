@@ -77,6 +77,10 @@ pub struct Header {
     pub dst_ports: PortExpr,
     /// `<>`: either direction.
     pub bidirectional: bool,
+    /// `=>`: a transactional rule over both directions of a transaction; the source is
+    /// the transaction's client and the destination its server, whichever direction
+    /// the input travels in.
+    pub transactional: bool,
 }
 
 /// Which data a group of payload keywords inspects.
@@ -428,6 +432,26 @@ pub enum UniqueOn {
     DstPort,
 }
 
+/// `tag:session|host[,count,packets|seconds|bytes[,src|dst]]`: Suricata logs the packets
+/// that follow an alert on the session or host. Parsed and kept on the rule; it does
+/// not change alerts (Suricata writes tagged packets as EVE `packet` records, which
+/// this engine does not write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    pub host: bool,
+    pub count: u32,
+    pub metric: TagMetric,
+    /// For host tags: tag the destination host instead of the source.
+    pub dst: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMetric {
+    Packets,
+    Seconds,
+    Bytes,
+}
+
 /// `target:src_ip|dest_ip`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -459,6 +483,7 @@ pub struct Rule {
     pub references: Vec<String>,
     pub metadata: Vec<String>,
     pub target: Option<Target>,
+    pub tags: Vec<Tag>,
     pub flow: FlowOpts,
     /// The rule has a `flow` keyword (even `flow:stateless`).
     pub flow_keyword: bool,

@@ -188,8 +188,9 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
     let bad = |what: &str, e: String| RuleError::malformed(format!("{what}: {e}"));
     let src = parse_addr(toks[2], vars).map_err(|e| bad("source address", e))?;
     let src_ports = parse_ports(toks[3], vars).map_err(|e| bad("source port", e))?;
+    let transactional = toks[4] == "=>";
     let bidirectional = match toks[4] {
-        "->" => false,
+        "->" | "=>" => false,
         "<>" => true,
         "<-" => {
             return Err(RuleError::malformed(
@@ -198,7 +199,7 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
         }
         other => {
             return Err(RuleError::malformed(format!(
-                "invalid direction `{other}` (expected `->` or `<>`)"
+                "invalid direction `{other}` (expected `->`, `<>` or `=>`)"
             )));
         }
     };
@@ -213,6 +214,7 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
             dst,
             dst_ports,
             bidirectional,
+            transactional,
         },
         flow,
     ))
@@ -1104,6 +1106,94 @@ fn parse_xbits(value: &str) -> Res<Option<Xbit>> {
     }))
 }
 
+fn parse_tag(value: &str) -> Res<Tag> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let host = match parts[0] {
+        "session" => false,
+        "host" => true,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`tag`: unknown type `{other}` (session or host)"
+            )));
+        }
+    };
+    let mut tag = Tag {
+        host,
+        count: 256,
+        metric: TagMetric::Packets,
+        dst: false,
+    };
+    if parts.len() == 1 {
+        return Ok(tag);
+    }
+    if parts.len() < 3 || parts.len() > 4 || (!host && parts.len() == 4) {
+        return Err(RuleError::malformed(format!(
+            "`tag:{value}`: expected session[,count,metric] or host,count,metric[,src|dst]"
+        )));
+    }
+    tag.count = num("tag count", parts[1])?;
+    tag.metric = match parts[2] {
+        "packets" => TagMetric::Packets,
+        "seconds" => TagMetric::Seconds,
+        "bytes" => TagMetric::Bytes,
+        other => {
+            return Err(RuleError::malformed(format!(
+                "`tag`: unknown metric `{other}` (packets, seconds or bytes)"
+            )));
+        }
+    };
+    if let Some(d) = parts.get(3) {
+        tag.dst = match *d {
+            "src" => false,
+            "dst" => true,
+            other => {
+                return Err(RuleError::malformed(format!(
+                    "`tag`: unknown direction `{other}` (src or dst)"
+                )));
+            }
+        };
+    }
+    Ok(tag)
+}
+
+/// `hostbits:op,name[,src|dst]`: bits kept per host, the same store as
+/// `xbits` with `track ip_src` / `ip_dst` (the source host by default).
+fn parse_hostbits(value: &str) -> Res<Option<Xbit>> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    if parts.len() == 1 && parts[0] == "noalert" {
+        return Ok(None);
+    }
+    let (Some(op), Some(name)) = (parts.first(), parts.get(1)) else {
+        return Err(RuleError::malformed(format!(
+            "`hostbits:{value}`: expected op,name[,src|dst]"
+        )));
+    };
+    let mut track = XbitTrack::IpSrc;
+    let mut expire = XBITS_DEFAULT_EXPIRE;
+    for p in &parts[2..] {
+        let mut it = p.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("src"), None, None) => track = XbitTrack::IpSrc,
+            (Some("dst"), None, None) => track = XbitTrack::IpDst,
+            (Some("both"), None, None) => {
+                return Err(RuleError::unsupported(
+                    "hostbits direction",
+                    "hostbits both",
+                ));
+            }
+            (Some("expire"), Some(e), None) => expire = num("hostbits expire", e)?,
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`hostbits`: unknown option `{p}` (expected src, dst or expire N)"
+                )));
+            }
+        }
+    }
+    let x = parse_xbits(&format!("{op},{name},track ip_src"))
+        .map_err(|e| RuleError::malformed(e.reason.replace("xbits", "hostbits")))?;
+    Ok(x.map(|x| Xbit { track, expire, ..x }))
+}
+
 fn parse_flowint(value: &str) -> Res<Flowint> {
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
     let name = parts[0];
@@ -1356,6 +1446,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         references: Vec::new(),
         metadata: Vec::new(),
         target: None,
+        tags: Vec::new(),
         flow: FlowOpts::default(),
         flow_keyword: false,
         flowbits: Vec::new(),
@@ -1712,6 +1803,11 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 }
                 b.in_base64 = true;
             }
+            "tag" => rule.tags.push(parse_tag(need()?)?),
+            "hostbits" => match parse_hostbits(need()?)? {
+                Some(x) => rule.xbits.push(x),
+                None => rule.noalert = true,
+            },
             "xbits" => match parse_xbits(need()?)? {
                 Some(x) => rule.xbits.push(x),
                 None => rule.noalert = true,
