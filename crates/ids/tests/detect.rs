@@ -1345,3 +1345,34 @@ alert http 203.0.113.5 any => 192.168.1.10 any (http.method; content:"GET"; http
     .collect();
     assert_eq!(got, vec![1]);
 }
+
+#[test]
+fn byte_extract_and_byte_math_variables() {
+    // Suricata: byte_extract stores a number for later keywords and moves the relative
+    // position past it; byte_math combines a number with a value into a variable.
+    let hits = |rule: &str, payload: &[u8]| !sids(&mut detector(rule), &tcp(payload)).is_empty();
+    // Length-prefixed field: the length (3) then the data.
+    let p = b"LEN\x03abcXYZ";
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,0,n,relative; content:"abc"; within:3; byte_test:1,=,n,-4,relative; sid:1;)"#,
+        p
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,0,n,relative; byte_test:1,=,n,0; sid:1;)"#,
+        p
+    ));
+    // byte_math: 3 * 2 = 6, compared with a byte of 6.
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_math:bytes 1, offset 0, oper *, rvalue 2, result r, relative; byte_test:1,=,r,0,relative; sid:1;)"#,
+        b"LEN\x03\x06"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,1,z,relative; byte_math:bytes 1, offset 0, oper /, rvalue z, result r; sid:1;)"#,
+        b"LEN\x03\x00"
+    ));
+    // A variable number of bytes for byte_jump, with 0 meaning "no jump".
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"|00 00 00|"; byte_extract:1,4,len,relative; byte_jump:len,0,relative; isdataat:1,relative; sid:1;)"#,
+        b"\x00\x00\x00\x05\x34\x23\x06\x00\x21\x0a"
+    ));
+}

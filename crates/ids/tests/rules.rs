@@ -256,7 +256,7 @@ fn multi_line_rules_and_comments() {
 #[test]
 fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     let text = "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
-                alert tcp any any -> any any (content:\"x\"; byte_math:bytes 2, offset 0, oper +, rvalue 1, result r; sid:2;)\n\
+                alert tcp any any -> any any (content:\"x\"; ftpbounce; sid:2;)\n\
                 alert tcp any any -> any any (asn1:oversize_length 100; sid:3;)\n";
     let set = parse_rules("f.rules", text, &Vars::suricata_defaults());
     assert_eq!(set.rules.len(), 1);
@@ -297,10 +297,6 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
             "alert tcp any any -> any any (pcre:\"/(x)/, flow:v\"; sid:5;)",
             "pcre capture",
         ),
-        (
-            "alert tcp any any -> any any (content:\"x\"; byte_test:2,>,len,0; sid:5;)",
-            "len",
-        ),
     ] {
         let e = err(text);
         assert_eq!(e.keyword.as_deref(), Some(kw), "{text}: {}", e.reason);
@@ -310,11 +306,11 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     assert!(e.reason.contains("dsize"), "{}", e.reason);
     let s = &set.skipped[0];
     assert_eq!((s.line, s.sid), (2, Some(2)));
-    assert_eq!(s.keyword.as_deref(), Some("byte_math"));
-    assert_eq!(s.reason, "unsupported keyword `byte_math`");
+    assert_eq!(s.keyword.as_deref(), Some("ftpbounce"));
+    assert_eq!(s.reason, "unsupported keyword `ftpbounce`");
     assert_eq!(
         s.to_string(),
-        "f.rules:2: sid 2: unsupported keyword `byte_math`"
+        "f.rules:2: sid 2: unsupported keyword `ftpbounce`"
     );
     assert_eq!(set.skipped[1].keyword.as_deref(), Some("asn1"));
 }
@@ -695,5 +691,62 @@ fn tag_hostbits_and_transactional_direction() {
     ] {
         let e = err(text);
         assert!(e.reason.contains(want), "{text}: {}", e.reason);
+    }
+}
+
+#[test]
+fn byte_variables_parse_and_unknown_names_are_errors() {
+    use mamori_ids::rules::{MathOp, NumFormat};
+    let r = one(
+        "alert tcp any any -> any any (content:\"a\"; byte_extract:2,0,len,relative,little,multiplier 4,align 4; byte_math:bytes 1, offset 2, oper <<, rvalue len, result r, relative, string hex; byte_test:1,=,r,0; byte_jump:len,0; sid:1;)",
+    );
+    let items = &r.groups[0].items;
+    let Item::ByteExtract(x) = &items[1] else {
+        panic!("{items:?}")
+    };
+    assert_eq!((x.nbytes, x.multiplier, x.align, x.var), (2, 4, 4, 0));
+    assert_eq!(x.format, NumFormat::Little);
+    let Item::ByteMath(m) = &items[2] else {
+        panic!("{items:?}")
+    };
+    assert_eq!((m.op, m.rvalue_var, m.var), (MathOp::Shl, Some(0), 1));
+    assert_eq!(m.format, NumFormat::String(16));
+    let Item::ByteTest(t) = &items[3] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(t.value_var, Some(1));
+    let Item::ByteJump(j) = &items[4] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(j.nbytes_var, Some(0));
+    for (text, want) in [
+        (
+            "alert tcp any any -> any any (byte_test:1,=,nope,0; sid:3;)",
+            "neither a number nor a variable",
+        ),
+        (
+            "alert tcp any any -> any any (byte_extract:1,0; sid:3;)",
+            "expected bytes, offset, name",
+        ),
+        (
+            "alert tcp any any -> any any (byte_extract:1,0,9x; sid:3;)",
+            "not a variable name",
+        ),
+        (
+            "alert tcp any any -> any any (byte_math:bytes 1, offset 0, oper %, rvalue 1, result r; sid:3;)",
+            "unknown operator",
+        ),
+        (
+            "alert tcp any any -> any any (byte_math:bytes 1, offset 0, oper +, result r; sid:3;)",
+            "rvalue",
+        ),
+        (
+            "alert tcp any any -> any any (byte_math:bytes 1, offset 0, oper /, rvalue 0, result r; sid:3;)",
+            "division by 0",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
     }
 }

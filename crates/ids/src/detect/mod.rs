@@ -779,9 +779,14 @@ fn icmp_has_id(proto: u8, icmp_type: u8) -> bool {
 }
 
 /// The packet header groups (`ipv4.hdr`, `tcp.hdr`, ...) of a packet rule.
+/// Byte variables (`byte_extract`, `byte_math`) set in one header buffer carry over to
+/// the next, in the order written.
 fn header_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+    let mut vars = [0; crate::rules::MAX_BYTE_VARS];
     rule.groups.iter().all(|g| match g.buf {
-        Buf::Kind(k) if k.is_packet_header() => buffers(input, k).any(|d| group_matches_data(g, d)),
+        Buf::Kind(k) if k.is_packet_header() => {
+            buffers(input, k).any(|d| group_matches_data_with(g, d, &mut vars))
+        }
         _ => true,
     })
 }
@@ -964,6 +969,11 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
 }
 
 fn group_matches_data(g: &Group, data: &[u8]) -> bool {
+    group_matches_data_with(g, data, &mut [0; crate::rules::MAX_BYTE_VARS])
+}
+
+/// As [`group_matches_data`], with the byte variables set by the rule's earlier groups.
+fn group_matches_data_with(g: &Group, data: &[u8], vars: &mut matcher::ByteVars) -> bool {
     let transformed;
     let data = if g.transforms.is_empty() {
         data
@@ -975,9 +985,9 @@ fn group_matches_data(g: &Group, data: &[u8]) -> bool {
         let mut v = Vec::with_capacity(data.len() + 1);
         v.push(b'.');
         v.extend_from_slice(data);
-        matcher::group_matches(&g.items, &v)
+        matcher::group_matches_with(&g.items, &v, vars)
     } else {
-        matcher::group_matches(&g.items, data)
+        matcher::group_matches_with(&g.items, data, vars)
     }
 }
 
@@ -994,6 +1004,8 @@ fn anchored(groups: &[&Group]) -> bool {
             Item::IsDataAt { relative, .. } => !relative,
             Item::ByteTest(t) => !t.relative,
             Item::ByteJump(j) => !j.relative,
+            Item::ByteExtract(x) => !x.relative,
+            Item::ByteMath(m) => !m.relative,
             Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
         })
     })

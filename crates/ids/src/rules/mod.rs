@@ -162,12 +162,17 @@ pub enum ByteOp {
     Xor,
 }
 
+/// Variables a rule's `byte_extract` / `byte_math` keywords can set (per rule).
+pub const MAX_BYTE_VARS: usize = 8;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByteTest {
     pub nbytes: usize,
     pub op: ByteOp,
     pub negated: bool,
     pub value: u64,
+    /// The value is this `byte_extract` / `byte_math` variable instead.
+    pub value_var: Option<u8>,
     pub offset: i64,
     pub relative: bool,
     pub format: NumFormat,
@@ -177,6 +182,8 @@ pub struct ByteTest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByteJump {
     pub nbytes: usize,
+    /// The number of bytes is this variable instead.
+    pub nbytes_var: Option<u8>,
     pub offset: i64,
     pub relative: bool,
     pub multiplier: u64,
@@ -186,6 +193,49 @@ pub struct ByteJump {
     pub from_end: bool,
     pub post_offset: i64,
     pub bitmask: Option<u64>,
+}
+
+/// `byte_extract:nbytes,offset,name[,relative][,multiplier N][,big|little]
+/// [,string[,hex|dec|oct]][,align N][,bitmask N]`: reads a number into a variable and
+/// moves the relative position past it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteExtract {
+    pub nbytes: usize,
+    pub offset: i64,
+    pub relative: bool,
+    pub multiplier: u64,
+    pub format: NumFormat,
+    pub align: u8,
+    pub bitmask: Option<u64>,
+    pub var: u8,
+}
+
+/// `byte_math` operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MathOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Shl,
+    Shr,
+}
+
+/// `byte_math:bytes N|var, offset N, oper OP, rvalue N|var, result name[, relative]
+/// [, endian big|little][, string hex|dec|oct][, bitmask N]`: a number read from the
+/// buffer combined with a value, into a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteMath {
+    pub nbytes: usize,
+    pub nbytes_var: Option<u8>,
+    pub offset: i64,
+    pub op: MathOp,
+    pub rvalue: u64,
+    pub rvalue_var: Option<u8>,
+    pub relative: bool,
+    pub format: NumFormat,
+    pub bitmask: Option<u64>,
+    pub var: u8,
 }
 
 /// `pcre` with its flags.
@@ -212,6 +262,8 @@ pub enum Item {
     Bsize(UintMatch),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+    ByteMath(ByteMath),
     /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
     /// `base64_data` (matched against the decoded data).
     Base64Decode {

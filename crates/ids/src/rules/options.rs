@@ -500,6 +500,10 @@ struct Builder {
     chain_of: Vec<usize>,
     /// The chain keywords on the sticky buffer currently go to.
     cur_chain: usize,
+    /// `byte_extract` / `byte_math` variable names, by index.
+    vars: Vec<String>,
+    /// A sticky buffer was named after the last keyword: relative keywords go to it.
+    fresh_sticky: bool,
 }
 
 impl Builder {
@@ -515,6 +519,7 @@ impl Builder {
     }
 
     fn push(&mut self, entry: (Buf, Item)) {
+        self.fresh_sticky = false;
         // `base64_data` is only accepted after a `base64_decode`, so a target exists.
         if self.in_base64
             && let Some(t) = self.target()
@@ -593,6 +598,9 @@ impl Builder {
 
     /// The buffer of the last content-like item (for relative keywords).
     fn last_buf(&self) -> Buf {
+        if self.fresh_sticky {
+            return self.sticky;
+        }
         self.items.last().map(|(b, _)| *b).unwrap_or(self.sticky)
     }
 }
@@ -791,7 +799,7 @@ fn check_nbytes(kw: &str, n: usize, fmt: NumFormat) -> Res<()> {
     Ok(())
 }
 
-fn parse_byte_test(value: &str) -> Res<ByteTest> {
+fn parse_byte_test(value: &str, vars: &[String]) -> Res<ByteTest> {
     let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
     if parts.len() < 4 {
         return Err(RuleError::malformed(format!(
@@ -819,9 +827,10 @@ fn parse_byte_test(value: &str) -> Res<ByteTest> {
             )));
         }
     };
-    let value_num = parse_u64(parts[2]).ok_or_else(|| {
-        RuleError::unsupported("byte_test value (byte_extract variable?)", parts[2])
-    })?;
+    let (value_num, value_var) = match parse_u64(parts[2]) {
+        Some(v) => (v, None),
+        None => (0, Some(var_ref("byte_test value", parts[2], vars)?)),
+    };
     let offset: i64 = parse_offset("byte_test", parts[3])?;
     let mut rest: Vec<&str> = parts.split_off(4);
     let relative = take_flag(&mut rest, "relative");
@@ -841,6 +850,7 @@ fn parse_byte_test(value: &str) -> Res<ByteTest> {
         op,
         negated,
         value: value_num,
+        value_var,
         offset,
         relative,
         format,
@@ -868,14 +878,215 @@ fn take_flag(parts: &mut Vec<&str>, flag: &str) -> bool {
     parts.len() != before
 }
 
-fn parse_byte_jump(value: &str) -> Res<ByteJump> {
+/// A `byte_extract` / `byte_math` variable named where a number may be.
+fn var_ref(what: &str, name: &str, vars: &[String]) -> Res<u8> {
+    let name = name.trim();
+    match vars.iter().position(|v| v == name) {
+        Some(i) => Ok(i as u8),
+        None if name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) => {
+            Err(RuleError::malformed(format!(
+                "`{what}`: `{name}` is neither a number nor a variable set by an earlier byte_extract or byte_math"
+            )))
+        }
+        None => Err(RuleError::malformed(format!(
+            "`{what}`: `{name}` is not a number"
+        ))),
+    }
+}
+
+/// Declares a variable (set by `byte_extract` / `byte_math`), or finds it again.
+fn declare_var(kw: &str, name: &str, vars: &mut Vec<String>) -> Res<u8> {
+    let name = name.trim();
+    if name.is_empty()
+        || !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(RuleError::malformed(format!(
+            "`{kw}`: `{name}` is not a variable name (a letter, then letters, digits or _)"
+        )));
+    }
+    if let Some(i) = vars.iter().position(|v| v == name) {
+        return Ok(i as u8);
+    }
+    if vars.len() >= MAX_BYTE_VARS {
+        return Err(RuleError::malformed(format!(
+            "`{kw}`: more than {MAX_BYTE_VARS} byte_extract/byte_math variables in one rule"
+        )));
+    }
+    vars.push(name.to_string());
+    Ok((vars.len() - 1) as u8)
+}
+
+fn parse_byte_extract(value: &str, vars: &mut Vec<String>) -> Res<ByteExtract> {
+    let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    if parts.len() < 3 {
+        return Err(RuleError::malformed(format!(
+            "`byte_extract:{value}`: expected bytes, offset, name"
+        )));
+    }
+    let nbytes: usize = num("byte_extract", parts[0])?;
+    let offset = parse_offset("byte_extract", parts[1])?;
+    let name = parts[2];
+    let mut rest = parts.split_off(3);
+    let relative = take_flag(&mut rest, "relative");
+    if take_flag(&mut rest, "dce") {
+        return Err(RuleError::unsupported("keyword option", "byte_extract dce"));
+    }
+    let format = parse_format(&mut rest)?;
+    let bitmask = take_bitmask("byte_extract", &mut rest)?;
+    let (mut multiplier, mut align) = (1, 0u8);
+    for p in rest {
+        let mut it = p.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some("multiplier"), Some(m), None) => {
+                multiplier = num("byte_extract multiplier", m)?;
+                if multiplier == 0 {
+                    return Err(RuleError::malformed(
+                        "`byte_extract`: multiplier must not be 0",
+                    ));
+                }
+            }
+            (Some("align"), Some(a), None) => {
+                align = num("byte_extract align", a)?;
+                if !matches!(align, 2 | 4) {
+                    return Err(RuleError::malformed("`byte_extract`: align is 2 or 4"));
+                }
+            }
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`byte_extract`: unknown option `{p}`"
+                )));
+            }
+        }
+    }
+    check_nbytes("byte_extract", nbytes, format)?;
+    let var = declare_var("byte_extract", name, vars)?;
+    Ok(ByteExtract {
+        nbytes,
+        offset,
+        relative,
+        multiplier,
+        format,
+        align,
+        bitmask,
+        var,
+    })
+}
+
+fn parse_byte_math(value: &str, vars: &mut Vec<String>) -> Res<ByteMath> {
+    let (mut nbytes, mut offset, mut op, mut rvalue, mut result) = (None, None, None, None, None);
+    let (mut relative, mut big, mut base, mut bitmask) = (false, true, None, None);
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = match part.split_once(char::is_whitespace) {
+            Some((k, v)) => (k, v.trim()),
+            None => (part, ""),
+        };
+        match (k, v) {
+            ("bytes", v) if !v.is_empty() => nbytes = Some(v),
+            ("offset", v) if !v.is_empty() => offset = Some(parse_offset("byte_math", v)?),
+            ("oper", v) => {
+                op = Some(match v {
+                    "+" => MathOp::Add,
+                    "-" => MathOp::Sub,
+                    "*" => MathOp::Mul,
+                    "/" => MathOp::Div,
+                    "<<" => MathOp::Shl,
+                    ">>" => MathOp::Shr,
+                    other => {
+                        return Err(RuleError::malformed(format!(
+                            "`byte_math`: unknown operator `{other}` (+, -, *, /, <<, >>)"
+                        )));
+                    }
+                })
+            }
+            ("rvalue", v) if !v.is_empty() => rvalue = Some(v),
+            ("result", v) if !v.is_empty() => result = Some(v),
+            ("relative", "") => relative = true,
+            ("endian", "big") => big = true,
+            ("endian", "little") => big = false,
+            ("string", b) => {
+                base = Some(match b {
+                    "hex" => 16,
+                    "dec" => 10,
+                    "oct" => 8,
+                    other => {
+                        return Err(RuleError::malformed(format!(
+                            "`byte_math`: unknown string base `{other}` (hex, dec, oct)"
+                        )));
+                    }
+                })
+            }
+            ("bitmask", m) => {
+                bitmask = Some(parse_u64(m).filter(|v| *v != 0).ok_or_else(|| {
+                    RuleError::malformed(format!("`byte_math`: invalid bitmask `{m}`"))
+                })?)
+            }
+            ("dce", "") => return Err(RuleError::unsupported("keyword option", "byte_math dce")),
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`byte_math`: unknown option `{part}`"
+                )));
+            }
+        }
+    }
+    let missing = |what: &str| {
+        RuleError::malformed(format!(
+            "`byte_math:{value}`: needs `{what}` (bytes, offset, oper, rvalue and result are required)"
+        ))
+    };
+    let format = match base {
+        Some(b) => NumFormat::String(b),
+        None if big => NumFormat::Big,
+        None => NumFormat::Little,
+    };
+    let nbytes_s = nbytes.ok_or_else(|| missing("bytes"))?;
+    let (nbytes, nbytes_var) = match nbytes_s.parse::<usize>() {
+        Ok(n) => {
+            if n == 0 || n > if base.is_some() { 10 } else { 4 } {
+                return Err(RuleError::malformed(format!(
+                    "`byte_math`: cannot extract {n} bytes (1 to 4, or 1 to 10 with string)"
+                )));
+            }
+            (n, None)
+        }
+        Err(_) => (0, Some(var_ref("byte_math bytes", nbytes_s, vars)?)),
+    };
+    let rvalue_s = rvalue.ok_or_else(|| missing("rvalue"))?;
+    let (rvalue, rvalue_var) = match parse_u64(rvalue_s) {
+        Some(v) => (v, None),
+        None => (0, Some(var_ref("byte_math rvalue", rvalue_s, vars)?)),
+    };
+    let op = op.ok_or_else(|| missing("oper"))?;
+    if op == MathOp::Div && rvalue_var.is_none() && rvalue == 0 {
+        return Err(RuleError::malformed("`byte_math`: division by 0"));
+    }
+    let offset = offset.ok_or_else(|| missing("offset"))?;
+    let var = declare_var("byte_math", result.ok_or_else(|| missing("result"))?, vars)?;
+    Ok(ByteMath {
+        nbytes,
+        nbytes_var,
+        offset,
+        op,
+        rvalue,
+        rvalue_var,
+        relative,
+        format,
+        bitmask,
+        var,
+    })
+}
+
+fn parse_byte_jump(value: &str, vars: &[String]) -> Res<ByteJump> {
     let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
     if parts.len() < 2 {
         return Err(RuleError::malformed(format!(
             "`byte_jump:{value}`: expected bytes, offset"
         )));
     }
-    let nbytes: usize = num("byte_jump", parts[0])?;
+    let (nbytes, nbytes_var) = match parts[0].parse::<usize>() {
+        Ok(n) => (n, None),
+        Err(_) => (0, Some(var_ref("byte_jump bytes", parts[0], vars)?)),
+    };
     let offset = parse_offset("byte_jump", parts[1])?;
     let mut rest = parts.split_off(2);
     let relative = take_flag(&mut rest, "relative");
@@ -900,9 +1111,13 @@ fn parse_byte_jump(value: &str) -> Res<ByteJump> {
             )));
         }
     }
-    check_nbytes("byte_jump", nbytes, format)?;
+    // `byte_jump:0,...` reads nothing (a jump of 0, then post_offset), as Suricata.
+    if nbytes != 0 {
+        check_nbytes("byte_jump", nbytes, format)?;
+    }
     Ok(ByteJump {
         nbytes,
+        nbytes_var,
         offset,
         relative,
         multiplier,
@@ -1482,6 +1697,8 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         chains: vec![Vec::new()],
         chain_of: Vec::new(),
         cur_chain: 0,
+        vars: Vec::new(),
+        fresh_sticky: false,
     };
     for &(kw, value) in opts {
         let need = || -> Res<&str> {
@@ -1738,14 +1955,24 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 b.push((buf, Item::Pcre(p)));
             }
             "byte_test" => {
-                let t = parse_byte_test(need()?)?;
+                let t = parse_byte_test(need()?, &b.vars)?;
                 let buf = if t.relative { b.last_buf() } else { b.sticky };
                 b.push((buf, Item::ByteTest(t)));
             }
             "byte_jump" => {
-                let j = parse_byte_jump(need()?)?;
+                let j = parse_byte_jump(need()?, &b.vars)?;
                 let buf = if j.relative { b.last_buf() } else { b.sticky };
                 b.push((buf, Item::ByteJump(j)));
+            }
+            "byte_extract" => {
+                let x = parse_byte_extract(need()?, &mut b.vars)?;
+                let buf = if x.relative { b.last_buf() } else { b.sticky };
+                b.push((buf, Item::ByteExtract(x)));
+            }
+            "byte_math" => {
+                let m = parse_byte_math(need()?, &mut b.vars)?;
+                let buf = if m.relative { b.last_buf() } else { b.sticky };
+                b.push((buf, Item::ByteMath(m)));
             }
             "dotprefix" => {
                 if !b.sticky_set || b.sticky == Buf::Payload {
@@ -1875,6 +2102,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     b.sticky = buf;
                     b.sticky_set = true;
                     b.cur_chain = 0;
+                    b.fresh_sticky = true;
                 }
                 None => return Err(RuleError::unsupported("keyword", kw)),
             },
