@@ -1376,3 +1376,41 @@ fn byte_extract_and_byte_math_variables() {
         b"\x00\x00\x00\x05\x34\x23\x06\x00\x21\x0a"
     ));
 }
+
+#[test]
+fn absent_matches_a_missing_buffer_or_else_its_keywords() {
+    // Suricata 8 `absent`: the buffer is not there (an empty one counts as missing);
+    // `absent: or_else` also lets the buffer's keywords match when it is there.
+    let mut det = detector(
+        r#"alert http any any -> any any (http.referer; absent; http.method; content:"GET"; sid:1;)
+alert http any any -> any any (http.referer; absent: or_else; content:"example"; http.method; content:"GET"; sid:2;)
+alert http any any -> any any (http.referer; absent: or_else; content:!"example"; sid:3;)"#,
+    );
+    let none = [(BufferKind::HttpMethod, &b"GET"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(1, AppProto::Http, &none));
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    let empty = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b""[..]),
+    ];
+    let mut got = sids(&mut det, &tcp(b"").tx(2, AppProto::Http, &empty));
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    let with = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b"http://example.com/"[..]),
+    ];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(3, AppProto::Http, &with)),
+        vec![2]
+    );
+    let other = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b"http://other/"[..]),
+    ];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(4, AppProto::Http, &other)),
+        vec![3]
+    );
+}

@@ -750,3 +750,36 @@ fn byte_variables_parse_and_unknown_names_are_errors() {
         assert_eq!(e.sid, Some(3));
     }
 }
+
+#[test]
+fn absent_needs_a_sticky_buffer_and_stands_alone_without_or_else() {
+    let r = one("alert http any any -> any any (http.referer; absent; sid:1;)");
+    assert_eq!(r.groups.len(), 1);
+    assert_eq!(r.groups[0].absent, Some(false));
+    assert!(r.groups[0].items.is_empty());
+    let r =
+        one("alert http any any -> any any (http.referer; absent:or_else; content:!\"x\"; sid:1;)");
+    assert_eq!(r.groups[0].absent, Some(true));
+    for (text, want) in [
+        (
+            "alert http any any -> any any (absent; sid:3;)",
+            "needs a sticky buffer",
+        ),
+        (
+            "alert http any any -> any any (http.referer; absent; content:\"x\"; sid:3;)",
+            "cannot be followed",
+        ),
+        (
+            "alert http any any -> any any (http.referer; content:\"x\"; absent; sid:3;)",
+            "right after",
+        ),
+        (
+            "alert http any any -> any any (http.referer; absent:maybe; sid:3;)",
+            "unknown option",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
+    }
+}

@@ -1140,7 +1140,18 @@ fn rule_matches(
         if done & bit != 0 {
             continue;
         }
-        if buffers(input, k).any(|d| group_matches_data(g, d)) {
+        let matched = match g.absent {
+            Some(or_else) => {
+                // An empty buffer counts as absent.
+                let mut present = buffers(input, k).filter(|d| !d.is_empty()).peekable();
+                match present.peek() {
+                    None => true,
+                    Some(_) => or_else && present.any(|d| group_matches_data(g, d)),
+                }
+            }
+            None => buffers(input, k).any(|d| group_matches_data(g, d)),
+        };
+        if matched {
             done |= bit;
         }
     }

@@ -606,10 +606,12 @@ const MAX_INDEXED_RANGES: usize = 4096;
 pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, Vec<u8>)> {
     let mut best: Option<(Buf, &[u8], bool)> = None;
     let cross = rule.is_cross_direction();
-    // A transformed buffer's contents need not appear in the raw buffer.
+    // A transformed buffer's contents need not appear in the raw buffer; a group with
+    // `absent` matches without its buffer.
     for g in rule.groups.iter().filter(|g| {
         usable(g.buf)
             && g.transforms.is_empty()
+            && g.absent.is_none()
             && !matches!(g.buf, Buf::Kind(k) if k.is_packet_header())
     }) {
         if cross {

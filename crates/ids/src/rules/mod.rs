@@ -333,6 +333,10 @@ pub struct Group {
     /// a buffer's content keywords starts a new group on the same buffer: the keywords
     /// before it inspect the buffer as it was.
     pub transforms: Vec<Transform>,
+    /// `absent`: the group matches when the buffer is absent from the input
+    /// (`Some(false)`: only then; `Some(true)`, `absent: or_else`: or when its keywords
+    /// match the buffer).
+    pub absent: Option<bool>,
     pub items: Vec<Item>,
 }
 

@@ -504,6 +504,8 @@ struct Builder {
     vars: Vec<String>,
     /// A sticky buffer was named after the last keyword: relative keywords go to it.
     fresh_sticky: bool,
+    /// Buffers with `absent` (true: `or_else`).
+    absent: Vec<(Buf, bool)>,
 }
 
 impl Builder {
@@ -1699,6 +1701,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
         cur_chain: 0,
         vars: Vec::new(),
         fresh_sticky: false,
+        absent: Vec::new(),
     };
     for &(kw, value) in opts {
         let need = || -> Res<&str> {
@@ -2059,6 +2062,28 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "flags" => rule.flags = Some(parse_flags(need()?)?),
             "app-layer-protocol" => rule.app_proto.push(parse_app_proto(need()?)?),
             "requires" => check_requires(need()?)?,
+            "absent" => {
+                let or_else = match value.map(str::trim) {
+                    None | Some("") => false,
+                    Some("or_else") => true,
+                    Some(v) => {
+                        return Err(RuleError::malformed(format!(
+                            "`absent`: unknown option `{v}` (or_else)"
+                        )));
+                    }
+                };
+                if !b.sticky_set || b.sticky == Buf::Payload {
+                    return Err(RuleError::malformed(
+                        "`absent` needs a sticky buffer before it",
+                    ));
+                }
+                if b.items.iter().any(|(buf, _)| *buf == b.sticky) {
+                    return Err(RuleError::malformed(
+                        "`absent` must come right after its sticky buffer, before its keywords",
+                    ));
+                }
+                b.absent.push((b.sticky, or_else));
+            }
             "url_decode"
             | "strip_whitespace"
             | "compress_whitespace"
@@ -2135,10 +2160,29 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     buf,
                     dotprefix: b.dotprefix.contains(&buf),
                     transforms: b.chains[chain].clone(),
+                    absent: b.absent.iter().find(|(ab, _)| *ab == buf).map(|a| a.1),
                     items: vec![item],
                 });
                 group_chain.push(chain);
             }
+        }
+    }
+    // A buffer with `absent` and no keyword: a group of its own.
+    for &(buf, or_else) in &b.absent {
+        match groups.iter().find(|g| g.buf == buf) {
+            Some(_) if !or_else => {
+                return Err(RuleError::malformed(
+                    "`absent` (without or_else) cannot be followed by keywords on its buffer",
+                ));
+            }
+            Some(_) => {}
+            None => groups.push(Group {
+                buf,
+                dotprefix: false,
+                transforms: Vec::new(),
+                absent: Some(or_else),
+                items: Vec::new(),
+            }),
         }
     }
     if let Proto::App(p) = rule.header.proto {
