@@ -783,3 +783,45 @@ fn absent_needs_a_sticky_buffer_and_stands_alone_without_or_else() {
         assert_eq!(e.sid, Some(3));
     }
 }
+
+#[test]
+fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
+    let dir = std::env::temp_dir().join(format!("mamori-ids-datasets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rep.csv"), "Z29vZ2xlLmNvbQ==,255\nbWFpbA==,10\n").unwrap();
+    std::fs::write(dir.join("bad.csv"), "Z29vZ2xlLmNvbQ==,255\n!!!,3\n").unwrap();
+    let file = dir.join("t.rules");
+    let text = "alert dns any any -> any any (dns.query; datarep:r, >, 200, load rep.csv, type string; sid:1;)\n\
+                alert dns any any -> any any (dns.query; dataset:isset,r,type string; sid:2;)\n\
+                alert dns any any -> any any (dns.query; dataset:set,seen,type string; sid:3;)\n\
+                alert dns any any -> any any (dns.query; datarep:b, >, 1, load bad.csv, type string; sid:4;)\n\
+                alert dns any any -> any any (dns.query; datarep:m, >, 1, load missing.csv, type string; sid:5;)\n\
+                alert dns any any -> any any (dns.query; dataset:isset,r,type md5; sid:6;)\n\
+                alert dns any any -> any any (dataset:isset,x,type string; sid:7;)\n";
+    let set = parse_rules(
+        &file.display().to_string(),
+        text,
+        &Vars::suricata_defaults(),
+    );
+    let loaded: Vec<u32> = set.rules.iter().map(|r| r.sid).collect();
+    assert_eq!(loaded, vec![1, 2, 3]);
+    let why = |sid: u32| {
+        set.skipped
+            .iter()
+            .find(|s| s.sid == Some(sid))
+            .map(|s| s.reason.clone())
+            .unwrap()
+    };
+    assert!(why(4).contains("bad.csv:2"), "{}", why(4));
+    assert!(why(5).contains("missing.csv"), "{}", why(5));
+    assert!(why(6).contains("another type"), "{}", why(6));
+    assert!(why(7).contains("sticky buffer"), "{}", why(7));
+    // The sets work: rep 255 > 200 for google.com, 10 is not.
+    let Item::Dataset(op) = &set.rules[0].groups[0].items[0] else {
+        panic!()
+    };
+    assert!(op.matches(b"google.com"));
+    assert!(!op.matches(b"mail"));
+    assert!(!op.matches(b"other"));
+    std::fs::remove_dir_all(&dir).ok();
+}

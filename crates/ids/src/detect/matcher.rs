@@ -30,7 +30,7 @@ fn is_relative(item: &Item) -> bool {
         Item::ByteExtract(x) => x.relative,
         Item::ByteMath(m) => m.relative,
         Item::Base64Decode { relative, .. } => *relative,
-        Item::Bsize(_) => false,
+        Item::Bsize(_) | Item::Dataset(_) => false,
     }
 }
 
@@ -92,6 +92,7 @@ fn match_at(
             };
             data != *negated && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
+        Item::Dataset(op) => op.matches(buf) && match_at(items, i + 1, buf, prev_end, budget, vars),
         Item::Bsize(m) => {
             m.matches(buf.len() as u64) && match_at(items, i + 1, buf, prev_end, budget, vars)
         }

@@ -1006,7 +1006,7 @@ fn anchored(groups: &[&Group]) -> bool {
             Item::ByteJump(j) => !j.relative,
             Item::ByteExtract(x) => !x.relative,
             Item::ByteMath(m) => !m.relative,
-            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } | Item::Dataset(_) => false,
         })
     })
 }

@@ -27,6 +27,15 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Strict base64 (RFC 4648, optional padding): `None` on any other character.
+pub fn base64_strict(src: &[u8]) -> Option<Vec<u8>> {
+    let body = src.strip_suffix(b"==").or_else(|| src.strip_suffix(b"="));
+    let body = body.unwrap_or(src);
+    body.iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
+        .then(|| base64_decode(body))
+}
+
 fn one(t: &Transform, d: &[u8]) -> Vec<u8> {
     match t {
         Transform::UrlDecode => {
@@ -108,18 +117,7 @@ fn one(t: &Transform, d: &[u8]) -> Vec<u8> {
                 }
                 // Strict: any character outside the alphabet (padding aside) fails the
                 // decoding, which leaves nothing to inspect.
-                Base64Mode::Strict => {
-                    let body = src.strip_suffix(b"==").or_else(|| src.strip_suffix(b"="));
-                    let body = body.unwrap_or(src);
-                    if body
-                        .iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
-                    {
-                        base64_decode(body)
-                    } else {
-                        Vec::new()
-                    }
-                }
+                Base64Mode::Strict => base64_strict(src).unwrap_or_default(),
             }
         }
         Transform::Pcrexform(re) => match re.captures(d) {

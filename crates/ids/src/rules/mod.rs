@@ -6,6 +6,7 @@
 //! different meaning.
 
 pub mod classification;
+pub mod dataset;
 pub mod header;
 mod options;
 mod vars;
@@ -264,6 +265,8 @@ pub enum Item {
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
     ByteMath(ByteMath),
+    /// `dataset` / `datarep` on the (transformed) buffer.
+    Dataset(dataset::DatasetOp),
     /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
     /// `base64_data` (matched against the decoded data).
     Base64Decode {
@@ -772,6 +775,14 @@ impl RuleSet {
     }
 }
 
+/// What the rules of one file share while they are parsed: the directory their data
+/// files (`dataset ... load`) are found in, and the datasets by name.
+#[derive(Debug, Default)]
+pub(crate) struct ParseCtx {
+    pub dir: Option<std::path::PathBuf>,
+    pub datasets: HashMap<String, std::sync::Arc<dataset::Dataset>>,
+}
+
 /// Why one rule could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RuleError {
@@ -797,6 +808,11 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
+    let mut ctx = ParseCtx {
+        dir: std::path::Path::new(file).parent().map(|p| p.to_path_buf()),
+        datasets: HashMap::new(),
+    };
+    let ctx = &mut ctx;
     let mut set = RuleSet::default();
     let mut index = HashMap::new();
     let mut pending = String::new();
@@ -816,10 +832,12 @@ pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
         }
         pending.push_str(trimmed);
         let rule_text = std::mem::take(&mut pending);
-        load_one(file, start_line, &rule_text, vars, &mut set, &mut index);
+        load_one(
+            file, start_line, &rule_text, vars, &mut set, &mut index, ctx,
+        );
     }
     if !pending.is_empty() {
-        load_one(file, start_line, &pending, vars, &mut set, &mut index);
+        load_one(file, start_line, &pending, vars, &mut set, &mut index, ctx);
     }
     set
 }
@@ -831,8 +849,9 @@ fn load_one(
     vars: &Vars,
     set: &mut RuleSet,
     index: &mut HashMap<(u32, u32), usize>,
+    ctx: &mut ParseCtx,
 ) {
-    match options::parse_rule(text, vars) {
+    match options::parse_rule(text, vars, ctx) {
         Ok(mut rule) => {
             rule.file = file.to_string();
             rule.line = line;
@@ -850,7 +869,7 @@ fn load_one(
 
 /// Parses one rule (header and options, continuations already joined).
 pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
-    options::parse_rule(text, vars).map_err(|(sid, err)| Skipped {
+    options::parse_rule(text, vars, &mut ParseCtx::default()).map_err(|(sid, err)| Skipped {
         file: String::new(),
         line: 0,
         sid,

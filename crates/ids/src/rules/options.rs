@@ -8,7 +8,11 @@ use crate::detect::input::{AppProto, BufferKind, Direction};
 type Res<T> = Result<T, RuleError>;
 
 /// Parses one rule; on error returns the sid (when it could be read) and the reason.
-pub(crate) fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, (Option<u32>, RuleError)> {
+pub(crate) fn parse_rule(
+    text: &str,
+    vars: &Vars,
+    ctx: &mut ParseCtx,
+) -> Result<Rule, (Option<u32>, RuleError)> {
     let text = text.trim();
     let Some(open) = text.find('(') else {
         return Err((
@@ -32,7 +36,7 @@ pub(crate) fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, (Option<u32>, 
         .iter()
         .find(|(k, _)| *k == "sid")
         .and_then(|(_, v)| v.and_then(|v| v.trim().parse::<u32>().ok()));
-    build(header_text, &opts, vars).map_err(|e| (sid, e))
+    build(header_text, &opts, vars, ctx).map_err(|e| (sid, e))
 }
 
 fn scan_sid(text: &str) -> Option<u32> {
@@ -1648,7 +1652,12 @@ fn check_requires(value: &str) -> Res<()> {
     Ok(())
 }
 
-fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<Rule> {
+fn build(
+    header_text: &str,
+    opts: &[(&str, Option<&str>)],
+    vars: &Vars,
+    ctx: &mut ParseCtx,
+) -> Res<Rule> {
     let (action, header, mut flow) = parse_header(header_text, vars)?;
     let mut rule = Rule {
         action,
@@ -2062,6 +2071,15 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
             "flags" => rule.flags = Some(parse_flags(need()?)?),
             "app-layer-protocol" => rule.app_proto.push(parse_app_proto(need()?)?),
             "requires" => check_requires(need()?)?,
+            "dataset" | "datarep" => {
+                if !b.sticky_set || b.sticky == Buf::Payload {
+                    return Err(RuleError::malformed(format!(
+                        "`{kw}` needs a sticky buffer before it"
+                    )));
+                }
+                let op = parse_dataset(kw, need()?, ctx)?;
+                b.push((b.sticky, Item::Dataset(op)));
+            }
             "absent" => {
                 let or_else = match value.map(str::trim) {
                     None | Some("") => false,
@@ -2410,5 +2428,112 @@ fn parse_ip_proto(value: &str) -> Res<UintMatch> {
         "<" => UintMatch::Lt(n),
         ">" => UintMatch::Gt(n),
         _ => UintMatch::Eq(n),
+    })
+}
+
+/// `dataset:cmd,name,type T[,load FILE]` and `datarep:name,op,value,type T,load FILE`.
+/// Files are read relative to the rule file's directory; rules of one file that name
+/// the same set share it (its type must agree).
+fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx) -> Res<dataset::DatasetOp> {
+    use dataset::{DataType, Dataset, DatasetOp, RepOp};
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let usage = || {
+        RuleError::malformed(format!(
+            "`{kw}:{value}`: expected {}",
+            if kw == "dataset" {
+                "cmd,name,type T[,load FILE]"
+            } else {
+                "name,op,value,type T,load FILE"
+            }
+        ))
+    };
+    let (cmd, name, rep, opts) = if kw == "dataset" {
+        let (Some(cmd), Some(name)) = (parts.first(), parts.get(1)) else {
+            return Err(usage());
+        };
+        (Some(*cmd), *name, None, &parts[2.min(parts.len())..])
+    } else {
+        if parts.len() < 3 {
+            return Err(usage());
+        }
+        let op = match parts[1] {
+            "<" => RepOp::Lt,
+            ">" => RepOp::Gt,
+            "==" | "=" => RepOp::Eq,
+            other => {
+                return Err(RuleError::malformed(format!(
+                    "`datarep`: unknown operator `{other}` (<, > or ==)"
+                )));
+            }
+        };
+        let v: u32 = num("datarep value", parts[2])?;
+        (None, parts[0], Some((op, v)), &parts[3..])
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(usage());
+    }
+    let (mut kind, mut load) = (None, None);
+    for o in opts {
+        let (k, v) = o.split_once(char::is_whitespace).unwrap_or((o, ""));
+        let v = v.trim();
+        match k {
+            "type" => {
+                kind = Some(DataType::parse(v).ok_or_else(|| {
+                    RuleError::unsupported(&format!("{kw} type"), &format!("{kw} type {v}"))
+                })?)
+            }
+            "load" if !v.is_empty() => load = Some(v),
+            "memcap" | "hashsize" => {}
+            "save" | "state" => {
+                return Err(RuleError::unsupported(
+                    &format!("{kw} option"),
+                    &format!("{kw} {k}"),
+                ));
+            }
+            _ => {
+                return Err(RuleError::malformed(format!(
+                    "`{kw}`: unknown option `{o}`"
+                )));
+            }
+        }
+    }
+    let kind = kind.ok_or_else(|| RuleError::malformed(format!("`{kw}`: needs `type T`")))?;
+    let set = match ctx.datasets.get(name) {
+        Some(s) if s.kind != kind => {
+            return Err(RuleError::malformed(format!(
+                "`{kw}`: set `{name}` was declared with another type"
+            )));
+        }
+        Some(s) => s.clone(),
+        None => {
+            let s = std::sync::Arc::new(Dataset::new(name, kind));
+            if let Some(f) = load {
+                let path = match &ctx.dir {
+                    Some(d) => d.join(f),
+                    None => std::path::PathBuf::from(f),
+                };
+                // Suricata creates a set whose file does not exist yet (it is the
+                // file `save` would write); a reputation list must exist.
+                if path.exists() || rep.is_some() {
+                    s.load(&path, rep.is_some())
+                        .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
+                }
+            }
+            ctx.datasets.insert(name.to_string(), s.clone());
+            s
+        }
+    };
+    Ok(match (cmd, rep) {
+        (_, Some((op, v))) => DatasetOp::Rep(set, op, v),
+        (Some("set"), _) => DatasetOp::Set(set),
+        (Some("unset"), _) => DatasetOp::Unset(set),
+        (Some("isset"), _) => DatasetOp::IsSet(set),
+        (Some("isnotset"), _) => DatasetOp::IsNotSet(set),
+        (Some(other), _) => {
+            return Err(RuleError::malformed(format!(
+                "`dataset`: unknown command `{other}` (set, unset, isset, isnotset)"
+            )));
+        }
+        (None, None) => return Err(usage()),
     })
 }
