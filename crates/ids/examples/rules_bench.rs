@@ -76,6 +76,7 @@ fn run(det: &mut Detector, rounds: usize) -> (usize, usize, Duration) {
         invalid: false,
         ip_header: &[],
         l4_header: &[],
+        flow_counts: Default::default(),
     };
     let req_bufs: Vec<(BufferKind, &[u8])> = vec![
         (BufferKind::HttpMethod, b"GET"),

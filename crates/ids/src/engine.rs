@@ -13,7 +13,8 @@ use crate::app::{AppLayer, AppUpdate, http::HttpConfig};
 use crate::decode::defrag::{Defrag, DefragConfig};
 use crate::decode::{self, Packet};
 use crate::detect::{
-    Action, Alert, AppProto, BufferKind, Detector, Direction, FlowDetectState, Input, Layer4,
+    Action, Alert, AppProto, BufferKind, Detector, Direction, FlowCounts, FlowDetectState, Input,
+    Layer4,
 };
 use crate::eve::{AlertContext, AlertInfo, alert_record};
 use crate::flow::{Flow, FlowConfig, FlowTable};
@@ -71,6 +72,8 @@ pub struct FlowExt {
     detect: FlowDetectState,
     /// IPS: the flow was dropped.
     dropped: bool,
+    /// Bytes of whole frames per direction (`flow.bytes`).
+    wire_bytes: [u64; 2],
     closed: [bool; 2],
     /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
     /// transaction inputs so rules that mix payload and buffer matches see the data
@@ -106,6 +109,8 @@ struct PktCtx<'a> {
     ts: i64,
     pcap_cnt: u64,
     pkt: &'a Packet<'a>,
+    /// The frame's length (for `flow.bytes`).
+    len: usize,
 }
 
 impl Engine {
@@ -177,6 +182,7 @@ impl Engine {
                         ts: ts_micros,
                         pcap_cnt,
                         pkt: &p,
+                        len: frame.len(),
                     })
                 }
                 Ok(p) => {
@@ -193,6 +199,7 @@ impl Engine {
             ts: ts_micros,
             pcap_cnt,
             pkt: &pkt,
+            len: frame.len(),
         })
     }
 
@@ -230,6 +237,7 @@ impl Engine {
             invalid: true,
             ip_header: pkt.map_or(&[][..], |p| p.ip_header),
             l4_header: &[],
+            flow_counts: Default::default(),
         };
         let mut state = FlowDetectState::default();
         self.alerts.clear();
@@ -321,6 +329,7 @@ impl Engine {
         );
         flow.packets[di(dir)] += 1;
         flow.bytes[di(dir)] += p.payload.len() as u64;
+        flow.ext.wire_bytes[di(dir)] += c.len as u64;
         let mut verdict = Verdict::Accept;
         if flow.ext.dropped {
             verdict = Verdict::Drop;
@@ -416,6 +425,7 @@ impl Engine {
                 invalid: false,
                 ip_header: p.ip_header,
                 l4_header: p.l4_header,
+                flow_counts: flow_counts(flow, c.ts),
             };
             self.alerts.clear();
             self.detector
@@ -530,6 +540,14 @@ impl Engine {
     }
 }
 
+fn flow_counts(flow: &Flow<FlowExt>, ts: i64) -> FlowCounts {
+    FlowCounts {
+        pkts: flow.packets,
+        bytes: flow.ext.wire_bytes,
+        age_secs: u64::try_from(ts.saturating_sub(flow.first_ts) / 1_000_000).unwrap_or(0),
+    }
+}
+
 /// The packet whose processing produced a transaction update (same direction), so
 /// that rules mixing payload and buffer matches see both.
 struct CurrentPacket<'a> {
@@ -608,6 +626,7 @@ fn inspect_tx(
         invalid: false,
         ip_header: &[],
         l4_header: &[],
+        flow_counts: flow_counts(flow, ts),
     };
     alerts.clear();
     detector.inspect(&input, &mut flow.ext.detect, alerts);

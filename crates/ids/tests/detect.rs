@@ -48,6 +48,7 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
             invalid: false,
             ip_header: &[],
             l4_header: &[],
+            flow_counts: Default::default(),
         },
     }
 }
@@ -1412,5 +1413,36 @@ alert http any any -> any any (http.referer; absent: or_else; content:!"example"
     assert_eq!(
         sids(&mut det, &tcp(b"").tx(4, AppProto::Http, &other)),
         vec![3]
+    );
+}
+
+#[test]
+fn backoff_threshold_and_flow_counters() {
+    // Suricata `type backoff, count 2, multiplier 3`: the 2nd match alerts, then the
+    // 6th, the 18th, ... (per flow). `flow.pkts` / `flow.bytes` / `flow.age` read the
+    // flow's counters, this packet included.
+    let mut det = detector(
+        r#"alert tcp any any -> any any (content:"x"; threshold: type backoff, track by_flow, count 2, multiplier 3; sid:1;)
+alert tcp any any -> any any (flow.pkts:toserver,>=3; flow.bytes:either,>100; flow.age:<5; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut alerted = Vec::new();
+    for n in 1..=20u64 {
+        let mut p = tcp(b"x");
+        p.input.flow_counts = mamori_ids::detect::FlowCounts {
+            pkts: [n, 0],
+            bytes: [n * 60, 0],
+            age_secs: n / 4,
+        };
+        for a in run(&mut det, &mut flow, &p) {
+            alerted.push((a.sid, n));
+        }
+    }
+    let backoff: Vec<u64> = alerted.iter().filter(|a| a.0 == 1).map(|a| a.1).collect();
+    assert_eq!(backoff, vec![2, 6, 18]);
+    let counters: Vec<u64> = alerted.iter().filter(|a| a.0 == 2).map(|a| a.1).collect();
+    assert_eq!(
+        counters,
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
     );
 }

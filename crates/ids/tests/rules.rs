@@ -286,10 +286,6 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
             "app-layer-protocol final",
         ),
         (
-            "alert tcp any any -> any any (content:\"x\"; threshold:type backoff, track by_flow, count 1, multiplier 10; sid:5;)",
-            "backoff",
-        ),
-        (
             "alert tcp any any -> any any (hostbits:set,a,both; sid:5;)",
             "hostbits both",
         ),
@@ -502,6 +498,7 @@ proptest! {
             invalid: false,
             ip_header: &[],
             l4_header: &[],
+            flow_counts: Default::default(),
         };
         let mut flow = Default::default();
         let mut out = Vec::new();
@@ -824,4 +821,47 @@ fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
     assert!(!op.matches(b"mail"));
     assert!(!op.matches(b"other"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn backoff_and_flow_counter_keywords_parse() {
+    use mamori_ids::rules::{FlowDir, ThresholdKind, UintMatch};
+    let r = one(
+        "alert ip any any -> any any (flow.pkts:either,=10; flow.bytes_toclient:>3000; flow.age:>20; threshold: type backoff, track by_flow, count 2, multiplier 10; sid:1;)",
+    );
+    assert_eq!(r.flow_pkts, vec![(FlowDir::Either, UintMatch::Eq(10))]);
+    assert_eq!(r.flow_bytes, vec![(FlowDir::ToClient, UintMatch::Gt(3000))]);
+    assert_eq!(r.flow_age, Some(UintMatch::Gt(20)));
+    let th = r.threshold.unwrap();
+    assert_eq!(
+        (th.kind, th.count, th.multiplier),
+        (ThresholdKind::Backoff, 2, 10)
+    );
+    assert!(!r.is_ip_only());
+    for (text, want) in [
+        (
+            "alert ip any any -> any any (threshold: type backoff, track by_src, count 1, multiplier 10; sid:3;)",
+            "by_flow",
+        ),
+        (
+            "alert ip any any -> any any (threshold: type backoff, track by_flow, count 1, multiplier 1; sid:3;)",
+            "multiplier",
+        ),
+        (
+            "alert ip any any -> any any (threshold: type limit, track by_flow, count 1, seconds 5, multiplier 3; sid:3;)",
+            "only for type backoff",
+        ),
+        (
+            "alert ip any any -> any any (flow.pkts:sideways,=1; sid:3;)",
+            "unknown direction",
+        ),
+        (
+            "alert ip any any -> any any (flow.bytes:10; sid:3;)",
+            "expected toserver",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
+    }
 }

@@ -191,6 +191,18 @@ pub struct Input<'a> {
     /// `tcp.hdr`, ... buffers and header keywords. Empty on transaction inputs.
     pub ip_header: &'a [u8],
     pub l4_header: &'a [u8],
+    /// The flow's counters, this packet included (`flow.pkts`, `flow.bytes`,
+    /// `flow.age`).
+    pub flow_counts: FlowCounts,
+}
+
+/// Packets and bytes (whole frames) per direction (to server, to client), and the
+/// flow's age in whole seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub age_secs: u64,
 }
 
 impl Input<'_> {

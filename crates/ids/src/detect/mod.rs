@@ -19,10 +19,12 @@ pub mod transform;
 mod xbits;
 
 pub use crate::rules::Action;
-pub use input::{AppProto, BufferKind, Direction, FlowDetectState, FlowGroup, Input, Layer4};
+pub use input::{
+    AppProto, BufferKind, Direction, FlowCounts, FlowDetectState, FlowGroup, Input, Layer4,
+};
 
 use crate::rules::{
-    Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
+    Buf, FlowDir, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
 };
 use prefilter::Prefilter;
 use std::collections::{BTreeSet, HashMap};
@@ -930,6 +932,19 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
     if rule
         .ip_proto
         .is_some_and(|m| !m.matches(u64::from(input.ip_proto)))
+    {
+        return false;
+    }
+    let fc = &input.flow_counts;
+    let counts_ok = |(d, m): &(FlowDir, UintMatch), c: [u64; 2]| match d {
+        FlowDir::ToServer => m.matches(c[0]),
+        FlowDir::ToClient => m.matches(c[1]),
+        FlowDir::Either => m.matches(c[0]) || m.matches(c[1]),
+        FlowDir::Both => m.matches(c[0]) && m.matches(c[1]),
+    };
+    if !rule.flow_pkts.iter().all(|x| counts_ok(x, fc.pkts))
+        || !rule.flow_bytes.iter().all(|x| counts_ok(x, fc.bytes))
+        || rule.flow_age.is_some_and(|m| !m.matches(fc.age_secs))
     {
         return false;
     }

@@ -343,6 +343,17 @@ pub struct Group {
     pub items: Vec<Item>,
 }
 
+/// The direction a flow counter keyword looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowDir {
+    ToServer,
+    ToClient,
+    /// Either direction's counter matches.
+    Either,
+    /// Both directions' counters match.
+    Both,
+}
+
 /// `flow:` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlowOpts {
@@ -464,6 +475,9 @@ pub enum ThresholdKind {
     Both,
     /// `detection_filter`.
     DetectionFilter,
+    /// `type backoff, track by_flow, count N, multiplier M`: the N-th match of a flow
+    /// alerts, then the (N*M)-th, (N*M*M)-th, ...
+    Backoff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -483,6 +497,8 @@ pub struct Threshold {
     pub seconds: u32,
     /// `unique_on src_port|dst_port` (detection_filter): count distinct ports only.
     pub unique_on: Option<UniqueOn>,
+    /// `multiplier` of `type backoff` (0 otherwise).
+    pub multiplier: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -557,6 +573,10 @@ pub struct Rule {
     pub tcp_mss: Option<UintMatch>,
     /// `ip_proto:[!<>]N`: the IP protocol number.
     pub ip_proto: Option<UintMatch>,
+    /// `flow.pkts`, `flow.bytes` (per direction), `flow.age` (seconds).
+    pub flow_pkts: Vec<(FlowDir, UintMatch)>,
+    pub flow_bytes: Vec<(FlowDir, UintMatch)>,
+    pub flow_age: Option<UintMatch>,
     /// `icmp_id` / `icmp_seq`: of ICMP echo (and other query) messages.
     pub icmp_id: Option<u16>,
     pub icmp_seq: Option<u16>,
@@ -620,6 +640,9 @@ impl Rule {
             && self.ip_proto.is_none()
             && self.icmp_id.is_none()
             && self.icmp_seq.is_none()
+            && self.flow_pkts.is_empty()
+            && self.flow_bytes.is_empty()
+            && self.flow_age.is_none()
             && self.ttl.is_none()
             && self.itype.is_none()
             && self.icode.is_none()

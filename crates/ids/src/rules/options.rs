@@ -1144,6 +1144,7 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
     };
     let (mut track, mut count, mut seconds) = (None, None, None);
     let mut unique_on = None;
+    let mut multiplier = None;
     for part in value.split(',') {
         let mut it = part.split_whitespace();
         let (Some(k), Some(v), None) = (it.next(), it.next(), it.next()) else {
@@ -1156,12 +1157,12 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
             "type" if kw == "threshold" => {
                 kind = Some(match v {
                     "limit" => ThresholdKind::Limit,
-                    "backoff" => return Err(RuleError::unsupported("threshold type", "backoff")),
+                    "backoff" => ThresholdKind::Backoff,
                     "threshold" => ThresholdKind::Threshold,
                     "both" => ThresholdKind::Both,
                     other => {
                         return Err(RuleError::malformed(format!(
-                            "`{kw}`: unknown type `{other}` (limit, threshold or both)"
+                            "`{kw}`: unknown type `{other}` (limit, threshold, both or backoff)"
                         )));
                     }
                 })
@@ -1193,12 +1194,35 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
                 })
             }
             "seconds" => seconds = Some(num::<u32>(kw, v)?),
+            "multiplier" => multiplier = Some(num::<u32>(kw, v)?),
             other => {
                 return Err(RuleError::malformed(format!(
                     "`{kw}`: unknown option `{other}`"
                 )));
             }
         }
+    }
+    if kind == Some(ThresholdKind::Backoff) {
+        return match (track, count, multiplier, seconds) {
+            (Some(Track::ByFlow), Some(count), Some(m), None) if count > 0 && m > 1 => {
+                Ok(Threshold {
+                    kind: ThresholdKind::Backoff,
+                    track: Track::ByFlow,
+                    count,
+                    seconds: u32::MAX,
+                    unique_on: None,
+                    multiplier: m,
+                })
+            }
+            _ => Err(RuleError::malformed(format!(
+                "`{kw}`: type backoff needs track by_flow, count (1 or more) and multiplier (2 or more), no seconds"
+            ))),
+        };
+    }
+    if multiplier.is_some() {
+        return Err(RuleError::malformed(format!(
+            "`{kw}`: multiplier is only for type backoff"
+        )));
     }
     match (kind, track, count, seconds) {
         (Some(kind), Some(track), Some(count), Some(seconds)) => Ok(Threshold {
@@ -1207,6 +1231,7 @@ fn parse_threshold(kw: &str, value: &str) -> Res<Threshold> {
             count,
             seconds,
             unique_on,
+            multiplier: 0,
         }),
         _ => Err(RuleError::malformed(format!(
             "`{kw}`: needs {}track, count and seconds",
@@ -1685,6 +1710,9 @@ fn build(
         ip_proto: None,
         icmp_id: None,
         icmp_seq: None,
+        flow_pkts: Vec::new(),
+        flow_bytes: Vec::new(),
+        flow_age: None,
         ttl: None,
         itype: None,
         icode: None,
@@ -2056,6 +2084,50 @@ fn build(
             "dsize" => rule.dsize = Some(parse_uint(kw, need()?)?),
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
             "tcp.mss" => rule.tcp_mss = Some(parse_uint(kw, need()?)?),
+            "flow.age" => rule.flow_age = Some(parse_uint(kw, need()?)?),
+            "flow.pkts"
+            | "flow.bytes"
+            | "flow.pkts_toserver"
+            | "flow.pkts_toclient"
+            | "flow.bytes_toserver"
+            | "flow.bytes_toclient" => {
+                let v = need()?;
+                let (name, dir, m) = match kw.split_once('_') {
+                    Some((name, d)) => (
+                        name,
+                        if d == "toserver" {
+                            FlowDir::ToServer
+                        } else {
+                            FlowDir::ToClient
+                        },
+                        parse_uint(kw, v)?,
+                    ),
+                    None => {
+                        let (d, m) = v.split_once(',').ok_or_else(|| {
+                            RuleError::malformed(format!(
+                                "`{kw}:{v}`: expected toserver|toclient|either|both,N"
+                            ))
+                        })?;
+                        let dir = match d.trim() {
+                            "toserver" => FlowDir::ToServer,
+                            "toclient" => FlowDir::ToClient,
+                            "either" => FlowDir::Either,
+                            "both" => FlowDir::Both,
+                            other => {
+                                return Err(RuleError::malformed(format!(
+                                    "`{kw}`: unknown direction `{other}` (toserver, toclient, either, both)"
+                                )));
+                            }
+                        };
+                        (kw, dir, parse_uint(kw, m)?)
+                    }
+                };
+                if name == "flow.pkts" {
+                    rule.flow_pkts.push((dir, m));
+                } else {
+                    rule.flow_bytes.push((dir, m));
+                }
+            }
             "ip_proto" => rule.ip_proto = Some(parse_ip_proto(need()?)?),
             "icmp_id" | "icmp_seq" => {
                 let v = need()?.trim();
