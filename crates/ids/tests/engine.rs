@@ -658,3 +658,28 @@ alert icmpv4 any any -> any any (msg:"icmpv4"; sid:8;)"#,
     // (its UDP header is zeros: length 0 is invalid).
     assert_eq!(e.stats().decode_errors, 3);
 }
+
+#[test]
+fn data_on_the_syn_is_stream_data_continued_by_the_next_segment() {
+    // TCP Fast Open: the SYN carries the start of the request; a content spanning the
+    // SYN's data and the next segment is found once, on the stream.
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"span"; content:"d2d3"; sid:1;)
+alert tcp-pkt any any -> any any (msg:"pkt"; content:"d2d3"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b"GET /a1d2"),
+        tcp(s, c, 500, 110, 0x12, b""),
+        tcp(c, s, 110, 501, 0x10, b"d3 HTTP/1.1\r\n\r\n"),
+        tcp(c, s, 125, 501, 0x10, b"d2d3"),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    let mut got = sids(&ev);
+    got.sort();
+    // sid 1: across the SYN's data and the third packet, then again in the last
+    // packet; sid 2 (packets only): the last packet alone.
+    assert_eq!(got, vec![1, 1, 2], "{ev:?}");
+}

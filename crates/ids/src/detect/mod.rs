@@ -1035,10 +1035,12 @@ const MAX_CARRIED: usize = 64;
 const STREAM_TAIL: usize = 2048;
 
 /// For a packet of a reassembled TCP session bringing new stream data: the length of
-/// the tail of the earlier stream, which goes in front of the new data.
+/// the tail of the earlier stream, which goes in front of the new data. This holds
+/// before the session counts as established too: data on the SYN (TCP Fast Open) is
+/// stream data that the packet completing the handshake continues.
 fn stream_tail_len(input: &Input<'_>, flow: &FlowDetectState) -> Option<usize> {
     input.stream.filter(|s| !s.is_empty())?;
-    if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
+    if input.tx_id.is_some() || input.ip_proto != 6 {
         return None;
     }
     let tail = tail_of(&flow.stream_tail[dir_index(input.direction)]);
