@@ -205,6 +205,7 @@ fn decode_at(link: u16, frame: &[u8], depth: u8) -> Result<Packet<'_>, DecodeErr
     let mut p = match ethertype {
         ETH_IPV4 => decode_ipv4(rest, depth)?,
         ETH_IPV6 => decode_ipv6(rest, depth)?,
+        ETH_NSH => decode_nsh(rest, depth)?,
         other => return Err(DecodeError::NotIp(other)),
     };
     p.vlan = vlan;
@@ -300,7 +301,7 @@ fn decode_ipv4(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
         (src, dst, proto, ttl),
         &b[..ihl],
         body,
-        false,
+        (false, depth),
         Events::default(),
     ))
 }
@@ -310,9 +311,14 @@ fn transport<'a>(
     (src, dst, proto, ttl): (IpAddr, IpAddr, u8, u8),
     ip_header: &'a [u8],
     body: &'a [u8],
-    v6: bool,
+    (v6, depth): (bool, u8),
     mut events: Events,
 ) -> Packet<'a> {
+    if proto == 17
+        && let Some(inner) = udp_tunnel(body, depth)
+    {
+        return inner;
+    }
     let (l4, payload, invalid) = match decode_l4(proto, body, v6, &mut events) {
         Ok((l4, payload)) => (l4, payload, false),
         Err(e) => {
@@ -556,7 +562,7 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
         (src, dst, next, ttl),
         &b[..40],
         body,
-        true,
+        (true, depth),
         events,
     ))
 }
@@ -622,6 +628,101 @@ fn ipv6_options(nh: u8, opts: &[u8], events: &mut Events) {
         } else {
             Event::Ipv6DstoptsOnlyPadding
         });
+    }
+}
+
+/// UDP ports of the tunnels decapsulated, as Suricata's defaults.
+const VXLAN_PORT: u16 = 4789;
+const GENEVE_PORT: u16 = 6081;
+const TEREDO_PORT: u16 = 3544;
+const ETH_NSH: u16 = 0x894f;
+
+/// Decapsulates VXLAN (to port 4789), Geneve (to port 6081) and Teredo (either port
+/// 3544) carried by a UDP datagram (`b`: the UDP header and payload): the inner packet
+/// is inspected as a packet of its own. `None` when it is not one of them, or the inner
+/// packet does not decode (the datagram is then inspected as UDP).
+fn udp_tunnel(b: &[u8], depth: u8) -> Option<Packet<'_>> {
+    if depth >= MAX_TUNNEL_DEPTH || b.len() < 8 {
+        return None;
+    }
+    let (sp, dp) = (be16(b, 0), be16(b, 2));
+    let len = be16(b, 4) as usize;
+    let data = b.get(8..len.max(8).min(b.len()))?;
+    let depth = depth + 1;
+    let inner = if dp == VXLAN_PORT {
+        // Flags with the I bit (valid VNI), 3 reserved bytes, VNI, reserved; Ethernet.
+        if data.len() < 8 || data[0] & 0x08 == 0 {
+            return None;
+        }
+        decode_at(linktype::ETHERNET, &data[8..], depth)
+    } else if dp == GENEVE_PORT {
+        // Version 0, options length in 4-byte words, protocol type as an ethertype.
+        if data.len() < 8 || data[0] >> 6 != 0 {
+            return None;
+        }
+        let opts = (data[0] & 0x3f) as usize * 4;
+        let rest = data.get(8 + opts..)?;
+        match be16(data, 2) {
+            0x6558 => decode_at(linktype::ETHERNET, rest, depth),
+            ETH_IPV4 => decode_ipv4(rest, depth),
+            ETH_IPV6 => decode_ipv6(rest, depth),
+            _ => return None,
+        }
+    } else if sp == TEREDO_PORT || dp == TEREDO_PORT {
+        // Optional authentication and origin indication headers, then IPv6 whose
+        // length fills the datagram exactly (anything else is not Teredo).
+        let mut d = data;
+        if d.len() >= 4 && d[0] == 0 && d[1] == 1 {
+            let auth = 13 + d[2] as usize + d[3] as usize;
+            d = d.get(auth..)?;
+        }
+        if d.len() >= 8 && d[0] == 0 && d[1] == 0 {
+            d = &d[8..];
+        }
+        if d.len() < 40 || d[0] >> 4 != 6 || d.len() != 40 + be16(d, 4) as usize {
+            return None;
+        }
+        decode_ipv6(d, depth)
+    } else {
+        return None;
+    };
+    inner.ok().filter(|p| !p.invalid)
+}
+
+/// Decapsulates NSH (network service header): base header with the length in 4-byte
+/// words and the next protocol (IPv4, IPv6, Ethernet, NSH).
+fn decode_nsh(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
+    need("nsh", b, 8)?;
+    if depth >= MAX_TUNNEL_DEPTH {
+        return Err(DecodeError::Invalid {
+            layer: "nsh",
+            detail: "nested too deep".into(),
+        });
+    }
+    if b[0] >> 6 != 0 {
+        return Err(DecodeError::Invalid {
+            layer: "nsh",
+            detail: format!("version {}", b[0] >> 6),
+        });
+    }
+    let len = (b[1] & 0x3f) as usize * 4;
+    if len < 8 {
+        return Err(DecodeError::Invalid {
+            layer: "nsh",
+            detail: format!("header length {len} below 8"),
+        });
+    }
+    need("nsh", b, len)?;
+    let rest = &b[len..];
+    match b[3] {
+        1 => decode_ipv4(rest, depth + 1),
+        2 => decode_ipv6(rest, depth + 1),
+        3 => decode_at(linktype::ETHERNET, rest, depth + 1),
+        4 => decode_nsh(rest, depth + 1),
+        other => Err(DecodeError::Invalid {
+            layer: "nsh",
+            detail: format!("next protocol {other}"),
+        }),
     }
 }
 
@@ -856,5 +957,90 @@ mod tests {
         assert!(fr.more);
         assert_eq!(fr.offset, 0);
         assert_eq!(p.payload.len(), 28);
+    }
+
+    /// IPv4/UDP to `dport` carrying `payload`.
+    fn ipv4_udp(dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![
+            0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        ];
+        let total = 20 + 8 + payload.len();
+        v[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        v.extend_from_slice(&[0x30, 0x39]);
+        v.extend_from_slice(&dport.to_be_bytes());
+        v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn inner_is_the_tcp_packet(p: &Packet<'_>) {
+        assert_eq!(p.src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(p.payload, b"GET /");
+        assert!(matches!(p.l4, Layer4::Tcp { dst_port: 80, .. }));
+    }
+
+    #[test]
+    fn vxlan_geneve_and_nsh_are_decapsulated() {
+        let inner = ethernet(ETH_IPV4, &ipv4_tcp(b"GET /"));
+        let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        vxlan.extend_from_slice(&inner);
+        let f = ethernet(ETH_IPV4, &ipv4_udp(VXLAN_PORT, &vxlan));
+        inner_is_the_tcp_packet(&decode(linktype::ETHERNET, &f).unwrap());
+        // Without the VNI flag it is plain UDP.
+        vxlan[0] = 0;
+        let f = ethernet(ETH_IPV4, &ipv4_udp(VXLAN_PORT, &vxlan));
+        assert!(matches!(
+            decode(linktype::ETHERNET, &f).unwrap().l4,
+            Layer4::Udp {
+                dst_port: VXLAN_PORT,
+                ..
+            }
+        ));
+        // Geneve with one 4-byte option, carrying IPv4.
+        let mut geneve = vec![0x01, 0, 0x08, 0x00, 0, 0, 7, 0, 1, 2, 3, 4];
+        geneve.extend_from_slice(&ipv4_tcp(b"GET /"));
+        let f = ethernet(ETH_IPV4, &ipv4_udp(GENEVE_PORT, &geneve));
+        inner_is_the_tcp_packet(&decode(linktype::ETHERNET, &f).unwrap());
+        // NSH (length 2 words, next protocol IPv4).
+        let mut nsh = vec![0x00, 0x02, 0x01, 0x01, 0, 0, 1, 255];
+        nsh.extend_from_slice(&ipv4_tcp(b"GET /"));
+        inner_is_the_tcp_packet(&decode(linktype::ETHERNET, &ethernet(ETH_NSH, &nsh)).unwrap());
+        let bad = [0xc0u8, 0x02, 0x01, 0x01, 0, 0, 1, 255];
+        assert!(decode(linktype::ETHERNET, &ethernet(ETH_NSH, &bad)).is_err());
+    }
+
+    #[test]
+    fn teredo_carries_ipv6_of_exact_length() {
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 8, 17, 64];
+        v6.extend_from_slice(&[0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        v6.extend_from_slice(&[0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        v6.extend_from_slice(&[0, 53, 0, 53, 0, 8, 0, 0]);
+        let f = ethernet(ETH_IPV4, &ipv4_udp(TEREDO_PORT, &v6));
+        let p = decode(linktype::ETHERNET, &f).unwrap();
+        assert!(p.src.is_ipv6());
+        assert_eq!(
+            p.l4,
+            Layer4::Udp {
+                src_port: 53,
+                dst_port: 53
+            }
+        );
+        // With an origin indication in front.
+        let mut o = vec![0, 0, 0, 0, 0, 0, 0, 0];
+        o.extend_from_slice(&v6);
+        let f = ethernet(ETH_IPV4, &ipv4_udp(TEREDO_PORT, &o));
+        assert!(decode(linktype::ETHERNET, &f).unwrap().src.is_ipv6());
+        // A length that does not fill the datagram: not Teredo, plain UDP.
+        v6.push(0);
+        let f = ethernet(ETH_IPV4, &ipv4_udp(TEREDO_PORT, &v6));
+        assert!(decode(linktype::ETHERNET, &f).unwrap().src.is_ipv4());
     }
 }
