@@ -1446,3 +1446,29 @@ alert tcp any any -> any any (flow.pkts:toserver,>=3; flow.bytes:either,>100; fl
         vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
     );
 }
+
+#[test]
+fn flow_start_hook_sees_the_first_packet_of_each_direction() {
+    let mut det = detector(
+        r#"alert tcp:flow_start any any -> any any (sid:1;)
+alert tcp any any -> any any (seq:1; ack:1; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut got = Vec::new();
+    for (n, reply) in [(1, false), (1, true), (2, false), (2, true)] {
+        let mut p = tcp(b"");
+        if reply {
+            p = p.reply();
+        }
+        p.input.flow_counts.pkts = if reply { [2, n] } else { [n, n - 1] };
+        for a in run(&mut det, &mut flow, &p) {
+            got.push((a.sid, n, reply));
+        }
+    }
+    // The test packets carry seq 1 and ack 1 (sid 2 on each).
+    assert_eq!(
+        got.iter().filter(|g| g.0 == 1).collect::<Vec<_>>(),
+        vec![&(1, 1, false), &(1, 1, true)]
+    );
+    assert_eq!(got.iter().filter(|g| g.0 == 2).count(), 4);
+}

@@ -865,3 +865,16 @@ fn backoff_and_flow_counter_keywords_parse() {
         assert_eq!(e.sid, Some(3));
     }
 }
+
+#[test]
+fn packet_hook_and_sequence_keywords() {
+    let r = one("alert tcp:flow_start any any -> any any (seq:123; ack:0; sid:1;)");
+    assert!(r.flow_start);
+    assert_eq!((r.tcp_seq, r.tcp_ack), (Some(123), Some(0)));
+    assert!(!r.is_ip_only());
+    assert!(one("alert ip:flow_start any any -> any any (sid:1;)").flow_start);
+    let e = err("alert tcp:flow_end any any -> any any (sid:3;)");
+    assert_eq!(e.keyword.as_deref(), Some("tcp:flow_end"));
+    let e = err("alert tcp any any -> any any (seq:-1; sid:3;)");
+    assert!(e.reason.contains("seq"), "{}", e.reason);
+}

@@ -936,6 +936,17 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
         return false;
     }
     let fc = &input.flow_counts;
+    if rule.flow_start && fc.pkts[dir_index(input.direction)] != 1 {
+        return false;
+    }
+    if rule.tcp_seq.is_some() || rule.tcp_ack.is_some() {
+        let Layer4::Tcp { seq, ack, .. } = input.l4 else {
+            return false;
+        };
+        if rule.tcp_seq.is_some_and(|s| s != seq) || rule.tcp_ack.is_some_and(|a| a != ack) {
+            return false;
+        }
+    }
     let counts_ok = |(d, m): &(FlowDir, UintMatch), c: [u64; 2]| match d {
         FlowDir::ToServer => m.matches(c[0]),
         FlowDir::ToClient => m.matches(c[1]),

@@ -573,6 +573,12 @@ pub struct Rule {
     pub tcp_mss: Option<UintMatch>,
     /// `ip_proto:[!<>]N`: the IP protocol number.
     pub ip_proto: Option<UintMatch>,
+    /// The `flow_start` packet hook (`tcp:flow_start`, `ip:flow_start`): only the
+    /// first packet of each direction of a flow.
+    pub flow_start: bool,
+    /// `seq:N` / `ack:N`: the TCP sequence / acknowledgement number.
+    pub tcp_seq: Option<u32>,
+    pub tcp_ack: Option<u32>,
     /// `flow.pkts`, `flow.bytes` (per direction), `flow.age` (seconds).
     pub flow_pkts: Vec<(FlowDir, UintMatch)>,
     pub flow_bytes: Vec<(FlowDir, UintMatch)>,
@@ -641,6 +647,9 @@ impl Rule {
             && self.icmp_id.is_none()
             && self.icmp_seq.is_none()
             && self.flow_pkts.is_empty()
+            && !self.flow_start
+            && self.tcp_seq.is_none()
+            && self.tcp_ack.is_none()
             && self.flow_bytes.is_empty()
             && self.flow_age.is_none()
             && self.ttl.is_none()

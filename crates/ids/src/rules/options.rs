@@ -145,7 +145,7 @@ fn header_tokens(text: &str) -> Vec<&str> {
     out
 }
 
-fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
+fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts, bool)> {
     let toks = header_tokens(text);
     if toks.len() != 7 {
         return Err(RuleError::malformed(format!(
@@ -166,7 +166,17 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
         }
     };
     let mut flow = FlowOpts::default();
-    let proto = match toks[1].to_ascii_lowercase().as_str() {
+    // A packet hook after the protocol: `tcp:flow_start`.
+    let (proto_name, hook) = match toks[1].split_once(':') {
+        Some((p, h)) => (p.to_ascii_lowercase(), Some(h)),
+        None => (toks[1].to_ascii_lowercase(), None),
+    };
+    let flow_start = match hook {
+        None => false,
+        Some("flow_start") if matches!(proto_name.as_str(), "ip" | "tcp" | "udp" | "icmp") => true,
+        Some(_) => return Err(RuleError::unsupported("protocol", toks[1])),
+    };
+    let proto = match proto_name.as_str() {
         "ip" => Proto::Ip,
         "tcp" => Proto::Tcp,
         "tcp-pkt" => {
@@ -221,6 +231,7 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
             transactional,
         },
         flow,
+        flow_start,
     ))
 }
 
@@ -1683,7 +1694,7 @@ fn build(
     vars: &Vars,
     ctx: &mut ParseCtx,
 ) -> Res<Rule> {
-    let (action, header, mut flow) = parse_header(header_text, vars)?;
+    let (action, header, mut flow, flow_start) = parse_header(header_text, vars)?;
     let mut rule = Rule {
         action,
         header,
@@ -1713,6 +1724,9 @@ fn build(
         flow_pkts: Vec::new(),
         flow_bytes: Vec::new(),
         flow_age: None,
+        flow_start,
+        tcp_seq: None,
+        tcp_ack: None,
         ttl: None,
         itype: None,
         icode: None,
@@ -2085,6 +2099,8 @@ fn build(
             "ttl" => rule.ttl = Some(parse_uint(kw, need()?)?),
             "tcp.mss" => rule.tcp_mss = Some(parse_uint(kw, need()?)?),
             "flow.age" => rule.flow_age = Some(parse_uint(kw, need()?)?),
+            "seq" => rule.tcp_seq = Some(num(kw, need()?)?),
+            "ack" => rule.tcp_ack = Some(num(kw, need()?)?),
             "flow.pkts"
             | "flow.bytes"
             | "flow.pkts_toserver"
