@@ -243,10 +243,8 @@ impl Engine {
         self.alerts.clear();
         self.detector.inspect(&input, &mut state, &mut self.alerts);
         let mut verdict = Verdict::Accept;
+        // A pass rule reaches here only with its `alert` keyword: logged as allowed.
         for a in &self.alerts {
-            if a.action == Action::Pass {
-                continue;
-            }
             let blocking = matches!(a.action, Action::Drop | Action::Reject);
             let action = if blocking && self.cfg.mode == Mode::Ips {
                 verdict = Verdict::Drop;
@@ -303,7 +301,8 @@ impl Engine {
             Layer4::Tcp {
                 src_port, dst_port, ..
             }
-            | Layer4::Udp { src_port, dst_port } => (src_port, dst_port),
+            | Layer4::Udp { src_port, dst_port }
+            | Layer4::Sctp { src_port, dst_port } => (src_port, dst_port),
             _ => (0, 0),
         };
         let mut removed = Vec::new();
@@ -665,10 +664,8 @@ fn emit(
 ) -> Verdict {
     let mut verdict = Verdict::Accept;
     for a in alerts {
+        // A pass rule reaches here only with its `alert` keyword: logged as allowed.
         let blocking = matches!(a.action, Action::Drop | Action::Reject);
-        if a.action == Action::Pass {
-            continue;
-        }
         let action = if blocking && cfg.mode == Mode::Ips {
             verdict = Verdict::Drop;
             "blocked"
@@ -690,7 +687,7 @@ fn emit(
             src_ip: f.src,
             dst_ip: f.dst,
             ports: match f.l4 {
-                Layer4::Tcp { .. } | Layer4::Udp { .. } => Some(f.ports),
+                Layer4::Tcp { .. } | Layer4::Udp { .. } | Layer4::Sctp { .. } => Some(f.ports),
                 _ => None,
             },
             icmp: match f.l4 {

@@ -683,3 +683,38 @@ alert tcp-pkt any any -> any any (msg:"pkt"; content:"d2d3"; sid:2;)"#,
     // packet; sid 2 (packets only): the last packet alone.
     assert_eq!(got, vec![1, 1, 2], "{ev:?}");
 }
+
+#[test]
+fn sctp_ports_and_a_pass_rule_that_alerts() {
+    let mut e = engine(
+        r#"alert sctp any 7 -> any 7 (msg:"sctp"; sid:1;)
+pass udp any any -> any 53 (msg:"allowed dns"; alert; sid:2;)
+alert udp any any -> any 53 (msg:"dns"; sid:3;)"#,
+        Mode::Ids,
+    );
+    // SCTP common header: ports 7 -> 7, tag, checksum; then a DATA chunk.
+    let mut sctp = vec![0, 7, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0];
+    sctp.extend_from_slice(&[0, 3, 0, 8, b'a', b'b', b'c', b'd']);
+    let frames = vec![
+        ipv4(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            132,
+            &sctp,
+        ),
+        udp(
+            (Ipv4Addr::new(10, 0, 0, 1), 5000),
+            (Ipv4Addr::new(10, 0, 0, 2), 53),
+            b"q",
+        ),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 2], "{ev:?}");
+    assert_eq!(ev[0]["proto"], "SCTP");
+    assert_eq!(
+        (ev[0]["src_port"].as_u64(), ev[0]["dest_port"].as_u64()),
+        (Some(7), Some(7))
+    );
+    // The pass rule is logged (allowed) and stops detection on its flow: no sid 3.
+    assert_eq!(ev[1]["alert"]["action"], "allowed");
+}

@@ -264,7 +264,7 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
     // Forms whose meaning differs from what is implemented are skipped, not loaded.
     for (text, kw) in [
         ("alert ipv4 any any -> any any (sid:5;)", "ipv4"),
-        ("alert sctp any any -> any any (sid:5;)", "sctp"),
+        ("alert dnp3 any any -> any any (sid:5;)", "dnp3"),
         (
             "alert pkthdr any any -> any any (decode-event:ipv4.opt_invalid; sid:5;)",
             "decode-event:ipv4.opt_invalid",
@@ -877,4 +877,15 @@ fn packet_hook_and_sequence_keywords() {
     assert_eq!(e.keyword.as_deref(), Some("tcp:flow_end"));
     let e = err("alert tcp any any -> any any (seq:-1; sid:3;)");
     assert!(e.reason.contains("seq"), "{}", e.reason);
+}
+
+#[test]
+fn alert_keyword_is_for_pass_rules() {
+    assert!(one("pass tcp any any -> any any (content:\"x\"; alert; sid:1;)").pass_alert);
+    let e = err("alert tcp any any -> any any (content:\"x\"; alert; sid:3;)");
+    assert!(e.reason.contains("pass rules"), "{}", e.reason);
+    assert_eq!(
+        one("alert sctp any 7 -> any 7 (sid:1;)").header.proto,
+        Proto::Sctp
+    );
 }

@@ -71,6 +71,7 @@ events! {
     Icmpv4PktTooSmall => "icmpv4.pkt_too_small",
     Icmpv6PktTooSmall => "icmpv6.pkt_too_small",
     GrePktTooSmall => "gre.pkt_too_small",
+    SctpPktTooSmall => "sctp.pkt_too_small",
 }
 
 impl Event {

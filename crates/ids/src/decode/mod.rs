@@ -343,6 +343,7 @@ fn transport<'a>(
         l4_header: &body[..match l4 {
             Layer4::Tcp { .. } => (body[12] >> 4) as usize * 4,
             Layer4::Udp { .. } | Layer4::Icmp { .. } => 8,
+            Layer4::Sctp { .. } => 12,
             Layer4::Other => 0,
         }],
     }
@@ -860,6 +861,18 @@ fn decode_l4<'a>(
                 &b[8..],
             ))
         }
+        // SCTP: the common header (ports, verification tag, checksum); chunks follow.
+        132 if b.len() >= 12 => Ok((
+            Layer4::Sctp {
+                src_port: be16(b, 0),
+                dst_port: be16(b, 2),
+            },
+            &b[12..],
+        )),
+        132 => Err(ev(
+            Event::SctpPktTooSmall,
+            format!("header too short ({} bytes, need 12)", b.len()),
+        )),
         47 if b.len() < 4 => Err(ev(
             Event::GrePktTooSmall,
             format!("header too short ({} bytes, need 4)", b.len()),

@@ -62,6 +62,11 @@ pub enum Layer4 {
         src_port: u16,
         dst_port: u16,
     },
+    /// SCTP: its common header's ports.
+    Sctp {
+        src_port: u16,
+        dst_port: u16,
+    },
     /// ICMP (v4) or ICMPv6, told apart by [`Input::ip_proto`] (1 or 58).
     Icmp {
         icmp_type: u8,
@@ -218,7 +223,8 @@ impl Input<'_> {
             Layer4::Tcp {
                 src_port, dst_port, ..
             }
-            | Layer4::Udp { src_port, dst_port } => Some((src_port, dst_port)),
+            | Layer4::Udp { src_port, dst_port }
+            | Layer4::Sctp { src_port, dst_port } => Some((src_port, dst_port)),
             _ => None,
         }
     }

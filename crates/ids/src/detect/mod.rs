@@ -554,6 +554,18 @@ impl Detector {
                 flow.tx_progress.remove(&(idx, tx));
             }
             if rule.action == Action::Pass {
+                if rule.pass_alert && !rule.noalert {
+                    out.push(Alert {
+                        action: Action::Pass,
+                        gid: rule.gid,
+                        sid: rule.sid,
+                        rev: rule.rev,
+                        msg: rule.msg.clone(),
+                        category: rule.category.clone(),
+                        severity: rule.priority,
+                        tx_id: input.tx_id,
+                    });
+                }
                 // Suricata's action scope: the flow, except for packet-type rules.
                 if pass_applies_to_flow(rule, self.ip_only[idx as usize], input) {
                     flow.passed = true;
@@ -799,6 +811,7 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
         Proto::Ip => true,
         Proto::Tcp => input.ip_proto == 6,
         Proto::Udp => input.ip_proto == 17,
+        Proto::Sctp => input.ip_proto == 132,
         Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
         Proto::Icmpv4 => input.ip_proto == 1,
         Proto::Icmpv6 => input.ip_proto == 58,

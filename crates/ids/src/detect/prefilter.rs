@@ -145,6 +145,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
             &[ProtoClass::Tcp]
         }
         Proto::Udp => &[ProtoClass::Udp],
+        Proto::Sctp => &[ProtoClass::Other],
         Proto::Icmp | Proto::Icmpv4 | Proto::Icmpv6 => &[ProtoClass::Icmp],
         Proto::App(_) => &[ProtoClass::Tcp, ProtoClass::Udp],
     };

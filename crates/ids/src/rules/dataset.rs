@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 /// does not match), so memory stays bounded whatever the traffic.
 pub const MAX_ADDED: usize = 1 << 20;
 
+/// Largest dataset file read.
+pub const MAX_FILE: u64 = 256 << 20;
+
 /// The type of a dataset's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataType {
@@ -115,6 +118,15 @@ impl Dataset {
     /// Loads a file: one value a line, `value,reputation` when `rep`; blank lines and
     /// `#` comments skipped. Errors name the file and line.
     pub fn load(&self, path: &Path, rep: bool) -> Result<usize, String> {
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !meta.is_file() || meta.len() > MAX_FILE {
+            return Err(format!(
+                "{} is not a regular file of at most {} MiB",
+                path.display(),
+                MAX_FILE >> 20
+            ));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut e = self.lock();

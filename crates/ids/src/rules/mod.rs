@@ -54,6 +54,7 @@ pub enum Proto {
     Ip,
     Tcp,
     Udp,
+    Sctp,
     /// ICMP or ICMPv6.
     Icmp,
     /// `icmpv4`: ICMP over IPv4 only.
@@ -567,6 +568,8 @@ pub struct Rule {
     pub flowints: Vec<Flowint>,
     /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
+    /// `alert` on a `pass` rule: the pass is also logged as an alert.
+    pub pass_alert: bool,
     pub stream_size: Option<(StreamSide, UintMatch)>,
     pub dsize: Option<UintMatch>,
     /// `tcp.mss`: the MSS option of the TCP header (packets without one do not match).

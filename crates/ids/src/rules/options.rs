@@ -188,6 +188,7 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts, bool)
             Proto::Tcp
         }
         "udp" => Proto::Udp,
+        "sctp" => Proto::Sctp,
         // `icmp` covers ICMP and ICMPv6, as in Suricata.
         "icmp" => Proto::Icmp,
         "icmpv4" => Proto::Icmpv4,
@@ -1715,6 +1716,7 @@ fn build(
         xbits: Vec::new(),
         flowints: Vec::new(),
         noalert: false,
+        pass_alert: false,
         stream_size: None,
         dsize: None,
         tcp_mss: None,
@@ -2050,6 +2052,17 @@ fn build(
                 None => rule.noalert = true,
             },
             "noalert" => rule.noalert = true,
+            "alert" => {
+                if value.is_some() {
+                    return Err(RuleError::malformed("`alert` takes no value"));
+                }
+                if action != Action::Pass {
+                    return Err(RuleError::malformed(
+                        "`alert` is for pass rules (other rules alert anyway)",
+                    ));
+                }
+                rule.pass_alert = true;
+            }
             "base64_decode" => {
                 if b.in_base64 {
                     return Err(RuleError::unsupported(
