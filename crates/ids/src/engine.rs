@@ -352,7 +352,9 @@ impl Engine {
                     {
                         st.start(seq);
                     }
-                    if st.is_started() && !p.payload.is_empty() {
+                    // Data on a RST is not stream data (Suricata inspects it with the
+                    // packet only).
+                    if st.is_started() && !p.payload.is_empty() && flags & 0x04 == 0 {
                         let data_seq = if syn { seq.wrapping_add(1) } else { seq };
                         st.add(&self.cfg.stream, data_seq, p.payload, &mut new_stream);
                     }

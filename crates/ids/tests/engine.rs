@@ -718,3 +718,24 @@ alert udp any any -> any 53 (msg:"dns"; sid:3;)"#,
     // The pass rule is logged (allowed) and stops detection on its flow: no sid 3.
     assert_eq!(ev[1]["alert"]["action"], "allowed");
 }
+
+#[test]
+fn data_on_a_rst_is_inspected_with_the_packet_not_the_stream() {
+    let mut e = engine(
+        r#"alert tcp-pkt any any -> any any (msg:"pkt"; tcp.flags:R,A; content:"Denied"; sid:1;)
+alert tcp any any -> any any (msg:"stream"; flow:only_stream; content:"Denied"; sid:2;)
+alert tcp any any -> any any (msg:"span"; content:"In!Denied"; sid:3;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x18, b"Let Me In!"),
+        tcp(s, c, 501, 111, 0x14, b"Denied"),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}

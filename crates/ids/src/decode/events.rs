@@ -64,6 +64,8 @@ events! {
     TcpPktTooSmall => "tcp.pkt_too_small",
     TcpHlenTooSmall => "tcp.hlen_too_small",
     TcpInvalidOptlen => "tcp.invalid_optlen",
+    TcpOptInvalidLen => "tcp.opt_invalid_len",
+    TcpOptDuplicate => "tcp.opt_duplicate",
     UdpPktTooSmall => "udp.pkt_too_small",
     UdpHlenTooSmall => "udp.hlen_too_small",
     UdpHlenInvalid => "udp.hlen_invalid",

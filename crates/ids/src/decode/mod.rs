@@ -568,6 +568,48 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     ))
 }
 
+/// TCP options, checked as Suricata checks them: a length below 2 or beyond the header,
+/// or wrong for a known option, is `tcp.opt_invalid_len` (and ends the walk); a known
+/// option given twice is `tcp.opt_duplicate`. Neither makes the packet invalid.
+fn tcp_options(mut opts: &[u8], events: &mut Events) {
+    let mut seen = [false; 256];
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => break,
+            1 => {
+                opts = rest;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&olen) = rest.first() else { break };
+        let olen = olen as usize;
+        if olen < 2 || olen > opts.len() {
+            events.insert(Event::TcpOptInvalidLen);
+            return;
+        }
+        let ok = match kind {
+            2 => olen == 4,                                                          // MSS
+            3 => olen == 3,                                                          // window scale
+            4 => olen == 2, // SACK permitted
+            5 => (10..=34).contains(&olen) && (olen - 2).is_multiple_of(8), // SACK
+            8 => olen == 10, // timestamps
+            19 => olen == 18, // MD5 signature
+            29 => olen >= 4, // TCP-AO
+            34 => olen == 2 || ((6..=18).contains(&olen) && olen.is_multiple_of(2)), // fast open cookie
+            _ => true,
+        };
+        if !ok {
+            events.insert(Event::TcpOptInvalidLen);
+        } else if matches!(kind, 2 | 3 | 4 | 5 | 8 | 19 | 29 | 34)
+            && std::mem::replace(&mut seen[*kind as usize], true)
+        {
+            events.insert(Event::TcpOptDuplicate);
+        }
+        opts = &opts[olen..];
+    }
+}
+
 /// The options of a hop-by-hop (`nh` 0) or destination options (60) header.
 fn ipv6_options(nh: u8, opts: &[u8], events: &mut Events) {
     let (mut padding, mut other) = (0, 0);
@@ -801,6 +843,7 @@ fn decode_l4<'a>(
                     format!("data offset {doff} below 20"),
                 ));
             }
+            tcp_options(&b[20..doff], events);
             Ok((
                 Layer4::Tcp {
                     src_port: be16(b, 0),
@@ -1055,5 +1098,29 @@ mod tests {
         v6.push(0);
         let f = ethernet(ETH_IPV4, &ipv4_udp(TEREDO_PORT, &v6));
         assert!(decode(linktype::ETHERNET, &f).unwrap().src.is_ipv4());
+    }
+
+    #[test]
+    fn tcp_option_events() {
+        let with_opts = |opts: &[u8]| {
+            let mut f = ipv4_tcp(b"");
+            let doff = 20 + opts.len();
+            assert!(doff.is_multiple_of(4));
+            f[32] = ((doff / 4) as u8) << 4;
+            f.splice(40..40, opts.iter().copied());
+            let total = f.len() as u16;
+            f[2..4].copy_from_slice(&total.to_be_bytes());
+            decode(linktype::RAW, &f).unwrap().events
+        };
+        // MSS, NOP, window scale: fine.
+        assert!(with_opts(&[2, 4, 5, 0xb4, 1, 3, 3, 7]).is_empty());
+        // MSS twice.
+        let e = with_opts(&[2, 4, 5, 0xb4, 2, 4, 5, 0xb4]);
+        assert!(e.contains(Event::TcpOptDuplicate) && !e.contains(Event::TcpOptInvalidLen));
+        // Timestamps with length 8, and an option running past the header.
+        assert!(with_opts(&[8, 8, 0, 0, 0, 0, 0, 0]).contains(Event::TcpOptInvalidLen));
+        assert!(with_opts(&[1, 1, 30, 9]).contains(Event::TcpOptInvalidLen));
+        // End of options: what follows is not looked at.
+        assert!(with_opts(&[0, 30, 9, 9]).is_empty());
     }
 }

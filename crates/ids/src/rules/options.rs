@@ -2169,7 +2169,7 @@ fn build(
             }
             "itype" => rule.itype = Some(parse_uint(kw, need()?)?),
             "icode" => rule.icode = Some(parse_uint(kw, need()?)?),
-            "flags" => rule.flags = Some(parse_flags(need()?)?),
+            "flags" | "tcp.flags" => rule.flags = Some(parse_flags(need()?)?),
             "app-layer-protocol" => rule.app_proto.push(parse_app_proto(need()?)?),
             "requires" => check_requires(need()?)?,
             "dataset" | "datarep" => {
