@@ -1472,3 +1472,61 @@ alert tcp any any -> any any (seq:1; ack:1; sid:2;)"#,
     );
     assert_eq!(got.iter().filter(|g| g.0 == 2).count(), 4);
 }
+
+mod transform_properties {
+    use mamori_ids::detect::transform::apply;
+    use mamori_ids::rules::{Base64Mode, Transform};
+    use proptest::prelude::*;
+
+    fn space(b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn whitespace_transforms_keep_the_other_bytes(d in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let stripped = apply(&[Transform::StripWhitespace], &d).into_owned();
+            prop_assert!(!stripped.iter().any(|&b| space(b)));
+            let kept: Vec<u8> = d.iter().copied().filter(|&b| !space(b)).collect();
+            prop_assert_eq!(&stripped, &kept);
+            let compressed = apply(&[Transform::CompressWhitespace], &d).into_owned();
+            prop_assert!(!compressed.windows(2).any(|w| space(w[0]) && space(w[1])));
+            let non_space: Vec<u8> = compressed.iter().copied().filter(|&b| !space(b)).collect();
+            prop_assert_eq!(non_space, kept);
+        }
+
+        #[test]
+        fn url_decode_inverts_percent_encoding(d in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let encoded: Vec<u8> = d.iter().flat_map(|b| format!("%{b:02X}").into_bytes()).collect();
+            prop_assert_eq!(apply(&[Transform::UrlDecode], &encoded).into_owned(), d);
+        }
+
+        #[test]
+        fn from_base64_inverts_base64(d in proptest::collection::vec(any::<u8>(), 0..100)) {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut enc = Vec::new();
+            for c in d.chunks(3) {
+                let n = c.iter().enumerate().fold(0u32, |a, (i, &b)| a | u32::from(b) << (16 - 8 * i));
+                for i in 0..=c.len() {
+                    enc.push(A[(n >> (18 - 6 * i) & 63) as usize]);
+                }
+                enc.extend(std::iter::repeat_n(b'=', 3 - c.len()));
+            }
+            for mode in [Base64Mode::Rfc4648, Base64Mode::Rfc2045, Base64Mode::Strict] {
+                let t = Transform::FromBase64 { bytes: None, offset: 0, mode };
+                prop_assert_eq!(apply(std::slice::from_ref(&t), &enc).into_owned(), d.clone());
+            }
+        }
+
+        #[test]
+        fn xor_twice_is_identity(
+            d in proptest::collection::vec(any::<u8>(), 0..100),
+            key in proptest::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let t = [Transform::Xor(key.clone()), Transform::Xor(key)];
+            prop_assert_eq!(apply(&t, &d).into_owned(), d);
+        }
+    }
+}
