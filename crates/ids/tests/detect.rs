@@ -1530,3 +1530,20 @@ mod transform_properties {
         }
     }
 }
+
+#[test]
+fn ip_src_and_ip_dst_buffers_hold_the_addresses() {
+    let mut det = detector(
+        r#"alert ip any any -> any any (ip.src; content:"|0a 00 00 01|"; bsize:4; sid:1;)
+alert ip any any -> any any (ip.dst; content:"|0a 00 00 02|"; bsize:4; sid:2;)
+alert ip any any -> any any (ip.dst; content:"|0a 00 00 01|"; sid:3;)"#,
+    );
+    let ip: Vec<u8> = vec![
+        0x45, 0, 0, 40, 0, 1, 0, 0, 0x40, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2]);
+}

@@ -140,6 +140,9 @@ pub enum BufferKind {
     UdpHdr,
     Icmpv4Hdr,
     Icmpv6Hdr,
+    /// `ip.src`, `ip.dst`: the packet's addresses (4 or 16 bytes).
+    IpSrc,
+    IpDst,
 }
 
 impl BufferKind {
@@ -153,6 +156,8 @@ impl BufferKind {
                 | BufferKind::UdpHdr
                 | BufferKind::Icmpv4Hdr
                 | BufferKind::Icmpv6Hdr
+                | BufferKind::IpSrc
+                | BufferKind::IpDst
         )
     }
 }

@@ -738,6 +738,10 @@ fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> Box<dyn Iterator<Item 
             BufferKind::UdpHdr if input.ip_proto == 17 => input.l4_header,
             BufferKind::Icmpv4Hdr if input.ip_proto == 1 => input.l4_header,
             BufferKind::Icmpv6Hdr if input.ip_proto == 58 => input.l4_header,
+            BufferKind::IpSrc if v4 => input.ip_header.get(12..16).unwrap_or_default(),
+            BufferKind::IpDst if v4 => input.ip_header.get(16..20).unwrap_or_default(),
+            BufferKind::IpSrc => input.ip_header.get(8..24).unwrap_or_default(),
+            BufferKind::IpDst => input.ip_header.get(24..40).unwrap_or_default(),
             _ => &[],
         };
         return Box::new((!data.is_empty()).then_some(data).into_iter());

@@ -729,7 +729,9 @@ pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
         | K::TcpHdr
         | K::UdpHdr
         | K::Icmpv4Hdr
-        | K::Icmpv6Hdr => None,
+        | K::Icmpv6Hdr
+        | K::IpSrc
+        | K::IpDst => None,
     }
 }
 

@@ -453,6 +453,8 @@ fn sticky_buffer(kw: &str) -> Option<Buf> {
         "udp.hdr" => K::UdpHdr,
         "icmpv4.hdr" => K::Icmpv4Hdr,
         "icmpv6.hdr" => K::Icmpv6Hdr,
+        "ip.src" => K::IpSrc,
+        "ip.dst" => K::IpDst,
         _ => return None,
     };
     Some(Buf::Kind(kind))
@@ -2346,7 +2348,9 @@ pub(crate) fn buffer_proto(k: BufferKind) -> Option<AppProto> {
         | K::TcpHdr
         | K::UdpHdr
         | K::Icmpv4Hdr
-        | K::Icmpv6Hdr => return None,
+        | K::Icmpv6Hdr
+        | K::IpSrc
+        | K::IpDst => return None,
         _ => AppProto::Http,
     })
 }
