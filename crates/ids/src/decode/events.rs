@@ -71,6 +71,8 @@ events! {
     UdpHlenInvalid => "udp.hlen_invalid",
     UdpLenInvalid => "udp.len_invalid",
     Icmpv4PktTooSmall => "icmpv4.pkt_too_small",
+    Icmpv4UnknownType => "icmpv4.unknown_type",
+    Icmpv4UnknownCode => "icmpv4.unknown_code",
     Icmpv6PktTooSmall => "icmpv6.pkt_too_small",
     GrePktTooSmall => "gre.pkt_too_small",
     SctpPktTooSmall => "sctp.pkt_too_small",

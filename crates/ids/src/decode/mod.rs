@@ -568,6 +568,29 @@ fn decode_ipv6(b: &[u8], depth: u8) -> Result<Packet<'_>, DecodeError> {
     ))
 }
 
+/// ICMPv4 types Suricata knows, and the codes each allows: any other type is
+/// `icmpv4.unknown_type`, another code `icmpv4.unknown_code` (neither is fatal).
+fn icmpv4_events(t: u8, code: u8, events: &mut Events) {
+    let max_code = match t {
+        // echo reply, source quench, echo, parameter problem, timestamp (reply),
+        // information (reply), address mask (reply)
+        0 | 4 | 8 | 12 | 13 | 14 | 15 | 16 | 17 | 18 => 0,
+        // destination unreachable
+        3 => 15,
+        // redirect
+        5 => 3,
+        // time exceeded
+        11 => 1,
+        _ => {
+            events.insert(Event::Icmpv4UnknownType);
+            return;
+        }
+    };
+    if code > max_code {
+        events.insert(Event::Icmpv4UnknownCode);
+    }
+}
+
 /// TCP options, checked as Suricata checks them: a length below 2 or beyond the header,
 /// or wrong for a known option, is `tcp.opt_invalid_len` (and ends the walk); a known
 /// option given twice is `tcp.opt_duplicate`. Neither makes the packet invalid.
@@ -896,6 +919,9 @@ fn decode_l4<'a>(
                     format!("header too short ({} bytes, need 8)", b.len()),
                 ));
             }
+            if proto == 1 && !v6 {
+                icmpv4_events(b[0], b[1], events);
+            }
             Ok((
                 Layer4::Icmp {
                     icmp_type: b[0],
@@ -1122,5 +1148,22 @@ mod tests {
         assert!(with_opts(&[1, 1, 30, 9]).contains(Event::TcpOptInvalidLen));
         // End of options: what follows is not looked at.
         assert!(with_opts(&[0, 30, 9, 9]).is_empty());
+    }
+
+    #[test]
+    fn icmpv4_unknown_type_and_code() {
+        let icmp = |t: u8, code: u8| {
+            let mut v = vec![
+                0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+            ];
+            v.extend_from_slice(&[t, code, 0, 0, 0, 1, 0, 1]);
+            decode(linktype::RAW, &v).unwrap().events
+        };
+        assert!(icmp(8, 0).is_empty());
+        assert!(icmp(3, 15).is_empty());
+        assert!(icmp(8, 1).contains(Event::Icmpv4UnknownCode));
+        assert!(icmp(3, 16).contains(Event::Icmpv4UnknownCode));
+        assert!(icmp(9, 0).contains(Event::Icmpv4UnknownType));
+        assert!(!icmp(9, 0).contains(Event::Icmpv4UnknownCode));
     }
 }
