@@ -17,7 +17,7 @@ use crate::detect::{
     Layer4,
 };
 use crate::eve::{AlertContext, AlertInfo, alert_record};
-use crate::flow::{Flow, FlowConfig, FlowTable};
+use crate::flow::{Flow, FlowConfig, FlowTable, TcpState};
 use crate::stream::{Stream, StreamConfig};
 
 /// IDS (observe) or IPS (drop rules drop).
@@ -74,12 +74,20 @@ pub struct FlowExt {
     dropped: bool,
     /// Bytes of whole frames per direction (`flow.bytes`).
     wire_bytes: [u64; 2],
+    /// Before the handshake: the client's first SYN sequence number and the other
+    /// sequence numbers its SYNs were sent again with (at most [`MAX_SYN_QUEUED`]).
+    syn_isn: Option<u32>,
+    syn_queued: Vec<u32>,
     closed: [bool; 2],
     /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
     /// transaction inputs so rules that mix payload and buffer matches see the data
     /// that came before the packet completing the transaction.
     recent: [Vec<u8>; 2],
 }
+
+/// SYNs with another sequence number queued before the handshake, as Suricata's
+/// `stream.max-syn-queued` default; each one more raises `stream.3whs_syn_flood`.
+const MAX_SYN_QUEUED: usize = 10;
 
 /// Bytes of recent stream data kept per direction for transaction inputs (at least
 /// this much, at most twice as much).
@@ -338,12 +346,33 @@ impl Engine {
         let established_before = flow.established();
         let mut updates: Vec<AppUpdate> = Vec::new();
         let mut new_stream: Vec<u8> = Vec::new();
+        let mut events = p.events;
         if verdict == Verdict::Accept {
             match p.l4 {
                 Layer4::Tcp { flags, seq, .. } => {
                     let was_none = flow.tcp == crate::flow::TcpState::None;
+                    let before = flow.tcp;
                     flow.track_tcp(dir, flags, midstream);
                     let syn = flags & 0x02 != 0;
+                    let client_syn = syn && flags & 0x10 == 0 && dir == Direction::ToServer;
+                    if client_syn && matches!(before, TcpState::None | TcpState::SynSent) {
+                        // A SYN sent again with another sequence number: the session
+                        // follows the latest (the SYN/ACK answers it); beyond the queue
+                        // limit it is a flood.
+                        let ext = &mut flow.ext;
+                        match ext.syn_isn {
+                            None => ext.syn_isn = Some(seq),
+                            Some(isn) if isn != seq && !ext.syn_queued.contains(&seq) => {
+                                if ext.syn_queued.len() < MAX_SYN_QUEUED {
+                                    ext.syn_queued.push(seq);
+                                } else {
+                                    events.insert(decode::Event::Stream3whsSynFlood);
+                                }
+                            }
+                            Some(_) => {}
+                        }
+                        ext.streams[di(dir)].restart(seq.wrapping_add(1));
+                    }
                     let st = &mut flow.ext.streams[di(dir)];
                     if syn {
                         st.start(seq.wrapping_add(1));
@@ -422,7 +451,7 @@ impl Engine {
                 app_proto,
                 tx_id: None,
                 buffers: &[],
-                events: p.events,
+                events,
                 invalid: false,
                 ip_header: p.ip_header,
                 l4_header: p.l4_header,

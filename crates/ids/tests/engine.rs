@@ -739,3 +739,25 @@ alert tcp any any -> any any (msg:"span"; content:"In!Denied"; sid:3;)"#,
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![1], "{ev:?}");
 }
+
+#[test]
+fn syns_with_new_sequence_numbers_queue_then_flood_and_the_session_follows_the_last() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"flood"; stream-event:3whs_syn_flood; sid:1;)
+alert tcp any any -> any any (msg:"data"; content:"hello"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    // The first SYN, 10 more with new sequence numbers (queued), then 2 beyond the
+    // queue, one of them twice: 3 floods. The server answers the last.
+    let mut frames: Vec<Vec<u8>> = (0..13u32)
+        .map(|i| tcp(c, s, 1000 * i, 0, 0x02, b""))
+        .collect();
+    frames.push(tcp(c, s, 12_000, 0, 0x02, b""));
+    frames.push(tcp(s, c, 7, 12_001, 0x12, b""));
+    frames.push(tcp(c, s, 12_001, 8, 0x10, b""));
+    frames.push(tcp(c, s, 12_001, 8, 0x18, b"hello"));
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 1, 1, 2], "{ev:?}");
+}

@@ -76,6 +76,7 @@ events! {
     Icmpv6PktTooSmall => "icmpv6.pkt_too_small",
     GrePktTooSmall => "gre.pkt_too_small",
     SctpPktTooSmall => "sctp.pkt_too_small",
+    Stream3whsSynFlood => "stream.3whs_syn_flood",
 }
 
 impl Event {
