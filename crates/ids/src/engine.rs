@@ -78,6 +78,8 @@ pub struct FlowExt {
     /// sequence numbers its SYNs were sent again with (at most [`MAX_SYN_QUEUED`]).
     syn_isn: Option<u32>,
     syn_queued: Vec<u32>,
+    /// The timestamp value of the client's SYN (`Some(0)` when it had none).
+    syn_ts: Option<u32>,
     closed: [bool; 2],
     /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
     /// transaction inputs so rules that mix payload and buffer matches see the data
@@ -348,7 +350,22 @@ impl Engine {
         let mut new_stream: Vec<u8> = Vec::new();
         let mut events = p.events;
         if verdict == Verdict::Accept {
+            // Before the SYN/ACK, a server packet whose timestamp echo is not the
+            // client's SYN timestamp (or is set when the SYN had none) is rejected, as
+            // Suricata rejects it (an evasion by a forged RST or FIN).
+            let bad_ts = flow.tcp == TcpState::SynSent
+                && dir == Direction::ToClient
+                && decode::tcp_timestamps(p.l4_header).is_some_and(|(_, ecr)| {
+                    match flow.ext.syn_ts {
+                        Some(last) if last != 0 => ecr != 0 && ecr != last,
+                        _ => ecr != 0,
+                    }
+                });
+            if bad_ts {
+                events.insert(decode::Event::StreamPktInvalidTimestamp);
+            }
             match p.l4 {
+                Layer4::Tcp { .. } if bad_ts => {}
                 Layer4::Tcp { flags, seq, .. } => {
                     let was_none = flow.tcp == crate::flow::TcpState::None;
                     let before = flow.tcp;
@@ -372,6 +389,7 @@ impl Engine {
                             Some(_) => {}
                         }
                         ext.streams[di(dir)].restart(seq.wrapping_add(1));
+                        ext.syn_ts = Some(decode::tcp_timestamps(p.l4_header).map_or(0, |t| t.0));
                     }
                     let st = &mut flow.ext.streams[di(dir)];
                     if syn {

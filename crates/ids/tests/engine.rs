@@ -761,3 +761,51 @@ alert tcp any any -> any any (msg:"data"; content:"hello"; sid:2;)"#,
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![1, 1, 1, 2], "{ev:?}");
 }
+
+/// A TCP segment with the timestamps option (value, echo reply).
+fn tcp_ts(
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    ts: (u32, u32),
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&src.1.to_be_bytes());
+    t.extend_from_slice(&dst.1.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.extend_from_slice(&[0x80, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(&[1, 1, 8, 10]);
+    t.extend_from_slice(&ts.0.to_be_bytes());
+    t.extend_from_slice(&ts.1.to_be_bytes());
+    ipv4(src.0, dst.0, 6, &t)
+}
+
+#[test]
+fn a_forged_reply_before_the_handshake_has_an_invalid_timestamp_and_is_ignored() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"ts"; stream-event:pkt_invalid_timestamp; sid:1;)
+alert tcp any any -> any any (msg:"data"; flow:established; content:"hello"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp_ts(c, s, 100, 0, 0x02, (5000, 0)),
+        // Echoes a timestamp the client never sent: rejected, the session stays.
+        tcp_ts(s, c, 0, 101, 0x14, (100, 100)),
+        // Echoes the SYN's: fine.
+        tcp_ts(s, c, 500, 101, 0x12, (7000, 5000)),
+        tcp_ts(c, s, 101, 501, 0x10, (5001, 7000)),
+        tcp_ts(c, s, 101, 501, 0x18, (5002, 7000)),
+    ];
+    let mut frames = frames;
+    let last = frames.len() - 1;
+    frames[last].extend_from_slice(b"hello");
+    let total = (frames[last].len() - 14) as u16;
+    frames[last][16..18].copy_from_slice(&total.to_be_bytes());
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 2], "{ev:?}");
+}

@@ -77,6 +77,7 @@ events! {
     GrePktTooSmall => "gre.pkt_too_small",
     SctpPktTooSmall => "sctp.pkt_too_small",
     Stream3whsSynFlood => "stream.3whs_syn_flood",
+    StreamPktInvalidTimestamp => "stream.pkt_invalid_timestamp",
 }
 
 impl Event {

@@ -591,6 +591,28 @@ fn icmpv4_events(t: u8, code: u8, events: &mut Events) {
     }
 }
 
+/// The TCP timestamps option (value, echo reply) of a TCP header, if present.
+pub fn tcp_timestamps(hdr: &[u8]) -> Option<(u32, u32)> {
+    let mut opts = hdr.get(20..)?;
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = *rest.first()? as usize;
+                if len < 2 || len > opts.len() {
+                    return None;
+                }
+                if *kind == 8 && len == 10 {
+                    return Some((be32(opts, 2), be32(opts, 6)));
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
+}
+
 /// TCP options, checked as Suricata checks them: a length below 2 or beyond the header,
 /// or wrong for a known option, is `tcp.opt_invalid_len` (and ends the walk); a known
 /// option given twice is `tcp.opt_duplicate`. Neither makes the packet invalid.
