@@ -80,6 +80,9 @@ pub struct FlowExt {
     syn_queued: Vec<u32>,
     /// The timestamp value of the client's SYN (`Some(0)` when it had none).
     syn_ts: Option<u32>,
+    /// Per direction: it sent a RST, in sequence, on the established session; a later
+    /// packet from the same side makes that RST suspect.
+    rst_sent: [bool; 2],
     closed: [bool; 2],
     /// The last [`RECENT_STREAM`] bytes of stream data per direction, offered to
     /// transaction inputs so rules that mix payload and buffer matches see the data
@@ -369,6 +372,19 @@ impl Engine {
                 Layer4::Tcp { flags, seq, .. } => {
                     let was_none = flow.tcp == crate::flow::TcpState::None;
                     let before = flow.tcp;
+                    let d = di(dir);
+                    if flags & 0x04 != 0 {
+                        let st = &flow.ext.streams[d];
+                        if matches!(before, TcpState::Established | TcpState::Closing)
+                            && st.is_started()
+                            && st.next_seq() == seq
+                        {
+                            flow.ext.rst_sent[d] = true;
+                        }
+                    } else if std::mem::take(&mut flow.ext.rst_sent[d]) {
+                        // The side that reset the session goes on talking.
+                        events.insert(decode::Event::StreamSuspectedRstInject);
+                    }
                     flow.track_tcp(dir, flags, midstream);
                     let syn = flags & 0x02 != 0;
                     let client_syn = syn && flags & 0x10 == 0 && dir == Direction::ToServer;

@@ -74,6 +74,11 @@ impl Stream {
         self.started
     }
 
+    /// The sequence number of the next byte expected in order.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
     /// Bytes delivered in order so far.
     pub fn delivered(&self) -> u64 {
         self.delivered

@@ -809,3 +809,27 @@ alert tcp any any -> any any (msg:"data"; flow:established; content:"hello"; sid
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![1, 2], "{ev:?}");
 }
+
+#[test]
+fn a_side_that_goes_on_after_its_reset_makes_the_reset_suspect() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"rst"; stream-event:suspected_rst_inject; sid:1;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        // A RST in sequence from the client, then the client goes on: once.
+        tcp(c, s, 101, 501, 0x14, b""),
+        tcp(c, s, 101, 501, 0x18, b"GET / HTTP/1.0\r\n\r\n"),
+        tcp(c, s, 119, 501, 0x10, b""),
+        // A RST out of sequence is not counted.
+        tcp(s, c, 9999, 119, 0x14, b""),
+        tcp(s, c, 501, 119, 0x10, b""),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}

@@ -270,8 +270,8 @@ fn out_of_scope_rules_are_skipped_with_sid_line_and_keyword() {
             "decode-event:ipv4.opt_invalid",
         ),
         (
-            "alert tcp any any -> any any (stream-event:suspected_rst_inject; sid:5;)",
-            "stream-event:suspected_rst_inject",
+            "alert tcp any any -> any any (stream-event:est_packet_out_of_window; sid:5;)",
+            "stream-event:est_packet_out_of_window",
         ),
         (
             "alert tcp any any -> any any (requires: feature output::file-store; sid:5;)",

@@ -78,6 +78,7 @@ events! {
     SctpPktTooSmall => "sctp.pkt_too_small",
     Stream3whsSynFlood => "stream.3whs_syn_flood",
     StreamPktInvalidTimestamp => "stream.pkt_invalid_timestamp",
+    StreamSuspectedRstInject => "stream.suspected_rst_inject",
 }
 
 impl Event {
