@@ -6,18 +6,36 @@
 pub mod decompress;
 pub mod dns;
 pub mod http;
+pub mod keywords;
+pub mod krb5;
+pub mod sip;
 pub mod smtp;
+pub mod ssh;
 pub mod tls;
 
 use serde_json::{Value, json};
 
 use crate::detect::{AppProto, BufferKind, Direction};
+use keywords::AppBuf;
 
 /// An application-layer transaction that changed and should be inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppUpdate {
     pub tx_id: u64,
     pub direction: Direction,
+}
+
+/// The shape of an application-layer parser (sans-IO): stream bytes and their
+/// direction in, transaction updates out; the buffers of a transaction (named in the
+/// keyword registry, [`keywords`]) and its EVE metadata on request. State is bounded
+/// per flow.
+pub trait TxParser {
+    /// New in-order stream data of one direction.
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>);
+    /// The buffers of an updated transaction, for detection.
+    fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>);
+    /// EVE metadata of a transaction: (`"ssh"`, {...}).
+    fn eve(&self, tx_id: u64) -> Option<(&'static str, Value)>;
 }
 
 /// Parser state of a flow.
@@ -29,6 +47,39 @@ pub enum Parser {
     Dns(Box<dns::DnsState>),
     Tls(Box<tls::TlsState>),
     Smtp(Box<smtp::SmtpState>),
+    Ssh(Box<ssh::SshState>),
+    Sip(Box<sip::SipState>),
+    Krb5(Box<krb5::Krb5State>),
+}
+
+impl Parser {
+    /// The parsers of the [`TxParser`] shape.
+    fn tx_parser(&self) -> Option<&dyn TxParser> {
+        Some(match self {
+            Parser::Ssh(p) => p.as_ref(),
+            Parser::Sip(p) => p.as_ref(),
+            Parser::Krb5(p) => p.as_ref(),
+            _ => return None,
+        })
+    }
+
+    fn tx_parser_mut(&mut self) -> Option<&mut dyn TxParser> {
+        Some(match self {
+            Parser::Ssh(p) => p.as_mut(),
+            Parser::Sip(p) => p.as_mut(),
+            Parser::Krb5(p) => p.as_mut(),
+            _ => return None,
+        })
+    }
+}
+
+/// Lower-case hex MD5 (JA3, HASSH, file hashes).
+pub(crate) fn md5_hex(d: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(d)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Bytes looked at before protocol detection gives up on a direction.
@@ -79,6 +130,9 @@ impl AppLayer {
             AppProto::Dns => Parser::Dns(Box::default()),
             AppProto::Tls => Parser::Tls(Box::default()),
             AppProto::Smtp => Parser::Smtp(Box::default()),
+            AppProto::Ssh => Parser::Ssh(Box::default()),
+            AppProto::Sip => Parser::Sip(Box::default()),
+            AppProto::Krb5 => Parser::Krb5(Box::default()),
             _ => Parser::None,
         };
     }
@@ -105,6 +159,11 @@ impl AppLayer {
                     (Some(true), _) => Some(AppProto::Http),
                     (_, Some(true)) => Some(AppProto::Tls),
                     _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
+                    _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
+                    _ if sip::probe(d) == Some(true) => Some(AppProto::Sip),
+                    _ if server_port == 88 && d.len() > 4 && krb5::probe(&d[4..]) => {
+                        Some(AppProto::Krb5)
+                    }
                     (Some(false), Some(false)) => {
                         if server_port == 53 && d.len() >= 14 && dns::probe(&d[2..]) {
                             Some(AppProto::Dns)
@@ -117,6 +176,7 @@ impl AppLayer {
                 Direction::ToClient => match (http::probe_response(d), tls::probe(d)) {
                     (Some(true), _) => Some(AppProto::Http),
                     (_, Some(true)) => Some(AppProto::Tls),
+                    _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
                     _ => None,
                 },
             };
@@ -140,10 +200,13 @@ impl AppLayer {
                             http::probe_request(&self.probe[0]) == Some(false)
                                 && tls::probe(&self.probe[0]) == Some(false)
                                 && smtp::probe_client(&self.probe[0]) == Some(false)
+                                && ssh::probe(&self.probe[0]) == Some(false)
+                                && sip::probe(&self.probe[0]) == Some(false)
                         }
                         Direction::ToClient => {
                             http::probe_response(&self.probe[1]) == Some(false)
                                 && tls::probe(&self.probe[1]) == Some(false)
+                                && ssh::probe(&self.probe[1]) == Some(false)
                         }
                     };
                     if full || (both && surely_not) {
@@ -197,7 +260,11 @@ impl AppLayer {
                     }));
                 }
             }
-            Parser::None => {}
+            p => {
+                if let Some(t) = p.tx_parser_mut() {
+                    t.feed(dir, data, out);
+                }
+            }
         }
     }
 
@@ -210,19 +277,29 @@ impl AppLayer {
         out: &mut Vec<AppUpdate>,
     ) {
         if self.proto == AppProto::Unknown {
-            if (ports.0 == 53 || ports.1 == 53) && dns::probe(payload) {
+            let port = |p| ports.0 == p || ports.1 == p;
+            if port(53) && dns::probe(payload) {
                 self.start(AppProto::Dns);
+            } else if sip::probe(payload) == Some(true) {
+                self.start(AppProto::Sip);
+            } else if port(88) && krb5::probe(payload) {
+                self.start(AppProto::Krb5);
             } else {
                 self.proto = AppProto::Failed;
             }
         }
-        if let Parser::Dns(d) = &mut self.parser
-            && let Some(tx_id) = d.message(payload)
-        {
-            out.push(AppUpdate {
-                tx_id,
-                direction: dir,
-            });
+        match &mut self.parser {
+            Parser::Dns(d) => {
+                if let Some(tx_id) = d.message(payload) {
+                    out.push(AppUpdate {
+                        tx_id,
+                        direction: dir,
+                    });
+                }
+            }
+            Parser::Sip(s) => s.datagram(dir, payload, out),
+            Parser::Krb5(k) => k.datagram(dir, payload, out),
+            _ => {}
         }
     }
 
@@ -308,6 +385,24 @@ impl AppLayer {
                     if let Some(s) = &t.info.ja3s_string {
                         out.push((BufferKind::Ja3sString, s.as_bytes()));
                     }
+                    if let Some(f) = &t.info.cert_fingerprint {
+                        out.push((BufferKind::TlsCertFingerprint, f.as_bytes()));
+                    }
+                    for n in &t.info.san {
+                        out.push((BufferKind::App(AppBuf::TlsSubjectAltName), n));
+                    }
+                }
+                let random = match u.direction {
+                    Direction::ToServer => &t.info.client_random,
+                    Direction::ToClient => &t.info.server_random,
+                };
+                if let Some(r) = random {
+                    out.push((BufferKind::App(AppBuf::TlsRandom), r));
+                    out.push((BufferKind::App(AppBuf::TlsRandomTime), &r[..4]));
+                    out.push((BufferKind::App(AppBuf::TlsRandomBytes), &r[4..]));
+                }
+                for e in &t.info.events {
+                    out.push((BufferKind::App(AppBuf::Event), e.as_bytes()));
                 }
             }
             Parser::Smtp(sm) => {
@@ -326,7 +421,11 @@ impl AppLayer {
                     }
                 }
             }
-            Parser::None => {}
+            p => {
+                if let Some(t) = p.tx_parser() {
+                    t.buffers(u, out);
+                }
+            }
         }
     }
 
@@ -385,6 +484,7 @@ impl AppLayer {
                     ("subject", &t.info.cert_subject),
                     ("issuerdn", &t.info.cert_issuer),
                     ("serial", &t.info.cert_serial),
+                    ("fingerprint", &t.info.cert_fingerprint),
                 ] {
                     if let Some(v) = v {
                         m.insert(key.into(), json!(v));
@@ -410,7 +510,7 @@ impl AppLayer {
                 }
                 Some(("smtp", Value::Object(m)))
             }
-            Parser::None => None,
+            p => p.tx_parser()?.eve(tx_id),
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum AppProto {
     Dns,
     Tls,
     Smtp,
+    Ssh,
+    Sip,
+    Krb5,
 }
 
 impl AppProto {
@@ -41,6 +44,9 @@ impl AppProto {
             AppProto::Dns => "dns",
             AppProto::Tls => "tls",
             AppProto::Smtp => "smtp",
+            AppProto::Ssh => "ssh",
+            AppProto::Sip => "sip",
+            AppProto::Krb5 => "krb5",
         }
     }
 }
@@ -127,6 +133,8 @@ pub enum BufferKind {
     SmtpHelo,
     SmtpMailFrom,
     SmtpRcptTo,
+    /// A buffer of a parser in the keyword registry ([`crate::app::keywords`]).
+    App(crate::app::keywords::AppBuf),
 }
 
 /// Everything detection may inspect for one packet or one transaction update.

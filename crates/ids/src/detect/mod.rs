@@ -11,7 +11,7 @@
 
 mod group;
 pub mod input;
-mod matcher;
+pub(crate) mod matcher;
 mod prefilter;
 mod teddy;
 mod threshold;

@@ -11,6 +11,7 @@ mod options;
 mod vars;
 
 pub use header::{AddrExpr, PortExpr};
+pub(crate) use options::parse_uint as parse_uint_value;
 pub use vars::{Vars, VarsError};
 
 use crate::detect::input::{AppProto, BufferKind, Direction};
@@ -529,6 +530,7 @@ pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
         | K::HttpStart
         | K::FileData
         | K::TlsVersion => None,
+        K::App(b) => b.direction(),
     }
 }
 

@@ -180,7 +180,10 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts)> {
         "dns" => Proto::App(AppProto::Dns),
         "tls" => Proto::App(AppProto::Tls),
         "smtp" => Proto::App(AppProto::Smtp),
-        other => return Err(RuleError::unsupported("protocol", other)),
+        other => match crate::app::keywords::header_proto(other) {
+            Some(p) => Proto::App(p),
+            None => return Err(RuleError::unsupported("protocol", other)),
+        },
     };
     let bad = |what: &str, e: String| RuleError::malformed(format!("{what}: {e}"));
     let src = parse_addr(toks[2], vars).map_err(|e| bad("source address", e))?;
@@ -426,7 +429,7 @@ fn sticky_buffer(kw: &str) -> Option<Buf> {
         "smtp.helo" => K::SmtpHelo,
         "smtp.mail_from" => K::SmtpMailFrom,
         "smtp.rcpt_to" => K::SmtpRcptTo,
-        _ => return None,
+        _ => return crate::app::keywords::sticky(kw).map(Buf::Kind),
     };
     Some(Buf::Kind(kind))
 }
@@ -1204,7 +1207,8 @@ fn parse_app_proto(value: &str) -> Res<AppProtoMatch> {
         "smtp" => AppProto::Smtp,
         "failed" => AppProto::Failed,
         "unknown" => AppProto::Unknown,
-        other => return Err(RuleError::unsupported("app-layer-protocol", other)),
+        other => crate::app::keywords::header_proto(other)
+            .ok_or_else(|| RuleError::unsupported("app-layer-protocol", other))?,
     };
     Ok(AppProtoMatch { proto, negated })
 }
@@ -1614,7 +1618,15 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     b.sticky = buf;
                     b.sticky_set = true;
                 }
-                None => return Err(RuleError::unsupported("keyword", kw)),
+                None => match crate::app::keywords::keyword(kw, value) {
+                    Some(r) => {
+                        let (kind, items) = r?;
+                        for item in items {
+                            b.push((Buf::Kind(kind), item));
+                        }
+                    }
+                    None => return Err(RuleError::unsupported("keyword", kw)),
+                },
             },
         }
     }
@@ -1674,6 +1686,7 @@ pub(crate) fn buffer_proto(k: BufferKind) -> Option<AppProto> {
         | K::Ja3sHash
         | K::Ja3sString => AppProto::Tls,
         K::SmtpHelo | K::SmtpMailFrom | K::SmtpRcptTo => AppProto::Smtp,
+        K::App(b) => return b.proto(),
         K::FileData => return None,
         _ => AppProto::Http,
     })

@@ -1,0 +1,269 @@
+//! The one registry between rule keywords and application-layer parsers.
+//!
+//! Every parser exposes what rules may inspect as buffers of its transactions: byte
+//! strings ([`AppBuf`] kinds such as `ssh.software` or `sip.via`), numbers (a field such
+//! as `krb5_msg_type` is an 8-byte big-endian buffer, and its keyword becomes
+//! `byte_test`s on it), and the transaction's anomaly events (one `AppBuf::Event`
+//! buffer per event, holding its `proto.name`, matched by `app-layer-event`). Rule
+//! parsing asks this module, and only this module, what a keyword means: which
+//! protocol name a rule header may use ([`header_proto`]), which buffer a sticky
+//! buffer names ([`sticky`]), and which items a value keyword stands for
+//! ([`keyword`]). Detection then needs nothing protocol-specific.
+
+use crate::detect::{AppProto, BufferKind, Direction};
+use crate::rules::{ByteOp, ByteTest, Content, Item, NumFormat, RuleError, UintMatch};
+
+/// A buffer of a parser registered here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppBuf {
+    /// One anomaly event of the transaction (`tls.invalid_handshake_message`).
+    Event,
+    TlsRandom,
+    TlsRandomTime,
+    TlsRandomBytes,
+    TlsSubjectAltName,
+    SshProto,
+    SshSoftware,
+    SshHassh,
+    SshHasshString,
+    SshHasshServer,
+    SshHasshServerString,
+    SipMethod,
+    SipUri,
+    SipRequestLine,
+    SipStatCode,
+    SipStatMsg,
+    SipResponseLine,
+    SipFrom,
+    SipTo,
+    SipVia,
+    SipUserAgent,
+    SipContentType,
+    SipContentLength,
+    /// Numbers (8 bytes, big-endian).
+    Krb5MsgType,
+    Krb5ErrCode,
+    Krb5Cname,
+    Krb5Sname,
+}
+
+impl AppBuf {
+    /// The protocol whose transactions have this buffer (`None`: any protocol).
+    pub fn proto(self) -> Option<AppProto> {
+        use AppBuf as B;
+        Some(match self {
+            B::Event => return None,
+            B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
+                AppProto::Tls
+            }
+            B::SshProto
+            | B::SshSoftware
+            | B::SshHassh
+            | B::SshHasshString
+            | B::SshHasshServer
+            | B::SshHasshServerString => AppProto::Ssh,
+            B::SipMethod
+            | B::SipUri
+            | B::SipRequestLine
+            | B::SipStatCode
+            | B::SipStatMsg
+            | B::SipResponseLine
+            | B::SipFrom
+            | B::SipTo
+            | B::SipVia
+            | B::SipUserAgent
+            | B::SipContentType
+            | B::SipContentLength => AppProto::Sip,
+            B::Krb5MsgType | B::Krb5ErrCode | B::Krb5Cname | B::Krb5Sname => AppProto::Krb5,
+        })
+    }
+}
+
+impl AppBuf {
+    /// The direction the buffer's data travels in, when it has only one.
+    pub fn direction(self) -> Option<Direction> {
+        use AppBuf as B;
+        match self {
+            B::SshHassh | B::SshHasshString => Some(Direction::ToServer),
+            B::SshHasshServer | B::SshHasshServerString | B::TlsSubjectAltName => {
+                Some(Direction::ToClient)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A number field as the buffer detection reads.
+pub fn num_buf(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+/// Protocol names a rule header (or `app-layer-protocol`) may use beyond the core ones.
+pub fn header_proto(name: &str) -> Option<AppProto> {
+    Some(match name {
+        "ssh" => AppProto::Ssh,
+        "sip" => AppProto::Sip,
+        "krb5" => AppProto::Krb5,
+        _ => return None,
+    })
+}
+
+/// Sticky buffers of registered parsers.
+pub fn sticky(kw: &str) -> Option<BufferKind> {
+    use AppBuf as B;
+    let b = match kw {
+        "tls.random" => B::TlsRandom,
+        "tls.random_time" => B::TlsRandomTime,
+        "tls.random_bytes" => B::TlsRandomBytes,
+        "tls.subjectaltname" => B::TlsSubjectAltName,
+        "ssh.proto" | "ssh_proto" => B::SshProto,
+        "ssh.software" | "ssh_software" => B::SshSoftware,
+        "ssh.hassh" => B::SshHassh,
+        "ssh.hassh.string" => B::SshHasshString,
+        "ssh.hassh.server" => B::SshHasshServer,
+        "ssh.hassh.server.string" => B::SshHasshServerString,
+        "sip.method" => B::SipMethod,
+        "sip.uri" => B::SipUri,
+        "sip.request_line" => B::SipRequestLine,
+        "sip.stat_code" => B::SipStatCode,
+        "sip.stat_msg" => B::SipStatMsg,
+        "sip.response_line" => B::SipResponseLine,
+        "sip.from" => B::SipFrom,
+        "sip.to" => B::SipTo,
+        "sip.via" => B::SipVia,
+        "sip.user_agent" => B::SipUserAgent,
+        "sip.content_type" => B::SipContentType,
+        "sip.content_length" => B::SipContentLength,
+        "krb5.cname" | "krb5_cname" => B::Krb5Cname,
+        "krb5.sname" | "krb5_sname" => B::Krb5Sname,
+        _ => return None,
+    };
+    Some(BufferKind::App(b))
+}
+
+/// Value keywords of registered parsers: the buffer and the items they stand for.
+/// `None`: not a registered keyword.
+pub(crate) fn keyword(
+    kw: &str,
+    value: Option<&str>,
+) -> Option<Result<(BufferKind, Vec<Item>), RuleError>> {
+    let need = || {
+        value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| RuleError::malformed(format!("`{kw}` needs a value")))
+    };
+    let r = match kw {
+        "app-layer-event" => need().and_then(event),
+        "krb5_msg_type" => need().and_then(|v| number(kw, v, AppBuf::Krb5MsgType)),
+        "krb5_err_code" => need().and_then(|v| number(kw, v, AppBuf::Krb5ErrCode)),
+        "tls.fingerprint" => need().map(|v| {
+            let c = exact(unquote(v).to_ascii_lowercase().into_bytes());
+            (BufferKind::TlsCertFingerprint, vec![Item::Content(c)])
+        }),
+        _ => return None,
+    };
+    Some(r)
+}
+
+fn unquote(v: &str) -> &str {
+    let v = v.trim();
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v)
+}
+
+/// A content that must be the whole buffer.
+fn exact(pattern: Vec<u8>) -> Content {
+    Content {
+        pattern,
+        nocase: false,
+        negated: false,
+        offset: 0,
+        depth: None,
+        distance: None,
+        within: None,
+        startswith: true,
+        endswith: true,
+        fast_pattern: None,
+    }
+}
+
+/// `app-layer-event:proto.name`: the transaction has that event. Events of the
+/// application-layer framework itself (`applayer_*`) are not produced.
+fn event(v: &str) -> Result<(BufferKind, Vec<Item>), RuleError> {
+    let name = v.trim();
+    let valid = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    if !valid || !name.contains('.') {
+        return Err(if valid {
+            RuleError::unsupported("app-layer-event", name)
+        } else {
+            RuleError::malformed(format!("`app-layer-event`: invalid event name `{name}`"))
+        });
+    }
+    Ok((
+        BufferKind::App(AppBuf::Event),
+        vec![Item::Content(exact(name.as_bytes().to_vec()))],
+    ))
+}
+
+fn test(op: ByteOp, negated: bool, value: u64) -> Item {
+    Item::ByteTest(ByteTest {
+        nbytes: 8,
+        op,
+        negated,
+        value,
+        offset: 0,
+        relative: false,
+        format: NumFormat::Big,
+        bitmask: None,
+    })
+}
+
+/// A number keyword (`krb5_msg_type:10`, `ntp.version:>=3`) as tests of its field.
+fn number(kw: &str, v: &str, b: AppBuf) -> Result<(BufferKind, Vec<Item>), RuleError> {
+    let m = crate::rules::parse_uint_value(kw, v)?;
+    let items = match m {
+        UintMatch::Eq(a) => vec![test(ByteOp::Eq, false, a)],
+        UintMatch::Ne(a) => vec![test(ByteOp::Eq, true, a)],
+        UintMatch::Lt(a) => vec![test(ByteOp::Lt, false, a)],
+        UintMatch::Le(a) => vec![test(ByteOp::Le, false, a)],
+        UintMatch::Gt(a) => vec![test(ByteOp::Gt, false, a)],
+        UintMatch::Ge(a) => vec![test(ByteOp::Ge, false, a)],
+        UintMatch::Between(a, c) => vec![test(ByteOp::Gt, false, a), test(ByteOp::Lt, false, c)],
+    };
+    Ok((BufferKind::App(b), items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::matcher::group_matches;
+
+    #[test]
+    fn number_keywords_compare_the_field() {
+        let (_, eq) = number("k", "10", AppBuf::Krb5MsgType).unwrap();
+        assert!(group_matches(&eq, &num_buf(10)));
+        assert!(!group_matches(&eq, &num_buf(11)));
+        let (_, ne) = number("k", "!0", AppBuf::Krb5ErrCode).unwrap();
+        assert!(group_matches(&ne, &num_buf(25)));
+        assert!(!group_matches(&ne, &num_buf(0)));
+        let (_, between) = number("k", "1000<>2000", AppBuf::Krb5ErrCode).unwrap();
+        assert!(group_matches(&between, &num_buf(1500)));
+        assert!(!group_matches(&between, &num_buf(1000)));
+        let (_, ge) = number("k", ">=3", AppBuf::Krb5ErrCode).unwrap();
+        assert!(group_matches(&ge, &num_buf(3)));
+        assert!(!group_matches(&ge, &num_buf(2)));
+    }
+
+    #[test]
+    fn events_match_by_whole_name() {
+        let (_, items) = event("tls.invalid_certificate").unwrap();
+        assert!(group_matches(&items, b"tls.invalid_certificate"));
+        assert!(!group_matches(&items, b"tls.invalid_certificate_x"));
+        assert!(event("applayer_mismatch_protocol_both_directions").is_err());
+        assert!(event("tls.bad name").is_err());
+    }
+}
