@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use mamori_ids::detect::Detector;
 use mamori_ids::engine::{Engine, EngineConfig, Mode};
 use mamori_ids::pcap::PcapReader;
@@ -129,11 +129,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let RuleSet { rules, skipped } = all;
     if rules.is_empty() && !args.no_rules {
+        // As Suricata: rules that fail to load are reported, and the capture is still
+        // inspected (with no rules, nothing alerts): exit 0, the EVE file is written.
         for s in &skipped {
             eprintln!("{}:{}: skipped: {}", s.file, s.line, s.reason);
         }
-        bail!(
-            "no usable rule in {} (hint: see the reasons above; every rule was skipped or the files are empty)",
+        eprintln!(
+            "warning: no usable rule in {} (see the reasons above; every rule was skipped or the files are empty): inspecting without rules",
             args.rules
                 .iter()
                 .map(|p| p.display().to_string())
