@@ -99,6 +99,8 @@ pub struct Engine {
     stats: Stats,
     events: Vec<Value>,
     alerts: Vec<Alert>,
+    /// Some rule inspects file hashes.
+    file_hashes: bool,
 }
 
 /// The facts of the current packet that EVE and detection need.
@@ -110,7 +112,15 @@ struct PktCtx<'a> {
 
 impl Engine {
     pub fn new(detector: Detector, cfg: EngineConfig) -> Engine {
+        use crate::app::keywords::AppBuf;
+        let file_hashes = detector.needs().buffers.iter().any(|k| {
+            matches!(
+                k,
+                BufferKind::App(AppBuf::FileMd5 | AppBuf::FileSha1 | AppBuf::FileSha256)
+            )
+        });
         Engine {
+            file_hashes,
             flows: FlowTable::new(cfg.flow),
             defrag: Defrag::new(cfg.defrag),
             cfg,
@@ -196,6 +206,7 @@ impl Engine {
                 .reuse_closed((p.src, sp), (p.dst, dp), p.vlan, &mut removed);
         }
         let http_cfg = self.cfg.http;
+        let file_hashes = self.file_hashes;
         let midstream = self.cfg.flow.midstream;
         let (flow, dir) = self.flows.lookup(
             c.ts,
@@ -204,7 +215,10 @@ impl Engine {
             p.proto,
             p.vlan,
             || FlowExt {
-                app: AppLayer::new(http_cfg),
+                app: AppLayer::new(HttpConfig {
+                    hash_files: file_hashes,
+                    ..http_cfg
+                }),
                 ..FlowExt::default()
             },
             &mut removed,

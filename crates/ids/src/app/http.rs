@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use super::files::{FileHasher, FileHashes};
+use super::keywords::AppBuf;
 use crate::detect::{BufferKind, Direction};
 
 use super::decompress::{decode_layers, sniff};
@@ -26,6 +28,8 @@ pub struct HttpConfig {
     pub max_layers: usize,
     /// Transactions kept (older ones are forgotten).
     pub max_txs: usize,
+    /// Hash whole bodies (files) beyond the bytes kept, for the file hash keywords.
+    pub hash_files: bool,
 }
 
 impl Default for HttpConfig {
@@ -37,6 +41,7 @@ impl Default for HttpConfig {
             max_decoded_bytes: 1024 * 1024,
             max_layers: 3,
             max_txs: 64,
+            hash_files: false,
         }
     }
 }
@@ -63,6 +68,9 @@ pub struct HttpTx {
     pub response_body: Vec<u8>,
     pub response_seen: bool,
     pub response_complete: bool,
+    /// Request and response bodies larger than what is kept: the whole file's
+    /// digests and size (only with [`HttpConfig::hash_files`]).
+    pub whole_file: [Option<Box<FileHashes>>; 2],
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
@@ -138,6 +146,9 @@ impl HttpTx {
                         out.push((kind, v));
                     }
                 }
+                for h in &scratch.req_each {
+                    out.push((BufferKind::App(AppBuf::HttpRequestHeader), h));
+                }
                 out.push((BufferKind::HttpHeader, &scratch.req_header));
                 out.push((BufferKind::HttpHeaderRaw, &self.request_headers_raw));
                 out.push((BufferKind::HttpHeaderNames, &scratch.req_names));
@@ -166,6 +177,9 @@ impl HttpTx {
                     if let Some(v) = self.response_header(name) {
                         out.push((kind, v));
                     }
+                }
+                for h in &scratch.resp_each {
+                    out.push((BufferKind::App(AppBuf::HttpResponseHeader), h));
                 }
                 out.push((BufferKind::HttpHeader, &scratch.resp_header));
                 out.push((BufferKind::HttpHeaderRaw, &self.response_headers_raw));
@@ -215,7 +229,14 @@ impl HttpTx {
             v.extend_from_slice(b"\r\n");
             v
         }
+        let each = |h: &[(Vec<u8>, Vec<u8>)]| -> Vec<Vec<u8>> {
+            h.iter()
+                .map(|(n, v)| [n.as_slice(), b": ", v.as_slice()].concat())
+                .collect()
+        };
         HttpScratch {
+            req_each: each(&self.request_headers),
+            resp_each: each(&self.response_headers),
             req_header: hdr(&self.request_headers, "cookie"),
             resp_header: hdr(&self.response_headers, "set-cookie"),
             req_names: names(&self.request_headers),
@@ -229,6 +250,9 @@ impl HttpTx {
 /// Derived buffers of a transaction, built when it is inspected.
 #[derive(Debug, Clone, Default)]
 pub struct HttpScratch {
+    /// Each header as `Name: value` (`http.request_header`, `http.response_header`).
+    pub req_each: Vec<Vec<u8>>,
+    pub resp_each: Vec<Vec<u8>>,
     pub req_header: Vec<u8>,
     pub resp_header: Vec<u8>,
     pub req_names: Vec<u8>,
@@ -275,6 +299,9 @@ struct Side {
     /// Raw (de-chunked) body of the current message.
     raw_body: Vec<u8>,
     body_truncated: bool,
+    /// Body bytes seen (kept or not), and the digests of a truncated body.
+    body_total: u64,
+    hasher: Option<Box<FileHasher>>,
     encodings: Vec<Vec<u8>>,
 }
 
@@ -286,6 +313,8 @@ impl Default for Side {
             tx: None,
             raw_body: Vec::new(),
             body_truncated: false,
+            body_total: 0,
+            hasher: None,
             encodings: Vec::new(),
         }
     }
@@ -659,6 +688,11 @@ impl HttpState {
         }
     }
 
+    /// The parser's settings.
+    pub fn cfg(&self) -> HttpConfig {
+        self.cfg.get()
+    }
+
     /// Forgets transactions whose request and response are both complete (call after
     /// they were inspected), except the ones a side is still working on.
     pub fn forget_finished(&mut self) {
@@ -824,6 +858,8 @@ impl HttpState {
                 self.req.encodings = enc;
                 self.req.raw_body.clear();
                 self.req.body_truncated = false;
+                self.req.body_total = 0;
+                self.req.hasher = None;
                 out.push(TxUpdate {
                     tx_id: id,
                     direction: Direction::ToServer,
@@ -894,6 +930,8 @@ impl HttpState {
                         self.resp.encodings.clear();
                         self.resp.raw_body.clear();
                         self.resp.body_truncated = false;
+                        self.resp.body_total = 0;
+                        self.resp.hasher = None;
                         self.resp.phase = Phase::Body(Body::UntilClose);
                         return true;
                     }
@@ -952,6 +990,8 @@ impl HttpState {
                 self.resp.encodings = enc;
                 self.resp.raw_body.clear();
                 self.resp.body_truncated = false;
+                self.resp.body_total = 0;
+                self.resp.hasher = None;
                 out.push(TxUpdate {
                     tx_id: id,
                     direction: Direction::ToClient,
@@ -1129,6 +1169,11 @@ impl HttpState {
         side.phase = Phase::Headers;
         let raw = std::mem::take(&mut side.raw_body);
         let encs = std::mem::take(&mut side.encodings);
+        let whole = side
+            .hasher
+            .take()
+            .map(|h| Box::new(h.finish(side.body_total)));
+        side.body_total = 0;
         let Some(id) = side.tx.take() else {
             return;
         };
@@ -1174,10 +1219,12 @@ impl HttpState {
                 Direction::ToServer => {
                     tx.request_body = decoded;
                     tx.request_complete = true;
+                    tx.whole_file[0] = whole;
                 }
                 Direction::ToClient => {
                     tx.response_body = decoded;
                     tx.response_complete = true;
+                    tx.whole_file[1] = whole;
                 }
             }
             out.push(TxUpdate {
@@ -1219,8 +1266,17 @@ fn strict_dechunk(b: &[u8]) -> Option<Vec<u8>> {
 
 fn push_body(side: &mut Side, cfg: &HttpConfig, chunk: &[u8]) {
     let room = cfg.max_body_bytes.saturating_sub(side.raw_body.len());
+    side.body_total += chunk.len() as u64;
     if chunk.len() > room {
+        if cfg.hash_files && !side.body_truncated {
+            let mut h = Box::<FileHasher>::default();
+            h.update(&side.raw_body);
+            side.hasher = Some(h);
+        }
         side.body_truncated = true;
+    }
+    if let Some(h) = &mut side.hasher {
+        h.update(chunk);
     }
     side.raw_body
         .extend_from_slice(&chunk[..chunk.len().min(room)]);

@@ -11,7 +11,11 @@
 //! ([`keyword`]). Detection then needs nothing protocol-specific.
 
 use crate::detect::{AppProto, BufferKind, Direction};
-use crate::rules::{ByteOp, ByteTest, Content, Item, NumFormat, RuleError, UintMatch};
+use std::path::Path;
+
+use crate::rules::{
+    Buf, ByteOp, ByteTest, Content, Item, NumFormat, Rule, RuleError, UintMatch, ValueList,
+};
 
 /// A buffer of a parser registered here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +49,14 @@ pub enum AppBuf {
     Krb5ErrCode,
     Krb5Cname,
     Krb5Sname,
+    HttpRequestHeader,
+    HttpResponseHeader,
+    /// Files of a transaction ([`super::files`]); the size is a number.
+    FileName,
+    FileSize,
+    FileMd5,
+    FileSha1,
+    FileSha256,
 }
 
 impl AppBuf {
@@ -52,7 +64,10 @@ impl AppBuf {
     pub fn proto(self) -> Option<AppProto> {
         use AppBuf as B;
         Some(match self {
-            B::Event => return None,
+            B::Event | B::FileName | B::FileSize | B::FileMd5 | B::FileSha1 | B::FileSha256 => {
+                return None;
+            }
+            B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
             B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
                 AppProto::Tls
             }
@@ -84,7 +99,8 @@ impl AppBuf {
     pub fn direction(self) -> Option<Direction> {
         use AppBuf as B;
         match self {
-            B::SshHassh | B::SshHasshString => Some(Direction::ToServer),
+            B::SshHassh | B::SshHasshString | B::HttpRequestHeader => Some(Direction::ToServer),
+            B::HttpResponseHeader => Some(Direction::ToClient),
             B::SshHasshServer | B::SshHasshServerString | B::TlsSubjectAltName => {
                 Some(Direction::ToClient)
             }
@@ -136,6 +152,9 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "sip.content_length" => B::SipContentLength,
         "krb5.cname" | "krb5_cname" => B::Krb5Cname,
         "krb5.sname" | "krb5_sname" => B::Krb5Sname,
+        "http.request_header" => B::HttpRequestHeader,
+        "http.response_header" => B::HttpResponseHeader,
+        "file.name" | "file_name" => B::FileName,
         _ => return None,
     };
     Some(BufferKind::App(b))
@@ -157,6 +176,15 @@ pub(crate) fn keyword(
         "app-layer-event" => need().and_then(event),
         "krb5_msg_type" => need().and_then(|v| number(kw, v, AppBuf::Krb5MsgType)),
         "krb5_err_code" => need().and_then(|v| number(kw, v, AppBuf::Krb5ErrCode)),
+        "filename" => need().map(|v| file_name(v, false)),
+        "fileext" => need().map(|v| file_name(v, true)),
+        "filesize" => need().and_then(|v| number(kw, v, AppBuf::FileSize)),
+        "filemd5" => need().map(|v| list(v, AppBuf::FileMd5)),
+        "filesha1" => need().map(|v| list(v, AppBuf::FileSha1)),
+        "filesha256" => need().map(|v| list(v, AppBuf::FileSha256)),
+        // Files are inspected, never extracted to disk: storing is accepted and has
+        // no effect on detection.
+        "filestore" => Ok((BufferKind::App(AppBuf::FileName), Vec::new())),
         "tls.fingerprint" => need().map(|v| {
             let c = exact(unquote(v).to_ascii_lowercase().into_bytes());
             (BufferKind::TlsCertFingerprint, vec![Item::Content(c)])
@@ -164,6 +192,101 @@ pub(crate) fn keyword(
         _ => return None,
     };
     Some(r)
+}
+
+/// `filename:"x"` (a case-insensitive part of the name) and `fileext:"pdf"` (the
+/// name ends with `.pdf`, case-insensitive); `!` negates.
+fn file_name(v: &str, ext: bool) -> (BufferKind, Vec<Item>) {
+    let v = v.trim();
+    let (v, negated) = match v.strip_prefix('!') {
+        Some(r) => (r, true),
+        None => (v, false),
+    };
+    let v = unquote(v);
+    let mut c = exact(if ext {
+        format!(".{v}").into_bytes()
+    } else {
+        v.as_bytes().to_vec()
+    });
+    c.startswith = false;
+    c.endswith = ext;
+    c.nocase = true;
+    c.negated = negated;
+    (BufferKind::App(AppBuf::FileName), vec![Item::Content(c)])
+}
+
+/// `filemd5:[!]file`: the file's hash is (not) in the list; loaded by [`load_lists`].
+fn list(v: &str, b: AppBuf) -> (BufferKind, Vec<Item>) {
+    let v = v.trim();
+    let (v, negated) = match v.strip_prefix('!') {
+        Some(r) => (r.trim(), true),
+        None => (v, false),
+    };
+    let list = ValueList {
+        file: unquote(v).to_string(),
+        ..ValueList::default()
+    };
+    (
+        BufferKind::App(b),
+        vec![Item::InList {
+            list: std::sync::Arc::new(list),
+            negated,
+        }],
+    )
+}
+
+/// Loads the value lists a rule names (relative names against `dir`, the rule file's
+/// folder): one hex hash per line (anything after it on the line is ignored), `#`
+/// comments and blank lines skipped.
+pub(crate) fn load_lists(rule: &mut Rule, dir: &Path) -> Result<(), RuleError> {
+    for g in &mut rule.groups {
+        let Buf::Kind(BufferKind::App(b)) = g.buf else {
+            continue;
+        };
+        let digits = match b {
+            AppBuf::FileMd5 => 32,
+            AppBuf::FileSha1 => 40,
+            AppBuf::FileSha256 => 64,
+            _ => continue,
+        };
+        for item in &mut g.items {
+            let Item::InList { list, .. } = item else {
+                continue;
+            };
+            if list.loaded {
+                continue;
+            }
+            let path = dir.join(&list.file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                RuleError::malformed(format!("hash list `{}`: {e}", path.display()))
+            })?;
+            let mut values = std::collections::HashSet::new();
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let h = line
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .next()
+                    .unwrap_or("");
+                if h.len() != digits || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(RuleError::malformed(format!(
+                        "hash list `{}` line {}: `{h}` is not a {digits}-digit hex hash",
+                        path.display(),
+                        n + 1
+                    )));
+                }
+                values.insert(h.to_ascii_lowercase().into_bytes());
+            }
+            *list = std::sync::Arc::new(ValueList {
+                file: list.file.clone(),
+                loaded: true,
+                values,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn unquote(v: &str) -> &str {

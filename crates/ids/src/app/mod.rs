@@ -5,6 +5,7 @@
 
 pub mod decompress;
 pub mod dns;
+pub mod files;
 pub mod http;
 pub mod keywords;
 pub mod krb5;
@@ -106,6 +107,7 @@ fn idx(d: Direction) -> usize {
 #[derive(Debug, Clone, Default)]
 pub struct AppScratch {
     http: Option<(http::HttpScratch, Option<Vec<u8>>)>,
+    file: Option<files::FileInfo>,
 }
 
 impl AppLayer {
@@ -327,6 +329,9 @@ impl AppLayer {
         match &self.parser {
             Parser::Http(h) => AppScratch {
                 http: h.tx(u.tx_id).map(|t| (t.scratch(), t.host_norm())),
+                file: h
+                    .tx(u.tx_id)
+                    .and_then(|t| files::http_file(t, u.direction, h.cfg().hash_files)),
             },
             _ => AppScratch::default(),
         }
@@ -343,6 +348,9 @@ impl AppLayer {
             Parser::Http(h) => {
                 if let (Some(tx), Some((s, host))) = (h.tx(u.tx_id), &scratch.http) {
                     tx.buffers(u.direction, host, s, out);
+                }
+                if let Some(f) = &scratch.file {
+                    f.buffers(out);
                 }
             }
             Parser::Dns(d) => {

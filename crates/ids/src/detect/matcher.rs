@@ -21,7 +21,7 @@ fn is_relative(item: &Item) -> bool {
         Item::ByteTest(t) => t.relative,
         Item::ByteJump(j) => j.relative,
         Item::Base64Decode { relative, .. } => *relative,
-        Item::Bsize(_) => false,
+        Item::Bsize(_) | Item::InList { .. } => false,
     }
 }
 
@@ -75,6 +75,9 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
         }
         Item::Bsize(m) => {
             m.matches(buf.len() as u64) && match_at(items, i + 1, buf, prev_end, budget)
+        }
+        Item::InList { list, negated } => {
+            list.values.contains(buf) != *negated && match_at(items, i + 1, buf, prev_end, budget)
         }
         Item::ByteTest(t) => {
             byte_test(t, buf, prev_end) && match_at(items, i + 1, buf, prev_end, budget)

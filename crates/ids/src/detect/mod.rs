@@ -885,7 +885,9 @@ fn anchored(groups: &[&Group]) -> bool {
             Item::IsDataAt { relative, .. } => !relative,
             Item::ByteTest(t) => !t.relative,
             Item::ByteJump(j) => !j.relative,
-            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } | Item::InList { .. } => {
+                false
+            }
         })
     })
 }

@@ -210,6 +210,22 @@ pub enum Item {
         relative: bool,
         then: Vec<Item>,
     },
+    /// The whole buffer is (`negated`: is not) one of the values of a list loaded from
+    /// a file (`filemd5`, `filesha1`, `filesha256` hash lists).
+    InList {
+        list: std::sync::Arc<ValueList>,
+        negated: bool,
+    },
+}
+
+/// Values loaded from a file a rule names, resolved against the rule file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueList {
+    /// The file as the rule names it.
+    pub file: String,
+    /// Loaded from the file (empty until the rule file's folder is known).
+    pub loaded: bool,
+    pub values: std::collections::HashSet<Vec<u8>>,
 }
 
 /// The payload keywords that inspect one buffer.
@@ -671,7 +687,14 @@ fn load_one(
     set: &mut RuleSet,
     index: &mut HashMap<(u32, u32), usize>,
 ) {
-    match options::parse_rule(text, vars) {
+    let parsed = options::parse_rule(text, vars).and_then(|mut rule| {
+        let dir = std::path::Path::new(file)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        crate::app::keywords::load_lists(&mut rule, dir).map_err(|e| (Some(rule.sid), e))?;
+        Ok(rule)
+    });
+    match parsed {
         Ok(mut rule) => {
             rule.file = file.to_string();
             rule.line = line;

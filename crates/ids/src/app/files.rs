@@ -1,0 +1,251 @@
+//! Files carried by application-layer transactions (an HTTP response body, a
+//! non-multipart request body): name, size and, once the file is complete, its MD5,
+//! SHA-1 and SHA-256. They are what the file keywords (`file.name`, `filename`,
+//! `fileext`, `filemd5`, `filesha1`, `filesha256`, `filesize`) inspect, and what EVE
+//! `fileinfo` records describe.
+
+use serde_json::{Value, json};
+
+use super::http::HttpTx;
+use super::keywords::{AppBuf, num_buf};
+use crate::detect::{BufferKind, Direction};
+
+/// Digests of a file fed in pieces (files larger than what is kept for inspection).
+#[derive(Debug, Clone, Default)]
+pub struct FileHasher {
+    md5: md5::Md5,
+    sha1: sha1::Sha1,
+    sha256: sha2::Sha256,
+}
+
+/// Hex MD5, SHA-1 and SHA-256 of a whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileHashes {
+    pub md5: String,
+    pub sha1: String,
+    pub sha256: String,
+    /// The file's full size.
+    pub size: u64,
+}
+
+impl FileHasher {
+    pub fn update(&mut self, d: &[u8]) {
+        use sha1::Digest;
+        self.md5.update(d);
+        self.sha1.update(d);
+        self.sha256.update(d);
+    }
+
+    pub fn finish(self, size: u64) -> FileHashes {
+        use sha1::Digest;
+        FileHashes {
+            md5: hex(&self.md5.finalize()),
+            sha1: hex(&self.sha1.finalize()),
+            sha256: hex(&self.sha256.finalize()),
+            size,
+        }
+    }
+}
+
+/// One file of a transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    pub name: Vec<u8>,
+    pub size: u64,
+    size_buf: [u8; 8],
+    /// Whether the whole file was seen.
+    pub complete: bool,
+    /// Lower-case hex digests (only for complete files, and only when asked for).
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl FileInfo {
+    pub fn new(name: Vec<u8>, data: &[u8], complete: bool, hashes: bool) -> FileInfo {
+        FileInfo::with_hashes(name, data, complete, hashes, None)
+    }
+
+    /// `whole`: the digests of the whole file when `data` is only its start.
+    pub fn with_hashes(
+        name: Vec<u8>,
+        data: &[u8],
+        complete: bool,
+        hashes: bool,
+        whole: Option<&FileHashes>,
+    ) -> FileInfo {
+        if let Some(w) = whole.filter(|_| complete) {
+            return FileInfo {
+                name,
+                size: w.size,
+                size_buf: num_buf(w.size),
+                complete,
+                md5: Some(w.md5.clone()),
+                sha1: Some(w.sha1.clone()),
+                sha256: Some(w.sha256.clone()),
+            };
+        }
+        let mut f = FileInfo {
+            name,
+            size: data.len() as u64,
+            size_buf: num_buf(data.len() as u64),
+            complete,
+            ..FileInfo::default()
+        };
+        if complete && hashes {
+            use sha1::Digest;
+            f.md5 = Some(hex(&md5::Md5::digest(data)));
+            f.sha1 = Some(hex(&sha1::Sha1::digest(data)));
+            f.sha256 = Some(hex(&sha2::Sha256::digest(data)));
+        }
+        f
+    }
+
+    /// The file's buffers, for detection.
+    pub fn buffers<'a>(&'a self, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        let k = BufferKind::App;
+        out.push((k(AppBuf::FileName), &self.name));
+        if self.complete {
+            out.push((k(AppBuf::FileSize), &self.size_buf));
+        }
+        for (b, v) in [
+            (AppBuf::FileMd5, &self.md5),
+            (AppBuf::FileSha1, &self.sha1),
+            (AppBuf::FileSha256, &self.sha256),
+        ] {
+            if let Some(v) = v {
+                out.push((k(b), v.as_bytes()));
+            }
+        }
+    }
+
+    /// The `fileinfo` object of EVE records.
+    pub fn eve(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "filename".into(),
+            json!(String::from_utf8_lossy(&self.name)),
+        );
+        m.insert("size".into(), json!(self.size));
+        m.insert(
+            "state".into(),
+            json!(if self.complete { "CLOSED" } else { "TRUNCATED" }),
+        );
+        m.insert("stored".into(), json!(false));
+        for (key, v) in [
+            ("md5", &self.md5),
+            ("sha1", &self.sha1),
+            ("sha256", &self.sha256),
+        ] {
+            if let Some(v) = v {
+                m.insert(key.into(), json!(v));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// `filename="x"` (or `filename=x`) of a Content-Disposition value.
+fn disposition_name(v: &[u8]) -> Option<Vec<u8>> {
+    let lower = v.to_ascii_lowercase();
+    let at = memchr::memmem::find(&lower, b"filename=")? + 9;
+    let rest = &v[at..];
+    let name = match rest.strip_prefix(b"\"") {
+        Some(q) => &q[..q.iter().position(|&b| b == b'"').unwrap_or(q.len())],
+        None => &rest[..rest.iter().position(|&b| b == b';').unwrap_or(rest.len())],
+    };
+    (!name.is_empty()).then(|| name.to_vec())
+}
+
+/// The file an HTTP transaction carries in `dir`, if any.
+pub fn http_file(tx: &HttpTx, dir: Direction, hashes: bool) -> Option<FileInfo> {
+    let path = || {
+        let u = &tx.uri_norm;
+        u[..u.iter().position(|&b| b == b'?').unwrap_or(u.len())].to_vec()
+    };
+    match dir {
+        Direction::ToClient => {
+            if !tx.response_seen || tx.response_body.is_empty() {
+                return None;
+            }
+            let name = tx
+                .response_header("content-disposition")
+                .and_then(disposition_name)
+                .unwrap_or_else(path);
+            Some(FileInfo::with_hashes(
+                name,
+                &tx.response_body,
+                tx.response_complete,
+                hashes,
+                tx.whole_file[1].as_deref(),
+            ))
+        }
+        Direction::ToServer => {
+            let multipart = tx
+                .request_header("content-type")
+                .is_some_and(|c| c.to_ascii_lowercase().starts_with(b"multipart/"));
+            if tx.request_body.is_empty() || multipart {
+                return None;
+            }
+            Some(FileInfo::with_hashes(
+                path(),
+                &tx.request_body,
+                tx.request_complete,
+                hashes,
+                tx.whole_file[0].as_deref(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_hashes() {
+        assert_eq!(
+            disposition_name(b"attachment; filename=\"a b.pdf\"; x=1"),
+            Some(b"a b.pdf".to_vec())
+        );
+        assert_eq!(
+            disposition_name(b"inline; FILENAME=x.exe"),
+            Some(b"x.exe".to_vec())
+        );
+        assert_eq!(disposition_name(b"inline"), None);
+        let f = FileInfo::new(b"/x".to_vec(), b"abc", true, true);
+        assert_eq!(f.md5.as_deref(), Some("900150983cd24fb0d6963f7d28e17f72"));
+        assert_eq!(
+            f.sha256.as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        let partial = FileInfo::new(b"/x".to_vec(), b"abc", false, true);
+        assert_eq!(partial.md5, None);
+        let mut h = FileHasher::default();
+        h.update(b"a");
+        h.update(b"bc");
+        let whole = h.finish(3);
+        assert_eq!(Some(whole.md5.as_str()), f.md5.as_deref());
+        let big = FileInfo::with_hashes(b"/x".to_vec(), b"a", true, true, Some(&whole));
+        assert_eq!((big.size, big.sha256), (3, f.sha256));
+    }
+
+    #[test]
+    fn http_response_body_is_a_file_named_by_path() {
+        let tx = HttpTx {
+            uri_norm: b"/a/r.pdf?x=1".to_vec(),
+            response_seen: true,
+            response_complete: true,
+            response_body: b"%PDF".to_vec(),
+            ..HttpTx::default()
+        };
+        let f = http_file(&tx, Direction::ToClient, false).unwrap();
+        assert_eq!(f.name, b"/a/r.pdf");
+        assert_eq!(f.size, 4);
+        assert!(http_file(&tx, Direction::ToServer, false).is_none());
+    }
+}
