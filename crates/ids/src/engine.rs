@@ -580,7 +580,7 @@ fn emit(
             proto: f.proto,
             app_proto,
             to_server: f.dir == Direction::ToServer,
-            tx_id,
+            tx_id: tx_id.map(|t| t & !crate::app::TO_CLIENT_SIDE),
             metadata,
         };
         let info = AlertInfo {

@@ -57,6 +57,14 @@ pub enum AppBuf {
     FileMd5,
     FileSha1,
     FileSha256,
+    SmbVersion,
+    SmbShare,
+    SmbNamedPipe,
+    /// Accepted interfaces of a DCERPC call (see [`super::dcerpc`]).
+    DcerpcIface,
+    DcerpcIfaceAnyFrag,
+    DcerpcOpnum,
+    DcerpcStubData,
 }
 
 impl AppBuf {
@@ -64,9 +72,18 @@ impl AppBuf {
     pub fn proto(self) -> Option<AppProto> {
         use AppBuf as B;
         Some(match self {
-            B::Event | B::FileName | B::FileSize | B::FileMd5 | B::FileSha1 | B::FileSha256 => {
-                return None;
-            }
+            B::Event
+            | B::FileName
+            | B::FileSize
+            | B::FileMd5
+            | B::FileSha1
+            | B::FileSha256
+            // DCERPC runs over TCP and inside SMB.
+            | B::DcerpcIface
+            | B::DcerpcIfaceAnyFrag
+            | B::DcerpcOpnum
+            | B::DcerpcStubData => return None,
+            B::SmbVersion | B::SmbShare | B::SmbNamedPipe => AppProto::Smb,
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
             B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
                 AppProto::Tls
@@ -120,6 +137,8 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "ssh" => AppProto::Ssh,
         "sip" => AppProto::Sip,
         "krb5" => AppProto::Krb5,
+        "smb" => AppProto::Smb,
+        "dcerpc" => AppProto::Dcerpc,
         _ => return None,
     })
 }
@@ -155,6 +174,9 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "http.request_header" => B::HttpRequestHeader,
         "http.response_header" => B::HttpResponseHeader,
         "file.name" | "file_name" => B::FileName,
+        "smb.share" | "smb_share" => B::SmbShare,
+        "smb.named_pipe" | "smb_named_pipe" => B::SmbNamedPipe,
+        "dcerpc.stub_data" | "dce_stub_data" => B::DcerpcStubData,
         _ => return None,
     };
     Some(BufferKind::App(b))
@@ -176,6 +198,9 @@ pub(crate) fn keyword(
         "app-layer-event" => need().and_then(event),
         "krb5_msg_type" => need().and_then(|v| number(kw, v, AppBuf::Krb5MsgType)),
         "krb5_err_code" => need().and_then(|v| number(kw, v, AppBuf::Krb5ErrCode)),
+        "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
+        "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
+        "dcerpc.opnum" | "dce_opnum" => need().and_then(|v| number(kw, v, AppBuf::DcerpcOpnum)),
         "filename" => need().map(|v| file_name(v, false)),
         "fileext" => need().map(|v| file_name(v, true)),
         "filesize" => need().and_then(|v| number(kw, v, AppBuf::FileSize)),
@@ -192,6 +217,58 @@ pub(crate) fn keyword(
         _ => return None,
     };
     Some(r)
+}
+
+/// `dcerpc.iface:uuid[,<op>version][,any_frag]`: the call's presentation context was
+/// accepted for that interface (and version).
+fn dce_iface(v: &str) -> Result<(BufferKind, Vec<Item>), RuleError> {
+    let mut parts = v.split(',').map(str::trim);
+    let uuid = parts.next().unwrap_or("");
+    let key = super::dcerpc::parse_uuid(uuid)
+        .ok_or_else(|| RuleError::malformed(format!("`dcerpc.iface`: `{uuid}` is not a UUID")))?;
+    let mut c = exact(key.to_vec());
+    c.endswith = false;
+    c.depth = Some(16);
+    let mut items = vec![Item::Content(c)];
+    let mut any_frag = false;
+    for p in parts {
+        if p == "any_frag" {
+            any_frag = true;
+            continue;
+        }
+        let (op, negated, n) = if let Some(n) = p.strip_prefix('=') {
+            (ByteOp::Eq, false, n)
+        } else if let Some(n) = p.strip_prefix('!') {
+            (ByteOp::Eq, true, n)
+        } else if let Some(n) = p.strip_prefix('<') {
+            (ByteOp::Lt, false, n)
+        } else if let Some(n) = p.strip_prefix('>') {
+            (ByteOp::Gt, false, n)
+        } else {
+            return Err(RuleError::malformed(format!(
+                "`dcerpc.iface`: unknown option `{p}` (expected <, >, =, ! and a version, or any_frag)"
+            )));
+        };
+        let n: u16 = n.trim().parse().map_err(|_| {
+            RuleError::malformed(format!("`dcerpc.iface`: `{n}` is not a version number"))
+        })?;
+        items.push(Item::ByteTest(ByteTest {
+            nbytes: 2,
+            op,
+            negated,
+            value: u64::from(n),
+            offset: 16,
+            relative: false,
+            format: NumFormat::Big,
+            bitmask: None,
+        }));
+    }
+    let b = if any_frag {
+        AppBuf::DcerpcIfaceAnyFrag
+    } else {
+        AppBuf::DcerpcIface
+    };
+    Ok((BufferKind::App(b), items))
 }
 
 /// `filename:"x"` (a case-insensitive part of the name) and `fileext:"pdf"` (the

@@ -3,6 +3,7 @@
 //! parser reports transaction updates, which the engine turns into detection inputs
 //! with the transaction's buffers.
 
+pub mod dcerpc;
 pub mod decompress;
 pub mod dns;
 pub mod files;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod keywords;
 pub mod krb5;
 pub mod sip;
+pub mod smb;
 pub mod smtp;
 pub mod ssh;
 pub mod tls;
@@ -51,6 +53,8 @@ pub enum Parser {
     Ssh(Box<ssh::SshState>),
     Sip(Box<sip::SipState>),
     Krb5(Box<krb5::Krb5State>),
+    Smb(Box<smb::SmbState>),
+    Dcerpc(Box<dcerpc::DcerpcState>),
 }
 
 impl Parser {
@@ -60,6 +64,8 @@ impl Parser {
             Parser::Ssh(p) => p.as_ref(),
             Parser::Sip(p) => p.as_ref(),
             Parser::Krb5(p) => p.as_ref(),
+            Parser::Smb(p) => p.as_ref(),
+            Parser::Dcerpc(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -69,8 +75,25 @@ impl Parser {
             Parser::Ssh(p) => p.as_mut(),
             Parser::Sip(p) => p.as_mut(),
             Parser::Krb5(p) => p.as_mut(),
+            Parser::Smb(p) => p.as_mut(),
+            Parser::Dcerpc(p) => p.as_mut(),
             _ => return None,
         })
+    }
+}
+
+/// Suricata inspects a transaction once per direction: a rule whose buffers exist in
+/// both directions can alert on the request and again on the response. Parsers whose
+/// transactions are inspected that way (SMB, DCERPC) report the response side's
+/// updates with this bit set in the transaction id; it is not part of the id.
+pub const TO_CLIENT_SIDE: u64 = 1 << 62;
+
+/// The transaction id to report an update of `id` in `dir` with (see
+/// [`TO_CLIENT_SIDE`]).
+pub fn sided(id: u64, dir: Direction) -> u64 {
+    match dir {
+        Direction::ToServer => id,
+        Direction::ToClient => id | TO_CLIENT_SIDE,
     }
 }
 
@@ -135,6 +158,8 @@ impl AppLayer {
             AppProto::Ssh => Parser::Ssh(Box::default()),
             AppProto::Sip => Parser::Sip(Box::default()),
             AppProto::Krb5 => Parser::Krb5(Box::default()),
+            AppProto::Smb => Parser::Smb(Box::new(smb::SmbState::new())),
+            AppProto::Dcerpc => Parser::Dcerpc(Box::default()),
             _ => Parser::None,
         };
     }
@@ -163,6 +188,8 @@ impl AppLayer {
                     _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
                     _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
                     _ if sip::probe(d) == Some(true) => Some(AppProto::Sip),
+                    _ if smb::probe(d) == Some(true) => Some(AppProto::Smb),
+                    _ if dcerpc::probe(d) == Some(true) => Some(AppProto::Dcerpc),
                     _ if server_port == 88 && d.len() > 4 && krb5::probe(&d[4..]) => {
                         Some(AppProto::Krb5)
                     }
@@ -179,6 +206,7 @@ impl AppLayer {
                     (Some(true), _) => Some(AppProto::Http),
                     (_, Some(true)) => Some(AppProto::Tls),
                     _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
+                    _ if smb::probe(d) == Some(true) => Some(AppProto::Smb),
                     _ => None,
                 },
             };
@@ -204,11 +232,14 @@ impl AppLayer {
                                 && smtp::probe_client(&self.probe[0]) == Some(false)
                                 && ssh::probe(&self.probe[0]) == Some(false)
                                 && sip::probe(&self.probe[0]) == Some(false)
+                                && smb::probe(&self.probe[0]) == Some(false)
+                                && dcerpc::probe(&self.probe[0]) == Some(false)
                         }
                         Direction::ToClient => {
                             http::probe_response(&self.probe[1]) == Some(false)
                                 && tls::probe(&self.probe[1]) == Some(false)
                                 && ssh::probe(&self.probe[1]) == Some(false)
+                                && smb::probe(&self.probe[1]) == Some(false)
                         }
                     };
                     if full || (both && surely_not) {

@@ -32,6 +32,8 @@ pub enum AppProto {
     Ssh,
     Sip,
     Krb5,
+    Smb,
+    Dcerpc,
 }
 
 impl AppProto {
@@ -47,7 +49,17 @@ impl AppProto {
             AppProto::Ssh => "ssh",
             AppProto::Sip => "sip",
             AppProto::Krb5 => "krb5",
+            AppProto::Smb => "smb",
+            AppProto::Dcerpc => "dcerpc",
         }
+    }
+}
+
+impl AppProto {
+    /// Whether a rule for this protocol applies to a flow of `flow`'s: the same, or
+    /// DCERPC carried by SMB (as in Suricata).
+    pub fn covers(self, flow: AppProto) -> bool {
+        self == flow || (self == AppProto::Dcerpc && flow == AppProto::Smb)
     }
 }
 

@@ -737,7 +737,7 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
         Proto::Tcp => input.ip_proto == 6,
         Proto::Udp => input.ip_proto == 17,
         Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
-        Proto::App(p) => input.app_proto == p,
+        Proto::App(p) => p.covers(input.app_proto),
     };
     if !proto_ok {
         return false;
@@ -1006,7 +1006,7 @@ fn rule_matches(
         return false;
     }
     if let Proto::App(p) = rule.header.proto
-        && input.app_proto != p
+        && !p.covers(input.app_proto)
     {
         return false;
     }
