@@ -40,6 +40,8 @@ pub struct SmbTx {
     pub response_seen: bool,
     /// Tree connect: the share (UTF-8) and whether it is the IPC$ (pipe) share.
     pub share: Option<(Vec<u8>, bool)>,
+    /// Anomalies of this command (a write overlapping earlier data differently).
+    pub events: Vec<&'static str>,
 }
 
 /// A file read or written over SMB.
@@ -76,6 +78,8 @@ pub struct SmbState {
     files: VecDeque<SmbFile>,
     next_file: u64,
     next_pipe: u64,
+    /// The command transaction being parsed.
+    cur_tx: u64,
     /// DCERPC of each named pipe (by file id).
     pub dcerpc: Vec<(Vec<u8>, DcerpcState)>,
     pub events: Vec<&'static str>,
@@ -180,6 +184,7 @@ impl SmbState {
             tx_id: super::sided(id, dir),
             direction: dir,
         });
+        self.cur_tx = id;
         id
     }
 
@@ -244,12 +249,18 @@ impl SmbState {
                 self.files.back_mut().expect("just pushed")
             }
         };
+        let before = f.events.len();
         place(f, offset, d);
+        let new: Vec<&'static str> = f.events[before..].to_vec();
         f.info = FileInfo::new(f.name.clone(), &f.data, false, false);
         out.push(AppUpdate {
             tx_id: f.tx_id,
             direction: dir,
         });
+        let cur = self.cur_tx;
+        if let Some(t) = self.txs.iter_mut().find(|t| t.id == cur) {
+            t.events.extend(new);
+        }
     }
 
     fn smb1(&mut self, dir: Direction, m: &[u8], out: &mut Vec<AppUpdate>) {
@@ -565,8 +576,8 @@ impl SmbState {
 }
 
 /// Puts a chunk at its offset in a file: appended when it continues the data, kept
-/// aside when it comes early, compared (overlap event when it differs) when it
-/// repeats bytes already seen.
+/// aside when it comes early; a chunk over bytes already seen is an overlap event
+/// (only its new bytes are kept).
 fn place(f: &mut SmbFile, offset: u64, d: &[u8]) {
     let have = f.data.len() as u64 + f.extra;
     if offset > have {
@@ -578,14 +589,9 @@ fn place(f: &mut SmbFile, offset: u64, d: &[u8]) {
         return;
     }
     let skip = (have - offset) as usize;
-    if skip > 0 {
-        let start = offset as usize;
-        let old = f
-            .data
-            .get(start..(start + skip.min(d.len())).min(f.data.len()));
-        if old.is_some_and(|o| o != &d[..o.len()]) && !f.events.contains(&"smb.file_overlap") {
-            f.events.push("smb.file_overlap");
-        }
+    // Suricata flags any write or read over bytes already seen, same or not.
+    if skip > 0 && !f.events.contains(&"smb.file_overlap") {
+        f.events.push("smb.file_overlap");
     }
     if skip < d.len() {
         let new = &d[skip..];
@@ -651,9 +657,7 @@ impl TxParser for SmbState {
             };
             out.push((BufferKind::FileData, &f.data));
             f.info.buffers(out);
-            for e in &f.events {
-                out.push((k(AppBuf::Event), e.as_bytes()));
-            }
+            // The file's events belong to the command that caused them.
             return;
         }
         if id >= DCERPC_TX_BASE {
@@ -673,7 +677,7 @@ impl TxParser for SmbState {
             }
             _ => {}
         }
-        for e in &self.events {
+        for e in t.events.iter().chain(&self.events) {
             out.push((k(AppBuf::Event), e.as_bytes()));
         }
     }
@@ -834,14 +838,15 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_different_data_is_an_event() {
+    fn out_of_order_chunks_join_and_overlaps_are_an_event() {
         let mut f = SmbFile::default();
         place(&mut f, 0, b"abcd");
         place(&mut f, 8, b"ij");
         place(&mut f, 4, b"efgh");
         assert_eq!(f.data, b"abcdefghij");
         assert!(f.events.is_empty());
-        place(&mut f, 2, b"XY");
+        place(&mut f, 8, b"ijkl");
+        assert_eq!(f.data, b"abcdefghijkl");
         assert_eq!(f.events, vec!["smb.file_overlap"]);
     }
 
