@@ -65,6 +65,10 @@ pub enum AppBuf {
     DcerpcIfaceAnyFrag,
     DcerpcOpnum,
     DcerpcStubData,
+    FtpCommand,
+    FtpCommandData,
+    FtpReply,
+    FtpCompletionCode,
 }
 
 impl AppBuf {
@@ -84,6 +88,9 @@ impl AppBuf {
             | B::DcerpcOpnum
             | B::DcerpcStubData => return None,
             B::SmbVersion | B::SmbShare | B::SmbNamedPipe => AppProto::Smb,
+            B::FtpCommand | B::FtpCommandData | B::FtpReply | B::FtpCompletionCode => {
+                AppProto::Ftp
+            }
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
             B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
                 AppProto::Tls
@@ -117,7 +124,7 @@ impl AppBuf {
         use AppBuf as B;
         match self {
             B::SshHassh | B::SshHasshString | B::HttpRequestHeader => Some(Direction::ToServer),
-            B::HttpResponseHeader => Some(Direction::ToClient),
+            B::HttpResponseHeader | B::FtpReply | B::FtpCompletionCode => Some(Direction::ToClient),
             B::SshHasshServer | B::SshHasshServerString | B::TlsSubjectAltName => {
                 Some(Direction::ToClient)
             }
@@ -139,6 +146,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "krb5" => AppProto::Krb5,
         "smb" => AppProto::Smb,
         "dcerpc" => AppProto::Dcerpc,
+        "ftp" => AppProto::Ftp,
         _ => return None,
     })
 }
@@ -177,6 +185,10 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "smb.share" | "smb_share" => B::SmbShare,
         "smb.named_pipe" | "smb_named_pipe" => B::SmbNamedPipe,
         "dcerpc.stub_data" | "dce_stub_data" => B::DcerpcStubData,
+        "ftp.command" => B::FtpCommand,
+        "ftp.command_data" => B::FtpCommandData,
+        "ftp.reply" => B::FtpReply,
+        "ftp.completion_code" => B::FtpCompletionCode,
         _ => return None,
     };
     Some(BufferKind::App(b))

@@ -7,6 +7,7 @@ pub mod dcerpc;
 pub mod decompress;
 pub mod dns;
 pub mod files;
+pub mod ftp;
 pub mod http;
 pub mod keywords;
 pub mod krb5;
@@ -55,6 +56,7 @@ pub enum Parser {
     Krb5(Box<krb5::Krb5State>),
     Smb(Box<smb::SmbState>),
     Dcerpc(Box<dcerpc::DcerpcState>),
+    Ftp(Box<ftp::FtpState>),
 }
 
 impl Parser {
@@ -66,6 +68,7 @@ impl Parser {
             Parser::Krb5(p) => p.as_ref(),
             Parser::Smb(p) => p.as_ref(),
             Parser::Dcerpc(p) => p.as_ref(),
+            Parser::Ftp(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -77,6 +80,7 @@ impl Parser {
             Parser::Krb5(p) => p.as_mut(),
             Parser::Smb(p) => p.as_mut(),
             Parser::Dcerpc(p) => p.as_mut(),
+            Parser::Ftp(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -160,6 +164,7 @@ impl AppLayer {
             AppProto::Krb5 => Parser::Krb5(Box::default()),
             AppProto::Smb => Parser::Smb(Box::new(smb::SmbState::new())),
             AppProto::Dcerpc => Parser::Dcerpc(Box::default()),
+            AppProto::Ftp => Parser::Ftp(Box::default()),
             _ => Parser::None,
         };
     }
@@ -187,6 +192,7 @@ impl AppLayer {
                     (_, Some(true)) => Some(AppProto::Tls),
                     _ if smtp::probe_client(d) == Some(true) => Some(AppProto::Smtp),
                     _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
+                    _ if ftp::probe_client(d) == Some(true) => Some(AppProto::Ftp),
                     _ if sip::probe(d) == Some(true) => Some(AppProto::Sip),
                     _ if smb::probe(d) == Some(true) => Some(AppProto::Smb),
                     _ if dcerpc::probe(d) == Some(true) => Some(AppProto::Dcerpc),
@@ -232,6 +238,7 @@ impl AppLayer {
                                 && smtp::probe_client(&self.probe[0]) == Some(false)
                                 && ssh::probe(&self.probe[0]) == Some(false)
                                 && sip::probe(&self.probe[0]) == Some(false)
+                                && ftp::probe_client(&self.probe[0]) == Some(false)
                                 && smb::probe(&self.probe[0]) == Some(false)
                                 && dcerpc::probe(&self.probe[0]) == Some(false)
                         }

@@ -34,6 +34,7 @@ pub enum AppProto {
     Krb5,
     Smb,
     Dcerpc,
+    Ftp,
 }
 
 impl AppProto {
@@ -51,6 +52,7 @@ impl AppProto {
             AppProto::Krb5 => "krb5",
             AppProto::Smb => "smb",
             AppProto::Dcerpc => "dcerpc",
+            AppProto::Ftp => "ftp",
         }
     }
 }
