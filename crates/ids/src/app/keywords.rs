@@ -69,6 +69,13 @@ pub enum AppBuf {
     FtpCommandData,
     FtpReply,
     FtpCompletionCode,
+    NtpVersion,
+    NtpMode,
+    NtpStratum,
+    NtpReferenceId,
+    DhcpLeaseTime,
+    DhcpRenewalTime,
+    DhcpRebindingTime,
 }
 
 impl AppBuf {
@@ -91,6 +98,8 @@ impl AppBuf {
             B::FtpCommand | B::FtpCommandData | B::FtpReply | B::FtpCompletionCode => {
                 AppProto::Ftp
             }
+            B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
+            B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
             B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
                 AppProto::Tls
@@ -147,6 +156,9 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "smb" => AppProto::Smb,
         "dcerpc" => AppProto::Dcerpc,
         "ftp" => AppProto::Ftp,
+        "ntp" => AppProto::Ntp,
+        "dhcp" => AppProto::Dhcp,
+        "tftp" => AppProto::Tftp,
         _ => return None,
     })
 }
@@ -189,6 +201,7 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "ftp.command_data" => B::FtpCommandData,
         "ftp.reply" => B::FtpReply,
         "ftp.completion_code" => B::FtpCompletionCode,
+        "ntp.reference_id" => B::NtpReferenceId,
         _ => return None,
     };
     Some(BufferKind::App(b))
@@ -213,6 +226,22 @@ pub(crate) fn keyword(
         "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
         "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
         "dcerpc.opnum" | "dce_opnum" => need().and_then(|v| number(kw, v, AppBuf::DcerpcOpnum)),
+        "ntp.version" => need().and_then(|v| number(kw, v, AppBuf::NtpVersion)),
+        "ntp.stratum" => need().and_then(|v| number(kw, v, AppBuf::NtpStratum)),
+        "ntp.mode" => need().and_then(|v| {
+            // A number or a mode name, optionally negated.
+            let (neg, name) = match v.strip_prefix('!') {
+                Some(r) => ("!", r.trim()),
+                None => ("", v),
+            };
+            match super::ntp::mode_number(name) {
+                Some(n) => number(kw, &format!("{neg}{n}"), AppBuf::NtpMode),
+                None => number(kw, v, AppBuf::NtpMode),
+            }
+        }),
+        "dhcp.leasetime" => need().and_then(|v| number(kw, v, AppBuf::DhcpLeaseTime)),
+        "dhcp.renewal_time" => need().and_then(|v| number(kw, v, AppBuf::DhcpRenewalTime)),
+        "dhcp.rebinding_time" => need().and_then(|v| number(kw, v, AppBuf::DhcpRebindingTime)),
         "filename" => need().map(|v| file_name(v, false)),
         "fileext" => need().map(|v| file_name(v, true)),
         "filesize" => need().and_then(|v| number(kw, v, AppBuf::FileSize)),

@@ -5,12 +5,14 @@
 
 pub mod dcerpc;
 pub mod decompress;
+pub mod dhcp;
 pub mod dns;
 pub mod files;
 pub mod ftp;
 pub mod http;
 pub mod keywords;
 pub mod krb5;
+pub mod ntp;
 pub mod sip;
 pub mod smb;
 pub mod smtp;
@@ -57,6 +59,8 @@ pub enum Parser {
     Smb(Box<smb::SmbState>),
     Dcerpc(Box<dcerpc::DcerpcState>),
     Ftp(Box<ftp::FtpState>),
+    Ntp(Box<ntp::NtpState>),
+    Dhcp(Box<dhcp::DhcpState>),
 }
 
 impl Parser {
@@ -69,6 +73,8 @@ impl Parser {
             Parser::Smb(p) => p.as_ref(),
             Parser::Dcerpc(p) => p.as_ref(),
             Parser::Ftp(p) => p.as_ref(),
+            Parser::Ntp(p) => p.as_ref(),
+            Parser::Dhcp(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -81,6 +87,8 @@ impl Parser {
             Parser::Smb(p) => p.as_mut(),
             Parser::Dcerpc(p) => p.as_mut(),
             Parser::Ftp(p) => p.as_mut(),
+            Parser::Ntp(p) => p.as_mut(),
+            Parser::Dhcp(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -165,6 +173,8 @@ impl AppLayer {
             AppProto::Smb => Parser::Smb(Box::new(smb::SmbState::new())),
             AppProto::Dcerpc => Parser::Dcerpc(Box::default()),
             AppProto::Ftp => Parser::Ftp(Box::default()),
+            AppProto::Ntp => Parser::Ntp(Box::default()),
+            AppProto::Dhcp => Parser::Dhcp(Box::default()),
             _ => Parser::None,
         };
     }
@@ -324,6 +334,13 @@ impl AppLayer {
                 self.start(AppProto::Sip);
             } else if port(88) && krb5::probe(payload) {
                 self.start(AppProto::Krb5);
+            } else if port(123) && ntp::probe(payload) {
+                self.start(AppProto::Ntp);
+            } else if (port(67) || port(68)) && dhcp::probe(payload) {
+                self.start(AppProto::Dhcp);
+            } else if port(69) && matches!(payload, [0, 1..=2, _, ..]) {
+                // TFTP read or write request; its data flows use other ports.
+                self.start(AppProto::Tftp);
             } else {
                 self.proto = AppProto::Failed;
             }
@@ -339,6 +356,8 @@ impl AppLayer {
             }
             Parser::Sip(s) => s.datagram(dir, payload, out),
             Parser::Krb5(k) => k.datagram(dir, payload, out),
+            Parser::Ntp(n) => n.datagram(dir, payload, out),
+            Parser::Dhcp(d) => d.datagram(dir, payload, out),
             _ => {}
         }
     }

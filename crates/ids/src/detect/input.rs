@@ -35,6 +35,9 @@ pub enum AppProto {
     Smb,
     Dcerpc,
     Ftp,
+    Ntp,
+    Dhcp,
+    Tftp,
 }
 
 impl AppProto {
@@ -53,6 +56,9 @@ impl AppProto {
             AppProto::Smb => "smb",
             AppProto::Dcerpc => "dcerpc",
             AppProto::Ftp => "ftp",
+            AppProto::Ntp => "ntp",
+            AppProto::Dhcp => "dhcp",
+            AppProto::Tftp => "tftp",
         }
     }
 }
