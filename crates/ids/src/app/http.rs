@@ -71,6 +71,8 @@ pub struct HttpTx {
     /// Request and response bodies larger than what is kept: the whole file's
     /// digests and size (only with [`HttpConfig::hash_files`]).
     pub whole_file: [Option<Box<FileHashes>>; 2],
+    /// Anomaly events (Suricata's names, `http.` prefixed).
+    pub events: Vec<&'static str>,
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
@@ -108,6 +110,9 @@ impl HttpTx {
         scratch: &'a HttpScratch,
         out: &mut Vec<(BufferKind, &'a [u8])>,
     ) {
+        for e in &self.events {
+            out.push((BufferKind::App(AppBuf::Event), e.as_bytes()));
+        }
         // Request-line buffers are offered in both directions, so a rule that combines
         // request and response buffers can match when the response arrives.
         if !self.method.is_empty() {
@@ -498,6 +503,18 @@ fn looks_like_header(l: &[u8]) -> bool {
 }
 
 /// Parses header lines (after the first line), folding continuation lines.
+/// How many header lines have this name (before repeated headers are combined).
+fn header_count(lines: &[&[u8]], name: &[u8]) -> usize {
+    lines
+        .iter()
+        .filter(|l| {
+            l.iter()
+                .position(|&c| c == b':')
+                .is_some_and(|i| trim(&l[..i]).eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
 fn parse_headers(lines: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut joined: Vec<Vec<u8>> = Vec::new();
     for l in lines {
@@ -816,7 +833,11 @@ impl HttpState {
                     .unwrap_or(&self.req.buf[..nl])
                     .to_vec();
                 let (method, uri, proto) = split_request_line(&first);
-                let simple = proto.is_empty();
+                // Without a protocol the request is HTTP/0.9, unless header lines follow
+                // it (as libhtp decides): then it is a request missing its protocol.
+                let next = &self.req.buf[nl + 1..];
+                let headers_follow = !next.is_empty() && !matches!(next[0], b'\r' | b'\n');
+                let simple = proto.is_empty() && !headers_follow;
                 let (lines, consumed): (Vec<Vec<u8>>, usize) = if simple {
                     (vec![first.clone()], nl + 1)
                 } else {
@@ -839,6 +860,13 @@ impl HttpState {
                 tx.request_line = first.clone();
                 tx.request_headers_raw = block[raw_hdr_start..].to_vec();
                 tx.request_headers = headers;
+                if proto.is_empty() && !simple {
+                    tx.events.push("http.request_line_missing_protocol");
+                }
+                if header_count(line_refs.get(1..).unwrap_or(&[]), b"content-length") > 1 {
+                    tx.events
+                        .push("http.duplicate_content_length_field_in_request");
+                }
                 let te = tx
                     .request_header("transfer-encoding")
                     .map(|v| contains_ci(v, b"chunked"))
@@ -964,6 +992,10 @@ impl HttpState {
                 tx.response_line = first.to_vec();
                 tx.response_headers_raw = block[nl.min(block.len())..].to_vec();
                 tx.response_headers = headers;
+                if header_count(lines.get(1..).unwrap_or(&[]), b"content-length") > 1 {
+                    tx.events
+                        .push("http.duplicate_content_length_field_in_response");
+                }
                 let status: u32 = std::str::from_utf8(code)
                     .ok()
                     .and_then(|s| s.parse().ok())
