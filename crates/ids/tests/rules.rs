@@ -67,8 +67,12 @@ fn header_actions_and_protocols() {
             .header
             .bidirectional
     );
-    let e = err("alert ftp any any -> any any (sid:7;)");
-    assert_eq!(e.keyword.as_deref(), Some("ftp"));
+    assert_eq!(
+        one("alert ftp any any -> any any (sid:1;)").header.proto,
+        Proto::App(AppProto::Ftp)
+    );
+    let e = err("alert enip any any -> any any (sid:7;)");
+    assert_eq!(e.keyword.as_deref(), Some("enip"));
     assert_eq!(e.sid, Some(7));
 }
 
