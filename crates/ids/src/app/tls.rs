@@ -177,14 +177,18 @@ impl TlsState {
             }
             let ty = hs[0];
             let len = (hs[1] as usize) << 16 | (hs[2] as usize) << 8 | hs[3] as usize;
+            // An unknown message type (or one longer than kept) ends parsing of this
+            // side at once rather than waiting for its body.
+            if !matches!(ty, 0..=4 | 8 | 11..=16 | 20..=22 | 24 | 67) || len > MAX_HS {
+                self.info.event("tls.invalid_handshake_message");
+                self.sides[i].dead = true;
+                self.sides[i].hs.clear();
+                return true;
+            }
             if hs.len() < 4 + len {
                 break;
             }
             let msg: Vec<u8> = self.sides[i].hs.drain(..4 + len).skip(4).collect();
-            if !matches!(ty, 0..=4 | 8 | 11..=16 | 20..=22 | 24 | 67) {
-                self.info.event("tls.invalid_handshake_message");
-                updated = true;
-            }
             match ty {
                 1 if i == 0 => {
                     if self.client_hello(&msg).is_none() {
@@ -205,7 +209,8 @@ impl TlsState {
                 11 if i == 1 && self.info.certs.is_empty() => {
                     if self.certificate(&msg).is_none() {
                         self.errors += 1;
-                        self.info.event("tls.invalid_certificate");
+                        let leaf = self.info.certs.first().map_or(&[][..], |c| c.as_slice());
+                        self.info.event(x509::error_event(leaf));
                     }
                     updated = true;
                 }
@@ -425,6 +430,46 @@ mod x509 {
         out.join(", ")
     }
 
+    /// Why a certificate could not be read, as Suricata's event: its DER lengths
+    /// run short (`tls.certificate_invalid_length`) or it is not a certificate
+    /// (`tls.invalid_certificate`: a length beyond any certificate's, a wrong
+    /// structure).
+    pub fn error_event(der: &[u8]) -> &'static str {
+        // Walks the first two levels of headers.
+        fn header(b: &[u8]) -> Result<(usize, usize), &'static str> {
+            let short = "tls.certificate_invalid_length";
+            let l0 = *b.get(1).ok_or(short)? as usize;
+            let (len, hdr) = if l0 < 0x80 {
+                (l0, 2)
+            } else {
+                let n = l0 & 0x7f;
+                if n == 0 || n > 4 {
+                    return Err("tls.invalid_certificate");
+                }
+                let bytes = b.get(2..2 + n).ok_or(short)?;
+                (
+                    bytes.iter().fold(0usize, |a, &x| a << 8 | x as usize),
+                    2 + n,
+                )
+            };
+            if len > super::MAX_HS {
+                return Err("tls.invalid_certificate");
+            }
+            if b.len() < hdr + len {
+                return Err(short);
+            }
+            Ok((hdr, len))
+        }
+        let outer = match header(der) {
+            Ok(h) => h,
+            Err(e) => return e,
+        };
+        match header(&der[outer.0..outer.0 + outer.1]) {
+            Err(e) => e,
+            Ok(_) => "tls.invalid_certificate",
+        }
+    }
+
     /// The DNS names of a DER certificate's subjectAltName extension.
     pub fn san(der: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
@@ -550,6 +595,23 @@ mod tests {
 
     /// A self-signed certificate (openssl req -x509 -subj "/C=JP/O=Mamori Test/CN=tls.example.test").
     const CERT_DER_HEX: &str = include_str!("../../tests/data/tls-cert.hex");
+
+    #[test]
+    fn broken_certificates_and_handshake_types_are_events() {
+        assert_eq!(
+            x509::error_event(&[0x30, 0x05, 0x30, 0x84, 0xff, 0xff, 0xff]),
+            "tls.certificate_invalid_length"
+        );
+        assert_eq!(
+            x509::error_event(&[0x30, 0x06, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa, 4]),
+            "tls.invalid_certificate"
+        );
+        // A handshake message of type 132 announcing 16 MiB: an event at once.
+        let rec = [0x16, 3, 3, 0, 4, 132, 0xff, 0xff, 0xff];
+        let mut s = TlsState::default();
+        assert!(s.feed(Direction::ToClient, &rec));
+        assert_eq!(s.info.events, vec!["tls.invalid_handshake_message"]);
+    }
 
     #[test]
     fn certificate_subject_issuer_serial() {
