@@ -1,5 +1,5 @@
-//! The :FtpState::default():FTP command and reply parser never panics, whatever the bytes and however they are split
-//! between the two directions; every update's buffers and EVE metadata can be read.
+//! The FTP command and reply parser never panics, whatever the bytes and however they are
+//! split between the two directions; every update's buffers and EVE metadata can be read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mamori_ids::app::TxParser;
@@ -7,7 +7,7 @@ use mamori_ids::app::ftp::FtpState;
 use mamori_ids::detect::Direction;
 
 fuzz_target!(|data: &[u8]| {
-    let mut p = ftp;
+    let mut p = FtpState::default();
     let mut out = Vec::new();
     let seg = data.first().map_or(1, |b| (*b as usize % 64) + 1);
     for (i, c) in data.get(1..).unwrap_or(&[]).chunks(seg).enumerate() {

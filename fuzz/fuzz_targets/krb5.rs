@@ -1,4 +1,4 @@
-//! The :Krb5State::default():Kerberos 5 record parser never panics, whatever the bytes and however they are split
+//! The Kerberos 5 record parser never panics, whatever the bytes and however they are split
 //! between the two directions; every update's buffers and EVE metadata can be read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -7,7 +7,7 @@ use mamori_ids::app::krb5::Krb5State;
 use mamori_ids::detect::Direction;
 
 fuzz_target!(|data: &[u8]| {
-    let mut p = krb5;
+    let mut p = Krb5State::default();
     let mut out = Vec::new();
     let seg = data.first().map_or(1, |b| (*b as usize % 64) + 1);
     for (i, c) in data.get(1..).unwrap_or(&[]).chunks(seg).enumerate() {

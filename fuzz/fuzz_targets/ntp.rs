@@ -1,4 +1,4 @@
-//! The :NtpState::default():NTP message parser never panics on any datagram; every update's buffers and EVE
+//! The NTP message parser never panics on any datagram; every update's buffers and EVE
 //! metadata can be read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -7,7 +7,7 @@ use mamori_ids::app::ntp::NtpState;
 use mamori_ids::detect::Direction;
 
 fuzz_target!(|data: &[u8]| {
-    let mut p = ntp;
+    let mut p = NtpState::default();
     let mut out = Vec::new();
     p.feed(Direction::ToServer, data, &mut out);
     p.feed(Direction::ToClient, data.get(1..).unwrap_or(&[]), &mut out);

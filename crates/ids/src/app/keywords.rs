@@ -49,6 +49,9 @@ pub enum AppBuf {
     Krb5ErrCode,
     Krb5Cname,
     Krb5Sname,
+    Krb5TicketEtype,
+    /// 1 when the ticket's encryption is weak, else 0.
+    Krb5TicketWeak,
     HttpRequestHeader,
     HttpResponseHeader,
     /// Files of a transaction ([`super::files`]); the size is a number.
@@ -122,7 +125,12 @@ impl AppBuf {
             | B::SipUserAgent
             | B::SipContentType
             | B::SipContentLength => AppProto::Sip,
-            B::Krb5MsgType | B::Krb5ErrCode | B::Krb5Cname | B::Krb5Sname => AppProto::Krb5,
+            B::Krb5MsgType
+            | B::Krb5ErrCode
+            | B::Krb5Cname
+            | B::Krb5Sname
+            | B::Krb5TicketEtype
+            | B::Krb5TicketWeak => AppProto::Krb5,
         })
     }
 }
@@ -132,7 +140,12 @@ impl AppBuf {
     pub fn direction(self) -> Option<Direction> {
         use AppBuf as B;
         match self {
-            B::SshHassh | B::SshHasshString | B::HttpRequestHeader => Some(Direction::ToServer),
+            // Principal names are inspected on requests only, as Suricata does.
+            B::SshHassh
+            | B::SshHasshString
+            | B::HttpRequestHeader
+            | B::Krb5Cname
+            | B::Krb5Sname => Some(Direction::ToServer),
             B::HttpResponseHeader | B::FtpReply | B::FtpCompletionCode => Some(Direction::ToClient),
             B::SshHasshServer | B::SshHasshServerString | B::TlsSubjectAltName => {
                 Some(Direction::ToClient)
@@ -223,6 +236,25 @@ pub(crate) fn keyword(
         "app-layer-event" => need().and_then(event),
         "krb5_msg_type" => need().and_then(|v| number(kw, v, AppBuf::Krb5MsgType)),
         "krb5_err_code" => need().and_then(|v| number(kw, v, AppBuf::Krb5ErrCode)),
+        "krb5.ticket_encryption" => need().and_then(|v| {
+            let (neg, name) = match v.strip_prefix('!') {
+                Some(r) => ("!", r.trim()),
+                None => ("", v),
+            };
+            if name == "weak" {
+                let want = if neg.is_empty() { "1" } else { "0" };
+                return number(kw, want, AppBuf::Krb5TicketWeak);
+            }
+            let n = match super::krb5::etype_number(name) {
+                Some(n) => n,
+                None => name.parse().map_err(|_| {
+                    RuleError::malformed(format!(
+                        "`krb5.ticket_encryption`: unknown encryption type `{name}`"
+                    ))
+                })?,
+            };
+            number(kw, &format!("{neg}{n}"), AppBuf::Krb5TicketEtype)
+        }),
         "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
         "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
         "dcerpc.opnum" | "dce_opnum" => need().and_then(|v| number(kw, v, AppBuf::DcerpcOpnum)),

@@ -25,7 +25,35 @@ pub struct Krb5Message {
     /// Components of the client and service principal names.
     pub cname: Vec<Vec<u8>>,
     pub sname: Vec<Vec<u8>>,
+    /// AS-REP and TGS-REP: the ticket's encryption type, and whether it is weak
+    /// (DES or RC4).
+    pub ticket_etype: Option<[u8; 8]>,
+    pub ticket_weak: Option<[u8; 8]>,
     pub events: Vec<&'static str>,
+}
+
+/// Encryption types Suricata counts as weak: the DES family and RC4.
+pub fn weak_etype(e: u64) -> bool {
+    matches!(e, 1..=3 | 23 | 24)
+}
+
+/// Encryption type names (RFC 3961, RFC 8429).
+pub fn etype_number(name: &str) -> Option<u64> {
+    Some(match name {
+        "des-cbc-crc" => 1,
+        "des-cbc-md4" => 2,
+        "des-cbc-md5" => 3,
+        "des3-cbc-md5" => 5,
+        "des3-cbc-sha1" => 7,
+        "des3-cbc-sha1-kd" => 16,
+        "aes128-cts-hmac-sha1-96" => 17,
+        "aes256-cts-hmac-sha1-96" => 18,
+        "aes128-cts-hmac-sha256-128" => 19,
+        "aes256-cts-hmac-sha384-192" => 20,
+        "rc4-hmac" => 23,
+        "rc4-hmac-exp" => 24,
+        _ => return None,
+    })
 }
 
 /// Kerberos state of one flow.
@@ -134,6 +162,20 @@ pub fn parse_message(d: &[u8]) -> Option<Krb5Message> {
                 }
             }
         }
+        11 | 13 => {
+            // Ticket ::= [APPLICATION 1] SEQUENCE { .., enc-part [3] EncryptedData }
+            if let Some((_, t)) = f.iter().find(|(n, _)| *n == 5)
+                && let Some((0x61, tk, _)) = tlv(t)
+                && let Some((0x30, tseq, _)) = tlv(tk)
+                && let Some((_, enc)) = fields(tseq).into_iter().find(|(n, _)| *n == 3)
+                && let Some((0x30, eseq, _)) = tlv(enc)
+                && let Some((_, et)) = fields(eseq).into_iter().find(|(n, _)| *n == 0)
+                && let Some(e) = int(et)
+            {
+                m.ticket_etype = Some(num_buf(e));
+                m.ticket_weak = Some(num_buf(u64::from(weak_etype(e))));
+            }
+        }
         30 => {
             for (n, v) in &f {
                 match n {
@@ -152,9 +194,24 @@ pub fn parse_message(d: &[u8]) -> Option<Krb5Message> {
     Some(m)
 }
 
-/// Whether a datagram (or TCP record, after its length) is a Kerberos message.
+/// Whether a datagram is a Kerberos message.
 pub fn probe(d: &[u8]) -> bool {
     parse_message(d).is_some()
+}
+
+/// Whether the start of a TCP record (after its length) opens a Kerberos message:
+/// a known application tag, then a SEQUENCE (the rest may not have arrived).
+pub fn probe_start(d: &[u8]) -> bool {
+    let Some(&tag) = d.first() else { return false };
+    if tag & 0xe0 != 0x60 || !matches!(tag & 0x1f, 10..=15 | 20..=22 | 30) {
+        return false;
+    }
+    let skip = match d.get(1) {
+        Some(&l) if l < 0x80 => 2,
+        Some(&l) if (0x81..=0x84).contains(&l) => 2 + (l & 0x7f) as usize,
+        _ => return false,
+    };
+    d.get(skip) == Some(&0x30)
 }
 
 impl Krb5State {
@@ -214,11 +271,20 @@ impl TxParser for Krb5State {
         if let Some(e) = &m.error_code {
             out.push((k(AppBuf::Krb5ErrCode), e));
         }
-        for c in &m.cname {
-            out.push((k(AppBuf::Krb5Cname), c));
+        // Principal names of requests only (as Suricata inspects them).
+        if u.direction == Direction::ToServer {
+            for c in &m.cname {
+                out.push((k(AppBuf::Krb5Cname), c));
+            }
+            for s in &m.sname {
+                out.push((k(AppBuf::Krb5Sname), s));
+            }
         }
-        for s in &m.sname {
-            out.push((k(AppBuf::Krb5Sname), s));
+        if let Some(e) = &m.ticket_etype {
+            out.push((k(AppBuf::Krb5TicketEtype), e));
+        }
+        if let Some(w) = &m.ticket_weak {
+            out.push((k(AppBuf::Krb5TicketWeak), w));
         }
         for e in &m.events {
             out.push((k(AppBuf::Event), e.as_bytes()));

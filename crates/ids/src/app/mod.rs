@@ -206,7 +206,7 @@ impl AppLayer {
                     _ if sip::probe(d) == Some(true) => Some(AppProto::Sip),
                     _ if smb::probe(d) == Some(true) => Some(AppProto::Smb),
                     _ if dcerpc::probe(d) == Some(true) => Some(AppProto::Dcerpc),
-                    _ if server_port == 88 && d.len() > 4 && krb5::probe(&d[4..]) => {
+                    _ if server_port == 88 && d.len() > 4 && krb5::probe_start(&d[4..]) => {
                         Some(AppProto::Krb5)
                     }
                     (Some(false), Some(false)) => {
