@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 
 use super::AppUpdate;
+use super::frames::{FrameKind, Frames};
 use super::keywords::{AppBuf, num_buf};
 use crate::detect::{BufferKind, Direction};
 
@@ -61,8 +62,9 @@ pub struct DcerpcState {
     pub events: Vec<&'static str>,
     dead: [bool; 2],
     /// Inside SMB each read or write starts a PDU: after bad data, start over with
-    /// the next one instead of giving up.
+    /// the next one instead of giving up. (Frames are cut on TCP only.)
     resync: bool,
+    frames: Frames,
 }
 
 /// Whether data starts like a DCERPC bind (or other PDU) of version 5.0.
@@ -215,6 +217,12 @@ impl DcerpcState {
                 break;
             }
             let pdu: Vec<u8> = self.bufs[i].drain(..frag_len).collect();
+            if !self.resync {
+                self.frames.push(FrameKind::DcerpcPdu, dir, &pdu, out);
+                self.frames.push(FrameKind::DcerpcHdr, dir, &pdu[..16], out);
+                self.frames
+                    .push(FrameKind::DcerpcData, dir, &pdu[16..], out);
+            }
             self.pdu(dir, &pdu, le, out);
         }
     }
@@ -334,6 +342,9 @@ impl DcerpcState {
     }
 
     pub fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        if self.frames.buffers(u.tx_id, out) {
+            return;
+        }
         let k = BufferKind::App;
         for e in &self.events {
             out.push((k(AppBuf::Event), e.as_bytes()));

@@ -52,6 +52,8 @@ pub enum AppBuf {
     Krb5TicketEtype,
     /// 1 when the ticket's encryption is weak, else 0.
     Krb5TicketWeak,
+    /// A frame of a parser that cuts frames ([`super::frames`]).
+    Frame(super::frames::FrameKind),
     HttpRequestHeader,
     HttpResponseHeader,
     /// Files of a transaction ([`super::files`]); the size is a number.
@@ -86,6 +88,7 @@ impl AppBuf {
     pub fn proto(self) -> Option<AppProto> {
         use AppBuf as B;
         Some(match self {
+            B::Frame(f) => f.proto(),
             B::Event
             | B::FileName
             | B::FileSize
@@ -222,7 +225,34 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
 
 /// Value keywords of registered parsers: the buffer and the items they stand for.
 /// `None`: not a registered keyword.
+/// What a registered value keyword stands for.
+pub(crate) enum KeywordUse {
+    /// Items on a buffer.
+    Items(BufferKind, Vec<Item>),
+    /// A sticky buffer named by its value (`frame:dcerpc.pdu`): the keywords after it
+    /// inspect that buffer.
+    Sticky(BufferKind),
+}
+
+/// Value keywords of registered parsers; `proto` is the rule header's application
+/// protocol, if any. `None`: not a registered keyword.
 pub(crate) fn keyword(
+    kw: &str,
+    value: Option<&str>,
+    proto: Option<AppProto>,
+) -> Option<Result<KeywordUse, RuleError>> {
+    if kw == "frame" {
+        let name = value.map(str::trim).unwrap_or("");
+        return Some(
+            super::frames::frame_kind(name, proto)
+                .map(|f| KeywordUse::Sticky(BufferKind::App(AppBuf::Frame(f))))
+                .ok_or_else(|| RuleError::unsupported("frame", name)),
+        );
+    }
+    value_keyword(kw, value).map(|r| r.map(|(k, items)| KeywordUse::Items(k, items)))
+}
+
+fn value_keyword(
     kw: &str,
     value: Option<&str>,
 ) -> Option<Result<(BufferKind, Vec<Item>), RuleError>> {

@@ -8,6 +8,7 @@ pub mod decompress;
 pub mod dhcp;
 pub mod dns;
 pub mod files;
+pub mod frames;
 pub mod ftp;
 pub mod http;
 pub mod keywords;

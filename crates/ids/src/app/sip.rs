@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
+use super::frames::{FrameKind, Frames};
 use super::keywords::AppBuf;
 use super::{AppUpdate, TxParser};
 use crate::detect::{BufferKind, Direction};
@@ -57,6 +58,7 @@ pub struct SipState {
     /// TCP: unparsed bytes per direction.
     pending: [Vec<u8>; 2],
     stream: bool,
+    frames: Frames,
 }
 
 /// Whether data starts like a SIP request or response (`None`: too short).
@@ -175,9 +177,46 @@ impl SipState {
         self.txs.iter().find(|t| t.id == id)
     }
 
+    /// Frames of a message: all of it, its start line (with CR LF), its header lines
+    /// (without the empty line) and its body.
+    fn cut_frames(&mut self, dir: Direction, d: &[u8], request: bool, out: &mut Vec<AppUpdate>) {
+        use FrameKind as F;
+        let (line, headers, body) = if request {
+            (F::SipRequestLine, F::SipRequestHeaders, F::SipRequestBody)
+        } else {
+            (
+                F::SipResponseLine,
+                F::SipResponseHeaders,
+                F::SipResponseBody,
+            )
+        };
+        self.frames.push(F::SipPdu, dir, d, out);
+        let first = d
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(d.len(), |p| p + 1);
+        self.frames.push(line, dir, &d[..first], out);
+        let rest = &d[first..];
+        let (hdrs, body_at) = match memchr::memmem::find(rest, b"\r\n\r\n") {
+            Some(p) => (&rest[..p + 2], p + 4),
+            None if rest.starts_with(b"\r\n") => (&rest[..0], 2),
+            None => (rest, rest.len()),
+        };
+        if !hdrs.is_empty() {
+            self.frames.push(headers, dir, hdrs, out);
+        }
+        if body_at < rest.len() {
+            self.frames.push(body, dir, &rest[body_at..], out);
+        }
+    }
+
     /// UDP: one datagram is one message.
     pub fn datagram(&mut self, dir: Direction, d: &[u8], out: &mut Vec<AppUpdate>) {
-        let mut m = parse_message(d).unwrap_or_else(|| SipMessage {
+        let parsed = parse_message(d);
+        if let Some(m) = &parsed {
+            self.cut_frames(dir, d, m.stat_code.is_empty(), out);
+        }
+        let mut m = parsed.unwrap_or_else(|| SipMessage {
             events: vec!["sip.invalid_data"],
             ..SipMessage::default()
         });
@@ -220,6 +259,9 @@ impl TxParser for SipState {
     }
 
     fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        if self.frames.buffers(u.tx_id, out) {
+            return;
+        }
         let Some(m) = self.tx(u.tx_id) else { return };
         if m.direction != Some(u.direction) {
             return;

@@ -8,6 +8,7 @@
 
 use serde_json::{Value, json};
 
+use super::frames::{FrameKind, Frames};
 use super::keywords::AppBuf;
 use super::{AppUpdate, TxParser};
 use crate::detect::{BufferKind, Direction};
@@ -34,6 +35,7 @@ struct Side {
 #[derive(Debug, Clone, Default)]
 pub struct SshState {
     sides: [Side; 2],
+    frames: Frames,
 }
 
 /// Whether data starts like an SSH banner (`None`: too short to tell).
@@ -167,6 +169,17 @@ impl TxParser for SshState {
                 break;
             }
             let pkt: Vec<u8> = s.buf.drain(..4 + len).collect();
+            // Frames: the record, its header (length, padding length, message
+            // code) and its data.
+            self.frames.push(FrameKind::SshRecordPdu, dir, &pkt, out);
+            self.frames
+                .push(FrameKind::SshRecordHdr, dir, &pkt[..6.min(pkt.len())], out);
+            self.frames.push(
+                FrameKind::SshRecordData,
+                dir,
+                pkt.get(6..).unwrap_or(&[]),
+                out,
+            );
             Self::packet(s, dir, &pkt[5..4 + len - pad]);
         }
         if s.buf.len() > MAX_PACKET + 4 {
@@ -183,6 +196,9 @@ impl TxParser for SshState {
     }
 
     fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        if self.frames.buffers(u.tx_id, out) {
+            return;
+        }
         let s = &self.sides[idx(u.direction)];
         let k = BufferKind::App;
         if let Some(p) = &s.proto {

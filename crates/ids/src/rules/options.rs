@@ -1618,15 +1618,28 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     b.sticky = buf;
                     b.sticky_set = true;
                 }
-                None => match crate::app::keywords::keyword(kw, value) {
-                    Some(r) => {
-                        let (kind, items) = r?;
-                        for item in items {
-                            b.push((Buf::Kind(kind), item));
-                        }
+                None => {
+                    use crate::app::keywords::{KeywordUse, keyword};
+                    let proto = match rule.header.proto {
+                        Proto::App(p) => Some(p),
+                        _ => None,
+                    };
+                    match keyword(kw, value, proto) {
+                        Some(r) => match r? {
+                            KeywordUse::Items(kind, items) => {
+                                for item in items {
+                                    b.push((Buf::Kind(kind), item));
+                                }
+                            }
+                            KeywordUse::Sticky(kind) => {
+                                b.in_base64 = false;
+                                b.sticky = Buf::Kind(kind);
+                                b.sticky_set = true;
+                            }
+                        },
+                        None => return Err(RuleError::unsupported("keyword", kw)),
                     }
-                    None => return Err(RuleError::unsupported("keyword", kw)),
-                },
+                }
             },
         }
     }
