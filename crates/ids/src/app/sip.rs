@@ -350,6 +350,21 @@ mod tests {
         for c in two.chunks(5) {
             st.feed(Direction::ToServer, c, &mut out);
         }
+        let frames: Vec<_> = out
+            .iter()
+            .filter(|u| u.tx_id & crate::app::frames::FRAME_BIT != 0)
+            .map(|u| {
+                let mut b = Vec::new();
+                st.buffers(u, &mut b);
+                b[0].1.to_vec()
+            })
+            .collect();
+        // pdu, line, headers, body; then pdu, line, headers of the second.
+        assert_eq!(frames[1], b"OPTIONS sip:a SIP/2.0\r\n");
+        assert_eq!(frames[2], b"Content-Length: 3\r\n");
+        assert_eq!(frames[3], b"abc");
+        assert_eq!(frames.len(), 7);
+        out.retain(|u| u.tx_id & crate::app::frames::FRAME_BIT == 0);
         assert_eq!(out.len(), 2);
         assert_eq!(st.tx(1).unwrap().stat_code, b"200");
     }
