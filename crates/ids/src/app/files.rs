@@ -59,6 +59,62 @@ pub struct FileInfo {
     pub md5: Option<String>,
     pub sha1: Option<String>,
     pub sha256: Option<String>,
+    /// What the file's first bytes say it is, in libmagic's words ([`magic`]).
+    pub magic: Option<String>,
+}
+
+/// A description of a file from its first bytes, worded as libmagic words the common
+/// types (`PDF document, version 1.5`), for `filemagic`. A small built-in table, not
+/// libmagic's database: other files get no description.
+pub fn magic(d: &[u8]) -> Option<String> {
+    let starts = |p: &[u8]| d.starts_with(p);
+    Some(if let Some(v) = d.strip_prefix(b"%PDF-") {
+        let ver: String = v
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .map(|&c| c as char)
+            .collect();
+        format!("PDF document, version {ver}")
+    } else if starts(b"PK\x03\x04") {
+        "Zip archive data".into()
+    } else if starts(b"MZ") {
+        let pe = d
+            .get(0x3c..0x40)
+            .map(|o| u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize)
+            .and_then(|o| d.get(o..o + 4))
+            == Some(b"PE\0\0");
+        if pe {
+            "PE32 executable, for MS Windows".into()
+        } else {
+            "MS-DOS executable".into()
+        }
+    } else if starts(b"\x7fELF") {
+        "ELF".into()
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        format!(
+            "GIF image data, version {}",
+            String::from_utf8_lossy(&d[3..6])
+        )
+    } else if starts(b"\x89PNG\r\n\x1a\n") {
+        "PNG image data".into()
+    } else if starts(b"\xff\xd8\xff") {
+        "JPEG image data".into()
+    } else if starts(b"\x1f\x8b") {
+        "gzip compressed data".into()
+    } else if !d.is_empty()
+        && d.iter()
+            .take(512)
+            .all(|&c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+    {
+        let head = d[..d.len().min(64)].to_ascii_lowercase();
+        if head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+            "HTML document, ASCII text".into()
+        } else {
+            "ASCII text".into()
+        }
+    } else {
+        return None;
+    })
 }
 
 fn hex(d: &[u8]) -> String {
@@ -80,6 +136,7 @@ impl FileInfo {
     ) -> FileInfo {
         if let Some(w) = whole.filter(|_| complete) {
             return FileInfo {
+                magic: magic(data),
                 name,
                 size: w.size,
                 size_buf: num_buf(w.size),
@@ -90,6 +147,7 @@ impl FileInfo {
             };
         }
         let mut f = FileInfo {
+            magic: magic(data),
             name,
             size: data.len() as u64,
             size_buf: num_buf(data.len() as u64),
@@ -109,6 +167,9 @@ impl FileInfo {
     pub fn buffers<'a>(&'a self, out: &mut Vec<(BufferKind, &'a [u8])>) {
         let k = BufferKind::App;
         out.push((k(AppBuf::FileName), &self.name));
+        if let Some(m) = &self.magic {
+            out.push((k(AppBuf::FileMagic), m.as_bytes()));
+        }
         if self.complete {
             out.push((k(AppBuf::FileSize), &self.size_buf));
         }
@@ -205,6 +266,31 @@ pub fn http_file(tx: &HttpTx, dir: Direction, hashes: bool) -> Option<FileInfo> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn magic_of_common_types() {
+        assert_eq!(
+            magic(b"%PDF-1.5\n%..").as_deref(),
+            Some("PDF document, version 1.5")
+        );
+        assert_eq!(
+            magic(b"GIF89a..").as_deref(),
+            Some("GIF image data, version 89a")
+        );
+        assert_eq!(
+            magic(b"<html><body>").as_deref(),
+            Some("HTML document, ASCII text")
+        );
+        let mut pe = b"MZ".to_vec();
+        pe.resize(0x40, 0);
+        pe[0x3c] = 0x40;
+        pe.extend_from_slice(b"PE\0\0");
+        assert_eq!(
+            magic(&pe).as_deref(),
+            Some("PE32 executable, for MS Windows")
+        );
+        assert_eq!(magic(b"\x00\x01\x02"), None);
+    }
 
     #[test]
     fn names_and_hashes() {

@@ -58,6 +58,7 @@ pub enum AppBuf {
     HttpResponseHeader,
     /// Files of a transaction ([`super::files`]); the size is a number.
     FileName,
+    FileMagic,
     FileSize,
     FileMd5,
     FileSha1,
@@ -91,6 +92,7 @@ impl AppBuf {
             B::Frame(f) => f.proto(),
             B::Event
             | B::FileName
+            | B::FileMagic
             | B::FileSize
             | B::FileMd5
             | B::FileSha1
@@ -307,6 +309,13 @@ fn value_keyword(
         "filename" => need().map(|v| file_name(v, false)),
         "fileext" => need().map(|v| file_name(v, true)),
         "filesize" => need().and_then(|v| number(kw, v, AppBuf::FileSize)),
+        "filemagic" => need().map(|v| {
+            let (_, mut items) = file_name(v, false);
+            (
+                BufferKind::App(AppBuf::FileMagic),
+                std::mem::take(&mut items),
+            )
+        }),
         "filemd5" => need().map(|v| list(v, AppBuf::FileMd5)),
         "filesha1" => need().map(|v| list(v, AppBuf::FileSha1)),
         "filesha256" => need().map(|v| list(v, AppBuf::FileSha256)),
