@@ -75,6 +75,10 @@ pub enum AppBuf {
     FtpCommandData,
     FtpReply,
     FtpCompletionCode,
+    DnsQueriesRrname,
+    DnsAnswersRrname,
+    /// Query and answer names of responses.
+    DnsResponseRrname,
     NtpVersion,
     NtpMode,
     NtpStratum,
@@ -106,6 +110,7 @@ impl AppBuf {
             B::FtpCommand | B::FtpCommandData | B::FtpReply | B::FtpCompletionCode => {
                 AppProto::Ftp
             }
+            B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
@@ -220,6 +225,9 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "ftp.reply" => B::FtpReply,
         "ftp.completion_code" => B::FtpCompletionCode,
         "ntp.reference_id" => B::NtpReferenceId,
+        "dns.queries.rrname" => B::DnsQueriesRrname,
+        "dns.answers.rrname" => B::DnsAnswersRrname,
+        "dns.response.rrname" => B::DnsResponseRrname,
         _ => return None,
     };
     Some(BufferKind::App(b))

@@ -421,6 +421,28 @@ impl AppLayer {
                         out.push((BufferKind::DnsQuery, name));
                     }
                 }
+                // The message of this direction: its query and answer names.
+                if let Some(t) = d.tx(u.tx_id) {
+                    let msg = match u.direction {
+                        Direction::ToServer => t.request.as_ref(),
+                        Direction::ToClient => t.response.as_ref(),
+                    };
+                    if let Some(m) = msg {
+                        let k = BufferKind::App;
+                        for (name, _, _) in &m.queries {
+                            out.push((k(AppBuf::DnsQueriesRrname), name));
+                            if m.response {
+                                out.push((k(AppBuf::DnsResponseRrname), name));
+                            }
+                        }
+                        for (name, _, _) in &m.answers {
+                            out.push((k(AppBuf::DnsAnswersRrname), name));
+                            if m.response {
+                                out.push((k(AppBuf::DnsResponseRrname), name));
+                            }
+                        }
+                    }
+                }
             }
             Parser::Tls(t) => {
                 if let Some(s) = &t.info.sni {
