@@ -75,6 +75,7 @@ pub enum AppBuf {
     FtpCommandData,
     FtpReply,
     FtpCompletionCode,
+    QuicVersion,
     DnsQueriesRrname,
     DnsAnswersRrname,
     /// Query and answer names of responses.
@@ -110,6 +111,7 @@ impl AppBuf {
             B::FtpCommand | B::FtpCommandData | B::FtpReply | B::FtpCompletionCode => {
                 AppProto::Ftp
             }
+            B::QuicVersion => AppProto::Quic,
             B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
@@ -182,6 +184,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "ntp" => AppProto::Ntp,
         "dhcp" => AppProto::Dhcp,
         "tftp" => AppProto::Tftp,
+        "quic" => AppProto::Quic,
         _ => return None,
     })
 }
@@ -225,6 +228,7 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "ftp.reply" => B::FtpReply,
         "ftp.completion_code" => B::FtpCompletionCode,
         "ntp.reference_id" => B::NtpReferenceId,
+        "quic.version" => B::QuicVersion,
         "dns.queries.rrname" => B::DnsQueriesRrname,
         "dns.answers.rrname" => B::DnsAnswersRrname,
         "dns.response.rrname" => B::DnsResponseRrname,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod keywords;
 pub mod krb5;
 pub mod ntp;
+pub mod quic;
 pub mod sip;
 pub mod smb;
 pub mod smtp;
@@ -62,6 +63,7 @@ pub enum Parser {
     Ftp(Box<ftp::FtpState>),
     Ntp(Box<ntp::NtpState>),
     Dhcp(Box<dhcp::DhcpState>),
+    Quic(Box<quic::QuicState>),
 }
 
 impl Parser {
@@ -76,6 +78,7 @@ impl Parser {
             Parser::Ftp(p) => p.as_ref(),
             Parser::Ntp(p) => p.as_ref(),
             Parser::Dhcp(p) => p.as_ref(),
+            Parser::Quic(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -90,6 +93,7 @@ impl Parser {
             Parser::Ftp(p) => p.as_mut(),
             Parser::Ntp(p) => p.as_mut(),
             Parser::Dhcp(p) => p.as_mut(),
+            Parser::Quic(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -176,6 +180,7 @@ impl AppLayer {
             AppProto::Ftp => Parser::Ftp(Box::default()),
             AppProto::Ntp => Parser::Ntp(Box::default()),
             AppProto::Dhcp => Parser::Dhcp(Box::default()),
+            AppProto::Quic => Parser::Quic(Box::default()),
             _ => Parser::None,
         };
     }
@@ -339,6 +344,8 @@ impl AppLayer {
                 self.start(AppProto::Ntp);
             } else if (port(67) || port(68)) && dhcp::probe(payload) {
                 self.start(AppProto::Dhcp);
+            } else if quic::probe(payload) {
+                self.start(AppProto::Quic);
             } else if port(69) && matches!(payload, [0, 1..=2, _, ..]) {
                 // TFTP read or write request; its data flows use other ports.
                 self.start(AppProto::Tftp);
@@ -359,6 +366,7 @@ impl AppLayer {
             Parser::Krb5(k) => k.datagram(dir, payload, out),
             Parser::Ntp(n) => n.datagram(dir, payload, out),
             Parser::Dhcp(d) => d.datagram(dir, payload, out),
+            Parser::Quic(q) => q.datagram(dir, payload, out),
             _ => {}
         }
     }

@@ -38,6 +38,7 @@ pub enum AppProto {
     Ntp,
     Dhcp,
     Tftp,
+    Quic,
 }
 
 impl AppProto {
@@ -59,6 +60,7 @@ impl AppProto {
             AppProto::Ntp => "ntp",
             AppProto::Dhcp => "dhcp",
             AppProto::Tftp => "tftp",
+            AppProto::Quic => "quic",
         }
     }
 }
