@@ -76,6 +76,7 @@ pub enum AppBuf {
     FtpReply,
     FtpCompletionCode,
     QuicVersion,
+    Ikev2ExchangeType,
     DnsQueriesRrname,
     DnsAnswersRrname,
     /// Query and answer names of responses.
@@ -112,6 +113,7 @@ impl AppBuf {
                 AppProto::Ftp
             }
             B::QuicVersion => AppProto::Quic,
+            B::Ikev2ExchangeType => AppProto::Ikev2,
             B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
@@ -185,6 +187,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "dhcp" => AppProto::Dhcp,
         "tftp" => AppProto::Tftp,
         "quic" => AppProto::Quic,
+        "ikev2" | "ike" => AppProto::Ikev2,
         _ => return None,
     })
 }
@@ -301,6 +304,9 @@ fn value_keyword(
         }),
         "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
         "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
+        "ikev2.exchtype" | "ike.exchtype" => {
+            need().and_then(|v| number(kw, v, AppBuf::Ikev2ExchangeType))
+        }
         "dcerpc.opnum" | "dce_opnum" => need().and_then(|v| number(kw, v, AppBuf::DcerpcOpnum)),
         "ntp.version" => need().and_then(|v| number(kw, v, AppBuf::NtpVersion)),
         "ntp.stratum" => need().and_then(|v| number(kw, v, AppBuf::NtpStratum)),

@@ -11,6 +11,7 @@ pub mod files;
 pub mod frames;
 pub mod ftp;
 pub mod http;
+pub mod ikev2;
 pub mod keywords;
 pub mod krb5;
 pub mod ntp;
@@ -64,6 +65,7 @@ pub enum Parser {
     Ntp(Box<ntp::NtpState>),
     Dhcp(Box<dhcp::DhcpState>),
     Quic(Box<quic::QuicState>),
+    Ikev2(Box<ikev2::Ikev2State>),
 }
 
 impl Parser {
@@ -79,6 +81,7 @@ impl Parser {
             Parser::Ntp(p) => p.as_ref(),
             Parser::Dhcp(p) => p.as_ref(),
             Parser::Quic(p) => p.as_ref(),
+            Parser::Ikev2(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -94,6 +97,7 @@ impl Parser {
             Parser::Ntp(p) => p.as_mut(),
             Parser::Dhcp(p) => p.as_mut(),
             Parser::Quic(p) => p.as_mut(),
+            Parser::Ikev2(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -181,6 +185,7 @@ impl AppLayer {
             AppProto::Ntp => Parser::Ntp(Box::default()),
             AppProto::Dhcp => Parser::Dhcp(Box::default()),
             AppProto::Quic => Parser::Quic(Box::default()),
+            AppProto::Ikev2 => Parser::Ikev2(Box::default()),
             _ => Parser::None,
         };
     }
@@ -344,6 +349,10 @@ impl AppLayer {
                 self.start(AppProto::Ntp);
             } else if (port(67) || port(68)) && dhcp::probe(payload) {
                 self.start(AppProto::Dhcp);
+            } else if (port(500) && ikev2::probe(payload))
+                || (port(4500) && payload.len() > 4 && ikev2::probe(&payload[4..]))
+            {
+                self.start(AppProto::Ikev2);
             } else if quic::probe(payload) {
                 self.start(AppProto::Quic);
             } else if port(69) && matches!(payload, [0, 1..=2, _, ..]) {
@@ -367,6 +376,7 @@ impl AppLayer {
             Parser::Ntp(n) => n.datagram(dir, payload, out),
             Parser::Dhcp(d) => d.datagram(dir, payload, out),
             Parser::Quic(q) => q.datagram(dir, payload, out),
+            Parser::Ikev2(k) => k.datagram(dir, payload, out),
             _ => {}
         }
     }

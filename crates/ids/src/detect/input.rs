@@ -39,6 +39,7 @@ pub enum AppProto {
     Dhcp,
     Tftp,
     Quic,
+    Ikev2,
 }
 
 impl AppProto {
@@ -61,6 +62,7 @@ impl AppProto {
             AppProto::Dhcp => "dhcp",
             AppProto::Tftp => "tftp",
             AppProto::Quic => "quic",
+            AppProto::Ikev2 => "ikev2",
         }
     }
 }
