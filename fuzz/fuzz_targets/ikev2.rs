@@ -1,5 +1,5 @@
-//! The IKEv2 message (SA proposals) parser never panics on any datagram; every update's buffers and EVE
-//! metadata can be read.
+//! The IKEv2 message (SA proposals) parser never panics on any datagram; every update's
+//! buffers and EVE metadata can be read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mamori_ids::app::TxParser;
