@@ -77,6 +77,9 @@ pub enum AppBuf {
     FtpCompletionCode,
     QuicVersion,
     Ikev2ExchangeType,
+    RfbSecType,
+    RfbSecResult,
+    RfbName,
     DnsQueriesRrname,
     DnsAnswersRrname,
     /// Query and answer names of responses.
@@ -114,6 +117,7 @@ impl AppBuf {
             }
             B::QuicVersion => AppProto::Quic,
             B::Ikev2ExchangeType => AppProto::Ikev2,
+            B::RfbSecType | B::RfbSecResult | B::RfbName => AppProto::Rfb,
             B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
@@ -188,6 +192,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "tftp" => AppProto::Tftp,
         "quic" => AppProto::Quic,
         "ikev2" | "ike" => AppProto::Ikev2,
+        "rfb" => AppProto::Rfb,
         _ => return None,
     })
 }
@@ -232,6 +237,7 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "ftp.completion_code" => B::FtpCompletionCode,
         "ntp.reference_id" => B::NtpReferenceId,
         "quic.version" => B::QuicVersion,
+        "rfb.name" => B::RfbName,
         "dns.queries.rrname" => B::DnsQueriesRrname,
         "dns.answers.rrname" => B::DnsAnswersRrname,
         "dns.response.rrname" => B::DnsResponseRrname,
@@ -304,6 +310,25 @@ fn value_keyword(
         }),
         "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
         "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
+        "rfb.sectype" => need().and_then(|v| number(kw, v, AppBuf::RfbSecType)),
+        "rfb.secresult" => need().and_then(|v| {
+            let (neg, name) = match v.strip_prefix('!') {
+                Some(r) => ("!", r.trim()),
+                None => ("", v),
+            };
+            match super::rfb::result_number(name) {
+                Some(n) => number(kw, &format!("{neg}{n}"), AppBuf::RfbSecResult),
+                // `unknown`: any other value.
+                None if name == "unknown" => {
+                    let (_, mut items) = number(kw, ">2", AppBuf::RfbSecResult)?;
+                    if !neg.is_empty() {
+                        items = number(kw, "<3", AppBuf::RfbSecResult)?.1;
+                    }
+                    Ok((BufferKind::App(AppBuf::RfbSecResult), items))
+                }
+                None => number(kw, v, AppBuf::RfbSecResult),
+            }
+        }),
         "ikev2.exchtype" | "ike.exchtype" => {
             need().and_then(|v| number(kw, v, AppBuf::Ikev2ExchangeType))
         }

@@ -16,6 +16,7 @@ pub mod keywords;
 pub mod krb5;
 pub mod ntp;
 pub mod quic;
+pub mod rfb;
 pub mod sip;
 pub mod smb;
 pub mod smtp;
@@ -66,6 +67,7 @@ pub enum Parser {
     Dhcp(Box<dhcp::DhcpState>),
     Quic(Box<quic::QuicState>),
     Ikev2(Box<ikev2::Ikev2State>),
+    Rfb(Box<rfb::RfbState>),
 }
 
 impl Parser {
@@ -82,6 +84,7 @@ impl Parser {
             Parser::Dhcp(p) => p.as_ref(),
             Parser::Quic(p) => p.as_ref(),
             Parser::Ikev2(p) => p.as_ref(),
+            Parser::Rfb(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -98,6 +101,7 @@ impl Parser {
             Parser::Dhcp(p) => p.as_mut(),
             Parser::Quic(p) => p.as_mut(),
             Parser::Ikev2(p) => p.as_mut(),
+            Parser::Rfb(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -186,6 +190,7 @@ impl AppLayer {
             AppProto::Dhcp => Parser::Dhcp(Box::default()),
             AppProto::Quic => Parser::Quic(Box::default()),
             AppProto::Ikev2 => Parser::Ikev2(Box::default()),
+            AppProto::Rfb => Parser::Rfb(Box::default()),
             _ => Parser::None,
         };
     }
@@ -234,6 +239,7 @@ impl AppLayer {
                     (_, Some(true)) => Some(AppProto::Tls),
                     _ if ssh::probe(d) == Some(true) => Some(AppProto::Ssh),
                     _ if smb::probe(d) == Some(true) => Some(AppProto::Smb),
+                    _ if rfb::probe(d) == Some(true) => Some(AppProto::Rfb),
                     _ => None,
                 },
             };
@@ -268,6 +274,7 @@ impl AppLayer {
                                 && tls::probe(&self.probe[1]) == Some(false)
                                 && ssh::probe(&self.probe[1]) == Some(false)
                                 && smb::probe(&self.probe[1]) == Some(false)
+                                && rfb::probe(&self.probe[1]) == Some(false)
                         }
                     };
                     if full || (both && surely_not) {

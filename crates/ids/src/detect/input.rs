@@ -40,6 +40,7 @@ pub enum AppProto {
     Tftp,
     Quic,
     Ikev2,
+    Rfb,
 }
 
 impl AppProto {
@@ -63,6 +64,7 @@ impl AppProto {
             AppProto::Tftp => "tftp",
             AppProto::Quic => "quic",
             AppProto::Ikev2 => "ikev2",
+            AppProto::Rfb => "rfb",
         }
     }
 }
