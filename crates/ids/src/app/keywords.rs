@@ -11,10 +11,9 @@
 //! ([`keyword`]). Detection then needs nothing protocol-specific.
 
 use crate::detect::{AppProto, BufferKind, Direction};
-use std::path::Path;
-
 use crate::rules::{
-    Buf, ByteOp, ByteTest, Content, Item, NumFormat, Rule, RuleError, UintMatch, ValueList,
+    Buf, ByteOp, ByteTest, Content, Item, NumFormat, Rule, RuleError, RuleFiles, UintMatch,
+    ValueList,
 };
 
 /// A buffer of a parser registered here.
@@ -467,10 +466,10 @@ fn list(v: &str, b: AppBuf) -> (BufferKind, Vec<Item>) {
     )
 }
 
-/// Loads the value lists a rule names (relative names against `dir`, the rule file's
-/// folder): one hex hash per line (anything after it on the line is ignored), `#`
-/// comments and blank lines skipped.
-pub(crate) fn load_lists(rule: &mut Rule, dir: &Path) -> Result<(), RuleError> {
+/// Loads the value lists a rule names, read by `files` (the caller's I/O): one hex
+/// hash per line (anything after it on the line is ignored), `#` comments and blank
+/// lines skipped.
+pub(crate) fn load_lists(rule: &mut Rule, files: &RuleFiles<'_>) -> Result<(), RuleError> {
     for g in &mut rule.groups {
         let Buf::Kind(BufferKind::App(b)) = g.buf else {
             continue;
@@ -488,10 +487,9 @@ pub(crate) fn load_lists(rule: &mut Rule, dir: &Path) -> Result<(), RuleError> {
             if list.loaded {
                 continue;
             }
-            let path = dir.join(&list.file);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                RuleError::malformed(format!("hash list `{}`: {e}", path.display()))
-            })?;
+            let path = &list.file;
+            let text = files(path)
+                .map_err(|e| RuleError::malformed(format!("hash list `{path}`: {e}")))?;
             let mut values = std::collections::HashSet::new();
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();
@@ -504,8 +502,7 @@ pub(crate) fn load_lists(rule: &mut Rule, dir: &Path) -> Result<(), RuleError> {
                     .unwrap_or("");
                 if h.len() != digits || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
                     return Err(RuleError::malformed(format!(
-                        "hash list `{}` line {}: `{h}` is not a {digits}-digit hex hash",
-                        path.display(),
+                        "hash list `{path}` line {}: `{h}` is not a {digits}-digit hex hash",
                         n + 1
                     )));
                 }

@@ -652,6 +652,22 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
+    parse_rules_with_files(file, text, vars, &|name: &str| {
+        Err(format!("`{name}`: no rule-side files given"))
+    })
+}
+
+/// Reads a file a rule names (a hash list of `filemd5`), relative to the rule file;
+/// the caller does the I/O (this crate does none): the contents or why not.
+pub type RuleFiles<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+/// [`parse_rules`], with the files rules name (`filemd5:list.txt`) read by `files`.
+pub fn parse_rules_with_files(
+    file: &str,
+    text: &str,
+    vars: &Vars,
+    files: &RuleFiles<'_>,
+) -> RuleSet {
     let mut set = RuleSet::default();
     let mut index = HashMap::new();
     let mut pending = String::new();
@@ -671,10 +687,14 @@ pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
         }
         pending.push_str(trimmed);
         let rule_text = std::mem::take(&mut pending);
-        load_one(file, start_line, &rule_text, vars, &mut set, &mut index);
+        load_one(
+            file, start_line, &rule_text, vars, files, &mut set, &mut index,
+        );
     }
     if !pending.is_empty() {
-        load_one(file, start_line, &pending, vars, &mut set, &mut index);
+        load_one(
+            file, start_line, &pending, vars, files, &mut set, &mut index,
+        );
     }
     set
 }
@@ -684,14 +704,12 @@ fn load_one(
     line: usize,
     text: &str,
     vars: &Vars,
+    files: &RuleFiles<'_>,
     set: &mut RuleSet,
     index: &mut HashMap<(u32, u32), usize>,
 ) {
     let parsed = options::parse_rule(text, vars).and_then(|mut rule| {
-        let dir = std::path::Path::new(file)
-            .parent()
-            .unwrap_or(std::path::Path::new("."));
-        crate::app::keywords::load_lists(&mut rule, dir).map_err(|e| (Some(rule.sid), e))?;
+        crate::app::keywords::load_lists(&mut rule, files).map_err(|e| (Some(rule.sid), e))?;
         Ok(rule)
     });
     match parsed {

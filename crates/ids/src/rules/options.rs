@@ -1669,6 +1669,11 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                 && let Some(bp) = buffer_proto(k)
                 && bp != p
             {
+                // Suricata computes JA3/JA4 of QUIC's inner ClientHello; we do not
+                // decrypt QUIC, so such a rule is unsupported rather than wrong.
+                if p == AppProto::Quic && bp == AppProto::Tls {
+                    return Err(RuleError::unsupported("keyword", &format!("{k:?} on quic")));
+                }
                 return Err(RuleError::malformed(format!(
                     "a {} rule cannot inspect the {} buffer `{k:?}`",
                     p.name(),
