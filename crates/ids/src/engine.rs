@@ -141,7 +141,19 @@ pub struct Engine {
     alerts: Vec<Alert>,
     /// Some rule inspects file hashes.
     file_hashes: bool,
+    /// FTP data connections announced by control channels: (address, port) → the
+    /// command that uses it (once known) and when it was announced.
+    ftp_expect: std::collections::HashMap<(IpAddr, u16), FtpExpected>,
 }
+
+/// An announced FTP data connection: its command once known, and when it was
+/// announced.
+type FtpExpected = (Option<Vec<u8>>, i64);
+
+/// Announced FTP data connections remembered (the oldest are forgotten), and for how
+/// long (microseconds of capture time).
+const MAX_FTP_EXPECT: usize = 1024;
+const FTP_EXPECT_TTL: i64 = 300_000_000;
 
 /// The facts of the current packet that EVE and detection need.
 struct PktCtx<'a> {
@@ -161,6 +173,7 @@ impl Engine {
         });
         Engine {
             file_hashes,
+            ftp_expect: std::collections::HashMap::new(),
             flows: FlowTable::new(cfg.flow),
             defrag: Defrag::new(cfg.defrag),
             cfg,
@@ -263,6 +276,16 @@ impl Engine {
             },
             &mut removed,
         );
+        if flow.packets == [0, 0] && p.proto == 6 {
+            // A data connection an FTP control channel announced.
+            if let Some((cmd, _)) = self.ftp_expect.get(&(p.dst, dp)) {
+                let cmd = cmd.clone();
+                flow.ext.app.start_ftp_data();
+                if let Some(c) = cmd {
+                    flow.ext.app.set_ftp_data_command(&c);
+                }
+            }
+        }
         flow.packets[di(dir)] += 1;
         flow.bytes[di(dir)] += p.payload.len() as u64;
         let mut verdict = Verdict::Accept;
@@ -302,9 +325,31 @@ impl Engine {
                             }
                         }
                         let server_port = flow.server.1;
+                        if flow.ext.app.proto == AppProto::FtpData
+                            && let Some((Some(c), _)) = self.ftp_expect.get(&flow.server)
+                        {
+                            flow.ext.app.set_ftp_data_command(&c.clone());
+                        }
                         flow.ext
                             .app
                             .on_stream(dir, &new_stream, server_port, &mut updates);
+                        for e in flow.ext.app.take_ftp_expectations() {
+                            let peer = if e.to_server {
+                                flow.server.0
+                            } else {
+                                flow.client.0
+                            };
+                            if self.ftp_expect.len() >= MAX_FTP_EXPECT {
+                                let now = c.ts;
+                                self.ftp_expect
+                                    .retain(|_, (_, t)| now - *t < FTP_EXPECT_TTL);
+                                if self.ftp_expect.len() >= MAX_FTP_EXPECT {
+                                    self.ftp_expect.clear();
+                                }
+                            }
+                            self.ftp_expect
+                                .insert((e.addr.unwrap_or(peer), e.port), (e.command, c.ts));
+                        }
                     }
                     if flags & 0x05 != 0 {
                         // FIN closes this direction; RST both.

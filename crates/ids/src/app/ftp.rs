@@ -44,6 +44,19 @@ struct Side {
     overlong: bool,
 }
 
+/// A data connection the control channel announced: the address (the server's
+/// for PASV/EPSV, the client's for PORT/EPRT; `None`: the control connection's peer
+/// of that side) and port, and the command that uses it once it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FtpExpect {
+    pub addr: Option<std::net::IpAddr>,
+    pub port: u16,
+    /// The data connection goes to the server (PASV/EPSV) or to the client (PORT).
+    pub to_server: bool,
+    /// Lower case (`stor`, `retr`, ...).
+    pub command: Option<Vec<u8>>,
+}
+
 /// FTP state of one flow.
 #[derive(Debug, Clone, Default)]
 pub struct FtpState {
@@ -52,6 +65,45 @@ pub struct FtpState {
     next_id: u64,
     auth_tls: bool,
     encrypted: bool,
+    /// Announced data connections not yet taken by the engine.
+    expect: Vec<FtpExpect>,
+    /// The last announced one, for the command that follows it.
+    last_expect: Option<FtpExpect>,
+}
+
+/// Commands that use a data connection.
+const DATA_COMMANDS: &[&[u8]] = &[
+    b"STOR", b"RETR", b"APPE", b"STOU", b"LIST", b"NLST", b"MLSD",
+];
+
+/// `h1,h2,h3,h4,p1,p2` (PORT, 227 replies) as an address and port.
+fn host_port(s: &[u8]) -> Option<(std::net::IpAddr, u16)> {
+    let start = s.iter().position(u8::is_ascii_digit)?;
+    let nums: Vec<u16> = std::str::from_utf8(&s[start..])
+        .ok()?
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|x| !x.is_empty())
+        .take(6)
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    if nums.len() != 6 || nums.iter().any(|&n| n > 255) {
+        return None;
+    }
+    let ip = std::net::Ipv4Addr::new(nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8);
+    Some((ip.into(), nums[4] << 8 | nums[5]))
+}
+
+/// `(|||port|)` of an EPSV reply, or the port of `|1|addr|port|` (EPRT).
+fn extended_port(s: &[u8]) -> Option<(Option<std::net::IpAddr>, u16)> {
+    let open = s.iter().position(|&b| b == b'|')?;
+    let fields: Vec<&[u8]> = s[open + 1..].split(|&b| b == b'|').collect();
+    // |proto|addr|port|
+    let addr = fields
+        .get(1)
+        .and_then(|a| std::str::from_utf8(a).ok())
+        .and_then(|a| a.parse().ok());
+    let port = std::str::from_utf8(fields.get(2)?).ok()?.parse().ok()?;
+    Some((addr, port))
 }
 
 /// Whether client data starts like an FTP command (`None`: too short to tell).
@@ -75,6 +127,19 @@ fn idx(d: Direction) -> usize {
 }
 
 impl FtpState {
+    fn announce(&mut self, e: FtpExpect) {
+        if self.expect.len() < 16 {
+            self.expect.push(e.clone());
+        }
+        self.last_expect = Some(e);
+    }
+
+    /// The data connections announced since the last call (first without, then with
+    /// their command).
+    pub fn take_expectations(&mut self) -> Vec<FtpExpect> {
+        std::mem::take(&mut self.expect)
+    }
+
     pub fn tx(&self, id: u64) -> Option<&FtpTx> {
         self.txs.iter().find(|t| t.id == id)
     }
@@ -103,8 +168,30 @@ impl FtpState {
                 if cmd.eq_ignore_ascii_case(b"AUTH") && arg.eq_ignore_ascii_case(b"TLS") {
                     self.auth_tls = true;
                 }
+                let upper = cmd.to_ascii_uppercase();
+                if upper == b"PORT" || upper == b"EPRT" {
+                    let hp = if upper == b"PORT" {
+                        host_port(arg).map(|(a, p)| (Some(a), p))
+                    } else {
+                        extended_port(arg)
+                    };
+                    if let Some((addr, port)) = hp {
+                        self.announce(FtpExpect {
+                            addr,
+                            port,
+                            to_server: false,
+                            command: None,
+                        });
+                    }
+                }
+                if DATA_COMMANDS.contains(&upper.as_slice())
+                    && let Some(mut e) = self.last_expect.take()
+                {
+                    e.command = Some(upper.to_ascii_lowercase());
+                    self.expect.push(e);
+                }
                 let t = self.new_tx();
-                t.command = cmd.to_ascii_uppercase();
+                t.command = upper;
                 t.command_data = arg.to_vec();
                 if too_long {
                     t.events.push("ftp.request_command_too_long");
@@ -129,6 +216,11 @@ impl FtpState {
                     t.replies.push(line.to_vec());
                 }
                 let code_ok = line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit);
+                let announced = match line.get(..4) {
+                    Some(b"227 ") => host_port(&line[4..]).map(|(a, p)| (Some(a), p)),
+                    Some(b"229 ") => extended_port(&line[4..]),
+                    _ => None,
+                };
                 if code_ok && t.codes.len() < MAX_REPLY_LINES {
                     t.codes.push(line[..3].to_vec());
                 }
@@ -142,6 +234,14 @@ impl FtpState {
                 }
                 let id = t.id;
                 self.encrypted |= encrypted;
+                if let Some((addr, port)) = announced {
+                    self.announce(FtpExpect {
+                        addr,
+                        port,
+                        to_server: true,
+                        command: None,
+                    });
+                }
                 out.push(AppUpdate {
                     tx_id: id,
                     direction: dir,
@@ -247,6 +347,38 @@ mod tests {
     }
 
     #[test]
+    fn passive_and_active_data_connections() {
+        let mut st = FtpState::default();
+        let mut out = Vec::new();
+        st.feed(Direction::ToServer, b"PASV\r\n", &mut out);
+        st.feed(
+            Direction::ToClient,
+            b"227 Entering Passive Mode (172,23,0,2,82,11).\r\n",
+            &mut out,
+        );
+        let e = st.take_expectations();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].addr, e[0].port),
+            (Some("172.23.0.2".parse().unwrap()), 21003)
+        );
+        st.feed(Direction::ToServer, b"STOR index.html\r\n", &mut out);
+        let e = st.take_expectations();
+        assert_eq!(e[0].command.as_deref(), Some(&b"stor"[..]));
+        st.feed(Direction::ToServer, b"EPRT |1|10.0.0.1|6000|\r\n", &mut out);
+        let e = st.take_expectations();
+        assert_eq!((e[0].port, e[0].to_server), (6000, false));
+        st.feed(Direction::ToServer, b"EPSV\r\n", &mut out);
+        st.feed(
+            Direction::ToClient,
+            b"229 Entering Extended Passive Mode (|||6446|)\r\n",
+            &mut out,
+        );
+        assert_eq!(st.take_expectations()[0].port, 6446);
+        assert_eq!(host_port(b"1,2,3,4,300,1"), None);
+    }
+
+    #[test]
     fn overlong_reply_is_an_event() {
         let mut st = FtpState::default();
         let mut out = Vec::new();
@@ -260,5 +392,47 @@ mod tests {
         let t = st.tx(0).unwrap();
         assert_eq!(t.events, vec!["ftp.response_command_too_long"]);
         assert_eq!(t.replies[0].len(), MAX_LINE);
+    }
+}
+
+/// The data connection of an FTP session: its bytes form one file (`file.data`), and
+/// `ftpdata_command` is the command that opened it (`stor`, `retr`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct FtpDataState {
+    pub command: Option<Vec<u8>>,
+    data: Vec<u8>,
+    /// The direction the data went.
+    dir: Option<Direction>,
+}
+
+/// File bytes kept for inspection.
+const MAX_DATA: usize = 1024 * 1024;
+
+impl TxParser for FtpDataState {
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>) {
+        self.dir.get_or_insert(dir);
+        if self.dir != Some(dir) {
+            return;
+        }
+        let room = MAX_DATA.saturating_sub(self.data.len());
+        self.data.extend_from_slice(&data[..data.len().min(room)]);
+        out.push(AppUpdate {
+            tx_id: 0,
+            direction: dir,
+        });
+    }
+
+    fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        if let Some(c) = &self.command {
+            out.push((BufferKind::App(AppBuf::FtpdataCommand), c));
+        }
+        if self.dir == Some(u.direction) && !self.data.is_empty() {
+            out.push((BufferKind::FileData, &self.data));
+        }
+    }
+
+    fn eve(&self, _tx_id: u64) -> Option<(&'static str, Value)> {
+        let c = self.command.as_deref().map(String::from_utf8_lossy);
+        Some(("ftp_data", json!({"command": c})))
     }
 }

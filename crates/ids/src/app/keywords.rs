@@ -74,6 +74,7 @@ pub enum AppBuf {
     FtpCommandData,
     FtpReply,
     FtpCompletionCode,
+    FtpdataCommand,
     QuicVersion,
     Ikev2ExchangeType,
     RfbSecType,
@@ -118,6 +119,7 @@ impl AppBuf {
             B::Ikev2ExchangeType => AppProto::Ikev2,
             B::RfbSecType | B::RfbSecResult | B::RfbName => AppProto::Rfb,
             B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
+            B::FtpdataCommand => AppProto::FtpData,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
@@ -186,6 +188,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "smb" => AppProto::Smb,
         "dcerpc" => AppProto::Dcerpc,
         "ftp" => AppProto::Ftp,
+        "ftp-data" => AppProto::FtpData,
         "ntp" => AppProto::Ntp,
         "dhcp" => AppProto::Dhcp,
         "tftp" => AppProto::Tftp,
@@ -309,6 +312,13 @@ fn value_keyword(
         }),
         "smb.version" => need().and_then(|v| number(kw, v, AppBuf::SmbVersion)),
         "dcerpc.iface" | "dce_iface" => need().and_then(dce_iface),
+        "ftpdata_command" => need().map(|v| {
+            let c = exact(unquote(v).to_ascii_lowercase().into_bytes());
+            (
+                BufferKind::App(AppBuf::FtpdataCommand),
+                vec![Item::Content(c)],
+            )
+        }),
         "rfb.sectype" => need().and_then(|v| number(kw, v, AppBuf::RfbSecType)),
         "rfb.secresult" => need().and_then(|v| {
             let (neg, name) = match v.strip_prefix('!') {

@@ -63,6 +63,7 @@ pub enum Parser {
     Smb(Box<smb::SmbState>),
     Dcerpc(Box<dcerpc::DcerpcState>),
     Ftp(Box<ftp::FtpState>),
+    FtpData(Box<ftp::FtpDataState>),
     Ntp(Box<ntp::NtpState>),
     Dhcp(Box<dhcp::DhcpState>),
     Quic(Box<quic::QuicState>),
@@ -80,6 +81,7 @@ impl Parser {
             Parser::Smb(p) => p.as_ref(),
             Parser::Dcerpc(p) => p.as_ref(),
             Parser::Ftp(p) => p.as_ref(),
+            Parser::FtpData(p) => p.as_ref(),
             Parser::Ntp(p) => p.as_ref(),
             Parser::Dhcp(p) => p.as_ref(),
             Parser::Quic(p) => p.as_ref(),
@@ -97,6 +99,7 @@ impl Parser {
             Parser::Smb(p) => p.as_mut(),
             Parser::Dcerpc(p) => p.as_mut(),
             Parser::Ftp(p) => p.as_mut(),
+            Parser::FtpData(p) => p.as_mut(),
             Parser::Ntp(p) => p.as_mut(),
             Parser::Dhcp(p) => p.as_mut(),
             Parser::Quic(p) => p.as_mut(),
@@ -166,6 +169,28 @@ impl AppLayer {
         }
     }
 
+    /// The flow is an FTP data connection the control channel announced.
+    pub fn start_ftp_data(&mut self) {
+        self.start(AppProto::FtpData);
+    }
+
+    /// FTP control channel: the data connections it announced since the last call.
+    pub fn take_ftp_expectations(&mut self) -> Vec<ftp::FtpExpect> {
+        match &mut self.parser {
+            Parser::Ftp(f) => f.take_expectations(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// FTP data connection without its command yet: sets it.
+    pub fn set_ftp_data_command(&mut self, command: &[u8]) {
+        if let Parser::FtpData(d) = &mut self.parser
+            && d.command.is_none()
+        {
+            d.command = Some(command.to_vec());
+        }
+    }
+
     /// Whether this flow's protocol is known (or known to be unknowable).
     pub fn decided(&self) -> bool {
         self.proto != AppProto::Unknown
@@ -186,6 +211,7 @@ impl AppLayer {
             AppProto::Smb => Parser::Smb(Box::new(smb::SmbState::new())),
             AppProto::Dcerpc => Parser::Dcerpc(Box::default()),
             AppProto::Ftp => Parser::Ftp(Box::default()),
+            AppProto::FtpData => Parser::FtpData(Box::default()),
             AppProto::Ntp => Parser::Ntp(Box::default()),
             AppProto::Dhcp => Parser::Dhcp(Box::default()),
             AppProto::Quic => Parser::Quic(Box::default()),
