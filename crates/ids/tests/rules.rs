@@ -496,3 +496,21 @@ proptest! {
         det.inspect(&input, &mut flow, &mut out);
     }
 }
+
+#[test]
+fn a_multi_buffer_named_again_is_a_new_instance() {
+    // Two instances of file.data: each may match another file of the transaction.
+    let r = one(
+        "alert http any any -> any any (file.data; content:\"a\"; file.data; content:\"b\"; sid:1;)",
+    );
+    assert_eq!(r.groups.len(), 2);
+    // One instance: both contents in the same file.
+    let r = one("alert http any any -> any any (file.data; content:\"a\"; content:\"b\"; sid:1;)");
+    assert_eq!(r.groups.len(), 1);
+    // A single buffer named again keeps adding to the same group.
+    let r = one(
+        "alert http any any -> any any (http.uri; content:\"a\"; http.method; content:\"G\"; http.uri; content:\"b\"; sid:1;)",
+    );
+    assert_eq!(r.groups.len(), 2);
+    assert_eq!(r.groups[0].items.len(), 2);
+}

@@ -222,6 +222,59 @@ fn disposition_name(v: &[u8]) -> Option<Vec<u8>> {
     (!name.is_empty()).then(|| name.to_vec())
 }
 
+/// The files of a `multipart/form-data` request body: (file, its data) for each part
+/// with a `filename` (each part's data without its trailing CR LF).
+pub fn multipart_files(tx: &HttpTx, hashes: bool) -> Vec<(FileInfo, Vec<u8>)> {
+    let Some(ct) = tx.request_header("content-type") else {
+        return Vec::new();
+    };
+    let lower = ct.to_ascii_lowercase();
+    if !lower.starts_with(b"multipart/") {
+        return Vec::new();
+    }
+    let Some(at) = memchr::memmem::find(&lower, b"boundary=") else {
+        return Vec::new();
+    };
+    let b = &ct[at + 9..];
+    let b = b.strip_prefix(b"\"").map_or(b, |q| {
+        &q[..q.iter().position(|&c| c == b'"').unwrap_or(q.len())]
+    });
+    let b = &b[..b
+        .iter()
+        .position(|&c| c == b';' || c == b' ')
+        .unwrap_or(b.len())];
+    if b.is_empty() {
+        return Vec::new();
+    }
+    let delim = [&b"--"[..], b].concat();
+    let body = &tx.request_body;
+    let mut out = Vec::new();
+    let mut starts = memchr::memmem::find_iter(body, &delim).collect::<Vec<_>>();
+    starts.push(body.len());
+    for w in starts.windows(2) {
+        let part = &body[w[0] + delim.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let Some(hdr_end) = memchr::memmem::find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let headers = &part[..hdr_end];
+        let name = headers
+            .split(|&c| c == b'\n')
+            .find(|l| l.to_ascii_lowercase().starts_with(b"content-disposition"))
+            .and_then(disposition_name);
+        let Some(name) = name else { continue };
+        let data = &part[hdr_end + 4..];
+        let data = data.strip_suffix(b"\r\n").unwrap_or(data);
+        // A part is complete when the next delimiter was seen.
+        let complete = w[1] < body.len() || tx.request_complete;
+        out.push((FileInfo::new(name, data, complete, hashes), data.to_vec()));
+        if out.len() >= 16 {
+            break;
+        }
+    }
+    out
+}
+
 /// The file an HTTP transaction carries in `dir`, if any.
 pub fn http_file(tx: &HttpTx, dir: Direction, hashes: bool) -> Option<FileInfo> {
     let path = || {
@@ -318,6 +371,31 @@ mod tests {
         assert_eq!(Some(whole.md5.as_str()), f.md5.as_deref());
         let big = FileInfo::with_hashes(b"/x".to_vec(), b"a", true, true, Some(&whole));
         assert_eq!((big.size, big.sha256), (3, f.sha256));
+    }
+
+    #[test]
+    fn multipart_parts_with_a_filename_are_files() {
+        let tx = HttpTx {
+            request_headers: vec![(
+                b"Content-Type".to_vec(),
+                b"multipart/form-data; boundary=XyZ".to_vec(),
+            )],
+            request_body: b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nfield\r\n--XyZ\r\nContent-Disposition: form-data; filename=b.txt\r\n\r\nsecond\r\n--XyZ--\r\n".to_vec(),
+            request_complete: true,
+            ..HttpTx::default()
+        };
+        let files = multipart_files(&tx, false);
+        let got: Vec<(&[u8], &[u8])> = files
+            .iter()
+            .map(|(f, d)| (f.name.as_slice(), d.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b"a.txt"[..], &b"first"[..]),
+                (&b"b.txt"[..], &b"second"[..])
+            ]
+        );
     }
 
     #[test]

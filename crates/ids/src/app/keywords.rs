@@ -174,6 +174,30 @@ impl AppBuf {
     }
 }
 
+/// Buffers that a transaction may have several of (files, DNS names, certificates,
+/// headers): naming one again in a rule starts a new instance, which may match another
+/// of them.
+pub fn multi_instance(k: BufferKind) -> bool {
+    use AppBuf as B;
+    match k {
+        BufferKind::FileData | BufferKind::DnsQuery | BufferKind::TlsCerts => true,
+        BufferKind::App(b) => matches!(
+            b,
+            B::FileName
+                | B::FileMagic
+                | B::DnsQueriesRrname
+                | B::DnsAnswersRrname
+                | B::DnsResponseRrname
+                | B::Krb5Cname
+                | B::Krb5Sname
+                | B::HttpRequestHeader
+                | B::HttpResponseHeader
+                | B::TlsSubjectAltName
+        ),
+        _ => false,
+    }
+}
+
 /// A number field as the buffer detection reads.
 pub fn num_buf(v: u64) -> [u8; 8] {
     v.to_be_bytes()

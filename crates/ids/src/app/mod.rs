@@ -159,6 +159,8 @@ fn idx(d: Direction) -> usize {
 pub struct AppScratch {
     http: Option<(http::HttpScratch, Option<Vec<u8>>)>,
     file: Option<files::FileInfo>,
+    /// Files of a multipart request body, each with its data.
+    parts: Vec<(files::FileInfo, Vec<u8>)>,
 }
 
 impl AppLayer {
@@ -441,6 +443,10 @@ impl AppLayer {
                 file: h
                     .tx(u.tx_id)
                     .and_then(|t| files::http_file(t, u.direction, h.cfg().hash_files)),
+                parts: match (h.tx(u.tx_id), u.direction) {
+                    (Some(t), Direction::ToServer) => files::multipart_files(t, h.cfg().hash_files),
+                    _ => Vec::new(),
+                },
             },
             _ => AppScratch::default(),
         }
@@ -459,6 +465,13 @@ impl AppLayer {
                     tx.buffers(u.direction, host, s, out);
                 }
                 if let Some(f) = &scratch.file {
+                    f.buffers(out);
+                }
+                // Each file of a multipart body is a `file.data` and `file.name` of its
+                // own; a keyword group matches if it matches one of them (Suricata's
+                // multi-buffer), so two groups may match two different files.
+                for (f, data) in &scratch.parts {
+                    out.push((BufferKind::FileData, data));
                     f.buffers(out);
                 }
             }

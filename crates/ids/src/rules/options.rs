@@ -479,6 +479,11 @@ fn pcre_buffer_flag(c: char) -> Option<BufferKind> {
 
 struct Builder {
     items: Vec<(Buf, Item)>,
+    /// Per item of `items`: the instance of its buffer. Naming a multi-buffer (one
+    /// file of several, one DNS query of several) again starts a new instance, whose
+    /// keywords may match another one of the buffers (Suricata 8).
+    instances: Vec<u32>,
+    instance: u32,
     sticky: Buf,
     /// Buffers that got a `dotprefix` transform.
     dotprefix: Vec<Buf>,
@@ -509,6 +514,7 @@ impl Builder {
             t.push(entry.1);
         } else {
             self.items.push(entry);
+            self.instances.push(self.instance);
         }
     }
 
@@ -540,6 +546,19 @@ impl Builder {
                 _ => None,
             })
             .ok_or_else(err)
+    }
+
+    /// A sticky buffer is named: a multi-buffer named again gets a new instance.
+    fn set_sticky(&mut self, buf: Buf) {
+        if let Buf::Kind(k) = buf
+            && crate::app::keywords::multi_instance(k)
+            && self.items.iter().any(|(b, _)| *b == buf)
+        {
+            self.instance += 1;
+        }
+        self.in_base64 = false;
+        self.sticky = buf;
+        self.sticky_set = true;
     }
 
     /// The buffer of the last content-like item (for relative keywords).
@@ -1256,6 +1275,8 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     let mut priority: Option<u8> = None;
     let mut b = Builder {
         items: Vec::new(),
+        instances: Vec::new(),
+        instance: 0,
         sticky: Buf::Payload,
         dotprefix: Vec::new(),
         sticky_set: false,
@@ -1614,9 +1635,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                     } else if value.is_some() {
                         return Err(RuleError::malformed(format!("`{kw}` takes no value")));
                     }
-                    b.in_base64 = false;
-                    b.sticky = buf;
-                    b.sticky_set = true;
+                    b.set_sticky(buf);
                 }
                 None => {
                     use crate::app::keywords::{KeywordUse, keyword};
@@ -1631,11 +1650,7 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
                                     b.push((Buf::Kind(kind), item));
                                 }
                             }
-                            KeywordUse::Sticky(kind) => {
-                                b.in_base64 = false;
-                                b.sticky = Buf::Kind(kind);
-                                b.sticky_set = true;
-                            }
+                            KeywordUse::Sticky(kind) => b.set_sticky(Buf::Kind(kind)),
                         },
                         None => return Err(RuleError::unsupported("keyword", kw)),
                     }
@@ -1653,14 +1668,22 @@ fn build(header_text: &str, opts: &[(&str, Option<&str>)], vars: &Vars) -> Res<R
     }
     // Group the payload keywords by buffer, in the order written.
     let mut groups: Vec<Group> = Vec::new();
-    for (buf, item) in b.items {
-        match groups.iter_mut().find(|g| g.buf == buf) {
+    let mut group_instance: Vec<u32> = Vec::new();
+    for ((buf, item), inst) in b.items.into_iter().zip(b.instances) {
+        let found = groups
+            .iter()
+            .zip(&group_instance)
+            .position(|(g, i)| g.buf == buf && *i == inst);
+        match found.map(|i| &mut groups[i]) {
             Some(g) => g.items.push(item),
-            None => groups.push(Group {
-                buf,
-                dotprefix: b.dotprefix.contains(&buf),
-                items: vec![item],
-            }),
+            None => {
+                groups.push(Group {
+                    buf,
+                    dotprefix: b.dotprefix.contains(&buf),
+                    items: vec![item],
+                });
+                group_instance.push(inst);
+            }
         }
     }
     if let Proto::App(p) = rule.header.proto {
