@@ -275,6 +275,178 @@ pub fn multipart_files(tx: &HttpTx, hashes: bool) -> Vec<(FileInfo, Vec<u8>)> {
     out
 }
 
+/// Base64 (RFC 2045: whitespace and line breaks ignored, decoding stops at the first
+/// other byte outside the alphabet or at padding).
+pub fn base64(d: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() * 3 / 4);
+    let (mut acc, mut n) = (0u32, 0);
+    for &c in d {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'\r' | b'\n' | b' ' | b'\t' => continue,
+            _ => break,
+        };
+        acc = acc << 6 | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            (acc, n) = (0, 0);
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
+}
+
+/// Quoted-printable (RFC 2045): `=XX` escapes and soft line breaks.
+fn quoted_printable(d: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len());
+    let mut i = 0;
+    while i < d.len() {
+        if d[i] == b'=' {
+            let rest = &d[i + 1..];
+            if rest.starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if rest.starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            if let Some(h) = rest.get(..2)
+                && let Ok(v) = u8::from_str_radix(std::str::from_utf8(h).unwrap_or("zz"), 16)
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(d[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The value of a header in a MIME header block (case-insensitive name, folded
+/// lines joined).
+fn mime_header<'a>(headers: &'a [u8], name: &[u8]) -> Option<Vec<u8>> {
+    let mut lines = headers.split(|&c| c == b'\n').peekable();
+    while let Some(l) = lines.next() {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        let Some(colon) = l.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        if !l[..colon].eq_ignore_ascii_case(name) {
+            continue;
+        }
+        let mut v = l[colon + 1..].to_vec();
+        while let Some(next) = lines.peek() {
+            if !next.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
+                break;
+            }
+            let n = lines.next().unwrap_or_default();
+            v.extend_from_slice(n.strip_suffix(b"\r").unwrap_or(n));
+        }
+        return Some(v);
+    }
+    None
+}
+
+/// `boundary=` of a multipart Content-Type value.
+fn boundary(ct: &[u8]) -> Option<Vec<u8>> {
+    let lower = ct.to_ascii_lowercase();
+    if !memchr::memmem::find(&lower, b"multipart/").is_some() {
+        return None;
+    }
+    let at = memchr::memmem::find(&lower, b"boundary=")? + 9;
+    let b = &ct[at..];
+    let b = match b.strip_prefix(b"\"") {
+        Some(q) => &q[..q.iter().position(|&c| c == b'"').unwrap_or(q.len())],
+        None => {
+            &b[..b
+                .iter()
+                .position(|&c| c == b';' || c == b' ' || c == b'\r')
+                .unwrap_or(b.len())]
+        }
+    };
+    (!b.is_empty()).then(|| b.to_vec())
+}
+
+/// The attachments of a MIME message (headers and body, as mail carries it): each
+/// part with a file name, decoded (base64, quoted-printable), nested multiparts
+/// followed to a few levels.
+pub fn mime_files(msg: &[u8], complete: bool, hashes: bool) -> Vec<(FileInfo, Vec<u8>)> {
+    fn walk(
+        entity: &[u8],
+        depth: u32,
+        complete: bool,
+        hashes: bool,
+        out: &mut Vec<(FileInfo, Vec<u8>)>,
+    ) {
+        if depth > 4 || out.len() >= 16 {
+            return;
+        }
+        let (headers, body) = match memchr::memmem::find(entity, b"\r\n\r\n") {
+            Some(p) => (&entity[..p + 2], &entity[p + 4..]),
+            None => match memchr::memmem::find(entity, b"\n\n") {
+                Some(p) => (&entity[..p + 1], &entity[p + 2..]),
+                None => return,
+            },
+        };
+        let ct = mime_header(headers, b"content-type").unwrap_or_default();
+        if let Some(b) = boundary(&ct) {
+            let delim = [&b"--"[..], &b].concat();
+            let mut starts: Vec<usize> = memchr::memmem::find_iter(body, &delim).collect();
+            starts.push(body.len());
+            for w in starts.windows(2) {
+                let part = &body[w[0] + delim.len()..w[1]];
+                if part.starts_with(b"--") {
+                    break;
+                }
+                let part = part
+                    .strip_prefix(b"\r\n")
+                    .or_else(|| part.strip_prefix(b"\n"))
+                    .unwrap_or(part);
+                // The line break before a delimiter belongs to the delimiter.
+                let part = part
+                    .strip_suffix(b"\r\n")
+                    .or_else(|| part.strip_suffix(b"\n"))
+                    .unwrap_or(part);
+                walk(part, depth + 1, complete, hashes, out);
+            }
+            return;
+        }
+        let name = mime_header(headers, b"content-disposition")
+            .and_then(|d| disposition_name(&d))
+            .or_else(|| {
+                // `Content-Type: ...; name="x"`
+                let lower = ct.to_ascii_lowercase();
+                let at = memchr::memmem::find(&lower, b"name=")?;
+                disposition_name(&[&b"filename="[..], &ct[at + 5..]].concat())
+            });
+        let Some(name) = name else { return };
+        let cte = mime_header(headers, b"content-transfer-encoding")
+            .map(|v| v.trim_ascii().to_ascii_lowercase())
+            .unwrap_or_default();
+        let data = match cte.as_slice() {
+            b"base64" => base64(body),
+            b"quoted-printable" => quoted_printable(body),
+            _ => body.to_vec(),
+        };
+        out.push((FileInfo::new(name, &data, complete, hashes), data));
+    }
+    let mut out = Vec::new();
+    walk(msg, 0, complete, hashes, &mut out);
+    out
+}
+
 /// The file an HTTP transaction carries in `dir`, if any.
 pub fn http_file(tx: &HttpTx, dir: Direction, hashes: bool) -> Option<FileInfo> {
     let path = || {
@@ -371,6 +543,28 @@ mod tests {
         assert_eq!(Some(whole.md5.as_str()), f.md5.as_deref());
         let big = FileInfo::with_hashes(b"/x".to_vec(), b"a", true, true, Some(&whole));
         assert_eq!((big.size, big.sha256), (3, f.sha256));
+    }
+
+    #[test]
+    fn mime_attachments_are_decoded() {
+        let msg = b"Subject: x\r\nContent-Type: multipart/mixed; boundary=\"+B\"\r\n\r\n--+B\r\nContent-Type: text/plain\r\n\r\nhello\r\n--+B\r\nContent-Disposition: attachment; filename=e.txt\r\nContent-Transfer-Encoding: base64\r\n\r\nWDVPIVA=\r\n--+B\r\nContent-Type: text/plain; name=\"q.txt\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db=\r\nc\r\n--+B--\r\n";
+        let files = mime_files(msg, true, true);
+        let got: Vec<(&[u8], &[u8])> = files
+            .iter()
+            .map(|(f, d)| (f.name.as_slice(), d.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b"e.txt"[..], &b"X5O!P"[..]),
+                (&b"q.txt"[..], &b"a=bc"[..])
+            ]
+        );
+        assert_eq!(
+            files[0].0.md5.as_deref(),
+            Some(crate::app::md5_hex(b"X5O!P").as_str())
+        );
+        assert_eq!(base64(b"YW Jj\r\nZA=="), b"abcd");
     }
 
     #[test]

@@ -438,6 +438,17 @@ impl AppLayer {
     /// Prepares derived buffers for an update.
     pub fn scratch(&self, u: &AppUpdate) -> AppScratch {
         match &self.parser {
+            Parser::Smtp(sm) => AppScratch {
+                parts: sm
+                    .tx(u.tx_id)
+                    .filter(|t| t.complete)
+                    .map(|t| {
+                        let hashes = self.http_cfg.unwrap_or_default().hash_files;
+                        files::mime_files(&t.data, true, hashes)
+                    })
+                    .unwrap_or_default(),
+                ..AppScratch::default()
+            },
             Parser::Http(h) => AppScratch {
                 http: h.tx(u.tx_id).map(|t| (t.scratch(), t.host_norm())),
                 file: h
@@ -570,6 +581,11 @@ impl AppLayer {
                     }
                     if t.complete && !t.data.is_empty() {
                         out.push((BufferKind::FileData, &t.data));
+                    }
+                    // Attachments, decoded: files of their own.
+                    for (f, data) in &scratch.parts {
+                        out.push((BufferKind::FileData, data));
+                        f.buffers(out);
                     }
                 }
             }
