@@ -336,7 +336,7 @@ fn quoted_printable(d: &[u8]) -> Vec<u8> {
 
 /// The value of a header in a MIME header block (case-insensitive name, folded
 /// lines joined).
-fn mime_header<'a>(headers: &'a [u8], name: &[u8]) -> Option<Vec<u8>> {
+fn mime_header(headers: &[u8], name: &[u8]) -> Option<Vec<u8>> {
     let mut lines = headers.split(|&c| c == b'\n').peekable();
     while let Some(l) = lines.next() {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
@@ -362,7 +362,7 @@ fn mime_header<'a>(headers: &'a [u8], name: &[u8]) -> Option<Vec<u8>> {
 /// `boundary=` of a multipart Content-Type value.
 fn boundary(ct: &[u8]) -> Option<Vec<u8>> {
     let lower = ct.to_ascii_lowercase();
-    if !memchr::memmem::find(&lower, b"multipart/").is_some() {
+    if memchr::memmem::find(&lower, b"multipart/").is_none() {
         return None;
     }
     let at = memchr::memmem::find(&lower, b"boundary=")? + 9;
