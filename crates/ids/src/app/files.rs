@@ -362,9 +362,7 @@ fn mime_header(headers: &[u8], name: &[u8]) -> Option<Vec<u8>> {
 /// `boundary=` of a multipart Content-Type value.
 fn boundary(ct: &[u8]) -> Option<Vec<u8>> {
     let lower = ct.to_ascii_lowercase();
-    if memchr::memmem::find(&lower, b"multipart/").is_none() {
-        return None;
-    }
+    memchr::memmem::find(&lower, b"multipart/")?;
     let at = memchr::memmem::find(&lower, b"boundary=")? + 9;
     let b = &ct[at..];
     let b = match b.strip_prefix(b"\"") {
