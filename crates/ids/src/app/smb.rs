@@ -388,7 +388,7 @@ impl SmbState {
             if !andx || wc < 2 {
                 break;
             }
-            let next = w[0];
+            let Some(&next) = w.first() else { break };
             let off = u16le(w, 2).unwrap_or(0) as usize;
             if next == 0xff || off <= at || off >= m.len() {
                 break;
@@ -417,6 +417,11 @@ impl SmbState {
                 break;
             }
             let next = u32le(h, 20).unwrap_or(0) as usize;
+            // A next command must lie past this one's header.
+            if next != 0 && next < 64 {
+                self.events.push("smb.malformed_data");
+                break;
+            }
             let msg = if next > 0 && next <= h.len() {
                 &h[..next]
             } else {
@@ -438,7 +443,10 @@ impl SmbState {
         let mid = u64le(m, 24).unwrap_or(0);
         let tree = if async_ { 0 } else { u32le(m, 36).unwrap_or(0) };
         let status = u32le(m, 8).unwrap_or(0);
-        let b = &m[64..];
+        let Some(b) = m.get(64..) else {
+            self.events.push("smb.malformed_data");
+            return;
+        };
         // STATUS_PENDING interim responses do not complete the exchange.
         if reply && status == 0x0000_0103 {
             return;
