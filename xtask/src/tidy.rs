@@ -347,10 +347,13 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
         "mamori-ids",
         &[
             // pcre2-sys binds the PCRE2 C library: `libc` for its types, `cc` at build time.
+            // sha1/sha2 (file digests, certificate fingerprints) use `cpufeatures` to
+            // pick their SIMD code: CPUID, no I/O.
             "adler2",
             "block-buffer",
             "cfg-if",
             "cmov",
+            "cpufeatures",
             "crc32fast",
             "crypto-common",
             "ctutils",
@@ -371,6 +374,8 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "serde_core",
             "serde_derive",
             "serde_json",
+            "sha1",
+            "sha2",
             "simd-adler32",
             "syn",
             "thiserror",

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::app::{AppLayer, AppUpdate, http::HttpConfig};
 use crate::decode::defrag::{Defrag, DefragConfig};
@@ -16,7 +16,7 @@ use crate::detect::{
     Action, Alert, AppProto, BufferKind, Detector, Direction, FlowCounts, FlowDetectState, Input,
     Layer4,
 };
-use crate::eve::{AlertContext, AlertInfo, alert_record};
+use crate::eve::{AlertContext, AlertInfo, FlowSummary, alert_record};
 use crate::flow::{Flow, FlowConfig, FlowTable, TcpState};
 use crate::stream::{Stream, StreamConfig};
 
@@ -47,6 +47,35 @@ pub struct EngineConfig {
     pub iface: Option<String>,
     /// Write `pcap_cnt` (the packet's number in the capture) in alerts.
     pub pcap_cnt: bool,
+    /// EVE records besides alerts (all off by default).
+    pub eve: EveTypes,
+}
+
+/// Which EVE records besides alerts are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EveTypes {
+    /// `anomaly`: each application-layer event of a transaction, once.
+    pub anomaly: bool,
+    /// The transaction records (`http`, `dns`, `tls`, `smb`, ...): once per
+    /// transaction, on its first update from the server (a transaction never
+    /// answered is not written).
+    pub app: bool,
+    /// `fileinfo`: each complete file, once.
+    pub fileinfo: bool,
+    /// `flow`: each flow when it ends (timeout, reuse or end of input).
+    pub flow: bool,
+}
+
+impl EveTypes {
+    /// Every record type.
+    pub fn all() -> EveTypes {
+        EveTypes {
+            anomaly: true,
+            app: true,
+            fileinfo: true,
+            flow: true,
+        }
+    }
 }
 
 /// Counters.
@@ -88,11 +117,22 @@ pub struct FlowExt {
     /// transaction inputs so rules that mix payload and buffer matches see the data
     /// that came before the packet completing the transaction.
     recent: [Vec<u8>; 2],
+    /// Non-alert EVE records already written for this flow: (transaction, kind,
+    /// detail), so each is written once.
+    eve_logged: std::collections::HashSet<(u64, u8, Vec<u8>)>,
+    alerted: bool,
 }
 
 /// SYNs with another sequence number queued before the handshake, as Suricata's
 /// `stream.max-syn-queued` default; each one more raises `stream.3whs_syn_flood`.
 const MAX_SYN_QUEUED: usize = 10;
+
+/// Kinds of [`FlowExt::eve_logged`] entries.
+const LOGGED_ANOMALY: u8 = 0;
+const LOGGED_APP: u8 = 1;
+const LOGGED_FILE: u8 = 2;
+/// Entries kept per flow (then the set starts over).
+const MAX_LOGGED: usize = 1024;
 
 /// Bytes of recent stream data kept per direction for transaction inputs (at least
 /// this much, at most twice as much).
@@ -115,7 +155,21 @@ pub struct Engine {
     stats: Stats,
     events: Vec<Value>,
     alerts: Vec<Alert>,
+    /// Some rule inspects file hashes.
+    file_hashes: bool,
+    /// FTP data connections announced by control channels: (address, port) → the
+    /// command that uses it (once known) and when it was announced.
+    ftp_expect: std::collections::HashMap<(IpAddr, u16), FtpExpected>,
 }
+
+/// An announced FTP data connection: its command once known, and when it was
+/// announced.
+type FtpExpected = (Option<Vec<u8>>, i64);
+
+/// Announced FTP data connections remembered (the oldest are forgotten), and for how
+/// long (microseconds of capture time).
+const MAX_FTP_EXPECT: usize = 1024;
+const FTP_EXPECT_TTL: i64 = 300_000_000;
 
 /// The facts of the current packet that EVE and detection need.
 struct PktCtx<'a> {
@@ -128,7 +182,16 @@ struct PktCtx<'a> {
 
 impl Engine {
     pub fn new(detector: Detector, cfg: EngineConfig) -> Engine {
+        use crate::app::keywords::AppBuf;
+        let file_hashes = detector.needs().buffers.iter().any(|k| {
+            matches!(
+                k,
+                BufferKind::App(AppBuf::FileMd5 | AppBuf::FileSha1 | AppBuf::FileSha256)
+            )
+        });
         Engine {
+            file_hashes,
+            ftp_expect: std::collections::HashMap::new(),
             flows: FlowTable::new(cfg.flow),
             defrag: Defrag::new(cfg.defrag),
             cfg,
@@ -326,6 +389,7 @@ impl Engine {
                 .reuse_closed((p.src, sp), (p.dst, dp), p.vlan, &mut removed);
         }
         let http_cfg = self.cfg.http;
+        let file_hashes = self.file_hashes;
         let midstream = self.cfg.flow.midstream;
         let (flow, dir) = self.flows.lookup(
             c.ts,
@@ -334,11 +398,24 @@ impl Engine {
             p.proto,
             p.vlan,
             || FlowExt {
-                app: AppLayer::new(http_cfg),
+                app: AppLayer::new(HttpConfig {
+                    hash_files: file_hashes,
+                    ..http_cfg
+                }),
                 ..FlowExt::default()
             },
             &mut removed,
         );
+        if flow.packets == [0, 0] && p.proto == 6 {
+            // A data connection an FTP control channel announced.
+            if let Some((cmd, _)) = self.ftp_expect.get(&(p.dst, dp)) {
+                let cmd = cmd.clone();
+                flow.ext.app.start_ftp_data();
+                if let Some(c) = cmd {
+                    flow.ext.app.set_ftp_data_command(&c);
+                }
+            }
+        }
         flow.packets[di(dir)] += 1;
         flow.bytes[di(dir)] += p.payload.len() as u64;
         flow.ext.wire_bytes[di(dir)] += c.len as u64;
@@ -431,9 +508,31 @@ impl Engine {
                             }
                         }
                         let server_port = flow.server.1;
+                        if flow.ext.app.proto == AppProto::FtpData
+                            && let Some((Some(c), _)) = self.ftp_expect.get(&flow.server)
+                        {
+                            flow.ext.app.set_ftp_data_command(&c.clone());
+                        }
                         flow.ext
                             .app
                             .on_stream(dir, &new_stream, server_port, &mut updates);
+                        for e in flow.ext.app.take_ftp_expectations() {
+                            let peer = if e.to_server {
+                                flow.server.0
+                            } else {
+                                flow.client.0
+                            };
+                            if self.ftp_expect.len() >= MAX_FTP_EXPECT {
+                                let now = c.ts;
+                                self.ftp_expect
+                                    .retain(|_, (_, t)| now - *t < FTP_EXPECT_TTL);
+                                if self.ftp_expect.len() >= MAX_FTP_EXPECT {
+                                    self.ftp_expect.clear();
+                                }
+                            }
+                            self.ftp_expect
+                                .insert((e.addr.unwrap_or(peer), e.port), (e.command, c.ts));
+                        }
                     }
                     if flags & 0x05 != 0 {
                         // FIN closes this direction; RST both.
@@ -560,6 +659,43 @@ impl Engine {
     }
 
     fn finish_flow(&mut self, mut f: Flow<FlowExt>, ts: i64) {
+        self.finish_flow_app(&mut f, ts);
+        if self.cfg.eve.flow {
+            let c = RecordCtx {
+                ts: f.last_ts,
+                pcap_cnt: None,
+                src: f.client,
+                dst: f.server,
+            };
+            let summary = FlowSummary {
+                start_micros: f.first_ts,
+                end_micros: f.last_ts,
+                packets: f.packets,
+                bytes: f.bytes,
+                state: match f.tcp {
+                    _ if f.proto != 6 && f.established() => "established",
+                    _ if f.proto != 6 => "new",
+                    crate::flow::TcpState::Closed => "closed",
+                    crate::flow::TcpState::Established | crate::flow::TcpState::Closing => {
+                        "established"
+                    }
+                    _ => "new",
+                },
+                reason: if ts > f.last_ts {
+                    "timeout"
+                } else {
+                    "shutdown"
+                },
+                alerted: f.ext.alerted,
+            };
+            let head = record_head(&self.cfg, &f, &c, None, true);
+            self.events.push(crate::eve::flow_record(&head, &summary));
+        }
+    }
+
+    /// The application layer's last words on a finished flow (data buffered behind a
+    /// gap, bodies that end with the connection).
+    fn finish_flow_app(&mut self, f: &mut Flow<FlowExt>, ts: i64) {
         if f.ext.dropped || f.proto != 6 {
             return;
         }
@@ -584,7 +720,7 @@ impl Engine {
                 &mut self.stats,
                 &mut self.events,
                 &mut self.alerts,
-                &mut f,
+                f,
                 u,
                 ts,
                 None,
@@ -668,9 +804,19 @@ fn inspect_tx(
             _ => Layer4::Other,
         },
     };
+    let mut logged = std::mem::take(&mut flow.ext.eve_logged);
     let scratch = flow.ext.app.scratch(u);
     let mut bufs: Vec<(BufferKind, &[u8])> = Vec::new();
     flow.ext.app.buffers(u, &scratch, &mut bufs);
+    if cfg.eve != EveTypes::default() {
+        let ctx = RecordCtx {
+            ts,
+            pcap_cnt: if cfg.pcap_cnt { pcap_cnt } else { None },
+            src,
+            dst,
+        };
+        non_alert_records(cfg, events, flow, &mut logged, u, &bufs, &ctx);
+    }
     let input = Input {
         ts_micros: ts,
         src_ip: src.0,
@@ -695,7 +841,9 @@ fn inspect_tx(
     alerts.clear();
     detector.inspect(&input, &mut flow.ext.detect, alerts);
     drop(bufs);
+    flow.ext.eve_logged = logged;
     let found = std::mem::take(alerts);
+    flow.ext.alerted |= !found.is_empty();
     let v = emit(
         cfg,
         stats,
@@ -716,6 +864,112 @@ fn inspect_tx(
     );
     *alerts = found;
     v
+}
+
+/// Where and when a transaction update's records are written.
+struct RecordCtx {
+    ts: i64,
+    pcap_cnt: Option<u64>,
+    src: (IpAddr, u16),
+    dst: (IpAddr, u16),
+}
+
+/// The head of a non-alert record of a flow.
+fn record_head<'a>(
+    cfg: &'a EngineConfig,
+    flow: &Flow<FlowExt>,
+    c: &RecordCtx,
+    tx_id: Option<u64>,
+    to_server: bool,
+) -> AlertContext<'a> {
+    AlertContext {
+        ts_micros: c.ts,
+        flow_id: flow.id,
+        pcap_cnt: c.pcap_cnt,
+        in_iface: cfg.iface.as_deref(),
+        src_ip: c.src.0,
+        dst_ip: c.dst.0,
+        ports: matches!(flow.proto, 6 | 17).then_some((c.src.1, c.dst.1)),
+        icmp: None,
+        proto: flow.proto,
+        app_proto: match flow.ext.app.proto {
+            AppProto::Unknown => None,
+            p => Some(p.name()),
+        },
+        to_server,
+        tx_id: tx_id.map(|t| t & !crate::app::TO_CLIENT_SIDE),
+        metadata: None,
+    }
+}
+
+/// `anomaly`, transaction and `fileinfo` records of a transaction update (each once).
+fn non_alert_records(
+    cfg: &EngineConfig,
+    events: &mut Vec<Value>,
+    flow: &Flow<FlowExt>,
+    logged: &mut std::collections::HashSet<(u64, u8, Vec<u8>)>,
+    u: &AppUpdate,
+    bufs: &[(BufferKind, &[u8])],
+    c: &RecordCtx,
+) {
+    use crate::app::keywords::AppBuf;
+    let tx = u.tx_id & !crate::app::TO_CLIENT_SIDE;
+    let to_server = u.direction == Direction::ToServer;
+    let mut out = Vec::new();
+    if logged.len() > MAX_LOGGED {
+        logged.clear();
+    }
+    let head = |flow: &Flow<FlowExt>| record_head(cfg, flow, c, Some(u.tx_id), to_server);
+    if cfg.eve.anomaly {
+        for (k, v) in bufs {
+            if *k == BufferKind::App(AppBuf::Event)
+                && logged.insert((tx, LOGGED_ANOMALY, v.to_vec()))
+            {
+                out.push(crate::eve::anomaly_record(
+                    &head(flow),
+                    &String::from_utf8_lossy(v),
+                ));
+            }
+        }
+    }
+    if cfg.eve.app
+        && !to_server
+        && logged.insert((tx, LOGGED_APP, Vec::new()))
+        && let Some((name, m)) = flow.ext.app.eve_metadata(u.tx_id)
+    {
+        out.push(crate::eve::app_record(&head(flow), name, &m));
+    }
+    // A file is complete when its size is known.
+    let find = |b: AppBuf| {
+        bufs.iter()
+            .find(|(k, _)| *k == BufferKind::App(b))
+            .map(|(_, v)| *v)
+    };
+    if cfg.eve.fileinfo
+        && let (Some(name), Some(size)) = (find(AppBuf::FileName), find(AppBuf::FileSize))
+        && logged.insert((tx, LOGGED_FILE, [&[u8::from(to_server)], name].concat()))
+    {
+        let mut fi = serde_json::Map::new();
+        fi.insert("filename".into(), json!(String::from_utf8_lossy(name)));
+        let size = size.try_into().map(u64::from_be_bytes).unwrap_or(0);
+        fi.insert("size".into(), json!(size));
+        fi.insert("state".into(), json!("CLOSED"));
+        fi.insert("stored".into(), json!(false));
+        for (key, b) in [
+            ("magic", AppBuf::FileMagic),
+            ("md5", AppBuf::FileMd5),
+            ("sha1", AppBuf::FileSha1),
+            ("sha256", AppBuf::FileSha256),
+        ] {
+            if let Some(v) = find(b) {
+                fi.insert(key.into(), json!(String::from_utf8_lossy(v)));
+            }
+        }
+        let mut h = head(flow);
+        h.metadata = flow.ext.app.eve_metadata(u.tx_id);
+        out.push(crate::eve::fileinfo_record(&h, Value::Object(fi)));
+    }
+    events.extend(out);
 }
 
 /// Writes EVE records for alerts and applies IPS drops; returns the packet verdict.
@@ -765,7 +1019,7 @@ fn emit(
             proto: f.proto,
             app_proto,
             to_server: f.dir == Direction::ToServer,
-            tx_id,
+            tx_id: tx_id.map(|t| t & !crate::app::TO_CLIENT_SIDE),
             metadata,
         };
         let info = AlertInfo {

@@ -4,6 +4,7 @@
 use mamori_ids::detect::{AppProto, BufferKind};
 use mamori_ids::rules::{
     Action, AddrExpr, Buf, Item, Proto, Rule, Skipped, Vars, parse_rule, parse_rules,
+    parse_rules_with_files,
 };
 use proptest::prelude::*;
 
@@ -67,8 +68,12 @@ fn header_actions_and_protocols() {
             .header
             .bidirectional
     );
-    let e = err("alert ftp any any -> any any (sid:7;)");
-    assert_eq!(e.keyword.as_deref(), Some("ftp"));
+    assert_eq!(
+        one("alert ftp any any -> any any (sid:1;)").header.proto,
+        Proto::App(AppProto::Ftp)
+    );
+    let e = err("alert enip any any -> any any (sid:7;)");
+    assert_eq!(e.keyword.as_deref(), Some("enip"));
     assert_eq!(e.sid, Some(7));
 }
 
@@ -794,14 +799,19 @@ fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
                 alert dns any any -> any any (dns.query; datarep:b, >, 1, load bad.csv, type string; sid:4;)\n\
                 alert dns any any -> any any (dns.query; datarep:m, >, 1, load missing.csv, type string; sid:5;)\n\
                 alert dns any any -> any any (dns.query; dataset:isset,r,type md5; sid:6;)\n\
-                alert dns any any -> any any (dataset:isset,x,type string; sid:7;)\n";
-    let set = parse_rules(
+                alert dns any any -> any any (dataset:isset,x,type string; sid:7;)\n\
+                alert dns any any -> any any (dns.query; dataset:set,fresh,type string,load new.lst; sid:8;)\n";
+    let read = |name: &str| std::fs::read_to_string(dir.join(name));
+    let set = parse_rules_with_files(
         &file.display().to_string(),
         text,
         &Vars::suricata_defaults(),
+        &read,
     );
     let loaded: Vec<u32> = set.rules.iter().map(|r| r.sid).collect();
-    assert_eq!(loaded, vec![1, 2, 3]);
+    // A `dataset` whose file does not exist yet starts empty (Suricata creates it); a
+    // reputation list must exist.
+    assert_eq!(loaded, vec![1, 2, 3, 8]);
     let why = |sid: u32| {
         set.skipped
             .iter()
@@ -888,4 +898,22 @@ fn alert_keyword_is_for_pass_rules() {
         one("alert sctp any 7 -> any 7 (sid:1;)").header.proto,
         Proto::Sctp
     );
+}
+
+#[test]
+fn a_multi_buffer_named_again_is_a_new_instance() {
+    // Two instances of file.data: each may match another file of the transaction.
+    let r = one(
+        "alert http any any -> any any (file.data; content:\"a\"; file.data; content:\"b\"; sid:1;)",
+    );
+    assert_eq!(r.groups.len(), 2);
+    // One instance: both contents in the same file.
+    let r = one("alert http any any -> any any (file.data; content:\"a\"; content:\"b\"; sid:1;)");
+    assert_eq!(r.groups.len(), 1);
+    // A single buffer named again keeps adding to the same group.
+    let r = one(
+        "alert http any any -> any any (http.uri; content:\"a\"; http.method; content:\"G\"; http.uri; content:\"b\"; sid:1;)",
+    );
+    assert_eq!(r.groups.len(), 2);
+    assert_eq!(r.groups[0].items.len(), 2);
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use mamori_ids::detect::Detector;
 use mamori_ids::engine::{Engine, EngineConfig, Mode};
 use mamori_ids::pcap::PcapReader;
-use mamori_ids::rules::{RuleSet, Vars, parse_rules};
+use mamori_ids::rules::{RuleSet, Vars, parse_rules_with_files};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
@@ -125,7 +125,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
-        all.extend(parse_rules(&p.display().to_string(), &text, &vars));
+        // Files a rule names (`filemd5` hash lists, `dataset` files) are read next to
+        // its rule file.
+        let dir = p
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let read = |name: &str| std::fs::read_to_string(dir.join(name));
+        all.extend(parse_rules_with_files(
+            &p.display().to_string(),
+            &text,
+            &vars,
+            &read,
+        ));
     }
     let RuleSet { rules, skipped } = all;
     if rules.is_empty() && !args.no_rules {

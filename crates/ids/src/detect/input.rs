@@ -29,6 +29,19 @@ pub enum AppProto {
     Dns,
     Tls,
     Smtp,
+    Ssh,
+    Sip,
+    Krb5,
+    Smb,
+    Dcerpc,
+    Ftp,
+    FtpData,
+    Ntp,
+    Dhcp,
+    Tftp,
+    Quic,
+    Ikev2,
+    Rfb,
 }
 
 impl AppProto {
@@ -41,7 +54,28 @@ impl AppProto {
             AppProto::Dns => "dns",
             AppProto::Tls => "tls",
             AppProto::Smtp => "smtp",
+            AppProto::Ssh => "ssh",
+            AppProto::Sip => "sip",
+            AppProto::Krb5 => "krb5",
+            AppProto::Smb => "smb",
+            AppProto::Dcerpc => "dcerpc",
+            AppProto::Ftp => "ftp",
+            AppProto::FtpData => "ftp-data",
+            AppProto::Ntp => "ntp",
+            AppProto::Dhcp => "dhcp",
+            AppProto::Tftp => "tftp",
+            AppProto::Quic => "quic",
+            AppProto::Ikev2 => "ikev2",
+            AppProto::Rfb => "rfb",
         }
+    }
+}
+
+impl AppProto {
+    /// Whether a rule for this protocol applies to a flow of `flow`'s: the same, or
+    /// DCERPC carried by SMB (as in Suricata).
+    pub fn covers(self, flow: AppProto) -> bool {
+        self == flow || (self == AppProto::Dcerpc && flow == AppProto::Smb)
     }
 }
 
@@ -132,6 +166,8 @@ pub enum BufferKind {
     SmtpHelo,
     SmtpMailFrom,
     SmtpRcptTo,
+    /// A buffer of a parser in the keyword registry ([`crate::app::keywords`]).
+    App(crate::app::keywords::AppBuf),
     /// Packet header buffers (`ipv4.hdr`, `ipv6.hdr`, `tcp.hdr`, `udp.hdr`,
     /// `icmpv4.hdr`, `icmpv6.hdr`): inspected on packets, not transactions.
     Ipv4Hdr,

@@ -30,7 +30,7 @@ fn is_relative(item: &Item) -> bool {
         Item::ByteExtract(x) => x.relative,
         Item::ByteMath(m) => m.relative,
         Item::Base64Decode { relative, .. } => *relative,
-        Item::Bsize(_) | Item::Dataset(_) => false,
+        Item::Bsize(_) | Item::Dataset(_) | Item::InList { .. } => false,
     }
 }
 
@@ -95,6 +95,10 @@ fn match_at(
         Item::Dataset(op) => op.matches(buf) && match_at(items, i + 1, buf, prev_end, budget, vars),
         Item::Bsize(m) => {
             m.matches(buf.len() as u64) && match_at(items, i + 1, buf, prev_end, budget, vars)
+        }
+        Item::InList { list, negated } => {
+            list.values.contains(buf) != *negated
+                && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
         Item::ByteTest(t) => {
             byte_test(t, buf, prev_end, vars) && match_at(items, i + 1, buf, prev_end, budget, vars)

@@ -11,7 +11,7 @@
 
 mod group;
 pub mod input;
-mod matcher;
+pub(crate) mod matcher;
 mod prefilter;
 mod teddy;
 mod threshold;
@@ -820,7 +820,7 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
         Proto::Icmpv4 => input.ip_proto == 1,
         Proto::Icmpv6 => input.ip_proto == 58,
         Proto::Pkthdr => true,
-        Proto::App(p) => input.app_proto == p,
+        Proto::App(p) => p.covers(input.app_proto),
     };
     if !proto_ok {
         return false;
@@ -1049,7 +1049,11 @@ fn anchored(groups: &[&Group]) -> bool {
             Item::ByteJump(j) => !j.relative,
             Item::ByteExtract(x) => !x.relative,
             Item::ByteMath(m) => !m.relative,
-            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } | Item::Dataset(_) => false,
+            Item::Pcre(_)
+            | Item::Bsize(_)
+            | Item::Base64Decode { .. }
+            | Item::Dataset(_)
+            | Item::InList { .. } => false,
         })
     })
 }
@@ -1172,7 +1176,7 @@ fn rule_matches(
         return false;
     }
     if let Proto::App(p) = rule.header.proto
-        && input.app_proto != p
+        && !p.covers(input.app_proto)
     {
         return false;
     }

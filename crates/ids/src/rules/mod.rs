@@ -12,6 +12,7 @@ mod options;
 mod vars;
 
 pub use header::{AddrExpr, PortExpr};
+pub(crate) use options::parse_uint as parse_uint_value;
 pub use vars::{Vars, VarsError};
 
 use crate::detect::input::{AppProto, BufferKind, Direction};
@@ -276,6 +277,22 @@ pub enum Item {
         relative: bool,
         then: Vec<Item>,
     },
+    /// The whole buffer is (`negated`: is not) one of the values of a list loaded from
+    /// a file (`filemd5`, `filesha1`, `filesha256` hash lists).
+    InList {
+        list: std::sync::Arc<ValueList>,
+        negated: bool,
+    },
+}
+
+/// Values loaded from a file a rule names, resolved against the rule file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueList {
+    /// The file as the rule names it.
+    pub file: String,
+    /// Loaded from the file (empty until the rule file's folder is known).
+    pub loaded: bool,
+    pub values: std::collections::HashSet<Vec<u8>>,
 }
 
 /// A transform: rewrites a sticky buffer before its keywords inspect it (applied in
@@ -732,6 +749,7 @@ pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
         | K::Icmpv6Hdr
         | K::IpSrc
         | K::IpDst => None,
+        K::App(b) => b.direction(),
     }
 }
 
@@ -812,11 +830,10 @@ impl RuleSet {
     }
 }
 
-/// What the rules of one file share while they are parsed: the directory their data
-/// files (`dataset ... load`) are found in, and the datasets by name.
-#[derive(Debug, Default)]
-pub(crate) struct ParseCtx {
-    pub dir: Option<std::path::PathBuf>,
+/// What the rules of one file share while they are parsed: the reader of the files
+/// they name (`dataset ... load`), and the datasets by name.
+pub(crate) struct ParseCtx<'a> {
+    pub files: &'a RuleFiles<'a>,
     pub datasets: HashMap<String, std::sync::Arc<dataset::Dataset>>,
 }
 
@@ -845,13 +862,40 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
-    let mut ctx = ParseCtx {
-        dir: std::path::Path::new(file).parent().map(|p| p.to_path_buf()),
-        datasets: HashMap::new(),
+    parse_rules_with_files(file, text, vars, &no_files)
+}
+
+/// Reads a file a rule names (a hash list of `filemd5`, a `dataset` file), relative to
+/// the rule file; the caller does the I/O (this crate does none): the contents or why
+/// not (`NotFound` lets a `dataset` start empty, as Suricata does).
+pub type RuleFiles<'a> = dyn Fn(&str) -> std::io::Result<String> + 'a;
+
+/// The reader when none is given: every file is missing.
+fn no_files(name: &str) -> std::io::Result<String> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("`{name}`: no rule-side files given"),
+    ))
+}
+
+/// [`parse_rules`], with the files rules name (`filemd5:list.txt`, `dataset ... load
+/// f`) read by `files`.
+pub fn parse_rules_with_files(
+    file: &str,
+    text: &str,
+    vars: &Vars,
+    files: &RuleFiles<'_>,
+) -> RuleSet {
+    let mut loader = Loader {
+        file,
+        vars,
+        ctx: ParseCtx {
+            files,
+            datasets: HashMap::new(),
+        },
+        set: RuleSet::default(),
+        index: HashMap::new(),
     };
-    let ctx = &mut ctx;
-    let mut set = RuleSet::default();
-    let mut index = HashMap::new();
     let mut pending = String::new();
     let mut start_line = 0;
     for (idx, line) in text.lines().enumerate() {
@@ -869,44 +913,54 @@ pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
         }
         pending.push_str(trimmed);
         let rule_text = std::mem::take(&mut pending);
-        load_one(
-            file, start_line, &rule_text, vars, &mut set, &mut index, ctx,
-        );
+        loader.load_one(start_line, &rule_text);
     }
     if !pending.is_empty() {
-        load_one(file, start_line, &pending, vars, &mut set, &mut index, ctx);
+        loader.load_one(start_line, &pending);
     }
-    set
+    loader.set
 }
 
-fn load_one(
-    file: &str,
-    line: usize,
-    text: &str,
-    vars: &Vars,
-    set: &mut RuleSet,
-    index: &mut HashMap<(u32, u32), usize>,
-    ctx: &mut ParseCtx,
-) {
-    match options::parse_rule(text, vars, ctx) {
-        Ok(mut rule) => {
-            rule.file = file.to_string();
-            rule.line = line;
-            set.push(rule, index);
+/// What loading the rules of one file carries from rule to rule.
+struct Loader<'a> {
+    file: &'a str,
+    vars: &'a Vars,
+    ctx: ParseCtx<'a>,
+    set: RuleSet,
+    index: HashMap<(u32, u32), usize>,
+}
+
+impl Loader<'_> {
+    fn load_one(&mut self, line: usize, text: &str) {
+        let files = self.ctx.files;
+        let parsed = options::parse_rule(text, self.vars, &mut self.ctx).and_then(|mut rule| {
+            crate::app::keywords::load_lists(&mut rule, files).map_err(|e| (Some(rule.sid), e))?;
+            Ok(rule)
+        });
+        match parsed {
+            Ok(mut rule) => {
+                rule.file = self.file.to_string();
+                rule.line = line;
+                self.set.push(rule, &mut self.index);
+            }
+            Err((sid, err)) => self.set.skipped.push(Skipped {
+                file: self.file.to_string(),
+                line,
+                sid,
+                reason: err.reason,
+                keyword: err.keyword,
+            }),
         }
-        Err((sid, err)) => set.skipped.push(Skipped {
-            file: file.to_string(),
-            line,
-            sid,
-            reason: err.reason,
-            keyword: err.keyword,
-        }),
     }
 }
 
 /// Parses one rule (header and options, continuations already joined).
 pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
-    options::parse_rule(text, vars, &mut ParseCtx::default()).map_err(|(sid, err)| Skipped {
+    let mut ctx = ParseCtx {
+        files: &no_files,
+        datasets: HashMap::new(),
+    };
+    options::parse_rule(text, vars, &mut ctx).map_err(|(sid, err)| Skipped {
         file: String::new(),
         line: 0,
         sid,

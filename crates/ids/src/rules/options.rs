@@ -11,7 +11,7 @@ type Res<T> = Result<T, RuleError>;
 pub(crate) fn parse_rule(
     text: &str,
     vars: &Vars,
-    ctx: &mut ParseCtx,
+    ctx: &mut ParseCtx<'_>,
 ) -> Result<Rule, (Option<u32>, RuleError)> {
     let text = text.trim();
     let Some(open) = text.find('(') else {
@@ -198,7 +198,10 @@ fn parse_header(text: &str, vars: &Vars) -> Res<(Action, Header, FlowOpts, bool)
         "dns" => Proto::App(AppProto::Dns),
         "tls" => Proto::App(AppProto::Tls),
         "smtp" => Proto::App(AppProto::Smtp),
-        other => return Err(RuleError::unsupported("protocol", other)),
+        other => match crate::app::keywords::header_proto(other) {
+            Some(p) => Proto::App(p),
+            None => return Err(RuleError::unsupported("protocol", other)),
+        },
     };
     let bad = |what: &str, e: String| RuleError::malformed(format!("{what}: {e}"));
     let src = parse_addr(toks[2], vars).map_err(|e| bad("source address", e))?;
@@ -455,7 +458,7 @@ fn sticky_buffer(kw: &str) -> Option<Buf> {
         "icmpv6.hdr" => K::Icmpv6Hdr,
         "ip.src" => K::IpSrc,
         "ip.dst" => K::IpDst,
-        _ => return None,
+        _ => return crate::app::keywords::sticky(kw).map(Buf::Kind),
     };
     Some(Buf::Kind(kind))
 }
@@ -505,6 +508,11 @@ fn pcre_buffer_flag(c: char) -> Option<BufferKind> {
 
 struct Builder {
     items: Vec<(Buf, Item)>,
+    /// Per item of `items`: the instance of its buffer. Naming a multi-buffer (one
+    /// file of several, one DNS query of several) again starts a new instance, whose
+    /// keywords may match another one of the buffers (Suricata 8).
+    instances: Vec<u32>,
+    instance: u32,
     sticky: Buf,
     /// Buffers that got a `dotprefix` transform.
     dotprefix: Vec<Buf>,
@@ -552,6 +560,7 @@ impl Builder {
                 0
             });
             self.items.push(entry);
+            self.instances.push(self.instance);
         }
     }
 
@@ -614,6 +623,21 @@ impl Builder {
                 _ => None,
             })
             .ok_or_else(err)
+    }
+
+    /// A sticky buffer is named: a multi-buffer named again gets a new instance.
+    fn set_sticky(&mut self, buf: Buf) {
+        if let Buf::Kind(k) = buf
+            && crate::app::keywords::multi_instance(k)
+            && self.items.iter().any(|(b, _)| *b == buf)
+        {
+            self.instance += 1;
+        }
+        self.in_base64 = false;
+        self.sticky = buf;
+        self.sticky_set = true;
+        self.cur_chain = 0;
+        self.fresh_sticky = true;
     }
 
     /// The buffer of the last content-like item (for relative keywords).
@@ -1604,7 +1628,8 @@ fn parse_app_proto(value: &str) -> Res<AppProtoMatch> {
         "smtp" => AppProto::Smtp,
         "failed" => AppProto::Failed,
         "unknown" => AppProto::Unknown,
-        other => return Err(RuleError::unsupported("app-layer-protocol", other)),
+        other => crate::app::keywords::header_proto(other)
+            .ok_or_else(|| RuleError::unsupported("app-layer-protocol", other))?,
     };
     Ok(AppProtoMatch { proto, negated })
 }
@@ -1695,7 +1720,7 @@ fn build(
     header_text: &str,
     opts: &[(&str, Option<&str>)],
     vars: &Vars,
-    ctx: &mut ParseCtx,
+    ctx: &mut ParseCtx<'_>,
 ) -> Res<Rule> {
     let (action, header, mut flow, flow_start) = parse_header(header_text, vars)?;
     let mut rule = Rule {
@@ -1747,6 +1772,8 @@ fn build(
     let mut priority: Option<u8> = None;
     let mut b = Builder {
         items: Vec::new(),
+        instances: Vec::new(),
+        instance: 0,
         sticky: Buf::Payload,
         dotprefix: Vec::new(),
         sticky_set: false,
@@ -2244,13 +2271,26 @@ fn build(
                     } else if value.is_some() {
                         return Err(RuleError::malformed(format!("`{kw}` takes no value")));
                     }
-                    b.in_base64 = false;
-                    b.sticky = buf;
-                    b.sticky_set = true;
-                    b.cur_chain = 0;
-                    b.fresh_sticky = true;
+                    b.set_sticky(buf);
                 }
-                None => return Err(RuleError::unsupported("keyword", kw)),
+                None => {
+                    use crate::app::keywords::{KeywordUse, keyword};
+                    let proto = match rule.header.proto {
+                        Proto::App(p) => Some(p),
+                        _ => None,
+                    };
+                    match keyword(kw, value, proto) {
+                        Some(r) => match r? {
+                            KeywordUse::Items(kind, items) => {
+                                for item in items {
+                                    b.push((Buf::Kind(kind), item));
+                                }
+                            }
+                            KeywordUse::Sticky(kind) => b.set_sticky(Buf::Kind(kind)),
+                        },
+                        None => return Err(RuleError::unsupported("keyword", kw)),
+                    }
+                }
             },
         }
     }
@@ -2268,14 +2308,16 @@ fn build(
     }
     // Group the payload keywords by buffer and transform chain, in the order written.
     let mut groups: Vec<Group> = Vec::new();
-    let mut group_chain: Vec<usize> = Vec::new();
-    for ((buf, item), chain) in b.items.into_iter().zip(b.chain_of) {
-        match groups
-            .iter_mut()
-            .zip(&group_chain)
-            .find(|(g, c)| g.buf == buf && **c == chain)
-        {
-            Some((g, _)) => g.items.push(item),
+    // Per group: its transform chain and buffer instance.
+    let mut group_key: Vec<(usize, u32)> = Vec::new();
+    let keyed = b.items.into_iter().zip(b.chain_of).zip(b.instances);
+    for (((buf, item), chain), inst) in keyed {
+        let found = groups
+            .iter()
+            .zip(&group_key)
+            .position(|(g, k)| g.buf == buf && *k == (chain, inst));
+        match found.map(|i| &mut groups[i]) {
+            Some(g) => g.items.push(item),
             None => {
                 groups.push(Group {
                     buf,
@@ -2284,7 +2326,7 @@ fn build(
                     absent: b.absent.iter().find(|(ab, _)| *ab == buf).map(|a| a.1),
                     items: vec![item],
                 });
-                group_chain.push(chain);
+                group_key.push((chain, inst));
             }
         }
     }
@@ -2312,6 +2354,11 @@ fn build(
                 && let Some(bp) = buffer_proto(k)
                 && bp != p
             {
+                // Suricata computes JA3/JA4 of QUIC's inner ClientHello; we do not
+                // decrypt QUIC, so such a rule is unsupported rather than wrong.
+                if p == AppProto::Quic && bp == AppProto::Tls {
+                    return Err(RuleError::unsupported("keyword", &format!("{k:?} on quic")));
+                }
                 return Err(RuleError::malformed(format!(
                     "a {} rule cannot inspect the {} buffer `{k:?}`",
                     p.name(),
@@ -2342,6 +2389,7 @@ pub(crate) fn buffer_proto(k: BufferKind) -> Option<AppProto> {
         | K::Ja3sHash
         | K::Ja3sString => AppProto::Tls,
         K::SmtpHelo | K::SmtpMailFrom | K::SmtpRcptTo => AppProto::Smtp,
+        K::App(b) => return b.proto(),
         K::FileData
         | K::Ipv4Hdr
         | K::Ipv6Hdr
@@ -2539,7 +2587,7 @@ fn parse_ip_proto(value: &str) -> Res<UintMatch> {
 /// `dataset:cmd,name,type T[,load FILE]` and `datarep:name,op,value,type T,load FILE`.
 /// Files are read relative to the rule file's directory; rules of one file that name
 /// the same set share it (its type must agree).
-fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx) -> Res<dataset::DatasetOp> {
+fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx<'_>) -> Res<dataset::DatasetOp> {
     use dataset::{DataType, Dataset, DatasetOp, RepOp};
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
     let usage = || {
@@ -2613,15 +2661,19 @@ fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx) -> Res<dataset::Data
         None => {
             let s = std::sync::Arc::new(Dataset::new(name, kind));
             if let Some(f) = load {
-                let path = match &ctx.dir {
-                    Some(d) => d.join(f),
-                    None => std::path::PathBuf::from(f),
-                };
                 // Suricata creates a set whose file does not exist yet (it is the
                 // file `save` would write); a reputation list must exist.
-                if path.exists() || rep.is_some() {
-                    s.load(&path, rep.is_some())
-                        .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
+                match (ctx.files)(f) {
+                    Ok(text) => {
+                        s.load(f, &text, rep.is_some())
+                            .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && rep.is_none() => {}
+                    Err(e) => {
+                        return Err(RuleError::malformed(format!(
+                            "`{kw}`: cannot read {f}: {e}"
+                        )));
+                    }
                 }
             }
             ctx.datasets.insert(name.to_string(), s.clone());
