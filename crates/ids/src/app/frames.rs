@@ -1,6 +1,6 @@
 //! Frames: the protocol data units a parser cuts the stream into (an SSH record, its
 //! header and data; a DCERPC fragment; a SIP message, its start line, headers and
-//! body), inspected by `frame:<name>` rules. Each frame is inspected once, as an update
+//! body; an RFB handshake message), inspected by `frame:<name>` rules. Each frame is inspected once, as an update
 //! of its own: its id has [`FRAME_BIT`] set and is never a transaction id.
 
 use std::collections::VecDeque;
@@ -31,6 +31,8 @@ pub enum FrameKind {
     SipResponseLine,
     SipResponseHeaders,
     SipResponseBody,
+    /// One RFB handshake message.
+    RfbPdu,
 }
 
 impl FrameKind {
@@ -39,6 +41,7 @@ impl FrameKind {
         match self {
             F::SshRecordPdu | F::SshRecordHdr | F::SshRecordData => AppProto::Ssh,
             F::DcerpcPdu | F::DcerpcHdr | F::DcerpcData => AppProto::Dcerpc,
+            F::RfbPdu => AppProto::Rfb,
             _ => AppProto::Sip,
         }
     }
@@ -49,7 +52,7 @@ impl FrameKind {
 pub fn frame_kind(name: &str, proto: Option<AppProto>) -> Option<FrameKind> {
     use FrameKind as F;
     let (p, short) = match name.split_once('.') {
-        Some((p, rest)) if matches!(p, "ssh" | "dcerpc" | "sip") => (p, rest),
+        Some((p, rest)) if matches!(p, "ssh" | "dcerpc" | "sip" | "rfb") => (p, rest),
         _ => (proto.map_or("", AppProto::name), name),
     };
     Some(match (p, short) {
@@ -66,6 +69,7 @@ pub fn frame_kind(name: &str, proto: Option<AppProto>) -> Option<FrameKind> {
         ("sip", "response.line") => F::SipResponseLine,
         ("sip", "response.headers") => F::SipResponseHeaders,
         ("sip", "response.body") => F::SipResponseBody,
+        ("rfb", "pdu") => F::RfbPdu,
         _ => return None,
     })
 }

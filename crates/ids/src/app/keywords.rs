@@ -583,6 +583,14 @@ fn event(v: &str) -> Result<(BufferKind, Vec<Item>), RuleError> {
     let valid = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    // Protocol-detection events have no protocol prefix; the one produced is
+    // `applayer_mismatch_protocol_both_directions`.
+    if name == "applayer_mismatch_protocol_both_directions" {
+        return Ok((
+            BufferKind::App(AppBuf::Event),
+            vec![Item::Content(exact(name.as_bytes().to_vec()))],
+        ));
+    }
     if !valid || !name.contains('.') {
         return Err(if valid {
             RuleError::unsupported("app-layer-event", name)
@@ -655,7 +663,8 @@ mod tests {
         let (_, items) = event("tls.invalid_certificate").unwrap();
         assert!(group_matches(&items, b"tls.invalid_certificate"));
         assert!(!group_matches(&items, b"tls.invalid_certificate_x"));
-        assert!(event("applayer_mismatch_protocol_both_directions").is_err());
+        assert!(event("applayer_mismatch_protocol_both_directions").is_ok());
+        assert!(event("applayer_proto_detection_skipped").is_err());
         assert!(event("tls.bad name").is_err());
     }
 }

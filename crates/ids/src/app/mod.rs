@@ -145,6 +145,31 @@ pub struct AppLayer {
     /// Data seen before the protocol was known, per direction.
     probe: [Vec<u8>; 2],
     http_cfg: Option<http::HttpConfig>,
+    /// Per direction: its first data after detection was looked at.
+    dir_seen: [bool; 2],
+    /// Events of the protocol detection itself (`applayer_*`), offered with
+    /// [`FLOW_EVENTS`] updates.
+    flow_events: Vec<&'static str>,
+}
+
+/// The update id of the flow's protocol-detection events (never a transaction's).
+pub const FLOW_EVENTS: u64 = 1 << 60;
+
+/// The protocol a direction's first data looks like, when a probe is sure.
+fn probe_dir(dir: Direction, d: &[u8]) -> Option<AppProto> {
+    let yes = |r: Option<bool>| r == Some(true);
+    Some(match dir {
+        Direction::ToServer if yes(http::probe_request(d)) => AppProto::Http,
+        Direction::ToClient if yes(http::probe_response(d)) => AppProto::Http,
+        _ if yes(tls::probe(d)) => AppProto::Tls,
+        _ if yes(ssh::probe(d)) => AppProto::Ssh,
+        _ if yes(smb::probe(d)) => AppProto::Smb,
+        Direction::ToServer if yes(smtp::probe_client(d)) => AppProto::Smtp,
+        Direction::ToServer if yes(ftp::probe_client(d)) => AppProto::Ftp,
+        Direction::ToServer if yes(sip::probe(d)) => AppProto::Sip,
+        Direction::ToClient if yes(rfb::probe(d)) => AppProto::Rfb,
+        _ => return None,
+    })
 }
 
 fn idx(d: Direction) -> usize {
@@ -277,6 +302,11 @@ impl AppLayer {
                     // Replay what was held back, requests first.
                     let held = std::mem::take(&mut self.probe);
                     let [ts, tc] = held;
+                    for (d, h) in [(Direction::ToServer, &ts), (Direction::ToClient, &tc)] {
+                        if !h.is_empty() {
+                            self.note_direction(d, h, out);
+                        }
+                    }
                     self.feed(Direction::ToServer, &ts, out);
                     self.feed(Direction::ToClient, &tc, out);
                     // This call's data beyond the probe limit was not held back.
@@ -313,7 +343,28 @@ impl AppLayer {
                 }
             }
         }
+        if !self.dir_seen[idx(dir)] {
+            self.note_direction(dir, data, out);
+        }
         self.feed(dir, data, out);
+    }
+
+    /// A direction's first data after detection: when it is surely another protocol
+    /// than the flow's, Suricata's `applayer_mismatch_protocol_both_directions`.
+    fn note_direction(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>) {
+        self.dir_seen[idx(dir)] = true;
+        let e = "applayer_mismatch_protocol_both_directions";
+        if let Some(p) = probe_dir(dir, data)
+            && p != self.proto
+            && self.proto != AppProto::Failed
+            && !self.flow_events.contains(&e)
+        {
+            self.flow_events.push(e);
+            out.push(AppUpdate {
+                tx_id: FLOW_EVENTS,
+                direction: dir,
+            });
+        }
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>) {
@@ -470,6 +521,12 @@ impl AppLayer {
         scratch: &'a AppScratch,
         out: &mut Vec<(BufferKind, &'a [u8])>,
     ) {
+        if u.tx_id == FLOW_EVENTS {
+            for e in &self.flow_events {
+                out.push((BufferKind::App(AppBuf::Event), e.as_bytes()));
+            }
+            return;
+        }
         match &self.parser {
             Parser::Http(h) => {
                 if let (Some(tx), Some((s, host))) = (h.tx(u.tx_id), &scratch.http) {
@@ -599,6 +656,9 @@ impl AppLayer {
 
     /// EVE metadata of a transaction: (`"http"`, {...}) and so on.
     pub fn eve_metadata(&self, tx_id: u64) -> Option<(&'static str, Value)> {
+        if tx_id == FLOW_EVENTS {
+            return None;
+        }
         let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         match &self.parser {
             Parser::Http(h) => {

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::AppUpdate;
+use super::frames::{FrameKind, Frames};
 use super::keywords::{AppBuf, num_buf};
 use crate::detect::{BufferKind, Direction};
 
@@ -38,6 +39,9 @@ pub struct RfbState {
     pub secresult: Option<[u8; 8]>,
     pub name: Option<Vec<u8>>,
     pub events: Vec<&'static str>,
+    frames: Frames,
+    /// Frames cut by the step being taken, pushed once its direction is known.
+    cut: Vec<(usize, Vec<u8>)>,
 }
 
 /// Whether data starts like an RFB version string (`None`: too short).
@@ -60,8 +64,12 @@ pub fn result_number(name: &str) -> Option<u64> {
 }
 
 impl RfbState {
+    /// Takes one handshake message of `n` bytes from side `i` (0 client, 1 server);
+    /// it is also a frame.
     fn take(&mut self, i: usize, n: usize) -> Option<Vec<u8>> {
-        (self.bufs[i].len() >= n).then(|| self.bufs[i].drain(..n).collect())
+        let m: Vec<u8> = (self.bufs[i].len() >= n).then(|| self.bufs[i].drain(..n).collect())?;
+        self.cut.push((i, m.clone()));
+        Some(m)
     }
 
     fn fail(&mut self) {
@@ -206,6 +214,14 @@ impl super::TxParser for RfbState {
         while self.step() {
             changed = true;
         }
+        for (side, m) in std::mem::take(&mut self.cut) {
+            let d = if side == 0 {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            self.frames.push(FrameKind::RfbPdu, d, &m, out);
+        }
         if changed {
             out.push(AppUpdate {
                 tx_id: 0,
@@ -214,7 +230,10 @@ impl super::TxParser for RfbState {
         }
     }
 
-    fn buffers<'a>(&'a self, _u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+    fn buffers<'a>(&'a self, u: &AppUpdate, out: &mut Vec<(BufferKind, &'a [u8])>) {
+        if self.frames.buffers(u.tx_id, out) {
+            return;
+        }
         let k = BufferKind::App;
         if let Some(t) = &self.sectype {
             out.push((k(AppBuf::RfbSecType), t));
