@@ -351,6 +351,9 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "block-buffer",
             "cfg-if",
             "cmov",
+            // sha1 and sha2 (the to_sha1 / to_sha256 transforms); cpufeatures detects
+            // their CPU instructions at run time (cpuid, no I/O).
+            "cpufeatures",
             "crc32fast",
             "crypto-common",
             "ctutils",
@@ -371,6 +374,8 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "serde_core",
             "serde_derive",
             "serde_json",
+            "sha1",
+            "sha2",
             "simd-adler32",
             "syn",
             "thiserror",

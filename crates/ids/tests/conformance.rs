@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use mamori_ids::detect::Detector;
 use mamori_ids::engine::{Engine, EngineConfig, Mode};
 use mamori_ids::pcap::PcapReader;
-use mamori_ids::rules::{Skipped, Vars, parse_rules};
+use mamori_ids::rules::{Skipped, Vars, parse_rules_with_files};
 use serde_json::Value;
 
 /// Passing cases reached so far (suricata-verify: 45 cases, suricata-verify-wide: 231,
@@ -48,7 +48,15 @@ fn run_case(dir: &Path, root: &Path, mode: &str) -> Result<Run, String> {
     let vars = Vars::from_json(&vars_text).map_err(|e| e.to_string())?;
     let rules_path = dir.join("rules.rules");
     let text = fs::read_to_string(&rules_path).map_err(|e| format!("rules: {e}"))?;
-    let set = parse_rules(&rules_path.display().to_string(), &text, &vars);
+    // Data files (datasets) are read next to the rule file, as the binary reads them.
+    let files = |name: &str| -> Result<Option<String>, String> {
+        let p = dir.join(name);
+        if !p.exists() {
+            return Ok(None);
+        }
+        fs::read_to_string(&p).map(Some).map_err(|e| e.to_string())
+    };
+    let set = parse_rules_with_files(&rules_path.display().to_string(), &text, &vars, &files);
     // No usable rule: the engine runs without rules, as the binary does.
     let cfg = EngineConfig {
         mode: if mode == "ips" { Mode::Ips } else { Mode::Ids },

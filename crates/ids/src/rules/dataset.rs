@@ -6,15 +6,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Values added by detection to one set, at most: beyond, `set` no longer adds (and
 /// does not match), so memory stays bounded whatever the traffic.
 pub const MAX_ADDED: usize = 1 << 20;
-
-/// Largest dataset file read.
-pub const MAX_FILE: u64 = 256 << 20;
 
 /// The type of a dataset's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,20 +111,10 @@ impl Dataset {
         }
     }
 
-    /// Loads a file: one value a line, `value,reputation` when `rep`; blank lines and
-    /// `#` comments skipped. Errors name the file and line.
-    pub fn load(&self, path: &Path, rep: bool) -> Result<usize, String> {
-        let meta =
-            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if !meta.is_file() || meta.len() > MAX_FILE {
-            return Err(format!(
-                "{} is not a regular file of at most {} MiB",
-                path.display(),
-                MAX_FILE >> 20
-            ));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    /// Loads a file's text (named `file` in errors): one value a line,
+    /// `value,reputation` when `rep`; blank lines and `#` comments skipped. Errors name
+    /// the file and line.
+    pub fn load(&self, file: &str, text: &str, rep: bool) -> Result<usize, String> {
         let mut e = self.lock();
         let mut n = 0;
         for (i, line) in text.lines().enumerate() {
@@ -136,7 +122,7 @@ impl Dataset {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let at = |m: String| format!("{}:{}: {m}", path.display(), i + 1);
+            let at = |m: String| format!("{file}:{}: {m}", i + 1);
             let (value, reputation) = match line.split_once(',') {
                 Some((v, r)) => {
                     let r: u32 = r

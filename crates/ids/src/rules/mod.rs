@@ -812,12 +812,24 @@ impl RuleSet {
     }
 }
 
-/// What the rules of one file share while they are parsed: the directory their data
-/// files (`dataset ... load`) are found in, and the datasets by name.
-#[derive(Debug, Default)]
-pub(crate) struct ParseCtx {
-    pub dir: Option<std::path::PathBuf>,
+/// Reads a data file that a rule names (`dataset ... load FILE`), by the name written
+/// in the rule: its text, `Ok(None)` when it does not exist, or an error. The engine
+/// does no I/O: the caller decides where files are found (the binary: next to the rule
+/// file) and how large they may be.
+pub type DataFiles<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
+
+/// What the rules of one file share while they are parsed: how data files are read,
+/// and the datasets by name.
+pub(crate) struct ParseCtx<'a> {
+    pub files: DataFiles<'a>,
     pub datasets: HashMap<String, std::sync::Arc<dataset::Dataset>>,
+}
+
+/// No data files: a rule that loads one is skipped, saying so.
+fn no_data_files(name: &str) -> Result<Option<String>, String> {
+    Err(format!(
+        "no data files are available to read `{name}` (the rules were given as text alone)"
+    ))
 }
 
 /// Why one rule could not be loaded.
@@ -845,8 +857,18 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
+    parse_rules_with_files(file, text, vars, &no_data_files)
+}
+
+/// As [`parse_rules`], reading the data files rules name (datasets) with `files`.
+pub fn parse_rules_with_files(
+    file: &str,
+    text: &str,
+    vars: &Vars,
+    files: DataFiles<'_>,
+) -> RuleSet {
     let mut ctx = ParseCtx {
-        dir: std::path::Path::new(file).parent().map(|p| p.to_path_buf()),
+        files,
         datasets: HashMap::new(),
     };
     let ctx = &mut ctx;
@@ -906,7 +928,11 @@ fn load_one(
 
 /// Parses one rule (header and options, continuations already joined).
 pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
-    options::parse_rule(text, vars, &mut ParseCtx::default()).map_err(|(sid, err)| Skipped {
+    let mut ctx = ParseCtx {
+        files: &no_data_files,
+        datasets: HashMap::new(),
+    };
+    options::parse_rule(text, vars, &mut ctx).map_err(|(sid, err)| Skipped {
         file: String::new(),
         line: 0,
         sid,

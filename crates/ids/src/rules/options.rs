@@ -2613,15 +2613,21 @@ fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx) -> Res<dataset::Data
         None => {
             let s = std::sync::Arc::new(Dataset::new(name, kind));
             if let Some(f) = load {
-                let path = match &ctx.dir {
-                    Some(d) => d.join(f),
-                    None => std::path::PathBuf::from(f),
-                };
+                let text =
+                    (ctx.files)(f).map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
                 // Suricata creates a set whose file does not exist yet (it is the
                 // file `save` would write); a reputation list must exist.
-                if path.exists() || rep.is_some() {
-                    s.load(&path, rep.is_some())
-                        .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
+                match text {
+                    Some(text) => {
+                        s.load(f, &text, rep.is_some())
+                            .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
+                    }
+                    None if rep.is_some() => {
+                        return Err(RuleError::malformed(format!(
+                            "`{kw}`: the reputation file `{f}` does not exist"
+                        )));
+                    }
+                    None => {}
                 }
             }
             ctx.datasets.insert(name.to_string(), s.clone());
