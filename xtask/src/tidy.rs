@@ -347,8 +347,8 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
         "mamori-ids",
         &[
             // pcre2-sys binds the PCRE2 C library: `libc` for its types, `cc` at build time.
-            // sha1/sha2 (file digests, certificate fingerprints) use `cpufeatures` to
-            // pick their SIMD code: CPUID, no I/O.
+            // sha1/sha2 (file digests, certificate fingerprints, the to_sha1 / to_sha256
+            // transforms) use `cpufeatures` to pick their SIMD code: CPUID, no I/O.
             "adler2",
             "block-buffer",
             "cfg-if",

@@ -2,8 +2,11 @@
 //! → detection → verdict and EVE records. Sans-IO: the caller passes each frame with
 //! its capture time and collects the EVE records with [`Engine::take_events`].
 //!
-//! In IPS mode a matching `drop` (or `reject`) rule drops the packet and every later
-//! packet of its flow, and the alert's `action` is `blocked`.
+//! In IPS mode a matching `drop` (or `reject`) rule drops the packet and, with
+//! Suricata's action scope, every later packet of its flow (all rule types but the
+//! packet type: a rule with packet keywords such as `dsize`, or a payload rule before
+//! the session is reassembled, drops its packet alone); the alert's `action` is
+//! `blocked`.
 
 use std::net::IpAddr;
 
@@ -644,7 +647,6 @@ impl Engine {
         }
         if verdict == Verdict::Drop {
             self.stats.dropped_packets += 1;
-            flow.ext.dropped = true;
         }
         // Inspected transactions are forgotten (their bodies can be large); a closed
         // session needs no recent-stream window.
@@ -982,11 +984,13 @@ fn emit(
     f: &PacketFacts,
 ) -> Verdict {
     let mut verdict = Verdict::Accept;
+    let mut drop_flow = false;
     for a in alerts {
         // A pass rule reaches here only with its `alert` keyword: logged as allowed.
         let blocking = matches!(a.action, Action::Drop | Action::Reject);
         let action = if blocking && cfg.mode == Mode::Ips {
             verdict = Verdict::Drop;
+            drop_flow |= a.flow_scope;
             "blocked"
         } else {
             "allowed"
@@ -1033,7 +1037,8 @@ fn emit(
         };
         events.push(alert_record(&ctx, &info));
     }
-    if verdict == Verdict::Drop {
+    // A packet-type rule drops the packet only; the others the rest of the flow too.
+    if drop_flow {
         flow.ext.dropped = true;
     }
     verdict

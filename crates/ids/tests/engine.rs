@@ -833,3 +833,30 @@ fn a_side_that_goes_on_after_its_reset_makes_the_reset_suspect() {
     let (ev, _) = run(&mut e, &frames);
     assert_eq!(sids(&ev), vec![1], "{ev:?}");
 }
+
+#[test]
+fn a_packet_type_drop_rule_drops_the_packet_not_the_flow() {
+    // Suricata's action scope: a rule with a packet keyword (dsize) acts on the packet
+    // alone; a rule on the reassembled stream drops the rest of the flow.
+    let mut e = engine(
+        r#"drop tcp any any -> any any (msg:"empty"; flow:established; dsize:0; sid:1;)
+drop tcp any any -> any any (msg:"evil"; flow:established; content:"evil"; sid:2;)"#,
+        Mode::Ips,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x18, b"ok"),
+        tcp(c, s, 103, 501, 0x10, b""),
+        tcp(c, s, 103, 501, 0x18, b"evil"),
+        tcp(c, s, 107, 501, 0x18, b"more"),
+    ];
+    let (ev, verdicts) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 1, 2], "{ev:?}");
+    use Verdict::{Accept as A, Drop as D};
+    assert_eq!(verdicts, vec![A, A, A, D, A, D, D, D]);
+}

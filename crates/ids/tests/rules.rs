@@ -4,7 +4,6 @@
 use mamori_ids::detect::{AppProto, BufferKind};
 use mamori_ids::rules::{
     Action, AddrExpr, Buf, Item, Proto, Rule, Skipped, Vars, parse_rule, parse_rules,
-    parse_rules_with_files,
 };
 use proptest::prelude::*;
 
@@ -787,31 +786,27 @@ fn absent_needs_a_sticky_buffer_and_stands_alone_without_or_else() {
 }
 
 #[test]
-fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
-    let dir = std::env::temp_dir().join(format!("mamori-ids-datasets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rep.csv"), "Z29vZ2xlLmNvbQ==,255\nbWFpbA==,10\n").unwrap();
-    std::fs::write(dir.join("bad.csv"), "Z29vZ2xlLmNvbQ==,255\n!!!,3\n").unwrap();
-    let file = dir.join("t.rules");
+fn datasets_load_data_files_through_the_caller_and_report_bad_lines() {
+    use mamori_ids::rules::parse_rules_with_files;
+    let files = |name: &str| -> Result<Option<String>, String> {
+        Ok(match name {
+            "rep.csv" => Some("Z29vZ2xlLmNvbQ==,255\nbWFpbA==,10\n".into()),
+            "bad.csv" => Some("Z29vZ2xlLmNvbQ==,255\n!!!,3\n".into()),
+            "absent.csv" => None,
+            _ => return Err(format!("cannot read {name}")),
+        })
+    };
     let text = "alert dns any any -> any any (dns.query; datarep:r, >, 200, load rep.csv, type string; sid:1;)\n\
                 alert dns any any -> any any (dns.query; dataset:isset,r,type string; sid:2;)\n\
-                alert dns any any -> any any (dns.query; dataset:set,seen,type string; sid:3;)\n\
+                alert dns any any -> any any (dns.query; dataset:set,seen,type string, load absent.csv; sid:3;)\n\
                 alert dns any any -> any any (dns.query; datarep:b, >, 1, load bad.csv, type string; sid:4;)\n\
-                alert dns any any -> any any (dns.query; datarep:m, >, 1, load missing.csv, type string; sid:5;)\n\
+                alert dns any any -> any any (dns.query; datarep:m, >, 1, load absent.csv, type string; sid:5;)\n\
                 alert dns any any -> any any (dns.query; dataset:isset,r,type md5; sid:6;)\n\
                 alert dns any any -> any any (dataset:isset,x,type string; sid:7;)\n\
-                alert dns any any -> any any (dns.query; dataset:set,fresh,type string,load new.lst; sid:8;)\n";
-    let read = |name: &str| std::fs::read_to_string(dir.join(name));
-    let set = parse_rules_with_files(
-        &file.display().to_string(),
-        text,
-        &Vars::suricata_defaults(),
-        &read,
-    );
+                alert dns any any -> any any (dns.query; dataset:isset,y,type string, load other.csv; sid:8;)\n";
+    let set = parse_rules_with_files("t.rules", text, &Vars::suricata_defaults(), &files);
     let loaded: Vec<u32> = set.rules.iter().map(|r| r.sid).collect();
-    // A `dataset` whose file does not exist yet starts empty (Suricata creates it); a
-    // reputation list must exist.
-    assert_eq!(loaded, vec![1, 2, 3, 8]);
+    assert_eq!(loaded, vec![1, 2, 3]);
     let why = |sid: u32| {
         set.skipped
             .iter()
@@ -820,9 +815,10 @@ fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
             .unwrap()
     };
     assert!(why(4).contains("bad.csv:2"), "{}", why(4));
-    assert!(why(5).contains("missing.csv"), "{}", why(5));
+    assert!(why(5).contains("absent.csv"), "{}", why(5));
     assert!(why(6).contains("another type"), "{}", why(6));
     assert!(why(7).contains("sticky buffer"), "{}", why(7));
+    assert!(why(8).contains("cannot read other.csv"), "{}", why(8));
     // The sets work: rep 255 > 200 for google.com, 10 is not.
     let Item::Dataset(op) = &set.rules[0].groups[0].items[0] else {
         panic!()
@@ -830,7 +826,11 @@ fn datasets_load_next_to_the_rule_file_and_report_bad_lines() {
     assert!(op.matches(b"google.com"));
     assert!(!op.matches(b"mail"));
     assert!(!op.matches(b"other"));
-    std::fs::remove_dir_all(&dir).ok();
+    // Without a way to read files, a rule that loads one is skipped, saying why.
+    let e = err(
+        "alert dns any any -> any any (dns.query; dataset:isset,z,type string, load f.csv; sid:9;)",
+    );
+    assert!(e.reason.contains("no data files"), "{}", e.reason);
 }
 
 #[test]

@@ -93,6 +93,27 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large"))
 }
 
+/// Largest data file (dataset list) a rule may load.
+const MAX_DATA_FILE: u64 = 256 << 20;
+
+/// A data file named by a rule (`dataset ... load FILE`), read next to the rule file:
+/// `None` when it does not exist; regular files of at most 256 MiB only.
+fn data_file(dir: &std::path::Path, name: &str) -> Result<Option<String>, String> {
+    let path = dir.join(name);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(m) if !m.is_file() || m.len() > MAX_DATA_FILE => Err(format!(
+            "{} is not a regular file of at most {} MiB",
+            path.display(),
+            MAX_DATA_FILE >> 20
+        )),
+        Ok(_) => std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+    }
+}
+
 /// Peak resident memory of this process, from /proc (Linux), in bytes.
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -125,18 +146,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
-        // Files a rule names (`filemd5` hash lists, `dataset` files) are read next to
-        // its rule file.
-        let dir = p
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .to_path_buf();
-        let read = |name: &str| std::fs::read_to_string(dir.join(name));
+        let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+        let files = |name: &str| data_file(&dir, name);
         all.extend(parse_rules_with_files(
             &p.display().to_string(),
             &text,
             &vars,
-            &read,
+            &files,
         ));
     }
     let RuleSet { rules, skipped } = all;

@@ -45,6 +45,9 @@ pub struct Alert {
     pub severity: u8,
     /// Which transaction matched, for EVE metadata.
     pub tx_id: Option<u64>,
+    /// The action (drop, reject) applies to the whole flow, not only this packet
+    /// (Suricata's action scope by rule type, as for `pass`).
+    pub flow_scope: bool,
 }
 
 /// What the loaded rules need from the traffic side.
@@ -139,7 +142,7 @@ pub struct DetectStats {
     pub matched: u64,
 }
 
-/// Whether a matching `pass` rule passes the whole flow (Suricata's action scope of
+/// Whether a matching `pass` (or `drop`) rule acts on the whole flow (Suricata's action scope of
 /// the `ip_only`, `stream` on a reassembled session, `app_layer` and `app_tx` rule
 /// types) or only the packet (the `pkt` type: packet keywords, or a flow check on a
 /// rule without payload).
@@ -554,8 +557,10 @@ impl Detector {
                 flow.tx_progress.remove(&(idx, tx));
             }
             if rule.action == Action::Pass {
+                let flow_scope = pass_applies_to_flow(rule, self.ip_only[idx as usize], input);
                 if rule.pass_alert && !rule.noalert {
                     out.push(Alert {
+                        flow_scope,
                         action: Action::Pass,
                         gid: rule.gid,
                         sid: rule.sid,
@@ -567,7 +572,7 @@ impl Detector {
                     });
                 }
                 // Suricata's action scope: the flow, except for packet-type rules.
-                if pass_applies_to_flow(rule, self.ip_only[idx as usize], input) {
+                if flow_scope {
                     flow.passed = true;
                 }
                 break;
@@ -577,6 +582,7 @@ impl Detector {
             }
             let (rule_th, rule_df) = (rule.threshold, rule.detection_filter);
             let alert = Alert {
+                flow_scope: pass_applies_to_flow(rule, self.ip_only[idx as usize], input),
                 action: rule.action,
                 gid: rule.gid,
                 sid: rule.sid,

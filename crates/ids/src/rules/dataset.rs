@@ -12,9 +12,6 @@ use std::sync::{Arc, Mutex};
 /// does not match), so memory stays bounded whatever the traffic.
 pub const MAX_ADDED: usize = 1 << 20;
 
-/// Largest dataset file loaded.
-pub const MAX_FILE: usize = 256 << 20;
-
 /// The type of a dataset's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataType {
@@ -114,13 +111,10 @@ impl Dataset {
         }
     }
 
-    /// Loads the text of a file (`file` names it in errors): one value a line,
+    /// Loads a file's text (named `file` in errors): one value a line,
     /// `value,reputation` when `rep`; blank lines and `#` comments skipped. Errors name
     /// the file and line.
     pub fn load(&self, file: &str, text: &str, rep: bool) -> Result<usize, String> {
-        if text.len() > MAX_FILE {
-            return Err(format!("{file} is larger than {} MiB", MAX_FILE >> 20));
-        }
         let mut e = self.lock();
         let mut n = 0;
         for (i, line) in text.lines().enumerate() {

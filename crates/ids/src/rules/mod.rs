@@ -830,11 +830,24 @@ impl RuleSet {
     }
 }
 
-/// What the rules of one file share while they are parsed: the reader of the files
-/// they name (`dataset ... load`), and the datasets by name.
+/// Reads a file that a rule names (`dataset ... load FILE`, the hash list of
+/// `filemd5:FILE`), by the name written in the rule: its text, `Ok(None)` when it does
+/// not exist, or an error. The engine does no I/O: the caller decides where files are
+/// found (the binary: next to the rule file) and how large they may be.
+pub type DataFiles<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
+
+/// What the rules of one file share while they are parsed: how data files are read,
+/// and the datasets by name.
 pub(crate) struct ParseCtx<'a> {
-    pub files: &'a RuleFiles<'a>,
+    pub files: DataFiles<'a>,
     pub datasets: HashMap<String, std::sync::Arc<dataset::Dataset>>,
+}
+
+/// No data files: a rule that loads one is skipped, saying so.
+fn no_data_files(name: &str) -> Result<Option<String>, String> {
+    Err(format!(
+        "no data files are available to read `{name}` (the rules were given as text alone)"
+    ))
 }
 
 /// Why one rule could not be loaded.
@@ -862,29 +875,16 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
-    parse_rules_with_files(file, text, vars, &no_files)
+    parse_rules_with_files(file, text, vars, &no_data_files)
 }
 
-/// Reads a file a rule names (a hash list of `filemd5`, a `dataset` file), relative to
-/// the rule file; the caller does the I/O (this crate does none): the contents or why
-/// not (`NotFound` lets a `dataset` start empty, as Suricata does).
-pub type RuleFiles<'a> = dyn Fn(&str) -> std::io::Result<String> + 'a;
-
-/// The reader when none is given: every file is missing.
-fn no_files(name: &str) -> std::io::Result<String> {
-    Err(std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        format!("`{name}`: no rule-side files given"),
-    ))
-}
-
-/// [`parse_rules`], with the files rules name (`filemd5:list.txt`, `dataset ... load
-/// f`) read by `files`.
+/// As [`parse_rules`], reading the files rules name (datasets, hash lists) with
+/// `files`.
 pub fn parse_rules_with_files(
     file: &str,
     text: &str,
     vars: &Vars,
-    files: &RuleFiles<'_>,
+    files: DataFiles<'_>,
 ) -> RuleSet {
     let mut loader = Loader {
         file,
@@ -957,7 +957,7 @@ impl Loader<'_> {
 /// Parses one rule (header and options, continuations already joined).
 pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
     let mut ctx = ParseCtx {
-        files: &no_files,
+        files: &no_data_files,
         datasets: HashMap::new(),
     };
     options::parse_rule(text, vars, &mut ctx).map_err(|(sid, err)| Skipped {

@@ -2661,19 +2661,21 @@ fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx<'_>) -> Res<dataset::
         None => {
             let s = std::sync::Arc::new(Dataset::new(name, kind));
             if let Some(f) = load {
+                let text =
+                    (ctx.files)(f).map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
                 // Suricata creates a set whose file does not exist yet (it is the
                 // file `save` would write); a reputation list must exist.
-                match (ctx.files)(f) {
-                    Ok(text) => {
+                match text {
+                    Some(text) => {
                         s.load(f, &text, rep.is_some())
                             .map_err(|e| RuleError::malformed(format!("`{kw}`: {e}")))?;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && rep.is_none() => {}
-                    Err(e) => {
+                    None if rep.is_some() => {
                         return Err(RuleError::malformed(format!(
-                            "`{kw}`: cannot read {f}: {e}"
+                            "`{kw}`: the reputation file `{f}` does not exist"
                         )));
                     }
+                    None => {}
                 }
             }
             ctx.datasets.insert(name.to_string(), s.clone());
