@@ -48,9 +48,15 @@ fn run_case(dir: &Path, root: &Path, mode: &str) -> Result<Run, String> {
     let vars = Vars::from_json(&vars_text).map_err(|e| e.to_string())?;
     let rules_path = dir.join("rules.rules");
     let text = fs::read_to_string(&rules_path).map_err(|e| format!("rules: {e}"))?;
-    // Files the rules name (hash lists) sit next to the rule file.
-    let read = |name: &str| fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
-    let set = parse_rules_with_files(&rules_path.display().to_string(), &text, &vars, &read);
+    // Data files (hash lists) are read next to the rule file, as the binary reads them.
+    let files = |name: &str| -> Result<Option<String>, String> {
+        let p = dir.join(name);
+        if !p.exists() {
+            return Ok(None);
+        }
+        fs::read_to_string(&p).map(Some).map_err(|e| e.to_string())
+    };
+    let set = parse_rules_with_files(&rules_path.display().to_string(), &text, &vars, &files);
     // No usable rule: the engine runs without rules, as the binary does.
     let cfg = EngineConfig {
         mode: if mode == "ips" { Mode::Ips } else { Mode::Ids },

@@ -125,17 +125,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
-        // Files a rule names (`filemd5` hash lists) are read next to its rule file.
-        let dir = p
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .to_path_buf();
-        let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+        // Data files a rule names (`filemd5` hash lists) are read next to its file.
+        let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+        let files = |name: &str| -> Result<Option<String>, String> {
+            let f = dir.join(name);
+            if !f.exists() {
+                return Ok(None);
+            }
+            std::fs::read_to_string(&f)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        };
         all.extend(parse_rules_with_files(
             &p.display().to_string(),
             &text,
             &vars,
-            &read,
+            &files,
         ));
     }
     let RuleSet { rules, skipped } = all;

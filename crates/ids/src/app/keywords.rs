@@ -12,7 +12,7 @@
 
 use crate::detect::{AppProto, BufferKind, Direction};
 use crate::rules::{
-    Buf, ByteOp, ByteTest, Content, Item, NumFormat, Rule, RuleError, RuleFiles, UintMatch,
+    Buf, ByteOp, ByteTest, Content, DataFiles, Item, NumFormat, Rule, RuleError, UintMatch,
     ValueList,
 };
 
@@ -553,7 +553,7 @@ fn list(v: &str, b: AppBuf) -> (BufferKind, Vec<Item>) {
 /// Loads the value lists a rule names, read by `files` (the caller's I/O): one hex
 /// hash per line (anything after it on the line is ignored), `#` comments and blank
 /// lines skipped.
-pub(crate) fn load_lists(rule: &mut Rule, files: &RuleFiles<'_>) -> Result<(), RuleError> {
+pub(crate) fn load_lists(rule: &mut Rule, files: DataFiles<'_>) -> Result<(), RuleError> {
     for g in &mut rule.groups {
         let Buf::Kind(BufferKind::App(b)) = g.buf else {
             continue;
@@ -573,7 +573,8 @@ pub(crate) fn load_lists(rule: &mut Rule, files: &RuleFiles<'_>) -> Result<(), R
             }
             let path = &list.file;
             let text = files(path)
-                .map_err(|e| RuleError::malformed(format!("hash list `{path}`: {e}")))?;
+                .map_err(|e| RuleError::malformed(format!("hash list `{path}`: {e}")))?
+                .ok_or_else(|| RuleError::malformed(format!("hash list `{path}` not found")))?;
             let mut values = std::collections::HashSet::new();
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();

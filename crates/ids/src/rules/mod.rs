@@ -652,21 +652,28 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
-    parse_rules_with_files(file, text, vars, &|name: &str| {
-        Err(format!("`{name}`: no rule-side files given"))
-    })
+    parse_rules_with_files(file, text, vars, &no_data_files)
 }
 
-/// Reads a file a rule names (a hash list of `filemd5`), relative to the rule file;
-/// the caller does the I/O (this crate does none): the contents or why not.
-pub type RuleFiles<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+/// Reads a data file that a rule names (`filemd5:list.txt`), by the name written in
+/// the rule: its text, `Ok(None)` when it does not exist, or an error. The engine does
+/// no I/O: the caller decides where files are found (the binary: next to the rule
+/// file).
+pub type DataFiles<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
 
-/// [`parse_rules`], with the files rules name (`filemd5:list.txt`) read by `files`.
+/// No data files: a rule that loads one is skipped, saying so.
+fn no_data_files(name: &str) -> Result<Option<String>, String> {
+    Err(format!(
+        "no data files are available to read `{name}` (the rules were given as text alone)"
+    ))
+}
+
+/// As [`parse_rules`], reading the data files rules name (hash lists) with `files`.
 pub fn parse_rules_with_files(
     file: &str,
     text: &str,
     vars: &Vars,
-    files: &RuleFiles<'_>,
+    files: DataFiles<'_>,
 ) -> RuleSet {
     let mut set = RuleSet::default();
     let mut index = HashMap::new();
@@ -704,7 +711,7 @@ fn load_one(
     line: usize,
     text: &str,
     vars: &Vars,
-    files: &RuleFiles<'_>,
+    files: DataFiles<'_>,
     set: &mut RuleSet,
     index: &mut HashMap<(u32, u32), usize>,
 ) {
