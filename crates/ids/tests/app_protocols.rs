@@ -193,7 +193,9 @@ fn ftp_reply_line_limit() {
 
 mod never_panic {
     use mamori_ids::app::TxParser;
-    use mamori_ids::app::{dcerpc, dhcp, ftp, ikev2, krb5, ntp, quic, rfb, sip, smb, ssh};
+    use mamori_ids::app::{
+        dcerpc, dhcp, ftp, ikev2, krb5, ntp, quic, rfb, sip, smb, ssh, websocket,
+    };
     use mamori_ids::detect::Direction;
     use proptest::prelude::*;
 
@@ -257,6 +259,7 @@ mod never_panic {
             drive(&mut krb5::Krb5State::default(), &data, split, pattern);
             drive(&mut ftp::FtpState::default(), &data, split, pattern);
             drive(&mut rfb::RfbState::default(), &data, split, pattern);
+            drive(&mut websocket::WebSocketState::default(), &data, split, pattern);
         }
 
         #[test]

@@ -146,6 +146,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
+        // Data files a rule names (datasets, `filemd5` hash lists) are read next to its
+        // file.
         let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
         let files = |name: &str| data_file(&dir, name);
         all.extend(parse_rules_with_files(

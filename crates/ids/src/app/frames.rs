@@ -33,6 +33,9 @@ pub enum FrameKind {
     SipResponseBody,
     /// One RFB handshake message.
     RfbPdu,
+    WebSocketPdu,
+    WebSocketHeader,
+    WebSocketData,
 }
 
 impl FrameKind {
@@ -42,6 +45,7 @@ impl FrameKind {
             F::SshRecordPdu | F::SshRecordHdr | F::SshRecordData => AppProto::Ssh,
             F::DcerpcPdu | F::DcerpcHdr | F::DcerpcData => AppProto::Dcerpc,
             F::RfbPdu => AppProto::Rfb,
+            F::WebSocketPdu | F::WebSocketHeader | F::WebSocketData => AppProto::WebSocket,
             _ => AppProto::Sip,
         }
     }
@@ -52,7 +56,7 @@ impl FrameKind {
 pub fn frame_kind(name: &str, proto: Option<AppProto>) -> Option<FrameKind> {
     use FrameKind as F;
     let (p, short) = match name.split_once('.') {
-        Some((p, rest)) if matches!(p, "ssh" | "dcerpc" | "sip" | "rfb") => (p, rest),
+        Some((p, rest)) if matches!(p, "ssh" | "dcerpc" | "sip" | "rfb" | "websocket") => (p, rest),
         _ => (proto.map_or("", AppProto::name), name),
     };
     Some(match (p, short) {
@@ -70,6 +74,9 @@ pub fn frame_kind(name: &str, proto: Option<AppProto>) -> Option<FrameKind> {
         ("sip", "response.headers") => F::SipResponseHeaders,
         ("sip", "response.body") => F::SipResponseBody,
         ("rfb", "pdu") => F::RfbPdu,
+        ("websocket", "pdu") => F::WebSocketPdu,
+        ("websocket", "header") => F::WebSocketHeader,
+        ("websocket", "data") => F::WebSocketData,
         _ => return None,
     })
 }

@@ -346,6 +346,8 @@ pub struct HttpState {
     resp_seen: u64,
     /// The server side is closing: no more data will come.
     closing: bool,
+    /// A `101 Switching Protocols` response ended HTTP on this connection.
+    switched: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -705,6 +707,17 @@ impl HttpState {
         }
     }
 
+    /// After `101 Switching Protocols`: the bytes each side (to server, to client)
+    /// sent after the switch, for the next protocol's parser; `None` before it.
+    pub fn take_switched(&mut self) -> Option<[Vec<u8>; 2]> {
+        self.switched.then(|| {
+            [
+                std::mem::take(&mut self.req.buf),
+                std::mem::take(&mut self.resp.buf),
+            ]
+        })
+    }
+
     /// The parser's settings.
     pub fn cfg(&self) -> HttpConfig {
         self.cfg.get()
@@ -1028,6 +1041,16 @@ impl HttpState {
                     tx_id: id,
                     direction: Direction::ToClient,
                 });
+                if status == 101 {
+                    // Switching protocols: what follows on both sides is not HTTP.
+                    if let Some(tx) = self.tx_mut(id) {
+                        tx.response_complete = true;
+                    }
+                    self.resp.phase = Phase::Dead;
+                    self.req.phase = Phase::Dead;
+                    self.switched = true;
+                    return true;
+                }
                 if (100..200).contains(&status) {
                     // Interim response: the real one follows for the same request.
                     if let Some(tx) = self.tx_mut(id) {

@@ -77,6 +77,10 @@ pub enum AppBuf {
     FtpdataCommand,
     QuicVersion,
     Ikev2ExchangeType,
+    WebSocketOpcode,
+    WebSocketFlags,
+    WebSocketMask,
+    WebSocketPayload,
     RfbSecType,
     RfbSecResult,
     RfbName,
@@ -118,6 +122,9 @@ impl AppBuf {
             B::QuicVersion => AppProto::Quic,
             B::Ikev2ExchangeType => AppProto::Ikev2,
             B::RfbSecType | B::RfbSecResult | B::RfbName => AppProto::Rfb,
+            B::WebSocketOpcode | B::WebSocketFlags | B::WebSocketMask | B::WebSocketPayload => {
+                AppProto::WebSocket
+            }
             B::DnsQueriesRrname | B::DnsAnswersRrname | B::DnsResponseRrname => AppProto::Dns,
             B::FtpdataCommand => AppProto::FtpData,
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
@@ -219,6 +226,7 @@ pub fn header_proto(name: &str) -> Option<AppProto> {
         "quic" => AppProto::Quic,
         "ikev2" | "ike" => AppProto::Ikev2,
         "rfb" => AppProto::Rfb,
+        "websocket" => AppProto::WebSocket,
         _ => return None,
     })
 }
@@ -264,6 +272,7 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "ntp.reference_id" => B::NtpReferenceId,
         "quic.version" => B::QuicVersion,
         "rfb.name" => B::RfbName,
+        "websocket.payload" => B::WebSocketPayload,
         "dns.queries.rrname" => B::DnsQueriesRrname,
         "dns.answers.rrname" => B::DnsAnswersRrname,
         "dns.response.rrname" => B::DnsResponseRrname,
@@ -344,6 +353,48 @@ fn value_keyword(
             )
         }),
         "rfb.sectype" => need().and_then(|v| number(kw, v, AppBuf::RfbSecType)),
+        "websocket.mask" => need().and_then(|v| number(kw, v, AppBuf::WebSocketMask)),
+        "websocket.opcode" => need().and_then(|v| {
+            let (neg, name) = match v.strip_prefix('!') {
+                Some(r) => ("!", r.trim()),
+                None => ("", v),
+            };
+            match super::websocket::opcode_number(name) {
+                Some(n) => number(kw, &format!("{neg}{n}"), AppBuf::WebSocketOpcode),
+                None => number(kw, v, AppBuf::WebSocketOpcode),
+            }
+        }),
+        // `fin`, `comp` (and combinations with `,`): those bits are set.
+        "websocket.flags" => need().and_then(|v| {
+            let mut bits = 0u64;
+            for f in v.split(',').map(str::trim) {
+                bits |= match f {
+                    "fin" => 0x80,
+                    "comp" => 0x40,
+                    other => {
+                        return Err(RuleError::unsupported("websocket.flags", other));
+                    }
+                };
+            }
+            let items = [0x80u64, 0x40]
+                .into_iter()
+                .filter(|b| bits & b != 0)
+                .map(|b| {
+                    Item::ByteTest(ByteTest {
+                        nbytes: 8,
+                        op: ByteOp::And,
+                        negated: false,
+                        value: b,
+                        value_var: None,
+                        offset: 0,
+                        relative: false,
+                        format: NumFormat::Big,
+                        bitmask: None,
+                    })
+                })
+                .collect();
+            Ok((BufferKind::App(AppBuf::WebSocketFlags), items))
+        }),
         "rfb.secresult" => need().and_then(|v| {
             let (neg, name) = match v.strip_prefix('!') {
                 Some(r) => ("!", r.trim()),
@@ -525,9 +576,7 @@ pub(crate) fn load_lists(rule: &mut Rule, files: DataFiles<'_>) -> Result<(), Ru
             let path = &list.file;
             let text = files(path)
                 .map_err(|e| RuleError::malformed(format!("hash list `{path}`: {e}")))?
-                .ok_or_else(|| {
-                    RuleError::malformed(format!("hash list `{path}` does not exist"))
-                })?;
+                .ok_or_else(|| RuleError::malformed(format!("hash list `{path}` not found")))?;
             let mut values = std::collections::HashSet::new();
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();

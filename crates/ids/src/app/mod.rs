@@ -22,6 +22,7 @@ pub mod smb;
 pub mod smtp;
 pub mod ssh;
 pub mod tls;
+pub mod websocket;
 
 use serde_json::{Value, json};
 
@@ -69,6 +70,7 @@ pub enum Parser {
     Quic(Box<quic::QuicState>),
     Ikev2(Box<ikev2::Ikev2State>),
     Rfb(Box<rfb::RfbState>),
+    WebSocket(Box<websocket::WebSocketState>),
 }
 
 impl Parser {
@@ -87,6 +89,7 @@ impl Parser {
             Parser::Quic(p) => p.as_ref(),
             Parser::Ikev2(p) => p.as_ref(),
             Parser::Rfb(p) => p.as_ref(),
+            Parser::WebSocket(p) => p.as_ref(),
             _ => return None,
         })
     }
@@ -105,6 +108,7 @@ impl Parser {
             Parser::Quic(p) => p.as_mut(),
             Parser::Ikev2(p) => p.as_mut(),
             Parser::Rfb(p) => p.as_mut(),
+            Parser::WebSocket(p) => p.as_mut(),
             _ => return None,
         })
     }
@@ -150,6 +154,9 @@ pub struct AppLayer {
     /// Events of the protocol detection itself (`applayer_*`), offered with
     /// [`FLOW_EVENTS`] updates.
     flow_events: Vec<&'static str>,
+    /// HTTP accepted an upgrade to WebSocket: the parser changes before the next
+    /// data (after the updates of the data that completed the upgrade are inspected).
+    upgrade: bool,
 }
 
 /// The update id of the flow's protocol-detection events (never a transaction's).
@@ -244,6 +251,7 @@ impl AppLayer {
             AppProto::Quic => Parser::Quic(Box::default()),
             AppProto::Ikev2 => Parser::Ikev2(Box::default()),
             AppProto::Rfb => Parser::Rfb(Box::default()),
+            AppProto::WebSocket => Parser::WebSocket(Box::default()),
             _ => Parser::None,
         };
     }
@@ -371,10 +379,31 @@ impl AppLayer {
         if data.is_empty() {
             return;
         }
+        if std::mem::take(&mut self.upgrade) {
+            let left = match &mut self.parser {
+                Parser::Http(h) => h.take_switched(),
+                _ => None,
+            };
+            self.start(AppProto::WebSocket);
+            // What followed the 101 response (in its segments) is WebSocket already.
+            if let (Some([ts, tc]), Parser::WebSocket(w)) = (left, &mut self.parser) {
+                w.feed(Direction::ToServer, &ts, out);
+                w.feed(Direction::ToClient, &tc, out);
+            }
+        }
         match &mut self.parser {
             Parser::Http(h) => {
                 let mut u = Vec::new();
                 h.feed(dir, data, &mut u);
+                // `101 Switching Protocols` to `Upgrade: websocket`.
+                self.upgrade |= u.iter().any(|x| {
+                    x.direction == Direction::ToClient
+                        && h.tx(x.tx_id).is_some_and(|t| {
+                            t.status == b"101"
+                                && t.request_header("upgrade")
+                                    .is_some_and(|v| v.eq_ignore_ascii_case(b"websocket"))
+                        })
+                });
                 out.extend(u.into_iter().map(|u| AppUpdate {
                     tx_id: u.tx_id,
                     direction: u.direction,

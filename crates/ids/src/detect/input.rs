@@ -42,6 +42,7 @@ pub enum AppProto {
     Quic,
     Ikev2,
     Rfb,
+    WebSocket,
 }
 
 impl AppProto {
@@ -67,6 +68,7 @@ impl AppProto {
             AppProto::Quic => "quic",
             AppProto::Ikev2 => "ikev2",
             AppProto::Rfb => "rfb",
+            AppProto::WebSocket => "websocket",
         }
     }
 }
