@@ -596,7 +596,41 @@ impl Engine {
             self.alerts.clear();
             self.detector
                 .inspect(&input, &mut flow.ext.detect, &mut self.alerts);
-            let alerts = std::mem::take(&mut self.alerts);
+            let mut alerts = std::mem::take(&mut self.alerts);
+            // Suricata evaluates the rules of a packet and of the transaction it
+            // completes together, pass rules first: a pass on the transaction voids the
+            // packet rules' alerts (and their drop) on this packet. With transaction
+            // pass rules loaded, the transaction goes first.
+            let mut tx_done = false;
+            if !alerts.is_empty() && !updates.is_empty() && self.detector.has_tx_pass() {
+                tx_done = true;
+                let passed_before = flow.ext.detect.passed;
+                for u in &updates {
+                    let cur = (u.direction == dir).then_some(CurrentPacket {
+                        l4: p.l4,
+                        payload: p.payload,
+                    });
+                    if inspect_tx(
+                        &self.cfg,
+                        &mut self.detector,
+                        &mut self.stats,
+                        &mut self.events,
+                        &mut self.alerts,
+                        flow,
+                        u,
+                        c.ts,
+                        Some(c.pcap_cnt),
+                        p.ttl,
+                        cur,
+                    ) == Verdict::Drop
+                    {
+                        verdict = Verdict::Drop;
+                    }
+                }
+                if flow.ext.detect.passed && !passed_before {
+                    alerts.retain(|a| a.action == Action::Pass);
+                }
+            }
             let v = emit(
                 &self.cfg,
                 &mut self.stats,
@@ -619,7 +653,7 @@ impl Engine {
             if v == Verdict::Drop {
                 verdict = Verdict::Drop;
             }
-            for u in &updates {
+            for u in updates.iter().filter(|_| !tx_done) {
                 if flow.ext.dropped {
                     break;
                 }

@@ -860,3 +860,29 @@ drop tcp any any -> any any (msg:"evil"; flow:established; content:"evil"; sid:2
     use Verdict::{Accept as A, Drop as D};
     assert_eq!(verdicts, vec![A, A, A, D, A, D, D, D]);
 }
+
+#[test]
+fn a_pass_on_the_transaction_voids_the_packet_rules_of_its_packet() {
+    // Suricata orders a packet's packet rules and transaction rules together, pass
+    // first: the pass on the request the packet completes wins over an alert on it.
+    let mut e = engine(
+        r#"pass http any any -> any any (http.host; content:"good.example"; sid:1;)
+alert tcp any any -> any any (msg:"get"; content:"GET"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let c2 = (Ipv4Addr::new(10, 0, 0, 1), 40001);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let mut frames = Vec::new();
+    for (cl, host) in [(c, "good.example"), (c2, "other.example")] {
+        frames.push(tcp(cl, s, 100, 0, 0x02, b""));
+        frames.push(tcp(s, cl, 500, 101, 0x12, b""));
+        frames.push(tcp(cl, s, 101, 501, 0x10, b""));
+        let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        frames.push(tcp(cl, s, 101, 501, 0x18, req.as_bytes()));
+    }
+    let (ev, _) = run(&mut e, &frames);
+    // The second connection, not passed, alerts.
+    assert_eq!(sids(&ev), vec![2], "{ev:?}");
+    assert_eq!(ev[0]["src_port"], 40001);
+}

@@ -105,6 +105,8 @@ pub struct Detector {
     cache: prefilter::MatcherCache,
     /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
     grouping: bool,
+    /// Some transaction rule is a `pass` rule.
+    has_tx_pass: bool,
 }
 
 /// The packet and transaction prefilters over the rules of `indices` for which `keep`
@@ -304,6 +306,9 @@ impl Detector {
         let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
+        let has_tx_pass = rules
+            .iter()
+            .any(|r| r.action == Action::Pass && r.is_tx_rule());
         Detector {
             rules,
             packet,
@@ -329,6 +334,7 @@ impl Detector {
             fps,
             cache,
             grouping: true,
+            has_tx_pass,
         }
     }
 
@@ -459,6 +465,11 @@ impl Detector {
     /// Counters of the work done so far.
     pub fn stats(&self) -> DetectStats {
         self.stats
+    }
+
+    /// Whether a transaction rule is a `pass` rule.
+    pub fn has_tx_pass(&self) -> bool {
+        self.has_tx_pass
     }
 
     /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
