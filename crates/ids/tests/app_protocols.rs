@@ -273,3 +273,15 @@ mod never_panic {
         }
     }
 }
+
+#[test]
+fn tls_ja4_of_the_client_hello() {
+    // The JA4 Suricata computes for this capture's ClientHello (from the corpus rule).
+    let ev = run(
+        "ja4-rules",
+        "alert tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_e5627efa2ab1\"; bsize:36; sid:2;)\n\
+         alert tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_e5627efa2ab1X\"; sid:4;)",
+        EveTypes::default(),
+    );
+    assert_eq!(sids(&ev), vec![2]);
+}
