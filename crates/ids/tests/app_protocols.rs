@@ -285,3 +285,15 @@ fn tls_ja4_of_the_client_hello() {
     );
     assert_eq!(sids(&ev), vec![2]);
 }
+
+#[test]
+fn frame_alerts_carry_no_transaction_id() {
+    let ev = run(
+        "ssh-frames",
+        "alert ssh any any -> any 22 (frame:ssh.record.hdr; content:\"|15|\"; endswith; bsize:6; sid:2;)",
+        EveTypes::default(),
+    );
+    assert_eq!(sids(&ev), vec![2]);
+    let a = ev.iter().find(|e| e["event_type"] == "alert").unwrap();
+    assert!(a.get("tx_id").is_none(), "{a}");
+}
