@@ -902,6 +902,13 @@ fn inspect_tx(
     v
 }
 
+/// The `tx_id` EVE shows for an update id: the transaction's, without the response
+/// side's bit; none for frames and protocol-detection events.
+fn eve_tx_id(id: u64) -> Option<u64> {
+    (id & (crate::app::frames::FRAME_BIT | crate::app::FLOW_EVENTS) == 0)
+        .then_some(id & !crate::app::TO_CLIENT_SIDE)
+}
+
 /// Where and when a transaction update's records are written.
 struct RecordCtx {
     ts: i64,
@@ -933,7 +940,7 @@ fn record_head<'a>(
             p => Some(p.name()),
         },
         to_server,
-        tx_id: tx_id.map(|t| t & !crate::app::TO_CLIENT_SIDE),
+        tx_id: tx_id.and_then(eve_tx_id),
         metadata: None,
     }
 }
@@ -1057,7 +1064,7 @@ fn emit(
             proto: f.proto,
             app_proto,
             to_server: f.dir == Direction::ToServer,
-            tx_id: tx_id.map(|t| t & !crate::app::TO_CLIENT_SIDE),
+            tx_id: tx_id.and_then(eve_tx_id),
             metadata,
         };
         let info = AlertInfo {

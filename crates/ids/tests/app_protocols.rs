@@ -273,3 +273,27 @@ mod never_panic {
         }
     }
 }
+
+#[test]
+fn tls_ja4_of_the_client_hello() {
+    // The JA4 Suricata computes for this capture's ClientHello (from the corpus rule).
+    let ev = run(
+        "ja4-rules",
+        "alert tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_e5627efa2ab1\"; bsize:36; sid:2;)\n\
+         alert tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_e5627efa2ab1X\"; sid:4;)",
+        EveTypes::default(),
+    );
+    assert_eq!(sids(&ev), vec![2]);
+}
+
+#[test]
+fn frame_alerts_carry_no_transaction_id() {
+    let ev = run(
+        "ssh-frames",
+        "alert ssh any any -> any 22 (frame:ssh.record.hdr; content:\"|15|\"; endswith; bsize:6; sid:2;)",
+        EveTypes::default(),
+    );
+    assert_eq!(sids(&ev), vec![2]);
+    let a = ev.iter().find(|e| e["event_type"] == "alert").unwrap();
+    assert!(a.get("tx_id").is_none(), "{a}");
+}

@@ -25,6 +25,8 @@ pub enum AppBuf {
     TlsRandomTime,
     TlsRandomBytes,
     TlsSubjectAltName,
+    /// JA4 of the ClientHello.
+    Ja4Hash,
     SshProto,
     SshSoftware,
     SshHassh,
@@ -130,9 +132,11 @@ impl AppBuf {
             B::NtpVersion | B::NtpMode | B::NtpStratum | B::NtpReferenceId => AppProto::Ntp,
             B::DhcpLeaseTime | B::DhcpRenewalTime | B::DhcpRebindingTime => AppProto::Dhcp,
             B::HttpRequestHeader | B::HttpResponseHeader => AppProto::Http,
-            B::TlsRandom | B::TlsRandomTime | B::TlsRandomBytes | B::TlsSubjectAltName => {
-                AppProto::Tls
-            }
+            B::TlsRandom
+            | B::TlsRandomTime
+            | B::TlsRandomBytes
+            | B::TlsSubjectAltName
+            | B::Ja4Hash => AppProto::Tls,
             B::SshProto
             | B::SshSoftware
             | B::SshHassh
@@ -239,6 +243,7 @@ pub fn sticky(kw: &str) -> Option<BufferKind> {
         "tls.random_time" => B::TlsRandomTime,
         "tls.random_bytes" => B::TlsRandomBytes,
         "tls.subjectaltname" => B::TlsSubjectAltName,
+        "ja4.hash" => B::Ja4Hash,
         "ssh.proto" | "ssh_proto" => B::SshProto,
         "ssh.software" | "ssh_software" => B::SshSoftware,
         "ssh.hassh" => B::SshHassh,

@@ -615,6 +615,9 @@ impl AppLayer {
                 if let Some(s) = &t.info.ja3_string {
                     out.push((BufferKind::Ja3String, s.as_bytes()));
                 }
+                if let Some(s) = &t.info.ja4 {
+                    out.push((BufferKind::App(AppBuf::Ja4Hash), s.as_bytes()));
+                }
                 if u.direction == Direction::ToClient {
                     for (kind, v) in [
                         (BufferKind::TlsCertSubject, &t.info.cert_subject),
@@ -749,6 +752,9 @@ impl AppLayer {
                 }
                 if let (Some(h), Some(st)) = (&t.info.ja3_hash, &t.info.ja3_string) {
                     m.insert("ja3".into(), json!({"hash": h, "string": st}));
+                }
+                if let Some(j) = &t.info.ja4 {
+                    m.insert("ja4".into(), json!(j));
                 }
                 Some(("tls", Value::Object(m)))
             }

@@ -34,6 +34,8 @@ pub struct TlsInfo {
     pub server_random: Option<Vec<u8>>,
     /// Anomaly events (Suricata's names, `tls.` prefixed).
     pub events: Vec<&'static str>,
+    /// JA4 of the ClientHello (`t13d1516h2_8daaf6152771_e5627efa2ab1`).
+    pub ja4: Option<String>,
 }
 
 /// Events kept per flow.
@@ -239,6 +241,9 @@ impl TlsState {
         let mut exts = Vec::new();
         let mut groups = Vec::new();
         let mut formats = Vec::new();
+        let mut alpn: Option<Vec<u8>> = None;
+        let mut sig_algs: Vec<u16> = Vec::new();
+        let mut versions: Vec<u16> = Vec::new();
         if let Some(ext_len) = r.u16() {
             let e = r
                 .take(ext_len as usize)
@@ -282,6 +287,31 @@ impl TlsState {
                             formats.push(u16::from(f));
                         }
                     }
+                    13 => {
+                        let mut sr = Rd { b: body, at: 0 };
+                        let _ = sr.u16();
+                        while let Some(a) = sr.u16() {
+                            sig_algs.push(a);
+                        }
+                    }
+                    16 => {
+                        let mut ar = Rd { b: body, at: 0 };
+                        let _ = ar.u16();
+                        if let Some(n) = ar.u8()
+                            && let Some(first) = ar.take(n as usize)
+                        {
+                            alpn = Some(first.to_vec());
+                        }
+                    }
+                    43 => {
+                        let mut vr = Rd { b: body, at: 0 };
+                        let _ = vr.u8();
+                        while let Some(v) = vr.u16() {
+                            if !is_grease(v) {
+                                versions.push(v);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -296,6 +326,16 @@ impl TlsState {
         );
         self.info.ja3_hash = Some(md5_hex(s.as_bytes()));
         self.info.ja3_string = Some(s);
+        let version = versions.iter().copied().max().unwrap_or(version);
+        self.info.ja4 = Some(ja4(
+            false,
+            version,
+            self.info.sni.is_some(),
+            &ciphers,
+            &exts,
+            alpn.as_deref(),
+            &sig_algs,
+        ));
         Some(())
     }
 
@@ -540,6 +580,81 @@ mod x509 {
 }
 
 use super::md5_hex;
+
+/// JA4 (FoxIO) of a ClientHello: `t` (or `q` for QUIC), the highest version offered,
+/// `d` with SNI or `i`, the numbers of ciphers and extensions (GREASE left out), the
+/// first and last characters of the first ALPN value; then the first 12 hex digits of
+/// the SHA-256 of the sorted ciphers, and of the sorted extensions (without SNI and
+/// ALPN) followed by `_` and the signature algorithms in their order.
+fn ja4(
+    quic: bool,
+    version: u16,
+    sni: bool,
+    ciphers: &[u16],
+    exts: &[u16],
+    alpn: Option<&[u8]>,
+    sig_algs: &[u16],
+) -> String {
+    use sha2::Digest;
+    let v = match version {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        _ => "00",
+    };
+    let alpn = match alpn {
+        Some(a) if !a.is_empty() => {
+            let (f, l) = (a[0], a[a.len() - 1]);
+            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                format!("{}{}", f as char, l as char)
+            } else {
+                format!("{:x}{:x}", f >> 4, l & 0xf)
+            }
+        }
+        _ => "00".into(),
+    };
+    let hex4 = |v: &[u16]| {
+        v.iter()
+            .map(|x| format!("{x:04x}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let hash12 = |s: &str| -> String {
+        if s.is_empty() {
+            return "000000000000".into();
+        }
+        sha2::Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()[..12]
+            .to_string()
+    };
+    let mut c = ciphers.to_vec();
+    c.sort_unstable();
+    let mut e: Vec<u16> = exts
+        .iter()
+        .copied()
+        .filter(|&x| x != 0 && x != 16)
+        .collect();
+    e.sort_unstable();
+    let mut ext_str = hex4(&e);
+    if !sig_algs.is_empty() && !ext_str.is_empty() {
+        ext_str.push('_');
+        ext_str.push_str(&hex4(sig_algs));
+    }
+    format!(
+        "{}{v}{}{:02}{:02}{alpn}_{}_{}",
+        if quic { 'q' } else { 't' },
+        if sni { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        exts.len().min(99),
+        hash12(&hex4(&c)),
+        hash12(&ext_str),
+    )
+}
 
 fn sha1_colons(d: &[u8]) -> String {
     use sha1::Digest;
