@@ -118,6 +118,8 @@ pub struct Engine {
     stats: Stats,
     events: Vec<Value>,
     alerts: Vec<Alert>,
+    /// Some rule has `fragbits` / `fragoffset`: fragments are inspected.
+    fragment_rules: bool,
 }
 
 /// The facts of the current packet that EVE and detection need.
@@ -132,6 +134,7 @@ struct PktCtx<'a> {
 impl Engine {
     pub fn new(detector: Detector, cfg: EngineConfig) -> Engine {
         Engine {
+            fragment_rules: detector.has_fragment_rules(),
             flows: FlowTable::new(cfg.flow),
             defrag: Defrag::new(cfg.defrag),
             cfg,
@@ -185,7 +188,7 @@ impl Engine {
             let mut events = pkt.events;
             let whole = self.defrag.add_with_events(ts_micros, &pkt, &mut events);
             let mut verdict = Verdict::Accept;
-            if !events.is_empty() {
+            if !events.is_empty() || self.fragment_rules {
                 verdict = self.unattached(ts_micros, pcap_cnt, Some(&pkt), events);
             }
             let Some(whole) = whole else {
