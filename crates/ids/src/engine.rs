@@ -163,6 +163,8 @@ pub struct Engine {
     /// FTP data connections announced by control channels: (address, port) → the
     /// command that uses it (once known) and when it was announced.
     ftp_expect: std::collections::HashMap<(IpAddr, u16), FtpExpected>,
+    /// Some rule has `fragbits` / `fragoffset`: fragments are inspected.
+    fragment_rules: bool,
 }
 
 /// An announced FTP data connection: its command once known, and when it was
@@ -195,6 +197,7 @@ impl Engine {
         Engine {
             file_hashes,
             ftp_expect: std::collections::HashMap::new(),
+            fragment_rules: detector.has_fragment_rules(),
             flows: FlowTable::new(cfg.flow),
             defrag: Defrag::new(cfg.defrag),
             cfg,
@@ -248,7 +251,7 @@ impl Engine {
             let mut events = pkt.events;
             let whole = self.defrag.add_with_events(ts_micros, &pkt, &mut events);
             let mut verdict = Verdict::Accept;
-            if !events.is_empty() {
+            if !events.is_empty() || self.fragment_rules {
                 verdict = self.unattached(ts_micros, pcap_cnt, Some(&pkt), events);
             }
             let Some(whole) = whole else {

@@ -1547,3 +1547,43 @@ alert ip any any -> any any (ip.dst; content:"|0a 00 00 01|"; sid:3;)"#,
     got.sort();
     assert_eq!(got, vec![1, 2]);
 }
+
+#[test]
+fn ipv4_header_and_window_keywords() {
+    // id, tos, fragbits (M, D, R with + * !), fragoffset (bytes), window.
+    let mut det = detector(
+        r#"alert ip any any -> any any (id:4660; sid:1;)
+alert ip any any -> any any (tos:!0; sid:2;)
+alert ip any any -> any any (fragbits:D; sid:3;)
+alert ip any any -> any any (fragbits:*MR; sid:4;)
+alert ip any any -> any any (fragoffset:>0; sid:5;)
+alert tcp any any -> any any (window:1000; sid:6;)
+alert tcp any any -> any any (window:!1000; sid:7;)"#,
+    );
+    // id 0x1234, tos 0x10, DF set, offset 0.
+    let ip: Vec<u8> = vec![
+        0x45, 0x10, 0, 40, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3, 6]);
+    // MF and offset 8 bytes, tos 0, another id: fragbits *MR and fragoffset.
+    let frag: Vec<u8> = vec![
+        0x45, 0, 0, 40, 0, 1, 0x20, 1, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &frag;
+    p.input.l4 = Layer4::Tcp {
+        src_port: 1,
+        dst_port: 2,
+        flags: 0x10,
+        seq: 1,
+        ack: 1,
+        window: 5,
+    };
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![4, 5, 7]);
+}

@@ -886,3 +886,20 @@ alert tcp any any -> any any (msg:"get"; content:"GET"; sid:2;)"#,
     assert_eq!(sids(&ev), vec![2], "{ev:?}");
     assert_eq!(ev[0]["src_port"], 40001);
 }
+
+#[test]
+fn fragments_reach_fragbits_rules() {
+    let mut e = engine(
+        r#"alert ip any any -> any any (msg:"mf"; fragbits:M; sid:1;)
+alert ip any any -> any any (msg:"any"; flow:to_server; sid:2;)"#,
+        Mode::Ids,
+    );
+    let (c, s) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    let mut first = ipv4(c, s, 17, &[0u8; 16]);
+    first[20] = 0x20; // more fragments
+    let mut last = ipv4(c, s, 17, &[0u8; 8]);
+    last[21] = 2; // offset 16 bytes
+    let (ev, _) = run(&mut e, &[first, last]);
+    // The first fragment (MF) alerts sid 1; the datagram is never complete (a gap).
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}

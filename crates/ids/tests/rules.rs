@@ -917,3 +917,39 @@ fn a_multi_buffer_named_again_is_a_new_instance() {
     assert_eq!(r.groups.len(), 2);
     assert_eq!(r.groups[0].items.len(), 2);
 }
+
+#[test]
+fn ipv4_keywords_parse_and_reject_bad_values() {
+    use mamori_ids::rules::UintMatch;
+    let r =
+        one("alert ip any any -> any any (id:1; tos:!0x10; fragbits:+MD; fragoffset:<8; sid:1;)");
+    assert_eq!(r.ip_id, Some(1));
+    assert_eq!(r.tos, Some((true, 16)));
+    assert_eq!(r.fragbits.map(|f| f.bits), Some(3));
+    assert_eq!(r.fragoffset, Some(UintMatch::Lt(8)));
+    assert!(r.fragment_keywords() && !r.is_ip_only());
+    assert_eq!(
+        one("alert tcp any any -> any any (window:!0; sid:1;)").tcp_window,
+        Some((true, 0))
+    );
+    for (text, want) in [
+        (
+            "alert ip any any -> any any (fragbits:X; sid:3;)",
+            "unknown flag",
+        ),
+        (
+            "alert ip any any -> any any (fragbits:+; sid:3;)",
+            "needs one of",
+        ),
+        (
+            "alert ip any any -> any any (fragoffset:70000; sid:3;)",
+            "fragoffset",
+        ),
+        ("alert ip any any -> any any (tos:0x1ff; sid:3;)", "tos"),
+        ("alert ip any any -> any any (id:65536; sid:3;)", "id"),
+    ] {
+        let e = err(text);
+        assert!(e.reason.contains(want), "{text}: {}", e.reason);
+        assert_eq!(e.sid, Some(3));
+    }
+}

@@ -467,6 +467,11 @@ impl Detector {
         self.stats
     }
 
+    /// Whether a rule has `fragbits` or `fragoffset` (fragments are inspected for it).
+    pub fn has_fragment_rules(&self) -> bool {
+        self.rules.iter().any(Rule::fragment_keywords)
+    }
+
     /// Whether a transaction rule is a `pass` rule.
     pub fn has_tx_pass(&self) -> bool {
         self.has_tx_pass
@@ -803,6 +808,28 @@ fn tcp_mss(hdr: &[u8]) -> Option<u16> {
     None
 }
 
+/// `id`, `tos`, `fragbits`, `fragoffset` on the IPv4 header (an IPv6 packet does not
+/// match them).
+fn ipv4_keywords_match(rule: &Rule, input: &Input<'_>) -> bool {
+    if rule.ip_id.is_none() && rule.tos.is_none() && !rule.fragment_keywords() {
+        return true;
+    }
+    let h = input.ip_header;
+    if h.len() < 20 || h[0] >> 4 != 4 {
+        return false;
+    }
+    let off = u16::from_be_bytes([h[6], h[7]]);
+    let flags =
+        ((off >> 13) & 1) as u8 | (((off >> 14) & 1) as u8) << 1 | (((off >> 15) & 1) as u8) << 2;
+    rule.ip_id
+        .is_none_or(|id| id == u16::from_be_bytes([h[4], h[5]]))
+        && rule.tos.is_none_or(|(neg, t)| (h[1] == t) != neg)
+        && rule.fragbits.is_none_or(|f| f.matches(flags))
+        && rule
+            .fragoffset
+            .is_none_or(|m| m.matches(u64::from(off & 0x1fff) * 8))
+}
+
 /// ICMP messages that carry an identifier and sequence number (echo, timestamp,
 /// information, address mask; ICMPv6 echo).
 fn icmp_has_id(proto: u8, icmp_type: u8) -> bool {
@@ -915,7 +942,11 @@ fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
 fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
     // A packet that is not traffic (it failed decoding, or is a fragment) is seen only
     // by rules on its events and `pkthdr` rules.
-    if input.invalid && rule.events.is_empty() && rule.header.proto != Proto::Pkthdr {
+    if input.invalid
+        && rule.events.is_empty()
+        && rule.header.proto != Proto::Pkthdr
+        && !rule.fragment_keywords()
+    {
         return false;
     }
     if !rule.events.iter().all(|e| input.events.contains(*e)) {
@@ -972,6 +1003,17 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
     let fc = &input.flow_counts;
     if rule.flow_start && fc.pkts[dir_index(input.direction)] != 1 {
         return false;
+    }
+    if !ipv4_keywords_match(rule, input) {
+        return false;
+    }
+    if let Some((neg, w)) = rule.tcp_window {
+        let Layer4::Tcp { window, .. } = input.l4 else {
+            return false;
+        };
+        if (window == w) == neg {
+            return false;
+        }
     }
     if rule.tcp_seq.is_some() || rule.tcp_ack.is_some() {
         let Layer4::Tcp { seq, ack, .. } = input.l4 else {

@@ -596,6 +596,13 @@ pub struct Rule {
     /// The `flow_start` packet hook (`tcp:flow_start`, `ip:flow_start`): only the
     /// first packet of each direction of a flow.
     pub flow_start: bool,
+    /// IPv4 header keywords: `id:N`, `tos:[!]N`, `fragbits:[+*!]MDR` (M=1, D=2, R=4 in
+    /// the flag set), `fragoffset:[!<>]N` (bytes). `window:[!]N`: the TCP window.
+    pub ip_id: Option<u16>,
+    pub tos: Option<(bool, u8)>,
+    pub fragbits: Option<TcpFlags>,
+    pub fragoffset: Option<UintMatch>,
+    pub tcp_window: Option<(bool, u16)>,
     /// `seq:N` / `ack:N`: the TCP sequence / acknowledgement number.
     pub tcp_seq: Option<u32>,
     pub tcp_ack: Option<u32>,
@@ -669,6 +676,11 @@ impl Rule {
             && self.flow_pkts.is_empty()
             && !self.flow_start
             && self.tcp_seq.is_none()
+            && self.ip_id.is_none()
+            && self.tos.is_none()
+            && self.fragbits.is_none()
+            && self.fragoffset.is_none()
+            && self.tcp_window.is_none()
             && self.tcp_ack.is_none()
             && self.flow_bytes.is_empty()
             && self.flow_age.is_none()
@@ -678,6 +690,12 @@ impl Rule {
             && self.flags.is_none()
             && self.stream_size.is_none()
             && self.app_proto.is_empty()
+    }
+
+    /// Whether it has `fragbits` or `fragoffset`: it is also evaluated on fragments
+    /// waiting for reassembly.
+    pub fn fragment_keywords(&self) -> bool {
+        self.fragbits.is_some() || self.fragoffset.is_some()
     }
 
     /// Whether the rule inspects buffers of both directions of a transaction (request

@@ -1756,6 +1756,11 @@ fn build(
         flow_start,
         tcp_seq: None,
         tcp_ack: None,
+        ip_id: None,
+        tos: None,
+        fragbits: None,
+        fragoffset: None,
+        tcp_window: None,
         ttl: None,
         itype: None,
         icode: None,
@@ -2142,6 +2147,27 @@ fn build(
             "tcp.mss" => rule.tcp_mss = Some(parse_uint(kw, need()?)?),
             "flow.age" => rule.flow_age = Some(parse_uint(kw, need()?)?),
             "seq" => rule.tcp_seq = Some(num(kw, need()?)?),
+            "id" => rule.ip_id = Some(num(kw, need()?)?),
+            "tos" | "window" => {
+                let v = need()?.trim();
+                let (neg, n) = match v.strip_prefix('!') {
+                    Some(r) => (true, r.trim()),
+                    None => (false, v),
+                };
+                if kw == "tos" {
+                    let n = match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
+                        Some(h) => u8::from_str_radix(h, 16).map_err(|_| {
+                            RuleError::malformed(format!("`tos`: `{n}` is not 0 to 255"))
+                        })?,
+                        None => num(kw, n)?,
+                    };
+                    rule.tos = Some((neg, n));
+                } else {
+                    rule.tcp_window = Some((neg, num(kw, n)?));
+                }
+            }
+            "fragbits" => rule.fragbits = Some(parse_fragbits(need()?)?),
+            "fragoffset" => rule.fragoffset = Some(parse_fragoffset(need()?)?),
             "ack" => rule.tcp_ack = Some(num(kw, need()?)?),
             "flow.pkts"
             | "flow.bytes"
@@ -2694,5 +2720,51 @@ fn parse_dataset(kw: &str, value: &str, ctx: &mut ParseCtx<'_>) -> Res<dataset::
             )));
         }
         (None, None) => return Err(usage()),
+    })
+}
+
+/// `fragbits:[+*!]<M|D|R...>`: the IPv4 flags more fragments, don't fragment, reserved.
+fn parse_fragbits(value: &str) -> Res<TcpFlags> {
+    let mut mode = FlagsMode::Exact;
+    let mut bits = 0u8;
+    for c in value.trim().chars() {
+        match c {
+            '+' => mode = FlagsMode::All,
+            '*' => mode = FlagsMode::Any,
+            '!' => mode = FlagsMode::Not,
+            'M' | 'm' => bits |= 1,
+            'D' | 'd' => bits |= 2,
+            'R' | 'r' => bits |= 4,
+            c if c.is_whitespace() => {}
+            other => {
+                return Err(RuleError::malformed(format!(
+                    "`fragbits`: unknown flag `{other}` (M, D or R, with +, * or !)"
+                )));
+            }
+        }
+    }
+    if bits == 0 {
+        return Err(RuleError::malformed("`fragbits` needs one of M, D, R"));
+    }
+    Ok(TcpFlags {
+        bits,
+        ignore: 0,
+        mode,
+    })
+}
+
+/// `fragoffset:[!|<|>]N`: the IPv4 fragment offset in bytes.
+fn parse_fragoffset(value: &str) -> Res<UintMatch> {
+    let v = value.trim();
+    let (op, n) = match v.as_bytes().first() {
+        Some(b'!' | b'<' | b'>') => (&v[..1], v[1..].trim()),
+        _ => ("", v),
+    };
+    let n: u64 = num::<u16>("fragoffset", n)?.into();
+    Ok(match op {
+        "!" => UintMatch::Ne(n),
+        "<" => UintMatch::Lt(n),
+        ">" => UintMatch::Gt(n),
+        _ => UintMatch::Eq(n),
     })
 }
