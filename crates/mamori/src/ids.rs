@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use mamori_ids::detect::Detector;
-use mamori_ids::engine::{Engine, EngineConfig, Mode};
+use mamori_ids::engine::{Engine, EngineConfig, EveTypes, Mode};
 use mamori_ids::pcap::PcapReader;
 use mamori_ids::rules::{RuleSet, Vars, parse_rules_with_files};
 
@@ -76,6 +76,31 @@ pub struct Args {
     /// Print each skipped rule with its reason.
     #[arg(long)]
     pub verbose: bool,
+    /// EVE records besides alerts, comma-separated: anomaly (application-layer
+    /// events), app (the transaction records: http, dns, tls, smb, ...), fileinfo,
+    /// flow; or all.
+    #[arg(long, value_name = "LIST", value_parser = parse_eve_types)]
+    pub eve_records: Option<EveTypes>,
+}
+
+/// `anomaly,app,fileinfo,flow` or `all`.
+fn parse_eve_types(s: &str) -> Result<EveTypes, String> {
+    let mut t = EveTypes::default();
+    for w in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match w {
+            "anomaly" => t.anomaly = true,
+            "app" => t.app = true,
+            "fileinfo" => t.fileinfo = true,
+            "flow" => t.flow = true,
+            "all" => t = EveTypes::all(),
+            other => {
+                return Err(format!(
+                    "unknown EVE record type '{other}' (hint: anomaly, app, fileinfo, flow or all)"
+                ));
+            }
+        }
+    }
+    Ok(t)
 }
 
 /// A size: bytes, or a number with kb, mb or gb (1024-based, as in Suricata's
@@ -192,6 +217,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             depth: args.stream_depth,
             ..Default::default()
         },
+        eve: args.eve_records.unwrap_or_default(),
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(Detector::new(rules), cfg);

@@ -333,3 +333,53 @@ fn stream_depth_option_bounds_stream_inspection() {
     assert!(err.contains("is not a size"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn eve_records_besides_alerts_on_request() {
+    let case = shared().join("conformance/suricata-verify-wide/fileext-01");
+    let dir = tmp("eve-records");
+    let out = dir.join("eve.json");
+    let rules = dir.join("r.rules");
+    std::fs::write(
+        &rules,
+        "alert http any any -> any any (fileext:\"pdf\"; sid:1;)\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let r = mamori()
+            .args(["ids", "--pcap"])
+            .arg(case.join("input.pcap"))
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--eve")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let mut types: Vec<String> = eve(&out)
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap().to_string())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    };
+    assert_eq!(run(&[]), vec!["alert"]);
+    assert_eq!(
+        run(&["--eve-records", "fileinfo,flow"]),
+        vec!["alert", "fileinfo", "flow"]
+    );
+    assert_eq!(
+        run(&["--eve-records", "all"]),
+        vec!["alert", "fileinfo", "flow", "http"]
+    );
+    let bad = mamori()
+        .args(["ids", "--no-rules", "--eve-records", "alerts", "--eve"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown EVE record type 'alerts'"));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -18,10 +18,10 @@ use super::frames::{FrameKind, Frames};
 use super::keywords::{AppBuf, num_buf};
 use crate::detect::{BufferKind, Direction};
 
-const MAX_TXS: usize = 64;
+const MAX_TXS: usize = 16;
 const MAX_IFACES: usize = 64;
-/// Largest PDU accepted (fragment length is 16 bits).
-const MAX_STUB: usize = 1024 * 1024;
+/// Stub bytes kept per call and direction (the rest is dropped).
+const MAX_STUB: usize = 64 * 1024;
 
 /// An interface proposed in a bind, and the server's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,9 +310,8 @@ impl DcerpcState {
                     tx.ctx_id = ctx_id;
                     tx.first_frag = flags & 0x01 != 0;
                 }
-                if tx.req_stub.len() + stub.len() <= MAX_STUB {
-                    tx.req_stub.extend_from_slice(stub);
-                }
+                let room = MAX_STUB.saturating_sub(tx.req_stub.len());
+                tx.req_stub.extend_from_slice(&stub[..stub.len().min(room)]);
                 if flags & 0x02 != 0 {
                     tx.req_done = true;
                     let id = tx.id;
@@ -325,9 +324,9 @@ impl DcerpcState {
             2 if dir == Direction::ToClient => {
                 let stub = p.get(24..body_end.max(24)).unwrap_or(&[]);
                 let tx = self.tx_for_call(call_id);
-                if tx.resp_stub.len() + stub.len() <= MAX_STUB {
-                    tx.resp_stub.extend_from_slice(stub);
-                }
+                let room = MAX_STUB.saturating_sub(tx.resp_stub.len());
+                tx.resp_stub
+                    .extend_from_slice(&stub[..stub.len().min(room)]);
                 if flags & 0x02 != 0 {
                     tx.resp_done = true;
                     let id = tx.id;

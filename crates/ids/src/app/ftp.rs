@@ -406,7 +406,7 @@ pub struct FtpDataState {
 }
 
 /// File bytes kept for inspection.
-const MAX_DATA: usize = 1024 * 1024;
+const MAX_DATA: usize = 256 * 1024;
 
 impl TxParser for FtpDataState {
     fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppUpdate>) {

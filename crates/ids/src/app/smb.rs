@@ -16,13 +16,13 @@ use super::{AppUpdate, TxParser};
 use crate::detect::{BufferKind, Direction};
 
 const MAX_TXS: usize = 64;
-const MAX_FILES: usize = 32;
+const MAX_FILES: usize = 8;
 /// File bytes kept for inspection (the rest is only counted).
-const MAX_FILE_DATA: usize = 1024 * 1024;
+const MAX_FILE_DATA: usize = 256 * 1024;
 /// Largest NBSS record accepted (the length field has 17 bits).
 const MAX_RECORD: usize = 0x1ffff;
 /// Chunks of a file waiting for the bytes before them.
-const MAX_PENDING_CHUNKS: usize = 16;
+const MAX_PENDING_CHUNKS: usize = 4;
 
 /// DCERPC transaction ids start here, file transaction ids at [`FILE_TX_BASE`].
 const DCERPC_TX_BASE: u64 = 1 << 40;

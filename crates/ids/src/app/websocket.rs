@@ -12,7 +12,7 @@ use super::frames::{FrameKind, Frames};
 use super::keywords::{AppBuf, num_buf};
 use crate::detect::{BufferKind, Direction};
 
-const MAX_TXS: usize = 32;
+const MAX_TXS: usize = 8;
 /// Payload bytes kept per frame; a longer frame is inspected on its start.
 const MAX_PAYLOAD: usize = 64 * 1024;
 
