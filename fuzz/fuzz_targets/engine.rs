@@ -10,6 +10,12 @@ const RULES: &str = r#"alert http any any -> any any (msg:"u"; http.uri; content
 alert tcp any any -> any any (msg:"p"; content:"GET"; sid:2;)
 alert dns any any -> any any (msg:"d"; dns.query; content:"x"; sid:3;)
 alert tls any any -> any any (msg:"t"; tls.sni; content:"x"; sid:4;)
+alert pkthdr any any -> any any (msg:"e"; decode-event:ipv6.frag_overlap; sid:5;)
+alert tcp any any -> any any (msg:"tr"; decode-event:tcp.pkt_too_small; sid:6;)
+alert http any any -> any any (msg:"x"; http.uri; url_decode; from_base64: offset 1; gunzip; content:"a"; sid:7;)
+alert ip any any -> any any (msg:"h"; ipv4.hdr; byte_extract:1,0,v,relative; byte_math:bytes 1, offset 1, oper *, rvalue v, result r; tcp.hdr; byte_test:1,>,r,0; sid:8;)
+alert tcp:flow_start any any -> any any (msg:"f"; flow.pkts:either,>0; tcp.mss:>0; sid:9;)
+alert http any any -> any any (msg:"a"; http.referer; absent: or_else; content:!"x"; sid:10;)
 "#;
 
 fuzz_target!(|data: &[u8]| {

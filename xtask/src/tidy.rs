@@ -371,11 +371,14 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             // pcre2-sys binds the PCRE2 C library: `libc` for its types, `cc` at build time.
             // `const-oid`: the hash algorithms' OID constants, digest's `oid` feature,
             // which the center's SNMP library turns on (features unify in the workspace).
+            // sha1/sha2 (file digests, certificate fingerprints, the to_sha1 / to_sha256
+            // transforms) use `cpufeatures` to pick their SIMD code: CPUID, no I/O.
             "adler2",
             "block-buffer",
             "cfg-if",
             "cmov",
             "const-oid",
+            "cpufeatures",
             "crc32fast",
             "crypto-common",
             "ctutils",
@@ -396,6 +399,8 @@ const PURE_CLOSURES: &[(&str, &[&str])] = &[
             "serde_core",
             "serde_derive",
             "serde_json",
+            "sha1",
+            "sha2",
             "simd-adler32",
             "syn",
             "thiserror",

@@ -72,6 +72,11 @@ fn run(det: &mut Detector, rounds: usize) -> (usize, usize, Duration) {
         app_proto: AppProto::Http,
         tx_id: None,
         buffers: &[],
+        events: Default::default(),
+        invalid: false,
+        ip_header: &[],
+        l4_header: &[],
+        flow_counts: Default::default(),
     };
     let req_bufs: Vec<(BufferKind, &[u8])> = vec![
         (BufferKind::HttpMethod, b"GET"),

@@ -49,6 +49,20 @@ pub fn proto_name(p: u8) -> String {
     }
 }
 
+/// An address as Suricata writes it: IPv4 dotted, IPv6 as eight groups of four
+/// lower-case hex digits, never shortened (`2001:0db8:0000:...`).
+pub fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => a
+            .segments()
+            .iter()
+            .map(|s| format!("{s:04x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
 /// What an alert record says about the packet and flow.
 #[derive(Debug, Clone)]
 pub struct AlertContext<'a> {
@@ -95,11 +109,11 @@ pub fn alert_record(c: &AlertContext<'_>, a: &AlertInfo<'_>) -> Value {
         m.insert("in_iface".into(), json!(i));
     }
     m.insert("event_type".into(), json!("alert"));
-    m.insert("src_ip".into(), json!(c.src_ip.to_string()));
+    m.insert("src_ip".into(), json!(ip_text(c.src_ip)));
     if let Some((sp, _)) = c.ports {
         m.insert("src_port".into(), json!(sp));
     }
-    m.insert("dest_ip".into(), json!(c.dst_ip.to_string()));
+    m.insert("dest_ip".into(), json!(ip_text(c.dst_ip)));
     if let Some((_, dp)) = c.ports {
         m.insert("dest_port".into(), json!(dp));
     }
@@ -137,6 +151,104 @@ pub fn alert_record(c: &AlertContext<'_>, a: &AlertInfo<'_>) -> Value {
     if let Some((k, v)) = &c.metadata {
         m.insert((*k).into(), v.clone());
     }
+    Value::Object(m)
+}
+
+/// The common head of a record (timestamp, flow, addresses, protocol) with its
+/// `event_type`.
+fn head(c: &AlertContext<'_>, event_type: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("timestamp".into(), json!(timestamp(c.ts_micros)));
+    m.insert("flow_id".into(), json!(c.flow_id));
+    if let Some(n) = c.pcap_cnt {
+        m.insert("pcap_cnt".into(), json!(n));
+    }
+    if let Some(i) = c.in_iface {
+        m.insert("in_iface".into(), json!(i));
+    }
+    m.insert("event_type".into(), json!(event_type));
+    m.insert("src_ip".into(), json!(c.src_ip.to_string()));
+    if let Some((sp, _)) = c.ports {
+        m.insert("src_port".into(), json!(sp));
+    }
+    m.insert("dest_ip".into(), json!(c.dst_ip.to_string()));
+    if let Some((_, dp)) = c.ports {
+        m.insert("dest_port".into(), json!(dp));
+    }
+    m.insert("proto".into(), json!(proto_name(c.proto)));
+    if let Some(ap) = c.app_proto {
+        m.insert("app_proto".into(), json!(ap));
+    }
+    if let Some(tx) = c.tx_id {
+        m.insert("tx_id".into(), json!(tx));
+    }
+    m
+}
+
+/// An application-layer anomaly: `{"anomaly": {"type": "applayer", "event":
+/// "INVALID_RECORD_TYPE", "layer": "proto_parser"}}` for the engine's
+/// `tls.invalid_record_type`.
+pub fn anomaly_record(c: &AlertContext<'_>, event: &str) -> Value {
+    let name = event.split_once('.').map_or(event, |(_, n)| n);
+    let mut m = head(c, "anomaly");
+    m.insert(
+        "anomaly".into(),
+        json!({"type": "applayer", "event": name.to_ascii_uppercase(), "layer": "proto_parser"}),
+    );
+    Value::Object(m)
+}
+
+/// A transaction's own record: `event_type` is the protocol (`http`, `dns`, `tls`,
+/// ...) and the object of that name its metadata.
+pub fn app_record(c: &AlertContext<'_>, name: &str, metadata: &Value) -> Value {
+    let mut m = head(c, name);
+    m.insert(name.into(), metadata.clone());
+    Value::Object(m)
+}
+
+/// A file seen in a transaction (`fileinfo`), with the transaction's metadata.
+pub fn fileinfo_record(c: &AlertContext<'_>, fileinfo: Value) -> Value {
+    let mut m = head(c, "fileinfo");
+    if let Some((k, v)) = &c.metadata {
+        m.insert((*k).into(), v.clone());
+    }
+    m.insert("fileinfo".into(), fileinfo);
+    Value::Object(m)
+}
+
+/// The counters of a flow at its end.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowSummary {
+    pub start_micros: i64,
+    pub end_micros: i64,
+    /// [to_server, to_client].
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// `new`, `established` or `closed`.
+    pub state: &'static str,
+    /// `timeout` or `shutdown` (end of input).
+    pub reason: &'static str,
+    pub alerted: bool,
+}
+
+/// A `flow` record (written when the flow ends); `c` is oriented client to server.
+pub fn flow_record(c: &AlertContext<'_>, f: &FlowSummary) -> Value {
+    let mut m = head(c, "flow");
+    m.insert(
+        "flow".into(),
+        json!({
+            "pkts_toserver": f.packets[0],
+            "pkts_toclient": f.packets[1],
+            "bytes_toserver": f.bytes[0],
+            "bytes_toclient": f.bytes[1],
+            "start": timestamp(f.start_micros),
+            "end": timestamp(f.end_micros),
+            "age": (f.end_micros - f.start_micros).max(0) / 1_000_000,
+            "state": f.state,
+            "reason": f.reason,
+            "alerted": f.alerted,
+        }),
+    );
     Value::Object(m)
 }
 
@@ -191,5 +303,27 @@ mod tests {
         assert_eq!(v["alert"]["signature_id"], 7);
         assert_eq!(v["http"]["hostname"], "example.com");
         assert_eq!(v["in_iface"], "eth0");
+        let an = anomaly_record(&c, "tls.invalid_record_type");
+        assert_eq!(an["event_type"], "anomaly");
+        assert_eq!(an["anomaly"]["event"], "INVALID_RECORD_TYPE");
+        assert_eq!(an["app_proto"], "http");
+        let fi = fileinfo_record(&c, json!({"filename": "/a.pdf", "size": 3}));
+        assert_eq!(fi["fileinfo"]["size"], 3);
+        assert_eq!(fi["http"]["hostname"], "example.com");
+        let fl = flow_record(
+            &c,
+            &FlowSummary {
+                start_micros: 0,
+                end_micros: 2_500_000,
+                packets: [3, 2],
+                bytes: [100, 50],
+                state: "closed",
+                reason: "shutdown",
+                alerted: true,
+            },
+        );
+        assert_eq!(fl["flow"]["pkts_toclient"], 2);
+        assert_eq!(fl["flow"]["age"], 2);
+        assert_eq!(fl["flow"]["end"], "1970-01-01T00:00:02.500000+0000");
     }
 }

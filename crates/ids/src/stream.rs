@@ -61,8 +61,22 @@ impl Stream {
         }
     }
 
+    /// Starts again at another sequence number, if nothing was delivered or buffered
+    /// yet (a SYN sent again with another sequence number before the handshake).
+    pub fn restart(&mut self, next_seq: u32) {
+        if self.delivered == 0 && self.ooo.is_empty() {
+            self.started = true;
+            self.next_seq = next_seq;
+        }
+    }
+
     pub fn is_started(&self) -> bool {
         self.started
+    }
+
+    /// The sequence number of the next byte expected in order.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
     }
 
     /// Bytes delivered in order so far.

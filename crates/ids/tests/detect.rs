@@ -44,6 +44,11 @@ fn tcp<'a>(payload: &'a [u8]) -> Pkt<'a> {
             app_proto: AppProto::Unknown,
             tx_id: None,
             buffers: &[],
+            events: Default::default(),
+            invalid: false,
+            ip_header: &[],
+            l4_header: &[],
+            flow_counts: Default::default(),
         },
     }
 }
@@ -1246,4 +1251,339 @@ fn grouping_keeps_a_transaction_rule_across_directions() {
             [1]
         );
     }
+}
+
+#[test]
+fn transformed_buffers_match_and_the_raw_buffer_keeps_its_contents() {
+    // Suricata: a transform rewrites its sticky buffer for the keywords after it; the
+    // contents written before it inspect the buffer as it was.
+    let mut det = detector(
+        r#"alert http any any -> any any (http.uri; content:"/?arg="; from_base64: offset 6; content:"thisisatest"; sid:1;)
+alert http any any -> any any (http.uri; content:"thisisatest"; sid:2;)
+alert http any any -> any any (http.uri; url_decode; to_uppercase; content:"/?ARG=DGHP"; sid:3;)
+alert http any any -> any any (http.uri; to_sha256; content:"|9f 86 d0 81|"; startswith; sid:4;)
+alert http any any -> any any (http.uri; from_base64: offset 6; content:"/?arg="; sid:5;)"#,
+    );
+    let bufs = [(BufferKind::HttpUri, &b"/%3farg=dGhpc2lzYXRlc3QK"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(1, AppProto::Http, &bufs));
+    got.sort();
+    assert_eq!(got, vec![3]);
+    let bufs = [(BufferKind::HttpUri, &b"/?arg=dGhpc2lzYXRlc3QK"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(2, AppProto::Http, &bufs));
+    got.sort();
+    assert_eq!(got, vec![1, 3]);
+    let bufs = [(BufferKind::HttpUri, &b"test"[..])];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(3, AppProto::Http, &bufs)),
+        vec![4]
+    );
+}
+
+#[test]
+fn header_buffers_and_header_keywords() {
+    // Suricata: `ipv4.hdr`, `tcp.hdr` inspect the raw headers of each packet; `tcp.mss`
+    // reads the MSS option; `ip_proto` the protocol number; `icmp_id`/`icmp_seq` the
+    // identifier and sequence of echo messages.
+    let mut det = detector(
+        r#"alert ip any any -> any any (ipv4.hdr; content:"|40 06|"; offset:8; depth:2; sid:1;)
+alert tcp any any -> any any (tcp.hdr; content:"|02 04|"; offset:20; byte_test:2,<,536,0,big,relative; sid:2;)
+alert tcp any any -> any any (tcp.mss:<536; sid:3;)
+alert tcp any any -> any any (tcp.mss:>1000; sid:4;)
+alert ip any any -> any any (ip_proto:!tcp; sid:5;)
+alert ip any any -> any any (ip_proto:6; ipv6.hdr; content:"|60|"; sid:6;)
+alert icmp any any -> any any (icmp_id:21781; icmp_seq:7; sid:7;)"#,
+    );
+    let ip: Vec<u8> = vec![
+        0x45, 0, 0, 44, 0, 1, 0, 0, 0x40, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    // TCP header of 24 bytes: MSS 500.
+    let mut tcph = vec![
+        0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 4, 0, 0, 0, 0, 0,
+    ];
+    tcph.extend_from_slice(&[2, 4, 0x01, 0xf4]);
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    p.input.l4_header = &tcph;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    // ICMP echo request, id 21781 (0x5515), seq 7.
+    let icmph = [8u8, 0, 0, 0, 0x55, 0x15, 0, 7];
+    let mut ip1 = ip.clone();
+    ip1[9] = 1;
+    let mut p = tcp(b"");
+    p.input.ip_proto = 1;
+    p.input.l4 = Layer4::Icmp {
+        icmp_type: 8,
+        icmp_code: 0,
+    };
+    p.input.ip_header = &ip1;
+    p.input.l4_header = &icmph;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![5, 7]);
+}
+
+#[test]
+fn transactional_rule_header_names_client_and_server() {
+    // Suricata 8 `=>`: the source is the transaction's client whichever direction the
+    // completing input travels in.
+    let mut det = detector(
+        r#"alert http 192.168.1.10 any => 203.0.113.5 80 (http.method; content:"GET"; http.stat_code; content:"200"; sid:1;)
+alert http 203.0.113.5 any => 192.168.1.10 any (http.method; content:"GET"; http.stat_code; content:"200"; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let req = [(BufferKind::HttpMethod, &b"GET"[..])];
+    let resp = [(BufferKind::HttpStatCode, &b"200"[..])];
+    assert!(run(&mut det, &mut flow, &tcp(b"").tx(1, AppProto::Http, &req)).is_empty());
+    let got: Vec<u32> = run(
+        &mut det,
+        &mut flow,
+        &tcp(b"").reply().tx(1, AppProto::Http, &resp),
+    )
+    .iter()
+    .map(|a| a.sid)
+    .collect();
+    assert_eq!(got, vec![1]);
+}
+
+#[test]
+fn byte_extract_and_byte_math_variables() {
+    // Suricata: byte_extract stores a number for later keywords and moves the relative
+    // position past it; byte_math combines a number with a value into a variable.
+    let hits = |rule: &str, payload: &[u8]| !sids(&mut detector(rule), &tcp(payload)).is_empty();
+    // Length-prefixed field: the length (3) then the data.
+    let p = b"LEN\x03abcXYZ";
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,0,n,relative; content:"abc"; within:3; byte_test:1,=,n,-4,relative; sid:1;)"#,
+        p
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,0,n,relative; byte_test:1,=,n,0; sid:1;)"#,
+        p
+    ));
+    // byte_math: 3 * 2 = 6, compared with a byte of 6.
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_math:bytes 1, offset 0, oper *, rvalue 2, result r, relative; byte_test:1,=,r,0,relative; sid:1;)"#,
+        b"LEN\x03\x06"
+    ));
+    assert!(!hits(
+        r#"alert tcp any any -> any any (content:"LEN"; byte_extract:1,1,z,relative; byte_math:bytes 1, offset 0, oper /, rvalue z, result r; sid:1;)"#,
+        b"LEN\x03\x00"
+    ));
+    // A variable number of bytes for byte_jump, with 0 meaning "no jump".
+    assert!(hits(
+        r#"alert tcp any any -> any any (content:"|00 00 00|"; byte_extract:1,4,len,relative; byte_jump:len,0,relative; isdataat:1,relative; sid:1;)"#,
+        b"\x00\x00\x00\x05\x34\x23\x06\x00\x21\x0a"
+    ));
+}
+
+#[test]
+fn absent_matches_a_missing_buffer_or_else_its_keywords() {
+    // Suricata 8 `absent`: the buffer is not there (an empty one counts as missing);
+    // `absent: or_else` also lets the buffer's keywords match when it is there.
+    let mut det = detector(
+        r#"alert http any any -> any any (http.referer; absent; http.method; content:"GET"; sid:1;)
+alert http any any -> any any (http.referer; absent: or_else; content:"example"; http.method; content:"GET"; sid:2;)
+alert http any any -> any any (http.referer; absent: or_else; content:!"example"; sid:3;)"#,
+    );
+    let none = [(BufferKind::HttpMethod, &b"GET"[..])];
+    let mut got = sids(&mut det, &tcp(b"").tx(1, AppProto::Http, &none));
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    let empty = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b""[..]),
+    ];
+    let mut got = sids(&mut det, &tcp(b"").tx(2, AppProto::Http, &empty));
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3]);
+    let with = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b"http://example.com/"[..]),
+    ];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(3, AppProto::Http, &with)),
+        vec![2]
+    );
+    let other = [
+        (BufferKind::HttpMethod, &b"GET"[..]),
+        (BufferKind::HttpReferer, &b"http://other/"[..]),
+    ];
+    assert_eq!(
+        sids(&mut det, &tcp(b"").tx(4, AppProto::Http, &other)),
+        vec![3]
+    );
+}
+
+#[test]
+fn backoff_threshold_and_flow_counters() {
+    // Suricata `type backoff, count 2, multiplier 3`: the 2nd match alerts, then the
+    // 6th, the 18th, ... (per flow). `flow.pkts` / `flow.bytes` / `flow.age` read the
+    // flow's counters, this packet included.
+    let mut det = detector(
+        r#"alert tcp any any -> any any (content:"x"; threshold: type backoff, track by_flow, count 2, multiplier 3; sid:1;)
+alert tcp any any -> any any (flow.pkts:toserver,>=3; flow.bytes:either,>100; flow.age:<5; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut alerted = Vec::new();
+    for n in 1..=20u64 {
+        let mut p = tcp(b"x");
+        p.input.flow_counts = mamori_ids::detect::FlowCounts {
+            pkts: [n, 0],
+            bytes: [n * 60, 0],
+            age_secs: n / 4,
+        };
+        for a in run(&mut det, &mut flow, &p) {
+            alerted.push((a.sid, n));
+        }
+    }
+    let backoff: Vec<u64> = alerted.iter().filter(|a| a.0 == 1).map(|a| a.1).collect();
+    assert_eq!(backoff, vec![2, 6, 18]);
+    let counters: Vec<u64> = alerted.iter().filter(|a| a.0 == 2).map(|a| a.1).collect();
+    assert_eq!(
+        counters,
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+    );
+}
+
+#[test]
+fn flow_start_hook_sees_the_first_packet_of_each_direction() {
+    let mut det = detector(
+        r#"alert tcp:flow_start any any -> any any (sid:1;)
+alert tcp any any -> any any (seq:1; ack:1; sid:2;)"#,
+    );
+    let mut flow = FlowDetectState::default();
+    let mut got = Vec::new();
+    for (n, reply) in [(1, false), (1, true), (2, false), (2, true)] {
+        let mut p = tcp(b"");
+        if reply {
+            p = p.reply();
+        }
+        p.input.flow_counts.pkts = if reply { [2, n] } else { [n, n - 1] };
+        for a in run(&mut det, &mut flow, &p) {
+            got.push((a.sid, n, reply));
+        }
+    }
+    // The test packets carry seq 1 and ack 1 (sid 2 on each).
+    assert_eq!(
+        got.iter().filter(|g| g.0 == 1).collect::<Vec<_>>(),
+        vec![&(1, 1, false), &(1, 1, true)]
+    );
+    assert_eq!(got.iter().filter(|g| g.0 == 2).count(), 4);
+}
+
+mod transform_properties {
+    use mamori_ids::detect::transform::apply;
+    use mamori_ids::rules::{Base64Mode, Transform};
+    use proptest::prelude::*;
+
+    fn space(b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn whitespace_transforms_keep_the_other_bytes(d in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let stripped = apply(&[Transform::StripWhitespace], &d).into_owned();
+            prop_assert!(!stripped.iter().any(|&b| space(b)));
+            let kept: Vec<u8> = d.iter().copied().filter(|&b| !space(b)).collect();
+            prop_assert_eq!(&stripped, &kept);
+            let compressed = apply(&[Transform::CompressWhitespace], &d).into_owned();
+            prop_assert!(!compressed.windows(2).any(|w| space(w[0]) && space(w[1])));
+            let non_space: Vec<u8> = compressed.iter().copied().filter(|&b| !space(b)).collect();
+            prop_assert_eq!(non_space, kept);
+        }
+
+        #[test]
+        fn url_decode_inverts_percent_encoding(d in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let encoded: Vec<u8> = d.iter().flat_map(|b| format!("%{b:02X}").into_bytes()).collect();
+            prop_assert_eq!(apply(&[Transform::UrlDecode], &encoded).into_owned(), d);
+        }
+
+        #[test]
+        fn from_base64_inverts_base64(d in proptest::collection::vec(any::<u8>(), 0..100)) {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut enc = Vec::new();
+            for c in d.chunks(3) {
+                let n = c.iter().enumerate().fold(0u32, |a, (i, &b)| a | u32::from(b) << (16 - 8 * i));
+                for i in 0..=c.len() {
+                    enc.push(A[(n >> (18 - 6 * i) & 63) as usize]);
+                }
+                enc.extend(std::iter::repeat_n(b'=', 3 - c.len()));
+            }
+            for mode in [Base64Mode::Rfc4648, Base64Mode::Rfc2045, Base64Mode::Strict] {
+                let t = Transform::FromBase64 { bytes: None, offset: 0, mode };
+                prop_assert_eq!(apply(std::slice::from_ref(&t), &enc).into_owned(), d.clone());
+            }
+        }
+
+        #[test]
+        fn xor_twice_is_identity(
+            d in proptest::collection::vec(any::<u8>(), 0..100),
+            key in proptest::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let t = [Transform::Xor(key.clone()), Transform::Xor(key)];
+            prop_assert_eq!(apply(&t, &d).into_owned(), d);
+        }
+    }
+}
+
+#[test]
+fn ip_src_and_ip_dst_buffers_hold_the_addresses() {
+    let mut det = detector(
+        r#"alert ip any any -> any any (ip.src; content:"|0a 00 00 01|"; bsize:4; sid:1;)
+alert ip any any -> any any (ip.dst; content:"|0a 00 00 02|"; bsize:4; sid:2;)
+alert ip any any -> any any (ip.dst; content:"|0a 00 00 01|"; sid:3;)"#,
+    );
+    let ip: Vec<u8> = vec![
+        0x45, 0, 0, 40, 0, 1, 0, 0, 0x40, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2]);
+}
+
+#[test]
+fn ipv4_header_and_window_keywords() {
+    // id, tos, fragbits (M, D, R with + * !), fragoffset (bytes), window.
+    let mut det = detector(
+        r#"alert ip any any -> any any (id:4660; sid:1;)
+alert ip any any -> any any (tos:!0; sid:2;)
+alert ip any any -> any any (fragbits:D; sid:3;)
+alert ip any any -> any any (fragbits:*MR; sid:4;)
+alert ip any any -> any any (fragoffset:>0; sid:5;)
+alert tcp any any -> any any (window:1000; sid:6;)
+alert tcp any any -> any any (window:!1000; sid:7;)"#,
+    );
+    // id 0x1234, tos 0x10, DF set, offset 0.
+    let ip: Vec<u8> = vec![
+        0x45, 0x10, 0, 40, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &ip;
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![1, 2, 3, 6]);
+    // MF and offset 8 bytes, tos 0, another id: fragbits *MR and fragoffset.
+    let frag: Vec<u8> = vec![
+        0x45, 0, 0, 40, 0, 1, 0x20, 1, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut p = tcp(b"");
+    p.input.ip_header = &frag;
+    p.input.l4 = Layer4::Tcp {
+        src_port: 1,
+        dst_port: 2,
+        flags: 0x10,
+        seq: 1,
+        ack: 1,
+        window: 5,
+    };
+    let mut got = sids(&mut det, &p);
+    got.sort();
+    assert_eq!(got, vec![4, 5, 7]);
 }

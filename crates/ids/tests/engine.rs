@@ -582,3 +582,324 @@ fn stream_depth_bounds_raw_stream_and_app_layer_inspection() {
     let (ev, _) = run(&mut depth_engine(mib as u64), &edge);
     assert_eq!(sids(&ev), Vec::<u64>::new());
 }
+
+/// An Ethernet/IPv6 frame from 2001:db8::1 to 2001:db8::2 with the given next header and
+/// payload (extension headers included).
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[next, 64]);
+    let a: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let b: std::net::Ipv6Addr = "2001:db8::2".parse().unwrap();
+    f.extend_from_slice(&a.octets());
+    f.extend_from_slice(&b.octets());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn decoder_events_alert_on_invalid_and_valid_packets() {
+    let mut e = engine(
+        r#"alert pkthdr any any -> any any (msg:"trunc"; decode-event:ipv4.trunc_pkt; sid:1;)
+alert tcp any any -> any any (msg:"tcp small"; decode-event:tcp.pkt_too_small; sid:2;)
+alert pkthdr any any -> any any (msg:"useless fh"; decode-event:ipv6.exthdr_useless_fh; sid:3;)
+alert pkthdr any any -> any any (msg:"overlap"; decode-event:ipv6.frag_overlap; sid:4;)
+alert udp any any -> any any (msg:"udp"; content:"hello"; sid:5;)
+alert ip any any -> any any (msg:"any ip"; sid:6;)
+alert icmpv6 any any -> any any (msg:"icmpv6"; itype:128; sid:7;)
+alert icmpv4 any any -> any any (msg:"icmpv4"; sid:8;)"#,
+        Mode::Ids,
+    );
+    let (c, s) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    // IPv4 claiming 100 bytes with 20 captured: invalid, no addresses.
+    let mut trunc = ipv4(c, s, 6, &[]);
+    trunc[16..18].copy_from_slice(&100u16.to_be_bytes());
+    // IPv4 with a 4-byte TCP header: addresses known, TCP invalid.
+    let small_tcp = ipv4(c, s, 6, &[0, 80, 0, 81]);
+    // IPv6: an atomic fragment header (offset 0, no more fragments) before an ICMPv6
+    // echo request; then two overlapping fragments of one datagram.
+    let mut atomic = vec![58, 0, 0, 0, 0, 0, 0, 9];
+    atomic.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+    let frag = |off: u16, more: bool, data: &[u8]| {
+        let mut h = vec![17, 0];
+        h.extend_from_slice(&((off / 8) << 3 | u16::from(more)).to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 7]);
+        h.extend_from_slice(data);
+        ipv6(44, &h)
+    };
+    let frames = vec![
+        trunc,
+        small_tcp,
+        ipv6(44, &atomic),
+        frag(0, true, &[0u8; 16]),
+        frag(8, false, &[0u8; 16]),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    let mut got = sids(&ev);
+    got.sort();
+    // sid 6 (any ip) sees the valid IPv6 packet only: its flow's first packet.
+    assert_eq!(got, vec![1, 2, 3, 4, 6, 7], "{ev:?}");
+    let by = |sid: u64| {
+        ev.iter()
+            .find(|r| r["alert"]["signature_id"] == sid)
+            .unwrap()
+    };
+    // No IP header to speak of: null addresses and ports, no flow.
+    for k in ["src_ip", "dest_ip", "src_port", "dest_port"] {
+        assert_eq!(by(1)[k], Value::Null, "{k}: {}", by(1));
+    }
+    assert!(by(1).get("flow_id").is_none());
+    assert_eq!(by(2)["src_ip"], "10.0.0.1");
+    assert_eq!(by(2)["proto"], "TCP");
+    // IPv6 addresses are written in full, as Suricata writes them.
+    assert_eq!(by(3)["src_ip"], "2001:0db8:0000:0000:0000:0000:0000:0001");
+    // The truncated IPv4 packet, the short TCP header, and the reassembled datagram
+    // (its UDP header is zeros: length 0 is invalid).
+    assert_eq!(e.stats().decode_errors, 3);
+}
+
+#[test]
+fn data_on_the_syn_is_stream_data_continued_by_the_next_segment() {
+    // TCP Fast Open: the SYN carries the start of the request; a content spanning the
+    // SYN's data and the next segment is found once, on the stream.
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"span"; content:"d2d3"; sid:1;)
+alert tcp-pkt any any -> any any (msg:"pkt"; content:"d2d3"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b"GET /a1d2"),
+        tcp(s, c, 500, 110, 0x12, b""),
+        tcp(c, s, 110, 501, 0x10, b"d3 HTTP/1.1\r\n\r\n"),
+        tcp(c, s, 125, 501, 0x10, b"d2d3"),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    let mut got = sids(&ev);
+    got.sort();
+    // sid 1: across the SYN's data and the third packet, then again in the last
+    // packet; sid 2 (packets only): the last packet alone.
+    assert_eq!(got, vec![1, 1, 2], "{ev:?}");
+}
+
+#[test]
+fn sctp_ports_and_a_pass_rule_that_alerts() {
+    let mut e = engine(
+        r#"alert sctp any 7 -> any 7 (msg:"sctp"; sid:1;)
+pass udp any any -> any 53 (msg:"allowed dns"; alert; sid:2;)
+alert udp any any -> any 53 (msg:"dns"; sid:3;)"#,
+        Mode::Ids,
+    );
+    // SCTP common header: ports 7 -> 7, tag, checksum; then a DATA chunk.
+    let mut sctp = vec![0, 7, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0];
+    sctp.extend_from_slice(&[0, 3, 0, 8, b'a', b'b', b'c', b'd']);
+    let frames = vec![
+        ipv4(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            132,
+            &sctp,
+        ),
+        udp(
+            (Ipv4Addr::new(10, 0, 0, 1), 5000),
+            (Ipv4Addr::new(10, 0, 0, 2), 53),
+            b"q",
+        ),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 2], "{ev:?}");
+    assert_eq!(ev[0]["proto"], "SCTP");
+    assert_eq!(
+        (ev[0]["src_port"].as_u64(), ev[0]["dest_port"].as_u64()),
+        (Some(7), Some(7))
+    );
+    // The pass rule is logged (allowed) and stops detection on its flow: no sid 3.
+    assert_eq!(ev[1]["alert"]["action"], "allowed");
+}
+
+#[test]
+fn data_on_a_rst_is_inspected_with_the_packet_not_the_stream() {
+    let mut e = engine(
+        r#"alert tcp-pkt any any -> any any (msg:"pkt"; tcp.flags:R,A; content:"Denied"; sid:1;)
+alert tcp any any -> any any (msg:"stream"; flow:only_stream; content:"Denied"; sid:2;)
+alert tcp any any -> any any (msg:"span"; content:"In!Denied"; sid:3;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x18, b"Let Me In!"),
+        tcp(s, c, 501, 111, 0x14, b"Denied"),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}
+
+#[test]
+fn syns_with_new_sequence_numbers_queue_then_flood_and_the_session_follows_the_last() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"flood"; stream-event:3whs_syn_flood; sid:1;)
+alert tcp any any -> any any (msg:"data"; content:"hello"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    // The first SYN, 10 more with new sequence numbers (queued), then 2 beyond the
+    // queue, one of them twice: 3 floods. The server answers the last.
+    let mut frames: Vec<Vec<u8>> = (0..13u32)
+        .map(|i| tcp(c, s, 1000 * i, 0, 0x02, b""))
+        .collect();
+    frames.push(tcp(c, s, 12_000, 0, 0x02, b""));
+    frames.push(tcp(s, c, 7, 12_001, 0x12, b""));
+    frames.push(tcp(c, s, 12_001, 8, 0x10, b""));
+    frames.push(tcp(c, s, 12_001, 8, 0x18, b"hello"));
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 1, 1, 2], "{ev:?}");
+}
+
+/// A TCP segment with the timestamps option (value, echo reply).
+fn tcp_ts(
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    ts: (u32, u32),
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&src.1.to_be_bytes());
+    t.extend_from_slice(&dst.1.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.extend_from_slice(&[0x80, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(&[1, 1, 8, 10]);
+    t.extend_from_slice(&ts.0.to_be_bytes());
+    t.extend_from_slice(&ts.1.to_be_bytes());
+    ipv4(src.0, dst.0, 6, &t)
+}
+
+#[test]
+fn a_forged_reply_before_the_handshake_has_an_invalid_timestamp_and_is_ignored() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"ts"; stream-event:pkt_invalid_timestamp; sid:1;)
+alert tcp any any -> any any (msg:"data"; flow:established; content:"hello"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp_ts(c, s, 100, 0, 0x02, (5000, 0)),
+        // Echoes a timestamp the client never sent: rejected, the session stays.
+        tcp_ts(s, c, 0, 101, 0x14, (100, 100)),
+        // Echoes the SYN's: fine.
+        tcp_ts(s, c, 500, 101, 0x12, (7000, 5000)),
+        tcp_ts(c, s, 101, 501, 0x10, (5001, 7000)),
+        tcp_ts(c, s, 101, 501, 0x18, (5002, 7000)),
+    ];
+    let mut frames = frames;
+    let last = frames.len() - 1;
+    frames[last].extend_from_slice(b"hello");
+    let total = (frames[last].len() - 14) as u16;
+    frames[last][16..18].copy_from_slice(&total.to_be_bytes());
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 2], "{ev:?}");
+}
+
+#[test]
+fn a_side_that_goes_on_after_its_reset_makes_the_reset_suspect() {
+    let mut e = engine(
+        r#"alert tcp any any -> any any (msg:"rst"; stream-event:suspected_rst_inject; sid:1;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        // A RST in sequence from the client, then the client goes on: once.
+        tcp(c, s, 101, 501, 0x14, b""),
+        tcp(c, s, 101, 501, 0x18, b"GET / HTTP/1.0\r\n\r\n"),
+        tcp(c, s, 119, 501, 0x10, b""),
+        // A RST out of sequence is not counted.
+        tcp(s, c, 9999, 119, 0x14, b""),
+        tcp(s, c, 501, 119, 0x10, b""),
+    ];
+    let (ev, _) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}
+
+#[test]
+fn a_packet_type_drop_rule_drops_the_packet_not_the_flow() {
+    // Suricata's action scope: a rule with a packet keyword (dsize) acts on the packet
+    // alone; a rule on the reassembled stream drops the rest of the flow.
+    let mut e = engine(
+        r#"drop tcp any any -> any any (msg:"empty"; flow:established; dsize:0; sid:1;)
+drop tcp any any -> any any (msg:"evil"; flow:established; content:"evil"; sid:2;)"#,
+        Mode::Ips,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let frames = vec![
+        tcp(c, s, 100, 0, 0x02, b""),
+        tcp(s, c, 500, 101, 0x12, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x10, b""),
+        tcp(c, s, 101, 501, 0x18, b"ok"),
+        tcp(c, s, 103, 501, 0x10, b""),
+        tcp(c, s, 103, 501, 0x18, b"evil"),
+        tcp(c, s, 107, 501, 0x18, b"more"),
+    ];
+    let (ev, verdicts) = run(&mut e, &frames);
+    assert_eq!(sids(&ev), vec![1, 1, 2], "{ev:?}");
+    use Verdict::{Accept as A, Drop as D};
+    assert_eq!(verdicts, vec![A, A, A, D, A, D, D, D]);
+}
+
+#[test]
+fn a_pass_on_the_transaction_voids_the_packet_rules_of_its_packet() {
+    // Suricata orders a packet's packet rules and transaction rules together, pass
+    // first: the pass on the request the packet completes wins over an alert on it.
+    let mut e = engine(
+        r#"pass http any any -> any any (http.host; content:"good.example"; sid:1;)
+alert tcp any any -> any any (msg:"get"; content:"GET"; sid:2;)"#,
+        Mode::Ids,
+    );
+    let c = (Ipv4Addr::new(10, 0, 0, 1), 40000);
+    let c2 = (Ipv4Addr::new(10, 0, 0, 1), 40001);
+    let s = (Ipv4Addr::new(10, 0, 0, 2), 80);
+    let mut frames = Vec::new();
+    for (cl, host) in [(c, "good.example"), (c2, "other.example")] {
+        frames.push(tcp(cl, s, 100, 0, 0x02, b""));
+        frames.push(tcp(s, cl, 500, 101, 0x12, b""));
+        frames.push(tcp(cl, s, 101, 501, 0x10, b""));
+        let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        frames.push(tcp(cl, s, 101, 501, 0x18, req.as_bytes()));
+    }
+    let (ev, _) = run(&mut e, &frames);
+    // The second connection, not passed, alerts.
+    assert_eq!(sids(&ev), vec![2], "{ev:?}");
+    assert_eq!(ev[0]["src_port"], 40001);
+}
+
+#[test]
+fn fragments_reach_fragbits_rules() {
+    let mut e = engine(
+        r#"alert ip any any -> any any (msg:"mf"; fragbits:M; sid:1;)
+alert ip any any -> any any (msg:"any"; flow:to_server; sid:2;)"#,
+        Mode::Ids,
+    );
+    let (c, s) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    let mut first = ipv4(c, s, 17, &[0u8; 16]);
+    first[20] = 0x20; // more fragments
+    let mut last = ipv4(c, s, 17, &[0u8; 8]);
+    last[21] = 2; // offset 16 bytes
+    let (ev, _) = run(&mut e, &[first, last]);
+    // The first fragment (MF) alerts sid 1; the datagram is never complete (a gap).
+    assert_eq!(sids(&ev), vec![1], "{ev:?}");
+}

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use mamori_ids::detect::Detector;
-use mamori_ids::engine::{Engine, EngineConfig, Mode};
+use mamori_ids::engine::{Engine, EngineConfig, EveTypes, Mode};
 use mamori_ids::pcap::PcapReader;
-use mamori_ids::rules::{RuleSet, Vars, parse_rules};
+use mamori_ids::rules::{RuleSet, Vars, parse_rules_with_files};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
@@ -76,6 +76,31 @@ pub struct Args {
     /// Print each skipped rule with its reason.
     #[arg(long)]
     pub verbose: bool,
+    /// EVE records besides alerts, comma-separated: anomaly (application-layer
+    /// events), app (the transaction records: http, dns, tls, smb, ...), fileinfo,
+    /// flow; or all.
+    #[arg(long, value_name = "LIST", value_parser = parse_eve_types)]
+    pub eve_records: Option<EveTypes>,
+}
+
+/// `anomaly,app,fileinfo,flow` or `all`.
+fn parse_eve_types(s: &str) -> Result<EveTypes, String> {
+    let mut t = EveTypes::default();
+    for w in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match w {
+            "anomaly" => t.anomaly = true,
+            "app" => t.app = true,
+            "fileinfo" => t.fileinfo = true,
+            "flow" => t.flow = true,
+            "all" => t = EveTypes::all(),
+            other => {
+                return Err(format!(
+                    "unknown EVE record type '{other}' (hint: anomaly, app, fileinfo, flow or all)"
+                ));
+            }
+        }
+    }
+    Ok(t)
 }
 
 /// A size: bytes, or a number with kb, mb or gb (1024-based, as in Suricata's
@@ -91,6 +116,27 @@ fn parse_size(s: &str) -> Result<u64, String> {
     })?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// Largest data file (dataset list) a rule may load.
+const MAX_DATA_FILE: u64 = 256 << 20;
+
+/// A data file named by a rule (`dataset ... load FILE`), read next to the rule file:
+/// `None` when it does not exist; regular files of at most 256 MiB only.
+fn data_file(dir: &std::path::Path, name: &str) -> Result<Option<String>, String> {
+    let path = dir.join(name);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(m) if !m.is_file() || m.len() > MAX_DATA_FILE => Err(format!(
+            "{} is not a regular file of at most {} MiB",
+            path.display(),
+            MAX_DATA_FILE >> 20
+        )),
+        Ok(_) => std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+    }
 }
 
 /// Peak resident memory of this process, from /proc (Linux), in bytes.
@@ -125,15 +171,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.rules {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the rule file {}", p.display()))?;
-        all.extend(parse_rules(&p.display().to_string(), &text, &vars));
+        // Data files a rule names (datasets, `filemd5` hash lists) are read next to its
+        // file.
+        let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+        let files = |name: &str| data_file(&dir, name);
+        all.extend(parse_rules_with_files(
+            &p.display().to_string(),
+            &text,
+            &vars,
+            &files,
+        ));
     }
     let RuleSet { rules, skipped } = all;
     if rules.is_empty() && !args.no_rules {
+        // As Suricata: rules that fail to load are reported, and the capture is still
+        // inspected (with no rules, nothing alerts): exit 0, the EVE file is written.
         for s in &skipped {
             eprintln!("{}:{}: skipped: {}", s.file, s.line, s.reason);
         }
-        bail!(
-            "no usable rule in {} (hint: see the reasons above; every rule was skipped or the files are empty)",
+        eprintln!(
+            "warning: no usable rule in {} (see the reasons above; every rule was skipped or the files are empty): inspecting without rules",
             args.rules
                 .iter()
                 .map(|p| p.display().to_string())
@@ -160,6 +217,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             depth: args.stream_depth,
             ..Default::default()
         },
+        eve: args.eve_records.unwrap_or_default(),
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(Detector::new(rules), cfg);

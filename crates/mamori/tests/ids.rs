@@ -147,6 +147,45 @@ fn a_signature_in_two_rule_files_is_loaded_once() {
 }
 
 #[test]
+fn no_usable_rule_inspects_without_rules_and_exits_zero() {
+    // As Suricata: rules that fail to load are reported, the capture is inspected
+    // anyway, the run succeeds and the EVE file holds no alert.
+    let dir = tmp("norules");
+    let bad = dir.join("bad.rules");
+    std::fs::write(
+        &bad,
+        "alert tcp any any -> any any (msg:\"x\"; bogus_kw; sid:1;)\n",
+    )
+    .unwrap();
+    let empty = dir.join("empty.rules");
+    std::fs::write(&empty, "# nothing here\n\n").unwrap();
+    let pcap = shared().join("conformance/suricata-verify/bug-1045/input.pcap");
+    for (rules, mention) in [(&bad, "bad.rules:1"), (&empty, "empty.rules")] {
+        let eve_path = dir.join("eve.json");
+        std::fs::write(&eve_path, "stale\n").unwrap();
+        let r = mamori()
+            .args(["ids", "--pcap"])
+            .arg(&pcap)
+            .arg("--rules")
+            .arg(rules)
+            .arg("--eve")
+            .arg(&eve_path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(r.status.success(), "{err}");
+        assert!(err.contains("no usable rule"), "{err}");
+        assert!(err.contains(mention), "{err}");
+        let text = std::fs::read_to_string(&eve_path).unwrap();
+        assert!(!text.contains("\"alert\""), "no rule, no alert: {text}");
+        assert!(!text.contains("stale"), "the EVE file is rewritten: {text}");
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        assert!(stdout.contains("rules loaded: 0"), "{stdout}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn errors_are_reported_with_a_non_zero_exit() {
     let dir = tmp("errors");
     let rules = dir.join("bad.rules");
@@ -155,21 +194,6 @@ fn errors_are_reported_with_a_non_zero_exit() {
         "alert tcp any any -> any any (msg:\"x\"; bogus_kw; sid:1;)\n",
     )
     .unwrap();
-    let pcap = shared().join("conformance/suricata-verify/bug-1045/input.pcap");
-    // No usable rule.
-    let r = mamori()
-        .args(["ids", "--pcap"])
-        .arg(&pcap)
-        .arg("--rules")
-        .arg(&rules)
-        .arg("--eve")
-        .arg(dir.join("eve.json"))
-        .output()
-        .unwrap();
-    assert!(!r.status.success());
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("no usable rule"), "{err}");
-    assert!(err.contains("bad.rules:1"), "{err}");
     // A capture that is not one.
     std::fs::write(
         dir.join("good.rules"),
@@ -307,5 +331,55 @@ fn stream_depth_option_bounds_stream_inspection() {
     assert!(!r.status.success());
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("is not a size"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn eve_records_besides_alerts_on_request() {
+    let case = shared().join("conformance/suricata-verify-wide/fileext-01");
+    let dir = tmp("eve-records");
+    let out = dir.join("eve.json");
+    let rules = dir.join("r.rules");
+    std::fs::write(
+        &rules,
+        "alert http any any -> any any (fileext:\"pdf\"; sid:1;)\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let r = mamori()
+            .args(["ids", "--pcap"])
+            .arg(case.join("input.pcap"))
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--eve")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let mut types: Vec<String> = eve(&out)
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap().to_string())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    };
+    assert_eq!(run(&[]), vec!["alert"]);
+    assert_eq!(
+        run(&["--eve-records", "fileinfo,flow"]),
+        vec!["alert", "fileinfo", "flow"]
+    );
+    assert_eq!(
+        run(&["--eve-records", "all"]),
+        vec!["alert", "fileinfo", "flow", "http"]
+    );
+    let bad = mamori()
+        .args(["ids", "--no-rules", "--eve-records", "alerts", "--eve"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown EVE record type 'alerts'"));
     std::fs::remove_dir_all(dir).ok();
 }

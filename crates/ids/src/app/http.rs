@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use super::files::{FileHasher, FileHashes};
+use super::keywords::AppBuf;
 use crate::detect::{BufferKind, Direction};
 
 use super::decompress::{decode_layers, sniff};
@@ -26,6 +28,8 @@ pub struct HttpConfig {
     pub max_layers: usize,
     /// Transactions kept (older ones are forgotten).
     pub max_txs: usize,
+    /// Hash whole bodies (files) beyond the bytes kept, for the file hash keywords.
+    pub hash_files: bool,
 }
 
 impl Default for HttpConfig {
@@ -37,6 +41,7 @@ impl Default for HttpConfig {
             max_decoded_bytes: 1024 * 1024,
             max_layers: 3,
             max_txs: 64,
+            hash_files: false,
         }
     }
 }
@@ -63,6 +68,11 @@ pub struct HttpTx {
     pub response_body: Vec<u8>,
     pub response_seen: bool,
     pub response_complete: bool,
+    /// Request and response bodies larger than what is kept: the whole file's
+    /// digests and size (only with [`HttpConfig::hash_files`]).
+    pub whole_file: [Option<Box<FileHashes>>; 2],
+    /// Anomaly events (Suricata's names, `http.` prefixed).
+    pub events: Vec<&'static str>,
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
@@ -100,6 +110,9 @@ impl HttpTx {
         scratch: &'a HttpScratch,
         out: &mut Vec<(BufferKind, &'a [u8])>,
     ) {
+        for e in &self.events {
+            out.push((BufferKind::App(AppBuf::Event), e.as_bytes()));
+        }
         // Request-line buffers are offered in both directions, so a rule that combines
         // request and response buffers can match when the response arrives.
         if !self.method.is_empty() {
@@ -138,6 +151,9 @@ impl HttpTx {
                         out.push((kind, v));
                     }
                 }
+                for h in &scratch.req_each {
+                    out.push((BufferKind::App(AppBuf::HttpRequestHeader), h));
+                }
                 out.push((BufferKind::HttpHeader, &scratch.req_header));
                 out.push((BufferKind::HttpHeaderRaw, &self.request_headers_raw));
                 out.push((BufferKind::HttpHeaderNames, &scratch.req_names));
@@ -166,6 +182,9 @@ impl HttpTx {
                     if let Some(v) = self.response_header(name) {
                         out.push((kind, v));
                     }
+                }
+                for h in &scratch.resp_each {
+                    out.push((BufferKind::App(AppBuf::HttpResponseHeader), h));
                 }
                 out.push((BufferKind::HttpHeader, &scratch.resp_header));
                 out.push((BufferKind::HttpHeaderRaw, &self.response_headers_raw));
@@ -215,7 +234,14 @@ impl HttpTx {
             v.extend_from_slice(b"\r\n");
             v
         }
+        let each = |h: &[(Vec<u8>, Vec<u8>)]| -> Vec<Vec<u8>> {
+            h.iter()
+                .map(|(n, v)| [n.as_slice(), b": ", v.as_slice()].concat())
+                .collect()
+        };
         HttpScratch {
+            req_each: each(&self.request_headers),
+            resp_each: each(&self.response_headers),
             req_header: hdr(&self.request_headers, "cookie"),
             resp_header: hdr(&self.response_headers, "set-cookie"),
             req_names: names(&self.request_headers),
@@ -229,6 +255,9 @@ impl HttpTx {
 /// Derived buffers of a transaction, built when it is inspected.
 #[derive(Debug, Clone, Default)]
 pub struct HttpScratch {
+    /// Each header as `Name: value` (`http.request_header`, `http.response_header`).
+    pub req_each: Vec<Vec<u8>>,
+    pub resp_each: Vec<Vec<u8>>,
     pub req_header: Vec<u8>,
     pub resp_header: Vec<u8>,
     pub req_names: Vec<u8>,
@@ -275,6 +304,9 @@ struct Side {
     /// Raw (de-chunked) body of the current message.
     raw_body: Vec<u8>,
     body_truncated: bool,
+    /// Body bytes seen (kept or not), and the digests of a truncated body.
+    body_total: u64,
+    hasher: Option<Box<FileHasher>>,
     encodings: Vec<Vec<u8>>,
 }
 
@@ -286,6 +318,8 @@ impl Default for Side {
             tx: None,
             raw_body: Vec::new(),
             body_truncated: false,
+            body_total: 0,
+            hasher: None,
             encodings: Vec::new(),
         }
     }
@@ -312,6 +346,8 @@ pub struct HttpState {
     resp_seen: u64,
     /// The server side is closing: no more data will come.
     closing: bool,
+    /// A `101 Switching Protocols` response ended HTTP on this connection.
+    switched: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -469,6 +505,18 @@ fn looks_like_header(l: &[u8]) -> bool {
 }
 
 /// Parses header lines (after the first line), folding continuation lines.
+/// How many header lines have this name (before repeated headers are combined).
+fn header_count(lines: &[&[u8]], name: &[u8]) -> usize {
+    lines
+        .iter()
+        .filter(|l| {
+            l.iter()
+                .position(|&c| c == b':')
+                .is_some_and(|i| trim(&l[..i]).eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
 fn parse_headers(lines: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut joined: Vec<Vec<u8>> = Vec::new();
     for l in lines {
@@ -659,6 +707,22 @@ impl HttpState {
         }
     }
 
+    /// After `101 Switching Protocols`: the bytes each side (to server, to client)
+    /// sent after the switch, for the next protocol's parser; `None` before it.
+    pub fn take_switched(&mut self) -> Option<[Vec<u8>; 2]> {
+        self.switched.then(|| {
+            [
+                std::mem::take(&mut self.req.buf),
+                std::mem::take(&mut self.resp.buf),
+            ]
+        })
+    }
+
+    /// The parser's settings.
+    pub fn cfg(&self) -> HttpConfig {
+        self.cfg.get()
+    }
+
     /// Forgets transactions whose request and response are both complete (call after
     /// they were inspected), except the ones a side is still working on.
     pub fn forget_finished(&mut self) {
@@ -782,7 +846,11 @@ impl HttpState {
                     .unwrap_or(&self.req.buf[..nl])
                     .to_vec();
                 let (method, uri, proto) = split_request_line(&first);
-                let simple = proto.is_empty();
+                // Without a protocol the request is HTTP/0.9, unless header lines follow
+                // it (as libhtp decides): then it is a request missing its protocol.
+                let next = &self.req.buf[nl + 1..];
+                let headers_follow = !next.is_empty() && !matches!(next[0], b'\r' | b'\n');
+                let simple = proto.is_empty() && !headers_follow;
                 let (lines, consumed): (Vec<Vec<u8>>, usize) = if simple {
                     (vec![first.clone()], nl + 1)
                 } else {
@@ -805,6 +873,13 @@ impl HttpState {
                 tx.request_line = first.clone();
                 tx.request_headers_raw = block[raw_hdr_start..].to_vec();
                 tx.request_headers = headers;
+                if proto.is_empty() && !simple {
+                    tx.events.push("http.request_line_missing_protocol");
+                }
+                if header_count(line_refs.get(1..).unwrap_or(&[]), b"content-length") > 1 {
+                    tx.events
+                        .push("http.duplicate_content_length_field_in_request");
+                }
                 let te = tx
                     .request_header("transfer-encoding")
                     .map(|v| contains_ci(v, b"chunked"))
@@ -824,6 +899,8 @@ impl HttpState {
                 self.req.encodings = enc;
                 self.req.raw_body.clear();
                 self.req.body_truncated = false;
+                self.req.body_total = 0;
+                self.req.hasher = None;
                 out.push(TxUpdate {
                     tx_id: id,
                     direction: Direction::ToServer,
@@ -894,6 +971,8 @@ impl HttpState {
                         self.resp.encodings.clear();
                         self.resp.raw_body.clear();
                         self.resp.body_truncated = false;
+                        self.resp.body_total = 0;
+                        self.resp.hasher = None;
                         self.resp.phase = Phase::Body(Body::UntilClose);
                         return true;
                     }
@@ -926,6 +1005,10 @@ impl HttpState {
                 tx.response_line = first.to_vec();
                 tx.response_headers_raw = block[nl.min(block.len())..].to_vec();
                 tx.response_headers = headers;
+                if header_count(lines.get(1..).unwrap_or(&[]), b"content-length") > 1 {
+                    tx.events
+                        .push("http.duplicate_content_length_field_in_response");
+                }
                 let status: u32 = std::str::from_utf8(code)
                     .ok()
                     .and_then(|s| s.parse().ok())
@@ -952,10 +1035,22 @@ impl HttpState {
                 self.resp.encodings = enc;
                 self.resp.raw_body.clear();
                 self.resp.body_truncated = false;
+                self.resp.body_total = 0;
+                self.resp.hasher = None;
                 out.push(TxUpdate {
                     tx_id: id,
                     direction: Direction::ToClient,
                 });
+                if status == 101 {
+                    // Switching protocols: what follows on both sides is not HTTP.
+                    if let Some(tx) = self.tx_mut(id) {
+                        tx.response_complete = true;
+                    }
+                    self.resp.phase = Phase::Dead;
+                    self.req.phase = Phase::Dead;
+                    self.switched = true;
+                    return true;
+                }
                 if (100..200).contains(&status) {
                     // Interim response: the real one follows for the same request.
                     if let Some(tx) = self.tx_mut(id) {
@@ -1129,6 +1224,11 @@ impl HttpState {
         side.phase = Phase::Headers;
         let raw = std::mem::take(&mut side.raw_body);
         let encs = std::mem::take(&mut side.encodings);
+        let whole = side
+            .hasher
+            .take()
+            .map(|h| Box::new(h.finish(side.body_total)));
+        side.body_total = 0;
         let Some(id) = side.tx.take() else {
             return;
         };
@@ -1174,10 +1274,12 @@ impl HttpState {
                 Direction::ToServer => {
                     tx.request_body = decoded;
                     tx.request_complete = true;
+                    tx.whole_file[0] = whole;
                 }
                 Direction::ToClient => {
                     tx.response_body = decoded;
                     tx.response_complete = true;
+                    tx.whole_file[1] = whole;
                 }
             }
             out.push(TxUpdate {
@@ -1219,8 +1321,17 @@ fn strict_dechunk(b: &[u8]) -> Option<Vec<u8>> {
 
 fn push_body(side: &mut Side, cfg: &HttpConfig, chunk: &[u8]) {
     let room = cfg.max_body_bytes.saturating_sub(side.raw_body.len());
+    side.body_total += chunk.len() as u64;
     if chunk.len() > room {
+        if cfg.hash_files && !side.body_truncated {
+            let mut h = Box::<FileHasher>::default();
+            h.update(&side.raw_body);
+            side.hasher = Some(h);
+        }
         side.body_truncated = true;
+    }
+    if let Some(h) = &mut side.hasher {
+        h.update(chunk);
     }
     side.raw_body
         .extend_from_slice(&chunk[..chunk.len().min(room)]);

@@ -25,6 +25,28 @@ pub struct TlsInfo {
     pub cert_subject: Option<String>,
     pub cert_issuer: Option<String>,
     pub cert_serial: Option<String>,
+    /// SHA-1 of the leaf certificate, as `aa:bb:...` (lower case).
+    pub cert_fingerprint: Option<String>,
+    /// The leaf certificate's subjectAltName DNS names.
+    pub san: Vec<Vec<u8>>,
+    /// The 32-byte random of the ClientHello and of the ServerHello.
+    pub client_random: Option<Vec<u8>>,
+    pub server_random: Option<Vec<u8>>,
+    /// Anomaly events (Suricata's names, `tls.` prefixed).
+    pub events: Vec<&'static str>,
+    /// JA4 of the ClientHello (`t13d1516h2_8daaf6152771_e5627efa2ab1`).
+    pub ja4: Option<String>,
+}
+
+/// Events kept per flow.
+const MAX_EVENTS: usize = 16;
+
+impl TlsInfo {
+    fn event(&mut self, e: &'static str) {
+        if self.events.len() < MAX_EVENTS && !self.events.contains(&e) {
+            self.events.push(e);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -113,6 +135,12 @@ impl TlsState {
             if s.rec[1] != 3 || len > 18_432 {
                 s.dead = true;
                 self.errors += 1;
+                self.info.event(if s.rec[1] != 3 {
+                    "tls.invalid_record_version"
+                } else {
+                    "tls.record_overflow"
+                });
+                updated = true;
                 break;
             }
             if s.rec.len() < 5 + len {
@@ -132,7 +160,11 @@ impl TlsState {
                     }
                     updated |= self.handshake(i);
                 }
-                _ => {}
+                21 | 23 | 24 => {}
+                _ => {
+                    self.info.event("tls.invalid_record_type");
+                    updated = true;
+                }
             }
         }
         updated
@@ -147,6 +179,14 @@ impl TlsState {
             }
             let ty = hs[0];
             let len = (hs[1] as usize) << 16 | (hs[2] as usize) << 8 | hs[3] as usize;
+            // An unknown message type (or one longer than kept) ends parsing of this
+            // side at once rather than waiting for its body.
+            if !matches!(ty, 0..=4 | 8 | 11..=16 | 20..=22 | 24 | 67) || len > MAX_HS {
+                self.info.event("tls.invalid_handshake_message");
+                self.sides[i].dead = true;
+                self.sides[i].hs.clear();
+                return true;
+            }
             if hs.len() < 4 + len {
                 break;
             }
@@ -155,6 +195,7 @@ impl TlsState {
                 1 if i == 0 => {
                     if self.client_hello(&msg).is_none() {
                         self.errors += 1;
+                        self.info.event("tls.invalid_handshake_message");
                     }
                     self.info.client_hello_done = true;
                     updated = true;
@@ -162,6 +203,7 @@ impl TlsState {
                 2 if i == 1 => {
                     if self.server_hello(&msg).is_none() {
                         self.errors += 1;
+                        self.info.event("tls.invalid_handshake_message");
                     }
                     self.info.server_hello_done = true;
                     updated = true;
@@ -169,6 +211,8 @@ impl TlsState {
                 11 if i == 1 && self.info.certs.is_empty() => {
                     if self.certificate(&msg).is_none() {
                         self.errors += 1;
+                        let leaf = self.info.certs.first().map_or(&[][..], |c| c.as_slice());
+                        self.info.event(x509::error_event(leaf));
                     }
                     updated = true;
                 }
@@ -182,7 +226,7 @@ impl TlsState {
         let mut r = Rd { b: m, at: 0 };
         let version = r.u16()?;
         self.info.client_version = Some(version);
-        r.take(32)?;
+        self.info.client_random = Some(r.take(32)?.to_vec());
         let sid = r.u8()? as usize;
         r.take(sid)?;
         let cs_len = r.u16()? as usize;
@@ -197,6 +241,9 @@ impl TlsState {
         let mut exts = Vec::new();
         let mut groups = Vec::new();
         let mut formats = Vec::new();
+        let mut alpn: Option<Vec<u8>> = None;
+        let mut sig_algs: Vec<u16> = Vec::new();
+        let mut versions: Vec<u16> = Vec::new();
         if let Some(ext_len) = r.u16() {
             let e = r
                 .take(ext_len as usize)
@@ -240,6 +287,31 @@ impl TlsState {
                             formats.push(u16::from(f));
                         }
                     }
+                    13 => {
+                        let mut sr = Rd { b: body, at: 0 };
+                        let _ = sr.u16();
+                        while let Some(a) = sr.u16() {
+                            sig_algs.push(a);
+                        }
+                    }
+                    16 => {
+                        let mut ar = Rd { b: body, at: 0 };
+                        let _ = ar.u16();
+                        if let Some(n) = ar.u8()
+                            && let Some(first) = ar.take(n as usize)
+                        {
+                            alpn = Some(first.to_vec());
+                        }
+                    }
+                    43 => {
+                        let mut vr = Rd { b: body, at: 0 };
+                        let _ = vr.u8();
+                        while let Some(v) = vr.u16() {
+                            if !is_grease(v) {
+                                versions.push(v);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -254,6 +326,16 @@ impl TlsState {
         );
         self.info.ja3_hash = Some(md5_hex(s.as_bytes()));
         self.info.ja3_string = Some(s);
+        let version = versions.iter().copied().max().unwrap_or(version);
+        self.info.ja4 = Some(ja4(
+            false,
+            version,
+            self.info.sni.is_some(),
+            &ciphers,
+            &exts,
+            alpn.as_deref(),
+            &sig_algs,
+        ));
         Some(())
     }
 
@@ -261,7 +343,7 @@ impl TlsState {
         let mut r = Rd { b: m, at: 0 };
         let version = r.u16()?;
         self.info.server_version = Some(version);
-        r.take(32)?;
+        self.info.server_random = Some(r.take(32)?.to_vec());
         let sid = r.u8()? as usize;
         r.take(sid)?;
         let cipher = r.u16()?;
@@ -298,6 +380,8 @@ impl TlsState {
             }
         }
         let leaf = self.info.certs.first()?;
+        self.info.cert_fingerprint = Some(sha1_colons(leaf));
+        self.info.san = x509::san(leaf);
         let (serial, issuer, subject) = x509::names(leaf)?;
         self.info.cert_serial = Some(serial);
         self.info.cert_issuer = Some(issuer);
@@ -386,6 +470,91 @@ mod x509 {
         out.join(", ")
     }
 
+    /// Why a certificate could not be read, as Suricata's event: its DER lengths
+    /// run short (`tls.certificate_invalid_length`) or it is not a certificate
+    /// (`tls.invalid_certificate`: a length beyond any certificate's, a wrong
+    /// structure).
+    pub fn error_event(der: &[u8]) -> &'static str {
+        // Walks the first two levels of headers.
+        fn header(b: &[u8]) -> Result<(usize, usize), &'static str> {
+            let short = "tls.certificate_invalid_length";
+            let l0 = *b.get(1).ok_or(short)? as usize;
+            let (len, hdr) = if l0 < 0x80 {
+                (l0, 2)
+            } else {
+                let n = l0 & 0x7f;
+                if n == 0 || n > 4 {
+                    return Err("tls.invalid_certificate");
+                }
+                let bytes = b.get(2..2 + n).ok_or(short)?;
+                (
+                    bytes.iter().fold(0usize, |a, &x| a << 8 | x as usize),
+                    2 + n,
+                )
+            };
+            if len > super::MAX_HS {
+                return Err("tls.invalid_certificate");
+            }
+            if b.len() < hdr + len {
+                return Err(short);
+            }
+            Ok((hdr, len))
+        }
+        let outer = match header(der) {
+            Ok(h) => h,
+            Err(e) => return e,
+        };
+        match header(&der[outer.0..outer.0 + outer.1]) {
+            Err(e) => e,
+            Ok(_) => "tls.invalid_certificate",
+        }
+    }
+
+    /// The DNS names of a DER certificate's subjectAltName extension.
+    pub fn san(der: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let Some((_, cert, _)) = tlv(der) else {
+            return out;
+        };
+        let Some((_, mut tbs, _)) = tlv(cert) else {
+            return out;
+        };
+        while let Some((tag, content, rest)) = tlv(tbs) {
+            tbs = rest;
+            if tag != 0xa3 {
+                continue;
+            }
+            let Some((_, mut exts, _)) = tlv(content) else {
+                break;
+            };
+            while let Some((_, ext, r)) = tlv(exts) {
+                exts = r;
+                let Some((_, oid, mut after)) = tlv(ext) else {
+                    continue;
+                };
+                if oid != [0x55, 0x1d, 0x11] {
+                    continue;
+                }
+                if let Some((0x01, _, r2)) = tlv(after) {
+                    after = r2;
+                }
+                let Some((0x04, octets, _)) = tlv(after) else {
+                    continue;
+                };
+                let Some((_, mut names, _)) = tlv(octets) else {
+                    continue;
+                };
+                while let Some((t, n, r3)) = tlv(names) {
+                    names = r3;
+                    if t == 0x82 && out.len() < 64 {
+                        out.push(n.to_vec());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// (serial, issuer, subject) of a DER certificate.
     pub fn names(der: &[u8]) -> Option<(String, String, String)> {
         let (_, cert, _) = tlv(der)?;
@@ -410,10 +579,90 @@ mod x509 {
     }
 }
 
-fn md5_hex(d: &[u8]) -> String {
-    use md5::Digest;
-    let h = md5::Md5::digest(d);
-    h.iter().map(|b| format!("{b:02x}")).collect()
+use super::md5_hex;
+
+/// JA4 (FoxIO) of a ClientHello: `t` (or `q` for QUIC), the highest version offered,
+/// `d` with SNI or `i`, the numbers of ciphers and extensions (GREASE left out), the
+/// first and last characters of the first ALPN value; then the first 12 hex digits of
+/// the SHA-256 of the sorted ciphers, and of the sorted extensions (without SNI and
+/// ALPN) followed by `_` and the signature algorithms in their order.
+fn ja4(
+    quic: bool,
+    version: u16,
+    sni: bool,
+    ciphers: &[u16],
+    exts: &[u16],
+    alpn: Option<&[u8]>,
+    sig_algs: &[u16],
+) -> String {
+    use sha2::Digest;
+    let v = match version {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        _ => "00",
+    };
+    let alpn = match alpn {
+        Some(a) if !a.is_empty() => {
+            let (f, l) = (a[0], a[a.len() - 1]);
+            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                format!("{}{}", f as char, l as char)
+            } else {
+                format!("{:x}{:x}", f >> 4, l & 0xf)
+            }
+        }
+        _ => "00".into(),
+    };
+    let hex4 = |v: &[u16]| {
+        v.iter()
+            .map(|x| format!("{x:04x}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let hash12 = |s: &str| -> String {
+        if s.is_empty() {
+            return "000000000000".into();
+        }
+        sha2::Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()[..12]
+            .to_string()
+    };
+    let mut c = ciphers.to_vec();
+    c.sort_unstable();
+    let mut e: Vec<u16> = exts
+        .iter()
+        .copied()
+        .filter(|&x| x != 0 && x != 16)
+        .collect();
+    e.sort_unstable();
+    let mut ext_str = hex4(&e);
+    if !sig_algs.is_empty() && !ext_str.is_empty() {
+        ext_str.push('_');
+        ext_str.push_str(&hex4(sig_algs));
+    }
+    format!(
+        "{}{v}{}{:02}{:02}{alpn}_{}_{}",
+        if quic { 'q' } else { 't' },
+        if sni { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        exts.len().min(99),
+        hash12(&hex4(&c)),
+        hash12(&ext_str),
+    )
+}
+
+fn sha1_colons(d: &[u8]) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(d)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[cfg(test)]
@@ -461,6 +710,23 @@ mod tests {
 
     /// A self-signed certificate (openssl req -x509 -subj "/C=JP/O=Mamori Test/CN=tls.example.test").
     const CERT_DER_HEX: &str = include_str!("../../tests/data/tls-cert.hex");
+
+    #[test]
+    fn broken_certificates_and_handshake_types_are_events() {
+        assert_eq!(
+            x509::error_event(&[0x30, 0x05, 0x30, 0x84, 0xff, 0xff, 0xff]),
+            "tls.certificate_invalid_length"
+        );
+        assert_eq!(
+            x509::error_event(&[0x30, 0x06, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa, 4]),
+            "tls.invalid_certificate"
+        );
+        // A handshake message of type 132 announcing 16 MiB: an event at once.
+        let rec = [0x16, 3, 3, 0, 4, 132, 0xff, 0xff, 0xff];
+        let mut s = TlsState::default();
+        assert!(s.feed(Direction::ToClient, &rec));
+        assert_eq!(s.info.events, vec!["tls.invalid_handshake_message"]);
+    }
 
     #[test]
     fn certificate_subject_issuer_serial() {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use super::Packet;
+use super::{Event, Events, Packet};
 
 /// Reassembly limits.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,17 @@ impl Defrag {
     /// Adds a fragment (a packet with `fragment` set). Returns the rebuilt IP datagram
     /// (to decode with [`super::decode_ip`]) when this fragment completes it.
     pub fn add(&mut self, ts_micros: i64, p: &Packet<'_>) -> Option<Vec<u8>> {
+        self.add_with_events(ts_micros, p, &mut Events::default())
+    }
+
+    /// As [`Defrag::add`], and adds the fragment's reassembly events to `events`
+    /// (`frag_overlap`: it overlaps data already held for its datagram).
+    pub fn add_with_events(
+        &mut self,
+        ts_micros: i64,
+        p: &Packet<'_>,
+        events: &mut Events,
+    ) -> Option<Vec<u8>> {
         let f = p.fragment.as_ref()?;
         self.expire(ts_micros);
         let key = Key {
@@ -96,6 +107,17 @@ impl Defrag {
         }
         if !f.more {
             e.end = Some(end);
+        }
+        let overlaps = e
+            .parts
+            .iter()
+            .any(|(&o, d)| o < end && f.offset < o + d.len());
+        if overlaps {
+            events.insert(if f.v6 {
+                Event::Ipv6FragOverlap
+            } else {
+                Event::Ipv4FragOverlap
+            });
         }
         if let std::collections::btree_map::Entry::Vacant(v) = e.parts.entry(f.offset) {
             v.insert(p.payload.to_vec());

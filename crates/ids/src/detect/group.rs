@@ -81,7 +81,7 @@ impl Classes {
                     // A transaction rule gathers buffer matches from the inputs of both
                     // directions (and records its payload part on either side's
                     // packets): it stays in the groups of both orientations.
-                    either: h.bidirectional || r.is_tx_rule(),
+                    either: h.bidirectional || h.transactional || r.is_tx_rule(),
                 }
             })
             .collect();

@@ -29,6 +29,20 @@ pub enum AppProto {
     Dns,
     Tls,
     Smtp,
+    Ssh,
+    Sip,
+    Krb5,
+    Smb,
+    Dcerpc,
+    Ftp,
+    FtpData,
+    Ntp,
+    Dhcp,
+    Tftp,
+    Quic,
+    Ikev2,
+    Rfb,
+    WebSocket,
 }
 
 impl AppProto {
@@ -41,7 +55,29 @@ impl AppProto {
             AppProto::Dns => "dns",
             AppProto::Tls => "tls",
             AppProto::Smtp => "smtp",
+            AppProto::Ssh => "ssh",
+            AppProto::Sip => "sip",
+            AppProto::Krb5 => "krb5",
+            AppProto::Smb => "smb",
+            AppProto::Dcerpc => "dcerpc",
+            AppProto::Ftp => "ftp",
+            AppProto::FtpData => "ftp-data",
+            AppProto::Ntp => "ntp",
+            AppProto::Dhcp => "dhcp",
+            AppProto::Tftp => "tftp",
+            AppProto::Quic => "quic",
+            AppProto::Ikev2 => "ikev2",
+            AppProto::Rfb => "rfb",
+            AppProto::WebSocket => "websocket",
         }
+    }
+}
+
+impl AppProto {
+    /// Whether a rule for this protocol applies to a flow of `flow`'s: the same, or
+    /// DCERPC carried by SMB (as in Suricata).
+    pub fn covers(self, flow: AppProto) -> bool {
+        self == flow || (self == AppProto::Dcerpc && flow == AppProto::Smb)
     }
 }
 
@@ -59,6 +95,11 @@ pub enum Layer4 {
         window: u16,
     },
     Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    /// SCTP: its common header's ports.
+    Sctp {
         src_port: u16,
         dst_port: u16,
     },
@@ -127,6 +168,36 @@ pub enum BufferKind {
     SmtpHelo,
     SmtpMailFrom,
     SmtpRcptTo,
+    /// A buffer of a parser in the keyword registry ([`crate::app::keywords`]).
+    App(crate::app::keywords::AppBuf),
+    /// Packet header buffers (`ipv4.hdr`, `ipv6.hdr`, `tcp.hdr`, `udp.hdr`,
+    /// `icmpv4.hdr`, `icmpv6.hdr`): inspected on packets, not transactions.
+    Ipv4Hdr,
+    Ipv6Hdr,
+    TcpHdr,
+    UdpHdr,
+    Icmpv4Hdr,
+    Icmpv6Hdr,
+    /// `ip.src`, `ip.dst`: the packet's addresses (4 or 16 bytes).
+    IpSrc,
+    IpDst,
+}
+
+impl BufferKind {
+    /// Whether it is a packet header buffer (inspected on packets).
+    pub fn is_packet_header(self) -> bool {
+        matches!(
+            self,
+            BufferKind::Ipv4Hdr
+                | BufferKind::Ipv6Hdr
+                | BufferKind::TcpHdr
+                | BufferKind::UdpHdr
+                | BufferKind::Icmpv4Hdr
+                | BufferKind::Icmpv6Hdr
+                | BufferKind::IpSrc
+                | BufferKind::IpDst
+        )
+    }
 }
 
 /// Everything detection may inspect for one packet or one transaction update.
@@ -157,6 +228,29 @@ pub struct Input<'a> {
     pub tx_id: Option<u64>,
     /// The buffers of that transaction available in this direction.
     pub buffers: &'a [(BufferKind, &'a [u8])],
+    /// Decoder (and stream) events the packet raised.
+    pub events: crate::decode::Events,
+    /// The packet is not inspected as traffic: it failed decoding past its IP header,
+    /// or it is a fragment waiting for reassembly. Only rules on its events and
+    /// `pkthdr` rules match it.
+    pub invalid: bool,
+    /// The packet's IP header (IPv4 with options; the fixed IPv6 header) and transport
+    /// header (TCP with options, UDP, the first 8 bytes of ICMP), for the `ipv4.hdr`,
+    /// `tcp.hdr`, ... buffers and header keywords. Empty on transaction inputs.
+    pub ip_header: &'a [u8],
+    pub l4_header: &'a [u8],
+    /// The flow's counters, this packet included (`flow.pkts`, `flow.bytes`,
+    /// `flow.age`).
+    pub flow_counts: FlowCounts,
+}
+
+/// Packets and bytes (whole frames) per direction (to server, to client), and the
+/// flow's age in whole seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub age_secs: u64,
 }
 
 impl Input<'_> {
@@ -172,7 +266,8 @@ impl Input<'_> {
             Layer4::Tcp {
                 src_port, dst_port, ..
             }
-            | Layer4::Udp { src_port, dst_port } => Some((src_port, dst_port)),
+            | Layer4::Udp { src_port, dst_port }
+            | Layer4::Sctp { src_port, dst_port } => Some((src_port, dst_port)),
             _ => None,
         }
     }

@@ -2,15 +2,22 @@
 //! byte_test, byte_jump), with Suricata's relative matching and backtracking: when a
 //! later relative keyword fails, an earlier content is retried at its next occurrence.
 
-use crate::rules::{ByteJump, ByteOp, ByteTest, Content, Item, NumFormat, Pcre};
+use crate::rules::{
+    ByteExtract, ByteJump, ByteMath, ByteOp, ByteTest, Content, Item, MAX_BYTE_VARS, MathOp,
+    NumFormat, Pcre,
+};
+
+/// The values of a rule's `byte_extract` / `byte_math` variables.
+pub type ByteVars = [u64; MAX_BYTE_VARS];
 
 /// Suricata's default `inspection-recursion-limit`.
 const RECURSION_LIMIT: u32 = 3000;
 
-/// Whether the items match `buf`.
-pub fn group_matches(items: &[Item], buf: &[u8]) -> bool {
+/// Whether the items match `buf`, with the variables set by earlier groups of the rule;
+/// on a match, `vars` holds the values the matching path set.
+pub fn group_matches_with(items: &[Item], buf: &[u8], vars: &mut ByteVars) -> bool {
     let mut budget = RECURSION_LIMIT;
-    match_at(items, 0, buf, 0, &mut budget)
+    match_at(items, 0, buf, 0, &mut budget, vars)
 }
 
 fn is_relative(item: &Item) -> bool {
@@ -20,12 +27,24 @@ fn is_relative(item: &Item) -> bool {
         Item::IsDataAt { relative, .. } => *relative,
         Item::ByteTest(t) => t.relative,
         Item::ByteJump(j) => j.relative,
+        Item::ByteExtract(x) => x.relative,
+        Item::ByteMath(m) => m.relative,
         Item::Base64Decode { relative, .. } => *relative,
-        Item::Bsize(_) => false,
+        Item::Bsize(_) | Item::Dataset(_) | Item::InList { .. } => false,
     }
 }
 
-fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut u32) -> bool {
+// A variable is set by an item and read only by items after it: when an earlier content
+// is retried (backtracking), the items after it run again and set their variables
+// anew, so one array serves every path.
+fn match_at(
+    items: &[Item],
+    i: usize,
+    buf: &[u8],
+    prev_end: usize,
+    budget: &mut u32,
+    vars: &mut ByteVars,
+) -> bool {
     let Some(item) = items.get(i) else {
         return true;
     };
@@ -42,14 +61,14 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
                     Some((s, e)) => find_in(c, buf, s, e).is_some(),
                     None => false,
                 };
-                return !found && match_at(items, i + 1, buf, prev_end, budget);
+                return !found && match_at(items, i + 1, buf, prev_end, budget, vars);
             }
             let Some((start, end)) = window else {
                 return false;
             };
             let mut from = start;
             while let Some(pos) = find_in(c, buf, from, end) {
-                if match_at(items, i + 1, buf, pos + c.pattern.len(), budget) {
+                if match_at(items, i + 1, buf, pos + c.pattern.len(), budget, vars) {
                     return true;
                 }
                 if !backtrack || *budget == 0 {
@@ -59,7 +78,7 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
             }
             false
         }
-        Item::Pcre(p) => match_pcre(p, items, i, buf, prev_end, budget, backtrack),
+        Item::Pcre(p) => match_pcre(p, items, i, buf, prev_end, budget, backtrack, vars),
         Item::IsDataAt {
             n,
             relative,
@@ -71,16 +90,35 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
             } else {
                 n < buf.len()
             };
-            data != *negated && match_at(items, i + 1, buf, prev_end, budget)
+            data != *negated && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
+        Item::Dataset(op) => op.matches(buf) && match_at(items, i + 1, buf, prev_end, budget, vars),
         Item::Bsize(m) => {
-            m.matches(buf.len() as u64) && match_at(items, i + 1, buf, prev_end, budget)
+            m.matches(buf.len() as u64) && match_at(items, i + 1, buf, prev_end, budget, vars)
+        }
+        Item::InList { list, negated } => {
+            list.values.contains(buf) != *negated
+                && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
         Item::ByteTest(t) => {
-            byte_test(t, buf, prev_end) && match_at(items, i + 1, buf, prev_end, budget)
+            byte_test(t, buf, prev_end, vars) && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
-        Item::ByteJump(j) => match byte_jump(j, buf, prev_end) {
-            Some(next) => match_at(items, i + 1, buf, next, budget),
+        Item::ByteJump(j) => match byte_jump(j, buf, prev_end, vars) {
+            Some(next) => match_at(items, i + 1, buf, next, budget, vars),
+            None => false,
+        },
+        Item::ByteExtract(x) => match byte_extract(x, buf, prev_end) {
+            Some((v, next)) => {
+                vars[x.var as usize] = v;
+                match_at(items, i + 1, buf, next, budget, vars)
+            }
+            None => false,
+        },
+        Item::ByteMath(m) => match byte_math(m, buf, prev_end, vars) {
+            Some((v, next)) => {
+                vars[m.var as usize] = v;
+                match_at(items, i + 1, buf, next, budget, vars)
+            }
             None => false,
         },
         Item::Base64Decode {
@@ -99,8 +137,8 @@ fn match_at(items: &[Item], i: usize, buf: &[u8], prev_end: usize, budget: &mut 
             };
             let decoded = base64_decode(rest);
             !decoded.is_empty()
-                && match_at(then, 0, &decoded, 0, budget)
-                && match_at(items, i + 1, buf, prev_end, budget)
+                && match_at(then, 0, &decoded, 0, budget, vars)
+                && match_at(items, i + 1, buf, prev_end, budget, vars)
         }
     }
 }
@@ -212,6 +250,7 @@ fn find_nocase(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
+#[allow(clippy::too_many_arguments)]
 fn match_pcre(
     p: &Pcre,
     items: &[Item],
@@ -220,6 +259,7 @@ fn match_pcre(
     prev_end: usize,
     budget: &mut u32,
     backtrack: bool,
+    vars: &mut ByteVars,
 ) -> bool {
     // A relative pcre sees the buffer from the previous match on, so `^` anchors there.
     let base = if p.relative {
@@ -230,7 +270,7 @@ fn match_pcre(
     let subject = &buf[base..];
     if p.negated {
         let found = matches!(p.regex.find(subject), Ok(Some(_)));
-        return !found && match_at(items, i + 1, buf, prev_end, budget);
+        return !found && match_at(items, i + 1, buf, prev_end, budget, vars);
     }
     let mut from = 0;
     while from <= subject.len() {
@@ -238,7 +278,7 @@ fn match_pcre(
             Ok(Some(m)) => m,
             _ => return false,
         };
-        if match_at(items, i + 1, buf, base + m.end(), budget) {
+        if match_at(items, i + 1, buf, base + m.end(), budget, vars) {
             return true;
         }
         if !backtrack || *budget == 0 {
@@ -299,7 +339,7 @@ fn extract(
     })
 }
 
-fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
+fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize, vars: &ByteVars) -> bool {
     let base = if t.relative { prev_end as i64 } else { 0 };
     let Some(v) = extract(
         buf,
@@ -310,23 +350,36 @@ fn byte_test(t: &ByteTest, buf: &[u8], prev_end: usize) -> bool {
     ) else {
         return false;
     };
+    let value = t.value_var.map_or(t.value, |i| vars[i as usize]);
     let r = match t.op {
-        ByteOp::Lt => v < t.value,
-        ByteOp::Gt => v > t.value,
-        ByteOp::Eq => v == t.value,
-        ByteOp::Le => v <= t.value,
-        ByteOp::Ge => v >= t.value,
-        ByteOp::And => v & t.value != 0,
-        ByteOp::Xor => v ^ t.value != 0,
+        ByteOp::Lt => v < value,
+        ByteOp::Gt => v > value,
+        ByteOp::Eq => v == value,
+        ByteOp::Le => v <= value,
+        ByteOp::Ge => v >= value,
+        ByteOp::And => v & value != 0,
+        ByteOp::Xor => v ^ value != 0,
     };
     r != t.negated
 }
 
 /// Returns the new inspection position.
-fn byte_jump(j: &ByteJump, buf: &[u8], prev_end: usize) -> Option<usize> {
+fn byte_jump(j: &ByteJump, buf: &[u8], prev_end: usize, vars: &ByteVars) -> Option<usize> {
     let base = if j.relative { prev_end as i64 } else { 0 };
     let pos = base.saturating_add(j.offset);
-    let v = extract(buf, pos, j.nbytes, j.format, j.bitmask)?;
+    let nbytes = match j.nbytes_var {
+        Some(i) => usize::try_from(vars[i as usize]).ok().filter(|n| *n <= 8)?,
+        None => j.nbytes,
+    };
+    let v = if nbytes == 0 {
+        // Nothing to read: a jump of 0 from `pos`.
+        if pos < 0 || pos as usize > buf.len() {
+            return None;
+        }
+        0
+    } else {
+        extract(buf, pos, nbytes, j.format, j.bitmask)?
+    };
     let mut jump = i64::try_from(v.checked_mul(j.multiplier)?).ok()?;
     if j.align && jump % 4 != 0 {
         jump = jump.checked_add(4 - jump % 4)?;
@@ -336,11 +389,49 @@ fn byte_jump(j: &ByteJump, buf: &[u8], prev_end: usize) -> Option<usize> {
     } else if j.from_end {
         buf.len() as i64
     } else {
-        pos + j.nbytes as i64
+        pos + nbytes as i64
     };
     let next = from.checked_add(jump)?.checked_add(j.post_offset)?;
     if next < 0 || next > buf.len() as i64 {
         return None;
     }
     Some(next as usize)
+}
+
+/// `byte_extract`: the value (times the multiplier, aligned) and the position after
+/// the bytes read.
+fn byte_extract(x: &ByteExtract, buf: &[u8], prev_end: usize) -> Option<(u64, usize)> {
+    let base = if x.relative { prev_end as i64 } else { 0 };
+    let pos = base.checked_add(x.offset)?;
+    let v = extract(buf, pos, x.nbytes, x.format, x.bitmask)?;
+    let mut v = v.checked_mul(x.multiplier)?;
+    if x.align > 0 {
+        let a = u64::from(x.align);
+        v = v.checked_add((a - v % a) % a)?;
+    }
+    Some((v, usize::try_from(pos).ok()? + x.nbytes))
+}
+
+/// `byte_math`: the result and the position after the bytes read; `None` when the
+/// bytes are missing or the operation fails (division by 0, overflow).
+fn byte_math(m: &ByteMath, buf: &[u8], prev_end: usize, vars: &ByteVars) -> Option<(u64, usize)> {
+    let base = if m.relative { prev_end as i64 } else { 0 };
+    let pos = base.checked_add(m.offset)?;
+    let nbytes = match m.nbytes_var {
+        Some(i) => usize::try_from(vars[i as usize])
+            .ok()
+            .filter(|n| (1..=10).contains(n))?,
+        None => m.nbytes,
+    };
+    let v = extract(buf, pos, nbytes, m.format, m.bitmask)?;
+    let r = m.rvalue_var.map_or(m.rvalue, |i| vars[i as usize]);
+    let out = match m.op {
+        MathOp::Add => v.checked_add(r)?,
+        MathOp::Sub => v.checked_sub(r)?,
+        MathOp::Mul => v.checked_mul(r)?,
+        MathOp::Div => v.checked_div(r)?,
+        MathOp::Shl => v.checked_shl(u32::try_from(r).ok()?)?,
+        MathOp::Shr => v.checked_shr(u32::try_from(r).ok()?)?,
+    };
+    Some((out, usize::try_from(pos).ok()? + nbytes))
 }

@@ -11,17 +11,20 @@
 
 mod group;
 pub mod input;
-mod matcher;
+pub(crate) mod matcher;
 mod prefilter;
 mod teddy;
 mod threshold;
+pub mod transform;
 mod xbits;
 
 pub use crate::rules::Action;
-pub use input::{AppProto, BufferKind, Direction, FlowDetectState, FlowGroup, Input, Layer4};
+pub use input::{
+    AppProto, BufferKind, Direction, FlowCounts, FlowDetectState, FlowGroup, Input, Layer4,
+};
 
 use crate::rules::{
-    Buf, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
+    Buf, FlowDir, FlowbitOp, FlowintOp, Group, Proto, Rule, StreamMode, StreamSide, UintMatch,
 };
 use prefilter::Prefilter;
 use std::collections::{BTreeSet, HashMap};
@@ -42,6 +45,9 @@ pub struct Alert {
     pub severity: u8,
     /// Which transaction matched, for EVE metadata.
     pub tx_id: Option<u64>,
+    /// The action (drop, reject) applies to the whole flow, not only this packet
+    /// (Suricata's action scope by rule type, as for `pass`).
+    pub flow_scope: bool,
 }
 
 /// What the loaded rules need from the traffic side.
@@ -99,6 +105,8 @@ pub struct Detector {
     cache: prefilter::MatcherCache,
     /// Whether inputs are grouped by address class (off: the ungrouped prefilters).
     grouping: bool,
+    /// Some transaction rule is a `pass` rule.
+    has_tx_pass: bool,
 }
 
 /// The packet and transaction prefilters over the rules of `indices` for which `keep`
@@ -136,7 +144,7 @@ pub struct DetectStats {
     pub matched: u64,
 }
 
-/// Whether a matching `pass` rule passes the whole flow (Suricata's action scope of
+/// Whether a matching `pass` (or `drop`) rule acts on the whole flow (Suricata's action scope of
 /// the `ip_only`, `stream` on a reassembled session, `app_layer` and `app_tx` rule
 /// types) or only the packet (the `pkt` type: packet keywords, or a flow check on a
 /// rule without payload).
@@ -298,6 +306,9 @@ impl Detector {
         let classes = group::Classes::new(&rules);
         let n = rules.len();
         let ip_only = rules.iter().map(Rule::is_ip_only).collect();
+        let has_tx_pass = rules
+            .iter()
+            .any(|r| r.action == Action::Pass && r.is_tx_rule());
         Detector {
             rules,
             packet,
@@ -323,6 +334,7 @@ impl Detector {
             fps,
             cache,
             grouping: true,
+            has_tx_pass,
         }
     }
 
@@ -455,6 +467,16 @@ impl Detector {
         self.stats
     }
 
+    /// Whether a rule has `fragbits` or `fragoffset` (fragments are inspected for it).
+    pub fn has_fragment_rules(&self) -> bool {
+        self.rules.iter().any(Rule::fragment_keywords)
+    }
+
+    /// Whether a transaction rule is a `pass` rule.
+    pub fn has_tx_pass(&self) -> bool {
+        self.has_tx_pass
+    }
+
     /// Whether any rule needs app-layer buffers / stream data (lets the engine skip work).
     pub fn needs(&self) -> Needs {
         self.needs.clone()
@@ -551,8 +573,22 @@ impl Detector {
                 flow.tx_progress.remove(&(idx, tx));
             }
             if rule.action == Action::Pass {
+                let flow_scope = pass_applies_to_flow(rule, self.ip_only[idx as usize], input);
+                if rule.pass_alert && !rule.noalert {
+                    out.push(Alert {
+                        flow_scope,
+                        action: Action::Pass,
+                        gid: rule.gid,
+                        sid: rule.sid,
+                        rev: rule.rev,
+                        msg: rule.msg.clone(),
+                        category: rule.category.clone(),
+                        severity: rule.priority,
+                        tx_id: input.tx_id,
+                    });
+                }
                 // Suricata's action scope: the flow, except for packet-type rules.
-                if pass_applies_to_flow(rule, self.ip_only[idx as usize], input) {
+                if flow_scope {
                     flow.passed = true;
                 }
                 break;
@@ -562,6 +598,7 @@ impl Detector {
             }
             let (rule_th, rule_df) = (rule.threshold, rule.detection_filter);
             let alert = Alert {
+                flow_scope: pass_applies_to_flow(rule, self.ip_only[idx as usize], input),
                 action: rule.action,
                 gid: rule.gid,
                 sid: rule.sid,
@@ -713,7 +750,24 @@ impl Detector {
 
 /// The instances of a buffer in an input. `file.data` falls back to the HTTP body of the
 /// input's direction.
-fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &'a [u8]> + 'a {
+fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+    if kind.is_packet_header() {
+        let v4 = input.ip_header.first().is_some_and(|b| b >> 4 == 4);
+        let data = match kind {
+            BufferKind::Ipv4Hdr if v4 => input.ip_header,
+            BufferKind::Ipv6Hdr if !v4 => input.ip_header,
+            BufferKind::TcpHdr if input.ip_proto == 6 => input.l4_header,
+            BufferKind::UdpHdr if input.ip_proto == 17 => input.l4_header,
+            BufferKind::Icmpv4Hdr if input.ip_proto == 1 => input.l4_header,
+            BufferKind::Icmpv6Hdr if input.ip_proto == 58 => input.l4_header,
+            BufferKind::IpSrc if v4 => input.ip_header.get(12..16).unwrap_or_default(),
+            BufferKind::IpDst if v4 => input.ip_header.get(16..20).unwrap_or_default(),
+            BufferKind::IpSrc => input.ip_header.get(8..24).unwrap_or_default(),
+            BufferKind::IpDst => input.ip_header.get(24..40).unwrap_or_default(),
+            _ => &[],
+        };
+        return Box::new((!data.is_empty()).then_some(data).into_iter());
+    }
     let has = input.buffers.iter().any(|(k, _)| *k == kind);
     let kind = if kind == BufferKind::FileData && !has {
         match input.direction {
@@ -723,11 +777,80 @@ fn buffers<'a>(input: &'a Input<'_>, kind: BufferKind) -> impl Iterator<Item = &
     } else {
         kind
     };
-    input
-        .buffers
-        .iter()
-        .filter(move |(k, _)| *k == kind)
-        .map(|(_, b)| *b)
+    Box::new(
+        input
+            .buffers
+            .iter()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, b)| *b),
+    )
+}
+
+/// The TCP MSS option of a TCP header, if present.
+fn tcp_mss(hdr: &[u8]) -> Option<u16> {
+    let mut opts = hdr.get(20..)?;
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = *rest.first()? as usize;
+                if len < 2 || len > opts.len() {
+                    return None;
+                }
+                if *kind == 2 && len == 4 {
+                    return Some(u16::from_be_bytes([opts[2], opts[3]]));
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
+}
+
+/// `id`, `tos`, `fragbits`, `fragoffset` on the IPv4 header (an IPv6 packet does not
+/// match them).
+fn ipv4_keywords_match(rule: &Rule, input: &Input<'_>) -> bool {
+    if rule.ip_id.is_none() && rule.tos.is_none() && !rule.fragment_keywords() {
+        return true;
+    }
+    let h = input.ip_header;
+    if h.len() < 20 || h[0] >> 4 != 4 {
+        return false;
+    }
+    let off = u16::from_be_bytes([h[6], h[7]]);
+    let flags =
+        ((off >> 13) & 1) as u8 | (((off >> 14) & 1) as u8) << 1 | (((off >> 15) & 1) as u8) << 2;
+    rule.ip_id
+        .is_none_or(|id| id == u16::from_be_bytes([h[4], h[5]]))
+        && rule.tos.is_none_or(|(neg, t)| (h[1] == t) != neg)
+        && rule.fragbits.is_none_or(|f| f.matches(flags))
+        && rule
+            .fragoffset
+            .is_none_or(|m| m.matches(u64::from(off & 0x1fff) * 8))
+}
+
+/// ICMP messages that carry an identifier and sequence number (echo, timestamp,
+/// information, address mask; ICMPv6 echo).
+fn icmp_has_id(proto: u8, icmp_type: u8) -> bool {
+    match proto {
+        1 => matches!(icmp_type, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18),
+        58 => matches!(icmp_type, 128 | 129),
+        _ => false,
+    }
+}
+
+/// The packet header groups (`ipv4.hdr`, `tcp.hdr`, ...) of a packet rule.
+/// Byte variables (`byte_extract`, `byte_math`) set in one header buffer carry over to
+/// the next, in the order written.
+fn header_groups_match(rule: &Rule, input: &Input<'_>) -> bool {
+    let mut vars = [0; crate::rules::MAX_BYTE_VARS];
+    rule.groups.iter().all(|g| match g.buf {
+        Buf::Kind(k) if k.is_packet_header() => {
+            buffers(input, k).any(|d| group_matches_data_with(g, d, &mut vars))
+        }
+        _ => true,
+    })
 }
 
 fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
@@ -736,21 +859,30 @@ fn header_matches(rule: &Rule, input: &Input<'_>) -> bool {
         Proto::Ip => true,
         Proto::Tcp => input.ip_proto == 6,
         Proto::Udp => input.ip_proto == 17,
+        Proto::Sctp => input.ip_proto == 132,
         Proto::Icmp => input.ip_proto == 1 || input.ip_proto == 58,
-        Proto::App(p) => input.app_proto == p,
+        Proto::Icmpv4 => input.ip_proto == 1,
+        Proto::Icmpv6 => input.ip_proto == 58,
+        Proto::Pkthdr => true,
+        Proto::App(p) => p.covers(input.app_proto),
     };
     if !proto_ok {
         return false;
     }
-    let (sp, dp) = input.ports().unwrap_or((0, 0));
+    let (mut sp, mut dp) = input.ports().unwrap_or((0, 0));
     let has_ports = input.ports().is_some();
+    let (mut src, mut dst) = (input.src_ip, input.dst_ip);
+    if h.transactional && input.direction == Direction::ToClient {
+        // `=>`: the header names the transaction's client and server.
+        std::mem::swap(&mut src, &mut dst);
+        std::mem::swap(&mut sp, &mut dp);
+    }
     let fwd = |src, sport, dst, dport| {
         h.src.matches(src)
             && h.dst.matches(dst)
             && (!has_ports || (h.src_ports.matches(sport) && h.dst_ports.matches(dport)))
     };
-    fwd(input.src_ip, sp, input.dst_ip, dp)
-        || (h.bidirectional && fwd(input.dst_ip, dp, input.src_ip, sp))
+    fwd(src, sp, dst, dp) || (h.bidirectional && fwd(dst, dp, src, sp))
 }
 
 fn flowbits_ok(rule: &Rule, flow: &FlowDetectState) -> bool {
@@ -808,6 +940,18 @@ fn apply_flowbits(rule: &Rule, flow: &mut FlowDetectState) {
 
 /// Everything but the payload keywords.
 fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -> bool {
+    // A packet that is not traffic (it failed decoding, or is a fragment) is seen only
+    // by rules on its events and `pkthdr` rules.
+    if input.invalid
+        && rule.events.is_empty()
+        && rule.header.proto != Proto::Pkthdr
+        && !rule.fragment_keywords()
+    {
+        return false;
+    }
+    if !rule.events.iter().all(|e| input.events.contains(*e)) {
+        return false;
+    }
     if !header_matches(rule, input) {
         return false;
     }
@@ -850,6 +994,71 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
             return false;
         }
     }
+    if rule
+        .ip_proto
+        .is_some_and(|m| !m.matches(u64::from(input.ip_proto)))
+    {
+        return false;
+    }
+    let fc = &input.flow_counts;
+    if rule.flow_start && fc.pkts[dir_index(input.direction)] != 1 {
+        return false;
+    }
+    if !ipv4_keywords_match(rule, input) {
+        return false;
+    }
+    if let Some((neg, w)) = rule.tcp_window {
+        let Layer4::Tcp { window, .. } = input.l4 else {
+            return false;
+        };
+        if (window == w) == neg {
+            return false;
+        }
+    }
+    if rule.tcp_seq.is_some() || rule.tcp_ack.is_some() {
+        let Layer4::Tcp { seq, ack, .. } = input.l4 else {
+            return false;
+        };
+        if rule.tcp_seq.is_some_and(|s| s != seq) || rule.tcp_ack.is_some_and(|a| a != ack) {
+            return false;
+        }
+    }
+    let counts_ok = |(d, m): &(FlowDir, UintMatch), c: [u64; 2]| match d {
+        FlowDir::ToServer => m.matches(c[0]),
+        FlowDir::ToClient => m.matches(c[1]),
+        FlowDir::Either => m.matches(c[0]) || m.matches(c[1]),
+        FlowDir::Both => m.matches(c[0]) && m.matches(c[1]),
+    };
+    if !rule.flow_pkts.iter().all(|x| counts_ok(x, fc.pkts))
+        || !rule.flow_bytes.iter().all(|x| counts_ok(x, fc.bytes))
+        || rule.flow_age.is_some_and(|m| !m.matches(fc.age_secs))
+    {
+        return false;
+    }
+    if let Some(m) = rule.tcp_mss
+        && (input.ip_proto != 6
+            || !tcp_mss(input.l4_header).is_some_and(|v| m.matches(u64::from(v))))
+    {
+        return false;
+    }
+    if rule.icmp_id.is_some() || rule.icmp_seq.is_some() {
+        let Layer4::Icmp { icmp_type, .. } = input.l4 else {
+            return false;
+        };
+        let h = input.l4_header;
+        if !icmp_has_id(input.ip_proto, icmp_type) || h.len() < 8 {
+            return false;
+        }
+        if rule
+            .icmp_id
+            .is_some_and(|id| id != u16::from_be_bytes([h[4], h[5]]))
+            || rule
+                .icmp_seq
+                .is_some_and(|s| s != u16::from_be_bytes([h[6], h[7]]))
+        {
+            return false;
+        }
+    }
     if let Some(f) = rule.flags {
         let Layer4::Tcp { flags, .. } = input.l4 else {
             return false;
@@ -862,13 +1071,25 @@ fn non_payload_matches(rule: &Rule, input: &Input<'_>, flow: &FlowDetectState) -
 }
 
 fn group_matches_data(g: &Group, data: &[u8]) -> bool {
+    group_matches_data_with(g, data, &mut [0; crate::rules::MAX_BYTE_VARS])
+}
+
+/// As [`group_matches_data`], with the byte variables set by the rule's earlier groups.
+fn group_matches_data_with(g: &Group, data: &[u8], vars: &mut matcher::ByteVars) -> bool {
+    let transformed;
+    let data = if g.transforms.is_empty() {
+        data
+    } else {
+        transformed = transform::apply(&g.transforms, data);
+        &transformed[..]
+    };
     if g.dotprefix {
         let mut v = Vec::with_capacity(data.len() + 1);
         v.push(b'.');
         v.extend_from_slice(data);
-        matcher::group_matches(&g.items, &v)
+        matcher::group_matches_with(&g.items, &v, vars)
     } else {
-        matcher::group_matches(&g.items, data)
+        matcher::group_matches_with(&g.items, data, vars)
     }
 }
 
@@ -885,7 +1106,13 @@ fn anchored(groups: &[&Group]) -> bool {
             Item::IsDataAt { relative, .. } => !relative,
             Item::ByteTest(t) => !t.relative,
             Item::ByteJump(j) => !j.relative,
-            Item::Pcre(_) | Item::Bsize(_) | Item::Base64Decode { .. } => false,
+            Item::ByteExtract(x) => !x.relative,
+            Item::ByteMath(m) => !m.relative,
+            Item::Pcre(_)
+            | Item::Bsize(_)
+            | Item::Base64Decode { .. }
+            | Item::Dataset(_)
+            | Item::InList { .. } => false,
         })
     })
 }
@@ -899,10 +1126,12 @@ const MAX_CARRIED: usize = 64;
 const STREAM_TAIL: usize = 2048;
 
 /// For a packet of a reassembled TCP session bringing new stream data: the length of
-/// the tail of the earlier stream, which goes in front of the new data.
+/// the tail of the earlier stream, which goes in front of the new data. This holds
+/// before the session counts as established too: data on the SYN (TCP Fast Open) is
+/// stream data that the packet completing the handshake continues.
 fn stream_tail_len(input: &Input<'_>, flow: &FlowDetectState) -> Option<usize> {
     input.stream.filter(|s| !s.is_empty())?;
-    if input.tx_id.is_some() || input.ip_proto != 6 || !input.established {
+    if input.tx_id.is_some() || input.ip_proto != 6 {
         return None;
     }
     let tail = tail_of(&flow.stream_tail[dir_index(input.direction)]);
@@ -993,7 +1222,9 @@ fn rule_matches(
         return false;
     }
     let Some(tx) = input.tx_id.filter(|_| is_tx) else {
-        return non_payload_matches(rule, input, flow) && payload_groups_match(rule, input, old);
+        return non_payload_matches(rule, input, flow)
+            && header_groups_match(rule, input)
+            && payload_groups_match(rule, input, old);
     };
     // A rule over request and response buffers collects its buffer matches from the
     // inputs of both directions, then checks the header, flow and the rest on the input
@@ -1004,7 +1235,7 @@ fn rule_matches(
         return false;
     }
     if let Proto::App(p) = rule.header.proto
-        && input.app_proto != p
+        && !p.covers(input.app_proto)
     {
         return false;
     }
@@ -1017,7 +1248,18 @@ fn rule_matches(
         if done & bit != 0 {
             continue;
         }
-        if buffers(input, k).any(|d| group_matches_data(g, d)) {
+        let matched = match g.absent {
+            Some(or_else) => {
+                // An empty buffer counts as absent.
+                let mut present = buffers(input, k).filter(|d| !d.is_empty()).peekable();
+                match present.peek() {
+                    None => true,
+                    Some(_) => or_else && present.any(|d| group_matches_data(g, d)),
+                }
+            }
+            None => buffers(input, k).any(|d| group_matches_data(g, d)),
+        };
+        if matched {
             done |= bit;
         }
     }

@@ -82,7 +82,7 @@ impl FastPatterns {
 fn addr_plan(rule: &Rule) -> Plan {
     let h = &rule.header;
     let usable = |r: Option<Vec<(IpAddr, IpAddr)>>| {
-        r.filter(|r| !h.bidirectional && r.len() <= MAX_INDEXED_RANGES)
+        r.filter(|r| !h.bidirectional && !h.transactional && r.len() <= MAX_INDEXED_RANGES)
             .map(|r| (span(&r), r))
     };
     match (
@@ -135,7 +135,7 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
     use crate::detect::AppProto;
     use crate::rules::Proto;
     let protos: &[ProtoClass] = match rule.header.proto {
-        Proto::Ip => &[
+        Proto::Ip | Proto::Pkthdr => &[
             ProtoClass::Tcp,
             ProtoClass::Udp,
             ProtoClass::Icmp,
@@ -145,12 +145,17 @@ fn rule_slots(rule: &Rule) -> Vec<Slot> {
             &[ProtoClass::Tcp]
         }
         Proto::Udp => &[ProtoClass::Udp],
-        Proto::Icmp => &[ProtoClass::Icmp],
+        Proto::Sctp => &[ProtoClass::Other],
+        Proto::Icmp | Proto::Icmpv4 | Proto::Icmpv6 => &[ProtoClass::Icmp],
         Proto::App(_) => &[ProtoClass::Tcp, ProtoClass::Udp],
     };
     // A rule over request and response buffers is scanned on either side's inputs.
     let dirs: &[Direction] = match rule.flow.direction {
-        Some(d) if !rule.is_cross_direction() && !rule.header.bidirectional => {
+        Some(d)
+            if !rule.is_cross_direction()
+                && !rule.header.bidirectional
+                && !rule.header.transactional =>
+        {
             if d == Direction::ToServer {
                 &[Direction::ToServer]
             } else {
@@ -602,7 +607,14 @@ const MAX_INDEXED_RANGES: usize = 4096;
 pub fn fast_pattern(rule: &Rule, usable: impl Fn(Buf) -> bool) -> Option<(Buf, Vec<u8>)> {
     let mut best: Option<(Buf, &[u8], bool)> = None;
     let cross = rule.is_cross_direction();
-    for g in rule.groups.iter().filter(|g| usable(g.buf)) {
+    // A transformed buffer's contents need not appear in the raw buffer; a group with
+    // `absent` matches without its buffer.
+    for g in rule.groups.iter().filter(|g| {
+        usable(g.buf)
+            && g.transforms.is_empty()
+            && g.absent.is_none()
+            && !matches!(g.buf, Buf::Kind(k) if k.is_packet_header())
+    }) {
         if cross {
             let request = match g.buf {
                 Buf::Kind(k) => buffer_direction(k) == Some(Direction::ToServer),

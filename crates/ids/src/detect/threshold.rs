@@ -25,6 +25,8 @@ struct Entry {
     seconds: u32,
     /// Ports already counted (`unique_on`).
     seen: Vec<u16>,
+    /// `backoff`: the match count that alerts next (`count`, then times `multiplier`).
+    next: u64,
 }
 
 /// Distinct ports remembered per entry for `unique_on`.
@@ -57,6 +59,7 @@ impl Thresholds {
             count: 0,
             seconds: th.seconds,
             seen: Vec::new(),
+            next: u64::from(th.count),
         });
         let within = now.saturating_sub(e.first_sec) < i64::from(th.seconds);
         if !within {
@@ -94,6 +97,14 @@ impl Thresholds {
             ThresholdKind::Both => e.count == th.count,
             // Every match after the first `count` within the period alerts.
             ThresholdKind::DetectionFilter => e.count > th.count,
+            ThresholdKind::Backoff => {
+                if u64::from(e.count) == e.next {
+                    e.next = e.next.saturating_mul(u64::from(th.multiplier));
+                    true
+                } else {
+                    false
+                }
+            }
         }
     }
 }

@@ -6,11 +6,13 @@
 //! different meaning.
 
 pub mod classification;
+pub mod dataset;
 pub mod header;
 mod options;
 mod vars;
 
 pub use header::{AddrExpr, PortExpr};
+pub(crate) use options::parse_uint as parse_uint_value;
 pub use vars::{Vars, VarsError};
 
 use crate::detect::input::{AppProto, BufferKind, Direction};
@@ -53,8 +55,16 @@ pub enum Proto {
     Ip,
     Tcp,
     Udp,
+    Sctp,
     /// ICMP or ICMPv6.
     Icmp,
+    /// `icmpv4`: ICMP over IPv4 only.
+    Icmpv4,
+    /// `icmpv6`: ICMPv6 only.
+    Icmpv6,
+    /// `pkthdr`: any packet, also one that failed decoding past its IP header (for
+    /// rules on decoder events).
+    Pkthdr,
     /// An application protocol (`http`, `dns`, `tls`, `smtp`): only flows recognised
     /// as that protocol.
     App(AppProto),
@@ -70,6 +80,10 @@ pub struct Header {
     pub dst_ports: PortExpr,
     /// `<>`: either direction.
     pub bidirectional: bool,
+    /// `=>`: a transactional rule over both directions of a transaction; the source is
+    /// the transaction's client and the destination its server, whichever direction
+    /// the input travels in.
+    pub transactional: bool,
 }
 
 /// Which data a group of payload keywords inspects.
@@ -151,12 +165,17 @@ pub enum ByteOp {
     Xor,
 }
 
+/// Variables a rule's `byte_extract` / `byte_math` keywords can set (per rule).
+pub const MAX_BYTE_VARS: usize = 8;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByteTest {
     pub nbytes: usize,
     pub op: ByteOp,
     pub negated: bool,
     pub value: u64,
+    /// The value is this `byte_extract` / `byte_math` variable instead.
+    pub value_var: Option<u8>,
     pub offset: i64,
     pub relative: bool,
     pub format: NumFormat,
@@ -166,6 +185,8 @@ pub struct ByteTest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByteJump {
     pub nbytes: usize,
+    /// The number of bytes is this variable instead.
+    pub nbytes_var: Option<u8>,
     pub offset: i64,
     pub relative: bool,
     pub multiplier: u64,
@@ -175,6 +196,49 @@ pub struct ByteJump {
     pub from_end: bool,
     pub post_offset: i64,
     pub bitmask: Option<u64>,
+}
+
+/// `byte_extract:nbytes,offset,name[,relative][,multiplier N][,big|little]
+/// [,string[,hex|dec|oct]][,align N][,bitmask N]`: reads a number into a variable and
+/// moves the relative position past it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteExtract {
+    pub nbytes: usize,
+    pub offset: i64,
+    pub relative: bool,
+    pub multiplier: u64,
+    pub format: NumFormat,
+    pub align: u8,
+    pub bitmask: Option<u64>,
+    pub var: u8,
+}
+
+/// `byte_math` operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MathOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Shl,
+    Shr,
+}
+
+/// `byte_math:bytes N|var, offset N, oper OP, rvalue N|var, result name[, relative]
+/// [, endian big|little][, string hex|dec|oct][, bitmask N]`: a number read from the
+/// buffer combined with a value, into a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteMath {
+    pub nbytes: usize,
+    pub nbytes_var: Option<u8>,
+    pub offset: i64,
+    pub op: MathOp,
+    pub rvalue: u64,
+    pub rvalue_var: Option<u8>,
+    pub relative: bool,
+    pub format: NumFormat,
+    pub bitmask: Option<u64>,
+    pub var: u8,
 }
 
 /// `pcre` with its flags.
@@ -201,6 +265,10 @@ pub enum Item {
     Bsize(UintMatch),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+    ByteMath(ByteMath),
+    /// `dataset` / `datarep` on the (transformed) buffer.
+    Dataset(dataset::DatasetOp),
     /// `base64_decode:[bytes N][, offset M][, relative]`, with the keywords that follow
     /// `base64_data` (matched against the decoded data).
     Base64Decode {
@@ -209,6 +277,71 @@ pub enum Item {
         relative: bool,
         then: Vec<Item>,
     },
+    /// The whole buffer is (`negated`: is not) one of the values of a list loaded from
+    /// a file (`filemd5`, `filesha1`, `filesha256` hash lists).
+    InList {
+        list: std::sync::Arc<ValueList>,
+        negated: bool,
+    },
+}
+
+/// Values loaded from a file a rule names, resolved against the rule file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueList {
+    /// The file as the rule names it.
+    pub file: String,
+    /// Loaded from the file (empty until the rule file's folder is known).
+    pub loaded: bool,
+    pub values: std::collections::HashSet<Vec<u8>>,
+}
+
+/// A transform: rewrites a sticky buffer before its keywords inspect it (applied in
+/// the order written; see `detect::transform`).
+#[derive(Debug, Clone)]
+pub enum Transform {
+    /// `url_decode`: `%XX` escapes and `+` as a space.
+    UrlDecode,
+    StripWhitespace,
+    /// `compress_whitespace`: each run of whitespace becomes one space.
+    CompressWhitespace,
+    ToLowercase,
+    ToUppercase,
+    /// `header_lowercase`: header names (before each line's `:`) in lower case.
+    HeaderLowercase,
+    /// `to_md5`, `to_sha1`, `to_sha256`: the raw digest of the buffer.
+    ToMd5,
+    ToSha1,
+    ToSha256,
+    /// `from_base64:[bytes N][, offset N][, mode rfc4648|rfc2045|strict]`.
+    FromBase64 {
+        bytes: Option<u32>,
+        offset: u32,
+        mode: Base64Mode,
+    },
+    /// `pcrexform:"re"`: the first capture group of the first match (the buffer as is
+    /// when the expression does not match).
+    Pcrexform(pcre2::bytes::Regex),
+    /// `xor:"hexkey"`: each byte XOR the key, repeated.
+    Xor(Vec<u8>),
+    /// `gunzip[:max-size N]`, `zlib_deflate[:max-size N]`: decompressed, at most N bytes
+    /// (1024 by default).
+    Gunzip {
+        max_size: u32,
+    },
+    ZlibDeflate {
+        max_size: u32,
+    },
+}
+
+/// How `from_base64` treats characters outside the alphabet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base64Mode {
+    /// Decoding stops at the first one (the default).
+    Rfc4648,
+    /// They are skipped.
+    Rfc2045,
+    /// The decoding fails: nothing to inspect.
+    Strict,
 }
 
 /// The payload keywords that inspect one buffer.
@@ -217,7 +350,26 @@ pub struct Group {
     pub buf: Buf,
     /// `dotprefix` transform: inspect `.` + buffer.
     pub dotprefix: bool,
+    /// Other transforms, applied in order before `dotprefix`. A transform written after
+    /// a buffer's content keywords starts a new group on the same buffer: the keywords
+    /// before it inspect the buffer as it was.
+    pub transforms: Vec<Transform>,
+    /// `absent`: the group matches when the buffer is absent from the input
+    /// (`Some(false)`: only then; `Some(true)`, `absent: or_else`: or when its keywords
+    /// match the buffer).
+    pub absent: Option<bool>,
     pub items: Vec<Item>,
+}
+
+/// The direction a flow counter keyword looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowDir {
+    ToServer,
+    ToClient,
+    /// Either direction's counter matches.
+    Either,
+    /// Both directions' counters match.
+    Both,
 }
 
 /// `flow:` options.
@@ -341,6 +493,9 @@ pub enum ThresholdKind {
     Both,
     /// `detection_filter`.
     DetectionFilter,
+    /// `type backoff, track by_flow, count N, multiplier M`: the N-th match of a flow
+    /// alerts, then the (N*M)-th, (N*M*M)-th, ...
+    Backoff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -360,12 +515,34 @@ pub struct Threshold {
     pub seconds: u32,
     /// `unique_on src_port|dst_port` (detection_filter): count distinct ports only.
     pub unique_on: Option<UniqueOn>,
+    /// `multiplier` of `type backoff` (0 otherwise).
+    pub multiplier: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueOn {
     SrcPort,
     DstPort,
+}
+
+/// `tag:session|host[,count,packets|seconds|bytes[,src|dst]]`: Suricata logs the packets
+/// that follow an alert on the session or host. Parsed and kept on the rule; it does
+/// not change alerts (Suricata writes tagged packets as EVE `packet` records, which
+/// this engine does not write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    pub host: bool,
+    pub count: u32,
+    pub metric: TagMetric,
+    /// For host tags: tag the destination host instead of the source.
+    pub dst: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMetric {
+    Packets,
+    Seconds,
+    Bytes,
 }
 
 /// `target:src_ip|dest_ip`.
@@ -399,6 +576,7 @@ pub struct Rule {
     pub references: Vec<String>,
     pub metadata: Vec<String>,
     pub target: Option<Target>,
+    pub tags: Vec<Tag>,
     pub flow: FlowOpts,
     /// The rule has a `flow` keyword (even `flow:stateless`).
     pub flow_keyword: bool,
@@ -407,13 +585,41 @@ pub struct Rule {
     pub flowints: Vec<Flowint>,
     /// `flowbits:noalert`, `xbits:noalert` or `noalert`.
     pub noalert: bool,
+    /// `alert` on a `pass` rule: the pass is also logged as an alert.
+    pub pass_alert: bool,
     pub stream_size: Option<(StreamSide, UintMatch)>,
     pub dsize: Option<UintMatch>,
+    /// `tcp.mss`: the MSS option of the TCP header (packets without one do not match).
+    pub tcp_mss: Option<UintMatch>,
+    /// `ip_proto:[!<>]N`: the IP protocol number.
+    pub ip_proto: Option<UintMatch>,
+    /// The `flow_start` packet hook (`tcp:flow_start`, `ip:flow_start`): only the
+    /// first packet of each direction of a flow.
+    pub flow_start: bool,
+    /// IPv4 header keywords: `id:N`, `tos:[!]N`, `fragbits:[+*!]MDR` (M=1, D=2, R=4 in
+    /// the flag set), `fragoffset:[!<>]N` (bytes). `window:[!]N`: the TCP window.
+    pub ip_id: Option<u16>,
+    pub tos: Option<(bool, u8)>,
+    pub fragbits: Option<TcpFlags>,
+    pub fragoffset: Option<UintMatch>,
+    pub tcp_window: Option<(bool, u16)>,
+    /// `seq:N` / `ack:N`: the TCP sequence / acknowledgement number.
+    pub tcp_seq: Option<u32>,
+    pub tcp_ack: Option<u32>,
+    /// `flow.pkts`, `flow.bytes` (per direction), `flow.age` (seconds).
+    pub flow_pkts: Vec<(FlowDir, UintMatch)>,
+    pub flow_bytes: Vec<(FlowDir, UintMatch)>,
+    pub flow_age: Option<UintMatch>,
+    /// `icmp_id` / `icmp_seq`: of ICMP echo (and other query) messages.
+    pub icmp_id: Option<u16>,
+    pub icmp_seq: Option<u16>,
     pub ttl: Option<UintMatch>,
     pub itype: Option<UintMatch>,
     pub icode: Option<UintMatch>,
     pub flags: Option<TcpFlags>,
     pub app_proto: Vec<AppProtoMatch>,
+    /// `decode-event` / `stream-event`: events the packet must have raised (all).
+    pub events: Vec<crate::decode::Event>,
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<Threshold>,
     /// Payload keywords grouped by the buffer they inspect, in the order written.
@@ -429,7 +635,9 @@ impl Rule {
     /// names an application protocol in its header (`alert http ...`) is Suricata's
     /// `app_layer` type, inspected per packet of flows of that protocol.
     pub fn is_tx_rule(&self) -> bool {
-        self.groups.iter().any(|g| matches!(g.buf, Buf::Kind(_)))
+        self.groups
+            .iter()
+            .any(|g| matches!(g.buf, Buf::Kind(k) if !k.is_packet_header()))
     }
 
     /// Whether the rule is Suricata's `ip_only` type, inspected once per flow and
@@ -452,7 +660,8 @@ impl Rule {
             .any(|op| matches!(op, FlowbitOp::IsSet | FlowbitOp::IsNotSet));
         self.groups.is_empty()
             && !self.flow_keyword
-            && !matches!(self.header.proto, Proto::App(_))
+            && !matches!(self.header.proto, Proto::App(_) | Proto::Pkthdr)
+            && self.events.is_empty()
             && self.header.src_ports == PortExpr::Any
             && self.header.dst_ports == PortExpr::Any
             && negation_free(&self.header.src)
@@ -460,12 +669,33 @@ impl Rule {
             && !reads_bits
             && self.flowints.is_empty()
             && self.dsize.is_none()
+            && self.tcp_mss.is_none()
+            && self.ip_proto.is_none()
+            && self.icmp_id.is_none()
+            && self.icmp_seq.is_none()
+            && self.flow_pkts.is_empty()
+            && !self.flow_start
+            && self.tcp_seq.is_none()
+            && self.ip_id.is_none()
+            && self.tos.is_none()
+            && self.fragbits.is_none()
+            && self.fragoffset.is_none()
+            && self.tcp_window.is_none()
+            && self.tcp_ack.is_none()
+            && self.flow_bytes.is_empty()
+            && self.flow_age.is_none()
             && self.ttl.is_none()
             && self.itype.is_none()
             && self.icode.is_none()
             && self.flags.is_none()
             && self.stream_size.is_none()
             && self.app_proto.is_empty()
+    }
+
+    /// Whether it has `fragbits` or `fragoffset`: it is also evaluated on fragments
+    /// waiting for reassembly.
+    pub fn fragment_keywords(&self) -> bool {
+        self.fragbits.is_some() || self.fragoffset.is_some()
     }
 
     /// Whether the rule inspects buffers of both directions of a transaction (request
@@ -528,7 +758,16 @@ pub fn buffer_direction(k: BufferKind) -> Option<Direction> {
         | K::HttpConnection
         | K::HttpStart
         | K::FileData
-        | K::TlsVersion => None,
+        | K::TlsVersion
+        | K::Ipv4Hdr
+        | K::Ipv6Hdr
+        | K::TcpHdr
+        | K::UdpHdr
+        | K::Icmpv4Hdr
+        | K::Icmpv6Hdr
+        | K::IpSrc
+        | K::IpDst => None,
+        K::App(b) => b.direction(),
     }
 }
 
@@ -609,6 +848,26 @@ impl RuleSet {
     }
 }
 
+/// Reads a file that a rule names (`dataset ... load FILE`, the hash list of
+/// `filemd5:FILE`), by the name written in the rule: its text, `Ok(None)` when it does
+/// not exist, or an error. The engine does no I/O: the caller decides where files are
+/// found (the binary: next to the rule file) and how large they may be.
+pub type DataFiles<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
+
+/// What the rules of one file share while they are parsed: how data files are read,
+/// and the datasets by name.
+pub(crate) struct ParseCtx<'a> {
+    pub files: DataFiles<'a>,
+    pub datasets: HashMap<String, std::sync::Arc<dataset::Dataset>>,
+}
+
+/// No data files: a rule that loads one is skipped, saying so.
+fn no_data_files(name: &str) -> Result<Option<String>, String> {
+    Err(format!(
+        "no data files are available to read `{name}` (the rules were given as text alone)"
+    ))
+}
+
 /// Why one rule could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RuleError {
@@ -634,8 +893,27 @@ impl RuleError {
 
 /// Parses rule files (comments, blank lines, `\` continuations); never panics.
 pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
-    let mut set = RuleSet::default();
-    let mut index = HashMap::new();
+    parse_rules_with_files(file, text, vars, &no_data_files)
+}
+
+/// As [`parse_rules`], reading the files rules name (datasets, hash lists) with
+/// `files`.
+pub fn parse_rules_with_files(
+    file: &str,
+    text: &str,
+    vars: &Vars,
+    files: DataFiles<'_>,
+) -> RuleSet {
+    let mut loader = Loader {
+        file,
+        vars,
+        ctx: ParseCtx {
+            files,
+            datasets: HashMap::new(),
+        },
+        set: RuleSet::default(),
+        index: HashMap::new(),
+    };
     let mut pending = String::new();
     let mut start_line = 0;
     for (idx, line) in text.lines().enumerate() {
@@ -653,41 +931,54 @@ pub fn parse_rules(file: &str, text: &str, vars: &Vars) -> RuleSet {
         }
         pending.push_str(trimmed);
         let rule_text = std::mem::take(&mut pending);
-        load_one(file, start_line, &rule_text, vars, &mut set, &mut index);
+        loader.load_one(start_line, &rule_text);
     }
     if !pending.is_empty() {
-        load_one(file, start_line, &pending, vars, &mut set, &mut index);
+        loader.load_one(start_line, &pending);
     }
-    set
+    loader.set
 }
 
-fn load_one(
-    file: &str,
-    line: usize,
-    text: &str,
-    vars: &Vars,
-    set: &mut RuleSet,
-    index: &mut HashMap<(u32, u32), usize>,
-) {
-    match options::parse_rule(text, vars) {
-        Ok(mut rule) => {
-            rule.file = file.to_string();
-            rule.line = line;
-            set.push(rule, index);
+/// What loading the rules of one file carries from rule to rule.
+struct Loader<'a> {
+    file: &'a str,
+    vars: &'a Vars,
+    ctx: ParseCtx<'a>,
+    set: RuleSet,
+    index: HashMap<(u32, u32), usize>,
+}
+
+impl Loader<'_> {
+    fn load_one(&mut self, line: usize, text: &str) {
+        let files = self.ctx.files;
+        let parsed = options::parse_rule(text, self.vars, &mut self.ctx).and_then(|mut rule| {
+            crate::app::keywords::load_lists(&mut rule, files).map_err(|e| (Some(rule.sid), e))?;
+            Ok(rule)
+        });
+        match parsed {
+            Ok(mut rule) => {
+                rule.file = self.file.to_string();
+                rule.line = line;
+                self.set.push(rule, &mut self.index);
+            }
+            Err((sid, err)) => self.set.skipped.push(Skipped {
+                file: self.file.to_string(),
+                line,
+                sid,
+                reason: err.reason,
+                keyword: err.keyword,
+            }),
         }
-        Err((sid, err)) => set.skipped.push(Skipped {
-            file: file.to_string(),
-            line,
-            sid,
-            reason: err.reason,
-            keyword: err.keyword,
-        }),
     }
 }
 
 /// Parses one rule (header and options, continuations already joined).
 pub fn parse_rule(text: &str, vars: &Vars) -> Result<Rule, Skipped> {
-    options::parse_rule(text, vars).map_err(|(sid, err)| Skipped {
+    let mut ctx = ParseCtx {
+        files: &no_data_files,
+        datasets: HashMap::new(),
+    };
+    options::parse_rule(text, vars, &mut ctx).map_err(|(sid, err)| Skipped {
         file: String::new(),
         line: 0,
         sid,
