@@ -226,7 +226,8 @@ async fn customers_see_only_their_units_and_their_part_of_the_history(backend: B
 }
 
 async fn panel_shows_the_inventory_and_history_in_both_languages(backend: Backend) {
-    let c = Center::start(backend).await;
+    // With the agent listener on, the token page shows the whole enrolment command.
+    let c = Center::start_with(backend, |cfg| cfg.agent_listen = "127.0.0.1:0".into()).await;
     let admin = c.admin().await;
     let (a, officer, _) = c.customer(&admin, "Alpha").await;
     let hq = site(&c, &admin, a, "HQ").await;
