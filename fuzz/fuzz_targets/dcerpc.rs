@@ -2,7 +2,6 @@
 //! between the two directions; every update's buffers and EVE metadata can be read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mamori_ids::app::TxParser;
 use mamori_ids::app::dcerpc::DcerpcState;
 use mamori_ids::detect::Direction;
 
